@@ -1,0 +1,151 @@
+"""Groupings of the report (data dictionary, section 3) and derived endpoints.
+
+Every grouping and every derived column is defined here once; the statistics
+modules, the results object, the tables and the figures all read them from the
+frame returned by :func:`prepare_cohort`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: Days per month used for every time-to-event endpoint (365.25 / 12).
+DAYS_PER_MONTH = 30.4375
+
+#: Bone-marrow blast threshold of the multivariable model (Table 2).
+BLAST_THRESHOLD_PCT = 20.0
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of a grouping: a stable machine key and a reader-facing label."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Grouping:
+    name: str
+    title: str
+    levels: tuple[Level, ...]
+
+    @property
+    def column(self) -> str:
+        """Column of the prepared cohort holding this grouping's level key."""
+        return f"grp_{self.name}"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(level.key for level in self.levels)
+
+    def label(self, key: str) -> str:
+        return next(level.label for level in self.levels if level.key == key)
+
+
+_NONE_12_GE3 = ("none", "grade_1_2", "grade_ge3")
+
+GROUPINGS: dict[str, Grouping] = {
+    g.name: g
+    for g in (
+        Grouping("crs", "CRS", (Level("no", "No CRS"), Level("yes", "CRS"))),
+        Grouping("icans", "ICANS", (Level("no", "No ICANS"), Level("yes", "ICANS"))),
+        Grouping(
+            "concurrent",
+            "Concurrent CRS and ICANS",
+            (Level("both", "CRS and ICANS"), Level("others", "Others")),
+        ),
+        Grouping(
+            "crs_grade",
+            "CRS grade",
+            tuple(Level(k, l) for k, l in zip(_NONE_12_GE3, ("No CRS", "CRS grade 1–2", "CRS grade ≥3"))),
+        ),
+        Grouping(
+            "icans_grade",
+            "ICANS grade",
+            tuple(
+                Level(k, l)
+                for k, l in zip(_NONE_12_GE3, ("No ICANS", "ICANS grade 1–2", "ICANS grade ≥3 or seizure"))
+            ),
+        ),
+        Grouping(
+            "severity",
+            "CRS/ICANS severity",
+            (
+                Level("none", "No CRS or ICANS"),
+                Level("severe", "Grade ≥3 CRS or severe ICANS"),
+                Level("other", "Others (grade 1–2 CRS and/or ICANS)"),
+            ),
+        ),
+        Grouping("steroids", "Steroids", (Level("no", "No steroids"), Level("yes", "Steroids"))),
+        Grouping(
+            "tocilizumab", "Tocilizumab", (Level("no", "No tocilizumab"), Level("yes", "Tocilizumab"))
+        ),
+    )
+}
+
+#: The three groupings of Table 1, in display order.
+TABLE1_GROUPINGS = ("crs", "icans", "concurrent")
+
+
+def _grade_band(grade: pd.Series, severe: pd.Series) -> np.ndarray:
+    return np.select([grade.eq(0) & ~severe, severe], ["none", "grade_ge3"], default="grade_1_2")
+
+
+def _categorical(values, grouping: Grouping) -> pd.Categorical:
+    return pd.Categorical(values, categories=list(grouping.keys), ordered=True)
+
+
+def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of a validated cohort with endpoints and grouping columns.
+
+    Added columns: ``crs_any``, ``crs_severe``, ``icans_any``, ``icans_severe``
+    (grade ≥ 3 or a seizure), ``concurrent``, ``mrd_negative_cr``,
+    ``bm_blasts_ge20``, ``os_months``/``os_event``, ``lfs_months``/``lfs_event``
+    (missing for patients not in CR) and one ``grp_<name>`` ordered categorical
+    per grouping of :data:`GROUPINGS`, holding level keys.
+    """
+    df = cohort.copy()
+    seizure = df["seizure"].fillna(False).astype(bool) if "seizure" in df else pd.Series(False, index=df.index)
+    df["crs_any"] = df["crs_grade"].gt(0)
+    df["crs_severe"] = df["crs_grade"].ge(3)
+    df["icans_severe"] = df["icans_grade"].ge(3) | seizure
+    df["icans_any"] = df["icans_grade"].gt(0) | df["icans_severe"]
+    df["concurrent"] = df["crs_any"] & df["icans_any"]
+    cr = df["cr_day30"].astype(bool)
+    df["mrd_negative_cr"] = cr & df["mrd_negative"].fillna(False).astype(bool)
+    df["bm_blasts_ge20"] = df["bm_blasts_pct"].ge(BLAST_THRESHOLD_PCT)
+
+    died = df["death_date"].notna()
+    os_end = df["death_date"].where(died, df["last_followup_date"])
+    df["os_months"] = (os_end - df["infusion_date"]).dt.days / DAYS_PER_MONTH
+    df["os_event"] = died
+
+    relapse_or_death = df[["relapse_date", "death_date"]].min(axis=1)
+    lfs_event = relapse_or_death.notna()
+    lfs_end = relapse_or_death.where(lfs_event, df["last_followup_date"])
+    df["lfs_months"] = ((lfs_end - df["cr_date"]).dt.days / DAYS_PER_MONTH).where(cr)
+    df["lfs_event"] = lfs_event.where(cr)
+
+    yes_no = lambda flag: np.where(flag, "yes", "no")  # noqa: E731
+    df[GROUPINGS["crs"].column] = _categorical(yes_no(df["crs_any"]), GROUPINGS["crs"])
+    df[GROUPINGS["icans"].column] = _categorical(yes_no(df["icans_any"]), GROUPINGS["icans"])
+    df[GROUPINGS["concurrent"].column] = _categorical(
+        np.where(df["concurrent"], "both", "others"), GROUPINGS["concurrent"]
+    )
+    df[GROUPINGS["crs_grade"].column] = _categorical(
+        _grade_band(df["crs_grade"], df["crs_severe"]), GROUPINGS["crs_grade"]
+    )
+    df[GROUPINGS["icans_grade"].column] = _categorical(
+        _grade_band(df["icans_grade"], df["icans_severe"]), GROUPINGS["icans_grade"]
+    )
+    any_tox = df["crs_any"] | df["icans_any"]
+    severe_tox = df["crs_severe"] | df["icans_severe"]
+    df[GROUPINGS["severity"].column] = _categorical(
+        np.select([~any_tox, severe_tox], ["none", "severe"], default="other"), GROUPINGS["severity"]
+    )
+    for name in ("steroids", "tocilizumab"):
+        df[GROUPINGS[name].column] = _categorical(yes_no(df[name].astype(bool)), GROUPINGS[name])
+    return df
