@@ -1,0 +1,360 @@
+"""The results object: every number of the report, computed once.
+
+:func:`compute_results` runs every statistic of the manuscript on a loaded
+study and returns a :class:`Results`. Tables, figures and inline prose are all
+built from it, so they cannot disagree; :meth:`Results.to_dict` is the
+machine-readable export described in ``shared/spec/results.md`` (the
+``python -m analysis results`` command writes it as JSON).
+
+JSON conventions: numbers at full precision; a statistic that cannot be
+estimated is ``null`` with a sibling ``"<key>_reason"``; per-level objects are
+keyed by the grouping's level keys (:data:`analysis.groups.GROUPINGS`).
+No patient identifier and no individual date is ever exported.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .comparisons import (
+    Comparison,
+    ResponseComparison,
+    compare_categorical,
+    compare_continuous,
+    compare_response,
+)
+from .cox import CoxResult, fit_cox
+from .groups import GROUPINGS, TABLE1_GROUPINGS, prepare_cohort
+from .kinetics import compare_peak, kinetics_profile, patient_kinetics
+from .survival import (
+    LANDMARK_MONTHS,
+    FollowUp,
+    KMSummary,
+    SurvivalComparison,
+    compare_survival,
+    median_followup,
+)
+
+#: Table 1 rows in display order: variable -> kind.
+TABLE1_VARIABLES: dict[str, str] = {
+    "age": "continuous",
+    "sex": "categorical",
+    "ph_positive": "categorical",
+    "il6_peak_pg_ml": "continuous",
+    "ferritin_peak_ng_ml": "continuous",
+    "prior_lines": "continuous",
+    "disease_status": "categorical",
+    "n_relapses": "continuous",
+    "steroids": "categorical",
+    "tocilizumab": "categorical",
+    "bm_blasts_pct": "continuous",
+    "cart_dose_1e6_per_kg": "continuous",
+}
+
+RESPONSES = ("cr", "mrd_negative_cr")
+ENDPOINTS = ("os", "lfs")
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Median and range of one variable over the patients it applies to."""
+
+    n: int
+    median: float | None
+    min: float | None
+    max: float | None
+
+
+@dataclass(frozen=True)
+class Results:
+    cutoff: date
+    is_synthetic: bool
+    counts: dict[str, int]
+    descriptives: dict[str, Distribution]
+    followup: FollowUp
+    table1: dict[tuple[str, str], Comparison]
+    response: dict[tuple[str, str], ResponseComparison]
+    survival: dict[tuple[str, str], SurvivalComparison]  # (endpoint, grouping or "all")
+    cox: dict[str, CoxResult]
+    kinetics_peak: dict[str, Comparison] = field(default_factory=dict)
+    #: per-patient Cmax/Tmax/AUC with grouping level keys, without patient identifiers
+    kinetics_patients: pd.DataFrame | None = None
+    kinetics_profiles: dict[str, pd.DataFrame] = field(default_factory=dict)
+    kinetics_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _results_to_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        # allow_nan=False: a NaN reaching the export is a bug, never a silent "NaN".
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False, ensure_ascii=False)
+
+
+def _distribution(values: pd.Series) -> Distribution:
+    values = values.dropna()
+    if values.empty:
+        return Distribution(0, None, None, None)
+    return Distribution(int(values.size), float(values.median()), float(values.min()), float(values.max()))
+
+
+def _descriptives(df: pd.DataFrame) -> dict[str, Distribution]:
+    crs, icans = df["crs_any"], df["icans_any"]
+    return {
+        "age": _distribution(df["age"]),
+        "cart_dose_1e6_per_kg": _distribution(df["cart_dose_1e6_per_kg"]),
+        "crs_onset_day": _distribution(df["crs_onset_day"].where(crs).astype("float")),
+        "crs_severe_onset_day": _distribution(df["crs_onset_day"].where(df["crs_severe"]).astype("float")),
+        "icans_onset_day": _distribution(df["icans_onset_day"].where(icans).astype("float")),
+        "icans_severe_onset_day": _distribution(
+            df["icans_onset_day"].where(df["icans_severe"]).astype("float")
+        ),
+        "dex_equiv_cum_mg": _distribution(df["dex_equiv_cum_mg"].where(df["steroids"].astype(bool))),
+        "tocilizumab_cum_mg": _distribution(df["tocilizumab_cum_mg"].where(df["tocilizumab"].astype(bool))),
+    }
+
+
+def _counts(df: pd.DataFrame, kinetics: pd.DataFrame | None) -> dict[str, int]:
+    return {
+        "n_patients": int(len(df)),
+        "n_centers": int(df["center"].nunique()),
+        "n_male": int(df["sex"].eq("M").sum()),
+        "n_female": int(df["sex"].eq("F").sum()),
+        "n_cr": int(df["cr_day30"].sum()),
+        "n_mrd_negative_cr": int(df["mrd_negative_cr"].sum()),
+        "n_crs": int(df["crs_any"].sum()),
+        "n_crs_severe": int(df["crs_severe"].sum()),
+        "n_icans": int(df["icans_any"].sum()),
+        "n_icans_severe": int(df["icans_severe"].sum()),
+        "n_concurrent": int(df["concurrent"].sum()),
+        "n_steroids": int(df["steroids"].sum()),
+        "n_tocilizumab": int(df["tocilizumab"].sum()),
+        "n_deaths": int(df["os_event"].sum()),
+        "n_lfs_events": int(df["lfs_event"].fillna(False).astype(bool).sum()),
+        "n_kinetics_patients": 0 if kinetics is None else int(kinetics["patient_id"].nunique()),
+        "n_kinetics_samples": 0 if kinetics is None else int(len(kinetics)),
+    }
+
+
+def compute_results(study) -> Results:
+    """Compute every statistic of the report for a loaded :class:`analysis.loading.Study`."""
+    df = prepare_cohort(study.cohort)
+    kinetics = study.kinetics
+
+    table1 = {
+        (variable, grouping): (compare_continuous if kind == "continuous" else compare_categorical)(
+            df, variable, grouping
+        )
+        for variable, kind in TABLE1_VARIABLES.items()
+        for grouping in TABLE1_GROUPINGS
+    }
+    response = {(r, g): compare_response(df, r, g) for r in RESPONSES for g in GROUPINGS}
+    survival: dict[tuple[str, str], SurvivalComparison] = {}
+    for endpoint in ENDPOINTS:
+        survival[(endpoint, "all")] = compare_survival(df, endpoint, None)
+        for grouping in GROUPINGS:
+            survival[(endpoint, grouping)] = compare_survival(df, endpoint, grouping)
+    cox = {endpoint: fit_cox(df, endpoint) for endpoint in ENDPOINTS}
+
+    kinetics_peak: dict[str, Comparison] = {}
+    kinetics_profiles: dict[str, pd.DataFrame] = {}
+    kinetics_patients = None
+    kinetics_reason = None
+    if kinetics is None or kinetics.empty:
+        kinetics_reason = "no CAR-T kinetics table was supplied"
+    else:
+        per_patient = patient_kinetics(kinetics)
+        group_columns = [GROUPINGS[g].column for g in GROUPINGS]
+        kinetics_patients = (
+            per_patient.join(df.set_index("patient_id")[group_columns], how="inner").reset_index(drop=True)
+        )
+        for grouping in GROUPINGS:
+            kinetics_peak[grouping] = compare_peak(df, kinetics, grouping)
+            kinetics_profiles[grouping] = kinetics_profile(df, kinetics, grouping)
+
+    return Results(
+        cutoff=pd.Timestamp(study.cutoff).date(),
+        is_synthetic=bool(study.is_synthetic),
+        counts=_counts(df, kinetics),
+        descriptives=_descriptives(df),
+        followup=median_followup(df),
+        table1=table1,
+        response=response,
+        survival=survival,
+        cox=cox,
+        kinetics_peak=kinetics_peak,
+        kinetics_patients=kinetics_patients,
+        kinetics_profiles=kinetics_profiles,
+        kinetics_reason=kinetics_reason,
+    )
+
+
+# --- export -----------------------------------------------------------------------------
+
+
+def _number(value):
+    """Plain JSON number, or None for missing/NaN (numpy scalars converted)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def _put(target: dict, key: str, value, reason: str | None = None) -> None:
+    """Set ``target[key]``; a null gets a sibling ``<key>_reason``."""
+    value = _number(value) if not isinstance(value, str) else value
+    target[key] = value
+    if value is None:
+        target[f"{key}_reason"] = reason or "not estimable on these data"
+
+
+def _test_fields(out: dict, result, prefix: str = "") -> None:
+    _put(out, f"{prefix}p", result.p, result.reason)
+    out[f"{prefix}test"] = result.test
+    if result.statistic is not None or result.p is None:
+        _put(out, f"{prefix}statistic", result.statistic, result.reason)
+
+
+def _comparison_dict(comparison: Comparison) -> dict:
+    out: dict[str, Any] = {"kind": comparison.kind}
+    _test_fields(out, comparison.result)
+    levels = {}
+    for level in comparison.levels:
+        entry: dict[str, Any] = {"label": level.label, "n": int(level.n)}
+        if comparison.kind == "continuous":
+            reason = "no non-missing values in this group"
+            for stat in ("median", "min", "max"):
+                _put(entry, stat, getattr(level, stat), reason)
+        else:
+            entry["counts"] = {str(c.category): int(c.count) for c in level.categories}
+            entry["percent"] = {}
+            for c in level.categories:
+                _put(entry["percent"], str(c.category), c.percent, "no patients in this group")
+        levels[level.key] = entry
+    out["levels"] = levels
+    return out
+
+
+def _response_dict(comparison: ResponseComparison) -> dict:
+    out: dict[str, Any] = {}
+    _test_fields(out, comparison.result)
+    levels = {}
+    for level in comparison.levels:
+        entry: dict[str, Any] = {"label": level.label, "n": int(level.n), "events": int(level.events)}
+        reason = "no patients in this group"
+        for stat in ("rate", "ci_low", "ci_high"):
+            _put(entry, stat, getattr(level, stat), reason)
+        levels[level.key] = entry
+    out["levels"] = levels
+    return out
+
+
+def _km_dict(summary: KMSummary) -> dict:
+    entry: dict[str, Any] = {"label": summary.label, "n": int(summary.n), "events": int(summary.events)}
+    _put(entry, "median_months", summary.median_months, summary.median_reason)
+    _put(entry, "median_ci_low", summary.median_ci_low, summary.median_reason or "lower confidence limit not reached")
+    _put(entry, "median_ci_high", summary.median_ci_high, "upper confidence limit not reached")
+    by_month = {lm.months: lm for lm in summary.landmarks}
+    for months in LANDMARK_MONTHS:
+        lm = by_month.get(months)
+        reason = (lm.reason if lm else None) or f"not estimable at {months} months"
+        stem = f"surv_{months}m"
+        _put(entry, stem, lm.survival if lm else None, reason)
+        _put(entry, f"{stem}_ci_low", lm.ci_low if lm else None, reason)
+        _put(entry, f"{stem}_ci_high", lm.ci_high if lm else None, reason)
+    return entry
+
+
+def _survival_dict(comparison: SurvivalComparison) -> dict:
+    out: dict[str, Any] = {}
+    _put(out, "logrank_chisq", comparison.logrank_chisq, comparison.reason)
+    _put(out, "logrank_p", comparison.logrank_p, comparison.reason)
+    _put(out, "df", comparison.df, comparison.reason)
+    out["levels"] = {s.key: _km_dict(s) for s in comparison.levels}
+    out["risk_times"] = [_number(t) for t in comparison.risk_times]
+    out["at_risk"] = {k: [int(n) for n in v] for k, v in comparison.at_risk.items()}
+    return out
+
+
+def _cox_dict(result: CoxResult) -> dict:
+    out: dict[str, Any] = {"n": int(result.n), "events": int(result.events), "ties": result.ties}
+    if result.reason:
+        out["reason"] = result.reason
+    terms = {}
+    for term in result.terms:
+        entry: dict[str, Any] = {"label": term.label}
+        reason = term.reason or result.reason
+        for stat in ("hr", "ci_low", "ci_high", "p", "coef", "se"):
+            _put(entry, stat, getattr(term, stat), reason)
+        terms[term.key] = entry
+    out["terms"] = terms
+    _put(out, "severity_global_chisq", result.severity_global_chisq, result.reason)
+    _put(out, "severity_global_p", result.severity_global_p, result.reason)
+    _put(out, "ph_test_global_p", result.ph_test_global_p, result.reason)
+    out["ph_tests"] = {}
+    for row in result.ph_tests:
+        entry = {}
+        _put(entry, "chisq", row.chisq, result.reason)
+        _put(entry, "df", row.df, result.reason)
+        _put(entry, "p", row.p, result.reason)
+        out["ph_tests"][row.term] = entry
+    return out
+
+
+def _results_to_dict(results: Results) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "software": {"cartox": __version__},
+        "cutoff": results.cutoff.isoformat(),
+        "is_synthetic": results.is_synthetic,
+    }
+    out.update(results.counts)
+    out["followup"] = {}
+    fu = results.followup
+    _put(out["followup"], "median_months", fu.median_months, fu.reason)
+    _put(out["followup"], "ci_low", fu.ci_low, fu.reason or "lower confidence limit not reached")
+    _put(out["followup"], "ci_high", fu.ci_high, fu.reason or "upper confidence limit not reached")
+    out["descriptives"] = {}
+    for name, dist in results.descriptives.items():
+        entry: dict[str, Any] = {"n": dist.n}
+        for stat in ("median", "min", "max"):
+            _put(entry, stat, getattr(dist, stat), "no patient has a value")
+        out["descriptives"][name] = entry
+
+    table1: dict[str, dict] = {}
+    for (variable, grouping), comparison in results.table1.items():
+        table1.setdefault(variable, {})[grouping] = _comparison_dict(comparison)
+    out["table1"] = table1
+
+    response: dict[str, dict] = {}
+    for (r, grouping), comparison in results.response.items():
+        response.setdefault(r, {})[grouping] = _response_dict(comparison)
+    out["response"] = response
+
+    survival: dict[str, dict] = {}
+    for (endpoint, grouping), comparison in results.survival.items():
+        block = survival.setdefault(endpoint, {})
+        if grouping == "all":
+            block["all"] = _km_dict(comparison.levels[0])
+        else:
+            block[grouping] = _survival_dict(comparison)
+    out["survival"] = survival
+
+    out["cox"] = {endpoint: _cox_dict(result) for endpoint, result in results.cox.items()}
+
+    kinetics: dict[str, Any] = {"peak": {}}
+    if results.kinetics_reason:
+        kinetics["reason"] = results.kinetics_reason
+    for grouping, comparison in results.kinetics_peak.items():
+        kinetics["peak"][grouping] = _comparison_dict(comparison)
+    out["kinetics"] = kinetics
+    return out
