@@ -1,0 +1,165 @@
+"""How numbers are printed: one place for prose, tables and figures.
+
+Conventions (the same everywhere in the report):
+
+* p-values: three decimals, ``"p = 0.342"``; below 0.001 ``"p < 0.001"``.
+  Values that round to 1 print ``"p = 1.000"`` (an honest rounding, and the
+  same three decimals as every other p) rather than ``"p > 0.999"``.
+* A statistic that could not be estimated (``None`` or NaN) never prints as
+  "nan" or "None": prose gets :data:`NOT_ESTIMABLE` ("not estimable", with the
+  reason in parentheses when one is known), table cells get :data:`CELL_MISSING`
+  (an em dash). Every formatter takes ``missing=`` to choose; tables pass
+  ``missing=CELL_MISSING``.
+* Counts and whole numbers: integers with thousands separators ("27,231").
+  Other numbers: one decimal ("3.1"); non-zero values below 0.1 keep two
+  significant digits so they never collapse to "0.0".
+* Percentages: one decimal ("92.5%"). Hazard ratios: two decimals.
+* Ranges use an en dash ("2–70").
+* Rounding is half up on the number's shortest decimal form (1.15 -> "1.2"),
+  which is what a reader checking by hand expects.
+"""
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
+NOT_ESTIMABLE = "not estimable"
+CELL_MISSING = "—"
+
+__all__ = [
+    "CELL_MISSING",
+    "NOT_ESTIMABLE",
+    "fmt_hr_ci",
+    "fmt_median_range",
+    "fmt_months",
+    "fmt_n_of",
+    "fmt_number",
+    "fmt_p",
+    "fmt_p_bare",
+    "fmt_pct",
+    "is_missing",
+]
+
+
+def is_missing(x) -> bool:
+    """True for None, NaN and infinities (an infinite bound is not a printable estimate)."""
+    if x is None:
+        return True
+    try:
+        return not math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return True
+
+
+def _fixed(x: float, decimals: int, thousands: bool = False) -> str:
+    """Round half up on the shortest decimal form of ``x``, as a reader would by hand.
+
+    Binary floats make ``f"{1.15:.1f}"`` print "1.1"; the printed value of 1.15 is "1.2".
+    """
+    rounded = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        rounded = abs(rounded)  # never "-0.0"
+    return f"{rounded:,f}" if thousands else f"{rounded:f}"
+
+
+def _missing_text(missing: str, reason: str | None) -> str:
+    if reason and missing == NOT_ESTIMABLE:
+        return f"{NOT_ESTIMABLE} ({reason})"
+    return missing
+
+
+def fmt_p_bare(p, reason: str | None = None, missing: str = CELL_MISSING) -> str:
+    """A p-value for a table cell: ``"0.342"``, ``"<0.001"``, ``"1.000"``; missing -> "—"."""
+    if is_missing(p):
+        return _missing_text(missing, reason)
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"a p-value must lie in [0, 1], got {p!r}")
+    if p < 0.001:
+        return "<0.001"
+    return _fixed(p, 3)
+
+
+def fmt_p(p, reason: str | None = None, missing: str = NOT_ESTIMABLE) -> str:
+    """A p-value for prose and figures: ``"p = 0.342"``, ``"p < 0.001"``.
+
+    ``fmt_p(None, "no events")`` -> ``"not estimable (no events)"``.
+    """
+    if is_missing(p):
+        return _missing_text(missing, reason)
+    bare = fmt_p_bare(p)
+    return f"p {bare[0]} {bare[1:]}" if bare.startswith("<") else f"p = {bare}"
+
+
+def fmt_number(x, missing: str = NOT_ESTIMABLE) -> str:
+    """A descriptive number: ``27231`` -> ``"27,231"``, ``3.14`` -> ``"3.1"``, ``0.042`` -> ``"0.042"``."""
+    if is_missing(x):
+        return missing
+    x = float(x)
+    if x == round(x):
+        return f"{int(round(x)):,}"
+    if abs(x) < 0.1:
+        decimals = 1 - math.floor(math.log10(abs(x)))  # two significant digits, never "1e-05"
+        return _fixed(x, decimals)
+    return _fixed(x, 1, thousands=True)
+
+
+def fmt_median_range(median, low, high, missing: str = NOT_ESTIMABLE) -> str:
+    """``"31 (2–70)"``; each number formatted by :func:`fmt_number`.
+
+    A missing median (no values) prints ``missing`` alone.
+    """
+    if is_missing(median):
+        return missing
+    return f"{fmt_number(median)} ({fmt_number(low, missing)}–{fmt_number(high, missing)})"
+
+
+def fmt_pct(percent, digits: int = 1, missing: str = NOT_ESTIMABLE) -> str:
+    """A percentage given on the 0–100 scale: ``92.473`` -> ``"92.5%"``."""
+    if is_missing(percent):
+        return missing
+    return f"{_fixed(percent, digits)}%"
+
+
+def fmt_n_of(k, n, missing: str = NOT_ESTIMABLE) -> str:
+    """``fmt_n_of(86, 93)`` -> ``"86 of 93 (92.5%)"``; with ``n == 0`` the percentage is missing."""
+    if is_missing(k) or is_missing(n):
+        return missing
+    k, n = int(k), int(n)
+    percent = fmt_pct(100.0 * k / n) if n > 0 else missing
+    return f"{k:,} of {n:,} ({percent})"
+
+
+def fmt_count_pct(k, percent, missing: str = CELL_MISSING) -> str:
+    """A table cell ``"41 (54.0%)"``; the percentage is supplied (0–100), never recomputed."""
+    if is_missing(k):
+        return missing
+    return f"{int(k):,} ({fmt_pct(percent, missing=missing)})"
+
+
+def fmt_hr(hr, missing: str = NOT_ESTIMABLE) -> str:
+    """A hazard ratio with two decimals: ``"2.02"``."""
+    return missing if is_missing(hr) else _fixed(hr, 2)
+
+
+def fmt_ci(low, high, missing: str = NOT_ESTIMABLE) -> str:
+    """A confidence interval ``"0.65–6.26"`` (two decimals); either bound missing -> ``missing``."""
+    if is_missing(low) or is_missing(high):
+        return missing
+    return f"{_fixed(low, 2)}–{_fixed(high, 2)}"
+
+
+def fmt_hr_ci(hr, low, high, missing: str = NOT_ESTIMABLE) -> str:
+    """``"2.02 (0.65–6.26)"``; an HR without a finite interval prints ``"2.02 (95% CI <missing>)"``."""
+    if is_missing(hr):
+        return missing
+    if is_missing(low) or is_missing(high):
+        return f"{fmt_hr(hr)} (95% CI {missing})"
+    return f"{fmt_hr(hr)} ({fmt_ci(low, high)})"
+
+
+def fmt_months(x, missing: str = NOT_ESTIMABLE) -> str:
+    """``38.27`` -> ``"38.3 months"`` (one decimal)."""
+    if is_missing(x):
+        return missing
+    return f"{_fixed(x, 1)} months"

@@ -1,0 +1,96 @@
+"""Exact strings of the number formatters shared by prose, tables and figures."""
+import math
+
+import pytest
+
+from analysis.formatting import (
+    CELL_MISSING,
+    NOT_ESTIMABLE,
+    fmt_count_pct,
+    fmt_hr_ci,
+    fmt_median_range,
+    fmt_months,
+    fmt_n_of,
+    fmt_number,
+    fmt_p,
+    fmt_p_bare,
+    fmt_pct,
+)
+
+
+@pytest.mark.parametrize(
+    "p, prose, cell",
+    [
+        (0.342, "p = 0.342", "0.342"),
+        (0.0421, "p = 0.042", "0.042"),
+        (0.05, "p = 0.050", "0.050"),
+        (0.001, "p = 0.001", "0.001"),
+        (0.000999, "p < 0.001", "<0.001"),
+        (1e-12, "p < 0.001", "<0.001"),
+        (0.0, "p < 0.001", "<0.001"),
+        (0.9996, "p = 1.000", "1.000"),
+        (1.0, "p = 1.000", "1.000"),
+    ],
+)
+def test_p_values_prose_and_cell(p, prose, cell):
+    assert fmt_p(p) == prose
+    assert fmt_p_bare(p) == cell
+
+
+def test_missing_p_is_never_nan_or_none():
+    assert fmt_p(None, "no events in either group") == "not estimable (no events in either group)"
+    assert fmt_p(float("nan")) == NOT_ESTIMABLE
+    assert fmt_p_bare(None) == CELL_MISSING
+    assert fmt_p_bare(float("nan"), "single group") == CELL_MISSING
+
+
+def test_out_of_range_p_is_an_error_not_a_string():
+    with pytest.raises(ValueError):
+        fmt_p(1.2)
+    with pytest.raises(ValueError):
+        fmt_p_bare(-0.01)
+
+
+def test_n_of():
+    assert fmt_n_of(86, 93) == "86 of 93 (92.5%)"
+    assert fmt_n_of(0, 17) == "0 of 17 (0.0%)"
+    assert fmt_n_of(1500, 2000) == "1,500 of 2,000 (75.0%)"
+    assert fmt_n_of(0, 0) == "0 of 0 (not estimable)"
+
+
+def test_percent_and_count_cells():
+    assert fmt_pct(92.473) == "92.5%"
+    assert fmt_pct(100) == "100.0%"
+    assert fmt_pct(None) == NOT_ESTIMABLE
+    assert fmt_count_pct(41, 53.947) == "41 (53.9%)"
+    assert fmt_count_pct(None, None) == CELL_MISSING
+
+
+@pytest.mark.parametrize(
+    "x, text",
+    [(27231, "27,231"), (27231.0, "27,231"), (3.14, "3.1"), (10952.9, "10,952.9"), (23.75, "23.8"),
+     (0, "0"), (0.5, "0.5"), (0.042, "0.042"), (0.00001, "0.000010"), (-2.0, "-2")],
+)
+def test_number_digits(x, text):
+    assert fmt_number(x) == text
+
+
+def test_median_range():
+    assert fmt_median_range(31, 2, 70) == "31 (2–70)"
+    assert fmt_median_range(517.0, 3.1, 27231) == "517 (3.1–27,231)"
+    assert fmt_median_range(1.15, 0.4, 4.3) == "1.2 (0.4–4.3)"  # half up, although 1.15 is 1.1499.. in binary
+    assert fmt_median_range(None, None, None) == NOT_ESTIMABLE
+    assert fmt_median_range(float("nan"), None, None, missing=CELL_MISSING) == CELL_MISSING
+
+
+def test_hazard_ratio_with_interval():
+    assert fmt_hr_ci(2.021, 0.653, 6.256) == "2.02 (0.65–6.26)"
+    assert fmt_hr_ci(None, 0.6, 6.0) == NOT_ESTIMABLE
+    assert fmt_hr_ci(1.5, 0.2, math.inf) == "1.50 (95% CI not estimable)"
+    assert fmt_hr_ci(None, None, None, missing=CELL_MISSING) == CELL_MISSING
+
+
+def test_months():
+    assert fmt_months(38.27) == "38.3 months"
+    assert fmt_months(None) == NOT_ESTIMABLE
+    assert "nan" not in fmt_months(float("nan")).lower()
