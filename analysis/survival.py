@@ -1,5 +1,25 @@
 """Kaplan-Meier, log-rank and reverse-KM follow-up (Figures 2-3).
 
+Every estimate reproduces R ``survival`` (>= 3) defaults, so that a reader who
+re-runs the analysis in R gets the printed numbers:
+
+* survival curve: ``survfit(Surv(time, status) ~ 1)`` (Kaplan-Meier, lifelines),
+  95% CI ``conf.type = "log"``: ``S * exp(±z * se)`` with ``se`` the Greenwood
+  standard error of ``log S`` (upper limit clipped to 1). lifelines' own CI is
+  log-log, so it is not used.
+* median and its CI: ``print.survfit`` (``survmean``'s ``minmin``): the first time
+  the curve is ``<= 0.5``; if the curve sits exactly at 0.5 there, the midpoint of
+  that time and the next time it drops. The lower limit of the median is where the
+  *lower* CI curve reaches 0.5, the upper limit where the *upper* CI curve does.
+* landmark survival: ``summary(fit, times = t)``.
+* log-rank: ``survdiff`` (lifelines ``multivariate_logrank_test``), df = k - 1
+  over the levels that have at least one patient.
+* median follow-up: reverse Kaplan-Meier, ``survfit(Surv(time, 1 - status) ~ 1)``.
+
+Levels of a grouping with no patient are kept (``n = 0``, every estimate None
+with a reason) so that tables and figures always show the same rows; they do not
+enter the log-rank test.
+
 CONTRACT (field names used by results.py, tables.py and figures.py — do not rename):
 """
 from __future__ import annotations
@@ -44,6 +64,7 @@ class KMSummary:
     median_reason: str | None
     landmarks: tuple[Landmark, ...]
     curve: KMCurve
+    reason: str | None = None            # set when the level has no patient
 
 
 @dataclass(frozen=True)
@@ -65,3 +86,231 @@ class FollowUp:
     ci_low: float | None
     ci_high: float | None
     reason: str | None = None
+
+
+# --------------------------------------------------------------------------------------
+# Estimation
+# --------------------------------------------------------------------------------------
+
+Z95 = 1.959963984540054          # scipy.stats.norm.ppf(0.975), as R qnorm(0.975)
+_TOL = np.sqrt(np.finfo(float).eps)  # R survmean's tolerance for "exactly 0.5"
+RISK_STEP_MONTHS = 12
+
+ENDPOINTS = {"os": ("os_months", "os_event"), "lfs": ("lfs_months", "lfs_event")}
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """KM at the distinct event times, with R's log-CI (NaN where S = 0, as R's NA)."""
+    times: np.ndarray
+    surv: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    last_time: float           # largest follow-up time (event or censored)
+
+
+def _km_steps(months: np.ndarray, events: np.ndarray) -> tuple[_Steps, object]:
+    from lifelines import KaplanMeierFitter
+
+    kmf = KaplanMeierFitter().fit(months, event_observed=events)
+    table = kmf.event_table
+    at_event = table["observed"].to_numpy() > 0
+    d = table["observed"].to_numpy()[at_event].astype(float)
+    n = table["at_risk"].to_numpy()[at_event].astype(float)
+    times = table.index.to_numpy(dtype=float)[at_event]
+    surv = kmf.survival_function_.iloc[:, 0].reindex(table.index).to_numpy()[at_event]
+    # Greenwood variance of log S (R survfit std.err); infinite once S reaches 0.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var_log = np.cumsum(np.where(n > d, d / (n * (n - d)), np.inf))
+        se = np.sqrt(var_log)
+        lower = np.where(surv > 0, surv * np.exp(-Z95 * se), np.nan)
+        upper = np.where(surv > 0, np.minimum(1.0, surv * np.exp(Z95 * se)), np.nan)
+    return _Steps(times, surv, lower, upper, float(np.max(months))), kmf
+
+
+def _r_median(times: np.ndarray, curve: np.ndarray) -> float | None:
+    """R survmean's ``minmin``: first time the curve is <= 0.5 (NA points dropped),
+    or the midpoint with the next drop when the curve is exactly 0.5 there."""
+    keep = ~np.isnan(curve) & (curve < 0.5 + _TOL)
+    if not keep.any():
+        return None
+    x, y = times[keep], curve[keep]
+    if abs(y[0] - 0.5) < _TOL:
+        lower_after = np.flatnonzero(y < y[0])
+        if lower_after.size:
+            return float((x[0] + x[lower_after[0]]) / 2)
+    return float(x[0])
+
+
+def _value_at(steps: _Steps, t: float) -> tuple[float, float, float]:
+    """S, lower, upper at time t (right-continuous step function; 1 before the first event)."""
+    i = np.searchsorted(steps.times, t, side="right") - 1
+    if i < 0:
+        return 1.0, 1.0, 1.0
+    return float(steps.surv[i]), float(steps.lower[i]), float(steps.upper[i])
+
+
+def _landmark(steps: _Steps, months: int) -> Landmark:
+    if steps.last_time < months:
+        return Landmark(months, None, None, None,
+                        f"no patient followed to {months} months (last follow-up {steps.last_time:.1f})")
+    s, lo, hi = _value_at(steps, months)
+    if s == 0:
+        return Landmark(months, 0.0, None, None, "survival is 0: its log-scale CI is undefined (R: NA)")
+    return Landmark(months, s, lo, hi)
+
+
+def _empty_summary(key: str, label: str) -> KMSummary:
+    empty = np.array([], dtype=float)
+    reason = "no patient in this group"
+    return KMSummary(
+        key=key, label=label, n=0, events=0,
+        median_months=None, median_ci_low=None, median_ci_high=None, median_reason=reason,
+        landmarks=tuple(Landmark(m, None, None, None, reason) for m in LANDMARK_MONTHS),
+        curve=KMCurve(empty, empty, empty, empty, empty, empty),
+        reason=reason,
+    )
+
+
+def kaplan_meier(months, events, key: str = "all", label: str = "All patients") -> KMSummary:
+    """Kaplan-Meier summary matching R ``survfit(Surv(months, events) ~ 1)``.
+
+    Median and its 95% CI follow ``print.survfit``; landmarks follow
+    ``summary(fit, times = c(12, 24, 36))`` with the log CI. The curve's CI is 0
+    where S = 0 (R prints NA there) so that it can be drawn.
+    """
+    months = np.asarray(months, dtype=float)
+    events = np.asarray(events, dtype=bool)
+    if months.size == 0:
+        return _empty_summary(key, label)
+    n_events = int(events.sum())
+    if n_events == 0:
+        # No drop: S = 1 everywhere, CI [1, 1] (R: std.err 0).
+        censor_times = np.unique(months)
+        curve = KMCurve(np.array([0.0]), np.array([1.0]), np.array([1.0]), np.array([1.0]),
+                        censor_times, np.ones_like(censor_times))
+        last = float(months.max())
+        landmarks = tuple(
+            Landmark(m, 1.0, 1.0, 1.0) if last >= m
+            else Landmark(m, None, None, None, f"no patient followed to {m} months (last follow-up {last:.1f})")
+            for m in LANDMARK_MONTHS
+        )
+        return KMSummary(key, label, int(months.size), 0, None, None, None,
+                         "no event: median not reached", landmarks, curve)
+
+    steps, _ = _km_steps(months, events)
+    median = _r_median(steps.times, steps.surv)
+    ci_low = _r_median(steps.times, steps.lower)
+    ci_high = _r_median(steps.times, steps.upper)
+    reasons = []
+    if median is None:
+        reasons.append("median not reached (survival stays above 50%)")
+    if ci_low is None:
+        reasons.append("lower 95% limit not reached")
+    if ci_high is None:
+        reasons.append("upper 95% limit not reached (upper CI curve stays above 50%)")
+
+    censored = np.unique(months[~events])
+    censor_surv = np.concatenate([[1.0], steps.surv])[np.searchsorted(steps.times, censored, side="right")]
+    curve = KMCurve(
+        times=np.concatenate([[0.0], steps.times]),
+        survival=np.concatenate([[1.0], steps.surv]),
+        ci_low=np.concatenate([[1.0], np.nan_to_num(steps.lower, nan=0.0)]),
+        ci_high=np.concatenate([[1.0], np.nan_to_num(steps.upper, nan=0.0)]),
+        censor_times=censored,
+        censor_survival=censor_surv,
+    )
+    return KMSummary(
+        key=key, label=label, n=int(months.size), events=n_events,
+        median_months=median, median_ci_low=ci_low, median_ci_high=ci_high,
+        median_reason="; ".join(reasons) or None,
+        landmarks=tuple(_landmark(steps, m) for m in LANDMARK_MONTHS),
+        curve=curve,
+    )
+
+
+def endpoint_frame(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+    """Rows and columns of one endpoint: OS on every patient, LFS on patients in CR."""
+    if endpoint not in ENDPOINTS:
+        raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(ENDPOINTS)}")
+    time_col, event_col = ENDPOINTS[endpoint]
+    rows = df[df[time_col].notna()]
+    out = pd.DataFrame({"months": rows[time_col].astype(float), "event": rows[event_col].astype(bool)},
+                       index=rows.index)
+    return out.join(rows.drop(columns=[time_col, event_col]))
+
+
+def _at_risk(months: np.ndarray, risk_times: np.ndarray) -> tuple[int, ...]:
+    """Number with follow-up >= t (R ``summary(fit, times)$n.risk``)."""
+    sorted_months = np.sort(months)
+    return tuple(int(x) for x in sorted_months.size - np.searchsorted(sorted_months, risk_times, side="left"))
+
+
+def compare_survival(df: pd.DataFrame, endpoint: str, grouping: str | None = None) -> SurvivalComparison:
+    """KM per level of ``grouping`` (whole cohort when None) and the log-rank test.
+
+    The test equals R ``survdiff(Surv(months, event) ~ group)`` (chisq, df = k - 1
+    over the levels with at least one patient). Levels without patients are kept
+    with n = 0 and a reason. Numbers at risk are given at 0, 12, 24, ... months up
+    to the largest follow-up of the endpoint.
+    """
+    from .groups import GROUPINGS
+
+    data = endpoint_frame(df, endpoint)
+    max_follow = float(data["months"].max()) if len(data) else 0.0
+    risk_times = np.arange(0.0, max_follow + 1e-9, RISK_STEP_MONTHS) if len(data) else np.array([0.0])
+
+    if grouping is None:
+        levels = [("all", "All patients" if endpoint == "os" else "Patients in CR",
+                   np.ones(len(data), dtype=bool))]
+    else:
+        g = GROUPINGS[grouping]
+        codes = data[g.column].astype(str).to_numpy()
+        levels = [(lv.key, lv.label, codes == lv.key) for lv in g.levels]
+
+    months = data["months"].to_numpy(dtype=float)
+    events = data["event"].to_numpy(dtype=bool)
+    summaries = tuple(kaplan_meier(months[m], events[m], key, label) for key, label, m in levels)
+    at_risk = {key: _at_risk(months[m], risk_times) for key, _, m in levels}
+
+    chisq = p = dof = None
+    reason = None
+    present = [(key, m) for key, _, m in levels if m.any()]
+    if grouping is None:
+        reason = "no grouping: no test"
+    elif len(present) < 2:
+        reason = f"fewer than 2 groups with patients ({len(present)})"
+    elif not events[np.any([m for _, m in present], axis=0)].any():
+        reason = "no event: log-rank test undefined"
+    else:
+        chisq, dof, p = _logrank(months, events, present)
+
+    return SurvivalComparison(
+        endpoint=endpoint, grouping=grouping, levels=summaries,
+        logrank_chisq=chisq, df=dof, logrank_p=p, reason=reason,
+        risk_times=tuple(float(t) for t in risk_times), at_risk=at_risk,
+    )
+
+
+def _logrank(months, events, present) -> tuple[float, int, float]:
+    from lifelines.statistics import multivariate_logrank_test
+
+    mask = np.any([m for _, m in present], axis=0)
+    labels = np.empty(len(months), dtype=object)
+    for key, m in present:
+        labels[m] = key
+    res = multivariate_logrank_test(months[mask], labels[mask], events[mask])
+    return float(res.test_statistic), int(res.degrees_of_freedom), float(res.p_value)
+
+
+def median_followup(df: pd.DataFrame) -> FollowUp:
+    """Median follow-up by reverse Kaplan-Meier on OS, R
+    ``survfit(Surv(os_months, 1 - os_event) ~ 1)``: censoring is the event, death censors."""
+    months = df["os_months"].to_numpy(dtype=float)
+    alive = ~df["os_event"].to_numpy(dtype=bool)
+    if months.size == 0:
+        return FollowUp(None, None, None, "no patient")
+    if not alive.any():
+        return FollowUp(None, None, None, "every patient died: no censored follow-up time")
+    km = kaplan_meier(months, alive)
+    return FollowUp(km.median_months, km.median_ci_low, km.median_ci_high, km.median_reason)
