@@ -77,6 +77,7 @@ class Results:
     cutoff: date
     is_synthetic: bool
     counts: dict[str, int]
+    missing: dict[str, int]
     descriptives: dict[str, Distribution]
     followup: FollowUp
     table1: dict[tuple[str, str], Comparison]
@@ -88,6 +89,13 @@ class Results:
     kinetics_patients: pd.DataFrame | None = None
     kinetics_profiles: dict[str, pd.DataFrame] = field(default_factory=dict)
     kinetics_reason: str | None = None
+
+    def kinetics_values(self, grouping: str) -> pd.DataFrame:
+        """Per-patient peak copies with the patient's level key for a grouping (no identifiers)."""
+        if self.kinetics_patients is None:
+            return pd.DataFrame({"level": pd.Series(dtype=str), "peak_copies": pd.Series(dtype=float)})
+        column = GROUPINGS[grouping].column
+        return self.kinetics_patients.assign(level=self.kinetics_patients[column])[["level", "peak_copies"]]
 
     def to_dict(self) -> dict[str, Any]:
         return _results_to_dict(self)
@@ -139,6 +147,18 @@ def _counts(df: pd.DataFrame, kinetics: pd.DataFrame | None) -> dict[str, int]:
         "n_lfs_events": int(df["lfs_event"].fillna(False).astype(bool).sum()),
         "n_kinetics_patients": 0 if kinetics is None else int(kinetics["patient_id"].nunique()),
         "n_kinetics_samples": 0 if kinetics is None else int(len(kinetics)),
+        "first_infusion_year": int(df["infusion_date"].dt.year.min()),
+        "last_infusion_year": int(df["infusion_date"].dt.year.max()),
+    }
+
+
+def _missing(df: pd.DataFrame) -> dict[str, int]:
+    """Missing values of the optional measurements, among the patients they apply to."""
+    return {
+        "il6_peak_pg_ml": int(df["il6_peak_pg_ml"].isna().sum()),
+        "ferritin_peak_ng_ml": int(df["ferritin_peak_ng_ml"].isna().sum()),
+        "dex_equiv_cum_mg": int(df["dex_equiv_cum_mg"].isna()[df["steroids"].astype(bool)].sum()),
+        "tocilizumab_cum_mg": int(df["tocilizumab_cum_mg"].isna()[df["tocilizumab"].astype(bool)].sum()),
     }
 
 
@@ -182,6 +202,7 @@ def compute_results(study) -> Results:
         cutoff=pd.Timestamp(study.cutoff).date(),
         is_synthetic=bool(study.is_synthetic),
         counts=_counts(df, kinetics),
+        missing=_missing(df),
         descriptives=_descriptives(df),
         followup=median_followup(df),
         table1=table1,
@@ -318,6 +339,7 @@ def _results_to_dict(results: Results) -> dict[str, Any]:
         "is_synthetic": results.is_synthetic,
     }
     out.update(results.counts)
+    out["missing"] = dict(results.missing)
     out["followup"] = {}
     fu = results.followup
     _put(out["followup"], "median_months", fu.median_months, fu.reason)

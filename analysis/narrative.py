@@ -1,0 +1,258 @@
+"""Inline numbers and verdicts for the prose, read from the results object.
+
+The manuscript writes `` `{python} text.n_of("n_crs")` `` instead of typing
+"76 of 93 (81.7%)", and `` `{python} text.differ(("os", "crs"))` `` instead
+of typing "did not differ", so a new data export rewrites the numbers *and*
+the words that depend on them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .formatting import fmt_hr_ci, fmt_median_range, fmt_months, fmt_n_of, fmt_p
+from .groups import GROUPINGS
+from .results import Results
+
+ALPHA = 0.05
+
+#: Groupings that describe toxicity (the question of the report), in the order of the figures.
+TOXICITY_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
+
+MISSING_PHRASES = {
+    "il6_peak_pg_ml": "peak IL-6",
+    "ferritin_peak_ng_ml": "peak ferritin",
+    "dex_equiv_cum_mg": "steroid dose (patients given steroids)",
+    "tocilizumab_cum_mg": "tocilizumab dose (patients given tocilizumab)",
+}
+
+OUTCOME_PHRASES = {"cr": "CR", "mrd_negative_cr": "MRD-negative CR", "os": "OS", "lfs": "LFS"}
+
+#: How a Table 1 variable is named inside a sentence.
+VARIABLE_PHRASES = {
+    "age": "age",
+    "sex": "sex",
+    "ph_positive": "Ph-chromosome status",
+    "il6_peak_pg_ml": "peak IL-6",
+    "ferritin_peak_ng_ml": "peak ferritin",
+    "prior_lines": "number of prior therapy lines",
+    "disease_status": "disease status",
+    "n_relapses": "number of relapses",
+    "steroids": "corticosteroid use",
+    "tocilizumab": "tocilizumab use",
+    "bm_blasts_pct": "bone-marrow blasts",
+    "cart_dose_1e6_per_kg": "infused CAR-T cell dose",
+}
+
+
+@dataclass(frozen=True)
+class Narrative:
+    results: Results
+
+    # --- counts -------------------------------------------------------------------------
+    def count(self, key: str) -> str:
+        return str(self.results.counts[key])
+
+    def n_of(self, key: str, denominator: str = "n_patients") -> str:
+        """'76 of 93 (81.7%)' for a count of the results object."""
+        return fmt_n_of(self.results.counts[key], self.results.counts[denominator])
+
+    def median_range(self, name: str, unit: str = "") -> str:
+        """'5 (range 1–14)' for a descriptive distribution (onset days, doses, age)."""
+        d = self.results.descriptives[name]
+        text = fmt_median_range(d.median, d.min, d.max)
+        return f"{text} {unit}".strip() if unit else text
+
+    # --- p-values -----------------------------------------------------------------------
+    def _p(self, table: str, key):
+        if table == "table1":
+            r = self.results.table1[key].result
+        elif table == "response":
+            r = self.results.response[key].result
+        elif table == "kinetics":
+            r = self.results.kinetics_peak[key].result if key in self.results.kinetics_peak else None
+            if r is None:
+                return None, self.results.kinetics_reason
+        elif table == "survival":
+            s = self.results.survival[key]
+            return s.logrank_p, s.reason
+        else:
+            raise KeyError(table)
+        return r.p, r.reason
+
+    def p(self, table: str, key) -> str:
+        """Formatted p-value, e.g. ``p("survival", ("os", "crs"))`` -> 'p = 0.677'."""
+        p, reason = self._p(table, key)
+        return fmt_p(p, reason)
+
+    def significant(self, table: str, key) -> bool | None:
+        p, _ = self._p(table, key)
+        return None if p is None else p < ALPHA
+
+    def differ(self, table: str, key, yes: str = "differed significantly", no: str = "did not differ significantly") -> str:
+        """A verdict phrase that follows the data rather than the publication."""
+        verdict = self.significant(table, key)
+        if verdict is None:
+            return "could not be compared"
+        return yes if verdict else no
+
+    def table1_significant(self, grouping: str) -> list[str]:
+        """Table 1 variables whose p-value is < 0.05 for a grouping."""
+        return [
+            v
+            for (v, g), c in self.results.table1.items()
+            if g == grouping and c.result.p is not None and c.result.p < ALPHA
+        ]
+
+    def table1_differences(self, grouping: str) -> str:
+        """'peak IL-6 (p < 0.001) and steroid use (p < 0.001)', or 'none of the characteristics'."""
+        items = [
+            f"{VARIABLE_PHRASES[v]} ({self.p('table1', (v, grouping))})" for v in self.table1_significant(grouping)
+        ]
+        if not items:
+            return "none of the characteristics"
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+    # --- survival and Cox ---------------------------------------------------------------
+    def followup(self) -> str:
+        fu = self.results.followup
+        if fu.median_months is None:
+            return f"not estimable ({fu.reason})"
+        return f"{fmt_months(fu.median_months)} (95% CI {fmt_ci_bounds(fu.ci_low, fu.ci_high)})"
+
+    def hr(self, endpoint: str, term: str) -> str:
+        """'HR 2.02 (95% CI 0.65–6.26), p = 0.222' for a Table 2 term."""
+        cox = self.results.cox[endpoint]
+        t = next(t for t in cox.terms if t.key == term)
+        if t.hr is None:
+            return f"HR not estimable ({t.reason or cox.reason})"
+        hr_text, _, ci = fmt_hr_ci(t.hr, t.ci_low, t.ci_high).partition(" (")
+        return f"HR {hr_text} (95% CI {ci.rstrip(')')}), {fmt_p(t.p, t.reason)}"
+
+    def associated(self, endpoint: str, term: str) -> str:
+        """'was independently associated' / 'was not independently associated' from the Wald p."""
+        t = next(t for t in self.results.cox[endpoint].terms if t.key == term)
+        if t.p is None:
+            return "could not be assessed"
+        return "was independently associated" if t.p < ALPHA else "was not independently associated"
+
+    def severity_p(self, endpoint: str) -> str:
+        cox = self.results.cox[endpoint]
+        return fmt_p(cox.severity_global_p, cox.reason)
+
+    def ph_p(self, endpoint: str) -> str:
+        cox = self.results.cox[endpoint]
+        return fmt_p(cox.ph_test_global_p, cox.reason)
+
+    @property
+    def cutoff(self) -> str:
+        """The data cut-off as a reader writes it: '1 March 2023'."""
+        c = self.results.cutoff
+        return f"{c.day} {c.strftime('%B %Y')}"
+
+    def main_comparisons(self) -> list[tuple[str, tuple[str, str]]]:
+        """Every toxicity-versus-efficacy test of the report: response and survival by each toxicity grouping."""
+        return [
+            (table, (outcome, grouping))
+            for grouping in TOXICITY_GROUPINGS
+            for table, outcomes in (("response", ("cr", "mrd_negative_cr")), ("survival", ("os", "lfs")))
+            for outcome in outcomes
+        ]
+
+    @property
+    def conclusion(self) -> str:
+        """The abstract's conclusion, worded from the tests rather than typed."""
+        tests = self.main_comparisons()
+        significant = [key for table, key in tests if self.significant(table, key)]
+        if not significant:
+            return (
+                f"None of the {len(tests)} comparisons of response or survival between toxicity groups "
+                "reached statistical significance: in this cohort, patients who developed CRS or ICANS, "
+                "at any grade, responded and survived like those who did not."
+            )
+        listed = ", ".join(f"{OUTCOME_PHRASES[o]} by {GROUPINGS[g].title}" for o, g in significant)
+        return (
+            f"{len(significant)} of {len(tests)} comparisons of response or survival between toxicity "
+            f"groups reached statistical significance ({listed}); these associations need confirmation."
+        )
+
+    @property
+    def synthetic_notice(self) -> str:
+        return SYNTHETIC_NOTICE
+
+    # --- appendix -----------------------------------------------------------------------
+    @property
+    def reproduction(self):
+        from .reproduction import PUBLISHED_PATH, load_published, reproduce
+
+        return reproduce(self.results.to_dict(), load_published(PUBLISHED_PATH))
+
+    @property
+    def reproduction_rows(self):
+        return self.reproduction.rows
+
+    @property
+    def reproduction_intro(self) -> str:
+        s = self.reproduction.summary
+        source = (
+            "the bundled synthetic data set, calibrated to the publication"
+            if self.results.is_synthetic
+            else "the data this report was rendered with (a different cohort is expected to differ)"
+        )
+        return (
+            f"@tbl-reproduction compares {s.total} numbers printed in the publication [@source2024] "
+            f"with the values computed from {source}: {s.exact} agree exactly as printed, "
+            f"{s.within_10pct} more lie within 10%, and {s.conclusions_agree} of {s.p_values} "
+            "published tests reach the same conclusion at the 5% level."
+        )
+
+    @property
+    def data_summary(self) -> str:
+        c, m = self.results.counts, self.results.missing
+        rows = [
+            ("Patients", c["n_patients"]),
+            ("Centers", c["n_centers"]),
+            ("Years of infusion", f"{c['first_infusion_year']}–{c['last_infusion_year']}"),
+            ("Data cut-off", self.cutoff),
+            ("Deaths", c["n_deaths"]),
+            ("Patients in CR at day 30", c["n_cr"]),
+            ("Relapses or deaths after CR", c["n_lfs_events"]),
+            ("Patients with CAR-T kinetics", c["n_kinetics_patients"]),
+            ("Kinetics samples", c["n_kinetics_samples"]),
+        ] + [(f"Missing: {MISSING_PHRASES[k]}", v) for k, v in m.items()]
+        lines = ["| Item | Value |", "|:--|--:|"] + [f"| {k} | {v} |" for k, v in rows]
+        origin = "synthetic (bundled)" if self.results.is_synthetic else "user-supplied export"
+        return "\n".join(lines) + f"\n\nData source: {origin}."
+
+    @property
+    def software_versions(self) -> str:
+        import platform
+        from importlib.metadata import version
+
+        from . import __version__
+
+        packages = ["numpy", "pandas", "scipy", "statsmodels", "lifelines", "matplotlib", "great_tables", "pandera"]
+        rows = [("cartox", __version__), ("Python", platform.python_version())]
+        rows += [(name, version(name.replace("_", "-"))) for name in packages]
+        return "\n".join(["| Software | Version |", "|:--|:--|"] + [f"| {k} | {v} |" for k, v in rows])
+
+    def level_label(self, grouping: str, key: str) -> str:
+        return GROUPINGS[grouping].label(key)
+
+
+def fmt_ci_bounds(low, high) -> str:
+    """'26.6–50.0' with 'not reached' for a missing upper bound."""
+    lo = "not reached" if low is None else f"{low:.1f}"
+    hi = "not reached" if high is None else f"{high:.1f}"
+    return f"{lo}–{hi}"
+
+
+#: Shown at the top of the report whenever the bundled synthetic data set is used.
+SYNTHETIC_NOTICE = """::: {.callout-warning}
+## Synthetic data — not real patients
+
+This report was computed from the bundled **synthetic** data set, generated by
+`python -m analysis synthesize` and calibrated to the published summary figures.
+No number in it describes a real patient. Point the report at your own export to
+analyse real data (see the README).
+:::
+"""
