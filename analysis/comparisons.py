@@ -2,12 +2,37 @@
 
 CONTRACT (filled in by the implementation; field names are used by results.py,
 tables.py and figures.py — do not rename):
+
+- ``compare_continuous(df, variable, grouping) -> Comparison`` (kind "continuous"):
+  median/min/max per level; Mann–Whitney U for two testable levels, Kruskal–Wallis
+  for three or more, following R's ``wilcox.test`` / ``kruskal.test`` defaults.
+- ``compare_categorical(df, variable, grouping, categories=None) -> Comparison``
+  (kind "categorical"): count/percent per category and level; gtsummary's rule —
+  Pearson chi-square without continuity correction, Fisher's exact test when any
+  expected count is below 5.
+- ``compare_response(df, response, grouping) -> ResponseComparison`` for
+  ``"cr"`` and ``"mrd_negative_cr"``: rates with exact Clopper–Pearson 95% CIs,
+  same test rule as categorical variables.
+- ``clopper_pearson(k, n, confidence=0.95) -> (low, high)``.
+- ``fisher_exact_rxc(table) -> float``: R's ``fisher.test`` p-value, by exact
+  enumeration.
+
+``df`` is a frame returned by :func:`analysis.groups.prepare_cohort`; ``grouping``
+is a name of :data:`analysis.groups.GROUPINGS`. Levels are always returned in the
+grouping's order, including empty ones (n = 0, statistics None). A test that
+cannot be computed has ``p is None`` and a ``reason``; nothing here returns NaN.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+from scipy import stats
+from scipy.special import gammaln
+
+from analysis.groups import GROUPINGS, Grouping
 
 
 @dataclass(frozen=True)
@@ -16,6 +41,8 @@ class TestResult:
     p: float | None
     statistic: float | None
     reason: str | None = None  # why p is None
+
+    __test__ = False  # not a pytest test class despite the name
 
 
 @dataclass(frozen=True)
@@ -69,3 +96,313 @@ class ResponseComparison:
     grouping: str
     levels: tuple[RateLevel, ...]
     result: TestResult
+
+
+#: R's wilcox.test uses the exact distribution only below this many values per group.
+WILCOX_EXACT_MAX_N = 50
+
+#: gtsummary switches from chi-square to Fisher when any expected count is below this.
+MIN_EXPECTED_COUNT = 5.0
+
+#: Display (and table column) order of categorical variables; booleans are yes, no.
+CATEGORY_ORDER: dict[str, tuple] = {
+    "sex": ("M", "F"),
+    "disease_status": ("relapsed", "primary_refractory"),
+}
+
+#: Column of the prepared cohort holding each response (denominator: all patients).
+RESPONSE_COLUMNS = {"cr": "cr_day30", "mrd_negative_cr": "mrd_negative_cr"}
+
+#: Above this many partial tables the exact Fisher enumeration gives up (p None).
+MAX_FISHER_ENUMERATION = 20_000_000
+
+# R's fisher.test tie tolerances: 2x2 tables keep d <= d_obs * (1 + 1e-7)
+# (relErr in fisher.test); larger tables go through FEXACT, which adds
+# tol = 3.45254e-7 to the observed log-probability.
+_R_2X2_LOG_TOL = np.log1p(1e-7)
+_R_FEXACT_LOG_TOL = 3.45254e-7
+
+
+class TableTooLargeError(ValueError):
+    """The exact Fisher enumeration would need more than MAX_FISHER_ENUMERATION tables."""
+
+
+def _grouping(name: str) -> Grouping:
+    try:
+        return GROUPINGS[name]
+    except KeyError:
+        raise KeyError(f"unknown grouping {name!r}; expected one of {sorted(GROUPINGS)}") from None
+
+
+def _level_masks(df: pd.DataFrame, grouping: Grouping):
+    column = df[grouping.column]
+    for level in grouping.levels:
+        yield level, (column == level.key).to_numpy()
+
+
+def _none(reason: str, test: str | None = None) -> TestResult:
+    return TestResult(test=test, p=None, statistic=None, reason=reason)
+
+
+def _finite_or_none(value) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+# --------------------------------------------------------------------------- continuous
+
+
+def rank_test(samples: Sequence[np.ndarray]) -> TestResult:
+    """Two-sided rank test of the non-empty samples, as R does it.
+
+    Two samples: Mann–Whitney U = R ``wilcox.test(x, y)`` — exact p when both
+    samples have fewer than 50 values and there are no ties, otherwise the normal
+    approximation with tie-corrected variance and continuity correction. SciPy's
+    ``method="auto"`` uses a different switch rule, so the method is pinned here.
+    Three or more: Kruskal–Wallis with tie correction = R ``kruskal.test``.
+    The statistic is R's W (U of the first sample) or H.
+    """
+    testable = [np.asarray(s, dtype=float) for s in samples if len(s) > 0]
+    if len(testable) < 2:
+        return _none("fewer than two groups with non-missing values")
+    pooled = np.concatenate(testable)
+    if np.all(pooled == pooled[0]):
+        # R returns NaN / NA here: every rank is tied, the test is undefined.
+        return _none("all values are equal; the rank test is undefined")
+    if len(testable) == 2:
+        x, y = testable
+        ties = np.unique(pooled).size < pooled.size
+        exact = len(x) < WILCOX_EXACT_MAX_N and len(y) < WILCOX_EXACT_MAX_N and not ties
+        res = stats.mannwhitneyu(
+            x, y, alternative="two-sided", use_continuity=True,
+            method="exact" if exact else "asymptotic",
+        )
+        test = "mann_whitney"
+    else:
+        res = stats.kruskal(*testable)
+        test = "kruskal_wallis"
+    p = _finite_or_none(res.pvalue)
+    if p is None:
+        return _none("the test statistic is undefined on these values", test)
+    return TestResult(test=test, p=min(p, 1.0), statistic=_finite_or_none(res.statistic))
+
+
+def compare_continuous(df: pd.DataFrame, variable: str, grouping: str) -> Comparison:
+    """Median (min–max) per level and a rank test (see :func:`rank_test`).
+
+    Missing values are left out; levels without values are shown with n = 0 and
+    left out of the test.
+    """
+    g = _grouping(grouping)
+    values = pd.to_numeric(df[variable], errors="coerce").astype(float).to_numpy()
+    levels, samples = [], []
+    for level, mask in _level_masks(df, g):
+        v = values[mask]
+        v = v[~np.isnan(v)]
+        samples.append(v)
+        stats_ = (float(np.median(v)), float(v.min()), float(v.max())) if v.size else (None, None, None)
+        levels.append(ContinuousLevel(level.key, level.label, int(v.size), *stats_))
+    return Comparison(variable, grouping, "continuous", tuple(levels), rank_test(samples))
+
+
+# --------------------------------------------------------------------------- categorical
+
+
+def _compositions(total: int, bounds: np.ndarray) -> np.ndarray:
+    """All integer vectors x with 0 <= x <= bounds and sum(x) == total (one per row)."""
+    parts = np.zeros((1, 0), dtype=np.int64)
+    used = np.zeros(1, dtype=np.int64)
+    for bound in bounds[:-1]:
+        top = np.minimum(bound, total - used)
+        reps = top + 1
+        if reps.sum() > MAX_FISHER_ENUMERATION:
+            raise TableTooLargeError
+        starts = np.repeat(np.cumsum(reps) - reps, reps)
+        value = np.arange(reps.sum()) - starts
+        parts = np.column_stack([np.repeat(parts, reps, axis=0), value])
+        used = np.repeat(used, reps) + value
+    last = total - used
+    keep = last <= bounds[-1]
+    return np.column_stack([parts[keep], last[keep]])
+
+
+
+
+def fisher_exact_rxc(table) -> float:
+    """Two-sided Fisher exact p-value of an r×c table, as R ``fisher.test`` computes it.
+
+    Sum of the hypergeometric probabilities of every table with the observed
+    margins whose probability is at most the observed one (R's tie tolerance:
+    relative 1e-7 for 2×2, FEXACT's 3.45254e-7 on the log scale otherwise).
+    Exact enumeration, meet in the middle: all but the two largest columns are
+    enumerated as paths; for each reachable set of remaining row totals the
+    last two columns are enumerated once (the last one is then determined).
+    Raises :class:`TableTooLargeError` beyond MAX_FISHER_ENUMERATION tables.
+    """
+    t = np.asarray(table, dtype=np.int64)
+    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
+    if t.ndim != 2 or min(t.shape) < 2:
+        return 1.0
+    if t.shape[0] > t.shape[1]:
+        t = t.T  # fewer rows: fewer compositions per column
+    t = t[:, np.argsort(t.sum(axis=0), kind="stable")]  # largest two columns last
+    rows, cols = t.sum(axis=1), t.sum(axis=0)
+    n = int(rows.sum())
+    log_const = gammaln(rows + 1.0).sum() + gammaln(cols + 1.0).sum() - gammaln(n + 1.0)
+    log_tol = _R_2X2_LOG_TOL if t.shape == (2, 2) else _R_FEXACT_LOG_TOL
+    log_fact = gammaln(np.arange(n + 1) + 1.0)  # lookup: log(k!) for k = 0..n
+
+    def _log_weight(cells: np.ndarray) -> np.ndarray:
+        """-sum(log(cell!)) over each row of cells: the table-dependent part of log P."""
+        return -log_fact[cells].sum(axis=-1)
+
+    log_obs = _log_weight(t.T).sum()
+
+    # Paths over the first c-2 columns: remaining row totals and log weight.
+    remaining = rows[None, :]
+    path_w = np.zeros(1)
+    for c in cols[:-2]:
+        cand = _compositions(int(c), rows)
+        if len(remaining) * len(cand) > MAX_FISHER_ENUMERATION:
+            raise TableTooLargeError
+        pi, ci = np.nonzero(np.all(cand[None, :, :] <= remaining[:, None, :], axis=2))
+        remaining = remaining[pi] - cand[ci]
+        path_w = path_w[pi] + _log_weight(cand[ci])
+
+    states, path_state = np.unique(remaining, axis=0, return_inverse=True)
+    path_state = path_state.ravel()
+    # Completions per state: column c-1 is any composition within the state, last is the rest.
+    cand = _compositions(int(cols[-2]), rows)
+    if len(states) * len(cand) > MAX_FISHER_ENUMERATION:
+        raise TableTooLargeError
+    si, ci = np.nonzero(np.all(cand[None, :, :] <= states[:, None, :], axis=2))
+    comp_w = _log_weight(cand[ci]) + _log_weight(states[si] - cand[ci])
+
+    # For each path: mass of completions with path_w + comp_w <= log_obs + tol.
+    # Merge completions (kind 0) and path thresholds (kind 1) in one sort by
+    # (state, value, kind): a cumulative sum then gives, at each threshold, the
+    # mass of its state's completions at or below it (ties count, kind 0 first).
+    seg_max = np.full(len(states), -np.inf)
+    np.maximum.at(seg_max, si, comp_w)
+    threshold = log_obs + log_tol - path_w
+    state = np.concatenate([si, path_state])
+    value = np.concatenate([comp_w, threshold])
+    kind = np.concatenate([np.zeros(len(si), np.int8), np.ones(len(path_w), np.int8)])
+    weight = np.concatenate([np.exp(comp_w - seg_max[si]), np.zeros(len(path_w))])
+    order = np.lexsort((kind, value, state))
+    cum = np.cumsum(weight[order])
+    sorted_state = state[order]
+    seg_first = np.searchsorted(sorted_state, np.arange(len(states)), side="left")
+    before = np.concatenate([[0.0], cum])[seg_first]  # mass before each state's segment
+    is_query = kind[order] == 1
+    query_path = order[is_query] - len(si)
+    mass = np.empty(len(path_w))
+    mass[query_path] = cum[is_query] - before[sorted_state[is_query]]
+    p = float(np.sum(np.exp(log_const + path_w + seg_max[path_state]) * mass))
+    return min(p, 1.0)
+
+
+def table_test(counts) -> TestResult:
+    """gtsummary's test of a contingency table (rows = group levels).
+
+    Rows and columns with a zero margin are dropped. Pearson chi-square without
+    continuity correction (R ``chisq.test(m, correct = FALSE)``) when every
+    expected count is at least 5, otherwise Fisher's exact test (R
+    ``fisher.test(m)``, exact for any table size, see :func:`fisher_exact_rxc`).
+    """
+    t = np.asarray(counts, dtype=np.int64)
+    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0] if t.size else t
+    if t.ndim != 2 or t.shape[0] < 2:
+        return _none("fewer than two groups with non-missing values")
+    if t.shape[1] < 2:
+        return _none("a single category is observed; nothing to compare")
+    expected = np.outer(t.sum(axis=1), t.sum(axis=0)) / t.sum()
+    if expected.min() >= MIN_EXPECTED_COUNT:
+        chi2, p, _, _ = stats.chi2_contingency(t, correction=False)
+        return TestResult("chi_square", float(p), float(chi2))
+    try:
+        p = fisher_exact_rxc(t)
+    except TableTooLargeError:
+        return _none(f"table {t.shape[0]}x{t.shape[1]} is too large for an exact Fisher test", "fisher_exact")
+    return TestResult("fisher_exact", p, None)
+
+
+def _is_boolean(values: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(values):
+        return True
+    present = values.dropna()
+    return len(present) > 0 and all(isinstance(v, (bool, np.bool_)) for v in present)
+
+
+def _category_label(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def compare_categorical(
+    df: pd.DataFrame, variable: str, grouping: str, categories: Sequence | None = None
+) -> Comparison:
+    """Count and percent per category and level, and gtsummary's test (:func:`table_test`).
+
+    Category order: ``categories`` if given, else :data:`CATEGORY_ORDER` for the
+    variable, else yes/no for booleans, else sorted; unlisted observed values
+    follow, sorted. Percent is of the level's non-missing n.
+    """
+    g = _grouping(grouping)
+    values = df[variable]
+    boolean = _is_boolean(values)
+    if categories is None:
+        categories = (True, False) if boolean else CATEGORY_ORDER.get(variable, ())
+    present = values.dropna()
+    if boolean:
+        present = present.astype(bool)
+    extra = sorted(set(present.unique()) - set(categories), key=str)
+    order = list(categories) + extra
+
+    present_mask = values.notna().to_numpy()
+    counts, levels = [], []
+    for level, mask in _level_masks(df, g):
+        v = values[mask & present_mask]
+        if boolean:
+            v = v.astype(bool)
+        row = [int((v == c).sum()) for c in order]
+        n = int(len(v))
+        counts.append(row)
+        levels.append(CategoricalLevel(
+            level.key, level.label, n,
+            tuple(CategoryCount(_category_label(c), k, 100.0 * k / n if n else None) for c, k in zip(order, row)),
+        ))
+    return Comparison(variable, grouping, "categorical", tuple(levels), table_test(counts))
+
+
+# --------------------------------------------------------------------------- response rates
+
+
+def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float | None, float | None]:
+    """Exact Clopper–Pearson interval of k/n = R ``binom.test(k, n)$conf.int``; (None, None) if n = 0."""
+    if n <= 0:
+        return None, None
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def compare_response(df: pd.DataFrame, response: str, grouping: str) -> ResponseComparison:
+    """Response rate per level (denominator: every patient of the level) and gtsummary's test.
+
+    ``response`` is ``"cr"`` (column ``cr_day30``) or ``"mrd_negative_cr"``
+    (CR with negative MRD; patients not in CR count as non-responders).
+    """
+    try:
+        column = RESPONSE_COLUMNS[response]
+    except KeyError:
+        raise KeyError(f"unknown response {response!r}; expected one of {sorted(RESPONSE_COLUMNS)}") from None
+    g = _grouping(grouping)
+    flag = df[column].fillna(False).astype(bool).to_numpy()
+    levels, counts = [], []
+    for level, mask in _level_masks(df, g):
+        n, events = int(mask.sum()), int(flag[mask].sum())
+        low, high = clopper_pearson(events, n)
+        levels.append(RateLevel(level.key, level.label, n, events, events / n if n else None, low, high))
+        counts.append([events, n - events])
+    return ResponseComparison(response, grouping, tuple(levels), table_test(counts))
