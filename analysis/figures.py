@@ -1,0 +1,449 @@
+"""Figures of the manuscript (Figures 1–4), drawn from the typed result objects.
+
+Presentation only: every function takes already-computed results (and, for the
+strip plot, the per-patient values it displays) and returns a
+:class:`matplotlib.figure.Figure`; nothing here computes a statistic.
+
+Conventions:
+
+* One style (:data:`STYLE`), applied by :func:`_new_figure` to every figure.
+  Panels are drawn at their print size (:data:`PANEL_SIZE`, one panel of a
+  two-column layout) so the 8–9 pt fonts are 8–9 pt on paper.
+* Colours are the Okabe–Ito colour-blind-safe palette, keyed by the level's
+  position in its grouping (:func:`level_color`), so "No CRS" has the same
+  colour in every figure.
+* Axes geometry is fixed in inches rather than left to an automatic layout,
+  so panels of one figure line up when placed side by side.
+* Figures are created without pyplot (no global figure registry), so building
+  many panels in a loop or in a notebook leaks nothing and is never shown twice.
+* p-values go through :func:`analysis.formatting.fmt_p`.
+"""
+from __future__ import annotations
+
+import math
+import textwrap
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MultipleLocator, NullFormatter
+
+from .comparisons import Comparison, ResponseComparison
+from .formatting import fmt_p
+from .groups import GROUPINGS
+from .survival import SurvivalComparison
+
+#: Okabe & Ito (2008) colour-blind-safe palette, yellow left out (unreadable on white).
+OKABE_ITO = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000")
+
+#: One panel of a two-column figure, inches (width, height).
+PANEL_SIZE = (3.3, 3.0)
+
+#: Months between x ticks and risk-table columns of the Kaplan–Meier panels.
+KM_TICK_MONTHS = 12
+
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 8.5,
+    "axes.labelsize": 9,
+    "axes.titlesize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "axes.linewidth": 0.8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "xtick.major.width": 0.8,
+    "ytick.major.width": 0.8,
+    "xtick.major.size": 3,
+    "ytick.major.size": 3,
+    "lines.linewidth": 1.3,
+    "savefig.dpi": 300,
+    "figure.dpi": 150,
+    "pdf.fonttype": 42,  # embed TrueType so journals can edit text
+    "svg.fonttype": "none",
+}
+
+_TEST_NAMES = {
+    "mann_whitney": "Mann–Whitney",
+    "kruskal_wallis": "Kruskal–Wallis",
+    "chi_square": "Chi-square",
+    "fisher_exact": "Fisher's exact",
+}
+
+_RESPONSE_NAMES = {"cr": "CR", "mrd_negative_cr": "MRD-negative CR"}
+
+
+def level_color(position: int) -> str:
+    """Colour of the level at ``position`` in its grouping (Okabe–Ito, cycling)."""
+    return OKABE_ITO[position % len(OKABE_ITO)]
+
+
+def level_label(grouping: str | None, key: str, fallback: str) -> str:
+    """Reader-facing label of a level: the grouping's label, else the result's own."""
+    if grouping in GROUPINGS and key in GROUPINGS[grouping].keys:
+        return GROUPINGS[grouping].label(key)
+    return fallback
+
+
+def _level_position(grouping: str | None, key: str, fallback: int) -> int:
+    if grouping in GROUPINGS and key in GROUPINGS[grouping].keys:
+        return GROUPINGS[grouping].keys.index(key)
+    return fallback
+
+
+def _new_figure(size: tuple[float, float] = PANEL_SIZE) -> Figure:
+    with mpl.rc_context(STYLE):
+        return Figure(figsize=size)
+
+
+def _axes(fig: Figure, left: float, bottom: float, width: float, height: float, **kwargs):
+    """Axes placed in inches from the figure's lower-left corner (fixed geometry)."""
+    fig_w, fig_h = fig.get_size_inches()
+    with mpl.rc_context(STYLE):
+        return fig.add_axes((left / fig_w, bottom / fig_h, width / fig_w, height / fig_h), **kwargs)
+
+
+def _legend_rows(labels: list[str], max_chars: int = 44) -> int:
+    """One legend row when the labels fit side by side, else one label per row."""
+    return 1 if sum(len(s) + 5 for s in labels) <= max_chars else len(labels)
+
+
+def _top_legend(fig: Figure, ax, handles, labels, rows: int) -> None:
+    with mpl.rc_context(STYLE):
+        fig.legend(
+            handles, labels, loc="lower left", bbox_to_anchor=(0.0, 1.0), bbox_transform=ax.transAxes,
+            ncol=1 if rows > 1 else len(labels), handlelength=1.6, columnspacing=1.2, labelspacing=0.25,
+            borderaxespad=0.15, borderpad=0.0, handletextpad=0.5,
+        )
+
+
+def _test_name(test: str | None) -> str:
+    return _TEST_NAMES.get(test or "", "")
+
+
+# --------------------------------------------------------------------------- Figure 1
+
+
+def response_bars(cr: ResponseComparison, mrd: ResponseComparison) -> Figure:
+    """Figure 1 panel: CR and MRD-negative CR rates (%) per level with exact 95% CIs.
+
+    Bars are grouped by response and coloured by level; each bar carries its
+    "responders/patients" count under it; the p-value of each response sits
+    on a bracket over its group. Rates are on the 0–1 scale in the results.
+    """
+    grouping = cr.grouping
+    responses = (cr, mrd)
+    n_levels = len(cr.levels)
+    labels = [level_label(grouping, lv.key, lv.label) for lv in cr.levels]
+    legend_rows = _legend_rows(labels)
+
+    width, height = PANEL_SIZE
+    left, right = 0.55, 0.08
+    bottom = 0.5  # n/N ticks and response names
+    top = 0.06 + 0.16 * legend_rows
+    fig = _new_figure((width, height))
+    ax = _axes(fig, left, bottom, width - left - right, height - bottom - top)
+
+    group_width = 0.8
+    bar_width = group_width / n_levels
+    count_ticks, count_labels = [], []
+    for g, comparison in enumerate(responses):
+        tops = []
+        for i, level in enumerate(comparison.levels):
+            x = g + (i - (n_levels - 1) / 2) * bar_width
+            color = level_color(_level_position(grouping, level.key, i))
+            count_ticks.append(x)
+            count_labels.append(f"{level.events:,}/{level.n:,}")
+            if level.n == 0 or level.rate is None:
+                tops.append(0.0)
+                continue
+            rate = 100 * level.rate
+            ax.bar(x, rate, width=bar_width * 0.9, color=color, edgecolor="none")
+            if level.ci_low is not None and level.ci_high is not None:
+                ax.errorbar(
+                    x, rate, yerr=[[rate - 100 * level.ci_low], [100 * level.ci_high - rate]],
+                    fmt="none", ecolor="black", elinewidth=0.8, capsize=2.0, capthick=0.8,
+                )
+                tops.append(100 * level.ci_high)
+            else:
+                tops.append(rate)
+        _p_bracket(ax, g - group_width / 2 + bar_width * 0.1, g + group_width / 2 - bar_width * 0.1,
+                   comparison.result.p, comparison.result.reason)
+
+    ax.set_xlim(-0.5, len(responses) - 0.5)
+    ax.set_ylim(0, 122)  # headroom for the p-value brackets above 100%
+    ax.yaxis.set_major_locator(FixedLocator([0, 20, 40, 60, 80, 100]))
+    ax.spines["left"].set_bounds(0, 100)  # the headroom above 100% is not part of the scale
+    ax.set_ylabel("Patients with response (%)")
+    ax.set_xticks(count_ticks, count_labels, fontsize=_count_fontsize(count_labels, bar_width, ax))
+    ax.tick_params(axis="x", length=0, pad=2)
+    for g, comparison in enumerate(responses):
+        ax.annotate(
+            _RESPONSE_NAMES.get(comparison.response, comparison.response), xy=(g, 0),
+            xycoords=("data", "axes fraction"), xytext=(0, -15), textcoords="offset points",
+            ha="center", va="top", fontsize=9,
+        )
+    handles = [Patch(facecolor=level_color(_level_position(grouping, lv.key, i)), edgecolor="none")
+               for i, lv in enumerate(cr.levels)]
+    _top_legend(fig, ax, handles, labels, legend_rows)
+    return fig
+
+
+def _count_fontsize(labels: list[str], bar_width: float, ax) -> float:
+    """Largest font (≤ 7.5 pt) at which the n/N labels under the bars do not touch."""
+    fig_w = ax.figure.get_size_inches()[0]
+    axes_width_pt = ax.get_position().width * fig_w * 72
+    xmin, xmax = ax.get_xlim()
+    slot_pt = axes_width_pt * bar_width / (xmax - xmin)
+    widest = max(len(s) for s in labels)
+    return max(5.0, min(7.5, 0.95 * slot_pt / (0.58 * widest)))
+
+
+def _p_bracket(ax, x0: float, x1: float, p, reason) -> None:
+    y = 106
+    ax.plot([x0, x0, x1, x1], [y - 2.5, y, y, y - 2.5], color="black", lw=0.7, clip_on=False)
+    text = fmt_p(p) if p is not None else "p not estimable"
+    ax.text((x0 + x1) / 2, y + 1.5, text, ha="center", va="bottom", fontsize=8)
+
+
+# --------------------------------------------------------------------------- Figures 2 and 3
+
+
+def km_plot(
+    comparison: SurvivalComparison,
+    ylabel: str = "Overall survival (%)",
+    xlabel: str = "Months since infusion",
+) -> Figure:
+    """Figure 2/3 panel: Kaplan–Meier curves with '+' censor marks, log-rank p and
+    a number-at-risk table under the plot on the same time axis.
+
+    Draws only the aggregated step points of each ``KMSummary.curve``, so its cost
+    does not grow with the number of patients. Levels with n = 0 are left out.
+    """
+    grouping = comparison.grouping
+    shown = [(i, lv) for i, lv in enumerate(comparison.levels) if lv.n > 0]
+    labels = [level_label(grouping, lv.key, lv.label) for _, lv in shown]
+    colors = [level_color(_level_position(grouping, lv.key, i)) for i, lv in shown]
+    legend_rows = _legend_rows(labels) if len(shown) > 1 else 0
+
+    width = PANEL_SIZE[0]
+    left, right = 0.55, 0.14
+    row_h = 0.15
+    risk_h = row_h * max(len(shown), 1)
+    risk_bottom = 0.08
+    risk_title_h = 0.2
+    axis_h = 0.42  # tick labels and axis label of the survival axes
+    main_h = 1.75
+    top = 0.06 + 0.16 * legend_rows
+    height = risk_bottom + risk_h + risk_title_h + axis_h + main_h + top
+    fig = _new_figure((width, height))
+    ax_width = width - left - right
+    ax = _axes(fig, left, risk_bottom + risk_h + risk_title_h + axis_h, ax_width, main_h)
+    ax_risk = _axes(fig, left, risk_bottom, ax_width, risk_h, sharex=ax)
+
+    x_max = max((_curve_end(lv) for _, lv in shown), default=0.0)
+    x_right = KM_TICK_MONTHS * max(1, math.ceil(x_max / KM_TICK_MONTHS - 1e-9))
+    ax.set_xlim(0, x_right)
+    ax.set_ylim(0, 102)
+    slot = (x_right / (ax_width * 72))  # months per point, for thinning censor marks
+
+    for (i, level), color in zip(shown, colors):
+        curve = level.curve
+        times = np.asarray(curve.times, dtype=float)
+        surv = 100 * np.asarray(curve.survival, dtype=float)
+        end = _curve_end(level)
+        if times.size and end > times[-1]:
+            times, surv = np.append(times, end), np.append(surv, surv[-1])
+        ax.step(times, surv, where="post", color=color, lw=1.3, solid_joinstyle="miter")
+        c_times, c_surv = _thin_marks(curve.censor_times, 100 * np.asarray(curve.censor_survival, float), slot)
+        ax.plot(c_times, c_surv, ls="none", marker="+", ms=4.5, mew=0.9, color=color)
+
+    ax.xaxis.set_major_locator(MultipleLocator(KM_TICK_MONTHS))
+    ax.yaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", labelbottom=True)
+
+    if len(shown) > 1:
+        p_text = "Log-rank " + fmt_p(comparison.logrank_p, comparison.reason)
+        ax.text(0.04, 0.05, p_text, transform=ax.transAxes, ha="left", va="bottom", fontsize=8)
+        handles = [Line2D([], [], color=c, lw=1.5) for c in colors]
+        _top_legend(fig, ax, handles, labels, legend_rows)
+
+    _risk_table(ax_risk, comparison, shown, colors, x_right, ax_width)
+    return fig
+
+
+def _curve_end(level) -> float:
+    """Last time shown for a level: its last event or last censoring, whichever is later."""
+    ends = [np.max(level.curve.times) if len(level.curve.times) else 0.0]
+    if len(level.curve.censor_times):
+        ends.append(np.max(level.curve.censor_times))
+    return float(max(ends))
+
+
+def _thin_marks(times, survival, slot: float):
+    """Drop censor marks that would print on top of one another (same point-sized cell).
+
+    With a million patients there are up to a million distinct censoring times;
+    marks closer than a printer's point are indistinguishable, so one is kept.
+    """
+    times = np.asarray(times, dtype=float)
+    if times.size <= 500 or slot <= 0:
+        return times, survival
+    cells = np.stack([np.floor(times / slot), np.floor(survival / 0.5)], axis=1)
+    _, keep = np.unique(cells, axis=0, return_index=True)
+    keep.sort()
+    return times[keep], survival[keep]
+
+
+def _risk_table(ax, comparison: SurvivalComparison, shown, colors, x_right: float, ax_width: float) -> None:
+    n_rows = len(shown)
+    ax.set_ylim(n_rows - 0.5, -0.5)  # first level on top, like the legend
+    for side in ("top", "right", "left", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(left=False, bottom=False, labelleft=False, labelbottom=False)
+    ax.set_title("Number at risk", loc="left", fontsize=8, pad=3, x=-0.14)
+
+    columns = [t for t in comparison.risk_times if t <= x_right + 1e-9]
+    texts = [[f"{n:,}" for n in comparison.at_risk.get(lv.key, ())[: len(columns)]] for _, lv in shown]
+    widest = max((len(s) for row in texts for s in row), default=1)
+    column_pt = ax_width * 72 * KM_TICK_MONTHS / x_right if x_right else 72
+    fontsize = max(5.0, min(7.5, 0.9 * column_pt / (0.6 * widest)))
+    for row, ((_, level), color, row_texts) in enumerate(zip(shown, colors, texts)):
+        # A short line in the level's colour names the row (the legend gives the label).
+        ax.plot([-0.19, -0.08], [row, row], transform=ax.get_yaxis_transform(), color=color, lw=2.0,
+                clip_on=False, solid_capstyle="butt")
+        for t, text in zip(columns, row_texts):
+            ax.text(t, row, text, ha="center", va="center", color=color, fontsize=fontsize,
+                    clip_on=False, gid="at_risk")
+
+
+# --------------------------------------------------------------------------- Figure 4
+
+
+def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
+    """Figure 4 panel: peak CAR copies per µg DNA per level on a log axis.
+
+    ``values`` has one row per patient with columns ``level`` (level key) and
+    ``peak_copies``; points are jittered deterministically, the black bar is the
+    level's median from ``comparison``. Peaks of 0 (no detectable CAR) cannot sit
+    on a log axis and are drawn on a floor line labelled "0".
+    """
+    grouping = comparison.grouping
+    shown = [(i, lv) for i, lv in enumerate(comparison.levels) if lv.n > 0]
+    tick_labels = [
+        "\n".join(textwrap.wrap(level_label(grouping, lv.key, lv.label), 14)) + f"\n(n = {lv.n:,})"
+        for _, lv in shown
+    ]
+    max_lines = max((s.count("\n") + 1 for s in tick_labels), default=1)
+
+    width, height = PANEL_SIZE
+    left, right, top = 0.7, 0.1, 0.1
+    bottom = 0.12 + 0.135 * max_lines
+    fig = _new_figure((width, height))
+    ax = _axes(fig, left, bottom, width - left - right, height - bottom - top)
+    ax.set_yscale("log")
+
+    peaks = pd.to_numeric(values["peak_copies"], errors="coerce")
+    positive = peaks[peaks > 0]
+    floor = 10 ** (math.floor(math.log10(positive.min())) - 1) if len(positive) else 1.0
+    top_value = positive.max() if len(positive) else 10.0
+
+    for x, (i, level) in enumerate(shown):
+        color = level_color(_level_position(grouping, level.key, i))
+        y = np.sort(peaks[values["level"].astype(str) == level.key].dropna().to_numpy(dtype=float))
+        y_plot = np.where(y > 0, y, floor)
+        ax.scatter(x + _jitter(len(y)), y_plot, s=16, color=color, alpha=0.85, edgecolor="white",
+                   linewidth=0.4, zorder=3)
+        if level.median is not None:
+            median = level.median if level.median > 0 else floor
+            ax.plot([x - 0.28, x + 0.28], [median, median], color="black", lw=1.6, zorder=4,
+                    solid_capstyle="butt", gid="median")
+
+    decades = math.log10(top_value) - math.log10(floor)
+    ax.set_ylim(floor / 10 ** (0.06 * decades), top_value * 10 ** (0.15 * max(decades, 1)))
+    ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    if (peaks == 0).any():
+        ax.yaxis.set_major_formatter(FuncFormatter(
+            lambda v, _: "0" if np.isclose(v, floor) else f"$10^{{{int(round(math.log10(v)))}}}$"))
+        ax.set_ylim(*ax.get_ylim())  # fixed before the break is placed on it
+        _axis_break(ax, floor * 10 ** 0.5)
+    ax.set_xlim(-0.6, len(shown) - 0.4)
+    ax.set_xticks(range(len(shown)), tick_labels)
+    ax.tick_params(axis="x", length=0)
+    ax.set_ylabel("Peak CAR copies per µg DNA")
+    test = _test_name(comparison.result.test)
+    ax.text(0.5, 0.98, f"{test} {fmt_p(comparison.result.p, comparison.result.reason)}".strip(),
+            transform=ax.transAxes, ha="center", va="top", fontsize=8)
+    return fig
+
+
+def _axis_break(ax, y: float) -> None:
+    """Two short slashes across the y axis at ``y``: the "0" floor is not on the log scale."""
+    low, high = (math.log10(v) for v in ax.get_ylim())
+    frac = (math.log10(y) - low) / (high - low)
+    ax.plot([-0.025, 0.025], [frac - 0.005, frac + 0.005], transform=ax.transAxes, color="white",
+            lw=3.0, clip_on=False, solid_capstyle="butt", zorder=5)  # gap in the spine
+    for dy in (-0.008, 0.008):
+        ax.plot([-0.025, 0.025], [frac + dy - 0.012, frac + dy + 0.012], transform=ax.transAxes,
+                color="black", lw=0.8, clip_on=False, zorder=6)
+
+
+def _jitter(n: int, width: float = 0.42) -> np.ndarray:
+    """Deterministic horizontal offsets: a golden-ratio sequence spread over ``width``."""
+    return ((np.arange(n) * 0.6180339887) % 1.0 - 0.5) * width
+
+
+# --------------------------------------------------------------------------- kinetics over time
+
+
+def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
+    """CAR copies per µg DNA over days after infusion: median line and IQR band per level.
+
+    ``profile`` has columns ``level`` (level key), ``day``, ``n``, ``median``,
+    ``q1``, ``q3``. Non-positive values cannot be drawn on the log axis and are
+    left out of the line and band.
+    """
+    keys = list(GROUPINGS[grouping].keys) if grouping in GROUPINGS else list(pd.unique(profile["level"]))
+    present = [k for k in keys if (profile["level"].astype(str) == k).any()]
+    labels = [level_label(grouping, k, k) for k in present]
+    legend_rows = _legend_rows(labels)
+
+    width, height = PANEL_SIZE
+    left, right, bottom = 0.7, 0.1, 0.45
+    top = 0.06 + 0.16 * legend_rows
+    fig = _new_figure((width, height))
+    ax = _axes(fig, left, bottom, width - left - right, height - bottom - top)
+    ax.set_yscale("log")
+
+    handles = []
+    for key in present:
+        color = level_color(keys.index(key))
+        rows = profile[profile["level"].astype(str) == key].sort_values("day")
+        day = rows["day"].to_numpy(dtype=float)
+        median = rows["median"].to_numpy(dtype=float)
+        q1, q3 = rows["q1"].to_numpy(dtype=float), rows["q3"].to_numpy(dtype=float)
+        band = (q1 > 0) & (q3 > 0)
+        ax.fill_between(day, np.where(band, q1, np.nan), np.where(band, q3, np.nan), color=color,
+                        alpha=0.18, linewidth=0)
+        ok = median > 0
+        ax.plot(day[ok], median[ok], color=color, marker="o", ms=3, lw=1.3)
+        handles.append(Line2D([], [], color=color, marker="o", ms=3, lw=1.3))
+
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    days = profile["day"].to_numpy(dtype=float)
+    if days.size and days.max() <= 42:
+        ax.xaxis.set_major_locator(MultipleLocator(7))
+    ax.set_xlim(left=0)
+    ax.set_xlabel("Days after infusion")
+    ax.set_ylabel("CAR copies per µg DNA")
+    if present:
+        _top_legend(fig, ax, handles, labels, legend_rows)
+    return fig

@@ -1,0 +1,283 @@
+"""Figures drawn from hand-built result objects: what is on the axes, not how it looks."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from analysis.comparisons import Comparison, ContinuousLevel, RateLevel, ResponseComparison, TestResult
+from analysis.figures import (
+    OKABE_ITO,
+    kinetics_profile_plot,
+    km_plot,
+    level_color,
+    peak_strip,
+    response_bars,
+)
+from analysis.survival import KMCurve, KMSummary, SurvivalComparison
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def _rate(key, label, events, n, low, high):
+    return RateLevel(key, label, n, events, events / n if n else None, low, high)
+
+
+def crs_responses():
+    cr = ResponseComparison("cr", "crs", (
+        _rate("no", "No CRS", 15, 17, 0.636, 0.985),
+        _rate("yes", "CRS", 71, 76, 0.853, 0.979),
+    ), TestResult("fisher_exact", 0.342, None))
+    mrd = ResponseComparison("mrd_negative_cr", "crs", (
+        _rate("no", "No CRS", 11, 17, 0.383, 0.858),
+        _rate("yes", "CRS", 62, 76, 0.710, 0.895),
+    ), TestResult("chi_square", 0.122, 2.39))
+    return cr, mrd
+
+
+def severity_responses():
+    levels = (("none", "No CRS or ICANS", 14, 16), ("severe", "Grade ≥3 CRS or severe ICANS", 19, 22),
+              ("other", "Others (grade 1–2 CRS and/or ICANS)", 53, 55))
+    cr = ResponseComparison("cr", "severity", tuple(
+        _rate(k, l, e, n, max(e / n - 0.2, 0), min(e / n + 0.08, 1)) for k, l, e, n in levels
+    ), TestResult("fisher_exact", 0.260, None))
+    mrd = ResponseComparison("mrd_negative_cr", "severity", tuple(
+        _rate(k, l, e - 3, n, max((e - 3) / n - 0.2, 0), min((e - 3) / n + 0.1, 1)) for k, l, e, n in levels
+    ), TestResult("fisher_exact", 0.136, None))
+    return cr, mrd
+
+
+def _km_level(key, label, n, event_times, survival, censor_times, censor_survival):
+    curve = KMCurve(
+        times=np.array([0.0, *event_times]), survival=np.array([1.0, *survival]),
+        ci_low=np.array([1.0, *survival]) * 0.8, ci_high=np.minimum(np.array([1.0, *survival]) * 1.2, 1),
+        censor_times=np.array(censor_times, dtype=float), censor_survival=np.array(censor_survival, dtype=float),
+    )
+    return KMSummary(key, label, n, len(event_times), None, None, None, "not reached", (), curve)
+
+
+def crs_os():
+    no = _km_level("no", "No CRS", 17, [2.0, 5.5, 9.1, 20.0], [0.94, 0.88, 0.82, 0.72],
+                   [14.0, 30.5, 47.9, 61.0], [0.82, 0.72, 0.72, 0.72])
+    yes = _km_level("yes", "CRS", 76, [1.0, 3.0, 4.2, 8.0, 11.0, 15.0, 26.0, 33.0],
+                    [0.97, 0.93, 0.89, 0.84, 0.78, 0.71, 0.64, 0.58],
+                    [6.0, 18.0, 40.0, 52.0, 70.3], [0.89, 0.71, 0.58, 0.58, 0.58])
+    return SurvivalComparison("os", "crs", (no, yes), 0.17, 1, 0.677, None,
+                              risk_times=(0.0, 12.0, 24.0, 36.0, 48.0, 60.0, 72.0),
+                              at_risk={"no": (17, 13, 10, 8, 4, 1, 0), "yes": (76, 55, 41, 30, 18, 9, 0)})
+
+
+def severity_lfs_with_empty_level():
+    none = _km_level("none", "No CRS or ICANS", 15, [3.0, 10.0], [0.93, 0.85], [20.0, 44.0], [0.85, 0.85])
+    severe = _km_level("severe", "Grade ≥3 CRS or severe ICANS", 0, [], [], [], [])
+    other = _km_level("other", "Others (grade 1–2 CRS and/or ICANS)", 50, [2.0, 6.0, 12.5, 30.0],
+                      [0.96, 0.9, 0.8, 0.7], [8.0, 25.0, 50.0], [0.9, 0.8, 0.7])
+    return SurvivalComparison("lfs", "severity", (none, severe, other), 3.1, 1, 0.85, None,
+                              risk_times=(0.0, 12.0, 24.0, 36.0, 48.0),
+                              at_risk={"none": (15, 13, 11, 6, 0), "severe": (0, 0, 0, 0, 0),
+                                       "other": (50, 40, 31, 20, 3)})
+
+
+def crs_peaks():
+    comparison = Comparison("peak_copies", "crs", "continuous", (
+        ContinuousLevel("no", "No CRS", 5, 8000.0, 0.0, 61000.0),
+        ContinuousLevel("yes", "CRS", 19, 42000.0, 950.0, 2.4e6),
+    ), TestResult("mann_whitney", 0.205, 31.0))
+    values = pd.DataFrame({
+        "level": ["no"] * 5 + ["yes"] * 19,
+        "peak_copies": [0.0, 1200.0, 8000.0, 15000.0, 61000.0,
+                        *np.geomspace(950.0, 2.4e6, 19)],
+    })
+    return comparison, values
+
+
+def severity_profile():
+    rows = []
+    for key, scale in (("none", 1.0), ("severe", 4.0), ("other", 2.0)):
+        for day, base in ((0, 0.0), (4, 2e3), (7, 3e4), (10, 5e4), (14, 2e4), (21, 6e3), (28, 1e3)):
+            median = base * scale
+            rows.append(dict(level=key, day=day, n=6, median=median, q1=median / 3, q3=median * 3))
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _texts(fig):
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def _visible_xticks(ax):
+    low, high = ax.get_xlim()
+    return [float(t) for t in ax.get_xticks() if low - 1e-9 <= t <= high + 1e-9]
+
+
+def _legend_labels(fig):
+    return [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+
+
+# --------------------------------------------------------------------------- Figure 1
+
+
+def test_response_bars_draw_one_bar_per_level_and_response_with_ci():
+    fig = response_bars(*crs_responses())
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    heights = sorted(round(p.get_height(), 3) for p in ax.patches)
+    assert heights == sorted(round(100 * e / n, 3) for e, n in ((15, 17), (71, 76), (11, 17), (62, 76)))
+    assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] > 100
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["15/17", "71/76", "11/17", "62/76"]
+    assert "p = 0.342" in _texts(fig) and "p = 0.122" in _texts(fig)
+    assert _legend_labels(fig) == ["No CRS", "CRS"]
+    # error bars span the exact CI (in %)
+    segments = [seg for coll in ax.collections for seg in coll.get_segments()]
+    spans = sorted((round(s[0][1], 1), round(s[1][1], 1)) for s in segments)
+    assert (63.6, 98.5) in spans and (71.0, 89.5) in spans
+
+
+def test_response_bars_colour_levels_by_position_and_name_both_responses():
+    fig = response_bars(*severity_responses())
+    ax = fig.axes[0]
+    assert len(ax.patches) == 6
+    colors = [matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches]
+    assert colors[:3] == [OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2]] == colors[3:]
+    texts = _texts(fig)
+    assert "CR" in texts and "MRD-negative CR" in texts
+    assert {"p = 0.260", "p = 0.136"} <= set(texts)
+
+
+# --------------------------------------------------------------------------- Figures 2–3
+
+
+def test_km_plot_curves_marks_axes_and_pvalue():
+    comparison = crs_os()
+    fig = km_plot(comparison)
+    ax, ax_risk = fig.axes
+    steps = [ln for ln in ax.lines if ln.get_linestyle() == "-"]
+    marks = [ln for ln in ax.lines if ln.get_marker() == "+"]
+    assert len(steps) == 2 and len(marks) == 2
+    assert [len(m.get_xdata()) for m in marks] == [4, 5]
+    # curves in percent, extended to the last censoring time
+    assert steps[0].get_ydata()[0] == 100 and steps[0].get_xdata()[-1] == pytest.approx(61.0)
+    assert steps[1].get_xdata()[-1] == pytest.approx(70.3)
+    assert ax.get_ylim() == (0, 102)
+    assert _visible_xticks(ax) == [0, 12, 24, 36, 48, 60, 72]
+    assert ax.get_xlim() == (0, 72)
+    assert ax.get_xlabel() == "Months since infusion" and ax.get_ylabel() == "Overall survival (%)"
+    assert "Log-rank p = 0.677" in [t.get_text() for t in ax.texts]
+    assert _legend_labels(fig) == ["No CRS", "CRS"]
+    assert [matplotlib.colors.to_hex(s.get_color()) for s in steps] == [level_color(0), level_color(1)]
+
+
+def test_km_risk_table_shows_the_given_numbers_under_each_time():
+    comparison = crs_os()
+    fig = km_plot(comparison)
+    ax, ax_risk = fig.axes
+    numbers = [t for t in ax_risk.texts if t.get_gid() == "at_risk"]
+    by_row = {}
+    for t in numbers:
+        by_row.setdefault(t.get_position()[1], []).append((t.get_position()[0], int(t.get_text().replace(",", ""))))
+    assert [[n for _, n in sorted(row)] for _, row in sorted(by_row.items())] == [
+        list(comparison.at_risk["no"]), list(comparison.at_risk["yes"])]
+    assert sorted({x for row in by_row.values() for x, _ in row}) == list(comparison.risk_times)
+    # same time axis as the curves, and the numbers coloured like their curve
+    assert ax_risk.get_xlim() == ax.get_xlim()
+    row_colors = {matplotlib.colors.to_hex(t.get_color()) for t in numbers if t.get_position()[1] == 0}
+    assert row_colors == {level_color(0)}
+    # the risk table lies entirely below the survival axes
+    assert ax_risk.get_position().y1 < ax.get_position().y0
+
+
+def test_km_plot_skips_empty_levels_and_takes_the_axis_labels():
+    comparison = severity_lfs_with_empty_level()
+    fig = km_plot(comparison, ylabel="Leukemia-free survival (%)", xlabel="Months since CR")
+    ax, ax_risk = fig.axes
+    assert ax.get_xlabel() == "Months since CR" and ax.get_ylabel() == "Leukemia-free survival (%)"
+    assert len([ln for ln in ax.lines if ln.get_marker() == "+"]) == 2
+    assert _legend_labels(fig) == ["No CRS or ICANS", "Others (grade 1–2 CRS and/or ICANS)"]
+    rows = {t.get_position()[1] for t in ax_risk.texts if t.get_gid() == "at_risk"}
+    assert len(rows) == 2
+    # the third level keeps its own colour although the second is skipped
+    steps = [ln for ln in ax.lines if ln.get_linestyle() == "-"]
+    assert matplotlib.colors.to_hex(steps[1].get_color()) == level_color(2)
+    assert "Log-rank p = 0.850" in [t.get_text() for t in ax.texts]
+
+
+def test_km_plot_draws_a_million_patient_cohort_from_aggregates_quickly():
+    import time
+
+    rng = np.random.default_rng(1)
+    n = 1_000_000
+    event_times = np.sort(rng.uniform(0, 80, 200_000))
+    survival = np.linspace(0.999, 0.3, event_times.size)
+    censor_times = np.sort(rng.uniform(0, 84, 300_000))
+    censor_survival = np.interp(censor_times, event_times, survival)
+    level = _km_level("yes", "CRS", n, event_times, survival, censor_times, censor_survival)
+    comparison = SurvivalComparison("os", "crs", (level,), None, None, None, "single group",
+                                    risk_times=tuple(range(0, 85, 12)),
+                                    at_risk={"yes": (1_000_000, 850_000, 700_000, 520_000, 390_000, 200_000,
+                                                     90_000, 1_000)})
+    start = time.perf_counter()
+    fig = km_plot(comparison)
+    fig.canvas.draw()
+    assert time.perf_counter() - start < 20
+    ax, ax_risk = fig.axes
+    marks = [ln for ln in ax.lines if ln.get_marker() == "+"][0]
+    assert len(marks.get_xdata()) < 50_000  # overlapping marks thinned
+    assert "1,000,000" in [t.get_text() for t in ax_risk.texts]
+    assert not fig.legends  # a single curve needs no legend
+
+
+# --------------------------------------------------------------------------- Figure 4
+
+
+def test_peak_strip_points_median_bars_and_log_axis():
+    comparison, values = crs_peaks()
+    fig = peak_strip(comparison, values)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    assert ax.get_ylabel() == "Peak CAR copies per µg DNA"
+    offsets = [c.get_offsets() for c in ax.collections]
+    assert [len(o) for o in offsets] == [5, 19]
+    # the zero peak sits on the floor, below every detectable value, and is labelled "0"
+    floor = offsets[0][:, 1].min()
+    assert floor < 950 and ax.get_ylim()[0] < floor
+    medians = sorted(ln.get_ydata()[0] for ln in ax.lines if ln.get_gid() == "median")
+    assert medians == [8000.0, 42000.0]
+    assert "Mann–Whitney p = 0.205" in [t.get_text() for t in ax.texts]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["No CRS\n(n = 5)", "CRS\n(n = 19)"]
+    # deterministic jitter: the same input draws the same points
+    again = peak_strip(comparison, values).axes[0].collections[0].get_offsets()
+    np.testing.assert_array_equal(again, offsets[0])
+
+
+def test_kinetics_profile_lines_and_bands_per_level():
+    fig = kinetics_profile_plot(severity_profile(), "severity")
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    assert len(ax.lines) == 3 and len(ax.collections) == 3
+    # day 0 has a zero median: not drawn on the log axis
+    assert all(0 not in ln.get_xdata() for ln in ax.lines)
+    assert ax.get_xlabel() == "Days after infusion"
+    assert _legend_labels(fig) == ["No CRS or ICANS", "Grade ≥3 CRS or severe ICANS",
+                                   "Others (grade 1–2 CRS and/or ICANS)"]
+    assert _visible_xticks(ax)[:5] == [0, 7, 14, 21, 28]
+
+
+def test_figures_are_panel_sized_and_save_to_png(tmp_path):
+    figures = {
+        "response": response_bars(*crs_responses()),
+        "km": km_plot(crs_os()),
+        "peak": peak_strip(*crs_peaks()),
+        "profile": kinetics_profile_plot(severity_profile(), "severity"),
+    }
+    for name, fig in figures.items():
+        w, h = fig.get_size_inches()
+        assert 3.0 <= w <= 3.6 and 2.5 <= h <= 4.0, name
+        path = tmp_path / f"{name}.png"
+        fig.savefig(path)
+        assert path.stat().st_size > 10_000
