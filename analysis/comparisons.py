@@ -398,7 +398,8 @@ def compare_response(df: pd.DataFrame, response: str, grouping: str) -> Response
     except KeyError:
         raise KeyError(f"unknown response {response!r}; expected one of {sorted(RESPONSE_COLUMNS)}") from None
     g = _grouping(grouping)
-    flag = df[column].fillna(False).astype(bool).to_numpy()
+    # nullable boolean first: fillna on an object column would downcast silently (pandas FutureWarning)
+    flag = df[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
     levels, counts = [], []
     for level, mask in _level_masks(df, g):
         n, events = int(mask.sum()), int(flag[mask].sum())
