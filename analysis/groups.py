@@ -108,14 +108,14 @@ def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
     per grouping of :data:`GROUPINGS`, holding level keys.
     """
     df = cohort.copy()
-    seizure = df["seizure"].fillna(False).astype(bool) if "seizure" in df else pd.Series(False, index=df.index)
+    seizure = df["seizure"].astype("boolean").fillna(False).astype(bool) if "seizure" in df else pd.Series(False, index=df.index)
     df["crs_any"] = df["crs_grade"].gt(0)
     df["crs_severe"] = df["crs_grade"].ge(3)
     df["icans_severe"] = df["icans_grade"].ge(3) | seizure
     df["icans_any"] = df["icans_grade"].gt(0) | df["icans_severe"]
     df["concurrent"] = df["crs_any"] & df["icans_any"]
     cr = df["cr_day30"].astype(bool)
-    df["mrd_negative_cr"] = cr & df["mrd_negative"].fillna(False).astype(bool)
+    df["mrd_negative_cr"] = cr & df["mrd_negative"].astype("boolean").fillna(False).astype(bool)
     df["bm_blasts_ge20"] = df["bm_blasts_pct"].ge(BLAST_THRESHOLD_PCT)
 
     died = df["death_date"].notna()
