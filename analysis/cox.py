@@ -1,10 +1,35 @@
 """Multivariable Cox model (Table 2) with Efron ties and R's cox.zph test.
 
+Matches R ``survival`` (>= 3)::
+
+    fit <- coxph(Surv(time, status) ~ bm_blasts_ge20 + steroids + tocilizumab + grp_severity,
+                 ties = "efron")          # grp_severity: factor, reference "none"
+    summary(fit)                          # Wald p, HR CI = exp(coef +- z se)
+    i <- 4:5; b <- coef(fit)[i]; t(b) %*% solve(vcov(fit)[i, i]) %*% b   # joint severity test, 2 df
+    cox.zph(fit)                          # transform = "km", terms = TRUE, global = TRUE
+
+The fit is lifelines' ``CoxPHFitter``, whose only tie method is Efron's (R's
+default), with a tightened Newton-Raphson convergence so that coefficients agree
+with R to ~1e-8. lifelines' ``proportional_hazard_test`` is not R's test (it is the
+Grambsch-Therneau approximation with a diagonal-only variance), so cox.zph is
+implemented here from R's ``cox.zph`` and its C routine ``zph1.c``: a score test
+of adding ``g(t) * x`` to the model, with ``g`` the left-continuous KM transform,
+using the full 2p x 2p information matrix at the fitted coefficients.
+
+``ph_tests`` holds R's default rows (``terms = TRUE``): one per model term, so
+the severity factor is a single 2-df row keyed ``"severity"``, then ``"GLOBAL"``;
+``ph_tests_by_coef`` holds the ``terms = FALSE`` rows (one per coefficient).
+
 CONTRACT (field names used by results.py and tables.py — do not rename):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
 
 #: Terms of Table 2 in display order: key -> label.
 COX_TERMS = {
@@ -49,3 +74,245 @@ class CoxResult:
     ph_tests: tuple[PHTest, ...]      # per term then GLOBAL, as R survival >= 3 cox.zph(transform="km")
     ph_test_global_p: float | None
     reason: str | None = None
+    severity_global_df: int | None = None
+    severity_global_reason: str | None = None
+    ph_tests_by_coef: tuple[PHTest, ...] = ()   # R cox.zph(fit, terms = FALSE)
+    ph_test_reason: str | None = None
+    converged: bool | None = None
+
+
+# --------------------------------------------------------------------------------------
+
+Z95 = 1.959963984540054  # R qnorm(0.975)
+#: Newton-Raphson options. lifelines' defaults stop when the Newton decrement
+#: g'H^-1g/2 < 1e-7 (or a relative log-likelihood change < 1e-9), which leaves
+#: coefficients ~1e-7 off R's (Gehan: 1.5721249 vs 1.5721251). Stopping only on a
+#: decrement < 1e-24 (r_precision 0 disables the log-likelihood rule) takes one or
+#: two more Newton steps; floating-point noise in g stays far below that
+#: threshold even for 10^6 rows (decrement ~ n eps^2).
+FIT_OPTIONS = {"precision": 1e-24, "r_precision": 0.0, "max_steps": 60, "step_size": 0.95}
+#: |coef| above this means an infinite estimate (monotone likelihood), e.g. a level
+#: with no event; R warns "coefficient may be infinite" in the same situation.
+MAX_ABS_COEF = 10.0
+SEVERITY_TERMS = ("severity_ge3", "severity_other")
+#: Model terms as R's terms(fit) sees them: the severity factor is one term.
+MODEL_TERMS = {"bm_blasts_ge20": ("bm_blasts_ge20",), "steroids": ("steroids",),
+               "tocilizumab": ("tocilizumab",), "severity": SEVERITY_TERMS}
+
+
+def design_matrix(df: pd.DataFrame) -> pd.DataFrame:
+    """Covariates of Table 2 as 0/1 floats: severity as two dummies vs "none"."""
+    severity = df["grp_severity"].astype(str)
+    return pd.DataFrame({
+        "bm_blasts_ge20": df["bm_blasts_ge20"].astype(float),
+        "steroids": df["steroids"].astype(float),
+        "tocilizumab": df["tocilizumab"].astype(float),
+        "severity_ge3": (severity == "severe").astype(float),
+        "severity_other": (severity == "other").astype(float),
+    }, index=df.index)
+
+
+def _empty_terms(reason: str) -> tuple[CoxTerm, ...]:
+    return tuple(CoxTerm(k, label, None, None, None, None, None, None, reason) for k, label in COX_TERMS.items())
+
+
+def _failed(endpoint: str, n: int, events: int, reason: str) -> CoxResult:
+    return CoxResult(
+        endpoint=endpoint, n=n, events=events, ties="efron", terms=_empty_terms(reason),
+        severity_global_chisq=None, severity_global_p=None, ph_tests=(), ph_test_global_p=None,
+        reason=reason, severity_global_reason=reason, ph_test_reason=reason, converged=None,
+    )
+
+
+def _fit_lifelines(data: pd.DataFrame, columns: list[str]):
+    """Fit with lifelines; returns (coef, covariance, converged, problem)."""
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+
+    frame = data[["months", "event"] + columns]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            cph = CoxPHFitter().fit(frame, duration_col="months", event_col="event", fit_options=FIT_OPTIONS)
+        except (ConvergenceError, np.linalg.LinAlgError, ValueError) as exc:
+            return None, None, False, f"Cox model did not converge ({type(exc).__name__})"
+    not_converged = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    coef = cph.params_[columns].to_numpy(dtype=float)
+    cov = cph.variance_matrix_.loc[columns, columns].to_numpy(dtype=float)
+    if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(cov))):
+        return None, None, False, "Cox model did not converge (non-finite estimates)"
+    infinite = [c for c, b in zip(columns, coef) if abs(b) > MAX_ABS_COEF]
+    if infinite:
+        return None, None, False, ("monotone likelihood (separation): coefficient may be infinite for "
+                                   + ", ".join(infinite))
+    if not_converged:
+        return coef, cov, False, "Newton-Raphson convergence warning: " + str(not_converged[0].message).strip()[:120]
+    return coef, cov, True, None
+
+
+def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
+    """Multivariable Cox model of Table 2 on a prepared cohort (see module docstring).
+
+    Endpoint "os" uses every patient, "lfs" the patients in CR. A covariate that is
+    constant (e.g. a severity level with no patient) is left out of the model, as R
+    does (its coefficient is NA), and its term gets a reason. Zero events,
+    non-convergence or separation give None estimates with a reason.
+    """
+    from .survival import endpoint_frame
+
+    data = endpoint_frame(df, endpoint)
+    X = design_matrix(data)
+    ok = X.notna().all(axis=1)  # R na.omit
+    data, X = data[ok], X[ok]
+    n, events = int(len(data)), int(data["event"].sum())
+    if n == 0:
+        return _failed(endpoint, n, events, "no patient")
+    if events == 0:
+        return _failed(endpoint, n, events, "no event: Cox model not estimable")
+
+    constant = [c for c in X.columns if X[c].nunique() < 2]
+    columns = [c for c in X.columns if c not in constant]
+    if not columns:
+        return _failed(endpoint, n, events, "every covariate is constant")
+    data = pd.concat([data[["months", "event"]].astype(float), X[columns]], axis=1)
+    coef, cov, converged, problem = _fit_lifelines(data, columns)
+    if coef is None:
+        out = _failed(endpoint, n, events, problem)
+        return CoxResult(**{**out.__dict__, "converged": False})
+
+    se = np.sqrt(np.diag(cov))
+    z = coef / se
+    est = {c: (b, s, 2 * stats.norm.sf(abs(zz))) for c, b, s, zz in zip(columns, coef, se, z)}
+    terms = []
+    for key, label in COX_TERMS.items():
+        if key in est:
+            b, s, p = est[key]
+            terms.append(CoxTerm(key, label, float(b), float(s), float(np.exp(b)),
+                                 float(np.exp(b - Z95 * s)), float(np.exp(b + Z95 * s)), float(p), problem))
+        else:
+            terms.append(CoxTerm(key, label, None, None, None, None, None, None,
+                                 "covariate constant in these patients (no patient in one category): not estimable"))
+
+    sev_chisq = sev_p = sev_df = None
+    sev_reason = problem
+    if all(t in est for t in SEVERITY_TERMS):
+        idx = [columns.index(t) for t in SEVERITY_TERMS]
+        b = coef[idx]
+        sev_chisq = float(b @ np.linalg.solve(cov[np.ix_(idx, idx)], b))
+        sev_df = len(idx)
+        sev_p = float(stats.chi2.sf(sev_chisq, sev_df))
+    else:
+        sev_reason = "a severity level has no patient: joint 2-df test not available"
+
+    ph_terms, ph_coef, ph_reason = (), (), problem
+    try:
+        zph = cox_zph(data["months"].to_numpy(), data["event"].to_numpy(dtype=bool),
+                      data[columns].to_numpy(dtype=float), coef, columns)
+        ph_terms, ph_coef = zph
+    except np.linalg.LinAlgError:
+        ph_reason = "cox.zph information matrix is singular"
+    global_p = next((t.p for t in ph_terms if t.term == "GLOBAL"), None)
+
+    return CoxResult(
+        endpoint=endpoint, n=n, events=events, ties="efron", terms=tuple(terms),
+        severity_global_chisq=sev_chisq, severity_global_p=sev_p, ph_tests=ph_terms,
+        ph_test_global_p=global_p, reason=problem, severity_global_df=sev_df,
+        severity_global_reason=sev_reason, ph_tests_by_coef=ph_coef, ph_test_reason=ph_reason,
+        converged=converged,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# R cox.zph (survival >= 3), transform = "km", Efron ties, no weights, no strata
+# --------------------------------------------------------------------------------------
+
+def _km_transform(time: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """1 - S(t-) per subject, S the KM of all subjects (R: findInterval(..., left.open=TRUE))."""
+    ev_times, d = np.unique(time[event], return_counts=True)
+    sorted_t = np.sort(time)
+    at_risk = sorted_t.size - np.searchsorted(sorted_t, ev_times, side="left")
+    surv = np.cumprod(1.0 - d / at_risk)
+    i = np.searchsorted(ev_times, time, side="left")      # number of event times < t
+    return 1.0 - np.concatenate([[1.0], surv])[i]
+
+
+def zph_score(time, event, X, beta) -> tuple[np.ndarray, np.ndarray]:
+    """Score vector u (2p) and information matrix (2p x 2p) of R's ``zph1.c``.
+
+    Columns p+1..2p are the time-weighted covariates g(t) * x, g = centred KM
+    transform; the first p score entries are ~0 at the MLE (R uses 0). Vectorised:
+    one pass of cumulative sums, memory O(n p + p^2) whatever the number of ties.
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=bool)
+    X = np.asarray(X, dtype=float)
+    X = X - X.mean(axis=0)                       # R recentres for stability
+    ttimes = _km_transform(time, event)
+    gtime = ttimes - ttimes[event].mean()
+
+    eta = X @ np.asarray(beta, dtype=float)
+    r = np.exp(eta - eta.max())                  # common scale cancels in every ratio
+    order = np.argsort(time, kind="stable")
+    t, e, x, rr, gg = time[order], event[order], X[order], r[order], gtime[order]
+
+    ev_times, first_ev, d = np.unique(t[e], return_index=True, return_counts=True)
+    start = np.searchsorted(t, ev_times, side="left")           # first subject at risk
+    # risk-set sums S0, S1 at each event time (reverse cumulative sums)
+    rc0 = np.concatenate([np.cumsum(rr[::-1])[::-1], [0.0]])
+    rc1 = np.vstack([np.cumsum((rr[:, None] * x)[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
+    S0, S1 = rc0[start], rc1[start]
+    # sums over the deaths at each event time
+    grp = np.searchsorted(ev_times, t[e])                       # event rows -> event-time index
+    D0 = np.bincount(grp, weights=rr[e], minlength=ev_times.size)
+    D1 = np.vstack([np.bincount(grp, weights=rr[e] * x[e, j], minlength=ev_times.size)
+                    for j in range(x.shape[1])]).T
+    g_at = gg[e][first_ev]                                       # g(t) at each event time
+
+    # Efron: the k-th of d tied deaths (k = 0..d-1) sees the risk set minus k/d of the deaths
+    k = np.arange(grp.size) - np.repeat(np.concatenate([[0], np.cumsum(d)[:-1]]), d)
+    frac = k / d[grp]
+    denom = S0[grp] - frac * D0[grp]
+    xbar = (S1[grp] - frac[:, None] * D1[grp]) / denom[:, None]
+    resid = x[e] - xbar                                          # Schoenfeld residuals
+    gev = g_at[grp]
+    p = x.shape[1]
+    u = np.concatenate([resid.sum(axis=0), (gev[:, None] * resid).sum(axis=0)])
+
+    imat = np.empty((2 * p, 2 * p))
+    blocks = {}
+    for m in (0, 1, 2):
+        w = gev ** m
+        # sum_e w_e * S2/denom_e  = X' diag(r * W(t)) X, W(t) = sum over event times <= t
+        A = np.bincount(grp, weights=w / denom, minlength=ev_times.size)
+        B = np.bincount(grp, weights=w * frac / denom, minlength=ev_times.size)
+        cumA = np.concatenate([[0.0], np.cumsum(A)])[np.searchsorted(ev_times, t, side="right")]
+        wt = rr * cumA
+        wt[e] -= rr[e] * B[grp]
+        blocks[m] = (x * wt[:, None]).T @ x - (xbar * w[:, None]).T @ xbar
+    imat[:p, :p] = blocks[0]
+    imat[:p, p:] = imat[p:, :p] = blocks[1]
+    imat[p:, p:] = blocks[2]
+    return u, imat
+
+
+def _zph_rows(u, imat, p, groups: dict[str, list[int]]) -> tuple[PHTest, ...]:
+    rows = []
+    for name, jj in list(groups.items()) + [("GLOBAL", list(range(p)))]:
+        kk = list(range(p)) + [p + j for j in jj]
+        uu = np.concatenate([np.zeros(p), u[[p + j for j in jj]]])
+        chisq = float(uu @ np.linalg.solve(imat[np.ix_(kk, kk)], uu))
+        rows.append(PHTest(name, chisq, len(jj), float(stats.chi2.sf(chisq, len(jj)))))
+    return tuple(rows)
+
+
+def cox_zph(time, event, X, beta, columns: list[str]) -> tuple[tuple[PHTest, ...], tuple[PHTest, ...]]:
+    """R ``cox.zph(fit)`` (terms = TRUE rows, then terms = FALSE rows), each ending with GLOBAL.
+
+    Term rows group the severity dummies into one "severity" term like R's factor.
+    """
+    u, imat = zph_score(time, event, X, beta)
+    p = len(columns)
+    by_term = {name: [columns.index(c) for c in cols if c in columns] for name, cols in MODEL_TERMS.items()}
+    by_term = {name: jj for name, jj in by_term.items() if jj}
+    by_coef = {c: [i] for i, c in enumerate(columns)}
+    return _zph_rows(u, imat, p, by_term), _zph_rows(u, imat, p, by_coef)

@@ -55,3 +55,10 @@ print(survfit(Surv(os_months, 1 - os_event) ~ 1, data = s))
 # numbers at risk on the synthetic cohort, OS by severity
 print(summary(survfit(Surv(os_months, os_event) ~ grp_severity, data = s), times = c(0, 12, 24, 36))$n.risk)
 print(summary(survfit(Surv(os_months, os_event) ~ grp_severity, data = s), times = c(0, 12, 24, 36))$strata)
+
+# Gehan Cox model and its cox.zph
+fg <- coxph(Surv(time, cens) ~ treat, data = g); print(summary(fg)$coefficients); print(cox.zph(fg)$table)
+# synthetic OS without the "other" patients: grp_severityother is NA (not estimable)
+d <- subset(s, grp_severity != "other")
+fo <- coxph(Surv(os_months, os_event) ~ bm_blasts_ge20 + steroids + tocilizumab + grp_severity, data = d)
+print(coef(fo)); print(sqrt(diag(vcov(fo)))); print(cox.zph(fo)$table)

@@ -1,0 +1,182 @@
+"""Multivariable Cox model and R's cox.zph against R output and textbook values.
+
+R references come from ``tests/reference/r_reference.R`` (R 4.x, survival 3.5-3);
+each literal is preceded by the R call and what R printed.
+"""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.cox import COX_TERMS, fit_cox
+
+REF = Path(__file__).parent / "reference"
+REL = 1e-6
+
+
+def _synthetic():
+    s = pd.read_csv(REF / "synthetic_cohort.csv")
+    s["grp_severity"] = pd.Categorical(s["grp_severity"], ["none", "severe", "other"], ordered=True)
+    s["os_event"] = s["os_event"].astype(bool)
+    return s
+
+
+def _terms(res):
+    return {t.key: t for t in res.terms}
+
+
+# R> s <- read.csv("synthetic_cohort.csv"); s$grp_severity <- factor(s$grp_severity, c("none","severe","other"))
+# R> fit <- coxph(Surv(time, status) ~ bm_blasts_ge20 + steroids + tocilizumab + grp_severity, data = d, ties = "efron")
+# R> cbind(coef, se, summary(fit)$conf.int[, 3:4], p = summary(fit)$coefficients[, 5])
+R_COX = {
+    "os": {  # n = 93, events = 68
+        "bm_blasts_ge20": (0.5255908199352, 0.250025451934, 1.036189393022, 2.76110704051, 0.03554020251820),
+        "steroids": (0.0385302869798, 0.293389293294, 0.584790180834, 1.84700006293, 0.89551568678229),
+        "tocilizumab": (-0.1111429730544, 0.282800965188, 0.514056200702, 1.55758529388, 0.69431375204622),
+        "severity_ge3": (1.1135277534947, 0.377492022597, 1.453038650554, 6.38147028012, 0.00317974828844),
+        "severity_other": (0.6410414632855, 0.340476903988, 0.974061333973, 3.70011511996, 0.05973084238367),
+    },
+    "lfs": {  # n = 77, events = 62
+        "bm_blasts_ge20": (0.225720131978, 0.271874806772, 0.735544161732, 2.135252617200, 0.40640561463464),
+        "steroids": (0.344613975821, 0.302940091526, 0.779472638035, 2.555800916239, 0.25530226408143),
+        "tocilizumab": (-0.675036969558, 0.334293870969, 0.264413551930, 0.980362358384, 0.04345686949010),
+        "severity_ge3": (1.171209324689, 0.390582148682, 1.500325943648, 6.936076501946, 0.00271201042971),
+        "severity_other": (0.920608785004, 0.377523252042, 1.198027923288, 5.262155650763, 0.01474637702826),
+    },
+}
+# R> i <- 4:5; b <- coef(fit)[i]; w <- t(b) %*% solve(vcov(fit)[i, i]) %*% b; pchisq(w, 2, lower.tail = FALSE)
+R_SEVERITY_WALD = {"os": (8.7013707857379, 0.0128979693741), "lfs": (9.38790746458734, 0.00915043616711)}
+# R> cox.zph(fit)$table          (terms = TRUE; severity factor = one 2-df term)
+R_ZPH = {
+    "os": [("bm_blasts_ge20", 0.0102904004419, 1, 0.919199906018),
+           ("steroids", 1.0232998603391, 1, 0.311737549793),
+           ("tocilizumab", 0.4804650107967, 1, 0.488211761321),
+           ("severity", 1.3502673323173, 2, 0.509088368173),
+           ("GLOBAL", 5.7418782285590, 5, 0.332150927287)],
+    "lfs": [("bm_blasts_ge20", 1.17558498461, 1, 0.278256641162),
+            ("steroids", 1.27568659969, 1, 0.258702582237),
+            ("tocilizumab", 2.55586034566, 1, 0.109885980575),
+            ("severity", 3.95657200363, 2, 0.138306090658),
+            ("GLOBAL", 7.19328107909, 5, 0.206658039782)],
+}
+# R> cox.zph(fit, terms = FALSE)$table   (rows for the two severity coefficients)
+R_ZPH_SEVERITY_COEFS = {
+    "os": [("severity_ge3", 1.1412090456324, 0.285396995003), ("severity_other", 0.0396838007402, 0.842100093818)],
+    "lfs": [("severity_ge3", 2.31440113195754, 0.128180659205), ("severity_other", 0.00559971334992, 0.940348991575)],
+}
+
+
+@pytest.mark.parametrize("endpoint,n,events", [("os", 93, 68), ("lfs", 77, 62)])
+def test_cox_matches_r_coxph(endpoint, n, events):
+    res = fit_cox(_synthetic(), endpoint)
+    assert (res.n, res.events, res.ties, res.reason, res.converged) == (n, events, "efron", None, True)
+    assert [t.key for t in res.terms] == list(COX_TERMS)
+    terms = _terms(res)
+    for key, (coef, se, lo, hi, p) in R_COX[endpoint].items():
+        t = terms[key]
+        assert t.label == COX_TERMS[key]
+        assert (t.coef, t.se, t.ci_low, t.ci_high, t.p) == pytest.approx((coef, se, lo, hi, p), rel=REL), key
+        assert t.hr == pytest.approx(np.exp(coef), rel=REL)
+    chisq, p = R_SEVERITY_WALD[endpoint]
+    assert res.severity_global_chisq == pytest.approx(chisq, rel=REL)
+    assert res.severity_global_p == pytest.approx(p, rel=REL)
+    assert res.severity_global_df == 2
+
+
+@pytest.mark.parametrize("endpoint", ["os", "lfs"])
+def test_cox_zph_matches_r(endpoint):
+    res = fit_cox(_synthetic(), endpoint)
+    got = [(t.term, t.chisq, t.df, t.p) for t in res.ph_tests]
+    assert [g[0] for g in got] == [r[0] for r in R_ZPH[endpoint]]
+    for (_, chisq, df, p), (_, r_chisq, r_df, r_p) in zip(got, R_ZPH[endpoint]):
+        assert df == r_df
+        assert chisq == pytest.approx(r_chisq, rel=REL)
+        assert p == pytest.approx(r_p, rel=REL)
+    assert res.ph_test_global_p == pytest.approx(R_ZPH[endpoint][-1][3], rel=REL)
+    by_coef = {t.term: t for t in res.ph_tests_by_coef}
+    for key, chisq, p in R_ZPH_SEVERITY_COEFS[endpoint]:
+        assert (by_coef[key].chisq, by_coef[key].p, by_coef[key].df) == pytest.approx((chisq, p, 1), rel=REL)
+
+
+def _gehan_frame():
+    """Freireich 6-MP data shaped as a cohort: placebo arm coded as bm_blasts_ge20 = 1,
+    every other covariate constant (left out of the model as R would give NA)."""
+    g = pd.read_csv(REF / "gehan.csv")
+    return pd.DataFrame({
+        "os_months": g["time"].astype(float), "os_event": g["cens"].astype(bool),
+        "bm_blasts_ge20": g["treat"].eq("control"), "steroids": False, "tocilizumab": False,
+        "grp_severity": pd.Categorical(["none"] * len(g), ["none", "severe", "other"]),
+    })
+
+
+def test_gehan_cox_textbook_and_r():
+    # Textbook (Kleinbaum & Klein): Efron coef 1.572, HR 4.82; Breslow would give 1.509.
+    # R> summary(coxph(Surv(time, cens) ~ treat, data = gehan))$coefficients
+    #    treatcontrol coef 1.57212514883 exp 4.81687389828 se 0.412396717709 p 0.000137753761987
+    # R> cox.zph(fit)$table:  treat 0.0228633780528 1 0.879812894957 ; GLOBAL same
+    res = fit_cox(_gehan_frame(), "os")
+    t = _terms(res)["bm_blasts_ge20"]
+    assert round(t.coef, 3) == 1.572 and round(t.hr, 2) == 4.82
+    assert round(t.coef, 3) != 1.509  # Efron, not Breslow
+    assert (t.coef, t.se, t.p) == pytest.approx((1.57212514883, 0.412396717709, 0.000137753761987), rel=REL)
+    assert res.ties == "efron"
+    for key in ("steroids", "tocilizumab", "severity_ge3", "severity_other"):
+        assert _terms(res)[key].coef is None and _terms(res)[key].reason
+    assert res.severity_global_p is None and res.severity_global_reason
+    assert [(x.term, x.df) for x in res.ph_tests] == [("bm_blasts_ge20", 1), ("GLOBAL", 1)]
+    assert res.ph_tests[0].chisq == pytest.approx(0.0228633780528, rel=REL)
+    assert res.ph_test_global_p == pytest.approx(0.879812894957, rel=REL)
+
+
+def test_missing_severity_level_like_r_na():
+    # R> d <- subset(s, grp_severity != "other")
+    # R> fo <- coxph(Surv(os_months, os_event) ~ bm_blasts_ge20 + steroids + tocilizumab + grp_severity, data = d)
+    # R> coef(fo):  0.552802023543 0.111561425634 0.157858109166 1.005245450633 NA
+    # R> sqrt(diag(vcov(fo))): 0.338912648728 0.396201830626 0.360763704094 0.412179058942
+    # R> cox.zph(fo)$table:  bm 0.29858875904686 1 / steroids 0.32188881671271 1 / toci 0.00874446248925 1 /
+    #                        grp_severity 0.78796246764391 1 / GLOBAL 1.84153627678060 4 (p 0.764874921156)
+    s = _synthetic()
+    res = fit_cox(s[s["grp_severity"] != "other"], "os")
+    t = _terms(res)
+    got = [(t[k].coef, t[k].se) for k in ("bm_blasts_ge20", "steroids", "tocilizumab", "severity_ge3")]
+    want = [(0.552802023543, 0.338912648728), (0.111561425634, 0.396201830626),
+            (0.157858109166, 0.360763704094), (1.005245450633, 0.412179058942)]
+    for g, w in zip(got, want):
+        assert g == pytest.approx(w, rel=REL)
+    assert t["severity_other"].coef is None and "not estimable" in t["severity_other"].reason
+    assert res.severity_global_chisq is None and res.severity_global_reason
+    rows = [(x.term, x.df) for x in res.ph_tests]
+    assert rows == [("bm_blasts_ge20", 1), ("steroids", 1), ("tocilizumab", 1), ("severity", 1), ("GLOBAL", 4)]
+    np.testing.assert_allclose([x.chisq for x in res.ph_tests],
+                               [0.29858875904686, 0.32188881671271, 0.00874446248925, 0.78796246764391,
+                                1.84153627678060], rtol=REL)
+    assert res.ph_test_global_p == pytest.approx(0.764874921156, rel=REL)
+
+
+def _assert_all_none(res):
+    assert all(t.coef is None and t.hr is None and t.p is None and t.reason for t in res.terms)
+    assert res.severity_global_p is None and res.ph_test_global_p is None and res.reason
+
+
+def test_zero_events_returns_reason():
+    s = _synthetic().assign(os_event=False)
+    res = fit_cox(s, "os")
+    _assert_all_none(res)
+    assert "no event" in res.reason and res.n == 93 and res.events == 0
+
+
+def test_separation_returns_reason():
+    # every death is in a patient with steroids -> the steroid coefficient is +infinite
+    # (R: "Loglik converged before variable 2; coefficient may be infinite")
+    s = _synthetic()
+    s["os_event"] = s["os_event"] & s["steroids"].astype(bool)
+    res = fit_cox(s, "os")
+    _assert_all_none(res)
+    assert "infinite" in res.reason or "converge" in res.reason
+
+
+def test_empty_frame():
+    res = fit_cox(_synthetic().iloc[:0], "os")
+    _assert_all_none(res)
+    assert res.n == 0
