@@ -1,0 +1,159 @@
+"""`python -m renderer report.qmd [-P name:value ...] [--to html,pdf,docx] [--output-dir DIR]`."""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from renderer import assemble, crossref, execute, pandoc, project, qmd
+from renderer.errors import RenderError
+
+
+def _progress(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _scalar(value):
+    """-P values: numbers and booleans as in Quarto's YAML parsing; everything else a string."""
+    low = value.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("null", "none", "~"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _path_param(value):
+    # Relative paths are taken relative to where the command runs; the kernel runs in the
+    # project directory, so make them absolute when the two differ.
+    if value and not os.path.isabs(value) and os.path.exists(value):
+        return os.path.abspath(value)
+    return value
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m renderer", description=__doc__)
+    p.add_argument("input", help="the .qmd document (its directory is the project directory)")
+    p.add_argument("-P", "--execute-param", dest="params", action="append", default=[],
+                   metavar="NAME:VALUE", help="override a parameter of the `parameters` cell")
+    p.add_argument("--cohort", help="shorthand for -P cohort:PATH")
+    p.add_argument("--kinetics", help="shorthand for -P kinetics:PATH (empty: no kinetics table)")
+    p.add_argument("--cutoff", help="shorthand for -P cutoff:DATE")
+    p.add_argument("--to", help="comma-separated formats: html,pdf,docx (default: those in _quarto.yml)")
+    p.add_argument("--output-dir", help="output directory (default: project output-dir)")
+    p.add_argument("--keep-md", action="store_true", help="also write the resolved markdown")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p.parse_args(argv)
+
+
+def params_from(args):
+    params = {}
+    for item in args.params:
+        if ":" not in item:
+            raise RenderError(f"-P expects NAME:VALUE, got '{item}'")
+        name, value = item.split(":", 1)
+        params[name.strip()] = _scalar(value.strip())
+    cwd_is_project = Path.cwd().resolve() == Path(args.input).resolve().parent
+    if args.cohort is not None:
+        params["cohort"] = args.cohort if cwd_is_project else _path_param(args.cohort)
+    if args.kinetics is not None:
+        kin = args.kinetics.strip()
+        params["kinetics"] = None if not kin else (kin if cwd_is_project else _path_param(kin))
+    if args.cutoff is not None:
+        params["cutoff"] = args.cutoff
+    return params
+
+
+def render(args):
+    started = time.monotonic()
+    doc_path = Path(args.input).resolve()
+    if not doc_path.exists():
+        raise RenderError(f"input file not found: {args.input}")
+    _progress(f"parsing {doc_path.name}")
+    doc = qmd.load(doc_path)
+    cfg = project.load(doc_path, doc.meta)
+    formats = [f.strip() for f in (args.to.split(",") if args.to else cfg.configured or ["html"]) if f.strip()]
+    for f in formats:
+        if f not in project.FORMATS:
+            raise RenderError(f"unknown output format '{f}' (use html, pdf, docx)")
+    out_dir = Path(args.output_dir).resolve() if args.output_dir else cfg.output_dir
+    params = params_from(args)
+    reg = crossref.number(doc.blocks)
+
+    # Figure defaults as Quarto: 7 x 5 in; dpi from the first requested format that sets it.
+    fig = {"width": 7, "height": 5, "dpi": 200}
+    for f in formats:
+        for key, name in (("fig-width", "width"), ("fig-height", "height"), ("fig-dpi", "dpi")):
+            if key in cfg.formats[f]:
+                fig[name] = cfg.formats[f][key]
+        break
+    nb, steps = execute.build_notebook(doc, params, cfg.execute, fig)
+    execute.execute(nb, steps, cfg.project_dir, progress=_progress)
+
+    work = Path(tempfile.mkdtemp(prefix="renderer-"))
+    try:
+        stem = doc_path.stem
+        meta = pandoc.metadata(cfg.meta, cfg.bibliography, cfg.csl)
+        resource_path = os.pathsep.join([str(work), str(cfg.project_dir)])
+        produced = []
+        for f in formats:
+            asm = assemble.Assembler(doc, reg, cfg.execute, f, cfg.formats[f], work)
+            md = work / f"{stem}.{f}.md"
+            pandoc.write_markdown(md, meta, asm.body())
+            out = work / f"{stem}.{'pdf' if f == 'pdf' else f}"
+            if f == "html":
+                _progress("pandoc html")
+                pandoc.html(md, out, cfg.formats[f], work, resource_path)
+            elif f == "docx":
+                _progress("pandoc docx")
+                pandoc.docx(md, out, cfg.formats[f], work, resource_path)
+            else:
+                _progress("typst pdf")
+                pandoc.typst_pdf(md, out, cfg.formats[f], work, resource_path)
+            produced.append(out)
+            if args.keep_md:
+                produced.append(md)
+        # Everything succeeded: only now touch the output directory.
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for path in produced:
+            staged = out_dir / f".{path.name}.tmp"
+            shutil.copyfile(path, staged)
+            os.replace(staged, out_dir / path.name)
+    finally:
+        if not args.debug:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            _progress(f"working files kept in {work}")
+    _progress(f"wrote {', '.join(str(out_dir / p.name) for p in produced)}")
+    _progress(f"done in {time.monotonic() - started:.1f} s")
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        render(args)
+    except RenderError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"render failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("render interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a renderer bug: still one paragraph unless --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"render failed (internal error, rerun with --debug): {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return 2
+    return 0

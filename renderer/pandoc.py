@@ -1,0 +1,149 @@
+"""Pandoc (html, docx, typst) and Typst (pdf) invocations."""
+from __future__ import annotations
+
+import datetime
+import re
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from renderer.errors import RenderError
+
+HERE = Path(__file__).parent
+READER = "markdown-implicit_figures"  # figures are built explicitly by the assembler
+
+
+def pandoc_path():
+    import pypandoc
+
+    return pypandoc.get_pandoc_path()
+
+
+def _authors(value):
+    if value is None:
+        return None
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for a in items:
+        if isinstance(a, dict):
+            name = a.get("name")
+            if isinstance(name, dict):
+                name = name.get("literal") or " ".join(filter(None, [name.get("given"), name.get("family")]))
+            out.append(str(name))
+        else:
+            out.append(str(a))
+    return out
+
+
+def metadata(meta, bibliography, csl):
+    m = {k: meta[k] for k in ("title", "subtitle", "abstract", "lang", "keywords", "abstract-title")
+         if k in meta}
+    if "author" in meta:
+        m["author"] = _authors(meta["author"])
+    if "date" in meta:
+        date = meta["date"]
+        if date in ("today", "now", "last-modified"):
+            date = datetime.date.today().isoformat()
+        m["date"] = str(date)
+    if "abstract" in m and "abstract-title" not in m:
+        m["abstract-title"] = "Abstract"
+    if bibliography:
+        m["bibliography"] = [str(b) for b in bibliography]
+    if csl:
+        m["csl"] = str(csl)
+    m["link-citations"] = True
+    return m
+
+
+def run_pandoc(markdown_path, out_path, to, args, workdir):
+    cmd = [pandoc_path(), str(markdown_path), "-f", READER, "-t", to, "-o", str(out_path),
+           "--citeproc", "--lua-filter", str(HERE / "callouts.lua"), *args]
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+    problems = [l for l in proc.stderr.splitlines()
+                if re.search(r"citation .* not found|Could not fetch|could not find|Could not find", l)]
+    if proc.returncode != 0 or problems:
+        detail = "; ".join(problems) or proc.stderr.strip()[-800:]
+        raise RenderError(f"pandoc ({to}) failed: {detail}")
+
+
+def html(markdown_path, out_path, opts, workdir, resource_path):
+    args = ["--standalone", "--embed-resources", f"--resource-path={resource_path}",
+            "--include-in-header", str(workdir / "style.html"), "--section-divs"]
+    (workdir / "style.html").write_text(f"<style>\n{(HERE / 'style.css').read_text()}</style>\n")
+    if opts.get("toc"):
+        args += ["--toc", f"--toc-depth={opts.get('toc-depth', 3)}"]
+        args += ["-M", f"toc-title={opts.get('toc-title', 'Contents')}"]
+    if opts.get("css"):
+        args += ["--css", str(opts["css"])]
+    run_pandoc(markdown_path, out_path, "html5", args, workdir)
+
+
+def docx(markdown_path, out_path, opts, workdir, resource_path):
+    args = [f"--resource-path={resource_path}"]
+    if opts.get("toc"):
+        args += ["--toc", f"--toc-depth={opts.get('toc-depth', 3)}"]
+    ref = opts.get("reference-doc")
+    args += ["--reference-doc", str(ref) if ref else str(reference_docx(workdir))]
+    run_pandoc(markdown_path, out_path, "docx", args, workdir)
+
+
+def typst_pdf(markdown_path, out_path, opts, workdir, resource_path):
+    typ = out_path.with_suffix(".typ")
+    margin = opts.get("margin", {"x": "2cm", "y": "2cm"})
+    if not isinstance(margin, dict):
+        margin = {"x": margin, "y": margin}
+    # Template variables go through a metadata file: `-V` cannot set the nested margin map.
+    layout = {"papersize": opts.get("papersize", "a4"), "fontsize": str(opts.get("fontsize", "10pt")),
+              "margin": {k: str(v) for k, v in margin.items()}, "page-numbering": "1"}
+    if opts.get("mainfont"):
+        layout["mainfont"] = opts["mainfont"]
+    if opts.get("columns"):
+        layout["columns"] = opts["columns"]
+    (workdir / "typst-layout.yaml").write_text(yaml.safe_dump(layout))
+    args = [f"--resource-path={resource_path}", "--include-in-header", str(HERE / "header.typ"),
+            "--metadata-file", str(workdir / "typst-layout.yaml")]
+    if opts.get("toc"):
+        args += ["--toc", f"--toc-depth={opts.get('toc-depth', 3)}"]
+    run_pandoc(markdown_path, typ, "typst", args, workdir)
+    import typst
+
+    try:
+        typst.compile(str(typ), output=str(out_path), root=str(workdir))
+    except Exception as exc:  # typst raises its own error types with the compiler message
+        msg = str(exc).strip().splitlines()
+        raise RenderError(f"typst compilation failed: {' '.join(msg[:6])} (see {typ.name})") from None
+
+
+def reference_docx(workdir):
+    """Pandoc's default reference.docx plus a bordered, shaded 'Callout' paragraph style."""
+    import zipfile
+
+    out = Path(workdir) / "reference.docx"
+    if out.exists():
+        return out
+    data = subprocess.run([pandoc_path(), "--print-default-data-file", "reference.docx"],
+                          capture_output=True, check=True).stdout
+    src = Path(workdir) / "reference-default.docx"
+    src.write_bytes(data)
+    style = ('<w:style w:type="paragraph" w:customStyle="1" w:styleId="Callout">'
+             '<w:name w:val="Callout"/><w:basedOn w:val="BodyText"/><w:qFormat/>'
+             '<w:pPr><w:pBdr>'
+             '<w:top w:val="single" w:sz="4" w:space="4" w:color="E0A800"/>'
+             '<w:left w:val="single" w:sz="24" w:space="4" w:color="E0A800"/>'
+             '<w:bottom w:val="single" w:sz="4" w:space="4" w:color="E0A800"/>'
+             '<w:right w:val="single" w:sz="4" w:space="4" w:color="E0A800"/>'
+             '</w:pBdr><w:shd w:val="clear" w:color="auto" w:fill="FFF8E1"/>'
+             '<w:ind w:left="144" w:right="144"/></w:pPr></w:style>')
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            content = zin.read(item.filename)
+            if item.filename == "word/styles.xml":
+                content = content.replace(b"</w:styles>", style.encode() + b"</w:styles>")
+            zout.writestr(item, content)
+    return out
+
+
+def write_markdown(path, meta, body):
+    header = "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n\n"
+    Path(path).write_text(header + body, encoding="utf-8")
