@@ -135,7 +135,8 @@ def _fit_lifelines(data: pd.DataFrame, columns: list[str]):
         try:
             cph = CoxPHFitter().fit(frame, duration_col="months", event_col="event", fit_options=FIT_OPTIONS)
         except (ConvergenceError, np.linalg.LinAlgError, ValueError) as exc:
-            return None, None, False, f"Cox model did not converge ({type(exc).__name__})"
+            first_line = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+            return None, None, False, f"Cox model did not converge (possible separation or collinearity): {first_line}"
     not_converged = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     coef = cph.params_[columns].to_numpy(dtype=float)
     cov = cph.variance_matrix_.loc[columns, columns].to_numpy(dtype=float)

@@ -209,3 +209,28 @@ def test_empty_cohort():
     km = kaplan_meier([], [])
     assert km.n == 0 and km.median_months is None and km.reason
     assert median_followup(pd.DataFrame({"os_months": [], "os_event": []})).reason
+
+
+def test_lfs_on_prepared_cohort_uses_cr_patients_only():
+    # Hand calculation: 3 patients, 2 in CR. LFS from CR date: patient A relapses 61 days
+    # after CR (event), patient B censored 366 days after CR; patient C (no CR) excluded.
+    from analysis.groups import DAYS_PER_MONTH, prepare_cohort
+
+    rows = [
+        dict(crs_grade=1, icans_grade=0, cr_day30=True, mrd_negative=True, cr_date="2020-01-01",
+             relapse_date="2020-03-02", death_date=None, last_followup_date="2020-06-01"),
+        dict(crs_grade=0, icans_grade=0, cr_day30=True, mrd_negative=False, cr_date="2020-01-01",
+             relapse_date=None, death_date=None, last_followup_date="2021-01-01"),
+        dict(crs_grade=3, icans_grade=0, cr_day30=False, mrd_negative=None, cr_date=None,
+             relapse_date=None, death_date="2020-02-01", last_followup_date="2020-02-01"),
+    ]
+    df = pd.DataFrame(rows).assign(patient_id=["A", "B", "C"], seizure=False, steroids=False, tocilizumab=False,
+                                   bm_blasts_pct=5.0, infusion_date="2019-12-01")
+    for col in ("infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date"):
+        df[col] = pd.to_datetime(df[col])
+    res = compare_survival(prepare_cohort(df), "lfs", "crs")
+    assert [(lv.key, lv.n, lv.events) for lv in res.levels] == [("no", 1, 0), ("yes", 1, 1)]
+    assert res.levels[1].median_months == pytest.approx(61 / DAYS_PER_MONTH)
+    assert res.risk_times == (0, 12) and res.at_risk == {"no": (1, 1), "yes": (1, 0)}
+    # survdiff by hand: one event at 2.0 months with 2 at risk -> O-E = 0.5, V = 0.25, chisq = 1
+    assert res.logrank_chisq == pytest.approx(1.0) and res.df == 1
