@@ -1,0 +1,423 @@
+"""Tables of the manuscript (Table 1, Table 2, reproduction check) from typed results.
+
+Presentation only: nothing here computes a statistic. Each builder returns a
+:class:`Table`, which a Jupyter/Quarto chunk displays in two representations
+from one description, so they cannot disagree:
+
+* ``_repr_html_`` — a great-tables ``GT`` (spanners, footnote marks) for HTML;
+* ``_repr_markdown_`` — a Pandoc pipe table and its footnotes as a paragraph,
+  for PDF (Typst) and DOCX. Pipe tables have no spanning headers, so each
+  column header names its group in full ("No CRS (n = 17)"); the dashes of the
+  separator line set the relative column widths, which Pandoc honours because
+  the separator line is longer than its 72-column default.
+
+Text that comes from data is escaped in both representations (HTML by
+great-tables, Markdown by backslash-escaping its inline syntax characters).
+No patient identifier ever reaches a table: the builders read aggregated
+results only. Missing statistics print as an em dash (formatting.CELL_MISSING).
+"""
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+from great_tables import GT, loc, style
+
+from .comparisons import CategoricalLevel, Comparison, ContinuousLevel
+from .cox import COX_TERMS, CoxResult
+from .formatting import (
+    CELL_MISSING,
+    fmt_ci,
+    fmt_count_pct,
+    fmt_hr,
+    fmt_median_range,
+    fmt_p,
+    fmt_p_bare,
+    is_missing,
+)
+from .groups import GROUPINGS, TABLE1_GROUPINGS
+
+#: Footnote text per test name of ``TestResult.test``.
+TEST_FOOTNOTES = {
+    "mann_whitney": "Mann–Whitney U test",
+    "kruskal_wallis": "Kruskal–Wallis test",
+    "chi_square": "Pearson chi-square test without continuity correction",
+    "fisher_exact": "Fisher's exact test",
+}
+
+_INDENT = "\u2003"  # em space: survives Pandoc (leading ASCII spaces in a cell do not)
+
+
+# --------------------------------------------------------------------------- the two-faced table
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell: plain text (escaped when rendered) and an optional footnote mark."""
+
+    text: str
+    mark: str | None = None
+
+
+@dataclass
+class _Spec:
+    """One table, described once and rendered to both HTML and Markdown."""
+
+    columns: list[str]                          # column ids, the first is the row label (stub)
+    md_headers: list[str]                       # Markdown header per column (full names)
+    html_headers: list[str]                     # GT column label per column (under its spanner)
+    widths: list[int]                           # relative widths (Markdown separator dashes)
+    rows: list[list[Cell]] = field(default_factory=list)
+    row_kinds: list[str] = field(default_factory=list)  # "group" | "variable" | "sub"
+    spanners: list[tuple[str, list[str]]] = field(default_factory=list)
+    marked_columns: list[str] = field(default_factory=list)  # columns whose cells carry marks
+    footnotes: list[tuple[str | None, str]] = field(default_factory=list)  # (mark, text)
+
+    def add(self, kind: str, *cells: Cell | str) -> None:
+        row = [c if isinstance(c, Cell) else Cell(c) for c in cells]
+        row += [Cell("")] * (len(self.columns) - len(row))
+        self.rows.append(row)
+        self.row_kinds.append(kind)
+
+
+class Table:
+    """A table for a notebook chunk: GT HTML for HTML output, a pipe table for PDF/DOCX."""
+
+    def __init__(self, spec: _Spec):
+        self._spec = spec
+        self.gt = _to_gt(spec)
+        self.markdown = _to_markdown(spec)
+
+    def _repr_html_(self) -> str:
+        return self.gt.as_raw_html()
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown
+
+    def __repr__(self) -> str:  # plain-text fallback: the Markdown is readable as is
+        return self.markdown
+
+
+# Characters with an inline meaning in Pandoc Markdown (emphasis, links, raw HTML,
+# entities, citations, math, sub/superscript, table pipes).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#~^$@&])")
+
+
+def md_escape(text: str) -> str:
+    """Backslash-escape Markdown's inline syntax: data text renders literally in Pandoc."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def _md_cell(cell: Cell, bold: bool = False) -> str:
+    lead = len(cell.text) - len(cell.text.lstrip(_INDENT))
+    body = md_escape(cell.text[lead:])
+    if bold and body:
+        body = f"**{body}**"
+    mark = f"^{cell.mark}^" if cell.mark else ""
+    return cell.text[:lead] + body + mark
+
+
+def _to_markdown(spec: _Spec) -> str:
+    header = "| " + " | ".join(md_escape(h) for h in spec.md_headers) + " |"
+    separator = "|" + "|".join(
+        (":" + "-" * max(3, w) + ("" if i == 0 else ":")) for i, w in enumerate(spec.widths)
+    ) + "|"
+    lines = [header, separator]
+    for kind, row in zip(spec.row_kinds, spec.rows):
+        cells = [_md_cell(c, bold=(kind == "group" and i == 0)) for i, c in enumerate(row)]
+        lines.append("| " + " | ".join(cells) + " |")
+    notes = " ".join(
+        (f"^{mark}^ " if mark else "") + md_escape(text).rstrip("\\.") + "."
+        for mark, text in spec.footnotes
+    )
+    return "\n".join(lines) + ("\n\n" + notes if notes else "") + "\n"
+
+
+def _html_marked(cell: Cell) -> str:
+    # Generated cells only (numbers and marks); escaped anyway, then the mark as <sup>.
+    return html.escape(cell.text) + (f"<sup>{html.escape(cell.mark)}</sup>" if cell.mark else "")
+
+
+def _to_gt(spec: _Spec) -> GT:
+    data = {}
+    for j, col in enumerate(spec.columns):
+        if col in spec.marked_columns:
+            data[col] = [_html_marked(row[j]) for row in spec.rows]
+        else:
+            data[col] = [row[j].text.lstrip(_INDENT) for row in spec.rows]
+    frame = pd.DataFrame(data)
+    table = GT(frame, rowname_col=spec.columns[0])
+    table = table.cols_label(**{c: h for c, h in zip(spec.columns[1:], spec.html_headers[1:])})
+    if spec.html_headers[0]:
+        table = table.tab_stubhead(spec.html_headers[0])
+    for label, columns in spec.spanners:
+        table = table.tab_spanner(label=label, columns=columns, id=f"spanner-{columns[0]}")
+    if spec.marked_columns:
+        # markdown rendering of generated HTML only: it turns the <sup> mark into a tag
+        table = table.fmt_markdown(columns=spec.marked_columns)
+    table = table.cols_align("center", columns=spec.columns[1:])
+    sub_rows = [i for i, k in enumerate(spec.row_kinds) if k == "sub"]
+    if sub_rows:
+        table = table.tab_stub_indent(rows=sub_rows, indent=2)
+    group_rows = [i for i, k in enumerate(spec.row_kinds) if k == "group"]
+    if group_rows:
+        table = table.tab_style(style.text(weight="bold"), loc.stub(rows=group_rows))
+    for mark, text in spec.footnotes:
+        table = table.tab_source_note(f"{mark} {text}" if mark else text)
+    return table.tab_options(table_font_size="13px", data_row_padding="2px", source_notes_font_size="12px")
+
+
+# --------------------------------------------------------------------------- Table 1
+
+#: Table 1 rows: (variable, row label, kind, [(category, sub-row label), ...]).
+#: Booleans show one row (the "yes" count); sex and disease status show each category.
+TABLE1_ROWS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
+    ("age", "Age, years", ()),
+    ("sex", "Sex", (("M", "Male"), ("F", "Female"))),
+    ("ph_positive", "Ph-positive", (("yes", ""),)),
+    ("il6_peak_pg_ml", "Peak IL-6, pg/mL", ()),
+    ("ferritin_peak_ng_ml", "Peak ferritin, ng/mL", ()),
+    ("prior_lines", "Prior therapy lines", ()),
+    ("disease_status", "Disease status", (("relapsed", "Relapsed"), ("primary_refractory", "Primary refractory"))),
+    ("n_relapses", "Number of relapses", ()),
+    ("steroids", "Received steroids", (("yes", ""),)),
+    ("tocilizumab", "Received tocilizumab", (("yes", ""),)),
+    ("bm_blasts_pct", "BM blasts before CAR-T, %", ()),
+    ("cart_dose_1e6_per_kg", "Infused CAR-T cells, 10⁶/kg", ()),
+)
+
+#: Short spanner titles of Table 1.
+TABLE1_SPANNERS = {"crs": "CRS", "icans": "ICANS", "concurrent": "Concurrent CRS + ICANS"}
+
+
+def _test_marks(tests: Iterable[str | None]) -> dict[str, str]:
+    """Footnote letters for the tests in order of first use."""
+    marks: dict[str, str] = {}
+    for test in tests:
+        if test and test not in marks:
+            marks[test] = "abcdefgh"[len(marks)]
+    return marks
+
+
+def _p_cell(result, marks: Mapping[str, str]) -> Cell:
+    if result is None or is_missing(result.p):
+        return Cell(CELL_MISSING)
+    return Cell(fmt_p_bare(result.p), marks.get(result.test or ""))
+
+
+def _category(level: CategoricalLevel, category: str):
+    return next((c for c in level.categories if str(c.category) == category), None)
+
+
+def _table1_cell(comparison: Comparison | None, position: int, category: str | None) -> str:
+    if comparison is None or position >= len(comparison.levels):
+        return CELL_MISSING
+    level = comparison.levels[position]
+    if isinstance(level, ContinuousLevel) or comparison.kind == "continuous":
+        return fmt_median_range(level.median, level.min, level.max, missing=CELL_MISSING)
+    found = _category(level, category)
+    if found is None:  # category never observed in the data: zero of n
+        return fmt_count_pct(0, 0.0 if level.n else None) if level.n else CELL_MISSING
+    return fmt_count_pct(found.count, found.percent)
+
+
+def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequence[str] = TABLE1_GROUPINGS) -> Table:
+    """Table 1: characteristics by CRS, ICANS and concurrent CRS + ICANS, with p-values.
+
+    Cells: median (range) for numbers, n (%) for categories; one p column per
+    grouping, its mark naming the test (footnotes). Column headers give each
+    level's number of patients (the largest n over the rows: rows with missing
+    values have fewer, listed in a footnote).
+    """
+    marks = _test_marks(
+        comparisons[(v, g)].result.test for v, _, _ in TABLE1_ROWS for g in groupings if (v, g) in comparisons
+    )
+    columns, md_headers, html_headers, widths, spanners = ["characteristic"], ["Characteristic"], [""], [17], []
+    level_n: dict[tuple[str, int], int] = {}
+    for g in groupings:
+        grouping = GROUPINGS[g]
+        ids = []
+        for i, level in enumerate(grouping.levels):
+            n = max((comparisons[(v, g)].levels[i].n for v, _, _ in TABLE1_ROWS if (v, g) in comparisons), default=0)
+            level_n[(g, i)] = n
+            col = f"{g}__{level.key}"
+            ids.append(col)
+            columns.append(col)
+            md_headers.append(f"{level.label} (n\u00a0=\u00a0{n:,})")  # "(n = 17)" never splits
+            html_headers.append(f"{level.label} (n = {n:,})")
+            widths.append(int(round(64 / (len(grouping.levels) * len(groupings)))))
+        p_col = f"{g}__p"
+        columns.append(p_col)
+        ids.append(p_col)
+        md_headers.append("p")  # the p column closes its group's columns
+        html_headers.append("p")
+        widths.append(int(round(19 / len(groupings))))
+        spanners.append((TABLE1_SPANNERS.get(g, grouping.title), ids))
+
+    spec = _Spec(columns, md_headers, html_headers, widths, spanners=spanners,
+                 marked_columns=[f"{g}__p" for g in groupings])
+    missing_notes = []
+    for variable, label, categories in TABLE1_ROWS:
+        present = [g for g in groupings if (variable, g) in comparisons]
+        if not present:
+            continue
+        p_cells = {g: _p_cell(comparisons[(variable, g)].result, marks) for g in present}
+
+        def value_cells(category):
+            cells = []
+            for g in groupings:
+                comparison = comparisons.get((variable, g))
+                for i, _ in enumerate(GROUPINGS[g].levels):
+                    cells.append(Cell(_table1_cell(comparison, i, category)))
+                cells.append(None)  # p placeholder
+            return cells
+
+        def with_p(cells, show_p):
+            out, k = [], 0
+            for g in groupings:
+                n_levels = len(GROUPINGS[g].levels)
+                out.extend(cells[k:k + n_levels])
+                out.append(p_cells.get(g, Cell(CELL_MISSING)) if show_p else Cell(""))
+                k += n_levels + 1
+            return out
+
+        single = len(categories) <= 1
+        if single:
+            spec.add("variable", Cell(label), *with_p(value_cells(categories[0][0] if categories else None), True))
+        else:
+            spec.add("variable", Cell(label), *with_p([Cell("")] * len(value_cells(None)), True))
+            for category, sub_label in categories:
+                spec.add("sub", Cell(_INDENT + sub_label), *with_p(value_cells(category), False))
+
+        gaps = []
+        for g in present:
+            for i, level in enumerate(comparisons[(variable, g)].levels):
+                missing_count = level_n[(g, i)] - level.n
+                if missing_count > 0:
+                    gaps.append(f"{GROUPINGS[g].levels[i].label} {missing_count:,}")
+        if gaps:
+            # one grouping's levels partition the cohort, so list the first grouping only
+            first = present[0]
+            first_labels = {lv.label for lv in GROUPINGS[first].levels}
+            gaps = [x for x in gaps if x.rsplit(" ", 1)[0] in first_labels]
+            missing_notes.append(f"{label.split(',')[0]} ({', '.join(gaps)})")
+
+    spec.footnotes.append((None, "Median (range) or n (%). BM, bone marrow; Ph, Philadelphia chromosome"))
+    for test, mark in marks.items():
+        spec.footnotes.append((mark, TEST_FOOTNOTES.get(test, test)))
+    if missing_notes:
+        spec.footnotes.append((None, "Patients without a value: " + "; ".join(missing_notes)))
+    return Table(spec)
+
+
+# --------------------------------------------------------------------------- Table 2
+
+_ENDPOINT_TITLES = {"os": "Overall survival", "lfs": "Leukemia-free survival"}
+_ENDPOINT_POPULATIONS = {"os": "all patients", "lfs": "patients in CR"}
+_SEVERITY_TERMS = ("severity_ge3", "severity_other")
+
+
+def table2(cox: Mapping[str, CoxResult]) -> Table:
+    """Table 2: multivariable Cox model for OS and LFS.
+
+    One block per endpoint (n and events in its header row), HR, 95% CI and Wald
+    p per term; the CRS/ICANS group row carries the joint Wald p of its two
+    terms, "No CRS or ICANS" is the reference. The proportional-hazards test's
+    global p goes to a footnote.
+    """
+    spec = _Spec(
+        ["term", "hr", "ci", "p"], ["Variable", "HR", "95% CI", "p"], ["", "HR", "95% CI", "p"],
+        [52, 14, 20, 14],
+    )
+    severity = GROUPINGS["severity"]
+    notes: list[str] = []
+    ph_notes: list[str] = []
+    for endpoint in [e for e in ("os", "lfs") if e in cox] + [e for e in cox if e not in ("os", "lfs")]:
+        result = cox[endpoint]
+        title = _ENDPOINT_TITLES.get(endpoint, endpoint.upper())
+        population = _ENDPOINT_POPULATIONS.get(endpoint)
+        spec.add("group", Cell(f"{title} ({population + ', ' if population else ''}"
+                               f"n = {result.n:,}; {result.events:,} events)"))
+        terms = {t.key: t for t in result.terms}
+        for key in ("bm_blasts_ge20", "steroids", "tocilizumab"):
+            _add_cox_term(spec, terms.get(key), COX_TERMS[key], "variable", notes, title)
+        spec.add("variable", Cell("CRS/ICANS group"), "", "",
+                 Cell(fmt_p_bare(result.severity_global_p)))
+        spec.add("sub", Cell(_INDENT + severity.label("none")), "Reference", "", "")
+        _add_cox_term(spec, terms.get("severity_ge3"), severity.label("severe"), "sub", notes, title)
+        _add_cox_term(spec, terms.get("severity_other"), severity.label("other"), "sub", notes, title)
+        if result.reason:
+            notes.append(f"{title}: {result.reason}")
+        ph_notes.append(f"{title} {fmt_p(result.ph_test_global_p)}")
+
+    spec.footnotes.append((None, "HR, hazard ratio; CI, confidence interval; BM, bone marrow (blasts before infusion). "
+                                 "p: Wald test; group row: joint Wald test of both CRS/ICANS terms"))
+    if ph_notes:
+        spec.footnotes.append((None, "Proportional-hazards assumption (Schoenfeld residuals, global test): "
+                                     + "; ".join(ph_notes)))
+    for note in notes:
+        spec.footnotes.append((None, "Not estimable — " + note))
+    return Table(spec)
+
+
+def _add_cox_term(spec: _Spec, term, label: str, kind: str, notes: list[str], title: str) -> None:
+    indent = _INDENT if kind == "sub" else ""
+    if term is None:
+        spec.add(kind, Cell(indent + label), CELL_MISSING, CELL_MISSING, CELL_MISSING)
+        return
+    spec.add(
+        kind, Cell(indent + label), fmt_hr(term.hr, missing=CELL_MISSING),
+        fmt_ci(term.ci_low, term.ci_high, missing=CELL_MISSING), fmt_p_bare(term.p),
+    )
+    if term.reason:
+        notes.append(f"{title}, {label}: {term.reason}")
+
+
+# --------------------------------------------------------------------------- reproduction check
+
+
+def _field(row, name):
+    return row.get(name) if isinstance(row, Mapping) else getattr(row, name, None)
+
+
+def _value(x) -> str:
+    """A published or computed value as given: strings verbatim, numbers with ≤ 4 significant digits."""
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, str):
+        return x
+    if is_missing(x):
+        return CELL_MISSING
+    x = float(x)
+    if x == round(x) and abs(x) < 1e15:
+        return f"{int(round(x)):,}"
+    return f"{x:.4g}"
+
+
+def reproduction_table(rows: Iterable) -> Table:
+    """Published versus computed values, one row per checked quantity.
+
+    ``rows`` are dicts or objects with ``description``, ``where``, ``published``,
+    ``computed``, ``difference``, ``status`` and ``conclusion_agrees`` (True,
+    False or None when the quantity carries no conclusion). The row ``id`` is
+    an internal key and is not shown.
+    """
+    spec = _Spec(
+        ["quantity", "where", "published", "computed", "difference", "status", "agrees"],
+        ["Quantity", "Where", "Published", "Computed", "Difference", "Status", "Same conclusion"],
+        ["Quantity", "Where", "Published", "Computed", "Difference", "Status", "Same conclusion"],
+        [34, 11, 11, 11, 11, 11, 11],
+    )
+    for row in rows:
+        agrees = _field(row, "conclusion_agrees")
+        spec.add(
+            "variable", Cell(str(_field(row, "description") or "")), str(_field(row, "where") or ""),
+            _value(_field(row, "published")), _value(_field(row, "computed")), _value(_field(row, "difference")),
+            str(_field(row, "status") or CELL_MISSING), CELL_MISSING if agrees is None else ("Yes" if agrees else "No"),
+        )
+    spec.footnotes.append((None, "Same conclusion: whether the computed value leads to the published conclusion "
+                                 "(significant or not at 0.05); — when the quantity carries none"))
+    return Table(spec)

@@ -1,0 +1,225 @@
+"""Tables built from hand-made results: both representations carry the same content."""
+import re
+
+import pytest
+
+from analysis.comparisons import (
+    CategoricalLevel,
+    CategoryCount,
+    Comparison,
+    ContinuousLevel,
+    TestResult,
+)
+from analysis.cox import COX_TERMS, CoxResult, CoxTerm, PHTest
+from analysis.groups import GROUPINGS, TABLE1_GROUPINGS
+from analysis.tables import TABLE1_ROWS, Table, md_escape, reproduction_table, table1, table2
+
+# Publication Table 1 (level order of analysis.groups: crs no/yes, icans no/yes, concurrent both/others).
+_N = {"crs": (17, 76), "icans": (77, 16), "concurrent": (15, 78)}
+_CONTINUOUS = {
+    "age": {"crs": ((26, 2, 66), (31, 2, 70), 0.735), "icans": ((32, 2, 70), (20, 6, 68), 0.460),
+            "concurrent": ((19, 6, 68), (31, 2, 70), 0.344)},
+    "il6_peak_pg_ml": {"crs": ((8.9, 2.4, 481), (517, 3.1, 27231), 0.0004),
+                       "icans": ((255, 2.4, 27231), (94, 7.6, 10952.9), 0.173),
+                       "concurrent": ((5000, 12, 10952.9), (261, 6, 5000), 0.072)},
+    "ferritin_peak_ng_ml": {"crs": ((1459.5, 106, 67385), (2781, 153, 76301), 0.141),
+                            "icans": ((2000, 106, 76301), (9987, 788, 45323), 0.248),
+                            "concurrent": ((9987, 788, 45323), (2000, 106, 76301), 0.248)},
+    "prior_lines": {"crs": ((4, 0, 7), (3.5, 1, 13), 0.510), "icans": ((4, 0, 13), (2, 1, 6), 0.019),
+                    "concurrent": ((2, 1, 6), (4, 1, 13), 0.046)},
+    "n_relapses": {"crs": ((2, 1, 4), (1, 1, 4), 0.056), "icans": ((1, 0, 4), (1, 0, 2), 0.063),
+                   "concurrent": ((1, 1, 2), (1, 1, 4), 0.063)},
+    "bm_blasts_pct": {"crs": ((5.15, 0, 95), (23.75, 0, 92), 0.445), "icans": ((33, 0, 95), (55, 0, 80), 0.191),
+                      "concurrent": ((62, 8, 80), (33, 0, 95), 0.098)},
+    "cart_dose_1e6_per_kg": {"crs": ((1.0, 0.5, 3), (1.2, 0.4, 4.3), 0.025),
+                             "icans": ((1, 0.4, 4.3), (1, 0.9, 4), 0.420),
+                             "concurrent": ((1, 1, 4), (1, 0.4, 2), 0.513)},
+}
+_CATEGORICAL = {
+    "sex": ("M", "F", {"crs": ((6, 41), 0.164, "chi_square"), "icans": ((39, 8), 0.962, "chi_square"),
+                       "concurrent": ((8, 39), 0.962, "chi_square")}),
+    "ph_positive": ("yes", "no", {"crs": ((5, 13), 0.246, "fisher_exact"), "icans": ((15, 3), 0.946, "fisher_exact"),
+                                  "concurrent": ((3, 15), 0.945, "fisher_exact")}),
+    "disease_status": ("primary_refractory", "relapsed",
+                       {"crs": ((3, 9), 0.704, "fisher_exact"), "icans": ((9, 3), 0.443, "fisher_exact"),
+                        "concurrent": ((3, 9), 0.371, "fisher_exact")}),
+    "steroids": ("yes", "no", {"crs": ((0, 51), 0.0001, "chi_square"), "icans": ((38, 13), 0.002, "chi_square"),
+                               "concurrent": ((13, 38), 0.007, "chi_square")}),
+    "tocilizumab": ("yes", "no", {"crs": ((0, 45), 0.0002, "chi_square"), "icans": ((33, 12), 0.019, "chi_square"),
+                                  "concurrent": ((12, 33), 0.007, "chi_square")}),
+}
+
+
+def publication_table1():
+    comparisons = {}
+    for variable, by_grouping in _CONTINUOUS.items():
+        for g, (a, b, p) in by_grouping.items():
+            levels = tuple(
+                ContinuousLevel(lv.key, lv.label, n - (2 if variable == "il6_peak_pg_ml" and i == 0 else 0), *vals)
+                for i, (lv, n, vals) in enumerate(zip(GROUPINGS[g].levels, _N[g], (a, b)))
+            )
+            test = "mann_whitney"
+            comparisons[(variable, g)] = Comparison(variable, g, "continuous", levels, TestResult(test, p, 1.0))
+    for variable, (first, second, by_grouping) in _CATEGORICAL.items():
+        for g, (counts, p, test) in by_grouping.items():
+            levels = []
+            for lv, n, k in zip(GROUPINGS[g].levels, _N[g], counts):
+                levels.append(CategoricalLevel(lv.key, lv.label, n, (
+                    CategoryCount(first, k, 100 * k / n), CategoryCount(second, n - k, 100 * (n - k) / n))))
+            comparisons[(variable, g)] = Comparison(variable, g, "categorical", tuple(levels),
+                                                    TestResult(test, p, None))
+    return comparisons
+
+
+def _term(key, hr, lo, hi, p, reason=None):
+    return CoxTerm(key, COX_TERMS[key], None, None, hr, lo, hi, p, reason)
+
+
+def publication_cox():
+    os_ = CoxResult("os", 93, 41, "efron", (
+        _term("bm_blasts_ge20", 0.890, 0.485, 1.633, 0.707), _term("steroids", 0.547, 0.271, 1.103, 0.092),
+        _term("tocilizumab", 1.031, 0.512, 2.076, 0.932), _term("severity_ge3", 2.021, 0.653, 6.256, 0.222),
+        _term("severity_other", 1.379, 0.611, 3.116, 0.439)),
+        1.52, 0.468, (PHTest("GLOBAL", 3.1, 5, 0.684),), 0.684)
+    lfs = CoxResult("lfs", 86, 44, "efron", (
+        _term("bm_blasts_ge20", 1.441, 0.761, 2.732, 0.262), _term("steroids", 0.698, 0.334, 1.458, 0.338),
+        _term("tocilizumab", 1.207, 0.561, 2.598, 0.630), _term("severity_ge3", 0.785, 0.250, 2.466, 0.678),
+        _term("severity_other", None, None, None, None, "no events in the group")),
+        0.31, 0.855, (PHTest("GLOBAL", 2.0, 5, 0.0004),), 0.0004)
+    return {"os": os_, "lfs": lfs}
+
+
+def _md_plain(markdown: str) -> str:
+    """The Markdown with its backslash escapes and superscript marks removed (what a reader sees)."""
+    return re.sub(r"\^[a-h]\^", "", re.sub(r"\\(.)", r"\1", markdown))
+
+
+def _md_rows(markdown: str):
+    return [[c.strip() for c in line.strip("|").split("|")] for line in markdown.splitlines() if line.startswith("|")]
+
+
+# --------------------------------------------------------------------------- Table 1
+
+
+def test_table1_markdown_has_every_characteristic_and_every_p():
+    table = table1(publication_table1())
+    assert isinstance(table, Table)
+    md = table._repr_markdown_()
+    plain = _md_plain(md)
+    for _, label, categories in TABLE1_ROWS:
+        assert label in plain
+        for _, sub_label in categories:
+            assert sub_label in plain
+    for variable, by_grouping in _CONTINUOUS.items():
+        for g, (_, _, p) in by_grouping.items():
+            expected = "<0.001" if p < 0.001 else f"{p:.3f}"
+            assert expected in plain, (variable, g)
+    rows = _md_rows(md)
+    header, body = [h.replace("\u00a0", " ") for h in rows[0]], rows[2:]
+    assert header[1:4] == ["No CRS (n = 17)", "CRS (n = 76)", "p"]
+    assert header[-3:] == ["CRS and ICANS (n = 15)", "Others (n = 78)", "p"]
+    assert len(header) == 10 and all(len(r) == 10 for r in body)
+    age = next(r for r in body if r[0] == "Age, years")
+    assert age[1:4] == ["26 (2–66)", "31 (2–70)", "0.735^a^"]
+    il6 = next(r for r in body if r[0] == "Peak IL-6, pg/mL")
+    assert il6[2] == "517 (3.1–27,231)" and il6[3] == "\\<0.001^a^"
+    male = next(r for r in body if r[0].endswith("Male"))
+    assert male[1:3] == ["6 (35.3%)", "41 (53.9%)"] and male[3] == ""  # p sits on the variable row
+    steroids = next(r for r in body if r[0].startswith("Received steroids"))
+    assert steroids[1:3] == ["0 (0.0%)", "51 (67.1%)"]
+
+
+def test_table1_footnotes_name_each_test_by_its_mark():
+    md = table1(publication_table1())._repr_markdown_()
+    notes = md.split("\n\n", 1)[1]
+    assert "^a^ Mann–Whitney U test." in notes
+    assert "^b^ Pearson chi-square test without continuity correction." in notes
+    assert "^c^ Fisher's exact test." in notes
+    # the sex p-value is a chi-square, Ph a Fisher test
+    body = _md_rows(md)[2:]
+    assert next(r for r in body if r[0].startswith("Sex"))[3] == "0.164^b^"
+    assert next(r for r in body if r[0].startswith("Ph-positive"))[3] == "0.246^c^"
+    # IL-6 has two missing values in the "No CRS" level (a footnote, not a silent n)
+    assert "Patients without a value: Peak IL-6 (No CRS 2)" in notes
+
+
+def test_table1_html_has_spanners_marks_and_no_nan():
+    html = table1(publication_table1())._repr_html_()
+    for spanner in ("CRS", "ICANS", "Concurrent CRS + ICANS"):
+        assert f'<span class="gt_column_spanner">{spanner}</span>' in html
+    assert "0.735<sup>a</sup>" in html and "&lt;0.001<sup>a</sup>" in html
+    assert "Fisher&#x27;s exact test" in html or "Fisher's exact test" in html
+    assert "nan" not in html.lower().replace("nanoplot", "") and "None" not in html
+
+
+def test_table1_missing_statistics_print_a_dash():
+    comparisons = publication_table1()
+    key = ("ferritin_peak_ng_ml", "crs")
+    old = comparisons[key]
+    comparisons[key] = Comparison(old.variable, old.grouping, "continuous", (
+        ContinuousLevel("no", "No CRS", 0, None, None, None), old.levels[1],
+    ), TestResult(None, None, None, "fewer than two groups with values"))
+    md = table1(comparisons)._repr_markdown_()
+    ferritin = next(r for r in _md_rows(md) if r[0] == "Peak ferritin, ng/mL")
+    assert ferritin[1] == "—" and ferritin[3] == "—"
+    assert "nan" not in md.lower() and "None" not in md
+
+
+# --------------------------------------------------------------------------- Table 2
+
+
+def test_table2_blocks_reference_rows_and_global_p():
+    table = table2(publication_cox())
+    md = table._repr_markdown_()
+    rows = _md_rows(md)
+    assert rows[0] == ["Variable", "HR", "95% CI", "p"]
+    labels = [r[0] for r in rows[2:]]
+    assert labels[0] == "**Overall survival (all patients, n = 93; 41 events)**"
+    assert "**Leukemia-free survival (patients in CR, n = 86; 44 events)**" in labels
+    assert labels.count("CRS/ICANS group") == 2
+    os_block = rows[2:10]
+    assert os_block[1] == ["BM blasts ≥20% vs <20%".replace("<", "\\<"), "0.89", "0.49–1.63", "0.707"]
+    group = next(r for r in os_block if r[0] == "CRS/ICANS group")
+    assert group[3] == "0.468" and group[1] == ""
+    assert next(r for r in os_block if r[0].endswith("No CRS or ICANS"))[1] == "Reference"
+    assert next(r for r in os_block if r[0].endswith("Grade ≥3 CRS or severe ICANS"))[1:] == [
+        "2.02", "0.65–6.26", "0.222"]
+    lfs_other = [r for r in rows if r[0].endswith("Others (grade 1–2 CRS and/or ICANS)")][1]
+    assert lfs_other[1:] == ["—", "—", "—"]
+    notes = md.split("\n\n", 1)[1]
+    assert "Overall survival p = 0.684" in notes and "Leukemia-free survival p \\< 0.001" in notes
+    assert "no events in the group" in notes
+
+
+def test_table2_html_groups_rows_without_nan():
+    html = table2(publication_cox())._repr_html_()
+    assert "Reference" in html and "0.468" in html and "2.02" in html
+    assert "nan" not in html.lower().replace("nanoplot", "") and ">None<" not in html
+
+
+# --------------------------------------------------------------------------- reproduction table
+
+
+def test_reproduction_table_rows_and_escaping():
+    rows = [
+        dict(id="cr_crs_p", description="CR rate, CRS vs no CRS: p", where="Results", published=0.342,
+             computed=0.3421, difference=0.0001, status="reproduced", conclusion_agrees=True),
+        dict(id="n_patients", description="Patients", where="Abstract", published=93, computed=93,
+             difference=0, status="reproduced", conclusion_agrees=None),
+        dict(id="x", description="<script>alert(1)</script> center", where="Table 1", published="5.3%",
+             computed=None, difference=None, status="not computed", conclusion_agrees=False),
+    ]
+    table = reproduction_table(rows)
+    md = table._repr_markdown_()
+    body = _md_rows(md)[2:]
+    assert body[0] == ["CR rate, CRS vs no CRS: p", "Results", "0.342", "0.3421", "0.0001", "reproduced", "Yes"]
+    assert body[1][2:] == ["93", "93", "0", "reproduced", "—"]
+    assert body[2][0] == "\\<script\\>alert(1)\\</script\\> center" and body[2][-1] == "No"
+    assert "cr_crs_p" not in md and "n_patients" not in md
+    html = table._repr_html_()
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_markdown_escape_neutralises_inline_syntax():
+    assert md_escape("a|b *c* @ref <b>") == "a\\|b \\*c\\* \\@ref \\<b\\>"
+    assert md_escape("plain 2–70 (x)") == "plain 2–70 (x)"
