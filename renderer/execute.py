@@ -45,11 +45,12 @@ class Step:
 
 
 def _setup_code(dpi, width, height):
+    # `%matplotlib inline` registers the PNG formatter, so that `display(fig)` also works for
+    # Figure objects made without pyplot; rc {} keeps the inline backend off our rcParams.
     return "\n".join([
-        "import matplotlib",
-        "matplotlib.use('module://matplotlib_inline.backend_inline')",
-        "%config InlineBackend.figure_formats = ['png']",
         "%config InlineBackend.rc = {}",
+        "%matplotlib inline",
+        "%config InlineBackend.figure_formats = ['png']",
         f"%config InlineBackend.print_figure_kwargs = {{'bbox_inches': 'tight', 'dpi': {dpi}}}",
         "import matplotlib.pyplot as _renderer_plt",
         f"_renderer_plt.rcParams['figure.figsize'] = ({width}, {height})",

@@ -54,7 +54,7 @@ class Cell:
 
     @property
     def name(self):
-        return self.label or f"chunk at {self.line.where}"
+        return self.label or f"#{self.index} ({self.line.where})"
 
 
 @dataclass
