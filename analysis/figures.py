@@ -314,10 +314,24 @@ def _risk_table(ax, comparison: SurvivalComparison, shown, colors, x_right: floa
     texts = [[f"{n:,}" for n in comparison.at_risk.get(lv.key, ())[: len(columns)]] for _, lv in shown]
     widest = max((len(s) for row in texts for s in row), default=1)
     column_pt = ax_width * 72 * KM_TICK_MONTHS / x_right if x_right else 72
-    fontsize = max(5.0, min(7.5, 0.9 * column_pt / (0.6 * widest)))
+    # Large cohorts: numbers are printed in full, so show every 2nd (3rd, ...) time when
+    # neighbours would touch at a readable size.
+    min_size, max_size, gap_pt = 6.5, 7.5, 3.0
+    if column_pt >= 0.62 * min_size * widest + gap_pt:
+        stride, fontsize = 1, min(max_size, (column_pt - gap_pt) / (0.62 * widest))
+    else:
+        fontsize = max_size
+        stride = next((k for k in (2, 3, 4, 6, 12) if k * column_pt >= 0.62 * fontsize * widest + gap_pt), 12)
+    axes_pt = ax_width * 72
+    first_half_pt = 0.31 * fontsize * max((len(row[0]) for row in texts if row), default=1)
+    swatch_end = -(first_half_pt + 4) / axes_pt  # clear of the centred numbers at time 0
+    keep = [j for j in range(len(columns)) if j % stride == 0]
+    columns = [columns[j] for j in keep]
+    texts = [[row[j] for j in keep if j < len(row)] for row in texts]
     for row, ((_, level), color, row_texts) in enumerate(zip(shown, colors, texts)):
         # A short line in the level's colour names the row (the legend gives the label).
-        ax.plot([-0.19, -0.08], [row, row], transform=ax.get_yaxis_transform(), color=color, lw=2.0,
+        ax.plot([swatch_end - 14 / axes_pt, swatch_end], [row, row], transform=ax.get_yaxis_transform(),
+                color=color, lw=2.0,
                 clip_on=False, solid_capstyle="butt")
         for t, text in zip(columns, row_texts):
             ax.text(t, row, text, ha="center", va="center", color=color, fontsize=fontsize,
