@@ -222,7 +222,7 @@ class Assembler:
             return _div(f"#{ident} .cx-figure", grid + "\n" + _div(".cx-caption", cap))
         if self.fmt == "pdf":
             parts = [_raw("typst", f"#figure(kind: image, numbering: none, supplement: none,\n"
-                                   f"grid(columns: {ncol}, gutter: 1em, align: center + bottom, [")]
+                                   f"grid(columns: (1fr,) * {ncol}, gutter: 1em, align: center + bottom, [")]
             for i, img in enumerate(images):
                 if i:
                     parts.append(_raw("typst", "], ["))
