@@ -19,8 +19,14 @@ $(VENV)/.installed: requirements.lock
 test: env
 	$(BIN)/python -m pytest -q
 
+# Quarto when the user has it; otherwise the built-in renderer (same sources, same outputs).
 report: env
-	$(BIN)/python -m renderer report.qmd --cohort "$(COHORT)" --kinetics "$(KINETICS)" --cutoff "$(CUTOFF)"
+	@if command -v quarto >/dev/null 2>&1; then \
+	  QUARTO_PYTHON="$(abspath $(BIN))/python" quarto render report.qmd \
+	    -P cohort:"$(COHORT)" -P kinetics:"$(KINETICS)" -P cutoff:"$(CUTOFF)"; \
+	else \
+	  $(BIN)/python -m renderer report.qmd --cohort "$(COHORT)" --kinetics "$(KINETICS)" --cutoff "$(CUTOFF)"; \
+	fi
 
 clean:
 	rm -rf _output .cache
