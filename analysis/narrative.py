@@ -8,12 +8,17 @@ the words that depend on them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 
 from .formatting import fmt_hr_ci, fmt_median_range, fmt_months, fmt_n_of, fmt_p
 from .groups import GROUPINGS
 from .results import Results
 
 ALPHA = 0.05
+
+#: The publication's numbers with where they are printed (see data/README.md).
+PUBLISHED_VALUES = Path(__file__).resolve().parent.parent / "data" / "published.yml"
 
 #: Groupings that describe toxicity (the question of the report), in the order of the figures.
 TOXICITY_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
@@ -180,11 +185,11 @@ class Narrative:
         return SYNTHETIC_NOTICE
 
     # --- appendix -----------------------------------------------------------------------
-    @property
+    @cached_property
     def reproduction(self):
-        from .reproduction import PUBLISHED_PATH, load_published, reproduce
+        from .reproduction import load_published, reproduce
 
-        return reproduce(self.results.to_dict(), load_published(PUBLISHED_PATH))
+        return reproduce(self.results.to_dict(), load_published(PUBLISHED_VALUES))
 
     @property
     def reproduction_rows(self):

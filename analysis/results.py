@@ -144,7 +144,7 @@ def _counts(df: pd.DataFrame, kinetics: pd.DataFrame | None) -> dict[str, int]:
         "n_steroids": int(df["steroids"].sum()),
         "n_tocilizumab": int(df["tocilizumab"].sum()),
         "n_deaths": int(df["os_event"].sum()),
-        "n_lfs_events": int(df["lfs_event"].fillna(False).astype(bool).sum()),
+        "n_lfs_events": int(df["lfs_event"].eq(True).sum()),
         "n_kinetics_patients": 0 if kinetics is None else int(kinetics["patient_id"].nunique()),
         "n_kinetics_samples": 0 if kinetics is None else int(len(kinetics)),
         "first_infusion_year": int(df["infusion_date"].dt.year.min()),
@@ -182,21 +182,21 @@ def compute_results(study) -> Results:
             survival[(endpoint, grouping)] = compare_survival(df, endpoint, grouping)
     cox = {endpoint: fit_cox(df, endpoint) for endpoint in ENDPOINTS}
 
-    kinetics_peak: dict[str, Comparison] = {}
-    kinetics_profiles: dict[str, pd.DataFrame] = {}
+    # compare_peak / kinetics_profile return "not estimable" results when there is no table,
+    # so the report renders the same panels with a reason instead of failing.
+    kinetics_peak = {g: compare_peak(df, kinetics, g) for g in GROUPINGS}
+    kinetics_profiles = {g: kinetics_profile(df, kinetics, g) for g in GROUPINGS}
     kinetics_patients = None
     kinetics_reason = None
     if kinetics is None or kinetics.empty:
         kinetics_reason = "no CAR-T kinetics table was supplied"
     else:
-        per_patient = patient_kinetics(kinetics)
         group_columns = [GROUPINGS[g].column for g in GROUPINGS]
         kinetics_patients = (
-            per_patient.join(df.set_index("patient_id")[group_columns], how="inner").reset_index(drop=True)
+            patient_kinetics(kinetics)
+            .join(df.set_index("patient_id")[group_columns], how="inner")
+            .reset_index(drop=True)
         )
-        for grouping in GROUPINGS:
-            kinetics_peak[grouping] = compare_peak(df, kinetics, grouping)
-            kinetics_profiles[grouping] = kinetics_profile(df, kinetics, grouping)
 
     return Results(
         cutoff=pd.Timestamp(study.cutoff).date(),
