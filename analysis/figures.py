@@ -351,14 +351,15 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
     """
     grouping = comparison.grouping
     shown = [(i, lv) for i, lv in enumerate(comparison.levels) if lv.n > 0]
+    width, height = PANEL_SIZE
+    left, right, top = 0.7, 0.1, 0.1
+    slot_pt = (width - left - right) * 72 / max(len(shown), 1)
+    wrap_chars = max(8, int(slot_pt / (0.58 * STYLE["xtick.labelsize"])) - 1)  # neighbours never touch
     tick_labels = [
-        "\n".join(textwrap.wrap(level_label(grouping, lv.key, lv.label), 14)) + f"\n(n = {lv.n:,})"
+        "\n".join(textwrap.wrap(level_label(grouping, lv.key, lv.label), wrap_chars)) + f"\n(n = {lv.n:,})"
         for _, lv in shown
     ]
     max_lines = max((s.count("\n") + 1 for s in tick_labels), default=1)
-
-    width, height = PANEL_SIZE
-    left, right, top = 0.7, 0.1, 0.1
     bottom = 0.12 + 0.135 * max_lines
     fig = _new_figure((width, height))
     ax = _axes(fig, left, bottom, width - left - right, height - bottom - top)
@@ -366,7 +367,9 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
 
     peaks = pd.to_numeric(values["peak_copies"], errors="coerce")
     positive = peaks[peaks > 0]
-    floor = 10 ** (math.floor(math.log10(positive.min())) - 1) if len(positive) else 1.0
+    has_zero = bool((peaks == 0).any())
+    low_value = positive.min() if len(positive) else 1.0
+    floor = 10 ** (math.floor(math.log10(low_value)) - 1)  # where zeros are drawn
     top_value = positive.max() if len(positive) else 10.0
 
     for x, (i, level) in enumerate(shown):
@@ -380,11 +383,12 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
             ax.plot([x - 0.28, x + 0.28], [median, median], color="black", lw=1.6, zorder=4,
                     solid_capstyle="butt", gid="median")
 
-    decades = math.log10(top_value) - math.log10(floor)
-    ax.set_ylim(floor / 10 ** (0.06 * decades), top_value * 10 ** (0.15 * max(decades, 1)))
+    bottom = floor if has_zero else low_value
+    decades = max(math.log10(top_value) - math.log10(bottom), 1.0)
+    ax.set_ylim(bottom / 10 ** (0.06 * decades), top_value * 10 ** (0.15 * decades))
     ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
     ax.yaxis.set_minor_formatter(NullFormatter())
-    if (peaks == 0).any():
+    if has_zero:
         ax.yaxis.set_major_formatter(FuncFormatter(
             lambda v, _: "0" if np.isclose(v, floor) else f"$10^{{{int(round(math.log10(v)))}}}$"))
         ax.set_ylim(*ax.get_ylim())  # fixed before the break is placed on it
@@ -453,8 +457,11 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
 
     ax.yaxis.set_minor_formatter(NullFormatter())
     days = profile["day"].to_numpy(dtype=float)
-    if days.size and days.max() <= 42:
-        ax.xaxis.set_major_locator(MultipleLocator(7))
+    if days.size:
+        # weekly ticks, coarser (2 or 4 weeks) for long follow-up
+        step = next((w for w in (7, 14, 28, 56) if days.max() / w <= 7), None)
+        if step:
+            ax.xaxis.set_major_locator(MultipleLocator(step))
     ax.set_xlim(left=0)
     ax.set_xlabel("Days after infusion")
     ax.set_ylabel("CAR copies per µg DNA")

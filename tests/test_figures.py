@@ -3,9 +3,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from analysis.comparisons import Comparison, ContinuousLevel, RateLevel, ResponseComparison, TestResult
@@ -223,7 +226,7 @@ def test_km_plot_draws_a_million_patient_cohort_from_aggregates_quickly():
                                                      90_000, 1_000)})
     start = time.perf_counter()
     fig = km_plot(comparison)
-    fig.canvas.draw()
+    fig.savefig(io.BytesIO(), format="png")
     assert time.perf_counter() - start < 20
     ax, ax_risk = fig.axes
     marks = [ln for ln in ax.lines if ln.get_marker() == "+"][0]
@@ -283,3 +286,53 @@ def test_figures_are_panel_sized_and_save_to_png(tmp_path):
         path = tmp_path / f"{name}.png"
         fig.savefig(path)
         assert path.stat().st_size > 10_000
+
+
+def _in_view(labels, limits, index):
+    low, high = sorted(limits)
+    return [t for t in labels if low - 1e-9 <= t.get_position()[index] <= high + 1e-9]
+
+
+def _all_texts(fig):
+    """Every drawn text (tick labels only inside the view limits: the others are not drawn)."""
+    texts = [t for ax in fig.axes for t in (
+        *ax.texts, *_in_view(ax.get_xticklabels(), ax.get_xlim(), 0),
+        *_in_view(ax.get_yticklabels(), ax.get_ylim(), 1), ax.xaxis.label, ax.yaxis.label, ax.title)]
+    texts += [t for leg in fig.legends for t in leg.get_texts()]
+    return [t for t in texts if t.get_text() and t.get_visible()]
+
+
+def _severity_peaks():
+    comparison = Comparison("peak_copies", "severity", "continuous", (
+        ContinuousLevel("none", "No CRS or ICANS", 4, 3000.0, 500.0, 9e4),
+        ContinuousLevel("severe", "Grade ≥3 CRS or severe ICANS", 6, 8e4, 2e3, 3e6),
+        ContinuousLevel("other", "Others (grade 1–2 CRS and/or ICANS)", 14, 3e4, 900.0, 1e6),
+    ), TestResult("kruskal_wallis", 0.281, 2.5))
+    values = pd.DataFrame({"level": ["none"] * 4 + ["severe"] * 6 + ["other"] * 14,
+                           "peak_copies": [500, 2000, 4000, 9e4, *np.geomspace(2e3, 3e6, 6),
+                                           *np.geomspace(900, 1e6, 14)]})
+    return comparison, values
+
+
+@pytest.mark.parametrize("make", [
+    lambda: response_bars(*severity_responses()),
+    lambda: km_plot(severity_lfs_with_empty_level()),
+    lambda: peak_strip(*_severity_peaks()),
+    lambda: kinetics_profile_plot(severity_profile(), "severity"),
+])
+def test_text_is_readable_at_print_size_and_tick_labels_do_not_overlap(make):
+    fig = make()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    assert all(t.get_fontsize() >= 6 for t in _all_texts(fig))
+    renderer = canvas.get_renderer()
+    for ax in fig.axes:
+        boxes = [t.get_window_extent(renderer) for t in _in_view(ax.get_xticklabels(), ax.get_xlim(), 0)
+                 if t.get_text()]
+        for a, b in zip(boxes, boxes[1:]):
+            assert a.x1 <= b.x0, "neighbouring x tick labels overlap"
+    # nothing is drawn outside the figure (a clipped label would be lost in print)
+    width, height = canvas.get_width_height()
+    for t in _all_texts(fig):
+        box = t.get_window_extent(renderer)
+        assert box.x0 >= -1 and box.y0 >= -1 and box.x1 <= width + 1 and box.y1 <= height + 1, t.get_text()
