@@ -400,10 +400,11 @@ def _value(x) -> str:
 def reproduction_table(rows: Iterable) -> Table:
     """Published versus computed values, one row per checked quantity.
 
-    ``rows`` are dicts or objects with ``description``, ``where``, ``published``,
-    ``computed``, ``difference``, ``status`` and ``conclusion_agrees`` (True,
-    False or None when the quantity carries no conclusion). The row ``id`` is
-    an internal key and is not shown.
+    ``rows`` (or a :class:`analysis.reproduction.ReproductionTable`) are dicts or
+    objects with ``description``, ``where``, ``published``, ``computed``,
+    ``difference``, ``status``, ``conclusion_agrees`` (True, False or None when
+    the quantity carries no conclusion) and optionally ``qualifier`` ("<" for a
+    p printed as "< 0.001"). The row ``id`` is an internal key and is not shown.
     """
     spec = _Spec(
         ["quantity", "where", "published", "computed", "difference", "status", "agrees"],
@@ -411,11 +412,16 @@ def reproduction_table(rows: Iterable) -> Table:
         ["Quantity", "Where", "Published", "Computed", "Difference", "Status", "Same conclusion"],
         [34, 11, 11, 11, 11, 11, 11],
     )
+    rows = getattr(rows, "rows", rows)  # a reproduction.ReproductionTable or its rows
     for row in rows:
         agrees = _field(row, "conclusion_agrees")
+        published = _value(_field(row, "published"))
+        qualifier = _field(row, "qualifier")  # "<" for a p printed as "< 0.001"
+        if qualifier and published != CELL_MISSING:
+            published = f"{qualifier}{published}"
         spec.add(
             "variable", Cell(str(_field(row, "description") or "")), str(_field(row, "where") or ""),
-            _value(_field(row, "published")), _value(_field(row, "computed")), _value(_field(row, "difference")),
+            published, _value(_field(row, "computed")), _value(_field(row, "difference")),
             str(_field(row, "status") or CELL_MISSING), CELL_MISSING if agrees is None else ("Yes" if agrees else "No"),
         )
     spec.footnotes.append((None, "Same conclusion: whether the computed value leads to the published conclusion "

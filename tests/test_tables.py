@@ -223,3 +223,13 @@ def test_reproduction_table_rows_and_escaping():
 def test_markdown_escape_neutralises_inline_syntax():
     assert md_escape("a|b *c* @ref <b>") == "a\\|b \\*c\\* \\@ref \\<b\\>"
     assert md_escape("plain 2–70 (x)") == "plain 2–70 (x)"
+
+
+def test_reproduction_table_accepts_the_reproduction_object_and_keeps_qualifiers():
+    from analysis.reproduction import ReproductionRow, ReproductionSummary, ReproductionTable
+
+    row = ReproductionRow("il6_crs_p", "Peak IL-6, CRS: p", "Table 1", "p", "table1.il6.crs.p", 0.001, "<",
+                          0.00042, -0.00058, -0.58, "exact", True)
+    table = reproduction_table(ReproductionTable((row,), ReproductionSummary(1, 1, 0, 0, 0, 1, 1)))
+    body = _md_rows(table._repr_markdown_())[2:]
+    assert body == [["Peak IL-6, CRS: p", "Table 1", "\\<0.001", "0.00042", "-0.00058", "exact", "Yes"]]
