@@ -426,8 +426,9 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
     """CAR copies per µg DNA over days after infusion: median line and IQR band per level.
 
     ``profile`` has columns ``level`` (level key), ``day``, ``n``, ``median``,
-    ``q1``, ``q3``. Non-positive values cannot be drawn on the log axis and are
-    left out of the line and band.
+    ``q1``, ``q3``. Zeros (no detectable CAR, e.g. lost persistence) cannot sit on
+    a log axis; they are drawn on a floor line labelled "0" below a break in the
+    y axis, so the loss of CAR-T cells stays visible.
     """
     keys = list(GROUPINGS[grouping].keys) if grouping in GROUPINGS else list(pd.unique(profile["level"]))
     present = [k for k in keys if (profile["level"].astype(str) == k).any()]
@@ -441,28 +442,43 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
     ax = _axes(fig, left, bottom, width - left - right, height - bottom - top)
     ax.set_yscale("log")
 
+    stats = profile[["median", "q1", "q3"]].apply(pd.to_numeric, errors="coerce")
+    positive = stats[stats > 0].stack()
+    low_value = positive.min() if len(positive) else 1.0
+    top_value = positive.max() if len(positive) else 10.0
+    has_zero = bool((stats == 0).any().any())
+    floor = 10 ** (math.floor(math.log10(low_value)) - 1)
+
+    def on_axis(values: np.ndarray) -> np.ndarray:
+        return np.where(values > 0, values, floor) if has_zero else np.where(values > 0, values, np.nan)
+
     handles = []
     for key in present:
         color = level_color(keys.index(key))
         rows = profile[profile["level"].astype(str) == key].sort_values("day")
         day = rows["day"].to_numpy(dtype=float)
-        median = rows["median"].to_numpy(dtype=float)
-        q1, q3 = rows["q1"].to_numpy(dtype=float), rows["q3"].to_numpy(dtype=float)
-        band = (q1 > 0) & (q3 > 0)
-        ax.fill_between(day, np.where(band, q1, np.nan), np.where(band, q3, np.nan), color=color,
-                        alpha=0.18, linewidth=0)
-        ok = median > 0
-        ax.plot(day[ok], median[ok], color=color, marker="o", ms=3, lw=1.3)
+        median = on_axis(rows["median"].to_numpy(dtype=float))
+        q1, q3 = on_axis(rows["q1"].to_numpy(dtype=float)), on_axis(rows["q3"].to_numpy(dtype=float))
+        ax.fill_between(day, q1, q3, color=color, alpha=0.18, linewidth=0)
+        ax.plot(day, median, color=color, marker="o", ms=3, lw=1.3, gid="median")
         handles.append(Line2D([], [], color=color, marker="o", ms=3, lw=1.3))
 
+    bottom_value = floor if has_zero else low_value
+    decades = max(math.log10(top_value) - math.log10(bottom_value), 1.0)
+    ax.set_ylim(bottom_value / 10 ** (0.06 * decades), top_value * 10 ** (0.08 * decades))
+    ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
     ax.yaxis.set_minor_formatter(NullFormatter())
+    if has_zero:
+        ax.yaxis.set_major_formatter(FuncFormatter(
+            lambda v, _: "0" if np.isclose(v, floor) else f"$10^{{{int(round(math.log10(v)))}}}$"))
+        _axis_break(ax, floor * 10 ** 0.5)
     days = profile["day"].to_numpy(dtype=float)
     if days.size:
-        # weekly ticks, coarser (2 or 4 weeks) for long follow-up
+        # weekly ticks, coarser (2, 4 or 8 weeks) for long follow-up
         step = next((w for w in (7, 14, 28, 56) if days.max() / w <= 7), None)
         if step:
             ax.xaxis.set_major_locator(MultipleLocator(step))
-    ax.set_xlim(left=0)
+    ax.set_xlim(0, max(days.max() * 1.03, 1) if days.size else 1)
     ax.set_xlabel("Days after infusion")
     ax.set_ylabel("CAR copies per µg DNA")
     if present:
