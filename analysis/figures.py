@@ -214,17 +214,27 @@ def _p_bracket(ax, x0: float, x1: float, p, reason) -> None:
 # --------------------------------------------------------------------------- Figures 2 and 3
 
 
+#: Axis labels per endpoint: OS runs from infusion, LFS from the date of CR.
+KM_AXIS_LABELS = {
+    "os": ("Overall survival (%)", "Months since infusion"),
+    "lfs": ("Leukemia-free survival (%)", "Months since CR"),
+}
+
+
 def km_plot(
     comparison: SurvivalComparison,
-    ylabel: str = "Overall survival (%)",
-    xlabel: str = "Months since infusion",
+    ylabel: str | None = None,
+    xlabel: str | None = None,
 ) -> Figure:
     """Figure 2/3 panel: Kaplan–Meier curves with '+' censor marks, log-rank p and
-    a number-at-risk table under the plot on the same time axis.
+    a number-at-risk table under the plot on the same time axis. Axis labels default
+    to the endpoint's (:data:`KM_AXIS_LABELS`).
 
     Draws only the aggregated step points of each ``KMSummary.curve``, so its cost
     does not grow with the number of patients. Levels with n = 0 are left out.
     """
+    default_y, default_x = KM_AXIS_LABELS.get(comparison.endpoint, KM_AXIS_LABELS["os"])
+    ylabel, xlabel = ylabel or default_y, xlabel or default_x
     grouping = comparison.grouping
     shown = [(i, lv) for i, lv in enumerate(comparison.levels) if lv.n > 0]
     labels = [level_label(grouping, lv.key, lv.label) for _, lv in shown]

@@ -339,3 +339,11 @@ def test_text_is_readable_at_print_size_and_tick_labels_do_not_overlap(make):
     for t in _all_texts(fig):
         box = t.get_window_extent(renderer)
         assert box.x0 >= -1 and box.y0 >= -1 and box.x1 <= width + 1 and box.y1 <= height + 1, t.get_text()
+
+
+def test_km_plot_labels_follow_the_endpoint():
+    # LFS starts at CR, OS at infusion: a default label must not call LFS "overall survival".
+    lfs_ax = km_plot(severity_lfs_with_empty_level()).axes[0]
+    assert (lfs_ax.get_ylabel(), lfs_ax.get_xlabel()) == ("Leukemia-free survival (%)", "Months since CR")
+    os_ax = km_plot(crs_os()).axes[0]
+    assert (os_ax.get_ylabel(), os_ax.get_xlabel()) == ("Overall survival (%)", "Months since infusion")
