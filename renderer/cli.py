@@ -8,9 +8,10 @@ import sys
 import tempfile
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from renderer import assemble, crossref, execute, pandoc, project, qmd
+from renderer import assemble, cache, crossref, execute, pandoc, project, qmd
 from renderer.errors import RenderError
 
 
@@ -52,6 +53,8 @@ def parse_args(argv):
     p.add_argument("--to", help="comma-separated formats: html,pdf,docx (default: those in _quarto.yml)")
     p.add_argument("--output-dir", help="output directory (default: project output-dir)")
     p.add_argument("--keep-md", action="store_true", help="also write the resolved markdown")
+    p.add_argument("--no-cache", action="store_true",
+                   help="execute the document even when a cached execution matches (and do not store one)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p.parse_args(argv)
 
@@ -72,6 +75,26 @@ def params_from(args):
     if args.cutoff is not None:
         params["cutoff"] = args.cutoff
     return params
+
+
+def run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=True):
+    """Fill chunk outputs and inline values: from the execution cache when its key (chunk
+    code, parameters, data file contents, library sources, versions) matches and every
+    inline expression has a stored value; otherwise by executing the notebook."""
+    store = None
+    if use_cache:
+        key = cache.compute_key(doc, nb, steps, params, cfg.execute, fig, cfg.project_dir)
+        store = cache.Cache(cfg.project_dir, doc.path)
+        entry, why = store.load(key)
+        if entry is not None:
+            why = store.apply(entry, steps)
+            if why is None:
+                _progress("cache hit: analysis not re-run")
+                return
+        _progress(f"cache miss ({why}): executing")
+    execute.execute(nb, steps, cfg.project_dir, progress=_progress)
+    if store is not None:
+        store.store(key, steps)
 
 
 def render(args):
@@ -98,31 +121,33 @@ def render(args):
                 fig[name] = cfg.formats[f][key]
         break
     nb, steps = execute.build_notebook(doc, params, cfg.execute, fig)
-    execute.execute(nb, steps, cfg.project_dir, progress=_progress)
+    run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=not args.no_cache)
 
     work = Path(tempfile.mkdtemp(prefix="renderer-"))
     try:
         stem = doc_path.stem
         meta = pandoc.metadata(cfg.meta, cfg.bibliography, cfg.csl)
         resource_path = os.pathsep.join([str(work), str(cfg.project_dir)])
-        produced = []
+        produced, jobs = [], []
         for f in formats:
             asm = assemble.Assembler(doc, reg, cfg.execute, f, cfg.formats[f], work)
             md = work / f"{stem}.{f}.md"
             pandoc.write_markdown(md, meta, asm.body())
             out = work / f"{stem}.{'pdf' if f == 'pdf' else f}"
-            if f == "html":
-                _progress("pandoc html")
-                pandoc.html(md, out, cfg.formats[f], work, resource_path)
-            elif f == "docx":
-                _progress("pandoc docx")
-                pandoc.docx(md, out, cfg.formats[f], work, resource_path)
-            else:
-                _progress("typst pdf")
-                pandoc.typst_pdf(md, out, cfg.formats[f], work, resource_path)
+            convert = {"html": pandoc.html, "docx": pandoc.docx, "pdf": pandoc.typst_pdf}[f]
+            jobs.append((f, convert, md, out))
             produced.append(out)
             if args.keep_md:
                 produced.append(md)
+        # The conversions are independent pandoc/typst runs (separate files in `work`):
+        # run them side by side; the first failure in format order is reported.
+        _progress(", ".join({"html": "pandoc html", "docx": "pandoc docx", "pdf": "typst pdf"}[f]
+                            for f, *_ in jobs))
+        with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+            futures = [pool.submit(convert, md, out, cfg.formats[f], work, resource_path)
+                       for f, convert, md, out in jobs]
+            for fut in futures:
+                fut.result()
         # Everything succeeded: only now touch the output directory.
         out_dir.mkdir(parents=True, exist_ok=True)
         for path in produced:

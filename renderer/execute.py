@@ -2,8 +2,7 @@
 
 `build_notebook` turns the parsed document into a notebook (setup cell, chunks, the
 parameter-override cell, one small cell per inline expression); `execute` runs it.
-Keeping execution in `execute(notebook, ...)` leaves room for a cache keyed on the cells'
-code, the data hashes and the parameters.
+`renderer.cache` decides whether `execute` is needed at all (see cli.run_or_reuse).
 """
 from __future__ import annotations
 
@@ -13,10 +12,6 @@ import tempfile
 from dataclasses import dataclass
 
 import nbformat
-from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from renderer.errors import RenderError
 from renderer.qmd import Cell, Markdown, inline_exprs, params_cell_names, walk
@@ -25,17 +20,24 @@ INLINE_MIME = "application/x-renderer-inline"
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 
 
-class _VenvKernelManager(AsyncKernelManager):
-    """Kernel spec pinned to this interpreter: an installed `python3` kernelspec may point
-    at another Python (its argv is just `python`), which would miss the venv's packages."""
+def _venv_kernel_manager():
+    """Kernel manager whose spec is pinned to this interpreter: an installed `python3`
+    kernelspec may point at another Python (its argv is just `python`), which would miss the
+    venv's packages. Built on first use: jupyter_client/nbclient are imported only when a
+    kernel is needed (a cached re-render never needs one)."""
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import AsyncKernelManager
 
-    @property
-    def kernel_spec(self):
-        if self._kernel_spec is None:
-            self._kernel_spec = KernelSpec(
-                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                display_name="Python 3 (renderer)", language="python")
-        return self._kernel_spec
+    class _VenvKernelManager(AsyncKernelManager):
+        @property
+        def kernel_spec(self):
+            if self._kernel_spec is None:
+                self._kernel_spec = KernelSpec(
+                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    display_name="Python 3 (renderer)", language="python")
+            return self._kernel_spec
+
+    return _VenvKernelManager
 
 
 @dataclass
@@ -152,8 +154,11 @@ def _error(step, cell):
 def execute(nb, steps, cwd, progress=None, timeout=1800):
     """Execute `nb` in one python3 kernel with working directory `cwd`; outputs are stored
     on the notebook cells. Raises RenderError naming the failing chunk."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
     progress = progress or (lambda msg: None)
-    client = NotebookClient(nb, kernel_name="python3", kernel_manager_class=_VenvKernelManager,
+    client = NotebookClient(nb, kernel_name="python3", kernel_manager_class=_venv_kernel_manager(),
                             timeout=timeout, allow_errors=False, record_timing=False,
                             resources={"metadata": {"path": str(cwd)}})
     chunks = [s for s in steps if s.role == "chunk"]

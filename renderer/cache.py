@@ -1,0 +1,310 @@
+"""Execution cache: a prose-only edit re-renders without re-running the analysis.
+
+The role of Quarto's freeze/cache, but keyed on everything the executed results depend
+on, so that new data can never print stale numbers:
+
+* every executed chunk's code and options, in order, the execute options and the figure
+  defaults (a chunk edit, a moved chunk or a new `fig-dpi` invalidates);
+* the effective parameter values (the `parameters` cell's literals with `-P` overrides);
+* the CONTENTS of every file a parameter names (`cohort`, `kinetics`, ...): a new export
+  under the same file name invalidates; a renamed copy of the same bytes does not;
+* the library sources: `analysis/**/*.py`, `data/published.yml` and the project's
+  top-level `*.py` modules (this also captures the library version);
+* the Python version and the versions of the key packages, and this cache's format.
+
+Prose is deliberately not in the key. Inline `{python}` expressions are evaluated in the
+kernel between chunks, so their values are stored too, keyed on the expression text and
+the number of chunks executed before it. On a key hit a render needs no kernel at all when
+every inline expression of the new text has a stored value (an expression moved elsewhere
+reuses its value when it evaluated to one value everywhere); a new expression means a miss
+and a full re-execution (correctness first).
+
+Entries are JSON files in `<project>/.cache/renderer/`, written atomically; an unreadable or
+malformed entry is ignored (and the document is executed again).
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import platform
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Bump when the entry layout or the meaning of cached outputs changes.
+FORMAT = 1
+#: Library sources hashed into the key (relative to the project directory).
+LIBRARY_GLOBS = ("analysis/**/*.py", "data/published.yml", "*.py")
+#: Packages whose version changes what the analysis prints or draws.
+PACKAGES = ("numpy", "pandas", "scipy", "lifelines", "statsmodels", "matplotlib", "great_tables",
+            "pandera", "openpyxl", "ipykernel", "nbclient")
+#: Entries kept per document (most recent first); older ones are pruned.
+KEEP = 4
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _json(obj) -> bytes:
+    return json.dumps(obj, sort_keys=True, default=repr, ensure_ascii=False).encode()
+
+
+def file_digest(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def package_versions(packages=PACKAGES) -> dict:
+    from importlib import metadata
+
+    out = {"python": platform.python_version(), "implementation": sys.implementation.name}
+    for name in packages:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def parameter_defaults(cell_source: str) -> dict:
+    """Literal values assigned in the parameters cell (non-literals are left out: they are
+    part of the chunk code, which is in the key anyway)."""
+    out = {}
+    try:
+        tree = ast.parse(cell_source)
+    except SyntaxError:
+        return out
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        try:
+            literal = ast.literal_eval(value)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        for t in targets:
+            if isinstance(t, ast.Name):
+                out[t.id] = literal
+    return out
+
+
+def effective_params(doc, overrides: dict) -> dict:
+    """Parameter values the kernel will see: the parameters cell's literals, then -P."""
+    values = {}
+    for cell in doc.cells:
+        if "parameters" in (cell.options.get("tags") or []):
+            values.update(parameter_defaults(cell.source))
+    values.update(overrides or {})
+    return values
+
+
+def data_files(params: dict, project_dir) -> dict:
+    """{parameter name: sha256 of the file's contents} for parameters naming a file.
+
+    Relative paths are resolved against the project directory (the kernel's working
+    directory). A parameter naming a missing file hashes as None: the render will fail
+    (or not read it), and a file appearing later changes the key.
+    """
+    out = {}
+    for name, value in sorted(params.items()):
+        if not isinstance(value, str) or not value.strip() or "\n" in value or len(value) > 4096:
+            continue
+        path = Path(value)
+        if not path.is_absolute():
+            path = Path(project_dir) / path
+        try:
+            if path.is_file():
+                out[name] = file_digest(path)
+            elif path.suffix:  # looks like a file name that does not exist (yet)
+                out[name] = None
+        except OSError:
+            out[name] = None
+    return out
+
+
+def library_digest(project_dir, globs=LIBRARY_GLOBS) -> dict:
+    project_dir = Path(project_dir)
+    files = set()
+    for pattern in globs:
+        files.update(p for p in project_dir.glob(pattern) if p.is_file() and "__pycache__" not in p.parts)
+    return {p.relative_to(project_dir).as_posix(): file_digest(p) for p in sorted(files)}
+
+
+def code_components(nb, steps, execute_opts, fig) -> list:
+    """What the notebook executes, prose excluded: every non-inline cell's code (chunks,
+    setup, injected parameters and figure sizes) with the chunk options, the execute
+    options and the figure defaults."""
+    out = [["execute", execute_opts], ["fig", fig]]
+    for cell, step in zip(nb.cells, steps):
+        if step.role == "inline":
+            continue
+        out.append([step.role, cell.source, step.obj.options if step.role == "chunk" else None])
+    return out
+
+
+@dataclass
+class Key:
+    digest: str
+    components: dict = field(default_factory=dict)  # name -> digest, for "why it missed"
+
+
+def compute_key(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Key:
+    """Cache key of the document's execution (see the module docstring)."""
+    params = effective_params(doc, overrides)
+    components = {
+        "format": str(FORMAT),
+        "code": _sha(_json(code_components(nb, steps, execute_opts, fig))),
+        "parameters": _sha(_json(params)),
+    }
+    for name, digest in data_files(params, project_dir).items():
+        components[f"data file of parameter '{name}'"] = digest or "missing"
+    for rel, digest in library_digest(project_dir).items():
+        components[f"library file {rel}"] = digest
+    for name, version in package_versions().items():
+        components[f"version of {name}"] = version or "not installed"
+    return Key(_sha(_json(components)), components)
+
+
+def _inline_positions(steps):
+    """(chunks executed before it, expression step) for every inline step."""
+    chunks = 0
+    for step in steps:
+        if step.role == "chunk":
+            chunks += 1
+        elif step.role == "inline":
+            yield chunks, step
+
+
+class Cache:
+    def __init__(self, project_dir, doc_path):
+        self.dir = Path(project_dir) / ".cache" / "renderer"
+        self.stem = Path(doc_path).stem
+
+    def _path(self, key: Key) -> Path:
+        return self.dir / f"{self.stem}@{key.digest[:32]}.json"
+
+    def _manifest(self) -> Path:
+        return self.dir / f"{self.stem}.last-key.json"
+
+    # -- lookup ------------------------------------------------------------------------------
+    def load(self, key: Key):
+        """The stored entry for `key`, or (None, reason)."""
+        path = self._path(key)
+        if not path.exists():
+            return None, self.why_missed(key)
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+            if not (isinstance(entry, dict) and entry.get("format") == FORMAT
+                    and entry.get("key") == key.digest and isinstance(entry.get("chunks"), list)
+                    and isinstance(entry.get("inline"), list)):
+                raise ValueError("unexpected layout")
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None, "cache entry unreadable (ignored)"
+        try:
+            os.utime(path)  # recently used: kept by the pruning
+        except OSError:
+            pass
+        return entry, None
+
+    def why_missed(self, key: Key) -> str:
+        try:
+            last = json.loads(self._manifest().read_text(encoding="utf-8"))
+            if not isinstance(last, dict):
+                raise ValueError
+        except (OSError, ValueError, UnicodeDecodeError):
+            return "no cached execution"
+        changed = [name for name in sorted(set(last) | set(key.components))
+                   if last.get(name) != key.components.get(name)]
+        if not changed:
+            return "cached execution not found"
+        labels = ["chunk code or options" if c == "code" else c for c in changed]
+        more = f" and {len(labels) - 3} more" if len(labels) > 3 else ""
+        return "changed: " + ", ".join(labels[:3]) + more
+
+    @staticmethod
+    def apply(entry, steps) -> str | None:
+        """Fill chunk outputs and inline values from `entry` into the steps; None when
+        done, else why it cannot be used (the steps are then left untouched)."""
+        chunk_steps = [s for s in steps if s.role == "chunk"]
+        if len(entry["chunks"]) != len(chunk_steps):
+            return "cache entry does not match the chunks (ignored)"
+        exact, by_text = {}, {}
+        for item in entry["inline"]:
+            if not (isinstance(item, list) and len(item) == 3 and isinstance(item[1], str)):
+                return "cache entry unreadable (ignored)"
+            pos, text, value = item
+            exact[(pos, text)] = value
+            by_text.setdefault(text, set()).add(value if value is None else str(value))
+        values = []
+        for pos, step in _inline_positions(steps):
+            text = step.obj.code
+            if (pos, text) in exact:
+                values.append(exact[(pos, text)])
+            elif len(by_text.get(text, ())) == 1:
+                values.append(next(iter(by_text[text])))
+            else:
+                return f"new inline expression `{text[:60]}`"
+        import nbformat
+
+        outputs = []
+        for stored in entry["chunks"]:
+            if not isinstance(stored, list):
+                return "cache entry unreadable (ignored)"
+            try:
+                outputs.append([nbformat.from_dict(o) for o in stored])
+            except Exception:  # noqa: BLE001 - any malformed output: do not use the entry
+                return "cache entry unreadable (ignored)"
+        for step, outs in zip(chunk_steps, outputs):
+            step.obj.outputs = outs
+        for (_, step), value in zip(_inline_positions(steps), values):
+            step.obj.value = value
+        return None
+
+    # -- store -------------------------------------------------------------------------------
+    def store(self, key: Key, steps) -> None:
+        entry = {
+            "format": FORMAT,
+            "key": key.digest,
+            "chunks": [[dict(o) for o in s.obj.outputs] for s in steps if s.role == "chunk"],
+            "inline": [[pos, s.obj.code, s.obj.value] for pos, s in _inline_positions(steps)],
+        }
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            _atomic_write(self._path(key), json.dumps(entry, ensure_ascii=False))
+            _atomic_write(self._manifest(), json.dumps(key.components, indent=1, sort_keys=True))
+            self._prune(keep=self._path(key))
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+    def _prune(self, keep: Path) -> None:
+        entries = sorted(self.dir.glob(f"{self.stem}@*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in [p for p in entries if p != keep][KEEP - 1:]:
+            try:
+                old.unlink()
+            except OSError:
+                pass
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

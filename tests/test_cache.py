@@ -1,0 +1,204 @@
+"""The renderer's execution cache (renderer/cache.py): what invalidates it and what does not.
+
+Correctness only (no timing): the key ignores prose and changes with chunk code, data file
+contents, parameters and library sources; a hit reproduces the executed output; broken
+entries are ignored.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from renderer import cache, execute, project, qmd
+
+ROOT = Path(__file__).resolve().parents[1]
+FIG = {"width": 7, "height": 5, "dpi": 50}
+
+REPORT = '''---
+title: "Cache fixture"
+---
+
+```{python}
+#| tags: [parameters]
+data = "data/values.csv"
+scale = 2
+```
+
+```{python}
+#| include: false
+from analysis.stats import total
+result = total(data) * scale
+```
+
+Intro prose. The total is `{python} result` (scale `{python} scale`).
+
+```{python}
+print("chunk output", result)
+```
+
+Closing prose.
+'''
+
+STATS = '''def total(path):
+    with open(path) as fh:
+        return sum(int(line) for line in fh if line.strip())
+'''
+
+
+@pytest.fixture
+def proj(tmp_path):
+    p = tmp_path / "proj"
+    (p / "data").mkdir(parents=True)
+    (p / "analysis").mkdir()
+    (p / "report.qmd").write_text(REPORT)
+    (p / "data" / "values.csv").write_text("1\n2\n3\n")
+    (p / "analysis" / "__init__.py").write_text("")
+    (p / "analysis" / "stats.py").write_text(STATS)
+    (p / "_quarto.yml").write_text("project:\n  output-dir: _output\nformat:\n  html:\n    toc: false\n")
+    return p
+
+
+def key_of(p, params=None):
+    doc = qmd.load(p / "report.qmd")
+    cfg = project.load(doc.path, doc.meta)
+    nb, steps = execute.build_notebook(doc, params or {}, cfg.execute, FIG)
+    return cache.compute_key(doc, nb, steps, params or {}, cfg.execute, FIG, cfg.project_dir)
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_key_is_stable(proj):
+    assert key_of(proj).digest == key_of(proj).digest
+
+
+def test_prose_edit_keeps_key(proj):
+    before = key_of(proj).digest
+    edit(proj / "report.qmd", "Intro prose.", "Rewritten introduction, longer now.")
+    edit(proj / "report.qmd", "Closing prose.", "Closing prose.\n\nA new paragraph.")
+    assert key_of(proj).digest == before
+
+
+@pytest.mark.parametrize("change", [
+    ("report.qmd", 'print("chunk output", result)', 'print("chunk output:", result)'),
+    ("report.qmd", "#| include: false", "#| include: true"),          # cell option
+    ("report.qmd", "scale = 2", "scale = 3"),                          # parameter default
+    ("data/values.csv", "3\n", "4\n"),                                 # same file name, new contents
+    ("analysis/stats.py", "return sum(", "return 0 + sum("),          # library source
+])
+def test_key_changes(proj, change):
+    before = key_of(proj)
+    edit(proj / change[0], change[1], change[2])
+    after = key_of(proj)
+    assert after.digest != before.digest
+
+
+def test_parameter_override_and_data_file_changes_key(proj):
+    base = key_of(proj).digest
+    assert key_of(proj, {"scale": 5}).digest != base
+    (proj / "data" / "other.csv").write_text("1\n2\n3\n")
+    # the contents are hashed, not the name: an identical copy gives the same data digest
+    same = key_of(proj, {"data": "data/other.csv"})
+    orig = key_of(proj)
+    assert same.components["data file of parameter 'data'"] == orig.components["data file of parameter 'data'"]
+    (proj / "data" / "other.csv").write_text("9\n")
+    assert key_of(proj, {"data": "data/other.csv"}).digest != same.digest
+
+
+def test_why_missed_names_the_change(proj):
+    store = cache.Cache(proj, proj / "report.qmd")
+    key = key_of(proj)
+    assert store.load(key) == (None, "no cached execution")
+    doc = qmd.load(proj / "report.qmd")
+    nb, steps = execute.build_notebook(doc, {}, {}, FIG)
+    for s in steps:
+        if s.role == "inline":
+            s.obj.value = "v"
+    store.store(key, steps)
+    edit(proj / "data" / "values.csv", "3\n", "5\n")
+    entry, why = store.load(key_of(proj))
+    assert entry is None and "data file of parameter 'data'" in why
+
+
+def test_apply_requires_every_inline_expression(proj):
+    doc = qmd.load(proj / "report.qmd")
+    nb, steps = execute.build_notebook(doc, {}, {}, FIG)
+    for s in steps:
+        if s.role == "inline":
+            s.obj.value = f"value of {s.obj.code}"
+    key = key_of(proj)
+    store = cache.Cache(proj, proj / "report.qmd")
+    store.store(key, steps)
+    entry, _ = store.load(key)
+
+    # same expressions, prose moved: usable
+    edit(proj / "report.qmd", "Closing prose.", "Closing prose repeats `{python} result`.")
+    doc2 = qmd.load(proj / "report.qmd")
+    _, steps2 = execute.build_notebook(doc2, {}, {}, FIG)
+    assert cache.Cache.apply(entry, steps2) is None
+    assert [s.obj.value for s in steps2 if s.role == "inline"] == \
+        ["value of result", "value of scale", "value of result"]
+
+    # a new inline expression: not usable, nothing filled in
+    edit(proj / "report.qmd", "Closing prose repeats", "Closing prose with `{python} result + 1`")
+    doc3 = qmd.load(proj / "report.qmd")
+    _, steps3 = execute.build_notebook(doc3, {}, {}, FIG)
+    why = cache.Cache.apply(entry, steps3)
+    assert why and "result + 1" in why
+    assert all(s.obj.value is None for s in steps3 if s.role == "inline")
+
+
+@pytest.mark.parametrize("garbage", ["", "{not json", '{"format": 1}', "[1, 2]",
+                                     '{"format": 1, "key": "K", "chunks": [[{"x": 1}]], "inline": []}'])
+def test_corrupted_entry_is_ignored(proj, garbage):
+    key = key_of(proj)
+    store = cache.Cache(proj, proj / "report.qmd")
+    path = store._path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(garbage.replace('"K"', json.dumps(key.digest)))
+    doc = qmd.load(proj / "report.qmd")
+    _, steps = execute.build_notebook(doc, {}, {}, FIG)
+    entry, why = store.load(key)
+    if entry is not None:  # layout passes the first check; applying it must still refuse
+        why = cache.Cache.apply(entry, steps)
+    assert why is not None and "ignored" in why
+
+
+def render(p, *args):
+    return subprocess.run([sys.executable, "-m", "renderer", "report.qmd", "--to", "html", *args],
+                          cwd=p, capture_output=True, text=True, timeout=300,
+                          env={"PYTHONPATH": f"{p}:{ROOT}", "PATH": "/usr/bin:/bin"})
+
+
+def test_render_hit_is_identical_and_corruption_is_safe(proj):
+    cold = render(proj)
+    assert cold.returncode == 0, cold.stderr
+    assert "cache miss (no cached execution)" in cold.stderr
+    html = (proj / "_output" / "report.html").read_text()
+    assert "The total is 12" in html and "chunk output 12" in html
+
+    hit = render(proj)
+    assert hit.returncode == 0, hit.stderr
+    assert "cache hit: analysis not re-run" in hit.stderr and "executing chunk" not in hit.stderr
+    assert (proj / "_output" / "report.html").read_text() == html
+
+    # corrupt every stored entry: the render executes again and still succeeds
+    for entry in (proj / ".cache" / "renderer").glob("report@*.json"):
+        entry.write_text('{"format": 1, "truncated')
+    again = render(proj)
+    assert again.returncode == 0, again.stderr
+    assert "cache entry unreadable" in again.stderr and "executing chunk" in again.stderr
+    assert (proj / "_output" / "report.html").read_text() == html
+
+    # a new data export under the same name is never served from the cache (--no-cache
+    # also executes, and does not print cache lines)
+    (proj / "data" / "values.csv").write_text("10\n20\n")
+    bypass = render(proj, "--no-cache")
+    assert "cache" not in bypass.stderr and "executing chunk" in bypass.stderr
+    assert "The total is 60" in (proj / "_output" / "report.html").read_text()
+    assert key_of(proj).digest[:32] not in {p.stem.split("@")[1] for p in (proj / ".cache" / "renderer").glob("report@*")}
