@@ -136,3 +136,11 @@ def test_scales_without_exact_constraints():
     assert (cohort["last_followup_date"] <= CUTOFF).all()
     assert cohort["crs_onset_day"].isna().eq(cohort["crs_grade"].eq(0)).all()
     assert not pd.Series(cohort["mrd_negative"]).fillna(False)[~cohort["cr_day30"]].any()
+
+
+def test_cli_subcommand_writes_the_committed_files(tmp_path, capsys):
+    from analysis.cli import main
+
+    assert main(["synthesize", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "cohort.csv").read_bytes() == COHORT.read_bytes()
+    assert "cohort.csv" in capsys.readouterr().out
