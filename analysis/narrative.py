@@ -30,6 +30,8 @@ MISSING_PHRASES = {
     "tocilizumab_cum_mg": "tocilizumab dose (patients given tocilizumab)",
 }
 
+TABLE_PHRASES = {"response": "CR", "kinetics": "peak expansion", "survival": "survival"}
+
 OUTCOME_PHRASES = {"cr": "CR", "mrd_negative_cr": "MRD-negative CR", "os": "OS", "lfs": "LFS"}
 
 #: How a Table 1 variable is named inside a sentence.
@@ -133,12 +135,62 @@ class Narrative:
         hr_text, _, ci = fmt_hr_ci(t.hr, t.ci_low, t.ci_high).partition(" (")
         return f"HR {hr_text} (95% CI {ci.rstrip(')')}), {fmt_p(t.p, t.reason)}"
 
-    def associated(self, endpoint: str, term: str) -> str:
-        """'was independently associated' / 'was not independently associated' from the Wald p."""
-        t = next(t for t in self.results.cox[endpoint].terms if t.key == term)
-        if t.p is None:
-            return "could not be assessed"
-        return "was independently associated" if t.p < ALPHA else "was not independently associated"
+    def lowest_cr_rate(self) -> str:
+        """The lowest CR rate of any toxicity-group level: '17 of 19 (89.5%), in the group “CRS grade ≥3”'."""
+        levels = [
+            level
+            for grouping in TOXICITY_GROUPINGS
+            for level in self.results.response[("cr", grouping)].levels
+            if level.n > 0
+        ]
+        worst = min(levels, key=lambda level: level.rate)
+        return f"{fmt_n_of(worst.events, worst.n)}, in the group “{worst.label}”"
+
+    def differ_severity(self) -> str:
+        """Joint Wald test of the severity group in both Cox models, as a verdict phrase."""
+        ps = {e: self.results.cox[e].severity_global_p for e in ("os", "lfs")}
+        if any(p is None for p in ps.values()):
+            return "could not be tested in both models"
+        if all(p >= ALPHA for p in ps.values()):
+            return f"was not associated with OS ({self.severity_p('os')}) or LFS ({self.severity_p('lfs')})"
+        return f"was associated with outcome (OS {self.severity_p('os')}, LFS {self.severity_p('lfs')})"
+
+    def kinetics_verdict(self) -> str:
+        """Whether CAR-T expansion told the toxicity groups apart, worded from the tests."""
+        tested = [g for g in ("crs", "icans", "severity", "concurrent") if self.significant("kinetics", g) is not None]
+        if not tested:
+            return f"expansion could not be compared ({self.results.kinetics_reason or 'too few samples'})."
+        different = [GROUPINGS[g].title for g in tested if self.significant("kinetics", g)]
+        if not different:
+            return "the absence of clinical CRS did not identify patients with poor expansion in these data."
+        return f"expansion differed by {', '.join(different)}, in line with toxicity as a marker of expansion."
+
+    def treatment_verdict(self) -> str:
+        """Whether tocilizumab or corticosteroids went with response, expansion or survival."""
+        tests = [
+            (table, key)
+            for g in ("tocilizumab", "steroids")
+            for table, key in (("response", ("cr", g)), ("kinetics", g), ("survival", ("os", g)), ("survival", ("lfs", g)))
+        ]
+        hits = [(t, k) for t, k in tests if self.significant(t, k)]
+        if not hits:
+            return (
+                "Neither tocilizumab nor corticosteroids was associated with response, expansion or survival "
+                "in this analysis, which supports treating toxicity promptly rather than withholding treatment "
+                "out of concern for efficacy."
+            )
+        listed = ", ".join(
+            f"{TABLE_PHRASES[t]} by {GROUPINGS[k if isinstance(k, str) else k[1]].title.lower()} ({self.p(t, k)})"
+            for t, k in hits
+        )
+        return f"Treatment of toxicity was associated with outcome in this analysis: {listed}."
+
+    def significant_terms(self, endpoint: str) -> str:
+        """Cox terms with Wald p < 0.05, as a phrase ('none' when there are none)."""
+        terms = [t.label for t in self.results.cox[endpoint].terms if t.p is not None and t.p < ALPHA]
+        if not terms:
+            return "none"
+        return terms[0] if len(terms) == 1 else ", ".join(terms[:-1]) + " and " + terms[-1]
 
     def severity_p(self, endpoint: str) -> str:
         cox = self.results.cox[endpoint]

@@ -410,7 +410,8 @@ def reproduction_table(rows: Iterable) -> Table:
         ["quantity", "where", "published", "computed", "difference", "status", "agrees"],
         ["Quantity", "Where", "Published", "Computed", "Difference", "Status", "Same conclusion"],
         ["Quantity", "Where", "Published", "Computed", "Difference", "Status", "Same conclusion"],
-        [34, 11, 11, 11, 11, 11, 11],
+        # "Where" holds phrases like "Results, Patient characteristics": wide enough for one line
+        [36, 26, 8, 8, 8, 8, 8],
     )
     rows = getattr(rows, "rows", rows)  # a reproduction.ReproductionTable or its rows
     for row in rows:

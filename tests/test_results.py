@@ -1,0 +1,177 @@
+"""The results object and its JSON export (shared/spec/results.md).
+
+Reference values: the counts printed in the publication (Results text and Table 1),
+which the bundled synthetic cohort reproduces by construction, and the structural
+rules of the results contract.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.groups import GROUPINGS, TABLE1_GROUPINGS
+from analysis.loading import load_study
+from analysis.narrative import Narrative
+from analysis.results import TABLE1_VARIABLES, compute_results
+
+ROOT = Path(__file__).resolve().parent.parent
+COHORT = ROOT / "data" / "cohort.csv"
+KINETICS = ROOT / "data" / "kinetics.csv"
+
+
+@pytest.fixture(scope="module")
+def study():
+    return load_study(COHORT, KINETICS, "2023-03-01")
+
+
+@pytest.fixture(scope="module")
+def results(study):
+    return compute_results(study)
+
+
+@pytest.fixture(scope="module")
+def exported(results):
+    return json.loads(results.to_json())
+
+
+def _walk(node, path=""):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _walk(v, f"{path}.{k}" if path else k)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _walk(v, f"{path}[{i}]")
+    else:
+        yield path, node
+
+
+def _get(d, dotted):
+    for part in dotted.split("."):
+        d = d[part]
+    return d
+
+
+def test_cohort_counts_match_the_publication(exported):
+    # Results text of the publication: 93 patients, 76 CRS (19 severe), 16 ICANS (8 severe),
+    # 15 concurrent, 51 steroids, 45 tocilizumab, 86 CR at day 30, 24 with kinetics.
+    expected = dict(
+        n_patients=93, n_crs=76, n_crs_severe=19, n_icans=16, n_icans_severe=8, n_concurrent=15,
+        n_steroids=51, n_tocilizumab=45, n_cr=86, n_kinetics_patients=24,
+    )
+    assert {k: exported[k] for k in expected} == expected
+
+
+def test_every_contract_key_exists(exported):
+    for key in ("followup.median_months", "followup.ci_low", "followup.ci_high"):
+        _get(exported, key)
+    for variable, kind in TABLE1_VARIABLES.items():
+        for g in TABLE1_GROUPINGS:
+            row = exported["table1"][variable][g]
+            assert row["test"] in {"mann_whitney", "kruskal_wallis", "chi_square", "fisher_exact"}
+            assert 0 <= row["p"] <= 1
+            assert set(row["levels"]) == set(GROUPINGS[g].keys)
+            for level in row["levels"].values():
+                assert ("median" in level) if kind == "continuous" else ("counts" in level and "percent" in level)
+    for r in ("cr", "mrd_negative_cr"):
+        for g in GROUPINGS:
+            block = exported["response"][r][g]
+            assert {"p", "test", "levels"} <= set(block)
+            for level in block["levels"].values():
+                assert {"n", "events", "rate", "ci_low", "ci_high"} <= set(level)
+    level_fields = {"n", "events", "median_months", "median_ci_low", "median_ci_high"} | {
+        f"surv_{m}m{s}" for m in (12, 24, 36) for s in ("", "_ci_low", "_ci_high")
+    }
+    for e in ("os", "lfs"):
+        assert level_fields <= set(exported["survival"][e]["all"])
+        for g in GROUPINGS:
+            block = exported["survival"][e][g]
+            assert {"logrank_p", "logrank_chisq", "df"} <= set(block)
+            for level in block["levels"].values():
+                assert level_fields <= set(level)
+        cox = exported["cox"][e]
+        assert set(cox["terms"]) == {"bm_blasts_ge20", "steroids", "tocilizumab", "severity_ge3", "severity_other"}
+        for term in cox["terms"].values():
+            assert {"hr", "ci_low", "ci_high", "p"} <= set(term)
+        assert {"severity_global_p", "n", "events", "ties", "ph_test_global_p"} <= set(cox)
+        assert cox["ties"] == "efron"
+    for g in GROUPINGS:
+        block = exported["kinetics"]["peak"][g]
+        assert {"p", "test", "levels"} <= set(block)
+        for level in block["levels"].values():
+            assert {"n", "median", "min", "max"} <= set(level)
+
+
+def test_nulls_carry_reasons_and_numbers_are_finite(exported):
+    flat = dict(_walk(exported))
+    for path, value in flat.items():
+        if value is None:
+            parent, _, key = path.rpartition(".")
+            sibling = f"{parent}.{key}_reason" if parent else f"{key}_reason"
+            assert isinstance(flat.get(sibling), str) and flat[sibling], f"{path} is null without a reason"
+        if isinstance(value, float):
+            assert math.isfinite(value), path
+
+
+def test_export_holds_no_identifier_and_no_individual_date(study, exported):
+    text = json.dumps(exported)
+    for pid in study.cohort["patient_id"]:
+        assert f'"{pid}"' not in text and pid not in text
+    dates = set(re.findall(r"\d{4}-\d{2}-\d{2}", text))
+    assert dates <= {"2023-03-01"}  # only the cut-off, a study parameter
+
+
+def test_table1_counts_follow_the_publication(exported):
+    # Table 1 of the publication: sex by CRS (yes: 41 M / 35 F; no: 6 M / 11 F) and
+    # steroids by CRS (51/76 vs 0/17), tested by chi-square without continuity correction.
+    sex = exported["table1"]["sex"]["crs"]
+    assert sex["levels"]["yes"]["counts"] == {"M": 41, "F": 35}
+    assert sex["levels"]["no"]["counts"] == {"M": 6, "F": 11}
+    assert sex["test"] == "chi_square"
+    assert sex["p"] == pytest.approx(0.16435, abs=5e-6)  # R: chisq.test(matrix(c(41,35,6,11),2), correct=FALSE)
+    steroids = exported["table1"]["steroids"]["crs"]
+    assert steroids["levels"]["yes"]["counts"]["yes"] == 51 and steroids["levels"]["no"]["counts"]["yes"] == 0
+
+
+def test_narrative_words_follow_the_numbers(results):
+    text = Narrative(results)
+    assert text.n_of("n_crs") == "76 of 93 (81.7%)"  # the publication's "76 (81.7%)"
+    assert text.n_of("n_cr") == "86 of 93 (92.5%)"  # the publication's "86 (92.5%)"
+    p = results.survival[("os", "crs")].logrank_p
+    assert text.differ("survival", ("os", "crs")) == (
+        "differed significantly" if p < 0.05 else "did not differ significantly"
+    )
+    assert text.cutoff == "1 March 2023"
+
+
+def test_degenerate_cohort_gives_reasons_not_errors(study):
+    # Everybody with CRS: no comparison group for the CRS grouping; nobody in CR: no LFS.
+    cohort = study.cohort.copy()
+    no_crs = cohort["crs_grade"].eq(0)
+    cohort.loc[no_crs, "crs_grade"] = 1
+    cohort.loc[no_crs, "crs_onset_day"] = 3
+    degenerate = dataclasses.replace(study, cohort=cohort)
+    results = compute_results(degenerate)
+    exported = json.loads(results.to_json())
+    crs = exported["survival"]["os"]["crs"]
+    assert crs["logrank_p"] is None and crs["logrank_p_reason"]
+    assert exported["table1"]["age"]["crs"]["p"] is None
+    assert exported["table1"]["age"]["crs"]["p_reason"]
+
+
+def test_results_command_writes_the_json(tmp_path):
+    out = tmp_path / "results.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis", "results", str(COHORT), "--kinetics", str(KINETICS), "-o", str(out)],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    assert data["n_patients"] == 93 and data["cox"]["os"]["ties"] == "efron"
