@@ -1,0 +1,121 @@
+"""`python -m analysis validate`: every corpus case through a real process, and the registry."""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from analysis import cli
+from analysis.loading import InputError, Violation
+from corpus import ACCEPTED_WORKBOOKS, BAD_INPUTS, GENERATED_CASES, VALID_COHORT, VALID_KINETICS, committed_cases, \
+    generated_directory
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str | Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "analysis", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _assert_rejected(proc: subprocess.CompletedProcess, case) -> None:
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    header = lines[1].split()
+    assert header == ["row", "patient_id", "column", "rule", "value"]
+    for column, rule in case.expected:
+        assert any(column in line.split() and rule in line for line in lines), (
+            f"no line with column {column!r} and rule {rule!r}:\n{proc.stderr}")
+
+
+COMMITTED = committed_cases()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    return generated_directory(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def corpus_runs(generated) -> dict[str, subprocess.CompletedProcess]:
+    """One `validate` process per corpus case, run a few at a time (each takes ~1 s to start)."""
+    commands = {
+        case.name: ["validate", BAD_INPUTS / case.cohort]
+        + (["--kinetics", BAD_INPUTS / case.kinetics] if case.kinetics else [])
+        for case in COMMITTED
+    }
+    commands.update({case.name: ["validate", generated / case.cohort] for case in GENERATED_CASES})
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
+        runs = dict(zip(commands, pool.map(lambda args: _run(*args), commands.values())))
+    return runs
+
+
+@pytest.mark.parametrize("case", COMMITTED + GENERATED_CASES, ids=lambda case: case.name)
+def test_bad_input_exits_1_with_the_violations(case, corpus_runs):
+    _assert_rejected(corpus_runs[case.name], case)
+
+
+def test_valid_input_prints_counts():
+    proc = _run("validate", VALID_COHORT, "--kinetics", VALID_KINETICS, "--cutoff", "2023-03-01")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout == "OK: 5 patients, 3 centers, 3 patients with 6 kinetics samples\n"
+
+
+def test_excel_and_synthetic_inputs(generated):
+    proc = _run("validate", generated / ACCEPTED_WORKBOOKS[0])
+    assert proc.stdout == "OK: 5 patients, 3 centers\n"
+    proc = _run("validate", BAD_INPUTS / "accepted" / "comments_and_blank_lines.csv")
+    assert proc.stdout == "OK: 5 patients, 3 centers (SYNTHETIC data set)\n"
+
+
+def test_a_later_cutoff_is_checked():
+    proc = _run("validate", VALID_COHORT, "--cutoff", "2022-12-31")
+    assert proc.returncode == 1 and "after the data cut-off (2022-12-31)" in proc.stderr
+
+
+def test_missing_file_and_directory_exit_1_without_traceback(tmp_path):
+    for path in (tmp_path / "nowhere.csv", tmp_path):
+        proc = _run("validate", path, "--kinetics", tmp_path / "nowhere_either.csv")
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert "cannot read the file" in proc.stderr
+
+
+def test_usage_errors_exit_2():
+    for args in ((), ("validate",), ("validate", VALID_COHORT, "--cutoff", "2023-02-30"), ("frobnicate",)):
+        proc = _run(*args)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr and "usage:" in proc.stderr
+    assert "cut-off must be a date" in _run("validate", VALID_COHORT, "--cutoff", "01/03/2023").stderr
+
+
+def test_a_subcommand_is_a_few_lines(monkeypatch, capsys):
+    def hello(args: argparse.Namespace) -> int:
+        study = cli.study_from_args(args)
+        print(f"hello {len(study.cohort)} {args.shout}")
+        return 0
+
+    monkeypatch.setitem(cli.COMMANDS, "hello", cli.Command(
+        "say hello", hello, lambda parser: (cli.add_study_arguments(parser), parser.add_argument("--shout"))))
+    assert cli.main(["hello", str(VALID_COHORT), "--shout", "loud"]) == 0
+    assert capsys.readouterr().out == "hello 5 loud\n"
+
+
+def test_main_turns_input_and_os_errors_into_exit_1(monkeypatch, capsys):
+    def bad_input(args):
+        raise InputError([Violation(2, "P01", "age", "not a number", "seven")])
+
+    def unwritable(args):
+        raise PermissionError(13, "Permission denied", "/out/results.json")
+
+    monkeypatch.setitem(cli.COMMANDS, "bad", cli.Command("fails", bad_input))
+    monkeypatch.setitem(cli.COMMANDS, "unwritable", cli.Command("fails", unwritable))
+    assert cli.main(["bad"]) == 1
+    assert "not a number" in capsys.readouterr().err
+    assert cli.main(["unwritable"]) == 1
+    assert "Permission denied" in capsys.readouterr().err
