@@ -77,7 +77,7 @@ class InputError(Exception):
 
     def __init__(self, violations: Iterable[Violation]):
         self.violations: list[Violation] = list(violations)
-        super().__init__(f"{len(self.violations)} problem(s) in the input data")
+        super().__init__(self.violations)  # args round-trip through pickle
 
     def __str__(self) -> str:
         return self.format()
@@ -618,7 +618,7 @@ def _xlsx_source(path: Path) -> _Source:
         for number, row in enumerate(rows[1:50], start=2):
             if len(known & set(names(row))) >= 2:
                 raise _file_error(f"the header must be on row 1 of the first sheet (it is on row {number}): "
-                                  "delete the rows above it", row=number)
+                                  "delete the rows above it")
     while header and not header[-1]:
         header.pop()
 

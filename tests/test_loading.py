@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 import time
 
 import numpy as np
@@ -91,8 +92,8 @@ def test_excel_workbooks_load_like_the_csv(name, generated, valid):
 
 
 def test_excel_errors_name_the_spreadsheet_rows(generated):
-    header = _violations(generated / "excel_header_not_on_row_1.xlsx")
-    assert [(v.row, v.column) for v in header] == [(3, None)]
+    [header] = _violations(generated / "excel_header_not_on_row_1.xlsx")
+    assert (header.row, header.column) == (None, None) and "it is on row 3" in header.rule
     formula = _violations(generated / "excel_formula_without_result.xlsx")
     assert [(v.row, v.patient_id, v.column, v.value) for v in formula] == [(2, "P01", "age", "=30+4")]
     values = _violations(generated / "excel_bad_values.xlsx")
@@ -260,6 +261,7 @@ def test_input_error_reads_as_a_table():
     assert text.splitlines()[3].split() == ["4", "P03", "crs_grade", "must", "be", "between", "0", "and", "5", "6"]
     assert "kinetics.csv: 1 problem" in text
     assert isinstance(error, Exception) and len(error.violations) == 3
+    assert pickle.loads(pickle.dumps(error)).violations == error.violations
 
 
 def test_many_violations_in_a_large_file_are_reported_quickly(tmp_path):
