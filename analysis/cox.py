@@ -226,9 +226,11 @@ def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
     does (its coefficient is NA), and its term gets a reason. Zero events,
     non-convergence or separation give None estimates with a reason.
     """
-    from .survival import endpoint_frame
+    from .survival import ENDPOINTS, endpoint_frame
 
-    data = endpoint_frame(df, endpoint)
+    # only the columns of the model: endpoint_frame copies every column it is given
+    columns = list(ENDPOINTS.get(endpoint, ())) + ["bm_blasts_ge20", "steroids", "tocilizumab", "grp_severity"]
+    data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
     X = design_matrix(data)
     ok = X.notna().all(axis=1)  # R na.omit
     data, X = data[ok], X[ok]

@@ -48,14 +48,20 @@ def _samples(kinetics: pd.DataFrame | None) -> pd.DataFrame:
     return k.sort_values(["patient_id", "day"], kind="stable").reset_index(drop=True)
 
 
-def patient_kinetics(kinetics: pd.DataFrame | None) -> pd.DataFrame:
+def kinetics_samples(kinetics: pd.DataFrame | None) -> pd.DataFrame:
+    """The non-missing samples sorted by patient and day (compute once, pass as ``samples=``
+    to the functions below: sorting 10^6-patient tables is their main cost)."""
+    return _samples(kinetics)
+
+
+def patient_kinetics(kinetics: pd.DataFrame | None, *, samples: pd.DataFrame | None = None) -> pd.DataFrame:
     """Cmax, Tmax and trapezoidal AUC(0-28) per patient (one row per patient with samples).
 
     Vectorised over all patients: the trapezoid rule (as ``numpy.trapezoid`` per
     patient) is the sum of (day_i - day_{i-1}) * (c_i + c_{i-1}) / 2 over
     consecutive samples of the same patient.
     """
-    k = _samples(kinetics)
+    k = _samples(kinetics) if samples is None else samples
     if k.empty:
         return pd.DataFrame(columns=PATIENT_COLUMNS, index=pd.Index([], name="patient_id"), dtype=float)
     copies = k["car_copies_per_ug"].astype(float)
@@ -84,15 +90,20 @@ def patient_kinetics(kinetics: pd.DataFrame | None) -> pd.DataFrame:
     return out
 
 
-def _with_samples(prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | None) -> pd.DataFrame:
+def _with_samples(prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | None,
+                  patient: pd.DataFrame | None = None) -> pd.DataFrame:
     """Cohort rows of the patients with samples, with their per-patient kinetics."""
-    pk = patient_kinetics(kinetics)
+    pk = patient_kinetics(kinetics) if patient is None else patient
     return prepared_cohort.merge(pk, left_on="patient_id", right_index=True, how="inner")
 
 
-def compare_peak(prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | None, grouping: str) -> Comparison:
-    """Peak CAR copies (Cmax) per level and the Table 1 rank test (R wilcox.test / kruskal.test)."""
-    df = _with_samples(prepared_cohort, kinetics)
+def compare_peak(prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | None, grouping: str, *,
+                 patient: pd.DataFrame | None = None) -> Comparison:
+    """Peak CAR copies (Cmax) per level and the Table 1 rank test (R wilcox.test / kruskal.test).
+
+    ``patient``: ``patient_kinetics(kinetics)`` when already computed."""
+    columns = ["patient_id", GROUPINGS[grouping].column]  # merge only what the test needs
+    df = _with_samples(prepared_cohort[columns], kinetics, patient)
     comparison = compare_continuous(df, "peak_copies", grouping)
     if kinetics is None:
         return replace(comparison, result=TestResult(None, None, None, NO_KINETICS_REASON))
@@ -101,14 +112,15 @@ def compare_peak(prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | None, g
     return comparison
 
 
-def kinetics_profile(prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | None, grouping: str) -> pd.DataFrame:
+def kinetics_profile(prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | None, grouping: str, *,
+                     samples: pd.DataFrame | None = None) -> pd.DataFrame:
     """Median and quartiles of CAR copies per level and sampling day (Figure 4 over-time panel).
 
     One row per (level, day) with at least one sample, levels in the grouping's
     order then days ascending; ``level`` holds the level key, ``label`` its label.
     """
     g = GROUPINGS[grouping]
-    k = _samples(kinetics)
+    k = _samples(kinetics) if samples is None else samples
     df = k.merge(prepared_cohort[["patient_id", g.column]], on="patient_id", how="inner")
     if df.empty:
         return pd.DataFrame({c: pd.Series(dtype=object if c in ("level", "label") else float)

@@ -32,7 +32,7 @@ from .comparisons import (
 )
 from .cox import CoxResult, fit_cox
 from .groups import GROUPINGS, TABLE1_GROUPINGS, prepare_cohort
-from .kinetics import compare_peak, kinetics_profile, patient_kinetics
+from .kinetics import compare_peak, kinetics_profile, kinetics_samples, patient_kinetics
 from .survival import (
     LANDMARK_MONTHS,
     FollowUp,
@@ -184,8 +184,10 @@ def compute_results(study) -> Results:
 
     # compare_peak / kinetics_profile return "not estimable" results when there is no table,
     # so the report renders the same panels with a reason instead of failing.
-    kinetics_peak = {g: compare_peak(df, kinetics, g) for g in GROUPINGS}
-    kinetics_profiles = {g: kinetics_profile(df, kinetics, g) for g in GROUPINGS}
+    samples = kinetics_samples(kinetics)  # sorted once, shared by every grouping
+    per_patient = patient_kinetics(kinetics, samples=samples)
+    kinetics_peak = {g: compare_peak(df, kinetics, g, patient=per_patient) for g in GROUPINGS}
+    kinetics_profiles = {g: kinetics_profile(df, kinetics, g, samples=samples) for g in GROUPINGS}
     kinetics_patients = None
     kinetics_reason = None
     if kinetics is None or kinetics.empty:
@@ -193,7 +195,7 @@ def compute_results(study) -> Results:
     else:
         group_columns = [GROUPINGS[g].column for g in GROUPINGS]
         kinetics_patients = (
-            patient_kinetics(kinetics)
+            per_patient
             .join(df.set_index("patient_id")[group_columns], how="inner")
             .reset_index(drop=True)
         )

@@ -256,7 +256,9 @@ def compare_survival(df: pd.DataFrame, endpoint: str, grouping: str | None = Non
     """
     from .groups import GROUPINGS
 
-    data = endpoint_frame(df, endpoint)
+    # only the columns used here: endpoint_frame copies every column it is given
+    columns = list(ENDPOINTS.get(endpoint, ())) + ([GROUPINGS[grouping].column] if grouping else [])
+    data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
     max_follow = float(data["months"].max()) if len(data) else 0.0
     risk_times = np.arange(0.0, max_follow + 1e-9, RISK_STEP_MONTHS) if len(data) else np.array([0.0])
 
