@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from analysis.loading import DEFAULT_CUTOFF, InputError, Study, load_study, parse_cutoff
@@ -101,6 +102,30 @@ def _synthesize_arguments(parser: argparse.ArgumentParser) -> None:
 
 COMMANDS["synthesize"] = Command("write the SYNTHETIC demo cohort (data/README.md)", _synthesize,
                                  _synthesize_arguments)
+
+
+def _results(args: argparse.Namespace) -> int:
+    from analysis.results import compute_results
+
+    text = compute_results(study_from_args(args)).to_json() + "\n"
+    if not args.output:
+        sys.stdout.write(text)
+        return 0
+    # Written beside the target and renamed: an earlier results file is never half-overwritten.
+    target = Path(args.output)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(target)
+    return 0
+
+
+def _results_arguments(parser: argparse.ArgumentParser) -> None:
+    add_study_arguments(parser)
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the JSON here (default: standard output)")
+
+
+COMMANDS["results"] = Command("export every number of the report as JSON (shared/spec/results.md)", _results,
+                              _results_arguments)
 
 
 def build_parser() -> argparse.ArgumentParser:
