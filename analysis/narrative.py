@@ -102,6 +102,16 @@ class Narrative:
             return "could not be compared"
         return yes if verdict else no
 
+    def differ_all(self, table: str, keys, yes: str = "differed significantly in at least one comparison",
+                   no: str = "did not differ significantly") -> str:
+        """One verdict for a sentence that lists several tests: 'no' only when none is significant."""
+        verdicts = [self.significant(table, key) for key in keys]
+        if any(verdicts):
+            return yes
+        if all(v is None for v in verdicts):
+            return "could not be compared"
+        return no
+
     def table1_significant(self, grouping: str) -> list[str]:
         """Table 1 variables whose p-value is < 0.05 for a grouping."""
         return [
@@ -194,11 +204,11 @@ class Narrative:
 
     def severity_p(self, endpoint: str) -> str:
         cox = self.results.cox[endpoint]
-        return fmt_p(cox.severity_global_p, cox.reason)
+        return fmt_p(cox.severity_global_p, cox.severity_global_reason or cox.reason)
 
     def ph_p(self, endpoint: str) -> str:
         cox = self.results.cox[endpoint]
-        return fmt_p(cox.ph_test_global_p, cox.reason)
+        return fmt_p(cox.ph_test_global_p, cox.ph_test_reason or cox.reason)
 
     @property
     def cutoff(self) -> str:

@@ -53,3 +53,11 @@ def test_lowest_cr_rate_is_the_minimum_over_levels(results):
     levels = [lv for (r, g), c in results.response.items() if r == "cr" and g in TOXICITY_GROUPINGS for lv in c.levels if lv.n]
     worst = min(lv.rate for lv in levels)
     assert f"({100 * worst:.1f}%)" in Narrative(results).lowest_cr_rate()
+
+
+def test_a_sentence_listing_several_tests_denies_a_difference_only_if_all_agree(results):
+    keys = [("os", "crs"), ("os", "icans")]
+    none_significant = Narrative(_with_logrank_p(_with_logrank_p(results, keys[0], 0.4), keys[1], 0.6))
+    one_significant = Narrative(_with_logrank_p(_with_logrank_p(results, keys[0], 0.4), keys[1], 0.02))
+    assert none_significant.differ_all("survival", keys) == "did not differ significantly"
+    assert one_significant.differ_all("survival", keys) == "differed significantly in at least one comparison"
