@@ -232,9 +232,9 @@ class Narrative:
         significant = [key for table, key in tests if self.significant(table, key)]
         if not significant:
             return (
-                f"None of the {len(tests)} comparisons of response or survival between toxicity groups "
-                "reached statistical significance: in this cohort, patients who developed CRS or ICANS, "
-                "at any grade, responded and survived like those who did not."
+                f"Of the {len(tests)} comparisons of response or survival between toxicity groups, none "
+                "reached statistical significance: patients who developed CRS or ICANS, at any grade, "
+                "responded and survived like those who did not."
             )
         listed = ", ".join(f"{OUTCOME_PHRASES[o]} by {GROUPINGS[g].title}" for o, g in significant)
         return (
