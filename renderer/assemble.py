@@ -15,6 +15,14 @@ from renderer import crossref
 from renderer.errors import RenderError
 from renderer.qmd import INLINE_RE, Cell, Div, Markdown, walk
 
+# Typst page geometry of the project (_quarto.yml: A4, 2 cm margins, 10 pt text), used
+# to size multi-panel figures so that each fits one page with its caption.
+TEXT_WIDTH_CM = 21.0 - 2 * 2.0
+TEXT_HEIGHT_CM = 29.7 - 2 * 2.0
+GUTTER_CM = 0.35
+SUBCAPTION_CM = 0.6
+CAPTION_CM = 2.2
+
 EXTERNAL_IMPORT_RE = re.compile(r"@import\s+url\([^)]*\)\s*;?")
 FENCE_LINE_RE = re.compile(r"^(:{3,})", re.M)
 
@@ -221,12 +229,13 @@ class Assembler:
             grid = _div(f".cx-panels .cx-ncol-{ncol}", "\n".join(panels))
             return _div(f"#{ident} .cx-figure", grid + "\n" + _div(".cx-caption", cap))
         if self.fmt == "pdf":
+            width = self._panel_width_pct(images, ncol, bool(subs))
             parts = [_raw("typst", f"#figure(kind: image, numbering: none, supplement: none,\n"
                                    f"grid(columns: (1fr,) * {ncol}, gutter: 1em, align: center + bottom, [")]
             for i, img in enumerate(images):
                 if i:
                     parts.append(_raw("typst", "], ["))
-                parts.append(f"\n![{img['alt']}]({img['path']}){{width=100%}}\n")
+                parts.append(f"\n![{img['alt']}]({img['path']}){{width={width}%}}\n")
                 if subs:
                     parts.append(f"\n{subs[i]}\n")
             parts.append(_raw("typst", "]), caption: ["))
@@ -244,6 +253,26 @@ class Assembler:
             inner += "\n" + _div('custom-style="Image Caption"', "; ".join(subs))
         inner += "\n" + _div('custom-style="Image Caption"', cap)
         return _div(f"#{ident}", inner)
+
+    def _panel_width_pct(self, images, ncol, with_subcaptions):
+        """Panel width (% of its grid cell) at which all rows and the caption fit one page.
+
+        A figure taller than the page is split by Typst, leaving its caption alone on the
+        next page; shrinking the panels keeps a figure and its caption together.
+        """
+        from PIL import Image  # matplotlib's dependency; only needed for the PDF
+
+        nrow = -(-len(images) // ncol)
+        cell_w = (TEXT_WIDTH_CM - (ncol - 1) * GUTTER_CM) / ncol
+        heights = []
+        for img in images:
+            with Image.open(self.workdir / img["path"]) as im:
+                w, h = im.size
+            heights.append(cell_w * h / w)
+        rows = [max(heights[r:r + ncol]) for r in range(0, len(images), ncol)]
+        per_row = GUTTER_CM + (SUBCAPTION_CM if with_subcaptions else 0)
+        available = TEXT_HEIGHT_CM - CAPTION_CM - nrow * per_row
+        return min(100, int(100 * available / sum(rows)))
 
     def table(self, ident, caption, body):
         num = self.reg.targets[ident].number
