@@ -32,7 +32,7 @@ class PublishedValue:
     id: str
     description: str
     where: str
-    kind: str                      # count, percent, median, min, max, p, hr, ci_low, ci_high, months
+    kind: str                      # count, year, percent, median, min, max, p, hr, ci_low, ci_high, months
     published: float
     qualifier: str | None          # "<" for a p printed as "< 0.001", else None
     decimals: int                  # printed precision

@@ -351,7 +351,7 @@ def table2(cox: Mapping[str, CoxResult]) -> Table:
         _add_cox_term(spec, terms.get("severity_other"), severity.label("other"), "sub", notes, title)
         if result.reason:
             notes.append(f"{title}: {result.reason}")
-        ph_notes.append(f"{title} {fmt_p(result.ph_test_global_p)}")
+        ph_notes.append(f"{title} {fmt_p(result.ph_test_global_p, result.ph_test_reason or result.reason)}")
 
     spec.footnotes.append((None, "HR, hazard ratio; CI, confidence interval; BM, bone marrow (blasts before infusion). "
                                  "p: Wald test; group row: joint Wald test of both CRS/ICANS terms"))
@@ -383,8 +383,9 @@ def _field(row, name):
     return row.get(name) if isinstance(row, Mapping) else getattr(row, name, None)
 
 
-def _value(x) -> str:
-    """A published or computed value as given: strings verbatim, numbers with ≤ 4 significant digits."""
+def _value(x, thousands: bool = True) -> str:
+    """A published or computed value as given: strings verbatim, numbers with ≤ 4 significant digits
+    (whole numbers with thousands separators unless ``thousands`` is false, e.g. for years)."""
     if isinstance(x, bool):
         return "yes" if x else "no"
     if isinstance(x, str):
@@ -393,7 +394,7 @@ def _value(x) -> str:
         return CELL_MISSING
     x = float(x)
     if x == round(x) and abs(x) < 1e15:
-        return f"{int(round(x)):,}"
+        return f"{int(round(x)):,}" if thousands else str(int(round(x)))
     return f"{x:.4g}"
 
 
@@ -416,13 +417,14 @@ def reproduction_table(rows: Iterable) -> Table:
     rows = getattr(rows, "rows", rows)  # a reproduction.ReproductionTable or its rows
     for row in rows:
         agrees = _field(row, "conclusion_agrees")
-        published = _value(_field(row, "published"))
+        thousands = _field(row, "kind") != "year"  # "2016", not "2,016"
+        published = _value(_field(row, "published"), thousands)
         qualifier = _field(row, "qualifier")  # "<" for a p printed as "< 0.001"
         if qualifier and published != CELL_MISSING:
             published = f"{qualifier}{published}"
         spec.add(
             "variable", Cell(str(_field(row, "description") or "")), str(_field(row, "where") or ""),
-            published, _value(_field(row, "computed")), _value(_field(row, "difference")),
+            published, _value(_field(row, "computed"), thousands), _value(_field(row, "difference")),
             str(_field(row, "status") or CELL_MISSING), CELL_MISSING if agrees is None else ("Yes" if agrees else "No"),
         )
     spec.footnotes.append((None, "Same conclusion: whether the computed value leads to the published conclusion "

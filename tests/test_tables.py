@@ -233,3 +233,15 @@ def test_reproduction_table_accepts_the_reproduction_object_and_keeps_qualifiers
     table = reproduction_table(ReproductionTable((row,), ReproductionSummary(1, 1, 0, 0, 0, 1, 1)))
     body = _md_rows(table._repr_markdown_())[2:]
     assert body == [["Peak IL-6, CRS: p", "Table 1", "\\<0.001", "0.00042", "-0.00058", "exact", "Yes"]]
+
+
+def test_reproduction_table_prints_years_without_thousands_separator():
+    rows = [
+        {"description": "First infusion year", "where": "Methods", "kind": "year", "published": 2016,
+         "computed": 2016, "difference": 0, "status": "exact", "conclusion_agrees": None},
+        {"description": "Peak IL-6 max", "where": "Table 1", "kind": "max", "published": 27231,
+         "computed": 27231, "difference": 0, "status": "exact", "conclusion_agrees": None},
+    ]
+    markdown = reproduction_table(rows)._repr_markdown_()
+    assert "| 2016 | 2016 |" in markdown and "2,016" not in markdown
+    assert "27,231" in markdown
