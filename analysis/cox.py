@@ -101,6 +101,25 @@ MODEL_TERMS = {"bm_blasts_ge20": ("bm_blasts_ge20",), "steroids": ("steroids",),
                "tocilizumab": ("tocilizumab",), "severity": SEVERITY_TERMS}
 
 
+CONSTANT_REASON = "covariate constant in these patients (no patient in one category): not estimable"
+NO_REFERENCE_REASON = ("no patient without CRS or ICANS (the reference group): "
+                       "the severity terms are not estimable")
+ALIASED_REASON = "covariate collinear with the other covariates (aliased; R: NA): not estimable"
+
+
+def _aliased(X: pd.DataFrame) -> list[str]:
+    """Columns that are linear combinations of earlier ones and a constant, in R's order
+    (coxph reports NA for them); the model is fitted without them."""
+    centred = (X - X.mean()).to_numpy(dtype=float)
+    kept, out = [], []
+    for j, column in enumerate(X.columns):
+        if np.linalg.matrix_rank(centred[:, kept + [j]]) > len(kept):
+            kept.append(j)
+        else:
+            out.append(column)
+    return out
+
+
 def design_matrix(df: pd.DataFrame) -> pd.DataFrame:
     """Covariates of Table 2 as 0/1 floats: severity as two dummies vs "none"."""
     severity = df["grp_severity"].astype(str)
@@ -242,8 +261,17 @@ def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
 
     constant = [c for c in X.columns if X[c].nunique() < 2]
     columns = [c for c in X.columns if c not in constant]
+    left_out = {c: CONSTANT_REASON for c in constant}
+    if (X[list(SEVERITY_TERMS)].sum(axis=1) > 0).all():
+        # Nobody without CRS or ICANS: the two dummies sum to 1 (collinear), and neither
+        # can be a contrast with the reference "no toxicity" that Table 2 labels them as.
+        left_out.update({c: NO_REFERENCE_REASON for c in SEVERITY_TERMS})
+        columns = [c for c in columns if c not in SEVERITY_TERMS]
+    for c in _aliased(X[columns]):  # R: NA coefficient for a column collinear with earlier ones
+        left_out[c] = ALIASED_REASON
+        columns.remove(c)
     if not columns:
-        return _failed(endpoint, n, events, "every covariate is constant")
+        return _failed(endpoint, n, events, "no covariate can be estimated: " + "; ".join(sorted(set(left_out.values()))))
     data = pd.concat([data[["months", "event"]].astype(float), X[columns]], axis=1)
     coef, cov, converged, problem = _fit_efron(data, columns)
     if coef is None:
@@ -260,8 +288,7 @@ def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
             terms.append(CoxTerm(key, label, float(b), float(s), float(np.exp(b)),
                                  float(np.exp(b - Z95 * s)), float(np.exp(b + Z95 * s)), float(p), problem))
         else:
-            terms.append(CoxTerm(key, label, None, None, None, None, None, None,
-                                 "covariate constant in these patients (no patient in one category): not estimable"))
+            terms.append(CoxTerm(key, label, None, None, None, None, None, None, left_out[key]))
 
     sev_chisq = sev_p = sev_df = None
     sev_reason = problem
@@ -272,7 +299,8 @@ def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
         sev_df = len(idx)
         sev_p = float(stats.chi2.sf(sev_chisq, sev_df))
     else:
-        sev_reason = "a severity level has no patient: joint 2-df test not available"
+        missing = next(t for t in SEVERITY_TERMS if t not in est)
+        sev_reason = f"joint 2-df test not available: {left_out[missing]}"
 
     ph_terms, ph_coef, ph_reason = (), (), problem
     try:

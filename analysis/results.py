@@ -321,9 +321,10 @@ def _cox_dict(result: CoxResult) -> dict:
             _put(entry, stat, getattr(term, stat), reason)
         terms[term.key] = entry
     out["terms"] = terms
-    _put(out, "severity_global_chisq", result.severity_global_chisq, result.reason)
-    _put(out, "severity_global_p", result.severity_global_p, result.reason)
-    _put(out, "ph_test_global_p", result.ph_test_global_p, result.reason)
+    severity_reason = result.severity_global_reason or result.reason
+    _put(out, "severity_global_chisq", result.severity_global_chisq, severity_reason)
+    _put(out, "severity_global_p", result.severity_global_p, severity_reason)
+    _put(out, "ph_test_global_p", result.ph_test_global_p, result.ph_test_reason or result.reason)
     out["ph_tests"] = {}
     for row in result.ph_tests:
         entry = {}

@@ -1,0 +1,248 @@
+"""Shared helpers for the rendered-report tests (end-to-end, degenerate cohorts, privacy).
+
+Renders go through the real command line (``python -m renderer report.qmd ...``) in a
+subprocess with ``--no-cache``, so every render executes the analysis (the execution
+cache would otherwise answer) and never writes cache entries into the project.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from functools import cached_property
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "report.qmd"
+COHORT = ROOT / "data" / "cohort.csv"
+KINETICS = ROOT / "data" / "kinetics.csv"
+QMD_SOURCES = [REPORT, *sorted((ROOT / "sections").glob("*.qmd"))]
+RENDER_TIMEOUT = 600
+
+#: Words a missing value turns into when it reaches the text unformatted (the prose
+#: avoids a sentence-initial "None" so that this can stay strict).
+LEAKED_MISSING = re.compile(r"\b(?:nan|NaN|NAN|NaT|inf|None)\b")
+
+
+# --------------------------------------------------------------------------- the manuscript sources
+
+
+def report_parameter(name: str) -> str:
+    """Default value of a parameter of the report's `parameters` cell (e.g. the cut-off)."""
+    match = re.search(rf'^{name}\s*=\s*"([^"]*)"', REPORT.read_text(encoding="utf-8"), re.MULTILINE)
+    assert match, f"parameter {name!r} not found in report.qmd"
+    return match.group(1)
+
+
+def _chunk_options() -> list[dict]:
+    options = []
+    for path in QMD_SOURCES:
+        text = path.read_text(encoding="utf-8")
+        for block in re.findall(r"```\{python\}[^\n]*\n((?:#\|[^\n]*\n)+)", text):
+            options.append(yaml.safe_load("".join(line[3:] + "\n" for line in block.splitlines())) or {})
+    return options
+
+
+def captions() -> dict[str, list[str]]:
+    """Figure and table captions (fig-cap, tbl-cap) and sub-captions of the qmd sources, as written."""
+    out = {"fig-cap": [], "tbl-cap": [], "fig-subcap": []}
+    for opts in _chunk_options():
+        for key in ("fig-cap", "tbl-cap"):
+            if key in opts:
+                out[key].append(str(opts[key]))
+        out["fig-subcap"] += [str(s) for s in opts.get("fig-subcap") or []]
+    return out
+
+
+def inline_expressions() -> list[str]:
+    """Every inline `{python} expr` of the manuscript, in order of appearance."""
+    exprs = []
+    for path in QMD_SOURCES:
+        in_chunk = False
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.lstrip().startswith("```"):
+                in_chunk = not in_chunk
+                continue
+            if not in_chunk:
+                exprs += re.findall(r"(?<!`)`\{python\}\s+([^`]+?)\s*`(?!`)", line)
+    return exprs
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render_report(out_dir: Path, *, cohort: Path | None = None, kinetics: str | Path | None = None,
+                  to: str = "html") -> subprocess.CompletedProcess:
+    """Render report.qmd with the built-in renderer into `out_dir` (``kinetics=""``: no table)."""
+    return subprocess.run(_render_command(out_dir, cohort, kinetics, to), cwd=ROOT, capture_output=True,
+                          text=True, timeout=RENDER_TIMEOUT)
+
+
+def _render_command(out_dir, cohort, kinetics, to) -> list[str]:
+    cmd = [sys.executable, "-m", "renderer", str(REPORT), "--to", to, "--output-dir", str(out_dir), "--no-cache"]
+    if cohort is not None:
+        cmd += ["--cohort", str(cohort)]
+    if kinetics is not None:
+        cmd += ["--kinetics", str(kinetics)]
+    return cmd
+
+
+def start_render(out_dir: Path, *, cohort: Path | None = None, kinetics: str | Path | None = None,
+                 to: str = "html") -> subprocess.Popen:
+    """As :func:`render_report`, without waiting (several renders side by side)."""
+    return subprocess.Popen(_render_command(out_dir, cohort, kinetics, to), cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+# --------------------------------------------------------------------------- reading the outputs
+
+
+class _TextParser(HTMLParser):
+    """Visible text of an HTML page (script and style contents left out; entities decoded)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def normalise(text: str) -> str:
+    """Collapse whitespace, drop soft hyphens, plain quotes for typographic ones."""
+    text = text.replace("\u00ad", "").translate(str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'}))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def html_text(path: Path) -> str:
+    parser = _TextParser()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return normalise(" ".join(parser.parts))
+
+
+def html_markup(path: Path) -> str:
+    """The HTML source with embedded data: URIs (base64 images, fonts) cut out."""
+    return re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+", "data:", path.read_text(encoding="utf-8"))
+
+
+def pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(path))
+    return normalise(" ".join(page.extract_text() or "" for page in reader.pages))
+
+
+def docx_xml(path: Path) -> str:
+    """Every XML part of a .docx (document, notes, headers, properties), concatenated."""
+    with zipfile.ZipFile(path) as z:
+        return "\n".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith((".xml", ".rels")))
+
+
+def docx_text(path: Path) -> str:
+    """Text runs (w:t) of word/document.xml (python-docx is not a dependency)."""
+    import html
+
+    with zipfile.ZipFile(path) as z:
+        xml = z.read("word/document.xml").decode("utf-8")
+    # paragraph ends become spaces so that words of adjacent paragraphs do not merge
+    xml = re.sub(r"</w:p>", " ", xml)
+    runs = re.findall(r"<w:t(?:\s[^>]*)?>([^<]*)</w:t>", xml)
+    return normalise(html.unescape("".join(runs)))
+
+
+@dataclass
+class Rendered:
+    """One render's output directory, with its texts read on first use."""
+
+    out_dir: Path
+    stderr: str = ""
+
+    @property
+    def html(self) -> Path:
+        return self.out_dir / "report.html"
+
+    @property
+    def pdf(self) -> Path:
+        return self.out_dir / "report.pdf"
+
+    @property
+    def docx(self) -> Path:
+        return self.out_dir / "report.docx"
+
+    @cached_property
+    def html_text(self) -> str:
+        return html_text(self.html)
+
+    @cached_property
+    def html_markup(self) -> str:
+        return html_markup(self.html)
+
+    @cached_property
+    def pdf_text(self) -> str:
+        return pdf_text(self.pdf)
+
+    @cached_property
+    def docx_text(self) -> str:
+        return docx_text(self.docx)
+
+    @cached_property
+    def docx_xml(self) -> str:
+        return docx_xml(self.docx)
+
+
+def read_cohort_text(path: Path = COHORT) -> tuple[str, pd.DataFrame]:
+    """(comment header line(s), cells as text) of a cohort CSV, to derive valid variants."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = "".join(line for line in lines if line.startswith("#"))
+    frame = pd.read_csv(path, comment=None, skiprows=header.count("\n"), dtype=str, keep_default_na=False)
+    return header, frame
+
+
+def write_cohort_text(path: Path, header: str, frame: pd.DataFrame) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(header)
+        frame.to_csv(fh, index=False)
+    return path
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def bundled_render(tmp_path_factory) -> Rendered:
+    """The bundled report rendered once per session to html, pdf and docx."""
+    out = tmp_path_factory.mktemp("bundled-render")
+    proc = render_report(out, to="html,pdf,docx")
+    assert proc.returncode == 0, f"render of the bundled report failed:\n{proc.stderr[-3000:]}"
+    return Rendered(out, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def bundled_study():
+    from analysis.loading import load_study
+
+    return load_study(COHORT, KINETICS, report_parameter("cutoff"))
+
+
+@pytest.fixture(scope="session")
+def bundled_results(bundled_study):
+    from analysis.results import compute_results
+
+    return compute_results(bundled_study)

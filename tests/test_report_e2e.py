@@ -1,0 +1,108 @@
+"""End-to-end: the bundled report rendered to html, pdf and docx (issue 4).
+
+One render per session (``bundled_render`` in conftest.py, ``--no-cache`` so the
+analysis really runs). Captions, labels and inline expressions are read from the qmd
+sources, never retyped, so the checks follow the manuscript as it is edited.
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+
+import pytest
+
+from analysis.narrative import SYNTHETIC_NOTICE, Narrative
+from conftest import LEAKED_MISSING, QMD_SOURCES, captions, inline_expressions, normalise
+
+FORMATS = ("html", "pdf", "docx")
+
+
+def _text(rendered, fmt: str) -> str:
+    return {"html": rendered.html_text, "pdf": rendered.pdf_text, "docx": rendered.docx_text}[fmt]
+
+
+def _labels(prefix: str) -> list[str]:
+    labels = []
+    for path in QMD_SOURCES:
+        labels += re.findall(rf"^#\|\s*label:\s*({prefix}-[\w-]+)", path.read_text(encoding="utf-8"), re.MULTILINE)
+    return labels
+
+
+def test_every_format_is_written_and_substantial(bundled_render):
+    panels = len(captions()["fig-subcap"])
+    assert panels >= 20  # the sources were read (six figures of sub-panels)
+    for path in (bundled_render.html, bundled_render.pdf, bundled_render.docx):
+        assert path.exists(), path
+        assert path.stat().st_size > 200_000, f"{path.name} is only {path.stat().st_size} bytes"
+    assert bundled_render.pdf.read_bytes().startswith(b"%PDF-")
+    # every figure panel is embedded: one PNG per panel in the html and the docx
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', bundled_render.html.read_text("utf-8"))) >= panels
+    with zipfile.ZipFile(bundled_render.docx) as z:
+        assert len([n for n in z.namelist() if n.startswith("word/media/")]) >= panels
+    from pypdf import PdfReader
+
+    assert len(PdfReader(str(bundled_render.pdf)).pages) >= 10
+    # the renderer left nothing behind in the output directory but the three reports
+    assert sorted(p.name for p in bundled_render.out_dir.iterdir()) == ["report.docx", "report.html", "report.pdf"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_caption_of_the_sources_is_printed(bundled_render, fmt):
+    caps = captions()
+    assert len(caps["fig-cap"]) == len(_labels("fig")) and len(caps["tbl-cap"]) == len(_labels("tbl"))
+    text = _text(bundled_render, fmt)
+    missing = [c for c in caps["fig-cap"] + caps["tbl-cap"] + caps["fig-subcap"] if normalise(c) not in text]
+    assert not missing, f"captions missing from the {fmt}: {missing}"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_unevaluated_code_or_missing_value_is_printed(bundled_render, fmt):
+    raw = {"html": bundled_render.html_markup, "pdf": bundled_render.pdf_text, "docx": bundled_render.docx_xml}[fmt]
+    assert "{python}" not in raw
+    text = _text(bundled_render, fmt)
+    assert "{python}" not in text
+    leaked = [text[max(0, m.start() - 60): m.end() + 60] for m in LEAKED_MISSING.finditer(text)]
+    assert not leaked, f"missing values printed raw in the {fmt}: {leaked[:5]}"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_cross_references_are_resolved(bundled_render, fmt):
+    text = _text(bundled_render, fmt)
+    for marker in ("@fig-", "@tbl-", "@sec-", "?@", "[@"):
+        assert marker not in text, f"unresolved reference {marker!r} in the {fmt}"
+    figures, tables = _labels("fig"), _labels("tbl")
+    assert len(figures) >= 5 and len(tables) >= 2
+    # numbered in order: "Figure 1" ... "Figure n", "Table 1" ... "Table m"
+    for i in range(1, len(figures) + 1):
+        assert re.search(rf"\bFigure {i}\b", text), f"Figure {i} is never referenced in the {fmt}"
+    for i in range(1, len(tables) + 1):
+        assert re.search(rf"\bTable {i}\b", text), f"Table {i} is never referenced in the {fmt}"
+    # cited works are resolved into the reference list (a key left as text would read "source2024")
+    assert "source2024" not in text
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_synthetic_data_notice_is_shown(bundled_render, bundled_results, fmt):
+    assert bundled_results.is_synthetic
+    title = re.search(r"^## (.+)$", SYNTHETIC_NOTICE, re.MULTILINE).group(1)
+    body = normalise(SYNTHETIC_NOTICE.split(title, 1)[1].replace(":::", "").replace("**", "").replace("`", ""))
+    text = _text(bundled_render, fmt)
+    assert title in text
+    assert body.split(".")[0] in text  # "This report was computed from the bundled synthetic data set, ..."
+
+
+def test_every_inline_number_is_the_librarys(bundled_render, bundled_results):
+    """Each inline expression of the manuscript, evaluated on the library's results, is printed as is."""
+    namespace = {"R": bundled_results, "text": Narrative(bundled_results)}
+    exprs = inline_expressions()
+    assert len(exprs) > 50
+    text = bundled_render.html_text
+    missing = []
+    for expr in exprs:
+        value = normalise(str(eval(expr, namespace)))  # noqa: S307 - the manuscript's own expressions
+        assert value and not LEAKED_MISSING.search(value), (expr, value)
+        if value not in text:
+            missing.append((expr, value))
+    assert not missing, f"inline values not found in the html: {missing[:5]}"
+    # the cut-off is printed as a study parameter, as a reader writes it
+    assert Narrative(bundled_results).cutoff in bundled_render.pdf_text
