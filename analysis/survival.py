@@ -12,8 +12,11 @@ re-runs the analysis in R gets the printed numbers:
   that time and the next time it drops. The lower limit of the median is where the
   *lower* CI curve reaches 0.5, the upper limit where the *upper* CI curve does.
 * landmark survival: ``summary(fit, times = t)``.
-* log-rank: ``survdiff`` (lifelines ``multivariate_logrank_test``), df = k - 1
-  over the levels that have at least one patient.
+* log-rank: ``survdiff``, df = k - 1 over the levels that have at least one patient.
+  The statistic is statsmodels' ``survdiff`` (vectorised; lifelines'
+  ``multivariate_logrank_test`` gives the same chi-square to ~1e-13 but took ~0.3 s
+  per test at 10^6 patients); the p-value is ``chi2.sf`` (statsmodels' ``1 - cdf``
+  would round the tiny p-values of large registries to 0).
 * median follow-up: reverse Kaplan-Meier, ``survfit(Surv(time, 1 - status) ~ 1)``.
 
 Levels of a grouping with no patient are kept (``n = 0``, every estimate None
@@ -267,8 +270,9 @@ def compare_survival(df: pd.DataFrame, endpoint: str, grouping: str | None = Non
                    np.ones(len(data), dtype=bool))]
     else:
         g = GROUPINGS[grouping]
-        codes = data[g.column].astype(str).to_numpy()
-        levels = [(lv.key, lv.label, codes == lv.key) for lv in g.levels]
+        # level keys as integer codes (no per-row string comparison at 10^6 rows)
+        codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes
+        levels = [(lv.key, lv.label, codes == i) for i, lv in enumerate(g.levels)]
 
     months = data["months"].to_numpy(dtype=float)
     events = data["event"].to_numpy(dtype=bool)
@@ -295,14 +299,25 @@ def compare_survival(df: pd.DataFrame, endpoint: str, grouping: str | None = Non
 
 
 def _logrank(months, events, present) -> tuple[float, int, float]:
-    from lifelines.statistics import multivariate_logrank_test
+    """R ``survdiff`` over the levels in ``present`` (each with at least one patient)."""
+    from scipy.stats import chi2
+    from statsmodels.duration.survfunc import survdiff
 
-    mask = np.any([m for _, m in present], axis=0)
-    labels = np.empty(len(months), dtype=object)
-    for key, m in present:
-        labels[m] = key
-    res = multivariate_logrank_test(months[mask], labels[mask], events[mask])
-    return float(res.test_statistic), int(res.degrees_of_freedom), float(res.p_value)
+    group = np.full(len(months), -1, dtype=np.int64)
+    for i, (_, m) in enumerate(present):
+        group[m] = i
+    mask = group >= 0
+    dof = len(present) - 1
+    try:
+        chisq, _ = survdiff(months[mask], events[mask].astype(np.int64), group[mask])
+    except np.linalg.LinAlgError:
+        # Singular variance (a level whose patients are all censored before the first
+        # event): lifelines' generalised inverse, as before statsmodels was used here.
+        from lifelines.statistics import multivariate_logrank_test
+
+        res = multivariate_logrank_test(months[mask], group[mask], events[mask])
+        return float(res.test_statistic), int(res.degrees_of_freedom), float(res.p_value)
+    return float(chisq), dof, float(chi2.sf(chisq, dof))
 
 
 def median_followup(df: pd.DataFrame) -> FollowUp:

@@ -234,3 +234,57 @@ def test_lfs_on_prepared_cohort_uses_cr_patients_only():
     assert res.risk_times == (0, 12) and res.at_risk == {"no": (1, 1), "yes": (1, 0)}
     # survdiff by hand: one event at 2.0 months with 2 at risk -> O-E = 0.5, V = 0.25, chisq = 1
     assert res.logrank_chisq == pytest.approx(1.0) and res.df == 1
+
+
+def _ties3_frame():
+    d = pd.read_csv(REF / "logrank_ties3.csv")  # written by the R call below
+    keys = np.array(["none", "grade_1_2", "grade_ge3"])
+    return d, pd.DataFrame({
+        "os_months": d["time"].astype(float), "os_event": d["status"].astype(bool),
+        "grp_crs_grade": pd.Categorical(keys[d["group"]], list(keys)),
+    })
+
+
+def test_logrank_heavy_ties_tiny_p_matches_r_and_lifelines():
+    # R> set.seed(1); n <- 3000; t <- round(rexp(n, 1/20)); g <- sample(0:2, n, TRUE)
+    # R> t <- round(t * c(1, 0.5, 2)[g + 1]); e <- rbinom(n, 1, 0.7)     (-> logrank_ties3.csv)
+    # R> s <- survdiff(Surv(time, status) ~ group); pchisq(s$chisq, 2, lower.tail = FALSE)
+    #    chisq 604.381992609934   p 5.75596075124662e-132
+    from lifelines.statistics import multivariate_logrank_test
+
+    d, frame = _ties3_frame()
+    res = compare_survival(frame, "os", "crs_grade")
+    assert res.df == 2
+    assert res.logrank_chisq == pytest.approx(604.381992609934, rel=1e-10)
+    assert res.logrank_p == pytest.approx(5.75596075124662e-132, rel=1e-8)  # not rounded to 0
+    ll = multivariate_logrank_test(d["time"], d["group"], d["status"])
+    assert res.logrank_chisq == pytest.approx(ll.test_statistic, rel=1e-10)
+    assert res.logrank_p == pytest.approx(ll.p_value, rel=1e-8)
+
+
+def test_logrank_two_of_three_levels_matches_lifelines():
+    d, frame = _ties3_frame()
+    keep = d["group"] != 1
+    from lifelines.statistics import multivariate_logrank_test
+
+    res = compare_survival(frame[keep.to_numpy()], "os", "crs_grade")
+    ll = multivariate_logrank_test(d["time"][keep], d["group"][keep], d["status"][keep])
+    assert res.df == 1 and res.levels[1].n == 0
+    assert res.logrank_chisq == pytest.approx(ll.test_statistic, rel=1e-10)
+    assert res.logrank_p == pytest.approx(ll.p_value, rel=1e-8)
+
+
+def test_logrank_singular_variance_falls_back_to_lifelines():
+    # level "yes" is censored before the first event: its variance row is 0 (singular)
+    from lifelines.statistics import multivariate_logrank_test
+
+    months = np.array([1.0, 1.0, 5.0, 6.0, 7.0, 8.0])
+    events = np.array([False, False, True, True, False, True])
+    group = np.array(["yes", "yes", "no", "no", "no", "no"])
+    df = pd.DataFrame({"os_months": months, "os_event": events,
+                       "grp_steroids": pd.Categorical(group, ["no", "yes"])})
+    res = compare_survival(df, "os", "steroids")
+    ll = multivariate_logrank_test(months, group, events)
+    assert res.df == 1
+    assert res.logrank_chisq == pytest.approx(ll.test_statistic, abs=1e-12)
+    assert res.logrank_p == pytest.approx(ll.p_value, abs=1e-12)
