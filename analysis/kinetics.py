@@ -48,10 +48,30 @@ def _samples(kinetics: pd.DataFrame | None) -> pd.DataFrame:
     return k.sort_values(["patient_id", "day"], kind="stable").reset_index(drop=True)
 
 
-def kinetics_samples(kinetics: pd.DataFrame | None) -> pd.DataFrame:
+def kinetics_samples(kinetics: pd.DataFrame | None,
+                     prepared_cohort: pd.DataFrame | None = None) -> pd.DataFrame:
     """The non-missing samples sorted by patient and day (compute once, pass as ``samples=``
-    to the functions below: sorting 10^6-patient tables is their main cost)."""
-    return _samples(kinetics)
+    to the functions below: sorting 10^6-patient tables is their main cost).
+
+    With ``prepared_cohort``, the samples of its patients only, with every grouping column
+    (see :func:`with_groupings`): joined once on ``patient_id`` for all the groupings."""
+    k = _samples(kinetics)
+    return k if prepared_cohort is None else with_groupings(k, prepared_cohort)
+
+
+def with_groupings(frame: pd.DataFrame, prepared_cohort: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``frame`` (a ``patient_id`` column) whose patient is in the cohort, in their
+    order, with the cohort's grouping columns appended (an inner join, done once)."""
+    columns = [g.column for g in GROUPINGS.values() if g.column in prepared_cohort]
+    ids = pd.Index(prepared_cohort["patient_id"])
+    if not ids.is_unique:  # not a validated cohort: a plain join
+        return frame.merge(prepared_cohort[["patient_id", *columns]], on="patient_id", how="inner")
+    position = ids.get_indexer(frame["patient_id"])
+    found = position >= 0
+    out = frame[found].copy() if not found.all() else frame.copy()
+    for column in columns:
+        out[column] = prepared_cohort[column].array.take(position[found])
+    return out
 
 
 def patient_kinetics(kinetics: pd.DataFrame | None, *, samples: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -101,9 +121,14 @@ def compare_peak(prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | None, g
                  patient: pd.DataFrame | None = None) -> Comparison:
     """Peak CAR copies (Cmax) per level and the Table 1 rank test (R wilcox.test / kruskal.test).
 
-    ``patient``: ``patient_kinetics(kinetics)`` when already computed."""
-    columns = ["patient_id", GROUPINGS[grouping].column]  # merge only what the test needs
-    df = _with_samples(prepared_cohort[columns], kinetics, patient)
+    ``patient``: ``patient_kinetics(kinetics)`` when already computed, or those rows of the
+    cohort's patients with the grouping columns already joined (:func:`with_groupings`,
+    shared by every grouping)."""
+    column = GROUPINGS[grouping].column
+    if patient is not None and column in patient.columns:
+        df = patient
+    else:
+        df = _with_samples(prepared_cohort[["patient_id", column]], kinetics, patient)  # only what the test needs
     comparison = compare_continuous(df, "peak_copies", grouping)
     if kinetics is None:
         return replace(comparison, result=TestResult(None, None, None, NO_KINETICS_REASON))
@@ -118,16 +143,23 @@ def kinetics_profile(prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | Non
 
     One row per (level, day) with at least one sample, levels in the grouping's
     order then days ascending; ``level`` holds the level key, ``label`` its label.
+    ``samples`` from ``kinetics_samples(kinetics, prepared_cohort)`` already hold the
+    grouping columns: then nothing is joined here.
     """
     g = GROUPINGS[grouping]
     k = _samples(kinetics) if samples is None else samples
-    df = k.merge(prepared_cohort[["patient_id", g.column]], on="patient_id", how="inner")
+    if g.column in k.columns:
+        df = k
+    else:
+        df = k.merge(prepared_cohort[["patient_id", g.column]], on="patient_id", how="inner")
     if df.empty:
         return pd.DataFrame({c: pd.Series(dtype=object if c in ("level", "label") else float)
                              for c in PROFILE_COLUMNS})
+    copies = df.groupby([g.column, "day"], observed=True)["car_copies_per_ug"]
+    # cythonised group quantiles: linear interpolation, R type 7 (as Series.quantile)
     stats = (
-        df.groupby([g.column, "day"], observed=True)["car_copies_per_ug"]
-        .agg(n="size", median="median", q1=lambda s: s.quantile(0.25), q3=lambda s: s.quantile(0.75))
+        pd.DataFrame({"n": copies.size(), "median": copies.median(),
+                      "q1": copies.quantile(0.25), "q3": copies.quantile(0.75)})
         .reset_index()
         .rename(columns={g.column: "level"})
     )

@@ -32,7 +32,7 @@ from .comparisons import (
 )
 from .cox import CoxResult, fit_cox
 from .groups import GROUPINGS, TABLE1_GROUPINGS, prepare_cohort
-from .kinetics import compare_peak, kinetics_profile, kinetics_samples, patient_kinetics
+from .kinetics import compare_peak, kinetics_profile, kinetics_samples, patient_kinetics, with_groupings
 from .survival import (
     LANDMARK_MONTHS,
     FollowUp,
@@ -184,21 +184,19 @@ def compute_results(study) -> Results:
 
     # compare_peak / kinetics_profile return "not estimable" results when there is no table,
     # so the report renders the same panels with a reason instead of failing.
-    samples = kinetics_samples(kinetics)  # sorted once, shared by every grouping
+    # Sorted once and joined once with every grouping column (on patient_id), shared by
+    # every grouping: at 10^6 patients the sort and the joins are the main cost.
+    samples = kinetics_samples(kinetics, df)
     per_patient = patient_kinetics(kinetics, samples=samples)
-    kinetics_peak = {g: compare_peak(df, kinetics, g, patient=per_patient) for g in GROUPINGS}
+    grouped = with_groupings(per_patient.reset_index(), df)
+    kinetics_peak = {g: compare_peak(df, kinetics, g, patient=grouped) for g in GROUPINGS}
     kinetics_profiles = {g: kinetics_profile(df, kinetics, g, samples=samples) for g in GROUPINGS}
     kinetics_patients = None
     kinetics_reason = None
     if kinetics is None or kinetics.empty:
         kinetics_reason = "no CAR-T kinetics table was supplied"
     else:
-        group_columns = [GROUPINGS[g].column for g in GROUPINGS]
-        kinetics_patients = (
-            per_patient
-            .join(df.set_index("patient_id")[group_columns], how="inner")
-            .reset_index(drop=True)
-        )
+        kinetics_patients = grouped.drop(columns="patient_id").reset_index(drop=True)
 
     return Results(
         cutoff=pd.Timestamp(study.cutoff).date(),
