@@ -171,8 +171,8 @@ def rank_test(samples: Sequence[np.ndarray]) -> TestResult:
         return _none("all values are equal; the rank test is undefined")
     if len(testable) == 2:
         x, y = testable
-        ties = np.unique(pooled).size < pooled.size
-        exact = len(x) < WILCOX_EXACT_MAX_N and len(y) < WILCOX_EXACT_MAX_N and not ties
+        small = len(x) < WILCOX_EXACT_MAX_N and len(y) < WILCOX_EXACT_MAX_N
+        exact = small and np.unique(pooled).size == pooled.size  # no ties (sorted only when small)
         res = stats.mannwhitneyu(
             x, y, alternative="two-sided", use_continuity=True,
             method="exact" if exact else "asymptotic",
@@ -331,7 +331,7 @@ def _is_boolean(values: pd.Series) -> bool:
     if pd.api.types.is_bool_dtype(values):
         return True
     present = values.dropna()
-    return len(present) > 0 and all(isinstance(v, (bool, np.bool_)) for v in present)
+    return len(present) > 0 and pd.api.types.infer_dtype(present, skipna=True) == "boolean"
 
 
 def _category_label(value) -> str:
@@ -360,14 +360,20 @@ def compare_categorical(
     extra = sorted(set(present.unique()) - set(categories), key=str)
     order = list(categories) + extra
 
-    present_mask = values.notna().to_numpy()
+    # Counts by integer codes (one bincount), not by comparing every value with each category.
+    code_of = {c: i for i, c in enumerate(order)}
+    value_codes, uniques = pd.factorize(present, use_na_sentinel=True)
+    category_code = np.array([code_of[u] for u in uniques] + [-1], dtype=np.int64)
+    codes = np.full(len(values), -1, dtype=np.int64)
+    codes[values.notna().to_numpy()] = category_code[value_codes]
+    level_codes = pd.Categorical(df[g.column], categories=list(g.keys)).codes.astype(np.int64)
+    seen = (codes >= 0) & (level_codes >= 0)
+    table = np.bincount(level_codes[seen] * len(order) + codes[seen],
+                        minlength=len(g.levels) * len(order)).reshape(len(g.levels), len(order))
     counts, levels = [], []
-    for level, mask in _level_masks(df, g):
-        v = values[mask & present_mask]
-        if boolean:
-            v = v.astype(bool)
-        row = [int((v == c).sum()) for c in order]
-        n = int(len(v))
+    for level, row_counts in zip(g.levels, table):
+        row = [int(k) for k in row_counts]
+        n = int(sum(row))
         counts.append(row)
         levels.append(CategoricalLevel(
             level.key, level.label, n,

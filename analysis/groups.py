@@ -95,7 +95,16 @@ def _grade_band(grade: pd.Series, severe: pd.Series) -> np.ndarray:
 
 
 def _categorical(values, grouping: Grouping) -> pd.Categorical:
-    return pd.Categorical(values, categories=list(grouping.keys), ordered=True)
+    """Level keys -> ordered categorical (a value that is no key becomes missing).
+
+    Built from integer codes: comparing a fixed-width numpy string array with each key is
+    vectorised, while ``pd.Categorical(values)`` hashes every value as a Python string
+    (~0.2 s per grouping at 10^6 patients)."""
+    values = np.asarray(values)
+    codes = np.full(values.shape, -1, dtype=np.int8)
+    for code, key in enumerate(grouping.keys):
+        codes[values == key] = code
+    return pd.Categorical.from_codes(codes, categories=list(grouping.keys), ordered=True)
 
 
 def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
