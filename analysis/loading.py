@@ -295,8 +295,40 @@ def _na_hint(message: str, value: str) -> str:
     return message
 
 
+#: Longest cell for which text cells are copied to a fixed-width numpy array (whose size
+#: is rows x longest cell) to be tested by vectorised string functions.
+_FIXED_WIDTH_MAX = 256
+
+
+def _fixed_width(s: pd.Series) -> np.ndarray | None:
+    """The cells as a fixed-width numpy string array, for numpy's vectorised string
+    functions (a Python call per cell costs seconds at 10^6 rows); None when a cell is
+    not a ``str`` or is longer than :data:`_FIXED_WIDTH_MAX`. (Trailing NUL characters
+    are lost in such an array: it is only used to find the cells to look at.)"""
+    if s.dtype != object or len(s) == 0 or pd.api.types.infer_dtype(s, skipna=False) != "string":
+        return None
+    cells = s.to_numpy()
+    width = int(np.fromiter(map(len, cells), dtype=np.int64, count=len(cells)).max())
+    return cells.astype(f"U{max(width, 1)}") if width <= _FIXED_WIDTH_MAX else None
+
+
+def _starts_with(s: pd.Series, prefix: str) -> np.ndarray:
+    """Which cells are text starting with ``prefix`` (bool array)."""
+    fixed = _fixed_width(s)
+    if fixed is not None:
+        return np.strings.startswith(fixed, prefix)
+    return s.str.startswith(prefix).to_numpy(dtype=bool, na_value=False)
+
+
 def _parse_text(s: pd.Series):
-    values = s.str.strip()
+    fixed = _fixed_width(s)
+    if fixed is None:
+        values = s.str.strip()
+    else:  # only the padded cells (same whitespace as str.strip) are stripped one by one
+        padded = np.strings.str_len(np.strings.strip(fixed)) != np.strings.str_len(fixed)
+        values = s.copy()
+        if padded.any():
+            values[padded] = s[padded].str.strip()
     ok = pd.Series(values.to_numpy(dtype=bool), index=s.index)  # not empty
     return values.where(ok), ok
 
@@ -696,7 +728,7 @@ def _parse_chunk(raw: pd.DataFrame, fields, positions):
     for _, _, present, _ in parsed.values():
         keep |= present.to_numpy()
     if raw[0].dtype == object:
-        keep &= ~raw[0].str.startswith("#").to_numpy(dtype=bool, na_value=False)
+        keep &= ~_starts_with(raw[0], "#")
     patient_ids = parsed["patient_id"][0].to_numpy() if "patient_id" in parsed else np.full(len(raw), None)
     violations = []
     for field in fields:
