@@ -42,6 +42,10 @@ OKABE_ITO = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "
 #: One panel of a two-column figure, inches (width, height).
 PANEL_SIZE = (3.3, 3.0)
 
+#: Most points drawn per level in a strip plot (Figure 4); larger levels are thinned to
+#: evenly spaced quantiles (a registry of 10^6 patients would otherwise draw 10^6 markers).
+MAX_STRIP_POINTS = 1000
+
 #: Months between x ticks and risk-table columns of the Kaplan–Meier panels.
 KM_TICK_MONTHS = 12
 
@@ -358,6 +362,10 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
     ``peak_copies``; points are jittered deterministically, the black bar is the
     level's median from ``comparison``. Peaks of 0 (no detectable CAR) cannot sit
     on a log axis and are drawn on a floor line labelled "0".
+
+    A level with more than :data:`MAX_STRIP_POINTS` patients (a registry) is drawn with
+    that many points at evenly spaced quantiles of its values (deterministic, the whole
+    range kept), and the panel says so; medians and the test always use every patient.
     """
     grouping = comparison.grouping
     shown = [(i, lv) for i, lv in enumerate(comparison.levels) if lv.n > 0]
@@ -382,9 +390,14 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
     floor = 10 ** (math.floor(math.log10(low_value)) - 1)  # where zeros are drawn
     top_value = positive.max() if len(positive) else 10.0
 
+    level_keys = values["level"].astype(str).to_numpy()
+    thinned = False
     for x, (i, level) in enumerate(shown):
         color = level_color(_level_position(grouping, level.key, i))
-        y = np.sort(peaks[values["level"].astype(str) == level.key].dropna().to_numpy(dtype=float))
+        y = np.sort(peaks[level_keys == level.key].dropna().to_numpy(dtype=float))
+        if y.size > MAX_STRIP_POINTS:
+            y = y[np.round(np.linspace(0, y.size - 1, MAX_STRIP_POINTS)).astype(np.int64)]
+            thinned = True
         y_plot = np.where(y > 0, y, floor)
         ax.scatter(x + _jitter(len(y)), y_plot, s=16, color=color, alpha=0.85, edgecolor="white",
                    linewidth=0.4, zorder=3)
@@ -395,7 +408,8 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
 
     bottom = floor if has_zero else low_value
     decades = max(math.log10(top_value) - math.log10(bottom), 1.0)
-    ax.set_ylim(bottom / 10 ** (0.06 * decades), top_value * 10 ** (0.15 * decades))
+    headroom = 0.27 if thinned else 0.15  # room for the note on thinned points
+    ax.set_ylim(bottom / 10 ** (0.06 * decades), top_value * 10 ** (headroom * decades))
     ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
     ax.yaxis.set_minor_formatter(NullFormatter())
     if has_zero:
@@ -410,6 +424,11 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
     test = _test_name(comparison.result.test)
     ax.text(0.5, 0.98, f"{test} {fmt_p(comparison.result.p, comparison.result.reason)}".strip(),
             transform=ax.transAxes, ha="center", va="top", fontsize=8)
+    if thinned:
+        ax.text(0.5, 0.91, f"{MAX_STRIP_POINTS:,} points per group at evenly spaced quantiles;\n"
+                "medians and p from all patients", transform=ax.transAxes, ha="center", va="top",
+                fontsize=6, color="0.3", gid="thinned-note", zorder=6,
+                bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=0.3))
     return fig
 
 

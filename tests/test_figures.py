@@ -347,3 +347,29 @@ def test_km_plot_labels_follow_the_endpoint():
     assert (lfs_ax.get_ylabel(), lfs_ax.get_xlabel()) == ("Leukemia-free survival (%)", "Months since CR")
     os_ax = km_plot(crs_os()).axes[0]
     assert (os_ax.get_ylabel(), os_ax.get_xlabel()) == ("Overall survival (%)", "Months since infusion")
+
+
+def test_peak_strip_thins_large_groups_to_quantiles_and_says_so():
+    from analysis.comparisons import compare_continuous
+    from analysis.figures import MAX_STRIP_POINTS
+
+    rng = np.random.default_rng(3)
+    n = 5 * MAX_STRIP_POINTS
+    level = np.where(np.arange(n) % 5 == 0, "no", "yes")  # 1,000 and 4,000 patients
+    peaks = np.round(10 ** rng.normal(4, 1, n))
+    df = pd.DataFrame({"peak_copies": peaks,
+                       "grp_crs": pd.Categorical(level, ["no", "yes"])})
+    comparison = compare_continuous(df, "peak_copies", "crs")
+    values = pd.DataFrame({"level": level, "peak_copies": peaks})
+    ax = peak_strip(comparison, values).axes[0]
+    offsets = [c.get_offsets() for c in ax.collections]
+    assert [len(o) for o in offsets] == [MAX_STRIP_POINTS, MAX_STRIP_POINTS]
+    big = np.sort(peaks[level == "yes"])
+    ys = np.sort(offsets[1][:, 1])
+    assert ys[0] == big[0] and ys[-1] == big[-1]  # the whole range is kept
+    assert abs(np.median(ys) - np.median(big)) <= np.diff(big).max() + 1e-9
+    medians = sorted(ln.get_ydata()[0] for ln in ax.lines if ln.get_gid() == "median")
+    assert medians == sorted([np.median(peaks[level == "no"]), np.median(big)])  # from all patients
+    assert any(t.get_gid() == "thinned-note" for t in ax.texts)
+    small = peak_strip(*crs_peaks()).axes[0]
+    assert not any(t.get_gid() == "thinned-note" for t in small.texts)
