@@ -101,10 +101,10 @@ MODEL_TERMS = {"bm_blasts_ge20": ("bm_blasts_ge20",), "steroids": ("steroids",),
                "tocilizumab": ("tocilizumab",), "severity": SEVERITY_TERMS}
 
 
-CONSTANT_REASON = "covariate constant in these patients (no patient in one category): not estimable"
-NO_REFERENCE_REASON = ("no patient without CRS or ICANS (the reference group): "
+CONSTANT_REASON = "covariate constant in these patients, no patient in one category: not estimable"
+NO_REFERENCE_REASON = ("no patient without CRS or ICANS, the reference group: "
                        "the severity terms are not estimable")
-ALIASED_REASON = "covariate collinear with the other covariates (aliased; R: NA): not estimable"
+ALIASED_REASON = "covariate collinear with the other covariates, aliased as R reports NA: not estimable"
 
 
 def _aliased(X: pd.DataFrame) -> list[str]:
@@ -225,9 +225,9 @@ def _fit_efron(data: pd.DataFrame, columns: list[str]):
                 break  # diverging towards an infinite estimate
         cov = np.linalg.inv(info)
     except np.linalg.LinAlgError as exc:
-        return None, None, False, f"Cox model did not converge (possible separation or collinearity): {exc}"
+        return None, None, False, f"Cox model did not converge, possibly separation or collinearity: {exc}"
     if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(cov))):
-        return None, None, False, "Cox model did not converge (non-finite estimates)"
+        return None, None, False, "Cox model did not converge: non-finite estimates"
     infinite = [c for c, b in zip(columns, beta) if abs(b) > MAX_ABS_COEF]
     if infinite:
         return None, None, False, ("monotone likelihood (separation): coefficient may be infinite for "

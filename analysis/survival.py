@@ -159,7 +159,7 @@ def _landmark(steps: _Steps, months: int) -> Landmark:
                         f"no patient followed to {months} months (last follow-up {steps.last_time:.1f})")
     s, lo, hi = _value_at(steps, months)
     if s == 0:
-        return Landmark(months, 0.0, None, None, "survival is 0: its log-scale CI is undefined (R: NA)")
+        return Landmark(months, 0.0, None, None, "survival is 0, so its log-scale CI is undefined, as in R")
     return Landmark(months, s, lo, hi)
 
 
@@ -207,11 +207,11 @@ def kaplan_meier(months, events, key: str = "all", label: str = "All patients") 
     ci_high = _r_median(steps.times, steps.upper)
     reasons = []
     if median is None:
-        reasons.append("median not reached (survival stays above 50%)")
+        reasons.append("median not reached: survival stays above 50%")
     if ci_low is None:
         reasons.append("lower 95% limit not reached")
     if ci_high is None:
-        reasons.append("upper 95% limit not reached (upper CI curve stays above 50%)")
+        reasons.append("upper 95% limit not reached: the upper CI curve stays above 50%")
 
     censored = np.unique(months[~events])
     censor_surv = np.concatenate([[1.0], steps.surv])[np.searchsorted(steps.times, censored, side="right")]
@@ -285,7 +285,7 @@ def compare_survival(df: pd.DataFrame, endpoint: str, grouping: str | None = Non
     if grouping is None:
         reason = "no grouping: no test"
     elif len(present) < 2:
-        reason = f"fewer than 2 groups with patients ({len(present)})"
+        reason = f"only {len(present)} group with patients" if len(present) == 1 else "no group has patients"
     elif not events[np.any([m for _, m in present], axis=0)].any():
         reason = "no event: log-rank test undefined"
     else:

@@ -179,7 +179,7 @@ def _frame(months, events, levels):
 def test_one_level_only_keeps_empty_level():
     res = compare_survival(_frame([1, 2, 3], [1, 0, 1], ["no"] * 3), "os", "crs")
     assert res.logrank_chisq is None and res.logrank_p is None and res.df is None
-    assert "fewer than 2" in res.reason
+    assert "only 1 group" in res.reason
     empty = res.levels[1]
     assert (empty.key, empty.n, empty.median_months) == ("yes", 0, None) and empty.reason
     assert res.at_risk["yes"] == (0,)
