@@ -26,6 +26,8 @@ from . import __version__
 from .comparisons import (
     Comparison,
     ResponseComparison,
+    TestResult,
+    rank_test,
     compare_categorical,
     compare_continuous,
     compare_response,
@@ -89,6 +91,8 @@ class Results:
     kinetics_patients: pd.DataFrame | None = None
     kinetics_profiles: dict[str, pd.DataFrame] = field(default_factory=dict)
     kinetics_reason: str | None = None
+    #: Peak IL-6 by marrow blasts >= 20% vs < 20% (the publication's Discussion)
+    il6_by_blasts: TestResult | None = None
 
     def kinetics_values(self, grouping: str) -> pd.DataFrame:
         """Per-patient peak copies with the patient's level key for a grouping (no identifiers)."""
@@ -213,6 +217,9 @@ def compute_results(study) -> Results:
         kinetics_patients=kinetics_patients,
         kinetics_profiles=kinetics_profiles,
         kinetics_reason=kinetics_reason,
+        il6_by_blasts=rank_test([
+            df.loc[df["bm_blasts_ge20"].eq(flag), "il6_peak_pg_ml"].dropna().to_numpy() for flag in (True, False)
+        ]),
     )
 
 
@@ -380,4 +387,10 @@ def _results_to_dict(results: Results) -> dict[str, Any]:
     for grouping, comparison in results.kinetics_peak.items():
         kinetics["peak"][grouping] = _comparison_dict(comparison)
     out["kinetics"] = kinetics
+
+    extra: dict[str, Any] = {}
+    if results.il6_by_blasts is not None:
+        extra["il6_by_bm_blasts_ge20"] = {}
+        _test_fields(extra["il6_by_bm_blasts_ge20"], results.il6_by_blasts)
+    out["extra"] = extra
     return out

@@ -175,3 +175,14 @@ def test_results_command_writes_the_json(tmp_path):
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     assert data["n_patients"] == 93 and data["cox"]["os"]["ties"] == "efron"
+
+
+def test_il6_by_marrow_blasts_matches_r(exported):
+    # The Discussion's "IL-6 higher with blasts >= 20% (p < 0.001)". Reference, on the bundled data:
+    #   d <- read.csv("data/cohort.csv", comment.char="#")
+    #   wilcox.test(d$il6_peak_pg_ml[d$bm_blasts_pct >= 20], d$il6_peak_pg_ml[d$bm_blasts_pct < 20])
+    #   W = 1475.5, p-value = 5.71746489367e-06   (normal approximation: ties present)
+    row = exported["extra"]["il6_by_bm_blasts_ge20"]
+    assert row["test"] == "mann_whitney"
+    assert row["statistic"] == 1475.5
+    assert row["p"] == pytest.approx(5.71746489367e-06, rel=1e-9)
