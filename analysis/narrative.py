@@ -76,9 +76,10 @@ class Narrative:
         elif table == "response":
             r = self.results.response[key].result
         elif table == "kinetics":
-            r = self.results.kinetics_peak[key].result if key in self.results.kinetics_peak else None
-            if r is None:
-                return None, self.results.kinetics_reason
+            if self.results.kinetics_reason:
+                # one short reason: the kinetics paragraph repeats it for every grouping
+                return None, "no kinetics data"
+            r = self.results.kinetics_peak[key].result
         elif table == "survival":
             s = self.results.survival[key]
             return s.logrank_p, s.reason

@@ -61,3 +61,10 @@ def test_a_sentence_listing_several_tests_denies_a_difference_only_if_all_agree(
     one_significant = Narrative(_with_logrank_p(_with_logrank_p(results, keys[0], 0.4), keys[1], 0.02))
     assert none_significant.differ_all("survival", keys) == "did not differ significantly"
     assert one_significant.differ_all("survival", keys) == "differed significantly in at least one comparison"
+
+
+def test_without_kinetics_every_peak_comparison_says_so_briefly(results):
+    no_kinetics = dataclasses.replace(results, kinetics_reason="no CAR-T kinetics table was supplied")
+    text = Narrative(no_kinetics)
+    assert text.p("kinetics", "crs") == "not estimable (no kinetics data)"
+    assert text.differ("kinetics", "crs") == "could not be compared"
