@@ -5,8 +5,11 @@ toxicity cells (concurrent CRS+ICANS ``C``, ICANS only ``I``, CRS only ``R``, ne
 ``N``) and every count of Table 1 is allocated to the cells exactly. Continuous values
 are drawn inside *bands* whose pinned values and counts reproduce the printed medians
 and ranges of every Table 1 column (where the publication is self-consistent; see
-``data/README.md``). Outcomes, dates and kinetics are then sampled from a simple
-seeded model; the seed is chosen offline by ``benchmarks/calibrate_synthetic.py``.
+``data/README.md``). Dates, outcomes and kinetics are then sampled from a seeded
+model: death and relapse times are proportional-hazards Weibull times whose log-hazards
+use the published Table 2 coefficients, with accrual and censoring chosen for the
+published median follow-up; the seed is chosen offline by
+``benchmarks/calibrate_synthetic.py``.
 
 For ``n_patients != 93`` the same templates are scaled proportionally, so the
 generator stays vectorised (no per-patient Python loop) up to 10^6 patients.
@@ -20,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 #: Seed chosen by benchmarks/calibrate_synthetic.py (see data/README.md).
-DEFAULT_SEED = 35
+DEFAULT_SEED = 142
 N_PUBLISHED = 93
 CUTOFF = pd.Timestamp("2023-03-01")
 FIRST_INFUSION = pd.Timestamp("2016-05-01")
@@ -47,6 +50,17 @@ CELL_COUNTS = {
 }
 #: Severe-ICANS patients whose severity comes from a seizure at grade 2.
 N_SEIZURE_GRADE2 = 2
+
+#: Outcome model. Hazard ratios of Table 2 (blasts >= 20%, steroids, tocilizumab,
+#: severity grade >= 3 and other grades vs none) used as the true log-hazard coefficients.
+COX_HR = {"os": np.array([0.890, 0.547, 1.031, 2.021, 1.379]),
+          "lfs": np.array([1.441, 0.698, 1.207, 0.785, 0.788])}
+NON_CR_HR = 3.0                      # patients not in CR at day 30 die sooner (not a Table 2 term)
+WEIBULL_SHAPE = 0.8                  # decreasing hazard: early events, then a plateau
+OS_SCALE_MONTHS = 30.0               # Weibull scale of death / relapse times at the reference levels
+RELAPSE_SCALE_MONTHS = 24.0
+INFUSION_BETA = (1.05, 1.0)          # accrual over May 2016 - Dec 2022, slightly increasing
+LOST_TO_FOLLOWUP = 0.05
 
 
 @dataclass(frozen=True)
@@ -243,26 +257,32 @@ def synthesize(n_patients: int = N_PUBLISHED, seed: int = DEFAULT_SEED) -> tuple
 
     # --- dates and outcomes
     span = (LAST_INFUSION - FIRST_INFUSION).days
-    inf_day = np.floor(span * rng.beta(0.9, 1.0, n)).astype(int)
+    inf_day = np.floor(span * rng.beta(*INFUSION_BETA, n)).astype(int)
     if n >= 2:  # the enrolment window is May 2016 - December 2022, both ends reached
         inf_day[np.argmin(inf_day)] = rng.integers(0, 31)
         inf_day[np.argmax(inf_day)] = span - rng.integers(0, 31)
     infusion = FIRST_INFUSION + pd.to_timedelta(inf_day, unit="D")
     admin = (CUTOFF - infusion).days.to_numpy() - rng.integers(0, 45, n)
-    lost = rng.random(n) < 0.05
+    lost = rng.random(n) < LOST_TO_FOLLOWUP
     censor_day = np.where(lost, np.floor(admin * rng.uniform(0.2, 1.0, n)), admin).astype(int)
     censor_day = np.maximum(censor_day, 35)
 
-    blasts20 = values["bm_blasts_pct"] >= 20
-    lp = 0.35 * blasts20 - 0.45 * steroids + 0.15 * tocilizumab + 0.25 * severe_any
+    # Proportional-hazards Weibull times whose log-hazards use the published Table 2
+    # coefficients (OS in all patients, relapse in the patients in CR), so that the
+    # Cox model of the synthetic cohort estimates them up to sampling noise.
+    covariates = np.column_stack([values["bm_blasts_pct"] >= 20, steroids, tocilizumab,
+                                  severe_any, (crs_any | icans_any) & ~severe_any]).astype(float)
     cr_day = 28 + rng.integers(0, 6, n)
-    cured = rng.random(n) < 0.45 * np.exp(-0.5 * lp)
-    relapse_after_cr = np.ceil(rng.exponential(7.0 * 30.4375 * np.exp(-lp), n)).astype(int) + 1
-    relapse_day = np.where(cr & ~cured, cr_day + relapse_after_cr, np.iinfo(np.int32).max)
-    death_after_relapse = np.ceil(rng.exponential(8.0 * 30.4375, n)).astype(int) + 1
-    nrm_day = np.where(rng.random(n) < 0.05 + 0.08 * severe_any, 40 + rng.integers(0, 700, n), np.iinfo(np.int32).max)
-    refractory_death = 20 + np.ceil(rng.exponential(5.0 * 30.4375, n)).astype(int)
-    death_day = np.where(cr, np.minimum(relapse_day.astype(np.int64) + death_after_relapse, nrm_day), refractory_death)
+    lp_os = covariates @ np.log(COX_HR["os"]) + np.log(NON_CR_HR) * non_cr
+    lp_lfs = covariates @ np.log(COX_HR["lfs"])
+
+    def _weibull_days(scale_months, lp):
+        t = scale_months * (rng.exponential(1.0, n) * np.exp(-lp)) ** (1.0 / WEIBULL_SHAPE)
+        return np.ceil(np.minimum(t, 600.0) * 30.4375).astype(np.int64) + 1
+
+    death_day = 20 + _weibull_days(OS_SCALE_MONTHS, lp_os)
+    death_day = np.where(cr, np.maximum(death_day, cr_day + 1), death_day)  # in CR means alive at CR
+    relapse_day = np.where(cr, cr_day + _weibull_days(RELAPSE_SCALE_MONTHS, lp_lfs), np.iinfo(np.int32).max)
     censor_day = np.where(cr, np.maximum(censor_day, cr_day), censor_day)
     died = death_day <= censor_day
     relapsed = cr & (relapse_day < np.minimum(death_day, censor_day + 1))
