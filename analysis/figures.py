@@ -285,7 +285,9 @@ def km_plot(
 
     if len(shown) > 1:
         p_text = "Log-rank " + fmt_p(comparison.logrank_p, comparison.reason)
-        ax.text(0.04, 0.05, p_text, transform=ax.transAxes, ha="left", va="bottom", fontsize=8)
+        # a white box keeps the p-value readable where a curve runs through the corner
+        ax.text(0.04, 0.05, p_text, transform=ax.transAxes, ha="left", va="bottom", fontsize=8, zorder=5,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5})
         handles = [Line2D([], [], color=c, lw=1.5) for c in colors]
         _top_legend(fig, ax, handles, labels, legend_rows)
 
