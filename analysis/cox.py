@@ -95,6 +95,8 @@ FIT_MAX_STEPS = 60
 #: |coef| above this means an infinite estimate (monotone likelihood), e.g. a level
 #: with no event; R warns "coefficient may be infinite" in the same situation.
 MAX_ABS_COEF = 10.0
+#: Relative size under which a pivot of the information matrix counts as zero (R: toler.chol = eps^0.75).
+INFO_TOLERANCE = 1.8e-12
 SEVERITY_TERMS = ("severity_ge3", "severity_other")
 #: Model terms as R's terms(fit) sees them: the severity factor is one term.
 MODEL_TERMS = {"bm_blasts_ge20": ("bm_blasts_ge20",), "steroids": ("steroids",),
@@ -104,6 +106,8 @@ MODEL_TERMS = {"bm_blasts_ge20": ("bm_blasts_ge20",), "steroids": ("steroids",),
 CONSTANT_REASON = "covariate constant in these patients, no patient in one category: not estimable"
 NO_REFERENCE_REASON = ("no patient without CRS or ICANS, the reference group: "
                        "the severity terms are not estimable")
+NO_INFORMATION_REASON = ("no information on this covariate: its patients are not at risk at any event "
+                         "time that distinguishes them, as R reports NA: not estimable")
 ALIASED_REASON = "covariate collinear with the other covariates, aliased as R reports NA: not estimable"
 
 
@@ -114,6 +118,23 @@ def _aliased(X: pd.DataFrame) -> list[str]:
     kept, out = [], []
     for j, column in enumerate(X.columns):
         if np.linalg.matrix_rank(centred[:, kept + [j]]) > len(kept):
+            kept.append(j)
+        else:
+            out.append(column)
+    return out
+
+
+def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Columns whose partial-likelihood information at 0 is nil given the earlier ones
+    (e.g. every patient of a category is censored before the first event). R's coxph
+    finds them as zero pivots of the Cholesky decomposition (toler.chol) and reports NA."""
+    info = _EfronData(data["months"].to_numpy(), data["event"].to_numpy(dtype=bool),
+                      X[columns].to_numpy(dtype=float)).terms(np.zeros(len(columns)))[2]
+    tol = INFO_TOLERANCE * max(float(np.max(np.abs(np.diag(info)))), 1e-300)
+    kept, out = [], []
+    for j, column in enumerate(columns):
+        idx = kept + [j]
+        if np.linalg.matrix_rank(info[np.ix_(idx, idx)], tol=tol) > len(kept):
             kept.append(j)
         else:
             out.append(column)
@@ -272,15 +293,26 @@ def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
         columns.remove(c)
     if not columns:
         return _failed(endpoint, n, events, "no covariate can be estimated: " + "; ".join(sorted(set(left_out.values()))))
+    for c in _without_information(data, X, columns):  # R's Cholesky: zero pivot -> NA coefficient
+        left_out[c] = NO_INFORMATION_REASON
+        columns.remove(c)
+    if not columns:
+        return _failed(endpoint, n, events, "no covariate can be estimated: " + "; ".join(sorted(set(left_out.values()))))
     data = pd.concat([data[["months", "event"]].astype(float), X[columns]], axis=1)
     coef, cov, converged, problem = _fit_efron(data, columns)
     if coef is None:
         out = _failed(endpoint, n, events, problem)
         return CoxResult(**{**out.__dict__, "converged": False})
 
-    se = np.sqrt(np.diag(cov))
-    z = coef / se
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        se = np.sqrt(np.diag(cov))
+        z = coef / se
     est = {c: (b, s, 2 * stats.norm.sf(abs(zz))) for c, b, s, zz in zip(columns, coef, se, z)}
+    for c, (b, s, p) in list(est.items()):
+        # a variance that is not positive, or a CI past floating point, is no estimate
+        if not (np.isfinite(s) and s > 0 and np.isfinite(p) and abs(b) + Z95 * s < 700):
+            del est[c]
+            left_out[c] = "variance not estimable (information nil or singular in this direction)"
     terms = []
     for key, label in COX_TERMS.items():
         if key in est:
@@ -295,9 +327,15 @@ def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
     if all(t in est for t in SEVERITY_TERMS):
         idx = [columns.index(t) for t in SEVERITY_TERMS]
         b = coef[idx]
-        sev_chisq = float(b @ np.linalg.solve(cov[np.ix_(idx, idx)], b))
-        sev_df = len(idx)
-        sev_p = float(stats.chi2.sf(sev_chisq, sev_df))
+        try:
+            sev_chisq = float(b @ np.linalg.solve(cov[np.ix_(idx, idx)], b))
+            sev_df = len(idx)
+            sev_p = float(stats.chi2.sf(sev_chisq, sev_df))
+        except np.linalg.LinAlgError:
+            sev_reason = "joint 2-df test not available: the severity terms' covariance is singular"
+        if sev_p is not None and not np.isfinite(sev_p):
+            sev_chisq = sev_p = sev_df = None
+            sev_reason = "joint 2-df test not available: non-finite statistic"
     else:
         missing = next(t for t in SEVERITY_TERMS if t not in est)
         sev_reason = f"joint 2-df test not available: {left_out[missing]}"

@@ -222,3 +222,38 @@ def test_efron_fit_equals_lifelines_and_statsmodels_on_heavy_ties(seed):
     sm = PHReg(df["os_months"].to_numpy(), X.to_numpy(), status=df["os_event"].to_numpy(dtype=float),
                ties="efron").fit(tol=1e-12)
     np.testing.assert_allclose(got, np.column_stack([sm.params, sm.bse]), rtol=1e-6, atol=1e-9)
+
+
+def test_a_covariate_without_information_is_left_out_and_nothing_is_nan():
+    # Found by the property test (hypothesis): every steroid-treated patient is censored
+    # before the first death, so the information on `steroids` is nil at every event
+    # time. R's coxph gives NA there (zero Cholesky pivot); we leave the term out with a
+    # reason and fit the rest: never a NaN p-value, never an exception.
+    rng = np.random.default_rng(7)
+    n = 80
+    months = np.round(rng.exponential(20, n), 1) + 1.0
+    event = rng.random(n) < 0.7
+    early = np.argsort(months)[:5]
+    months[early] = np.linspace(0.1, 0.5, 5)   # before every event time (all >= 1 month)
+    event[early] = False
+    steroids = np.zeros(n, dtype=bool)
+    steroids[early] = True
+    df = pd.DataFrame({
+        "os_months": months, "os_event": event,
+        "bm_blasts_ge20": rng.random(n) < 0.5, "steroids": steroids, "tocilizumab": rng.random(n) < 0.5,
+        "grp_severity": pd.Categorical(rng.choice(["none", "severe", "other"], n),
+                                       categories=["none", "severe", "other"]),
+    })
+    terms = {t.key: t for t in fit_cox(df, "os").terms}
+    assert terms["steroids"].hr is None and "no information" in terms["steroids"].reason
+    # R (the frame written to CSV with columns time,status,b,s,t,g):
+    # R> coef(coxph(Surv(time, status) ~ b + s + t + g, data = d))   # g: factor, reference "none"
+    #              b              s              t        gsevere         gother
+    # -0.39163229612             NA  0.09614071802 -0.33670950410 -0.05647821955
+    r_coef = {"bm_blasts_ge20": -0.39163229612, "tocilizumab": 0.09614071802,
+              "severity_ge3": -0.33670950410, "severity_other": -0.05647821955}
+    for key, value in r_coef.items():
+        assert terms[key].coef == pytest.approx(value, abs=1e-9), key
+    for key in ("bm_blasts_ge20", "tocilizumab", "severity_ge3", "severity_other"):
+        t = terms[key]
+        assert t.hr is not None and np.isfinite(t.p) and 0 <= t.p <= 1, key
