@@ -15,8 +15,10 @@ few lines, e.g.::
     )
 
 Bad input never ends in a traceback: an :class:`~analysis.loading.InputError` prints
-every violation on standard error and exits with status 1 (so does an OSError, e.g. an
-output file that cannot be written). Usage errors exit with status 2 (argparse).
+every violation (``validate`` on standard output, with a per-column summary; the other
+commands on standard error) and exits with status 1 (so does an OSError, e.g. an output
+file that cannot be written, or a study file that cannot be used). Usage errors exit
+with status 2 (argparse).
 """
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from analysis.loading import DEFAULT_CUTOFF, InputError, Study, load_study, parse_cutoff
+from analysis.loading import InputError, Study, parse_cutoff
+from analysis.studyfile import StudyFileError, StudySettings, load_settings, resolve_study
 
 
 @dataclass(frozen=True)
@@ -45,16 +48,30 @@ def _cutoff(text: str):
 
 
 def add_study_arguments(parser: argparse.ArgumentParser) -> None:
-    """COHORT [--kinetics FILE] [--cutoff YYYY-MM-DD]: the input of every data command."""
-    parser.add_argument("cohort", metavar="COHORT", help="cohort table, CSV (UTF-8) or Excel .xlsx")
-    parser.add_argument("--kinetics", metavar="FILE", help="CAR-T kinetics table, CSV or .xlsx")
-    parser.add_argument("--cutoff", metavar="YYYY-MM-DD", type=_cutoff, default=parse_cutoff(DEFAULT_CUTOFF),
-                        help=f"data cut-off; any later date is an error (default {DEFAULT_CUTOFF})")
+    """[COHORT] [--study FILE] [--kinetics FILE] [--cutoff YYYY-MM-DD]: the input of every data
+    command. Arguments override the study file, which overrides the defaults (the demo)."""
+    parser.add_argument("cohort", metavar="COHORT", nargs="?", default=None,
+                        help="cohort table, CSV (UTF-8) or Excel .xlsx (default: the study file's, "
+                             "else the bundled demo)")
+    parser.add_argument("--study", metavar="FILE",
+                        help="study file (default: study.yml in the working directory, when present)")
+    parser.add_argument("--kinetics", metavar="FILE", default="",
+                        help="CAR-T kinetics table, CSV or .xlsx ('none': no kinetics table)")
+    parser.add_argument("--cutoff", metavar="YYYY-MM-DD", type=_cutoff, default=None,
+                        help="data cut-off; any later date is an error (required for an export "
+                             "named without a study file)")
+    parser.add_argument("--sheet", metavar="NAME", help="the workbook sheet holding the cohort")
+
+
+def settings_from_args(args: argparse.Namespace) -> StudySettings:
+    """The effective settings (raises StudyFileError)."""
+    return resolve_study(args.study, cohort=args.cohort, kinetics=args.kinetics, cutoff=args.cutoff,
+                         sheet=args.sheet)
 
 
 def study_from_args(args: argparse.Namespace) -> Study:
-    """Load the study named by :func:`add_study_arguments` (raises InputError)."""
-    return load_study(args.cohort, args.kinetics, cutoff=args.cutoff)
+    """Load the study named by :func:`add_study_arguments` (raises InputError, StudyFileError)."""
+    return load_settings(settings_from_args(args))
 
 
 def describe(study: Study) -> str:
@@ -74,14 +91,62 @@ def _count(n: int, noun: str) -> str:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    print(f"OK: {describe(study_from_args(args))}")
+    from analysis.problems import format_report, write_problems_csv
+
+    try:
+        study = study_from_args(args)
+    except InputError as err:
+        # The data manager's report: on standard output (it can be redirected to a file).
+        print(format_report(err))
+        if args.problems:
+            print(f"\nEvery problem written to {write_problems_csv(err.violations, args.problems)}")
+        return 1
+    if args.problems:  # an empty list: a stale list of problems must not survive a clean run
+        write_problems_csv([], args.problems)
+    print(f"OK: {describe(study)}")
     return 0
+
+
+def _validate_arguments(parser: argparse.ArgumentParser) -> None:
+    add_study_arguments(parser)
+    parser.add_argument("--problems", metavar="FILE.csv",
+                        help="also write every problem to this CSV (row, record, column, rule, value, "
+                             "related value)")
 
 
 COMMANDS: dict[str, Command] = {
     "validate": Command("check a cohort (and its kinetics) against the data contract (data/README.md)",
-                        _validate, add_study_arguments),
+                        _validate, _validate_arguments),
 }
+
+
+def _map(args: argparse.Namespace) -> int:
+    from analysis.mapping import propose_mapping, write_study_file
+
+    proposal = propose_mapping(args.export, kinetics=args.kinetics, sheet=args.sheet)
+    print(proposal.report())
+    if args.output:
+        target = Path(args.output)
+        if target.exists() and not args.force:
+            print(f"error: {target} exists: choose another name or add --force to overwrite it", file=sys.stderr)
+            return 1
+        write_study_file(proposal, target)
+        print(f"\nWrote {target}: review it, set data.cutoff, then run "
+              f"`python -m analysis validate --study {target}`")
+    return 0 if proposal.complete else 1
+
+
+def _map_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("export", metavar="EXPORT", help="the cohort export, CSV or Excel .xlsx")
+    parser.add_argument("--kinetics", metavar="FILE", help="the kinetics export, CSV or .xlsx")
+    parser.add_argument("--sheet", metavar="NAME", help="the sheet holding the cohort (default: the first "
+                                                         "sheet that is not a data dictionary)")
+    parser.add_argument("-o", "--output", metavar="study.yml", help="write the proposed study file here")
+    parser.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
+
+
+COMMANDS["map"] = Command("propose a study file mapping an export's columns and values onto the contract",
+                          _map, _map_arguments)
 
 
 def _synthesize(args: argparse.Namespace) -> int:
@@ -147,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except InputError as err:
         print(err.format(), file=sys.stderr)
+        return 1
+    except StudyFileError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 1
     except OSError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -28,7 +28,7 @@ import difflib
 import re
 import warnings
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -61,7 +61,8 @@ class Violation:
     ``row`` is the row a user sees in a spreadsheet: the header is row 1, so the first
     patient is row 2 (comment lines above the header of a CSV file are not counted).
     ``row`` is ``None`` for a problem with the whole file (encoding, missing column...).
-    ``file`` names the file when a study has two (cohort and kinetics).
+    ``file`` names the file when a study has two (cohort and kinetics). ``related``
+    shows the other values a cross-column rule compared (``"cr_date = 2024-03-20"``).
     """
 
     row: int | None
@@ -70,6 +71,7 @@ class Violation:
     rule: str
     value: str | None = None
     file: str | None = None
+    related: str | None = None
 
 
 class InputError(Exception):
@@ -93,7 +95,7 @@ class InputError(Exception):
             title = f"{file or 'input'}: {n} problem{'s' if n != 1 else ''}"
             if any(v.row is not None for v in violations):
                 title += " (rows numbered as in a spreadsheet: the header is row 1)"
-            cells = [("row", "patient_id", "column", "rule", "value")]
+            cells = [("row", "patient_id", "column", "rule", "value", "related value")]
             cells += [
                 (
                     "-" if v.row is None else str(v.row),
@@ -101,10 +103,14 @@ class InputError(Exception):
                     v.column or "-",
                     v.rule,
                     _clip(v.value, 40) if v.value is not None else "",
+                    _clip(v.related, 40) if v.related is not None else "",
                 )
                 for v in violations
             ]
-            widths = [min(max(len(c[i]) for c in cells), cap) for i, cap in enumerate((7, 20, 24, 64, 40))]
+            if not any(v.related for v in violations):
+                cells = [c[:5] for c in cells]
+            widths = [min(max(len(c[i]) for c in cells), cap)
+                      for i, cap in enumerate((7, 20, 24, 64, 40, 40)[:len(cells[0])])]
             lines = [title]
             for c in cells:
                 line = "  ".join(text.ljust(width) for text, width in zip(c, widths))
@@ -120,6 +126,55 @@ def _clip(text: str, width: int) -> str:
 
 def _file_error(rule: str, value: str | None = None, *, row: int | None = None, column: str | None = None) -> InputError:
     return InputError([Violation(row, None, column, rule, value)])
+
+
+# --------------------------------------------------------------------------- export mapping
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """How an export's headers and values map onto the contract (the study file's
+    ``columns``, ``kinetics_columns``, ``values`` and ``date_format``), applied while
+    reading, before any rule is checked.
+
+    ``columns``: contract name -> export header (both tables; ``kinetics_columns``
+    overrides it for the kinetics table). ``values``: contract column -> {export value:
+    contract value}, matched on the cell's text without surrounding spaces and in any
+    case; a contract value of None makes the cell empty. ``date_format``: a ``strptime``
+    format (e.g. ``"%d/%m/%Y"``) read in date columns where a cell is not ``YYYY-MM-DD``.
+    """
+
+    columns: dict[str, str] = field(default_factory=dict)
+    kinetics_columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict] = field(default_factory=dict)
+    date_format: str | None = None
+
+    def headers(self, fields: tuple[_Field, ...]) -> dict[str, str]:
+        """Export header -> contract name, for the contract columns of ``fields``."""
+        names = {f.name for f in fields}
+        chosen = {k: v for k, v in self.columns.items() if k in names}
+        if fields is KINETICS_FIELDS:
+            chosen.update(self.kinetics_columns)
+        return {str(header).strip(): name for name, header in chosen.items()}
+
+    def value_table(self, column: str) -> dict[str, str] | None:
+        """Lower-cased export text -> contract text ("" = empty) for one column."""
+        table = self.values.get(column)
+        if not table:
+            return None
+        return {_value_text(k).strip().lower(): "" if v is None else _value_text(v) for k, v in table.items()}
+
+
+def _value_text(value) -> str:
+    """A YAML scalar as the text a cell holds: true -> "true", 1.0 -> "1"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+NO_MAPPING = ColumnMapping()
 
 
 # --------------------------------------------------------------------------- contract
@@ -359,9 +414,13 @@ def _integer_message(value: str) -> str:
     return _na_hint("not a whole number", value)
 
 
-def _parse_date(s: pd.Series):
+def _parse_date(s: pd.Series, date_format: str | None = None):
     # format="%Y-%m-%d" is strict: "2021-3-4", "2021-03-04 " and "04/03/2021" fail.
     values = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+    if date_format is not None:  # the study file's format, for the cells that are not ISO
+        other = values.isna() & s.astype(bool)
+        if other.any():
+            values.loc[other] = pd.to_datetime(s[other], format=date_format, errors="coerce")
     return values, values.notna()
 
 
@@ -413,7 +472,7 @@ _PARSERS = {
 }
 
 
-def _parse_column(raw: pd.Series, kind: str):
+def _parse_column(raw: pd.Series, kind: str, date_format: str | None = None):
     """Parse one column -> (values, cells, present, bad).
 
     ``raw`` is text ("" = empty), or numbers the CSV reader already parsed (empty =
@@ -421,6 +480,8 @@ def _parse_column(raw: pd.Series, kind: str):
     ``bad`` marks the non-empty cells that did not parse.
     """
     parse = _PARSERS[kind][0]
+    if kind == _DATE and date_format is not None:
+        parse = lambda s: _parse_date(s, date_format)  # noqa: E731
     if raw.dtype != object:
         values, ok = parse(raw)
         present = raw.notna()
@@ -706,24 +767,51 @@ def _check_header(header: list[str], fields: tuple[_Field, ...], what: str):
     if not positions:
         raise _file_error(
             f"not a {what} table: the header (first line) has none of the expected columns "
-            f"({', '.join(expected[:4])}, ...)", _clip(",".join(header), 60))
+            f"({', '.join(expected[:4])}, ...). If the export has its own headers (e.g. REDCap labels), "
+            "run `python -m analysis map EXPORT -o study.yml` and use --study study.yml",
+            _clip(",".join(header), 60))
     missing = [name for name in expected if name not in positions]
     violations += [Violation(None, None, name, "missing column") for name in missing]
     for name in header:
         if name and name not in expected:
-            match = difflib.get_close_matches(name.lower(), missing, n=1, cutoff=0.7)
+            match = difflib.get_close_matches(_normal_name(name), missing, n=1, cutoff=0.8)
             if match:
                 violations.append(Violation(None, None, name, f"unknown column: did you mean {match[0]}?", name))
     return positions, violations
 
 
-def _parse_chunk(raw: pd.DataFrame, fields, positions):
+def _normal_name(name: str) -> str:
+    """'Patient ID ' -> 'patient_id': case, spaces and punctuation do not matter."""
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+
+
+def _map_values(raw: pd.DataFrame, fields, positions, mapping: ColumnMapping) -> pd.DataFrame:
+    """Replace export values by contract values (the study file's ``values``)."""
+    out = raw
+    for f in fields:
+        table = mapping.value_table(f.name) if f.name in positions else None
+        if table is None:
+            continue
+        column = raw[positions[f.name]]
+        text = column if column.dtype == object else column.map(_display)
+        key = text.fillna("").astype(str).str.strip().str.lower()
+        hit = key.isin(table.keys())
+        if hit.any():
+            if out is raw:
+                out = raw.copy()
+            out[positions[f.name]] = text.mask(hit, key.map(table))
+    return out
+
+
+def _parse_chunk(raw: pd.DataFrame, fields, positions, mapping: ColumnMapping = NO_MAPPING):
     """Parse one chunk of text cells -> typed columns, mask of unparseable cells, their violations.
 
     Blank rows and comment rows (first cell starting with ``#``) are dropped; the index
     (data row - 2) is kept, so row numbers stay those of the file.
     """
-    parsed = {f.name: _parse_column(raw[positions[f.name]], f.kind) for f in fields if f.name in positions}
+    raw = _map_values(raw, fields, positions, mapping)
+    parsed = {f.name: _parse_column(raw[positions[f.name]], f.kind, mapping.date_format)
+              for f in fields if f.name in positions}
     keep = np.zeros(len(raw), dtype=bool)
     for _, _, present, _ in parsed.values():
         keep |= present.to_numpy()
@@ -736,10 +824,14 @@ def _parse_chunk(raw: pd.DataFrame, fields, positions):
             continue
         _, cells, _, bad = parsed[field.name]
         at = np.flatnonzero(bad.to_numpy() & keep)
+        message = _PARSERS[field.kind][1]
+        if field.kind == _DATE and mapping.date_format:
+            message = lambda v, f=mapping.date_format: _na_hint(  # noqa: E731
+                f"not a date (expected YYYY-MM-DD or the study file's date_format {f})", v)
         for row, pid, cell in zip(raw.index[at], patient_ids[at], cells.to_numpy()[at]):  # violations only
             value = _display(cell)
             violations.append(Violation(int(row) + 2, None if pd.isna(pid) else pid, field.name,
-                                        _PARSERS[field.kind][1](value), value))
+                                        message(value), value))
     typed = pd.DataFrame({name: p[0] for name, p in parsed.items()}, index=raw.index)
     bad = pd.DataFrame({name: p[3] for name, p in parsed.items()}, index=raw.index)
     return typed[keep], bad[keep], violations
@@ -808,10 +900,12 @@ def _schema_violations(frame: pd.DataFrame, bad: pd.DataFrame, fields, rules, cu
         at = frame.index.get_indexer(group["index"])
         at = at[(at >= 0) & ~bad[column].to_numpy()[at]]  # unparseable cells are already reported
         values = frame[column].to_numpy()[at]
+        others = [c for c in rule.columns if c != column] if rule is not None and not rule.duplicate else []
         for position, value in zip(at, values):  # the violations only
             pid = patient_ids[position]
+            related = "; ".join(f"{c} = {_display(frame[c].iloc[position]) or '(empty)'}" for c in others) or None
             violation = Violation(int(frame.index[position]) + 2, None if pd.isna(pid) else pid, column,
-                                  message, _display(value))
+                                  message, _display(value), related=related)
             if rule is not None and rule.duplicate:
                 duplicates.append((violation, rule))
             else:
@@ -832,18 +926,24 @@ def _name_duplicate_rows(frame: pd.DataFrame, duplicates) -> list[Violation]:
         rows = sorted(groups[key])
         listed = ", ".join(map(str, rows[:6])) + (", ..." if len(rows) > 6 else "")
         out.append(Violation(violation.row, violation.patient_id, violation.column,
-                             f"{violation.rule} (rows {listed})", violation.value))
+                             f"{violation.rule} (rows {listed})", violation.value, violation.file))
     return out
 
 
-def _load(path, fields: tuple[_Field, ...], rules, *, what: str, cutoff: dt.date | None) -> _Loaded:
+def _load(path, fields: tuple[_Field, ...], rules, *, what: str, cutoff: dt.date | None,
+          mapping: ColumnMapping = NO_MAPPING) -> _Loaded:
     """Read and validate one table; file-level problems end the reading early."""
     path = Path(path)
     try:
         source = _open_source(path)
+        renamed = mapping.headers(fields)
+        # In place: a reader's chunk function reads the header (e.g. which columns hold
+        # dates) when it is called.
+        source.header[:] = [renamed.get(name.strip(), name) for name in source.header]
         positions, violations = _check_header(source.header, fields, what)
-        numbers = {positions[f.name] for f in fields if f.kind in (_NUMBER, _INTEGER) and f.name in positions}
-        parsed = [_parse_chunk(chunk, fields, positions) for chunk in source.chunks(numbers)]
+        numbers = {positions[f.name] for f in fields if f.kind in (_NUMBER, _INTEGER) and f.name in positions
+                   and f.name not in mapping.values}  # mapped cells are read as text
+        parsed = [_parse_chunk(chunk, fields, positions, mapping) for chunk in source.chunks(numbers)]
     except InputError as err:
         return _Loaded(None, _with_file(err.violations, path), [])
 
@@ -867,7 +967,7 @@ def _load(path, fields: tuple[_Field, ...], rules, *, what: str, cutoff: dt.date
 
 
 def _with_file(violations: Iterable[Violation], path: Path) -> list[Violation]:
-    return [Violation(v.row, v.patient_id, v.column, v.rule, v.value, str(path)) for v in violations]
+    return [Violation(v.row, v.patient_id, v.column, v.rule, v.value, str(path), v.related) for v in violations]
 
 
 def _finish(frame: pd.DataFrame, fields: tuple[_Field, ...]) -> pd.DataFrame:
@@ -900,12 +1000,13 @@ class Study:
     is_synthetic: bool
 
 
-def _cohort(path, cutoff) -> _Loaded:
-    return _load(path, COHORT_FIELDS, COHORT_RULES, what="cohort", cutoff=parse_cutoff(cutoff))
+def _cohort(path, cutoff, mapping: ColumnMapping = NO_MAPPING) -> _Loaded:
+    return _load(path, COHORT_FIELDS, COHORT_RULES, what="cohort", cutoff=parse_cutoff(cutoff), mapping=mapping)
 
 
-def _kinetics(path, cohort_ids: pd.Series | None) -> _Loaded:
-    return _load(path, KINETICS_FIELDS, _kinetics_rules(cohort_ids), what="kinetics", cutoff=None)
+def _kinetics(path, cohort_ids: pd.Series | None, mapping: ColumnMapping = NO_MAPPING) -> _Loaded:
+    return _load(path, KINETICS_FIELDS, _kinetics_rules(cohort_ids), what="kinetics", cutoff=None,
+                 mapping=mapping)
 
 
 def load_cohort(path, cutoff=DEFAULT_CUTOFF) -> pd.DataFrame:
@@ -924,17 +1025,21 @@ def load_kinetics(path, cohort: pd.DataFrame) -> pd.DataFrame:
     return _finish(loaded.frame, KINETICS_FIELDS)
 
 
-def load_study(cohort_path, kinetics_path=None, cutoff=DEFAULT_CUTOFF) -> Study:
-    """Load a cohort and optionally its kinetics; the violations of both files are raised together."""
+def load_study(cohort_path, kinetics_path=None, cutoff=DEFAULT_CUTOFF, *,
+               mapping: ColumnMapping = NO_MAPPING) -> Study:
+    """Load a cohort and optionally its kinetics; the violations of both files are raised together.
+
+    ``mapping`` (from a study file) maps the export's headers and values onto the contract.
+    """
     cutoff = parse_cutoff(cutoff)
-    cohort = _cohort(cohort_path, cutoff)
+    cohort = _cohort(cohort_path, cutoff, mapping)
     violations = list(cohort.violations)
     kinetics = None
     if kinetics_path is not None:
         ids = None if cohort.frame is None else cohort.frame["patient_id"]
         if ids is not None and ids.isna().all():  # no usable patient_id column: nothing to check against
             ids = None
-        kinetics = _kinetics(kinetics_path, ids)
+        kinetics = _kinetics(kinetics_path, ids, mapping)
         violations += kinetics.violations
     if violations:
         raise InputError(violations)

@@ -16,6 +16,7 @@ from corpus import ACCEPTED_WORKBOOKS, BAD_INPUTS, GENERATED_CASES, VALID_COHORT
     generated_directory
 
 ROOT = Path(__file__).resolve().parents[1]
+CUTOFF = "2023-03-01"
 
 
 def _run(*args: str | Path) -> subprocess.CompletedProcess:
@@ -24,15 +25,16 @@ def _run(*args: str | Path) -> subprocess.CompletedProcess:
 
 
 def _assert_rejected(proc: subprocess.CompletedProcess, case) -> None:
+    """`validate` reports on standard output: a summary, then the detail table."""
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert proc.stdout == ""
-    lines = proc.stderr.splitlines()
-    header = lines[1].split()
-    assert header == ["row", "patient_id", "column", "rule", "value"]
+    assert "Traceback" not in proc.stderr and proc.stderr == ""
+    lines = proc.stdout.splitlines()
+    assert lines[0].endswith("found") and lines[2] == "Summary (problems per column and rule):"
+    detail = lines[lines.index("Detail:") + 1:]
+    assert detail[1].split()[:5] == ["row", "patient_id", "column", "rule", "value"]
     for column, rule in case.expected:
-        assert any(column in line.split() and rule in line for line in lines), (
-            f"no line with column {column!r} and rule {rule!r}:\n{proc.stderr}")
+        assert any(column in line.split() and rule in line for line in detail), (
+            f"no line with column {column!r} and rule {rule!r}:\n{proc.stdout}")
 
 
 COMMITTED = committed_cases()
@@ -47,11 +49,12 @@ def generated(tmp_path_factory):
 def corpus_runs(generated) -> dict[str, subprocess.CompletedProcess]:
     """One `validate` process per corpus case, run a few at a time (each takes ~1 s to start)."""
     commands = {
-        case.name: ["validate", BAD_INPUTS / case.cohort]
+        case.name: ["validate", BAD_INPUTS / case.cohort, "--cutoff", CUTOFF]
         + (["--kinetics", BAD_INPUTS / case.kinetics] if case.kinetics else [])
         for case in COMMITTED
     }
-    commands.update({case.name: ["validate", generated / case.cohort] for case in GENERATED_CASES})
+    commands.update({case.name: ["validate", generated / case.cohort, "--cutoff", CUTOFF]
+                     for case in GENERATED_CASES})
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
         runs = dict(zip(commands, pool.map(lambda args: _run(*args), commands.values())))
     return runs
@@ -69,26 +72,33 @@ def test_valid_input_prints_counts():
 
 
 def test_excel_and_synthetic_inputs(generated):
-    proc = _run("validate", generated / ACCEPTED_WORKBOOKS[0])
+    proc = _run("validate", generated / ACCEPTED_WORKBOOKS[0], "--cutoff", CUTOFF)
     assert proc.stdout == "OK: 5 patients, 3 centers\n"
-    proc = _run("validate", BAD_INPUTS / "accepted" / "comments_and_blank_lines.csv")
+    proc = _run("validate", BAD_INPUTS / "accepted" / "comments_and_blank_lines.csv", "--cutoff", CUTOFF)
     assert proc.stdout == "OK: 5 patients, 3 centers (SYNTHETIC data set)\n"
 
 
 def test_a_later_cutoff_is_checked():
     proc = _run("validate", VALID_COHORT, "--cutoff", "2022-12-31")
-    assert proc.returncode == 1 and "after the data cut-off (2022-12-31)" in proc.stderr
+    assert proc.returncode == 1 and "after the data cut-off (2022-12-31)" in proc.stdout
+
+
+def test_an_export_without_a_cutoff_is_refused_with_a_hint():
+    """The demo's cut-off is never applied to another export (issue 9)."""
+    proc = _run("validate", VALID_COHORT)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "no data cut-off" in proc.stderr and "--cutoff" in proc.stderr
 
 
 def test_missing_file_and_directory_exit_1_without_traceback(tmp_path):
     for path in (tmp_path / "nowhere.csv", tmp_path):
-        proc = _run("validate", path, "--kinetics", tmp_path / "nowhere_either.csv")
+        proc = _run("validate", path, "--kinetics", tmp_path / "nowhere_either.csv", "--cutoff", CUTOFF)
         assert proc.returncode == 1 and "Traceback" not in proc.stderr
-        assert "cannot read the file" in proc.stderr
+        assert "cannot read the file" in proc.stdout
 
 
 def test_usage_errors_exit_2():
-    for args in ((), ("validate",), ("validate", VALID_COHORT, "--cutoff", "2023-02-30"), ("frobnicate",)):
+    for args in ((), ("validate", VALID_COHORT, "--cutoff", "2023-02-30"), ("frobnicate",)):
         proc = _run(*args)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr and "usage:" in proc.stderr
     assert "cut-off must be a date" in _run("validate", VALID_COHORT, "--cutoff", "01/03/2023").stderr
@@ -102,7 +112,7 @@ def test_a_subcommand_is_a_few_lines(monkeypatch, capsys):
 
     monkeypatch.setitem(cli.COMMANDS, "hello", cli.Command(
         "say hello", hello, lambda parser: (cli.add_study_arguments(parser), parser.add_argument("--shout"))))
-    assert cli.main(["hello", str(VALID_COHORT), "--shout", "loud"]) == 0
+    assert cli.main(["hello", str(VALID_COHORT), "--cutoff", CUTOFF, "--shout", "loud"]) == 0
     assert capsys.readouterr().out == "hello 5 loud\n"
 
 

@@ -1,0 +1,116 @@
+"""The validation report a data manager reads: a per-column summary, hints for a
+column that fails as a whole, the detail, and a CSV of every problem.
+
+:class:`~analysis.loading.InputError` holds the violations; this module only words
+and writes them (``python -m analysis validate`` prints it on standard output).
+"""
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Iterable
+
+from .loading import InputError, Violation
+
+#: Columns of ``validate --problems FILE``.
+CSV_COLUMNS = ("file", "row", "record", "column", "rule", "value", "related_value")
+
+#: A problem family shared by this many cells of a column gets a hint.
+HINT_MIN_CELLS = 3
+
+_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})$")
+
+
+def rule_family(rule: str) -> str:
+    """The rule without the parts that name rows: 'duplicate patient_id (rows 3, 9)' ->
+    'duplicate patient_id'."""
+    return re.sub(r"\s*\(rows [^)]*\)$", "", rule)
+
+
+def summary(violations: Iterable[Violation]) -> list[tuple[str, str, str, int]]:
+    """(file, column, rule, count), most frequent first."""
+    counts = Counter((v.file or "input", v.column or "-", rule_family(v.rule)) for v in violations)
+    return [(f, c, r, n) for (f, c, r), n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def date_order_hint(values: list[str]) -> str | None:
+    """'DD/MM/YYYY' or 'MM/DD/YYYY' when the cells' shape tells, with the study-file line."""
+    parts = [m.groups() for m in map(_DAY_MONTH_YEAR.match, values) if m]
+    if len(parts) < max(1, len(values) // 2):
+        return None
+    separator = parts[0][1]
+    if any(int(p[0]) > 12 for p in parts):
+        order, fmt = "DD{0}MM{0}YYYY", "%d{0}%m{0}%Y"
+    elif any(int(p[2]) > 12 for p in parts):
+        order, fmt = "MM{0}DD{0}YYYY", "%m{0}%d{0}%Y"
+    else:
+        return (f"these look like dates written with '{separator}' but day and month cannot be told "
+                "apart (no value above 12): set `date_format:` in the study file to the export's order, "
+                f"e.g. \"%d{separator}%m{separator}%Y\"")
+    return (f"these look like {order.format(separator)}: add `date_format: \"{fmt.format(separator)}\"` "
+            "to the study file (python -m analysis map proposes it)")
+
+
+def hints(violations: Iterable[Violation]) -> list[str]:
+    """How to fix problems that affect a whole column (or the whole header) at once."""
+    violations = list(violations)
+    out = []
+    missing = [v for v in violations if v.rule == "missing column"]
+    if len(missing) >= 5:
+        out.append(f"{len(missing)} contract columns are missing: if the export names its columns its own "
+                   "way (REDCap labels, raw variable names), run `python -m analysis map EXPORT -o study.yml` "
+                   "and validate with --study study.yml")
+    by_column: dict[tuple[str | None, str | None, str], list[Violation]] = {}
+    for v in violations:
+        by_column.setdefault((v.file, v.column, rule_family(v.rule)), []).append(v)
+    for (file, column, rule), group in by_column.items():
+        if len(group) < HINT_MIN_CELLS:
+            continue
+        values = [v.value or "" for v in group]
+        where = f"{column}" + (f" ({Path(file).name})" if file else "")
+        if rule.startswith("not a date"):
+            hint = date_order_hint(values)
+            if hint:
+                out.append(f"{where}: {len(group)} cells are not YYYY-MM-DD; {hint}")
+        elif "decimal separator" in rule:
+            out.append(f"{where}: {len(group)} numbers use a decimal comma: export with a dot as the decimal "
+                       "separator (or save the sheet with an English number format)")
+        elif rule.startswith("not a boolean") or rule.startswith("must be "):
+            distinct = sorted(set(values))[:6]
+            out.append(f"{where}: {len(group)} cells hold values outside the contract ({', '.join(distinct)}): "
+                       "map them under `values:` in the study file")
+    return out
+
+
+def format_report(err: InputError) -> str:
+    """Summary, hints, then every problem (the detail table of :meth:`InputError.format`)."""
+    violations = err.violations
+    n = len(violations)
+    lines = [f"{n} problem{'s' if n != 1 else ''} found", "", "Summary (problems per column and rule):"]
+    rows = summary(violations)
+    width = max(len(c) for _, c, _, _ in rows)
+    several_files = len({f for f, *_ in rows}) > 1
+    for file, column, rule, count in rows:
+        prefix = f"{Path(file).name}: " if several_files else ""
+        lines.append(f"  {count:>6}  {prefix}{column.ljust(width)}  {rule}")
+    found = hints(violations)
+    if found:
+        lines += ["", "Hints:"] + [f"  - {h}" for h in found]
+    lines += ["", "Detail:", err.format()]
+    return "\n".join(lines)
+
+
+def write_problems_csv(violations: Iterable[Violation], path) -> Path:
+    """Every problem as a CSV for the data manager (UTF-8 with BOM, so Excel reads accents)."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    with open(partial, "w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        for v in violations:
+            writer.writerow([v.file or "", "" if v.row is None else v.row, v.patient_id or "", v.column or "",
+                             v.rule, v.value or "", v.related or ""])
+    partial.replace(path)
+    return path

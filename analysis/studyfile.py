@@ -1,0 +1,405 @@
+"""The study file (``study.yml``): what a team says about its own study.
+
+One YAML file holds everything that is the team's rather than the software's: the
+title and authors, where the export is and when it was frozen, how the export's
+headers and values map onto the data contract, what Methods says about the product,
+and the analysis options. ``study.example.yml`` at the project root documents every key.
+
+Precedence, for every setting: an explicit argument (command line, ``-P``) over the
+study file over the defaults. Without a study file and without a cohort argument, the
+bundled synthetic demo is used (its paths and its cut-off); once a cohort is named
+anywhere, its cut-off must be named too (the demo's cut-off is never applied to
+another export) and the kinetics table is only what is named with it.
+
+Public API: :func:`read_study_file`, :func:`resolve_study`, :class:`StudySettings`,
+:class:`StudyFileError`, :func:`load_settings`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .loading import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS, ColumnMapping, Study, load_study, parse_cutoff
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+#: The study file read when none is named and it exists in the working directory.
+DEFAULT_STUDY_FILE = "study.yml"
+
+#: The bundled synthetic demo: used only when no cohort is named anywhere.
+DEMO_COHORT = PROJECT_DIR / "data" / "cohort.csv"
+DEMO_KINETICS = PROJECT_DIR / "data" / "kinetics.csv"
+DEMO_CUTOFF = DEFAULT_CUTOFF
+
+DEMO_TITLE = ("Cytokine release syndrome, ICANS and the efficacy of anti-CD19 CAR-T therapy "
+              "in relapsed/refractory B-ALL")
+DEMO_SUBTITLE = "A worked example on the bundled synthetic cohort"
+DEFAULT_TITLE = "Toxicity and efficacy of CAR-T cell therapy: a cohort report"
+DEMO_AUTHOR = "The cartox team"
+
+#: A parameter value meaning "no kinetics table" (an empty value means "not given").
+NO_KINETICS = "none"
+
+
+class StudyFileError(ValueError):
+    """A study file that cannot be used, or settings that do not make a study; the
+    message names the file and the key."""
+
+
+# --------------------------------------------------------------------------- schema
+# pydantic models: unknown keys are errors (a typo such as `cuttoff:` must not be ignored).
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Author(_Model):
+    """One author; ``affiliation`` is one or several institutions."""
+
+    name: str = Field(min_length=1)
+    affiliation: str | list[str] | None = None
+    email: str | None = None
+    orcid: str | None = Field(default=None, pattern=r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
+    corresponding: bool = False
+
+    @property
+    def affiliations(self) -> tuple[str, ...]:
+        if self.affiliation is None:
+            return ()
+        return (self.affiliation,) if isinstance(self.affiliation, str) else tuple(self.affiliation)
+
+
+class DataSection(_Model):
+    cohort: str | None = None
+    kinetics: str | None = None
+    cutoff: dt.date | None = None
+    sheet: str | None = None
+
+
+class Product(_Model):
+    """What Methods says about the CAR-T product and the regimen; absent keys are left out
+    of the sentence (neutral wording), never filled with the publication's product."""
+
+    name: str | None = None
+    target: str | None = None
+    costimulatory_domain: str | None = None
+    vector: str | None = None
+    lymphodepletion: str | None = None
+
+
+class AnalysisOptions(_Model):
+    """Options of the analysis (later issues add keys here, each with its default)."""
+
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    landmark_day: int = Field(default=30, ge=0, le=3650)
+
+
+_Scalar = str | int | float | bool
+
+
+class _StudyModel(_Model):
+    title: str | None = None
+    subtitle: str | None = None
+    authors: list[Author] = []
+    date: dt.date | Literal["today"] | None = None
+    data: DataSection = DataSection()
+    columns: dict[str, str] = {}
+    kinetics_columns: dict[str, str] = {}
+    values: dict[str, dict[_Scalar, _Scalar | None]] = {}
+    date_format: str | None = None
+    product: Product = Product()
+    analysis: AnalysisOptions = AnalysisOptions()
+
+    @field_validator("columns", "values")
+    @classmethod
+    def _cohort_names(cls, value: dict) -> dict:
+        return _known_names(value, COHORT_FIELDS + KINETICS_FIELDS)
+
+    @field_validator("kinetics_columns")
+    @classmethod
+    def _kinetics_names(cls, value: dict) -> dict:
+        return _known_names(value, KINETICS_FIELDS)
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not all(code in value for code in ("%d", "%m")) or not re.search(r"%[Yy]", value):
+            raise ValueError(f"{value!r} must contain %d, %m and %Y (e.g. \"%d/%m/%Y\")")
+        probe = dt.date(2021, 3, 24)
+        if dt.datetime.strptime(probe.strftime(value), value).date() != probe:
+            raise ValueError(f"{value!r} does not read back the dates it writes")
+        return value
+
+
+def _known_names(mapping: dict, fields) -> dict:
+    names = [f.name for f in fields]
+    unknown = [key for key in mapping if key not in names]
+    if unknown:
+        raise ValueError(f"unknown contract column {', '.join(map(repr, unknown))}; "
+                         f"the contract's columns are: {', '.join(dict.fromkeys(names))}")
+    return mapping
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class StudyFile:
+    """A study file as written, paths resolved against the file's folder."""
+
+    path: Path
+    model: _StudyModel
+
+    def data_path(self, value: str | None) -> Path | None:
+        if value is None or not str(value).strip():
+            return None
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.path.parent / path)
+
+
+def read_study_file(path) -> StudyFile:
+    """Read and check a study file; :class:`StudyFileError` lists every problem found."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StudyFileError(f"{path}: cannot read the study file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise StudyFileError(f"{path}: not UTF-8 text; save the study file as UTF-8") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise StudyFileError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise StudyFileError(f"{path}: a study file is a set of `key: value` lines, not a {type(raw).__name__}")
+    raw = {key: value for key, value in raw.items() if value is not None}  # a section left empty
+    try:
+        return StudyFile(path, _StudyModel.model_validate(raw))
+    except ValidationError as exc:
+        problems = [f"  {'.'.join(str(p) for p in err['loc']) or '(top level)'}: {_pydantic_message(err)}"
+                    for err in exc.errors()]
+        raise StudyFileError(f"{path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n"
+                             + "\n".join(problems)) from None
+
+
+def _pydantic_message(err: dict) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key (see study.example.yml for the keys a study file can hold)"
+    message = err["msg"]
+    return message.removeprefix("Value error, ")
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """The effective settings of one report: every value resolved, with its origin."""
+
+    title: str
+    subtitle: str | None
+    authors: tuple[Author, ...]
+    date: dt.date
+    cohort: Path
+    kinetics: Path | None
+    cutoff: dt.date
+    sheet: str | None
+    mapping: ColumnMapping
+    product: Product
+    analysis: AnalysisOptions
+    study_file: Path | None
+    is_demo: bool
+    origins: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def date_text(self) -> str:
+        """'27 November 2026'."""
+        return format_date(self.date)
+
+    def metadata_block(self) -> str:
+        """A YAML metadata block (title, subtitle, authors, date) for the document.
+
+        A chunk displays it as Markdown: Pandoc reads metadata blocks anywhere in a
+        document and the later block wins, so the study file sets the title block in
+        every renderer and format. Authors are plain names here; affiliations are
+        printed by :meth:`author_notes`.
+        """
+        meta: dict[str, Any] = {"title": self.title}
+        if self.subtitle:
+            meta["subtitle"] = self.subtitle
+        if self.authors:
+            meta["author"] = [a.name for a in self.authors]
+        meta["date"] = self.date_text
+        return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=10_000) + "---\n"
+
+    def author_notes(self) -> str:
+        """Authors with numbered affiliations, and the corresponding author (Markdown)."""
+        if not any(a.affiliations or a.email or a.orcid for a in self.authors):
+            return ""
+        institutions: list[str] = []
+        for author in self.authors:
+            for place in author.affiliations:
+                if place not in institutions:
+                    institutions.append(place)
+        names = []
+        for author in self.authors:
+            marks = ",".join(str(institutions.index(p) + 1) for p in author.affiliations)
+            mark = f"^{marks}^" if marks and len(institutions) > 1 else ""
+            star = "\\*" if author.corresponding else ""
+            orcid = f" (ORCID [{author.orcid}](https://orcid.org/{author.orcid}))" if author.orcid else ""
+            names.append(f"{_md(author.name)}{mark}{star}{orcid}")
+        lines = [", ".join(names)]
+        if len(institutions) > 1:
+            lines += [f"^{i}^ {_md(place)}" for i, place in enumerate(institutions, start=1)]
+        elif institutions:
+            lines.append(_md(institutions[0]))
+        corresponding = [a for a in self.authors if a.corresponding]
+        if corresponding:
+            who = corresponding[0]
+            contact = f": <{who.email}>" if who.email else ""
+            lines.append(f"\\* Corresponding author{contact}")
+        return "\n\n".join(lines) + "\n"
+
+    def product_sentence(self) -> str:
+        """What Methods says about the product, from the study file; neutral when absent."""
+        p = self.product
+        cells = f"autologous {p.target}-directed CAR-T cells" if p.target else "CAR-T cells"
+        if p.name:
+            cells += f" ({p.name})"
+        details = [d for d in (
+            f"{p.costimulatory_domain} co-stimulation" if p.costimulatory_domain else None,
+            f"{p.vector} transduction" if p.vector else None,
+        ) if d]
+        if details:
+            cells += f" ({', '.join(details)})"
+        sentence = f"Patients received {cells}"
+        if p.lymphodepletion:
+            sentence += f" after {p.lymphodepletion} lymphodepletion"
+        return sentence + "."
+
+
+def _md(text: str) -> str:
+    """Plain text safe inside Markdown (no emphasis, links or raw HTML from a name)."""
+    return re.sub(r"([\\`*_{}\[\]<>#|^~$])", r"\\\1", text)
+
+
+def format_date(day: dt.date) -> str:
+    """'27 November 2026' (no leading zero, English month)."""
+    return f"{day.day} {day.strftime('%B %Y')}"
+
+
+def _given(value) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=None,
+                  base: Path | None = None, today: dt.date | None = None) -> StudySettings:
+    """Effective settings: arguments > study file > defaults (see the module docstring).
+
+    ``study``: a study-file path, or None/"" to use ``study.yml`` in ``base`` when it
+    exists. ``kinetics``: a path; ``None`` or ``"none"`` for no kinetics table; ``""``
+    (the default) for "not given".
+    Relative argument paths are taken against ``base`` (default: the working directory).
+    """
+    base = Path.cwd() if base is None else Path(base)
+    today = dt.date.today() if today is None else today
+    origins: dict[str, str] = {}
+    sf: StudyFile | None = None
+    if _given(study):
+        path = Path(study).expanduser()
+        sf = read_study_file(path if path.is_absolute() else base / path)
+    elif (base / DEFAULT_STUDY_FILE).is_file():
+        sf = read_study_file(base / DEFAULT_STUDY_FILE)
+    m = sf.model if sf else _StudyModel()
+    where = f"{sf.path}" if sf else ""
+
+    def argument_path(value) -> Path:
+        path = Path(str(value)).expanduser()
+        return path if path.is_absolute() else base / path
+
+    # cohort: argument > study file > demo
+    if _given(cohort):
+        cohort_path, origins["cohort"] = argument_path(cohort), "argument"
+    elif sf and m.data.cohort:
+        cohort_path, origins["cohort"] = sf.data_path(m.data.cohort), f"study file {where}"
+    else:
+        cohort_path, origins["cohort"] = DEMO_COHORT, "bundled demo"
+    is_demo = _same_file(cohort_path, DEMO_COHORT)
+
+    if kinetics is None or _given(kinetics):
+        no_table = kinetics is None or str(kinetics).strip().lower() == NO_KINETICS
+        kinetics_path = None if no_table else argument_path(kinetics)
+        origins["kinetics"] = "argument"
+    elif sf and m.data.kinetics and origins["cohort"].startswith("study file"):
+        # the study file's kinetics belong to its cohort: never paired with another export
+        no_table = str(m.data.kinetics).strip().lower() == NO_KINETICS
+        kinetics_path = None if no_table else sf.data_path(m.data.kinetics)
+        origins["kinetics"] = f"study file {where}"
+    elif origins["cohort"] == "bundled demo":
+        kinetics_path, origins["kinetics"] = DEMO_KINETICS, "bundled demo"
+    else:
+        kinetics_path, origins["kinetics"] = None, "none given"
+
+    if _given(cutoff):
+        try:
+            cutoff_date = parse_cutoff(cutoff)
+        except ValueError as exc:
+            raise StudyFileError(str(exc)) from None
+        origins["cutoff"] = "argument"
+    elif m.data.cutoff is not None:
+        cutoff_date, origins["cutoff"] = m.data.cutoff, f"study file {where}"
+    elif is_demo:
+        cutoff_date, origins["cutoff"] = parse_cutoff(DEMO_CUTOFF), "bundled demo"
+    else:
+        hint = (f"set `data: cutoff: YYYY-MM-DD` in {where}" if sf
+                else "give the cut-off (make report CUTOFF=YYYY-MM-DD, --cutoff, -P cutoff:YYYY-MM-DD) "
+                     "or write it in a study file")
+        raise StudyFileError(
+            f"no data cut-off for {cohort_path}: the date the export was frozen is needed to censor "
+            f"follow-up; {hint}. (The bundled demo's cut-off, {DEMO_CUTOFF}, is only used for the demo.)")
+
+    if is_demo and not sf:
+        title, subtitle, authors = DEMO_TITLE, DEMO_SUBTITLE, (Author(name=DEMO_AUTHOR),)
+    else:
+        title = m.title or DEFAULT_TITLE
+        subtitle, authors = m.subtitle, tuple(m.authors)
+    report_date = today if m.date in (None, "today") else m.date
+
+    mapping = ColumnMapping(
+        columns=dict(m.columns),
+        kinetics_columns=dict(m.kinetics_columns),
+        values={column: dict(v) for column, v in m.values.items()},
+        date_format=m.date_format,
+    )
+    return StudySettings(
+        title=title, subtitle=subtitle, authors=authors, date=report_date,
+        cohort=cohort_path, kinetics=kinetics_path, cutoff=cutoff_date,
+        sheet=sheet if _given(sheet) else m.data.sheet,
+        mapping=mapping, product=m.product, analysis=m.analysis,
+        study_file=sf.path if sf else None, is_demo=is_demo, origins=origins,
+    )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or a.samefile(b)
+    except OSError:
+        return False
+
+
+def load_settings(settings: StudySettings) -> Study:
+    """Load and validate the data the settings name (raises :class:`~analysis.loading.InputError`)."""
+    return load_study(settings.cohort, settings.kinetics, cutoff=settings.cutoff, mapping=settings.mapping)
