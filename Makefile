@@ -2,9 +2,17 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-COHORT ?= data/cohort.csv
-KINETICS ?= data/kinetics.csv
-CUTOFF ?= 2023-03-01
+# Empty means "not given": the study file (STUDY, else study.yml when present) decides,
+# else the bundled synthetic demo. KINETICS=none: no kinetics table.
+STUDY ?=
+COHORT ?=
+KINETICS ?=
+CUTOFF ?=
+# Only the settings given are passed on, so that the study file fills in the rest.
+RENDER_ARGS := $(if $(STUDY),--study "$(STUDY)") $(if $(COHORT),--cohort "$(COHORT)") \
+  $(if $(KINETICS),--kinetics "$(KINETICS)") $(if $(CUTOFF),--cutoff "$(CUTOFF)")
+QUARTO_ARGS := $(if $(STUDY),-P study:"$(STUDY)") $(if $(COHORT),-P cohort:"$(COHORT)") \
+  $(if $(KINETICS),-P kinetics:"$(KINETICS)") $(if $(CUTOFF),-P cutoff:"$(CUTOFF)")
 
 .PHONY: report test env clean
 
@@ -21,11 +29,13 @@ test: env
 
 # Quarto when the user has it; otherwise the built-in renderer (same sources, same outputs).
 report: env
+	@if [ -z "$(STUDY)$(COHORT)" ] && [ ! -f study.yml ]; then \
+	  echo "No study.yml and no STUDY= or COHORT=: rendering the bundled SYNTHETIC demo (see README, 'Your study')."; \
+	fi
 	@if command -v quarto >/dev/null 2>&1; then \
-	  QUARTO_PYTHON="$(abspath $(BIN))/python" quarto render report.qmd \
-	    -P cohort:"$(COHORT)" -P kinetics:"$(KINETICS)" -P cutoff:"$(CUTOFF)"; \
+	  QUARTO_PYTHON="$(abspath $(BIN))/python" quarto render report.qmd $(QUARTO_ARGS); \
 	else \
-	  $(BIN)/python -m renderer report.qmd --cohort "$(COHORT)" --kinetics "$(KINETICS)" --cutoff "$(CUTOFF)"; \
+	  $(BIN)/python -m renderer report.qmd $(RENDER_ARGS); \
 	fi
 
 clean:

@@ -43,6 +43,10 @@ DEMO_SUBTITLE = "A worked example on the bundled synthetic cohort"
 DEFAULT_TITLE = "Toxicity and efficacy of CAR-T cell therapy: a cohort report"
 DEMO_AUTHOR = "The cartox team"
 
+#: The product of the publication the demo is calibrated to (the demo's Methods).
+DEMO_PRODUCT_KEYS = dict(target="CD19", costimulatory_domain="4-1BB", vector="lentiviral",
+                         lymphodepletion="fludarabine–cyclophosphamide")
+
 #: A parameter value meaning "no kinetics table" (an empty value means "not given").
 NO_KINETICS = "none"
 
@@ -149,6 +153,9 @@ def _known_names(mapping: dict, fields) -> dict:
     return mapping
 
 
+DEMO_PRODUCT = Product(**DEMO_PRODUCT_KEYS)
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -234,20 +241,18 @@ class StudySettings:
 
         A chunk displays it as Markdown: Pandoc reads metadata blocks anywhere in a
         document and the later block wins, so the study file sets the title block in
-        every renderer and format. Authors are plain names here; affiliations are
-        printed by :meth:`author_notes`.
+        every renderer and format. The authors are printed by :meth:`byline` in the body:
+        Quarto's Typst title block ignores authors set after the front matter.
         """
-        meta: dict[str, Any] = {"title": self.title}
+        meta: dict[str, Any] = {"title": self.title, "pagetitle": self.title}
         if self.subtitle:
             meta["subtitle"] = self.subtitle
-        if self.authors:
-            meta["author"] = [a.name for a in self.authors]
         meta["date"] = self.date_text
         return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=10_000) + "---\n"
 
-    def author_notes(self) -> str:
+    def byline(self) -> str:
         """Authors with numbered affiliations, and the corresponding author (Markdown)."""
-        if not any(a.affiliations or a.email or a.orcid for a in self.authors):
+        if not self.authors:
             return ""
         institutions: list[str] = []
         for author in self.authors:
@@ -271,11 +276,13 @@ class StudySettings:
             who = corresponding[0]
             contact = f": <{who.email}>" if who.email else ""
             lines.append(f"\\* Corresponding author{contact}")
-        return "\n\n".join(lines) + "\n"
+        return "::: {.byline}\n" + "\n\n".join(lines) + "\n:::\n"
 
     def product_sentence(self) -> str:
         """What Methods says about the product, from the study file; neutral when absent."""
         p = self.product
+        if not any((p.name, p.target, p.costimulatory_domain, p.vector, p.lymphodepletion)):
+            return ""  # nothing stated: nothing assumed
         cells = f"autologous {p.target}-directed CAR-T cells" if p.target else "CAR-T cells"
         if p.name:
             cells += f" ({p.name})"
@@ -373,9 +380,10 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
 
     if is_demo and not sf:
         title, subtitle, authors = DEMO_TITLE, DEMO_SUBTITLE, (Author(name=DEMO_AUTHOR),)
+        product = DEMO_PRODUCT
     else:
         title = m.title or DEFAULT_TITLE
-        subtitle, authors = m.subtitle, tuple(m.authors)
+        subtitle, authors, product = m.subtitle, tuple(m.authors), m.product
     report_date = today if m.date in (None, "today") else m.date
 
     mapping = ColumnMapping(
@@ -388,7 +396,7 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
         title=title, subtitle=subtitle, authors=authors, date=report_date,
         cohort=cohort_path, kinetics=kinetics_path, cutoff=cutoff_date,
         sheet=sheet if _given(sheet) else m.data.sheet,
-        mapping=mapping, product=m.product, analysis=m.analysis,
+        mapping=mapping, product=product, analysis=m.analysis,
         study_file=sf.path if sf else None, is_demo=is_demo, origins=origins,
     )
 

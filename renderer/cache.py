@@ -8,6 +8,9 @@ on, so that new data can never print stale numbers:
 * the effective parameter values (the `parameters` cell's literals with `-P` overrides);
 * the CONTENTS of every file a parameter names (`cohort`, `kinetics`, ...): a new export
   under the same file name invalidates; a renamed copy of the same bytes does not;
+* the CONTENTS of every YAML configuration file at the project root (a study file such
+  as `study.yml`, read when no parameter names one) or named by a parameter, and of every
+  file such a YAML file names (a study file's `data: cohort: ...`), relative to its folder;
 * the library sources: `analysis/**/*.py`, `data/published.yml` and the project's
   top-level `*.py` modules (this also captures the library version);
 * the Python version and the versions of the key packages, and this cache's format.
@@ -132,6 +135,54 @@ def data_files(params: dict, project_dir) -> dict:
     return out
 
 
+def _yaml_strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _yaml_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _yaml_strings(item)
+
+
+def config_files(params: dict, project_dir) -> dict:
+    """{path: sha256} of the YAML files at the project root or named by a parameter (not
+    `_quarto.yml`, already read by the renderer), and of every file they name."""
+    import yaml
+
+    project_dir = Path(project_dir)
+    yamls = [p for p in sorted(project_dir.glob("*.y*ml")) if p.name != "_quarto.yml"]
+    for value in params.values():
+        if isinstance(value, str) and value.lower().endswith((".yml", ".yaml")) and "\n" not in value:
+            path = Path(value) if os.path.isabs(value) else project_dir / value
+            if path not in yamls:
+                yamls.append(path)
+    out = {}
+    for path in yamls:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            out[str(path)] = None
+            continue
+        out[str(path)] = _sha(data)
+        try:
+            parsed = yaml.safe_load(data)
+        except yaml.YAMLError:
+            continue  # the kernel will report it; the bytes are in the key
+        for text in _yaml_strings(parsed):
+            if not text.strip() or "\n" in text or len(text) > 4096:
+                continue
+            named = Path(text).expanduser()
+            named = named if named.is_absolute() else path.parent / named
+            try:
+                if named.is_file():
+                    out[str(named)] = file_digest(named)
+            except OSError:
+                pass
+    return out
+
+
 def library_digest(project_dir, globs=LIBRARY_GLOBS) -> dict:
     project_dir = Path(project_dir)
     files = set()
@@ -168,6 +219,8 @@ def compute_key(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Ke
     }
     for name, digest in data_files(params, project_dir).items():
         components[f"data file of parameter '{name}'"] = digest or "missing"
+    for name, digest in config_files(params, project_dir).items():
+        components[f"configuration file {name}"] = digest or "missing"
     for rel, digest in library_digest(project_dir).items():
         components[f"library file {rel}"] = digest
     for name, version in package_versions().items():

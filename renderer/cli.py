@@ -47,8 +47,9 @@ def parse_args(argv):
     p.add_argument("input", help="the .qmd document (its directory is the project directory)")
     p.add_argument("-P", "--execute-param", dest="params", action="append", default=[],
                    metavar="NAME:VALUE", help="override a parameter of the `parameters` cell")
+    p.add_argument("--study", help="shorthand for -P study:PATH (a study file; default: study.yml when present)")
     p.add_argument("--cohort", help="shorthand for -P cohort:PATH")
-    p.add_argument("--kinetics", help="shorthand for -P kinetics:PATH (empty: no kinetics table)")
+    p.add_argument("--kinetics", help="shorthand for -P kinetics:PATH ('none' or empty: no kinetics table)")
     p.add_argument("--cutoff", help="shorthand for -P cutoff:DATE")
     p.add_argument("--to", help="comma-separated formats: html,pdf,docx (default: those in _quarto.yml)")
     p.add_argument("--output-dir", help="output directory (default: project output-dir)")
@@ -67,11 +68,13 @@ def params_from(args):
         name, value = item.split(":", 1)
         params[name.strip()] = _scalar(value.strip())
     cwd_is_project = Path.cwd().resolve() == Path(args.input).resolve().parent
+    if args.study is not None:
+        params["study"] = args.study if cwd_is_project else _path_param(args.study)
     if args.cohort is not None:
         params["cohort"] = args.cohort if cwd_is_project else _path_param(args.cohort)
     if args.kinetics is not None:
         kin = args.kinetics.strip()
-        params["kinetics"] = None if not kin else (kin if cwd_is_project else _path_param(kin))
+        params["kinetics"] = "none" if not kin else (kin if cwd_is_project else _path_param(kin))
     if args.cutoff is not None:
         params["cutoff"] = args.cutoff
     return params
