@@ -35,7 +35,12 @@ LEAKED_MISSING = re.compile(r"\b(?:nan|NaN|NAN|NaT|inf|None)\b")
 
 
 def report_parameter(name: str) -> str:
-    """Default value of a parameter of the report's `parameters` cell (e.g. the cut-off)."""
+    """Default value of a parameter of the report's `parameters` cell; for the data
+    settings, which default to "not given" there, the bundled demo's value."""
+    if name == "cutoff":
+        from analysis.studyfile import DEMO_CUTOFF
+
+        return DEMO_CUTOFF
     match = re.search(rf'^{name}\s*=\s*"([^"]*)"', REPORT.read_text(encoding="utf-8"), re.MULTILINE)
     assert match, f"parameter {name!r} not found in report.qmd"
     return match.group(1)
@@ -79,16 +84,24 @@ def inline_expressions() -> list[str]:
 
 
 def render_report(out_dir: Path, *, cohort: Path | None = None, kinetics: str | Path | None = None,
-                  to: str = "html") -> subprocess.CompletedProcess:
-    """Render report.qmd with the built-in renderer into `out_dir` (``kinetics=""``: no table)."""
-    return subprocess.run(_render_command(out_dir, cohort, kinetics, to), cwd=ROOT, capture_output=True,
+                  to: str = "html", study: Path | None = None) -> subprocess.CompletedProcess:
+    """Render report.qmd with the built-in renderer into `out_dir` (``kinetics=""``: no table).
+
+    A cohort variant made from the demo gets the demo's cut-off and, unless ``kinetics``
+    is given, the demo's kinetics table; ``study``: a study file instead.
+    """
+    return subprocess.run(_render_command(out_dir, cohort, kinetics, to, study), cwd=ROOT, capture_output=True,
                           text=True, timeout=RENDER_TIMEOUT)
 
 
-def _render_command(out_dir, cohort, kinetics, to) -> list[str]:
+def _render_command(out_dir, cohort, kinetics, to, study=None) -> list[str]:
     cmd = [sys.executable, "-m", "renderer", str(REPORT), "--to", to, "--output-dir", str(out_dir), "--no-cache"]
+    if study is not None:
+        cmd += ["--study", str(study)]
     if cohort is not None:
-        cmd += ["--cohort", str(cohort)]
+        cmd += ["--cohort", str(cohort), "--cutoff", report_parameter("cutoff")]
+        if kinetics is None:
+            kinetics = KINETICS
     if kinetics is not None:
         cmd += ["--kinetics", str(kinetics)]
     return cmd

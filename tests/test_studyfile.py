@@ -1,0 +1,280 @@
+"""The study file, the export mapping and a study-neutral report (issue 9).
+
+A team's REDCap-style exports (tests/registry_exports.py: label headers and raw variable
+names, dd/mm/yyyy text mixed with Excel dates, a data-dictionary sheet, three planted
+data-entry errors) go through `map` -> `validate --study` -> render with no hand edit
+but the cut-off, and only the planted errors are reported.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from analysis import cli
+from analysis.loading import InputError, load_study
+from analysis.mapping import propose_mapping
+from analysis.problems import date_order_hint, hints
+from analysis.studyfile import (
+    DEMO_COHORT,
+    DEMO_CUTOFF,
+    DEMO_KINETICS,
+    StudyFileError,
+    format_date,
+    load_settings,
+    read_study_file,
+    resolve_study,
+)
+from conftest import render_report
+from registry_exports import FIELDS, N_PATIENTS, PLANTED_ERRORS, write_export
+
+CUTOFF = "2023-03-01"
+
+
+def _set_cutoff(study: Path, cutoff: str = CUTOFF) -> Path:
+    """The one hand edit a user makes to the proposed file."""
+    lines = study.read_text(encoding="utf-8").splitlines()
+    edited = [f"  cutoff: {cutoff}" if line.startswith("  cutoff:") else line for line in lines]
+    assert edited != lines, "the proposed study file has no cutoff line"
+    study.write_text("\n".join(edited) + "\n", encoding="utf-8")
+    return study
+
+
+@pytest.fixture(scope="module", params=["labels", "raw"])
+def mapped(request, tmp_path_factory):
+    """(study file, export folder) after `map` and the cut-off edit, for each flavour."""
+    folder = tmp_path_factory.mktemp(f"export-{request.param}")
+    export, kinetics = write_export(folder, request.param)
+    study = folder / "study.yml"
+    assert cli.main(["map", str(export), "--kinetics", str(kinetics), "-o", str(study)]) == 0
+    return _set_cutoff(study), folder
+
+
+# --------------------------------------------------------------------------- map
+
+
+def test_map_finds_every_column_of_a_clear_export(mapped):
+    study, folder = mapped
+    flavour = "labels" if (folder / "labels_export.xlsx").exists() else "raw"
+    proposal = propose_mapping(folder / f"{flavour}_export.xlsx", kinetics=folder / f"{flavour}_kinetics.csv")
+    position = 0 if flavour == "labels" else 1
+    found = {m.name: m.header for m in proposal.cohort_matches}
+    assert found == {name: headers[position] for name, headers in FIELDS.items()}
+    assert not any(m.how == "guess" for m in proposal.cohort_matches)
+    assert proposal.date_format == "%d/%m/%Y" and proposal.complete
+    assert proposal.dictionary_sheet == "Data dictionary"
+
+
+def test_mapped_export_validates_with_only_the_planted_errors(mapped, capsys):
+    study, folder = mapped
+    problems = folder / "problems.csv"
+    assert cli.main(["validate", "--study", str(study), "--problems", str(problems)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("3 problems found")
+    with open(problems, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(PLANTED_ERRORS)
+    assert {r["column"] for r in rows} == {c for c, _ in PLANTED_ERRORS}
+    for column, rule in PLANTED_ERRORS:
+        assert any(r["column"] == column and rule in r["rule"] for r in rows), (column, rule, rows)
+    # the cross-field rule shows the value it was compared with
+    order = next(r for r in rows if r["column"] == "cr_date")
+    assert order["related_value"].startswith("infusion_date = ") and order["record"]
+
+
+def test_mapped_export_without_errors_loads_every_patient(tmp_path):
+    export, kinetics = write_export(tmp_path, "raw", errors=False)
+    study = tmp_path / "study.yml"
+    assert cli.main(["map", str(export), "--kinetics", str(kinetics), "-o", str(study)]) == 0
+    data = load_settings(resolve_study(_set_cutoff(study)))
+    assert len(data.cohort) == N_PATIENTS
+    assert set(data.cohort["sex"]) == {"M", "F"}  # codes 1/2 through the proposed values
+    assert data.cohort["infusion_date"].notna().all()  # text and Excel dates alike
+    assert data.kinetics is not None and len(data.kinetics) > 0
+
+
+def test_map_never_overwrites_and_fails_while_a_required_column_is_unmapped(tmp_path, capsys):
+    export, _ = write_export(tmp_path, "labels", errors=False)
+    import pandas as pd
+
+    frame = pd.read_excel(export, sheet_name="Export", dtype=object)
+    frame = frame.drop(columns=["Date of CAR-T infusion"])
+    lacking = tmp_path / "lacking.xlsx"
+    frame.to_excel(lacking, index=False)
+    target = tmp_path / "study.yml"
+    target.write_text("keep me\n", encoding="utf-8")
+    assert cli.main(["map", str(lacking), "-o", str(target)]) == 1
+    captured = capsys.readouterr()
+    assert "exists" in captured.err and target.read_text(encoding="utf-8") == "keep me\n"
+    assert cli.main(["map", str(lacking), "-o", str(target), "--force"]) == 1
+    assert "Required columns still unmapped: infusion_date" in capsys.readouterr().out
+    assert "# infusion_date:   # NOT FOUND" in target.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- the study file
+
+
+def _write(tmp_path: Path, text: str, name: str = "study.yml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_precedence_argument_over_study_file_over_demo(tmp_path):
+    (tmp_path / "exports").mkdir()
+    study = _write(tmp_path, "data:\n  cohort: exports/c.csv\n  kinetics: exports/k.csv\n  cutoff: 2024-05-01\n")
+    from_file = resolve_study(study)
+    assert from_file.cohort == tmp_path / "exports" / "c.csv"  # relative to the study file
+    assert from_file.kinetics == tmp_path / "exports" / "k.csv" and from_file.cutoff == dt.date(2024, 5, 1)
+    overridden = resolve_study(study, cutoff="2024-06-30", kinetics="none", base=tmp_path)
+    assert overridden.cutoff == dt.date(2024, 6, 30) and overridden.kinetics is None
+    assert overridden.cohort == from_file.cohort
+    # another cohort on the command line never gets the study file's kinetics
+    other = resolve_study(study, cohort="other.csv", base=tmp_path)
+    assert other.cohort == tmp_path / "other.csv" and other.kinetics is None and other.cutoff == dt.date(2024, 5, 1)
+    # study.yml in the working folder is read when none is named
+    assert resolve_study(base=tmp_path).cohort == from_file.cohort
+    # no study file, no cohort: the demo, its kinetics and its cut-off
+    demo = resolve_study(base=tmp_path / "exports")
+    assert (demo.cohort, demo.kinetics, demo.cutoff.isoformat(), demo.is_demo) == (
+        DEMO_COHORT, DEMO_KINETICS, DEMO_CUTOFF, True)
+
+
+def test_an_export_needs_its_own_cutoff(tmp_path):
+    with pytest.raises(StudyFileError, match="no data cut-off.*CUTOFF=YYYY-MM-DD"):
+        resolve_study(cohort="exports/cohort.csv", base=tmp_path)
+    study = _write(tmp_path, "data:\n  cohort: c.csv\n")
+    with pytest.raises(StudyFileError, match="set `data: cutoff: YYYY-MM-DD`"):
+        resolve_study(study)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("cuttoff: 2024-01-01\n", "cuttoff: unknown key"),
+    ("columns:\n  age_crs: Age\n", "unknown contract column 'age_crs'; the contract's columns are: patient_id"),
+    ("date_format: '%d/%m'\n", "must contain %d, %m and %Y"),
+    ("analysis:\n  alpha: 5\n", "analysis.alpha"),
+    ("authors:\n  - name: A\n    orcid: 1234\n", "authors.0.orcid"),
+    ("title: 'unclosed\nsubtitle: x\n", "not valid YAML (line"),
+    ("- a list\n", "a set of `key: value` lines"),
+])
+def test_a_bad_study_file_names_the_key(tmp_path, text, message):
+    with pytest.raises(StudyFileError) as err:
+        read_study_file(_write(tmp_path, text))
+    assert message in str(err.value) and str(tmp_path / "study.yml") in str(err.value)
+
+
+def test_title_block_byline_product_and_date(tmp_path):
+    study = _write(tmp_path, """
+title: "Our cohort"
+subtitle: "Two centers"
+date: 2026-11-07
+authors:
+  - {name: "Zoë Q", affiliation: "Hospital A", email: "zq@example.org", corresponding: true}
+  - {name: "R *O*", affiliation: ["Hospital A", "Unit B"]}
+data: {cohort: c.csv, cutoff: 2026-11-01}
+product: {target: CD19, costimulatory_domain: CD28, lymphodepletion: fludarabine–cyclophosphamide}
+""")
+    settings = resolve_study(study)
+    block = settings.metadata_block()
+    assert "title: Our cohort" in block and "subtitle: Two centers" in block and "date: 7 November 2026" in block
+    byline = settings.byline()
+    assert "Zoë Q^1^\\*" in byline and "R \\*O\\*^1,2^" in byline  # a name is never read as Markdown
+    assert "^2^ Unit B" in byline and "Corresponding author: <zq@example.org>" in byline
+    assert settings.product_sentence() == ("Patients received autologous CD19-directed CAR-T cells "
+                                           "(CD28 co-stimulation) after fludarabine–cyclophosphamide lymphodepletion.")
+    assert resolve_study(_write(tmp_path, "data: {cohort: c.csv, cutoff: 2026-11-01}\n", "bare.yml")
+                         ).product_sentence() == ""  # nothing stated, nothing assumed
+    assert format_date(dt.date(2026, 11, 27)) == "27 November 2026"
+
+
+def test_mapping_applies_values_and_date_format_before_validation(tmp_path):
+    """An exact hand check of the mapping on a two-patient export."""
+    from conftest import read_cohort_text, write_cohort_text
+
+    header, frame = read_cohort_text()
+    frame = frame.head(2).copy()
+    frame = frame.rename(columns={"patient_id": "Record ID", "crs_grade": "CRS grade"})
+    frame.loc[:, "CRS grade"] = ["Grade 3", "none"]
+    frame.loc[:, "crs_onset_day"] = ["4", ""]
+    frame.loc[:, "infusion_date"] = ["05/03/2020", "2020-03-06"]
+    path = write_cohort_text(tmp_path / "c.csv", "", frame)
+    study = _write(tmp_path, """
+data: {cohort: c.csv, cutoff: 2023-03-01}
+columns: {patient_id: "Record ID", crs_grade: "CRS grade"}
+values: {crs_grade: {"Grade 3": 3, "None": 0}}
+date_format: "%d/%m/%Y"
+""")
+    data = load_settings(resolve_study(study))
+    assert list(data.cohort["crs_grade"]) == [3, 0]
+    assert list(data.cohort["infusion_date"].dt.date) == [dt.date(2020, 3, 5), dt.date(2020, 3, 6)]
+    with pytest.raises(InputError):  # without the mapping, the same file is refused
+        load_study(path, None, CUTOFF)
+
+
+def test_whole_column_failures_get_a_hint(tmp_path, capsys):
+    export, kinetics = write_export(tmp_path, "labels", errors=False)
+    study = tmp_path / "study.yml"
+    cli.main(["map", str(export), "--kinetics", str(kinetics), "-o", str(study)])
+    text = _set_cutoff(study).read_text(encoding="utf-8")
+    study.write_text("\n".join(line for line in text.splitlines() if not line.startswith("date_format")) + "\n",
+                     encoding="utf-8")
+    capsys.readouterr()
+    assert cli.main(["validate", "--study", str(study)]) == 1
+    out = capsys.readouterr().out
+    assert 'these look like DD/MM/YYYY: add `date_format: "%d/%m/%Y"`' in out
+    assert out.index("Summary") < out.index("Hints:") < out.index("Detail:")
+
+
+def test_date_order_hint_reads_the_cells():
+    assert "DD/MM/YYYY" in date_order_hint(["24/03/2021", "01/02/2020"])
+    assert "MM/DD/YYYY" in date_order_hint(["03/24/2021", "01/02/2020"])
+    assert "cannot be told apart" in date_order_hint(["03/04/2021"])
+    assert date_order_hint(["yesterday", "soon"]) is None
+    assert hints([]) == []
+
+
+def test_label_headers_without_a_study_file_point_to_map(tmp_path, capsys):
+    export, _ = write_export(tmp_path, "labels", errors=False)
+    assert cli.main(["validate", str(export), "--cutoff", CUTOFF]) == 1
+    assert "run `python -m analysis map" in capsys.readouterr().out
+
+
+def test_did_you_mean_is_not_offered_for_an_unrelated_column(tmp_path, capsys):
+    from conftest import read_cohort_text, write_cohort_text
+
+    header, frame = read_cohort_text()
+    frame = frame.rename(columns={"last_followup_date": "cart_followup_complete"})
+    path = write_cohort_text(tmp_path / "c.csv", header, frame)
+    cli.main(["validate", str(path), "--cutoff", CUTOFF])
+    out = capsys.readouterr().out
+    assert "missing column" in out and "did you mean last_followup_date" not in out
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@pytest.mark.slow
+def test_a_users_report_is_about_their_study(tmp_path):
+    """map -> one cut-off edit -> render: their title and authors in all three outputs,
+    nothing of the publication's cohort as the source of their data."""
+    export, kinetics = write_export(tmp_path, "labels", errors=False)
+    study = tmp_path / "study.yml"
+    assert cli.main(["map", str(export), "--kinetics", str(kinetics), "-o", str(study)]) == 0
+    text = _set_cutoff(study).read_text(encoding="utf-8")
+    text = text.replace('title: "CAR-T cell therapy cohort report"', 'title: "Toxicity after CAR-T in our registry"')
+    text = text.replace('name: "Your Name"', 'name: "Zoë Quintero"')
+    study.write_text(text, encoding="utf-8")
+    proc = render_report(tmp_path / "out", study=study, to="html,pdf,docx")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from conftest import Rendered
+
+    rendered = Rendered(tmp_path / "out")
+    for body in (rendered.html_text, rendered.pdf_text, rendered.docx_text):
+        assert "Toxicity after CAR-T in our registry" in body and "Zoë Quintero" in body
+        assert f"{N_PATIENTS} patients" in body
+        for words in ("Reproduction of the published figures", "Patients enrolled", "The cartox team",
+                      "synthetic", "4-1BB", "re-analysis", "93 patients"):
+            assert words not in body, words
+        assert "St Elsewhere" not in body and "Mercy General" not in body  # center names never printed
