@@ -8,6 +8,8 @@ the words that depend on them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import yaml
 from functools import cached_property
 from pathlib import Path
 
@@ -17,6 +19,10 @@ from .results import Results
 from .studyfile import StudySettings
 
 ALPHA = 0.05
+
+#: Verdict phrases: a non-significant test is never worded as equivalence (issue 10).
+DIFFERED = "differed significantly"
+NOT_DETECTED = "showed no statistically significant difference"
 
 #: The publication's numbers with where they are printed (see data/README.md).
 PUBLISHED_VALUES = Path(__file__).resolve().parent.parent / "data" / "published.yml"
@@ -70,9 +76,22 @@ class Narrative:
 
     # --- the study ----------------------------------------------------------------------
     @property
+    def has_kinetics(self) -> bool:
+        return self.results.kinetics_reason is None
+
+    @property
     def title_block(self) -> str:
-        """Title, subtitle and date as a metadata block (see StudySettings.metadata_block)."""
-        return self.settings.metadata_block() if self.settings is not None else ""
+        """Title, subtitle and date as a metadata block (see StudySettings.metadata_block),
+        with the flags the sections' conditional content reads (``cartox.kinetics``)."""
+        flags = {"cartox": {"kinetics": self.has_kinetics}}
+        if self.settings is None:
+            return "---\n" + yaml.safe_dump(flags) + "---\n"
+        return self.settings.metadata_block(flags)
+
+    @property
+    def kinetics_absent(self) -> str:
+        """The one sentence that stands for the kinetics section when there is no table."""
+        return (f"CAR-T expansion was not analysed: {self.results.kinetics_reason or 'no kinetics data'}.")
 
     @property
     def byline(self) -> str:
@@ -141,7 +160,7 @@ class Narrative:
         p, _ = self._p(table, key)
         return None if p is None else p < self.alpha
 
-    def differ(self, table: str, key, yes: str = "differed significantly", no: str = "did not differ significantly") -> str:
+    def differ(self, table: str, key, yes: str = DIFFERED, no: str = NOT_DETECTED) -> str:
         """A verdict phrase that follows the data rather than the publication."""
         verdict = self.significant(table, key)
         if verdict is None:
@@ -149,7 +168,7 @@ class Narrative:
         return yes if verdict else no
 
     def differ_all(self, table: str, keys, yes: str = "differed significantly in at least one comparison",
-                   no: str = "did not differ significantly") -> str:
+                   no: str = NOT_DETECTED) -> str:
         """One verdict for a sentence that lists several tests: 'no' only when none is significant."""
         verdicts = [self.significant(table, key) for key in keys]
         if any(verdicts):
@@ -218,28 +237,47 @@ class Narrative:
             return f"expansion could not be compared ({self.results.kinetics_reason or 'too few samples'})."
         different = [GROUPINGS[g].title for g in tested if self.significant("kinetics", g)]
         if not different:
-            return "the absence of clinical CRS did not identify patients with poor expansion in these data."
+            return ("these data give no evidence that the absence of CRS marks poor expansion (a non-significant "
+                    "test does not show that expansion is the same).")
         return f"expansion differed by {', '.join(different)}, in line with toxicity as a marker of expansion."
 
     def treatment_verdict(self) -> str:
         """Whether tocilizumab or corticosteroids went with response, expansion or survival."""
+        tables = (("response", ("cr", "{g}")), ("kinetics", "{g}"), ("survival", ("os", "{g}")),
+                  ("survival", ("lfs", "{g}")))
         tests = [
-            (table, key)
+            (table, key.format(g=g) if isinstance(key, str) else tuple(k.format(g=g) for k in key))
             for g in ("tocilizumab", "steroids")
-            for table, key in (("response", ("cr", g)), ("kinetics", g), ("survival", ("os", g)), ("survival", ("lfs", g)))
+            for table, key in tables
+            if table != "kinetics" or self.has_kinetics
         ]
         hits = [(t, k) for t, k in tests if self.significant(t, k)]
         if not hits:
+            outcomes = "response, expansion or survival" if self.has_kinetics else "response or survival"
             return (
-                "Neither tocilizumab nor corticosteroids was associated with response, expansion or survival "
-                "in this analysis, which supports treating toxicity promptly rather than withholding treatment "
-                "out of concern for efficacy."
+                f"Neither tocilizumab nor corticosteroids showed a statistically significant association with "
+                f"{outcomes} in this analysis ({len(tests)} tests); being observational, these comparisons cannot "
+                "separate the effect of the drugs from that of the toxicity that prompted them."
             )
         listed = ", ".join(
             f"{TABLE_PHRASES[t]} by {GROUPINGS[k if isinstance(k, str) else k[1]].title.lower()} ({self.p(t, k)})"
             for t, k in hits
         )
         return f"Treatment of toxicity was associated with outcome in this analysis: {listed}."
+
+    def significant_terms_sentence(self) -> str:
+        """Which Cox terms were significant, as a sentence ('No term ... in either model.')."""
+        found = {e: self.significant_terms(e) for e in ("os", "lfs")}
+        level = f"at the {self.alpha_level} level"
+        if all(v == "none" for v in found.values()):
+            return f"No term of either model was significant {level}."
+        parts = [f"{terms} for {OUTCOME_PHRASES[e]}" if terms != "none" else f"no term for {OUTCOME_PHRASES[e]}"
+                 for e, terms in found.items()]
+        return f"Significant {level} were {parts[0]}, and {parts[1]}."
+
+    def count_comparisons(self) -> str:
+        """'24 comparisons of response or survival by toxicity, among others'."""
+        return f"{len(self.main_comparisons())} comparisons of response or survival by toxicity alone"
 
     def significant_terms(self, endpoint: str) -> str:
         """Cox terms with Wald p < 0.05, as a phrase ('none' when there are none)."""
@@ -279,14 +317,21 @@ class Narrative:
         if not significant:
             return (
                 f"Of the {len(tests)} comparisons of response or survival between toxicity groups, none "
-                "reached statistical significance: patients who developed CRS or ICANS, at any grade, "
-                "responded and survived like those who did not."
+                f"reached statistical significance at the {self.alpha_level} level. This is not evidence that "
+                "toxicity leaves efficacy unchanged: the confidence intervals of the estimates show which "
+                "effects these data cannot exclude."
             )
         listed = ", ".join(f"{OUTCOME_PHRASES[o]} by {GROUPINGS[g].title}" for o, g in significant)
         return (
             f"{len(significant)} of {len(tests)} comparisons of response or survival between toxicity "
             f"groups reached statistical significance ({listed}); these associations need confirmation."
         )
+
+    @property
+    def conclusion_inline(self) -> str:
+        """The conclusion inside a sentence ('In this cohort, of the 24 ...')."""
+        text = self.conclusion
+        return text[0].lower() + text[1:]
 
     @property
     def synthetic_notice(self) -> str:

@@ -236,7 +236,7 @@ class StudySettings:
         """'27 November 2026'."""
         return format_date(self.date)
 
-    def metadata_block(self) -> str:
+    def metadata_block(self, extra: dict | None = None) -> str:
         """A YAML metadata block (title, subtitle, authors, date) for the document.
 
         A chunk displays it as Markdown: Pandoc reads metadata blocks anywhere in a
@@ -248,6 +248,7 @@ class StudySettings:
         if self.subtitle:
             meta["subtitle"] = self.subtitle
         meta["date"] = self.date_text
+        meta.update(extra or {})
         return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=10_000) + "---\n"
 
     def byline(self) -> str:

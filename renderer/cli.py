@@ -11,7 +11,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from renderer import assemble, cache, crossref, execute, pandoc, project, qmd
+from renderer import assemble, cache, conditions, crossref, execute, pandoc, project, qmd
 from renderer.errors import RenderError
 
 
@@ -114,7 +114,6 @@ def render(args):
             raise RenderError(f"unknown output format '{f}' (use html, pdf, docx)")
     out_dir = Path(args.output_dir).resolve() if args.output_dir else cfg.output_dir
     params = params_from(args)
-    reg = crossref.number(doc.blocks)
 
     # Figure defaults as Quarto: 7 x 5 in; dpi from the first requested format that sets it.
     fig = {"width": 7, "height": 5, "dpi": 200}
@@ -125,6 +124,9 @@ def render(args):
         break
     nb, steps = execute.build_notebook(doc, params, cfg.execute, fig)
     run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=not args.no_cache)
+    # Conditional content follows the metadata the chunks set; hidden figures take no number.
+    doc.blocks = conditions.resolve(doc.blocks, conditions.output_metadata(doc.blocks, cfg.meta))
+    reg = crossref.number(doc.blocks)
 
     work = Path(tempfile.mkdtemp(prefix="renderer-"))
     try:

@@ -213,6 +213,13 @@ def parse_cell_options(lines, fence_line):
 
 
 def check_div(ident, classes, attrs, where):
+    conditional = [c for c in classes if c in ("content-visible", "content-hidden")]
+    if conditional:  # resolved by renderer.conditions on metadata (when-meta only)
+        if len(conditional) > 1 or set(attrs) != {"when-meta"}:
+            raise RenderError(f"'.{conditional[0]}' is supported with a single when-meta=\"key\" condition",
+                              where)
+        classes = [c for c in classes if c not in conditional]
+        attrs = {}
     for cls in classes:
         if cls.startswith("callout-") and cls[8:] in CALLOUT_KINDS:
             continue
