@@ -46,19 +46,33 @@ def report_parameter(name: str) -> str:
     return match.group(1)
 
 
-def _chunk_options() -> list[dict]:
+_CONDITIONAL = re.compile(r'^::: \{\.(content-visible|content-hidden) when-meta="cartox\.kinetics"\}\n(.*?)^:::\n',
+                          re.MULTILINE | re.DOTALL)
+
+
+def source_text(path: Path, kinetics: bool = True) -> str:
+    """A qmd source as rendered: the conditional divs on `cartox.kinetics` resolved."""
+    def keep(m):
+        shown = (m.group(1) == "content-visible") == kinetics
+        return m.group(2) if shown else ""
+
+    return _CONDITIONAL.sub(keep, path.read_text(encoding="utf-8"))
+
+
+def _chunk_options(kinetics: bool = True) -> list[dict]:
     options = []
     for path in QMD_SOURCES:
-        text = path.read_text(encoding="utf-8")
+        text = source_text(path, kinetics)
         for block in re.findall(r"```\{python\}[^\n]*\n((?:#\|[^\n]*\n)+)", text):
             options.append(yaml.safe_load("".join(line[3:] + "\n" for line in block.splitlines())) or {})
     return options
 
 
-def captions() -> dict[str, list[str]]:
-    """Figure and table captions (fig-cap, tbl-cap) and sub-captions of the qmd sources, as written."""
+def captions(kinetics: bool = True) -> dict[str, list[str]]:
+    """Figure and table captions (fig-cap, tbl-cap) and sub-captions of the qmd sources, as
+    written (``kinetics=False``: as rendered without a kinetics table)."""
     out = {"fig-cap": [], "tbl-cap": [], "fig-subcap": []}
-    for opts in _chunk_options():
+    for opts in _chunk_options(kinetics):
         for key in ("fig-cap", "tbl-cap"):
             if key in opts:
                 out[key].append(str(opts[key]))
@@ -66,12 +80,13 @@ def captions() -> dict[str, list[str]]:
     return out
 
 
-def inline_expressions() -> list[str]:
-    """Every inline `{python} expr` of the manuscript, in order of appearance."""
+def inline_expressions(kinetics: bool = True) -> list[str]:
+    """Every inline `{python} expr` of the manuscript rendered (with or without a kinetics
+    table), in order of appearance."""
     exprs = []
     for path in QMD_SOURCES:
         in_chunk = False
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in source_text(path, kinetics).splitlines():
             if line.lstrip().startswith("```"):
                 in_chunk = not in_chunk
                 continue

@@ -192,8 +192,12 @@ def test_the_report_renders_completely(case):
     texts = {"html": case.rendered.html_text}
     if "pdf" in CASES[case.name].to:
         texts["pdf"] = case.rendered.pdf_text
-    caps = captions()
+    has_kinetics = CASES[case.name].kinetics != ""
+    caps = captions(has_kinetics)
+    absent = [c for c in captions()["fig-cap"] if c not in caps["fig-cap"]]
+    assert bool(absent) != has_kinetics  # without a kinetics table its figures are left out
     for fmt, text in texts.items():
+        assert not [c for c in absent if normalise(c) in text], f"{case.name} {fmt}: kinetics figures printed"
         assert "{python}" not in text
         leaked = [text[max(0, m.start() - 60): m.end() + 60] for m in LEAKED_MISSING.finditer(text)]
         assert not leaked, f"{case.name} {fmt}: {leaked[:5]}"
@@ -205,7 +209,7 @@ def test_the_report_renders_completely(case):
 def test_every_inline_value_is_printed_and_explains_what_is_not_estimable(case):
     namespace = {"R": case.results, "text": case.text}
     missing, unexplained = [], []
-    for expr in inline_expressions():
+    for expr in inline_expressions(CASES[case.name].kinetics != ""):
         value = str(eval(expr, namespace))  # noqa: S307 - the manuscript's own expressions
         assert not LEAKED_MISSING.search(value), (expr, value)
         if not _printed(case, value):
@@ -288,9 +292,13 @@ def test_one_patient_in_a_level(degenerate):
 def test_no_kinetics_table(degenerate):
     d = degenerate["no_kinetics"]
     assert d.results.counts["n_kinetics_patients"] == 0 and d.results.kinetics_reason
+    # one sentence stands for the whole section: no "measured in 0 patients", no empty panels
+    assert _printed(d, d.text.kinetics_absent)
     for grouping in ("crs", "icans", "severity", "concurrent", "tocilizumab", "steroids"):
         value = d.text.p("kinetics", grouping)
-        assert _not_estimable_with_reason(value) and _printed(d, value), value
+        assert _not_estimable_with_reason(value) and not _printed(d, value), value
+    assert "measured in 0" not in d.rendered.html_text and "CAR transgene copies were" not in d.rendered.html_text
+    assert "expansion, or survival" not in d.rendered.html_text
     assert d.results.to_dict()["kinetics"]["reason"]
 
 

@@ -28,7 +28,7 @@ def test_verdicts_flip_with_the_p_value(results):
     significant = Narrative(_with_logrank_p(results, ("os", "steroids"), 0.01))
     not_significant = Narrative(_with_logrank_p(results, ("os", "steroids"), 0.5))
     assert significant.differ("survival", ("os", "steroids")) == "differed significantly"
-    assert not_significant.differ("survival", ("os", "steroids")) == "did not differ significantly"
+    assert not_significant.differ("survival", ("os", "steroids")) == "showed no statistically significant difference"
     # the Discussion's treatment sentence names the significant test instead of denying it
     assert "p = 0.010" in significant.treatment_verdict()
     assert significant.treatment_verdict().startswith("Treatment of toxicity was associated")
@@ -59,7 +59,7 @@ def test_a_sentence_listing_several_tests_denies_a_difference_only_if_all_agree(
     keys = [("os", "crs"), ("os", "icans")]
     none_significant = Narrative(_with_logrank_p(_with_logrank_p(results, keys[0], 0.4), keys[1], 0.6))
     one_significant = Narrative(_with_logrank_p(_with_logrank_p(results, keys[0], 0.4), keys[1], 0.02))
-    assert none_significant.differ_all("survival", keys) == "did not differ significantly"
+    assert none_significant.differ_all("survival", keys) == "showed no statistically significant difference"
     assert one_significant.differ_all("survival", keys) == "differed significantly in at least one comparison"
 
 
@@ -68,3 +68,60 @@ def test_without_kinetics_every_peak_comparison_says_so_briefly(results):
     text = Narrative(no_kinetics)
     assert text.p("kinetics", "crs") == "not estimable (no kinetics data)"
     assert text.differ("kinetics", "crs") == "could not be compared"
+
+
+# --- issue 10: words that never claim more than the test shows ------------------------
+
+EQUIVALENCE = ("did not differ", "like those who", "no difference", "similar", "same as", "equivalent")
+
+
+def _all_null(results):
+    """Every main comparison non-significant (log-rank and response p set to 0.5)."""
+    survival = {k: dataclasses.replace(v, logrank_p=0.5) for k, v in results.survival.items()}
+    response = {k: dataclasses.replace(v, result=dataclasses.replace(v.result, p=0.5))
+                for k, v in results.response.items()}
+    return dataclasses.replace(results, survival=survival, response=response)
+
+
+def test_a_null_conclusion_is_not_worded_as_equivalence(results):
+    text = Narrative(_all_null(results))
+    conclusion = text.conclusion
+    assert conclusion.startswith("Of the 24 comparisons") and "none reached statistical significance" in conclusion
+    assert "not evidence that toxicity leaves efficacy unchanged" in conclusion
+    for words in EQUIVALENCE:
+        assert words not in conclusion.lower()
+        assert words not in text.differ("survival", ("os", "crs"))
+    assert text.conclusion_inline.startswith("of the 24 comparisons")
+
+
+def test_no_treatment_recommendation_and_kinetics_only_when_measured(results):
+    text = Narrative(_all_null(results))
+    sentence = text.treatment_verdict()
+    assert "supports" not in sentence and "withholding" not in sentence
+    assert "response, expansion or survival" in sentence
+    no_kinetics = Narrative(dataclasses.replace(_all_null(results), kinetics_reason="no CAR-T kinetics table was supplied"))
+    assert "response or survival in this analysis (6 tests)" in no_kinetics.treatment_verdict()
+    assert no_kinetics.kinetics_absent == "CAR-T expansion was not analysed: no CAR-T kinetics table was supplied."
+    assert "kinetics: false" in no_kinetics.title_block and "kinetics: true" in text.title_block
+
+
+def test_significant_terms_read_as_a_sentence(results):
+    cox = {e: dataclasses.replace(c, terms=tuple(dataclasses.replace(t, p=0.5) for t in c.terms))
+           for e, c in results.cox.items()}
+    none = Narrative(dataclasses.replace(results, cox=cox))
+    assert none.significant_terms_sentence() == "No term of either model was significant at the 5% level."
+    one = dict(cox)
+    one["os"] = dataclasses.replace(cox["os"], terms=(dataclasses.replace(cox["os"].terms[0], p=0.01),
+                                                     *cox["os"].terms[1:]))
+    sentence = Narrative(dataclasses.replace(results, cox=one)).significant_terms_sentence()
+    assert sentence == f"Significant at the 5% level were {cox['os'].terms[0].label} for OS, and no term for LFS."
+
+
+def test_alpha_comes_from_the_study_file(results, tmp_path):
+    from analysis.studyfile import resolve_study
+
+    study = tmp_path / "study.yml"
+    study.write_text("analysis:\n  alpha: 0.01\n", encoding="utf-8")
+    strict = Narrative(_with_logrank_p(results, ("os", "steroids"), 0.03), resolve_study(study))
+    assert strict.alpha_level == "1%" and strict.significant("survival", ("os", "steroids")) is False
+    assert Narrative(_with_logrank_p(results, ("os", "steroids"), 0.03)).significant("survival", ("os", "steroids"))
