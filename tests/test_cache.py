@@ -202,3 +202,25 @@ def test_render_hit_is_identical_and_corruption_is_safe(proj):
     assert "cache" not in bypass.stderr and "executing chunk" in bypass.stderr
     assert "The total is 60" in (proj / "_output" / "report.html").read_text()
     assert key_of(proj).digest[:32] not in {p.stem.split("@")[1] for p in (proj / ".cache" / "renderer").glob("report@*")}
+
+
+def test_study_file_and_the_files_it_names_are_in_the_key(proj):
+    """study.yml at the project root is read without a parameter naming it, and the export
+    it names (relative to it) can change under the same name (issue 9)."""
+    base = key_of(proj).digest
+    (proj / "exports").mkdir()
+    (proj / "exports" / "cohort.csv").write_text("a\n1\n")
+    (proj / "study.yml").write_text("title: One\ndata:\n  cohort: exports/cohort.csv\n")
+    with_study = key_of(proj).digest
+    assert with_study != base
+    edit(proj / "study.yml", "title: One", "title: Two")
+    retitled = key_of(proj).digest
+    assert retitled != with_study
+    (proj / "exports" / "cohort.csv").write_text("a\n2\n")
+    assert key_of(proj).digest != retitled
+    # a study file elsewhere, named by a parameter
+    other = proj / "exports" / "other.yml"
+    other.write_text("data:\n  cohort: cohort.csv\n")
+    named = key_of(proj, {"study": str(other)})
+    assert f"configuration file {other}" in named.components
+    assert f"configuration file {proj / 'exports' / 'cohort.csv'}" in named.components

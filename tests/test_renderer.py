@@ -202,3 +202,64 @@ def test_citations_are_not_cross_references():
     assert crossref.resolve("mail a@fig-x.org; `@fig-nope`", reg, "x") == "mail a@fig-x.org; `@fig-nope`"
     with pytest.raises(RenderError, match="mixes cross-references and citations"):
         crossref.resolve("[@maude2018; @fig-single]", reg, "x")
+
+
+def test_conditional_content_follows_metadata_set_by_a_chunk(tmp_path):
+    """`.content-visible when-meta` as Quarto: a chunk's metadata block decides; a hidden
+    figure takes no number, so the next figure is Figure 1 (issue 10)."""
+    project = tmp_path / "cond"
+    project.mkdir()
+    (project / "report.qmd").write_text('''---
+title: "Conditional"
+---
+
+```{python}
+#| tags: [parameters]
+show = False
+```
+
+```{python}
+from IPython.display import Markdown, display
+display(Markdown("---\\nflags:\\n  show: " + ("true" if show else "false") + "\\n---\\n"))
+```
+
+::: {.content-visible when-meta="flags.show"}
+SHOWN-IF-TRUE
+
+```{python}
+#| label: fig-hidden
+#| fig-cap: "The conditional figure"
+import matplotlib.pyplot as plt
+plt.plot([1, 2])
+plt.show()
+```
+:::
+
+::: {.content-hidden when-meta="flags.show"}
+SHOWN-IF-FALSE
+:::
+
+```{python}
+#| label: fig-always
+#| fig-cap: "The other figure"
+plt.plot([2, 1])
+plt.show()
+```
+
+See @fig-always.
+''', encoding="utf-8")
+    for show, present, absent, number in (("false", "SHOWN-IF-FALSE", "SHOWN-IF-TRUE", "1"),
+                                          ("true", "SHOWN-IF-TRUE", "SHOWN-IF-FALSE", "2")):
+        proc = run_renderer(project, "-P", f"show:{show}", "--to", "html", "--no-cache", "--output-dir", f"out-{show}")
+        assert proc.returncode == 0, proc.stderr
+        html = (project / f"out-{show}" / "report.html").read_text()
+        assert present in html and absent not in html
+        assert ("The conditional figure" in html) == (show == "true")
+        assert re.search(rf"Figure(&nbsp;|\s){number}", html), html[-2000:]
+
+
+def test_conditional_content_accepts_only_when_meta(tmp_path):
+    doc = tmp_path / "d.qmd"
+    doc.write_text('---\ntitle: x\n---\n\n::: {.content-visible when-format="html"}\nx\n:::\n', encoding="utf-8")
+    with pytest.raises(RenderError, match="single when-meta"):
+        qmd.load(doc)
