@@ -119,7 +119,10 @@ def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
     centre = p + z * z / (2 * n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     denom = 1 + z * z / n
-    return max(0.0, float((centre - half) / denom)), min(1.0, float((centre + half) / denom))
+    # exact limits at k = 0 and k = n (the formula leaves a rounding residue of ~1e-16)
+    low = 0.0 if k == 0 else max(0.0, float((centre - half) / denom))
+    high = 1.0 if k == n else min(1.0, float((centre + half) / denom))
+    return low, high
 
 
 def newcombe_difference(k1: int, n1: int, k2: int, n2: int) -> ProportionDifference:
@@ -130,8 +133,8 @@ def newcombe_difference(k1: int, n1: int, k2: int, n2: int) -> ProportionDiffere
     l1, u1 = wilson_interval(k1, n1)
     l2, u2 = wilson_interval(k2, n2)
     d = p1 - p2
-    low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    low = max(-1.0, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2))
+    high = min(1.0, d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
     return ProportionDifference(d, low, high)
 
 

@@ -268,3 +268,28 @@ def test_detectable_hazard_ratio_for_reads_events_and_split():
     assert close(res.hr_below, detectable_hazard_ratio(68, share, alpha=0.05).hr_below)
     with pytest.raises(ValueError):
         detectable_hazard_ratio_for(s, "os", "severity", alpha=0.05)
+
+
+# --------------------------------------------------------------------------- properties
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 60), st.data())
+def test_intervals_contain_their_estimates_and_stay_in_range(n1, n2, data):
+    k1 = data.draw(st.integers(0, n1))
+    k2 = data.draw(st.integers(0, n2))
+    d = newcombe_difference(k1, n1, k2, n2)
+    assert -1 <= d.ci_low <= d.difference <= d.ci_high <= 1
+    o = fisher_odds_ratio([[k1, n1 - k1], [k2, n2 - k2]])
+    if o.odds_ratio is not None:
+        assert o.ci_low <= o.odds_ratio * (1 + 1e-9)
+        assert o.ci_high is None or o.odds_ratio <= o.ci_high * (1 + 1e-9)
+    else:
+        assert o.reason
+    # swapping the groups inverts the odds ratio (R: fisher.test(m[2:1, ])$estimate == 1 / estimate)
+    swapped = fisher_odds_ratio([[k2, n2 - k2], [k1, n1 - k1]])
+    if o.odds_ratio and swapped.odds_ratio:
+        assert math.isclose(o.odds_ratio * swapped.odds_ratio, 1, rel_tol=1e-3)  # both carry uniroot's 1e-4 error
