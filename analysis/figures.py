@@ -662,7 +662,9 @@ def forest_plot(cox) -> Figure:
             y = y_of[i]
             color = MEANING_COLORS[meaning] if meaning else "black"
             if kind == "header":
-                text = "joint " + fmt_p(result.severity_global_p, result.severity_global_reason or result.reason)
+                # the reason can be long; Table 2's footnotes give it
+                text = ("joint " + fmt_p(result.severity_global_p) if result.severity_global_p is not None
+                        else "joint test not estimable")
                 ax.text(0.98, y, text, transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=7,
                         gid="joint_p")
                 continue
