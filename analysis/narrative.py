@@ -406,6 +406,14 @@ class Narrative:
             words = "no significant difference was detected"
         return f"{words} ({self.effect(table, key)})"
 
+    def rate(self, response: str, grouping: str, level: str) -> str:
+        """A response rate with its denominator and exact 95% CI: '69 of 76 (90.8%; 95% CI 81.9–96.2%)'."""
+        lv = next(x for x in self.results.response[(response, grouping)].levels if x.key == level)
+        if lv.n == 0:
+            return f"{NOT_ESTIMABLE} (no patient in the group “{lv.label}”)"
+        ci = f"{fmt_pct(100 * lv.ci_low).rstrip('%')}–{fmt_pct(100 * lv.ci_high)}"
+        return f"{lv.events:,} of {lv.n:,} ({fmt_pct(100 * lv.rate)}; 95% CI {ci})"
+
     def detectable_hr(self, endpoint: str, grouping: str) -> str:
         """Schoenfeld's smallest detectable HR with 80% power at the report's alpha:
         'a hazard ratio of 0.38 or below (or 2.66 or above)'."""

@@ -201,3 +201,18 @@ def test_bundled_cohort_effects_are_those_of_the_results_object(results):
     assert text.survival_hr("os", "concurrent") == f"HR {hr.hr:.2f} (95% CI {hr.ci_low:.2f}–{hr.ci_high:.2f})"
     assert results.detectable_hr[("os", "concurrent")].events == results.counts["n_deaths"]
     assert text.detectable_hr("os", "concurrent") == "a hazard ratio of 0.36 or below (or 2.79 or above)"
+
+
+def test_rate_has_denominator_and_exact_ci(results):
+    from analysis.comparisons import RateLevel
+
+    response = dict(results.response)
+    key = ("cr", "severity")
+    # R> binom.test(19, 23)$conf.int   ->  0.612188110045 0.950492354694   (exact Clopper-Pearson)
+    levels = (RateLevel("none", "No CRS or ICANS", 0, 0, None, None, None),
+              RateLevel("severe", "Grade ≥3 CRS or severe ICANS", 23, 19, 19 / 23, 0.612188110045, 0.950492354694),
+              response[key].levels[2])
+    response[key] = dataclasses.replace(response[key], levels=levels)
+    text = Narrative(dataclasses.replace(results, response=response))
+    assert text.rate("cr", "severity", "severe") == "19 of 23 (82.6%; 95% CI 61.2–95.0%)"
+    assert text.rate("cr", "severity", "none") == "not estimable (no patient in the group “No CRS or ICANS”)"
