@@ -363,9 +363,11 @@ def univariable_cox(df: pd.DataFrame, endpoint: str, grouping: str) -> Univariab
         return failed("no patient outside the reference group")
     design = pd.DataFrame({"months": data["months"].to_numpy(dtype=float),
                            "event": data["event"].to_numpy(dtype=float)})
-    for k in present:
-        design[k] = (codes == k).astype(float)
-    coef, cov, _, problem = cox._fit_efron(design, present)
+    # columns named by label: the fitter's reasons name them ("may be infinite for CRS grade ≥3")
+    columns = [g.label(k) for k in present]
+    for k, column in zip(present, columns):
+        design[column] = (codes == k).astype(float)
+    coef, cov, _, problem = cox._fit_efron(design, columns)
     if coef is None:
         return failed(problem)
     rows = []

@@ -235,7 +235,7 @@ def test_univariable_cox_degenerate_cases_give_reasons():
     sep = s.copy()
     sep.loc[sep["steroids"] == 1, "os_event"] = False
     res = univariable_cox(sep, "os", "steroids")
-    assert res.hazard_ratios[0].hr is None and "infinite" in res.reason
+    assert res.hazard_ratios[0].hr is None and "infinite" in res.reason and "Steroids" in res.reason
 
 
 # --------------------------------------------------------------------------- Schoenfeld
