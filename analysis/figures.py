@@ -9,9 +9,13 @@ Conventions:
 * One style (:data:`STYLE`), applied by :func:`_new_figure` to every figure.
   Panels are drawn at their print size (:data:`PANEL_SIZE`, one panel of a
   two-column layout) so the 8–9 pt fonts are 8–9 pt on paper.
-* Colours are the Okabe–Ito colour-blind-safe palette, keyed by the level's
-  position in its grouping (:func:`level_color`), so "No CRS" has the same
-  colour in every figure.
+* Colours carry one meaning each, throughout the report (:data:`MEANING_COLORS`,
+  :func:`group_color`): the reference group (no toxicity, no treatment, the
+  patients without concurrent CRS and ICANS) is always the same blue; toxicity
+  is drawn on one sequential colour-blind-safe scale, light to dark with
+  severity (grade 1–2, any grade, grade ≥3); treatment of toxicity has its own
+  colour. Kaplan–Meier CI bands, bars, points and the forest plot use the
+  same colours.
 * Axes geometry is fixed in inches rather than left to an automatic layout,
   so panels of one figure line up when placed side by side.
 * Figures are created without pyplot (no global figure registry), so building
@@ -83,8 +87,69 @@ _RESPONSE_NAMES = {"cr": "CR", "mrd_negative_cr": "MRD-negative CR"}
 
 
 def level_color(position: int) -> str:
-    """Colour of the level at ``position`` in its grouping (Okabe–Ito, cycling)."""
+    """Okabe–Ito colour by position (cycling): the fallback for a level with no meaning below."""
     return OKABE_ITO[position % len(OKABE_ITO)]
+
+
+# --------------------------------------------------------------------------- colours: one per meaning
+#
+# The only place where the report's colours are chosen. Every figure asks group_color()
+# (or MEANING_COLORS for the forest plot), so a meaning has one colour in every panel.
+#
+#   meaning          colour                  levels
+#   reference        Okabe–Ito blue          no CRS, no ICANS, no CRS or ICANS, no steroids,
+#                                            no tocilizumab, others (vs concurrent CRS and ICANS)
+#   grade_1_2        ColorBrewer YlOrBr 5/9  CRS/ICANS grade 1–2, severity "others"
+#   any_toxicity     ColorBrewer YlOrBr 7/9  CRS, ICANS, concurrent CRS and ICANS (any grade)
+#   grade_ge3        ColorBrewer YlOrBr 8/9  CRS grade ≥3, ICANS grade ≥3 or seizure, severe group
+#   treated          Okabe–Ito reddish purple  steroids, tocilizumab
+#
+# YlOrBr is a single-hue sequential scale (colour-blind safe: its order is carried by
+# lightness); its darker steps are used so that lines stay readable on white, and not the
+# darkest, so that the black CI whiskers stay visible on a grade ≥3 bar.
+# Blue against orange-brown and purple stays distinct under every colour-vision deficiency.
+
+#: Colour per meaning.
+MEANING_COLORS: dict[str, str] = {
+    "reference": "#0072b2",
+    "grade_1_2": "#fe9929",
+    "any_toxicity": "#cc4c02",
+    "grade_ge3": "#993404",
+    "treated": "#cc79a7",
+}
+
+#: Toxicity severity, light to dark: the sequential scale.
+SEVERITY_SCALE = ("grade_1_2", "any_toxicity", "grade_ge3")
+
+#: Meaning of every non-reference level (reference levels: analysis.effects.REFERENCE_LEVELS).
+LEVEL_MEANINGS: dict[tuple[str, str], str] = {
+    ("crs", "yes"): "any_toxicity",
+    ("icans", "yes"): "any_toxicity",
+    ("concurrent", "both"): "any_toxicity",
+    ("crs_grade", "grade_1_2"): "grade_1_2",
+    ("crs_grade", "grade_ge3"): "grade_ge3",
+    ("icans_grade", "grade_1_2"): "grade_1_2",
+    ("icans_grade", "grade_ge3"): "grade_ge3",
+    ("severity", "other"): "grade_1_2",
+    ("severity", "severe"): "grade_ge3",
+    ("steroids", "yes"): "treated",
+    ("tocilizumab", "yes"): "treated",
+}
+
+
+def level_meaning(grouping: str | None, key: str) -> str | None:
+    """'reference', a toxicity step of :data:`SEVERITY_SCALE`, 'treated', or None (unknown level)."""
+    from .effects import REFERENCE_LEVELS
+
+    if grouping in REFERENCE_LEVELS and REFERENCE_LEVELS[grouping] == key:
+        return "reference"
+    return LEVEL_MEANINGS.get((grouping, key))
+
+
+def group_color(grouping: str | None, key: str, fallback_position: int = 0) -> str:
+    """The colour of a level's meaning; Okabe–Ito by position for a level without one."""
+    meaning = level_meaning(grouping, key)
+    return MEANING_COLORS[meaning] if meaning else level_color(fallback_position)
 
 
 def level_label(grouping: str | None, key: str, fallback: str) -> str:
@@ -160,7 +225,7 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison) -> Figure:
         tops = []
         for i, level in enumerate(comparison.levels):
             x = g + (i - (n_levels - 1) / 2) * bar_width
-            color = level_color(_level_position(grouping, level.key, i))
+            color = group_color(grouping, level.key, _level_position(grouping, level.key, i))
             count_ticks.append(x)
             count_labels.append(f"{level.events:,}/{level.n:,}")
             if level.n == 0 or level.rate is None:
@@ -192,7 +257,7 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison) -> Figure:
             xycoords=("data", "axes fraction"), xytext=(0, -15), textcoords="offset points",
             ha="center", va="top", fontsize=9,
         )
-    handles = [Patch(facecolor=level_color(_level_position(grouping, lv.key, i)), edgecolor="none")
+    handles = [Patch(facecolor=group_color(grouping, lv.key, _level_position(grouping, lv.key, i)), edgecolor="none")
                for i, lv in enumerate(cr.levels)]
     _top_legend(fig, ax, handles, labels, legend_rows)
     return fig
@@ -229,10 +294,15 @@ def km_plot(
     comparison: SurvivalComparison,
     ylabel: str | None = None,
     xlabel: str | None = None,
+    ci: bool | None = None,
 ) -> Figure:
     """Figure 2/3 panel: Kaplan–Meier curves with '+' censor marks, log-rank p and
     a number-at-risk table under the plot on the same time axis. Axis labels default
     to the endpoint's (:data:`KM_AXIS_LABELS`).
+
+    ``ci``: shade each curve's pointwise 95% CI (R ``survfit``'s log CI, as computed in
+    :mod:`analysis.survival`) in the curve's colour; by default on for panels of one or
+    two groups and off for more, where overlapping bands would hide the curves.
 
     Draws only the aggregated step points of each ``KMSummary.curve``, so its cost
     does not grow with the number of patients. Levels with n = 0 are left out.
@@ -242,7 +312,7 @@ def km_plot(
     grouping = comparison.grouping
     shown = [(i, lv) for i, lv in enumerate(comparison.levels) if lv.n > 0]
     labels = [level_label(grouping, lv.key, lv.label) for _, lv in shown]
-    colors = [level_color(_level_position(grouping, lv.key, i)) for i, lv in shown]
+    colors = [group_color(grouping, lv.key, _level_position(grouping, lv.key, i)) for i, lv in shown]
     legend_rows = _legend_rows(labels) if len(shown) > 1 else 0
 
     width = PANEL_SIZE[0]
@@ -266,13 +336,21 @@ def km_plot(
     ax.set_ylim(0, 102)
     slot = (x_right / (ax_width * 72))  # months per point, for thinning censor marks
 
+    if ci is None:
+        ci = len(shown) <= 2
     for (i, level), color in zip(shown, colors):
         curve = level.curve
         times = np.asarray(curve.times, dtype=float)
         surv = 100 * np.asarray(curve.survival, dtype=float)
+        low = 100 * np.asarray(curve.ci_low, dtype=float)
+        high = 100 * np.asarray(curve.ci_high, dtype=float)
         end = _curve_end(level)
         if times.size and end > times[-1]:
             times, surv = np.append(times, end), np.append(surv, surv[-1])
+            low, high = np.append(low, low[-1]), np.append(high, high[-1])
+        if ci and times.size:
+            ax.fill_between(times, low, high, step="post", color=color, alpha=0.15, linewidth=0,
+                            gid="ci_band")
         ax.step(times, surv, where="post", color=color, lw=1.3, solid_joinstyle="miter")
         c_times, c_surv = _thin_marks(curve.censor_times, 100 * np.asarray(curve.censor_survival, float), slot)
         ax.plot(c_times, c_surv, ls="none", marker="+", ms=4.5, mew=0.9, color=color)
@@ -395,7 +473,7 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
     level_keys = values["level"].astype(str).to_numpy()
     thinned = False
     for x, (i, level) in enumerate(shown):
-        color = level_color(_level_position(grouping, level.key, i))
+        color = group_color(grouping, level.key, _level_position(grouping, level.key, i))
         y = np.sort(peaks[level_keys == level.key].dropna().to_numpy(dtype=float))
         if y.size > MAX_STRIP_POINTS:
             y = y[np.round(np.linspace(0, y.size - 1, MAX_STRIP_POINTS)).astype(np.int64)]
@@ -485,7 +563,7 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
 
     handles = []
     for key in present:
-        color = level_color(keys.index(key))
+        color = group_color(grouping, key, keys.index(key))
         rows = profile[profile["level"].astype(str) == key].sort_values("day")
         day = rows["day"].to_numpy(dtype=float)
         median = on_axis(rows["median"].to_numpy(dtype=float))
@@ -514,4 +592,101 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
     ax.set_ylabel("CAR copies per µg DNA")
     if present:
         _top_legend(fig, ax, handles, labels, legend_rows)
+    return fig
+
+
+# --------------------------------------------------------------------------- forest plot of Table 2
+
+#: Endpoint panel titles of the forest plot.
+_FOREST_TITLES = {"os": "Overall survival", "lfs": "Leukemia-free survival"}
+
+
+def _forest_rows() -> list[tuple[str, str | None, str, str | None]]:
+    """Rows of Table 2 in its order: (label, Cox term key or None, kind, meaning)."""
+    from .cox import COX_TERMS
+
+    severity = GROUPINGS["severity"]
+    return [
+        (COX_TERMS["bm_blasts_ge20"], "bm_blasts_ge20", "term", None),
+        (COX_TERMS["steroids"], "steroids", "term", None),
+        (COX_TERMS["tocilizumab"], "tocilizumab", "term", None),
+        ("CRS/ICANS group", None, "header", None),
+        (severity.label("none"), None, "reference", "reference"),
+        (severity.label("severe"), "severity_ge3", "sub", level_meaning("severity", "severe")),
+        (severity.label("other"), "severity_other", "sub", level_meaning("severity", "other")),
+    ]
+
+
+def forest_plot(cox) -> Figure:
+    """Forest plot of Table 2: hazard ratio and 95% CI of every term of the multivariable
+    Cox model, one panel per endpoint (OS, LFS) on a shared log HR axis.
+
+    The reference row of the CRS/ICANS group is marked by an open diamond at HR 1 and the
+    word "Reference"; the severity terms take the colours of their groups
+    (:data:`MEANING_COLORS`), the other covariates are black. A term that is not estimable
+    says so at HR 1. The joint p of the CRS/ICANS group is printed on its header row.
+    """
+    endpoints = [e for e in ("os", "lfs") if e in cox] + [e for e in cox if e not in ("os", "lfs")]
+    rows = _forest_rows()
+    label_w, panel_w, gap, right = 2.3, 2.05, 0.2, 0.12
+    row_h, top, bottom = 0.24, 0.42, 0.55
+    width = label_w + len(endpoints) * panel_w + (len(endpoints) - 1) * gap + right
+    height = bottom + row_h * len(rows) + top
+    fig = _new_figure((width, height))
+
+    bounds = [v for result in cox.values() for t in result.terms for v in (t.ci_low, t.ci_high)
+              if v is not None and np.isfinite(v) and v > 0]
+    low = 2.0 ** math.floor(math.log2(min(bounds + [0.5])))
+    high = 2.0 ** math.ceil(math.log2(max(bounds + [2.0])))
+    ticks = [2.0 ** k for k in range(int(round(math.log2(low))), int(round(math.log2(high))) + 1)]
+
+    y_of = {i: len(rows) - 1 - i for i in range(len(rows))}
+    for j, endpoint in enumerate(endpoints):
+        result = cox[endpoint]
+        ax = _axes(fig, label_w + j * (panel_w + gap), bottom, panel_w, row_h * len(rows))
+        ax.set_xscale("log")
+        ax.set_xlim(low / 1.15, high * 1.15)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        ax.axvline(1.0, color="0.45", lw=0.8, ls=(0, (3, 2)), zorder=1)
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_minor_locator(FixedLocator([]))
+        ax.spines["left"].set_visible(False)
+        ax.tick_params(axis="y", left=False, labelleft=False)
+        ax.set_xlabel("Hazard ratio (log scale)")
+        title = _FOREST_TITLES.get(endpoint, endpoint.upper())
+        ax.set_title(f"{title}\n(n = {result.n:,}; {result.events:,} events)", fontsize=8.5, pad=4)
+        terms = {t.key: t for t in result.terms}
+        for i, (label, key, kind, meaning) in enumerate(rows):
+            y = y_of[i]
+            color = MEANING_COLORS[meaning] if meaning else "black"
+            if kind == "header":
+                # the reason can be long; Table 2's footnotes give it
+                text = ("joint " + fmt_p(result.severity_global_p) if result.severity_global_p is not None
+                        else "joint test not estimable")
+                ax.text(0.98, y, text, transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=7,
+                        gid="joint_p")
+                continue
+            if kind == "reference":
+                ax.plot([1.0], [y], marker="D", ms=5, mfc="white", mec=color, mew=1.2, ls="none", zorder=3,
+                        gid="reference")
+                ax.annotate("Reference", (1.0, y), xytext=(6, 0), textcoords="offset points", va="center",
+                            fontsize=7, color="0.25")
+                continue
+            term = terms.get(key)
+            if term is None or term.hr is None or term.ci_low is None or term.ci_high is None:
+                ax.annotate("not estimable", (1.0, y), xytext=(6, 0), textcoords="offset points", va="center",
+                            fontsize=7, color="0.35", gid="not_estimable")
+                continue
+            ax.plot([term.ci_low, term.ci_high], [y, y], color=color, lw=1.3, solid_capstyle="butt", zorder=2)
+            ax.plot([term.hr], [y], marker="s", ms=5, color=color, ls="none", zorder=3, gid="estimate")
+        if j == 0:
+            # left-aligned in the label column, the CRS/ICANS levels indented under their header
+            for i, (label, key, kind, _) in enumerate(rows):
+                indent = 0.18 if kind in ("reference", "sub") else 0.0
+                x = -(label_w - 0.08 - indent) / panel_w
+                ax.text(x, y_of[i], label, transform=ax.get_yaxis_transform(), ha="left",
+                        va="center", fontsize=8, fontweight="bold" if kind == "header" else "normal",
+                        gid="row_label")
     return fig

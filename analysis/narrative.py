@@ -13,7 +13,7 @@ import yaml
 from functools import cached_property
 from pathlib import Path
 
-from .formatting import fmt_hr_ci, fmt_median_range, fmt_months, fmt_n_of, fmt_p
+from .formatting import NOT_ESTIMABLE, fmt_ci, fmt_hr, fmt_median_range, fmt_months, fmt_n_of, fmt_p, fmt_pct, is_missing
 from .groups import GROUPINGS
 from .results import Results
 from .studyfile import StudySettings
@@ -207,8 +207,7 @@ class Narrative:
         t = next(t for t in cox.terms if t.key == term)
         if t.hr is None:
             return f"HR not estimable ({t.reason or cox.reason})"
-        hr_text, _, ci = fmt_hr_ci(t.hr, t.ci_low, t.ci_high).partition(" (")
-        return f"HR {hr_text} (95% CI {ci.rstrip(')')}), {fmt_p(t.p, t.reason)}"
+        return f"{_ratio('HR', t.hr, t.ci_low, t.ci_high)}, {fmt_p(t.p, t.reason)}"
 
     def lowest_cr_rate(self) -> str:
         """The lowest CR rate of any toxicity-group level: '17 of 19 (89.5%), in the group “CRS grade ≥3”'."""
@@ -395,6 +394,152 @@ class Narrative:
 
     def level_label(self, grouping: str, key: str) -> str:
         return GROUPINGS[grouping].label(key)
+
+    # --- effect sizes (estimate and 95% CI beside every p) ------------------------------
+    def _summary(self, endpoint: str, grouping: str = "all", level: str | None = None):
+        comparison = self.results.survival[(endpoint, grouping)]
+        if level is None:
+            if len(comparison.levels) != 1:
+                raise ValueError(f"grouping {grouping!r} has several levels: name one")
+            return comparison.levels[0]
+        return next(lv for lv in comparison.levels if lv.key == level)
+
+    def median_survival(self, endpoint: str, grouping: str = "all", level: str | None = None) -> str:
+        """'24.4 months (95% CI 14.6–33.3)'; 'not reached' for a median or bound never reached."""
+        km = self._summary(endpoint, grouping, level)
+        if km.n == 0:
+            return f"{NOT_ESTIMABLE} ({km.reason})"
+        if km.median_months is None:
+            low = "" if km.median_ci_low is None else f" (95% CI {fmt_ci_bounds(km.median_ci_low, None)})"
+            return f"not reached{low}"
+        return f"{fmt_months(km.median_months)} (95% CI {fmt_ci_bounds(km.median_ci_low, km.median_ci_high)})"
+
+    def landmark(self, endpoint: str, months: int, grouping: str = "all", level: str | None = None) -> str:
+        """Kaplan–Meier survival at a landmark with its log-scale 95% CI: '63.4% (95% CI 54.0–74.4)'."""
+        km = self._summary(endpoint, grouping, level)
+        lm = next(x for x in km.landmarks if x.months == months)
+        if lm.survival is None:
+            return f"{NOT_ESTIMABLE} ({lm.reason})"
+        if lm.ci_low is None or lm.ci_high is None:
+            return f"{fmt_pct(100 * lm.survival)} (95% CI {NOT_ESTIMABLE})"
+        return f"{fmt_pct(100 * lm.survival)} (95% CI {fmt_pct(100 * lm.ci_low).rstrip('%')}–{fmt_pct(100 * lm.ci_high)})"
+
+    def survival_hr(self, endpoint: str, grouping: str, level: str | None = None) -> str:
+        """Univariable Cox HR against the reference level: 'HR 1.04 (95% CI 0.51–2.12)'.
+
+        ``level`` defaults to the only non-reference level of a two-level grouping."""
+        cox = self.results.survival_hr[(endpoint, grouping)]
+        if level is None:
+            if len(cox.hazard_ratios) != 1:
+                raise ValueError(f"grouping {grouping!r} compares several levels: name one")
+            hr = cox.hazard_ratios[0]
+        else:
+            hr = next(h for h in cox.hazard_ratios if h.level == level)
+        if hr.hr is None:
+            return f"HR {NOT_ESTIMABLE} ({hr.reason or cox.reason})"
+        return _ratio("HR", hr.hr, hr.ci_low, hr.ci_high)
+
+    def risk_difference(self, response: str, grouping: str) -> str:
+        """Exposed minus reference rate, Newcombe 95% CI: '−9.2 percentage points (95% CI −17.8 to 9.8)'."""
+        d = self.results.response_effects[(response, grouping)].difference
+        if d.difference is None:
+            return f"difference {NOT_ESTIMABLE} ({d.reason})"
+        return (f"{_signed(100 * d.difference)} percentage points "
+                f"(95% CI {_signed(100 * d.ci_low)} to {_signed(100 * d.ci_high)})")
+
+    def odds_ratio(self, response: str, grouping: str) -> str:
+        """Conditional-MLE odds ratio with fisher.test's exact 95% CI: 'OR 0.49 (95% CI 0.07–5.64)'."""
+        o = self.results.response_effects[(response, grouping)].odds_ratio
+        if o.odds_ratio is None:
+            return f"OR {NOT_ESTIMABLE} ({o.reason})"
+        return _ratio("OR", o.odds_ratio, o.ci_low, o.ci_high)
+
+    def effect(self, table: str, key) -> str:
+        """Estimate, CI and p of a comparison, for parentheses after a verdict.
+
+        Survival: 'HR 0.95, 95% CI 0.46–1.94; p = 0.894' (two levels) or each level's HR
+        against the reference then the log-rank p. Response, two levels: the risk difference
+        and the odds ratio then the p; three levels: the p alone (the rates are in Figure 1).
+        """
+        p_text = self.p(table, key)
+        if table == "survival":
+            endpoint, grouping = key
+            cox = self.results.survival_hr[key]
+            parts = []
+            for hr in cox.hazard_ratios:
+                text = _inline_ci(self.survival_hr(endpoint, grouping, hr.level))
+                if len(cox.hazard_ratios) > 1:
+                    text += f" for {GROUPINGS[grouping].label(hr.level)}"
+                parts.append(text)
+            if len(cox.hazard_ratios) > 1:
+                parts[-1] += f", each versus {GROUPINGS[grouping].label(cox.reference)}"
+            return "; ".join(parts + [p_text])
+        if table == "response" and key in self.results.response_effects:
+            response, grouping = key
+            return "; ".join([
+                "difference " + _inline_ci(self.risk_difference(response, grouping)),
+                _inline_ci(self.odds_ratio(response, grouping)),
+                p_text,
+            ])
+        return p_text
+
+    def verdict(self, table: str, key) -> str:
+        """'no significant difference was detected (HR 0.95, 95% CI 0.46–1.94; p = 0.894)'
+        or 'a significant difference was found (...)': the words follow the test, the
+        estimate and its CI follow the words."""
+        significant = self.significant(table, key)
+        if significant is None:
+            words = "no test was possible"
+        elif significant:
+            words = "a significant difference was found"
+        else:
+            words = "no significant difference was detected"
+        return f"{words} ({self.effect(table, key)})"
+
+    def rate(self, response: str, grouping: str, level: str) -> str:
+        """A response rate with its denominator and exact 95% CI: '69 of 76 (90.8%; 95% CI 81.9–96.2%)'."""
+        lv = next(x for x in self.results.response[(response, grouping)].levels if x.key == level)
+        if lv.n == 0:
+            return f"{NOT_ESTIMABLE} (no patient in the group “{lv.label}”)"
+        ci = f"{fmt_pct(100 * lv.ci_low).rstrip('%')}–{fmt_pct(100 * lv.ci_high)}"
+        return f"{lv.events:,} of {lv.n:,} ({fmt_pct(100 * lv.rate)}; 95% CI {ci})"
+
+    def detectable_hr(self, endpoint: str, grouping: str) -> str:
+        """Schoenfeld's smallest detectable HR with 80% power at the report's alpha:
+        'a hazard ratio of 0.38 or below (or 2.66 or above)'."""
+        d = self.results.detectable_hr[(endpoint, grouping)]
+        if d.hr_below is None:
+            return f"{NOT_ESTIMABLE} ({d.reason})"
+        return f"a hazard ratio of {fmt_hr(d.hr_below)} or below (or {fmt_hr(d.hr_above)} or above)"
+
+    def detectable_basis(self, endpoint: str, grouping: str) -> str:
+        """What the detectable HR rests on: '55 events; 15 of 93 (16.1%) patients in the group
+        “CRS and ICANS”; 80% power; two-sided alpha 0.05'."""
+        d = self.results.detectable_hr[(endpoint, grouping)]
+        comparison = self.results.survival[(endpoint, grouping)]
+        (level,) = [lv for lv in comparison.levels if lv.key != self.results.survival_hr[(endpoint, grouping)].reference]
+        total = sum(lv.n for lv in comparison.levels)
+        return (f"{d.events:,} events; {fmt_n_of(level.n, total)} patients in the group “{level.label}”; "
+                f"{fmt_pct(100 * d.power, 0)} power; two-sided alpha {d.alpha:g}")
+
+
+def _ratio(name: str, estimate, low, high) -> str:
+    """'HR 2.02 (95% CI 0.65–6.26)'; a missing or infinite bound: 'HR 2.02 (95% CI not estimable)'."""
+    if is_missing(low) or is_missing(high):
+        return f"{name} {fmt_hr(estimate)} (95% CI {NOT_ESTIMABLE})"
+    return f"{name} {fmt_hr(estimate)} (95% CI {fmt_ci(low, high)})"
+
+
+def _inline_ci(text: str) -> str:
+    """'HR 1.04 (95% CI 0.51–2.12)' -> 'HR 1.04, 95% CI 0.51–2.12' (inside parentheses already)."""
+    head, sep, ci = text.partition(" (95% CI ")
+    return f"{head}, 95% CI {ci[:-1]}" if sep and ci.endswith(")") else text
+
+
+def _signed(x: float) -> str:
+    """One decimal with a true minus sign: '−9.2', '9.8', '0.0'."""
+    text = fmt_pct(x).rstrip("%")
+    return text.replace("-", "\u2212")
 
 
 def fmt_ci_bounds(low, high) -> str:

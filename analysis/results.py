@@ -33,6 +33,14 @@ from .comparisons import (
     compare_response,
 )
 from .cox import CoxResult, fit_cox
+from .effects import (
+    DetectableHazardRatio,
+    ResponseEffect,
+    UnivariableCox,
+    detectable_hazard_ratio_for,
+    response_effect,
+    univariable_cox,
+)
 from .groups import GROUPINGS, TABLE1_GROUPINGS, prepare_cohort
 from .kinetics import compare_peak, kinetics_profile, kinetics_samples, patient_kinetics, with_groupings
 from .survival import (
@@ -93,6 +101,12 @@ class Results:
     kinetics_reason: str | None = None
     #: Peak IL-6 by marrow blasts >= 20% vs < 20% (the publication's Discussion)
     il6_by_blasts: TestResult | None = None
+    #: (response, grouping) -> difference in proportions and odds ratio, two-level groupings only
+    response_effects: dict[tuple[str, str], ResponseEffect] = field(default_factory=dict)
+    #: (endpoint, grouping) -> univariable Cox HR of each level against the reference level
+    survival_hr: dict[tuple[str, str], UnivariableCox] = field(default_factory=dict)
+    #: (endpoint, grouping) -> Schoenfeld's smallest detectable HR, two-level groupings only
+    detectable_hr: dict[tuple[str, str], DetectableHazardRatio] = field(default_factory=dict)
 
     def kinetics_values(self, grouping: str) -> pd.DataFrame:
         """Per-patient peak copies with the patient's level key for a grouping (no identifiers)."""
@@ -185,6 +199,12 @@ def compute_results(study) -> Results:
         for grouping in GROUPINGS:
             survival[(endpoint, grouping)] = compare_survival(df, endpoint, grouping)
     cox = {endpoint: fit_cox(df, endpoint) for endpoint in ENDPOINTS}
+    from .narrative import ALPHA  # the report's one alpha (narrative imports this module)
+
+    two_level = [g for g, grouping in GROUPINGS.items() if len(grouping.levels) == 2]
+    response_effects = {(r, g): response_effect(df, r, g) for r in RESPONSES for g in two_level}
+    survival_hr = {(e, g): univariable_cox(df, e, g) for e in ENDPOINTS for g in GROUPINGS}
+    detectable_hr = {(e, g): detectable_hazard_ratio_for(df, e, g, ALPHA) for e in ENDPOINTS for g in two_level}
 
     # compare_peak / kinetics_profile return "not estimable" results when there is no table,
     # so the report renders the same panels with a reason instead of failing.
@@ -220,6 +240,9 @@ def compute_results(study) -> Results:
         il6_by_blasts=rank_test([
             df.loc[df["bm_blasts_ge20"].eq(flag), "il6_peak_pg_ml"].dropna().to_numpy() for flag in (True, False)
         ]),
+        response_effects=response_effects,
+        survival_hr=survival_hr,
+        detectable_hr=detectable_hr,
     )
 
 
@@ -314,6 +337,41 @@ def _survival_dict(comparison: SurvivalComparison) -> dict:
     return out
 
 
+def _response_effect_dict(effect: ResponseEffect) -> dict:
+    out: dict[str, Any] = {"level": effect.level, "reference": effect.reference}
+    d, o = effect.difference, effect.odds_ratio
+    for key, value in (("difference", d.difference), ("difference_ci_low", d.ci_low),
+                       ("difference_ci_high", d.ci_high)):
+        _put(out, key, value, d.reason)
+    _put(out, "odds_ratio", o.odds_ratio, o.reason)
+    _put(out, "odds_ratio_ci_low", o.ci_low, o.reason)
+    _put(out, "odds_ratio_ci_high", o.ci_high, o.ci_reason or o.reason)
+    return out
+
+
+def _univariable_cox_dict(result: UnivariableCox) -> dict:
+    out: dict[str, Any] = {"reference": result.reference, "n": int(result.n), "events": int(result.events),
+                           "ties": "efron"}
+    if result.reason:
+        out["reason"] = result.reason
+    levels = {}
+    for hr in result.hazard_ratios:
+        entry: dict[str, Any] = {"label": hr.label}
+        for stat in ("hr", "ci_low", "ci_high", "p", "coef", "se"):
+            _put(entry, stat, getattr(hr, stat), hr.reason or result.reason)
+        levels[hr.level] = entry
+    out["levels"] = levels
+    return out
+
+
+def _detectable_dict(result: DetectableHazardRatio) -> dict:
+    out: dict[str, Any] = {"events": int(result.events), "alpha": result.alpha, "power": result.power}
+    _put(out, "proportion", result.proportion, result.reason)
+    _put(out, "hr_below", result.hr_below, result.reason)
+    _put(out, "hr_above", result.hr_above, result.reason)
+    return out
+
+
 def _cox_dict(result: CoxResult) -> dict:
     out: dict[str, Any] = {"n": int(result.n), "events": int(result.events), "ties": result.ties}
     if result.reason:
@@ -368,6 +426,9 @@ def _results_to_dict(results: Results) -> dict[str, Any]:
     response: dict[str, dict] = {}
     for (r, grouping), comparison in results.response.items():
         response.setdefault(r, {})[grouping] = _response_dict(comparison)
+        effect = results.response_effects.get((r, grouping))
+        if effect is not None:
+            response[r][grouping]["effect"] = _response_effect_dict(effect)
     out["response"] = response
 
     survival: dict[str, dict] = {}
@@ -377,6 +438,10 @@ def _results_to_dict(results: Results) -> dict[str, Any]:
             block["all"] = _km_dict(comparison.levels[0])
         else:
             block[grouping] = _survival_dict(comparison)
+            if (endpoint, grouping) in results.survival_hr:
+                block[grouping]["cox"] = _univariable_cox_dict(results.survival_hr[(endpoint, grouping)])
+            if (endpoint, grouping) in results.detectable_hr:
+                block[grouping]["detectable_hr"] = _detectable_dict(results.detectable_hr[(endpoint, grouping)])
     out["survival"] = survival
 
     out["cox"] = {endpoint: _cox_dict(result) for endpoint, result in results.cox.items()}

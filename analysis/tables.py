@@ -28,6 +28,7 @@ from great_tables import GT, loc, style
 
 from .comparisons import CategoricalLevel, Comparison, ContinuousLevel
 from .cox import COX_TERMS, CoxResult
+from .effects import UnivariableCox, reference_level
 from .formatting import (
     CELL_MISSING,
     fmt_ci,
@@ -36,9 +37,11 @@ from .formatting import (
     fmt_median_range,
     fmt_p,
     fmt_p_bare,
+    fmt_pct,
     is_missing,
 )
 from .groups import GROUPINGS, TABLE1_GROUPINGS
+from .survival import LANDMARK_MONTHS, KMSummary, SurvivalComparison
 
 #: Footnote text per test name of ``TestResult.test``.
 TEST_FOOTNOTES = {
@@ -374,6 +377,100 @@ def _add_cox_term(spec: _Spec, term, label: str, kind: str, notes: list[str], ti
     )
     if term.reason:
         notes.append(f"{title}, {label}: {term.reason}")
+
+
+# --------------------------------------------------------------------------- Table 3
+
+#: Landmarks shown in Table 3 (months); the results also hold the later ones.
+TABLE3_LANDMARKS = (12, 24)
+
+_NOT_REACHED = "NR"
+
+
+def _months_1dp(x) -> str:
+    return _NOT_REACHED if is_missing(x) else f"{x:.1f}"
+
+
+def _median_cell(level: KMSummary) -> str:
+    """'25.2 (16.0–31.1)'; NR for a median or bound that is not reached; — without patients."""
+    if level.n == 0:
+        return CELL_MISSING
+    if level.median_months is None and level.median_ci_low is None:
+        return _NOT_REACHED
+    return f"{_months_1dp(level.median_months)} ({_months_1dp(level.median_ci_low)}–{_months_1dp(level.median_ci_high)})"
+
+
+def _landmark_cell(level: KMSummary, months: int) -> str:
+    """'62.1 (52.0–74.2)': survival in percent with its log-scale 95% CI."""
+    lm = next((x for x in level.landmarks if x.months == months), None)
+    if lm is None or lm.survival is None:
+        return CELL_MISSING
+    value = fmt_pct(100 * lm.survival).rstrip("%")
+    if lm.ci_low is None or lm.ci_high is None:
+        return value
+    return f"{value} ({fmt_pct(100 * lm.ci_low).rstrip('%')}–{fmt_pct(100 * lm.ci_high).rstrip('%')})"
+
+
+def _hr_cell(hr) -> str:
+    if hr is None or is_missing(hr.hr):
+        return CELL_MISSING
+    return f"{fmt_hr(hr.hr)} ({fmt_ci(hr.ci_low, hr.ci_high, missing=CELL_MISSING)})"
+
+
+def table3(survival: Mapping[tuple[str, str], SurvivalComparison],
+           hazard_ratios: Mapping[tuple[str, str], UnivariableCox],
+           groupings: Sequence[str] | None = None, endpoints: Sequence[str] = ("os", "lfs")) -> Table:
+    """Table 3: survival by group — per endpoint, grouping and level: n, events, median
+    (95% CI), survival at 12 and 24 months (95% CI), univariable Cox HR (95% CI) against the
+    grouping's reference level, and the log-rank p on the grouping's row.
+    """
+    groupings = list(groupings or GROUPINGS)
+    columns = ["group", "n", "events", "median"] + [f"s{m}" for m in TABLE3_LANDMARKS] + ["hr", "p"]
+    headers = (["Group", "n", "Events", "Median, months (95% CI)"]
+               + [f"{m}-month survival, % (95% CI)" for m in TABLE3_LANDMARKS] + ["HR (95% CI)", "p"])
+    spec = _Spec(columns, headers, headers, [30, 6, 7, 17] + [16] * len(TABLE3_LANDMARKS) + [15, 8])
+    notes: list[str] = []
+    for endpoint in endpoints:
+        title = _ENDPOINT_TITLES.get(endpoint, endpoint.upper())
+        population = _ENDPOINT_POPULATIONS.get(endpoint)
+        overall = survival.get((endpoint, "all"))
+        if overall is not None:
+            lv = overall.levels[0]
+            spec.add("group", Cell(title + (f" ({population})" if population else "")),
+                     f"{lv.n:,}", f"{lv.events:,}", _median_cell(lv),
+                     *[_landmark_cell(lv, m) for m in TABLE3_LANDMARKS], "", "")
+        else:
+            spec.add("group", Cell(title))
+        for g in groupings:
+            comparison = survival.get((endpoint, g))
+            if comparison is None:
+                continue
+            cox = hazard_ratios.get((endpoint, g))
+            by_level = {hr.level: hr for hr in cox.hazard_ratios} if cox else {}
+            ref = reference_level(g)
+            spec.add("variable", Cell(GROUPINGS[g].title), "", "", "", *[""] * len(TABLE3_LANDMARKS), "",
+                     Cell(fmt_p_bare(comparison.logrank_p)))
+            if comparison.logrank_p is None and comparison.reason:
+                notes.append(f"{title}, {GROUPINGS[g].title}: log-rank test {comparison.reason}")
+            for level in comparison.levels:
+                hr = by_level.get(level.key)
+                hr_text = "Reference" if level.key == ref else _hr_cell(hr)
+                if hr is not None and hr.hr is None and level.n > 0:
+                    notes.append(f"{title}, {level.label}: HR {hr.reason or (cox.reason if cox else '')}")
+                for lm in level.landmarks:
+                    if lm.months in TABLE3_LANDMARKS and lm.survival is None and level.n > 0:
+                        notes.append(f"{title}, {GROUPINGS[g].title}, {level.label}: "
+                                     f"{lm.months}-month survival ({lm.reason})")
+                spec.add("sub", Cell(_INDENT + level.label), f"{level.n:,}", f"{level.events:,}",
+                         _median_cell(level), *[_landmark_cell(level, m) for m in TABLE3_LANDMARKS],
+                         hr_text, "")
+    spec.footnotes.append((None, "Kaplan–Meier estimates with 95% CIs (log transformation; median CI as R's "
+                                 "print.survfit). HR, hazard ratio of the group against the reference group "
+                                 "from a univariable Cox model (Efron ties), Wald 95% CI; p, log-rank test "
+                                 "across the groups. NR, not reached; CI, confidence interval"))
+    for note in notes:
+        spec.footnotes.append((None, "Not estimable — " + note))
+    return Table(spec)
 
 
 # --------------------------------------------------------------------------- reproduction check

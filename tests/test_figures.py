@@ -13,10 +13,11 @@ from matplotlib.figure import Figure
 
 from analysis.comparisons import Comparison, ContinuousLevel, RateLevel, ResponseComparison, TestResult
 from analysis.figures import (
-    OKABE_ITO,
+    MEANING_COLORS,
+    forest_plot,
+    group_color,
     kinetics_profile_plot,
     km_plot,
-    level_color,
     peak_strip,
     response_bars,
 )
@@ -142,12 +143,14 @@ def test_response_bars_draw_one_bar_per_level_and_response_with_ci():
     assert (63.6, 98.5) in spans and (71.0, 89.5) in spans
 
 
-def test_response_bars_colour_levels_by_position_and_name_both_responses():
+def test_response_bars_colour_levels_by_meaning_and_name_both_responses():
     fig = response_bars(*severity_responses())
     ax = fig.axes[0]
     assert len(ax.patches) == 6
     colors = [matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches]
-    assert colors[:3] == [OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[2]] == colors[3:]
+    # none, severe, other: reference blue, darkest and lightest step of the severity scale
+    expected = [MEANING_COLORS["reference"], MEANING_COLORS["grade_ge3"], MEANING_COLORS["grade_1_2"]]
+    assert colors[:3] == expected == colors[3:]
     texts = _texts(fig)
     assert "CR" in texts and "MRD-negative CR" in texts
     assert {"p = 0.260", "p = 0.136"} <= set(texts)
@@ -173,7 +176,8 @@ def test_km_plot_curves_marks_axes_and_pvalue():
     assert ax.get_xlabel() == "Months since infusion" and ax.get_ylabel() == "Overall survival (%)"
     assert "Log-rank p = 0.677" in [t.get_text() for t in ax.texts]
     assert _legend_labels(fig) == ["No CRS", "CRS"]
-    assert [matplotlib.colors.to_hex(s.get_color()) for s in steps] == [level_color(0), level_color(1)]
+    assert [matplotlib.colors.to_hex(s.get_color()) for s in steps] == [
+        MEANING_COLORS["reference"], MEANING_COLORS["any_toxicity"]]
 
 
 def test_km_risk_table_shows_the_given_numbers_under_each_time():
@@ -190,7 +194,7 @@ def test_km_risk_table_shows_the_given_numbers_under_each_time():
     # same time axis as the curves, and the numbers coloured like their curve
     assert ax_risk.get_xlim() == ax.get_xlim()
     row_colors = {matplotlib.colors.to_hex(t.get_color()) for t in numbers if t.get_position()[1] == 0}
-    assert row_colors == {level_color(0)}
+    assert row_colors == {MEANING_COLORS["reference"]}
     # the risk table lies entirely below the survival axes
     assert ax_risk.get_position().y1 < ax.get_position().y0
 
@@ -206,7 +210,7 @@ def test_km_plot_skips_empty_levels_and_takes_the_axis_labels():
     assert len(rows) == 2
     # the third level keeps its own colour although the second is skipped
     steps = [ln for ln in ax.lines if ln.get_linestyle() == "-"]
-    assert matplotlib.colors.to_hex(steps[1].get_color()) == level_color(2)
+    assert matplotlib.colors.to_hex(steps[1].get_color()) == MEANING_COLORS["grade_1_2"]
     assert "Log-rank p = 0.850" in [t.get_text() for t in ax.texts]
 
 
@@ -373,3 +377,101 @@ def test_peak_strip_thins_large_groups_to_quantiles_and_says_so():
     assert any(t.get_gid() == "thinned-note" for t in ax.texts)
     small = peak_strip(*crs_peaks()).axes[0]
     assert not any(t.get_gid() == "thinned-note" for t in small.texts)
+
+
+# --------------------------------------------------------------------------- colours, CI bands, forest plot
+
+
+def test_every_level_has_one_colour_per_meaning():
+    from analysis.effects import REFERENCE_LEVELS
+    from analysis.figures import SEVERITY_SCALE, level_meaning
+    from analysis.groups import GROUPINGS
+
+    for name, grouping in GROUPINGS.items():
+        for key in grouping.keys:
+            assert level_meaning(name, key) is not None, (name, key)
+        # the reference group has the same colour in every grouping
+        assert group_color(name, REFERENCE_LEVELS[name]) == MEANING_COLORS["reference"]
+    assert group_color("concurrent", "others") == MEANING_COLORS["reference"]  # listed second, still reference
+    assert group_color("crs_grade", "grade_ge3") == group_color("severity", "severe") == group_color(
+        "icans_grade", "grade_ge3")
+    # severity scale: strictly darker (lower relative luminance) with severity
+    def luminance(hex_color):
+        rgb = np.array(matplotlib.colors.to_rgb(hex_color))
+        lin = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+        return float(lin @ [0.2126, 0.7152, 0.0722])
+    steps = [luminance(MEANING_COLORS[m]) for m in SEVERITY_SCALE]
+    assert steps == sorted(steps, reverse=True) and len(set(steps)) == 3
+    assert len(set(MEANING_COLORS.values())) == len(MEANING_COLORS)
+
+
+def _bands(ax):
+    return [c for c in ax.collections if c.get_gid() == "ci_band"]
+
+
+def test_km_ci_bands_on_by_default_for_two_groups_and_drawn_from_the_log_ci():
+    comparison = crs_os()
+    ax = km_plot(comparison).axes[0]
+    bands = _bands(ax)
+    assert len(bands) == 2
+    for band, level in zip(bands, comparison.levels):
+        ys = band.get_paths()[0].vertices[:, 1]
+        assert ys.min() == pytest.approx(100 * level.curve.ci_low.min())
+        assert ys.max() == pytest.approx(100 * level.curve.ci_high.max())
+        assert matplotlib.colors.to_hex(band.get_facecolor()[0]) == group_color("crs", level.key)
+    assert not _bands(km_plot(comparison, ci=False).axes[0])
+    # three groups: off by default (overlapping bands would hide the curves), on when asked
+    severity = severity_lfs_with_empty_level()
+    three = SurvivalComparison(**{**severity.__dict__, "levels": tuple(
+        lv if lv.n else severity.levels[0].__class__(**{**severity.levels[0].__dict__, "key": "severe"})
+        for lv in severity.levels)})
+    assert not _bands(km_plot(three).axes[0])
+    assert len(_bands(km_plot(three, ci=True).axes[0])) == 3
+
+
+def _cox_for_forest():
+    from analysis.cox import COX_TERMS, CoxResult, CoxTerm
+
+    def result(endpoint, values, joint_p):
+        terms = tuple(CoxTerm(k, COX_TERMS[k], None, None, *values[k], reason=None if values[k][0] else "no event")
+                      for k in COX_TERMS)
+        return CoxResult(endpoint, 93, 55, "efron", terms, 1.5, joint_p, (), None)
+
+    os_ = {"bm_blasts_ge20": (0.89, 0.49, 1.63, 0.707), "steroids": (0.7, 0.37, 1.33, 0.28),
+           "tocilizumab": (0.94, 0.5, 1.75, 0.84), "severity_ge3": (2.02, 0.65, 6.26, 0.222),
+           "severity_other": (1.5, 0.62, 3.6, 0.37)}
+    lfs = dict(os_, severity_other=(None, None, None, None))
+    return {"os": result("os", os_, 0.468), "lfs": result("lfs", lfs, 0.0004)}
+
+
+def test_forest_plot_draws_table2_on_a_log_axis_with_reference_rows():
+    cox = _cox_for_forest()
+    fig = forest_plot(cox)
+    os_ax, lfs_ax = fig.axes
+    for ax in (os_ax, lfs_ax):
+        assert ax.get_xscale() == "log" and ax.get_xlabel() == "Hazard ratio (log scale)"
+        assert any(ln.get_xdata()[0] == 1 for ln in ax.lines if ln.get_linestyle() not in ("None", "-"))
+        reference = [ln for ln in ax.lines if ln.get_gid() == "reference"]
+        assert len(reference) == 1 and reference[0].get_xdata()[0] == 1.0
+        assert matplotlib.colors.to_hex(reference[0].get_markeredgecolor()) == MEANING_COLORS["reference"]
+    estimates = {ax: sorted(ln.get_xdata()[0] for ln in ax.lines if ln.get_gid() == "estimate")
+                 for ax in (os_ax, lfs_ax)}
+    assert estimates[os_ax] == [0.7, 0.89, 0.94, 1.5, 2.02]
+    assert estimates[lfs_ax] == [0.7, 0.89, 0.94, 2.02]
+    assert [t.get_text() for t in lfs_ax.texts if t.get_gid() == "not_estimable"] == ["not estimable"]
+    assert [t.get_text() for t in os_ax.texts if t.get_gid() == "joint_p"] == ["joint p = 0.468"]
+    assert [t.get_text() for t in lfs_ax.texts if t.get_gid() == "joint_p"] == ["joint p < 0.001"]
+    labels = [t.get_text() for t in os_ax.texts if t.get_gid() == "row_label"]
+    assert labels[0] == "BM blasts ≥20% vs <20%" and "No CRS or ICANS" in labels and len(labels) == 7
+    severe = next(ln for ln in os_ax.lines if ln.get_gid() == "estimate" and ln.get_xdata()[0] == 2.02)
+    assert matplotlib.colors.to_hex(severe.get_color()) == MEANING_COLORS["grade_ge3"]
+    # every CI inside the axis
+    low, high = os_ax.get_xlim()
+    assert low < 0.37 and high > 6.26
+    assert "Overall survival" in os_ax.get_title() and "Leukemia-free survival" in lfs_ax.get_title()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    width, height = canvas.get_width_height()
+    for t in _all_texts(fig):
+        box = t.get_window_extent(canvas.get_renderer())
+        assert box.x0 >= -1 and box.x1 <= width + 1 and box.y0 >= -1 and box.y1 <= height + 1, t.get_text()

@@ -125,3 +125,150 @@ def test_alpha_comes_from_the_study_file(results, tmp_path):
     strict = Narrative(_with_logrank_p(results, ("os", "steroids"), 0.03), resolve_study(study))
     assert strict.alpha_level == "1%" and strict.significant("survival", ("os", "steroids")) is False
     assert Narrative(_with_logrank_p(results, ("os", "steroids"), 0.03)).significant("survival", ("os", "steroids"))
+
+# --------------------------------------------------------------------------- effect sizes in prose
+
+
+def _with_cox_term(results, endpoint, term, **changes):
+    cox = dict(results.cox)
+    terms = tuple(dataclasses.replace(t, **changes) if t.key == term else t for t in cox[endpoint].terms)
+    cox[endpoint] = dataclasses.replace(cox[endpoint], terms=terms)
+    return dataclasses.replace(results, cox=cox)
+
+
+@pytest.mark.parametrize("upper", [float("inf"), None])
+def test_hr_with_an_infinite_or_missing_upper_bound_says_so_once(results, upper):
+    text = Narrative(_with_cox_term(results, "os", "steroids", hr=2.02, ci_low=0.65, ci_high=upper, p=0.222))
+    assert text.hr("os", "steroids") == "HR 2.02 (95% CI not estimable), p = 0.222"
+
+
+def test_hr_prints_estimate_interval_and_p(results):
+    text = Narrative(_with_cox_term(results, "os", "steroids", hr=2.0249, ci_low=0.6549, ci_high=6.2551, p=0.2224))
+    assert text.hr("os", "steroids") == "HR 2.02 (95% CI 0.65–6.26), p = 0.222"
+
+
+def _with_level(results, key, level_key, **changes):
+    survival = dict(results.survival)
+    levels = tuple(dataclasses.replace(lv, **changes) if lv.key == level_key else lv for lv in survival[key].levels)
+    survival[key] = dataclasses.replace(survival[key], levels=levels)
+    return dataclasses.replace(results, survival=survival)
+
+
+def test_median_survival_reached_and_not_reached(results):
+    reached = Narrative(_with_level(results, ("os", "all"), "all", median_months=25.24, median_ci_low=16.0,
+                                    median_ci_high=31.06))
+    assert reached.median_survival("os") == "25.2 months (95% CI 16.0–31.1)"
+    open_ended = Narrative(_with_level(results, ("os", "crs"), "no", median_months=17.9, median_ci_low=6.2,
+                                       median_ci_high=None))
+    assert open_ended.median_survival("os", "crs", "no") == "17.9 months (95% CI 6.2–not reached)"
+    never = Narrative(_with_level(results, ("os", "crs"), "no", median_months=None, median_ci_low=None,
+                                  median_ci_high=None))
+    assert never.median_survival("os", "crs", "no") == "not reached"
+    with pytest.raises(ValueError):
+        Narrative(results).median_survival("os", "crs")  # two levels: which one?
+
+
+def test_landmark_survival_in_percent_with_its_ci(results):
+    from analysis.survival import Landmark
+
+    km = results.survival[("os", "all")].levels[0]
+    marks = (Landmark(12, 0.63412, 0.54049, 0.74401), Landmark(24, 0.0, None, None, "survival is 0"),
+             Landmark(36, None, None, None, "no patient followed to 36 months"))
+    text = Narrative(_with_level(results, ("os", "all"), km.key, landmarks=marks))
+    assert text.landmark("os", 12) == "63.4% (95% CI 54.0–74.4%)"
+    assert text.landmark("os", 24) == "0.0% (95% CI not estimable)"
+    assert text.landmark("os", 36) == "not estimable (no patient followed to 36 months)"
+
+
+def _with_effects(results, **changes):
+    return dataclasses.replace(results, **changes)
+
+
+def test_survival_hr_and_effect_and_verdict(results):
+    from analysis.effects import HazardRatio, UnivariableCox
+
+    two = UnivariableCox("os", "crs", "no", 93, 55, (HazardRatio("yes", "CRS", 0.9104, 0.5182, 1.6049, 0.74),))
+    three = UnivariableCox("lfs", "severity", "none", 86, 69, (
+        HazardRatio("severe", "Grade ≥3 CRS or severe ICANS", 0.7515, 0.3533, 1.5987, 0.46),
+        HazardRatio("other", "Others (grade 1–2 CRS and/or ICANS)", None, None, None, None,
+                    reason="no patient in this group"),
+    ))
+    base = _with_effects(results, survival_hr={**results.survival_hr, ("os", "crs"): two, ("lfs", "severity"): three})
+    text = Narrative(_with_logrank_p(base, ("os", "crs"), 0.7412))
+    assert text.survival_hr("os", "crs") == "HR 0.91 (95% CI 0.52–1.60)"
+    assert text.effect("survival", ("os", "crs")) == "HR 0.91, 95% CI 0.52–1.60; p = 0.741"
+    assert text.verdict("survival", ("os", "crs")) == (
+        "no significant difference was detected (HR 0.91, 95% CI 0.52–1.60; p = 0.741)")
+    significant = Narrative(_with_logrank_p(base, ("os", "crs"), 0.0123))
+    assert significant.verdict("survival", ("os", "crs")).startswith("a significant difference was found (HR 0.91")
+    untestable = Narrative(_with_logrank_p(base, ("os", "crs"), None))
+    assert untestable.verdict("survival", ("os", "crs")).startswith("no test was possible")
+    text3 = Narrative(_with_logrank_p(base, ("lfs", "severity"), 0.666))
+    assert text3.effect("survival", ("lfs", "severity")) == (
+        "HR 0.75, 95% CI 0.35–1.60 for Grade ≥3 CRS or severe ICANS; "
+        "HR not estimable (no patient in this group) for Others (grade 1–2 CRS and/or ICANS), "
+        "each versus No CRS or ICANS; p = 0.666")
+    with pytest.raises(ValueError):
+        text3.survival_hr("lfs", "severity")  # two compared levels: which one?
+
+
+def test_risk_difference_odds_ratio_and_response_effect(results):
+    from analysis.effects import OddsRatio, ProportionDifference, ResponseEffect
+
+    effect = ResponseEffect("cr", "crs", "yes", "no", 69, 76, 17, 17,
+                            ProportionDifference(-0.092105, -0.178127, 0.098054),
+                            OddsRatio(0.0, 0.0, 3.129712))
+    infinite = dataclasses.replace(effect, odds_ratio=OddsRatio(None, 1.513, None, "a zero cell: odds ratio infinite",
+                                                                "upper limit infinite"))
+    base = _with_effects(results, response_effects={**results.response_effects, ("cr", "crs"): effect,
+                                                    ("cr", "icans"): infinite})
+    text = Narrative(base)
+    assert text.risk_difference("cr", "crs") == "\u22129.2 percentage points (95% CI \u221217.8 to 9.8)"
+    assert text.odds_ratio("cr", "crs") == "OR 0.00 (95% CI 0.00–3.13)"
+    assert text.odds_ratio("cr", "icans") == "OR not estimable (a zero cell: odds ratio infinite)"
+    p = text.p("response", ("cr", "crs"))
+    assert text.effect("response", ("cr", "crs")) == (
+        f"difference \u22129.2 percentage points, 95% CI \u221217.8 to 9.8; OR 0.00, 95% CI 0.00–3.13; {p}")
+    # three-level groupings keep their rates (Figure 1) and the p only
+    assert text.effect("response", ("cr", "severity")) == text.p("response", ("cr", "severity"))
+
+
+def test_detectable_hr_and_its_basis(results):
+    from analysis.effects import detectable_hazard_ratio
+
+    # hand: R> exp(-(qnorm(0.975) + qnorm(0.8)) / sqrt(55 * (78/93) * (15/93)))  ->  0.358043968855158
+    expected = detectable_hazard_ratio(55, 78 / 93, alpha=0.05)
+    assert abs(expected.hr_below - 0.358043968855158) < 1e-9
+    base = _with_effects(results, detectable_hr={**results.detectable_hr, ("os", "concurrent"): expected})
+    text = Narrative(base)
+    assert text.detectable_hr("os", "concurrent") == "a hazard ratio of 0.36 or below (or 2.79 or above)"
+    assert text.detectable_basis("os", "concurrent") == (
+        "55 events; 15 of 93 (16.1%) patients in the group “CRS and ICANS”; 80% power; two-sided alpha 0.05")
+    none = _with_effects(results, detectable_hr={**results.detectable_hr,
+                                                 ("os", "crs"): detectable_hazard_ratio(0, 0.5, alpha=0.05)})
+    assert Narrative(none).detectable_hr("os", "crs") == "not estimable (no event)"
+
+
+def test_bundled_cohort_effects_are_those_of_the_results_object(results):
+    """The accessors read the results object: the bundled cohort's OS-by-concurrent HR and
+    the detectable HR of its 55 deaths (checked against R in tests/test_effects.py)."""
+    text = Narrative(results)
+    hr = results.survival_hr[("os", "concurrent")].hazard_ratios[0]
+    assert text.survival_hr("os", "concurrent") == f"HR {hr.hr:.2f} (95% CI {hr.ci_low:.2f}–{hr.ci_high:.2f})"
+    assert results.detectable_hr[("os", "concurrent")].events == results.counts["n_deaths"]
+    assert text.detectable_hr("os", "concurrent") == "a hazard ratio of 0.36 or below (or 2.79 or above)"
+
+
+def test_rate_has_denominator_and_exact_ci(results):
+    from analysis.comparisons import RateLevel
+
+    response = dict(results.response)
+    key = ("cr", "severity")
+    # R> binom.test(19, 23)$conf.int   ->  0.612188110045 0.950492354694   (exact Clopper-Pearson)
+    levels = (RateLevel("none", "No CRS or ICANS", 0, 0, None, None, None),
+              RateLevel("severe", "Grade ≥3 CRS or severe ICANS", 23, 19, 19 / 23, 0.612188110045, 0.950492354694),
+              response[key].levels[2])
+    response[key] = dataclasses.replace(response[key], levels=levels)
+    text = Narrative(dataclasses.replace(results, response=response))
+    assert text.rate("cr", "severity", "severe") == "19 of 23 (82.6%; 95% CI 61.2–95.0%)"
+    assert text.rate("cr", "severity", "none") == "not estimable (no patient in the group “No CRS or ICANS”)"

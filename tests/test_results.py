@@ -187,3 +187,37 @@ def test_il6_by_marrow_blasts_matches_r(exported):
     assert row["test"] == "mann_whitney"
     assert row["statistic"] == 1681
     assert row["p"] == pytest.approx(1.3095720555e-07, rel=1e-9)
+
+
+def test_effect_keys_exist_for_every_comparison(exported):
+    """Documented in docs/results-effects.md: response effects for two-level groupings,
+    a univariable Cox HR per compared level of every grouping, Schoenfeld's detectable HR."""
+    effect_keys = {"level", "reference", "difference", "difference_ci_low", "difference_ci_high",
+                   "odds_ratio", "odds_ratio_ci_low", "odds_ratio_ci_high"}
+    for r in ("cr", "mrd_negative_cr"):
+        for g, grouping in GROUPINGS.items():
+            block = exported["response"][r][g]
+            assert (effect_keys <= set(block["effect"])) if len(grouping.levels) == 2 else ("effect" not in block)
+    for e in ("os", "lfs"):
+        for g, grouping in GROUPINGS.items():
+            cox = exported["survival"][e][g]["cox"]
+            assert cox["reference"] in grouping.keys and cox["ties"] == "efron"
+            assert set(cox["levels"]) == set(grouping.keys) - {cox["reference"]}
+            for level in cox["levels"].values():
+                assert {"hr", "ci_low", "ci_high", "p"} <= set(level)
+            if len(grouping.levels) == 2:
+                assert {"events", "proportion", "alpha", "power", "hr_below", "hr_above"} <= set(
+                    exported["survival"][e][g]["detectable_hr"])
+
+
+def test_bundled_cohort_cr_by_crs_effect_matches_r(exported):
+    # 69 of 76 with CRS and 17 of 17 without reached CR.
+    # R> fisher.test(matrix(c(69, 17, 7, 0), 2))      ->  0 0 3.12971172722257
+    # R> Newcombe from prop.test(69, 76, correct = FALSE) and prop.test(17, 17, correct = FALSE):
+    #    -0.0921052631578947 -0.178127078489362 0.0980544738275948
+    effect = exported["response"]["cr"]["crs"]["effect"]
+    assert (effect["level"], effect["reference"]) == ("yes", "no")
+    assert effect["odds_ratio"] == 0 and effect["odds_ratio_ci_low"] == 0
+    assert effect["odds_ratio_ci_high"] == pytest.approx(3.12971172722257, rel=1e-9)
+    assert [effect["difference"], effect["difference_ci_low"], effect["difference_ci_high"]] == pytest.approx(
+        [-0.0921052631578947, -0.178127078489362, 0.0980544738275948], abs=1e-12)

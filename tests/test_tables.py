@@ -245,3 +245,56 @@ def test_reproduction_table_prints_years_without_thousands_separator():
     markdown = reproduction_table(rows)._repr_markdown_()
     assert "| 2016 | 2016 |" in markdown and "2,016" not in markdown
     assert "27,231" in markdown
+
+
+# --------------------------------------------------------------------------- Table 3
+
+
+def _table3_inputs():
+    """OS by concurrent CRS + ICANS: hand-made KM summaries (one level without a 24-month
+    estimate, one median not reached) and univariable HRs."""
+    import numpy as np
+
+    from analysis.effects import HazardRatio, UnivariableCox
+    from analysis.survival import KMCurve, KMSummary, Landmark, SurvivalComparison
+
+    empty = KMCurve(*(np.array([]) for _ in range(6)))
+
+    def km(key, label, n, events, median, lo, hi, marks):
+        return KMSummary(key, label, n, events, median, lo, hi, None,
+                         tuple(Landmark(m, *v) for m, v in marks.items()), empty)
+
+    all_ = km("all", "All patients", 93, 55, 24.43, 14.6, 33.31,
+              {12: (0.63412, 0.54049, 0.74401), 24: (0.5105, 0.4133, 0.6327)})
+    both = km("both", "CRS and ICANS", 15, 9, None, 6.7, None,
+              {12: (0.5926, 0.3871, 0.9071), 24: (None, None, None, "no patient followed to 24 months")})
+    others = km("others", "Others", 78, 46, 24.4, 14.1, 32.3,
+                {12: (0.6429, 0.5413, 0.7634), 24: (0.5118, 0.4049, 0.6470)})
+    survival = {
+        ("os", "all"): SurvivalComparison("os", None, (all_,), None, None, None, "no grouping", (0.0,)),
+        ("os", "concurrent"): SurvivalComparison("os", "concurrent", (both, others), 0.018, 1, 0.8937, None, (0.0,)),
+    }
+    hrs = {("os", "concurrent"): UnivariableCox("os", "concurrent", "others", 93, 55, (
+        HazardRatio("both", "CRS and ICANS", 0.9503, 0.4648, 1.9429, 0.889),))}
+    return survival, hrs
+
+
+def test_table3_rows_reference_and_log_rank_p():
+    from analysis.tables import table3
+
+    survival, hrs = _table3_inputs()
+    md = table3(survival, hrs, groupings=["concurrent"], endpoints=["os"]).markdown
+    rows = _md_rows(md)
+    assert rows[0] == ["Group", "n", "Events", "Median, months (95% CI)", "12-month survival, % (95% CI)",
+                       "24-month survival, % (95% CI)", "HR (95% CI)", "p"]
+    body = {r[0].strip("\u2003*"): r[1:] for r in rows[2:]}
+    assert body["Overall survival (all patients)"][:5] == ["93", "55", "24.4 (14.6–33.3)", "63.4 (54.0–74.4)",
+                                                          "51.1 (41.3–63.3)"]
+    assert body["Concurrent CRS and ICANS"][-1] == "0.894"
+    assert body["CRS and ICANS"] == ["15", "9", "NR (6.7–NR)", "59.3 (38.7–90.7)", "—", "0.95 (0.46–1.94)", ""]
+    assert body["Others"][-2] == "Reference"
+    notes = md.split("\n\n", 1)[1]
+    assert "NR, not reached" in notes and "no patient followed to 24 months" in notes
+    assert "nan" not in md.lower() and "None" not in md
+    html = table3(survival, hrs, groupings=["concurrent"], endpoints=["os"])._repr_html_()
+    assert "Reference" in html and "0.95 (0.46–1.94)" in html
