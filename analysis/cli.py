@@ -172,7 +172,8 @@ COMMANDS["synthesize"] = Command("write the SYNTHETIC demo cohort (data/README.m
 def _results(args: argparse.Namespace) -> int:
     from analysis.results import compute_results
 
-    text = compute_results(study_from_args(args)).to_json() + "\n"
+    settings = settings_from_args(args)
+    text = compute_results(load_settings(settings), alpha=settings.analysis.alpha).to_json() + "\n"
     if not args.output:
         sys.stdout.write(text)
         return 0

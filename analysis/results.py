@@ -180,7 +180,7 @@ def _missing(df: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def compute_results(study) -> Results:
+def compute_results(study, alpha: float | None = None) -> Results:
     """Compute every statistic of the report for a loaded :class:`analysis.loading.Study`."""
     df = prepare_cohort(study.cohort)
     kinetics = study.kinetics
@@ -199,12 +199,13 @@ def compute_results(study) -> Results:
         for grouping in GROUPINGS:
             survival[(endpoint, grouping)] = compare_survival(df, endpoint, grouping)
     cox = {endpoint: fit_cox(df, endpoint) for endpoint in ENDPOINTS}
-    from .narrative import ALPHA  # the report's one alpha (narrative imports this module)
+    if alpha is None:  # the default alpha (a study file's `analysis: alpha` is passed in)
+        from .narrative import ALPHA as alpha  # narrative imports this module
 
     two_level = [g for g, grouping in GROUPINGS.items() if len(grouping.levels) == 2]
     response_effects = {(r, g): response_effect(df, r, g) for r in RESPONSES for g in two_level}
     survival_hr = {(e, g): univariable_cox(df, e, g) for e in ENDPOINTS for g in GROUPINGS}
-    detectable_hr = {(e, g): detectable_hazard_ratio_for(df, e, g, ALPHA) for e in ENDPOINTS for g in two_level}
+    detectable_hr = {(e, g): detectable_hazard_ratio_for(df, e, g, alpha) for e in ENDPOINTS for g in two_level}
 
     # compare_peak / kinetics_profile return "not estimable" results when there is no table,
     # so the report renders the same panels with a reason instead of failing.
