@@ -163,7 +163,8 @@ def test_study():
     assert load_study(VALID_COHORT).kinetics is None
     with pytest.raises(AttributeError):
         study.cutoff = dt.date(2020, 1, 1)
-    assert load_study(BAD_INPUTS / "accepted" / "comments_and_blank_lines.csv").is_synthetic
+    # Its first comment says "SYNTHETIC test cohort", but only the generator's marker line counts.
+    assert not load_study(BAD_INPUTS / "accepted" / "comments_and_blank_lines.csv").is_synthetic
 
 
 # --------------------------------------------------------------------------- rules
@@ -231,12 +232,15 @@ def test_violations_of_both_files_are_reported_together():
 
 
 def test_row_numbers_are_spreadsheet_rows(tmp_path):
-    """Comments above the header are not rows; blank and comment lines below it are:
-    header = row 1, P01 = row 2, blank = row 3, comment = row 4, P02 = row 5."""
+    """Comments above the header are not rows; blank lines below it are, and so is a line
+    starting with # below it (reported, as only lines above the header may be comments):
+    header = row 1, P01 = row 2, blank = row 3, "# note" = row 4, P02 = row 5."""
     lines = _valid_lines()
     text = "\n".join(["# a comment", "", lines[0], lines[1], "", "# note", lines[2].replace(",12,", ",twelve,")])
-    [violation] = _violations(_write(tmp_path, text))
-    assert (violation.row, violation.patient_id, violation.column, violation.value) == (5, "P02", "age", "twelve")
+    comment, age = _violations(_write(tmp_path, text))
+    assert (comment.row, comment.column, comment.value) == (4, None, "# note")
+    assert comment.rule.startswith("a comment line below the header")
+    assert (age.row, age.patient_id, age.column, age.value) == (5, "P02", "age", "twelve")
 
 
 def test_chunked_reading_keeps_rows_and_values(tmp_path, monkeypatch, valid):
