@@ -4,6 +4,108 @@ Subcommands live in :data:`COMMANDS` (name -> :class:`Command`). Adding one take
 few lines, e.g.::
 
     def _results(args: argparse.Namespace) -> int:
+        study = study_from_args(args)
+        ...
+        return 0
+
+    COMMANDS["results"] = Command(
+        "export the results object as JSON",
+        _results,
+        lambda parser: (add_study_arguments(parser), parser.add_argument("-o", "--output")),
+    )
+
+Bad input never ends in a traceback: an :class:`~analysis.loading.InputError` prints
+every violation on standard error and exits with status 1 (so does an OSError, e.g. an
+output file that cannot be written). Usage errors exit with status 2 (argparse).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from analysis.loading import DEFAULT_CUTOFF, InputError, Study, load_study, parse_cutoff
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    run: Callable[[argparse.Namespace], int]
+    #: Adds the subcommand's arguments to its parser.
+    arguments: Callable[[argparse.ArgumentParser], object] = lambda parser: None
+
+
+def _cutoff(text: str):
+    try:
+        return parse_cutoff(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_study_arguments(parser: argparse.ArgumentParser) -> None:
+    """COHORT [--kinetics FILE] [--cutoff YYYY-MM-DD]: the input of every data command."""
+    parser.add_argument("cohort", metavar="COHORT", help="cohort table, CSV (UTF-8) or Excel .xlsx")
+    parser.add_argument("--kinetics", metavar="FILE", help="CAR-T kinetics table, CSV or .xlsx")
+    parser.add_argument("--cutoff", metavar="YYYY-MM-DD", type=_cutoff, default=parse_cutoff(DEFAULT_CUTOFF),
+                        help=f"data cut-off; any later date is an error (default {DEFAULT_CUTOFF})")
+
+
+def study_from_args(args: argparse.Namespace) -> Study:
+    """Load the study named by :func:`add_study_arguments` (raises InputError)."""
+    return load_study(args.cohort, args.kinetics, cutoff=args.cutoff)
+
+
+def describe(study: Study) -> str:
+    """One line of counts: "93 patients, 4 centers, 24 patients with 212 kinetics samples"."""
+    cohort = study.cohort
+    parts = [_count(len(cohort), "patient"), _count(cohort["center"].nunique(), "center")]
+    if study.kinetics is not None:
+        kinetics = study.kinetics
+        parts.append(f"{_count(kinetics['patient_id'].nunique(), 'patient')} with "
+                     f"{_count(len(kinetics), 'kinetics sample')}")
+    text = ", ".join(parts)
+    return text + " (SYNTHETIC data set)" if study.is_synthetic else text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _validate(args: argparse.Namespace) -> int:
+    print(f"OK: {describe(study_from_args(args))}")
+    return 0
+
+
+COMMANDS: dict[str, Command] = {
+    "validate": Command("check a cohort (and its kinetics) against the data contract (data/README.md)",
+                        _validate, add_study_arguments),
+}
+
+
+def _synthesize(args: argparse.Namespace) -> int:
+    from analysis.synthetic import write_synthetic
+
+    for path in write_synthetic(args.out, args.n, args.seed):
+        print(path)
+    return 0
+
+
+def _synthesize_arguments(parser: argparse.ArgumentParser) -> None:
+    from analysis.synthetic import DEFAULT_SEED, N_PUBLISHED
+
+    parser.add_argument("--out", default="data", help="output directory (default: data)")
+    parser.add_argument("--n", type=int, default=N_PUBLISHED, help=f"patients (default: {N_PUBLISHED})")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
+
+
+COMMANDS["synthesize"] = Command("write the SYNTHETIC demo cohort (data/README.md)", _synthesize,
+                                 _synthesize_arguments)
+
+
+def _results(args: argparse.Namespace) -> int:
     from analysis.results import compute_results
 
     # Written beside the target and renamed: an earlier results file is never half-overwritten.

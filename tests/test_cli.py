@@ -119,3 +119,53 @@ def test_main_turns_input_and_os_errors_into_exit_1(monkeypatch, capsys):
     assert "not a number" in capsys.readouterr().err
     assert cli.main(["unwritable"]) == 1
     assert "Permission denied" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- issue 15: results -o, empty paths
+
+
+def test_validate_with_an_empty_kinetics_path_says_so():
+    proc = _run("validate", VALID_COHORT, "--kinetics", "")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "no file name given for the kinetics table" in proc.stderr and "directory" not in proc.stderr
+
+
+def _results(output) -> int:
+    return cli.main(["results", str(VALID_COHORT), "--kinetics", str(VALID_KINETICS), "-o", str(output)])
+
+
+def test_results_are_written_through_a_symlink(tmp_path):
+    target = tmp_path / "real" / "results.json"
+    target.parent.mkdir()
+    target.write_text("stale\n")
+    link = tmp_path / "results.json"
+    link.symlink_to(target)
+    assert _results(link) == 0
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text().startswith("{") and '"n_patients": 5' in target.read_text()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["results.json"]  # no partial file left
+
+
+def test_results_refuse_a_target_that_is_not_a_regular_file(tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe")
+    for target in (tmp_path, tmp_path / "pipe", Path("/dev/null")):
+        before = os.lstat(target)
+        assert _results(target) == 1
+        assert "not a regular file" in capsys.readouterr().err
+        after = os.lstat(target)
+        assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)  # not replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_results_leave_no_partial_file_when_the_rename_fails(tmp_path, monkeypatch, capsys):
+    target = tmp_path / "results.json"
+    target.write_text("previous\n")
+
+    def failing_replace(self, other):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "replace", failing_replace)
+    assert _results(target) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert target.read_text() == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
