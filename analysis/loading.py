@@ -3,15 +3,19 @@
 The contract is written for users in ``data/README.md``; this module enforces it.
 
 Reading
-    CSV (UTF-8, a UTF-8 byte-order mark is accepted; lines beginning with ``#`` are
-    comments) or Excel ``.xlsx`` (first sheet, header on row 1). The first bytes of a
-    file are sniffed before anything else, so a file that is not a table fails fast;
-    nothing in a data file is ever executed or unpickled.
+    CSV (UTF-8, a UTF-8 byte-order mark is accepted; lines above the header beginning
+    with ``#`` are comments; LF, CR LF or CR line endings) or Excel ``.xlsx`` (the named
+    sheet, else the active visible one; header on row 1; the used range only). The first
+    bytes of a file are sniffed before anything else, so a file that is not a table
+    fails fast; a path that is not a regular file (a FIFO) is never opened; nothing in a
+    data file is ever executed or unpickled. No row is dropped without a reported reason
+    except a blank one.
 
 Validation
     Every cell is parsed with vectorised pandas operations (numbers, whole numbers,
     ``YYYY-MM-DD`` dates, booleans, sex, disease status). Required values, ranges,
-    the data cut-off, uniqueness and the cross-column rules of the data dictionary are
+    plausible dates and numbers (:data:`EARLIEST_DATE`, the data cut-off, today,
+    :data:`MAX_NUMBER`), uniqueness and the cross-column rules of the data dictionary are
     pandera checks run lazily, so every violation of a file is collected. All of them
     are raised together as one :class:`InputError`; a cell that could not be parsed is
     reported once, not again by the rules that read it.
