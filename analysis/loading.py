@@ -846,9 +846,12 @@ def _parse_chunk(raw: pd.DataFrame, fields, positions):
     """
     parsed = {f.name: _parse_column(raw[positions[f.name]], f.kind) for f in fields if f.name in positions}
     keep = np.zeros(len(raw), dtype=bool)
-    for _, _, present, _ in parsed.values():
+    beyond_first = np.zeros(len(raw), dtype=bool)  # a value in a column other than the first
+    for name, (_, _, present, _) in parsed.items():
         keep |= present.to_numpy()
-    violations, unread = _unread_rows(raw, keep, set(positions.values()))
+        if positions[name] != 0:
+            beyond_first |= present.to_numpy()
+    violations, unread = _unread_rows(raw, keep, beyond_first, set(positions.values()))
     keep &= ~unread
     patient_ids = parsed["patient_id"][0].to_numpy() if "patient_id" in parsed else np.full(len(raw), None)
     for field in fields:
@@ -878,17 +881,21 @@ VALUES_OUTSIDE_CONTRACT = ("a row with values only in columns that are not read:
                            "fill in the row or delete it")
 
 
-def _unread_rows(raw: pd.DataFrame, read: np.ndarray, contract: set[int]) -> tuple[list[Violation], np.ndarray]:
+def _unread_rows(raw: pd.DataFrame, read: np.ndarray, read_beyond_first: np.ndarray,
+                 contract: set[int]) -> tuple[list[Violation], np.ndarray]:
     """Rows that hold a value but no patient: a comment line below the header (a first
     cell starting with ``#`` and nothing else) and rows with values only in columns
     that are not read. Returns their violations and a mask of them. Blank rows (no
-    value at all) are neither."""
+    value at all) are neither. ``read``/``read_beyond_first``: rows with a value in a
+    column of the contract / in one other than the first column."""
     dropped = np.zeros(len(raw), dtype=bool)
     first = raw[0]
-    hashed = np.flatnonzero(_starts_with(first, "#")) if first.dtype == object else np.array([], dtype=int)
+    hashed = np.flatnonzero(_starts_with(first, "#") & ~read_beyond_first) if first.dtype == object \
+        else np.array([], dtype=int)
     lone = np.ones(len(hashed), dtype=bool)
     for i in raw.columns[1:]:
-        lone &= ~_filled(raw[i].iloc[hashed])
+        if i not in contract:  # the contract's columns are known empty on these rows
+            lone &= ~_filled(raw[i].iloc[hashed])
     dropped[hashed[lone]] = True
     unread = np.flatnonzero(~read & ~dropped)
     extra = np.zeros(len(unread), dtype=bool)
