@@ -621,7 +621,11 @@ def _csv_source(path: Path, head: bytes) -> _Source:
     if n_tab > n_comma:
         raise _file_error("tab-separated values: save the file with commas as separators",
                           _clip(header_line, 60))
-    header = [name.strip() for name in next(csv.reader([header_line]))]
+    try:
+        header = [name.strip() for name in next(csv.reader([header_line]))]
+    except csv.Error:  # a CR inside the line: mixed line endings
+        raise _file_error("mixed line endings (a CR alone inside the header line): re-save the file as "
+                          "CSV UTF-8 (comma delimited)", _clip(header_line, 60)) from None
 
     def chunks(numbers: set[int]) -> Iterator[pd.DataFrame]:
         # Cells are read as text, except number columns: the C reader parses those

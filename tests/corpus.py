@@ -65,17 +65,21 @@ def _cell(column: str, text: str, serial_dates: bool):
 
 
 def write_workbook(path: Path, *, serial_dates=False, date_format=None, rows_above=(), edits=None,
-                   hidden_old_export=False, far_formatted_cell=False) -> Path:
+                   hidden_old_export=False, far_formatted_cell=False, date_system_1904=False) -> Path:
     """The valid cohort as an .xlsx workbook; ``edits`` maps a cell ("D2") to a value.
 
     ``serial_dates``: dates as Excel serial numbers, with the number format ``date_format``
     (None: a plain number, as a date cell that lost its format). ``hidden_old_export``: a
     hidden first sheet holding an older export of two patients, the cohort on the active
-    sheet. ``far_formatted_cell``: one formatted empty cell on the last row Excel has."""
+    sheet. ``far_formatted_cell``: one formatted empty cell on the last row Excel has.
+    ``date_system_1904``: the workbook counts days from 1904 (old Excel for Mac)."""
     import openpyxl
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
     header, data = _valid_rows()
     wb = openpyxl.Workbook()
+    if date_system_1904:
+        wb.epoch = CALENDAR_MAC_1904
     ws = wb.active
     ws.title = "cohort"
     for row in rows_above:
@@ -175,6 +179,7 @@ def _build_generated(directory: Path) -> None:
     write_workbook(directory / "excel_date_cells.xlsx")
     write_workbook(directory / "excel_serial_dates.xlsx", serial_dates=True, date_format="yyyy-mm-dd")
     write_workbook(directory / "excel_hidden_old_export_first.xlsx", hidden_old_export=True)
+    write_workbook(directory / "excel_1904_date_system.xlsx", date_system_1904=True)
     write_workbook(directory / "excel_formatted_cell_on_last_row.xlsx", far_formatted_cell=True)
     write_workbook(directory / "excel_formula_with_saved_result.xlsx", edits={"D2": "=30+4"})
     _with_saved_result(directory / "excel_formula_with_saved_result.xlsx", "30+4", "34")
@@ -201,7 +206,8 @@ GENERATED_CASES = [
 ]
 
 ACCEPTED_WORKBOOKS = ["excel_date_cells.xlsx", "excel_serial_dates.xlsx", "excel_formula_with_saved_result.xlsx",
-                      "excel_hidden_old_export_first.xlsx", "excel_formatted_cell_on_last_row.xlsx"]
+                      "excel_hidden_old_export_first.xlsx", "excel_formatted_cell_on_last_row.xlsx",
+                      "excel_1904_date_system.xlsx"]
 
 
 def generated_directory(tmp_path_factory) -> Path:

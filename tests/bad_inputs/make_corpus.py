@@ -132,6 +132,7 @@ raw("prose_not_a_table", b"Dear colleague,\nplease find attached the cohort.\nBe
 raw("html_page", b"<!DOCTYPE html>\n<html><body><table><tr><td>patient</td></tr></table></body></html>\n", [("-", "not a cohort table")], ext="html")
 raw("json_records", b'[{"patient_id": "P01", "age": 34}]\n', [("-", "not a cohort table")], ext="json")
 raw("fake_xlsx", base, [("-", "not a valid .xlsx")], ext="xlsx")
+raw("mixed_line_endings", base.replace(b"\n", b"\r", 1), [("-", "mixed line endings")])
 raw("utf16_without_bom", base.decode().encode("utf-16-le"), [("-", "UTF-16")])
 raw("utf16_big_endian_without_bom", base.decode().encode("utf-16-be"), [("-", "UTF-16")])
 
