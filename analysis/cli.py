@@ -23,6 +23,7 @@ with status 2 (argparse).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +104,8 @@ def _validate(args: argparse.Namespace) -> int:
         return 1
     if args.problems:  # an empty list: a stale list of problems must not survive a clean run
         write_problems_csv([], args.problems)
+    for note in study.notes:
+        print(f"note: {note}")
     print(f"OK: {describe(study)}")
     return 0
 
@@ -172,16 +175,27 @@ COMMANDS["synthesize"] = Command("write the SYNTHETIC demo cohort (data/README.m
 def _results(args: argparse.Namespace) -> int:
     from analysis.results import compute_results
 
+    # Written beside the target and renamed: an earlier results file is never half-overwritten.
+    # A symlink is written through (its target is replaced, the link stays); a device, a
+    # folder or a pipe is refused (before any computing) rather than replaced by a file.
+    target = Path(os.path.realpath(args.output)) if args.output else None
+    if target is not None and target.exists() and not target.is_file():
+        print(f"error: {args.output}: not a regular file; give the path of a file to write", file=sys.stderr)
+        return 1
     settings = settings_from_args(args)
     text = compute_results(load_settings(settings), alpha=settings.analysis.alpha).to_json() + "\n"
-    if not args.output:
+    if target is None:
         sys.stdout.write(text)
         return 0
-    # Written beside the target and renamed: an earlier results file is never half-overwritten.
-    target = Path(args.output)
     partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(target)
+    partial.unlink(missing_ok=True)  # left by a killed run
+    try:
+        with open(partial, "x", encoding="utf-8") as fh:  # exclusive: never through a planted link
+            fh.write(text)
+        partial.replace(target)
+    except BaseException:  # a full disk, a failed rename, an interrupt: no partial file is left
+        partial.unlink(missing_ok=True)
+        raise
     return 0
 
 

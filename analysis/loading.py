@@ -3,15 +3,19 @@
 The contract is written for users in ``data/README.md``; this module enforces it.
 
 Reading
-    CSV (UTF-8, a UTF-8 byte-order mark is accepted; lines beginning with ``#`` are
-    comments) or Excel ``.xlsx`` (first sheet, header on row 1). The first bytes of a
-    file are sniffed before anything else, so a file that is not a table fails fast;
-    nothing in a data file is ever executed or unpickled.
+    CSV (UTF-8, a UTF-8 byte-order mark is accepted; lines above the header beginning
+    with ``#`` are comments; LF, CR LF or CR line endings) or Excel ``.xlsx`` (the named
+    sheet, else the active visible one; header on row 1; the used range only). The first
+    bytes of a file are sniffed before anything else, so a file that is not a table
+    fails fast; a path that is not a regular file (a FIFO) is never opened; nothing in a
+    data file is ever executed or unpickled. No row is dropped without a reported reason
+    except a blank one.
 
 Validation
     Every cell is parsed with vectorised pandas operations (numbers, whole numbers,
     ``YYYY-MM-DD`` dates, booleans, sex, disease status). Required values, ranges,
-    the data cut-off, uniqueness and the cross-column rules of the data dictionary are
+    plausible dates and numbers (:data:`EARLIEST_DATE`, the data cut-off, today,
+    :data:`MAX_NUMBER`), uniqueness and the cross-column rules of the data dictionary are
     pandera checks run lazily, so every violation of a file is collected. All of them
     are raised together as one :class:`InputError`; a cell that could not be parsed is
     reported once, not again by the rules that read it.
@@ -25,7 +29,9 @@ import codecs
 import csv
 import datetime as dt
 import difflib
+import os
 import re
+import stat
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -37,8 +43,17 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from analysis.synthetic import is_marker_line
+
 #: Data cut-off of the publication; every date after it is an error.
 DEFAULT_CUTOFF = "2023-03-01"
+
+#: Plausible dates: no CAR-T infusion, and so no later event of the cohort, before this
+#: date; none after the data cut-off or after today (a cut-off in the future allows none).
+EARLIEST_DATE = dt.date(2000, 1, 1)
+#: Largest number accepted in any number column: far above any laboratory value, and far
+#: enough below the float maximum (1.8e308) that sums and means of a million values stay finite.
+MAX_NUMBER = 1e12
 
 #: Bytes read to recognise a file (encoding, separator, header) before parsing it.
 SNIFF_BYTES = 64 * 1024
@@ -322,7 +337,17 @@ COHORT_RULES: tuple[_Rule, ...] = (
 )
 
 
-def _kinetics_rules(cohort_ids: pd.Series | None) -> tuple[_Rule, ...]:
+def _followup_days(cohort: pd.DataFrame | None) -> pd.Series | None:
+    """Days from infusion to last follow-up by patient_id (patients with a unique id and
+    both dates), or None without a usable cohort."""
+    if cohort is None or not {"patient_id", "infusion_date", "last_followup_date"} <= set(cohort.columns):
+        return None
+    days = (cohort["last_followup_date"] - cohort["infusion_date"]).dt.days
+    known = cohort["patient_id"].notna() & ~cohort["patient_id"].duplicated(keep=False) & days.notna()
+    return pd.Series(days[known].to_numpy(dtype=float), index=cohort["patient_id"][known].to_numpy())
+
+
+def _kinetics_rules(cohort_ids: pd.Series | None, followup_days: pd.Series | None = None) -> tuple[_Rule, ...]:
     rules = [
         _Rule("day", "duplicate sample: same patient_id and day", ("patient_id", "day"),
               lambda d: d["patient_id"].notna() & d["day"].notna()
@@ -332,6 +357,10 @@ def _kinetics_rules(cohort_ids: pd.Series | None) -> tuple[_Rule, ...]:
         known = pd.Index(cohort_ids.dropna().unique())
         rules.append(_Rule("patient_id", "not a patient_id of the cohort", ("patient_id",),
                            lambda d: d["patient_id"].notna() & ~d["patient_id"].isin(known)))
+    if followup_days is not None:
+        rules.append(_Rule("day", "after the patient's last follow-up (last_followup_date - infusion_date "
+                           "in the cohort)", ("patient_id", "day"),
+                           lambda d: _true(d["day"].astype("Float64") > d["patient_id"].map(followup_days))))
     return rules
 
 
@@ -415,7 +444,7 @@ def _integer_message(value: str) -> str:
 
 
 def _parse_date(s: pd.Series, date_format: str | None = None):
-    # format="%Y-%m-%d" is strict: "2021-3-4", "2021-03-04 " and "04/03/2021" fail.
+    # format="%Y-%m-%d": "04/03/2021" fails; pandas accepts "2021-3-4" (documented in data/README.md).
     values = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
     if date_format is not None:  # the study file's format, for the cells that are not ISO
         other = values.isna() & s.astype(bool)
@@ -464,7 +493,7 @@ _PARSERS = {
     _TEXT: (_parse_text, None),
     _NUMBER: (_parse_number, _number_message),
     _INTEGER: (_parse_integer, _integer_message),
-    _DATE: (_parse_date, _date_message),
+    _DATE: (_parse_date, lambda v: _date_cell_message(v)),  # defined with the plausibility bounds
     _BOOLEAN: (_parse_boolean, _boolean_message),
     _SEX: (lambda s: _words(s, _SEX_WORDS), lambda v: _na_hint("must be M or F (male/female accepted)", v)),
     _STATUS: (lambda s: _words(s, _STATUS_WORDS),
@@ -526,10 +555,28 @@ class _Source:
     header: list[str]
     chunks: Callable[[set[int]], Iterator[pd.DataFrame]]  # argument: positions of number columns
     comments: list[str]
+    notes: tuple[str, ...] = ()  # for the user, e.g. which sheet of a workbook was read
 
 
-def _open_source(path: Path) -> _Source:
+def _not_a_file(mode: int) -> str | None:
+    """What a path that is not a regular file is, in words (None for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"  # opening it would wait for a writer, possibly forever
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+
+
+def _open_source(path: Path, sheet: str | None = None) -> _Source:
+    """The table of a file; ``sheet`` names the sheet of a workbook to read."""
     try:
+        kind = _not_a_file(os.stat(path).st_mode)
+        if kind is not None:
+            raise _file_error(f"cannot read the file: it is {kind}, not a file", str(path))
         with open(path, "rb") as fh:
             head = fh.read(SNIFF_BYTES)
     except OSError as exc:
@@ -537,7 +584,9 @@ def _open_source(path: Path) -> _Source:
     if not head.strip() or head.strip() == codecs.BOM_UTF8:
         raise _file_error("empty file")
     if head.startswith(_XLSX_MAGIC):
-        return _xlsx_source(path)
+        return _xlsx_source(path, sheet=sheet)
+    if sheet is not None:
+        raise _file_error(f"sheet '{sheet}' is named, but the file is not an Excel workbook")
     if head.startswith(_OLE_MAGIC):
         raise _file_error("an old binary Excel (.xls) or other Office file: save it as .xlsx or as CSV UTF-8")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
@@ -552,8 +601,8 @@ def _looks_binary(data: bytes) -> bool:
     return controls > max(8, len(data) // 100)
 
 
-def _line_of(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1
+def _line_of(data: bytes, offset: int, newline: bytes = b"\n") -> int:
+    return data.count(newline, 0, offset) + 1
 
 
 def _not_utf8(byte: int, line: int) -> InputError:
@@ -563,7 +612,7 @@ def _not_utf8(byte: int, line: int) -> InputError:
     )
 
 
-def _locate_bad_utf8(path: Path) -> InputError:
+def _locate_bad_utf8(path: Path, newline: bytes = b"\n") -> InputError:
     """Error path only: find the first byte that is not UTF-8, and its line."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     line = 1
@@ -574,25 +623,42 @@ def _locate_bad_utf8(path: Path) -> InputError:
                 decoder.decode(block)
             except UnicodeDecodeError as exc:
                 bad = min(max(exc.start - pending, 0), len(block) - 1)
-                return _not_utf8(block[bad], line + block.count(b"\n", 0, bad))
-            line += block.count(b"\n")
+                return _not_utf8(block[bad], line + block.count(newline, 0, bad))
+            line += block.count(newline)
     return _file_error("not UTF-8 text: re-save the file as UTF-8")
 
 
+_UTF16 = "UTF-16 text (Excel 'Unicode Text'): re-save the file as CSV UTF-8 (comma delimited)"
+
+
+def _utf16_without_bom(data: bytes) -> bool:
+    """Mostly ASCII text in UTF-16 without a byte-order mark: every other byte is NUL."""
+    data = data[:4096]
+    data = data[: len(data) // 2 * 2]
+    if len(data) < 8:
+        return False
+    even, odd = data[0::2], data[1::2]
+    half = len(data) // 2
+    return any(zeros.count(0) >= 0.9 * half and text.count(0) <= 0.1 * half
+               for zeros, text in ((odd, even), (even, odd)))  # little- or big-endian
+
+
 def _csv_source(path: Path, head: bytes) -> _Source:
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise _file_error("UTF-16 text (Excel 'Unicode Text'): re-save the file as CSV UTF-8 (comma delimited)")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _utf16_without_bom(head):
+        raise _file_error(_UTF16)
     start = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
     if _looks_binary(head[start:]):
         raise _file_error("not a CSV table: the file holds binary data")
+    # Lines end with LF or CR LF; CR alone is Excel for Mac's "CSV (Macintosh)".
+    newline = "\r" if b"\r" in head and b"\n" not in head else "\n"
     whole_file = len(head) < SNIFF_BYTES
     try:
         text = codecs.getincrementaldecoder("utf-8")().decode(head[start:], final=whole_file)
     except UnicodeDecodeError as exc:
-        raise _not_utf8(head[start + exc.start], _line_of(head, start + exc.start)) from None
+        raise _not_utf8(head[start + exc.start], _line_of(head, start + exc.start, newline.encode())) from None
 
     # Comment and blank lines above the header; the header is the first other line.
-    lines = text.split("\n")
+    lines = text.split(newline)
     complete = lines if whole_file else lines[:-1]
     comments: list[str] = []
     offset = start
@@ -616,23 +682,28 @@ def _csv_source(path: Path, head: bytes) -> _Source:
     if n_tab > n_comma:
         raise _file_error("tab-separated values: save the file with commas as separators",
                           _clip(header_line, 60))
-    header = [name.strip() for name in next(csv.reader([header_line]))]
+    try:
+        header = [name.strip() for name in next(csv.reader([header_line]))]
+    except csv.Error:  # a CR inside the line: mixed line endings
+        raise _file_error("mixed line endings (a CR alone inside the header line): re-save the file as "
+                          "CSV UTF-8 (comma delimited)", _clip(header_line, 60)) from None
 
     def chunks(numbers: set[int]) -> Iterator[pd.DataFrame]:
         # Cells are read as text, except number columns: the C reader parses those
         # (empty -> NaN) and falls back to text for a chunk holding a non-number.
         with open(path, "rb") as fh:
             fh.seek(offset)
-            reader = pd.read_csv(
-                fh, header=0, names=range(len(header)), index_col=False, engine="c",
-                dtype={i: str for i in range(len(header)) if i not in numbers},
-                keep_default_na=False, na_values={i: [""] for i in numbers},
-                skip_blank_lines=False, encoding="utf-8", chunksize=CHUNK_ROWS,
-            )
-            try:
+            try:  # the reader decodes its first block (about 256 KB) when it is created
+                reader = pd.read_csv(
+                    fh, header=0, names=range(len(header)), index_col=False, engine="c",
+                    dtype={i: str for i in range(len(header)) if i not in numbers},
+                    keep_default_na=False, na_values={i: [""] for i in numbers},
+                    skip_blank_lines=False, encoding="utf-8", chunksize=CHUNK_ROWS,
+                    lineterminator=None if newline == "\n" else newline,
+                )
                 yield from reader
             except UnicodeDecodeError:
-                raise _locate_bad_utf8(path) from None
+                raise _locate_bad_utf8(path, newline.encode()) from None
             except pd.errors.ParserError as exc:
                 raise _parser_error(str(exc), len(header)) from None
 
@@ -673,41 +744,91 @@ def _xlsx_text(value):
     return str(value)
 
 
-def _xlsx_date_text(value, epoch: dt.datetime):
-    """A date cell: a date, a datetime (its date is kept) or an Excel serial number."""
+def _xlsx_date_text(value):
+    """A date cell (a date-formatted cell; a time of day is dropped). A plain number is
+    not read as a date serial: ``2019`` typed in a date column would become 1905-07-11;
+    it stays a number, which the date parser rejects."""
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() \
-            and 1 <= value <= 2_958_465:  # 9999-12-31
-        return (epoch + dt.timedelta(days=int(value))).date().isoformat()
     return _xlsx_text(value)
 
 
-def _xlsx_source(path: Path) -> _Source:
+def _has_value(row: tuple) -> bool:
+    return row.count(None) != len(row)  # counted in C: the rows below the data can be a million
+
+
+def _table_header(worksheet) -> bool:
+    """Whether row 1 of a sheet names at least two columns of the contract."""
+    known = {f.name for f in COHORT_FIELDS + KINETICS_FIELDS}
+    first = next(worksheet.iter_rows(max_row=1, values_only=True), ())
+    return len(known & {str(v).strip() for v in first if v is not None}) >= 2
+
+
+def _choose_sheet(workbook, sheet: str | None, path: Path):
+    """The sheet to read and a note naming it when other sheets hold a table too.
+
+    Without a named sheet: the active sheet when it is visible, otherwise the first
+    visible one. A hidden sheet (an old export left in the workbook) is never read
+    unless named."""
+    worksheets = workbook.worksheets
+    if not worksheets:
+        raise _file_error("the workbook has no worksheet")
+    if sheet is not None:
+        if sheet not in workbook.sheetnames:
+            raise _file_error(f"no sheet named '{sheet}' in the workbook (its sheets: "
+                              f"{', '.join(repr(name) for name in workbook.sheetnames)})")
+        chosen = workbook[sheet]
+        if chosen not in worksheets:
+            raise _file_error(f"sheet '{sheet}' is a chart, not a table")
+        return chosen, []
+    visible = [ws for ws in worksheets if ws.sheet_state == "visible"]
+    if not visible:
+        raise _file_error("every sheet of the workbook is hidden: name the sheet to read")
+    active = workbook.active
+    chosen, why = (active, "the active sheet") if active in visible else (visible[0], "the first visible sheet")
+    others = [ws for ws in worksheets if ws is not chosen and _table_header(ws)]
+    if not others:
+        return chosen, []
+    listed = ", ".join(f"'{ws.title}'" + ("" if ws.sheet_state == "visible" else " (hidden)") for ws in others)
+    return chosen, [f"{path.name}: read sheet '{chosen.title}' ({why}); other sheets with a table were not read: "
+                    f"{listed}. Name the sheet to read if that is not the right one."]
+
+
+def _xlsx_source(path: Path, sheet: str | None = None) -> _Source:
     import openpyxl  # only needed for workbooks
 
-    def read(data_only: bool):
+    def read(data_only: bool, sheet: str | None):
+        """The rows of the sheet up to its last value, its title and the notes."""
         try:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=data_only)
         except Exception as exc:  # a damaged or foreign zip: bad input, never a crash
             raise _file_error(f"cannot open as an Excel .xlsx workbook ({type(exc).__name__}: {exc})") from None
         try:
-            if not wb.worksheets:
-                raise _file_error("the workbook has no worksheet")
-            return list(wb.worksheets[0].iter_rows(values_only=True)), wb.epoch
+            worksheet, notes = _choose_sheet(wb, sheet, path)
+            rows, blank = [], 0
+            # One formatted empty cell on row 1,048,576 makes openpyxl yield every row above
+            # it: blank rows are counted, and kept only when a value follows them.
+            for row in worksheet.iter_rows(values_only=True):
+                if _has_value(row):
+                    rows.extend([()] * blank)
+                    blank = 0
+                    rows.append(row)
+                else:
+                    blank += 1
+            return rows, worksheet.title, notes
         finally:
             wb.close()
 
-    rows, epoch = read(data_only=False)
-    if not any(any(v is not None for v in row) for row in rows):
-        raise _file_error("empty workbook (the first sheet has no values)")
+    rows, title, notes = read(data_only=False, sheet=sheet)
+    if not rows:
+        raise _file_error(f"empty workbook (sheet '{title}' has no values)")
     known = {f.name for f in COHORT_FIELDS + KINETICS_FIELDS}
     names = lambda row: [("" if v is None else str(v)).strip() for v in row]  # noqa: E731
     header = names(rows[0])
     if not known & set(header):
         for number, row in enumerate(rows[1:50], start=2):
             if len(known & set(names(row))) >= 2:
-                raise _file_error(f"the header must be on row 1 of the first sheet (it is on row {number}): "
+                raise _file_error(f"the header must be on row 1 of sheet '{title}' (it is on row {number}): "
                                   "delete the rows above it")
     while header and not header[-1]:
         header.pop()
@@ -719,7 +840,7 @@ def _xlsx_source(path: Path) -> _Source:
         formulas = body.map(_is_formula) if len(body) else body.astype(bool)
         known_cols = [i for i, name in enumerate(header) if name in known]
         if formulas[known_cols].to_numpy().any():
-            cached = pd.DataFrame([row[:width] for row in read(data_only=True)[0][1:]],
+            cached = pd.DataFrame([row[:width] for row in read(data_only=True, sheet=title)[0][1:]],
                                   columns=range(width), dtype=object)
             problems = []
             for i in known_cols:
@@ -735,11 +856,11 @@ def _xlsx_source(path: Path) -> _Source:
             body = body.where(~formulas, cached)
         dates = {f.name for f in COHORT_FIELDS if f.kind == _DATE}
         for i, name in enumerate(header):
-            convert = (lambda v: _xlsx_date_text(v, epoch)) if name in dates else _xlsx_text
+            convert = _xlsx_date_text if name in dates else _xlsx_text
             body[i] = body[i].map(convert)  # per cell: openpyxl reads cell by cell anyway
         yield body
 
-    return _Source(header, chunks, [])
+    return _Source(header, chunks, [], tuple(notes))
 
 
 # --------------------------------------------------------------------------- validation
@@ -750,6 +871,7 @@ class _Loaded:
     frame: pd.DataFrame | None  # parsed frame (index: data row - 2), None when unreadable
     violations: list[Violation]
     comments: list[str]
+    notes: tuple[str, ...] = ()
 
 
 def _check_header(header: list[str], fields: tuple[_Field, ...], what: str):
@@ -806,19 +928,24 @@ def _map_values(raw: pd.DataFrame, fields, positions, mapping: ColumnMapping) ->
 def _parse_chunk(raw: pd.DataFrame, fields, positions, mapping: ColumnMapping = NO_MAPPING):
     """Parse one chunk of text cells -> typed columns, mask of unparseable cells, their violations.
 
-    Blank rows and comment rows (first cell starting with ``#``) are dropped; the index
-    (data row - 2) is kept, so row numbers stay those of the file.
+    Blank rows are dropped. A row is never dropped silently otherwise: a row whose only
+    value is a first cell starting with ``#`` (a comment below the header) and a row
+    with values only in columns the contract does not read are each reported once and
+    left out. A row with a first cell such as ``#001`` and other values is data. The
+    index (data row - 2) is kept, so row numbers stay those of the file.
     """
     raw = _map_values(raw, fields, positions, mapping)
     parsed = {f.name: _parse_column(raw[positions[f.name]], f.kind, mapping.date_format)
               for f in fields if f.name in positions}
     keep = np.zeros(len(raw), dtype=bool)
-    for _, _, present, _ in parsed.values():
+    beyond_first = np.zeros(len(raw), dtype=bool)  # a value in a column other than the first
+    for name, (_, _, present, _) in parsed.items():
         keep |= present.to_numpy()
-    if raw[0].dtype == object:
-        keep &= ~_starts_with(raw[0], "#")
+        if positions[name] != 0:
+            beyond_first |= present.to_numpy()
+    violations, unread = _unread_rows(raw, keep, beyond_first, set(positions.values()))
+    keep &= ~unread
     patient_ids = parsed["patient_id"][0].to_numpy() if "patient_id" in parsed else np.full(len(raw), None)
-    violations = []
     for field in fields:
         if field.name not in parsed:
             continue
@@ -837,6 +964,50 @@ def _parse_chunk(raw: pd.DataFrame, fields, positions, mapping: ColumnMapping = 
     return typed[keep], bad[keep], violations
 
 
+def _filled(column: pd.Series) -> np.ndarray:
+    """Which cells hold a value (not empty, not only spaces)."""
+    if column.dtype != object:
+        return column.notna().to_numpy()
+    return column.fillna("").astype(str).str.strip().ne("").to_numpy()
+
+
+COMMENT_BELOW_HEADER = ("a comment line below the header: only lines above the header may be comments "
+                        "(and none in a workbook); delete the line or move it above the header")
+VALUES_OUTSIDE_CONTRACT = ("a row with values only in columns that are not read: "
+                           "fill in the row or delete it")
+
+
+def _unread_rows(raw: pd.DataFrame, read: np.ndarray, read_beyond_first: np.ndarray,
+                 contract: set[int]) -> tuple[list[Violation], np.ndarray]:
+    """Rows that hold a value but no patient: a comment line below the header (a first
+    cell starting with ``#`` and nothing else) and rows with values only in columns
+    that are not read. Returns their violations and a mask of them. Blank rows (no
+    value at all) are neither. ``read``/``read_beyond_first``: rows with a value in a
+    column of the contract / in one other than the first column."""
+    dropped = np.zeros(len(raw), dtype=bool)
+    first = raw[0]
+    hashed = np.flatnonzero(_starts_with(first, "#") & ~read_beyond_first) if first.dtype == object \
+        else np.array([], dtype=int)
+    lone = np.ones(len(hashed), dtype=bool)
+    for i in raw.columns[1:]:
+        if i not in contract:  # the contract's columns are known empty on these rows
+            lone &= ~_filled(raw[i].iloc[hashed])
+    dropped[hashed[lone]] = True
+    unread = np.flatnonzero(~read & ~dropped)
+    extra = np.zeros(len(unread), dtype=bool)
+    for i in raw.columns:
+        if i not in contract:
+            extra |= _filled(raw[i].iloc[unread])
+    violations = [Violation(int(raw.index[k]) + 2, None, None, COMMENT_BELOW_HEADER, _clip(first.iloc[k].strip(), 60))
+                  for k in hashed[lone]]
+    for k in unread[extra]:
+        cells = [raw[i].iloc[k] for i in raw.columns if i not in contract]
+        value = next(_display(v).strip() for v in cells if _display(v).strip())
+        violations.append(Violation(int(raw.index[k]) + 2, None, None, VALUES_OUTSIDE_CONTRACT, value))
+    dropped[unread[extra]] = True
+    return violations, dropped
+
+
 def _display(value) -> str:
     """A parsed value as the user would have typed it."""
     if isinstance(value, np.datetime64):
@@ -852,6 +1023,25 @@ def _display(value) -> str:
     return str(value)
 
 
+_TOO_EARLY = f"before {EARLIEST_DATE.isoformat()}: not a plausible date of a CAR-T therapy"
+_TOO_LARGE = f"implausibly large (at most {MAX_NUMBER:.0e})"
+
+
+def _date_cell_message(value: str) -> str:
+    """Why a date cell did not parse, the plausibility bounds first: ``1600-01-01`` is a
+    valid calendar date, only out of range; a plain number is not a date (in a workbook:
+    a cell not formatted as a date)."""
+    try:
+        date = dt.date.fromisoformat(value) if re.fullmatch(_ISO_DATE, value) else None
+    except ValueError:
+        date = None
+    if date is not None:  # beyond what a datetime64[ns] holds (1677-2262)
+        return _TOO_EARLY if date < EARLIEST_DATE else "far in the future: after the data cut-off"
+    if re.fullmatch(r"\d+(\.\d*)?", value):
+        return "a number, not a date (a workbook cell not formatted as a date?): use YYYY-MM-DD or a date cell"
+    return _date_message(value)
+
+
 def _schema(frame: pd.DataFrame, fields, rules, cutoff: dt.date | None) -> pa.DataFrameSchema:
     """The pandera schema of a parsed frame.
 
@@ -862,11 +1052,21 @@ def _schema(frame: pd.DataFrame, fields, rules, cutoff: dt.date | None) -> pa.Da
     for the 10^5 failing rows of a badly exported registry.)
     """
     checks = {field.name: list(field.checks) for field in fields}
+    dates = [field.name for field in fields if field.kind == _DATE]
+    for name in dates:
+        checks[name].append(pa.Check.ge(pd.Timestamp(EARLIEST_DATE), error=_TOO_EARLY))
     if cutoff is not None:
         after = pa.Check.le(pd.Timestamp(cutoff), error=f"after the data cut-off ({cutoff.isoformat()})")
-        for field in fields:
-            if field.kind == _DATE:
-                checks[field.name].append(after)
+        for name in dates:
+            checks[name].append(after)
+    today = dt.date.today()
+    if cutoff is None or cutoff > today:  # otherwise the cut-off check covers it
+        future = pa.Check.le(pd.Timestamp(today), error=f"in the future (after today, {today.isoformat()})")
+        for name in dates:
+            checks[name].append(future)
+    for field in fields:
+        if field.kind in (_NUMBER, _INTEGER):
+            checks[field.name].append(pa.Check.le(MAX_NUMBER, error=_TOO_LARGE))
     for rule in rules:
         checks[rule.column].append(pa.Check(
             lambda column, r=rule: ~r.violated(frame).astype(bool), error=rule.key, ignore_na=False))
@@ -931,11 +1131,11 @@ def _name_duplicate_rows(frame: pd.DataFrame, duplicates) -> list[Violation]:
 
 
 def _load(path, fields: tuple[_Field, ...], rules, *, what: str, cutoff: dt.date | None,
-          mapping: ColumnMapping = NO_MAPPING) -> _Loaded:
+          mapping: ColumnMapping = NO_MAPPING, sheet: str | None = None) -> _Loaded:
     """Read and validate one table; file-level problems end the reading early."""
     path = Path(path)
     try:
-        source = _open_source(path)
+        source = _open_source(path, sheet=sheet)
         renamed = mapping.headers(fields)
         # In place: a reader's chunk function reads the header (e.g. which columns hold
         # dates) when it is called.
@@ -953,7 +1153,7 @@ def _load(path, fields: tuple[_Field, ...], rules, *, what: str, cutoff: dt.date
     if frame.empty:
         noun = "patients" if what == "cohort" else "samples"
         violations.append(Violation(None, None, None, f"no {noun}: the file has a header but no data rows"))
-        return _Loaded(None, _with_file(violations, path), source.comments)
+        return _Loaded(None, _with_file(violations, path), source.comments, source.notes)
 
     for field in fields:  # a missing column: all missing, already reported once
         if field.name not in frame:
@@ -963,7 +1163,7 @@ def _load(path, fields: tuple[_Field, ...], rules, *, what: str, cutoff: dt.date
     violations += _schema_violations(frame, bad, fields, rules, cutoff)
     order = {f.name: i for i, f in enumerate(fields)}
     violations.sort(key=lambda v: (v.row is not None, v.row or 0, order.get(v.column, len(order))))
-    return _Loaded(frame, _with_file(violations, path), source.comments)
+    return _Loaded(frame, _with_file(violations, path), source.comments, source.notes)
 
 
 def _with_file(violations: Iterable[Violation], path: Path) -> list[Violation]:
@@ -990,7 +1190,10 @@ def _finish(frame: pd.DataFrame, fields: tuple[_Field, ...]) -> pd.DataFrame:
 
 @dataclass(frozen=True, eq=False)
 class Study:
-    """A validated cohort (raw-normalised, not yet prepared) and its kinetics."""
+    """A validated cohort (raw-normalised, not yet prepared) and its kinetics.
+
+    ``notes`` are for the user, not errors: e.g. which sheet of a workbook holding
+    several tables was read."""
 
     cohort: pd.DataFrame
     kinetics: pd.DataFrame | None
@@ -998,20 +1201,38 @@ class Study:
     cohort_path: Path
     kinetics_path: Path | None
     is_synthetic: bool
+    notes: tuple[str, ...] = ()
 
 
-def _cohort(path, cutoff, mapping: ColumnMapping = NO_MAPPING) -> _Loaded:
-    return _load(path, COHORT_FIELDS, COHORT_RULES, what="cohort", cutoff=parse_cutoff(cutoff), mapping=mapping)
+def _empty_path(path) -> bool:
+    """An empty file name (``Path("")`` would be the current folder)."""
+    return isinstance(path, str) and not path.strip()
 
 
-def _kinetics(path, cohort_ids: pd.Series | None, mapping: ColumnMapping = NO_MAPPING) -> _Loaded:
-    return _load(path, KINETICS_FIELDS, _kinetics_rules(cohort_ids), what="kinetics", cutoff=None,
+def _empty_name(what: str) -> _Loaded:
+    return _Loaded(None, [Violation(None, None, None, f"no file name given for the {what} table (an empty path)",
+                                    file=what)], [])
+
+
+def _cohort(path, cutoff, sheet: str | None = None, mapping: ColumnMapping = NO_MAPPING) -> _Loaded:
+    if _empty_path(path):
+        return _empty_name("cohort")
+    return _load(path, COHORT_FIELDS, COHORT_RULES, what="cohort", cutoff=parse_cutoff(cutoff), sheet=sheet,
                  mapping=mapping)
 
 
-def load_cohort(path, cutoff=DEFAULT_CUTOFF) -> pd.DataFrame:
-    """Read and validate a cohort table; raise :class:`InputError` listing every violation."""
-    loaded = _cohort(path, cutoff)
+def _kinetics(path, cohort_ids: pd.Series | None, followup_days: pd.Series | None = None,
+              mapping: ColumnMapping = NO_MAPPING) -> _Loaded:
+    if _empty_path(path):
+        return _empty_name("kinetics")
+    return _load(path, KINETICS_FIELDS, _kinetics_rules(cohort_ids, followup_days), what="kinetics", cutoff=None,
+                 mapping=mapping)
+
+
+def load_cohort(path, cutoff=DEFAULT_CUTOFF, sheet: str | None = None) -> pd.DataFrame:
+    """Read and validate a cohort table; raise :class:`InputError` listing every violation.
+    ``sheet`` names the sheet of a workbook to read (default: its active visible sheet)."""
+    loaded = _cohort(path, cutoff, sheet)
     if loaded.violations:
         raise InputError(loaded.violations)
     return _finish(loaded.frame, COHORT_FIELDS)
@@ -1019,36 +1240,38 @@ def load_cohort(path, cutoff=DEFAULT_CUTOFF) -> pd.DataFrame:
 
 def load_kinetics(path, cohort: pd.DataFrame) -> pd.DataFrame:
     """Read and validate a kinetics table against a validated cohort."""
-    loaded = _kinetics(path, cohort["patient_id"])
+    loaded = _kinetics(path, cohort["patient_id"], _followup_days(cohort))
     if loaded.violations:
         raise InputError(loaded.violations)
     return _finish(loaded.frame, KINETICS_FIELDS)
 
 
-def load_study(cohort_path, kinetics_path=None, cutoff=DEFAULT_CUTOFF, *,
+def load_study(cohort_path, kinetics_path=None, cutoff=DEFAULT_CUTOFF, *, sheet: str | None = None,
                mapping: ColumnMapping = NO_MAPPING) -> Study:
     """Load a cohort and optionally its kinetics; the violations of both files are raised together.
 
-    ``mapping`` (from a study file) maps the export's headers and values onto the contract.
+    ``sheet`` names the sheet of the cohort workbook to read (default: its active visible
+    sheet); ``mapping`` (from a study file) maps the export's headers and values onto the
+    contract.
     """
     cutoff = parse_cutoff(cutoff)
-    cohort = _cohort(cohort_path, cutoff, mapping)
+    cohort = _cohort(cohort_path, cutoff, sheet, mapping)
     violations = list(cohort.violations)
     kinetics = None
     if kinetics_path is not None:
         ids = None if cohort.frame is None else cohort.frame["patient_id"]
         if ids is not None and ids.isna().all():  # no usable patient_id column: nothing to check against
             ids = None
-        kinetics = _kinetics(kinetics_path, ids, mapping)
+        kinetics = _kinetics(kinetics_path, ids, None if ids is None else _followup_days(cohort.frame), mapping)
         violations += kinetics.violations
     if violations:
         raise InputError(violations)
-    first_comment = cohort.comments[0] if cohort.comments else ""
     return Study(
         cohort=_finish(cohort.frame, COHORT_FIELDS),
         kinetics=None if kinetics is None else _finish(kinetics.frame, KINETICS_FIELDS),
         cutoff=cutoff,
         cohort_path=Path(cohort_path),
         kinetics_path=None if kinetics_path is None else Path(kinetics_path),
-        is_synthetic=bool(re.search(r"\bSYNTHETIC\b", first_comment, re.IGNORECASE)),
+        is_synthetic=bool(cohort.comments) and is_marker_line(cohort.comments[0]),
+        notes=cohort.notes + (() if kinetics is None else kinetics.notes),
     )

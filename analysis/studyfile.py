@@ -411,4 +411,5 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def load_settings(settings: StudySettings) -> Study:
     """Load and validate the data the settings name (raises :class:`~analysis.loading.InputError`)."""
-    return load_study(settings.cohort, settings.kinetics, cutoff=settings.cutoff, mapping=settings.mapping)
+    return load_study(settings.cohort, settings.kinetics, cutoff=settings.cutoff, sheet=settings.sheet,
+                      mapping=settings.mapping)

@@ -64,21 +64,46 @@ def _cell(column: str, text: str, serial_dates: bool):
     return {"yes": True, "no": False}.get(text, text)
 
 
-def write_workbook(path: Path, *, serial_dates=False, rows_above=(), edits=None) -> Path:
-    """The valid cohort as an .xlsx workbook; ``edits`` maps a cell ("D2") to a value."""
+def write_workbook(path: Path, *, serial_dates=False, date_format=None, rows_above=(), edits=None,
+                   hidden_old_export=False, far_formatted_cell=False, date_system_1904=False) -> Path:
+    """The valid cohort as an .xlsx workbook; ``edits`` maps a cell ("D2") to a value.
+
+    ``serial_dates``: dates as Excel serial numbers, with the number format ``date_format``
+    (None: a plain number, as a date cell that lost its format). ``hidden_old_export``: a
+    hidden first sheet holding an older export of two patients, the cohort on the active
+    sheet. ``far_formatted_cell``: one formatted empty cell on the last row Excel has.
+    ``date_system_1904``: the workbook counts days from 1904 (old Excel for Mac)."""
     import openpyxl
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
     header, data = _valid_rows()
     wb = openpyxl.Workbook()
+    if date_system_1904:
+        wb.epoch = CALENDAR_MAC_1904
     ws = wb.active
+    ws.title = "cohort"
     for row in rows_above:
         ws.append(row)
     ws.append(header)
     for row in data:
         ws.append([_cell(column, text, serial_dates) for column, text in zip(header, row)])
+        if serial_dates and date_format:
+            for cell, column in zip(ws[ws.max_row], header):
+                if column in _DATES and cell.value is not None:
+                    cell.number_format = date_format
     for ref, value in (edits or {}).items():
         ws[ref] = value
-    wb.create_sheet("notes").append(["only the first sheet is read", "=1/0"])
+        ws[ref].number_format = "General"  # as typed in a fresh cell: a number stays a number
+    if far_formatted_cell:
+        ws["A1048576"].number_format = "0.00"
+    wb.create_sheet("notes").append(["only the cohort sheet is read", "=1/0"])
+    if hidden_old_export:
+        old = wb.create_sheet("old export", 0)
+        old.append(header)
+        for row in data[:2]:
+            old.append([_cell(column, text, False) for column, text in zip(header, row)])
+        old.sheet_state = "hidden"
+        wb.active = wb.sheetnames.index("cohort")
     wb.save(path)
     return path
 
@@ -114,6 +139,23 @@ def _random_garbage(path: Path) -> None:
             fh.write(os.urandom(1 << 20))
 
 
+def _non_utf8_far_into(path: Path, offset: int) -> None:
+    """Valid rows (new patient ids) for ``offset`` bytes, then a Latin-1 byte, then more rows:
+    beyond the bytes sniffed, inside the CSV reader's first block."""
+    header, data = _valid_rows()
+    lines, size, placed = [",".join(header)], 0, False
+    for i in range(10**6):
+        if size >= 2 * offset:
+            break
+        row = list(data[i % len(data)])
+        row[0] = f"X{i:06d}"
+        if size >= offset and not placed:
+            row[1], placed = "Centre Hôpital", True
+        lines.append(",".join(row))
+        size += len(lines[-1]) + 1
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+
+
 def _build_generated(directory: Path) -> None:
     write_workbook(directory / "excel_header_not_on_row_1.xlsx", rows_above=[["Cohort export, March 2023"], []])
     write_workbook(directory / "excel_formula_without_result.xlsx", edits={"D2": "=30+4"})
@@ -126,11 +168,19 @@ def _build_generated(directory: Path) -> None:
     import openpyxl
 
     openpyxl.Workbook().save(directory / "empty_workbook.xlsx")
+    write_workbook(directory / "excel_number_in_date_column.xlsx", edits={"C3": 2019})
+    write_workbook(directory / "excel_serial_dates_without_format.xlsx", serial_dates=True)
+    write_workbook(directory / "excel_comment_row.xlsx", edits={"A7": "# P06 withdrew consent"})
+    _non_utf8_far_into(directory / "latin1_byte_at_100kb.csv", 100 * 1024)
+    os.mkfifo(directory / "fifo.csv")
     _random_garbage(directory / "garbage_100mb.csv")
     _garbage(directory / "garbage_100mb_one_line.csv", b"lorem ipsum dolor sit amet " * 4096)
     # Accepted workbooks: each loads to exactly the frame of valid_cohort.csv.
     write_workbook(directory / "excel_date_cells.xlsx")
-    write_workbook(directory / "excel_serial_dates.xlsx", serial_dates=True)
+    write_workbook(directory / "excel_serial_dates.xlsx", serial_dates=True, date_format="yyyy-mm-dd")
+    write_workbook(directory / "excel_hidden_old_export_first.xlsx", hidden_old_export=True)
+    write_workbook(directory / "excel_1904_date_system.xlsx", date_system_1904=True)
+    write_workbook(directory / "excel_formatted_cell_on_last_row.xlsx", far_formatted_cell=True)
     write_workbook(directory / "excel_formula_with_saved_result.xlsx", edits={"D2": "=30+4"})
     _with_saved_result(directory / "excel_formula_with_saved_result.xlsx", "30+4", "34")
 
@@ -144,11 +194,20 @@ GENERATED_CASES = [
     Case("legacy_xls", "legacy.xls", None, (("-", "old binary Excel (.xls)"),)),
     Case("zip_not_a_workbook", "zip_not_a_workbook.xlsx", None, (("-", "cannot open as an Excel .xlsx"),)),
     Case("empty_workbook", "empty_workbook.xlsx", None, (("-", "empty workbook"),)),
+    Case("excel_number_in_date_column", "excel_number_in_date_column.xlsx", None,
+         (("infusion_date", "a number, not a date"),)),
+    Case("excel_serial_dates_without_format", "excel_serial_dates_without_format.xlsx", None,
+         (("infusion_date", "a number, not a date"), ("last_followup_date", "a number, not a date"))),
+    Case("excel_comment_row", "excel_comment_row.xlsx", None, (("-", "comment line below the header"),)),
+    Case("latin1_byte_at_100kb", "latin1_byte_at_100kb.csv", None, (("-", "not UTF-8 text (byte 0xF4"),)),
+    Case("fifo", "fifo.csv", None, (("-", "named pipe"),)),
     Case("garbage_100mb", "garbage_100mb.csv", None, (("-", "binary data"),)),
     Case("garbage_100mb_one_line", "garbage_100mb_one_line.csv", None, (("-", "no header line"),)),
 ]
 
-ACCEPTED_WORKBOOKS = ["excel_date_cells.xlsx", "excel_serial_dates.xlsx", "excel_formula_with_saved_result.xlsx"]
+ACCEPTED_WORKBOOKS = ["excel_date_cells.xlsx", "excel_serial_dates.xlsx", "excel_formula_with_saved_result.xlsx",
+                      "excel_hidden_old_export_first.xlsx", "excel_formatted_cell_on_last_row.xlsx",
+                      "excel_1904_date_system.xlsx"]
 
 
 def generated_directory(tmp_path_factory) -> Path:

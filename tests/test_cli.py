@@ -74,8 +74,9 @@ def test_valid_input_prints_counts():
 def test_excel_and_synthetic_inputs(generated):
     proc = _run("validate", generated / ACCEPTED_WORKBOOKS[0], "--cutoff", CUTOFF)
     assert proc.stdout == "OK: 5 patients, 3 centers\n"
-    proc = _run("validate", BAD_INPUTS / "accepted" / "comments_and_blank_lines.csv", "--cutoff", CUTOFF)
-    assert proc.stdout == "OK: 5 patients, 3 centers (SYNTHETIC data set)\n"
+    proc = _run("validate", BAD_INPUTS / "accepted" / "comments_and_blank_lines.csv",
+                "--cutoff", CUTOFF)  # "# SYNTHETIC test cohort"
+    assert proc.stdout == "OK: 5 patients, 3 centers\n"  # is not the generator's marker line
 
 
 def test_a_later_cutoff_is_checked():
@@ -129,3 +130,62 @@ def test_main_turns_input_and_os_errors_into_exit_1(monkeypatch, capsys):
     assert "not a number" in capsys.readouterr().err
     assert cli.main(["unwritable"]) == 1
     assert "Permission denied" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- issue 15: results -o, empty paths
+
+
+def test_validate_with_an_empty_kinetics_path_reads_the_cohort_only():
+    """An empty value means "not given" on every command (the Makefile passes none)."""
+    proc = _run("validate", VALID_COHORT, "--kinetics", "", "--cutoff", CUTOFF)
+    assert (proc.returncode, proc.stderr) == (0, "") and "directory" not in proc.stdout
+    assert proc.stdout == "OK: 5 patients, 3 centers\n"
+
+
+def test_an_empty_path_given_to_the_library_says_so():
+    from analysis.loading import load_study
+
+    with pytest.raises(InputError, match="no file name given for the kinetics table"):
+        load_study(VALID_COHORT, "", CUTOFF)
+
+
+def _results(output) -> int:
+    return cli.main(["results", str(VALID_COHORT), "--kinetics", str(VALID_KINETICS), "--cutoff", CUTOFF,
+                     "-o", str(output)])
+
+
+def test_results_are_written_through_a_symlink(tmp_path):
+    target = tmp_path / "real" / "results.json"
+    target.parent.mkdir()
+    target.write_text("stale\n")
+    link = tmp_path / "results.json"
+    link.symlink_to(target)
+    assert _results(link) == 0
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text().startswith("{") and '"n_patients": 5' in target.read_text()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["results.json"]  # no partial file left
+
+
+def test_results_refuse_a_target_that_is_not_a_regular_file(tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe")
+    for target in (tmp_path, tmp_path / "pipe", Path("/dev/null")):
+        before = os.lstat(target)
+        assert _results(target) == 1
+        assert "not a regular file" in capsys.readouterr().err
+        after = os.lstat(target)
+        assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)  # not replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_results_leave_no_partial_file_when_the_rename_fails(tmp_path, monkeypatch, capsys):
+    target = tmp_path / "results.json"
+    target.write_text("previous\n")
+
+    def failing_replace(self, other):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "replace", failing_replace)
+    assert _results(target) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert target.read_text() == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]

@@ -90,6 +90,26 @@ case("infusion_after_cutoff", {4: {"infusion_date": "2023-04-01", "cr_date": "",
                                    "relapse_date": "", "last_followup_date": "2023-04-02"}},
      [("infusion_date", "after the data cut-off"), ("last_followup_date", "after the data cut-off")])
 case("header_only", records=[], expect=[("-", "no patients")])
+# Implausible values (issue 15): bounded dates and numbers, each said so.
+case("infusion_in_1900", {0: {"infusion_date": "1900-01-01"}}, [("infusion_date", "before 2000-01-01")])
+case("date_before_1677", {1: {"infusion_date": "1600-01-01"}}, [("infusion_date", "before 2000-01-01")])
+case("date_in_year_3000", {2: {"death_date": "3000-01-01", "last_followup_date": "3000-01-01"}},
+     [("death_date", "far in the future"), ("last_followup_date", "far in the future")])
+case("huge_lab_value", {0: {"il6_peak_pg_ml": "1e308"}}, [("il6_peak_pg_ml", "implausibly large")])
+case("number_in_date_column", {3: {"infusion_date": "2019"}}, [("infusion_date", "a number, not a date")])
+# A data row is never dropped silently: a comment line below the header, a row with
+# values only in ignored columns.
+lines = (root / "valid_cohort.csv").read_text(encoding="utf-8").splitlines()
+def raw_case(name, text, expect):
+    path = root / "cohort" / f"{name}.csv"
+    path.write_text(text, encoding="utf-8")
+    for column, rule in expect:
+        manifest.append((name, f"cohort/{name}.csv", "", column, rule))
+raw_case("comment_below_header", "\n".join(lines[:3] + ["# P03 withdrew consent"] + lines[3:]) + "\n",
+         [("-", "comment line below the header")])
+raw_case("values_only_in_extra_columns",
+         "\n".join([lines[0] + ",notes"] + [line + "," for line in lines[1:]] + ["," * lines[0].count(",") + ",total"])
+         + "\n", [("-", "values only in columns that are not read")])
 
 def raw(name, data, expect, kind="cohort", ext="csv"):
     path = root / kind / f"{name}.{ext}"
@@ -112,6 +132,9 @@ raw("prose_not_a_table", b"Dear colleague,\nplease find attached the cohort.\nBe
 raw("html_page", b"<!DOCTYPE html>\n<html><body><table><tr><td>patient</td></tr></table></body></html>\n", [("-", "not a cohort table")], ext="html")
 raw("json_records", b'[{"patient_id": "P01", "age": 34}]\n', [("-", "not a cohort table")], ext="json")
 raw("fake_xlsx", base, [("-", "not a valid .xlsx")], ext="xlsx")
+raw("mixed_line_endings", base.replace(b"\n", b"\r", 1), [("-", "mixed line endings")])
+raw("utf16_without_bom", base.decode().encode("utf-16-le"), [("-", "UTF-16")])
+raw("utf16_big_endian_without_bom", base.decode().encode("utf-16-be"), [("-", "UTF-16")])
 
 # Kinetics cases (with the valid cohort).
 def kcase(name, records, expect, header=None):
@@ -134,6 +157,10 @@ kcase("missing_copies_column", [{k: v for k, v in r.items() if k != "car_copies_
 kcase("empty_copies", [dict(r) for r in krows[:5]] + [{"patient_id": "P04", "day": "7", "car_copies_per_ug": ""}],
       [("car_copies_per_ug", "required")])
 kcase("header_only", [], [("-", "no samples")])
+kcase("sample_after_followup", [dict(r) for r in krows] + [{"patient_id": "P04", "day": "99999", "car_copies_per_ug": "10"}],
+      [("day", "after the patient's last follow-up")])
+kcase("huge_copies", [dict(r) for r in krows[:5]] + [{"patient_id": "P04", "day": "7", "car_copies_per_ug": "1e308"}],
+      [("car_copies_per_ug", "implausibly large")])
 
 with open(root / "cases.csv", "w", newline="") as fh:
     w = csv.writer(fh, lineterminator="\n")
@@ -147,10 +174,15 @@ acc.mkdir(exist_ok=True)
 (acc / "utf8_bom.csv").write_bytes(b"\xef\xbb\xbf" + base)
 (acc / "crlf_line_endings.csv").write_bytes(base.replace(b"\n", b"\r\n"))
 lines = base.decode().splitlines()
+# Comments only above the header (below it, a line starting with # is reported); the word
+# SYNTHETIC in a comment does not make the data synthetic (only the generator's marker line).
 (acc / "comments_and_blank_lines.csv").write_text(
     "# SYNTHETIC test cohort: five invented patients\n# second comment line\n\n"
-    + lines[0] + "\n" + lines[1] + "\n\n" + lines[2] + "\n# a comment between rows\n"
+    + lines[0] + "\n" + lines[1] + "\n\n" + lines[2] + "\n\n"
     + "\n".join(lines[3:]) + "\n\n\n", encoding="utf-8")
+# Excel for Mac "CSV (Macintosh)": lines end with CR alone.
+(acc / "cr_line_endings.csv").write_bytes(base.replace(b"\n", b"\r"))
+(acc / "cr_line_endings_with_comments.csv").write_bytes(b"# export of 2023-03-01\r\r" + base.replace(b"\n", b"\r"))
 # Other spellings of the same values, padding, an extra column, a new column order.
 spell = {"M": [" m", "Male ", "MALE"], "F": ["female", "F "], "no": ["No", "N", "false", "0"],
          "yes": ["YES", "y", "True", "1"]}
