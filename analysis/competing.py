@@ -24,10 +24,14 @@ Reproduces R ``cmprsk`` (2.2-11), the reference every haematology paper uses::
   over the levels of the grouping that have at least one patient (``cuminc`` drops
   empty factor levels); statistic ``s' V^-1 s`` on ``k - 1`` df.
 
-lifelines' ``AalenJohansenFitter`` breaks tied event times by jittering them and uses
-another variance, and PyPI ``comprisk`` (0.8.0) is a large random-forest toolkit; see
-tests/test_competing.py for what they gave against cmprsk. This module is a direct,
-vectorised port of the two Fortran routines instead.
+Packages evaluated first (on ``tests/reference/cmprsk_ties.csv`` and the demo data):
+lifelines 0.30 ``AalenJohansenFitter`` jitters tied event times, so its CIF is off by
+~1e-3 (0.15289 vs cmprsk 0.15247 at 5 months) and it has no Gray's test; PyPI
+``comprisk`` 0.8.0 matches cmprsk's estimates, variances and Gray statistic to
+1e-12, but carries the last value past the largest follow-up time where
+``timepoints`` gives NA, returns p = 1 for a cause with no event (R gives no test),
+and brings numba, llvmlite and scikit-learn (1.4 s import) for two short routines.
+This module is therefore a direct, vectorised port of the two Fortran routines.
 """
 from __future__ import annotations
 
