@@ -337,3 +337,34 @@ def compare_competing(df: pd.DataFrame, grouping: str | None = None) -> Competin
         causes=causes, risk_times=tuple(float(t) for t in risk_times),
         at_risk={key: _at_risk(months[m], risk_times) for key, _, m in levels},
     )
+
+
+# --------------------------------------------------------------------------------------
+# Rows for a survival summary table
+# --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CIFRow:
+    """One row of a summary table: a cause in one level of a grouping."""
+    grouping: str | None
+    cause: str
+    cause_label: str
+    level: str
+    level_label: str
+    n: int
+    events: int
+    points: tuple[CIFPoint, ...]      # at CIF_MONTHS
+    gray_p: float | None              # the same on every row of a cause and grouping
+    gray_reason: str | None
+    reason: str | None = None
+
+
+def summary_rows(result: CompetingRisks) -> tuple[CIFRow, ...]:
+    """Rows (cause, then level) with n, events, the CIF at 12 and 24 months with CIs and
+    Gray's p, for a table; numbers only, formatting is left to the table."""
+    return tuple(
+        CIFRow(result.grouping, cause, comparison.label, level.key, level.label, level.n, level.events,
+               level.points, comparison.gray.p, comparison.gray.reason, level.reason)
+        for cause, comparison in result.causes.items()
+        for level in comparison.levels
+    )

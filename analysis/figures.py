@@ -515,3 +515,84 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
     if present:
         _top_legend(fig, ax, handles, labels, legend_rows)
     return fig
+
+
+# ======================================================================================
+# Competing risks (CIR/NRM) and the landmark analysis (issue 11)
+# ======================================================================================
+
+#: y-axis label per cause of the cumulative-incidence panels (time from CR, as LFS).
+CIF_AXIS_LABELS = {
+    "relapse": "Relapse incidence (%)",
+    "nrm": "Non-relapse mortality (%)",
+}
+
+
+def _not_estimable_panel(message: str, size: tuple[float, float] = PANEL_SIZE) -> Figure:
+    """An empty panel that says why there is nothing to draw (never an exception)."""
+    fig = _new_figure(size)
+    ax = _axes(fig, 0.2, 0.2, size[0] - 0.4, size[1] - 0.4)
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, "\n".join(textwrap.wrap(message, 40)), ha="center", va="center", fontsize=8.5,
+            transform=ax.transAxes)
+    return fig
+
+
+def cif_plot(result, cause: str) -> Figure:
+    """Cumulative incidence of ``cause`` ("relapse" or "nrm") among patients in CR, one
+    step curve per level of the grouping (Aalen–Johansen, time from CR), Gray's p and a
+    number-at-risk table under the plot (patients still in follow-up and event-free:
+    the risk set is the same for both causes). Levels with n = 0 are left out.
+
+    ``result`` is an :class:`analysis.competing.CompetingRisks`.
+    """
+    comparison = result.causes[cause]
+    grouping = result.grouping
+    shown = [(i, lv) for i, lv in enumerate(comparison.levels) if lv.n > 0]
+    if not shown:
+        return _not_estimable_panel(f"{comparison.label}: not estimable (no patient in CR)")
+    labels = [level_label(grouping, lv.key, lv.label) for _, lv in shown]
+    colors = [level_color(_level_position(grouping, lv.key, i)) for i, lv in shown]
+    legend_rows = _legend_rows(labels) if len(shown) > 1 else 0
+
+    width = PANEL_SIZE[0]
+    left, right = 0.55, 0.14
+    row_h, risk_bottom, risk_title_h, axis_h, main_h = 0.15, 0.08, 0.2, 0.42, 1.75
+    risk_h = row_h * len(shown)
+    top = 0.06 + 0.16 * legend_rows
+    height = risk_bottom + risk_h + risk_title_h + axis_h + main_h + top
+    fig = _new_figure((width, height))
+    ax_width = width - left - right
+    ax = _axes(fig, left, risk_bottom + risk_h + risk_title_h + axis_h, ax_width, main_h)
+    ax_risk = _axes(fig, left, risk_bottom, ax_width, risk_h, sharex=ax)
+
+    x_max = max((lv.curve.last_time for _, lv in shown), default=0.0)
+    x_right = KM_TICK_MONTHS * max(1, math.ceil(x_max / KM_TICK_MONTHS - 1e-9))
+    ax.set_xlim(0, x_right)
+    ax.set_ylim(0, 102)
+    for (_, level), color in zip(shown, colors):
+        times = np.append(level.curve.times, level.curve.last_time)
+        estimate = 100 * np.append(level.curve.estimate, level.curve.estimate[-1])
+        ax.step(times, estimate, where="post", color=color, lw=1.3, solid_joinstyle="miter")
+    ax.xaxis.set_major_locator(MultipleLocator(KM_TICK_MONTHS))
+    ax.yaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
+    ax.set_xlabel("Months since CR")
+    ax.set_ylabel(CIF_AXIS_LABELS.get(cause, comparison.label + " (%)"))
+    ax.tick_params(axis="x", labelbottom=True)
+    if len(shown) > 1:
+        ax.text(0.04, 0.95, "Gray's test " + fmt_p(comparison.gray.p, comparison.gray.reason), transform=ax.transAxes,
+                ha="left", va="top", fontsize=8, zorder=5,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5})
+        _top_legend(fig, ax, [Line2D([], [], color=c, lw=1.5) for c in colors], labels, legend_rows)
+    _risk_table(ax_risk, result, shown, colors, x_right, ax_width)
+    return fig
+
+
+def landmark_km_plot(result) -> Figure:
+    """Kaplan–Meier panel of the landmark analysis (an
+    :class:`analysis.landmark.LandmarkComparison`): time from the landmark, toxicity as
+    known at the landmark; a panel with the reason when it is not estimable."""
+    endpoint = {"os": "Overall survival (%)", "lfs": "Leukemia-free survival (%)"}.get(result.endpoint)
+    if result.survival is None:
+        return _not_estimable_panel(f"Landmark analysis not estimable ({result.reason})")
+    return km_plot(result.survival, ylabel=endpoint, xlabel=f"Months since the day-{result.landmark_day} landmark")
