@@ -367,8 +367,13 @@ class Narrative:
         return f"{lm.n_event_before:,} {noun} {event} and {lm.n_censored_before:,} had no follow-up beyond it"
 
     def landmark_reclassified(self, grouping: str = "crs") -> str:
-        """Patients at the OS landmark whose CRS or ICANS began after it (counted as none)."""
-        return f"{self.results.landmark[('os', grouping)].n_reclassified:,}"
+        """Patients at the OS landmark whose CRS or ICANS began after it (counted as none):
+        'no patient's CRS or ICANS began after the landmark' or '5 patients whose ... counted as without it'."""
+        n = self.results.landmark[("os", grouping)].n_reclassified
+        if n == 0:
+            return "no patient's CRS or ICANS began after the landmark"
+        noun = "patient" if n == 1 else "patients"
+        return f"{n:,} {noun} whose CRS or ICANS began after the landmark counted as without it"
 
     def landmark_verdict(self, endpoint: str, grouping: str) -> str:
         """'no significant difference in OS was detected between patients with and without

@@ -98,6 +98,9 @@ class Results:
     competing: dict[str, "CompetingRisks"] = field(default_factory=dict)
     landmark: dict[tuple[str, str], "LandmarkComparison"] = field(default_factory=dict)
     landmark_day: int | None = None
+    cohort_flow: "CohortFlow | None" = None
+    #: per-patient months of the swimmer plot (no identifier, no date)
+    swimmer: "Timelines | None" = None
 
     def kinetics_values(self, grouping: str) -> pd.DataFrame:
         """Per-patient peak copies with the patient's level key for a grouping (no identifiers)."""
@@ -418,8 +421,14 @@ def _results_to_dict(results: Results) -> dict[str, Any]:
 #        "n_event_before", "n_censored_before", "n_reclassified", "logrank_chisq", "df",
 #        "logrank_p", "levels": {<level>: KM entry as "survival"}, "hr": {<level>: {"hr",
 #        "ci_low", "ci_high", "p", "coef", "se"}}}}}
+#   "cohort_flow": {"infused", "not_evaluable", "evaluable", "no_cr", "cr",
+#        "mrd_positive_or_unknown_cr", "mrd_negative_cr", "relapsed", "died_without_relapse",
+#        "alive_in_cr", "<outcome>_mrd_negative"}: counts of the flow diagram
 #   (null + "<key>_reason" as everywhere; a whole analysis that cannot run: "reason").
 
+import dataclasses  # noqa: E402
+
+from .cohort_flow import CohortFlow, Timelines, cohort_flow, swimmer_timelines  # noqa: E402
 from .competing import CIF_MONTHS, CompetingRisks, compare_competing  # noqa: E402
 from .landmark import DEFAULT_LANDMARK_DAY, LandmarkComparison, landmark_survival  # noqa: E402
 
@@ -432,7 +441,8 @@ def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None) -> dict[
     competing = {"all": compare_competing(df, None)}
     competing.update({g: compare_competing(df, g) for g in GROUPINGS})
     landmark = {(e, g): landmark_survival(df, e, g, day) for e in ENDPOINTS for g in LANDMARK_REPORTED}
-    return {"competing": competing, "landmark": landmark, "landmark_day": day}
+    return {"competing": competing, "landmark": landmark, "landmark_day": day,
+            "cohort_flow": cohort_flow(df), "swimmer": swimmer_timelines(df)}
 
 
 def _competing_dict(result: CompetingRisks) -> dict:
@@ -484,5 +494,8 @@ def _competing_and_landmark_dict(results: Results) -> dict[str, Any]:
     landmark: dict[str, Any] = {"landmark_day": results.landmark_day}
     for (endpoint, grouping), comparison in results.landmark.items():
         landmark.setdefault(endpoint, {})[grouping] = _landmark_dict(comparison)
-    return {"competing": {key: _competing_dict(value) for key, value in results.competing.items()},
-            "landmark": landmark}
+    out = {"competing": {key: _competing_dict(value) for key, value in results.competing.items()},
+           "landmark": landmark}
+    if results.cohort_flow is not None:
+        out["cohort_flow"] = dataclasses.asdict(results.cohort_flow)
+    return out
