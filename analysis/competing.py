@@ -20,7 +20,8 @@ Reproduces R ``cmprsk`` (2.2-11), the reference every haematology paper uses::
   ``stcompet``) is the log(-log) transform of the CIF with the cinc variance,
   ``F ** exp(±z * sqrt(var) / (F * log(F)))`` with ``z = qnorm(0.975)``; undefined
   when F is 0 or 1 (no event of the cause yet, or every patient had it).
-* Gray's test: cmprsk's Fortran ``crstm``/``crst`` with ``rho = 0`` and one stratum,
+* Gray's test: cmprsk's Fortran ``crstm``/``crst`` with ``rho = 0`` and one stratum
+  (its loop over times vectorised with cumulative sums and products),
   over the levels of the grouping that have at least one patient (``cuminc`` drops
   empty factor levels); statistic ``s' V^-1 s`` on ``k - 1`` df.
 
@@ -214,60 +215,48 @@ def gray_test(months, status, group, cause: int) -> GrayTest:
     kind = np.where(status == cause, 1, np.where(status == CENSORED, 0, 2))
     d = np.zeros((3, times.size, ng))
     np.add.at(d, (kind, inverse, group), 1.0)
-    leaving = d.sum(axis=0)
-    rs_all = leaving[::-1].cumsum(axis=0)[::-1]          # at risk in each group at each time
-
-    s = np.zeros(ng1)
-    v = np.zeros((ng1, ng1))
-    v2 = np.zeros((ng1, ng))
-    v3 = np.zeros(ng)
-    c = np.zeros((ng, ng))
-    f1m = np.zeros(ng)
-    skmm = np.ones(ng)
-    fm = 0.0
-    for j in np.flatnonzero(d[1].sum(axis=1) + d[2].sum(axis=1) > 0):
-        rs = rs_all[j]
-        d1, d2 = d[1, j], d[2, j]
-        nd1 = d1.sum()
-        present = rs > 0
-        skm = skmm.copy()
-        f1 = f1m.copy()
-        skm[present] = skmm[present] * (rs[present] - d1[present] - d2[present]) / rs[present]
-        f1[present] = f1m[present] + skmm[present] * d1[present] / rs[present]
-        with np.errstate(divide="ignore", invalid="ignore"):   # absent groups: S may be 0
-            weight = np.where(present, rs / skmm, 0.0)                  # R_r / S_r(t-)
-            tq = np.where(present, rs * (1 - f1m) / skmm, 0.0).sum()
-        tr = weight.sum()
-        f = fm + nd1 / tr
-        a = -np.outer(weight, weight) / tr
-        a[np.diag_indices(ng)] = weight * (1 - weight / tr)
-        a[~present, :] = 0.0
-        a[:, ~present] = 0.0
-        c += a * nd1 / (tr * (1 - fm))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s += np.where(present, d1 - nd1 * rs * (1 - f1m) / (skmm * tq), 0.0)[:ng1]
-        if nd1 > 0:
-            for k in np.flatnonzero(present):
-                t4 = 1 - (1 - f) / skm[k] if skm[k] > 0 else 1.0
-                t5 = 1 - (nd1 - 1) / (tr * skmm[k] - 1) if nd1 > 1 else 1.0
-                t3 = t5 * skmm[k] * nd1 / (tr * rs[k])
-                v3[k] += t4 * t4 * t3
-                t1 = a[:ng1, k] - t4 * c[:ng1, k]
-                v2[:, k] += t1 * t4 * t3
-                v += np.outer(t1, t1) * t3
-        if d2.sum() > 0:
-            for k in np.flatnonzero((skm > 0) & (d2 > 0) & present):
-                t4 = (1 - f) / skm[k]
-                t5 = 1 - (d2[k] - 1) / (rs[k] - 1) if d2[k] > 1 else 1.0
-                t3 = t5 * skmm[k] ** 2 * d2[k] / rs[k] ** 2
-                v3[k] += t4 * t4 * t3
-                t1 = t4 * c[:ng1, k]
-                v2[:, k] -= t1 * t4 * t3
-                v += np.outer(t1, t1) * t3
-        fm, f1m, skmm = f, f1, skm
-    cc = c[:ng1, :]
+    rs = d.sum(axis=0)[::-1].cumsum(axis=0)[::-1]        # at risk in each group at each time
+    # crst's loop over times, vectorised: only times with an event change anything
+    at_event = (d[1] + d[2]).sum(axis=1) > 0
+    rs, d1, d2 = rs[at_event], d[1][at_event], d[2][at_event]
+    present = rs > 0
+    nd1 = d1.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        safe_rs = np.where(present, rs, 1.0)
+        skm = np.cumprod(np.where(present, (rs - d1 - d2) / safe_rs, 1.0), axis=0)   # KM per group, after t
+        skmm = np.vstack([np.ones((1, ng)), skm[:-1]])                              # ... and before t
+        f1 = np.cumsum(np.where(present, skmm * d1 / safe_rs, 0.0), axis=0)         # CIF per group, after t
+        f1m = np.vstack([np.zeros((1, ng)), f1[:-1]])
+        weight = np.where(present, rs / skmm, 0.0)                                  # R_r / S_r(t-)
+        tr = weight.sum(axis=1)
+        tq = np.where(present, rs * (1 - f1m) / skmm, 0.0).sum(axis=1)
+        f = np.cumsum(nd1 / tr)                                                     # pooled CIF, after t
+        fm = np.concatenate([[0.0], f[:-1]])
+        a = -weight[:, :, None] * weight[:, None, :] / tr[:, None, None]
+        idx = np.arange(ng)
+        a[:, idx, idx] = weight * (1 - weight / tr[:, None])
+        c = np.cumsum(a * (nd1 / (tr * (1 - fm)))[:, None, None], axis=0)
+        s = np.where(present, d1 - nd1[:, None] * rs * (1 - f1m) / (skmm * tq[:, None]), 0.0)[:, :ng1].sum(axis=0)
+        # events of the cause of interest
+        t4 = np.where(skm > 0, 1 - (1 - f[:, None]) / skm, 1.0)
+        t5 = np.where(nd1[:, None] > 1, 1 - (nd1[:, None] - 1) / (tr[:, None] * skmm - 1), 1.0)
+        t3 = np.where(present & (nd1[:, None] > 0), t5 * skmm * nd1[:, None] / (tr[:, None] * safe_rs), 0.0)
+        t1 = a[:, :ng1, :] - t4[:, None, :] * c[:, :ng1, :]
+        v3 = (t4 * t4 * t3).sum(axis=0)
+        v2 = np.einsum("tik,tk->ik", t1, t4 * t3)
+        v = np.einsum("tik,tjk,tk->ij", t1, t1, t3)
+        # events of the other causes
+        other = present & (skm > 0) & (d2 > 0)
+        t4 = np.where(other, (1 - f[:, None]) / np.where(other, skm, 1.0), 0.0)
+        t5 = np.where(d2 > 1, 1 - (d2 - 1) / np.where(d2 > 1, rs - 1, 1.0), 1.0)
+        t3 = np.where(other, t5 * skmm ** 2 * d2 / safe_rs ** 2, 0.0)
+        t1 = t4[:, None, :] * c[:, :ng1, :]
+        v3 += (t4 * t4 * t3).sum(axis=0)
+        v2 -= np.einsum("tik,tk->ik", t1, t4 * t3)
+        v += np.einsum("tik,tjk,tk->ij", t1, t1, t3)
+    cc = c[-1, :ng1, :]
     v = v + (cc * v3) @ cc.T + cc @ v2.T + v2 @ cc.T
-    if np.linalg.matrix_rank(v) < ng1:
+    if not (np.all(np.isfinite(v)) and np.isfinite(s).all()) or np.linalg.matrix_rank(v) < ng1:
         return GrayTest(None, ng1, None, "variance of Gray's score is singular: test undefined")
     statistic = float(s @ np.linalg.solve(v, s))
     return GrayTest(statistic, ng1, float(stats.chi2.sf(statistic, ng1)))
