@@ -35,3 +35,5 @@ for (g in c("crs", "icans", "crs_grade", "severity")) {
   cat("== demo by", g, "\n")
   show(cuminc(demo$months, demo$status, demo[[g]]), c(12, 24))
 }
+cat("== demo, all patients in CR\n")
+show(cuminc(demo$months, demo$status), c(12, 24))
