@@ -268,3 +268,18 @@ def test_demo_all_patients_in_cr_as_printed_in_the_report():
     assert [p.ci_low for p in nrm] + [p.ci_high for p in nrm] == pytest.approx(
         (0.147381627152, 0.211804504307, 0.330640887845, 0.426850010358), abs=TOL)
     assert res.causes["relapse"].gray.reason == "no grouping: no test"
+
+
+def test_gray_with_a_group_without_the_cause_that_leaves_early():
+    # group c: no relapse, last seen at 5 (out of the risk set for the later events)
+    # R> t <- c(1,2,2,3,4,5,6,7,8,9,10,11,12,3,4,5); s <- c(1,2,1,0,1,2,0,1,2,1,0,1,0,2,0,2)
+    # R> g <- c(rep("a", 9), rep("b", 4), rep("c", 3)); cuminc(t, s, g)$Tests
+    #             stat             pv df
+    # 1 4.02842872739 0.133425185870  2
+    # 2 5.77313485871 0.055767309677  2
+    t = np.array([1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 3, 4, 5], dtype=float)
+    s = np.array([1, 2, 1, 0, 1, 2, 0, 1, 2, 1, 0, 1, 0, 2, 0, 2])
+    g = np.array([0] * 9 + [1] * 4 + [2] * 3)
+    for cause, stat, p in ((1, 4.02842872739, 0.133425185870), (2, 5.77313485871, 0.055767309677)):
+        res = gray_test(t, s, g, cause)
+        assert (res.statistic, res.p, res.df) == pytest.approx((stat, p, 2), abs=TOL)

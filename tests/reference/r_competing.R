@@ -35,5 +35,8 @@ for (g in c("crs", "icans", "crs_grade", "severity")) {
   cat("== demo by", g, "\n")
   show(cuminc(demo$months, demo$status, demo[[g]]), c(12, 24))
 }
+# a group without relapse that leaves the risk set early (test_gray_with_a_group_without_the_cause_that_leaves_early)
+print(cuminc(c(1,2,2,3,4,5,6,7,8,9,10,11,12,3,4,5), c(1,2,1,0,1,2,0,1,2,1,0,1,0,2,0,2),
+             c(rep("a", 9), rep("b", 4), rep("c", 3)))$Tests, digits = 12)
 cat("== demo, all patients in CR\n")
 show(cuminc(demo$months, demo$status), c(12, 24))
