@@ -183,7 +183,7 @@ def _results(args: argparse.Namespace) -> int:
         print(f"error: {args.output}: not a regular file; give the path of a file to write", file=sys.stderr)
         return 1
     settings = settings_from_args(args)
-    text = compute_results(load_settings(settings), alpha=settings.analysis.alpha).to_json() + "\n"
+    text = compute_results(load_settings(settings), **settings.analysis.model_dump()).to_json() + "\n"
     if target is None:
         sys.stdout.write(text)
         return 0

@@ -689,4 +689,197 @@ def forest_plot(cox) -> Figure:
                 ax.text(x, y_of[i], label, transform=ax.get_yaxis_transform(), ha="left",
                         va="center", fontsize=8, fontweight="bold" if kind == "header" else "normal",
                         gid="row_label")
+# ======================================================================================
+# Competing risks (CIR/NRM) and the landmark analysis (issue 11)
+# ======================================================================================
+
+#: y-axis label per cause of the cumulative-incidence panels (time from CR, as LFS).
+CIF_AXIS_LABELS = {
+    "relapse": "Relapse incidence (%)",
+    "nrm": "Non-relapse mortality (%)",
+}
+
+
+def _not_estimable_panel(message: str, size: tuple[float, float] = PANEL_SIZE) -> Figure:
+    """An empty panel that says why there is nothing to draw (never an exception)."""
+    fig = _new_figure(size)
+    ax = _axes(fig, 0.2, 0.2, size[0] - 0.4, size[1] - 0.4)
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, "\n".join(textwrap.wrap(message, 40)), ha="center", va="center", fontsize=8.5,
+            transform=ax.transAxes)
+    return fig
+
+
+def cif_plot(result, cause: str) -> Figure:
+    """Cumulative incidence of ``cause`` ("relapse" or "nrm") among patients in CR, one
+    step curve per level of the grouping (Aalen–Johansen, time from CR), Gray's p and a
+    number-at-risk table under the plot (patients still in follow-up and event-free:
+    the risk set is the same for both causes). Levels with n = 0 are left out.
+
+    ``result`` is an :class:`analysis.competing.CompetingRisks`.
+    """
+    comparison = result.causes[cause]
+    grouping = result.grouping
+    shown = [(i, lv) for i, lv in enumerate(comparison.levels) if lv.n > 0]
+    if not shown:
+        return _not_estimable_panel(f"{comparison.label}: not estimable (no patient in CR)")
+    labels = [level_label(grouping, lv.key, lv.label) for _, lv in shown]
+    colors = [level_color(_level_position(grouping, lv.key, i)) for i, lv in shown]
+    legend_rows = _legend_rows(labels) if len(shown) > 1 else 0
+
+    width = PANEL_SIZE[0]
+    left, right = 0.55, 0.14
+    row_h, risk_bottom, risk_title_h, axis_h, main_h = 0.15, 0.08, 0.2, 0.42, 1.75
+    risk_h = row_h * len(shown)
+    top = 0.06 + 0.16 * legend_rows
+    height = risk_bottom + risk_h + risk_title_h + axis_h + main_h + top
+    fig = _new_figure((width, height))
+    ax_width = width - left - right
+    ax = _axes(fig, left, risk_bottom + risk_h + risk_title_h + axis_h, ax_width, main_h)
+    ax_risk = _axes(fig, left, risk_bottom, ax_width, risk_h, sharex=ax)
+
+    x_max = max((lv.curve.last_time for _, lv in shown), default=0.0)
+    x_right = KM_TICK_MONTHS * max(1, math.ceil(x_max / KM_TICK_MONTHS - 1e-9))
+    ax.set_xlim(0, x_right)
+    ax.set_ylim(0, 102)
+    for (_, level), color in zip(shown, colors):
+        times = np.append(level.curve.times, level.curve.last_time)
+        estimate = 100 * np.append(level.curve.estimate, level.curve.estimate[-1])
+        ax.step(times, estimate, where="post", color=color, lw=1.3, solid_joinstyle="miter")
+    ax.xaxis.set_major_locator(MultipleLocator(KM_TICK_MONTHS))
+    ax.yaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
+    ax.set_xlabel("Months since CR")
+    ax.set_ylabel(CIF_AXIS_LABELS.get(cause, comparison.label + " (%)"))
+    ax.tick_params(axis="x", labelbottom=True)
+    if len(shown) > 1:
+        ax.text(0.04, 0.95, "Gray's test " + fmt_p(comparison.gray.p, comparison.gray.reason), transform=ax.transAxes,
+                ha="left", va="top", fontsize=8, zorder=5,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5})
+        _top_legend(fig, ax, [Line2D([], [], color=c, lw=1.5) for c in colors], labels, legend_rows)
+    _risk_table(ax_risk, result, shown, colors, x_right, ax_width)
+    return fig
+
+
+def landmark_km_plot(result) -> Figure:
+    """Kaplan–Meier panel of the landmark analysis (an
+    :class:`analysis.landmark.LandmarkComparison`): time from the landmark, toxicity as
+    known at the landmark; a panel with the reason when it is not estimable."""
+    endpoint = {"os": "Overall survival (%)", "lfs": "Leukemia-free survival (%)"}.get(result.endpoint)
+    if result.survival is None:
+        return _not_estimable_panel(f"Landmark analysis not estimable ({result.reason})")
+    return km_plot(result.survival, ylabel=endpoint, xlabel=f"Months since the day-{result.landmark_day} landmark")
+
+
+# --------------------------------------------------------------------------- cohort flow and swimmer plot
+
+_FLOW_BOX = {"boxstyle": "square,pad=0.45", "facecolor": "white", "edgecolor": "black", "linewidth": 0.8}
+
+
+def flow_diagram(flow) -> Figure:
+    """Cohort flow (an :class:`analysis.cohort_flow.CohortFlow`): infused -> evaluable at
+    day 30 -> CR -> MRD-negative CR on the main axis, exclusions to the right, and the
+    outcome of the MRD-negative CR patients at the bottom (all patients in CR in brackets)."""
+    fig = _new_figure((6.6, 4.6))
+    ax = _axes(fig, 0.05, 0.05, 6.5, 4.5)   # one data unit = one inch
+    ax.set_xlim(0, 6.5)
+    ax.set_ylim(0, 4.5)
+    ax.set_axis_off()
+    pad = 0.06   # the box's padding (0.45 em at 8.5 pt), in inches
+
+    def box(x, y, text, ha="center"):
+        ax.text(x, y, text, ha=ha, va="center", fontsize=8.5, bbox=_FLOW_BOX, multialignment="center")
+
+    def arrow(x0, y0, x1, y1):
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "-|>", "lw": 0.8, "color": "black", "shrinkA": 0, "shrinkB": 0,
+                                "mutation_scale": 8})
+
+    main_x, side_left = 2.0, 3.7
+    rows = [
+        (4.15, f"Infused\nn = {flow.infused:,}",
+         f"Not evaluable at day 30\n(died or no follow-up)\nn = {flow.not_evaluable:,}"),
+        (3.2, f"Evaluable at day 30\nn = {flow.evaluable:,}", f"No CR\nn = {flow.no_cr:,}"),
+        (2.25, f"CR\nn = {flow.cr:,}", f"MRD-positive CR\nn = {flow.mrd_positive_or_unknown_cr:,}"),
+        (1.3, f"MRD-negative CR\nn = {flow.mrd_negative_cr:,}", None),
+    ]
+    for i, (y, text, side) in enumerate(rows):
+        box(main_x, y, text)
+        if i + 1 < len(rows):
+            arrow(main_x, y - 0.22, main_x, rows[i + 1][0] + 0.22 + pad)
+        if side:
+            y_side = (y + rows[i + 1][0]) / 2
+            arrow(main_x, y_side, side_left - pad, y_side)
+            box(side_left, y_side, side, ha="left")
+    outcomes = [
+        f"Relapsed\nn = {flow.relapsed_mrd_negative:,}\n(all CR: {flow.relapsed:,})",
+        f"Died without relapse\nn = {flow.died_without_relapse_mrd_negative:,}\n"
+        f"(all CR: {flow.died_without_relapse:,})",
+        f"Alive in CR\nn = {flow.alive_in_cr_mrd_negative:,}\n(all CR: {flow.alive_in_cr:,})",
+    ]
+    y_out, y_bar, xs = 0.32, 0.8, (1.0, 3.25, 5.5)
+    ax.plot([main_x, main_x], [1.3 - 0.22, y_bar], color="black", lw=0.8)
+    ax.plot([xs[0], xs[-1]], [y_bar, y_bar], color="black", lw=0.8)
+    for x, text in zip(xs, outcomes):
+        arrow(x, y_bar, x, y_out + 0.27 + pad)
+        box(x, y_out, text)
+    return fig
+
+
+#: Marker of each event in the swimmer plot: (label, marker, colour, size).
+SWIMMER_MARKERS = {
+    "crs_onset": ("CRS onset", "o", OKABE_ITO[4], 3.5),
+    "icans_onset": ("ICANS onset", "D", OKABE_ITO[3], 3.5),
+    "cr": ("CR", "^", OKABE_ITO[2], 4.0),
+    "relapse": ("Relapse", "X", OKABE_ITO[1], 5.0),
+}
+
+
+def swimmer_plot(timelines) -> Figure:
+    """Swimmer plot of the per-patient timelines (an
+    :class:`analysis.cohort_flow.Timelines`): one unlabelled bar per patient from
+    infusion to death (black square) or last follow-up (arrow), ordered by follow-up,
+    with CRS and ICANS onset, CR and relapse marked. When the cohort was thinned, a
+    note above the plot says how many patients are shown."""
+    n = timelines.shown
+    if n == 0:
+        return _not_estimable_panel("Swimmer plot not estimable (no patient)", (6.6, 2.0))
+    row_h = min(0.06, 6.0 / n)
+    main_h = max(1.2, row_h * n)
+    note_h = 0.22 if timelines.shown < timelines.n_patients else 0.0
+    width, left, right, bottom, top = 6.6, 0.35, 0.15, 0.45, 0.45 + note_h
+    fig = _new_figure((width, bottom + main_h + top))
+    ax = _axes(fig, left, bottom, width - left - right, main_h)
+    y = np.arange(n)
+    ax.barh(y, timelines.follow_up, height=0.62, color="#d9d9d9", edgecolor="none", zorder=1)
+    x_max = float(np.nanmax(timelines.follow_up)) if n else 1.0
+    ax.set_xlim(0, x_max * 1.04)
+    ax.set_ylim(n - 0.5, -0.5)  # longest follow-up on top
+    marker_scale = min(1.0, max(0.45, 60 / n))
+    handles, labels = [], []
+    for field_name, (label, marker, color, size) in SWIMMER_MARKERS.items():
+        x = getattr(timelines, field_name)
+        keep = ~np.isnan(x)
+        ax.plot(x[keep], y[keep], ls="none", marker=marker, ms=size * marker_scale, color=color, mew=0, zorder=3)
+        handles.append(Line2D([], [], ls="none", marker=marker, ms=size, color=color, mew=0))
+        labels.append(label)
+    dead = timelines.died
+    ax.plot(timelines.follow_up[dead], y[dead], ls="none", marker="s", ms=3.5 * marker_scale, color="black", zorder=4)
+    ax.plot(timelines.follow_up[~dead], y[~dead], ls="none", marker=">", ms=3.5 * marker_scale, color="#595959",
+            zorder=4)
+    handles += [Line2D([], [], ls="none", marker="s", ms=3.5, color="black"),
+                Line2D([], [], ls="none", marker=">", ms=3.5, color="#595959")]
+    labels += ["Death", "Alive at last follow-up"]
+    ax.set_yticks([])
+    ax.spines["left"].set_visible(False)
+    ax.xaxis.set_major_locator(MultipleLocator(KM_TICK_MONTHS))
+    ax.set_xlabel("Months since infusion")
+    ax.set_ylabel("Patients (ordered by follow-up)")
+    with mpl.rc_context(STYLE):
+        fig.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.0, 1.0 + note_h / main_h),
+                   bbox_transform=ax.transAxes, ncol=len(labels), handletextpad=0.3, columnspacing=1.0,
+                   borderaxespad=0.1, fontsize=7.5)
+    if note_h:
+        ax.text(0.0, 1.0 + 0.03 / main_h, f"{timelines.shown:,} of {timelines.n_patients:,} patients shown, "
+                f"at evenly spaced ranks of follow-up", transform=ax.transAxes, ha="left", va="bottom",
+                fontsize=7.5, style="italic")
     return fig

@@ -8,12 +8,23 @@ the words that depend on them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import yaml
 from functools import cached_property
 from pathlib import Path
 
-from .formatting import NOT_ESTIMABLE, fmt_ci, fmt_hr, fmt_median_range, fmt_months, fmt_n_of, fmt_p, fmt_pct, is_missing
+import yaml
+
+from .formatting import (
+    NOT_ESTIMABLE,
+    fmt_ci,
+    fmt_hr,
+    fmt_hr_ci,
+    fmt_median_range,
+    fmt_months,
+    fmt_n_of,
+    fmt_p,
+    fmt_pct,
+    is_missing,
+)
 from .groups import GROUPINGS
 from .results import Results
 from .studyfile import StudySettings
@@ -540,6 +551,100 @@ def _signed(x: float) -> str:
     """One decimal with a true minus sign: '−9.2', '9.8', '0.0'."""
     text = fmt_pct(x).rstrip("%")
     return text.replace("-", "\u2212")
+    # --- competing risks and the landmark analysis (issue 11) --------------------------
+    _CAUSE_PHRASES = {"relapse": "the cumulative incidence of relapse", "nrm": "non-relapse mortality"}
+
+    def competing_count(self, key: str) -> str:
+        """'43' for ``n`` (patients in CR), ``n_relapse`` or ``n_nrm`` of the CR cohort."""
+        return f"{getattr(self.results.competing['all'], key):,}"
+
+    def cif(self, cause: str, months: int, grouping: str = "all", level: str = "all") -> str:
+        """'50.0% (95% CI 39.0–60.1%)' for the CIF of a cause at 12 or 24 months, or
+        'not estimable (reason)'."""
+        comparison = self.results.competing[grouping].causes[cause]
+        lv = next(x for x in comparison.levels if x.key == level)
+        point = next(p for p in lv.points if p.months == months)
+        if point.estimate is None:
+            return f"not estimable ({point.reason})"
+        value = fmt_pct(100 * point.estimate)
+        if point.ci_low is None:
+            return f"{value} (95% CI not estimable: {point.reason})"
+        return f"{value} (95% CI {fmt_pct(100 * point.ci_low).removesuffix('%')}–{fmt_pct(100 * point.ci_high)})"
+
+    def gray_p(self, grouping: str, cause: str) -> str:
+        gray = self.results.competing[grouping].causes[cause].gray
+        return fmt_p(gray.p, gray.reason)
+
+    def competing_verdict(self, grouping: str, cause: str) -> str:
+        """'no significant difference in the cumulative incidence of relapse was detected
+        (Gray's test p = 0.245)' — the words follow the test."""
+        gray = self.results.competing[grouping].causes[cause].gray
+        what = self._CAUSE_PHRASES[cause]
+        if gray.p is None:
+            return f"{what} could not be compared (Gray's test not estimable: {gray.reason})"
+        if gray.p < ALPHA:
+            return f"a significant difference in {what} was detected (Gray's test {fmt_p(gray.p)})"
+        return f"no significant difference in {what} was detected (Gray's test {fmt_p(gray.p)})"
+
+    def competing_significant(self, cause: str, groupings=TOXICITY_GROUPINGS) -> list[str]:
+        """Toxicity groupings whose Gray's test for ``cause`` is significant."""
+        out = []
+        for g in groupings:
+            p = self.results.competing[g].causes[cause].gray.p
+            if p is not None and p < ALPHA:
+                out.append(g)
+        return out
+
+    @property
+    def landmark_day(self) -> str:
+        return str(self.results.landmark_day)
+
+    def landmark_n(self, endpoint: str, grouping: str = "crs") -> str:
+        """'92 of 93 patients' at the landmark (alive, event-free and followed after it)."""
+        lm = self.results.landmark[(endpoint, grouping)]
+        return f"{lm.n:,} of {lm.n_before:,}"
+
+    def landmark_excluded(self, endpoint: str, grouping: str = "crs") -> str:
+        """'1 patient had died and 0 were no longer followed' on or before the landmark."""
+        lm = self.results.landmark[(endpoint, grouping)]
+        event = "had died" if endpoint == "os" else "had relapsed or died"
+        noun = "patient" if lm.n_event_before == 1 else "patients"
+        return f"{lm.n_event_before:,} {noun} {event} and {lm.n_censored_before:,} had no follow-up beyond it"
+
+    def landmark_reclassified(self, grouping: str = "crs") -> str:
+        """Patients at the OS landmark whose CRS or ICANS began after it (counted as none):
+        'no patient's CRS or ICANS began after the landmark' or '5 patients whose ... counted as without it'."""
+        n = self.results.landmark[("os", grouping)].n_reclassified
+        if n == 0:
+            return "no patient's CRS or ICANS began after the landmark"
+        noun = "patient" if n == 1 else "patients"
+        return f"{n:,} {noun} whose CRS or ICANS began after the landmark counted as without it"
+
+    def landmark_verdict(self, endpoint: str, grouping: str) -> str:
+        """'no significant difference in OS was detected between patients with and without
+        CRS (log-rank p = 0.976; HR 1.01, 95% CI 0.50–2.07)', words following the test."""
+        lm = self.results.landmark[(endpoint, grouping)]
+        outcome = OUTCOME_PHRASES[endpoint]
+        title = GROUPINGS[grouping].title
+        if lm.survival is None:
+            return f"{outcome} by {title} could not be compared ({lm.reason})"
+        p, reason = lm.survival.logrank_p, lm.survival.reason
+        hrs = [h for h in lm.hazard_ratios]
+        hr_text = ""
+        if len(hrs) == 1:
+            h = hrs[0]
+            if h.hr is None:
+                hr_text = f"; HR not estimable ({h.reason})"
+            else:
+                hr_value, _, ci = fmt_hr_ci(h.hr, h.ci_low, h.ci_high).partition(" (")
+                hr_text = f"; HR {hr_value}, 95% CI {ci.rstrip(')')}"
+        if p is None:
+            return f"{outcome} by {title} could not be compared (log-rank test not estimable: {reason}{hr_text})"
+        stats_text = f"(log-rank {fmt_p(p)}{hr_text})"
+        between = f"between patients with and without {title} at the landmark"
+        if p < ALPHA:
+            return f"a significant difference in {outcome} was detected {between} {stats_text}"
+        return f"no significant difference in {outcome} was detected {between} {stats_text}"
 
 
 def fmt_ci_bounds(low, high) -> str:

@@ -107,6 +107,14 @@ class Results:
     survival_hr: dict[tuple[str, str], UnivariableCox] = field(default_factory=dict)
     #: (endpoint, grouping) -> Schoenfeld's smallest detectable HR, two-level groupings only
     detectable_hr: dict[tuple[str, str], DetectableHazardRatio] = field(default_factory=dict)
+    #: Competing risks among patients in CR ("all" and each grouping) and the landmark
+    #: analysis ((endpoint, grouping) at ``landmark_day``): see the block at the end.
+    competing: dict[str, "CompetingRisks"] = field(default_factory=dict)
+    landmark: dict[tuple[str, str], "LandmarkComparison"] = field(default_factory=dict)
+    landmark_day: int | None = None
+    cohort_flow: "CohortFlow | None" = None
+    #: per-patient months of the swimmer plot (no identifier, no date)
+    swimmer: "Timelines | None" = None
 
     def kinetics_values(self, grouping: str) -> pd.DataFrame:
         """Per-patient peak copies with the patient's level key for a grouping (no identifiers)."""
@@ -180,8 +188,13 @@ def _missing(df: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def compute_results(study, alpha: float | None = None) -> Results:
-    """Compute every statistic of the report for a loaded :class:`analysis.loading.Study`."""
+def compute_results(study, alpha: float | None = None, landmark_day: int | None = None) -> Results:
+    """Compute every statistic of the report for a loaded :class:`analysis.loading.Study`.
+
+    ``alpha``: the significance level of the power statements (default
+    :data:`analysis.narrative.ALPHA`); ``landmark_day``: day after infusion of the landmark
+    analysis (default :data:`analysis.landmark.DEFAULT_LANDMARK_DAY`). A study file's
+    ``analysis:`` options provide both."""
     df = prepare_cohort(study.cohort)
     kinetics = study.kinetics
 
@@ -244,6 +257,7 @@ def compute_results(study, alpha: float | None = None) -> Results:
         response_effects=response_effects,
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
+        **_competing_and_landmark(df, landmark_day),
     )
 
 
@@ -459,4 +473,97 @@ def _results_to_dict(results: Results) -> dict[str, Any]:
         extra["il6_by_bm_blasts_ge20"] = {}
         _test_fields(extra["il6_by_bm_blasts_ge20"], results.il6_by_blasts)
     out["extra"] = extra
+    out.update(_competing_and_landmark_dict(results))
+    return out
+
+
+# ======================================================================================
+# Competing risks (CIR/NRM) and the landmark analysis (issue 11)
+# ======================================================================================
+# JSON:
+#   "competing": {"all" | <grouping>: {"n", "n_relapse", "n_nrm", "risk_times", "at_risk",
+#        "relapse" | "nrm": {"gray_statistic", "gray_df", "gray_p",
+#            "levels": {<level>: {"label", "n", "events",
+#                "cif_12m", "cif_12m_var", "cif_12m_ci_low", "cif_12m_ci_high", ... 24m}}}}}
+#   "landmark": {"landmark_day", "os" | "lfs": {<grouping>: {"n", "n_before",
+#        "n_event_before", "n_censored_before", "n_reclassified", "logrank_chisq", "df",
+#        "logrank_p", "levels": {<level>: KM entry as "survival"}, "hr": {<level>: {"hr",
+#        "ci_low", "ci_high", "p", "coef", "se"}}}}}
+#   "cohort_flow": {"infused", "not_evaluable", "evaluable", "no_cr", "cr",
+#        "mrd_positive_or_unknown_cr", "mrd_negative_cr", "relapsed", "died_without_relapse",
+#        "alive_in_cr", "<outcome>_mrd_negative"}: counts of the flow diagram
+#   (null + "<key>_reason" as everywhere; a whole analysis that cannot run: "reason").
+
+import dataclasses  # noqa: E402
+
+from .cohort_flow import CohortFlow, Timelines, cohort_flow, swimmer_timelines  # noqa: E402
+from .competing import CIF_MONTHS, CompetingRisks, compare_competing  # noqa: E402
+from .landmark import DEFAULT_LANDMARK_DAY, LandmarkComparison, landmark_survival  # noqa: E402
+
+#: Groupings of the landmark analysis (toxicity with an onset day).
+LANDMARK_REPORTED = ("crs", "icans")
+
+
+def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None) -> dict[str, Any]:
+    day = DEFAULT_LANDMARK_DAY if landmark_day is None else int(landmark_day)
+    competing = {"all": compare_competing(df, None)}
+    competing.update({g: compare_competing(df, g) for g in GROUPINGS})
+    landmark = {(e, g): landmark_survival(df, e, g, day) for e in ENDPOINTS for g in LANDMARK_REPORTED}
+    return {"competing": competing, "landmark": landmark, "landmark_day": day,
+            "cohort_flow": cohort_flow(df), "swimmer": swimmer_timelines(df)}
+
+
+def _competing_dict(result: CompetingRisks) -> dict:
+    out: dict[str, Any] = {"n": result.n, "n_relapse": result.n_relapse, "n_nrm": result.n_nrm,
+                           "risk_times": [_number(t) for t in result.risk_times],
+                           "at_risk": {k: [int(n) for n in v] for k, v in result.at_risk.items()}}
+    for cause, comparison in result.causes.items():
+        entry: dict[str, Any] = {"label": comparison.label}
+        gray = comparison.gray
+        _put(entry, "gray_statistic", gray.statistic, gray.reason)
+        _put(entry, "gray_df", gray.df, gray.reason)
+        _put(entry, "gray_p", gray.p, gray.reason)
+        levels = {}
+        for level in comparison.levels:
+            item: dict[str, Any] = {"label": level.label, "n": level.n, "events": level.events}
+            points = {p.months: p for p in level.points}
+            for months in CIF_MONTHS:
+                point = points[months]
+                stem = f"cif_{months}m"
+                reason = point.reason or level.reason
+                _put(item, stem, point.estimate, reason)
+                _put(item, f"{stem}_var", point.variance, reason)
+                _put(item, f"{stem}_ci_low", point.ci_low, reason)
+                _put(item, f"{stem}_ci_high", point.ci_high, reason)
+            levels[level.key] = item
+        entry["levels"] = levels
+        out[cause] = entry
+    return out
+
+
+def _landmark_dict(result: LandmarkComparison) -> dict:
+    out: dict[str, Any] = {"n": result.n, "n_before": result.n_before, "n_event_before": result.n_event_before,
+                           "n_censored_before": result.n_censored_before, "n_reclassified": result.n_reclassified}
+    if result.survival is None:
+        out["reason"] = result.reason
+        return out
+    out.update(_survival_dict(result.survival))
+    hrs = {}
+    for ratio in result.hazard_ratios:
+        entry: dict[str, Any] = {"label": ratio.label}
+        for stat in ("hr", "ci_low", "ci_high", "p", "coef", "se"):
+            _put(entry, stat, getattr(ratio, stat), ratio.reason)
+        hrs[ratio.key] = entry
+    out["hr"] = hrs
+    return out
+
+
+def _competing_and_landmark_dict(results: Results) -> dict[str, Any]:
+    landmark: dict[str, Any] = {"landmark_day": results.landmark_day}
+    for (endpoint, grouping), comparison in results.landmark.items():
+        landmark.setdefault(endpoint, {})[grouping] = _landmark_dict(comparison)
+    out = {"competing": {key: _competing_dict(value) for key, value in results.competing.items()},
+           "landmark": landmark}
+    if results.cohort_flow is not None:
+        out["cohort_flow"] = dataclasses.asdict(results.cohort_flow)
     return out

@@ -1,0 +1,204 @@
+"""Landmark analysis of OS and LFS by toxicity (Anderson, Cain and Gelber 1983).
+
+CRS and ICANS begin days after infusion. Comparing survival *from infusion* by a
+toxicity that happens later credits the toxicity group with the time before its
+onset, when its patients could not have died and still be counted as "with
+toxicity" (immortal time bias). The landmark analysis removes this: it fixes a day
+(``landmark_day`` after infusion, 30 by default), keeps the patients alive and
+event-free and still followed after that day, classifies each by the toxicity
+known **by** that day, and measures time from the landmark.
+
+Classification at the landmark: a patient counts as having CRS (ICANS) only if it
+began on or before the landmark day (``crs_onset_day <= landmark_day``); a patient
+whose CRS began after the landmark counts as **no CRS** at the landmark, and its
+grade does not count either. The groupings are then rebuilt by
+:func:`analysis.groups.prepare_cohort` from these masked grades, so every toxicity
+grouping of :data:`analysis.groups.GROUPINGS` keeps its single definition.
+
+Who is at the landmark:
+
+* OS: every patient whose death or last follow-up is after the landmark day
+  (days from infusion ``> landmark_day``); time = days after the landmark.
+* LFS: patients in CR at the day-30 response assessment whose relapse, death or
+  last follow-up is after the landmark day; time from the landmark (not from the CR
+  date: every patient's clock starts at the same day). Only defined when the
+  landmark is on or after that assessment (``RESPONSE_ASSESSMENT_DAY``): before it,
+  being in CR would be information from after the landmark.
+
+Statistics are those of :mod:`analysis.survival` (KM, R ``survdiff`` log-rank) on
+the landmark cohort, and a univariable Cox model (Efron ties) fitted by the
+Newton-Raphson of :mod:`analysis.cox`: R
+``coxph(Surv(months, event) ~ group, ties = "efron")`` on the same subset.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .groups import DAYS_PER_MONTH, GROUPINGS, prepare_cohort
+from .survival import Z95, SurvivalComparison, compare_survival
+
+#: Default landmark, days after infusion (the study file's ``analysis: landmark_day``).
+DEFAULT_LANDMARK_DAY = 30
+#: Day of the response assessment that defines "in CR" (column ``cr_day30``).
+RESPONSE_ASSESSMENT_DAY = 30
+#: Groupings that can be classified at a landmark: defined by CRS and ICANS only
+#: (steroids and tocilizumab have no date in the data).
+LANDMARK_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
+
+
+@dataclass(frozen=True)
+class LandmarkHR:
+    """Hazard ratio of one level against the grouping's first level."""
+    key: str
+    label: str
+    hr: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p: float | None            # Wald
+    coef: float | None
+    se: float | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class LandmarkComparison:
+    endpoint: str              # "os" | "lfs"
+    grouping: str
+    landmark_day: int
+    n_before: int              # patients of the endpoint before the landmark
+    n_event_before: int        # event (death / relapse or death) on or before the landmark
+    n_censored_before: int     # follow-up ended on or before the landmark without event
+    n_reclassified: int        # at the landmark, toxicity began later: counted as none
+    survival: SurvivalComparison | None
+    hazard_ratios: tuple[LandmarkHR, ...]
+    reason: str | None = None
+
+    @property
+    def n(self) -> int:
+        return 0 if self.survival is None else sum(level.n for level in self.survival.levels)
+
+
+def _days(end: pd.Series, start: pd.Series) -> pd.Series:
+    return (end - start).dt.days
+
+
+def toxicity_at_landmark(df: pd.DataFrame, landmark_day: int) -> tuple[pd.DataFrame, pd.Series]:
+    """The prepared cohort with CRS/ICANS grades (and seizures) that began after the
+    landmark set to none, and the groupings rebuilt; also which patients changed."""
+    raw = df.copy()
+    late_crs = raw["crs_grade"].gt(0) & raw["crs_onset_day"].astype("Float64").gt(landmark_day).fillna(False)
+    late_icans = raw["icans_grade"].gt(0) & raw["icans_onset_day"].astype("Float64").gt(landmark_day).fillna(False)
+    late_crs, late_icans = late_crs.astype(bool), late_icans.astype(bool)
+    raw.loc[late_crs, "crs_grade"] = 0
+    raw.loc[late_crs, "crs_onset_day"] = pd.NA
+    raw.loc[late_icans, "icans_grade"] = 0
+    raw.loc[late_icans, "icans_onset_day"] = pd.NA
+    if "seizure" in raw:
+        raw.loc[late_icans, "seizure"] = False
+    return prepare_cohort(raw), late_crs | late_icans
+
+
+def landmark_cohort(df: pd.DataFrame, endpoint: str, landmark_day: int) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Patients at risk after the landmark, with ``<endpoint>_months`` from the landmark
+    and toxicity groupings as known at the landmark; and the counts of who was left out."""
+    if endpoint not in ("os", "lfs"):
+        raise ValueError(f"unknown endpoint {endpoint!r}; expected 'os' or 'lfs'")
+    classified, late = toxicity_at_landmark(df, landmark_day)
+    died = classified["death_date"].notna()
+    if endpoint == "os":
+        rows = classified
+        end = classified["death_date"].where(died, classified["last_followup_date"])
+        event = died
+    else:
+        rows = classified[classified["cr_day30"].astype(bool)]
+        first = rows[["relapse_date", "death_date"]].min(axis=1)
+        event = first.notna()
+        end = first.where(event, rows["last_followup_date"])
+    days = _days(end, rows["infusion_date"])
+    event = event.loc[rows.index].astype(bool)
+    after = days > landmark_day
+    counts = {
+        "n_before": int(len(rows)),
+        "n_event_before": int((~after & event).sum()),
+        "n_censored_before": int((~after & ~event).sum()),
+        "n_reclassified": int(late.loc[rows.index][after].sum()),   # among those at the landmark
+    }
+    out = rows[after].copy()
+    out[f"{endpoint}_months"] = (days[after] - landmark_day) / DAYS_PER_MONTH
+    out[f"{endpoint}_event"] = event[after]
+    return out, counts
+
+
+def _hazard_ratios(data: pd.DataFrame, endpoint: str, grouping: str) -> tuple[LandmarkHR, ...]:
+    """Univariable Cox (Efron) of the grouping's levels against its first level."""
+    from .cox import _fit_efron   # the project's Newton-Raphson (R coxph's algorithm and precision)
+
+    g = GROUPINGS[grouping]
+    reference, others = g.levels[0], g.levels[1:]
+    level = data[g.column].astype(str)
+    months = data[f"{endpoint}_months"].astype(float)
+    event = data[f"{endpoint}_event"].astype(bool)
+
+    def none(reason):
+        return tuple(LandmarkHR(lv.key, lv.label, None, None, None, None, None, None, reason) for lv in others)
+
+    if not level.eq(reference.key).any():
+        return none(f"no patient in the reference group ({reference.label}) at the landmark")
+    if not event.any():
+        return none("no event after the landmark: hazard ratio not estimable")
+    present = [lv for lv in others if level.eq(lv.key).any()]
+    if not present:
+        return none("no patient in this group at the landmark: only one group")
+    frame = pd.DataFrame({"months": months, "event": event.astype(float)})
+    for lv in present:
+        frame[lv.key] = level.eq(lv.key).astype(float)
+    coef, cov, _converged, problem = _fit_efron(frame, [lv.key for lv in present])
+    out = []
+    for lv in others:
+        if lv not in present:
+            out.append(LandmarkHR(lv.key, lv.label, None, None, None, None, None, None,
+                                  "no patient in this group at the landmark"))
+            continue
+        if coef is None:
+            out.append(LandmarkHR(lv.key, lv.label, None, None, None, None, None, None, problem))
+            continue
+        i = present.index(lv)
+        b, se = float(coef[i]), float(np.sqrt(cov[i, i]))
+        if not (np.isfinite(se) and se > 0):
+            out.append(LandmarkHR(lv.key, lv.label, None, None, None, None, None, None,
+                                  "variance not estimable"))
+            continue
+        out.append(LandmarkHR(lv.key, lv.label, float(np.exp(b)), float(np.exp(b - Z95 * se)),
+                              float(np.exp(b + Z95 * se)), float(2 * stats.norm.sf(abs(b / se))), b, se, problem))
+    return tuple(out)
+
+
+def landmark_survival(df: pd.DataFrame, endpoint: str, grouping: str,
+                      landmark_day: int = DEFAULT_LANDMARK_DAY) -> LandmarkComparison:
+    """OS or LFS by a toxicity grouping among patients alive and event-free after
+    ``landmark_day`` days, time from the landmark (see the module docstring for who is
+    included and how toxicity is classified). KM and log-rank as
+    :func:`analysis.survival.compare_survival`; HR by univariable Cox (Efron)."""
+    if grouping not in LANDMARK_GROUPINGS:
+        raise ValueError(f"grouping {grouping!r} has no onset date; landmark groupings: {LANDMARK_GROUPINGS}")
+    landmark_day = int(landmark_day)
+    empty = dict(n_before=0, n_event_before=0, n_censored_before=0, n_reclassified=0)
+    if landmark_day < 0:
+        return LandmarkComparison(endpoint, grouping, landmark_day, **empty, survival=None, hazard_ratios=(),
+                                  reason="landmark day is negative")
+    if endpoint == "lfs" and landmark_day < RESPONSE_ASSESSMENT_DAY:
+        return LandmarkComparison(
+            endpoint, grouping, landmark_day, **empty, survival=None, hazard_ratios=(),
+            reason=f"the landmark (day {landmark_day}) precedes the day-{RESPONSE_ASSESSMENT_DAY} response "
+                   "assessment that defines the patients in CR")
+    data, counts = landmark_cohort(df, endpoint, landmark_day)
+    if data.empty:
+        return LandmarkComparison(endpoint, grouping, landmark_day, **counts, survival=None, hazard_ratios=(),
+                                  reason=f"no patient alive and event-free after day {landmark_day}")
+    comparison = compare_survival(data, endpoint, grouping)
+    return LandmarkComparison(endpoint, grouping, landmark_day, **counts, survival=comparison,
+                              hazard_ratios=_hazard_ratios(data, endpoint, grouping), reason=comparison.reason)
