@@ -278,3 +278,19 @@ def test_a_users_report_is_about_their_study(tmp_path):
                       "synthetic", "4-1BB", "re-analysis", "93 patients"):
             assert words not in body, words
         assert "St Elsewhere" not in body and "Mercy General" not in body  # center names never printed
+
+
+def test_analysis_options_reach_the_results(tmp_path):
+    """`analysis:` in the study file is read by the statistics, not only by the prose."""
+    from analysis.results import compute_results
+
+    study = _write(tmp_path, f"data: {{cohort: {DEMO_COHORT}, cutoff: {DEMO_CUTOFF}}}\n"
+                             "analysis: {alpha: 0.01, landmark_day: 60}\n")
+    settings = resolve_study(study)
+    results = compute_results(load_settings(settings), **settings.analysis.model_dump())
+    assert results.landmark_day == 60
+    default = compute_results(load_settings(resolve_study(base=tmp_path / "none")))
+    assert default.landmark_day == 30
+    # Schoenfeld: a stricter alpha needs a larger effect (z_{1-alpha/2} grows)
+    strict, usual = results.detectable_hr[("os", "crs")], default.detectable_hr[("os", "crs")]
+    assert strict.hr_above > usual.hr_above
