@@ -204,7 +204,7 @@ def _results_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help="write the JSON here (default: standard output)")
 
 
-COMMANDS["results"] = Command("export every number of the report as JSON (shared/spec/results.md)", _results,
+COMMANDS["results"] = Command("export every number of the report as JSON (docs/results.md)", _results,
                               _results_arguments)
 
 

@@ -1,7 +1,7 @@
 """Published-vs-computed reproduction table.
 
 ``data/published.yml`` lists every number of the publication that the library can
-recompute, each with a ``path`` into the results JSON (``shared/spec/results.md``).
+recompute, each with a ``path`` into the results JSON (``docs/results.md``).
 :func:`reproduce` looks every path up in a results dictionary and classifies the match:
 
 - ``exact``: the computed value, rounded to the printed precision, equals the printed

@@ -3,7 +3,7 @@
 :func:`compute_results` runs every statistic of the manuscript on a loaded
 study and returns a :class:`Results`. Tables, figures and inline prose are all
 built from it, so they cannot disagree; :meth:`Results.to_dict` is the
-machine-readable export described in ``shared/spec/results.md`` (the
+machine-readable export described in ``docs/results.md`` (the
 ``python -m analysis results`` command writes it as JSON).
 
 JSON conventions: numbers at full precision; a statistic that cannot be

@@ -1,4 +1,4 @@
-"""The results object and its JSON export (shared/spec/results.md).
+"""The results object and its JSON export (docs/results.md).
 
 Reference values: the counts printed in the publication (Results text and Table 1),
 which the bundled synthetic cohort reproduces by construction, and the structural
@@ -190,7 +190,7 @@ def test_il6_by_marrow_blasts_matches_r(exported):
 
 
 def test_effect_keys_exist_for_every_comparison(exported):
-    """Documented in docs/results-effects.md: response effects for two-level groupings,
+    """Documented in docs/results.md: response effects for two-level groupings,
     a univariable Cox HR per compared level of every grouping, Schoenfeld's detectable HR."""
     effect_keys = {"level", "reference", "difference", "difference_ci_low", "difference_ci_high",
                    "odds_ratio", "odds_ratio_ci_low", "odds_ratio_ci_high"}
