@@ -533,24 +533,6 @@ class Narrative:
         return (f"{d.events:,} events; {fmt_n_of(level.n, total)} patients in the group “{level.label}”; "
                 f"{fmt_pct(100 * d.power, 0)} power; two-sided alpha {d.alpha:g}")
 
-
-def _ratio(name: str, estimate, low, high) -> str:
-    """'HR 2.02 (95% CI 0.65–6.26)'; a missing or infinite bound: 'HR 2.02 (95% CI not estimable)'."""
-    if is_missing(low) or is_missing(high):
-        return f"{name} {fmt_hr(estimate)} (95% CI {NOT_ESTIMABLE})"
-    return f"{name} {fmt_hr(estimate)} (95% CI {fmt_ci(low, high)})"
-
-
-def _inline_ci(text: str) -> str:
-    """'HR 1.04 (95% CI 0.51–2.12)' -> 'HR 1.04, 95% CI 0.51–2.12' (inside parentheses already)."""
-    head, sep, ci = text.partition(" (95% CI ")
-    return f"{head}, 95% CI {ci[:-1]}" if sep and ci.endswith(")") else text
-
-
-def _signed(x: float) -> str:
-    """One decimal with a true minus sign: '−9.2', '9.8', '0.0'."""
-    text = fmt_pct(x).rstrip("%")
-    return text.replace("-", "\u2212")
     # --- competing risks and the landmark analysis (issue 11) --------------------------
     _CAUSE_PHRASES = {"relapse": "the cumulative incidence of relapse", "nrm": "non-relapse mortality"}
 
@@ -582,7 +564,7 @@ def _signed(x: float) -> str:
         what = self._CAUSE_PHRASES[cause]
         if gray.p is None:
             return f"{what} could not be compared (Gray's test not estimable: {gray.reason})"
-        if gray.p < ALPHA:
+        if gray.p < self.alpha:
             return f"a significant difference in {what} was detected (Gray's test {fmt_p(gray.p)})"
         return f"no significant difference in {what} was detected (Gray's test {fmt_p(gray.p)})"
 
@@ -591,7 +573,7 @@ def _signed(x: float) -> str:
         out = []
         for g in groupings:
             p = self.results.competing[g].causes[cause].gray.p
-            if p is not None and p < ALPHA:
+            if p is not None and p < self.alpha:
                 out.append(g)
         return out
 
@@ -642,9 +624,28 @@ def _signed(x: float) -> str:
             return f"{outcome} by {title} could not be compared (log-rank test not estimable: {reason}{hr_text})"
         stats_text = f"(log-rank {fmt_p(p)}{hr_text})"
         between = f"between patients with and without {title} at the landmark"
-        if p < ALPHA:
+        if p < self.alpha:
             return f"a significant difference in {outcome} was detected {between} {stats_text}"
         return f"no significant difference in {outcome} was detected {between} {stats_text}"
+
+
+def _ratio(name: str, estimate, low, high) -> str:
+    """'HR 2.02 (95% CI 0.65–6.26)'; a missing or infinite bound: 'HR 2.02 (95% CI not estimable)'."""
+    if is_missing(low) or is_missing(high):
+        return f"{name} {fmt_hr(estimate)} (95% CI {NOT_ESTIMABLE})"
+    return f"{name} {fmt_hr(estimate)} (95% CI {fmt_ci(low, high)})"
+
+
+def _inline_ci(text: str) -> str:
+    """'HR 1.04 (95% CI 0.51–2.12)' -> 'HR 1.04, 95% CI 0.51–2.12' (inside parentheses already)."""
+    head, sep, ci = text.partition(" (95% CI ")
+    return f"{head}, 95% CI {ci[:-1]}" if sep and ci.endswith(")") else text
+
+
+def _signed(x: float) -> str:
+    """One decimal with a true minus sign: '−9.2', '9.8', '0.0'."""
+    text = fmt_pct(x).rstrip("%")
+    return text.replace("-", "\u2212")
 
 
 def fmt_ci_bounds(low, high) -> str:
