@@ -122,7 +122,7 @@ def render(args):
     formats = getattr(args, "formats", None) or cfg.configured or ["html"]
     out_dir = Path(args.output_dir).resolve() if args.output_dir else cfg.output_dir
     # Environment problems surface before the analysis runs, not after.
-    outputs.check_output_dir(out_dir, doc_path.stem)
+    outputs.check_output_dir(out_dir, doc_path.stem, cfg.project_dir)
     try:
         work = Path(tempfile.mkdtemp(prefix="renderer-"))
     except OSError as exc:
@@ -181,7 +181,7 @@ def _render_in(args, doc, doc_path, cfg, formats, out_dir, work):
             pandoc.stop_running()  # do not leave Pandoc writing into a removed folder
             raise
     # Everything succeeded: only now replace the output folder, as a whole.
-    outputs.publish(produced, out_dir, progress=_progress)
+    outputs.publish(produced, out_dir, stem, progress=_progress)
     _progress(f"wrote {', '.join(str(out_dir / p.name) for p in produced)}")
 
 

@@ -5,7 +5,8 @@ system) and then swaps it with the output folder, atomically where the system ca
 exchange two paths (Linux `renameat2(RENAME_EXCHANGE)`), otherwise by two renames.
 The output folder therefore always holds one consistent set: the formats of one render.
 Formats not produced by the latest render (`--to html` after a full render) are gone,
-not silently left beside newer ones; the progress output lists them.
+not silently left beside newer ones; the progress output lists them. Files of the
+user's own in the folder (anything not named `<stem>.*`) are carried over.
 """
 from __future__ import annotations
 
@@ -43,27 +44,48 @@ def is_own(name, stem):
             or name.startswith(f".{stem}."))
 
 
-def check_output_dir(out_dir, stem):
+def check_output_dir(out_dir, stem, project_dir):
     """Fail before executing anything when the output folder cannot be replaced."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise RenderError(f"the output folder {out_dir} is a file, not a folder (--output-dir)")
+    if out_dir.resolve() in (Path(project_dir).resolve(), *Path(project_dir).resolve().parents):
+        raise RenderError(f"the output folder {out_dir} contains the project: it is replaced as a "
+                          f"whole, so choose a dedicated folder with --output-dir")
     existing = out_dir
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
         raise RenderError(f"cannot create the output folder {out_dir}: {existing} is a file")
-    if existing == out_dir:
-        foreign = sorted(p.name for p in out_dir.iterdir() if not is_own(p.name, stem))
-        if foreign:
-            shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
-            raise RenderError(f"the output folder {out_dir} holds files this render did not write "
-                              f"({shown}); it is replaced as a whole, so choose an empty or "
-                              f"dedicated folder with --output-dir")
-        existing = out_dir.parent
-    # The folder is replaced through its parent: that is where the new set is staged.
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise RenderError(f"cannot write the output folder {out_dir}: {existing} is not writable")
+    # The folder is replaced through its parent, where the new set is staged: try it
+    # (permission bits say nothing to root, nor about read-only mounts).
+    parent = out_dir.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(prefix=f".{out_dir.name}.probe-", dir=parent))
+    except OSError as exc:
+        raise environment_error(exc, "write the output folder", f"{out_dir} (in {parent})") from None
+
+
+def _carry_over(old_dir, staging, stem):
+    """Files of the user's own in the output folder move on to the new set (hard links
+    where possible, so nothing is copied twice and the originals stay until the swap)."""
+    def link_or_copy(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    for entry in old_dir.iterdir():
+        if is_own(entry.name, stem):
+            continue
+        target = staging / entry.name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, target, symlinks=True, copy_function=link_or_copy)
+        elif entry.is_symlink():
+            os.symlink(os.readlink(entry), target)
+        else:
+            link_or_copy(entry, target)
 
 
 def check_free_space(folder, needed=MIN_FREE_BYTES):
@@ -107,8 +129,9 @@ def _swap_in(staging, out_dir):
     return old
 
 
-def publish(produced, out_dir, progress=lambda msg: None):
-    """Replace `out_dir` by a folder holding exactly the files `produced`."""
+def publish(produced, out_dir, stem, progress=lambda msg: None):
+    """Replace `out_dir` by a folder holding the files `produced` (and the user's own files
+    already there, if any: every file named `<stem>.*` belongs to the render)."""
     out_dir = Path(out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +140,7 @@ def publish(produced, out_dir, progress=lambda msg: None):
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
     except OSError as exc:
-        raise environment_error(exc, "write the output folder's parent", out_dir.parent) from None
+        raise environment_error(exc, "write the output folder", f"{out_dir} (in {out_dir.parent})") from None
     old = None
     try:
         umask = os.umask(0)
@@ -129,11 +152,17 @@ def publish(produced, out_dir, progress=lambda msg: None):
             except OSError as exc:
                 raise environment_error(exc, "write", out_dir / path.name) from None
         before = sorted(p.name for p in out_dir.iterdir()) if out_dir.is_dir() else []
+        if out_dir.is_dir():
+            try:
+                _carry_over(out_dir, staging, stem)
+            except OSError as exc:
+                raise environment_error(exc, "carry over", exc.filename) from None
         try:
             old = _swap_in(staging, out_dir)
         except OSError as exc:
             raise environment_error(exc, "replace the output folder", out_dir) from None
-        dropped = [n for n in before if n not in {p.name for p in produced} and not n.startswith(".")]
+        dropped = [n for n in before if is_own(n, stem) and not n.startswith(".")
+                   and n not in {p.name for p in produced}]
         if dropped:
             progress(f"removed from {out_dir}: {', '.join(dropped)} (not produced by this render)")
     finally:
