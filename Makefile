@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 COHORT ?= data/cohort.csv
 KINETICS ?= data/kinetics.csv
 CUTOFF ?= 2023-03-01
+# Formats to render, comma-separated (html,pdf,docx); empty: all of _quarto.yml.
+TO ?=
 
-.PHONY: report test env clean
+.PHONY: report preview test env clean
 
 env: $(VENV)/.installed
 
@@ -20,13 +22,18 @@ test: env
 	$(BIN)/python -m pytest -q
 
 # Quarto when the user has it; otherwise the built-in renderer (same sources, same outputs).
+# Either way the output folder is replaced as a whole by the formats of this render.
 report: env
 	@if command -v quarto >/dev/null 2>&1; then \
-	  QUARTO_PYTHON="$(abspath $(BIN))/python" quarto render report.qmd \
+	  QUARTO_PYTHON="$(abspath $(BIN))/python" $(BIN)/python -m renderer.quarto report.qmd $(if $(TO),--to "$(TO)") -- \
 	    -P cohort:"$(COHORT)" -P kinetics:"$(KINETICS)" -P cutoff:"$(CUTOFF)"; \
 	else \
-	  $(BIN)/python -m renderer report.qmd --cohort "$(COHORT)" --kinetics "$(KINETICS)" --cutoff "$(CUTOFF)"; \
+	  $(BIN)/python -m renderer report.qmd $(if $(TO),--to "$(TO)") --cohort "$(COHORT)" --kinetics "$(KINETICS)" --cutoff "$(CUTOFF)"; \
 	fi
 
+# Re-render the HTML into _preview/ on every save (sources, study file, data), using the cache.
+preview: env
+	$(BIN)/python -m renderer.preview report.qmd --cohort "$(COHORT)" --kinetics "$(KINETICS)" --cutoff "$(CUTOFF)"
+
 clean:
-	rm -rf _output .cache
+	rm -rf _output _preview .cache

@@ -242,3 +242,35 @@ def test_sigterm_during_execution_cleans_up(tmp_path):
     time.sleep(1)
     assert not [k for k in kernel if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
 
+
+
+# -- make preview -------------------------------------------------------------------------
+
+def test_preview_rerenders_the_html_on_save(tmp_path):
+    project = copy_fixture(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "renderer.preview", "report.qmd"], cwd=project,
+                            stderr=subprocess.PIPE, text=True,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    try:
+        def lines_until(text):
+            seen = []
+            for line in proc.stderr:
+                seen.append(line)
+                if text in line:
+                    return "".join(seen)
+            raise AssertionError(f"preview ended before {text!r}: {''.join(seen)}")
+
+        first = lines_until("preview: ok")
+        assert "executing chunk" in first
+        html = project / "_preview" / "report.html"
+        assert "lists values" in html.read_text()
+        assert not (project / "_output").exists()  # the preview never touches _output
+        part = project / "sections" / "_part.qmd"
+        part.write_text(part.read_text().replace("lists values", "lists the edited values"))
+        second = lines_until("preview: ok")
+        assert "preview: changed sections/_part.qmd" in second
+        assert "cache hit: analysis not re-run" in second and "executing chunk" not in second
+        assert "lists the edited values" in html.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
