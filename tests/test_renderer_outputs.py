@@ -274,3 +274,29 @@ def test_preview_rerenders_the_html_on_save(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# -- renderer.quarto: the same --to contract for real Quarto ------------------------------
+
+@pytest.mark.parametrize("value", [" , ", "html,latex"])
+def test_quarto_wrapper_bad_to_is_a_usage_error(value):
+    from renderer import quarto
+
+    with pytest.raises(SystemExit) as exit_info:
+        quarto.parse_args(["report.qmd", "--to", value])
+    assert exit_info.value.code == 2
+
+
+def test_quarto_wrapper_maps_formats_and_passes_arguments_through():
+    from renderer import quarto
+
+    args = quarto.parse_args(["report.qmd", "--to", "pdf", "--", "-P", "cohort:x.csv"])
+    assert args.formats == ["pdf"] and quarto.QUARTO_FORMAT["pdf"] == "typst"
+    assert args.passthrough == ["-P", "cohort:x.csv"]
+
+
+def test_quarto_wrapper_without_quarto_says_so(capsys):
+    from renderer import quarto
+
+    assert quarto.main(["report.qmd", "--quarto", "no-such-quarto-binary"]) == 1
+    assert "'no-such-quarto-binary' is not on the PATH" in capsys.readouterr().err
