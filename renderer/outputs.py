@@ -19,8 +19,9 @@ from pathlib import Path
 
 from renderer.errors import RenderError
 
-# Free space the temporary folder needs for one render (measured: about 25 MB for the
-# manuscript's three formats and their intermediate files); checked before executing.
+# Free space the temporary folder needs for one render (measured: about 6 MB for the
+# manuscript's three formats and their intermediate files, so 64 MB leaves ample room);
+# checked before executing.
 MIN_FREE_BYTES = 64 * 1024 * 1024
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
