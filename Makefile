@@ -8,13 +8,15 @@ STUDY ?=
 COHORT ?=
 KINETICS ?=
 CUTOFF ?=
+# Formats to render, comma-separated (html,pdf,docx); empty: all of _quarto.yml.
+TO ?=
 # Only the settings given are passed on, so that the study file fills in the rest.
 RENDER_ARGS := $(if $(STUDY),--study "$(STUDY)") $(if $(COHORT),--cohort "$(COHORT)") \
   $(if $(KINETICS),--kinetics "$(KINETICS)") $(if $(CUTOFF),--cutoff "$(CUTOFF)")
 QUARTO_ARGS := $(if $(STUDY),-P study:"$(STUDY)") $(if $(COHORT),-P cohort:"$(COHORT)") \
   $(if $(KINETICS),-P kinetics:"$(KINETICS)") $(if $(CUTOFF),-P cutoff:"$(CUTOFF)")
 
-.PHONY: report test env clean
+.PHONY: report preview test env clean
 
 env: $(VENV)/.installed
 
@@ -28,15 +30,21 @@ test: env
 	$(BIN)/python -m pytest -q
 
 # Quarto when the user has it; otherwise the built-in renderer (same sources, same outputs).
+# Either way the output folder is replaced as a whole by the formats of this render.
 report: env
 	@if [ -z "$(STUDY)$(COHORT)" ] && [ ! -f study.yml ]; then \
 	  echo "No study.yml and no STUDY= or COHORT=: rendering the bundled SYNTHETIC demo (see README, 'Your study')."; \
 	fi
 	@if command -v quarto >/dev/null 2>&1; then \
-	  QUARTO_PYTHON="$(abspath $(BIN))/python" quarto render report.qmd $(QUARTO_ARGS); \
+	  QUARTO_PYTHON="$(abspath $(BIN))/python" $(BIN)/python -m renderer.quarto report.qmd $(if $(TO),--to "$(TO)") -- \
+	    $(QUARTO_ARGS); \
 	else \
-	  $(BIN)/python -m renderer report.qmd $(RENDER_ARGS); \
+	  $(BIN)/python -m renderer report.qmd $(if $(TO),--to "$(TO)") $(RENDER_ARGS); \
 	fi
 
+# Re-render the HTML into _preview/ on every save (sources, study file, data), using the cache.
+preview: env
+	$(BIN)/python -m renderer.preview report.qmd $(RENDER_ARGS)
+
 clean:
-	rm -rf _output .cache
+	rm -rf _output _preview .cache

@@ -37,7 +37,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ("report.qmd", "_quarto.yml", "references.bib", "vancouver.csl", "sections", "analysis", "data")
+PROJECT_FILES = ("report.qmd", "_quarto.yml", "references.bib", "vancouver.csl", "typst-include.typ", "filters",
+                 "sections", "analysis", "data")
 PROSE_FILE = "sections/_introduction.qmd"
 
 

@@ -42,6 +42,19 @@ def _raw(fmt, code):
     return f"\n```{{={fmt}}}\n{code}\n```\n"
 
 
+def _grid_table(rows, ncol):
+    """A header-less Pandoc grid table; each cell a (panel, sub-caption) pair of paragraphs."""
+    cells = [[[panel, "", sub] for panel, sub in row] + [["", "", ""]] * (ncol - len(row)) for row in rows]
+    width = max(len(line) for row in cells for cell in row for line in cell) + 2
+    rule = "+" + "+".join("-" * width for _ in range(ncol)) + "+"
+    out = [rule]
+    for row in cells:
+        for i in range(3):
+            out.append("|" + "|".join(f" {cell[i]}".ljust(width) for cell in row) + "|")
+        out.append(rule)
+    return "\n".join(out) + "\n"
+
+
 def _esc_typst_str(s):
     return s.replace("\\", "\\\\").replace('"', '\\"')
 
@@ -217,7 +230,9 @@ class Assembler:
             ncol = -(-len(images) // nrow)
         ncol = max(1, min(ncol, len(images)))
         where = where_cell.line.where
-        subs = [f"\\({chr(65 + i)}) " + crossref.resolve(str(s), self.reg, where) for i, s in enumerate(subcaps)]
+        # Sub-captions as Quarto writes them: "(a) text" directly below each panel, in
+        # every format (lower-case letters: Quarto's default `subref-labels`).
+        subs = [f"\\({chr(97 + i)}) " + crossref.resolve(str(s), self.reg, where) for i, s in enumerate(subcaps)]
         num = self.reg.targets[ident].number
         cap = f"Figure\u00a0{num}: {caption}"
         if self.fmt == "html":
@@ -242,15 +257,16 @@ class Assembler:
             parts.append(f"\n{cap}\n")
             parts.append(_raw("typst", f"]) <{ident}>"))
             return "\n".join(parts)
-        # docx: panels side by side as inline images in rows, then sub-captions and caption
-        width = 100 if ncol == 1 else int(98 / ncol)
-        rows = []
-        for r in range(0, len(images), ncol):
-            rows.append(" ".join(f"![{img['alt']}]({img['path']}){{width={width}%}}"
-                                 for img in images[r:r + ncol]))
-        inner = "\\\n".join(rows) + "\n"
+        # docx: panels side by side as inline images in rows; with sub-captions, a layout
+        # table (as Quarto's) whose cells hold a panel and its sub-caption below it.
+        # (a little narrower in a layout table: its cells have margins)
+        width = 100 if ncol == 1 else int((94 if subs else 98) / ncol)
+        panels = [f"![{img['alt']}]({img['path']}){{width={width}%}}" for img in images]
         if subs:
-            inner += "\n" + _div('custom-style="Image Caption"', "; ".join(subs))
+            inner = _grid_table([[(p, sub) for p, sub in zip(panels[r:r + ncol], subs[r:r + ncol])]
+                                 for r in range(0, len(panels), ncol)], ncol)
+        else:
+            inner = "\\\n".join(" ".join(panels[r:r + ncol]) for r in range(0, len(panels), ncol)) + "\n"
         inner += "\n" + _div('custom-style="Image Caption"', cap)
         return _div(f"#{ident}", inner)
 

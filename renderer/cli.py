@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -11,8 +12,12 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from renderer import assemble, cache, conditions, crossref, execute, pandoc, project, qmd
+from renderer import assemble, cache, conditions, crossref, execute, outputs, pandoc, project, qmd
 from renderer.errors import RenderError
+
+
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so that `finally` blocks clean up."""
 
 
 def _progress(msg):
@@ -57,7 +62,16 @@ def parse_args(argv):
     p.add_argument("--no-cache", action="store_true",
                    help="execute the document even when a cached execution matches (and do not store one)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.formats = None
+    if args.to is not None:
+        args.formats = [f.strip() for f in args.to.split(",") if f.strip()]
+        if not args.formats:
+            p.error(f"--to {args.to!r} names no format (use html, pdf and/or docx, comma-separated)")
+        unknown = [f for f in args.formats if f not in project.FORMATS]
+        if unknown:
+            p.error(f"--to: unknown output format '{unknown[0]}' (use html, pdf, docx)")
+    return args
 
 
 def params_from(args):
@@ -108,11 +122,26 @@ def render(args):
     _progress(f"parsing {doc_path.name}")
     doc = qmd.load(doc_path)
     cfg = project.load(doc_path, doc.meta)
-    formats = [f.strip() for f in (args.to.split(",") if args.to else cfg.configured or ["html"]) if f.strip()]
-    for f in formats:
-        if f not in project.FORMATS:
-            raise RenderError(f"unknown output format '{f}' (use html, pdf, docx)")
+    formats = getattr(args, "formats", None) or cfg.configured or ["html"]
     out_dir = Path(args.output_dir).resolve() if args.output_dir else cfg.output_dir
+    # Environment problems surface before the analysis runs, not after.
+    outputs.check_output_dir(out_dir, doc_path.stem, cfg.project_dir)
+    try:
+        work = Path(tempfile.mkdtemp(prefix="renderer-"))
+    except OSError as exc:
+        raise outputs.environment_error(exc, "create a temporary folder in", tempfile.gettempdir()) from None
+    try:
+        _render_in(args, doc, doc_path, cfg, formats, out_dir, work)
+    finally:
+        if not args.debug:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            _progress(f"working files kept in {work}")
+    _progress(f"done in {time.monotonic() - started:.1f} s")
+
+
+def _render_in(args, doc, doc_path, cfg, formats, out_dir, work):
+    outputs.check_free_space(work)
     params = params_from(args)
 
     # Figure defaults as Quarto: 7 x 5 in; dpi from the first requested format that sets it.
@@ -128,48 +157,46 @@ def render(args):
     doc.blocks = conditions.resolve(doc.blocks, conditions.output_metadata(doc.blocks, cfg.meta))
     reg = crossref.number(doc.blocks)
 
-    work = Path(tempfile.mkdtemp(prefix="renderer-"))
-    try:
-        stem = doc_path.stem
-        meta = pandoc.metadata(cfg.meta, cfg.bibliography, cfg.csl)
-        resource_path = os.pathsep.join([str(work), str(cfg.project_dir)])
-        produced, jobs = [], []
-        for f in formats:
-            asm = assemble.Assembler(doc, reg, cfg.execute, f, cfg.formats[f], work)
-            md = work / f"{stem}.{f}.md"
-            pandoc.write_markdown(md, meta, asm.body())
-            out = work / f"{stem}.{'pdf' if f == 'pdf' else f}"
-            convert = {"html": pandoc.html, "docx": pandoc.docx, "pdf": pandoc.typst_pdf}[f]
-            jobs.append((f, convert, md, out))
-            produced.append(out)
-            if args.keep_md:
-                produced.append(md)
-        # The conversions are independent pandoc/typst runs (separate files in `work`):
-        # run them side by side; the first failure in format order is reported.
-        _progress(", ".join({"html": "pandoc html", "docx": "pandoc docx", "pdf": "typst pdf"}[f]
-                            for f, *_ in jobs))
-        with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-            futures = [pool.submit(convert, md, out, cfg.formats[f], work, resource_path)
-                       for f, convert, md, out in jobs]
+    stem = doc_path.stem
+    meta = pandoc.metadata(cfg.meta, cfg.bibliography, cfg.csl)
+    resource_path = os.pathsep.join([str(work), str(cfg.project_dir)])
+    produced, jobs = [], []
+    for f in formats:
+        asm = assemble.Assembler(doc, reg, cfg.execute, f, cfg.formats[f], work)
+        md = work / f"{stem}.{f}.md"
+        pandoc.write_markdown(md, meta, asm.body())
+        out = work / f"{stem}.{'pdf' if f == 'pdf' else f}"
+        convert = {"html": pandoc.html, "docx": pandoc.docx, "pdf": pandoc.typst_pdf}[f]
+        jobs.append((f, convert, md, out))
+        produced.append(out)
+        if args.keep_md:
+            produced.append(md)
+    # The conversions are independent pandoc/typst runs (separate files in `work`):
+    # run them side by side; the first failure in format order is reported.
+    _progress(", ".join({"html": "pandoc html", "docx": "pandoc docx", "pdf": "typst pdf"}[f]
+                        for f, *_ in jobs))
+    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+        futures = [pool.submit(convert, md, out, cfg.formats[f], work, resource_path,
+                               cfg.filters or ())
+                   for f, convert, md, out in jobs]
+        try:
             for fut in futures:
                 fut.result()
-        # Everything succeeded: only now touch the output directory.
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for path in produced:
-            staged = out_dir / f".{path.name}.tmp"
-            shutil.copyfile(path, staged)
-            os.replace(staged, out_dir / path.name)
-    finally:
-        if not args.debug:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            _progress(f"working files kept in {work}")
+        except BaseException:
+            pandoc.stop_running()  # do not leave Pandoc writing into a removed folder
+            raise
+    # Everything succeeded: only now replace the output folder, as a whole.
+    outputs.publish(produced, out_dir, stem, progress=_progress)
     _progress(f"wrote {', '.join(str(out_dir / p.name) for p in produced)}")
-    _progress(f"done in {time.monotonic() - started:.1f} s")
+
+
+def _terminate(signum, frame):
+    raise Terminated()
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         render(args)
     except RenderError as exc:
@@ -180,10 +207,20 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("render interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("render terminated (SIGTERM); temporary files removed, outputs unchanged", file=sys.stderr)
+        return 143
+    except OSError as exc:  # the environment (disk full, permissions), not the document
+        if args.debug:
+            traceback.print_exc()
+        print(f"render failed: {outputs.environment_error(exc, 'write')}", file=sys.stderr)
+        return 1
     except Exception as exc:  # a renderer bug: still one paragraph unless --debug
         if args.debug:
             traceback.print_exc()
         print(f"render failed (internal error, rerun with --debug): {type(exc).__name__}: {exc}",
               file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime
 import re
 import subprocess
+import threading
 from pathlib import Path
 
 import yaml
@@ -15,9 +16,45 @@ READER = "markdown-implicit_figures"  # figures are built explicitly by the asse
 
 
 def pandoc_path():
+    """The Pandoc bundled with pypandoc-binary, never one on the PATH.
+
+    `pypandoc.get_pandoc_path()` prefers the PATH, where a system Pandoc 2.x (Debian's
+    2.17) lacks `--embed-resources` and the typst writer.
+    """
     import pypandoc
 
-    return pypandoc.get_pandoc_path()
+    files = Path(pypandoc.__file__).parent / "files"
+    for name in ("pandoc", "pandoc.exe"):
+        if (files / name).is_file():
+            return str(files / name)
+    raise RenderError(f"the Pandoc bundled with pypandoc-binary is missing from {files}: "
+                      "reinstall the pinned requirements (make env)")
+
+
+# Running Pandoc processes, so that a SIGTERM can stop them before the temporary
+# folder they write into is removed (cli.py).
+_running = set()
+_running_lock = threading.Lock()
+
+
+def stop_running():
+    with _running_lock:
+        procs = list(_running)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _run(cmd, workdir):
+    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with _running_lock:
+        _running.add(proc)
+    try:
+        out, err = proc.communicate()
+    finally:
+        with _running_lock:
+            _running.discard(proc)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def _authors(value):
@@ -56,10 +93,11 @@ def metadata(meta, bibliography, csl):
     return m
 
 
-def run_pandoc(markdown_path, out_path, to, args, workdir):
+def run_pandoc(markdown_path, out_path, to, args, workdir, filters=()):
     cmd = [pandoc_path(), str(markdown_path), "-f", READER, "-t", to, "-o", str(out_path),
-           "--citeproc", "--lua-filter", str(HERE / "callouts.lua"), *args]
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+           "--citeproc", "--lua-filter", str(HERE / "callouts.lua"),
+           *(f"--lua-filter={f}" for f in filters), *args]
+    proc = _run(cmd, workdir)
     problems = [l for l in proc.stderr.splitlines()
                 if re.search(r"citation .* not found|Could not fetch|could not find|Could not find", l)]
     if proc.returncode != 0 or problems:
@@ -67,7 +105,7 @@ def run_pandoc(markdown_path, out_path, to, args, workdir):
         raise RenderError(f"pandoc ({to}) failed: {detail}")
 
 
-def html(markdown_path, out_path, opts, workdir, resource_path):
+def html(markdown_path, out_path, opts, workdir, resource_path, filters=()):
     args = ["--standalone", "--embed-resources", f"--resource-path={resource_path}",
             "--include-in-header", str(workdir / "style.html"), "--section-divs"]
     (workdir / "style.html").write_text(f"<style>\n{(HERE / 'style.css').read_text()}</style>\n")
@@ -76,19 +114,19 @@ def html(markdown_path, out_path, opts, workdir, resource_path):
         args += ["-M", f"toc-title={opts.get('toc-title', 'Contents')}"]
     if opts.get("css"):
         args += ["--css", str(opts["css"])]
-    run_pandoc(markdown_path, out_path, "html5", args, workdir)
+    run_pandoc(markdown_path, out_path, "html5", args, workdir, filters)
 
 
-def docx(markdown_path, out_path, opts, workdir, resource_path):
+def docx(markdown_path, out_path, opts, workdir, resource_path, filters=()):
     args = [f"--resource-path={resource_path}"]
     if opts.get("toc"):
         args += ["--toc", f"--toc-depth={opts.get('toc-depth', 3)}"]
     ref = opts.get("reference-doc")
     args += ["--reference-doc", str(ref) if ref else str(reference_docx(workdir))]
-    run_pandoc(markdown_path, out_path, "docx", args, workdir)
+    run_pandoc(markdown_path, out_path, "docx", args, workdir, filters)
 
 
-def typst_pdf(markdown_path, out_path, opts, workdir, resource_path):
+def typst_pdf(markdown_path, out_path, opts, workdir, resource_path, filters=()):
     typ = out_path.with_suffix(".typ")
     margin = opts.get("margin", {"x": "2cm", "y": "2cm"})
     if not isinstance(margin, dict):
@@ -103,9 +141,13 @@ def typst_pdf(markdown_path, out_path, opts, workdir, resource_path):
     (workdir / "typst-layout.yaml").write_text(yaml.safe_dump(layout))
     args = [f"--resource-path={resource_path}", "--include-in-header", str(HERE / "header.typ"),
             "--metadata-file", str(workdir / "typst-layout.yaml")]
+    # The project's own Typst rules (_quarto.yml `include-in-header`, shared with Quarto)
+    # come after the renderer's, so they win where both set something.
+    for inc in opts.get("include-in-header") or []:
+        args += ["--include-in-header", str(inc)]
     if opts.get("toc"):
         args += ["--toc", f"--toc-depth={opts.get('toc-depth', 3)}"]
-    run_pandoc(markdown_path, typ, "typst", args, workdir)
+    run_pandoc(markdown_path, typ, "typst", args, workdir, filters)
     import typst
 
     try:

@@ -17,7 +17,8 @@ FORMAT_OPTIONS = {
     "html": {"embed-resources", "self-contained", "toc", "toc-depth", "toc-title", "number-sections",
              "fig-dpi", "fig-width", "fig-height", "css"},
     "typst": {"papersize", "margin", "fontsize", "mainfont", "number-sections", "fig-dpi",
-              "fig-width", "fig-height", "toc", "toc-depth", "columns", "keep-typ"},
+              "fig-width", "fig-height", "toc", "toc-depth", "columns", "keep-typ",
+              "include-in-header", "citeproc"},
     "docx": {"toc", "toc-depth", "number-sections", "fig-dpi", "fig-width", "fig-height",
              "reference-doc"},
 }
@@ -45,6 +46,22 @@ class Config:
     bibliography: list
     csl: Path | None
     configured: list  # formats listed under `format:` (the default --to)
+    filters: list = None  # Lua filter paths (run by Pandoc after the renderer's own)
+
+
+def _filters(entries, project_dir, where):
+    """`filters:` entries as Lua files. Quarto's `at:` entry points have no counterpart
+    in a single Pandoc run: every filter runs after the document is fully resolved."""
+    paths = []
+    for entry in entries if isinstance(entries, list) else [entries]:
+        path = entry.get("path") if isinstance(entry, dict) else entry
+        if not isinstance(path, str) or not path.endswith(".lua"):
+            raise RenderError(f"unsupported filter {entry!r} (only Lua filter files)", where)
+        full = (project_dir / path).resolve()
+        if not full.is_file():
+            raise RenderError(f"filter file not found: {path}", where)
+        paths.append(full)
+    return paths
 
 
 def _merge(base, over):
@@ -72,8 +89,7 @@ def load(doc_path, doc_meta, notes=sys.stderr):
     for key in meta:
         if key not in TOP_LEVEL and key not in COSMETIC:
             raise RenderError(f"unsupported option '{key}'", where)
-    if "filters" in meta:
-        raise RenderError("Lua filters are not supported by the built-in renderer", where)
+    filters = _filters(meta.get("filters") or [], project_dir, where)
     if meta.get("engine", "jupyter") != "jupyter" or meta.get("jupyter", "python3") != "python3":
         raise RenderError("only the jupyter engine with the python3 kernel is supported", where)
     project = meta.get("project") or {}
@@ -103,6 +119,20 @@ def load(doc_path, doc_meta, notes=sys.stderr):
         key = FORMAT_KEYS[cli_name]
         opts = dict(shared)
         opts.update((fmt_cfg.get(key) or {}) if key in fmt_cfg else {})
+        if key == "typst" and opts.get("citeproc") is False:
+            raise RenderError("typst citeproc: false is not supported (citations are always "
+                              "formatted by Pandoc's citeproc with the project's CSL)", where)
+        if "include-in-header" in opts:
+            incs = opts["include-in-header"]
+            incs = incs if isinstance(incs, list) else [incs]
+            opts["include-in-header"] = []
+            for inc in incs:
+                if not isinstance(inc, str):
+                    raise RenderError(f"unsupported include-in-header entry {inc!r} (a file path)", where)
+                full = (project_dir / inc).resolve()
+                if not full.is_file():
+                    raise RenderError(f"include-in-header file not found: {inc}", where)
+                opts["include-in-header"].append(full)
         for k in list(opts):
             if k in COSMETIC:
                 print(f"note: {key} option '{k}' is ignored by the built-in renderer", file=notes)
@@ -127,4 +157,4 @@ def load(doc_path, doc_meta, notes=sys.stderr):
     doc_meta_out = {k: meta[k] for k in DOC_ONLY if k in meta}
     return Config(project_dir, doc_path, doc_meta_out, formats, execute,
                   (project_dir / project.get("output-dir", ".")).resolve(), bib_paths, csl,
-                  [c for c in FORMATS if FORMAT_KEYS[c] in fmt_cfg])
+                  [c for c in FORMATS if FORMAT_KEYS[c] in fmt_cfg], filters)

@@ -83,7 +83,7 @@ def test_html_structure(rendered):
     assert 'class="toy"' in html  # HTML representation used for html
     assert "Table\u00a01: A toy table." in html
     assert 'class="callout callout-warning"' in html and "Synthetic data notice" in html
-    assert "(A) Growth" in html and "(B) Decay" in html
+    assert "(a) Growth" in html and "(b) Decay" in html
     assert "Maude et al. 2018" in html
 
 
@@ -93,7 +93,7 @@ def test_pdf_text(rendered):
                      "Figure 2: Bar chart of 42 and 84 (see Table 1).", "The cohort has 42 patients",
                      "(doubled: 84)", "label baseline", "Maude et al. 2018", "Synthetic data notice",
                      "Results are in Section 2", "panel Figure 1B", "Values are invented for the test.",
-                     "(A) Growth", "New England Journal of Medicine", "1 Introduction"):
+                     "(a) Growth", "New England Journal of Medicine", "1 Introduction"):
         assert expected in pdf.replace("\u00a0", " "), expected
 
 
