@@ -290,6 +290,23 @@ KM_AXIS_LABELS = {
 }
 
 
+def _panel_with_risk_table(n_rows: int, legend_rows: int):
+    """A time-to-event panel: the curve axes above a number-at-risk table of ``n_rows``
+    rows sharing its time axis (KM and cumulative-incidence plots alike).
+    Returns (figure, curve axes, risk-table axes, axes width in inches)."""
+    width = PANEL_SIZE[0]
+    left, right = 0.55, 0.14
+    row_h, risk_bottom, risk_title_h, axis_h, main_h = 0.15, 0.08, 0.2, 0.42, 1.75  # inches
+    risk_h = row_h * max(n_rows, 1)
+    top = 0.06 + 0.16 * legend_rows
+    height = risk_bottom + risk_h + risk_title_h + axis_h + main_h + top
+    fig = _new_figure((width, height))
+    ax_width = width - left - right
+    ax = _axes(fig, left, risk_bottom + risk_h + risk_title_h + axis_h, ax_width, main_h)
+    ax_risk = _axes(fig, left, risk_bottom, ax_width, risk_h, sharex=ax)
+    return fig, ax, ax_risk, ax_width
+
+
 def km_plot(
     comparison: SurvivalComparison,
     ylabel: str | None = None,
@@ -315,20 +332,7 @@ def km_plot(
     colors = [group_color(grouping, lv.key, _level_position(grouping, lv.key, i)) for i, lv in shown]
     legend_rows = _legend_rows(labels) if len(shown) > 1 else 0
 
-    width = PANEL_SIZE[0]
-    left, right = 0.55, 0.14
-    row_h = 0.15
-    risk_h = row_h * max(len(shown), 1)
-    risk_bottom = 0.08
-    risk_title_h = 0.2
-    axis_h = 0.42  # tick labels and axis label of the survival axes
-    main_h = 1.75
-    top = 0.06 + 0.16 * legend_rows
-    height = risk_bottom + risk_h + risk_title_h + axis_h + main_h + top
-    fig = _new_figure((width, height))
-    ax_width = width - left - right
-    ax = _axes(fig, left, risk_bottom + risk_h + risk_title_h + axis_h, ax_width, main_h)
-    ax_risk = _axes(fig, left, risk_bottom, ax_width, risk_h, sharex=ax)
+    fig, ax, ax_risk, ax_width = _panel_with_risk_table(len(shown), legend_rows)
 
     x_max = max((_curve_end(lv) for _, lv in shown), default=0.0)
     x_right = KM_TICK_MONTHS * max(1, math.ceil(x_max / KM_TICK_MONTHS - 1e-9))
@@ -689,6 +693,9 @@ def forest_plot(cox) -> Figure:
                 ax.text(x, y_of[i], label, transform=ax.get_yaxis_transform(), ha="left",
                         va="center", fontsize=8, fontweight="bold" if kind == "header" else "normal",
                         gid="row_label")
+    return fig
+
+
 # ======================================================================================
 # Competing risks (CIR/NRM) and the landmark analysis (issue 11)
 # ======================================================================================
@@ -724,19 +731,10 @@ def cif_plot(result, cause: str) -> Figure:
     if not shown:
         return _not_estimable_panel(f"{comparison.label}: not estimable (no patient in CR)")
     labels = [level_label(grouping, lv.key, lv.label) for _, lv in shown]
-    colors = [level_color(_level_position(grouping, lv.key, i)) for i, lv in shown]
+    colors = [group_color(grouping, lv.key, _level_position(grouping, lv.key, i)) for i, lv in shown]
     legend_rows = _legend_rows(labels) if len(shown) > 1 else 0
 
-    width = PANEL_SIZE[0]
-    left, right = 0.55, 0.14
-    row_h, risk_bottom, risk_title_h, axis_h, main_h = 0.15, 0.08, 0.2, 0.42, 1.75
-    risk_h = row_h * len(shown)
-    top = 0.06 + 0.16 * legend_rows
-    height = risk_bottom + risk_h + risk_title_h + axis_h + main_h + top
-    fig = _new_figure((width, height))
-    ax_width = width - left - right
-    ax = _axes(fig, left, risk_bottom + risk_h + risk_title_h + axis_h, ax_width, main_h)
-    ax_risk = _axes(fig, left, risk_bottom, ax_width, risk_h, sharex=ax)
+    fig, ax, ax_risk, ax_width = _panel_with_risk_table(len(shown), legend_rows)
 
     x_max = max((lv.curve.last_time for _, lv in shown), default=0.0)
     x_right = KM_TICK_MONTHS * max(1, math.ceil(x_max / KM_TICK_MONTHS - 1e-9))

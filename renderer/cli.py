@@ -63,14 +63,7 @@ def parse_args(argv):
                    help="execute the document even when a cached execution matches (and do not store one)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     args = p.parse_args(argv)
-    args.formats = None
-    if args.to is not None:
-        args.formats = [f.strip() for f in args.to.split(",") if f.strip()]
-        if not args.formats:
-            p.error(f"--to {args.to!r} names no format (use html, pdf and/or docx, comma-separated)")
-        unknown = [f for f in args.formats if f not in project.FORMATS]
-        if unknown:
-            p.error(f"--to: unknown output format '{unknown[0]}' (use html, pdf, docx)")
+    args.formats = project.parse_formats(p, args.to)
     return args
 
 

@@ -158,3 +158,17 @@ def load(doc_path, doc_meta, notes=sys.stderr):
     return Config(project_dir, doc_path, doc_meta_out, formats, execute,
                   (project_dir / project.get("output-dir", ".")).resolve(), bib_paths, csl,
                   [c for c in FORMATS if FORMAT_KEYS[c] in fmt_cfg], filters)
+
+
+def parse_formats(parser, to: str | None) -> list[str] | None:
+    """`--to` as a list of formats (None: not given); an empty or unknown list is a usage
+    error of ``parser`` (exit 2)."""
+    if to is None:
+        return None
+    formats = [f.strip() for f in to.split(",") if f.strip()]
+    if not formats:
+        parser.error(f"--to {to!r} names no format (use html, pdf and/or docx, comma-separated)")
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        parser.error(f"--to: unknown output format '{unknown[0]}' (use html, pdf, docx)")
+    return formats

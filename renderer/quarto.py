@@ -42,14 +42,7 @@ def parse_args(argv):
     p.add_argument("--quarto", default="quarto", help="the quarto executable")
     args = p.parse_args(argv)
     args.passthrough = passthrough
-    args.formats = None
-    if args.to is not None:
-        args.formats = [f.strip() for f in args.to.split(",") if f.strip()]
-        if not args.formats:
-            p.error(f"--to {args.to!r} names no format (use html, pdf and/or docx, comma-separated)")
-        unknown = [f for f in args.formats if f not in project.FORMATS]
-        if unknown:
-            p.error(f"--to: unknown output format '{unknown[0]}' (use html, pdf, docx)")
+    args.formats = project.parse_formats(p, args.to)
     return args
 
 
