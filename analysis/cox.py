@@ -18,6 +18,14 @@ implemented here from R's ``cox.zph`` and its C routine ``zph1.c``: a score test
 of adding ``g(t) * x`` to the model, with ``g`` the left-continuous KM transform,
 using the full 2p x 2p information matrix at the fitted coefficients.
 
+Small cohorts: when the partial likelihood is monotone (a covariate separates the
+events, so its estimate is infinite: Newton-Raphson drives |coef| past
+``MAX_ABS_COEF``, R's "coefficient may be infinite", or the information turns
+singular on the way there), the model is refitted with Firth's penalized partial
+likelihood as R ``coxphf`` (``analysis.firth``: Breslow ties, profile penalized-
+likelihood CIs, penalized likelihood-ratio p-values); ``method`` says which fit a
+result holds and ``method_reason`` why. A well-defined ordinary fit is never replaced.
+
 ``ph_tests`` holds R's default rows (``terms = TRUE``): one per model term, so
 the severity factor is a single 2-df row keyed ``"severity"``, then ``"GLOBAL"``;
 ``ph_tests_by_coef`` holds the ``terms = FALSE`` rows (one per coefficient).
@@ -52,7 +60,7 @@ class CoxTerm:
     hr: float | None
     ci_low: float | None
     ci_high: float | None
-    p: float | None            # Wald
+    p: float | None            # Wald (method "cox") or penalized likelihood ratio (method "firth")
     reason: str | None = None
 
 
@@ -81,6 +89,10 @@ class CoxResult:
     ph_tests_by_coef: tuple[PHTest, ...] = ()   # R cox.zph(fit, terms = FALSE)
     ph_test_reason: str | None = None
     converged: bool | None = None
+    #: "cox": ordinary partial likelihood, Wald CIs and p; "firth": Firth-penalized partial
+    #: likelihood (R coxphf), profile penalized-likelihood CIs, penalized LR p (also the group test)
+    method: str = "cox"
+    method_reason: str | None = None   # why the Firth fit replaced the ordinary one
 
 
 # --------------------------------------------------------------------------------------
@@ -99,6 +111,7 @@ MAX_ABS_COEF = 10.0
 INFO_TOLERANCE = 1.8e-12
 SEVERITY_TERMS = ("severity_ge3", "severity_other")
 #: Model terms as R's terms(fit) sees them: the severity factor is one term.
+FIRTH = "firth"
 MODEL_TERMS = {"bm_blasts_ge20": ("bm_blasts_ge20",), "steroids": ("steroids",),
                "tocilizumab": ("tocilizumab",), "severity": SEVERITY_TERMS}
 
@@ -220,12 +233,16 @@ class _EfronData:
 def _fit_efron(data: pd.DataFrame, columns: list[str]):
     """Newton-Raphson on Efron's partial likelihood, as R's coxph (start at 0, step
     halving when the log-likelihood decreases); returns (coef, covariance, converged,
-    problem). Stops when the Newton decrement g'H^-1g/2 falls below 1e-20 (coefficients
+    problem, monotone). ``monotone`` is true when the likelihood is monotone (separation):
+    a coefficient diverges past MAX_ABS_COEF, or the information becomes singular while
+    the iterates move away from 0 (columns without information were removed before).
+    Stops when the Newton decrement g'H^-1g/2 falls below 1e-20 (coefficients
     then agree with R to ~1e-9); vectorised, so 10^6 rows take seconds (lifelines'
     CoxPHFitter took ~90 s there)."""
     model = _EfronData(data["months"].to_numpy(), data["event"].to_numpy(dtype=bool),
                        data[columns].to_numpy(dtype=float))
     beta = np.zeros(len(columns))
+    loglik = None
     try:
         loglik, score, info = model.terms(beta)
         converged = False
@@ -246,16 +263,17 @@ def _fit_efron(data: pd.DataFrame, columns: list[str]):
                 break  # diverging towards an infinite estimate
         cov = np.linalg.inv(info)
     except np.linalg.LinAlgError as exc:
-        return None, None, False, f"Cox model did not converge, possibly separation or collinearity: {exc}"
+        moved = loglik is not None and np.any(beta != 0)
+        return None, None, False, f"Cox model did not converge, possibly separation or collinearity: {exc}", moved
     if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(cov))):
-        return None, None, False, "Cox model did not converge: non-finite estimates"
-    infinite = [c for c, b in zip(columns, beta) if abs(b) > MAX_ABS_COEF]
+        return None, None, False, "Cox model did not converge: non-finite estimates", True
+    infinite = [COX_TERMS[c] for c, b in zip(columns, beta) if abs(b) > MAX_ABS_COEF]
     if infinite:
         return None, None, False, ("monotone likelihood (separation): coefficient may be infinite for "
-                                   + ", ".join(infinite))
+                                   + ", ".join(infinite)), True
     if not converged:
-        return beta, cov, False, f"Newton-Raphson did not converge in {FIT_MAX_STEPS} steps"
-    return beta, cov, True, None
+        return beta, cov, False, f"Newton-Raphson did not converge in {FIT_MAX_STEPS} steps", False
+    return beta, cov, True, None, False
 
 
 def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
@@ -264,7 +282,8 @@ def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
     Endpoint "os" uses every patient, "lfs" the patients in CR. A covariate that is
     constant (e.g. a severity level with no patient) is left out of the model, as R
     does (its coefficient is NA), and its term gets a reason. Zero events,
-    non-convergence or separation give None estimates with a reason.
+    non-convergence give None estimates with a reason; separation (monotone likelihood)
+    gives the Firth-penalized fit (method "firth"), see the module docstring.
     """
     from .survival import ENDPOINTS, endpoint_frame
 
@@ -299,7 +318,11 @@ def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
     if not columns:
         return _failed(endpoint, n, events, "no covariate can be estimated: " + "; ".join(sorted(set(left_out.values()))))
     data = pd.concat([data[["months", "event"]].astype(float), X[columns]], axis=1)
-    coef, cov, converged, problem = _fit_efron(data, columns)
+    coef, cov, converged, problem, monotone = _fit_efron(data, columns)
+    if coef is None and monotone:
+        firth = _fit_firth(endpoint, n, events, data, columns, left_out, problem)
+        if firth is not None:
+            return firth
     if coef is None:
         out = _failed(endpoint, n, events, problem)
         return CoxResult(**{**out.__dict__, "converged": False})
@@ -355,6 +378,55 @@ def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
         ph_test_global_p=global_p, reason=problem, severity_global_df=sev_df,
         severity_global_reason=sev_reason, ph_tests_by_coef=ph_coef, ph_test_reason=ph_reason,
         converged=converged,
+    )
+
+
+def _fit_firth(endpoint, n, events, data, columns, left_out, problem) -> CoxResult | None:
+    """The model refitted by Firth's penalized partial likelihood (R ``coxphf``), or None
+    when that fit fails too (the caller then reports the ordinary fit's problem)."""
+    from .firth import fit_firth, penalized_lr_test
+
+    time = data["months"].to_numpy()
+    event = data["event"].to_numpy(dtype=bool)
+    X = data[columns].to_numpy(dtype=float)
+    try:
+        with np.errstate(all="ignore"):
+            fit = fit_firth(time, event, X)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        return None
+    if not (fit.converged and np.all(np.isfinite(fit.coef)) and np.all(np.isfinite(fit.se))):
+        return None
+    terms = []
+    for key, label in COX_TERMS.items():
+        if key not in columns:
+            terms.append(CoxTerm(key, label, None, None, None, None, None, None, left_out[key]))
+            continue
+        j = columns.index(key)
+        b, s, lo, hi, p = (float(v[j]) for v in (fit.coef, fit.se, fit.ci_low, fit.ci_high, fit.lr_p))
+        reason = None
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            lo = hi = None
+            reason = "profile penalized-likelihood confidence limit not found: not estimable"
+        terms.append(CoxTerm(key, label, b, s, float(np.exp(b)),
+                             None if lo is None else float(np.exp(lo)),
+                             None if hi is None else float(np.exp(hi)),
+                             p if np.isfinite(p) else None, reason))
+
+    sev_chisq = sev_p = sev_df = None
+    if all(t in columns for t in SEVERITY_TERMS):
+        chisq, df, p = penalized_lr_test(time, event, X, fit, [columns.index(t) for t in SEVERITY_TERMS])
+        if np.isfinite(p):
+            sev_chisq, sev_df, sev_p = float(chisq), int(df), float(p)
+        sev_reason = None if sev_p is not None else "joint penalized likelihood-ratio test: non-finite statistic"
+    else:
+        missing = next(t for t in SEVERITY_TERMS if t not in columns)
+        sev_reason = f"joint 2-df test not available: {left_out[missing]}"
+    return CoxResult(
+        endpoint=endpoint, n=n, events=events, ties="breslow", terms=tuple(terms),
+        severity_global_chisq=sev_chisq, severity_global_p=sev_p, ph_tests=(), ph_test_global_p=None,
+        reason=None, severity_global_df=sev_df, severity_global_reason=sev_reason,
+        ph_test_reason="not computed for the Firth-penalized fit: R cox.zph needs an ordinary coxph fit",
+        converged=True, method=FIRTH, method_reason=problem,
     )
 
 
