@@ -403,14 +403,13 @@ def _fit_firth(endpoint, n, events, data, columns, left_out, problem) -> CoxResu
             continue
         j = columns.index(key)
         b, s, lo, hi, p = (float(v[j]) for v in (fit.coef, fit.se, fit.ci_low, fit.ci_high, fit.lr_p))
-        reason = None
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            lo = hi = None
-            reason = "profile penalized-likelihood confidence limit not found: not estimable"
-        terms.append(CoxTerm(key, label, b, s, float(np.exp(b)),
-                             None if lo is None else float(np.exp(lo)),
-                             None if hi is None else float(np.exp(hi)),
-                             p if np.isfinite(p) else None, reason))
+        if not all(np.isfinite(v) and abs(v) < 700 for v in (b, lo, hi)) or not np.isfinite(p):
+            # an HR is reported with its CI and p or not at all (as for the ordinary fit)
+            terms.append(CoxTerm(key, label, None, None, None, None, None, None,
+                                 "Firth fit: profile penalized-likelihood confidence limit or test "
+                                 "not found: not estimable"))
+            continue
+        terms.append(CoxTerm(key, label, b, s, float(np.exp(b)), float(np.exp(lo)), float(np.exp(hi)), p, None))
 
     sev_chisq = sev_p = sev_df = None
     if all(t in columns for t in SEVERITY_TERMS):

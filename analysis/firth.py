@@ -36,8 +36,12 @@ from scipy import optimize, stats
 GTOL = 1e-6
 XTOL = 1e-8
 MAX_ITER = 200
-#: Profile-likelihood CI bound tolerance (firthmodels' default is 1e-4).
+#: Profile-likelihood CI bound (Venzon-Moolgavkar in firthmodels): tolerance (its default
+#: is 1e-4) and iterations (coxphf's maxit); a bound it misses is found by root finding
+#: on the profile (``_profile_limit``).
 PL_TOL = 1e-8
+PL_MAX_ITER = 50
+CHI2_95 = float(stats.chi2.ppf(0.95, 1))
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,14 @@ def _penalized(x, start, d, s, beta, gradient):
 
 def fit_firth(time, event, X) -> FirthFit:
     """Firth-penalized Cox fit with profile CIs and 1-df penalized LR tests (firthmodels)."""
+    from threadpoolctl import threadpool_limits
+
+    # p x p matrices: a multi-threaded BLAS only adds overhead (13x slower on a shared 2-core machine)
+    with threadpool_limits(limits=1):
+        return _fit_firth(time, event, X)
+
+
+def _fit_firth(time, event, X) -> FirthFit:
     from firthmodels import FirthCoxPH
     from sklearn.exceptions import ConvergenceWarning
 
@@ -127,7 +139,7 @@ def fit_firth(time, event, X) -> FirthFit:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # non-convergence is read from the fit
         model = FirthCoxPH(backend="numpy", max_iter=MAX_ITER, gtol=GTOL, xtol=XTOL).fit(X, y)
-        ci = model.conf_int(alpha=0.05, method="pl", tol=PL_TOL, max_iter=MAX_ITER)
+        ci = model.conf_int(alpha=0.05, method="pl", tol=PL_TOL, max_iter=PL_MAX_ITER)
     fit = FirthFit(
         coef=np.asarray(model.coef_, dtype=float), se=np.asarray(model.bse_, dtype=float),
         ci_low=ci[:, 0].astype(float), ci_high=ci[:, 1].astype(float),
@@ -140,30 +152,72 @@ def fit_firth(time, event, X) -> FirthFit:
     # 1-df tests by the same constrained maximization as the joint test (firthmodels'
     # own lrt() fails to converge at these tolerances on coxphf's breast example)
     tests = [penalized_lr_test(time, event, X, fit, [j]) for j in range(X.shape[1])]
+    low, high = fit.ci_low.copy(), fit.ci_high.copy()
+    for j in range(X.shape[1]):
+        if not np.isfinite(low[j]):
+            low[j] = _profile_limit(time, event, X, fit, j, -1)
+        if not np.isfinite(high[j]):
+            high[j] = _profile_limit(time, event, X, fit, j, +1)
     return dataclasses.replace(fit, lr_chisq=np.array([t[0] for t in tests]),
-                               lr_p=np.array([t[2] for t in tests]))
+                               lr_p=np.array([t[2] for t in tests]), ci_low=low, ci_high=high)
 
 
-def penalized_lr_test(time, event, X, fit: FirthFit, fixed: list[int]) -> tuple[float, int, float]:
-    """Penalized likelihood-ratio test that the coefficients ``fixed`` are all 0 (R ``coxphftest``):
-    2 (pl(beta_hat) - max pl over beta with beta[fixed] = 0), chi-square on len(fixed) df."""
-    x, start, d, s = _prepare(time, event, X)
+def _constrained_max(x, start, d, s, fixed: dict[int, float], init: np.ndarray) -> tuple[float, np.ndarray]:
+    """max of the penalized log-likelihood over beta with beta[j] = v for (j, v) in ``fixed``."""
     p = x.shape[1]
     free = [j for j in range(p) if j not in fixed]
 
     def full(b_free):
         beta = np.zeros(p)
         beta[free] = b_free
+        for j, v in fixed.items():
+            beta[j] = v
         return beta
+
+    if not free:
+        return _penalized(x, start, d, s, full([]), False)[0], full([])
 
     def objective(b_free):
         value, grad, _ = _penalized(x, start, d, s, full(b_free), True)
+        if not np.isfinite(value):
+            return np.inf, np.zeros(len(free))
         return -value, -grad[free]
 
-    constrained = _penalized(x, start, d, s, np.zeros(p), False)[0]
-    if free:
-        res = optimize.minimize(objective, fit.coef[free], jac=True, method="BFGS",
-                                options={"gtol": 1e-10, "maxiter": 1000})
-        constrained = -float(res.fun)
+    res = optimize.minimize(objective, init[free], jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 1000})
+    return -float(res.fun), full(res.x)
+
+
+def _profile_limit(time, event, X, fit: FirthFit, j: int, side: int) -> float:
+    """A profile penalized-likelihood 95% limit by root finding, where firthmodels'
+    Venzon-Moolgavkar iteration did not converge: the value v of beta_j (below or above
+    the estimate) where max over the other coefficients of the penalized log-likelihood
+    is chi2_1(0.95)/2 below its maximum. NaN if not bracketed within |v - beta_j| < 50."""
+    x, start, d, s = _prepare(time, event, X)
+    target = fit.penalized_loglik - CHI2_95 / 2
+    state = {"beta": fit.coef.copy()}
+
+    def gap(v):
+        value, beta = _constrained_max(x, start, d, s, {j: v}, state["beta"])
+        state["beta"] = beta
+        return value - target
+
+    inner, step = float(fit.coef[j]), max(float(fit.se[j]), 0.1) if np.isfinite(fit.se[j]) else 1.0
+    outer = inner + side * step
+    while gap(outer) > 0:
+        inner, outer, step = outer, outer + side * step, 2 * step
+        if abs(outer - fit.coef[j]) > 50:
+            return float("nan")
+    state["beta"] = fit.coef.copy()
+    try:
+        return float(optimize.brentq(gap, min(inner, outer), max(inner, outer), xtol=1e-10))
+    except ValueError:
+        return float("nan")
+
+
+def penalized_lr_test(time, event, X, fit: FirthFit, fixed: list[int]) -> tuple[float, int, float]:
+    """Penalized likelihood-ratio test that the coefficients ``fixed`` are all 0 (R ``coxphftest``):
+    2 (pl(beta_hat) - max pl over beta with beta[fixed] = 0), chi-square on len(fixed) df."""
+    x, start, d, s = _prepare(time, event, X)
+    constrained, _ = _constrained_max(x, start, d, s, {j: 0.0 for j in fixed}, fit.coef)
     chisq = max(0.0, 2.0 * (fit.penalized_loglik - constrained))
     return chisq, len(fixed), float(stats.chi2.sf(chisq, len(fixed)))

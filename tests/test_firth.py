@@ -14,7 +14,7 @@ import pytest
 from scipy import optimize, stats
 
 from analysis.cox import COX_TERMS, FIRTH, fit_cox
-from analysis.firth import fit_firth, penalized_lr_test, penalized_terms
+from analysis.firth import _profile_limit, fit_firth, penalized_lr_test, penalized_terms
 from analysis.results import _cox_dict
 from analysis.tables import table2
 
@@ -113,6 +113,11 @@ def test_breast_agrees_with_a_direct_maximization():
     for limit in (fit.ci_low[2], fit.ci_high[2]):
         _, profile = _direct_maximum(time, event, X, fixed={2: limit})
         assert best - profile == pytest.approx(stats.chi2.ppf(0.95, 1) / 2, abs=1e-6)
+    # the root-finding fallback (used where firthmodels' Venzon-Moolgavkar iteration fails)
+    # finds the same limits
+    for j in range(4):
+        assert _profile_limit(time, event, X, fit, j, -1) == pytest.approx(fit.ci_low[j], abs=1e-7)
+        assert _profile_limit(time, event, X, fit, j, +1) == pytest.approx(fit.ci_high[j], abs=1e-7)
     # penalized LR test of N: the constrained maximum
     _, constrained = _direct_maximum(time, event, X, fixed={1: 0.0})
     assert 2 * (best - constrained) == pytest.approx(fit.lr_chisq[1], abs=1e-6)
