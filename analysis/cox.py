@@ -112,6 +112,7 @@ INFO_TOLERANCE = 1.8e-12
 SEVERITY_TERMS = ("severity_ge3", "severity_other")
 #: Model terms as R's terms(fit) sees them: the severity factor is one term.
 FIRTH = "firth"
+STRATUM = "stratum"   # column of the model frame holding stratum codes (fit_cox(..., strata=))
 MODEL_TERMS = {"bm_blasts_ge20": ("bm_blasts_ge20",), "steroids": ("steroids",),
                "tocilizumab": ("tocilizumab",), "severity": SEVERITY_TERMS}
 
@@ -141,8 +142,7 @@ def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]
     """Columns whose partial-likelihood information at 0 is nil given the earlier ones
     (e.g. every patient of a category is censored before the first event). R's coxph
     finds them as zero pivots of the Cholesky decomposition (toler.chol) and reports NA."""
-    info = _EfronData(data["months"].to_numpy(), data["event"].to_numpy(dtype=bool),
-                      X[columns].to_numpy(dtype=float)).terms(np.zeros(len(columns)))[2]
+    info = _model(data.assign(**{c: X[c] for c in columns}), columns).terms(np.zeros(len(columns)))[2]
     tol = INFO_TOLERANCE * max(float(np.max(np.abs(np.diag(info)))), 1e-300)
     kept, out = [], []
     for j, column in enumerate(columns):
@@ -230,6 +230,33 @@ class _EfronData:
         return loglik, score, info
 
 
+class _StratifiedEfron:
+    """Efron's partial likelihood stratified (R ``strata()``): one baseline hazard per
+    stratum, risk sets within strata; log-likelihood, score and information add up."""
+
+    def __init__(self, parts: list[_EfronData]):
+        self.parts = parts
+
+    def terms(self, beta):
+        loglik, score, info = 0.0, 0.0, 0.0
+        for part in self.parts:
+            ll, sc, inf = part.terms(beta)
+            loglik, score, info = loglik + ll, score + sc, info + inf
+        return loglik, score, info
+
+
+def _model(data: pd.DataFrame, columns: list[str]):
+    """Efron partial likelihood of ``data`` (months, event, columns), stratified when it
+    has a ``stratum`` column; strata without an event add nothing and are dropped."""
+    def part(rows):
+        return _EfronData(rows["months"].to_numpy(), rows["event"].to_numpy(dtype=bool),
+                          rows[columns].to_numpy(dtype=float))
+    if STRATUM not in data:
+        return part(data)
+    return _StratifiedEfron([part(rows) for _, rows in data.groupby(STRATUM, sort=True, observed=True)
+                             if rows["event"].any()])
+
+
 def _fit_efron(data: pd.DataFrame, columns: list[str]):
     """Newton-Raphson on Efron's partial likelihood, as R's coxph (start at 0, step
     halving when the log-likelihood decreases); returns (coef, covariance, converged,
@@ -239,8 +266,7 @@ def _fit_efron(data: pd.DataFrame, columns: list[str]):
     Stops when the Newton decrement g'H^-1g/2 falls below 1e-20 (coefficients
     then agree with R to ~1e-9); vectorised, so 10^6 rows take seconds (lifelines'
     CoxPHFitter took ~90 s there)."""
-    model = _EfronData(data["months"].to_numpy(), data["event"].to_numpy(dtype=bool),
-                       data[columns].to_numpy(dtype=float))
+    model = _model(data, columns)
     beta = np.zeros(len(columns))
     loglik = None
     try:
@@ -276,7 +302,7 @@ def _fit_efron(data: pd.DataFrame, columns: list[str]):
     return beta, cov, True, None, False
 
 
-def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
+def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxResult:
     """Multivariable Cox model of Table 2 on a prepared cohort (see module docstring).
 
     Endpoint "os" uses every patient, "lfs" the patients in CR. A covariate that is
@@ -284,14 +310,21 @@ def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
     does (its coefficient is NA), and its term gets a reason. Zero events,
     non-convergence give None estimates with a reason; separation (monotone likelihood)
     gives the Firth-penalized fit (method "firth"), see the module docstring.
+
+    ``strata``: a column of ``df`` (e.g. "center") whose values get their own baseline
+    hazard, as R ``coxph(... + strata(center))``; no Firth refit (R coxphf has no strata)
+    and no cox.zph test then.
     """
     from .survival import ENDPOINTS, endpoint_frame
 
     # only the columns of the model: endpoint_frame copies every column it is given
     columns = list(ENDPOINTS.get(endpoint, ())) + ["bm_blasts_ge20", "steroids", "tocilizumab", "grp_severity"]
+    columns += [strata] if strata else []
     data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
     X = design_matrix(data)
     ok = X.notna().all(axis=1)  # R na.omit
+    if strata:
+        ok &= data[strata].notna()
     data, X = data[ok], X[ok]
     n, events = int(len(data)), int(data["event"].sum())
     if n == 0:
@@ -317,9 +350,12 @@ def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
         columns.remove(c)
     if not columns:
         return _failed(endpoint, n, events, "no covariate can be estimated: " + "; ".join(sorted(set(left_out.values()))))
-    data = pd.concat([data[["months", "event"]].astype(float), X[columns]], axis=1)
+    frame = [data[["months", "event"]].astype(float), X[columns]]
+    if strata:
+        frame.append(pd.Series(pd.factorize(data[strata], sort=True)[0], index=data.index, name=STRATUM))
+    data = pd.concat(frame, axis=1)
     coef, cov, converged, problem, monotone = _fit_efron(data, columns)
-    if coef is None and monotone:
+    if coef is None and monotone and not strata:
         firth = _fit_firth(endpoint, n, events, data, columns, left_out, problem)
         if firth is not None:
             return firth
@@ -364,12 +400,14 @@ def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
         sev_reason = f"joint 2-df test not available: {left_out[missing]}"
 
     ph_terms, ph_coef, ph_reason = (), (), problem
-    try:
-        zph = cox_zph(data["months"].to_numpy(), data["event"].to_numpy(dtype=bool),
-                      data[columns].to_numpy(dtype=float), coef, columns)
-        ph_terms, ph_coef = zph
-    except np.linalg.LinAlgError:
-        ph_reason = "cox.zph information matrix is singular"
+    if strata:
+        ph_reason = "not computed for the stratified model"
+    else:
+        try:
+            ph_terms, ph_coef = cox_zph(data["months"].to_numpy(), data["event"].to_numpy(dtype=bool),
+                                        data[columns].to_numpy(dtype=float), coef, columns)
+        except np.linalg.LinAlgError:
+            ph_reason = "cox.zph information matrix is singular"
     global_p = next((t.p for t in ph_terms if t.term == "GLOBAL"), None)
 
     return CoxResult(
