@@ -110,9 +110,9 @@ MAX_ABS_COEF = 10.0
 #: Relative size under which a pivot of the information matrix counts as zero (R: toler.chol = eps^0.75).
 INFO_TOLERANCE = 1.8e-12
 SEVERITY_TERMS = ("severity_ge3", "severity_other")
-#: Model terms as R's terms(fit) sees them: the severity factor is one term.
 FIRTH = "firth"
 STRATUM = "stratum"   # column of the model frame holding stratum codes (fit_cox(..., strata=))
+#: Model terms as R's terms(fit) sees them: the severity factor is one term.
 MODEL_TERMS = {"bm_blasts_ge20": ("bm_blasts_ge20",), "steroids": ("steroids",),
                "tocilizumab": ("tocilizumab",), "severity": SEVERITY_TERMS}
 
@@ -307,7 +307,7 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
 
     Endpoint "os" uses every patient, "lfs" the patients in CR. A covariate that is
     constant (e.g. a severity level with no patient) is left out of the model, as R
-    does (its coefficient is NA), and its term gets a reason. Zero events,
+    does (its coefficient is NA), and its term gets a reason. Zero events or
     non-convergence give None estimates with a reason; separation (monotone likelihood)
     gives the Firth-penalized fit (method "firth"), see the module docstring.
 
@@ -325,6 +325,7 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
     ok = X.notna().all(axis=1)  # R na.omit
     if strata:
         ok &= data[strata].notna()
+        data = data.assign(**{STRATUM: pd.factorize(data[strata], sort=True)[0]})
     data, X = data[ok], X[ok]
     n, events = int(len(data)), int(data["event"].sum())
     if n == 0:
@@ -350,9 +351,7 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
         columns.remove(c)
     if not columns:
         return _failed(endpoint, n, events, "no covariate can be estimated: " + "; ".join(sorted(set(left_out.values()))))
-    frame = [data[["months", "event"]].astype(float), X[columns]]
-    if strata:
-        frame.append(pd.Series(pd.factorize(data[strata], sort=True)[0], index=data.index, name=STRATUM))
+    frame = [data[["months", "event"]].astype(float), X[columns]] + ([data[STRATUM]] if strata else [])
     data = pd.concat(frame, axis=1)
     coef, cov, converged, problem, monotone = _fit_efron(data, columns)
     if coef is None and monotone and not strata:

@@ -118,3 +118,22 @@ def test_a_single_center_gives_a_reason(bundled):
     assert s.cox_reason == SINGLE_CENTER_REASON and len(s.rows) == 1
     for res in s.cox.values():   # "not estimable (reason)", never an exception
         assert res.reason == SINGLE_CENTER_REASON and all(t.hr is None for t in res.terms)
+
+
+def test_a_covariate_constant_within_every_center_is_left_out_as_r_na(bundled):
+    # steroids given at every patient of the first two centers and at none of the others:
+    # no within-center contrast, so the stratified model has no information on it.
+    # R> s$steroids <- as.numeric(s$center %in% c("c1", "c2"))      (s: centers_cohort.csv)
+    # R> coef(coxph(Surv(os_months, os_event) ~ bm_blasts_ge20 + steroids + tocilizumab + grp_severity
+    #               + strata(center), data = s))
+    #    -0.346943755672  NA  -0.115025350541  0.342608063050  0.123476267025
+    df = bundled.copy()
+    first_two = sorted(df["center"].unique())[:2]
+    df["steroids"] = df["center"].isin(first_two)
+    res = fit_cox(df, "os", strata="center")
+    terms = {t.key: t for t in res.terms}
+    assert terms["steroids"].hr is None and "no information" in terms["steroids"].reason
+    want = {"bm_blasts_ge20": -0.346943755672, "tocilizumab": -0.115025350541, "severity_ge3": 0.342608063050,
+            "severity_other": 0.123476267025}
+    for key, coef in want.items():
+        assert terms[key].coef == pytest.approx(coef, rel=REL), key
