@@ -251,3 +251,12 @@ def test_json_says_which_method():
     assert lfs["ph_test_global_p"] is None and lfs["ph_test_global_p_reason"]
     assert (os_["method"], os_["ties"], os_["ci_method"], os_["p_method"]) == ("cox", "efron", "wald", "wald")
     assert "method_reason" not in os_
+
+
+def test_a_separated_model_above_the_firth_size_limit_keeps_the_reason(monkeypatch):
+    import analysis.cox
+
+    monkeypatch.setattr(analysis.cox, "FIRTH_MAX_ROWS", 30)
+    res = fit_cox(small_separated_cohort(), "lfs")   # 35 patients in CR
+    assert res.method == "cox" and all(t.hr is None for t in res.terms)
+    assert "monotone likelihood" in res.reason and "up to 30 patients only" in res.reason
