@@ -149,8 +149,9 @@ def _fit_firth(time, event, X) -> FirthFit:
         or float(np.max(np.abs(penalized_terms(time, event, X, model.coef_)[1]))) < GTOL,
         iterations=int(model.n_iter_),
     )
-    # 1-df tests by the same constrained maximization as the joint test (firthmodels'
-    # own lrt() fails to converge at these tolerances on coxphf's breast example)
+    # 1-df tests by the same constrained maximization as the 2-df group test (firthmodels'
+    # lrt() has 1-df tests only, and with its gtol at 1e-9 its constrained fits failed on
+    # coxphf's breast example: one method for every test)
     tests = [penalized_lr_test(time, event, X, fit, [j]) for j in range(X.shape[1])]
     low, high = fit.ci_low.copy(), fit.ci_high.copy()
     for j in range(X.shape[1]):
