@@ -362,9 +362,11 @@ def table2(cox: Mapping[str, CoxResult]) -> Table:
                 "p: penalized likelihood-ratio test (group row: 2 df)")
         ph_notes.append(f"{title} {fmt_p(result.ph_test_global_p, result.ph_test_reason or result.reason)}")
 
-    ordinary = "" if not firth_notes else " (ordinary Cox fits)"
-    spec.footnotes.append((None, "HR, hazard ratio; CI, confidence interval; BM, bone marrow (blasts before infusion). "
-                                 f"p: Wald test; group row: joint Wald test of both CRS/ICANS terms{ordinary}"))
+    legend = "HR, hazard ratio; CI, confidence interval; BM, bone marrow (blasts before infusion)"
+    if len(firth_notes) < len(cox):   # the Firth notes say how their own p-values are computed
+        legend += ". p: Wald test; group row: joint Wald test of both CRS/ICANS terms"
+        legend += " (ordinary Cox fits)" if firth_notes else ""
+    spec.footnotes.append((None, legend))
     for note in firth_notes:
         spec.footnotes.append((None, note))
     if ph_notes:

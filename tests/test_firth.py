@@ -260,3 +260,9 @@ def test_a_separated_model_above_the_firth_size_limit_keeps_the_reason(monkeypat
     res = fit_cox(small_separated_cohort(), "lfs")   # 35 patients in CR
     assert res.method == "cox" and all(t.hr is None for t in res.terms)
     assert "monotone likelihood" in res.reason and "up to 30 patients only" in res.reason
+
+
+def test_table2_without_an_ordinary_fit_does_not_mention_wald():
+    lfs = fit_cox(small_separated_cohort(), "lfs")
+    markdown = table2({"lfs": lfs})._repr_markdown_()
+    assert "Wald" not in markdown and "fitted by Firth" in markdown
