@@ -18,6 +18,14 @@ implemented here from R's ``cox.zph`` and its C routine ``zph1.c``: a score test
 of adding ``g(t) * x`` to the model, with ``g`` the left-continuous KM transform,
 using the full 2p x 2p information matrix at the fitted coefficients.
 
+Small cohorts: when the partial likelihood is monotone (a covariate separates the
+events, so its estimate is infinite: Newton-Raphson drives |coef| past
+``MAX_ABS_COEF``, R's "coefficient may be infinite", or the information turns
+singular on the way there), the model is refitted with Firth's penalized partial
+likelihood as R ``coxphf`` (``analysis.firth``: Breslow ties, profile penalized-
+likelihood CIs, penalized likelihood-ratio p-values); ``method`` says which fit a
+result holds and ``method_reason`` why. A well-defined ordinary fit is never replaced.
+
 ``ph_tests`` holds R's default rows (``terms = TRUE``): one per model term, so
 the severity factor is a single 2-df row keyed ``"severity"``, then ``"GLOBAL"``;
 ``ph_tests_by_coef`` holds the ``terms = FALSE`` rows (one per coefficient).
@@ -52,7 +60,7 @@ class CoxTerm:
     hr: float | None
     ci_low: float | None
     ci_high: float | None
-    p: float | None            # Wald
+    p: float | None            # Wald (method "cox") or penalized likelihood ratio (method "firth")
     reason: str | None = None
 
 
@@ -81,6 +89,10 @@ class CoxResult:
     ph_tests_by_coef: tuple[PHTest, ...] = ()   # R cox.zph(fit, terms = FALSE)
     ph_test_reason: str | None = None
     converged: bool | None = None
+    #: "cox": ordinary partial likelihood, Wald CIs and p; "firth": Firth-penalized partial
+    #: likelihood (R coxphf), profile penalized-likelihood CIs, penalized LR p (also the group test)
+    method: str = "cox"
+    method_reason: str | None = None   # why the Firth fit replaced the ordinary one
 
 
 # --------------------------------------------------------------------------------------
@@ -98,6 +110,13 @@ MAX_ABS_COEF = 10.0
 #: Relative size under which a pivot of the information matrix counts as zero (R: toler.chol = eps^0.75).
 INFO_TOLERANCE = 1.8e-12
 SEVERITY_TERMS = ("severity_ge3", "severity_other")
+FIRTH = "firth"
+#: Largest model frame refitted by Firth: its profile CIs and penalized LR tests are
+#: constrained maximizations costing O(n p^3) per evaluation (measured: 7-25 s at 10^4
+#: rows, 5 min at 10^5 on a shared 2-core machine). Monotone likelihood is a small-cohort
+#: problem; a larger separated model keeps the ordinary fit's "not estimable" reason.
+FIRTH_MAX_ROWS = 20_000
+STRATUM = "stratum"   # column of the model frame holding stratum codes (fit_cox(..., strata=))
 #: Model terms as R's terms(fit) sees them: the severity factor is one term.
 MODEL_TERMS = {"bm_blasts_ge20": ("bm_blasts_ge20",), "steroids": ("steroids",),
                "tocilizumab": ("tocilizumab",), "severity": SEVERITY_TERMS}
@@ -128,8 +147,7 @@ def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]
     """Columns whose partial-likelihood information at 0 is nil given the earlier ones
     (e.g. every patient of a category is censored before the first event). R's coxph
     finds them as zero pivots of the Cholesky decomposition (toler.chol) and reports NA."""
-    info = _EfronData(data["months"].to_numpy(), data["event"].to_numpy(dtype=bool),
-                      X[columns].to_numpy(dtype=float)).terms(np.zeros(len(columns)))[2]
+    info = _model(data.assign(**{c: X[c] for c in columns}), columns).terms(np.zeros(len(columns)))[2]
     tol = INFO_TOLERANCE * max(float(np.max(np.abs(np.diag(info)))), 1e-300)
     kept, out = [], []
     for j, column in enumerate(columns):
@@ -217,15 +235,45 @@ class _EfronData:
         return loglik, score, info
 
 
+class _StratifiedEfron:
+    """Efron's partial likelihood stratified (R ``strata()``): one baseline hazard per
+    stratum, risk sets within strata; log-likelihood, score and information add up."""
+
+    def __init__(self, parts: list[_EfronData]):
+        self.parts = parts
+
+    def terms(self, beta):
+        loglik, score, info = 0.0, 0.0, 0.0
+        for part in self.parts:
+            ll, sc, inf = part.terms(beta)
+            loglik, score, info = loglik + ll, score + sc, info + inf
+        return loglik, score, info
+
+
+def _model(data: pd.DataFrame, columns: list[str]):
+    """Efron partial likelihood of ``data`` (months, event, columns), stratified when it
+    has a ``stratum`` column; strata without an event add nothing and are dropped."""
+    def part(rows):
+        return _EfronData(rows["months"].to_numpy(), rows["event"].to_numpy(dtype=bool),
+                          rows[columns].to_numpy(dtype=float))
+    if STRATUM not in data:
+        return part(data)
+    return _StratifiedEfron([part(rows) for _, rows in data.groupby(STRATUM, sort=True, observed=True)
+                             if rows["event"].any()])
+
+
 def _fit_efron(data: pd.DataFrame, columns: list[str]):
     """Newton-Raphson on Efron's partial likelihood, as R's coxph (start at 0, step
     halving when the log-likelihood decreases); returns (coef, covariance, converged,
-    problem). Stops when the Newton decrement g'H^-1g/2 falls below 1e-20 (coefficients
+    problem, monotone). ``monotone`` is true when the likelihood is monotone (separation):
+    a coefficient diverges past MAX_ABS_COEF, or the information becomes singular while
+    the iterates move away from 0 (columns without information were removed before).
+    Stops when the Newton decrement g'H^-1g/2 falls below 1e-20 (coefficients
     then agree with R to ~1e-9); vectorised, so 10^6 rows take seconds (lifelines'
     CoxPHFitter took ~90 s there)."""
-    model = _EfronData(data["months"].to_numpy(), data["event"].to_numpy(dtype=bool),
-                       data[columns].to_numpy(dtype=float))
+    model = _model(data, columns)
     beta = np.zeros(len(columns))
+    loglik = None
     try:
         loglik, score, info = model.terms(beta)
         converged = False
@@ -246,33 +294,43 @@ def _fit_efron(data: pd.DataFrame, columns: list[str]):
                 break  # diverging towards an infinite estimate
         cov = np.linalg.inv(info)
     except np.linalg.LinAlgError as exc:
-        return None, None, False, f"Cox model did not converge, possibly separation or collinearity: {exc}"
+        moved = loglik is not None and np.any(beta != 0)
+        return None, None, False, f"Cox model did not converge, possibly separation or collinearity: {exc}", moved
     if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(cov))):
-        return None, None, False, "Cox model did not converge: non-finite estimates"
-    infinite = [c for c, b in zip(columns, beta) if abs(b) > MAX_ABS_COEF]
+        return None, None, False, "Cox model did not converge: non-finite estimates", True
+    infinite = [COX_TERMS[c] for c, b in zip(columns, beta) if abs(b) > MAX_ABS_COEF]
     if infinite:
         return None, None, False, ("monotone likelihood (separation): coefficient may be infinite for "
-                                   + ", ".join(infinite))
+                                   + ", ".join(infinite)), True
     if not converged:
-        return beta, cov, False, f"Newton-Raphson did not converge in {FIT_MAX_STEPS} steps"
-    return beta, cov, True, None
+        return beta, cov, False, f"Newton-Raphson did not converge in {FIT_MAX_STEPS} steps", False
+    return beta, cov, True, None, False
 
 
-def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
+def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxResult:
     """Multivariable Cox model of Table 2 on a prepared cohort (see module docstring).
 
     Endpoint "os" uses every patient, "lfs" the patients in CR. A covariate that is
     constant (e.g. a severity level with no patient) is left out of the model, as R
-    does (its coefficient is NA), and its term gets a reason. Zero events,
-    non-convergence or separation give None estimates with a reason.
+    does (its coefficient is NA), and its term gets a reason. Zero events or
+    non-convergence give None estimates with a reason; separation (monotone likelihood)
+    gives the Firth-penalized fit (method "firth"), see the module docstring.
+
+    ``strata``: a column of ``df`` (e.g. "center") whose values get their own baseline
+    hazard, as R ``coxph(... + strata(center))``; no Firth refit (R coxphf has no strata)
+    and no cox.zph test then.
     """
     from .survival import ENDPOINTS, endpoint_frame
 
     # only the columns of the model: endpoint_frame copies every column it is given
     columns = list(ENDPOINTS.get(endpoint, ())) + ["bm_blasts_ge20", "steroids", "tocilizumab", "grp_severity"]
+    columns += [strata] if strata else []
     data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
     X = design_matrix(data)
     ok = X.notna().all(axis=1)  # R na.omit
+    if strata:
+        ok &= data[strata].notna()
+        data = data.assign(**{STRATUM: pd.factorize(data[strata], sort=True)[0]})
     data, X = data[ok], X[ok]
     n, events = int(len(data)), int(data["event"].sum())
     if n == 0:
@@ -298,8 +356,16 @@ def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
         columns.remove(c)
     if not columns:
         return _failed(endpoint, n, events, "no covariate can be estimated: " + "; ".join(sorted(set(left_out.values()))))
-    data = pd.concat([data[["months", "event"]].astype(float), X[columns]], axis=1)
-    coef, cov, converged, problem = _fit_efron(data, columns)
+    frame = [data[["months", "event"]].astype(float), X[columns]] + ([data[STRATUM]] if strata else [])
+    data = pd.concat(frame, axis=1)
+    coef, cov, converged, problem, monotone = _fit_efron(data, columns)
+    if coef is None and monotone and not strata:
+        if n > FIRTH_MAX_ROWS:
+            problem += f"; Firth's penalized likelihood is fitted up to {FIRTH_MAX_ROWS:,} patients only"
+        else:
+            firth = _fit_firth(endpoint, n, events, data, columns, left_out, problem)
+            if firth is not None:
+                return firth
     if coef is None:
         out = _failed(endpoint, n, events, problem)
         return CoxResult(**{**out.__dict__, "converged": False})
@@ -341,12 +407,14 @@ def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
         sev_reason = f"joint 2-df test not available: {left_out[missing]}"
 
     ph_terms, ph_coef, ph_reason = (), (), problem
-    try:
-        zph = cox_zph(data["months"].to_numpy(), data["event"].to_numpy(dtype=bool),
-                      data[columns].to_numpy(dtype=float), coef, columns)
-        ph_terms, ph_coef = zph
-    except np.linalg.LinAlgError:
-        ph_reason = "cox.zph information matrix is singular"
+    if strata:
+        ph_reason = "not computed for the stratified model"
+    else:
+        try:
+            ph_terms, ph_coef = cox_zph(data["months"].to_numpy(), data["event"].to_numpy(dtype=bool),
+                                        data[columns].to_numpy(dtype=float), coef, columns)
+        except np.linalg.LinAlgError:
+            ph_reason = "cox.zph information matrix is singular"
     global_p = next((t.p for t in ph_terms if t.term == "GLOBAL"), None)
 
     return CoxResult(
@@ -355,6 +423,54 @@ def fit_cox(df: pd.DataFrame, endpoint: str) -> CoxResult:
         ph_test_global_p=global_p, reason=problem, severity_global_df=sev_df,
         severity_global_reason=sev_reason, ph_tests_by_coef=ph_coef, ph_test_reason=ph_reason,
         converged=converged,
+    )
+
+
+def _fit_firth(endpoint, n, events, data, columns, left_out, problem) -> CoxResult | None:
+    """The model refitted by Firth's penalized partial likelihood (R ``coxphf``), or None
+    when that fit fails too (the caller then reports the ordinary fit's problem)."""
+    from .firth import fit_firth, penalized_lr_test
+
+    time = data["months"].to_numpy()
+    event = data["event"].to_numpy(dtype=bool)
+    X = data[columns].to_numpy(dtype=float)
+    try:
+        with np.errstate(all="ignore"):
+            fit = fit_firth(time, event, X)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        return None
+    if not (fit.converged and np.all(np.isfinite(fit.coef)) and np.all(np.isfinite(fit.se))):
+        return None
+    terms = []
+    for key, label in COX_TERMS.items():
+        if key not in columns:
+            terms.append(CoxTerm(key, label, None, None, None, None, None, None, left_out[key]))
+            continue
+        j = columns.index(key)
+        b, s, lo, hi, p = (float(v[j]) for v in (fit.coef, fit.se, fit.ci_low, fit.ci_high, fit.lr_p))
+        if not all(np.isfinite(v) and abs(v) < 700 for v in (b, lo, hi)) or not np.isfinite(p):
+            # an HR is reported with its CI and p or not at all (as for the ordinary fit)
+            terms.append(CoxTerm(key, label, None, None, None, None, None, None,
+                                 "Firth fit: profile penalized-likelihood confidence limit or test "
+                                 "not found: not estimable"))
+            continue
+        terms.append(CoxTerm(key, label, b, s, float(np.exp(b)), float(np.exp(lo)), float(np.exp(hi)), p, None))
+
+    sev_chisq = sev_p = sev_df = None
+    if all(t in columns for t in SEVERITY_TERMS):
+        chisq, df, p = penalized_lr_test(time, event, X, fit, [columns.index(t) for t in SEVERITY_TERMS])
+        if np.isfinite(p):
+            sev_chisq, sev_df, sev_p = float(chisq), int(df), float(p)
+        sev_reason = None if sev_p is not None else "joint penalized likelihood-ratio test: non-finite statistic"
+    else:
+        missing = next(t for t in SEVERITY_TERMS if t not in columns)
+        sev_reason = f"joint 2-df test not available: {left_out[missing]}"
+    return CoxResult(
+        endpoint=endpoint, n=n, events=events, ties="breslow", terms=tuple(terms),
+        severity_global_chisq=sev_chisq, severity_global_p=sev_p, ph_tests=(), ph_test_global_p=None,
+        reason=None, severity_global_df=sev_df, severity_global_reason=sev_reason,
+        ph_test_reason="not computed for the Firth-penalized fit: R cox.zph needs an ordinary coxph fit",
+        converged=True, method=FIRTH, method_reason=problem,
     )
 
 

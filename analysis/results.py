@@ -32,7 +32,7 @@ from .comparisons import (
     compare_continuous,
     compare_response,
 )
-from .cox import CoxResult, fit_cox
+from .cox import FIRTH, CoxResult, fit_cox
 from .effects import (
     DetectableHazardRatio,
     ResponseEffect,
@@ -388,7 +388,13 @@ def _detectable_dict(result: DetectableHazardRatio) -> dict:
 
 
 def _cox_dict(result: CoxResult) -> dict:
-    out: dict[str, Any] = {"n": int(result.n), "events": int(result.events), "ties": result.ties}
+    out: dict[str, Any] = {"n": int(result.n), "events": int(result.events), "ties": result.ties,
+                           "method": result.method}
+    # "cox": Wald CIs and p; "firth": profile penalized-likelihood CIs, penalized LR p
+    out["ci_method"] = "profile_penalized_likelihood" if result.method == FIRTH else "wald"
+    out["p_method"] = "penalized_likelihood_ratio" if result.method == FIRTH else "wald"
+    if result.method_reason:
+        out["method_reason"] = result.method_reason
     if result.reason:
         out["reason"] = result.reason
     terms = {}

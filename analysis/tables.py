@@ -27,7 +27,7 @@ import pandas as pd
 from great_tables import GT, loc, style
 
 from .comparisons import CategoricalLevel, Comparison, ContinuousLevel
-from .cox import COX_TERMS, CoxResult
+from .cox import COX_TERMS, FIRTH, CoxResult
 from .effects import UnivariableCox, reference_level
 from .formatting import (
     CELL_MISSING,
@@ -329,7 +329,9 @@ def table2(cox: Mapping[str, CoxResult]) -> Table:
     One block per endpoint (n and events in its header row), HR, 95% CI and Wald
     p per term; the CRS/ICANS group row carries the joint Wald p of its two
     terms, "No CRS or ICANS" is the reference. The proportional-hazards test's
-    global p goes to a footnote.
+    global p goes to a footnote. An endpoint whose partial likelihood is monotone
+    (``result.method == "firth"``) shows the Firth-penalized fit, with a footnote
+    naming the method, why, and its CIs and tests.
     """
     spec = _Spec(
         ["term", "hr", "ci", "p"], ["Variable", "HR", "95% CI", "p"], ["", "HR", "95% CI", "p"],
@@ -338,6 +340,7 @@ def table2(cox: Mapping[str, CoxResult]) -> Table:
     severity = GROUPINGS["severity"]
     notes: list[str] = []
     ph_notes: list[str] = []
+    firth_notes: list[str] = []
     for endpoint in [e for e in ("os", "lfs") if e in cox] + [e for e in cox if e not in ("os", "lfs")]:
         result = cox[endpoint]
         title = _ENDPOINT_TITLES.get(endpoint, endpoint.upper())
@@ -354,10 +357,21 @@ def table2(cox: Mapping[str, CoxResult]) -> Table:
         _add_cox_term(spec, terms.get("severity_other"), severity.label("other"), "sub", notes, title)
         if result.reason:
             notes.append(f"{title}: {result.reason}")
+        if result.method == FIRTH:
+            firth_notes.append(
+                f"{title}: fitted by Firth's penalized partial likelihood (Heinze & Schemper 2001; "
+                f"Breslow ties, as R coxphf) because the ordinary fit is not defined: {result.method_reason}. "
+                "HRs are penalized estimates; 95% CI from the profile penalized likelihood; "
+                "p: penalized likelihood-ratio test (group row: 2 df)")
         ph_notes.append(f"{title} {fmt_p(result.ph_test_global_p, result.ph_test_reason or result.reason)}")
 
-    spec.footnotes.append((None, "HR, hazard ratio; CI, confidence interval; BM, bone marrow (blasts before infusion). "
-                                 "p: Wald test; group row: joint Wald test of both CRS/ICANS terms"))
+    legend = "HR, hazard ratio; CI, confidence interval; BM, bone marrow (blasts before infusion)"
+    if len(firth_notes) < len(cox):   # the Firth notes say how their own p-values are computed
+        legend += ". p: Wald test; group row: joint Wald test of both CRS/ICANS terms"
+        legend += " (ordinary Cox fits)" if firth_notes else ""
+    spec.footnotes.append((None, legend))
+    for note in firth_notes:
+        spec.footnotes.append((None, note))
     if ph_notes:
         spec.footnotes.append((None, "Proportional-hazards assumption (Schoenfeld residuals, global test): "
                                      + "; ".join(ph_notes)))

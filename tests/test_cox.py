@@ -71,6 +71,7 @@ R_ZPH_SEVERITY_COEFS = {
 def test_cox_matches_r_coxph(endpoint, n, events):
     res = fit_cox(_synthetic(), endpoint)
     assert (res.n, res.events, res.ties, res.reason, res.converged) == (n, events, "efron", None, True)
+    assert (res.method, res.method_reason) == ("cox", None)   # a well-defined fit is never replaced by Firth
     assert [t.key for t in res.terms] == list(COX_TERMS)
     terms = _terms(res)
     for key, (coef, se, lo, hi, p) in R_COX[endpoint].items():
@@ -166,14 +167,34 @@ def test_zero_events_returns_reason():
     assert "no event" in res.reason and res.n == 93 and res.events == 0
 
 
-def test_separation_returns_reason():
+def test_separation_gives_the_firth_fit_as_coxphf():
     # every death is in a patient with steroids -> the steroid coefficient is +infinite
-    # (R: "Loglik converged before variable 2; coefficient may be infinite")
+    # (R coxph: "Loglik converged before variable 2; coefficient may be infinite"): the
+    # model is refitted by Firth's penalized likelihood (tests/test_firth.py for more).
+    # R> f <- coxphf(Surv(os_months, os_event) ~ bm_blasts_ge20 + steroids + tocilizumab + sev3 + sevo,
+    #               data = s, maxit = 500, maxstep = 0.1)           (tests/reference/r_firth.R)
+    # R> cbind(coef = coef(f), se = sqrt(diag(f$var)), lo = f$ci.lower, hi = f$ci.upper, p = f$prob)
+    r_firth = {
+        "bm_blasts_ge20": (-0.00664080276829, 0.395705565292, 0.451764806868, 2.11061208499, 9.86371003070e-01),
+        "steroids": (4.72883185491762, 1.504646640375, 13.582880525614, 15193.56979390443, 2.68276845183e-10),
+        "tocilizumab": (0.48774705730169, 0.414585899639, 0.728940451820, 3.66271147231, 2.32233370415e-01),
+        "severity_ge3": (1.84009181586022, 0.854262544577, 1.501895707123, 57.90526533951, 8.64671963960e-03),
+        "severity_other": (1.20529230845565, 0.866959579751, 0.768385267465, 31.11939408895, 1.17070854942e-01),
+    }
     s = _synthetic()
     s["os_event"] = s["os_event"] & s["steroids"].astype(bool)
     res = fit_cox(s, "os")
-    _assert_all_none(res)
-    assert "infinite" in res.reason or "converge" in res.reason
+    assert (res.method, res.ties, res.reason) == ("firth", "breslow", None)
+    assert "coefficient may be infinite for Received steroids" in res.method_reason
+    terms = _terms(res)
+    for key, want in r_firth.items():
+        t = terms[key]
+        assert (t.coef, t.se, t.ci_low, t.ci_high, t.p) == pytest.approx(want, rel=1e-6), key
+    # R> tt <- coxphftest(... + sev3 + sevo, test = ~ sev3 + sevo, data = s)
+    # R> c(chisq = 2 * (tt$loglik[2] - tt$loglik[1]), df = tt$df, p = tt$prob)
+    #    7.2142969355959 2 0.0271290961659
+    assert (res.severity_global_chisq, res.severity_global_df, res.severity_global_p) == pytest.approx(
+        (7.2142969355959, 2, 0.0271290961659), rel=1e-6)
 
 
 def test_empty_frame():

@@ -1,0 +1,69 @@
+"""Per-center supplement (issue 11, item 4): counts and rates by center, and the Table 2
+Cox model stratified by center as a sensitivity analysis.
+
+Centers are shown only as "Center 1" ... "Center k", numbered by decreasing number of
+patients (ties in the order of their names, which are never shown). The stratified
+model gives each center its own baseline hazard, as R::
+
+    coxph(Surv(time, status) ~ bm_blasts_ge20 + steroids + tocilizumab + grp_severity + strata(center))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .cox import CoxResult, _failed, fit_cox
+from .survival import ENDPOINTS
+
+CENTER_COLUMN = "center"
+#: Counted per center: prepared-cohort column -> label.
+CENTER_COUNTS = {
+    "crs_any": "CRS",
+    "crs_severe": "Grade ≥3 CRS",
+    "icans_any": "ICANS",
+    "icans_severe": "Severe ICANS",
+    "cr_day30": "CR at day 30",
+    "mrd_negative_cr": "MRD-negative CR",
+}
+SINGLE_CENTER_REASON = "a single center: the center-stratified model is the unstratified model"
+
+
+@dataclass(frozen=True)
+class CenterRow:
+    label: str                         # "Center 1" ... never the center's name
+    n: int
+    counts: dict[str, int]             # CENTER_COUNTS key -> patients with it
+    percents: dict[str, float | None]  # 0-100, None when n == 0
+
+
+@dataclass(frozen=True)
+class CenterSupplement:
+    rows: tuple[CenterRow, ...]
+    cox: dict[str, CoxResult]          # endpoint -> model stratified by center (not estimable: a reason)
+    cox_reason: str | None = None
+
+
+def center_labels(centers: pd.Series) -> dict[str, str]:
+    """Center name -> "Center i", i by decreasing number of patients (ties by name)."""
+    sizes = centers.value_counts()
+    order = sorted(sizes.index, key=lambda name: (-int(sizes[name]), str(name)))
+    return {name: f"Center {i}" for i, name in enumerate(order, start=1)}
+
+
+def center_supplement(df: pd.DataFrame) -> CenterSupplement:
+    """Per-center counts and the center-stratified Cox models on a prepared cohort."""
+    centers = df[CENTER_COLUMN].dropna()
+    labels = center_labels(centers)
+    rows = []
+    for name, label in labels.items():
+        group = df[df[CENTER_COLUMN] == name]
+        n = int(len(group))
+        counts = {key: int(group[key].fillna(False).astype(bool).sum()) for key in CENTER_COUNTS}
+        rows.append(CenterRow(label, n, counts, {k: (100.0 * v / n if n else None) for k, v in counts.items()}))
+    if len(labels) < 2:
+        plain = {endpoint: fit_cox(df, endpoint) for endpoint in ENDPOINTS}
+        cox = {e: _failed(e, r.n, r.events, SINGLE_CENTER_REASON) for e, r in plain.items()}
+        return CenterSupplement(tuple(rows), cox, SINGLE_CENTER_REASON)
+    cox = {endpoint: fit_cox(df, endpoint, strata=CENTER_COLUMN) for endpoint in ENDPOINTS}
+    return CenterSupplement(tuple(rows), cox, None)
