@@ -137,16 +137,26 @@ def fmt_count_pct(k, percent, missing: str = CELL_MISSING) -> str:
     return f"{int(k):,} ({fmt_pct(percent, missing=missing)})"
 
 
+def _ratio(x) -> str:
+    """A ratio with two decimals, or two significant digits below 0.01 (a Firth or exact
+    limit of 0.0003 must not print as "0.00")."""
+    x = float(x)
+    if 0 < abs(x) < 0.01:
+        return f"{x:.2g}" if "e" not in f"{x:.2g}" else f"{x:.2e}"
+    return _fixed(x, 2)
+
+
 def fmt_hr(hr, missing: str = NOT_ESTIMABLE) -> str:
-    """A hazard ratio with two decimals: ``"2.02"``."""
-    return missing if is_missing(hr) else _fixed(hr, 2)
+    """A hazard (or odds) ratio with two decimals: ``"2.02"``; ``"0.0031"`` below 0.01."""
+    return missing if is_missing(hr) else _ratio(hr)
 
 
 def fmt_ci(low, high, missing: str = NOT_ESTIMABLE) -> str:
-    """A confidence interval ``"0.65–6.26"`` (two decimals); either bound missing -> ``missing``."""
+    """A confidence interval of a ratio ``"0.65–6.26"`` (two decimals, two significant digits
+    below 0.01); either bound missing -> ``missing``."""
     if is_missing(low) or is_missing(high):
         return missing
-    return f"{_fixed(low, 2)}–{_fixed(high, 2)}"
+    return f"{_ratio(low)}–{_ratio(high)}"
 
 
 def fmt_hr_ci(hr, low, high, missing: str = NOT_ESTIMABLE) -> str:

@@ -301,8 +301,11 @@ class Narrative:
         return fmt_p(cox.severity_global_p, cox.severity_global_reason or cox.reason)
 
     def ph_p(self, endpoint: str) -> str:
+        """'p = 0.412', or 'no test (reason)' when the test cannot be computed."""
         cox = self.results.cox[endpoint]
-        return fmt_p(cox.ph_test_global_p, cox.ph_test_reason or cox.reason)
+        if cox.ph_test_global_p is None:
+            return f"no test ({cox.ph_test_reason or cox.reason})"
+        return fmt_p(cox.ph_test_global_p)
 
     @property
     def cutoff(self) -> str:

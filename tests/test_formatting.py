@@ -94,3 +94,12 @@ def test_months():
     assert fmt_months(38.27) == "38.3 months"
     assert fmt_months(None) == NOT_ESTIMABLE
     assert "nan" not in fmt_months(float("nan")).lower()
+
+
+def test_tiny_ratios_keep_two_significant_digits():
+    """A Firth or exact limit of 0.0003 printed as "0.00" would read as zero (issue 11)."""
+    from analysis.formatting import fmt_ci, fmt_hr
+
+    assert fmt_ci(0.00031, 0.33) == "0.00031–0.33"
+    assert fmt_hr(0.0047) == "0.0047" and fmt_hr(0.0) == "0.00" and fmt_hr(0.01) == "0.01"
+    assert fmt_ci(0.012, 250.0) == "0.01–250.00"

@@ -272,3 +272,11 @@ def test_rate_has_denominator_and_exact_ci(results):
     text = Narrative(dataclasses.replace(results, response=response))
     assert text.rate("cr", "severity", "severe") == "19 of 23 (82.6%; 95% CI 61.2–95.0%)"
     assert text.rate("cr", "severity", "none") == "not estimable (no patient in the group “No CRS or ICANS”)"
+
+
+def test_ph_test_without_a_p_reads_as_a_sentence(results):
+    cox = dict(results.cox)
+    cox["lfs"] = dataclasses.replace(cox["lfs"], ph_test_global_p=None, ph_test_reason="Firth fit: cox.zph not defined")
+    text = Narrative(dataclasses.replace(results, cox=cox))
+    assert text.ph_p("lfs") == "no test (Firth fit: cox.zph not defined)"
+    assert text.ph_p("os").startswith("p ")
