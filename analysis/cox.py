@@ -298,7 +298,7 @@ def _fit_efron(data: pd.DataFrame, columns: list[str]):
         return None, None, False, f"Cox model did not converge, possibly separation or collinearity: {exc}", moved
     if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(cov))):
         return None, None, False, "Cox model did not converge: non-finite estimates", True
-    infinite = [COX_TERMS[c] for c, b in zip(columns, beta) if abs(b) > MAX_ABS_COEF]
+    infinite = [COX_TERMS.get(c, c) for c, b in zip(columns, beta) if abs(b) > MAX_ABS_COEF]  # any column names
     if infinite:
         return None, None, False, ("monotone likelihood (separation): coefficient may be infinite for "
                                    + ", ".join(infinite)), True

@@ -367,7 +367,7 @@ def univariable_cox(df: pd.DataFrame, endpoint: str, grouping: str) -> Univariab
     columns = [g.label(k) for k in present]
     for k, column in zip(present, columns):
         design[column] = (codes == k).astype(float)
-    coef, cov, _, problem = cox._fit_efron(design, columns)
+    coef, cov, _, problem, _monotone = cox._fit_efron(design, columns)
     if coef is None:
         return failed(problem)
     rows = []

@@ -156,7 +156,7 @@ def _hazard_ratios(data: pd.DataFrame, endpoint: str, grouping: str) -> tuple[La
     frame = pd.DataFrame({"months": months, "event": event.astype(float)})
     for lv in present:
         frame[lv.key] = level.eq(lv.key).astype(float)
-    coef, cov, _converged, problem = _fit_efron(frame, [lv.key for lv in present])
+    coef, cov, _converged, problem, _monotone = _fit_efron(frame, [lv.key for lv in present])
     out = []
     for lv in others:
         if lv not in present:
