@@ -643,6 +643,8 @@ def forest_plot(cox) -> Figure:
     low = 2.0 ** math.floor(math.log2(min(bounds + [0.5])))
     high = 2.0 ** math.ceil(math.log2(max(bounds + [2.0])))
     ticks = [2.0 ** k for k in range(int(round(math.log2(low))), int(round(math.log2(high))) + 1)]
+    if len(ticks) > 6:  # a wide range: decades, so that labels such as 0.125 and 0.25 cannot collide
+        ticks = [10.0 ** k for k in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)]
 
     y_of = {i: len(rows) - 1 - i for i in range(len(rows))}
     for j, endpoint in enumerate(endpoints):

@@ -237,7 +237,8 @@ class Narrative:
         if any(p is None for p in ps.values()):
             return "could not be tested in both models"
         if all(p >= self.alpha for p in ps.values()):
-            return f"was not associated with OS ({self.severity_p('os')}) or LFS ({self.severity_p('lfs')})"
+            return (f"showed no statistically significant association with OS ({self.severity_p('os')}) or LFS "
+                    f"({self.severity_p('lfs')})")
         return f"was associated with outcome (OS {self.severity_p('os')}, LFS {self.severity_p('lfs')})"
 
     def kinetics_verdict(self) -> str:

@@ -367,12 +367,15 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
         except ValueError as exc:
             raise StudyFileError(str(exc)) from None
         origins["cutoff"] = "argument"
-    elif m.data.cutoff is not None:
+    elif m.data.cutoff is not None and not (origins["cohort"] == "argument" and m.data.cohort):
+        # the study file's cut-off belongs to its own export, not to another one named here
         cutoff_date, origins["cutoff"] = m.data.cutoff, f"study file {where}"
     elif is_demo:
         cutoff_date, origins["cutoff"] = parse_cutoff(DEMO_CUTOFF), "bundled demo"
     else:
-        hint = (f"set `data: cutoff: YYYY-MM-DD` in {where}" if sf
+        hint = ("give the cut-off of this export with it (CUTOFF=, --cutoff): the study file's cut-off "
+                f"belongs to the export it names ({m.data.cohort})" if sf and m.data.cohort and origins["cohort"] == "argument"
+                else f"set `data: cutoff: YYYY-MM-DD` in {where}" if sf
                 else "give the cut-off (make report CUTOFF=YYYY-MM-DD, --cutoff, -P cutoff:YYYY-MM-DD) "
                      "or write it in a study file")
         raise StudyFileError(

@@ -220,7 +220,7 @@ def compute_key(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Ke
     for name, digest in data_files(params, project_dir).items():
         components[f"data file of parameter '{name}'"] = digest or "missing"
     for name, digest in config_files(params, project_dir).items():
-        components[f"configuration file {name}"] = digest or "missing"
+        components[f"study/configuration file or a file it names: {name}"] = digest or "missing"
     for rel, digest in library_digest(project_dir).items():
         components[f"library file {rel}"] = digest
     for name, version in package_versions().items():

@@ -222,5 +222,5 @@ def test_study_file_and_the_files_it_names_are_in_the_key(proj):
     other = proj / "exports" / "other.yml"
     other.write_text("data:\n  cohort: cohort.csv\n")
     named = key_of(proj, {"data": str(other)})  # the fixture's parameter names a file
-    assert f"configuration file {other}" in named.components
-    assert f"configuration file {proj / 'exports' / 'cohort.csv'}" in named.components
+    assert f"study/configuration file or a file it names: {other}" in named.components
+    assert f"study/configuration file or a file it names: {proj / 'exports' / 'cohort.csv'}" in named.components

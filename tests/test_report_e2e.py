@@ -12,7 +12,7 @@ import zipfile
 import pytest
 
 from analysis.narrative import SYNTHETIC_NOTICE, Narrative
-from conftest import LEAKED_MISSING, QMD_SOURCES, captions, inline_expressions, normalise
+from conftest import COHORT, LEAKED_MISSING, QMD_SOURCES, captions, inline_expressions, normalise
 
 FORMATS = ("html", "pdf", "docx")
 
@@ -93,7 +93,9 @@ def test_synthetic_data_notice_is_shown(bundled_render, bundled_results, fmt):
 
 def test_every_inline_number_is_the_librarys(bundled_render, bundled_results):
     """Each inline expression of the manuscript, evaluated on the library's results, is printed as is."""
-    namespace = {"R": bundled_results, "text": Narrative(bundled_results)}
+    from analysis.studyfile import resolve_study
+
+    namespace = {"R": bundled_results, "text": Narrative(bundled_results, resolve_study(cohort=COHORT))}
     exprs = inline_expressions()
     assert len(exprs) > 50
     text = bundled_render.html_text

@@ -131,9 +131,14 @@ def test_precedence_argument_over_study_file_over_demo(tmp_path):
     overridden = resolve_study(study, cutoff="2024-06-30", kinetics="none", base=tmp_path)
     assert overridden.cutoff == dt.date(2024, 6, 30) and overridden.kinetics is None
     assert overridden.cohort == from_file.cohort
-    # another cohort on the command line never gets the study file's kinetics
-    other = resolve_study(study, cohort="other.csv", base=tmp_path)
-    assert other.cohort == tmp_path / "other.csv" and other.kinetics is None and other.cutoff == dt.date(2024, 5, 1)
+    # another cohort on the command line never gets the study file's kinetics or cut-off
+    other = resolve_study(study, cohort="other.csv", cutoff="2024-04-01", base=tmp_path)
+    assert other.cohort == tmp_path / "other.csv" and other.kinetics is None and other.cutoff == dt.date(2024, 4, 1)
+    with pytest.raises(StudyFileError, match="belongs to the export it names"):
+        resolve_study(study, cohort="other.csv", base=tmp_path)
+    # a study file that names no export lends its cut-off (and mapping) to the one given
+    mapping_only = _write(tmp_path, "data:\n  cutoff: 2024-05-01\n", "mapping.yml")
+    assert resolve_study(mapping_only, cohort="other.csv", base=tmp_path).cutoff == dt.date(2024, 5, 1)
     # study.yml in the working folder is read when none is named
     assert resolve_study(base=tmp_path).cohort == from_file.cohort
     # no study file, no cohort: the demo, its kinetics and its cut-off
