@@ -26,7 +26,7 @@ from .formatting import (
     is_missing,
 )
 from .groups import GROUPINGS
-from .results import Results
+from .results import ENDPOINTS, RESPONSES, TABLE1_VARIABLES, Results
 from .studyfile import StudySettings
 
 ALPHA = 0.05
@@ -67,6 +67,11 @@ VARIABLE_PHRASES = {
     "bm_blasts_pct": "bone-marrow blasts",
     "cart_dose_1e6_per_kg": "infused CAR-T cell dose",
 }
+
+
+class UnknownKey(ValueError):
+    """An inline expression names a comparison, count or outcome the results do not have;
+    the message lists the valid names (instead of a bare ``KeyError: 'age_crs'``)."""
 
 
 @dataclass(frozen=True)
@@ -131,12 +136,19 @@ class Narrative:
                 "the data contract before analysis.")
 
     # --- counts -------------------------------------------------------------------------
+    def _count(self, key: str) -> int:
+        if key not in self.results.counts:
+            raise UnknownKey(f"unknown count {key!r}; the counts are: {', '.join(self.results.counts)}")
+        return self.results.counts[key]
+
     def count(self, key: str) -> str:
-        return str(self.results.counts[key])
+        """A count of the cohort: ``text.count("n_patients")`` -> '93'."""
+        return str(self._count(key))
 
     def n_of(self, key: str, denominator: str = "n_patients") -> str:
-        """'76 of 93 (81.7%)' for a count of the results object."""
-        return fmt_n_of(self.results.counts[key], self.results.counts[denominator])
+        """A count with its denominator: ``text.n_of("n_crs")`` -> '76 of 93 (81.7%)';
+        ``text.n_of("n_concurrent", "n_icans")`` for another denominator."""
+        return fmt_n_of(self._count(key), self._count(denominator))
 
     def median_range(self, name: str, unit: str = "") -> str:
         """'5 (range 1–14)' for a descriptive distribution (onset days, doses, age)."""
@@ -145,6 +157,38 @@ class Narrative:
         return f"{text} {unit}".strip() if unit else text
 
     # --- p-values -----------------------------------------------------------------------
+    #: What an editor compares: a response, a survival endpoint, the kinetics peak or a
+    #: Table 1 variable, always ``by`` a grouping of :data:`analysis.groups.GROUPINGS`.
+    OUTCOMES = (*RESPONSES, *ENDPOINTS, "peak", *TABLE1_VARIABLES)
+
+    def _locate(self, what: str, key=None, by: str | None = None) -> tuple[str, object]:
+        """(table, key) of a comparison, from the editor's ``("os", by="crs")`` or the
+        older ``("survival", ("os", "crs"))``; an unknown name lists the valid ones."""
+        if by is None:
+            if what not in ("table1", "response", "kinetics", "survival") or key is None:
+                raise UnknownKey(f"name the comparison as text.p(OUTCOME, by=GROUPING), e.g. "
+                                 f'text.p("os", by="crs"); OUTCOME is one of: {", ".join(self.OUTCOMES)}')
+            table = what
+        else:
+            if by not in GROUPINGS:
+                raise UnknownKey(f"unknown grouping {by!r}; the groupings are: {', '.join(GROUPINGS)}")
+            if what in RESPONSES:
+                table, key = "response", (what, by)
+            elif what in ENDPOINTS:
+                table, key = "survival", (what, by)
+            elif what == "peak":
+                table, key = "kinetics", by
+            elif what in TABLE1_VARIABLES:
+                table, key = "table1", (what, by)
+            else:
+                raise UnknownKey(f"unknown outcome {what!r}; the outcomes are: {', '.join(self.OUTCOMES)}")
+        store = {"table1": self.results.table1, "response": self.results.response,
+                 "kinetics": self.results.kinetics_peak, "survival": self.results.survival}[table]
+        if key not in store:
+            valid = sorted({k[1] if isinstance(k, tuple) else k for k in store})
+            raise UnknownKey(f"no {table} comparison {key!r}; the groupings it has are: {', '.join(valid)}")
+        return table, key
+
     def _p(self, table: str, key):
         if table == "table1":
             r = self.results.table1[key].result
@@ -162,26 +206,42 @@ class Narrative:
             raise KeyError(table)
         return r.p, r.reason
 
-    def p(self, table: str, key) -> str:
-        """Formatted p-value, e.g. ``p("survival", ("os", "crs"))`` -> 'p = 0.677'."""
-        p, reason = self._p(table, key)
+    def p(self, what: str, key=None, *, by: str | None = None) -> str:
+        """Formatted p-value of a comparison.
+
+        >>> text.p("os", by="crs")        # log-rank test of OS by CRS
+        'p = 0.924'
+        >>> text.p("cr", by="icans")      # CR rate by ICANS (chi-square or Fisher)
+        >>> text.p("peak", by="crs")      # peak CAR-T copies (Mann-Whitney)
+        >>> text.p("age", by="crs")       # a Table 1 variable
+        """
+        p, reason = self._p(*self._locate(what, key, by))
         return fmt_p(p, reason)
 
-    def significant(self, table: str, key) -> bool | None:
-        p, _ = self._p(table, key)
+    def significant(self, what: str, key=None, *, by: str | None = None) -> bool | None:
+        """True/False at the report's alpha; None when there is no test.
+        ``text.significant("os", by="crs")``."""
+        p, _ = self._p(*self._locate(what, key, by))
         return None if p is None else p < self.alpha
 
-    def differ(self, table: str, key, yes: str = DIFFERED, no: str = NOT_DETECTED) -> str:
-        """A verdict phrase that follows the data rather than the publication."""
-        verdict = self.significant(table, key)
+    def differ(self, what: str, key=None, yes: str = DIFFERED, no: str = NOT_DETECTED, *,
+               by: str | None = None) -> str:
+        """A verdict phrase that follows the test: ``text.differ("os", by="crs")`` ->
+        'showed no statistically significant difference' or 'differed significantly';
+        ``yes=``/``no=`` choose other words for the same verdict."""
+        verdict = self.significant(what, key, by=by)
         if verdict is None:
             return "could not be compared"
         return yes if verdict else no
 
-    def differ_all(self, table: str, keys, yes: str = "differed significantly in at least one comparison",
-                   no: str = NOT_DETECTED) -> str:
-        """One verdict for a sentence that lists several tests: 'no' only when none is significant."""
-        verdicts = [self.significant(table, key) for key in keys]
+    def differ_all(self, what: str, keys=None, yes: str = "differed significantly in at least one comparison",
+                   no: str = NOT_DETECTED, *, by=None) -> str:
+        """One verdict for a sentence that lists several tests: 'no' only when none is
+        significant. ``text.differ_all("peak", by=["crs", "icans"])``."""
+        if by is not None:
+            verdicts = [self.significant(what, by=g) for g in by]
+        else:
+            verdicts = [self.significant(what, key) for key in keys]
         if any(verdicts):
             return yes
         if all(v is None for v in verdicts):
@@ -419,6 +479,11 @@ class Narrative:
             return comparison.levels[0]
         return next(lv for lv in comparison.levels if lv.key == level)
 
+    def median(self, endpoint: str, by: str = "all", level: str | None = None) -> str:
+        """Median survival with its CI: ``text.median("os")`` for the cohort,
+        ``text.median("os", by="crs", level="yes")`` for one group."""
+        return self.median_survival(endpoint, by, level)
+
     def median_survival(self, endpoint: str, grouping: str = "all", level: str | None = None) -> str:
         """'24.4 months (95% CI 14.6–33.3)'; 'not reached' for a median or bound never reached."""
         km = self._summary(endpoint, grouping, level)
@@ -469,13 +534,14 @@ class Narrative:
             return f"OR {NOT_ESTIMABLE} ({o.reason})"
         return _ratio("OR", o.odds_ratio, o.ci_low, o.ci_high)
 
-    def effect(self, table: str, key) -> str:
+    def effect(self, what: str, key=None, *, by: str | None = None) -> str:
         """Estimate, CI and p of a comparison, for parentheses after a verdict.
 
         Survival: 'HR 0.95, 95% CI 0.46–1.94; p = 0.894' (two levels) or each level's HR
         against the reference then the log-rank p. Response, two levels: the risk difference
         and the odds ratio then the p; three levels: the p alone (the rates are in Figure 1).
         """
+        table, key = self._locate(what, key, by)
         p_text = self.p(table, key)
         if table == "survival":
             endpoint, grouping = key
@@ -498,10 +564,12 @@ class Narrative:
             ])
         return p_text
 
-    def verdict(self, table: str, key) -> str:
+    def verdict(self, what: str, key=None, *, by: str | None = None) -> str:
         """'no significant difference was detected (HR 0.95, 95% CI 0.46–1.94; p = 0.894)'
         or 'a significant difference was found (...)': the words follow the test, the
-        estimate and its CI follow the words."""
+        estimate and its CI follow the words. ``text.verdict("os", by="crs")``,
+        ``text.verdict("cr", by="icans")``."""
+        table, key = self._locate(what, key, by)
         significant = self.significant(table, key)
         if significant is None:
             words = "no test was possible"

@@ -280,3 +280,33 @@ def test_ph_test_without_a_p_reads_as_a_sentence(results):
     text = Narrative(dataclasses.replace(results, cox=cox))
     assert text.ph_p("lfs") == "no test (Firth fit: cox.zph not defined)"
     assert text.ph_p("os").startswith("p ")
+
+
+def test_keyword_accessors_read_like_the_tables(results):
+    """issue 14: text.p("os", by="crs") is the same test as the older tuple form."""
+    text = Narrative(results)
+    assert text.p("os", by="crs") == text.p("survival", ("os", "crs"))
+    assert text.p("cr", by="icans") == text.p("response", ("cr", "icans"))
+    assert text.p("peak", by="crs") == text.p("kinetics", "crs")
+    assert text.p("age", by="crs") == text.p("table1", ("age", "crs"))
+    assert text.verdict("os", by="crs").endswith(f"{text.p('os', by='crs')})")
+    assert text.differ_all("peak", by=["crs", "icans"]) == text.differ_all("kinetics", ["crs", "icans"])
+    assert text.median("os") == text.median_survival("os")
+    s = results.survival[("os", "crs")]
+    level = s.levels[1].key
+    assert text.median("os", by="crs", level=level) == text.median_survival("os", "crs", level)
+
+
+@pytest.mark.parametrize("call, listed", [
+    (lambda t: t.p("os", by="age_crs"), "the groupings are: crs, icans"),
+    (lambda t: t.p("overall", by="crs"), "the outcomes are: cr, mrd_negative_cr, os, lfs, peak, age"),
+    (lambda t: t.count("age_crs"), "the counts are: n_patients"),
+    (lambda t: t.p("survival", ("os", "nope")), "the groupings it has are:"),
+    (lambda t: t.p("os"), 'text.p("os", by="crs")'),
+])
+def test_an_unknown_name_lists_the_valid_ones(results, call, listed):
+    from analysis.narrative import UnknownKey
+
+    with pytest.raises(UnknownKey) as err:
+        call(Narrative(results))
+    assert listed in str(err.value)
