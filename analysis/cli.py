@@ -94,13 +94,15 @@ def _count(n: int, noun: str) -> str:
 def _validate(args: argparse.Namespace) -> int:
     from analysis.problems import format_report, write_problems_csv
 
+    settings = settings_from_args(args)
+    headers = settings.mapping.columns  # contract column -> the export's header
     try:
-        study = study_from_args(args)
+        study = load_settings(settings)
     except InputError as err:
         # The data manager's report: on standard output (it can be redirected to a file).
-        print(format_report(err))
+        print(format_report(err, headers))
         if args.problems:
-            print(f"\nEvery problem written to {write_problems_csv(err.violations, args.problems)}")
+            print(f"\nEvery problem written to {write_problems_csv(err.violations, args.problems, headers)}")
         return 1
     if args.problems:  # an empty list: a stale list of problems must not survive a clean run
         write_problems_csv([], args.problems)

@@ -15,7 +15,7 @@ from typing import Iterable
 from .loading import InputError, Violation
 
 #: Columns of ``validate --problems FILE``.
-CSV_COLUMNS = ("file", "row", "record", "column", "rule", "value", "related_value")
+CSV_COLUMNS = ("file", "row", "record", "column", "export_column", "rule", "value", "related_value")
 
 #: A problem family shared by this many cells of a column gets a hint.
 HINT_MIN_CELLS = 3
@@ -77,6 +77,10 @@ def hints(violations: Iterable[Violation]) -> list[str]:
         elif "decimal separator" in rule:
             out.append(f"{where}: {len(group)} numbers use a decimal comma: export with a dot as the decimal "
                        "separator (or save the sheet with an English number format)")
+        elif rule.startswith("not a whole number") and any(not v.replace(".", "").isdigit() for v in values):
+            distinct = sorted(set(values))[:6]
+            out.append(f"{where}: {len(group)} cells are words, not numbers ({', '.join(distinct)}): map them to "
+                       "numbers under `values:` in the study file (e.g. \"Grade II\": 2)")
         elif rule.startswith("not a boolean") or rule.startswith("must be "):
             distinct = sorted(set(values))[:6]
             out.append(f"{where}: {len(group)} cells hold values outside the contract ({', '.join(distinct)}): "
@@ -84,17 +88,22 @@ def hints(violations: Iterable[Violation]) -> list[str]:
     return out
 
 
-def format_report(err: InputError) -> str:
-    """Summary, hints, then every problem (the detail table of :meth:`InputError.format`)."""
+def format_report(err: InputError, headers: dict[str, str] | None = None) -> str:
+    """Summary, hints, then every problem (the detail table of :meth:`InputError.format`).
+
+    ``headers``: contract column -> the export's own header (a study file's mapping), shown
+    beside the contract name so that a data manager finds the column in the sheet."""
+    headers = headers or {}
     violations = err.violations
     n = len(violations)
     lines = [f"{n} problem{'s' if n != 1 else ''} found", "", "Summary (problems per column and rule):"]
     rows = summary(violations)
-    width = max(len(c) for _, c, _, _ in rows)
+    named = {column: f"{column} ('{headers[column]}')" if column in headers else column for _, column, _, _ in rows}
+    width = max(len(name) for name in named.values())
     several_files = len({f for f, *_ in rows}) > 1
     for file, column, rule, count in rows:
         prefix = f"{Path(file).name}: " if several_files else ""
-        lines.append(f"  {count:>6}  {prefix}{column.ljust(width)}  {rule}")
+        lines.append(f"  {count:>6}  {prefix}{named[column].ljust(width)}  {rule}")
     found = hints(violations)
     if found:
         lines += ["", "Hints:"] + [f"  - {h}" for h in found]
@@ -102,8 +111,10 @@ def format_report(err: InputError) -> str:
     return "\n".join(lines)
 
 
-def write_problems_csv(violations: Iterable[Violation], path) -> Path:
-    """Every problem as a CSV for the data manager (UTF-8 with BOM, so Excel reads accents)."""
+def write_problems_csv(violations: Iterable[Violation], path, headers: dict[str, str] | None = None) -> Path:
+    """Every problem as a CSV for the data manager (UTF-8 with BOM, so Excel reads accents);
+    ``export_column`` is the export's own header where a study file maps it."""
+    headers = headers or {}
     path = Path(path)
     partial = path.with_name(f".{path.name}.partial")
     with open(partial, "w", newline="", encoding="utf-8-sig") as fh:
@@ -111,6 +122,6 @@ def write_problems_csv(violations: Iterable[Violation], path) -> Path:
         writer.writerow(CSV_COLUMNS)
         for v in violations:
             writer.writerow([v.file or "", "" if v.row is None else v.row, v.patient_id or "", v.column or "",
-                             v.rule, v.value or "", v.related or ""])
+                             headers.get(v.column or "", ""), v.rule, v.value or "", v.related or ""])
     partial.replace(path)
     return path

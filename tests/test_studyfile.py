@@ -82,6 +82,10 @@ def test_mapped_export_validates_with_only_the_planted_errors(mapped, capsys):
     # the cross-field rule shows the value it was compared with
     order = next(r for r in rows if r["column"] == "cr_date")
     assert order["related_value"].startswith("infusion_date = ") and order["record"]
+    # the data manager finds the column by the export's own header
+    position = 0 if (folder / "labels_export.xlsx").exists() else 1
+    assert order["export_column"] == FIELDS["cr_date"][position]
+    assert f"cr_date ('{FIELDS['cr_date'][position]}')" in out
 
 
 def test_mapped_export_without_errors_loads_every_patient(tmp_path):
@@ -299,3 +303,11 @@ def test_analysis_options_reach_the_results(tmp_path):
     # Schoenfeld: a stricter alpha needs a larger effect (z_{1-alpha/2} grows)
     strict, usual = results.detectable_hr[("os", "crs")], default.detectable_hr[("os", "crs")]
     assert strict.hr_above > usual.hr_above
+
+
+def test_words_in_a_grade_column_get_a_values_hint():
+    from analysis.loading import Violation
+
+    violations = [Violation(r, f"P{r}", "crs_grade", "not a whole number", v)
+                  for r, v in ((2, "Grade II"), (3, "Grade I"), (4, "Grade II"))]
+    assert any("map them to numbers under `values:`" in h and "Grade II" in h for h in hints(violations))
