@@ -306,7 +306,7 @@ class Narrative:
         tested = [g for g in ("crs", "icans", "severity", "concurrent") if self.significant("kinetics", g) is not None]
         if not tested:
             return f"expansion could not be compared ({self.results.kinetics_reason or 'too few samples'})."
-        different = [GROUPINGS[g].title for g in tested if self.significant("kinetics", g)]
+        different = [in_sentence(GROUPINGS[g].title) for g in tested if self.significant("kinetics", g)]
         if not different:
             return ("these data give no evidence that the absence of CRS marks poor expansion (a non-significant "
                     "test does not show that expansion is the same).")
@@ -395,7 +395,7 @@ class Narrative:
                 "toxicity leaves efficacy unchanged: the confidence intervals of the estimates show which "
                 "effects these data cannot exclude."
             )
-        listed = ", ".join(f"{OUTCOME_PHRASES[o]} by {GROUPINGS[g].title}" for o, g in significant)
+        listed = ", ".join(f"{OUTCOME_PHRASES[o]} by {in_sentence(GROUPINGS[g].title)}" for o, g in significant)
         return (
             f"{len(significant)} of {len(tests)} comparisons of response or survival between toxicity "
             f"groups reached statistical significance ({listed}); these associations need confirmation."
@@ -662,6 +662,9 @@ class Narrative:
         """'1 patient had died and 0 were no longer followed' on or before the landmark."""
         lm = self.results.landmark[(endpoint, grouping)]
         event = "had died" if endpoint == "os" else "had relapsed or died"
+        if lm.n_event_before == 0 and lm.n_censored_before == 0:
+            return ("no patient had died or left follow-up before it" if endpoint == "os"
+                    else "no patient had relapsed, died or left follow-up before it")
         noun = "patient" if lm.n_event_before == 1 else "patients"
         return f"{lm.n_event_before:,} {noun} {event} and {lm.n_censored_before:,} had no follow-up beyond it"
 
@@ -718,6 +721,14 @@ def _signed(x: float) -> str:
     """One decimal with a true minus sign: '−9.2', '9.8', '0.0'."""
     text = fmt_pct(x).rstrip("%")
     return text.replace("-", "\u2212")
+
+
+def in_sentence(title: str) -> str:
+    """A grouping title inside a sentence: 'Concurrent CRS and ICANS' -> 'concurrent CRS and
+    ICANS'; an acronym ('CRS grade') keeps its capitals."""
+    if len(title) > 1 and title[0].isupper() and not title[1].isupper():
+        return title[0].lower() + title[1:]
+    return title
 
 
 def fmt_ci_bounds(low, high) -> str:

@@ -310,3 +310,17 @@ def test_an_unknown_name_lists_the_valid_ones(results, call, listed):
     with pytest.raises(UnknownKey) as err:
         call(Narrative(results))
     assert listed in str(err.value)
+
+
+def test_group_titles_inside_sentences_lose_only_a_leading_capital():
+    from analysis.narrative import in_sentence
+
+    assert in_sentence("Concurrent CRS and ICANS") == "concurrent CRS and ICANS"
+    assert in_sentence("CRS grade") == "CRS grade" and in_sentence("ICANS") == "ICANS"
+
+
+def test_landmark_exclusions_without_any_read_as_a_sentence(results):
+    lm = {k: dataclasses.replace(v, n_event_before=0, n_censored_before=0) for k, v in results.landmark.items()}
+    text = Narrative(dataclasses.replace(results, landmark=lm))
+    assert text.landmark_excluded("os") == "no patient had died or left follow-up before it"
+    assert text.landmark_excluded("lfs") == "no patient had relapsed, died or left follow-up before it"
