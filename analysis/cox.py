@@ -34,8 +34,7 @@ CONTRACT (field names used by results.py and tables.py — do not rename):
 """
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -350,12 +349,14 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
         left_out[c] = ALIASED_REASON
         columns.remove(c)
     if not columns:
-        return _failed(endpoint, n, events, "no covariate can be estimated: " + "; ".join(sorted(set(left_out.values()))))
+        reasons = "; ".join(sorted(set(left_out.values())))
+        return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons)
     for c in _without_information(data, X, columns):  # R's Cholesky: zero pivot -> NA coefficient
         left_out[c] = NO_INFORMATION_REASON
         columns.remove(c)
     if not columns:
-        return _failed(endpoint, n, events, "no covariate can be estimated: " + "; ".join(sorted(set(left_out.values()))))
+        reasons = "; ".join(sorted(set(left_out.values())))
+        return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons)
     frame = [data[["months", "event"]].astype(float), X[columns]] + ([data[STRATUM]] if strata else [])
     data = pd.concat(frame, axis=1)
     coef, cov, converged, problem, monotone = _fit_efron(data, columns)

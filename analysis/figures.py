@@ -342,7 +342,7 @@ def km_plot(
 
     if ci is None:
         ci = len(shown) <= 2
-    for (i, level), color in zip(shown, colors):
+    for (_, level), color in zip(shown, colors):
         curve = level.curve
         times = np.asarray(curve.times, dtype=float)
         surv = 100 * np.asarray(curve.survival, dtype=float)
@@ -426,7 +426,7 @@ def _risk_table(ax, comparison: SurvivalComparison, shown, colors, x_right: floa
     keep = [j for j in range(len(columns)) if j % stride == 0]
     columns = [columns[j] for j in keep]
     texts = [[row[j] for j in keep if j < len(row)] for row in texts]
-    for row, ((_, level), color, row_texts) in enumerate(zip(shown, colors, texts)):
+    for row, ((_, _level), color, row_texts) in enumerate(zip(shown, colors, texts)):
         # A short line in the level's colour names the row (the legend gives the label).
         ax.plot([swatch_end - 14 / axes_pt, swatch_end], [row, row], transform=ax.get_yaxis_transform(),
                 color=color, lw=2.0,
@@ -664,7 +664,7 @@ def forest_plot(cox) -> Figure:
         title = _FOREST_TITLES.get(endpoint, endpoint.upper())
         ax.set_title(f"{title}\n(n = {result.n:,}; {result.events:,} events)", fontsize=8.5, pad=4)
         terms = {t.key: t for t in result.terms}
-        for i, (label, key, kind, meaning) in enumerate(rows):
+        for i, (_label, key, kind, meaning) in enumerate(rows):
             y = y_of[i]
             color = MEANING_COLORS[meaning] if meaning else "black"
             if kind == "header":
@@ -689,7 +689,7 @@ def forest_plot(cox) -> Figure:
             ax.plot([term.hr], [y], marker="s", ms=5, color=color, ls="none", zorder=3, gid="estimate")
         if j == 0:
             # left-aligned in the label column, the CRS/ICANS levels indented under their header
-            for i, (label, key, kind, _) in enumerate(rows):
+            for i, (label, _key, kind, _) in enumerate(rows):
                 indent = 0.18 if kind in ("reference", "sub") else 0.0
                 x = -(label_w - 0.08 - indent) / panel_w
                 ax.text(x, y_of[i], label, transform=ax.get_yaxis_transform(), ha="left",

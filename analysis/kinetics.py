@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 
 from analysis.comparisons import Comparison, TestResult, compare_continuous

@@ -34,9 +34,10 @@ import re
 import stat
 import warnings
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field  # 'field' names a data-contract field below
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -139,7 +140,8 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _file_error(rule: str, value: str | None = None, *, row: int | None = None, column: str | None = None) -> InputError:
+def _file_error(rule: str, value: str | None = None, *, row: int | None = None,
+                column: str | None = None) -> InputError:
     return InputError([Violation(row, None, column, rule, value)])
 
 
@@ -159,9 +161,9 @@ class ColumnMapping:
     format (e.g. ``"%d/%m/%Y"``) read in date columns where a cell is not ``YYYY-MM-DD``.
     """
 
-    columns: dict[str, str] = field(default_factory=dict)
-    kinetics_columns: dict[str, str] = field(default_factory=dict)
-    values: dict[str, dict] = field(default_factory=dict)
+    columns: dict[str, str] = dataclass_field(default_factory=dict)
+    kinetics_columns: dict[str, str] = dataclass_field(default_factory=dict)
+    values: dict[str, dict] = dataclass_field(default_factory=dict)
     date_format: str | None = None
 
     def headers(self, fields: tuple[_Field, ...]) -> dict[str, str]:

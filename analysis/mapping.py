@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .loading import COHORT_FIELDS, KINETICS_FIELDS, _BOOLEAN_WORDS, _SEX_WORDS, _STATUS_WORDS, _normal_name
+from .loading import _BOOLEAN_WORDS, _SEX_WORDS, _STATUS_WORDS, COHORT_FIELDS, KINETICS_FIELDS, _normal_name
 
 #: Labels and variable names that registries use for each contract column (normalised
 #: as :func:`analysis.loading._normal_name` does).

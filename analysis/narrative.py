@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import yaml
 
@@ -34,9 +33,6 @@ ALPHA = 0.05
 #: Verdict phrases: a non-significant test is never worded as equivalence (issue 10).
 DIFFERED = "differed significantly"
 NOT_DETECTED = "showed no statistically significant difference"
-
-#: The publication's numbers with where they are printed (see data/README.md).
-PUBLISHED_VALUES = Path(__file__).resolve().parent.parent / "data" / "published.yml"
 
 #: Groupings that describe toxicity (the question of the report), in the order of the figures.
 TOXICITY_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
@@ -356,7 +352,7 @@ class Narrative:
     def reproduction(self):
         from .reproduction import load_published, reproduce
 
-        return reproduce(self.results.to_dict(), load_published(PUBLISHED_VALUES))
+        return reproduce(self.results.to_dict(), load_published())
 
     @property
     def reproduction_rows(self):
@@ -437,7 +433,8 @@ class Narrative:
             return f"{NOT_ESTIMABLE} ({lm.reason})"
         if lm.ci_low is None or lm.ci_high is None:
             return f"{fmt_pct(100 * lm.survival)} (95% CI {NOT_ESTIMABLE})"
-        return f"{fmt_pct(100 * lm.survival)} (95% CI {fmt_pct(100 * lm.ci_low).rstrip('%')}–{fmt_pct(100 * lm.ci_high)})"
+        low = fmt_pct(100 * lm.ci_low).rstrip("%")
+        return f"{fmt_pct(100 * lm.survival)} (95% CI {low}–{fmt_pct(100 * lm.ci_high)})"
 
     def survival_hr(self, endpoint: str, grouping: str, level: str | None = None) -> str:
         """Univariable Cox HR against the reference level: 'HR 1.04 (95% CI 0.51–2.12)'.
@@ -532,7 +529,8 @@ class Narrative:
         “CRS and ICANS”; 80% power; two-sided alpha 0.05'."""
         d = self.results.detectable_hr[(endpoint, grouping)]
         comparison = self.results.survival[(endpoint, grouping)]
-        (level,) = [lv for lv in comparison.levels if lv.key != self.results.survival_hr[(endpoint, grouping)].reference]
+        reference = self.results.survival_hr[(endpoint, grouping)].reference
+        (level,) = [lv for lv in comparison.levels if lv.key != reference]
         total = sum(lv.n for lv in comparison.levels)
         return (f"{d.events:,} events; {fmt_n_of(level.n, total)} patients in the group “{level.label}”; "
                 f"{fmt_pct(100 * d.power, 0)} power; two-sided alpha {d.alpha:g}")

@@ -27,10 +27,10 @@ from .comparisons import (
     Comparison,
     ResponseComparison,
     TestResult,
-    rank_test,
     compare_categorical,
     compare_continuous,
     compare_response,
+    rank_test,
 )
 from .cox import FIRTH, CoxResult, fit_cox
 from .effects import (
@@ -109,12 +109,12 @@ class Results:
     detectable_hr: dict[tuple[str, str], DetectableHazardRatio] = field(default_factory=dict)
     #: Competing risks among patients in CR ("all" and each grouping) and the landmark
     #: analysis ((endpoint, grouping) at ``landmark_day``): see the block at the end.
-    competing: dict[str, "CompetingRisks"] = field(default_factory=dict)
-    landmark: dict[tuple[str, str], "LandmarkComparison"] = field(default_factory=dict)
+    competing: dict[str, CompetingRisks] = field(default_factory=dict)
+    landmark: dict[tuple[str, str], LandmarkComparison] = field(default_factory=dict)
     landmark_day: int | None = None
-    cohort_flow: "CohortFlow | None" = None
+    cohort_flow: CohortFlow | None = None
     #: per-patient months of the swimmer plot (no identifier, no date)
-    swimmer: "Timelines | None" = None
+    swimmer: Timelines | None = None
 
     def kinetics_values(self, grouping: str) -> pd.DataFrame:
         """Per-patient peak copies with the patient's level key for a grouping (no identifiers)."""

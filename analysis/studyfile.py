@@ -373,8 +373,9 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
     elif is_demo:
         cutoff_date, origins["cutoff"] = parse_cutoff(DEMO_CUTOFF), "bundled demo"
     else:
+        cohort_given_here = sf and m.data.cohort and origins["cohort"] == "argument"
         hint = ("give the cut-off of this export with it (CUTOFF=, --cutoff): the study file's cut-off "
-                f"belongs to the export it names ({m.data.cohort})" if sf and m.data.cohort and origins["cohort"] == "argument"
+                f"belongs to the export it names ({m.data.cohort})" if cohort_given_here
                 else f"set `data: cutoff: YYYY-MM-DD` in {where}" if sf
                 else "give the cut-off (make report CUTOFF=YYYY-MM-DD, --cutoff, -P cutoff:YYYY-MM-DD) "
                      "or write it in a study file")

@@ -251,7 +251,8 @@ def synthesize(n_patients: int = N_PUBLISHED, seed: int = DEFAULT_SEED) -> tuple
     toci_mg = _draw(rng, np.where(tocilizumab, "yes", ""), TOCI_CUM_MG, order=crs_grade + rng.random(n))
 
     # --- response at day 30
-    non_cr = _flag_top(rng, cell, CELL_COUNTS["non_cr"], CELL_SIZES, score=values["bm_blasts_pct"] / 100 + rng.random(n))
+    non_cr = _flag_top(rng, cell, CELL_COUNTS["non_cr"], CELL_SIZES,
+                       score=values["bm_blasts_pct"] / 100 + rng.random(n))
     cr = ~non_cr
     mrd_neg = _flag_top(rng, np.where(cr, cell, ""), CELL_COUNTS["mrd_negative_cr"],
                         {c: CELL_SIZES[c] - CELL_COUNTS["non_cr"][c] for c in CELLS})
@@ -354,7 +355,8 @@ def _kinetics(rng, cohort: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------- writing
 
 def _fmt_number(s: pd.Series, decimals: int) -> pd.Series:
-    out = s.map(lambda v: "" if pd.isna(v) else (f"{v:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{int(v)}"))
+    out = s.map(lambda v: "" if pd.isna(v)
+                else (f"{v:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{int(v)}"))
     return out
 
 
