@@ -133,7 +133,8 @@ def _aliased(X: pd.DataFrame) -> list[str]:
     """Columns that are linear combinations of earlier ones and a constant, in R's order
     (coxph reports NA for them); the model is fitted without them."""
     centred = (X - X.mean()).to_numpy(dtype=float)
-    kept, out = [], []
+    kept: list[int] = []
+    out: list[str] = []
     for j, column in enumerate(X.columns):
         if np.linalg.matrix_rank(centred[:, kept + [j]]) > len(kept):
             kept.append(j)
@@ -148,7 +149,8 @@ def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]
     finds them as zero pivots of the Cholesky decomposition (toler.chol) and reports NA."""
     info = _model(data.assign(**{c: X[c] for c in columns}), columns).terms(np.zeros(len(columns)))[2]
     tol = INFO_TOLERANCE * max(float(np.max(np.abs(np.diag(info)))), 1e-300)
-    kept, out = [], []
+    kept: list[int] = []
+    out: list[str] = []
     for j, column in enumerate(columns):
         idx = kept + [j]
         if np.linalg.matrix_rank(info[np.ix_(idx, idx)], tol=tol) > len(kept):
@@ -407,7 +409,9 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
         missing = next(t for t in SEVERITY_TERMS if t not in est)
         sev_reason = f"joint 2-df test not available: {left_out[missing]}"
 
-    ph_terms, ph_coef, ph_reason = (), (), problem
+    ph_terms: tuple[PHTest, ...] = ()
+    ph_coef: tuple[PHTest, ...] = ()
+    ph_reason = problem
     if strata:
         ph_reason = "not computed for the stratified model"
     else:

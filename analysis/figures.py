@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 import numpy as np
@@ -40,6 +41,9 @@ from .formatting import fmt_p
 from .groups import GROUPINGS
 from .survival import SurvivalComparison
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 #: Okabe & Ito (2008) colour-blind-safe palette, yellow left out (unreadable on white).
 OKABE_ITO = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000")
 
@@ -53,7 +57,7 @@ MAX_STRIP_POINTS = 1000
 #: Months between x ticks and risk-table columns of the Kaplan–Meier panels.
 KM_TICK_MONTHS = 12
 
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 8.5,
     "axes.labelsize": 9,
@@ -141,6 +145,8 @@ def level_meaning(grouping: str | None, key: str) -> str | None:
     """'reference', a toxicity step of :data:`SEVERITY_SCALE`, 'treated', or None (unknown level)."""
     from .effects import REFERENCE_LEVELS
 
+    if grouping is None:
+        return None
     if grouping in REFERENCE_LEVELS and REFERENCE_LEVELS[grouping] == key:
         return "reference"
     return LEVEL_MEANINGS.get((grouping, key))

@@ -222,17 +222,18 @@ class Narrative:
             level
             for grouping in TOXICITY_GROUPINGS
             for level in self.results.response[("cr", grouping)].levels
-            if level.n > 0
+            if level.n > 0 and level.rate is not None  # the rate is None only for an empty group
         ]
-        worst = min(levels, key=lambda level: level.rate)
+        worst = min(levels, key=lambda level: level.rate or 0.0)
         return f"{fmt_n_of(worst.events, worst.n)}, in the group “{worst.label}”"
 
     def differ_severity(self) -> str:
         """Joint Wald test of the severity group in both Cox models, as a verdict phrase."""
-        ps = {e: self.results.cox[e].severity_global_p for e in ("os", "lfs")}
-        if any(p is None for p in ps.values()):
+        ps = [self.results.cox[e].severity_global_p for e in ("os", "lfs")]
+        tested = [p for p in ps if p is not None]
+        if len(tested) < len(ps):
             return "could not be tested in both models"
-        if all(p >= self.alpha for p in ps.values()):
+        if all(p >= self.alpha for p in tested):
             return (f"showed no statistically significant association with OS ({self.severity_p('os')}) or LFS "
                     f"({self.severity_p('lfs')})")
         return f"was associated with outcome (OS {self.severity_p('os')}, LFS {self.severity_p('lfs')})"
@@ -456,6 +457,8 @@ class Narrative:
         d = self.results.response_effects[(response, grouping)].difference
         if d.difference is None:
             return f"difference {NOT_ESTIMABLE} ({d.reason})"
+        if d.ci_low is None or d.ci_high is None:
+            return f"{_signed(100 * d.difference)} percentage points (95% CI {NOT_ESTIMABLE}: {d.reason})"
         return (f"{_signed(100 * d.difference)} percentage points "
                 f"(95% CI {_signed(100 * d.ci_low)} to {_signed(100 * d.ci_high)})")
 
@@ -513,6 +516,8 @@ class Narrative:
         lv = next(x for x in self.results.response[(response, grouping)].levels if x.key == level)
         if lv.n == 0:
             return f"{NOT_ESTIMABLE} (no patient in the group “{lv.label}”)"
+        if lv.rate is None or lv.ci_low is None or lv.ci_high is None:  # only for an empty group
+            return f"{NOT_ESTIMABLE} (group “{lv.label}”)"
         ci = f"{fmt_pct(100 * lv.ci_low).rstrip('%')}–{fmt_pct(100 * lv.ci_high)}"
         return f"{lv.events:,} of {lv.n:,} ({fmt_pct(100 * lv.rate)}; 95% CI {ci})"
 
@@ -551,7 +556,7 @@ class Narrative:
         if point.estimate is None:
             return f"not estimable ({point.reason})"
         value = fmt_pct(100 * point.estimate)
-        if point.ci_low is None:
+        if point.ci_low is None or point.ci_high is None:
             return f"{value} (95% CI not estimable: {point.reason})"
         return f"{value} (95% CI {fmt_pct(100 * point.ci_low).removesuffix('%')}–{fmt_pct(100 * point.ci_high)})"
 

@@ -181,6 +181,6 @@ def reproduce(results: dict, published) -> ReproductionTable:
         differs=status.count("differs"),
         not_computed=status.count("not computed"),
         p_values=len(p_rows),
-        conclusions_agree=sum(r.conclusion_agrees for r in p_rows),
+        conclusions_agree=sum(bool(r.conclusion_agrees) for r in p_rows),
     )
     return ReproductionTable(tuple(rows), summary)

@@ -318,7 +318,7 @@ def synthesize(n_patients: int = N_PUBLISHED, seed: int = DEFAULT_SEED) -> tuple
         "tocilizumab": tocilizumab,
         "tocilizumab_cum_mg": toci_mg,
         "cr_day30": cr,
-        "mrd_negative": pd.array(np.where(cr, mrd_neg, None), dtype="boolean"),
+        "mrd_negative": pd.array(np.where(cr, mrd_neg, None), dtype="boolean"),  # type: ignore[call-overload]  # None: object scalar
         "cr_date": _date(cr_day, cr),
         "relapse_date": _date(relapse_day, relapsed),
         "death_date": _date(death_day, died),

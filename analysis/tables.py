@@ -153,7 +153,7 @@ def _to_gt(spec: _Spec) -> GT:
             data[col] = [row[j].text.lstrip(_INDENT) for row in spec.rows]
     frame = pd.DataFrame(data)
     table = GT(frame, rowname_col=spec.columns[0])
-    table = table.cols_label(**{c: h for c, h in zip(spec.columns[1:], spec.html_headers[1:])})
+    table = table.cols_label(cases=dict(zip(spec.columns[1:], spec.html_headers[1:])))
     if spec.html_headers[0]:
         table = table.tab_stubhead(spec.html_headers[0])
     for label, columns in spec.spanners:
@@ -211,7 +211,7 @@ def _p_cell(result, marks: Mapping[str, str]) -> Cell:
     return Cell(fmt_p_bare(result.p), marks.get(result.test or ""))
 
 
-def _category(level: CategoricalLevel, category: str):
+def _category(level: CategoricalLevel, category: str | None):
     return next((c for c in level.categories if str(c.category) == category), None)
 
 
