@@ -30,7 +30,8 @@ result holds and ``method_reason`` why. A well-defined ordinary fit is never rep
 the severity factor is a single 2-df row keyed ``"severity"``, then ``"GLOBAL"``;
 ``ph_tests_by_coef`` holds the ``terms = FALSE`` rows (one per coefficient).
 
-CONTRACT (field names used by results.py and tables.py — do not rename):
+The dataclasses below are read by field name in results.py and tables.py: renaming a
+field changes the results JSON (docs/results.md).
 """
 from __future__ import annotations
 

@@ -404,9 +404,6 @@ class Narrative:
         rows += [(name, version(name.replace("_", "-"))) for name in packages]
         return "\n".join(["| Software | Version |", "|:--|:--|"] + [f"| {k} | {v} |" for k, v in rows])
 
-    def level_label(self, grouping: str, key: str) -> str:
-        return GROUPINGS[grouping].label(key)
-
     # --- effect sizes (estimate and 95% CI beside every p) ------------------------------
     def _summary(self, endpoint: str, grouping: str = "all", level: str | None = None):
         comparison = self.results.survival[(endpoint, grouping)]

@@ -407,21 +407,3 @@ def write_synthetic(out_dir: str | Path = "data", n_patients: int = N_PUBLISHED,
             fh.write(_header(seed))
             frame.to_csv(fh, index=False, lineterminator="\n")
     return paths
-
-
-def main(argv=None) -> int:
-    """``python -m analysis.synthetic [--out data] [--n 93] [--seed S]``."""
-    import argparse
-
-    ap = argparse.ArgumentParser(prog="python -m analysis.synthetic", description="Write the SYNTHETIC demo cohort.")
-    ap.add_argument("--out", default="data", help="output directory (default: data)")
-    ap.add_argument("--n", type=int, default=N_PUBLISHED, help="number of patients (default: 93)")
-    ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
-    args = ap.parse_args(argv)
-    for path in write_synthetic(args.out, args.n, args.seed):
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
