@@ -16,18 +16,39 @@ RENDER_ARGS := $(if $(STUDY),--study "$(STUDY)") $(if $(COHORT),--cohort "$(COHO
 QUARTO_ARGS := $(if $(STUDY),-P study:"$(STUDY)") $(if $(COHORT),-P cohort:"$(COHORT)") \
   $(if $(KINETICS),-P kinetics:"$(KINETICS)") $(if $(CUTOFF),-P cutoff:"$(CUTOFF)")
 
-.PHONY: report preview test env clean
+.PHONY: report preview test lint lock env clean
 
 env: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock
+# requirements.lock pins every package with its hashes (pip then requires them); the
+# project itself is installed in editable mode on top, without dependencies, for the
+# `cartox` command (the lock holds setuptools, its build backend).
+$(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
 	touch $@
 
 test: env
 	$(BIN)/python -m pytest -q
+
+# ruff (lint and format, configured in pyproject.toml) on the whole project, mypy on analysis/.
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Recompile requirements.lock from pyproject.toml (direct dependencies and the test extra),
+# with the hashes of the files PyPI serves. Existing pins are kept unless a requirement
+# changed; `make lock UPGRADE=1` upgrades everything.
+lock:
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet --disable-pip-version-check pip-tools==7.6.2
+	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(VENV)-lock/bin/pip-compile --quiet --generate-hashes \
+	  --extra test --strip-extras --all-build-deps --allow-unsafe $(if $(UPGRADE),--upgrade) \
+	  --index-url https://pypi.org/simple --no-emit-index-url --no-emit-find-links \
+	  --output-file requirements.lock pyproject.toml
 
 # Quarto when the user has it; otherwise the built-in renderer (same sources, same outputs).
 # Either way the output folder is replaced as a whole by the formats of this render.
@@ -47,4 +68,4 @@ preview: env
 	$(BIN)/python -m renderer.preview report.qmd $(RENDER_ARGS)
 
 clean:
-	rm -rf _output _preview .cache
+	rm -rf _output _preview .cache $(VENV)-lock

@@ -25,9 +25,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from analysis.loading import InputError, Study, parse_cutoff
 from analysis.studyfile import StudyFileError, StudySettings, load_settings, resolve_study

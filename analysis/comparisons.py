@@ -1,7 +1,7 @@
 """Group comparisons: Table 1 rows and response rates (Figure 1).
 
-CONTRACT (filled in by the implementation; field names are used by results.py,
-tables.py and figures.py — do not rename):
+Functions (the dataclasses' field names are read by results.py, tables.py and figures.py:
+renaming one changes the results JSON, docs/results.md):
 
 - ``compare_continuous(df, variable, grouping) -> Comparison`` (kind "continuous"):
   median/min/max per level; Mann–Whitney U for two testable levels, Kruskal–Wallis

@@ -30,12 +30,12 @@ result holds and ``method_reason`` why. A well-defined ordinary fit is never rep
 the severity factor is a single 2-df row keyed ``"severity"``, then ``"GLOBAL"``;
 ``ph_tests_by_coef`` holds the ``terms = FALSE`` rows (one per coefficient).
 
-CONTRACT (field names used by results.py and tables.py — do not rename):
+The dataclasses below are read by field name in results.py and tables.py: renaming a
+field changes the results JSON (docs/results.md).
 """
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -134,7 +134,8 @@ def _aliased(X: pd.DataFrame) -> list[str]:
     """Columns that are linear combinations of earlier ones and a constant, in R's order
     (coxph reports NA for them); the model is fitted without them."""
     centred = (X - X.mean()).to_numpy(dtype=float)
-    kept, out = [], []
+    kept: list[int] = []
+    out: list[str] = []
     for j, column in enumerate(X.columns):
         if np.linalg.matrix_rank(centred[:, kept + [j]]) > len(kept):
             kept.append(j)
@@ -149,7 +150,8 @@ def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]
     finds them as zero pivots of the Cholesky decomposition (toler.chol) and reports NA."""
     info = _model(data.assign(**{c: X[c] for c in columns}), columns).terms(np.zeros(len(columns)))[2]
     tol = INFO_TOLERANCE * max(float(np.max(np.abs(np.diag(info)))), 1e-300)
-    kept, out = [], []
+    kept: list[int] = []
+    out: list[str] = []
     for j, column in enumerate(columns):
         idx = kept + [j]
         if np.linalg.matrix_rank(info[np.ix_(idx, idx)], tol=tol) > len(kept):
@@ -350,12 +352,14 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
         left_out[c] = ALIASED_REASON
         columns.remove(c)
     if not columns:
-        return _failed(endpoint, n, events, "no covariate can be estimated: " + "; ".join(sorted(set(left_out.values()))))
+        reasons = "; ".join(sorted(set(left_out.values())))
+        return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons)
     for c in _without_information(data, X, columns):  # R's Cholesky: zero pivot -> NA coefficient
         left_out[c] = NO_INFORMATION_REASON
         columns.remove(c)
     if not columns:
-        return _failed(endpoint, n, events, "no covariate can be estimated: " + "; ".join(sorted(set(left_out.values()))))
+        reasons = "; ".join(sorted(set(left_out.values())))
+        return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons)
     frame = [data[["months", "event"]].astype(float), X[columns]] + ([data[STRATUM]] if strata else [])
     data = pd.concat(frame, axis=1)
     coef, cov, converged, problem, monotone = _fit_efron(data, columns)
@@ -406,7 +410,9 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
         missing = next(t for t in SEVERITY_TERMS if t not in est)
         sev_reason = f"joint 2-df test not available: {left_out[missing]}"
 
-    ph_terms, ph_coef, ph_reason = (), (), problem
+    ph_terms: tuple[PHTest, ...] = ()
+    ph_coef: tuple[PHTest, ...] = ()
+    ph_reason = problem
     if strata:
         ph_reason = "not computed for the stratified model"
     else:

@@ -229,6 +229,7 @@ def fisher_odds_ratio(table, confidence: float = 0.95) -> OddsRatio:
         return float(np.sum(dnhyper(ncp)[support >= q if upper_tail else support <= q]))
 
     eps = _DBL_EPS
+    estimate: float
     if x == lo:
         estimate = 0.0
     elif x == hi:
@@ -268,12 +269,10 @@ def fisher_odds_ratio(table, confidence: float = 0.95) -> OddsRatio:
     estimate = float(estimate)
     reason = ci_reason = None
     if math.isinf(estimate):
-        estimate = None
         reason = "a zero cell (no non-responder in one group or no responder in the other): odds ratio infinite"
     if math.isinf(high):
-        high = None
         ci_reason = "upper limit infinite (a zero cell)"
-    return OddsRatio(estimate, low, high, reason, ci_reason)
+    return OddsRatio(None if reason else estimate, low, None if ci_reason else high, reason, ci_reason)
 
 
 def response_effect(df: pd.DataFrame, response: str, grouping: str) -> ResponseEffect | None:
@@ -402,7 +401,7 @@ class DetectableHazardRatio:
     reason: str | None = None
 
 
-def detectable_hazard_ratio(events: int, proportion: float, alpha: float,
+def detectable_hazard_ratio(events: int, proportion: float | None, alpha: float,
                             power: float = DETECTABLE_POWER) -> DetectableHazardRatio:
     """Schoenfeld's minimum detectable hazard ratio: R
     ``exp(-(qnorm(1 - alpha/2) + qnorm(power)) / sqrt(d * p * (1 - p)))`` and its inverse."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 import numpy as np
@@ -40,6 +41,9 @@ from .formatting import fmt_p
 from .groups import GROUPINGS
 from .survival import SurvivalComparison
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 #: Okabe & Ito (2008) colour-blind-safe palette, yellow left out (unreadable on white).
 OKABE_ITO = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000")
 
@@ -53,7 +57,7 @@ MAX_STRIP_POINTS = 1000
 #: Months between x ticks and risk-table columns of the Kaplan–Meier panels.
 KM_TICK_MONTHS = 12
 
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 8.5,
     "axes.labelsize": 9,
@@ -141,6 +145,8 @@ def level_meaning(grouping: str | None, key: str) -> str | None:
     """'reference', a toxicity step of :data:`SEVERITY_SCALE`, 'treated', or None (unknown level)."""
     from .effects import REFERENCE_LEVELS
 
+    if grouping is None:
+        return None
     if grouping in REFERENCE_LEVELS and REFERENCE_LEVELS[grouping] == key:
         return "reference"
     return LEVEL_MEANINGS.get((grouping, key))
@@ -342,7 +348,7 @@ def km_plot(
 
     if ci is None:
         ci = len(shown) <= 2
-    for (i, level), color in zip(shown, colors):
+    for (_, level), color in zip(shown, colors):
         curve = level.curve
         times = np.asarray(curve.times, dtype=float)
         surv = 100 * np.asarray(curve.survival, dtype=float)
@@ -426,7 +432,7 @@ def _risk_table(ax, comparison: SurvivalComparison, shown, colors, x_right: floa
     keep = [j for j in range(len(columns)) if j % stride == 0]
     columns = [columns[j] for j in keep]
     texts = [[row[j] for j in keep if j < len(row)] for row in texts]
-    for row, ((_, level), color, row_texts) in enumerate(zip(shown, colors, texts)):
+    for row, ((_, _level), color, row_texts) in enumerate(zip(shown, colors, texts)):
         # A short line in the level's colour names the row (the legend gives the label).
         ax.plot([swatch_end - 14 / axes_pt, swatch_end], [row, row], transform=ax.get_yaxis_transform(),
                 color=color, lw=2.0,
@@ -664,7 +670,7 @@ def forest_plot(cox) -> Figure:
         title = _FOREST_TITLES.get(endpoint, endpoint.upper())
         ax.set_title(f"{title}\n(n = {result.n:,}; {result.events:,} events)", fontsize=8.5, pad=4)
         terms = {t.key: t for t in result.terms}
-        for i, (label, key, kind, meaning) in enumerate(rows):
+        for i, (_label, key, kind, meaning) in enumerate(rows):
             y = y_of[i]
             color = MEANING_COLORS[meaning] if meaning else "black"
             if kind == "header":
@@ -689,7 +695,7 @@ def forest_plot(cox) -> Figure:
             ax.plot([term.hr], [y], marker="s", ms=5, color=color, ls="none", zorder=3, gid="estimate")
         if j == 0:
             # left-aligned in the label column, the CRS/ICANS levels indented under their header
-            for i, (label, key, kind, _) in enumerate(rows):
+            for i, (label, _key, kind, _) in enumerate(rows):
                 indent = 0.18 if kind in ("reference", "sub") else 0.0
                 x = -(label_w - 0.08 - indent) / panel_w
                 ax.text(x, y_of[i], label, transform=ax.get_yaxis_transform(), ha="left",

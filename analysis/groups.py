@@ -60,14 +60,14 @@ GROUPINGS: dict[str, Grouping] = {
         Grouping(
             "crs_grade",
             "CRS grade",
-            tuple(Level(k, l) for k, l in zip(_NONE_12_GE3, ("No CRS", "CRS grade 1–2", "CRS grade ≥3"))),
+            tuple(Level(k, label) for k, label in zip(_NONE_12_GE3, ("No CRS", "CRS grade 1–2", "CRS grade ≥3"))),
         ),
         Grouping(
             "icans_grade",
             "ICANS grade",
             tuple(
-                Level(k, l)
-                for k, l in zip(_NONE_12_GE3, ("No ICANS", "ICANS grade 1–2", "ICANS grade ≥3 or seizure"))
+                Level(k, label)
+                for k, label in zip(_NONE_12_GE3, ("No ICANS", "ICANS grade 1–2", "ICANS grade ≥3 or seizure"))
             ),
         ),
         Grouping(
@@ -117,7 +117,8 @@ def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
     per grouping of :data:`GROUPINGS`, holding level keys.
     """
     df = cohort.copy()
-    seizure = df["seizure"].astype("boolean").fillna(False).astype(bool) if "seizure" in df else pd.Series(False, index=df.index)
+    seizure = (df["seizure"].astype("boolean").fillna(False).astype(bool) if "seizure" in df
+               else pd.Series(False, index=df.index))
     df["crs_any"] = df["crs_grade"].gt(0)
     df["crs_severe"] = df["crs_grade"].ge(3)
     df["icans_severe"] = df["icans_grade"].ge(3) | seizure

@@ -1,6 +1,6 @@
 """CAR-T kinetics (Figure 4): per-patient Cmax, Tmax, AUC(0-28) and group comparisons.
 
-CONTRACT:
+Functions:
 - patient_kinetics(kinetics) -> DataFrame indexed by patient_id with columns
   peak_copies (Cmax), peak_day (Tmax, first day reaching the max), auc_0_28 (trapezoidal,
   copies·day/µg, over samples with 0 <= day <= 28).
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 
 from analysis.comparisons import Comparison, TestResult, compare_continuous

@@ -135,7 +135,7 @@ def landmark_cohort(df: pd.DataFrame, endpoint: str, landmark_day: int) -> tuple
 
 def _hazard_ratios(data: pd.DataFrame, endpoint: str, grouping: str) -> tuple[LandmarkHR, ...]:
     """Univariable Cox (Efron) of the grouping's levels against its first level."""
-    from .cox import _fit_efron   # the project's Newton-Raphson (R coxph's algorithm and precision)
+    from .cox import _fit_efron  # the project's Newton-Raphson (R coxph's algorithm and precision)
 
     g = GROUPINGS[grouping]
     reference, others = g.levels[0], g.levels[1:]

@@ -34,9 +34,10 @@ import re
 import stat
 import warnings
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field  # 'field' names a data-contract field below
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -110,7 +111,7 @@ class InputError(Exception):
             title = f"{file or 'input'}: {n} problem{'s' if n != 1 else ''}"
             if any(v.row is not None for v in violations):
                 title += " (rows numbered as in a spreadsheet: the header is row 1)"
-            cells = [("row", "patient_id", "column", "rule", "value", "related value")]
+            cells: list[tuple[str, ...]] = [("row", "patient_id", "column", "rule", "value", "related value")]
             cells += [
                 (
                     "-" if v.row is None else str(v.row),
@@ -139,7 +140,8 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _file_error(rule: str, value: str | None = None, *, row: int | None = None, column: str | None = None) -> InputError:
+def _file_error(rule: str, value: str | None = None, *, row: int | None = None,
+                column: str | None = None) -> InputError:
     return InputError([Violation(row, None, column, rule, value)])
 
 
@@ -159,9 +161,9 @@ class ColumnMapping:
     format (e.g. ``"%d/%m/%Y"``) read in date columns where a cell is not ``YYYY-MM-DD``.
     """
 
-    columns: dict[str, str] = field(default_factory=dict)
-    kinetics_columns: dict[str, str] = field(default_factory=dict)
-    values: dict[str, dict] = field(default_factory=dict)
+    columns: dict[str, str] = dataclass_field(default_factory=dict)
+    kinetics_columns: dict[str, str] = dataclass_field(default_factory=dict)
+    values: dict[str, dict] = dataclass_field(default_factory=dict)
     date_format: str | None = None
 
     def headers(self, fields: tuple[_Field, ...]) -> dict[str, str]:
@@ -361,7 +363,7 @@ def _kinetics_rules(cohort_ids: pd.Series | None, followup_days: pd.Series | Non
         rules.append(_Rule("day", "after the patient's last follow-up (last_followup_date - infusion_date "
                            "in the cohort)", ("patient_id", "day"),
                            lambda d: _true(d["day"].astype("Float64") > d["patient_id"].map(followup_days))))
-    return rules
+    return tuple(rules)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -462,7 +464,7 @@ def _date_message(value: str) -> str:
     return _na_hint("not a date (use YYYY-MM-DD, e.g. 2021-03-04)", value)
 
 
-def _words(s: pd.Series, meaning: dict[str, object]):
+def _words(s: pd.Series, meaning: Mapping[str, object]):
     """Cells matching a word of ``meaning`` in any case -> (the words' meanings, ok)."""
     codes, spellings = pd.factorize(s)  # a column holds few distinct spellings: look those up
     found = [meaning.get(spelling.strip().lower()) for spelling in spellings]
@@ -952,6 +954,8 @@ def _parse_chunk(raw: pd.DataFrame, fields, positions, mapping: ColumnMapping = 
         _, cells, _, bad = parsed[field.name]
         at = np.flatnonzero(bad.to_numpy() & keep)
         message = _PARSERS[field.kind][1]
+        if message is None:  # text cells are never invalid
+            continue
         if field.kind == _DATE and mapping.date_format:
             message = lambda v, f=mapping.date_format: _na_hint(  # noqa: E731
                 f"not a date (expected YYYY-MM-DD or the study file's date_format {f})", v)

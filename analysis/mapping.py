@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .loading import COHORT_FIELDS, KINETICS_FIELDS, _BOOLEAN_WORDS, _SEX_WORDS, _STATUS_WORDS, _normal_name
+from .loading import _BOOLEAN_WORDS, _SEX_WORDS, _STATUS_WORDS, COHORT_FIELDS, KINETICS_FIELDS, _normal_name
 
 #: Labels and variable names that registries use for each contract column (normalised
 #: as :func:`analysis.loading._normal_name` does).
@@ -245,7 +245,9 @@ def _read(path: Path, sheet: str | None = None) -> _Table:
     head = path.read_bytes()[:4]
     if head == b"PK\x03\x04":
         sheets = pd.read_excel(path, sheet_name=None, dtype=object, header=0, keep_default_na=False, na_values=[""])
-        dictionary_sheet, labels, choices = None, {}, {}
+        dictionary_sheet = None
+        labels: dict[str, str] = {}
+        choices: dict[str, dict[str, str]] = {}
         data_sheets = []
         for name, frame in sheets.items():
             found = _dictionary(frame)
@@ -342,7 +344,8 @@ def _match(headers: list[str], fields, labels: dict[str, str]) -> list[ColumnMat
 
 
 def _boolean_values(distinct: list[str], choices: dict[str, str]) -> tuple[dict, str] | None:
-    table, unknown = {}, []
+    table: dict[str, bool | None] = {}
+    unknown = []
     for value in distinct:
         low = choices.get(value, value).strip().lower()
         meaning = True if low in _YES else False if low in _NO else None
@@ -396,8 +399,9 @@ def _grade_values(distinct: list[str], choices: dict[str, str]) -> tuple[dict, s
     table, unknown = {}, []
     for value in distinct:
         text = choices.get(value, value).strip().lower()
-        if re.fullmatch(r"\d+(\.0)?", value) and (value not in choices or re.search(r"\d", text) is None
-                                                  or re.search(r"\d+", text)[0] == value.split(".")[0]):
+        if re.fullmatch(r"\d+(\.0)?", value) and (value not in choices
+                                                  or (digits := re.search(r"\d+", text)) is None
+                                                  or digits[0] == value.split(".")[0]):
             continue  # already a number (or a code whose label is the same grade)
         if text in _NONE_GRADE:
             table[value] = 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import yaml
 
@@ -34,9 +33,6 @@ ALPHA = 0.05
 #: Verdict phrases: a non-significant test is never worded as equivalence (issue 10).
 DIFFERED = "differed significantly"
 NOT_DETECTED = "showed no statistically significant difference"
-
-#: The publication's numbers with where they are printed (see data/README.md).
-PUBLISHED_VALUES = Path(__file__).resolve().parent.parent / "data" / "published.yml"
 
 #: Groupings that describe toxicity (the question of the report), in the order of the figures.
 TOXICITY_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
@@ -286,17 +282,18 @@ class Narrative:
             level
             for grouping in TOXICITY_GROUPINGS
             for level in self.results.response[("cr", grouping)].levels
-            if level.n > 0
+            if level.n > 0 and level.rate is not None  # the rate is None only for an empty group
         ]
-        worst = min(levels, key=lambda level: level.rate)
+        worst = min(levels, key=lambda level: level.rate or 0.0)
         return f"{fmt_n_of(worst.events, worst.n)}, in the group “{worst.label}”"
 
     def differ_severity(self) -> str:
         """Joint Wald test of the severity group in both Cox models, as a verdict phrase."""
-        ps = {e: self.results.cox[e].severity_global_p for e in ("os", "lfs")}
-        if any(p is None for p in ps.values()):
+        ps = [self.results.cox[e].severity_global_p for e in ("os", "lfs")]
+        tested = [p for p in ps if p is not None]
+        if len(tested) < len(ps):
             return "could not be tested in both models"
-        if all(p >= self.alpha for p in ps.values()):
+        if all(p >= self.alpha for p in tested):
             return (f"showed no statistically significant association with OS ({self.severity_p('os')}) or LFS "
                     f"({self.severity_p('lfs')})")
         return f"was associated with outcome (OS {self.severity_p('os')}, LFS {self.severity_p('lfs')})"
@@ -416,7 +413,7 @@ class Narrative:
     def reproduction(self):
         from .reproduction import load_published, reproduce
 
-        return reproduce(self.results.to_dict(), load_published(PUBLISHED_VALUES))
+        return reproduce(self.results.to_dict(), load_published())
 
     @property
     def reproduction_rows(self):
@@ -467,9 +464,6 @@ class Narrative:
         rows += [(name, version(name.replace("_", "-"))) for name in packages]
         return "\n".join(["| Software | Version |", "|:--|:--|"] + [f"| {k} | {v} |" for k, v in rows])
 
-    def level_label(self, grouping: str, key: str) -> str:
-        return GROUPINGS[grouping].label(key)
-
     # --- effect sizes (estimate and 95% CI beside every p) ------------------------------
     def _summary(self, endpoint: str, grouping: str = "all", level: str | None = None):
         comparison = self.results.survival[(endpoint, grouping)]
@@ -502,7 +496,8 @@ class Narrative:
             return f"{NOT_ESTIMABLE} ({lm.reason})"
         if lm.ci_low is None or lm.ci_high is None:
             return f"{fmt_pct(100 * lm.survival)} (95% CI {NOT_ESTIMABLE})"
-        return f"{fmt_pct(100 * lm.survival)} (95% CI {fmt_pct(100 * lm.ci_low).rstrip('%')}–{fmt_pct(100 * lm.ci_high)})"
+        low = fmt_pct(100 * lm.ci_low).rstrip("%")
+        return f"{fmt_pct(100 * lm.survival)} (95% CI {low}–{fmt_pct(100 * lm.ci_high)})"
 
     def survival_hr(self, endpoint: str, grouping: str, level: str | None = None) -> str:
         """Univariable Cox HR against the reference level: 'HR 1.04 (95% CI 0.51–2.12)'.
@@ -524,6 +519,8 @@ class Narrative:
         d = self.results.response_effects[(response, grouping)].difference
         if d.difference is None:
             return f"difference {NOT_ESTIMABLE} ({d.reason})"
+        if d.ci_low is None or d.ci_high is None:
+            return f"{_signed(100 * d.difference)} percentage points (95% CI {NOT_ESTIMABLE}: {d.reason})"
         return (f"{_signed(100 * d.difference)} percentage points "
                 f"(95% CI {_signed(100 * d.ci_low)} to {_signed(100 * d.ci_high)})")
 
@@ -584,6 +581,8 @@ class Narrative:
         lv = next(x for x in self.results.response[(response, grouping)].levels if x.key == level)
         if lv.n == 0:
             return f"{NOT_ESTIMABLE} (no patient in the group “{lv.label}”)"
+        if lv.rate is None or lv.ci_low is None or lv.ci_high is None:  # only for an empty group
+            return f"{NOT_ESTIMABLE} (group “{lv.label}”)"
         ci = f"{fmt_pct(100 * lv.ci_low).rstrip('%')}–{fmt_pct(100 * lv.ci_high)}"
         return f"{lv.events:,} of {lv.n:,} ({fmt_pct(100 * lv.rate)}; 95% CI {ci})"
 
@@ -600,7 +599,8 @@ class Narrative:
         “CRS and ICANS”; 80% power; two-sided alpha 0.05'."""
         d = self.results.detectable_hr[(endpoint, grouping)]
         comparison = self.results.survival[(endpoint, grouping)]
-        (level,) = [lv for lv in comparison.levels if lv.key != self.results.survival_hr[(endpoint, grouping)].reference]
+        reference = self.results.survival_hr[(endpoint, grouping)].reference
+        (level,) = [lv for lv in comparison.levels if lv.key != reference]
         total = sum(lv.n for lv in comparison.levels)
         return (f"{d.events:,} events; {fmt_n_of(level.n, total)} patients in the group “{level.label}”; "
                 f"{fmt_pct(100 * d.power, 0)} power; two-sided alpha {d.alpha:g}")
@@ -621,7 +621,7 @@ class Narrative:
         if point.estimate is None:
             return f"not estimable ({point.reason})"
         value = fmt_pct(100 * point.estimate)
-        if point.ci_low is None:
+        if point.ci_low is None or point.ci_high is None:
             return f"{value} (95% CI not estimable: {point.reason})"
         return f"{value} (95% CI {fmt_pct(100 * point.ci_low).removesuffix('%')}–{fmt_pct(100 * point.ci_high)})"
 

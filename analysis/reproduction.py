@@ -1,6 +1,6 @@
 """Published-vs-computed reproduction table.
 
-``data/published.yml`` lists every number of the publication that the library can
+``analysis/data/published.yml`` (package data) lists every number of the publication that the library can
 recompute, each with a ``path`` into the results JSON (``docs/results.md``).
 :func:`reproduce` looks every path up in a results dictionary and classifies the match:
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 import yaml
@@ -92,9 +93,15 @@ def _parse_value(raw) -> tuple[float, str | None]:
     return float(raw), None
 
 
-def load_published(path: str | Path) -> tuple[PublishedValue, ...]:
-    """Read ``published.yml`` (a list of mappings; see ``data/README.md``)."""
-    entries = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+#: The publication's numbers with where they are printed, shipped inside the package.
+PUBLISHED_VALUES = files("analysis") / "data" / "published.yml"
+
+
+def load_published(path: str | Path | None = None) -> tuple[PublishedValue, ...]:
+    """Read ``published.yml`` (a list of mappings; see ``data/README.md``): the package's own
+    (:data:`PUBLISHED_VALUES`) unless another file is given."""
+    source = PUBLISHED_VALUES if path is None else Path(path)
+    entries = yaml.safe_load(source.read_text(encoding="utf-8"))
     if isinstance(entries, dict):
         entries = entries["values"]
     out, seen = [], set()
@@ -174,6 +181,6 @@ def reproduce(results: dict, published) -> ReproductionTable:
         differs=status.count("differs"),
         not_computed=status.count("not computed"),
         p_values=len(p_rows),
-        conclusions_agree=sum(r.conclusion_agrees for r in p_rows),
+        conclusions_agree=sum(bool(r.conclusion_agrees) for r in p_rows),
     )
     return ReproductionTable(tuple(rows), summary)

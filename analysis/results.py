@@ -27,10 +27,10 @@ from .comparisons import (
     Comparison,
     ResponseComparison,
     TestResult,
-    rank_test,
     compare_categorical,
     compare_continuous,
     compare_response,
+    rank_test,
 )
 from .cox import FIRTH, CoxResult, fit_cox
 from .effects import (
@@ -109,12 +109,12 @@ class Results:
     detectable_hr: dict[tuple[str, str], DetectableHazardRatio] = field(default_factory=dict)
     #: Competing risks among patients in CR ("all" and each grouping) and the landmark
     #: analysis ((endpoint, grouping) at ``landmark_day``): see the block at the end.
-    competing: dict[str, "CompetingRisks"] = field(default_factory=dict)
-    landmark: dict[tuple[str, str], "LandmarkComparison"] = field(default_factory=dict)
+    competing: dict[str, CompetingRisks] = field(default_factory=dict)
+    landmark: dict[tuple[str, str], LandmarkComparison] = field(default_factory=dict)
     landmark_day: int | None = None
-    cohort_flow: "CohortFlow | None" = None
+    cohort_flow: CohortFlow | None = None
     #: per-patient months of the swimmer plot (no identifier, no date)
-    swimmer: "Timelines | None" = None
+    swimmer: Timelines | None = None
 
     def kinetics_values(self, grouping: str) -> pd.DataFrame:
         """Per-patient peak copies with the patient's level key for a grouping (no identifiers)."""
@@ -213,10 +213,13 @@ def compute_results(study, alpha: float | None = None, landmark_day: int | None 
             survival[(endpoint, grouping)] = compare_survival(df, endpoint, grouping)
     cox = {endpoint: fit_cox(df, endpoint) for endpoint in ENDPOINTS}
     if alpha is None:  # the default alpha (a study file's `analysis: alpha` is passed in)
-        from .narrative import ALPHA as alpha  # narrative imports this module
+        from .narrative import ALPHA  # narrative imports this module
+
+        alpha = ALPHA
 
     two_level = [g for g, grouping in GROUPINGS.items() if len(grouping.levels) == 2]
-    response_effects = {(r, g): response_effect(df, r, g) for r in RESPONSES for g in two_level}
+    response_effects = {(r, g): effect for r in RESPONSES for g in two_level
+                        if (effect := response_effect(df, r, g)) is not None}  # None only beyond two levels
     survival_hr = {(e, g): univariable_cox(df, e, g) for e in ENDPOINTS for g in GROUPINGS}
     detectable_hr = {(e, g): detectable_hazard_ratio_for(df, e, g, alpha) for e in ENDPOINTS for g in two_level}
 
@@ -445,20 +448,20 @@ def _results_to_dict(results: Results) -> dict[str, Any]:
     out["table1"] = table1
 
     response: dict[str, dict] = {}
-    for (r, grouping), comparison in results.response.items():
-        response.setdefault(r, {})[grouping] = _response_dict(comparison)
+    for (r, grouping), rates in results.response.items():
+        response.setdefault(r, {})[grouping] = _response_dict(rates)
         effect = results.response_effects.get((r, grouping))
         if effect is not None:
             response[r][grouping]["effect"] = _response_effect_dict(effect)
     out["response"] = response
 
     survival: dict[str, dict] = {}
-    for (endpoint, grouping), comparison in results.survival.items():
+    for (endpoint, grouping), curves in results.survival.items():
         block = survival.setdefault(endpoint, {})
         if grouping == "all":
-            block["all"] = _km_dict(comparison.levels[0])
+            block["all"] = _km_dict(curves.levels[0])
         else:
-            block[grouping] = _survival_dict(comparison)
+            block[grouping] = _survival_dict(curves)
             if (endpoint, grouping) in results.survival_hr:
                 block[grouping]["cox"] = _univariable_cox_dict(results.survival_hr[(endpoint, grouping)])
             if (endpoint, grouping) in results.detectable_hr:

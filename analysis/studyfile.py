@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -202,7 +203,7 @@ def read_study_file(path) -> StudyFile:
                              + "\n".join(problems)) from None
 
 
-def _pydantic_message(err: dict) -> str:
+def _pydantic_message(err: Mapping[str, Any]) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown key (see study.example.yml for the keys a study file can hold)"
     message = err["msg"]
@@ -341,8 +342,8 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
     # cohort: argument > study file > demo
     if _given(cohort):
         cohort_path, origins["cohort"] = argument_path(cohort), "argument"
-    elif sf and m.data.cohort:
-        cohort_path, origins["cohort"] = sf.data_path(m.data.cohort), f"study file {where}"
+    elif sf and (study_cohort := sf.data_path(m.data.cohort)) is not None:
+        cohort_path, origins["cohort"] = study_cohort, f"study file {where}"
     else:
         cohort_path, origins["cohort"] = DEMO_COHORT, "bundled demo"
     is_demo = _same_file(cohort_path, DEMO_COHORT)
@@ -373,8 +374,9 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
     elif is_demo:
         cutoff_date, origins["cutoff"] = parse_cutoff(DEMO_CUTOFF), "bundled demo"
     else:
+        cohort_given_here = sf and m.data.cohort and origins["cohort"] == "argument"
         hint = ("give the cut-off of this export with it (CUTOFF=, --cutoff): the study file's cut-off "
-                f"belongs to the export it names ({m.data.cohort})" if sf and m.data.cohort and origins["cohort"] == "argument"
+                f"belongs to the export it names ({m.data.cohort})" if cohort_given_here
                 else f"set `data: cutoff: YYYY-MM-DD` in {where}" if sf
                 else "give the cut-off (make report CUTOFF=YYYY-MM-DD, --cutoff, -P cutoff:YYYY-MM-DD) "
                      "or write it in a study file")
@@ -382,13 +384,16 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
             f"no data cut-off for {cohort_path}: the date the export was frozen is needed to censor "
             f"follow-up; {hint}. (The bundled demo's cut-off, {DEMO_CUTOFF}, is only used for the demo.)")
 
+    title: str
+    subtitle: str | None
+    authors: tuple[Author, ...]
     if is_demo and not sf:
         title, subtitle, authors = DEMO_TITLE, DEMO_SUBTITLE, (Author(name=DEMO_AUTHOR),)
         product = DEMO_PRODUCT
     else:
         title = m.title or DEFAULT_TITLE
         subtitle, authors, product = m.subtitle, tuple(m.authors), m.product
-    report_date = today if m.date in (None, "today") else m.date
+    report_date = m.date if isinstance(m.date, dt.date) else today  # None or "today": today
 
     mapping = ColumnMapping(
         columns=dict(m.columns),

@@ -23,7 +23,8 @@ Levels of a grouping with no patient are kept (``n = 0``, every estimate None
 with a reason) so that tables and figures always show the same rows; they do not
 enter the log-rank test.
 
-CONTRACT (field names used by results.py, tables.py and figures.py — do not rename):
+The dataclasses below are read by field name in results.py, tables.py and figures.py:
+renaming a field changes the results JSON (docs/results.md).
 """
 from __future__ import annotations
 

@@ -251,7 +251,8 @@ def synthesize(n_patients: int = N_PUBLISHED, seed: int = DEFAULT_SEED) -> tuple
     toci_mg = _draw(rng, np.where(tocilizumab, "yes", ""), TOCI_CUM_MG, order=crs_grade + rng.random(n))
 
     # --- response at day 30
-    non_cr = _flag_top(rng, cell, CELL_COUNTS["non_cr"], CELL_SIZES, score=values["bm_blasts_pct"] / 100 + rng.random(n))
+    non_cr = _flag_top(rng, cell, CELL_COUNTS["non_cr"], CELL_SIZES,
+                       score=values["bm_blasts_pct"] / 100 + rng.random(n))
     cr = ~non_cr
     mrd_neg = _flag_top(rng, np.where(cr, cell, ""), CELL_COUNTS["mrd_negative_cr"],
                         {c: CELL_SIZES[c] - CELL_COUNTS["non_cr"][c] for c in CELLS})
@@ -317,7 +318,7 @@ def synthesize(n_patients: int = N_PUBLISHED, seed: int = DEFAULT_SEED) -> tuple
         "tocilizumab": tocilizumab,
         "tocilizumab_cum_mg": toci_mg,
         "cr_day30": cr,
-        "mrd_negative": pd.array(np.where(cr, mrd_neg, None), dtype="boolean"),
+        "mrd_negative": pd.array(np.where(cr, mrd_neg, None), dtype="boolean"),  # type: ignore[call-overload]  # None: object scalar
         "cr_date": _date(cr_day, cr),
         "relapse_date": _date(relapse_day, relapsed),
         "death_date": _date(death_day, died),
@@ -354,7 +355,8 @@ def _kinetics(rng, cohort: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------- writing
 
 def _fmt_number(s: pd.Series, decimals: int) -> pd.Series:
-    out = s.map(lambda v: "" if pd.isna(v) else (f"{v:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{int(v)}"))
+    out = s.map(lambda v: "" if pd.isna(v)
+                else (f"{v:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{int(v)}"))
     return out
 
 
@@ -405,21 +407,3 @@ def write_synthetic(out_dir: str | Path = "data", n_patients: int = N_PUBLISHED,
             fh.write(_header(seed))
             frame.to_csv(fh, index=False, lineterminator="\n")
     return paths
-
-
-def main(argv=None) -> int:
-    """``python -m analysis.synthetic [--out data] [--n 93] [--seed S]``."""
-    import argparse
-
-    ap = argparse.ArgumentParser(prog="python -m analysis.synthetic", description="Write the SYNTHETIC demo cohort.")
-    ap.add_argument("--out", default="data", help="output directory (default: data)")
-    ap.add_argument("--n", type=int, default=N_PUBLISHED, help="number of patients (default: 93)")
-    ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
-    args = ap.parse_args(argv)
-    for path in write_synthetic(args.out, args.n, args.seed):
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

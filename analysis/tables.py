@@ -41,7 +41,7 @@ from .formatting import (
     is_missing,
 )
 from .groups import GROUPINGS, TABLE1_GROUPINGS
-from .survival import LANDMARK_MONTHS, KMSummary, SurvivalComparison
+from .survival import KMSummary, SurvivalComparison
 
 #: Footnote text per test name of ``TestResult.test``.
 TEST_FOOTNOTES = {
@@ -153,7 +153,7 @@ def _to_gt(spec: _Spec) -> GT:
             data[col] = [row[j].text.lstrip(_INDENT) for row in spec.rows]
     frame = pd.DataFrame(data)
     table = GT(frame, rowname_col=spec.columns[0])
-    table = table.cols_label(**{c: h for c, h in zip(spec.columns[1:], spec.html_headers[1:])})
+    table = table.cols_label(cases=dict(zip(spec.columns[1:], spec.html_headers[1:])))
     if spec.html_headers[0]:
         table = table.tab_stubhead(spec.html_headers[0])
     for label, columns in spec.spanners:
@@ -211,7 +211,7 @@ def _p_cell(result, marks: Mapping[str, str]) -> Cell:
     return Cell(fmt_p_bare(result.p), marks.get(result.test or ""))
 
 
-def _category(level: CategoricalLevel, category: str):
+def _category(level: CategoricalLevel, category: str | None):
     return next((c for c in level.categories if str(c.category) == category), None)
 
 
@@ -272,7 +272,7 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
         def value_cells(category):
             cells = []
             for g in groupings:
-                comparison = comparisons.get((variable, g))
+                comparison = comparisons.get((variable, g))  # noqa: B023 (called in this iteration)
                 for i, _ in enumerate(GROUPINGS[g].levels):
                     cells.append(Cell(_table1_cell(comparison, i, category)))
                 cells.append(None)  # p placeholder
@@ -283,7 +283,7 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
             for g in groupings:
                 n_levels = len(GROUPINGS[g].levels)
                 out.extend(cells[k:k + n_levels])
-                out.append(p_cells.get(g, Cell(CELL_MISSING)) if show_p else Cell(""))
+                out.append(p_cells.get(g, Cell(CELL_MISSING)) if show_p else Cell(""))  # noqa: B023
                 k += n_levels + 1
             return out
 
@@ -411,7 +411,8 @@ def _median_cell(level: KMSummary) -> str:
         return CELL_MISSING
     if level.median_months is None and level.median_ci_low is None:
         return _NOT_REACHED
-    return f"{_months_1dp(level.median_months)} ({_months_1dp(level.median_ci_low)}–{_months_1dp(level.median_ci_high)})"
+    ci = f"{_months_1dp(level.median_ci_low)}–{_months_1dp(level.median_ci_high)}"
+    return f"{_months_1dp(level.median_months)} ({ci})"
 
 
 def _landmark_cell(level: KMSummary, months: int) -> str:

@@ -95,8 +95,8 @@ def child_analyse(cohort: str, kinetics: str) -> dict:
     km_time = per_kind.get("km", 0.0)
     t4 = time.perf_counter()
     return {"import": t1 - t0, "load": t2 - t1, "compute": t3 - t2, "figures": t4 - t3,
-            "km_figures": km_time, "figures_by_kind": per_kind, "n_figures": len(panels), "n_patients": R.counts["n_patients"],
-            "n_samples": R.counts["n_kinetics_samples"]}
+            "km_figures": km_time, "figures_by_kind": per_kind, "n_figures": len(panels),
+            "n_patients": R.counts["n_patients"], "n_samples": R.counts["n_kinetics_samples"]}
 
 
 def run_child(args: list[str]) -> tuple[dict, float, float]:
@@ -207,7 +207,8 @@ def main(argv=None) -> int:
             row(f"{label}: load / compute / {res['n_figures']} figures (KM {res['km_figures']:.1f}) (s)",
                 f"{res['load']:.1f} / {res['compute']:.1f} / {res['figures']:.1f}")
             big = n >= 10**6
-            row(f"{label}: analysis time (s)", f"{analysis:.1f}", "<= 60" if big else "", analysis <= 60 if big else None)
+            row(f"{label}: analysis time (s)", f"{analysis:.1f}", "<= 60" if big else "",
+                analysis <= 60 if big else None)
             row(f"{label}: peak memory (MiB, child maxrss)", f"{rss:.0f}", "<= 4096" if big else "",
                 rss <= 4096 if big else None)
             shutil.rmtree(out, ignore_errors=True)

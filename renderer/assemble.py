@@ -108,7 +108,7 @@ class Assembler:
                 expr = next(inlines)
                 if expr.value is None:
                     raise RenderError(f"inline expression `{{python}} {expr.code}` was not evaluated",
-                                      line.where)
+                                      line.where)  # noqa: B023 (called during this iteration's sub)
                 return expr.value
 
             text = INLINE_RE.sub(sub, text)
@@ -134,7 +134,7 @@ class Assembler:
             return []
         pieces = []
         if opts.get("echo") is True:
-            src = "\n".join(l for l in cell.source.split("\n") if not l.startswith("#|")).strip("\n")
+            src = "\n".join(ln for ln in cell.source.split("\n") if not ln.startswith("#|")).strip("\n")
             pieces.append(("md", f"```python\n{src}\n```\n"))
         if opts.get("output") is False or not opts.get("eval", True):
             return pieces
@@ -324,8 +324,8 @@ class Assembler:
             lines = self.markdown_lines(children[-1], in_callout)
             while lines and not lines[-1].strip():
                 lines.pop()
-            cut = max((i for i, l in enumerate(lines) if not l.strip()), default=-1)
-            caption_md = " ".join(l.strip() for l in lines[cut + 1:])
+            cut = max((i for i, ln in enumerate(lines) if not ln.strip()), default=-1)
+            caption_md = " ".join(ln.strip() for ln in lines[cut + 1:])
             rest = "\n".join(lines[:cut + 1])
             children = children[:-1]
         else:

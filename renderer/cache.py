@@ -11,7 +11,7 @@ on, so that new data can never print stale numbers:
 * the CONTENTS of every YAML configuration file at the project root (a study file such
   as `study.yml`, read when no parameter names one) or named by a parameter, and of every
   file such a YAML file names (a study file's `data: cohort: ...`), relative to its folder;
-* the library sources: `analysis/**/*.py`, `data/published.yml` and the project's
+* the library sources: `analysis/**/*.py`, `analysis/data/published.yml` and the project's
   top-level `*.py` modules (this also captures the library version);
 * the Python version and the versions of the key packages, and this cache's format.
 
@@ -40,7 +40,7 @@ from pathlib import Path
 #: Bump when the entry layout or the meaning of cached outputs changes.
 FORMAT = 1
 #: Library sources hashed into the key (relative to the project directory).
-LIBRARY_GLOBS = ("analysis/**/*.py", "data/published.yml", "*.py")
+LIBRARY_GLOBS = ("analysis/**/*.py", "analysis/data/published.yml", "*.py")
 #: Packages whose version changes what the analysis prints or draws.
 PACKAGES = ("numpy", "pandas", "scipy", "lifelines", "statsmodels", "matplotlib", "great_tables",
             "pandera", "openpyxl", "ipykernel", "nbclient")

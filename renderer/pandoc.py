@@ -98,8 +98,8 @@ def run_pandoc(markdown_path, out_path, to, args, workdir, filters=()):
            "--citeproc", "--lua-filter", str(HERE / "callouts.lua"),
            *(f"--lua-filter={f}" for f in filters), *args]
     proc = _run(cmd, workdir)
-    problems = [l for l in proc.stderr.splitlines()
-                if re.search(r"citation .* not found|Could not fetch|could not find|Could not find", l)]
+    problems = [ln for ln in proc.stderr.splitlines()
+                if re.search(r"citation .* not found|Could not fetch|could not find|Could not find", ln)]
     if proc.returncode != 0 or problems:
         detail = "; ".join(problems) or proc.stderr.strip()[-800:]
         raise RenderError(f"pandoc ({to}) failed: {detail}")

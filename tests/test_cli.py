@@ -9,11 +9,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from corpus import (
+    ACCEPTED_WORKBOOKS,
+    BAD_INPUTS,
+    GENERATED_CASES,
+    VALID_COHORT,
+    VALID_KINETICS,
+    committed_cases,
+    generated_directory,
+)
 
 from analysis import cli
 from analysis.loading import InputError, Violation
-from corpus import ACCEPTED_WORKBOOKS, BAD_INPUTS, GENERATED_CASES, VALID_COHORT, VALID_KINETICS, committed_cases, \
-    generated_directory
 
 ROOT = Path(__file__).resolve().parents[1]
 CUTOFF = "2023-03-01"

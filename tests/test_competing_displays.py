@@ -14,9 +14,10 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import COHORT, KINETICS, report_parameter
 
 from analysis import figures
-from analysis.cohort_flow import cohort_flow, swimmer_timelines
+from analysis.cohort_flow import swimmer_timelines
 from analysis.competing import compare_competing
 from analysis.groups import prepare_cohort
 from analysis.landmark import landmark_survival
@@ -24,7 +25,6 @@ from analysis.loading import load_study
 from analysis.narrative import Narrative
 from analysis.results import compute_results
 from analysis.tables_competing import cif_table
-from conftest import COHORT, KINETICS, report_parameter
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_swimmer_rows_are_ordered_by_follow_up_and_hold_no_identifier(results, s
     t = results.swimmer
     assert t.shown == t.n_patients == len(study.cohort)
     assert np.all(np.diff(t.follow_up) <= 0)
-    assert np.all((t.relapse[~np.isnan(t.relapse)] > t.cr[~np.isnan(t.relapse)]))
+    assert np.all(t.relapse[~np.isnan(t.relapse)] > t.cr[~np.isnan(t.relapse)])
     assert set(vars(t)) == {"follow_up", "died", "crs_onset", "icans_onset", "cr", "relapse", "n_patients", "shown"}
     fig = figures.swimmer_plot(t)
     ax = fig.axes[0]

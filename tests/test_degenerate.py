@@ -19,10 +19,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pytest
-
-from analysis.loading import load_study
-from analysis.narrative import Narrative
-from analysis.results import compute_results
 from conftest import (
     COHORT,
     KINETICS,
@@ -37,6 +33,10 @@ from conftest import (
     start_render,
     write_cohort_text,
 )
+
+from analysis.loading import load_study
+from analysis.narrative import Narrative
+from analysis.results import compute_results
 
 TRUE_WORDS = {"yes", "true", "1", "y"}
 

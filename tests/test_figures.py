@@ -23,7 +23,6 @@ from analysis.figures import (
 )
 from analysis.survival import KMCurve, KMSummary, SurvivalComparison
 
-
 # --------------------------------------------------------------------------- builders
 
 

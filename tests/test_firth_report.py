@@ -8,12 +8,12 @@ in CR removed unless they received steroids and no tocilizumab.
 from __future__ import annotations
 
 import pytest
+from conftest import COHORT, html_text, read_cohort_text, render_report, write_cohort_text
 
 from analysis.cox import COX_TERMS, FIRTH
 from analysis.formatting import fmt_ci, fmt_hr
 from analysis.loading import load_study
 from analysis.results import compute_results
-from conftest import COHORT, html_text, read_cohort_text, render_report, write_cohort_text
 
 CUTOFF = "2023-03-01"
 

@@ -5,7 +5,6 @@
 onset day is <= the landmark; months = (days - landmark) / 30.4375) and prints
 ``survdiff`` and ``coxph(..., ties = "efron")``; each literal below is what it printed.
 """
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -8,14 +8,21 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from corpus import (
+    ACCEPTED,
+    ACCEPTED_WORKBOOKS,
+    BAD_INPUTS,
+    GENERATED_CASES,
+    VALID_COHORT,
+    VALID_KINETICS,
+    committed_cases,
+    generated_directory,
+    violation_matches,
+)
 
 import analysis.loading as loading
 from analysis.groups import prepare_cohort
 from analysis.loading import InputError, Study, Violation, load_cohort, load_kinetics, load_study, parse_cutoff
-from corpus import (
-    ACCEPTED, ACCEPTED_WORKBOOKS, BAD_INPUTS, GENERATED_CASES, VALID_COHORT, VALID_KINETICS, committed_cases,
-    generated_directory, violation_matches,
-)
 
 COMMITTED = committed_cases()
 
@@ -364,9 +371,10 @@ def test_numbers_are_bounded_so_that_statistics_stay_finite():
     used to overflow to a null median "no non-missing values" with n = 20)."""
     import json
 
+    from conftest import COHORT
+
     from analysis.results import compute_results
     from analysis.synthetic import synthesize
-    from conftest import COHORT
 
     study = load_study(COHORT, None)
     _, kinetics = synthesize()

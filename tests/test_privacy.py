@@ -18,9 +18,6 @@ import re
 
 import pandas as pd
 import pytest
-
-from analysis.loading import InputError, load_study
-from analysis.results import compute_results
 from conftest import (
     COHORT,
     KINETICS,
@@ -31,6 +28,9 @@ from conftest import (
     report_parameter,
     write_cohort_text,
 )
+
+from analysis.loading import InputError, load_study
+from analysis.results import compute_results
 
 DATE_COLUMNS = ("infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date")
 SCRIPT = "<script>alert(1)</script>"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+from test_renderer import ROOT, copy_fixture, tree_digest
 
 from renderer import cli, outputs, pandoc
 from renderer.errors import RenderError
-from test_renderer import ROOT, copy_fixture, tree_digest
 
 
 def run(project, *args, env=None, **kw):

@@ -10,9 +10,9 @@ import re
 import zipfile
 
 import pytest
+from conftest import COHORT, LEAKED_MISSING, QMD_SOURCES, captions, inline_expressions, normalise
 
 from analysis.narrative import SYNTHETIC_NOTICE, Narrative
-from conftest import COHORT, LEAKED_MISSING, QMD_SOURCES, captions, inline_expressions, normalise
 
 FORMATS = ("html", "pdf", "docx")
 

@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from analysis.groups import GROUPINGS, TABLE1_GROUPINGS

@@ -12,6 +12,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from conftest import render_report
+from registry_exports import FIELDS, N_PATIENTS, PLANTED_ERRORS, write_export
 
 from analysis import cli
 from analysis.loading import InputError, load_study
@@ -27,8 +29,6 @@ from analysis.studyfile import (
     read_study_file,
     resolve_study,
 )
-from conftest import render_report
-from registry_exports import FIELDS, N_PATIENTS, PLANTED_ERRORS, write_export
 
 CUTOFF = "2023-03-01"
 

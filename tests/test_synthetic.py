@@ -43,7 +43,7 @@ def results(study):
 
 @pytest.fixture(scope="module")
 def table(results):
-    return reproduce(results, load_published(ROOT / "data" / "published.yml"))
+    return reproduce(results, load_published(ROOT / "analysis" / "data" / "published.yml"))
 
 
 def test_files_say_synthetic(study):

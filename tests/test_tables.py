@@ -1,8 +1,6 @@
 """Tables built from hand-made results: both representations carry the same content."""
 import re
 
-import pytest
-
 from analysis.comparisons import (
     CategoricalLevel,
     CategoryCount,
@@ -11,7 +9,7 @@ from analysis.comparisons import (
     TestResult,
 )
 from analysis.cox import COX_TERMS, CoxResult, CoxTerm, PHTest
-from analysis.groups import GROUPINGS, TABLE1_GROUPINGS
+from analysis.groups import GROUPINGS
 from analysis.tables import TABLE1_ROWS, Table, md_escape, reproduction_table, table1, table2
 
 # Publication Table 1 (level order of analysis.groups: crs no/yes, icans no/yes, concurrent both/others).

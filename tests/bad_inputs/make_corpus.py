@@ -6,6 +6,7 @@ files (Excel workbooks, 100 MB of garbage) are generated at test time (tests/cor
 import csv
 import io
 from pathlib import Path
+
 root = Path(__file__).resolve().parent
 rows = list(csv.DictReader(open(root / "valid_cohort.csv", newline="")))
 cols = list(rows[0].keys())
