@@ -7,8 +7,10 @@ the words that depend on them.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import yaml
 
@@ -178,8 +180,10 @@ class Narrative:
                 table, key = "table1", (what, by)
             else:
                 raise UnknownKey(f"unknown outcome {what!r}; the outcomes are: {', '.join(self.OUTCOMES)}")
-        store = {"table1": self.results.table1, "response": self.results.response,
-                 "kinetics": self.results.kinetics_peak, "survival": self.results.survival}[table]
+        stores: dict[str, Mapping[Any, object]] = {
+            "table1": self.results.table1, "response": self.results.response,
+            "kinetics": self.results.kinetics_peak, "survival": self.results.survival}
+        store = stores[table]
         if key not in store:
             valid = sorted({k[1] if isinstance(k, tuple) else k for k in store})
             raise UnknownKey(f"no {table} comparison {key!r}; the groupings it has are: {', '.join(valid)}")
