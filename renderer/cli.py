@@ -12,7 +12,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from renderer import assemble, cache, conditions, crossref, execute, outputs, pandoc, project, qmd
+from renderer import assemble, conditions, crossref, execute, incremental, outputs, pandoc, project, qmd
 from renderer.errors import RenderError
 
 
@@ -88,23 +88,14 @@ def params_from(args):
 
 
 def run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=True):
-    """Fill chunk outputs and inline values: from the execution cache when its key (chunk
-    code, parameters, data file contents, library sources, versions) matches and every
-    inline expression has a stored value; otherwise by executing the notebook."""
-    store = None
+    """Fill chunk outputs and inline values: from the execution cache where the setup's
+    inputs (chunk code, parameters, data file contents, library sources, versions) and each
+    later chunk's or inline expression's own code and dependencies match, executing only
+    the rest (renderer.incremental); without the cache, by executing the notebook."""
     if use_cache:
-        key = cache.compute_key(doc, nb, steps, params, cfg.execute, fig, cfg.project_dir)
-        store = cache.Cache(cfg.project_dir, doc.path)
-        entry, why = store.load(key)
-        if entry is not None:
-            why = store.apply(entry, steps)
-            if why is None:
-                _progress("cache hit: analysis not re-run")
-                return
-        _progress(f"cache miss ({why}): executing")
-    execute.execute(nb, steps, cfg.project_dir, progress=_progress)
-    if store is not None:
-        store.store(key, steps)
+        incremental.run(doc, nb, steps, params, cfg, fig, _progress, execute.execute)
+    else:
+        execute.execute(nb, steps, cfg.project_dir, progress=_progress)
 
 
 def render(args):
