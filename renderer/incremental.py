@@ -249,6 +249,10 @@ def _sha(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=repr, ensure_ascii=False).encode()).hexdigest()
 
 
+def _without_options(source):
+    return "\n".join("" if line.startswith("#|") else line for line in source.split("\n"))
+
+
 def plan(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Plan:
     """Split the notebook into the setup prefix and units; key the prefix."""
     end = 0  # exclusive end of the prefix (cell index)
@@ -285,7 +289,10 @@ def plan(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Plan:
             while i < len(steps) and steps[i].role == "figsize":
                 cells.append(i)
                 i += 1
-            units.append(Unit("chunk", step, cells, [nb.cells[c].source for c in cells] + [step.obj.options],
+            # Cell options (captions, labels, layout, echo...) only affect how the stored
+            # outputs are placed, not what executing gives: blanked out of the key (line
+            # numbers kept); `eval` and figure sizes are in the notebook cells themselves.
+            units.append(Unit("chunk", step, cells, [_without_options(nb.cells[c].source) for c in cells],
                               analyse(step.obj.source)))
         elif step.role == "inline":
             units.append(Unit("inline", step, cells, [step.obj.code], analyse(step.obj.code, inline=True)))
