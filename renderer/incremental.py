@@ -321,10 +321,14 @@ def key_units(p: Plan, frozen: set) -> None:
                 markers.append(f"unresolved:{name}")
         unit.deps = sorted(deps)
         unit.key = _sha([p.prefix_key.digest, unit.kind, unit.code, markers, [p.units[d].key for d in unit.deps]])
-        for name in unit.names.reads | unit.names.binds:
-            if name in frozen and name not in rebound and name not in unit.names.binds:
-                continue  # reading a frozen name is checked at the end of the run
+        # Touchers of a name bound after the setup: its binders and every later reader
+        # (a method call can mutate). Reading a frozen name is checked at the end of the
+        # run instead; a builtin or an unbound name has no toucher.
+        for name in unit.names.binds:
             touchers.setdefault(name, []).append(idx)
+        for name in unit.names.reads - unit.names.binds:
+            if name in touchers:
+                touchers[name].append(idx)
         rebound |= unit.names.binds
 
 
