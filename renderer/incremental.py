@@ -501,12 +501,12 @@ class Store:
         base = f"{self.stem}@{key.digest[:32]}"
         self.entry_path = self.dir / f"{base}.json"
         self.snapshot_path = self.dir / f"{base}.pkl"
-        self.legacy = cache.Cache(project_dir, doc_path)  # manifest: why a prefix missed
+        self.manifest = cache.Manifest(project_dir, doc_path)  # why a setup key missed
 
     def load(self):
         """(entry, None) or (None, why)."""
         if not self.entry_path.exists():
-            return None, self.legacy.why_missed(self.key)
+            return None, self.manifest.why_missed(self.key)
         try:
             entry = json.loads(self.entry_path.read_text(encoding="utf-8"))
             if not (isinstance(entry, dict) and entry.get("format") == FORMAT
@@ -527,7 +527,7 @@ class Store:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             cache._atomic_write(self.entry_path, json.dumps(entry, ensure_ascii=False))
-            cache._atomic_write(self.legacy._manifest(), json.dumps(self.key.components, indent=1, sort_keys=True))
+            self.manifest.record(self.key)
             self._prune()
         except OSError:
             pass  # a cache that cannot be written only costs time
