@@ -264,7 +264,9 @@ def plan(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Plan:
             if names.dynamic or not names.binds:
                 break
             end = i + 1
-            while end < len(steps) and steps[end].role in ("figsize", "params"):
+            if i > 0 and steps[i - 1].role == "figsize":  # a sized chunk: its size is reset after it
+                end += 1
+            if end < len(steps) and steps[end].role == "params":
                 end += 1
     prefix_cells = list(range(end))
     prefix_steps = [steps[i] for i in prefix_cells]
@@ -286,7 +288,7 @@ def plan(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Plan:
         cells.append(i)
         i += 1
         if step.role == "chunk":
-            while i < len(steps) and steps[i].role == "figsize":
+            if len(cells) > 1:  # a sized chunk: its size is reset after it
                 cells.append(i)
                 i += 1
             # Cell options (captions, labels, layout, echo...) only affect how the stored
@@ -595,6 +597,10 @@ def _reuse(p, entry, store, nb, steps, cfg, progress, execute_fn):
     """True when done from the entry (with or without a partial run), else why not."""
     key_units(p, set(entry["names"]))
     missing = {i for i, u in enumerate(p.units) if u.key not in entry["units"]}
+    if not entry.get("incremental") and entry["runs"][:1] != [[u.key for u in p.units]]:
+        # Outputs of a run in which a chunk modified the setup's objects are valid only
+        # for that exact sequence of chunks and expressions (prose may change).
+        missing = set(range(len(p.units)))
     _prefix_steps_filled(p, entry, steps)
     if not missing:
         for u in p.units:
@@ -605,7 +611,7 @@ def _reuse(p, entry, store, nb, steps, cfg, progress, execute_fn):
     if not (entry.get("incremental") and p.analysable and store.snapshot_path.exists()):
         reason = entry.get("why_not_incremental") or ("the document uses dynamic names or IPython magics"
                                                      if not p.analysable else "no setup snapshot")
-        return f"{len(missing)} new or changed chunk(s)/inline expression(s); incremental run not possible: {reason}"
+        return f"chunks or inline expressions changed; incremental run not possible: {reason}"
     todo = closure(p, missing)
     n_chunks = sum(p.units[i].kind == "chunk" for i in todo)
     n_inline = sum(p.units[i].kind == "inline" for i in todo)

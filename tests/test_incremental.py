@@ -182,14 +182,19 @@ def test_expression_moved_before_its_definition_fails_as_without_cache(proj):
 
 
 def test_mutating_a_setup_object_turns_incremental_off(proj):
-    edit(proj / "report.qmd", 'print("chunk C", scale)', 'values.append(4)\nprint("chunk C", scale)')
-    edit(proj / "report.qmd", "Closing prose.", "Values: `{python} len(values)`.")
+    mutating = '```{python}\nvalues.append(4)\n```\n\n'
+    edit(proj / "report.qmd", "Closing prose.", mutating + "Values: `{python} len(values)`.")
     first = render(proj)
     assert "Values: 4" in first.html
     edit(proj / "report.qmd", "Values:", "Still `{python} sum(values)`; values:")
     second = render(proj)
-    assert "incremental run not possible: a chunk after the setup modified" in second.err
-    assert len(second.chunks) == 5 and "Still 10; values: 4" in second.html
+    assert "incremental run not possible: a chunk after the setup modified" in second.err, second.err
+    assert len(second.chunks) == 6 and "Still 10; values: 4" in second.html
+    # the mutating line removed: every remaining chunk and expression has a stored
+    # output, but those were computed after the mutation
+    edit(proj / "report.qmd", mutating, "")
+    third = render(proj)
+    assert len(third.chunks) == 5 and "Still 6; values: 3" in third.html
 
 
 def test_a_changed_chunk_that_mutates_the_setup_reruns_everything(proj):
@@ -274,3 +279,17 @@ def test_results_objects_pickle():
     assert Narrative(results2, settings2).title_block == text.title_block
     assert text2.count("n_patients") == text.count("n_patients")
     assert results2.survival.keys() == results.survival.keys()
+
+
+def test_sized_chunks_keep_their_own_size_cells(proj):
+    edit(proj / "report.qmd", "Closing prose.",
+         "```{python}\n#| fig-width: 3\nprint(1)\n```\n```{python}\n#| fig-height: 2\nprint(2)\n```\n")
+    doc = qmd.load(proj / "report.qmd")
+    cfg = project.load(doc.path, doc.meta)
+    nb, steps = execute.build_notebook(doc, {}, cfg.execute, FIG)
+    plan = incremental.plan(doc, nb, steps, {}, cfg.execute, FIG, cfg.project_dir)
+    sized = plan.units[-2:]
+    for unit, setting in zip(sized, ["(3, 5)", "(7, 2)"]):
+        roles = [steps[c].role for c in unit.cells]
+        assert roles == ["figsize", "chunk", "figsize"]
+        assert nb.cells[unit.cells[0]].source.endswith(setting)
