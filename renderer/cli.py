@@ -20,6 +20,15 @@ class Terminated(BaseException):
     """SIGTERM, turned into an exception so that `finally` blocks clean up."""
 
 
+#: Wall time per stage of the current render (seconds), printed with "done in".
+STAGES: dict = {}
+
+
+def _stage(name, since):
+    STAGES[name] = STAGES.get(name, 0.0) + time.monotonic() - since
+    return time.monotonic()
+
+
 def _progress(msg):
     print(msg, file=sys.stderr, flush=True)
 
@@ -100,12 +109,14 @@ def run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=True):
 
 def render(args):
     started = time.monotonic()
+    STAGES.clear()
     doc_path = Path(args.input).resolve()
     if not doc_path.exists():
         raise RenderError(f"input file not found: {args.input}")
     _progress(f"parsing {doc_path.name}")
     doc = qmd.load(doc_path)
     cfg = project.load(doc_path, doc.meta)
+    _stage("parse", started)
     formats = getattr(args, "formats", None) or cfg.configured or ["html"]
     out_dir = Path(args.output_dir).resolve() if args.output_dir else cfg.output_dir
     # Environment problems surface before the analysis runs, not after.
@@ -121,10 +132,12 @@ def render(args):
             shutil.rmtree(work, ignore_errors=True)
         else:
             _progress(f"working files kept in {work}")
-    _progress(f"done in {time.monotonic() - started:.1f} s")
+    stages = ", ".join(f"{name} {seconds:.1f}" for name, seconds in STAGES.items())
+    _progress(f"done in {time.monotonic() - started:.1f} s ({stages})")
 
 
 def _render_in(args, doc, doc_path, cfg, formats, out_dir, work):
+    since = time.monotonic()
     outputs.check_free_space(work)
     params = params_from(args)
 
@@ -136,7 +149,9 @@ def _render_in(args, doc, doc_path, cfg, formats, out_dir, work):
                 fig[name] = cfg.formats[f][key]
         break
     nb, steps = execute.build_notebook(doc, params, cfg.execute, fig)
+    since = _stage("parse", since)
     run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=not args.no_cache)
+    since = _stage("execute", since)
     # Conditional content follows the metadata the chunks set; hidden figures take no number.
     doc.blocks = conditions.resolve(doc.blocks, conditions.output_metadata(doc.blocks, cfg.meta))
     reg = crossref.number(doc.blocks)
@@ -157,6 +172,7 @@ def _render_in(args, doc, doc_path, cfg, formats, out_dir, work):
             produced.append(md)
     # The conversions are independent pandoc/typst runs (separate files in `work`):
     # run them side by side; the first failure in format order is reported.
+    since = _stage("assemble", since)
     _progress(", ".join({"html": "pandoc html", "docx": "pandoc docx", "pdf": "typst pdf"}[f]
                         for f, *_ in jobs))
     with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
@@ -169,8 +185,10 @@ def _render_in(args, doc, doc_path, cfg, formats, out_dir, work):
         except BaseException:
             pandoc.stop_running()  # do not leave Pandoc writing into a removed folder
             raise
+    since = _stage("convert", since)
     # Everything succeeded: only now replace the output folder, as a whole.
     outputs.publish(produced, out_dir, stem, progress=_progress)
+    _stage("publish", since)
     _progress(f"wrote {', '.join(str(out_dir / p.name) for p in produced)}")
 
 
