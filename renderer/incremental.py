@@ -348,7 +348,7 @@ def closure(p: Plan, missing: set) -> list:
 # ----------------------------------------------------------------------- kernel-side code
 _KERNEL_LIB = r'''
 def _renderer_state_lib():
-    import hashlib, importlib, io, marshal, os, pickle, re, sys, types
+    import hashlib, importlib, marshal, os, pickle, re, sys, types
     shell = get_ipython()
     hidden = set(shell.user_ns_hidden)
     skip = re.compile(r"^_renderer_|^_i{1,3}\d*$|^_\d+$|^_+$|^_(ih|oh|dh|exit_code)$")
@@ -402,10 +402,24 @@ def _renderer_state_lib():
             fn.__qualname__, fn.__kwdefaults__, fn.__doc__ = qualname, kwdefaults, doc
             return fn
 
-    def dump(objects):
-        buf = io.BytesIO()
-        Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(objects)
-        return buf.getvalue()
+    class HashingWriter:
+        """Streams the pickle to a file (or nowhere) while hashing it: no in-memory copy
+        of a large cohort."""
+
+        def __init__(self, fh=None):
+            self.fh, self.sha = fh, hashlib.sha256()
+
+        def write(self, data):
+            self.sha.update(data)
+            if self.fh is not None:
+                self.fh.write(data)
+            return len(data)
+
+    def dump(objects, fh=None):
+        """sha256 of the pickle of `objects`, written to `fh` when given."""
+        writer = HashingWriter(fh)
+        Pickler(writer, protocol=pickle.HIGHEST_PROTOCOL).dump(objects)
+        return writer.sha.hexdigest()
 
     def fingerprint():
         # (Python's own `random` is left out: great_tables draws its HTML ids from it.)
@@ -437,23 +451,19 @@ def _snapshot_code(path):
 _renderer_lib = _renderer_state_lib()
 _renderer_frozen = {{n: get_ipython().user_ns[n] for n in _renderer_lib.user_names()}}
 try:
-    _renderer_bytes = _renderer_lib.dump(_renderer_frozen)
-except Exception as exc:  # not restorable: the cache stays all or nothing
-    _renderer_report(names=sorted(_renderer_frozen), snapshot=None, why=f"{{type(exc).__name__}}: {{exc}}",
-                     digest=None, fingerprint=_renderer_lib.fingerprint())
-else:
-    import hashlib as _renderer_hashlib
     import pickle as _renderer_pickle, random as _renderer_random
     with open({str(path)!r}, "wb") as _renderer_fh:
-        _renderer_fh.write(_renderer_bytes)
+        _renderer_digest = _renderer_lib.dump(_renderer_frozen, _renderer_fh)
         # the random generators' states follow (a new kernel seeds them afresh)
         _renderer_np = __import__("sys").modules.get("numpy")
         _renderer_pickle.dump((_renderer_random.getstate(),
                                _renderer_np.random.get_state() if _renderer_np else None), _renderer_fh)
+except Exception as exc:  # not restorable, or not writable: the cache stays all or nothing
+    _renderer_report(names=sorted(_renderer_frozen), snapshot=None, why=f"{{type(exc).__name__}}: {{exc}}",
+                     digest=None, fingerprint=_renderer_lib.fingerprint())
+else:
     _renderer_report(names=sorted(_renderer_frozen), snapshot={str(path)!r}, why=None,
-                     digest=_renderer_hashlib.sha256(_renderer_bytes).hexdigest(),
-                     fingerprint=_renderer_lib.fingerprint())
-    del _renderer_bytes
+                     digest=_renderer_digest, fingerprint=_renderer_lib.fingerprint())
 '''
 
 
@@ -466,7 +476,7 @@ with open({str(path)!r}, "rb") as _renderer_fh:
 get_ipython().user_ns.update(_renderer_frozen)
 # (compared at the end with this, not with the stored digest: unpickled objects need not
 # pickle to the very same bytes)
-_renderer_start = __import__("hashlib").sha256(_renderer_lib.dump(_renderer_frozen)).hexdigest()
+_renderer_start = _renderer_lib.dump(_renderer_frozen)
 __import__("random").setstate(_renderer_random_states[0])
 if _renderer_random_states[1] is not None:
     __import__("numpy").random.set_state(_renderer_random_states[1])
@@ -476,9 +486,8 @@ if _renderer_lib.fingerprint() != {fingerprint!r}:
 
 
 _CHECK_CODE = '''
-import hashlib as _renderer_hashlib
 try:
-    _renderer_digest = _renderer_hashlib.sha256(_renderer_lib.dump(_renderer_frozen)).hexdigest()
+    _renderer_digest = _renderer_lib.dump(_renderer_frozen)
 except Exception:
     _renderer_digest = None
 _renderer_report(digest=_renderer_digest, fingerprint=_renderer_lib.fingerprint(),
