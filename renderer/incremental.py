@@ -100,6 +100,8 @@ def _free_loads(node, bound=frozenset()):
     out = set()
 
     def visit(n, bound):
+        if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) and n.target.id not in bound:
+            out.add(n.target.id)  # `x += 1` reads x
         if isinstance(n, ast.Name):
             if isinstance(n.ctx, ast.Load) and n.id not in bound:
                 out.add(n.id)
@@ -160,6 +162,10 @@ def _binds(tree):
                     out.add(n.name)
                 elif isinstance(n, ast.ExceptHandler) and n.name:
                     out.add(n.name)
+                elif isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name:
+                    out.add(n.name)
+                elif isinstance(n, ast.MatchMapping) and n.rest:
+                    out.add(n.rest)
 
     top(tree.body)
     return out
@@ -220,8 +226,10 @@ def analyse(code: str, inline: bool = False) -> Names:
     attributes = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     # `seed`: a later chunk seeding a global random generator makes the next chunks'
     # draws depend on it having run.
+    star_import = any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
+                      for n in ast.walk(tree))
     names.dynamic = any(n in DYNAMIC_NAMES or DYNAMIC_RE.match(n) for n in every) \
-        or "seed" in every | attributes
+        or "seed" in every | attributes or star_import
     return names
 
 

@@ -226,6 +226,8 @@ def test_a_global_option_set_by_a_later_chunk_turns_incremental_off(proj):
     ("import numpy as np\nfrom os import path", set(), {"np", "path"}),
     ("obj.attr = 1\nitems[0] = 2", {"obj", "items"}, set()),
     ("print((n := 3))", {"print"}, {"n"}),
+    ("total += 1", {"total"}, {"total"}),
+    ("match point:\n    case [a, *rest]:\n        pass", {"point"}, {"a", "rest"}),
 ])
 def test_analyse_reads_and_binds(code, reads, binds):
     names = incremental.analyse(code)
@@ -234,7 +236,8 @@ def test_analyse_reads_and_binds(code, reads, binds):
 
 
 @pytest.mark.parametrize("code", ["globals()['x'] = 1", "%timeit 1", "exec('x = 1')",
-                                  "np.random.seed(1)", "print(_)", "Out[3]"])
+                                  "np.random.seed(1)", "print(_)", "Out[3]",
+                                  "from analysis.stats import *"])
 def test_dynamic_code_is_flagged(code):
     assert incremental.analyse(code).dynamic
 
