@@ -102,6 +102,15 @@ def _free_loads(node, bound=frozenset()):
     def visit(n, bound):
         if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) and n.target.id not in bound:
             out.add(n.target.id)  # `x += 1` reads x
+        if isinstance(n, (ast.For, ast.AsyncFor)):
+            # the loop's body reads the target the loop bound, not an earlier value (the
+            # `else` clause may run after no iteration at all)
+            visit(n.iter, bound)
+            for child in n.body:
+                visit(child, bound | _target_names(n.target))
+            for child in n.orelse:
+                visit(child, bound)
+            return
         if isinstance(n, ast.Name):
             if isinstance(n.ctx, ast.Load) and n.id not in bound:
                 out.add(n.id)
@@ -188,17 +197,11 @@ def _inside_scope(root, target):
 
 
 def _top_reads(tree):
-    """Free names read at the top level, sequentially: a name assigned unconditionally by
-    an earlier statement of the same chunk, or the target of the `for` loop whose body
-    reads it, is not a read of the earlier value."""
+    """Free names read, statement by statement: a name assigned unconditionally by an
+    earlier top-level statement of the same chunk, or the target of the `for` loop whose
+    body reads it, is not a read of an earlier value."""
     reads, defined = set(), set()
     for s in tree.body:
-        if isinstance(s, (ast.For, ast.AsyncFor)):
-            reads |= _free_loads(s.iter) - defined
-            targets = _target_names(s.target)
-            for child in s.body + s.orelse:
-                reads |= _free_loads(child) - defined - targets
-            continue
         reads |= _free_loads(s) - defined
         if isinstance(s, (ast.Assign, ast.AnnAssign)):
             for t in (s.targets if isinstance(s, ast.Assign) else [s.target]):
