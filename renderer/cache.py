@@ -1,7 +1,8 @@
-"""Execution cache: a prose-only edit re-renders without re-running the analysis.
+"""Execution cache keys: everything the executed results of the setup depend on.
 
 The role of Quarto's freeze/cache, but keyed on everything the executed results depend
-on, so that new data can never print stale numbers:
+on, so that new data can never print stale numbers. `compute_key` covers, for the cells
+it is given (renderer.incremental gives it the setup prefix of the document):
 
 * every executed chunk's code and options, in order, the execute options and the figure
   defaults (a chunk edit, a moved chunk or a new `fig-dpi` invalidates);
@@ -15,15 +16,8 @@ on, so that new data can never print stale numbers:
   top-level `*.py` modules (this also captures the library version);
 * the Python version and the versions of the key packages, and this cache's format.
 
-Prose is deliberately not in the key. Inline `{python}` expressions are evaluated in the
-kernel between chunks, so their values are stored too, keyed on the expression text and
-the number of chunks executed before it. On a key hit a render needs no kernel at all when
-every inline expression of the new text has a stored value (an expression moved elsewhere
-reuses its value when it evaluated to one value everywhere); a new expression means a miss
-and a full re-execution (correctness first).
-
-Entries are JSON files in `<project>/.cache/renderer/`, written atomically; an unreadable or
-malformed entry is ignored (and the document is executed again).
+Prose is deliberately not in the key. How later chunks and inline expressions are keyed
+on top of it, stored and reused: renderer.incremental.
 """
 from __future__ import annotations
 
@@ -228,50 +222,20 @@ def compute_key(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Ke
     return Key(_sha(_json(components)), components)
 
 
-def _inline_positions(steps):
-    """(chunks executed before it, expression step) for every inline step."""
-    chunks = 0
-    for step in steps:
-        if step.role == "chunk":
-            chunks += 1
-        elif step.role == "inline":
-            yield chunks, step
+class Manifest:
+    """The components of the last stored key, to say why a key missed."""
 
-
-class Cache:
     def __init__(self, project_dir, doc_path):
         self.dir = Path(project_dir) / ".cache" / "renderer"
-        self.stem = Path(doc_path).stem
+        self.path = self.dir / f"{Path(doc_path).stem}.last-key.json"
 
-    def _path(self, key: Key) -> Path:
-        return self.dir / f"{self.stem}@{key.digest[:32]}.json"
-
-    def _manifest(self) -> Path:
-        return self.dir / f"{self.stem}.last-key.json"
-
-    # -- lookup ------------------------------------------------------------------------------
-    def load(self, key: Key):
-        """The stored entry for `key`, or (None, reason)."""
-        path = self._path(key)
-        if not path.exists():
-            return None, self.why_missed(key)
-        try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-            if not (isinstance(entry, dict) and entry.get("format") == FORMAT
-                    and entry.get("key") == key.digest and isinstance(entry.get("chunks"), list)
-                    and isinstance(entry.get("inline"), list)):
-                raise ValueError("unexpected layout")
-        except (OSError, ValueError, UnicodeDecodeError):
-            return None, "cache entry unreadable (ignored)"
-        try:
-            os.utime(path)  # recently used: kept by the pruning
-        except OSError:
-            pass
-        return entry, None
+    def record(self, key: Key) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.path, json.dumps(key.components, indent=1, sort_keys=True))
 
     def why_missed(self, key: Key) -> str:
         try:
-            last = json.loads(self._manifest().read_text(encoding="utf-8"))
+            last = json.loads(self.path.read_text(encoding="utf-8"))
             if not isinstance(last, dict):
                 raise ValueError
         except (OSError, ValueError, UnicodeDecodeError):
@@ -283,69 +247,6 @@ class Cache:
         labels = ["chunk code or options" if c == "code" else c for c in changed]
         more = f" and {len(labels) - 3} more" if len(labels) > 3 else ""
         return "changed: " + ", ".join(labels[:3]) + more
-
-    @staticmethod
-    def apply(entry, steps) -> str | None:
-        """Fill chunk outputs and inline values from `entry` into the steps; None when
-        done, else why it cannot be used (the steps are then left untouched)."""
-        chunk_steps = [s for s in steps if s.role == "chunk"]
-        if len(entry["chunks"]) != len(chunk_steps):
-            return "cache entry does not match the chunks (ignored)"
-        exact, by_text = {}, {}
-        for item in entry["inline"]:
-            if not (isinstance(item, list) and len(item) == 3 and isinstance(item[1], str)):
-                return "cache entry unreadable (ignored)"
-            pos, text, value = item
-            exact[(pos, text)] = value
-            by_text.setdefault(text, set()).add(value if value is None else str(value))
-        values = []
-        for pos, step in _inline_positions(steps):
-            text = step.obj.code
-            if (pos, text) in exact:
-                values.append(exact[(pos, text)])
-            elif len(by_text.get(text, ())) == 1:
-                values.append(next(iter(by_text[text])))
-            else:
-                return f"new inline expression `{text[:60]}`"
-        import nbformat
-
-        outputs = []
-        for stored in entry["chunks"]:
-            if not isinstance(stored, list):
-                return "cache entry unreadable (ignored)"
-            try:
-                outputs.append([nbformat.from_dict(o) for o in stored])
-            except Exception:  # noqa: BLE001 - any malformed output: do not use the entry
-                return "cache entry unreadable (ignored)"
-        for step, outs in zip(chunk_steps, outputs):
-            step.obj.outputs = outs
-        for (_, step), value in zip(_inline_positions(steps), values):
-            step.obj.value = value
-        return None
-
-    # -- store -------------------------------------------------------------------------------
-    def store(self, key: Key, steps) -> None:
-        entry = {
-            "format": FORMAT,
-            "key": key.digest,
-            "chunks": [[dict(o) for o in s.obj.outputs] for s in steps if s.role == "chunk"],
-            "inline": [[pos, s.obj.code, s.obj.value] for pos, s in _inline_positions(steps)],
-        }
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self._path(key), json.dumps(entry, ensure_ascii=False))
-            _atomic_write(self._manifest(), json.dumps(key.components, indent=1, sort_keys=True))
-            self._prune(keep=self._path(key))
-        except OSError:
-            pass  # a cache that cannot be written only costs time
-
-    def _prune(self, keep: Path) -> None:
-        entries = sorted(self.dir.glob(f"{self.stem}@*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in [p for p in entries if p != keep][KEEP - 1:]:
-            try:
-                old.unlink()
-            except OSError:
-                pass
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -12,12 +12,21 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from renderer import assemble, cache, conditions, crossref, execute, outputs, pandoc, project, qmd
+from renderer import assemble, conditions, crossref, execute, incremental, outputs, pandoc, project, qmd
 from renderer.errors import RenderError
 
 
 class Terminated(BaseException):
     """SIGTERM, turned into an exception so that `finally` blocks clean up."""
+
+
+#: Wall time per stage of the current render (seconds), printed with "done in".
+STAGES: dict = {}
+
+
+def _stage(name, since):
+    STAGES[name] = STAGES.get(name, 0.0) + time.monotonic() - since
+    return time.monotonic()
 
 
 def _progress(msg):
@@ -88,33 +97,26 @@ def params_from(args):
 
 
 def run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=True):
-    """Fill chunk outputs and inline values: from the execution cache when its key (chunk
-    code, parameters, data file contents, library sources, versions) matches and every
-    inline expression has a stored value; otherwise by executing the notebook."""
-    store = None
+    """Fill chunk outputs and inline values: from the execution cache where the setup's
+    inputs (chunk code, parameters, data file contents, library sources, versions) and each
+    later chunk's or inline expression's own code and dependencies match, executing only
+    the rest (renderer.incremental); without the cache, by executing the notebook."""
     if use_cache:
-        key = cache.compute_key(doc, nb, steps, params, cfg.execute, fig, cfg.project_dir)
-        store = cache.Cache(cfg.project_dir, doc.path)
-        entry, why = store.load(key)
-        if entry is not None:
-            why = store.apply(entry, steps)
-            if why is None:
-                _progress("cache hit: analysis not re-run")
-                return
-        _progress(f"cache miss ({why}): executing")
-    execute.execute(nb, steps, cfg.project_dir, progress=_progress)
-    if store is not None:
-        store.store(key, steps)
+        incremental.run(doc, nb, steps, params, cfg, fig, _progress, execute.execute)
+    else:
+        execute.execute(nb, steps, cfg.project_dir, progress=_progress)
 
 
 def render(args):
     started = time.monotonic()
+    STAGES.clear()
     doc_path = Path(args.input).resolve()
     if not doc_path.exists():
         raise RenderError(f"input file not found: {args.input}")
     _progress(f"parsing {doc_path.name}")
     doc = qmd.load(doc_path)
     cfg = project.load(doc_path, doc.meta)
+    _stage("parse", started)
     formats = getattr(args, "formats", None) or cfg.configured or ["html"]
     out_dir = Path(args.output_dir).resolve() if args.output_dir else cfg.output_dir
     # Environment problems surface before the analysis runs, not after.
@@ -130,10 +132,12 @@ def render(args):
             shutil.rmtree(work, ignore_errors=True)
         else:
             _progress(f"working files kept in {work}")
-    _progress(f"done in {time.monotonic() - started:.1f} s")
+    stages = ", ".join(f"{name} {seconds:.1f}" for name, seconds in STAGES.items())
+    _progress(f"done in {time.monotonic() - started:.1f} s ({stages})")
 
 
 def _render_in(args, doc, doc_path, cfg, formats, out_dir, work):
+    since = time.monotonic()
     outputs.check_free_space(work)
     params = params_from(args)
 
@@ -145,7 +149,9 @@ def _render_in(args, doc, doc_path, cfg, formats, out_dir, work):
                 fig[name] = cfg.formats[f][key]
         break
     nb, steps = execute.build_notebook(doc, params, cfg.execute, fig)
+    since = _stage("parse", since)
     run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=not args.no_cache)
+    since = _stage("execute", since)
     # Conditional content follows the metadata the chunks set; hidden figures take no number.
     doc.blocks = conditions.resolve(doc.blocks, conditions.output_metadata(doc.blocks, cfg.meta))
     reg = crossref.number(doc.blocks)
@@ -166,6 +172,7 @@ def _render_in(args, doc, doc_path, cfg, formats, out_dir, work):
             produced.append(md)
     # The conversions are independent pandoc/typst runs (separate files in `work`):
     # run them side by side; the first failure in format order is reported.
+    since = _stage("assemble", since)
     _progress(", ".join({"html": "pandoc html", "docx": "pandoc docx", "pdf": "typst pdf"}[f]
                         for f, *_ in jobs))
     with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
@@ -178,8 +185,10 @@ def _render_in(args, doc, doc_path, cfg, formats, out_dir, work):
         except BaseException:
             pandoc.stop_running()  # do not leave Pandoc writing into a removed folder
             raise
+    since = _stage("convert", since)
     # Everything succeeded: only now replace the output folder, as a whole.
     outputs.publish(produced, out_dir, stem, progress=_progress)
+    _stage("publish", since)
     _progress(f"wrote {', '.join(str(out_dir / p.name) for p in produced)}")
 
 

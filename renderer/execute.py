@@ -2,7 +2,7 @@
 
 `build_notebook` turns the parsed document into a notebook (setup cell, chunks, the
 parameter-override cell, one small cell per inline expression); `execute` runs it.
-`renderer.cache` decides whether `execute` is needed at all (see cli.run_or_reuse).
+`renderer.incremental` decides which cells `execute` needs to run (see cli.run_or_reuse).
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The renderer's execution cache (renderer/cache.py): what invalidates it and what does not.
+"""The renderer's execution cache (renderer/cache.py, renderer/incremental.py): what
+invalidates it and what does not.
 
 Correctness only (no timing): the key ignores prose and changes with chunk code, data file
 contents, parameters and library sources; a hit reproduces the executed output; broken
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from renderer import cache, execute, project, qmd
+from renderer import cache, execute, incremental, project, qmd
 
 ROOT = Path(__file__).resolve().parents[1]
 FIG = {"width": 7, "height": 5, "dpi": 50}
@@ -111,62 +112,27 @@ def test_parameter_override_and_data_file_changes_key(proj):
 
 
 def test_why_missed_names_the_change(proj):
-    store = cache.Cache(proj, proj / "report.qmd")
+    manifest = cache.Manifest(proj, proj / "report.qmd")
     key = key_of(proj)
-    assert store.load(key) == (None, "no cached execution")
-    doc = qmd.load(proj / "report.qmd")
-    nb, steps = execute.build_notebook(doc, {}, {}, FIG)
-    for s in steps:
-        if s.role == "inline":
-            s.obj.value = "v"
-    store.store(key, steps)
+    assert manifest.why_missed(key) == "no cached execution"
+    manifest.record(key)
+    assert manifest.why_missed(key) == "cached execution not found"
     edit(proj / "data" / "values.csv", "3\n", "5\n")
-    entry, why = store.load(key_of(proj))
-    assert entry is None and "data file of parameter 'data'" in why
+    assert "data file of parameter 'data'" in manifest.why_missed(key_of(proj))
 
 
-def test_apply_requires_every_inline_expression(proj):
-    doc = qmd.load(proj / "report.qmd")
-    nb, steps = execute.build_notebook(doc, {}, {}, FIG)
-    for s in steps:
-        if s.role == "inline":
-            s.obj.value = f"value of {s.obj.code}"
-    key = key_of(proj)
-    store = cache.Cache(proj, proj / "report.qmd")
-    store.store(key, steps)
-    entry, _ = store.load(key)
-
-    # same expressions, prose moved: usable
-    edit(proj / "report.qmd", "Closing prose.", "Closing prose repeats `{python} result`.")
-    doc2 = qmd.load(proj / "report.qmd")
-    _, steps2 = execute.build_notebook(doc2, {}, {}, FIG)
-    assert cache.Cache.apply(entry, steps2) is None
-    assert [s.obj.value for s in steps2 if s.role == "inline"] == \
-        ["value of result", "value of scale", "value of result"]
-
-    # a new inline expression: not usable, nothing filled in
-    edit(proj / "report.qmd", "Closing prose repeats", "Closing prose with `{python} result + 1`")
-    doc3 = qmd.load(proj / "report.qmd")
-    _, steps3 = execute.build_notebook(doc3, {}, {}, FIG)
-    why = cache.Cache.apply(entry, steps3)
-    assert why and "result + 1" in why
-    assert all(s.obj.value is None for s in steps3 if s.role == "inline")
-
-
-@pytest.mark.parametrize("garbage", ["", "{not json", '{"format": 1}', "[1, 2]",
-                                     '{"format": 1, "key": "K", "chunks": [[{"x": 1}]], "inline": []}'])
+@pytest.mark.parametrize("garbage", ["", "{not json", '{"format": 2}', "[1, 2]",
+                                     '{"format": 2, "key": "K", "units": [], "names": []}'])
 def test_corrupted_entry_is_ignored(proj, garbage):
-    key = key_of(proj)
-    store = cache.Cache(proj, proj / "report.qmd")
-    path = store._path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(garbage.replace('"K"', json.dumps(key.digest)))
     doc = qmd.load(proj / "report.qmd")
-    _, steps = execute.build_notebook(doc, {}, {}, FIG)
-    entry, why = store.load(key)
-    if entry is not None:  # layout passes the first check; applying it must still refuse
-        why = cache.Cache.apply(entry, steps)
-    assert why is not None and "ignored" in why
+    cfg = project.load(doc.path, doc.meta)
+    nb, steps = execute.build_notebook(doc, {}, cfg.execute, FIG)
+    key = incremental.plan(doc, nb, steps, {}, cfg.execute, FIG, cfg.project_dir).prefix_key
+    store = incremental.Store(proj, proj / "report.qmd", key)
+    store.entry_path.parent.mkdir(parents=True, exist_ok=True)
+    store.entry_path.write_text(garbage.replace('"K"', json.dumps(key.digest)))
+    entry, why = store.load()
+    assert entry is None and "ignored" in why
 
 
 def render(p, *args):
@@ -189,7 +155,7 @@ def test_render_hit_is_identical_and_corruption_is_safe(proj):
 
     # corrupt every stored entry: the render executes again and still succeeds
     for entry in (proj / ".cache" / "renderer").glob("report@*.json"):
-        entry.write_text('{"format": 1, "truncated')
+        entry.write_text('{"format": 2, "truncated')
     again = render(proj)
     assert again.returncode == 0, again.stderr
     assert "cache entry unreadable" in again.stderr and "executing chunk" in again.stderr
@@ -198,10 +164,11 @@ def test_render_hit_is_identical_and_corruption_is_safe(proj):
     # a new data export under the same name is never served from the cache (--no-cache
     # also executes, and does not print cache lines)
     (proj / "data" / "values.csv").write_text("10\n20\n")
+    stored = sorted((p.name, p.stat().st_mtime_ns) for p in (proj / ".cache" / "renderer").iterdir())
     bypass = render(proj, "--no-cache")
     assert "cache" not in bypass.stderr and "executing chunk" in bypass.stderr
     assert "The total is 60" in (proj / "_output" / "report.html").read_text()
-    assert key_of(proj).digest[:32] not in {p.stem.split("@")[1] for p in (proj / ".cache" / "renderer").glob("report@*")}
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in (proj / ".cache" / "renderer").iterdir()) == stored
 
 
 def test_study_file_and_the_files_it_names_are_in_the_key(proj):
