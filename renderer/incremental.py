@@ -30,6 +30,7 @@ On a miss of some units only, a kernel is started, the prefix namespace restored
 the pickle (its global-state fingerprint must match the stored one) and only the missing
 units, with the units they depend on, executed in document order.
 """
+
 from __future__ import annotations
 
 import ast
@@ -49,8 +50,23 @@ from renderer.execute import Step
 FORMAT = 2
 STATE_MIME = "application/x-renderer-state+json"
 #: Names whose use makes static dependency analysis meaningless.
-DYNAMIC_NAMES = {"globals", "locals", "vars", "exec", "eval", "get_ipython", "In", "Out",
-                 "_", "__", "___", "__builtins__", "_ih", "_oh", "_dh"}
+DYNAMIC_NAMES = {
+    "globals",
+    "locals",
+    "vars",
+    "exec",
+    "eval",
+    "get_ipython",
+    "In",
+    "Out",
+    "_",
+    "__",
+    "___",
+    "__builtins__",
+    "_ih",
+    "_oh",
+    "_dh",
+}
 DYNAMIC_RE = re.compile(r"^_i{1,3}\d*$|^_\d+$")
 #: Runs whose units are kept in an entry.
 KEEP_RUNS = 4
@@ -115,8 +131,18 @@ def _free_loads(node, bound=frozenset()):
             if isinstance(n.ctx, ast.Load) and n.id not in bound:
                 out.add(n.id)
             return
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp,
-                          ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        if isinstance(
+            n,
+            (
+                ast.FunctionDef,
+                ast.AsyncFunctionDef,
+                ast.Lambda,
+                ast.ListComp,
+                ast.SetComp,
+                ast.DictComp,
+                ast.GeneratorExp,
+            ),
+        ):
             inner = bound | _scope_locals(n)
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 # defaults and decorators are evaluated in the enclosing scope
@@ -161,13 +187,15 @@ def _binds(tree):
                 out.update((a.asname or a.name).split(".")[0] for a in s.names)
                 continue
             for n in ast.walk(s):
-                if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)) \
-                        and not _inside_scope(s, n):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)) and not _inside_scope(s, n):
                     out.add(n.id)
                 elif isinstance(n, (ast.Import, ast.ImportFrom)) and not _inside_scope(s, n):
                     out.update((a.asname or a.name).split(".")[0] for a in n.names)
-                elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
-                        and n is not s and not _inside_scope(s, n):
+                elif (
+                    isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                    and n is not s
+                    and not _inside_scope(s, n)
+                ):
                     out.add(n.name)
                 elif isinstance(n, ast.ExceptHandler) and n.name:
                     out.add(n.name)
@@ -182,12 +210,24 @@ def _binds(tree):
 
 def _inside_scope(root, target):
     """Whether `target` sits inside a function, lambda, class body or comprehension of `root`."""
+
     def walk_scoped(n, inside):
         if n is target:
             return inside
         for child in ast.iter_child_nodes(n):
-            scoped = isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
-                                    ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp))
+            scoped = isinstance(
+                n,
+                (
+                    ast.FunctionDef,
+                    ast.AsyncFunctionDef,
+                    ast.Lambda,
+                    ast.ClassDef,
+                    ast.ListComp,
+                    ast.SetComp,
+                    ast.DictComp,
+                    ast.GeneratorExp,
+                ),
+            )
             found = walk_scoped(child, inside or scoped)
             if found is not None:
                 return found
@@ -204,7 +244,7 @@ def _top_reads(tree):
     for s in tree.body:
         reads |= _free_loads(s) - defined
         if isinstance(s, (ast.Assign, ast.AnnAssign)):
-            for t in (s.targets if isinstance(s, ast.Assign) else [s.target]):
+            for t in s.targets if isinstance(s, ast.Assign) else [s.target]:
                 if isinstance(t, ast.Name):
                     defined.add(t.id)
         elif isinstance(s, (ast.Import, ast.ImportFrom)):
@@ -221,18 +261,20 @@ def analyse(code: str, inline: bool = False) -> Names:
     except SyntaxError:
         return Names(dynamic=True)  # IPython magics, or an error the execution will report
     if inline:
-        names = Names(_free_loads(tree.body), {n for x in ast.walk(tree) if isinstance(x, ast.NamedExpr)
-                                               for n in _target_names(x.target)})
+        names = Names(
+            _free_loads(tree.body),
+            {n for x in ast.walk(tree) if isinstance(x, ast.NamedExpr) for n in _target_names(x.target)},
+        )
     else:
         names = Names(_top_reads(tree), _binds(tree))
     every = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     attributes = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     # `seed`: a later chunk seeding a global random generator makes the next chunks'
     # draws depend on it having run.
-    star_import = any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
-                      for n in ast.walk(tree))
-    names.dynamic = any(n in DYNAMIC_NAMES or DYNAMIC_RE.match(n) for n in every) \
-        or "seed" in every | attributes or star_import
+    star_import = any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree))
+    names.dynamic = (
+        any(n in DYNAMIC_NAMES or DYNAMIC_RE.match(n) for n in every) or "seed" in every | attributes or star_import
+    )
     return names
 
 
@@ -305,13 +347,21 @@ def plan(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Plan:
             # Cell options (captions, labels, layout, echo...) only affect how the stored
             # outputs are placed, not what executing gives: blanked out of the key (line
             # numbers kept); `eval` and figure sizes are in the notebook cells themselves.
-            units.append(Unit("chunk", step, cells, [_without_options(nb.cells[c].source) for c in cells],
-                              analyse(step.obj.source)))
+            units.append(
+                Unit(
+                    "chunk",
+                    step,
+                    cells,
+                    [_without_options(nb.cells[c].source) for c in cells],
+                    analyse(step.obj.source),
+                )
+            )
         elif step.role == "inline":
             units.append(Unit("inline", step, cells, [step.obj.code], analyse(step.obj.code, inline=True)))
         else:  # anything else after the prefix: treat as a chunk-like unit without step outputs
-            units.append(Unit(step.role, step, cells, [nb.cells[c].source for c in cells],
-                              analyse(nb.cells[cells[-1]].source)))
+            units.append(
+                Unit(step.role, step, cells, [nb.cells[c].source for c in cells], analyse(nb.cells[cells[-1]].source))
+            )
     analysable = not any(u.names.dynamic for u in units)
     return Plan(prefix_cells, key, units, analysable)
 
@@ -458,7 +508,9 @@ def _renderer_report(**values):
 
 
 def _snapshot_code(path):
-    return _KERNEL_LIB % {"mime": STATE_MIME} + f'''
+    return (
+        _KERNEL_LIB % {"mime": STATE_MIME}
+        + f"""
 _renderer_lib = _renderer_state_lib()
 _renderer_frozen = {{n: get_ipython().user_ns[n] for n in _renderer_lib.user_names()}}
 try:
@@ -475,11 +527,14 @@ except Exception as exc:  # not restorable, or not writable: the cache stays all
 else:
     _renderer_report(names=sorted(_renderer_frozen), snapshot={str(path)!r}, why=None,
                      digest=_renderer_digest, fingerprint=_renderer_lib.fingerprint())
-'''
+"""
+    )
 
 
 def _restore_code(path, fingerprint):
-    return _KERNEL_LIB % {"mime": STATE_MIME} + f'''
+    return (
+        _KERNEL_LIB % {"mime": STATE_MIME}
+        + f"""
 _renderer_lib = _renderer_state_lib()
 with open({str(path)!r}, "rb") as _renderer_fh:
     _renderer_frozen = _renderer_lib.Unpickler(_renderer_fh).load()
@@ -493,17 +548,18 @@ if _renderer_random_states[1] is not None:
     __import__("numpy").random.set_state(_renderer_random_states[1])
 if _renderer_lib.fingerprint() != {fingerprint!r}:
     raise RuntimeError("the restored setup does not reproduce the global state")
-'''
+"""
+    )
 
 
-_CHECK_CODE = '''
+_CHECK_CODE = """
 try:
     _renderer_digest = _renderer_lib.dump(_renderer_frozen)
 except Exception:
     _renderer_digest = None
 _renderer_report(digest=_renderer_digest, fingerprint=_renderer_lib.fingerprint(),
                  start=globals().get("_renderer_start"))
-'''
+"""
 
 
 def _state(cell):
@@ -531,11 +587,16 @@ class Store:
             return None, self.manifest.why_missed(self.key)
         try:
             entry = json.loads(self.entry_path.read_text(encoding="utf-8"))
-            if not (isinstance(entry, dict) and entry.get("format") == FORMAT
-                    and entry.get("key") == self.key.digest and isinstance(entry.get("units"), dict)
-                    and isinstance(entry.get("prefix_chunks"), list)
-                    and isinstance(entry.get("prefix_inline"), list)
-                    and isinstance(entry.get("names"), list) and isinstance(entry.get("runs"), list)):
+            if not (
+                isinstance(entry, dict)
+                and entry.get("format") == FORMAT
+                and entry.get("key") == self.key.digest
+                and isinstance(entry.get("units"), dict)
+                and isinstance(entry.get("prefix_chunks"), list)
+                and isinstance(entry.get("prefix_inline"), list)
+                and isinstance(entry.get("names"), list)
+                and isinstance(entry.get("runs"), list)
+            ):
                 raise ValueError("unexpected layout")
         except (OSError, ValueError, UnicodeDecodeError):
             return None, "cache entry unreadable (ignored)"
@@ -556,7 +617,7 @@ class Store:
 
     def _prune(self):
         entries = sorted(self.dir.glob(f"{self.stem}@*.json"), key=lambda q: q.stat().st_mtime, reverse=True)
-        for old in [q for q in entries if q != self.entry_path][cache.KEEP - 1:]:
+        for old in [q for q in entries if q != self.entry_path][cache.KEEP - 1 :]:
             for path in (old, old.with_suffix(".pkl")):
                 try:
                     path.unlink()
@@ -629,14 +690,17 @@ def _reuse(p, entry, store, nb, steps, cfg, progress, execute_fn):
         _remember(store, entry, p, [])
         return True
     if not (entry.get("incremental") and p.analysable and store.snapshot_path.exists()):
-        reason = entry.get("why_not_incremental") or ("the document uses dynamic names or IPython magics"
-                                                     if not p.analysable else "no setup snapshot")
+        reason = entry.get("why_not_incremental") or (
+            "the document uses dynamic names or IPython magics" if not p.analysable else "no setup snapshot"
+        )
         return f"chunks or inline expressions changed; incremental run not possible: {reason}"
     todo = closure(p, missing)
     n_chunks = sum(p.units[i].kind == "chunk" for i in todo)
     n_inline = sum(p.units[i].kind == "inline" for i in todo)
-    progress(f"cache: setup restored, executing {n_chunks} of {sum(u.kind == 'chunk' for u in p.units)} "
-             f"chunks and {n_inline} of {sum(u.kind == 'inline' for u in p.units)} inline expressions")
+    progress(
+        f"cache: setup restored, executing {n_chunks} of {sum(u.kind == 'chunk' for u in p.units)} "
+        f"chunks and {n_inline} of {sum(u.kind == 'inline' for u in p.units)} inline expressions"
+    )
     import nbformat
 
     sub = nbformat.v4.new_notebook(metadata=nb.metadata)
@@ -728,8 +792,7 @@ def _full(p, nb, steps, store, cfg, progress, execute_fn):
         "fingerprint": snap["fingerprint"],
         "incremental": why_not is None,
         "why_not_incremental": why_not,
-        "prefix_chunks": [[dict(o) for o in steps[i].obj.outputs] for i in p.prefix_cells
-                          if steps[i].role == "chunk"],
+        "prefix_chunks": [[dict(o) for o in steps[i].obj.outputs] for i in p.prefix_cells if steps[i].role == "chunk"],
         "prefix_inline": [steps[i].obj.value for i in p.prefix_cells if steps[i].role == "inline"],
         "units": {u.key: _unit_record(u) for u in p.units},
         "runs": [],

@@ -5,6 +5,7 @@ The renders run the real command line on a small project; what was executed is c
 from the renderer's progress lines ("[i/n] executing chunk ...", "inline N expressions").
 No timing is asserted.
 """
+
 import pickle
 import re
 import subprocess
@@ -18,7 +19,7 @@ from renderer import execute, incremental, project, qmd
 ROOT = Path(__file__).resolve().parents[1]
 FIG = {"width": 7, "height": 5, "dpi": 50}
 
-REPORT = '''---
+REPORT = """---
 title: "Incremental fixture"
 ---
 
@@ -56,12 +57,12 @@ print("chunk C", scale)
 ```
 
 Closing prose.
-'''
+"""
 
-STATS = '''def total(path):
+STATS = """def total(path):
     with open(path) as fh:
         return sum(int(line) for line in fh if line.strip())
-'''
+"""
 
 
 @pytest.fixture
@@ -86,9 +87,14 @@ def edit(path, old, new):
 
 class Run:
     def __init__(self, p, args):
-        self.proc = subprocess.run([sys.executable, "-m", "renderer", "report.qmd", "--to", "html", *args],
-                                   cwd=p, capture_output=True, text=True, timeout=300,
-                                   env={"PYTHONPATH": f"{p}:{ROOT}", "PATH": "/usr/bin:/bin"})
+        self.proc = subprocess.run(
+            [sys.executable, "-m", "renderer", "report.qmd", "--to", "html", *args],
+            cwd=p,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={"PYTHONPATH": f"{p}:{ROOT}", "PATH": "/usr/bin:/bin"},
+        )
         self.err = self.proc.stderr
         out = p / "_output" / "report.html"
         self.html = out.read_text() if self.proc.returncode == 0 else ""
@@ -147,13 +153,16 @@ def test_edits_execute_only_what_they_affect(proj):
     assert option.html.count("<code") > chunk_b.html.count("<code")  # the echoed source
 
 
-@pytest.mark.parametrize("change, expected", [
-    (("data/values.csv", "3\n", "30\n"), "total 66"),                       # a data file's bytes
-    (("study.yml", "label: first", "label: second"), "label second"),         # the study file
-    (("analysis/stats.py", "return sum(", "return 100 + sum("), "total 212"),  # an analysis/ source
-    (("report.qmd", "scale = 2", "scale = 3"), "total 18"),                   # a parameter default
-    (("report.qmd", "values = [1, 2, 3]", "values = [1, 2]"), "total 12"),    # the setup chunk's code
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (("data/values.csv", "3\n", "30\n"), "total 66"),  # a data file's bytes
+        (("study.yml", "label: first", "label: second"), "label second"),  # the study file
+        (("analysis/stats.py", "return sum(", "return 100 + sum("), "total 212"),  # an analysis/ source
+        (("report.qmd", "scale = 2", "scale = 3"), "total 18"),  # a parameter default
+        (("report.qmd", "values = [1, 2, 3]", "values = [1, 2]"), "total 12"),  # the setup chunk's code
+    ],
+)
 def test_setup_inputs_execute_everything(proj, change, expected):
     render(proj)
     edit(proj / change[0], change[1], change[2])
@@ -182,7 +191,7 @@ def test_expression_moved_before_its_definition_fails_as_without_cache(proj):
 
 
 def test_mutating_a_setup_object_turns_incremental_off(proj):
-    mutating = '```{python}\nvalues.append(4)\n```\n\n'
+    mutating = "```{python}\nvalues.append(4)\n```\n\n"
     edit(proj / "report.qmd", "Closing prose.", mutating + "Values: `{python} len(values)`.")
     first = render(proj)
     assert "Values: 4" in first.html
@@ -216,31 +225,43 @@ def test_a_global_option_set_by_a_later_chunk_turns_incremental_off(proj):
 
 
 # ------------------------------------------------------------------------- static analysis
-@pytest.mark.parametrize("code, reads, binds", [
-    ("x = a + 1\nprint(x)", {"a", "print"}, {"x"}),
-    ("for g in groups:\n    show(g)", {"groups", "show"}, {"g"}),
-    ("print(g)\nfor g in groups:\n    show(g)", {"g", "print", "groups", "show"}, {"g"}),
-    ("for g in gs:\n    for e in es:\n        show(g, e)", {"gs", "es", "show"}, {"g", "e"}),
-    ("for g in gs:\n    pass\nelse:\n    show(g)", {"gs", "g", "show"}, {"g"}),
-    ("for g in gs:\n    for e in e_of(g, e):\n        pass", {"gs", "e_of", "e"}, {"g", "e"}),
-    ("def f(y):\n    z = y + w\n    return z\n", {"w"}, {"f"}),
-    ("[k * m for k in ks]", {"m", "ks"}, set()),
-    ("if c:\n    x = 1\nprint(x)", {"c", "x", "print"}, {"x"}),
-    ("import numpy as np\nfrom os import path", set(), {"np", "path"}),
-    ("obj.attr = 1\nitems[0] = 2", {"obj", "items"}, set()),
-    ("print((n := 3))", {"print"}, {"n"}),
-    ("total += 1", {"total"}, {"total"}),
-    ("match point:\n    case [a, *rest]:\n        pass", {"point"}, {"a", "rest"}),
-])
+@pytest.mark.parametrize(
+    "code, reads, binds",
+    [
+        ("x = a + 1\nprint(x)", {"a", "print"}, {"x"}),
+        ("for g in groups:\n    show(g)", {"groups", "show"}, {"g"}),
+        ("print(g)\nfor g in groups:\n    show(g)", {"g", "print", "groups", "show"}, {"g"}),
+        ("for g in gs:\n    for e in es:\n        show(g, e)", {"gs", "es", "show"}, {"g", "e"}),
+        ("for g in gs:\n    pass\nelse:\n    show(g)", {"gs", "g", "show"}, {"g"}),
+        ("for g in gs:\n    for e in e_of(g, e):\n        pass", {"gs", "e_of", "e"}, {"g", "e"}),
+        ("def f(y):\n    z = y + w\n    return z\n", {"w"}, {"f"}),
+        ("[k * m for k in ks]", {"m", "ks"}, set()),
+        ("if c:\n    x = 1\nprint(x)", {"c", "x", "print"}, {"x"}),
+        ("import numpy as np\nfrom os import path", set(), {"np", "path"}),
+        ("obj.attr = 1\nitems[0] = 2", {"obj", "items"}, set()),
+        ("print((n := 3))", {"print"}, {"n"}),
+        ("total += 1", {"total"}, {"total"}),
+        ("match point:\n    case [a, *rest]:\n        pass", {"point"}, {"a", "rest"}),
+    ],
+)
 def test_analyse_reads_and_binds(code, reads, binds):
     names = incremental.analyse(code)
     assert not names.dynamic
     assert names.reads == reads and names.binds == binds
 
 
-@pytest.mark.parametrize("code", ["globals()['x'] = 1", "%timeit 1", "exec('x = 1')",
-                                  "np.random.seed(1)", "print(_)", "Out[3]",
-                                  "from analysis.stats import *"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "globals()['x'] = 1",
+        "%timeit 1",
+        "exec('x = 1')",
+        "np.random.seed(1)",
+        "print(_)",
+        "Out[3]",
+        "from analysis.stats import *",
+    ],
+)
 def test_dynamic_code_is_flagged(code):
     assert incremental.analyse(code).dynamic
 
@@ -256,10 +277,17 @@ def _plan(p):
 
 def test_prefix_and_dependencies(proj):
     plan = _plan(proj)
-    kinds = [(u.kind, u.step.obj.code if u.kind == "inline" else u.step.obj.source.splitlines()[-1])
-             for u in plan.units]
-    assert kinds == [("inline", "result"), ("inline", "label"), ("chunk", 'print("chunk A", result)'),
-                     ("chunk", 'print("chunk B", extra)'), ("inline", "extra"), ("chunk", 'print("chunk C", scale)')]
+    kinds = [
+        (u.kind, u.step.obj.code if u.kind == "inline" else u.step.obj.source.splitlines()[-1]) for u in plan.units
+    ]
+    assert kinds == [
+        ("inline", "result"),
+        ("inline", "label"),
+        ("chunk", 'print("chunk A", result)'),
+        ("chunk", 'print("chunk B", extra)'),
+        ("inline", "extra"),
+        ("chunk", 'print("chunk C", scale)'),
+    ]
     assert plan.units[4].deps == [3]  # `extra` comes from chunk B
     assert all(u.deps == [] for i, u in enumerate(plan.units) if i != 4)
 
@@ -288,8 +316,11 @@ def test_results_objects_pickle():
 
 
 def test_sized_chunks_keep_their_own_size_cells(proj):
-    edit(proj / "report.qmd", "Closing prose.",
-         "```{python}\n#| fig-width: 3\nprint(1)\n```\n```{python}\n#| fig-height: 2\nprint(2)\n```\n")
+    edit(
+        proj / "report.qmd",
+        "Closing prose.",
+        "```{python}\n#| fig-width: 3\nprint(1)\n```\n```{python}\n#| fig-height: 2\nprint(2)\n```\n",
+    )
     doc = qmd.load(proj / "report.qmd")
     cfg = project.load(doc.path, doc.meta)
     nb, steps = execute.build_notebook(doc, {}, cfg.execute, FIG)
