@@ -103,14 +103,22 @@ def render_report(out_dir: Path, *, cohort: Path | None = None, kinetics: str | 
     """Render report.qmd with the built-in renderer into `out_dir` (``kinetics=""``: no table).
 
     A cohort variant made from the demo gets the demo's cut-off and, unless ``kinetics``
-    is given, the demo's kinetics table; ``study``: a study file instead.
+    is given, the demo's kinetics table; ``study``: a study file instead. The inline values
+    are logged to :func:`inline_log_of` `out_dir`.
     """
     return subprocess.run(_render_command(out_dir, cohort, kinetics, to, study), cwd=ROOT, capture_output=True,
                           text=True, timeout=RENDER_TIMEOUT)
 
 
+def inline_log_of(out_dir: Path) -> Path:
+    """Where a render into `out_dir` logs its inline values (beside it: the renderer replaces
+    the output folder as a whole)."""
+    return out_dir.parent / f"{out_dir.name}.inline.jsonl"
+
+
 def _render_command(out_dir, cohort, kinetics, to, study=None) -> list[str]:
-    cmd = [sys.executable, "-m", "renderer", str(REPORT), "--to", to, "--output-dir", str(out_dir), "--no-cache"]
+    cmd = [sys.executable, "-m", "renderer", str(REPORT), "--to", to, "--output-dir", str(out_dir), "--no-cache",
+           "--inline-log", str(inline_log_of(out_dir))]
     if study is not None:
         cmd += ["--study", str(study)]
     if cohort is not None:
@@ -160,8 +168,12 @@ def normalise(text: str) -> str:
 
 
 def html_text(path: Path) -> str:
+    return html_text_of(path.read_text(encoding="utf-8"))
+
+
+def html_text_of(markup: str) -> str:
     parser = _TextParser()
-    parser.feed(path.read_text(encoding="utf-8"))
+    parser.feed(markup)
     return normalise(" ".join(parser.parts))
 
 
@@ -213,6 +225,10 @@ class Rendered:
     @property
     def docx(self) -> Path:
         return self.out_dir / "report.docx"
+
+    @property
+    def inline_log(self) -> Path:
+        return inline_log_of(self.out_dir)
 
     @cached_property
     def html_text(self) -> str:

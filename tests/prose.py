@@ -195,3 +195,39 @@ def misplaced_prose(log: list[Logged], html: str) -> list[str]:
             else:
                 position = found + 1
     return problems
+
+
+def inline_value_problems(log: list[Logged], html: str, namespace: dict, kinetics: bool = True) -> list[str]:
+    """Everything wrong with the inline values of a render, in one list:
+
+    - the log holds, file by file and in order, exactly the inline expressions of the
+      sources as rendered (with or without the kinetics section);
+    - each logged value is the library's: the expression evaluated here, on results
+      computed in this process, gives the same text;
+    - each source paragraph is printed as itself, with those values in place, in order.
+    """
+    from conftest import QMD_SOURCES, source_text
+
+    problems = []
+    for path in QMD_SOURCES:
+        written = [INLINE.findall(line) for line in _prose_lines(source_text(path, kinetics))]
+        written = [expr for exprs in written for expr in exprs]
+        logged = [e.expression for e in log if Path(e.file) == path.resolve()]
+        if written != logged:
+            problems.append(f"{path.name}: logged expressions {logged} differ from the source's {written}")
+    for entry in log:
+        value = str(eval(entry.expression, dict(namespace)))  # noqa: S307 - the manuscript's own expressions
+        if value != entry.value:
+            problems.append(f"{Path(entry.file).name}:{entry.line}: {entry.expression} printed {entry.value!r}, "
+                            f"the library gives {value!r}")
+    return problems + misplaced_prose(log, html)
+
+
+def _prose_lines(text: str) -> list[str]:
+    out, in_code = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        elif not in_code:
+            out.append(line)
+    return out
