@@ -16,7 +16,7 @@ RENDER_ARGS := $(if $(STUDY),--study "$(STUDY)") $(if $(COHORT),--cohort "$(COHO
 QUARTO_ARGS := $(if $(STUDY),-P study:"$(STUDY)") $(if $(COHORT),-P cohort:"$(COHORT)") \
   $(if $(KINETICS),-P kinetics:"$(KINETICS)") $(if $(CUTOFF),-P cutoff:"$(CUTOFF)")
 
-.PHONY: report preview test env clean
+.PHONY: report preview test test-fast env clean
 
 env: $(VENV)/.installed
 
@@ -28,6 +28,10 @@ $(VENV)/.installed: requirements.lock
 
 test: env
 	$(BIN)/python -m pytest -q
+
+# Everything but the tests that render the whole report (marked `slow`).
+test-fast: env
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # Quarto when the user has it; otherwise the built-in renderer (same sources, same outputs).
 # Either way the output folder is replaced as a whole by the formats of this render.

@@ -80,21 +80,6 @@ def captions(kinetics: bool = True) -> dict[str, list[str]]:
     return out
 
 
-def inline_expressions(kinetics: bool = True) -> list[str]:
-    """Every inline `{python} expr` of the manuscript rendered (with or without a kinetics
-    table), in order of appearance."""
-    exprs = []
-    for path in QMD_SOURCES:
-        in_chunk = False
-        for line in source_text(path, kinetics).splitlines():
-            if line.lstrip().startswith("```"):
-                in_chunk = not in_chunk
-                continue
-            if not in_chunk:
-                exprs += re.findall(r"(?<!`)`\{python\}\s+([^`]+?)\s*`(?!`)", line)
-    return exprs
-
-
 # --------------------------------------------------------------------------- rendering
 
 
@@ -267,6 +252,16 @@ def write_cohort_text(path: Path, header: str, frame: pd.DataFrame) -> Path:
 
 
 # --------------------------------------------------------------------------- fixtures
+
+#: Fixtures that render a report: every test using one is marked `slow` (`make test-fast`
+#: leaves it out).
+RENDERING_FIXTURES = {"bundled_render", "degenerate", "hostile", "rendered", "renders"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if RENDERING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

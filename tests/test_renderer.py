@@ -111,6 +111,7 @@ def test_no_unresolved_inline_code(rendered):
         assert "@fig-" not in rendered[key] and "@tbl-" not in rendered[key]
 
 
+@pytest.mark.slow
 def test_parameter_override_changes_inline_value(tmp_path):
     project = copy_fixture(tmp_path)
     proc = run_renderer(project, "-P", "n_patients:7", "-P", "label:override", "--to", "html",
@@ -121,6 +122,7 @@ def test_parameter_override_changes_inline_value(tmp_path):
     assert not (project / "out" / "report.pdf").exists()
 
 
+@pytest.mark.slow
 def test_unknown_parameter_is_an_error(tmp_path):
     project = copy_fixture(tmp_path)
     proc = run_renderer(project, "-P", "nope:1", "--to", "html")
@@ -128,6 +130,7 @@ def test_unknown_parameter_is_an_error(tmp_path):
     assert "unknown parameter(s) nope" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_failing_chunk_keeps_previous_output(tmp_path):
     project = copy_fixture(tmp_path)
     out = project / "_output"
@@ -149,6 +152,7 @@ def test_failing_chunk_keeps_previous_output(tmp_path):
     assert tree_digest(out) == before
 
 
+@pytest.mark.slow
 def test_unknown_shortcode_is_a_clear_error(tmp_path):
     project = copy_fixture(tmp_path)
     doc = project / "report.qmd"
@@ -161,6 +165,7 @@ def test_unknown_shortcode_is_a_clear_error(tmp_path):
     assert not (project / "_output").exists()
 
 
+@pytest.mark.slow
 def test_unknown_cell_option_is_a_clear_error(tmp_path):
     project = copy_fixture(tmp_path)
     part = project / "sections" / "_part.qmd"
@@ -172,6 +177,7 @@ def test_unknown_cell_option_is_a_clear_error(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_unknown_cross_reference_is_an_error(tmp_path):
     project = copy_fixture(tmp_path)
     part = project / "sections" / "_part.qmd"
@@ -204,6 +210,7 @@ def test_citations_are_not_cross_references():
         crossref.resolve("[@maude2018; @fig-single]", reg, "x")
 
 
+@pytest.mark.slow
 def test_conditional_content_follows_metadata_set_by_a_chunk(tmp_path):
     """`.content-visible when-meta` as Quarto: a chunk's metadata block decides; a hidden
     figure takes no number, so the next figure is Figure 1 (issue 10)."""
