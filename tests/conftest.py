@@ -7,8 +7,10 @@ cache would otherwise answer) and never writes cache entries into the project.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from functools import cached_property
@@ -113,13 +115,6 @@ def _render_command(out_dir, cohort, kinetics, to, study=None) -> list[str]:
     if kinetics is not None:
         cmd += ["--kinetics", str(kinetics)]
     return cmd
-
-
-def start_render(out_dir: Path, *, cohort: Path | None = None, kinetics: str | Path | None = None,
-                 to: str = "html") -> subprocess.Popen:
-    """As :func:`render_report`, without waiting (several renders side by side)."""
-    return subprocess.Popen(_render_command(out_dir, cohort, kinetics, to), cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 # --------------------------------------------------------------------------- reading the outputs
@@ -255,20 +250,100 @@ def write_cohort_text(path: Path, header: str, frame: pd.DataFrame) -> Path:
 
 #: Fixtures that render a report: every test using one is marked `slow` (`make test-fast`
 #: leaves it out).
-RENDERING_FIXTURES = {"bundled_render", "degenerate", "hostile", "rendered", "renders"}
+RENDERING_FIXTURES = {"bundled_render", "degenerate", "hostile", "rendered", "renders", "users_report"}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if RENDERING_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    # The tests that read a render run last: the renders (started in the background when
+    # collection ends) proceed while the other tests run.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)
+
+
+# --------------------------------------------------------------------------- renders in the background
+#
+# A render is a subprocess (renderer and kernel) that the tests only read afterwards. The
+# renders the selected tests need are started when collection ends, one at a time on a
+# worker thread, so that they use the second core while the in-process tests run on the
+# first; a render fixture then waits for its own render only.
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    modules: tuple[str, ...]       # the test modules that read the render
+    prepare: object                # (directory) -> keyword arguments of render_report
+    out_name: str = "out"
+
+
+RENDER_SPECS: dict[str, RenderSpec] = {}
+
+
+def register_render(key: str, modules: tuple[str, ...], prepare) -> None:
+    """Declare a render (``prepare(directory)`` writes its inputs and returns the keyword
+    arguments of :func:`render_report`), started early if a selected slow test of one of
+    `modules` (module names, e.g. "test_privacy") needs it."""
+    RENDER_SPECS[key] = RenderSpec(modules, prepare)
+
+
+class _BackgroundRenders:
+    def __init__(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        # two at a time: with the test process, enough to keep two cores busy
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render")
+        self.base = Path(tempfile.mkdtemp(prefix="cartox-test-renders-"))
+        self.jobs: dict = {}
+
+    def submit(self, key: str):
+        if key not in self.jobs:
+            spec = RENDER_SPECS[key]
+
+            def run():
+                directory = self.base / key
+                directory.mkdir()
+                out = directory / spec.out_name
+                return render_report(out, **spec.prepare(directory)), out
+
+            self.jobs[key] = self.pool.submit(run)
+        return self.jobs[key]
+
+    def result(self, key: str) -> tuple[subprocess.CompletedProcess, Path]:
+        return self.submit(key).result()
+
+
+_BACKGROUND = _BackgroundRenders()
+
+
+def background_render(key: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """(finished process, output directory) of a registered render, waiting for it."""
+    return _BACKGROUND.result(key)
+
+
+def pytest_collection_finish(session):
+    first_use: dict[str, int] = {}
+    for position, item in enumerate(session.items):
+        if item.get_closest_marker("slow"):
+            first_use.setdefault(Path(str(item.fspath)).stem, position)
+    needed = {key: min(first_use[m] for m in spec.modules if m in first_use)
+              for key, spec in RENDER_SPECS.items() if set(spec.modules) & set(first_use)}
+    for key in sorted(needed, key=needed.get):  # in the order the tests will read them
+        _BACKGROUND.submit(key)
+
+
+def pytest_sessionfinish(session):
+    _BACKGROUND.pool.shutdown(wait=True, cancel_futures=True)
+    shutil.rmtree(_BACKGROUND.base, ignore_errors=True)
+
+
+register_render("bundled", ("test_privacy", "test_report_e2e"), lambda directory: {"to": "html,pdf,docx"})
 
 
 @pytest.fixture(scope="session")
-def bundled_render(tmp_path_factory) -> Rendered:
+def bundled_render() -> Rendered:
     """The bundled report rendered once per session to html, pdf and docx."""
-    out = tmp_path_factory.mktemp("bundled-render")
-    proc = render_report(out, to="html,pdf,docx")
+    proc, out = background_render("bundled")
     assert proc.returncode == 0, f"render of the bundled report failed:\n{proc.stderr[-3000:]}"
     return Rendered(out, proc.stderr)
 

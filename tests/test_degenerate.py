@@ -8,13 +8,12 @@ statistic cannot be computed. The expected wording is not typed here: each inlin
 expression of the manuscript is evaluated on the same data with the library and must
 be printed as is.
 
-The renders run side by side (one kernel each), about 10 s of CPU per html render.
+The renders run in the background from the start of the session (conftest.py), about
+10 s of CPU per html render.
 """
 from __future__ import annotations
 
-import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -29,13 +28,13 @@ from conftest import (
     COHORT,
     KINETICS,
     LEAKED_MISSING,
-    RENDER_TIMEOUT,
     Rendered,
+    background_render,
     captions,
     normalise,
     read_cohort_text,
+    register_render,
     report_parameter,
-    start_render,
     write_cohort_text,
 )
 from prose import inline_value_problems, read_inline_log
@@ -129,29 +128,27 @@ class Degenerate:
         return Narrative(self.results)
 
 
-@pytest.fixture(scope="module")
-def degenerate(tmp_path_factory) -> dict[str, Degenerate]:
-    tmp = tmp_path_factory.mktemp("degenerate")
-    header, frame = read_cohort_text(COHORT)
-    cutoff = report_parameter("cutoff")
-    jobs = {}
-    for name, case in CASES.items():
-        path = write_cohort_text(tmp / f"{name}.csv", header, case.build(frame.copy()))
-        jobs[name] = (path, case)
-    # side by side, as many as there are cores
-    def render(name):
-        path, case = jobs[name]
-        proc = start_render(tmp / f"out-{name}", cohort=path, kinetics=case.kinetics, to=case.to)
-        _, stderr = proc.communicate(timeout=RENDER_TIMEOUT)
-        return proc.returncode, stderr
+def _prepare(name: str):
+    def prepare(directory):
+        header, frame = read_cohort_text(COHORT)
+        path = write_cohort_text(directory / f"{name}.csv", header, CASES[name].build(frame.copy()))
+        return {"cohort": path, "kinetics": CASES[name].kinetics, "to": CASES[name].to}
 
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        done = dict(zip(jobs, pool.map(render, jobs)))
+    return prepare
+
+
+for _name in CASES:  # rendered in the background from the start of the session (conftest.py)
+    register_render(f"degenerate-{_name}", ("test_degenerate",), _prepare(_name))
+
+
+@pytest.fixture(scope="module")
+def degenerate() -> dict[str, Degenerate]:
+    cutoff = report_parameter("cutoff")
     out = {}
-    for name, (path, case) in jobs.items():
-        code, stderr = done[name]
-        study = load_study(path, case.kinetics or None, cutoff)  # valid under the contract
-        out[name] = Degenerate(name, Rendered(tmp / f"out-{name}", stderr), code, compute_results(study))
+    for name, case in CASES.items():
+        proc, out_dir = background_render(f"degenerate-{name}")
+        study = load_study(out_dir.parent / f"{name}.csv", case.kinetics or None, cutoff)  # valid under the contract
+        out[name] = Degenerate(name, Rendered(out_dir, proc.stderr), proc.returncode, compute_results(study))
     return out
 
 
