@@ -270,3 +270,25 @@ def test_conditional_content_accepts_only_when_meta(tmp_path):
     doc.write_text('---\ntitle: x\n---\n\n::: {.content-visible when-format="html"}\nx\n:::\n', encoding="utf-8")
     with pytest.raises(RenderError, match="single when-meta"):
         qmd.load(doc)
+
+
+def test_inline_log_lists_each_expression_and_value_in_document_order(tmp_path):
+    """`--inline-log`: one JSON line per inline expression, nested divs included, in order."""
+    import json
+
+    from renderer.inline_log import write_inline_log
+
+    doc = tmp_path / "doc.qmd"
+    doc.write_text("---\ntitle: t\n---\n\nA `{python} a` and `{python} b`.\n\n"
+                   "::: {.callout-note}\nC `{python} c`\n:::\n\nD `{python} d`\n", encoding="utf-8")
+    parsed = qmd.load(doc)
+    for block in qmd.walk(parsed.blocks):
+        if isinstance(block, qmd.Markdown):
+            block.inlines = qmd.inline_exprs(block)
+            for expr in block.inlines:
+                expr.value = f"value of {expr.code}"
+    write_inline_log(parsed.blocks, tmp_path / "log.jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["line"], r["expression"], r["value"]) for r in rows] == [
+        (5, "a", "value of a"), (5, "b", "value of b"), (8, "c", "value of c"), (11, "d", "value of d")]
+    assert {r["file"] for r in rows} == {str(doc.resolve())}
