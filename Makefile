@@ -16,7 +16,7 @@ RENDER_ARGS := $(if $(STUDY),--study "$(STUDY)") $(if $(COHORT),--cohort "$(COHO
 QUARTO_ARGS := $(if $(STUDY),-P study:"$(STUDY)") $(if $(COHORT),-P cohort:"$(COHORT)") \
   $(if $(KINETICS),-P kinetics:"$(KINETICS)") $(if $(CUTOFF),-P cutoff:"$(CUTOFF)")
 
-.PHONY: report preview test lint lock env clean
+.PHONY: report preview test test-fast lint lock env clean
 
 env: $(VENV)/.installed
 
@@ -49,6 +49,10 @@ lock:
 	  --extra test --strip-extras --all-build-deps --allow-unsafe $(if $(UPGRADE),--upgrade) \
 	  --index-url https://pypi.org/simple --no-emit-index-url --no-emit-find-links \
 	  --output-file requirements.lock pyproject.toml
+
+# Everything but the tests that render the whole report (marked `slow`).
+test-fast: env
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # Quarto when the user has it; otherwise the built-in renderer (same sources, same outputs).
 # Either way the output folder is replaced as a whole by the formats of this render.

@@ -12,7 +12,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from renderer import assemble, conditions, crossref, execute, incremental, outputs, pandoc, project, qmd
+from renderer import assemble, conditions, crossref, execute, incremental, inline_log, outputs, pandoc, project, qmd
 from renderer.errors import RenderError
 
 
@@ -70,6 +70,8 @@ def parse_args(argv):
     p.add_argument("--keep-md", action="store_true", help="also write the resolved markdown")
     p.add_argument("--no-cache", action="store_true",
                    help="execute the document even when a cached execution matches (and do not store one)")
+    p.add_argument("--inline-log", metavar="FILE",
+                   help="write each inline expression and its value, in document order (JSON lines)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     args = p.parse_args(argv)
     args.formats = project.parse_formats(p, args.to)
@@ -155,6 +157,8 @@ def _render_in(args, doc, doc_path, cfg, formats, out_dir, work):
     # Conditional content follows the metadata the chunks set; hidden figures take no number.
     doc.blocks = conditions.resolve(doc.blocks, conditions.output_metadata(doc.blocks, cfg.meta))
     reg = crossref.number(doc.blocks)
+    if getattr(args, "inline_log", None):
+        inline_log.write_inline_log(doc.blocks, args.inline_log)
 
     stem = doc_path.stem
     meta = pandoc.metadata(cfg.meta, cfg.bibliography, cfg.csl)

@@ -7,8 +7,10 @@ cache would otherwise answer) and never writes cache entries into the project.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from functools import cached_property
@@ -80,21 +82,6 @@ def captions(kinetics: bool = True) -> dict[str, list[str]]:
     return out
 
 
-def inline_expressions(kinetics: bool = True) -> list[str]:
-    """Every inline `{python} expr` of the manuscript rendered (with or without a kinetics
-    table), in order of appearance."""
-    exprs = []
-    for path in QMD_SOURCES:
-        in_chunk = False
-        for line in source_text(path, kinetics).splitlines():
-            if line.lstrip().startswith("```"):
-                in_chunk = not in_chunk
-                continue
-            if not in_chunk:
-                exprs += re.findall(r"(?<!`)`\{python\}\s+([^`]+?)\s*`(?!`)", line)
-    return exprs
-
-
 # --------------------------------------------------------------------------- rendering
 
 
@@ -103,14 +90,22 @@ def render_report(out_dir: Path, *, cohort: Path | None = None, kinetics: str | 
     """Render report.qmd with the built-in renderer into `out_dir` (``kinetics=""``: no table).
 
     A cohort variant made from the demo gets the demo's cut-off and, unless ``kinetics``
-    is given, the demo's kinetics table; ``study``: a study file instead.
+    is given, the demo's kinetics table; ``study``: a study file instead. The inline values
+    are logged to :func:`inline_log_of` `out_dir`.
     """
     return subprocess.run(_render_command(out_dir, cohort, kinetics, to, study), cwd=ROOT, capture_output=True,
                           text=True, timeout=RENDER_TIMEOUT)
 
 
+def inline_log_of(out_dir: Path) -> Path:
+    """Where a render into `out_dir` logs its inline values (beside it: the renderer replaces
+    the output folder as a whole)."""
+    return out_dir.parent / f"{out_dir.name}.inline.jsonl"
+
+
 def _render_command(out_dir, cohort, kinetics, to, study=None) -> list[str]:
-    cmd = [sys.executable, "-m", "renderer", str(REPORT), "--to", to, "--output-dir", str(out_dir), "--no-cache"]
+    cmd = [sys.executable, "-m", "renderer", str(REPORT), "--to", to, "--output-dir", str(out_dir), "--no-cache",
+           "--inline-log", str(inline_log_of(out_dir))]
     if study is not None:
         cmd += ["--study", str(study)]
     if cohort is not None:
@@ -120,13 +115,6 @@ def _render_command(out_dir, cohort, kinetics, to, study=None) -> list[str]:
     if kinetics is not None:
         cmd += ["--kinetics", str(kinetics)]
     return cmd
-
-
-def start_render(out_dir: Path, *, cohort: Path | None = None, kinetics: str | Path | None = None,
-                 to: str = "html") -> subprocess.Popen:
-    """As :func:`render_report`, without waiting (several renders side by side)."""
-    return subprocess.Popen(_render_command(out_dir, cohort, kinetics, to), cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 # --------------------------------------------------------------------------- reading the outputs
@@ -160,8 +148,12 @@ def normalise(text: str) -> str:
 
 
 def html_text(path: Path) -> str:
+    return html_text_of(path.read_text(encoding="utf-8"))
+
+
+def html_text_of(markup: str) -> str:
     parser = _TextParser()
-    parser.feed(path.read_text(encoding="utf-8"))
+    parser.feed(markup)
     return normalise(" ".join(parser.parts))
 
 
@@ -214,6 +206,10 @@ class Rendered:
     def docx(self) -> Path:
         return self.out_dir / "report.docx"
 
+    @property
+    def inline_log(self) -> Path:
+        return inline_log_of(self.out_dir)
+
     @cached_property
     def html_text(self) -> str:
         return html_text(self.html)
@@ -252,12 +248,102 @@ def write_cohort_text(path: Path, header: str, frame: pd.DataFrame) -> Path:
 
 # --------------------------------------------------------------------------- fixtures
 
+#: Fixtures that render a report: every test using one is marked `slow` (`make test-fast`
+#: leaves it out).
+RENDERING_FIXTURES = {"bundled_render", "degenerate", "hostile", "rendered", "renders", "users_report"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if RENDERING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+    # The tests that read a render run last: the renders (started in the background when
+    # collection ends) proceed while the other tests run.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)
+
+
+# --------------------------------------------------------------------------- renders in the background
+#
+# A render is a subprocess (renderer and kernel) that the tests only read afterwards. The
+# renders the selected tests need are started when collection ends, one at a time on a
+# worker thread, so that they use the second core while the in-process tests run on the
+# first; a render fixture then waits for its own render only.
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    modules: tuple[str, ...]       # the test modules that read the render
+    prepare: object                # (directory) -> keyword arguments of render_report
+    out_name: str = "out"
+
+
+RENDER_SPECS: dict[str, RenderSpec] = {}
+
+
+def register_render(key: str, modules: tuple[str, ...], prepare) -> None:
+    """Declare a render (``prepare(directory)`` writes its inputs and returns the keyword
+    arguments of :func:`render_report`), started early if a selected slow test of one of
+    `modules` (module names, e.g. "test_privacy") needs it."""
+    RENDER_SPECS[key] = RenderSpec(modules, prepare)
+
+
+class _BackgroundRenders:
+    def __init__(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        # two at a time: with the test process, enough to keep two cores busy
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render")
+        self.base = Path(tempfile.mkdtemp(prefix="cartox-test-renders-"))
+        self.jobs: dict = {}
+
+    def submit(self, key: str):
+        if key not in self.jobs:
+            spec = RENDER_SPECS[key]
+
+            def run():
+                directory = self.base / key
+                directory.mkdir()
+                out = directory / spec.out_name
+                return render_report(out, **spec.prepare(directory)), out
+
+            self.jobs[key] = self.pool.submit(run)
+        return self.jobs[key]
+
+    def result(self, key: str) -> tuple[subprocess.CompletedProcess, Path]:
+        return self.submit(key).result()
+
+
+_BACKGROUND = _BackgroundRenders()
+
+
+def background_render(key: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """(finished process, output directory) of a registered render, waiting for it."""
+    return _BACKGROUND.result(key)
+
+
+def pytest_collection_finish(session):
+    first_use: dict[str, int] = {}
+    for position, item in enumerate(session.items):
+        if item.get_closest_marker("slow"):
+            first_use.setdefault(Path(str(item.fspath)).stem, position)
+    needed = {key: min(first_use[m] for m in spec.modules if m in first_use)
+              for key, spec in RENDER_SPECS.items() if set(spec.modules) & set(first_use)}
+    for key in sorted(needed, key=needed.get):  # in the order the tests will read them
+        _BACKGROUND.submit(key)
+
+
+def pytest_sessionfinish(session):
+    _BACKGROUND.pool.shutdown(wait=True, cancel_futures=True)
+    shutil.rmtree(_BACKGROUND.base, ignore_errors=True)
+
+
+register_render("bundled", ("test_privacy", "test_report_e2e"), lambda directory: {"to": "html,pdf,docx"})
+
 
 @pytest.fixture(scope="session")
-def bundled_render(tmp_path_factory) -> Rendered:
+def bundled_render() -> Rendered:
     """The bundled report rendered once per session to html, pdf and docx."""
-    out = tmp_path_factory.mktemp("bundled-render")
-    proc = render_report(out, to="html,pdf,docx")
+    proc, out = background_render("bundled")
     assert proc.returncode == 0, f"render of the bundled report failed:\n{proc.stderr[-3000:]}"
     return Rendered(out, proc.stderr)
 

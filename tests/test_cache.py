@@ -141,6 +141,7 @@ def render(p, *args):
                           env={"PYTHONPATH": f"{p}:{ROOT}", "PATH": "/usr/bin:/bin"})
 
 
+@pytest.mark.slow
 def test_render_hit_is_identical_and_corruption_is_safe(proj):
     cold = render(proj)
     assert cold.returncode == 0, cold.stderr

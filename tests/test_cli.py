@@ -1,11 +1,16 @@
-"""`python -m analysis validate`: every corpus case through a real process, and the registry."""
+"""`python -m analysis validate`: every corpus case, and the registry.
+
+The corpus runs in-process through `cli.main` (the same argument parsing, exit codes and
+output); a few tests run the real `python -m analysis` process, proving the command line.
+"""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -26,9 +31,21 @@ ROOT = Path(__file__).resolve().parents[1]
 CUTOFF = "2023-03-01"
 
 
-def _run(*args: str | Path) -> subprocess.CompletedProcess:
+def _run_process(*args: str | Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "analysis", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
+
+
+def _run(*args: str | Path) -> subprocess.CompletedProcess:
+    """`cli.main` in this process, its exit code and output as a finished process's."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main([str(a) for a in args])
+        except SystemExit as exit_:  # argparse's usage errors
+            code = exit_.code
+    return subprocess.CompletedProcess(["python", "-m", "analysis", *map(str, args)], code, out.getvalue(),
+                                       err.getvalue())
 
 
 def _assert_rejected(proc: subprocess.CompletedProcess, case) -> None:
@@ -54,7 +71,7 @@ def generated(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def corpus_runs(generated) -> dict[str, subprocess.CompletedProcess]:
-    """One `validate` process per corpus case, run a few at a time (each takes ~1 s to start)."""
+    """One `validate` run per corpus case."""
     commands = {
         case.name: ["validate", BAD_INPUTS / case.cohort, "--cutoff", CUTOFF]
         + (["--kinetics", BAD_INPUTS / case.kinetics] if case.kinetics else [])
@@ -62,9 +79,7 @@ def corpus_runs(generated) -> dict[str, subprocess.CompletedProcess]:
     }
     commands.update({case.name: ["validate", generated / case.cohort, "--cutoff", CUTOFF]
                      for case in GENERATED_CASES})
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
-        runs = dict(zip(commands, pool.map(lambda args: _run(*args), commands.values())))
-    return runs
+    return {name: _run(*args) for name, args in commands.items()}
 
 
 @pytest.mark.parametrize("case", COMMITTED + GENERATED_CASES, ids=lambda case: case.name)
@@ -73,7 +88,7 @@ def test_bad_input_exits_1_with_the_violations(case, corpus_runs):
 
 
 def test_valid_input_prints_counts():
-    proc = _run("validate", VALID_COHORT, "--kinetics", VALID_KINETICS, "--cutoff", "2023-03-01")
+    proc = _run_process("validate", VALID_COHORT, "--kinetics", VALID_KINETICS, "--cutoff", "2023-03-01")
     assert (proc.returncode, proc.stderr) == (0, "")
     assert proc.stdout == "OK: 5 patients, 3 centers, 3 patients with 6 kinetics samples\n"
 
@@ -93,7 +108,7 @@ def test_a_later_cutoff_is_checked():
 
 def test_an_export_without_a_cutoff_is_refused_with_a_hint():
     """The demo's cut-off is never applied to another export (issue 9)."""
-    proc = _run("validate", VALID_COHORT)
+    proc = _run_process("validate", VALID_COHORT)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "no data cut-off" in proc.stderr and "--cutoff" in proc.stderr
 
@@ -107,7 +122,7 @@ def test_missing_file_and_directory_exit_1_without_traceback(tmp_path):
 
 def test_usage_errors_exit_2():
     for args in ((), ("validate", VALID_COHORT, "--cutoff", "2023-02-30"), ("frobnicate",)):
-        proc = _run(*args)
+        proc = _run_process(*args) if not args else _run(*args)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr and "usage:" in proc.stderr
     assert "cut-off must be a date" in _run("validate", VALID_COHORT, "--cutoff", "01/03/2023").stderr
 

@@ -22,9 +22,10 @@ from conftest import (
     COHORT,
     KINETICS,
     Rendered,
+    background_render,
     html_text,
     read_cohort_text,
-    render_report,
+    register_render,
     report_parameter,
     write_cohort_text,
 )
@@ -144,19 +145,27 @@ def test_no_identifier_or_individual_date_in_the_results_json(bundled_results):
 # --------------------------------------------------------------------------- hostile text in cells
 
 
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory):
+def _hostile_cohort(directory) -> dict:
     """The bundled cohort with its centers renamed to a script tag, a spreadsheet formula and
     a Python expression that would create a file if it were ever evaluated; rendered to html."""
-    tmp = tmp_path_factory.mktemp("hostile")
-    sentinel = tmp / "executed"
     header, frame = read_cohort_text(COHORT)
     names = sorted(frame["center"].unique())
-    rename = dict(zip(names, [SCRIPT, FORMULA, _python_payload(sentinel)]))
+    rename = dict(zip(names, [SCRIPT, FORMULA, _python_payload(directory / "executed")]))
     frame["center"] = frame["center"].map(lambda c: rename.get(c, c))
-    path = write_cohort_text(tmp / "cohort.csv", header, frame)
-    proc = render_report(tmp / "out", cohort=path, kinetics=KINETICS, to="html")
-    return {"path": path, "sentinel": sentinel, "proc": proc, "out": tmp / "out", "rename": rename,
+    path = write_cohort_text(directory / "cohort.csv", header, frame)
+    return {"cohort": path, "kinetics": KINETICS, "to": "html"}
+
+
+register_render("hostile", ("test_privacy",), _hostile_cohort)
+
+
+@pytest.fixture(scope="module")
+def hostile():
+    proc, out = background_render("hostile")
+    names = sorted(_cohort_frame()["center"].unique())
+    sentinel = out.parent / "executed"
+    rename = dict(zip(names, [SCRIPT, FORMULA, _python_payload(sentinel)]))
+    return {"path": out.parent / "cohort.csv", "sentinel": sentinel, "proc": proc, "out": out, "rename": rename,
             "n_centers": len(names)}
 
 

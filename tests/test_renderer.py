@@ -111,6 +111,7 @@ def test_no_unresolved_inline_code(rendered):
         assert "@fig-" not in rendered[key] and "@tbl-" not in rendered[key]
 
 
+@pytest.mark.slow
 def test_parameter_override_changes_inline_value(tmp_path):
     project = copy_fixture(tmp_path)
     proc = run_renderer(project, "-P", "n_patients:7", "-P", "label:override", "--to", "html",
@@ -121,6 +122,7 @@ def test_parameter_override_changes_inline_value(tmp_path):
     assert not (project / "out" / "report.pdf").exists()
 
 
+@pytest.mark.slow
 def test_unknown_parameter_is_an_error(tmp_path):
     project = copy_fixture(tmp_path)
     proc = run_renderer(project, "-P", "nope:1", "--to", "html")
@@ -128,6 +130,7 @@ def test_unknown_parameter_is_an_error(tmp_path):
     assert "unknown parameter(s) nope" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_failing_chunk_keeps_previous_output(tmp_path):
     project = copy_fixture(tmp_path)
     out = project / "_output"
@@ -149,6 +152,7 @@ def test_failing_chunk_keeps_previous_output(tmp_path):
     assert tree_digest(out) == before
 
 
+@pytest.mark.slow
 def test_unknown_shortcode_is_a_clear_error(tmp_path):
     project = copy_fixture(tmp_path)
     doc = project / "report.qmd"
@@ -161,6 +165,7 @@ def test_unknown_shortcode_is_a_clear_error(tmp_path):
     assert not (project / "_output").exists()
 
 
+@pytest.mark.slow
 def test_unknown_cell_option_is_a_clear_error(tmp_path):
     project = copy_fixture(tmp_path)
     part = project / "sections" / "_part.qmd"
@@ -172,6 +177,7 @@ def test_unknown_cell_option_is_a_clear_error(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_unknown_cross_reference_is_an_error(tmp_path):
     project = copy_fixture(tmp_path)
     part = project / "sections" / "_part.qmd"
@@ -204,6 +210,7 @@ def test_citations_are_not_cross_references():
         crossref.resolve("[@maude2018; @fig-single]", reg, "x")
 
 
+@pytest.mark.slow
 def test_conditional_content_follows_metadata_set_by_a_chunk(tmp_path):
     """`.content-visible when-meta` as Quarto: a chunk's metadata block decides; a hidden
     figure takes no number, so the next figure is Figure 1 (issue 10)."""
@@ -263,3 +270,25 @@ def test_conditional_content_accepts_only_when_meta(tmp_path):
     doc.write_text('---\ntitle: x\n---\n\n::: {.content-visible when-format="html"}\nx\n:::\n', encoding="utf-8")
     with pytest.raises(RenderError, match="single when-meta"):
         qmd.load(doc)
+
+
+def test_inline_log_lists_each_expression_and_value_in_document_order(tmp_path):
+    """`--inline-log`: one JSON line per inline expression, nested divs included, in order."""
+    import json
+
+    from renderer.inline_log import write_inline_log
+
+    doc = tmp_path / "doc.qmd"
+    doc.write_text("---\ntitle: t\n---\n\nA `{python} a` and `{python} b`.\n\n"
+                   "::: {.callout-note}\nC `{python} c`\n:::\n\nD `{python} d`\n", encoding="utf-8")
+    parsed = qmd.load(doc)
+    for block in qmd.walk(parsed.blocks):
+        if isinstance(block, qmd.Markdown):
+            block.inlines = qmd.inline_exprs(block)
+            for expr in block.inlines:
+                expr.value = f"value of {expr.code}"
+    write_inline_log(parsed.blocks, tmp_path / "log.jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["line"], r["expression"], r["value"]) for r in rows] == [
+        (5, "a", "value of a"), (5, "b", "value of b"), (8, "c", "value of c"), (11, "d", "value of d")]
+    assert {r["file"] for r in rows} == {str(doc.resolve())}

@@ -26,6 +26,7 @@ def run(project, *args, env=None, **kw):
 
 # -- Pandoc: always the bundled one -------------------------------------------------------
 
+@pytest.mark.slow
 def test_pandoc_on_the_path_is_never_used(tmp_path):
     """A system Pandoc 2.17 earlier on the PATH broke the render (no --embed-resources, no
     typst writer). A fake `pandoc` that records its calls and fails must stay unused."""
@@ -68,6 +69,7 @@ def test_bad_to_is_a_usage_error(value, message, capsys):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_to_html_replaces_the_whole_output_set(tmp_path):
     """After a full render, `--to html` leaves exactly the new HTML (older PDF/DOCX are
     removed and named), and a file of the user's own in the folder is kept."""
@@ -210,6 +212,7 @@ def test_os_errors_are_named_not_internal(monkeypatch, capsys):
 
 # -- SIGTERM: temporary files removed, outputs unchanged ------------------------------------
 
+@pytest.mark.slow
 def test_sigterm_during_execution_cleans_up(tmp_path):
     project = copy_fixture(tmp_path)
     part = project / "sections" / "_part.qmd"
@@ -246,6 +249,7 @@ def test_sigterm_during_execution_cleans_up(tmp_path):
 
 # -- make preview -------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_preview_rerenders_the_html_on_save(tmp_path):
     project = copy_fixture(tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "renderer.preview", "report.qmd"], cwd=project,

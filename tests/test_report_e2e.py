@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 import zipfile
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
-from conftest import COHORT, LEAKED_MISSING, QMD_SOURCES, captions, inline_expressions, normalise
+from conftest import COHORT, LEAKED_MISSING, QMD_SOURCES, captions, html_text_of, normalise
+from prose import inline_value_problems, misplaced_prose, paragraphs, read_inline_log
 
 from analysis.narrative import SYNTHETIC_NOTICE, Narrative
 
@@ -91,20 +94,56 @@ def test_synthetic_data_notice_is_shown(bundled_render, bundled_results, fmt):
     assert body.split(".")[0] in text  # "This report was computed from the bundled synthetic data set, ..."
 
 
-def test_every_inline_number_is_the_librarys(bundled_render, bundled_results):
-    """Each inline expression of the manuscript, evaluated on the library's results, is printed as is."""
+def _namespace(results) -> dict:
     from analysis.studyfile import resolve_study
 
-    namespace = {"R": bundled_results, "text": Narrative(bundled_results, resolve_study(cohort=COHORT))}
-    exprs = inline_expressions()
-    assert len(exprs) > 50
-    text = bundled_render.html_text
-    missing = []
-    for expr in exprs:
-        value = normalise(str(eval(expr, namespace)))  # noqa: S307 - the manuscript's own expressions
-        assert value and not LEAKED_MISSING.search(value), (expr, value)
-        if value not in text:
-            missing.append((expr, value))
-    assert not missing, f"inline values not found in the html: {missing[:5]}"
+    return {"R": results, "text": Narrative(results, resolve_study(cohort=COHORT))}
+
+
+def test_every_inline_value_is_the_librarys_in_its_place(bundled_render, bundled_results):
+    """Each inline expression, evaluated on the library's results, is printed in its own
+    paragraph, in its place (the renderer's --inline-log says where each value went)."""
+    log = read_inline_log(bundled_render.inline_log)
+    assert len(log) > 50
+    for entry in log:
+        assert entry.value and not LEAKED_MISSING.search(entry.value), entry
+    problems = inline_value_problems(log, bundled_render.html.read_text("utf-8"), _namespace(bundled_results))
+    assert not problems, "\n".join(problems[:10])
     # the cut-off is printed as a study parameter, as a reader writes it
     assert Narrative(bundled_results).cutoff in bundled_render.pdf_text
+
+
+def _two_different_verdicts_of_one_paragraph(log):
+    for para in paragraphs(log):
+        verdicts = [e for e in para.logged if ".verdict(" in e.expression]
+        for a, b in zip(verdicts, verdicts[1:]):
+            if a.value != b.value:
+                return a, b
+    raise AssertionError("no paragraph with two different verdicts")
+
+
+def test_two_swapped_verdicts_in_the_prose_fail_the_check(bundled_render, bundled_results):
+    """The printed page with two verdicts of one paragraph exchanged: every value is still
+    somewhere on the page (a search of the whole page passes), the positional check fails."""
+    log = read_inline_log(bundled_render.inline_log)
+    first, second = _two_different_verdicts_of_one_paragraph(log)
+    html = bundled_render.html.read_text("utf-8")
+    # as Pandoc printed them: line breaks where the value had spaces
+    (a, a_end), (b, b_end) = (re.search(r"\s+".join(map(re.escape, v.value.split())), html).span()
+                              for v in (first, second))
+    assert a_end < b
+    swapped = html[:a] + second.value + html[a_end:b] + first.value + html[b_end:]
+    page = html_text_of(swapped)
+    assert all(normalise(e.value) in page for e in log)  # what a search of the whole page sees
+    problems = misplaced_prose(log, swapped)
+    assert len(problems) == 1 and f"{Path(first.file).name}:" in problems[0], problems
+
+
+def test_a_value_the_library_does_not_give_fails_the_check(bundled_render, bundled_results):
+    """A logged value that is not the library's (a stale or mistyped number) is named."""
+    log = read_inline_log(bundled_render.inline_log)
+    entry = next(i for i, e in enumerate(log) if e.expression == 'text.count("n_patients")')
+    stale = [*log[:entry], replace(log[entry], value=str(int(log[entry].value) + 1)), *log[entry + 1:]]
+    problems = inline_value_problems(stale, bundled_render.html.read_text("utf-8"), _namespace(bundled_results))
+    assert any('text.count("n_patients") printed' in p for p in problems), problems
+    assert any("not printed as one paragraph" in p for p in problems), problems

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import render_report
+from conftest import Rendered, background_render, register_render
 from registry_exports import FIELDS, N_PATIENTS, PLANTED_ERRORS, write_export
 
 from analysis import cli
@@ -264,22 +266,35 @@ def test_did_you_mean_is_not_offered_for_an_unrelated_column(tmp_path, capsys):
 # --------------------------------------------------------------------------- the report
 
 
-@pytest.mark.slow
-def test_a_users_report_is_about_their_study(tmp_path):
-    """map -> one cut-off edit -> render: their title and authors in all three outputs,
-    nothing of the publication's cohort as the source of their data."""
-    export, kinetics = write_export(tmp_path, "labels", errors=False)
-    study = tmp_path / "study.yml"
-    assert cli.main(["map", str(export), "--kinetics", str(kinetics), "-o", str(study)]) == 0
+def _users_study(directory: Path) -> dict:
+    """map (the real command) -> one cut-off edit -> their title and author."""
+    export, kinetics = write_export(directory, "labels", errors=False)
+    study = directory / "study.yml"
+    proc = subprocess.run([sys.executable, "-m", "analysis", "map", str(export), "--kinetics", str(kinetics),
+                           "-o", str(study)], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
     text = _set_cutoff(study).read_text(encoding="utf-8")
     text = text.replace('title: "CAR-T cell therapy cohort report"', 'title: "Toxicity after CAR-T in our registry"')
     text = text.replace('name: "Your Name"', 'name: "Zoë Quintero"')
     study.write_text(text, encoding="utf-8")
-    proc = render_report(tmp_path / "out", study=study, to="html,pdf,docx")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    from conftest import Rendered
+    return {"study": study, "to": "html,pdf,docx"}
 
-    rendered = Rendered(tmp_path / "out")
+
+register_render("users-report", ("test_studyfile",), _users_study)
+
+
+@pytest.fixture(scope="module")
+def users_report():
+    proc, out = background_render("users-report")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return Rendered(out)
+
+
+def test_a_users_report_is_about_their_study(users_report):
+    """Their title and authors in all three outputs, nothing of the publication's cohort as
+    the source of their data."""
+    rendered = users_report
     for body in (rendered.html_text, rendered.pdf_text, rendered.docx_text):
         assert "Toxicity after CAR-T in our registry" in body and "Zoë Quintero" in body
         assert f"{N_PATIENTS} patients" in body
