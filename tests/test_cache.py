@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from mini_project import make_project
 
 from renderer import cache, execute, incremental, project, qmd
 
@@ -42,23 +43,11 @@ print("chunk output", result)
 Closing prose.
 '''
 
-STATS = '''def total(path):
-    with open(path) as fh:
-        return sum(int(line) for line in fh if line.strip())
-'''
 
 
 @pytest.fixture
 def proj(tmp_path):
-    p = tmp_path / "proj"
-    (p / "data").mkdir(parents=True)
-    (p / "analysis").mkdir()
-    (p / "report.qmd").write_text(REPORT)
-    (p / "data" / "values.csv").write_text("1\n2\n3\n")
-    (p / "analysis" / "__init__.py").write_text("")
-    (p / "analysis" / "stats.py").write_text(STATS)
-    (p / "_quarto.yml").write_text("project:\n  output-dir: _output\nformat:\n  html:\n    toc: false\n")
-    return p
+    return make_project(tmp_path, REPORT)
 
 
 def key_of(p, params=None):

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from mini_project import make_project
 
 from renderer import execute, incremental, project, qmd
 
@@ -59,24 +60,11 @@ print("chunk C", scale)
 Closing prose.
 """
 
-STATS = """def total(path):
-    with open(path) as fh:
-        return sum(int(line) for line in fh if line.strip())
-"""
 
 
 @pytest.fixture
 def proj(tmp_path):
-    p = tmp_path / "proj"
-    (p / "data").mkdir(parents=True)
-    (p / "analysis").mkdir()
-    (p / "report.qmd").write_text(REPORT)
-    (p / "study.yml").write_text("label: first\n")
-    (p / "data" / "values.csv").write_text("1\n2\n3\n")
-    (p / "analysis" / "__init__.py").write_text("")
-    (p / "analysis" / "stats.py").write_text(STATS)
-    (p / "_quarto.yml").write_text("project:\n  output-dir: _output\nformat:\n  html:\n    toc: false\n")
-    return p
+    return make_project(tmp_path, REPORT, study="label: first\n")
 
 
 def edit(path, old, new):
