@@ -61,7 +61,6 @@ Closing prose.
 """
 
 
-
 @pytest.fixture
 def proj(tmp_path):
     return make_project(tmp_path, REPORT, study="label: first\n")
