@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .centers import CenterSupplement, center_supplement
 from .comparisons import (
     Comparison,
     ResponseComparison,
@@ -115,6 +116,8 @@ class Results:
     cohort_flow: CohortFlow | None = None
     #: per-patient months of the swimmer plot (no identifier, no date)
     swimmer: Timelines | None = None
+    #: per-center counts ("Center 1..k", never names) and the center-stratified Cox models
+    centers: CenterSupplement | None = None
 
     def kinetics_values(self, grouping: str) -> pd.DataFrame:
         """Per-patient peak copies with the patient's level key for a grouping (no identifiers)."""
@@ -261,6 +264,7 @@ def compute_results(study, alpha: float | None = None, landmark_day: int | None 
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
         **_competing_and_landmark(df, landmark_day),
+        centers=center_supplement(df),
     )
 
 
@@ -483,6 +487,23 @@ def _results_to_dict(results: Results) -> dict[str, Any]:
         _test_fields(extra["il6_by_bm_blasts_ge20"], results.il6_by_blasts)
     out["extra"] = extra
     out.update(_competing_and_landmark_dict(results))
+    if results.centers is not None:
+        out["centers"] = _centers_dict(results.centers)
+    return out
+
+
+def _centers_dict(supplement: CenterSupplement) -> dict[str, Any]:
+    """Per-center counts under labels "Center 1..k" (no name) and the stratified models."""
+    out: dict[str, Any] = {
+        "rows": [
+            {"label": row.label, "n": int(row.n), "counts": {k: int(v) for k, v in row.counts.items()},
+             "percents": {k: _number(v) for k, v in row.percents.items()}}
+            for row in supplement.rows
+        ],
+        "stratified_cox": {endpoint: _cox_dict(result) for endpoint, result in supplement.cox.items()},
+    }
+    if supplement.cox_reason:
+        out["stratified_cox_reason"] = supplement.cox_reason
     return out
 
 

@@ -137,3 +137,23 @@ def test_a_covariate_constant_within_every_center_is_left_out_as_r_na(bundled):
             "severity_other": 0.123476267025}
     for key, coef in want.items():
         assert terms[key].coef == pytest.approx(coef, rel=REL), key
+
+
+def test_the_results_json_has_the_center_supplement_without_names():
+    """issue 11 item 5: JSON keys for every new statistic; centers only as "Center k"."""
+    import json
+    from pathlib import Path
+
+    from analysis.loading import load_study
+    from analysis.results import compute_results
+
+    root = Path(__file__).resolve().parents[1]
+    study = load_study(root / "data/cohort.csv", root / "data/kinetics.csv", "2023-03-01")
+    exported = compute_results(study).to_dict()["centers"]
+    names = set(study.cohort["center"])
+    text = json.dumps(exported)
+    assert not any(name in text for name in names)
+    assert [row["label"] for row in exported["rows"]] == [f"Center {k}" for k in range(1, len(names) + 1)]
+    assert sum(row["n"] for row in exported["rows"]) == len(study.cohort)
+    assert set(exported["stratified_cox"]) == {"os", "lfs"}
+    assert exported["stratified_cox"]["os"]["terms"]["steroids"]["hr"] > 0
