@@ -649,8 +649,12 @@ def forest_plot(cox) -> Figure:
     low = 2.0 ** math.floor(math.log2(min(bounds + [0.5])))
     high = 2.0 ** math.ceil(math.log2(max(bounds + [2.0])))
     ticks = [2.0 ** k for k in range(int(round(math.log2(low))), int(round(math.log2(high))) + 1)]
-    if len(ticks) > 6:  # a wide range: decades, so that labels such as 0.125 and 0.25 cannot collide
-        ticks = [10.0 ** k for k in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)]
+    if len(ticks) > 6:  # a wide range: 1-2-5 steps, so that labels such as 0.125 and 0.25 cannot collide
+        decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+        steps = [(m, k) for k in decades for m in (1, 2, 5) if low <= m * 10.0**k <= high]
+        if len(steps) > 7:  # very wide: decades only
+            steps = [(m, k) for m, k in steps if m == 1]
+        ticks = [m * 10.0**k for m, k in steps]
 
     y_of = {i: len(rows) - 1 - i for i in range(len(rows))}
     for j, endpoint in enumerate(endpoints):

@@ -470,3 +470,23 @@ def test_forest_plot_draws_table2_on_a_log_axis_with_reference_rows():
     for t in _all_texts(fig):
         box = t.get_window_extent(canvas.get_renderer())
         assert box.x0 >= -1 and box.x1 <= width + 1 and box.y0 >= -1 and box.y1 <= height + 1, t.get_text()
+
+
+def test_forest_plot_ticks_stay_readable_on_any_range():
+    import dataclasses
+
+    """A wide range gets 1-2-5 ticks, every one inside the axis, labels not overlapping."""
+    base = _cox_for_forest()
+    for low, high in ((0.18, 6.87), (0.004, 250.0), (0.3, 3.0)):
+        cox = {e: dataclasses.replace(r, terms=tuple(
+            dataclasses.replace(t, ci_low=low, ci_high=high) if t.hr is not None else t for t in r.terms))
+            for e, r in base.items()}
+        fig = forest_plot(cox)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        for ax in fig.axes:
+            lo, hi = ax.get_xlim()
+            shown = [t for t in ax.get_xticklabels() if t.get_text() and lo <= t.get_position()[0] <= hi]
+            assert len(shown) >= 3, (low, high, [t.get_text() for t in shown])
+            boxes = [t.get_window_extent(canvas.get_renderer()) for t in shown]
+            assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:])), (low, high)
