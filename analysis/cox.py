@@ -414,7 +414,7 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
     ph_coef: tuple[PHTest, ...] = ()
     ph_reason = problem
     if strata:
-        ph_reason = "not computed for the stratified model"
+        ph_reason = "proportional-hazards test not computed for a model stratified by center"
     else:
         try:
             ph_terms, ph_coef = cox_zph(data["months"].to_numpy(), data["event"].to_numpy(dtype=bool),
