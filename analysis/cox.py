@@ -35,11 +35,14 @@ field changes the results JSON (docs/results.md).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from .survival import Z95
 
 #: Terms of Table 2 in display order: key -> label.
 COX_TERMS = {
@@ -97,7 +100,6 @@ class CoxResult:
 
 # --------------------------------------------------------------------------------------
 
-Z95 = 1.959963984540054  # R qnorm(0.975)
 #: Newton-Raphson stopping rule: Newton decrement g'H^-1g/2 below this (a relative
 #: log-likelihood change, R's rule, leaves coefficients ~1e-7 off R's final digits;
 #: Gehan: 1.5721249 vs 1.5721251). Floating-point noise in g stays far below it even
@@ -483,6 +485,15 @@ def _fit_firth(endpoint, n, events, data, columns, left_out, problem) -> CoxResu
 # --------------------------------------------------------------------------------------
 # R cox.zph (survival >= 3), transform = "km", Efron ties, no weights, no strata
 # --------------------------------------------------------------------------------------
+
+def wald_ratio(coef: float, se: float) -> tuple[float, float, float, float] | None:
+    """exp(coef) with its Wald 95% CI and two-sided p, as R's ``summary(coxph)``; None when
+    the standard error is not a positive finite number or the interval overflows."""
+    if not (math.isfinite(se) and se > 0 and abs(coef) + Z95 * se < 700):
+        return None
+    return (math.exp(coef), math.exp(coef - Z95 * se), math.exp(coef + Z95 * se),
+            float(2 * stats.norm.sf(abs(coef / se))))
+
 
 def _km_transform(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     """1 - S(t-) per subject, S the KM of all subjects (R: findInterval(..., left.open=TRUE))."""

@@ -53,7 +53,6 @@ REFERENCE_LEVELS: dict[str, str] = {
 #: Power of the minimum-detectable-effect statement (Schoenfeld's formula).
 DETECTABLE_POWER = 0.80
 
-Z95 = 1.959963984540054  # R qnorm(0.975)
 
 #: R uniroot's default tolerance, .Machine$double.eps^0.25 (used inside fisher.test).
 _R_UNIROOT_TOL = np.finfo(float).eps ** 0.25
@@ -376,12 +375,11 @@ def univariable_cox(df: pd.DataFrame, endpoint: str, grouping: str) -> Univariab
             continue
         j = present.index(k)
         b, se = float(coef[j]), float(math.sqrt(cov[j, j])) if cov[j, j] > 0 else math.nan
-        if not (math.isfinite(se) and abs(b) + Z95 * se < 700):
+        wald = cox.wald_ratio(b, se)
+        if wald is None:
             rows.append(HazardRatio(k, g.label(k), None, None, None, None, reason="variance not estimable"))
             continue
-        p = float(2 * stats.norm.sf(abs(b / se)))
-        rows.append(HazardRatio(k, g.label(k), math.exp(b), math.exp(b - Z95 * se), math.exp(b + Z95 * se),
-                                p, b, se, problem))
+        rows.append(HazardRatio(k, g.label(k), *wald, b, se, problem))
     return UnivariableCox(endpoint, grouping, ref, n, events, tuple(rows), problem)
 
 

@@ -36,10 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .groups import DAYS_PER_MONTH, GROUPINGS, prepare_cohort
-from .survival import Z95, SurvivalComparison, compare_survival
+from .survival import SurvivalComparison, compare_survival
 
 #: Default landmark, days after infusion (the study file's ``analysis: landmark_day``).
 DEFAULT_LANDMARK_DAY = 30
@@ -135,7 +134,7 @@ def landmark_cohort(df: pd.DataFrame, endpoint: str, landmark_day: int) -> tuple
 
 def _hazard_ratios(data: pd.DataFrame, endpoint: str, grouping: str) -> tuple[LandmarkHR, ...]:
     """Univariable Cox (Efron) of the grouping's levels against its first level."""
-    from .cox import _fit_efron  # the project's Newton-Raphson (R coxph's algorithm and precision)
+    from .cox import _fit_efron, wald_ratio  # the project's Newton-Raphson (R coxph's algorithm and precision)
 
     g = GROUPINGS[grouping]
     reference, others = g.levels[0], g.levels[1:]
@@ -168,12 +167,12 @@ def _hazard_ratios(data: pd.DataFrame, endpoint: str, grouping: str) -> tuple[La
             continue
         i = present.index(lv)
         b, se = float(coef[i]), float(np.sqrt(cov[i, i]))
-        if not (np.isfinite(se) and se > 0):
+        wald = wald_ratio(b, se)
+        if wald is None:
             out.append(LandmarkHR(lv.key, lv.label, None, None, None, None, None, None,
                                   "variance not estimable"))
             continue
-        out.append(LandmarkHR(lv.key, lv.label, float(np.exp(b)), float(np.exp(b - Z95 * se)),
-                              float(np.exp(b + Z95 * se)), float(2 * stats.norm.sf(abs(b / se))), b, se, problem))
+        out.append(LandmarkHR(lv.key, lv.label, *wald, b, se, problem))
     return tuple(out)
 
 
