@@ -23,7 +23,6 @@ with status 2 (argparse).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -175,29 +174,21 @@ COMMANDS["synthesize"] = Command("write the SYNTHETIC demo cohort (data/README.m
 
 
 def _results(args: argparse.Namespace) -> int:
+    from analysis.outfiles import resolve_output, write_atomic
     from analysis.results import compute_results
 
-    # Written beside the target and renamed: an earlier results file is never half-overwritten.
-    # A symlink is written through (its target is replaced, the link stays); a device, a
-    # folder or a pipe is refused (before any computing) rather than replaced by a file.
-    target = Path(os.path.realpath(args.output)) if args.output else None
-    if target is not None and target.exists() and not target.is_file():
-        print(f"error: {args.output}: not a regular file; give the path of a file to write", file=sys.stderr)
-        return 1
+    if args.output:  # a folder, a pipe or a device is refused before any computing
+        try:
+            resolve_output(args.output)
+        except OSError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
     settings = settings_from_args(args)
     text = compute_results(load_settings(settings), **settings.analysis.model_dump()).to_json() + "\n"
-    if target is None:
+    if not args.output:
         sys.stdout.write(text)
         return 0
-    partial = target.with_name(f".{target.name}.partial")
-    partial.unlink(missing_ok=True)  # left by a killed run
-    try:
-        with open(partial, "x", encoding="utf-8") as fh:  # exclusive: never through a planted link
-            fh.write(text)
-        partial.replace(target)
-    except BaseException:  # a full disk, a failed rename, an interrupt: no partial file is left
-        partial.unlink(missing_ok=True)
-        raise
+    write_atomic(args.output, text)
     return 0
 
 

@@ -573,9 +573,6 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
 
 
 def write_study_file(proposal: Proposal, target) -> Path:
-    target = Path(target)
-    text = study_file_text(proposal, target)
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(target)
-    return target
+    from .outfiles import write_atomic
+
+    return write_atomic(target, study_file_text(proposal, Path(target)))

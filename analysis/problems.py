@@ -7,12 +7,14 @@ and writes them (``python -m analysis validate`` prints it on standard output).
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
 from .loading import InputError, Violation
+from .outfiles import write_atomic
 
 #: Columns of ``validate --problems FILE``.
 CSV_COLUMNS = ("file", "row", "record", "column", "export_column", "rule", "value", "related_value")
@@ -115,13 +117,10 @@ def write_problems_csv(violations: Iterable[Violation], path, headers: dict[str,
     """Every problem as a CSV for the data manager (UTF-8 with BOM, so Excel reads accents);
     ``export_column`` is the export's own header where a study file maps it."""
     headers = headers or {}
-    path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
-    with open(partial, "w", newline="", encoding="utf-8-sig") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(CSV_COLUMNS)
-        for v in violations:
-            writer.writerow([v.file or "", "" if v.row is None else v.row, v.patient_id or "", v.column or "",
-                             headers.get(v.column or "", ""), v.rule, v.value or "", v.related or ""])
-    partial.replace(path)
-    return path
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for v in violations:
+        writer.writerow([v.file or "", "" if v.row is None else v.row, v.patient_id or "", v.column or "",
+                         headers.get(v.column or "", ""), v.rule, v.value or "", v.related or ""])
+    return write_atomic(path, buffer.getvalue(), encoding="utf-8-sig")
