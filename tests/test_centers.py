@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.center_tables import center_table
 from analysis.centers import SINGLE_CENTER_REASON, center_labels, center_supplement
 from analysis.cox import fit_cox
 from analysis.groups import prepare_cohort
 from analysis.loading import load_study
+from analysis.tables import center_table
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = Path(__file__).parent / "reference"

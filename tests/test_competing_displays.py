@@ -24,7 +24,7 @@ from analysis.landmark import landmark_survival
 from analysis.loading import load_study
 from analysis.narrative import Narrative
 from analysis.results import compute_results
-from analysis.tables_competing import cif_table
+from analysis.tables import cif_table
 
 
 @pytest.fixture(scope="module")
