@@ -83,11 +83,7 @@ def _load(
     """Read and validate one table; file-level problems end the reading early."""
     path = Path(path)
     try:
-        source = open_source(path, sheet=sheet)
-        renamed = mapping.headers(fields)
-        # In place: a reader's chunk function reads the header (e.g. which columns hold
-        # dates) when it is called.
-        source.header[:] = [renamed.get(name.strip(), name) for name in source.header]
+        source = open_source(path, sheet=sheet, headers=mapping.headers(fields))
         positions, violations = check_header(source.header, fields, what)
         numbers = {
             positions[f.name]

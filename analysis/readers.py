@@ -26,7 +26,7 @@ import difflib
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field  # 'field' names a data-contract field below
 from pathlib import Path
@@ -269,11 +269,12 @@ def parse_column(raw: pd.Series, kind: str, date_format: str | None = None):
 # --------------------------------------------------------------------------- reading
 
 
-@dataclass
+@dataclass(frozen=True)
 class Source:
-    """A table being read: header names, then raw text chunks (columns by position)."""
+    """A table being read: header names (contract names where the study file maps a
+    header), then raw text chunks (columns by position)."""
 
-    header: list[str]
+    header: tuple[str, ...]
     chunks: Callable[[set[int]], Iterator[pd.DataFrame]]  # argument: positions of number columns
     comments: list[str]
     notes: tuple[str, ...] = ()  # for the user, e.g. which sheet of a workbook was read
@@ -292,8 +293,12 @@ def _not_a_file(mode: int) -> str | None:
     return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
 
 
-def open_source(path: Path, sheet: str | None = None) -> Source:
-    """The table of a file; ``sheet`` names the sheet of a workbook to read."""
+def open_source(path: Path, sheet: str | None = None, headers: Mapping[str, str] | None = None) -> Source:
+    """The table of a file; ``sheet`` names the sheet of a workbook to read; ``headers``
+    maps an export's header to its contract name (:meth:`ColumnMapping.headers`), applied
+    as the header is read, so everything below it (which workbook columns hold dates, where
+    the header row is) sees the contract's names."""
+    headers = headers or {}
     try:
         kind = _not_a_file(os.stat(path).st_mode)
         if kind is not None:
@@ -305,14 +310,14 @@ def open_source(path: Path, sheet: str | None = None) -> Source:
     if not head.strip() or head.strip() == codecs.BOM_UTF8:
         raise file_error("empty file")
     if head.startswith(_XLSX_MAGIC):
-        return _xlsx_source(path, sheet=sheet)
+        return _xlsx_source(path, sheet, headers)
     if sheet is not None:
         raise file_error(f"sheet '{sheet}' is named, but the file is not an Excel workbook")
     if head.startswith(_OLE_MAGIC):
         raise file_error("an old binary Excel (.xls) or other Office file: save it as .xlsx or as CSV UTF-8")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         raise file_error("not a valid .xlsx workbook (the file is not a zip archive)")
-    return _csv_source(path, head)
+    return _csv_source(path, head, headers)
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -365,7 +370,7 @@ def _utf16_without_bom(data: bytes) -> bool:
     )  # little- or big-endian
 
 
-def _csv_source(path: Path, head: bytes) -> Source:
+def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _utf16_without_bom(head):
         raise file_error(_UTF16)
     start = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
@@ -407,7 +412,7 @@ def _csv_source(path: Path, head: bytes) -> Source:
     if n_tab > n_comma:
         raise file_error("tab-separated values: save the file with commas as separators", clip(header_line, 60))
     try:
-        header = [name.strip() for name in next(csv.reader([header_line]))]
+        header = tuple(_contract_name(name.strip(), headers) for name in next(csv.reader([header_line])))
     except csv.Error:  # a CR inside the line: mixed line endings
         raise file_error(
             "mixed line endings (a CR alone inside the header line): re-save the file as CSV UTF-8 (comma delimited)",
@@ -491,14 +496,27 @@ def _has_value(row: tuple) -> bool:
     return row.count(None) != len(row)  # counted in C: the rows below the data can be a million
 
 
-def _table_header(worksheet) -> bool:
+def _contract_name(header: str, headers: Mapping[str, str]) -> str:
+    """An export's (stripped) header under its contract name, if the study file maps it."""
+    return headers.get(header, header)
+
+
+#: Every column name of the contract: a row naming two of them is a table's header.
+_KNOWN = frozenset(f.name for f in COHORT_FIELDS + KINETICS_FIELDS)
+
+
+def _row_names(row: tuple, headers: Mapping[str, str]) -> list[str]:
+    """A workbook row read as a header, with contract names where ``headers`` maps one."""
+    return [_contract_name(("" if v is None else str(v)).strip(), headers) for v in row]
+
+
+def _table_header(worksheet, headers: Mapping[str, str]) -> bool:
     """Whether row 1 of a sheet names at least two columns of the contract."""
-    known = {f.name for f in COHORT_FIELDS + KINETICS_FIELDS}
     first = next(worksheet.iter_rows(max_row=1, values_only=True), ())
-    return len(known & {str(v).strip() for v in first if v is not None}) >= 2
+    return len(_KNOWN & set(_row_names(first, headers))) >= 2
 
 
-def _choose_sheet(workbook, sheet: str | None, path: Path):
+def _choose_sheet(workbook, sheet: str | None, path: Path, headers: Mapping[str, str]):
     """The sheet to read and a note naming it when other sheets hold a table too.
 
     Without a named sheet: the active sheet when it is visible, otherwise the first
@@ -522,7 +540,7 @@ def _choose_sheet(workbook, sheet: str | None, path: Path):
         raise file_error("every sheet of the workbook is hidden: name the sheet to read")
     active = workbook.active
     chosen, why = (active, "the active sheet") if active in visible else (visible[0], "the first visible sheet")
-    others = [ws for ws in worksheets if ws is not chosen and _table_header(ws)]
+    others = [ws for ws in worksheets if ws is not chosen and _table_header(ws, headers)]
     if not others:
         return chosen, []
     listed = ", ".join(f"'{ws.title}'" + ("" if ws.sheet_state == "visible" else " (hidden)") for ws in others)
@@ -532,7 +550,7 @@ def _choose_sheet(workbook, sheet: str | None, path: Path):
     ]
 
 
-def _xlsx_source(path: Path, sheet: str | None = None) -> Source:
+def _xlsx_source(path: Path, sheet: str | None, headers: Mapping[str, str]) -> Source:
     import openpyxl  # only needed for workbooks
 
     def read(data_only: bool, sheet: str | None):
@@ -542,7 +560,7 @@ def _xlsx_source(path: Path, sheet: str | None = None) -> Source:
         except Exception as exc:  # a damaged or foreign zip: bad input, never a crash
             raise file_error(f"cannot open as an Excel .xlsx workbook ({type(exc).__name__}: {exc})") from None
         try:
-            worksheet, notes = _choose_sheet(wb, sheet, path)
+            worksheet, notes = _choose_sheet(wb, sheet, path, headers)
             rows, blank = [], 0
             # One formatted empty cell on row 1,048,576 makes openpyxl yield every row above
             # it: blank rows are counted, and kept only when a value follows them.
@@ -560,24 +578,23 @@ def _xlsx_source(path: Path, sheet: str | None = None) -> Source:
     rows, title, notes = read(data_only=False, sheet=sheet)
     if not rows:
         raise file_error(f"empty workbook (sheet '{title}' has no values)")
-    known = {f.name for f in COHORT_FIELDS + KINETICS_FIELDS}
-    names = lambda row: [("" if v is None else str(v)).strip() for v in row]  # noqa: E731
-    header = names(rows[0])
-    if not known & set(header):
+    names = _row_names(rows[0], headers)
+    if not _KNOWN & set(names):
         for number, row in enumerate(rows[1:50], start=2):
-            if len(known & set(names(row))) >= 2:
+            if len(_KNOWN & set(_row_names(row, headers))) >= 2:
                 raise file_error(
                     f"the header must be on row 1 of sheet '{title}' (it is on row {number}): delete the rows above it"
                 )
-    while header and not header[-1]:
-        header.pop()
+    while names and not names[-1]:
+        names.pop()
+    header = tuple(names)
 
     def chunks(numbers: set[int]) -> Iterator[pd.DataFrame]:
         width = len(header)
         body = pd.DataFrame([row[:width] for row in rows[1:]], columns=range(width), dtype=object)
         body.index = pd.RangeIndex(len(body))
         formulas = body.map(_is_formula) if len(body) else body.astype(bool)
-        known_cols = [i for i, name in enumerate(header) if name in known]
+        known_cols = [i for i, name in enumerate(header) if name in _KNOWN]
         if formulas[known_cols].to_numpy().any():
             cached = pd.DataFrame(
                 [row[:width] for row in read(data_only=True, sheet=title)[0][1:]], columns=range(width), dtype=object
@@ -612,7 +629,7 @@ def _xlsx_source(path: Path, sheet: str | None = None) -> Source:
 # --------------------------------------------------------------------------- header and rows
 
 
-def check_header(header: list[str], fields: tuple[Field, ...], what: str):
+def check_header(header: Sequence[str], fields: tuple[Field, ...], what: str):
     """Column positions of the contract's columns, and header violations."""
     expected = [f.name for f in fields]
     positions: dict[str, int] = {}
