@@ -68,12 +68,14 @@ TEXT, NUMBER, INTEGER, DATE, BOOLEAN, SEX, STATUS = ("text", "number", "integer"
 
 @dataclass(frozen=True)
 class Field:
-    """One column: its name, its kind (above), whether a value is required, its range checks."""
+    """One column: its name, its kind (above), whether a value is required, its range
+    checks and the unit its numbers are in (None: not a measurement)."""
 
     name: str
     kind: str
     required: bool = False
     checks: tuple[pa.Check, ...] = ()
+    unit: str | None = None
 
 
 def _between(lo, hi) -> pa.Check:
@@ -89,25 +91,25 @@ COHORT_FIELDS: tuple[Field, ...] = (
     Field("patient_id", TEXT, True),
     Field("center", TEXT, True),
     Field("infusion_date", DATE, True),
-    Field("age", NUMBER, True, (_between(0, 120),)),
+    Field("age", NUMBER, True, (_between(0, 120),), unit="years"),
     Field("sex", SEX, True),
     Field("ph_positive", BOOLEAN, True),
     Field("disease_status", STATUS, True),
     Field("n_relapses", INTEGER, True, (_GE0,)),
     Field("prior_lines", INTEGER, True, (_GE0,)),
-    Field("bm_blasts_pct", NUMBER, True, (_between(0, 100),)),
-    Field("cart_dose_1e6_per_kg", NUMBER, True, (_GT0,)),
-    Field("il6_peak_pg_ml", NUMBER, False, (_GE0,)),
-    Field("ferritin_peak_ng_ml", NUMBER, False, (_GE0,)),
+    Field("bm_blasts_pct", NUMBER, True, (_between(0, 100),), unit="%"),
+    Field("cart_dose_1e6_per_kg", NUMBER, True, (_GT0,), unit="10^6 cells/kg"),
+    Field("il6_peak_pg_ml", NUMBER, False, (_GE0,), unit="pg/mL"),
+    Field("ferritin_peak_ng_ml", NUMBER, False, (_GE0,), unit="ng/mL"),
     Field("crs_grade", INTEGER, True, (_GRADE,)),
-    Field("crs_onset_day", INTEGER, False, (_GE0,)),
+    Field("crs_onset_day", INTEGER, False, (_GE0,), unit="days after infusion"),
     Field("icans_grade", INTEGER, True, (_GRADE,)),
-    Field("icans_onset_day", INTEGER, False, (_GE0,)),
+    Field("icans_onset_day", INTEGER, False, (_GE0,), unit="days after infusion"),
     Field("seizure", BOOLEAN, False),
     Field("steroids", BOOLEAN, True),
-    Field("dex_equiv_cum_mg", NUMBER, False, (_GE0,)),
+    Field("dex_equiv_cum_mg", NUMBER, False, (_GE0,), unit="mg"),
     Field("tocilizumab", BOOLEAN, True),
-    Field("tocilizumab_cum_mg", NUMBER, False, (_GE0,)),
+    Field("tocilizumab_cum_mg", NUMBER, False, (_GE0,), unit="mg"),
     Field("cr_day30", BOOLEAN, True),
     Field("mrd_negative", BOOLEAN, False),
     Field("cr_date", DATE, False),
@@ -119,8 +121,8 @@ COHORT_FIELDS: tuple[Field, ...] = (
 #: The CAR-T kinetics table, one row per blood sample.
 KINETICS_FIELDS: tuple[Field, ...] = (
     Field("patient_id", TEXT, True),
-    Field("day", INTEGER, True, (_GE0,)),
-    Field("car_copies_per_ug", NUMBER, True, (_GE0,)),
+    Field("day", INTEGER, True, (_GE0,), unit="days after infusion"),
+    Field("car_copies_per_ug", NUMBER, True, (_GE0,), unit="copies/µg DNA"),
 )
 
 # --------------------------------------------------------------------------- rules
