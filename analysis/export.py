@@ -71,6 +71,25 @@ def _put(target: dict, key: str, value, reason: str | None = None) -> None:
         target[f"{key}_reason"] = reason or "not estimable on these data"
 
 
+#: The fields of every hazard ratio: univariable, multivariable and landmark Cox models.
+_HAZARD_RATIO_STATS = ("hr", "ci_low", "ci_high", "p", "coef", "se")
+
+
+def _put_stats(target: dict, source, stats: tuple[str, ...], reason: str | None) -> dict:
+    """:func:`_put` each attribute ``stats`` of ``source``, a null with ``reason``; returns ``target``."""
+    for stat in stats:
+        _put(target, stat, getattr(source, stat), reason)
+    return target
+
+
+def _risk_table(source) -> dict[str, Any]:
+    """The numbers-at-risk table below a curve: its times and the counts per level."""
+    return {
+        "risk_times": [_number(t) for t in source.risk_times],
+        "at_risk": {k: [int(n) for n in v] for k, v in source.at_risk.items()},
+    }
+
+
 def _test_fields(out: dict, result, prefix: str = "") -> None:
     _put(out, f"{prefix}p", result.p, result.reason)
     out[f"{prefix}test"] = result.test
@@ -85,9 +104,7 @@ def _comparison_dict(comparison: Comparison) -> dict:
     for level in comparison.levels:
         entry: dict[str, Any] = {"label": level.label, "n": int(level.n)}
         if comparison.kind == "continuous":
-            reason = "no non-missing values in this group"
-            for stat in ("median", "min", "max"):
-                _put(entry, stat, getattr(level, stat), reason)
+            _put_stats(entry, level, ("median", "min", "max"), "no non-missing values in this group")
         else:
             entry["counts"] = {str(c.category): int(c.count) for c in level.categories}
             entry["percent"] = {}
@@ -104,10 +121,7 @@ def _response_dict(comparison: ResponseComparison) -> dict:
     levels = {}
     for level in comparison.levels:
         entry: dict[str, Any] = {"label": level.label, "n": int(level.n), "events": int(level.events)}
-        reason = "no patients in this group"
-        for stat in ("rate", "ci_low", "ci_high"):
-            _put(entry, stat, getattr(level, stat), reason)
-        levels[level.key] = entry
+        levels[level.key] = _put_stats(entry, level, ("rate", "ci_low", "ci_high"), "no patients in this group")
     out["levels"] = levels
     return out
 
@@ -130,12 +144,9 @@ def _km_dict(summary: KMSummary) -> dict:
 
 def _survival_dict(comparison: SurvivalComparison) -> dict:
     out: dict[str, Any] = {}
-    _put(out, "logrank_chisq", comparison.logrank_chisq, comparison.reason)
-    _put(out, "logrank_p", comparison.logrank_p, comparison.reason)
-    _put(out, "df", comparison.df, comparison.reason)
+    _put_stats(out, comparison, ("logrank_chisq", "logrank_p", "df"), comparison.reason)
     out["levels"] = {s.key: _km_dict(s) for s in comparison.levels}
-    out["risk_times"] = [_number(t) for t in comparison.risk_times]
-    out["at_risk"] = {k: [int(n) for n in v] for k, v in comparison.at_risk.items()}
+    out.update(_risk_table(comparison))
     return out
 
 
@@ -163,22 +174,16 @@ def _univariable_cox_dict(result: UnivariableCox) -> dict:
     }
     if result.reason:
         out["reason"] = result.reason
-    levels = {}
-    for hr in result.hazard_ratios:
-        entry: dict[str, Any] = {"label": hr.label}
-        for stat in ("hr", "ci_low", "ci_high", "p", "coef", "se"):
-            _put(entry, stat, getattr(hr, stat), hr.reason or result.reason)
-        levels[hr.level] = entry
-    out["levels"] = levels
+    out["levels"] = {
+        hr.level: _put_stats({"label": hr.label}, hr, _HAZARD_RATIO_STATS, hr.reason or result.reason)
+        for hr in result.hazard_ratios
+    }
     return out
 
 
 def _detectable_dict(result: DetectableHazardRatio) -> dict:
     out: dict[str, Any] = {"events": int(result.events), "alpha": result.alpha, "power": result.power}
-    _put(out, "proportion", result.proportion, result.reason)
-    _put(out, "hr_below", result.hr_below, result.reason)
-    _put(out, "hr_above", result.hr_above, result.reason)
-    return out
+    return _put_stats(out, result, ("proportion", "hr_below", "hr_above"), result.reason)
 
 
 def _cox_dict(result: CoxResult) -> dict:
@@ -195,25 +200,15 @@ def _cox_dict(result: CoxResult) -> dict:
         out["method_reason"] = result.method_reason
     if result.reason:
         out["reason"] = result.reason
-    terms = {}
-    for term in result.terms:
-        entry: dict[str, Any] = {"label": term.label}
-        reason = term.reason or result.reason
-        for stat in ("hr", "ci_low", "ci_high", "p", "coef", "se"):
-            _put(entry, stat, getattr(term, stat), reason)
-        terms[term.key] = entry
-    out["terms"] = terms
+    out["terms"] = {
+        term.key: _put_stats({"label": term.label}, term, _HAZARD_RATIO_STATS, term.reason or result.reason)
+        for term in result.terms
+    }
     severity_reason = result.severity_global_reason or result.reason
     _put(out, "severity_global_chisq", result.severity_global_chisq, severity_reason)
     _put(out, "severity_global_p", result.severity_global_p, severity_reason)
     _put(out, "ph_test_global_p", result.ph_test_global_p, result.ph_test_reason or result.reason)
-    out["ph_tests"] = {}
-    for row in result.ph_tests:
-        entry = {}
-        _put(entry, "chisq", row.chisq, result.reason)
-        _put(entry, "df", row.df, result.reason)
-        _put(entry, "p", row.p, result.reason)
-        out["ph_tests"][row.term] = entry
+    out["ph_tests"] = {row.term: _put_stats({}, row, ("chisq", "df", "p"), result.reason) for row in result.ph_tests}
     return out
 
 
@@ -232,10 +227,7 @@ def results_to_dict(results: Results) -> dict[str, Any]:
     _put(out["followup"], "ci_high", fu.ci_high, fu.reason or "upper confidence limit not reached")
     out["descriptives"] = {}
     for name, dist in results.descriptives.items():
-        entry: dict[str, Any] = {"n": dist.n}
-        for stat in ("median", "min", "max"):
-            _put(entry, stat, getattr(dist, stat), "no patient has a value")
-        out["descriptives"][name] = entry
+        out["descriptives"][name] = _put_stats({"n": dist.n}, dist, ("median", "min", "max"), "no patient has a value")
 
     table1: dict[str, dict] = {}
     for (variable, grouping), comparison in results.table1.items():
@@ -307,8 +299,7 @@ def _competing_dict(result: CompetingRisks) -> dict:
         "n": result.n,
         "n_relapse": result.n_relapse,
         "n_nrm": result.n_nrm,
-        "risk_times": [_number(t) for t in result.risk_times],
-        "at_risk": {k: [int(n) for n in v] for k, v in result.at_risk.items()},
+        **_risk_table(result),
     }
     for cause, comparison in result.causes.items():
         entry: dict[str, Any] = {"label": comparison.label}
@@ -346,13 +337,10 @@ def _landmark_dict(result: LandmarkComparison) -> dict:
         out["reason"] = result.reason
         return out
     out.update(_survival_dict(result.survival))
-    hrs = {}
-    for ratio in result.hazard_ratios:
-        entry: dict[str, Any] = {"label": ratio.label}
-        for stat in ("hr", "ci_low", "ci_high", "p", "coef", "se"):
-            _put(entry, stat, getattr(ratio, stat), ratio.reason)
-        hrs[ratio.key] = entry
-    out["hr"] = hrs
+    out["hr"] = {
+        ratio.key: _put_stats({"label": ratio.label}, ratio, _HAZARD_RATIO_STATS, ratio.reason)
+        for ratio in result.hazard_ratios
+    }
     return out
 
 

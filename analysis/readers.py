@@ -98,16 +98,7 @@ class ColumnMapping:
         table = self.values.get(column)
         if not table:
             return None
-        return {_value_text(k).strip().lower(): "" if v is None else _value_text(v) for k, v in table.items()}
-
-
-def _value_text(value) -> str:
-    """A YAML scalar as the text a cell holds: true -> "true", 1.0 -> "1"."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+        return {cell_text(k).strip().lower(): "" if v is None else cell_text(v) for k, v in table.items()}
 
 
 NO_MAPPING = ColumnMapping()
@@ -120,6 +111,25 @@ NO_MAPPING = ColumnMapping()
 # are stripped of surrounding spaces and parsed again (see parse_column), so the
 # common, clean cell costs a single vectorised pass. A message function words the
 # violation for a cell that still fails; it is only ever called on those cells.
+
+
+def cell_text(value) -> str:
+    """A value as the text a CSV cell would hold, as the user would have typed it ("" =
+    empty): an Excel cell, a study file's YAML scalar, a parsed value. ``True`` ->
+    "true", ``1.0`` -> "1", a date (or a date-time at midnight) -> ``YYYY-MM-DD``."""
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):  # NaN: a short row
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):  # includes pandas.Timestamp
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
 
 
 def _na_hint(message: str, value: str) -> str:
@@ -468,28 +478,13 @@ def _is_formula(value) -> bool:
     return type(value).__name__ in ("ArrayFormula", "DataTableFormula")
 
 
-def _xlsx_text(value):
-    """An Excel cell as the text a CSV export would hold ("" = empty)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):  # NaN: a short row
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    return str(value)
-
-
 def _xlsx_date_text(value):
     """A date cell (a date-formatted cell; a time of day is dropped). A plain number is
     not read as a date serial: ``2019`` typed in a date column would become 1905-07-11;
     it stays a number, which the date parser rejects."""
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
-    return _xlsx_text(value)
+    return cell_text(value)
 
 
 def _has_value(row: tuple) -> bool:
@@ -619,7 +614,7 @@ def _xlsx_source(path: Path, sheet: str | None, headers: Mapping[str, str]) -> S
             body = body.where(~formulas, cached)
         dates = {f.name for f in COHORT_FIELDS if f.kind == DATE}
         for i, name in enumerate(header):
-            convert = _xlsx_date_text if name in dates else _xlsx_text
+            convert = _xlsx_date_text if name in dates else cell_text
             body[i] = body[i].map(convert)  # per cell: openpyxl reads cell by cell anyway
         yield body
 
@@ -678,7 +673,7 @@ def _map_values(raw: pd.DataFrame, fields, positions, mapping: ColumnMapping) ->
         if table is None:
             continue
         column = raw[positions[f.name]]
-        text = column if column.dtype == object else column.map(display)
+        text = column if column.dtype == object else column.map(cell_text)
         key = text.fillna("").astype(str).str.strip().str.lower()
         hit = key.isin(table.keys())
         if hit.any():
@@ -723,7 +718,7 @@ def parse_chunk(raw: pd.DataFrame, fields, positions, mapping: ColumnMapping = N
                 f"not a date (expected YYYY-MM-DD or the study file's date_format {f})", v
             )
         for row, pid, cell in zip(raw.index[at], patient_ids[at], cells.to_numpy()[at]):  # violations only
-            value = display(cell)
+            value = cell_text(cell)
             violations.append(Violation(int(row) + 2, None if pd.isna(pid) else pid, field.name, message(value), value))
     typed = pd.DataFrame({name: p[0] for name, p in parsed.items()}, index=raw.index)
     bad = pd.DataFrame({name: p[3] for name, p in parsed.items()}, index=raw.index)
@@ -775,25 +770,10 @@ def _unread_rows(
     ]
     for k in unread[extra]:
         cells = [raw[i].iloc[k] for i in raw.columns if i not in contract]
-        value = next(display(v).strip() for v in cells if display(v).strip())
+        value = next(cell_text(v).strip() for v in cells if cell_text(v).strip())
         violations.append(Violation(int(raw.index[k]) + 2, None, None, VALUES_OUTSIDE_CONTRACT, value))
     dropped[unread[extra]] = True
     return violations, dropped
-
-
-def display(value) -> str:
-    """A parsed value as the user would have typed it."""
-    if isinstance(value, np.datetime64):
-        value = pd.Timestamp(value)
-    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _date_cell_message(value: str) -> str:

@@ -19,7 +19,7 @@ from pandera.errors import SchemaErrors
 
 from .contract import BOOLEAN, DATE, EARLIEST_DATE, INTEGER, MAX_NUMBER, NUMBER, SEX, STATUS, TEXT, TOO_EARLY, TOO_LARGE
 from .errors import Violation
-from .readers import display
+from .readers import cell_text
 
 #: pandas dtype of each kind of column while it is validated (nullable everywhere).
 _PANDERA_DTYPE = {
@@ -97,7 +97,7 @@ def schema_violations(frame: pd.DataFrame, bad: pd.DataFrame, fields, rules, cut
         message = rule.message if rule else "required (the cell is empty)" if check == "not_nullable" else str(check)
         unplaced = group["index"].isna()
         if column not in frame or unplaced.any():  # not expected: a check that failed as a whole
-            violations.append(Violation(None, None, column, message, display(group["failure_case"].iloc[0])))
+            violations.append(Violation(None, None, column, message, cell_text(group["failure_case"].iloc[0])))
             if column not in frame:
                 continue
             group = group[~unplaced]
@@ -107,13 +107,13 @@ def schema_violations(frame: pd.DataFrame, bad: pd.DataFrame, fields, rules, cut
         others = [c for c in rule.columns if c != column] if rule is not None and not rule.duplicate else []
         for position, value in zip(at, values):  # the violations only
             pid = patient_ids[position]
-            related = "; ".join(f"{c} = {display(frame[c].iloc[position]) or '(empty)'}" for c in others) or None
+            related = "; ".join(f"{c} = {cell_text(frame[c].iloc[position]) or '(empty)'}" for c in others) or None
             violation = Violation(
                 int(frame.index[position]) + 2,
                 None if pd.isna(pid) else pid,
                 column,
                 message,
-                display(value),
+                cell_text(value),
                 related=related,
             )
             if rule is not None and rule.duplicate:
@@ -128,7 +128,7 @@ def _name_duplicate_rows(frame: pd.DataFrame, duplicates) -> list[Violation]:
     groups: dict[tuple, list[int]] = defaultdict(list)
     keyed = []
     for violation, rule in duplicates:
-        key = (rule.key, *(display(frame.at[violation.row - 2, c]) for c in rule.columns))
+        key = (rule.key, *(cell_text(frame.at[violation.row - 2, c]) for c in rule.columns))
         groups[key].append(violation.row)
         keyed.append((violation, key))
     out = []
