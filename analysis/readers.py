@@ -119,7 +119,8 @@ def cell_text(value) -> str:
     "true", ``1.0`` -> "1", a date (or a date-time at midnight) -> ``YYYY-MM-DD``."""
     if isinstance(value, np.datetime64):
         value = pd.Timestamp(value)
-    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):  # NaN: a short row
+    # NaN: a cell past the end of a short workbook row
+    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"

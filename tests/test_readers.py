@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from corpus import VALID_COHORT, write_workbook
 
-from analysis.contract import COHORT_FIELDS
+from analysis.contract import COHORT_FIELDS, KINETICS_FIELDS
 from analysis.loading import InputError, load_cohort, load_study
-from analysis.readers import ColumnMapping, open_source
+from analysis.readers import ColumnMapping, open_source, parse_chunk
 
 #: Contract name -> the export's own header (REDCap-like labels).
 EXPORT_HEADERS = {
@@ -98,3 +98,27 @@ def test_mapped_workbook_with_title_rows_names_the_header_row(tmp_path):
 
     [violation] = info.value.violations
     assert "the header must be on row 1 of sheet 'cohort' (it is on row 3)" in violation.rule
+
+
+def test_parsing_a_chunk_leaves_the_callers_frame_as_it_was():
+    """Value mapping and the second, stripped parsing pass work on copies: the chunk a
+    reader hands over (and any frame a caller passes in) keeps its cells."""
+    raw = pd.DataFrame(
+        {
+            0: [" P01 ", "P02", "P03"],  # padded text: parsed again, stripped
+            1: [0.0, 7.0, 14.0],  # a number column the CSV reader already parsed
+            2: [" 12.5 ", "below detection", "3e2"],  # padded, mapped, plain
+        }
+    )
+    before = raw.copy(deep=True)
+    mapping = ColumnMapping(values={"car_copies_per_ug": {"Below detection": 0}})
+
+    typed, bad, violations = parse_chunk(
+        raw, KINETICS_FIELDS, {f.name: i for i, f in enumerate(KINETICS_FIELDS)}, mapping
+    )
+
+    pd.testing.assert_frame_equal(raw, before)
+    assert typed["patient_id"].tolist() == ["P01", "P02", "P03"]
+    assert typed["car_copies_per_ug"].tolist() == [12.5, 0.0, 300.0]
+    assert typed["day"].tolist() == [0, 7, 14]
+    assert violations == [] and not bad.to_numpy().any()
