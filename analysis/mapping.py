@@ -31,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from .concepts import OPTIONS
 from .loading import _BOOLEAN_WORDS, _SEX_WORDS, _STATUS_WORDS, COHORT_FIELDS, KINETICS_FIELDS, _normal_name
 
 #: Labels and variable names that registries use for each contract column (normalised
@@ -566,8 +567,7 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         "  # lymphodepletion: \"fludarabine-cyclophosphamide\"",
         "",
         "analysis:",
-        "  alpha: 0.05",
-        "  landmark_day: 30",
+        *(f"  {key}: {option.default}" for key, option in OPTIONS.items()),
     ]
     return "\n".join(lines) + "\n"
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from .concepts import ENDPOINTS, NO_KINETICS_REASON, OPTIONS, RESPONSES, SOFTWARE, VARIABLES, outcome_phrase
 from .formatting import (
     NOT_ESTIMABLE,
     fmt_ci,
@@ -27,10 +28,8 @@ from .formatting import (
     is_missing,
 )
 from .groups import GROUPINGS
-from .results import ENDPOINTS, RESPONSES, TABLE1_VARIABLES, Results
+from .results import Results
 from .studyfile import StudySettings
-
-ALPHA = 0.05
 
 #: Verdict phrases: a non-significant test is never worded as equivalence (issue 10).
 DIFFERED = "differed significantly"
@@ -40,31 +39,14 @@ NOT_DETECTED = "showed no statistically significant difference"
 TOXICITY_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
 
 MISSING_PHRASES = {
-    "il6_peak_pg_ml": "peak IL-6",
-    "ferritin_peak_ng_ml": "peak ferritin",
+    "il6_peak_pg_ml": VARIABLES["il6_peak_pg_ml"].phrase,
+    "ferritin_peak_ng_ml": VARIABLES["ferritin_peak_ng_ml"].phrase,
     "dex_equiv_cum_mg": "steroid dose (patients given steroids)",
     "tocilizumab_cum_mg": "tocilizumab dose (patients given tocilizumab)",
 }
 
 TABLE_PHRASES = {"response": "CR", "kinetics": "peak expansion", "survival": "survival"}
 
-OUTCOME_PHRASES = {"cr": "CR", "mrd_negative_cr": "MRD-negative CR", "os": "OS", "lfs": "LFS"}
-
-#: How a Table 1 variable is named inside a sentence.
-VARIABLE_PHRASES = {
-    "age": "age",
-    "sex": "sex",
-    "ph_positive": "Ph-chromosome status",
-    "il6_peak_pg_ml": "peak IL-6",
-    "ferritin_peak_ng_ml": "peak ferritin",
-    "prior_lines": "number of prior therapy lines",
-    "disease_status": "disease status",
-    "n_relapses": "number of relapses",
-    "steroids": "corticosteroid use",
-    "tocilizumab": "tocilizumab use",
-    "bm_blasts_pct": "bone-marrow blasts",
-    "cart_dose_1e6_per_kg": "infused CAR-T cell dose",
-}
 
 
 class UnknownKey(ValueError):
@@ -81,7 +63,7 @@ class Narrative:
     @property
     def alpha(self) -> float:
         """The significance level of every verdict (``analysis: alpha`` in the study file)."""
-        return self.settings.analysis.alpha if self.settings is not None else ALPHA
+        return self.settings.analysis.alpha if self.settings is not None else OPTIONS["alpha"].default
 
     @property
     def alpha_level(self) -> str:
@@ -105,7 +87,7 @@ class Narrative:
     @property
     def kinetics_absent(self) -> str:
         """The one sentence that stands for the kinetics section when there is no table."""
-        return (f"CAR-T expansion was not analysed: {self.results.kinetics_reason or 'no kinetics data'}.")
+        return (f"CAR-T expansion was not analysed: {self.results.kinetics_reason or NO_KINETICS_REASON}.")
 
     @property
     def byline(self) -> str:
@@ -157,7 +139,7 @@ class Narrative:
     # --- p-values -----------------------------------------------------------------------
     #: What an editor compares: a response, a survival endpoint, the kinetics peak or a
     #: Table 1 variable, always ``by`` a grouping of :data:`analysis.groups.GROUPINGS`.
-    OUTCOMES = (*RESPONSES, *ENDPOINTS, "peak", *TABLE1_VARIABLES)
+    OUTCOMES = (*RESPONSES, *ENDPOINTS, "peak", *VARIABLES)
 
     def _locate(self, what: str, key=None, by: str | None = None) -> tuple[str, object]:
         """(table, key) of a comparison, from the editor's ``("os", by="crs")`` or the
@@ -176,7 +158,7 @@ class Narrative:
                 table, key = "survival", (what, by)
             elif what == "peak":
                 table, key = "kinetics", by
-            elif what in TABLE1_VARIABLES:
+            elif what in VARIABLES:
                 table, key = "table1", (what, by)
             else:
                 raise UnknownKey(f"unknown outcome {what!r}; the outcomes are: {', '.join(self.OUTCOMES)}")
@@ -196,8 +178,7 @@ class Narrative:
             r = self.results.response[key].result
         elif table == "kinetics":
             if self.results.kinetics_reason:
-                # one short reason: the kinetics paragraph repeats it for every grouping
-                return None, "no kinetics data"
+                return None, NO_KINETICS_REASON
             r = self.results.kinetics_peak[key].result
         elif table == "survival":
             s = self.results.survival[key]
@@ -259,7 +240,7 @@ class Narrative:
     def table1_differences(self, grouping: str) -> str:
         """'peak IL-6 (p < 0.001) and steroid use (p < 0.001)', or 'none of the characteristics'."""
         items = [
-            f"{VARIABLE_PHRASES[v]} ({self.p('table1', (v, grouping))})" for v in self.table1_significant(grouping)
+            f"{VARIABLES[v].phrase} ({self.p('table1', (v, grouping))})" for v in self.table1_significant(grouping)
         ]
         if not items:
             return "none of the characteristics"
@@ -293,7 +274,7 @@ class Narrative:
 
     def differ_severity(self) -> str:
         """Joint Wald test of the severity group in both Cox models, as a verdict phrase."""
-        ps = [self.results.cox[e].severity_global_p for e in ("os", "lfs")]
+        ps = [self.results.cox[e].severity_global_p for e in ENDPOINTS]
         tested = [p for p in ps if p is not None]
         if len(tested) < len(ps):
             return "could not be tested in both models"
@@ -339,11 +320,11 @@ class Narrative:
 
     def significant_terms_sentence(self) -> str:
         """Which Cox terms were significant, as a sentence ('No term ... in either model.')."""
-        found = {e: self.significant_terms(e) for e in ("os", "lfs")}
+        found = {e: self.significant_terms(e) for e in ENDPOINTS}
         level = f"at the {self.alpha_level} level"
         if all(v == "none" for v in found.values()):
             return f"No term of either model was significant {level}."
-        parts = [f"{terms} for {OUTCOME_PHRASES[e]}" if terms != "none" else f"no term for {OUTCOME_PHRASES[e]}"
+        parts = [f"{terms} for {outcome_phrase(e)}" if terms != "none" else f"no term for {outcome_phrase(e)}"
                  for e, terms in found.items()]
         return f"Significant {level} were {parts[0]}, and {parts[1]}."
 
@@ -380,7 +361,7 @@ class Narrative:
         return [
             (table, (outcome, grouping))
             for grouping in TOXICITY_GROUPINGS
-            for table, outcomes in (("response", ("cr", "mrd_negative_cr")), ("survival", ("os", "lfs")))
+            for table, outcomes in (("response", RESPONSES), ("survival", ENDPOINTS))
             for outcome in outcomes
         ]
 
@@ -396,7 +377,7 @@ class Narrative:
                 "toxicity leaves efficacy unchanged: the confidence intervals of the estimates show which "
                 "effects these data cannot exclude."
             )
-        listed = ", ".join(f"{OUTCOME_PHRASES[o]} by {in_sentence(GROUPINGS[g].title)}" for o, g in significant)
+        listed = ", ".join(f"{outcome_phrase(o)} by {in_sentence(GROUPINGS[g].title)}" for o, g in significant)
         return (
             f"{len(significant)} of {len(tests)} comparisons of response or survival between toxicity "
             f"groups reached statistical significance ({listed}); these associations need confirmation."
@@ -463,9 +444,8 @@ class Narrative:
 
         from . import __version__
 
-        packages = ["numpy", "pandas", "scipy", "statsmodels", "lifelines", "matplotlib", "great_tables", "pandera"]
         rows = [("cartox", __version__), ("Python", platform.python_version())]
-        rows += [(name, version(name.replace("_", "-"))) for name in packages]
+        rows += [(name, version(name.replace("_", "-"))) for name in SOFTWARE]
         return "\n".join(["| Software | Version |", "|:--|:--|"] + [f"| {k} | {v} |" for k, v in rows])
 
     # --- effect sizes (estimate and 95% CI beside every p) ------------------------------
@@ -685,7 +665,7 @@ class Narrative:
         """'no significant difference in OS was detected between patients with and without
         CRS (log-rank p = 0.976; HR 1.01, 95% CI 0.50–2.07)', words following the test."""
         lm = self.results.landmark[(endpoint, grouping)]
-        outcome = OUTCOME_PHRASES[endpoint]
+        outcome = outcome_phrase(endpoint)
         title = GROUPINGS[grouping].title
         if lm.survival is None:
             return f"{outcome} by {title} could not be compared ({lm.reason})"

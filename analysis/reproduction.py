@@ -10,7 +10,8 @@ recompute, each with a ``path`` into the results JSON (``docs/results.md``).
 - ``differs``: otherwise;
 - ``not computed``: no path, or the results hold no number there.
 
-For p-values ``conclusion_agrees`` says whether both sides fall on the same side of 0.05.
+For p-values ``conclusion_agrees`` says whether both sides fall on the same side of the
+default alpha (0.05, :data:`analysis.concepts.OPTIONS`), the level the publication tested at.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from pathlib import Path
 
 import yaml
 
-ALPHA = 0.05
+from .concepts import OPTIONS
+
 TOLERANCE = 0.10
 STATUSES = ("exact", "within 10%", "differs", "not computed")
 _QUALIFIED = re.compile(r"^\s*([<>]=?|≤|≥)\s*([0-9.eE+-]+)\s*$")
@@ -169,7 +171,8 @@ def reproduce(results: dict, published) -> ReproductionTable:
         rel = diff / abs(pub.published) if pub.published else None
         agrees = None
         if pub.kind == "p":
-            agrees = (pub.published < ALPHA) == (computed < ALPHA)
+            alpha = OPTIONS["alpha"].default  # the publication tested at the default level
+            agrees = (pub.published < alpha) == (computed < alpha)
         rows.append(ReproductionRow(pub.id, pub.description, pub.where, pub.kind, pub.path, pub.published,
                                     pub.qualifier, computed, diff, rel, _status(pub, computed), agrees))
     status = [r.status for r in rows]

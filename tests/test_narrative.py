@@ -63,10 +63,10 @@ def test_a_sentence_listing_several_tests_denies_a_difference_only_if_all_agree(
     assert one_significant.differ_all("survival", keys) == "differed significantly in at least one comparison"
 
 
-def test_without_kinetics_every_peak_comparison_says_so_briefly(results):
+def test_without_kinetics_every_peak_comparison_says_why(results):
     no_kinetics = dataclasses.replace(results, kinetics_reason="no CAR-T kinetics table was supplied")
     text = Narrative(no_kinetics)
-    assert text.p("kinetics", "crs") == "not estimable (no kinetics data)"
+    assert text.p("kinetics", "crs") == "not estimable (no CAR-T kinetics table was supplied)"
     assert text.differ("kinetics", "crs") == "could not be compared"
 
 
