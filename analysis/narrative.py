@@ -1,9 +1,15 @@
 """Inline numbers and verdicts for the prose, read from the results object.
 
 The manuscript writes `` `{python} text.n_of("n_crs")` `` instead of typing
-"76 of 93 (81.7%)", and `` `{python} text.differ(("os", "crs"))` `` instead
-of typing "did not differ", so a new data export rewrites the numbers *and*
-the words that depend on them.
+"76 of 93 (81.7%)", and `` `{python} text.differ("os", by="crs")` `` instead
+of typing a verdict, so a new data export rewrites the numbers *and* the words
+that depend on them.
+
+The sentences themselves live in ``sections/*.qmd``, where an editor sees them. This
+module gives them numbers, verdict phrases and facts to choose wording from:
+``text.choose(condition, "words if yes", "words if no")`` picks one of two wordings
+written in the section (:meth:`Narrative.choose`), and :meth:`Narrative.tests`
+summarises a family of tests (how many, whether any is significant, which).
 """
 from __future__ import annotations
 
@@ -14,10 +20,11 @@ from typing import Any
 
 import yaml
 
-from .concepts import ENDPOINTS, NO_KINETICS_REASON, OPTIONS, RESPONSES, SOFTWARE, VARIABLES, outcome_phrase
+from .concepts import ENDPOINTS, NO_KINETICS_REASON, OPTIONS, RESPONSES, VARIABLES, outcome_phrase
 from .formatting import (
     NOT_ESTIMABLE,
     fmt_ci,
+    fmt_date,
     fmt_hr,
     fmt_hr_ci,
     fmt_median_range,
@@ -28,6 +35,7 @@ from .formatting import (
     is_missing,
 )
 from .groups import GROUPINGS
+from .reproduction import ReproductionTable, reproduce_results
 from .results import Results
 from .studyfile import StudySettings
 
@@ -38,15 +46,53 @@ NOT_DETECTED = "showed no statistically significant difference"
 #: Groupings that describe toxicity (the question of the report), in the order of the figures.
 TOXICITY_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
 
-MISSING_PHRASES = {
-    "il6_peak_pg_ml": VARIABLES["il6_peak_pg_ml"].phrase,
-    "ferritin_peak_ng_ml": VARIABLES["ferritin_peak_ng_ml"].phrase,
-    "dex_equiv_cum_mg": "steroid dose (patients given steroids)",
-    "tocilizumab_cum_mg": "tocilizumab dose (patients given tocilizumab)",
-}
+#: How a sentence names the kinetics outcome ("peak" in ``text.p("peak", by=...)``).
+PEAK_PHRASE = "peak expansion"
 
-TABLE_PHRASES = {"response": "CR", "kinetics": "peak expansion", "survival": "survival"}
 
+
+@dataclass(frozen=True)
+class TestSet:
+    """A family of tests that one sentence sums up (:meth:`Narrative.tests`).
+
+    >>> family = text.tests(["cr", "os"], by=["tocilizumab", "steroids"])
+    >>> family.n, family.any          # 4 tests; any significant? (None: none could be run)
+    (4, False)
+    >>> family.listed_p               # the significant ones, in test order
+    'CR by tocilizumab (p = 0.010)'
+    """
+
+    n: int  # tests in the family (those that could not be run included)
+    n_tested: int  # tests with a p-value
+    significant: tuple[str, ...]  # 'OS by concurrent CRS and ICANS', in test order
+    significant_p: tuple[str, ...]  # the same with '(p = 0.010)'
+    significant_groupings: tuple[str, ...]  # their groupings, in a sentence, each once
+
+    __test__ = False  # not a pytest class
+
+    @property
+    def any(self) -> bool | None:
+        """True when at least one test is significant, False when none is, None when no test ran."""
+        return None if self.n_tested == 0 else bool(self.significant)
+
+    @property
+    def n_significant(self) -> int:
+        return len(self.significant)
+
+    @property
+    def listed(self) -> str:
+        """'CR by CRS, OS by concurrent CRS and ICANS' ('' when none is significant)."""
+        return ", ".join(self.significant)
+
+    @property
+    def listed_p(self) -> str:
+        """'CR by tocilizumab (p = 0.010), OS by steroids (p = 0.031)'."""
+        return ", ".join(self.significant_p)
+
+    @property
+    def groupings(self) -> str:
+        """'CRS, CRS/ICANS severity': the groupings with a significant test."""
+        return ", ".join(self.significant_groupings)
 
 
 class UnknownKey(ValueError):
@@ -78,16 +124,21 @@ class Narrative:
     @property
     def title_block(self) -> str:
         """Title, subtitle and date as a metadata block (see StudySettings.metadata_block),
-        with the flags the sections' conditional content reads (``cartox.kinetics``)."""
-        flags = {"cartox": {"kinetics": self.has_kinetics}}
+        with the flags the sections' conditional content reads (``cartox.kinetics``,
+        ``cartox.reproduction``)."""
+        flags = {"cartox": {"kinetics": self.has_kinetics, "reproduction": self.show_reproduction}}
         if self.settings is None:
             return "---\n" + yaml.safe_dump(flags) + "---\n"
         return self.settings.metadata_block(flags)
 
     @property
-    def kinetics_absent(self) -> str:
-        """The one sentence that stands for the kinetics section when there is no table."""
-        return (f"CAR-T expansion was not analysed: {self.results.kinetics_reason or NO_KINETICS_REASON}.")
+    def kinetics_reason(self) -> str:
+        """Why there is no kinetics analysis ('' when there is one):
+        ``CAR-T expansion was not analysed: `{python} text.kinetics_reason`.`` ->
+        'CAR-T expansion was not analysed: no CAR-T kinetics table was supplied.'"""
+        if self.has_kinetics:
+            return ""
+        return self.results.kinetics_reason or NO_KINETICS_REASON
 
     @property
     def byline(self) -> str:
@@ -105,15 +156,6 @@ class Narrative:
         """The comparison with the publication's numbers: only for the bundled synthetic demo,
         which is calibrated to them (a team's own cohort is not expected to match)."""
         return bool(self.results.is_synthetic and (self.settings is None or self.settings.is_demo))
-
-    @property
-    def data_source(self) -> str:
-        """Where the data come from, in one sentence (no file name, no center)."""
-        if self.results.is_synthetic:
-            return ("The data are a synthetic cohort generated by cartox to match the published summary "
-                    "figures; no number describes a real patient.")
-        return (f"The data are the study's registry export, frozen on {self.cutoff}, and checked against "
-                "the data contract before analysis.")
 
     # --- counts -------------------------------------------------------------------------
     def _count(self, key: str) -> int:
@@ -283,60 +325,79 @@ class Narrative:
                     f"({self.severity_p('lfs')})")
         return f"was associated with outcome (OS {self.severity_p('os')}, LFS {self.severity_p('lfs')})"
 
-    def kinetics_verdict(self) -> str:
-        """Whether CAR-T expansion told the toxicity groups apart, worded from the tests."""
-        tested = [g for g in ("crs", "icans", "severity", "concurrent") if self.significant("kinetics", g) is not None]
-        if not tested:
-            return f"expansion could not be compared ({self.results.kinetics_reason or 'too few samples'})."
-        different = [in_sentence(GROUPINGS[g].title) for g in tested if self.significant("kinetics", g)]
-        if not different:
-            return ("these data give no evidence that the absence of CRS marks poor expansion (a non-significant "
-                    "test does not show that expansion is the same).")
-        return f"expansion differed by {', '.join(different)}, in line with toxicity as a marker of expansion."
+    # --- families of tests and the choice of words ---------------------------------------
+    def _outcome_phrase(self, what: str) -> str:
+        return PEAK_PHRASE if what == "peak" else VARIABLES[what].phrase if what in VARIABLES else outcome_phrase(what)
 
-    def treatment_verdict(self) -> str:
-        """Whether tocilizumab or corticosteroids went with response, expansion or survival."""
-        tables = (("response", ("cr", "{g}")), ("kinetics", "{g}"), ("survival", ("os", "{g}")),
-                  ("survival", ("lfs", "{g}")))
-        tests = [
-            (table, key.format(g=g) if isinstance(key, str) else tuple(k.format(g=g) for k in key))
-            for g in ("tocilizumab", "steroids")
-            for table, key in tables
-            if table != "kinetics" or self.has_kinetics
-        ]
-        hits = [(t, k) for t, k in tests if self.significant(t, k)]
-        if not hits:
-            outcomes = "response, expansion or survival" if self.has_kinetics else "response or survival"
-            return (
-                f"Neither tocilizumab nor corticosteroids showed a statistically significant association with "
-                f"{outcomes} in this analysis ({len(tests)} tests); being observational, these comparisons cannot "
-                "separate the effect of the drugs from that of the toxicity that prompted them."
-            )
-        listed = ", ".join(
-            f"{TABLE_PHRASES[t]} by {GROUPINGS[k if isinstance(k, str) else k[1]].title.lower()} ({self.p(t, k)})"
-            for t, k in hits
+    def tests(self, what, by) -> TestSet:
+        """A family of tests (each outcome ``what`` by each grouping ``by``), summed up for one
+        sentence; the peak-expansion tests count only when there is a kinetics table.
+
+        >>> text.tests(["cr", "os"], by=["tocilizumab", "steroids"]).any
+        False
+        >>> text.tests("peak", by=["crs", "icans"]).groupings     # those that differed
+        'CRS'
+        """
+        outcomes = [what] if isinstance(what, str) else list(what)
+        groupings = [by] if isinstance(by, str) else list(by)
+        keys = [(o, g) for g in groupings for o in outcomes if o != "peak" or self.has_kinetics]
+        verdicts = [self.significant(o, by=g) for o, g in keys]
+        hits = [(o, g) for (o, g), v in zip(keys, verdicts) if v]
+        named = [f"{self._outcome_phrase(o)} by {in_sentence(GROUPINGS[g].title)}" for o, g in hits]
+        return TestSet(
+            n=len(keys),
+            n_tested=sum(v is not None for v in verdicts),
+            significant=tuple(named),
+            significant_p=tuple(f"{name} ({self.p(o, by=g)})" for name, (o, g) in zip(named, hits)),
+            significant_groupings=tuple(dict.fromkeys(in_sentence(GROUPINGS[g].title) for _, g in hits)),
         )
-        return f"Treatment of toxicity was associated with outcome in this analysis: {listed}."
 
-    def significant_terms_sentence(self) -> str:
-        """Which Cox terms were significant, as a sentence ('No term ... in either model.')."""
-        found = {e: self.significant_terms(e) for e in ENDPOINTS}
-        level = f"at the {self.alpha_level} level"
-        if all(v == "none" for v in found.values()):
-            return f"No term of either model was significant {level}."
-        parts = [f"{terms} for {outcome_phrase(e)}" if terms != "none" else f"no term for {outcome_phrase(e)}"
-                 for e, terms in found.items()]
-        return f"Significant {level} were {parts[0]}, and {parts[1]}."
+    @property
+    def main_tests(self) -> TestSet:
+        """Every toxicity-versus-efficacy test of the report: CR, MRD-negative CR, OS and LFS by
+        each toxicity grouping (``text.main_tests.n`` -> 24)."""
+        return self.tests([*RESPONSES, *ENDPOINTS], by=TOXICITY_GROUPINGS)
 
-    def count_comparisons(self) -> str:
-        """'24 comparisons of response or survival by toxicity, among others'."""
-        return f"{len(self.main_comparisons())} comparisons of response or survival by toxicity alone"
+    @property
+    def kinetics_tests(self) -> TestSet:
+        """Peak expansion by CRS, ICANS, severity and concurrent CRS and ICANS."""
+        return self.tests("peak", by=["crs", "icans", "severity", "concurrent"])
 
-    def significant_terms(self, endpoint: str) -> str:
-        """Cox terms with Wald p < 0.05, as a phrase ('none' when there are none)."""
+    @property
+    def treatment_tests(self) -> TestSet:
+        """CR, peak expansion (with a kinetics table), OS and LFS by tocilizumab and by steroids."""
+        return self.tests(["cr", "peak", "os", "lfs"], by=["tocilizumab", "steroids"])
+
+    @staticmethod
+    def choose(condition: bool | None, yes: str, no: str, untested: str | None = None) -> str:
+        """One of two wordings written in the section, chosen by a result.
+
+        ``condition`` is a verdict (``text.significant("os", by="crs")``, ``text.tests(...).any``)
+        or any fact of the results (``R.is_synthetic``); ``untested`` is used when it is None
+        (no test was possible), else ``no``::
+
+            `{python} text.choose(text.main_tests.any, "some comparisons reached significance",
+                                  "no significant difference was detected")`
+
+        Write the verdict words the test allows: a non-significant test is "no significant
+        difference was detected", never "no difference" or "similar".
+        """
+        if condition is None:
+            return no if untested is None else untested
+        return yes if condition else no
+
+    @property
+    def any_significant_term(self) -> bool | None:
+        """Whether any term of either Cox model is significant (None: no term has a p-value)."""
+        ps = [t.p for e in ENDPOINTS for t in self.results.cox[e].terms if t.p is not None]
+        return None if not ps else any(p < self.alpha for p in ps)
+
+    def significant_terms(self, endpoint: str, none: str = "none") -> str:
+        """Cox terms with a Wald p below alpha, as a phrase: ``text.significant_terms("os")`` ->
+        'Received steroids and BM blasts ≥20% vs <20%'; ``none`` when there are none."""
         terms = [t.label for t in self.results.cox[endpoint].terms if t.p is not None and t.p < self.alpha]
         if not terms:
-            return "none"
+            return none
         return terms[0] if len(terms) == 1 else ", ".join(terms[:-1]) + " and " + terms[-1]
 
     def severity_p(self, endpoint: str) -> str:
@@ -353,41 +414,7 @@ class Narrative:
     @property
     def cutoff(self) -> str:
         """The data cut-off as a reader writes it: '1 March 2023'."""
-        c = self.results.cutoff
-        return f"{c.day} {c.strftime('%B %Y')}"
-
-    def main_comparisons(self) -> list[tuple[str, tuple[str, str]]]:
-        """Every toxicity-versus-efficacy test of the report: response and survival by each toxicity grouping."""
-        return [
-            (table, (outcome, grouping))
-            for grouping in TOXICITY_GROUPINGS
-            for table, outcomes in (("response", RESPONSES), ("survival", ENDPOINTS))
-            for outcome in outcomes
-        ]
-
-    @property
-    def conclusion(self) -> str:
-        """The abstract's conclusion, worded from the tests rather than typed."""
-        tests = self.main_comparisons()
-        significant = [key for table, key in tests if self.significant(table, key)]
-        if not significant:
-            return (
-                f"Of the {len(tests)} comparisons of response or survival between toxicity groups, none "
-                f"reached statistical significance at the {self.alpha_level} level. This is not evidence that "
-                "toxicity leaves efficacy unchanged: the confidence intervals of the estimates show which "
-                "effects these data cannot exclude."
-            )
-        listed = ", ".join(f"{outcome_phrase(o)} by {in_sentence(GROUPINGS[g].title)}" for o, g in significant)
-        return (
-            f"{len(significant)} of {len(tests)} comparisons of response or survival between toxicity "
-            f"groups reached statistical significance ({listed}); these associations need confirmation."
-        )
-
-    @property
-    def conclusion_inline(self) -> str:
-        """The conclusion inside a sentence ('In this cohort, of the 24 ...')."""
-        text = self.conclusion
-        return text[0].lower() + text[1:]
+        return fmt_date(self.results.cutoff)
 
     @property
     def synthetic_notice(self) -> str:
@@ -395,58 +422,11 @@ class Narrative:
 
     # --- appendix -----------------------------------------------------------------------
     @cached_property
-    def reproduction(self):
-        from .reproduction import load_published, reproduce
-
-        return reproduce(self.results.to_dict(), load_published())
-
-    @property
-    def reproduction_rows(self):
-        return self.reproduction.rows
-
-    @property
-    def reproduction_intro(self) -> str:
-        s = self.reproduction.summary
-        source = (
-            "the bundled synthetic data set, calibrated to the publication"
-            if self.results.is_synthetic
-            else "the data this report was rendered with (a different cohort is expected to differ)"
-        )
-        return (
-            f"The table below compares {s.total} numbers printed in the publication [@source2024] "
-            f"with the values computed from {source}: {s.exact} agree exactly as printed, "
-            f"{s.within_10pct} more lie within 10%, and {s.conclusions_agree} of {s.p_values} "
-            "published tests reach the same conclusion at the 5% level."
-        )
-
-    @property
-    def data_summary(self) -> str:
-        c, m = self.results.counts, self.results.missing
-        rows = [
-            ("Patients", c["n_patients"]),
-            ("Centers", c["n_centers"]),
-            ("Years of infusion", f"{c['first_infusion_year']}–{c['last_infusion_year']}"),
-            ("Data cut-off", self.cutoff),
-            ("Deaths", c["n_deaths"]),
-            ("Patients in CR at day 30", c["n_cr"]),
-            ("Relapses or deaths after CR", c["n_lfs_events"]),
-            ("Patients with CAR-T kinetics", c["n_kinetics_patients"]),
-            ("Kinetics samples", c["n_kinetics_samples"]),
-        ] + [(f"Missing: {MISSING_PHRASES[k]}", v) for k, v in m.items()]
-        lines = ["| Item | Value |", "|:--|--:|"] + [f"| {k} | {v} |" for k, v in rows]
-        origin = "synthetic (bundled)" if self.results.is_synthetic else "user-supplied export"
-        return "\n".join(lines) + f"\n\nData source: {origin}."
-
-    @property
-    def software_versions(self) -> str:
-        import platform
-        from importlib.metadata import version
-
-        from . import __version__
-
-        rows = [("cartox", __version__), ("Python", platform.python_version())]
-        rows += [(name, version(name.replace("_", "-"))) for name in SOFTWARE]
-        return "\n".join(["| Software | Version |", "|:--|:--|"] + [f"| {k} | {v} |" for k, v in rows])
+    def reproduction(self) -> ReproductionTable:
+        """The publication's numbers against this report's (:func:`analysis.reproduction.reproduce_results`):
+        ``text.reproduction.summary.exact`` -> '27' numbers reproduced exactly as printed;
+        ``tables.reproduction_table(text.reproduction)`` shows every row."""
+        return reproduce_results(self.results)
 
     # --- effect sizes (estimate and 95% CI beside every p) ------------------------------
     def _summary(self, endpoint: str, grouping: str = "all", level: str | None = None):

@@ -29,13 +29,14 @@ from great_tables import GT, loc, style
 from .centers import CENTER_COUNTS, CenterSupplement
 from .comparisons import CategoricalLevel, Comparison, ContinuousLevel
 from .competing import CIF_MONTHS, CompetingRisks, summary_rows
-from .concepts import ENDPOINTS, OPTIONS, TESTS, VARIABLES
+from .concepts import ENDPOINTS, OPTIONS, SOFTWARE, TESTS, VARIABLES
 from .cox import COX_TERMS, FIRTH, CoxResult
 from .effects import UnivariableCox, reference_level
 from .formatting import (
     CELL_MISSING,
     fmt_ci,
     fmt_count_pct,
+    fmt_date,
     fmt_hr,
     fmt_median_range,
     fmt_p,
@@ -526,6 +527,54 @@ def reproduction_table(rows: Iterable) -> Table:
                                  f"(significant or not at {OPTIONS['alpha'].default:g}); — when the quantity "
                                  "carries none"))
     return Table(spec)
+
+
+# --------------------------------------------------------------------------- appendix: data and software
+
+#: Optional measurements whose missing values the data summary counts (``Results.missing``).
+MISSING_LABELS = {
+    "il6_peak_pg_ml": VARIABLES["il6_peak_pg_ml"].phrase,
+    "ferritin_peak_ng_ml": VARIABLES["ferritin_peak_ng_ml"].phrase,
+    "dex_equiv_cum_mg": "steroid dose (patients given steroids)",
+    "tocilizumab_cum_mg": "tocilizumab dose (patients given tocilizumab)",
+}
+
+
+def _two_columns(headers: tuple[str, str], rows: Iterable[tuple[str, str]]) -> Table:
+    spec = _Spec(["item", "value"], list(headers), list(headers), [40, 20])
+    for label, value in rows:
+        spec.add("variable", Cell(label), value)
+    return Table(spec)
+
+
+def data_summary(results) -> Table:
+    """The appendix's summary of the data (a :class:`analysis.results.Results`): patients,
+    centers, years of infusion, the cut-off, events, kinetics samples and missing values."""
+    c = results.counts
+    rows = [
+        ("Patients", _value(c["n_patients"])),
+        ("Centers", _value(c["n_centers"])),
+        ("Years of infusion", f"{c['first_infusion_year']}–{c['last_infusion_year']}"),
+        ("Data cut-off", fmt_date(results.cutoff)),
+        ("Deaths", _value(c["n_deaths"])),
+        ("Patients in CR at day 30", _value(c["n_cr"])),
+        ("Relapses or deaths after CR", _value(c["n_lfs_events"])),
+        ("Patients with CAR-T kinetics", _value(c["n_kinetics_patients"])),
+        ("Kinetics samples", _value(c["n_kinetics_samples"])),
+    ] + [(f"Missing: {MISSING_LABELS.get(k, k)}", _value(v)) for k, v in results.missing.items()]
+    return _two_columns(("Item", "Value"), rows)
+
+
+def software_table() -> Table:
+    """Versions of cartox, Python and the packages of :data:`analysis.concepts.SOFTWARE`."""
+    import platform
+    from importlib.metadata import version
+
+    from . import __version__
+
+    rows = [("cartox", __version__), ("Python", platform.python_version())]
+    rows += [(name, version(name.replace("_", "-"))) for name in SOFTWARE]
+    return _two_columns(("Software", "Version"), rows)
 
 
 # --------------------------------------------------------------------------- competing risks
