@@ -20,13 +20,13 @@ from typing import Any
 
 import yaml
 
+from .competing import CAUSES
 from .concepts import ENDPOINTS, NO_KINETICS_REASON, OPTIONS, RESPONSES, VARIABLES, outcome_phrase
 from .formatting import (
     NOT_ESTIMABLE,
     fmt_ci,
     fmt_date,
     fmt_hr,
-    fmt_hr_ci,
     fmt_median_range,
     fmt_months,
     fmt_n_of,
@@ -108,7 +108,8 @@ class Narrative:
 
     @property
     def alpha(self) -> float:
-        """The significance level of every verdict (``analysis: alpha`` in the study file)."""
+        """The significance level of every verdict (``analysis: alpha`` in the study file;
+        default :data:`analysis.concepts.OPTIONS`): ``text.alpha`` -> 0.05."""
         return self.settings.analysis.alpha if self.settings is not None else OPTIONS["alpha"].default
 
     @property
@@ -119,6 +120,8 @@ class Narrative:
     # --- the study ----------------------------------------------------------------------
     @property
     def has_kinetics(self) -> bool:
+        """Whether a kinetics table was analysed: ``text.choose(text.has_kinetics, "response,
+        expansion or survival", "response or survival")``."""
         return self.results.kinetics_reason is None
 
     @property
@@ -142,7 +145,8 @@ class Narrative:
 
     @property
     def byline(self) -> str:
-        """Authors with affiliations and the corresponding author, as Markdown."""
+        """Authors with affiliations and the corresponding author, as Markdown:
+        ``display(Markdown(text.byline))`` -> '::: {.byline}\\nThe cartox team\\n:::'."""
         return self.settings.byline() if self.settings is not None else ""
 
     @property
@@ -173,7 +177,8 @@ class Narrative:
         return fmt_n_of(self._count(key), self._count(denominator))
 
     def median_range(self, name: str, unit: str = "") -> str:
-        """'5 (range 1–14)' for a descriptive distribution (onset days, doses, age)."""
+        """Median (range) of a descriptive distribution (onset days, doses, age):
+        ``text.median_range("age")`` -> '28 (2–70)'; ``text.median_range("dex_equiv_cum_mg", "mg")``."""
         d = self.results.descriptives[name]
         text = fmt_median_range(d.median, d.min, d.max)
         return f"{text} {unit}".strip() if unit else text
@@ -181,32 +186,44 @@ class Narrative:
     # --- p-values -----------------------------------------------------------------------
     #: What an editor compares: a response, a survival endpoint, the kinetics peak or a
     #: Table 1 variable, always ``by`` a grouping of :data:`analysis.groups.GROUPINGS`.
-    OUTCOMES = (*RESPONSES, *ENDPOINTS, "peak", *VARIABLES)
+    OUTCOMES = (*RESPONSES, *ENDPOINTS, "peak", *CAUSES, *VARIABLES)
+    _TABLES = ("table1", "response", "kinetics", "survival", "competing", "landmark")
 
-    def _locate(self, what: str, key=None, by: str | None = None) -> tuple[str, object]:
-        """(table, key) of a comparison, from the editor's ``("os", by="crs")`` or the
-        older ``("survival", ("os", "crs"))``; an unknown name lists the valid ones."""
+    def _locate(self, what: str, key=None, by: str | None = None, at: str | None = None) -> tuple[str, object]:
+        """(table, key) of a comparison, from the editor's ``("os", by="crs")`` (``at="landmark"``
+        for the landmark analysis) or the older ``("survival", ("os", "crs"))``; an unknown name
+        lists the valid ones."""
+        if at not in (None, "landmark"):
+            raise UnknownKey(f"at={at!r}: the only other analysis is at='landmark'")
         if by is None:
-            if what not in ("table1", "response", "kinetics", "survival") or key is None:
+            if what not in self._TABLES or key is None:
                 raise UnknownKey(f"name the comparison as text.p(OUTCOME, by=GROUPING), e.g. "
                                  f'text.p("os", by="crs"); OUTCOME is one of: {", ".join(self.OUTCOMES)}')
             table = what
         else:
             if by not in GROUPINGS:
                 raise UnknownKey(f"unknown grouping {by!r}; the groupings are: {', '.join(GROUPINGS)}")
-            if what in RESPONSES:
+            if at == "landmark":
+                if what not in ENDPOINTS:
+                    raise UnknownKey(f"the landmark analysis compares {', '.join(ENDPOINTS)}, not {what!r}")
+                table, key = "landmark", (what, by)
+            elif what in RESPONSES:
                 table, key = "response", (what, by)
             elif what in ENDPOINTS:
                 table, key = "survival", (what, by)
             elif what == "peak":
                 table, key = "kinetics", by
+            elif what in CAUSES:
+                table, key = "competing", (what, by)
             elif what in VARIABLES:
                 table, key = "table1", (what, by)
             else:
                 raise UnknownKey(f"unknown outcome {what!r}; the outcomes are: {', '.join(self.OUTCOMES)}")
         stores: dict[str, Mapping[Any, object]] = {
             "table1": self.results.table1, "response": self.results.response,
-            "kinetics": self.results.kinetics_peak, "survival": self.results.survival}
+            "kinetics": self.results.kinetics_peak, "survival": self.results.survival,
+            "landmark": self.results.landmark,
+            "competing": {(c, g): r for g, r in self.results.competing.items() if g in GROUPINGS for c in r.causes}}
         store = stores[table]
         if key not in store:
             valid = sorted({k[1] if isinstance(k, tuple) else k for k in store})
@@ -225,11 +242,20 @@ class Narrative:
         elif table == "survival":
             s = self.results.survival[key]
             return s.logrank_p, s.reason
+        elif table == "competing":
+            cause, grouping = key
+            gray = self.results.competing[grouping].causes[cause].gray
+            return gray.p, gray.reason
+        elif table == "landmark":
+            lm = self.results.landmark[key]
+            if lm.survival is None:
+                return None, lm.reason
+            return lm.survival.logrank_p, lm.survival.reason
         else:
             raise KeyError(table)
         return r.p, r.reason
 
-    def p(self, what: str, key=None, *, by: str | None = None) -> str:
+    def p(self, what: str, key=None, *, by: str | None = None, at: str | None = None) -> str:
         """Formatted p-value of a comparison.
 
         >>> text.p("os", by="crs")        # log-rank test of OS by CRS
@@ -237,14 +263,18 @@ class Narrative:
         >>> text.p("cr", by="icans")      # CR rate by ICANS (chi-square or Fisher)
         >>> text.p("peak", by="crs")      # peak CAR-T copies (Mann-Whitney)
         >>> text.p("age", by="crs")       # a Table 1 variable
+        >>> text.p("relapse", by="crs")   # Gray's test of the cumulative incidence ("nrm": NRM)
+        'p = 0.245'
+        >>> text.p("os", by="crs", at="landmark")   # log-rank test from the landmark
+        'p = 0.976'
         """
-        p, reason = self._p(*self._locate(what, key, by))
+        p, reason = self._p(*self._locate(what, key, by, at))
         return fmt_p(p, reason)
 
-    def significant(self, what: str, key=None, *, by: str | None = None) -> bool | None:
+    def significant(self, what: str, key=None, *, by: str | None = None, at: str | None = None) -> bool | None:
         """True/False at the report's alpha; None when there is no test.
-        ``text.significant("os", by="crs")``."""
-        p, _ = self._p(*self._locate(what, key, by))
+        ``text.significant("os", by="crs")``, ``text.significant("relapse", by="icans")``."""
+        p, _ = self._p(*self._locate(what, key, by, at))
         return None if p is None else p < self.alpha
 
     def differ(self, what: str, key=None, yes: str = DIFFERED, no: str = NOT_DETECTED, *,
@@ -272,7 +302,8 @@ class Narrative:
         return no
 
     def table1_significant(self, grouping: str) -> list[str]:
-        """Table 1 variables whose p-value is < 0.05 for a grouping."""
+        """Table 1 variables whose p-value is below alpha for a grouping:
+        ``text.table1_significant("crs")`` -> ['il6_peak_pg_ml', 'steroids', ...]."""
         return [
             v
             for (v, g), c in self.results.table1.items()
@@ -290,6 +321,8 @@ class Narrative:
 
     # --- survival and Cox ---------------------------------------------------------------
     def followup(self) -> str:
+        """Median follow-up (reverse Kaplan–Meier) with its CI: ``text.followup()`` ->
+        '37.2 months (95% CI 28.6–52.6)'."""
         fu = self.results.followup
         if fu.median_months is None:
             return f"not estimable ({fu.reason})"
@@ -315,7 +348,9 @@ class Narrative:
         return f"{fmt_n_of(worst.events, worst.n)}, in the group “{worst.label}”"
 
     def differ_severity(self) -> str:
-        """Joint Wald test of the severity group in both Cox models, as a verdict phrase."""
+        """Joint Wald test of the severity group in both Cox models, as a verdict phrase:
+        ``the severity group as a whole `{python} text.differ_severity()` `` -> 'showed no
+        statistically significant association with OS (p = 0.479) or LFS (p = 0.807)'."""
         ps = [self.results.cox[e].severity_global_p for e in ENDPOINTS]
         tested = [p for p in ps if p is not None]
         if len(tested) < len(ps):
@@ -327,6 +362,8 @@ class Narrative:
 
     # --- families of tests and the choice of words ---------------------------------------
     def _outcome_phrase(self, what: str) -> str:
+        if what in CAUSES:
+            return in_sentence(CAUSES[what][1])
         return PEAK_PHRASE if what == "peak" else VARIABLES[what].phrase if what in VARIABLES else outcome_phrase(what)
 
     def tests(self, what, by) -> TestSet:
@@ -360,12 +397,14 @@ class Narrative:
 
     @property
     def kinetics_tests(self) -> TestSet:
-        """Peak expansion by CRS, ICANS, severity and concurrent CRS and ICANS."""
+        """Peak expansion by CRS, ICANS, severity and concurrent CRS and ICANS:
+        ``text.kinetics_tests.groupings`` -> 'CRS, CRS/ICANS severity' (those that differed)."""
         return self.tests("peak", by=["crs", "icans", "severity", "concurrent"])
 
     @property
     def treatment_tests(self) -> TestSet:
-        """CR, peak expansion (with a kinetics table), OS and LFS by tocilizumab and by steroids."""
+        """CR, peak expansion (with a kinetics table), OS and LFS by tocilizumab and by steroids:
+        ``text.treatment_tests.n`` -> 8 (6 without a kinetics table)."""
         return self.tests(["cr", "peak", "os", "lfs"], by=["tocilizumab", "steroids"])
 
     @staticmethod
@@ -388,7 +427,8 @@ class Narrative:
 
     @property
     def any_significant_term(self) -> bool | None:
-        """Whether any term of either Cox model is significant (None: no term has a p-value)."""
+        """Whether any term of either Cox model is significant (None: no term has a p-value):
+        ``text.choose(text.any_significant_term, "Significant ... were ...", "No term ...")``."""
         ps = [t.p for e in ENDPOINTS for t in self.results.cox[e].terms if t.p is not None]
         return None if not ps else any(p < self.alpha for p in ps)
 
@@ -401,6 +441,7 @@ class Narrative:
         return terms[0] if len(terms) == 1 else ", ".join(terms[:-1]) + " and " + terms[-1]
 
     def severity_p(self, endpoint: str) -> str:
+        """Joint Wald p of the severity group in a Cox model: ``text.severity_p("os")`` -> 'p = 0.479'."""
         cox = self.results.cox[endpoint]
         return fmt_p(cox.severity_global_p, cox.severity_global_reason or cox.reason)
 
@@ -418,6 +459,8 @@ class Narrative:
 
     @property
     def synthetic_notice(self) -> str:
+        """The callout shown above a report of the bundled synthetic data:
+        ``if R.is_synthetic: display(Markdown(text.synthetic_notice))``."""
         return SYNTHETIC_NOTICE
 
     # --- appendix -----------------------------------------------------------------------
@@ -495,15 +538,29 @@ class Narrative:
             return f"OR {NOT_ESTIMABLE} ({o.reason})"
         return _ratio("OR", o.odds_ratio, o.ci_low, o.ci_high)
 
-    def effect(self, what: str, key=None, *, by: str | None = None) -> str:
+    def effect(self, what: str, key=None, *, by: str | None = None, at: str | None = None) -> str:
         """Estimate, CI and p of a comparison, for parentheses after a verdict.
 
         Survival: 'HR 0.95, 95% CI 0.46–1.94; p = 0.894' (two levels) or each level's HR
         against the reference then the log-rank p. Response, two levels: the risk difference
         and the odds ratio then the p; three levels: the p alone (the rates are in Figure 1).
+        Competing risks: "Gray's test p = 0.245". Landmark (``at="landmark"``): 'log-rank
+        p = 0.976; HR 1.01, 95% CI 0.50–2.07' (the HR for a two-level grouping).
         """
-        table, key = self._locate(what, key, by)
+        table, key = self._locate(what, key, by, at)
         p_text = self.p(table, key)
+        if table == "competing":
+            return f"Gray's test {p_text}"
+        if table == "landmark":
+            lm = self.results.landmark[key]
+            if lm.survival is None:
+                return f"{NOT_ESTIMABLE}: {lm.reason}"
+            parts = [f"log-rank {p_text}"]
+            if len(lm.hazard_ratios) == 1:
+                h = lm.hazard_ratios[0]
+                parts.append(f"HR {NOT_ESTIMABLE} ({h.reason})" if h.hr is None
+                             else _inline_ci(_ratio("HR", h.hr, h.ci_low, h.ci_high)))
+            return "; ".join(parts)
         if table == "survival":
             endpoint, grouping = key
             cox = self.results.survival_hr[key]
@@ -525,19 +582,26 @@ class Narrative:
             ])
         return p_text
 
-    def verdict(self, what: str, key=None, *, by: str | None = None) -> str:
+    def verdict(self, what: str, key=None, *, by: str | None = None, at: str | None = None, of: str = "") -> str:
         """'no significant difference was detected (HR 0.95, 95% CI 0.46–1.94; p = 0.894)'
         or 'a significant difference was found (...)': the words follow the test, the
         estimate and its CI follow the words. ``text.verdict("os", by="crs")``,
-        ``text.verdict("cr", by="icans")``."""
-        table, key = self._locate(what, key, by)
+        ``text.verdict("cr", by="icans")``; ``of`` names what differs, inside the words:
+
+        >>> text.verdict("relapse", by="crs", of="in the cumulative incidence of relapse")
+        "no significant difference in the cumulative incidence of relapse was detected (Gray's test p = 0.245)"
+        >>> text.verdict("os", by="crs", at="landmark", of="in OS")
+        'no significant difference in OS was detected (log-rank p = 0.976; HR 1.01, 95% CI 0.50–2.07)'
+        """
+        table, key = self._locate(what, key, by, at)
         significant = self.significant(table, key)
+        of = f" {of}" if of else ""
         if significant is None:
-            words = "no test was possible"
+            words = f"no test of a difference{of} was possible" if of else "no test was possible"
         elif significant:
-            words = "a significant difference was found"
+            words = f"a significant difference{of} was found"
         else:
-            words = "no significant difference was detected"
+            words = f"no significant difference{of} was detected"
         return f"{words} ({self.effect(table, key)})"
 
     def rate(self, response: str, grouping: str, level: str) -> str:
@@ -570,8 +634,6 @@ class Narrative:
                 f"{fmt_pct(100 * d.power, 0)} power; two-sided alpha {d.alpha:g}")
 
     # --- competing risks and the landmark analysis (issue 11) --------------------------
-    _CAUSE_PHRASES = {"relapse": "the cumulative incidence of relapse", "nrm": "non-relapse mortality"}
-
     def competing_count(self, key: str) -> str:
         """'43' for ``n`` (patients in CR), ``n_relapse`` or ``n_nrm`` of the CR cohort."""
         return f"{getattr(self.results.competing['all'], key):,}"
@@ -590,22 +652,13 @@ class Narrative:
         return f"{value} (95% CI {fmt_pct(100 * point.ci_low).removesuffix('%')}–{fmt_pct(100 * point.ci_high)})"
 
     def gray_p(self, grouping: str, cause: str) -> str:
+        """Gray's test of a cause's cumulative incidence: ``text.gray_p("crs", "relapse")`` -> 'p = 0.245'."""
         gray = self.results.competing[grouping].causes[cause].gray
         return fmt_p(gray.p, gray.reason)
 
-    def competing_verdict(self, grouping: str, cause: str) -> str:
-        """'no significant difference in the cumulative incidence of relapse was detected
-        (Gray's test p = 0.245)' — the words follow the test."""
-        gray = self.results.competing[grouping].causes[cause].gray
-        what = self._CAUSE_PHRASES[cause]
-        if gray.p is None:
-            return f"{what} could not be compared (Gray's test not estimable: {gray.reason})"
-        if gray.p < self.alpha:
-            return f"a significant difference in {what} was detected (Gray's test {fmt_p(gray.p)})"
-        return f"no significant difference in {what} was detected (Gray's test {fmt_p(gray.p)})"
-
     def competing_significant(self, cause: str, groupings=TOXICITY_GROUPINGS) -> list[str]:
-        """Toxicity groupings whose Gray's test for ``cause`` is significant."""
+        """Toxicity groupings whose Gray's test for ``cause`` is significant:
+        ``text.competing_significant("relapse")`` -> [] (or ['crs', ...])."""
         out = []
         for g in groupings:
             p = self.results.competing[g].causes[cause].gray.p
@@ -615,6 +668,8 @@ class Narrative:
 
     @property
     def landmark_day(self) -> str:
+        """The landmark, days after infusion (``analysis: landmark_day``): ``day `{python}
+        text.landmark_day` `` -> 'day 30'."""
         return str(self.results.landmark_day)
 
     def landmark_n(self, endpoint: str, grouping: str = "crs") -> str:
@@ -640,33 +695,6 @@ class Narrative:
             return "no patient's CRS or ICANS began after the landmark"
         noun = "patient" if n == 1 else "patients"
         return f"{n:,} {noun} whose CRS or ICANS began after the landmark counted as without it"
-
-    def landmark_verdict(self, endpoint: str, grouping: str) -> str:
-        """'no significant difference in OS was detected between patients with and without
-        CRS (log-rank p = 0.976; HR 1.01, 95% CI 0.50–2.07)', words following the test."""
-        lm = self.results.landmark[(endpoint, grouping)]
-        outcome = outcome_phrase(endpoint)
-        title = GROUPINGS[grouping].title
-        if lm.survival is None:
-            return f"{outcome} by {title} could not be compared ({lm.reason})"
-        p, reason = lm.survival.logrank_p, lm.survival.reason
-        hrs = [h for h in lm.hazard_ratios]
-        hr_text = ""
-        if len(hrs) == 1:
-            h = hrs[0]
-            if h.hr is None:
-                hr_text = f"; HR not estimable ({h.reason})"
-            else:
-                hr_value, _, ci = fmt_hr_ci(h.hr, h.ci_low, h.ci_high).partition(" (")
-                hr_text = f"; HR {hr_value}, 95% CI {ci.rstrip(')')}"
-        if p is None:
-            return f"{outcome} by {title} could not be compared (log-rank test not estimable: {reason}{hr_text})"
-        stats_text = f"(log-rank {fmt_p(p)}{hr_text})"
-        between = f"between patients with and without {title} at the landmark"
-        if p < self.alpha:
-            return f"a significant difference in {outcome} was detected {between} {stats_text}"
-        return f"no significant difference in {outcome} was detected {between} {stats_text}"
-
 
 def _ratio(name: str, estimate, low, high) -> str:
     """'HR 2.02 (95% CI 0.65–6.26)'; a missing or infinite bound: 'HR 2.02 (95% CI not estimable)'."""

@@ -322,10 +322,12 @@ def test_keyword_accessors_read_like_the_tables(results):
 
 @pytest.mark.parametrize("call, listed", [
     (lambda t: t.p("os", by="age_crs"), "the groupings are: crs, icans"),
-    (lambda t: t.p("overall", by="crs"), "the outcomes are: cr, mrd_negative_cr, os, lfs, peak, age"),
+    (lambda t: t.p("overall", by="crs"), "the outcomes are: cr, mrd_negative_cr, os, lfs, peak, relapse, nrm, age"),
     (lambda t: t.count("age_crs"), "the counts are: n_patients"),
     (lambda t: t.p("survival", ("os", "nope")), "the groupings it has are:"),
     (lambda t: t.p("os"), 'text.p("os", by="crs")'),
+    (lambda t: t.p("cr", by="crs", at="landmark"), "the landmark analysis compares os, lfs, not 'cr'"),
+    (lambda t: t.p("os", by="crs", at="day 90"), "the only other analysis is at='landmark'"),
 ])
 def test_an_unknown_name_lists_the_valid_ones(results, call, listed):
     from analysis.narrative import UnknownKey
@@ -347,3 +349,24 @@ def test_landmark_exclusions_without_any_read_as_a_sentence(results):
     text = Narrative(dataclasses.replace(results, landmark=lm))
     assert text.landmark_excluded("os") == "no patient had died or left follow-up before it"
     assert text.landmark_excluded("lfs") == "no patient had relapsed, died or left follow-up before it"
+
+
+def test_choose_follows_the_verdict_and_says_when_no_test_ran(results):
+    significant = Narrative(_with_logrank_p(results, ("os", "crs"), 0.01))
+    not_significant = Narrative(_with_logrank_p(results, ("os", "crs"), 0.2))
+    untested = Narrative(_with_logrank_p(results, ("os", "crs"), None))
+    words = {"yes": "OS differed", "no": "no significant difference was detected", "untested": "no test ran"}
+    for text, expected in ((significant, "OS differed"), (not_significant, "no significant difference was detected"),
+                           (untested, "no test ran")):
+        assert text.choose(text.significant("os", by="crs"), **words) == expected
+    assert untested.choose(None, "a", "b") == "b"  # without untested=, the 'no' words
+
+
+def test_a_family_of_tests_counts_lists_and_skips_peak_without_kinetics(results):
+    text = Narrative(_with_logrank_p(results, ("os", "steroids"), 0.01))
+    family = text.tests(["cr", "peak", "os"], by=["tocilizumab", "steroids"])
+    assert family.n == 6 and family.any is True
+    assert family.listed_p == "OS by steroids (p = 0.010)" and family.groupings == "steroids"
+    no_kinetics = Narrative(dataclasses.replace(results, kinetics_reason="no CAR-T kinetics table was supplied"))
+    assert no_kinetics.tests(["cr", "peak"], by="crs").n == 1
+    assert no_kinetics.tests("peak", by="crs").any is None
