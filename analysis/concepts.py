@@ -20,7 +20,7 @@ own, so a word changed here changes everywhere it is shown.
   cache keys on).
 
 To add a Table 1 variable: make sure the data contract provides the column
-(``analysis/loading.py``, ``docs``), then add one ``Variable`` line to
+(``analysis/loading.py``, ``docs/data-dictionary.md``), then add one ``Variable`` line to
 :data:`VARIABLES` at the row where Table 1 should show it::
 
     Variable("ldh_u_l", "LDH, U/L", "lactate dehydrogenase", CONTINUOUS),
@@ -30,8 +30,11 @@ shown in Table 1 (:func:`analysis.tables.table1`), exported in ``table1`` of the
 named in prose by ``text.table1_differences`` and accepted by ``text.p("ldh_u_l",
 by="crs")``. A categorical variable lists its categories in display order, each with
 its Table 1 sub-row label; a yes/no variable (kind :data:`YES_NO`) shows one row, the
-number of "yes". To add an endpoint, a response or an option, likewise add one entry
-(an option also needs its field in ``AnalysisOptions``: a test checks they match).
+number of "yes" (``tests/test_concepts.py`` adds one this way). A response needs its
+boolean column in the prepared cohort (:func:`analysis.groups.prepare_cohort`); an endpoint
+also its time and event columns there and its landmark cohort
+(:func:`analysis.landmark.landmark_cohort`); an option its field in
+:class:`analysis.studyfile.AnalysisOptions` (a test checks that the two match).
 """
 
 from __future__ import annotations

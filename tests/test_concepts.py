@@ -102,6 +102,21 @@ def test_a_table1_variable_relabelled_in_the_registry_follows(monkeypatch, resul
     assert text.p(variable, by="crs") == text.p("table1", (variable, "crs"))
 
 
+def test_a_variable_added_to_the_registry_is_compared_tabulated_exported_and_named(monkeypatch, study):
+    # the how-to of analysis/concepts.py: one line, for a column the cohort already has
+    new = concepts.Variable("icans_grade", "ICANS grade, maximum", "maximum ICANS grade", concepts.CONTINUOUS)
+    monkeypatch.setitem(concepts.VARIABLES, new.key, new)
+    results = compute_results(study)
+    assert {("icans_grade", g) for g in ("crs", "icans", "concurrent")} <= set(results.table1)
+    assert results.table1[("icans_grade", "crs")].result.test == "mann_whitney"
+    assert "ICANS grade, maximum" in tables.table1(results.table1).markdown
+    assert set(results.to_dict()["table1"]["icans_grade"]) == {"crs", "icans", "concurrent"}
+    text = Narrative(results)
+    assert text.p("icans_grade", by="icans") == text.p("table1", ("icans_grade", "icans"))
+    # ICANS grade by ICANS: Mann-Whitney p < 0.001 on the demo (every ICANS patient has grade >= 1)
+    assert "maximum ICANS grade (p < 0.001)" in text.table1_differences("icans")
+
+
 def test_a_categorical_variable_takes_its_category_order_and_labels_from_the_registry(monkeypatch, study):
     sex = concepts.VARIABLES["sex"]
     _patch(monkeypatch, concepts.VARIABLES, "sex", categories=tuple(reversed(sex.categories)))
