@@ -37,11 +37,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .concepts import OPTIONS
 from .groups import DAYS_PER_MONTH, GROUPINGS, prepare_cohort
 from .survival import SurvivalComparison, compare_survival
 
-#: Default landmark, days after infusion (the study file's ``analysis: landmark_day``).
-DEFAULT_LANDMARK_DAY = 30
 #: Day of the response assessment that defines "in CR" (column ``cr_day30``).
 RESPONSE_ASSESSMENT_DAY = 30
 #: Groupings that can be classified at a landmark: defined by CRS and ICANS only
@@ -104,7 +103,7 @@ def toxicity_at_landmark(df: pd.DataFrame, landmark_day: int) -> tuple[pd.DataFr
 def landmark_cohort(df: pd.DataFrame, endpoint: str, landmark_day: int) -> tuple[pd.DataFrame, dict[str, int]]:
     """Patients at risk after the landmark, with ``<endpoint>_months`` from the landmark
     and toxicity groupings as known at the landmark; and the counts of who was left out."""
-    if endpoint not in ("os", "lfs"):
+    if endpoint not in ("os", "lfs"):  # the two endpoints whose landmark cohort is built below
         raise ValueError(f"unknown endpoint {endpoint!r}; expected 'os' or 'lfs'")
     classified, late = toxicity_at_landmark(df, landmark_day)
     died = classified["death_date"].notna()
@@ -177,7 +176,7 @@ def _hazard_ratios(data: pd.DataFrame, endpoint: str, grouping: str) -> tuple[La
 
 
 def landmark_survival(df: pd.DataFrame, endpoint: str, grouping: str,
-                      landmark_day: int = DEFAULT_LANDMARK_DAY) -> LandmarkComparison:
+                      landmark_day: int = OPTIONS["landmark_day"].default) -> LandmarkComparison:
     """OS or LFS by a toxicity grouping among patients alive and event-free after
     ``landmark_day`` days, time from the landmark (see the module docstring for who is
     included and how toxicity is classified). KM and log-rank as
