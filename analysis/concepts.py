@@ -19,11 +19,12 @@ own, so a word changed here changes everywhere it is shown.
 - :data:`SOFTWARE` — the packages whose versions the report lists (and the execution
   cache keys on).
 
-To add a Table 1 variable: make sure the data contract provides the column
-(``analysis/loading.py``, ``docs/data-dictionary.md``), then add one ``Variable`` line to
-:data:`VARIABLES` at the row where Table 1 should show it::
+To add a Table 1 variable: make sure the data contract provides the column, with its
+unit (``analysis/contract.py``, ``docs/data-dictionary.md``), then add one ``Variable``
+line to :data:`VARIABLES` at the row where Table 1 should show it (the row label is the
+name and the contract's unit: "LDH, U/L")::
 
-    Variable("ldh_u_l", "LDH, U/L", "lactate dehydrogenase", CONTINUOUS),
+    Variable("ldh_u_l", "LDH", "lactate dehydrogenase", CONTINUOUS),
 
 It is then compared by every Table 1 grouping (:func:`analysis.results.compute_results`),
 shown in Table 1 (:func:`analysis.tables.table1`), exported in ``table1`` of the JSON,
@@ -109,10 +110,19 @@ class Variable:
     """A patient characteristic of Table 1."""
 
     key: str  # column of the data contract
-    label: str  # Table 1 row label, with its unit: "Peak IL-6, pg/mL"
+    name: str  # Table 1 row label without its unit: "Peak IL-6"
     phrase: str  # inside a sentence: "peak IL-6"
     kind: str  # CONTINUOUS, CATEGORICAL or YES_NO
     categories: tuple[Category, ...] = ()  # CATEGORICAL: display order and sub-row labels
+
+    @property
+    def label(self) -> str:
+        """Table 1 row label: the name and the unit the data contract declares for the
+        column ("Peak IL-6"); the unit has one home, :mod:`analysis.contract`."""
+        from .contract import unit_of  # here: reading the registry needs no pandera
+
+        unit = unit_of(self.key)
+        return f"{self.name}, {unit}" if unit else self.name
 
     @property
     def compared_as(self) -> str:
@@ -129,11 +139,11 @@ class Variable:
 VARIABLES: dict[str, Variable] = {
     v.key: v
     for v in (
-        Variable("age", "Age, years", "age", CONTINUOUS),
+        Variable("age", "Age", "age", CONTINUOUS),
         Variable("sex", "Sex", "sex", CATEGORICAL, (Category("M", "Male"), Category("F", "Female"))),
         Variable("ph_positive", "Ph-positive", "Ph-chromosome status", YES_NO),
-        Variable("il6_peak_pg_ml", "Peak IL-6, pg/mL", "peak IL-6", CONTINUOUS),
-        Variable("ferritin_peak_ng_ml", "Peak ferritin, ng/mL", "peak ferritin", CONTINUOUS),
+        Variable("il6_peak_pg_ml", "Peak IL-6", "peak IL-6", CONTINUOUS),
+        Variable("ferritin_peak_ng_ml", "Peak ferritin", "peak ferritin", CONTINUOUS),
         Variable("prior_lines", "Prior therapy lines", "number of prior therapy lines", CONTINUOUS),
         Variable(
             "disease_status",
@@ -145,8 +155,8 @@ VARIABLES: dict[str, Variable] = {
         Variable("n_relapses", "Number of relapses", "number of relapses", CONTINUOUS),
         Variable("steroids", "Received steroids", "corticosteroid use", YES_NO),
         Variable("tocilizumab", "Received tocilizumab", "tocilizumab use", YES_NO),
-        Variable("bm_blasts_pct", "BM blasts before CAR-T, %", "bone-marrow blasts", CONTINUOUS),
-        Variable("cart_dose_1e6_per_kg", "Infused CAR-T cells, 10⁶/kg", "infused CAR-T cell dose", CONTINUOUS),
+        Variable("bm_blasts_pct", "BM blasts before CAR-T", "bone-marrow blasts", CONTINUOUS),
+        Variable("cart_dose_1e6_per_kg", "Infused CAR-T dose", "infused CAR-T cell dose", CONTINUOUS),
     )
 }
 

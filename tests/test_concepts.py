@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import concepts, figures, tables
+from analysis import concepts, contract, figures, tables
 from analysis.centers import CENTER_COUNTS
 from analysis.comparisons import compare_response
 from analysis.groups import prepare_cohort
@@ -95,9 +95,11 @@ def test_a_response_relabelled_or_remapped_in_the_registry_follows(monkeypatch, 
 def test_a_table1_variable_relabelled_in_the_registry_follows(monkeypatch, results):
     text = Narrative(results)
     (variable, *_) = text.table1_significant("crs")  # the demo has at least one (peak IL-6)
-    _patch(monkeypatch, concepts.VARIABLES, variable, label="Renamed row, units", phrase="the renamed thing")
-    table = tables.table1(results.table1).markdown
-    assert "Renamed row, units" in table and concepts.VARIABLES[variable].label == "Renamed row, units"
+    _patch(monkeypatch, concepts.VARIABLES, variable, name="Renamed row", phrase="the renamed thing")
+    label = concepts.VARIABLES[variable].label  # the name and the contract's unit
+    unit = contract.unit_of(variable)
+    assert label == (f"Renamed row, {unit}" if unit else "Renamed row")
+    assert label in tables.table1(results.table1).markdown
     assert text.table1_differences("crs").startswith("the renamed thing (p ")
     assert text.p(variable, by="crs") == text.p("table1", (variable, "crs"))
 
@@ -105,6 +107,7 @@ def test_a_table1_variable_relabelled_in_the_registry_follows(monkeypatch, resul
 def test_a_variable_added_to_the_registry_is_compared_tabulated_exported_and_named(monkeypatch, study):
     # the how-to of analysis/concepts.py: one line, for a column the cohort already has
     new = concepts.Variable("icans_grade", "ICANS grade, maximum", "maximum ICANS grade", concepts.CONTINUOUS)
+    assert new.label == new.name  # a grade has no unit in the contract
     monkeypatch.setitem(concepts.VARIABLES, new.key, new)
     results = compute_results(study)
     assert {("icans_grade", g) for g in ("crs", "icans", "concurrent")} <= set(results.table1)
