@@ -104,10 +104,12 @@ def child_analyse(cohort: str, kinetics: str, results_json: str | None = None) -
     from analysis.results import compute_results
 
     t1 = time.perf_counter()
+    cpu1 = time.process_time()
     study = load_study(cohort, kinetics, CUTOFF)
     t2 = time.perf_counter()
     R = compute_results(study)
     t3 = time.perf_counter()
+    stats_cpu = time.process_time() - cpu1  # CPU seconds of load + compute (all threads)
     stats_maxrss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # peak so far: the statistics
     # every panel of the report's figures (and a few more groupings), drawn to PNG
     panels = []
@@ -139,6 +141,7 @@ def child_analyse(cohort: str, kinetics: str, results_json: str | None = None) -
         "figures_by_kind": per_kind,
         "n_figures": len(panels),
         "stats_maxrss_mib": stats_maxrss_kib / 1024,
+        "stats_cpu": stats_cpu,
         "n_patients": R.counts["n_patients"],
         "n_samples": R.counts["n_kinetics_samples"],
     }
@@ -280,9 +283,12 @@ class Table:
         self.figures: dict[str, object] = {}
         self.skipped: dict[str, str] = {}
 
-    def row(self, measure: str, value: str, target: str = "", met: bool | None = None, **figures) -> None:
+    def row(
+        self, measure: str, value: str, target: str = "", met: bool | None = None, figures: dict | None = None, **more
+    ) -> None:
+        """One printed row; ``figures`` (or keyword arguments) go to --json under their keys."""
         self.rows.append((measure, value, target, "" if met is None else ("yes" if met else "NO")))
-        self.figures.update(figures)
+        self.figures.update(figures or {}, **more)
         print(f"  {measure}: {value}", file=sys.stderr, flush=True)
 
     def skip(self, what: str, reason: str) -> None:
@@ -410,6 +416,17 @@ def bench_peer_analysis(table: Table, n: int, out: Path, res: dict, cartox_json:
         "<= 0.25",
         ratio <= 0.25,
         **{f"{key}.ratio_stats_vs_r": ratio},
+    )
+    r_cpu = timings["total"]["cpu"]
+    cpu = res["stats_cpu"] / r_cpu
+    table.row(
+        f"{label}: same, CPU time: cartox {res['stats_cpu']:.1f} s / R {r_cpu:.1f} s",
+        f"{cpu:.2f}",
+        figures={
+            f"{key}.cartox_stats_cpu_s": res["stats_cpu"],
+            f"{key}.r_stats_cpu_s": r_cpu,
+            f"{key}.cpu_ratio_stats_vs_r": cpu,
+        },
     )
     mem = res["stats_maxrss_mib"] / r.maxrss_mib
     table.row(
