@@ -435,9 +435,16 @@ def bench_peer_analysis(table: Table, n: int, out: Path, res: dict, cartox_json:
         figures={f"{key}.ratio_memory_vs_r": mem},
     )
     sys.path.insert(0, str(PEER))
-    from compare import compare
+    from compare import compare, coverage
 
-    sections = compare(json.loads(r_json.read_text()), json.loads(cartox_json.read_text()))
+    r_results, py_results = json.loads(r_json.read_text()), json.loads(cartox_json.read_text())
+    sections = compare(r_results, py_results)
+    covered, numbers = coverage(r_results, py_results)
+    table.row(
+        f"{label}: numbers of cartox's results JSON also computed by the R script",
+        f"{covered} of {numbers}",
+        figures={f"{key}.coverage": {"covered": covered, "numbers": numbers}},
+    )
     total = sum(s["compared"] for s in sections.values())
     bad = sum(len(s["bad"]) for s in sections.values())
     worst = max(s["max_diff"] for s in sections.values())

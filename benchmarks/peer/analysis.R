@@ -438,10 +438,11 @@ detectable_hr <- function(data, grouping, alpha) {
   g <- data[[gcol(grouping)]]
   events <- sum(data$event)
   p <- mean(g == GROUPINGS[[grouping]]$ref)
-  if (events == 0 || p <= 0 || p >= 1) return(list(events = events))
+  if (events == 0 || p <= 0 || p >= 1) return(list(events = events, alpha = alpha, power = DETECTABLE_POWER))
   z <- qnorm(1 - alpha / 2) + qnorm(DETECTABLE_POWER)
   log_hr <- z / sqrt(events * p * (1 - p))
-  list(events = events, proportion = p, hr_below = exp(-log_hr), hr_above = exp(log_hr))
+  list(events = events, alpha = alpha, power = DETECTABLE_POWER, proportion = p, hr_below = exp(-log_hr),
+       hr_above = exp(log_hr))
 }
 
 #' Table 2: coxph(Surv ~ bm_blasts_ge20 + steroids + tocilizumab + grp_severity), joint Wald test
@@ -620,6 +621,7 @@ landmark_survival <- function(d, endpoint, grouping, day) {
   lm <- landmark_cohort(d, endpoint, day)
   data <- endpoint_data(lm$data, endpoint)
   out <- compare_survival(data, grouping)
+  out$n <- nrow(data)
   out[c("n_before", "n_event_before", "n_censored_before", "n_reclassified")] <-
     lm[c("n_before", "n_event_before", "n_censored_before", "n_reclassified")]
   # reference: the grouping's first level (analysis.landmark)
@@ -637,10 +639,13 @@ cohort_flow <- function(d) {
   evaluable <- cr | as.numeric(end - d$infusion_date) > RESPONSE_ASSESSMENT_DAY
   relapsed <- cr & !is.na(d$relapse_date)
   died_cr <- cr & died & !relapsed
+  mrd_neg <- d$mrd_negative_cr
+  alive <- cr & !relapsed & !died_cr
   list(infused = nrow(d), not_evaluable = sum(!evaluable), evaluable = sum(evaluable),
-       no_cr = sum(evaluable & !cr), cr = sum(cr), mrd_negative_cr = sum(d$mrd_negative_cr),
-       relapsed = sum(relapsed), died_without_relapse = sum(died_cr),
-       alive_in_cr = sum(cr & !relapsed & !died_cr))
+       no_cr = sum(evaluable & !cr), cr = sum(cr), mrd_positive_or_unknown_cr = sum(cr & !mrd_neg),
+       mrd_negative_cr = sum(mrd_neg), relapsed = sum(relapsed), died_without_relapse = sum(died_cr),
+       alive_in_cr = sum(alive), relapsed_mrd_negative = sum(relapsed & mrd_neg),
+       died_without_relapse_mrd_negative = sum(died_cr & mrd_neg), alive_in_cr_mrd_negative = sum(alive & mrd_neg))
 }
 
 center_supplement <- function(d) {
@@ -666,11 +671,25 @@ distribution <- function(x) {
 #' JSON-shaped summaries, `objects` the fits the report draws.
 compute_results <- function(study, alpha = 0.05, landmark_day = 30) {
   d <- timed("prepare", prepare_cohort(study$cohort))
-  R <- list(cutoff = format(study$cutoff), n_patients = nrow(d), n_cr = sum(d$cr_day30),
-            n_deaths = sum(d$os_event), n_centers = length(unique(d$center)))
+  k <- study$kinetics
+  R <- list(cutoff = format(study$cutoff), n_patients = nrow(d), n_centers = length(unique(d$center)),
+            n_male = sum(d$sex == "M"), n_female = sum(d$sex == "F"), n_cr = sum(d$cr_day30),
+            n_mrd_negative_cr = sum(d$mrd_negative_cr), n_crs = sum(d$crs_any), n_crs_severe = sum(d$crs_severe),
+            n_icans = sum(d$icans_any), n_icans_severe = sum(d$icans_severe), n_concurrent = sum(d$concurrent),
+            n_steroids = sum(d$steroids), n_tocilizumab = sum(d$tocilizumab), n_deaths = sum(d$os_event),
+            n_lfs_events = sum(d$lfs_event %in% TRUE),
+            n_kinetics_patients = if (is.null(k)) 0L else length(unique(k$patient_id)),
+            n_kinetics_samples = if (is.null(k)) 0L else nrow(k),
+            first_infusion_year = as.integer(format(min(d$infusion_date), "%Y")),
+            last_infusion_year = as.integer(format(max(d$infusion_date), "%Y")))
+  R$missing <- list(il6_peak_pg_ml = sum(is.na(d$il6_peak_pg_ml)), ferritin_peak_ng_ml = sum(is.na(d$ferritin_peak_ng_ml)),
+                    dex_equiv_cum_mg = sum(is.na(d$dex_equiv_cum_mg[d$steroids])),
+                    tocilizumab_cum_mg = sum(is.na(d$tocilizumab_cum_mg[d$tocilizumab])))
   R$descriptives <- list(age = distribution(d$age), cart_dose_1e6_per_kg = distribution(d$cart_dose_1e6_per_kg),
                          crs_onset_day = distribution(d$crs_onset_day[d$crs_any]),
+                         crs_severe_onset_day = distribution(d$crs_onset_day[d$crs_severe]),
                          icans_onset_day = distribution(d$icans_onset_day[d$icans_any]),
+                         icans_severe_onset_day = distribution(d$icans_onset_day[d$icans_severe]),
                          dex_equiv_cum_mg = distribution(d$dex_equiv_cum_mg[d$steroids]),
                          tocilizumab_cum_mg = distribution(d$tocilizumab_cum_mg[d$tocilizumab]))
   R$table1 <- timed("table1", {
@@ -713,7 +732,7 @@ compute_results <- function(study, alpha = 0.05, landmark_day = 30) {
     k
   })
   R$kinetics <- list(peak = lapply(kin$peak, function(x) x))
-  R$extra <- list(il6_by_bm_blasts_ge20 = kin$il6[c("p", "test")])
+  R$extra <- list(il6_by_bm_blasts_ge20 = kin$il6[c("p", "statistic", "test")])
   objects$kinetics <- kin
   comp <- timed("competing", {
     data <- competing_data(d)

@@ -107,6 +107,13 @@ def run_cartox(cohort: str, kinetics: str | None, cutoff: str) -> dict:
     return compute_results(load_study(cohort, kinetics, cutoff)).to_dict()
 
 
+def coverage(r_results: dict, py_results: dict) -> tuple[int, int]:
+    """(cartox's numbers that the R script also exports, cartox's numbers): how much of the work R repeats."""
+    r_paths = {path for path, _ in leaves(r_results)}
+    numbers = [p for p, v in leaves(py_results) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return sum(p in r_paths for p in numbers), len(numbers)
+
+
 def report(sections: dict, out=sys.stdout, show: int = 8) -> tuple[int, int]:
     """Print the comparison; returns (numbers compared, disagreements)."""
     total = bad = 0
@@ -139,7 +146,10 @@ def main(argv=None) -> int:
     kinetics = None if args.kinetics == "none" else args.kinetics
     with tempfile.TemporaryDirectory(prefix="cartox-peer-") as tmp:
         r_results = run_r(args.cohort, kinetics, args.cutoff, Path(tmp) / "r.json")
-    report(compare(r_results, run_cartox(args.cohort, kinetics, args.cutoff)))
+    py_results = run_cartox(args.cohort, kinetics, args.cutoff)
+    report(compare(r_results, py_results))
+    covered, numbers = coverage(r_results, py_results)
+    print(f"cartox's results JSON: {numbers} numbers, {covered} of them also computed by the R script")
     return 0
 
 
