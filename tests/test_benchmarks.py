@@ -69,3 +69,27 @@ def test_compare_flags_a_disagreement_and_numbers_on_one_side_only():
     assert [b[0] for b in sections["cox"]["bad"]] == ["cox.os.terms.steroids.hr"]
     assert sections["cox"]["bad"][0][3] == pytest.approx(0.001 / 2.0)  # relative difference
     assert sections["cox"]["only_r"] == ["cox.os.terms.tocilizumab.hr"]
+
+
+def _bench_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cartox_bench", ROOT / "benchmarks" / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_r_rows_are_skipped_with_a_reason_without_rscript(monkeypatch):
+    bench = _bench_module()
+    monkeypatch.setattr(bench.shutil, "which", lambda name: None)
+    assert bench.r_unavailable(bench.R_REPORT_PACKAGES) == "Rscript is not on the PATH"
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript is not on the PATH: no package check to test")
+def test_r_rows_are_skipped_naming_a_missing_package():
+    bench = _bench_module()
+    assert bench.r_unavailable(("survival", "no.such.package.cartox")) == (
+        "R package(s) not installed: no.such.package.cartox"
+    )
+    assert bench.r_unavailable(("survival",)) is None
