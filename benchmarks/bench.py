@@ -298,7 +298,7 @@ class Table:
     def print(self) -> None:
         """Aligned columns; a long value (a list of stages) is printed after its measure instead."""
         short = [r for r in self.rows if len(r[1]) <= 24]
-        w = max(len(r[0]) for r in short)
+        w = max((len(r[0]) for r in short), default=40)
         print(f"\n{'measure':<{w}}  {'value':>24}  {'target':>16}  met")
         print("-" * (w + 49))
         for measure, value, target, met in self.rows:
