@@ -455,6 +455,10 @@ def bench_peer_analysis(table: Table, n: int, out: Path, res: dict, cartox_json:
         bad == 0,
         **{f"{key}.agreement": {"compared": total, "disagree": bad, "max_rel_diff": worst}},
     )
+    worst_rows = sorted((b for s in sections.values() for b in s["bad"]), key=lambda b: -b[3])[:5]
+    for path, r_value, py_value, _ in worst_rows:  # which numbers, so that a reader can judge who is right
+        shown = [f"{v:.6g}" if isinstance(v, (int, float)) else repr(v) for v in (r_value, py_value)]
+        table.row(f"  disagrees: {path}", f"R {shown[0]} vs cartox {shown[1]}")
 
 
 def main(argv=None) -> int:
