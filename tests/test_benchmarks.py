@@ -33,7 +33,7 @@ def test_bench_help_runs_and_names_the_peer_options():
 
 
 def test_peer_files_exist():
-    for name in ("analysis.R", "render.R", "report.Rmd", "compare.py"):
+    for name in ("analysis.R", "render.R", "report.Rmd", "compare.py", "cmprsk_overflow.R"):
         assert (PEER / name).is_file(), name
     chunks = R_CHUNK.findall((PEER / "report.Rmd").read_text(encoding="utf-8"))
     assert len(chunks) >= 15  # setup, tables and every figure chunk
@@ -44,7 +44,7 @@ def test_peer_files_exist():
 def test_peer_r_code_parses(tmp_path):
     chunks = tmp_path / "report-chunks.R"
     chunks.write_text("\n".join(R_CHUNK.findall((PEER / "report.Rmd").read_text(encoding="utf-8"))), encoding="utf-8")
-    files = [PEER / "analysis.R", PEER / "render.R", chunks]
+    files = [PEER / "analysis.R", PEER / "render.R", PEER / "cmprsk_overflow.R", chunks]
     expr = "for (f in commandArgs(TRUE)) invisible(parse(f, encoding = 'UTF-8')); cat('parsed')"
     proc = subprocess.run(["Rscript", "-e", expr, *map(str, files)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout == "parsed", proc.stderr
