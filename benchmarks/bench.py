@@ -308,6 +308,16 @@ class Table:
                 print(f"{measure:<{w}}  {value:>24}  {target:>16}  {met}")
 
 
+def attempt(table: Table, what: str, run):
+    """``run()``, or None with a skipped row saying why a peer failed (the benchmark goes on)."""
+    try:
+        return run()
+    except RuntimeError as err:
+        lines = [line for line in str(err).splitlines() if line.strip() and line.strip() != "Execution halted"]
+        table.skip(what, "failed: " + (lines[-1] if lines else "?")[:200])
+        return None
+
+
 def bench_render(table: Table) -> None:
     with tempfile.TemporaryDirectory(prefix="cartox-bench-render-") as tmp:
         tmp = Path(tmp)
@@ -338,10 +348,13 @@ def bench_render(table: Table) -> None:
         table.row("  its stages (s)", stages_text(html_stages), figures={"render.cartox_html_stages": html_stages})
 
         reason = r_unavailable(R_REPORT_PACKAGES)
+        peer_run = None
         if reason:
             table.skip("R Markdown peer render", reason)
         else:
-            peer, info = render_peer(tmp / "peer")
+            peer_run = attempt(table, "R Markdown peer render", lambda: render_peer(tmp / "peer"))
+        if peer_run is not None:
+            peer, info = peer_run
             table.row(
                 f"R Markdown peer render html only (s), Pandoc {info['pandoc']}",
                 f"{peer.wall:.1f}",
@@ -367,10 +380,12 @@ def bench_render(table: Table) -> None:
                 figures={"render.cpu_ratio_all_vs_peer_html": cpu},
             )
 
+        quarto = None
         if shutil.which("quarto") is None:
             table.skip("Quarto render", "quarto is not on the PATH")
         else:
-            quarto = render_quarto(copy_project(tmp / "quarto"))
+            quarto = attempt(table, "Quarto render", lambda: render_quarto(copy_project(tmp / "quarto")))
+        if quarto is not None:
             version = subprocess.run(["quarto", "--version"], capture_output=True, text=True).stdout.strip()
             table.row(
                 f"real Quarto {version} render html only (s)",
@@ -394,7 +409,9 @@ def bench_peer_analysis(table: Table, n: int, out: Path, res: dict, cartox_json:
         return
     r_json = out / "r-results.json"
     cmd = ["Rscript", str(PEER / "analysis.R"), str(out / "cohort.csv"), str(out / "kinetics.csv")]
-    r = Measured([*cmd, "--cutoff", CUTOFF, "--json", str(r_json)])
+    r = attempt(table, f"{label}: R analysis.R", lambda: Measured([*cmd, "--cutoff", CUTOFF, "--json", str(r_json)]))
+    if r is None:
+        return
     timings = r.last_json()["timings"]
     stages = {k: v["wall"] for k, v in timings.items() if k != "total"}
     r_total = timings["total"]["wall"]
