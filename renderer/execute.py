@@ -160,6 +160,9 @@ def execute(nb, steps, cwd, progress=None, timeout=1800):
     progress = progress or (lambda msg: None)
     client = NotebookClient(nb, kernel_name="python3", kernel_manager_class=_venv_kernel_manager(),
                             timeout=timeout, allow_errors=False, record_timing=False,
+                            # every output has arrived when the last cell returns: a graceful
+                            # shutdown only waits (0.5-2 s) for the kernel to exit
+                            shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(cwd)}})
     chunks = [s for s in steps if s.role == "chunk"]
     n_inline = sum(s.role == "inline" for s in steps)
