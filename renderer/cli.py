@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from renderer import assemble, conditions, crossref, execute, incremental, inline_log, outputs, pandoc, project, qmd
+from renderer import worker
 from renderer.errors import RenderError
 
 
@@ -98,13 +99,15 @@ def params_from(args):
     return params
 
 
-def run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=True):
+def run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=True, partial_worker=None):
     """Fill chunk outputs and inline values: from the execution cache where the setup's
     inputs (chunk code, parameters, data file contents, library sources, versions) and each
     later chunk's or inline expression's own code and dependencies match, executing only
-    the rest (renderer.incremental); without the cache, by executing the notebook."""
+    the rest (renderer.incremental; in `partial_worker` when given, else in a kernel);
+    without the cache, by executing the notebook."""
     if use_cache:
-        incremental.run(doc, nb, steps, params, cfg, fig, _progress, execute.execute)
+        incremental.run(doc, nb, steps, params, cfg, fig, _progress, execute.execute,
+                        partial_fn=partial_worker.execute if partial_worker else None)
     else:
         execute.execute(nb, steps, cfg.project_dir, progress=_progress)
 
@@ -115,6 +118,24 @@ def render(args):
     doc_path = Path(args.input).resolve()
     if not doc_path.exists():
         raise RenderError(f"input file not found: {args.input}")
+    # A partial run after an edit needs a Python process: started now, it gets ready while
+    # the document is parsed and keyed (killed unused when the cache has every value).
+    partial_worker = None if args.no_cache else _start_worker(doc_path.parent)
+    try:
+        _render(args, doc_path, started, partial_worker)
+    finally:
+        if partial_worker is not None:
+            partial_worker.__exit__(None, None, None)
+
+
+def _start_worker(cwd):
+    try:
+        return worker.Worker(cwd)
+    except OSError:
+        return None  # partial runs then start a kernel
+
+
+def _render(args, doc_path, started, partial_worker):
     _progress(f"parsing {doc_path.name}")
     doc = qmd.load(doc_path)
     cfg = project.load(doc_path, doc.meta)
@@ -128,7 +149,7 @@ def render(args):
     except OSError as exc:
         raise outputs.environment_error(exc, "create a temporary folder in", tempfile.gettempdir()) from None
     try:
-        _render_in(args, doc, doc_path, cfg, formats, out_dir, work)
+        _render_in(args, doc, doc_path, cfg, formats, out_dir, work, partial_worker)
     finally:
         if not args.debug:
             shutil.rmtree(work, ignore_errors=True)
@@ -138,7 +159,7 @@ def render(args):
     _progress(f"done in {time.monotonic() - started:.1f} s ({stages})")
 
 
-def _render_in(args, doc, doc_path, cfg, formats, out_dir, work):
+def _render_in(args, doc, doc_path, cfg, formats, out_dir, work, partial_worker=None):
     since = time.monotonic()
     outputs.check_free_space(work)
     params = params_from(args)
@@ -152,7 +173,9 @@ def _render_in(args, doc, doc_path, cfg, formats, out_dir, work):
         break
     nb, steps = execute.build_notebook(doc, params, cfg.execute, fig)
     since = _stage("parse", since)
-    run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=not args.no_cache)
+    run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=not args.no_cache, partial_worker=partial_worker)
+    if partial_worker is not None:
+        partial_worker.close()  # used or not, it is not needed any more
     since = _stage("execute", since)
     # Conditional content follows the metadata the chunks set; hidden figures take no number.
     doc.blocks = conditions.resolve(doc.blocks, conditions.output_metadata(doc.blocks, cfg.meta))

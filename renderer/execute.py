@@ -165,7 +165,6 @@ def execute(nb, steps, cwd, progress=None, timeout=1800):
                             shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(cwd)}})
     chunks = [s for s in steps if s.role == "chunk"]
-    n_inline = sum(s.role == "inline" for s in steps)
     done = 0
     # The kernel process's own stderr (transport warnings, crashes) goes to a log that is
     # quoted only if the kernel dies; cell output arrives over the messaging channel.
@@ -194,11 +193,16 @@ def execute(nb, steps, cwd, progress=None, timeout=1800):
         raise RenderError(f"could not start the python3 kernel: {exc}") from None
     finally:
         log.close()
-    progress(f"inline {n_inline} expressions")
+    collect(nb, steps, progress)
+    return nb
+
+
+def collect(nb, steps, progress):
+    """Hand the executed cells' outputs to the chunks and inline expressions they came from."""
+    progress(f"inline {sum(s.role == 'inline' for s in steps)} expressions")
     for cell, step in zip(nb.cells, steps):
         if step.role == "inline":
             values = [o for o in cell.outputs if INLINE_MIME in o.get("data", {})]
             step.obj.value = values[0]["data"][INLINE_MIME] if values else None
         elif step.role == "chunk":
             step.obj.outputs = list(cell.outputs)
-    return nb
