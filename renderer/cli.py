@@ -12,8 +12,19 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from renderer import assemble, conditions, crossref, execute, incremental, inline_log, outputs, pandoc, project, qmd
-from renderer import worker
+from renderer import (
+    assemble,
+    conditions,
+    crossref,
+    execute,
+    incremental,
+    inline_log,
+    outputs,
+    pandoc,
+    project,
+    qmd,
+    worker,
+)
 from renderer.errors import RenderError
 
 
