@@ -64,9 +64,7 @@ def _kernel_sys_path():
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]
     if "" not in sys.path:
-        idx = next(
-            (i for i, p in enumerate(sys.path) if os.path.basename(p) in ("site-packages", "dist-packages")), 0
-        )
+        idx = next((i for i, p in enumerate(sys.path) if os.path.basename(p) in ("site-packages", "dist-packages")), 0)
         sys.path.insert(idx, "")
 
 
@@ -147,9 +145,13 @@ def _make_shell(outputs):
                 {"output_type": "error", "ename": str(etype.__name__), "evalue": str(evalue), "traceback": stb}
             )
 
+    from ipykernel.compiler import XCachingCompiler  # the kernel's cell file names (in warnings)
+
     config = Config()
     config.HistoryManager.hist_file = ":memory:"  # as the kernel nbclient starts
-    shell = Shell.instance(config=config, displayhook_class=Hook, display_pub_class=Publisher)
+    shell = Shell.instance(
+        config=config, displayhook_class=Hook, display_pub_class=Publisher, compiler_class=XCachingCompiler
+    )
     sys.stdout, sys.stderr = stdout, stderr
     return shell, flush_streams
 
@@ -180,16 +182,24 @@ def main():
             result = shell.run_cell(code, store_history=True)
             ok = result.success
         except Unsupported as exc:
-            ok, outputs[:] = False, [{"output_type": "error", "ename": "Unsupported", "evalue": str(exc),
-                                       "traceback": []}]
+            ok, outputs[:] = (
+                False,
+                [{"output_type": "error", "ename": "Unsupported", "evalue": str(exc), "traceback": []}],
+            )
         flush_streams()
         if any(o["output_type"] == "error" for o in outputs):
             ok = False
         try:
             reply({"outputs": outputs, "ok": ok})
         except (TypeError, ValueError) as exc:  # an output JSON cannot carry
-            reply({"outputs": [{"output_type": "error", "ename": type(exc).__name__, "evalue": str(exc),
-                                "traceback": []}], "ok": False})
+            reply(
+                {
+                    "outputs": [
+                        {"output_type": "error", "ename": type(exc).__name__, "evalue": str(exc), "traceback": []}
+                    ],
+                    "ok": False,
+                }
+            )
 
 
 # ---------------------------------------------------------------------- renderer side
