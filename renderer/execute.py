@@ -11,9 +11,8 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-import nbformat
-
 from renderer.errors import RenderError
+from renderer.notebook import new_code_cell, new_notebook
 from renderer.qmd import Cell, Markdown, inline_exprs, params_cell_names, walk
 
 INLINE_MIME = "application/x-renderer-inline"
@@ -66,12 +65,12 @@ def build_notebook(doc, params, execute_opts, fig):
     `params`: overrides (name -> value) injected right after the `parameters` cell.
     `fig`: dict with dpi/width/height defaults.
     """
-    nb = nbformat.v4.new_notebook()
+    nb = new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     steps = []
 
     def add(step, code):
-        nb.cells.append(nbformat.v4.new_code_cell(code))
+        nb.cells.append(new_code_cell(code))
         steps.append(step)
 
     add(Step("setup"), _setup_code(fig["dpi"], fig["width"], fig["height"]))

@@ -42,7 +42,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from renderer import cache
+from renderer import cache, notebook
 from renderer.errors import RenderError
 from renderer.execute import Step
 
@@ -674,10 +674,8 @@ def _unit_record(unit):
 
 
 def _apply_record(unit, record):
-    import nbformat
-
     if unit.kind == "chunk":
-        unit.step.obj.outputs = [nbformat.from_dict(o) for o in record["outputs"]]
+        unit.step.obj.outputs = [notebook.from_dict(o) for o in record["outputs"]]
     elif unit.kind == "inline":
         unit.step.obj.value = record["value"]
 
@@ -709,10 +707,8 @@ def _prefix_steps_filled(p, entry, steps):
     inlines = [steps[i] for i in p.prefix_cells if steps[i].role == "inline"]
     if len(chunks) != len(entry["prefix_chunks"]) or len(inlines) != len(entry["prefix_inline"]):
         raise ValueError("prefix layout")
-    import nbformat
-
     for step, outs in zip(chunks, entry["prefix_chunks"]):
-        step.obj.outputs = [nbformat.from_dict(o) for o in outs]
+        step.obj.outputs = [notebook.from_dict(o) for o in outs]
     for step, value in zip(inlines, entry["prefix_inline"]):
         step.obj.value = value
 
@@ -744,13 +740,11 @@ def _reuse(p, entry, store, nb, steps, cfg, progress, execute_fn):
         f"cache: setup restored, executing {n_chunks} of {sum(u.kind == 'chunk' for u in p.units)} "
         f"chunks and {n_inline} of {sum(u.kind == 'inline' for u in p.units)} inline expressions"
     )
-    import nbformat
-
-    sub = nbformat.v4.new_notebook(metadata=nb.metadata)
+    sub = notebook.new_notebook(metadata=nb.metadata)
     sub_steps = []
 
     def add(step, source):
-        sub.cells.append(nbformat.v4.new_code_cell(source))
+        sub.cells.append(notebook.new_code_cell(source))
         sub_steps.append(step)
 
     # Restore only what the units read, unless a function of the document (which may read
@@ -802,9 +796,7 @@ def _remember(store, entry, p, executed):
 
 def _full(p, nb, steps, store, cfg, progress, execute_fn):
     """Execute the whole notebook, with a state snapshot after the prefix and the check at the end."""
-    import nbformat
-
-    full = nbformat.v4.new_notebook(metadata=nb.metadata)
+    full = notebook.new_notebook(metadata=nb.metadata)
     full_steps = []
     snap_at = check_at = None
     tmp_snapshot = store.snapshot_path.with_name(f".{store.snapshot_path.name}.{os.getpid()}.tmp")
@@ -818,11 +810,11 @@ def _full(p, nb, steps, store, cfg, progress, execute_fn):
         full_steps.append(steps[i])
         if can_snapshot and i == len(p.prefix_cells) - 1:
             snap_at = len(full.cells)
-            full.cells.append(nbformat.v4.new_code_cell(_snapshot_code(tmp_snapshot)))
+            full.cells.append(notebook.new_code_cell(_snapshot_code(tmp_snapshot)))
             full_steps.append(Step("snapshot"))
     if snap_at is not None:
         check_at = len(full.cells)
-        full.cells.append(nbformat.v4.new_code_cell(_CHECK_CODE))
+        full.cells.append(notebook.new_code_cell(_CHECK_CODE))
         full_steps.append(Step("check"))
     try:
         execute_fn(full, full_steps, cfg.project_dir, progress=progress)

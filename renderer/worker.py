@@ -233,9 +233,8 @@ class Worker:
 
     def execute(self, nb, steps, cwd, progress=None, timeout=None):
         """Like renderer.execute.execute, for a partial run: fills the cells' outputs."""
-        import nbformat
-
         from renderer import execute as kernel
+        from renderer.notebook import from_dict
 
         if str(cwd) != self.cwd or self.proc.poll() is not None:
             raise RenderError("the partial-run worker is not available")
@@ -251,10 +250,7 @@ class Worker:
                 self.proc.stdin.write(json.dumps({"code": cell.source}) + "\n")
                 self.proc.stdin.flush()
                 answer = self._read(step.obj.name if step.role == "chunk" else step.role)
-                cell.outputs = []
-                for out in answer["outputs"]:
-                    kind = out.pop("output_type")
-                    cell.outputs.append(nbformat.v4.output_from_msg({"header": {"msg_type": kind}, "content": out}))
+                cell.outputs = [from_dict(out) for out in answer["outputs"]]
                 cell.execution_count = count
                 if not answer["ok"]:
                     raise kernel._error(step, cell)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import re
 
-import nbformat
 import pytest
 
-from renderer import execute, incremental, worker
+from renderer import execute, incremental, notebook, worker
 from renderer.errors import RenderError
 
 SETUP = execute._setup_code(50, 3, 2)
@@ -37,8 +36,8 @@ CELLS = [
 
 
 def _notebook(cells):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nb = notebook.new_notebook()
+    nb.cells = [notebook.new_code_cell(c) for c in cells]
     return nb, [execute.Step("setup") for _ in cells]
 
 
