@@ -125,10 +125,12 @@ def html(markdown_path, out_path, opts, workdir, resource_path, filters=()):
 
 
 RESOURCE_TAG_RE = re.compile(r"<(?:img|script|link|source|video|audio|iframe|embed|object|track|input)\b[^>]*>", re.I)
-FIGURE_IMG_RE = re.compile(r'<img src="(report_files/[\w.-]+\.(png|jpeg))"')
+FIGURE_IMG_RE = re.compile(r'<img src="(report_files/[\w.-]+\.(png|jpeg))"([^<>]*)>')
+ALT_RE = re.compile(r'\balt="([^"]*)"')
 MIME = {"png": "image/png", "jpeg": "image/jpeg"}
 TAG_RE = re.compile(r"<[^<>]*>")
 LINE_BREAK_RE = re.compile(r"\s*\n\s*")
+SINGLE_QUOTED_RE = re.compile(r"""(\s[\w:.-]+)\s*=\s*'([^'"]*)'""")
 
 
 def _embed_figures(out_path, workdir):
@@ -140,15 +142,21 @@ def _embed_figures(out_path, workdir):
     for tag in RESOURCE_TAG_RE.findall(page):
         m = FIGURE_IMG_RE.match(tag)
         if not m or not (Path(workdir) / m.group(1)).is_file() \
-                or re.search(r"\b(?:src|href|data|srcset|poster)\s*=", tag[m.end():], re.I):
+                or re.search(r"\b(?:src|href|data|srcset|poster)\s*=", m.group(3), re.I):
             return False
 
     def data_uri(m):
         data = base64.b64encode((Path(workdir) / m.group(1)).read_bytes()).decode("ascii")
-        return f'<img role="img" src="data:{MIME[m.group(2)]};base64,{data}"'
+        alt = ALT_RE.search(m.group(3))
+        label = f' aria-label="{alt.group(1)}"' if alt and alt.group(1) else ""
+        return f'<img role="img"{label} src="data:{MIME[m.group(2)]};base64,{data}"{m.group(3)}>'
 
-    # and write the page out as --embed-resources re-writes it: a tag on one line, `'` as &#39;
-    page = TAG_RE.sub(lambda m: LINE_BREAK_RE.sub(" ", m.group(0)), page).replace("&#x27;", "&#39;")
+    # and write the page out as --embed-resources re-writes it: a tag on one line, attribute
+    # values in double quotes, `'` as &#39;
+    def tag(m):
+        return SINGLE_QUOTED_RE.sub(r'\1="\2"', LINE_BREAK_RE.sub(" ", m.group(0)))
+
+    page = TAG_RE.sub(tag, page).replace("&#x27;", "&#39;")
     Path(out_path).write_text(FIGURE_IMG_RE.sub(data_uri, page), encoding="utf-8")
     return True
 
