@@ -110,17 +110,30 @@ def params_from(args):
     return params
 
 
-def run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=True, partial_worker=None):
+def run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=True, light_worker=None):
     """Fill chunk outputs and inline values: from the execution cache where the setup's
     inputs (chunk code, parameters, data file contents, library sources, versions) and each
     later chunk's or inline expression's own code and dependencies match, executing only
-    the rest (renderer.incremental; in `partial_worker` when given, else in a kernel);
-    without the cache, by executing the notebook."""
+    the rest (renderer.incremental); without the cache, by executing the notebook.
+
+    Execution goes to `light_worker` (renderer.worker, started while the document was
+    parsed) when given; a document it cannot run (a display update, or any failure) is
+    then run in a Jupyter kernel, which reports errors as always."""
+
+    def run(nb, steps, cwd, progress=None):
+        if light_worker is not None and light_worker.available:
+            try:
+                return light_worker.execute(nb, steps, cwd, progress=progress)
+            except RenderError as exc:
+                _progress(f"not run by the light worker ({exc}): executing in a Jupyter kernel")
+        return execute.execute(nb, steps, cwd, progress=progress)
+
     if use_cache:
-        incremental.run(doc, nb, steps, params, cfg, fig, _progress, execute.execute,
-                        partial_fn=partial_worker.execute if partial_worker else None)
+        # (a partial run that fails makes incremental.run execute the whole document)
+        partial = light_worker.execute if light_worker is not None else None
+        incremental.run(doc, nb, steps, params, cfg, fig, _progress, run, partial_fn=partial)
     else:
-        execute.execute(nb, steps, cfg.project_dir, progress=_progress)
+        run(nb, steps, cfg.project_dir, progress=_progress)
 
 
 def render(args):
@@ -129,9 +142,9 @@ def render(args):
     doc_path = Path(args.input).resolve()
     if not doc_path.exists():
         raise RenderError(f"input file not found: {args.input}")
-    # A partial run after an edit needs a Python process: started now, it gets ready while
-    # the document is parsed and keyed (killed unused when the cache has every value).
-    partial_worker = None if args.no_cache else _start_worker(doc_path.parent)
+    # The Python process that runs the chunks, started now: it gets ready while the
+    # document is parsed and keyed (killed unused when the cache has every value).
+    partial_worker = _start_worker(doc_path.parent)
     try:
         _render(args, doc_path, started, partial_worker)
     finally:
@@ -184,7 +197,7 @@ def _render_in(args, doc, doc_path, cfg, formats, out_dir, work, partial_worker=
         break
     nb, steps = execute.build_notebook(doc, params, cfg.execute, fig)
     since = _stage("parse", since)
-    run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=not args.no_cache, partial_worker=partial_worker)
+    run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=not args.no_cache, light_worker=partial_worker)
     if partial_worker is not None:
         partial_worker.close()  # used or not, it is not needed any more
     since = _stage("execute", since)

@@ -218,12 +218,17 @@ class Worker:
             encoding="utf-8",
         )
         self.cwd = str(cwd)
+        self.used = False  # one run per worker: its namespace is then the run's
+
+    @property
+    def available(self):
+        return not self.used and self.proc.poll() is None
 
     def _died(self, what):
         self.close()
         self.log.seek(0)
         tail = " ".join(self.log.read().strip().splitlines()[-3:])
-        return RenderError(f"the partial-run worker stopped while running {what}: {tail or 'no message'}")
+        return RenderError(f"the light worker stopped while running {what}: {tail or 'no message'}")
 
     def _read(self, what):
         line = self.proc.stdout.readline()
@@ -236,8 +241,9 @@ class Worker:
         from renderer import execute as kernel
         from renderer.notebook import from_dict
 
-        if str(cwd) != self.cwd or self.proc.poll() is not None:
-            raise RenderError("the partial-run worker is not available")
+        if str(cwd) != self.cwd or not self.available:
+            raise RenderError("the light worker is not available")
+        self.used = True
         progress = progress or (lambda msg: None)
         try:
             self._read("its start")
