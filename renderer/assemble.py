@@ -159,7 +159,6 @@ class Assembler:
                     stem = re.sub(r"[^\w-]", "-", cell.label or f"chunk-{cell.index}")
                     path = self.files / f"{stem}-{n_img}.{mime.split('/')[1]}"
                     if not path.exists():  # the same file for every format of this render
-                        if not path.exists():  # the same file for every format of this render
                         path.write_bytes(base64.b64decode(data[mime]))
                     alt = alts[n_img - 1] if n_img - 1 < len(alts) and alts[n_img - 1] else ""
                     pieces.append(("image", {"path": path.relative_to(self.workdir).as_posix(), "alt": alt}))

@@ -196,8 +196,6 @@ def _render_in(args, doc, doc_path, cfg, formats, out_dir, work, partial_worker=
                 fig[name] = cfg.formats[f][key]
         break
     nb, steps = execute.build_notebook(doc, params, cfg.execute, fig)
-    if partial_worker is not None:
-        partial_worker.prestart(nb.cells[0].source)
     since = _stage("parse", since)
     run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=not args.no_cache, light_worker=partial_worker)
     if partial_worker is not None:

@@ -219,21 +219,6 @@ class Worker:
         )
         self.cwd = str(cwd)
         self.used = False  # one run per worker: its namespace is then the run's
-        self.pending = None  # the code sent ahead by `prestart`
-
-    def prestart(self, setup_code):
-        """Send the renderer's setup cell (matplotlib's inline backend) ahead, while the
-        document is keyed: every run starts with it or (inline expressions only) can do
-        with it, as it leaves the state the kernel's whole run recorded."""
-        try:
-            self._send(setup_code)
-            self.pending = setup_code
-        except OSError:
-            pass  # the worker is gone: execute() says so
-
-    def _send(self, code):
-        self.proc.stdin.write(json.dumps({"code": code}) + "\n")
-        self.proc.stdin.flush()
 
     @property
     def available(self):
@@ -262,25 +247,15 @@ class Worker:
         progress = progress or (lambda msg: None)
         try:
             self._read("its start")
-            ahead = None
-            if self.pending is not None:
-                ahead = self._read("setup")
-                if not (nb.cells and steps[0].role == "setup" and nb.cells[0].source == self.pending):
-                    if not ahead["ok"]:
-                        raise RenderError("the light worker's setup cell failed")
-                    ahead = None  # ran, and not part of this run (its cells are numbered on)
             chunks = [s for s in steps if s.role == "chunk"]
             done = 0
-            first = 1 if ahead is not None or self.pending is None else 2
-            for count, (cell, step) in enumerate(zip(nb.cells, steps), start=first):
+            for count, (cell, step) in enumerate(zip(nb.cells, steps), start=1):
                 if step.role == "chunk":
                     done += 1
                     progress(f"[{done}/{len(chunks)}] executing chunk {step.obj.name}")
-                if ahead is not None:
-                    answer, ahead = ahead, None
-                else:
-                    self._send(cell.source)
-                    answer = self._read(step.obj.name if step.role == "chunk" else step.role)
+                self.proc.stdin.write(json.dumps({"code": cell.source}) + "\n")
+                self.proc.stdin.flush()
+                answer = self._read(step.obj.name if step.role == "chunk" else step.role)
                 cell.outputs = [from_dict(out) for out in answer["outputs"]]
                 cell.execution_count = count
                 if not answer["ok"]:

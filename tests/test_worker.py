@@ -105,15 +105,3 @@ def test_a_dead_worker_is_an_error_not_a_hang(tmp_path):
     nb, steps = _notebook(["import os\nos._exit(3)"])
     with pytest.raises(RenderError, match="worker stopped"), worker.Worker(tmp_path) as w:
         w.execute(nb, steps, tmp_path)
-
-
-@pytest.mark.parametrize("with_setup", [True, False])
-def test_the_setup_cell_sent_ahead(tmp_path, with_setup):
-    """The setup cell sent while the document is keyed serves a run that starts with it,
-    and leaves a run without it (inline expressions only) the same state."""
-    cells = ([SETUP] if with_setup else []) + ["import matplotlib\nprint(matplotlib.rcParams['figure.figsize'])"]
-    nb, steps = _notebook(cells)
-    with worker.Worker(tmp_path) as w:
-        w.prestart(SETUP)
-        w.execute(nb, steps, tmp_path)
-    assert nb.cells[-1].outputs[0]["text"] == "[3.0, 2.0]\n"
