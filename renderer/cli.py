@@ -136,7 +136,9 @@ def run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=True, light_worker=
         run(nb, steps, cfg.project_dir, progress=_progress)
 
 
-def render(args):
+def render(args, light_worker=None):
+    """Render `args.input`; `light_worker`: a renderer.worker.Worker started beforehand
+    (else one is started here)."""
     started = time.monotonic()
     STAGES.clear()
     doc_path = Path(args.input).resolve()
@@ -144,7 +146,7 @@ def render(args):
         raise RenderError(f"input file not found: {args.input}")
     # The Python process that runs the chunks, started now: it gets ready while the
     # document is parsed and keyed (killed unused when the cache has every value).
-    partial_worker = _start_worker(doc_path.parent)
+    partial_worker = light_worker if light_worker is not None else _start_worker(doc_path.parent)
     try:
         _render(args, doc_path, started, partial_worker)
     finally:
@@ -247,11 +249,11 @@ def _terminate(signum, frame):
     raise Terminated()
 
 
-def main(argv=None):
+def main(argv=None, light_worker=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        render(args)
+        render(args, light_worker)
     except RenderError as exc:
         if args.debug:
             traceback.print_exc()

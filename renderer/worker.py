@@ -177,7 +177,12 @@ def main():
     reply({"ready": True})
     for line in commands:
         outputs.clear()
-        code = json.loads(line)["code"]
+        request = json.loads(line)
+        if "cwd" in request:  # the project folder, known once the command line is read
+            os.chdir(request["cwd"])
+            reply({"outputs": [], "ok": True})
+            continue
+        code = request["code"]
         try:
             result = shell.run_cell(code, store_history=True)
             ok = result.success
@@ -204,20 +209,21 @@ def main():
 
 # ---------------------------------------------------------------------- renderer side
 class Worker:
-    """The child process, started early (`start`) and used at most once (`execute`)."""
+    """The child process, started early and used at most once (`execute`): in `cwd`, or
+    where the command runs (`python -m renderer` starts it before reading its arguments;
+    `execute` moves it to the project folder before any cell runs)."""
 
-    def __init__(self, cwd):
+    def __init__(self, cwd=None):
         self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "renderer.worker"],
-            cwd=str(cwd),
+            cwd=None if cwd is None else str(cwd),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
             text=True,
             encoding="utf-8",
         )
-        self.cwd = str(cwd)
         self.used = False  # one run per worker: its namespace is then the run's
 
     @property
@@ -241,11 +247,14 @@ class Worker:
         from renderer import execute as kernel
         from renderer.notebook import from_dict
 
-        if str(cwd) != self.cwd or not self.available:
+        if not self.available:
             raise RenderError("the light worker is not available")
         self.used = True
         progress = progress or (lambda msg: None)
         try:
+            self._read("its start")
+            self.proc.stdin.write(json.dumps({"cwd": str(cwd)}) + "\n")
+            self.proc.stdin.flush()
             self._read("its start")
             chunks = [s for s in steps if s.role == "chunk"]
             done = 0
