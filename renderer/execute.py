@@ -1,7 +1,8 @@
 """Running the document's Python in one Jupyter kernel.
 
 `build_notebook` turns the parsed document into a notebook (setup cell, chunks, the
-parameter-override cell, one small cell per inline expression); `execute` runs it.
+parameter-override cell, one small cell per inline expression); `execute` runs it in a
+Jupyter kernel (the fall-back of renderer.worker, which runs it first).
 `renderer.incremental` decides which cells `execute` needs to run (see cli.run_or_reuse).
 """
 from __future__ import annotations

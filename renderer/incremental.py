@@ -26,9 +26,14 @@ and any later miss executes the whole document. A partial run that changes them,
 fails, is discarded and the whole document executed. Units that use `globals()`,
 `exec`, IPython's `_`/`Out` and the like, or do not parse, also disable it.
 
-On a miss of some units only, a kernel is started, the prefix namespace restored from
-the pickle (its global-state fingerprint must match the stored one) and only the missing
-units, with the units they depend on, executed in document order.
+On a miss of some units only, the prefix namespace is restored from the pickle in the
+light worker (renderer.worker) and only the missing units, with the units they depend
+on, executed in document order. Only the setup names these units read are restored
+(modules are stored by name and imported only when read; the other objects come back
+together), unless the setup defined a function, which may read any name; an inline-only
+run skips the figure setup cell. The global-state fingerprint is kept by piece (a module
+not imported has none): every piece present after the restore and at the end must match
+the stored one.
 """
 
 from __future__ import annotations

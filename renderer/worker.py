@@ -1,21 +1,25 @@
-"""A light executor for partial runs: an IPython shell in a plain child process.
+"""A light executor: an IPython shell in a plain child process, instead of a Jupyter kernel.
 
 A re-render after an edit executes only a few cells on top of the cached setup
 (renderer.incremental). Starting a Jupyter kernel for them costs more than running them
-(kernel launch, ZeroMQ handshake, shutdown: about a second of waiting), so partial runs go
-to this worker instead: a child process started at the beginning of the render, while the
-document is parsed and keyed, that runs an IPython `InteractiveShell` with the kernel's
-display machinery (display formatters, the matplotlib inline backend, the display hook)
-and returns each cell's outputs as nbclient would have stored them (stream, display_data,
-execute_result, error; streams flushed as ipykernel flushes them: before a display and at
-the end of the cell, stdout first). It mirrors the kernel's `sys.path` and `MPLBACKEND`;
-whatever it cannot mirror (display updates, `clear_output`) fails the partial run, and
-the renderer then executes the whole document in a real kernel. The cache never trusts
-the worker blindly: the restored setup's global-state fingerprint must match the one the
-kernel recorded, and tests compare its outputs with the kernel's for every chunk.
+(kernel launch, ZeroMQ handshake, shutdown: about a second of waiting), so the renderer
+runs its cells here: a child process started first thing (before the renderer's own
+imports), ready by the time the document is parsed and keyed, that runs an IPython
+`InteractiveShell` with the kernel's display machinery (display formatters, the
+matplotlib inline backend, the display hook) and returns each cell's outputs as nbclient
+would have stored them (stream, display_data, execute_result, error; streams flushed as
+ipykernel flushes them: before a display and at the end of the cell, stdout first). It
+mirrors what the kernel sets up that the document can see (`sys.path`, `MPLBACKEND`,
+`get_ipython().kernel` for pandas, UTF-8 streams, the cells' file names). Anything it
+cannot reproduce (display updates, `clear_output`) or any failure makes the renderer run
+the document again in a real kernel (renderer.execute), which reports errors as always.
+The cache never trusts the worker blindly: a restored setup's global-state fingerprint
+must match the one recorded, and tests compare its outputs with a kernel's cell by cell.
+Output a C library writes straight to the process's descriptors is not captured (a
+kernel shows it as a stream).
 
 Protocol: one JSON object per line. The worker says {"ready": true}; the renderer sends
-{"code": ...} and gets {"outputs": [...], "ok": bool}.
+{"cwd": folder}, then {"code": ...} per cell, and gets {"outputs": [...], "ok": bool}.
 """
 
 from __future__ import annotations
