@@ -105,3 +105,17 @@ def test_a_dead_worker_is_an_error_not_a_hang(tmp_path):
     nb, steps = _notebook(["import os\nos._exit(3)"])
     with pytest.raises(RenderError, match="worker stopped"), worker.Worker(tmp_path) as w:
         w.execute(nb, steps, tmp_path)
+
+
+def test_a_worker_started_elsewhere_runs_in_the_project_folder(tmp_path, monkeypatch):
+    """`python -m renderer` starts the worker before it knows the project folder: the
+    worker moves there before the first cell, and imports the project's own modules."""
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    (project / "projectmodule.py").write_text("ANSWER = 42\n")
+    monkeypatch.chdir(elsewhere)
+    nb, steps = _notebook(["import os, projectmodule\nprint(os.getcwd(), projectmodule.ANSWER)"])
+    with worker.Worker() as w:
+        w.execute(nb, steps, project)
+    assert nb.cells[0].outputs[0]["text"] == f"{project} 42\n"
