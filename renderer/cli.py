@@ -253,7 +253,10 @@ def main(argv=None, light_worker=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        render(args, light_worker)
+        if light_worker is None:
+            render(args)
+        else:
+            render(args, light_worker)
     except RenderError as exc:
         if args.debug:
             traceback.print_exc()
