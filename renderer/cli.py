@@ -124,6 +124,8 @@ def run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=True, light_worker=
         if light_worker is not None and light_worker.available:
             try:
                 return light_worker.execute(nb, steps, cwd, progress=progress)
+            except worker.TimedOut:
+                raise  # a kernel would take as long
             except RenderError as exc:
                 _progress(f"not run by the light worker ({exc}): executing in a Jupyter kernel")
         return execute.execute(nb, steps, cwd, progress=progress)

@@ -768,6 +768,8 @@ def _reuse(p, entry, store, nb, steps, cfg, progress, execute_fn):
     try:
         execute_fn(sub, sub_steps, cfg.project_dir, progress=progress)
     except RenderError as exc:
+        if getattr(exc, "final", False):  # a time-out: running everything would time out too
+            raise
         return f"partial run failed ({exc}); running everything"
     state = _state(sub.cells[-1])
     stored = entry["fingerprint"]

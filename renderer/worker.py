@@ -58,6 +58,12 @@ def _json_default(obj):
     raise TypeError(f"{obj!r} is not JSON serializable")
 
 
+class TimedOut(RenderError):
+    """A cell ran longer than the time limit (not worth running again in a kernel)."""
+
+    final = True
+
+
 class Unsupported(Exception):
     """Something a kernel would show that the worker cannot reproduce."""
 
@@ -240,13 +246,18 @@ class Worker:
         tail = " ".join(self.log.read().strip().splitlines()[-3:])
         return RenderError(f"the light worker stopped while running {what}: {tail or 'no message'}")
 
-    def _read(self, what):
+    def _read(self, what, timeout=None):
+        import select
+
+        if timeout is not None and not select.select([self.proc.stdout], [], [], timeout)[0]:
+            self.close()
+            raise TimedOut(f"{what} timed out after {timeout} s")
         line = self.proc.stdout.readline()
         if not line:
             raise self._died(what)
         return json.loads(line)
 
-    def execute(self, nb, steps, cwd, progress=None, timeout=None):
+    def execute(self, nb, steps, cwd, progress=None, timeout=1800):
         """Like renderer.execute.execute, for a partial run: fills the cells' outputs."""
         from renderer import execute as kernel
         from renderer.notebook import from_dict
@@ -268,7 +279,7 @@ class Worker:
                     progress(f"[{done}/{len(chunks)}] executing chunk {step.obj.name}")
                 self.proc.stdin.write(json.dumps({"code": cell.source}) + "\n")
                 self.proc.stdin.flush()
-                answer = self._read(step.obj.name if step.role == "chunk" else step.role)
+                answer = self._read(step.obj.name if step.role == "chunk" else step.role, timeout)
                 cell.outputs = [from_dict(out) for out in answer["outputs"]]
                 cell.execution_count = count
                 if not answer["ok"]:

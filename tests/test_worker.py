@@ -119,3 +119,9 @@ def test_a_worker_started_elsewhere_runs_in_the_project_folder(tmp_path, monkeyp
     with worker.Worker() as w:
         w.execute(nb, steps, project)
     assert nb.cells[0].outputs[0]["text"] == f"{project} 42\n"
+
+
+def test_a_cell_over_the_time_limit_stops_the_run(tmp_path):
+    nb, steps = _notebook(["import time\ntime.sleep(30)"])
+    with pytest.raises(worker.TimedOut, match="timed out after 1 s"), worker.Worker(tmp_path) as w:
+        w.execute(nb, steps, tmp_path, timeout=1)
