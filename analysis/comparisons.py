@@ -29,10 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.special import gammaln
 
 from analysis.concepts import RESPONSES, VARIABLES
+
+# scipy is imported in the functions that use it: a kernel restoring cached results
+# (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
 from analysis.groups import GROUPINGS, Grouping
 
 
@@ -155,6 +156,7 @@ def rank_test(samples: Sequence[np.ndarray]) -> TestResult:
     Three or more: Kruskal–Wallis with tie correction = R ``kruskal.test``.
     The statistic is R's W (U of the first sample) or H.
     """
+    from scipy import stats
     testable = [np.asarray(s, dtype=float) for s in samples if len(s) > 0]
     if len(testable) < 2:
         return _none("fewer than two groups with non-missing values")
@@ -232,6 +234,7 @@ def fisher_exact_rxc(table) -> float:
     last two columns are enumerated once (the last one is then determined).
     Raises :class:`TableTooLargeError` beyond MAX_FISHER_ENUMERATION tables.
     """
+    from scipy.special import gammaln
     t = np.asarray(table, dtype=np.int64)
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
     if t.ndim != 2 or min(t.shape) < 2:
@@ -303,6 +306,7 @@ def table_test(counts) -> TestResult:
     expected count is at least 5, otherwise Fisher's exact test (R
     ``fisher.test(m)``, exact for any table size, see :func:`fisher_exact_rxc`).
     """
+    from scipy import stats
     t = np.asarray(counts, dtype=np.int64)
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0] if t.size else t
     if t.ndim != 2 or t.shape[0] < 2:
@@ -381,6 +385,7 @@ def compare_categorical(
 
 def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float | None, float | None]:
     """Exact Clopper–Pearson interval of k/n = R ``binom.test(k, n)$conf.int``; (None, None) if n = 0."""
+    from scipy import stats
     if n <= 0:
         return None, None
     ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="exact")

@@ -44,8 +44,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+# scipy is imported in the functions that use it: a kernel restoring cached results
+# (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
 from .groups import GROUPINGS
 from .survival import RISK_STEP_MONTHS, Z95, _at_risk
 
@@ -205,6 +206,7 @@ def gray_test(months, status, group, cause: int) -> GrayTest:
     cmprsk's ``crst`` with ``rho = 0``: the score ``s`` and variance ``V`` of the
     first k-1 groups, statistic ``s' V^-1 s`` on k-1 df (R: NA-like -1 when V is
     singular; here None with a reason)."""
+    from scipy import stats
     months = np.asarray(months, dtype=float)
     status = np.asarray(status)
     group = np.asarray(group, dtype=np.int64)

@@ -40,10 +40,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .concepts import VARIABLES
 from .groups import GROUPINGS
+
+# scipy is imported in the functions that use it: a kernel restoring cached results
+# (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
 from .survival import Z95
 
 #: Terms of Table 2 in display order: key -> label (the treatments as in Table 1, the
@@ -327,6 +329,8 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
     hazard, as R ``coxph(... + strata(center))``; no Firth refit (R coxphf has no strata)
     and no cox.zph test then.
     """
+    from scipy import stats
+
     from .survival import _endpoint_columns, endpoint_frame
 
     # only the columns of the model: endpoint_frame copies every column it is given
@@ -492,6 +496,7 @@ def _fit_firth(endpoint, n, events, data, columns, left_out, problem) -> CoxResu
 def wald_ratio(coef: float, se: float) -> tuple[float, float, float, float] | None:
     """exp(coef) with its Wald 95% CI and two-sided p, as R's ``summary(coxph)``; None when
     the standard error is not a positive finite number or the interval overflows."""
+    from scipy import stats
     if not (math.isfinite(se) and se > 0 and abs(coef) + Z95 * se < 700):
         return None
     return (math.exp(coef), math.exp(coef - Z95 * se), math.exp(coef + Z95 * se),
@@ -568,6 +573,7 @@ def zph_score(time, event, X, beta) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _zph_rows(u, imat, p, groups: dict[str, list[int]]) -> tuple[PHTest, ...]:
+    from scipy import stats
     rows = []
     for name, jj in list(groups.items()) + [("GLOBAL", list(range(p)))]:
         kk = list(range(p)) + [p + j for j in jj]

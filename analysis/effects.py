@@ -32,10 +32,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.special import gammaln
 
 from .concepts import ENDPOINTS, RESPONSES
+
+# scipy is imported in the functions that use it: a kernel restoring cached results
+# (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
 from .groups import GROUPINGS
 
 #: Reference level of every grouping: effects are "level versus reference".
@@ -113,6 +114,7 @@ class ResponseEffect:
 
 def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of k/n = R ``prop.test(k, n, correct = FALSE)$conf.int``."""
+    from scipy import stats
     z = stats.norm.ppf((1 + confidence) / 2)
     p = k / n
     centre = p + z * z / (2 * n)
@@ -192,6 +194,8 @@ def fisher_odds_ratio(table, confidence: float = 0.95) -> OddsRatio:
     the odds ratio is (a/b)/(c/d) conditionally on the margins. An infinite estimate or
     bound (a zero cell) is None with a reason, as is a table with an empty row or column.
     """
+    from scipy import stats
+    from scipy.special import gammaln
     t = np.asarray(table, dtype=np.int64)
     if t.shape != (2, 2) or (t < 0).any():
         raise ValueError("a 2x2 table of non-negative counts is required")
@@ -403,6 +407,7 @@ def detectable_hazard_ratio(events: int, proportion: float | None, alpha: float,
                             power: float = DETECTABLE_POWER) -> DetectableHazardRatio:
     """Schoenfeld's minimum detectable hazard ratio: R
     ``exp(-(qnorm(1 - alpha/2) + qnorm(power)) / sqrt(d * p * (1 - p)))`` and its inverse."""
+    from scipy import stats
     if events <= 0 or proportion is None or not 0 < proportion < 1:
         reason = "no event" if events <= 0 else "one group is empty: no comparison"
         return DetectableHazardRatio(int(max(events, 0)), proportion, alpha, power, None, None, reason)

@@ -22,9 +22,12 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from great_tables import GT, loc, style
+
+if TYPE_CHECKING:  # imported where a table is drawn: restoring cached results skips it
+    from great_tables import GT
 
 from .centers import CENTER_COUNTS, CenterSupplement
 from .comparisons import CategoricalLevel, Comparison, ContinuousLevel
@@ -141,6 +144,8 @@ def _html_marked(cell: Cell) -> str:
 
 
 def _to_gt(spec: _Spec) -> GT:
+    from great_tables import GT, loc, style
+
     data = {}
     for j, col in enumerate(spec.columns):
         if col in spec.marked_columns:

@@ -158,7 +158,8 @@ class Assembler:
                     n_img += 1
                     stem = re.sub(r"[^\w-]", "-", cell.label or f"chunk-{cell.index}")
                     path = self.files / f"{stem}-{n_img}.{mime.split('/')[1]}"
-                    path.write_bytes(base64.b64decode(data[mime]))
+                    if not path.exists():  # the same file for every format of this render
+                        path.write_bytes(base64.b64decode(data[mime]))
                     alt = alts[n_img - 1] if n_img - 1 < len(alts) and alts[n_img - 1] else ""
                     pieces.append(("image", {"path": path.relative_to(self.workdir).as_posix(), "alt": alt}))
                 elif self.fmt == "html" and "text/html" in data:

@@ -12,7 +12,19 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from renderer import assemble, conditions, crossref, execute, incremental, inline_log, outputs, pandoc, project, qmd
+from renderer import (
+    assemble,
+    conditions,
+    crossref,
+    execute,
+    incremental,
+    inline_log,
+    outputs,
+    pandoc,
+    project,
+    qmd,
+    worker,
+)
 from renderer.errors import RenderError
 
 
@@ -98,23 +110,60 @@ def params_from(args):
     return params
 
 
-def run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=True):
+def run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=True, light_worker=None):
     """Fill chunk outputs and inline values: from the execution cache where the setup's
     inputs (chunk code, parameters, data file contents, library sources, versions) and each
     later chunk's or inline expression's own code and dependencies match, executing only
-    the rest (renderer.incremental); without the cache, by executing the notebook."""
+    the rest (renderer.incremental); without the cache, by executing the notebook.
+
+    Execution goes to `light_worker` (renderer.worker, started while the document was
+    parsed) when given; a document it cannot run (a display update, or any failure) is
+    then run in a Jupyter kernel, which reports errors as always."""
+
+    def run(nb, steps, cwd, progress=None):
+        if light_worker is not None and light_worker.available:
+            try:
+                return light_worker.execute(nb, steps, cwd, progress=progress)
+            except worker.TimedOut:
+                raise  # a kernel would take as long
+            except RenderError as exc:
+                _progress(f"not run by the light worker ({exc}): executing in a Jupyter kernel")
+        return execute.execute(nb, steps, cwd, progress=progress)
+
     if use_cache:
-        incremental.run(doc, nb, steps, params, cfg, fig, _progress, execute.execute)
+        # (a partial run that fails makes incremental.run execute the whole document)
+        partial = light_worker.execute if light_worker is not None else None
+        incremental.run(doc, nb, steps, params, cfg, fig, _progress, run, partial_fn=partial)
     else:
-        execute.execute(nb, steps, cfg.project_dir, progress=_progress)
+        run(nb, steps, cfg.project_dir, progress=_progress)
 
 
-def render(args):
+def render(args, light_worker=None):
+    """Render `args.input`; `light_worker`: a renderer.worker.Worker started beforehand
+    (else one is started here)."""
     started = time.monotonic()
     STAGES.clear()
     doc_path = Path(args.input).resolve()
     if not doc_path.exists():
         raise RenderError(f"input file not found: {args.input}")
+    # The Python process that runs the chunks, started now: it gets ready while the
+    # document is parsed and keyed (killed unused when the cache has every value).
+    partial_worker = light_worker if light_worker is not None else _start_worker(doc_path.parent)
+    try:
+        _render(args, doc_path, started, partial_worker)
+    finally:
+        if partial_worker is not None:
+            partial_worker.__exit__(None, None, None)
+
+
+def _start_worker(cwd):
+    try:
+        return worker.Worker(cwd)
+    except OSError:
+        return None  # partial runs then start a kernel
+
+
+def _render(args, doc_path, started, partial_worker):
     _progress(f"parsing {doc_path.name}")
     doc = qmd.load(doc_path)
     cfg = project.load(doc_path, doc.meta)
@@ -128,7 +177,7 @@ def render(args):
     except OSError as exc:
         raise outputs.environment_error(exc, "create a temporary folder in", tempfile.gettempdir()) from None
     try:
-        _render_in(args, doc, doc_path, cfg, formats, out_dir, work)
+        _render_in(args, doc, doc_path, cfg, formats, out_dir, work, partial_worker)
     finally:
         if not args.debug:
             shutil.rmtree(work, ignore_errors=True)
@@ -138,7 +187,7 @@ def render(args):
     _progress(f"done in {time.monotonic() - started:.1f} s ({stages})")
 
 
-def _render_in(args, doc, doc_path, cfg, formats, out_dir, work):
+def _render_in(args, doc, doc_path, cfg, formats, out_dir, work, partial_worker=None):
     since = time.monotonic()
     outputs.check_free_space(work)
     params = params_from(args)
@@ -152,7 +201,9 @@ def _render_in(args, doc, doc_path, cfg, formats, out_dir, work):
         break
     nb, steps = execute.build_notebook(doc, params, cfg.execute, fig)
     since = _stage("parse", since)
-    run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=not args.no_cache)
+    run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=not args.no_cache, light_worker=partial_worker)
+    if partial_worker is not None:
+        partial_worker.close()  # used or not, it is not needed any more
     since = _stage("execute", since)
     # Conditional content follows the metadata the chunks set; hidden figures take no number.
     doc.blocks = conditions.resolve(doc.blocks, conditions.output_metadata(doc.blocks, cfg.meta))
@@ -200,11 +251,14 @@ def _terminate(signum, frame):
     raise Terminated()
 
 
-def main(argv=None):
+def main(argv=None, light_worker=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        render(args)
+        if light_worker is None:
+            render(args)
+        else:
+            render(args, light_worker)
     except RenderError as exc:
         if args.debug:
             traceback.print_exc()

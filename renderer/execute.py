@@ -1,7 +1,8 @@
 """Running the document's Python in one Jupyter kernel.
 
 `build_notebook` turns the parsed document into a notebook (setup cell, chunks, the
-parameter-override cell, one small cell per inline expression); `execute` runs it.
+parameter-override cell, one small cell per inline expression); `execute` runs it in a
+Jupyter kernel (the fall-back of renderer.worker, which runs it first).
 `renderer.incremental` decides which cells `execute` needs to run (see cli.run_or_reuse).
 """
 from __future__ import annotations
@@ -11,9 +12,8 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-import nbformat
-
 from renderer.errors import RenderError
+from renderer.notebook import new_code_cell, new_notebook
 from renderer.qmd import Cell, Markdown, inline_exprs, params_cell_names, walk
 
 INLINE_MIME = "application/x-renderer-inline"
@@ -66,12 +66,12 @@ def build_notebook(doc, params, execute_opts, fig):
     `params`: overrides (name -> value) injected right after the `parameters` cell.
     `fig`: dict with dpi/width/height defaults.
     """
-    nb = nbformat.v4.new_notebook()
+    nb = new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     steps = []
 
     def add(step, code):
-        nb.cells.append(nbformat.v4.new_code_cell(code))
+        nb.cells.append(new_code_cell(code))
         steps.append(step)
 
     add(Step("setup"), _setup_code(fig["dpi"], fig["width"], fig["height"]))
@@ -160,9 +160,11 @@ def execute(nb, steps, cwd, progress=None, timeout=1800):
     progress = progress or (lambda msg: None)
     client = NotebookClient(nb, kernel_name="python3", kernel_manager_class=_venv_kernel_manager(),
                             timeout=timeout, allow_errors=False, record_timing=False,
+                            # every output has arrived when the last cell returns: a graceful
+                            # shutdown only waits (0.5-2 s) for the kernel to exit
+                            shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(cwd)}})
     chunks = [s for s in steps if s.role == "chunk"]
-    n_inline = sum(s.role == "inline" for s in steps)
     done = 0
     # The kernel process's own stderr (transport warnings, crashes) goes to a log that is
     # quoted only if the kernel dies; cell output arrives over the messaging channel.
@@ -191,11 +193,16 @@ def execute(nb, steps, cwd, progress=None, timeout=1800):
         raise RenderError(f"could not start the python3 kernel: {exc}") from None
     finally:
         log.close()
-    progress(f"inline {n_inline} expressions")
+    collect(nb, steps, progress)
+    return nb
+
+
+def collect(nb, steps, progress):
+    """Hand the executed cells' outputs to the chunks and inline expressions they came from."""
+    progress(f"inline {sum(s.role == 'inline' for s in steps)} expressions")
     for cell, step in zip(nb.cells, steps):
         if step.role == "inline":
             values = [o for o in cell.outputs if INLINE_MIME in o.get("data", {})]
             step.obj.value = values[0]["data"][INLINE_MIME] if values else None
         elif step.role == "chunk":
             step.obj.outputs = list(cell.outputs)
-    return nb

@@ -26,9 +26,14 @@ and any later miss executes the whole document. A partial run that changes them,
 fails, is discarded and the whole document executed. Units that use `globals()`,
 `exec`, IPython's `_`/`Out` and the like, or do not parse, also disable it.
 
-On a miss of some units only, a kernel is started, the prefix namespace restored from
-the pickle (its global-state fingerprint must match the stored one) and only the missing
-units, with the units they depend on, executed in document order.
+On a miss of some units only, the prefix namespace is restored from the pickle in the
+light worker (renderer.worker) and only the missing units, with the units they depend
+on, executed in document order. Only the setup names these units read are restored
+(modules are stored by name and imported only when read; the other objects come back
+together), unless the setup defined a function, which may read any name; an inline-only
+run skips the figure setup cell. The global-state fingerprint is kept by piece (a module
+not imported has none): every piece present after the restore and at the end must match
+the stored one.
 """
 
 from __future__ import annotations
@@ -42,12 +47,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from renderer import cache
+from renderer import cache, notebook
 from renderer.errors import RenderError
 from renderer.execute import Step
 
 #: Bump when the entry layout changes.
-FORMAT = 2
+FORMAT = 3
 STATE_MIME = "application/x-renderer-state+json"
 #: Names whose use makes static dependency analysis meaningless.
 DYNAMIC_NAMES = {
@@ -409,7 +414,7 @@ def closure(p: Plan, missing: set) -> list:
 # ----------------------------------------------------------------------- kernel-side code
 _KERNEL_LIB = r'''
 def _renderer_state_lib():
-    import hashlib, importlib, marshal, os, pickle, re, sys, types
+    import hashlib, importlib, marshal, os, pickle, random, re, sys, types
     shell = get_ipython()
     hidden = set(shell.user_ns_hidden)
     skip = re.compile(r"^_renderer_|^_i{1,3}\d*$|^_\d+$|^_+$|^_(ih|oh|dh|exit_code)$")
@@ -430,6 +435,8 @@ def _renderer_state_lib():
         return cached_names[cls]
 
     class Pickler(pickle.Pickler):
+        code = False  # whether a function of the document was pickled
+
         def reducer_override(self, obj):
             if isinstance(obj, type) or not isinstance(getattr(obj, "__dict__", None), dict):
                 return NotImplemented
@@ -448,6 +455,7 @@ def _renderer_state_lib():
             if isinstance(obj, types.FunctionType) and obj.__module__ == "__main__":
                 if obj.__closure__:
                     raise pickle.PicklingError(f"function {obj.__name__} has a closure")
+                self.code = True
                 return ("function", marshal.dumps(obj.__code__), obj.__name__, obj.__qualname__,
                         obj.__defaults__, obj.__kwdefaults__, obj.__doc__)
             if isinstance(obj, type) and obj.__module__ == "__main__":
@@ -476,29 +484,64 @@ def _renderer_state_lib():
                 self.fh.write(data)
             return len(data)
 
-    def dump(objects, fh=None):
-        """sha256 of the pickle of `objects`, written to `fh` when given."""
+    def dump(frozen, fh=None):
+        """(sha256, whether a function of the document is in it) of the snapshot of the
+        namespace `frozen`, written to `fh` when given: the names bound to modules (by module
+        name), then every other object in one pickle (so shared references stay shared)."""
         writer = HashingWriter(fh)
-        Pickler(writer, protocol=pickle.HIGHEST_PROTOCOL).dump(objects)
-        return writer.sha.hexdigest()
+        modules = {n: v.__name__ for n, v in frozen.items() if isinstance(v, types.ModuleType)}
+        pickle.dump(modules, writer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler = Pickler(writer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dump({n: v for n, v in frozen.items() if n not in modules})
+        return writer.sha.hexdigest(), pickler.code
+
+    def load(fh, needed=None):
+        """The namespace dumped to `fh`, or the part of it a partial run reads (`needed`):
+        modules are imported by name, only those needed (importing matplotlib for a module
+        of figures nobody reads costs half a second); the other objects come back together."""
+        modules = pickle.load(fh)
+        out = {n: importlib.import_module(m) for n, m in modules.items() if needed is None or n in needed}
+        if needed is None or any(n not in modules for n in needed):
+            out.update(Unpickler(fh).load())
+        return out
+
+    def random_states():
+        # NumPy's as plain Python, so that restoring it does not import NumPy
+        np = sys.modules.get("numpy")
+        state = np.random.get_state() if np is not None else None
+        if state is not None:
+            state = (state[0], state[1].tolist(), *state[2:])
+        return random.getstate(), state
+
+    def set_random_states(states):
+        random.setstate(states[0])
+        np = sys.modules.get("numpy")
+        if np is not None and states[1] is not None:
+            np.random.set_state((states[1][0], np.array(states[1][1], dtype=np.uint32), *states[1][2:]))
 
     def fingerprint():
+        """Digest of each piece of global state a chunk could change, by piece; a piece
+        of a module not imported is absent (nothing changed it)."""
         # (Python's own `random` is left out: great_tables draws its HTML ids from it.)
-        parts = [os.getcwd(), list(sys.path)]
+        def sha(value):
+            return hashlib.sha256(repr(value).encode()).hexdigest()
+
+        parts = {"cwd": sha(os.getcwd()), "sys.path": sha(list(sys.path))}
         mpl = sys.modules.get("matplotlib")
         if mpl is not None:
-            parts.append(sorted((k, repr(v)) for k, v in mpl.rcParams.items()))
+            parts["matplotlib.rcParams"] = sha(sorted((k, repr(v)) for k, v in mpl.rcParams.items()))
         pd = sys.modules.get("pandas")
         if pd is not None:
-            parts.append(repr(pd._config.config._global_config))
+            parts["pandas options"] = sha(pd._config.config._global_config)
         np = sys.modules.get("numpy")
         if np is not None:
-            parts.append(repr(np.get_printoptions()))
-            parts.append(hashlib.sha256(repr(np.random.get_state()).encode()).hexdigest())
-        return hashlib.sha256(repr(parts).encode()).hexdigest()
+            parts["numpy print options"] = sha(np.get_printoptions())
+            parts["numpy.random"] = sha(np.random.get_state())
+        return parts
 
-    return types.SimpleNamespace(user_names=user_names, dump=dump, Unpickler=Unpickler,
-                                 fingerprint=fingerprint)
+    return types.SimpleNamespace(user_names=user_names, dump=dump, load=load, Unpickler=Unpickler,
+                                 fingerprint=fingerprint, random_states=random_states,
+                                 set_random_states=set_random_states)
 
 
 def _renderer_report(**values):
@@ -514,47 +557,48 @@ def _snapshot_code(path):
 _renderer_lib = _renderer_state_lib()
 _renderer_frozen = {{n: get_ipython().user_ns[n] for n in _renderer_lib.user_names()}}
 try:
-    import pickle as _renderer_pickle, random as _renderer_random
     with open({str(path)!r}, "wb") as _renderer_fh:
-        _renderer_digest = _renderer_lib.dump(_renderer_frozen, _renderer_fh)
-        # the random generators' states follow (a new kernel seeds them afresh)
-        _renderer_np = __import__("sys").modules.get("numpy")
-        _renderer_pickle.dump((_renderer_random.getstate(),
-                               _renderer_np.random.get_state() if _renderer_np else None), _renderer_fh)
+        # the random generators' states first (a new kernel seeds them afresh), then the namespace
+        __import__("pickle").dump(_renderer_lib.random_states(), _renderer_fh)
+        _renderer_digest, _renderer_code = _renderer_lib.dump(_renderer_frozen, _renderer_fh)
 except Exception as exc:  # not restorable, or not writable: the cache stays all or nothing
     _renderer_report(names=sorted(_renderer_frozen), snapshot=None, why=f"{{type(exc).__name__}}: {{exc}}",
-                     digest=None, fingerprint=_renderer_lib.fingerprint())
+                     digest=None, fingerprint=_renderer_lib.fingerprint(), code=None,
+                     modules=[])
 else:
     _renderer_report(names=sorted(_renderer_frozen), snapshot={str(path)!r}, why=None,
-                     digest=_renderer_digest, fingerprint=_renderer_lib.fingerprint())
+                     digest=_renderer_digest, fingerprint=_renderer_lib.fingerprint(), code=_renderer_code,
+                     modules=sorted(n for n, v in _renderer_frozen.items()
+                                    if isinstance(v, __import__("types").ModuleType)))
 """
     )
 
 
-def _restore_code(path, fingerprint):
+def _restore_code(path, fingerprint, needed=None):
+    """Kernel code restoring the setup's namespace (only the names in `needed`, when given)."""
     return (
         _KERNEL_LIB % {"mime": STATE_MIME}
         + f"""
 _renderer_lib = _renderer_state_lib()
 with open({str(path)!r}, "rb") as _renderer_fh:
-    _renderer_frozen = _renderer_lib.Unpickler(_renderer_fh).load()
     _renderer_random_states = __import__("pickle").load(_renderer_fh)
+    _renderer_frozen = _renderer_lib.load(_renderer_fh, {needed!r})
 get_ipython().user_ns.update(_renderer_frozen)
 # (compared at the end with this, not with the stored digest: unpickled objects need not
 # pickle to the very same bytes)
-_renderer_start = _renderer_lib.dump(_renderer_frozen)
-__import__("random").setstate(_renderer_random_states[0])
-if _renderer_random_states[1] is not None:
-    __import__("numpy").random.set_state(_renderer_random_states[1])
-if _renderer_lib.fingerprint() != {fingerprint!r}:
-    raise RuntimeError("the restored setup does not reproduce the global state")
+_renderer_start = _renderer_lib.dump(_renderer_frozen)[0]
+_renderer_lib.set_random_states(_renderer_random_states)
+_renderer_stored = {fingerprint!r}
+_renderer_differ = [k for k, v in _renderer_lib.fingerprint().items() if _renderer_stored.get(k) != v]
+if _renderer_differ:
+    raise RuntimeError(f"the restored setup does not reproduce the global state ({{', '.join(_renderer_differ)}})")
 """
     )
 
 
 _CHECK_CODE = """
 try:
-    _renderer_digest = _renderer_lib.dump(_renderer_frozen)
+    _renderer_digest = _renderer_lib.dump(_renderer_frozen)[0]
 except Exception:
     _renderer_digest = None
 _renderer_report(digest=_renderer_digest, fingerprint=_renderer_lib.fingerprint(),
@@ -595,6 +639,7 @@ class Store:
                 and isinstance(entry.get("prefix_chunks"), list)
                 and isinstance(entry.get("prefix_inline"), list)
                 and isinstance(entry.get("names"), list)
+                and isinstance(entry.get("fingerprint"), dict)
                 and isinstance(entry.get("runs"), list)
             ):
                 raise ValueError("unexpected layout")
@@ -634,23 +679,24 @@ def _unit_record(unit):
 
 
 def _apply_record(unit, record):
-    import nbformat
-
     if unit.kind == "chunk":
-        unit.step.obj.outputs = [nbformat.from_dict(o) for o in record["outputs"]]
+        unit.step.obj.outputs = [notebook.from_dict(o) for o in record["outputs"]]
     elif unit.kind == "inline":
         unit.step.obj.value = record["value"]
 
 
 # ----------------------------------------------------------------------------- execution
-def run(doc, nb, steps, overrides, cfg, fig, progress, execute_fn):
-    """Fill every chunk's outputs and inline value, executing as little as is safe."""
+def run(doc, nb, steps, overrides, cfg, fig, progress, execute_fn, partial_fn=None):
+    """Fill every chunk's outputs and inline value, executing as little as is safe.
+
+    `execute_fn` runs a whole document (a Jupyter kernel); `partial_fn`, when given, runs
+    a partial run (renderer.worker); if it fails, the whole document is executed."""
     p = plan(doc, nb, steps, overrides, cfg.execute, fig, cfg.project_dir)
     store = Store(cfg.project_dir, doc.path, p.prefix_key)
     entry, why = store.load()
     if entry is not None:
         try:
-            result = _reuse(p, entry, store, nb, steps, cfg, progress, execute_fn)
+            result = _reuse(p, entry, store, nb, steps, cfg, progress, partial_fn or execute_fn)
         except (KeyError, TypeError, ValueError, IndexError):
             result, why = None, "cache entry unreadable (ignored)"
         else:
@@ -666,10 +712,8 @@ def _prefix_steps_filled(p, entry, steps):
     inlines = [steps[i] for i in p.prefix_cells if steps[i].role == "inline"]
     if len(chunks) != len(entry["prefix_chunks"]) or len(inlines) != len(entry["prefix_inline"]):
         raise ValueError("prefix layout")
-    import nbformat
-
     for step, outs in zip(chunks, entry["prefix_chunks"]):
-        step.obj.outputs = [nbformat.from_dict(o) for o in outs]
+        step.obj.outputs = [notebook.from_dict(o) for o in outs]
     for step, value in zip(inlines, entry["prefix_inline"]):
         step.obj.value = value
 
@@ -701,17 +745,22 @@ def _reuse(p, entry, store, nb, steps, cfg, progress, execute_fn):
         f"cache: setup restored, executing {n_chunks} of {sum(u.kind == 'chunk' for u in p.units)} "
         f"chunks and {n_inline} of {sum(u.kind == 'inline' for u in p.units)} inline expressions"
     )
-    import nbformat
-
-    sub = nbformat.v4.new_notebook(metadata=nb.metadata)
+    sub = notebook.new_notebook(metadata=nb.metadata)
     sub_steps = []
 
     def add(step, source):
-        sub.cells.append(nbformat.v4.new_code_cell(source))
+        sub.cells.append(notebook.new_code_cell(source))
         sub_steps.append(step)
 
-    add(Step("setup"), nb.cells[0].source)
-    add(Step("restore"), _restore_code(store.snapshot_path, entry["fingerprint"]))
+    # Restore only what the units read, unless a function of the document (which may read
+    # any name) is in the setup; without a chunk to run, the figure setup (matplotlib) is
+    # not needed either: an inline expression cannot display a figure.
+    needed = None
+    if entry.get("selective"):
+        needed = sorted(set(entry["names"]) & {n for i in todo for n in p.units[i].names.reads})
+    if any(p.units[i].kind != "inline" for i in todo):
+        add(Step("setup"), nb.cells[0].source)
+    add(Step("restore"), _restore_code(store.snapshot_path, entry["fingerprint"], needed))
     for i in todo:
         for c in p.units[i].cells:
             add(steps[c], nb.cells[c].source)
@@ -719,9 +768,16 @@ def _reuse(p, entry, store, nb, steps, cfg, progress, execute_fn):
     try:
         execute_fn(sub, sub_steps, cfg.project_dir, progress=progress)
     except RenderError as exc:
+        if getattr(exc, "final", False):  # a time-out: running everything would time out too
+            raise
         return f"partial run failed ({exc}); running everything"
     state = _state(sub.cells[-1])
-    if state["digest"] is None or state["digest"] != state["start"] or state["fingerprint"] != entry["fingerprint"]:
+    stored = entry["fingerprint"]
+    if (
+        state["digest"] is None
+        or state["digest"] != state["start"]
+        or any(stored.get(k) != v for k, v in state["fingerprint"].items())
+    ):
         return "a changed chunk modified the setup's objects or global state; running everything"
     for i, u in enumerate(p.units):
         if i not in todo:
@@ -747,9 +803,7 @@ def _remember(store, entry, p, executed):
 
 def _full(p, nb, steps, store, cfg, progress, execute_fn):
     """Execute the whole notebook, with a state snapshot after the prefix and the check at the end."""
-    import nbformat
-
-    full = nbformat.v4.new_notebook(metadata=nb.metadata)
+    full = notebook.new_notebook(metadata=nb.metadata)
     full_steps = []
     snap_at = check_at = None
     tmp_snapshot = store.snapshot_path.with_name(f".{store.snapshot_path.name}.{os.getpid()}.tmp")
@@ -763,11 +817,11 @@ def _full(p, nb, steps, store, cfg, progress, execute_fn):
         full_steps.append(steps[i])
         if can_snapshot and i == len(p.prefix_cells) - 1:
             snap_at = len(full.cells)
-            full.cells.append(nbformat.v4.new_code_cell(_snapshot_code(tmp_snapshot)))
+            full.cells.append(notebook.new_code_cell(_snapshot_code(tmp_snapshot)))
             full_steps.append(Step("snapshot"))
     if snap_at is not None:
         check_at = len(full.cells)
-        full.cells.append(nbformat.v4.new_code_cell(_CHECK_CODE))
+        full.cells.append(notebook.new_code_cell(_CHECK_CODE))
         full_steps.append(Step("check"))
     try:
         execute_fn(full, full_steps, cfg.project_dir, progress=progress)
@@ -790,6 +844,8 @@ def _full(p, nb, steps, store, cfg, progress, execute_fn):
         "names": snap["names"],
         "digest": snap["digest"],
         "fingerprint": snap["fingerprint"],
+        # a partial run may restore only the names it reads (no function of the document)
+        "selective": snap.get("code") is False,
         "incremental": why_not is None,
         "why_not_incremental": why_not,
         "prefix_chunks": [[dict(o) for o in steps[i].obj.outputs] for i in p.prefix_cells if steps[i].role == "chunk"],

@@ -106,7 +106,7 @@ def run_pandoc(markdown_path, out_path, to, args, workdir, filters=()):
 
 
 def html(markdown_path, out_path, opts, workdir, resource_path, filters=()):
-    args = ["--standalone", "--embed-resources", f"--resource-path={resource_path}",
+    args = ["--standalone", f"--resource-path={resource_path}",
             "--include-in-header", str(workdir / "style.html"), "--section-divs"]
     (workdir / "style.html").write_text(f"<style>\n{(HERE / 'style.css').read_text()}</style>\n")
     if opts.get("toc"):
@@ -114,7 +114,51 @@ def html(markdown_path, out_path, opts, workdir, resource_path, filters=()):
         args += ["-M", f"toc-title={opts.get('toc-title', 'Contents')}"]
     if opts.get("css"):
         args += ["--css", str(opts["css"])]
-    run_pandoc(markdown_path, out_path, "html5", args, workdir, filters)
+    else:
+        # Pandoc's --embed-resources takes 2/3 of the HTML conversion (it re-reads and
+        # re-encodes every figure): when the page's only resources are the figures this
+        # render wrote, they are embedded here as Pandoc would (`role="img"`, base64).
+        run_pandoc(markdown_path, out_path, "html5", args, workdir, filters)
+        if _embed_figures(out_path, workdir):
+            return
+    run_pandoc(markdown_path, out_path, "html5", [*args, "--embed-resources"], workdir, filters)
+
+
+RESOURCE_TAG_RE = re.compile(r"<(?:img|script|link|source|video|audio|iframe|embed|object|track|input)\b[^>]*>", re.I)
+FIGURE_IMG_RE = re.compile(r'<img src="(report_files/[\w.-]+\.(png|jpeg))"([^<>]*)>')
+ALT_RE = re.compile(r'\balt="([^"]*)"')
+MIME = {"png": "image/png", "jpeg": "image/jpeg"}
+TAG_RE = re.compile(r"<[^<>]*>")
+LINE_BREAK_RE = re.compile(r"\s*\n\s*")
+SINGLE_QUOTED_RE = re.compile(r"""(\s[\w:.-]+)\s*=\s*'([^'"]*)'""")
+
+
+def _embed_figures(out_path, workdir):
+    """Embed the figures of `workdir/report_files` into the HTML; False (nothing written)
+    when the page refers to any other resource, or a figure is missing."""
+    import base64
+
+    page = Path(out_path).read_text(encoding="utf-8")
+    for tag in RESOURCE_TAG_RE.findall(page):
+        m = FIGURE_IMG_RE.match(tag)
+        if not m or not (Path(workdir) / m.group(1)).is_file() \
+                or re.search(r"\b(?:src|href|data|srcset|poster)\s*=", m.group(3), re.I):
+            return False
+
+    def data_uri(m):
+        data = base64.b64encode((Path(workdir) / m.group(1)).read_bytes()).decode("ascii")
+        alt = ALT_RE.search(m.group(3))
+        label = f' aria-label="{alt.group(1)}"' if alt and alt.group(1) else ""
+        return f'<img role="img"{label} src="data:{MIME[m.group(2)]};base64,{data}"{m.group(3)}>'
+
+    # and write the page out as --embed-resources re-writes it: a tag on one line, attribute
+    # values in double quotes, `'` as &#39;
+    def tag(m):
+        return SINGLE_QUOTED_RE.sub(r'\1="\2"', LINE_BREAK_RE.sub(" ", m.group(0)))
+
+    page = TAG_RE.sub(tag, page).replace("&#x27;", "&#39;")
+    Path(out_path).write_text(FIGURE_IMG_RE.sub(data_uri, page), encoding="utf-8")
+    return True
 
 
 def docx(markdown_path, out_path, opts, workdir, resource_path, filters=()):

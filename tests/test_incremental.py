@@ -341,3 +341,43 @@ def test_sized_chunks_keep_their_own_size_cells(proj):
         roles = [steps[c].role for c in unit.cells]
         assert roles == ["figsize", "chunk", "figsize"]
         assert nb.cells[unit.cells[0]].source.endswith(setting)
+
+
+# --------------------------------------------------------- partial runs: what is restored
+def test_a_function_of_the_setup_sees_every_setup_name(proj):
+    """A function defined by the setup reads names the unit calling it does not name: the
+    partial run then restores the whole setup, not only the names the unit reads."""
+    edit(proj / "report.qmd", "values = [1, 2, 3]", "values = [1, 2, 3]\ndef scaled(x):\n    return x * scale")
+    render(proj)
+    edit(proj / "report.qmd", "Closing prose.", "Scaled: `{python} scaled(21)`.")
+    after = render(proj)
+    assert "setup restored, executing 0 of 3 chunks and 1 of 4 inline expressions" in after.err, after.err
+    assert after.chunks == [] and "cache miss" not in after.err  # no fall-back to a full run
+    assert "Scaled: 42" in after.html
+    edit(proj / "report.qmd", "scaled(21)", "scaled(5)")
+    assert "Scaled: 10" in render(proj).html
+
+
+def test_an_expression_reading_a_module_of_the_setup(proj):
+    """Modules are restored by name, only when read; the value follows the expression."""
+    render(proj)
+    edit(proj / "report.qmd", "Closing prose.", "Loader: `{python} yaml.safe_load('[7, 8]')[1]`.")
+    after = render(proj)
+    assert after.chunks == [] and after.inline == 1 and "cache miss" not in after.err
+    assert "Loader: 8" in after.html
+    edit(proj / "report.qmd", "[7, 8]", "[7, 9]")
+    assert "Loader: 9" in render(proj).html
+
+
+def test_a_chunk_the_worker_cannot_reproduce_runs_in_a_kernel(proj):
+    """Display updates exist only in a kernel: the partial run fails over to a full run,
+    which shows the updated value."""
+    render(proj)
+    edit(
+        proj / "report.qmd",
+        'print("chunk C", scale)',
+        'from IPython.display import display\nhandle = display("first", display_id=True)\nhandle.update(f"updated {scale}")',
+    )
+    after = render(proj)
+    assert "partial run failed" in after.err and "running everything" in after.err
+    assert "&#39;updated 2&#39;" in after.html and "&#39;first&#39;" not in after.html
