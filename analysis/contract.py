@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
-import pandera.pandas as pa
 
 # --------------------------------------------------------------------------- bounds
 
@@ -67,6 +66,17 @@ TEXT, NUMBER, INTEGER, DATE, BOOLEAN, SEX, STATUS = ("text", "number", "integer"
 
 
 @dataclass(frozen=True)
+class Range:
+    """A range check of a column's values: the name of the ``pandera.Check`` that
+    :mod:`analysis.rules` runs, its arguments and the message of a failure (declared as
+    data so that reading the contract does not import pandera)."""
+
+    check: str  # "in_range", "ge" or "gt"
+    args: tuple[float, ...]
+    error: str
+
+
+@dataclass(frozen=True)
 class Field:
     """One column: its name, its kind (above), whether a value is required, its range
     checks and the unit its numbers are in (None: not a measurement)."""
@@ -74,7 +84,7 @@ class Field:
     name: str
     kind: str
     required: bool = False
-    checks: tuple[pa.Check, ...] = ()
+    checks: tuple[Range, ...] = ()
     unit: str | None = None
 
 
@@ -84,12 +94,12 @@ def unit_of(column: str) -> str | None:
     return next((f.unit for f in COHORT_FIELDS if f.name == column), None)
 
 
-def _between(lo, hi) -> pa.Check:
-    return pa.Check.in_range(lo, hi, error=f"must be between {lo} and {hi}")
+def _between(lo, hi) -> Range:
+    return Range("in_range", (lo, hi), f"must be between {lo} and {hi}")
 
 
-_GE0 = pa.Check.ge(0, error="must be >= 0")
-_GT0 = pa.Check.gt(0, error="must be > 0")
+_GE0 = Range("ge", (0,), "must be >= 0")
+_GT0 = Range("gt", (0,), "must be > 0")
 _GRADE = _between(0, 5)
 
 #: The cohort table, one row per patient, in the order of the loaded frame.

@@ -48,12 +48,13 @@ from .groups import GROUPINGS
 # (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
 from .survival import Z95
 
-#: Terms of Table 2 in display order: key -> label (the treatments as in Table 1, the
-#: severity terms as the levels of their grouping).
+#: Terms of Table 2 in display order: key -> label (the treatments as named in Table 1
+#: (yes/no, no unit: ``name`` does not import the contract), the severity terms as the
+#: levels of their grouping).
 COX_TERMS = {
     "bm_blasts_ge20": "BM blasts ≥20% vs <20%",
-    "steroids": VARIABLES["steroids"].label,
-    "tocilizumab": VARIABLES["tocilizumab"].label,
+    "steroids": VARIABLES["steroids"].name,
+    "tocilizumab": VARIABLES["tocilizumab"].name,
     "severity_ge3": GROUPINGS["severity"].label("severe"),
     "severity_other": GROUPINGS["severity"].label("other"),
 }

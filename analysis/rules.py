@@ -12,14 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
 from .contract import BOOLEAN, DATE, EARLIEST_DATE, INTEGER, MAX_NUMBER, NUMBER, SEX, STATUS, TEXT, TOO_EARLY, TOO_LARGE
 from .errors import Violation
 from .readers import cell_text
+
+if TYPE_CHECKING:  # pandera (~0.25 s) is imported when a table is validated, not when a
+    # cached analysis is restored (its objects import analysis.loading)
+    import pandera.pandas as pa
 
 #: pandas dtype of each kind of column while it is validated (nullable everywhere).
 _PANDERA_DTYPE = {
@@ -52,7 +55,11 @@ def _schema(frame: pd.DataFrame, fields, rules, cutoff: dt.date | None) -> pa.Da
     cell through DataFrame.stack, about 1 ms per failing row with pandas 2.3: minutes
     for the 10^5 failing rows of a badly exported registry.)
     """
-    checks = {field.name: list(field.checks) for field in fields}
+    import pandera.pandas as pa
+
+    checks = {
+        field.name: [getattr(pa.Check, r.check)(*r.args, error=r.error) for r in field.checks] for field in fields
+    }
     dates = [field.name for field in fields if field.kind == DATE]
     for name in dates:
         checks[name].append(pa.Check.ge(pd.Timestamp(EARLIEST_DATE), error=TOO_EARLY))
@@ -82,6 +89,8 @@ def _schema(frame: pd.DataFrame, fields, rules, cutoff: dt.date | None) -> pa.Da
 
 def schema_violations(frame: pd.DataFrame, bad: pd.DataFrame, fields, rules, cutoff) -> list[Violation]:
     """Run the pandera checks lazily; translate the failure cases into violations."""
+    from pandera.errors import SchemaErrors
+
     try:
         with warnings.catch_warnings():  # pandera's own pandas deprecation notices
             warnings.simplefilter("ignore", FutureWarning)
