@@ -105,6 +105,11 @@ class CoxResult:
 #: Gehan: 1.5721249 vs 1.5721251). Floating-point noise in g stays far below it even
 #: for 10^6 rows (decrement ~ n eps^2).
 FIT_DECREMENT = 1e-20
+#: ... except that with many rows the score's rounding noise can keep the decrement above
+#: 1e-20 for ever (measured: ~5e-20 at 10^6 rows, icans_grade, score noise ~5e-8), so a
+#: Newton step taken from a decrement below this is the last one: the error left after it
+#: is of the order of this squared, below floating-point noise.
+FIT_FINAL_DECREMENT = 1e-12
 FIT_MAX_STEPS = 60
 #: |coef| above this means an infinite estimate (monotone likelihood), e.g. a level
 #: with no event; R warns "coefficient may be infinite" in the same situation.
@@ -273,7 +278,8 @@ def _fit_efron(data: pd.DataFrame, columns: list[str]):
     a coefficient diverges past MAX_ABS_COEF, or the information becomes singular while
     the iterates move away from 0 (columns without information were removed before).
     Stops when the Newton decrement g'H^-1g/2 falls below 1e-20 (coefficients
-    then agree with R to ~1e-9); vectorised, so 10^6 rows take seconds (lifelines'
+    then agree with R to ~1e-9), or after the step taken from a decrement below
+    FIT_FINAL_DECREMENT (rounding noise of large data sets); vectorised, so 10^6 rows take seconds (lifelines'
     CoxPHFitter took ~90 s there)."""
     model = _model(data, columns)
     beta = np.zeros(len(columns))
@@ -283,17 +289,22 @@ def _fit_efron(data: pd.DataFrame, columns: list[str]):
         converged = False
         for _ in range(FIT_MAX_STEPS):
             delta = np.linalg.solve(info, score)
-            if score @ delta / 2 < FIT_DECREMENT:
+            decrement = score @ delta / 2
+            if decrement < FIT_DECREMENT:
                 converged = True
                 break
+            final = decrement < FIT_FINAL_DECREMENT
             step = 1.0
             for _halving in range(30):
                 new = beta + step * delta
                 new_loglik, new_score, new_info = model.terms(new)
-                if np.isfinite(new_loglik) and new_loglik >= loglik - 1e-12 * abs(loglik):
-                    break
+                if np.isfinite(new_loglik) and (final or new_loglik >= loglik - 1e-12 * abs(loglik)):
+                    break  # the final step's predicted gain is below the log-likelihood's rounding
                 step /= 2
             beta, loglik, score, info = new, new_loglik, new_score, new_info
+            if final:
+                converged = True
+                break
             if np.any(np.abs(beta) > 2 * MAX_ABS_COEF):
                 break  # diverging towards an infinite estimate
         cov = np.linalg.inv(info)
