@@ -528,7 +528,7 @@ import dataclasses  # noqa: E402
 
 from .cohort_flow import CohortFlow, Timelines, cohort_flow, swimmer_timelines  # noqa: E402
 from .competing import CIF_MONTHS, CompetingRisks, compare_competing  # noqa: E402
-from .landmark import DEFAULT_LANDMARK_DAY, LandmarkComparison, landmark_survival  # noqa: E402
+from .landmark import DEFAULT_LANDMARK_DAY, LandmarkComparison, landmark_analyses  # noqa: E402
 
 #: Groupings of the landmark analysis (toxicity with an onset day).
 LANDMARK_REPORTED = ("crs", "icans")
@@ -538,7 +538,7 @@ def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None) -> dict[
     day = DEFAULT_LANDMARK_DAY if landmark_day is None else int(landmark_day)
     competing = {"all": compare_competing(df, None)}
     competing.update({g: compare_competing(df, g) for g in GROUPINGS})
-    landmark = {(e, g): landmark_survival(df, e, g, day) for e in ENDPOINTS for g in LANDMARK_REPORTED}
+    landmark = landmark_analyses(df, ENDPOINTS, LANDMARK_REPORTED, day)
     return {"competing": competing, "landmark": landmark, "landmark_day": day,
             "cohort_flow": cohort_flow(df), "swimmer": swimmer_timelines(df)}
 

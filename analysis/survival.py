@@ -3,7 +3,7 @@
 Every estimate reproduces R ``survival`` (>= 3) defaults, so that a reader who
 re-runs the analysis in R gets the printed numbers:
 
-* survival curve: ``survfit(Surv(time, status) ~ 1)`` (Kaplan-Meier, lifelines),
+* survival curve: ``survfit(Surv(time, status) ~ 1)`` (Kaplan-Meier),
   95% CI ``conf.type = "log"``: ``S * exp(±z * se)`` with ``se`` the Greenwood
   standard error of ``log S`` (upper limit clipped to 1). lifelines' own CI is
   log-log, so it is not used.
@@ -113,23 +113,24 @@ class _Steps:
     last_time: float           # largest follow-up time (event or censored)
 
 
-def _km_steps(months: np.ndarray, events: np.ndarray) -> tuple[_Steps, object]:
-    from lifelines import KaplanMeierFitter
-
-    kmf = KaplanMeierFitter().fit(months, event_observed=events)
-    table = kmf.event_table
-    at_event = table["observed"].to_numpy() > 0
-    d = table["observed"].to_numpy()[at_event].astype(float)
-    n = table["at_risk"].to_numpy()[at_event].astype(float)
-    times = table.index.to_numpy(dtype=float)[at_event]
-    surv = kmf.survival_function_.iloc[:, 0].reindex(table.index).to_numpy()[at_event]
+def _km_steps(months: np.ndarray, events: np.ndarray) -> _Steps:
+    """Kaplan-Meier steps: deaths d and number at risk n (follow-up >= t) at each distinct
+    time, S = prod(1 - d/n) over the times with a death (R survfit; lifelines gives the same
+    to ~1e-15, but its event table took ~0.1 s per curve at 10^6 patients)."""
+    times, inverse = np.unique(months, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    deaths = np.bincount(inverse, weights=events, minlength=times.size)
+    at_risk = np.cumsum(np.bincount(inverse, minlength=times.size)[::-1])[::-1].astype(float)
+    at_event = deaths > 0
+    d, n, times = deaths[at_event], at_risk[at_event], times[at_event]
+    surv = np.cumprod(1.0 - d / n)
     # Greenwood variance of log S (R survfit std.err); infinite once S reaches 0.
     with np.errstate(divide="ignore", invalid="ignore"):
         var_log = np.cumsum(np.where(n > d, d / (n * (n - d)), np.inf))
         se = np.sqrt(var_log)
         lower = np.where(surv > 0, surv * np.exp(-Z95 * se), np.nan)
         upper = np.where(surv > 0, np.minimum(1.0, surv * np.exp(Z95 * se)), np.nan)
-    return _Steps(times, surv, lower, upper, float(np.max(months))), kmf
+    return _Steps(times, surv, lower, upper, float(np.max(months)))
 
 
 def _r_median(times: np.ndarray, curve: np.ndarray) -> float | None:
@@ -202,7 +203,7 @@ def kaplan_meier(months, events, key: str = "all", label: str = "All patients") 
         return KMSummary(key, label, int(months.size), 0, None, None, None,
                          "no event: median not reached", landmarks, curve)
 
-    steps, _ = _km_steps(months, events)
+    steps = _km_steps(months, events)
     median = _r_median(steps.times, steps.surv)
     ci_low = _r_median(steps.times, steps.lower)
     ci_high = _r_median(steps.times, steps.upper)
