@@ -156,9 +156,10 @@ def kinetics_profile(prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | Non
                              for c in PROFILE_COLUMNS})
     copies = df.groupby([g.column, "day"], observed=True)["car_copies_per_ug"]
     # cythonised group quantiles: linear interpolation, R type 7 (as Series.quantile)
+    quartiles = copies.quantile([0.25, 0.75]).unstack()  # one sort of the groups for both
     stats = (
         pd.DataFrame({"n": copies.size(), "median": copies.median(),
-                      "q1": copies.quantile(0.25), "q3": copies.quantile(0.75)})
+                      "q1": quartiles[0.25], "q3": quartiles[0.75]})
         .reset_index()
         .rename(columns={g.column: "level"})
     )

@@ -149,23 +149,28 @@ def _hazard_ratios(data: pd.DataFrame, endpoint: str, grouping: str) -> tuple[La
 
     g = GROUPINGS[grouping]
     reference, others = g.levels[0], g.levels[1:]
-    level = data[g.column].astype(str)
+    keys = list(g.keys)
+    level_codes = pd.Categorical(data[g.column], categories=keys).codes  # integers: no strings at 10^6 rows
+
+    def in_level(key: str) -> np.ndarray:
+        return level_codes == keys.index(key)
+
     months = data[f"{endpoint}_months"].astype(float)
     event = data[f"{endpoint}_event"].astype(bool)
 
     def none(reason):
         return tuple(LandmarkHR(lv.key, lv.label, None, None, None, None, None, None, reason) for lv in others)
 
-    if not level.eq(reference.key).any():
+    if not in_level(reference.key).any():
         return none(f"no patient in the reference group ({reference.label}) at the landmark")
     if not event.any():
         return none("no event after the landmark: hazard ratio not estimable")
-    present = [lv for lv in others if level.eq(lv.key).any()]
+    present = [lv for lv in others if in_level(lv.key).any()]
     if not present:
         return none("no patient in this group at the landmark: only one group")
     frame = pd.DataFrame({"months": months, "event": event.astype(float)})
     for lv in present:
-        frame[lv.key] = level.eq(lv.key).astype(float)
+        frame[lv.key] = in_level(lv.key).astype(float)
     coef, cov, _converged, problem, _monotone = _fit_efron(frame, [lv.key for lv in present])
     out = []
     for lv in others:

@@ -64,8 +64,14 @@ class _Timer:
         _reset_peak()
         wall, cpu = time.perf_counter(), time.process_time()
         value = action()
-        self.rows.append({"stage": name, "wall": time.perf_counter() - wall,
-                          "cpu": time.process_time() - cpu, "peak_mib": _peak_mib()})
+        self.rows.append(
+            {
+                "stage": name,
+                "wall": time.perf_counter() - wall,
+                "cpu": time.process_time() - cpu,
+                "peak_mib": _peak_mib(),
+            }
+        )
         return value
 
 
@@ -116,16 +122,18 @@ def child_stages(cohort: str, kinetics: str, compute_detail: bool) -> dict:
                 code = compile(ast.Module([statement], []), str(cell.line.where), "exec")
                 if setup and isinstance(statement, ast.Assign):  # load / compute / narrative apart
                     target = ast.unparse(statement.targets[0])
-                    timer.run(f"  setup: {target} = {ast.unparse(statement.value)[:40]}",
-                              lambda code=code: exec(code, names))
+                    timer.run(
+                        f"  setup: {target} = {ast.unparse(statement.value)[:40]}", lambda code=code: exec(code, names)
+                    )
                 else:
                     exec(code, names)
             if last is not None:
                 _show(eval(compile(ast.Expression(last.value), str(cell.line.where), "eval"), names))
 
         timer.run(f"chunk {cell.name}", run_cell)
-    inlines = [expr for block in qmd.walk(doc.blocks) if isinstance(block, qmd.Markdown)
-               for expr in qmd.inline_exprs(block)]
+    inlines = [
+        expr for block in qmd.walk(doc.blocks) if isinstance(block, qmd.Markdown) for expr in qmd.inline_exprs(block)
+    ]
     timer.run(f"inline expressions ({len(inlines)})", lambda: [str(eval(e.code, names)) for e in inlines])
     return {"stages": timer.rows, "peak_mib": _peak_mib()}
 
@@ -134,11 +142,25 @@ def _instrument_compute(timer: _Timer) -> None:
     """Time the analyses inside compute_results (wrapping the functions it calls)."""
     from analysis import results
 
-    for name in ("prepare_cohort", "compare_continuous", "compare_categorical", "compare_response",
-                 "compare_survival", "fit_cox", "response_effect", "univariable_cox",
-                 "detectable_hazard_ratio_for", "kinetics_samples", "patient_kinetics", "with_groupings",
-                 "compare_peak", "kinetics_profile", "_competing_and_landmark", "center_supplement",
-                 "median_followup"):
+    for name in (
+        "prepare_cohort",
+        "compare_continuous",
+        "compare_categorical",
+        "compare_response",
+        "compare_survival",
+        "fit_cox",
+        "response_effect",
+        "univariable_cox",
+        "detectable_hazard_ratio_for",
+        "kinetics_samples",
+        "patient_kinetics",
+        "with_groupings",
+        "compare_peak",
+        "kinetics_profile",
+        "_competing_and_landmark",
+        "center_supplement",
+        "median_followup",
+    ):
         original = getattr(results, name)
         totals: dict = {"wall": 0.0, "cpu": 0.0, "calls": 0}
 
@@ -173,8 +195,7 @@ def run_child(args: list[str]) -> tuple[dict, float, float, float]:
         text, errors = out.read(), err.read()
     if os.waitstatus_to_exitcode(status) != 0 or not text.strip():
         raise RuntimeError(f"child {' '.join(args)} failed:\n{errors[-3000:]}")
-    return (json.loads(text.strip().splitlines()[-1]), wall, usage.ru_utime + usage.ru_stime,
-            usage.ru_maxrss / 1024)
+    return (json.loads(text.strip().splitlines()[-1]), wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
 def render(cohort: Path, kinetics: Path) -> dict:
@@ -182,9 +203,25 @@ def render(cohort: Path, kinetics: Path) -> dict:
         start = time.perf_counter()
         with tempfile.TemporaryFile("w+") as err:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "renderer", "report.qmd", "--cohort", str(cohort), "--kinetics",
-                 str(kinetics), "--cutoff", CUTOFF, "--no-cache", "--output-dir", f"{tmp}/out"],
-                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+                [
+                    sys.executable,
+                    "-m",
+                    "renderer",
+                    "report.qmd",
+                    "--cohort",
+                    str(cohort),
+                    "--kinetics",
+                    str(kinetics),
+                    "--cutoff",
+                    CUTOFF,
+                    "--no-cache",
+                    "--output-dir",
+                    f"{tmp}/out",
+                ],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
             _, status, usage = os.wait4(proc.pid, 0)
             wall = time.perf_counter() - start
             err.seek(0)
@@ -193,8 +230,13 @@ def render(cohort: Path, kinetics: Path) -> dict:
             raise RuntimeError(f"render failed:\n{log[-3000:]}")
         sizes = {p.name: p.stat().st_size for p in Path(f"{tmp}/out").iterdir()}
     done = re.search(r"done in .*", log)
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024,
-            "renderer": done.group(0) if done else "", "outputs": sizes}
+    return {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "peak_mib": usage.ru_maxrss / 1024,
+        "renderer": done.group(0) if done else "",
+        "outputs": sizes,
+    }
 
 
 def _load() -> str:
@@ -204,8 +246,11 @@ def _load() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1e5,1e6")
-    parser.add_argument("--data", default=str(ROOT / "benchmarks" / "scale-data"),
-                        help="folder of the generated registries (n<size>/cohort.csv), reused")
+    parser.add_argument(
+        "--data",
+        default=str(ROOT / "benchmarks" / "scale-data"),
+        help="folder of the generated registries (n<size>/cohort.csv), reused",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-render", action="store_true")
     parser.add_argument("--no-stages", action="store_true")
@@ -222,7 +267,9 @@ def main() -> None:
         print(f"\n== {n:,} patients ({folder}) ==")
         if not args.no_stages:
             print(f"load average before: {_load()}")
-            child = ["--child-stages", str(cohort), str(kinetics)] + (["--compute-detail"] if args.compute_detail else [])
+            child = ["--child-stages", str(cohort), str(kinetics)] + (
+                ["--compute-detail"] if args.compute_detail else []
+            )
             result, wall, cpu, peak = run_child(child)
             print(f"{'stage':<58} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}")
             for row in sorted(result["stages"], key=lambda row: "totals" in row):  # analyses last
@@ -236,9 +283,11 @@ def main() -> None:
         if not args.no_render:
             print(f"load average before render: {_load()}")
             r = render(cohort, kinetics)
-            print(f"{'full render html+pdf+docx (no cache)':<58} {r['wall']:>8.2f} {r['cpu']:>8.2f} {r['peak_mib']:>9.0f}")
+            print(
+                f"{'full render html+pdf+docx (no cache)':<58} {r['wall']:>8.2f} {r['cpu']:>8.2f} {r['peak_mib']:>9.0f}"
+            )
             print(f"  renderer: {r['renderer']}")
-            print(f"  outputs: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sorted(r["outputs"].items())))
+            print("  outputs: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sorted(r["outputs"].items())))
             print(f"load average after: {_load()}")
 
 
