@@ -151,11 +151,13 @@ def _aliased(X: pd.DataFrame) -> list[str]:
     return out
 
 
-def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]) -> list[str]:
+def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]):
     """Columns whose partial-likelihood information at 0 is nil given the earlier ones
     (e.g. every patient of a category is censored before the first event). R's coxph
-    finds them as zero pivots of the Cholesky decomposition (toler.chol) and reports NA."""
-    info = _model(data.assign(**{c: X[c] for c in columns}), columns).terms(np.zeros(len(columns)))[2]
+    finds them as zero pivots of the Cholesky decomposition (toler.chol) and reports NA.
+    Also returns the model of ``columns``, for the fit when none is removed."""
+    model = _model(data.assign(**{c: X[c] for c in columns}), columns)
+    info = model.terms(np.zeros(len(columns)))[2]
     tol = INFO_TOLERANCE * max(float(np.max(np.abs(np.diag(info)))), 1e-300)
     kept: list[int] = []
     out: list[str] = []
@@ -165,7 +167,7 @@ def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]
             kept.append(j)
         else:
             out.append(column)
-    return out
+    return out, model
 
 
 def design_matrix(df: pd.DataFrame) -> pd.DataFrame:
@@ -299,7 +301,7 @@ def _model(data: pd.DataFrame, columns: list[str]):
                              if rows["event"].any()])
 
 
-def _fit_efron(data: pd.DataFrame, columns: list[str]):
+def _fit_efron(data: pd.DataFrame, columns: list[str], model=None):
     """Newton-Raphson on Efron's partial likelihood, as R's coxph (start at 0, step
     halving when the log-likelihood decreases); returns (coef, covariance, converged,
     problem, monotone). ``monotone`` is true when the likelihood is monotone (separation):
@@ -308,8 +310,9 @@ def _fit_efron(data: pd.DataFrame, columns: list[str]):
     Stops when the Newton decrement g'H^-1g/2 falls below 1e-20 (coefficients
     then agree with R to ~1e-9), or after the step taken from a decrement below
     FIT_FINAL_DECREMENT (rounding noise of large data sets); vectorised, so 10^6 rows take seconds (lifelines'
-    CoxPHFitter took ~90 s there)."""
-    model = _model(data, columns)
+    CoxPHFitter took ~90 s there). ``model``: ``_model(data, columns)`` when already built."""
+    if model is None:
+        model = _model(data, columns)
     beta = np.zeros(len(columns))
     loglik = None
     try:
@@ -395,7 +398,8 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
     if not columns:
         reasons = "; ".join(sorted(set(left_out.values())))
         return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons)
-    for c in _without_information(data, X, columns):  # R's Cholesky: zero pivot -> NA coefficient
+    no_information, model = _without_information(data, X, columns)
+    for c in no_information:  # R's Cholesky: zero pivot -> NA coefficient
         left_out[c] = NO_INFORMATION_REASON
         columns.remove(c)
     if not columns:
@@ -403,7 +407,7 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
         return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons)
     frame = [data[["months", "event"]].astype(float), X[columns]] + ([data[STRATUM]] if strata else [])
     data = pd.concat(frame, axis=1)
-    coef, cov, converged, problem, monotone = _fit_efron(data, columns)
+    coef, cov, converged, problem, monotone = _fit_efron(data, columns, None if no_information else model)
     if coef is None and monotone and not strata:
         if n > FIRTH_MAX_ROWS:
             problem += f"; Firth's penalized likelihood is fitted up to {FIRTH_MAX_ROWS:,} patients only"
