@@ -230,6 +230,7 @@ class _EfronData:
         first[inverse[::-1]] = np.arange(inverse.size - 1, -1, -1)  # first patient of each row
         self.count = np.bincount(inverse, minlength=m).astype(float)    # patients per row
         self.deaths = np.bincount(inverse, weights=event, minlength=m)   # events per row
+        self.first = first
         self.t, self.x = time[first], X[first]
         has_event = self.deaths > 0
         ev_times, time_first = np.unique(self.t[has_event], return_index=True)
@@ -552,55 +553,49 @@ def zph_score(time, event, X, beta) -> tuple[np.ndarray, np.ndarray]:
     """Score vector u (2p) and information matrix (2p x 2p) of R's ``zph1.c``.
 
     Columns p+1..2p are the time-weighted covariates g(t) * x, g = centred KM
-    transform; the first p score entries are ~0 at the MLE (R uses 0). Vectorised:
-    one pass of cumulative sums, memory O(n p + p^2) whatever the number of ties.
+    transform; the first p score entries are ~0 at the MLE (R uses 0). Vectorised on the
+    rows of :class:`_EfronData` (patients collapsed by time and covariate values: g
+    depends on time only): cumulative sums, memory O(rows p + events p + p^2).
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=bool)
-    X = np.asarray(X, dtype=float)
-    X = X - X.mean(axis=0)                       # R recentres for stability
-    ttimes = _km_transform(time, event)
-    gtime = ttimes - ttimes[event].mean()
+    data = _EfronData(time, event, X)            # centres X, as R
+    x, grp, frac, rows = data.x, data.grp, data.frac, data.event_rows
+    ttimes = _km_transform(time, event)[data.first]
+    g = ttimes - data.deaths @ ttimes / data.deaths.sum()   # centred over the deaths
 
-    eta = X @ np.asarray(beta, dtype=float)
+    eta = x @ np.asarray(beta, dtype=float)
     r = np.exp(eta - eta.max())                  # common scale cancels in every ratio
-    order = np.argsort(time, kind="stable")
-    t, e, x, rr, gg = time[order], event[order], X[order], r[order], gtime[order]
-
-    ev_times, first_ev, d = np.unique(t[e], return_index=True, return_counts=True)
-    start = np.searchsorted(t, ev_times, side="left")           # first subject at risk
-    # risk-set sums S0, S1 at each event time (reverse cumulative sums)
-    rc0 = np.concatenate([np.cumsum(rr[::-1])[::-1], [0.0]])
-    rc1 = np.vstack([np.cumsum((rr[:, None] * x)[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
-    S0, S1 = rc0[start], rc1[start]
-    # sums over the deaths at each event time
-    grp = np.searchsorted(ev_times, t[e])                       # event rows -> event-time index
-    D0 = np.bincount(grp, weights=rr[e], minlength=ev_times.size)
-    D1 = np.vstack([np.bincount(grp, weights=rr[e] * x[e, j], minlength=ev_times.size)
-                    for j in range(x.shape[1])]).T
-    g_at = gg[e][first_ev]                                       # g(t) at each event time
+    w = data.count * r
+    rc0 = np.concatenate([np.cumsum(w[::-1])[::-1], [0.0]])
+    rc1 = np.concatenate([np.cumsum((w[:, None] * x)[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
+    S0, S1 = rc0[data.start], rc1[data.start]
+    dr = data.deaths[rows] * r[rows]
+    D0 = np.bincount(data.row_time, weights=dr, minlength=data.n_times)
+    D1 = np.stack([np.bincount(data.row_time, weights=dr * x[rows, j], minlength=data.n_times)
+                   for j in range(x.shape[1])], axis=1)
+    g_at = np.zeros(data.n_times)
+    g_at[data.row_time] = g[rows]                                # g(t) at each event time
 
     # Efron: the k-th of d tied deaths (k = 0..d-1) sees the risk set minus k/d of the deaths
-    k = np.arange(grp.size) - np.repeat(np.concatenate([[0], np.cumsum(d)[:-1]]), d)
-    frac = k / d[grp]
     denom = S0[grp] - frac * D0[grp]
     xbar = (S1[grp] - frac[:, None] * D1[grp]) / denom[:, None]
-    resid = x[e] - xbar                                          # Schoenfeld residuals
     gev = g_at[grp]
     p = x.shape[1]
-    u = np.concatenate([resid.sum(axis=0), (gev[:, None] * resid).sum(axis=0)])
+    # Schoenfeld residuals x - xbar summed, and weighted by g
+    u = np.concatenate([data.xd.sum(axis=0) - xbar.sum(axis=0),
+                        (data.deaths * g) @ x - (gev[:, None] * xbar).sum(axis=0)])
 
     imat = np.empty((2 * p, 2 * p))
     blocks = {}
     for m in (0, 1, 2):
-        w = gev ** m
+        wm = gev ** m
         # sum_e w_e * S2/denom_e  = X' diag(r * W(t)) X, W(t) = sum over event times <= t
-        A = np.bincount(grp, weights=w / denom, minlength=ev_times.size)
-        B = np.bincount(grp, weights=w * frac / denom, minlength=ev_times.size)
-        cumA = np.concatenate([[0.0], np.cumsum(A)])[np.searchsorted(ev_times, t, side="right")]
-        wt = rr * cumA
-        wt[e] -= rr[e] * B[grp]
-        blocks[m] = (x * wt[:, None]).T @ x - (xbar * w[:, None]).T @ xbar
+        A = np.bincount(grp, weights=wm / denom, minlength=data.n_times)
+        B = np.bincount(grp, weights=wm * frac / denom, minlength=data.n_times)
+        wt = w * np.concatenate([[0.0], np.cumsum(A)])[data.last]
+        wt[rows] -= dr * B[data.row_time]
+        blocks[m] = (x * wt[:, None]).T @ x - (xbar * wm[:, None]).T @ xbar
     imat[:p, :p] = blocks[0]
     imat[:p, p:] = imat[p:, :p] = blocks[1]
     imat[p:, p:] = blocks[2]

@@ -48,7 +48,11 @@ def _peak_mib() -> float:
     return float("nan")
 
 
+_PEAK_BEFORE_RESET = [0.0]  # the highest VmHWM seen before a reset (nested measurements)
+
+
 def _reset_peak() -> None:
+    _PEAK_BEFORE_RESET[0] = max(_PEAK_BEFORE_RESET[0], _peak_mib())
     try:
         with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
             refs.write("5")  # resets VmHWM to the current RSS (Linux >= 4.0)
@@ -60,19 +64,23 @@ class _Timer:
     def __init__(self) -> None:
         self.rows: list[dict] = []
 
-    def run(self, name: str, action):
+    def run(self, name: str, action, row: dict | None = None):
+        """Run ``action``, adding its wall, CPU and peak memory to ``row`` (a new row by default)."""
         _reset_peak()
+        enclosing, _PEAK_BEFORE_RESET[0] = _PEAK_BEFORE_RESET[0], 0.0
         wall, cpu = time.perf_counter(), time.process_time()
-        value = action()
-        self.rows.append(
-            {
-                "stage": name,
-                "wall": time.perf_counter() - wall,
-                "cpu": time.process_time() - cpu,
-                "peak_mib": _peak_mib(),
-            }
-        )
-        return value
+        try:
+            return action()
+        finally:
+            peak = max(_PEAK_BEFORE_RESET[0], _peak_mib())
+            _PEAK_BEFORE_RESET[0] = max(enclosing, peak)  # the enclosing measurement saw this peak too
+            if row is None:
+                row = {"stage": name, "wall": 0.0, "cpu": 0.0, "peak_mib": 0.0, "calls": 0}
+                self.rows.append(row)
+            row["wall"] += time.perf_counter() - wall
+            row["cpu"] += time.process_time() - cpu
+            row["peak_mib"] = max(row["peak_mib"], peak)
+            row["calls"] += 1
 
 
 def _show(value) -> None:
@@ -162,19 +170,13 @@ def _instrument_compute(timer: _Timer) -> None:
         "median_followup",
     ):
         original = getattr(results, name)
-        totals: dict = {"wall": 0.0, "cpu": 0.0, "calls": 0}
+        row = {"stage": f"    compute: {name}", "wall": 0.0, "cpu": 0.0, "peak_mib": 0.0, "calls": 0, "detail": True}
+        timer.rows.append(row)
 
-        def wrapped(*args, _original=original, _totals=totals, **kwargs):
-            wall, cpu = time.perf_counter(), time.process_time()
-            try:
-                return _original(*args, **kwargs)
-            finally:
-                _totals["wall"] += time.perf_counter() - wall
-                _totals["cpu"] += time.process_time() - cpu
-                _totals["calls"] += 1
+        def wrapped(*args, _original=original, _row=row, **kwargs):
+            return timer.run(_row["stage"], lambda: _original(*args, **kwargs), _row)
 
         setattr(results, name, wrapped)
-        timer.rows.append({"stage": f"    compute: {name}", "totals": totals})
 
 
 def child_generate(n: int, seed: int, out: str) -> dict:
@@ -248,7 +250,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1e5,1e6")
     parser.add_argument(
         "--data",
-        default=str(ROOT / "benchmarks" / "scale-data"),
+        default=str(Path(tempfile.gettempdir()) / "cartox-scale-data"),
         help="folder of the generated registries (n<size>/cohort.csv), reused",
     )
     parser.add_argument("--seed", type=int, default=1)
@@ -272,12 +274,9 @@ def main() -> None:
             )
             result, wall, cpu, peak = run_child(child)
             print(f"{'stage':<58} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}")
-            for row in sorted(result["stages"], key=lambda row: "totals" in row):  # analyses last
-                if "totals" in row:
-                    t = row["totals"]
-                    print(f"{row['stage'] + ' x' + str(t['calls']):<58} {t['wall']:>8.2f} {t['cpu']:>8.2f}")
-                else:
-                    print(f"{row['stage'][:58]:<58} {row['wall']:>8.2f} {row['cpu']:>8.2f} {row['peak_mib']:>9.0f}")
+            for row in sorted(result["stages"], key=lambda row: "detail" in row):  # analyses last
+                stage = row["stage"] + (f" x{row['calls']}" if "detail" in row else "")
+                print(f"{stage[:58]:<58} {row['wall']:>8.2f} {row['cpu']:>8.2f} {row['peak_mib']:>9.0f}")
             print(f"{'all chunks (child process, incl. imports)':<58} {wall:>8.2f} {cpu:>8.2f} {peak:>9.0f}")
             print(f"load average after: {_load()}")
         if not args.no_render:
