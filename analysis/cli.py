@@ -174,7 +174,8 @@ COMMANDS["synthesize"] = Command("write the SYNTHETIC demo cohort (data/README.m
 
 
 def _results(args: argparse.Namespace) -> int:
-    from analysis.outfiles import resolve_output, write_atomic
+    from analysis.export import write_results
+    from analysis.outfiles import resolve_output
     from analysis.results import compute_results
 
     if args.output:  # a folder, a pipe or a device is refused before any computing
@@ -184,11 +185,7 @@ def _results(args: argparse.Namespace) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 1
     settings = settings_from_args(args)
-    text = compute_results(load_settings(settings), **settings.analysis.model_dump()).to_json() + "\n"
-    if not args.output:
-        sys.stdout.write(text)
-        return 0
-    write_atomic(args.output, text)
+    write_results(compute_results(load_settings(settings), **settings.analysis.model_dump()), args.output)
     return 0
 
 

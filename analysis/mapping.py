@@ -31,10 +31,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .loading import _BOOLEAN_WORDS, _SEX_WORDS, _STATUS_WORDS, COHORT_FIELDS, KINETICS_FIELDS, _normal_name
+from .contract import BOOLEAN_WORDS, COHORT_FIELDS, KINETICS_FIELDS, SEX_WORDS, STATUS_WORDS
+from .readers import normal_name
 
 #: Labels and variable names that registries use for each contract column (normalised
-#: as :func:`analysis.loading._normal_name` does).
+#: as :func:`analysis.readers.normal_name` does).
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "patient_id": ("record id", "record", "patient id", "patient", "subject id", "study id", "id", "upn",
                    "patient number", "pt id"),
@@ -215,7 +216,7 @@ def _cell_text(value) -> str:
 
 def _dictionary(frame: pd.DataFrame) -> tuple[dict, dict] | None:
     """(variable -> label, variable -> {code: label}) of a REDCap-like data dictionary."""
-    columns = {_normal_name(str(c)).replace("_", " "): c for c in frame.columns}
+    columns = {normal_name(str(c)).replace("_", " "): c for c in frame.columns}
 
     def find(names):
         return next((columns[n] for n in names if n in columns), None)
@@ -286,11 +287,11 @@ def _by_header(headers, by_variable: dict) -> dict:
 
 
 def _tokens(text: str) -> set[str]:
-    return {t for t in _normal_name(text).split("_") if t and t not in {"of", "the", "at", "in", "a", "to"}}
+    return {t for t in normal_name(text).split("_") if t and t not in {"of", "the", "at", "in", "a", "to"}}
 
 
 def _similarity(a: str, b: str) -> float:
-    na, nb = _normal_name(a), _normal_name(b)
+    na, nb = normal_name(a), normal_name(b)
     if na == nb:
         return 1.0
     ratio = difflib.SequenceMatcher(None, na, nb).ratio()
@@ -303,17 +304,17 @@ def _candidates(name: str, header: str, label: str | None) -> tuple[str, float, 
     """(how, score, via) of one header for one contract column."""
     if header == name:
         return "exact", 3.0, ""
-    if _normal_name(header) == name:
+    if normal_name(header) == name:
         return "same name", 2.5, ""
     texts = [header] + ([label] if label else [])
     texts += [re.sub(r"\([^)]*\)", " ", t) for t in texts if "(" in t]  # units: "Peak IL-6 (pg/mL)"
     synonyms = (name.replace("_", " "),) + SYNONYMS.get(name, ())
     for text in texts:
-        normal = _normal_name(text)
+        normal = normal_name(text)
         for synonym in synonyms:
-            if normal == _normal_name(synonym):
-                from_dictionary = label is not None and normal in (_normal_name(label),
-                                                                   _normal_name(re.sub(r"\([^)]*\)", " ", label)))
+            if normal == normal_name(synonym):
+                from_dictionary = label is not None and normal in (normal_name(label),
+                                                                   normal_name(re.sub(r"\([^)]*\)", " ", label)))
                 return "known label", 2.0, f"dictionary label '{label}'" if from_dictionary else ""
     best = max(_similarity(text, synonym) for text in texts for synonym in synonyms)
     return "guess", best, ""
@@ -349,7 +350,7 @@ def _boolean_values(distinct: list[str], choices: dict[str, str]) -> tuple[dict,
     for value in distinct:
         low = choices.get(value, value).strip().lower()
         meaning = True if low in _YES else False if low in _NO else None
-        if meaning is not None and _BOOLEAN_WORDS.get(value.strip().lower()) == meaning:
+        if meaning is not None and BOOLEAN_WORDS.get(value.strip().lower()) == meaning:
             continue  # the contract reads the cell as it is
         if meaning is not None:
             table[value] = meaning
@@ -365,7 +366,7 @@ def _sex_values(distinct: list[str], choices: dict[str, str]) -> tuple[dict, str
     table, unknown = {}, []
     for value in distinct:
         text = choices.get(value, value).strip().lower()
-        if text in _SEX_WORDS and choices.get(value, value) == value:
+        if text in SEX_WORDS and choices.get(value, value) == value:
             continue
         if text in _MALE:
             table[value] = "M"
@@ -381,7 +382,7 @@ def _status_values(distinct: list[str], choices: dict[str, str]) -> tuple[dict, 
     table, unknown = {}, []
     for value in distinct:
         text = choices.get(value, value).strip().lower()
-        if text in _STATUS_WORDS and choices.get(value, value) == value:
+        if text in STATUS_WORDS and choices.get(value, value) == value:
             continue
         if "refract" in text:
             table[value] = "primary_refractory"

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from .loading import InputError, Violation
+from .errors import InputError, Violation
 from .outfiles import write_atomic
 
 #: Columns of ``validate --problems FILE``.

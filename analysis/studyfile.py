@@ -26,7 +26,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .loading import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS, ColumnMapping, Study, load_study, parse_cutoff
+from .contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
+from .loading import Study, load_study, parse_cutoff
+from .readers import ColumnMapping
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.loading import COHORT_FIELDS
+from analysis.contract import COHORT_FIELDS
 from analysis.synthetic import synthesize
 
 N_PATIENTS = 140

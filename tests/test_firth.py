@@ -14,8 +14,8 @@ import pytest
 from scipy import optimize, stats
 
 from analysis.cox import COX_TERMS, FIRTH, fit_cox
+from analysis.export import _cox_dict
 from analysis.firth import _profile_limit, fit_firth, penalized_lr_test, penalized_terms
-from analysis.results import _cox_dict
 from analysis.tables import table2
 
 REF = Path(__file__).parent / "reference"

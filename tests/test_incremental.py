@@ -8,6 +8,7 @@ No timing is asserted.
 
 import pickle
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,27 @@ Closing prose.
 @pytest.fixture
 def proj(tmp_path):
     return make_project(tmp_path, REPORT, study="label: first\n")
+
+
+@pytest.fixture(scope="module")
+def warm_template(tmp_path_factory):
+    """The project rendered once at ``<base>/proj``, its execution cache filled, then kept
+    aside at ``<base>/template``."""
+    base = tmp_path_factory.mktemp("warm")
+    render(make_project(base, REPORT, study="label: first\n"))
+    shutil.copytree(base / "proj", base / "template")
+    return base
+
+
+@pytest.fixture
+def warm(warm_template):
+    """A fresh copy of the rendered project at the path it was rendered in (the cache keys
+    files by absolute path, so a moved project starts cold): its first render is a cache
+    hit, so a test starts from a warm cache without paying a cold render."""
+    p = warm_template / "proj"
+    shutil.rmtree(p)
+    shutil.copytree(warm_template / "template", p)
+    return p
 
 
 def edit(path, old, new):
@@ -141,26 +163,27 @@ def test_edits_execute_only_what_they_affect(proj):
 
 
 @pytest.mark.parametrize(
-    "change, expected",
+    "change, expected, reason",
     [
-        (("data/values.csv", "3\n", "30\n"), "total 66"),  # a data file's bytes
-        (("study.yml", "label: first", "label: second"), "label second"),  # the study file
-        (("analysis/stats.py", "return sum(", "return 100 + sum("), "total 212"),  # an analysis/ source
-        (("report.qmd", "scale = 2", "scale = 3"), "total 18"),  # a parameter default
-        (("report.qmd", "values = [1, 2, 3]", "values = [1, 2]"), "total 12"),  # the setup chunk's code
+        (("data/values.csv", "3\n", "30\n"), "total 66", "data file of parameter 'data'"),  # a data file's bytes
+        (("study.yml", "label: first", "label: second"), "label second", "study/configuration file or a file it names"),
+        (("analysis/stats.py", "return sum(", "return 100 + sum("), "total 212", "library file analysis/stats.py"),
+        (("report.qmd", "scale = 2", "scale = 3"), "total 18", "chunk code or options, parameters"),  # a default
+        (("report.qmd", "values = [1, 2, 3]", "values = [1, 2]"), "total 12", "chunk code or options"),  # setup code
     ],
 )
-def test_setup_inputs_execute_everything(proj, change, expected):
-    render(proj)
-    edit(proj / change[0], change[1], change[2])
-    after = render(proj)
-    assert "cache miss (changed:" in after.err
+def test_setup_inputs_execute_everything(warm, change, expected, reason):
+    edit(warm / change[0], change[1], change[2])
+    after = render(warm)
+    # the miss is caused by this edit alone (the warm copy would otherwise hit)
+    changed = re.search(r"cache miss \(changed: (.*)\)", after.err).group(1)
+    assert changed.split(":")[0] == reason, changed
     assert len(after.chunks) == 5 and after.inline == 3
     assert expected in after.html
 
 
-def test_parameter_override_executes_everything(proj):
-    render(proj)
+def test_parameter_override_executes_everything(warm):
+    proj = warm
     after = render(proj, "-P", "scale:5")
     assert "cache miss" in after.err and len(after.chunks) == 5
     assert "total 30" in after.html and "chunk C 5" in after.html
@@ -168,8 +191,9 @@ def test_parameter_override_executes_everything(proj):
     assert "cache hit" in again.err and "total 12" in again.html
 
 
-def test_expression_moved_before_its_definition_fails_as_without_cache(proj):
-    render(proj)
+def test_expression_moved_before_its_definition_fails_as_without_cache(warm):
+    proj = warm
+    assert "cache hit" in render(proj).err  # the copy starts warm
     edit(proj / "report.qmd", "Intro: total", "Too early: `{python} extra`. Intro: total")
     cached = Run(proj, ())
     uncached = Run(proj, ("--no-cache",))

@@ -19,7 +19,8 @@ from corpus import (
     violation_matches,
 )
 
-import analysis.loading as loading
+import analysis.contract as contract
+import analysis.readers as readers
 from analysis.groups import prepare_cohort
 from analysis.loading import InputError, Study, Violation, load_cohort, load_kinetics, load_study, parse_cutoff
 
@@ -108,7 +109,7 @@ def test_excel_errors_name_the_spreadsheet_rows(generated):
 
 
 def test_valid_cohort_is_normalised(valid):
-    assert list(valid.columns) == [field.name for field in loading.COHORT_FIELDS]
+    assert list(valid.columns) == [field.name for field in contract.COHORT_FIELDS]
     dtypes = valid.dtypes.astype(str).to_dict()
     assert {c for c, d in dtypes.items() if d == "datetime64[ns]"} == {
         "infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date"}
@@ -248,7 +249,7 @@ def test_row_numbers_are_spreadsheet_rows(tmp_path):
 
 def test_chunked_reading_keeps_rows_and_values(tmp_path, monkeypatch, valid):
     lines = _valid_lines()
-    monkeypatch.setattr(loading, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 2)
     pd.testing.assert_frame_equal(load_cohort(VALID_COHORT), valid)
     text = "\n".join(lines[:5] + [lines[5].replace(",7,", ",seven,")])  # in the third chunk
     [violation] = _violations(_write(tmp_path, text))
@@ -321,22 +322,22 @@ def test_no_row_is_dropped_without_a_reason(tmp_path):
     violations = _violations(_write(tmp_path, text))
     assert [(v.row, v.column, v.value) for v in violations] == [
         (3, None, "# P02 withdrew"), (5, None, "sum of doses")]
-    assert violations[0].rule == loading.COMMENT_BELOW_HEADER
-    assert violations[1].rule == loading.VALUES_OUTSIDE_CONTRACT
+    assert violations[0].rule == readers.COMMENT_BELOW_HEADER
+    assert violations[1].rule == readers.VALUES_OUTSIDE_CONTRACT
 
 
 def test_dates_outside_the_plausible_window_are_rejected_and_say_so(tmp_path):
     lines = _valid_lines()
     header = lines[0].split(",")
     rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
-    rows[0]["infusion_date"] = "1999-12-31"        # the day before loading.EARLIEST_DATE
+    rows[0]["infusion_date"] = "1999-12-31"        # the day before contract.EARLIEST_DATE
     rows[1]["infusion_date"] = "2000-01-01"        # the earliest date accepted
     rows[2]["infusion_date"] = "1600-01-01"        # a valid calendar date, out of range
     text = "\n".join([",".join(header)] + [",".join(r[c] for c in header) for r in rows])
     got = [(v.row, v.column, v.rule) for v in _violations(_write(tmp_path, text))]
     too_early = "before 2000-01-01: not a plausible date of a CAR-T therapy"
     assert got == [(2, "infusion_date", too_early), (4, "infusion_date", too_early)]
-    assert loading.EARLIEST_DATE == dt.date(2000, 1, 1)
+    assert contract.EARLIEST_DATE == dt.date(2000, 1, 1)
 
 
 def test_no_date_after_today_even_with_a_later_cutoff(tmp_path):
@@ -372,12 +373,12 @@ def test_numbers_are_bounded_so_that_statistics_stay_finite():
 
     study = load_study(COHORT, None)
     _, kinetics = synthesize()
-    kinetics["car_copies_per_ug"] = np.where(np.arange(len(kinetics)) % 2, loading.MAX_NUMBER, loading.MAX_NUMBER / 2)
+    kinetics["car_copies_per_ug"] = np.where(np.arange(len(kinetics)) % 2, contract.MAX_NUMBER, contract.MAX_NUMBER / 2)
     study = Study(study.cohort, kinetics, study.cutoff, study.cohort_path, None, False)
     peaks = json.loads(compute_results(study).to_json())["kinetics"]["peak"]
     for comparison in peaks.values():
         for level in comparison["levels"].values():
-            assert level["n"] > 0 and loading.MAX_NUMBER / 2 <= level["median"] <= loading.MAX_NUMBER
+            assert level["n"] > 0 and contract.MAX_NUMBER / 2 <= level["median"] <= contract.MAX_NUMBER
 
 
 def test_kinetics_samples_after_follow_up_are_rejected(tmp_path, valid):
@@ -453,6 +454,6 @@ def test_a_bad_byte_beyond_the_sniffed_bytes_is_located(generated):
     path = generated / "latin1_byte_at_100kb.csv"
     data = path.read_bytes()
     line = data[: data.index(b"\xf4")].count(b"\n") + 1
-    assert data.index(b"\xf4") > loading.SNIFF_BYTES
+    assert data.index(b"\xf4") > readers.SNIFF_BYTES
     [violation] = _violations(path)
     assert violation.rule.startswith(f"not UTF-8 text (byte 0xF4 on line {line} of the file")

@@ -1,0 +1,354 @@
+"""The machine-readable export of the results object: every number of the report as JSON.
+
+:func:`results_to_dict` turns a :class:`analysis.results.Results` into plain JSON values
+(the keys are listed in ``docs/results.md``), :func:`results_to_json` into text, and
+:func:`write_results` writes it for ``python -m analysis results [-o FILE]``.
+
+Conventions: numbers at full precision (numpy scalars converted); a statistic that cannot
+be estimated is ``null`` with a sibling ``"<key>_reason"``; a whole analysis that cannot
+run has a ``"reason"``; per-level objects are keyed by the grouping's level keys
+(:data:`analysis.groups.GROUPINGS`). No patient identifier and no individual date is ever
+exported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import __version__
+from .centers import CenterSupplement
+from .comparisons import Comparison, ResponseComparison
+from .competing import CIF_MONTHS, CompetingRisks
+from .cox import FIRTH, CoxResult
+from .effects import DetectableHazardRatio, ResponseEffect, UnivariableCox
+from .landmark import LandmarkComparison
+from .outfiles import write_atomic
+from .survival import LANDMARK_MONTHS, KMSummary, SurvivalComparison
+
+if TYPE_CHECKING:
+    from .results import Results
+
+
+def results_to_json(results: Results, indent: int | None = 2) -> str:
+    """The export as JSON text. ``allow_nan=False``: a NaN reaching the export is a bug,
+    never a silent "NaN"."""
+    return json.dumps(results_to_dict(results), indent=indent, allow_nan=False, ensure_ascii=False)
+
+
+def write_results(results: Results, output=None) -> None:
+    """Write the JSON to ``output`` all at once (:func:`analysis.outfiles.write_atomic`),
+    or to standard output when ``output`` is empty."""
+    text = results_to_json(results) + "\n"
+    if output:
+        write_atomic(output, text)
+    else:
+        sys.stdout.write(text)
+
+
+def _number(value):
+    """Plain JSON number, or None for missing/NaN (numpy scalars converted)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def _put(target: dict, key: str, value, reason: str | None = None) -> None:
+    """Set ``target[key]``; a null gets a sibling ``<key>_reason``."""
+    value = _number(value) if not isinstance(value, str) else value
+    target[key] = value
+    if value is None:
+        target[f"{key}_reason"] = reason or "not estimable on these data"
+
+
+#: The fields of every hazard ratio: univariable, multivariable and landmark Cox models.
+_HAZARD_RATIO_STATS = ("hr", "ci_low", "ci_high", "p", "coef", "se")
+
+
+def _put_stats(target: dict, source, stats: tuple[str, ...], reason: str | None) -> dict:
+    """:func:`_put` each attribute ``stats`` of ``source``, a null with ``reason``; returns ``target``."""
+    for stat in stats:
+        _put(target, stat, getattr(source, stat), reason)
+    return target
+
+
+def _risk_table(source) -> dict[str, Any]:
+    """The numbers-at-risk table below a curve: its times and the counts per level."""
+    return {
+        "risk_times": [_number(t) for t in source.risk_times],
+        "at_risk": {k: [int(n) for n in v] for k, v in source.at_risk.items()},
+    }
+
+
+def _test_fields(out: dict, result, prefix: str = "") -> None:
+    _put(out, f"{prefix}p", result.p, result.reason)
+    out[f"{prefix}test"] = result.test
+    if result.statistic is not None or result.p is None:
+        _put(out, f"{prefix}statistic", result.statistic, result.reason)
+
+
+def _comparison_dict(comparison: Comparison) -> dict:
+    out: dict[str, Any] = {"kind": comparison.kind}
+    _test_fields(out, comparison.result)
+    levels = {}
+    for level in comparison.levels:
+        entry: dict[str, Any] = {"label": level.label, "n": int(level.n)}
+        if comparison.kind == "continuous":
+            _put_stats(entry, level, ("median", "min", "max"), "no non-missing values in this group")
+        else:
+            entry["counts"] = {str(c.category): int(c.count) for c in level.categories}
+            entry["percent"] = {}
+            for c in level.categories:
+                _put(entry["percent"], str(c.category), c.percent, "no patients in this group")
+        levels[level.key] = entry
+    out["levels"] = levels
+    return out
+
+
+def _response_dict(comparison: ResponseComparison) -> dict:
+    out: dict[str, Any] = {}
+    _test_fields(out, comparison.result)
+    levels = {}
+    for level in comparison.levels:
+        entry: dict[str, Any] = {"label": level.label, "n": int(level.n), "events": int(level.events)}
+        levels[level.key] = _put_stats(entry, level, ("rate", "ci_low", "ci_high"), "no patients in this group")
+    out["levels"] = levels
+    return out
+
+
+def _km_dict(summary: KMSummary) -> dict:
+    entry: dict[str, Any] = {"label": summary.label, "n": int(summary.n), "events": int(summary.events)}
+    _put(entry, "median_months", summary.median_months, summary.median_reason)
+    _put(entry, "median_ci_low", summary.median_ci_low, summary.median_reason or "lower confidence limit not reached")
+    _put(entry, "median_ci_high", summary.median_ci_high, "upper confidence limit not reached")
+    by_month = {lm.months: lm for lm in summary.landmarks}
+    for months in LANDMARK_MONTHS:
+        lm = by_month.get(months)
+        reason = (lm.reason if lm else None) or f"not estimable at {months} months"
+        stem = f"surv_{months}m"
+        _put(entry, stem, lm.survival if lm else None, reason)
+        _put(entry, f"{stem}_ci_low", lm.ci_low if lm else None, reason)
+        _put(entry, f"{stem}_ci_high", lm.ci_high if lm else None, reason)
+    return entry
+
+
+def _survival_dict(comparison: SurvivalComparison) -> dict:
+    out: dict[str, Any] = {}
+    _put_stats(out, comparison, ("logrank_chisq", "logrank_p", "df"), comparison.reason)
+    out["levels"] = {s.key: _km_dict(s) for s in comparison.levels}
+    out.update(_risk_table(comparison))
+    return out
+
+
+def _response_effect_dict(effect: ResponseEffect) -> dict:
+    out: dict[str, Any] = {"level": effect.level, "reference": effect.reference}
+    d, o = effect.difference, effect.odds_ratio
+    for key, value in (
+        ("difference", d.difference),
+        ("difference_ci_low", d.ci_low),
+        ("difference_ci_high", d.ci_high),
+    ):
+        _put(out, key, value, d.reason)
+    _put(out, "odds_ratio", o.odds_ratio, o.reason)
+    _put(out, "odds_ratio_ci_low", o.ci_low, o.reason)
+    _put(out, "odds_ratio_ci_high", o.ci_high, o.ci_reason or o.reason)
+    return out
+
+
+def _univariable_cox_dict(result: UnivariableCox) -> dict:
+    out: dict[str, Any] = {
+        "reference": result.reference,
+        "n": int(result.n),
+        "events": int(result.events),
+        "ties": "efron",
+    }
+    if result.reason:
+        out["reason"] = result.reason
+    out["levels"] = {
+        hr.level: _put_stats({"label": hr.label}, hr, _HAZARD_RATIO_STATS, hr.reason or result.reason)
+        for hr in result.hazard_ratios
+    }
+    return out
+
+
+def _detectable_dict(result: DetectableHazardRatio) -> dict:
+    out: dict[str, Any] = {"events": int(result.events), "alpha": result.alpha, "power": result.power}
+    return _put_stats(out, result, ("proportion", "hr_below", "hr_above"), result.reason)
+
+
+def _cox_dict(result: CoxResult) -> dict:
+    out: dict[str, Any] = {
+        "n": int(result.n),
+        "events": int(result.events),
+        "ties": result.ties,
+        "method": result.method,
+    }
+    # "cox": Wald CIs and p; "firth": profile penalized-likelihood CIs, penalized LR p
+    out["ci_method"] = "profile_penalized_likelihood" if result.method == FIRTH else "wald"
+    out["p_method"] = "penalized_likelihood_ratio" if result.method == FIRTH else "wald"
+    if result.method_reason:
+        out["method_reason"] = result.method_reason
+    if result.reason:
+        out["reason"] = result.reason
+    out["terms"] = {
+        term.key: _put_stats({"label": term.label}, term, _HAZARD_RATIO_STATS, term.reason or result.reason)
+        for term in result.terms
+    }
+    severity_reason = result.severity_global_reason or result.reason
+    _put(out, "severity_global_chisq", result.severity_global_chisq, severity_reason)
+    _put(out, "severity_global_p", result.severity_global_p, severity_reason)
+    _put(out, "ph_test_global_p", result.ph_test_global_p, result.ph_test_reason or result.reason)
+    out["ph_tests"] = {row.term: _put_stats({}, row, ("chisq", "df", "p"), result.reason) for row in result.ph_tests}
+    return out
+
+
+def results_to_dict(results: Results) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "software": {"cartox": __version__},
+        "cutoff": results.cutoff.isoformat(),
+        "is_synthetic": results.is_synthetic,
+    }
+    out.update(results.counts)
+    out["missing"] = dict(results.missing)
+    out["followup"] = {}
+    fu = results.followup
+    _put(out["followup"], "median_months", fu.median_months, fu.reason)
+    _put(out["followup"], "ci_low", fu.ci_low, fu.reason or "lower confidence limit not reached")
+    _put(out["followup"], "ci_high", fu.ci_high, fu.reason or "upper confidence limit not reached")
+    out["descriptives"] = {}
+    for name, dist in results.descriptives.items():
+        out["descriptives"][name] = _put_stats({"n": dist.n}, dist, ("median", "min", "max"), "no patient has a value")
+
+    table1: dict[str, dict] = {}
+    for (variable, grouping), comparison in results.table1.items():
+        table1.setdefault(variable, {})[grouping] = _comparison_dict(comparison)
+    out["table1"] = table1
+
+    response: dict[str, dict] = {}
+    for (r, grouping), rates in results.response.items():
+        response.setdefault(r, {})[grouping] = _response_dict(rates)
+        effect = results.response_effects.get((r, grouping))
+        if effect is not None:
+            response[r][grouping]["effect"] = _response_effect_dict(effect)
+    out["response"] = response
+
+    survival: dict[str, dict] = {}
+    for (endpoint, grouping), curves in results.survival.items():
+        block = survival.setdefault(endpoint, {})
+        if grouping == "all":
+            block["all"] = _km_dict(curves.levels[0])
+        else:
+            block[grouping] = _survival_dict(curves)
+            if (endpoint, grouping) in results.survival_hr:
+                block[grouping]["cox"] = _univariable_cox_dict(results.survival_hr[(endpoint, grouping)])
+            if (endpoint, grouping) in results.detectable_hr:
+                block[grouping]["detectable_hr"] = _detectable_dict(results.detectable_hr[(endpoint, grouping)])
+    out["survival"] = survival
+
+    out["cox"] = {endpoint: _cox_dict(result) for endpoint, result in results.cox.items()}
+
+    kinetics: dict[str, Any] = {"peak": {}}
+    if results.kinetics_reason:
+        kinetics["reason"] = results.kinetics_reason
+    for grouping, comparison in results.kinetics_peak.items():
+        kinetics["peak"][grouping] = _comparison_dict(comparison)
+    out["kinetics"] = kinetics
+
+    extra: dict[str, Any] = {}
+    if results.il6_by_blasts is not None:
+        extra["il6_by_bm_blasts_ge20"] = {}
+        _test_fields(extra["il6_by_bm_blasts_ge20"], results.il6_by_blasts)
+    out["extra"] = extra
+    out.update(_competing_and_landmark_dict(results))
+    if results.centers is not None:
+        out["centers"] = _centers_dict(results.centers)
+    return out
+
+
+def _centers_dict(supplement: CenterSupplement) -> dict[str, Any]:
+    """Per-center counts under labels "Center 1..k" (no name) and the stratified models."""
+    out: dict[str, Any] = {
+        "rows": [
+            {
+                "label": row.label,
+                "n": int(row.n),
+                "counts": {k: int(v) for k, v in row.counts.items()},
+                "percents": {k: _number(v) for k, v in row.percents.items()},
+            }
+            for row in supplement.rows
+        ],
+        "stratified_cox": {endpoint: _cox_dict(result) for endpoint, result in supplement.cox.items()},
+    }
+    if supplement.cox_reason:
+        out["stratified_cox_reason"] = supplement.cox_reason
+    return out
+
+
+def _competing_dict(result: CompetingRisks) -> dict:
+    out: dict[str, Any] = {
+        "n": result.n,
+        "n_relapse": result.n_relapse,
+        "n_nrm": result.n_nrm,
+        **_risk_table(result),
+    }
+    for cause, comparison in result.causes.items():
+        entry: dict[str, Any] = {"label": comparison.label}
+        gray = comparison.gray
+        _put(entry, "gray_statistic", gray.statistic, gray.reason)
+        _put(entry, "gray_df", gray.df, gray.reason)
+        _put(entry, "gray_p", gray.p, gray.reason)
+        levels = {}
+        for level in comparison.levels:
+            item: dict[str, Any] = {"label": level.label, "n": level.n, "events": level.events}
+            points = {p.months: p for p in level.points}
+            for months in CIF_MONTHS:
+                point = points[months]
+                stem = f"cif_{months}m"
+                reason = point.reason or level.reason
+                _put(item, stem, point.estimate, reason)
+                _put(item, f"{stem}_var", point.variance, reason)
+                _put(item, f"{stem}_ci_low", point.ci_low, reason)
+                _put(item, f"{stem}_ci_high", point.ci_high, reason)
+            levels[level.key] = item
+        entry["levels"] = levels
+        out[cause] = entry
+    return out
+
+
+def _landmark_dict(result: LandmarkComparison) -> dict:
+    out: dict[str, Any] = {
+        "n": result.n,
+        "n_before": result.n_before,
+        "n_event_before": result.n_event_before,
+        "n_censored_before": result.n_censored_before,
+        "n_reclassified": result.n_reclassified,
+    }
+    if result.survival is None:
+        out["reason"] = result.reason
+        return out
+    out.update(_survival_dict(result.survival))
+    out["hr"] = {
+        ratio.key: _put_stats({"label": ratio.label}, ratio, _HAZARD_RATIO_STATS, ratio.reason)
+        for ratio in result.hazard_ratios
+    }
+    return out
+
+
+def _competing_and_landmark_dict(results: Results) -> dict[str, Any]:
+    landmark: dict[str, Any] = {"landmark_day": results.landmark_day}
+    for (endpoint, grouping), comparison in results.landmark.items():
+        landmark.setdefault(endpoint, {})[grouping] = _landmark_dict(comparison)
+    out = {"competing": {key: _competing_dict(value) for key, value in results.competing.items()}, "landmark": landmark}
+    if results.cohort_flow is not None:
+        out["cohort_flow"] = dataclasses.asdict(results.cohort_flow)
+    return out

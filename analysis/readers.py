@@ -1,0 +1,792 @@
+"""Read a cohort or kinetics table into typed columns: CSV and XLSX reading, header
+mapping, cell parsers.
+
+Reading
+    CSV (UTF-8, a UTF-8 byte-order mark is accepted; lines above the header beginning
+    with ``#`` are comments; LF, CR LF or CR line endings) or Excel ``.xlsx`` (the named
+    sheet, else the active visible one; header on row 1; the used range only). The first
+    bytes of a file are sniffed before anything else, so a file that is not a table
+    fails fast; a path that is not a regular file (a FIFO) is never opened; nothing in a
+    data file is ever executed or unpickled. No row is dropped without a reported reason
+    except a blank one.
+
+Parsing
+    Every cell is parsed with vectorised pandas operations into the kind its column
+    has in :mod:`analysis.contract` (numbers, whole numbers, ``YYYY-MM-DD`` dates,
+    booleans, sex, disease status); a cell that does not parse is a :class:`Violation`.
+    The contract's other rules are run by :mod:`analysis.rules`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import difflib
+import os
+import re
+import stat
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field  # 'field' names a data-contract field below
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .contract import (
+    BOOLEAN,
+    BOOLEAN_WORDS,
+    COHORT_FIELDS,
+    DATE,
+    EARLIEST_DATE,
+    INTEGER,
+    ISO_DATE,
+    KINETICS_FIELDS,
+    MISSING_WORDS,
+    NUMBER,
+    SEX,
+    SEX_WORDS,
+    STATUS,
+    STATUS_WORDS,
+    TEXT,
+    TOO_EARLY,
+    Field,
+)
+from .errors import InputError, Violation, clip, file_error
+
+#: Bytes read to recognise a file (encoding, separator, header) before parsing it.
+SNIFF_BYTES = 64 * 1024
+
+#: CSV rows parsed at a time: raw text is only ever held for one chunk.
+CHUNK_ROWS = 200_000
+
+_XLSX_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (and other MS Office binaries)
+
+# --------------------------------------------------------------------------- export mapping
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """How an export's headers and values map onto the contract (the study file's
+    ``columns``, ``kinetics_columns``, ``values`` and ``date_format``), applied while
+    reading, before any rule is checked.
+
+    ``columns``: contract name -> export header (both tables; ``kinetics_columns``
+    overrides it for the kinetics table). ``values``: contract column -> {export value:
+    contract value}, matched on the cell's text without surrounding spaces and in any
+    case; a contract value of None makes the cell empty. ``date_format``: a ``strptime``
+    format (e.g. ``"%d/%m/%Y"``) read in date columns where a cell is not ``YYYY-MM-DD``.
+    """
+
+    columns: dict[str, str] = dataclass_field(default_factory=dict)
+    kinetics_columns: dict[str, str] = dataclass_field(default_factory=dict)
+    values: dict[str, dict] = dataclass_field(default_factory=dict)
+    date_format: str | None = None
+
+    def headers(self, fields: tuple[Field, ...]) -> dict[str, str]:
+        """Export header -> contract name, for the contract columns of ``fields``."""
+        names = {f.name for f in fields}
+        chosen = {k: v for k, v in self.columns.items() if k in names}
+        if fields is KINETICS_FIELDS:
+            chosen.update(self.kinetics_columns)
+        return {str(header).strip(): name for name, header in chosen.items()}
+
+    def value_table(self, column: str) -> dict[str, str] | None:
+        """Lower-cased export text -> contract text ("" = empty) for one column."""
+        table = self.values.get(column)
+        if not table:
+            return None
+        return {cell_text(k).strip().lower(): "" if v is None else cell_text(v) for k, v in table.items()}
+
+
+NO_MAPPING = ColumnMapping()
+
+
+# --------------------------------------------------------------------------- parsing
+# A parser takes the cells of one column as text ("" = empty; CSV and Excel cells
+# alike) and returns (values, ok): the parsed values (missing where not ok) and
+# whether each cell parsed. It runs on the text as found; only the cells that fail
+# are stripped of surrounding spaces and parsed again (see parse_column), so the
+# common, clean cell costs a single vectorised pass. A message function words the
+# violation for a cell that still fails; it is only ever called on those cells.
+
+
+def cell_text(value) -> str:
+    """A value as the text a CSV cell would hold, as the user would have typed it ("" =
+    empty): an Excel cell, a study file's YAML scalar, a parsed value. ``True`` ->
+    "true", ``1.0`` -> "1", a date (or a date-time at midnight) -> ``YYYY-MM-DD``."""
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    # NaN: a cell past the end of a short workbook row
+    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):  # includes pandas.Timestamp
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _na_hint(message: str, value: str) -> str:
+    if value.upper() in MISSING_WORDS:
+        return f"{message} (leave the cell empty for a missing value)"
+    return message
+
+
+#: Longest cell for which text cells are copied to a fixed-width numpy array (whose size
+#: is rows x longest cell) to be tested by vectorised string functions.
+_FIXED_WIDTH_MAX = 256
+
+
+def _fixed_width(s: pd.Series) -> np.ndarray | None:
+    """The cells as a fixed-width numpy string array, for numpy's vectorised string
+    functions (a Python call per cell costs seconds at 10^6 rows); None when a cell is
+    not a ``str`` or is longer than :data:`_FIXED_WIDTH_MAX`. (Trailing NUL characters
+    are lost in such an array: it is only used to find the cells to look at.)"""
+    if s.dtype != object or len(s) == 0 or pd.api.types.infer_dtype(s, skipna=False) != "string":
+        return None
+    cells = s.to_numpy()
+    width = int(np.fromiter(map(len, cells), dtype=np.int64, count=len(cells)).max())
+    return cells.astype(f"U{max(width, 1)}") if width <= _FIXED_WIDTH_MAX else None
+
+
+def _starts_with(s: pd.Series, prefix: str) -> np.ndarray:
+    """Which cells are text starting with ``prefix`` (bool array)."""
+    fixed = _fixed_width(s)
+    if fixed is not None:
+        return np.strings.startswith(fixed, prefix)
+    return s.str.startswith(prefix).to_numpy(dtype=bool, na_value=False)
+
+
+def _parse_text(s: pd.Series):
+    fixed = _fixed_width(s)
+    if fixed is None:
+        values = s.str.strip()
+    else:  # only the padded cells (same whitespace as str.strip) are stripped one by one
+        padded = np.strings.str_len(np.strings.strip(fixed)) != np.strings.str_len(fixed)
+        values = s.copy()
+        if padded.any():
+            values[padded] = s[padded].str.strip()
+    ok = pd.Series(values.to_numpy(dtype=bool), index=s.index)  # not empty
+    return values.where(ok), ok
+
+
+def _parse_number(s: pd.Series):
+    values = s if s.dtype != object else pd.to_numeric(s, errors="coerce")
+    values = values.astype("float64")
+    ok = pd.Series(np.isfinite(values.to_numpy()), index=s.index)
+    return values.where(ok), ok
+
+
+def _number_message(value: str) -> str:
+    if re.fullmatch(r"[+-]?\d*,\d+", value):
+        return "not a number (use a dot as the decimal separator)"
+    return _na_hint("not a number", value)
+
+
+def _parse_integer(s: pd.Series):
+    numbers, ok = _parse_number(s)
+    x = numbers.to_numpy()
+    with np.errstate(invalid="ignore"):
+        ok &= (x == np.floor(x)) & (np.abs(x) < 2**53)
+    whole = np.where(ok, x, 0).astype("int64")
+    return pd.Series(pd.arrays.IntegerArray(whole, ~ok.to_numpy()), index=s.index), ok
+
+
+def _integer_message(value: str) -> str:
+    return _na_hint("not a whole number", value)
+
+
+def _parse_date(s: pd.Series, date_format: str | None = None):
+    # format="%Y-%m-%d": "04/03/2021" fails; pandas accepts "2021-3-4" (documented in data/README.md).
+    values = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+    if date_format is not None:  # the study file's format, for the cells that are not ISO
+        other = values.isna() & s.astype(bool)
+        if other.any():
+            values.loc[other] = pd.to_datetime(s[other], format=date_format, errors="coerce")
+    return values, values.notna()
+
+
+def _date_message(value: str) -> str:
+    if re.fullmatch(ISO_DATE, value):
+        return "not a valid calendar date"
+    return _na_hint("not a date (use YYYY-MM-DD, e.g. 2021-03-04)", value)
+
+
+def _words(s: pd.Series, meaning: Mapping[str, object]):
+    """Cells matching a word of ``meaning`` in any case -> (the words' meanings, ok)."""
+    codes, spellings = pd.factorize(s)  # a column holds few distinct spellings: look those up
+    found = [meaning.get(spelling.strip().lower()) for spelling in spellings]
+    ok = np.array([value is not None for value in found] + [False])[codes]
+    values = np.array(found + [None], dtype=object)[codes]
+    return pd.Series(values, index=s.index), pd.Series(ok, index=s.index)
+
+
+def _parse_boolean(s: pd.Series):
+    values, ok = _words(s, BOOLEAN_WORDS)
+    flags = values.where(ok, False).astype(bool).to_numpy()
+    return pd.Series(pd.arrays.BooleanArray(flags, ~ok.to_numpy()), index=s.index), ok
+
+
+def _boolean_message(value: str) -> str:
+    return _na_hint("not a boolean (use yes/no, true/false, 1/0 or y/n)", value)
+
+
+_PARSERS = {
+    TEXT: (_parse_text, None),
+    NUMBER: (_parse_number, _number_message),
+    INTEGER: (_parse_integer, _integer_message),
+    DATE: (_parse_date, lambda v: _date_cell_message(v)),  # defined with the plausibility bounds
+    BOOLEAN: (_parse_boolean, _boolean_message),
+    SEX: (lambda s: _words(s, SEX_WORDS), lambda v: _na_hint("must be M or F (male/female accepted)", v)),
+    STATUS: (lambda s: _words(s, STATUS_WORDS), lambda v: _na_hint("must be relapsed or primary_refractory", v)),
+}
+
+
+def parse_column(raw: pd.Series, kind: str, date_format: str | None = None):
+    """Parse one column -> (values, cells, present, bad).
+
+    ``raw`` is text ("" = empty), or numbers the CSV reader already parsed (empty =
+    NaN). ``cells`` are the cells as found, stripped where the first pass failed;
+    ``bad`` marks the non-empty cells that did not parse.
+    """
+    parse = _PARSERS[kind][0]
+    if kind == DATE and date_format is not None:
+        parse = lambda s: _parse_date(s, date_format)  # noqa: E731
+    if raw.dtype != object:
+        values, ok = parse(raw)
+        present = raw.notna()
+        return values, raw, present, present & ~ok
+    if kind in (NUMBER, INTEGER):
+        raw = raw.fillna("")  # the CSV reader's NaN for empty cells of a number column
+    values, ok = parse(raw)
+    present = pd.Series(raw.to_numpy(dtype=bool), index=raw.index)  # non-empty text
+    retry = present & ~ok
+    if retry.any():  # padded cells, whitespace-only cells and true failures
+        stripped = raw[retry].str.strip()
+        values.loc[retry], ok.loc[retry] = parse(stripped)
+        raw = raw.copy()
+        raw.loc[retry] = stripped
+        present.loc[retry] = stripped.ne("")
+    return values, raw, present, present & ~ok
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class Source:
+    """A table being read: header names (contract names where the study file maps a
+    header), then raw text chunks (columns by position)."""
+
+    header: tuple[str, ...]
+    chunks: Callable[[set[int]], Iterator[pd.DataFrame]]  # argument: positions of number columns
+    comments: list[str]
+    notes: tuple[str, ...] = ()  # for the user, e.g. which sheet of a workbook was read
+
+
+def _not_a_file(mode: int) -> str | None:
+    """What a path that is not a regular file is, in words (None for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"  # opening it would wait for a writer, possibly forever
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+
+
+def open_source(path: Path, sheet: str | None = None, headers: Mapping[str, str] | None = None) -> Source:
+    """The table of a file; ``sheet`` names the sheet of a workbook to read; ``headers``
+    maps an export's header to its contract name (:meth:`ColumnMapping.headers`), applied
+    as the header is read, so everything below it (which workbook columns hold dates, where
+    the header row is) sees the contract's names."""
+    headers = headers or {}
+    try:
+        kind = _not_a_file(os.stat(path).st_mode)
+        if kind is not None:
+            raise file_error(f"cannot read the file: it is {kind}, not a file", str(path))
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise file_error(f"cannot read the file: {exc.strerror or exc}", str(path)) from None
+    if not head.strip() or head.strip() == codecs.BOM_UTF8:
+        raise file_error("empty file")
+    if head.startswith(_XLSX_MAGIC):
+        return _xlsx_source(path, sheet, headers)
+    if sheet is not None:
+        raise file_error(f"sheet '{sheet}' is named, but the file is not an Excel workbook")
+    if head.startswith(_OLE_MAGIC):
+        raise file_error("an old binary Excel (.xls) or other Office file: save it as .xlsx or as CSV UTF-8")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        raise file_error("not a valid .xlsx workbook (the file is not a zip archive)")
+    return _csv_source(path, head, headers)
+
+
+def _looks_binary(data: bytes) -> bool:
+    if b"\x00" in data:
+        return True
+    controls = sum(data.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13))
+    return controls > max(8, len(data) // 100)
+
+
+def _line_of(data: bytes, offset: int, newline: bytes = b"\n") -> int:
+    return data.count(newline, 0, offset) + 1
+
+
+def _not_utf8(byte: int, line: int) -> InputError:
+    return file_error(
+        f"not UTF-8 text (byte 0x{byte:02X} on line {line} of the file, probably Latin-1/Windows-1252): "
+        "re-save the file as UTF-8, e.g. Excel 'CSV UTF-8 (comma delimited)'"
+    )
+
+
+def _locate_bad_utf8(path: Path, newline: bytes = b"\n") -> InputError:
+    """Error path only: find the first byte that is not UTF-8, and its line."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    line = 1
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            pending = len(decoder.getstate()[0])  # bytes of a character cut by the last block
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                bad = min(max(exc.start - pending, 0), len(block) - 1)
+                return _not_utf8(block[bad], line + block.count(newline, 0, bad))
+            line += block.count(newline)
+    return file_error("not UTF-8 text: re-save the file as UTF-8")
+
+
+_UTF16 = "UTF-16 text (Excel 'Unicode Text'): re-save the file as CSV UTF-8 (comma delimited)"
+
+
+def _utf16_without_bom(data: bytes) -> bool:
+    """Mostly ASCII text in UTF-16 without a byte-order mark: every other byte is NUL."""
+    data = data[:4096]
+    data = data[: len(data) // 2 * 2]
+    if len(data) < 8:
+        return False
+    even, odd = data[0::2], data[1::2]
+    half = len(data) // 2
+    return any(
+        zeros.count(0) >= 0.9 * half and text.count(0) <= 0.1 * half for zeros, text in ((odd, even), (even, odd))
+    )  # little- or big-endian
+
+
+def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _utf16_without_bom(head):
+        raise file_error(_UTF16)
+    start = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+    if _looks_binary(head[start:]):
+        raise file_error("not a CSV table: the file holds binary data")
+    # Lines end with LF or CR LF; CR alone is Excel for Mac's "CSV (Macintosh)".
+    newline = "\r" if b"\r" in head and b"\n" not in head else "\n"
+    whole_file = len(head) < SNIFF_BYTES
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(head[start:], final=whole_file)
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(head[start + exc.start], _line_of(head, start + exc.start, newline.encode())) from None
+
+    # Comment and blank lines above the header; the header is the first other line.
+    lines = text.split(newline)
+    complete = lines if whole_file else lines[:-1]
+    comments: list[str] = []
+    offset = start
+    for line in complete:
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            header_line = line.rstrip("\r")
+            break
+        if stripped:
+            comments.append(stripped)
+        offset += len(line.encode("utf-8")) + 1
+    else:
+        if whole_file:
+            raise file_error("empty file (no header line, only comments or blank lines)")
+        raise file_error(f"not a CSV table: no header line in the first {SNIFF_BYTES // 1024} KB")
+
+    n_comma, n_semicolon, n_tab = (header_line.count(c) for c in ",;\t")
+    if n_semicolon > n_comma:
+        raise file_error(
+            "semicolon-separated values: save the file with commas as separators "
+            "(Excel: 'CSV UTF-8 (comma delimited)')",
+            clip(header_line, 60),
+        )
+    if n_tab > n_comma:
+        raise file_error("tab-separated values: save the file with commas as separators", clip(header_line, 60))
+    try:
+        header = tuple(_contract_name(name.strip(), headers) for name in next(csv.reader([header_line])))
+    except csv.Error:  # a CR inside the line: mixed line endings
+        raise file_error(
+            "mixed line endings (a CR alone inside the header line): re-save the file as CSV UTF-8 (comma delimited)",
+            clip(header_line, 60),
+        ) from None
+
+    def chunks(numbers: set[int]) -> Iterator[pd.DataFrame]:
+        # Cells are read as text, except number columns: the C reader parses those
+        # (empty -> NaN) and falls back to text for a chunk holding a non-number.
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            try:  # the reader decodes its first block (about 256 KB) when it is created
+                reader = pd.read_csv(
+                    fh,
+                    header=0,
+                    names=range(len(header)),
+                    index_col=False,
+                    engine="c",
+                    dtype={i: str for i in range(len(header)) if i not in numbers},
+                    keep_default_na=False,
+                    na_values={i: [""] for i in numbers},
+                    skip_blank_lines=False,
+                    encoding="utf-8",
+                    chunksize=CHUNK_ROWS,
+                    lineterminator=None if newline == "\n" else newline,
+                )
+                yield from reader
+            except UnicodeDecodeError:
+                raise _locate_bad_utf8(path, newline.encode()) from None
+            except pd.errors.ParserError as exc:
+                raise _parser_error(str(exc), len(header)) from None
+
+    return Source(header, chunks, comments)
+
+
+def _parser_error(message: str, n_columns: int) -> InputError:
+    if m := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message):
+        return file_error(
+            f"{m[3]} values but the header has {n_columns} columns: put values that contain a comma in double quotes",
+            row=int(m[2]),
+        )
+    if m := re.search(r"EOF inside string starting at row (\d+)", message):
+        return file_error('unclosed double quote (")', row=int(m[1]) + 1)
+    return file_error(f"cannot parse the CSV file: {message}")
+
+
+# Excel ---------------------------------------------------------------------------
+
+
+def _is_formula(value) -> bool:
+    if isinstance(value, str):
+        return value.startswith("=") and len(value) > 1
+    return type(value).__name__ in ("ArrayFormula", "DataTableFormula")
+
+
+def _xlsx_date_text(value):
+    """A date cell (a date-formatted cell; a time of day is dropped). A plain number is
+    not read as a date serial: ``2019`` typed in a date column would become 1905-07-11;
+    it stays a number, which the date parser rejects."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    return cell_text(value)
+
+
+def _has_value(row: tuple) -> bool:
+    return row.count(None) != len(row)  # counted in C: the rows below the data can be a million
+
+
+def _contract_name(header: str, headers: Mapping[str, str]) -> str:
+    """An export's (stripped) header under its contract name, if the study file maps it."""
+    return headers.get(header, header)
+
+
+#: Every column name of the contract: a row naming two of them is a table's header.
+_KNOWN = frozenset(f.name for f in COHORT_FIELDS + KINETICS_FIELDS)
+
+
+def _row_names(row: tuple, headers: Mapping[str, str]) -> list[str]:
+    """A workbook row read as a header, with contract names where ``headers`` maps one."""
+    return [_contract_name(("" if v is None else str(v)).strip(), headers) for v in row]
+
+
+def _table_header(worksheet, headers: Mapping[str, str]) -> bool:
+    """Whether row 1 of a sheet names at least two columns of the contract."""
+    first = next(worksheet.iter_rows(max_row=1, values_only=True), ())
+    return len(_KNOWN & set(_row_names(first, headers))) >= 2
+
+
+def _choose_sheet(workbook, sheet: str | None, path: Path, headers: Mapping[str, str]):
+    """The sheet to read and a note naming it when other sheets hold a table too.
+
+    Without a named sheet: the active sheet when it is visible, otherwise the first
+    visible one. A hidden sheet (an old export left in the workbook) is never read
+    unless named."""
+    worksheets = workbook.worksheets
+    if not worksheets:
+        raise file_error("the workbook has no worksheet")
+    if sheet is not None:
+        if sheet not in workbook.sheetnames:
+            raise file_error(
+                f"no sheet named '{sheet}' in the workbook (its sheets: "
+                f"{', '.join(repr(name) for name in workbook.sheetnames)})"
+            )
+        chosen = workbook[sheet]
+        if chosen not in worksheets:
+            raise file_error(f"sheet '{sheet}' is a chart, not a table")
+        return chosen, []
+    visible = [ws for ws in worksheets if ws.sheet_state == "visible"]
+    if not visible:
+        raise file_error("every sheet of the workbook is hidden: name the sheet to read")
+    active = workbook.active
+    chosen, why = (active, "the active sheet") if active in visible else (visible[0], "the first visible sheet")
+    others = [ws for ws in worksheets if ws is not chosen and _table_header(ws, headers)]
+    if not others:
+        return chosen, []
+    listed = ", ".join(f"'{ws.title}'" + ("" if ws.sheet_state == "visible" else " (hidden)") for ws in others)
+    return chosen, [
+        f"{path.name}: read sheet '{chosen.title}' ({why}); other sheets with a table were not read: "
+        f"{listed}. Name the sheet to read if that is not the right one."
+    ]
+
+
+def _xlsx_source(path: Path, sheet: str | None, headers: Mapping[str, str]) -> Source:
+    import openpyxl  # only needed for workbooks
+
+    def read(data_only: bool, sheet: str | None):
+        """The rows of the sheet up to its last value, its title and the notes."""
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+        except Exception as exc:  # a damaged or foreign zip: bad input, never a crash
+            raise file_error(f"cannot open as an Excel .xlsx workbook ({type(exc).__name__}: {exc})") from None
+        try:
+            worksheet, notes = _choose_sheet(wb, sheet, path, headers)
+            rows, blank = [], 0
+            # One formatted empty cell on row 1,048,576 makes openpyxl yield every row above
+            # it: blank rows are counted, and kept only when a value follows them.
+            for row in worksheet.iter_rows(values_only=True):
+                if _has_value(row):
+                    rows.extend([()] * blank)
+                    blank = 0
+                    rows.append(row)
+                else:
+                    blank += 1
+            return rows, worksheet.title, notes
+        finally:
+            wb.close()
+
+    rows, title, notes = read(data_only=False, sheet=sheet)
+    if not rows:
+        raise file_error(f"empty workbook (sheet '{title}' has no values)")
+    names = _row_names(rows[0], headers)
+    if not _KNOWN & set(names):
+        for number, row in enumerate(rows[1:50], start=2):
+            if len(_KNOWN & set(_row_names(row, headers))) >= 2:
+                raise file_error(
+                    f"the header must be on row 1 of sheet '{title}' (it is on row {number}): delete the rows above it"
+                )
+    while names and not names[-1]:
+        names.pop()
+    header = tuple(names)
+
+    def chunks(numbers: set[int]) -> Iterator[pd.DataFrame]:
+        width = len(header)
+        body = pd.DataFrame([row[:width] for row in rows[1:]], columns=range(width), dtype=object)
+        body.index = pd.RangeIndex(len(body))
+        formulas = body.map(_is_formula) if len(body) else body.astype(bool)
+        known_cols = [i for i, name in enumerate(header) if name in _KNOWN]
+        if formulas[known_cols].to_numpy().any():
+            cached = pd.DataFrame(
+                [row[:width] for row in read(data_only=True, sheet=title)[0][1:]], columns=range(width), dtype=object
+            )
+            problems = []
+            for i in known_cols:
+                for r in formulas.index[formulas[i]]:  # the formula cells only
+                    if pd.isna(cached.at[r, i]):
+                        pid = body.at[r, header.index("patient_id")] if "patient_id" in header else None
+                        problems.append(
+                            Violation(
+                                r + 2,
+                                None if pid is None else str(pid),
+                                header[i],
+                                "formula without a saved result: open and save the file in Excel, "
+                                "or paste the values only",
+                                str(body.at[r, i]),
+                            )
+                        )
+            if problems:
+                raise InputError(problems)
+            body = body.where(~formulas, cached)
+        dates = {f.name for f in COHORT_FIELDS if f.kind == DATE}
+        for i, name in enumerate(header):
+            convert = _xlsx_date_text if name in dates else cell_text
+            body[i] = body[i].map(convert)  # per cell: openpyxl reads cell by cell anyway
+        yield body
+
+    return Source(header, chunks, [], tuple(notes))
+
+
+# --------------------------------------------------------------------------- header and rows
+
+
+def check_header(header: Sequence[str], fields: tuple[Field, ...], what: str):
+    """Column positions of the contract's columns, and header violations."""
+    expected = [f.name for f in fields]
+    positions: dict[str, int] = {}
+    violations: list[Violation] = []
+    for i, name in enumerate(header):
+        if name in expected:
+            if name in positions:
+                violations.append(
+                    Violation(
+                        None,
+                        None,
+                        name,
+                        f"duplicate column (columns {positions[name] + 1} and {i + 1}); the first is used",
+                        name,
+                    )
+                )
+            else:
+                positions[name] = i
+    if not positions:
+        raise file_error(
+            f"not a {what} table: the header (first line) has none of the expected columns "
+            f"({', '.join(expected[:4])}, ...). If the export has its own headers (e.g. REDCap labels), "
+            "run `python -m analysis map EXPORT -o study.yml` and use --study study.yml",
+            clip(",".join(header), 60),
+        )
+    missing = [name for name in expected if name not in positions]
+    violations += [Violation(None, None, name, "missing column") for name in missing]
+    for name in header:
+        if name and name not in expected:
+            match = difflib.get_close_matches(normal_name(name), missing, n=1, cutoff=0.8)
+            if match:
+                violations.append(Violation(None, None, name, f"unknown column: did you mean {match[0]}?", name))
+    return positions, violations
+
+
+def normal_name(name: str) -> str:
+    """'Patient ID ' -> 'patient_id': case, spaces and punctuation do not matter."""
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+
+
+def _map_values(raw: pd.DataFrame, fields, positions, mapping: ColumnMapping) -> pd.DataFrame:
+    """Replace export values by contract values (the study file's ``values``)."""
+    out = raw
+    for f in fields:
+        table = mapping.value_table(f.name) if f.name in positions else None
+        if table is None:
+            continue
+        column = raw[positions[f.name]]
+        text = column if column.dtype == object else column.map(cell_text)
+        key = text.fillna("").astype(str).str.strip().str.lower()
+        hit = key.isin(table.keys())
+        if hit.any():
+            if out is raw:
+                out = raw.copy()
+            out[positions[f.name]] = text.mask(hit, key.map(table))
+    return out
+
+
+def parse_chunk(raw: pd.DataFrame, fields, positions, mapping: ColumnMapping = NO_MAPPING):
+    """Parse one chunk of text cells -> typed columns, mask of unparseable cells, their violations.
+
+    Blank rows are dropped. A row is never dropped silently otherwise: a row whose only
+    value is a first cell starting with ``#`` (a comment below the header) and a row
+    with values only in columns the contract does not read are each reported once and
+    left out. A row with a first cell such as ``#001`` and other values is data. The
+    index (data row - 2) is kept, so row numbers stay those of the file.
+    """
+    raw = _map_values(raw, fields, positions, mapping)
+    parsed = {
+        f.name: parse_column(raw[positions[f.name]], f.kind, mapping.date_format) for f in fields if f.name in positions
+    }
+    keep = np.zeros(len(raw), dtype=bool)
+    beyond_first = np.zeros(len(raw), dtype=bool)  # a value in a column other than the first
+    for name, (_, _, present, _) in parsed.items():
+        keep |= present.to_numpy()
+        if positions[name] != 0:
+            beyond_first |= present.to_numpy()
+    violations, unread = _unread_rows(raw, keep, beyond_first, set(positions.values()))
+    keep &= ~unread
+    patient_ids = parsed["patient_id"][0].to_numpy() if "patient_id" in parsed else np.full(len(raw), None)
+    for field in fields:
+        if field.name not in parsed:
+            continue
+        _, cells, _, bad = parsed[field.name]
+        at = np.flatnonzero(bad.to_numpy() & keep)
+        message = _PARSERS[field.kind][1]
+        if message is None:  # text cells are never invalid
+            continue
+        if field.kind == DATE and mapping.date_format:
+            message = lambda v, f=mapping.date_format: _na_hint(  # noqa: E731
+                f"not a date (expected YYYY-MM-DD or the study file's date_format {f})", v
+            )
+        for row, pid, cell in zip(raw.index[at], patient_ids[at], cells.to_numpy()[at]):  # violations only
+            value = cell_text(cell)
+            violations.append(Violation(int(row) + 2, None if pd.isna(pid) else pid, field.name, message(value), value))
+    typed = pd.DataFrame({name: p[0] for name, p in parsed.items()}, index=raw.index)
+    bad = pd.DataFrame({name: p[3] for name, p in parsed.items()}, index=raw.index)
+    return typed[keep], bad[keep], violations
+
+
+def _filled(column: pd.Series) -> np.ndarray:
+    """Which cells hold a value (not empty, not only spaces)."""
+    if column.dtype != object:
+        return column.notna().to_numpy()
+    return column.fillna("").astype(str).str.strip().ne("").to_numpy()
+
+
+COMMENT_BELOW_HEADER = (
+    "a comment line below the header: only lines above the header may be comments "
+    "(and none in a workbook); delete the line or move it above the header"
+)
+VALUES_OUTSIDE_CONTRACT = "a row with values only in columns that are not read: fill in the row or delete it"
+
+
+def _unread_rows(
+    raw: pd.DataFrame, read: np.ndarray, read_beyond_first: np.ndarray, contract: set[int]
+) -> tuple[list[Violation], np.ndarray]:
+    """Rows that hold a value but no patient: a comment line below the header (a first
+    cell starting with ``#`` and nothing else) and rows with values only in columns
+    that are not read. Returns their violations and a mask of them. Blank rows (no
+    value at all) are neither. ``read``/``read_beyond_first``: rows with a value in a
+    column of the contract / in one other than the first column."""
+    dropped = np.zeros(len(raw), dtype=bool)
+    first = raw[0]
+    hashed = (
+        np.flatnonzero(_starts_with(first, "#") & ~read_beyond_first)
+        if first.dtype == object
+        else np.array([], dtype=int)
+    )
+    lone = np.ones(len(hashed), dtype=bool)
+    for i in raw.columns[1:]:
+        if i not in contract:  # the contract's columns are known empty on these rows
+            lone &= ~_filled(raw[i].iloc[hashed])
+    dropped[hashed[lone]] = True
+    unread = np.flatnonzero(~read & ~dropped)
+    extra = np.zeros(len(unread), dtype=bool)
+    for i in raw.columns:
+        if i not in contract:
+            extra |= _filled(raw[i].iloc[unread])
+    violations = [
+        Violation(int(raw.index[k]) + 2, None, None, COMMENT_BELOW_HEADER, clip(first.iloc[k].strip(), 60))
+        for k in hashed[lone]
+    ]
+    for k in unread[extra]:
+        cells = [raw[i].iloc[k] for i in raw.columns if i not in contract]
+        value = next(cell_text(v).strip() for v in cells if cell_text(v).strip())
+        violations.append(Violation(int(raw.index[k]) + 2, None, None, VALUES_OUTSIDE_CONTRACT, value))
+    dropped[unread[extra]] = True
+    return violations, dropped
+
+
+def _date_cell_message(value: str) -> str:
+    """Why a date cell did not parse, the plausibility bounds first: ``1600-01-01`` is a
+    valid calendar date, only out of range; a plain number is not a date (in a workbook:
+    a cell not formatted as a date)."""
+    try:
+        date = dt.date.fromisoformat(value) if re.fullmatch(ISO_DATE, value) else None
+    except ValueError:
+        date = None
+    if date is not None:  # beyond what a datetime64[ns] holds (1677-2262)
+        return TOO_EARLY if date < EARLIEST_DATE else "far in the future: after the data cut-off"
+    if re.fullmatch(r"\d+(\.\d*)?", value):
+        return "a number, not a date (a workbook cell not formatted as a date?): use YYYY-MM-DD or a date cell"
+    return _date_message(value)
