@@ -286,11 +286,13 @@ def _level(key: str, label: str, months, status, code: int) -> CIFLevel:
                     tuple(value_at(curve, m) for m in CIF_MONTHS), curve)
 
 
-def compare_competing(df: pd.DataFrame, grouping: str | None = None) -> CompetingRisks:
+def compare_competing(df: pd.DataFrame, grouping: str | None = None, *,
+                      data: pd.DataFrame | None = None) -> CompetingRisks:
     """CIF of relapse and of NRM among patients in CR, per level of ``grouping``
     (all patients in CR when None), with Gray's test per cause (see module docstring).
-    Levels without patients are kept with n = 0 and a reason; they do not enter the test."""
-    data = competing_frame(df)
+    Levels without patients are kept with n = 0 and a reason; they do not enter the test.
+    ``data``: ``competing_frame(df)`` when already computed (shared by the groupings)."""
+    data = competing_frame(df) if data is None else data
     months = data["months"].to_numpy(dtype=float)
     status = data["status"].to_numpy()
     if grouping is None:
