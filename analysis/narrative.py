@@ -463,7 +463,7 @@ class Narrative:
 
         from . import __version__
 
-        packages = ["numpy", "pandas", "scipy", "statsmodels", "lifelines", "matplotlib", "great_tables", "pandera"]
+        packages = ["numpy", "pandas", "scipy", "lifelines", "matplotlib", "great_tables", "pandera"]
         rows = [("cartox", __version__), ("Python", platform.python_version())]
         rows += [(name, version(name.replace("_", "-"))) for name in packages]
         return "\n".join(["| Software | Version |", "|:--|:--|"] + [f"| {k} | {v} |" for k, v in rows])
