@@ -111,14 +111,15 @@ def toxicity_at_landmark(df: pd.DataFrame, landmark_day: int) -> tuple[pd.DataFr
 
 
 def landmark_cohort(df: pd.DataFrame, endpoint: str, landmark_day: int, *,
-                    classified: tuple[pd.DataFrame, pd.Series] | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+                    classification: tuple[pd.DataFrame, pd.Series] | None = None
+                    ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Patients at risk after the landmark: ``<endpoint>_months`` from the landmark,
     ``<endpoint>_event`` and the grouping columns (toxicity as known at the landmark); and
     the counts of who was left out.
-    ``classified``: :func:`toxicity_at_landmark` of the same ``df`` and day, when already computed."""
+    ``classification``: :func:`toxicity_at_landmark` of the same ``df`` and day, when already computed."""
     if endpoint not in ("os", "lfs"):
         raise ValueError(f"unknown endpoint {endpoint!r}; expected 'os' or 'lfs'")
-    classified, late = classified if classified is not None else toxicity_at_landmark(df, landmark_day)
+    classified, late = classification if classification is not None else toxicity_at_landmark(df, landmark_day)
     died = classified["death_date"].notna()
     if endpoint == "os":
         rows = classified
@@ -236,7 +237,7 @@ def landmark_analyses(df: pd.DataFrame, endpoints, groupings,
         if valid and endpoint not in cohorts:
             if classified is None:
                 classified = toxicity_at_landmark(df, int(landmark_day))
-            cohorts[endpoint] = landmark_cohort(df, endpoint, int(landmark_day), classified=classified)
+            cohorts[endpoint] = landmark_cohort(df, endpoint, int(landmark_day), classification=classified)
         for grouping in groupings:
             out[(endpoint, grouping)] = landmark_survival(df, endpoint, grouping, landmark_day,
                                                           cohort=cohorts.get(endpoint))
