@@ -233,7 +233,7 @@ class _EfronData:
         self.first = first
         self.t, self.x = time[first], X[first]
         has_event = self.deaths > 0
-        ev_times, time_first = np.unique(self.t[has_event], return_index=True)
+        ev_times = np.unique(self.t[has_event])
         self.n_times = ev_times.size
         self.event_rows = np.flatnonzero(has_event)
         self.row_time = np.searchsorted(ev_times, self.t[has_event])    # event row -> event time
