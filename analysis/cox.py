@@ -262,16 +262,26 @@ class _EfronData:
         D1 = np.stack([np.bincount(self.row_time, weights=dr * x[rows, j], minlength=self.n_times)
                        for j in range(x.shape[1])], axis=1)
         denom = S0[grp] - frac * D0[grp]
-        xbar = (S1[grp] - frac[:, None] * D1[grp]) / denom[:, None]
         loglik = float(self.deaths @ (eta - shift) - np.sum(np.log(denom)))
-        score = self.xd.sum(axis=0) - xbar.sum(axis=0)
-        # sum over deaths of (S2 - frac D2)/denom, without events x p x p arrays:
+        # The k-th death at a time has xbar = (S1 - c D1) u, u = 1/denom, c = k/d: sums of
+        # xbar and xbar xbar' over the deaths need only per-time sums of u, c u, u^2, c u^2,
+        # c^2 u^2 (scalars per event instead of events x p arrays).
+        u = 1.0 / denom
+        cu = frac * u
+        n_times = self.n_times
+        A = np.bincount(grp, weights=u, minlength=n_times)
+        B = np.bincount(grp, weights=cu, minlength=n_times)
+        W0 = np.bincount(grp, weights=u * u, minlength=n_times)
+        W1 = np.bincount(grp, weights=cu * u, minlength=n_times)
+        W2 = np.bincount(grp, weights=cu * cu, minlength=n_times)
+        score = self.xd.sum(axis=0) - (S1.T @ A - D1.T @ B)
+        cross = S1.T @ (W1[:, None] * D1)
+        xbar_xbar = S1.T @ (W0[:, None] * S1) - cross - cross.T + D1.T @ (W2[:, None] * D1)
+        # sum over deaths of (S2 - c D2)/denom, without events x p x p arrays:
         # = X' diag(w_i * sum_{event times <= t_i} A) X - X_d' diag(r_d B[time]) X_d
-        A = np.bincount(grp, weights=1.0 / denom, minlength=self.n_times)
-        B = np.bincount(grp, weights=frac / denom, minlength=self.n_times)
         wt = w * np.concatenate([[0.0], np.cumsum(A)])[self.last]
         wt[rows] -= dr * B[self.row_time]
-        info = (x * wt[:, None]).T @ x - xbar.T @ xbar
+        info = (x * wt[:, None]).T @ x - xbar_xbar
         return loglik, score, info
 
 
