@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from scipy.special import gammaln
+from scipy.special import gammaln, ndtr
 
 from analysis.groups import GROUPINGS, Grouping
 
@@ -152,6 +152,41 @@ def _finite_or_none(value) -> float | None:
 # --------------------------------------------------------------------------- continuous
 
 
+def _tied_ranks(pooled: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(code of each value, average rank of each distinct value, tie counts t) from the
+    counts of the distinct values (hashing): the ranks of ``scipy.stats.rankdata`` without a
+    sort of all values (~0.1 s per test at 10^6 patients, 30 tests in the report)."""
+    codes, _ = pd.factorize(pooled, sort=True)
+    t = np.bincount(codes).astype(float)
+    return codes, np.cumsum(t) - (t - 1) / 2, t
+
+
+def _mann_whitney_normal(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """SciPy's ``mannwhitneyu(x, y, method="asymptotic", use_continuity=True)``, two-sided:
+    (U of x, p), the same formulas on :func:`_tied_ranks`."""
+    n1, n2 = x.size, y.size
+    n = n1 + n2
+    codes, rank, t = _tied_ranks(np.concatenate([x, y]))
+    u1 = float(np.bincount(codes[:n1], minlength=t.size) @ rank) - n1 * (n1 + 1) / 2
+    u = max(u1, n1 * n2 - u1)
+    s = np.sqrt(n1 * n2 / 12 * ((n + 1) - np.sum(t**3 - t) / (n * (n - 1))))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (u - n1 * n2 / 2 - 0.5) / s
+    return u1, float(np.clip(2 * ndtr(-z), 0.0, 1.0))
+
+
+def _kruskal(samples: Sequence[np.ndarray]) -> tuple[float, float]:
+    """SciPy's ``kruskal(*samples)`` (tie-corrected H, chi-square p) on :func:`_tied_ranks`."""
+    sizes = np.array([s.size for s in samples], dtype=float)
+    codes, rank, t = _tied_ranks(np.concatenate(samples))
+    group = np.repeat(np.arange(len(samples)), sizes.astype(np.int64))
+    rank_sums = np.bincount(group, weights=rank[codes], minlength=len(samples))
+    n = sizes.sum()
+    h = 12.0 / (n * (n + 1)) * np.sum(rank_sums**2 / sizes) - 3 * (n + 1)
+    h /= 1 - np.sum(t**3 - t) / (n**3 - n)
+    return float(h), float(stats.chi2.sf(h, len(samples) - 1))
+
+
 def rank_test(samples: Sequence[np.ndarray]) -> TestResult:
     """Two-sided rank test of the non-empty samples, as R does it.
 
@@ -173,18 +208,19 @@ def rank_test(samples: Sequence[np.ndarray]) -> TestResult:
         x, y = testable
         small = len(x) < WILCOX_EXACT_MAX_N and len(y) < WILCOX_EXACT_MAX_N
         exact = small and np.unique(pooled).size == pooled.size  # no ties (sorted only when small)
-        res = stats.mannwhitneyu(
-            x, y, alternative="two-sided", use_continuity=True,
-            method="exact" if exact else "asymptotic",
-        )
+        if exact:
+            res = stats.mannwhitneyu(x, y, alternative="two-sided", use_continuity=True, method="exact")
+            statistic, pvalue = res.statistic, res.pvalue
+        else:
+            statistic, pvalue = _mann_whitney_normal(x, y)
         test = "mann_whitney"
     else:
-        res = stats.kruskal(*testable)
+        statistic, pvalue = _kruskal(testable)
         test = "kruskal_wallis"
-    p = _finite_or_none(res.pvalue)
+    p = _finite_or_none(pvalue)
     if p is None:
         return _none("the test statistic is undefined on these values", test)
-    return TestResult(test=test, p=min(p, 1.0), statistic=_finite_or_none(res.statistic))
+    return TestResult(test=test, p=min(p, 1.0), statistic=_finite_or_none(statistic))
 
 
 def compare_continuous(df: pd.DataFrame, variable: str, grouping: str) -> Comparison:
