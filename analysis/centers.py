@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .concepts import ENDPOINTS, RESPONSES
 from .cox import CoxResult, _failed, fit_cox
-from .survival import ENDPOINTS
 
 CENTER_COLUMN = "center"
 #: Counted per center: prepared-cohort column -> label.
@@ -24,7 +24,7 @@ CENTER_COUNTS = {
     "icans_any": "ICANS",
     "icans_severe": "Severe ICANS",
     "cr_day30": "CR at day 30",
-    "mrd_negative_cr": "MRD-negative CR",
+    "mrd_negative_cr": RESPONSES["mrd_negative_cr"].label,
 }
 SINGLE_CENTER_REASON = "a single center: the center-stratified model is the unstratified model"
 

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import gammaln, ndtr
 
+from analysis.concepts import RESPONSES, VARIABLES
 from analysis.groups import GROUPINGS, Grouping
 
 
@@ -104,14 +105,6 @@ WILCOX_EXACT_MAX_N = 50
 #: gtsummary switches from chi-square to Fisher when any expected count is below this.
 MIN_EXPECTED_COUNT = 5.0
 
-#: Display (and table column) order of categorical variables; booleans are yes, no.
-CATEGORY_ORDER: dict[str, tuple] = {
-    "sex": ("M", "F"),
-    "disease_status": ("relapsed", "primary_refractory"),
-}
-
-#: Column of the prepared cohort holding each response (denominator: all patients).
-RESPONSE_COLUMNS = {"cr": "cr_day30", "mrd_negative_cr": "mrd_negative_cr"}
 
 #: Above this many partial tables the exact Fisher enumeration gives up (p None).
 MAX_FISHER_ENUMERATION = 20_000_000
@@ -381,15 +374,16 @@ def compare_categorical(
 ) -> Comparison:
     """Count and percent per category and level, and gtsummary's test (:func:`table_test`).
 
-    Category order: ``categories`` if given, else :data:`CATEGORY_ORDER` for the
-    variable, else yes/no for booleans, else sorted; unlisted observed values
+    Category order: ``categories`` if given, else yes/no for booleans, else the
+    variable's categories in :data:`analysis.concepts.VARIABLES`, else sorted; unlisted observed values
     follow, sorted. Percent is of the level's non-missing n.
     """
     g = _grouping(grouping)
     values = df[variable]
     boolean = _is_boolean(values)
     if categories is None:
-        categories = (True, False) if boolean else CATEGORY_ORDER.get(variable, ())
+        known = VARIABLES[variable].categories if variable in VARIABLES else ()
+        categories = (True, False) if boolean else tuple(c.value for c in known)
     present = values.dropna()
     if boolean:
         present = present.astype(bool)
@@ -436,9 +430,9 @@ def compare_response(df: pd.DataFrame, response: str, grouping: str) -> Response
     (CR with negative MRD; patients not in CR count as non-responders).
     """
     try:
-        column = RESPONSE_COLUMNS[response]
+        column = RESPONSES[response].column
     except KeyError:
-        raise KeyError(f"unknown response {response!r}; expected one of {sorted(RESPONSE_COLUMNS)}") from None
+        raise KeyError(f"unknown response {response!r}; expected one of {sorted(RESPONSES)}") from None
     g = _grouping(grouping)
     # nullable boolean first: fillna on an object column would downcast silently (pandas FutureWarning)
     flag = df[column].astype("boolean").fillna(False).to_numpy(dtype=bool)

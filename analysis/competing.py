@@ -23,7 +23,11 @@ Reproduces R ``cmprsk`` (2.2-11), the reference every haematology paper uses::
 * Gray's test: cmprsk's Fortran ``crstm``/``crst`` with ``rho = 0`` and one stratum
   (its loop over times vectorised with cumulative sums and products),
   over the levels of the grouping that have at least one patient (``cuminc`` drops
-  empty factor levels); statistic ``s' V^-1 s`` on ``k - 1`` df.
+  empty factor levels); statistic ``s' V^-1 s`` on ``k - 1`` df. Computed in floating
+  point: cmprsk 2.2-11 computes ``nd1*rs(i)`` in 32-bit integers and its statistic is
+  wrong once that product passes 2^31 (registries of ~10^5 patients in CR and more;
+  ``benchmarks/peer/cmprsk_overflow.R`` shows it), so agreement with R is checked below
+  that size.
 
 Packages evaluated first (on ``tests/reference/cmprsk_ties.csv`` and the demo data):
 lifelines 0.30 ``AalenJohansenFitter`` jitters tied event times, so its CIF is off by

@@ -78,6 +78,12 @@ class Field:
     unit: str | None = None
 
 
+def unit_of(column: str) -> str | None:
+    """The unit of a cohort column's numbers (None: not a measurement), shown beside the
+    variable wherever it is displayed (Table 1 row labels)."""
+    return next((f.unit for f in COHORT_FIELDS if f.name == column), None)
+
+
 def _between(lo, hi) -> pa.Check:
     return pa.Check.in_range(lo, hi, error=f"must be between {lo} and {hi}")
 
@@ -98,7 +104,7 @@ COHORT_FIELDS: tuple[Field, ...] = (
     Field("n_relapses", INTEGER, True, (_GE0,)),
     Field("prior_lines", INTEGER, True, (_GE0,)),
     Field("bm_blasts_pct", NUMBER, True, (_between(0, 100),), unit="%"),
-    Field("cart_dose_1e6_per_kg", NUMBER, True, (_GT0,), unit="10^6 cells/kg"),
+    Field("cart_dose_1e6_per_kg", NUMBER, True, (_GT0,), unit="10⁶ cells/kg"),
     Field("il6_peak_pg_ml", NUMBER, False, (_GE0,), unit="pg/mL"),
     Field("ferritin_peak_ng_ml", NUMBER, False, (_GE0,), unit="ng/mL"),
     Field("crs_grade", INTEGER, True, (_GRADE,)),

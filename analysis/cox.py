@@ -42,15 +42,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .concepts import VARIABLES
+from .groups import GROUPINGS
 from .survival import Z95
 
-#: Terms of Table 2 in display order: key -> label.
+#: Terms of Table 2 in display order: key -> label (the treatments as in Table 1, the
+#: severity terms as the levels of their grouping).
 COX_TERMS = {
     "bm_blasts_ge20": "BM blasts ≥20% vs <20%",
-    "steroids": "Received steroids",
-    "tocilizumab": "Received tocilizumab",
-    "severity_ge3": "Grade ≥3 CRS or severe ICANS",
-    "severity_other": "Others (grade 1–2 CRS and/or ICANS)",
+    "steroids": VARIABLES["steroids"].label,
+    "tocilizumab": VARIABLES["tocilizumab"].label,
+    "severity_ge3": GROUPINGS["severity"].label("severe"),
+    "severity_other": GROUPINGS["severity"].label("other"),
 }
 
 
@@ -377,10 +380,10 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
     hazard, as R ``coxph(... + strata(center))``; no Firth refit (R coxphf has no strata)
     and no cox.zph test then.
     """
-    from .survival import ENDPOINTS, endpoint_frame
+    from .survival import _endpoint_columns, endpoint_frame
 
     # only the columns of the model: endpoint_frame copies every column it is given
-    columns = list(ENDPOINTS.get(endpoint, ())) + ["bm_blasts_ge20", "steroids", "tocilizumab", "grp_severity"]
+    columns = _endpoint_columns(endpoint) + ["bm_blasts_ge20", "steroids", "tocilizumab", "grp_severity"]
     columns += [strata] if strata else []
     data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
     X = design_matrix(data)

@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import gammaln
 
-from .comparisons import RESPONSE_COLUMNS
+from .concepts import ENDPOINTS, RESPONSES
 from .groups import GROUPINGS
 
 #: Reference level of every grouping: effects are "level versus reference".
@@ -282,7 +282,7 @@ def response_effect(df: pd.DataFrame, response: str, grouping: str) -> ResponseE
         return None
     ref = reference_level(grouping)
     (level,) = compared_levels(grouping)
-    flag = df[RESPONSE_COLUMNS[response]].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    flag = df[RESPONSES[response].column].astype("boolean").fillna(False).to_numpy(dtype=bool)
     column = df[GROUPINGS[grouping].column]
     in_level = (column == level).to_numpy()
     in_ref = (column == ref).to_numpy()
@@ -336,11 +336,11 @@ def univariable_cox(df: pd.DataFrame, endpoint: str, grouping: str) -> Univariab
     may be infinite") give None estimates with a reason.
     """
     from . import cox
-    from .survival import ENDPOINTS, endpoint_frame
+    from .survival import endpoint_frame
 
     g = GROUPINGS[grouping]
     ref = reference_level(grouping)
-    data = endpoint_frame(df[list(ENDPOINTS[endpoint]) + [g.column]], endpoint)
+    data = endpoint_frame(df[list(ENDPOINTS[endpoint].columns) + [g.column]], endpoint)
     data = data[data[g.column].notna()]
     n, events = int(len(data)), int(data["event"].sum())
     levels = compared_levels(grouping)
@@ -419,12 +419,12 @@ def detectable_hazard_ratio(events: int, proportion: float | None, alpha: float,
 def detectable_hazard_ratio_for(df: pd.DataFrame, endpoint: str, grouping: str, alpha: float,
                                 power: float = DETECTABLE_POWER) -> DetectableHazardRatio:
     """:func:`detectable_hazard_ratio` for a two-level grouping: its events and its split."""
-    from .survival import ENDPOINTS, endpoint_frame
+    from .survival import endpoint_frame
 
     g = GROUPINGS[grouping]
     if len(g.levels) != 2:
         raise ValueError(f"grouping {grouping!r} has {len(g.levels)} levels; Schoenfeld's formula needs two")
-    data = endpoint_frame(df[list(ENDPOINTS[endpoint]) + [g.column]], endpoint)
+    data = endpoint_frame(df[list(ENDPOINTS[endpoint].columns) + [g.column]], endpoint)
     data = data[data[g.column].notna()]
     n = len(data)
     codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes  # integers: no strings at 10^6 rows

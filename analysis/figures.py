@@ -37,6 +37,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MultipleLocator, NullFormatter
 
 from .comparisons import Comparison, ResponseComparison
+from .concepts import ENDPOINTS, RESPONSES, TESTS
 from .formatting import fmt_p
 from .groups import GROUPINGS
 from .survival import SurvivalComparison
@@ -79,15 +80,6 @@ STYLE: dict[RcKeyType, Any] = {
     "pdf.fonttype": 42,  # embed TrueType so journals can edit text
     "svg.fonttype": "none",
 }
-
-_TEST_NAMES = {
-    "mann_whitney": "Mann–Whitney",
-    "kruskal_wallis": "Kruskal–Wallis",
-    "chi_square": "Chi-square",
-    "fisher_exact": "Fisher's exact",
-}
-
-_RESPONSE_NAMES = {"cr": "CR", "mrd_negative_cr": "MRD-negative CR"}
 
 
 def level_color(position: int) -> str:
@@ -198,7 +190,7 @@ def _top_legend(fig: Figure, ax, handles, labels, rows: int) -> None:
 
 
 def _test_name(test: str | None) -> str:
-    return _TEST_NAMES.get(test or "", "")
+    return TESTS[test].name if test in TESTS else ""
 
 
 # --------------------------------------------------------------------------- Figure 1
@@ -259,7 +251,8 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison) -> Figure:
     ax.tick_params(axis="x", length=0, pad=2)
     for g, comparison in enumerate(responses):
         ax.annotate(
-            _RESPONSE_NAMES.get(comparison.response, comparison.response), xy=(g, 0),
+            RESPONSES[comparison.response].label if comparison.response in RESPONSES else comparison.response,
+            xy=(g, 0),
             xycoords=("data", "axes fraction"), xytext=(0, -15), textcoords="offset points",
             ha="center", va="top", fontsize=9,
         )
@@ -289,13 +282,6 @@ def _p_bracket(ax, x0: float, x1: float, p, reason) -> None:
 # --------------------------------------------------------------------------- Figures 2 and 3
 
 
-#: Axis labels per endpoint: OS runs from infusion, LFS from the date of CR.
-KM_AXIS_LABELS = {
-    "os": ("Overall survival (%)", "Months since infusion"),
-    "lfs": ("Leukemia-free survival (%)", "Months since CR"),
-}
-
-
 def _panel_with_risk_table(n_rows: int, legend_rows: int):
     """A time-to-event panel: the curve axes above a number-at-risk table of ``n_rows``
     rows sharing its time axis (KM and cumulative-incidence plots alike).
@@ -321,7 +307,8 @@ def km_plot(
 ) -> Figure:
     """Figure 2/3 panel: Kaplan–Meier curves with '+' censor marks, log-rank p and
     a number-at-risk table under the plot on the same time axis. Axis labels default
-    to the endpoint's (:data:`KM_AXIS_LABELS`).
+    to the endpoint's (:data:`analysis.concepts.ENDPOINTS`: OS runs from infusion, LFS
+    from the date of CR).
 
     ``ci``: shade each curve's pointwise 95% CI (R ``survfit``'s log CI, as computed in
     :mod:`analysis.survival`) in the curve's colour; by default on for panels of one or
@@ -330,8 +317,8 @@ def km_plot(
     Draws only the aggregated step points of each ``KMSummary.curve``, so its cost
     does not grow with the number of patients. Levels with n = 0 are left out.
     """
-    default_y, default_x = KM_AXIS_LABELS.get(comparison.endpoint, KM_AXIS_LABELS["os"])
-    ylabel, xlabel = ylabel or default_y, xlabel or default_x
+    endpoint = ENDPOINTS.get(comparison.endpoint, ENDPOINTS["os"])
+    ylabel, xlabel = ylabel or endpoint.survival_axis, xlabel or endpoint.time_axis
     grouping = comparison.grouping
     shown = [(i, lv) for i, lv in enumerate(comparison.levels) if lv.n > 0]
     labels = [level_label(grouping, lv.key, lv.label) for _, lv in shown]
@@ -607,10 +594,6 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
 
 # --------------------------------------------------------------------------- forest plot of Table 2
 
-#: Endpoint panel titles of the forest plot.
-_FOREST_TITLES = {"os": "Overall survival", "lfs": "Leukemia-free survival"}
-
-
 def _forest_rows() -> list[tuple[str, str | None, str, str | None]]:
     """Rows of Table 2 in its order: (label, Cox term key or None, kind, meaning)."""
     from .cox import COX_TERMS
@@ -636,7 +619,7 @@ def forest_plot(cox) -> Figure:
     (:data:`MEANING_COLORS`), the other covariates are black. A term that is not estimable
     says so at HR 1. The joint p of the CRS/ICANS group is printed on its header row.
     """
-    endpoints = [e for e in ("os", "lfs") if e in cox] + [e for e in cox if e not in ("os", "lfs")]
+    endpoints = [e for e in ENDPOINTS if e in cox] + [e for e in cox if e not in ENDPOINTS]
     rows = _forest_rows()
     label_w, panel_w, gap, right = 2.3, 2.05, 0.2, 0.12
     row_h, top, bottom = 0.24, 0.42, 0.55
@@ -671,7 +654,7 @@ def forest_plot(cox) -> Figure:
         ax.spines["left"].set_visible(False)
         ax.tick_params(axis="y", left=False, labelleft=False)
         ax.set_xlabel("Hazard ratio (log scale)")
-        title = _FOREST_TITLES.get(endpoint, endpoint.upper())
+        title = ENDPOINTS[endpoint].title if endpoint in ENDPOINTS else endpoint.upper()
         ax.set_title(f"{title}\n(n = {result.n:,}; {result.events:,} events)", fontsize=8.5, pad=4)
         terms = {t.key: t for t in result.terms}
         for i, (_label, key, kind, meaning) in enumerate(rows):
@@ -758,7 +741,7 @@ def cif_plot(result, cause: str) -> Figure:
         ax.step(times, estimate, where="post", color=color, lw=1.3, solid_joinstyle="miter")
     ax.xaxis.set_major_locator(MultipleLocator(KM_TICK_MONTHS))
     ax.yaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
-    ax.set_xlabel("Months since CR")
+    ax.set_xlabel(ENDPOINTS["lfs"].time_axis)  # relapse and NRM are timed from CR, as LFS
     ax.set_ylabel(CIF_AXIS_LABELS.get(cause, comparison.label + " (%)"))
     ax.tick_params(axis="x", labelbottom=True)
     if len(shown) > 1:
@@ -774,10 +757,10 @@ def landmark_km_plot(result) -> Figure:
     """Kaplan–Meier panel of the landmark analysis (an
     :class:`analysis.landmark.LandmarkComparison`): time from the landmark, toxicity as
     known at the landmark; a panel with the reason when it is not estimable."""
-    endpoint = {"os": "Overall survival (%)", "lfs": "Leukemia-free survival (%)"}.get(result.endpoint)
     if result.survival is None:
         return _not_estimable_panel(f"Landmark analysis not estimable ({result.reason})")
-    return km_plot(result.survival, ylabel=endpoint, xlabel=f"Months since the day-{result.landmark_day} landmark")
+    return km_plot(result.survival, ylabel=ENDPOINTS[result.endpoint].survival_axis,
+                   xlabel=f"Months since the day-{result.landmark_day} landmark")
 
 
 # --------------------------------------------------------------------------- cohort flow and swimmer plot
@@ -809,8 +792,9 @@ def flow_diagram(flow) -> Figure:
         (4.15, f"Infused\nn = {flow.infused:,}",
          f"Not evaluable at day 30\n(died or no follow-up)\nn = {flow.not_evaluable:,}"),
         (3.2, f"Evaluable at day 30\nn = {flow.evaluable:,}", f"No CR\nn = {flow.no_cr:,}"),
-        (2.25, f"CR\nn = {flow.cr:,}", f"MRD-positive CR\nn = {flow.mrd_positive_or_unknown_cr:,}"),
-        (1.3, f"MRD-negative CR\nn = {flow.mrd_negative_cr:,}", None),
+        (2.25, f"{RESPONSES['cr'].label}\nn = {flow.cr:,}",
+         f"MRD-positive CR\nn = {flow.mrd_positive_or_unknown_cr:,}"),
+        (1.3, f"{RESPONSES['mrd_negative_cr'].label}\nn = {flow.mrd_negative_cr:,}", None),
     ]
     for i, (y, text, side) in enumerate(rows):
         box(main_x, y, text)
@@ -839,7 +823,7 @@ def flow_diagram(flow) -> Figure:
 SWIMMER_MARKERS = {
     "crs_onset": ("CRS onset", "o", OKABE_ITO[4], 3.5),
     "icans_onset": ("ICANS onset", "D", OKABE_ITO[3], 3.5),
-    "cr": ("CR", "^", OKABE_ITO[2], 4.0),
+    "cr": (RESPONSES["cr"].label, "^", OKABE_ITO[2], 4.0),
     "relapse": ("Relapse", "X", OKABE_ITO[1], 5.0),
 }
 
@@ -882,7 +866,7 @@ def swimmer_plot(timelines) -> Figure:
     ax.set_yticks([])
     ax.spines["left"].set_visible(False)
     ax.xaxis.set_major_locator(MultipleLocator(KM_TICK_MONTHS))
-    ax.set_xlabel("Months since infusion")
+    ax.set_xlabel(ENDPOINTS["os"].time_axis)  # every bar starts at infusion, as OS
     ax.set_ylabel("Patients (ordered by follow-up)")
     with mpl.rc_context(STYLE):
         fig.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.0, 1.0 + note_h / main_h),

@@ -168,6 +168,11 @@ def fmt_hr_ci(hr, low, high, missing: str = NOT_ESTIMABLE) -> str:
     return f"{fmt_hr(hr)} ({fmt_ci(low, high)})"
 
 
+def fmt_date(day) -> str:
+    """A date as a reader writes it: '1 March 2023' (the data cut-off; never a patient's date)."""
+    return f"{day.day} {day.strftime('%B %Y')}"
+
+
 def fmt_months(x, missing: str = NOT_ESTIMABLE) -> str:
     """``38.27`` -> ``"38.3 months"`` (one decimal)."""
     if is_missing(x):

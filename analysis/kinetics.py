@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.comparisons import Comparison, TestResult, compare_continuous
+from analysis.concepts import NO_KINETICS_REASON
 from analysis.groups import GROUPINGS
 
 AUC_WINDOW_DAYS = (0, 28)
-NO_KINETICS_REASON = "no CAR-T kinetics table was provided"
 NO_SAMPLES_REASON = "no patient of the cohort has CAR-T kinetics samples"
 
 PATIENT_COLUMNS = ["peak_copies", "peak_day", "auc_0_28", "n_samples", "n_samples_0_28"]

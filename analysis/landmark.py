@@ -37,11 +37,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .concepts import OPTIONS
 from .groups import DAYS_PER_MONTH, GROUPINGS, prepare_cohort
 from .survival import SurvivalComparison, compare_survival
 
-#: Default landmark, days after infusion (the study file's ``analysis: landmark_day``).
-DEFAULT_LANDMARK_DAY = 30
 #: Day of the response assessment that defines "in CR" (column ``cr_day30``).
 RESPONSE_ASSESSMENT_DAY = 30
 #: Groupings that can be classified at a landmark: defined by CRS and ICANS only
@@ -117,7 +116,7 @@ def landmark_cohort(df: pd.DataFrame, endpoint: str, landmark_day: int, *,
     ``<endpoint>_event`` and the grouping columns (toxicity as known at the landmark); and
     the counts of who was left out.
     ``classification``: :func:`toxicity_at_landmark` of the same ``df`` and day, when already computed."""
-    if endpoint not in ("os", "lfs"):
+    if endpoint not in ("os", "lfs"):  # the two endpoints whose landmark cohort is built below
         raise ValueError(f"unknown endpoint {endpoint!r}; expected 'os' or 'lfs'")
     classified, late = classification if classification is not None else toxicity_at_landmark(df, landmark_day)
     died = classified["death_date"].notna()
@@ -197,7 +196,7 @@ def _hazard_ratios(data: pd.DataFrame, endpoint: str, grouping: str) -> tuple[La
 
 
 def landmark_survival(df: pd.DataFrame, endpoint: str, grouping: str,
-                      landmark_day: int = DEFAULT_LANDMARK_DAY, *,
+                      landmark_day: int = OPTIONS["landmark_day"].default, *,
                       cohort: tuple[pd.DataFrame, dict[str, int]] | None = None) -> LandmarkComparison:
     """OS or LFS by a toxicity grouping among patients alive and event-free after
     ``landmark_day`` days, time from the landmark (see the module docstring for who is
@@ -226,7 +225,7 @@ def landmark_survival(df: pd.DataFrame, endpoint: str, grouping: str,
 
 
 def landmark_analyses(df: pd.DataFrame, endpoints, groupings,
-                      landmark_day: int = DEFAULT_LANDMARK_DAY) -> dict[tuple[str, str], LandmarkComparison]:
+                      landmark_day: int = OPTIONS["landmark_day"].default) -> dict[tuple[str, str], LandmarkComparison]:
     """:func:`landmark_survival` for every (endpoint, grouping), classifying the cohort at
     the landmark once and building each endpoint's landmark cohort once."""
     classified = None

@@ -31,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from .concepts import OPTIONS
 from .contract import BOOLEAN_WORDS, COHORT_FIELDS, KINETICS_FIELDS, SEX_WORDS, STATUS_WORDS
 from .readers import normal_name
 
@@ -567,8 +568,7 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         "  # lymphodepletion: \"fludarabine-cyclophosphamide\"",
         "",
         "analysis:",
-        "  alpha: 0.05",
-        "  landmark_day: 30",
+        *(f"  {key}: {option.default}" for key, option in OPTIONS.items()),
     ]
     return "\n".join(lines) + "\n"
 

@@ -1,9 +1,15 @@
 """Inline numbers and verdicts for the prose, read from the results object.
 
 The manuscript writes `` `{python} text.n_of("n_crs")` `` instead of typing
-"76 of 93 (81.7%)", and `` `{python} text.differ(("os", "crs"))` `` instead
-of typing "did not differ", so a new data export rewrites the numbers *and*
-the words that depend on them.
+"76 of 93 (81.7%)", and `` `{python} text.differ("os", by="crs")` `` instead
+of typing a verdict, so a new data export rewrites the numbers *and* the words
+that depend on them.
+
+The sentences themselves live in ``sections/*.qmd``, where an editor sees them. This
+module gives them numbers, verdict phrases and facts to choose wording from:
+``text.choose(condition, "words if yes", "words if no")`` picks one of two wordings
+written in the section (:meth:`Narrative.choose`), and :meth:`Narrative.tests`
+summarises a family of tests (how many, whether any is significant, which).
 """
 from __future__ import annotations
 
@@ -14,11 +20,13 @@ from typing import Any
 
 import yaml
 
+from .competing import CAUSES
+from .concepts import ENDPOINTS, NO_KINETICS_REASON, OPTIONS, RESPONSES, VARIABLES, outcome_phrase
 from .formatting import (
     NOT_ESTIMABLE,
     fmt_ci,
+    fmt_date,
     fmt_hr,
-    fmt_hr_ci,
     fmt_median_range,
     fmt_months,
     fmt_n_of,
@@ -27,10 +35,9 @@ from .formatting import (
     is_missing,
 )
 from .groups import GROUPINGS
-from .results import ENDPOINTS, RESPONSES, TABLE1_VARIABLES, Results
+from .reproduction import ReproductionTable, reproduce_results
+from .results import Results
 from .studyfile import StudySettings
-
-ALPHA = 0.05
 
 #: Verdict phrases: a non-significant test is never worded as equivalence (issue 10).
 DIFFERED = "differed significantly"
@@ -39,32 +46,53 @@ NOT_DETECTED = "showed no statistically significant difference"
 #: Groupings that describe toxicity (the question of the report), in the order of the figures.
 TOXICITY_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
 
-MISSING_PHRASES = {
-    "il6_peak_pg_ml": "peak IL-6",
-    "ferritin_peak_ng_ml": "peak ferritin",
-    "dex_equiv_cum_mg": "steroid dose (patients given steroids)",
-    "tocilizumab_cum_mg": "tocilizumab dose (patients given tocilizumab)",
-}
+#: How a sentence names the kinetics outcome ("peak" in ``text.p("peak", by=...)``).
+PEAK_PHRASE = "peak expansion"
 
-TABLE_PHRASES = {"response": "CR", "kinetics": "peak expansion", "survival": "survival"}
 
-OUTCOME_PHRASES = {"cr": "CR", "mrd_negative_cr": "MRD-negative CR", "os": "OS", "lfs": "LFS"}
 
-#: How a Table 1 variable is named inside a sentence.
-VARIABLE_PHRASES = {
-    "age": "age",
-    "sex": "sex",
-    "ph_positive": "Ph-chromosome status",
-    "il6_peak_pg_ml": "peak IL-6",
-    "ferritin_peak_ng_ml": "peak ferritin",
-    "prior_lines": "number of prior therapy lines",
-    "disease_status": "disease status",
-    "n_relapses": "number of relapses",
-    "steroids": "corticosteroid use",
-    "tocilizumab": "tocilizumab use",
-    "bm_blasts_pct": "bone-marrow blasts",
-    "cart_dose_1e6_per_kg": "infused CAR-T cell dose",
-}
+@dataclass(frozen=True)
+class TestSet:
+    """A family of tests that one sentence sums up (:meth:`Narrative.tests`).
+
+    >>> family = text.tests(["cr", "os"], by=["tocilizumab", "steroids"])
+    >>> family.n, family.any          # 4 tests; any significant? (None: none could be run)
+    (4, False)
+    >>> family.listed_p               # the significant ones, in test order
+    'CR by tocilizumab (p = 0.010)'
+    """
+
+    n: int  # tests in the family (those that could not be run included)
+    n_tested: int  # tests with a p-value
+    significant: tuple[str, ...]  # 'OS by concurrent CRS and ICANS', in test order
+    significant_p: tuple[str, ...]  # the same with '(p = 0.010)'
+    significant_groupings: tuple[str, ...]  # their groupings, in a sentence, each once
+
+    __test__ = False  # not a pytest class
+
+    @property
+    def any(self) -> bool | None:
+        """True when at least one test is significant, False when none is, None when no test ran."""
+        return None if self.n_tested == 0 else bool(self.significant)
+
+    @property
+    def n_significant(self) -> int:
+        return len(self.significant)
+
+    @property
+    def listed(self) -> str:
+        """'CR by CRS, OS by concurrent CRS and ICANS' ('' when none is significant)."""
+        return ", ".join(self.significant)
+
+    @property
+    def listed_p(self) -> str:
+        """'CR by tocilizumab (p = 0.010), OS by steroids (p = 0.031)'."""
+        return ", ".join(self.significant_p)
+
+    @property
+    def groupings(self) -> str:
+        """'CRS, CRS/ICANS severity': the groupings with a significant test."""
+        return ", ".join(self.significant_groupings)
 
 
 class UnknownKey(ValueError):
@@ -80,8 +108,9 @@ class Narrative:
 
     @property
     def alpha(self) -> float:
-        """The significance level of every verdict (``analysis: alpha`` in the study file)."""
-        return self.settings.analysis.alpha if self.settings is not None else ALPHA
+        """The significance level of every verdict (``analysis: alpha`` in the study file;
+        default :data:`analysis.concepts.OPTIONS`): ``text.alpha`` -> 0.05."""
+        return self.settings.analysis.alpha if self.settings is not None else OPTIONS["alpha"].default
 
     @property
     def alpha_level(self) -> str:
@@ -91,25 +120,34 @@ class Narrative:
     # --- the study ----------------------------------------------------------------------
     @property
     def has_kinetics(self) -> bool:
+        """Whether a kinetics table was analysed: ``text.choose(text.has_kinetics, "response,
+        expansion or survival", "response or survival")``."""
         return self.results.kinetics_reason is None
 
     @property
     def title_block(self) -> str:
         """Title, subtitle and date as a metadata block (see StudySettings.metadata_block),
-        with the flags the sections' conditional content reads (``cartox.kinetics``)."""
-        flags = {"cartox": {"kinetics": self.has_kinetics}}
+        with the flags the sections' conditional content reads (``cartox.kinetics``,
+        ``cartox.reproduction``, ``cartox.synthetic``: the notice of report.qmd)."""
+        flags = {"cartox": {"kinetics": self.has_kinetics, "reproduction": self.show_reproduction,
+                            "synthetic": self.results.is_synthetic}}
         if self.settings is None:
             return "---\n" + yaml.safe_dump(flags) + "---\n"
         return self.settings.metadata_block(flags)
 
     @property
-    def kinetics_absent(self) -> str:
-        """The one sentence that stands for the kinetics section when there is no table."""
-        return (f"CAR-T expansion was not analysed: {self.results.kinetics_reason or 'no kinetics data'}.")
+    def kinetics_reason(self) -> str:
+        """Why there is no kinetics analysis ('' when there is one):
+        ``CAR-T expansion was not analysed: `{python} text.kinetics_reason`.`` ->
+        'CAR-T expansion was not analysed: no CAR-T kinetics table was supplied.'"""
+        if self.has_kinetics:
+            return ""
+        return self.results.kinetics_reason or NO_KINETICS_REASON
 
     @property
     def byline(self) -> str:
-        """Authors with affiliations and the corresponding author, as Markdown."""
+        """Authors with affiliations and the corresponding author, as Markdown:
+        ``display(Markdown(text.byline))`` -> '::: {.byline}\\nThe cartox team\\n:::'."""
         return self.settings.byline() if self.settings is not None else ""
 
     @property
@@ -123,15 +161,6 @@ class Narrative:
         """The comparison with the publication's numbers: only for the bundled synthetic demo,
         which is calibrated to them (a team's own cohort is not expected to match)."""
         return bool(self.results.is_synthetic and (self.settings is None or self.settings.is_demo))
-
-    @property
-    def data_source(self) -> str:
-        """Where the data come from, in one sentence (no file name, no center)."""
-        if self.results.is_synthetic:
-            return ("The data are a synthetic cohort generated by cartox to match the published summary "
-                    "figures; no number describes a real patient.")
-        return (f"The data are the study's registry export, frozen on {self.cutoff}, and checked against "
-                "the data contract before analysis.")
 
     # --- counts -------------------------------------------------------------------------
     def _count(self, key: str) -> int:
@@ -149,7 +178,8 @@ class Narrative:
         return fmt_n_of(self._count(key), self._count(denominator))
 
     def median_range(self, name: str, unit: str = "") -> str:
-        """'5 (range 1–14)' for a descriptive distribution (onset days, doses, age)."""
+        """Median (range) of a descriptive distribution (onset days, doses, age):
+        ``text.median_range("age")`` -> '28 (2–70)'; ``text.median_range("dex_equiv_cum_mg", "mg")``."""
         d = self.results.descriptives[name]
         text = fmt_median_range(d.median, d.min, d.max)
         return f"{text} {unit}".strip() if unit else text
@@ -157,32 +187,44 @@ class Narrative:
     # --- p-values -----------------------------------------------------------------------
     #: What an editor compares: a response, a survival endpoint, the kinetics peak or a
     #: Table 1 variable, always ``by`` a grouping of :data:`analysis.groups.GROUPINGS`.
-    OUTCOMES = (*RESPONSES, *ENDPOINTS, "peak", *TABLE1_VARIABLES)
+    OUTCOMES = (*RESPONSES, *ENDPOINTS, "peak", *CAUSES, *VARIABLES)
+    _TABLES = ("table1", "response", "kinetics", "survival", "competing", "landmark")
 
-    def _locate(self, what: str, key=None, by: str | None = None) -> tuple[str, object]:
-        """(table, key) of a comparison, from the editor's ``("os", by="crs")`` or the
-        older ``("survival", ("os", "crs"))``; an unknown name lists the valid ones."""
+    def _locate(self, what: str, key=None, by: str | None = None, at: str | None = None) -> tuple[str, object]:
+        """(table, key) of a comparison, from the editor's ``("os", by="crs")`` (``at="landmark"``
+        for the landmark analysis) or the older ``("survival", ("os", "crs"))``; an unknown name
+        lists the valid ones."""
+        if at not in (None, "landmark"):
+            raise UnknownKey(f"at={at!r}: the only other analysis is at='landmark'")
         if by is None:
-            if what not in ("table1", "response", "kinetics", "survival") or key is None:
+            if what not in self._TABLES or key is None:
                 raise UnknownKey(f"name the comparison as text.p(OUTCOME, by=GROUPING), e.g. "
                                  f'text.p("os", by="crs"); OUTCOME is one of: {", ".join(self.OUTCOMES)}')
             table = what
         else:
             if by not in GROUPINGS:
                 raise UnknownKey(f"unknown grouping {by!r}; the groupings are: {', '.join(GROUPINGS)}")
-            if what in RESPONSES:
+            if at == "landmark":
+                if what not in ENDPOINTS:
+                    raise UnknownKey(f"the landmark analysis compares {', '.join(ENDPOINTS)}, not {what!r}")
+                table, key = "landmark", (what, by)
+            elif what in RESPONSES:
                 table, key = "response", (what, by)
             elif what in ENDPOINTS:
                 table, key = "survival", (what, by)
             elif what == "peak":
                 table, key = "kinetics", by
-            elif what in TABLE1_VARIABLES:
+            elif what in CAUSES:
+                table, key = "competing", (what, by)
+            elif what in VARIABLES:
                 table, key = "table1", (what, by)
             else:
                 raise UnknownKey(f"unknown outcome {what!r}; the outcomes are: {', '.join(self.OUTCOMES)}")
         stores: dict[str, Mapping[Any, object]] = {
             "table1": self.results.table1, "response": self.results.response,
-            "kinetics": self.results.kinetics_peak, "survival": self.results.survival}
+            "kinetics": self.results.kinetics_peak, "survival": self.results.survival,
+            "landmark": self.results.landmark,
+            "competing": {(c, g): r for g, r in self.results.competing.items() if g in GROUPINGS for c in r.causes}}
         store = stores[table]
         if key not in store:
             valid = sorted({k[1] if isinstance(k, tuple) else k for k in store})
@@ -196,17 +238,25 @@ class Narrative:
             r = self.results.response[key].result
         elif table == "kinetics":
             if self.results.kinetics_reason:
-                # one short reason: the kinetics paragraph repeats it for every grouping
-                return None, "no kinetics data"
+                return None, NO_KINETICS_REASON
             r = self.results.kinetics_peak[key].result
         elif table == "survival":
             s = self.results.survival[key]
             return s.logrank_p, s.reason
+        elif table == "competing":
+            cause, grouping = key
+            gray = self.results.competing[grouping].causes[cause].gray
+            return gray.p, gray.reason
+        elif table == "landmark":
+            lm = self.results.landmark[key]
+            if lm.survival is None:
+                return None, lm.reason
+            return lm.survival.logrank_p, lm.survival.reason
         else:
             raise KeyError(table)
         return r.p, r.reason
 
-    def p(self, what: str, key=None, *, by: str | None = None) -> str:
+    def p(self, what: str, key=None, *, by: str | None = None, at: str | None = None) -> str:
         """Formatted p-value of a comparison.
 
         >>> text.p("os", by="crs")        # log-rank test of OS by CRS
@@ -214,14 +264,18 @@ class Narrative:
         >>> text.p("cr", by="icans")      # CR rate by ICANS (chi-square or Fisher)
         >>> text.p("peak", by="crs")      # peak CAR-T copies (Mann-Whitney)
         >>> text.p("age", by="crs")       # a Table 1 variable
+        >>> text.p("relapse", by="crs")   # Gray's test of the cumulative incidence ("nrm": NRM)
+        'p = 0.245'
+        >>> text.p("os", by="crs", at="landmark")   # log-rank test from the landmark
+        'p = 0.976'
         """
-        p, reason = self._p(*self._locate(what, key, by))
+        p, reason = self._p(*self._locate(what, key, by, at))
         return fmt_p(p, reason)
 
-    def significant(self, what: str, key=None, *, by: str | None = None) -> bool | None:
+    def significant(self, what: str, key=None, *, by: str | None = None, at: str | None = None) -> bool | None:
         """True/False at the report's alpha; None when there is no test.
-        ``text.significant("os", by="crs")``."""
-        p, _ = self._p(*self._locate(what, key, by))
+        ``text.significant("os", by="crs")``, ``text.significant("relapse", by="icans")``."""
+        p, _ = self._p(*self._locate(what, key, by, at))
         return None if p is None else p < self.alpha
 
     def differ(self, what: str, key=None, yes: str = DIFFERED, no: str = NOT_DETECTED, *,
@@ -249,7 +303,8 @@ class Narrative:
         return no
 
     def table1_significant(self, grouping: str) -> list[str]:
-        """Table 1 variables whose p-value is < 0.05 for a grouping."""
+        """Table 1 variables whose p-value is below alpha for a grouping:
+        ``text.table1_significant("crs")`` -> ['il6_peak_pg_ml', 'steroids', ...]."""
         return [
             v
             for (v, g), c in self.results.table1.items()
@@ -259,7 +314,7 @@ class Narrative:
     def table1_differences(self, grouping: str) -> str:
         """'peak IL-6 (p < 0.001) and steroid use (p < 0.001)', or 'none of the characteristics'."""
         items = [
-            f"{VARIABLE_PHRASES[v]} ({self.p('table1', (v, grouping))})" for v in self.table1_significant(grouping)
+            f"{VARIABLES[v].phrase} ({self.p('table1', (v, grouping))})" for v in self.table1_significant(grouping)
         ]
         if not items:
             return "none of the characteristics"
@@ -267,6 +322,8 @@ class Narrative:
 
     # --- survival and Cox ---------------------------------------------------------------
     def followup(self) -> str:
+        """Median follow-up (reverse Kaplan–Meier) with its CI: ``text.followup()`` ->
+        '37.2 months (95% CI 28.6–52.6)'."""
         fu = self.results.followup
         if fu.median_months is None:
             return f"not estimable ({fu.reason})"
@@ -292,8 +349,10 @@ class Narrative:
         return f"{fmt_n_of(worst.events, worst.n)}, in the group “{worst.label}”"
 
     def differ_severity(self) -> str:
-        """Joint Wald test of the severity group in both Cox models, as a verdict phrase."""
-        ps = [self.results.cox[e].severity_global_p for e in ("os", "lfs")]
+        """Joint Wald test of the severity group in both Cox models, as a verdict phrase:
+        ``the severity group as a whole `{python} text.differ_severity()` `` -> 'showed no
+        statistically significant association with OS (p = 0.479) or LFS (p = 0.807)'."""
+        ps = [self.results.cox[e].severity_global_p for e in ENDPOINTS]
         tested = [p for p in ps if p is not None]
         if len(tested) < len(ps):
             return "could not be tested in both models"
@@ -302,63 +361,88 @@ class Narrative:
                     f"({self.severity_p('lfs')})")
         return f"was associated with outcome (OS {self.severity_p('os')}, LFS {self.severity_p('lfs')})"
 
-    def kinetics_verdict(self) -> str:
-        """Whether CAR-T expansion told the toxicity groups apart, worded from the tests."""
-        tested = [g for g in ("crs", "icans", "severity", "concurrent") if self.significant("kinetics", g) is not None]
-        if not tested:
-            return f"expansion could not be compared ({self.results.kinetics_reason or 'too few samples'})."
-        different = [in_sentence(GROUPINGS[g].title) for g in tested if self.significant("kinetics", g)]
-        if not different:
-            return ("these data give no evidence that the absence of CRS marks poor expansion (a non-significant "
-                    "test does not show that expansion is the same).")
-        return f"expansion differed by {', '.join(different)}, in line with toxicity as a marker of expansion."
+    # --- families of tests and the choice of words ---------------------------------------
+    def _outcome_phrase(self, what: str) -> str:
+        if what in CAUSES:
+            return in_sentence(CAUSES[what][1])
+        return PEAK_PHRASE if what == "peak" else VARIABLES[what].phrase if what in VARIABLES else outcome_phrase(what)
 
-    def treatment_verdict(self) -> str:
-        """Whether tocilizumab or corticosteroids went with response, expansion or survival."""
-        tables = (("response", ("cr", "{g}")), ("kinetics", "{g}"), ("survival", ("os", "{g}")),
-                  ("survival", ("lfs", "{g}")))
-        tests = [
-            (table, key.format(g=g) if isinstance(key, str) else tuple(k.format(g=g) for k in key))
-            for g in ("tocilizumab", "steroids")
-            for table, key in tables
-            if table != "kinetics" or self.has_kinetics
-        ]
-        hits = [(t, k) for t, k in tests if self.significant(t, k)]
-        if not hits:
-            outcomes = "response, expansion or survival" if self.has_kinetics else "response or survival"
-            return (
-                f"Neither tocilizumab nor corticosteroids showed a statistically significant association with "
-                f"{outcomes} in this analysis ({len(tests)} tests); being observational, these comparisons cannot "
-                "separate the effect of the drugs from that of the toxicity that prompted them."
-            )
-        listed = ", ".join(
-            f"{TABLE_PHRASES[t]} by {GROUPINGS[k if isinstance(k, str) else k[1]].title.lower()} ({self.p(t, k)})"
-            for t, k in hits
+    def tests(self, what, by) -> TestSet:
+        """A family of tests (each outcome ``what`` by each grouping ``by``), summed up for one
+        sentence; the peak-expansion tests count only when there is a kinetics table.
+
+        >>> text.tests(["cr", "os"], by=["tocilizumab", "steroids"]).any
+        False
+        >>> text.tests("peak", by=["crs", "icans"]).groupings     # those that differed
+        'CRS'
+        """
+        outcomes = [what] if isinstance(what, str) else list(what)
+        groupings = [by] if isinstance(by, str) else list(by)
+        keys = [(o, g) for g in groupings for o in outcomes if o != "peak" or self.has_kinetics]
+        verdicts = [self.significant(o, by=g) for o, g in keys]
+        hits = [(o, g) for (o, g), v in zip(keys, verdicts) if v]
+        named = [f"{self._outcome_phrase(o)} by {in_sentence(GROUPINGS[g].title)}" for o, g in hits]
+        return TestSet(
+            n=len(keys),
+            n_tested=sum(v is not None for v in verdicts),
+            significant=tuple(named),
+            significant_p=tuple(f"{name} ({self.p(o, by=g)})" for name, (o, g) in zip(named, hits)),
+            significant_groupings=tuple(dict.fromkeys(in_sentence(GROUPINGS[g].title) for _, g in hits)),
         )
-        return f"Treatment of toxicity was associated with outcome in this analysis: {listed}."
 
-    def significant_terms_sentence(self) -> str:
-        """Which Cox terms were significant, as a sentence ('No term ... in either model.')."""
-        found = {e: self.significant_terms(e) for e in ("os", "lfs")}
-        level = f"at the {self.alpha_level} level"
-        if all(v == "none" for v in found.values()):
-            return f"No term of either model was significant {level}."
-        parts = [f"{terms} for {OUTCOME_PHRASES[e]}" if terms != "none" else f"no term for {OUTCOME_PHRASES[e]}"
-                 for e, terms in found.items()]
-        return f"Significant {level} were {parts[0]}, and {parts[1]}."
+    @property
+    def main_tests(self) -> TestSet:
+        """Every toxicity-versus-efficacy test of the report: CR, MRD-negative CR, OS and LFS by
+        each toxicity grouping (``text.main_tests.n`` -> 24)."""
+        return self.tests([*RESPONSES, *ENDPOINTS], by=TOXICITY_GROUPINGS)
 
-    def count_comparisons(self) -> str:
-        """'24 comparisons of response or survival by toxicity, among others'."""
-        return f"{len(self.main_comparisons())} comparisons of response or survival by toxicity alone"
+    @property
+    def kinetics_tests(self) -> TestSet:
+        """Peak expansion by CRS, ICANS, severity and concurrent CRS and ICANS:
+        ``text.kinetics_tests.groupings`` -> 'CRS, CRS/ICANS severity' (those that differed)."""
+        return self.tests("peak", by=["crs", "icans", "severity", "concurrent"])
 
-    def significant_terms(self, endpoint: str) -> str:
-        """Cox terms with Wald p < 0.05, as a phrase ('none' when there are none)."""
+    @property
+    def treatment_tests(self) -> TestSet:
+        """CR, peak expansion (with a kinetics table), OS and LFS by tocilizumab and by steroids:
+        ``text.treatment_tests.n`` -> 8 (6 without a kinetics table)."""
+        return self.tests(["cr", "peak", "os", "lfs"], by=["tocilizumab", "steroids"])
+
+    @staticmethod
+    def choose(condition: bool | None, yes: str, no: str, untested: str | None = None) -> str:
+        """One of two wordings written in the section, chosen by a result.
+
+        ``condition`` is a verdict (``text.significant("os", by="crs")``, ``text.tests(...).any``)
+        or any fact of the results (``R.is_synthetic``); ``untested`` is used when it is None
+        (no test was possible), else ``no``::
+
+            `{python} text.choose(text.main_tests.any, "some comparisons reached significance",
+                                  "no significant difference was detected")`
+
+        Write the verdict words the test allows: a non-significant test is "no significant
+        difference was detected", never "no difference" or "similar".
+        """
+        if condition is None:
+            return no if untested is None else untested
+        return yes if condition else no
+
+    @property
+    def any_significant_term(self) -> bool | None:
+        """Whether any term of either Cox model is significant (None: no term has a p-value):
+        ``text.choose(text.any_significant_term, "Significant ... were ...", "No term ...")``."""
+        ps = [t.p for e in ENDPOINTS for t in self.results.cox[e].terms if t.p is not None]
+        return None if not ps else any(p < self.alpha for p in ps)
+
+    def significant_terms(self, endpoint: str, none: str = "none") -> str:
+        """Cox terms with a Wald p below alpha, as a phrase: ``text.significant_terms("os")`` ->
+        'Received steroids and BM blasts ≥20% vs <20%'; ``none`` when there are none."""
         terms = [t.label for t in self.results.cox[endpoint].terms if t.p is not None and t.p < self.alpha]
         if not terms:
-            return "none"
+            return none
         return terms[0] if len(terms) == 1 else ", ".join(terms[:-1]) + " and " + terms[-1]
 
     def severity_p(self, endpoint: str) -> str:
+        """Joint Wald p of the severity group in a Cox model: ``text.severity_p("os")`` -> 'p = 0.479'."""
         cox = self.results.cox[endpoint]
         return fmt_p(cox.severity_global_p, cox.severity_global_reason or cox.reason)
 
@@ -372,101 +456,15 @@ class Narrative:
     @property
     def cutoff(self) -> str:
         """The data cut-off as a reader writes it: '1 March 2023'."""
-        c = self.results.cutoff
-        return f"{c.day} {c.strftime('%B %Y')}"
-
-    def main_comparisons(self) -> list[tuple[str, tuple[str, str]]]:
-        """Every toxicity-versus-efficacy test of the report: response and survival by each toxicity grouping."""
-        return [
-            (table, (outcome, grouping))
-            for grouping in TOXICITY_GROUPINGS
-            for table, outcomes in (("response", ("cr", "mrd_negative_cr")), ("survival", ("os", "lfs")))
-            for outcome in outcomes
-        ]
-
-    @property
-    def conclusion(self) -> str:
-        """The abstract's conclusion, worded from the tests rather than typed."""
-        tests = self.main_comparisons()
-        significant = [key for table, key in tests if self.significant(table, key)]
-        if not significant:
-            return (
-                f"Of the {len(tests)} comparisons of response or survival between toxicity groups, none "
-                f"reached statistical significance at the {self.alpha_level} level. This is not evidence that "
-                "toxicity leaves efficacy unchanged: the confidence intervals of the estimates show which "
-                "effects these data cannot exclude."
-            )
-        listed = ", ".join(f"{OUTCOME_PHRASES[o]} by {in_sentence(GROUPINGS[g].title)}" for o, g in significant)
-        return (
-            f"{len(significant)} of {len(tests)} comparisons of response or survival between toxicity "
-            f"groups reached statistical significance ({listed}); these associations need confirmation."
-        )
-
-    @property
-    def conclusion_inline(self) -> str:
-        """The conclusion inside a sentence ('In this cohort, of the 24 ...')."""
-        text = self.conclusion
-        return text[0].lower() + text[1:]
-
-    @property
-    def synthetic_notice(self) -> str:
-        return SYNTHETIC_NOTICE
+        return fmt_date(self.results.cutoff)
 
     # --- appendix -----------------------------------------------------------------------
     @cached_property
-    def reproduction(self):
-        from .reproduction import load_published, reproduce
-
-        return reproduce(self.results.to_dict(), load_published())
-
-    @property
-    def reproduction_rows(self):
-        return self.reproduction.rows
-
-    @property
-    def reproduction_intro(self) -> str:
-        s = self.reproduction.summary
-        source = (
-            "the bundled synthetic data set, calibrated to the publication"
-            if self.results.is_synthetic
-            else "the data this report was rendered with (a different cohort is expected to differ)"
-        )
-        return (
-            f"The table below compares {s.total} numbers printed in the publication [@source2024] "
-            f"with the values computed from {source}: {s.exact} agree exactly as printed, "
-            f"{s.within_10pct} more lie within 10%, and {s.conclusions_agree} of {s.p_values} "
-            "published tests reach the same conclusion at the 5% level."
-        )
-
-    @property
-    def data_summary(self) -> str:
-        c, m = self.results.counts, self.results.missing
-        rows = [
-            ("Patients", c["n_patients"]),
-            ("Centers", c["n_centers"]),
-            ("Years of infusion", f"{c['first_infusion_year']}–{c['last_infusion_year']}"),
-            ("Data cut-off", self.cutoff),
-            ("Deaths", c["n_deaths"]),
-            ("Patients in CR at day 30", c["n_cr"]),
-            ("Relapses or deaths after CR", c["n_lfs_events"]),
-            ("Patients with CAR-T kinetics", c["n_kinetics_patients"]),
-            ("Kinetics samples", c["n_kinetics_samples"]),
-        ] + [(f"Missing: {MISSING_PHRASES[k]}", v) for k, v in m.items()]
-        lines = ["| Item | Value |", "|:--|--:|"] + [f"| {k} | {v} |" for k, v in rows]
-        origin = "synthetic (bundled)" if self.results.is_synthetic else "user-supplied export"
-        return "\n".join(lines) + f"\n\nData source: {origin}."
-
-    @property
-    def software_versions(self) -> str:
-        import platform
-        from importlib.metadata import version
-
-        from . import __version__
-
-        packages = ["numpy", "pandas", "scipy", "lifelines", "matplotlib", "great_tables", "pandera"]
-        rows = [("cartox", __version__), ("Python", platform.python_version())]
-        rows += [(name, version(name.replace("_", "-"))) for name in packages]
-        return "\n".join(["| Software | Version |", "|:--|:--|"] + [f"| {k} | {v} |" for k, v in rows])
+    def reproduction(self) -> ReproductionTable:
+        """The publication's numbers against this report's (:func:`analysis.reproduction.reproduce_results`):
+        ``text.reproduction.summary.exact`` -> '27' numbers reproduced exactly as printed;
+        ``tables.reproduction_table(text.reproduction)`` shows every row."""
+        return reproduce_results(self.results)
 
     # --- effect sizes (estimate and 95% CI beside every p) ------------------------------
     def _summary(self, endpoint: str, grouping: str = "all", level: str | None = None):
@@ -535,15 +533,29 @@ class Narrative:
             return f"OR {NOT_ESTIMABLE} ({o.reason})"
         return _ratio("OR", o.odds_ratio, o.ci_low, o.ci_high)
 
-    def effect(self, what: str, key=None, *, by: str | None = None) -> str:
+    def effect(self, what: str, key=None, *, by: str | None = None, at: str | None = None) -> str:
         """Estimate, CI and p of a comparison, for parentheses after a verdict.
 
         Survival: 'HR 0.95, 95% CI 0.46–1.94; p = 0.894' (two levels) or each level's HR
         against the reference then the log-rank p. Response, two levels: the risk difference
         and the odds ratio then the p; three levels: the p alone (the rates are in Figure 1).
+        Competing risks: "Gray's test p = 0.245". Landmark (``at="landmark"``): 'log-rank
+        p = 0.976; HR 1.01, 95% CI 0.50–2.07' (the HR for a two-level grouping).
         """
-        table, key = self._locate(what, key, by)
+        table, key = self._locate(what, key, by, at)
         p_text = self.p(table, key)
+        if table == "competing":
+            return f"Gray's test {p_text}"
+        if table == "landmark":
+            lm = self.results.landmark[key]
+            if lm.survival is None:
+                return f"{NOT_ESTIMABLE}: {lm.reason}"
+            parts = [f"log-rank {p_text}"]
+            if len(lm.hazard_ratios) == 1:
+                h = lm.hazard_ratios[0]
+                parts.append(f"HR {NOT_ESTIMABLE} ({h.reason})" if h.hr is None
+                             else _inline_ci(_ratio("HR", h.hr, h.ci_low, h.ci_high)))
+            return "; ".join(parts)
         if table == "survival":
             endpoint, grouping = key
             cox = self.results.survival_hr[key]
@@ -565,19 +577,26 @@ class Narrative:
             ])
         return p_text
 
-    def verdict(self, what: str, key=None, *, by: str | None = None) -> str:
+    def verdict(self, what: str, key=None, *, by: str | None = None, at: str | None = None, of: str = "") -> str:
         """'no significant difference was detected (HR 0.95, 95% CI 0.46–1.94; p = 0.894)'
         or 'a significant difference was found (...)': the words follow the test, the
         estimate and its CI follow the words. ``text.verdict("os", by="crs")``,
-        ``text.verdict("cr", by="icans")``."""
-        table, key = self._locate(what, key, by)
+        ``text.verdict("cr", by="icans")``; ``of`` names what differs, inside the words:
+
+        >>> text.verdict("relapse", by="crs", of="in the cumulative incidence of relapse")
+        "no significant difference in the cumulative incidence of relapse was detected (Gray's test p = 0.245)"
+        >>> text.verdict("os", by="crs", at="landmark", of="in OS")
+        'no significant difference in OS was detected (log-rank p = 0.976; HR 1.01, 95% CI 0.50–2.07)'
+        """
+        table, key = self._locate(what, key, by, at)
         significant = self.significant(table, key)
+        of = f" {of}" if of else ""
         if significant is None:
-            words = "no test was possible"
+            words = f"no test of a difference{of} was possible" if of else "no test was possible"
         elif significant:
-            words = "a significant difference was found"
+            words = f"a significant difference{of} was found"
         else:
-            words = "no significant difference was detected"
+            words = f"no significant difference{of} was detected"
         return f"{words} ({self.effect(table, key)})"
 
     def rate(self, response: str, grouping: str, level: str) -> str:
@@ -610,8 +629,6 @@ class Narrative:
                 f"{fmt_pct(100 * d.power, 0)} power; two-sided alpha {d.alpha:g}")
 
     # --- competing risks and the landmark analysis (issue 11) --------------------------
-    _CAUSE_PHRASES = {"relapse": "the cumulative incidence of relapse", "nrm": "non-relapse mortality"}
-
     def competing_count(self, key: str) -> str:
         """'43' for ``n`` (patients in CR), ``n_relapse`` or ``n_nrm`` of the CR cohort."""
         return f"{getattr(self.results.competing['all'], key):,}"
@@ -630,22 +647,13 @@ class Narrative:
         return f"{value} (95% CI {fmt_pct(100 * point.ci_low).removesuffix('%')}–{fmt_pct(100 * point.ci_high)})"
 
     def gray_p(self, grouping: str, cause: str) -> str:
+        """Gray's test of a cause's cumulative incidence: ``text.gray_p("crs", "relapse")`` -> 'p = 0.245'."""
         gray = self.results.competing[grouping].causes[cause].gray
         return fmt_p(gray.p, gray.reason)
 
-    def competing_verdict(self, grouping: str, cause: str) -> str:
-        """'no significant difference in the cumulative incidence of relapse was detected
-        (Gray's test p = 0.245)' — the words follow the test."""
-        gray = self.results.competing[grouping].causes[cause].gray
-        what = self._CAUSE_PHRASES[cause]
-        if gray.p is None:
-            return f"{what} could not be compared (Gray's test not estimable: {gray.reason})"
-        if gray.p < self.alpha:
-            return f"a significant difference in {what} was detected (Gray's test {fmt_p(gray.p)})"
-        return f"no significant difference in {what} was detected (Gray's test {fmt_p(gray.p)})"
-
     def competing_significant(self, cause: str, groupings=TOXICITY_GROUPINGS) -> list[str]:
-        """Toxicity groupings whose Gray's test for ``cause`` is significant."""
+        """Toxicity groupings whose Gray's test for ``cause`` is significant:
+        ``text.competing_significant("relapse")`` -> [] (or ['crs', ...])."""
         out = []
         for g in groupings:
             p = self.results.competing[g].causes[cause].gray.p
@@ -655,6 +663,8 @@ class Narrative:
 
     @property
     def landmark_day(self) -> str:
+        """The landmark, days after infusion (``analysis: landmark_day``): ``day `{python}
+        text.landmark_day` `` -> 'day 30'."""
         return str(self.results.landmark_day)
 
     def landmark_n(self, endpoint: str, grouping: str = "crs") -> str:
@@ -680,33 +690,6 @@ class Narrative:
             return "no patient's CRS or ICANS began after the landmark"
         noun = "patient" if n == 1 else "patients"
         return f"{n:,} {noun} whose CRS or ICANS began after the landmark counted as without it"
-
-    def landmark_verdict(self, endpoint: str, grouping: str) -> str:
-        """'no significant difference in OS was detected between patients with and without
-        CRS (log-rank p = 0.976; HR 1.01, 95% CI 0.50–2.07)', words following the test."""
-        lm = self.results.landmark[(endpoint, grouping)]
-        outcome = OUTCOME_PHRASES[endpoint]
-        title = GROUPINGS[grouping].title
-        if lm.survival is None:
-            return f"{outcome} by {title} could not be compared ({lm.reason})"
-        p, reason = lm.survival.logrank_p, lm.survival.reason
-        hrs = [h for h in lm.hazard_ratios]
-        hr_text = ""
-        if len(hrs) == 1:
-            h = hrs[0]
-            if h.hr is None:
-                hr_text = f"; HR not estimable ({h.reason})"
-            else:
-                hr_value, _, ci = fmt_hr_ci(h.hr, h.ci_low, h.ci_high).partition(" (")
-                hr_text = f"; HR {hr_value}, 95% CI {ci.rstrip(')')}"
-        if p is None:
-            return f"{outcome} by {title} could not be compared (log-rank test not estimable: {reason}{hr_text})"
-        stats_text = f"(log-rank {fmt_p(p)}{hr_text})"
-        between = f"between patients with and without {title} at the landmark"
-        if p < self.alpha:
-            return f"a significant difference in {outcome} was detected {between} {stats_text}"
-        return f"no significant difference in {outcome} was detected {between} {stats_text}"
-
 
 def _ratio(name: str, estimate, low, high) -> str:
     """'HR 2.02 (95% CI 0.65–6.26)'; a missing or infinite bound: 'HR 2.02 (95% CI not estimable)'."""
@@ -740,15 +723,3 @@ def fmt_ci_bounds(low, high) -> str:
     lo = "not reached" if low is None else f"{low:.1f}"
     hi = "not reached" if high is None else f"{high:.1f}"
     return f"{lo}–{hi}"
-
-
-#: Shown at the top of the report whenever the bundled synthetic data set is used.
-SYNTHETIC_NOTICE = """::: {.callout-warning}
-## Synthetic data — not real patients
-
-This report was computed from the bundled **synthetic** data set, generated by
-`python -m analysis synthesize` and calibrated to the published summary figures.
-No number in it describes a real patient. Point the report at your own export to
-analyse real data (see the README).
-:::
-"""

@@ -10,7 +10,8 @@ recompute, each with a ``path`` into the results JSON (``docs/results.md``).
 - ``differs``: otherwise;
 - ``not computed``: no path, or the results hold no number there.
 
-For p-values ``conclusion_agrees`` says whether both sides fall on the same side of 0.05.
+For p-values ``conclusion_agrees`` says whether both sides fall on the same side of the
+default alpha (0.05, :data:`analysis.concepts.OPTIONS`), the level the publication tested at.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from pathlib import Path
 
 import yaml
 
-ALPHA = 0.05
+from .concepts import OPTIONS
+
 TOLERANCE = 0.10
 STATUSES = ("exact", "within 10%", "differs", "not computed")
 _QUALIFIED = re.compile(r"^\s*([<>]=?|≤|≥)\s*([0-9.eE+-]+)\s*$")
@@ -67,6 +69,13 @@ class ReproductionSummary:
     not_computed: int
     p_values: int                  # p-values with a computed value
     conclusions_agree: int
+    #: the level both conclusions are read at: the default alpha, at which the publication tested
+    alpha: float = OPTIONS["alpha"].default
+
+    @property
+    def alpha_level(self) -> str:
+        """'5%'."""
+        return f"{self.alpha * 100:g}%"
 
 
 @dataclass(frozen=True)
@@ -154,6 +163,12 @@ def _round_half_up(x: float, decimals: int) -> float:
     return float(Decimal(repr(x)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
 
 
+def reproduce_results(results) -> ReproductionTable:
+    """The publication's numbers (:data:`PUBLISHED_VALUES`) against those of a
+    :class:`analysis.results.Results`, read through its JSON export (``docs/results.md``)."""
+    return reproduce(results.to_dict(), load_published())
+
+
 def reproduce(results: dict, published) -> ReproductionTable:
     """Compare every published value with the results dictionary."""
     if isinstance(published, (str, Path)):
@@ -169,7 +184,8 @@ def reproduce(results: dict, published) -> ReproductionTable:
         rel = diff / abs(pub.published) if pub.published else None
         agrees = None
         if pub.kind == "p":
-            agrees = (pub.published < ALPHA) == (computed < ALPHA)
+            alpha = ReproductionSummary.alpha  # the publication tested at the default level
+            agrees = (pub.published < alpha) == (computed < alpha)
         rows.append(ReproductionRow(pub.id, pub.description, pub.where, pub.kind, pub.path, pub.published,
                                     pub.qualifier, computed, diff, rel, _status(pub, computed), agrees))
     status = [r.status for r in rows]

@@ -24,6 +24,7 @@ from .comparisons import (
     compare_response,
     rank_test,
 )
+from .concepts import CONTINUOUS, ENDPOINTS, NO_KINETICS_REASON, OPTIONS, RESPONSES, VARIABLES
 from .cox import CoxResult, fit_cox
 from .effects import (
     DetectableHazardRatio,
@@ -41,25 +42,6 @@ from .survival import (
     compare_survival,
     median_followup,
 )
-
-#: Table 1 rows in display order: variable -> kind.
-TABLE1_VARIABLES: dict[str, str] = {
-    "age": "continuous",
-    "sex": "categorical",
-    "ph_positive": "categorical",
-    "il6_peak_pg_ml": "continuous",
-    "ferritin_peak_ng_ml": "continuous",
-    "prior_lines": "continuous",
-    "disease_status": "categorical",
-    "n_relapses": "continuous",
-    "steroids": "categorical",
-    "tocilizumab": "categorical",
-    "bm_blasts_pct": "continuous",
-    "cart_dose_1e6_per_kg": "continuous",
-}
-
-RESPONSES = ("cr", "mrd_negative_cr")
-ENDPOINTS = ("os", "lfs")
 
 
 @dataclass(frozen=True)
@@ -187,18 +169,17 @@ def _missing(df: pd.DataFrame) -> dict[str, int]:
 def compute_results(study, alpha: float | None = None, landmark_day: int | None = None) -> Results:
     """Compute every statistic of the report for a loaded :class:`analysis.loading.Study`.
 
-    ``alpha``: the significance level of the power statements (default
-    :data:`analysis.narrative.ALPHA`); ``landmark_day``: day after infusion of the landmark
-    analysis (default :data:`analysis.landmark.DEFAULT_LANDMARK_DAY`). A study file's
-    ``analysis:`` options provide both."""
+    ``alpha``: the significance level of the power statements; ``landmark_day``: day after
+    infusion of the landmark analysis (defaults: :data:`analysis.concepts.OPTIONS`). A study
+    file's ``analysis:`` options provide both."""
     df = prepare_cohort(study.cohort)
     kinetics = study.kinetics
 
     table1 = {
-        (variable, grouping): (compare_continuous if kind == "continuous" else compare_categorical)(
+        (variable, grouping): (compare_continuous if v.compared_as == CONTINUOUS else compare_categorical)(
             df, variable, grouping
         )
-        for variable, kind in TABLE1_VARIABLES.items()
+        for variable, v in VARIABLES.items()
         for grouping in TABLE1_GROUPINGS
     }
     response = {(r, g): compare_response(df, r, g) for r in RESPONSES for g in GROUPINGS}
@@ -209,9 +190,7 @@ def compute_results(study, alpha: float | None = None, landmark_day: int | None 
             survival[(endpoint, grouping)] = compare_survival(df, endpoint, grouping)
     cox = {endpoint: fit_cox(df, endpoint) for endpoint in ENDPOINTS}
     if alpha is None:  # the default alpha (a study file's `analysis: alpha` is passed in)
-        from .narrative import ALPHA  # narrative imports this module
-
-        alpha = ALPHA
+        alpha = OPTIONS["alpha"].default
 
     two_level = [g for g, grouping in GROUPINGS.items() if len(grouping.levels) == 2]
     response_effects = {(r, g): effect for r in RESPONSES for g in two_level
@@ -231,7 +210,7 @@ def compute_results(study, alpha: float | None = None, landmark_day: int | None 
     kinetics_patients = None
     kinetics_reason = None
     if kinetics is None or kinetics.empty:
-        kinetics_reason = "no CAR-T kinetics table was supplied"
+        kinetics_reason = NO_KINETICS_REASON
     else:
         kinetics_patients = grouped.drop(columns="patient_id").reset_index(drop=True)
 
@@ -268,14 +247,14 @@ def compute_results(study, alpha: float | None = None, landmark_day: int | None 
 
 from .cohort_flow import CohortFlow, Timelines, cohort_flow, swimmer_timelines  # noqa: E402
 from .competing import CompetingRisks, compare_competing, competing_frame  # noqa: E402
-from .landmark import DEFAULT_LANDMARK_DAY, LandmarkComparison, landmark_analyses  # noqa: E402
+from .landmark import LandmarkComparison, landmark_analyses  # noqa: E402
 
 #: Groupings of the landmark analysis (toxicity with an onset day).
 LANDMARK_REPORTED = ("crs", "icans")
 
 
 def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None) -> dict[str, Any]:
-    day = DEFAULT_LANDMARK_DAY if landmark_day is None else int(landmark_day)
+    day = OPTIONS["landmark_day"].default if landmark_day is None else int(landmark_day)
     in_cr = competing_frame(df)  # the same patients and times for every grouping
     competing = {"all": compare_competing(df, None, data=in_cr)}
     competing.update({g: compare_competing(df, g, data=in_cr) for g in GROUPINGS})

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .concepts import OPTIONS
 from .contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
 from .loading import Study, load_study, parse_cutoff
 from .readers import ColumnMapping
@@ -101,11 +102,19 @@ class Product(_Model):
     lymphodepletion: str | None = None
 
 
-class AnalysisOptions(_Model):
-    """Options of the analysis (later issues add keys here, each with its default)."""
+def _option(key: str) -> Any:
+    """The field of an option, with the default, bounds and description of the registry."""
+    option = OPTIONS[key]
+    bounds: dict[str, Any] = dict(option.bounds)
+    return Field(default=option.default, description=option.description, **bounds)
 
-    alpha: float = Field(default=0.05, gt=0, lt=0.5)
-    landmark_day: int = Field(default=30, ge=0, le=3650)
+
+class AnalysisOptions(_Model):
+    """The ``analysis:`` section: one field per :data:`analysis.concepts.OPTIONS` entry,
+    whose default, bounds and description come from there."""
+
+    alpha: float = _option("alpha")
+    landmark_day: int = _option("landmark_day")
 
 
 _Scalar = str | int | float | bool

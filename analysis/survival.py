@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .concepts import ENDPOINTS
+
 LANDMARK_MONTHS = (12, 24, 36)
 
 
@@ -100,8 +102,6 @@ class FollowUp:
 Z95 = 1.959963984540054          # scipy.stats.norm.ppf(0.975), as R qnorm(0.975)
 _TOL = np.sqrt(np.finfo(float).eps)  # R survmean's tolerance for "exactly 0.5"
 RISK_STEP_MONTHS = 12
-
-ENDPOINTS = {"os": ("os_months", "os_event"), "lfs": ("lfs_months", "lfs_event")}
 
 
 @dataclass(frozen=True)
@@ -242,11 +242,16 @@ def kaplan_meier(months, events, key: str = "all", label: str = "All patients") 
     )
 
 
+def _endpoint_columns(endpoint: str) -> list[str]:
+    """Time and event columns of a registry endpoint (none for an unknown one: endpoint_frame says so)."""
+    return list(ENDPOINTS[endpoint].columns) if endpoint in ENDPOINTS else []
+
+
 def endpoint_frame(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     """Rows and columns of one endpoint: OS on every patient, LFS on patients in CR."""
     if endpoint not in ENDPOINTS:
         raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(ENDPOINTS)}")
-    time_col, event_col = ENDPOINTS[endpoint]
+    time_col, event_col = ENDPOINTS[endpoint].columns
     rows = df[df[time_col].notna()]
     out = pd.DataFrame({"months": rows[time_col].astype(float), "event": rows[event_col].astype(bool)},
                        index=rows.index)
@@ -269,7 +274,7 @@ def compare_survival(df: pd.DataFrame, endpoint: str, grouping: str | None = Non
     from .groups import GROUPINGS
 
     # only the columns used here: endpoint_frame copies every column it is given
-    columns = list(ENDPOINTS.get(endpoint, ())) + ([GROUPINGS[grouping].column] if grouping else [])
+    columns = _endpoint_columns(endpoint) + ([GROUPINGS[grouping].column] if grouping else [])
     data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
     max_follow = float(data["months"].max()) if len(data) else 0.0
     risk_times = np.arange(0.0, max_follow + 1e-9, RISK_STEP_MONTHS) if len(data) else np.array([0.0])

@@ -29,12 +29,14 @@ from great_tables import GT, loc, style
 from .centers import CENTER_COUNTS, CenterSupplement
 from .comparisons import CategoricalLevel, Comparison, ContinuousLevel
 from .competing import CIF_MONTHS, CompetingRisks, summary_rows
+from .concepts import ENDPOINTS, OPTIONS, SOFTWARE, TESTS, VARIABLES
 from .cox import COX_TERMS, FIRTH, CoxResult
 from .effects import UnivariableCox, reference_level
 from .formatting import (
     CELL_MISSING,
     fmt_ci,
     fmt_count_pct,
+    fmt_date,
     fmt_hr,
     fmt_median_range,
     fmt_p,
@@ -44,14 +46,6 @@ from .formatting import (
 )
 from .groups import GROUPINGS, TABLE1_GROUPINGS
 from .survival import KMSummary, SurvivalComparison
-
-#: Footnote text per test name of ``TestResult.test``.
-TEST_FOOTNOTES = {
-    "mann_whitney": "Mann–Whitney U test",
-    "kruskal_wallis": "Kruskal–Wallis test",
-    "chi_square": "Pearson chi-square test without continuity correction",
-    "fisher_exact": "Fisher's exact test",
-}
 
 _INDENT = "\u2003"  # em space: survives Pandoc (leading ASCII spaces in a cell do not)
 
@@ -177,23 +171,6 @@ def _to_gt(spec: _Spec) -> GT:
 
 # --------------------------------------------------------------------------- Table 1
 
-#: Table 1 rows: (variable, row label, kind, [(category, sub-row label), ...]).
-#: Booleans show one row (the "yes" count); sex and disease status show each category.
-TABLE1_ROWS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
-    ("age", "Age, years", ()),
-    ("sex", "Sex", (("M", "Male"), ("F", "Female"))),
-    ("ph_positive", "Ph-positive", (("yes", ""),)),
-    ("il6_peak_pg_ml", "Peak IL-6, pg/mL", ()),
-    ("ferritin_peak_ng_ml", "Peak ferritin, ng/mL", ()),
-    ("prior_lines", "Prior therapy lines", ()),
-    ("disease_status", "Disease status", (("relapsed", "Relapsed"), ("primary_refractory", "Primary refractory"))),
-    ("n_relapses", "Number of relapses", ()),
-    ("steroids", "Received steroids", (("yes", ""),)),
-    ("tocilizumab", "Received tocilizumab", (("yes", ""),)),
-    ("bm_blasts_pct", "BM blasts before CAR-T, %", ()),
-    ("cart_dose_1e6_per_kg", "Infused CAR-T cells, 10⁶/kg", ()),
-)
-
 #: Short spanner titles of Table 1.
 TABLE1_SPANNERS = {"crs": "CRS", "icans": "ICANS", "concurrent": "Concurrent CRS + ICANS"}
 
@@ -238,7 +215,7 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
     values have fewer, listed in a footnote).
     """
     marks = _test_marks(
-        comparisons[(v, g)].result.test for v, _, _ in TABLE1_ROWS for g in groupings if (v, g) in comparisons
+        comparisons[(v, g)].result.test for v in VARIABLES for g in groupings if (v, g) in comparisons
     )
     columns, md_headers, html_headers, widths, spanners = ["characteristic"], ["Characteristic"], [""], [17], []
     level_n: dict[tuple[str, int], int] = {}
@@ -246,7 +223,7 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
         grouping = GROUPINGS[g]
         ids = []
         for i, level in enumerate(grouping.levels):
-            n = max((comparisons[(v, g)].levels[i].n for v, _, _ in TABLE1_ROWS if (v, g) in comparisons), default=0)
+            n = max((comparisons[(v, g)].levels[i].n for v in VARIABLES if (v, g) in comparisons), default=0)
             level_n[(g, i)] = n
             col = f"{g}__{level.key}"
             ids.append(col)
@@ -265,7 +242,9 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
     spec = _Spec(columns, md_headers, html_headers, widths, spanners=spanners,
                  marked_columns=[f"{g}__p" for g in groupings])
     missing_notes = []
-    for variable, label, categories in TABLE1_ROWS:
+    for variable, definition in VARIABLES.items():
+        label = definition.label
+        categories = [(c.value, c.label) for c in definition.rows]
         present = [g for g in groupings if (variable, g) in comparisons]
         if not present:
             continue
@@ -312,7 +291,7 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
 
     spec.footnotes.append((None, "Median (range) or n (%). BM, bone marrow; Ph, Philadelphia chromosome"))
     for test, mark in marks.items():
-        spec.footnotes.append((mark, TEST_FOOTNOTES.get(test, test)))
+        spec.footnotes.append((mark, TESTS[test].footnote if test in TESTS else test))
     if missing_notes:
         spec.footnotes.append((None, "Patients without a value: " + "; ".join(missing_notes)))
     return Table(spec)
@@ -320,9 +299,14 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
 
 # --------------------------------------------------------------------------- Table 2
 
-_ENDPOINT_TITLES = {"os": "Overall survival", "lfs": "Leukemia-free survival"}
-_ENDPOINT_POPULATIONS = {"os": "all patients", "lfs": "patients in CR"}
 _SEVERITY_TERMS = ("severity_ge3", "severity_other")
+
+
+def _endpoint_title(endpoint: str) -> tuple[str, str | None]:
+    """Title and population of an endpoint's block; an endpoint not in the registry by its key."""
+    if endpoint in ENDPOINTS:
+        return ENDPOINTS[endpoint].title, ENDPOINTS[endpoint].population
+    return endpoint.upper(), None
 
 
 def table2(cox: Mapping[str, CoxResult]) -> Table:
@@ -343,10 +327,9 @@ def table2(cox: Mapping[str, CoxResult]) -> Table:
     notes: list[str] = []
     ph_notes: list[str] = []
     firth_notes: list[str] = []
-    for endpoint in [e for e in ("os", "lfs") if e in cox] + [e for e in cox if e not in ("os", "lfs")]:
+    for endpoint in [e for e in ENDPOINTS if e in cox] + [e for e in cox if e not in ENDPOINTS]:
         result = cox[endpoint]
-        title = _ENDPOINT_TITLES.get(endpoint, endpoint.upper())
-        population = _ENDPOINT_POPULATIONS.get(endpoint)
+        title, population = _endpoint_title(endpoint)
         spec.add("group", Cell(f"{title} ({population + ', ' if population else ''}"
                                f"n = {result.n:,}; {result.events:,} events)"))
         terms = {t.key: t for t in result.terms}
@@ -436,7 +419,7 @@ def _hr_cell(hr) -> str:
 
 def table3(survival: Mapping[tuple[str, str], SurvivalComparison],
            hazard_ratios: Mapping[tuple[str, str], UnivariableCox],
-           groupings: Sequence[str] | None = None, endpoints: Sequence[str] = ("os", "lfs")) -> Table:
+           groupings: Sequence[str] | None = None, endpoints: Sequence[str] = tuple(ENDPOINTS)) -> Table:
     """Table 3: survival by group — per endpoint, grouping and level: n, events, median
     (95% CI), survival at 12 and 24 months (95% CI), univariable Cox HR (95% CI) against the
     grouping's reference level, and the log-rank p on the grouping's row.
@@ -448,8 +431,7 @@ def table3(survival: Mapping[tuple[str, str], SurvivalComparison],
     spec = _Spec(columns, headers, headers, [30, 6, 7, 17] + [16] * len(TABLE3_LANDMARKS) + [15, 8])
     notes: list[str] = []
     for endpoint in endpoints:
-        title = _ENDPOINT_TITLES.get(endpoint, endpoint.upper())
-        population = _ENDPOINT_POPULATIONS.get(endpoint)
+        title, population = _endpoint_title(endpoint)
         overall = survival.get((endpoint, "all"))
         if overall is not None:
             lv = overall.levels[0]
@@ -542,8 +524,57 @@ def reproduction_table(rows: Iterable) -> Table:
             str(_field(row, "status") or CELL_MISSING), CELL_MISSING if agrees is None else ("Yes" if agrees else "No"),
         )
     spec.footnotes.append((None, "Same conclusion: whether the computed value leads to the published conclusion "
-                                 "(significant or not at 0.05); — when the quantity carries none"))
+                                 f"(significant or not at {OPTIONS['alpha'].default:g}); — when the quantity "
+                                 "carries none"))
     return Table(spec)
+
+
+# --------------------------------------------------------------------------- appendix: data and software
+
+#: Optional measurements whose missing values the data summary counts (``Results.missing``).
+MISSING_LABELS = {
+    "il6_peak_pg_ml": VARIABLES["il6_peak_pg_ml"].phrase,
+    "ferritin_peak_ng_ml": VARIABLES["ferritin_peak_ng_ml"].phrase,
+    "dex_equiv_cum_mg": "steroid dose (patients given steroids)",
+    "tocilizumab_cum_mg": "tocilizumab dose (patients given tocilizumab)",
+}
+
+
+def _two_columns(headers: tuple[str, str], rows: Iterable[tuple[str, str]]) -> Table:
+    spec = _Spec(["item", "value"], list(headers), list(headers), [40, 20])
+    for label, value in rows:
+        spec.add("variable", Cell(label), value)
+    return Table(spec)
+
+
+def data_summary(results) -> Table:
+    """The appendix's summary of the data (a :class:`analysis.results.Results`): patients,
+    centers, years of infusion, the cut-off, events, kinetics samples and missing values."""
+    c = results.counts
+    rows = [
+        ("Patients", _value(c["n_patients"])),
+        ("Centers", _value(c["n_centers"])),
+        ("Years of infusion", f"{c['first_infusion_year']}–{c['last_infusion_year']}"),
+        ("Data cut-off", fmt_date(results.cutoff)),
+        ("Deaths", _value(c["n_deaths"])),
+        ("Patients in CR at day 30", _value(c["n_cr"])),
+        ("Relapses or deaths after CR", _value(c["n_lfs_events"])),
+        ("Patients with CAR-T kinetics", _value(c["n_kinetics_patients"])),
+        ("Kinetics samples", _value(c["n_kinetics_samples"])),
+    ] + [(f"Missing: {MISSING_LABELS.get(k, k)}", _value(v)) for k, v in results.missing.items()]
+    return _two_columns(("Item", "Value"), rows)
+
+
+def software_table() -> Table:
+    """Versions of cartox, Python and the packages of :data:`analysis.concepts.SOFTWARE`."""
+    import platform
+    from importlib.metadata import version
+
+    from . import __version__
+
+    rows = [("cartox", __version__), ("Python", platform.python_version())]
+    rows += [(name, version(name.replace("_", "-"))) for name in SOFTWARE]
+    return _two_columns(("Software", "Version"), rows)
 
 
 # --------------------------------------------------------------------------- competing risks
@@ -572,7 +603,7 @@ def cif_table(competing: Mapping[str, CompetingRisks], groupings: Sequence[str])
     for name in groupings:
         result = competing[name]
         rows = summary_rows(result)
-        spec.add("group", Cell(GROUPINGS[name].title if name in GROUPINGS else "All patients in CR"))
+        spec.add("group", Cell(GROUPINGS[name].title if name in GROUPINGS else f"All {ENDPOINTS['lfs'].population}"))
         by = {(r.cause, r.level): r for r in rows}
         levels = [r for r in rows if r.cause == "relapse"]
         for i, row in enumerate(levels):

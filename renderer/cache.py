@@ -31,13 +31,15 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analysis.concepts import SOFTWARE
+
 #: Bump when the entry layout or the meaning of cached outputs changes.
 FORMAT = 1
 #: Library sources hashed into the key (relative to the project directory).
 LIBRARY_GLOBS = ("analysis/**/*.py", "analysis/data/published.yml", "*.py")
-#: Packages whose version changes what the analysis prints or draws.
-PACKAGES = ("numpy", "pandas", "scipy", "lifelines", "statsmodels", "matplotlib", "great_tables",
-            "pandera", "openpyxl", "ipykernel", "nbclient")
+#: Packages whose version changes what the analysis prints or draws: those the report lists
+#: (analysis.concepts.SOFTWARE), the reader of .xlsx exports and the kernel machinery.
+PACKAGES = (*SOFTWARE, "openpyxl", "ipykernel", "nbclient")
 #: Entries kept per document (most recent first); older ones are pruned.
 KEEP = 4
 

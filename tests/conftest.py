@@ -48,15 +48,20 @@ def report_parameter(name: str) -> str:
     return match.group(1)
 
 
-_CONDITIONAL = re.compile(r'^::: \{\.(content-visible|content-hidden) when-meta="cartox\.kinetics"\}\n(.*?)^:::\n',
-                          re.MULTILINE | re.DOTALL)
+_CONDITIONAL = re.compile(
+    r'^::: \{\.(content-visible|content-hidden) when-meta="cartox\.(kinetics|reproduction)"\}\n(.*?)^:::\n',
+    re.MULTILINE | re.DOTALL)
 
 
-def source_text(path: Path, kinetics: bool = True) -> str:
-    """A qmd source as rendered: the conditional divs on `cartox.kinetics` resolved."""
+def source_text(path: Path, kinetics: bool = True, reproduction: bool = True) -> str:
+    """A qmd source as rendered: the conditional divs on `cartox.kinetics` (a kinetics
+    table) and `cartox.reproduction` (the bundled demo's comparison with the publication)
+    resolved."""
+    flags = {"kinetics": kinetics, "reproduction": reproduction}
+
     def keep(m):
-        shown = (m.group(1) == "content-visible") == kinetics
-        return m.group(2) if shown else ""
+        shown = (m.group(1) == "content-visible") == flags[m.group(2)]
+        return m.group(3) if shown else ""
 
     return _CONDITIONAL.sub(keep, path.read_text(encoding="utf-8"))
 

@@ -231,20 +231,25 @@ def misplaced_prose(log: list[Logged], html: str) -> list[str]:
     return problems
 
 
-def inline_value_problems(log: list[Logged], html: str, namespace: dict, kinetics: bool = True) -> list[str]:
+def inline_value_problems(
+    log: list[Logged], html: str, namespace: dict, kinetics: bool = True, reproduction: bool | None = None
+) -> list[str]:
     """Everything wrong with the inline values of a render, in one list:
 
     - the log holds, file by file and in order, exactly the inline expressions of the
-      sources as rendered (with or without the kinetics section);
+      sources as rendered (with or without the kinetics section, and the comparison with
+      the publication: ``reproduction``, by default as the namespace's ``text`` decides);
     - each logged value is the library's: the expression evaluated here, on results
       computed in this process, gives the same text;
     - each source paragraph is printed as itself, with those values in place, in order.
     """
     from conftest import QMD_SOURCES, source_text
 
+    if reproduction is None:
+        reproduction = namespace["text"].show_reproduction
     problems = []
     for path in QMD_SOURCES:
-        written = [INLINE.findall(line) for line in _prose_lines(source_text(path, kinetics))]
+        written = [INLINE.findall(line) for line in _prose_lines(source_text(path, kinetics, reproduction))]
         written = [expr for exprs in written for expr in exprs]
         logged = [e.expression for e in log if Path(e.file) == path.resolve()]
         if written != logged:

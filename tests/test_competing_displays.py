@@ -149,8 +149,9 @@ def test_no_relapse_anywhere_gives_reasons_in_results_and_prose(study):
     text = Narrative(results)
     assert results.competing["all"].n_relapse == 0
     assert text.cif("relapse", 12).startswith("0.0% (95% CI not estimable: no event of this cause yet")
-    assert text.competing_verdict("crs", "relapse").startswith(
-        "the cumulative incidence of relapse could not be compared (Gray's test not estimable: no event")
+    assert text.verdict("relapse", by="crs", of="in the cumulative incidence of relapse").startswith(
+        "no test of a difference in the cumulative incidence of relapse was possible "
+        "(Gray's test not estimable (no event")
     exported = json.loads(results.to_json())
     relapse = exported["competing"]["crs"]["relapse"]
     assert relapse["gray_p"] is None and "no event" in relapse["gray_p_reason"]
@@ -175,14 +176,15 @@ def test_cif_table_rows_and_gray_p(results):
 
 def test_verdicts_follow_the_tests(results):
     text = Narrative(results)
-    assert text.competing_verdict("crs", "relapse") == (
+    relapse = "in the cumulative incidence of relapse"
+    assert text.verdict("relapse", by="crs", of=relapse) == (
         "no significant difference in the cumulative incidence of relapse was detected (Gray's test p = 0.245)")
-    assert text.landmark_verdict("os", "crs") == (
-        "no significant difference in OS was detected between patients with and without CRS at the landmark "
-        "(log-rank p = 0.976; HR 1.01, 95% CI 0.50–2.07)")
+    assert text.verdict("os", by="crs", at="landmark", of="in OS") == (
+        "no significant difference in OS was detected (log-rank p = 0.976; HR 1.01, 95% CI 0.50–2.07)")
+    assert text.p("os", by="crs", at="landmark") == "p = 0.976" and text.p("relapse", by="crs") == "p = 0.245"
     assert text.landmark_day == "30"
     for phrase in ("did not differ", "no difference", "similar"):
-        assert phrase not in text.competing_verdict("icans", "nrm") + text.landmark_verdict("lfs", "icans")
+        assert phrase not in text.verdict("nrm", by="icans") + text.verdict("lfs", by="icans", at="landmark")
 
 
 def test_significant_verdict_wording(results):
@@ -192,8 +194,9 @@ def test_significant_verdict_wording(results):
     crs = results.competing["crs"]
     significant = replace(crs, causes={**crs.causes, "relapse": replace(crs.causes["relapse"], gray=GrayTest(5.0, 1, 0.0253))})
     text = Narrative(replace(results, competing={**results.competing, "crs": significant}))
-    assert text.competing_verdict("crs", "relapse") == (
-        "a significant difference in the cumulative incidence of relapse was detected (Gray's test p = 0.025)")
+    assert text.verdict("relapse", by="crs", of="in the cumulative incidence of relapse") == (
+        "a significant difference in the cumulative incidence of relapse was found (Gray's test p = 0.025)")
+    assert text.tests(["relapse", "nrm"], by="crs").listed_p == "relapse by CRS (p = 0.025)"
 
 
 def test_json_block(results):

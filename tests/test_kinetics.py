@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.concepts import NO_KINETICS_REASON
 from analysis.groups import GROUPINGS
 from analysis.kinetics import (
-    NO_KINETICS_REASON,
     PROFILE_COLUMNS,
     compare_peak,
     kinetics_profile,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,24 @@ def results():
     return compute_results(load_study(ROOT / "data/cohort.csv", ROOT / "data/kinetics.csv", "2023-03-01"))
 
 
+def said(section: str, begins: str, text: Narrative) -> str:
+    """The value of the inline expression of ``sections/<section>.qmd`` that begins with
+    ``begins``, for these results: the sentence the report prints (its words live in the
+    section, the Narrative only chooses)."""
+    source = (ROOT / "sections" / f"{section}.qmd").read_text(encoding="utf-8")
+    found = [code for code in re.findall(r"`\{python\}\s+([^`]+?)\s*`", source) if code.startswith(begins)]
+    assert len(found) == 1, (section, begins, found)
+    return str(eval(found[0], {"text": text, "R": text.results}))  # noqa: S307 (our own source)
+
+
+def conclusion(text: Narrative) -> str:
+    return said("_abstract", "text.choose(text.main_tests.any", text)
+
+
+def treatment_verdict(text: Narrative) -> str:
+    return said("_discussion", "text.choose(text.treatment_tests.any", text)
+
+
 def _with_logrank_p(results, key, p):
     survival = dict(results.survival)
     survival[key] = dataclasses.replace(survival[key], logrank_p=p)
@@ -30,17 +49,19 @@ def test_verdicts_flip_with_the_p_value(results):
     assert significant.differ("survival", ("os", "steroids")) == "differed significantly"
     assert not_significant.differ("survival", ("os", "steroids")) == "showed no statistically significant difference"
     # the Discussion's treatment sentence names the significant test instead of denying it
-    assert "p = 0.010" in significant.treatment_verdict()
-    assert significant.treatment_verdict().startswith("Treatment of toxicity was associated")
+    assert "OS by steroids (p = 0.010)" in treatment_verdict(significant)
+    assert treatment_verdict(significant).startswith("Treatment of toxicity was associated")
+    assert treatment_verdict(not_significant).startswith("Neither tocilizumab nor corticosteroids showed")
 
 
 def test_conclusion_counts_the_significant_comparisons(results):
     base = Narrative(_with_logrank_p(results, ("os", "crs"), 0.5))
-    n_tests = len(base.main_comparisons())
+    n_tests = base.main_tests.n
     assert n_tests == 24  # 6 toxicity groupings x (CR, MRD-negative CR, OS, LFS)
     flipped = Narrative(_with_logrank_p(results, ("os", "crs"), 0.001))
-    before = sum(bool(base.significant(t, k)) for t, k in base.main_comparisons())
-    assert flipped.conclusion.startswith(f"{before + 1} of {n_tests} comparisons")
+    before = sum(bool(base.significant(o, by=g)) for g in TOXICITY_GROUPINGS for o in ("cr", "mrd_negative_cr", "os", "lfs"))
+    assert conclusion(flipped).startswith(f"{before + 1} of {n_tests} comparisons")
+    assert "OS by CRS" in conclusion(flipped) and "OS by CRS" not in conclusion(base)
 
 
 def test_unestimable_values_are_worded_not_printed_as_nan(results):
@@ -63,10 +84,10 @@ def test_a_sentence_listing_several_tests_denies_a_difference_only_if_all_agree(
     assert one_significant.differ_all("survival", keys) == "differed significantly in at least one comparison"
 
 
-def test_without_kinetics_every_peak_comparison_says_so_briefly(results):
+def test_without_kinetics_every_peak_comparison_says_why(results):
     no_kinetics = dataclasses.replace(results, kinetics_reason="no CAR-T kinetics table was supplied")
     text = Narrative(no_kinetics)
-    assert text.p("kinetics", "crs") == "not estimable (no kinetics data)"
+    assert text.p("kinetics", "crs") == "not estimable (no CAR-T kinetics table was supplied)"
     assert text.differ("kinetics", "crs") == "could not be compared"
 
 
@@ -85,23 +106,24 @@ def _all_null(results):
 
 def test_a_null_conclusion_is_not_worded_as_equivalence(results):
     text = Narrative(_all_null(results))
-    conclusion = text.conclusion
-    assert conclusion.startswith("Of the 24 comparisons") and "none reached statistical significance" in conclusion
-    assert "not evidence that toxicity leaves efficacy unchanged" in conclusion
+    abstract = conclusion(text)
+    assert abstract.startswith("Of the 24 comparisons") and "none reached statistical significance" in abstract
+    assert "not evidence that toxicity leaves efficacy unchanged" in abstract
+    discussion = said("_discussion", "text.choose(text.main_tests.any", text)
     for words in EQUIVALENCE:
-        assert words not in conclusion.lower()
+        assert words not in abstract.lower() and words not in discussion.lower()
         assert words not in text.differ("survival", ("os", "crs"))
-    assert text.conclusion_inline.startswith("of the 24 comparisons")
+    assert discussion.startswith("of the 24 comparisons")  # inside "In this cohort, ..."
 
 
 def test_no_treatment_recommendation_and_kinetics_only_when_measured(results):
     text = Narrative(_all_null(results))
-    sentence = text.treatment_verdict()
+    sentence = treatment_verdict(text)
     assert "supports" not in sentence and "withholding" not in sentence
     assert "response, expansion or survival" in sentence
     no_kinetics = Narrative(dataclasses.replace(_all_null(results), kinetics_reason="no CAR-T kinetics table was supplied"))
-    assert "response or survival in this analysis (6 tests)" in no_kinetics.treatment_verdict()
-    assert no_kinetics.kinetics_absent == "CAR-T expansion was not analysed: no CAR-T kinetics table was supplied."
+    assert "response or survival in this analysis (6 tests)" in treatment_verdict(no_kinetics)
+    assert no_kinetics.kinetics_reason == "no CAR-T kinetics table was supplied" and text.kinetics_reason == ""
     assert "kinetics: false" in no_kinetics.title_block and "kinetics: true" in text.title_block
 
 
@@ -109,11 +131,12 @@ def test_significant_terms_read_as_a_sentence(results):
     cox = {e: dataclasses.replace(c, terms=tuple(dataclasses.replace(t, p=0.5) for t in c.terms))
            for e, c in results.cox.items()}
     none = Narrative(dataclasses.replace(results, cox=cox))
-    assert none.significant_terms_sentence() == "No term of either model was significant at the 5% level."
+    terms = "text.choose(text.any_significant_term"
+    assert said("_results-multivariable", terms, none) == "No term of either model was significant at the 5% level."
     one = dict(cox)
     one["os"] = dataclasses.replace(cox["os"], terms=(dataclasses.replace(cox["os"].terms[0], p=0.01),
                                                      *cox["os"].terms[1:]))
-    sentence = Narrative(dataclasses.replace(results, cox=one)).significant_terms_sentence()
+    sentence = said("_results-multivariable", terms, Narrative(dataclasses.replace(results, cox=one)))
     assert sentence == f"Significant at the 5% level were {cox['os'].terms[0].label} for OS, and no term for LFS."
 
 
@@ -299,10 +322,12 @@ def test_keyword_accessors_read_like_the_tables(results):
 
 @pytest.mark.parametrize("call, listed", [
     (lambda t: t.p("os", by="age_crs"), "the groupings are: crs, icans"),
-    (lambda t: t.p("overall", by="crs"), "the outcomes are: cr, mrd_negative_cr, os, lfs, peak, age"),
+    (lambda t: t.p("overall", by="crs"), "the outcomes are: cr, mrd_negative_cr, os, lfs, peak, relapse, nrm, age"),
     (lambda t: t.count("age_crs"), "the counts are: n_patients"),
     (lambda t: t.p("survival", ("os", "nope")), "the groupings it has are:"),
     (lambda t: t.p("os"), 'text.p("os", by="crs")'),
+    (lambda t: t.p("cr", by="crs", at="landmark"), "the landmark analysis compares os, lfs, not 'cr'"),
+    (lambda t: t.p("os", by="crs", at="day 90"), "the only other analysis is at='landmark'"),
 ])
 def test_an_unknown_name_lists_the_valid_ones(results, call, listed):
     from analysis.narrative import UnknownKey
@@ -324,3 +349,24 @@ def test_landmark_exclusions_without_any_read_as_a_sentence(results):
     text = Narrative(dataclasses.replace(results, landmark=lm))
     assert text.landmark_excluded("os") == "no patient had died or left follow-up before it"
     assert text.landmark_excluded("lfs") == "no patient had relapsed, died or left follow-up before it"
+
+
+def test_choose_follows_the_verdict_and_says_when_no_test_ran(results):
+    significant = Narrative(_with_logrank_p(results, ("os", "crs"), 0.01))
+    not_significant = Narrative(_with_logrank_p(results, ("os", "crs"), 0.2))
+    untested = Narrative(_with_logrank_p(results, ("os", "crs"), None))
+    words = {"yes": "OS differed", "no": "no significant difference was detected", "untested": "no test ran"}
+    for text, expected in ((significant, "OS differed"), (not_significant, "no significant difference was detected"),
+                           (untested, "no test ran")):
+        assert text.choose(text.significant("os", by="crs"), **words) == expected
+    assert untested.choose(None, "a", "b") == "b"  # without untested=, the 'no' words
+
+
+def test_a_family_of_tests_counts_lists_and_skips_peak_without_kinetics(results):
+    text = Narrative(_with_logrank_p(results, ("os", "steroids"), 0.01))
+    family = text.tests(["cr", "peak", "os"], by=["tocilizumab", "steroids"])
+    assert family.n == 6 and family.any is True
+    assert family.listed_p == "OS by steroids (p = 0.010)" and family.groupings == "steroids"
+    no_kinetics = Narrative(dataclasses.replace(results, kinetics_reason="no CAR-T kinetics table was supplied"))
+    assert no_kinetics.tests(["cr", "peak"], by="crs").n == 1
+    assert no_kinetics.tests("peak", by="crs").any is None

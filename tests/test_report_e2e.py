@@ -12,10 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import COHORT, LEAKED_MISSING, QMD_SOURCES, captions, html_text_of, normalise
+from conftest import COHORT, LEAKED_MISSING, QMD_SOURCES, ROOT, captions, html_text_of, normalise
 from prose import inline_value_problems, misplaced_prose, paragraphs, read_inline_log
 
-from analysis.narrative import SYNTHETIC_NOTICE, Narrative
+from analysis.narrative import Narrative
 
 FORMATS = ("html", "pdf", "docx")
 
@@ -87,8 +87,10 @@ def test_cross_references_are_resolved(bundled_render, fmt):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_synthetic_data_notice_is_shown(bundled_render, bundled_results, fmt):
     assert bundled_results.is_synthetic
-    title = re.search(r"^## (.+)$", SYNTHETIC_NOTICE, re.MULTILINE).group(1)
-    body = normalise(SYNTHETIC_NOTICE.split(title, 1)[1].replace(":::", "").replace("**", "").replace("`", ""))
+    notice = re.search(r'^::: \{\.content-visible when-meta="cartox\.synthetic"\}\n(.*?)^:::\n:::$',
+                       (ROOT / "report.qmd").read_text(encoding="utf-8"), re.MULTILINE | re.DOTALL).group(1)
+    title = re.search(r"^## (.+)$", notice, re.MULTILINE).group(1)
+    body = normalise(notice.split(title, 1)[1].replace(":::", "").replace("**", "").replace("`", ""))
     text = _text(bundled_render, fmt)
     assert title in text
     assert body.split(".")[0] in text  # "This report was computed from the bundled synthetic data set, ..."

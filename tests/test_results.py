@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from analysis.concepts import VARIABLES
 from analysis.groups import GROUPINGS, TABLE1_GROUPINGS
 from analysis.loading import load_study
 from analysis.narrative import Narrative
-from analysis.results import TABLE1_VARIABLES, compute_results
+from analysis.results import compute_results
 
 ROOT = Path(__file__).resolve().parent.parent
 COHORT = ROOT / "data" / "cohort.csv"
@@ -61,7 +62,8 @@ def _get(d, dotted):
 def test_every_contract_key_exists(exported):
     for key in ("followup.median_months", "followup.ci_low", "followup.ci_high"):
         _get(exported, key)
-    for variable, kind in TABLE1_VARIABLES.items():
+    for variable, definition in VARIABLES.items():
+        kind = definition.compared_as
         for g in TABLE1_GROUPINGS:
             row = exported["table1"][variable][g]
             assert row["test"] in {"mann_whitney", "kruskal_wallis", "chi_square", "fisher_exact"}

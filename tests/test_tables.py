@@ -8,9 +8,10 @@ from analysis.comparisons import (
     ContinuousLevel,
     TestResult,
 )
+from analysis.concepts import VARIABLES
 from analysis.cox import COX_TERMS, CoxResult, CoxTerm, PHTest
 from analysis.groups import GROUPINGS
-from analysis.tables import TABLE1_ROWS, Table, md_escape, reproduction_table, table1, table2
+from analysis.tables import Table, md_escape, reproduction_table, table1, table2
 
 # Publication Table 1 (level order of analysis.groups: crs no/yes, icans no/yes, concurrent both/others).
 _N = {"crs": (17, 76), "icans": (77, 16), "concurrent": (15, 78)}
@@ -104,10 +105,10 @@ def test_table1_markdown_has_every_characteristic_and_every_p():
     assert isinstance(table, Table)
     md = table._repr_markdown_()
     plain = _md_plain(md)
-    for _, label, categories in TABLE1_ROWS:
-        assert label in plain
-        for _, sub_label in categories:
-            assert sub_label in plain
+    for variable in VARIABLES.values():
+        assert variable.label in plain
+        for category in variable.rows:
+            assert category.label in plain
     for variable, by_grouping in _CONTINUOUS.items():
         for g, (_, _, p) in by_grouping.items():
             expected = "<0.001" if p < 0.001 else f"{p:.3f}"

@@ -1,0 +1,217 @@
+"""The single home of every variable, endpoint, test and option of the report.
+
+Each concept is declared here once, as a frozen dataclass in a dict keyed by its machine
+key (the model is :data:`analysis.groups.GROUPINGS`, the one home of the groupings).
+The statistics, the tables, the figures, the prose helpers (``text.…``) and the JSON
+export all read these entries; none of them types a title, a label or a default of its
+own, so a word changed here changes everywhere it is shown.
+
+- :data:`ENDPOINTS` — time-to-event endpoints (OS, LFS): title, abbreviation, the
+  prepared cohort's time and event columns, the time axis and the population.
+- :data:`RESPONSES` — response endpoints (CR, MRD-negative CR): label and column.
+- :data:`VARIABLES` — the Table 1 characteristics, in display order: row label,
+  phrase used in prose, kind and category order.
+- :data:`TESTS` — the statistical tests a comparison can report: name in a figure,
+  footnote in a table.
+- :data:`OPTIONS` — the study file's ``analysis:`` options with their defaults and
+  bounds (:class:`analysis.studyfile.AnalysisOptions` is built from them).
+- :data:`NO_KINETICS_REASON` — why there is no kinetics analysis.
+- :data:`SOFTWARE` — the packages whose versions the report lists (and the execution
+  cache keys on).
+
+To add a Table 1 variable: make sure the data contract provides the column, with its
+unit (``analysis/contract.py``, ``docs/data-dictionary.md``), then add one ``Variable``
+line to :data:`VARIABLES` at the row where Table 1 should show it (the row label is the
+name and the contract's unit: "LDH, U/L")::
+
+    Variable("ldh_u_l", "LDH", "lactate dehydrogenase", CONTINUOUS),
+
+It is then compared by every Table 1 grouping (:func:`analysis.results.compute_results`),
+shown in Table 1 (:func:`analysis.tables.table1`), exported in ``table1`` of the JSON,
+named in prose by ``text.table1_differences`` and accepted by ``text.p("ldh_u_l",
+by="crs")``. A categorical variable lists its categories in display order, each with
+its Table 1 sub-row label; a yes/no variable (kind :data:`YES_NO`) shows one row, the
+number of "yes" (``tests/test_concepts.py`` adds one this way). A response needs its
+boolean column in the prepared cohort (:func:`analysis.groups.prepare_cohort`); an endpoint
+also its time and event columns there and its landmark cohort
+(:func:`analysis.landmark.landmark_cohort`); an option its field in
+:class:`analysis.studyfile.AnalysisOptions` (a test checks that the two match).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A time-to-event endpoint of the prepared cohort (:func:`analysis.groups.prepare_cohort`)."""
+
+    key: str
+    title: str  # "Overall survival": table blocks, figure titles
+    abbreviation: str  # "OS": inside sentences
+    time_column: str
+    event_column: str
+    time_axis: str  # "Months since infusion": where the clock starts, as an axis label
+    population: str  # "all patients": whom the endpoint is defined for
+
+    @property
+    def columns(self) -> tuple[str, str]:
+        return (self.time_column, self.event_column)
+
+    @property
+    def survival_axis(self) -> str:
+        """The y-axis label of its Kaplan–Meier plots: 'Overall survival (%)'."""
+        return f"{self.title} (%)"
+
+
+ENDPOINTS: dict[str, Endpoint] = {
+    e.key: e
+    for e in (
+        Endpoint("os", "Overall survival", "OS", "os_months", "os_event", "Months since infusion", "all patients"),
+        Endpoint(
+            "lfs", "Leukemia-free survival", "LFS", "lfs_months", "lfs_event", "Months since CR", "patients in CR"
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Response:
+    """A response at the day-30 assessment; the denominator is every patient."""
+
+    key: str
+    label: str  # "MRD-negative CR": figures, prose
+    column: str  # boolean column of the prepared cohort
+
+
+RESPONSES: dict[str, Response] = {
+    r.key: r
+    for r in (
+        Response("cr", "CR", "cr_day30"),
+        Response("mrd_negative_cr", "MRD-negative CR", "mrd_negative_cr"),
+    )
+}
+
+#: Kinds of a Table 1 variable: median (range) and a rank test; n (%) per category and
+#: chi-square/Fisher; a categorical yes/no variable shown as one row (the "yes" count).
+CONTINUOUS, CATEGORICAL, YES_NO = "continuous", "categorical", "yes_no"
+
+
+@dataclass(frozen=True)
+class Category:
+    value: str  # as in the data contract
+    label: str  # Table 1 sub-row label
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A patient characteristic of Table 1."""
+
+    key: str  # column of the data contract
+    name: str  # Table 1 row label without its unit: "Peak IL-6"
+    phrase: str  # inside a sentence: "peak IL-6"
+    kind: str  # CONTINUOUS, CATEGORICAL or YES_NO
+    categories: tuple[Category, ...] = ()  # CATEGORICAL: display order and sub-row labels
+
+    @property
+    def label(self) -> str:
+        """Table 1 row label: the name and the unit the data contract declares for the
+        column ("Peak IL-6"); the unit has one home, :mod:`analysis.contract`."""
+        from .contract import unit_of  # here: reading the registry needs no pandera
+
+        unit = unit_of(self.key)
+        return f"{self.name}, {unit}" if unit else self.name
+
+    @property
+    def compared_as(self) -> str:
+        """The comparison run on it: 'continuous' or 'categorical' (a yes/no is categorical)."""
+        return CONTINUOUS if self.kind == CONTINUOUS else CATEGORICAL
+
+    @property
+    def rows(self) -> tuple[Category, ...]:
+        """What Table 1 shows under the variable's row: its categories, or for a yes/no
+        variable the single "yes" count on the row itself."""
+        return (Category("yes", ""),) if self.kind == YES_NO else self.categories
+
+
+VARIABLES: dict[str, Variable] = {
+    v.key: v
+    for v in (
+        Variable("age", "Age", "age", CONTINUOUS),
+        Variable("sex", "Sex", "sex", CATEGORICAL, (Category("M", "Male"), Category("F", "Female"))),
+        Variable("ph_positive", "Ph-positive", "Ph-chromosome status", YES_NO),
+        Variable("il6_peak_pg_ml", "Peak IL-6", "peak IL-6", CONTINUOUS),
+        Variable("ferritin_peak_ng_ml", "Peak ferritin", "peak ferritin", CONTINUOUS),
+        Variable("prior_lines", "Prior therapy lines", "number of prior therapy lines", CONTINUOUS),
+        Variable(
+            "disease_status",
+            "Disease status",
+            "disease status",
+            CATEGORICAL,
+            (Category("relapsed", "Relapsed"), Category("primary_refractory", "Primary refractory")),
+        ),
+        Variable("n_relapses", "Number of relapses", "number of relapses", CONTINUOUS),
+        Variable("steroids", "Received steroids", "corticosteroid use", YES_NO),
+        Variable("tocilizumab", "Received tocilizumab", "tocilizumab use", YES_NO),
+        Variable("bm_blasts_pct", "BM blasts before CAR-T", "bone-marrow blasts", CONTINUOUS),
+        Variable("cart_dose_1e6_per_kg", "Infused CAR-T dose", "infused CAR-T cell dose", CONTINUOUS),
+    )
+}
+
+
+@dataclass(frozen=True)
+class StatisticalTest:
+    """A test named by ``TestResult.test``."""
+
+    key: str
+    name: str  # short, beside a p in a figure: "Mann–Whitney p = 0.342"
+    footnote: str  # in full, in a table's footnote
+
+
+TESTS: dict[str, StatisticalTest] = {
+    t.key: t
+    for t in (
+        StatisticalTest("mann_whitney", "Mann–Whitney", "Mann–Whitney U test"),
+        StatisticalTest("kruskal_wallis", "Kruskal–Wallis", "Kruskal–Wallis test"),
+        StatisticalTest("chi_square", "Chi-square", "Pearson chi-square test without continuity correction"),
+        StatisticalTest("fisher_exact", "Fisher's exact", "Fisher's exact test"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    """An option of the study file's ``analysis:`` section."""
+
+    key: str
+    default: Any
+    description: str
+    #: pydantic Field constraints: (("gt", 0), ("lt", 0.5))
+    bounds: tuple[tuple[str, float], ...] = ()
+
+
+OPTIONS: dict[str, Option] = {
+    o.key: o
+    for o in (
+        Option("alpha", 0.05, "two-sided significance level of every verdict in the prose", (("gt", 0), ("lt", 0.5))),
+        Option(
+            "landmark_day",
+            30,
+            "landmark (days after infusion) for comparisons by toxicity",
+            (("ge", 0), ("le", 3650)),
+        ),
+    )
+}
+
+#: Why the report has no kinetics analysis (the JSON's reason, the tests' "not estimable (…)").
+NO_KINETICS_REASON = "no CAR-T kinetics table was supplied"
+
+#: Packages whose versions the appendix lists (PyPI names); the execution cache keys on them too.
+SOFTWARE = ("numpy", "pandas", "scipy", "lifelines", "matplotlib", "great_tables", "pandera")
+
+
+def outcome_phrase(key: str) -> str:
+    """How a sentence names a response or an endpoint: 'MRD-negative CR', 'OS'."""
+    return RESPONSES[key].label if key in RESPONSES else ENDPOINTS[key].abbreviation

@@ -1,0 +1,788 @@
+#!/usr/bin/env Rscript
+# The R peer of cartox's analysis: every statistic of analysis.results.compute_results,
+# written as an R user would (survival, cmprsk, data.table for reading and grouping),
+# on the same CSV exports. A benchmark anchor, not part of cartox (which never needs R).
+#
+#   Rscript benchmarks/peer/analysis.R COHORT.csv [KINETICS.csv | none] \
+#       [--cutoff 2023-03-01] [--landmark-day 30] [--alpha 0.05] [--json results.json]
+#
+# Prints the time of each stage (wall and CPU seconds) to stderr and, as its last line on
+# stdout, the timings as JSON (read by benchmarks/bench.py). --json writes the results under
+# the same keys as cartox's results JSON (docs/results.md) where a statistic has one, so
+# that benchmarks/peer/compare.py can compare every number with cartox's.
+#
+# Statistics, each the R call cartox reproduces:
+#   Table 1 (12 variables x crs, icans, concurrent): median (range); wilcox.test / kruskal.test;
+#     chisq.test(correct = FALSE), or fisher.test when an expected count is < 5 (gtsummary's rule;
+#     at registry scale every table is chi-square: fisher.test would run out of workspace)
+#   Response (CR, MRD-negative CR) x 8 groupings: binom.test CIs, the same table test;
+#     two-level groupings: Newcombe hybrid-score difference (Wilson limits of prop.test) and
+#     fisher.test's conditional odds ratio with its CI
+#   Survival (OS, LFS) x (all + 8 groupings): survfit (log CI), median (print.survfit), survival at
+#     12/24/36 months, numbers at risk, survdiff; univariable coxph (Efron) per grouping;
+#     Schoenfeld's detectable HR; reverse-KM median follow-up
+#   Multivariable coxph per endpoint with the joint Wald test of severity and cox.zph
+#   Kinetics: Cmax, Tmax, trapezoidal AUC(0-28) per patient; peak by 8 groupings (rank tests);
+#     median and quartiles (type 7) per level and day; IL-6 by marrow blasts >= 20%
+#   Competing risks among patients in CR: cmprsk::cuminc + timepoints (12, 24 months), Gray's
+#     test, log(-log) CIs, numbers at risk (all + 8 groupings)
+#   Landmark (day 30): OS and LFS by CRS and by ICANS known at the landmark: survfit, survdiff, coxph
+#   Centers: counts per center, coxph(... + strata(center)); cohort-flow counts
+# Not done here (cartox does it only for small separated cohorts): Firth's penalized Cox
+# (coxphf is not in Debian), used by cartox when a likelihood is monotone.
+
+suppressPackageStartupMessages({
+  library(survival)
+  library(cmprsk)
+  library(data.table)
+})
+
+DAYS_PER_MONTH <- 30.4375
+BLAST_THRESHOLD_PCT <- 20
+LANDMARK_MONTHS <- c(12, 24, 36)
+CIF_MONTHS <- c(12, 24)
+RISK_STEP_MONTHS <- 12
+RESPONSE_ASSESSMENT_DAY <- 30
+DETECTABLE_POWER <- 0.80
+MIN_EXPECTED_COUNT <- 5
+Z95 <- qnorm(0.975)
+
+# Groupings (analysis/groups.py): level keys in display order, labels, reference level.
+GROUPINGS <- list(
+  crs = list(keys = c("no", "yes"), labels = c("No CRS", "CRS"), ref = "no", title = "CRS"),
+  icans = list(keys = c("no", "yes"), labels = c("No ICANS", "ICANS"), ref = "no", title = "ICANS"),
+  concurrent = list(keys = c("both", "others"), labels = c("CRS and ICANS", "Others"), ref = "others",
+                    title = "Concurrent CRS and ICANS"),
+  crs_grade = list(keys = c("none", "grade_1_2", "grade_ge3"),
+                   labels = c("No CRS", "CRS grade 1\u20132", "CRS grade \u22653"), ref = "none",
+                   title = "CRS grade"),
+  icans_grade = list(keys = c("none", "grade_1_2", "grade_ge3"),
+                     labels = c("No ICANS", "ICANS grade 1\u20132", "ICANS grade \u22653 or seizure"),
+                     ref = "none", title = "ICANS grade"),
+  severity = list(keys = c("none", "severe", "other"),
+                  labels = c("No CRS or ICANS", "Grade \u22653 CRS or severe ICANS",
+                             "Others (grade 1\u20132 CRS and/or ICANS)"), ref = "none",
+                  title = "CRS/ICANS severity"),
+  steroids = list(keys = c("no", "yes"), labels = c("No steroids", "Steroids"), ref = "no", title = "Steroids"),
+  tocilizumab = list(keys = c("no", "yes"), labels = c("No tocilizumab", "Tocilizumab"), ref = "no",
+                     title = "Tocilizumab")
+)
+TABLE1_GROUPINGS <- c("crs", "icans", "concurrent")
+TABLE1_VARIABLES <- c(age = "continuous", sex = "categorical", ph_positive = "categorical",
+                      il6_peak_pg_ml = "continuous", ferritin_peak_ng_ml = "continuous",
+                      prior_lines = "continuous", disease_status = "categorical", n_relapses = "continuous",
+                      steroids = "categorical", tocilizumab = "categorical", bm_blasts_pct = "continuous",
+                      cart_dose_1e6_per_kg = "continuous")
+CATEGORY_ORDER <- list(sex = c("M", "F"), disease_status = c("relapsed", "primary_refractory"))
+RESPONSES <- c(cr = "cr_day30", mrd_negative_cr = "mrd_negative_cr")
+ENDPOINTS <- c("os", "lfs")
+LANDMARK_REPORTED <- c("crs", "icans")
+COX_TERMS <- c(bm_blasts_ge20 = "bm_blasts_ge20TRUE", steroids = "steroidsTRUE", tocilizumab = "tocilizumabTRUE",
+               severity_ge3 = "grp_severitysevere", severity_other = "grp_severityother")
+COX_LABELS <- c(bm_blasts_ge20 = "BM blasts \u226520% vs <20%", steroids = "Received steroids",
+                tocilizumab = "Received tocilizumab", severity_ge3 = "Grade \u22653 CRS or severe ICANS",
+                severity_other = "Others (grade 1\u20132 CRS and/or ICANS)")
+CENTER_COUNTS <- c(crs_any = "CRS", crs_severe = "Grade \u22653 CRS", icans_any = "ICANS",
+                   icans_severe = "Severe ICANS", cr_day30 = "CR at day 30", mrd_negative_cr = "MRD-negative CR")
+
+# --------------------------------------------------------------------------- timing
+
+.timings <- new.env()
+.timings$stages <- list()
+timed <- function(stage, expr) {
+  t0 <- proc.time()
+  value <- force(expr)
+  dt <- proc.time() - t0
+  .timings$stages[[stage]] <- list(wall = unname(dt[["elapsed"]]),
+                                   cpu = unname(dt[["user.self"]] + dt[["sys.self"]]))
+  message(sprintf("  R %-12s %7.2f s wall  %7.2f s cpu", stage, dt[["elapsed"]],
+                  dt[["user.self"]] + dt[["sys.self"]]))
+  value
+}
+
+# --------------------------------------------------------------------------- loading
+
+BOOL_TRUE <- c("yes", "true", "1", "y")
+BOOL_FALSE <- c("no", "false", "0", "n")
+
+as_bool <- function(x, column, problems) {
+  if (is.logical(x)) return(x)
+  v <- tolower(trimws(as.character(x)))
+  v[v == ""] <- NA
+  out <- rep(NA, length(v))
+  out[v %in% BOOL_TRUE] <- TRUE
+  out[v %in% BOOL_FALSE] <- FALSE
+  bad <- !is.na(v) & is.na(out)
+  if (any(bad)) problems$add(column, "not a yes/no value", sum(bad))
+  out
+}
+
+as_date <- function(x) {
+  if (inherits(x, "Date")) return(x)
+  as.Date(as.character(x), format = "%Y-%m-%d")
+}
+
+new_problems <- function() {
+  env <- new.env()
+  env$rows <- list()
+  env$add <- function(column, rule, count) {
+    env$rows[[length(env$rows) + 1]] <- sprintf("%s: %s (%d rows)", column, rule, count)
+  }
+  env
+}
+
+check <- function(problems, column, bad, rule) {
+  bad[is.na(bad)] <- FALSE
+  if (any(bad)) problems$add(column, rule, sum(bad))
+}
+
+read_export <- function(path) {
+  # skip the synthetic-data marker line (and any comment above the header)
+  fread(path, skip = "patient_id", na.strings = c("", "NA"), showProgress = FALSE)
+}
+
+#' Read and validate the cohort (and kinetics) CSVs against the data contract
+#' (docs/data-dictionary.md); stops with the list of problems.
+load_study <- function(cohort_path, kinetics_path = NULL, cutoff = "2023-03-01") {
+  cutoff <- as.Date(cutoff)
+  d <- read_export(cohort_path)
+  problems <- new_problems()
+  required <- c("patient_id", "center", "infusion_date", "age", "sex", "ph_positive", "disease_status",
+                "n_relapses", "prior_lines", "bm_blasts_pct", "cart_dose_1e6_per_kg", "crs_grade",
+                "icans_grade", "steroids", "tocilizumab", "cr_day30", "last_followup_date")
+  optional <- c("il6_peak_pg_ml", "ferritin_peak_ng_ml", "crs_onset_day", "icans_onset_day", "seizure",
+                "dex_equiv_cum_mg", "tocilizumab_cum_mg", "mrd_negative", "cr_date", "relapse_date",
+                "death_date")
+  absent <- setdiff(c(required, optional), names(d))
+  if (length(absent)) stop("missing columns: ", paste(absent, collapse = ", "))
+  for (column in required) check(problems, column, is.na(d[[column]]), "required value missing")
+  d[, patient_id := as.character(patient_id)]
+  check(problems, "patient_id", duplicated(d$patient_id), "duplicate patient_id")
+  for (column in c("ph_positive", "steroids", "tocilizumab", "cr_day30", "mrd_negative", "seizure")) {
+    set(d, j = column, value = as_bool(d[[column]], column, problems))
+  }
+  for (column in c("infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date")) {
+    set(d, j = column, value = as_date(d[[column]]))
+  }
+  d[, sex := toupper(substr(trimws(sex), 1, 1))]
+  check(problems, "sex", !d$sex %in% c("M", "F"), "not M/F")
+  check(problems, "disease_status", !d$disease_status %in% c("relapsed", "primary_refractory"),
+        "not relapsed/primary_refractory")
+  check(problems, "age", d$age < 0 | d$age > 120, "outside 0-120")
+  check(problems, "bm_blasts_pct", d$bm_blasts_pct < 0 | d$bm_blasts_pct > 100, "outside 0-100")
+  check(problems, "cart_dose_1e6_per_kg", d$cart_dose_1e6_per_kg <= 0, "not > 0")
+  for (column in c("n_relapses", "prior_lines")) check(problems, column, d[[column]] < 0, "negative")
+  for (column in c("il6_peak_pg_ml", "ferritin_peak_ng_ml", "dex_equiv_cum_mg", "tocilizumab_cum_mg")) {
+    check(problems, column, d[[column]] < 0, "negative")
+  }
+  for (tox in c("crs", "icans")) {
+    grade <- d[[paste0(tox, "_grade")]]
+    onset <- d[[paste0(tox, "_onset_day")]]
+    check(problems, paste0(tox, "_grade"), grade < 0 | grade > 5 | grade != round(grade), "not an integer 0-5")
+    check(problems, paste0(tox, "_onset_day"), grade > 0 & is.na(onset), "required when grade > 0")
+    check(problems, paste0(tox, "_onset_day"), grade == 0 & !is.na(onset), "must be empty when grade is 0")
+    check(problems, paste0(tox, "_onset_day"), onset < 0, "negative")
+  }
+  check(problems, "mrd_negative", d$cr_day30 & is.na(d$mrd_negative), "required when cr_day30")
+  check(problems, "mrd_negative", !d$cr_day30 & d$mrd_negative %in% TRUE, "true without CR")
+  check(problems, "cr_date", d$cr_day30 & is.na(d$cr_date), "required when cr_day30")
+  check(problems, "cr_date", d$cr_date < d$infusion_date, "before infusion_date")
+  check(problems, "relapse_date", !is.na(d$relapse_date) & !d$cr_day30, "relapse without CR")
+  check(problems, "relapse_date", d$relapse_date <= d$cr_date, "not after cr_date")
+  check(problems, "death_date", d$death_date < d$infusion_date, "before infusion_date")
+  for (column in c("infusion_date", "cr_date", "relapse_date", "death_date")) {
+    check(problems, "last_followup_date", d$last_followup_date < d[[column]], paste("before", column))
+  }
+  check(problems, "last_followup_date", !is.na(d$death_date) & d$last_followup_date != d$death_date,
+        "differs from death_date")
+  for (column in c("infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date")) {
+    check(problems, column, d[[column]] > cutoff, "after the cut-off")
+  }
+  kinetics <- NULL
+  if (!is.null(kinetics_path)) {
+    kinetics <- read_export(kinetics_path)
+    kinetics[, patient_id := as.character(patient_id)]
+    for (column in c("patient_id", "day", "car_copies_per_ug")) {
+      check(problems, paste0("kinetics.", column), is.na(kinetics[[column]]), "required value missing")
+    }
+    check(problems, "kinetics.patient_id", !kinetics$patient_id %in% d$patient_id, "not in the cohort")
+    check(problems, "kinetics.day", kinetics$day < 0, "negative")
+    check(problems, "kinetics.car_copies_per_ug", kinetics$car_copies_per_ug < 0, "negative")
+    check(problems, "kinetics", duplicated(kinetics, by = c("patient_id", "day")), "duplicate (patient_id, day)")
+  }
+  if (length(problems$rows)) stop("invalid input:\n", paste(problems$rows, collapse = "\n"))
+  list(cohort = d, kinetics = kinetics, cutoff = cutoff)
+}
+
+# --------------------------------------------------------------------------- derived columns
+
+grp_factor <- function(values, name) factor(values, levels = GROUPINGS[[name]]$keys)
+
+#' Endpoints and grouping columns (analysis.groups.prepare_cohort); re-run after masking
+#' toxicity at a landmark.
+prepare_cohort <- function(d) {
+  d <- copy(d)
+  seizure <- !is.na(d$seizure) & d$seizure
+  d[, crs_any := crs_grade > 0]
+  d[, crs_severe := crs_grade >= 3]
+  d[, icans_severe := icans_grade >= 3 | seizure]
+  d[, icans_any := icans_grade > 0 | icans_severe]
+  d[, concurrent := crs_any & icans_any]
+  d[, mrd_negative_cr := cr_day30 & !is.na(mrd_negative) & mrd_negative]
+  d[, bm_blasts_ge20 := bm_blasts_pct >= BLAST_THRESHOLD_PCT]
+  died <- !is.na(d$death_date)
+  os_end <- d$last_followup_date
+  os_end[died] <- d$death_date[died]
+  d[, os_months := as.numeric(os_end - infusion_date) / DAYS_PER_MONTH]
+  d[, os_event := died]
+  first <- pmin(d$relapse_date, d$death_date, na.rm = TRUE)
+  lfs_event <- !is.na(first)
+  lfs_end <- d$last_followup_date
+  lfs_end[lfs_event] <- first[lfs_event]
+  d[, lfs_months := ifelse(cr_day30, as.numeric(lfs_end - cr_date) / DAYS_PER_MONTH, NA_real_)]
+  d[, lfs_event := ifelse(cr_day30, lfs_event, NA)]
+  yes_no <- function(flag) ifelse(flag, "yes", "no")
+  band <- function(grade, severe) ifelse(severe, "grade_ge3", ifelse(grade == 0, "none", "grade_1_2"))
+  d[, grp_crs := grp_factor(yes_no(crs_any), "crs")]
+  d[, grp_icans := grp_factor(yes_no(icans_any), "icans")]
+  d[, grp_concurrent := grp_factor(ifelse(concurrent, "both", "others"), "concurrent")]
+  d[, grp_crs_grade := grp_factor(band(crs_grade, crs_severe), "crs_grade")]
+  d[, grp_icans_grade := grp_factor(band(icans_grade, icans_severe), "icans_grade")]
+  d[, grp_severity := grp_factor(ifelse(!(crs_any | icans_any), "none",
+                                        ifelse(crs_severe | icans_severe, "severe", "other")), "severity")]
+  d[, grp_steroids := grp_factor(yes_no(steroids), "steroids")]
+  d[, grp_tocilizumab := grp_factor(yes_no(tocilizumab), "tocilizumab")]
+  d
+}
+
+gcol <- function(name) paste0("grp_", name)
+
+# --------------------------------------------------------------------------- tests
+
+rank_test <- function(samples) {
+  samples <- Filter(function(s) length(s) > 0, samples)
+  if (length(samples) < 2) return(list(p = NA_real_, test = NA, reason = "fewer than two groups with values"))
+  pooled <- unlist(samples)
+  if (all(pooled == pooled[1])) return(list(p = NA_real_, test = NA, reason = "all values are equal"))
+  if (length(samples) == 2) {
+    res <- suppressWarnings(wilcox.test(samples[[1]], samples[[2]]))
+    list(p = res$p.value, statistic = unname(res$statistic), test = "mann_whitney")
+  } else {
+    res <- kruskal.test(samples)
+    list(p = res$p.value, statistic = unname(res$statistic), test = "kruskal_wallis")
+  }
+}
+
+#' gtsummary's rule: chi-square without correction, Fisher when an expected count is < 5.
+table_test <- function(counts) {
+  counts <- counts[rowSums(counts) > 0, colSums(counts) > 0, drop = FALSE]
+  if (nrow(counts) < 2) return(list(p = NA_real_, test = NA, reason = "fewer than two groups"))
+  if (ncol(counts) < 2) return(list(p = NA_real_, test = NA, reason = "a single category"))
+  expected <- outer(rowSums(counts), colSums(counts)) / sum(counts)
+  if (min(expected) >= MIN_EXPECTED_COUNT) {
+    res <- chisq.test(counts, correct = FALSE)
+    return(list(p = res$p.value, statistic = unname(res$statistic), test = "chi_square"))
+  }
+  res <- tryCatch(fisher.test(counts, workspace = 2e7), error = function(e) NULL)
+  if (is.null(res)) return(list(p = NA_real_, test = "fisher_exact", reason = "table too large for fisher.test"))
+  list(p = res$p.value, test = "fisher_exact")
+}
+
+compare_continuous <- function(d, variable, grouping) {
+  g <- d[[gcol(grouping)]]
+  x <- as.numeric(d[[variable]])
+  levels <- list()
+  samples <- list()
+  for (key in GROUPINGS[[grouping]]$keys) {
+    v <- x[g == key & !is.na(g)]
+    v <- v[!is.na(v)]
+    samples[[key]] <- v
+    levels[[key]] <- if (length(v)) list(n = length(v), median = median(v), min = min(v), max = max(v))
+                     else list(n = 0L, median = NA, min = NA, max = NA)
+  }
+  c(rank_test(unname(samples)), list(levels = levels))
+}
+
+compare_categorical <- function(d, variable, grouping) {
+  values <- d[[variable]]
+  order <- if (is.logical(values)) c(TRUE, FALSE) else CATEGORY_ORDER[[variable]]
+  order <- c(order, sort(setdiff(unique(values[!is.na(values)]), order)))
+  counts <- table(factor(d[[gcol(grouping)]], levels = GROUPINGS[[grouping]]$keys),
+                  factor(values, levels = order))
+  counts <- matrix(counts, nrow = nrow(counts), dimnames = list(GROUPINGS[[grouping]]$keys,
+    if (is.logical(values)) ifelse(order, "yes", "no") else order))
+  levels <- lapply(rownames(counts), function(key) {
+    n <- sum(counts[key, ])
+    list(n = n, counts = as.list(counts[key, ]), percent = as.list(if (n) 100 * counts[key, ] / n else NA))
+  })
+  names(levels) <- rownames(counts)
+  c(table_test(counts), list(levels = levels))
+}
+
+compare_response <- function(d, response, grouping) {
+  flag <- d[[RESPONSES[[response]]]] %in% TRUE
+  g <- d[[gcol(grouping)]]
+  keys <- GROUPINGS[[grouping]]$keys
+  levels <- list()
+  counts <- matrix(0L, nrow = length(keys), ncol = 2)
+  for (i in seq_along(keys)) {
+    in_level <- g == keys[i] & !is.na(g)
+    n <- sum(in_level)
+    events <- sum(flag[in_level])
+    ci <- if (n) binom.test(events, n)$conf.int else c(NA, NA)
+    levels[[keys[i]]] <- list(n = n, events = events, rate = if (n) events / n else NA,
+                              ci_low = ci[1], ci_high = ci[2])
+    counts[i, ] <- c(events, n - events)
+  }
+  c(table_test(counts), list(levels = levels))
+}
+
+#' Newcombe's hybrid-score difference (method 10) and fisher.test's odds ratio, exposed vs reference.
+response_effect <- function(d, response, grouping) {
+  spec <- GROUPINGS[[grouping]]
+  level <- setdiff(spec$keys, spec$ref)
+  flag <- d[[RESPONSES[[response]]]] %in% TRUE
+  g <- d[[gcol(grouping)]]
+  k1 <- sum(flag[g %in% level]); n1 <- sum(g %in% level)
+  k2 <- sum(flag[g %in% spec$ref]); n2 <- sum(g %in% spec$ref)
+  wilson <- function(k, n) suppressWarnings(prop.test(k, n, correct = FALSE)$conf.int)
+  out <- list(level = level, reference = spec$ref)
+  if (n1 > 0 && n2 > 0) {
+    p1 <- k1 / n1; p2 <- k2 / n2
+    w1 <- wilson(k1, n1); w2 <- wilson(k2, n2)
+    out$difference <- p1 - p2
+    out$difference_ci_low <- max(-1, p1 - p2 - sqrt((p1 - w1[1])^2 + (w2[2] - p2)^2))
+    out$difference_ci_high <- min(1, p1 - p2 + sqrt((w1[2] - p1)^2 + (p2 - w2[1])^2))
+  }
+  tab <- matrix(c(k1, k2, n1 - k1, n2 - k2), nrow = 2)
+  if (all(rowSums(tab) > 0) && all(colSums(tab) > 0)) {
+    ft <- fisher.test(tab)
+    finite <- function(x) if (is.finite(x)) unname(x) else NA
+    out$odds_ratio <- finite(ft$estimate)
+    out$odds_ratio_ci_low <- finite(ft$conf.int[1])
+    out$odds_ratio_ci_high <- finite(ft$conf.int[2])
+  }
+  out
+}
+
+# --------------------------------------------------------------------------- survival
+
+endpoint_data <- function(d, endpoint) {
+  months <- d[[paste0(endpoint, "_months")]]
+  keep <- !is.na(months)
+  data.frame(months = months[keep], event = as.logical(d[[paste0(endpoint, "_event")]][keep]),
+             d[keep, grep("^grp_", names(d)), with = FALSE])
+}
+
+km_entry <- function(fit, n, events) {
+  table <- summary(fit)$table
+  out <- list(n = n, events = events, median_months = unname(table["median"]),
+              median_ci_low = unname(table["0.95LCL"]), median_ci_high = unname(table["0.95UCL"]))
+  s <- summary(fit, times = LANDMARK_MONTHS)
+  for (m in LANDMARK_MONTHS) {
+    i <- match(m, s$time)
+    stem <- paste0("surv_", m, "m")
+    out[[stem]] <- if (is.na(i)) NA else s$surv[i]
+    out[[paste0(stem, "_ci_low")]] <- if (is.na(i)) NA else s$lower[i]
+    out[[paste0(stem, "_ci_high")]] <- if (is.na(i)) NA else s$upper[i]
+  }
+  out
+}
+
+#' KM per level (one survfit per level, as cartox), numbers at risk, survdiff.
+compare_survival <- function(data, grouping = NULL) {
+  max_follow <- max(data$months)
+  risk_times <- seq(0, max_follow + 1e-9, by = RISK_STEP_MONTHS)
+  at_risk_at <- function(m) vapply(risk_times, function(t) sum(m >= t), integer(1))
+  if (is.null(grouping)) {
+    fit <- survfit(Surv(months, event) ~ 1, data = data)
+    return(km_entry(fit, nrow(data), sum(data$event)))
+  }
+  g <- data[[gcol(grouping)]]
+  out <- list(levels = list(), at_risk = list(), risk_times = risk_times)
+  for (key in GROUPINGS[[grouping]]$keys) {
+    rows <- data[g %in% key, c("months", "event")]
+    out$at_risk[[key]] <- at_risk_at(rows$months)
+    out$levels[[key]] <- if (nrow(rows)) km_entry(survfit(Surv(months, event) ~ 1, data = rows), nrow(rows),
+                                                  sum(rows$event)) else list(n = 0L, events = 0L)
+  }
+  present <- droplevels(g)
+  if (nlevels(present) >= 2 && any(data$event)) {
+    sd <- survdiff(Surv(data$months, data$event) ~ present)
+    out$logrank_chisq <- sd$chisq
+    out$df <- length(sd$n) - 1
+    out$logrank_p <- pchisq(sd$chisq, out$df, lower.tail = FALSE)
+  }
+  out
+}
+
+#' coxph(Surv ~ group), Efron ties, each level against the reference level.
+univariable_cox <- function(data, grouping, reference = GROUPINGS[[grouping]]$ref) {
+  g <- droplevels(data[[gcol(grouping)]])
+  out <- list(reference = reference, n = nrow(data), events = sum(data$event), levels = list())
+  if (!reference %in% levels(g) || nlevels(g) < 2 || !any(data$event)) return(out)
+  g <- relevel(g, ref = reference)
+  fit <- suppressWarnings(coxph(Surv(data$months, data$event) ~ g))
+  s <- summary(fit)$coefficients
+  for (key in setdiff(levels(g), reference)) {
+    row <- paste0("g", key)
+    b <- s[row, "coef"]; se <- s[row, "se(coef)"]
+    if (!is.finite(b) || abs(b) > 10) next  # infinite estimate (cartox: not estimable)
+    out$levels[[key]] <- list(hr = exp(b), ci_low = exp(b - Z95 * se), ci_high = exp(b + Z95 * se),
+                              p = s[row, "Pr(>|z|)"], coef = b, se = se)
+  }
+  out
+}
+
+detectable_hr <- function(data, grouping, alpha) {
+  g <- data[[gcol(grouping)]]
+  events <- sum(data$event)
+  p <- mean(g == GROUPINGS[[grouping]]$ref)
+  if (events == 0 || p <= 0 || p >= 1) return(list(events = events, alpha = alpha, power = DETECTABLE_POWER))
+  z <- qnorm(1 - alpha / 2) + qnorm(DETECTABLE_POWER)
+  log_hr <- z / sqrt(events * p * (1 - p))
+  list(events = events, alpha = alpha, power = DETECTABLE_POWER, proportion = p, hr_below = exp(-log_hr),
+       hr_above = exp(log_hr))
+}
+
+#' Table 2: coxph(Surv ~ bm_blasts_ge20 + steroids + tocilizumab + grp_severity), joint Wald test
+#' of the two severity terms, cox.zph; stratified by center when `strata`.
+fit_cox <- function(d, endpoint, strata = FALSE) {
+  data <- d[!is.na(d[[paste0(endpoint, "_months")]]), ]
+  data <- data.frame(months = data[[paste0(endpoint, "_months")]],
+                     event = as.logical(data[[paste0(endpoint, "_event")]]),
+                     bm_blasts_ge20 = data$bm_blasts_ge20, steroids = data$steroids,
+                     tocilizumab = data$tocilizumab, grp_severity = data$grp_severity, center = data$center)
+  formula <- if (strata) Surv(months, event) ~ bm_blasts_ge20 + steroids + tocilizumab + grp_severity +
+    strata(center) else Surv(months, event) ~ bm_blasts_ge20 + steroids + tocilizumab + grp_severity
+  fit <- suppressWarnings(coxph(formula, data = data, ties = "efron"))
+  s <- summary(fit)$coefficients
+  out <- list(n = fit$n, events = fit$nevent, terms = list())
+  for (key in names(COX_TERMS)) {
+    row <- COX_TERMS[[key]]
+    if (!row %in% rownames(s) || is.na(s[row, "coef"])) next
+    b <- s[row, "coef"]; se <- s[row, "se(coef)"]
+    out$terms[[key]] <- list(hr = exp(b), ci_low = exp(b - Z95 * se), ci_high = exp(b + Z95 * se),
+                             p = s[row, "Pr(>|z|)"], coef = b, se = se)
+  }
+  idx <- c("grp_severitysevere", "grp_severityother")
+  if (all(idx %in% names(coef(fit))) && !anyNA(coef(fit)[idx])) {
+    b <- coef(fit)[idx]
+    out$severity_global_chisq <- drop(t(b) %*% solve(vcov(fit)[idx, idx]) %*% b)
+    out$severity_global_p <- pchisq(out$severity_global_chisq, 2, lower.tail = FALSE)
+  }
+  if (!strata) {
+    zph <- tryCatch(cox.zph(fit), error = function(e) NULL)
+    if (!is.null(zph)) {
+      out$ph_test_global_p <- zph$table["GLOBAL", "p"]
+      out$ph_tests <- lapply(split(zph$table, rownames(zph$table)), function(r)
+        list(chisq = r[1], df = r[2], p = r[3]))
+      names(out$ph_tests)[names(out$ph_tests) == "grp_severity"] <- "severity"
+    }
+  }
+  out
+}
+
+median_followup <- function(d) {
+  fit <- survfit(Surv(d$os_months, !d$os_event) ~ 1)
+  t <- summary(fit)$table
+  list(median_months = unname(t["median"]), ci_low = unname(t["0.95LCL"]), ci_high = unname(t["0.95UCL"]))
+}
+
+# --------------------------------------------------------------------------- kinetics
+
+patient_kinetics <- function(kinetics) {
+  k <- kinetics[!is.na(car_copies_per_ug) & !is.na(day)]
+  setkey(k, patient_id, day)
+  per <- k[, .(peak_copies = max(car_copies_per_ug),
+               peak_day = as.numeric(day[which.max(car_copies_per_ug)]),
+               n_samples = .N), by = patient_id]
+  w <- k[day >= 0 & day <= 28]
+  auc <- w[, .(auc_0_28 = if (.N >= 2) sum(diff(day) * (head(car_copies_per_ug, -1) + tail(car_copies_per_ug, -1)) / 2)
+               else NA_real_), by = patient_id]
+  merge(per, auc, by = "patient_id", all.x = TRUE)
+}
+
+kinetics_analysis <- function(d, kinetics) {
+  if (is.null(kinetics)) return(list(peak = list(), profiles = list(), patients = NULL))
+  groups <- d[, c("patient_id", grep("^grp_", names(d), value = TRUE)), with = FALSE]
+  per <- merge(patient_kinetics(kinetics), groups, by = "patient_id")
+  samples <- merge(kinetics[, .(patient_id, day, car_copies_per_ug = as.numeric(car_copies_per_ug))], groups,
+                   by = "patient_id")
+  peak <- list()
+  profiles <- list()
+  for (grouping in names(GROUPINGS)) {
+    peak[[grouping]] <- compare_continuous(per, "peak_copies", grouping)
+    col <- gcol(grouping)
+    profiles[[grouping]] <- samples[, .(n = .N, median = as.numeric(median(car_copies_per_ug)),
+                                        q1 = quantile(car_copies_per_ug, 0.25, names = FALSE),
+                                        q3 = quantile(car_copies_per_ug, 0.75, names = FALSE)),
+                                    keyby = c(col, "day")]
+    setnames(profiles[[grouping]], col, "level")
+  }
+  list(peak = peak, profiles = profiles, patients = per)
+}
+
+# --------------------------------------------------------------------------- competing risks
+
+competing_data <- function(d) {
+  cr <- d[!is.na(lfs_months)]
+  status <- ifelse(cr$lfs_event, ifelse(!is.na(cr$relapse_date), 1L, 2L), 0L)
+  data.frame(months = cr$lfs_months, status = status, cr[, grep("^grp_", names(cr)), with = FALSE])
+}
+
+loglog_ci <- function(f, v) {
+  if (is.na(f) || f <= 0 || f >= 1) return(c(NA, NA))
+  if (v <= 0) return(c(f, f))
+  scale <- Z95 * sqrt(v) / (f * log(f))
+  c(f^exp(-scale), f^exp(scale))
+}
+
+compare_competing <- function(data, grouping = NULL) {
+  causes <- c(relapse = 1L, nrm = 2L)
+  risk_times <- seq(0, max(data$months) + 1e-9, by = RISK_STEP_MONTHS)
+  out <- list(n = nrow(data), n_relapse = sum(data$status == 1), n_nrm = sum(data$status == 2),
+              risk_times = risk_times, at_risk = list())
+  if (is.null(grouping)) {
+    group <- factor(rep("all", nrow(data)))
+    keys <- "all"
+  } else {
+    group <- droplevels(data[[gcol(grouping)]])
+    keys <- GROUPINGS[[grouping]]$keys
+  }
+  fit <- cuminc(data$months, data$status, group = group, cencode = 0)
+  tp <- suppressWarnings(timepoints(fit, CIF_MONTHS))
+  for (key in keys) {
+    out$at_risk[[key]] <- vapply(risk_times, function(t) sum(data$months[group %in% key] >= t), integer(1))
+  }
+  for (cause in names(causes)) {
+    entry <- list(levels = list())
+    if (!is.null(fit$Tests) && !is.null(grouping)) {
+      row <- as.character(causes[[cause]])
+      if (row %in% rownames(fit$Tests)) {
+        entry$gray_statistic <- fit$Tests[row, "stat"]
+        entry$gray_p <- fit$Tests[row, "pv"]
+        entry$gray_df <- fit$Tests[row, "df"]
+      }
+    }
+    for (key in intersect(keys, levels(group))) {
+      curve <- paste(key, causes[[cause]])
+      level <- list(n = sum(group == key), events = sum(group == key & data$status == causes[[cause]]))
+      for (i in seq_along(CIF_MONTHS)) {
+        stem <- paste0("cif_", CIF_MONTHS[i], "m")
+        f <- if (curve %in% rownames(tp$est)) tp$est[curve, i] else NA
+        v <- if (curve %in% rownames(tp$var)) tp$var[curve, i] else NA
+        ci <- loglog_ci(f, v)
+        level[[stem]] <- f
+        level[[paste0(stem, "_var")]] <- v
+        level[[paste0(stem, "_ci_low")]] <- ci[1]
+        level[[paste0(stem, "_ci_high")]] <- ci[2]
+      }
+      entry$levels[[key]] <- level
+    }
+    out[[cause]] <- entry
+  }
+  list(summary = out, fit = fit)
+}
+
+# --------------------------------------------------------------------------- landmark
+
+landmark_cohort <- function(d, endpoint, day) {
+  raw <- copy(d)
+  late_crs <- raw$crs_grade > 0 & !is.na(raw$crs_onset_day) & raw$crs_onset_day > day
+  late_icans <- raw$icans_grade > 0 & !is.na(raw$icans_onset_day) & raw$icans_onset_day > day
+  raw[late_crs, `:=`(crs_grade = 0L, crs_onset_day = NA)]
+  raw[late_icans, `:=`(icans_grade = 0L, icans_onset_day = NA, seizure = FALSE)]
+  classified <- prepare_cohort(raw)
+  died <- !is.na(classified$death_date)
+  if (endpoint == "os") {
+    rows <- rep(TRUE, nrow(classified))
+    end <- classified$last_followup_date
+    end[died] <- classified$death_date[died]
+    event <- died
+  } else {
+    rows <- classified$cr_day30
+    first <- pmin(classified$relapse_date, classified$death_date, na.rm = TRUE)
+    event <- !is.na(first)
+    end <- classified$last_followup_date
+    end[event] <- first[event]
+  }
+  days <- as.numeric(end - classified$infusion_date)
+  keep <- rows & days > day
+  out <- classified[keep]
+  out[[paste0(endpoint, "_months")]] <- (days[keep] - day) / DAYS_PER_MONTH
+  out[[paste0(endpoint, "_event")]] <- event[keep]
+  list(data = out, n_before = sum(rows), n_event_before = sum(rows & !keep & event),
+       n_censored_before = sum(rows & !keep & !event),
+       n_reclassified = sum((late_crs | late_icans)[keep]))
+}
+
+landmark_survival <- function(d, endpoint, grouping, day) {
+  lm <- landmark_cohort(d, endpoint, day)
+  data <- endpoint_data(lm$data, endpoint)
+  out <- compare_survival(data, grouping)
+  out$n <- nrow(data)
+  out[c("n_before", "n_event_before", "n_censored_before", "n_reclassified")] <-
+    lm[c("n_before", "n_event_before", "n_censored_before", "n_reclassified")]
+  # reference: the grouping's first level (analysis.landmark)
+  out$hr <- univariable_cox(data, grouping, GROUPINGS[[grouping]]$keys[1])$levels
+  list(summary = out, data = data)
+}
+
+# --------------------------------------------------------------------------- everything
+
+cohort_flow <- function(d) {
+  end <- d$last_followup_date
+  died <- !is.na(d$death_date)
+  end[died] <- d$death_date[died]
+  cr <- d$cr_day30
+  evaluable <- cr | as.numeric(end - d$infusion_date) > RESPONSE_ASSESSMENT_DAY
+  relapsed <- cr & !is.na(d$relapse_date)
+  died_cr <- cr & died & !relapsed
+  mrd_neg <- d$mrd_negative_cr
+  alive <- cr & !relapsed & !died_cr
+  list(infused = nrow(d), not_evaluable = sum(!evaluable), evaluable = sum(evaluable),
+       no_cr = sum(evaluable & !cr), cr = sum(cr), mrd_positive_or_unknown_cr = sum(cr & !mrd_neg),
+       mrd_negative_cr = sum(mrd_neg), relapsed = sum(relapsed), died_without_relapse = sum(died_cr),
+       alive_in_cr = sum(alive), relapsed_mrd_negative = sum(relapsed & mrd_neg),
+       died_without_relapse_mrd_negative = sum(died_cr & mrd_neg), alive_in_cr_mrd_negative = sum(alive & mrd_neg))
+}
+
+center_supplement <- function(d) {
+  sizes <- table(d$center)
+  order <- names(sizes)[order(-as.integer(sizes), names(sizes))]
+  rows <- lapply(seq_along(order), function(i) {
+    g <- d[center == order[i]]
+    counts <- vapply(names(CENTER_COUNTS), function(k) sum(g[[k]] %in% TRUE), integer(1))
+    list(label = paste("Center", i), n = nrow(g), counts = as.list(counts),
+         percents = as.list(100 * counts / nrow(g)))
+  })
+  cox <- if (length(order) >= 2) lapply(setNames(ENDPOINTS, ENDPOINTS), function(e) fit_cox(d, e, strata = TRUE))
+  list(rows = rows, stratified_cox = cox)
+}
+
+distribution <- function(x) {
+  x <- x[!is.na(x)]
+  if (!length(x)) return(list(n = 0L))
+  list(n = length(x), median = median(x), min = min(x), max = max(x))
+}
+
+#' Every statistic of the report (analysis.results.compute_results); `results` holds the
+#' JSON-shaped summaries, `objects` the fits the report draws.
+compute_results <- function(study, alpha = 0.05, landmark_day = 30) {
+  d <- timed("prepare", prepare_cohort(study$cohort))
+  k <- study$kinetics
+  R <- list(cutoff = format(study$cutoff), n_patients = nrow(d), n_centers = length(unique(d$center)),
+            n_male = sum(d$sex == "M"), n_female = sum(d$sex == "F"), n_cr = sum(d$cr_day30),
+            n_mrd_negative_cr = sum(d$mrd_negative_cr), n_crs = sum(d$crs_any), n_crs_severe = sum(d$crs_severe),
+            n_icans = sum(d$icans_any), n_icans_severe = sum(d$icans_severe), n_concurrent = sum(d$concurrent),
+            n_steroids = sum(d$steroids), n_tocilizumab = sum(d$tocilizumab), n_deaths = sum(d$os_event),
+            n_lfs_events = sum(d$lfs_event %in% TRUE),
+            n_kinetics_patients = if (is.null(k)) 0L else length(unique(k$patient_id)),
+            n_kinetics_samples = if (is.null(k)) 0L else nrow(k),
+            first_infusion_year = as.integer(format(min(d$infusion_date), "%Y")),
+            last_infusion_year = as.integer(format(max(d$infusion_date), "%Y")))
+  R$missing <- list(il6_peak_pg_ml = sum(is.na(d$il6_peak_pg_ml)), ferritin_peak_ng_ml = sum(is.na(d$ferritin_peak_ng_ml)),
+                    dex_equiv_cum_mg = sum(is.na(d$dex_equiv_cum_mg[d$steroids])),
+                    tocilizumab_cum_mg = sum(is.na(d$tocilizumab_cum_mg[d$tocilizumab])))
+  R$descriptives <- list(age = distribution(d$age), cart_dose_1e6_per_kg = distribution(d$cart_dose_1e6_per_kg),
+                         crs_onset_day = distribution(d$crs_onset_day[d$crs_any]),
+                         crs_severe_onset_day = distribution(d$crs_onset_day[d$crs_severe]),
+                         icans_onset_day = distribution(d$icans_onset_day[d$icans_any]),
+                         icans_severe_onset_day = distribution(d$icans_onset_day[d$icans_severe]),
+                         dex_equiv_cum_mg = distribution(d$dex_equiv_cum_mg[d$steroids]),
+                         tocilizumab_cum_mg = distribution(d$tocilizumab_cum_mg[d$tocilizumab]))
+  R$table1 <- timed("table1", {
+    t1 <- list()
+    for (variable in names(TABLE1_VARIABLES)) for (grouping in TABLE1_GROUPINGS) {
+      t1[[variable]][[grouping]] <- if (TABLE1_VARIABLES[[variable]] == "continuous")
+        compare_continuous(d, variable, grouping) else compare_categorical(d, variable, grouping)
+    }
+    t1
+  })
+  R$response <- timed("response", {
+    out <- list()
+    for (r in names(RESPONSES)) for (grouping in names(GROUPINGS)) {
+      out[[r]][[grouping]] <- compare_response(d, r, grouping)
+      if (length(GROUPINGS[[grouping]]$keys) == 2) out[[r]][[grouping]]$effect <- response_effect(d, r, grouping)
+    }
+    out
+  })
+  objects <- list(prepared = d)
+  R$survival <- timed("survival", {
+    out <- list()
+    for (endpoint in ENDPOINTS) {
+      data <- endpoint_data(d, endpoint)
+      objects$endpoint[[endpoint]] <- data
+      out[[endpoint]]$all <- compare_survival(data, NULL)
+      for (grouping in names(GROUPINGS)) {
+        entry <- compare_survival(data, grouping)
+        entry$cox <- univariable_cox(data, grouping)
+        if (length(GROUPINGS[[grouping]]$keys) == 2) entry$detectable_hr <- detectable_hr(data, grouping, alpha)
+        out[[endpoint]][[grouping]] <- entry
+      }
+    }
+    out
+  })
+  R$followup <- median_followup(d)
+  R$cox <- timed("cox", lapply(setNames(ENDPOINTS, ENDPOINTS), function(e) fit_cox(d, e)))
+  kin <- timed("kinetics", {
+    k <- kinetics_analysis(d, study$kinetics)
+    k$il6 <- rank_test(list(na.omit(d$il6_peak_pg_ml[d$bm_blasts_ge20]), na.omit(d$il6_peak_pg_ml[!d$bm_blasts_ge20])))
+    k
+  })
+  R$kinetics <- list(peak = lapply(kin$peak, function(x) x))
+  R$extra <- list(il6_by_bm_blasts_ge20 = kin$il6[c("p", "statistic", "test")])
+  objects$kinetics <- kin
+  comp <- timed("competing", {
+    data <- competing_data(d)
+    out <- list(all = compare_competing(data, NULL))
+    for (grouping in names(GROUPINGS)) out[[grouping]] <- compare_competing(data, grouping)
+    out
+  })
+  R$competing <- lapply(comp, `[[`, "summary")
+  objects$competing <- lapply(comp, `[[`, "fit")
+  lm <- timed("landmark", {
+    out <- list()
+    for (endpoint in ENDPOINTS) for (grouping in LANDMARK_REPORTED) {
+      out[[endpoint]][[grouping]] <- landmark_survival(d, endpoint, grouping, landmark_day)
+    }
+    out
+  })
+  R$landmark <- c(list(landmark_day = landmark_day),
+                  lapply(lm, function(e) lapply(e, `[[`, "summary")))
+  objects$landmark <- lapply(lm, function(e) lapply(e, `[[`, "data"))
+  R$centers <- timed("centers", center_supplement(d))
+  R$cohort_flow <- cohort_flow(d)
+  list(results = R, objects = objects)
+}
+
+# --------------------------------------------------------------------------- command line
+
+main <- function(args = commandArgs(trailingOnly = TRUE)) {
+  option <- function(name, default) {
+    i <- match(name, args)
+    if (is.na(i)) default else args[i + 1]
+  }
+  positional <- args[!args %in% c("--cutoff", "--json", "--landmark-day", "--alpha") &
+                     !seq_along(args) %in% (match(c("--cutoff", "--json", "--landmark-day", "--alpha"), args) + 1)]
+  if (!length(positional)) stop("usage: Rscript analysis.R COHORT.csv [KINETICS.csv|none] [--cutoff D] [--json F]")
+  kinetics <- if (length(positional) >= 2 && positional[2] != "none") positional[2] else NULL
+  total <- proc.time()
+  study <- timed("load", load_study(positional[1], kinetics, option("--cutoff", "2023-03-01")))
+  out <- compute_results(study, as.numeric(option("--alpha", "0.05")), as.integer(option("--landmark-day", "30")))
+  dt <- proc.time() - total
+  .timings$stages$total <- list(wall = unname(dt[["elapsed"]]),
+                                cpu = unname(dt[["user.self"]] + dt[["sys.self"]]))
+  message(sprintf("  R %-12s %7.2f s wall  %7.2f s cpu", "total", dt[["elapsed"]],
+                  dt[["user.self"]] + dt[["sys.self"]]))
+  json <- option("--json", NULL)
+  if (!is.null(json)) {
+    writeLines(jsonlite::toJSON(out$results, auto_unbox = TRUE, digits = NA, na = "null", null = "null"), json)
+  }
+  cat(jsonlite::toJSON(list(timings = .timings$stages, n_patients = nrow(study$cohort),
+                            r_version = R.version.string), auto_unbox = TRUE, digits = NA), "\n")
+  invisible(out)
+}
+
+if (sys.nframe() == 0L) main()
