@@ -55,11 +55,15 @@ def center_supplement(df: pd.DataFrame) -> CenterSupplement:
     """Per-center counts and the center-stratified Cox models on a prepared cohort."""
     centers = df[CENTER_COLUMN].dropna()
     labels = center_labels(centers)
+    # one pass over the count columns (a per-center subset of the whole frame is O(n * centers))
+    flags = pd.DataFrame({key: df[key].fillna(False).astype(bool).to_numpy() for key in CENTER_COUNTS},
+                         index=df.index)
+    sums = flags.groupby(df[CENTER_COLUMN], sort=False, observed=True).sum()
+    sizes = centers.value_counts()
     rows = []
     for name, label in labels.items():
-        group = df[df[CENTER_COLUMN] == name]
-        n = int(len(group))
-        counts = {key: int(group[key].fillna(False).astype(bool).sum()) for key in CENTER_COUNTS}
+        n = int(sizes[name])
+        counts = {key: int(sums.at[name, key]) for key in CENTER_COUNTS}
         rows.append(CenterRow(label, n, counts, {k: (100.0 * v / n if n else None) for k, v in counts.items()}))
     if len(labels) < 2:
         plain = {endpoint: fit_cox(df, endpoint) for endpoint in ENDPOINTS}

@@ -22,6 +22,7 @@ is a name of :data:`analysis.groups.GROUPINGS`. Levels are always returned in th
 grouping's order, including empty ones (n = 0, statistics None). A test that
 cannot be computed has ``p is None`` and a ``reason``; nothing here returns NaN.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -39,7 +40,7 @@ from analysis.groups import GROUPINGS, Grouping
 
 @dataclass(frozen=True)
 class TestResult:
-    test: str | None          # "mann_whitney" | "kruskal_wallis" | "chi_square" | "fisher_exact" | None
+    test: str | None  # "mann_whitney" | "kruskal_wallis" | "chi_square" | "fisher_exact" | None
     p: float | None
     statistic: float | None
     reason: str | None = None  # why p is None
@@ -51,7 +52,7 @@ class TestResult:
 class ContinuousLevel:
     key: str
     label: str
-    n: int                    # non-missing values
+    n: int  # non-missing values
     median: float | None
     min: float | None
     max: float | None
@@ -59,9 +60,9 @@ class ContinuousLevel:
 
 @dataclass(frozen=True)
 class CategoryCount:
-    category: str             # e.g. "M", "F", True/False rendered as "yes"/"no", "relapsed"
+    category: str  # e.g. "M", "F", True/False rendered as "yes"/"no", "relapsed"
     count: int
-    percent: float | None     # of the level's non-missing n, 0-100
+    percent: float | None  # of the level's non-missing n, 0-100
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,8 @@ class CategoricalLevel:
 class Comparison:
     variable: str
     grouping: str
-    kind: str                 # "continuous" | "categorical"
-    levels: tuple             # ContinuousLevel or CategoricalLevel, in grouping order
+    kind: str  # "continuous" | "categorical"
+    levels: tuple  # ContinuousLevel or CategoricalLevel, in grouping order
     result: TestResult
 
 
@@ -88,13 +89,13 @@ class RateLevel:
     n: int
     events: int
     rate: float | None
-    ci_low: float | None      # exact Clopper-Pearson 95%
+    ci_low: float | None  # exact Clopper-Pearson 95%
     ci_high: float | None
 
 
 @dataclass(frozen=True)
 class ResponseComparison:
-    response: str             # "cr" | "mrd_negative_cr"
+    response: str  # "cr" | "mrd_negative_cr"
     grouping: str
     levels: tuple[RateLevel, ...]
     result: TestResult
@@ -146,6 +147,45 @@ def _finite_or_none(value) -> float | None:
 # --------------------------------------------------------------------------- continuous
 
 
+def _tied_ranks(pooled: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(code of each value, average rank of each distinct value, tie counts t) from the
+    counts of the distinct values (hashing): the ranks of ``scipy.stats.rankdata`` without a
+    sort of all values (~0.1 s per test at 10^6 patients, 30 tests in the report)."""
+    codes, _ = pd.factorize(pooled, sort=True)
+    t = np.bincount(codes).astype(float)
+    return codes, np.cumsum(t) - (t - 1) / 2, t
+
+
+def _mann_whitney_normal(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """SciPy's ``mannwhitneyu(x, y, method="asymptotic", use_continuity=True)``, two-sided:
+    (U of x, p), the same formulas on :func:`_tied_ranks`."""
+    from scipy.special import ndtr
+
+    n1, n2 = x.size, y.size
+    n = n1 + n2
+    codes, rank, t = _tied_ranks(np.concatenate([x, y]))
+    u1 = float(np.bincount(codes[:n1], minlength=t.size) @ rank) - n1 * (n1 + 1) / 2
+    u = max(u1, n1 * n2 - u1)
+    s = np.sqrt(n1 * n2 / 12 * ((n + 1) - np.sum(t**3 - t) / (n * (n - 1))))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (u - n1 * n2 / 2 - 0.5) / s
+    return u1, float(np.clip(2 * ndtr(-z), 0.0, 1.0))
+
+
+def _kruskal(samples: Sequence[np.ndarray]) -> tuple[float, float]:
+    """SciPy's ``kruskal(*samples)`` (tie-corrected H, chi-square p) on :func:`_tied_ranks`."""
+    from scipy import stats
+
+    sizes = np.array([s.size for s in samples], dtype=float)
+    codes, rank, t = _tied_ranks(np.concatenate(samples))
+    group = np.repeat(np.arange(len(samples)), sizes.astype(np.int64))
+    rank_sums = np.bincount(group, weights=rank[codes], minlength=len(samples))
+    n = sizes.sum()
+    h = 12.0 / (n * (n + 1)) * np.sum(rank_sums**2 / sizes) - 3 * (n + 1)
+    h /= 1 - np.sum(t**3 - t) / (n**3 - n)
+    return float(h), float(stats.chi2.sf(h, len(samples) - 1))
+
+
 def rank_test(samples: Sequence[np.ndarray]) -> TestResult:
     """Two-sided rank test of the non-empty samples, as R does it.
 
@@ -157,6 +197,7 @@ def rank_test(samples: Sequence[np.ndarray]) -> TestResult:
     The statistic is R's W (U of the first sample) or H.
     """
     from scipy import stats
+
     testable = [np.asarray(s, dtype=float) for s in samples if len(s) > 0]
     if len(testable) < 2:
         return _none("fewer than two groups with non-missing values")
@@ -168,18 +209,19 @@ def rank_test(samples: Sequence[np.ndarray]) -> TestResult:
         x, y = testable
         small = len(x) < WILCOX_EXACT_MAX_N and len(y) < WILCOX_EXACT_MAX_N
         exact = small and np.unique(pooled).size == pooled.size  # no ties (sorted only when small)
-        res = stats.mannwhitneyu(
-            x, y, alternative="two-sided", use_continuity=True,
-            method="exact" if exact else "asymptotic",
-        )
+        if exact:
+            res = stats.mannwhitneyu(x, y, alternative="two-sided", use_continuity=True, method="exact")
+            statistic, pvalue = res.statistic, res.pvalue
+        else:
+            statistic, pvalue = _mann_whitney_normal(x, y)
         test = "mann_whitney"
     else:
-        res = stats.kruskal(*testable)
+        statistic, pvalue = _kruskal(testable)
         test = "kruskal_wallis"
-    p = _finite_or_none(res.pvalue)
+    p = _finite_or_none(pvalue)
     if p is None:
         return _none("the test statistic is undefined on these values", test)
-    return TestResult(test=test, p=min(p, 1.0), statistic=_finite_or_none(res.statistic))
+    return TestResult(test=test, p=min(p, 1.0), statistic=_finite_or_none(statistic))
 
 
 def compare_continuous(df: pd.DataFrame, variable: str, grouping: str) -> Comparison:
@@ -221,8 +263,6 @@ def _compositions(total: int, bounds: np.ndarray) -> np.ndarray:
     return np.column_stack([parts[keep], last[keep]])
 
 
-
-
 def fisher_exact_rxc(table) -> float:
     """Two-sided Fisher exact p-value of an r×c table, as R ``fisher.test`` computes it.
 
@@ -235,6 +275,7 @@ def fisher_exact_rxc(table) -> float:
     Raises :class:`TableTooLargeError` beyond MAX_FISHER_ENUMERATION tables.
     """
     from scipy.special import gammaln
+
     t = np.asarray(table, dtype=np.int64)
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
     if t.ndim != 2 or min(t.shape) < 2:
@@ -307,6 +348,7 @@ def table_test(counts) -> TestResult:
     ``fisher.test(m)``, exact for any table size, see :func:`fisher_exact_rxc`).
     """
     from scipy import stats
+
     t = np.asarray(counts, dtype=np.int64)
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0] if t.size else t
     if t.ndim != 2 or t.shape[0] < 2:
@@ -366,17 +408,22 @@ def compare_categorical(
     codes[values.notna().to_numpy()] = category_code[value_codes]
     level_codes = pd.Categorical(df[g.column], categories=list(g.keys)).codes.astype(np.int64)
     seen = (codes >= 0) & (level_codes >= 0)
-    table = np.bincount(level_codes[seen] * len(order) + codes[seen],
-                        minlength=len(g.levels) * len(order)).reshape(len(g.levels), len(order))
+    table = np.bincount(level_codes[seen] * len(order) + codes[seen], minlength=len(g.levels) * len(order)).reshape(
+        len(g.levels), len(order)
+    )
     counts, levels = [], []
     for level, row_counts in zip(g.levels, table):
         row = [int(k) for k in row_counts]
         n = int(sum(row))
         counts.append(row)
-        levels.append(CategoricalLevel(
-            level.key, level.label, n,
-            tuple(CategoryCount(_category_label(c), k, 100.0 * k / n if n else None) for c, k in zip(order, row)),
-        ))
+        levels.append(
+            CategoricalLevel(
+                level.key,
+                level.label,
+                n,
+                tuple(CategoryCount(_category_label(c), k, 100.0 * k / n if n else None) for c, k in zip(order, row)),
+            )
+        )
     return Comparison(variable, grouping, "categorical", tuple(levels), table_test(counts))
 
 
@@ -386,6 +433,7 @@ def compare_categorical(
 def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float | None, float | None]:
     """Exact Clopper–Pearson interval of k/n = R ``binom.test(k, n)$conf.int``; (None, None) if n = 0."""
     from scipy import stats
+
     if n <= 0:
         return None, None
     ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="exact")

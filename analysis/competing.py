@@ -48,7 +48,7 @@ import pandas as pd
 # scipy is imported in the functions that use it: a kernel restoring cached results
 # (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
 from .groups import GROUPINGS
-from .survival import RISK_STEP_MONTHS, Z95, _at_risk
+from .survival import RISK_STEP_MONTHS, Z95, _at_risk, unique_inverse
 
 #: Months at which the cumulative incidences are reported.
 CIF_MONTHS = (12, 24)
@@ -134,9 +134,8 @@ def cumulative_incidence(months, status, cause: int) -> CIFCurve:
     status = np.asarray(status)
     if months.size == 0:
         return CIFCurve(np.array([0.0]), np.array([0.0]), np.array([0.0]), 0.0)
-    times, inverse = np.unique(months, return_inverse=True)
-    first = np.searchsorted(np.sort(months), times, side="left")
-    rs = (months.size - first).astype(float)                      # at risk at each time
+    times, inverse = unique_inverse(months)
+    rs = np.cumsum(np.bincount(inverse, minlength=times.size)[::-1])[::-1].astype(float)  # at risk at each time
     d_all = np.bincount(inverse, weights=(status != CENSORED), minlength=times.size)
     d1 = np.bincount(inverse, weights=(status == cause), minlength=times.size)
     keep = d_all > 0
@@ -216,11 +215,11 @@ def gray_test(months, status, group, cause: int) -> GrayTest:
     if not np.any(status == cause):
         return GrayTest(None, None, None, "no event of this cause: test undefined")
     ng1 = ng - 1
-    times, inverse = np.unique(months, return_inverse=True)
+    times, inverse = unique_inverse(months)
     # d[k, time, g]: censored (k=0), the cause (k=1), another cause (k=2)
     kind = np.where(status == cause, 1, np.where(status == CENSORED, 0, 2))
-    d = np.zeros((3, times.size, ng))
-    np.add.at(d, (kind, inverse, group), 1.0)
+    cell = (kind * times.size + inverse) * ng + group   # bincount: np.add.at is ~50x slower
+    d = np.bincount(cell, minlength=3 * times.size * ng).astype(float).reshape(3, times.size, ng)
     rs = d.sum(axis=0)[::-1].cumsum(axis=0)[::-1]        # at risk in each group at each time
     # crst's loop over times, vectorised: only times with an event change anything
     at_event = (d[1] + d[2]).sum(axis=1) > 0
@@ -293,11 +292,13 @@ def _level(key: str, label: str, months, status, code: int) -> CIFLevel:
                     tuple(value_at(curve, m) for m in CIF_MONTHS), curve)
 
 
-def compare_competing(df: pd.DataFrame, grouping: str | None = None) -> CompetingRisks:
+def compare_competing(df: pd.DataFrame, grouping: str | None = None, *,
+                      data: pd.DataFrame | None = None) -> CompetingRisks:
     """CIF of relapse and of NRM among patients in CR, per level of ``grouping``
     (all patients in CR when None), with Gray's test per cause (see module docstring).
-    Levels without patients are kept with n = 0 and a reason; they do not enter the test."""
-    data = competing_frame(df)
+    Levels without patients are kept with n = 0 and a reason; they do not enter the test.
+    ``data``: ``competing_frame(df)`` when already computed (shared by the groupings)."""
+    data = competing_frame(df) if data is None else data
     months = data["months"].to_numpy(dtype=float)
     status = data["status"].to_numpy()
     if grouping is None:

@@ -209,7 +209,7 @@ OPTIONS: dict[str, Option] = {
 NO_KINETICS_REASON = "no CAR-T kinetics table was supplied"
 
 #: Packages whose versions the appendix lists (PyPI names); the execution cache keys on them too.
-SOFTWARE = ("numpy", "pandas", "scipy", "statsmodels", "lifelines", "matplotlib", "great_tables", "pandera")
+SOFTWARE = ("numpy", "pandas", "scipy", "lifelines", "matplotlib", "great_tables", "pandera")
 
 
 def outcome_phrase(key: str) -> str:

@@ -111,6 +111,11 @@ class CoxResult:
 #: Gehan: 1.5721249 vs 1.5721251). Floating-point noise in g stays far below it even
 #: for 10^6 rows (decrement ~ n eps^2).
 FIT_DECREMENT = 1e-20
+#: ... except that with many rows the score's rounding noise can keep the decrement above
+#: 1e-20 for ever (measured: ~5e-20 at 10^6 rows, icans_grade, score noise ~5e-8), so a
+#: Newton step taken from a decrement below this is the last one: the error left after it
+#: is of the order of this squared, below floating-point noise.
+FIT_FINAL_DECREMENT = 1e-12
 FIT_MAX_STEPS = 60
 #: |coef| above this means an infinite estimate (monotone likelihood), e.g. a level
 #: with no event; R warns "coefficient may be infinite" in the same situation.
@@ -152,11 +157,13 @@ def _aliased(X: pd.DataFrame) -> list[str]:
     return out
 
 
-def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]) -> list[str]:
+def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]):
     """Columns whose partial-likelihood information at 0 is nil given the earlier ones
     (e.g. every patient of a category is censored before the first event). R's coxph
-    finds them as zero pivots of the Cholesky decomposition (toler.chol) and reports NA."""
-    info = _model(data.assign(**{c: X[c] for c in columns}), columns).terms(np.zeros(len(columns)))[2]
+    finds them as zero pivots of the Cholesky decomposition (toler.chol) and reports NA.
+    Also returns the model of ``columns``, for the fit when none is removed."""
+    model = _model(data.assign(**{c: X[c] for c in columns}), columns)
+    info = model.terms(np.zeros(len(columns)))[2]
     tol = INFO_TOLERANCE * max(float(np.max(np.abs(np.diag(info)))), 1e-300)
     kept: list[int] = []
     out: list[str] = []
@@ -166,7 +173,7 @@ def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]
             kept.append(j)
         else:
             out.append(column)
-    return out
+    return out, model
 
 
 def design_matrix(df: pd.DataFrame) -> pd.DataFrame:
@@ -193,11 +200,23 @@ def _failed(endpoint: str, n: int, events: int, reason: str) -> CoxResult:
     )
 
 
-class _EfronData:
-    """Sorted data and tie structure for Efron's partial likelihood, built once per fit.
+def _codes(values: np.ndarray, sort: bool = True) -> tuple[np.ndarray, int]:
+    """Integer codes 0..k-1 of the distinct values of a 1-d array (in sorted order when
+    ``sort``), and k; hashing, O(n) (a sort of 10^6 values costs ~0.1 s per call)."""
+    codes, uniq = pd.factorize(values, sort=sort)
+    return codes.astype(np.int64, copy=False), int(len(uniq))
 
-    Everything is vectorised over rows (reverse cumulative sums for the risk sets,
-    bincounts over tied deaths); memory O(n p), whatever the number of ties.
+
+class _EfronData:
+    """Tie structure of Efron's partial likelihood, built once per fit.
+
+    Rows with the same time and the same covariate values contribute identical terms, so
+    they are collapsed into one row with a count of patients and a count of events (10^6
+    patients with a few binary covariates become ~10^4 rows: the registries record days).
+    The sums are exactly those over the patients, in another order (floating-point noise
+    only); the tie correction keeps one term per event: the k-th of the d deaths at a time
+    removes k/d of their risk. Vectorised (reverse cumulative sums for the risk sets,
+    bincounts over tied deaths); memory O(rows p + events).
     """
 
     def __init__(self, time, event, X):
@@ -205,43 +224,70 @@ class _EfronData:
         event = np.asarray(event, dtype=bool)
         X = np.asarray(X, dtype=float)
         X = X - X.mean(axis=0)  # centring: same coefficients, better conditioning (as R)
-        order = np.argsort(time, kind="stable")
-        self.t, self.e, self.x = time[order], event[order], X[order]
-        self.xe = self.x[self.e]
-        ev_times, d = np.unique(self.t[self.e], return_counts=True)
+        # one key per (time, covariate pattern), ordered by time
+        key, size = _codes(time)
+        for j in range(X.shape[1]):
+            codes, k = _codes(X[:, j], sort=False)
+            if size * k >= 2**62:  # many continuous covariates: re-code the patterns seen so far (<= n)
+                key, size = _codes(key)
+            key, size = key * k + codes, size * k
+        inverse, m = _codes(key)     # rows ordered by key: by time first
+        first = np.empty(m, dtype=np.int64)
+        first[inverse[::-1]] = np.arange(inverse.size - 1, -1, -1)  # first patient of each row
+        self.count = np.bincount(inverse, minlength=m).astype(float)    # patients per row
+        self.deaths = np.bincount(inverse, weights=event, minlength=m)   # events per row
+        self.first = first
+        self.t, self.x = time[first], X[first]
+        has_event = self.deaths > 0
+        ev_times = np.unique(self.t[has_event])
         self.n_times = ev_times.size
-        self.start = np.searchsorted(self.t, ev_times, side="left")      # first subject at risk
-        self.grp = np.searchsorted(ev_times, self.t[self.e])             # event row -> event time
+        self.event_rows = np.flatnonzero(has_event)
+        self.row_time = np.searchsorted(ev_times, self.t[has_event])    # event row -> event time
+        d = np.bincount(self.row_time, weights=self.deaths[has_event], minlength=self.n_times).astype(np.int64)
+        self.start = np.searchsorted(self.t, ev_times, side="left")      # first row at risk
+        # one entry per event: its event time and Efron's fraction k/d
+        self.grp = np.repeat(np.arange(self.n_times), d)
         k = np.arange(self.grp.size) - np.repeat(np.concatenate([[0], np.cumsum(d)[:-1]]), d)
-        self.frac = k / d[self.grp]       # Efron: k-th of d tied deaths removes k/d of them
-        # number of event times <= t for every subject (its last risk set)
+        self.frac = k / d[self.grp]
+        # number of event times <= t for every row (its last risk set)
         self.last = np.searchsorted(ev_times, self.t, side="right")
+        self.xd = self.deaths[:, None] * self.x                          # summed covariates of the deaths
 
     def terms(self, beta):
         """(log partial likelihood, score, information) at `beta` (Efron ties)."""
-        x, e, grp, frac = self.x, self.e, self.grp, self.frac
+        x, grp, frac, rows = self.x, self.grp, self.frac, self.event_rows
         eta = x @ beta
         shift = eta.max()
         r = np.exp(eta - shift)
-        rc0 = np.concatenate([np.cumsum(r[::-1])[::-1], [0.0]])
-        rx = r[:, None] * x
-        rc1 = np.vstack([np.cumsum(rx[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
+        w = self.count * r
+        rc0 = np.concatenate([np.cumsum(w[::-1])[::-1], [0.0]])
+        rc1 = np.concatenate([np.cumsum((w[:, None] * x)[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
         S0, S1 = rc0[self.start], rc1[self.start]
-        re = r[e]
-        D0 = np.bincount(grp, weights=re, minlength=self.n_times)
-        D1 = np.vstack([np.bincount(grp, weights=re * self.xe[:, j], minlength=self.n_times)
-                        for j in range(x.shape[1])]).T
+        dr = self.deaths[rows] * r[rows]             # risk of the deaths, summed per row
+        D0 = np.bincount(self.row_time, weights=dr, minlength=self.n_times)
+        D1 = np.stack([np.bincount(self.row_time, weights=dr * x[rows, j], minlength=self.n_times)
+                       for j in range(x.shape[1])], axis=1)
         denom = S0[grp] - frac * D0[grp]
-        xbar = (S1[grp] - frac[:, None] * D1[grp]) / denom[:, None]
-        loglik = float(np.sum(eta[e] - shift) - np.sum(np.log(denom)))
-        score = (self.xe - xbar).sum(axis=0)
-        # sum over deaths of (S2 - frac D2)/denom, without n x p x p arrays:
-        # = X' diag(r_i * sum_{event times <= t_i} A) X - X_e' diag(r_e B[grp]) X_e
-        A = np.bincount(grp, weights=1.0 / denom, minlength=self.n_times)
-        B = np.bincount(grp, weights=frac / denom, minlength=self.n_times)
-        wt = r * np.concatenate([[0.0], np.cumsum(A)])[self.last]
-        wt[e] -= re * B[grp]
-        info = (x * wt[:, None]).T @ x - xbar.T @ xbar
+        loglik = float(self.deaths @ (eta - shift) - np.sum(np.log(denom)))
+        # The k-th death at a time has xbar = (S1 - c D1) u, u = 1/denom, c = k/d: sums of
+        # xbar and xbar xbar' over the deaths need only per-time sums of u, c u, u^2, c u^2,
+        # c^2 u^2 (scalars per event instead of events x p arrays).
+        u = 1.0 / denom
+        cu = frac * u
+        n_times = self.n_times
+        A = np.bincount(grp, weights=u, minlength=n_times)
+        B = np.bincount(grp, weights=cu, minlength=n_times)
+        W0 = np.bincount(grp, weights=u * u, minlength=n_times)
+        W1 = np.bincount(grp, weights=cu * u, minlength=n_times)
+        W2 = np.bincount(grp, weights=cu * cu, minlength=n_times)
+        score = self.xd.sum(axis=0) - (S1.T @ A - D1.T @ B)
+        cross = S1.T @ (W1[:, None] * D1)
+        xbar_xbar = S1.T @ (W0[:, None] * S1) - cross - cross.T + D1.T @ (W2[:, None] * D1)
+        # sum over deaths of (S2 - c D2)/denom, without events x p x p arrays:
+        # = X' diag(w_i * sum_{event times <= t_i} A) X - X_d' diag(r_d B[time]) X_d
+        wt = w * np.concatenate([[0.0], np.cumsum(A)])[self.last]
+        wt[rows] -= dr * B[self.row_time]
+        info = (x * wt[:, None]).T @ x - xbar_xbar
         return loglik, score, info
 
 
@@ -272,16 +318,18 @@ def _model(data: pd.DataFrame, columns: list[str]):
                              if rows["event"].any()])
 
 
-def _fit_efron(data: pd.DataFrame, columns: list[str]):
+def _fit_efron(data: pd.DataFrame, columns: list[str], model=None):
     """Newton-Raphson on Efron's partial likelihood, as R's coxph (start at 0, step
     halving when the log-likelihood decreases); returns (coef, covariance, converged,
     problem, monotone). ``monotone`` is true when the likelihood is monotone (separation):
     a coefficient diverges past MAX_ABS_COEF, or the information becomes singular while
     the iterates move away from 0 (columns without information were removed before).
     Stops when the Newton decrement g'H^-1g/2 falls below 1e-20 (coefficients
-    then agree with R to ~1e-9); vectorised, so 10^6 rows take seconds (lifelines'
-    CoxPHFitter took ~90 s there)."""
-    model = _model(data, columns)
+    then agree with R to ~1e-9), or after the step taken from a decrement below
+    FIT_FINAL_DECREMENT (rounding noise of large data sets); vectorised, so 10^6 rows take seconds (lifelines'
+    CoxPHFitter took ~90 s there). ``model``: ``_model(data, columns)`` when already built."""
+    if model is None:
+        model = _model(data, columns)
     beta = np.zeros(len(columns))
     loglik = None
     try:
@@ -289,17 +337,22 @@ def _fit_efron(data: pd.DataFrame, columns: list[str]):
         converged = False
         for _ in range(FIT_MAX_STEPS):
             delta = np.linalg.solve(info, score)
-            if score @ delta / 2 < FIT_DECREMENT:
+            decrement = score @ delta / 2
+            if decrement < FIT_DECREMENT:
                 converged = True
                 break
+            final = decrement < FIT_FINAL_DECREMENT
             step = 1.0
             for _halving in range(30):
                 new = beta + step * delta
                 new_loglik, new_score, new_info = model.terms(new)
-                if np.isfinite(new_loglik) and new_loglik >= loglik - 1e-12 * abs(loglik):
-                    break
+                if np.isfinite(new_loglik) and (final or new_loglik >= loglik - 1e-12 * abs(loglik)):
+                    break  # the final step's predicted gain is below the log-likelihood's rounding
                 step /= 2
             beta, loglik, score, info = new, new_loglik, new_score, new_info
+            if final:
+                converged = True
+                break
             if np.any(np.abs(beta) > 2 * MAX_ABS_COEF):
                 break  # diverging towards an infinite estimate
         cov = np.linalg.inv(info)
@@ -364,7 +417,8 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
     if not columns:
         reasons = "; ".join(sorted(set(left_out.values())))
         return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons)
-    for c in _without_information(data, X, columns):  # R's Cholesky: zero pivot -> NA coefficient
+    no_information, model = _without_information(data, X, columns)
+    for c in no_information:  # R's Cholesky: zero pivot -> NA coefficient
         left_out[c] = NO_INFORMATION_REASON
         columns.remove(c)
     if not columns:
@@ -372,7 +426,7 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
         return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons)
     frame = [data[["months", "event"]].astype(float), X[columns]] + ([data[STRATUM]] if strata else [])
     data = pd.concat(frame, axis=1)
-    coef, cov, converged, problem, monotone = _fit_efron(data, columns)
+    coef, cov, converged, problem, monotone = _fit_efron(data, columns, None if no_information else model)
     if coef is None and monotone and not strata:
         if n > FIRTH_MAX_ROWS:
             problem += f"; Firth's penalized likelihood is fitted up to {FIRTH_MAX_ROWS:,} patients only"
@@ -518,55 +572,49 @@ def zph_score(time, event, X, beta) -> tuple[np.ndarray, np.ndarray]:
     """Score vector u (2p) and information matrix (2p x 2p) of R's ``zph1.c``.
 
     Columns p+1..2p are the time-weighted covariates g(t) * x, g = centred KM
-    transform; the first p score entries are ~0 at the MLE (R uses 0). Vectorised:
-    one pass of cumulative sums, memory O(n p + p^2) whatever the number of ties.
+    transform; the first p score entries are ~0 at the MLE (R uses 0). Vectorised on the
+    rows of :class:`_EfronData` (patients collapsed by time and covariate values: g
+    depends on time only): cumulative sums, memory O(rows p + events p + p^2).
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=bool)
-    X = np.asarray(X, dtype=float)
-    X = X - X.mean(axis=0)                       # R recentres for stability
-    ttimes = _km_transform(time, event)
-    gtime = ttimes - ttimes[event].mean()
+    data = _EfronData(time, event, X)            # centres X, as R
+    x, grp, frac, rows = data.x, data.grp, data.frac, data.event_rows
+    ttimes = _km_transform(time, event)[data.first]
+    g = ttimes - data.deaths @ ttimes / data.deaths.sum()   # centred over the deaths
 
-    eta = X @ np.asarray(beta, dtype=float)
+    eta = x @ np.asarray(beta, dtype=float)
     r = np.exp(eta - eta.max())                  # common scale cancels in every ratio
-    order = np.argsort(time, kind="stable")
-    t, e, x, rr, gg = time[order], event[order], X[order], r[order], gtime[order]
-
-    ev_times, first_ev, d = np.unique(t[e], return_index=True, return_counts=True)
-    start = np.searchsorted(t, ev_times, side="left")           # first subject at risk
-    # risk-set sums S0, S1 at each event time (reverse cumulative sums)
-    rc0 = np.concatenate([np.cumsum(rr[::-1])[::-1], [0.0]])
-    rc1 = np.vstack([np.cumsum((rr[:, None] * x)[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
-    S0, S1 = rc0[start], rc1[start]
-    # sums over the deaths at each event time
-    grp = np.searchsorted(ev_times, t[e])                       # event rows -> event-time index
-    D0 = np.bincount(grp, weights=rr[e], minlength=ev_times.size)
-    D1 = np.vstack([np.bincount(grp, weights=rr[e] * x[e, j], minlength=ev_times.size)
-                    for j in range(x.shape[1])]).T
-    g_at = gg[e][first_ev]                                       # g(t) at each event time
+    w = data.count * r
+    rc0 = np.concatenate([np.cumsum(w[::-1])[::-1], [0.0]])
+    rc1 = np.concatenate([np.cumsum((w[:, None] * x)[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
+    S0, S1 = rc0[data.start], rc1[data.start]
+    dr = data.deaths[rows] * r[rows]
+    D0 = np.bincount(data.row_time, weights=dr, minlength=data.n_times)
+    D1 = np.stack([np.bincount(data.row_time, weights=dr * x[rows, j], minlength=data.n_times)
+                   for j in range(x.shape[1])], axis=1)
+    g_at = np.zeros(data.n_times)
+    g_at[data.row_time] = g[rows]                                # g(t) at each event time
 
     # Efron: the k-th of d tied deaths (k = 0..d-1) sees the risk set minus k/d of the deaths
-    k = np.arange(grp.size) - np.repeat(np.concatenate([[0], np.cumsum(d)[:-1]]), d)
-    frac = k / d[grp]
     denom = S0[grp] - frac * D0[grp]
     xbar = (S1[grp] - frac[:, None] * D1[grp]) / denom[:, None]
-    resid = x[e] - xbar                                          # Schoenfeld residuals
     gev = g_at[grp]
     p = x.shape[1]
-    u = np.concatenate([resid.sum(axis=0), (gev[:, None] * resid).sum(axis=0)])
+    # Schoenfeld residuals x - xbar summed, and weighted by g
+    u = np.concatenate([data.xd.sum(axis=0) - xbar.sum(axis=0),
+                        (data.deaths * g) @ x - (gev[:, None] * xbar).sum(axis=0)])
 
     imat = np.empty((2 * p, 2 * p))
     blocks = {}
     for m in (0, 1, 2):
-        w = gev ** m
+        wm = gev ** m
         # sum_e w_e * S2/denom_e  = X' diag(r * W(t)) X, W(t) = sum over event times <= t
-        A = np.bincount(grp, weights=w / denom, minlength=ev_times.size)
-        B = np.bincount(grp, weights=w * frac / denom, minlength=ev_times.size)
-        cumA = np.concatenate([[0.0], np.cumsum(A)])[np.searchsorted(ev_times, t, side="right")]
-        wt = rr * cumA
-        wt[e] -= rr[e] * B[grp]
-        blocks[m] = (x * wt[:, None]).T @ x - (xbar * w[:, None]).T @ xbar
+        A = np.bincount(grp, weights=wm / denom, minlength=data.n_times)
+        B = np.bincount(grp, weights=wm * frac / denom, minlength=data.n_times)
+        wt = w * np.concatenate([[0.0], np.cumsum(A)])[data.last]
+        wt[rows] -= dr * B[data.row_time]
+        blocks[m] = (x * wt[:, None]).T @ x - (xbar * wm[:, None]).T @ xbar
     imat[:p, :p] = blocks[0]
     imat[:p, p:] = imat[p:, :p] = blocks[1]
     imat[p:, p:] = blocks[2]

@@ -348,7 +348,11 @@ def univariable_cox(df: pd.DataFrame, endpoint: str, grouping: str) -> Univariab
     data = data[data[g.column].notna()]
     n, events = int(len(data)), int(data["event"].sum())
     levels = compared_levels(grouping)
-    codes = data[g.column].astype(str).to_numpy()
+    keys = list(g.keys)
+    level_codes = pd.Categorical(data[g.column], categories=keys).codes  # integers: no strings at 10^6 rows
+
+    def is_level(key: str) -> np.ndarray:
+        return level_codes == keys.index(key)
 
     def failed(reason: str) -> UnivariableCox:
         return UnivariableCox(endpoint, grouping, ref, n, events, tuple(
@@ -358,9 +362,9 @@ def univariable_cox(df: pd.DataFrame, endpoint: str, grouping: str) -> Univariab
         return failed("no patient")
     if events == 0:
         return failed("no event: hazard ratio not estimable")
-    if not (codes == ref).any():
+    if not is_level(ref).any():
         return failed(f"no patient in the reference group ({g.label(ref)})")
-    present = [k for k in levels if (codes == k).any()]
+    present = [k for k in levels if is_level(k).any()]
     if not present:
         return failed("no patient outside the reference group")
     design = pd.DataFrame({"months": data["months"].to_numpy(dtype=float),
@@ -368,7 +372,7 @@ def univariable_cox(df: pd.DataFrame, endpoint: str, grouping: str) -> Univariab
     # columns named by label: the fitter's reasons name them ("may be infinite for CRS grade ≥3")
     columns = [g.label(k) for k in present]
     for k, column in zip(present, columns):
-        design[column] = (codes == k).astype(float)
+        design[column] = is_level(k).astype(float)
     coef, cov, _, problem, _monotone = cox._fit_efron(design, columns)
     if coef is None:
         return failed(problem)
@@ -428,5 +432,7 @@ def detectable_hazard_ratio_for(df: pd.DataFrame, endpoint: str, grouping: str, 
     data = endpoint_frame(df[list(ENDPOINTS[endpoint].columns) + [g.column]], endpoint)
     data = data[data[g.column].notna()]
     n = len(data)
-    share = float((data[g.column].astype(str) == reference_level(grouping)).mean()) if n else None
+    codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes  # integers: no strings at 10^6 rows
+    in_reference = codes == g.keys.index(reference_level(grouping))
+    share = float(in_reference.mean()) if n else None
     return detectable_hazard_ratio(int(data["event"].sum()), share, alpha, power)

@@ -246,8 +246,8 @@ def compute_results(study, alpha: float | None = None, landmark_day: int | None 
 # Their JSON keys: docs/results.md; the export: analysis/export.py.
 
 from .cohort_flow import CohortFlow, Timelines, cohort_flow, swimmer_timelines  # noqa: E402
-from .competing import CompetingRisks, compare_competing  # noqa: E402
-from .landmark import LandmarkComparison, landmark_survival  # noqa: E402
+from .competing import CompetingRisks, compare_competing, competing_frame  # noqa: E402
+from .landmark import LandmarkComparison, landmark_analyses  # noqa: E402
 
 #: Groupings of the landmark analysis (toxicity with an onset day).
 LANDMARK_REPORTED = ("crs", "icans")
@@ -255,8 +255,9 @@ LANDMARK_REPORTED = ("crs", "icans")
 
 def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None) -> dict[str, Any]:
     day = OPTIONS["landmark_day"].default if landmark_day is None else int(landmark_day)
-    competing = {"all": compare_competing(df, None)}
-    competing.update({g: compare_competing(df, g) for g in GROUPINGS})
-    landmark = {(e, g): landmark_survival(df, e, g, day) for e in ENDPOINTS for g in LANDMARK_REPORTED}
+    in_cr = competing_frame(df)  # the same patients and times for every grouping
+    competing = {"all": compare_competing(df, None, data=in_cr)}
+    competing.update({g: compare_competing(df, g, data=in_cr) for g in GROUPINGS})
+    landmark = landmark_analyses(df, ENDPOINTS, LANDMARK_REPORTED, day)
     return {"competing": competing, "landmark": landmark, "landmark_day": day,
             "cohort_flow": cohort_flow(df), "swimmer": swimmer_timelines(df)}

@@ -3,7 +3,7 @@
 Every estimate reproduces R ``survival`` (>= 3) defaults, so that a reader who
 re-runs the analysis in R gets the printed numbers:
 
-* survival curve: ``survfit(Surv(time, status) ~ 1)`` (Kaplan-Meier, lifelines),
+* survival curve: ``survfit(Surv(time, status) ~ 1)`` (Kaplan-Meier),
   95% CI ``conf.type = "log"``: ``S * exp(±z * se)`` with ``se`` the Greenwood
   standard error of ``log S`` (upper limit clipped to 1). lifelines' own CI is
   log-log, so it is not used.
@@ -13,10 +13,11 @@ re-runs the analysis in R gets the printed numbers:
   *lower* CI curve reaches 0.5, the upper limit where the *upper* CI curve does.
 * landmark survival: ``summary(fit, times = t)``.
 * log-rank: ``survdiff``, df = k - 1 over the levels that have at least one patient.
-  The statistic is statsmodels' ``survdiff`` (vectorised; lifelines'
-  ``multivariate_logrank_test`` gives the same chi-square to ~1e-13 but took ~0.3 s
-  per test at 10^6 patients); the p-value is ``chi2.sf`` (statsmodels' ``1 - cdf``
-  would round the tiny p-values of large registries to 0).
+  The statistic is computed here from counts per (time, group) (statsmodels' ``survdiff``
+  formulas, which agree with R; lifelines' ``multivariate_logrank_test`` gives the same
+  chi-square to ~1e-13 but took ~0.3 s per test at 10^6 patients, statsmodels ~0.1 s);
+  the p-value is ``chi2.sf`` (``1 - cdf`` would round the tiny p-values of large
+  registries to 0).
 * median follow-up: reverse Kaplan-Meier, ``survfit(Surv(time, 1 - status) ~ 1)``.
 
 Levels of a grouping with no patient are kept (``n = 0``, every estimate None
@@ -113,23 +114,31 @@ class _Steps:
     last_time: float           # largest follow-up time (event or censored)
 
 
-def _km_steps(months: np.ndarray, events: np.ndarray) -> tuple[_Steps, object]:
-    from lifelines import KaplanMeierFitter
+def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` by hashing (pandas factorize, then a sort
+    of the distinct values only): O(n), ~5x faster on 10^6 times with a few thousand
+    distinct values, which survival curves, the log-rank and Gray's tests all start with."""
+    codes, uniques = pd.factorize(values, sort=True)
+    return np.asarray(uniques, dtype=float), codes.astype(np.intp, copy=False)
 
-    kmf = KaplanMeierFitter().fit(months, event_observed=events)
-    table = kmf.event_table
-    at_event = table["observed"].to_numpy() > 0
-    d = table["observed"].to_numpy()[at_event].astype(float)
-    n = table["at_risk"].to_numpy()[at_event].astype(float)
-    times = table.index.to_numpy(dtype=float)[at_event]
-    surv = kmf.survival_function_.iloc[:, 0].reindex(table.index).to_numpy()[at_event]
+
+def _km_steps(months: np.ndarray, events: np.ndarray) -> _Steps:
+    """Kaplan-Meier steps: deaths d and number at risk n (follow-up >= t) at each distinct
+    time, S = prod(1 - d/n) over the times with a death (R survfit; lifelines gives the same
+    to ~1e-15, but its event table took ~0.1 s per curve at 10^6 patients)."""
+    times, inverse = unique_inverse(months)
+    deaths = np.bincount(inverse, weights=events, minlength=times.size)
+    at_risk = np.cumsum(np.bincount(inverse, minlength=times.size)[::-1])[::-1].astype(float)
+    at_event = deaths > 0
+    d, n, times = deaths[at_event], at_risk[at_event], times[at_event]
+    surv = np.cumprod(1.0 - d / n)
     # Greenwood variance of log S (R survfit std.err); infinite once S reaches 0.
     with np.errstate(divide="ignore", invalid="ignore"):
         var_log = np.cumsum(np.where(n > d, d / (n * (n - d)), np.inf))
         se = np.sqrt(var_log)
         lower = np.where(surv > 0, surv * np.exp(-Z95 * se), np.nan)
         upper = np.where(surv > 0, np.minimum(1.0, surv * np.exp(Z95 * se)), np.nan)
-    return _Steps(times, surv, lower, upper, float(np.max(months))), kmf
+    return _Steps(times, surv, lower, upper, float(np.max(months)))
 
 
 def _r_median(times: np.ndarray, curve: np.ndarray) -> float | None:
@@ -202,7 +211,7 @@ def kaplan_meier(months, events, key: str = "all", label: str = "All patients") 
         return KMSummary(key, label, int(months.size), 0, None, None, None,
                          "no event: median not reached", landmarks, curve)
 
-    steps, _ = _km_steps(months, events)
+    steps = _km_steps(months, events)
     median = _r_median(steps.times, steps.surv)
     ci_low = _r_median(steps.times, steps.lower)
     ci_high = _r_median(steps.times, steps.upper)
@@ -251,8 +260,7 @@ def endpoint_frame(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
 
 def _at_risk(months: np.ndarray, risk_times: np.ndarray) -> tuple[int, ...]:
     """Number with follow-up >= t (R ``summary(fit, times)$n.risk``)."""
-    sorted_months = np.sort(months)
-    return tuple(int(x) for x in sorted_months.size - np.searchsorted(sorted_months, risk_times, side="left"))
+    return tuple(int(np.count_nonzero(months >= t)) for t in risk_times)  # a few times: no sort needed
 
 
 def compare_survival(df: pd.DataFrame, endpoint: str, grouping: str | None = None) -> SurvivalComparison:
@@ -307,7 +315,6 @@ def compare_survival(df: pd.DataFrame, endpoint: str, grouping: str | None = Non
 def _logrank(months, events, present) -> tuple[float, int, float]:
     """R ``survdiff`` over the levels in ``present`` (each with at least one patient)."""
     from scipy.stats import chi2
-    from statsmodels.duration.survfunc import survdiff
 
     group = np.full(len(months), -1, dtype=np.int64)
     for i, (_, m) in enumerate(present):
@@ -315,7 +322,7 @@ def _logrank(months, events, present) -> tuple[float, int, float]:
     mask = group >= 0
     dof = len(present) - 1
     try:
-        chisq, _ = survdiff(months[mask], events[mask].astype(np.int64), group[mask])
+        chisq = _survdiff_chisq(months[mask], events[mask], group[mask], len(present))
     except np.linalg.LinAlgError:
         # Singular variance (a level whose patients are all censored before the first
         # event): lifelines' generalised inverse, as before statsmodels was used here.
@@ -324,6 +331,26 @@ def _logrank(months, events, present) -> tuple[float, int, float]:
         res = multivariate_logrank_test(months[mask], group[mask], events[mask])
         return float(res.test_statistic), int(res.degrees_of_freedom), float(res.p_value)
     return float(chisq), dof, float(chi2.sf(chisq, dof))
+
+
+def _survdiff_chisq(months: np.ndarray, events: np.ndarray, group: np.ndarray, k: int) -> float:
+    """R ``survdiff``'s chi-square (rho = 0) over groups 0..k-1: observed minus expected
+    deaths U and its variance V summed over the distinct times, ``U' V^-1 U`` without the
+    first group (the statistic is the same whichever is left out). The formulas of
+    statsmodels' ``survdiff`` (which agreed with R to ~1e-13), on counts per (time, group)
+    from one hashing pass instead of a sort per call. Raises LinAlgError when V is singular."""
+    times, inverse = unique_inverse(months)
+    cell = inverse * k + group.astype(np.intp)
+    at_time = np.bincount(cell, minlength=times.size * k).reshape(times.size, k).astype(float)
+    deaths = np.bincount(cell, weights=events, minlength=times.size * k).reshape(times.size, k)
+    at_risk = np.cumsum(at_time[::-1], axis=0)[::-1]          # n_gt: follow-up >= t
+    n, d = at_risk.sum(axis=1), deaths.sum(axis=1)
+    used = n > 1                                                 # as statsmodels: a time with one at risk adds nothing
+    share, n, d = at_risk[used] / n[used, None], n[used], d[used]
+    u = (deaths[used] - share * d[:, None]).sum(axis=0)
+    scale = d * (n - d) / (n - 1)
+    v = np.diag((scale[:, None] * share).sum(axis=0)) - (share * scale[:, None]).T @ share
+    return float(u[1:] @ np.linalg.solve(v[1:, 1:], u[1:]))
 
 
 def median_followup(df: pd.DataFrame) -> FollowUp:

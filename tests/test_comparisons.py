@@ -419,3 +419,26 @@ def test_works_on_a_prepared_cohort():
     assert [c.count for c in cat.levels[1].categories] == [2, 1]
     resp = compare_response(prepared, "mrd_negative_cr", "crs_grade")
     assert [(lv.n, lv.events) for lv in resp.levels] == [(2, 1), (2, 1), (1, 1)]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_rank_tests_from_counts_of_distinct_values_equal_scipy(seed):
+    # rank_test ranks by counting distinct values (no sort of all values); the statistic and
+    # p must be SciPy's mannwhitneyu(asymptotic, continuity) / kruskal, whose agreement with
+    # R's wilcox.test / kruskal.test the tests above check. Heavy ties and a continuous variable.
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    tied = [rng.integers(0, 12, size=size).astype(float) for size in (3000, 1700, 900)]
+    smooth = [rng.normal(loc, 1.0, size=size).round(3) for loc, size in ((0.0, 2500), (0.05, 2100))]
+    for x, y in ((tied[0], tied[1]), (smooth[0], smooth[1])):
+        got = rank_test([x, y])
+        want = stats.mannwhitneyu(x, y, alternative="two-sided", use_continuity=True, method="asymptotic")
+        assert got.test == "mann_whitney"
+        assert got.statistic == pytest.approx(want.statistic, rel=1e-12)
+        assert got.p == pytest.approx(want.pvalue, rel=1e-9, abs=1e-300)
+    got = rank_test(tied)
+    want = stats.kruskal(*tied)
+    assert got.test == "kruskal_wallis"
+    assert got.statistic == pytest.approx(want.statistic, rel=1e-10)
+    assert got.p == pytest.approx(want.pvalue, rel=1e-9)

@@ -278,3 +278,31 @@ def test_a_covariate_without_information_is_left_out_and_nothing_is_nan():
     for key in ("bm_blasts_ge20", "tocilizumab", "severity_ge3", "severity_other"):
         t = terms[key]
         assert t.hr is not None and np.isfinite(t.p) and 0 <= t.p <= 1, key
+
+
+def test_newton_raphson_stops_when_the_score_is_only_rounding_noise():
+    # At 10^6 rows the score carries rounding noise (~5e-8 measured; information ~1e5), so
+    # the Newton decrement never falls below FIT_DECREMENT = 1e-20: the fit ran 60 steps and
+    # reported "did not converge" (os by icans_grade, 94 s). A quadratic log-likelihood with
+    # such noise: the fit must stop after the step taken from a decrement below
+    # FIT_FINAL_DECREMENT, converged, at the maximum to within the noise.
+    from analysis.cox import _fit_efron
+
+    rng = np.random.default_rng(7)
+    H = np.array([[2.0e5, 4.0e4], [4.0e4, 1.0e5]])
+    target = np.array([0.11270936558, 0.11263885177])
+
+    class NoisyQuadratic:
+        calls = 0
+
+        def terms(self, beta):
+            NoisyQuadratic.calls += 1
+            d = beta - target
+            noise = rng.normal(scale=5e-6, size=2)   # decrement ~ 1e-16 >> FIT_DECREMENT = 1e-20
+            return -8.4e6 - d @ H @ d / 2 + rng.normal(scale=1e-5), -H @ d + noise, H
+
+    coef, cov, converged, problem, monotone = _fit_efron(pd.DataFrame(), ["a", "b"], model=NoisyQuadratic())
+    assert converged and problem is None and not monotone
+    np.testing.assert_allclose(coef, target, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(cov, np.linalg.inv(H))
+    assert NoisyQuadratic.calls <= 4   # 0, the Newton step, the final step
