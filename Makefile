@@ -30,8 +30,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
 	touch $@
 
+# Two test processes (pytest-xdist), whole files each; the report renders the tests read
+# are produced once, in the background, shared by both (tests/conftest.py).
 test: env
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # ruff (lint and format, configured in pyproject.toml) on the whole project, mypy on analysis/.
 lint: env
@@ -52,7 +54,7 @@ lock:
 
 # Everything but the tests that render the whole report (marked `slow`).
 test-fast: env
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 # Quarto when the user has it; otherwise the built-in renderer (same sources, same outputs).
 # Either way the output folder is replaced as a whole by the formats of this render.

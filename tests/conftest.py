@@ -6,12 +6,17 @@ cache would otherwise answer) and never writes cache entries into the project.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import zipfile
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cached_property
 from html.parser import HTMLParser
@@ -293,31 +298,82 @@ def register_render(key: str, modules: tuple[str, ...], prepare) -> None:
 
 
 class _BackgroundRenders:
+    """Renders shared by every test process of the session. Under pytest-xdist (``make
+    test`` runs two workers) each render is produced once, by the worker that takes its
+    file lock first; a worker finding a render under way goes on to the next one and
+    reads the result from the shared folder when it is done."""
+
     def __init__(self):
-        from concurrent.futures import ThreadPoolExecutor
+        if _XDIST_WORKER:
+            self.base = _shared_render_folder(os.getppid())  # the parent: pytest-xdist's main process
+            self.base.mkdir(exist_ok=True)
+        else:
+            self.base = Path(tempfile.mkdtemp(prefix="cartox-test-renders-"))
+        self.futures: dict[str, Future] = {}
+        self.thread: threading.Thread | None = None
+        self.stop = threading.Event()
 
-        # two at a time: with the test process, enough to keep two cores busy
-        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render")
-        self.base = Path(tempfile.mkdtemp(prefix="cartox-test-renders-"))
-        self.jobs: dict = {}
+    def _render_once(self, key: str, wait: bool) -> bool:
+        """Render `key` unless done; False when another process holds it and not `wait`."""
+        import fcntl
 
-    def submit(self, key: str):
-        if key not in self.jobs:
-            spec = RENDER_SPECS[key]
-
-            def run():
+        spec = RENDER_SPECS[key]
+        with open(self.base / f"{key}.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return False
+            done = self.base / f"{key}.result.json"
+            if not done.exists():
                 directory = self.base / key
+                shutil.rmtree(directory, ignore_errors=True)
                 directory.mkdir()
-                out = directory / spec.out_name
-                return render_report(out, **spec.prepare(directory)), out
+                proc = render_report(directory / spec.out_name, **spec.prepare(directory))
+                done.write_text(json.dumps({"args": proc.args, "returncode": proc.returncode,
+                                            "stdout": proc.stdout, "stderr": proc.stderr}))
+        return True  # the lock is released when its file closes
 
-            self.jobs[key] = self.pool.submit(run)
-        return self.jobs[key]
+    def _result(self, key: str) -> tuple[subprocess.CompletedProcess, Path]:
+        result = json.loads((self.base / f"{key}.result.json").read_text())
+        proc = subprocess.CompletedProcess(result["args"], result["returncode"], result["stdout"], result["stderr"])
+        return proc, self.base / key / RENDER_SPECS[key].out_name
+
+    def _work(self, keys: list[str]) -> None:
+        pending = list(keys)
+        while pending and not self.stop.is_set():
+            for key in list(pending):
+                try:
+                    finished = self._render_once(key, wait=False)
+                    if finished:
+                        self.futures[key].set_result(self._result(key))
+                except BaseException as exc:  # reported by the test that reads the render
+                    self.futures[key].set_exception(exc)
+                    finished = True
+                if finished:
+                    pending.remove(key)
+            if pending:
+                time.sleep(0.2)  # every remaining render is under way in another process
+
+    def start(self, keys: list[str]) -> None:
+        """Produce `keys` in this order on a background thread."""
+        for key in keys:
+            self.futures[key] = Future()
+        self.thread = threading.Thread(target=self._work, args=(keys,), name="render", daemon=True)
+        self.thread.start()
 
     def result(self, key: str) -> tuple[subprocess.CompletedProcess, Path]:
-        return self.submit(key).result()
+        if key in self.futures:
+            return self.futures[key].result()
+        self._render_once(key, wait=True)  # not announced at collection (a test selected by -k)
+        return self._result(key)
 
 
+def _shared_render_folder(main_pid: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"cartox-test-renders-xdist-{main_pid}"
+
+
+#: Whether this process is a pytest-xdist worker.
+_XDIST_WORKER = "PYTEST_XDIST_WORKER" in os.environ
 _BACKGROUND = _BackgroundRenders()
 
 
@@ -333,13 +389,16 @@ def pytest_collection_finish(session):
             first_use.setdefault(Path(str(item.fspath)).stem, position)
     needed = {key: min(first_use[m] for m in spec.modules if m in first_use)
               for key, spec in RENDER_SPECS.items() if set(spec.modules) & set(first_use)}
-    for key in sorted(needed, key=needed.get):  # in the order the tests will read them
-        _BACKGROUND.submit(key)
+    _BACKGROUND.start(sorted(needed, key=needed.get))  # in the order the tests will read them
 
 
 def pytest_sessionfinish(session):
-    _BACKGROUND.pool.shutdown(wait=True, cancel_futures=True)
-    shutil.rmtree(_BACKGROUND.base, ignore_errors=True)
+    _BACKGROUND.stop.set()
+    if _BACKGROUND.thread is not None:
+        _BACKGROUND.thread.join()
+    if not _XDIST_WORKER:  # without xdist, or xdist's main process after every worker
+        shutil.rmtree(_BACKGROUND.base, ignore_errors=True)
+        shutil.rmtree(_shared_render_folder(os.getpid()), ignore_errors=True)
 
 
 register_render("bundled", ("test_privacy", "test_report_e2e"), lambda directory: {"to": "html,pdf,docx"})
