@@ -58,6 +58,13 @@ MAX_STRIP_POINTS = 1000
 #: Months between x ticks and risk-table columns of the Kaplan–Meier panels.
 KM_TICK_MONTHS = 12
 
+#: Most distinct censoring times a Kaplan–Meier curve may have for its panel to carry '+'
+#: censoring marks. survminer draws every mark; a registry's thousands of marks merge into a
+#: thick band along the curve, so a panel with a curve above this draws none (the number at
+#: risk under it still shows the follow-up) and the Methods say so
+#: (:func:`censor_marks_drawn`, :func:`report_censor_marks`).
+MAX_CENSOR_MARKS = 100
+
 STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 8.5,
@@ -200,8 +207,10 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison) -> Figure:
     """Figure 1 panel: CR and MRD-negative CR rates (%) per level with exact 95% CIs.
 
     Bars are grouped by response and coloured by level; each bar carries its
-    "responders/patients" count under it; the p-value of each response sits
-    on a bracket over its group. Rates are on the 0–1 scale in the results.
+    "responders/patients" count under it (:func:`_count_layout`: on one line, on two
+    lines when a registry's counts are too wide, turned upright when even that does not
+    fit); the p-value of each response sits on a bracket over its group. Rates are on the
+    0–1 scale in the results.
     """
     grouping = cr.grouping
     responses = (cr, mrd)
@@ -211,21 +220,26 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison) -> Figure:
 
     width, height = PANEL_SIZE
     left, right = 0.55, 0.08
-    bottom = 0.5  # n/N ticks and response names
+    group_width = 0.86
+    x_low, x_high = -0.46, len(responses) - 0.54
+    bar_width = group_width / n_levels
+    slot_pt = (width - left - right) * 72 * bar_width / (x_high - x_low)
+    counts = [(lv.events, lv.n) for comparison in responses for lv in comparison.levels]
+    count_labels, count_size, rotation = _count_layout(counts, slot_pt)
+    label_h = _text_size_pt(max(count_labels, key=len), count_size, rotation)[1]  # points
+    name_offset = 2 + label_h + 4  # below the axis: tick pad, the counts, a gap
+    bottom = (name_offset + 9 * 1.25 + 3) / 72
     top = 0.06 + 0.16 * legend_rows
     fig = _new_figure((width, height))
     ax = _axes(fig, left, bottom, width - left - right, height - bottom - top)
 
-    group_width = 0.8
-    bar_width = group_width / n_levels
-    count_ticks, count_labels = [], []
+    count_ticks = []
     for g, comparison in enumerate(responses):
         tops = []
         for i, level in enumerate(comparison.levels):
             x = g + (i - (n_levels - 1) / 2) * bar_width
             color = group_color(grouping, level.key, _level_position(grouping, level.key, i))
             count_ticks.append(x)
-            count_labels.append(f"{level.events:,}/{level.n:,}")
             if level.n == 0 or level.rate is None:
                 tops.append(0.0)
                 continue
@@ -242,18 +256,19 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison) -> Figure:
         _p_bracket(ax, g - group_width / 2 + bar_width * 0.1, g + group_width / 2 - bar_width * 0.1,
                    comparison.result.p, comparison.result.reason)
 
-    ax.set_xlim(-0.5, len(responses) - 0.5)
+    ax.set_xlim(x_low, x_high)
     ax.set_ylim(0, 122)  # headroom for the p-value brackets above 100%
     ax.yaxis.set_major_locator(FixedLocator([0, 20, 40, 60, 80, 100]))
     ax.spines["left"].set_bounds(0, 100)  # the headroom above 100% is not part of the scale
     ax.set_ylabel("Patients with response (%)")
-    ax.set_xticks(count_ticks, count_labels, fontsize=_count_fontsize(count_labels, bar_width, ax))
+    ax.set_xticks(count_ticks, count_labels, fontsize=count_size, rotation=rotation, linespacing=1.1,
+                  va="top", ha="center")
     ax.tick_params(axis="x", length=0, pad=2)
     for g, comparison in enumerate(responses):
         ax.annotate(
             RESPONSES[comparison.response].label if comparison.response in RESPONSES else comparison.response,
             xy=(g, 0),
-            xycoords=("data", "axes fraction"), xytext=(0, -15), textcoords="offset points",
+            xycoords=("data", "axes fraction"), xytext=(0, -name_offset), textcoords="offset points",
             ha="center", va="top", fontsize=9,
         )
     handles = [Patch(facecolor=group_color(grouping, lv.key, _level_position(grouping, lv.key, i)), edgecolor="none")
@@ -262,14 +277,36 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison) -> Figure:
     return fig
 
 
-def _count_fontsize(labels: list[str], bar_width: float, ax) -> float:
-    """Largest font (≤ 7.5 pt) at which the n/N labels under the bars do not touch."""
-    fig_w = ax.figure.get_size_inches()[0]
-    axes_width_pt = ax.get_position().width * fig_w * 72
-    xmin, xmax = ax.get_xlim()
-    slot_pt = axes_width_pt * bar_width / (xmax - xmin)
-    widest = max(len(s) for s in labels)
-    return max(5.0, min(7.5, 0.95 * slot_pt / (0.58 * widest)))
+#: Font sizes (pt) of the responders/patients counts under the response bars: the largest
+#: used, and the smallest before a count is broken over two lines or turned upright.
+COUNT_FONT_MAX, COUNT_FONT_MIN = 7.5, 6.0
+
+
+def _text_size_pt(text: str, fontsize: float, rotation: float = 0) -> tuple[float, float]:
+    """(width, height) of ``text`` in points as drawn in :data:`STYLE`'s font (lines at 1.1)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    props = FontProperties(family=STYLE["font.family"], size=fontsize)
+    lines = text.split("\n")
+    width = max(TextToPath().get_text_width_height_descent(line, props, ismath=False)[0] for line in lines)
+    height = fontsize * (1 + 1.1 * (len(lines) - 1)) + 0.3 * fontsize
+    return (height, width) if rotation else (width, height)
+
+
+def _count_layout(counts: list[tuple[int, int]], slot_pt: float) -> tuple[list[str], float, float]:
+    """Labels, font size and rotation of the responders/patients counts under bars ``slot_pt``
+    points apart, such that neighbours never touch: "182/200" on one line at the largest size
+    that fits (down to :data:`COUNT_FONT_MIN`); else "182,796/" over "182,796"; else (counts
+    in the millions with three levels) one line turned upright."""
+    gap = 1.5  # points between neighbouring labels
+    for template in ("{e:,}/{n:,}", "{e:,}/\n{n:,}"):
+        labels = [template.format(e=e, n=n) for e, n in counts]
+        widest = max(_text_size_pt(s, COUNT_FONT_MAX)[0] for s in labels)
+        size = min(COUNT_FONT_MAX, COUNT_FONT_MAX * (slot_pt - gap) / widest)
+        if size >= COUNT_FONT_MIN:
+            return labels, math.floor(size * 4) / 4, 0.0
+    return [f"{e:,}/{n:,}" for e, n in counts], COUNT_FONT_MIN + 0.5, 90.0
 
 
 def _p_bracket(ax, x0: float, x1: float, p, reason) -> None:
@@ -305,7 +342,8 @@ def km_plot(
     xlabel: str | None = None,
     ci: bool | None = None,
 ) -> Figure:
-    """Figure 2/3 panel: Kaplan–Meier curves with '+' censor marks, log-rank p and
+    """Figure 2/3 panel: Kaplan–Meier curves with '+' censor marks (when few enough to be
+    read: :func:`censor_marks_drawn`), log-rank p and
     a number-at-risk table under the plot on the same time axis. Axis labels default
     to the endpoint's (:data:`analysis.concepts.ENDPOINTS`: OS runs from infusion, LFS
     from the date of CR).
@@ -331,7 +369,7 @@ def km_plot(
     x_right = KM_TICK_MONTHS * max(1, math.ceil(x_max / KM_TICK_MONTHS - 1e-9))
     ax.set_xlim(0, x_right)
     ax.set_ylim(0, 102)
-    slot = (x_right / (ax_width * 72))  # months per point, for thinning censor marks
+    marks = censor_marks_drawn(comparison)
 
     if ci is None:
         ci = len(shown) <= 2
@@ -349,8 +387,9 @@ def km_plot(
             ax.fill_between(times, low, high, step="post", color=color, alpha=0.15, linewidth=0,
                             gid="ci_band")
         ax.step(times, surv, where="post", color=color, lw=1.3, solid_joinstyle="miter")
-        c_times, c_surv = _thin_marks(curve.censor_times, 100 * np.asarray(curve.censor_survival, float), slot)
-        ax.plot(c_times, c_surv, ls="none", marker="+", ms=4.5, mew=0.9, color=color)
+        if marks:
+            ax.plot(curve.censor_times, 100 * np.asarray(curve.censor_survival, float), ls="none", marker="+",
+                    ms=4.5, mew=0.9, color=color, gid="censor_marks")
 
     ax.xaxis.set_major_locator(MultipleLocator(KM_TICK_MONTHS))
     ax.yaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
@@ -378,19 +417,24 @@ def _curve_end(level) -> float:
     return float(max(ends))
 
 
-def _thin_marks(times, survival, slot: float):
-    """Drop censor marks that would print on top of one another (same point-sized cell).
+def censor_marks_drawn(comparison: SurvivalComparison) -> bool:
+    """Whether :func:`km_plot` marks the censored times of ``comparison``: only when every
+    curve it shows has at most :data:`MAX_CENSOR_MARKS` distinct censoring times (one rule
+    for the whole panel, so that a curve without marks never reads as a curve without
+    censoring next to one with marks)."""
+    return all(len(lv.curve.censor_times) <= MAX_CENSOR_MARKS for lv in comparison.levels if lv.n > 0)
 
-    With a million patients there are up to a million distinct censoring times;
-    marks closer than a printer's point are indistinguishable, so one is kept.
-    """
-    times = np.asarray(times, dtype=float)
-    if times.size <= 500 or slot <= 0:
-        return times, survival
-    cells = np.stack([np.floor(times / slot), np.floor(survival / 0.5)], axis=1)
-    _, keep = np.unique(cells, axis=0, return_index=True)
-    keep.sort()
-    return times[keep], survival[keep]
+
+def report_censor_marks(results) -> bool | None:
+    """Whether the report's Kaplan–Meier panels (every survival comparison of ``results``,
+    landmark analyses included) carry censoring marks: True for all, False for none, None
+    when some do and some do not — for the Methods sentence
+    (``text.choose(figures.report_censor_marks(R), "...", "...", untested="...")``)."""
+    comparisons = list(results.survival.values()) + [
+        lm.survival for lm in results.landmark.values() if lm.survival is not None
+    ]
+    drawn = {censor_marks_drawn(c) for c in comparisons}
+    return None if len(drawn) > 1 else drawn.pop() if drawn else True
 
 
 def _risk_table(ax, comparison: SurvivalComparison, shown, colors, x_right: float, ax_width: float) -> None:
