@@ -319,13 +319,17 @@ def _p_bracket(ax, x0: float, x1: float, p, reason) -> None:
 # --------------------------------------------------------------------------- Figures 2 and 3
 
 
+#: Height of the curve axes of a time-to-event panel, inches.
+_KM_MAIN_HEIGHT = 1.75
+
+
 def _panel_with_risk_table(n_rows: int, legend_rows: int):
     """A time-to-event panel: the curve axes above a number-at-risk table of ``n_rows``
     rows sharing its time axis (KM and cumulative-incidence plots alike).
     Returns (figure, curve axes, risk-table axes, axes width in inches)."""
     width = PANEL_SIZE[0]
     left, right = 0.55, 0.14
-    row_h, risk_bottom, risk_title_h, axis_h, main_h = 0.15, 0.08, 0.2, 0.42, 1.75  # inches
+    row_h, risk_bottom, risk_title_h, axis_h, main_h = 0.15, 0.08, 0.2, 0.42, _KM_MAIN_HEIGHT  # inches
     risk_h = row_h * max(n_rows, 1)
     top = 0.06 + 0.16 * legend_rows
     height = risk_bottom + risk_h + risk_title_h + axis_h + main_h + top
@@ -373,6 +377,7 @@ def km_plot(
 
     if ci is None:
         ci = len(shown) <= 2
+    drawn: list[tuple[np.ndarray, ...]] = []  # (times, values drawn over them), for placing the p-value
     for (_, level), color in zip(shown, colors):
         curve = level.curve
         times = np.asarray(curve.times, dtype=float)
@@ -387,6 +392,7 @@ def km_plot(
             ax.fill_between(times, low, high, step="post", color=color, alpha=0.15, linewidth=0,
                             gid="ci_band")
         ax.step(times, surv, where="post", color=color, lw=1.3, solid_joinstyle="miter")
+        drawn.append((times, surv, low, high) if ci else (times, surv))
         if marks:
             ax.plot(curve.censor_times, 100 * np.asarray(curve.censor_survival, float), ls="none", marker="+",
                     ms=4.5, mew=0.9, color=color, gid="censor_marks")
@@ -399,14 +405,57 @@ def km_plot(
 
     if len(shown) > 1:
         p_text = "Log-rank " + fmt_p(comparison.logrank_p, comparison.reason)
-        # a white box keeps the p-value readable where a curve runs through the corner
-        ax.text(0.04, 0.05, p_text, transform=ax.transAxes, ha="left", va="bottom", fontsize=8, zorder=5,
+        x, y, ha, va = _free_corner(p_text, drawn, ("lower left", "upper right", "lower right"), x_right, ax_width)
+        # the white box keeps the p-value readable if every corner has a curve in it
+        ax.text(x, y, p_text, transform=ax.transAxes, ha=ha, va=va, fontsize=8, zorder=5, gid="p_value",
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5})
         handles = [Line2D([], [], color=c, lw=1.5) for c in colors]
         _top_legend(fig, ax, handles, labels, legend_rows)
 
     _risk_table(ax_risk, comparison, shown, colors, x_right, ax_width)
     return fig
+
+
+#: Anchor (axes fraction) and alignment of a p-value placed in a corner of a curve panel.
+_CORNERS = {
+    "lower left": (0.04, 0.05, "left", "bottom"),
+    "upper left": (0.04, 0.95, "left", "top"),
+    "upper right": (0.96, 0.95, "right", "top"),
+    "lower right": (0.96, 0.05, "right", "bottom"),
+}
+
+
+def _free_corner(text: str, drawn, corners, x_right: float, ax_width: float, y_top: float = 102.0):
+    """The first of ``corners`` whose box for ``text`` (8 pt) no drawn curve or CI band passes
+    through, else the one crossed by the fewest; returns (x, y, ha, va) in axes fraction.
+
+    ``drawn``: per curve, its step times and one or more value arrays (curve, CI bounds) on
+    the 0–``y_top`` scale, steps after each time, ending at the last time. A fixed corner put
+    the p-value over the curves of a fast-falling LFS panel."""
+    text_w, text_h = _text_size_pt(text, 8)
+    box_w = (text_w + 4) / (ax_width * 72)  # axes fraction, with the box's padding
+    box_h = (text_h + 4) / (_KM_MAIN_HEIGHT * 72)
+
+    def crossings(corner: str) -> int:
+        x, y, ha, va = _CORNERS[corner]
+        x0 = x if ha == "left" else x - box_w
+        y0 = y if va == "bottom" else y - box_h
+        t0, t1, v0, v1 = x0 * x_right, (x0 + box_w) * x_right, y0 * y_top, (y0 + box_h) * y_top
+        count = 0
+        for times, *series in drawn:
+            times = np.asarray(times, dtype=float)
+            if not times.size or times[0] > t1 or times[-1] < t0:
+                continue
+            first = max(int(np.searchsorted(times, t0, side="right")) - 1, 0)
+            last = int(np.searchsorted(times, t1, side="right"))
+            values = np.concatenate([np.asarray(v, dtype=float)[first:last] for v in series])
+            values = values[np.isfinite(values)]
+            if values.size and values.min() <= v1 and values.max() >= v0:
+                count += 1
+        return count
+
+    best = min(corners, key=lambda c: (crossings(c), corners.index(c)))
+    return _CORNERS[best]
 
 
 def _curve_end(level) -> float:
@@ -779,18 +828,21 @@ def cif_plot(result, cause: str) -> Figure:
     x_right = KM_TICK_MONTHS * max(1, math.ceil(x_max / KM_TICK_MONTHS - 1e-9))
     ax.set_xlim(0, x_right)
     ax.set_ylim(0, 102)
+    drawn = []
     for (_, level), color in zip(shown, colors):
         times = np.append(level.curve.times, level.curve.last_time)
         estimate = 100 * np.append(level.curve.estimate, level.curve.estimate[-1])
         ax.step(times, estimate, where="post", color=color, lw=1.3, solid_joinstyle="miter")
+        drawn.append((times, estimate))
     ax.xaxis.set_major_locator(MultipleLocator(KM_TICK_MONTHS))
     ax.yaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
     ax.set_xlabel(ENDPOINTS["lfs"].time_axis)  # relapse and NRM are timed from CR, as LFS
     ax.set_ylabel(CIF_AXIS_LABELS.get(cause, comparison.label + " (%)"))
     ax.tick_params(axis="x", labelbottom=True)
     if len(shown) > 1:
-        ax.text(0.04, 0.95, "Gray's test " + fmt_p(comparison.gray.p, comparison.gray.reason), transform=ax.transAxes,
-                ha="left", va="top", fontsize=8, zorder=5,
+        p_text = "Gray's test " + fmt_p(comparison.gray.p, comparison.gray.reason)
+        x, y, ha, va = _free_corner(p_text, drawn, ("upper left", "upper right", "lower right"), x_right, ax_width)
+        ax.text(x, y, p_text, transform=ax.transAxes, ha=ha, va=va, fontsize=8, zorder=5, gid="p_value",
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5})
         _top_legend(fig, ax, [Line2D([], [], color=c, lw=1.5) for c in colors], labels, legend_rows)
     _risk_table(ax_risk, result, shown, colors, x_right, ax_width)

@@ -584,3 +584,40 @@ def test_response_count_labels_never_overlap_and_stay_readable(size):
     width, height = canvas.get_width_height()
     for text, box in boxes:
         assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, text
+
+
+@pytest.mark.parametrize("draw", ["km", "cif"])
+def test_p_value_is_placed_where_no_curve_runs(draw):
+    """A fast-falling LFS curve runs through the lower left corner, where the p-value used to sit."""
+    times = np.linspace(0.2, 60.0, 300)
+    if draw == "km":
+        survival = np.exp(-times / 5.0)
+        levels = tuple(_km_level(key, key, 400, times, survival * factor, [61.0], [survival[-1] * factor])
+                       for key, factor in (("no", 1.0), ("yes", 0.9)))
+        comparison = SurvivalComparison("lfs", "crs", levels, 1.0, 1, 0.3, None, risk_times=(0.0, 12.0),
+                                        at_risk={"no": (400, 50), "yes": (400, 40)})
+        fig = km_plot(comparison)
+    else:
+        from types import SimpleNamespace
+
+        def cif_level(key, factor):  # incidence rising fast to 90%: the upper left corner is taken
+            curve = SimpleNamespace(times=times, estimate=0.97 * factor * (1 - np.exp(-times / 2.0)), last_time=61.0)
+            return SimpleNamespace(key=key, label=key, n=400, curve=curve)
+
+        cause = SimpleNamespace(label="Relapse", levels=(cif_level("no", 1.0), cif_level("yes", 0.9)),
+                                gray=SimpleNamespace(p=0.02, reason=None))
+        result = SimpleNamespace(grouping="crs", causes={"relapse": cause}, risk_times=(0.0, 12.0),
+                                 at_risk={"no": (400, 50), "yes": (400, 40)})
+        from analysis.figures import cif_plot
+
+        fig = cif_plot(result, "relapse")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    ax = fig.axes[0]
+    [p_text] = [t for t in ax.texts if t.get_gid() == "p_value"]
+    box = p_text.get_window_extent(canvas.get_renderer())
+    for line in ax.lines:
+        if line.get_linestyle() != "-":
+            continue
+        points = line.get_transform().transform(line.get_path().interpolated(20).vertices)
+        assert not any(box.x0 <= x <= box.x1 and box.y0 <= y <= box.y1 for x, y in points), p_text.get_text()
