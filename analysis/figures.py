@@ -542,13 +542,18 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
     width, height = PANEL_SIZE
     left, right, top = 0.7, 0.1, 0.1
     slot_pt = (width - left - right) * 72 / max(len(shown), 1)
-    wrap_chars = max(8, int(slot_pt / (0.58 * STYLE["xtick.labelsize"])) - 1)  # neighbours never touch
+    # a registry's "(n = 140,069)" cannot be wrapped: a smaller font when it would touch its neighbour
+    tick_size = float(STYLE["xtick.labelsize"])
+    widest_n = max((_text_size_pt(f"(n = {lv.n:,})", tick_size)[0] for _, lv in shown), default=0.0)
+    if widest_n > slot_pt - 6:
+        tick_size = max(6.0, math.floor(4 * tick_size * (slot_pt - 6) / widest_n) / 4)
+    wrap_chars = max(8, int(slot_pt / (0.58 * tick_size)) - 1)  # neighbours never touch
     tick_labels = [
         "\n".join(textwrap.wrap(level_label(grouping, lv.key, lv.label), wrap_chars)) + f"\n(n = {lv.n:,})"
         for _, lv in shown
     ]
     max_lines = max((s.count("\n") + 1 for s in tick_labels), default=1)
-    bottom = 0.12 + 0.135 * max_lines
+    bottom = 0.12 + 0.135 * max_lines * tick_size / 8
     fig = _new_figure((width, height))
     ax = _axes(fig, left, bottom, width - left - right, height - bottom - top)
     ax.set_yscale("log")
@@ -588,7 +593,7 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
         ax.set_ylim(*ax.get_ylim())  # fixed before the break is placed on it
         _axis_break(ax, floor * 10 ** 0.5)
     ax.set_xlim(-0.6, len(shown) - 0.4)
-    ax.set_xticks(range(len(shown)), tick_labels)
+    ax.set_xticks(range(len(shown)), tick_labels, fontsize=tick_size)
     ax.tick_params(axis="x", length=0)
     ax.set_ylabel("Peak CAR copies per µg DNA")
     test = _test_name(comparison.result.test)

@@ -305,11 +305,12 @@ def _all_texts(fig):
     return [t for t in texts if t.get_text() and t.get_visible()]
 
 
-def _severity_peaks():
+def _severity_peaks(n_scale=1):
+    """``n_scale``: the groups' n as a registry reports them (the points drawn stay the same)."""
     comparison = Comparison("peak_copies", "severity", "continuous", (
-        ContinuousLevel("none", "No CRS or ICANS", 4, 3000.0, 500.0, 9e4),
-        ContinuousLevel("severe", "Grade ≥3 CRS or severe ICANS", 6, 8e4, 2e3, 3e6),
-        ContinuousLevel("other", "Others (grade 1–2 CRS and/or ICANS)", 14, 3e4, 900.0, 1e6),
+        ContinuousLevel("none", "No CRS or ICANS", 4 * n_scale, 3000.0, 500.0, 9e4),
+        ContinuousLevel("severe", "Grade ≥3 CRS or severe ICANS", 6 * n_scale, 8e4, 2e3, 3e6),
+        ContinuousLevel("other", "Others (grade 1–2 CRS and/or ICANS)", 14 * n_scale, 3e4, 900.0, 1e6),
     ), TestResult("kruskal_wallis", 0.281, 2.5))
     values = pd.DataFrame({"level": ["none"] * 4 + ["severe"] * 6 + ["other"] * 14,
                            "peak_copies": [500, 2000, 4000, 9e4, *np.geomspace(2e3, 3e6, 6),
@@ -321,6 +322,7 @@ def _severity_peaks():
     lambda: response_bars(*severity_responses()),
     lambda: km_plot(severity_lfs_with_empty_level()),
     lambda: peak_strip(*_severity_peaks()),
+    lambda: peak_strip(*_severity_peaks(n_scale=100_007)),  # "(n = 1,400,098)" under each group
     lambda: kinetics_profile_plot(severity_profile(), "severity"),
 ])
 def test_text_is_readable_at_print_size_and_tick_labels_do_not_overlap(make):
