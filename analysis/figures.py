@@ -478,7 +478,7 @@ def report_censor_marks(results) -> bool | None:
     """Whether the report's Kaplan–Meier panels (every survival comparison of ``results``,
     landmark analyses included) carry censoring marks: True for all, False for none, None
     when some do and some do not — for the Methods sentence
-    (``text.choose(figures.report_censor_marks(R), "...", "...", untested="...")``)."""
+    (``text.choose(text.censor_marks, "...", "...", untested="...")``)."""
     comparisons = list(results.survival.values()) + [
         lm.survival for lm in results.landmark.values() if lm.survival is not None
     ]

@@ -427,6 +427,25 @@ class Narrative:
         return yes if condition else no
 
     @property
+    def censor_marks(self) -> bool | None:
+        """Whether the Kaplan–Meier figures mark censored patients with crosses: True on every
+        panel, False on none, None on some (:func:`analysis.figures.report_censor_marks`)::
+
+            `{python} text.choose(text.censor_marks, "Crosses mark ...", "... not marked ...",
+                                  untested="... on the panels with at most ...")`
+        """
+        from .figures import report_censor_marks  # matplotlib: only when the sentence is written
+
+        return report_censor_marks(self.results)
+
+    @property
+    def max_censor_marks(self) -> str:
+        """The most distinct censoring times a curve may have for its panel to be marked: "100"."""
+        from .figures import MAX_CENSOR_MARKS
+
+        return f"{MAX_CENSOR_MARKS:,}"
+
+    @property
     def any_significant_term(self) -> bool | None:
         """Whether any term of either Cox model is significant (None: no term has a p-value):
         ``text.choose(text.any_significant_term, "Significant ... were ...", "No term ...")``."""
