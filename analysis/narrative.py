@@ -169,8 +169,8 @@ class Narrative:
         return self.results.counts[key]
 
     def count(self, key: str) -> str:
-        """A count of the cohort: ``text.count("n_patients")`` -> '93'."""
-        return str(self._count(key))
+        """A count of the cohort: ``text.count("n_patients")`` -> '93'; a registry's -> '100,000'."""
+        return f"{self._count(key):,}"  # "100,000", as fmt_n_of and the tables print it
 
     def n_of(self, key: str, denominator: str = "n_patients") -> str:
         """A count with its denominator: ``text.n_of("n_crs")`` -> '76 of 93 (81.7%)';

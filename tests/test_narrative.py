@@ -405,3 +405,9 @@ def test_methods_say_whether_the_km_figures_mark_censored_patients(results):
     assert some.startswith("Crosses mark censored patients on the Kaplan–Meier panels whose curves each have at most")
     # at the threshold every panel is still marked
     assert sentence(_with_censorings(results, MAX_CENSOR_MARKS, every)).startswith("Crosses on the")
+
+
+def test_a_registry_count_has_thousands_separators_as_in_the_tables(results):
+    registry = dataclasses.replace(results, counts={**results.counts, "n_patients": 100_000})
+    assert Narrative(registry).count("n_patients") == "100,000"  # was "100000" in the 10^5 report
+    assert Narrative(results).count("n_patients") == "93"
