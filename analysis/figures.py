@@ -58,6 +58,13 @@ MAX_STRIP_POINTS = 1000
 #: Months between x ticks and risk-table columns of the Kaplan–Meier panels.
 KM_TICK_MONTHS = 12
 
+#: Most distinct censoring times a Kaplan–Meier curve may have for its panel to carry '+'
+#: censoring marks. survminer draws every mark; a registry's thousands of marks merge into a
+#: thick band along the curve, so a panel with a curve above this draws none (the number at
+#: risk under it still shows the follow-up) and the Methods say so
+#: (:func:`censor_marks_drawn`, :func:`report_censor_marks`).
+MAX_CENSOR_MARKS = 100
+
 STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 8.5,
@@ -200,8 +207,10 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison) -> Figure:
     """Figure 1 panel: CR and MRD-negative CR rates (%) per level with exact 95% CIs.
 
     Bars are grouped by response and coloured by level; each bar carries its
-    "responders/patients" count under it; the p-value of each response sits
-    on a bracket over its group. Rates are on the 0–1 scale in the results.
+    "responders/patients" count under it (:func:`_count_layout`: on one line, on two
+    lines when a registry's counts are too wide, turned upright when even that does not
+    fit); the p-value of each response sits on a bracket over its group. Rates are on the
+    0–1 scale in the results.
     """
     grouping = cr.grouping
     responses = (cr, mrd)
@@ -211,21 +220,26 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison) -> Figure:
 
     width, height = PANEL_SIZE
     left, right = 0.55, 0.08
-    bottom = 0.5  # n/N ticks and response names
+    group_width = 0.86
+    x_low, x_high = -0.46, len(responses) - 0.54
+    bar_width = group_width / n_levels
+    slot_pt = (width - left - right) * 72 * bar_width / (x_high - x_low)
+    counts = [(lv.events, lv.n) for comparison in responses for lv in comparison.levels]
+    count_labels, count_size, rotation = _count_layout(counts, slot_pt)
+    label_h = _text_size_pt(max(count_labels, key=len), count_size, rotation)[1]  # points
+    name_offset = 2 + label_h + 4  # below the axis: tick pad, the counts, a gap
+    bottom = (name_offset + 9 * 1.25 + 3) / 72
     top = 0.06 + 0.16 * legend_rows
     fig = _new_figure((width, height))
     ax = _axes(fig, left, bottom, width - left - right, height - bottom - top)
 
-    group_width = 0.8
-    bar_width = group_width / n_levels
-    count_ticks, count_labels = [], []
+    count_ticks = []
     for g, comparison in enumerate(responses):
         tops = []
         for i, level in enumerate(comparison.levels):
             x = g + (i - (n_levels - 1) / 2) * bar_width
             color = group_color(grouping, level.key, _level_position(grouping, level.key, i))
             count_ticks.append(x)
-            count_labels.append(f"{level.events:,}/{level.n:,}")
             if level.n == 0 or level.rate is None:
                 tops.append(0.0)
                 continue
@@ -242,18 +256,19 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison) -> Figure:
         _p_bracket(ax, g - group_width / 2 + bar_width * 0.1, g + group_width / 2 - bar_width * 0.1,
                    comparison.result.p, comparison.result.reason)
 
-    ax.set_xlim(-0.5, len(responses) - 0.5)
+    ax.set_xlim(x_low, x_high)
     ax.set_ylim(0, 122)  # headroom for the p-value brackets above 100%
     ax.yaxis.set_major_locator(FixedLocator([0, 20, 40, 60, 80, 100]))
     ax.spines["left"].set_bounds(0, 100)  # the headroom above 100% is not part of the scale
     ax.set_ylabel("Patients with response (%)")
-    ax.set_xticks(count_ticks, count_labels, fontsize=_count_fontsize(count_labels, bar_width, ax))
+    ax.set_xticks(count_ticks, count_labels, fontsize=count_size, rotation=rotation, linespacing=1.1,
+                  va="top", ha="center")
     ax.tick_params(axis="x", length=0, pad=2)
     for g, comparison in enumerate(responses):
         ax.annotate(
             RESPONSES[comparison.response].label if comparison.response in RESPONSES else comparison.response,
             xy=(g, 0),
-            xycoords=("data", "axes fraction"), xytext=(0, -15), textcoords="offset points",
+            xycoords=("data", "axes fraction"), xytext=(0, -name_offset), textcoords="offset points",
             ha="center", va="top", fontsize=9,
         )
     handles = [Patch(facecolor=group_color(grouping, lv.key, _level_position(grouping, lv.key, i)), edgecolor="none")
@@ -262,14 +277,36 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison) -> Figure:
     return fig
 
 
-def _count_fontsize(labels: list[str], bar_width: float, ax) -> float:
-    """Largest font (≤ 7.5 pt) at which the n/N labels under the bars do not touch."""
-    fig_w = ax.figure.get_size_inches()[0]
-    axes_width_pt = ax.get_position().width * fig_w * 72
-    xmin, xmax = ax.get_xlim()
-    slot_pt = axes_width_pt * bar_width / (xmax - xmin)
-    widest = max(len(s) for s in labels)
-    return max(5.0, min(7.5, 0.95 * slot_pt / (0.58 * widest)))
+#: Font sizes (pt) of the responders/patients counts under the response bars: the largest
+#: used, and the smallest before a count is broken over two lines or turned upright.
+COUNT_FONT_MAX, COUNT_FONT_MIN = 7.5, 6.0
+
+
+def _text_size_pt(text: str, fontsize: float, rotation: float = 0) -> tuple[float, float]:
+    """(width, height) of ``text`` in points as drawn in :data:`STYLE`'s font (lines at 1.1)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    props = FontProperties(family=STYLE["font.family"], size=fontsize)
+    lines = text.split("\n")
+    width = max(TextToPath().get_text_width_height_descent(line, props, ismath=False)[0] for line in lines)
+    height = fontsize * (1 + 1.1 * (len(lines) - 1)) + 0.3 * fontsize
+    return (height, width) if rotation else (width, height)
+
+
+def _count_layout(counts: list[tuple[int, int]], slot_pt: float) -> tuple[list[str], float, float]:
+    """Labels, font size and rotation of the responders/patients counts under bars ``slot_pt``
+    points apart, such that neighbours never touch: "182/200" on one line at the largest size
+    that fits (down to :data:`COUNT_FONT_MIN`); else "182,796/" over "182,796"; else (counts
+    in the millions with three levels) one line turned upright."""
+    gap = 1.5  # points between neighbouring labels
+    for template in ("{e:,}/{n:,}", "{e:,}/\n{n:,}"):
+        labels = [template.format(e=e, n=n) for e, n in counts]
+        widest = max(_text_size_pt(s, COUNT_FONT_MAX)[0] for s in labels)
+        size = min(COUNT_FONT_MAX, COUNT_FONT_MAX * (slot_pt - gap) / widest)
+        if size >= COUNT_FONT_MIN:
+            return labels, math.floor(size * 4) / 4, 0.0
+    return [f"{e:,}/{n:,}" for e, n in counts], COUNT_FONT_MIN + 0.5, 90.0
 
 
 def _p_bracket(ax, x0: float, x1: float, p, reason) -> None:
@@ -282,13 +319,17 @@ def _p_bracket(ax, x0: float, x1: float, p, reason) -> None:
 # --------------------------------------------------------------------------- Figures 2 and 3
 
 
+#: Height of the curve axes of a time-to-event panel, inches.
+_KM_MAIN_HEIGHT = 1.75
+
+
 def _panel_with_risk_table(n_rows: int, legend_rows: int):
     """A time-to-event panel: the curve axes above a number-at-risk table of ``n_rows``
     rows sharing its time axis (KM and cumulative-incidence plots alike).
     Returns (figure, curve axes, risk-table axes, axes width in inches)."""
     width = PANEL_SIZE[0]
     left, right = 0.55, 0.14
-    row_h, risk_bottom, risk_title_h, axis_h, main_h = 0.15, 0.08, 0.2, 0.42, 1.75  # inches
+    row_h, risk_bottom, risk_title_h, axis_h, main_h = 0.15, 0.08, 0.2, 0.42, _KM_MAIN_HEIGHT  # inches
     risk_h = row_h * max(n_rows, 1)
     top = 0.06 + 0.16 * legend_rows
     height = risk_bottom + risk_h + risk_title_h + axis_h + main_h + top
@@ -305,7 +346,8 @@ def km_plot(
     xlabel: str | None = None,
     ci: bool | None = None,
 ) -> Figure:
-    """Figure 2/3 panel: Kaplan–Meier curves with '+' censor marks, log-rank p and
+    """Figure 2/3 panel: Kaplan–Meier curves with '+' censor marks (when few enough to be
+    read: :func:`censor_marks_drawn`), log-rank p and
     a number-at-risk table under the plot on the same time axis. Axis labels default
     to the endpoint's (:data:`analysis.concepts.ENDPOINTS`: OS runs from infusion, LFS
     from the date of CR).
@@ -331,10 +373,11 @@ def km_plot(
     x_right = KM_TICK_MONTHS * max(1, math.ceil(x_max / KM_TICK_MONTHS - 1e-9))
     ax.set_xlim(0, x_right)
     ax.set_ylim(0, 102)
-    slot = (x_right / (ax_width * 72))  # months per point, for thinning censor marks
+    marks = censor_marks_drawn(comparison)
 
     if ci is None:
         ci = len(shown) <= 2
+    drawn: list[tuple[np.ndarray, ...]] = []  # (times, values drawn over them), for placing the p-value
     for (_, level), color in zip(shown, colors):
         curve = level.curve
         times = np.asarray(curve.times, dtype=float)
@@ -349,8 +392,10 @@ def km_plot(
             ax.fill_between(times, low, high, step="post", color=color, alpha=0.15, linewidth=0,
                             gid="ci_band")
         ax.step(times, surv, where="post", color=color, lw=1.3, solid_joinstyle="miter")
-        c_times, c_surv = _thin_marks(curve.censor_times, 100 * np.asarray(curve.censor_survival, float), slot)
-        ax.plot(c_times, c_surv, ls="none", marker="+", ms=4.5, mew=0.9, color=color)
+        drawn.append((times, surv, low, high) if ci else (times, surv))
+        if marks:
+            ax.plot(curve.censor_times, 100 * np.asarray(curve.censor_survival, float), ls="none", marker="+",
+                    ms=4.5, mew=0.9, color=color, gid="censor_marks")
 
     ax.xaxis.set_major_locator(MultipleLocator(KM_TICK_MONTHS))
     ax.yaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
@@ -360,14 +405,57 @@ def km_plot(
 
     if len(shown) > 1:
         p_text = "Log-rank " + fmt_p(comparison.logrank_p, comparison.reason)
-        # a white box keeps the p-value readable where a curve runs through the corner
-        ax.text(0.04, 0.05, p_text, transform=ax.transAxes, ha="left", va="bottom", fontsize=8, zorder=5,
+        x, y, ha, va = _free_corner(p_text, drawn, ("lower left", "upper right", "lower right"), x_right, ax_width)
+        # the white box keeps the p-value readable if every corner has a curve in it
+        ax.text(x, y, p_text, transform=ax.transAxes, ha=ha, va=va, fontsize=8, zorder=5, gid="p_value",
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5})
         handles = [Line2D([], [], color=c, lw=1.5) for c in colors]
         _top_legend(fig, ax, handles, labels, legend_rows)
 
     _risk_table(ax_risk, comparison, shown, colors, x_right, ax_width)
     return fig
+
+
+#: Anchor (axes fraction) and alignment of a p-value placed in a corner of a curve panel.
+_CORNERS = {
+    "lower left": (0.04, 0.05, "left", "bottom"),
+    "upper left": (0.04, 0.95, "left", "top"),
+    "upper right": (0.96, 0.95, "right", "top"),
+    "lower right": (0.96, 0.05, "right", "bottom"),
+}
+
+
+def _free_corner(text: str, drawn, corners, x_right: float, ax_width: float, y_top: float = 102.0):
+    """The first of ``corners`` whose box for ``text`` (8 pt) no drawn curve or CI band passes
+    through, else the one crossed by the fewest; returns (x, y, ha, va) in axes fraction.
+
+    ``drawn``: per curve, its step times and one or more value arrays (curve, CI bounds) on
+    the 0–``y_top`` scale, steps after each time, ending at the last time. A fixed corner put
+    the p-value over the curves of a fast-falling LFS panel."""
+    text_w, text_h = _text_size_pt(text, 8)
+    box_w = (text_w + 4) / (ax_width * 72)  # axes fraction, with the box's padding
+    box_h = (text_h + 4) / (_KM_MAIN_HEIGHT * 72)
+
+    def crossings(corner: str) -> int:
+        x, y, ha, va = _CORNERS[corner]
+        x0 = x if ha == "left" else x - box_w
+        y0 = y if va == "bottom" else y - box_h
+        t0, t1, v0, v1 = x0 * x_right, (x0 + box_w) * x_right, y0 * y_top, (y0 + box_h) * y_top
+        count = 0
+        for times, *series in drawn:
+            times = np.asarray(times, dtype=float)
+            if not times.size or times[0] > t1 or times[-1] < t0:
+                continue
+            first = max(int(np.searchsorted(times, t0, side="right")) - 1, 0)
+            last = int(np.searchsorted(times, t1, side="right"))
+            values = np.concatenate([np.asarray(v, dtype=float)[first:last] for v in series])
+            values = values[np.isfinite(values)]
+            if values.size and values.min() <= v1 and values.max() >= v0:
+                count += 1
+        return count
+
+    best = min(corners, key=lambda c: (crossings(c), corners.index(c)))
+    return _CORNERS[best]
 
 
 def _curve_end(level) -> float:
@@ -378,19 +466,24 @@ def _curve_end(level) -> float:
     return float(max(ends))
 
 
-def _thin_marks(times, survival, slot: float):
-    """Drop censor marks that would print on top of one another (same point-sized cell).
+def censor_marks_drawn(comparison: SurvivalComparison) -> bool:
+    """Whether :func:`km_plot` marks the censored times of ``comparison``: only when every
+    curve it shows has at most :data:`MAX_CENSOR_MARKS` distinct censoring times (one rule
+    for the whole panel, so that a curve without marks never reads as a curve without
+    censoring next to one with marks)."""
+    return all(len(lv.curve.censor_times) <= MAX_CENSOR_MARKS for lv in comparison.levels if lv.n > 0)
 
-    With a million patients there are up to a million distinct censoring times;
-    marks closer than a printer's point are indistinguishable, so one is kept.
-    """
-    times = np.asarray(times, dtype=float)
-    if times.size <= 500 or slot <= 0:
-        return times, survival
-    cells = np.stack([np.floor(times / slot), np.floor(survival / 0.5)], axis=1)
-    _, keep = np.unique(cells, axis=0, return_index=True)
-    keep.sort()
-    return times[keep], survival[keep]
+
+def report_censor_marks(results) -> bool | None:
+    """Whether the report's Kaplan–Meier panels (every survival comparison of ``results``,
+    landmark analyses included) carry censoring marks: True for all, False for none, None
+    when some do and some do not — for the Methods sentence
+    (``text.choose(text.censor_marks, "...", "...", untested="...")``)."""
+    comparisons = list(results.survival.values()) + [
+        lm.survival for lm in results.landmark.values() if lm.survival is not None
+    ]
+    drawn = {censor_marks_drawn(c) for c in comparisons}
+    return None if len(drawn) > 1 else drawn.pop() if drawn else True
 
 
 def _risk_table(ax, comparison: SurvivalComparison, shown, colors, x_right: float, ax_width: float) -> None:
@@ -449,13 +542,18 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
     width, height = PANEL_SIZE
     left, right, top = 0.7, 0.1, 0.1
     slot_pt = (width - left - right) * 72 / max(len(shown), 1)
-    wrap_chars = max(8, int(slot_pt / (0.58 * STYLE["xtick.labelsize"])) - 1)  # neighbours never touch
+    # a registry's "(n = 140,069)" cannot be wrapped: a smaller font when it would touch its neighbour
+    tick_size = float(STYLE["xtick.labelsize"])
+    widest_n = max((_text_size_pt(f"(n = {lv.n:,})", tick_size)[0] for _, lv in shown), default=0.0)
+    if widest_n > slot_pt - 6:
+        tick_size = max(6.0, math.floor(4 * tick_size * (slot_pt - 6) / widest_n) / 4)
+    wrap_chars = max(8, int(slot_pt / (0.58 * tick_size)) - 1)  # neighbours never touch
     tick_labels = [
         "\n".join(textwrap.wrap(level_label(grouping, lv.key, lv.label), wrap_chars)) + f"\n(n = {lv.n:,})"
         for _, lv in shown
     ]
     max_lines = max((s.count("\n") + 1 for s in tick_labels), default=1)
-    bottom = 0.12 + 0.135 * max_lines
+    bottom = 0.12 + 0.135 * max_lines * tick_size / 8
     fig = _new_figure((width, height))
     ax = _axes(fig, left, bottom, width - left - right, height - bottom - top)
     ax.set_yscale("log")
@@ -495,7 +593,7 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
         ax.set_ylim(*ax.get_ylim())  # fixed before the break is placed on it
         _axis_break(ax, floor * 10 ** 0.5)
     ax.set_xlim(-0.6, len(shown) - 0.4)
-    ax.set_xticks(range(len(shown)), tick_labels)
+    ax.set_xticks(range(len(shown)), tick_labels, fontsize=tick_size)
     ax.tick_params(axis="x", length=0)
     ax.set_ylabel("Peak CAR copies per µg DNA")
     test = _test_name(comparison.result.test)
@@ -735,18 +833,21 @@ def cif_plot(result, cause: str) -> Figure:
     x_right = KM_TICK_MONTHS * max(1, math.ceil(x_max / KM_TICK_MONTHS - 1e-9))
     ax.set_xlim(0, x_right)
     ax.set_ylim(0, 102)
+    drawn = []
     for (_, level), color in zip(shown, colors):
         times = np.append(level.curve.times, level.curve.last_time)
         estimate = 100 * np.append(level.curve.estimate, level.curve.estimate[-1])
         ax.step(times, estimate, where="post", color=color, lw=1.3, solid_joinstyle="miter")
+        drawn.append((times, estimate))
     ax.xaxis.set_major_locator(MultipleLocator(KM_TICK_MONTHS))
     ax.yaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
     ax.set_xlabel(ENDPOINTS["lfs"].time_axis)  # relapse and NRM are timed from CR, as LFS
     ax.set_ylabel(CIF_AXIS_LABELS.get(cause, comparison.label + " (%)"))
     ax.tick_params(axis="x", labelbottom=True)
     if len(shown) > 1:
-        ax.text(0.04, 0.95, "Gray's test " + fmt_p(comparison.gray.p, comparison.gray.reason), transform=ax.transAxes,
-                ha="left", va="top", fontsize=8, zorder=5,
+        p_text = "Gray's test " + fmt_p(comparison.gray.p, comparison.gray.reason)
+        x, y, ha, va = _free_corner(p_text, drawn, ("upper left", "upper right", "lower right"), x_right, ax_width)
+        ax.text(x, y, p_text, transform=ax.transAxes, ha=ha, va=va, fontsize=8, zorder=5, gid="p_value",
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5})
         _top_legend(fig, ax, [Line2D([], [], color=c, lw=1.5) for c in colors], labels, legend_rows)
     _risk_table(ax_risk, result, shown, colors, x_right, ax_width)

@@ -169,8 +169,8 @@ class Narrative:
         return self.results.counts[key]
 
     def count(self, key: str) -> str:
-        """A count of the cohort: ``text.count("n_patients")`` -> '93'."""
-        return str(self._count(key))
+        """A count of the cohort: ``text.count("n_patients")`` -> '93'; a registry's -> '100,000'."""
+        return f"{self._count(key):,}"  # "100,000", as fmt_n_of and the tables print it
 
     def n_of(self, key: str, denominator: str = "n_patients") -> str:
         """A count with its denominator: ``text.n_of("n_crs")`` -> '76 of 93 (81.7%)';
@@ -425,6 +425,25 @@ class Narrative:
         if condition is None:
             return no if untested is None else untested
         return yes if condition else no
+
+    @property
+    def censor_marks(self) -> bool | None:
+        """Whether the Kaplan–Meier figures mark censored patients with crosses: True on every
+        panel, False on none, None on some (:func:`analysis.figures.report_censor_marks`)::
+
+            `{python} text.choose(text.censor_marks, "Crosses mark ...", "... not marked ...",
+                                  untested="... on the panels with at most ...")`
+        """
+        from .figures import report_censor_marks  # matplotlib: only when the sentence is written
+
+        return report_censor_marks(self.results)
+
+    @property
+    def max_censor_marks(self) -> str:
+        """The most distinct censoring times a curve may have for its panel to be marked: "100"."""
+        from .figures import MAX_CENSOR_MARKS
+
+        return f"{MAX_CENSOR_MARKS:,}"
 
     @property
     def any_significant_term(self) -> bool | None:

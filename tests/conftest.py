@@ -176,7 +176,9 @@ def pdf_text(path: Path) -> str:
     from pypdf import PdfReader
 
     reader = PdfReader(str(path))
-    return normalise(" ".join(page.extract_text() or "" for page in reader.pages))
+    text = " ".join(page.extract_text() or "" for page in reader.pages)
+    # a line broken after a word's own hyphen ("chi-" / "square") is one word, as in the source
+    return normalise(re.sub(r"(?<=\w)-\n(?=\w)", "-", text))
 
 
 def docx_xml(path: Path) -> str:

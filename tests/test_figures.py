@@ -13,7 +13,9 @@ from matplotlib.figure import Figure
 
 from analysis.comparisons import Comparison, ContinuousLevel, RateLevel, ResponseComparison, TestResult
 from analysis.figures import (
+    MAX_CENSOR_MARKS,
     MEANING_COLORS,
+    censor_marks_drawn,
     forest_plot,
     group_color,
     kinetics_profile_plot,
@@ -228,8 +230,7 @@ def test_km_plot_draws_a_million_patient_cohort_from_aggregates():
     fig = km_plot(comparison)
     fig.savefig(io.BytesIO(), format="png")
     ax, ax_risk = fig.axes
-    marks = [ln for ln in ax.lines if ln.get_marker() == "+"][0]
-    assert len(marks.get_xdata()) < 50_000  # overlapping marks thinned
+    assert not [ln for ln in ax.lines if ln.get_marker() == "+"]  # 300,000 marks would be a smear
     # printed in full; with neighbours too close, every second 12-month column is shown
     shown = sorted((t.get_position()[0], t.get_text()) for t in ax_risk.texts if t.get_gid() == "at_risk")
     assert shown == [(0, "1,000,000"), (24, "700,000"), (48, "390,000"), (72, "90,000")]
@@ -304,11 +305,12 @@ def _all_texts(fig):
     return [t for t in texts if t.get_text() and t.get_visible()]
 
 
-def _severity_peaks():
+def _severity_peaks(n_scale=1):
+    """``n_scale``: the groups' n as a registry reports them (the points drawn stay the same)."""
     comparison = Comparison("peak_copies", "severity", "continuous", (
-        ContinuousLevel("none", "No CRS or ICANS", 4, 3000.0, 500.0, 9e4),
-        ContinuousLevel("severe", "Grade ≥3 CRS or severe ICANS", 6, 8e4, 2e3, 3e6),
-        ContinuousLevel("other", "Others (grade 1–2 CRS and/or ICANS)", 14, 3e4, 900.0, 1e6),
+        ContinuousLevel("none", "No CRS or ICANS", 4 * n_scale, 3000.0, 500.0, 9e4),
+        ContinuousLevel("severe", "Grade ≥3 CRS or severe ICANS", 6 * n_scale, 8e4, 2e3, 3e6),
+        ContinuousLevel("other", "Others (grade 1–2 CRS and/or ICANS)", 14 * n_scale, 3e4, 900.0, 1e6),
     ), TestResult("kruskal_wallis", 0.281, 2.5))
     values = pd.DataFrame({"level": ["none"] * 4 + ["severe"] * 6 + ["other"] * 14,
                            "peak_copies": [500, 2000, 4000, 9e4, *np.geomspace(2e3, 3e6, 6),
@@ -320,6 +322,7 @@ def _severity_peaks():
     lambda: response_bars(*severity_responses()),
     lambda: km_plot(severity_lfs_with_empty_level()),
     lambda: peak_strip(*_severity_peaks()),
+    lambda: peak_strip(*_severity_peaks(n_scale=100_007)),  # "(n = 1,400,098)" under each group
     lambda: kinetics_profile_plot(severity_profile(), "severity"),
 ])
 def test_text_is_readable_at_print_size_and_tick_labels_do_not_overlap(make):
@@ -490,3 +493,133 @@ def test_forest_plot_ticks_stay_readable_on_any_range():
             assert len(shown) >= 3, (low, high, [t.get_text() for t in shown])
             boxes = [t.get_window_extent(canvas.get_renderer()) for t in shown]
             assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:])), (low, high)
+
+
+# --------------------------------------------------------------------------- registry scale
+
+
+def _censor_mark_lines(fig):
+    return [ln for ln in fig.axes[0].lines if ln.get_marker() == "+"]
+
+
+def _km_with_censorings(n_censored_per_level):
+    """Two levels with the given numbers of distinct censoring times."""
+    levels = []
+    for key, n_censored in zip(("no", "yes"), n_censored_per_level):
+        censor_times = np.linspace(1.0, 70.0, n_censored)
+        levels.append(_km_level(key, key, 10 * n_censored + 5, [0.5, 30.0], [0.9, 0.6], censor_times,
+                                np.where(censor_times < 30.0, 0.9, 0.6)))
+    return SurvivalComparison("os", "crs", tuple(levels), 1.0, 1, 0.3, None, risk_times=(0.0, 12.0),
+                              at_risk={"no": (10, 5), "yes": (10, 5)})
+
+
+def test_km_censor_marks_every_distinct_time_up_to_the_threshold_and_none_above():
+    below = _km_with_censorings([MAX_CENSOR_MARKS, 7])
+    assert censor_marks_drawn(below)
+    lines = _censor_mark_lines(km_plot(below))
+    assert sorted(len(ln.get_xdata()) for ln in lines) == [7, MAX_CENSOR_MARKS]  # one mark per time, none dropped
+
+    # one curve above the threshold: no marks on either curve (a bare curve beside a marked
+    # one would read as a group without censoring)
+    above = _km_with_censorings([MAX_CENSOR_MARKS + 1, 7])
+    assert not censor_marks_drawn(above)
+    assert _censor_mark_lines(km_plot(above)) == []
+
+
+def test_report_censor_marks_says_all_none_or_some():
+    from types import SimpleNamespace
+
+    from analysis.figures import report_censor_marks
+
+    few, many = _km_with_censorings([5, 5]), _km_with_censorings([5, MAX_CENSOR_MARKS + 1])
+    not_estimable = SimpleNamespace(survival=None)
+    assert report_censor_marks(SimpleNamespace(survival={"a": few}, landmark={"b": not_estimable})) is True
+    assert report_censor_marks(SimpleNamespace(survival={"a": many}, landmark={"b": not_estimable})) is False
+    assert report_censor_marks(SimpleNamespace(survival={"a": few}, landmark={"b": SimpleNamespace(survival=many)})) is None
+
+
+def _registry_responses(levels):
+    """Response comparisons with registry-sized counts: ``levels`` is (key, label, cr, mrd, n)."""
+    def comparison(response, index):
+        return ResponseComparison(response, "severity" if len(levels) == 3 else "crs", tuple(
+            _rate(key, label, counts[index], n, counts[index] / n - 0.001, min(counts[index] / n + 0.001, 1))
+            for key, label, *counts, n in levels
+        ), TestResult("chi_square", 1e-9, 300.0))
+    return comparison("cr", 0), comparison("mrd_negative_cr", 1)
+
+
+REGISTRY_COUNTS = {
+    # the 10^6-patient synthetic registry's counts (/work/scale-data/n1e6)
+    "2 levels, 10^6": [("no", "No CRS", 182_796, 118_280, 182_796), ("yes", "CRS", 741_936, 677_420, 817_204)],
+    "3 levels, 10^6": [("none", "No CRS or ICANS", 172_043, 107_527, 172_043),
+                       ("severe", "Grade ≥3 CRS or severe ICANS", 223_175, 186_823, 250_087),
+                       ("other", "Others (grade 1–2 CRS and/or ICANS)", 529_514, 501_350, 577_870)],
+    "3 levels, 10^7": [("none", "No CRS or ICANS", 1_720_043, 1_075_270, 1_720_043),
+                       ("severe", "Grade ≥3 CRS or severe ICANS", 2_231_750, 1_868_230, 2_500_870),
+                       ("other", "Others (grade 1–2 CRS and/or ICANS)", 5_295_140, 5_013_500, 5_778_700)],
+    "3 levels, demo": [("none", "No CRS or ICANS", 16, 10, 16), ("severe", "Grade ≥3 CRS or severe ICANS", 21, 17, 23),
+                       ("other", "Others (grade 1–2 CRS and/or ICANS)", 49, 47, 54)],
+}
+
+
+@pytest.mark.parametrize("size", REGISTRY_COUNTS)
+def test_response_count_labels_never_overlap_and_stay_readable(size):
+    fig = response_bars(*_registry_responses(REGISTRY_COUNTS[size]))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = fig.axes[0]
+    counts = [t for t in ax.get_xticklabels() if t.get_text()]
+    assert len(counts) == 2 * len(REGISTRY_COUNTS[size])
+    # every count is printed in full (no rounding to "183k")
+    printed = [t.get_text().replace("\n", "") for t in counts]
+    expected = [f"{lv[2 + i]:,}/{lv[4]:,}" for i in (0, 1) for lv in REGISTRY_COUNTS[size]]
+    assert printed == expected
+    assert all(t.get_fontsize() >= 6 for t in counts)
+    # no two texts of the panel overlap: the counts, the response names under them, the p-values
+    texts = counts + [t for t in ax.texts if t.get_text()]
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    for i, (text_a, a) in enumerate(boxes):
+        for text_b, b in boxes[i + 1:]:
+            assert not a.overlaps(b), f"{text_a!r} overlaps {text_b!r}"
+    # and all of them are inside the figure
+    width, height = canvas.get_width_height()
+    for text, box in boxes:
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, text
+
+
+@pytest.mark.parametrize("draw", ["km", "cif"])
+def test_p_value_is_placed_where_no_curve_runs(draw):
+    """A fast-falling LFS curve runs through the lower left corner, where the p-value used to sit."""
+    times = np.linspace(0.2, 60.0, 300)
+    if draw == "km":
+        survival = np.exp(-times / 5.0)
+        levels = tuple(_km_level(key, key, 400, times, survival * factor, [61.0], [survival[-1] * factor])
+                       for key, factor in (("no", 1.0), ("yes", 0.9)))
+        comparison = SurvivalComparison("lfs", "crs", levels, 1.0, 1, 0.3, None, risk_times=(0.0, 12.0),
+                                        at_risk={"no": (400, 50), "yes": (400, 40)})
+        fig = km_plot(comparison)
+    else:
+        from types import SimpleNamespace
+
+        def cif_level(key, factor):  # incidence rising fast to 90%: the upper left corner is taken
+            curve = SimpleNamespace(times=times, estimate=0.97 * factor * (1 - np.exp(-times / 2.0)), last_time=61.0)
+            return SimpleNamespace(key=key, label=key, n=400, curve=curve)
+
+        cause = SimpleNamespace(label="Relapse", levels=(cif_level("no", 1.0), cif_level("yes", 0.9)),
+                                gray=SimpleNamespace(p=0.02, reason=None))
+        result = SimpleNamespace(grouping="crs", causes={"relapse": cause}, risk_times=(0.0, 12.0),
+                                 at_risk={"no": (400, 50), "yes": (400, 40)})
+        from analysis.figures import cif_plot
+
+        fig = cif_plot(result, "relapse")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    ax = fig.axes[0]
+    [p_text] = [t for t in ax.texts if t.get_gid() == "p_value"]
+    box = p_text.get_window_extent(canvas.get_renderer())
+    for line in ax.lines:
+        if line.get_linestyle() != "-":
+            continue
+        points = line.get_transform().transform(line.get_path().interpolated(20).vertices)
+        assert not any(box.x0 <= x <= box.x1 and box.y0 <= y <= box.y1 for x, y in points), p_text.get_text()

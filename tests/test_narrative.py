@@ -370,3 +370,44 @@ def test_a_family_of_tests_counts_lists_and_skips_peak_without_kinetics(results)
     no_kinetics = Narrative(dataclasses.replace(results, kinetics_reason="no CAR-T kinetics table was supplied"))
     assert no_kinetics.tests(["cr", "peak"], by="crs").n == 1
     assert no_kinetics.tests("peak", by="crs").any is None
+
+
+def _with_censorings(results, n_times, keys):
+    """``results`` with every curve of the survival comparisons ``keys`` censored at ``n_times`` distinct times."""
+    import numpy as np
+
+    def censored(comparison):
+        levels = tuple(dataclasses.replace(lv, curve=dataclasses.replace(
+            lv.curve, censor_times=np.linspace(1.0, 50.0, n_times), censor_survival=np.full(n_times, 0.5)))
+            for lv in comparison.levels)
+        return dataclasses.replace(comparison, levels=levels)
+
+    survival = {k: censored(c) if k in keys else c for k, c in results.survival.items()}
+    landmark = {k: dataclasses.replace(lm, survival=censored(lm.survival)) if lm.survival is not None else lm
+                for k, lm in results.landmark.items()}
+    return dataclasses.replace(results, survival=survival, landmark=landmark)
+
+
+def test_methods_say_whether_the_km_figures_mark_censored_patients(results):
+    from analysis.figures import MAX_CENSOR_MARKS
+
+    def sentence(r):
+        return said("_methods", "text.choose(text.censor_marks", Narrative(r))
+
+    # the demo: at most 38 distinct censoring times on any curve (counted in data/cohort.csv's
+    # KM fits), all panels marked
+    assert max(len(lv.curve.censor_times) for c in results.survival.values() for lv in c.levels) == 38
+    assert sentence(results) == "Crosses on the Kaplan–Meier curves mark censored patients."
+    every = set(results.survival)
+    none = sentence(_with_censorings(results, MAX_CENSOR_MARKS + 1, every))
+    assert none.startswith("Censored patients are not marked") and f"more than {MAX_CENSOR_MARKS:,} " in none
+    some = sentence(_with_censorings(results, MAX_CENSOR_MARKS + 1, {("os", "crs")}))
+    assert some.startswith("Crosses mark censored patients on the Kaplan–Meier panels whose curves each have at most")
+    # at the threshold every panel is still marked
+    assert sentence(_with_censorings(results, MAX_CENSOR_MARKS, every)).startswith("Crosses on the")
+
+
+def test_a_registry_count_has_thousands_separators_as_in_the_tables(results):
+    registry = dataclasses.replace(results, counts={**results.counts, "n_patients": 100_000})
+    assert Narrative(registry).count("n_patients") == "100,000"  # was "100000" in the 10^5 report
+    assert Narrative(results).count("n_patients") == "93"
