@@ -100,6 +100,31 @@ class UnknownKey(ValueError):
     the message lists the valid names (instead of a bare ``KeyError: 'age_crs'``)."""
 
 
+def _pick(items, name: str, value, attribute: str = "key"):
+    """The item whose ``attribute`` is ``value``; an unknown value lists the valid ones
+    (instead of a bare StopIteration from ``next``)."""
+    for item in items:
+        if getattr(item, attribute) == value:
+            return item
+    valid = ", ".join(repr(getattr(item, attribute)) for item in items)
+    raise UnknownKey(f"unknown {name} {value!r}; the {name}s are: {valid}")
+
+
+def _entry(store: Mapping[Any, Any], what: str, key):
+    """``store[key]``; an unknown key lists the valid ones: for an (outcome, grouping) key,
+    the groupings of that outcome, or the outcomes when the outcome itself is unknown."""
+    if key in store:
+        return store[key]
+    if isinstance(key, tuple):
+        outcome, grouping = key
+        groupings = [k[1] for k in store if k[0] == outcome]
+        if groupings:
+            raise UnknownKey(f"no {what} of {outcome!r} by {grouping!r}; the groupings are: {', '.join(groupings)}")
+        outcomes = list(dict.fromkeys(k[0] for k in store))
+        raise UnknownKey(f"no {what} of {outcome!r}; the outcomes are: {', '.join(outcomes)}")
+    raise UnknownKey(f"no {what} {key!r}; the valid names are: {', '.join(map(str, store))}")
+
+
 @dataclass(frozen=True)
 class Narrative:
     results: Results
@@ -331,8 +356,8 @@ class Narrative:
 
     def hr(self, endpoint: str, term: str) -> str:
         """'HR 2.02 (95% CI 0.65–6.26), p = 0.222' for a Table 2 term."""
-        cox = self.results.cox[endpoint]
-        t = next(t for t in cox.terms if t.key == term)
+        cox = _entry(self.results.cox, "Cox model", endpoint)
+        t = _pick(cox.terms, "term", term)
         if t.hr is None:
             return f"HR not estimable ({t.reason or cox.reason})"
         return f"{_ratio('HR', t.hr, t.ci_low, t.ci_high)}, {fmt_p(t.p, t.reason)}"
@@ -487,12 +512,12 @@ class Narrative:
 
     # --- effect sizes (estimate and 95% CI beside every p) ------------------------------
     def _summary(self, endpoint: str, grouping: str = "all", level: str | None = None):
-        comparison = self.results.survival[(endpoint, grouping)]
+        comparison = _entry(self.results.survival, "survival comparison", (endpoint, grouping))
         if level is None:
             if len(comparison.levels) != 1:
                 raise ValueError(f"grouping {grouping!r} has several levels: name one")
             return comparison.levels[0]
-        return next(lv for lv in comparison.levels if lv.key == level)
+        return _pick(comparison.levels, "level", level)
 
     def median(self, endpoint: str, by: str = "all", level: str | None = None) -> str:
         """Median survival with its CI: ``text.median("os")`` for the cohort,
@@ -512,7 +537,7 @@ class Narrative:
     def landmark(self, endpoint: str, months: int, grouping: str = "all", level: str | None = None) -> str:
         """Kaplan–Meier survival at a landmark with its log-scale 95% CI: '63.4% (95% CI 54.0–74.4)'."""
         km = self._summary(endpoint, grouping, level)
-        lm = next(x for x in km.landmarks if x.months == months)
+        lm = _pick(km.landmarks, "landmark month", months, "months")
         if lm.survival is None:
             return f"{NOT_ESTIMABLE} ({lm.reason})"
         if lm.ci_low is None or lm.ci_high is None:
@@ -524,13 +549,13 @@ class Narrative:
         """Univariable Cox HR against the reference level: 'HR 1.04 (95% CI 0.51–2.12)'.
 
         ``level`` defaults to the only non-reference level of a two-level grouping."""
-        cox = self.results.survival_hr[(endpoint, grouping)]
+        cox = _entry(self.results.survival_hr, "survival comparison", (endpoint, grouping))
         if level is None:
             if len(cox.hazard_ratios) != 1:
                 raise ValueError(f"grouping {grouping!r} compares several levels: name one")
             hr = cox.hazard_ratios[0]
         else:
-            hr = next(h for h in cox.hazard_ratios if h.level == level)
+            hr = _pick(cox.hazard_ratios, "level", level, "level")
         if hr.hr is None:
             return f"HR {NOT_ESTIMABLE} ({hr.reason or cox.reason})"
         return _ratio("HR", hr.hr, hr.ci_low, hr.ci_high)
@@ -620,7 +645,7 @@ class Narrative:
 
     def rate(self, response: str, grouping: str, level: str) -> str:
         """A response rate with its denominator and exact 95% CI: '69 of 76 (90.8%; 95% CI 81.9–96.2%)'."""
-        lv = next(x for x in self.results.response[(response, grouping)].levels if x.key == level)
+        lv = _pick(_entry(self.results.response, "response comparison", (response, grouping)).levels, "level", level)
         if lv.n == 0:
             return f"{NOT_ESTIMABLE} (no patient in the group “{lv.label}”)"
         if lv.rate is None or lv.ci_low is None or lv.ci_high is None:  # only for an empty group
@@ -655,9 +680,9 @@ class Narrative:
     def cif(self, cause: str, months: int, grouping: str = "all", level: str = "all") -> str:
         """'50.0% (95% CI 39.0–60.1%)' for the CIF of a cause at 12 or 24 months, or
         'not estimable (reason)'."""
-        comparison = self.results.competing[grouping].causes[cause]
-        lv = next(x for x in comparison.levels if x.key == level)
-        point = next(p for p in lv.points if p.months == months)
+        comparison = _entry(_entry(self.results.competing, "competing-risks grouping", grouping).causes, "cause", cause)
+        lv = _pick(comparison.levels, "level", level)
+        point = _pick(lv.points, "month", months, "months")
         if point.estimate is None:
             return f"not estimable ({point.reason})"
         value = fmt_pct(100 * point.estimate)

@@ -59,6 +59,16 @@ def _run(cmd, cwd):
         raise
 
 
+def quarto_runs(formats: list[str], configured: list[str]) -> list[list[str]]:
+    """The `quarto render` arguments of each run: one run renders every configured format;
+    a subset needs one run each, and its HTML gets no "Other Formats" links (Quarto would
+    link the PDF and DOCX of _quarto.yml, which this render does not write and the swap of
+    the output folder removes)."""
+    if formats == configured:
+        return [[]]
+    return [["--to", QUARTO_FORMAT[f], *(["-M", "format-links:false"] if f == "html" else [])] for f in formats]
+
+
 def render(args):
     started = time.monotonic()
     doc_path = Path(args.input).resolve()
@@ -70,8 +80,7 @@ def render(args):
     outputs.check_output_dir(out_dir, doc_path.stem, cfg.project_dir)
     staging = Path(tempfile.mkdtemp(prefix="quarto-render-"))
     try:
-        # One Quarto run renders every configured format; a subset needs one run each.
-        runs = [[]] if formats == cfg.configured else [["--to", QUARTO_FORMAT[f]] for f in formats]
+        runs = quarto_runs(formats, cfg.configured)
         for to in runs:
             cmd = [args.quarto, "render", doc_path.name, *to, "--output-dir", str(staging),
                    *args.passthrough]

@@ -298,6 +298,12 @@ def test_no_kinetics_table(degenerate):
         value = d.text.p("kinetics", grouping)
         assert _not_estimable_with_reason(value) and not _printed(d, value), value
     assert "measured in 0" not in d.rendered.html_text and "CAR transgene copies were" not in d.rendered.html_text
+    # the Discussion answers the first intuition in the paragraph that raises it, not in one
+    # of its own that begins "This report cannot address it"
+    from prose import html_blocks
+
+    answer = [b for b in html_blocks(d.rendered.html_markup) if "This report cannot address it" in b]
+    assert len(answer) == 1 and "is therefore at risk of failure" in answer[0], answer
     assert "expansion, or survival" not in d.rendered.html_text
     assert d.results.to_dict()["kinetics"]["reason"]
 

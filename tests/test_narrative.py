@@ -337,6 +337,27 @@ def test_an_unknown_name_lists_the_valid_ones(results, call, listed):
     assert listed in str(err.value)
 
 
+@pytest.mark.parametrize("call, listed", [
+    (lambda t: t.median("lfs", by="icnas", level="yes"), "no survival comparison of 'lfs' by 'icnas'; the groupings are:"),
+    (lambda t: t.median("OS"), "no survival comparison of 'OS'; the outcomes are: os, lfs"),
+    (lambda t: t.median("os", by="crs", level="Yes"), "unknown level 'Yes'; the levels are: 'no', 'yes'"),
+    (lambda t: t.landmark("os", 18), "unknown landmark month 18; the landmark months are: 12, 24"),
+    (lambda t: t.survival_hr("os", "crs", level="grade3"), "unknown level 'grade3'; the levels are: 'yes'"),
+    (lambda t: t.hr("os", "severity_ge4"), "unknown term 'severity_ge4'; the terms are: "),
+    (lambda t: t.hr("efs", "severity_ge3"), "no Cox model 'efs'; the valid names are: os, lfs"),
+    (lambda t: t.rate("cr", "crs", "maybe"), "unknown level 'maybe'; the levels are: 'no', 'yes'"),
+    (lambda t: t.cif("relapse", 36), "unknown month 36; the months are: 12, 24"),
+])
+def test_every_helper_names_the_valid_choices_for_a_misspelt_name(results, call, listed):
+    """README: "A misspelt name stops the render with the list of valid names" -- also for the
+    median, landmark, HR, rate and CIF helpers, which used to raise a bare KeyError or StopIteration."""
+    from analysis.narrative import UnknownKey
+
+    with pytest.raises(UnknownKey) as err:
+        call(Narrative(results))
+    assert listed in str(err.value)
+
+
 def test_group_titles_inside_sentences_lose_only_a_leading_capital():
     from analysis.narrative import in_sentence
 

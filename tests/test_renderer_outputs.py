@@ -299,6 +299,18 @@ def test_quarto_wrapper_maps_formats_and_passes_arguments_through():
     assert args.passthrough == ["-P", "cohort:x.csv"]
 
 
+def test_quarto_wrapper_html_of_a_subset_links_no_format_it_does_not_write():
+    """`make report TO=html` with Quarto used to print "Other Formats: Typst, MS Word" links
+    to report.pdf/report.docx, which the swap of the output folder had just removed."""
+    from renderer import quarto
+
+    everything = ["html", "pdf", "docx"]
+    assert quarto.quarto_runs(everything, everything) == [[]]  # one run: every link is written
+    assert quarto.quarto_runs(["html"], everything) == [["--to", "html", "-M", "format-links:false"]]
+    assert quarto.quarto_runs(["pdf", "html"], everything) == [
+        ["--to", "typst"], ["--to", "html", "-M", "format-links:false"]]
+
+
 def test_quarto_wrapper_without_quarto_says_so(capsys):
     from renderer import quarto
 
