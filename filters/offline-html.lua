@@ -33,8 +33,21 @@ local function clean_blocks(blocks)
   })
 end
 
+-- Figures wider than the text column (the forest plot, the flow diagram, the swimmer plot:
+-- Quarto writes their pixel width) are scaled down to it instead of being clipped.
+local FIT_FIGURES = "<style>figure img, img.figure-img { max-width: 100%; height: auto; }</style>"
+
 function Meta(meta)
   if not FORMAT:match("html") then return nil end
+  local includes = meta["header-includes"]
+  local fit = pandoc.Blocks({pandoc.RawBlock("html", FIT_FIGURES)})
+  if includes == nil then
+    meta["header-includes"] = pandoc.List({fit})
+  elseif pandoc.utils.type(includes) == "List" then
+    includes:insert(fit)
+  else
+    meta["header-includes"] = pandoc.List({includes, fit})
+  end
   for _, key in ipairs({"header-includes", "include-before", "include-after"}) do
     local value = meta[key]
     if value ~= nil then

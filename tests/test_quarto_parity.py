@@ -248,6 +248,14 @@ def test_html_loads_nothing_remote(renders):
     assert "Could not fetch resource" not in renders["quarto"]["quarto_log"]
 
 
+def test_wide_figures_are_scaled_to_the_column_in_both_htmls(renders):
+    # Quarto writes a figure's pixel width (the forest plot is 1008 px) and clipped the
+    # three widest figures before filters/offline-html.lua added this rule to the head
+    for who in ("quarto", "builtin"):
+        head = renders[who]["html"].split("<body", 1)[0]
+        assert re.search(r"figure img[^{}]*\{[^}]*max-width:\s*100%", head), who
+
+
 def test_paragraphs_and_inline_values_match(renders):
     quarto = renders["quarto"]["parts"]["paragraph"]
     builtin = renders["builtin"]["parts"]["paragraph"]
