@@ -24,18 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import copy_project  # the same project files as the benchmark's renders
+
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = (
-    "report.qmd",
-    "_quarto.yml",
-    "references.bib",
-    "vancouver.csl",
-    "typst-include.typ",
-    "filters",
-    "sections",
-    "analysis",
-    "data",
-)
 FIGURE_LINE = 'for grouping in ("crs", "icans", "crs_grade", "icans_grade", "concurrent", "severity"):'
 
 
@@ -66,10 +57,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=1, help="rounds of edits after the cold render")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="cartox-edits-") as tmp:
-        project = Path(tmp)
-        for name in PROJECT_FILES:
-            src = ROOT / name
-            (shutil.copytree if src.is_dir() else shutil.copy2)(src, project / name)
+        project = copy_project(Path(tmp))
         sections = project / "sections"
         rows = [("cold (no cache)", *render(project, "--no-cache"))]
         rows.append(("cold (cache miss, stores it)", *render(project)))
