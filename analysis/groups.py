@@ -89,6 +89,9 @@ GROUPINGS: dict[str, Grouping] = {
 #: The three groupings of Table 1, in display order.
 TABLE1_GROUPINGS = ("crs", "icans", "concurrent")
 
+#: The groupings defined by CRS and ICANS alone (not by their treatment).
+TOXICITY_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
+
 
 def _grade_band(grade: pd.Series, severe: pd.Series) -> np.ndarray:
     return np.select([grade.eq(0) & ~severe, severe], ["none", "grade_ge3"], default="grade_1_2")

@@ -38,14 +38,14 @@ import numpy as np
 import pandas as pd
 
 from .concepts import OPTIONS
-from .groups import DAYS_PER_MONTH, GROUPINGS, prepare_cohort
+from .groups import DAYS_PER_MONTH, GROUPINGS, TOXICITY_GROUPINGS, prepare_cohort
 from .survival import SurvivalComparison, compare_survival
 
 #: Day of the response assessment that defines "in CR" (column ``cr_day30``).
 RESPONSE_ASSESSMENT_DAY = 30
 #: Groupings that can be classified at a landmark: defined by CRS and ICANS only
 #: (steroids and tocilizumab have no date in the data).
-LANDMARK_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
+LANDMARK_GROUPINGS = TOXICITY_GROUPINGS
 
 
 @dataclass(frozen=True)

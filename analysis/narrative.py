@@ -34,7 +34,7 @@ from .formatting import (
     fmt_pct,
     is_missing,
 )
-from .groups import GROUPINGS
+from .groups import GROUPINGS, TOXICITY_GROUPINGS
 from .reproduction import ReproductionTable, reproduce_results
 from .results import Results
 from .studyfile import StudySettings
@@ -43,8 +43,6 @@ from .studyfile import StudySettings
 DIFFERED = "differed significantly"
 NOT_DETECTED = "showed no statistically significant difference"
 
-#: Groupings that describe toxicity (the question of the report), in the order of the figures.
-TOXICITY_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
 
 #: How a sentence names the kinetics outcome ("peak" in ``text.p("peak", by=...)``).
 PEAK_PHRASE = "peak expansion"
