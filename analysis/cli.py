@@ -14,7 +14,7 @@ few lines, e.g.::
         lambda parser: (add_study_arguments(parser), parser.add_argument("-o", "--output")),
     )
 
-Bad input never ends in a traceback: an :class:`~analysis.loading.InputError` prints
+Bad input never ends in a traceback: an :class:`~analysis.inputs.loading.InputError` prints
 every violation (``validate`` on standard output, with a per-column summary; the other
 commands on standard error) and exits with status 1 (so does an OSError, e.g. an output
 file that cannot be written, or a study file that cannot be used). Usage errors exit
@@ -28,8 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.loading import InputError, Study, parse_cutoff
-from analysis.studyfile import StudyFileError, StudySettings, load_settings, resolve_study
+from analysis.inputs.loading import InputError, Study, parse_cutoff
+from analysis.inputs.studyfile import StudyFileError, StudySettings, load_settings, resolve_study
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from analysis.problems import format_report, write_problems_csv
+    from analysis.inputs.problems import format_report, write_problems_csv
 
     settings = settings_from_args(args)
     headers = settings.mapping.columns  # contract column -> the export's header
@@ -125,7 +125,7 @@ COMMANDS: dict[str, Command] = {
 
 
 def _map(args: argparse.Namespace) -> int:
-    from analysis.mapping import propose_mapping, write_study_file
+    from analysis.inputs.mapping import propose_mapping, write_study_file
 
     proposal = propose_mapping(args.export, kinetics=args.kinetics, sheet=args.sheet)
     print(proposal.report())
@@ -154,7 +154,7 @@ COMMANDS["map"] = Command("propose a study file mapping an export's columns and 
 
 
 def _synthesize(args: argparse.Namespace) -> int:
-    from analysis.synthetic import write_synthetic
+    from analysis.demo.synthetic import write_synthetic
 
     for path in write_synthetic(args.out, args.n, args.seed):
         print(path)
@@ -162,7 +162,7 @@ def _synthesize(args: argparse.Namespace) -> int:
 
 
 def _synthesize_arguments(parser: argparse.ArgumentParser) -> None:
-    from analysis.synthetic import DEFAULT_SEED, N_PUBLISHED
+    from analysis.demo.synthetic import DEFAULT_SEED, N_PUBLISHED
 
     parser.add_argument("--out", default="data", help="output directory (default: data)")
     parser.add_argument("--n", type=int, default=N_PUBLISHED, help=f"patients (default: {N_PUBLISHED})")
@@ -174,9 +174,9 @@ COMMANDS["synthesize"] = Command("write the SYNTHETIC demo cohort (data/README.m
 
 
 def _results(args: argparse.Namespace) -> int:
-    from analysis.export import write_results
-    from analysis.outfiles import resolve_output
-    from analysis.results import compute_results
+    from analysis.inputs.outfiles import resolve_output
+    from analysis.report.export import write_results
+    from analysis.report.results import compute_results
 
     if args.output:  # a folder, a pipe or a device is refused before any computing
         try:

@@ -77,7 +77,7 @@ R_REPORT_PACKAGES = (*R_ANALYSIS_PACKAGES, "rmarkdown", "knitr", "ggplot2", "sur
 
 
 def child_generate(n: int, seed: int, out: str) -> dict:
-    from analysis.synthetic import synthesize, write_synthetic
+    from analysis.demo.synthetic import synthesize, write_synthetic
 
     t0 = time.perf_counter()
     cohort, kinetics = synthesize(n, seed)
@@ -98,10 +98,10 @@ def child_analyse(cohort: str, kinetics: str, results_json: str | None = None) -
     import matplotlib.pyplot as plt
 
     t0 = time.perf_counter()
-    from analysis import figures
-    from analysis.groups import GROUPINGS
-    from analysis.loading import load_study
-    from analysis.results import compute_results
+    from analysis.inputs.loading import load_study
+    from analysis.registry.groups import GROUPINGS
+    from analysis.report import figures
+    from analysis.report.results import compute_results
 
     t1 = time.perf_counter()
     cpu1 = time.process_time()

@@ -1,7 +1,7 @@
 """Choose the seed of the bundled synthetic cohort (offline; not run in CI).
 
 For every candidate seed the cohort is generated, written, loaded through the real
-loader, analysed with the real results object and compared with ``analysis/data/published.yml``.
+loader, analysed with the real results object and compared with ``analysis/demo/data/published.yml``.
 A seed is admissible only when every published test keeps its conclusion (p < 0.05 or
 not), the Discussion's IL-6 by blasts >= 20% test stays significant and at least
 ``MIN_EXACT`` published values are matched exactly. Among those the seed with the highest
@@ -25,13 +25,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis.comparisons import rank_test  # noqa: E402
-from analysis.loading import load_study  # noqa: E402
-from analysis.reproduction import load_published, reproduce  # noqa: E402
-from analysis.results import compute_results  # noqa: E402
-from analysis.synthetic import write_synthetic  # noqa: E402
+from analysis.demo.reproduction import load_published, reproduce  # noqa: E402
+from analysis.demo.synthetic import write_synthetic  # noqa: E402
+from analysis.estimators.comparisons import rank_test  # noqa: E402
+from analysis.inputs.loading import load_study  # noqa: E402
+from analysis.report.results import compute_results  # noqa: E402
 
-PUBLISHED = load_published(ROOT / "analysis" / "data" / "published.yml")
+PUBLISHED = load_published(ROOT / "analysis" / "demo" / "data" / "published.yml")
 #: Exact matches every admissible seed must keep (the Table 1 / count targets).
 MIN_EXACT = 222
 

@@ -18,9 +18,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from analysis import figures  # noqa: E402
-from analysis.loading import load_study  # noqa: E402
-from analysis.results import compute_results  # noqa: E402
+from analysis.inputs.loading import load_study  # noqa: E402
+from analysis.report import figures  # noqa: E402
+from analysis.report.results import compute_results  # noqa: E402
 
 
 def panels(R):

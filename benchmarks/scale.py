@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/scale.py [--sizes 1e5,1e6] [--data DIR] [--no-render] [--no-stages]
 
 For each size n, on a synthetic registry of n patients (``DIR/n<size>/cohort.csv`` and
-``kinetics.csv``, written by ``analysis.synthetic.write_synthetic`` when absent, kept for
+``kinetics.csv``, written by ``analysis.demo.synthetic.write_synthetic`` when absent, kept for
 the next run):
 
 * **stages**: a child process executes the report's chunks in document order as the
@@ -148,7 +148,7 @@ def child_stages(cohort: str, kinetics: str, compute_detail: bool) -> dict:
 
 def _instrument_compute(timer: _Timer) -> None:
     """Time the analyses inside compute_results (wrapping the functions it calls)."""
-    from analysis import results
+    from analysis.report import results
 
     for name in (
         "prepare_cohort",
@@ -180,7 +180,7 @@ def _instrument_compute(timer: _Timer) -> None:
 
 
 def child_generate(n: int, seed: int, out: str) -> dict:
-    from analysis.synthetic import write_synthetic
+    from analysis.demo.synthetic import write_synthetic
 
     write_synthetic(out, n, seed)
     return {}

@@ -12,7 +12,7 @@ it is given (renderer.incremental gives it the setup prefix of the document):
 * the CONTENTS of every YAML configuration file at the project root (a study file such
   as `study.yml`, read when no parameter names one) or named by a parameter, and of every
   file such a YAML file names (a study file's `data: cohort: ...`), relative to its folder;
-* the library sources: `analysis/**/*.py`, `analysis/data/published.yml` and the project's
+* the library sources: `analysis/**/*.py`, `analysis/demo/data/published.yml` and the project's
   top-level `*.py` modules (this also captures the library version);
 * the Python version and the versions of the key packages, and this cache's format.
 
@@ -31,14 +31,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analysis.concepts import SOFTWARE
+from analysis.registry.concepts import SOFTWARE
 
 #: Bump when the entry layout or the meaning of cached outputs changes.
 FORMAT = 1
 #: Library sources hashed into the key (relative to the project directory).
-LIBRARY_GLOBS = ("analysis/**/*.py", "analysis/data/published.yml", "*.py")
+LIBRARY_GLOBS = ("analysis/**/*.py", "analysis/demo/data/published.yml", "*.py")
 #: Packages whose version changes what the analysis prints or draws: those the report lists
-#: (analysis.concepts.SOFTWARE), the reader of .xlsx exports and the kernel machinery.
+#: (analysis.registry.concepts.SOFTWARE), the reader of .xlsx exports and the kernel machinery.
 PACKAGES = (*SOFTWARE, "openpyxl", "ipykernel", "nbclient")
 #: Entries kept per document (most recent first); older ones are pruned.
 KEEP = 4

@@ -45,7 +45,7 @@ def report_parameter(name: str) -> str:
     """Default value of a parameter of the report's `parameters` cell; for the data
     settings, which default to "not given" there, the bundled demo's value."""
     if name == "cutoff":
-        from analysis.studyfile import DEMO_CUTOFF
+        from analysis.inputs.studyfile import DEMO_CUTOFF
 
         return DEMO_CUTOFF
     match = re.search(rf'^{name}\s*=\s*"([^"]*)"', REPORT.read_text(encoding="utf-8"), re.MULTILINE)
@@ -416,13 +416,13 @@ def bundled_render() -> Rendered:
 
 @pytest.fixture(scope="session")
 def bundled_study():
-    from analysis.loading import load_study
+    from analysis.inputs.loading import load_study
 
     return load_study(COHORT, KINETICS, report_parameter("cutoff"))
 
 
 @pytest.fixture(scope="session")
 def bundled_results(bundled_study):
-    from analysis.results import compute_results
+    from analysis.report.results import compute_results
 
     return compute_results(bundled_study)

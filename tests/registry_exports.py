@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.contract import COHORT_FIELDS
-from analysis.synthetic import synthesize
+from analysis.demo.synthetic import synthesize
+from analysis.registry.contract import COHORT_FIELDS
 
 N_PATIENTS = 140
 SEED = 20261127

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.centers import SINGLE_CENTER_REASON, center_labels, center_supplement
-from analysis.cox import fit_cox
-from analysis.groups import prepare_cohort
-from analysis.loading import load_study
-from analysis.tables import center_table
+from analysis.estimators.centers import SINGLE_CENTER_REASON, center_labels, center_supplement
+from analysis.estimators.cox import fit_cox
+from analysis.inputs.loading import load_study
+from analysis.registry.groups import prepare_cohort
+from analysis.report.tables import center_table
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = Path(__file__).parent / "reference"
@@ -144,8 +144,8 @@ def test_the_results_json_has_the_center_supplement_without_names():
     import json
     from pathlib import Path
 
-    from analysis.loading import load_study
-    from analysis.results import compute_results
+    from analysis.inputs.loading import load_study
+    from analysis.report.results import compute_results
 
     root = Path(__file__).resolve().parents[1]
     study = load_study(root / "data/cohort.csv", root / "data/kinetics.csv", "2023-03-01")

@@ -25,7 +25,7 @@ from corpus import (
 )
 
 from analysis import cli
-from analysis.loading import InputError, Violation
+from analysis.inputs.loading import InputError, Violation
 
 ROOT = Path(__file__).resolve().parents[1]
 CUTOFF = "2023-03-01"
@@ -165,7 +165,7 @@ def test_validate_with_an_empty_kinetics_path_reads_the_cohort_only():
 
 
 def test_an_empty_path_given_to_the_library_says_so():
-    from analysis.loading import load_study
+    from analysis.inputs.loading import load_study
 
     with pytest.raises(InputError, match="no file name given for the kinetics table"):
         load_study(VALID_COHORT, "", CUTOFF)

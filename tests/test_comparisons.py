@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import analysis.comparisons as comparisons
-from analysis.comparisons import (
+import analysis.estimators.comparisons as comparisons
+from analysis.estimators.comparisons import (
     clopper_pearson,
     compare_categorical,
     compare_continuous,
@@ -26,7 +26,7 @@ from analysis.comparisons import (
     rank_test,
     table_test,
 )
-from analysis.groups import GROUPINGS, prepare_cohort
+from analysis.registry.groups import GROUPINGS, prepare_cohort
 
 
 def _frame(grouping: str, values_by_level: dict[str, list], variable: str = "x") -> pd.DataFrame:

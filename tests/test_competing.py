@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.competing import (
+from analysis.estimators.competing import (
     CIF_MONTHS,
     compare_competing,
     cumulative_incidence,
@@ -22,7 +22,7 @@ from analysis.competing import (
     loglog_ci,
     value_at,
 )
-from analysis.groups import GROUPINGS
+from analysis.registry.groups import GROUPINGS
 
 REF = Path(__file__).parent / "reference"
 TOL = 1e-9   # R prints 12 significant digits; the issue asks for 1e-6

@@ -16,15 +16,15 @@ import pandas as pd
 import pytest
 from conftest import COHORT, KINETICS, report_parameter
 
-from analysis import figures
-from analysis.cohort_flow import swimmer_timelines
-from analysis.competing import compare_competing
-from analysis.groups import prepare_cohort
-from analysis.landmark import landmark_survival
-from analysis.loading import load_study
-from analysis.narrative import Narrative
-from analysis.results import compute_results
-from analysis.tables import cif_table
+from analysis.estimators.competing import compare_competing
+from analysis.estimators.landmark import landmark_survival
+from analysis.inputs.loading import load_study
+from analysis.registry.groups import prepare_cohort
+from analysis.report import figures
+from analysis.report.cohort_flow import swimmer_timelines
+from analysis.report.narrative import Narrative
+from analysis.report.results import compute_results
+from analysis.report.tables import cif_table
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +190,7 @@ def test_verdicts_follow_the_tests(results):
 def test_significant_verdict_wording(results):
     from dataclasses import replace
 
-    from analysis.competing import GrayTest
+    from analysis.estimators.competing import GrayTest
     crs = results.competing["crs"]
     significant = replace(crs, causes={**crs.causes, "relapse": replace(crs.causes["relapse"], gray=GrayTest(5.0, 1, 0.0253))})
     text = Narrative(replace(results, competing={**results.competing, "crs": significant}))
@@ -202,7 +202,7 @@ def test_significant_verdict_wording(results):
 def test_json_block(results):
     exported = json.loads(results.to_json())
     assert exported["landmark"]["landmark_day"] == 30
-    assert set(exported["competing"]) == {"all", *__import__("analysis.groups", fromlist=["GROUPINGS"]).GROUPINGS}
+    assert set(exported["competing"]) == {"all", *__import__("analysis.registry.groups", fromlist=["GROUPINGS"]).GROUPINGS}
     lm = exported["landmark"]["os"]["crs"]
     assert lm["n"] == 92 and lm["hr"]["yes"]["hr"] == pytest.approx(1.01336455196, abs=1e-8)   # R coxph
     assert exported["competing"]["severity"]["nrm"]["gray_p"] == pytest.approx(0.414411669223, abs=1e-9)  # R cuminc

@@ -1,4 +1,4 @@
-"""The registry (analysis.concepts) is the one home of every endpoint, response, variable,
+"""The registry (analysis.registry.concepts) is the one home of every endpoint, response, variable,
 test and option: a word or a column changed there changes every table, figure, sentence
 and statistic that shows or uses it, and no other module types it again."""
 
@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from analysis import concepts, contract, figures, tables
-from analysis.centers import CENTER_COUNTS
-from analysis.comparisons import compare_response
-from analysis.groups import prepare_cohort
-from analysis.loading import load_study
-from analysis.narrative import Narrative
-from analysis.results import compute_results
-from analysis.studyfile import AnalysisOptions
-from analysis.survival import compare_survival
+from analysis.estimators.centers import CENTER_COUNTS
+from analysis.estimators.comparisons import compare_response
+from analysis.estimators.survival import compare_survival
+from analysis.inputs.loading import load_study
+from analysis.inputs.studyfile import AnalysisOptions
+from analysis.registry import concepts, contract
+from analysis.registry.groups import prepare_cohort
+from analysis.report import figures, tables
+from analysis.report.narrative import Narrative
+from analysis.report.results import compute_results
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDY = (ROOT / "data/cohort.csv", ROOT / "data/kinetics.csv", "2023-03-01")
@@ -105,7 +106,7 @@ def test_a_table1_variable_relabelled_in_the_registry_follows(monkeypatch, resul
 
 
 def test_a_variable_added_to_the_registry_is_compared_tabulated_exported_and_named(monkeypatch, study):
-    # the how-to of analysis/concepts.py: one line, for a column the cohort already has
+    # the how-to of analysis/registry/concepts.py: one line, for a column the cohort already has
     new = concepts.Variable("icans_grade", "ICANS grade, maximum", "maximum ICANS grade", concepts.CONTINUOUS)
     assert new.label == new.name  # a grade has no unit in the contract
     monkeypatch.setitem(concepts.VARIABLES, new.key, new)
@@ -202,4 +203,4 @@ def test_no_other_module_types_a_registry_word_again():
         for line, text in _string_constants(path):
             if text in whole or any(word in text for word in inside):
                 found.append(f"{path.name}:{line}: {text!r}")
-    assert not found, "declared in analysis/concepts.py; read it from there:\n" + "\n".join(found)
+    assert not found, "declared in analysis/registry/concepts.py; read it from there:\n" + "\n".join(found)

@@ -1,4 +1,4 @@
-"""The data contract in code (analysis/contract.py) and on the pages users read
+"""The data contract in code (analysis/registry/contract.py) and on the pages users read
 (docs/data-dictionary.md, data/README.md) say the same: the same columns in the same
 order, kinds, required or not, ranges, units, accepted words, bounds and cross-column rules."""
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import contract
-from analysis.contract import COHORT_FIELDS, COHORT_RULES, KINETICS_FIELDS, Field
+from analysis.registry import contract
+from analysis.registry.contract import COHORT_FIELDS, COHORT_RULES, KINETICS_FIELDS, Field
 
 ROOT = Path(__file__).resolve().parent.parent
 DICTIONARY = ROOT / "docs" / "data-dictionary.md"
@@ -74,7 +74,9 @@ def _range_words(field: Field) -> list[str]:
 @pytest.mark.parametrize(("page", "table"), list(SECTIONS), ids=lambda x: getattr(x, "name", x))
 def test_every_contract_column_is_documented_and_vice_versa(page, table):
     rows = _rows(page, SECTIONS[(page, table)])
-    assert list(rows) == [f.name for f in FIELDS[table]], f"{page.name}: columns differ from analysis/contract.py"
+    assert list(rows) == [f.name for f in FIELDS[table]], (
+        f"{page.name}: columns differ from analysis/registry/contract.py"
+    )
 
 
 @pytest.mark.parametrize(("page", "table"), list(SECTIONS), ids=lambda x: getattr(x, "name", x))
@@ -93,7 +95,7 @@ def test_kind_required_range_and_unit_agree(page, table):
                 problems.append(f"{field.name}: range {words} not on the page")
         if field.unit is not None and field.unit not in f"{kind} {rule}":
             problems.append(f"{field.name}: unit {field.unit} not on the page")
-    assert not problems, f"{page.name} disagrees with analysis/contract.py:\n" + "\n".join(problems)
+    assert not problems, f"{page.name} disagrees with analysis/registry/contract.py:\n" + "\n".join(problems)
 
 
 def test_cross_column_rules_name_the_columns_they_compare():
@@ -127,5 +129,5 @@ def test_accepted_words_and_bounds_are_the_documented_ones():
 
 
 def test_the_dictionary_points_to_the_contract_module():
-    assert "analysis/contract.py" in DICTIONARY.read_text(encoding="utf-8")
-    assert "analysis/contract.py" in DATA_README.read_text(encoding="utf-8")
+    assert "analysis/registry/contract.py" in DICTIONARY.read_text(encoding="utf-8")
+    assert "analysis/registry/contract.py" in DATA_README.read_text(encoding="utf-8")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.cox import COX_TERMS, fit_cox
+from analysis.estimators.cox import COX_TERMS, fit_cox
 
 REF = Path(__file__).parent / "reference"
 REL = 1e-6
@@ -226,7 +226,7 @@ def test_efron_fit_equals_lifelines_and_statsmodels_on_heavy_ties(seed):
     from lifelines import CoxPHFitter
     from statsmodels.duration.hazard_regression import PHReg
 
-    from analysis.cox import design_matrix
+    from analysis.estimators.cox import design_matrix
 
     df = _tied_cohort(seed)
     assert df.loc[df["os_event"], "os_months"].value_counts().max() >= 10  # heavy ties
@@ -286,7 +286,7 @@ def test_newton_raphson_stops_when_the_score_is_only_rounding_noise():
     # reported "did not converge" (os by icans_grade, 94 s). A quadratic log-likelihood with
     # such noise: the fit must stop after the step taken from a decrement below
     # FIT_FINAL_DECREMENT, converged, at the maximum to within the noise.
-    from analysis.cox import _fit_efron
+    from analysis.estimators.cox import _fit_efron
 
     rng = np.random.default_rng(7)
     H = np.array([[2.0e5, 4.0e4], [4.0e4, 1.0e5]])

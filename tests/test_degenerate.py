@@ -33,11 +33,11 @@ from conftest import (
 )
 from prose import inline_value_problems, read_inline_log
 
-from analysis.cox import COX_TERMS, FIRTH
-from analysis.formatting import fmt_ci, fmt_hr
-from analysis.loading import load_study
-from analysis.narrative import Narrative
-from analysis.results import compute_results
+from analysis.estimators.cox import COX_TERMS, FIRTH
+from analysis.inputs.loading import load_study
+from analysis.report.formatting import fmt_ci, fmt_hr
+from analysis.report.narrative import Narrative
+from analysis.report.results import compute_results
 
 TRUE_WORDS = {"yes", "true", "1", "y"}
 

@@ -1,4 +1,4 @@
-"""Effect sizes (analysis.effects) against R output and hand calculations.
+"""Effect sizes (analysis.estimators.effects) against R output and hand calculations.
 
 Every R value below was computed with R 4.x (survival 3.5-3) on this machine; the
 call and what R printed (options(digits = 15)) are written next to it.
@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.effects import (
+from analysis.estimators.effects import (
     REFERENCE_LEVELS,
     compared_levels,
     detectable_hazard_ratio,
@@ -22,7 +22,7 @@ from analysis.effects import (
     univariable_cox,
     wilson_interval,
 )
-from analysis.groups import GROUPINGS
+from analysis.registry.groups import GROUPINGS
 
 REF = Path(__file__).parent / "reference"
 TOL = 1e-6

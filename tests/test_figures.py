@@ -11,8 +11,9 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from analysis.comparisons import Comparison, ContinuousLevel, RateLevel, ResponseComparison, TestResult
-from analysis.figures import (
+from analysis.estimators.comparisons import Comparison, ContinuousLevel, RateLevel, ResponseComparison, TestResult
+from analysis.estimators.survival import KMCurve, KMSummary, SurvivalComparison
+from analysis.report.figures import (
     MAX_CENSOR_MARKS,
     MEANING_COLORS,
     censor_marks_drawn,
@@ -23,7 +24,6 @@ from analysis.figures import (
     peak_strip,
     response_bars,
 )
-from analysis.survival import KMCurve, KMSummary, SurvivalComparison
 
 # --------------------------------------------------------------------------- builders
 
@@ -352,8 +352,8 @@ def test_km_plot_labels_follow_the_endpoint():
 
 
 def test_peak_strip_thins_large_groups_to_quantiles_and_says_so():
-    from analysis.comparisons import compare_continuous
-    from analysis.figures import MAX_STRIP_POINTS
+    from analysis.estimators.comparisons import compare_continuous
+    from analysis.report.figures import MAX_STRIP_POINTS
 
     rng = np.random.default_rng(3)
     n = 5 * MAX_STRIP_POINTS
@@ -381,9 +381,9 @@ def test_peak_strip_thins_large_groups_to_quantiles_and_says_so():
 
 
 def test_every_level_has_one_colour_per_meaning():
-    from analysis.effects import REFERENCE_LEVELS
-    from analysis.figures import SEVERITY_SCALE, level_meaning
-    from analysis.groups import GROUPINGS
+    from analysis.estimators.effects import REFERENCE_LEVELS
+    from analysis.registry.groups import GROUPINGS
+    from analysis.report.figures import SEVERITY_SCALE, level_meaning
 
     for name, grouping in GROUPINGS.items():
         for key in grouping.keys:
@@ -428,7 +428,7 @@ def test_km_ci_bands_on_by_default_for_two_groups_and_drawn_from_the_log_ci():
 
 
 def _cox_for_forest():
-    from analysis.cox import COX_TERMS, CoxResult, CoxTerm
+    from analysis.estimators.cox import COX_TERMS, CoxResult, CoxTerm
 
     def result(endpoint, values, joint_p):
         terms = tuple(CoxTerm(k, COX_TERMS[k], None, None, *values[k], reason=None if values[k][0] else "no event")
@@ -529,7 +529,7 @@ def test_km_censor_marks_every_distinct_time_up_to_the_threshold_and_none_above(
 def test_report_censor_marks_says_all_none_or_some():
     from types import SimpleNamespace
 
-    from analysis.figures import report_censor_marks
+    from analysis.report.figures import report_censor_marks
 
     few, many = _km_with_censorings([5, 5]), _km_with_censorings([5, MAX_CENSOR_MARKS + 1])
     not_estimable = SimpleNamespace(survival=None)
@@ -610,7 +610,7 @@ def test_p_value_is_placed_where_no_curve_runs(draw):
                                 gray=SimpleNamespace(p=0.02, reason=None))
         result = SimpleNamespace(grouping="crs", causes={"relapse": cause}, risk_times=(0.0, 12.0),
                                  at_risk={"no": (400, 50), "yes": (400, 40)})
-        from analysis.figures import cif_plot
+        from analysis.report.figures import cif_plot
 
         fig = cif_plot(result, "relapse")
     canvas = FigureCanvasAgg(fig)

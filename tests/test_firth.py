@@ -4,7 +4,7 @@ direct maximization of the penalized partial likelihood written here independent
 R references come from ``tests/reference/r_firth.R`` (R 4.x, survival 3.5-3, coxphf
 1.13.1 built from its author's source repository, since Debian does not package it);
 each literal is preceded by the R call and what R printed. coxphf uses Breslow ties
-(``fit$method.ties`` prints "breslow"), and so does ``analysis.firth``.
+(``fit$method.ties`` prints "breslow"), and so does ``analysis.estimators.firth``.
 """
 from pathlib import Path
 
@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from scipy import optimize, stats
 
-from analysis.cox import COX_TERMS, FIRTH, fit_cox
-from analysis.export import _cox_dict
-from analysis.firth import _profile_limit, fit_firth, penalized_lr_test, penalized_terms
-from analysis.tables import table2
+from analysis.estimators.cox import COX_TERMS, FIRTH, fit_cox
+from analysis.estimators.firth import _profile_limit, fit_firth, penalized_lr_test, penalized_terms
+from analysis.report.export import _cox_dict
+from analysis.report.tables import table2
 
 REF = Path(__file__).parent / "reference"
 REL = 1e-6   # coxphf stops at epsilon = 1e-6 (standardized estimates): its last digits are not exact
@@ -254,9 +254,9 @@ def test_json_says_which_method():
 
 
 def test_a_separated_model_above_the_firth_size_limit_keeps_the_reason(monkeypatch):
-    import analysis.cox
+    import analysis.estimators.cox
 
-    monkeypatch.setattr(analysis.cox, "FIRTH_MAX_ROWS", 30)
+    monkeypatch.setattr(analysis.estimators.cox, "FIRTH_MAX_ROWS", 30)
     res = fit_cox(small_separated_cohort(), "lfs")   # 35 patients in CR
     assert res.method == "cox" and all(t.hr is None for t in res.terms)
     assert "monotone likelihood" in res.reason and "up to 30 patients only" in res.reason

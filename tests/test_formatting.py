@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from analysis.formatting import (
+from analysis.report.formatting import (
     CELL_MISSING,
     NOT_ESTIMABLE,
     fmt_count_pct,
@@ -98,7 +98,7 @@ def test_months():
 
 def test_tiny_ratios_keep_two_significant_digits():
     """A Firth or exact limit of 0.0003 printed as "0.00" would read as zero (issue 11)."""
-    from analysis.formatting import fmt_ci, fmt_hr
+    from analysis.report.formatting import fmt_ci, fmt_hr
 
     assert fmt_ci(0.00031, 0.33) == "0.00031–0.33"
     assert fmt_hr(0.0047) == "0.0047" and fmt_hr(0.0) == "0.00" and fmt_hr(0.01) == "0.01"

@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from analysis.groups import DAYS_PER_MONTH, GROUPINGS, prepare_cohort
+from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS, prepare_cohort
 
 
 def _patient(**overrides):

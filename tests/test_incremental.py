@@ -312,9 +312,9 @@ def test_same_expression_different_provider_different_key(proj):
 def test_results_objects_pickle():
     """The setup's objects (settings, data, R, text) round-trip through pickle: the snapshot
     a partial run restores."""
-    from analysis.narrative import Narrative
-    from analysis.results import compute_results
-    from analysis.studyfile import load_settings, resolve_study
+    from analysis.inputs.studyfile import load_settings, resolve_study
+    from analysis.report.narrative import Narrative
+    from analysis.report.results import compute_results
 
     settings = resolve_study("", cohort="", kinetics="", cutoff="")
     data = load_settings(settings)

@@ -5,14 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.concepts import NO_KINETICS_REASON
-from analysis.groups import GROUPINGS
-from analysis.kinetics import (
+from analysis.estimators.kinetics import (
     PROFILE_COLUMNS,
     compare_peak,
     kinetics_profile,
     patient_kinetics,
 )
+from analysis.registry.concepts import NO_KINETICS_REASON
+from analysis.registry.groups import GROUPINGS
 
 SAMPLES = pd.DataFrame({
     "patient_id": ["A"] * 4 + ["B"] * 3 + ["C"] + ["D"] * 3,

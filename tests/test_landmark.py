@@ -8,9 +8,9 @@ onset day is <= the landmark; months = (days - landmark) / 30.4375) and prints
 import pandas as pd
 import pytest
 
-from analysis.groups import prepare_cohort
-from analysis.landmark import landmark_cohort, landmark_survival, toxicity_at_landmark
-from analysis.loading import load_study
+from analysis.estimators.landmark import landmark_cohort, landmark_survival, toxicity_at_landmark
+from analysis.inputs.loading import load_study
+from analysis.registry.groups import prepare_cohort
 
 TOL = 1e-8
 

@@ -19,10 +19,10 @@ from corpus import (
     violation_matches,
 )
 
-import analysis.contract as contract
-import analysis.readers as readers
-from analysis.groups import prepare_cohort
-from analysis.loading import InputError, Study, Violation, load_cohort, load_kinetics, load_study, parse_cutoff
+import analysis.inputs.readers as readers
+import analysis.registry.contract as contract
+from analysis.inputs.loading import InputError, Study, Violation, load_cohort, load_kinetics, load_study, parse_cutoff
+from analysis.registry.groups import prepare_cohort
 
 COMMITTED = committed_cases()
 
@@ -368,8 +368,8 @@ def test_numbers_are_bounded_so_that_statistics_stay_finite():
 
     from conftest import COHORT
 
-    from analysis.results import compute_results
-    from analysis.synthetic import synthesize
+    from analysis.demo.synthetic import synthesize
+    from analysis.report.results import compute_results
 
     study = load_study(COHORT, None)
     _, kinetics = synthesize()
@@ -393,7 +393,7 @@ def test_kinetics_samples_after_follow_up_are_rejected(tmp_path, valid):
 
 
 def test_only_the_generators_marker_line_marks_synthetic_data(tmp_path):
-    from analysis.synthetic import marker_line
+    from analysis.demo.synthetic import marker_line
 
     body = VALID_COHORT.read_text(encoding="utf-8")
     for first, synthetic in [

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis.loading import load_study
-from analysis.narrative import TOXICITY_GROUPINGS, Narrative
-from analysis.results import compute_results
+from analysis.inputs.loading import load_study
+from analysis.report.narrative import TOXICITY_GROUPINGS, Narrative
+from analysis.report.results import compute_results
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -141,7 +141,7 @@ def test_significant_terms_read_as_a_sentence(results):
 
 
 def test_alpha_comes_from_the_study_file(results, tmp_path):
-    from analysis.studyfile import resolve_study
+    from analysis.inputs.studyfile import resolve_study
 
     study = tmp_path / "study.yml"
     study.write_text("analysis:\n  alpha: 0.01\n", encoding="utf-8")
@@ -192,7 +192,7 @@ def test_median_survival_reached_and_not_reached(results):
 
 
 def test_landmark_survival_in_percent_with_its_ci(results):
-    from analysis.survival import Landmark
+    from analysis.estimators.survival import Landmark
 
     km = results.survival[("os", "all")].levels[0]
     marks = (Landmark(12, 0.63412, 0.54049, 0.74401), Landmark(24, 0.0, None, None, "survival is 0"),
@@ -208,7 +208,7 @@ def _with_effects(results, **changes):
 
 
 def test_survival_hr_and_effect_and_verdict(results):
-    from analysis.effects import HazardRatio, UnivariableCox
+    from analysis.estimators.effects import HazardRatio, UnivariableCox
 
     two = UnivariableCox("os", "crs", "no", 93, 55, (HazardRatio("yes", "CRS", 0.9104, 0.5182, 1.6049, 0.74),))
     three = UnivariableCox("lfs", "severity", "none", 86, 69, (
@@ -236,7 +236,7 @@ def test_survival_hr_and_effect_and_verdict(results):
 
 
 def test_risk_difference_odds_ratio_and_response_effect(results):
-    from analysis.effects import OddsRatio, ProportionDifference, ResponseEffect
+    from analysis.estimators.effects import OddsRatio, ProportionDifference, ResponseEffect
 
     effect = ResponseEffect("cr", "crs", "yes", "no", 69, 76, 17, 17,
                             ProportionDifference(-0.092105, -0.178127, 0.098054),
@@ -257,7 +257,7 @@ def test_risk_difference_odds_ratio_and_response_effect(results):
 
 
 def test_detectable_hr_and_its_basis(results):
-    from analysis.effects import detectable_hazard_ratio
+    from analysis.estimators.effects import detectable_hazard_ratio
 
     # hand: R> exp(-(qnorm(0.975) + qnorm(0.8)) / sqrt(55 * (78/93) * (15/93)))  ->  0.358043968855158
     expected = detectable_hazard_ratio(55, 78 / 93, alpha=0.05)
@@ -283,7 +283,7 @@ def test_bundled_cohort_effects_are_those_of_the_results_object(results):
 
 
 def test_rate_has_denominator_and_exact_ci(results):
-    from analysis.comparisons import RateLevel
+    from analysis.estimators.comparisons import RateLevel
 
     response = dict(results.response)
     key = ("cr", "severity")
@@ -330,7 +330,7 @@ def test_keyword_accessors_read_like_the_tables(results):
     (lambda t: t.p("os", by="crs", at="day 90"), "the only other analysis is at='landmark'"),
 ])
 def test_an_unknown_name_lists_the_valid_ones(results, call, listed):
-    from analysis.narrative import UnknownKey
+    from analysis.report.narrative import UnknownKey
 
     with pytest.raises(UnknownKey) as err:
         call(Narrative(results))
@@ -351,7 +351,7 @@ def test_an_unknown_name_lists_the_valid_ones(results, call, listed):
 def test_every_helper_names_the_valid_choices_for_a_misspelt_name(results, call, listed):
     """README: "A misspelt name stops the render with the list of valid names" -- also for the
     median, landmark, HR, rate and CIF helpers, which used to raise a bare KeyError or StopIteration."""
-    from analysis.narrative import UnknownKey
+    from analysis.report.narrative import UnknownKey
 
     with pytest.raises(UnknownKey) as err:
         call(Narrative(results))
@@ -359,7 +359,7 @@ def test_every_helper_names_the_valid_choices_for_a_misspelt_name(results, call,
 
 
 def test_group_titles_inside_sentences_lose_only_a_leading_capital():
-    from analysis.narrative import in_sentence
+    from analysis.report.narrative import in_sentence
 
     assert in_sentence("Concurrent CRS and ICANS") == "concurrent CRS and ICANS"
     assert in_sentence("CRS grade") == "CRS grade" and in_sentence("ICANS") == "ICANS"
@@ -410,7 +410,7 @@ def _with_censorings(results, n_times, keys):
 
 
 def test_methods_say_whether_the_km_figures_mark_censored_patients(results):
-    from analysis.figures import MAX_CENSOR_MARKS
+    from analysis.report.figures import MAX_CENSOR_MARKS
 
     def sentence(r):
         return said("_methods", "text.choose(text.censor_marks", Narrative(r))

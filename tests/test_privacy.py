@@ -30,8 +30,8 @@ from conftest import (
     write_cohort_text,
 )
 
-from analysis.loading import InputError, load_study
-from analysis.results import compute_results
+from analysis.inputs.loading import InputError, load_study
+from analysis.report.results import compute_results
 
 DATE_COLUMNS = ("infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date")
 SCRIPT = "<script>alert(1)</script>"

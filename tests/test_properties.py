@@ -21,10 +21,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.comparisons import compare_categorical, compare_continuous, compare_response, rank_test
-from analysis.cox import ALIASED_REASON, CONSTANT_REASON, NO_INFORMATION_REASON, fit_cox
-from analysis.groups import GROUPINGS, prepare_cohort
-from analysis.survival import compare_survival, kaplan_meier
+from analysis.estimators.comparisons import compare_categorical, compare_continuous, compare_response, rank_test
+from analysis.estimators.cox import ALIASED_REASON, CONSTANT_REASON, NO_INFORMATION_REASON, fit_cox
+from analysis.estimators.survival import compare_survival, kaplan_meier
+from analysis.registry.groups import GROUPINGS, prepare_cohort
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -152,7 +152,7 @@ def test_log_rank_when_a_group_has_left_the_risk_set_before_every_event():
     """Found by the property above: one death at 3 months, everybody else censored at 2.
     The variance of the log-rank score is then zero (singular); R's survdiff (generalized
     inverse) gives chisq 0, p 1 — never an exception."""
-    from analysis.survival import _logrank
+    from analysis.estimators.survival import _logrank
 
     months = np.array([3.0, 2.0, 2.0, 2.0])
     events = np.array([True, False, False, False])
@@ -190,7 +190,7 @@ def test_a_covariate_identical_to_another_is_left_out_as_aliased(raw):
         # steroids itself is kept unless it is already a combination of the columns before it
         # (R's rule: the later of collinear columns is NA); with an intercept-free Cox model,
         # a constant counts as such a combination only through the other columns.
-        from analysis.cox import design_matrix
+        from analysis.estimators.cox import design_matrix
 
         X = design_matrix(df)
         before = X[["bm_blasts_ge20"]].to_numpy()
@@ -260,9 +260,9 @@ def _assert_same(a, b, where="results"):
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(20, 35), seed=st.integers(1, 10_000), shuffle=st.integers(0, 2**32 - 1))
 def test_results_do_not_depend_on_row_order_or_patient_ids(n, seed, shuffle):
-    from analysis.loading import load_study
-    from analysis.results import compute_results
-    from analysis.synthetic import write_synthetic
+    from analysis.demo.synthetic import write_synthetic
+    from analysis.inputs.loading import load_study
+    from analysis.report.results import compute_results
 
     with tempfile.TemporaryDirectory() as tmp:
         cohort_path, kinetics_path = write_synthetic(tmp, n, seed)

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from corpus import VALID_COHORT, write_workbook
 
-from analysis.contract import COHORT_FIELDS, KINETICS_FIELDS
-from analysis.loading import InputError, load_cohort, load_study
-from analysis.readers import ColumnMapping, open_source, parse_chunk
+from analysis.inputs.loading import InputError, load_cohort, load_study
+from analysis.inputs.readers import ColumnMapping, open_source, parse_chunk
+from analysis.registry.contract import COHORT_FIELDS, KINETICS_FIELDS
 
 #: Contract name -> the export's own header (REDCap-like labels).
 EXPORT_HEADERS = {

@@ -15,7 +15,7 @@ import pytest
 from conftest import COHORT, LEAKED_MISSING, QMD_SOURCES, ROOT, captions, html_text_of, normalise
 from prose import inline_value_problems, misplaced_prose, paragraphs, read_inline_log
 
-from analysis.narrative import Narrative
+from analysis.report.narrative import Narrative
 
 FORMATS = ("html", "pdf", "docx")
 
@@ -97,7 +97,7 @@ def test_synthetic_data_notice_is_shown(bundled_render, bundled_results, fmt):
 
 
 def _namespace(results) -> dict:
-    from analysis.studyfile import resolve_study
+    from analysis.inputs.studyfile import resolve_study
 
     return {"R": results, "text": Narrative(results, resolve_study(cohort=COHORT))}
 

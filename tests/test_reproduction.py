@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.reproduction import load_published, lookup, reproduce
+from analysis.demo.reproduction import load_published, lookup, reproduce
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -103,7 +103,7 @@ def test_lookup_ignores_non_numbers():
 
 
 def test_committed_published_values_are_well_formed():
-    published = load_published(ROOT / "analysis" / "data" / "published.yml")
+    published = load_published(ROOT / "analysis" / "demo" / "data" / "published.yml")
     assert len(published) >= 60
     tops = {"n_patients", "n_centers", "n_male", "n_female", "n_crs", "n_crs_severe", "n_icans", "n_icans_severe",
             "n_concurrent", "n_steroids", "n_tocilizumab", "n_cr", "n_kinetics_patients", "first_infusion_year",

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from analysis.concepts import VARIABLES
-from analysis.groups import GROUPINGS, TABLE1_GROUPINGS
-from analysis.loading import load_study
-from analysis.narrative import Narrative
-from analysis.results import compute_results
+from analysis.inputs.loading import load_study
+from analysis.registry.concepts import VARIABLES
+from analysis.registry.groups import GROUPINGS, TABLE1_GROUPINGS
+from analysis.report.narrative import Narrative
+from analysis.report.results import compute_results
 
 ROOT = Path(__file__).resolve().parent.parent
 COHORT = ROOT / "data" / "cohort.csv"

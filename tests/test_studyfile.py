@@ -18,10 +18,10 @@ from conftest import Rendered, background_render, register_render
 from registry_exports import FIELDS, N_PATIENTS, PLANTED_ERRORS, write_export
 
 from analysis import cli
-from analysis.loading import InputError, load_study
-from analysis.mapping import propose_mapping
-from analysis.problems import date_order_hint, hints
-from analysis.studyfile import (
+from analysis.inputs.loading import InputError, load_study
+from analysis.inputs.mapping import propose_mapping
+from analysis.inputs.problems import date_order_hint, hints
+from analysis.inputs.studyfile import (
     DEMO_COHORT,
     DEMO_CUTOFF,
     DEMO_KINETICS,
@@ -306,7 +306,7 @@ def test_a_users_report_is_about_their_study(users_report):
 
 def test_analysis_options_reach_the_results(tmp_path):
     """`analysis:` in the study file is read by the statistics, not only by the prose."""
-    from analysis.results import compute_results
+    from analysis.report.results import compute_results
 
     study = _write(tmp_path, f"data: {{cohort: {DEMO_COHORT}, cutoff: {DEMO_CUTOFF}}}\n"
                              "analysis: {alpha: 0.01, landmark_day: 60}\n")
@@ -321,7 +321,7 @@ def test_analysis_options_reach_the_results(tmp_path):
 
 
 def test_words_in_a_grade_column_get_a_values_hint():
-    from analysis.loading import Violation
+    from analysis.inputs.loading import Violation
 
     violations = [Violation(r, f"P{r}", "crs_grade", "not a whole number", v)
                   for r, v in ((2, "Grade II"), (3, "Grade I"), (4, "Grade II"))]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.survival import compare_survival, kaplan_meier, median_followup
+from analysis.estimators.survival import compare_survival, kaplan_meier, median_followup
 
 REF = Path(__file__).parent / "reference"
 REL = 1e-7
@@ -214,7 +214,7 @@ def test_empty_cohort():
 def test_lfs_on_prepared_cohort_uses_cr_patients_only():
     # Hand calculation: 3 patients, 2 in CR. LFS from CR date: patient A relapses 61 days
     # after CR (event), patient B censored 366 days after CR; patient C (no CR) excluded.
-    from analysis.groups import DAYS_PER_MONTH, prepare_cohort
+    from analysis.registry.groups import DAYS_PER_MONTH, prepare_cohort
 
     rows = [
         dict(crs_grade=1, icans_grade=0, cr_day30=True, mrd_negative=True, cr_date="2020-01-01",

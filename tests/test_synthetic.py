@@ -5,11 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.comparisons import rank_test
-from analysis.loading import load_study
-from analysis.reproduction import load_published, reproduce
-from analysis.results import compute_results
-from analysis.synthetic import CUTOFF, DEFAULT_SEED, marker_line, synthesize, write_synthetic
+from analysis.demo.reproduction import load_published, reproduce
+from analysis.demo.synthetic import CUTOFF, DEFAULT_SEED, marker_line, synthesize, write_synthetic
+from analysis.estimators.comparisons import rank_test
+from analysis.inputs.loading import load_study
+from analysis.report.results import compute_results
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT, KINETICS = ROOT / "data" / "cohort.csv", ROOT / "data" / "kinetics.csv"
@@ -43,7 +43,7 @@ def results(study):
 
 @pytest.fixture(scope="module")
 def table(results):
-    return reproduce(results, load_published(ROOT / "analysis" / "data" / "published.yml"))
+    return reproduce(results, load_published(ROOT / "analysis" / "demo" / "data" / "published.yml"))
 
 
 def test_files_say_synthetic(study):

@@ -1,19 +1,19 @@
 """Tables built from hand-made results: both representations carry the same content."""
 import re
 
-from analysis.comparisons import (
+from analysis.estimators.comparisons import (
     CategoricalLevel,
     CategoryCount,
     Comparison,
     ContinuousLevel,
     TestResult,
 )
-from analysis.concepts import VARIABLES
-from analysis.cox import COX_TERMS, CoxResult, CoxTerm, PHTest
-from analysis.groups import GROUPINGS
-from analysis.tables import Table, md_escape, reproduction_table, table1, table2
+from analysis.estimators.cox import COX_TERMS, CoxResult, CoxTerm, PHTest
+from analysis.registry.concepts import VARIABLES
+from analysis.registry.groups import GROUPINGS
+from analysis.report.tables import Table, md_escape, reproduction_table, table1, table2
 
-# Publication Table 1 (level order of analysis.groups: crs no/yes, icans no/yes, concurrent both/others).
+# Publication Table 1 (level order of analysis.registry.groups: crs no/yes, icans no/yes, concurrent both/others).
 _N = {"crs": (17, 76), "icans": (77, 16), "concurrent": (15, 78)}
 _CONTINUOUS = {
     "age": {"crs": ((26, 2, 66), (31, 2, 70), 0.735), "icans": ((32, 2, 70), (20, 6, 68), 0.460),
@@ -225,7 +225,7 @@ def test_markdown_escape_neutralises_inline_syntax():
 
 
 def test_reproduction_table_accepts_the_reproduction_object_and_keeps_qualifiers():
-    from analysis.reproduction import ReproductionRow, ReproductionSummary, ReproductionTable
+    from analysis.demo.reproduction import ReproductionRow, ReproductionSummary, ReproductionTable
 
     row = ReproductionRow("il6_crs_p", "Peak IL-6, CRS: p", "Table 1", "p", "table1.il6.crs.p", 0.001, "<",
                           0.00042, -0.00058, -0.58, "exact", True)
@@ -254,8 +254,8 @@ def _table3_inputs():
     estimate, one median not reached) and univariable HRs."""
     import numpy as np
 
-    from analysis.effects import HazardRatio, UnivariableCox
-    from analysis.survival import KMCurve, KMSummary, Landmark, SurvivalComparison
+    from analysis.estimators.effects import HazardRatio, UnivariableCox
+    from analysis.estimators.survival import KMCurve, KMSummary, Landmark, SurvivalComparison
 
     empty = KMCurve(*(np.array([]) for _ in range(6)))
 
@@ -279,7 +279,7 @@ def _table3_inputs():
 
 
 def test_table3_rows_reference_and_log_rank_p():
-    from analysis.tables import table3
+    from analysis.report.tables import table3
 
     survival, hrs = _table3_inputs()
     md = table3(survival, hrs, groupings=["concurrent"], endpoints=["os"]).markdown

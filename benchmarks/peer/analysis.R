@@ -1,5 +1,5 @@
 #!/usr/bin/env Rscript
-# The R peer of cartox's analysis: every statistic of analysis.results.compute_results,
+# The R peer of cartox's analysis: every statistic of analysis.report.results.compute_results,
 # written as an R user would (survival, cmprsk, data.table for reading and grouping),
 # on the same CSV exports. A benchmark anchor, not part of cartox (which never needs R).
 #
@@ -47,7 +47,7 @@ DETECTABLE_POWER <- 0.80
 MIN_EXPECTED_COUNT <- 5
 Z95 <- qnorm(0.975)
 
-# Groupings (analysis/groups.py): level keys in display order, labels, reference level.
+# Groupings (analysis/registry/groups.py): level keys in display order, labels, reference level.
 GROUPINGS <- list(
   crs = list(keys = c("no", "yes"), labels = c("No CRS", "CRS"), ref = "no", title = "CRS"),
   icans = list(keys = c("no", "yes"), labels = c("No ICANS", "ICANS"), ref = "no", title = "ICANS"),
@@ -218,7 +218,7 @@ load_study <- function(cohort_path, kinetics_path = NULL, cutoff = "2023-03-01")
 
 grp_factor <- function(values, name) factor(values, levels = GROUPINGS[[name]]$keys)
 
-#' Endpoints and grouping columns (analysis.groups.prepare_cohort); re-run after masking
+#' Endpoints and grouping columns (analysis.registry.groups.prepare_cohort); re-run after masking
 #' toxicity at a landmark.
 prepare_cohort <- function(d) {
   d <- copy(d)
@@ -624,7 +624,7 @@ landmark_survival <- function(d, endpoint, grouping, day) {
   out$n <- nrow(data)
   out[c("n_before", "n_event_before", "n_censored_before", "n_reclassified")] <-
     lm[c("n_before", "n_event_before", "n_censored_before", "n_reclassified")]
-  # reference: the grouping's first level (analysis.landmark)
+  # reference: the grouping's first level (analysis.estimators.landmark)
   out$hr <- univariable_cox(data, grouping, GROUPINGS[[grouping]]$keys[1])$levels
   list(summary = out, data = data)
 }
@@ -667,7 +667,7 @@ distribution <- function(x) {
   list(n = length(x), median = median(x), min = min(x), max = max(x))
 }
 
-#' Every statistic of the report (analysis.results.compute_results); `results` holds the
+#' Every statistic of the report (analysis.report.results.compute_results); `results` holds the
 #' JSON-shaped summaries, `objects` the fits the report draws.
 compute_results <- function(study, alpha = 0.05, landmark_day = 30) {
   d <- timed("prepare", prepare_cohort(study$cohort))

@@ -4,7 +4,7 @@
 # times the risk set of group i) in 32-bit integers, so the score overflows once that product
 # passes 2^31 - 1. Two groups, ties at the first time; only the product differs:
 #
-#   per group 30000, nd1*rs = 6e+08:   R 0.5755018318   cartox analysis.competing.gray_test 0.5755018318
+#   per group 30000, nd1*rs = 6e+08:   R 0.5755018318   cartox analysis.estimators.competing.gray_test 0.5755018318
 #   per group 60000, nd1*rs = 2.4e+09: R 98555.86672    cartox 0.6025890782
 #
 # (cause 2 has no event at that time: R and cartox agree in both, 4.048477903 and 0.1588618572).

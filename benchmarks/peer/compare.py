@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/peer/compare.py [COHORT.csv KINETICS.csv] [--cutoff 2023-03-01]
 
-Runs ``Rscript analysis.R ... --json`` and ``analysis.results.compute_results`` on the same
+Runs ``Rscript analysis.R ... --json`` and ``analysis.report.results.compute_results`` on the same
 CSVs (default: the bundled demo data) and compares every number the R script exports with
 cartox's results JSON at the same key (docs/results.md). Prints, per section, how many
 numbers were compared and the largest relative difference, then the worst disagreements.
@@ -101,8 +101,8 @@ def run_r(cohort: str, kinetics: str | None, cutoff: str, out: Path) -> dict:
 
 def run_cartox(cohort: str, kinetics: str | None, cutoff: str) -> dict:
     sys.path.insert(0, str(ROOT))
-    from analysis.loading import load_study
-    from analysis.results import compute_results
+    from analysis.inputs.loading import load_study
+    from analysis.report.results import compute_results
 
     return compute_results(load_study(cohort, kinetics, cutoff)).to_dict()
 

@@ -1,6 +1,6 @@
 # Reference values for tests/test_centers.py (Cox model stratified by center).
 # R 4.x, survival 3.5-3. centers_cohort.csv: the bundled cohort (data/cohort.csv, cutoff
-# 2023-03-01) prepared by analysis.groups.prepare_cohort, center names replaced by c1..c4
+# 2023-03-01) prepared by analysis.registry.groups.prepare_cohort, center names replaced by c1..c4
 # (alphabetical order of the names), written by tests/test_centers.py::_model_frame.
 library(survival)
 options(digits = 12)

@@ -28,7 +28,7 @@ cat("== ties, no group\n")
 show(cuminc(ties$time, ties$cause), c(5, 12, 24))
 
 # competing_demo.csv: the bundled demo's patients in CR, written by Python with
-# analysis.competing.competing_frame (months from CR; status 0 censored, 1 relapse,
+# analysis.estimators.competing.competing_frame (months from CR; status 0 censored, 1 relapse,
 # 2 death without relapse) and the grouping level keys; no identifier, no date.
 demo <- read.csv("tests/reference/competing_demo.csv")
 for (g in c("crs", "icans", "crs_grade", "severity")) {

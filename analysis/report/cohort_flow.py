@@ -1,6 +1,6 @@
 """Cohort flow (infused -> evaluable at day 30 -> CR -> MRD-negative CR -> outcome in CR)
 and the per-patient timelines of a swimmer plot. Counts and event times only; the
-drawings are in :mod:`analysis.figures`.
+drawings are in :mod:`analysis.report.figures`.
 
 Definitions (the same as the rest of the report):
 
@@ -11,7 +11,7 @@ Definitions (the same as the rest of the report):
 * CR: ``cr_day30``; MRD-negative CR: ``mrd_negative_cr`` (the other patients in CR are
   MRD-positive: MRD is required for every CR);
 * outcome of the patients in CR (the competing-risks cohort of
-  :mod:`analysis.competing`): relapsed, died without relapse, or alive in CR at last
+  :mod:`analysis.estimators.competing`): relapsed, died without relapse, or alive in CR at last
   follow-up.
 
 Swimmer timelines hold no identifier and no date: each row is months after infusion
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .groups import DAYS_PER_MONTH
-from .landmark import RESPONSE_ASSESSMENT_DAY
+from analysis.estimators.landmark import RESPONSE_ASSESSMENT_DAY
+from analysis.registry.groups import DAYS_PER_MONTH
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ Small cohorts: when the partial likelihood is monotone (a covariate separates th
 events, so its estimate is infinite: Newton-Raphson drives |coef| past
 ``MAX_ABS_COEF``, R's "coefficient may be infinite", or the information turns
 singular on the way there), the model is refitted with Firth's penalized partial
-likelihood as R ``coxphf`` (``analysis.firth``: Breslow ties, profile penalized-
+likelihood as R ``coxphf`` (``analysis.estimators.firth``: Breslow ties, profile penalized-
 likelihood CIs, penalized likelihood-ratio p-values); ``method`` says which fit a
 result holds and ``method_reason`` why. A well-defined ordinary fit is never replaced.
 
@@ -41,12 +41,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .concepts import VARIABLES
-from .groups import GROUPINGS
-
 # scipy is imported in the functions that use it: a kernel restoring cached results
 # (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
-from .survival import Z95
+from analysis.estimators.survival import Z95
+from analysis.registry.concepts import VARIABLES
+from analysis.registry.groups import GROUPINGS
 
 #: Terms of Table 2 in display order: key -> label (the treatments as named in Table 1
 #: (yes/no, no unit: ``name`` does not import the contract), the severity terms as the
@@ -385,7 +384,7 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
     """
     from scipy import stats
 
-    from .survival import _endpoint_columns, endpoint_frame
+    from analysis.estimators.survival import _endpoint_columns, endpoint_frame
 
     # only the columns of the model: endpoint_frame copies every column it is given
     columns = _endpoint_columns(endpoint) + ["bm_blasts_ge20", "steroids", "tocilizumab", "grp_severity"]
@@ -499,7 +498,7 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
 def _fit_firth(endpoint, n, events, data, columns, left_out, problem) -> CoxResult | None:
     """The model refitted by Firth's penalized partial likelihood (R ``coxphf``), or None
     when that fit fails too (the caller then reports the ordinary fit's problem)."""
-    from .firth import fit_firth, penalized_lr_test
+    from analysis.estimators.firth import fit_firth, penalized_lr_test
 
     time = data["months"].to_numpy()
     event = data["event"].to_numpy(dtype=bool)

@@ -1,10 +1,10 @@
 """Run the data contract's checks on a parsed table and report every :class:`Violation`.
 
-Required values, ranges, plausible dates and numbers (:data:`~analysis.contract.EARLIEST_DATE`,
-the data cut-off, today, :data:`~analysis.contract.MAX_NUMBER`), uniqueness and the
-cross-column rules declared in :mod:`analysis.contract` are pandera checks run lazily, so
+Required values, ranges, plausible dates and numbers (:data:`~analysis.registry.contract.EARLIEST_DATE`,
+the data cut-off, today, :data:`~analysis.registry.contract.MAX_NUMBER`), uniqueness and the
+cross-column rules declared in :mod:`analysis.registry.contract` are pandera checks run lazily, so
 every violation of a file is collected; a cell that could not be parsed is reported once
-(by :mod:`analysis.readers`), not again by the rules that read it.
+(by :mod:`analysis.inputs.readers`), not again by the rules that read it.
 """
 
 from __future__ import annotations
@@ -16,12 +16,24 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .contract import BOOLEAN, DATE, EARLIEST_DATE, INTEGER, MAX_NUMBER, NUMBER, SEX, STATUS, TEXT, TOO_EARLY, TOO_LARGE
-from .errors import Violation
-from .readers import cell_text
+from analysis.inputs.errors import Violation
+from analysis.inputs.readers import cell_text
+from analysis.registry.contract import (
+    BOOLEAN,
+    DATE,
+    EARLIEST_DATE,
+    INTEGER,
+    MAX_NUMBER,
+    NUMBER,
+    SEX,
+    STATUS,
+    TEXT,
+    TOO_EARLY,
+    TOO_LARGE,
+)
 
 if TYPE_CHECKING:  # pandera (~0.25 s) is imported when a table is validated, not when a
-    # cached analysis is restored (its objects import analysis.loading)
+    # cached analysis is restored (its objects import analysis.inputs.loading)
     import pandera.pandas as pa
 
 #: pandas dtype of each kind of column while it is validated (nullable everywhere).

@@ -16,7 +16,7 @@ printed numbers (the tests record the R calls and their output):
   differs from R in the fifth digit);
 * univariable Cox hazard ratio of each level against the reference level:
   R ``coxph(Surv(time, status) ~ group)`` with Efron ties, fitted by the same
-  Newton-Raphson as Table 2 (:mod:`analysis.cox`), Wald CI ``exp(b ± z se)``;
+  Newton-Raphson as Table 2 (:mod:`analysis.estimators.cox`), Wald CI ``exp(b ± z se)``;
 * the smallest hazard ratio the study could detect (Schoenfeld 1983):
   ``exp(±(z_{1-α/2} + z_{power}) / sqrt(d p (1 - p)))`` for ``d`` events and a
   fraction ``p`` of patients in one group.
@@ -33,11 +33,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .concepts import ENDPOINTS, RESPONSES
+from analysis.registry.concepts import ENDPOINTS, RESPONSES
 
 # scipy is imported in the functions that use it: a kernel restoring cached results
 # (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
-from .groups import GROUPINGS
+from analysis.registry.groups import GROUPINGS
 
 #: Reference level of every grouping: effects are "level versus reference".
 REFERENCE_LEVELS: dict[str, str] = {
@@ -335,12 +335,12 @@ def univariable_cox(df: pd.DataFrame, endpoint: str, grouping: str) -> Univariab
     """Hazard ratio of each level against :func:`reference_level`, Efron ties (R's default).
 
     Levels without a patient are left out of the model (R: NA coefficient) and get a
-    reason; the model is fitted by :mod:`analysis.cox`'s Newton-Raphson. No reference
+    reason; the model is fitted by :mod:`analysis.estimators.cox`'s Newton-Raphson. No reference
     patient, no event, or a level without events (monotone likelihood, R's "coefficient
     may be infinite") give None estimates with a reason.
     """
-    from . import cox
-    from .survival import endpoint_frame
+    from analysis.estimators import cox
+    from analysis.estimators.survival import endpoint_frame
 
     g = GROUPINGS[grouping]
     ref = reference_level(grouping)
@@ -424,7 +424,7 @@ def detectable_hazard_ratio(events: int, proportion: float | None, alpha: float,
 def detectable_hazard_ratio_for(df: pd.DataFrame, endpoint: str, grouping: str, alpha: float,
                                 power: float = DETECTABLE_POWER) -> DetectableHazardRatio:
     """:func:`detectable_hazard_ratio` for a two-level grouping: its events and its split."""
-    from .survival import endpoint_frame
+    from analysis.estimators.survival import endpoint_frame
 
     g = GROUPINGS[grouping]
     if len(g.levels) != 2:

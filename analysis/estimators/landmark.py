@@ -12,8 +12,8 @@ Classification at the landmark: a patient counts as having CRS (ICANS) only if i
 began on or before the landmark day (``crs_onset_day <= landmark_day``); a patient
 whose CRS began after the landmark counts as **no CRS** at the landmark, and its
 grade does not count either. The groupings are then rebuilt by
-:func:`analysis.groups.prepare_cohort` from these masked grades, so every toxicity
-grouping of :data:`analysis.groups.GROUPINGS` keeps its single definition.
+:func:`analysis.registry.groups.prepare_cohort` from these masked grades, so every toxicity
+grouping of :data:`analysis.registry.groups.GROUPINGS` keeps its single definition.
 
 Who is at the landmark:
 
@@ -25,9 +25,9 @@ Who is at the landmark:
   landmark is on or after that assessment (``RESPONSE_ASSESSMENT_DAY``): before it,
   being in CR would be information from after the landmark.
 
-Statistics are those of :mod:`analysis.survival` (KM, R ``survdiff`` log-rank) on
+Statistics are those of :mod:`analysis.estimators.survival` (KM, R ``survdiff`` log-rank) on
 the landmark cohort, and a univariable Cox model (Efron ties) fitted by the
-Newton-Raphson of :mod:`analysis.cox`: R
+Newton-Raphson of :mod:`analysis.estimators.cox`: R
 ``coxph(Surv(months, event) ~ group, ties = "efron")`` on the same subset.
 """
 from __future__ import annotations
@@ -37,9 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .concepts import OPTIONS
-from .groups import DAYS_PER_MONTH, GROUPINGS, TOXICITY_GROUPINGS, prepare_cohort
-from .survival import SurvivalComparison, compare_survival
+from analysis.estimators.survival import SurvivalComparison, compare_survival
+from analysis.registry.concepts import OPTIONS
+from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS, TOXICITY_GROUPINGS, prepare_cohort
 
 #: Day of the response assessment that defines "in CR" (column ``cr_day30``).
 RESPONSE_ASSESSMENT_DAY = 30
@@ -84,7 +84,7 @@ def _days(end: pd.Series, start: pd.Series) -> pd.Series:
     return (end - start).dt.days
 
 
-#: The columns of a prepared cohort that :func:`analysis.groups.prepare_cohort` and the
+#: The columns of a prepared cohort that :func:`analysis.registry.groups.prepare_cohort` and the
 #: landmark cohort read: only these are copied to rebuild the groupings (the whole prepared
 #: frame is ~0.5 GB at 10^6 patients). A column prepare_cohort starts reading fails loudly.
 RECLASSIFY_COLUMNS = ("crs_grade", "crs_onset_day", "icans_grade", "icans_onset_day", "seizure", "cr_day30",
@@ -148,7 +148,10 @@ def landmark_cohort(df: pd.DataFrame, endpoint: str, landmark_day: int, *,
 
 def _hazard_ratios(data: pd.DataFrame, endpoint: str, grouping: str) -> tuple[LandmarkHR, ...]:
     """Univariable Cox (Efron) of the grouping's levels against its first level."""
-    from .cox import _fit_efron, wald_ratio  # the project's Newton-Raphson (R coxph's algorithm and precision)
+    from analysis.estimators.cox import (  # the project's Newton-Raphson (R coxph's algorithm and precision)
+        _fit_efron,
+        wald_ratio,
+    )
 
     g = GROUPINGS[grouping]
     reference, others = g.levels[0], g.levels[1:]
@@ -201,7 +204,7 @@ def landmark_survival(df: pd.DataFrame, endpoint: str, grouping: str,
     """OS or LFS by a toxicity grouping among patients alive and event-free after
     ``landmark_day`` days, time from the landmark (see the module docstring for who is
     included and how toxicity is classified). KM and log-rank as
-    :func:`analysis.survival.compare_survival`; HR by univariable Cox (Efron).
+    :func:`analysis.estimators.survival.compare_survival`; HR by univariable Cox (Efron).
     ``cohort``: :func:`landmark_cohort` of the same arguments, when already computed."""
     if grouping not in LANDMARK_GROUPINGS:
         raise ValueError(f"grouping {grouping!r} has no onset date; landmark groupings: {LANDMARK_GROUPINGS}")

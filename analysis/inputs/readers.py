@@ -12,9 +12,9 @@ Reading
 
 Parsing
     Every cell is parsed with vectorised pandas operations into the kind its column
-    has in :mod:`analysis.contract` (numbers, whole numbers, ``YYYY-MM-DD`` dates,
+    has in :mod:`analysis.registry.contract` (numbers, whole numbers, ``YYYY-MM-DD`` dates,
     booleans, sex, disease status); a cell that does not parse is a :class:`Violation`.
-    The contract's other rules are run by :mod:`analysis.rules`.
+    The contract's other rules are run by :mod:`analysis.inputs.rules`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .contract import (
+from analysis.inputs.errors import InputError, Violation, clip, file_error
+from analysis.registry.contract import (
     BOOLEAN,
     BOOLEAN_WORDS,
     COHORT_FIELDS,
@@ -53,7 +54,6 @@ from .contract import (
     TOO_EARLY,
     Field,
 )
-from .errors import InputError, Violation, clip, file_error
 
 #: Bytes read to recognise a file (encoding, separator, header) before parsing it.
 SNIFF_BYTES = 64 * 1024

@@ -11,8 +11,8 @@ This is the module a data manager reads and edits. It declares, top to bottom:
    range checks;
 4. the cross-column rules (:data:`COHORT_RULES`, :func:`kinetics_rules`).
 
-How a file is read is in :mod:`analysis.readers`; how the rules are run and reported is
-in :mod:`analysis.rules`; :mod:`analysis.loading` composes them. The same contract is
+How a file is read is in :mod:`analysis.inputs.readers`; how the rules are run and reported is
+in :mod:`analysis.inputs.rules`; :mod:`analysis.inputs.loading` composes them. The same contract is
 written for users in ``docs/data-dictionary.md`` and ``data/README.md``;
 ``tests/test_contract.py`` checks that those pages and this module list the same columns.
 """
@@ -68,7 +68,7 @@ TEXT, NUMBER, INTEGER, DATE, BOOLEAN, SEX, STATUS = ("text", "number", "integer"
 @dataclass(frozen=True)
 class Range:
     """A range check of a column's values: the name of the ``pandera.Check`` that
-    :mod:`analysis.rules` runs, its arguments and the message of a failure (declared as
+    :mod:`analysis.inputs.rules` runs, its arguments and the message of a failure (declared as
     data so that reading the contract does not import pandera)."""
 
     check: str  # "in_range", "ge" or "gt"
@@ -261,7 +261,7 @@ COHORT_RULES: tuple[Rule, ...] = (
 def kinetics_rules(cohort_ids: pd.Series | None, followup_days: pd.Series | None = None) -> tuple[Rule, ...]:
     """The kinetics table's rules; those against the cohort only when it was read:
     ``cohort_ids`` (its patient_id column), ``followup_days`` (days from infusion to last
-    follow-up by patient_id, :func:`analysis.rules.days_to_last_followup`)."""
+    follow-up by patient_id, :func:`analysis.inputs.rules.days_to_last_followup`)."""
     rules = [
         Rule(
             "day",

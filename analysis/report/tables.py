@@ -29,13 +29,15 @@ import pandas as pd
 if TYPE_CHECKING:  # imported where a table is drawn: restoring cached results skips it
     from great_tables import GT
 
-from .centers import CENTER_COUNTS, CenterSupplement
-from .comparisons import CategoricalLevel, Comparison, ContinuousLevel
-from .competing import CIF_MONTHS, CompetingRisks, summary_rows
-from .concepts import ENDPOINTS, OPTIONS, SOFTWARE, TESTS, VARIABLES
-from .cox import COX_TERMS, FIRTH, CoxResult
-from .effects import UnivariableCox, reference_level
-from .formatting import (
+from analysis.estimators.centers import CENTER_COUNTS, CenterSupplement
+from analysis.estimators.comparisons import CategoricalLevel, Comparison, ContinuousLevel
+from analysis.estimators.competing import CIF_MONTHS, CompetingRisks, summary_rows
+from analysis.estimators.cox import COX_TERMS, FIRTH, CoxResult
+from analysis.estimators.effects import UnivariableCox, reference_level
+from analysis.estimators.survival import KMSummary, SurvivalComparison
+from analysis.registry.concepts import ENDPOINTS, OPTIONS, SOFTWARE, TESTS, VARIABLES
+from analysis.registry.groups import GROUPINGS, TABLE1_GROUPINGS
+from analysis.report.formatting import (
     CELL_MISSING,
     fmt_ci,
     fmt_count_pct,
@@ -47,8 +49,6 @@ from .formatting import (
     fmt_pct,
     is_missing,
 )
-from .groups import GROUPINGS, TABLE1_GROUPINGS
-from .survival import KMSummary, SurvivalComparison
 
 _INDENT = "\u2003"  # em space: survives Pandoc (leading ASCII spaces in a cell do not)
 
@@ -502,7 +502,7 @@ def _value(x, thousands: bool = True) -> str:
 def reproduction_table(rows: Iterable) -> Table:
     """Published versus computed values, one row per checked quantity.
 
-    ``rows`` (or a :class:`analysis.reproduction.ReproductionTable`) are dicts or
+    ``rows`` (or a :class:`analysis.demo.reproduction.ReproductionTable`) are dicts or
     objects with ``description``, ``where``, ``published``, ``computed``,
     ``difference``, ``status``, ``conclusion_agrees`` (True, False or None when
     the quantity carries no conclusion) and optionally ``qualifier`` ("<" for a
@@ -553,7 +553,7 @@ def _two_columns(headers: tuple[str, str], rows: Iterable[tuple[str, str]]) -> T
 
 
 def data_summary(results) -> Table:
-    """The appendix's summary of the data (a :class:`analysis.results.Results`): patients,
+    """The appendix's summary of the data (a :class:`analysis.report.results.Results`): patients,
     centers, years of infusion, the cut-off, events, kinetics samples and missing values."""
     c = results.counts
     rows = [
@@ -571,11 +571,11 @@ def data_summary(results) -> Table:
 
 
 def software_table() -> Table:
-    """Versions of cartox, Python and the packages of :data:`analysis.concepts.SOFTWARE`."""
+    """Versions of cartox, Python and the packages of :data:`analysis.registry.concepts.SOFTWARE`."""
     import platform
     from importlib.metadata import version
 
-    from . import __version__
+    from analysis import __version__
 
     rows = [("cartox", __version__), ("Python", platform.python_version())]
     rows += [(name, version(name.replace("_", "-"))) for name in SOFTWARE]

@@ -20,9 +20,12 @@ from typing import Any
 
 import yaml
 
-from .competing import CAUSES
-from .concepts import ENDPOINTS, NO_KINETICS_REASON, OPTIONS, RESPONSES, VARIABLES, outcome_phrase
-from .formatting import (
+from analysis.demo.reproduction import ReproductionTable, reproduce_results
+from analysis.estimators.competing import CAUSES
+from analysis.inputs.studyfile import StudySettings
+from analysis.registry.concepts import ENDPOINTS, NO_KINETICS_REASON, OPTIONS, RESPONSES, VARIABLES, outcome_phrase
+from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
+from analysis.report.formatting import (
     NOT_ESTIMABLE,
     fmt_ci,
     fmt_date,
@@ -34,10 +37,7 @@ from .formatting import (
     fmt_pct,
     is_missing,
 )
-from .groups import GROUPINGS, TOXICITY_GROUPINGS
-from .reproduction import ReproductionTable, reproduce_results
-from .results import Results
-from .studyfile import StudySettings
+from analysis.report.results import Results
 
 #: Verdict phrases: a non-significant test is never worded as equivalence (issue 10).
 DIFFERED = "differed significantly"
@@ -132,7 +132,7 @@ class Narrative:
     @property
     def alpha(self) -> float:
         """The significance level of every verdict (``analysis: alpha`` in the study file;
-        default :data:`analysis.concepts.OPTIONS`): ``text.alpha`` -> 0.05."""
+        default :data:`analysis.registry.concepts.OPTIONS`): ``text.alpha`` -> 0.05."""
         return self.settings.analysis.alpha if self.settings is not None else OPTIONS["alpha"].default
 
     @property
@@ -209,7 +209,7 @@ class Narrative:
 
     # --- p-values -----------------------------------------------------------------------
     #: What an editor compares: a response, a survival endpoint, the kinetics peak or a
-    #: Table 1 variable, always ``by`` a grouping of :data:`analysis.groups.GROUPINGS`.
+    #: Table 1 variable, always ``by`` a grouping of :data:`analysis.registry.groups.GROUPINGS`.
     OUTCOMES = (*RESPONSES, *ENDPOINTS, "peak", *CAUSES, *VARIABLES)
     _TABLES = ("table1", "response", "kinetics", "survival", "competing", "landmark")
 
@@ -452,19 +452,19 @@ class Narrative:
     @property
     def censor_marks(self) -> bool | None:
         """Whether the Kaplan–Meier figures mark censored patients with crosses: True on every
-        panel, False on none, None on some (:func:`analysis.figures.report_censor_marks`)::
+        panel, False on none, None on some (:func:`analysis.report.figures.report_censor_marks`)::
 
             `{python} text.choose(text.censor_marks, "Crosses mark ...", "... not marked ...",
                                   untested="... on the panels with at most ...")`
         """
-        from .figures import report_censor_marks  # matplotlib: only when the sentence is written
+        from analysis.report.figures import report_censor_marks  # matplotlib: only when the sentence is written
 
         return report_censor_marks(self.results)
 
     @property
     def max_censor_marks(self) -> str:
         """The most distinct censoring times a curve may have for its panel to be marked: "100"."""
-        from .figures import MAX_CENSOR_MARKS
+        from analysis.report.figures import MAX_CENSOR_MARKS
 
         return f"{MAX_CENSOR_MARKS:,}"
 
@@ -503,7 +503,7 @@ class Narrative:
     # --- appendix -----------------------------------------------------------------------
     @cached_property
     def reproduction(self) -> ReproductionTable:
-        """The publication's numbers against this report's (:func:`analysis.reproduction.reproduce_results`):
+        """The publication's numbers against this report's (:func:`analysis.demo.reproduction.reproduce_results`):
         ``text.reproduction.summary.exact`` -> '27' numbers reproduced exactly as printed;
         ``tables.reproduction_table(text.reproduction)`` shows every row."""
         return reproduce_results(self.results)

@@ -8,7 +8,7 @@ Reproduces R ``cmprsk`` (2.2-11), the reference every haematology paper uses::
     tp <- timepoints(fit, c(12, 24))            # estimate and variance at 12, 24 months
 
 * Time origin is the CR date and time is in months of ``DAYS_PER_MONTH`` days, the
-  same clock as LFS (``analysis.survival``): ``lfs_months``. A patient in CR has a
+  same clock as LFS (``analysis.estimators.survival``): ``lfs_months``. A patient in CR has a
   relapse (cause 1) when ``relapse_date`` is set, otherwise a death is non-relapse
   mortality (cause 2, death without relapse); everyone else is censored at last
   follow-up. A relapse on the day of death counts as relapse, as in the LFS endpoint.
@@ -45,10 +45,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.estimators.survival import RISK_STEP_MONTHS, Z95, _at_risk, unique_inverse
+
 # scipy is imported in the functions that use it: a kernel restoring cached results
 # (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
-from .groups import GROUPINGS
-from .survival import RISK_STEP_MONTHS, Z95, _at_risk, unique_inverse
+from analysis.registry.groups import GROUPINGS
 
 #: Months at which the cumulative incidences are reported.
 CIF_MONTHS = (12, 24)

@@ -31,12 +31,12 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .concepts import OPTIONS
-from .contract import BOOLEAN_WORDS, COHORT_FIELDS, KINETICS_FIELDS, SEX_WORDS, STATUS_WORDS
-from .readers import normal_name
+from analysis.inputs.readers import normal_name
+from analysis.registry.concepts import OPTIONS
+from analysis.registry.contract import BOOLEAN_WORDS, COHORT_FIELDS, KINETICS_FIELDS, SEX_WORDS, STATUS_WORDS
 
 #: Labels and variable names that registries use for each contract column (normalised
-#: as :func:`analysis.readers.normal_name` does).
+#: as :func:`analysis.inputs.readers.normal_name` does).
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "patient_id": ("record id", "record", "patient id", "patient", "subject id", "study id", "id", "upn",
                    "patient number", "pt id"),
@@ -574,6 +574,6 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
 
 
 def write_study_file(proposal: Proposal, target) -> Path:
-    from .outfiles import write_atomic
+    from analysis.inputs.outfiles import write_atomic
 
     return write_atomic(target, study_file_text(proposal, Path(target)))

@@ -26,12 +26,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .concepts import OPTIONS
-from .contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
-from .loading import Study, load_study, parse_cutoff
-from .readers import ColumnMapping
+from analysis.inputs.loading import Study, load_study, parse_cutoff
+from analysis.inputs.readers import ColumnMapping
+from analysis.registry.concepts import OPTIONS
+from analysis.registry.contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 #: The study file read when none is named and it exists in the working directory.
 DEFAULT_STUDY_FILE = "study.yml"
@@ -110,7 +110,7 @@ def _option(key: str) -> Any:
 
 
 class AnalysisOptions(_Model):
-    """The ``analysis:`` section: one field per :data:`analysis.concepts.OPTIONS` entry,
+    """The ``analysis:`` section: one field per :data:`analysis.registry.concepts.OPTIONS` entry,
     whose default, bounds and description come from there."""
 
     alpha: float = _option("alpha")
@@ -429,6 +429,6 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def load_settings(settings: StudySettings) -> Study:
-    """Load and validate the data the settings name (raises :class:`~analysis.loading.InputError`)."""
+    """Load and validate the data the settings name (raises :class:`~analysis.inputs.loading.InputError`)."""
     return load_study(settings.cohort, settings.kinetics, cutoff=settings.cutoff, sheet=settings.sheet,
                       mapping=settings.mapping)

@@ -1,6 +1,6 @@
 """Published-vs-computed reproduction table.
 
-``analysis/data/published.yml`` (package data) lists every number of the publication that the library can
+``analysis/demo/data/published.yml`` (package data) lists every number of the publication that the library can
 recompute, each with a ``path`` into the results JSON (``docs/results.md``).
 :func:`reproduce` looks every path up in a results dictionary and classifies the match:
 
@@ -11,7 +11,7 @@ recompute, each with a ``path`` into the results JSON (``docs/results.md``).
 - ``not computed``: no path, or the results hold no number there.
 
 For p-values ``conclusion_agrees`` says whether both sides fall on the same side of the
-default alpha (0.05, :data:`analysis.concepts.OPTIONS`), the level the publication tested at.
+default alpha (0.05, :data:`analysis.registry.concepts.OPTIONS`), the level the publication tested at.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from .concepts import OPTIONS
+from analysis.registry.concepts import OPTIONS
 
 TOLERANCE = 0.10
 STATUSES = ("exact", "within 10%", "differs", "not computed")
@@ -103,7 +103,7 @@ def _parse_value(raw) -> tuple[float, str | None]:
 
 
 #: The publication's numbers with where they are printed, shipped inside the package.
-PUBLISHED_VALUES = files("analysis") / "data" / "published.yml"
+PUBLISHED_VALUES = files("analysis.demo") / "data" / "published.yml"
 
 
 def load_published(path: str | Path | None = None) -> tuple[PublishedValue, ...]:
@@ -165,7 +165,7 @@ def _round_half_up(x: float, decimals: int) -> float:
 
 def reproduce_results(results) -> ReproductionTable:
     """The publication's numbers (:data:`PUBLISHED_VALUES`) against those of a
-    :class:`analysis.results.Results`, read through its JSON export (``docs/results.md``)."""
+    :class:`analysis.report.results.Results`, read through its JSON export (``docs/results.md``)."""
     return reproduce(results.to_dict(), load_published())
 
 

@@ -1,9 +1,9 @@
 """Load and validate a cohort and its CAR-T kinetics against the data contract.
 
 The public entry points. The contract itself (columns, kinds, allowed values, rules) is
-declared in :mod:`analysis.contract` and written for users in ``data/README.md``; files
-are read and cells parsed by :mod:`analysis.readers`; the rules are run by
-:mod:`analysis.rules`. Every violation of both files is raised together as one
+declared in :mod:`analysis.registry.contract` and written for users in ``data/README.md``; files
+are read and cells parsed by :mod:`analysis.inputs.readers`; the rules are run by
+:mod:`analysis.inputs.rules`. Every violation of both files is raised together as one
 :class:`InputError`.
 
 Public API: :func:`load_cohort`, :func:`load_kinetics`, :func:`load_study`,
@@ -20,7 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .contract import (
+from analysis.demo.synthetic import is_marker_line
+from analysis.inputs.errors import InputError, Violation
+from analysis.inputs.readers import NO_MAPPING, ColumnMapping, check_header, open_source, parse_chunk, parse_column
+from analysis.inputs.rules import days_to_last_followup, schema_violations
+from analysis.registry.contract import (
     BOOLEAN,
     COHORT_FIELDS,
     COHORT_RULES,
@@ -35,10 +39,6 @@ from .contract import (
     Field,
     kinetics_rules,
 )
-from .errors import InputError, Violation
-from .readers import NO_MAPPING, ColumnMapping, check_header, open_source, parse_chunk, parse_column
-from .rules import days_to_last_followup, schema_violations
-from .synthetic import is_marker_line
 
 __all__ = ["InputError", "Study", "Violation", "load_cohort", "load_kinetics", "load_study", "parse_cutoff"]
 

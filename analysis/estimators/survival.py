@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .concepts import ENDPOINTS
+from analysis.registry.concepts import ENDPOINTS
 
 LANDMARK_MONTHS = (12, 24, 36)
 
@@ -271,7 +271,7 @@ def compare_survival(df: pd.DataFrame, endpoint: str, grouping: str | None = Non
     with n = 0 and a reason. Numbers at risk are given at 0, 12, 24, ... months up
     to the largest follow-up of the endpoint.
     """
-    from .groups import GROUPINGS
+    from analysis.registry.groups import GROUPINGS
 
     # only the columns used here: endpoint_frame copies every column it is given
     columns = _endpoint_columns(endpoint) + ([GROUPINGS[grouping].column] if grouping else [])

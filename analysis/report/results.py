@@ -3,7 +3,7 @@
 :func:`compute_results` runs every statistic of the manuscript on a loaded
 study and returns a :class:`Results`. Tables, figures and inline prose are all
 built from it, so they cannot disagree. Its machine-readable export
-(:meth:`Results.to_dict`, ``python -m analysis results``) is :mod:`analysis.export`,
+(:meth:`Results.to_dict`, ``python -m analysis results``) is :mod:`analysis.report.export`,
 with the keys described in ``docs/results.md``.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from .centers import CenterSupplement, center_supplement
-from .comparisons import (
+from analysis.estimators.centers import CenterSupplement, center_supplement
+from analysis.estimators.comparisons import (
     Comparison,
     ResponseComparison,
     TestResult,
@@ -24,9 +24,8 @@ from .comparisons import (
     compare_response,
     rank_test,
 )
-from .concepts import CONTINUOUS, ENDPOINTS, NO_KINETICS_REASON, OPTIONS, RESPONSES, VARIABLES
-from .cox import CoxResult, fit_cox
-from .effects import (
+from analysis.estimators.cox import CoxResult, fit_cox
+from analysis.estimators.effects import (
     DetectableHazardRatio,
     ResponseEffect,
     UnivariableCox,
@@ -34,14 +33,21 @@ from .effects import (
     response_effect,
     univariable_cox,
 )
-from .groups import GROUPINGS, TABLE1_GROUPINGS, prepare_cohort
-from .kinetics import compare_peak, kinetics_profile, kinetics_samples, patient_kinetics, with_groupings
-from .survival import (
+from analysis.estimators.kinetics import (
+    compare_peak,
+    kinetics_profile,
+    kinetics_samples,
+    patient_kinetics,
+    with_groupings,
+)
+from analysis.estimators.survival import (
     FollowUp,
     SurvivalComparison,
     compare_survival,
     median_followup,
 )
+from analysis.registry.concepts import CONTINUOUS, ENDPOINTS, NO_KINETICS_REASON, OPTIONS, RESPONSES, VARIABLES
+from analysis.registry.groups import GROUPINGS, TABLE1_GROUPINGS, prepare_cohort
 
 
 @dataclass(frozen=True)
@@ -98,13 +104,13 @@ class Results:
         return self.kinetics_patients.assign(level=self.kinetics_patients[column])[["level", "peak_copies"]]
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON export (:func:`analysis.export.results_to_dict`; keys in ``docs/results.md``)."""
-        from .export import results_to_dict
+        """The JSON export (:func:`analysis.report.export.results_to_dict`; keys in ``docs/results.md``)."""
+        from analysis.report.export import results_to_dict
 
         return results_to_dict(self)
 
     def to_json(self, indent: int | None = 2) -> str:
-        from .export import results_to_json
+        from analysis.report.export import results_to_json
 
         return results_to_json(self, indent)
 
@@ -167,10 +173,10 @@ def _missing(df: pd.DataFrame) -> dict[str, int]:
 
 
 def compute_results(study, alpha: float | None = None, landmark_day: int | None = None) -> Results:
-    """Compute every statistic of the report for a loaded :class:`analysis.loading.Study`.
+    """Compute every statistic of the report for a loaded :class:`analysis.inputs.loading.Study`.
 
     ``alpha``: the significance level of the power statements; ``landmark_day``: day after
-    infusion of the landmark analysis (defaults: :data:`analysis.concepts.OPTIONS`). A study
+    infusion of the landmark analysis (defaults: :data:`analysis.registry.concepts.OPTIONS`). A study
     file's ``analysis:`` options provide both."""
     df = prepare_cohort(study.cohort)
     kinetics = study.kinetics
@@ -243,11 +249,11 @@ def compute_results(study, alpha: float | None = None, landmark_day: int | None 
 # ======================================================================================
 # Competing risks (CIR/NRM) and the landmark analysis (issue 11)
 # ======================================================================================
-# Their JSON keys: docs/results.md; the export: analysis/export.py.
+# Their JSON keys: docs/results.md; the export: analysis/report/export.py.
 
-from .cohort_flow import CohortFlow, Timelines, cohort_flow, swimmer_timelines  # noqa: E402
-from .competing import CompetingRisks, compare_competing, competing_frame  # noqa: E402
-from .landmark import LandmarkComparison, landmark_analyses  # noqa: E402
+from analysis.estimators.competing import CompetingRisks, compare_competing, competing_frame  # noqa: E402
+from analysis.estimators.landmark import LandmarkComparison, landmark_analyses  # noqa: E402
+from analysis.report.cohort_flow import CohortFlow, Timelines, cohort_flow, swimmer_timelines  # noqa: E402
 
 #: Groupings of the landmark analysis (toxicity with an onset day).
 LANDMARK_REPORTED = ("crs", "icans")

@@ -1,13 +1,13 @@
 """The machine-readable export of the results object: every number of the report as JSON.
 
-:func:`results_to_dict` turns a :class:`analysis.results.Results` into plain JSON values
+:func:`results_to_dict` turns a :class:`analysis.report.results.Results` into plain JSON values
 (the keys are listed in ``docs/results.md``), :func:`results_to_json` into text, and
 :func:`write_results` writes it for ``python -m analysis results [-o FILE]``.
 
 Conventions: numbers at full precision (numpy scalars converted); a statistic that cannot
 be estimated is ``null`` with a sibling ``"<key>_reason"``; a whole analysis that cannot
 run has a ``"reason"``; per-level objects are keyed by the grouping's level keys
-(:data:`analysis.groups.GROUPINGS`). No patient identifier and no individual date is ever
+(:data:`analysis.registry.groups.GROUPINGS`). No patient identifier and no individual date is ever
 exported.
 """
 
@@ -21,18 +21,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import __version__
-from .centers import CenterSupplement
-from .comparisons import Comparison, ResponseComparison
-from .competing import CIF_MONTHS, CompetingRisks
-from .cox import FIRTH, CoxResult
-from .effects import DetectableHazardRatio, ResponseEffect, UnivariableCox
-from .landmark import LandmarkComparison
-from .outfiles import write_atomic
-from .survival import LANDMARK_MONTHS, KMSummary, SurvivalComparison
+from analysis import __version__
+from analysis.estimators.centers import CenterSupplement
+from analysis.estimators.comparisons import Comparison, ResponseComparison
+from analysis.estimators.competing import CIF_MONTHS, CompetingRisks
+from analysis.estimators.cox import FIRTH, CoxResult
+from analysis.estimators.effects import DetectableHazardRatio, ResponseEffect, UnivariableCox
+from analysis.estimators.landmark import LandmarkComparison
+from analysis.estimators.survival import LANDMARK_MONTHS, KMSummary, SurvivalComparison
+from analysis.inputs.outfiles import write_atomic
 
 if TYPE_CHECKING:
-    from .results import Results
+    from analysis.report.results import Results
 
 
 def results_to_json(results: Results, indent: int | None = 2) -> str:
@@ -42,7 +42,7 @@ def results_to_json(results: Results, indent: int | None = 2) -> str:
 
 
 def write_results(results: Results, output=None) -> None:
-    """Write the JSON to ``output`` all at once (:func:`analysis.outfiles.write_atomic`),
+    """Write the JSON to ``output`` all at once (:func:`analysis.inputs.outfiles.write_atomic`),
     or to standard output when ``output`` is empty."""
     text = results_to_json(results) + "\n"
     if output:

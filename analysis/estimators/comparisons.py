@@ -17,8 +17,8 @@ renaming one changes the results JSON, docs/results.md):
 - ``fisher_exact_rxc(table) -> float``: R's ``fisher.test`` p-value, by exact
   enumeration.
 
-``df`` is a frame returned by :func:`analysis.groups.prepare_cohort`; ``grouping``
-is a name of :data:`analysis.groups.GROUPINGS`. Levels are always returned in the
+``df`` is a frame returned by :func:`analysis.registry.groups.prepare_cohort`; ``grouping``
+is a name of :data:`analysis.registry.groups.GROUPINGS`. Levels are always returned in the
 grouping's order, including empty ones (n = 0, statistics None). A test that
 cannot be computed has ``p is None`` and a ``reason``; nothing here returns NaN.
 """
@@ -31,11 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.concepts import RESPONSES, VARIABLES
+from analysis.registry.concepts import RESPONSES, VARIABLES
 
 # scipy is imported in the functions that use it: a kernel restoring cached results
 # (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
-from analysis.groups import GROUPINGS, Grouping
+from analysis.registry.groups import GROUPINGS, Grouping
 
 
 @dataclass(frozen=True)
@@ -385,7 +385,7 @@ def compare_categorical(
     """Count and percent per category and level, and gtsummary's test (:func:`table_test`).
 
     Category order: ``categories`` if given, else yes/no for booleans, else the
-    variable's categories in :data:`analysis.concepts.VARIABLES`, else sorted; unlisted observed values
+    variable's categories in :data:`analysis.registry.concepts.VARIABLES`, else sorted; unlisted observed values
     follow, sorted. Percent is of the level's non-missing n.
     """
     g = _grouping(grouping)

@@ -29,9 +29,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from analysis.comparisons import Comparison, TestResult, compare_continuous
-from analysis.concepts import NO_KINETICS_REASON
-from analysis.groups import GROUPINGS
+from analysis.estimators.comparisons import Comparison, TestResult, compare_continuous
+from analysis.registry.concepts import NO_KINETICS_REASON
+from analysis.registry.groups import GROUPINGS
 
 AUC_WINDOW_DAYS = (0, 28)
 NO_SAMPLES_REASON = "no patient of the cohort has CAR-T kinetics samples"

@@ -1,7 +1,7 @@
 """The validation report a data manager reads: a per-column summary, hints for a
 column that fails as a whole, the detail, and a CSV of every problem.
 
-:class:`~analysis.loading.InputError` holds the violations; this module only words
+:class:`~analysis.inputs.loading.InputError` holds the violations; this module only words
 and writes them (``python -m analysis validate`` prints it on standard output).
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import InputError, Violation
-from .outfiles import write_atomic
+from analysis.inputs.errors import InputError, Violation
+from analysis.inputs.outfiles import write_atomic
 
 #: Columns of ``validate --problems FILE``.
 CSV_COLUMNS = ("file", "row", "record", "column", "export_column", "rule", "value", "related_value")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .concepts import ENDPOINTS, RESPONSES
-from .cox import CoxResult, _failed, fit_cox
+from analysis.estimators.cox import CoxResult, _failed, fit_cox
+from analysis.registry.concepts import ENDPOINTS, RESPONSES
 
 CENTER_COLUMN = "center"
 #: Counted per center: prepared-cohort column -> label.

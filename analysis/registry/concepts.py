@@ -1,7 +1,7 @@
 """The single home of every variable, endpoint, test and option of the report.
 
 Each concept is declared here once, as a frozen dataclass in a dict keyed by its machine
-key (the model is :data:`analysis.groups.GROUPINGS`, the one home of the groupings).
+key (the model is :data:`analysis.registry.groups.GROUPINGS`, the one home of the groupings).
 The statistics, the tables, the figures, the prose helpers (``text.…``) and the JSON
 export all read these entries; none of them types a title, a label or a default of its
 own, so a word changed here changes everywhere it is shown.
@@ -14,28 +14,28 @@ own, so a word changed here changes everywhere it is shown.
 - :data:`TESTS` — the statistical tests a comparison can report: name in a figure,
   footnote in a table.
 - :data:`OPTIONS` — the study file's ``analysis:`` options with their defaults and
-  bounds (:class:`analysis.studyfile.AnalysisOptions` is built from them).
+  bounds (:class:`analysis.inputs.studyfile.AnalysisOptions` is built from them).
 - :data:`NO_KINETICS_REASON` — why there is no kinetics analysis.
 - :data:`SOFTWARE` — the packages whose versions the report lists (and the execution
   cache keys on).
 
 To add a Table 1 variable: make sure the data contract provides the column, with its
-unit (``analysis/contract.py``, ``docs/data-dictionary.md``), then add one ``Variable``
+unit (``analysis/registry/contract.py``, ``docs/data-dictionary.md``), then add one ``Variable``
 line to :data:`VARIABLES` at the row where Table 1 should show it (the row label is the
 name and the contract's unit: "LDH, U/L")::
 
     Variable("ldh_u_l", "LDH", "lactate dehydrogenase", CONTINUOUS),
 
-It is then compared by every Table 1 grouping (:func:`analysis.results.compute_results`),
-shown in Table 1 (:func:`analysis.tables.table1`), exported in ``table1`` of the JSON,
+It is then compared by every Table 1 grouping (:func:`analysis.report.results.compute_results`),
+shown in Table 1 (:func:`analysis.report.tables.table1`), exported in ``table1`` of the JSON,
 named in prose by ``text.table1_differences`` and accepted by ``text.p("ldh_u_l",
 by="crs")``. A categorical variable lists its categories in display order, each with
 its Table 1 sub-row label; a yes/no variable (kind :data:`YES_NO`) shows one row, the
 number of "yes" (``tests/test_concepts.py`` adds one this way). A response needs its
-boolean column in the prepared cohort (:func:`analysis.groups.prepare_cohort`); an endpoint
+boolean column in the prepared cohort (:func:`analysis.registry.groups.prepare_cohort`); an endpoint
 also its time and event columns there and its landmark cohort
-(:func:`analysis.landmark.landmark_cohort`); an option its field in
-:class:`analysis.studyfile.AnalysisOptions` (a test checks that the two match).
+(:func:`analysis.estimators.landmark.landmark_cohort`); an option its field in
+:class:`analysis.inputs.studyfile.AnalysisOptions` (a test checks that the two match).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Endpoint:
-    """A time-to-event endpoint of the prepared cohort (:func:`analysis.groups.prepare_cohort`)."""
+    """A time-to-event endpoint of the prepared cohort (:func:`analysis.registry.groups.prepare_cohort`)."""
 
     key: str
     title: str  # "Overall survival": table blocks, figure titles
@@ -118,8 +118,8 @@ class Variable:
     @property
     def label(self) -> str:
         """Table 1 row label: the name and the unit the data contract declares for the
-        column ("Peak IL-6"); the unit has one home, :mod:`analysis.contract`."""
-        from .contract import unit_of  # here: reading the registry needs no pandera
+        column ("Peak IL-6"); the unit has one home, :mod:`analysis.registry.contract`."""
+        from analysis.registry.contract import unit_of  # here: reading the registry needs no pandera
 
         unit = unit_of(self.key)
         return f"{self.name}, {unit}" if unit else self.name

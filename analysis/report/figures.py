@@ -20,7 +20,7 @@ Conventions:
   so panels of one figure line up when placed side by side.
 * Figures are created without pyplot (no global figure registry), so building
   many panels in a loop or in a notebook leaks nothing and is never shown twice.
-* p-values go through :func:`analysis.formatting.fmt_p`.
+* p-values go through :func:`analysis.report.formatting.fmt_p`.
 """
 from __future__ import annotations
 
@@ -36,11 +36,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MultipleLocator, NullFormatter
 
-from .comparisons import Comparison, ResponseComparison
-from .concepts import ENDPOINTS, RESPONSES, TESTS
-from .formatting import fmt_p
-from .groups import GROUPINGS
-from .survival import SurvivalComparison
+from analysis.estimators.comparisons import Comparison, ResponseComparison
+from analysis.estimators.survival import SurvivalComparison
+from analysis.registry.concepts import ENDPOINTS, RESPONSES, TESTS
+from analysis.registry.groups import GROUPINGS
+from analysis.report.formatting import fmt_p
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -124,7 +124,7 @@ MEANING_COLORS: dict[str, str] = {
 #: Toxicity severity, light to dark: the sequential scale.
 SEVERITY_SCALE = ("grade_1_2", "any_toxicity", "grade_ge3")
 
-#: Meaning of every non-reference level (reference levels: analysis.effects.REFERENCE_LEVELS).
+#: Meaning of every non-reference level (reference levels: analysis.estimators.effects.REFERENCE_LEVELS).
 LEVEL_MEANINGS: dict[tuple[str, str], str] = {
     ("crs", "yes"): "any_toxicity",
     ("icans", "yes"): "any_toxicity",
@@ -142,7 +142,7 @@ LEVEL_MEANINGS: dict[tuple[str, str], str] = {
 
 def level_meaning(grouping: str | None, key: str) -> str | None:
     """'reference', a toxicity step of :data:`SEVERITY_SCALE`, 'treated', or None (unknown level)."""
-    from .effects import REFERENCE_LEVELS
+    from analysis.estimators.effects import REFERENCE_LEVELS
 
     if grouping is None:
         return None
@@ -349,11 +349,11 @@ def km_plot(
     """Figure 2/3 panel: Kaplan–Meier curves with '+' censor marks (when few enough to be
     read: :func:`censor_marks_drawn`), log-rank p and
     a number-at-risk table under the plot on the same time axis. Axis labels default
-    to the endpoint's (:data:`analysis.concepts.ENDPOINTS`: OS runs from infusion, LFS
+    to the endpoint's (:data:`analysis.registry.concepts.ENDPOINTS`: OS runs from infusion, LFS
     from the date of CR).
 
     ``ci``: shade each curve's pointwise 95% CI (R ``survfit``'s log CI, as computed in
-    :mod:`analysis.survival`) in the curve's colour; by default on for panels of one or
+    :mod:`analysis.estimators.survival`) in the curve's colour; by default on for panels of one or
     two groups and off for more, where overlapping bands would hide the curves.
 
     Draws only the aggregated step points of each ``KMSummary.curve``, so its cost
@@ -694,7 +694,7 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
 
 def _forest_rows() -> list[tuple[str, str | None, str, str | None]]:
     """Rows of Table 2 in its order: (label, Cox term key or None, kind, meaning)."""
-    from .cox import COX_TERMS
+    from analysis.estimators.cox import COX_TERMS
 
     severity = GROUPINGS["severity"]
     return [
@@ -816,7 +816,7 @@ def cif_plot(result, cause: str) -> Figure:
     number-at-risk table under the plot (patients still in follow-up and event-free:
     the risk set is the same for both causes). Levels with n = 0 are left out.
 
-    ``result`` is an :class:`analysis.competing.CompetingRisks`.
+    ``result`` is an :class:`analysis.estimators.competing.CompetingRisks`.
     """
     comparison = result.causes[cause]
     grouping = result.grouping
@@ -856,7 +856,7 @@ def cif_plot(result, cause: str) -> Figure:
 
 def landmark_km_plot(result) -> Figure:
     """Kaplan–Meier panel of the landmark analysis (an
-    :class:`analysis.landmark.LandmarkComparison`): time from the landmark, toxicity as
+    :class:`analysis.estimators.landmark.LandmarkComparison`): time from the landmark, toxicity as
     known at the landmark; a panel with the reason when it is not estimable."""
     if result.survival is None:
         return _not_estimable_panel(f"Landmark analysis not estimable ({result.reason})")
@@ -870,7 +870,7 @@ _FLOW_BOX = {"boxstyle": "square,pad=0.45", "facecolor": "white", "edgecolor": "
 
 
 def flow_diagram(flow) -> Figure:
-    """Cohort flow (an :class:`analysis.cohort_flow.CohortFlow`): infused -> evaluable at
+    """Cohort flow (an :class:`analysis.report.cohort_flow.CohortFlow`): infused -> evaluable at
     day 30 -> CR -> MRD-negative CR on the main axis, exclusions to the right, and the
     outcome of the MRD-negative CR patients at the bottom (all patients in CR in brackets)."""
     fig = _new_figure((6.6, 4.6))
@@ -931,7 +931,7 @@ SWIMMER_MARKERS = {
 
 def swimmer_plot(timelines) -> Figure:
     """Swimmer plot of the per-patient timelines (an
-    :class:`analysis.cohort_flow.Timelines`): one unlabelled bar per patient from
+    :class:`analysis.report.cohort_flow.Timelines`): one unlabelled bar per patient from
     infusion to death (black square) or last follow-up (arrow), ordered by follow-up,
     with CRS and ICANS onset, CR and relapse marked. When the cohort was thinned, a
     note above the plot says how many patients are shown."""
