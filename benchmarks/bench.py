@@ -53,6 +53,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from analysis.report.export import results_to_json
+
 ROOT = Path(__file__).resolve().parents[1]
 PEER = ROOT / "benchmarks" / "peer"
 PROJECT_FILES = (
@@ -131,7 +133,7 @@ def child_analyse(cohort: str, kinetics: str, results_json: str | None = None) -
         per_kind[kind] = per_kind.get(kind, 0.0) + time.perf_counter() - s
     t4 = time.perf_counter()
     if results_json:  # for the comparison with the R peer (not timed)
-        Path(results_json).write_text(R.to_json(), encoding="utf-8")
+        Path(results_json).write_text(results_to_json(R), encoding="utf-8")
     return {
         "import": t1 - t0,
         "load": t2 - t1,

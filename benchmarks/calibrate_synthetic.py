@@ -29,6 +29,7 @@ from analysis.demo.reproduction import load_published, reproduce  # noqa: E402
 from analysis.demo.synthetic import write_synthetic  # noqa: E402
 from analysis.estimators.comparisons import rank_test  # noqa: E402
 from analysis.inputs.loading import load_study  # noqa: E402
+from analysis.report.export import results_to_dict
 from analysis.report.results import compute_results  # noqa: E402
 
 PUBLISHED = load_published(ROOT / "analysis" / "demo" / "data" / "published.yml")
@@ -46,7 +47,7 @@ def evaluate(seed: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         cohort_path, kinetics_path = write_synthetic(tmp, seed=seed)
         study = load_study(cohort_path, kinetics_path)
-        results = compute_results(study).to_dict()
+        results = results_to_dict(compute_results(study))
     table = reproduce(results, PUBLISHED)
     distance, disagreements, hr_sides = 0.0, [], 0
     for row in table.rows:

@@ -14,6 +14,7 @@ from analysis.estimators.centers import SINGLE_CENTER_REASON, center_labels, cen
 from analysis.estimators.cox import fit_cox
 from analysis.inputs.loading import load_study
 from analysis.registry.groups import prepare_cohort
+from analysis.report.export import results_to_dict
 from analysis.report.tables import center_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,7 +150,7 @@ def test_the_results_json_has_the_center_supplement_without_names():
 
     root = Path(__file__).resolve().parents[1]
     study = load_study(root / "data/cohort.csv", root / "data/kinetics.csv", "2023-03-01")
-    exported = compute_results(study).to_dict()["centers"]
+    exported = results_to_dict(compute_results(study))["centers"]
     names = set(study.cohort["center"])
     text = json.dumps(exported)
     assert not any(name in text for name in names)

@@ -22,6 +22,7 @@ from analysis.inputs.loading import load_study
 from analysis.registry.groups import prepare_cohort
 from analysis.report import figures
 from analysis.report.cohort_flow import swimmer_timelines
+from analysis.report.export import results_to_json
 from analysis.report.narrative import Narrative
 from analysis.report.results import compute_results
 from analysis.report.tables import cif_table
@@ -152,7 +153,7 @@ def test_no_relapse_anywhere_gives_reasons_in_results_and_prose(study):
     assert text.verdict("relapse", by="crs", of="in the cumulative incidence of relapse").startswith(
         "no test of a difference in the cumulative incidence of relapse was possible "
         "(Gray's test not estimable (no event")
-    exported = json.loads(results.to_json())
+    exported = json.loads(results_to_json(results))
     relapse = exported["competing"]["crs"]["relapse"]
     assert relapse["gray_p"] is None and "no event" in relapse["gray_p_reason"]
     assert relapse["levels"]["yes"]["cif_12m_ci_low"] is None and relapse["levels"]["yes"]["cif_12m_ci_low_reason"]
@@ -200,7 +201,7 @@ def test_significant_verdict_wording(results):
 
 
 def test_json_block(results):
-    exported = json.loads(results.to_json())
+    exported = json.loads(results_to_json(results))
     assert exported["landmark"]["landmark_day"] == 30
     assert set(exported["competing"]) == {"all", *__import__("analysis.registry.groups", fromlist=["GROUPINGS"]).GROUPINGS}
     lm = exported["landmark"]["os"]["crs"]

@@ -18,6 +18,7 @@ from analysis.inputs.studyfile import AnalysisOptions
 from analysis.registry import concepts, contract
 from analysis.registry.groups import prepare_cohort
 from analysis.report import figures, tables
+from analysis.report.export import results_to_dict
 from analysis.report.narrative import Narrative
 from analysis.report.results import compute_results
 
@@ -114,7 +115,7 @@ def test_a_variable_added_to_the_registry_is_compared_tabulated_exported_and_nam
     assert {("icans_grade", g) for g in ("crs", "icans", "concurrent")} <= set(results.table1)
     assert results.table1[("icans_grade", "crs")].result.test == "mann_whitney"
     assert "ICANS grade, maximum" in tables.table1(results.table1).markdown
-    assert set(results.to_dict()["table1"]["icans_grade"]) == {"crs", "icans", "concurrent"}
+    assert set(results_to_dict(results)["table1"]["icans_grade"]) == {"crs", "icans", "concurrent"}
     text = Narrative(results)
     assert text.p("icans_grade", by="icans") == text.p("table1", ("icans_grade", "icans"))
     # ICANS grade by ICANS: Mann-Whitney p < 0.001 on the demo (every ICANS patient has grade >= 1)
@@ -155,7 +156,7 @@ def test_no_kinetics_reason_is_one_sentence_everywhere():
     results = compute_results(load_study(STUDY[0], None, STUDY[2]))
     assert results.kinetics_reason == concepts.NO_KINETICS_REASON
     assert results.kinetics_peak["crs"].result.reason == concepts.NO_KINETICS_REASON
-    assert results.to_dict()["kinetics"]["peak"]["crs"]["p_reason"] == concepts.NO_KINETICS_REASON
+    assert results_to_dict(results)["kinetics"]["peak"]["crs"]["p_reason"] == concepts.NO_KINETICS_REASON
     text = Narrative(results)
     assert text.kinetics_reason == concepts.NO_KINETICS_REASON
     assert text.p("peak", by="crs") == f"not estimable ({concepts.NO_KINETICS_REASON})"

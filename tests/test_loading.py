@@ -23,6 +23,7 @@ import analysis.inputs.readers as readers
 import analysis.registry.contract as contract
 from analysis.inputs.loading import InputError, Study, Violation, load_cohort, load_kinetics, load_study, parse_cutoff
 from analysis.registry.groups import prepare_cohort
+from analysis.report.export import results_to_json
 
 COMMITTED = committed_cases()
 
@@ -375,7 +376,7 @@ def test_numbers_are_bounded_so_that_statistics_stay_finite():
     _, kinetics = synthesize()
     kinetics["car_copies_per_ug"] = np.where(np.arange(len(kinetics)) % 2, contract.MAX_NUMBER, contract.MAX_NUMBER / 2)
     study = Study(study.cohort, kinetics, study.cutoff, study.cohort_path, None, False)
-    peaks = json.loads(compute_results(study).to_json())["kinetics"]["peak"]
+    peaks = json.loads(results_to_json(compute_results(study)))["kinetics"]["peak"]
     for comparison in peaks.values():
         for level in comparison["levels"].values():
             assert level["n"] > 0 and contract.MAX_NUMBER / 2 <= level["median"] <= contract.MAX_NUMBER

@@ -31,6 +31,7 @@ from conftest import (
 )
 
 from analysis.inputs.loading import InputError, load_study
+from analysis.report.export import results_to_json
 from analysis.report.results import compute_results
 
 DATE_COLUMNS = ("infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date")
@@ -134,7 +135,7 @@ def test_no_identifier_or_individual_date_in_the_rendered_report(bundled_render:
 
 
 def test_no_identifier_or_individual_date_in_the_results_json(bundled_results):
-    text = bundled_results.to_json()
+    text = results_to_json(bundled_results)
     assert not _leaks(text, _patient_ids(), _date_pattern())
     # the per-patient kinetics kept for the figures carry no identifier either
     assert "patient_id" not in bundled_results.kinetics_patients.columns
@@ -186,7 +187,7 @@ def test_hostile_cells_load_as_text_and_are_counted(hostile):
     assert set(hostile["rename"].values()) <= set(study.cohort["center"])
     results = compute_results(study)
     assert results.counts["n_centers"] == hostile["n_centers"]
-    assert SCRIPT not in results.to_json() and FORMULA not in results.to_json()
+    assert SCRIPT not in results_to_json(results) and FORMULA not in results_to_json(results)
     assert not hostile["sentinel"].exists()
 
 

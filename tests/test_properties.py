@@ -25,6 +25,7 @@ from analysis.estimators.comparisons import compare_categorical, compare_continu
 from analysis.estimators.cox import ALIASED_REASON, CONSTANT_REASON, NO_INFORMATION_REASON, fit_cox
 from analysis.estimators.survival import compare_survival, kaplan_meier
 from analysis.registry.groups import GROUPINGS, prepare_cohort
+from analysis.report.export import results_to_dict
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -275,7 +276,7 @@ def test_results_do_not_depend_on_row_order_or_patient_ids(n, seed, shuffle):
     kinetics = study.kinetics.iloc[rng.permutation(len(study.kinetics))].reset_index(drop=True)
     kinetics["patient_id"] = kinetics["patient_id"].map(new_ids)
     other = dataclasses.replace(study, cohort=cohort, kinetics=kinetics)
-    _assert_same(compute_results(study).to_dict(), compute_results(other).to_dict())
+    _assert_same(results_to_dict(compute_results(study)), results_to_dict(compute_results(other)))
 
 
 # --------------------------------------------------------------------------- swapping groups

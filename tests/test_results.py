@@ -19,6 +19,7 @@ import pytest
 from analysis.inputs.loading import load_study
 from analysis.registry.concepts import VARIABLES
 from analysis.registry.groups import GROUPINGS, TABLE1_GROUPINGS
+from analysis.report.export import results_to_json
 from analysis.report.narrative import Narrative
 from analysis.report.results import compute_results
 
@@ -39,7 +40,7 @@ def results(study):
 
 @pytest.fixture(scope="module")
 def exported(results):
-    return json.loads(results.to_json())
+    return json.loads(results_to_json(results))
 
 
 def _walk(node, path=""):
@@ -150,7 +151,7 @@ def test_degenerate_cohort_gives_reasons_not_errors(study):
     cohort.loc[no_crs, "crs_onset_day"] = 3
     degenerate = dataclasses.replace(study, cohort=cohort)
     results = compute_results(degenerate)
-    exported = json.loads(results.to_json())
+    exported = json.loads(results_to_json(results))
     crs = exported["survival"]["os"]["crs"]
     assert crs["logrank_p"] is None and crs["logrank_p_reason"]
     assert exported["table1"]["age"]["crs"]["p"] is None

@@ -9,6 +9,7 @@ from analysis.demo.reproduction import load_published, reproduce
 from analysis.demo.synthetic import CUTOFF, DEFAULT_SEED, marker_line, synthesize, write_synthetic
 from analysis.estimators.comparisons import rank_test
 from analysis.inputs.loading import load_study
+from analysis.report.export import results_to_dict
 from analysis.report.results import compute_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +39,7 @@ def study():
 
 @pytest.fixture(scope="module")
 def results(study):
-    return compute_results(study).to_dict()
+    return results_to_dict(compute_results(study))
 
 
 @pytest.fixture(scope="module")

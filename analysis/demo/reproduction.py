@@ -163,10 +163,11 @@ def _round_half_up(x: float, decimals: int) -> float:
     return float(Decimal(repr(x)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
 
 
-def reproduce_results(results) -> ReproductionTable:
-    """The publication's numbers (:data:`PUBLISHED_VALUES`) against those of a
-    :class:`analysis.report.results.Results`, read through its JSON export (``docs/results.md``)."""
-    return reproduce(results.to_dict(), load_published())
+def reproduce_results(exported: dict) -> ReproductionTable:
+    """The publication's numbers (:data:`PUBLISHED_VALUES`) against those of a report's results,
+    given as their JSON export (:func:`analysis.report.export.results_to_dict`, keys in
+    ``docs/results.md``): the demo reads the report's output and imports nothing of it."""
+    return reproduce(exported, load_published())
 
 
 def reproduce(results: dict, published) -> ReproductionTable:

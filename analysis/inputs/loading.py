@@ -20,9 +20,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.demo.synthetic import is_marker_line
 from analysis.inputs.errors import InputError, Violation
-from analysis.inputs.readers import NO_MAPPING, ColumnMapping, check_header, open_source, parse_chunk, parse_column
+from analysis.inputs.readers import (
+    NO_MAPPING,
+    ColumnMapping,
+    check_header,
+    is_marker_line,
+    open_source,
+    parse_chunk,
+    parse_column,
+)
 from analysis.inputs.rules import days_to_last_followup, schema_violations
 from analysis.registry.contract import (
     BOOLEAN,

@@ -25,6 +25,7 @@ from analysis.estimators.competing import CAUSES
 from analysis.inputs.studyfile import StudySettings
 from analysis.registry.concepts import ENDPOINTS, NO_KINETICS_REASON, OPTIONS, RESPONSES, VARIABLES, outcome_phrase
 from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
+from analysis.report.export import results_to_dict
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
     fmt_ci,
@@ -506,7 +507,7 @@ class Narrative:
         """The publication's numbers against this report's (:func:`analysis.demo.reproduction.reproduce_results`):
         ``text.reproduction.summary.exact`` -> '27' numbers reproduced exactly as printed;
         ``tables.reproduction_table(text.reproduction)`` shows every row."""
-        return reproduce_results(self.results)
+        return reproduce_results(results_to_dict(self.results))
 
     # --- effect sizes (estimate and 95% CI beside every p) ------------------------------
     def _summary(self, endpoint: str, grouping: str = "all", level: str | None = None):

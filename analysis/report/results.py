@@ -3,7 +3,8 @@
 :func:`compute_results` runs every statistic of the manuscript on a loaded
 study and returns a :class:`Results`. Tables, figures and inline prose are all
 built from it, so they cannot disagree. Its machine-readable export
-(:meth:`Results.to_dict`, ``python -m analysis results``) is :mod:`analysis.report.export`,
+(``python -m analysis results``) is :mod:`analysis.report.export`, which reads it (this module
+does not import its exporter),
 with the keys described in ``docs/results.md``.
 """
 from __future__ import annotations
@@ -102,17 +103,6 @@ class Results:
             return pd.DataFrame({"level": pd.Series(dtype=str), "peak_copies": pd.Series(dtype=float)})
         column = GROUPINGS[grouping].column
         return self.kinetics_patients.assign(level=self.kinetics_patients[column])[["level", "peak_copies"]]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON export (:func:`analysis.report.export.results_to_dict`; keys in ``docs/results.md``)."""
-        from analysis.report.export import results_to_dict
-
-        return results_to_dict(self)
-
-    def to_json(self, indent: int | None = 2) -> str:
-        from analysis.report.export import results_to_json
-
-        return results_to_json(self, indent)
 
 
 def _distribution(values: pd.Series) -> Distribution:

@@ -102,9 +102,10 @@ def run_r(cohort: str, kinetics: str | None, cutoff: str, out: Path) -> dict:
 def run_cartox(cohort: str, kinetics: str | None, cutoff: str) -> dict:
     sys.path.insert(0, str(ROOT))
     from analysis.inputs.loading import load_study
+    from analysis.report.export import results_to_dict
     from analysis.report.results import compute_results
 
-    return compute_results(load_study(cohort, kinetics, cutoff)).to_dict()
+    return results_to_dict(compute_results(load_study(cohort, kinetics, cutoff)))
 
 
 def coverage(r_results: dict, py_results: dict) -> tuple[int, int]:
