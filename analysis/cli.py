@@ -91,7 +91,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from analysis.inputs.problems import format_report, write_problems_csv
+    from analysis.inputs.problems import format_report, format_warnings, write_problems_csv
 
     settings = settings_from_args(args)
     headers = settings.mapping.columns  # contract column -> the export's header
@@ -100,14 +100,22 @@ def _validate(args: argparse.Namespace) -> int:
     except InputError as err:
         # The data manager's report: on standard output (it can be redirected to a file).
         print(format_report(err, headers))
+        if err.warnings:
+            print("\n" + format_warnings(err.warnings))
         if args.problems:
-            print(f"\nEvery problem written to {write_problems_csv(err.violations, args.problems, headers)}")
+            written = write_problems_csv(err.violations, args.problems, headers, err.warnings)
+            print(f"\nEvery problem written to {written}")
         return 1
-    if args.problems:  # an empty list: a stale list of problems must not survive a clean run
-        write_problems_csv([], args.problems)
+    if args.problems:  # only the warnings: a stale list of problems must not survive a clean run
+        write_problems_csv([], args.problems, headers, study.warnings)
     for note in study.notes:
         print(f"note: {note}")
+    if study.not_collected:
+        print(f"not collected: {', '.join(study.not_collected)} (optional columns: the report leaves out "
+              "what they would show)")
     print(f"OK: {describe(study)}")
+    if study.warnings:
+        print("\n" + format_warnings(study.warnings))
     return 0
 
 

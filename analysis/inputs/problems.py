@@ -13,11 +13,12 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from analysis.inputs.errors import InputError, Violation
+from analysis.inputs.errors import InputError, Violation, format_violations
 from analysis.inputs.outfiles import write_atomic
 
-#: Columns of ``validate --problems FILE``.
-CSV_COLUMNS = ("file", "row", "record", "column", "export_column", "rule", "value", "related_value")
+#: Columns of ``validate --problems FILE`` (severity: ``error``, or ``warning`` for a
+#: plausibility warning, which does not stop the report).
+CSV_COLUMNS = ("file", "row", "record", "column", "export_column", "rule", "value", "related_value", "severity")
 
 #: A problem family shared by this many cells of a column gets a hint.
 HINT_MIN_CELLS = 3
@@ -113,14 +114,54 @@ def format_report(err: InputError, headers: dict[str, str] | None = None) -> str
     return "\n".join(lines)
 
 
-def write_problems_csv(violations: Iterable[Violation], path, headers: dict[str, str] | None = None) -> Path:
-    """Every problem as a CSV for the data manager (UTF-8 with BOM, so Excel reads accents);
-    ``export_column`` is the export's own header where a study file maps it."""
+def write_problems_csv(violations: Iterable[Violation], path, headers: dict[str, str] | None = None,
+                       warnings: Iterable[Violation] = ()) -> Path:
+    """Every problem (then every plausibility warning) as a CSV for the data manager (UTF-8
+    with BOM, so Excel reads accents); ``export_column`` is the export's own header where a
+    study file maps it."""
     headers = headers or {}
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    for v in violations:
-        writer.writerow([v.file or "", "" if v.row is None else v.row, v.patient_id or "", v.column or "",
-                         headers.get(v.column or "", ""), v.rule, v.value or "", v.related or ""])
+    for severity, listed in (("error", violations), ("warning", warnings)):
+        for v in listed:
+            writer.writerow([v.file or "", "" if v.row is None else v.row, v.patient_id or "", v.column or "",
+                             headers.get(v.column or "", ""), v.rule, v.value or "", v.related or "", severity])
     return write_atomic(path, buffer.getvalue(), encoding="utf-8-sig")
+
+
+def format_warnings(warnings: Iterable[Violation]) -> str:
+    """The plausibility warnings ``validate`` prints: a count per rule, then each with its
+    row and record. Warnings do not stop the report; its data-quality paragraph counts them."""
+    warnings = list(warnings)
+    n = len(warnings)
+    if not n:
+        return ""
+    lines = [f"{n} plausibility warning{'s' if n != 1 else ''} (not errors: each value is valid, "
+             "the combination is unlikely; check these records at the source):"]
+    rows = summary(warnings)
+    width = max(len(column) for _, column, _, _ in rows)
+    for _, column, rule, count in rows:
+        lines.append(f"  {count:>6}  {column.ljust(width)}  {rule}")
+    lines += ["", format_violations(warnings, noun="warning")]
+    return "\n".join(lines)
+
+
+def refusal(err: InputError, validate_command: str) -> str:
+    """What the report says when it refuses to render invalid data: the validator's summary,
+    once and in its words, and the command that lists every problem and writes the CSV."""
+    n = len(err.violations)
+    rows = summary(err.violations)
+    several_files = len({f for f, *_ in rows}) > 1
+    lines = [f"The data do not pass validation: {n} problem{'s' if n != 1 else ''} found. Nothing was rendered.",
+             "", "Summary (problems per column and rule):"]
+    width = max(len(column) for _, column, _, _ in rows)
+    for file, column, rule, count in rows:
+        prefix = f"{Path(file).name}: " if several_files else ""
+        lines.append(f"  {count:>6}  {prefix}{column.ljust(width)}  {rule}")
+    found = hints(err.violations)
+    if found:
+        lines += ["", "Hints:"] + [f"  - {h}" for h in found]
+    lines += ["", "Every problem, with its row and record, and a CSV for the data manager:",
+              f"  {validate_command} --problems problems.csv"]
+    return "\n".join(lines)
