@@ -342,7 +342,10 @@ def _redcap_parts(path, sheet, mapping: ColumnMapping, layout: redcap.Layout | N
     cohort_header = tuple(cohort_headers.get(str(h).strip(), h) for h in source.header)
     record = cohort_header.index("patient_id") if "patient_id" in cohort_header else 0
     read = [i for i, name in enumerate(cohort_header) if name in {f.name for f in COHORT_FIELDS}]
-    split = redcap.split(frame, cohort_header, shape, layout, record=record, merged=read)
+    kinetics_headers = mapping.headers(KINETICS_FIELDS)
+    kinetics_header = tuple(kinetics_headers.get(str(h).strip(), h) for h in source.header)
+    samples = [i for i, name in enumerate(kinetics_header) if name == "car_copies_per_ug"]
+    split = redcap.split(frame, cohort_header, shape, layout, record=record, merged=read, sample_values=samples)
     instruments, events = redcap.describe_rows(frame, shape)
     what = [f"{path.name} is a REDCap flat export: {split.records} records"]
     if layout.kinetics_instrument is not None:
@@ -360,8 +363,7 @@ def _redcap_parts(path, sheet, mapping: ColumnMapping, layout: redcap.Layout | N
     cohort_source = Source(cohort_header, lambda numbers: iter([split.cohort]), source.comments, source.notes)
     kinetics_source = None
     if split.kinetics is not None:
-        kinetics_headers = mapping.headers(KINETICS_FIELDS)
-        header = tuple(kinetics_headers.get(str(h).strip(), h) for h in source.header)
+        header = kinetics_header
         if split.kinetics.shape[1] > len(header):  # the day after infusion, from the event
             header = header + ("day",)
         kinetics_source = Source(header, lambda numbers: iter([split.kinetics]), [], ())

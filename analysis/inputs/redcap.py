@@ -162,16 +162,18 @@ def split(
     layout: Layout = NO_LAYOUT,
     record: int = 0,
     merged: Sequence[int] | None = None,
+    sample_values: Sequence[int] = (),
 ) -> Split:
     """Split a flat export (text cells, columns by position) into cohort and kinetics rows.
 
-    Cohort: the rows of no repeating instrument, in every event but the sampling events;
-    a record's rows of several events are merged into one (its first row's number), and
-    a column holding two different values for one record is a violation (checked for the
-    ``merged`` positions, the columns the cohort reads). Kinetics: the rows of
-    ``layout.kinetics_instrument`` or of ``layout.kinetics_events``, with a last column
-    ``day`` from the event when the layout gives the event's day. Other repeating
-    instruments are left out and named in a note."""
+    Cohort: the rows of no repeating instrument; a record's rows of several events are
+    merged into one (its first row's number), and a column holding two different values
+    for one record is a violation (checked for the ``merged`` positions, the columns the
+    cohort reads). Kinetics: the rows of ``layout.kinetics_instrument``, and the rows of
+    ``layout.kinetics_events`` holding a value in a ``sample_values`` column (a visit
+    without a sample is no sample), with a last column ``day`` from the event when the
+    layout gives the event's day. Other repeating instruments are left out and named in
+    a note."""
     notes: list[str] = []
     instrument = _text(frame[shape.instrument]) if shape.instrument is not None else pd.Series("", index=frame.index)
     event = _text(frame[shape.event]) if shape.event is not None else pd.Series("", index=frame.index)
@@ -179,16 +181,19 @@ def split(
     is_kinetics = pd.Series(False, index=frame.index)
     if layout.kinetics_instrument is not None:
         is_kinetics |= instrument.map(lambda name: bool(name) and same_name(name, layout.kinetics_instrument))
-    sampling = {name: day for name, day in layout.kinetics_events.items()}
-    at_visit = event.map(lambda name: any(same_name(name, e) for e in sampling) if name else False)
+    sampling = dict(layout.kinetics_events)
     if sampling:
-        is_kinetics |= at_visit & (~repeating | is_kinetics)
+        at_visit = event.map(lambda name: bool(name) and any(same_name(name, e) for e in sampling))
+        sampled = pd.Series(not sample_values, index=frame.index)
+        for position in sample_values:
+            sampled |= _text(frame[position]).ne("")
+        is_kinetics |= at_visit & ~repeating & sampled
     ignored = repeating & ~is_kinetics
     if ignored.any():
         counts = instrument[ignored].value_counts(sort=False)
         listed = ", ".join(f"{n} rows of repeating instrument {name}" for name, n in counts.items())
         notes.append(f"not read (not part of the contract): {listed}")
-    cohort_rows = frame[~repeating & ~is_kinetics & ~at_visit]
+    cohort_rows = frame[~repeating]
     violations: list[Violation] = []
     if shape.event is not None:
         cohort_rows, violations = _merge_events(cohort_rows, header, shape, record, merged)
@@ -197,11 +202,11 @@ def split(
         kinetics = frame[is_kinetics].copy()
         days = {name: day for name, day in sampling.items() if day is not None}
         if days:
-            width = len(header)
-            kinetics[width] = event[is_kinetics].map(
+            kinetics[len(header)] = event[is_kinetics].map(
                 lambda name: next((str(d) for e, d in days.items() if same_name(name, e)), "")
             )
-    records = int(_text(cohort_rows[record]).replace("", np.nan).nunique()) if len(cohort_rows) else 0
+    ids = _text(cohort_rows[record])
+    records = int(ids[ids.ne("")].nunique())
     return Split(cohort_rows, kinetics, violations, notes, records, 0 if kinetics is None else len(kinetics))
 
 
@@ -221,7 +226,8 @@ def _merge_events(
     checked = set(range(len(header))) if merged is None else set(merged)
     checked -= set(shape.system) | {record}
     for position in rows.columns:
-        cells = _text(rows[position]).replace("", np.nan)
+        cells = _text(rows[position])
+        cells = cells.mask(cells.eq(""))
         grouped = cells.groupby(key, sort=False)
         out[position] = grouped.first()
         if position in checked:
