@@ -323,7 +323,8 @@ def redcap_truth() -> tuple[pd.DataFrame, pd.DataFrame]:
     in_cr = cohort.index[cohort["cr_day30"]]
     for row in in_cr[[10, 40, 70]]:
         cohort.loc[row, ["mrd_negative", "mrd_negative_not_done"]] = [pd.NA, True]
-    early = cohort.index[~cohort["cr_day30"]][:NOT_EVALUABLE]
+    survival = (cohort["last_followup_date"] - cohort["infusion_date"]).dt.days
+    early = survival[~cohort["cr_day30"]].sort_values(kind="stable").index[:NOT_EVALUABLE]  # died first
     cohort.loc[early, "cr_day30_not_done"] = True
     rng = np.random.default_rng(REDCAP_SEED)
     cohort["dob"] = cohort["infusion_date"] - pd.to_timedelta(

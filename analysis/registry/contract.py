@@ -179,6 +179,8 @@ class Rule:
     columns: tuple[str, ...]
     violated: Callable[[pd.DataFrame], pd.Series]
     duplicate: bool = False  # list the other rows holding the same key in the message
+    #: how the report's prose names a plausibility warning ("primary refractory disease with relapses")
+    phrase: str = ""
 
     @property
     def key(self) -> str:
@@ -367,6 +369,7 @@ def _onset_after_end(event: str) -> Rule:
         f"{event.upper()} onset after death or last follow-up",
         (onset, "infusion_date", "death_date", "last_followup_date"),
         violated,
+        phrase=f"{event.upper()} onset after the end of follow-up",
     )
 
 
@@ -382,18 +385,21 @@ def plausibility_rules(cutoff: dt.date | None) -> tuple[Rule, ...]:
             ("disease_status", "n_relapses"),
             lambda d: d["disease_status"].eq("primary_refractory").fillna(False).astype(bool)
             & _true(d["n_relapses"].gt(0)),
+            phrase="primary refractory disease with relapses recorded",
         ),
         Rule(
             "seizure",
             "a seizure with ICANS grade below 3 (ASTCT grades any seizure 3 or higher)",
             ("seizure", "icans_grade"),
             lambda d: _true(d["seizure"]) & _true(d["icans_grade"].between(1, 2)),
+            phrase="a seizure with an ICANS grade below 3",
         ),
         Rule(
             "prior_lines",
             "no prior line of therapy in a relapsed/refractory cohort",
             ("prior_lines",),
             lambda d: _true(d["prior_lines"].eq(0)),
+            phrase="no prior line of therapy",
         ),
         _onset_after_end("crs"),
         _onset_after_end("icans"),
@@ -402,6 +408,7 @@ def plausibility_rules(cutoff: dt.date | None) -> tuple[Rule, ...]:
             f"response date far outside the day-30 assessment (not within days {low}-{high} after infusion)",
             ("cr_date", "infusion_date"),
             lambda d: _outside(_days_after_infusion(d, "cr_date"), low, high),
+            phrase=f"a CR date outside days {low}–{high} after infusion",
         ),
     ]
     if cutoff is not None:
@@ -413,6 +420,7 @@ def plausibility_rules(cutoff: dt.date | None) -> tuple[Rule, ...]:
                 f"({cutoff.isoformat()}): lost to follow-up",
                 ("last_followup_date", "death_date"),
                 lambda d: d["death_date"].isna() & _true(d["last_followup_date"] < limit),
+                phrase="lost to follow-up",
             )
         )
     return tuple(rules)

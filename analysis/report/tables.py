@@ -211,8 +211,12 @@ def _table1_cell(comparison: Comparison | None, position: int, category: str | N
     return fmt_count_pct(found.count, found.percent)
 
 
-def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequence[str] = TABLE1_GROUPINGS) -> Table:
+def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequence[str] = TABLE1_GROUPINGS,
+           notes: Sequence[str] = ()) -> Table:
     """Table 1: characteristics by CRS, ICANS and concurrent CRS + ICANS, with p-values.
+
+    A variable the registry does not collect has no comparison, so no row. ``notes``: more
+    footnotes (what was not assessed or not collected: ``text.assessment_notes``).
 
     Cells: median (range) for numbers, n (%) for categories; one p column per
     grouping, its mark naming the test (footnotes). Column headers give each
@@ -299,6 +303,7 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
         spec.footnotes.append((mark, TESTS[test].footnote if test in TESTS else test))
     if missing_notes:
         spec.footnotes.append((None, "Patients without a value: " + "; ".join(missing_notes)))
+    spec.footnotes.extend((None, note) for note in notes)
     return Table(spec)
 
 

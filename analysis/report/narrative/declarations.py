@@ -22,10 +22,12 @@ class Declarations(Part):
     def title_block(self) -> str:
         """Title, subtitle and date as a metadata block (see StudySettings.metadata_block),
         with the flags the sections' conditional content reads (``cartox.kinetics``,
-        ``cartox.reproduction``, ``cartox.synthetic``: the notice of report.qmd)."""
+        ``cartox.mrd`` (the registry collects MRD), ``cartox.reproduction``,
+        ``cartox.synthetic``: the notice of report.qmd)."""
         flags = {
             "cartox": {
                 "kinetics": self.has_kinetics,
+                "mrd": self.results.collected("mrd_negative"),
                 "reproduction": self.show_reproduction,
                 "synthetic": self.results.is_synthetic,
             }
