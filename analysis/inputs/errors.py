@@ -82,6 +82,12 @@ def format_violations(violations: Iterable[Violation], noun: str = "problem") ->
     return "\n\n".join(blocks)
 
 
+class DataRefused(Exception):
+    """The report refuses to render invalid data: its message is the validator's summary and
+    the command that lists every problem (:func:`analysis.inputs.problems.refusal`). The
+    renderers print it as it is, once, without their own internals."""
+
+
 def clip(text: str, width: int) -> str:
     text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
     return text if len(text) <= width else text[: width - 3] + "..."

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from analysis.inputs.errors import DataRefused, InputError
 from analysis.inputs.loading import Study, load_study, parse_cutoff
 from analysis.inputs.readers import ColumnMapping
 from analysis.inputs.redcap import Layout
@@ -469,7 +470,34 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def load_settings(settings: StudySettings) -> Study:
-    """Load and validate the data the settings name (raises :class:`~analysis.inputs.loading.InputError`)."""
-    return load_study(settings.cohort, settings.kinetics, cutoff=settings.cutoff, sheet=settings.sheet,
-                      mapping=settings.mapping, layout=settings.layout, not_collected=settings.not_collected)
+def load_settings(settings: StudySettings, refuse: bool = False) -> Study:
+    """Load and validate the data the settings name (raises :class:`~analysis.inputs.loading.InputError`).
+
+    ``refuse`` (the report): invalid data raise :class:`~analysis.inputs.errors.DataRefused`
+    instead, whose message is the validator's summary and the ``validate`` command that
+    lists every problem and writes the CSV for the data manager."""
+    try:
+        return load_study(settings.cohort, settings.kinetics, cutoff=settings.cutoff, sheet=settings.sheet,
+                          mapping=settings.mapping, layout=settings.layout, not_collected=settings.not_collected)
+    except InputError as err:
+        if not refuse:
+            raise
+        from analysis.inputs.problems import refusal
+
+        raise DataRefused(refusal(err, validate_command(settings))) from None
+
+
+def validate_command(settings: StudySettings) -> str:
+    """The ``validate`` command checking the same data as these settings."""
+    import shlex
+
+    words = ["python", "-m", "analysis", "validate"]
+    if settings.study_file is not None:
+        words += ["--study", str(settings.study_file)]
+    if settings.origins.get("cohort") == "argument" or (settings.study_file is None and not settings.is_demo):
+        words.append(str(settings.cohort))
+    if settings.origins.get("kinetics") == "argument":
+        words += ["--kinetics", str(settings.kinetics) if settings.kinetics is not None else NO_KINETICS]
+    if settings.origins.get("cutoff") == "argument":
+        words += ["--cutoff", settings.cutoff.isoformat()]
+    return " ".join(shlex.quote(w) for w in words)
