@@ -135,7 +135,11 @@ COMMANDS: dict[str, Command] = {
 def _map(args: argparse.Namespace) -> int:
     from analysis.inputs.mapping import propose_mapping, write_study_file
 
-    proposal = propose_mapping(args.export, kinetics=args.kinetics, sheet=args.sheet)
+    try:
+        proposal = propose_mapping(args.export, kinetics=args.kinetics, sheet=args.sheet, dictionary=args.dictionary)
+    except ValueError as err:  # a sheet or a dictionary that is not what it was named as
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     print(proposal.report())
     if args.output:
         target = Path(args.output)
@@ -153,6 +157,9 @@ def _map_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kinetics", metavar="FILE", help="the kinetics export, CSV or .xlsx")
     parser.add_argument("--sheet", metavar="NAME", help="the sheet holding the cohort (default: the first "
                                                          "sheet that is not a data dictionary)")
+    parser.add_argument("--dictionary", metavar="FILE.csv",
+                        help="REDCap's data dictionary CSV (default: a CSV named '...DataDictionary...' beside "
+                             "the export, or a dictionary sheet of the workbook)")
     parser.add_argument("-o", "--output", metavar="study.yml", help="write the proposed study file here")
     parser.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
 

@@ -262,7 +262,7 @@ def write_cohort_text(path: Path, header: str, frame: pd.DataFrame) -> Path:
 
 #: Fixtures that render a report: every test using one is marked `slow` (`make test-fast`
 #: leaves it out).
-RENDERING_FIXTURES = {"bundled_render", "degenerate", "hostile", "rendered", "renders", "users_report"}
+RENDERING_FIXTURES = {"bundled_render", "degenerate", "hostile", "redcap_report", "rendered", "renders", "users_report"}
 
 
 def pytest_collection_modifyitems(items):

@@ -71,8 +71,7 @@ def format_violations(violations: Iterable[Violation], noun: str = "problem") ->
         if not any(v.related for v in group):
             cells = [c[:5] for c in cells]
         widths = [
-            min(max(len(c[i]) for c in cells), cap)
-            for i, cap in enumerate((7, 20, 24, 64, 40, 40)[: len(cells[0])])
+            min(max(len(c[i]) for c in cells), cap) for i, cap in enumerate((7, 20, 24, 64, 40, 40)[: len(cells[0])])
         ]
         lines = [title]
         for c in cells:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.inputs.errors import InputError, Violation
 from analysis.inputs import redcap
+from analysis.inputs.errors import InputError, Violation
 from analysis.inputs.readers import (
     NO_MAPPING,
     ColumnMapping,
@@ -301,7 +301,7 @@ def load_study(
         )
         violations += kinetics.violations
     unread = tuple(dict.fromkeys(not_collected + cohort.absent))
-    warnings = ()
+    warnings: tuple[Violation, ...] = ()
     if cohort.frame is not None:
         warnings = tuple(_with_file(plausibility_warnings(cohort.frame, cutoff, set(unread)), Path(cohort_path)))
     if violations:

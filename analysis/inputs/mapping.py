@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -483,6 +484,7 @@ def _table(frame: pd.DataFrame, sheet, dictionary_sheet, dictionary: Dictionary 
 # --------------------------------------------------------------------------- matching
 
 
+@functools.lru_cache(maxsize=65536)
 def _expand(text: str) -> str:
     """Normalised words with the clinical abbreviations written out ("bm_blasts" ->
     "bone_marrow_blasts"; "Ph+" -> "ph_positive")."""
@@ -490,10 +492,12 @@ def _expand(text: str) -> str:
     return "_".join(ABBREVIATIONS.get(w, w) for w in words if w).replace(" ", "_")
 
 
-def _tokens(text: str) -> set[str]:
-    return {t for t in _expand(text).split("_") if t and t not in {"of", "the", "at", "in", "a", "to"}}
+@functools.lru_cache(maxsize=65536)
+def _tokens(text: str) -> frozenset[str]:
+    return frozenset(t for t in _expand(text).split("_") if t and t not in {"of", "the", "at", "in", "a", "to"})
 
 
+@functools.lru_cache(maxsize=262144)
 def _similarity(a: str, b: str) -> float:
     na, nb = normal_name(a), normal_name(b)
     if na == nb:
@@ -735,7 +739,10 @@ def _export_date(path: Path) -> tuple[dt.date, str]:
             return dt.date(int(m[1]), int(m[2]), int(m[3])), "the date in its name"
         except ValueError:
             pass
-    return dt.date.fromtimestamp(path.stat().st_mtime), "the file's date"
+    try:
+        return dt.date.fromtimestamp(path.stat().st_mtime), "the file's date"
+    except OSError:
+        return dt.date.today(), "today"
 
 
 # --------------------------------------------------------------------------- content checks
@@ -771,10 +778,12 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
     if cr is not None:
         labels = {choices.get(cr.header, {}).get(v, v).strip().lower() for v in frame[cr.header] if v}
         if labels & {"positive", "negative", "pos", "neg"}:
-            found.append(("cr_day30", f"cr_day30 <- {cr.header!r}: its values are {', '.join(sorted(labels))}: a test result "
+            listed = ", ".join(sorted(labels))
+            found.append(("cr_day30", f"cr_day30 <- {cr.header!r}: its values are {listed}: a test result "
                           "(MRD?), not a response at day 30", True))
         elif len(labels) >= 3 and labels & {"not done", "not assessed", "not performed", "not tested"}:
-            found.append(("cr_day30", f"cr_day30 <- {cr.header!r}: three levels with one '{sorted(labels & _NOT_DONE)[0]}': "
+            done = sorted(labels & _NOT_DONE)[0]
+            found.append(("cr_day30", f"cr_day30 <- {cr.header!r}: three levels with one '{done}': "
                           "a response is evaluated, an assessment (MRD?) is done", True))
         in_cr, date = as_bool("cr_day30"), by_name.get("cr_date")
         if in_cr is not None and date is not None:
@@ -783,7 +792,8 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
             no_with = int((in_cr.eq(False) & has_date).sum())
             known = int(in_cr.notna().sum())
             if known and (yes_without + no_with) > max(2, 0.1 * known):
-                found.append(("cr_day30", f"cr_day30 <- {cr.header!r}: {yes_without} patients read as in CR have no CR date "
+                found.append(("cr_day30", f"cr_day30 <- {cr.header!r}: {yes_without} patients read as in CR have "
+                              "no CR date "
                               f"({date.header!r}) and {no_with} read as not in CR have one: is this the CR column, "
                               "and are its values the right way round?", True))
     mrd = by_name.get("mrd_negative")
@@ -794,7 +804,8 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
             outside = int((negative.notna() & in_cr.eq(False)).sum())
             known = int(negative.notna().sum())
             if known and outside > max(2, 0.1 * known):
-                found.append(("mrd_negative", f"mrd_negative <- {mrd.header!r}: {outside} of the {known} patients with an MRD value "
+                found.append(("mrd_negative", f"mrd_negative <- {mrd.header!r}: {outside} of the {known} patients "
+                              "with an MRD value "
                               "are read as not in CR (the contract's MRD is that of patients in CR)", True))
     for name in ("tocilizumab_cum_mg", "dex_equiv_cum_mg"):
         m = by_name.get(name)
@@ -832,7 +843,8 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
                           f"{min(early).isoformat()}): a date of birth or of diagnosis?", len(early) >= len(known) / 2))
         if len(late):
             found.append((f.name, f"{f.name} <- {m.header!r}: {len(late)} dates after the export was made "
-                          f"({latest.isoformat()}, {where}): a planned date, or another column?", len(late) >= len(known) / 2))
+                          f"({latest.isoformat()}, {where}): a planned date, or another column?",
+                          len(late) >= len(known) / 2))
     return found
 
 
@@ -890,11 +902,13 @@ def _split_redcap(table: _Table, shape: redcap.Shape, export: Path) -> _Split:
     copies_header = None  # the CAR copies column of sampling events
 
     def candidate_columns(rows: pd.Series) -> list[str]:
-        return [h for h in headers if h in _nonempty_columns(frame, rows) and h not in system and h != record]
+        filled = _nonempty_columns(frame, rows)
+        return [h for h in headers if h in filled and h not in system and h != record]
 
     # a repeating instrument holding CAR copies (its name, its form's fields, its values)
     best = None
     for name, n in instruments.items():
+        assert instrument is not None  # repeating instruments: the instrument column
         rows = instrument.eq(name)
         columns = candidate_columns(rows)
         copies, day = _best_kinetics(columns, table.labels)
@@ -1021,7 +1035,8 @@ def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=
         first = str(frame.columns[0])
         how, _, via = _candidates("patient_id", first, table.labels.get(first))
         if how == "guess":
-            preset["patient_id"] = ColumnMatch("patient_id", first, "known label", 1.0, "REDCap record id: first column")
+            preset["patient_id"] = ColumnMatch("patient_id", first, "known label", 1.0,
+                                               "REDCap record id: first column")
     cohort_matches = _match(cohort_headers, COHORT_FIELDS, table.labels, options, preset)
     values, value_notes = _propose_values(cohort_frame, table.choices, cohort_matches, COHORT_FIELDS)
     fmt, date_note, latest = _date_format(cohort_frame, cohort_matches, COHORT_FIELDS)
@@ -1136,8 +1151,9 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
             note = proposal.value_notes.get(column)
             lines.append(f"  {column}:" + (f"  # {note}" if note else ""))
             labels = proposal.value_labels.get(column, {})
-            lines += [f"    {_q(k)}: {_q(v)}" + (f"  # {labels[str(k)]}" if str(k) in labels and labels[str(k)] != str(k)
-                                                 else "") for k, v in table.items()]
+            for k, v in table.items():
+                label = labels.get(str(k), str(k))
+                lines.append(f"    {_q(k)}: {_q(v)}" + (f"  # {label}" if label != str(k) else ""))
     for column, note in proposal.value_notes.items():
         if column not in proposal.values:
             lines.append(f"# values of {column}: {note}")

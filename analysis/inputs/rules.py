@@ -178,7 +178,9 @@ def _name_duplicate_rows(frame: pd.DataFrame, duplicates) -> list[Violation]:
     return out
 
 
-def plausibility_warnings(frame: pd.DataFrame, cutoff: dt.date | None, skip: set[str] | frozenset = frozenset()) -> list[Violation]:
+def plausibility_warnings(
+    frame: pd.DataFrame, cutoff: dt.date | None, skip: set[str] | frozenset = frozenset()
+) -> list[Violation]:
     """The contract's plausibility rules (:func:`~analysis.registry.contract.plausibility_rules`)
     on a parsed cohort: one :class:`Violation` per implausible row, with the compared
     values; warnings, never errors. Rules reading a column in ``skip`` (not collected) are not run."""

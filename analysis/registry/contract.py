@@ -63,10 +63,22 @@ MISSING_WORDS = {"NA", "N/A", "NAN", "NULL", "NONE", "MISSING", "-", "."}
 #: assessment was not done (MRD not assessed, response not evaluable). It is a value of its
 #: own, distinct from "no" and from an empty cell; it is kept in the loaded frame's column
 #: :func:`not_done_column` and never counted as positive or negative.
-NOT_DONE_WORDS = frozenset({
-    "not done", "not_done", "nd", "n.d.", "not assessed", "not evaluable", "not evaluated", "ne", "n.e.",
-    "not determined", "unknown", "unk",
-})
+NOT_DONE_WORDS = frozenset(
+    {
+        "not done",
+        "not_done",
+        "nd",
+        "n.d.",
+        "not assessed",
+        "not evaluable",
+        "not evaluated",
+        "ne",
+        "n.e.",
+        "not determined",
+        "unknown",
+        "unk",
+    }
+)
 
 # --------------------------------------------------------------------------- columns
 
@@ -383,8 +395,9 @@ def plausibility_rules(cutoff: dt.date | None) -> tuple[Rule, ...]:
             "disease_status",
             "primary refractory disease with relapses recorded (n_relapses > 0)",
             ("disease_status", "n_relapses"),
-            lambda d: d["disease_status"].eq("primary_refractory").fillna(False).astype(bool)
-            & _true(d["n_relapses"].gt(0)),
+            lambda d: (
+                d["disease_status"].eq("primary_refractory").fillna(False).astype(bool) & _true(d["n_relapses"].gt(0))
+            ),
             phrase="primary refractory disease with relapses recorded",
         ),
         Rule(

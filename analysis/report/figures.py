@@ -897,7 +897,9 @@ def flow_diagram(flow) -> Figure:
                                 "mutation_scale": 8})
 
     main_x, side_left = 2.0, 3.7
-    why = "(died or no follow-up)" if not flow.response_not_evaluable else "(died, no follow-up or\nresponse not evaluable)"
+    why = "(died or no follow-up)"
+    if flow.response_not_evaluable:
+        why = "(died, no follow-up or\nresponse not evaluable)"
     mrd_side = f"MRD-positive CR\nn = {flow.mrd_positive_cr:,}"
     mrd_box = f"{RESPONSES['mrd_negative_cr'].label}\nn = {flow.mrd_negative_cr:,}"
     if flow.mrd_not_assessed_cr:  # "not done" is counted apart, never as positive or negative

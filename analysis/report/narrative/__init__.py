@@ -39,7 +39,6 @@ from analysis.report.narrative.competing import Competing
 from analysis.report.narrative.declarations import Declarations
 from analysis.report.narrative.effects import Effects
 from analysis.report.narrative.kinetics import Kinetics
-from analysis.report.narrative.quality import Quality
 from analysis.report.narrative.parts import (
     DIFFERED,
     NOT_DETECTED,
@@ -49,6 +48,7 @@ from analysis.report.narrative.parts import (
     fmt_ci_bounds,
     in_sentence,
 )
+from analysis.report.narrative.quality import Quality
 from analysis.report.results import Results
 
 __all__ = [

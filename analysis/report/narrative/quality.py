@@ -31,8 +31,9 @@ class Quality(Counts):
     def not_collected(self) -> str:
         """The columns the registry does not collect, in words ('' when it collects every one):
         'peak IL-6, peak ferritin and the cumulative corticosteroid dose'."""
-        names = [VARIABLES[c].phrase if c in VARIABLES else _COLUMN_PHRASES.get(c, c)
-                 for c in self.results.not_collected]
+        names = [
+            VARIABLES[c].phrase if c in VARIABLES else _COLUMN_PHRASES.get(c, c) for c in self.results.not_collected
+        ]
         return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else ""
 
     @property
@@ -79,8 +80,9 @@ class Quality(Counts):
         if self.mrd_not_assessed:
             assessed.append(self.mrd_assessed)
         if assessed:
-            notes.append("; ".join(assessed) + ": an assessment not done is counted neither as positive nor "
-                         "as negative")
+            notes.append(
+                "; ".join(assessed) + ": an assessment not done is counted neither as positive nor as negative"
+            )
         if self.results.not_collected:
             text = self.not_collected
             notes.append(f"Not collected by the registry: {text}")
