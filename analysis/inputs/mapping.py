@@ -65,22 +65,29 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "patient_id": ("record id", "record", "patient id", "patient", "subject id", "study id", "id", "upn",
                    "patient number", "pt id", "study number", "participant id"),
     "center": ("centre", "site", "center name", "centre name", "institution", "hospital", "data access group",
-               "redcap data access group", "center id", "site id", "treating center", "treating centre"),
+               "redcap data access group", "center id", "site id", "treating center", "treating centre",
+               "treating site", "treating hospital", "study site", "transplant center"),
     "infusion_date": ("date of car t infusion", "car t infusion date", "infusion date", "date of infusion",
                       "cart infusion date", "cart inf dt", "inf date", "car t cell infusion date",
-                      "infusion day 0 date", "date of car t cell infusion"),
-    "age": ("age at infusion", "age years", "age at car t infusion", "age at infusion years", "age yrs"),
+                      "infusion day 0 date", "date of car t cell infusion", "date of car t", "car t date",
+                      "date of car t cells", "day 0 date", "date of cell infusion"),
+    "age": ("age at infusion", "age years", "age at car t infusion", "age at infusion years", "age yrs",
+            "age at car t", "age years at car t", "age years at infusion", "age at treatment"),
     "sex": ("gender", "sex at birth", "patient sex"),
     "ph_positive": ("ph", "philadelphia chromosome", "ph chromosome", "ph positive all", "bcr abl1",
                     "philadelphia chromosome positive", "ph status", "bcr abl"),
     "disease_status": ("disease status at infusion", "relapsed or refractory", "status at infusion",
-                       "disease status", "r r status", "refractory status", "disease status before car t"),
-    "n_relapses": ("number of relapses", "relapses", "prior relapses", "no of relapses", "n relapses"),
+                       "disease status", "r r status", "refractory status", "disease status before car t",
+                       "disease state", "disease state before car t", "disease state at infusion"),
+    "n_relapses": ("number of relapses", "relapses", "prior relapses", "no of relapses", "n relapses",
+                   "number of prior relapses"),
     "prior_lines": ("prior lines of therapy", "number of prior lines", "prior therapy lines", "lines of therapy",
-                    "prior treatments", "prior lines", "number of prior lines of therapy"),
+                    "prior treatments", "prior lines", "number of prior lines of therapy",
+                    "number of prior treatment lines", "prior treatment lines", "number of prior therapies"),
     "bm_blasts_pct": ("bone marrow blasts", "marrow blasts", "bm blasts", "bone marrow blasts before infusion",
                       "bm blasts percent", "blasts in bone marrow", "pre infusion marrow blasts",
-                      "bone marrow blasts before car t", "bone marrow blasts pre infusion"),
+                      "bone marrow blasts before car t", "bone marrow blasts pre infusion",
+                      "bone marrow blast percent pre infusion", "marrow blasts before car t"),
     "cart_dose_1e6_per_kg": ("car t dose", "cell dose", "car t cell dose", "dose 10 6 cells kg",
                              "infused dose", "cart dose", "car t dose x10 6 kg", "dose x10 6 kg"),
     "il6_peak_pg_ml": ("peak il 6", "il 6 peak", "il6 peak", "peak il6", "peak interleukin 6",
@@ -99,23 +106,28 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "steroids": ("corticosteroids", "steroid treatment", "corticosteroid treatment", "steroids given",
                  "dexamethasone given", "received steroids", "steroid use", "corticosteroids given",
                  "corticosteroids for crs icans", "steroids for crs icans", "steroids for toxicity",
-                 "corticosteroids for toxicity", "toxicity steroids", "toxicity corticosteroids"),
+                 "corticosteroids for toxicity", "toxicity steroids", "toxicity corticosteroids",
+                 "steroids given for toxicity", "corticosteroids given for toxicity"),
     "dex_equiv_cum_mg": ("cumulative dexamethasone equivalent", "cumulative steroid dose",
                          "dexamethasone equivalent dose", "cumulative dexamethasone mg",
                          "dex equivalent mg", "cumulative steroid dose mg dexamethasone equivalent",
-                         "cumulative dexamethasone dose"),
+                         "cumulative dexamethasone dose", "dexamethasone total", "total dexamethasone dose",
+                         "total dexamethasone"),
     "tocilizumab": ("tocilizumab given", "received tocilizumab", "toci", "tocilizumab treatment",
                     "tocilizumab use", "tocilizumab for crs", "toxicity tocilizumab"),
     "tocilizumab_cum_mg": ("cumulative tocilizumab dose", "tocilizumab dose", "tocilizumab mg",
                            "cumulative tocilizumab mg", "toci dose", "total tocilizumab dose"),
     "cr_day30": ("cr at day 30", "complete remission at day 30", "complete response at day 30", "d30 cr",
                  "day 30 cr", "cr d30", "response day 30 cr", "response at day 30", "day 30 response",
-                 "best response day 30", "response d30", "d30 response"),
+                 "best response day 30", "response d30", "d30 response", "best response by day 28",
+                 "best response by day 30", "response at day 28", "day 28 response", "response by day 28",
+                 "response by day 30", "response day 28"),
     "mrd_negative": ("mrd negative", "mrd negativity", "mrd negative cr", "mrd neg", "mrd status negative",
                      "mrd negative at day 30", "mrd status", "mrd day 30", "mrd d30", "mrd at day 30",
-                     "mrd result"),
+                     "mrd result", "mrd", "mrd at response", "mrd flow", "mrd status at response", "mrd flow at cr"),
     "cr_date": ("date of cr", "date of complete remission", "cr date", "complete remission date",
-                "date of complete response", "date of response", "response date"),
+                "date of complete response", "date of response", "response date", "date of remission",
+                "remission date", "date of first cr"),
     "relapse_date": ("date of relapse", "relapse date", "date of progression or relapse"),
     "death_date": ("date of death", "death date", "dod"),
     "last_followup_date": ("date of last follow up", "last follow up", "last follow up date",
@@ -126,7 +138,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "car_copies_per_ug": ("car copies per ug", "car transgene copies", "car copies ug dna",
                           "transgene copies per ug gdna", "car t copies", "car copies", "copies ug",
                           "car t copies per ug dna", "car transgene copies per ug dna", "car t expansion",
-                          "car transgene", "car t transgene", "car vector copies", "car t qpcr", "car qpcr"),
+                          "car transgene", "car t transgene", "car vector copies", "car t qpcr", "car qpcr",
+                          "qpcr car copies ug gdna", "car copies ug gdna", "qpcr car copies"),
 }
 
 #: Abbreviations of clinical registries, read as the words they stand for when headers
@@ -141,6 +154,14 @@ ABBREVIATIONS: dict[str, str] = {
     "nb": "number", "lot": "lines of therapy", "neuro": "neurotoxicity", "pos": "positive",
     "neg": "negative", "ctr": "center", "d": "day", "pct": "percent", "perc": "percent",
     "cs": "corticosteroids", "cort": "corticosteroids", "il6": "il 6", "cart": "car t", "nt": "neurotoxicity",
+}
+
+#: Words that name an optional column: a header holding one is a candidate for it, so that the
+#: column is not written off as "not collected" without a word (``map``'s doubts).
+_OPTIONAL_WORDS = {
+    "il6_peak_pg_ml": {"il", "il6", "interleukin"}, "ferritin_peak_ng_ml": {"ferritin"},
+    "seizure": {"seizure", "convulsion", "epilepsy"}, "dex_equiv_cum_mg": {"dexamethasone", "steroid", "corticosteroid"},
+    "tocilizumab_cum_mg": {"tocilizumab"}, "mrd_negative": {"mrd", "residual"},
 }
 
 #: Least similarity for a guessed header (below it, the column is left unmapped).
@@ -488,13 +509,24 @@ def _table(frame: pd.DataFrame, sheet, dictionary_sheet, dictionary: Dictionary 
 def _expand(text: str) -> str:
     """Normalised words with the clinical abbreviations written out ("bm_blasts" ->
     "bone_marrow_blasts"; "Ph+" -> "ph_positive")."""
-    words = normal_name(re.sub(r"(?<=\w)\+", " positive ", text)).split("_")
-    return "_".join(ABBREVIATIONS.get(w, w) for w in words if w).replace(" ", "_")
+    words = [w for w in normal_name(re.sub(r"(?<=\w)\+", " positive ", text)).split("_") if w]
+    words = ["number" if w == "no" and i + 1 < len(words) and words[i + 1] == "of" else w  # "No. of relapses"
+             for i, w in enumerate(words)]
+    return "_".join(ABBREVIATIONS.get(w, w) for w in words).replace(" ", "_")
 
 
 @functools.lru_cache(maxsize=65536)
 def _tokens(text: str) -> frozenset[str]:
     return frozenset(t for t in _expand(text).split("_") if t and t not in {"of", "the", "at", "in", "a", "to"})
+
+
+@functools.lru_cache(maxsize=65536)
+def _stems(text: str) -> frozenset[str]:
+    """The words of a header, abbreviations written out, plurals singular, small words and
+    units left out: "CRS (ASTCT grade)" and "CRS grade ASTCT" have the same."""
+    small = {"of", "the", "at", "in", "a", "to", "by", "for", "mg", "per", "and"}
+    return frozenset(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+                     for w in _tokens(text) if w not in small)
 
 
 @functools.lru_cache(maxsize=262144)
@@ -534,11 +566,16 @@ def _candidates(name: str, header: str, label: str | None,
             if normal == normal_name(synonym) or expanded == _expand(synonym):
                 from_dictionary = label is not None and text in (label, _without_units(label))
                 via = f"dictionary label '{label}'" if from_dictionary else ""
-                if normal != normal_name(synonym):
-                    shortened = [w for w in normal.split("_") if w in ABBREVIATIONS]
+                shortened = [w for w in normal.split("_") if w in ABBREVIATIONS]
+                if normal != normal_name(synonym) and shortened:
                     via = ", ".join(filter(None, [via, "abbreviations " + ", ".join(
                         f"{w.upper()} = {ABBREVIATIONS[w]}" for w in shortened)]))
                 return "known label", 2.0, via
+    for text in texts:  # the same words in another order ("CRS (ASTCT grade)" = "CRS grade ASTCT")
+        words = _stems(text)
+        for synonym in synonyms:
+            if len(words) > 1 and words == _stems(synonym):
+                return "known label", 1.9, f"the words of '{synonym}'"
     if option is not None:  # a checkbox option: "Seizure" of "ICANS symptoms"
         field_label, choice = option
         if any(_expand(choice) == _expand(s) for s in synonyms):
@@ -584,7 +621,7 @@ def _boolean_values(distinct: list[str], choices: dict[str, str], name: str = ""
     table: dict[str, bool | str | None] = {}
     unknown = []
     for value in distinct:
-        low = choices.get(value, value).strip().lower()
+        low = re.sub(r"\s*\([^)]*\)", "", choices.get(value, value)).strip().lower()  # "Negative (<0.01%)"
         meaning: bool | None = True if low in _YES else False if low in _NO else None
         if negative_is_yes and low in {"positive", "pos", "+", "negative", "neg", "-"}:
             meaning = low in {"negative", "neg", "-"}
@@ -601,7 +638,8 @@ def _boolean_values(distinct: list[str], choices: dict[str, str], name: str = ""
         else:
             unknown.append(value)
     notes = []
-    if negative_is_yes and any(choices.get(v, v).strip().lower() in {"negative", "neg"} for v in table):
+    if negative_is_yes and any(re.sub(r"\s*\([^)]*\)", "", choices.get(v, v)).strip().lower() in {"negative", "neg"}
+                               for v in table):
         notes.append("a test result: Negative read as true")
     if unknown:
         notes.append(f"not recognised: {', '.join(unknown)}")
@@ -630,7 +668,9 @@ def _status_values(distinct: list[str], choices: dict[str, str], name: str = "")
         text = choices.get(value, value).strip().lower()
         if text in STATUS_WORDS and choices.get(value, value) == value:
             continue
-        if "refract" in text:
+        if "refract" in text and "relaps" in text and "primary" not in text:
+            unknown.append(value)  # "refractory relapse": relapsed, refractory to salvage? ask
+        elif "refract" in text:
             table[value] = "primary_refractory"
         elif "relaps" in text:
             table[value] = "relapsed"
@@ -819,6 +859,20 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
         elif words & {"doses", "number", "count", "n"}:
             found.append((name, f"{name} <- {m.header!r}: the header speaks of a count of doses; the contract wants mg",
                           True))
+    infusion = by_name.get("infusion_date")
+    if infusion is not None:  # the infusion is the first date of a patient's course
+        start = pd.Series(_dates(frame[infusion.header], date_format), index=frame.index)
+        for other in ("cr_date", "last_followup_date"):
+            m = by_name.get(other)
+            if m is None:
+                continue
+            later = pd.Series(_dates(frame[m.header], date_format), index=frame.index)
+            both = start.notna() & later.notna()
+            before = int(sum(a < b for a, b in zip(later[both], start[both])))
+            if both.sum() and before > 0.5 * both.sum():
+                text = (f"{other} <- {m.header!r} precedes infusion_date <- {infusion.header!r} in {before} of "
+                        f"{int(both.sum())} patients: are the two columns swapped?")
+                found += [("infusion_date", text, True), (other, text, True)]
     latest, where = _export_date(export)
     birth = next((h for h in frame.columns if _expand(h) in ("date_of_birth", "birth_date", "birthdate")
                   or normal_name(h) in ("dob", "date_of_birth", "birth_date")), None)
@@ -1061,7 +1115,7 @@ def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=
     content = _content_doubts(cohort_frame, cohort_matches, values, table.choices, fmt, export)
     held = {name: text.split(": ", 1)[1] for name, text, hold in content if hold}
     doubts = [d for d in doubts if d.split(" <- ")[0] not in held]  # its content says more than its name
-    doubts += [text for _, text, _ in content]
+    doubts += list(dict.fromkeys(text for _, text, _ in content))
     cohort_matches = [ColumnMatch(m.name, m.header, HELD_BACK, m.score, held[m.name]) if m.name in held else m
                       for m in cohort_matches]
     values = {column: table for column, table in values.items() if column not in held}
@@ -1071,6 +1125,13 @@ def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=
         doubts.append(f"date_format {fmt}: {date_note}")
     not_collected = [m.name for m in cohort_matches
                      if m.header is None and any(f.name == m.name and f.optional_column for f in COHORT_FIELDS)]
+    used = {m.header for m in cohort_matches if m.header}
+    for name in not_collected:  # "not collected" only where no header speaks of it
+        key = _OPTIONAL_WORDS.get(name, set())
+        near = [h for h in cohort_headers if h not in used and _stems(h) & key]
+        if near:
+            doubts.append(f"{name}: not found, so written as not collected, but {', '.join(map(repr, near[:3]))} "
+                          "may hold it: map it under columns: if so")
     value_labels = {m.name: table.choices[m.header] for m in cohort_matches
                     if m.name in values and m.header in table.choices}
     return Proposal(export, kinetics_path, table.sheet, cohort_matches, kinetics_matches, values, value_notes,

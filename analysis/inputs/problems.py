@@ -84,7 +84,10 @@ def hints(violations: Iterable[Violation]) -> list[str]:
             distinct = sorted(set(values))[:6]
             out.append(f"{where}: {len(group)} cells are words, not numbers ({', '.join(distinct)}): map them to "
                        "numbers under `values:` in the study file (e.g. \"Grade II\": 2)")
-        elif rule.startswith("not a boolean") or rule.startswith("must be "):
+        elif (m := re.match(r"must be (?:on or )?(after|before) (\w+)$", rule)) and len(group) >= HINT_MIN_CELLS:
+            out.append(f"{where}: {len(group)} cells are {'before' if m[1] == 'after' else 'after'} {m[2]}: "
+                       f"if that is most patients, are {column} and {m[2]} mapped to the right columns?")
+        elif rule.startswith(("not a boolean", "must be M or F", "must be relapsed")):
             distinct = sorted(set(values))[:6]
             out.append(f"{where}: {len(group)} cells hold values outside the contract ({', '.join(distinct)}): "
                        "map them under `values:` in the study file")

@@ -86,7 +86,7 @@ def _role(name: str) -> str | None:
 
 def is_form_status(name: str) -> bool:
     """A form's completion status column (``cart_followup_complete``, "Complete?")."""
-    normal = normal_name(name)
+    normal = re.sub(r"_\d+$", "", normal_name(name))  # "Complete?.1": a repeated header, numbered by the reader
     return normal.endswith("_complete") or normal == "complete"
 
 
