@@ -160,7 +160,8 @@ ABBREVIATIONS: dict[str, str] = {
 #: column is not written off as "not collected" without a word (``map``'s doubts).
 _OPTIONAL_WORDS = {
     "il6_peak_pg_ml": {"il", "il6", "interleukin"}, "ferritin_peak_ng_ml": {"ferritin"},
-    "seizure": {"seizure", "convulsion", "epilepsy"}, "dex_equiv_cum_mg": {"dexamethasone", "steroid", "corticosteroid"},
+    "seizure": {"seizure", "convulsion", "epilepsy"},
+    "dex_equiv_cum_mg": {"dexamethasone", "steroid", "corticosteroid"},
     "tocilizumab_cum_mg": {"tocilizumab"}, "mrd_negative": {"mrd", "residual"},
 }
 
