@@ -649,22 +649,26 @@ def test_an_infusion_date_later_than_the_cr_date_is_doubted_as_a_swap(tmp_path):
     """A first new-user trial (the closing report of issue 19) mapped 'Date of remission' to
     infusion_date and 'Date of CAR-T' to cr_date; the order of the dates now says so."""
     frame = _frame(rem=["2020-02-01", "2020-03-05", "2021-01-09"], cart=["2020-01-02", "2020-02-01", "2020-12-10"])
-    found = mapping._content_doubts(frame, [_m("infusion_date", "rem"), _m("cr_date", "cart")], {}, {}, None,
-                                    tmp_path / "x.csv")
+    found = mapping._content_doubts(
+        frame, [_m("infusion_date", "rem"), _m("cr_date", "cart")], {}, {}, None, tmp_path / "x.csv"
+    )
     assert {(name, hold) for name, _, hold in found} == {("infusion_date", True), ("cr_date", True)}
     assert "precedes infusion_date <- 'rem' in 3 of 3 patients: are the two columns swapped?" in found[0][1]
 
 
-@pytest.mark.parametrize(("column", "header"), [
-    ("crs_grade", "CRS (ASTCT grade)"),              # the same words in another order
-    ("last_followup_date", "Date last contact"),
-    ("n_relapses", "No. of prior relapses"),          # "No. of" = number of
-    ("prior_lines", "No. of prior treatment lines"),
-    ("bm_blasts_pct", "BM blast % pre-infusion"),     # singular
-    ("tocilizumab_cum_mg", "Tocilizumab total dose (mg)"),
-    ("infusion_date", "Date of CAR-T"),
-    ("cr_date", "Date of remission"),
-])
+@pytest.mark.parametrize(
+    ("column", "header"),
+    [
+        ("crs_grade", "CRS (ASTCT grade)"),  # the same words in another order
+        ("last_followup_date", "Date last contact"),
+        ("n_relapses", "No. of prior relapses"),  # "No. of" = number of
+        ("prior_lines", "No. of prior treatment lines"),
+        ("bm_blasts_pct", "BM blast % pre-infusion"),  # singular
+        ("tocilizumab_cum_mg", "Tocilizumab total dose (mg)"),
+        ("infusion_date", "Date of CAR-T"),
+        ("cr_date", "Date of remission"),
+    ],
+)
 def test_headers_of_a_first_trial_are_known_labels(column, header):
     assert mapping._candidates(column, header, None)[0] == "known label", (column, header)
 

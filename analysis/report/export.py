@@ -361,6 +361,10 @@ def _competing_and_landmark_dict(results: Results) -> dict[str, Any]:
             "lost_to_followup": quality.lost_to_followup,
             "lost_after_days": quality.lost_after_days,
         }
-        _put(out["data_quality"], "lost_median_gap_months", quality.lost_median_gap_months,
-             "no living patient was last seen that long before the cut-off")
+        _put(
+            out["data_quality"],
+            "lost_median_gap_months",
+            quality.lost_median_gap_months,
+            "no living patient was last seen that long before the cut-off",
+        )
     return out
