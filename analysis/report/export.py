@@ -349,7 +349,10 @@ def _competing_and_landmark_dict(results: Results) -> dict[str, Any]:
     landmark: dict[str, Any] = {"landmark_day": results.landmark_day}
     for (endpoint, grouping), comparison in results.landmark.items():
         landmark.setdefault(endpoint, {})[grouping] = _landmark_dict(comparison)
-    out = {"competing": {key: _competing_dict(value) for key, value in results.competing.items()}, "landmark": landmark}
+    out: dict[str, Any] = {
+        "competing": {key: _competing_dict(value) for key, value in results.competing.items()},
+        "landmark": landmark,
+    }
     if results.cohort_flow is not None:
         out["cohort_flow"] = dataclasses.asdict(results.cohort_flow)
     out["not_collected"] = list(results.not_collected)
