@@ -682,3 +682,54 @@ def test_a_disease_state_naming_both_words_is_not_guessed():
 def test_value_labels_with_a_threshold_in_brackets():
     table, note = mapping._boolean_values(["Negative (<0.01%)", "Positive", "Not performed"], {}, "mrd_negative")
     assert table == {"Negative (<0.01%)": True, "Positive": False, "Not performed": "not done"}
+
+
+# --------------------------------------------------------------------------- what a second trial found
+
+
+@pytest.mark.parametrize(
+    ("column", "header", "label"),
+    [
+        ("disease_status", "dz_status", "Status at CAR-T"),
+        ("crs_grade", "crs_max", "Highest CRS grade"),
+        ("crs_onset_day", "crs_start", "First day of CRS"),
+        ("steroids", "cs_yn", "Corticosteroids administered"),
+        ("tocilizumab", "tcz_yn", "Tocilizumab administered"),
+        ("relapse_date", "pd_dt", "Date of progression/relapse"),
+        ("mrd_negative", "d28_mrd", "MRD by NGS (day 28)"),
+        ("car_copies_per_ug", "pk_vcn", "CAR vector copies per ug DNA"),
+    ],
+)
+def test_headers_of_a_second_trial_are_known_labels(column, header, label):
+    assert mapping._candidates(column, header, label)[0] == "known label", (column, header, label)
+
+
+def test_a_yes_no_column_none_of_whose_values_is_yes_or_no_is_held_back(tmp_path):
+    """The second trial's mapping mrd_negative <- 'dz_status' (Relapsed / Primary refractory)."""
+    frame = _frame(dz=["1", "2", "1"])
+    found = mapping._content_doubts(
+        frame,
+        [_m("mrd_negative", "dz")],
+        {},
+        {"dz": {"1": "Relapsed", "2": "Primary refractory"}},
+        None,
+        tmp_path / "x.csv",
+    )
+    assert found == [
+        (
+            "mrd_negative",
+            "mrd_negative <- 'dz': none of its values (Primary refractory, Relapsed) reads as yes or no",
+            True,
+        )
+    ]
+
+
+def test_response_and_mrd_words_of_a_second_trial():
+    table, _ = mapping._boolean_values(
+        ["1", "2", "9"], {"1": "CR/CRi", "2": "No CR", "9": "Not assessable"}, "cr_day30"
+    )
+    assert table == {"1": True, "2": False, "9": "not done"}
+    table, _ = mapping._boolean_values(
+        ["1", "2", "3"], {"1": "Undetectable", "2": "Detectable", "3": "Not tested"}, "mrd_negative"
+    )
+    assert table == {"1": True, "2": False, "3": "not done"}

@@ -75,7 +75,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
             "age at car t", "age years at car t", "age years at infusion", "age at treatment"),
     "sex": ("gender", "sex at birth", "patient sex"),
     "ph_positive": ("ph", "philadelphia chromosome", "ph chromosome", "ph positive all", "bcr abl1",
-                    "philadelphia chromosome positive", "ph status", "bcr abl"),
+                    "philadelphia chromosome positive", "ph status", "bcr abl", "ph positive", "philadelphia positive"),
     "disease_status": ("disease status at infusion", "relapsed or refractory", "status at infusion",
                        "disease status", "r r status", "refractory status", "disease status before car t",
                        "disease state", "disease state before car t", "disease state at infusion"),
@@ -83,38 +83,43 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                    "number of prior relapses"),
     "prior_lines": ("prior lines of therapy", "number of prior lines", "prior therapy lines", "lines of therapy",
                     "prior treatments", "prior lines", "number of prior lines of therapy",
-                    "number of prior treatment lines", "prior treatment lines", "number of prior therapies"),
+                    "number of prior treatment lines", "prior treatment lines", "number of prior therapies",
+                    "number of lines of therapy", "previous therapy lines", "previous lines of therapy"),
     "bm_blasts_pct": ("bone marrow blasts", "marrow blasts", "bm blasts", "bone marrow blasts before infusion",
                       "bm blasts percent", "blasts in bone marrow", "pre infusion marrow blasts",
                       "bone marrow blasts before car t", "bone marrow blasts pre infusion",
-                      "bone marrow blast percent pre infusion", "marrow blasts before car t"),
+                      "bone marrow blast percent pre infusion", "marrow blasts before car t",
+                      "marrow blasts at lymphodepletion", "bone marrow blasts at lymphodepletion"),
     "cart_dose_1e6_per_kg": ("car t dose", "cell dose", "car t cell dose", "dose 10 6 cells kg",
-                             "infused dose", "cart dose", "car t dose x10 6 kg", "dose x10 6 kg"),
+                             "infused dose", "cart dose", "car t dose x10 6 kg", "dose x10 6 kg",
+                             "car t cells infused", "cells infused", "infused car t cells"),
     "il6_peak_pg_ml": ("peak il 6", "il 6 peak", "il6 peak", "peak il6", "peak interleukin 6",
                        "maximum il 6"),
     "ferritin_peak_ng_ml": ("peak ferritin", "ferritin peak", "maximum ferritin", "ferritin max"),
     "crs_grade": ("crs grade astct", "crs grade", "cytokine release syndrome grade", "grade of crs",
                   "crs grd", "max crs grade", "maximum crs grade", "peak crs grade"),
     "crs_onset_day": ("crs onset day", "day of crs onset", "crs onset", "onset of crs day", "crs onset d",
-                      "days to crs", "crs onset days after infusion"),
+                      "days to crs", "crs onset days after infusion", "first day of crs", "crs start",
+                      "start of crs", "crs start day"),
     "icans_grade": ("icans grade astct", "icans grade", "neurotoxicity grade", "grade of icans", "icans grd",
                     "max icans grade", "maximum icans grade", "peak icans grade",
                     "immune effector cell associated neurotoxicity syndrome grade"),
     "icans_onset_day": ("icans onset day", "day of icans onset", "icans onset", "onset of icans day",
-                        "days to icans", "icans onset days after infusion"),
+                        "days to icans", "icans onset days after infusion", "first day of icans", "icans start",
+                        "start of icans", "icans start day"),
     "seizure": ("seizures", "seizure during icans", "any seizure", "seizure"),
     "steroids": ("corticosteroids", "steroid treatment", "corticosteroid treatment", "steroids given",
                  "dexamethasone given", "received steroids", "steroid use", "corticosteroids given",
                  "corticosteroids for crs icans", "steroids for crs icans", "steroids for toxicity",
                  "corticosteroids for toxicity", "toxicity steroids", "toxicity corticosteroids",
-                 "steroids given for toxicity", "corticosteroids given for toxicity"),
+                 "steroids given for toxicity", "corticosteroids given for toxicity", "steroids administered"),
     "dex_equiv_cum_mg": ("cumulative dexamethasone equivalent", "cumulative steroid dose",
                          "dexamethasone equivalent dose", "cumulative dexamethasone mg",
                          "dex equivalent mg", "cumulative steroid dose mg dexamethasone equivalent",
                          "cumulative dexamethasone dose", "dexamethasone total", "total dexamethasone dose",
-                         "total dexamethasone"),
+                         "total dexamethasone", "total dexamethasone equivalent dose", "dexamethasone equivalent"),
     "tocilizumab": ("tocilizumab given", "received tocilizumab", "toci", "tocilizumab treatment",
-                    "tocilizumab use", "tocilizumab for crs", "toxicity tocilizumab"),
+                    "tocilizumab use", "tocilizumab for crs", "toxicity tocilizumab", "tocilizumab administered"),
     "tocilizumab_cum_mg": ("cumulative tocilizumab dose", "tocilizumab dose", "tocilizumab mg",
                            "cumulative tocilizumab mg", "toci dose", "total tocilizumab dose"),
     "cr_day30": ("cr at day 30", "complete remission at day 30", "complete response at day 30", "d30 cr",
@@ -124,22 +129,26 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                  "response by day 30", "response day 28"),
     "mrd_negative": ("mrd negative", "mrd negativity", "mrd negative cr", "mrd neg", "mrd status negative",
                      "mrd negative at day 30", "mrd status", "mrd day 30", "mrd d30", "mrd at day 30",
-                     "mrd result", "mrd", "mrd at response", "mrd flow", "mrd status at response", "mrd flow at cr"),
+                     "mrd result", "mrd", "mrd at response", "mrd flow", "mrd status at response", "mrd flow at cr",
+                     "mrd by ngs", "mrd by flow", "mrd day 28", "mrd d28"),
     "cr_date": ("date of cr", "date of complete remission", "cr date", "complete remission date",
                 "date of complete response", "date of response", "response date", "date of remission",
                 "remission date", "date of first cr"),
-    "relapse_date": ("date of relapse", "relapse date", "date of progression or relapse"),
+    "relapse_date": ("date of relapse", "relapse date", "date of progression or relapse", "date of progression",
+                     "progression date"),
     "death_date": ("date of death", "death date", "dod"),
     "last_followup_date": ("date of last follow up", "last follow up", "last follow up date",
                            "date last known alive", "last contact date", "date of last contact",
-                           "last fu date", "date of last follow up or death", "last seen", "date last seen"),
+                           "last fu date", "date of last follow up or death", "last seen", "date last seen",
+                           "date of last visit", "last visit date", "last visit"),
     "day": ("day after infusion", "days after infusion", "sample day", "study day", "day post infusion",
-            "timepoint day", "day of sample", "sampling day"),
+            "timepoint day", "day of sample", "sampling day", "days since infusion", "day since infusion"),
     "car_copies_per_ug": ("car copies per ug", "car transgene copies", "car copies ug dna",
                           "transgene copies per ug gdna", "car t copies", "car copies", "copies ug",
                           "car t copies per ug dna", "car transgene copies per ug dna", "car t expansion",
                           "car transgene", "car t transgene", "car vector copies", "car t qpcr", "car qpcr",
-                          "qpcr car copies ug gdna", "car copies ug gdna", "qpcr car copies"),
+                          "qpcr car copies ug gdna", "car copies ug gdna", "qpcr car copies",
+                          "car vector copies per ug dna", "vector copies per ug dna"),
 }
 
 #: Abbreviations of clinical registries, read as the words they stand for when headers
@@ -154,6 +163,8 @@ ABBREVIATIONS: dict[str, str] = {
     "nb": "number", "lot": "lines of therapy", "neuro": "neurotoxicity", "pos": "positive",
     "neg": "negative", "ctr": "center", "d": "day", "pct": "percent", "perc": "percent",
     "cs": "corticosteroids", "cort": "corticosteroids", "il6": "il 6", "cart": "car t", "nt": "neurotoxicity",
+    "dz": "disease", "plus": "positive", "n": "number", "bl": "blasts", "vcn": "vector copy number",
+    "highest": "peak", "maximum": "peak", "pd": "progression",
 }
 
 #: Words that name an optional column: a header holding one is a candidate for it, so that the
@@ -182,7 +193,10 @@ FROM_EVENT = "from event"
 _YES = {"yes", "y", "true", "1", "checked", "present", "positive", "pos", "+", "x", "ja", "oui", "si", "sí"}
 _NO = {"no", "n", "false", "0", "unchecked", "absent", "negative", "neg", "-", "nein", "non"}
 _NOT_DONE = set(NOT_DONE_WORDS) | {"not applicable", "n/a", "na", "missing", "not performed", "not tested",
-                                   "pending", "not available"}
+                                   "pending", "not available", "not assessable", "not evaluated", "inevaluable"}
+#: A test result under ``*_negative`` (MRD): these words mean negative (true) or positive (false).
+_RESULT_NEGATIVE = {"negative", "neg", "-", "undetectable", "not detected", "below detection", "below lod"}
+_RESULT_POSITIVE = {"positive", "pos", "+", "detectable", "detected"}
 #: Words of a day-30 response: complete remission (CR with or without count recovery) or not.
 _CR_YES = {"cr", "cri", "crh", "crp", "complete remission", "complete response", "cr with incomplete count recovery",
            "cr with incomplete hematologic recovery", "mrd negative cr", "mrd positive cr", "cr mrd negative",
@@ -525,7 +539,7 @@ def _tokens(text: str) -> frozenset[str]:
 def _stems(text: str) -> frozenset[str]:
     """The words of a header, abbreviations written out, plurals singular, small words and
     units left out: "CRS (ASTCT grade)" and "CRS grade ASTCT" have the same."""
-    small = {"of", "the", "at", "in", "a", "to", "by", "for", "mg", "per", "and"}
+    small = {"of", "the", "at", "in", "a", "to", "by", "for", "mg", "per", "and", "or", "yn", "administered"}
     return frozenset(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
                      for w in _tokens(text) if w not in small)
 
@@ -575,7 +589,7 @@ def _candidates(name: str, header: str, label: str | None,
     for text in texts:  # the same words in another order ("CRS (ASTCT grade)" = "CRS grade ASTCT")
         words = _stems(text)
         for synonym in synonyms:
-            if len(words) > 1 and words == _stems(synonym):
+            if (len(words) > 1 or len(min(words, default="")) > 5) and words == _stems(synonym):
                 return "known label", 1.9, f"the words of '{synonym}'"
     if option is not None:  # a checkbox option: "Seizure" of "ICANS symptoms"
         field_label, choice = option
@@ -624,10 +638,11 @@ def _boolean_values(distinct: list[str], choices: dict[str, str], name: str = ""
     for value in distinct:
         low = re.sub(r"\s*\([^)]*\)", "", choices.get(value, value)).strip().lower()  # "Negative (<0.01%)"
         meaning: bool | None = True if low in _YES else False if low in _NO else None
-        if negative_is_yes and low in {"positive", "pos", "+", "negative", "neg", "-"}:
-            meaning = low in {"negative", "neg", "-"}
+        if negative_is_yes and low in _RESULT_NEGATIVE | _RESULT_POSITIVE:
+            meaning = low in _RESULT_NEGATIVE
         if name == "cr_day30" and meaning is None:
-            meaning = True if low in _CR_YES else False if low in _CR_NO else None
+            parts = {part.strip() for part in re.split(r"[/,;]| or ", low)}  # "CR/CRi"
+            meaning = True if parts <= _CR_YES else False if parts <= _CR_NO else None
         if meaning is not None and value not in choices and BOOLEAN_WORDS.get(value.strip().lower()) == meaning:
             continue  # the contract reads the cell as it is (a coded value is written out all the same)
         if meaning is not None:
@@ -639,9 +654,9 @@ def _boolean_values(distinct: list[str], choices: dict[str, str], name: str = ""
         else:
             unknown.append(value)
     notes = []
-    if negative_is_yes and any(re.sub(r"\s*\([^)]*\)", "", choices.get(v, v)).strip().lower() in {"negative", "neg"}
+    if negative_is_yes and any(re.sub(r"\s*\([^)]*\)", "", choices.get(v, v)).strip().lower() in _RESULT_NEGATIVE
                                for v in table):
-        notes.append("a test result: Negative read as true")
+        notes.append("a test result: negative (undetectable) read as true")
     if unknown:
         notes.append(f"not recognised: {', '.join(unknown)}")
     return (table, "; ".join(notes)) if table or unknown else None
@@ -848,6 +863,17 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
                 found.append(("mrd_negative", f"mrd_negative <- {mrd.header!r}: {outside} of the {known} patients "
                               "with an MRD value "
                               "are read as not in CR (the contract's MRD is that of patients in CR)", True))
+    kinds = {f.name: f.kind for f in COHORT_FIELDS}
+    for m in by_name.values():  # a yes/no column whose values are neither yes nor no
+        if kinds.get(m.name) != "boolean":
+            continue
+        read = as_bool(m.name)
+        cells = frame[m.header].fillna("").astype(str).str.strip()
+        done = _contract_values(frame[m.header], values.get(m.name)).isin({"not done"} | set(NOT_DONE_WORDS))
+        if read is not None and cells.ne("").any() and not read.notna().any() and not done.all():
+            shown = ", ".join(sorted({choices.get(m.header, {}).get(v, v) for v in cells if v})[:4])
+            found.append((m.name, f"{m.name} <- {m.header!r}: none of its values ({shown}) reads as yes or no",
+                          True))
     for name in ("tocilizumab_cum_mg", "dex_equiv_cum_mg"):
         m = by_name.get(name)
         if m is None:
