@@ -864,16 +864,16 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
                               "with an MRD value "
                               "are read as not in CR (the contract's MRD is that of patients in CR)", True))
     kinds = {f.name: f.kind for f in COHORT_FIELDS}
-    for m in by_name.values():  # a yes/no column whose values are neither yes nor no
-        if kinds.get(m.name) != "boolean":
+    for yes_no in by_name.values():  # a yes/no column whose values are neither yes nor no
+        if kinds.get(yes_no.name) != "boolean":
             continue
-        read = as_bool(m.name)
-        cells = frame[m.header].fillna("").astype(str).str.strip()
-        done = _contract_values(frame[m.header], values.get(m.name)).isin({"not done"} | set(NOT_DONE_WORDS))
+        read = as_bool(yes_no.name)
+        cells = frame[yes_no.header].fillna("").astype(str).str.strip()
+        done = _contract_values(frame[yes_no.header], values.get(yes_no.name)).isin({"not done"} | set(NOT_DONE_WORDS))
         if read is not None and cells.ne("").any() and not read.notna().any() and not done.all():
-            shown = ", ".join(sorted({choices.get(m.header, {}).get(v, v) for v in cells if v})[:4])
-            found.append((m.name, f"{m.name} <- {m.header!r}: none of its values ({shown}) reads as yes or no",
-                          True))
+            shown = ", ".join(sorted({choices.get(yes_no.header, {}).get(v, v) for v in cells if v})[:4])
+            found.append((yes_no.name, f"{yes_no.name} <- {yes_no.header!r}: none of its values ({shown}) reads as "
+                          "yes or no", True))
     for name in ("tocilizumab_cum_mg", "dex_equiv_cum_mg"):
         m = by_name.get(name)
         if m is None:
