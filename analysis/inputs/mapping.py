@@ -867,11 +867,14 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
     for yes_no in by_name.values():  # a yes/no column whose values are neither yes nor no
         if kinds.get(yes_no.name) != "boolean":
             continue
-        read = as_bool(yes_no.name)
         cells = frame[yes_no.header].fillna("").astype(str).str.strip()
-        done = _contract_values(frame[yes_no.header], values.get(yes_no.name)).isin({"not done"} | set(NOT_DONE_WORDS))
-        if read is not None and cells.ne("").any() and not read.notna().any() and not done.all():
-            shown = ", ".join(sorted({choices.get(yes_no.header, {}).get(v, v) for v in cells if v})[:4])
+        codes = choices.get(yes_no.header, {})
+        distinct = sorted(set(cells[cells.ne("")]))
+        found_values = _boolean_values(distinct, codes, yes_no.name)
+        unknown = set(found_values[1].split("not recognised: ", 1)[1].split(", ")) if found_values and \
+            "not recognised: " in found_values[1] else set()
+        if distinct and set(distinct) <= unknown:  # a code is read by its label, not as the digit it is
+            shown = ", ".join(sorted({codes.get(v, v) for v in distinct})[:4])
             found.append((yes_no.name, f"{yes_no.name} <- {yes_no.header!r}: none of its values ({shown}) reads as "
                           "yes or no", True))
     for name in ("tocilizumab_cum_mg", "dex_equiv_cum_mg"):
