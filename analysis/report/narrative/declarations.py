@@ -22,12 +22,18 @@ class Declarations(Part):
     def title_block(self) -> str:
         """Title, subtitle and date as a metadata block (see StudySettings.metadata_block),
         with the flags the sections' conditional content reads (``cartox.kinetics``,
-        ``cartox.mrd`` (the registry collects MRD), ``cartox.reproduction``,
+        ``cartox.mrd`` (the registry collects MRD), ``cartox.not_collected`` (it does not
+        collect an optional column), ``cartox.not_done`` (an assessment was not done), ``cartox.reproduction``,
         ``cartox.synthetic``: the notice of report.qmd)."""
         flags = {
             "cartox": {
                 "kinetics": self.has_kinetics,
                 "mrd": self.results.collected("mrd_negative"),
+                "not_collected": bool(self.results.not_collected),
+                "not_done": bool(
+                    self.results.counts.get("n_response_not_evaluable")
+                    or (self.results.collected("mrd_negative") and self.results.counts.get("n_mrd_not_assessed"))
+                ),
                 "reproduction": self.show_reproduction,
                 "synthetic": self.results.is_synthetic,
             }
