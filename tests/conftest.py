@@ -54,15 +54,18 @@ def report_parameter(name: str) -> str:
 
 
 _CONDITIONAL = re.compile(
-    r'^::: \{\.(content-visible|content-hidden) when-meta="cartox\.(kinetics|reproduction)"\}\n(.*?)^:::\n',
+    r'^::: \{\.(content-visible|content-hidden) '
+    r'when-meta="cartox\.(kinetics|reproduction|mrd|not_collected|not_done)"\}\n(.*?)^:::\n',
     re.MULTILINE | re.DOTALL)
 
 
-def source_text(path: Path, kinetics: bool = True, reproduction: bool = True) -> str:
+def source_text(path: Path, kinetics: bool = True, reproduction: bool = True, **other: bool) -> str:
     """A qmd source as rendered: the conditional divs on `cartox.kinetics` (a kinetics
-    table) and `cartox.reproduction` (the bundled demo's comparison with the publication)
-    resolved."""
-    flags = {"kinetics": kinetics, "reproduction": reproduction}
+    table), `cartox.reproduction` (the bundled demo's comparison with the publication) and
+    the registry's flags (``other``; defaults: MRD collected, every optional column collected,
+    no assessment "not done", as in the demo and its variants) resolved."""
+    flags = {"kinetics": kinetics, "reproduction": reproduction, "mrd": True, "not_collected": False,
+             "not_done": False, **other}
 
     def keep(m):
         shown = (m.group(1) == "content-visible") == flags[m.group(2)]
