@@ -409,8 +409,15 @@ def _kinetics_dict(results: Results) -> dict[str, Any]:
         out["auc"] = dataclasses.asdict(results.kinetics_auc)
     out["profiles"] = {
         grouping: [
-            {"level": str(row.level), "day": _number(row.day), "within": _number(row.within), "n": int(row.n),
-             "median": _number(row.median), "q1": _number(row.q1), "q3": _number(row.q3)}
+            {
+                "level": str(row.level),
+                "day": _number(row.day),
+                "within": _number(row.within),
+                "n": int(row.n),
+                "median": _number(row.median),
+                "q1": _number(row.q1),
+                "q3": _number(row.q3),
+            }
             for row in profile.itertuples(index=False)
         ]
         for grouping, profile in results.kinetics_profiles.items()
@@ -424,13 +431,19 @@ def _pvalues_dict(table: PValueTable) -> dict[str, Any]:
         "alpha": table.alpha,
         "n": table.n,
         "families": {
-            f.key: {"title": f.title, "n": f.n, "n_significant": f.n_significant, "n_holm": f.n_holm,
-                    "n_bh": f.n_bh}
+            f.key: {"title": f.title, "n": f.n, "n_significant": f.n_significant, "n_holm": f.n_holm, "n_bh": f.n_bh}
             for f in table.families
         },
         "rows": [
-            {"family": r.family, "label": r.label, "test": r.test, "p": _number(r.p), "p_holm": _number(r.p_holm),
-             "p_bh": _number(r.p_bh), "path": r.path}
+            {
+                "family": r.family,
+                "label": r.label,
+                "test": r.test,
+                "p": _number(r.p),
+                "p_holm": _number(r.p_holm),
+                "p_bh": _number(r.p_bh),
+                "path": r.path,
+            }
             for r in table.rows
         ],
     }

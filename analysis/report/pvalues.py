@@ -83,8 +83,8 @@ FAMILY_OF_ATTRIBUTE: dict[str, str] = {"ph_test_global_p": "model_checks"}
 
 #: p-values the results hold but the report does not print, by (class, attribute), with why.
 NOT_REPORTED: dict[tuple[str, str], str] = {
-    ("HazardRatio", "p"): "Wald test of a univariable hazard ratio: the log-rank test of the same comparison is reported",
-    ("LandmarkHR", "p"): "Wald test of a landmark hazard ratio: the log-rank test of the same comparison is reported",
+    ("HazardRatio", "p"): "Wald test of a univariable hazard ratio: the log-rank test of the comparison is reported",
+    ("LandmarkHR", "p"): "Wald test of a landmark hazard ratio: the log-rank test of the comparison is reported",
     ("PHTest", "p"): "per-term proportional-hazards tests: the global test of each model is reported",
 }
 
@@ -106,8 +106,21 @@ _ATTRIBUTE_LABEL = {
     "ph_test_global_p": "proportional hazards",
 }
 #: Path parts that are structure, not meaning.
-_STRUCTURE = {"result", "comparison", "terms", "causes", "gray", "survival", "cox", "stratified_cox", "p",
-              "logrank_p", "all", "levels", "effects"}
+_STRUCTURE = {
+    "result",
+    "comparison",
+    "terms",
+    "causes",
+    "gray",
+    "survival",
+    "cox",
+    "stratified_cox",
+    "p",
+    "logrank_p",
+    "all",
+    "levels",
+    "effects",
+}
 
 
 @dataclass(frozen=True)
@@ -308,10 +321,16 @@ def collect_pvalues(results: Any, alpha: float) -> PValueTable:
         for (_, path, parts, test, p), h, b in zip(members, holm, bh):
             label = _label(parts) or family_title(key)
             rows.append(PValueRow(key, label, test, p, float(h or 0.0), float(b or 0.0), _path_text(path)))
-        families.append(FamilySummary(
-            key, family_title(key), len(ps),
-            sum(p < alpha for p in ps), sum(h is not None and h < alpha for h in holm),
-            sum(b is not None and b < alpha for b in bh)))
+        families.append(
+            FamilySummary(
+                key,
+                family_title(key),
+                len(ps),
+                sum(p < alpha for p in ps),
+                sum(h is not None and h < alpha for h in holm),
+                sum(b is not None and b < alpha for b in bh),
+            )
+        )
     return PValueTable(tuple(rows), tuple(families), alpha)
 
 

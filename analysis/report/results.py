@@ -289,9 +289,9 @@ def _e_values(cox: dict[str, CoxResult], survival_hr: dict[tuple[str, str], Univ
         rare = rare_outcome(model.events, model.n)
         for t in model.terms:
             out[("cox", endpoint, t.key)] = e_value_hr(t.hr, t.ci_low, t.ci_high, rare)
-    for (endpoint, grouping), model in survival_hr.items():
-        rare = rare_outcome(model.events, model.n)
-        for hr in model.hazard_ratios:
+    for (endpoint, grouping), univariable in survival_hr.items():
+        rare = rare_outcome(univariable.events, univariable.n)
+        for hr in univariable.hazard_ratios:
             out[("survival", endpoint, grouping, hr.level)] = e_value_hr(hr.hr, hr.ci_low, hr.ci_high, rare)
     return out
 
