@@ -403,7 +403,7 @@ def pytest_sessionfinish(session):
         shutil.rmtree(_shared_render_folder(os.getpid()), ignore_errors=True)
 
 
-register_render("bundled", ("test_privacy", "test_report_e2e"), lambda directory: {"to": "html,pdf,docx"})
+register_render("bundled", ("test_privacy", "test_report_e2e", "test_pvalues"), lambda directory: {"to": "html,pdf,docx"})
 
 
 @pytest.fixture(scope="session")

@@ -183,3 +183,49 @@ def test_visit_windows_are_checked():
     with pytest.raises(ValueError, match="whole numbers"):
         visit_windows({7: -1})
     assert visit_windows([(14, 3), (7, 2)]) == ((7, 2), (14, 3))
+
+
+# Rscript tests/reference/r_kinetics.R (R 4.2.2, stats only), from the raw demo export:
+# Hodges–Lehmann estimate and 95% CI (ratios for Cmax and AUC: exp of wilcox.test on log values).
+R_DEMO_EFFECTS = {
+    # (grouping, level, metric): (estimate, ci_low, ci_high)
+    ("crs", "yes", "cmax"): (0.890877598152424, 0.293055097327614, 3.28888888888889),
+    ("crs", "yes", "tmax"): (-3.32002892682101e-05, -4.00001285696239, 4.12424293652256e-05),
+    ("crs", "yes", "auc"): (0.936274509803921, 0.223854048363593, 3.1318352378491),
+    ("severity", "severe", "cmax"): (0.900529560364448, 0.483950617283951, 3.31473922902494),
+    ("severity", "severe", "tmax"): (-3.81697128038131, -7, 4.0482452359026e-05),
+    ("severity", "severe", "auc"): (1.07709719751588, 0.466206159797958, 4.51826305743536),
+    ("severity", "other", "cmax"): (0.890877598152424, 0.145333616358876, 4.0899868030353),
+    ("severity", "other", "tmax"): (-5.18132850346683e-05, -4.0000534008936, 3.83911015911888e-05),
+    ("severity", "other", "auc"): (0.836565157036264, 0.141214419141774, 3.81718188465548),
+}
+# R: wilcox.test p-values of the two-level comparisons (crs yes vs no)
+R_DEMO_P = {"cmax": 0.89059853190288, "tmax": 0.236811050045423, "auc": 0.945181629964239}
+# R: visit windows by CRS: n and quantile(c(0.25, 0.5, 0.75)) per visit
+R_DEMO_VISITS_CRS = {
+    ("no", 7): (5, 2025, 6902, 6984), ("yes", 7): (19, 1590, 6792, 9724),
+    ("no", 14): (5, 5838, 10376, 12124), ("yes", 14): (19, 1462, 3483, 10291),
+    ("no", 21): (4, 818, 1937, 3511.5), ("yes", 21): (15, 194, 427, 3630.5),
+    ("no", 28): (5, 269, 288, 775), ("yes", 28): (15, 26, 46, 820),
+    ("no", 60): (4, 0, 0.5, 1), ("yes", 60): (14, 0, 0, 0.75),
+    ("no", 90): (3, 0, 0, 0), ("yes", 90): (14, 0, 0, 0),
+    ("no", 180): (4, 0, 0, 0), ("yes", 180): (16, 0, 0, 0),
+}
+
+
+def test_demo_kinetics_agree_with_r(bundled_results):
+    r = bundled_results
+    # R: patients 24 with AUC 24, sum AUC 3932076.35562988
+    assert r.kinetics_auc.n_patients == r.kinetics_auc.n_auc == 24
+    assert r.kinetics_patients["auc_0_28"].sum() == pytest.approx(3932076.35562988, rel=1e-12)
+    for (grouping, level, metric), expected in R_DEMO_EFFECTS.items():
+        effect = next(e for e in r.kinetics_metrics[(metric, grouping)].effects if e.level == level)
+        got = (effect.shift.estimate, effect.shift.ci_low, effect.shift.ci_high)
+        assert got == pytest.approx(expected, rel=1e-12, abs=1e-15), (grouping, level, metric)
+    for metric, p in R_DEMO_P.items():
+        assert r.kinetics_metrics[(metric, "crs")].comparison.result.p == pytest.approx(p, rel=1e-12)
+    # the peak's test is shared with the peak figure, not computed twice
+    assert r.kinetics_metrics[("cmax", "crs")].comparison is r.kinetics_peak["crs"]
+    profile = r.kinetics_profiles["crs"]
+    got = {(row.level, int(row.day)): (row.n, row.q1, row.median, row.q3) for row in profile.itertuples()}
+    assert got == R_DEMO_VISITS_CRS

@@ -54,9 +54,9 @@ def _by_grouping(toxicity: str, treatment: str) -> Callable[[tuple], str]:
 #: holding the test -> family key (or a function of the path choosing it), and the titles.
 FAMILY_TITLES: dict[str, str] = {
     "efficacy_by_toxicity": "Response and survival by toxicity",
-    "efficacy_by_treatment": "Response and survival by treatment of toxicity",
+    "efficacy_by_treatment": "Response, expansion and survival by treatment of toxicity",
     "table1": "Patient characteristics by toxicity (Table 1)",
-    "kinetics": "CAR-T kinetics by group",
+    "kinetics": "CAR-T kinetics by toxicity",
     "multivariable": "Multivariable Cox models",
     "model_checks": "Proportional-hazards checks of the Cox models",
     "competing": "Relapse and non-relapse mortality among patients in CR",
@@ -68,8 +68,9 @@ FAMILIES: dict[str, str | Callable[[tuple], str]] = {
     "response": _by_grouping("efficacy_by_toxicity", "efficacy_by_treatment"),
     "survival": _by_grouping("efficacy_by_toxicity", "efficacy_by_treatment"),
     "table1": "table1",
-    "kinetics_peak": "kinetics",
-    "kinetics_metrics": "kinetics",
+    # expansion by the treatment of toxicity answers the treatment question, with response and survival
+    "kinetics_peak": _by_grouping("kinetics", "efficacy_by_treatment"),
+    "kinetics_metrics": _by_grouping("kinetics", "efficacy_by_treatment"),
     "cox": "multivariable",
     "competing": "competing",
     "landmark": "landmark",
