@@ -177,8 +177,9 @@ def pdf_text(path: Path) -> str:
 
     reader = PdfReader(str(path))
     text = " ".join(page.extract_text() or "" for page in reader.pages)
-    # a line broken after a word's own hyphen ("chi-" / "square") is one word, as in the source
-    return normalise(re.sub(r"(?<=\w)-\n(?=\w)", "-", text))
+    # a line broken after a word's own hyphen ("chi-" / "square") or en dash ("Benjamini–" /
+    # "Hochberg") is one word, as in the source
+    return normalise(re.sub(r"(?<=\w)([-–])\n(?=\w)", r"\1", text))
 
 
 def docx_xml(path: Path) -> str:

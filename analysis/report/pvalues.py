@@ -62,7 +62,7 @@ FAMILY_TITLES: dict[str, str] = {
     "competing": "Relapse and non-relapse mortality among patients in CR",
     "landmark": "Landmark analysis",
     "centers": "Center-stratified Cox models (sensitivity analysis)",
-    "il6": "Peak IL-6 by marrow blasts (the publication's Discussion)",
+    "il6": "Peak IL-6 by marrow blasts ≥20%",
 }
 FAMILIES: dict[str, str | Callable[[tuple], str]] = {
     "response": _by_grouping("efficacy_by_toxicity", "efficacy_by_treatment"),
