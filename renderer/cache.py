@@ -147,6 +147,8 @@ def config_files(params: dict, project_dir) -> dict:
     `_quarto.yml`, already read by the renderer), and of every file they name."""
     import yaml
 
+    from analysis.inputs import yamlstrict
+
     project_dir = Path(project_dir)
     yamls = [p for p in sorted(project_dir.glob("*.y*ml")) if p.name != "_quarto.yml"]
     for value in params.values():
@@ -157,15 +159,16 @@ def config_files(params: dict, project_dir) -> dict:
     out = {}
     for path in yamls:
         try:
-            data = path.read_bytes()
+            out[str(path)] = file_digest(path)
+            # strictly and size-limited: an alias bomb (a few hundred bytes expanding to
+            # billions of strings) or a huge file must not hang the key; what is refused
+            # here the kernel reports (the bytes are in the key either way)
+            parsed = yamlstrict.load(yamlstrict.read_limited(path))
         except OSError:
-            out[str(path)] = None
+            out.setdefault(str(path), None)
             continue
-        out[str(path)] = _sha(data)
-        try:
-            parsed = yaml.safe_load(data)
-        except yaml.YAMLError:
-            continue  # the kernel will report it; the bytes are in the key
+        except (yaml.YAMLError, ValueError, RecursionError):
+            continue
         for text in _yaml_strings(parsed):
             if not text.strip() or "\n" in text or len(text) > 4096:
                 continue

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from analysis.inputs import yamlstrict
 from analysis.inputs.loading import Study, load_study, parse_cutoff
 from analysis.inputs.readers import ColumnMapping
 from analysis.registry.concepts import OPTIONS
@@ -189,13 +190,17 @@ def read_study_file(path) -> StudyFile:
     """Read and check a study file; :class:`StudyFileError` lists every problem found."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = yamlstrict.read_limited(path).decode("utf-8")
     except OSError as exc:
         raise StudyFileError(f"{path}: cannot read the study file: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise StudyFileError(f"{path}: not UTF-8 text; save the study file as UTF-8") from None
+    except yamlstrict.StrictYAMLError as exc:
+        raise StudyFileError(f"{path}: {exc}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yamlstrict.load(text)  # duplicate keys, aliases, excessive depth or size: refused
+    except yamlstrict.StrictYAMLError as exc:
+        raise StudyFileError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
