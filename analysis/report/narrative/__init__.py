@@ -22,6 +22,7 @@ its own module beside the results it reads:
 * :mod:`.effects` – a verdict with its estimate and CI;
 * :mod:`.kinetics` – CAR-T expansion;
 * :mod:`.competing` – competing risks and the landmark analysis;
+* :mod:`.multiplicity` – the count of p-values, adjusted significance, E-values;
 * :mod:`.quality` – data quality, assessments not done, columns not collected;
 * :mod:`.parts` – what they share (the results, the settings, alpha, wording helpers).
 
@@ -39,6 +40,7 @@ from analysis.report.narrative.competing import Competing
 from analysis.report.narrative.declarations import Declarations
 from analysis.report.narrative.effects import Effects
 from analysis.report.narrative.kinetics import Kinetics
+from analysis.report.narrative.multiplicity import Multiplicity
 from analysis.report.narrative.parts import (
     DIFFERED,
     NOT_DETECTED,
@@ -65,7 +67,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Narrative(Declarations, Quality, Effects, Kinetics, Competing):
+class Narrative(Declarations, Quality, Effects, Kinetics, Competing, Multiplicity):
     """The sections' ``text``: every family's helpers on one object."""
 
     results: Results
