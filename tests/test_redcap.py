@@ -293,7 +293,7 @@ def test_a_misleading_cr_header_is_not_read(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "cr_day30 <- 'cr_d30': its values are" in out.split("cohort columns:")[0]
     assert "Every required column" not in out and "Required columns still unmapped: cr_day30" in out
-    assert "# cr_day30: \"cr_d30\"  # HELD BACK" in study.read_text(encoding="utf-8")
+    assert '# cr_day30: "cr_d30"  # HELD BACK' in study.read_text(encoding="utf-8")
 
 
 def test_a_dose_of_small_whole_numbers_is_not_read_as_mg(tmp_path):
