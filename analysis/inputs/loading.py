@@ -109,10 +109,10 @@ def _load(
         violations.append(Violation(None, None, None, f"no {noun}: the file has a header but no data rows"))
         return _Loaded(None, _with_file(violations, path), source.comments, source.notes)
 
-    for field in fields:  # a missing column: all missing, already reported once
+    for field in fields:  # a missing column: all missing, already reported once (or allowed to be absent)
         if field.name not in frame:
             frame[field.name] = parse_column(pd.Series("", index=frame.index, dtype=object), field.kind)[0]
-            bad[field.name] = True
+            bad[field.name] = not field.may_be_absent
     frame = frame[[f.name for f in fields]]
     violations += schema_violations(frame, bad, fields, rules, cutoff)
     order = {f.name: i for i, f in enumerate(fields)}
