@@ -1,0 +1,129 @@
+"""Allogeneic HSCT after CAR-T: counts and timing, OS/LFS with HSCT as a time-dependent
+covariate (R tmerge + counting-process coxph) and censored at HSCT, on the bundled demo.
+
+R values from ``tests/reference/r_transplant.R`` (R 4.x, survival 3.5-3), which computes every
+time from the dates of data/cohort.csv itself."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.estimators import cox
+from analysis.estimators.transplant import (
+    NONE_REASON,
+    NOT_RECORDED_REASON,
+    CountingEfron,
+    censor_at_hsct_analysis,
+    split_at_onset,
+    time_dependent_cox,
+    transplant_analysis,
+    transplant_counts,
+)
+from analysis.inputs.loading import load_study
+from analysis.registry.groups import prepare_cohort
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def df():
+    return prepare_cohort(load_study(ROOT / "data" / "cohort.csv", None, "2023-03-01").cohort)
+
+
+def close(a, b, tol=1e-7):
+    return a == pytest.approx(b, rel=tol, abs=tol)
+
+
+def test_counts_and_timing(df):
+    c = transplant_counts(df)
+    hsct, cr = df["hsct_date"], df["cr_day30"]
+    assert c.n_hsct == int(hsct.notna().sum()) == 26
+    # consolidation: in CR and before any relapse; the others after a relapse
+    before_relapse = hsct.notna() & cr & (df["relapse_date"].isna() | (hsct < df["relapse_date"]))
+    assert (c.n_in_cr, c.n_after_relapse, c.n_without_cr) == (int(before_relapse.sum()), 5, 0) == (21, 5, 0)
+    months = (hsct - df["infusion_date"]).dt.days / 30.4375
+    assert c.from_infusion.median == pytest.approx(months.median()) and c.from_infusion.n == 26
+    assert c.from_cr.min > 1 and c.from_cr.max < 4      # the generator's 30-120 days after CR
+    assert c.reason is None
+
+
+def test_without_the_column_or_without_transplants_there_is_a_reason(df):
+    assert transplant_counts(df.assign(hsct_date=pd.NaT), recorded=False).reason == NOT_RECORDED_REASON
+    none = transplant_analysis(df.assign(hsct_date=pd.NaT))
+    assert none.reason == NONE_REASON and not none.time_dependent and not none.censored
+
+
+def test_split_at_onset_follows_tmerge():
+    # R: tmerge(d, d, id = id, ev = event(time, status), h = tdc(onset)) with
+    # time 10, 8, 5, 6, 0; status 1, 0, 1, 1, 1; onset 3, NA, 5 (= end: never), -1 (before origin: from start), 2
+    iv = split_at_onset([10, 8, 5, 6, 0], [True, False, True, True, True], [3, np.nan, 5, -1, 2])
+    rows = list(zip(iv.patient, iv.start, iv.stop, iv.event, iv.exposed))
+    assert rows == [(0, 0, 3, False, 0), (0, 3, 10, True, 1), (1, 0, 8, False, 0), (2, 0, 5, True, 0),
+                    (3, 0, 6, True, 1)]
+    assert iv.n_zero_time == 1      # the patient with time 0 has no interval
+
+
+def test_counting_efron_without_splits_is_the_ordinary_efron_fit(df):
+    """One interval (0, time] per patient: the counting-process likelihood is the ordinary one."""
+    x = df[["crs_any"]].astype(float)
+    time, event = df["os_months"].to_numpy(), df["os_event"].to_numpy(dtype=bool)
+    plain = cox._fit_efron(pd.DataFrame({"months": time, "event": event.astype(float), "crs": x["crs_any"]}), ["crs"])
+    counting = cox._fit_efron(None, ["crs"], model=CountingEfron(np.zeros(time.size), time, event, x.to_numpy()))
+    assert np.allclose(plain[0], counting[0], rtol=1e-10) and np.allclose(plain[1], counting[1], rtol=1e-10)
+
+
+# R> os <- tmerge(d[, c("id", "crs", "icans")], d, id = id, death = event(os_months, died), hsct = tdc(hsct_os))
+# R> coxph(Surv(tstart, tstop, death) ~ hsct, data = os, ties = "efron")     (rows 119, events 55)
+# (coef, se, p) per term; LFS: the patients in CR, time from CR (rows 107, events 69)
+R_TIME_DEPENDENT = {
+    ("os", None): {"hsct": (0.192181784571647, 0.325224011783421, 0.554573176797812)},
+    ("os", "crs"): {"yes": (0.0687968513262613, 0.368888204076480, 0.852054376688797),
+                    "hsct": (0.2013242493257502, 0.328961378059189, 0.540537986937827)},
+    ("os", "icans"): {"yes": (-0.00132742312913103, 0.351011678584593, 0.996982642001624),
+                      "hsct": (0.19228019094035328, 0.326263912920813, 0.555633594274755)},
+    ("lfs", None): {"hsct": (-0.142854437762254, 0.302150246599802, 0.636361066485852)},
+    ("lfs", "crs"): {"yes": (-0.311237361195736, 0.321640285927879, 0.333215875431409),
+                     "hsct": (-0.213910790486272, 0.312886284110163, 0.494183925399093)},
+    ("lfs", "icans"): {"yes": (0.215268277229425, 0.335284825404601, 0.520843323351497),
+                       "hsct": (-0.196399050952589, 0.315444388316243, 0.533540379035366)},
+}
+
+
+@pytest.mark.parametrize("key", list(R_TIME_DEPENDENT), ids=str)
+def test_time_dependent_cox_matches_r(df, key):
+    endpoint, grouping = key
+    fit = time_dependent_cox(df, endpoint, grouping)
+    assert (fit.n_rows, fit.events) == ((119, 55) if endpoint == "os" else (107, 69))
+    terms = {t.key: t for t in fit.terms}
+    for name, (coef, se, p) in R_TIME_DEPENDENT[key].items():
+        t = terms[name]
+        assert close(t.coef, coef) and close(t.se, se) and close(t.p, p), (name, t)
+        assert close(t.hr, np.exp(coef)) and close(t.ci_low, np.exp(coef - 1.959963984540054 * se))
+
+
+def test_censoring_at_hsct_matches_r(df):
+    os_ = censor_at_hsct_analysis(df, "os")
+    # R> o <- cut(os_months, died, hsct_os)     (time = min(time, HSCT); an event after HSCT is censored)
+    # R> survdiff(Surv(o$time, o$event) ~ d$crs)$chisq                        0.00289353278903503
+    # R> survdiff(Surv(o$time, o$event) ~ d$icans)$chisq                      0.208937825140394
+    # R> coef(summary(coxph(Surv(o$time, o$event) ~ d$crs)))   coef -0.0223426856625359, se 0.44427779629139
+    # R> summary(survfit(Surv(o$time, o$event) ~ 1))$table     events 41, median 29.5687885010267 (14.5872689938398-35.9753593429158)
+    assert close(os_.survival["crs"].logrank_chisq, 0.00289353278903503, 1e-6)
+    assert close(os_.survival["icans"].logrank_chisq, 0.208937825140394)
+    hr = os_.hazard_ratios["crs"].hazard_ratios[0]
+    assert close(hr.coef, -0.0223426856625359, 1e-6) and close(hr.se, 0.44427779629139)
+    overall = os_.survival["all"].levels[0]
+    assert overall.events == 41 == 55 - os_.n_events_removed
+    assert close(overall.median_months, 29.5687885010267)
+    assert close(overall.median_ci_low, 14.5872689938398) and close(overall.median_ci_high, 35.9753593429158)
+    assert os_.n_censored == 26
+    lfs = censor_at_hsct_analysis(df, "lfs")
+    # R> survdiff(Surv(l$time, l$event) ~ cr$crs)$chisq                      3.82363993404042
+    # R> coxph(Surv(l$time, l$event) ~ cr$crs)   coef -0.708112885406238, se 0.369034916598449, p 0.0550066695461707
+    assert close(lfs.survival["crs"].logrank_chisq, 3.82363993404042)
+    hr = lfs.hazard_ratios["crs"].hazard_ratios[0]
+    assert close(hr.coef, -0.708112885406238) and close(hr.se, 0.369034916598449) and close(hr.p, 0.0550066695461707)
+    assert lfs.n_censored == 21   # only the consolidative transplants fall inside LFS follow-up
