@@ -445,6 +445,6 @@ def onset_incidence(df: pd.DataFrame, toxicity: str, *, days=ONSET_DAYS) -> Onse
     reached = np.flatnonzero(curve.estimate >= 0.5)
     median = float(curve.times[reached[0]]) if reached.size else None
     reason = None if reached.size else (
-        f"not reached: the cumulative incidence stays below 50% (at most {100 * curve.estimate[-1]:.1f}%)")
+        f"not reached: the cumulative incidence stays below 50%, at most {100 * curve.estimate[-1]:.1f}%")
     return OnsetIncidence(toxicity, n, **counts, points=tuple(points), median_day=median, median_reason=reason,
                           curve=curve)

@@ -854,6 +854,56 @@ def cif_plot(result, cause: str) -> Figure:
     return fig
 
 
+#: Colour of each toxicity's onset curve: those of its swimmer-plot marker.
+ONSET_COLORS = {"crs": OKABE_ITO[4], "icans": OKABE_ITO[3]}
+ONSET_LABELS = {"crs": "CRS", "icans": "ICANS"}
+#: Tick step of the onset axis, days.
+ONSET_TICK_DAYS = 7
+
+
+def onset_plot(onset: dict) -> Figure:
+    """Cumulative incidence of CRS and of ICANS onset from infusion, in days, with death
+    before onset as the competing event (``onset``: toxicity -> an
+    :class:`analysis.estimators.competing.OnsetIncidence`): one step curve per toxicity with its
+    pointwise log(−log) 95% CI band, a dotted line at 50% and the median onset day in the
+    legend ("not reached" when the incidence stays below 50%). The axis ends at the later of
+    day 28 and the last onset, on a whole week."""
+    from analysis.estimators.competing import loglog_ci
+
+    shown = [(key, inc) for key, inc in onset.items() if inc.n > 0]
+    if not shown:
+        return _not_estimable_panel("Onset of CRS and ICANS: not estimable (no patient)")
+    fig = _new_figure((PANEL_SIZE[0], 2.9))
+    legend_rows = len(shown)
+    ax = _axes(fig, 0.55, 0.45, PANEL_SIZE[0] - 0.69, 2.9 - 0.45 - 0.1 - 0.16 * legend_rows)
+    last_onset = max(float(inc.curve.times[-1]) for _, inc in shown)
+    x_right = ONSET_TICK_DAYS * max(4, math.ceil(last_onset / ONSET_TICK_DAYS + 1e-9))
+    handles, labels = [], []
+    for key, inc in shown:
+        color = ONSET_COLORS.get(key, OKABE_ITO[0])
+        times = np.append(inc.curve.times, x_right)
+        estimate = np.append(inc.curve.estimate, inc.curve.estimate[-1])
+        bounds = [loglog_ci(float(f), float(v)) for f, v in zip(inc.curve.estimate, inc.curve.variance)]
+        low = np.array([b[0] if b[0] is not None else f for b, f in zip(bounds, inc.curve.estimate)])
+        high = np.array([b[1] if b[1] is not None else f for b, f in zip(bounds, inc.curve.estimate)])
+        low, high = np.append(low, low[-1]), np.append(high, high[-1])
+        ax.fill_between(times, 100 * low, 100 * high, step="post", color=color, alpha=0.15, linewidth=0,
+                        gid="ci_band")
+        ax.step(times, 100 * estimate, where="post", color=color, lw=1.3, solid_joinstyle="miter")
+        median = f"median day {inc.median_day:g}" if inc.median_day is not None else "median not reached"
+        handles.append(Line2D([], [], color=color, lw=1.5))
+        labels.append(f"{ONSET_LABELS.get(key, key)} ({inc.onsets:,} of {inc.n:,}; {median})")
+    ax.axhline(50, color="#808080", lw=0.7, ls=(0, (1, 2)), zorder=0)
+    ax.set_xlim(0, x_right)
+    ax.set_ylim(0, 102)
+    ax.xaxis.set_major_locator(MultipleLocator(ONSET_TICK_DAYS))
+    ax.yaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
+    ax.set_xlabel("Days since infusion")
+    ax.set_ylabel("Cumulative incidence of onset (%)")
+    _top_legend(fig, ax, handles, labels, legend_rows)
+    return fig
+
+
 def landmark_km_plot(result) -> Figure:
     """Kaplan–Meier panel of the landmark analysis (an
     :class:`analysis.estimators.landmark.LandmarkComparison`): time from the landmark, toxicity as

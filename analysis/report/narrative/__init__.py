@@ -22,6 +22,8 @@ its own module beside the results it reads:
 * :mod:`.effects` – a verdict with its estimate and CI;
 * :mod:`.kinetics` – CAR-T expansion;
 * :mod:`.competing` – competing risks and the landmark analysis;
+* :mod:`.endpoints` – tests for trend across grades, onset of CRS and ICANS;
+* :mod:`.transplant` – allogeneic HSCT after CAR-T;
 * :mod:`.parts` – what they share (the results, the settings, alpha, wording helpers).
 
 A new inline helper goes into the family whose results it reads (or a new module added to
@@ -38,6 +40,7 @@ from analysis.report.narrative.competing import Competing
 from analysis.report.narrative.counts import Counts
 from analysis.report.narrative.declarations import Declarations
 from analysis.report.narrative.effects import Effects
+from analysis.report.narrative.endpoints import Endpoints
 from analysis.report.narrative.kinetics import Kinetics
 from analysis.report.narrative.parts import (
     DIFFERED,
@@ -48,6 +51,7 @@ from analysis.report.narrative.parts import (
     fmt_ci_bounds,
     in_sentence,
 )
+from analysis.report.narrative.transplant import Transplant
 from analysis.report.results import Results
 
 __all__ = [
@@ -64,7 +68,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Narrative(Declarations, Counts, Effects, Kinetics, Competing):
+class Narrative(Declarations, Counts, Effects, Kinetics, Competing, Endpoints, Transplant):
     """The sections' ``text``: every family's helpers on one object."""
 
     results: Results
