@@ -859,6 +859,8 @@ ONSET_COLORS = {"crs": OKABE_ITO[4], "icans": OKABE_ITO[3]}
 ONSET_LABELS = {"crs": "CRS", "icans": "ICANS"}
 #: Tick step of the onset axis, days.
 ONSET_TICK_DAYS = 7
+#: Size of the onset figure, inches: shown alone at the text width.
+ONSET_FIGURE_SIZE = (6.6, 2.8)
 
 
 def onset_plot(onset: dict) -> Figure:
@@ -873,9 +875,9 @@ def onset_plot(onset: dict) -> Figure:
     shown = [(key, inc) for key, inc in onset.items() if inc.n > 0]
     if not shown:
         return _not_estimable_panel("Onset of CRS and ICANS: not estimable (no patient)")
-    fig = _new_figure((PANEL_SIZE[0], 2.9))
-    legend_rows = len(shown)
-    ax = _axes(fig, 0.55, 0.45, PANEL_SIZE[0] - 0.69, 2.9 - 0.45 - 0.1 - 0.16 * legend_rows)
+    width, height = ONSET_FIGURE_SIZE   # a figure of its own: the text width, as the flow diagram
+    legend_rows = 1 if len(shown) < 3 else len(shown)
+    ax = _axes(fig := _new_figure((width, height)), 0.55, 0.45, width - 0.69, height - 0.45 - 0.1 - 0.2 * legend_rows)
     last_onset = max(float(inc.curve.times[-1]) for _, inc in shown)
     x_right = ONSET_TICK_DAYS * max(4, math.ceil(last_onset / ONSET_TICK_DAYS + 1e-9))
     handles, labels = [], []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from analysis.registry.concepts import ENDPOINTS, RESPONSES
 from analysis.registry.groups import TREND_SCORES
 from analysis.report.formatting import NOT_ESTIMABLE, fmt_p, fmt_pct
-from analysis.report.narrative.parts import Part, UnknownKey, _entry, _inline_ci, _pick, _ratio
+from analysis.report.narrative.parts import Part, UnknownKey, _entry, _pick, _ratio
 
 
 class Endpoints(Part):
@@ -32,14 +32,15 @@ class Endpoints(Part):
         return None if p is None else p < self.alpha
 
     def trend(self, what: str, by: str) -> str:
-        """The trend test with its estimate: for an endpoint 'HR per step 1.05, 95% CI 0.67–1.66;
-        p = 0.822' (the hazard ratio per step up the grades), for a response 'p = 0.591'."""
+        """The trend test with its estimate: for an endpoint '1.05 (95% CI 0.67–1.66; p = 0.822)',
+        the hazard ratio per step up the grades, for a response 'p = 0.591'."""
         result, p, reason = self._trend(what, by)
         if what in RESPONSES:
             return fmt_p(p, reason)
         if result.hr is None:
-            return f"HR per step {NOT_ESTIMABLE} ({reason})"
-        return f"{_inline_ci(_ratio('HR per step', result.hr, result.ci_low, result.ci_high))}; {fmt_p(p, reason)}"
+            return f"{NOT_ESTIMABLE} ({reason})"
+        estimate = _ratio("", result.hr, result.ci_low, result.ci_high).strip()   # '1.05 (95% CI 0.67–1.66)'
+        return f"{estimate[:-1]}; {fmt_p(p, reason)})" if estimate.endswith(")") else f"{estimate}, {fmt_p(p, reason)}"
 
     # --- onset of CRS and ICANS, death competing ------------------------------------------
     def onset_cif(self, toxicity: str, day: int) -> str:
@@ -58,9 +59,9 @@ class Endpoints(Part):
         """The first day the cumulative incidence of onset reaches 50%: 'day 6', or 'not reached
         (the cumulative incidence stays below 50% ...)'."""
         inc = _entry(self.results.onset, "toxicity", toxicity)
-        if inc.median_day is None:
-            return f"not reached ({inc.median_reason.removeprefix('not reached: ')})" if inc.median_reason else \
-                NOT_ESTIMABLE
+        if inc.median_day is None:  # the reason (its highest incidence) is in the JSON
+            return "not reached" if inc.median_reason and inc.median_reason.startswith("not reached") else \
+                f"{NOT_ESTIMABLE} ({inc.median_reason})"
         return f"day {inc.median_day:g}"
 
     def onset_count(self, toxicity: str, key: str) -> str:
