@@ -133,12 +133,13 @@ def test_significant_terms_read_as_a_sentence(results):
            for e, c in results.cox.items()}
     none = Narrative(dataclasses.replace(results, cox=cox))
     terms = "text.choose(text.any_significant_term"
-    assert said("_results-multivariable", terms, none) == "No term of either model was significant at the 5% level."
+    assert said("_results-multivariable", terms, none) == "No term of any model was significant at the 5% level."
     one = dict(cox)
     one["os"] = dataclasses.replace(cox["os"], terms=(dataclasses.replace(cox["os"].terms[0], p=0.01),
                                                      *cox["os"].terms[1:]))
     sentence = said("_results-multivariable", terms, Narrative(dataclasses.replace(results, cox=one)))
-    assert sentence == f"Significant at the 5% level were {cox['os'].terms[0].label} for OS, and no term for LFS."
+    assert sentence == (f"Significant at the 5% level were {cox['os'].terms[0].label} for OS, no term for LFS, "
+                        "and no term for EFS.")
 
 
 def test_alpha_comes_from_the_study_file(results, tmp_path):
