@@ -4,6 +4,7 @@ ordered grades and the Firth-penalized odds ratio of a 2x2 table with a zero cel
 R values: ``tests/reference/r_endpoints.R`` (R 4.x, survival 3.5-3, cmprsk 2.2-11; every time
 computed there from the dates of data/cohort.csv) and ``tests/reference/r_firth_logistic.R``
 (Firth logistic regression written out from its definition: logistf is not in Debian)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -59,9 +60,12 @@ def test_efs_kaplan_meier_logrank_and_cox_match_r(df):
     assert all_.label == "All patients" and all_.events == 76
     assert close(all_.median_months, 7.58932238193018)
     assert close(all_.median_ci_low, 5.88090349075975) and close(all_.median_ci_high, 11.2032854209446)
-    for lm, s, lo, hi in zip(all_.landmarks, (0.363455504623985, 0.18657633128692, 0.0559728993860759),
-                             (0.274802734446788, 0.11497246086283, 0.0193270425092484),
-                             (0.480708112702769, 0.302774482995697, 0.162102684059632)):
+    for lm, s, lo, hi in zip(
+        all_.landmarks,
+        (0.363455504623985, 0.18657633128692, 0.0559728993860759),
+        (0.274802734446788, 0.11497246086283, 0.0193270425092484),
+        (0.480708112702769, 0.302774482995697, 0.162102684059632),
+    ):
         assert close(lm.survival, s) and close(lm.ci_low, lo) and close(lm.ci_high, hi)
     # R> survdiff(Surv(efs_months, efs_event) ~ crs, data = d)   Chisq = 0.16470375871, p = 0.684862291
     # R> summary(survfit(... ~ crs))$table: medians 5.88090349075975 (4.10677618069815-NA), 7.81930184804928 (6.53798767967146-12.1560574948665)
@@ -96,15 +100,21 @@ def test_onset_incidence_matches_cmprsk(df):
     #        var 0.000756787743319056 0.00139113768731741 0.00154988693479508;  never 0.5 (Inf)
     crs = onset_incidence(df, "crs")
     assert (crs.n, crs.onsets) == (93, 76)
-    for p, est, var in zip(crs.points, (0.612903225806452, 0.817204301075269, 0.817204301075269),
-                           (0.0025967143701446, 0.00166022680543014, 0.00166022680543014)):
+    for p, est, var in zip(
+        crs.points,
+        (0.612903225806452, 0.817204301075269, 0.817204301075269),
+        (0.0025967143701446, 0.00166022680543014, 0.00166022680543014),
+    ):
         assert close(p.estimate, est) and close(p.variance, var)
         assert p.ci_low < p.estimate < p.ci_high
     assert crs.median_day == 6 and crs.median_reason is None
     icans = onset_incidence(df, "icans")
     assert icans.onsets == 16 and icans.deaths_before_onset == int((~df["icans_any"] & df["os_event"]).sum())
-    for p, est, var in zip(icans.points, (0.0752688172043011, 0.150537634408602, 0.172043010752688),
-                           (0.000756787743319056, 0.00139113768731741, 0.00154988693479508)):
+    for p, est, var in zip(
+        icans.points,
+        (0.0752688172043011, 0.150537634408602, 0.172043010752688),
+        (0.000756787743319056, 0.00139113768731741, 0.00154988693479508),
+    ):
         assert close(p.estimate, est) and close(p.variance, var)
     assert icans.median_day is None and icans.median_reason.startswith("not reached")
 
@@ -113,8 +123,11 @@ def test_an_onset_on_the_day_of_death_is_an_onset(df):
     one = df.head(3).copy()
     one["crs_any"] = [True, False, False]
     one["crs_onset_day"] = [5, None, None]
-    one["death_date"] = [one["infusion_date"].iloc[0] + np.timedelta64(5, "D"), one["infusion_date"].iloc[1]
-                         + np.timedelta64(3, "D"), None]
+    one["death_date"] = [
+        one["infusion_date"].iloc[0] + np.timedelta64(5, "D"),
+        one["infusion_date"].iloc[1] + np.timedelta64(3, "D"),
+        None,
+    ]
     one["last_followup_date"] = one["death_date"].fillna(one["last_followup_date"])
     inc = onset_incidence(one, "crs", days=(7,))
     assert (inc.onsets, inc.deaths_before_onset, inc.censored) == (1, 1, 1)
@@ -131,7 +144,7 @@ def test_cochran_armitage_is_r_prop_trend_test():
     assert t.test == "cochran_armitage"
     # scores are a location-scale choice: 0, 2, 4, 6 give the same test
     assert close(cochran_armitage([83, 90, 129, 70], [86, 93, 136, 82], [0, 2, 4, 6]).statistic, t.statistic, 1e-12)
-    assert cochran_armitage([3, 4], [3, 4], [0, 1]).p is None        # everyone responded
+    assert cochran_armitage([3, 4], [3, 4], [0, 1]).p is None  # everyone responded
     assert cochran_armitage([3, 0, 0], [5, 0, 0], [0, 1, 2]).p is None  # one level with patients
 
 
@@ -186,11 +199,21 @@ def test_an_unordered_grouping_has_no_trend_test(df):
 # R (tests/reference/r_firth_logistic.R): firth_table(a, b, c, d), rows exposed (a responders,
 # b not) and reference (c, d): exp(coef), profile penalized-likelihood CI, penalized LR chisq and p
 R_FIRTH = {
-    (69, 7, 17, 0): (0.26476190476190448, 0.00200443326412428, 2.36000757640460179, 1.14996140903776478,
-                     0.28355722820307433),
+    (69, 7, 17, 0): (
+        0.26476190476190448,
+        0.00200443326412428,
+        2.36000757640460179,
+        1.14996140903776478,
+        0.28355722820307433,
+    ),
     (5, 3, 0, 9): (29.8571428571427, 2.38987195526863, 4331.89414474504, 7.70010681870898, 0.0055217557593016),
-    (0, 5, 7, 6): (0.078787878787880045, 0.000558774787275846, 0.922410995730303052, 4.141803262323747958,
-                   0.041836579531816541),
+    (0, 5, 7, 6): (
+        0.078787878787880045,
+        0.000558774787275846,
+        0.922410995730303052,
+        4.141803262323747958,
+        0.041836579531816541,
+    ),
     (12, 3, 5, 9): (6.16883116883116, 1.360763363246509, 34.021218851003312, 5.640125030397925, 0.017553955234386),
     (3, 0, 0, 4): (63.0000000000014, 2.10352903478735, 21708.3110956574, 6.10031735478584, 0.0135157607232786),
 }
@@ -215,4 +238,4 @@ def test_a_zero_cell_gets_the_firth_odds_ratio_instead_of_zero(df):
     finite = response_effect(df, "cr", "icans")
     assert finite.firth is None and finite.odds_ratio_method == "conditional_mle"
     assert has_zero_cell([[3, 0], [4, 5]]) and not has_zero_cell([[3, 1], [4, 5]])
-    assert not has_zero_cell([[0, 0], [4, 5]])      # an empty group: no odds ratio at all
+    assert not has_zero_cell([[0, 0], [4, 5]])  # an empty group: no odds ratio at all

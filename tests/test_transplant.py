@@ -3,6 +3,7 @@ covariate (R tmerge + counting-process coxph) and censored at HSCT, on the bundl
 
 R values from ``tests/reference/r_transplant.R`` (R 4.x, survival 3.5-3), which computes every
 time from the dates of data/cohort.csv itself."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,7 +47,7 @@ def test_counts_and_timing(df):
     assert (c.n_in_cr, c.n_after_relapse, c.n_without_cr) == (int(before_relapse.sum()), 5, 0) == (21, 5, 0)
     months = (hsct - df["infusion_date"]).dt.days / 30.4375
     assert c.from_infusion.median == pytest.approx(months.median()) and c.from_infusion.n == 26
-    assert c.from_cr.min > 1 and c.from_cr.max < 4      # the generator's 30-120 days after CR
+    assert c.from_cr.min > 1 and c.from_cr.max < 4  # the generator's 30-120 days after CR
     assert c.reason is None
 
 
@@ -61,9 +62,14 @@ def test_split_at_onset_follows_tmerge():
     # time 10, 8, 5, 6, 0; status 1, 0, 1, 1, 1; onset 3, NA, 5 (= end: never), -1 (before origin: from start), 2
     iv = split_at_onset([10, 8, 5, 6, 0], [True, False, True, True, True], [3, np.nan, 5, -1, 2])
     rows = list(zip(iv.patient, iv.start, iv.stop, iv.event, iv.exposed))
-    assert rows == [(0, 0, 3, False, 0), (0, 3, 10, True, 1), (1, 0, 8, False, 0), (2, 0, 5, True, 0),
-                    (3, 0, 6, True, 1)]
-    assert iv.n_zero_time == 1      # the patient with time 0 has no interval
+    assert rows == [
+        (0, 0, 3, False, 0),
+        (0, 3, 10, True, 1),
+        (1, 0, 8, False, 0),
+        (2, 0, 5, True, 0),
+        (3, 0, 6, True, 1),
+    ]
+    assert iv.n_zero_time == 1  # the patient with time 0 has no interval
 
 
 def test_counting_efron_without_splits_is_the_ordinary_efron_fit(df):
@@ -80,15 +86,23 @@ def test_counting_efron_without_splits_is_the_ordinary_efron_fit(df):
 # (coef, se, p) per term; LFS: the patients in CR, time from CR (rows 107, events 69)
 R_TIME_DEPENDENT = {
     ("os", None): {"hsct": (0.192181784571647, 0.325224011783421, 0.554573176797812)},
-    ("os", "crs"): {"yes": (0.0687968513262613, 0.368888204076480, 0.852054376688797),
-                    "hsct": (0.2013242493257502, 0.328961378059189, 0.540537986937827)},
-    ("os", "icans"): {"yes": (-0.00132742312913103, 0.351011678584593, 0.996982642001624),
-                      "hsct": (0.19228019094035328, 0.326263912920813, 0.555633594274755)},
+    ("os", "crs"): {
+        "yes": (0.0687968513262613, 0.368888204076480, 0.852054376688797),
+        "hsct": (0.2013242493257502, 0.328961378059189, 0.540537986937827),
+    },
+    ("os", "icans"): {
+        "yes": (-0.00132742312913103, 0.351011678584593, 0.996982642001624),
+        "hsct": (0.19228019094035328, 0.326263912920813, 0.555633594274755),
+    },
     ("lfs", None): {"hsct": (-0.142854437762254, 0.302150246599802, 0.636361066485852)},
-    ("lfs", "crs"): {"yes": (-0.311237361195736, 0.321640285927879, 0.333215875431409),
-                     "hsct": (-0.213910790486272, 0.312886284110163, 0.494183925399093)},
-    ("lfs", "icans"): {"yes": (0.215268277229425, 0.335284825404601, 0.520843323351497),
-                       "hsct": (-0.196399050952589, 0.315444388316243, 0.533540379035366)},
+    ("lfs", "crs"): {
+        "yes": (-0.311237361195736, 0.321640285927879, 0.333215875431409),
+        "hsct": (-0.213910790486272, 0.312886284110163, 0.494183925399093),
+    },
+    ("lfs", "icans"): {
+        "yes": (0.215268277229425, 0.335284825404601, 0.520843323351497),
+        "hsct": (-0.196399050952589, 0.315444388316243, 0.533540379035366),
+    },
 }
 
 
@@ -126,4 +140,4 @@ def test_censoring_at_hsct_matches_r(df):
     assert close(lfs.survival["crs"].logrank_chisq, 3.82363993404042)
     hr = lfs.hazard_ratios["crs"].hazard_ratios[0]
     assert close(hr.coef, -0.708112885406238) and close(hr.se, 0.369034916598449) and close(hr.p, 0.0550066695461707)
-    assert lfs.n_censored == 21   # only the consolidative transplants fall inside LFS follow-up
+    assert lfs.n_censored == 21  # only the consolidative transplants fall inside LFS follow-up

@@ -1,5 +1,6 @@
 """hsct_date, the allogeneic transplant after CAR-T: an optional column of the contract
 (a file may leave it out), its date rules, and the REDCap vocabulary that maps it."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -41,13 +42,18 @@ def test_transplant_dates_out_of_order_are_each_reported(tmp_path):
     frame = pd.read_csv(VALID_COHORT, dtype=str, keep_default_na=False)
     died = frame.index[frame["death_date"].ne("")][0]
     alive = [i for i in frame.index[frame["death_date"].eq("")]][:2]
-    day = lambda row, column, shift: (pd.Timestamp(frame.loc[row, column])  # noqa: E731
-                                      + pd.Timedelta(days=shift)).date().isoformat()
-    path, _ = _cohort_with_hsct(tmp_path, {
-        alive[0]: day(alive[0], "infusion_date", 0),          # on the infusion day: not after it
-        died: day(died, "death_date", 1),                     # after death
-        alive[1]: day(alive[1], "last_followup_date", 1),     # after the last follow-up
-    })
+
+    def day(row, column, shift):
+        return (pd.Timestamp(frame.loc[row, column]) + pd.Timedelta(days=shift)).date().isoformat()
+
+    path, _ = _cohort_with_hsct(
+        tmp_path,
+        {
+            alive[0]: day(alive[0], "infusion_date", 0),  # on the infusion day: not after it
+            died: day(died, "death_date", 1),  # after death
+            alive[1]: day(alive[1], "last_followup_date", 1),  # after the last follow-up
+        },
+    )
     with pytest.raises(InputError) as info:
         load_cohort(path)
     found = {(v.row, v.column, v.rule) for v in info.value.violations}

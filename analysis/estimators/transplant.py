@@ -31,6 +31,7 @@ The Cox fit on counting-process data is :class:`CountingEfron` below: Efron's pa
 likelihood with risk sets ``start < t <= stop`` (R ``coxph`` with ``Surv(tstart, tstop,
 event)``), plugged into the Newton-Raphson of :mod:`analysis.estimators.cox`.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,17 +51,21 @@ HSCT_GROUPINGS = ("crs", "icans")
 #: Why there is no transplant analysis when the export has no hsct_date column.
 NOT_RECORDED_REASON = "the cohort table has no hsct_date column: transplants after CAR-T were not recorded"
 NONE_REASON = "no patient had an allogeneic HSCT after CAR-T"
-ZERO_TIME_REASON = ("follow-up of length 0 (event on the day of the time origin): no interval (start, stop] "
-                    "with stop > start, as R's Surv(tstart, tstop, event) requires")
+ZERO_TIME_REASON = (
+    "follow-up of length 0 (event on the day of the time origin): no interval (start, stop] "
+    "with stop > start, as R's Surv(tstart, tstop, event) requires"
+)
 
 
 # --------------------------------------------------------------------------------------
 # Counts and timing
 # --------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Timing:
     """Median and range of a delay in months (None when no patient)."""
+
     n: int
     median: float | None
     min: float | None
@@ -69,15 +74,15 @@ class Timing:
 
 @dataclass(frozen=True)
 class TransplantCounts:
-    recorded: bool               # the cohort table had an hsct_date column
+    recorded: bool  # the cohort table had an hsct_date column
     n_patients: int
-    n_hsct: int                  # any allogeneic HSCT after CAR-T
-    n_in_cr: int                 # consolidation: in CR at day 30, before any relapse
-    n_after_relapse: int         # in CR at day 30, transplanted after the relapse
-    n_without_cr: int            # not in CR at day 30
+    n_hsct: int  # any allogeneic HSCT after CAR-T
+    n_in_cr: int  # consolidation: in CR at day 30, before any relapse
+    n_after_relapse: int  # in CR at day 30, transplanted after the relapse
+    n_without_cr: int  # not in CR at day 30
     n_cr: int
-    from_infusion: Timing        # months from infusion to HSCT, every transplanted patient
-    from_cr: Timing              # months from CR to a consolidative HSCT
+    from_infusion: Timing  # months from infusion to HSCT, every transplanted patient
+    from_cr: Timing  # months from CR to a consolidative HSCT
     #: among the consolidative transplants: relapsed after HSCT, died without relapse after HSCT
     relapsed_after: int = 0
     died_without_relapse_after: int = 0
@@ -104,8 +109,13 @@ def transplant_counts(df: pd.DataFrame, recorded: bool = True) -> TransplantCoun
     if recorded and not had.any():
         reason = NONE_REASON
     return TransplantCounts(
-        recorded=bool(recorded), n_patients=int(len(df)), n_hsct=int(had.sum()), n_in_cr=int(in_cr.sum()),
-        n_after_relapse=int(after_relapse.sum()), n_without_cr=int((had & ~cr).sum()), n_cr=int(cr.sum()),
+        recorded=bool(recorded),
+        n_patients=int(len(df)),
+        n_hsct=int(had.sum()),
+        n_in_cr=int(in_cr.sum()),
+        n_after_relapse=int(after_relapse.sum()),
+        n_without_cr=int((had & ~cr).sum()),
+        n_cr=int(cr.sum()),
         from_infusion=_timing(((hsct - df["infusion_date"]).dt.days / DAYS_PER_MONTH)[had]),
         from_cr=_timing(((hsct - df["cr_date"]).dt.days / DAYS_PER_MONTH)[in_cr]),
         relapsed_after=int((in_cr & relapse.notna()).sum()),
@@ -127,9 +137,11 @@ def hsct_months(df: pd.DataFrame, endpoint: str) -> pd.Series:
 # Counting-process data and Efron's partial likelihood on it
 # --------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Intervals:
     """Counting-process rows: patient position, (start, stop], event, exposure after onset."""
+
     patient: np.ndarray
     start: np.ndarray
     stop: np.ndarray
@@ -149,7 +161,7 @@ def split_at_onset(time, event, onset) -> Intervals:
     rows = np.where(keep, 1 + cut, 0)
     patient = np.repeat(np.arange(time.size), rows)
     second = np.zeros(patient.size, dtype=bool)
-    second[1:] = patient[1:] == patient[:-1]                 # the row after the cut
+    second[1:] = patient[1:] == patient[:-1]  # the row after the cut
     first_of_cut = cut[patient] & ~second
     start = np.where(second, onset[patient], 0.0)
     stop = np.where(first_of_cut, onset[patient], time[patient])
@@ -174,7 +186,7 @@ class CountingEfron:
         stop = np.asarray(stop, dtype=float)
         event = np.asarray(event, dtype=bool)
         X = np.asarray(X, dtype=float)
-        X = X - X.mean(axis=0)                                   # centring, as R
+        X = X - X.mean(axis=0)  # centring, as R
         keys = pd.DataFrame(np.column_stack([start, stop, X]))
         codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys), sort=False)
         m = len(uniques)
@@ -194,7 +206,7 @@ class CountingEfron:
         self.frac = k / d[self.grp]
         self.by_stop = np.argsort(self.stop, kind="stable")
         self.by_start = np.argsort(self.start, kind="stable")
-        self.at_stop = np.searchsorted(self.stop[self.by_stop], ev_times, side="left")    # stop >= t from here
+        self.at_stop = np.searchsorted(self.stop[self.by_stop], ev_times, side="left")  # stop >= t from here
         self.at_start = np.searchsorted(self.start[self.by_start], ev_times, side="left")  # start >= t from here
         # event times inside (start, stop] of each row: last(stop) - last(start)
         self.last_stop = np.searchsorted(ev_times, self.stop, side="right")
@@ -203,9 +215,11 @@ class CountingEfron:
 
     def _risk_sums(self, values: np.ndarray) -> np.ndarray:
         """sum over rows with start < t <= stop of ``values`` (rows x k), at each event time."""
+
         def tail(order, at):
             c = np.concatenate([np.cumsum(values[order][::-1], axis=0)[::-1], np.zeros((1, values.shape[1]))])
             return c[at]
+
         return tail(self.by_stop, self.at_stop) - tail(self.by_start, self.at_start)
 
     def terms(self, beta):
@@ -218,8 +232,10 @@ class CountingEfron:
         S0, S1 = sums[:, 0], sums[:, 1:]
         dr = self.deaths[rows] * r[rows]
         D0 = np.bincount(self.row_time, weights=dr, minlength=self.n_times)
-        D1 = np.stack([np.bincount(self.row_time, weights=dr * x[rows, j], minlength=self.n_times)
-                       for j in range(x.shape[1])], axis=1)
+        D1 = np.stack(
+            [np.bincount(self.row_time, weights=dr * x[rows, j], minlength=self.n_times) for j in range(x.shape[1])],
+            axis=1,
+        )
         denom = S0[grp] - frac * D0[grp]
         loglik = float(self.deaths @ (eta - shift) - np.sum(np.log(denom)))
         u = 1.0 / denom
@@ -244,14 +260,15 @@ class CountingEfron:
 # Time-dependent Cox models
 # --------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class TDTerm:
-    key: str                    # "hsct" or a level key of the grouping
+    key: str  # "hsct" or a level key of the grouping
     label: str
     hr: float | None
     ci_low: float | None
     ci_high: float | None
-    p: float | None             # Wald
+    p: float | None  # Wald
     coef: float | None = None
     se: float | None = None
     reason: str | None = None
@@ -260,12 +277,13 @@ class TDTerm:
 @dataclass(frozen=True)
 class TimeDependentCox:
     """``coxph(Surv(tstart, tstop, event) ~ [grouping +] hsct, ties = "efron")``."""
+
     endpoint: str
-    grouping: str | None        # None: HSCT alone
-    n: int                      # patients with an interval
-    n_rows: int                 # counting-process rows
+    grouping: str | None  # None: HSCT alone
+    n: int  # patients with an interval
+    n_rows: int  # counting-process rows
     events: int
-    n_hsct: int                 # patients whose HSCT falls inside their follow-up
+    n_hsct: int  # patients whose HSCT falls inside their follow-up
     n_zero_time: int
     terms: tuple[TDTerm, ...]
     reason: str | None = None
@@ -302,8 +320,9 @@ def time_dependent_cox(df: pd.DataFrame, endpoint: str, grouping: str | None = N
     n_hsct = int(np.unique(iv.patient[iv.exposed > 0]).size)
 
     def result(terms, reason=None):
-        return TimeDependentCox(endpoint, grouping, n, int(iv.patient.size), events, n_hsct, iv.n_zero_time,
-                                tuple(terms), reason)
+        return TimeDependentCox(
+            endpoint, grouping, n, int(iv.patient.size), events, n_hsct, iv.n_zero_time, tuple(terms), reason
+        )
 
     def failed(reason):
         return result([TDTerm(c, labels[c], None, None, None, None, reason=reason) for c in columns], reason)
@@ -337,6 +356,7 @@ def time_dependent_cox(df: pd.DataFrame, endpoint: str, grouping: str | None = N
 # Sensitivity analysis: censoring at HSCT
 # --------------------------------------------------------------------------------------
 
+
 def censored_at_hsct(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     """The prepared cohort with ``endpoint``'s time and event ended at HSCT: time = min(time,
     HSCT), event only when it came on or before the transplant day."""
@@ -353,10 +373,11 @@ def censored_at_hsct(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
 @dataclass(frozen=True)
 class CensoredAtHSCT:
     """Survival by toxicity with follow-up censored at HSCT."""
+
     endpoint: str
-    n_censored: int             # patients whose follow-up was ended by the transplant
-    n_events_removed: int       # events after HSCT no longer counted
-    survival: dict = field(default_factory=dict)      # grouping or "all" -> SurvivalComparison
+    n_censored: int  # patients whose follow-up was ended by the transplant
+    n_events_removed: int  # events after HSCT no longer counted
+    survival: dict = field(default_factory=dict)  # grouping or "all" -> SurvivalComparison
     hazard_ratios: dict = field(default_factory=dict)  # grouping -> UnivariableCox
 
 
@@ -375,13 +396,19 @@ def censor_at_hsct_analysis(df: pd.DataFrame, endpoint: str, groupings=HSCT_GROU
     removed = ended & base[event_col].eq(True)
     survival = {"all": compare_survival(cut, endpoint, None)}
     survival.update({g: compare_survival(cut, endpoint, g) for g in groupings})
-    return CensoredAtHSCT(endpoint, int(ended.sum()), int(removed.sum()), survival,
-                          {g: univariable_cox(cut, endpoint, g) for g in groupings})
+    return CensoredAtHSCT(
+        endpoint,
+        int(ended.sum()),
+        int(removed.sum()),
+        survival,
+        {g: univariable_cox(cut, endpoint, g) for g in groupings},
+    )
 
 
 # --------------------------------------------------------------------------------------
 # Everything the report shows
 # --------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TransplantAnalysis:

@@ -73,7 +73,9 @@ ENDPOINTS: dict[str, Endpoint] = {
         Endpoint(
             "lfs", "Leukemia-free survival", "LFS", "lfs_months", "lfs_event", "Months since CR", "patients in CR"
         ),
-        Endpoint("efs", "Event-free survival", "EFS", "efs_months", "efs_event", "Months since infusion", "all patients"),
+        Endpoint(
+            "efs", "Event-free survival", "EFS", "efs_months", "efs_event", "Months since infusion", "all patients"
+        ),
     )
 }
 
@@ -178,9 +180,7 @@ TESTS: dict[str, StatisticalTest] = {
         StatisticalTest("kruskal_wallis", "Kruskal–Wallis", "Kruskal–Wallis test"),
         StatisticalTest("chi_square", "Chi-square", "Pearson chi-square test without continuity correction"),
         StatisticalTest("fisher_exact", "Fisher's exact", "Fisher's exact test"),
-        StatisticalTest(
-            "cochran_armitage", "Cochran–Armitage trend", "Cochran–Armitage test for trend in proportions"
-        ),
+        StatisticalTest("cochran_armitage", "Cochran–Armitage trend", "Cochran–Armitage test for trend in proportions"),
     )
 }
 

@@ -166,8 +166,13 @@ def _response_effect_dict(effect: ResponseEffect) -> dict:
     out["odds_ratio_method"] = effect.odds_ratio_method
     if effect.firth is not None:
         f = effect.firth
-        for key, value in (("firth_odds_ratio", f.odds_ratio), ("firth_ci_low", f.ci_low),
-                           ("firth_ci_high", f.ci_high), ("firth_lr_chisq", f.lr_chisq), ("firth_lr_p", f.lr_p)):
+        for key, value in (
+            ("firth_odds_ratio", f.odds_ratio),
+            ("firth_ci_low", f.ci_low),
+            ("firth_ci_high", f.ci_high),
+            ("firth_lr_chisq", f.lr_chisq),
+            ("firth_lr_p", f.lr_p),
+        ):
             _put(out, key, value, f.reason)
     return out
 
@@ -382,8 +387,12 @@ def _add_trend_onset_and_transplant(out: dict[str, Any], results: Results) -> No
 
 
 def _onset_dict(onset: OnsetIncidence) -> dict[str, Any]:
-    out: dict[str, Any] = {"n": onset.n, "onsets": onset.onsets, "deaths_before_onset": onset.deaths_before_onset,
-                           "censored": onset.censored}
+    out: dict[str, Any] = {
+        "n": onset.n,
+        "onsets": onset.onsets,
+        "deaths_before_onset": onset.deaths_before_onset,
+        "censored": onset.censored,
+    }
     _put(out, "median_day", onset.median_day, onset.median_reason)
     for point in onset.points:
         stem = f"cif_day{point.day}"
@@ -397,8 +406,12 @@ def _onset_dict(onset: OnsetIncidence) -> dict[str, Any]:
 def _transplant_dict(analysis: TransplantAnalysis) -> dict[str, Any]:
     c = analysis.counts
     out: dict[str, Any] = {
-        "recorded": c.recorded, "n_hsct": c.n_hsct, "n_in_cr": c.n_in_cr, "n_after_relapse": c.n_after_relapse,
-        "n_without_cr": c.n_without_cr, "relapsed_after_hsct_in_cr": c.relapsed_after,
+        "recorded": c.recorded,
+        "n_hsct": c.n_hsct,
+        "n_in_cr": c.n_in_cr,
+        "n_after_relapse": c.n_after_relapse,
+        "n_without_cr": c.n_without_cr,
+        "relapsed_after_hsct_in_cr": c.relapsed_after,
         "died_without_relapse_after_hsct_in_cr": c.died_without_relapse_after,
     }
     if c.reason:
@@ -407,18 +420,28 @@ def _transplant_dict(analysis: TransplantAnalysis) -> dict[str, Any]:
         out[name] = _put_stats({"n": timing.n}, timing, ("median", "min", "max"), "no patient transplanted")
     td: dict[str, Any] = {}
     for (endpoint, model), fit in analysis.time_dependent.items():
-        entry: dict[str, Any] = {"n": fit.n, "n_rows": fit.n_rows, "events": fit.events, "n_hsct": fit.n_hsct,
-                                 "n_zero_time": fit.n_zero_time, "ties": "efron"}
+        entry: dict[str, Any] = {
+            "n": fit.n,
+            "n_rows": fit.n_rows,
+            "events": fit.events,
+            "n_hsct": fit.n_hsct,
+            "n_zero_time": fit.n_zero_time,
+            "ties": "efron",
+        }
         if fit.reason:
             entry["reason"] = fit.reason
-        entry["terms"] = {t.key: _put_stats({"label": t.label}, t, _HAZARD_RATIO_STATS, t.reason or fit.reason)
-                          for t in fit.terms}
+        entry["terms"] = {
+            t.key: _put_stats({"label": t.label}, t, _HAZARD_RATIO_STATS, t.reason or fit.reason) for t in fit.terms
+        }
         td.setdefault(endpoint, {})[model] = entry
     out["time_dependent"] = td
     censored: dict[str, Any] = {}
     for endpoint, result in analysis.censored.items():
-        block: dict[str, Any] = {"n_censored_at_hsct": result.n_censored, "n_events_removed": result.n_events_removed,
-                                 "all": _km_dict(result.survival["all"].levels[0])}
+        block: dict[str, Any] = {
+            "n_censored_at_hsct": result.n_censored,
+            "n_events_removed": result.n_events_removed,
+            "all": _km_dict(result.survival["all"].levels[0]),
+        }
         for grouping, comparison in result.survival.items():
             if grouping == "all":
                 continue

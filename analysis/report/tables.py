@@ -686,11 +686,11 @@ def hsct_table(transplant: TransplantAnalysis, hazard_ratios: Mapping[tuple[str,
             reference = g.label(g.keys[0])
             label = f"{g.label(g.keys[1])} vs {reference[:1].lower()}{reference[1:]}"   # "CRS vs no CRS"
             spec.add("variable", Cell(label), *_hr_cells(main_hr), *_hr_cells(td_hr), *_hr_cells(cens))
-    spec.footnotes.append((None, "Cox models with Efron's method for ties, Wald 95% CI and p. Main analysis: the "
-                                 "toxicity as known at time zero, transplants ignored (the survival table's hazard ratios). Adjusted for "
-                                 "HSCT: the transplant as a time-dependent covariate (counting-process data, 0 before "
-                                 "and 1 after the transplant day), beside the toxicity. Censored at HSCT: follow-up "
-                                 "ends at the transplant (a sensitivity analysis; it assumes that transplanted "
-                                 "patients would have fared as those not transplanted). HSCT row: the transplant "
-                                 "alone as a time-dependent covariate. OS from infusion, LFS from CR."))
+    spec.footnotes.append((None, (
+        "Cox models with Efron's method for ties, Wald 95% CI and p. Main analysis: the toxicity as known at time "
+        "zero, transplants ignored (the survival table's hazard ratios). Adjusted for HSCT: the transplant as a "
+        "time-dependent covariate (counting-process data, 0 before and 1 after the transplant day), beside the "
+        "toxicity. Censored at HSCT: follow-up ends at the transplant (a sensitivity analysis; it assumes that "
+        "transplanted patients would have fared as those not transplanted). HSCT row: the transplant alone as a "
+        "time-dependent covariate. OS from infusion, LFS from CR.")))
     return Table(spec)

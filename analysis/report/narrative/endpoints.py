@@ -39,7 +39,7 @@ class Endpoints(Part):
             return fmt_p(p, reason)
         if result.hr is None:
             return f"{NOT_ESTIMABLE} ({reason})"
-        estimate = _ratio("", result.hr, result.ci_low, result.ci_high).strip()   # '1.05 (95% CI 0.67–1.66)'
+        estimate = _ratio("", result.hr, result.ci_low, result.ci_high).strip()  # '1.05 (95% CI 0.67–1.66)'
         return f"{estimate[:-1]}; {fmt_p(p, reason)})" if estimate.endswith(")") else f"{estimate}, {fmt_p(p, reason)}"
 
     # --- onset of CRS and ICANS, death competing ------------------------------------------
@@ -60,8 +60,11 @@ class Endpoints(Part):
         (the cumulative incidence stays below 50% ...)'."""
         inc = _entry(self.results.onset, "toxicity", toxicity)
         if inc.median_day is None:  # the reason (its highest incidence) is in the JSON
-            return "not reached" if inc.median_reason and inc.median_reason.startswith("not reached") else \
-                f"{NOT_ESTIMABLE} ({inc.median_reason})"
+            return (
+                "not reached"
+                if inc.median_reason and inc.median_reason.startswith("not reached")
+                else f"{NOT_ESTIMABLE} ({inc.median_reason})"
+            )
         return f"day {inc.median_day:g}"
 
     def onset_count(self, toxicity: str, key: str) -> str:

@@ -38,8 +38,16 @@ class Transplant(Part):
         :class:`analysis.estimators.transplant.TransplantCounts` (``n_hsct``, ``n_in_cr``,
         ``n_after_relapse``, ``n_without_cr``, ``relapsed_after``, ``died_without_relapse_after``)."""
         counts = self._transplant.counts
-        names = ("n_hsct", "n_in_cr", "n_after_relapse", "n_without_cr", "relapsed_after",
-                 "died_without_relapse_after", "n_cr", "n_patients")
+        names = (
+            "n_hsct",
+            "n_in_cr",
+            "n_after_relapse",
+            "n_without_cr",
+            "relapsed_after",
+            "died_without_relapse_after",
+            "n_cr",
+            "n_patients",
+        )
         for name in (key, denominator):
             if name is not None and name not in names:
                 raise UnknownKey(f"unknown transplant count {name!r}; the counts are: {', '.join(names)}")
@@ -94,8 +102,11 @@ class Transplant(Part):
         comparison, cox = result.survival[by], result.hazard_ratios[by]
         p_text = fmt_p(comparison.logrank_p, comparison.reason)
         hr = cox.hazard_ratios[0]
-        effect = (f"HR {NOT_ESTIMABLE} ({hr.reason or cox.reason})" if hr.hr is None
-                  else _inline_ci(_ratio("HR", hr.hr, hr.ci_low, hr.ci_high)))
+        effect = (
+            f"HR {NOT_ESTIMABLE} ({hr.reason or cox.reason})"
+            if hr.hr is None
+            else _inline_ci(_ratio("HR", hr.hr, hr.ci_low, hr.ci_high))
+        )
         of = f" {of}" if of else ""
         if comparison.logrank_p is None:
             words = f"no test of a difference{of} was possible"
