@@ -18,7 +18,6 @@ from analysis.estimators.transplant import (
     NOT_RECORDED_REASON,
     CountingEfron,
     censor_at_hsct_analysis,
-    split_at_onset,
     time_dependent_cox,
     transplant_analysis,
     transplant_counts,
@@ -57,11 +56,13 @@ def test_without_the_column_or_without_transplants_there_is_a_reason(df):
     assert none.reason == NONE_REASON and not none.time_dependent and not none.censored
 
 
-def test_split_at_onset_follows_tmerge():
-    # R: tmerge(d, d, id = id, ev = event(time, status), h = tdc(onset)) with
-    # time 10, 8, 5, 6, 0; status 1, 0, 1, 1, 1; onset 3, NA, 5 (= end: never), -1 (before origin: from start), 2
-    iv = split_at_onset([10, 8, 5, 6, 0], [True, False, True, True, True], [3, np.nan, 5, -1, 2])
-    rows = list(zip(iv.patient, iv.start, iv.stop, iv.event, iv.exposed))
+def test_the_transplant_splits_follow_up_as_tmerge_does(df):
+    """HSCT before the LFS origin (the CR date) counts from the origin; on or after the end of
+    follow-up never; an event on the transplant day counts before it (timevarying.counting_process)."""
+    from analysis.estimators.timevarying import counting_process
+
+    iv = counting_process([10, 8, 5, 6], [True, False, True, True], {"hsct": [3, np.nan, 5, -1]})
+    rows = list(zip(iv.patient, iv.start, iv.stop, iv.event, iv.exposed["hsct"]))
     assert rows == [
         (0, 0, 3, False, 0),
         (0, 3, 10, True, 1),
@@ -69,7 +70,8 @@ def test_split_at_onset_follows_tmerge():
         (2, 0, 5, True, 0),
         (3, 0, 6, True, 1),
     ]
-    assert iv.n_zero_time == 1  # the patient with time 0 has no interval
+    fit = time_dependent_cox(df, "os")
+    assert fit.n_zero_time == 0 and fit.n_rows == len(df) + fit.n_hsct
 
 
 def test_counting_efron_without_splits_is_the_ordinary_efron_fit(df):

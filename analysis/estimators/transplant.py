@@ -10,13 +10,14 @@ the time before it (immortal time bias). Two standard analyses answer this:
 
 * **HSCT as a time-dependent covariate** (counting-process data, as R's ``tmerge`` +
   ``coxph(Surv(tstart, tstop, event) ~ hsct)``): each patient's follow-up is split at the
-  transplant; the intervals after it carry ``hsct = 1``. Conventions of ``tmerge``'s
-  ``tdc()``: the covariate changes *after* the transplant day, so an event on that day counts
-  before it; a transplant on or after the end of follow-up never counts; one before the time
-  origin (an LFS patient transplanted before the CR date) counts from the origin; a patient
-  with follow-up 0 (an event on the day of the origin) has no interval ``(start, stop]`` and
-  is counted in ``n_zero_time`` (R stops with "Stop time must be > start time"). The models
-  are HSCT alone and each toxicity grouping plus HSCT, fitted with Efron's ties.
+  transplant by :func:`analysis.estimators.timevarying.counting_process`; the intervals after
+  it carry ``hsct = 1``. Conventions of ``tmerge``'s ``tdc()``: the covariate changes *after*
+  the transplant day, so an event on that day counts before it; a transplant on or after the
+  end of follow-up never counts; one before the time origin (an LFS patient transplanted
+  before the CR date) counts from the origin; a patient with follow-up 0 (an event on the day
+  of the origin) has no interval ``(start, stop]`` and is counted in ``n_zero_time`` (R stops
+  with "Stop time must be > start time"). The models are HSCT alone and each toxicity
+  grouping plus HSCT, fitted with Efron's ties.
 * **Censoring at HSCT**: follow-up ends at the transplant (an event on the transplant day
   counts), and the comparisons by toxicity are repeated: Kaplan–Meier, log-rank and the
   univariable Cox hazard ratio (:mod:`analysis.estimators.survival`,
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.estimators.timevarying import counting_process
 from analysis.registry.concepts import ENDPOINTS
 from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS
 
@@ -51,10 +53,6 @@ HSCT_GROUPINGS = ("crs", "icans")
 #: Why there is no transplant analysis when the export has no hsct_date column.
 NOT_RECORDED_REASON = "the cohort table has no hsct_date column: transplants after CAR-T were not recorded"
 NONE_REASON = "no patient had an allogeneic HSCT after CAR-T"
-ZERO_TIME_REASON = (
-    "follow-up of length 0 (event on the day of the time origin): no interval (start, stop] "
-    "with stop > start, as R's Surv(tstart, tstop, event) requires"
-)
 
 
 # --------------------------------------------------------------------------------------
@@ -136,37 +134,6 @@ def hsct_months(df: pd.DataFrame, endpoint: str) -> pd.Series:
 # --------------------------------------------------------------------------------------
 # Counting-process data and Efron's partial likelihood on it
 # --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Intervals:
-    """Counting-process rows: patient position, (start, stop], event, exposure after onset."""
-
-    patient: np.ndarray
-    start: np.ndarray
-    stop: np.ndarray
-    event: np.ndarray
-    exposed: np.ndarray
-    n_zero_time: int
-
-
-def split_at_onset(time, event, onset) -> Intervals:
-    """Each patient's ``(0, time]`` cut at ``onset`` when ``0 < onset < time`` (R ``tmerge``
-    with ``event()`` and ``tdc()``, see the module docstring); patients with time 0 give no row."""
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=bool)
-    onset = np.asarray(onset, dtype=float)
-    keep = time > 0
-    cut = keep & (onset > 0) & (onset < time)
-    rows = np.where(keep, 1 + cut, 0)
-    patient = np.repeat(np.arange(time.size), rows)
-    second = np.zeros(patient.size, dtype=bool)
-    second[1:] = patient[1:] == patient[:-1]  # the row after the cut
-    first_of_cut = cut[patient] & ~second
-    start = np.where(second, onset[patient], 0.0)
-    stop = np.where(first_of_cut, onset[patient], time[patient])
-    exposed = np.where(second | (~cut[patient] & (onset[patient] <= 0)), 1.0, 0.0)
-    return Intervals(patient, start, stop, event[patient] & ~first_of_cut, exposed, int((~keep).sum()))
 
 
 class CountingEfron:
@@ -303,10 +270,10 @@ def time_dependent_cox(df: pd.DataFrame, endpoint: str, grouping: str | None = N
     rows = df[df[time_col].notna()]
     data = endpoint_frame(rows[[time_col, event_col] + ([g.column] if g else [])], endpoint)
     onset = hsct_months(rows, endpoint).to_numpy(dtype=float)
-    iv = split_at_onset(data["months"].to_numpy(dtype=float), data["event"].to_numpy(dtype=bool), onset)
+    iv = counting_process(data["months"].to_numpy(dtype=float), data["event"].to_numpy(dtype=bool), {"hsct": onset})
     columns = ["hsct"]
     labels = {"hsct": HSCT_LABEL}
-    design = pd.DataFrame({"hsct": iv.exposed})
+    design = pd.DataFrame({"hsct": iv.exposed["hsct"].astype(float)})
     levels = []
     if g is not None:
         codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes[iv.patient]
@@ -317,7 +284,7 @@ def time_dependent_cox(df: pd.DataFrame, endpoint: str, grouping: str | None = N
         columns = levels + ["hsct"]
     n = int(np.unique(iv.patient).size)
     events = int(iv.event.sum())
-    n_hsct = int(np.unique(iv.patient[iv.exposed > 0]).size)
+    n_hsct = int(np.unique(iv.patient[iv.exposed["hsct"] > 0]).size)
 
     def result(terms, reason=None):
         return TimeDependentCox(
