@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.estimators.timevarying import counting_process
+from analysis.estimators.timevarying import CountingProcess, counting_process
 from analysis.registry.concepts import ENDPOINTS
 from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS
 
@@ -154,13 +154,21 @@ class CountingEfron:
         event = np.asarray(event, dtype=bool)
         X = np.asarray(X, dtype=float)
         X = X - X.mean(axis=0)  # centring, as R
-        keys = pd.DataFrame(np.column_stack([start, stop, X]))
-        codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys), sort=False)
-        m = len(uniques)
+        from analysis.estimators.cox import _codes  # hashing, O(n): as the ordinary Efron fit collapses rows
+
+        key, size = _codes(stop)
+        for column in [start, *X.T]:
+            codes_j, k = _codes(column, sort=False)
+            if size * k >= 2**62:  # many distinct patterns: re-code those seen so far (<= rows)
+                key, size = _codes(key)
+            key, size = key * k + codes_j, size * k
+        codes, m = _codes(key)
         first = np.full(m, -1, dtype=np.int64)
         first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
-        self.count = np.bincount(codes, minlength=m).astype(float)
-        self.deaths = np.bincount(codes, weights=event, minlength=m)
+        by_stop = np.argsort(stop[first], kind="stable")  # rows in order of stop (the codes already are)
+        first = first[by_stop]
+        self.count = np.bincount(codes, minlength=m).astype(float)[by_stop]
+        self.deaths = np.bincount(codes, weights=event, minlength=m)[by_stop]
         self.start, self.stop, self.x = start[first], stop[first], X[first]
         has_event = self.deaths > 0
         ev_times = np.unique(self.stop[has_event])
@@ -171,10 +179,13 @@ class CountingEfron:
         self.grp = np.repeat(np.arange(self.n_times), d)
         k = np.arange(self.grp.size) - np.repeat(np.concatenate([[0], np.cumsum(d)[:-1]]), d)
         self.frac = k / d[self.grp]
-        self.by_stop = np.argsort(self.stop, kind="stable")
-        self.by_start = np.argsort(self.start, kind="stable")
-        self.at_stop = np.searchsorted(self.stop[self.by_stop], ev_times, side="left")  # stop >= t from here
-        self.at_start = np.searchsorted(self.start[self.by_start], ev_times, side="left")  # start >= t from here
+        self.at_stop = np.searchsorted(self.stop, ev_times, side="left")  # rows with stop >= t from here
+        # rows that enter the risk set after the first event time (start >= it), in order of start:
+        # the others (start 0, most rows) are at risk from the first event time to their stop
+        first_time = ev_times[0] if ev_times.size else np.inf
+        late = np.flatnonzero(self.start >= first_time)
+        self.late = late[np.argsort(self.start[late], kind="stable")]
+        self.at_start = np.searchsorted(self.start[self.late], ev_times, side="left")  # start >= t from here
         # event times inside (start, stop] of each row: last(stop) - last(start)
         self.last_stop = np.searchsorted(ev_times, self.stop, side="right")
         self.last_start = np.searchsorted(ev_times, self.start, side="right")
@@ -183,11 +194,11 @@ class CountingEfron:
     def _risk_sums(self, values: np.ndarray) -> np.ndarray:
         """sum over rows with start < t <= stop of ``values`` (rows x k), at each event time."""
 
-        def tail(order, at):
-            c = np.concatenate([np.cumsum(values[order][::-1], axis=0)[::-1], np.zeros((1, values.shape[1]))])
+        def tail(rows, at):
+            c = np.concatenate([np.cumsum(rows[::-1], axis=0)[::-1], np.zeros((1, rows.shape[1]))])
             return c[at]
 
-        return tail(self.by_stop, self.at_stop) - tail(self.by_start, self.at_start)
+        return tail(values, self.at_stop) - tail(values[self.late], self.at_start)
 
     def terms(self, beta):
         x, grp, frac, rows = self.x, self.grp, self.frac, self.event_rows
@@ -259,32 +270,57 @@ class TimeDependentCox:
 HSCT_LABEL = "Allogeneic HSCT (time-dependent)"
 
 
-def time_dependent_cox(df: pd.DataFrame, endpoint: str, grouping: str | None = None) -> TimeDependentCox:
-    """HSCT as a time-dependent covariate for ``endpoint`` (``os``, ``lfs``), alone or with
-    the levels of ``grouping`` (against its first level) as fixed covariates."""
-    from analysis.estimators import cox
-    from analysis.estimators.survival import endpoint_frame
+@dataclass(frozen=True)
+class _TDData:
+    """One endpoint's counting-process intervals split at HSCT, and each grouping's level code
+    per interval: shared by the models of the endpoint (built once)."""
 
+    intervals: CountingProcess
+    codes: dict[str, np.ndarray]
+
+
+def _td_data(df: pd.DataFrame, endpoint: str, groupings=HSCT_GROUPINGS) -> _TDData:
     time_col, event_col = ENDPOINTS[endpoint].columns
-    g = GROUPINGS[grouping] if grouping else None
-    rows = df[df[time_col].notna()]
-    data = endpoint_frame(rows[[time_col, event_col] + ([g.column] if g else [])], endpoint)
+    columns = [time_col, event_col, "infusion_date", "cr_date", "hsct_date"] + [GROUPINGS[g].column for g in groupings]
+    mask = df[time_col].notna().to_numpy()
+    rows = df.loc[mask, [c for c in columns if c in df]]  # only what the models read: no copy of the whole cohort
     onset = hsct_months(rows, endpoint).to_numpy(dtype=float)
-    iv = counting_process(data["months"].to_numpy(dtype=float), data["event"].to_numpy(dtype=bool), {"hsct": onset})
+    iv = counting_process(
+        rows[time_col].to_numpy(dtype=float), rows[event_col].astype(bool).to_numpy(), {"hsct": onset}
+    )
+    codes = {
+        g: pd.Categorical(rows[GROUPINGS[g].column], categories=list(GROUPINGS[g].keys)).codes[iv.patient]
+        for g in groupings
+    }
+    return _TDData(iv, codes)
+
+
+def time_dependent_cox(
+    df: pd.DataFrame, endpoint: str, grouping: str | None = None, *, data: _TDData | None = None
+) -> TimeDependentCox:
+    """HSCT as a time-dependent covariate for ``endpoint`` (``os``, ``lfs``), alone or with
+    the levels of ``grouping`` (against its first level) as fixed covariates. ``data``: the
+    endpoint's intervals when already built (:func:`transplant_analysis` shares them)."""
+    from analysis.estimators import cox
+
+    if data is None or (grouping is not None and grouping not in data.codes):
+        data = _td_data(df, endpoint, (grouping,) if grouping else ())
+    iv = data.intervals
+    g = GROUPINGS[grouping] if grouping else None
+    exposed = iv.exposed["hsct"]
     columns = ["hsct"]
     labels = {"hsct": HSCT_LABEL}
-    design = pd.DataFrame({"hsct": iv.exposed["hsct"].astype(float)})
-    levels = []
+    design = {"hsct": exposed.astype(float)}
     if g is not None:
-        codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes[iv.patient]
+        levels = []
         for i, lv in enumerate(g.levels[1:], start=1):
             levels.append(lv.key)
-            design[lv.key] = (codes == i).astype(float)
+            design[lv.key] = (data.codes[grouping] == i).astype(float)
             labels[lv.key] = lv.label
         columns = levels + ["hsct"]
-    n = int(np.unique(iv.patient).size)
+    n = iv.n_patients - iv.n_zero_time
     events = int(iv.event.sum())
-    n_hsct = int(np.unique(iv.patient[iv.exposed["hsct"] > 0]).size)
+    n_hsct = int(np.count_nonzero(exposed))  # one onset: at most one exposed interval per patient
 
     def result(terms, reason=None):
         return TimeDependentCox(
@@ -298,9 +334,9 @@ def time_dependent_cox(df: pd.DataFrame, endpoint: str, grouping: str | None = N
         return failed("no event: hazard ratio not estimable")
     if n_hsct == 0:
         return failed("no transplant during follow-up: HSCT not estimable")
-    constant = [c for c in columns if np.unique(design[c]).size < 2]
+    constant = [c for c in columns if design[c].min() == design[c].max()]
     fit_columns = [c for c in columns if c not in constant]
-    model = CountingEfron(iv.start, iv.stop, iv.event, design[fit_columns].to_numpy(dtype=float))
+    model = CountingEfron(iv.start, iv.stop, iv.event, np.column_stack([design[c] for c in fit_columns]))
     coef, cov, _converged, problem, _monotone = cox._fit_efron(None, fit_columns, model=model)
     if coef is None:
         return failed(problem or "Cox model not estimable")
@@ -399,8 +435,9 @@ def transplant_analysis(df: pd.DataFrame, recorded: bool = True) -> TransplantAn
         return TransplantAnalysis(counts)
     td = {}
     for endpoint in HSCT_ENDPOINTS:
-        td[(endpoint, "hsct")] = time_dependent_cox(df, endpoint)
+        data = _td_data(df, endpoint)
+        td[(endpoint, "hsct")] = time_dependent_cox(df, endpoint, data=data)
         for g in HSCT_GROUPINGS:
-            td[(endpoint, g)] = time_dependent_cox(df, endpoint, g)
+            td[(endpoint, g)] = time_dependent_cox(df, endpoint, g, data=data)
     censored = {endpoint: censor_at_hsct_analysis(df, endpoint) for endpoint in HSCT_ENDPOINTS}
     return TransplantAnalysis(counts, td, censored)
