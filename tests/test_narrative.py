@@ -328,7 +328,7 @@ def test_keyword_accessors_read_like_the_tables(results):
     (lambda t: t.count("age_crs"), "the counts are: n_patients"),
     (lambda t: t.p("survival", ("os", "nope")), "the groupings it has are:"),
     (lambda t: t.p("os"), 'text.p("os", by="crs")'),
-    (lambda t: t.p("cr", by="crs", at="landmark"), "the landmark analysis compares os, lfs, efs, not 'cr'"),
+    (lambda t: t.p("cr", by="crs", at="landmark"), "the landmark analysis compares os, lfs, not 'cr'"),
     (lambda t: t.p("os", by="crs", at="day 90"), "the only other analysis is at='landmark'"),
 ])
 def test_an_unknown_name_lists_the_valid_ones(results, call, listed):

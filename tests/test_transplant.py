@@ -143,3 +143,22 @@ def test_censoring_at_hsct_matches_r(df):
     hr = lfs.hazard_ratios["crs"].hazard_ratios[0]
     assert close(hr.coef, -0.708112885406238) and close(hr.se, 0.369034916598449) and close(hr.p, 0.0550066695461707)
     assert lfs.n_censored == 21  # only the consolidative transplants fall inside LFS follow-up
+
+
+def test_counting_efron_matches_r_with_entries_on_event_times():
+    # tests/reference/r_transplant.R, last block: coxph(Surv(tstart, tstop, event) ~ x + z, ties = "efron")
+    # coef x -1.319108262837078 (se 0.901987770414510), z 0.177151382212819 (se 0.850467107639426);
+    # loglik at 0 and at the estimate: -13.1540480736708, -11.9697097782207
+    start = [0, 0, 0, 2, 0, 3, 0, 1, 0, 2, 0, 0]
+    stop = [2, 3, 3, 5, 3, 6, 1, 4, 2, 6, 5, 4]
+    event = np.array([0, 1, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1], dtype=bool)
+    X = np.column_stack([[0, 1, 0, 1, 1, 1, 0, 1, 0, 1, 0, 1], [1, 0, 0, 0, 1, 1, 0, 1, 1, 0, 0, 1]]).astype(float)
+    model = CountingEfron(start, stop, event, X)
+    coef, cov, converged, problem, _ = cox._fit_efron(None, ["x", "z"], model=model)
+    assert converged and problem is None
+    assert np.allclose(coef, [-1.319108262837078, 0.177151382212819], rtol=1e-8)
+    assert np.allclose(np.sqrt(np.diag(cov)), [0.901987770414510, 0.850467107639426], rtol=1e-8)
+    assert close(model.terms(np.zeros(2))[0], -13.1540480736708, 1e-10)
+    assert close(model.terms(coef)[0], -11.9697097782207, 1e-10)
+    with pytest.raises(ValueError, match="start < stop"):
+        CountingEfron([0, 2], [1, 2], [True, False], np.zeros((2, 1)))

@@ -45,6 +45,11 @@ from analysis.registry.groups import DAYS_PER_MONTH, EFS_NO_CR_DAY, GROUPINGS, T
 
 #: Day of the response assessment that defines "in CR" (column ``cr_day30``).
 RESPONSE_ASSESSMENT_DAY = 30
+#: Endpoints the report analyses at the landmark. EFS is left out: at a landmark on or after the
+#: day-30 assessment its cohort is the LFS cohort (the patients in CR, event-free after the
+#: landmark; a patient not in CR had the event at day 0), and its events and times from the
+#: landmark are LFS's, so it would repeat the LFS analysis (``tests/test_endpoints.py`` checks it).
+LANDMARK_ENDPOINTS = ("os", "lfs")
 #: Endpoints defined by the day-30 response (LFS: who is in CR; EFS: no CR is an event):
 #: their landmark cannot precede the assessment.
 NEEDS_RESPONSE = ("lfs", "efs")

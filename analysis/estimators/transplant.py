@@ -136,16 +136,39 @@ def hsct_months(df: pd.DataFrame, endpoint: str) -> pd.Series:
 # --------------------------------------------------------------------------------------
 
 
+def _collapse(time: np.ndarray, X: np.ndarray, event: np.ndarray | None = None):
+    """Rows with the same time and covariates as one: (time, covariates, rows, events) per
+    distinct pattern, in order of time (hashing, as ``cox._EfronData`` collapses patients)."""
+    from analysis.estimators.cox import _codes
+
+    key, size = _codes(time)
+    for column in X.T:
+        codes_j, k = _codes(column, sort=False)
+        if size * k >= 2**62:  # many distinct patterns: re-code those seen so far (<= rows)
+            key, size = _codes(key)
+        key, size = key * k + codes_j, size * k
+    codes, m = _codes(key)  # sorted keys: time is the most significant part
+    first = np.full(m, -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
+    count = np.bincount(codes, minlength=m).astype(float)
+    deaths = None if event is None else np.bincount(codes, weights=event, minlength=m)
+    return time[first], X[first], count, deaths
+
+
 class CountingEfron:
     """Efron's partial likelihood of counting-process data: at each event time t the risk set
     is the rows with ``start < t <= stop`` (R ``coxph(Surv(tstart, tstop, event) ~ x)``).
 
     Same interface as ``analysis.estimators.cox._EfronData`` (``terms(beta)`` -> log partial
     likelihood, score, information), so that ``cox._fit_efron(..., model=CountingEfron(...))``
-    fits it. Rows with the same (start, stop, covariates) are collapsed into one with a count
-    of rows and of events. Risk-set sums are differences of two reverse cumulative sums (rows
-    with ``stop >= t`` minus rows with ``start >= t``); the information's second-moment term
-    is ``X' diag(w_i sum of A over the event times inside (start_i, stop_i]) X``.
+    fits it. A row ``(start, stop]`` is at risk at t when ``t <= stop`` and not when ``t <=
+    start``: every risk-set sum is a sum over *exits* (rows keyed by stop and covariates) minus
+    a sum over *entries* (the rows with ``start > 0``, keyed by start and covariates), each a
+    reverse cumulative sum over a table collapsed on its own key. So 10^6 patients split at a
+    transplant, whose (start, stop) pairs are nearly all distinct, still collapse to a few
+    thousand rows per table; the information's second-moment term is the exits'
+    ``X' diag(w C[last(stop)]) X`` minus the entries' ``X' diag(w C[last(start)]) X``, with C the
+    cumulative sum of Efron's weights over the event times and last(t) the event times <= t.
     """
 
     def __init__(self, start, stop, event, X):
@@ -153,23 +176,14 @@ class CountingEfron:
         stop = np.asarray(stop, dtype=float)
         event = np.asarray(event, dtype=bool)
         X = np.asarray(X, dtype=float)
+        if X.ndim == 1:
+            X = X[:, None]
         X = X - X.mean(axis=0)  # centring, as R
-        from analysis.estimators.cox import _codes  # hashing, O(n): as the ordinary Efron fit collapses rows
-
-        key, size = _codes(stop)
-        for column in [start, *X.T]:
-            codes_j, k = _codes(column, sort=False)
-            if size * k >= 2**62:  # many distinct patterns: re-code those seen so far (<= rows)
-                key, size = _codes(key)
-            key, size = key * k + codes_j, size * k
-        codes, m = _codes(key)
-        first = np.full(m, -1, dtype=np.int64)
-        first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
-        by_stop = np.argsort(stop[first], kind="stable")  # rows in order of stop (the codes already are)
-        first = first[by_stop]
-        self.count = np.bincount(codes, minlength=m).astype(float)[by_stop]
-        self.deaths = np.bincount(codes, weights=event, minlength=m)[by_stop]
-        self.start, self.stop, self.x = start[first], stop[first], X[first]
+        if np.any(stop <= start):
+            raise ValueError("counting-process data need start < stop on every row")
+        self.stop, self.x, self.count, self.deaths = _collapse(stop, X, event)
+        entering = start > 0
+        self.entry, self.entry_x, self.entry_count, _ = _collapse(start[entering], X[entering])
         has_event = self.deaths > 0
         ev_times = np.unique(self.stop[has_event])
         self.n_times = ev_times.size
@@ -179,34 +193,29 @@ class CountingEfron:
         self.grp = np.repeat(np.arange(self.n_times), d)
         k = np.arange(self.grp.size) - np.repeat(np.concatenate([[0], np.cumsum(d)[:-1]]), d)
         self.frac = k / d[self.grp]
-        self.at_stop = np.searchsorted(self.stop, ev_times, side="left")  # rows with stop >= t from here
-        # rows that enter the risk set after the first event time (start >= it), in order of start:
-        # the others (start 0, most rows) are at risk from the first event time to their stop
-        first_time = ev_times[0] if ev_times.size else np.inf
-        late = np.flatnonzero(self.start >= first_time)
-        self.late = late[np.argsort(self.start[late], kind="stable")]
-        self.at_start = np.searchsorted(self.start[self.late], ev_times, side="left")  # start >= t from here
-        # event times inside (start, stop] of each row: last(stop) - last(start)
-        self.last_stop = np.searchsorted(ev_times, self.stop, side="right")
-        self.last_start = np.searchsorted(ev_times, self.start, side="right")
+        self.at_stop = np.searchsorted(self.stop, ev_times, side="left")  # exits with stop >= t from here
+        self.at_entry = np.searchsorted(self.entry, ev_times, side="left")  # entries with start >= t from here
+        self.last_stop = np.searchsorted(ev_times, self.stop, side="right")  # event times <= stop
+        self.last_entry = np.searchsorted(ev_times, self.entry, side="right")  # event times <= start
         self.xd = self.deaths[:, None] * self.x
 
-    def _risk_sums(self, values: np.ndarray) -> np.ndarray:
-        """sum over rows with start < t <= stop of ``values`` (rows x k), at each event time."""
-
-        def tail(rows, at):
-            c = np.concatenate([np.cumsum(rows[::-1], axis=0)[::-1], np.zeros((1, rows.shape[1]))])
-            return c[at]
-
-        return tail(values, self.at_stop) - tail(values[self.late], self.at_start)
+    @staticmethod
+    def _tail(values: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """Reverse cumulative sums of ``values`` (rows in time order) from each position in ``at``."""
+        c = np.concatenate([np.cumsum(values[::-1], axis=0)[::-1], np.zeros((1, values.shape[1]))])
+        return c[at]
 
     def terms(self, beta):
         x, grp, frac, rows = self.x, self.grp, self.frac, self.event_rows
         eta = x @ beta
-        shift = eta.max()
+        eta_entry = self.entry_x @ beta
+        shift = max(eta.max(), eta_entry.max()) if eta_entry.size else eta.max()
         r = np.exp(eta - shift)
         w = self.count * r
-        sums = self._risk_sums(np.column_stack([w, w[:, None] * x]))
+        w_entry = self.entry_count * np.exp(eta_entry - shift)
+        sums = self._tail(np.column_stack([w, w[:, None] * x]), self.at_stop)
+        if w_entry.size:
+            sums = sums - self._tail(np.column_stack([w_entry, w_entry[:, None] * self.entry_x]), self.at_entry)
         S0, S1 = sums[:, 0], sums[:, 1:]
         dr = self.deaths[rows] * r[rows]
         D0 = np.bincount(self.row_time, weights=dr, minlength=self.n_times)
@@ -228,9 +237,12 @@ class CountingEfron:
         cross = S1.T @ (W1[:, None] * D1)
         xbar_xbar = S1.T @ (W0[:, None] * S1) - cross - cross.T + D1.T @ (W2[:, None] * D1)
         cum_a = np.concatenate([[0.0], np.cumsum(A)])
-        wt = w * (cum_a[self.last_stop] - cum_a[self.last_start])
+        wt = w * cum_a[self.last_stop]
         wt[rows] -= dr * B[self.row_time]
         info = (x * wt[:, None]).T @ x - xbar_xbar
+        if w_entry.size:
+            wt_entry = w_entry * cum_a[self.last_entry]
+            info -= (self.entry_x * wt_entry[:, None]).T @ self.entry_x
         return loglik, score, info
 
 

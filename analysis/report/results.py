@@ -251,7 +251,7 @@ def compute_results(study, alpha: float | None = None, landmark_day: int | None 
 # Their JSON keys: docs/results.md; the export: analysis/report/export.py.
 
 from analysis.estimators.competing import CompetingRisks, compare_competing, competing_frame  # noqa: E402
-from analysis.estimators.landmark import LandmarkComparison, landmark_analyses  # noqa: E402
+from analysis.estimators.landmark import LANDMARK_ENDPOINTS, LandmarkComparison, landmark_analyses  # noqa: E402
 from analysis.report.cohort_flow import CohortFlow, Timelines, cohort_flow, swimmer_timelines  # noqa: E402
 
 #: Groupings of the landmark analysis (toxicity with an onset day).
@@ -263,7 +263,7 @@ def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None, hsct_rec
     in_cr = competing_frame(df)  # the same patients and times for every grouping
     competing = {"all": compare_competing(df, None, data=in_cr)}
     competing.update({g: compare_competing(df, g, data=in_cr) for g in GROUPINGS})
-    landmark = landmark_analyses(df, ENDPOINTS, LANDMARK_REPORTED, day)
+    landmark = landmark_analyses(df, LANDMARK_ENDPOINTS, LANDMARK_REPORTED, day)
     return {"competing": competing, "landmark": landmark, "landmark_day": day,
             "cohort_flow": cohort_flow(df, hsct_recorded), "swimmer": swimmer_timelines(df)}
 

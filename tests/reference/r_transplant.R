@@ -58,3 +58,14 @@ print(survdiff(Surv(l$time, l$event) ~ cr$crs)$chisq)
 print(coef(summary(coxph(Surv(l$time, l$event) ~ cr$crs))))
 print(summary(coxph(Surv(l$time, l$event) ~ cr$crs))$conf.int)
 
+
+# --- counting-process Efron fit on a small data set with the ties that matter: an entry on an
+# event time (not at risk then), exits and deaths tied, several deaths at one time
+cp <- data.frame(tstart = c(0, 0, 0, 2, 0, 3, 0, 1, 0, 2, 0, 0),
+                 tstop  = c(2, 3, 3, 5, 3, 6, 1, 4, 2, 6, 5, 4),
+                 event  = c(0, 1, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1),
+                 x      = c(0, 1, 0, 1, 1, 1, 0, 1, 0, 1, 0, 1),
+                 z      = c(1, 0, 0, 0, 1, 1, 0, 1, 1, 0, 0, 1))
+fit <- coxph(Surv(tstart, tstop, event) ~ x + z, data = cp, ties = "efron")
+print(cbind(coef = coef(fit), se = sqrt(diag(vcov(fit)))))
+print(fit$loglik)

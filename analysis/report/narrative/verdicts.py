@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from analysis.estimators.competing import CAUSES
+from analysis.estimators.landmark import LANDMARK_ENDPOINTS
 from analysis.registry.concepts import ENDPOINTS, NO_KINETICS_REASON, RESPONSES, VARIABLES, outcome_phrase
 from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
 from analysis.report.formatting import (
@@ -47,8 +48,8 @@ class Verdicts(Part):
             if by not in GROUPINGS:
                 raise UnknownKey(f"unknown grouping {by!r}; the groupings are: {', '.join(GROUPINGS)}")
             if at == "landmark":
-                if what not in ENDPOINTS:
-                    raise UnknownKey(f"the landmark analysis compares {', '.join(ENDPOINTS)}, not {what!r}")
+                if what not in LANDMARK_ENDPOINTS:
+                    raise UnknownKey(f"the landmark analysis compares {', '.join(LANDMARK_ENDPOINTS)}, not {what!r}")
                 table, key = "landmark", (what, by)
             elif what in RESPONSES:
                 table, key = "response", (what, by)
