@@ -325,9 +325,10 @@ def time_dependent_cox(
     design = {"hsct": exposed.astype(float)}
     if g is not None:
         levels = []
+        level_codes = data.codes[g.name]
         for i, lv in enumerate(g.levels[1:], start=1):
             levels.append(lv.key)
-            design[lv.key] = (data.codes[grouping] == i).astype(float)
+            design[lv.key] = (level_codes == i).astype(float)
             labels[lv.key] = lv.label
         columns = levels + ["hsct"]
     n = iv.n_patients - iv.n_zero_time
