@@ -239,3 +239,63 @@ def test_a_zero_cell_gets_the_firth_odds_ratio_instead_of_zero(df):
     assert finite.firth is None and finite.odds_ratio_method == "conditional_mle"
     assert has_zero_cell([[3, 0], [4, 5]]) and not has_zero_cell([[3, 1], [4, 5]])
     assert not has_zero_cell([[0, 0], [4, 5]])  # an empty group: no odds ratio at all
+
+
+# --------------------------------------------------------------------------- the results, the JSON, the prose
+
+
+@pytest.fixture(scope="module")
+def results():
+    from analysis.report.results import compute_results
+
+    return compute_results(load_study(ROOT / "data" / "cohort.csv", ROOT / "data" / "kinetics.csv", "2023-03-01"))
+
+
+def test_the_json_has_the_documented_keys(results):
+    """docs/results.md: EFS beside OS and LFS, the Firth odds ratio, trend blocks, onset incidence."""
+    from analysis.registry.groups import GROUPINGS, TREND_SCORES
+    from analysis.report.export import results_to_dict
+
+    out = results_to_dict(results)
+    docs = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    for key in (
+        "odds_ratio_method",
+        "firth_odds_ratio",
+        "firth_ci_low",
+        "firth_ci_high",
+        "cochran_armitage",
+        "median_day",
+        "cif_day7",
+        "deaths_before_onset",
+        "`efs`",
+    ):
+        assert key in docs, key
+    assert set(out["survival"]["efs"]) == {"all", *GROUPINGS}
+    effect = out["response"]["cr"]["crs"]["effect"]
+    assert effect["odds_ratio_method"] == "firth" and effect["firth_odds_ratio"] == pytest.approx(0.2647619047619)
+    assert out["response"]["cr"]["icans"]["effect"]["odds_ratio_method"] == "conditional_mle"
+    assert "firth_odds_ratio" not in out["response"]["cr"]["icans"]["effect"]
+    for g in TREND_SCORES:
+        assert out["response"]["cr"][g]["trend"]["test"] == "cochran_armitage"
+        assert {"hr", "ci_low", "ci_high", "p", "coef", "se", "scores"} <= set(out["survival"]["efs"][g]["trend"])
+    onset = out["onset"]["icans"]
+    assert onset["median_day"] is None and onset["median_day_reason"].startswith("not reached")
+    assert {"cif_day7", "cif_day14", "cif_day28", "cif_day28_ci_low", "onsets", "censored"} <= set(onset)
+
+
+def test_the_prose_helpers_word_the_new_numbers(results):
+    from analysis.report.narrative import Narrative, UnknownKey
+
+    text = Narrative(results)
+    assert text.odds_ratio("cr", "crs") == "Firth OR 0.26 (95% CI 0.002–2.36)"
+    assert text.odds_ratio("cr", "icans").startswith("OR 0.49 (95% CI")
+    for r in ("cr", "mrd_negative_cr"):
+        for g in ("crs", "icans", "concurrent", "steroids", "tocilizumab"):
+            assert not text.odds_ratio(r, g).startswith("OR 0.00")
+    assert text.trend_p("cr", by="crs_grade") == "p = 0.591"
+    assert text.trend("os", by="crs_grade") == "1.05 (95% CI 0.67–1.66; p = 0.822)"
+    assert text.onset_cif("crs", 7) == "61.3% (95% CI 50.5–70.4%)"
+    assert (text.onset_median("crs"), text.onset_median("icans")) == ("day 6", "not reached")
+    assert text.median_survival("efs") == "7.6 months (95% CI 5.9–11.2)"
+    with pytest.raises(UnknownKey, match="ordered groupings are: crs_grade"):
+        text.trend_p("cr", by="crs")

@@ -162,3 +162,90 @@ def test_counting_efron_matches_r_with_entries_on_event_times():
     assert close(model.terms(coef)[0], -11.9697097782207, 1e-10)
     with pytest.raises(ValueError, match="start < stop"):
         CountingEfron([0, 2], [1, 2], [True, False], np.zeros((2, 1)))
+
+
+# --------------------------------------------------------------------------- through the results and the report
+
+
+def _results(cohort_path, kinetics=None):
+    from analysis.report.results import compute_results
+
+    return compute_results(load_study(cohort_path, kinetics, "2023-03-01"))
+
+
+@pytest.fixture(scope="module")
+def results():
+    return _results(ROOT / "data" / "cohort.csv")
+
+
+def test_the_json_transplant_block(results):
+    from analysis.report.export import results_to_dict
+
+    out = results_to_dict(results)["transplant"]
+    docs = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    for key in ("n_in_cr", "months_from_cr", "time_dependent", "censored_at_hsct", "n_events_removed", "n_rows"):
+        assert key in docs and (key in out or key in str(out)), key
+    assert out["recorded"] and out["n_hsct"] == 26 and "reason" not in out
+    hsct = out["time_dependent"]["os"]["hsct"]["terms"]["hsct"]
+    assert hsct["coef"] == pytest.approx(R_TIME_DEPENDENT[("os", None)]["hsct"][0], rel=1e-7)
+    assert out["censored_at_hsct"]["lfs"]["crs"]["cox"]["levels"]["yes"]["p"] == pytest.approx(0.0550066695461707)
+    assert results_to_dict(results)["cohort_flow"]["hsct_in_cr"] == 21
+
+
+def test_the_prose_helpers_and_the_flag(results):
+    from analysis.report.narrative import Narrative
+
+    text = Narrative(results)
+    assert text.hsct_recorded and text.hsct_analysed and text.hsct_reason == ""
+    assert "hsct: true" in text.title_block
+    assert text.hsct_n("n_in_cr", "n_cr") == "21 of 86 (24.4%)"
+    assert text.hsct_timing("cr") == "2.4 (1.1–3.9) months"
+    assert text.hsct_hr("os") == "HR 1.21 (95% CI 0.64–2.29), p = 0.555"
+    assert text.hsct_censored_verdict("lfs", "crs", of="in LFS") == (
+        "no significant difference in LFS was detected (HR 0.49, 95% CI 0.24–1.02; p = 0.051)"
+    )
+
+
+def test_an_export_without_the_column_says_transplants_were_not_recorded(tmp_path, results):
+    from analysis.report.narrative import Narrative
+
+    lines = (ROOT / "data" / "cohort.csv").read_text(encoding="utf-8").splitlines()
+    frame = pd.read_csv(ROOT / "data" / "cohort.csv", comment="#", dtype=str, keep_default_na=False)
+    path = tmp_path / "cohort.csv"
+    path.write_text(lines[0] + "\n" + frame.drop(columns="hsct_date").to_csv(index=False), encoding="utf-8")
+    study = load_study(path, None, "2023-03-01")
+    assert study.absent_columns == ("hsct_date",)
+    without = _results(path)
+    text = Narrative(without)
+    assert not text.hsct_recorded and not text.hsct_analysed
+    assert text.hsct_reason == NOT_RECORDED_REASON and "hsct: false" in text.title_block
+    assert without.cohort_flow.hsct_in_cr is None and np.isnan(without.swimmer.hsct).all()
+    # everything else is the same analysis
+    assert without.survival[("os", "crs")].logrank_p == results.survival[("os", "crs")].logrank_p
+
+
+def test_the_displays_show_the_transplant_only_when_recorded(results):
+    import dataclasses
+
+    from analysis.report import figures, tables
+
+    flow = results.cohort_flow
+    drawn = " ".join(t.get_text() for t in figures.flow_diagram(flow).axes[0].texts)
+    assert f"Allogeneic HSCT in CR\nn = {flow.hsct_in_cr_mrd_negative}\n(all CR: {flow.hsct_in_cr})" in drawn
+    not_recorded = dataclasses.replace(flow, hsct_in_cr=None, hsct_in_cr_mrd_negative=None)
+    assert "HSCT" not in " ".join(t.get_text() for t in figures.flow_diagram(not_recorded).axes[0].texts)
+    legend = figures.swimmer_plot(results.swimmer).legends[0]
+    assert "Allogeneic HSCT" in [t.get_text() for t in legend.get_texts()]
+    table = tables.hsct_table(results.transplant, results.survival_hr).markdown
+    # the main analysis column is the survival table's univariable HR; the others are the R-checked fits
+    assert "| CRS vs no CRS | 1.04 (0.51–2.12) | 0.919 | 1.07 (0.52–2.21) | 0.852 | 0.98 (0.41–2.34) | 0.960 |" in table
+    assert table.count("Allogeneic HSCT (time-dependent)") == 2
+
+
+def test_the_onset_figure_draws_both_toxicities(results):
+    from analysis.report import figures
+
+    fig = figures.onset_plot(results.onset)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["CRS (76 of 93; median day 6)", "ICANS (16 of 93; median not reached)"]
+    assert len([c for c in fig.axes[0].collections if c.get_gid() == "ci_band"]) == 2

@@ -44,7 +44,7 @@ class Response(Part):
     def odds_ratio(self, response: str, grouping: str) -> str:
         """Conditional-MLE odds ratio with fisher.test's exact 95% CI: 'OR 0.49 (95% CI 0.07–5.64)';
         with a zero cell (the conditional MLE is 0 or infinite), Firth's penalized estimate with
-        its profile penalized-likelihood CI: 'Firth OR 0.26 (95% CI 0.0020–2.36)'."""
+        its profile penalized-likelihood CI: 'Firth OR 0.26 (95% CI 0.002–2.36)'."""
         effect = self.results.response_effects[(response, grouping)]
         if effect.firth is not None:
             f = effect.firth
