@@ -179,8 +179,11 @@ def loglog_ci(estimate: float, variance: float) -> tuple[float | None, float | N
     if variance <= 0:
         return estimate, estimate, None
     scale = Z95 * np.sqrt(variance) / (estimate * np.log(estimate))   # negative
-    # F ** exp(scale) > F (exp(scale) < 1): the upper limit
-    return float(estimate ** np.exp(-scale)), float(estimate ** np.exp(scale)), None
+    # F ** exp(scale) > F (exp(scale) < 1): the upper limit. F within rounding of 1 (every patient
+    # but a fraction eps had the event) makes |scale| huge: exp overflows to inf and the limits
+    # are their limits, 0 and 1 (as R computes them, without a warning).
+    with np.errstate(over="ignore"):
+        return float(estimate ** np.exp(-scale)), float(estimate ** np.exp(scale)), None
 
 
 def value_at(curve: CIFCurve, months: float) -> CIFPoint:
