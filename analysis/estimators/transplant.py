@@ -35,6 +35,7 @@ event)``), plugged into the Newton-Raphson of :mod:`analysis.estimators.cox`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -262,6 +263,11 @@ class TDTerm:
     coef: float | None = None
     se: float | None = None
     reason: str | None = None
+    #: how a list of every p-value of the report names this one: "OS: CRS, adjusted for HSCT (time-dependent)"
+    p_label: str | None = None
+    #: whether the report prints this estimate (the transplant's own HR in the models with a
+    #: toxicity is in the JSON only: the report shows the transplant alone and the toxicity's HR)
+    reported: bool = True
 
 
 @dataclass(frozen=True)
@@ -335,7 +341,14 @@ def time_dependent_cox(
     events = int(iv.event.sum())
     n_hsct = int(np.count_nonzero(exposed))  # one onset: at most one exposed interval per patient
 
+    def p_label(term: str) -> str:
+        head = ENDPOINTS[endpoint].abbreviation
+        if term == "hsct":
+            return f"{head}: HSCT (time-dependent)" + (f", adjusted for {g.title}" if g is not None else "")
+        return f"{head}: {labels[term]}, adjusted for HSCT (time-dependent)"
+
     def result(terms, reason=None):
+        terms = [dataclasses.replace(t, p_label=p_label(t.key), reported=g is None or t.key != "hsct") for t in terms]
         return TimeDependentCox(
             endpoint, grouping, n, int(iv.patient.size), events, n_hsct, iv.n_zero_time, tuple(terms), reason
         )
