@@ -123,7 +123,7 @@ def test_no_treatment_recommendation_and_kinetics_only_when_measured(results):
     assert "supports" not in sentence and "withholding" not in sentence
     assert "response, expansion or survival" in sentence
     no_kinetics = Narrative(dataclasses.replace(_all_null(results), kinetics_reason="no CAR-T kinetics table was supplied"))
-    assert "response or survival in this analysis (8 tests)" in treatment_verdict(no_kinetics)  # CR, MRD, OS, LFS x 2
+    assert "response or survival in this analysis (10 tests)" in treatment_verdict(no_kinetics)  # CR, MRD, OS, LFS x 2
     assert no_kinetics.kinetics_reason == "no CAR-T kinetics table was supplied" and text.kinetics_reason == ""
     assert "kinetics: false" in no_kinetics.title_block and "kinetics: true" in text.title_block
 

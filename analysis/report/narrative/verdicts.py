@@ -228,7 +228,7 @@ class Verdicts(Part):
     def treatment_tests(self) -> TestSet:
         """CR, MRD-negative CR, peak expansion (with a kinetics table), OS and LFS by tocilizumab
         and by steroids — the family "efficacy by treatment" of the p-value table:
-        ``text.treatment_tests.n`` -> 10 (8 without a kinetics table)."""
+        ``text.treatment_tests.n`` -> 12 (10 without a kinetics table)."""
         return self.tests([*RESPONSES, "peak", *ENDPOINTS], by=["tocilizumab", "steroids"])
 
     @staticmethod
