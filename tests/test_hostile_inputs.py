@@ -134,6 +134,14 @@ def test_more_cells_than_the_limit_are_refused_as_they_stream(tmp_path, monkeypa
     assert "the sheet holds more than 1,000 cells" in rule and "save the sheet as CSV UTF-8" in rule
 
 
+def test_cells_are_counted_as_they_stream_too(tmp_path, monkeypatch):
+    """Without the byte count that refuses a large sheet before parsing it (it misses a cell
+    written with a namespace prefix), the parser's own count stops at the limit."""
+    monkeypatch.setattr(xlsx, "XLSX_MAX_CELLS", 1000)
+    monkeypatch.setattr(xlsx, "_count_cells", lambda book, sheet: None)
+    assert "the sheet holds more than 1,000 cells" in _refusal(hostile.bundled_workbook(tmp_path / "ok.xlsx"))
+
+
 def test_a_value_far_below_the_table_is_refused_by_the_cells_it_spans(tmp_path):
     """The 93 patients and one more on Excel's last row: 1,048,575 rows of 28 columns."""
     rule = _refusal(hostile.far_row_number(tmp_path / "far.xlsx", xlsx.EXCEL_MAX_ROWS))

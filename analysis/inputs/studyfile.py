@@ -115,6 +115,7 @@ class AnalysisOptions(_Model):
 
     alpha: float = _option("alpha")
     landmark_day: int = _option("landmark_day")
+    min_cell_size: int = _option("min_cell_size")
 
 
 _Scalar = str | int | float | bool

@@ -202,6 +202,12 @@ OPTIONS: dict[str, Option] = {
             "landmark (days after infusion) for comparisons by toxicity",
             (("ge", 0), ("le", 3650)),
         ),
+        Option(
+            "min_cell_size",
+            5,
+            "fewest patients a row of the per-center supplement shows (smaller centers are pooled)",
+            (("ge", 1), ("le", 1000)),
+        ),
     )
 }
 

@@ -276,7 +276,8 @@ def results_to_dict(results: Results) -> dict[str, Any]:
 
 
 def _centers_dict(supplement: CenterSupplement) -> dict[str, Any]:
-    """Per-center counts under labels "Center 1..k" (no name) and the stratified models."""
+    """Per-center counts under labels "Center 1..k" (no name; small centers pooled) and the
+    stratified models."""
     out: dict[str, Any] = {
         "rows": [
             {
@@ -284,9 +285,16 @@ def _centers_dict(supplement: CenterSupplement) -> dict[str, Any]:
                 "n": int(row.n),
                 "counts": {k: int(v) for k, v in row.counts.items()},
                 "percents": {k: _number(v) for k, v in row.percents.items()},
+                "centers": int(row.centers),
             }
             for row in supplement.rows
         ],
+        "min_cell_size": int(supplement.min_cell_size),
+        "n_centers": int(supplement.n_centers),
+        "pooled_centers": int(supplement.pooled_centers),
+        "pooled_patients": int(supplement.pooled_patients),
+        "below_minimum": int(supplement.below_minimum),
+        "suppressed": bool(supplement.suppressed),
         "stratified_cox": {endpoint: _cox_dict(result) for endpoint, result in supplement.cox.items()},
     }
     if supplement.cox_reason:

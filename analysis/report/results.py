@@ -162,12 +162,15 @@ def _missing(df: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def compute_results(study, alpha: float | None = None, landmark_day: int | None = None) -> Results:
+def compute_results(
+    study, alpha: float | None = None, landmark_day: int | None = None, min_cell_size: int | None = None
+) -> Results:
     """Compute every statistic of the report for a loaded :class:`analysis.inputs.loading.Study`.
 
     ``alpha``: the significance level of the power statements; ``landmark_day``: day after
-    infusion of the landmark analysis (defaults: :data:`analysis.registry.concepts.OPTIONS`). A study
-    file's ``analysis:`` options provide both."""
+    infusion of the landmark analysis; ``min_cell_size``: fewest patients a per-center row
+    shows (defaults: :data:`analysis.registry.concepts.OPTIONS`). A study file's
+    ``analysis:`` options provide them."""
     df = prepare_cohort(study.cohort)
     kinetics = study.kinetics
 
@@ -232,7 +235,7 @@ def compute_results(study, alpha: float | None = None, landmark_day: int | None 
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
         **_competing_and_landmark(df, landmark_day),
-        centers=center_supplement(df),
+        centers=center_supplement(df, min_cell_size),
     )
 
 

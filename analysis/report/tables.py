@@ -29,7 +29,7 @@ import pandas as pd
 if TYPE_CHECKING:  # imported where a table is drawn: restoring cached results skips it
     from great_tables import GT
 
-from analysis.estimators.centers import CENTER_COUNTS, CenterSupplement
+from analysis.estimators.centers import CENTER_COUNTS, OTHER_CENTERS, CenterSupplement
 from analysis.estimators.comparisons import CategoricalLevel, Comparison, ContinuousLevel
 from analysis.estimators.competing import CIF_MONTHS, CompetingRisks, summary_rows
 from analysis.estimators.cox import COX_TERMS, FIRTH, CoxResult
@@ -633,16 +633,31 @@ def cif_table(competing: Mapping[str, CompetingRisks], groupings: Sequence[str])
 
 
 def center_table(supplement: CenterSupplement) -> Table:
-    """Patients, toxicity and response by center, n (%) of the center's patients."""
+    """Patients, toxicity and response by center, n (%) of the center's patients; centers below
+    the minimum cell size pooled (or, for a cohort below it, no row), as the footnote says."""
     keys = list(CENTER_COUNTS)
     spec = _Spec(
         ["center", "n", *keys], ["Center", "Patients", *CENTER_COUNTS.values()],
         ["", "Patients", *CENTER_COUNTS.values()], [14, 10] + [12] * len(keys),
     )
     for row in supplement.rows:
-        spec.add("variable", Cell(row.label), f"{row.n:,}",
+        label = row.label if row.centers == 1 else f"{row.label} ({row.centers})"
+        spec.add("variable", Cell(label), f"{row.n:,}",
                  *[fmt_count_pct(row.counts[k], row.percents[k]) for k in keys])
-    spec.footnotes.append((None, "n (%) of the center's patients. Centers are numbered by decreasing size; "
-                                 "their names are not shown. CR, complete remission; MRD, measurable residual "
-                                 "disease; severe ICANS, grade ≥3 or a seizure"))
+    spec.footnotes.append((None, "n (%) of the center's patients. Centers are numbered by decreasing size (ties "
+                                 "in an order that does not follow their names); their names are not shown. CR, "
+                                 "complete remission; MRD, measurable residual disease; severe ICANS, grade ≥3 or "
+                                 "a seizure"))
+    k = supplement.min_cell_size
+    if supplement.suppressed:
+        spec.footnotes.append((None, f"No center has {k} or more patients, the fewest a row shows: the "
+                                     f"{supplement.n_centers} centers are not shown one by one"))
+    elif supplement.pooled_centers:
+        small, joined = supplement.below_minimum, supplement.pooled_centers - supplement.below_minimum
+        note = (f"{OTHER_CENTERS} ({supplement.pooled_centers}): the {small} "
+                f"{'center' if small == 1 else 'centers'} with fewer than {k} patients (the fewest a row shows)")
+        if joined:
+            note += (f", pooled with the {'smallest other center' if joined == 1 else f'{joined} smallest others'} "
+                     "so that no count of a small center follows from the totals")
+        spec.footnotes.append((None, note + ", pooled" if not joined else note))
     return Table(spec)
