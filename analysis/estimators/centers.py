@@ -123,17 +123,21 @@ def center_supplement(df: pd.DataFrame, min_cell_size: int | None = None) -> Cen
     rows = [row(f"Center {i}", [name]) for i, name in enumerate(shown, start=1)]
     if pooled and not suppressed:
         rows.append(row(OTHER_CENTERS, pooled))
-    extent = {
-        "min_cell_size": k,
-        "n_centers": len(order),
-        "pooled_centers": 0 if suppressed else len(pooled),
-        "pooled_patients": 0 if suppressed else int(sum(int(sizes[name]) for name in pooled)),
-        "below_minimum": sum(1 for name in order if int(sizes[name]) < k),
-        "suppressed": suppressed,
-    }
     if len(order) < 2:
         plain = {endpoint: fit_cox(df, endpoint) for endpoint in ENDPOINTS}
         cox = {e: _failed(e, r.n, r.events, SINGLE_CENTER_REASON) for e, r in plain.items()}
-        return CenterSupplement(tuple(rows), cox, SINGLE_CENTER_REASON, **extent)
-    cox = {endpoint: fit_cox(df, endpoint, strata=CENTER_COLUMN) for endpoint in ENDPOINTS}
-    return CenterSupplement(tuple(rows), cox, None, **extent)
+        reason: str | None = SINGLE_CENTER_REASON
+    else:
+        cox = {endpoint: fit_cox(df, endpoint, strata=CENTER_COLUMN) for endpoint in ENDPOINTS}
+        reason = None
+    return CenterSupplement(
+        tuple(rows),
+        cox,
+        reason,
+        min_cell_size=k,
+        n_centers=len(order),
+        pooled_centers=0 if suppressed else len(pooled),
+        pooled_patients=0 if suppressed else int(sum(int(sizes[name]) for name in pooled)),
+        below_minimum=sum(1 for name in order if int(sizes[name]) < k),
+        suppressed=suppressed,
+    )
