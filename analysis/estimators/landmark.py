@@ -39,10 +39,9 @@ import pandas as pd
 
 from analysis.estimators.survival import SurvivalComparison, compare_survival
 from analysis.registry.concepts import OPTIONS
+from analysis.registry.contract import RESPONSE_ASSESSMENT_DAY  # the day of "in CR" (re-exported)
 from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS, TOXICITY_GROUPINGS, prepare_cohort
 
-#: Day of the response assessment that defines "in CR" (column ``cr_day30``).
-RESPONSE_ASSESSMENT_DAY = 30
 #: Groupings that can be classified at a landmark: defined by CRS and ICANS only
 #: (steroids and tocilizumab have no date in the data).
 LANDMARK_GROUPINGS = TOXICITY_GROUPINGS

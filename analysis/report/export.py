@@ -28,7 +28,7 @@ from analysis.estimators.competing import CIF_MONTHS, CompetingRisks
 from analysis.estimators.cox import FIRTH, CoxResult
 from analysis.estimators.effects import DetectableHazardRatio, ResponseEffect, UnivariableCox
 from analysis.estimators.landmark import LandmarkComparison
-from analysis.estimators.survival import LANDMARK_MONTHS, KMSummary, SurvivalComparison
+from analysis.estimators.survival import LANDMARK_MONTHS, UNDEFINED_CI, KMSummary, SurvivalComparison
 from analysis.inputs.outfiles import write_atomic
 
 if TYPE_CHECKING:
@@ -126,11 +126,23 @@ def _response_dict(comparison: ResponseComparison) -> dict:
     return out
 
 
+def _limit_reason(summary: KMSummary, bound: str, side: str) -> str:
+    """Why a limit of the median's CI is missing: not estimable (its curve is undefined where
+    survival falls to 0; no follow-up beyond day 0) or not reached."""
+    if "median" in summary.not_estimable:
+        return summary.median_reason or f"{side} confidence limit not estimable"
+    if bound in summary.not_estimable:
+        return f"{side} confidence limit not estimable: {UNDEFINED_CI}"
+    if side == "lower" and summary.median_reason:
+        return summary.median_reason
+    return f"{side} confidence limit not reached"
+
+
 def _km_dict(summary: KMSummary) -> dict:
     entry: dict[str, Any] = {"label": summary.label, "n": int(summary.n), "events": int(summary.events)}
     _put(entry, "median_months", summary.median_months, summary.median_reason)
-    _put(entry, "median_ci_low", summary.median_ci_low, summary.median_reason or "lower confidence limit not reached")
-    _put(entry, "median_ci_high", summary.median_ci_high, "upper confidence limit not reached")
+    for bound, side in (("median_ci_low", "lower"), ("median_ci_high", "upper")):
+        _put(entry, bound, getattr(summary, bound), _limit_reason(summary, bound, side))
     by_month = {lm.months: lm for lm in summary.landmarks}
     for months in LANDMARK_MONTHS:
         lm = by_month.get(months)

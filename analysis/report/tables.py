@@ -389,20 +389,26 @@ def _add_cox_term(spec: _Spec, term, label: str, kind: str, notes: list[str], ti
 TABLE3_LANDMARKS = (12, 24)
 
 _NOT_REACHED = "NR"
+_NOT_ESTIMABLE = "NE"
 
 
-def _months_1dp(x) -> str:
-    return _NOT_REACHED if is_missing(x) else f"{x:.1f}"
+def _months_1dp(x, not_estimable: bool = False) -> str:
+    if is_missing(x):
+        return _NOT_ESTIMABLE if not_estimable else _NOT_REACHED
+    return f"{x:.1f}"
 
 
 def _median_cell(level: KMSummary) -> str:
-    """'25.2 (16.0–31.1)'; NR for a median or bound that is not reached; — without patients."""
+    """'25.2 (16.0–31.1)'; NR for a median or bound that is not reached, NE for one that is not
+    estimable (:attr:`KMSummary.not_estimable`); — without patients."""
     if level.n == 0:
         return CELL_MISSING
+    ne = level.not_estimable
     if level.median_months is None and level.median_ci_low is None:
-        return _NOT_REACHED
-    ci = f"{_months_1dp(level.median_ci_low)}–{_months_1dp(level.median_ci_high)}"
-    return f"{_months_1dp(level.median_months)} ({ci})"
+        return _NOT_ESTIMABLE if "median" in ne else _NOT_REACHED
+    low = _months_1dp(level.median_ci_low, "median_ci_low" in ne)
+    ci = f"{low}–{_months_1dp(level.median_ci_high, 'median_ci_high' in ne)}"
+    return f"{_months_1dp(level.median_months, 'median' in ne)} ({ci})"
 
 
 def _landmark_cell(level: KMSummary, months: int) -> str:
@@ -468,10 +474,18 @@ def table3(survival: Mapping[tuple[str, str], SurvivalComparison],
                 spec.add("sub", Cell(_INDENT + level.label), f"{level.n:,}", f"{level.events:,}",
                          _median_cell(level), *[_landmark_cell(level, m) for m in TABLE3_LANDMARKS],
                          hr_text, "")
+    any_not_estimable = any(
+        level.not_estimable
+        for (endpoint, g), comparison in survival.items()
+        if endpoint in endpoints and (g == "all" or g in groupings)
+        for level in comparison.levels
+    )
     spec.footnotes.append((None, "Kaplan–Meier estimates with 95% CIs (log transformation; median CI as R's "
                                  "print.survfit). HR, hazard ratio of the group against the reference group "
                                  "from a univariable Cox model (Efron ties), Wald 95% CI; p, log-rank test "
-                                 "across the groups. NR, not reached; CI, confidence interval"))
+                                 "across the groups. NR, not reached; CI, confidence interval"
+                                 + ("; NE, not estimable (no follow-up beyond day 0, or a CI undefined where "
+                                    "survival falls to 0)" if any_not_estimable else "")))
     for note in notes:
         spec.footnotes.append((None, "Not estimable — " + note))
     return Table(spec)
@@ -650,8 +664,9 @@ def center_table(supplement: CenterSupplement) -> Table:
                                  "a seizure"))
     k = supplement.min_cell_size
     if supplement.suppressed:
-        spec.footnotes.append((None, f"No center has {k} or more patients, the fewest a row shows: the "
-                                     f"{supplement.n_centers} centers are not shown one by one"))
+        whose = "the cohort's center is" if supplement.n_centers == 1 else f"its {supplement.n_centers} centers are"
+        spec.footnotes.append((None, f"No center has {k} or more patients, the fewest a row shows: {whose} not "
+                                     "shown one by one"))
     elif supplement.pooled_centers:
         small, joined = supplement.below_minimum, supplement.pooled_centers - supplement.below_minimum
         note = (f"{OTHER_CENTERS} ({supplement.pooled_centers}): the {small} "

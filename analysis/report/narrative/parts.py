@@ -43,6 +43,8 @@ class TestSet:
     significant: tuple[str, ...]  # 'OS by concurrent CRS and ICANS', in test order
     significant_p: tuple[str, ...]  # the same with '(p = 0.010)'
     significant_groupings: tuple[str, ...]  # their groupings, in a sentence, each once
+    #: Why the others could not be run: (reason, how many), in test order.
+    untested: tuple[tuple[str, int], ...] = ()
 
     __test__ = False  # not a pytest class
 
@@ -69,6 +71,31 @@ class TestSet:
     def groupings(self) -> str:
         """'CRS, CRS/ICANS severity': the groupings with a significant test."""
         return ", ".join(self.significant_groupings)
+
+    @property
+    def untested_reasons(self) -> str:
+        """Why tests could not be run, with how many each:
+        'only 1 group with patients (6); no group has patients (6)' ('' when all ran)."""
+        return "; ".join(f"{reason} ({count})" for reason, count in self.untested)
+
+    @property
+    def testable(self) -> str:
+        """'' when every test ran, else ' (18 could be tested; the other 6: no group has
+        patients (6))': appended to a sentence's count so that it says what was tested."""
+        if self.n_tested == self.n:
+            return ""
+        return f" ({self.n_tested} could be tested; the other {self.n - self.n_tested}: {self.untested_reasons})"
+
+    @property
+    def counted(self) -> str:
+        """'6 tests', or '4 of 6 tests could be run; the other 2: ...' (what a parenthesis
+        citing the family's size says)."""
+        if self.n_tested == self.n:
+            return f"{self.n} test{'s' if self.n != 1 else ''}"
+        return (
+            f"{self.n_tested} of {self.n} tests could be run; the other {self.n - self.n_tested}: "
+            f"{self.untested_reasons}"
+        )
 
 
 class UnknownKey(ValueError):
@@ -153,8 +180,16 @@ def in_sentence(title: str) -> str:
     return title
 
 
-def fmt_ci_bounds(low, high) -> str:
-    """'26.6–50.0' with 'not reached' for a missing upper bound."""
-    lo = "not reached" if low is None else f"{low:.1f}"
-    hi = "not reached" if high is None else f"{high:.1f}"
-    return f"{lo}–{hi}"
+def fmt_ci_bounds(low, high, not_estimable: frozenset[str] = frozenset()) -> str:
+    """'26.6–50.0' with 'not reached' for a missing bound; 'not estimable' when the bound is
+    named in ``not_estimable`` (``median_ci_low``/``median_ci_high``: its curve is undefined,
+    e.g. where survival falls to 0), and for the whole interval when neither bound is."""
+    if low is None and high is None and {"median_ci_low", "median_ci_high"} <= not_estimable:
+        return NOT_ESTIMABLE
+
+    def bound(value, name: str) -> str:
+        if value is not None:
+            return f"{value:.1f}"
+        return NOT_ESTIMABLE if name in not_estimable else "not reached"
+
+    return f"{bound(low, 'median_ci_low')}–{bound(high, 'median_ci_high')}"

@@ -28,7 +28,7 @@ class Survival(Verdicts):
         fu = self.results.followup
         if fu.median_months is None:
             return f"not estimable ({fu.reason})"
-        return f"{fmt_months(fu.median_months)} (95% CI {fmt_ci_bounds(fu.ci_low, fu.ci_high)})"
+        return f"{fmt_months(fu.median_months)} (95% CI {fmt_ci_bounds(fu.ci_low, fu.ci_high, fu.not_estimable)})"
 
     def hr(self, endpoint: str, term: str) -> str:
         """'HR 2.02 (95% CI 0.65–6.26), p = 0.222' for a Table 2 term."""
@@ -113,14 +113,19 @@ class Survival(Verdicts):
         return self.median_survival(endpoint, by, level)
 
     def median_survival(self, endpoint: str, grouping: str = "all", level: str | None = None) -> str:
-        """'24.4 months (95% CI 14.6–33.3)'; 'not reached' for a median or bound never reached."""
+        """'24.4 months (95% CI 14.6–33.3)'; 'not reached' for a median or bound the curve stays
+        above; 'not estimable' for one it cannot give (no follow-up beyond day 0; a CI that is
+        undefined where survival falls to 0)."""
         km = self._summary(endpoint, grouping, level)
         if km.n == 0:
             return f"{NOT_ESTIMABLE} ({km.reason})"
+        if "median" in km.not_estimable:
+            return f"{NOT_ESTIMABLE} ({km.median_reason})"
+        bounds = fmt_ci_bounds(km.median_ci_low, km.median_ci_high, km.not_estimable)
         if km.median_months is None:
-            low = "" if km.median_ci_low is None else f" (95% CI {fmt_ci_bounds(km.median_ci_low, None)})"
+            low = "" if km.median_ci_low is None else f" (95% CI {bounds})"
             return f"not reached{low}"
-        return f"{fmt_months(km.median_months)} (95% CI {fmt_ci_bounds(km.median_ci_low, km.median_ci_high)})"
+        return f"{fmt_months(km.median_months)} (95% CI {bounds})"
 
     def landmark(self, endpoint: str, months: int, grouping: str = "all", level: str | None = None) -> str:
         """Kaplan–Meier survival at a landmark with its log-scale 95% CI: '63.4% (95% CI 54.0–74.4)'."""
