@@ -217,6 +217,7 @@ def test_a_family_with_no_test_run_says_so_and_why(one_patient):
     )
     assert tests.testable == " (0 could be tested; the other 24: " + tests.untested_reasons + ")"
     assert one_patient.treatment_tests.counted.startswith("0 of 6 tests could be run; the other 6: ")
+    assert one_patient.any_significant_term is None and one_patient.cox_terms_tested == "0 of 10 terms had a p-value"
 
 
 def test_a_family_partly_run_counts_what_ran(tmp_path):
@@ -238,6 +239,7 @@ def test_a_family_partly_run_counts_what_ran(tmp_path):
     )
     bundled = Narrative(compute_results(load_study(COHORT, None, CUTOFF)))
     assert (bundled.main_tests.testable, bundled.treatment_tests.counted) == ("", "6 tests")
+    assert bundled.cox_terms_testable == "" and bundled.cox_terms_tested == "10 of 10 terms had a p-value"
 
 
 def test_the_summary_sentences_use_the_counts_of_what_ran():
@@ -249,3 +251,5 @@ def test_the_summary_sentences_use_the_counts_of_what_ran():
         assert section.count("text.main_tests.testable") == 2 and "text.main_tests.untested_reasons" in section
     assert "({text.treatment_tests.counted})" in discussion and "text.treatment_tests.untested_reasons" in discussion
     assert "`{python} text.main_tests.n_tested` comparisons" in discussion
+    cox = (ROOT / "sections" / "_results-multivariable.qmd").read_text(encoding="utf-8")
+    assert "{text.cox_terms_testable}" in cox and 'untested=f"No term of either model could be tested' in cox

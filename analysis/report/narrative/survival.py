@@ -79,6 +79,19 @@ class Survival(Verdicts):
         ps = [t.p for e in ENDPOINTS for t in self.results.cox[e].terms if t.p is not None]
         return None if not ps else any(p < self.alpha for p in ps)
 
+    @property
+    def cox_terms_tested(self) -> str:
+        """How many terms of the two Cox models have a p-value: '10 of 10 terms had a p-value'."""
+        terms = [t for e in ENDPOINTS for t in self.results.cox[e].terms]
+        return f"{sum(t.p is not None for t in terms)} of {len(terms)} terms had a p-value"
+
+    @property
+    def cox_terms_testable(self) -> str:
+        """'' when every Cox term has a p-value, else ' (7 of 10 terms had a p-value)': appended
+        to a sentence that sums the terms up, so that it says what was tested."""
+        terms = [t for e in ENDPOINTS for t in self.results.cox[e].terms]
+        return "" if all(t.p is not None for t in terms) else f" ({self.cox_terms_tested})"
+
     def significant_terms(self, endpoint: str, none: str = "none") -> str:
         """Cox terms with a Wald p below alpha, as a phrase: ``text.significant_terms("os")`` ->
         'Received steroids and BM blasts ≥20% vs <20%'; ``none`` when there are none."""
