@@ -366,7 +366,8 @@ def test_one_patient_says_no_comparison_could_be_tested(degenerate):
     for sentence in (
         f"0 of the 24 comparisons of response or survival between toxicity groups could be tested: "
         f"{t.main_tests.untested_reasons}.",
-        f"0 of the 6 tests of tocilizumab and corticosteroids could be run: {t.treatment_tests.untested_reasons}.",
+        f"0 of the {t.treatment_tests.n} tests of tocilizumab and corticosteroids could be run: "
+        f"{t.treatment_tests.untested_reasons}.",
     ):
         assert _printed(d, sentence), sentence
     assert _printed(d, "No term of either model could be tested (0 of 10 terms had a p-value).")

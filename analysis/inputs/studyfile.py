@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from analysis.inputs.loading import Study, load_study, parse_cutoff
 from analysis.inputs.readers import ColumnMapping
-from analysis.registry.concepts import OPTIONS
+from analysis.registry.concepts import OPTIONS, visit_windows
 from analysis.registry.contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -116,6 +116,12 @@ class AnalysisOptions(_Model):
     alpha: float = _option("alpha")
     landmark_day: int = _option("landmark_day")
     min_cell_size: int = _option("min_cell_size")
+    visit_windows: dict[int, int] = _option("visit_windows")
+
+    @field_validator("visit_windows")
+    @classmethod
+    def _windows(cls, value: dict[int, int]) -> dict[int, int]:
+        return dict(visit_windows(value))  # sorted by day; overlapping windows are an error
 
 
 _Scalar = str | int | float | bool

@@ -14,6 +14,7 @@ from analysis.report.formatting import (
     fmt_ci,
     fmt_hr,
     fmt_pct,
+    fmt_signed,
     is_missing,
 )
 from analysis.report.results import Results
@@ -80,22 +81,21 @@ class TestSet:
 
     @property
     def testable(self) -> str:
-        """'' when every test ran, else ' (18 could be tested; the other 6: no group has
-        patients (6))': appended to a sentence's count so that it says what was tested."""
+        """'' when every test ran, else ' (6 more could not be tested: no group has patients
+        (6))': appended to a sentence that counts the tests that ran, so that it also says
+        which could not."""
         if self.n_tested == self.n:
             return ""
-        return f" ({self.n_tested} could be tested; the other {self.n - self.n_tested}: {self.untested_reasons})"
+        return f" ({self.n - self.n_tested} more could not be tested: {self.untested_reasons})"
 
     @property
     def counted(self) -> str:
-        """'6 tests', or '4 of 6 tests could be run; the other 2: ...' (what a parenthesis
-        citing the family's size says)."""
+        """'6 tests' (those that ran), or '4 tests; 2 more could not be run: ...' (what a
+        parenthesis citing the family's size says)."""
+        tests = f"{self.n_tested} test{'s' if self.n_tested != 1 else ''}"
         if self.n_tested == self.n:
-            return f"{self.n} test{'s' if self.n != 1 else ''}"
-        return (
-            f"{self.n_tested} of {self.n} tests could be run; the other {self.n - self.n_tested}: "
-            f"{self.untested_reasons}"
-        )
+            return tests
+        return f"{tests}; {self.n - self.n_tested} more could not be run: {self.untested_reasons}"
 
 
 class UnknownKey(ValueError):
@@ -164,6 +164,19 @@ def _inline_ci(text: str) -> str:
     """'HR 1.04 (95% CI 0.51–2.12)' -> 'HR 1.04, 95% CI 0.51–2.12' (inside parentheses already)."""
     head, sep, ci = text.partition(" (95% CI ")
     return f"{head}, 95% CI {ci[:-1]}" if sep and ci.endswith(")") else text
+
+
+def kinetics_effect_text(effect, ratio: bool) -> str:
+    """A Hodges–Lehmann effect of a kinetics comparison: 'ratio 0.94 (95% CI 0.22–3.13)' or
+    'shift −3.0 days (95% CI −7.0 to 0.0)'; 'not estimable (reason)'."""
+    shift = effect.shift
+    if shift.estimate is None:
+        return f"{'ratio' if ratio else 'shift'} {NOT_ESTIMABLE} ({shift.reason})"
+    if ratio:
+        return _ratio("ratio", shift.estimate, shift.ci_low, shift.ci_high)
+    if is_missing(shift.ci_low) or is_missing(shift.ci_high):
+        return f"shift {fmt_signed(shift.estimate)} days (95% CI {NOT_ESTIMABLE})"
+    return f"shift {fmt_signed(shift.estimate)} days (95% CI {fmt_signed(shift.ci_low)} to {fmt_signed(shift.ci_high)})"
 
 
 def _signed(x: float) -> str:
