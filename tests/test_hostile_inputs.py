@@ -257,3 +257,14 @@ def test_data_readme_states_the_workbook_limits_of_the_code():
     ]
     flat = " ".join(readme.split())
     assert [s for s in stated if s not in flat] == []
+
+
+def test_the_benchmark_of_hostile_workbooks_starts():
+    """benchmarks/hostile_inputs.py measures time and memory (no timed test here): it runs."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "hostile_inputs.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0 and "--memory-cap-gib" in proc.stdout, proc.stderr
