@@ -192,7 +192,7 @@ product: {target: CD19, costimulatory_domain: CD28, lymphodepletion: fludarabine
     assert "title: Our cohort" in block and "subtitle: Two centers" in block and "date: 7 November 2026" in block
     byline = settings.byline()
     assert "Zoë Q^1^\\*" in byline and "R \\*O\\*^1,2^" in byline  # a name is never read as Markdown
-    assert "^2^ Unit B" in byline and "Corresponding author: <zq@example.org>" in byline
+    assert "^2^ Unit B" in byline and "Corresponding author: [zq\\@example\\.org](mailto:zq@example.org)" in byline
     assert settings.product_sentence() == ("Patients received autologous CD19-directed CAR-T cells "
                                            "(CD28 co-stimulation) after fludarabine–cyclophosphamide lymphodepletion.")
     assert resolve_study(_write(tmp_path, "data: {cohort: c.csv, cutoff: 2026-11-01}\n", "bare.yml")
