@@ -364,9 +364,9 @@ def test_one_patient_says_no_comparison_could_be_tested(degenerate):
     t = d.text
     assert (t.main_tests.n, t.main_tests.n_tested) == (24, 0)
     for sentence in (
-        f"0 of the 24 comparisons of response or survival between toxicity groups could be tested: "
+        f"None of the 24 comparisons of response or survival between toxicity groups could be tested: "
         f"{t.main_tests.untested_reasons}.",
-        f"0 of the {t.treatment_tests.n} tests of tocilizumab and corticosteroids could be run: "
+        f"None of the {t.treatment_tests.n} tests of tocilizumab and corticosteroids could be run: "
         f"{t.treatment_tests.untested_reasons}.",
     ):
         assert _printed(d, sentence), sentence

@@ -171,7 +171,9 @@ def test_map_echoes_export_values_without_letting_them_become_keys(tmp_path):
     assert parsed["title"] == "CAR-T cell therapy cohort report"
     assert set(parsed) == {"title", "authors", "date", "data", "columns", "values", "product", "analysis"}
     assert parsed["data"]["cutoff"] is None
-    assert parsed["analysis"]["alpha"] == 0.05 and parsed["analysis"]["landmark_day"] == 30  # the defaults, not injected
+    assert (
+        parsed["analysis"]["alpha"] == 0.05 and parsed["analysis"]["landmark_day"] == 30
+    )  # the defaults, not injected
     assert "patient_id" not in parsed["columns"]
     # the values are in the comments, escaped onto one line
     assert "not recognised: odd\\ntitle: PWNED\\ncolumns:\\n  patient_id: center" in text

@@ -3,8 +3,9 @@ Cox model stratified by center as a sensitivity analysis.
 
 Privacy (issue 22): centers are shown only as "Center 1" ... "Center k", numbered by
 decreasing number of patients, ties broken by a keyed hash of their names (HMAC-SHA-256
-keyed by the cohort's own patient ids, centers and infusion dates, which no output shows),
-so that neither the order of the names nor a reader who knows them decodes the numbering.
+keyed by the cohort's own centers and infusion dates, which no output shows; not by the
+patient ids, which do not change a result), so that neither the order of the names nor a
+reader who knows them decodes the numbering.
 A center with fewer patients than the minimum cell size (the study file's
 ``analysis: min_cell_size``, default 5) is never a row of its own: such centers are pooled
 into one "other centers" row; when the pool itself is below the minimum, the smallest
@@ -41,7 +42,7 @@ SINGLE_CENTER_REASON = "a single center: the center-stratified model is the unst
 #: The label of the row pooling the centers below the minimum cell size.
 OTHER_CENTERS = "Other centers"
 #: The columns whose values key the hash that breaks ties between equal-sized centers.
-KEY_COLUMNS = ("patient_id", "center", "infusion_date")
+KEY_COLUMNS = ("center", "infusion_date")
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,9 @@ class CenterSupplement:
 
 
 def tie_key(df: pd.DataFrame) -> bytes:
-    """The key of the tie-breaking hash: SHA-256 of the cohort's (patient_id, center,
-    infusion date) lines, in sorted order -- the same for the same patients, unknown to a
-    reader of the report (none of it is printed)."""
+    """The key of the tie-breaking hash: SHA-256 of the cohort's (center, infusion date)
+    lines, in sorted order -- the same for the same patients whatever their ids and order,
+    unknown to a reader of the report (no individual date is printed)."""
     columns = [c for c in KEY_COLUMNS if c in df]
     lines = sorted("\x1f".join(str(v) for v in row) for row in df[columns].itertuples(index=False))
     return hashlib.sha256("\x1e".join(lines).encode("utf-8")).digest()
