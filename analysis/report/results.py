@@ -199,15 +199,20 @@ def _missing(df: pd.DataFrame) -> dict[str, int]:
 
 
 def compute_results(
-    study, alpha: float | None = None, landmark_day: int | None = None, visit_windows=None
+    study,
+    alpha: float | None = None,
+    landmark_day: int | None = None,
+    visit_windows=None,
+    min_cell_size: int | None = None,
 ) -> Results:
     """Compute every statistic of the report for a loaded :class:`analysis.inputs.loading.Study`.
 
     ``alpha``: the significance level of the power statements and of the counts of the
     p-value table; ``landmark_day``: day after infusion of the landmark analysis;
     ``visit_windows``: the kinetics visits ({nominal day: half-width}) of the profiles over
-    time (defaults: :data:`analysis.registry.concepts.OPTIONS`). A study file's ``analysis:``
-    options provide them."""
+    time; ``min_cell_size``: fewest patients a per-center row shows (defaults:
+    :data:`analysis.registry.concepts.OPTIONS`). A study file's ``analysis:`` options
+    provide them."""
     df = prepare_cohort(study.cohort)
     kinetics = study.kinetics
     hsct_recorded = "hsct_date" not in getattr(study, "absent_columns", ())  # the file had the column
@@ -280,7 +285,7 @@ def compute_results(
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
         **_competing_and_landmark(df, landmark_day, hsct_recorded),
-        centers=center_supplement(df),
+        centers=center_supplement(df, min_cell_size),
         kinetics_metrics=kinetics_metrics,
         kinetics_auc=None if kinetics_reason else auc_counts(per_patient),
         visit_windows=windows,
