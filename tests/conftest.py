@@ -55,16 +55,17 @@ def report_parameter(name: str) -> str:
 
 _CONDITIONAL = re.compile(
     r'^::: \{\.(content-visible|content-hidden) '
-    r'when-meta="cartox\.(kinetics|reproduction|mrd|not_collected|not_done)"\}\n(.*?)^:::\n',
+    r'when-meta="cartox\.(kinetics|reproduction|hsct|mrd|not_collected|not_done)"\}\n(.*?)^:::\n',
     re.MULTILINE | re.DOTALL)
 
 
-def source_text(path: Path, kinetics: bool = True, reproduction: bool = True, **other: bool) -> str:
+def source_text(path: Path, kinetics: bool = True, reproduction: bool = True, hsct: bool = True, **other: bool) -> str:
     """A qmd source as rendered: the conditional divs on `cartox.kinetics` (a kinetics
-    table), `cartox.reproduction` (the bundled demo's comparison with the publication) and
-    the registry's flags (``other``; defaults: MRD collected, every optional column collected,
-    no assessment "not done", as in the demo and its variants) resolved."""
-    flags = {"kinetics": kinetics, "reproduction": reproduction, "mrd": True, "not_collected": False,
+    table), `cartox.reproduction` (the bundled demo's comparison with the publication),
+    `cartox.hsct` (transplants after CAR-T recorded and analysed) and the registry's flags
+    (``other``; defaults: MRD collected, every optional column collected, no assessment
+    "not done", as in the demo and its variants) resolved."""
+    flags = {"kinetics": kinetics, "reproduction": reproduction, "hsct": hsct, "mrd": True, "not_collected": False,
              "not_done": False, **other}
 
     def keep(m):
@@ -74,20 +75,21 @@ def source_text(path: Path, kinetics: bool = True, reproduction: bool = True, **
     return _CONDITIONAL.sub(keep, path.read_text(encoding="utf-8"))
 
 
-def _chunk_options(kinetics: bool = True) -> list[dict]:
+def _chunk_options(kinetics: bool = True, hsct: bool = True) -> list[dict]:
     options = []
     for path in QMD_SOURCES:
-        text = source_text(path, kinetics)
+        text = source_text(path, kinetics, hsct=hsct)
         for block in re.findall(r"```\{python\}[^\n]*\n((?:#\|[^\n]*\n)+)", text):
             options.append(yaml.safe_load("".join(line[3:] + "\n" for line in block.splitlines())) or {})
     return options
 
 
-def captions(kinetics: bool = True) -> dict[str, list[str]]:
+def captions(kinetics: bool = True, hsct: bool = True) -> dict[str, list[str]]:
     """Figure and table captions (fig-cap, tbl-cap) and sub-captions of the qmd sources, as
-    written (``kinetics=False``: as rendered without a kinetics table)."""
+    written (``kinetics=False``: as rendered without a kinetics table; ``hsct=False``: without
+    the transplant analyses)."""
     out = {"fig-cap": [], "tbl-cap": [], "fig-subcap": []}
-    for opts in _chunk_options(kinetics):
+    for opts in _chunk_options(kinetics, hsct):
         for key in ("fig-cap", "tbl-cap"):
             if key in opts:
                 out[key].append(str(opts[key]))

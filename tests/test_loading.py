@@ -115,7 +115,7 @@ def test_valid_cohort_is_normalised(valid):
     assert not valid["cr_day30_not_done"].any() and not valid["mrd_negative_not_done"].any()
     dtypes = valid.dtypes.astype(str).to_dict()
     assert {c for c, d in dtypes.items() if d == "datetime64[ns]"} == {
-        "infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date"}
+        "infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date", "hsct_date"}
     assert {c for c, d in dtypes.items() if d == "bool"} == {"ph_positive", "steroids", "tocilizumab", "cr_day30",
                                                              "cr_day30_not_done", "mrd_negative_not_done"}
     assert {c for c, d in dtypes.items() if d == "boolean"} == {"seizure", "mrd_negative"}

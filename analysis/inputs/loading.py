@@ -42,6 +42,7 @@ from analysis.registry.contract import (
     ISO_DATE,
     KINETICS_FIELDS,
     NUMBER,
+    RESPONSE_ASSESSMENT_DAY,
     SEX,
     STATUS,
     TEXT,
@@ -78,7 +79,8 @@ class _Loaded:
     violations: list[Violation]
     comments: list[str]
     notes: tuple[str, ...] = ()
-    absent: tuple[str, ...] = ()  # optional columns the file does not have (not collected)
+    absent: tuple[str, ...] = ()  # columns that may be absent and were (Field.may_be_absent)
+    not_collected: tuple[str, ...] = ()  # optional columns the file does not have (Field.optional_column)
 
 
 def _load(
@@ -105,9 +107,8 @@ def _load(
         positions, violations = check_header(source.header, fields, what)
         for name in not_collected:
             positions.pop(name, None)
-        absent = tuple(f.name for f in fields if f.optional_column and f.name not in positions)
-        unread = {name for name in absent}
-        rules = tuple(rule for rule in rules if not unread & set(rule.columns))
+        uncollected = tuple(f.name for f in fields if f.optional_column and f.name not in positions)
+        rules = tuple(rule for rule in rules if not set(uncollected) & set(rule.columns))
         numbers = {
             positions[f.name]
             for f in fields
@@ -126,10 +127,11 @@ def _load(
         violations.append(Violation(None, None, None, f"no {noun}: the file has a header but no data rows"))
         return _Loaded(None, _with_file(violations, path), source.comments, source.notes)
 
-    for field in fields:  # a missing column: all missing, already reported once
+    absent = tuple(f.name for f in fields if f.may_be_absent and f.name not in frame)
+    for field in fields:  # a missing column: all missing, already reported once (or allowed to be absent)
         if field.name not in frame:
             frame[field.name] = parse_column(pd.Series("", index=frame.index, dtype=object), field.kind)[0]
-            bad[field.name] = True
+            bad[field.name] = not field.may_be_absent
         if field.not_done is not None:
             done = not_done_column(field.name)
             frame[done] = frame[done].fillna(False).astype(bool) if done in frame else False
@@ -137,7 +139,7 @@ def _load(
     violations += schema_violations(frame, bad, fields, rules, cutoff)
     order = {f.name: i for i, f in enumerate(fields)}
     violations.sort(key=lambda v: (v.row is not None, v.row or 0, order.get(v.column, len(order))))
-    return _Loaded(frame, _with_file(violations, path), source.comments, source.notes, absent)
+    return _Loaded(frame, _with_file(violations, path), source.comments, source.notes, absent, uncollected)
 
 
 def _with_file(violations: Iterable[Violation], path: Path) -> list[Violation]:
@@ -181,6 +183,9 @@ class Study:
     notes: tuple[str, ...] = ()
     warnings: tuple[Violation, ...] = ()
     not_collected: tuple[str, ...] = ()
+    #: optional columns the cohort file did not have (``hsct_date``): read as empty, and the
+    #: report says they were not recorded rather than that nothing happened
+    absent_columns: tuple[str, ...] = ()
 
 
 def _empty_path(path) -> bool:
@@ -204,7 +209,7 @@ def _cohort(
 ) -> _Loaded:
     if _empty_path(path):
         return _empty_name("cohort")
-    return _load(
+    loaded = _load(
         path,
         COHORT_FIELDS,
         COHORT_RULES,
@@ -215,6 +220,29 @@ def _cohort(
         source=source,
         not_collected=not_collected,
     )
+    if loaded.frame is not None and not loaded.violations:
+        loaded.violations += _with_file(_followup_violations(loaded.frame), Path(path))
+    return loaded
+
+
+def _followup_violations(frame: pd.DataFrame) -> list[Violation]:
+    """A cohort in which no patient is followed beyond the day of infusion (everyone censored
+    or dead on day 0) is refused as a whole: no survival or response analysis is possible."""
+    days = (frame["last_followup_date"] - frame["infusion_date"]).dt.days
+    if days.isna().any() or (days > 0).any():
+        return []
+    died = int(frame["death_date"].notna().sum())
+    n = len(frame)
+    whom = f"all {n} patients" if n > 1 else "the only patient"
+    return [
+        Violation(
+            None,
+            None,
+            "last_followup_date",
+            f"no patient is followed beyond the day of infusion ({whom}: {died} died on day 0, {n - died} censored "
+            "on day 0): no survival or response analysis is possible; check last_followup_date and death_date",
+        )
+    ]
 
 
 def _kinetics(
@@ -300,7 +328,7 @@ def load_study(
             kinetics_source,
         )
         violations += kinetics.violations
-    unread = tuple(dict.fromkeys(not_collected + cohort.absent))
+    unread = tuple(dict.fromkeys(not_collected + cohort.not_collected))
     warnings: tuple[Violation, ...] = ()
     if cohort.frame is not None:
         warnings = tuple(_with_file(plausibility_warnings(cohort.frame, cutoff, set(unread)), Path(cohort_path)))
@@ -313,9 +341,30 @@ def load_study(
         cohort_path=Path(cohort_path),
         kinetics_path=None if kinetics_path is None else Path(kinetics_path),
         is_synthetic=bool(cohort.comments) and is_marker_line(cohort.comments[0]),
-        notes=notes + cohort.notes + (() if kinetics is None else kinetics.notes),
+        notes=notes
+        + cohort.notes
+        + _short_cr_notes(cohort.frame, Path(cohort_path))
+        + (() if kinetics is None else kinetics.notes),
         warnings=warnings,
         not_collected=unread,
+        absent_columns=cohort.absent,
+    )
+
+
+def _short_cr_notes(frame: pd.DataFrame, path: Path) -> tuple[str, ...]:
+    """A note counting the patients in CR at day 30 whose follow-up ends before day 30."""
+    days = (frame["last_followup_date"] - frame["infusion_date"]).dt.days
+    short = frame["cr_day30"].fillna(False).astype(bool) & (days < RESPONSE_ASSESSMENT_DAY).fillna(False)
+    n = int(short.sum())
+    if not n:
+        return ()
+    who = "patient" if n == 1 else "patients"
+    return (
+        f"{path.name}: {n} {who} in CR at day {RESPONSE_ASSESSMENT_DAY} (cr_day30) followed for fewer than "
+        f"{RESPONSE_ASSESSMENT_DAY} days (last follow-up on day {int(days[short].min())}"
+        + (f"–{int(days[short].max())}" if days[short].max() > days[short].min() else "")
+        + f"): the flow diagram counts them as evaluable in CR, and a landmark analysis at day "
+        f"{RESPONSE_ASSESSMENT_DAY} or later leaves them out (their follow-up ends before it)",
     )
 
 

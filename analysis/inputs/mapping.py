@@ -47,6 +47,7 @@ import yaml
 
 from analysis.inputs import redcap, yamlstrict
 from analysis.inputs.readers import normal_name
+from analysis.inputs.xlsx import check_archive
 from analysis.registry.concepts import OPTIONS, VARIABLES
 from analysis.registry.contract import (
     BOOLEAN_WORDS,
@@ -141,6 +142,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                            "date last known alive", "last contact date", "date of last contact",
                            "last fu date", "date of last follow up or death", "last seen", "date last seen",
                            "date of last visit", "last visit date", "last visit"),
+    "hsct_date": ("hsct post", "hsct post date", "hsct post dt", "hsct date", "date of hsct",
+                  "allo hsct after car t", "date of allo hsct after car t", "allo hsct date",
+                  "consolidative hsct", "consolidative hsct date", "date of consolidative hsct",
+                  "hsct after car t", "date of hsct after car t", "post car t hsct", "post car t hsct date",
+                  "allogeneic transplant date", "date of allogeneic transplant", "allogeneic hsct after car t",
+                  "sct date", "date of sct", "transplant date", "date of transplant", "allo sct date"),
     "day": ("day after infusion", "days after infusion", "sample day", "study day", "day post infusion",
             "timepoint day", "day of sample", "sampling day", "days since infusion", "day since infusion"),
     "car_copies_per_ug": ("car copies per ug", "car transgene copies", "car copies ug dna",
@@ -470,8 +477,10 @@ class _Table:
 
 def _read(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, str | None, str | None, Dictionary | None]:
     """(text cells, the sheet read when there are several, the dictionary sheet, its dictionary)."""
-    head = path.read_bytes()[:4]
+    with open(path, "rb") as fh:
+        head = fh.read(4)
     if head == b"PK\x03\x04":
+        check_archive(path)  # a zip bomb, entities, deep nesting: refused before pandas reads it
         sheets = pd.read_excel(path, sheet_name=None, dtype=object, header=0, keep_default_na=False, na_values=[""])
         dictionary_sheet, dictionary = None, None
         data_sheets = []

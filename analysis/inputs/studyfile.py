@@ -118,6 +118,7 @@ class AnalysisOptions(_Model):
 
     alpha: float = _option("alpha")
     landmark_day: int = _option("landmark_day")
+    min_cell_size: int = _option("min_cell_size")
     visit_windows: dict[int, int] = _option("visit_windows")
 
     @field_validator("visit_windows")

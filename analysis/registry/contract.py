@@ -99,7 +99,10 @@ class Range:
 @dataclass(frozen=True)
 class Field:
     """One column: its name, its kind (above), whether a value is required, its range
-    checks and the unit its numbers are in (None: not a measurement).
+    checks and the unit its numbers are in (None: not a measurement). ``may_be_absent``:
+    the file may leave the column out altogether, which reads as every cell empty (a column
+    the contract added later, that older exports do not carry); every other column must be
+    in the header, even when its cells may be empty.
 
     ``optional_column``: the column may be left out of the export (or declared
     ``not_collected:`` in the study file) when the registry does not collect it; the
@@ -112,6 +115,7 @@ class Field:
     required: bool = False
     checks: tuple[Range, ...] = ()
     unit: str | None = None
+    may_be_absent: bool = False
     optional_column: bool = False
     not_done: str | None = None
 
@@ -165,6 +169,7 @@ COHORT_FIELDS: tuple[Field, ...] = (
     Field("relapse_date", DATE, False),
     Field("death_date", DATE, False),
     Field("last_followup_date", DATE, True),
+    Field("hsct_date", DATE, False, may_be_absent=True),
 )
 
 #: The CAR-T kinetics table, one row per blood sample.
@@ -218,6 +223,11 @@ def required_unless_not_done(field: Field) -> Rule:
         (field.name,),
         lambda d: d[field.name].isna() & ~_not_done(d, field.name),
     )
+
+
+#: Day of the response assessment that defines "in CR" (column ``cr_day30``); a patient in
+#: CR followed for fewer days is noted when the cohort is loaded.
+RESPONSE_ASSESSMENT_DAY = 30
 
 
 def _onset_rules(event: str) -> tuple[Rule, ...]:
@@ -304,6 +314,9 @@ COHORT_RULES: tuple[Rule, ...] = (
     _date_order("last_followup_date", "infusion_date"),
     _date_order("last_followup_date", "cr_date"),
     _date_order("last_followup_date", "relapse_date"),
+    _date_order("hsct_date", "infusion_date", strict=True),
+    _date_order("hsct_date", "death_date", before=True),
+    _date_order("hsct_date", "last_followup_date", before=True),
     Rule(
         "last_followup_date",
         "must equal death_date for a patient who died",

@@ -126,6 +126,13 @@ class Results:
     #: every p-value of the report, once, by family, with Holm and BH adjustments
     #: (:func:`analysis.report.pvalues.collect_pvalues`, filled in last)
     pvalues: PValueTable | None = None
+    #: Trend across ordered grades ((response or endpoint, grouping) for the groupings of
+    #: groups.TREND_SCORES), onset of CRS/ICANS with death competing, HSCT after CAR-T:
+    #: see the block at the end.
+    response_trend: dict[tuple[str, str], TestResult] = field(default_factory=dict)
+    survival_trend: dict[tuple[str, str], CoxTrend] = field(default_factory=dict)
+    onset: dict[str, OnsetIncidence] = field(default_factory=dict)
+    transplant: TransplantAnalysis | None = None
     #: optional contract columns the registry does not collect: what needs them is left out
     not_collected: tuple[str, ...] = ()
     #: the contract's plausibility warnings, counted, and the patients lost to follow-up
@@ -207,18 +214,24 @@ def _missing(df: pd.DataFrame, not_collected: tuple[str, ...] = ()) -> dict[str,
 
 
 def compute_results(
-    study, alpha: float | None = None, landmark_day: int | None = None, visit_windows=None
+    study,
+    alpha: float | None = None,
+    landmark_day: int | None = None,
+    visit_windows=None,
+    min_cell_size: int | None = None,
 ) -> Results:
     """Compute every statistic of the report for a loaded :class:`analysis.inputs.loading.Study`.
 
     ``alpha``: the significance level of the power statements and of the counts of the
     p-value table; ``landmark_day``: day after infusion of the landmark analysis;
     ``visit_windows``: the kinetics visits ({nominal day: half-width}) of the profiles over
-    time (defaults: :data:`analysis.registry.concepts.OPTIONS`). A study file's ``analysis:``
-    options provide them."""
+    time; ``min_cell_size``: fewest patients a per-center row shows (defaults:
+    :data:`analysis.registry.concepts.OPTIONS`). A study file's ``analysis:`` options
+    provide them."""
     df = prepare_cohort(study.cohort)
     kinetics = study.kinetics
     not_collected = tuple(getattr(study, "not_collected", ()))
+    hsct_recorded = "hsct_date" not in getattr(study, "absent_columns", ())  # the file had the column
 
     table1 = {
         (variable, grouping): (compare_continuous if v.compared_as == CONTINUOUS else compare_categorical)(
@@ -288,12 +301,13 @@ def compute_results(
         response_effects=response_effects,
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
-        **_competing_and_landmark(df, landmark_day, not_collected),
-        centers=center_supplement(df),
+        **_competing_and_landmark(df, landmark_day, hsct_recorded, not_collected),
+        centers=center_supplement(df, min_cell_size),
         kinetics_metrics=kinetics_metrics,
         kinetics_auc=None if kinetics_reason else auc_counts(per_patient),
         visit_windows=windows,
         e_values=_e_values(cox, survival_hr),
+        **_trend_onset_and_transplant(df, hsct_recorded),
         not_collected=not_collected,
         data_quality=data_quality(study.cohort, study.cutoff, not_collected),
     )
@@ -321,19 +335,41 @@ def _e_values(cox: dict[str, CoxResult], survival_hr: dict[tuple[str, str], Univ
 # Their JSON keys: docs/results.md; the export: analysis/report/export.py.
 
 from analysis.estimators.competing import CompetingRisks, compare_competing, competing_frame  # noqa: E402
-from analysis.estimators.landmark import LandmarkComparison, landmark_analyses  # noqa: E402
+from analysis.estimators.landmark import LANDMARK_ENDPOINTS, LandmarkComparison, landmark_analyses  # noqa: E402
 from analysis.report.cohort_flow import CohortFlow, Timelines, cohort_flow, swimmer_timelines  # noqa: E402
 
 #: Groupings of the landmark analysis (toxicity with an onset day).
 LANDMARK_REPORTED = ("crs", "icans")
 
 
-def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None,
+def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None, hsct_recorded: bool = True,
                             not_collected: tuple[str, ...] = ()) -> dict[str, Any]:
     day = OPTIONS["landmark_day"].default if landmark_day is None else int(landmark_day)
     in_cr = competing_frame(df)  # the same patients and times for every grouping
     competing = {"all": compare_competing(df, None, data=in_cr)}
     competing.update({g: compare_competing(df, g, data=in_cr) for g in GROUPINGS})
-    landmark = landmark_analyses(df, ENDPOINTS, LANDMARK_REPORTED, day)
+    landmark = landmark_analyses(df, LANDMARK_ENDPOINTS, LANDMARK_REPORTED, day)
     return {"competing": competing, "landmark": landmark, "landmark_day": day,
-            "cohort_flow": cohort_flow(df, "mrd_negative" not in not_collected), "swimmer": swimmer_timelines(df)}
+            "cohort_flow": cohort_flow(df, hsct_recorded, "mrd_negative" not in not_collected),
+            "swimmer": swimmer_timelines(df)}
+
+
+# ======================================================================================
+# Trend tests, onset of CRS/ICANS, HSCT after CAR-T (issue 20)
+# ======================================================================================
+
+from analysis.estimators.comparisons import response_trend  # noqa: E402
+from analysis.estimators.competing import ONSET_TOXICITIES, OnsetIncidence, onset_incidence  # noqa: E402
+from analysis.estimators.effects import CoxTrend, cox_trend  # noqa: E402
+from analysis.estimators.transplant import TransplantAnalysis, transplant_analysis  # noqa: E402
+from analysis.registry.groups import TREND_SCORES  # noqa: E402
+
+
+def _trend_onset_and_transplant(df: pd.DataFrame, hsct_recorded: bool) -> dict[str, Any]:
+    """``hsct_recorded``: the cohort file had the hsct_date column (Study.absent_columns)."""
+    return {
+        "response_trend": {(r, g): response_trend(df, r, g) for r in RESPONSES for g in TREND_SCORES},
+        "survival_trend": {(e, g): cox_trend(df, e, g) for e in ENDPOINTS for g in TREND_SCORES},
+        "onset": {t: onset_incidence(df, t) for t in ONSET_TOXICITIES},
+        "transplant": transplant_analysis(df, hsct_recorded),
+    }

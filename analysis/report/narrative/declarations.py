@@ -23,8 +23,9 @@ class Declarations(Part):
         """Title, subtitle and date as a metadata block (see StudySettings.metadata_block),
         with the flags the sections' conditional content reads (``cartox.kinetics``,
         ``cartox.mrd`` (the registry collects MRD), ``cartox.not_collected`` (it does not
-        collect an optional column), ``cartox.not_done`` (an assessment was not done), ``cartox.reproduction``,
-        ``cartox.synthetic``: the notice of report.qmd)."""
+        collect an optional column), ``cartox.not_done`` (an assessment was not done),
+        ``cartox.reproduction``, ``cartox.synthetic``: the notice of report.qmd; ``cartox.hsct``:
+        transplants after CAR-T were recorded and analysed)."""
         flags = {
             "cartox": {
                 "kinetics": self.has_kinetics,
@@ -36,6 +37,7 @@ class Declarations(Part):
                 ),
                 "reproduction": self.show_reproduction,
                 "synthetic": self.results.is_synthetic,
+                "hsct": bool(self.results.transplant is not None and self.results.transplant.reason is None),
             }
         }
         if self.settings is None:

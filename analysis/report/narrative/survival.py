@@ -28,7 +28,7 @@ class Survival(Verdicts):
         fu = self.results.followup
         if fu.median_months is None:
             return f"not estimable ({fu.reason})"
-        return f"{fmt_months(fu.median_months)} (95% CI {fmt_ci_bounds(fu.ci_low, fu.ci_high)})"
+        return f"{fmt_months(fu.median_months)} (95% CI {fmt_ci_bounds(fu.ci_low, fu.ci_high, fu.not_estimable)})"
 
     def hr(self, endpoint: str, term: str) -> str:
         """'HR 2.02 (95% CI 0.65–6.26), p = 0.222' for a Table 2 term."""
@@ -42,16 +42,17 @@ class Survival(Verdicts):
         """Joint Wald test of the severity group in both Cox models, as a verdict phrase:
         ``the severity group as a whole `{python} text.differ_severity()` `` -> 'showed no
         statistically significant association with OS (p = 0.479) or LFS (p = 0.807)'."""
-        ps = [self.results.cox[e].severity_global_p for e in ENDPOINTS]
+        endpoints = [e for e in ENDPOINTS if e in self.results.cox]
+        ps = [self.results.cox[e].severity_global_p for e in endpoints]
         tested = [p for p in ps if p is not None]
         if len(tested) < len(ps):
-            return "could not be tested in both models"
+            return "could not be tested in every model"
+        named = [f"{ENDPOINTS[e].abbreviation} ({self.severity_p(e)})" for e in endpoints]
         if all(p >= self.alpha for p in tested):
-            return (
-                f"showed no statistically significant association with OS ({self.severity_p('os')}) or LFS "
-                f"({self.severity_p('lfs')})"
-            )
-        return f"was associated with outcome (OS {self.severity_p('os')}, LFS {self.severity_p('lfs')})"
+            listed = ", ".join(named[:-1]) + f" or {named[-1]}" if len(named) > 1 else named[0]
+            return f"showed no statistically significant association with {listed}"
+        plain = [f"{ENDPOINTS[e].abbreviation} {self.severity_p(e)}" for e in endpoints]
+        return f"was associated with outcome ({', '.join(plain)})"
 
     @property
     def censor_marks(self) -> bool | None:
@@ -78,6 +79,19 @@ class Survival(Verdicts):
         ``text.choose(text.any_significant_term, "Significant ... were ...", "No term ...")``."""
         ps = [t.p for e in ENDPOINTS for t in self.results.cox[e].terms if t.p is not None]
         return None if not ps else any(p < self.alpha for p in ps)
+
+    @property
+    def cox_terms_tested(self) -> str:
+        """How many terms of the two Cox models have a p-value: '10 of 10 terms had a p-value'."""
+        terms = [t for e in ENDPOINTS for t in self.results.cox[e].terms]
+        return f"{sum(t.p is not None for t in terms)} of {len(terms)} terms had a p-value"
+
+    @property
+    def cox_terms_testable(self) -> str:
+        """'' when every Cox term has a p-value, else ' (7 of 10 terms had a p-value)': appended
+        to a sentence that sums the terms up, so that it says what was tested."""
+        terms = [t for e in ENDPOINTS for t in self.results.cox[e].terms]
+        return "" if all(t.p is not None for t in terms) else f" ({self.cox_terms_tested})"
 
     def significant_terms(self, endpoint: str, none: str = "none") -> str:
         """Cox terms with a Wald p below alpha, as a phrase: ``text.significant_terms("os")`` ->
@@ -113,14 +127,19 @@ class Survival(Verdicts):
         return self.median_survival(endpoint, by, level)
 
     def median_survival(self, endpoint: str, grouping: str = "all", level: str | None = None) -> str:
-        """'24.4 months (95% CI 14.6–33.3)'; 'not reached' for a median or bound never reached."""
+        """'24.4 months (95% CI 14.6–33.3)'; 'not reached' for a median or bound the curve stays
+        above; 'not estimable' for one it cannot give (no follow-up beyond day 0; a CI that is
+        undefined where survival falls to 0)."""
         km = self._summary(endpoint, grouping, level)
         if km.n == 0:
             return f"{NOT_ESTIMABLE} ({km.reason})"
+        if "median" in km.not_estimable:
+            return f"{NOT_ESTIMABLE} ({km.median_reason})"
+        bounds = fmt_ci_bounds(km.median_ci_low, km.median_ci_high, km.not_estimable)
         if km.median_months is None:
-            low = "" if km.median_ci_low is None else f" (95% CI {fmt_ci_bounds(km.median_ci_low, None)})"
+            low = "" if km.median_ci_low is None else f" (95% CI {bounds})"
             return f"not reached{low}"
-        return f"{fmt_months(km.median_months)} (95% CI {fmt_ci_bounds(km.median_ci_low, km.median_ci_high)})"
+        return f"{fmt_months(km.median_months)} (95% CI {bounds})"
 
     def landmark(self, endpoint: str, months: int, grouping: str = "all", level: str | None = None) -> str:
         """Kaplan–Meier survival at a landmark with its log-scale 95% CI: '63.4% (95% CI 54.0–74.4)'."""

@@ -3,10 +3,12 @@ non-significant test is never worded as equivalence)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
 from analysis.estimators.competing import CAUSES
+from analysis.estimators.landmark import LANDMARK_ENDPOINTS
 from analysis.registry.concepts import (
     ENDPOINTS,
     KINETIC_METRICS,
@@ -54,8 +56,8 @@ class Verdicts(Part):
             if by not in GROUPINGS:
                 raise UnknownKey(f"unknown grouping {by!r}; the groupings are: {', '.join(GROUPINGS)}")
             if at == "landmark":
-                if what not in ENDPOINTS:
-                    raise UnknownKey(f"the landmark analysis compares {', '.join(ENDPOINTS)}, not {what!r}")
+                if what not in LANDMARK_ENDPOINTS:
+                    raise UnknownKey(f"the landmark analysis compares {', '.join(LANDMARK_ENDPOINTS)}, not {what!r}")
                 table, key = "landmark", (what, by)
             elif what in RESPONSES:
                 table, key = "response", (what, by)
@@ -206,7 +208,9 @@ class Verdicts(Part):
         groupings = [by] if isinstance(by, str) else list(by)
         kinetic = ("peak", *KINETIC_METRICS)
         keys = [(o, g) for g in groupings for o in outcomes if o not in kinetic or self.has_kinetics]
-        verdicts = [self.significant(o, by=g) for o, g in keys]
+        tests = [self._p(*self._locate(o, by=g)) for o, g in keys]
+        verdicts = [None if p is None else p < self.alpha for p, _ in tests]
+        untested = Counter(reason or "no test" for p, reason in tests if p is None)
         hits = [(o, g) for (o, g), v in zip(keys, verdicts) if v]
         named = [f"{self._outcome_phrase(o)} by {in_sentence(GROUPINGS[g].title)}" for o, g in hits]
         return TestSet(
@@ -215,6 +219,7 @@ class Verdicts(Part):
             significant=tuple(named),
             significant_p=tuple(f"{name} ({self.p(o, by=g)})" for name, (o, g) in zip(named, hits)),
             significant_groupings=tuple(dict.fromkeys(in_sentence(GROUPINGS[g].title) for _, g in hits)),
+            untested=tuple(untested.items()),
         )
 
     @property
@@ -227,7 +232,7 @@ class Verdicts(Part):
     def treatment_tests(self) -> TestSet:
         """CR, MRD-negative CR, peak expansion (with a kinetics table), OS and LFS by tocilizumab
         and by steroids — the family "efficacy by treatment" of the p-value table:
-        ``text.treatment_tests.n`` -> 10 (8 without a kinetics table)."""
+        ``text.treatment_tests.n`` -> 12 (10 without a kinetics table)."""
         return self.tests([*RESPONSES, "peak", *ENDPOINTS], by=["tocilizumab", "steroids"])
 
     @staticmethod
