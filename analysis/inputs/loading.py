@@ -413,7 +413,7 @@ def _redcap_parts(path, sheet, mapping: ColumnMapping, layout: redcap.Layout | N
     kinetics_source = None
     if split.kinetics is not None:
         header = kinetics_header
-        if split.kinetics.shape[1] > len(header):  # the day after infusion, from the event
-            header = header + ("day",)
+        if split.day_column is not None:  # the day after infusion, from the event
+            header = header + ("",) * (split.day_column - len(header)) + ("day",)
         kinetics_source = Source(header, lambda numbers: iter([split.kinetics]), [], ())
     return cohort_source, kinetics_source, split.violations, tuple(notes)

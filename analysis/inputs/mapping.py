@@ -1063,7 +1063,7 @@ def _split_redcap(table: _Table, shape: redcap.Shape, export: Path) -> _Split:
     kinetics_headers: list[str] = []
     if split.kinetics is not None:
         kinetics = split.kinetics[kinetics_rows.loc[split.kinetics.index].to_numpy()]
-        extra = ["day (from the event)"] if kinetics.shape[1] > len(headers) else []
+        extra = ["day (from the event)"] if split.day_column is not None else []
         kinetics = kinetics.set_axis(headers + extra, axis=1).fillna("")
         kinetics_headers = [record] + [h for h in headers if h in kinetics_columns] + extra
     only_kinetics = kinetics_columns - _nonempty_columns(frame, ~kinetics_rows & ~repeating)

@@ -139,6 +139,8 @@ class Split:
     notes: list[str]
     records: int
     kinetics_rows: int
+    #: position of the column ``day`` added to the kinetics rows from the events (None: none added)
+    day_column: int | None = None
 
 
 def describe_rows(frame: pd.DataFrame, shape: Shape) -> tuple[dict[str, int], dict[str, int]]:
@@ -197,16 +199,20 @@ def split(
     if shape.event is not None:
         cohort_rows, violations = _merge_events(cohort_rows, header, shape, record, merged)
     kinetics = None
+    day_column = None
     if layout.has_kinetics:
         kinetics = frame[is_kinetics].copy()
         days = {name: day for name, day in sampling.items() if day is not None}
         if days:
-            kinetics[len(header)] = event[is_kinetics].map(
+            day_column = int(max(frame.columns)) + 1 if len(frame.columns) else 0
+            kinetics[day_column] = event[is_kinetics].map(
                 lambda name: next((str(d) for e, d in days.items() if same_name(name, e)), "")
             )
     ids = _text(cohort_rows[record])
     records = int(ids[ids.ne("")].nunique())
-    return Split(cohort_rows, kinetics, violations, notes, records, 0 if kinetics is None else len(kinetics))
+    return Split(
+        cohort_rows, kinetics, violations, notes, records, 0 if kinetics is None else len(kinetics), day_column
+    )
 
 
 def _merge_events(
