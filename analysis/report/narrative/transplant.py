@@ -4,7 +4,6 @@ analyses censored at HSCT (issue 20)."""
 from __future__ import annotations
 
 from analysis.estimators.transplant import TimeDependentCox, TransplantAnalysis
-from analysis.registry.concepts import ENDPOINTS
 from analysis.registry.groups import GROUPINGS
 from analysis.report.formatting import NOT_ESTIMABLE, fmt_median_range, fmt_n_of, fmt_p
 from analysis.report.narrative.parts import Part, UnknownKey, _inline_ci, _pick, _ratio
@@ -66,16 +65,6 @@ class Transplant(Part):
             return f"{NOT_ESTIMABLE} (no patient transplanted)"
         return f"{fmt_median_range(timing.median, timing.min, timing.max)} months"
 
-    def _not_run(self, endpoint: str, by: str) -> str | None:
-        """'not estimable (why)' when the transplant analyses did not run (no hsct_date column,
-        nobody transplanted): the sentences that read them are hidden then, but their inline
-        expressions are still evaluated; None when they ran. A misspelt name is still an error."""
-        if self.hsct_analysed:
-            return None
-        if endpoint not in ENDPOINTS or (by != "hsct" and by not in GROUPINGS):
-            raise UnknownKey(f"no transplant analysis of {endpoint!r} by {by!r}; endpoints: {', '.join(ENDPOINTS)}")
-        return f"{NOT_ESTIMABLE} ({self.hsct_reason})"
-
     def _td(self, endpoint: str, model: str) -> TimeDependentCox:
         fits = self._transplant.time_dependent
         if (endpoint, model) not in fits:
@@ -86,9 +75,11 @@ class Transplant(Part):
     def hsct_hr(self, endpoint: str, model: str = "hsct", term: str = "hsct") -> str:
         """A hazard ratio of a time-dependent Cox model: HSCT alone (``model="hsct"``) or a
         toxicity grouping plus HSCT (``model="crs"``; ``term="yes"`` for the toxicity, ``"hsct"``
-        for the transplant): 'HR 1.21 (95% CI 0.64–2.29), p = 0.555'."""
-        if (not_run := self._not_run(endpoint, model)) is not None:
-            return f"HR {not_run}"
+        for the transplant): 'HR 1.21 (95% CI 0.64–2.29), p = 0.555'; without a transplant
+        analysis 'HR not estimable (no patient had an allogeneic HSCT after CAR-T)' (the
+        section's conditional content is evaluated before it is hidden)."""
+        if not self.hsct_analysed:
+            return f"HR {NOT_ESTIMABLE} ({self.hsct_reason})"
         fit = self._td(endpoint, model)
         t = _pick(fit.terms, "term", term)
         if t.hr is None:
@@ -98,8 +89,8 @@ class Transplant(Part):
     def hsct_censored_n(self, endpoint: str, key: str = "n_censored") -> str:
         """Patients whose follow-up the transplant ended (``n_censored``), or events after it no
         longer counted (``n_events_removed``), in the analysis of ``endpoint`` censored at HSCT."""
-        if (not_run := self._not_run(endpoint, "hsct")) is not None:
-            return not_run
+        if not self.hsct_analysed:
+            return f"{NOT_ESTIMABLE} ({self.hsct_reason})"
         result = self._transplant.censored.get(endpoint)
         if result is None:
             raise UnknownKey(f"no analysis of {endpoint!r} censored at HSCT ({self.hsct_reason or 'not run'})")
@@ -111,8 +102,8 @@ class Transplant(Part):
         """The comparison of ``endpoint`` by a two-level toxicity grouping with follow-up censored
         at HSCT, worded as :meth:`verdict` words it: 'no significant difference was detected
         (HR 0.98, 95% CI 0.41–2.33; p = 0.957)'."""
-        if (not_run := self._not_run(endpoint, by)) is not None:
-            return not_run
+        if not self.hsct_analysed:
+            return f"no test of a difference was possible ({self.hsct_reason})"
         result = self._transplant.censored.get(endpoint)
         if result is None or by not in result.survival:
             raise UnknownKey(f"no analysis of {endpoint!r} by {by!r} censored at HSCT")
