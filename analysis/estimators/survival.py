@@ -72,6 +72,10 @@ class KMSummary:
     landmarks: tuple[Landmark, ...]
     curve: KMCurve
     reason: str | None = None            # set when the level has no patient
+    #: True when the upper limit of the median's CI is None because the curve falls to 0
+    #: before the upper CI curve reaches 50% (its log-scale CI is undefined there, R's NA):
+    #: "not estimable", not "not reached" (which says the curve stays above the level)
+    median_ci_high_not_estimable: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,10 @@ def _value_at(steps: _Steps, t: float) -> tuple[float, float, float]:
 
 
 def _landmark(steps: _Steps, months: int) -> Landmark:
+    if steps.surv.size and steps.surv[-1] == 0 and steps.times[-1] <= months:
+        # the curve reached 0 (every patient still at risk had the event): it stays 0, as R's
+        # summary(fit, times, extend = TRUE) says, even beyond the last follow-up
+        return Landmark(months, 0.0, None, None, "survival is 0, so its log-scale CI is undefined, as in R")
     if steps.last_time < months:
         return Landmark(months, None, None, None,
                         f"no patient followed to {months} months (last follow-up {steps.last_time:.1f})")
@@ -220,7 +228,11 @@ def kaplan_meier(months, events, key: str = "all", label: str = "All patients") 
         reasons.append("median not reached: survival stays above 50%")
     if ci_low is None:
         reasons.append("lower 95% limit not reached")
-    if ci_high is None:
+    upper_undefined = ci_high is None and median is not None and bool(steps.surv[-1] == 0)
+    if upper_undefined:
+        reasons.append("upper 95% limit not estimable: survival falls to 0 before the upper CI curve "
+                       "reaches 50%, and its log-scale CI is undefined at 0 (R prints NA)")
+    elif ci_high is None:
         reasons.append("upper 95% limit not reached: the upper CI curve stays above 50%")
 
     censored = np.unique(months[~events])
@@ -239,6 +251,7 @@ def kaplan_meier(months, events, key: str = "all", label: str = "All patients") 
         median_reason="; ".join(reasons) or None,
         landmarks=tuple(_landmark(steps, m) for m in LANDMARK_MONTHS),
         curve=curve,
+        median_ci_high_not_estimable=upper_undefined,
     )
 
 

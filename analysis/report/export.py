@@ -23,7 +23,7 @@ import numpy as np
 
 from analysis import __version__
 from analysis.estimators.centers import CenterSupplement
-from analysis.estimators.comparisons import Comparison, ResponseComparison
+from analysis.estimators.comparisons import Comparison, ContinuousLevel, ResponseComparison
 from analysis.estimators.competing import CIF_MONTHS, CompetingRisks
 from analysis.estimators.cox import FIRTH, CoxResult
 from analysis.estimators.effects import DetectableHazardRatio, ResponseEffect, UnivariableCox
@@ -113,6 +113,17 @@ def _comparison_dict(comparison: Comparison) -> dict:
         levels[level.key] = entry
     out["levels"] = levels
     return out
+
+
+def _overall_dict(level) -> dict:
+    entry: dict[str, Any] = {"n": int(level.n)}
+    if isinstance(level, ContinuousLevel):
+        return _put_stats(entry, level, ("median", "min", "max"), "no patient has a value")
+    entry["counts"] = {str(c.category): int(c.count) for c in level.categories}
+    entry["percent"] = {}
+    for c in level.categories:
+        _put(entry["percent"], str(c.category), c.percent, "no patient has a value")
+    return entry
 
 
 def _response_dict(comparison: ResponseComparison) -> dict:
@@ -233,6 +244,7 @@ def results_to_dict(results: Results) -> dict[str, Any]:
     for (variable, grouping), comparison in results.table1.items():
         table1.setdefault(variable, {})[grouping] = _comparison_dict(comparison)
     out["table1"] = table1
+    out["table1_overall"] = {variable: _overall_dict(level) for variable, level in results.table1_overall.items()}
 
     response: dict[str, dict] = {}
     for (r, grouping), rates in results.response.items():

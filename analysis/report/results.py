@@ -17,10 +17,13 @@ import pandas as pd
 
 from analysis.estimators.centers import CenterSupplement, center_supplement
 from analysis.estimators.comparisons import (
+    CategoricalLevel,
     Comparison,
+    ContinuousLevel,
     ResponseComparison,
     TestResult,
     compare_categorical,
+    describe,
     compare_continuous,
     compare_response,
     rank_test,
@@ -70,6 +73,8 @@ class Results:
     descriptives: dict[str, Distribution]
     followup: FollowUp
     table1: dict[tuple[str, str], Comparison]
+    #: Table 1's "All patients" column: each characteristic over the whole cohort
+    table1_overall: dict[str, ContinuousLevel | CategoricalLevel]
     response: dict[tuple[str, str], ResponseComparison]
     survival: dict[tuple[str, str], SurvivalComparison]  # (endpoint, grouping or "all")
     cox: dict[str, CoxResult]
@@ -178,6 +183,7 @@ def compute_results(study, alpha: float | None = None, landmark_day: int | None 
         for variable, v in VARIABLES.items()
         for grouping in TABLE1_GROUPINGS
     }
+    table1_overall = {variable: describe(df, variable) for variable in VARIABLES}
     response = {(r, g): compare_response(df, r, g) for r in RESPONSES for g in GROUPINGS}
     survival: dict[tuple[str, str], SurvivalComparison] = {}
     for endpoint in ENDPOINTS:
@@ -218,6 +224,7 @@ def compute_results(study, alpha: float | None = None, landmark_day: int | None 
         descriptives=_descriptives(df),
         followup=median_followup(df),
         table1=table1,
+        table1_overall=table1_overall,
         response=response,
         survival=survival,
         cox=cox,

@@ -23,16 +23,28 @@ class Declarations(Part):
         """Title, subtitle and date as a metadata block (see StudySettings.metadata_block),
         with the flags the sections' conditional content reads (``cartox.kinetics``,
         ``cartox.reproduction``, ``cartox.synthetic``: the notice of report.qmd)."""
-        flags = {
-            "cartox": {
-                "kinetics": self.has_kinetics,
-                "reproduction": self.show_reproduction,
-                "synthetic": self.results.is_synthetic,
-            }
-        }
+        flags = {"cartox": self.flags}  # type: ignore[attr-defined]  (Manuscript.flags)
         if self.settings is None:
             return "---\n" + yaml.safe_dump(flags) + "---\n"
         return self.settings.metadata_block(flags)
+
+    @property
+    def title(self) -> str:
+        """The manuscript's title (the study file's, else the default or the demo's)."""
+        if self.settings is not None:
+            return self.settings.title
+        from analysis.inputs.studyfile import DEFAULT_TITLE
+
+        return DEFAULT_TITLE
+
+    @property
+    def supplement_title_block(self) -> str:
+        """The supplement's title block: 'Supplementary material', the manuscript's title as
+        subtitle, the date, and the same flags as :attr:`title_block`."""
+        flags = {"cartox": self.flags}  # type: ignore[attr-defined]  (Manuscript.flags)
+        if self.settings is None:
+            return "---\n" + yaml.safe_dump({"title": "Supplementary material", **flags}) + "---\n"
+        return self.settings.metadata_block(flags, title="Supplementary material", subtitle=self.settings.title)
 
     @property
     def byline(self) -> str:

@@ -154,7 +154,10 @@ def in_sentence(title: str) -> str:
 
 
 def fmt_ci_bounds(low, high) -> str:
-    """'26.6–50.0' with 'not reached' for a missing upper bound."""
-    lo = "not reached" if low is None else f"{low:.1f}"
-    hi = "not reached" if high is None else f"{high:.1f}"
-    return f"{lo}–{hi}"
+    """'26.6–50.0' with 'not reached' for a missing bound (a text such as 'not estimable' is
+    printed as it is)."""
+
+    def bound(x) -> str:
+        return "not reached" if x is None else x if isinstance(x, str) else f"{x:.1f}"
+
+    return f"{bound(low)}–{bound(high)}"

@@ -30,9 +30,11 @@ class Survival(Verdicts):
             return f"not estimable ({fu.reason})"
         return f"{fmt_months(fu.median_months)} (95% CI {fmt_ci_bounds(fu.ci_low, fu.ci_high)})"
 
-    def hr(self, endpoint: str, term: str) -> str:
-        """'HR 2.02 (95% CI 0.65–6.26), p = 0.222' for a Table 2 term."""
-        cox = _entry(self.results.cox, "Cox model", endpoint)
+    def hr(self, endpoint: str, term: str, stratified: bool = False) -> str:
+        """'HR 2.02 (95% CI 0.65–6.26), p = 0.222' for a term of the multivariable model
+        (``stratified=True``: the model stratified by center, the supplement's sensitivity analysis)."""
+        models = self.results.centers.cox if stratified and self.results.centers is not None else self.results.cox
+        cox = _entry(models, "Cox model", endpoint)
         t = _pick(cox.terms, "term", term)
         if t.hr is None:
             return f"HR not estimable ({t.reason or cox.reason})"
@@ -113,14 +115,18 @@ class Survival(Verdicts):
         return self.median_survival(endpoint, by, level)
 
     def median_survival(self, endpoint: str, grouping: str = "all", level: str | None = None) -> str:
-        """'24.4 months (95% CI 14.6–33.3)'; 'not reached' for a median or bound never reached."""
+        """'24.4 months (95% CI 14.6–33.3)'; 'not reached' for a median or bound the curve (or
+        its confidence band) stays above until the end of follow-up, 'not estimable' for an
+        upper bound left undefined because the curve fell to 0 ('5.6 months (95% CI
+        0.3–not estimable)')."""
         km = self._summary(endpoint, grouping, level)
         if km.n == 0:
             return f"{NOT_ESTIMABLE} ({km.reason})"
         if km.median_months is None:
             low = "" if km.median_ci_low is None else f" (95% CI {fmt_ci_bounds(km.median_ci_low, None)})"
             return f"not reached{low}"
-        return f"{fmt_months(km.median_months)} (95% CI {fmt_ci_bounds(km.median_ci_low, km.median_ci_high)})"
+        high = NOT_ESTIMABLE if km.median_ci_high_not_estimable else km.median_ci_high
+        return f"{fmt_months(km.median_months)} (95% CI {fmt_ci_bounds(km.median_ci_low, high)})"
 
     def landmark(self, endpoint: str, months: int, grouping: str = "all", level: str | None = None) -> str:
         """Kaplan–Meier survival at a landmark with its log-scale 95% CI: '63.4% (95% CI 54.0–74.4)'."""
