@@ -27,6 +27,7 @@ from renderer import (
     execute,
     incremental,
     inline_log,
+    journal,
     outputs,
     pandoc,
     project,
@@ -224,6 +225,7 @@ def _render(args, doc_paths, started, first_worker):
         outputs.publish(produced, out_dir, stems if len(stems) > 1 else stems[0], progress=_progress)
         _stage("publish", since)
         _progress(f"wrote {', '.join(str(out_dir / p.name) for p in produced)}")
+        journal.report(produced, _progress)
     finally:
         if not args.debug:
             shutil.rmtree(work, ignore_errors=True)

@@ -90,6 +90,9 @@ def load(doc_path, doc_meta, notes=sys.stderr):
             proj = yaml.safe_load(qy.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise RenderError(f"invalid YAML: {exc}", str(qy)) from None
+    # `format: {html: default}` in a document: the format with the project's options
+    if isinstance(doc_meta.get("format"), dict):
+        doc_meta = {**doc_meta, "format": {k: ({} if v == "default" else v) for k, v in doc_meta["format"].items()}}
     meta = _merge(proj, doc_meta)
     where = f"{qy}" if qy.exists() else str(doc_path)
     for key in meta:

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from renderer import outputs, project, qmd
+from renderer import journal, outputs, project, qmd
 from renderer.errors import RenderError
 
 QUARTO_FORMAT = {"html": "html", "pdf": "typst", "docx": "docx"}
@@ -114,6 +114,7 @@ def render(args):
                 pages[doc_path.stem] = heading_pages(pdf)
         outputs.publish(produced, out_dir, stems if len(stems) > 1 else stems[0],
                         progress=lambda m: print(m, file=sys.stderr, flush=True))
+        journal.report(produced, lambda m: print(m, file=sys.stderr, flush=True))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     print(f"wrote {', '.join(str(out_dir / p.name) for p in produced)} "

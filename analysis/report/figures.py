@@ -34,7 +34,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MultipleLocator, NullFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MultipleLocator, NullFormatter, NullLocator
 
 from analysis.estimators.comparisons import Comparison, ResponseComparison
 from analysis.estimators.survival import SurvivalComparison
@@ -626,13 +626,29 @@ def _jitter(n: int, width: float = 0.42) -> np.ndarray:
 # --------------------------------------------------------------------------- kinetics over time
 
 
-def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
-    """CAR copies per µg DNA over days after infusion: median line and IQR band per level.
+def _runs(mask: np.ndarray) -> list[slice]:
+    """Slices of the consecutive True runs of ``mask``."""
+    runs, start = [], None
+    for i, flag in enumerate(list(mask) + [False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            runs.append(slice(start, i))
+            start = None
+    return runs
 
-    ``profile`` has columns ``level`` (level key), ``day``, ``n``, ``median``,
-    ``q1``, ``q3``. Zeros (no detectable CAR, e.g. lost persistence) cannot sit on
-    a log axis; they are drawn on a floor line labelled "0" below a break in the
-    y axis, so the loss of CAR-T cells stays visible.
+
+def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
+    """CAR copies per µg DNA over days after infusion: median and interquartile range per
+    level and sampling day.
+
+    ``profile`` has columns ``level`` (level key), ``day``, ``n``, ``median``, ``q1``, ``q3``.
+    The median is a point joined by lines only to neighbouring days whose median is also
+    above 0; the interquartile range is a vertical bar (the levels side by side, so that no
+    band hides another), dashed down to the axis break when the lower quartile is 0. Zeros
+    (no detectable CAR, e.g. lost persistence) cannot sit on a log axis: a median of 0 is an
+    open point on a floor line labelled "0" below a break in the y axis, never joined to the
+    points above it, so that no line crosses the break.
     """
     keys = list(GROUPINGS[grouping].keys) if grouping in GROUPINGS else list(pd.unique(profile["level"]))
     present = [k for k in keys if (profile["level"].astype(str) == k).any()]
@@ -652,38 +668,53 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
     top_value = positive.max() if len(positive) else 10.0
     has_zero = bool((stats == 0).any().any())
     floor = 10 ** (math.floor(math.log10(low_value)) - 1)
-
-    def on_axis(values: np.ndarray) -> np.ndarray:
-        return np.where(values > 0, values, floor) if has_zero else np.where(values > 0, values, np.nan)
-
-    handles = []
-    for key in present:
-        color = group_color(grouping, key, keys.index(key))
-        rows = profile[profile["level"].astype(str) == key].sort_values("day")
-        day = rows["day"].to_numpy(dtype=float)
-        median = on_axis(rows["median"].to_numpy(dtype=float))
-        q1, q3 = on_axis(rows["q1"].to_numpy(dtype=float)), on_axis(rows["q3"].to_numpy(dtype=float))
-        ax.fill_between(day, q1, q3, color=color, alpha=0.18, linewidth=0)
-        ax.plot(day, median, color=color, marker="o", ms=3, lw=1.3, gid="median")
-        handles.append(Line2D([], [], color=color, marker="o", ms=3, lw=1.3))
-
     bottom_value = floor if has_zero else low_value
     decades = max(math.log10(top_value) - math.log10(bottom_value), 1.0)
+    break_at = floor * 10 ** 0.5  # the axis break: the log scale starts above it
+
+    # Days on a square-root scale: the first weeks, when CAR-T cells expand and contract,
+    # get room beside months of persistence; the levels' bars sit side by side (in sqrt units).
+    ax.set_xscale("function", functions=(lambda x: np.sqrt(np.clip(x, 0, None)), np.square))
+    dodge = 0.22
+    handles = []
+    for i, key in enumerate(present):
+        color = group_color(grouping, key, keys.index(key))
+        rows = profile[profile["level"].astype(str) == key].sort_values("day")
+        shift = (i - (len(present) - 1) / 2) * dodge
+        day = np.square(np.clip(np.sqrt(rows["day"].to_numpy(dtype=float)) + shift, 0, None))
+        median = rows["median"].to_numpy(dtype=float)
+        q1, q3 = rows["q1"].to_numpy(dtype=float), rows["q3"].to_numpy(dtype=float)
+        for d, lo, hi in zip(day, q1, q3):
+            if not hi > 0:
+                continue
+            if lo > 0:
+                ax.plot([d, d], [lo, hi], color=color, lw=1.0, alpha=0.8, gid="iqr")
+            else:  # the lower quartile is 0: dashed down to the break
+                ax.plot([d, d], [break_at, hi], color=color, lw=1.0, alpha=0.8, ls=(0, (2, 1.5)), gid="iqr-to-zero")
+        above = median > 0
+        for run in _runs(above):
+            ax.plot(day[run], median[run], color=color, marker="o", ms=3, lw=1.3, gid="median")
+        zero = median == 0
+        if has_zero and zero.any():
+            ax.plot(day[zero], np.full(int(zero.sum()), floor), ls="none", marker="o", ms=3.5, mfc="white",
+                    mec=color, mew=1.0, gid="median-zero")
+        handles.append(Line2D([], [], color=color, marker="o", ms=3, lw=1.3))
+
     ax.set_ylim(bottom_value / 10 ** (0.06 * decades), top_value * 10 ** (0.08 * decades))
     ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
     ax.yaxis.set_minor_formatter(NullFormatter())
     if has_zero:
         ax.yaxis.set_major_formatter(FuncFormatter(
             lambda v, _: "0" if np.isclose(v, floor) else f"$10^{{{int(round(math.log10(v)))}}}$"))
-        _axis_break(ax, floor * 10 ** 0.5)
+        _axis_break(ax, break_at)
     days = profile["day"].to_numpy(dtype=float)
-    if days.size:
-        # weekly ticks, coarser (2, 4 or 8 weeks) for long follow-up
-        step = next((w for w in (7, 14, 28, 56) if days.max() / w <= 7), None)
-        if step:
-            ax.xaxis.set_major_locator(MultipleLocator(step))
-    ax.set_xlim(0, max(days.max() * 1.03, 1) if days.size else 1)
-    ax.set_xlabel("Days after infusion")
+    last = float(days.max()) if days.size else 1.0
+    ticks = [t for t in (0, 7, 14, 28, 56, 90, 180, 365, 730) if t <= last * 1.05] or [0]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlim(0, max(last * 1.08, 1.0))
+    ax.set_xlabel("Days after infusion (square-root scale)")
     ax.set_ylabel("CAR copies per µg DNA")
     if present:
         _top_legend(fig, ax, handles, labels, legend_rows)
@@ -929,12 +960,20 @@ SWIMMER_MARKERS = {
 }
 
 
+#: Days of the swimmer plot's expanded first panel: the toxicities begin within days.
+SWIMMER_EARLY_DAYS = 56
+
+
 def swimmer_plot(timelines) -> Figure:
     """Swimmer plot of the per-patient timelines (an
     :class:`analysis.report.cohort_flow.Timelines`): one unlabelled bar per patient from
     infusion to death (black square) or last follow-up (arrow), ordered by follow-up,
-    with CRS and ICANS onset, CR and relapse marked. When the cohort was thinned, a
-    note above the plot says how many patients are shown."""
+    with CRS and ICANS onset, CR and relapse marked. The first :data:`SWIMMER_EARLY_DAYS`
+    days, when CRS and ICANS begin (onsets measured in days), have a panel of their own in
+    days, left of a break; the rest of follow-up is in months. When the cohort was
+    thinned, a note above the plot says how many patients are shown."""
+    from analysis.registry.groups import DAYS_PER_MONTH
+
     n = timelines.shown
     if n == 0:
         return _not_estimable_panel("Swimmer plot not estimable (no patient)", (6.6, 2.0))
@@ -943,38 +982,72 @@ def swimmer_plot(timelines) -> Figure:
     note_h = 0.22 if timelines.shown < timelines.n_patients else 0.0
     width, left, right, bottom, top = 6.6, 0.35, 0.15, 0.45, 0.45 + note_h
     fig = _new_figure((width, bottom + main_h + top))
-    ax = _axes(fig, left, bottom, width - left - right, main_h)
-    y = np.arange(n)
-    ax.barh(y, timelines.follow_up, height=0.62, color="#d9d9d9", edgecolor="none", zorder=1)
     x_max = float(np.nanmax(timelines.follow_up)) if n else 1.0
-    ax.set_xlim(0, x_max * 1.04)
-    ax.set_ylim(n - 0.5, -0.5)  # longest follow-up on top
+    split = SWIMMER_EARLY_DAYS / DAYS_PER_MONTH  # months
+    two_panels = x_max > split * 1.5
+    gap = 0.12
+    usable = width - left - right
+    early_w = usable * 0.34 if two_panels else usable
+    ax_early = _axes(fig, left, bottom, early_w, main_h)
+    ax_late = _axes(fig, left + early_w + gap, bottom, usable - early_w - gap, main_h) if two_panels else None
+    y = np.arange(n)
+    fu_days = timelines.follow_up * DAYS_PER_MONTH
+    ax_early.barh(y, np.minimum(fu_days, SWIMMER_EARLY_DAYS), height=0.62, color="#d9d9d9", edgecolor="none",
+                  zorder=1)
+    ax_early.set_xlim(0, SWIMMER_EARLY_DAYS if two_panels else max(x_max * DAYS_PER_MONTH * 1.04, 1.0))
+    if ax_late is not None:
+        late = timelines.follow_up > split
+        ax_late.barh(y[late], timelines.follow_up[late] - split, left=split, height=0.62, color="#d9d9d9",
+                     edgecolor="none", zorder=1)
+        ax_late.set_xlim(split, x_max * 1.04)
     marker_scale = min(1.0, max(0.45, 60 / n))
+
+    def draw(x_months, **style):
+        """Plot points (months) in the panel their time falls in (days in the first)."""
+        x_months = np.asarray(x_months, dtype=float)
+        keep = ~np.isnan(x_months)
+        early = keep & ((x_months <= split) | (ax_late is None))
+        ax_early.plot(x_months[early] * DAYS_PER_MONTH, y[early] if early.size == n else y[:0], **style)
+        if ax_late is not None:
+            late_pts = keep & ~early
+            ax_late.plot(x_months[late_pts], y[late_pts], **style)
+
     handles, labels = [], []
     for field_name, (label, marker, color, size) in SWIMMER_MARKERS.items():
-        x = getattr(timelines, field_name)
-        keep = ~np.isnan(x)
-        ax.plot(x[keep], y[keep], ls="none", marker=marker, ms=size * marker_scale, color=color, mew=0, zorder=3)
+        draw(getattr(timelines, field_name), ls="none", marker=marker, ms=size * marker_scale, color=color, mew=0,
+             zorder=3)
         handles.append(Line2D([], [], ls="none", marker=marker, ms=size, color=color, mew=0))
         labels.append(label)
     dead = timelines.died
-    ax.plot(timelines.follow_up[dead], y[dead], ls="none", marker="s", ms=3.5 * marker_scale, color="black", zorder=4)
-    ax.plot(timelines.follow_up[~dead], y[~dead], ls="none", marker=">", ms=3.5 * marker_scale, color="#595959",
-            zorder=4)
+    draw(np.where(dead, timelines.follow_up, np.nan), ls="none", marker="s", ms=3.5 * marker_scale, color="black",
+         zorder=4)
+    draw(np.where(~dead, timelines.follow_up, np.nan), ls="none", marker=">", ms=3.5 * marker_scale,
+         color="#595959", zorder=4)
     handles += [Line2D([], [], ls="none", marker="s", ms=3.5, color="black"),
                 Line2D([], [], ls="none", marker=">", ms=3.5, color="#595959")]
     labels += ["Death", "Alive at last follow-up"]
-    ax.set_yticks([])
-    ax.spines["left"].set_visible(False)
-    ax.xaxis.set_major_locator(MultipleLocator(KM_TICK_MONTHS))
-    ax.set_xlabel(ENDPOINTS["os"].time_axis)  # every bar starts at infusion, as OS
-    ax.set_ylabel("Patients (ordered by follow-up)")
+    for ax in (ax_early, ax_late):
+        if ax is None:
+            continue
+        ax.set_ylim(n - 0.5, -0.5)  # longest follow-up on top
+        ax.set_yticks([])
+        ax.spines["left"].set_visible(False)
+    ax_early.xaxis.set_major_locator(MultipleLocator(14))
+    ax_early.set_xlabel("Days after infusion")
+    ax_early.set_ylabel("Patients (ordered by follow-up)")
+    if ax_late is not None:
+        ax_late.xaxis.set_major_locator(MultipleLocator(KM_TICK_MONTHS))
+        ax_late.set_xlabel("Months after infusion")
+        # the break between the panels: two slashes at the foot of each
+        for ax, at in ((ax_early, 1.0), (ax_late, 0.0)):
+            ax.plot([at - 0.012, at + 0.012], [-0.02, 0.02], transform=ax.transAxes, color="black", lw=0.8,
+                    clip_on=False, zorder=6)
     with mpl.rc_context(STYLE):
         fig.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.0, 1.0 + note_h / main_h),
-                   bbox_transform=ax.transAxes, ncol=len(labels), handletextpad=0.3, columnspacing=1.0,
+                   bbox_transform=ax_early.transAxes, ncol=len(labels), handletextpad=0.3, columnspacing=1.0,
                    borderaxespad=0.1, fontsize=7.5)
     if note_h:
-        ax.text(0.0, 1.0 + 0.03 / main_h, f"{timelines.shown:,} of {timelines.n_patients:,} patients shown, "
-                f"at evenly spaced ranks of follow-up", transform=ax.transAxes, ha="left", va="bottom",
-                fontsize=7.5, style="italic")
+        ax_early.text(0.0, 1.0 + 0.03 / main_h, f"{timelines.shown:,} of {timelines.n_patients:,} patients shown, "
+                      f"at evenly spaced ranks of follow-up", transform=ax_early.transAxes, ha="left", va="bottom",
+                      fontsize=7.5, style="italic")
     return fig
