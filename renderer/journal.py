@@ -29,6 +29,9 @@ _SKIP_CLASSES = {"cx-figure", "cx-table", "cx-caption", "quarto-float", "quarto-
                  "callout-warning", "references", "csl-bib-body", "byline"}
 
 
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
 @dataclass
 class Counts:
     abstract_words: int = 0
@@ -91,7 +94,7 @@ class _Reader(HTMLParser):
         if tag == "section" and "level1" in classes:  # both renderers: <section id=.. class="level1">
             self.section = ident
             self.level1.append(ident)
-        if tag in ("br", "img", "meta", "link", "hr", "input"):
+        if tag in _VOID:
             return
         self.stack.append((tag, classes, ident))
         if tag == "p" and not self._skipped():
@@ -101,6 +104,8 @@ class _Reader(HTMLParser):
     def handle_endtag(self, tag):
         if tag in ("script", "style") and self._skip_text:
             self._skip_text -= 1
+        if not any(t == tag for t, _, _ in self.stack):
+            return  # an end tag without its start (or of a void element): nothing to close
         while self.stack:
             t, classes, ident = self.stack.pop()
             if t == "p" and self.in_p:
@@ -138,7 +143,7 @@ def count(html: Path | str) -> Counts:
     reader = _Reader()
     reader.feed(Path(html).read_text(encoding="utf-8"))
     reader.close()
-    ids = set(reader.ids)
+    ids = {i for i in reader.ids if "-caption" not in i}
     displays = [i for i in ids if not (re.fullmatch(r".+-\d+", i) and i.rsplit("-", 1)[0] in ids)]
     return Counts(reader.words["abstract"], reader.words["main"], len(displays), reader.limits,
                   placeholders(" ".join(reader.text)))

@@ -228,10 +228,10 @@ class Documents:
             item = doc.float(label)
             if item is not None:
                 name = {"fig": "Figure", "tbl": "Table"}[item.kind]
-                return self._where(doc, f"{name}\u00a0{item.number}")
+                return self._where(doc, f"{name} {item.number}")
             heading = doc.heading(label)
             if heading is not None and heading.number is not None:
-                name = f"Section\u00a0{heading.number}"
+                name = f"Section {heading.number}"
                 if doc.name != self.current:
                     return f"{name} of the {'supplement' if doc is self.supplement else 'manuscript'}"
                 return name

@@ -270,7 +270,7 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
         comparisons[(v, g)].result.test for v in variables for g in groupings
         if (v, g) in comparisons and tested(v, g)
     )
-    not_tested_mark = "*"
+    not_tested_mark = "†"
     columns, md_headers, html_headers, widths, spanners = ["characteristic"], [first], [""], [17], []
     if overall is not None:
         n_all = max((getattr(overall.get(v), "n", 0) for v in variables), default=0)
