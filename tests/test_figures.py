@@ -265,15 +265,30 @@ def test_kinetics_profile_lines_and_bands_per_level():
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
     medians = [ln for ln in ax.lines if ln.get_gid() == "median"]
-    assert len(medians) == 3 and len(ax.collections) == 3
-    # day 0 has a zero median: drawn on the "0" floor, below every detectable value
-    floor = medians[0].get_ydata()[0]
-    assert medians[0].get_xdata()[0] == 0 and floor < 2000 / 3
+    zeros = [ln for ln in ax.lines if ln.get_gid() == "median-zero"]
+    iqr = [ln for ln in ax.lines if ln.get_gid() == "iqr"]
+    # one line per level over the days with a median above 0; day 0 (median 0) is an open
+    # point on the "0" floor, not joined to them: no line crosses the axis break (issue 21)
+    assert len(medians) == 3 and len(zeros) == 3 and len(ax.collections) == 0
+    floor = zeros[0].get_ydata()[0]
+    assert all(min(ln.get_ydata()) > floor * 10 ** 0.5 for ln in medians)
+    assert zeros[0].get_markerfacecolor() in ("white", (1.0, 1.0, 1.0, 1.0))
     assert "0" in [t.get_text() for t in _in_view(ax.get_yticklabels(), ax.get_ylim(), 1)]
-    assert ax.get_xlabel() == "Days after infusion"
+    assert len(iqr) == 3 * 6  # a bar per level and sampling day with a quartile above 0
+    assert ax.get_xlabel() == "Days after infusion (square-root scale)"
     assert _legend_labels(fig) == ["No CRS or ICANS", "Grade ≥3 CRS or severe ICANS",
                                    "Others (grade 1–2 CRS and/or ICANS)"]
-    assert _visible_xticks(ax)[:5] == [0, 7, 14, 21, 28]
+    assert _visible_xticks(ax)[:4] == [0, 7, 14, 28]
+
+
+def test_kinetics_profile_draws_a_zero_lower_quartile_dashed_to_the_break():
+    profile = severity_profile()
+    profile.loc[profile["day"] == 28, "q1"] = 0.0
+    ax = kinetics_profile_plot(profile, "severity").axes[0]
+    dashed = [ln for ln in ax.lines if ln.get_gid() == "iqr-to-zero"]
+    assert len(dashed) == 3
+    floor = min(ln.get_ydata()[0] for ln in ax.lines if ln.get_gid() == "median-zero")
+    assert all(ln.get_ydata()[0] > floor for ln in dashed)  # it stops at the break, above the floor
 
 
 def test_figures_are_panel_sized_and_save_to_png(tmp_path):
