@@ -60,7 +60,7 @@ def number(blocks, labels=None):
     counters = {"fig": 0, "tbl": 0}
     labels = labels or {}
 
-    def numbered(kind, where):
+    def next_number(kind, where):
         n = counters[kind]
         if kind not in labels:
             return str(n)
@@ -84,7 +84,7 @@ def number(blocks, labels=None):
                     if kind not in counters:
                         raise RenderError(f"cell label '{label}' must start with fig- or tbl-", b.line.where)
                     counters[kind] += 1
-                    num = numbered(kind, b.line.where)
+                    num = next_number(kind, b.line.where)
                     reg.add(label, kind, num, b.line.where)
                     if kind == "fig":
                         for i, _ in enumerate(b.options.get("fig-subcap") or [], start=1):
@@ -98,7 +98,7 @@ def number(blocks, labels=None):
                             raise RenderError(f"cell inside cross-reference div #{b.ident} must not have "
                                               "its own label", inner.line.where)
                     counters[kind] += 1
-                    num = numbered(kind, b.line.where)
+                    num = next_number(kind, b.line.where)
                     reg.add(b.ident, kind, num, b.line.where)
                     subcaps = next((c.options.get("fig-subcap") for c in _cells(b.children)
                                     if c.options.get("fig-subcap")), None) or []

@@ -25,8 +25,18 @@ PLACEHOLDER_RE = re.compile(r"\[to be completed: ([^\[\]]+)\]")
 #: The sections of the main text: the Introduction to the Discussion (ids of level-1 headings).
 MAIN_FIRST, MAIN_LAST = "sec-introduction", "sec-discussion"
 WORD_RE = re.compile(r"\S*[^\W_]\S*")
-_SKIP_CLASSES = {"cx-figure", "cx-table", "cx-caption", "quarto-float", "quarto-figure", "callout",
-                 "callout-warning", "references", "csl-bib-body", "byline"}
+_SKIP_CLASSES = {
+    "cx-figure",
+    "cx-table",
+    "cx-caption",
+    "quarto-float",
+    "quarto-figure",
+    "callout",
+    "callout-warning",
+    "references",
+    "csl-bib-body",
+    "byline",
+}
 
 
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -42,21 +52,28 @@ class Counts:
 
     def lines(self) -> list[str]:
         """The render's report: the counts, then one warning per limit exceeded."""
+
         def against(value, key, unit):
             limit = self.limits.get(key)
             return f"{value:,} {unit}" + (f" (limit {limit:,})" if limit else "")
 
-        out = [f"manuscript: abstract {against(self.abstract_words, 'abstract_words', 'words')}, "
-               f"main text {against(self.main_text_words, 'main_text_words', 'words')}, "
-               f"{against(self.displays, 'displays', 'figures and tables')}"]
-        names = {"abstract_words": ("the abstract", "words", self.abstract_words),
-                 "main_text_words": ("the main text", "words", self.main_text_words),
-                 "displays": ("the manuscript", "figures and tables", self.displays)}
+        out = [
+            f"manuscript: abstract {against(self.abstract_words, 'abstract_words', 'words')}, "
+            f"main text {against(self.main_text_words, 'main_text_words', 'words')}, "
+            f"{against(self.displays, 'displays', 'figures and tables')}"
+        ]
+        names = {
+            "abstract_words": ("the abstract", "words", self.abstract_words),
+            "main_text_words": ("the main text", "words", self.main_text_words),
+            "displays": ("the manuscript", "figures and tables", self.displays),
+        }
         for key, (what, unit, value) in names.items():
             limit = self.limits.get(key)
             if limit and value > limit:
-                out.append(f"warning: {what} has {value:,} {unit}, over the journal's limit of {limit:,} "
-                           f"(study file: journal: {key})")
+                out.append(
+                    f"warning: {what} has {value:,} {unit}, over the journal's limit of {limit:,} "
+                    f"(study file: journal: {key})"
+                )
         return out
 
 
@@ -75,8 +92,10 @@ class _Reader(HTMLParser):
         self._skip_text = 0
 
     def _skipped(self) -> bool:
-        return any(classes & _SKIP_CLASSES or tag in ("figure", "table", "figcaption", "nav", "header")
-                   for tag, classes, _ in self.stack)
+        return any(
+            classes & _SKIP_CLASSES or tag in ("figure", "table", "figcaption", "nav", "header")
+            for tag, classes, _ in self.stack
+        )
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -128,7 +147,7 @@ class _Reader(HTMLParser):
         start = order.index(MAIN_FIRST)
         end = order.index(MAIN_LAST) if MAIN_LAST in order else len(order) - 1
         # sections are read in order: the main text is every one from the first to the last seen so far
-        return set(order[start:end + 1]) if MAIN_LAST in order else set(order[start:])
+        return set(order[start : end + 1]) if MAIN_LAST in order else set(order[start:])
 
     def handle_data(self, data):
         if self._skip_text:
@@ -145,8 +164,13 @@ def count(html: Path | str) -> Counts:
     reader.close()
     ids = {i for i in reader.ids if "-caption" not in i}
     displays = [i for i in ids if not (re.fullmatch(r".+-\d+", i) and i.rsplit("-", 1)[0] in ids)]
-    return Counts(reader.words["abstract"], reader.words["main"], len(displays), reader.limits,
-                  placeholders(" ".join(reader.text)))
+    return Counts(
+        reader.words["abstract"],
+        reader.words["main"],
+        len(displays),
+        reader.limits,
+        placeholders(" ".join(reader.text)),
+    )
 
 
 def placeholders(text: str) -> list[str]:

@@ -16,7 +16,8 @@ from analysis.inputs.studyfile import DEMO_DECLARATIONS, Declarations, read_stud
 from analysis.registry.strobe import STROBE_DECLARATIONS, STROBE_ITEMS
 from analysis.report.documents import Documents, documents, scan
 from analysis.report.narrative.manuscript import DECLARATION_NAMES, PLACEHOLDER
-from analysis.report.strobe import ABSENT, NOT_APPLICABLE, PLACEHOLDER as STATUS_PLACEHOLDER, PRESENT, checklist
+from analysis.report.strobe import ABSENT, NOT_APPLICABLE, PRESENT, checklist
+from analysis.report.strobe import PLACEHOLDER as STATUS_PLACEHOLDER
 from renderer import journal
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,19 +30,29 @@ FLAGS = {"kinetics": True, "reproduction": True, "synthetic": True, "placeholder
 def test_scan_numbers_floats_and_sections_as_the_renderers_do(tmp_path):
     (tmp_path / "sec").mkdir()
     (tmp_path / "sec" / "_a.qmd").write_text(
-        "# First {#sec-first strobe=\"4 5\"}\n\n```{python}\n#| label: fig-one\nx\n```\n\n"
-        "::: {.content-visible when-meta=\"cartox.kinetics\"}\n## Kinetics {#sec-kin}\n\n"
+        '# First {#sec-first strobe="4 5"}\n\n```{python}\n#| label: fig-one\nx\n```\n\n'
+        '::: {.content-visible when-meta="cartox.kinetics"}\n## Kinetics {#sec-kin}\n\n'
         "```{python}\n#| label: fig-kin\nx\n```\n:::\n\n"
-        "::: {.content-hidden when-meta=\"cartox.kinetics\"}\nno kinetics\n:::\n\n"
-        "```{python}\n#| label: tbl-two\nx\n```\n")
+        '::: {.content-hidden when-meta="cartox.kinetics"}\nno kinetics\n:::\n\n'
+        "```{python}\n#| label: tbl-two\nx\n```\n"
+    )
     doc = tmp_path / "doc.qmd"
-    doc.write_text("---\ncrossref:\n  tbl-labels: \"[S1]{}[S2]{}\"\n---\n\n# Abstract {.unnumbered #sec-abs strobe=\"1a\"}\n\n"
-                   "{{< include sec/_a.qmd >}}\n\n# Last {#sec-last}\n")
+    doc.write_text(
+        '---\ncrossref:\n  tbl-labels: "[S1]{}[S2]{}"\n---\n\n# Abstract {.unnumbered #sec-abs strobe="1a"}\n\n'
+        "{{< include sec/_a.qmd >}}\n\n# Last {#sec-last}\n"
+    )
     with_kinetics = scan(doc, {"cartox": {"kinetics": True}})
-    assert [(f.label, f.number) for f in with_kinetics.floats] == [("fig-one", "1"), ("fig-kin", "2"),
-                                                                  ("tbl-two", "S1")]
+    assert [(f.label, f.number) for f in with_kinetics.floats] == [
+        ("fig-one", "1"),
+        ("fig-kin", "2"),
+        ("tbl-two", "S1"),
+    ]
     assert [(h.ident, h.number, h.strobe) for h in with_kinetics.headings] == [
-        ("sec-abs", None, ("1a",)), ("sec-first", "1", ("4", "5")), ("sec-kin", "1.1", ()), ("sec-last", "2", ())]
+        ("sec-abs", None, ("1a",)),
+        ("sec-first", "1", ("4", "5")),
+        ("sec-kin", "1.1", ()),
+        ("sec-last", "2", ()),
+    ]
     without = scan(doc, {"cartox": {"kinetics": False}})
     assert [f.label for f in without.floats] == ["fig-one", "tbl-two"]  # hidden: no number taken
     assert without.heading("sec-kin") is None
@@ -65,12 +76,22 @@ def test_the_manuscript_keeps_to_the_default_display_limit_and_the_supplement_ta
     assert docs.manuscript.n_displays <= 8
     labels = {f.label for f in docs.supplement.floats}
     # the grade-level analyses, the sensitivity analyses, the timelines and the appendix
-    assert {"fig-km-grade", "fig-cif", "fig-landmark", "tbl-centers", "fig-swimmer", "tbl-software",
-            "tbl-strobe", "tbl-data-summary"} <= labels
+    assert {
+        "fig-km-grade",
+        "fig-cif",
+        "fig-landmark",
+        "tbl-centers",
+        "fig-swimmer",
+        "tbl-software",
+        "tbl-strobe",
+        "tbl-data-summary",
+    } <= labels
     assert all(f.number.startswith("S") for f in docs.supplement.floats)
     assert not any(f.number.startswith("S") for f in docs.manuscript.floats)
     without = documents({**FLAGS, "kinetics": False, "reproduction": False})
-    assert without.manuscript.float("fig-kinetics-peak") is None and without.supplement.float("tbl-reproduction") is None
+    assert (
+        without.manuscript.float("fig-kinetics-peak") is None and without.supplement.float("tbl-reproduction") is None
+    )
 
 
 # --------------------------------------------------------------------------- STROBE
@@ -79,8 +100,9 @@ def test_the_manuscript_keeps_to_the_default_display_limit_and_the_supplement_ta
 def test_every_strobe_item_is_claimed_by_a_section_or_does_not_apply():
     rows = checklist(documents(FLAGS))
     assert len({STROBE_ITEMS[r.item].number for r in rows}) == 22
-    assert {r.status for r in rows} <= {PRESENT, NOT_APPLICABLE}, [r for r in rows if r.status not in
-                                                                   (PRESENT, NOT_APPLICABLE)]
+    assert {r.status for r in rows} <= {PRESENT, NOT_APPLICABLE}, [
+        r for r in rows if r.status not in (PRESENT, NOT_APPLICABLE)
+    ]
     assert [r.item for r in rows if r.status == NOT_APPLICABLE] == ["6b"]  # not a matched study
     row = {r.item: r for r in rows}
     assert any(p.section.endswith("Study design and setting") for p in row["4"].places)
@@ -95,9 +117,17 @@ def test_strobe_status_follows_placeholders_pages_and_missing_sections(tmp_path)
     assert rows["5"].status == STATUS_PLACEHOLDER and rows["21"].status == STATUS_PLACEHOLDER
     assert rows["4"].status == PRESENT and rows["4"].places[0].page == 3
     # a section that loses its attribute: the item is listed as absent, not silently dropped
-    bare = Documents(docs.manuscript.__class__(docs.manuscript.name, tuple(
-        h.__class__(h.level, h.title, h.ident, h.number, tuple(i for i in h.strobe if i != "9"))
-        for h in docs.manuscript.headings), docs.manuscript.floats), docs.supplement)
+    bare = Documents(
+        docs.manuscript.__class__(
+            docs.manuscript.name,
+            tuple(
+                h.__class__(h.level, h.title, h.ident, h.number, tuple(i for i in h.strobe if i != "9"))
+                for h in docs.manuscript.headings
+            ),
+            docs.manuscript.floats,
+        ),
+        docs.supplement,
+    )
     assert {r.item: r.status for r in checklist(bare)}["9"] == ABSENT
     assert set(STROBE_DECLARATIONS) <= set(STROBE_ITEMS)
     assert {d for ds in STROBE_DECLARATIONS.values() for d in ds} <= set(DECLARATION_NAMES)
@@ -168,37 +198,47 @@ def narrative_factory(tmp_path):
 
 
 def _page(abstract: str, main: str, extra: str = "") -> str:
-    return ("<html><head><title>T</title></head><body>"
-            '<div id="cartox-journal" hidden data-abstract-words="5" data-main-text-words="12" data-displays="1"></div>'
-            f'<section id="sec-abstract" class="level1"><h1>Abstract</h1><p>{abstract}</p></section>'
-            f'<section id="sec-introduction" class="level1"><h1>1 Introduction</h1><p>{main}</p>'
-            '<div id="fig-a" class="cx-figure"><p>(a) panel caption words here</p>'
-            '<div class="cx-caption">Figure 1: caption words are not counted</div></div>'
-            '<div id="fig-a-1"></div><div id="fig-a-caption-0ce"></div>'
-            '<section id="sec-sub" class="level2"><h2>1.1 Sub</h2><p>four more words here</p></section></section>'
-            '<section id="sec-discussion" class="level1"><h1>2 Discussion</h1><p>two words</p></section>'
-            f'<section id="sec-declarations" class="level1"><h1>Declarations</h1><p>not counted {extra}</p></section>'
-            "</body></html>")
+    return (
+        "<html><head><title>T</title></head><body>"
+        '<div id="cartox-journal" hidden data-abstract-words="5" data-main-text-words="12" data-displays="1"></div>'
+        f'<section id="sec-abstract" class="level1"><h1>Abstract</h1><p>{abstract}</p></section>'
+        f'<section id="sec-introduction" class="level1"><h1>1 Introduction</h1><p>{main}</p>'
+        '<div id="fig-a" class="cx-figure"><p>(a) panel caption words here</p>'
+        '<div class="cx-caption">Figure 1: caption words are not counted</div></div>'
+        '<div id="fig-a-1"></div><div id="fig-a-caption-0ce"></div>'
+        '<section id="sec-sub" class="level2"><h2>1.1 Sub</h2><p>four more words here</p></section></section>'
+        '<section id="sec-discussion" class="level1"><h1>2 Discussion</h1><p>two words</p></section>'
+        f'<section id="sec-declarations" class="level1"><h1>Declarations</h1><p>not counted {extra}</p></section>'
+        "</body></html>"
+    )
 
 
 def test_journal_counts_abstract_main_text_and_displays(tmp_path):
     page = tmp_path / "report.html"
-    page.write_text(_page("One two three four five six.", "In 93 patients (95% CI 1.2–3.4), HR 0.5.",
-                          "[to be completed: the funding (declarations: funding)]"))
+    page.write_text(
+        _page(
+            "One two three four five six.",
+            "In 93 patients (95% CI 1.2–3.4), HR 0.5.",
+            "[to be completed: the funding (declarations: funding)]",
+        )
+    )
     counts = journal.count(page)
     assert (counts.abstract_words, counts.main_text_words, counts.displays) == (6, 8 + 4 + 2, 1)
     assert counts.limits == {"abstract_words": 5, "main_text_words": 12, "displays": 1}
     lines = counts.lines()
-    assert lines[0] == ("manuscript: abstract 6 words (limit 5), main text 14 words (limit 12), "
-                        "1 figures and tables (limit 1)")
+    assert lines[0] == (
+        "manuscript: abstract 6 words (limit 5), main text 14 words (limit 12), 1 figures and tables (limit 1)"
+    )
     assert any(line.startswith("warning: the abstract has 6 words") for line in lines)
     assert any(line.startswith("warning: the main text has 14 words") for line in lines)
     assert not any("figures and tables, over" in line for line in lines)
     assert counts.placeholders == ["the funding (declarations: funding)"]
     said = []
     journal.report([page], said.append)
-    assert said[-2:] == ["to be completed before submission (1), in the study file:",
-                         "  - the funding (declarations: funding)"]
+    assert said[-2:] == [
+        "to be completed before submission (1), in the study file:",
+        "  - the funding (declarations: funding)",
+    ]
 
 
 def test_quarto_yml_renders_both_documents_and_the_supplement_numbers_s():

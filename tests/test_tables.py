@@ -11,7 +11,15 @@ from analysis.estimators.comparisons import (
 from analysis.estimators.cox import COX_TERMS, CoxResult, CoxTerm, PHTest
 from analysis.registry.concepts import VARIABLES
 from analysis.registry.groups import GROUPINGS
-from analysis.report.tables import Table, baseline_variables, course_variables, md_escape, reproduction_table, table1, table2
+from analysis.report.tables import (
+    Table,
+    baseline_variables,
+    course_variables,
+    md_escape,
+    reproduction_table,
+    table1,
+    table2,
+)
 
 # Publication Table 1 (level order of analysis.registry.groups: crs no/yes, icans no/yes, concurrent both/others).
 _N = {"crs": (17, 76), "icans": (77, 16), "concurrent": (15, 78)}

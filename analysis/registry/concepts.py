@@ -158,10 +158,17 @@ VARIABLES: dict[str, Variable] = {
             (Category("relapsed", "Relapsed"), Category("primary_refractory", "Primary refractory")),
         ),
         Variable("n_relapses", "Number of relapses", "number of relapses", CONTINUOUS),
-        Variable("steroids", "Received steroids", "corticosteroid use", YES_NO, after_infusion=True,
-                 treats=("crs", "icans")),
-        Variable("tocilizumab", "Received tocilizumab", "tocilizumab use", YES_NO, after_infusion=True,
-                 treats=("crs", "icans")),
+        Variable(
+            "steroids", "Received steroids", "corticosteroid use", YES_NO, after_infusion=True, treats=("crs", "icans")
+        ),
+        Variable(
+            "tocilizumab",
+            "Received tocilizumab",
+            "tocilizumab use",
+            YES_NO,
+            after_infusion=True,
+            treats=("crs", "icans"),
+        ),
         Variable("bm_blasts_pct", "BM blasts before CAR-T", "bone-marrow blasts", CONTINUOUS),
         Variable("cart_dose_1e6_per_kg", "Infused CAR-T dose", "infused CAR-T cell dose", CONTINUOUS),
     )

@@ -103,7 +103,7 @@ def _lines(path: Path, seen: tuple[Path, ...] = ()) -> list[str]:
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".qmd" and text.startswith("---\n"):
         end = text.find("\n---", 4)
-        text = text[end + 4:] if end > 0 else text
+        text = text[end + 4 :] if end > 0 else text
     for line in text.split("\n"):
         m = _INCLUDE.match(line.strip())
         if m:
@@ -154,7 +154,7 @@ def scan(path: Path | str, flags: Mapping | None = None) -> Document:
 
     for line in _lines(path):
         if fence is not None:
-            if line.strip().startswith(fence) and not line.strip()[len(fence):].strip():
+            if line.strip().startswith(fence) and not line.strip()[len(fence) :].strip():
                 fence, in_cell = None, False
             elif in_cell and shown[-1] and line.startswith("#|"):
                 m = re.match(r"#\|\s*label:\s*(\S+)", line)
@@ -237,8 +237,9 @@ class Documents:
                 return name
         known = [f.label for d in (self.manuscript, self.supplement) for f in d.floats]
         known += [h.ident for d in (self.manuscript, self.supplement) for h in d.headings if h.ident]
-        raise KeyError(f"no figure, table or numbered section {label!r} in either document; "
-                       f"the labels are: {', '.join(known)}")
+        raise KeyError(
+            f"no figure, table or numbered section {label!r} in either document; the labels are: {', '.join(known)}"
+        )
 
     def _where(self, doc: Document, name: str) -> str:
         if doc.name == self.current:
@@ -248,8 +249,12 @@ class Documents:
         return f"{name} of the manuscript"
 
 
-def documents(flags: Mapping[str, bool], current: str = "report", project_dir: Path | None = None,
-              pages: Mapping[str, Mapping[str, int]] | None = None) -> Documents:
+def documents(
+    flags: Mapping[str, bool],
+    current: str = "report",
+    project_dir: Path | None = None,
+    pages: Mapping[str, Mapping[str, int]] | None = None,
+) -> Documents:
     """Both documents of the project, scanned with the report's ``cartox`` flags."""
     folder = Path(project_dir) if project_dir is not None else PROJECT_DIR
     meta = {"cartox": dict(flags)}

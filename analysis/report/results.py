@@ -23,9 +23,9 @@ from analysis.estimators.comparisons import (
     ResponseComparison,
     TestResult,
     compare_categorical,
-    describe,
     compare_continuous,
     compare_response,
+    describe,
     rank_test,
 )
 from analysis.estimators.cox import CoxResult, fit_cox

@@ -54,8 +54,9 @@ def checklist(docs: Documents, missing_declarations: Iterable[str] = ()) -> list
     missing = set(missing_declarations)
     rows = []
     for key, item in STROBE_ITEMS.items():
-        places = (_places(docs.manuscript, key, docs.pages.get(docs.manuscript.name, {}))
-                  + _places(docs.supplement, key, docs.pages.get(docs.supplement.name, {})))
+        places = _places(docs.manuscript, key, docs.pages.get(docs.manuscript.name, {})) + _places(
+            docs.supplement, key, docs.pages.get(docs.supplement.name, {})
+        )
         gaps = [d for d in STROBE_DECLARATIONS.get(key, ()) if d in missing]
         if item.not_applicable:
             status, note = NOT_APPLICABLE, item.not_applicable

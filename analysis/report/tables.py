@@ -36,7 +36,7 @@ from analysis.estimators.cox import COX_TERMS, FIRTH, CoxResult
 from analysis.estimators.effects import UnivariableCox, reference_level
 from analysis.estimators.survival import KMSummary, SurvivalComparison
 from analysis.registry.concepts import ENDPOINTS, OPTIONS, SOFTWARE, TESTS, VARIABLES
-from analysis.registry.groups import GROUPINGS, MAIN_GROUPINGS, TABLE1_GROUPINGS
+from analysis.registry.groups import GROUPINGS, TABLE1_GROUPINGS
 from analysis.report.formatting import (
     CELL_MISSING,
     fmt_ci,
@@ -691,12 +691,12 @@ def strobe_table(rows: Iterable, document: str = "supplement") -> Table:
         where = "; ".join(f"{'S' if p.document == 'supplement' else 'M'} {p.section}" for p in row.places)
         text_pages, md_pages = [], []
         for p in row.places:
+            letter = "S" if p.document == "supplement" else "M"
             if p.document == document:
-                md_pages.append(f"`{_typst_page(p.label)}`{{=typst}}")
+                md_pages.append(f"{letter} `{_typst_page(p.label)}`{{=typst}}")
             elif p.page is not None:
-                name = f"{'S' if p.document == 'supplement' else 'M'} p. {p.page}"
-                text_pages.append(name)
-                md_pages.append(md_escape(name))
+                text_pages.append(f"{letter} {p.page}")
+                md_pages.append(f"{letter} {p.page}")
         any_page = any_page or bool(text_pages)
         text = ", ".join(text_pages) or CELL_MISSING
         md = ", ".join(md_pages) if any(p.document == document for p in row.places) else None
@@ -704,8 +704,8 @@ def strobe_table(rows: Iterable, document: str = "supplement") -> Table:
         spec.add("variable", Cell(row.item), f"{row.topic}: {row.recommendation}", where or CELL_MISSING,
                  Cell(text, md=md), status)
     legend = ("STROBE checklist for cohort studies (von Elm et al., 2007). Where: M, section of the manuscript; "
-              "S, section of this supplement. Page: M p., page of the manuscript's PDF; a number alone, page of "
-              "this supplement's PDF")
+              "S, section of this supplement. Page: M 4, page 4 of the manuscript's PDF; S 2, page 2 of this "
+              "supplement's PDF (the supplement's own pages are given in its PDF only)")
     if not any_page:
         legend += ("; the manuscript's pages are given when the two documents are rendered together "
                    "(make report)")

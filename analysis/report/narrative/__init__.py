@@ -68,7 +68,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Narrative(Declarations, Manuscript, Counts, Effects, Kinetics, Competing):
+class Narrative(Declarations, Counts, Effects, Kinetics, Competing):
     """The sections' ``text``: every family's helpers on one object."""
 
     results: Results

@@ -12,18 +12,16 @@ from analysis.report.export import results_to_dict
 from analysis.report.formatting import (
     fmt_date,
 )
-from analysis.report.narrative.parts import (
-    Part,
-)
+from analysis.report.narrative.manuscript import Manuscript
 
 
-class Declarations(Part):
+class Declarations(Manuscript):
     @property
     def title_block(self) -> str:
         """Title, subtitle and date as a metadata block (see StudySettings.metadata_block),
         with the flags the sections' conditional content reads (``cartox.kinetics``,
         ``cartox.reproduction``, ``cartox.synthetic``: the notice of report.qmd)."""
-        flags = {"cartox": self.flags}  # type: ignore[attr-defined]  (Manuscript.flags)
+        flags = {"cartox": self.flags}
         if self.settings is None:
             return "---\n" + yaml.safe_dump(flags) + "---\n"
         return self.settings.metadata_block(flags)
@@ -41,7 +39,7 @@ class Declarations(Part):
     def supplement_title_block(self) -> str:
         """The supplement's title block: 'Supplementary material', the manuscript's title as
         subtitle, the date, and the same flags as :attr:`title_block`."""
-        flags = {"cartox": self.flags}  # type: ignore[attr-defined]  (Manuscript.flags)
+        flags = {"cartox": self.flags}
         if self.settings is None:
             return "---\n" + yaml.safe_dump({"title": "Supplementary material", **flags}) + "---\n"
         return self.settings.metadata_block(flags, title="Supplementary material", subtitle=self.settings.title)
@@ -57,12 +55,6 @@ class Declarations(Part):
         """Methods' sentence on the product and regimen, from the study file."""
         settings = self.settings
         return settings.product_sentence() if settings is not None else ""
-
-    @property
-    def show_reproduction(self) -> bool:
-        """The comparison with the publication's numbers: only for the bundled synthetic demo,
-        which is calibrated to them (a team's own cohort is not expected to match)."""
-        return bool(self.results.is_synthetic and (self.settings is None or self.settings.is_demo))
 
     @property
     def cutoff(self) -> str:

@@ -47,11 +47,17 @@ class Manuscript(Part):
 
     # --- the two documents ------------------------------------------------------------
     @property
+    def show_reproduction(self) -> bool:
+        """The comparison with the publication's numbers: only for the bundled synthetic demo,
+        which is calibrated to them (a team's own cohort is not expected to match)."""
+        return bool(self.results.is_synthetic and (self.settings is None or self.settings.is_demo))
+
+    @property
     def flags(self) -> dict[str, bool]:
         """The metadata the sections' conditional content reads (``cartox.kinetics`` ...)."""
         return {
             "kinetics": self.has_kinetics,
-            "reproduction": self.show_reproduction,  # type: ignore[attr-defined]
+            "reproduction": self.show_reproduction,
             "synthetic": self.results.is_synthetic,
             "placeholders": bool(self.placeholders),
         }
@@ -91,10 +97,12 @@ class Manuscript(Part):
         """An invisible HTML element carrying the journal's limits, read by the render's check
         of the manuscript (renderer/journal.py): word counts and displays against the limits."""
         lim = self.limits
-        return ("```{=html}\n"
-                f'<div id="cartox-journal" hidden data-abstract-words="{lim.abstract_words}" '
-                f'data-main-text-words="{lim.main_text_words}" data-displays="{lim.displays}"></div>\n'
-                "```\n")
+        return (
+            "```{=html}\n"
+            f'<div id="cartox-journal" hidden data-abstract-words="{lim.abstract_words}" '
+            f'data-main-text-words="{lim.main_text_words}" data-displays="{lim.displays}"></div>\n'
+            "```\n"
+        )
 
     def declared(self, key: str) -> str:
         """A declaration of the study file as written, or its visible placeholder:
@@ -132,10 +140,14 @@ class Manuscript(Part):
         if d.ethics and d.ethics.strip():
             return d.ethics.strip()
         if d.ethics_committee and d.ethics_approval:
-            return f"The study was approved by {d.ethics_committee.strip()} (approval number {d.ethics_approval.strip()})."
+            return (
+                f"The study was approved by {d.ethics_committee.strip()} (approval number {d.ethics_approval.strip()})."
+            )
         if d.ethics_committee:
-            return (f"The study was approved by {d.ethics_committee.strip()} (approval number "
-                    f"{PLACEHOLDER.format('the approval number (declarations: ethics_approval)')}).")
+            return (
+                f"The study was approved by {d.ethics_committee.strip()} (approval number "
+                f"{PLACEHOLDER.format('the approval number (declarations: ethics_approval)')})."
+            )
         return PLACEHOLDER.format(DECLARATION_NAMES["ethics"])
 
     @property
@@ -143,8 +155,9 @@ class Manuscript(Part):
         """The keys of the declarations the study file has not given yet: ['funding', ...]."""
         d = self._declared
         missing = [key for key in DECLARATION_NAMES if key != "ethics" and not (getattr(d, key) or "").strip()]
-        ethics_given = (d.ethics or "").strip() or ((d.ethics_committee or "").strip()
-                                                    and (d.ethics_approval or "").strip())
+        ethics_given = (d.ethics or "").strip() or (
+            (d.ethics_committee or "").strip() and (d.ethics_approval or "").strip()
+        )
         if not ethics_given:
             missing.append("ethics")
         return [key for key in DECLARATION_NAMES if key in missing]
@@ -169,12 +182,18 @@ class Manuscript(Part):
     def commit(self) -> str | None:
         """The git commit of the project the report was rendered from (None outside git)."""
         try:
-            head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=PROJECT_DIR, capture_output=True,
-                                  text=True, timeout=10)
+            head = subprocess.run(
+                ["git", "rev-parse", "--short=12", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=10
+            )
             if head.returncode != 0:
                 return None
-            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_DIR,
-                                   capture_output=True, text=True, timeout=10)
+            dirty = subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=PROJECT_DIR,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
         except (OSError, subprocess.SubprocessError):
             return None
         return head.stdout.strip() + (" with local changes" if dirty.stdout.strip() else "")
@@ -191,8 +210,13 @@ class Manuscript(Part):
     def code_availability(self) -> str:
         """The code availability statement: cartox's version, the commit, the study file's hash."""
         commit = f"commit {self.commit}" if self.commit else "not from a git checkout, so no commit is recorded"
-        study = (f"the study file's SHA-256 begins {self.study_file_hash}" if self.study_file_hash
-                 else "no study file was used (the bundled demo's settings)")
-        return (f"Every number, table and figure was computed at rendering time by cartox {__version__} "
-                f"({commit}); {study}. Rendering the same version with the same study file and data "
-                f"export reproduces this document.")
+        study = (
+            f"the study file's SHA-256 begins {self.study_file_hash}"
+            if self.study_file_hash
+            else "no study file was used (the bundled demo's settings)"
+        )
+        return (
+            f"Every number, table and figure was computed at rendering time by cartox {__version__} "
+            f"({commit}); {study}. Rendering the same version with the same study file and data "
+            f"export reproduces this document."
+        )
