@@ -42,7 +42,6 @@ from analysis.report.narrative.counts import Counts
 from analysis.report.narrative.declarations import Declarations
 from analysis.report.narrative.effects import Effects
 from analysis.report.narrative.kinetics import Kinetics
-from analysis.report.narrative.manuscript import Manuscript
 from analysis.report.narrative.parts import (
     DIFFERED,
     NOT_DETECTED,
