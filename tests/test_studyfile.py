@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -277,8 +278,26 @@ def _users_study(directory: Path) -> dict:
     text = _set_cutoff(study).read_text(encoding="utf-8")
     text = text.replace('title: "CAR-T cell therapy cohort report"', 'title: "Toxicity after CAR-T in our registry"')
     text = text.replace('name: "Your Name"', 'name: "Zoë Quintero"')
+    # the declarations a journal asks for, filled in where map left them commented out
+    for key, value in USERS_DECLARATIONS.items():
+        assert f"  # {key}: " in text, key
+        text = re.sub(rf"^  # {key}: .*$", f"  {key}: {_q(value)}", text, flags=re.MULTILINE)
     study.write_text(text, encoding="utf-8")
-    return {"study": study, "to": "html,pdf,docx"}
+    return {"study": study, "to": "html,pdf,docx", "supplement": True}
+
+
+USERS_DECLARATIONS = {
+    "design": "retrospective cohort study", "registry": "the CAR-T registry of our two hospitals",
+    "setting": "two university hospitals", "eligibility": "Every patient infused with CD19 CAR-T cells was eligible.",
+    "relapse": "Relapse was the reappearance of blasts after CR.", "ethics_committee": "the Ethics Committee of X",
+    "ethics_approval": "EK 1/2026", "consent": "Patients consented to the registry.",
+    "funding": "No specific funding.", "conflicts": "None declared.",
+    "data_availability": "On request from the corresponding author.",
+}
+
+
+def _q(value: str) -> str:
+    return '"' + value.replace('"', '\\"') + '"'
 
 
 register_render("users-report", ("test_studyfile",), _users_study)
@@ -288,7 +307,7 @@ register_render("users-report", ("test_studyfile",), _users_study)
 def users_report():
     proc, out = background_render("users-report")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return Rendered(out)
+    return Rendered(out, proc.stderr)
 
 
 def test_a_users_report_is_about_their_study(users_report):
@@ -302,6 +321,22 @@ def test_a_users_report_is_about_their_study(users_report):
                       "synthetic", "4-1BB", "re-analys", "93 patients"):
             assert words not in body, words
         assert "St Elsewhere" not in body and "Mercy General" not in body  # center names never printed
+
+
+def test_a_users_declared_study_leaves_no_placeholder_and_keeps_to_the_journals_limits(users_report):
+    """Issue 21, "done when": a user's study rendered with the declarations filled in has no
+    placeholder left in either document, and its counts are within the default limits."""
+    for document in (users_report, users_report.supplement):
+        for body in (document.html_text, document.pdf_text, document.docx_text):
+            assert "[to be completed" not in body and "To be completed before submission" not in body
+    body = users_report.html_text
+    assert "EK 1/2026" in body and "the Ethics Committee of X" in body and "No specific funding." in body
+    assert "retrospective cohort study using data from the CAR-T registry of our two hospitals" in body
+    counts = [line for line in users_report.stderr.splitlines() if line.startswith("manuscript: ")]
+    assert len(counts) == 1 and "(limit 300)" in counts[0] and "(limit 4,000)" in counts[0], counts
+    assert "warning:" not in users_report.stderr and "to be completed" not in users_report.stderr
+    strobe = users_report.supplement.html_text
+    assert "placeholder" not in strobe and "absent" not in strobe.split("STROBE checklist", 1)[1][:20000]
 
 
 def test_analysis_options_reach_the_results(tmp_path):

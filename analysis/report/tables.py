@@ -37,6 +37,7 @@ from analysis.estimators.effects import UnivariableCox, reference_level
 from analysis.estimators.survival import KMSummary, SurvivalComparison
 from analysis.registry.concepts import ENDPOINTS, OPTIONS, SOFTWARE, TESTS, VARIABLES
 from analysis.registry.groups import GROUPINGS, TABLE1_GROUPINGS
+from analysis.registry.groups import MAIN_GROUPINGS as MAIN_GROUPINGS  # for the sections: tables.MAIN_GROUPINGS
 from analysis.report.formatting import (
     CELL_MISSING,
     fmt_ci,
