@@ -149,10 +149,9 @@ DEMO_DECLARATIONS = Declarations(
                  "no infused patient was excluded."),
     relapse=("Relapse was the reappearance, after CR, of blasts in the blood, of 5% or more blasts in the "
              "marrow, or of extramedullary disease; measurable residual disease alone did not count as relapse."),
-    consent="No consent was needed: the data describe no patient.",
-    ethics=("Ethics approval and consent were not required for this worked example: its data are synthetic "
-            "and describe no patient. A study of real patients states its ethics committee, approval "
-            "number and consent here."),
+    consent="Consent was not needed, for the same reason.",
+    ethics=("Ethics approval was not required for this worked example: its data are synthetic and describe "
+            "no patient (a study of real patients names its ethics committee and approval number here)."),
     funding="This worked example received no funding.",
     conflicts="The authors of cartox declare no conflict of interest.",
     data_availability=("The synthetic data set is distributed with cartox (data/cohort.csv and data/kinetics.csv) "

@@ -139,8 +139,9 @@ class Survival(Verdicts):
         low = fmt_pct(100 * lm.ci_low).rstrip("%")
         return f"{fmt_pct(100 * lm.survival)} (95% CI {low}–{fmt_pct(100 * lm.ci_high)})"
 
-    def survival_hr(self, endpoint: str, grouping: str, level: str | None = None) -> str:
-        """Univariable Cox HR against the reference level: 'HR 1.04 (95% CI 0.51–2.12)'.
+    def survival_hr(self, endpoint: str, grouping: str, level: str | None = None, name: bool = True) -> str:
+        """Univariable Cox HR against the reference level: 'HR 1.04 (95% CI 0.51–2.12)';
+        ``name=False`` for a sentence that names the HR itself: '1.04 (95% CI 0.51–2.12)'.
 
         ``level`` defaults to the only non-reference level of a two-level grouping."""
         cox = _entry(self.results.survival_hr, "survival comparison", (endpoint, grouping))
@@ -151,8 +152,9 @@ class Survival(Verdicts):
         else:
             hr = _pick(cox.hazard_ratios, "level", level, "level")
         if hr.hr is None:
-            return f"HR {NOT_ESTIMABLE} ({hr.reason or cox.reason})"
-        return _ratio("HR", hr.hr, hr.ci_low, hr.ci_high)
+            return f"{'HR ' if name else ''}{NOT_ESTIMABLE} ({hr.reason or cox.reason})"
+        text = _ratio("HR", hr.hr, hr.ci_low, hr.ci_high)
+        return text if name else text.removeprefix("HR ")
 
     def detectable_hr(self, endpoint: str, grouping: str) -> str:
         """Schoenfeld's smallest detectable HR with 80% power at the report's alpha:
