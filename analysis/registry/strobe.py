@@ -95,7 +95,7 @@ STROBE_ITEMS: dict[str, StrobeItem] = {
             "Main results",
             "Relative risk translated into absolute risk for a meaningful period, if relevant",
         ),
-        StrobeItem("17", 17, "Other analyses", "Other analyses: subgroups, interactions, sensitivity analyses"),
+        StrobeItem("17", 17, "Other analyses", "Subgroups, interactions and sensitivity analyses done"),
         StrobeItem("18", 18, "Key results", "Key results with reference to the study objectives"),
         StrobeItem(
             "19", 19, "Limitations", "Limitations, sources of bias or imprecision, their direction and magnitude"
