@@ -308,3 +308,12 @@ def test_logrank_singular_variance_falls_back_to_lifelines():
     assert res.df == 1
     assert res.logrank_chisq == pytest.approx(ll.test_statistic, abs=1e-12)
     assert res.logrank_p == pytest.approx(ll.p_value, abs=1e-12)
+
+
+def test_total_follow_up_in_person_years():
+    """STROBE 14c asks for the total amount of follow-up: by hand, (12 + 24 + 6 + 18) / 12 = 5.0."""
+    df = pd.DataFrame({"os_months": [12.0, 24.0, 6.0, 18.0], "os_event": [True, False, True, False]})
+    assert median_followup(df).person_years == pytest.approx(5.0, abs=1e-12)
+    everyone_died = pd.DataFrame({"os_months": [3.0, 9.0], "os_event": [True, True]})
+    fu = median_followup(everyone_died)
+    assert fu.median_months is None and fu.person_years == pytest.approx(1.0)

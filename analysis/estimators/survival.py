@@ -97,6 +97,9 @@ class FollowUp:
     ci_low: float | None
     ci_high: float | None
     reason: str | None = None
+    #: Total time observed, infusion to death or last follow-up, in years of 365.25 days
+    #: (months / 12): the "total amount" of follow-up STROBE item 14c asks for
+    person_years: float | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -373,7 +376,8 @@ def median_followup(df: pd.DataFrame) -> FollowUp:
     alive = ~df["os_event"].to_numpy(dtype=bool)
     if months.size == 0:
         return FollowUp(None, None, None, "no patient")
+    total = float(months.sum()) / 12
     if not alive.any():
-        return FollowUp(None, None, None, "every patient died: no censored follow-up time")
+        return FollowUp(None, None, None, "every patient died: no censored follow-up time", total)
     km = kaplan_meier(months, alive)
-    return FollowUp(km.median_months, km.median_ci_low, km.median_ci_high, km.median_reason)
+    return FollowUp(km.median_months, km.median_ci_low, km.median_ci_high, km.median_reason, total)

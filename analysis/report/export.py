@@ -236,6 +236,7 @@ def results_to_dict(results: Results) -> dict[str, Any]:
     _put(out["followup"], "median_months", fu.median_months, fu.reason)
     _put(out["followup"], "ci_low", fu.ci_low, fu.reason or "lower confidence limit not reached")
     _put(out["followup"], "ci_high", fu.ci_high, fu.reason or "upper confidence limit not reached")
+    _put(out["followup"], "person_years", fu.person_years, "no patient")
     out["descriptives"] = {}
     for name, dist in results.descriptives.items():
         out["descriptives"][name] = _put_stats({"n": dist.n}, dist, ("median", "min", "max"), "no patient has a value")

@@ -9,6 +9,7 @@ from analysis.report.formatting import (
     fmt_hr,
     fmt_months,
     fmt_n_of,
+    fmt_number,
     fmt_p,
     fmt_pct,
 )
@@ -29,6 +30,12 @@ class Survival(Verdicts):
         if fu.median_months is None:
             return f"not estimable ({fu.reason})"
         return f"{fmt_months(fu.median_months)} (95% CI {fmt_ci_bounds(fu.ci_low, fu.ci_high)})"
+
+    @property
+    def person_years(self) -> str:
+        """Total follow-up, infusion to death or last follow-up: '312.4 person-years'."""
+        total = self.results.followup.person_years
+        return f"{fmt_number(total)} person-years" if total is not None else NOT_ESTIMABLE
 
     def hr(self, endpoint: str, term: str, stratified: bool = False) -> str:
         """'HR 2.02 (95% CI 0.65–6.26), p = 0.222' for a term of the multivariable model
