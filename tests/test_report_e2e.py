@@ -125,12 +125,15 @@ def test_every_inline_value_is_the_librarys_in_its_place(bundled_render, bundled
 
 
 def _two_different_verdicts_of_one_paragraph(log):
-    for para in paragraphs(log):
-        verdicts = [e for e in para.logged if ".verdict(" in e.expression]
-        for a, b in zip(verdicts, verdicts[1:]):
-            if a.value != b.value:
-                return a, b
-    raise AssertionError("no paragraph with two different verdicts")
+    """Two estimates of one kind (verdicts, rates, differences, hazard ratios) printed in one
+    paragraph with different values: exchanged, each would still be somewhere on the page."""
+    for kind in (".verdict(", ".risk_difference(", ".survival_hr(", ".rate("):
+        for para in paragraphs(log):
+            same = [e for e in para.logged if kind in e.expression]
+            for a, b in zip(same, same[1:]):
+                if a.value != b.value:
+                    return a, b
+    raise AssertionError("no paragraph with two different estimates of one kind")
 
 
 def test_two_swapped_verdicts_in_the_prose_fail_the_check(bundled_render, bundled_results):

@@ -128,11 +128,12 @@ def _labels(value) -> list[str] | None:
     return re.findall(r"\[([^\[\]]+)\]\{\}", value) or None
 
 
-def scan(path: Path | str, flags: Mapping | None = None) -> Document:
+def scan(path: Path | str, flags: Mapping | None = None, show_all: bool = False) -> Document:
     """The figures, tables and headings of a document, numbered as the renderers number them.
 
     ``flags``: the metadata the conditional content reads (``{"cartox": {"kinetics": True}}``);
-    a div ``.content-visible when-meta="cartox.kinetics"`` is kept only when it is true.
+    a div ``.content-visible when-meta="cartox.kinetics"`` is kept only when it is true
+    (``show_all``: every conditional div is kept, to list every label the sources have).
     """
     path = Path(path)
     flags = flags or {}
@@ -172,7 +173,7 @@ def scan(path: Path | str, flags: Mapping | None = None) -> Document:
             if "content-visible" in classes or "content-hidden" in classes:
                 when = _WHEN.search(m.group(2))
                 on = _flag(flags, when.group(1)) if when else False
-                visible = visible and (on if "content-visible" in classes else not on)
+                visible = visible and (show_all or (on if "content-visible" in classes else not on))
             shown.append(visible)
             if visible and ident and ident.split("-")[0] in counters:
                 add_float(ident)
@@ -219,6 +220,8 @@ class Documents:
     #: The document the text is written in ("report" or "supplement").
     current: str = "report"
     pages: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    #: labels of the sources that the flags hide (a hidden figure takes no number)
+    hidden: frozenset[str] = frozenset()
 
     def ref(self, label: str) -> str:
         """'Table 2', 'Supplementary Table S3'; from the supplement, 'Table 2 of the manuscript'.
@@ -235,6 +238,10 @@ class Documents:
                 if doc.name != self.current:
                     return f"{name} of the {'supplement' if doc is self.supplement else 'manuscript'}"
                 return name
+        if label in self.hidden:
+            # in a part of the documents this report leaves out (no kinetics table, not the
+            # demo): the sentence that names it is left out with it
+            return f"[{label}: not shown in this report]"
         known = [f.label for d in (self.manuscript, self.supplement) for f in d.floats]
         known += [h.ident for d in (self.manuscript, self.supplement) for h in d.headings if h.ident]
         raise KeyError(
@@ -258,4 +265,8 @@ def documents(
     """Both documents of the project, scanned with the report's ``cartox`` flags."""
     folder = Path(project_dir) if project_dir is not None else PROJECT_DIR
     meta = {"cartox": dict(flags)}
-    return Documents(scan(folder / MANUSCRIPT, meta), scan(folder / SUPPLEMENT, meta), current, pages or {})
+    shown = [scan(folder / MANUSCRIPT, meta), scan(folder / SUPPLEMENT, meta)]
+    every = [scan(folder / MANUSCRIPT, show_all=True), scan(folder / SUPPLEMENT, show_all=True)]
+    labels = {f.label for d in every for f in d.floats} | {h.ident for d in every for h in d.headings if h.ident}
+    visible = {f.label for d in shown for f in d.floats} | {h.ident for d in shown for h in d.headings if h.ident}
+    return Documents(shown[0], shown[1], current, pages or {}, frozenset(labels - visible))

@@ -81,6 +81,7 @@ class _Spec:
     spanners: list[tuple[str, list[str]]] = field(default_factory=list)
     marked_columns: list[str] = field(default_factory=list)  # columns whose cells carry marks
     footnotes: list[tuple[str | None, str]] = field(default_factory=list)  # (mark, text)
+    left: list[str] = field(default_factory=list)  # columns of text, aligned left (others centred)
 
     def add(self, kind: str, *cells: Cell | str) -> None:
         row = [c if isinstance(c, Cell) else Cell(c) for c in cells]
@@ -131,7 +132,8 @@ def _md_cell(cell: Cell, bold: bool = False) -> str:
 def _to_markdown(spec: _Spec) -> str:
     header = "| " + " | ".join(md_escape(h) for h in spec.md_headers) + " |"
     separator = "|" + "|".join(
-        (":" + "-" * max(3, w) + ("" if i == 0 else ":")) for i, w in enumerate(spec.widths)
+        (":" + "-" * max(3, w) + ("" if i == 0 or spec.columns[i] in spec.left else ":"))
+        for i, w in enumerate(spec.widths)
     ) + "|"
     lines = [header, separator]
     for kind, row in zip(spec.row_kinds, spec.rows):
@@ -168,7 +170,9 @@ def _to_gt(spec: _Spec) -> GT:
     if spec.marked_columns:
         # markdown rendering of generated HTML only: it turns the <sup> mark into a tag
         table = table.fmt_markdown(columns=spec.marked_columns)
-    table = table.cols_align("center", columns=spec.columns[1:])
+    table = table.cols_align("center", columns=[c for c in spec.columns[1:] if c not in spec.left])
+    if spec.left:
+        table = table.cols_align("left", columns=spec.left)
     sub_rows = [i for i, k in enumerate(spec.row_kinds) if k == "sub"]
     if sub_rows:
         table = table.tab_stub_indent(rows=sub_rows, indent=2)
@@ -686,7 +690,8 @@ def strobe_table(rows: Iterable, document: str = "supplement") -> Table:
     are found by Typst as the PDF is typeset; the manuscript's come with the rows."""
     spec = _Spec(["item", "topic", "where", "page", "status"],
                  ["Item", "Recommendation", "Where", "Page (PDF)", "Status"],
-                 ["Item", "Recommendation", "Where", "Page (PDF)", "Status"], [5, 38, 30, 9, 18])
+                 ["Item", "Recommendation", "Where", "Page (PDF)", "Status"], [5, 38, 30, 9, 18],
+                 left=["topic", "where", "status"])
     any_page = False
     for row in rows:
         where = "; ".join(f"{'S' if p.document == 'supplement' else 'M'} {p.section}" for p in row.places)

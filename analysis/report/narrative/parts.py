@@ -56,6 +56,13 @@ class TestSet:
         return len(self.significant)
 
     @property
+    def untested_note(self) -> str:
+        """' (2 could not be computed)' when some tests of the family could not be run, else ''
+        (for a sentence that counts the family: "Of the 8 comparisons (2 could not be computed), ...")."""
+        missing = self.n - self.n_tested
+        return f" ({missing:,} could not be computed)" if missing else ""
+
+    @property
     def listed(self) -> str:
         """'CR by CRS, OS by concurrent CRS and ICANS' ('' when none is significant)."""
         return ", ".join(self.significant)
