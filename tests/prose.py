@@ -232,7 +232,8 @@ def misplaced_prose(log: list[Logged], html: str) -> list[str]:
 
 
 def inline_value_problems(
-    log: list[Logged], html: str, namespace: dict, kinetics: bool = True, reproduction: bool | None = None
+    log: list[Logged], html: str, namespace: dict, kinetics: bool = True, reproduction: bool | None = None,
+    document: str = "report",
 ) -> list[str]:
     """Everything wrong with the inline values of a render, in one list:
 
@@ -243,12 +244,12 @@ def inline_value_problems(
       computed in this process, gives the same text;
     - each source paragraph is printed as itself, with those values in place, in order.
     """
-    from conftest import QMD_SOURCES, source_text
+    from conftest import document_sources, source_text
 
     if reproduction is None:
         reproduction = namespace["text"].show_reproduction
     problems = []
-    for path in QMD_SOURCES:
+    for path in document_sources(document):
         written = [INLINE.findall(line) for line in _prose_lines(source_text(path, kinetics, reproduction))]
         written = [expr for exprs in written for expr in exprs]
         logged = [e.expression for e in log if Path(e.file) == path.resolve()]

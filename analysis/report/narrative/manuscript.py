@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from functools import cached_property
 
 from analysis import __version__
-from analysis.inputs.studyfile import DEMO_DECLARATIONS, Declarations, JournalLimits
+from analysis.inputs.studyfile import Declarations, JournalLimits
 from analysis.report.documents import PROJECT_DIR, Documents, documents
 from analysis.report.narrative.parts import Part
 from analysis.report.strobe import ChecklistRow, checklist
@@ -84,8 +84,10 @@ class Manuscript(Part):
     # --- declarations -----------------------------------------------------------------
     @property
     def _declared(self) -> Declarations:
+        """The study file's declarations (the demo's worked example for the bundled demo);
+        without settings, none."""
         if self.settings is None:
-            return DEMO_DECLARATIONS
+            return Declarations()
         return self.settings.declarations
 
     @property
