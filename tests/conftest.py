@@ -194,8 +194,9 @@ def pdf_text(path: Path) -> str:
 
     reader = PdfReader(str(path))
     text = " ".join(page.extract_text() or "" for page in reader.pages)
-    # a line broken after a word's own hyphen ("chi-" / "square") is one word, as in the source
-    return normalise(re.sub(r"(?<=\w)-\n(?=\w)", "-", text))
+    # a line broken after a word's own hyphen ("chi-" / "square") or after an en dash
+    # ("Clopper–" / "Pearson") is one word, as in the source
+    return normalise(re.sub(r"(?<=\w)([-–])\n(?=\w)", r"\1", text))
 
 
 def docx_xml(path: Path) -> str:
@@ -211,7 +212,7 @@ def docx_text(path: Path) -> str:
     with zipfile.ZipFile(path) as z:
         xml = z.read("word/document.xml").decode("utf-8")
     # paragraph ends become spaces so that words of adjacent paragraphs do not merge
-    xml = re.sub(r"</w:p>", " ", xml)
+    xml = re.sub(r"</w:p>", "<w:t> </w:t>", xml)
     runs = re.findall(r"<w:t(?:\s[^>]*)?>([^<]*)</w:t>", xml)
     return normalise(html.unescape("".join(runs)))
 
