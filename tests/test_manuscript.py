@@ -251,3 +251,23 @@ def test_quarto_yml_renders_both_documents_and_the_supplement_numbers_s():
     assert set(front["format"]) == {"html", "docx", "typst"}  # a format left out would not be rendered
     assert '"S" + str(n)' in (ROOT / "typst-supplement.typ").read_text()
     assert "DOCUMENTS := report.qmd supplement.qmd" in (ROOT / "Makefile").read_text()
+
+
+def test_strobe_table_gives_the_manuscripts_pages_and_lets_typst_find_the_supplements():
+    from analysis.report.tables import strobe_table
+
+    docs = documents(FLAGS)
+    pages = {"report": {h.ident: 2 for h in docs.manuscript.headings if h.ident}}
+    paged = Documents(docs.manuscript, docs.supplement, "supplement", pages)
+    table = strobe_table(checklist(paged))
+    rows = {
+        line.split("|")[1].strip(): [c.strip() for c in line.split("|")[1:-1]]
+        for line in table.markdown.splitlines()
+        if line.startswith("| ")
+    }
+    assert rows["9"][3] == "M 2"  # a manuscript section: its page from the manuscript's PDF
+    page = rows["12a"][3]  # M 2 once, then the supplement's own page, found by Typst
+    assert page.startswith("M 2, S `#context") and page.count("M 2") == 1 and "query(<sec-supp-methods>)" in page
+    assert page.endswith("`{=typst}") and rows["12a"][4] == "present"
+    unpaged = strobe_table(checklist(docs))
+    assert "rendered together" in unpaged.markdown  # without the manuscript's pages, the legend says why

@@ -703,6 +703,7 @@ def strobe_table(rows: Iterable, document: str = "supplement") -> Table:
             elif p.page is not None:
                 text_pages.append(f"{letter} {p.page}")
                 md_pages.append(f"{letter} {p.page}")
+        text_pages, md_pages = list(dict.fromkeys(text_pages)), list(dict.fromkeys(md_pages))  # "M 8" once
         any_page = any_page or bool(text_pages)
         text = ", ".join(text_pages) or CELL_MISSING
         md = ", ".join(md_pages) if any(p.document == document for p in row.places) else None
