@@ -28,6 +28,7 @@ from renderer import (
     incremental,
     inline_log,
     journal,
+    leftovers,
     outputs,
     pandoc,
     project,
@@ -43,6 +44,9 @@ class Terminated(BaseException):
 
 #: Wall time per stage of the current render (seconds), printed with "done in".
 STAGES: dict = {}
+#: The working folder in the system's temporary folder (`--debug` keeps it, as
+#: `cartox-debug-render-XXXX`, which the sweep of leftovers leaves alone).
+WORK_PREFIX = "cartox-render-"
 
 
 def _stage(name, since):
@@ -198,8 +202,13 @@ def _render(args, doc_paths, started, first_worker):
     stems = [p.stem for p in doc_paths]
     # Environment problems surface before the analysis runs, not after.
     outputs.check_output_dir(out_dir, stems, parsed[0][2].project_dir)
+    # what a killed render left (working folders with full report copies, staged outputs)
+    leftovers.sweep(tempfile.gettempdir(), [f"{WORK_PREFIX}*"], progress=_progress)
+    outputs.sweep(out_dir, progress=_progress)
     try:
-        work = Path(tempfile.mkdtemp(prefix="renderer-"))
+        # claimed (renderer.leftovers) so that only a dead render's folder is ever swept;
+        # --debug keeps it under a name the sweep leaves alone
+        work = leftovers.make_dir("cartox-debug-render-" if args.debug else WORK_PREFIX)
     except OSError as exc:
         raise outputs.environment_error(exc, "create a temporary folder in", tempfile.gettempdir()) from None
     try:
@@ -231,6 +240,7 @@ def _render(args, doc_paths, started, first_worker):
             shutil.rmtree(work, ignore_errors=True)
         else:
             _progress(f"working files kept in {work}")
+        leftovers.release(work)
     stages = ", ".join(f"{name} {seconds:.1f}" for name, seconds in STAGES.items())
     _progress(f"done in {time.monotonic() - started:.1f} s ({stages})")
 

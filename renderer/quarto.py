@@ -21,10 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from renderer import journal, outputs, project, qmd
+from renderer import journal, leftovers, outputs, project, qmd
 from renderer.errors import RenderError
 
 QUARTO_FORMAT = {"html": "html", "pdf": "typst", "docx": "docx"}
+#: Quarto renders into this folder of the system's temporary folder.
+STAGING_PREFIX = "cartox-quarto-"
 OUTPUT_NAME = {"html": "html", "pdf": "pdf", "docx": "docx"}
 
 
@@ -89,7 +91,10 @@ def render(args):
     out_dir = Path(args.output_dir).resolve() if args.output_dir else cfg.output_dir
     stems = [p.stem for p in doc_paths]
     outputs.check_output_dir(out_dir, stems, cfg.project_dir)
-    staging = Path(tempfile.mkdtemp(prefix="quarto-render-"))
+    progress = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    leftovers.sweep(tempfile.gettempdir(), [f"{STAGING_PREFIX}*"], progress=progress)
+    outputs.sweep(out_dir, progress=progress)
+    staging = leftovers.make_dir(STAGING_PREFIX)  # claimed: swept later only if this render is killed
     produced, pages = [], {}
     try:
         runs = quarto_runs(formats, cfg.configured)
@@ -117,6 +122,7 @@ def render(args):
         journal.report(produced, lambda m: print(m, file=sys.stderr, flush=True))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        leftovers.release(staging)
     print(f"wrote {', '.join(str(out_dir / p.name) for p in produced)} "
           f"in {time.monotonic() - started:.1f} s", file=sys.stderr)
 

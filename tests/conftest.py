@@ -194,8 +194,8 @@ def pdf_text(path: Path) -> str:
 
     reader = PdfReader(str(path))
     text = " ".join(page.extract_text() or "" for page in reader.pages)
-    # a line broken after a word's own hyphen ("chi-" / "square") or after an en dash
-    # ("Clopper–" / "Pearson") is one word, as in the source
+    # a line broken after a word's own hyphen ("chi-" / "square") or en dash ("Benjamini–" /
+    # "Hochberg") is one word, as in the source
     return normalise(re.sub(r"(?<=\w)([-–])\n(?=\w)", r"\1", text))
 
 
@@ -427,7 +427,7 @@ def pytest_sessionfinish(session):
         shutil.rmtree(_shared_render_folder(os.getpid()), ignore_errors=True)
 
 
-register_render("bundled", ("test_privacy", "test_report_e2e", "test_layout"),
+register_render("bundled", ("test_privacy", "test_report_e2e", "test_layout", "test_pvalues"),
                 lambda directory: {"to": "html,pdf,docx", "supplement": True})
 
 

@@ -232,7 +232,11 @@ def misplaced_prose(log: list[Logged], html: str) -> list[str]:
 
 
 def inline_value_problems(
-    log: list[Logged], html: str, namespace: dict, kinetics: bool = True, reproduction: bool | None = None,
+    log: list[Logged],
+    html: str,
+    namespace: dict,
+    kinetics: bool = True,
+    reproduction: bool | None = None,
     document: str = "report",
 ) -> list[str]:
     """Everything wrong with the inline values of a render, in one list:

@@ -26,9 +26,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from analysis.inputs import usertext, yamlstrict
 from analysis.inputs.loading import Study, load_study, parse_cutoff
 from analysis.inputs.readers import ColumnMapping
-from analysis.registry.concepts import OPTIONS
+from analysis.registry.concepts import OPTIONS, visit_windows
 from analysis.registry.contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -115,6 +116,12 @@ class AnalysisOptions(_Model):
 
     alpha: float = _option("alpha")
     landmark_day: int = _option("landmark_day")
+    visit_windows: dict[int, int] = _option("visit_windows")
+
+    @field_validator("visit_windows")
+    @classmethod
+    def _windows(cls, value: dict[int, int]) -> dict[int, int]:
+        return dict(visit_windows(value))  # sorted by day; overlapping windows are an error
 
 
 class Declarations(_Model):
@@ -242,13 +249,17 @@ def read_study_file(path) -> StudyFile:
     """Read and check a study file; :class:`StudyFileError` lists every problem found."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = yamlstrict.read_limited(path).decode("utf-8")
     except OSError as exc:
         raise StudyFileError(f"{path}: cannot read the study file: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise StudyFileError(f"{path}: not UTF-8 text; save the study file as UTF-8") from None
+    except yamlstrict.StrictYAMLError as exc:
+        raise StudyFileError(f"{path}: {exc}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yamlstrict.load(text)  # duplicate keys, aliases, excessive depth or size: refused
+    except yamlstrict.StrictYAMLError as exc:
+        raise StudyFileError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -313,17 +324,21 @@ class StudySettings:
         Quarto's Typst title block ignores authors set after the front matter. ``title``
         and ``subtitle``: another document's (the supplement's) instead of the study's.
         """
-        title = title or self.title
-        subtitle = subtitle if title != self.title else self.subtitle
+        # Pandoc reads metadata strings as Markdown: the study file's are escaped
+        # (analysis.inputs.usertext: emphasis, super- and subscripts allowed, nothing else)
+        own = title is None
+        title = str(usertext.styled(self.title if own else title))
+        subtitle = self.subtitle if own else subtitle
         meta: dict[str, Any] = {"title": title, "pagetitle": title}
         if subtitle:
-            meta["subtitle"] = subtitle
+            meta["subtitle"] = str(usertext.styled(subtitle))
         meta["date"] = self.date_text
         meta.update(extra or {})
         return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=10_000) + "---\n"
 
     def byline(self) -> str:
-        """Authors with numbered affiliations, and the corresponding author (Markdown)."""
+        """Authors with numbered affiliations, and the corresponding author (Markdown; every
+        study-file string escaped as text, the e-mail a ``mailto:`` link)."""
         if not self.authors:
             return ""
         institutions: list[str] = []
@@ -337,42 +352,41 @@ class StudySettings:
             mark = f"^{marks}^" if marks and len(institutions) > 1 else ""
             star = "\\*" if author.corresponding else ""
             orcid = f" (ORCID [{author.orcid}](https://orcid.org/{author.orcid}))" if author.orcid else ""
-            names.append(f"{_md(author.name)}{mark}{star}{orcid}")
+            names.append(f"{usertext.plain(author.name)}{mark}{star}{orcid}")
         lines = [", ".join(names)]
         if len(institutions) > 1:
-            lines += [f"^{i}^ {_md(place)}" for i, place in enumerate(institutions, start=1)]
+            lines += [f"^{i}^ {usertext.plain(place)}" for i, place in enumerate(institutions, start=1)]
         elif institutions:
-            lines.append(_md(institutions[0]))
+            lines.append(usertext.plain(institutions[0]))
         corresponding = [a for a in self.authors if a.corresponding]
         if corresponding:
             who = corresponding[0]
-            contact = f": <{who.email}>" if who.email else ""
+            contact = f": {usertext.mailto(who.email)}" if who.email else ""
             lines.append(f"\\* Corresponding author{contact}")
         return "::: {.byline}\n" + "\n\n".join(lines) + "\n:::\n"
 
     def product_sentence(self) -> str:
-        """What Methods says about the product, from the study file; neutral when absent."""
+        """What Methods says about the product, from the study file; neutral when absent.
+
+        Markdown (:class:`~analysis.inputs.usertext.MarkdownText`): each field is escaped
+        as text, with emphasis and super/subscripts allowed (``CD19^+^``)."""
         p = self.product
         if not any((p.name, p.target, p.costimulatory_domain, p.vector, p.lymphodepletion)):
-            return ""  # nothing stated: nothing assumed
-        cells = f"autologous {p.target}-directed CAR-T cells" if p.target else "CAR-T cells"
+            return usertext.MarkdownText("")  # nothing stated: nothing assumed
+        styled = usertext.styled
+        cells = f"autologous {styled(p.target)}-directed CAR-T cells" if p.target else "CAR-T cells"
         if p.name:
-            cells += f" ({p.name})"
+            cells += f" ({styled(p.name)})"
         details = [d for d in (
-            f"{p.costimulatory_domain} co-stimulation" if p.costimulatory_domain else None,
-            f"{p.vector} transduction" if p.vector else None,
+            f"{styled(p.costimulatory_domain)} co-stimulation" if p.costimulatory_domain else None,
+            f"{styled(p.vector)} transduction" if p.vector else None,
         ) if d]
         if details:
             cells += f" ({', '.join(details)})"
         sentence = f"Patients received {cells}"
         if p.lymphodepletion:
-            sentence += f" after {p.lymphodepletion} lymphodepletion"
-        return sentence + "."
-
-
-def _md(text: str) -> str:
-    """Plain text safe inside Markdown (no emphasis, links or raw HTML from a name)."""
-    return re.sub(r"([\\`*_{}\[\]<>#|^~$])", r"\\\1", text)
+            sentence += f" after {styled(p.lymphodepletion)} lymphodepletion"
+        return usertext.MarkdownText(sentence + ".")
 
 
 def format_date(day: dt.date) -> str:

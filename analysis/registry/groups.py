@@ -95,6 +95,9 @@ TABLE1_GROUPINGS = ("crs", "icans", "concurrent")
 MAIN_GROUPINGS = ("crs", "icans", "concurrent", "severity")
 TOXICITY_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
 
+#: The groupings of the CAR-T kinetics table (Cmax, Tmax, AUC with effect sizes), in order.
+KINETICS_TABLE_GROUPINGS = ("crs", "icans", "concurrent", "severity")
+
 
 def _grade_band(grade: pd.Series, severe: pd.Series) -> np.ndarray:
     return np.select([grade.eq(0) & ~severe, severe], ["none", "grade_ge3"], default="grade_1_2")

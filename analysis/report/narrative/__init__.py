@@ -24,6 +24,7 @@ its own module beside the results it reads:
 * :mod:`.effects` – a verdict with its estimate and CI;
 * :mod:`.kinetics` – CAR-T expansion;
 * :mod:`.competing` – competing risks and the landmark analysis;
+* :mod:`.multiplicity` – the count of p-values, adjusted significance, E-values;
 * :mod:`.parts` – what they share (the results, the settings, alpha, wording helpers).
 
 A new inline helper goes into the family whose results it reads (or a new module added to
@@ -42,6 +43,7 @@ from analysis.report.narrative.counts import Counts
 from analysis.report.narrative.declarations import Declarations
 from analysis.report.narrative.effects import Effects
 from analysis.report.narrative.kinetics import Kinetics
+from analysis.report.narrative.multiplicity import Multiplicity
 from analysis.report.narrative.parts import (
     DIFFERED,
     NOT_DETECTED,
@@ -67,7 +69,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Narrative(Declarations, Counts, Effects, Kinetics, Competing):
+class Narrative(Declarations, Counts, Effects, Kinetics, Competing, Multiplicity):
     """The sections' ``text``: every family's helpers on one object."""
 
     results: Results

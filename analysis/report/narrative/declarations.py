@@ -8,6 +8,7 @@ from functools import cached_property
 import yaml
 
 from analysis.demo.reproduction import ReproductionTable, reproduce_results
+from analysis.inputs.usertext import MarkdownText
 from analysis.report.export import results_to_dict
 from analysis.report.formatting import (
     fmt_date,
@@ -27,13 +28,13 @@ class Declarations(Manuscript):
         return self.settings.metadata_block(flags)
 
     @property
-    def title(self) -> str:
-        """The manuscript's title (the study file's, else the default or the demo's)."""
-        if self.settings is not None:
-            return self.settings.title
+    def title(self) -> MarkdownText:
+        """The manuscript's title (the study file's, escaped as text with its allowed styles;
+        else the default)."""
+        from analysis.inputs import usertext
         from analysis.inputs.studyfile import DEFAULT_TITLE
 
-        return DEFAULT_TITLE
+        return usertext.styled(self.settings.title if self.settings is not None else DEFAULT_TITLE)
 
     @property
     def supplement_title_block(self) -> str:

@@ -15,13 +15,21 @@ from collections.abc import Mapping
 from functools import cached_property
 
 from analysis import __version__
+from analysis.inputs import usertext
 from analysis.inputs.studyfile import Declarations, JournalLimits
+from analysis.inputs.usertext import MarkdownText
 from analysis.report.documents import PROJECT_DIR, Documents, documents
 from analysis.report.narrative.parts import Part
 from analysis.report.strobe import ChecklistRow, checklist
 
 #: How a missing declaration shows in the text: visible, and found by the render's check.
 PLACEHOLDER = "[to be completed: {}]"
+
+
+def _placeholder(what: str) -> MarkdownText:
+    """The visible placeholder, as Markdown that prints its brackets as text."""
+    return usertext.plain(PLACEHOLDER.format(what))
+
 
 #: What each declaration is, for its placeholder ("[to be completed: the study design ...]").
 DECLARATION_NAMES = {
@@ -106,27 +114,32 @@ class Manuscript(Part):
             "```\n"
         )
 
-    def declared(self, key: str) -> str:
-        """A declaration of the study file as written, or its visible placeholder:
-        ``text.declared("funding")`` -> 'This work was funded by ...' or '[to be completed: the
-        funding, or that there was none (declarations: funding)]'."""
+    def declared(self, key: str) -> MarkdownText:
+        """A declaration of the study file as written (as text: escaped for Markdown, with the
+        allowed inline styles, :func:`analysis.inputs.usertext.styled`), or its visible
+        placeholder: ``text.declared("funding")`` -> 'This work was funded by ...' or
+        '[to be completed: the funding, or that there was none (declarations: funding)]'."""
         if key not in DECLARATION_NAMES:
             raise KeyError(f"unknown declaration {key!r}; the declarations are: {', '.join(DECLARATION_NAMES)}")
         if key == "ethics":
-            return self.ethics
+            return MarkdownText(self.ethics)
         value = getattr(self._declared, key)
-        return value.strip() if value and value.strip() else PLACEHOLDER.format(DECLARATION_NAMES[key])
+        if value and value.strip():
+            return usertext.styled(value.strip())
+        return _placeholder(DECLARATION_NAMES[key])
 
     @property
-    def design(self) -> str:
+    def design(self) -> MarkdownText:
         """The declared design as a phrase: 'retrospective multicentre cohort study' (or its placeholder)."""
         return self.declared("design")
 
     @property
-    def Design(self) -> str:  # noqa: N802 (the capitalised form, as a sentence begins)
+    def Design(self) -> MarkdownText:  # noqa: N802 (the capitalised form, as a sentence begins)
         """The design at the start of a sentence: 'Retrospective multicentre cohort study'."""
-        text = self.design
-        return text if text.startswith("[") else text[:1].upper() + text[1:]
+        value = (self._declared.design or "").strip()
+        if not value:
+            return self.design
+        return usertext.styled(value[:1].upper() + value[1:])
 
     @property
     def infusion_period(self) -> str:
