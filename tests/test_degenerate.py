@@ -126,7 +126,15 @@ class Degenerate:
 
     @property
     def text(self) -> Narrative:
-        return Narrative(self.results)
+        """The narrative as the render had it: the settings of a cohort named on the command
+        line (not the demo: no reproduction appendix, no declarations)."""
+        from analysis.inputs.studyfile import resolve_study
+
+        case = CASES[self.name]
+        settings = resolve_study(cohort=self.rendered.out_dir.parent / f"{self.name}.csv",
+                                 kinetics=str(KINETICS) if case.kinetics is None else None,
+                                 cutoff=report_parameter("cutoff"))
+        return Narrative(self.results, settings)
 
 
 def _prepare(name: str):

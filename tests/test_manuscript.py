@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from analysis.inputs import usertext
 from analysis.inputs.studyfile import DEMO_DECLARATIONS, Declarations, read_study_file
 from analysis.registry.strobe import STROBE_DECLARATIONS, STROBE_ITEMS
 from analysis.report.documents import Documents, documents, scan
@@ -150,7 +151,8 @@ def test_the_demo_declares_everything_and_the_example_study_file_too():
 def test_a_missing_declaration_is_a_visible_placeholder(narrative_factory):
     text = narrative_factory(Declarations(design="retrospective cohort study", ethics_committee="the EC of X"))
     assert text.design == "retrospective cohort study" and text.Design.startswith("Retrospective")
-    assert text.declared("funding") == PLACEHOLDER.format(DECLARATION_NAMES["funding"])
+    # as Markdown that prints the brackets as text (study-file text is never markup)
+    assert text.declared("funding") == usertext.plain(PLACEHOLDER.format(DECLARATION_NAMES["funding"]))
     assert "[to be completed: the approval number" in text.ethics
     assert "funding" in text.missing_declarations and "design" not in text.missing_declarations
     assert "ethics" in text.missing_declarations  # committee without its approval number
