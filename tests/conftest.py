@@ -55,15 +55,15 @@ def report_parameter(name: str) -> str:
 
 
 _CONDITIONAL = re.compile(
-    r'^::: \{\.(content-visible|content-hidden) when-meta="cartox\.(kinetics|reproduction)"\}\n(.*?)^:::\n',
+    r'^::: \{\.(content-visible|content-hidden) when-meta="cartox\.(kinetics|reproduction|hsct)"\}\n(.*?)^:::\n',
     re.MULTILINE | re.DOTALL)
 
 
-def source_text(path: Path, kinetics: bool = True, reproduction: bool = True) -> str:
+def source_text(path: Path, kinetics: bool = True, reproduction: bool = True, hsct: bool = True) -> str:
     """A qmd source as rendered: the conditional divs on `cartox.kinetics` (a kinetics
-    table) and `cartox.reproduction` (the bundled demo's comparison with the publication)
-    resolved."""
-    flags = {"kinetics": kinetics, "reproduction": reproduction}
+    table), `cartox.reproduction` (the bundled demo's comparison with the publication) and
+    `cartox.hsct` (transplants after CAR-T recorded and analysed) resolved."""
+    flags = {"kinetics": kinetics, "reproduction": reproduction, "hsct": hsct}
 
     def keep(m):
         shown = (m.group(1) == "content-visible") == flags[m.group(2)]
@@ -86,20 +86,21 @@ def document_sources(document: str = "report") -> list[Path]:
     return out
 
 
-def _chunk_options(kinetics: bool = True, document: str = "report") -> list[dict]:
+def _chunk_options(kinetics: bool = True, document: str = "report", hsct: bool = True) -> list[dict]:
     options = []
     for path in document_sources(document):
-        text = source_text(path, kinetics)
+        text = source_text(path, kinetics, hsct=hsct)
         for block in re.findall(r"```\{python\}[^\n]*\n((?:#\|[^\n]*\n)+)", text):
             options.append(yaml.safe_load("".join(line[3:] + "\n" for line in block.splitlines())) or {})
     return options
 
 
-def captions(kinetics: bool = True, document: str = "report") -> dict[str, list[str]]:
+def captions(kinetics: bool = True, document: str = "report", hsct: bool = True) -> dict[str, list[str]]:
     """Figure and table captions (fig-cap, tbl-cap) and sub-captions of one document's qmd
-    sources, as written (``kinetics=False``: as rendered without a kinetics table)."""
+    sources, as written (``kinetics=False``: as rendered without a kinetics table; ``hsct=False``:
+    without the transplant analyses)."""
     out = {"fig-cap": [], "tbl-cap": [], "fig-subcap": []}
-    for opts in _chunk_options(kinetics, document):
+    for opts in _chunk_options(kinetics, document, hsct):
         for key in ("fig-cap", "tbl-cap"):
             if key in opts:
                 out[key].append(str(opts[key]))

@@ -237,6 +237,7 @@ def inline_value_problems(
     namespace: dict,
     kinetics: bool = True,
     reproduction: bool | None = None,
+    hsct: bool | None = None,
     document: str = "report",
 ) -> list[str]:
     """Everything wrong with the inline values of a render, in one list:
@@ -252,9 +253,11 @@ def inline_value_problems(
 
     if reproduction is None:
         reproduction = namespace["text"].show_reproduction
+    if hsct is None:  # the transplant section, as the namespace's text flags it (cartox.hsct)
+        hsct = namespace["text"].hsct_analysed
     problems = []
     for path in document_sources(document):
-        written = [INLINE.findall(line) for line in _prose_lines(source_text(path, kinetics, reproduction))]
+        written = [INLINE.findall(line) for line in _prose_lines(source_text(path, kinetics, reproduction, hsct))]
         written = [expr for exprs in written for expr in exprs]
         logged = [e.expression for e in log if Path(e.file) == path.resolve()]
         if written != logged:

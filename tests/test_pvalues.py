@@ -59,6 +59,17 @@ def _expected_paths(r: Results) -> dict[str, str]:
             out[f"centers/cox/{endpoint}/terms/{term.key}/p"] = "centers"
         out[f"centers/cox/{endpoint}/severity_global_p"] = "centers"
     out["il6_by_blasts/p"] = "il6"
+    for (response, grouping), test in r.response_trend.items():
+        out[f"response_trend/{response}/{grouping}/p"] = "trend"
+    for (endpoint, grouping), trend in r.survival_trend.items():
+        out[f"survival_trend/{endpoint}/{grouping}/p"] = "trend"
+    for (endpoint, model), fit in r.transplant.time_dependent.items():
+        for term in fit.terms:  # the transplant's HR beside a toxicity is in the JSON only
+            if model == "hsct" or term.key != "hsct":
+                out[f"transplant/time_dependent/{endpoint}/{model}/terms/{term.key}/p"] = "transplant"
+    for endpoint, censored in r.transplant.censored.items():
+        for grouping in censored.hazard_ratios:
+            out[f"transplant/censored/{endpoint}/survival/{grouping}/logrank_p"] = "transplant"
     return out
 
 
@@ -66,10 +77,11 @@ def test_the_table_holds_exactly_the_reported_p_values(bundled_results):
     table = bundled_results.pvalues
     got = {row.path: row.family for row in table.rows}
     assert got == _expected_paths(bundled_results)
-    assert table.n == len(table.rows) == 131  # the bundled demo: 131 p-values in 10 families
+    assert table.n == len(table.rows) == 177  # the bundled demo: 177 p-values in 12 families
     assert [f.key for f in table.families] == [k for k in FAMILY_TITLES if k in got.values()]
     # not reported: univariable and landmark Wald p (their log-rank test is), per-term PH tests
     assert not any("/hazard_ratios/" in p or "/ph_tests" in p for p in got)
+    assert not any("firth" in p for p in got)  # the Firth odds ratio's LR test is not printed
 
 
 def test_adjustments_are_within_each_family(bundled_results):
@@ -137,8 +149,8 @@ def test_the_prose_counts_are_the_table(bundled_results):
     text = Narrative(bundled_results)
     table = bundled_results.pvalues
     assert text.pvalue_count == str(table.n)
-    assert text.family_count("efficacy_by_toxicity") == str(text.main_tests.n_tested) == "24"
-    assert text.family_count("efficacy_by_treatment") == str(text.treatment_tests.n_tested) == "10"
+    assert text.family_count("efficacy_by_toxicity") == str(text.main_tests.n_tested) == "30"
+    assert text.family_count("efficacy_by_treatment") == str(text.treatment_tests.n_tested) == "12"
     assert text.significant_count() == str(sum(f.n_significant for f in table.families))
 
 

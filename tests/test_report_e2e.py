@@ -74,6 +74,14 @@ def test_no_unevaluated_code_or_missing_value_is_printed(bundled_render, fmt):
     assert not leaked, f"missing values printed raw in the {fmt}: {leaked[:5]}"
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_odds_ratio_of_zero_is_printed(bundled_render, fmt):
+    """CR by CRS has a zero cell (every patient without CRS responded): the report prints Firth's
+    odds ratio, never the conditional estimate 0 (issue 20)."""
+    text = _text(bundled_render, fmt) + " " + _text(bundled_render.supplement, fmt)
+    assert not re.search(r"\bOR 0\.0+\b(?!\d)", text), f"an odds ratio of 0 printed in the {fmt}"
+
+
 @pytest.mark.parametrize("document", DOCUMENTS)
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_cross_references_are_resolved(bundled_render, fmt, document):

@@ -24,6 +24,8 @@ its own module beside the results it reads:
 * :mod:`.effects` – a verdict with its estimate and CI;
 * :mod:`.kinetics` – CAR-T expansion;
 * :mod:`.competing` – competing risks and the landmark analysis;
+* :mod:`.endpoints` – tests for trend across grades, onset of CRS and ICANS;
+* :mod:`.transplant` – allogeneic HSCT after CAR-T;
 * :mod:`.multiplicity` – the count of p-values, adjusted significance, E-values;
 * :mod:`.parts` – what they share (the results, the settings, alpha, wording helpers).
 
@@ -42,6 +44,7 @@ from analysis.report.narrative.competing import Competing
 from analysis.report.narrative.counts import Counts
 from analysis.report.narrative.declarations import Declarations
 from analysis.report.narrative.effects import Effects
+from analysis.report.narrative.endpoints import Endpoints
 from analysis.report.narrative.kinetics import Kinetics
 from analysis.report.narrative.multiplicity import Multiplicity
 from analysis.report.narrative.parts import (
@@ -53,6 +56,7 @@ from analysis.report.narrative.parts import (
     fmt_ci_bounds,
     in_sentence,
 )
+from analysis.report.narrative.transplant import Transplant
 from analysis.report.results import Results
 
 __all__ = [
@@ -69,7 +73,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Narrative(Declarations, Counts, Effects, Kinetics, Competing, Multiplicity):
+class Narrative(Declarations, Counts, Effects, Kinetics, Competing, Multiplicity, Endpoints, Transplant):
     """The sections' ``text``: every family's helpers on one object."""
 
     results: Results

@@ -21,7 +21,8 @@ class Declarations(Manuscript):
     def title_block(self) -> str:
         """Title, subtitle and date as a metadata block (see StudySettings.metadata_block),
         with the flags the sections' conditional content reads (``cartox.kinetics``,
-        ``cartox.reproduction``, ``cartox.synthetic``: the notice of report.qmd)."""
+        ``cartox.reproduction``, ``cartox.synthetic``: the notice of report.qmd; ``cartox.hsct``:
+        transplants after CAR-T were recorded and analysed; ``cartox.placeholders``)."""
         flags = {"cartox": self.flags}
         if self.settings is None:
             return "---\n" + yaml.safe_dump(flags) + "---\n"

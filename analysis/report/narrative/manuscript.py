@@ -67,6 +67,7 @@ class Manuscript(Part):
             "kinetics": self.has_kinetics,
             "reproduction": self.show_reproduction,
             "synthetic": self.results.is_synthetic,
+            "hsct": bool(self.results.transplant is not None and self.results.transplant.reason is None),
             "placeholders": bool(self.placeholders),
         }
 
