@@ -51,8 +51,8 @@ def test_verdicts_flip_with_the_p_value(results):
     # the supplement's sentence on the grade-level family names the significant test
     flipped = Narrative(_with_logrank_p(_all_null(results), ("os", "crs_grade"), 0.01))
     assert "OS by CRS grade (p = 0.010)" in grade_verdict(flipped)
-    assert grade_verdict(flipped).startswith("1 of 8 comparisons")
-    assert grade_verdict(Narrative(_all_null(results))).startswith("none of the 8 comparisons")
+    assert grade_verdict(flipped).startswith("1 of 10 comparisons")
+    assert grade_verdict(Narrative(_all_null(results))).startswith("none of the 10 comparisons")
 
 
 def test_conclusion_counts_the_significant_comparisons(results):
@@ -115,7 +115,7 @@ def test_a_null_conclusion_is_not_worded_as_equivalence(results):
     for words in EQUIVALENCE:
         assert words not in abstract.lower() and words not in discussion.lower()
         assert words not in text.differ("survival", ("os", "crs"))
-    assert discussion.startswith("none of the 24 comparisons")  # inside "In this cohort, ..."
+    assert discussion.startswith("none of the 30 comparisons")  # inside "In this cohort, ..."
 
 
 def test_no_treatment_or_kinetics_comparison_is_worded_as_an_effect_on_outcome(results):
