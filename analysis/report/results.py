@@ -17,12 +17,15 @@ import pandas as pd
 
 from analysis.estimators.centers import CenterSupplement, center_supplement
 from analysis.estimators.comparisons import (
+    CategoricalLevel,
     Comparison,
+    ContinuousLevel,
     ResponseComparison,
     TestResult,
     compare_categorical,
     compare_continuous,
     compare_response,
+    describe,
     rank_test,
 )
 from analysis.estimators.cox import CoxResult, fit_cox
@@ -86,6 +89,8 @@ class Results:
     descriptives: dict[str, Distribution]
     followup: FollowUp
     table1: dict[tuple[str, str], Comparison]
+    #: Table 1's "All patients" column: each characteristic over the whole cohort
+    table1_overall: dict[str, ContinuousLevel | CategoricalLevel]
     response: dict[tuple[str, str], ResponseComparison]
     survival: dict[tuple[str, str], SurvivalComparison]  # (endpoint, grouping or "all")
     cox: dict[str, CoxResult]
@@ -224,6 +229,7 @@ def compute_results(
         for variable, v in VARIABLES.items()
         for grouping in TABLE1_GROUPINGS
     }
+    table1_overall = {variable: describe(df, variable) for variable in VARIABLES}
     response = {(r, g): compare_response(df, r, g) for r in RESPONSES for g in GROUPINGS}
     survival: dict[tuple[str, str], SurvivalComparison] = {}
     for endpoint in ENDPOINTS:
@@ -271,6 +277,7 @@ def compute_results(
         descriptives=_descriptives(df),
         followup=median_followup(df),
         table1=table1,
+        table1_overall=table1_overall,
         response=response,
         survival=survival,
         cox=cox,

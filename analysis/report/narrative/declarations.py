@@ -8,33 +8,43 @@ from functools import cached_property
 import yaml
 
 from analysis.demo.reproduction import ReproductionTable, reproduce_results
+from analysis.inputs.usertext import MarkdownText
 from analysis.report.export import results_to_dict
 from analysis.report.formatting import (
     fmt_date,
 )
-from analysis.report.narrative.parts import (
-    Part,
-)
+from analysis.report.narrative.manuscript import Manuscript
 
 
-class Declarations(Part):
+class Declarations(Manuscript):
     @property
     def title_block(self) -> str:
         """Title, subtitle and date as a metadata block (see StudySettings.metadata_block),
         with the flags the sections' conditional content reads (``cartox.kinetics``,
         ``cartox.reproduction``, ``cartox.synthetic``: the notice of report.qmd; ``cartox.hsct``:
-        transplants after CAR-T were recorded and analysed)."""
-        flags = {
-            "cartox": {
-                "kinetics": self.has_kinetics,
-                "reproduction": self.show_reproduction,
-                "synthetic": self.results.is_synthetic,
-                "hsct": bool(self.results.transplant is not None and self.results.transplant.reason is None),
-            }
-        }
+        transplants after CAR-T were recorded and analysed; ``cartox.placeholders``)."""
+        flags = {"cartox": self.flags}
         if self.settings is None:
             return "---\n" + yaml.safe_dump(flags) + "---\n"
         return self.settings.metadata_block(flags)
+
+    @property
+    def title(self) -> MarkdownText:
+        """The manuscript's title (the study file's, escaped as text with its allowed styles;
+        else the default)."""
+        from analysis.inputs import usertext
+        from analysis.inputs.studyfile import DEFAULT_TITLE
+
+        return usertext.styled(self.settings.title if self.settings is not None else DEFAULT_TITLE)
+
+    @property
+    def supplement_title_block(self) -> str:
+        """The supplement's title block: 'Supplementary material', the manuscript's title as
+        subtitle, the date, and the same flags as :attr:`title_block`."""
+        flags = {"cartox": self.flags}
+        if self.settings is None:
+            return "---\n" + yaml.safe_dump({"title": "Supplementary material", **flags}) + "---\n"
+        return self.settings.metadata_block(flags, title="Supplementary material", subtitle=self.settings.title)
 
     @property
     def byline(self) -> str:
@@ -47,12 +57,6 @@ class Declarations(Part):
         """Methods' sentence on the product and regimen, from the study file."""
         settings = self.settings
         return settings.product_sentence() if settings is not None else ""
-
-    @property
-    def show_reproduction(self) -> bool:
-        """The comparison with the publication's numbers: only for the bundled synthetic demo,
-        which is calibrated to them (a team's own cohort is not expected to match)."""
-        return bool(self.results.is_synthetic and (self.settings is None or self.settings.is_demo))
 
     @property
     def cutoff(self) -> str:
