@@ -178,15 +178,22 @@ def bundled_sheet_rows(n: int | None = None, extra=lambda number: "") -> Iterato
 # --------------------------------------------------------------------------- the hostile corpus
 
 
-def bundled_workbook(path: Path, dimension: str | None = "A1:AB94") -> Path:
-    """The 93 bundled patients (28 columns A..AB, rows 2..94), the declared range correct."""
+def last_column() -> str:
+    """The letter of the bundled cohort's last column (AB for its 28 columns)."""
+    return column_letter(len(bundled_rows()[0]))
+
+
+def bundled_workbook(path: Path, dimension: str | None = "exact") -> Path:
+    """The 93 bundled patients (rows 2..94), the declared range correct ("exact"), absent
+    (None) or as given."""
+    dimension = f"A1:{last_column()}94" if dimension == "exact" else dimension
     return write_xlsx(path, sheet_xml(bundled_sheet_rows(), dimension))
 
 
 def stale_range(path: Path) -> Path:
-    """The 93 patients with the declared range ``<dimension ref="A1:AB50">`` left stale by the
+    """The 93 patients with the declared range ``<dimension ref="A1:{last}50">`` left stale by the
     writer: a reader trusting it reads 49 patients."""
-    return write_xlsx(path, sheet_xml(bundled_sheet_rows(), "A1:AB50"))
+    return write_xlsx(path, sheet_xml(bundled_sheet_rows(), f"A1:{last_column()}50"))
 
 
 #: Nine levels of ten: 10^9 copies of "lol" from a few hundred bytes.
@@ -208,7 +215,8 @@ def billion_laughs(path: Path, part: str = SHEET) -> Path:
     """Entity expansion (the 'billion laughs'), in the sheet or in another part."""
     if part == SHEET:
         return write_xlsx(
-            path, sheet_xml([header_xml(bundled_rows()[0]), entity_cell_row("lol9")], "A1:AB2", BILLION_LAUGHS)
+            path,
+            sheet_xml([header_xml(bundled_rows()[0]), entity_cell_row("lol9")], f"A1:{last_column()}2", BILLION_LAUGHS),
         )
     styles = _STYLES.replace(SHEET_HEAD, SHEET_HEAD + BILLION_LAUGHS.replace("worksheet", "styleSheet"))
     styles = styles.replace('<name val="Calibri"/>', '<name val="&lol9;"/>')
@@ -218,7 +226,9 @@ def billion_laughs(path: Path, part: str = SHEET) -> Path:
 def external_entity(path: Path, target: Path) -> Path:
     """An external entity: the centre cell would hold the contents of ``target``."""
     prologue = f'<!DOCTYPE worksheet [<!ENTITY secret SYSTEM "file://{target}">]>'
-    return write_xlsx(path, sheet_xml([header_xml(bundled_rows()[0]), entity_cell_row("secret")], "A1:AB2", prologue))
+    return write_xlsx(
+        path, sheet_xml([header_xml(bundled_rows()[0]), entity_cell_row("secret")], f"A1:{last_column()}2", prologue)
+    )
 
 
 def deep_nesting(path: Path, depth: int = 20_000, part: str = SHEET) -> Path:

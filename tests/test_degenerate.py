@@ -377,16 +377,17 @@ def test_table2_of_the_report_shows_the_firth_fit(degenerate):
 def test_one_patient_says_no_comparison_could_be_tested(degenerate):
     d = degenerate["one_patient"]
     t = d.text
-    assert (t.main_tests.n, t.main_tests.n_tested) == (24, 0)
+    assert t.main_tests.n_tested == 0 < t.main_tests.n
     for sentence in (
-        f"None of the 24 comparisons of response or survival between toxicity groups could be tested: "
+        f"No comparison of response or survival between toxicity groups could be tested (0 of {t.main_tests.n}): "
         f"{t.main_tests.untested_reasons}.",
-        f"None of the {t.treatment_tests.n} tests of tocilizumab and corticosteroids could be run: "
+        f"No test of tocilizumab or corticosteroids could be run (0 of {t.treatment_tests.n}): "
         f"{t.treatment_tests.untested_reasons}.",
     ):
         assert _printed(d, sentence), sentence
-    assert _printed(d, "No term of either model could be tested (0 of 10 terms had a p-value).")
-    for claim in ("none reached statistical significance", "Of the 24 comparisons", "(6 tests)",
-                  "Neither tocilizumab nor corticosteroids showed", "No term of either model was significant"):
+    assert _printed(d, f"No term of any model could be tested ({t.cox_terms_tested}).")
+    for claim in ("none reached statistical significance", f"Of the {t.main_tests.n} comparisons",
+                  f"({t.treatment_tests.n} tests)", "Neither tocilizumab nor corticosteroids showed",
+                  "No term of any model was significant"):
         assert claim not in d.rendered.html_text, claim
     assert _printed(d, "Toxicity and response are shown for no single center (none has 5 or more patients")

@@ -27,6 +27,8 @@ from conftest import COHORT, read_cohort_text, write_cohort_text
 
 from analysis.estimators.survival import kaplan_meier
 from analysis.inputs.loading import InputError, load_study
+from analysis.registry.concepts import ENDPOINTS, RESPONSES
+from analysis.registry.groups import TOXICITY_GROUPINGS
 from analysis.report.export import results_to_dict
 from analysis.report.narrative import Narrative
 from analysis.report.results import compute_results
@@ -45,7 +47,7 @@ def _day0(frame: pd.DataFrame, died: bool) -> pd.DataFrame:
     """Every patient's follow-up ends on the day of infusion (dead that day, or censored)."""
     frame["last_followup_date"] = frame["infusion_date"]
     frame["death_date"] = frame["infusion_date"] if died else ""
-    frame[["relapse_date", "cr_date", "mrd_negative"]] = ""
+    frame[["relapse_date", "cr_date", "mrd_negative", "hsct_date"]] = ""
     frame["cr_day30"] = "no"
     return frame
 
@@ -54,7 +56,7 @@ def _crs_claimed_on_day0(frame: pd.DataFrame) -> pd.DataFrame:
     """Zero follow-up, yet the CRs at day 30 stay (dated on day 0, the only day the contract allows)."""
     cr = frame["cr_day30"].eq("yes")
     frame["last_followup_date"] = frame["infusion_date"]
-    frame[["death_date", "relapse_date"]] = ""
+    frame[["death_date", "relapse_date", "hsct_date"]] = ""
     frame.loc[cr, "cr_date"] = frame.loc[cr, "infusion_date"]
     return frame
 
@@ -116,7 +118,12 @@ def test_one_patient_followed_beyond_day_0_is_enough(tmp_path):
 def test_crs_without_follow_up_to_day_30_are_noted_and_flow_and_landmark_agree(tmp_path):
     """Three patients in CR, alive, whose follow-up is cut to day 29 (CR seen on day 28)."""
     header, frame = read_cohort_text(COHORT)
-    alive_in_cr = frame.index[frame["cr_day30"].eq("yes") & frame["death_date"].eq("") & frame["relapse_date"].eq("")]
+    alive_in_cr = frame.index[
+        frame["cr_day30"].eq("yes")
+        & frame["death_date"].eq("")
+        & frame["relapse_date"].eq("")
+        & frame["hsct_date"].eq("")
+    ]
     cut = alive_in_cr[:3]
     infusion = pd.to_datetime(frame.loc[cut, "infusion_date"])
     frame.loc[cut, "cr_date"] = (infusion + pd.Timedelta(days=28)).dt.strftime("%Y-%m-%d")
@@ -170,7 +177,7 @@ def _group_at_day0(frame: pd.DataFrame, died: bool) -> pd.DataFrame:
     icans = frame["icans_grade"].ne("0") | frame["seizure"].str.lower().eq("yes")
     frame.loc[icans, "last_followup_date"] = frame.loc[icans, "infusion_date"]
     frame.loc[icans, "death_date"] = frame.loc[icans, "infusion_date"] if died else ""
-    frame.loc[icans, ["relapse_date", "cr_date", "mrd_negative"]] = ""
+    frame.loc[icans, ["relapse_date", "cr_date", "mrd_negative", "hsct_date"]] = ""
     frame.loc[icans, "cr_day30"] = "no"
     return frame
 
@@ -210,30 +217,33 @@ def one_patient(tmp_path_factory):
 
 def test_a_family_with_no_test_run_says_so_and_why(one_patient):
     tests = one_patient.main_tests
-    assert (tests.n, tests.n_tested, tests.any) == (24, 0, None)
-    assert sum(count for _, count in tests.untested) == 24
-    assert tests.untested_reasons == (
-        "fewer than two groups with non-missing values (12); only 1 group with patients (6); no group has patients (6)"
-    )
-    assert tests.testable == " (24 more could not be tested: " + tests.untested_reasons + ")"
+    n = len([*RESPONSES, *ENDPOINTS]) * len(TOXICITY_GROUPINGS)  # each outcome by each toxicity grouping
+    assert (tests.n, tests.n_tested, tests.any) == (n, 0, None)
+    assert sum(count for _, count in tests.untested) == n
+    assert tests.untested_reasons == "; ".join(f"{reason} ({count})" for reason, count in tests.untested)
+    assert ("no group has patients", 6) in tests.untested  # LFS (and the patient is not in CR) by each grouping
+    assert tests.testable == f" ({n} more could not be tested: " + tests.untested_reasons + ")"
     assert one_patient.family_count("efficacy_by_toxicity") == "0"  # the p-value table has no row of it
     n = one_patient.treatment_tests.n
     assert one_patient.treatment_tests.counted == f"0 tests; {n} more could not be run: " + (
         one_patient.treatment_tests.untested_reasons
     )
-    assert one_patient.any_significant_term is None and one_patient.cox_terms_tested == "0 of 10 terms had a p-value"
+    terms = sum(len(model.terms) for model in one_patient.results.cox.values())
+    assert (
+        one_patient.any_significant_term is None and one_patient.cox_terms_tested == f"0 of {terms} terms had a p-value"
+    )
 
 
 def test_a_family_partly_run_counts_what_ran(tmp_path):
     def no_cr(frame):
         frame["cr_day30"] = "no"
-        frame[["mrd_negative", "cr_date", "relapse_date"]] = ""
+        frame[["mrd_negative", "cr_date", "relapse_date", "hsct_date"]] = ""
         return frame
 
     text = Narrative(compute_results(load_study(_write(tmp_path, "no_cr", no_cr), None, CUTOFF)))
     tests = text.main_tests
-    assert tests.n == 24 and 0 < tests.n_tested < 24
-    assert tests.testable == f" ({24 - tests.n_tested} more could not be tested: {tests.untested_reasons})"
+    assert 0 < tests.n_tested < tests.n
+    assert tests.testable == f" ({tests.n - tests.n_tested} more could not be tested: {tests.untested_reasons})"
     assert text.family_count("efficacy_by_toxicity") == str(tests.n_tested)  # the sentence's count: those run
     treatment = text.treatment_tests
     assert 0 < treatment.n_tested < treatment.n
@@ -243,7 +253,8 @@ def test_a_family_partly_run_counts_what_ran(tmp_path):
     )
     bundled = Narrative(compute_results(load_study(COHORT, None, CUTOFF)))
     assert (bundled.main_tests.testable, bundled.treatment_tests.counted) == ("", f"{bundled.treatment_tests.n} tests")
-    assert bundled.cox_terms_testable == "" and bundled.cox_terms_tested == "10 of 10 terms had a p-value"
+    terms = sum(len(model.terms) for model in bundled.results.cox.values())
+    assert bundled.cox_terms_testable == "" and bundled.cox_terms_tested == f"{terms} of {terms} terms had a p-value"
 
 
 def test_the_summary_sentences_use_the_counts_of_what_ran():
@@ -255,4 +266,4 @@ def test_the_summary_sentences_use_the_counts_of_what_ran():
         assert section.count("text.main_tests.testable") == 2 and "text.main_tests.untested_reasons" in section
     assert "({text.treatment_tests.counted})" in discussion and "text.treatment_tests.untested_reasons" in discussion
     cox = (ROOT / "sections" / "_results-multivariable.qmd").read_text(encoding="utf-8")
-    assert "{text.cox_terms_testable}" in cox and 'untested=f"No term of either model could be tested' in cox
+    assert "{text.cox_terms_testable}" in cox and 'untested=f"No term of any model could be tested' in cox

@@ -51,7 +51,7 @@ XLSX_MAX_TOTAL_BYTES = 256 << 20
 #: zip bombs); spreadsheet XML packs about 5-20:1, the most repetitive about 50:1.
 XLSX_MAX_RATIO = 100
 XLSX_RATIO_FROM_BYTES = 1 << 20
-#: Cells of the sheet read: 70,000 patients of the contract's 28 columns.
+#: Cells of the sheet read: about 70,000 patients of the contract's 28-29 columns.
 XLSX_MAX_CELLS = 2_000_000
 #: Characters of the sheet's text cells together (a shared string counts once per cell).
 XLSX_MAX_TEXT_CHARS = 64 << 20
