@@ -381,9 +381,7 @@ def test_one_patient_says_no_comparison_could_be_tested(degenerate):
     for sentence in (
         f"No comparison of response or survival between toxicity groups could be tested (0 of {t.main_tests.n}): "
         f"{t.main_tests.untested_reasons}.",
-        f"No test of tocilizumab or corticosteroids could be run (0 of {t.treatment_tests.n}): "
-        f"{t.treatment_tests.untested_reasons}.",
-    ):
+    ):  # the treatment family is no longer summed up in the manuscript (confounding by indication)
         assert _printed(d, sentence), sentence
     assert _printed(d, f"No term of any model could be tested ({t.cox_terms_tested}).")
     for claim in ("none reached statistical significance", f"Of the {t.main_tests.n} comparisons",
