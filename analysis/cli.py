@@ -91,7 +91,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from analysis.inputs.problems import format_report, write_problems_csv
+    from analysis.inputs.problems import format_report, format_warnings, write_problems_csv
 
     settings = settings_from_args(args)
     headers = settings.mapping.columns  # contract column -> the export's header
@@ -100,14 +100,22 @@ def _validate(args: argparse.Namespace) -> int:
     except InputError as err:
         # The data manager's report: on standard output (it can be redirected to a file).
         print(format_report(err, headers))
+        if err.warnings:
+            print("\n" + format_warnings(err.warnings))
         if args.problems:
-            print(f"\nEvery problem written to {write_problems_csv(err.violations, args.problems, headers)}")
+            written = write_problems_csv(err.violations, args.problems, headers, err.warnings)
+            print(f"\nEvery problem written to {written}")
         return 1
-    if args.problems:  # an empty list: a stale list of problems must not survive a clean run
-        write_problems_csv([], args.problems)
+    if args.problems:  # only the warnings: a stale list of problems must not survive a clean run
+        write_problems_csv([], args.problems, headers, study.warnings)
     for note in study.notes:
         print(f"note: {note}")
+    if study.not_collected:
+        print(f"not collected: {', '.join(study.not_collected)} (optional columns: the report leaves out "
+              "what they would show)")
     print(f"OK: {describe(study)}")
+    if study.warnings:
+        print("\n" + format_warnings(study.warnings))
     return 0
 
 
@@ -127,7 +135,11 @@ COMMANDS: dict[str, Command] = {
 def _map(args: argparse.Namespace) -> int:
     from analysis.inputs.mapping import MappingOutputError, propose_mapping, write_study_file
 
-    proposal = propose_mapping(args.export, kinetics=args.kinetics, sheet=args.sheet)
+    try:
+        proposal = propose_mapping(args.export, kinetics=args.kinetics, sheet=args.sheet, dictionary=args.dictionary)
+    except ValueError as err:  # a sheet or a dictionary that is not what it was named as
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     print(proposal.report())
     if args.output:
         target = Path(args.output)
@@ -149,6 +161,9 @@ def _map_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kinetics", metavar="FILE", help="the kinetics export, CSV or .xlsx")
     parser.add_argument("--sheet", metavar="NAME", help="the sheet holding the cohort (default: the first "
                                                          "sheet that is not a data dictionary)")
+    parser.add_argument("--dictionary", metavar="FILE.csv",
+                        help="REDCap's data dictionary CSV (default: a CSV named '...DataDictionary...' beside "
+                             "the export, or a dictionary sheet of the workbook)")
     parser.add_argument("-o", "--output", metavar="study.yml", help="write the proposed study file here")
     parser.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
 

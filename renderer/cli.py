@@ -148,6 +148,8 @@ def run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=True, light_worker=
             except worker.TimedOut:
                 raise  # a kernel would take as long
             except RenderError as exc:
+                if exc.refused:
+                    raise  # a kernel would refuse the same data
                 _progress(f"not run by the light worker ({exc}): executing in a Jupyter kernel")
         return execute.execute(nb, steps, cwd, progress=progress)
 
@@ -341,7 +343,7 @@ def main(argv=None, light_worker=None):
     except RenderError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"render failed: {exc}", file=sys.stderr)
+        print(f"\n{exc}" if exc.refused else f"render failed: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("render interrupted", file=sys.stderr)

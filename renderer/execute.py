@@ -129,10 +129,16 @@ def _failing_line(cell_source, traceback, count):
     return int(m.group(1)) if m else None
 
 
+#: The exception a document raises to refuse its data (analysis.inputs.errors.DataRefused).
+REFUSAL = "DataRefused"
+
+
 def _error(step, cell):
     err = next((o for o in cell.outputs if o.output_type == "error"), None)
     ename = err.ename if err else "Error"
     evalue = ANSI_RE.sub("", err.evalue) if err else "(no message)"
+    if ename == REFUSAL:  # the data were refused: the validator's words, nothing of the renderer
+        return RenderError(evalue, refused=True)
     if step.role == "inline":
         expr = step.obj
         return RenderError(f"inline expression `{{python}} {expr.code}` failed: {ename}: {evalue}",

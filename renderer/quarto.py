@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import re
 import shutil
 import signal
 import subprocess
@@ -52,10 +53,46 @@ def parse_args(argv):
     return args
 
 
+#: Quarto's words when a cell fails, and the ANSI colours of its traceback.
+_CELL_FAILED = "An error occurred while executing the following cell"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_REFUSAL = re.compile(r"^DataRefused: ", re.MULTILINE)
+
+
+def _refusal(failure: str) -> str | None:
+    """The document's refusal of its data (analysis.inputs.errors.DataRefused) in Quarto's
+    report of a failed cell: the exception's message, without the cell or the traceback."""
+    text = _ANSI.sub("", failure)
+    match = _REFUSAL.search(text)
+    if match is None:
+        return None
+    lines = []
+    for line in text[match.end():].splitlines():
+        if line.startswith("WARN: ") or line.startswith("ERROR: "):
+            break
+        lines.append(line)
+    return "\n".join(lines).strip() or None
+
+
 def _run(cmd, cwd):
-    proc = subprocess.Popen(cmd, cwd=cwd)
+    """Run Quarto, passing its messages on; a cell's failure is held back until the end, so
+    that a refusal of the data is printed as the document words it (RenderError refused)."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            encoding="utf-8", errors="replace")
+    held: list[str] = []
     try:
-        return proc.wait()
+        for line in proc.stdout:
+            if held or _CELL_FAILED in line:
+                held.append(line)
+            else:
+                sys.stderr.write(line)
+                sys.stderr.flush()
+        code = proc.wait()
+        refusal = _refusal("".join(held))
+        if refusal is not None:
+            raise RenderError(refusal, refused=True)
+        sys.stderr.write("".join(held))
+        return code
     except BaseException:
         proc.terminate()
         try:
@@ -140,7 +177,7 @@ def main(argv=None):
     try:
         render(args)
     except RenderError as exc:
-        print(f"render failed: {exc}", file=sys.stderr)
+        print(f"\n{exc}" if exc.refused else f"render failed: {exc}", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, Terminated):
         print("render interrupted; temporary files removed, outputs unchanged", file=sys.stderr)

@@ -55,15 +55,19 @@ def report_parameter(name: str) -> str:
 
 
 _CONDITIONAL = re.compile(
-    r'^::: \{\.(content-visible|content-hidden) when-meta="cartox\.(kinetics|reproduction|hsct)"\}\n(.*?)^:::\n',
+    r'^::: \{\.(content-visible|content-hidden) '
+    r'when-meta="cartox\.(kinetics|reproduction|hsct|mrd|not_collected|not_done)"\}\n(.*?)^:::\n',
     re.MULTILINE | re.DOTALL)
 
 
-def source_text(path: Path, kinetics: bool = True, reproduction: bool = True, hsct: bool = True) -> str:
+def source_text(path: Path, kinetics: bool = True, reproduction: bool = True, hsct: bool = True, **other: bool) -> str:
     """A qmd source as rendered: the conditional divs on `cartox.kinetics` (a kinetics
-    table), `cartox.reproduction` (the bundled demo's comparison with the publication) and
-    `cartox.hsct` (transplants after CAR-T recorded and analysed) resolved."""
-    flags = {"kinetics": kinetics, "reproduction": reproduction, "hsct": hsct}
+    table), `cartox.reproduction` (the bundled demo's comparison with the publication),
+    `cartox.hsct` (transplants after CAR-T recorded and analysed) and the registry's flags
+    (``other``; defaults: MRD collected, every optional column collected, no assessment
+    "not done", as in the demo and its variants) resolved."""
+    flags = {"kinetics": kinetics, "reproduction": reproduction, "hsct": hsct, "mrd": True, "not_collected": False,
+             "not_done": False, **other}
 
     def keep(m):
         shown = (m.group(1) == "content-visible") == flags[m.group(2)]
@@ -287,7 +291,7 @@ def write_cohort_text(path: Path, header: str, frame: pd.DataFrame) -> Path:
 
 #: Fixtures that render a report: every test using one is marked `slow` (`make test-fast`
 #: leaves it out).
-RENDERING_FIXTURES = {"bundled_render", "degenerate", "hostile", "rendered", "renders", "users_report"}
+RENDERING_FIXTURES = {"bundled_render", "degenerate", "hostile", "redcap_report", "rendered", "renders", "users_report"}
 
 
 def pytest_collection_modifyitems(items):

@@ -355,7 +355,7 @@ def _response_frame(levels: dict[str, tuple[int, int, int]], grouping: str) -> p
     rows = []
     for key, (n, cr, mrd) in levels.items():
         for i in range(n):
-            rows.append({GROUPINGS[grouping].column: key, "cr_day30": i < cr, "mrd_negative_cr": i < mrd})
+            rows.append({GROUPINGS[grouping].column: key, "cr_response": i < cr, "mrd_negative_cr": i < mrd})
     df = pd.DataFrame(rows)
     df[GROUPINGS[grouping].column] = pd.Categorical(df[GROUPINGS[grouping].column], categories=list(GROUPINGS[grouping].keys))
     return df

@@ -274,3 +274,15 @@ def test_the_summary_sentences_use_the_counts_of_what_ran():
             )
     cox = (ROOT / "sections" / "_results-multivariable.qmd").read_text(encoding="utf-8")
     assert "{text.cox_terms_testable}" in cox and 'untested=f"No term of any model could be tested' in cox
+
+
+def test_the_transplant_sentences_of_a_cohort_without_transplant_say_why(one_patient):
+    """The transplant section is hidden without a transplant, but its inline expressions are
+    evaluated before it is hidden (by Quarto and the built-in renderer): they must say why
+    instead of failing the render."""
+    reason = one_patient.hsct_reason
+    assert not one_patient.hsct_analysed and reason
+    assert one_patient.hsct_hr("os") == f"HR not estimable ({reason})"
+    assert one_patient.hsct_hr("lfs", "crs", "yes") == f"HR not estimable ({reason})"
+    assert one_patient.hsct_censored_n("os") == f"not estimable ({reason})"
+    assert one_patient.hsct_censored_verdict("os", "crs") == f"no test of a difference was possible ({reason})"

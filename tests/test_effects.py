@@ -145,7 +145,7 @@ def test_response_effect_reads_exposed_versus_reference():
     g = GROUPINGS["concurrent"]
     keys = ["both"] * 17 + ["others"] * 14
     cr = [True] * 12 + [False] * 5 + [True] * 5 + [False] * 9
-    df = pd.DataFrame({g.column: pd.Categorical(keys, categories=list(g.keys)), "cr_day30": cr})
+    df = pd.DataFrame({g.column: pd.Categorical(keys, categories=list(g.keys)), "cr_response": cr})  # prepared
     res = response_effect(df, "cr", "concurrent")
     assert (res.level, res.reference, res.events, res.n, res.reference_events, res.reference_n) == (
         "both", "others", 12, 17, 5, 14)

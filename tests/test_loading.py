@@ -110,11 +110,14 @@ def test_excel_errors_name_the_spreadsheet_rows(generated):
 
 
 def test_valid_cohort_is_normalised(valid):
-    assert list(valid.columns) == [field.name for field in contract.COHORT_FIELDS]
+    assert list(valid.columns) == [field.name for field in contract.COHORT_FIELDS] + [
+        "cr_day30_not_done", "mrd_negative_not_done"]  # "not done" is a value of its own
+    assert not valid["cr_day30_not_done"].any() and not valid["mrd_negative_not_done"].any()
     dtypes = valid.dtypes.astype(str).to_dict()
     assert {c for c, d in dtypes.items() if d == "datetime64[ns]"} == {
         "infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date", "hsct_date"}
-    assert {c for c, d in dtypes.items() if d == "bool"} == {"ph_positive", "steroids", "tocilizumab", "cr_day30"}
+    assert {c for c, d in dtypes.items() if d == "bool"} == {"ph_positive", "steroids", "tocilizumab", "cr_day30",
+                                                             "cr_day30_not_done", "mrd_negative_not_done"}
     assert {c for c, d in dtypes.items() if d == "boolean"} == {"seizure", "mrd_negative"}
     assert {c for c, d in dtypes.items() if d == "int64"} == {"n_relapses", "prior_lines", "crs_grade", "icans_grade"}
     assert {c for c, d in dtypes.items() if d == "Int64"} == {"crs_onset_day", "icans_onset_day"}

@@ -115,7 +115,8 @@ def test_a_null_conclusion_is_not_worded_as_equivalence(results):
     for words in EQUIVALENCE:
         assert words not in abstract.lower() and words not in discussion.lower()
         assert words not in text.differ("survival", ("os", "crs"))
-    assert discussion.startswith("none of the 30 comparisons")  # inside "In this cohort, ..."
+    assert discussion.startswith("of the 30 comparisons")  # inside "In this cohort, ..."
+    assert "none reached statistical significance" in discussion
 
 
 def test_no_treatment_or_kinetics_comparison_is_worded_as_an_effect_on_outcome(results):
@@ -441,3 +442,41 @@ def test_a_registry_count_has_thousands_separators_as_in_the_tables(results):
     registry = dataclasses.replace(results, counts={**results.counts, "n_patients": 100_000})
     assert Narrative(registry).count("n_patients") == "100,000"  # was "100000" in the 10^5 report
     assert Narrative(results).count("n_patients") == "93"
+
+
+def _shown_parts(source: str, flags: dict[str, bool]) -> str:
+    """The text of a .qmd outside the conditional blocks (``::: {.content-visible
+    when-meta="cartox.x"}``, ``.content-hidden``) that these flags hide."""
+    shown, stack = [], []
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(":::") and "{" in stripped:
+            found = re.search(r'\.content-(visible|hidden)\s+when-meta="cartox\.(\w+)"', stripped)
+            stack.append(True if found is None else flags[found.group(2)] == (found.group(1) == "visible"))
+            continue
+        if re.fullmatch(r":::+", stripped) and stack:
+            stack.pop()
+            continue
+        if all(stack):
+            shown.append(line)
+    return "\n".join(shown)
+
+
+def test_no_inline_expression_of_the_documents_evaluates_to_nothing(results):
+    """Real Quarto prints the code of an inline expression whose value is empty ("text.product"
+    appeared literally in Methods when the study file had no ``product:``). Every inline
+    expression the documents show, evaluated without a study file (no product, no
+    declarations), prints something."""
+    text = Narrative(results)
+    assert text.product == ""  # the case of the bug: nothing stated about the product
+    sources = [ROOT / "report.qmd", ROOT / "supplement.qmd", *sorted((ROOT / "sections").glob("*.qmd"))]
+    empty, n = [], 0
+    for path in sources:
+        source = _shown_parts(path.read_text(encoding="utf-8"), text.flags)
+        for code in re.findall(r"(?<!`)`\{python\}\s+([^`]+?)\s*`", source):
+            n += 1
+            value = eval(code, {"text": text, "R": results})  # noqa: S307 (our own source)
+            if not str(value).strip():
+                empty.append(f"{path.name}: {code[:80]}")
+    assert n > 150 and not empty, empty
+    assert str(text.eligibility_and_product) == str(text.declared("eligibility"))  # the placeholder alone

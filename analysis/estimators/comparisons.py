@@ -99,6 +99,8 @@ class ResponseComparison:
     grouping: str
     levels: tuple[RateLevel, ...]
     result: TestResult
+    #: patients of the levels whose response is not known (assessment not done): left out
+    not_assessed: int = 0
 
 
 #: R's wilcox.test uses the exact distribution only below this many values per group.
@@ -464,10 +466,13 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float | N
 
 
 def compare_response(df: pd.DataFrame, response: str, grouping: str) -> ResponseComparison:
-    """Response rate per level (denominator: every patient of the level) and gtsummary's test.
+    """Response rate per level (denominator: every patient of the level whose response is
+    known) and gtsummary's test.
 
-    ``response`` is ``"cr"`` (column ``cr_day30``) or ``"mrd_negative_cr"``
-    (CR with negative MRD; patients not in CR count as non-responders).
+    ``response`` is ``"cr"`` (column ``cr_response``) or ``"mrd_negative_cr"``
+    (CR with negative MRD; patients not in CR count as non-responders). A patient whose
+    response is missing in the column (response not evaluable; MRD not assessed in CR) is
+    left out of numerator and denominator, and counted in ``not_assessed``.
     """
     try:
         column = RESPONSES[response].column
@@ -475,14 +480,19 @@ def compare_response(df: pd.DataFrame, response: str, grouping: str) -> Response
         raise KeyError(f"unknown response {response!r}; expected one of {sorted(RESPONSES)}") from None
     g = _grouping(grouping)
     # nullable boolean first: fillna on an object column would downcast silently (pandas FutureWarning)
-    flag = df[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    values = df[column].astype("boolean")
+    known = values.notna().to_numpy()
+    flag = values.fillna(False).to_numpy(dtype=bool)
     levels, counts = [], []
+    not_assessed = 0
     for level, mask in _level_masks(df, g):
+        not_assessed += int((mask & ~known).sum())
+        mask = mask & known
         n, events = int(mask.sum()), int(flag[mask].sum())
         low, high = clopper_pearson(events, n)
         levels.append(RateLevel(level.key, level.label, n, events, events / n if n else None, low, high))
         counts.append([events, n - events])
-    return ResponseComparison(response, grouping, tuple(levels), table_test(counts))
+    return ResponseComparison(response, grouping, tuple(levels), table_test(counts), not_assessed)
 
 
 # --------------------------------------------------------------------------- trend across ordered levels

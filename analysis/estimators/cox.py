@@ -416,6 +416,11 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
     if not columns:
         reasons = "; ".join(sorted(set(left_out.values())))
         return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons)
+    # centred as R's coxph does: the partial likelihood is unchanged, and recoding a 0/1
+    # covariate as 1 - x then only flips signs, so every rank and convergence decision is
+    # the same for both codings (uncentred, a 9-patient cohort got Firth's estimate for one
+    # coding and "monotone likelihood" for the other)
+    X = X[columns] - X[columns].mean()
     no_information, model = _without_information(data, X, columns)
     for c in no_information:  # R's Cholesky: zero pivot -> NA coefficient
         left_out[c] = NO_INFORMATION_REASON

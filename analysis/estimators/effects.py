@@ -302,10 +302,12 @@ def response_effect(df: pd.DataFrame, response: str, grouping: str) -> ResponseE
         return None
     ref = reference_level(grouping)
     (level,) = compared_levels(grouping)
-    flag = df[RESPONSES[response].column].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    values = df[RESPONSES[response].column].astype("boolean")
+    known = values.notna().to_numpy()  # a response not assessed is neither (compare_response)
+    flag = values.fillna(False).to_numpy(dtype=bool)
     column = df[GROUPINGS[grouping].column]
-    in_level = (column == level).to_numpy()
-    in_ref = (column == ref).to_numpy()
+    in_level = (column == level).to_numpy() & known
+    in_ref = (column == ref).to_numpy() & known
     k1, n1 = int(flag[in_level].sum()), int(in_level.sum())
     k2, n2 = int(flag[in_ref].sum()), int(in_ref.sum())
     table = [[k1, n1 - k1], [k2, n2 - k2]]

@@ -97,6 +97,7 @@ def _days(end: pd.Series, start: pd.Series) -> pd.Series:
 #: landmark cohort read: only these are copied to rebuild the groupings (the whole prepared
 #: frame is ~0.5 GB at 10^6 patients). A column prepare_cohort starts reading fails loudly.
 RECLASSIFY_COLUMNS = ("crs_grade", "crs_onset_day", "icans_grade", "icans_onset_day", "seizure", "cr_day30",
+                      "cr_day30_not_done", "mrd_negative_not_done",
                       "mrd_negative", "bm_blasts_pct", "death_date", "last_followup_date", "infusion_date",
                       "relapse_date", "cr_date", "steroids", "tocilizumab")
 

@@ -30,48 +30,61 @@ class Violation:
 class InputError(Exception):
     """Bad input: every :class:`Violation` found, raised together."""
 
-    def __init__(self, violations: Iterable[Violation]):
+    def __init__(self, violations: Iterable[Violation], warnings: Iterable[Violation] = ()):
         self.violations: list[Violation] = list(violations)
-        super().__init__(self.violations)  # args round-trip through pickle
+        #: plausibility warnings found in the same data (not errors; shown after them)
+        self.warnings: list[Violation] = list(warnings)
+        super().__init__(self.violations, self.warnings)  # args round-trip through pickle
 
     def __str__(self) -> str:
         return self.format()
 
     def format(self) -> str:
         """A readable table per file: row, patient_id, column, rule, value."""
-        by_file: dict[str | None, list[Violation]] = defaultdict(list)
-        for v in self.violations:
-            by_file[v.file].append(v)
-        blocks = []
-        for file, violations in by_file.items():
-            n = len(violations)
-            title = f"{file or 'input'}: {n} problem{'s' if n != 1 else ''}"
-            if any(v.row is not None for v in violations):
-                title += " (rows numbered as in a spreadsheet: the header is row 1)"
-            cells: list[tuple[str, ...]] = [("row", "patient_id", "column", "rule", "value", "related value")]
-            cells += [
-                (
-                    "-" if v.row is None else str(v.row),
-                    clip(v.patient_id, 20) if v.patient_id is not None else "-",
-                    v.column or "-",
-                    v.rule,
-                    clip(v.value, 40) if v.value is not None else "",
-                    clip(v.related, 40) if v.related is not None else "",
-                )
-                for v in violations
-            ]
-            if not any(v.related for v in violations):
-                cells = [c[:5] for c in cells]
-            widths = [
-                min(max(len(c[i]) for c in cells), cap)
-                for i, cap in enumerate((7, 20, 24, 64, 40, 40)[: len(cells[0])])
-            ]
-            lines = [title]
-            for c in cells:
-                line = "  ".join(text.ljust(width) for text, width in zip(c, widths))
-                lines.append("  " + line.rstrip())
-            blocks.append("\n".join(lines))
-        return "\n\n".join(blocks)
+        return format_violations(self.violations)
+
+
+def format_violations(violations: Iterable[Violation], noun: str = "problem") -> str:
+    """Violations (or warnings, ``noun="warning"``) as a readable table per file: row,
+    patient_id, column, rule, value."""
+    by_file: dict[str | None, list[Violation]] = defaultdict(list)
+    for v in violations:
+        by_file[v.file].append(v)
+    blocks = []
+    for file, group in by_file.items():
+        n = len(group)
+        title = f"{file or 'input'}: {n} {noun}{'s' if n != 1 else ''}"
+        if any(v.row is not None for v in group):
+            title += " (rows numbered as in a spreadsheet: the header is row 1)"
+        cells: list[tuple[str, ...]] = [("row", "patient_id", "column", "rule", "value", "related value")]
+        cells += [
+            (
+                "-" if v.row is None else str(v.row),
+                clip(v.patient_id, 20) if v.patient_id is not None else "-",
+                v.column or "-",
+                v.rule,
+                clip(v.value, 40) if v.value is not None else "",
+                clip(v.related, 40) if v.related is not None else "",
+            )
+            for v in group
+        ]
+        if not any(v.related for v in group):
+            cells = [c[:5] for c in cells]
+        widths = [
+            min(max(len(c[i]) for c in cells), cap) for i, cap in enumerate((7, 20, 24, 64, 40, 40)[: len(cells[0])])
+        ]
+        lines = [title]
+        for c in cells:
+            line = "  ".join(text.ljust(width) for text, width in zip(c, widths))
+            lines.append("  " + line.rstrip())
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+class DataRefused(Exception):
+    """The report refuses to render invalid data: its message is the validator's summary and
+    the command that lists every problem (:func:`analysis.inputs.problems.refusal`). The
+    renderers print it as it is, once, without their own internals."""
 
 
 def clip(text: str, width: int) -> str:

@@ -20,17 +20,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.inputs import redcap
 from analysis.inputs.errors import InputError, Violation
 from analysis.inputs.readers import (
     NO_MAPPING,
     ColumnMapping,
+    Source,
     check_header,
     is_marker_line,
     open_source,
     parse_chunk,
     parse_column,
 )
-from analysis.inputs.rules import days_to_last_followup, schema_violations
+from analysis.inputs.rules import days_to_last_followup, plausibility_warnings, schema_violations
 from analysis.registry.contract import (
     BOOLEAN,
     COHORT_FIELDS,
@@ -46,6 +48,7 @@ from analysis.registry.contract import (
     TEXT,
     Field,
     kinetics_rules,
+    not_done_column,
 )
 
 __all__ = ["InputError", "Study", "Violation", "load_cohort", "load_kinetics", "load_study", "parse_cutoff"]
@@ -77,6 +80,7 @@ class _Loaded:
     comments: list[str]
     notes: tuple[str, ...] = ()
     absent: tuple[str, ...] = ()  # columns that may be absent and were (Field.may_be_absent)
+    not_collected: tuple[str, ...] = ()  # optional columns the file does not have (Field.optional_column)
 
 
 def _load(
@@ -88,12 +92,23 @@ def _load(
     cutoff: dt.date | None,
     mapping: ColumnMapping = NO_MAPPING,
     sheet: str | None = None,
+    source: Source | None = None,
+    not_collected: tuple[str, ...] = (),
 ) -> _Loaded:
-    """Read and validate one table; file-level problems end the reading early."""
+    """Read and validate one table; file-level problems end the reading early.
+
+    ``source``: the table already opened (a part of a REDCap flat export);
+    ``not_collected``: optional columns the study file declares not collected (read as
+    absent, whatever the file holds)."""
     path = Path(path)
     try:
-        source = open_source(path, sheet=sheet, headers=mapping.headers(fields))
+        if source is None:
+            source = open_source(path, sheet=sheet, headers=mapping.headers(fields))
         positions, violations = check_header(source.header, fields, what)
+        for name in not_collected:
+            positions.pop(name, None)
+        uncollected = tuple(f.name for f in fields if f.optional_column and f.name not in positions)
+        rules = tuple(rule for rule in rules if not set(uncollected) & set(rule.columns))
         numbers = {
             positions[f.name]
             for f in fields
@@ -102,6 +117,7 @@ def _load(
         parsed = [parse_chunk(chunk, fields, positions, mapping) for chunk in source.chunks(numbers)]
     except InputError as err:
         return _Loaded(None, _with_file(err.violations, path), [])
+    violations = list(violations)
 
     frame = pd.concat([p[0] for p in parsed]) if parsed else pd.DataFrame()
     bad = pd.concat([p[1] for p in parsed]) if parsed else pd.DataFrame()
@@ -116,11 +132,14 @@ def _load(
         if field.name not in frame:
             frame[field.name] = parse_column(pd.Series("", index=frame.index, dtype=object), field.kind)[0]
             bad[field.name] = not field.may_be_absent
-    frame = frame[[f.name for f in fields]]
+        if field.not_done is not None:
+            done = not_done_column(field.name)
+            frame[done] = frame[done].fillna(False).astype(bool) if done in frame else False
+    frame = frame[[f.name for f in fields] + [not_done_column(f.name) for f in fields if f.not_done is not None]]
     violations += schema_violations(frame, bad, fields, rules, cutoff)
     order = {f.name: i for i, f in enumerate(fields)}
     violations.sort(key=lambda v: (v.row is not None, v.row or 0, order.get(v.column, len(order))))
-    return _Loaded(frame, _with_file(violations, path), source.comments, source.notes, absent)
+    return _Loaded(frame, _with_file(violations, path), source.comments, source.notes, absent, uncollected)
 
 
 def _with_file(violations: Iterable[Violation], path: Path) -> list[Violation]:
@@ -133,8 +152,8 @@ def _finish(frame: pd.DataFrame, fields: tuple[Field, ...]) -> pd.DataFrame:
     for field in fields:
         if field.kind == INTEGER and field.required:
             out[field.name] = out[field.name].astype("int64")
-        elif field.kind == BOOLEAN and field.required:
-            out[field.name] = out[field.name].astype(bool)
+        elif field.kind == BOOLEAN and field.required:  # "not done" (its own column): False here
+            out[field.name] = out[field.name].astype("boolean").fillna(False).astype(bool)
         elif field.kind in (TEXT, SEX, STATUS):
             out[field.name] = out[field.name].astype(object)
     if "seizure" in out:
@@ -150,7 +169,10 @@ class Study:
     """A validated cohort (raw-normalised, not yet prepared) and its kinetics.
 
     ``notes`` are for the user, not errors: e.g. which sheet of a workbook holding
-    several tables was read."""
+    several tables was read, or how a REDCap flat export was split. ``warnings`` are the
+    contract's plausibility warnings (:func:`analysis.registry.contract.plausibility_rules`),
+    ``not_collected`` the optional columns the registry does not collect (absent from the
+    export or declared in the study file)."""
 
     cohort: pd.DataFrame
     kinetics: pd.DataFrame | None
@@ -159,6 +181,8 @@ class Study:
     kinetics_path: Path | None
     is_synthetic: bool
     notes: tuple[str, ...] = ()
+    warnings: tuple[Violation, ...] = ()
+    not_collected: tuple[str, ...] = ()
     #: optional columns the cohort file did not have (``hsct_date``): read as empty, and the
     #: report says they were not recorded rather than that nothing happened
     absent_columns: tuple[str, ...] = ()
@@ -175,11 +199,26 @@ def _empty_name(what: str) -> _Loaded:
     )
 
 
-def _cohort(path, cutoff, sheet: str | None = None, mapping: ColumnMapping = NO_MAPPING) -> _Loaded:
+def _cohort(
+    path,
+    cutoff,
+    sheet: str | None = None,
+    mapping: ColumnMapping = NO_MAPPING,
+    source: Source | None = None,
+    not_collected: tuple[str, ...] = (),
+) -> _Loaded:
     if _empty_path(path):
         return _empty_name("cohort")
     loaded = _load(
-        path, COHORT_FIELDS, COHORT_RULES, what="cohort", cutoff=parse_cutoff(cutoff), sheet=sheet, mapping=mapping
+        path,
+        COHORT_FIELDS,
+        COHORT_RULES,
+        what="cohort",
+        cutoff=parse_cutoff(cutoff),
+        sheet=sheet,
+        mapping=mapping,
+        source=source,
+        not_collected=not_collected,
     )
     if loaded.frame is not None and not loaded.violations:
         loaded.violations += _with_file(_followup_violations(loaded.frame), Path(path))
@@ -207,12 +246,22 @@ def _followup_violations(frame: pd.DataFrame) -> list[Violation]:
 
 
 def _kinetics(
-    path, cohort_ids: pd.Series | None, followup_days: pd.Series | None = None, mapping: ColumnMapping = NO_MAPPING
+    path,
+    cohort_ids: pd.Series | None,
+    followup_days: pd.Series | None = None,
+    mapping: ColumnMapping = NO_MAPPING,
+    source: Source | None = None,
 ) -> _Loaded:
     if _empty_path(path):
         return _empty_name("kinetics")
     return _load(
-        path, KINETICS_FIELDS, kinetics_rules(cohort_ids, followup_days), what="kinetics", cutoff=None, mapping=mapping
+        path,
+        KINETICS_FIELDS,
+        kinetics_rules(cohort_ids, followup_days),
+        what="kinetics",
+        cutoff=None,
+        mapping=mapping,
+        source=source,
     )
 
 
@@ -240,25 +289,51 @@ def load_study(
     *,
     sheet: str | None = None,
     mapping: ColumnMapping = NO_MAPPING,
+    layout: redcap.Layout | None = None,
+    not_collected: tuple[str, ...] | list[str] = (),
 ) -> Study:
     """Load a cohort and optionally its kinetics; the violations of both files are raised together.
 
     ``sheet`` names the sheet of the cohort workbook to read (default: its active visible
     sheet); ``mapping`` (from a study file) maps the export's headers and values onto the
-    contract.
+    contract. A REDCap flat export (repeating instruments, events) is split into its
+    cohort rows and, when ``layout`` names the kinetics instrument or events and no
+    ``kinetics_path`` is given, its kinetics rows (:mod:`analysis.inputs.redcap`).
+    ``not_collected``: optional columns the registry does not collect.
     """
     cutoff = parse_cutoff(cutoff)
-    cohort = _cohort(cohort_path, cutoff, sheet, mapping)
-    violations = list(cohort.violations)
+    not_collected = tuple(not_collected)
+    parts = _redcap_parts(cohort_path, sheet, mapping, layout, use_kinetics=kinetics_path is None)
+    cohort_source = kinetics_source = None
+    split_violations: list[Violation] = []
+    notes: tuple[str, ...] = ()
+    if isinstance(parts, _Loaded):  # the file could not be read: its problems, as any file's
+        raise InputError(parts.violations)
+    if parts is not None:
+        cohort_source, kinetics_source, split_violations, notes = parts
+        if kinetics_source is not None:
+            kinetics_path = cohort_path
+    cohort = _cohort(cohort_path, cutoff, sheet, mapping, cohort_source, not_collected)
+    violations = _with_file(split_violations, Path(cohort_path)) + list(cohort.violations)
     kinetics = None
     if kinetics_path is not None:
         ids = None if cohort.frame is None else cohort.frame["patient_id"]
         if ids is not None and ids.isna().all():  # no usable patient_id column: nothing to check against
             ids = None
-        kinetics = _kinetics(kinetics_path, ids, None if ids is None else days_to_last_followup(cohort.frame), mapping)
+        kinetics = _kinetics(
+            kinetics_path,
+            ids,
+            None if ids is None else days_to_last_followup(cohort.frame),
+            mapping,
+            kinetics_source,
+        )
         violations += kinetics.violations
+    unread = tuple(dict.fromkeys(not_collected + cohort.not_collected))
+    warnings: tuple[Violation, ...] = ()
+    if cohort.frame is not None:
+        warnings = tuple(_with_file(plausibility_warnings(cohort.frame, cutoff, set(unread)), Path(cohort_path)))
     if violations:
-        raise InputError(violations)
+        raise InputError(violations, warnings=warnings)
     return Study(
         cohort=_finish(cohort.frame, COHORT_FIELDS),
         kinetics=None if kinetics is None else _finish(kinetics.frame, KINETICS_FIELDS),
@@ -266,9 +341,12 @@ def load_study(
         cohort_path=Path(cohort_path),
         kinetics_path=None if kinetics_path is None else Path(kinetics_path),
         is_synthetic=bool(cohort.comments) and is_marker_line(cohort.comments[0]),
-        notes=cohort.notes
+        notes=notes
+        + cohort.notes
         + _short_cr_notes(cohort.frame, Path(cohort_path))
         + (() if kinetics is None else kinetics.notes),
+        warnings=warnings,
+        not_collected=unread,
         absent_columns=cohort.absent,
     )
 
@@ -288,3 +366,54 @@ def _short_cr_notes(frame: pd.DataFrame, path: Path) -> tuple[str, ...]:
         + f"): the flow diagram counts them as evaluable in CR, and a landmark analysis at day "
         f"{RESPONSE_ASSESSMENT_DAY} or later leaves them out (their follow-up ends before it)",
     )
+
+
+def _redcap_parts(path, sheet, mapping: ColumnMapping, layout: redcap.Layout | None, use_kinetics: bool):
+    """The cohort and kinetics parts of a REDCap flat export, as sources, with the
+    violations of the split and notes saying what was found; None for any other table
+    (read as it is); a :class:`_Loaded` holding the file's problems when it cannot be read."""
+    if _empty_path(path):
+        return None
+    path = Path(path)
+    try:
+        source = open_source(path, sheet=sheet)
+    except InputError:
+        return None  # reported when the cohort is read
+    shape = redcap.shape_of(source.header)
+    if shape is None:
+        return None
+    layout = layout if layout is not None and use_kinetics else redcap.NO_LAYOUT
+    try:
+        frame = pd.concat(list(source.chunks(set())))
+    except InputError as err:
+        return _Loaded(None, _with_file(err.violations, path), [])
+    cohort_headers = mapping.headers(COHORT_FIELDS)
+    cohort_header = tuple(cohort_headers.get(str(h).strip(), h) for h in source.header)
+    record = cohort_header.index("patient_id") if "patient_id" in cohort_header else 0
+    read = [i for i, name in enumerate(cohort_header) if name in {f.name for f in COHORT_FIELDS}]
+    kinetics_headers = mapping.headers(KINETICS_FIELDS)
+    kinetics_header = tuple(kinetics_headers.get(str(h).strip(), h) for h in source.header)
+    samples = [i for i, name in enumerate(kinetics_header) if name == "car_copies_per_ug"]
+    split = redcap.split(frame, cohort_header, shape, layout, record=record, merged=read, sample_values=samples)
+    instruments, events = redcap.describe_rows(frame, shape)
+    what = [f"{path.name} is a REDCap flat export: {split.records} records"]
+    if layout.kinetics_instrument is not None:
+        what.append(f"{split.kinetics_rows} rows of repeating instrument {layout.kinetics_instrument} -> kinetics")
+    elif layout.kinetics_events:
+        what.append(f"{split.kinetics_rows} rows of {len(layout.kinetics_events)} sampling events -> kinetics")
+    if events:
+        what.append(f"{len(events)} events merged per record")
+    notes = ["; ".join(what)] + split.notes
+    if instruments and not layout.has_kinetics and use_kinetics:
+        notes.append(
+            "no kinetics table: the study file names no kinetics instrument "
+            f"(`redcap: kinetics_instrument: NAME`; repeating instruments here: {', '.join(instruments)})"
+        )
+    cohort_source = Source(cohort_header, lambda numbers: iter([split.cohort]), source.comments, source.notes)
+    kinetics_source = None
+    if split.kinetics is not None:
+        header = kinetics_header
+        if split.day_column is not None:  # the day after infusion, from the event
+            header = header + ("",) * (split.day_column - len(header)) + ("day",)
+        kinetics_source = Source(header, lambda numbers: iter([split.kinetics]), [], ())
+    return cohort_source, kinetics_source, split.violations, tuple(notes)

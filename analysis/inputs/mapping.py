@@ -2,95 +2,146 @@
 
 A registry export rarely uses the contract's column names: REDCap writes field labels
 ("Date of CAR-T infusion") or raw variable names (``cart_inf_dt``), with coded values
-("1, Yes | 0, No") and local date formats. :func:`propose_mapping` reads the export
-(and its data-dictionary sheet when the workbook has one), and proposes for every
-contract column the export header that holds it, with how sure it is:
+("1, Yes | 0, No") and local date formats, often in one flat file whose repeating
+instruments or events hold the CAR-T kinetics. :func:`propose_mapping` reads the export,
+its data dictionary (REDCap's CSV beside the export, named with ``--dictionary`` or
+found on its own, or a dictionary sheet of the workbook), splits a REDCap flat export
+into its cohort and kinetics rows (:mod:`analysis.inputs.redcap`), and proposes for
+every contract column the export header that holds it, with how sure it is:
 
 * ``exact``: the contract name itself;
 * ``same name``: equal once case, spaces and punctuation are ignored;
-* ``known label``: a label or variable name registries use for it (:data:`SYNONYMS`),
-  of the header or of its data-dictionary label;
+* ``known label``: a label or variable name registries use for it (:data:`SYNONYMS`,
+  the report's own names of the variable, common clinical abbreviations such as BM,
+  FU, tox), of the header or of its data-dictionary label; a checkbox option
+  (``icans_sx___2`` = "Seizure") for a yes/no column;
 * ``guess``: the closest spelling (difflib ratio or shared words) above
   :data:`GUESS_MIN`; the file marks it to be checked.
 
-It proposes ``values:`` for yes/no-like, sex, disease-status and grade columns whose
-cells the contract does not read as they are (``Checked``, ``Grade 2``, REDCap codes),
-and the ``date_format`` of text dates (day-first when a first number is above 12).
-Nothing is guessed silently: the printed table and the comments in the file say what
-was matched how.
+It proposes ``values:`` for yes/no-like, response, sex, disease-status and grade columns
+whose cells the contract does not read as they are (``Checked``, ``Grade 2``, REDCap
+codes, "Not done"), and the ``date_format`` of text dates (day-first when a first number
+is above 12).
+
+No mapping is more certain than its evidence: values proposed under a guessed column are
+guesses too, and before a column is called mapped its values are checked against what
+the contract column means (:func:`_content_doubts`: a "CR" column whose "yes" patients
+have no CR date, a dose in mg that holds small whole numbers, dates before 2000 or after
+the export). Everything to check is listed first ("Check these before you validate"),
+and ``map`` says "every required column is mapped" only when nothing is in doubt.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
-from analysis.inputs import yamlstrict
+from analysis.inputs import redcap, yamlstrict
 from analysis.inputs.readers import normal_name
 from analysis.inputs.xlsx import check_archive
-from analysis.registry.concepts import OPTIONS
-from analysis.registry.contract import BOOLEAN_WORDS, COHORT_FIELDS, KINETICS_FIELDS, SEX_WORDS, STATUS_WORDS
+from analysis.registry.concepts import OPTIONS, VARIABLES
+from analysis.registry.contract import (
+    BOOLEAN_WORDS,
+    COHORT_FIELDS,
+    EARLIEST_DATE,
+    KINETICS_FIELDS,
+    NOT_DONE_WORDS,
+    SEX_WORDS,
+    STATUS_WORDS,
+)
 
 #: Labels and variable names that registries use for each contract column (normalised
-#: as :func:`analysis.inputs.readers.normal_name` does).
+#: as :func:`analysis.inputs.readers.normal_name` does). The report's own names of a
+#: Table 1 variable (:data:`analysis.registry.concepts.VARIABLES`) count too.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "patient_id": ("record id", "record", "patient id", "patient", "subject id", "study id", "id", "upn",
-                   "patient number", "pt id"),
+                   "patient number", "pt id", "study number", "participant id"),
     "center": ("centre", "site", "center name", "centre name", "institution", "hospital", "data access group",
-               "redcap data access group", "center id", "site id"),
+               "redcap data access group", "center id", "site id", "treating center", "treating centre",
+               "treating site", "treating hospital", "study site", "transplant center"),
     "infusion_date": ("date of car t infusion", "car t infusion date", "infusion date", "date of infusion",
-                      "cart infusion date", "cart inf dt", "inf date", "car t cell infusion date"),
-    "age": ("age at infusion", "age years", "age at car t infusion", "age at infusion years", "age yrs"),
+                      "cart infusion date", "cart inf dt", "inf date", "car t cell infusion date",
+                      "infusion day 0 date", "date of car t cell infusion", "date of car t", "car t date",
+                      "date of car t cells", "day 0 date", "date of cell infusion"),
+    "age": ("age at infusion", "age years", "age at car t infusion", "age at infusion years", "age yrs",
+            "age at car t", "age years at car t", "age years at infusion", "age at treatment"),
     "sex": ("gender", "sex at birth", "patient sex"),
     "ph_positive": ("ph", "philadelphia chromosome", "ph chromosome", "ph positive all", "bcr abl1",
-                    "philadelphia chromosome positive", "ph status", "bcr abl"),
+                    "philadelphia chromosome positive", "ph status", "bcr abl", "ph positive", "philadelphia positive"),
     "disease_status": ("disease status at infusion", "relapsed or refractory", "status at infusion",
-                       "disease status", "r r status", "refractory status"),
-    "n_relapses": ("number of relapses", "relapses", "prior relapses", "no of relapses", "n relapses"),
+                       "disease status", "r r status", "refractory status", "disease status before car t",
+                       "disease state", "disease state before car t", "disease state at infusion"),
+    "n_relapses": ("number of relapses", "relapses", "prior relapses", "no of relapses", "n relapses",
+                   "number of prior relapses"),
     "prior_lines": ("prior lines of therapy", "number of prior lines", "prior therapy lines", "lines of therapy",
-                    "prior treatments", "prior lines"),
+                    "prior treatments", "prior lines", "number of prior lines of therapy",
+                    "number of prior treatment lines", "prior treatment lines", "number of prior therapies",
+                    "number of lines of therapy", "previous therapy lines", "previous lines of therapy"),
     "bm_blasts_pct": ("bone marrow blasts", "marrow blasts", "bm blasts", "bone marrow blasts before infusion",
-                      "bm blasts percent", "blasts in bone marrow", "pre infusion marrow blasts"),
+                      "bm blasts percent", "blasts in bone marrow", "pre infusion marrow blasts",
+                      "bone marrow blasts before car t", "bone marrow blasts pre infusion",
+                      "bone marrow blast percent pre infusion", "marrow blasts before car t",
+                      "marrow blasts at lymphodepletion", "bone marrow blasts at lymphodepletion"),
     "cart_dose_1e6_per_kg": ("car t dose", "cell dose", "car t cell dose", "dose 10 6 cells kg",
-                             "infused dose", "cart dose", "car t dose x10 6 kg", "dose x10 6 kg"),
+                             "infused dose", "cart dose", "car t dose x10 6 kg", "dose x10 6 kg",
+                             "car t cells infused", "cells infused", "infused car t cells"),
     "il6_peak_pg_ml": ("peak il 6", "il 6 peak", "il6 peak", "peak il6", "peak interleukin 6",
                        "maximum il 6"),
     "ferritin_peak_ng_ml": ("peak ferritin", "ferritin peak", "maximum ferritin", "ferritin max"),
     "crs_grade": ("crs grade astct", "crs grade", "cytokine release syndrome grade", "grade of crs",
-                  "crs grd", "max crs grade", "maximum crs grade"),
+                  "crs grd", "max crs grade", "maximum crs grade", "peak crs grade"),
     "crs_onset_day": ("crs onset day", "day of crs onset", "crs onset", "onset of crs day", "crs onset d",
-                      "days to crs", "crs onset days after infusion"),
+                      "days to crs", "crs onset days after infusion", "first day of crs", "crs start",
+                      "start of crs", "crs start day"),
     "icans_grade": ("icans grade astct", "icans grade", "neurotoxicity grade", "grade of icans", "icans grd",
-                    "max icans grade", "maximum icans grade"),
+                    "max icans grade", "maximum icans grade", "peak icans grade",
+                    "immune effector cell associated neurotoxicity syndrome grade"),
     "icans_onset_day": ("icans onset day", "day of icans onset", "icans onset", "onset of icans day",
-                        "days to icans", "icans onset days after infusion"),
-    "seizure": ("seizures", "seizure during icans", "any seizure"),
+                        "days to icans", "icans onset days after infusion", "first day of icans", "icans start",
+                        "start of icans", "icans start day"),
+    "seizure": ("seizures", "seizure during icans", "any seizure", "seizure"),
     "steroids": ("corticosteroids", "steroid treatment", "corticosteroid treatment", "steroids given",
-                 "dexamethasone given", "received steroids", "steroid use"),
+                 "dexamethasone given", "received steroids", "steroid use", "corticosteroids given",
+                 "corticosteroids for crs icans", "steroids for crs icans", "steroids for toxicity",
+                 "corticosteroids for toxicity", "toxicity steroids", "toxicity corticosteroids",
+                 "steroids given for toxicity", "corticosteroids given for toxicity", "steroids administered"),
     "dex_equiv_cum_mg": ("cumulative dexamethasone equivalent", "cumulative steroid dose",
                          "dexamethasone equivalent dose", "cumulative dexamethasone mg",
-                         "dex equivalent mg", "cumulative steroid dose mg dexamethasone equivalent"),
+                         "dex equivalent mg", "cumulative steroid dose mg dexamethasone equivalent",
+                         "cumulative dexamethasone dose", "dexamethasone total", "total dexamethasone dose",
+                         "total dexamethasone", "total dexamethasone equivalent dose", "dexamethasone equivalent"),
     "tocilizumab": ("tocilizumab given", "received tocilizumab", "toci", "tocilizumab treatment",
-                    "tocilizumab use"),
+                    "tocilizumab use", "tocilizumab for crs", "toxicity tocilizumab", "tocilizumab administered"),
     "tocilizumab_cum_mg": ("cumulative tocilizumab dose", "tocilizumab dose", "tocilizumab mg",
-                           "cumulative tocilizumab mg", "toci dose"),
+                           "cumulative tocilizumab mg", "toci dose", "total tocilizumab dose"),
     "cr_day30": ("cr at day 30", "complete remission at day 30", "complete response at day 30", "d30 cr",
-                 "day 30 cr", "cr d30", "response day 30 cr"),
+                 "day 30 cr", "cr d30", "response day 30 cr", "response at day 30", "day 30 response",
+                 "best response day 30", "response d30", "d30 response", "best response by day 28",
+                 "best response by day 30", "response at day 28", "day 28 response", "response by day 28",
+                 "response by day 30", "response day 28"),
     "mrd_negative": ("mrd negative", "mrd negativity", "mrd negative cr", "mrd neg", "mrd status negative",
-                     "mrd negative at day 30"),
+                     "mrd negative at day 30", "mrd status", "mrd day 30", "mrd d30", "mrd at day 30",
+                     "mrd result", "mrd", "mrd at response", "mrd flow", "mrd status at response", "mrd flow at cr",
+                     "mrd by ngs", "mrd by flow", "mrd day 28", "mrd d28"),
     "cr_date": ("date of cr", "date of complete remission", "cr date", "complete remission date",
-                "date of complete response"),
-    "relapse_date": ("date of relapse", "relapse date", "date of progression or relapse"),
+                "date of complete response", "date of response", "response date", "date of remission",
+                "remission date", "date of first cr"),
+    "relapse_date": ("date of relapse", "relapse date", "date of progression or relapse", "date of progression",
+                     "progression date"),
     "death_date": ("date of death", "death date", "dod"),
     "last_followup_date": ("date of last follow up", "last follow up", "last follow up date",
                            "date last known alive", "last contact date", "date of last contact",
-                           "last fu date", "date of last follow up or death"),
+                           "last fu date", "date of last follow up or death", "last seen", "date last seen",
+                           "date of last visit", "last visit date", "last visit"),
     "hsct_date": ("hsct post", "hsct post date", "hsct post dt", "hsct date", "date of hsct",
                   "allo hsct after car t", "date of allo hsct after car t", "allo hsct date",
                   "consolidative hsct", "consolidative hsct date", "date of consolidative hsct",
@@ -98,20 +149,74 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                   "allogeneic transplant date", "date of allogeneic transplant", "allogeneic hsct after car t",
                   "sct date", "date of sct", "transplant date", "date of transplant", "allo sct date"),
     "day": ("day after infusion", "days after infusion", "sample day", "study day", "day post infusion",
-            "timepoint day"),
+            "timepoint day", "day of sample", "sampling day", "days since infusion", "day since infusion"),
     "car_copies_per_ug": ("car copies per ug", "car transgene copies", "car copies ug dna",
-                          "transgene copies per ug gdna", "car t copies", "car copies", "copies ug"),
+                          "transgene copies per ug gdna", "car t copies", "car copies", "copies ug",
+                          "car t copies per ug dna", "car transgene copies per ug dna", "car t expansion",
+                          "car transgene", "car t transgene", "car vector copies", "car t qpcr", "car qpcr",
+                          "qpcr car copies ug gdna", "car copies ug gdna", "qpcr car copies",
+                          "car vector copies per ug dna", "vector copies per ug dna"),
+}
+
+#: Abbreviations of clinical registries, read as the words they stand for when headers
+#: and labels are matched ("BM blasts" = "bone marrow blasts", "Date of last FU").
+ABBREVIATIONS: dict[str, str] = {
+    "bm": "bone marrow", "tox": "toxicity", "resp": "response", "inf": "infusion", "fu": "follow up",
+    "dx": "diagnosis", "allo": "allogeneic", "ice": "immune effector cell", "tx": "treatment",
+    "pt": "patient", "pts": "patients", "dt": "date", "yrs": "years", "yr": "years", "max": "peak",
+    "cum": "cumulative", "cumul": "cumulative", "dex": "dexamethasone", "toci": "tocilizumab",
+    "tcz": "tocilizumab", "rel": "relapse", "grd": "grade", "gr": "grade", "sz": "seizure",
+    "lfu": "last follow up", "dod": "date of death", "dob": "date of birth", "num": "number",
+    "nb": "number", "lot": "lines of therapy", "neuro": "neurotoxicity", "pos": "positive",
+    "neg": "negative", "ctr": "center", "d": "day", "pct": "percent", "perc": "percent",
+    "cs": "corticosteroids", "cort": "corticosteroids", "il6": "il 6", "cart": "car t", "nt": "neurotoxicity",
+    "dz": "disease", "plus": "positive", "n": "number", "bl": "blasts", "vcn": "vector copy number",
+    "highest": "peak", "maximum": "peak", "pd": "progression",
+}
+
+#: Words that name an optional column: a header holding one is a candidate for it, so that the
+#: column is not written off as "not collected" without a word (``map``'s doubts).
+_OPTIONAL_WORDS = {
+    "il6_peak_pg_ml": {"il", "il6", "interleukin"}, "ferritin_peak_ng_ml": {"ferritin"},
+    "seizure": {"seizure", "convulsion", "epilepsy"},
+    "dex_equiv_cum_mg": {"dexamethasone", "steroid", "corticosteroid"},
+    "tocilizumab_cum_mg": {"tocilizumab"}, "mrd_negative": {"mrd", "residual"},
 }
 
 #: Least similarity for a guessed header (below it, the column is left unmapped).
 GUESS_MIN = 0.72
 
+#: Column of the contract whose values are a dose in mg: small whole numbers there are
+#: probably a count of doses. At most this value, all whole numbers: doubted.
+DOSE_COUNT_MAX = 10
+
 _HOW_ORDER = ("exact", "same name", "known label", "guess")
+
+#: A proposed column whose values contradict its contract column: written commented out.
+HELD_BACK = "held back"
+#: The kinetics day of a longitudinal export: the sampling event's day.
+FROM_EVENT = "from event"
 
 _YES = {"yes", "y", "true", "1", "checked", "present", "positive", "pos", "+", "x", "ja", "oui", "si", "sí"}
 _NO = {"no", "n", "false", "0", "unchecked", "absent", "negative", "neg", "-", "nein", "non"}
+_NOT_DONE = set(NOT_DONE_WORDS) | {"not applicable", "n/a", "na", "missing", "not performed", "not tested",
+                                   "pending", "not available", "not assessable", "not evaluated", "inevaluable"}
+#: A test result under ``*_negative`` (MRD): these words mean negative (true) or positive (false).
+_RESULT_NEGATIVE = {"negative", "neg", "-", "undetectable", "not detected", "below detection", "below lod"}
+_RESULT_POSITIVE = {"positive", "pos", "+", "detectable", "detected"}
+#: Words of a day-30 response: complete remission (CR with or without count recovery) or not.
+_CR_YES = {"cr", "cri", "crh", "crp", "complete remission", "complete response", "cr with incomplete count recovery",
+           "cr with incomplete hematologic recovery", "mrd negative cr", "mrd positive cr", "cr mrd negative",
+           "cr mrd positive", "cr mrd neg", "cr mrd pos"}
+_CR_NO = {"pr", "partial response", "partial remission", "sd", "stable disease", "pd", "progressive disease",
+          "nr", "no response", "non response", "refractory", "no remission", "no cr", "relapse"}
 _NONE_GRADE = {"none", "no", "no crs", "no icans", "absent", "grade 0", "0", "not present"}
 _MALE, _FEMALE = {"male", "m", "man", "masculine", "h"}, {"female", "f", "woman", "feminine"}
+
+#: REDCap field types whose "Choices, Calculations, OR Slider Labels" cell is not a list of choices.
+_NOT_CHOICES = {"calc", "slider", "descriptive", "sql", "file", "notes", "text"}
+#: REDCap field types with implicit choices.
+_IMPLICIT_CHOICES = {"yesno": {"1": "Yes", "0": "No"}, "truefalse": {"1": "True", "0": "False"}}
 
 
 @dataclass(frozen=True)
@@ -124,10 +229,14 @@ class ColumnMatch:
 
     @property
     def comment(self) -> str:
+        if self.how == FROM_EVENT:
+            return "from the event names (redcap: kinetics_events)"
         if self.header is None:
             return "NOT FOUND: write the export's header here"
         if self.how == "guess":
             return f"GUESS (similarity {self.score:.2f}): check"
+        if self.how == HELD_BACK:
+            return f"HELD BACK, not read until you check it: {self.via}"
         if self.how == "known label" and self.via:
             return f"known label ({self.via})"
         return self.how
@@ -146,25 +255,53 @@ class Proposal:
     date_note: str = ""
     latest_date: dt.date | None = None
     dictionary_sheet: str | None = None
+    #: the data dictionary read: a sheet name, or a CSV file
+    dictionary_file: Path | None = None
+    #: a REDCap flat export: how to split it, and what was found ("150 records, ...")
+    layout: redcap.Layout | None = None
+    found: str = ""
+    #: what to check before validating, most important first
+    doubts: list[str] = field(default_factory=list)
+    #: optional contract columns the export does not have
+    not_collected: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: contract column -> {code: the dictionary's label}, shown beside coded values
+    value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def missing_required(self) -> list[str]:
         required = {f.name for f in COHORT_FIELDS if f.required}
-        out = [m.name for m in self.cohort_matches if m.header is None and m.name in required]
-        if self.kinetics is not None:
+        out = [m.name for m in self.cohort_matches if (m.header is None or m.how == HELD_BACK) and m.name in required]
+        if self.has_kinetics:
             required_k = {f.name for f in KINETICS_FIELDS if f.required}
+            from_event = self.layout is not None and any(d is not None for d in self.layout.kinetics_events.values())
             out += [f"{m.name} (kinetics)" for m in self.kinetics_matches if m.header is None
-                    and m.name in required_k]
+                    and m.name in required_k and not (m.name == "day" and from_event)]
         return out
+
+    @property
+    def has_kinetics(self) -> bool:
+        return self.kinetics is not None or (self.layout is not None and self.layout.has_kinetics)
 
     @property
     def complete(self) -> bool:
         return not self.missing_required
 
     def report(self) -> str:
-        """The table printed by ``map``: contract column, export header, how matched."""
-        lines = [f"Mapping of {self.export.name}" + (f" (sheet '{self.sheet}')" if self.sheet else "")
-                 + (f", data dictionary from sheet '{self.dictionary_sheet}'" if self.dictionary_sheet else "")]
+        """The table printed by ``map``: what to check first, then contract column, export
+        header, how matched."""
+        source = [f"Mapping of {self.export.name}" + (f" (sheet '{self.sheet}')" if self.sheet else "")]
+        if self.dictionary_sheet:
+            source.append(f"data dictionary from sheet '{self.dictionary_sheet}'")
+        elif self.dictionary_file is not None:
+            source.append(f"data dictionary {self.dictionary_file.name}")
+        lines = [", ".join(source)]
+        if self.found:
+            lines.append(self.found)
+        lines += [f"note: {note}" for note in self.notes]
+        if self.doubts:
+            lines.append(f"\nCheck these before you validate ({len(self.doubts)}):")
+            lines += [f"  {i}. {doubt}" for i, doubt in enumerate(self.doubts, start=1)]
         for title, matches in (("cohort", self.cohort_matches), ("kinetics", self.kinetics_matches)):
             if not matches:
                 continue
@@ -174,7 +311,7 @@ class Proposal:
                 header = "-" if m.header is None else repr(m.header)
                 lines.append(f"  {m.name.ljust(width)}  <- {header}   [{m.comment}]")
         counts = {how: sum(m.how == how for m in self.cohort_matches + self.kinetics_matches)
-                  for how in (*_HOW_ORDER, "unmapped")}
+                  for how in (*_HOW_ORDER, HELD_BACK, "unmapped")}
         lines.append("\n" + ", ".join(f"{n} {how}" for how, n in counts.items()))
         for column, table in self.values.items():
             note = self.value_notes.get(column, "")
@@ -182,31 +319,60 @@ class Proposal:
                          + (f"   [{note}]" if note else ""))
         if self.date_format:
             lines.append(f"date_format: {self.date_format}   [{self.date_note}]")
+        if self.not_collected:
+            lines.append(f"not collected (optional, not found in the export): {', '.join(self.not_collected)}")
         if self.missing_required:
             lines.append("\nRequired columns still unmapped: " + ", ".join(self.missing_required)
                          + "\nWrite their export headers under `columns:` (`kinetics_columns:` for the kinetics "
                            "table) in the study file.")
+        elif self.doubts:
+            n = len(self.doubts)
+            lines.append(f"\nEvery required column has a proposal, but {n} point{'s' if n != 1 else ''} above "
+                         f"need{'' if n != 1 else 's'} checking before you validate.")
         else:
             lines.append("\nEvery required column is mapped.")
         return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- reading
+# --------------------------------------------------------------------------- the data dictionary
 
 
 @dataclass
-class _Table:
-    frame: pd.DataFrame  # text cells ("" = empty)
-    sheet: str | None
-    labels: dict[str, str]  # header -> data-dictionary label
-    choices: dict[str, dict[str, str]]  # header -> {code: label}
-    dictionary_sheet: str | None = None
-    dictionary: dict[str, str] = field(default_factory=dict)  # every variable -> label
+class Dictionary:
+    """A REDCap-like data dictionary, by variable (checkbox options as ``name___code``)."""
+
+    labels: dict[str, str] = field(default_factory=dict)
+    choices: dict[str, dict[str, str]] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    forms: dict[str, str] = field(default_factory=dict)
+    #: checkbox option column -> (the field's label, the option's label)
+    options: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def variable_of(self, header: str) -> str | None:
+        """The variable a header names: itself (raw export), its label (label export) or a
+        checkbox option's label export header "Label (choice=Option)"."""
+        if header in self.labels:
+            return header
+        key = _label_key(header)
+        if not hasattr(self, "_by_label"):
+            by_label: dict[str, str] = {}
+            for variable, label in self.labels.items():
+                by_label.setdefault(_label_key(label), variable)
+            for variable, (label, option) in self.options.items():
+                by_label.setdefault(_label_key(f"{label} (choice={option})"), variable)
+            self._by_label = by_label
+        return self._by_label.get(key)
+
+
+def _label_key(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", str(text))).strip().lower()
 
 
 _DICT_VARIABLE = ("variable field name", "variable name", "field name", "variable")
 _DICT_LABEL = ("field label", "label")
 _DICT_CHOICES = ("choices calculations or slider labels", "choices", "codes", "value labels")
+_DICT_TYPE = ("field type", "type")
+_DICT_FORM = ("form name", "form", "instrument")
 
 
 def _cell_text(value) -> str:
@@ -223,8 +389,17 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def _dictionary(frame: pd.DataFrame) -> tuple[dict, dict] | None:
-    """(variable -> label, variable -> {code: label}) of a REDCap-like data dictionary."""
+def _parse_choices(text: str) -> dict[str, str]:
+    pairs = {}
+    for part in text.split("|"):
+        code, _, label = part.partition(",")
+        if label.strip():
+            pairs[code.strip()] = label.strip()
+    return pairs
+
+
+def _dictionary(frame: pd.DataFrame) -> Dictionary | None:
+    """A REDCap-like data dictionary (REDCap's own CSV layout, or a sheet like it)."""
     columns = {normal_name(str(c)).replace("_", " "): c for c in frame.columns}
 
     def find(names):
@@ -233,38 +408,86 @@ def _dictionary(frame: pd.DataFrame) -> tuple[dict, dict] | None:
     variable, label = find(_DICT_VARIABLE), find(_DICT_LABEL)
     if variable is None or label is None:
         return None
-    choice_col = find(_DICT_CHOICES)
-    labels, choices = {}, {}
+    choice_col, type_col, form_col = find(_DICT_CHOICES), find(_DICT_TYPE), find(_DICT_FORM)
+    out = Dictionary()
     for _, row in frame.iterrows():
         var = _cell_text(row[variable])
         if not var:
             continue
-        labels[var] = _cell_text(row[label])
-        if choice_col is not None and _cell_text(row[choice_col]):
-            pairs = {}
-            for part in _cell_text(row[choice_col]).split("|"):
-                code, _, text = part.partition(",")
-                if text.strip():
-                    pairs[code.strip()] = text.strip()
-            if pairs:
-                choices[var] = pairs
-    return labels, choices
+        kind = _cell_text(row[type_col]).lower() if type_col is not None else ""
+        if kind == "descriptive":  # text on a form, no data
+            continue
+        text = _cell_text(row[label])
+        out.labels[var] = text
+        out.types[var] = kind
+        if form_col is not None:
+            out.forms[var] = _cell_text(row[form_col])
+        pairs = _IMPLICIT_CHOICES.get(kind) or (
+            {} if kind in _NOT_CHOICES or choice_col is None else _parse_choices(_cell_text(row[choice_col])))
+        if kind == "checkbox":  # one 0/1 column per option: name___code
+            for code, option in pairs.items():
+                column = f"{var}___{code.lower().replace('-', '_')}"
+                out.labels[column] = f"{text}: {option}"
+                out.types[column] = "checkbox"
+                out.choices[column] = {"1": "Checked", "0": "Unchecked"}
+                out.options[column] = (text, option)
+                if form_col is not None:
+                    out.forms[column] = out.forms[var]
+        elif pairs:
+            out.choices[var] = pairs
+    return out
 
 
-def _read(path: Path, sheet: str | None = None) -> _Table:
+def _read_dictionary_csv(path: Path) -> Dictionary | None:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    return _dictionary(frame)
+
+
+def find_dictionary(export: Path) -> Path | None:
+    """REDCap's data-dictionary CSV beside an export: a CSV whose name says "dictionary"
+    (``MyStudy_DataDictionary_2026-11-02.csv``), the one sharing most of the export's name
+    when there are several."""
+    try:
+        siblings = [p for p in export.parent.iterdir() if p.is_file() and p.resolve() != export.resolve()]
+    except OSError:
+        return None
+    found = [p for p in siblings if p.suffix.lower() == ".csv" and "dictionary" in p.stem.lower().replace("_", "")]
+
+    def shared(path: Path) -> int:
+        return len(os.path.commonprefix([path.stem.lower(), export.stem.lower()]))
+
+    return max(found, key=lambda p: (shared(p), p.name), default=None)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class _Table:
+    frame: pd.DataFrame  # text cells ("" = empty)
+    sheet: str | None
+    labels: dict[str, str]  # header -> data-dictionary label
+    choices: dict[str, dict[str, str]]  # header -> {code: label}
+    dictionary_sheet: str | None = None
+    dictionary: Dictionary | None = None
+
+
+def _read(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, str | None, str | None, Dictionary | None]:
+    """(text cells, the sheet read when there are several, the dictionary sheet, its dictionary)."""
     with open(path, "rb") as fh:
         head = fh.read(4)
     if head == b"PK\x03\x04":
         check_archive(path)  # a zip bomb, entities, deep nesting: refused before pandas reads it
         sheets = pd.read_excel(path, sheet_name=None, dtype=object, header=0, keep_default_na=False, na_values=[""])
-        dictionary_sheet = None
-        labels: dict[str, str] = {}
-        choices: dict[str, dict[str, str]] = {}
+        dictionary_sheet, dictionary = None, None
         data_sheets = []
         for name, frame in sheets.items():
             found = _dictionary(frame)
             if found is not None and name != sheet:
-                dictionary_sheet, (labels, choices) = name, found
+                dictionary_sheet, dictionary = name, found
             else:
                 data_sheets.append(name)
         if sheet is not None:
@@ -277,73 +500,131 @@ def _read(path: Path, sheet: str | None = None) -> _Table:
             raise ValueError(f"{path}: no data sheet (only a data dictionary)")
         frame = sheets[chosen].map(_cell_text)
         frame.columns = [_cell_text(c) for c in frame.columns]
-        labels_by_header = _by_header(frame.columns, labels)
-        choices_by_header = _by_header(frame.columns, choices)
-        return _Table(frame, chosen if len(sheets) > 1 else None, labels_by_header, choices_by_header,
-                      dictionary_sheet, labels)
+        return frame, chosen if len(sheets) > 1 else None, dictionary_sheet, dictionary
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, comment=None, encoding="utf-8-sig")
     frame = frame[~frame.iloc[:, 0].astype(str).str.startswith("#")] if len(frame.columns) else frame
     frame.columns = [str(c).strip() for c in frame.columns]
-    return _Table(frame.map(lambda v: v.strip() if isinstance(v, str) else _cell_text(v)), None, {}, {})
+    return frame.map(lambda v: v.strip() if isinstance(v, str) else _cell_text(v)), None, None, None
 
 
-def _by_header(headers, by_variable: dict) -> dict:
-    """Dictionary entries keyed by export header. A raw export's headers are the
-    variables; a label export's headers are the labels and its cells the choice labels,
-    so it needs no dictionary."""
-    return {header: by_variable[header] for header in headers if header in by_variable}
+def _table(frame: pd.DataFrame, sheet, dictionary_sheet, dictionary: Dictionary | None) -> _Table:
+    labels: dict[str, str] = {}
+    choices: dict[str, dict[str, str]] = {}
+    if dictionary is not None:
+        for header in frame.columns:
+            variable = dictionary.variable_of(header)
+            if variable is None:
+                continue
+            if variable in dictionary.labels and variable == header:  # a raw export: the label helps
+                labels[header] = dictionary.labels[variable]
+            if variable in dictionary.choices and variable == header:  # raw codes: their labels
+                choices[header] = dictionary.choices[variable]
+            elif variable in dictionary.choices:  # a label export: every label it may hold
+                choices[header] = {label: label for label in dictionary.choices[variable].values()}
+            if variable in dictionary.options:
+                labels[header] = dictionary.labels[variable]
+    return _Table(frame, sheet, labels, choices, dictionary_sheet, dictionary)
 
 
 # --------------------------------------------------------------------------- matching
 
 
-def _tokens(text: str) -> set[str]:
-    return {t for t in normal_name(text).split("_") if t and t not in {"of", "the", "at", "in", "a", "to"}}
+@functools.lru_cache(maxsize=65536)
+def _expand(text: str) -> str:
+    """Normalised words with the clinical abbreviations written out ("bm_blasts" ->
+    "bone_marrow_blasts"; "Ph+" -> "ph_positive")."""
+    words = [w for w in normal_name(re.sub(r"(?<=\w)\+", " positive ", text)).split("_") if w]
+    words = ["number" if w == "no" and i + 1 < len(words) and words[i + 1] == "of" else w  # "No. of relapses"
+             for i, w in enumerate(words)]
+    return "_".join(ABBREVIATIONS.get(w, w) for w in words).replace(" ", "_")
 
 
+@functools.lru_cache(maxsize=65536)
+def _tokens(text: str) -> frozenset[str]:
+    return frozenset(t for t in _expand(text).split("_") if t and t not in {"of", "the", "at", "in", "a", "to"})
+
+
+@functools.lru_cache(maxsize=65536)
+def _stems(text: str) -> frozenset[str]:
+    """The words of a header, abbreviations written out, plurals singular, small words and
+    units left out: "CRS (ASTCT grade)" and "CRS grade ASTCT" have the same."""
+    small = {"of", "the", "at", "in", "a", "to", "by", "for", "mg", "per", "and", "or", "yn", "administered"}
+    return frozenset(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+                     for w in _tokens(text) if w not in small)
+
+
+@functools.lru_cache(maxsize=262144)
 def _similarity(a: str, b: str) -> float:
     na, nb = normal_name(a), normal_name(b)
     if na == nb:
         return 1.0
-    ratio = difflib.SequenceMatcher(None, na, nb).ratio()
+    ratio = max(difflib.SequenceMatcher(None, na, nb).ratio(),
+                difflib.SequenceMatcher(None, _expand(a), _expand(b)).ratio())
     ta, tb = _tokens(a), _tokens(b)
     jaccard = len(ta & tb) / len(ta | tb) if ta | tb else 0.0
     return max(ratio, jaccard)
 
 
-def _candidates(name: str, header: str, label: str | None) -> tuple[str, float, str]:
+def _synonyms(name: str) -> tuple[str, ...]:
+    own = (VARIABLES[name].name, VARIABLES[name].phrase) if name in VARIABLES else ()
+    return (name.replace("_", " "),) + SYNONYMS.get(name, ()) + own
+
+
+def _without_units(text: str) -> str:
+    return re.sub(r"\([^)]*\)|\[[^]]*\]", " ", text)
+
+
+def _candidates(name: str, header: str, label: str | None,
+                option: tuple[str, str] | None = None) -> tuple[str, float, str]:
     """(how, score, via) of one header for one contract column."""
     if header == name:
         return "exact", 3.0, ""
     if normal_name(header) == name:
         return "same name", 2.5, ""
     texts = [header] + ([label] if label else [])
-    texts += [re.sub(r"\([^)]*\)", " ", t) for t in texts if "(" in t]  # units: "Peak IL-6 (pg/mL)"
-    synonyms = (name.replace("_", " "),) + SYNONYMS.get(name, ())
+    texts += [_without_units(t) for t in texts if "(" in t or "[" in t]  # units: "Peak IL-6 (pg/mL)"
+    synonyms = _synonyms(name)
     for text in texts:
-        normal = normal_name(text)
+        normal, expanded = normal_name(text), _expand(text)
         for synonym in synonyms:
-            if normal == normal_name(synonym):
-                from_dictionary = label is not None and normal in (normal_name(label),
-                                                                   normal_name(re.sub(r"\([^)]*\)", " ", label)))
-                return "known label", 2.0, f"dictionary label '{label}'" if from_dictionary else ""
+            if normal == normal_name(synonym) or expanded == _expand(synonym):
+                from_dictionary = label is not None and text in (label, _without_units(label))
+                via = f"dictionary label '{label}'" if from_dictionary else ""
+                shortened = [w for w in normal.split("_") if w in ABBREVIATIONS]
+                if normal != normal_name(synonym) and shortened:
+                    via = ", ".join(filter(None, [via, "abbreviations " + ", ".join(
+                        f"{w.upper()} = {ABBREVIATIONS[w]}" for w in shortened)]))
+                return "known label", 2.0, via
+    for text in texts:  # the same words in another order ("CRS (ASTCT grade)" = "CRS grade ASTCT")
+        words = _stems(text)
+        for synonym in synonyms:
+            if (len(words) > 1 or len(min(words, default="")) > 5) and words == _stems(synonym):
+                return "known label", 1.9, f"the words of '{synonym}'"
+    if option is not None:  # a checkbox option: "Seizure" of "ICANS symptoms"
+        field_label, choice = option
+        if any(_expand(choice) == _expand(s) for s in synonyms):
+            return "known label", 1.8, f"checkbox option '{choice}' of '{field_label}'"
     best = max(_similarity(text, synonym) for text in texts for synonym in synonyms)
     return "guess", best, ""
 
 
-def _match(headers: list[str], fields, labels: dict[str, str]) -> list[ColumnMatch]:
+def _match(headers: list[str], fields, labels: dict[str, str], options: dict[str, tuple[str, str]] | None = None,
+           preset: dict[str, ColumnMatch] | None = None) -> list[ColumnMatch]:
     """One header per contract column, best pairs first (a header is used once)."""
+    options = options or {}
+    chosen: dict[str, ColumnMatch] = dict(preset or {})
+    used: set[str] = {m.header for m in chosen.values() if m.header}
     scored = []
     for f in fields:
+        if f.name in chosen:
+            continue
         for header in headers:
-            if not header:
+            if not header or header in used:
                 continue
-            how, score, via = _candidates(f.name, header, labels.get(header))
+            how, score, via = _candidates(f.name, header, labels.get(header), options.get(header))
             if how != "guess" or score >= GUESS_MIN:
                 scored.append((score, f.name, header, how, via))
     scored.sort(key=lambda item: -item[0])
-    chosen: dict[str, ColumnMatch] = {}
-    used: set[str] = set()
     for score, name, header, how, via in scored:
         if name in chosen or header in used:
             continue
@@ -355,25 +636,42 @@ def _match(headers: list[str], fields, labels: dict[str, str]) -> list[ColumnMat
 # --------------------------------------------------------------------------- values
 
 
-def _boolean_values(distinct: list[str], choices: dict[str, str]) -> tuple[dict, str] | None:
-    table: dict[str, bool | None] = {}
+def _boolean_values(distinct: list[str], choices: dict[str, str], name: str = "") -> tuple[dict, str] | None:
+    """Yes/no-like words -> booleans; for a column that accepts it (``not_done``), "not
+    done"-like words -> "not done" (else empty). A test result column of the form
+    Negative/Positive under ``*_negative`` reads Negative as true."""
+    accepts_not_done = any(f.name == name and f.not_done for f in COHORT_FIELDS)
+    negative_is_yes = name.endswith("_negative")
+    table: dict[str, bool | str | None] = {}
     unknown = []
     for value in distinct:
-        low = choices.get(value, value).strip().lower()
-        meaning = True if low in _YES else False if low in _NO else None
-        if meaning is not None and BOOLEAN_WORDS.get(value.strip().lower()) == meaning:
-            continue  # the contract reads the cell as it is
+        low = re.sub(r"\s*\([^)]*\)", "", choices.get(value, value)).strip().lower()  # "Negative (<0.01%)"
+        meaning: bool | None = True if low in _YES else False if low in _NO else None
+        if negative_is_yes and low in _RESULT_NEGATIVE | _RESULT_POSITIVE:
+            meaning = low in _RESULT_NEGATIVE
+        if name == "cr_day30" and meaning is None:
+            parts = {part.strip() for part in re.split(r"[/,;]| or ", low)}  # "CR/CRi"
+            meaning = True if parts <= _CR_YES else False if parts <= _CR_NO else None
+        if meaning is not None and value not in choices and BOOLEAN_WORDS.get(value.strip().lower()) == meaning:
+            continue  # the contract reads the cell as it is (a coded value is written out all the same)
         if meaning is not None:
             table[value] = meaning
-        elif low in {"unknown", "not done", "not assessed", "n/a", "na", "missing"}:
-            table[value] = None
+        elif low in _NOT_DONE or low.replace("_", " ") in _NOT_DONE:
+            if accepts_not_done and low in NOT_DONE_WORDS and value.strip().lower() == low:
+                continue  # read as it is
+            table[value] = "not done" if accepts_not_done else None
         else:
             unknown.append(value)
-    note = f"not recognised: {', '.join(unknown)}" if unknown else ""
-    return (table, note) if table or unknown else None
+    notes = []
+    if negative_is_yes and any(re.sub(r"\s*\([^)]*\)", "", choices.get(v, v)).strip().lower() in _RESULT_NEGATIVE
+                               for v in table):
+        notes.append("a test result: negative (undetectable) read as true")
+    if unknown:
+        notes.append(f"not recognised: {', '.join(unknown)}")
+    return (table, "; ".join(notes)) if table or unknown else None
 
 
-def _sex_values(distinct: list[str], choices: dict[str, str]) -> tuple[dict, str] | None:
+def _sex_values(distinct: list[str], choices: dict[str, str], name: str = "") -> tuple[dict, str] | None:
     table, unknown = {}, []
     for value in distinct:
         text = choices.get(value, value).strip().lower()
@@ -389,13 +687,15 @@ def _sex_values(distinct: list[str], choices: dict[str, str]) -> tuple[dict, str
     return (table, note) if table or unknown else None
 
 
-def _status_values(distinct: list[str], choices: dict[str, str]) -> tuple[dict, str] | None:
+def _status_values(distinct: list[str], choices: dict[str, str], name: str = "") -> tuple[dict, str] | None:
     table, unknown = {}, []
     for value in distinct:
         text = choices.get(value, value).strip().lower()
         if text in STATUS_WORDS and choices.get(value, value) == value:
             continue
-        if "refract" in text:
+        if "refract" in text and "relaps" in text and "primary" not in text:
+            unknown.append(value)  # "refractory relapse": relapsed, refractory to salvage? ask
+        elif "refract" in text:
             table[value] = "primary_refractory"
         elif "relaps" in text:
             table[value] = "relapsed"
@@ -407,7 +707,7 @@ def _status_values(distinct: list[str], choices: dict[str, str]) -> tuple[dict, 
     return (table, note) if table or unknown else None
 
 
-def _grade_values(distinct: list[str], choices: dict[str, str]) -> tuple[dict, str] | None:
+def _grade_values(distinct: list[str], choices: dict[str, str], name: str = "") -> tuple[dict, str] | None:
     table, unknown = {}, []
     for value in distinct:
         text = choices.get(value, value).strip().lower()
@@ -417,8 +717,9 @@ def _grade_values(distinct: list[str], choices: dict[str, str]) -> tuple[dict, s
             continue  # already a number (or a code whose label is the same grade)
         if text in _NONE_GRADE:
             table[value] = 0
-        elif m := re.search(r"\b(?:grade\s*)?([0-5])\b", text):
-            table[value] = int(m[1])
+        elif m := re.search(r"\b(?:grade\s*)?([0-5]|i{1,3}|iv|v)\b", text):
+            roman = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5}
+            table[value] = roman[m[1]] if m[1] in roman else int(m[1])
         else:
             unknown.append(value)
     note = f"not recognised: {', '.join(unknown)}" if unknown else ""
@@ -428,7 +729,7 @@ def _grade_values(distinct: list[str], choices: dict[str, str]) -> tuple[dict, s
 _VALUE_PROPOSERS = {"boolean": _boolean_values, "sex": _sex_values, "status": _status_values}
 
 
-def _propose_values(table: _Table, matches: list[ColumnMatch], fields) -> tuple[dict, dict]:
+def _propose_values(frame: pd.DataFrame, choices: dict, matches: list[ColumnMatch], fields) -> tuple[dict, dict]:
     kinds = {f.name: f.kind for f in fields}
     values, notes = {}, {}
     for m in matches:
@@ -438,11 +739,14 @@ def _propose_values(table: _Table, matches: list[ColumnMatch], fields) -> tuple[
         proposer = _VALUE_PROPOSERS.get(kind) or (_grade_values if m.name.endswith("_grade") else None)
         if proposer is None:
             continue
-        distinct = sorted({v for v in table.frame[m.header] if v != ""})[:50]
-        found = proposer(distinct, table.choices.get(m.header, {}))
+        codes = choices.get(m.header, {})
+        distinct = sorted({v for v in frame[m.header] if v != ""} | set(codes))[:50]  # next export's codes too
+        found = proposer(distinct, codes, m.name)
         if found is None:
             continue
         mapped, note = found
+        if m.how == "guess":  # no value mapping is more certain than its column
+            note = "; ".join(filter(None, ["GUESS: the column itself is a guess", note]))
         if mapped:
             values[m.name] = {_yaml_key(k): v for k, v in mapped.items()}
         if note:
@@ -458,13 +762,13 @@ def _yaml_key(text: str):
 # --------------------------------------------------------------------------- dates
 
 _TEXT_DATE = re.compile(r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})$")
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
-def _date_format(table: _Table, matches: list[ColumnMatch], fields) -> tuple[str | None, str, dt.date | None]:
-    """(format, note, latest ISO-readable date) from the date columns' cells."""
+def _date_format(frame: pd.DataFrame, matches: list[ColumnMatch], fields) -> tuple[str | None, str, dt.date | None]:
+    """(format, note, latest readable date) from the date columns' cells."""
     date_columns = [m.header for m in matches if m.header and m.name in {f.name for f in fields if f.kind == "date"}]
-    cells = [v for h in date_columns for v in table.frame[h] if v]
+    cells = [v for h in date_columns for v in frame[h] if v]
     texts = [m.groups() for m in map(_TEXT_DATE.match, cells) if m]
     fmt, note = None, ""
     if texts:
@@ -476,38 +780,403 @@ def _date_format(table: _Table, matches: list[ColumnMatch], fields) -> tuple[str
         else:
             fmt, note = f"%d{sep}%m{sep}%Y", (f"{len(texts)} text dates; no number above 12, day first ASSUMED: "
                                               "check")
-    latest = None
+    dates = [d for h in date_columns for d in _dates(frame[h], fmt) if d is not None]
+    return fmt, note, max(dates, default=None)
+
+
+def _dates(cells: pd.Series, fmt: str | None) -> list[dt.date | None]:
+    out: list[dt.date | None] = []
     for value in cells:
         parsed = None
-        if _ISO.match(value):
-            parsed = pd.to_datetime(value, errors="coerce")
-        elif fmt and _TEXT_DATE.match(value):
+        if value and _ISO.match(value):
+            parsed = pd.to_datetime(value[:10], errors="coerce")
+        elif value and fmt and _TEXT_DATE.match(value):
             parsed = pd.to_datetime(value, format=fmt, errors="coerce")
-        if parsed is not None and not pd.isna(parsed) and (latest is None or parsed.date() > latest):
-            latest = parsed.date()
-    return fmt, note, latest
+        out.append(None if parsed is None or pd.isna(parsed) else parsed.date())
+    return out
+
+
+def _export_date(path: Path) -> tuple[dt.date, str]:
+    """When the export was made: the date in its name (REDCap writes
+    ``MyStudy_DATA_2026-11-02_1015.csv``), else the file's modification date."""
+    if m := re.search(r"(20\d{2})[-_]?(\d{2})[-_]?(\d{2})", path.stem):
+        try:
+            return dt.date(int(m[1]), int(m[2]), int(m[3])), "the date in its name"
+        except ValueError:
+            pass
+    try:
+        return dt.date.fromtimestamp(path.stat().st_mtime), "the file's date"
+    except OSError:
+        return dt.date.today(), "today"
+
+
+# --------------------------------------------------------------------------- content checks
+
+
+def _contract_values(cells: pd.Series, table: dict | None) -> pd.Series:
+    """Cells as the contract will read them once ``values:`` applies (lower-cased text)."""
+    text = cells.fillna("").astype(str).str.strip()
+    if table:
+        lookup = {str(k).strip().lower(): ("" if v is None else str(v).lower()) for k, v in table.items()}
+        low = text.str.lower()
+        text = low.map(lambda v: lookup.get(v, v))
+    return text.str.lower()
+
+
+def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dict, choices: dict,
+                    date_format: str | None, export: Path) -> list[tuple[str, str, bool]]:
+    """What a column's values say against what its contract column means: (contract
+    column, what is wrong, whether the mapping is held back: written commented out, so that
+    nothing is read from a column whose values contradict its meaning)."""
+    by_name = {m.name: m for m in matches if m.header is not None}
+    found: list[tuple[str, str, bool]] = []
+
+    def as_bool(name: str) -> pd.Series | None:
+        m = by_name.get(name)
+        if m is None:
+            return None
+        text = _contract_values(frame[m.header], values.get(name))
+        return text.map(lambda v: True if BOOLEAN_WORDS.get(v) is True else False if BOOLEAN_WORDS.get(v) is False
+                        else None)
+
+    cr = by_name.get("cr_day30")
+    if cr is not None:
+        labels = {choices.get(cr.header, {}).get(v, v).strip().lower() for v in frame[cr.header] if v}
+        if labels & {"positive", "negative", "pos", "neg"}:
+            listed = ", ".join(sorted(labels))
+            found.append(("cr_day30", f"cr_day30 <- {cr.header!r}: its values are {listed}: a test result "
+                          "(MRD?), not a response at day 30", True))
+        elif len(labels) >= 3 and labels & {"not done", "not assessed", "not performed", "not tested"}:
+            done = sorted(labels & _NOT_DONE)[0]
+            found.append(("cr_day30", f"cr_day30 <- {cr.header!r}: three levels with one '{done}': "
+                          "a response is evaluated, an assessment (MRD?) is done", True))
+        in_cr, date = as_bool("cr_day30"), by_name.get("cr_date")
+        if in_cr is not None and date is not None:
+            has_date = frame[date.header].fillna("").astype(str).str.strip().ne("")
+            yes_without = int((in_cr.eq(True) & ~has_date).sum())
+            no_with = int((in_cr.eq(False) & has_date).sum())
+            known = int(in_cr.notna().sum())
+            if known and (yes_without + no_with) > max(2, 0.1 * known):
+                found.append(("cr_day30", f"cr_day30 <- {cr.header!r}: {yes_without} patients read as in CR have "
+                              "no CR date "
+                              f"({date.header!r}) and {no_with} read as not in CR have one: is this the CR column, "
+                              "and are its values the right way round?", True))
+    mrd = by_name.get("mrd_negative")
+    if mrd is not None:
+        negative = as_bool("mrd_negative")
+        in_cr = as_bool("cr_day30")
+        if negative is not None and in_cr is not None:
+            outside = int((negative.notna() & in_cr.eq(False)).sum())
+            known = int(negative.notna().sum())
+            if known and outside > max(2, 0.1 * known):
+                found.append(("mrd_negative", f"mrd_negative <- {mrd.header!r}: {outside} of the {known} patients "
+                              "with an MRD value "
+                              "are read as not in CR (the contract's MRD is that of patients in CR)", True))
+    kinds = {f.name: f.kind for f in COHORT_FIELDS}
+    for yes_no in by_name.values():  # a yes/no column whose values are neither yes nor no
+        if kinds.get(yes_no.name) != "boolean":
+            continue
+        cells = frame[yes_no.header].fillna("").astype(str).str.strip()
+        codes = choices.get(yes_no.header, {})
+        distinct = sorted(set(cells[cells.ne("")]))
+        found_values = _boolean_values(distinct, codes, yes_no.name)
+        unknown = set(found_values[1].split("not recognised: ", 1)[1].split(", ")) if found_values and \
+            "not recognised: " in found_values[1] else set()
+        if distinct and set(distinct) <= unknown:  # a code is read by its label, not as the digit it is
+            shown = ", ".join(sorted({codes.get(v, v) for v in distinct})[:4])
+            found.append((yes_no.name, f"{yes_no.name} <- {yes_no.header!r}: none of its values ({shown}) reads as "
+                          "yes or no", True))
+    for name in ("tocilizumab_cum_mg", "dex_equiv_cum_mg"):
+        m = by_name.get(name)
+        if m is None:
+            continue
+        numbers = pd.to_numeric(frame[m.header].replace("", np.nan), errors="coerce").dropna()
+        words = _tokens(m.header) | (_tokens(m.via) if m.via else set())
+        if len(numbers) and (numbers == numbers.round()).all() and numbers.max() <= DOSE_COUNT_MAX:
+            found.append((name, f"{name} <- {m.header!r}: every value is a small whole number "
+                          f"({int(numbers.min())}-{int(numbers.max())}): a number of doses, not mg?", True))
+        elif words & {"doses", "number", "count", "n"}:
+            found.append((name, f"{name} <- {m.header!r}: the header speaks of a count of doses; the contract wants mg",
+                          True))
+    infusion = by_name.get("infusion_date")
+    if infusion is not None:  # the infusion is the first date of a patient's course
+        start = pd.Series(_dates(frame[infusion.header], date_format), index=frame.index)
+        for other in ("cr_date", "last_followup_date"):
+            m = by_name.get(other)
+            if m is None:
+                continue
+            later = pd.Series(_dates(frame[m.header], date_format), index=frame.index)
+            both = start.notna() & later.notna()
+            before = int(sum(a < b for a, b in zip(later[both], start[both])))
+            if both.sum() and before > 0.5 * both.sum():
+                text = (f"{other} <- {m.header!r} precedes infusion_date <- {infusion.header!r} in {before} of "
+                        f"{int(both.sum())} patients: are the two columns swapped?")
+                found += [("infusion_date", text, True), (other, text, True)]
+    latest, where = _export_date(export)
+    birth = next((h for h in frame.columns if _expand(h) in ("date_of_birth", "birth_date", "birthdate")
+                  or normal_name(h) in ("dob", "date_of_birth", "birth_date")), None)
+    births = pd.Series(_dates(frame[birth], date_format), index=frame.index) if birth else None
+    for f in COHORT_FIELDS:
+        m = by_name.get(f.name)
+        if f.kind != "date" or m is None:
+            continue
+        dates = pd.Series(_dates(frame[m.header], date_format), index=frame.index)
+        known = dates.dropna()
+        if known.empty:
+            continue
+        early = known[known < EARLIEST_DATE]
+        late = known[known > latest]
+        if births is not None:
+            before = int(sum(d is not None and b is not None and d < b for d, b in zip(dates, births)))
+            if before:
+                found.append((f.name, f"{f.name} <- {m.header!r}: {before} dates precede the patient's date of birth "
+                              f"({birth!r})", before >= len(known) / 2))
+        if len(early):
+            found.append((f.name, f"{f.name} <- {m.header!r}: {len(early)} dates before {EARLIEST_DATE.year} (earliest "
+                          f"{min(early).isoformat()}): a date of birth or of diagnosis?", len(early) >= len(known) / 2))
+        if len(late):
+            found.append((f.name, f"{f.name} <- {m.header!r}: {len(late)} dates after the export was made "
+                          f"({latest.isoformat()}, {where}): a planned date, or another column?",
+                          len(late) >= len(known) / 2))
+    return found
+
+
+# --------------------------------------------------------------------------- REDCap flat exports
+
+
+_KINETICS_HINTS = ("kinetic", "pcr", "expansion", "persistence", "vcn", "copies", "transgene", "car_t_level")
+
+
+def _nonempty_columns(frame: pd.DataFrame, rows: pd.Series) -> set[str]:
+    part = frame[rows.to_numpy()]
+    return {c for c in frame.columns if part[c].astype(str).str.strip().ne("").any()}
+
+
+def _kinetics_fields() -> tuple:
+    return tuple(f for f in KINETICS_FIELDS if f.name != "patient_id")
+
+
+def _best_kinetics(headers: list[str], labels: dict[str, str]) -> tuple[ColumnMatch | None, ColumnMatch | None]:
+    matches = {m.name: m for m in _match(headers, _kinetics_fields(), labels)}
+    found = [matches.get(name) for name in ("car_copies_per_ug", "day")]
+    return tuple(m if m is not None and m.header is not None else None for m in found)  # type: ignore[return-value]
+
+
+@dataclass
+class _Split:
+    cohort: pd.DataFrame
+    kinetics: pd.DataFrame | None
+    cohort_headers: list[str]
+    kinetics_headers: list[str]
+    layout: redcap.Layout
+    found: str
+    doubts: list[str]
+    notes: list[str]
+
+
+def _split_redcap(table: _Table, shape: redcap.Shape, export: Path) -> _Split:
+    """Which rows are the cohort and which the kinetics table, and the layout saying so."""
+    frame = table.frame
+    headers = list(frame.columns)
+    positional = frame.set_axis(range(len(headers)), axis=1)
+    instruments, events = redcap.describe_rows(positional, shape)
+    system = {headers[i] for i in shape.system if headers[i] != (headers[shape.group] if shape.group is not None
+                                                                  else None)}
+    record = headers[0]
+    forms = table.dictionary.forms if table.dictionary is not None else {}
+    instrument = frame[headers[shape.instrument]].str.strip() if shape.instrument is not None else None
+    event = frame[headers[shape.event]].str.strip() if shape.event is not None else None
+    repeating = instrument.ne("") if instrument is not None else pd.Series(False, index=frame.index)
+    doubts: list[str] = []
+    notes: list[str] = []
+    layout = redcap.NO_LAYOUT
+    kinetics_rows = pd.Series(False, index=frame.index)
+    kinetics_columns: set[str] = set()
+    copies_header = None  # the CAR copies column of sampling events
+
+    def candidate_columns(rows: pd.Series) -> list[str]:
+        filled = _nonempty_columns(frame, rows)
+        return [h for h in headers if h in filled and h not in system and h != record]
+
+    # a repeating instrument holding CAR copies (its name, its form's fields, its values)
+    best = None
+    for name, n in instruments.items():
+        assert instrument is not None  # repeating instruments: the instrument column
+        rows = instrument.eq(name)
+        columns = candidate_columns(rows)
+        copies, day = _best_kinetics(columns, table.labels)
+        form_fields = [h for h in columns if normal_name(forms.get(h, "")) == normal_name(name)]
+        hinted = any(hint in normal_name(name) for hint in _KINETICS_HINTS)
+        if copies is None:
+            continue
+        score = (copies.how != "guess", hinted, bool(form_fields), copies.score, day is not None)
+        if best is None or score > best[0]:
+            best = (score, name, rows, columns, n, copies)
+    if best is not None:
+        _, name, rows, columns, n, copies = best
+        layout = redcap.Layout(kinetics_instrument=name)
+        kinetics_rows, kinetics_columns = rows, set(columns)
+        found = f"{n} rows of repeating instrument {name} -> kinetics"
+        if copies.how == "guess" and not any(hint in normal_name(name) for hint in _KINETICS_HINTS):
+            doubts.append(f"kinetics from repeating instrument {name!r}: its column {copies.header!r} is only a "
+                          "guess for CAR copies")
+    elif event is not None:
+        # sampling events: events whose rows hold CAR copies (the column best matching them)
+        columns = [h for h in headers if h not in system and h != record]
+        copies, _ = _best_kinetics(columns, table.labels)
+        day = None
+        if copies is not None:
+            copies_header = copies.header
+            has_copies = frame[copies.header].str.strip().ne("") & ~repeating
+            sampling = [e for e in events if (has_copies & event.eq(e)).any()]
+            # a day column is one filled wherever a sample is
+            filled = [h for h in columns if h != copies.header
+                      and frame.loc[has_copies, h].str.strip().ne("").mean() >= 0.9]
+            _, day = _best_kinetics(filled, table.labels)
+            days: dict[str, int | None] = {}
+            for e in sampling:
+                days[e] = None if day is not None else redcap.event_day(e)
+            missing = [e for e, d in days.items() if d is None and day is None]
+            if missing:
+                doubts.append(f"kinetics events {', '.join(map(repr, missing))}: no day after infusion in the "
+                              "event name and no day column: write each day under `redcap: kinetics_events:`")
+            layout = redcap.Layout(kinetics_events=days)
+            kinetics_rows = event.isin(sampling) & has_copies
+            kinetics_columns = set(candidate_columns(event.isin(sampling) & ~repeating))
+            n = int(kinetics_rows.sum())
+            source = "the event names" if day is None else f"column {day.header!r}"
+            found = f"{n} rows of {len(sampling)} sampling events -> kinetics (day after infusion from {source})"
+        else:
+            found = "no kinetics (no event holds CAR copies)"
+    else:
+        found = "no kinetics (no repeating instrument holds CAR copies)"
+    others = [f"{n} rows of repeating instrument {name}" for name, n in instruments.items()
+              if name != layout.kinetics_instrument]
+    if others:
+        notes.append("not read (not part of the contract): " + ", ".join(others))
+    copies_at = [headers.index(copies_header)] if copies_header is not None else []
+    split = redcap.split(positional, headers, shape, layout, record=0,
+                         merged=[i for i, h in enumerate(headers) if h not in kinetics_columns],
+                         sample_values=copies_at)
+    cohort = split.cohort.set_axis(headers, axis=1).fillna("")
+    kinetics = None
+    kinetics_headers: list[str] = []
+    if split.kinetics is not None:
+        kinetics = split.kinetics[kinetics_rows.loc[split.kinetics.index].to_numpy()]
+        extra = ["day (from the event)"] if split.day_column is not None else []
+        kinetics = kinetics.set_axis(headers + extra, axis=1).fillna("")
+        kinetics_headers = [record] + [h for h in headers if h in kinetics_columns] + extra
+    only_kinetics = kinetics_columns - _nonempty_columns(frame, ~kinetics_rows & ~repeating)
+    only_kinetics |= {h for h in headers if layout.kinetics_instrument is not None
+                      and normal_name(forms.get(h, "")) == normal_name(layout.kinetics_instrument)}
+    cohort_headers = [h for h in headers if h not in system and h not in only_kinetics]
+    if shape.group is not None:
+        cohort_headers = [h for h in cohort_headers if h != headers[shape.group]] + [headers[shape.group]]
+    records = split.records
+    what = [f"{records} records"]
+    if events:
+        what.append(f"{len(events)} events ({', '.join(list(events)[:6])}{', ...' if len(events) > 6 else ''})")
+    what.append(found)
+    text = "REDCap flat export: " + ", ".join(what)
+    return _Split(cohort, kinetics, cohort_headers, kinetics_headers, layout, text, doubts, notes)
 
 
 # --------------------------------------------------------------------------- public
 
 
-def propose_mapping(export, kinetics=None, sheet: str | None = None) -> Proposal:
-    """Read an export (and its kinetics) and propose the mapping; nothing is written."""
+def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=None) -> Proposal:
+    """Read an export (and its kinetics, and its data dictionary) and propose the mapping;
+    nothing is written. ``dictionary``: REDCap's data-dictionary CSV (default: one found
+    beside the export, or a dictionary sheet of the workbook)."""
     export = Path(export)
-    table = _read(export, sheet)
-    headers = list(table.frame.columns)
-    cohort_matches = _match(headers, COHORT_FIELDS, table.labels)
-    values, notes = _propose_values(table, cohort_matches, COHORT_FIELDS)
-    fmt, date_note, latest = _date_format(table, cohort_matches, COHORT_FIELDS)
-    kinetics_matches: list[ColumnMatch] = []
+    frame, chosen_sheet, dictionary_sheet, sheet_dictionary = _read(export, sheet)
+    notes: list[str] = []
+    dictionary_file = None
+    found_dictionary = sheet_dictionary
+    named = Path(dictionary) if dictionary else None
+    if named is None and sheet_dictionary is None:
+        named = find_dictionary(export)
+        if named is not None and _read_dictionary_csv(named) is None:
+            notes.append(f"{named.name} was not read as a data dictionary (no 'Variable / Field Name' and "
+                         "'Field Label' columns)")
+            named = None
+    if named is not None:
+        found_dictionary = _read_dictionary_csv(named)
+        if found_dictionary is None:
+            raise ValueError(f"{named}: not a data dictionary (REDCap's CSV has the columns 'Variable / Field "
+                             "Name', 'Form Name', 'Field Type', 'Field Label', 'Choices, Calculations, OR Slider "
+                             "Labels')")
+        dictionary_file = named
+    table = _table(frame, chosen_sheet, dictionary_sheet, found_dictionary)
+    options = {}
+    if found_dictionary is not None:
+        for header in frame.columns:
+            variable = found_dictionary.variable_of(header)
+            if variable in found_dictionary.options:
+                options[header] = found_dictionary.options[variable]
+
+    shape = redcap.shape_of(list(frame.columns))
     kinetics_path = Path(kinetics) if kinetics else None
+    split = None
+    cohort_frame, cohort_headers = frame, [h for h in frame.columns if not redcap.is_form_status(h)]
+    if shape is not None:
+        split = _split_redcap(table, shape, export)
+        cohort_frame, cohort_headers = split.cohort, split.cohort_headers
+        notes += split.notes
+    preset = {}
+    if shape is not None:  # REDCap's record id is the first column, whatever its name
+        first = str(frame.columns[0])
+        how, _, via = _candidates("patient_id", first, table.labels.get(first))
+        if how == "guess":
+            preset["patient_id"] = ColumnMatch("patient_id", first, "known label", 1.0,
+                                               "REDCap record id: first column")
+    cohort_matches = _match(cohort_headers, COHORT_FIELDS, table.labels, options, preset)
+    values, value_notes = _propose_values(cohort_frame, table.choices, cohort_matches, COHORT_FIELDS)
+    fmt, date_note, latest = _date_format(cohort_frame, cohort_matches, COHORT_FIELDS)
+
+    kinetics_matches: list[ColumnMatch] = []
     if kinetics_path is not None:
-        ktable = _read(kinetics_path)
-        # A kinetics export from the same project is described by the cohort's dictionary.
-        labels = ktable.labels or _by_header(ktable.frame.columns, table.dictionary)
-        kinetics_matches = _match(list(ktable.frame.columns), KINETICS_FIELDS, labels)
-    return Proposal(export, kinetics_path, table.sheet, cohort_matches, kinetics_matches, values, notes,
-                    fmt, date_note, latest, table.dictionary_sheet)
+        kframe, _, _, kdictionary = _read(kinetics_path)
+        ktable = _table(kframe, None, None, kdictionary or found_dictionary)
+        kinetics_matches = _match(list(kframe.columns), KINETICS_FIELDS, ktable.labels)
+    elif split is not None and split.kinetics is not None:
+        record = str(frame.columns[0])
+        kpreset = {"patient_id": ColumnMatch("patient_id", record, "known label", 1.0, "REDCap record id")}
+        headers = [h for h in split.kinetics_headers if h != "day (from the event)"]
+        kinetics_matches = _match(headers, KINETICS_FIELDS, table.labels, preset=kpreset)
+        if any(d is not None for d in split.layout.kinetics_events.values()):
+            kinetics_matches = [ColumnMatch("day", None, FROM_EVENT, 1.0, "the event name")
+                                if m.name == "day" and m.header is None else m for m in kinetics_matches]
+
+    doubts = list(split.doubts) if split is not None else []
+    doubts += [f"{m.name} <- {m.header!r} is a GUESS (similarity {m.score:.2f})" for m in cohort_matches +
+               kinetics_matches if m.how == "guess"]
+    content = _content_doubts(cohort_frame, cohort_matches, values, table.choices, fmt, export)
+    held = {name: text.split(": ", 1)[1] for name, text, hold in content if hold}
+    doubts = [d for d in doubts if d.split(" <- ")[0] not in held]  # its content says more than its name
+    doubts += list(dict.fromkeys(text for _, text, _ in content))
+    cohort_matches = [ColumnMatch(m.name, m.header, HELD_BACK, m.score, held[m.name]) if m.name in held else m
+                      for m in cohort_matches]
+    values = {column: table for column, table in values.items() if column not in held}
+    doubts += [f"values of {column}: {note}" for column, note in value_notes.items()
+               if "not recognised" in note or "check" in note or "GUESS" in note]
+    if "ASSUMED" in date_note:
+        doubts.append(f"date_format {fmt}: {date_note}")
+    not_collected = [m.name for m in cohort_matches
+                     if m.header is None and any(f.name == m.name and f.optional_column for f in COHORT_FIELDS)]
+    used = {m.header for m in cohort_matches if m.header}
+    for name in not_collected:  # "not collected" only where no header speaks of it
+        key = _OPTIONAL_WORDS.get(name, set())
+        near = [h for h in cohort_headers if h not in used and _stems(h) & key]
+        if near:
+            doubts.append(f"{name}: not found, so written as not collected, but {', '.join(map(repr, near[:3]))} "
+                          "may hold it: map it under columns: if so")
+    value_labels = {m.name: table.choices[m.header] for m in cohort_matches
+                    if m.name in values and m.header in table.choices}
+    return Proposal(export, kinetics_path, table.sheet, cohort_matches, kinetics_matches, values, value_notes,
+                    fmt, date_note, latest, table.dictionary_sheet, dictionary_file,
+                    None if split is None else split.layout, "" if split is None else split.found,
+                    doubts, not_collected, notes, value_labels)
 
 
 def _q(value) -> str:
@@ -523,8 +1192,13 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
 
     lines = [
         "# Study file proposed by `python -m analysis map` on "
-        f"{dt.date.today().isoformat()}. Review every line marked GUESS or NOT FOUND.",
+        f"{dt.date.today().isoformat()}. Review every line marked GUESS, CHECK or NOT FOUND.",
         "# The keys are documented in study.example.yml.",
+    ]
+    if proposal.doubts:
+        lines.append("# CHECK these before you validate:")
+        lines += [f"#   {i}. {doubt}" for i, doubt in enumerate(proposal.doubts, start=1)]
+    lines += [
         "title: \"CAR-T cell therapy cohort report\"  # EDIT: your title",
         "# subtitle: \"...\"",
         "authors:",
@@ -538,22 +1212,37 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
     ]
     if proposal.kinetics is not None:
         lines.append(f"  kinetics: {_q(rel(proposal.kinetics))}")
+    elif proposal.layout is not None and proposal.layout.has_kinetics:
+        lines.append("  # kinetics: the export's own rows (redcap: below)")
     else:
         lines.append("  kinetics: none  # no CAR-T kinetics table; or the path of one")
     latest = f" (the latest date in the export is {proposal.latest_date.isoformat()})" if proposal.latest_date else ""
     lines.append(f"  cutoff:   # REQUIRED: the data cut-off, YYYY-MM-DD{latest}")
     if proposal.sheet:
         lines.append(f"  sheet: {_q(proposal.sheet)}")
+    if proposal.layout is not None:
+        lines += ["", f"# {proposal.found}", "redcap:"]
+        if proposal.layout.kinetics_instrument is not None:
+            lines.append(f"  kinetics_instrument: {_q(proposal.layout.kinetics_instrument)}  "
+                         "# its rows are the kinetics table")
+        elif proposal.layout.kinetics_events:
+            lines.append("  kinetics_events:  # sampling event: day after infusion (null: from the day column)")
+            lines += [f"    {_q(e)}: {_q(d)}" for e, d in proposal.layout.kinetics_events.items()]
+        else:
+            lines.append("  # kinetics_instrument: NAME  # the repeating instrument holding CAR-T kinetics, if any")
     lines += ["", "# contract column: export header"]
     lines.append("columns:")
     for m in proposal.cohort_matches:
         if m.header is None:
             lines.append(f"  # {m.name}:   # {m.comment}")
+        elif m.how == HELD_BACK:
+            lines.append(f"  # {m.name}: {_q(m.header)}  # {m.comment}")
         elif m.how != "exact":
             lines.append(f"  {m.name}: {_q(m.header)}  # {m.comment}")
     kinetics_lines = [f"  {m.name}: {_q(m.header)}  # {m.comment}" for m in proposal.kinetics_matches
                       if m.header is not None and m.how != "exact"]
-    kinetics_lines += [f"  # {m.name}:   # {m.comment}" for m in proposal.kinetics_matches if m.header is None]
+    kinetics_lines += [f"  # {m.name}:   # {m.comment}" for m in proposal.kinetics_matches if m.header is None
+                       and m.how != FROM_EVENT]
     if kinetics_lines:
         lines += ["kinetics_columns:"] + kinetics_lines
     if proposal.values:
@@ -561,12 +1250,19 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         for column, table in proposal.values.items():
             note = proposal.value_notes.get(column)
             lines.append(f"  {column}:" + (f"  # {note}" if note else ""))
-            lines += [f"    {_q(k)}: {_q(v)}" for k, v in table.items()]
+            labels = proposal.value_labels.get(column, {})
+            for k, v in table.items():
+                label = labels.get(str(k), str(k))
+                lines.append(f"    {_q(k)}: {_q(v)}" + (f"  # {label}" if label != str(k) else ""))
     for column, note in proposal.value_notes.items():
         if column not in proposal.values:
             lines.append(f"# values of {column}: {note}")
     if proposal.date_format:
         lines += ["", f"date_format: {_q(proposal.date_format)}  # {proposal.date_note}"]
+    if proposal.not_collected:
+        lines += ["", "# Optional columns not found in the export: the report leaves out what they would show.",
+                  "# If the export has one, map it under columns: and remove it here.",
+                  f"not_collected: [{', '.join(proposal.not_collected)}]"]
     lines += [
         "",
         "# What Methods says about the product; leave out what you do not want stated.",
@@ -606,13 +1302,15 @@ def _check_reads_back(text: str, proposal: Proposal, rel) -> None:
     """Parse the proposed file back (strictly: a duplicate key is an error) and check that it
     says exactly what was proposed; a file that does not is never written."""
     expected = {
-        "columns": {m.name: m.header for m in proposal.cohort_matches if m.header is not None and m.how != "exact"},
+        "columns": {m.name: m.header for m in proposal.cohort_matches
+                    if m.header is not None and m.how not in ("exact", HELD_BACK)},
         "kinetics_columns": {m.name: m.header for m in proposal.kinetics_matches
                              if m.header is not None and m.how != "exact"},
         "values": {column: dict(table) for column, table in proposal.values.items()},
         "date_format": proposal.date_format,
         "cohort": rel(proposal.export),
-        "kinetics": rel(proposal.kinetics) if proposal.kinetics is not None else "none",
+        "kinetics": rel(proposal.kinetics) if proposal.kinetics is not None
+        else None if proposal.layout is not None and proposal.layout.has_kinetics else "none",
         "sheet": proposal.sheet,
     }
     try:

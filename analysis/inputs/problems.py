@@ -11,11 +11,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from analysis.inputs.errors import InputError, Violation
+from analysis.inputs.errors import InputError, Violation, format_violations
 from analysis.inputs.outfiles import csv_text, write_atomic
 
-#: Columns of ``validate --problems FILE``.
-CSV_COLUMNS = ("file", "row", "record", "column", "export_column", "rule", "value", "related_value")
+#: Columns of ``validate --problems FILE`` (severity: ``error``, or ``warning`` for a
+#: plausibility warning, which does not stop the report).
+CSV_COLUMNS = ("file", "row", "record", "column", "export_column", "rule", "value", "related_value", "severity")
 
 #: A problem family shared by this many cells of a column gets a hint.
 HINT_MIN_CELLS = 3
@@ -81,7 +82,10 @@ def hints(violations: Iterable[Violation]) -> list[str]:
             distinct = sorted(set(values))[:6]
             out.append(f"{where}: {len(group)} cells are words, not numbers ({', '.join(distinct)}): map them to "
                        "numbers under `values:` in the study file (e.g. \"Grade II\": 2)")
-        elif rule.startswith("not a boolean") or rule.startswith("must be "):
+        elif (m := re.match(r"must be (?:on or )?(after|before) (\w+)$", rule)) and len(group) >= HINT_MIN_CELLS:
+            out.append(f"{where}: {len(group)} cells are {'before' if m[1] == 'after' else 'after'} {m[2]}: "
+                       f"if that is most patients, are {column} and {m[2]} mapped to the right columns?")
+        elif rule.startswith(("not a boolean", "must be M or F", "must be relapsed")):
             distinct = sorted(set(values))[:6]
             out.append(f"{where}: {len(group)} cells hold values outside the contract ({', '.join(distinct)}): "
                        "map them under `values:` in the study file")
@@ -111,15 +115,54 @@ def format_report(err: InputError, headers: dict[str, str] | None = None) -> str
     return "\n".join(lines)
 
 
-def write_problems_csv(violations: Iterable[Violation], path, headers: dict[str, str] | None = None) -> Path:
-    """Every problem as a CSV for the data manager (UTF-8 with BOM, so Excel reads accents);
-    ``export_column`` is the export's own header where a study file maps it. Cells are
-    spreadsheet-safe (:func:`analysis.inputs.outfiles.spreadsheet_cell`): a value such as
-    ``=HYPERLINK(...)`` is written ``'=HYPERLINK(...)``, shown and never evaluated."""
+def write_problems_csv(violations: Iterable[Violation], path, headers: dict[str, str] | None = None,
+                       warnings: Iterable[Violation] = ()) -> Path:
+    """Every problem (then every plausibility warning) as a CSV for the data manager (UTF-8
+    with BOM, so Excel reads accents); ``export_column`` is the export's own header where a
+    study file maps it. Cells are spreadsheet-safe (:func:`analysis.inputs.outfiles.spreadsheet_cell`):
+    a value such as ``=HYPERLINK(...)`` is written ``'=HYPERLINK(...)``, shown and never evaluated."""
     headers = headers or {}
     rows: list[Sequence] = [CSV_COLUMNS]
-    for v in violations:
-        rows.append([v.file or "", "" if v.row is None else v.row, v.patient_id or "", v.column or "",
-                     headers.get(v.column or "", ""), v.rule, v.value or "", v.related or ""])
+    for severity, listed in (("error", violations), ("warning", warnings)):
+        for v in listed:
+            rows.append([v.file or "", "" if v.row is None else v.row, v.patient_id or "", v.column or "",
+                         headers.get(v.column or "", ""), v.rule, v.value or "", v.related or "", severity])
     # every cell quoted, and a cell a spreadsheet would evaluate (=, +, -, @ ...) as text
     return write_atomic(path, csv_text(rows), encoding="utf-8-sig")
+
+
+def format_warnings(warnings: Iterable[Violation]) -> str:
+    """The plausibility warnings ``validate`` prints: a count per rule, then each with its
+    row and record. Warnings do not stop the report; its data-quality paragraph counts them."""
+    warnings = list(warnings)
+    n = len(warnings)
+    if not n:
+        return ""
+    lines = [f"{n} plausibility warning{'s' if n != 1 else ''} (not errors: each value is valid, "
+             "the combination is unlikely; check these records at the source):"]
+    rows = summary(warnings)
+    width = max(len(column) for _, column, _, _ in rows)
+    for _, column, rule, count in rows:
+        lines.append(f"  {count:>6}  {column.ljust(width)}  {rule}")
+    lines += ["", format_violations(warnings, noun="warning")]
+    return "\n".join(lines)
+
+
+def refusal(err: InputError, validate_command: str) -> str:
+    """What the report says when it refuses to render invalid data: the validator's summary,
+    once and in its words, and the command that lists every problem and writes the CSV."""
+    n = len(err.violations)
+    rows = summary(err.violations)
+    several_files = len({f for f, *_ in rows}) > 1
+    lines = [f"The data do not pass validation: {n} problem{'s' if n != 1 else ''} found. Nothing was rendered.",
+             "", "Summary (problems per column and rule):"]
+    width = max(len(column) for _, column, _, _ in rows)
+    for file, column, rule, count in rows:
+        prefix = f"{Path(file).name}: " if several_files else ""
+        lines.append(f"  {count:>6}  {prefix}{column.ljust(width)}  {rule}")
+    found = hints(err.violations)
+    if found:
+        lines += ["", "Hints:"] + [f"  - {h}" for h in found]
+    lines += ["", "Every problem, with its row and record, and a CSV for the data manager:",
+              f"  {validate_command} --problems problems.csv"]
+    return "\n".join(lines)

@@ -47,6 +47,7 @@ from analysis.registry.contract import (
     ISO_DATE,
     KINETICS_FIELDS,
     MISSING_WORDS,
+    NOT_DONE_WORDS,
     NUMBER,
     SEX,
     SEX_WORDS,
@@ -55,6 +56,7 @@ from analysis.registry.contract import (
     TEXT,
     TOO_EARLY,
     Field,
+    not_done_column,
 )
 
 #: Bytes read to recognise a file (encoding, separator, header) before parsing it.
@@ -553,7 +555,8 @@ def _xlsx_source(path: Path, sheet: str | None, headers: Mapping[str, str]) -> S
 
 
 def check_header(header: Sequence[str], fields: tuple[Field, ...], what: str):
-    """Column positions of the contract's columns, and header violations."""
+    """Column positions of the contract's columns, and header violations (an absent
+    optional column is none: the registry does not collect it)."""
     expected = [f.name for f in fields]
     positions: dict[str, int] = {}
     violations: list[Violation] = []
@@ -579,8 +582,10 @@ def check_header(header: Sequence[str], fields: tuple[Field, ...], what: str):
             "run `python -m analysis map EXPORT -o study.yml` and use --study study.yml",
         )
     missing = [name for name in expected if name not in positions]
-    may_be_absent = {f.name for f in fields if f.may_be_absent}  # absent: every cell empty, not an error
-    violations += [Violation(None, None, name, "missing column") for name in missing if name not in may_be_absent]
+    # absent and not an error: a column the registry does not collect (optional_column), or one
+    # the contract added later that older exports do not carry (may_be_absent: every cell empty)
+    absent_ok = {f.name for f in fields if f.optional_column or f.may_be_absent}
+    violations += [Violation(None, None, name, "missing column") for name in missing if name not in absent_ok]
     for name in header:
         if name and name not in expected:
             match = difflib.get_close_matches(normal_name(name), missing, n=1, cutoff=0.8)
@@ -622,6 +627,7 @@ def parse_chunk(raw: pd.DataFrame, fields, positions, mapping: ColumnMapping = N
     index (data row - 2) is kept, so row numbers stay those of the file.
     """
     raw = _map_values(raw, fields, positions, mapping)
+    raw, not_done = _not_done_cells(raw, fields, positions)
     parsed = {
         f.name: parse_column(raw[positions[f.name]], f.kind, mapping.date_format) for f in fields if f.name in positions
     }
@@ -650,8 +656,31 @@ def parse_chunk(raw: pd.DataFrame, fields, positions, mapping: ColumnMapping = N
             value = cell_text(cell)
             violations.append(Violation(int(row) + 2, None if pd.isna(pid) else pid, field.name, message(value), value))
     typed = pd.DataFrame({name: p[0] for name, p in parsed.items()}, index=raw.index)
+    for name, mask in not_done.items():
+        typed[not_done_column(name)] = mask
     bad = pd.DataFrame({name: p[3] for name, p in parsed.items()}, index=raw.index)
     return typed[keep], bad[keep], violations
+
+
+def _not_done_cells(raw: pd.DataFrame, fields, positions) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The "not done" cells (:data:`NOT_DONE_WORDS`) of the columns that accept them, made
+    empty, and a mask of them per column (stored as the column's ``not_done_column``)."""
+    masks: dict[str, np.ndarray] = {}
+    out = raw
+    for f in fields:
+        if f.not_done is None or f.name not in positions:
+            continue
+        column = raw[positions[f.name]]
+        if column.dtype != object:
+            masks[f.name] = np.zeros(len(raw), dtype=bool)
+            continue
+        mask = column.fillna("").astype(str).str.strip().str.lower().isin(NOT_DONE_WORDS).to_numpy()
+        masks[f.name] = mask
+        if mask.any():
+            if out is raw:
+                out = raw.copy()
+            out[positions[f.name]] = column.mask(mask, "")
+    return out, masks
 
 
 def _filled(column: pd.Series) -> np.ndarray:

@@ -14,6 +14,7 @@ import warnings
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from analysis.inputs.errors import Violation
@@ -30,6 +31,9 @@ from analysis.registry.contract import (
     TEXT,
     TOO_EARLY,
     TOO_LARGE,
+    Rule,
+    plausibility_rules,
+    required_unless_not_done,
 )
 
 if TYPE_CHECKING:  # pandera (~0.25 s) is imported when a table is validated, not when a
@@ -93,7 +97,11 @@ def _schema(frame: pd.DataFrame, fields, rules, cutoff: dt.date | None) -> pa.Da
         )
     return pa.DataFrameSchema(
         {
-            field.name: pa.Column(_PANDERA_DTYPE[field.kind], nullable=not field.required, checks=checks[field.name])
+            field.name: pa.Column(
+                _PANDERA_DTYPE[field.kind],
+                nullable=not field.required or field.not_done is not None,  # "not done": a rule of its own
+                checks=checks[field.name],
+            )
             for field in fields
         }
     )
@@ -103,6 +111,7 @@ def schema_violations(frame: pd.DataFrame, bad: pd.DataFrame, fields, rules, cut
     """Run the pandera checks lazily; translate the failure cases into violations."""
     from pandera.errors import SchemaErrors
 
+    rules = tuple(rules) + tuple(required_unless_not_done(f) for f in fields if f.required and f.not_done)
     try:
         with warnings.catch_warnings():  # pandera's own pandas deprecation notices
             warnings.simplefilter("ignore", FutureWarning)
@@ -167,3 +176,39 @@ def _name_duplicate_rows(frame: pd.DataFrame, duplicates) -> list[Violation]:
             )
         )
     return out
+
+
+def plausibility_warnings(
+    frame: pd.DataFrame, cutoff: dt.date | None, skip: set[str] | frozenset = frozenset()
+) -> list[Violation]:
+    """The contract's plausibility rules (:func:`~analysis.registry.contract.plausibility_rules`)
+    on a parsed cohort: one :class:`Violation` per implausible row, with the compared
+    values; warnings, never errors. Rules reading a column in ``skip`` (not collected) are not run."""
+    out = []
+    patient_ids = frame["patient_id"].to_numpy()
+    for rule in plausibility_rules(cutoff):
+        if skip & set(rule.columns):
+            continue
+        hit = warning_mask(frame, rule)
+        others = [c for c in rule.columns if c != rule.column]
+        for position in np.flatnonzero(hit):
+            pid = patient_ids[position]
+            related = "; ".join(f"{c} = {cell_text(frame[c].iloc[position]) or '(empty)'}" for c in others) or None
+            out.append(
+                Violation(
+                    int(frame.index[position]) + 2,
+                    None if pd.isna(pid) else pid,
+                    rule.column,
+                    rule.message,
+                    cell_text(frame[rule.column].iloc[position]),
+                    related=related,
+                )
+            )
+    return out
+
+
+def warning_mask(frame: pd.DataFrame, rule: Rule) -> np.ndarray:
+    """Rows breaking a plausibility rule (missing values never do)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return rule.violated(frame).fillna(False).to_numpy(dtype=bool)

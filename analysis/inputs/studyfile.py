@@ -24,11 +24,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from analysis.inputs import usertext, yamlstrict
+from analysis.inputs.errors import DataRefused, InputError
 from analysis.inputs.loading import Study, load_study, parse_cutoff
 from analysis.inputs.readers import ColumnMapping
+from analysis.inputs.redcap import Layout
 from analysis.registry.concepts import OPTIONS, visit_windows
 from analysis.registry.contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
 
@@ -175,6 +177,18 @@ class JournalLimits(_Model):
     displays: int = Field(default=8, ge=1)  # figures and tables in the manuscript
 
 
+class RedcapSection(_Model):
+    """``redcap:``: how a REDCap flat export splits into the cohort and the kinetics table
+    (:class:`analysis.inputs.redcap.Layout`); proposed by ``map``."""
+
+    kinetics_instrument: str | None = None
+    kinetics_events: dict[str, int | None] = {}
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.kinetics_instrument, dict(self.kinetics_events))
+
+
 _Scalar = str | int | float | bool
 
 
@@ -188,10 +202,31 @@ class _StudyModel(_Model):
     kinetics_columns: dict[str, str] = {}
     values: dict[str, dict[_Scalar, _Scalar | None]] = {}
     date_format: str | None = None
+    redcap: RedcapSection = RedcapSection()
+    not_collected: list[str] = []
     product: Product = Product()
     declarations: Declarations = Declarations()
     journal: JournalLimits = JournalLimits()
     analysis: AnalysisOptions = AnalysisOptions()
+
+    @field_validator("not_collected")
+    @classmethod
+    def _optional_columns(cls, value: list[str]) -> list[str]:
+        optional = [f.name for f in COHORT_FIELDS if f.optional_column]
+        wrong = [name for name in value if name not in optional]
+        if wrong:
+            required = [name for name in wrong if name in {f.name for f in COHORT_FIELDS}]
+            why = (f"{', '.join(map(repr, required))} cannot be left out: the report needs it. " if required else
+                   f"unknown column {', '.join(map(repr, wrong))}. ")
+            raise ValueError(f"{why}Only these columns may be not collected: {', '.join(optional)}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kinetics_source(self):
+        if self.redcap.layout.has_kinetics and self.data.kinetics and self.data.kinetics.strip().lower() != "none":
+            raise ValueError("data.kinetics names a kinetics file and redcap: names the export's kinetics rows: "
+                             "keep one (the kinetics come from one place)")
+        return self
 
     @field_validator("columns", "values")
     @classmethod
@@ -309,6 +344,10 @@ class StudySettings:
     origins: dict[str, str] = field(default_factory=dict)
     declarations: Declarations = Declarations()
     journal: JournalLimits = JournalLimits()
+    #: how a REDCap flat export splits (None: not a REDCap export, or nothing to say)
+    layout: Layout | None = None
+    #: optional columns the registry does not collect (the study file's ``not_collected``)
+    not_collected: tuple[str, ...] = ()
 
     @property
     def date_text(self) -> str:
@@ -494,6 +533,9 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
         mapping=mapping, product=product, analysis=m.analysis,
         study_file=sf.path if sf else None, is_demo=is_demo, origins=origins,
         declarations=declarations, journal=m.journal,
+        # a kinetics table (or none) named here replaces the export's own kinetics rows
+        layout=Layout() if origins["kinetics"] == "argument" else m.redcap.layout,
+        not_collected=tuple(m.not_collected),
     )
 
 
@@ -504,7 +546,34 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def load_settings(settings: StudySettings) -> Study:
-    """Load and validate the data the settings name (raises :class:`~analysis.inputs.loading.InputError`)."""
-    return load_study(settings.cohort, settings.kinetics, cutoff=settings.cutoff, sheet=settings.sheet,
-                      mapping=settings.mapping)
+def load_settings(settings: StudySettings, refuse: bool = False) -> Study:
+    """Load and validate the data the settings name (raises :class:`~analysis.inputs.loading.InputError`).
+
+    ``refuse`` (the report): invalid data raise :class:`~analysis.inputs.errors.DataRefused`
+    instead, whose message is the validator's summary and the ``validate`` command that
+    lists every problem and writes the CSV for the data manager."""
+    try:
+        return load_study(settings.cohort, settings.kinetics, cutoff=settings.cutoff, sheet=settings.sheet,
+                          mapping=settings.mapping, layout=settings.layout, not_collected=settings.not_collected)
+    except InputError as err:
+        if not refuse:
+            raise
+        from analysis.inputs.problems import refusal
+
+        raise DataRefused(refusal(err, validate_command(settings))) from None
+
+
+def validate_command(settings: StudySettings) -> str:
+    """The ``validate`` command checking the same data as these settings."""
+    import shlex
+
+    words = ["python", "-m", "analysis", "validate"]
+    if settings.study_file is not None:
+        words += ["--study", str(settings.study_file)]
+    if settings.origins.get("cohort") == "argument" or (settings.study_file is None and not settings.is_demo):
+        words.append(str(settings.cohort))
+    if settings.origins.get("kinetics") == "argument":
+        words += ["--kinetics", str(settings.kinetics) if settings.kinetics is not None else NO_KINETICS]
+    if settings.origins.get("cutoff") == "argument":
+        words += ["--cutoff", settings.cutoff.isoformat()]
+    return " ".join(shlex.quote(w) for w in words)

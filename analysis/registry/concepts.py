@@ -83,18 +83,22 @@ ENDPOINTS: dict[str, Endpoint] = {
 
 @dataclass(frozen=True)
 class Response:
-    """A response at the day-30 assessment; the denominator is every patient."""
+    """A response at the day-30 assessment; the denominator is every patient whose
+    response is known (a patient whose assessment was not done is left out, never counted
+    as a responder or a non-responder)."""
 
     key: str
     label: str  # "MRD-negative CR": figures, prose
-    column: str  # boolean column of the prepared cohort
+    column: str  # nullable boolean column of the prepared cohort (missing: not assessed)
+    #: contract columns it needs; when the registry does not collect one, it is not reported
+    needs: tuple[str, ...] = ("cr_day30",)
 
 
 RESPONSES: dict[str, Response] = {
     r.key: r
     for r in (
-        Response("cr", "CR", "cr_day30"),
-        Response("mrd_negative_cr", "MRD-negative CR", "mrd_negative_cr"),
+        Response("cr", "CR", "cr_response"),
+        Response("mrd_negative_cr", "MRD-negative CR", "mrd_negative_cr", ("cr_day30", "mrd_negative")),
     )
 }
 

@@ -59,6 +59,26 @@ STATUS_WORDS = {
 #: Placeholders reported with the hint to leave the cell empty (only an empty cell is
 #: missing: in a number or date column they may hide a value that was never entered).
 MISSING_WORDS = {"NA", "N/A", "NAN", "NULL", "NONE", "MISSING", "-", "."}
+#: Accepted, in any case, in a column whose :class:`Field` declares ``not_done``: the
+#: assessment was not done (MRD not assessed, response not evaluable). It is a value of its
+#: own, distinct from "no" and from an empty cell; it is kept in the loaded frame's column
+#: :func:`not_done_column` and never counted as positive or negative.
+NOT_DONE_WORDS = frozenset(
+    {
+        "not done",
+        "not_done",
+        "nd",
+        "n.d.",
+        "not assessed",
+        "not evaluable",
+        "not evaluated",
+        "ne",
+        "n.e.",
+        "not determined",
+        "unknown",
+        "unk",
+    }
+)
 
 # --------------------------------------------------------------------------- columns
 
@@ -82,7 +102,13 @@ class Field:
     checks and the unit its numbers are in (None: not a measurement). ``may_be_absent``:
     the file may leave the column out altogether, which reads as every cell empty (a column
     the contract added later, that older exports do not carry); every other column must be
-    in the header, even when its cells may be empty."""
+    in the header, even when its cells may be empty.
+
+    ``optional_column``: the column may be left out of the export (or declared
+    ``not_collected:`` in the study file) when the registry does not collect it; the
+    report then leaves out what it would show. ``not_done``: the column accepts the
+    :data:`NOT_DONE_WORDS` as a value of its own, and this phrase says what they mean
+    ("MRD not assessed")."""
 
     name: str
     kind: str
@@ -90,6 +116,13 @@ class Field:
     checks: tuple[Range, ...] = ()
     unit: str | None = None
     may_be_absent: bool = False
+    optional_column: bool = False
+    not_done: str | None = None
+
+
+def not_done_column(name: str) -> str:
+    """The loaded frame's boolean column marking the cells of ``name`` that said "not done"."""
+    return f"{name}_not_done"
 
 
 def unit_of(column: str) -> str | None:
@@ -119,19 +152,19 @@ COHORT_FIELDS: tuple[Field, ...] = (
     Field("prior_lines", INTEGER, True, (_GE0,)),
     Field("bm_blasts_pct", NUMBER, True, (_between(0, 100),), unit="%"),
     Field("cart_dose_1e6_per_kg", NUMBER, True, (_GT0,), unit="10⁶ cells/kg"),
-    Field("il6_peak_pg_ml", NUMBER, False, (_GE0,), unit="pg/mL"),
-    Field("ferritin_peak_ng_ml", NUMBER, False, (_GE0,), unit="ng/mL"),
+    Field("il6_peak_pg_ml", NUMBER, False, (_GE0,), unit="pg/mL", optional_column=True),
+    Field("ferritin_peak_ng_ml", NUMBER, False, (_GE0,), unit="ng/mL", optional_column=True),
     Field("crs_grade", INTEGER, True, (_GRADE,)),
     Field("crs_onset_day", INTEGER, False, (_GE0,), unit="days after infusion"),
     Field("icans_grade", INTEGER, True, (_GRADE,)),
     Field("icans_onset_day", INTEGER, False, (_GE0,), unit="days after infusion"),
-    Field("seizure", BOOLEAN, False),
+    Field("seizure", BOOLEAN, False, optional_column=True),
     Field("steroids", BOOLEAN, True),
-    Field("dex_equiv_cum_mg", NUMBER, False, (_GE0,), unit="mg"),
+    Field("dex_equiv_cum_mg", NUMBER, False, (_GE0,), unit="mg", optional_column=True),
     Field("tocilizumab", BOOLEAN, True),
-    Field("tocilizumab_cum_mg", NUMBER, False, (_GE0,), unit="mg"),
-    Field("cr_day30", BOOLEAN, True),
-    Field("mrd_negative", BOOLEAN, False),
+    Field("tocilizumab_cum_mg", NUMBER, False, (_GE0,), unit="mg", optional_column=True),
+    Field("cr_day30", BOOLEAN, True, not_done="response not evaluable"),
+    Field("mrd_negative", BOOLEAN, False, optional_column=True, not_done="MRD not assessed"),
     Field("cr_date", DATE, False),
     Field("relapse_date", DATE, False),
     Field("death_date", DATE, False),
@@ -163,6 +196,8 @@ class Rule:
     columns: tuple[str, ...]
     violated: Callable[[pd.DataFrame], pd.Series]
     duplicate: bool = False  # list the other rows holding the same key in the message
+    #: how the report's prose names a plausibility warning ("primary refractory disease with relapses")
+    phrase: str = ""
 
     @property
     def key(self) -> str:
@@ -172,6 +207,22 @@ class Rule:
 def _true(s: pd.Series) -> pd.Series:
     """Nullable boolean -> plain bool, missing counting as False."""
     return s.fillna(False).astype(bool)
+
+
+def _not_done(d: pd.DataFrame, name: str) -> pd.Series:
+    """Which rows said "not done" in column ``name`` (False where the frame has no such column)."""
+    column = not_done_column(name)
+    return _true(d[column]) if column in d else pd.Series(False, index=d.index)
+
+
+def required_unless_not_done(field: Field) -> Rule:
+    """A required column that accepts "not done": empty is an error, "not done" is not."""
+    return Rule(
+        field.name,
+        f"required (the cell is empty; write 'not done' when {field.not_done})",
+        (field.name,),
+        lambda d: d[field.name].isna() & ~_not_done(d, field.name),
+    )
 
 
 #: Day of the response assessment that defines "in CR" (column ``cr_day30``); a patient in
@@ -221,9 +272,9 @@ COHORT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "mrd_negative",
-        "required when cr_day30 is true",
+        "required when cr_day30 is true (write 'not done' when MRD was not assessed)",
         ("cr_day30", "mrd_negative"),
-        lambda d: _true(d["cr_day30"]) & d["mrd_negative"].isna(),
+        lambda d: _true(d["cr_day30"]) & d["mrd_negative"].isna() & ~_not_done(d, "mrd_negative"),
     ),
     Rule(
         "mrd_negative",
@@ -242,6 +293,12 @@ COHORT_RULES: tuple[Rule, ...] = (
         "must be empty when cr_day30 is false",
         ("cr_day30", "cr_date"),
         lambda d: _true(d["cr_day30"].eq(False)) & d["cr_date"].notna(),
+    ),
+    Rule(
+        "cr_date",
+        "must be empty when the response is not evaluable (cr_day30 'not evaluable')",
+        ("cr_day30", "cr_date"),
+        lambda d: _not_done(d, "cr_day30") & d["cr_date"].notna(),
     ),
     _date_order("cr_date", "infusion_date"),
     Rule(
@@ -304,3 +361,96 @@ def kinetics_rules(cohort_ids: pd.Series | None, followup_days: pd.Series | None
             )
         )
     return tuple(rules)
+
+
+# --------------------------------------------------------------------------- plausibility
+
+#: A living patient last seen more than this many days before the data cut-off is
+#: counted as lost to follow-up (a plausibility warning and a sentence of Results).
+LOST_TO_FOLLOWUP_DAYS = 365
+
+#: Days after infusion within which a day-30 response is dated; a CR date outside is a warning.
+RESPONSE_WINDOW_DAYS = (14, 60)
+
+
+def _days_after_infusion(d: pd.DataFrame, column: str) -> pd.Series:
+    return (d[column] - d["infusion_date"]).dt.days
+
+
+def _outside(days: pd.Series, low: int, high: int) -> pd.Series:
+    return days.notna() & ~days.between(low, high)
+
+
+def _onset_after_end(event: str) -> Rule:
+    onset = f"{event}_onset_day"
+
+    def violated(d: pd.DataFrame) -> pd.Series:
+        end = d["death_date"].where(d["death_date"].notna(), d["last_followup_date"])
+        days = (end - d["infusion_date"]).dt.days
+        return _true(d[onset].astype("Float64") > days.astype("Float64"))
+
+    return Rule(
+        onset,
+        f"{event.upper()} onset after death or last follow-up",
+        (onset, "infusion_date", "death_date", "last_followup_date"),
+        violated,
+        phrase=f"{event.upper()} onset after the end of follow-up",
+    )
+
+
+def plausibility_rules(cutoff: dt.date | None) -> tuple[Rule, ...]:
+    """Warnings, not errors: values each valid on its own whose combination is
+    implausible. ``validate`` lists them with the record; the report counts them in its
+    data-quality paragraph. ``cutoff``: the data cut-off (the lost-to-follow-up rule needs it)."""
+    low, high = RESPONSE_WINDOW_DAYS
+    rules = [
+        Rule(
+            "disease_status",
+            "primary refractory disease with relapses recorded (n_relapses > 0)",
+            ("disease_status", "n_relapses"),
+            lambda d: (
+                d["disease_status"].eq("primary_refractory").fillna(False).astype(bool) & _true(d["n_relapses"].gt(0))
+            ),
+            phrase="primary refractory disease with relapses recorded",
+        ),
+        Rule(
+            "seizure",
+            "a seizure with ICANS grade below 3 (ASTCT grades any seizure 3 or higher)",
+            ("seizure", "icans_grade"),
+            lambda d: _true(d["seizure"]) & _true(d["icans_grade"].between(1, 2)),
+            phrase="a seizure with an ICANS grade below 3",
+        ),
+        Rule(
+            "prior_lines",
+            "no prior line of therapy in a relapsed/refractory cohort",
+            ("prior_lines",),
+            lambda d: _true(d["prior_lines"].eq(0)),
+            phrase="no prior line of therapy",
+        ),
+        _onset_after_end("crs"),
+        _onset_after_end("icans"),
+        Rule(
+            "cr_date",
+            f"response date far outside the day-30 assessment (not within days {low}-{high} after infusion)",
+            ("cr_date", "infusion_date"),
+            lambda d: _outside(_days_after_infusion(d, "cr_date"), low, high),
+            phrase=f"a CR date outside days {low}–{high} after infusion",
+        ),
+    ]
+    if cutoff is not None:
+        limit = pd.Timestamp(cutoff) - pd.Timedelta(days=LOST_TO_FOLLOWUP_DAYS)
+        rules.append(
+            Rule(
+                "last_followup_date",
+                f"alive and last seen more than {LOST_TO_FOLLOWUP_DAYS} days before the cut-off "
+                f"({cutoff.isoformat()}): lost to follow-up",
+                ("last_followup_date", "death_date"),
+                lambda d: d["death_date"].isna() & _true(d["last_followup_date"] < limit),
+                phrase="lost to follow-up",
+            )
+        )
+    return tuple(rules)
+
+
+#: The lost-to-follow-up rule's message starts with this (the report counts its patients).
+LOST_TO_FOLLOWUP = "alive and last seen more than"

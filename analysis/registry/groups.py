@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.registry.contract import not_done_column
+
 #: Days per month used for every time-to-event endpoint (365.25 / 12).
 DAYS_PER_MONTH = 30.4375
 
@@ -132,11 +134,22 @@ def _categorical(values, grouping: Grouping) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=list(grouping.keys), ordered=True)
 
 
+def _flag(df: pd.DataFrame, column: str) -> pd.Series:
+    """A boolean column of the loaded cohort, False where the frame has none (a frame built by hand)."""
+    if column not in df:
+        return pd.Series(False, index=df.index)
+    return df[column].astype("boolean").fillna(False).astype(bool)
+
+
 def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of a validated cohort with endpoints and grouping columns.
 
     Added columns: ``crs_any``, ``crs_severe``, ``icans_any``, ``icans_severe``
-    (grade ≥ 3 or a seizure), ``concurrent``, ``mrd_negative_cr``,
+    (grade ≥ 3 or a seizure), ``concurrent``; the responses ``cr_response`` (CR at day
+    30; missing when the response was not evaluable) and ``mrd_negative_cr`` (missing for
+    a patient in CR whose MRD was not assessed, and when the response was not evaluable:
+    "not done" is never counted as positive or negative), ``response_evaluable``,
+    ``mrd_assessed`` and ``mrd_not_assessed`` (patients in CR with and without an MRD result),
     ``bm_blasts_ge20``, ``os_months``/``os_event``, ``lfs_months``/``lfs_event``
     (missing for patients not in CR), ``efs_months``/``efs_event`` (every patient: no CR at
     day 30 is an event at :data:`EFS_NO_CR_DAY`) and one ``grp_<name>`` ordered categorical
@@ -150,8 +163,18 @@ def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
     df["icans_severe"] = df["icans_grade"].ge(3) | seizure
     df["icans_any"] = df["icans_grade"].gt(0) | df["icans_severe"]
     df["concurrent"] = df["crs_any"] & df["icans_any"]
-    cr = df["cr_day30"].astype(bool)
-    df["mrd_negative_cr"] = cr & df["mrd_negative"].astype("boolean").fillna(False).astype(bool)
+    # "not done" is a value of its own: never counted as a response or as its absence
+    not_evaluable = _flag(df, not_done_column("cr_day30"))
+    cr = df["cr_day30"].astype(bool) & ~not_evaluable
+    mrd = df["mrd_negative"].astype("boolean")
+    df["response_evaluable"] = ~not_evaluable
+    df["cr_response"] = pd.array(cr.to_numpy(), dtype="boolean")
+    df.loc[not_evaluable, "cr_response"] = pd.NA
+    df["mrd_assessed"] = cr & mrd.notna().to_numpy()
+    df["mrd_not_assessed"] = cr & ~df["mrd_assessed"]
+    mrd_negative_cr = pd.array((cr & mrd.fillna(False).astype(bool)).to_numpy(), dtype="boolean")
+    df["mrd_negative_cr"] = mrd_negative_cr
+    df.loc[not_evaluable | df["mrd_not_assessed"], "mrd_negative_cr"] = pd.NA
     df["bm_blasts_ge20"] = df["bm_blasts_pct"].ge(BLAST_THRESHOLD_PCT)
 
     died = df["death_date"].notna()

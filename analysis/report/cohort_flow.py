@@ -6,10 +6,12 @@ Definitions (the same as the rest of the report):
 
 * infused: every patient of the cohort;
 * evaluable at day 30: alive and in follow-up after the day-30 response assessment
-  (OS time from infusion > ``RESPONSE_ASSESSMENT_DAY`` days) or assessed in CR;
-  the others died (or were lost) before it;
-* CR: ``cr_day30``; MRD-negative CR: ``mrd_negative_cr`` (the other patients in CR are
-  MRD-positive: MRD is required for every CR);
+  (OS time from infusion > ``RESPONSE_ASSESSMENT_DAY`` days) or assessed in CR, and
+  not recorded as "response not evaluable"; the others died (or were lost) before it,
+  or their response could not be evaluated;
+* CR: ``cr_day30``; MRD-negative CR: ``mrd_negative_cr``; the other patients in CR are
+  MRD-positive, or their MRD was not assessed ("not done": counted apart, never as
+  positive or negative);
 * outcome of the patients in CR (the competing-risks cohort of
   :mod:`analysis.estimators.competing`): relapsed, died without relapse, or alive in CR at last
   follow-up; and how many of them had an allogeneic HSCT while in CR (before any relapse),
@@ -49,16 +51,24 @@ class CohortFlow:
     #: when the cohort table has no hsct_date column (not recorded)
     hsct_in_cr: int | None = None
     hsct_in_cr_mrd_negative: int | None = None
+    mrd_positive_cr: int = 0    # MRD assessed and positive
+    mrd_not_assessed_cr: int = 0  # in CR, MRD not done (or not collected)
+    response_not_evaluable: int = 0  # recorded as not evaluable (among not_evaluable)
+    mrd_collected: bool = True  # False: the registry does not collect MRD (no MRD box)
 
 
-def cohort_flow(df: pd.DataFrame, hsct_recorded: bool = True) -> CohortFlow:
+def cohort_flow(df: pd.DataFrame, hsct_recorded: bool = True, mrd_collected: bool = True) -> CohortFlow:
     """Counts of the flow diagram from a prepared cohort (see module docstring);
-    ``hsct_recorded``: the cohort table had an hsct_date column."""
+    ``hsct_recorded``: the cohort table had an hsct_date column; ``mrd_collected``: the
+    registry collects MRD."""
     n = int(len(df))
     cr = df["cr_day30"].astype(bool)
     end = df["death_date"].where(df["death_date"].notna(), df["last_followup_date"])
-    evaluable = cr | ((end - df["infusion_date"]).dt.days > RESPONSE_ASSESSMENT_DAY)
-    mrd_neg = df["mrd_negative_cr"].astype(bool)
+    recorded = ~df["response_evaluable"].astype(bool) if "response_evaluable" in df else pd.Series(False, df.index)
+    evaluable = (cr | ((end - df["infusion_date"]).dt.days > RESPONSE_ASSESSMENT_DAY)) & ~recorded
+    mrd_neg = df["mrd_negative_cr"].astype("boolean").fillna(False).astype(bool)
+    not_assessed = (df["mrd_not_assessed"].astype(bool) if "mrd_not_assessed" in df
+                    else pd.Series(False, index=df.index))
     relapsed = cr & df["relapse_date"].notna()
     died = cr & df["death_date"].notna() & ~relapsed
     alive = cr & ~relapsed & ~died
@@ -74,6 +84,8 @@ def cohort_flow(df: pd.DataFrame, hsct_recorded: bool = True) -> CohortFlow:
         alive_in_cr_mrd_negative=int((alive & mrd_neg).sum()),
         hsct_in_cr=int(in_cr_hsct.sum()) if hsct_recorded else None,
         hsct_in_cr_mrd_negative=int((in_cr_hsct & mrd_neg).sum()) if hsct_recorded else None,
+        mrd_positive_cr=int((cr & ~mrd_neg & ~not_assessed).sum()), mrd_not_assessed_cr=int(not_assessed.sum()),
+        response_not_evaluable=int(recorded.sum()), mrd_collected=mrd_collected,
     )
 
 

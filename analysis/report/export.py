@@ -138,6 +138,7 @@ def _response_dict(comparison: ResponseComparison) -> dict:
         entry: dict[str, Any] = {"label": level.label, "n": int(level.n), "events": int(level.events)}
         levels[level.key] = _put_stats(entry, level, ("rate", "ci_low", "ci_high"), "no patients in this group")
     out["levels"] = levels
+    out["not_assessed"] = int(comparison.not_assessed)
     return out
 
 
@@ -422,9 +423,27 @@ def _competing_and_landmark_dict(results: Results) -> dict[str, Any]:
     landmark: dict[str, Any] = {"landmark_day": results.landmark_day}
     for (endpoint, grouping), comparison in results.landmark.items():
         landmark.setdefault(endpoint, {})[grouping] = _landmark_dict(comparison)
-    out = {"competing": {key: _competing_dict(value) for key, value in results.competing.items()}, "landmark": landmark}
+    out: dict[str, Any] = {
+        "competing": {key: _competing_dict(value) for key, value in results.competing.items()},
+        "landmark": landmark,
+    }
     if results.cohort_flow is not None:
         out["cohort_flow"] = dataclasses.asdict(results.cohort_flow)
+    out["not_collected"] = list(results.not_collected)
+    if results.data_quality is not None:
+        quality = results.data_quality
+        out["data_quality"] = {
+            "warnings": dict(quality.warnings),
+            "n_patients_warned": quality.n_patients_warned,
+            "lost_to_followup": quality.lost_to_followup,
+            "lost_after_days": quality.lost_after_days,
+        }
+        _put(
+            out["data_quality"],
+            "lost_median_gap_months",
+            quality.lost_median_gap_months,
+            "no living patient was last seen that long before the cut-off",
+        )
     return out
 
 

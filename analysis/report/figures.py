@@ -203,17 +203,19 @@ def _test_name(test: str | None) -> str:
 # --------------------------------------------------------------------------- Figure 1
 
 
-def response_bars(cr: ResponseComparison, mrd: ResponseComparison) -> Figure:
+def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None) -> Figure:
     """Figure 1 panel: CR and MRD-negative CR rates (%) per level with exact 95% CIs.
 
     Bars are grouped by response and coloured by level; each bar carries its
     "responders/patients" count under it (:func:`_count_layout`: on one line, on two
     lines when a registry's counts are too wide, turned upright when even that does not
     fit); the p-value of each response sits on a bracket over its group. Rates are on the
-    0–1 scale in the results.
+    0–1 scale in the results. Patients whose response was not assessed (not evaluable; MRD
+    not done) are left out of the counts, and their number is written under the response's
+    name. ``mrd`` None (the registry does not collect MRD): the CR rates alone.
     """
     grouping = cr.grouping
-    responses = (cr, mrd)
+    responses = (cr,) if mrd is None else (cr, mrd)
     n_levels = len(cr.levels)
     labels = [level_label(grouping, lv.key, lv.label) for lv in cr.levels]
     legend_rows = _legend_rows(labels)
@@ -228,7 +230,8 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison) -> Figure:
     count_labels, count_size, rotation = _count_layout(counts, slot_pt)
     label_h = _text_size_pt(max(count_labels, key=len), count_size, rotation)[1]  # points
     name_offset = 2 + label_h + 4  # below the axis: tick pad, the counts, a gap
-    bottom = (name_offset + 9 * 1.25 + 3) / 72
+    left_out = any(comparison.not_assessed for comparison in responses)
+    bottom = (name_offset + 9 * 1.25 * (2 if left_out else 1) + 3) / 72
     top = 0.06 + 0.16 * legend_rows
     fig = _new_figure((width, height))
     ax = _axes(fig, left, bottom, width - left - right, height - bottom - top)
@@ -265,12 +268,17 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison) -> Figure:
                   va="top", ha="center")
     ax.tick_params(axis="x", length=0, pad=2)
     for g, comparison in enumerate(responses):
+        name = RESPONSES[comparison.response].label if comparison.response in RESPONSES else comparison.response
         ax.annotate(
-            RESPONSES[comparison.response].label if comparison.response in RESPONSES else comparison.response,
+            name,
             xy=(g, 0),
             xycoords=("data", "axes fraction"), xytext=(0, -name_offset), textcoords="offset points",
             ha="center", va="top", fontsize=9,
         )
+        if comparison.not_assessed:  # left out of the counts above (the caption says so)
+            ax.annotate(f"{comparison.not_assessed:,} not assessed", xy=(g, 0), xycoords=("data", "axes fraction"),
+                        xytext=(0, -name_offset - 9 * 1.25), textcoords="offset points", ha="center", va="top",
+                        fontsize=7.5, color="0.25")
     handles = [Patch(facecolor=group_color(grouping, lv.key, _level_position(grouping, lv.key, i)), edgecolor="none")
                for i, lv in enumerate(cr.levels)]
     _top_legend(fig, ax, handles, labels, legend_rows)
@@ -986,18 +994,29 @@ def flow_diagram(flow) -> Figure:
                                 "mutation_scale": 8})
 
     main_x, side_left = 2.0, 3.7
+    why = "(died or no follow-up)"
+    if flow.response_not_evaluable:
+        why = "(died, no follow-up or\nresponse not evaluable)"
+    mrd_side = f"MRD-positive CR\nn = {flow.mrd_positive_cr:,}"
+    mrd_box = f"{RESPONSES['mrd_negative_cr'].label}\nn = {flow.mrd_negative_cr:,}"
+    if flow.mrd_not_assessed_cr:  # "not done" is counted apart, never as positive or negative
+        mrd_side += f"\nMRD not assessed\nn = {flow.mrd_not_assessed_cr:,}"
+        mrd_box += f"\n(MRD assessed in {flow.cr - flow.mrd_not_assessed_cr:,}\nof {flow.cr:,} in CR)"
     rows = [
-        (4.15 + lift, f"Infused\nn = {flow.infused:,}",
-         f"Not evaluable at day 30\n(died or no follow-up)\nn = {flow.not_evaluable:,}"),
+        (4.15 + lift, f"Infused\nn = {flow.infused:,}", f"Not evaluable at day 30\n{why}\nn = {flow.not_evaluable:,}"),
         (3.2 + lift, f"Evaluable at day 30\nn = {flow.evaluable:,}", f"No CR\nn = {flow.no_cr:,}"),
-        (2.25 + lift, f"{RESPONSES['cr'].label}\nn = {flow.cr:,}",
-         f"MRD-positive CR\nn = {flow.mrd_positive_or_unknown_cr:,}"),
-        (1.3 + lift, f"{RESPONSES['mrd_negative_cr'].label}\nn = {flow.mrd_negative_cr:,}", None),
+        (2.25 + lift, f"{RESPONSES['cr'].label}\nn = {flow.cr:,}", mrd_side),
+        (1.3 + lift, mrd_box, None),
     ]
+    if not flow.mrd_collected:  # the registry does not collect MRD: the flow ends at CR
+        rows = rows[:2] + [(2.25 + lift, rows[2][1], None)]
+    def half(text):  # half the height of a box of this many lines (8.5 pt lines), without its padding
+        return 0.075 * (text.count("\n") + 1) + 0.01
+
     for i, (y, text, side) in enumerate(rows):
         box(main_x, y, text)
         if i + 1 < len(rows):
-            arrow(main_x, y - 0.22, main_x, rows[i + 1][0] + 0.22 + pad)
+            arrow(main_x, y - half(text) - pad, main_x, rows[i + 1][0] + half(rows[i + 1][1]) + pad)
         if side:
             y_side = (y + rows[i + 1][0]) / 2
             arrow(main_x, y_side, side_left - pad, y_side)
@@ -1008,8 +1027,11 @@ def flow_diagram(flow) -> Figure:
         f"(all CR: {flow.died_without_relapse:,})",
         f"Alive in CR\nn = {flow.alive_in_cr_mrd_negative:,}\n(all CR: {flow.alive_in_cr:,})",
     ]
+    if not flow.mrd_collected:
+        outcomes = [f"Relapsed\nn = {flow.relapsed:,}", f"Died without relapse\nn = {flow.died_without_relapse:,}",
+                    f"Alive in CR\nn = {flow.alive_in_cr:,}"]
     y_out, y_bar, xs = 0.32, 0.8, (1.0, 3.25, 5.5)
-    ax.plot([main_x, main_x], [rows[-1][0] - 0.22, y_bar], color="black", lw=0.8)
+    ax.plot([main_x, main_x], [rows[-1][0] - half(rows[-1][1]) - pad, y_bar], color="black", lw=0.8)
     if flow.hsct_in_cr is not None:
         # a transplant in CR ends no follow-up (the outcomes below include these patients):
         # a dashed side note off the main line, not an exclusion
@@ -1017,8 +1039,9 @@ def flow_diagram(flow) -> Figure:
         ax.annotate("", xy=(side_left - pad, y_hsct), xytext=(main_x, y_hsct),
                     arrowprops={"arrowstyle": "-|>", "lw": 0.8, "color": "black", "linestyle": (0, (3, 2)),
                                 "shrinkA": 0, "shrinkB": 0, "mutation_scale": 8})
-        box(side_left, y_hsct, f"Allogeneic HSCT in CR\nn = {flow.hsct_in_cr_mrd_negative:,}\n"
-                               f"(all CR: {flow.hsct_in_cr:,})", ha="left")
+        hsct = (f"Allogeneic HSCT in CR\nn = {flow.hsct_in_cr_mrd_negative:,}\n(all CR: {flow.hsct_in_cr:,})"
+                if flow.mrd_collected else f"Allogeneic HSCT in CR\nn = {flow.hsct_in_cr:,}")
+        box(side_left, y_hsct, hsct, ha="left")
     ax.plot([xs[0], xs[-1]], [y_bar, y_bar], color="black", lw=0.8)
     for x, text in zip(xs, outcomes):
         arrow(x, y_bar, x, y_out + 0.27 + pad)

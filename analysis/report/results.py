@@ -50,6 +50,7 @@ from analysis.estimators.kinetics import (
     with_groupings,
 )
 from analysis.estimators.multiplicity import EValue, e_value_hr, rare_outcome
+from analysis.estimators.quality import DataQuality, data_quality
 from analysis.estimators.survival import (
     FollowUp,
     SurvivalComparison,
@@ -137,6 +138,14 @@ class Results:
     survival_trend: dict[tuple[str, str], CoxTrend] = field(default_factory=dict)
     onset: dict[str, OnsetIncidence] = field(default_factory=dict)
     transplant: TransplantAnalysis | None = None
+    #: optional contract columns the registry does not collect: what needs them is left out
+    not_collected: tuple[str, ...] = ()
+    #: the contract's plausibility warnings, counted, and the patients lost to follow-up
+    data_quality: DataQuality | None = None
+
+    def collected(self, column: str) -> bool:
+        """Whether the registry collects an (optional) contract column."""
+        return column not in self.not_collected
 
     def kinetics_values(self, grouping: str) -> pd.DataFrame:
         """Per-patient peak copies with the patient's level key for a grouping (no identifiers)."""
@@ -176,7 +185,11 @@ def _counts(df: pd.DataFrame, kinetics: pd.DataFrame | None) -> dict[str, int]:
         "n_male": int(df["sex"].eq("M").sum()),
         "n_female": int(df["sex"].eq("F").sum()),
         "n_cr": int(df["cr_day30"].sum()),
-        "n_mrd_negative_cr": int(df["mrd_negative_cr"].sum()),
+        "n_response_evaluable": int(df["response_evaluable"].sum()),
+        "n_response_not_evaluable": int((~df["response_evaluable"]).sum()),
+        "n_mrd_assessed": int(df["mrd_assessed"].sum()),
+        "n_mrd_not_assessed": int(df["mrd_not_assessed"].sum()),
+        "n_mrd_negative_cr": int(df["mrd_negative_cr"].fillna(False).sum()),
         "n_crs": int(df["crs_any"].sum()),
         "n_crs_severe": int(df["crs_severe"].sum()),
         "n_icans": int(df["icans_any"].sum()),
@@ -193,14 +206,16 @@ def _counts(df: pd.DataFrame, kinetics: pd.DataFrame | None) -> dict[str, int]:
     }
 
 
-def _missing(df: pd.DataFrame) -> dict[str, int]:
-    """Missing values of the optional measurements, among the patients they apply to."""
-    return {
+def _missing(df: pd.DataFrame, not_collected: tuple[str, ...] = ()) -> dict[str, int]:
+    """Missing values of the optional measurements, among the patients they apply to
+    (a column the registry does not collect is not missing: it is left out)."""
+    missing = {
         "il6_peak_pg_ml": int(df["il6_peak_pg_ml"].isna().sum()),
         "ferritin_peak_ng_ml": int(df["ferritin_peak_ng_ml"].isna().sum()),
         "dex_equiv_cum_mg": int(df["dex_equiv_cum_mg"].isna()[df["steroids"].astype(bool)].sum()),
         "tocilizumab_cum_mg": int(df["tocilizumab_cum_mg"].isna()[df["tocilizumab"].astype(bool)].sum()),
     }
+    return {column: n for column, n in missing.items() if column not in not_collected}
 
 
 def compute_results(
@@ -220,6 +235,7 @@ def compute_results(
     provide them."""
     df = prepare_cohort(study.cohort)
     kinetics = study.kinetics
+    not_collected = tuple(getattr(study, "not_collected", ()))
     hsct_recorded = "hsct_date" not in getattr(study, "absent_columns", ())  # the file had the column
 
     table1 = {
@@ -227,6 +243,7 @@ def compute_results(
             df, variable, grouping
         )
         for variable, v in VARIABLES.items()
+        if variable not in not_collected  # its row drops out of Table 1
         for grouping in TABLE1_GROUPINGS
     }
     table1_overall = {variable: describe(df, variable) for variable in VARIABLES}
@@ -273,7 +290,7 @@ def compute_results(
         cutoff=pd.Timestamp(study.cutoff).date(),
         is_synthetic=bool(study.is_synthetic),
         counts=_counts(df, kinetics),
-        missing=_missing(df),
+        missing=_missing(df, not_collected),
         descriptives=_descriptives(df),
         followup=median_followup(df),
         table1=table1,
@@ -291,13 +308,15 @@ def compute_results(
         response_effects=response_effects,
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
-        **_competing_and_landmark(df, landmark_day, hsct_recorded),
+        **_competing_and_landmark(df, landmark_day, hsct_recorded, not_collected),
         centers=center_supplement(df, min_cell_size),
         kinetics_metrics=kinetics_metrics,
         kinetics_auc=None if kinetics_reason else auc_counts(per_patient),
         visit_windows=windows,
         e_values=_e_values(cox, survival_hr),
         **_trend_onset_and_transplant(df, hsct_recorded),
+        not_collected=not_collected,
+        data_quality=data_quality(study.cohort, study.cutoff, not_collected),
     )
     return replace(results, pvalues=collect_pvalues(results, alpha))
 
@@ -330,14 +349,16 @@ from analysis.report.cohort_flow import CohortFlow, Timelines, cohort_flow, swim
 LANDMARK_REPORTED = ("crs", "icans")
 
 
-def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None, hsct_recorded: bool = True) -> dict[str, Any]:
+def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None, hsct_recorded: bool = True,
+                            not_collected: tuple[str, ...] = ()) -> dict[str, Any]:
     day = OPTIONS["landmark_day"].default if landmark_day is None else int(landmark_day)
     in_cr = competing_frame(df)  # the same patients and times for every grouping
     competing = {"all": compare_competing(df, None, data=in_cr)}
     competing.update({g: compare_competing(df, g, data=in_cr) for g in GROUPINGS})
     landmark = landmark_analyses(df, LANDMARK_ENDPOINTS, LANDMARK_REPORTED, day)
     return {"competing": competing, "landmark": landmark, "landmark_day": day,
-            "cohort_flow": cohort_flow(df, hsct_recorded), "swimmer": swimmer_timelines(df)}
+            "cohort_flow": cohort_flow(df, hsct_recorded, "mrd_negative" not in not_collected),
+            "swimmer": swimmer_timelines(df)}
 
 
 # ======================================================================================

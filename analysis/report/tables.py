@@ -261,10 +261,13 @@ def course_variables() -> list[str]:
 
 def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequence[str] = TABLE1_GROUPINGS,
            overall: Mapping[str, object] | None = None, variables: Sequence[str] | None = None,
-           first: str = "Characteristic") -> Table:
+           first: str = "Characteristic", notes: Sequence[str] = ()) -> Table:
     """Table 1: characteristics, for all patients and by CRS, ICANS and concurrent CRS + ICANS,
     with p-values (``variables``: the rows, default every registry variable; ``overall``:
     each variable's whole-cohort summary, shown first as "All patients").
+
+    A variable the registry does not collect has no comparison, so no row. ``notes``: more
+    footnotes (what was not assessed or not collected: ``text.assessment_notes``).
 
     Cells: median (range) for numbers, n (%) for categories; one p column per
     grouping, its mark naming the test (footnotes). A treatment of the grouping's toxicity
@@ -273,6 +276,8 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
     values have fewer, listed in a footnote).
     """
     variables = list(variables if variables is not None else VARIABLES)
+    # a variable the registry does not collect has no comparison: no row, no abbreviation
+    variables = [v for v in variables if any((v, g) in comparisons for g in groupings)]
 
     def tested(v: str, g: str) -> bool:
         return g not in VARIABLES[v].treats and not (g == "concurrent" and VARIABLES[v].treats)
@@ -387,6 +392,7 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
         spec.footnotes.append((not_tested_mark, NOT_TESTED))
     if missing_notes:
         spec.footnotes.append((None, "Patients without a value: " + "; ".join(missing_notes)))
+    spec.footnotes.extend((None, note) for note in notes)
     return Table(spec)
 
 

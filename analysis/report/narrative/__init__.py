@@ -27,6 +27,7 @@ its own module beside the results it reads:
 * :mod:`.endpoints` – tests for trend across grades, onset of CRS and ICANS;
 * :mod:`.transplant` – allogeneic HSCT after CAR-T;
 * :mod:`.multiplicity` – the count of p-values, adjusted significance, E-values;
+* :mod:`.quality` – data quality, assessments not done, columns not collected;
 * :mod:`.parts` – what they share (the results, the settings, alpha, wording helpers).
 
 A new inline helper goes into the family whose results it reads (or a new module added to
@@ -41,7 +42,6 @@ from dataclasses import dataclass
 from analysis.inputs.studyfile import StudySettings
 from analysis.registry.groups import TOXICITY_GROUPINGS
 from analysis.report.narrative.competing import Competing
-from analysis.report.narrative.counts import Counts
 from analysis.report.narrative.declarations import Declarations
 from analysis.report.narrative.effects import Effects
 from analysis.report.narrative.endpoints import Endpoints
@@ -56,6 +56,7 @@ from analysis.report.narrative.parts import (
     fmt_ci_bounds,
     in_sentence,
 )
+from analysis.report.narrative.quality import Quality
 from analysis.report.narrative.transplant import Transplant
 from analysis.report.results import Results
 
@@ -73,7 +74,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Narrative(Declarations, Counts, Effects, Kinetics, Competing, Multiplicity, Endpoints, Transplant):
+class Narrative(Declarations, Quality, Effects, Kinetics, Competing, Multiplicity, Endpoints, Transplant):
     """The sections' ``text``: every family's helpers on one object."""
 
     results: Results

@@ -21,6 +21,8 @@ class Declarations(Manuscript):
     def title_block(self) -> str:
         """Title, subtitle and date as a metadata block (see StudySettings.metadata_block),
         with the flags the sections' conditional content reads (``cartox.kinetics``,
+        ``cartox.mrd`` (the registry collects MRD), ``cartox.not_collected`` (it does not
+        collect an optional column), ``cartox.not_done`` (an assessment was not done),
         ``cartox.reproduction``, ``cartox.synthetic``: the notice of report.qmd; ``cartox.hsct``:
         transplants after CAR-T were recorded and analysed; ``cartox.placeholders``)."""
         flags = {"cartox": self.flags}
@@ -57,6 +59,16 @@ class Declarations(Manuscript):
         """Methods' sentence on the product and regimen, from the study file."""
         settings = self.settings
         return settings.product_sentence() if settings is not None else ""
+
+    @property
+    def eligibility_and_product(self) -> MarkdownText:
+        """The Participants paragraph's first sentences: the declared eligibility criteria (or
+        their placeholder), then the product sentence when the study file states one. One
+        expression that is never empty: an inline expression evaluating to nothing (no
+        ``product:``) makes real Quarto print its code."""
+        eligibility = self.declared("eligibility")
+        product = self.product
+        return MarkdownText(f"{eligibility} {product}" if product else str(eligibility))
 
     @property
     def cutoff(self) -> str:

@@ -65,6 +65,12 @@ class Manuscript(Part):
         """The metadata the sections' conditional content reads (``cartox.kinetics`` ...)."""
         return {
             "kinetics": self.has_kinetics,
+            "mrd": self.results.collected("mrd_negative"),
+            "not_collected": bool(self.results.not_collected),
+            "not_done": bool(
+                self.results.counts.get("n_response_not_evaluable")
+                or (self.results.collected("mrd_negative") and self.results.counts.get("n_mrd_not_assessed"))
+            ),
             "reproduction": self.show_reproduction,
             "synthetic": self.results.is_synthetic,
             "hsct": bool(self.results.transplant is not None and self.results.transplant.reason is None),

@@ -236,8 +236,10 @@ class Verdicts(Part):
 
     @property
     def response_tests(self) -> TestSet:
-        """CR and MRD-negative CR by the main toxicity groupings (the manuscript's Figure of response)."""
-        return self.tests(list(RESPONSES), by=MAIN_GROUPINGS)
+        """CR and MRD-negative CR by the main toxicity groupings (the manuscript's Figure of response);
+        CR only when the registry does not collect MRD."""
+        responses = list(RESPONSES) if self.results.collected("mrd_negative") else ["cr"]
+        return self.tests(responses, by=MAIN_GROUPINGS)
 
     @property
     def survival_tests(self) -> TestSet:

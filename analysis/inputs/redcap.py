@@ -1,0 +1,262 @@
+"""REDCap flat exports: one file holding the cohort and, in other rows, the CAR-T kinetics.
+
+REDCap's "Export data" writes one flat table (CSV, or the Excel a user saves from it),
+raw (variable names, choice codes) or with labels (field labels, choice labels):
+
+* a project with **repeating instruments** writes one row per record for the
+  non-repeating forms (``redcap_repeat_instrument`` empty) and one row per instance of
+  each repeating instrument (``redcap_repeat_instrument`` = its name,
+  ``redcap_repeat_instance`` = 1, 2, ...), the other fields of those rows empty;
+* a **longitudinal** project writes one row per record and event
+  (``redcap_event_name``): the patient's fields are spread over the events
+  (baseline, day 30, follow-up), and a sampling visit is an event of its own;
+* ``redcap_data_access_group`` names the record's data access group (the center).
+
+This module recognises those columns (raw names or the labels REDCap writes:
+"Repeat Instrument", "Event Name", ...), and splits such an export into the cohort
+(non-repeating rows; a record's rows of every non-kinetics event merged into one) and
+the kinetics table (the rows of the kinetics instrument, or of the sampling events,
+whose day after infusion may come from the event). How to split is the study file's
+``redcap:`` section (:class:`Layout`), proposed by ``python -m analysis map``.
+Row numbers stay those of the file: a violation names the row a spreadsheet shows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from analysis.inputs.errors import Violation
+from analysis.inputs.readers import normal_name
+
+#: REDCap's own columns, by role: raw variable names and the headers of a label export.
+SYSTEM_COLUMNS: dict[str, tuple[str, ...]] = {
+    "instrument": ("redcap_repeat_instrument", "repeat_instrument"),
+    "instance": ("redcap_repeat_instance", "repeat_instance"),
+    "event": ("redcap_event_name", "event_name"),
+    "arm": ("redcap_arm", "arm"),
+    "group": ("redcap_data_access_group", "data_access_group"),
+    "survey": ("redcap_survey_identifier", "survey_identifier"),
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a flat export splits into the two tables (the study file's ``redcap:``).
+
+    ``kinetics_instrument``: the repeating instrument whose rows are the kinetics table
+    (as the export writes it: ``cart_kinetics``, or its label in a label export).
+    ``kinetics_events``: event -> day after infusion of the sampling events (None: the
+    day is read from the kinetics table's ``day`` column)."""
+
+    kinetics_instrument: str | None = None
+    kinetics_events: Mapping[str, int | None] = field(default_factory=dict)
+
+    @property
+    def has_kinetics(self) -> bool:
+        return self.kinetics_instrument is not None or bool(self.kinetics_events)
+
+
+NO_LAYOUT = Layout()
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Positions of REDCap's own columns in a header (None: absent)."""
+
+    instrument: int | None = None
+    instance: int | None = None
+    event: int | None = None
+    group: int | None = None
+    system: tuple[int, ...] = ()  # every REDCap column, including *_complete form status
+
+    @property
+    def is_flat_export(self) -> bool:
+        """Rows are not all patients: repeating instruments or events."""
+        return self.instrument is not None or self.event is not None
+
+
+def _role(name: str) -> str | None:
+    normal = normal_name(name)
+    return next((role for role, names in SYSTEM_COLUMNS.items() if normal in names), None)
+
+
+def is_form_status(name: str) -> bool:
+    """A form's completion status column (``cart_followup_complete``, "Complete?")."""
+    normal = re.sub(r"_\d+$", "", normal_name(name))  # "Complete?.1": a repeated header, numbered by the reader
+    return normal.endswith("_complete") or normal == "complete"
+
+
+def shape_of(header: Sequence[str]) -> Shape | None:
+    """The REDCap columns of a header, or None when it has neither repeating instruments
+    nor events (a plain table, read as it is)."""
+    roles: dict[str, int] = {}
+    system = []
+    for position, name in enumerate(header):
+        role = _role(str(name))
+        if role is not None and role not in roles:
+            roles[role] = position
+            system.append(position)
+        elif is_form_status(str(name)):
+            system.append(position)
+    shape = Shape(roles.get("instrument"), roles.get("instance"), roles.get("event"), roles.get("group"), tuple(system))
+    return shape if shape.is_flat_export else None
+
+
+def same_name(a: str, b: str) -> bool:
+    """An instrument or event named as the export writes it, in any case or spacing."""
+    return a.strip() == b.strip() or normal_name(a) == normal_name(b)
+
+
+_DAY = re.compile(r"(?:^|_)(?:day|d|dag|jour|tag)_?(\d{1,4})(?:_|$)")
+_WEEK = re.compile(r"(?:^|_)(?:week|wk|w)_?(\d{1,3})(?:_|$)")
+
+
+def event_day(event: str) -> int | None:
+    """The day after infusion an event's name says ("day_14_arm_1", "Day 14 (Arm 1: Arm 1)",
+    "D+7"); None when it says none. Weeks are not read (week 1 may be day 7 or day 8)."""
+    normal = normal_name(re.sub(r"\(arm[^)]*\)", " ", event, flags=re.IGNORECASE))
+    normal = re.sub(r"_arm_\d+$", "", normal)
+    match = _DAY.search(normal)
+    return int(match[1]) if match else None
+
+
+def _text(column: pd.Series) -> pd.Series:
+    return column.fillna("").astype(str).str.strip()
+
+
+@dataclass
+class Split:
+    """An export split into the cohort rows and the kinetics rows (columns by position,
+    index: data row - 2, as the file's rows)."""
+
+    cohort: pd.DataFrame
+    kinetics: pd.DataFrame | None
+    violations: list[Violation]
+    notes: list[str]
+    records: int
+    kinetics_rows: int
+    #: position of the column ``day`` added to the kinetics rows from the events (None: none added)
+    day_column: int | None = None
+
+
+def describe_rows(frame: pd.DataFrame, shape: Shape) -> tuple[dict[str, int], dict[str, int]]:
+    """(repeating instrument -> rows, event -> rows) of an export (frame: columns by position)."""
+    instruments: dict[str, int] = {}
+    events: dict[str, int] = {}
+    if shape.instrument is not None:
+        names = _text(frame[shape.instrument])
+        instruments = {k: int(v) for k, v in names[names.ne("")].value_counts(sort=False).items()}
+    if shape.event is not None:
+        names = _text(frame[shape.event])
+        events = {k: int(v) for k, v in names[names.ne("")].value_counts(sort=False).items()}
+    return instruments, events
+
+
+def split(
+    frame: pd.DataFrame,
+    header: Sequence[str],
+    shape: Shape,
+    layout: Layout = NO_LAYOUT,
+    record: int = 0,
+    merged: Sequence[int] | None = None,
+    sample_values: Sequence[int] = (),
+) -> Split:
+    """Split a flat export (text cells, columns by position) into cohort and kinetics rows.
+
+    Cohort: the rows of no repeating instrument; a record's rows of several events are
+    merged into one (its first row's number), and a column holding two different values
+    for one record is a violation (checked for the ``merged`` positions, the columns the
+    cohort reads). Kinetics: the rows of ``layout.kinetics_instrument``, and the rows of
+    ``layout.kinetics_events`` holding a value in a ``sample_values`` column (a visit
+    without a sample is no sample), with a last column ``day`` from the event when the
+    layout gives the event's day. Other repeating instruments are left out and named in
+    a note."""
+    notes: list[str] = []
+    instrument = _text(frame[shape.instrument]) if shape.instrument is not None else pd.Series("", index=frame.index)
+    event = _text(frame[shape.event]) if shape.event is not None else pd.Series("", index=frame.index)
+    repeating = instrument.ne("")
+    is_kinetics = pd.Series(False, index=frame.index)
+    if layout.kinetics_instrument is not None:
+        is_kinetics |= instrument.map(lambda name: bool(name) and same_name(name, layout.kinetics_instrument))
+    sampling = dict(layout.kinetics_events)
+    if sampling:
+        at_visit = event.map(lambda name: bool(name) and any(same_name(name, e) for e in sampling))
+        sampled = pd.Series(not sample_values, index=frame.index)
+        for position in sample_values:
+            sampled |= _text(frame[position]).ne("")
+        is_kinetics |= at_visit & ~repeating & sampled
+    ignored = repeating & ~is_kinetics
+    if ignored.any():
+        counts = instrument[ignored].value_counts(sort=False)
+        listed = ", ".join(f"{n} rows of repeating instrument {name}" for name, n in counts.items())
+        notes.append(f"not read (not part of the contract): {listed}")
+    cohort_rows = frame[~repeating]
+    violations: list[Violation] = []
+    if shape.event is not None:
+        cohort_rows, violations = _merge_events(cohort_rows, header, shape, record, merged)
+    kinetics = None
+    day_column = None
+    if layout.has_kinetics:
+        kinetics = frame[is_kinetics].copy()
+        days = {name: day for name, day in sampling.items() if day is not None}
+        if days:
+            day_column = int(max(frame.columns)) + 1 if len(frame.columns) else 0
+            kinetics[day_column] = event[is_kinetics].map(
+                lambda name: next((str(d) for e, d in days.items() if same_name(name, e)), "")
+            )
+    ids = _text(cohort_rows[record])
+    records = int(ids[ids.ne("")].nunique())
+    return Split(
+        cohort_rows, kinetics, violations, notes, records, 0 if kinetics is None else len(kinetics), day_column
+    )
+
+
+def _merge_events(
+    rows: pd.DataFrame, header: Sequence[str], shape: Shape, record: int, merged: Sequence[int] | None
+) -> tuple[pd.DataFrame, list[Violation]]:
+    """One row per record: the first non-empty value of each column over its events."""
+    key = _text(rows[record])
+    blank = key.eq("")  # a row without a record id is a patient of its own (the validator reports it)
+    key = key.where(~blank, "\x00row" + pd.Series(rows.index.astype(str), index=rows.index))
+    if not key.duplicated().any():
+        return rows, []
+    event = _text(rows[shape.event])
+    first_row = pd.Series(rows.index, index=rows.index).groupby(key, sort=False).transform("min")
+    out = {}
+    violations: list[Violation] = []
+    checked = set(range(len(header))) if merged is None else set(merged)
+    checked -= set(shape.system) | {record}
+    for position in rows.columns:
+        cells = _text(rows[position])
+        cells = cells.mask(cells.eq(""))
+        grouped = cells.groupby(key, sort=False)
+        out[position] = grouped.first()
+        if position in checked:
+            distinct = grouped.nunique()
+            for rec in distinct.index[distinct.gt(1)]:
+                values = cells[key.eq(rec) & cells.notna()]
+                where = event[values.index]
+                first, second = values.iloc[0], next(v for v in values.iloc[1:] if v != values.iloc[0])
+                at = values.index[values.ne(first)][0]
+                violations.append(
+                    Violation(
+                        int(at) + 2,
+                        rec,
+                        str(header[position]),
+                        f"two values for one patient, in events '{where.iloc[0]}' and '{where[at]}' "
+                        "(a column of the cohort holds one value per patient)",
+                        second,
+                        related=f"{header[position]} = {first} in event '{where.iloc[0]}'",
+                    )
+                )
+    merged_frame = pd.DataFrame(out).fillna("")
+    merged_frame.index = first_row.groupby(key, sort=False).first().loc[merged_frame.index].to_numpy()
+    merged_frame.index.name = None
+    merged_frame = merged_frame[list(rows.columns)].sort_index()
+    if shape.event is not None:  # the merged row belongs to no single event
+        merged_frame[shape.event] = ""
+    return merged_frame, violations

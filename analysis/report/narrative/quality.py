@@ -1,0 +1,138 @@
+"""Data quality and what the registry does not collect or could not assess: the data-quality
+paragraph (plausibility warnings, patients lost to follow-up), the denominators of
+assessments that were not done, and the optional columns left out."""
+
+from __future__ import annotations
+
+from analysis.registry.concepts import VARIABLES
+from analysis.report.formatting import fmt_n_of
+from analysis.report.narrative.counts import Counts
+
+#: How prose names an optional contract column that is not a Table 1 variable.
+_COLUMN_PHRASES = {
+    "seizure": "seizures",
+    "dex_equiv_cum_mg": "the cumulative corticosteroid dose",
+    "tocilizumab_cum_mg": "the cumulative tocilizumab dose",
+    "mrd_negative": "MRD",
+}
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return one if n == 1 else many
+
+
+class Quality(Counts):
+    def collected(self, column: str) -> bool:
+        """Whether the registry collects an optional contract column:
+        ``text.choose(text.collected("dex_equiv_cum_mg"), ", with a median ...", "")``."""
+        return self.results.collected(column)
+
+    @property
+    def not_collected(self) -> str:
+        """The columns the registry does not collect, in words ('' when it collects every one):
+        'peak IL-6, peak ferritin and the cumulative corticosteroid dose'."""
+        names = [
+            VARIABLES[c].phrase if c in VARIABLES else _COLUMN_PHRASES.get(c, c) for c in self.results.not_collected
+        ]
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else ""
+
+    @property
+    def mrd_collected(self) -> bool:
+        return self.collected("mrd_negative")
+
+    @property
+    def response_not_evaluable(self) -> bool:
+        """Whether the day-30 response of some patient could not be evaluated."""
+        return self.results.counts["n_response_not_evaluable"] > 0
+
+    @property
+    def mrd_not_assessed(self) -> bool:
+        """Whether some patient in CR had no MRD assessment ("not done")."""
+        return self.mrd_collected and self.results.counts["n_mrd_not_assessed"] > 0
+
+    @property
+    def mrd_assessed(self) -> str:
+        """'MRD assessed in 136 of 139 patients in CR'."""
+        c = self.results.counts
+        return f"MRD assessed in {c['n_mrd_assessed']:,} of {c['n_cr']:,} patients in CR"
+
+    @property
+    def response_evaluated(self) -> str:
+        """'response evaluable in 148 of 150 patients'."""
+        c = self.results.counts
+        return f"response evaluable in {c['n_response_evaluable']:,} of {c['n_patients']:,} patients"
+
+    @property
+    def mrd_negative_cr_known(self) -> str:
+        """MRD-negative CR among the patients whose MRD status is known (not-done left out):
+        '118 of 145 (81.4%)'."""
+        c = self.results.counts
+        known = c["n_response_evaluable"] - c["n_mrd_not_assessed"]
+        return fmt_n_of(c["n_mrd_negative_cr"], known)
+
+    @property
+    def assessment_notes(self) -> list[str]:
+        """Footnotes of Table 1 on what was not assessed or not collected ([] when nothing was)."""
+        notes = []
+        assessed = []
+        if self.response_not_evaluable:
+            assessed.append(self.response_evaluated[0].upper() + self.response_evaluated[1:])
+        if self.mrd_not_assessed:
+            assessed.append(self.mrd_assessed)
+        if assessed:
+            notes.append(
+                "; ".join(assessed) + ": an assessment not done is counted neither as positive nor as negative"
+            )
+        if self.results.not_collected:
+            text = self.not_collected
+            notes.append(f"Not collected by the registry: {text}")
+        return notes
+
+    # ---------------------------------------------------------------- data quality
+
+    @property
+    def warnings_any(self) -> bool:
+        q = self.results.data_quality
+        return q is not None and q.n_warnings > 0
+
+    @property
+    def warnings_listed(self) -> str:
+        """The plausibility warnings, counted: 'primary refractory disease with relapses
+        recorded (12 patients), no prior line of therapy (3)'."""
+        q = self.results.data_quality
+        if q is None:
+            return ""
+        return ", ".join(f"{phrase} ({n:,} {_plural(n, 'patient', 'patients')})" for phrase, n in q.warnings.items())
+
+    @property
+    def warnings_patients(self) -> str:
+        """'17 patients' with at least one plausibility warning."""
+        q = self.results.data_quality
+        n = 0 if q is None else q.n_patients_warned
+        return f"{n:,} {_plural(n, 'patient', 'patients')}"
+
+    @property
+    def lost_any(self) -> bool:
+        q = self.results.data_quality
+        return q is not None and q.lost_to_followup > 0
+
+    @property
+    def lost(self) -> str:
+        """Living patients last seen long before the cut-off: '4 of 93 (4.3%)'."""
+        q = self.results.data_quality
+        return fmt_n_of(0 if q is None else q.lost_to_followup, self.results.counts["n_patients"])
+
+    @property
+    def lost_gap(self) -> str:
+        """Their median time from last follow-up to the cut-off: '27.4 months'."""
+        q = self.results.data_quality
+        if q is None or q.lost_median_gap_months is None:
+            return ""
+        return f"{q.lost_median_gap_months:.1f} months"
+
+    @property
+    def lost_after(self) -> str:
+        """The threshold in words: 'a year' (365 days), else '180 days'."""
+        q = self.results.data_quality
+        days = 365 if q is None else q.lost_after_days
+        return "a year" if days == 365 else f"{days} days"
