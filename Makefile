@@ -10,6 +10,9 @@ KINETICS ?=
 CUTOFF ?=
 # Formats to render, comma-separated (html,pdf,docx); empty: all of _quarto.yml.
 TO ?=
+# The manuscript and its supplement, rendered together (the supplement's STROBE checklist
+# reads the manuscript's pages; both land in _output/ in one swap).
+DOCUMENTS := report.qmd supplement.qmd
 # Only the settings given are passed on, so that the study file fills in the rest.
 RENDER_ARGS := $(if $(STUDY),--study "$(STUDY)") $(if $(COHORT),--cohort "$(COHORT)") \
   $(if $(KINETICS),--kinetics "$(KINETICS)") $(if $(CUTOFF),--cutoff "$(CUTOFF)")
@@ -64,10 +67,10 @@ report: env
 	  echo "No study.yml and no STUDY= or COHORT=: rendering the bundled SYNTHETIC demo (see README, 'Your study')."; \
 	fi
 	@if command -v quarto >/dev/null 2>&1; then \
-	  QUARTO_PYTHON="$(abspath $(BIN))/python" $(BIN)/python -m renderer.quarto report.qmd $(if $(TO),--to "$(TO)") -- \
+	  QUARTO_PYTHON="$(abspath $(BIN))/python" $(BIN)/python -m renderer.quarto $(DOCUMENTS) $(if $(TO),--to "$(TO)") -- \
 	    $(QUARTO_ARGS); \
 	else \
-	  $(BIN)/python -m renderer report.qmd $(if $(TO),--to "$(TO)") $(RENDER_ARGS); \
+	  $(BIN)/python -m renderer $(DOCUMENTS) $(if $(TO),--to "$(TO)") $(RENDER_ARGS); \
 	fi
 
 # Re-render the HTML into _preview/ on every save (sources, study file, data), using the cache.

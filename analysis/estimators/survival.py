@@ -77,6 +77,11 @@ class KMSummary:
     #: rather than not reached (the curve stays above 50% while it is defined).
     not_estimable: frozenset[str] = frozenset()
 
+    @property
+    def median_ci_high_not_estimable(self) -> bool:
+        """The upper limit of the median's CI cannot be estimated (not: not reached)."""
+        return "median_ci_high" in self.not_estimable
+
 
 @dataclass(frozen=True)
 class SurvivalComparison:
@@ -98,6 +103,9 @@ class FollowUp:
     ci_high: float | None
     reason: str | None = None
     not_estimable: frozenset[str] = frozenset()  # as KMSummary.not_estimable
+    #: Total time observed, infusion to death or last follow-up, in years of 365.25 days
+    #: (months / 12): the "total amount" of follow-up STROBE item 14c asks for
+    person_years: float | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -169,6 +177,10 @@ def _value_at(steps: _Steps, t: float) -> tuple[float, float, float]:
 
 
 def _landmark(steps: _Steps, months: int) -> Landmark:
+    if steps.surv.size and steps.surv[-1] == 0 and steps.times[-1] <= months:
+        # the curve reached 0 (every patient still at risk had the event): it stays 0, as R's
+        # summary(fit, times, extend = TRUE) says, even beyond the last follow-up
+        return Landmark(months, 0.0, None, None, "survival is 0, so its log-scale CI is undefined, as in R")
     if steps.last_time < months:
         return Landmark(months, None, None, None,
                         f"no patient followed to {months} months (last follow-up {steps.last_time:.1f})")
@@ -387,7 +399,8 @@ def median_followup(df: pd.DataFrame) -> FollowUp:
     alive = ~df["os_event"].to_numpy(dtype=bool)
     if months.size == 0:
         return FollowUp(None, None, None, "no patient")
+    total = float(months.sum()) / 12
     if not alive.any():
-        return FollowUp(None, None, None, "every patient died: no censored follow-up time")
+        return FollowUp(None, None, None, "every patient died: no censored follow-up time", person_years=total)
     km = kaplan_meier(months, alive)
-    return FollowUp(km.median_months, km.median_ci_low, km.median_ci_high, km.median_reason, km.not_estimable)
+    return FollowUp(km.median_months, km.median_ci_low, km.median_ci_high, km.median_reason, km.not_estimable, total)

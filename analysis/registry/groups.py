@@ -108,6 +108,9 @@ TREND_SCORES: dict[str, dict[str, int]] = {
 TABLE1_GROUPINGS = ("crs", "icans", "concurrent")
 
 #: The groupings defined by CRS and ICANS alone (not by their treatment).
+#: The toxicity groupings of the manuscript's main text and displays; the grade-level
+#: groupings and the treatments of toxicity are analysed in the supplement.
+MAIN_GROUPINGS = ("crs", "icans", "concurrent", "severity")
 TOXICITY_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
 
 #: The groupings of the CAR-T kinetics table (Cmax, Tmax, AUC with effect sizes), in order.
