@@ -56,7 +56,8 @@ lock:
 	  --index-url https://pypi.org/simple --no-emit-index-url --no-emit-find-links \
 	  --output-file requirements.lock pyproject.toml
 
-# Everything but the tests that render the whole report (marked `slow`).
+# The quick loop: everything but the tests marked `slow` (renders, kernels, whole exports
+# through the command line, long property runs: tests/conftest.py).
 test-fast: env
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
 

@@ -269,11 +269,18 @@ def write_cohort_text(path: Path, header: str, frame: pd.DataFrame) -> Path:
 #: Fixtures that render a report: every test using one is marked `slow` (`make test-fast`
 #: leaves it out).
 RENDERING_FIXTURES = {"bundled_render", "degenerate", "hostile", "redcap_report", "rendered", "renders", "users_report"}
+#: Modules whose tests start Jupyter kernels, run the command line in subprocesses on whole
+#: exports, or time scripts: marked `slow` too, so that `make test-fast` is the quick loop
+#: of the statistics, readers and text (``make test``, which CI runs, runs them all).
+SLOW_MODULES = {"test_benchmarks", "test_edge_cohorts", "test_editor", "test_incremental", "test_redcap",
+                "test_worker"}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if RENDERING_FIXTURES & set(getattr(item, "fixturenames", ())):
+        module = getattr(item, "module", None)
+        if (RENDERING_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or (module is not None and module.__name__.rpartition(".")[2] in SLOW_MODULES)):
             item.add_marker(pytest.mark.slow)
     # The tests that read a render run last: the renders (started in the background when
     # collection ends) proceed while the other tests run.

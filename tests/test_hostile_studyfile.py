@@ -89,6 +89,7 @@ def test_a_study_file_larger_than_the_limit_is_not_read_whole(tmp_path):
         yamlstrict.read_limited("/dev/zero", limit=10)
 
 
+@pytest.mark.slow  # parses a study file at the node limit: seconds
 def test_node_count_is_limited():
     text = "- 1\n" * (yamlstrict.MAX_NODES + 1)
     assert len(text.encode()) < yamlstrict.MAX_BYTES
