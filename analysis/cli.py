@@ -178,9 +178,11 @@ def _synthesize(args: argparse.Namespace) -> int:
     from analysis.demo.synthetic import write_synthetic
 
     if args.disease not in (None, "b-all"):  # the LBCL and MM demos (analysis.demo.synthetic_disease)
-        from analysis.demo.synthetic_disease import CALIBRATIONS, write
+        from analysis.demo import synthetic_lbcl, synthetic_mm
+        from analysis.demo.synthetic_disease import write
 
-        print(write(CALIBRATIONS[args.disease], Path(args.out) / args.disease / "cohort.csv"))
+        calibration = {"lbcl": synthetic_lbcl.CALIBRATION, "mm": synthetic_mm.CALIBRATION}[args.disease]
+        print(write(calibration, Path(args.out) / args.disease / "cohort.csv"))
         return 0
     for path in write_synthetic(args.out, args.n, args.seed):
         print(path)

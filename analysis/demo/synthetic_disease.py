@@ -197,15 +197,3 @@ def write(cal: Calibration, path: str | Path) -> Path:
             fh, index=False, lineterminator="\n"
         )
     return path
-
-
-def _calibrations() -> dict[str, Calibration]:
-    from analysis.demo import synthetic_lbcl, synthetic_mm
-
-    return {"lbcl": synthetic_lbcl.CALIBRATION, "mm": synthetic_mm.CALIBRATION}
-
-
-def __getattr__(name: str):
-    if name == "CALIBRATIONS":  # lazily: the calibration modules import this one
-        return _calibrations()
-    raise AttributeError(name)

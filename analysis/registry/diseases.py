@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from analysis.registry.concepts import Endpoint
+from analysis.registry.concepts import ENDPOINTS, VARIABLES, Endpoint
 from analysis.registry.contract import (
     BOOLEAN,
     COHORT_FIELDS,
@@ -361,12 +361,12 @@ _MM_RULES = (
 
 # --------------------------------------------------------------------------- endpoints
 
-_MONTHS = "Months since infusion"
-PFS = Endpoint("pfs", "Progression-free survival", "PFS", "pfs_months", "pfs_event", _MONTHS, "all patients")
+OS = ENDPOINTS["os"]
+_MONTHS, _ALL = OS.time_axis, OS.population
+PFS = Endpoint("pfs", "Progression-free survival", "PFS", "pfs_months", "pfs_event", _MONTHS, _ALL)
 DOR = Endpoint(
     "dor", "Duration of response", "DoR", "dor_months", "dor_event", "Months since response", "responding patients"
 )
-OS = Endpoint("os", "Overall survival", "OS", "os_months", "os_event", _MONTHS, "all patients")
 
 #: Every profile endpoint, by key (the survival estimators look keys up here after
 #: :data:`analysis.registry.concepts.ENDPOINTS`).
@@ -377,7 +377,7 @@ DISEASE_ENDPOINTS: dict[str, Endpoint] = {e.key: e for e in (PFS, DOR)}
 _COMMON_METHODS = {
     "toxicity": "CRS and ICANS were graded according to the ASTCT consensus criteria",
     "pfs": "Progression-free survival (PFS) was measured from infusion to progression or death from any cause",
-    "os": "Overall survival (OS) was measured from infusion to death from any cause",
+    "os": f"{OS.title} ({OS.abbreviation}) was measured from infusion to death from any cause",
     "competing": (
         "The cumulative incidence of progression, with death without progression (non-relapse mortality, NRM) "
         "as a competing event, was estimated from infusion (Aalen–Johansen) and compared with Gray's test"
@@ -440,16 +440,16 @@ DISEASES: dict[str, Profile] = {
             fields=_LBCL_FIELDS,
             rules=_LBCL_RULES,
             table1=(
-                ("age", "Age, years", "continuous"),
+                ("age", VARIABLES["age"].label, "continuous"),
                 ("ecog", "ECOG performance status", "continuous"),
                 ("ann_arbor_stage", "Ann Arbor stage III–IV", "stage34"),
                 ("ldh_elevated", "Elevated LDH", "yes_no"),
                 ("bulky_disease", "Bulky disease", "yes_no"),
                 ("ipi", "IPI score", "continuous"),
-                ("prior_lines", "Prior therapy lines", "continuous"),
+                ("prior_lines", VARIABLES["prior_lines"].name, "continuous"),
                 ("bridging", "Bridging therapy", "yes_no"),
-                ("steroids", "Received corticosteroids", "yes_no"),
-                ("tocilizumab", "Received tocilizumab", "yes_no"),
+                ("steroids", VARIABLES["steroids"].name, "yes_no"),
+                ("tocilizumab", VARIABLES["tocilizumab"].name, "yes_no"),
             ),
             methods={
                 **_COMMON_METHODS,
@@ -527,14 +527,14 @@ DISEASES: dict[str, Profile] = {
             fields=_MM_FIELDS,
             rules=_MM_RULES,
             table1=(
-                ("age", "Age, years", "continuous"),
+                ("age", VARIABLES["age"].label, "continuous"),
                 ("r_iss", "R-ISS stage III", "riss3"),
                 ("high_risk_cytogenetics", "High-risk cytogenetics", "yes_no"),
                 ("extramedullary", "Extramedullary disease", "yes_no"),
-                ("prior_lines", "Prior therapy lines", "continuous"),
+                ("prior_lines", VARIABLES["prior_lines"].name, "continuous"),
                 ("triple_class_refractory", "Triple-class refractory", "yes_no"),
-                ("steroids", "Received corticosteroids", "yes_no"),
-                ("tocilizumab", "Received tocilizumab", "yes_no"),
+                ("steroids", VARIABLES["steroids"].name, "yes_no"),
+                ("tocilizumab", VARIABLES["tocilizumab"].name, "yes_no"),
             ),
             methods={
                 **_COMMON_METHODS,

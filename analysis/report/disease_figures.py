@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from analysis.estimators.ordinal import ResponseDistribution
-from analysis.registry.diseases import Scale
+from analysis.registry.diseases import PFS, Scale
 from analysis.report import figures
 from analysis.report.formatting import fmt_p
 
@@ -93,5 +93,5 @@ def cif(result, cause: str) -> Figure:
     fig = figures.cif_plot(result, cause)
     for ax in fig.axes:
         if ax.get_xlabel():
-            ax.set_xlabel("Months since infusion")
+            ax.set_xlabel(PFS.time_axis)  # progression and NRM are timed from infusion, as PFS
     return fig
