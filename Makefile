@@ -8,14 +8,18 @@ STUDY ?=
 COHORT ?=
 KINETICS ?=
 CUTOFF ?=
+# Disease profile (b-all, lbcl, mm); empty: the study file's `disease:`, else B-ALL.
+# lbcl and mm render report-disease.qmd (their bundled demo without a study file or cohort).
+DISEASE ?=
 # Formats to render, comma-separated (html,pdf,docx); empty: all of _quarto.yml.
 TO ?=
-# The manuscript and its supplement, rendered together (the supplement's STROBE checklist
-# reads the manuscript's pages; both land in _output/ in one swap).
-DOCUMENTS := report.qmd supplement.qmd
+# B-ALL: the manuscript and its supplement, rendered together (the supplement's STROBE
+# checklist reads the manuscript's pages; both land in _output/ in one swap); the documents
+# of a study come from `python -m analysis document`.
 # Only the settings given are passed on, so that the study file fills in the rest.
 RENDER_ARGS := $(if $(STUDY),--study "$(STUDY)") $(if $(COHORT),--cohort "$(COHORT)") \
   $(if $(KINETICS),--kinetics "$(KINETICS)") $(if $(CUTOFF),--cutoff "$(CUTOFF)")
+DISEASE_ARG := $(if $(DISEASE),-P disease:$(DISEASE))
 QUARTO_ARGS := $(if $(STUDY),-P study:"$(STUDY)") $(if $(COHORT),-P cohort:"$(COHORT)") \
   $(if $(KINETICS),-P kinetics:"$(KINETICS)") $(if $(CUTOFF),-P cutoff:"$(CUTOFF)")
 
@@ -66,11 +70,13 @@ report: env
 	@if [ -z "$(STUDY)$(COHORT)" ] && [ ! -f study.yml ]; then \
 	  echo "No study.yml and no STUDY= or COHORT=: rendering the bundled SYNTHETIC demo (see README, 'Your study')."; \
 	fi
-	@if command -v quarto >/dev/null 2>&1; then \
-	  QUARTO_PYTHON="$(abspath $(BIN))/python" $(BIN)/python -m renderer.quarto $(DOCUMENTS) $(if $(TO),--to "$(TO)") -- \
-	    $(QUARTO_ARGS); \
+	@doc=$$($(BIN)/python -m analysis document $(if $(STUDY),--study "$(STUDY)") $(if $(DISEASE),--disease "$(DISEASE)")) \
+	  || exit 1; \
+	if command -v quarto >/dev/null 2>&1; then \
+	  QUARTO_PYTHON="$(abspath $(BIN))/python" $(BIN)/python -m renderer.quarto $$doc $(if $(TO),--to "$(TO)") -- \
+	    $(QUARTO_ARGS) $(DISEASE_ARG); \
 	else \
-	  $(BIN)/python -m renderer $(DOCUMENTS) $(if $(TO),--to "$(TO)") $(RENDER_ARGS); \
+	  $(BIN)/python -m renderer $$doc $(if $(TO),--to "$(TO)") $(RENDER_ARGS) $(DISEASE_ARG); \
 	fi
 
 # Re-render the HTML into _preview/ on every save (sources, study file, data), using the cache.

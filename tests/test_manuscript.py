@@ -252,7 +252,17 @@ def test_quarto_yml_renders_both_documents_and_the_supplement_numbers_s():
     assert "typst-supplement.typ" in front["format"]["typst"]["include-in-header"]
     assert set(front["format"]) == {"html", "docx", "typst"}  # a format left out would not be rendered
     assert '"S" + str(n)' in (ROOT / "typst-supplement.typ").read_text()
-    assert "DOCUMENTS := report.qmd supplement.qmd" in (ROOT / "Makefile").read_text()
+    # make report renders what `python -m analysis document` names for the study
+    import contextlib
+    import io
+
+    from analysis.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["document", "--disease", "b-all"]) == 0
+    assert out.getvalue().split() == ["report.qmd", "supplement.qmd"]
+    assert "python -m analysis document" in (ROOT / "Makefile").read_text()
 
 
 def test_strobe_table_gives_the_manuscripts_pages_and_lets_typst_find_the_supplements():

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.registry.concepts import ENDPOINTS
+from analysis.registry.diseases import DISEASE_ENDPOINTS, endpoint_of
 
 LANDMARK_MONTHS = (12, 24, 36)
 
@@ -283,14 +284,14 @@ def _why_missing(undefined: bool, which: str) -> str:
 
 def _endpoint_columns(endpoint: str) -> list[str]:
     """Time and event columns of a registry endpoint (none for an unknown one: endpoint_frame says so)."""
-    return list(ENDPOINTS[endpoint].columns) if endpoint in ENDPOINTS else []
+    return list(endpoint_of(endpoint).columns) if endpoint in ENDPOINTS or endpoint in DISEASE_ENDPOINTS else []
 
 
 def endpoint_frame(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     """Rows and columns of one endpoint: OS and EFS on every patient, LFS on patients in CR."""
-    if endpoint not in ENDPOINTS:
+    if endpoint not in ENDPOINTS and endpoint not in DISEASE_ENDPOINTS:  # disease profiles: PFS, DoR
         raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(ENDPOINTS)}")
-    time_col, event_col = ENDPOINTS[endpoint].columns
+    time_col, event_col = endpoint_of(endpoint).columns
     rows = df[df[time_col].notna()]
     out = pd.DataFrame({"months": rows[time_col].astype(float), "event": rows[event_col].astype(bool)},
                        index=rows.index)
@@ -319,7 +320,7 @@ def compare_survival(df: pd.DataFrame, endpoint: str, grouping: str | None = Non
     risk_times = np.arange(0.0, max_follow + 1e-9, RISK_STEP_MONTHS) if len(data) else np.array([0.0])
 
     if grouping is None:
-        population = ENDPOINTS[endpoint].population
+        population = endpoint_of(endpoint).population
         levels = [("all", population[:1].upper() + population[1:], np.ones(len(data), dtype=bool))]
     else:
         g = GROUPINGS[grouping]

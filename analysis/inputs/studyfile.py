@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from analysis.inputs import usertext, yamlstrict
 from analysis.inputs.errors import DataRefused, InputError
@@ -33,6 +33,8 @@ from analysis.inputs.readers import ColumnMapping
 from analysis.inputs.redcap import Layout
 from analysis.registry.concepts import OPTIONS, visit_windows
 from analysis.registry.contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
+from analysis.registry.diseases import DEFAULT_DISEASE
+from analysis.registry.diseases import disease as disease_profile
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -193,6 +195,9 @@ _Scalar = str | int | float | bool
 
 
 class _StudyModel(_Model):
+    #: the disease profile (analysis.registry.diseases): b-all (default), lbcl, mm; first,
+    #: so that the validators of the column names below read its contract
+    disease: str = DEFAULT_DISEASE
     title: str | None = None
     subtitle: str | None = None
     authors: list[Author] = []
@@ -209,13 +214,19 @@ class _StudyModel(_Model):
     journal: JournalLimits = JournalLimits()
     analysis: AnalysisOptions = AnalysisOptions()
 
+    @field_validator("disease")
+    @classmethod
+    def _disease(cls, value: str) -> str:
+        return disease_profile(value).key  # an unknown value: the error lists the valid ones
+
     @field_validator("not_collected")
     @classmethod
-    def _optional_columns(cls, value: list[str]) -> list[str]:
-        optional = [f.name for f in COHORT_FIELDS if f.optional_column]
+    def _optional_columns(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        fields = _cohort_fields(info)
+        optional = [f.name for f in fields if f.optional_column]
         wrong = [name for name in value if name not in optional]
         if wrong:
-            required = [name for name in wrong if name in {f.name for f in COHORT_FIELDS}]
+            required = [name for name in wrong if name in {f.name for f in fields}]
             why = (f"{', '.join(map(repr, required))} cannot be left out: the report needs it. " if required else
                    f"unknown column {', '.join(map(repr, wrong))}. ")
             raise ValueError(f"{why}Only these columns may be not collected: {', '.join(optional)}")
@@ -230,8 +241,8 @@ class _StudyModel(_Model):
 
     @field_validator("columns", "values")
     @classmethod
-    def _cohort_names(cls, value: dict) -> dict:
-        return _known_names(value, COHORT_FIELDS + KINETICS_FIELDS)
+    def _cohort_names(cls, value: dict, info: ValidationInfo) -> dict:
+        return _known_names(value, _cohort_fields(info) + KINETICS_FIELDS)
 
     @field_validator("kinetics_columns")
     @classmethod
@@ -249,6 +260,14 @@ class _StudyModel(_Model):
         if dt.datetime.strptime(probe.strftime(value), value).date() != probe:
             raise ValueError(f"{value!r} does not read back the dates it writes")
         return value
+
+
+def _cohort_fields(info: ValidationInfo):
+    """The cohort contract of the study file's disease profile (B-ALL when it is invalid)."""
+    try:
+        return disease_profile(info.data.get("disease")).fields
+    except ValueError:
+        return COHORT_FIELDS
 
 
 def _known_names(mapping: dict, fields) -> dict:
@@ -348,6 +367,8 @@ class StudySettings:
     layout: Layout | None = None
     #: optional columns the registry does not collect (the study file's ``not_collected``)
     not_collected: tuple[str, ...] = ()
+    #: the disease profile (analysis.registry.diseases.DISEASES key)
+    disease: str = DEFAULT_DISEASE
 
     @property
     def date_text(self) -> str:
@@ -439,7 +460,7 @@ def _given(value) -> bool:
 
 
 def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=None,
-                  base: Path | None = None, today: dt.date | None = None) -> StudySettings:
+                  base: Path | None = None, today: dt.date | None = None, disease=None) -> StudySettings:
     """Effective settings: arguments > study file > defaults (see the module docstring).
 
     ``study``: a study-file path, or None/"" to use ``study.yml`` in ``base`` when it
@@ -458,6 +479,15 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
         sf = read_study_file(base / DEFAULT_STUDY_FILE)
     m = sf.model if sf else _StudyModel()
     where = f"{sf.path}" if sf else ""
+    # disease profile: argument > study file > B-ALL; another profile has its own demo
+    try:
+        profile = disease_profile(disease if _given(disease) else m.disease)
+    except ValueError as exc:
+        raise StudyFileError(str(exc)) from None
+    demo_cohort, demo_kinetics, demo_cutoff = DEMO_COHORT, DEMO_KINETICS, DEMO_CUTOFF
+    demo_kinetics_path: Path | None = demo_kinetics
+    if profile.demo is not None:
+        demo_cohort, demo_kinetics_path, demo_cutoff = PROJECT_DIR / profile.demo.cohort, None, profile.demo.cutoff
 
     def argument_path(value) -> Path:
         path = Path(str(value)).expanduser()
@@ -469,8 +499,8 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
     elif sf and (study_cohort := sf.data_path(m.data.cohort)) is not None:
         cohort_path, origins["cohort"] = study_cohort, f"study file {where}"
     else:
-        cohort_path, origins["cohort"] = DEMO_COHORT, "bundled demo"
-    is_demo = _same_file(cohort_path, DEMO_COHORT)
+        cohort_path, origins["cohort"] = demo_cohort, "bundled demo"
+    is_demo = _same_file(cohort_path, demo_cohort)
 
     if kinetics is None or _given(kinetics):
         no_table = kinetics is None or str(kinetics).strip().lower() == NO_KINETICS
@@ -482,7 +512,7 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
         kinetics_path = None if no_table else sf.data_path(m.data.kinetics)
         origins["kinetics"] = f"study file {where}"
     elif origins["cohort"] == "bundled demo":
-        kinetics_path, origins["kinetics"] = DEMO_KINETICS, "bundled demo"
+        kinetics_path, origins["kinetics"] = demo_kinetics_path, "bundled demo"
     else:
         kinetics_path, origins["kinetics"] = None, "none given"
 
@@ -496,7 +526,7 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
         # the study file's cut-off belongs to its own export, not to another one named here
         cutoff_date, origins["cutoff"] = m.data.cutoff, f"study file {where}"
     elif is_demo:
-        cutoff_date, origins["cutoff"] = parse_cutoff(DEMO_CUTOFF), "bundled demo"
+        cutoff_date, origins["cutoff"] = parse_cutoff(demo_cutoff), "bundled demo"
     else:
         cohort_given_here = sf and m.data.cohort and origins["cohort"] == "argument"
         hint = ("give the cut-off of this export with it (CUTOFF=, --cutoff): the study file's cut-off "
@@ -514,6 +544,8 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
     if is_demo and not sf:
         title, subtitle, authors = DEMO_TITLE, DEMO_SUBTITLE, (Author(name=DEMO_AUTHOR),)
         product, declarations = DEMO_PRODUCT, DEMO_DECLARATIONS
+        if profile.demo is not None:
+            title, product = profile.demo.title, Product(**dict(profile.demo.product))
     else:
         title = m.title or DEFAULT_TITLE
         subtitle, authors, product = m.subtitle, tuple(m.authors), m.product
@@ -536,6 +568,7 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
         # a kinetics table (or none) named here replaces the export's own kinetics rows
         layout=Layout() if origins["kinetics"] == "argument" else m.redcap.layout,
         not_collected=tuple(m.not_collected),
+        disease=profile.key,
     )
 
 
@@ -554,7 +587,8 @@ def load_settings(settings: StudySettings, refuse: bool = False) -> Study:
     lists every problem and writes the CSV for the data manager."""
     try:
         return load_study(settings.cohort, settings.kinetics, cutoff=settings.cutoff, sheet=settings.sheet,
-                          mapping=settings.mapping, layout=settings.layout, not_collected=settings.not_collected)
+                          mapping=settings.mapping, layout=settings.layout, not_collected=settings.not_collected,
+                          disease=settings.disease)
     except InputError as err:
         if not refuse:
             raise
