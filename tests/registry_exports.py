@@ -198,8 +198,8 @@ def write_export(folder: Path, flavour: str = "labels", errors: bool = True) -> 
 #   filled in the sampling events day_0_arm_1 ... day_180_arm_1, whose names give the day.
 #
 # What a registry really holds and the contract must take: the response at day 30 as
-# CR / CRi / PR / No response / Not evaluable (two patients who died before day 30 are
-# "Not evaluable"), MRD as Negative / Positive / Not done (three patients in CR "Not
+# CR / CRi / PR / No response / Not evaluable (the two patients not in CR with the shortest
+# follow-up are "Not evaluable": one died by day 30, so counts as not in CR, one later), MRD as Negative / Positive / Not done (three patients in CR "Not
 # done"), the seizure as an option of the ICANS-symptoms checkbox, no cumulative steroid
 # or tocilizumab dose in mg (not collected) but a "Number of tocilizumab doses" field
 # that must not be read as mg, a date of birth, and the record id, DAG and form-status
@@ -312,8 +312,8 @@ MRD_NOT_DONE, NOT_EVALUABLE = 3, 2
 
 def redcap_truth() -> tuple[pd.DataFrame, pd.DataFrame]:
     """The registry's patients in contract form (before errors), with the registry's own
-    cases: MRD not done in three patients in CR, response not evaluable in two patients
-    who died before day 30 (not in CR), every patient's date of birth."""
+    cases: MRD not done in three patients in CR, response not evaluable in the two patients
+    not in CR with the shortest follow-up (one by day 30: not in CR by the rule; one after it), every patient's date of birth."""
     cohort, kinetics = synthesize(REDCAP_N, REDCAP_SEED)
     cohort = cohort.copy()
     ids = {old: f"{i + 101}" for i, old in enumerate(cohort["patient_id"])}

@@ -71,7 +71,7 @@ def test_flow_diagram_prints_every_count(results):
     flow = results.cohort_flow
     fig = figures.flow_diagram(flow)
     text = " ".join(t.get_text() for t in fig.axes[0].texts)
-    for label, n in (("Infused", flow.infused), ("Evaluable at day 30", flow.evaluable), ("No CR", flow.no_cr),
+    for label, n in (("Infused", flow.infused), ("Assessed at day 30", flow.evaluable), ("Not in CR", flow.no_cr),
                      ("MRD-negative CR", flow.mrd_negative_cr), ("Alive in CR", flow.alive_in_cr_mrd_negative)):
         assert f"{label}\nn = {n:,}" in text
     assert f"(all CR: {flow.relapsed:,})" in text

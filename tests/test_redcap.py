@@ -224,28 +224,34 @@ def test_the_export_loads_as_the_patients_it_was_written_from(loaded, truth):
 def test_not_done_is_kept_apart_in_every_count(loaded, truth):
     _, _, results = loaded
     cohort, _ = truth
-    evaluable = ~cohort["cr_day30_not_done"]
+    # a "not done" response of a patient who died or left follow-up by day 30 counts as not in
+    # CR (concepts.RESPONSE_RULE, intention to treat); only one followed beyond it stays apart
+    days = (cohort["death_date"].fillna(cohort["last_followup_date"]) - cohort["infusion_date"]).dt.days
+    not_done = cohort["cr_day30_not_done"]
+    assert not_done.sum() == NOT_EVALUABLE == 2 and (not_done & (days <= 30)).sum() == 1
+    evaluable = ~(not_done & (days > 30))
     in_cr = cohort["cr_day30"] & evaluable
     mrd_done = in_cr & ~cohort["mrd_negative_not_done"]
     mrd_negative = mrd_done & cohort["mrd_negative"].fillna(False).astype(bool)
     c = results.counts
-    assert c["n_response_not_evaluable"] == NOT_EVALUABLE == 2
-    assert c["n_response_evaluable"] == int(evaluable.sum()) == 148
+    assert c["n_response_not_evaluable"] == 1
+    assert c["n_response_evaluable"] == int(evaluable.sum()) == 149
     assert c["n_cr"] == int(in_cr.sum())
     assert c["n_mrd_not_assessed"] == MRD_NOT_DONE == 3
     assert c["n_mrd_assessed"] == int(mrd_done.sum())
     assert c["n_mrd_negative_cr"] == int(mrd_negative.sum())
     flow = results.cohort_flow
-    assert flow.mrd_not_assessed_cr == 3 and flow.response_not_evaluable == 2
+    assert flow.mrd_not_assessed_cr == 3 and flow.response_not_evaluable == 1
+    assert flow.before_assessment == int((~cohort["cr_day30"] & (days <= 30)).sum())
     assert flow.mrd_positive_cr == int((mrd_done & ~mrd_negative).sum())
     assert flow.mrd_positive_cr + flow.mrd_not_assessed_cr + flow.mrd_negative_cr == flow.cr
     # the rates leave the not-done patients out of numerator and denominator
     for grouping in ("crs", "severity"):
         cr_rates = results.response[("cr", grouping)]
-        assert sum(lv.n for lv in cr_rates.levels) == 148 and cr_rates.not_assessed == 2
+        assert sum(lv.n for lv in cr_rates.levels) == 149 and cr_rates.not_assessed == 1
         assert sum(lv.events for lv in cr_rates.levels) == c["n_cr"]
         mrd_rates = results.response[("mrd_negative_cr", grouping)]
-        assert sum(lv.n for lv in mrd_rates.levels) == REDCAP_N - 2 - 3 and mrd_rates.not_assessed == 5
+        assert sum(lv.n for lv in mrd_rates.levels) == REDCAP_N - 1 - 3 and mrd_rates.not_assessed == 4
         assert sum(lv.events for lv in mrd_rates.levels) == c["n_mrd_negative_cr"]
 
 
@@ -629,7 +635,7 @@ def test_the_registrys_report_keeps_not_done_apart_and_drops_what_is_not_collect
     for body in (redcap_report.html_text, redcap_report.pdf_text):
         body = " ".join(body.split())
         assert "Our REDCap registry" in body and "Ada Registrar" in body
-        assert "the response could be evaluated in 148 of 150 (98.7%) patients" in body
+        assert "the response could be evaluated in 149 of 150 (99.3%) patients" in body  # one not-done died by day 30: not in CR
         assert f"MRD was assessed in {in_cr - 3} of the {in_cr} patients in CR" in body
         assert (
             "The registry does not collect the cumulative corticosteroid dose and the cumulative tocilizumab dose"

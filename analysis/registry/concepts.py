@@ -84,8 +84,9 @@ ENDPOINTS: dict[str, Endpoint] = {
 @dataclass(frozen=True)
 class Response:
     """A response at the day-30 assessment; the denominator is every patient whose
-    response is known (a patient whose assessment was not done is left out, never counted
-    as a responder or a non-responder)."""
+    response is known: every infused patient (a patient who died or was not followed up
+    before the assessment is not in CR, :data:`RESPONSE_RULE`) except one followed beyond it
+    whose assessment was not done (left out, never counted as a responder or a non-responder)."""
 
     key: str
     label: str  # "MRD-negative CR": figures, prose
@@ -93,6 +94,17 @@ class Response:
     #: contract columns it needs; when the registry does not collect one, it is not reported
     needs: tuple[str, ...] = ("cr_day30",)
 
+
+#: The one rule for the day-30 response of an infused patient who died, or was not followed
+#: up, before the assessment (intention to treat on every infused patient): such a patient
+#: counts as not in CR. :func:`analysis.registry.groups.prepare_cohort` applies it (also to a
+#: response recorded as "not done"), the flow diagram draws it and the Methods state it in
+#: these words; only the response of a patient followed beyond the assessment can be "not
+#: evaluable" (left out of the rates).
+RESPONSE_RULE = (
+    "an infused patient who died or was not followed up beyond the day-30 assessment counted as not in CR, "
+    "so that every infused patient is in the denominator of the response rates (intention to treat)"
+)
 
 RESPONSES: dict[str, Response] = {
     r.key: r

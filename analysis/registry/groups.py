@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.registry.contract import not_done_column
+from analysis.registry.contract import RESPONSE_ASSESSMENT_DAY, not_done_column
 
 #: Days per month used for every time-to-event endpoint (365.25 / 12).
 DAYS_PER_MONTH = 30.4375
@@ -146,7 +146,9 @@ def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
 
     Added columns: ``crs_any``, ``crs_severe``, ``icans_any``, ``icans_severe``
     (grade ≥ 3 or a seizure), ``concurrent``; the responses ``cr_response`` (CR at day
-    30; missing when the response was not evaluable) and ``mrd_negative_cr`` (missing for
+    30; False for a patient who died or was not followed up beyond the assessment,
+    :data:`analysis.registry.concepts.RESPONSE_RULE`; missing when the response of a patient
+    followed beyond it was not evaluable) and ``mrd_negative_cr`` (missing for
     a patient in CR whose MRD was not assessed, and when the response was not evaluable:
     "not done" is never counted as positive or negative), ``response_evaluable``,
     ``mrd_assessed`` and ``mrd_not_assessed`` (patients in CR with and without an MRD result),
@@ -157,8 +159,10 @@ def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
     """
     df = cohort.copy()
     add_toxicity_flags(df)
-    # "not done" is a value of its own: never counted as a response or as its absence
-    not_evaluable = _flag(df, not_done_column("cr_day30"))
+    # "not done" is a value of its own: never counted as a response or as its absence, except
+    # for a patient who died or was not followed up beyond the assessment, who is not in CR
+    # (concepts.RESPONSE_RULE: intention to treat)
+    not_evaluable = _flag(df, not_done_column("cr_day30")) & followed_beyond_assessment(df)
     cr = df["cr_day30"].astype(bool) & ~not_evaluable
     mrd = df["mrd_negative"].astype("boolean")
     df["response_evaluable"] = ~not_evaluable
@@ -190,6 +194,14 @@ def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
 
     add_groupings(df)
     return df
+
+
+def followed_beyond_assessment(df: pd.DataFrame) -> pd.Series:
+    """Whether each patient was alive and followed up beyond the day-30 response assessment
+    (death or last follow-up more than ``RESPONSE_ASSESSMENT_DAY`` days after infusion); the
+    others count as not in CR unless they were in CR (:data:`analysis.registry.concepts.RESPONSE_RULE`)."""
+    end = df["death_date"].where(df["death_date"].notna(), df["last_followup_date"])
+    return ((end - df["infusion_date"]).dt.days > RESPONSE_ASSESSMENT_DAY).fillna(False).astype(bool)
 
 
 def add_toxicity_flags(df: pd.DataFrame) -> None:

@@ -5,10 +5,12 @@ drawings are in :mod:`analysis.report.figures`.
 Definitions (the same as the rest of the report):
 
 * infused: every patient of the cohort;
-* evaluable at day 30: alive and in follow-up after the day-30 response assessment
-  (OS time from infusion > ``RESPONSE_ASSESSMENT_DAY`` days) or assessed in CR, and
-  not recorded as "response not evaluable"; the others died (or were lost) before it,
-  or their response could not be evaluated;
+* assessed at day 30 (``evaluable``): alive and in follow-up after the day-30 response
+  assessment (OS time from infusion > ``RESPONSE_ASSESSMENT_DAY`` days) or assessed in CR,
+  and not recorded as "response not evaluable"; the others died (or were lost) before it
+  (``before_assessment``: not in CR by :data:`analysis.registry.concepts.RESPONSE_RULE`,
+  so they are in the denominator of the response rates), or their response could not be
+  evaluated (``response_not_evaluable``: left out of the rates);
 * CR: ``cr_day30``; MRD-negative CR: ``mrd_negative_cr``; the other patients in CR are
   MRD-positive, or their MRD was not assessed ("not done": counted apart, never as
   positive or negative);
@@ -28,14 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.estimators.landmark import RESPONSE_ASSESSMENT_DAY
-from analysis.registry.groups import DAYS_PER_MONTH
+from analysis.registry.groups import DAYS_PER_MONTH, followed_beyond_assessment
 
 
 @dataclass(frozen=True)
 class CohortFlow:
     infused: int
-    not_evaluable: int          # died or lost before the day-30 assessment, not in CR
+    not_evaluable: int          # not assessed at day 30: before_assessment + response_not_evaluable
     evaluable: int
     no_cr: int                  # evaluable, not in CR
     cr: int
@@ -55,6 +56,15 @@ class CohortFlow:
     mrd_not_assessed_cr: int = 0  # in CR, MRD not done (or not collected)
     response_not_evaluable: int = 0  # recorded as not evaluable (among not_evaluable)
     mrd_collected: bool = True  # False: the registry does not collect MRD (no MRD box)
+    #: died or not followed up beyond the day-30 assessment, not in CR: counted as not in CR
+    #: (concepts.RESPONSE_RULE), among not_evaluable
+    before_assessment: int = 0
+
+    @property
+    def no_cr_all(self) -> int:
+        """Every patient not in CR in the response rates: assessed and not in CR, and those who
+        died or were not followed up before the assessment."""
+        return self.no_cr + self.before_assessment
 
 
 def cohort_flow(df: pd.DataFrame, hsct_recorded: bool = True, mrd_collected: bool = True) -> CohortFlow:
@@ -63,9 +73,9 @@ def cohort_flow(df: pd.DataFrame, hsct_recorded: bool = True, mrd_collected: boo
     registry collects MRD."""
     n = int(len(df))
     cr = df["cr_day30"].astype(bool)
-    end = df["death_date"].where(df["death_date"].notna(), df["last_followup_date"])
     recorded = ~df["response_evaluable"].astype(bool) if "response_evaluable" in df else pd.Series(False, df.index)
-    evaluable = (cr | ((end - df["infusion_date"]).dt.days > RESPONSE_ASSESSMENT_DAY)) & ~recorded
+    reached = cr | followed_beyond_assessment(df)
+    evaluable = reached & ~recorded
     mrd_neg = df["mrd_negative_cr"].astype("boolean").fillna(False).astype(bool)
     not_assessed = (df["mrd_not_assessed"].astype(bool) if "mrd_not_assessed" in df
                     else pd.Series(False, index=df.index))
@@ -86,6 +96,7 @@ def cohort_flow(df: pd.DataFrame, hsct_recorded: bool = True, mrd_collected: boo
         hsct_in_cr_mrd_negative=int((in_cr_hsct & mrd_neg).sum()) if hsct_recorded else None,
         mrd_positive_cr=int((cr & ~mrd_neg & ~not_assessed).sum()), mrd_not_assessed_cr=int(not_assessed.sum()),
         response_not_evaluable=int(recorded.sum()), mrd_collected=mrd_collected,
+        before_assessment=int((~reached & ~recorded).sum()),
     )
 
 

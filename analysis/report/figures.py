@@ -275,8 +275,8 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None)
             xycoords=("data", "axes fraction"), xytext=(0, -name_offset), textcoords="offset points",
             ha="center", va="top", fontsize=9,
         )
-        if comparison.not_assessed:  # left out of the counts above (the caption says so)
-            ax.annotate(f"{comparison.not_assessed:,} not assessed", xy=(g, 0), xycoords=("data", "axes fraction"),
+        if comparison.not_assessed:  # left out of the counts above; said here, where it applies
+            ax.annotate(f"{comparison.not_assessed:,} not assessed, left out", xy=(g, 0), xycoords=("data", "axes fraction"),
                         xytext=(0, -name_offset - 9 * 1.25), textcoords="offset points", ha="center", va="top",
                         fontsize=7.5, color="0.25")
     handles = [Patch(facecolor=group_color(grouping, lv.key, _level_position(grouping, lv.key, i)), edgecolor="none")
@@ -994,17 +994,19 @@ def flow_diagram(flow) -> Figure:
                                 "mutation_scale": 8})
 
     main_x, side_left = 2.0, 3.7
-    why = "(died or no follow-up)"
+    # concepts.RESPONSE_RULE: died or not followed up before the assessment = not in CR (in the
+    # rates' denominators); a response recorded as not evaluable is left out of the rates
+    not_assessed = f"Died or not followed up before\nday 30, counted as not in CR\nn = {flow.before_assessment:,}"
     if flow.response_not_evaluable:
-        why = "(died, no follow-up or\nresponse not evaluable)"
+        not_assessed += f"\nResponse not evaluable,\nleft out of the rates: n = {flow.response_not_evaluable:,}"
     mrd_side = f"MRD-positive CR\nn = {flow.mrd_positive_cr:,}"
     mrd_box = f"{RESPONSES['mrd_negative_cr'].label}\nn = {flow.mrd_negative_cr:,}"
     if flow.mrd_not_assessed_cr:  # "not done" is counted apart, never as positive or negative
         mrd_side += f"\nMRD not assessed\nn = {flow.mrd_not_assessed_cr:,}"
         mrd_box += f"\n(MRD assessed in {flow.cr - flow.mrd_not_assessed_cr:,}\nof {flow.cr:,} in CR)"
     rows = [
-        (4.15 + lift, f"Infused\nn = {flow.infused:,}", f"Not evaluable at day 30\n{why}\nn = {flow.not_evaluable:,}"),
-        (3.2 + lift, f"Evaluable at day 30\nn = {flow.evaluable:,}", f"No CR\nn = {flow.no_cr:,}"),
+        (4.15 + lift, f"Infused\nn = {flow.infused:,}", not_assessed),
+        (3.2 + lift, f"Assessed at day 30\nn = {flow.evaluable:,}", f"Not in CR\nn = {flow.no_cr:,}"),
         (2.25 + lift, f"{RESPONSES['cr'].label}\nn = {flow.cr:,}", mrd_side),
         (1.3 + lift, mrd_box, None),
     ]

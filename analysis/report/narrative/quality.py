@@ -4,7 +4,7 @@ assessments that were not done, and the optional columns left out."""
 
 from __future__ import annotations
 
-from analysis.registry.concepts import VARIABLES
+from analysis.registry.concepts import RESPONSE_RULE, VARIABLES
 from analysis.report.formatting import fmt_n_of
 from analysis.report.narrative.counts import Counts
 
@@ -44,6 +44,51 @@ class Quality(Counts):
     def response_not_evaluable(self) -> bool:
         """Whether the day-30 response of some patient could not be evaluated."""
         return self.results.counts["n_response_not_evaluable"] > 0
+
+    @property
+    def response_rule(self) -> str:
+        """The one rule for a patient who died or was not followed up before the day-30
+        assessment (:data:`analysis.registry.concepts.RESPONSE_RULE`), as a sentence."""
+        return RESPONSE_RULE[0].upper() + RESPONSE_RULE[1:] + "."
+
+    def _before_assessment(self) -> int:
+        flow = self.results.cohort_flow
+        return 0 if flow is None else flow.before_assessment
+
+    @property
+    def before_assessment(self) -> str:
+        """What the rule did in this cohort, for the Results: 'before the day-30 assessment,
+        1 of 93 (1.1%) patients had died or left follow-up and counted as not in CR';
+        'every patient was followed up to the day-30 assessment'; and, when some response was
+        recorded as not evaluable, how many were left out of the rates."""
+        n = self._before_assessment()
+        c = self.results.counts
+        text = (
+            f"before the day-30 assessment, {fmt_n_of(n, c['n_patients'])} patients had died or left follow-up "
+            "and counted as not in CR"
+            if n
+            else "every patient was followed up to the day-30 assessment or in CR before it"
+        )
+        if self.response_not_evaluable:
+            text += (
+                f", and the response of {fmt_n_of(c['n_response_not_evaluable'], c['n_patients'])} patients "
+                "followed beyond it was recorded as not evaluable and left out of the rates"
+            )
+        return text
+
+    @property
+    def outcomes_missing(self) -> str:
+        """The Methods' missing-data clause for the response (STROBE 12c), from the same rule:
+        'by the rule above, the 1 of 93 (1.1%) patients who died or were not followed up before
+        the day-30 assessment counted as not in CR, not as missing'."""
+        n = self._before_assessment()
+        if not n:
+            return "every patient was followed up to the day-30 assessment or in CR before it"
+        c = self.results.counts
+        return (
+            f"by the rule above, the {fmt_n_of(n, c['n_patients'])} patients who died or were not followed up "
+            "before the day-30 assessment counted as not in CR, not as missing"
+        )
 
     @property
     def mrd_not_assessed(self) -> bool:

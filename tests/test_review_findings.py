@@ -1,0 +1,94 @@
+"""The findings of a journal methods reviewer (STROBE, SAMPL) on the rendered demo
+manuscript and supplement, each checked where it arises: the counts against a direct
+pandas count of the raw export, the statistics against R (the call next to the value),
+the words against the numbers they must follow.
+"""
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd
+import pytest
+from conftest import COHORT, KINETICS, ROOT, captions, report_parameter, source_text
+
+from analysis.inputs.loading import load_study
+from analysis.registry.concepts import RESPONSE_RULE
+from analysis.registry.contract import not_done_column
+from analysis.registry.groups import prepare_cohort
+from analysis.report import figures
+from analysis.report.narrative import Narrative
+from analysis.report.results import compute_results
+
+SECTIONS = ROOT / "sections"
+
+
+@pytest.fixture(scope="module")
+def study():
+    return load_study(COHORT, KINETICS, report_parameter("cutoff"))
+
+
+@pytest.fixture(scope="module")
+def results(study):
+    return compute_results(study)
+
+
+@pytest.fixture(scope="module")
+def text(results):
+    return Narrative(results)
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return pd.read_csv(COHORT, comment="#", dtype=str, keep_default_na=False)
+
+
+# --------------------------------------------------------------------------- 1. response of a patient who died before day 30
+
+
+def test_a_patient_who_died_before_day_30_is_a_non_responder_everywhere(results, text, raw):
+    end = pd.to_datetime(raw["death_date"].where(raw["death_date"] != "", raw["last_followup_date"]))
+    followed = (end - pd.to_datetime(raw["infusion_date"])).dt.days > 30
+    cr = raw["cr_day30"] == "yes"
+    before = int((~cr & ~followed).sum())
+    assert before == 1  # the demo's one patient, recorded cr_day30 = no
+    flow = results.cohort_flow
+    assert flow.before_assessment == before and flow.response_not_evaluable == 0
+    assert flow.no_cr_all == int((~cr).sum()) == len(raw) - flow.cr
+    # every rate has every infused patient in its denominator (intention to treat)
+    for grouping in ("crs", "icans", "concurrent", "severity"):
+        rates = results.response[("cr", grouping)]
+        assert sum(lv.n for lv in rates.levels) == len(raw) and rates.not_assessed == 0
+    # the flow diagram, the Results and the Methods say so, with the same count
+    drawn = " ".join(t.get_text() for t in figures.flow_diagram(flow).axes[0].texts)
+    assert "counted as not in CR\nn = 1" in drawn and "Not evaluable" not in drawn
+    assert text.before_assessment == (
+        "before the day-30 assessment, 1 of 93 (1.1%) patients had died or left follow-up and counted as not in CR")
+    assert text.outcomes_missing.startswith("by the rule above, the 1 of 93 (1.1%) patients who died")
+    assert text.response_rule == RESPONSE_RULE[0].upper() + RESPONSE_RULE[1:] + "."
+    methods = source_text(SECTIONS / "_methods.qmd")
+    assert "text.response_rule`" in methods and "text.outcomes_missing" in methods
+    assert "could not be assessed" not in source_text(SECTIONS / "_results-patients.qmd")
+    # Figure 2's caption promises no count it may not show (the figure says it where it applies)
+    response_caps = [c for doc in ("report", "supplement") for c in captions(document=doc)["fig-cap"]
+                     if c.startswith("CR and")]
+    assert len(response_caps) == 2
+    for cap in response_caps:
+        assert "not assessed" not in cap and "their number" not in cap
+
+
+def test_not_done_response_of_a_patient_who_died_before_day_30_counts_as_no_cr(study):
+    df = study.cohort.copy()
+    flag = not_done_column("cr_day30")
+    df[flag] = False
+    end = df["death_date"].where(df["death_date"].notna(), df["last_followup_date"])
+    days = (end - df["infusion_date"]).dt.days
+    early = df.index[(days <= 30) & ~df["cr_day30"].astype(bool)][0]
+    late = df.index[(days > 60) & ~df["cr_day30"].astype(bool)][0]
+    df.loc[[early, late], flag] = True
+    df.loc[[early, late], "cr_day30"] = False
+    p = prepare_cohort(df)
+    assert p.loc[early, "cr_response"] is False or bool(p.loc[early, "cr_response"]) is False
+    assert not pd.isna(p.loc[early, "cr_response"]) and bool(p.loc[early, "response_evaluable"])
+    assert pd.isna(p.loc[late, "cr_response"]) and not bool(p.loc[late, "response_evaluable"])
