@@ -27,9 +27,13 @@ from analysis.report.results import Results
 def _expected_paths(r: Results) -> dict[str, str]:
     """path -> family, written out from the results' stores (not by walking them)."""
     out: dict[str, str] = {}
+    # the drugs that treat CRS and ICANS are not tested by toxicity (Table 2's "not tested"):
+    # written out here, not read from the registry's Variable.tested_by
+    untested = {(drug, g) for drug in ("steroids", "tocilizumab") for g in ("crs", "icans", "concurrent")}
+    course = {"il6_peak_pg_ml", "ferritin_peak_ng_ml", "steroids", "tocilizumab"}
     for (variable, grouping), c in r.table1.items():
-        if c.result.p is not None:
-            out[f"table1/{variable}/{grouping}/result/p"] = "table1"
+        if c.result.p is not None and (variable, grouping) not in untested:
+            out[f"table1/{variable}/{grouping}/result/p"] = "course" if variable in course else "baseline"
     for (response, grouping), c in r.response.items():
         family = "efficacy_by_toxicity" if grouping in TOXICITY_GROUPINGS else "efficacy_by_treatment"
         out[f"response/{response}/{grouping}/result/p"] = family
@@ -77,7 +81,7 @@ def test_the_table_holds_exactly_the_reported_p_values(bundled_results):
     table = bundled_results.pvalues
     got = {row.path: row.family for row in table.rows}
     assert got == _expected_paths(bundled_results)
-    assert table.n == len(table.rows) == 177  # the bundled demo: 177 p-values in 12 families
+    assert table.n == len(table.rows) == 171  # the bundled demo: 171 p-values in 13 families
     assert [f.key for f in table.families] == [k for k in FAMILY_TITLES if k in got.values()]
     # not reported: univariable and landmark Wald p (their log-rank test is), per-term PH tests
     assert not any("/hazard_ratios/" in p or "/ph_tests" in p for p in got)
@@ -94,16 +98,19 @@ def test_adjustments_are_within_each_family(bundled_results):
         assert family.n == len(rows)
         assert family.n_significant == sum(p < table.alpha for p in ps)
         assert family.n_holm <= family.n_bh <= family.n_significant  # Holm is the stricter
-    # the bundled demo: IL-6 and the drugs differ by CRS in Table 1 even after Holm's adjustment
-    table1 = table.family("table1")
-    assert (table1.n, table1.n_significant, table1.n_holm, table1.n_bh) == (36, 10, 3, 3)
+    # the bundled demo: 8 baseline characteristics by 3 groupings; in the course table peak IL-6
+    # and ferritin by 3 (the drugs are not tested); IL-6 differs by CRS even after Holm's adjustment
+    baseline, course = table.family("baseline"), table.family("course")
+    assert (baseline.n, baseline.n_significant, baseline.n_holm, baseline.n_bh) == (24, 3, 0, 0)
+    assert (course.n, course.n_significant, course.n_holm, course.n_bh) == (6, 1, 1, 1)
 
 
 def test_labels_say_what_is_compared(bundled_results):
     rows = {r.path: r for r in bundled_results.pvalues.rows}
     assert rows["survival/os/crs/logrank_p"].label == "OS by CRS"
     assert rows["survival/os/crs/logrank_p"].test == "Log-rank"
-    assert rows["table1/steroids/icans/result/p"].label == "Received steroids by ICANS"
+    assert "table1/steroids/icans/result/p" not in rows  # not tested (Table 2's footnote)
+    assert rows["table1/il6_peak_pg_ml/icans/result/p"].label == "Peak IL-6 by ICANS"
     assert rows["kinetics_metrics/auc/severity/comparison/result/p"].label == "AUC(0–28) by CRS/ICANS severity"
     assert rows["competing/crs/causes/nrm/gray/p"].label == "Non-relapse mortality by CRS"
     assert rows["cox/os/severity_global_p"].test == "Wald, joint (2 df)"
@@ -164,7 +171,10 @@ def test_every_p_printed_in_the_report_is_in_the_table(bundled_render, bundled_r
     assert printed <= listed, sorted(printed - listed)
     # the table itself is in the supplement, with its title and every family
     for family in bundled_results.pvalues.families:
-        assert f"{family.title} ({family.n})" in bundled_render.supplement.html_text
+        shown = {"baseline": " (Table 1 of the manuscript)", "course": " (Table 2 of the manuscript)"}.get(family.key, "")
+        assert f"{family.title}{shown}" in bundled_render.supplement.html_text, family.key
+        assert re.search(rf"{re.escape(family.title)}[^(]*(?:\([^)]*\) )?\({family.n}\)",
+                         bundled_render.supplement.html_text), family.key
 
 
 @pytest.mark.parametrize("adjustment", [None, "holm", "bh"])

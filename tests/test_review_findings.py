@@ -92,3 +92,32 @@ def test_not_done_response_of_a_patient_who_died_before_day_30_counts_as_no_cr(s
     assert p.loc[early, "cr_response"] is False or bool(p.loc[early, "cr_response"]) is False
     assert not pd.isna(p.loc[early, "cr_response"]) and bool(p.loc[early, "response_evaluable"])
     assert pd.isna(p.loc[late, "cr_response"]) and not bool(p.loc[late, "response_evaluable"])
+
+
+# --------------------------------------------------------------------------- 2. the p-value table counts only tests done
+
+
+def test_untested_drug_comparisons_are_not_in_the_p_value_table_or_its_counts(results, text):
+    from analysis.report import tables
+
+    table = results.pvalues
+    labels = {r.label for r in table.rows}
+    for drug in ("Received steroids", "Received tocilizumab"):
+        for by in ("CRS", "ICANS", "concurrent CRS and ICANS"):
+            assert f"{drug} by {by}" not in labels  # Table 2: "† Not tested"
+    # the course table's tests are a family of their own, named after that table
+    course = [r for r in table.rows if r.family == "course"]
+    assert {r.label for r in course} == {f"Peak {m} by {by}" for m in ("IL-6", "ferritin")
+                                         for by in ("CRS", "ICANS", "concurrent CRS and ICANS")}
+    # R: p.adjust(c(3.2867631835709248e-06, 0.8426549350892474, 0.8796113670091766,
+    #              0.14781280399876146, 0.17948643476493942, 0.17948643476493942), "holm")
+    # [1] 1.972058e-05 1.000000e+00 1.000000e+00 7.390640e-01 7.390640e-01 7.390640e-01
+    assert [r.p_holm for r in course] == pytest.approx([1.972058e-05, 1, 1, 0.739064, 0.739064, 0.739064], rel=1e-6)
+    # the Limitations sentence counts the same table
+    assert text.significant_count() == str(sum(r.p < 0.05 for r in table.rows)) == "5"
+    assert text.significant_count("holm") == "2"
+    refs = {"tbl-characteristics": "Table 1 of the manuscript", "tbl-course": "Table 2 of the manuscript"}
+    shown = tables.pvalue_table(table, ref=lambda label: refs.get(label) or "[not shown]").markdown
+    assert "Baseline characteristics by toxicity (Table 1 of the manuscript) (24)" in shown
+    assert "Course after infusion by toxicity (Table 2 of the manuscript) (6)" in shown
+    assert "(Table 1)" not in shown and "Patient characteristics" not in shown

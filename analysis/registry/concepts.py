@@ -140,6 +140,12 @@ class Variable:
     #: with and without them (a patient without the toxicity has no reason to receive it)
     treats: tuple[str, ...] = ()
 
+    def tested_by(self, grouping: str) -> bool:
+        """Whether the report tests this characteristic between the groups of ``grouping``: a
+        treatment of a toxicity is tested neither by that toxicity nor by concurrent CRS and
+        ICANS (the one definition the tables, the p-value table and its counts follow)."""
+        return grouping not in self.treats and not (grouping == "concurrent" and bool(self.treats))
+
     @property
     def label(self) -> str:
         """Table 1 row label: the name and the unit the data contract declares for the

@@ -56,7 +56,8 @@ def _by_grouping(toxicity: str, treatment: str) -> Callable[[tuple], str]:
 FAMILY_TITLES: dict[str, str] = {
     "efficacy_by_toxicity": "Response and survival by toxicity",
     "efficacy_by_treatment": "Response, expansion and survival by treatment of toxicity",
-    "table1": "Patient characteristics by toxicity (Table 1)",
+    "baseline": "Baseline characteristics by toxicity",
+    "course": "Course after infusion by toxicity",
     "kinetics": "CAR-T kinetics by toxicity",
     "multivariable": "Multivariable Cox models",
     "model_checks": "Proportional-hazards checks of the Cox models",
@@ -70,7 +71,8 @@ FAMILY_TITLES: dict[str, str] = {
 FAMILIES: dict[str, str | Callable[[tuple], str]] = {
     "response": _by_grouping("efficacy_by_toxicity", "efficacy_by_treatment"),
     "survival": _by_grouping("efficacy_by_toxicity", "efficacy_by_treatment"),
-    "table1": "table1",
+    # the characteristics known at infusion and the course after it are two tables, two families
+    "table1": lambda path: "course" if VARIABLES[path[1][0]].after_infusion else "baseline",
     # expansion by the treatment of toxicity answers the treatment question, with response and survival
     "kinetics_peak": _by_grouping("kinetics", "efficacy_by_treatment"),
     "kinetics_metrics": _by_grouping("kinetics", "efficacy_by_treatment"),
@@ -83,6 +85,40 @@ FAMILIES: dict[str, str | Callable[[tuple], str]] = {
     "survival_trend": "trend",
     "transplant": "transplant",
 }
+
+#: The display that shows each family's tests (its label; ``text.ref`` numbers it), so that
+#: the p-value table names a family after its table: "Baseline characteristics by toxicity
+#: (Table 1 of the manuscript)".
+FAMILY_DISPLAYS: dict[str, str] = {
+    "baseline": "tbl-characteristics",
+    "course": "tbl-course",
+    "multivariable": "tbl-cox",
+    "competing": "tbl-cif",
+    "centers": "tbl-centers-cox",
+    "kinetics": "tbl-kinetics",
+}
+
+
+def family_display(key: str, ref: Callable[[str], str] | None) -> str:
+    """Where a family's tests are shown ('Table 1 of the manuscript'); '' without ``ref``, for a
+    family without a display, or when the display is not in this report."""
+    if ref is None or key not in FAMILY_DISPLAYS:
+        return ""
+    try:
+        where = ref(FAMILY_DISPLAYS[key])
+    except KeyError:
+        return ""
+    return "" if where.startswith("[") else where
+
+
+def _not_tested(path: tuple) -> bool:
+    """A Table 1/course comparison the tables do not test (a treatment by its toxicity,
+    :meth:`analysis.registry.concepts.Variable.tested_by`): not a p-value of the report."""
+    if path[0] != "table1" or not isinstance(path[1], tuple):
+        return False
+    variable, grouping = path[1]
+    return variable in VARIABLES and not VARIABLES[variable].tested_by(grouping)
+
 
 #: Attributes whose p-values form a family of their own wherever they are (model checks are
 #: not comparisons: they are not adjusted together with the estimates of the same model).
@@ -321,6 +357,8 @@ def collect_pvalues(results: Any, alpha: float) -> PValueTable:
         out: list = []
         _walk(getattr(results, f.name), (f.name,), [], seen, out)
         for path, parts, test, p in out:
+            if _not_tested(path):  # computed, but the tables say "not tested" and print none
+                continue
             family = family_of(path) if callable(family_of) else family_of
             family = FAMILY_OF_ATTRIBUTE.get(path[-1], family)
             found.append((family, path, parts, test, p))

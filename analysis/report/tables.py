@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -55,7 +55,7 @@ from analysis.report.formatting import (
     fmt_shift_ci,
     is_missing,
 )
-from analysis.report.pvalues import PValueTable
+from analysis.report.pvalues import PValueTable, family_display
 
 _INDENT = "\u2003"  # em space: survives Pandoc (leading ASCII spaces in a cell do not)
 
@@ -280,7 +280,7 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
     variables = [v for v in variables if any((v, g) in comparisons for g in groupings)]
 
     def tested(v: str, g: str) -> bool:
-        return g not in VARIABLES[v].treats and not (g == "concurrent" and VARIABLES[v].treats)
+        return VARIABLES[v].tested_by(g)
 
     marks = _test_marks(
         comparisons[(v, g)].result.test for v in variables for g in groupings
@@ -892,13 +892,16 @@ def kinetics_table(metrics: Mapping[tuple[str, str], KineticsComparison],
 # --------------------------------------------------------------------------- p-values
 
 
-def pvalue_table(table: PValueTable) -> Table:
+def pvalue_table(table: PValueTable, ref: Callable[[str], str] | None = None) -> Table:
     """Every p-value of the report, once, by family: the test, the p as printed, and the Holm
-    and Benjamini–Hochberg adjusted values within the family (R p.adjust)."""
+    and Benjamini–Hochberg adjusted values within the family (R p.adjust). ``ref`` (``text.ref``)
+    names the display that shows a family (:data:`analysis.report.pvalues.FAMILY_DISPLAYS`):
+    'Baseline characteristics by toxicity (Table 1 of the manuscript)'."""
     headers = ["Comparison", "Test", "p", "Holm", "BH"]
     spec = _Spec(["label", "test", "p", "holm", "bh"], headers, headers, [46, 22, 9, 9, 9])
     for family in table.families:
-        spec.add("group", Cell(f"{family.title} ({family.n:,})"))
+        shown = family_display(family.key, ref)
+        spec.add("group", Cell(f"{family.title}{f' ({shown})' if shown else ''} ({family.n:,})"))
         for row in table.rows:
             if row.family == family.key:
                 spec.add("sub", Cell(_INDENT + row.label), row.test, fmt_p_bare(row.p), fmt_p_bare(row.p_holm),
