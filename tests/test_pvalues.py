@@ -46,6 +46,9 @@ def _expected_paths(r: Results) -> dict[str, str]:
             out[f"cox/{endpoint}/terms/{term.key}/p"] = "multivariable"
         out[f"cox/{endpoint}/severity_global_p"] = "multivariable"
         out[f"cox/{endpoint}/ph_test_global_p"] = "model_checks"
+        for i, ph in enumerate(cox.ph_tests):  # cox.zph's per-term rows (Supplementary Table), not GLOBAL
+            if ph.term != "GLOBAL" and ph.p is not None:
+                out[f"cox/{endpoint}/ph_tests/{i}/p"] = "model_checks"
     for grouping in r.kinetics_peak:
         family = "kinetics" if grouping in TOXICITY_GROUPINGS else "efficacy_by_treatment"
         out[f"kinetics_peak/{grouping}/result/p"] = family
@@ -81,10 +84,11 @@ def test_the_table_holds_exactly_the_reported_p_values(bundled_results):
     table = bundled_results.pvalues
     got = {row.path: row.family for row in table.rows}
     assert got == _expected_paths(bundled_results)
-    assert table.n == len(table.rows) == 171  # the bundled demo: 171 p-values in 13 families
+    assert table.n == len(table.rows) == 183  # the bundled demo: 183 p-values in 13 families
     assert [f.key for f in table.families] == [k for k in FAMILY_TITLES if k in got.values()]
-    # not reported: univariable and landmark Wald p (their log-rank test is), per-term PH tests
-    assert not any("/hazard_ratios/" in p or "/ph_tests" in p for p in got)
+    # not reported: univariable and landmark Wald p (their log-rank test is), cox.zph's
+    # terms = FALSE rows (its per-term rows are)
+    assert not any("/hazard_ratios/" in p or "/ph_tests_by_coef" in p for p in got)
     assert not any("firth" in p for p in got)  # the Firth odds ratio's LR test is not printed
 
 

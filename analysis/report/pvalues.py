@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.estimators.competing import CAUSES
-from analysis.estimators.cox import FIRTH
+from analysis.estimators.cox import COX_TERMS, FIRTH
 from analysis.estimators.multiplicity import p_adjust
 from analysis.registry.concepts import ENDPOINTS, KINETIC_METRICS, RESPONSES, TESTS, VARIABLES
 from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
@@ -60,7 +60,7 @@ FAMILY_TITLES: dict[str, str] = {
     "course": "Course after infusion by toxicity",
     "kinetics": "CAR-T kinetics by toxicity",
     "multivariable": "Multivariable Cox models",
-    "model_checks": "Proportional-hazards checks of the Cox models",
+    "model_checks": "Proportional-hazards checks of the Cox models (global and per term)",
     "competing": "Relapse and non-relapse mortality among patients in CR",
     "landmark": "Landmark analysis",
     "centers": "Center-stratified Cox models (sensitivity analysis)",
@@ -96,6 +96,7 @@ FAMILY_DISPLAYS: dict[str, str] = {
     "competing": "tbl-cif",
     "centers": "tbl-centers-cox",
     "kinetics": "tbl-kinetics",
+    "model_checks": "tbl-ph",
 }
 
 
@@ -109,6 +110,15 @@ def family_display(key: str, ref: Callable[[str], str] | None) -> str:
     except KeyError:
         return ""
     return "" if where.startswith("[") else where
+
+
+#: The proportional-hazards test's word for the severity group (one 2-df term, as cox.zph's default).
+PH_SEVERITY_LABEL = "CRS/ICANS group (2 df)"
+
+
+def ph_term_label(term: str) -> str:
+    """The label of a term of cox.zph's table: the Cox table's, the severity group as one term."""
+    return PH_SEVERITY_LABEL if term == "severity" else COX_TERMS.get(term, term)
 
 
 def _not_tested(path: tuple) -> bool:
@@ -128,7 +138,6 @@ FAMILY_OF_ATTRIBUTE: dict[str, str] = {"ph_test_global_p": "model_checks"}
 NOT_REPORTED: dict[tuple[str, str], str] = {
     ("HazardRatio", "p"): "Wald test of a univariable hazard ratio: the log-rank test of the comparison is reported",
     ("LandmarkHR", "p"): "Wald test of a landmark hazard ratio: the log-rank test of the comparison is reported",
-    ("PHTest", "p"): "per-term proportional-hazards tests: the global test of each model is reported",
     ("FirthOddsRatio", "lr_p"): "penalized likelihood-ratio test of a Firth odds ratio: the response "
     "comparison's chi-square or Fisher test is reported",
 }
@@ -142,7 +151,8 @@ _TEST_OF_ATTRIBUTE = {
     "severity_global_p": "Wald, joint (2 df)",
     "ph_test_global_p": "Schoenfeld residuals, global",
 }
-_TEST_OF_CLASS = {"CoxTerm": "Wald", "GrayTest": "Gray", "CoxTrend": "Wald, Cox score term", "TDTerm": "Wald"}
+_TEST_OF_CLASS = {"CoxTerm": "Wald", "GrayTest": "Gray", "CoxTrend": "Wald, Cox score term", "TDTerm": "Wald",
+                  "PHTest": "Schoenfeld residuals, per term"}
 #: The test of every p of a Firth-penalised Cox model (its proportional-hazards test aside).
 _FIRTH_TEST = "Penalized likelihood ratio"
 #: Words for attributes that are not the plain ``p`` of their object.
@@ -150,6 +160,7 @@ _ATTRIBUTE_LABEL = {
     "severity_global_p": "CRS/ICANS group as a whole",
     "ph_test_global_p": "proportional hazards",
     "censored": "censored at HSCT",
+    "ph_tests": "proportional hazards",
 }
 #: Path parts that are structure, not meaning.
 _STRUCTURE = {
@@ -311,6 +322,10 @@ def _walk(value: Any, path: tuple, parts: list[Any], seen: set[int], out: list, 
         label = getattr(value, "label", None)
         if cls in ("CoxTerm",) and isinstance(label, str):
             own.append(label)
+        if cls == "PHTest":
+            if value.term == "GLOBAL":  # the model's global test: ph_test_global_p
+                return
+            own.append(ph_term_label(value.term))
         p_label = getattr(value, "p_label", None)
         if isinstance(p_label, str):  # an estimate that words its own p
             own = [p_label]
@@ -359,8 +374,12 @@ def collect_pvalues(results: Any, alpha: float) -> PValueTable:
         for path, parts, test, p in out:
             if _not_tested(path):  # computed, but the tables say "not tested" and print none
                 continue
+            if "ph_tests_by_coef" in path:  # R's terms = FALSE rows: the per-term rows are printed
+                continue
             family = family_of(path) if callable(family_of) else family_of
             family = FAMILY_OF_ATTRIBUTE.get(path[-1], family)
+            if "ph_tests" in path:  # per-term proportional-hazards tests: model checks too
+                family = "model_checks"
             found.append((family, path, parts, test, p))
     order = list(FAMILY_TITLES) + [f for f in dict.fromkeys(x[0] for x in found) if f not in FAMILY_TITLES]
     rows: list[PValueRow] = []

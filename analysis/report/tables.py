@@ -55,7 +55,7 @@ from analysis.report.formatting import (
     fmt_shift_ci,
     is_missing,
 )
-from analysis.report.pvalues import PValueTable, family_display
+from analysis.report.pvalues import PValueTable, family_display, ph_term_label
 
 _INDENT = "\u2003"  # em space: survives Pandoc (leading ASCII spaces in a cell do not)
 
@@ -406,6 +406,32 @@ def _endpoint_title(endpoint: str) -> tuple[str, str | None]:
     if endpoint in ENDPOINTS:
         return ENDPOINTS[endpoint].title, ENDPOINTS[endpoint].population
     return endpoint.upper(), None
+
+
+def ph_table(cox: Mapping[str, CoxResult]) -> Table:
+    """The proportional-hazards test of each term of the multivariable Cox models and the
+    global test, per endpoint: chi-square, df and p, as R's ``cox.zph(fit)`` (scaled Schoenfeld
+    residuals, Kaplan–Meier time transform, the severity group as one 2-df term)."""
+    headers = ["Term", "Chi-square", "df", "p"]
+    spec = _Spec(["term", "chisq", "df", "p"], headers, headers, [52, 16, 8, 14])
+    for endpoint, result in cox.items():
+        title, population = _endpoint_title(endpoint)
+        spec.add("group", Cell(title + (f" ({population})" if population else "")))
+        if not result.ph_tests:
+            spec.add("sub", Cell(_INDENT + "Not tested"), CELL_MISSING, CELL_MISSING,
+                     result.ph_test_reason or result.reason or CELL_MISSING)
+            continue
+        for t in result.ph_tests:
+            label = "Global test" if t.term == "GLOBAL" else ph_term_label(t.term)
+            chisq = CELL_MISSING if t.chisq is None else f"{t.chisq:.2f}"
+            spec.add("sub", Cell(_INDENT + label), chisq, CELL_MISSING if t.df is None else str(t.df),
+                     fmt_p_bare(t.p))
+    spec.footnotes.append((None, (
+        "Test of the proportional-hazards assumption from the scaled Schoenfeld residuals (Grambsch & Therneau "
+        "1994), as R's cox.zph(fit) (Kaplan–Meier transform of time; the CRS/ICANS group tested as one term "
+        "with 2 df). A small p suggests that the term's hazard ratio changes over follow-up; its hazard "
+        "ratio in the Cox table is then an average over follow-up.")))
+    return Table(spec)
 
 
 def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EValue] | None = None) -> Table:

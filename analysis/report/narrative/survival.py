@@ -14,6 +14,7 @@ from analysis.report.formatting import (
     fmt_pct,
 )
 from analysis.report.narrative.parts import (
+    in_sentence,
     _entry,
     _pick,
     _ratio,
@@ -121,6 +122,46 @@ class Survival(Verdicts):
         if cox.ph_test_global_p is None:
             return f"no test ({cox.ph_test_reason or cox.reason})"
         return fmt_p(cox.ph_test_global_p)
+
+    def _ph_terms(self) -> list[tuple[str, str, float]]:
+        """(endpoint, term label, p) of every per-term proportional-hazards test of the
+        multivariable models (cox.zph's rows without GLOBAL)."""
+        from analysis.report.pvalues import ph_term_label
+
+        return [
+            (endpoint, ph_term_label(t.term), t.p)
+            for endpoint, cox in self.results.cox.items()
+            for t in cox.ph_tests
+            if t.term != "GLOBAL" and t.p is not None
+        ]
+
+    @property
+    def ph_terms_n(self) -> str:
+        """How many per-term proportional-hazards tests the models have: '12'."""
+        return f"{len(self._ph_terms()):,}"
+
+    @property
+    def ph_terms_flagged(self) -> bool:
+        """Whether some per-term proportional-hazards test is below alpha."""
+        return any(p < self.alpha for _, _, p in self._ph_terms())
+
+    @property
+    def ph_terms_below(self) -> str:
+        """The terms whose proportional-hazards test is below alpha: 'BM blasts ≥20% vs <20% in
+        the OS model (p = 0.044) and received tocilizumab in the EFS model (p = 0.036)'."""
+        parts = [
+            f"{in_sentence(label)} in the {ENDPOINTS[e].abbreviation if e in ENDPOINTS else e.upper()} model "
+            f"({fmt_p(p)})"
+            for e, label, p in self._ph_terms()
+            if p < self.alpha
+        ]
+        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1] if parts else ""
+
+    @property
+    def ph_terms_expected(self) -> str:
+        """Per-term tests expected below alpha by chance alone when every hazard is proportional:
+        n × alpha, '0.6'."""
+        return f"{len(self._ph_terms()) * self.alpha:.1f}"
 
     def _summary(self, endpoint: str, grouping: str = "all", level: str | None = None):
         comparison = _entry(self.results.survival, "survival comparison", (endpoint, grouping))
