@@ -157,3 +157,19 @@ def test_per_term_proportional_hazards_tests_are_reported_and_named(results, tex
     assert len(checks) == 12 + 3
     section = source_text(SECTIONS / "_results-multivariable.qmd")
     assert "text.ph_terms_below" in section and "weak signal" in section
+
+
+# --------------------------------------------------------------------------- 4. kinetics: the effect size, and words from its CI
+
+# R: k <- read.csv("data/kinetics.csv", comment.char = "#"); cmax <- aggregate(car_copies_per_ug ~ patient_id, k, max)
+#    (merged with the cohort) w <- wilcox.test(log(cmax[crs]), log(cmax[no crs]), conf.int = TRUE)
+#    exp(c(w$estimate, w$conf.int)) -> 0.8908775982 0.2930550973 3.2888888889 (19 and 5 patients)
+def test_kinetics_peak_by_crs_is_given_with_its_hodges_lehmann_ratio(text):
+    assert text.kinetics_effect("cmax", by="crs") == "ratio 0.89 (95% CI 0.29–3.29)"
+    assert (text.kinetics_n("cmax", by="crs", level="yes"), text.kinetics_n("cmax", by="crs", level="no")) == ("19", "5")
+    # 1 / 0.2930550973 = 3.41; 3.2888888889 -> 3.3
+    assert text.kinetics_ratio_span("cmax", by="crs", noun="peak") == "from a 3.4-fold lower to a 3.3-fold higher peak"
+    results_text = source_text(SECTIONS / "_results-kinetics.qmd")
+    assert 'text.kinetics_effect("cmax", by="crs")' in results_text
+    discussion = source_text(SECTIONS / "_discussion.qmd")
+    assert "no evidence" not in discussion and "kinetics_ratio_span" in discussion

@@ -69,6 +69,27 @@ class Kinetics(Verdicts):
             effect = _pick(kc.effects, "level", level, "level")
         return kinetics_effect_text(effect, KINETIC_METRICS[metric].ratio)
 
+    def kinetics_n(self, metric: str, by: str, level: str) -> str:
+        """Patients with a value of a metric in one group: ``text.kinetics_n("cmax", by="crs", level="no")`` -> '5'."""
+        lv = _pick(self._metric(metric, by).comparison.levels, "level", level)
+        return f"{lv.n:,}"
+
+    def kinetics_ratio_span(self, metric: str, by: str, level: str | None = None, noun: str = "value") -> str:
+        """What the 95% CI of a Hodges–Lehmann ratio leaves open, in words: 'from a 3.4-fold
+        lower to a 3.3-fold higher value' (``noun``); 'not estimable' without a CI."""
+        kc = self._metric(metric, by)
+        effect = kc.effects[0] if level is None else _pick(kc.effects, "level", level, "level")
+        low, high = effect.shift.ci_low, effect.shift.ci_high
+        if low is None or high is None or not (0 < low <= high < float("inf")):
+            return NOT_ESTIMABLE
+
+        def fold(x: float) -> str:
+            if x < 1:
+                return f"a {1 / x:.1f}-fold lower"
+            return "an equal" if x == 1 else f"a {x:.1f}-fold higher"
+
+        return f"from {fold(low)} to {fold(high)} {noun}"
+
     def kinetics_median(self, metric: str, by: str, level: str) -> str:
         """Median (range) of a metric in one group, with its unit:
         ``text.kinetics_median("tmax", by="crs", level="yes")`` -> '10 days (range 7–14)'."""
