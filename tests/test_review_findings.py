@@ -173,3 +173,32 @@ def test_kinetics_peak_by_crs_is_given_with_its_hodges_lehmann_ratio(text):
     assert 'text.kinetics_effect("cmax", by="crs")' in results_text
     discussion = source_text(SECTIONS / "_discussion.qmd")
     assert "no evidence" not in discussion and "kinetics_ratio_span" in discussion
+
+
+# --------------------------------------------------------------------------- 5. what the count of tests counts; pairwise CIs
+
+# R: EFS (no CR at day 30 an event at day 0) by ICANS grade (none, 1–2, ≥3 or seizure):
+#    summary(coxph(Surv(t, e) ~ g, ties = "efron"))$conf.int
+#    gg12 2.2103650758 ... 1.039324761 4.700853816; gge3 0.7869008916 ... 0.335947480 1.843183980
+def test_the_count_says_omnibus_tests_and_pairwise_cis_excluding_1_are_named(text, results):
+    hr = next(h for h in results.survival_hr[("efs", "icans_grade")].hazard_ratios if h.hr and h.hr > 2)
+    assert (hr.hr, hr.ci_low, hr.ci_high) == pytest.approx((2.2103650758, 1.039324761, 4.700853816), rel=1e-5)
+    assert text.pairwise_beyond_null == "ICANS grade 1–2 against no ICANS, HR 2.21 (95% CI 1.04–4.70) for EFS"
+    # LFS 2.23 (1.00–4.99): its lower limit is below 1 unrounded, so it is not named
+    lfs = next(h for h in results.survival_hr[("lfs", "icans_grade")].hazard_ratios if h.hr and h.hr > 2)
+    assert lfs.ci_low < 1
+    assert text.pairwise_n == "27"  # 3 endpoints x 9 non-reference levels of the 6 toxicity groupings
+    for name in ("_abstract.qmd", "_discussion.qmd"):
+        section = source_text(SECTIONS / name)
+        assert "comparisons of response or survival between toxicity groups" not in section
+        assert "tests of response (chi-square or Fisher's exact) or survival (log-rank)" in section
+    assert "text.pairwise_beyond_null" in source_text(SECTIONS / "_discussion.qmd")
+
+
+def test_a_survival_of_zero_has_a_not_estimable_ci_in_the_tables(results):
+    from analysis.report import tables
+
+    shown = tables.table3(results.survival, results.survival_hr, groupings=["icans_grade"], endpoints=["lfs"]).markdown
+    # R: summary(survfit(Surv(t2, ev2) ~ icans grade), times = 24): surv 0, lower NA, upper NA
+    assert "| 0.0 (NE) |" in shown and "NE, not estimable" in shown
+    assert "| 0.0 |" not in shown

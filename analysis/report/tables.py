@@ -554,7 +554,8 @@ def _landmark_cell(level: KMSummary, months: int) -> str:
         return CELL_MISSING
     value = fmt_pct(100 * lm.survival).rstrip("%")
     if lm.ci_low is None or lm.ci_high is None:
-        return value
+        # R's log-scale CI is undefined where survival is 0 (summary.survfit: lower and upper NA)
+        return f"{value} ({_NOT_ESTIMABLE})"
     return f"{value} ({fmt_pct(100 * lm.ci_low).rstrip('%')}–{fmt_pct(100 * lm.ci_high).rstrip('%')})"
 
 
@@ -616,8 +617,9 @@ def table3(survival: Mapping[tuple[str, str], SurvivalComparison],
               "Wald 95% CI; p, log-rank test across the groups. CI, confidence interval")
     if _NOT_REACHED in cells.split() or f"–{_NOT_REACHED})" in cells or cells.startswith(_NOT_REACHED):
         legend += "; NR, not reached (the curve, or its confidence band, stays above 50% to the last follow-up)"
-    if any(level.not_estimable for (endpoint, g), comparison in survival.items()
-           if endpoint in endpoints and (g == "all" or g in groupings) for level in comparison.levels):
+    if f"({_NOT_ESTIMABLE})" in cells or any(
+            level.not_estimable for (endpoint, g), comparison in survival.items()
+            if endpoint in endpoints and (g == "all" or g in groupings) for level in comparison.levels):
         legend += "; NE, not estimable (no follow-up beyond day 0, or a CI undefined where survival falls to 0)"
     spec.footnotes.append((None, legend))
     for note in notes:

@@ -4,6 +4,7 @@ Table 2), the detectable hazard ratio, and how the Kaplan–Meier figures mark c
 from __future__ import annotations
 
 from analysis.registry.concepts import ENDPOINTS
+from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
     fmt_hr,
@@ -14,10 +15,10 @@ from analysis.report.formatting import (
     fmt_pct,
 )
 from analysis.report.narrative.parts import (
-    in_sentence,
     _entry,
     _pick,
     _ratio,
+    in_sentence,
     fmt_ci_bounds,
 )
 from analysis.report.narrative.verdicts import Verdicts
@@ -122,6 +123,44 @@ class Survival(Verdicts):
         if cox.ph_test_global_p is None:
             return f"no test ({cox.ph_test_reason or cox.reason})"
         return fmt_p(cox.ph_test_global_p)
+
+    def _pairwise_beyond_null(self) -> tuple[int, list[str]]:
+        """(how many, which) pairwise estimates behind the omnibus tests of survival by a
+        toxicity grouping — each level's univariable Cox HR against the reference — have a 95%
+        CI that excludes 1: 'ICANS grade 1–2 against no ICANS, HR 2.23 (95% CI 1.00–4.99) for
+        LFS'. The Wald CIs come from a model the log-rank test does not use, so they can
+        exclude 1 where the omnibus test is not significant."""
+        n, found = 0, []
+        for (endpoint, grouping), uc in self.results.survival_hr.items():
+            if grouping not in TOXICITY_GROUPINGS:
+                continue
+            g = GROUPINGS[grouping]
+            for hr in uc.hazard_ratios:
+                if hr.hr is None or hr.ci_low is None or hr.ci_high is None:
+                    continue
+                n += 1
+                if hr.ci_low > 1 or hr.ci_high < 1:
+                    abbreviation = ENDPOINTS[endpoint].abbreviation if endpoint in ENDPOINTS else endpoint.upper()
+                    found.append(
+                        f"{hr.label} against {in_sentence(g.label(uc.reference))}, "
+                        f"{_ratio('HR', hr.hr, hr.ci_low, hr.ci_high)} for {abbreviation}"
+                    )
+        return n, found
+
+    @property
+    def pairwise_beyond_null_any(self) -> bool:
+        return bool(self._pairwise_beyond_null()[1])
+
+    @property
+    def pairwise_beyond_null(self) -> str:
+        """The pairwise hazard ratios whose 95% CI excludes 1 ('' when none), joined by '; '."""
+        return "; ".join(self._pairwise_beyond_null()[1])
+
+    @property
+    def pairwise_n(self) -> str:
+        """How many pairwise hazard ratios (each level against its reference) the toxicity
+        groupings have: '42'."""
+        return f"{self._pairwise_beyond_null()[0]:,}"
 
     def _ph_terms(self) -> list[tuple[str, str, float]]:
         """(endpoint, term label, p) of every per-term proportional-hazards test of the
