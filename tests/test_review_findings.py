@@ -202,3 +202,17 @@ def test_a_survival_of_zero_has_a_not_estimable_ci_in_the_tables(results):
     # R: summary(survfit(Surv(t2, ev2) ~ icans grade), times = 24): surv 0, lower NA, upper NA
     assert "| 0.0 (NE) |" in shown and "NE, not estimable" in shown
     assert "| 0.0 |" not in shown
+
+
+# --------------------------------------------------------------------------- 6. the odds ratios the Methods describe are printed
+
+
+def test_the_odds_ratios_the_methods_promise_are_printed(text):
+    # CR by CRS: every patient without CRS responded (17 of 17), a zero cell: Firth's estimate
+    assert text.rate_effects("cr", "crs") == (
+        "−9.2 percentage points (95% CI −17.8 to 9.8); Firth OR 0.26 (95% CI 0.002–2.36)")
+    assert text.rate_effects("cr", "icans").endswith("; OR 0.49 (95% CI 0.07–5.64)")
+    assert text.firth_odds_ratio_shown
+    response = source_text(SECTIONS / "_results-response.qmd")
+    assert response.count("text.rate_effects(") == 4 and "text.risk_difference(" not in response
+    assert "text.firth_odds_ratio_shown" in source_text(SECTIONS / "_methods.qmd")

@@ -56,6 +56,22 @@ class Response(Part):
             return f"OR {NOT_ESTIMABLE} ({o.reason})"
         return _ratio("OR", o.odds_ratio, o.ci_low, o.ci_high)
 
+    def rate_effects(self, response: str, grouping: str) -> str:
+        """The difference in rates and the odds ratio, as the Methods describe them:
+        '−9.2 percentage points (95% CI −17.8 to 9.8); Firth OR 0.26 (95% CI 0.002–2.36)'."""
+        return f"{self.risk_difference(response, grouping)}; {self.odds_ratio(response, grouping)}"
+
+    @property
+    def firth_odds_ratio_shown(self) -> bool:
+        """Whether the Results print a Firth odds ratio (a main two-level grouping's 2x2 table
+        with a zero cell), so that the Methods name the method only then."""
+        responses = ["cr", "mrd_negative_cr"] if self.results.collected("mrd_negative") else ["cr"]
+        return any(
+            (effect := self.results.response_effects.get((r, g))) is not None and effect.firth is not None
+            for r in responses
+            for g in ("crs", "icans")
+        )
+
     def rate(self, response: str, grouping: str, level: str) -> str:
         """A response rate with its denominator and exact 95% CI: '69 of 76 (90.8%; 95% CI 81.9–96.2%)'."""
         lv = _pick(_entry(self.results.response, "response comparison", (response, grouping)).levels, "level", level)
