@@ -216,3 +216,19 @@ def test_the_odds_ratios_the_methods_promise_are_printed(text):
     response = source_text(SECTIONS / "_results-response.qmd")
     assert response.count("text.rate_effects(") == 4 and "text.risk_difference(" not in response
     assert "text.firth_odds_ratio_shown" in source_text(SECTIONS / "_methods.qmd")
+
+
+# --------------------------------------------------------------------------- 7. two onset medians, two names
+
+
+def test_the_two_onset_medians_are_named_as_different_estimands(text, raw):
+    onset = pd.to_numeric(raw["crs_onset_day"][raw["crs_grade"].astype(int) > 0])
+    assert text.median_range("crs_onset_day").startswith(f"{onset.median():g} (")  # 5: among patients with CRS
+    assert text.onset_median("crs") == "day 6"  # first day the cumulative incidence over all patients reaches 50%
+    # over all 93 patients, 50% is 46.5 patients with onset: the 47th smallest onset day
+    all_days = onset.sort_values().to_numpy()
+    assert all_days[46] == 6
+    course = source_text(SECTIONS / "_results-patients.qmd")
+    assert "among the patients with CRS it began at a median" in course
+    onset_text = source_text(SECTIONS / "_supp-onset.qmd")
+    assert "median onset:" not in onset_text and "over all patients" in onset_text
