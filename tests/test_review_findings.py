@@ -232,3 +232,19 @@ def test_the_two_onset_medians_are_named_as_different_estimands(text, raw):
     assert "among the patients with CRS it began at a median" in course
     onset_text = source_text(SECTIONS / "_supp-onset.qmd")
     assert "median onset:" not in onset_text and "over all patients" in onset_text
+
+
+# --------------------------------------------------------------------------- 8. the sensitivity analyses, counted and in the Methods
+
+
+def test_the_sensitivity_analyses_are_counted_and_each_is_in_the_methods(text):
+    assert text.hsct_analysed and text.sensitivity_count == "Four"  # landmark, competing, centers, HSCT
+    other = source_text(SECTIONS / "_results-other.qmd")
+    assert "Three analyses" not in other and "text.sensitivity_count" in other
+    # each analysis the Results summarise is described in the manuscript's Methods (Bias)
+    methods = source_text(SECTIONS / "_methods.qmd", hsct=True)
+    bias = methods[methods.index("## Bias"):methods.index("## Study size")]
+    for words in ("landmark analysis", "competing-risks analysis", "center-stratified model", "time-dependent covariate",
+                  "censored at the transplant"):
+        assert words in bias, words
+    assert "time-dependent" not in source_text(SECTIONS / "_methods.qmd", hsct=False).split("## Study size")[0]

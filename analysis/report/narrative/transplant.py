@@ -27,6 +27,14 @@ class Transplant(Part):
         return self._transplant.reason is None
 
     @property
+    def sensitivity_count(self) -> str:
+        """How many sensitivity analyses of the Methods' biases the Results summarise, as the
+        sentence's first word: the landmark, competing-risks and center-stratified analyses,
+        and the transplant analyses when anyone was transplanted: 'Four'."""
+        n = 3 + (1 if self.results.transplant is not None and self.hsct_analysed else 0)
+        return ("Three", "Four")[n - 3]
+
+    @property
     def hsct_reason(self) -> str:
         """Why there is no transplant analysis ('' when there is one): 'the cohort table has no
         hsct_date column: transplants after CAR-T were not recorded'."""
