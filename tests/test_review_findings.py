@@ -248,3 +248,23 @@ def test_the_sensitivity_analyses_are_counted_and_each_is_in_the_methods(text):
                   "censored at the transplant"):
         assert words in bias, words
     assert "time-dependent" not in source_text(SECTIONS / "_methods.qmd", hsct=False).split("## Study size")[0]
+
+
+# --------------------------------------------------------------------------- 9. citations that support their sentence
+
+
+def test_citations_fit_their_claims():
+    methods = source_text(SECTIONS / "_methods.qmd")
+    assert "dohner2017" not in methods  # AML recommendations do not define EFS in B-ALL
+    assert "below 5 [@cochran1954]" in methods and "sjoberg2021" not in methods  # the rule is Cochran's
+    assert "[@cochran1954]" in source_text(SECTIONS / "_supp-methods.qmd")
+    bib = (ROOT / "references.bib").read_text(encoding="utf-8")
+    source = bib[bib.index("@article{source2024"):].split("\n}\n")[0]
+    assert "author list is not in the copy" in source  # no authors invented
+    intro = source_text(SECTIONS / "_introduction.qmd")
+    paragraphs = [p for p in intro.split("\n\n") if p.strip() and not p.startswith("#")]
+    # the two background paragraphs each cite, and every key they cite is in the bibliography
+    for paragraph in paragraphs[:2]:
+        assert "[@" in paragraph
+    for key in re.findall(r"@([a-z0-9]+)", " ".join(paragraphs)):
+        assert f"{{{key}," in bib, key
