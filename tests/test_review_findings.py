@@ -268,3 +268,17 @@ def test_citations_fit_their_claims():
         assert "[@" in paragraph
     for key in re.findall(r"@([a-z0-9]+)", " ".join(paragraphs)):
         assert f"{{{key}," in bib, key
+
+
+# --------------------------------------------------------------------------- 10. Table 1 differences with their size
+
+
+def test_table1_differences_give_the_group_medians_and_both_p_values(text, raw):
+    dose = pd.to_numeric(raw["cart_dose_1e6_per_kg"])
+    crs = raw["crs_grade"].astype(int) > 0
+    assert (round(dose[crs].median(), 1), round(dose[~crs].median(), 1)) == (1.2, 1.0)
+    # R: p.adjust(<the 24 baseline p-values>, "holm"): the dose by CRS, 2nd smallest, 23 x 0.03077 = 0.708
+    assert text.table1_differences("crs") == (
+        "infused CAR-T cell dose (median 1.2 vs 1.0, in 10⁶ cells/kg; p = 0.031, Holm-adjusted p = 0.708)")
+    assert text.table1_differences("icans") == (
+        "number of prior therapy lines (median 2 vs 4; p = 0.021, Holm-adjusted p = 0.499)")

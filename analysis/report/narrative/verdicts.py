@@ -184,12 +184,53 @@ class Verdicts(Part):
                 out.append(v)
         return out
 
+    def _table1_magnitude(self, variable: str, grouping: str) -> str:
+        """The size of a Table 1 difference, exposed group first: 'median 1.2 vs 1.0 10⁶ cells/kg';
+        '53.9% vs 35.3% male' for a category; '' when it cannot be said."""
+        from analysis.estimators.effects import reference_level
+        from analysis.registry.contract import unit_of
+        from analysis.report.formatting import fmt_number, fmt_numbers, fmt_pct
+
+        c = self.results.table1[(variable, grouping)]
+        ref = reference_level(grouping)
+        levels = sorted(c.levels, key=lambda lv: lv.key == ref)  # exposed first, reference last
+        if len(levels) != 2:
+            return ""
+        if c.kind == "continuous":
+            if any(lv.median is None for lv in levels):
+                return ""
+            # one number of decimals for the pair (the table's '1.2' and '1.0'), unless their sizes differ
+            # so much that it would pad one ('517' and '8.9')
+            pair = (levels[0].median, levels[1].median)
+            a, b = fmt_numbers(*pair) if max(pair) < 100 else (fmt_number(pair[0]), fmt_number(pair[1]))
+            unit = unit_of(variable)
+            return f"median {a} vs {b}" + (f", in {unit}" if unit else "")
+        definition = VARIABLES[variable]
+        category = definition.categories[0] if definition.categories else None
+        wanted = category.value if category is not None else "yes"
+        shares = []
+        for lv in levels:
+            found = next((x for x in lv.categories if str(x.category) == wanted), None)
+            if found is None or found.percent is None:
+                return ""
+            shares.append(fmt_pct(found.percent))
+        what = in_sentence(category.label) if category is not None else ""
+        return f"{shares[0]} vs {shares[1]}" + (f" {what}" if what else "")
+
+    def _holm(self, path: str) -> str:
+        row = next((r for r in self.results.pvalues.rows if r.path == path), None)
+        return "" if row is None else f"Holm-adjusted {fmt_p(row.p_holm)}"
+
     def table1_differences(self, grouping: str, after_infusion: bool = False) -> str:
-        """'peak IL-6 (p < 0.001) and steroid use (p < 0.001)', or 'none of the characteristics'."""
-        items = [
-            f"{VARIABLES[v].phrase} ({self.p('table1', (v, grouping))})"
-            for v in self.table1_significant(grouping, after_infusion)
-        ]
+        """Each characteristic whose p is below alpha, with its size, its p and its p after
+        Holm's adjustment within its table's family: 'infused CAR-T cell dose (median 1.2 vs 1.0
+        10⁶ cells/kg; p = 0.031, Holm-adjusted p = 0.738)', or 'none of the characteristics'."""
+        items = []
+        for v in self.table1_significant(grouping, after_infusion):
+            parts = [self._table1_magnitude(v, grouping), self.p("table1", (v, grouping)),
+                     self._holm(f"table1/{v}/{grouping}/result/p")]
+            items.append(f"{VARIABLES[v].phrase} ({'; '.join(x for x in parts[:1] if x)}"
+                         f"{'; ' if parts[0] else ''}{', '.join(x for x in parts[1:] if x)})")
         if not items:
             return "none of the characteristics"
         return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
