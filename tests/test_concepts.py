@@ -5,8 +5,8 @@ and statistic that shows or uses it, and no other module types it again."""
 from __future__ import annotations
 
 import ast
-import re
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -120,8 +120,10 @@ def test_a_variable_added_to_the_registry_is_compared_tabulated_exported_and_nam
     text = Narrative(results)
     assert text.p("icans_grade", by="icans") == text.p("table1", ("icans_grade", "icans"))
     # ICANS grade by ICANS: Mann-Whitney p < 0.001 on the demo (every ICANS patient has grade >= 1)
-    assert re.search(r"maximum ICANS grade \(median [0-9.]+ vs 0; p < 0\.001, Holm-adjusted p < 0\.001\)",
-                     text.table1_differences("icans"))
+    assert re.search(
+        r"maximum ICANS grade \(median [0-9.]+ vs 0; p < 0\.001, Holm-adjusted p < 0\.001\)",
+        text.table1_differences("icans"),
+    )
 
 
 def test_a_categorical_variable_takes_its_category_order_and_labels_from_the_registry(monkeypatch, study):

@@ -175,10 +175,13 @@ def test_every_p_printed_in_the_report_is_in_the_table(bundled_render, bundled_r
     assert printed <= listed, sorted(printed - listed)
     # the table itself is in the supplement, with its title and every family
     for family in bundled_results.pvalues.families:
-        shown = {"baseline": " (Table 1 of the manuscript)", "course": " (Table 2 of the manuscript)"}.get(family.key, "")
+        shown = {"baseline": " (Table 1 of the manuscript)", "course": " (Table 2 of the manuscript)"}.get(
+            family.key, ""
+        )
         assert f"{family.title}{shown}" in bundled_render.supplement.html_text, family.key
-        assert re.search(rf"{re.escape(family.title)}[^(]*(?:\([^)]*\) )?\({family.n}\)",
-                         bundled_render.supplement.html_text), family.key
+        assert re.search(
+            rf"{re.escape(family.title)}[^(]*(?:\([^)]*\) )?\({family.n}\)", bundled_render.supplement.html_text
+        ), family.key
 
 
 @pytest.mark.parametrize("adjustment", [None, "holm", "bh"])

@@ -635,7 +635,9 @@ def test_the_registrys_report_keeps_not_done_apart_and_drops_what_is_not_collect
     for body in (redcap_report.html_text, redcap_report.pdf_text):
         body = " ".join(body.split())
         assert "Our REDCap registry" in body and "Ada Registrar" in body
-        assert "the response could be evaluated in 149 of 150 (99.3%) patients" in body  # one not-done died by day 30: not in CR
+        assert (
+            "the response could be evaluated in 149 of 150 (99.3%) patients" in body
+        )  # one not-done died by day 30: not in CR
         assert f"MRD was assessed in {in_cr - 3} of the {in_cr} patients in CR" in body
         assert (
             "The registry does not collect the cumulative corticosteroid dose and the cumulative tocilizumab dose"

@@ -3,6 +3,7 @@ manuscript and supplement, each checked where it arises: the counts against a di
 pandas count of the raw export, the statistics against R (the call next to the value),
 the words against the numbers they must follow.
 """
+
 import re
 
 import matplotlib
@@ -64,15 +65,17 @@ def test_a_patient_who_died_before_day_30_is_a_non_responder_everywhere(results,
     drawn = " ".join(t.get_text() for t in figures.flow_diagram(flow).axes[0].texts)
     assert "counted as not in CR\nn = 1" in drawn and "Not evaluable" not in drawn
     assert text.before_assessment == (
-        "before the day-30 assessment, 1 of 93 (1.1%) patients had died or left follow-up and counted as not in CR")
+        "before the day-30 assessment, 1 of 93 (1.1%) patients had died or left follow-up and counted as not in CR"
+    )
     assert text.outcomes_missing.startswith("by the rule above, the 1 of 93 (1.1%) patients who died")
     assert text.response_rule == RESPONSE_RULE[0].upper() + RESPONSE_RULE[1:] + "."
     methods = source_text(SECTIONS / "_methods.qmd")
     assert "text.response_rule`" in methods and "text.outcomes_missing" in methods
     assert "could not be assessed" not in source_text(SECTIONS / "_results-patients.qmd")
     # Figure 2's caption promises no count it may not show (the figure says it where it applies)
-    response_caps = [c for doc in ("report", "supplement") for c in captions(document=doc)["fig-cap"]
-                     if c.startswith("CR and")]
+    response_caps = [
+        c for doc in ("report", "supplement") for c in captions(document=doc)["fig-cap"] if c.startswith("CR and")
+    ]
     assert len(response_caps) == 2
     for cap in response_caps:
         assert "not assessed" not in cap and "their number" not in cap
@@ -107,8 +110,9 @@ def test_untested_drug_comparisons_are_not_in_the_p_value_table_or_its_counts(re
             assert f"{drug} by {by}" not in labels  # Table 2: "† Not tested"
     # the course table's tests are a family of their own, named after that table
     course = [r for r in table.rows if r.family == "course"]
-    assert {r.label for r in course} == {f"Peak {m} by {by}" for m in ("IL-6", "ferritin")
-                                         for by in ("CRS", "ICANS", "concurrent CRS and ICANS")}
+    assert {r.label for r in course} == {
+        f"Peak {m} by {by}" for m in ("IL-6", "ferritin") for by in ("CRS", "ICANS", "concurrent CRS and ICANS")
+    }
     # R: p.adjust(c(3.2867631835709248e-06, 0.8426549350892474, 0.8796113670091766,
     #              0.14781280399876146, 0.17948643476493942, 0.17948643476493942), "holm")
     # [1] 1.972058e-05 1.000000e+00 1.000000e+00 7.390640e-01 7.390640e-01 7.390640e-01
@@ -131,8 +135,12 @@ def test_untested_drug_comparisons_are_not_in_the_p_value_table_or_its_counts(re
 #   blast20 4.0693633902 1 0.04366772878; ster 0.9196733372 1 0.33756075787;
 #   toci 1.3130023512 1 0.25185178200; sev 3.7600310398 2 0.15258773759; GLOBAL 6.2262124112 5 0.28482566397
 #   (LFS, patients in CR from the CR date) blast20 2.943678682 1 0.08621417954; ... GLOBAL 5.245607183 5 0.38664719915
-R_ZPH_OS = {"bm_blasts_ge20": (4.0693633902, 0.04366772878), "steroids": (0.9196733372, 0.33756075787),
-            "tocilizumab": (1.3130023512, 0.25185178200), "severity": (3.7600310398, 0.15258773759)}
+R_ZPH_OS = {
+    "bm_blasts_ge20": (4.0693633902, 0.04366772878),
+    "steroids": (0.9196733372, 0.33756075787),
+    "tocilizumab": (1.3130023512, 0.25185178200),
+    "severity": (3.7600310398, 0.15258773759),
+}
 R_ZPH_LFS_BLASTS_P = 0.08621417954
 
 
@@ -149,8 +157,9 @@ def test_per_term_proportional_hazards_tests_are_reported_and_named(results, tex
     assert shown.count("Global test") == 3
     # the sentence names every term below alpha, and no other; 12 per-term tests, 0.6 expected by chance
     assert text.ph_terms_flagged
-    assert text.ph_terms_below == ("BM blasts ≥20% vs <20% in the OS model (p = 0.044) and "
-                                   "received tocilizumab in the EFS model (p = 0.036)")
+    assert text.ph_terms_below == (
+        "BM blasts ≥20% vs <20% in the OS model (p = 0.044) and received tocilizumab in the EFS model (p = 0.036)"
+    )
     assert (text.ph_terms_n, text.ph_terms_expected) == ("12", "0.6")
     # printed, so in the p-value table (model checks), the GLOBAL rows once only
     checks = [r for r in results.pvalues.rows if r.family == "model_checks"]
@@ -161,12 +170,16 @@ def test_per_term_proportional_hazards_tests_are_reported_and_named(results, tex
 
 # --------------------------------------------------------------------------- 4. kinetics: the effect size, and words from its CI
 
+
 # R: k <- read.csv("data/kinetics.csv", comment.char = "#"); cmax <- aggregate(car_copies_per_ug ~ patient_id, k, max)
 #    (merged with the cohort) w <- wilcox.test(log(cmax[crs]), log(cmax[no crs]), conf.int = TRUE)
 #    exp(c(w$estimate, w$conf.int)) -> 0.8908775982 0.2930550973 3.2888888889 (19 and 5 patients)
 def test_kinetics_peak_by_crs_is_given_with_its_hodges_lehmann_ratio(text):
     assert text.kinetics_effect("cmax", by="crs") == "ratio 0.89 (95% CI 0.29–3.29)"
-    assert (text.kinetics_n("cmax", by="crs", level="yes"), text.kinetics_n("cmax", by="crs", level="no")) == ("19", "5")
+    assert (text.kinetics_n("cmax", by="crs", level="yes"), text.kinetics_n("cmax", by="crs", level="no")) == (
+        "19",
+        "5",
+    )
     # 1 / 0.2930550973 = 3.41; 3.2888888889 -> 3.3
     assert text.kinetics_ratio_span("cmax", by="crs", noun="peak") == "from a 3.4-fold lower to a 3.3-fold higher peak"
     results_text = source_text(SECTIONS / "_results-kinetics.qmd")
@@ -176,6 +189,7 @@ def test_kinetics_peak_by_crs_is_given_with_its_hodges_lehmann_ratio(text):
 
 
 # --------------------------------------------------------------------------- 5. what the count of tests counts; pairwise CIs
+
 
 # R: EFS (no CR at day 30 an event at day 0) by ICANS grade (none, 1–2, ≥3 or seizure):
 #    summary(coxph(Surv(t, e) ~ g, ties = "efron"))$conf.int
@@ -210,7 +224,8 @@ def test_a_survival_of_zero_has_a_not_estimable_ci_in_the_tables(results):
 def test_the_odds_ratios_the_methods_promise_are_printed(text):
     # CR by CRS: every patient without CRS responded (17 of 17), a zero cell: Firth's estimate
     assert text.rate_effects("cr", "crs") == (
-        "−9.2 percentage points (95% CI −17.8 to 9.8); Firth OR 0.26 (95% CI 0.002–2.36)")
+        "−9.2 percentage points (95% CI −17.8 to 9.8); Firth OR 0.26 (95% CI 0.002–2.36)"
+    )
     assert text.rate_effects("cr", "icans").endswith("; OR 0.49 (95% CI 0.07–5.64)")
     assert text.firth_odds_ratio_shown
     response = source_text(SECTIONS / "_results-response.qmd")
@@ -243,9 +258,14 @@ def test_the_sensitivity_analyses_are_counted_and_each_is_in_the_methods(text):
     assert "Three analyses" not in other and "text.sensitivity_count" in other
     # each analysis the Results summarise is described in the manuscript's Methods (Bias)
     methods = source_text(SECTIONS / "_methods.qmd", hsct=True)
-    bias = methods[methods.index("## Bias"):methods.index("## Study size")]
-    for words in ("landmark analysis", "competing-risks analysis", "center-stratified model", "time-dependent covariate",
-                  "censored at the transplant"):
+    bias = methods[methods.index("## Bias") : methods.index("## Study size")]
+    for words in (
+        "landmark analysis",
+        "competing-risks analysis",
+        "center-stratified model",
+        "time-dependent covariate",
+        "censored at the transplant",
+    ):
         assert words in bias, words
     assert "time-dependent" not in source_text(SECTIONS / "_methods.qmd", hsct=False).split("## Study size")[0]
 
@@ -259,7 +279,7 @@ def test_citations_fit_their_claims():
     assert "below 5 [@cochran1954]" in methods and "sjoberg2021" not in methods  # the rule is Cochran's
     assert "[@cochran1954]" in source_text(SECTIONS / "_supp-methods.qmd")
     bib = (ROOT / "references.bib").read_text(encoding="utf-8")
-    source = bib[bib.index("@article{source2024"):].split("\n}\n")[0]
+    source = bib[bib.index("@article{source2024") :].split("\n}\n")[0]
     assert "author list is not in the copy" in source  # no authors invented
     intro = source_text(SECTIONS / "_introduction.qmd")
     paragraphs = [p for p in intro.split("\n\n") if p.strip() and not p.startswith("#")]
@@ -279,6 +299,8 @@ def test_table1_differences_give_the_group_medians_and_both_p_values(text, raw):
     assert (round(dose[crs].median(), 1), round(dose[~crs].median(), 1)) == (1.2, 1.0)
     # R: p.adjust(<the 24 baseline p-values>, "holm"): the dose by CRS, 2nd smallest, 23 x 0.03077 = 0.708
     assert text.table1_differences("crs") == (
-        "infused CAR-T cell dose (median 1.2 vs 1.0, in 10⁶ cells/kg; p = 0.031, Holm-adjusted p = 0.708)")
+        "infused CAR-T cell dose (median 1.2 vs 1.0, in 10⁶ cells/kg; p = 0.031, Holm-adjusted p = 0.708)"
+    )
     assert text.table1_differences("icans") == (
-        "number of prior therapy lines (median 2 vs 4; p = 0.021, Holm-adjusted p = 0.499)")
+        "number of prior therapy lines (median 2 vs 4; p = 0.021, Holm-adjusted p = 0.499)"
+    )

@@ -276,9 +276,9 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None)
             ha="center", va="top", fontsize=9,
         )
         if comparison.not_assessed:  # left out of the counts above; said here, where it applies
-            ax.annotate(f"{comparison.not_assessed:,} not assessed, left out", xy=(g, 0), xycoords=("data", "axes fraction"),
-                        xytext=(0, -name_offset - 9 * 1.25), textcoords="offset points", ha="center", va="top",
-                        fontsize=7.5, color="0.25")
+            ax.annotate(f"{comparison.not_assessed:,} not assessed, left out", xy=(g, 0),
+                        xycoords=("data", "axes fraction"), xytext=(0, -name_offset - 9 * 1.25),
+                        textcoords="offset points", ha="center", va="top", fontsize=7.5, color="0.25")
     handles = [Patch(facecolor=group_color(grouping, lv.key, _level_position(grouping, lv.key, i)), edgecolor="none")
                for i, lv in enumerate(cr.levels)]
     _top_legend(fig, ax, handles, labels, legend_rows)

@@ -151,8 +151,13 @@ _TEST_OF_ATTRIBUTE = {
     "severity_global_p": "Wald, joint (2 df)",
     "ph_test_global_p": "Schoenfeld residuals, global",
 }
-_TEST_OF_CLASS = {"CoxTerm": "Wald", "GrayTest": "Gray", "CoxTrend": "Wald, Cox score term", "TDTerm": "Wald",
-                  "PHTest": "Schoenfeld residuals, per term"}
+_TEST_OF_CLASS = {
+    "CoxTerm": "Wald",
+    "GrayTest": "Gray",
+    "CoxTrend": "Wald, Cox score term",
+    "TDTerm": "Wald",
+    "PHTest": "Schoenfeld residuals, per term",
+}
 #: The test of every p of a Firth-penalised Cox model (its proportional-hazards test aside).
 _FIRTH_TEST = "Penalized likelihood ratio"
 #: Words for attributes that are not the plain ``p`` of their object.
@@ -323,9 +328,10 @@ def _walk(value: Any, path: tuple, parts: list[Any], seen: set[int], out: list, 
         if cls in ("CoxTerm",) and isinstance(label, str):
             own.append(label)
         if cls == "PHTest":
-            if value.term == "GLOBAL":  # the model's global test: ph_test_global_p
+            term = str(getattr(value, "term", ""))
+            if term == "GLOBAL":  # the model's global test: ph_test_global_p
                 return
-            own.append(ph_term_label(value.term))
+            own.append(ph_term_label(term))
         p_label = getattr(value, "p_label", None)
         if isinstance(p_label, str):  # an estimate that words its own p
             own = [p_label]

@@ -18,8 +18,8 @@ from analysis.report.narrative.parts import (
     _entry,
     _pick,
     _ratio,
-    in_sentence,
     fmt_ci_bounds,
+    in_sentence,
 )
 from analysis.report.narrative.verdicts import Verdicts
 

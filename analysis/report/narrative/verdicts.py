@@ -218,7 +218,8 @@ class Verdicts(Part):
         return f"{shares[0]} vs {shares[1]}" + (f" {what}" if what else "")
 
     def _holm(self, path: str) -> str:
-        row = next((r for r in self.results.pvalues.rows if r.path == path), None)
+        table = self.results.pvalues
+        row = None if table is None else next((r for r in table.rows if r.path == path), None)
         return "" if row is None else f"Holm-adjusted {fmt_p(row.p_holm)}"
 
     def table1_differences(self, grouping: str, after_infusion: bool = False) -> str:
@@ -227,10 +228,15 @@ class Verdicts(Part):
         10⁶ cells/kg; p = 0.031, Holm-adjusted p = 0.738)', or 'none of the characteristics'."""
         items = []
         for v in self.table1_significant(grouping, after_infusion):
-            parts = [self._table1_magnitude(v, grouping), self.p("table1", (v, grouping)),
-                     self._holm(f"table1/{v}/{grouping}/result/p")]
-            items.append(f"{VARIABLES[v].phrase} ({'; '.join(x for x in parts[:1] if x)}"
-                         f"{'; ' if parts[0] else ''}{', '.join(x for x in parts[1:] if x)})")
+            parts = [
+                self._table1_magnitude(v, grouping),
+                self.p("table1", (v, grouping)),
+                self._holm(f"table1/{v}/{grouping}/result/p"),
+            ]
+            items.append(
+                f"{VARIABLES[v].phrase} ({'; '.join(x for x in parts[:1] if x)}"
+                f"{'; ' if parts[0] else ''}{', '.join(x for x in parts[1:] if x)})"
+            )
         if not items:
             return "none of the characteristics"
         return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
