@@ -496,8 +496,10 @@ def test_each_plausibility_rule_and_the_data_quality_counts():
         "a seizure with an ICANS grade below 3": 1,
         "CRS onset after the end of follow-up": 1,
         "a CR date outside days 14–60 after infusion": 1,
+        "lost to follow-up": 2,  # counted as validate counts it (and described on its own)
     }
-    assert quality.n_patients_warned == 5
+    assert quality.n_patients_warned == 6 and quality.n_warnings == 7
+    assert "lost to follow-up" not in quality.other_warnings and len(quality.other_warnings) == 5
     # lost: e (last seen 2021-01-01, 730 days) and f (2020-06-01, 944 days) before 2023-01-01
     assert LOST_TO_FOLLOWUP_DAYS == 365 and quality.lost_to_followup == 2
     assert quality.lost_median_gap_months == pytest.approx((730 + 944) / 2 / 30.4375)

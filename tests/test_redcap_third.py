@@ -266,3 +266,96 @@ def test_the_issue_export_still_maps_as_before(tmp_path):
     found = _found(mapping.propose_mapping(export))
     assert found["mrd_negative"][0] == "mrd_d30" and found["ph_positive"][0] == "ph_pos"
     assert found["infusion_date"][0] == "cart_date" and found["cr_date"][0] == "cr_dt"
+
+
+# --------------------------------------------------------------------------- r4, r6: one definition
+
+
+@pytest.fixture(scope="module")
+def loaded_third(third, tmp_path_factory):
+    """The third registry mapped by `map`, with a cut-off two years after the export's: its
+    living patients last seen before 2024-03-01 are lost to follow-up (warnings)."""
+    export, _, _ = third
+    folder = tmp_path_factory.mktemp("loaded-third")
+    study = folder / "study.yml"
+    assert cli.main(["map", str(export), "-o", str(study)]) == 0
+    text = re.sub(r"(?m)^  cutoff:.*$", "  cutoff: 2025-03-01", study.read_text(encoding="utf-8"))
+    study.write_text(text, encoding="utf-8")
+    settings = resolve_study(study)
+    return settings, load_settings(settings)
+
+
+def test_the_report_counts_the_warnings_validate_prints(loaded_third, capsys):
+    """r4: validate printed "3 plausibility warnings" (lost to follow-up) while the report said
+    "It raised no plausibility warning": both now count every rule's warnings."""
+    from collections import Counter
+
+    from analysis.estimators.quality import data_quality
+    from analysis.registry.contract import plausibility_rules
+
+    settings, study = loaded_third
+    assert cli.main(["validate", "--study", str(settings.study_file)]) == 0
+    printed = re.search(r"(\d+) plausibility warnings?", capsys.readouterr().out)
+    assert printed is not None
+    quality = data_quality(study.cohort, study.cutoff, study.not_collected)
+    phrase = {r.message: r.phrase or r.message for r in plausibility_rules(study.cutoff)}
+    by_rule = Counter(phrase[v.rule] for v in study.warnings)
+    assert quality.n_warnings == len(study.warnings) == int(printed[1]) > 0
+    assert quality.warnings == dict(by_rule)
+    assert quality.warnings["lost to follow-up"] == quality.lost_to_followup > 0
+
+
+def test_centers_count_responses_over_the_patients_whose_response_is_known(loaded_third):
+    """r6: CR at day 30 over the evaluable patients, MRD-negative CR over those whose status is
+    known, per center, as the text counts them; counted here from the truth by data access group."""
+    from registry_exports import REDCAP_GROUPS
+
+    from analysis.estimators.centers import center_supplement
+    from analysis.registry.groups import prepare_cohort
+
+    _, study = loaded_third
+    rows = center_supplement(prepare_cohort(study.cohort)).rows
+    truth, _ = redcap_truth()
+    truth = truth.assign(group=truth["center"].map(lambda c: REDCAP_GROUPS[c][0]))
+    evaluable = ~truth["cr_day30_not_done"]
+    cr = truth["cr_day30"].astype(bool) & evaluable
+    mrd_known = evaluable & ~(cr & truth["mrd_negative_not_done"])
+    mrd_negative_cr = cr & truth["mrd_negative"].eq(True)
+    want = sorted(
+        (
+            len(g),
+            int(cr[g.index].sum()),
+            int(evaluable[g.index].sum()),
+            int(mrd_negative_cr[g.index].sum()),
+            int(mrd_known[g.index].sum()),
+        )
+        for _, g in truth.groupby("group")
+    )
+    got = sorted(
+        (
+            r.n,
+            r.counts["cr_day30"],
+            r.denominators["cr_day30"],
+            r.counts["mrd_negative_cr"],
+            r.denominators["mrd_negative_cr"],
+        )
+        for r in rows
+    )
+    assert got == want
+    assert sum(d for *_, d in got) < len(truth)  # the MRD-not-done patients are in no denominator
+    for r in rows:
+        assert r.percents["cr_day30"] == pytest.approx(100 * r.counts["cr_day30"] / r.denominators["cr_day30"])
+        assert r.denominators["crs_any"] == r.n
+
+
+def test_the_center_table_shows_each_denominator():
+    from analysis.estimators.centers import CenterRow, CenterSupplement
+    from analysis.report.tables import center_table
+
+    counts = {"crs_any": 20, "crs_severe": 3, "icans_any": 9, "icans_severe": 2, "cr_day30": 21, "mrd_negative_cr": 18}
+    over = {"crs_any": 26, "crs_severe": 26, "icans_any": 26, "icans_severe": 26, "cr_day30": 22, "mrd_negative_cr": 20}
+    row = CenterRow("Center 3", 26, counts, {k: 100 * counts[k] / over[k] for k in counts}, 1, over)
+    table = center_table(CenterSupplement((row,), {}, n_centers=1))
+    text = table.to_markdown() if hasattr(table, "to_markdown") else str(table)
+    assert "21/22 (95.5%)" in text and "18/20 (90.0%)" in text and "20 (76.9%)" in text
+    assert "21 (80.8%)" not in text
