@@ -359,3 +359,64 @@ def test_the_center_table_shows_each_denominator():
     text = table.to_markdown() if hasattr(table, "to_markdown") else str(table)
     assert "21/22 (95.5%)" in text and "18/20 (90.0%)" in text and "20 (76.9%)" in text
     assert "21 (80.8%)" not in text
+
+
+# --------------------------------------------------------------------------- r4, r5, r7: the sentences
+
+
+@pytest.fixture(scope="module")
+def narrative(loaded_third):
+    from analysis.report.narrative import Narrative
+    from analysis.report.results import compute_results
+
+    settings, study = loaded_third
+    return Narrative(compute_results(study, **settings.analysis.model_dump()))
+
+
+def _said(section: str, begins: str, text) -> str:
+    from test_narrative import said
+
+    return " ".join(said(section, begins, text).split())
+
+
+def test_the_data_quality_sentence_counts_validates_warnings(loaded_third, narrative):
+    _, study = loaded_third
+    sentence = _said("_results-patients", "text.choose(text.warnings_any", narrative)
+    n = len(study.warnings)
+    assert sentence.startswith(f"It raised {n} plausibility warnings")
+    assert "no plausibility warning" not in sentence and "lost to follow-up (" in sentence
+
+
+def test_each_mrd_fraction_says_what_it_counts(narrative):
+    """r5: "of the patients whose MRD status is known, 78 of 102" counted the evaluable patients
+    not in CR (who have no MRD status) as known. Counted here from the truth."""
+    truth, _ = redcap_truth()
+    evaluable = ~truth["cr_day30_not_done"]
+    cr = truth["cr_day30"].astype(bool) & evaluable
+    assessed = cr & ~truth["mrd_negative_not_done"]
+    negative = int((assessed & truth["mrd_negative"].eq(True)).sum())
+    not_assessed = int((cr & truth["mrd_negative_not_done"]).sum())
+    known = int(evaluable.sum()) - not_assessed
+    sentence = _said("_results-response", "text.choose(text.response_not_evaluable", narrative)
+    assert (
+        f"MRD was assessed in {int(assessed.sum())} of the {int(cr.sum())} patients in CR and was negative in "
+        f"{negative} of {int(assessed.sum())} ({100 * negative / assessed.sum():.1f}%)" in sentence
+    )
+    assert (
+        f"leaving out the {not_assessed} in CR without an MRD result, {negative} of {known} "
+        f"({100 * negative / known:.1f}%) evaluable patients were in MRD-negative CR" in sentence
+    )
+    assert "whose MRD status is known" not in sentence
+
+
+def test_what_is_not_collected_says_what_is_left_out(narrative):
+    """r7: "...the cumulative tocilizumab dose; what would need them is left out of this report"."""
+    assert narrative.results.not_collected == ("dex_equiv_cum_mg", "tocilizumab_cum_mg")
+    assert narrative.not_collected == "the cumulative corticosteroid dose and the cumulative tocilizumab dose"
+    assert narrative.not_collected_left_out == (
+        "the median cumulative dexamethasone-equivalent dose of the patients given corticosteroids and the median "
+        "cumulative tocilizumab dose of the patients given tocilizumab"
+    )
+    methods = (Path(__file__).resolve().parent.parent / "sections" / "_methods.qmd").read_text(encoding="utf-8")
+    assert "so this report leaves out\n`{python} text.not_collected_left_out`." in methods
+    assert "what would need them" not in methods
