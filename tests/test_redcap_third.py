@@ -414,7 +414,7 @@ def test_what_is_not_collected_says_what_is_left_out(narrative):
     assert narrative.results.not_collected == ("dex_equiv_cum_mg", "tocilizumab_cum_mg")
     assert narrative.not_collected == "the cumulative corticosteroid dose and the cumulative tocilizumab dose"
     assert narrative.not_collected_left_out == (
-        "the median cumulative dexamethasone-equivalent dose of the patients given corticosteroids and the median "
+        "the median cumulative corticosteroid dose of the patients given corticosteroids and the median "
         "cumulative tocilizumab dose of the patients given tocilizumab"
     )
     methods = (Path(__file__).resolve().parent.parent / "sections" / "_methods.qmd").read_text(encoding="utf-8")

@@ -4,7 +4,7 @@ assessments that were not done, and the optional columns left out."""
 
 from __future__ import annotations
 
-from analysis.registry.concepts import VARIABLES
+from analysis.registry.concepts import RESPONSES, VARIABLES
 from analysis.report.formatting import fmt_n_of
 from analysis.report.narrative.counts import Counts
 
@@ -22,10 +22,10 @@ _COLUMN_PHRASES = {
 _LEFT_OUT = {
     "seizure": "the seizure criterion of severe ICANS (severe ICANS is grade ≥3 ICANS alone here) and the "
     "seizure plausibility check",
-    "dex_equiv_cum_mg": "the median cumulative dexamethasone-equivalent dose of the patients given corticosteroids",
+    "dex_equiv_cum_mg": "the median cumulative corticosteroid dose of the patients given corticosteroids",
     "tocilizumab_cum_mg": "the median cumulative tocilizumab dose of the patients given tocilizumab",
-    "mrd_negative": "MRD assessment and MRD-negative CR (its rate, its comparisons between groups and the "
-    "MRD boxes of the flow diagram)",
+    "mrd_negative": f"MRD assessment and {RESPONSES['mrd_negative_cr'].label} (its rate, its comparisons between "
+    "groups and the MRD boxes of the flow diagram)",
 }
 
 
