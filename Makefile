@@ -8,11 +8,18 @@ STUDY ?=
 COHORT ?=
 KINETICS ?=
 CUTOFF ?=
+# Disease profile (b-all, lbcl, mm); empty: the study file's `disease:`, else B-ALL.
+# lbcl and mm render report-disease.qmd (their bundled demo without a study file or cohort).
+DISEASE ?=
 # Formats to render, comma-separated (html,pdf,docx); empty: all of _quarto.yml.
 TO ?=
+# B-ALL: the manuscript and its supplement, rendered together (the supplement's STROBE
+# checklist reads the manuscript's pages; both land in _output/ in one swap); the documents
+# of a study come from `python -m analysis document`.
 # Only the settings given are passed on, so that the study file fills in the rest.
 RENDER_ARGS := $(if $(STUDY),--study "$(STUDY)") $(if $(COHORT),--cohort "$(COHORT)") \
   $(if $(KINETICS),--kinetics "$(KINETICS)") $(if $(CUTOFF),--cutoff "$(CUTOFF)")
+DISEASE_ARG := $(if $(DISEASE),-P disease:$(DISEASE))
 QUARTO_ARGS := $(if $(STUDY),-P study:"$(STUDY)") $(if $(COHORT),-P cohort:"$(COHORT)") \
   $(if $(KINETICS),-P kinetics:"$(KINETICS)") $(if $(CUTOFF),-P cutoff:"$(CUTOFF)")
 
@@ -52,7 +59,8 @@ lock:
 	  --index-url https://pypi.org/simple --no-emit-index-url --no-emit-find-links \
 	  --output-file requirements.lock pyproject.toml
 
-# Everything but the tests that render the whole report (marked `slow`).
+# The quick loop: everything but the tests marked `slow` (renders, kernels, whole exports
+# through the command line, long property runs: tests/conftest.py).
 test-fast: env
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
 
@@ -62,11 +70,13 @@ report: env
 	@if [ -z "$(STUDY)$(COHORT)" ] && [ ! -f study.yml ]; then \
 	  echo "No study.yml and no STUDY= or COHORT=: rendering the bundled SYNTHETIC demo (see README, 'Your study')."; \
 	fi
-	@if command -v quarto >/dev/null 2>&1; then \
-	  QUARTO_PYTHON="$(abspath $(BIN))/python" $(BIN)/python -m renderer.quarto report.qmd $(if $(TO),--to "$(TO)") -- \
-	    $(QUARTO_ARGS); \
+	@doc=$$($(BIN)/python -m analysis document $(if $(STUDY),--study "$(STUDY)") $(if $(DISEASE),--disease "$(DISEASE)")) \
+	  || exit 1; \
+	if command -v quarto >/dev/null 2>&1; then \
+	  QUARTO_PYTHON="$(abspath $(BIN))/python" $(BIN)/python -m renderer.quarto $$doc $(if $(TO),--to "$(TO)") -- \
+	    $(QUARTO_ARGS) $(DISEASE_ARG); \
 	else \
-	  $(BIN)/python -m renderer report.qmd $(if $(TO),--to "$(TO)") $(RENDER_ARGS); \
+	  $(BIN)/python -m renderer $$doc $(if $(TO),--to "$(TO)") $(RENDER_ARGS) $(DISEASE_ARG); \
 	fi
 
 # Re-render the HTML into _preview/ on every save (sources, study file, data), using the cache.

@@ -61,12 +61,14 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
                         help="data cut-off; any later date is an error (required for an export "
                              "named without a study file)")
     parser.add_argument("--sheet", metavar="NAME", help="the workbook sheet holding the cohort")
+    parser.add_argument("--disease", metavar="PROFILE", default=None,
+                        help="disease profile: b-all, lbcl, mm (default: the study file's, else b-all)")
 
 
 def settings_from_args(args: argparse.Namespace) -> StudySettings:
     """The effective settings (raises StudyFileError)."""
     return resolve_study(args.study, cohort=args.cohort, kinetics=args.kinetics, cutoff=args.cutoff,
-                         sheet=args.sheet)
+                         sheet=args.sheet, disease=getattr(args, "disease", None))
 
 
 def study_from_args(args: argparse.Namespace) -> Study:
@@ -176,6 +178,13 @@ COMMANDS["map"] = Command("propose a study file mapping an export's columns and 
 def _synthesize(args: argparse.Namespace) -> int:
     from analysis.demo.synthetic import write_synthetic
 
+    if args.disease not in (None, "b-all"):  # the LBCL and MM demos (analysis.demo.synthetic_disease)
+        from analysis.demo import synthetic_lbcl, synthetic_mm
+        from analysis.demo.synthetic_disease import write
+
+        calibration = {"lbcl": synthetic_lbcl.CALIBRATION, "mm": synthetic_mm.CALIBRATION}[args.disease]
+        print(write(calibration, Path(args.out) / args.disease / "cohort.csv"))
+        return 0
     for path in write_synthetic(args.out, args.n, args.seed):
         print(path)
     return 0
@@ -187,10 +196,41 @@ def _synthesize_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="data", help="output directory (default: data)")
     parser.add_argument("--n", type=int, default=N_PUBLISHED, help=f"patients (default: {N_PUBLISHED})")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
+    parser.add_argument("--disease", choices=("b-all", "lbcl", "mm"), default=None,
+                        help="the LBCL or MM demo instead (written to OUT/<disease>/cohort.csv; --n, --seed ignored)")
 
 
 COMMANDS["synthesize"] = Command("write the SYNTHETIC demo cohort (data/README.md)", _synthesize,
                                  _synthesize_arguments)
+
+
+def _document(args: argparse.Namespace) -> int:
+    """The documents ``make report`` renders: the manuscript and its supplement (B-ALL,
+    report.qmd supplement.qmd) or report-disease.qmd (LBCL, MM)."""
+    from analysis.inputs.studyfile import DEFAULT_STUDY_FILE, read_study_file
+    from analysis.registry.diseases import DEFAULT_DISEASE, disease
+
+    key = args.disease
+    if not key:
+        path = Path(args.study) if args.study else Path(DEFAULT_STUDY_FILE)
+        key = read_study_file(path).model.disease if (args.study or path.is_file()) else DEFAULT_DISEASE
+    try:
+        profile = disease(key)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print("report.qmd supplement.qmd" if profile.key == DEFAULT_DISEASE else "report-disease.qmd")
+    return 0
+
+
+def _document_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--study", help="study file (default: study.yml when present)")
+    parser.add_argument("--disease", help="disease profile (b-all, lbcl, mm): overrides the study file")
+
+
+COMMANDS["document"] = Command("print the documents make report renders for a study (report.qmd supplement.qmd, "
+                               "or report-disease.qmd)",
+                               _document, _document_arguments)
 
 
 def _results(args: argparse.Namespace) -> int:
@@ -205,6 +245,13 @@ def _results(args: argparse.Namespace) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 1
     settings = settings_from_args(args)
+    if settings.disease != "b-all":  # LBCL, MM: analysis.report.disease_results
+        from analysis.inputs.outfiles import write_atomic
+        from analysis.report.disease_results import compute_disease_results, disease_results_to_json
+
+        text = disease_results_to_json(compute_disease_results(load_settings(settings))) + "\n"
+        write_atomic(args.output, text) if args.output else sys.stdout.write(text)
+        return 0
     write_results(compute_results(load_settings(settings), **settings.analysis.model_dump()), args.output)
     return 0
 

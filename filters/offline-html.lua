@@ -39,6 +39,11 @@ local FIT_FIGURES = "<style>figure img, img.figure-img { max-width: 100%; height
 
 function Meta(meta)
   if not FORMAT:match("html") then return nil end
+  -- The page's <title> is the study's title: the title block chunk sets `title` (and
+  -- `pagetitle`) in a metadata block, after Quarto took `pagetitle` from the file name.
+  if meta.title ~= nil then
+    meta.pagetitle = pandoc.utils.stringify(meta.title)
+  end
   local includes = meta["header-includes"]
   local fit = pandoc.Blocks({pandoc.RawBlock("html", FIT_FIGURES)})
   if includes == nil then

@@ -109,6 +109,12 @@ class Assembler:
                 if expr.value is None:
                     raise RenderError(f"inline expression `{{python}} {expr.code}` was not evaluated",
                                       line.where)  # noqa: B023 (called during this iteration's sub)
+                if crossref.INTEXT_RE.search(expr.value):
+                    # Quarto inserts inline values after resolving cross-references: "?@tbl-x"
+                    raise RenderError(f"the value of `{{python}} {expr.code[:60]}` contains a cross-reference "
+                                      f"({crossref.INTEXT_RE.search(expr.value).group(0)}), which Quarto leaves "
+                                      "unresolved in an inline value; write text.ref(\"...\") in the expression, "
+                                      "or the reference outside it", line.where)  # noqa: B023
                 return expr.value
 
             text = INLINE_RE.sub(sub, text)

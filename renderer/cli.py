@@ -1,7 +1,15 @@
-"""`python -m renderer report.qmd [-P name:value ...] [--to html,pdf,docx] [--output-dir DIR]`."""
+"""`python -m renderer report.qmd [supplement.qmd ...] [-P name:value ...] [--to html,pdf,docx] [--output-dir DIR]`.
+
+Several documents (a manuscript and its supplement) are rendered in the order given and
+published together, in one swap of the output folder. A later document whose `parameters`
+cell declares `pages` receives, as a JSON string, the page of every labelled heading in
+the PDFs of the documents rendered before it (``{"report": {"sec-methods": 3, ...}}``):
+the supplement's STROBE checklist points to the manuscript's pages with it.
+"""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -19,6 +27,7 @@ from renderer import (
     execute,
     incremental,
     inline_log,
+    journal,
     leftovers,
     outputs,
     pandoc,
@@ -74,7 +83,8 @@ def _path_param(value):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m renderer", description=__doc__)
-    p.add_argument("input", help="the .qmd document (its directory is the project directory)")
+    p.add_argument("inputs", nargs="+", metavar="input",
+                   help="the .qmd document(s), rendered in this order (their directory is the project directory)")
     p.add_argument("-P", "--execute-param", dest="params", action="append", default=[],
                    metavar="NAME:VALUE", help="override a parameter of the `parameters` cell")
     p.add_argument("--study", help="shorthand for -P study:PATH (a study file; default: study.yml when present)")
@@ -91,6 +101,13 @@ def parse_args(argv):
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     args = p.parse_args(argv)
     args.formats = project.parse_formats(p, args.to)
+    args.input = args.inputs[0]
+    folders = {Path(i).resolve().parent for i in args.inputs}
+    if len(folders) > 1:
+        p.error("the documents rendered together must be in one project folder")
+    stems = [Path(i).stem for i in args.inputs]
+    if len(set(stems)) < len(stems):
+        p.error("a document is named twice")
     return args
 
 
@@ -101,7 +118,7 @@ def params_from(args):
             raise RenderError(f"-P expects NAME:VALUE, got '{item}'")
         name, value = item.split(":", 1)
         params[name.strip()] = _scalar(value.strip())
-    cwd_is_project = Path.cwd().resolve() == Path(args.input).resolve().parent
+    cwd_is_project = Path.cwd().resolve() == Path(args.inputs[0]).resolve().parent
     if args.study is not None:
         params["study"] = args.study if cwd_is_project else _path_param(args.study)
     if args.cohort is not None:
@@ -145,21 +162,23 @@ def run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=True, light_worker=
 
 
 def render(args, light_worker=None):
-    """Render `args.input`; `light_worker`: a renderer.worker.Worker started beforehand
-    (else one is started here)."""
+    """Render `args.inputs` in order and publish their outputs together; `light_worker`: a
+    renderer.worker.Worker started beforehand for the first document (else one is started
+    here; each later document gets its own when its turn comes)."""
     started = time.monotonic()
     STAGES.clear()
-    doc_path = Path(args.input).resolve()
-    if not doc_path.exists():
-        raise RenderError(f"input file not found: {args.input}")
+    doc_paths = [Path(p).resolve() for p in args.inputs]
+    for doc_path, given in zip(doc_paths, args.inputs):
+        if not doc_path.exists():
+            raise RenderError(f"input file not found: {given}")
     # The Python process that runs the chunks, started now: it gets ready while the
     # document is parsed and keyed (killed unused when the cache has every value).
-    partial_worker = light_worker if light_worker is not None else _start_worker(doc_path.parent)
+    first_worker = light_worker if light_worker is not None else _start_worker(doc_paths[0].parent)
     try:
-        _render(args, doc_path, started, partial_worker)
+        _render(args, doc_paths, started, first_worker)
     finally:
-        if partial_worker is not None:
-            partial_worker.__exit__(None, None, None)
+        if first_worker is not None:
+            first_worker.__exit__(None, None, None)
 
 
 def _start_worker(cwd):
@@ -169,15 +188,22 @@ def _start_worker(cwd):
         return None  # partial runs then start a kernel
 
 
-def _render(args, doc_path, started, partial_worker):
-    _progress(f"parsing {doc_path.name}")
-    doc = qmd.load(doc_path)
-    cfg = project.load(doc_path, doc.meta)
+def _render(args, doc_paths, started, first_worker):
+    formats = getattr(args, "formats", None)
+    out_dir = None
+    parsed = []
+    for doc_path in doc_paths:
+        _progress(f"parsing {doc_path.name}")
+        doc = qmd.load(doc_path)
+        cfg = project.load(doc_path, doc.meta)
+        parsed.append((doc_path, doc, cfg))
+        if out_dir is None:  # the first document's folder (they share one project)
+            formats = formats or cfg.configured or ["html"]
+            out_dir = Path(args.output_dir).resolve() if args.output_dir else cfg.output_dir
     _stage("parse", started)
-    formats = getattr(args, "formats", None) or cfg.configured or ["html"]
-    out_dir = Path(args.output_dir).resolve() if args.output_dir else cfg.output_dir
+    stems = [p.stem for p in doc_paths]
     # Environment problems surface before the analysis runs, not after.
-    outputs.check_output_dir(out_dir, doc_path.stem, cfg.project_dir)
+    outputs.check_output_dir(out_dir, stems, parsed[0][2].project_dir)
     # what a killed render left (working folders with full report copies, staged outputs)
     leftovers.sweep(tempfile.gettempdir(), [f"{WORK_PREFIX}*"], progress=_progress)
     outputs.sweep(out_dir, progress=_progress)
@@ -188,7 +214,29 @@ def _render(args, doc_path, started, partial_worker):
     except OSError as exc:
         raise outputs.environment_error(exc, "create a temporary folder in", tempfile.gettempdir()) from None
     try:
-        _render_in(args, doc, doc_path, cfg, formats, out_dir, work, partial_worker)
+        produced, pages = [], {}
+        for i, (doc_path, doc, cfg) in enumerate(parsed):
+            if len(parsed) > 1:
+                _progress(f"[{doc_path.name}]")
+            doc_work = work / doc_path.stem if len(parsed) > 1 else work
+            doc_work.mkdir(exist_ok=True)
+            light = first_worker if i == 0 else _start_worker(cfg.project_dir)
+            try:
+                files = _render_in(args, doc, doc_path, cfg, formats, doc_work, light,
+                                   pages=pages, log_suffix="" if i == 0 else f".{doc_path.stem}")
+            finally:
+                if light is not None and i > 0:
+                    light.__exit__(None, None, None)
+            produced += files
+            pdf = doc_work / f"{doc_path.stem}.pdf"
+            if pdf.exists():
+                pages[doc_path.stem] = heading_pages(pdf)
+        # Everything succeeded: only now replace the output folder, as a whole.
+        since = time.monotonic()
+        outputs.publish(produced, out_dir, stems if len(stems) > 1 else stems[0], progress=_progress)
+        _stage("publish", since)
+        _progress(f"wrote {', '.join(str(out_dir / p.name) for p in produced)}")
+        journal.report(produced, _progress)
     finally:
         if not args.debug:
             shutil.rmtree(work, ignore_errors=True)
@@ -199,10 +247,22 @@ def _render(args, doc_path, started, partial_worker):
     _progress(f"done in {time.monotonic() - started:.1f} s ({stages})")
 
 
-def _render_in(args, doc, doc_path, cfg, formats, out_dir, work, partial_worker=None):
+def heading_pages(pdf) -> dict:
+    """{label: page} of every labelled heading of a PDF Typst wrote (its named destinations)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(pdf))
+    return {name: reader.get_destination_page_number(dest) + 1
+            for name, dest in reader.named_destinations.items()}
+
+
+def _render_in(args, doc, doc_path, cfg, formats, work, partial_worker=None, pages=None, log_suffix=""):
+    """Execute and convert one document in `work`; the files produced."""
     since = time.monotonic()
     outputs.check_free_space(work)
     params = params_from(args)
+    if pages and "pages" in qmd_parameter_names(doc):
+        params["pages"] = json.dumps(pages, sort_keys=True)
 
     # Figure defaults as Quarto: 7 x 5 in; dpi from the first requested format that sets it.
     fig = {"width": 7, "height": 5, "dpi": 200}
@@ -219,9 +279,10 @@ def _render_in(args, doc, doc_path, cfg, formats, out_dir, work, partial_worker=
     since = _stage("execute", since)
     # Conditional content follows the metadata the chunks set; hidden figures take no number.
     doc.blocks = conditions.resolve(doc.blocks, conditions.output_metadata(doc.blocks, cfg.meta))
-    reg = crossref.number(doc.blocks)
+    reg = crossref.number(doc.blocks, cfg.crossref)
     if getattr(args, "inline_log", None):
-        inline_log.write_inline_log(doc.blocks, args.inline_log)
+        log = Path(args.inline_log)
+        inline_log.write_inline_log(doc.blocks, log.with_name(log.name + log_suffix) if log_suffix else log)
 
     stem = doc_path.stem
     meta = pandoc.metadata(cfg.meta, cfg.bibliography, cfg.csl)
@@ -252,11 +313,19 @@ def _render_in(args, doc, doc_path, cfg, formats, out_dir, work, partial_worker=
         except BaseException:
             pandoc.stop_running()  # do not leave Pandoc writing into a removed folder
             raise
-    since = _stage("convert", since)
-    # Everything succeeded: only now replace the output folder, as a whole.
-    outputs.publish(produced, out_dir, stem, progress=_progress)
-    _stage("publish", since)
-    _progress(f"wrote {', '.join(str(out_dir / p.name) for p in produced)}")
+    _stage("convert", since)
+    return produced
+
+
+def qmd_parameter_names(doc) -> set:
+    """Names the document's `parameters` cell assigns."""
+    from renderer.cache import parameter_defaults
+
+    names = set()
+    for cell in doc.cells:
+        if "parameters" in (cell.options.get("tags") or []):
+            names |= set(parameter_defaults(cell.source))
+    return names
 
 
 def _terminate(signum, frame):

@@ -53,10 +53,21 @@ def is_callout(div):
     return any(c.startswith("callout-") for c in div.classes)
 
 
-def number(blocks):
-    """Registry of all fig/tbl/sec targets in document order."""
+def number(blocks, labels=None):
+    """Registry of all fig/tbl/sec targets in document order; `labels`: "fig"/"tbl" -> the
+    numbers to give in order (`crossref: tbl-labels`, e.g. a supplement's S1, S2, ...)."""
     reg = Registry()
     counters = {"fig": 0, "tbl": 0}
+    labels = labels or {}
+
+    def next_number(kind, where):
+        n = counters[kind]
+        if kind not in labels:
+            return str(n)
+        if n > len(labels[kind]):
+            raise RenderError(f"more {KINDS[kind].lower()}s than the {len(labels[kind])} numbers of "
+                              f"crossref: {kind}-labels", where)
+        return labels[kind][n - 1]
     headers = []  # (line, level, ident, unnumbered)
 
     def visit(blocks, in_callout):
@@ -73,10 +84,11 @@ def number(blocks):
                     if kind not in counters:
                         raise RenderError(f"cell label '{label}' must start with fig- or tbl-", b.line.where)
                     counters[kind] += 1
-                    reg.add(label, kind, str(counters[kind]), b.line.where)
+                    num = next_number(kind, b.line.where)
+                    reg.add(label, kind, num, b.line.where)
                     if kind == "fig":
                         for i, _ in enumerate(b.options.get("fig-subcap") or [], start=1):
-                            reg.add(f"{label}-{i}", "fig", f"{counters[kind]}{chr(64 + i)}",
+                            reg.add(f"{label}-{i}", "fig", f"{num}{chr(64 + i)}",
                                     b.line.where, anchor=label)
             elif isinstance(b, Div):
                 kind = (b.ident or "").split("-")[0]
@@ -86,11 +98,12 @@ def number(blocks):
                             raise RenderError(f"cell inside cross-reference div #{b.ident} must not have "
                                               "its own label", inner.line.where)
                     counters[kind] += 1
-                    reg.add(b.ident, kind, str(counters[kind]), b.line.where)
+                    num = next_number(kind, b.line.where)
+                    reg.add(b.ident, kind, num, b.line.where)
                     subcaps = next((c.options.get("fig-subcap") for c in _cells(b.children)
                                     if c.options.get("fig-subcap")), None) or []
                     for i, _ in enumerate(subcaps, start=1):
-                        reg.add(f"{b.ident}-{i}", "fig", f"{counters[kind]}{chr(64 + i)}",
+                        reg.add(f"{b.ident}-{i}", "fig", f"{num}{chr(64 + i)}",
                                 b.line.where, anchor=b.ident)
                 visit(b.children, in_callout or is_callout(b))
 
@@ -109,9 +122,7 @@ def number(blocks):
             num = ".".join(str(n) for n in levels)
             reg.header_numbers[(str(line.file), line.lineno)] = num
         if ident and ident.startswith("sec-"):
-            if num is None:
-                raise RenderError(f"section #{ident} is referenced by label but unnumbered", line.where)
-            reg.add(ident, "sec", num, line.where)
+            reg.add(ident, "sec", num, line.where)  # unnumbered (None): an error only when referenced
     return reg
 
 
@@ -125,6 +136,8 @@ def _ref_text(reg, key, suppress, where):
     target = reg.targets.get(key) or reg.targets.get(key.lower())
     if target is None:
         raise RenderError(f"unknown cross-reference @{key}", where)
+    if target.number is None:
+        raise RenderError(f"section #{key} is referenced by label but unnumbered", where)
     text = target.number if suppress else f"{KINDS[target.kind]}\u00a0{target.number}"
     return f"[{text}](#{target.anchor})"
 

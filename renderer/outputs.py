@@ -44,7 +44,10 @@ def environment_error(exc, action, path=None):
 
 
 def is_own(name, stem):
-    """Names a render of `stem` writes into its output folder (or older versions wrote)."""
+    """Names a render of `stem` (one document's stem, or several: a manuscript and its
+    supplement rendered together) writes into its output folder (or older versions wrote)."""
+    if not isinstance(stem, str):
+        return any(is_own(name, s) for s in stem)
     return (name.startswith(f"{stem}.") or name == f"{stem}_files"
             or name.startswith(f".{stem}."))
 
@@ -136,7 +139,8 @@ def _swap_in(staging, out_dir):
 
 def publish(produced, out_dir, stem, progress=lambda msg: None):
     """Replace `out_dir` by a folder holding the files `produced` (and the user's own files
-    already there, if any: every file named `<stem>.*` belongs to the render)."""
+    already there, if any: every file named `<stem>.*` belongs to the render; `stem` may
+    be several documents' stems, published together)."""
     out_dir = Path(out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)

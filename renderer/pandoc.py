@@ -120,8 +120,28 @@ def html(markdown_path, out_path, opts, workdir, resource_path, filters=()):
         # render wrote, they are embedded here as Pandoc would (`role="img"`, base64).
         run_pandoc(markdown_path, out_path, "html5", args, workdir, filters)
         if _embed_figures(out_path, workdir):
+            _byline_under_title(out_path)
             return
     run_pandoc(markdown_path, out_path, "html5", [*args, "--embed-resources"], workdir, filters)
+    _byline_under_title(out_path)
+
+
+BYLINE_RE = re.compile(r'<div class="byline">.*?</div>\s*', re.S)
+TOC_RE = re.compile(r'<nav id="TOC"')
+
+
+def _byline_under_title(out_path):
+    """Put the byline (authors, affiliations) right under the title block, before the table
+    of contents Pandoc's template places there (in Quarto's HTML the contents sit in the
+    margin, and the byline already follows the title)."""
+    page = Path(out_path).read_text(encoding="utf-8")
+    byline, toc = BYLINE_RE.search(page), TOC_RE.search(page)
+    if byline is None or toc is None or toc.start() > byline.start():
+        return
+    block = byline.group(0)
+    page = page[:byline.start()] + page[byline.end():]
+    at = TOC_RE.search(page).start()
+    Path(out_path).write_text(page[:at] + block + page[at:], encoding="utf-8")
 
 
 RESOURCE_TAG_RE = re.compile(r"<(?:img|script|link|source|video|audio|iframe|embed|object|track|input)\b[^>]*>", re.I)

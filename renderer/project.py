@@ -1,6 +1,7 @@
 """`_quarto.yml` + document front matter -> one validated configuration."""
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,11 @@ COSMETIC = {"theme", "code-fold", "code-tools", "anchor-sections", "smooth-scrol
 TOP_LEVEL = {"project", "format", "execute", "bibliography", "csl", "title", "subtitle", "author",
              "date", "abstract", "jupyter", "engine", "keywords", "number-sections", "toc",
              "fig-width", "fig-height", "fig-dpi", "params", "lang", "abstract-title", "editor",
-             "date-format", "link-citations", "toc-title", "toc-depth", "execute-dir", "filters"}
+             "date-format", "link-citations", "toc-title", "toc-depth", "execute-dir", "filters",
+             "crossref"}
+# `crossref:` options: the numbers of figures and tables, as Quarto's list form of
+# `fig-labels`/`tbl-labels` ("[S1]{}[S2]{}...": a supplement's "Table S1"), or arabic.
+CROSSREF = {"fig-labels", "tbl-labels"}
 EXECUTE = {"echo", "warning", "eval", "output", "include", "freeze", "cache", "error", "enabled"}
 DOC_ONLY = {"title", "subtitle", "author", "date", "abstract", "keywords", "lang", "abstract-title"}
 
@@ -47,6 +52,7 @@ class Config:
     csl: Path | None
     configured: list  # formats listed under `format:` (the default --to)
     filters: list = None  # Lua filter paths (run by Pandoc after the renderer's own)
+    crossref: dict = None  # "fig"/"tbl" -> the numbers to use in order (None: 1, 2, ...)
 
 
 def _filters(entries, project_dir, where):
@@ -84,6 +90,9 @@ def load(doc_path, doc_meta, notes=sys.stderr):
             proj = yaml.safe_load(qy.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise RenderError(f"invalid YAML: {exc}", str(qy)) from None
+    # `format: {html: default}` in a document: the format with the project's options
+    if isinstance(doc_meta.get("format"), dict):
+        doc_meta = {**doc_meta, "format": {k: ({} if v == "default" else v) for k, v in doc_meta["format"].items()}}
     meta = _merge(proj, doc_meta)
     where = f"{qy}" if qy.exists() else str(doc_path)
     for key in meta:
@@ -155,9 +164,28 @@ def load(doc_path, doc_meta, notes=sys.stderr):
         if not csl.exists():
             raise RenderError(f"csl file not found: {meta['csl']}", where)
     doc_meta_out = {k: meta[k] for k in DOC_ONLY if k in meta}
+    labels = {}
+    for key, value in (meta.get("crossref") or {}).items():
+        if key not in CROSSREF:
+            raise RenderError(f"unsupported crossref option '{key}' (supported: {', '.join(sorted(CROSSREF))})",
+                              where)
+        labels[key.split("-")[0]] = _labels(value, key, where)
     return Config(project_dir, doc_path, doc_meta_out, formats, execute,
                   (project_dir / project.get("output-dir", ".")).resolve(), bib_paths, csl,
-                  [c for c in FORMATS if FORMAT_KEYS[c] in fmt_cfg], filters)
+                  [c for c in FORMATS if FORMAT_KEYS[c] in fmt_cfg], filters,
+                  {k: v for k, v in labels.items() if v is not None})
+
+
+def _labels(value, key, where):
+    """The numbers `fig-labels`/`tbl-labels` give, in order; None for arabic numbers.
+    Quarto reads a list of numbers written as empty-attribute spans: "[S1]{}[S2]{}"."""
+    if value == "arabic":
+        return None
+    found = re.findall(r"\[([^\[\]]+)\]\{\}", value) if isinstance(value, str) else []
+    if not found or re.sub(r"\[[^\[\]]+\]\{\}", "", value).strip():
+        raise RenderError(f"crossref {key}: {value!r} is not supported (use arabic, or the numbers "
+                          f'as Quarto reads a list: "[S1]{{}}[S2]{{}}")', where)
+    return found
 
 
 def parse_formats(parser, to: str | None) -> list[str] | None:

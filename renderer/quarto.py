@@ -1,10 +1,13 @@
-"""`python -m renderer.quarto report.qmd [--to html,pdf,docx] [--output-dir DIR] [-- QUARTO ARGS]`
+"""`python -m renderer.quarto report.qmd [supplement.qmd ...] [--to html,pdf,docx] [--output-dir DIR] [-- QUARTO ARGS]`
 
 Runs the real `quarto render` with the same output contract as the built-in renderer
 (`make report` uses it when Quarto is on the PATH): `--to` takes the same names (pdf is
 Quarto's `typst`), Quarto renders into a temporary folder, and the output folder is
-replaced as a whole only when every format succeeded. Arguments after `--` (e.g.
-`-P cohort:PATH`) go to `quarto render` unchanged.
+replaced as a whole only when every format of every document succeeded. Several
+documents are rendered in the order given; a later one whose `parameters` cell declares
+`pages` receives the page of every labelled heading of the earlier documents' PDFs, as
+with the built-in renderer. Arguments after `--` (e.g. `-P cohort:PATH`) go to
+`quarto render` unchanged.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from renderer import leftovers, outputs, project, qmd
+from renderer import journal, leftovers, outputs, project, qmd
 from renderer.errors import RenderError
 
 QUARTO_FORMAT = {"html": "html", "pdf": "typst", "docx": "docx"}
@@ -39,13 +42,14 @@ def parse_args(argv):
         argv, passthrough = argv[:cut], argv[cut + 1:]
     p = argparse.ArgumentParser(prog="python -m renderer.quarto", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input")
+    p.add_argument("inputs", nargs="+", metavar="input")
     p.add_argument("--to", help="comma-separated formats: html,pdf,docx (default: those in _quarto.yml)")
     p.add_argument("--output-dir", help="output directory (default: project output-dir)")
     p.add_argument("--quarto", default="quarto", help="the quarto executable")
     args = p.parse_args(argv)
     args.passthrough = passthrough
     args.formats = project.parse_formats(p, args.to)
+    args.input = args.inputs[0]
     return args
 
 
@@ -109,33 +113,50 @@ def quarto_runs(formats: list[str], configured: list[str]) -> list[list[str]]:
 
 
 def render(args):
+    import json
+
+    from renderer.cli import heading_pages, qmd_parameter_names
+
     started = time.monotonic()
-    doc_path = Path(args.input).resolve()
-    if not doc_path.exists():
-        raise RenderError(f"input file not found: {args.input}")
-    cfg = project.load(doc_path, qmd.load(doc_path).meta, notes=io.StringIO())
+    doc_paths = [Path(p).resolve() for p in args.inputs]
+    for doc_path, given in zip(doc_paths, args.inputs):
+        if not doc_path.exists():
+            raise RenderError(f"input file not found: {given}")
+    docs = [qmd.load(p) for p in doc_paths]
+    cfg = project.load(doc_paths[0], docs[0].meta, notes=io.StringIO())
     formats = args.formats or cfg.configured or ["html"]
     out_dir = Path(args.output_dir).resolve() if args.output_dir else cfg.output_dir
-    outputs.check_output_dir(out_dir, doc_path.stem, cfg.project_dir)
+    stems = [p.stem for p in doc_paths]
+    outputs.check_output_dir(out_dir, stems, cfg.project_dir)
     progress = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     leftovers.sweep(tempfile.gettempdir(), [f"{STAGING_PREFIX}*"], progress=progress)
     outputs.sweep(out_dir, progress=progress)
     staging = leftovers.make_dir(STAGING_PREFIX)  # claimed: swept later only if this render is killed
+    produced, pages = [], {}
     try:
         runs = quarto_runs(formats, cfg.configured)
-        for to in runs:
-            cmd = [args.quarto, "render", doc_path.name, *to, "--output-dir", str(staging),
-                   *args.passthrough]
-            print(f"running: {' '.join(cmd)}", file=sys.stderr, flush=True)
-            if _run(cmd, cfg.project_dir) != 0:
-                raise RenderError(f"quarto render {' '.join(to) or '(all formats)'} failed "
-                                  f"(its messages are above); {out_dir} is unchanged")
-        produced = [staging / f"{doc_path.stem}.{OUTPUT_NAME[f]}" for f in formats]
-        missing = [p.name for p in produced if not p.exists()]
-        if missing:
-            raise RenderError(f"quarto did not write {', '.join(missing)}; {out_dir} is unchanged")
-        outputs.publish(produced, out_dir, doc_path.stem,
+        for doc_path, doc in zip(doc_paths, docs):
+            extra = []
+            if pages and "pages" in qmd_parameter_names(doc):
+                extra = ["-P", f"pages:{json.dumps(json.dumps(pages, sort_keys=True))}"]
+            for to in runs:
+                cmd = [args.quarto, "render", doc_path.name, *to, "--output-dir", str(staging),
+                       *args.passthrough, *extra]
+                print(f"running: {' '.join(cmd)}", file=sys.stderr, flush=True)
+                if _run(cmd, cfg.project_dir) != 0:
+                    raise RenderError(f"quarto render {doc_path.name} {' '.join(to) or '(all formats)'} failed "
+                                      f"(its messages are above); {out_dir} is unchanged")
+            files = [staging / f"{doc_path.stem}.{OUTPUT_NAME[f]}" for f in formats]
+            missing = [p.name for p in files if not p.exists()]
+            if missing:
+                raise RenderError(f"quarto did not write {', '.join(missing)}; {out_dir} is unchanged")
+            produced += files
+            pdf = staging / f"{doc_path.stem}.pdf"
+            if pdf.exists():
+                pages[doc_path.stem] = heading_pages(pdf)
+        outputs.publish(produced, out_dir, stems if len(stems) > 1 else stems[0],
                         progress=lambda m: print(m, file=sys.stderr, flush=True))
+        journal.report(produced, lambda m: print(m, file=sys.stderr, flush=True))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         leftovers.release(staging)

@@ -28,9 +28,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "report.qmd"
+SUPPLEMENT = ROOT / "supplement.qmd"
 COHORT = ROOT / "data" / "cohort.csv"
 KINETICS = ROOT / "data" / "kinetics.csv"
-QMD_SOURCES = [REPORT, *sorted((ROOT / "sections").glob("*.qmd"))]
+QMD_SOURCES = [REPORT, SUPPLEMENT, *sorted((ROOT / "sections").glob("*.qmd"))]
 RENDER_TIMEOUT = 600
 
 #: Words a missing value turns into when it reaches the text unformatted (the prose
@@ -75,21 +76,35 @@ def source_text(path: Path, kinetics: bool = True, reproduction: bool = True, hs
     return _CONDITIONAL.sub(keep, path.read_text(encoding="utf-8"))
 
 
-def _chunk_options(kinetics: bool = True, hsct: bool = True) -> list[dict]:
+def document_sources(document: str = "report") -> list[Path]:
+    """The qmd files of one document ("report": the manuscript, or "supplement"), in the
+    order they are included."""
+    out = []
+
+    def visit(path: Path) -> None:
+        out.append(path)
+        for name in re.findall(r"^\{\{< include (\S+) >\}\}", path.read_text(encoding="utf-8"), re.MULTILINE):
+            visit(path.parent / name)
+
+    visit(ROOT / f"{document}.qmd")
+    return out
+
+
+def _chunk_options(kinetics: bool = True, document: str = "report", hsct: bool = True) -> list[dict]:
     options = []
-    for path in QMD_SOURCES:
+    for path in document_sources(document):
         text = source_text(path, kinetics, hsct=hsct)
         for block in re.findall(r"```\{python\}[^\n]*\n((?:#\|[^\n]*\n)+)", text):
             options.append(yaml.safe_load("".join(line[3:] + "\n" for line in block.splitlines())) or {})
     return options
 
 
-def captions(kinetics: bool = True, hsct: bool = True) -> dict[str, list[str]]:
-    """Figure and table captions (fig-cap, tbl-cap) and sub-captions of the qmd sources, as
-    written (``kinetics=False``: as rendered without a kinetics table; ``hsct=False``: without
-    the transplant analyses)."""
+def captions(kinetics: bool = True, document: str = "report", hsct: bool = True) -> dict[str, list[str]]:
+    """Figure and table captions (fig-cap, tbl-cap) and sub-captions of one document's qmd
+    sources, as written (``kinetics=False``: as rendered without a kinetics table; ``hsct=False``:
+    without the transplant analyses)."""
     out = {"fig-cap": [], "tbl-cap": [], "fig-subcap": []}
-    for opts in _chunk_options(kinetics, hsct):
+    for opts in _chunk_options(kinetics, document, hsct):
         for key in ("fig-cap", "tbl-cap"):
             if key in opts:
                 out[key].append(str(opts[key]))
@@ -101,15 +116,16 @@ def captions(kinetics: bool = True, hsct: bool = True) -> dict[str, list[str]]:
 
 
 def render_report(out_dir: Path, *, cohort: Path | None = None, kinetics: str | Path | None = None,
-                  to: str = "html", study: Path | None = None) -> subprocess.CompletedProcess:
-    """Render report.qmd with the built-in renderer into `out_dir` (``kinetics=""``: no table).
+                  to: str = "html", study: Path | None = None, supplement: bool = False) -> subprocess.CompletedProcess:
+    """Render report.qmd (and ``supplement``: supplement.qmd with it, as `make report` does)
+    with the built-in renderer into `out_dir` (``kinetics=""``: no table).
 
     A cohort variant made from the demo gets the demo's cut-off and, unless ``kinetics``
     is given, the demo's kinetics table; ``study``: a study file instead. The inline values
     are logged to :func:`inline_log_of` `out_dir`.
     """
-    return subprocess.run(_render_command(out_dir, cohort, kinetics, to, study), cwd=ROOT, capture_output=True,
-                          text=True, timeout=RENDER_TIMEOUT)
+    return subprocess.run(_render_command(out_dir, cohort, kinetics, to, study, supplement), cwd=ROOT,
+                          capture_output=True, text=True, timeout=RENDER_TIMEOUT)
 
 
 def inline_log_of(out_dir: Path) -> Path:
@@ -118,8 +134,9 @@ def inline_log_of(out_dir: Path) -> Path:
     return out_dir.parent / f"{out_dir.name}.inline.jsonl"
 
 
-def _render_command(out_dir, cohort, kinetics, to, study=None) -> list[str]:
-    cmd = [sys.executable, "-m", "renderer", str(REPORT), "--to", to, "--output-dir", str(out_dir), "--no-cache",
+def _render_command(out_dir, cohort, kinetics, to, study=None, supplement=False) -> list[str]:
+    documents = [str(REPORT), *([str(SUPPLEMENT)] if supplement else [])]
+    cmd = [sys.executable, "-m", "renderer", *documents, "--to", to, "--output-dir", str(out_dir), "--no-cache",
            "--inline-log", str(inline_log_of(out_dir))]
     if study is not None:
         cmd += ["--study", str(study)]
@@ -200,7 +217,7 @@ def docx_text(path: Path) -> str:
     with zipfile.ZipFile(path) as z:
         xml = z.read("word/document.xml").decode("utf-8")
     # paragraph ends become spaces so that words of adjacent paragraphs do not merge
-    xml = re.sub(r"</w:p>", " ", xml)
+    xml = re.sub(r"</w:p>", "<w:t> </w:t>", xml)
     runs = re.findall(r"<w:t(?:\s[^>]*)?>([^<]*)</w:t>", xml)
     return normalise(html.unescape("".join(runs)))
 
@@ -211,18 +228,24 @@ class Rendered:
 
     out_dir: Path
     stderr: str = ""
+    stem: str = "report"  # the document: "report" (the manuscript) or "supplement"
+
+    @property
+    def supplement(self) -> Rendered:
+        """The supplement rendered with the manuscript (the same folder)."""
+        return Rendered(self.out_dir, self.stderr, "supplement")
 
     @property
     def html(self) -> Path:
-        return self.out_dir / "report.html"
+        return self.out_dir / f"{self.stem}.html"
 
     @property
     def pdf(self) -> Path:
-        return self.out_dir / "report.pdf"
+        return self.out_dir / f"{self.stem}.pdf"
 
     @property
     def docx(self) -> Path:
-        return self.out_dir / "report.docx"
+        return self.out_dir / f"{self.stem}.docx"
 
     @property
     def inline_log(self) -> Path:
@@ -269,11 +292,18 @@ def write_cohort_text(path: Path, header: str, frame: pd.DataFrame) -> Path:
 #: Fixtures that render a report: every test using one is marked `slow` (`make test-fast`
 #: leaves it out).
 RENDERING_FIXTURES = {"bundled_render", "degenerate", "hostile", "redcap_report", "rendered", "renders", "users_report"}
+#: Modules whose tests start Jupyter kernels, run the command line in subprocesses on whole
+#: exports, or time scripts: marked `slow` too, so that `make test-fast` is the quick loop
+#: of the statistics, readers and text (``make test``, which CI runs, runs them all).
+SLOW_MODULES = {"test_benchmarks", "test_edge_cohorts", "test_editor", "test_incremental", "test_redcap",
+                "test_worker"}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if RENDERING_FIXTURES & set(getattr(item, "fixturenames", ())):
+        module = getattr(item, "module", None)
+        if (RENDERING_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or (module is not None and module.__name__.rpartition(".")[2] in SLOW_MODULES)):
             item.add_marker(pytest.mark.slow)
     # The tests that read a render run last: the renders (started in the background when
     # collection ends) proceed while the other tests run.
@@ -409,12 +439,13 @@ def pytest_sessionfinish(session):
         shutil.rmtree(_shared_render_folder(os.getpid()), ignore_errors=True)
 
 
-register_render("bundled", ("test_privacy", "test_report_e2e", "test_pvalues"), lambda directory: {"to": "html,pdf,docx"})
+register_render("bundled", ("test_privacy", "test_report_e2e", "test_layout", "test_pvalues"),
+                lambda directory: {"to": "html,pdf,docx", "supplement": True})
 
 
 @pytest.fixture(scope="session")
 def bundled_render() -> Rendered:
-    """The bundled report rendered once per session to html, pdf and docx."""
+    """The bundled report, manuscript and supplement, rendered once per session to html, pdf and docx."""
     proc, out = background_render("bundled")
     assert proc.returncode == 0, f"render of the bundled report failed:\n{proc.stderr[-3000:]}"
     return Rendered(out, proc.stderr)

@@ -238,6 +238,7 @@ def inline_value_problems(
     kinetics: bool = True,
     reproduction: bool | None = None,
     hsct: bool | None = None,
+    document: str = "report",
 ) -> list[str]:
     """Everything wrong with the inline values of a render, in one list:
 
@@ -248,14 +249,14 @@ def inline_value_problems(
       computed in this process, gives the same text;
     - each source paragraph is printed as itself, with those values in place, in order.
     """
-    from conftest import QMD_SOURCES, source_text
+    from conftest import document_sources, source_text
 
     if reproduction is None:
         reproduction = namespace["text"].show_reproduction
     if hsct is None:  # the transplant section, as the namespace's text flags it (cartox.hsct)
         hsct = namespace["text"].hsct_analysed
     problems = []
-    for path in QMD_SOURCES:
+    for path in document_sources(document):
         written = [INLINE.findall(line) for line in _prose_lines(source_text(path, kinetics, reproduction, hsct))]
         written = [expr for exprs in written for expr in exprs]
         logged = [e.expression for e in log if Path(e.file) == path.resolve()]

@@ -87,10 +87,17 @@ def test_swimmer_rows_are_ordered_by_follow_up_and_hold_no_identifier(results, s
     assert set(vars(t)) == {"follow_up", "died", "crs_onset", "icans_onset", "cr", "relapse", "hsct", "n_patients",
                             "shown"}
     fig = figures.swimmer_plot(t)
-    ax = fig.axes[0]
-    assert ax.get_yticks().size == 0 and len(ax.patches) == t.shown
-    assert ax.get_xlabel() == "Months since infusion"
-    assert not any("shown" in txt.get_text() for txt in ax.texts)
+    early, late = fig.axes
+    assert early.get_yticks().size == 0 and len(early.patches) == t.shown
+    # issue 21: onsets are measured in days; the first weeks get a panel in days (CRS and
+    # ICANS onsets all fall in it here), the rest of follow-up one in months
+    assert early.get_xlabel() == "Days after infusion" and late.get_xlabel() == "Months after infusion"
+    assert early.get_xlim() == (0, figures.SWIMMER_EARLY_DAYS)
+    onsets = [ln for ln in early.lines if ln.get_marker() in ("o", "D")]
+    drawn = sum(len(ln.get_xdata()) for ln in onsets)
+    assert drawn == int((~np.isnan(t.crs_onset)).sum() + (~np.isnan(t.icans_onset)).sum())
+    assert len(late.patches) == int((t.follow_up > figures.SWIMMER_EARLY_DAYS / 30.4375).sum())
+    assert not any("shown" in txt.get_text() for txt in early.texts)
 
 
 def test_swimmer_is_thinned_with_a_note(study):

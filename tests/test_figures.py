@@ -268,14 +268,18 @@ def test_kinetics_profile_by_visit_with_n_per_window():
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
     medians = [ln for ln in ax.lines if ln.get_gid() == "median"]
-    assert len(medians) == 3 and len([c for c in ax.collections if c.get_gid() == "iqr"]) == 3
+    zeros = [ln for ln in ax.lines if ln.get_gid() == "median-zero"]
+    # the median's line joins only visits whose median is above 0; day 0 (median 0) is an
+    # open point on the "0" floor, not joined to them: no line crosses the axis break (issue 21)
+    assert len(medians) == 3 and len(zeros) == 3
+    assert len([c for c in ax.collections if c.get_gid() == "iqr"]) == 3
+    floor = zeros[0].get_ydata()[0]
+    assert floor < 2000 / 3 and all(min(ln.get_ydata()) > floor * 10 ** 0.5 for ln in medians)
+    assert zeros[0].get_markerfacecolor() in ("white", (1.0, 1.0, 1.0, 1.0))
     # visits equally spaced, each labelled with its nominal day and window; levels side by side
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0\n±0", "4\n±3", "7\n±3", "10\n±3", "14\n±3",
                                                             "21\n±3", "28\n±3"]
-    assert medians[0].get_xdata()[1] < 1 < medians[2].get_xdata()[1]
-    # day 0 has a zero median: drawn on the "0" floor, below every detectable value
-    floor = medians[0].get_ydata()[0]
-    assert floor < 2000 / 3
+    assert medians[0].get_xdata()[0] < 1 < medians[2].get_xdata()[0]
     assert "0" in [t.get_text() for t in _in_view(ax.get_yticklabels(), ax.get_ylim(), 1)]
     assert ax.get_xlabel() == "Visit, days after infusion (± window)"
     assert _legend_labels(fig) == ["No CRS or ICANS", "Grade ≥3 CRS or severe ICANS",
@@ -283,6 +287,16 @@ def test_kinetics_profile_by_visit_with_n_per_window():
     # the patients sampled per window and level, in the level's row
     counts = [t.get_text() for t in fig.axes[1].texts if t.get_gid() == "n_sampled"]
     assert counts == ["6"] * 7 + ["6"] * 7 + ["6"] * 6 + ["2"]
+
+
+def test_kinetics_profile_draws_a_zero_lower_quartile_dashed_to_the_break():
+    profile = severity_profile()
+    profile.loc[profile["day"] == 28, "q1"] = 0.0
+    ax = kinetics_profile_plot(profile, "severity").axes[0]
+    dashed = [c for c in ax.collections if c.get_gid() == "iqr-to-zero"]
+    assert len(dashed) == 3
+    floor = min(ln.get_ydata()[0] for ln in ax.lines if ln.get_gid() == "median-zero")
+    assert all(seg[0][1] > floor for c in dashed for seg in c.get_segments())  # it stops at the break
 
 
 def test_kinetics_profile_without_any_visit_says_so():

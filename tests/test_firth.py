@@ -97,6 +97,7 @@ def _direct_maximum(time, event, X, fixed: dict[int, float] | None = None):
     return full(res.x), -res.fun
 
 
+@pytest.mark.slow  # a direct maximization with scipy per limit: seconds
 def test_breast_agrees_with_a_direct_maximization():
     time, event, X = _breast()
     fit = fit_firth(time, event, X)

@@ -68,7 +68,7 @@ def test_percent_and_count_cells():
 
 @pytest.mark.parametrize(
     "x, text",
-    [(27231, "27,231"), (27231.0, "27,231"), (3.14, "3.1"), (10952.9, "10,952.9"), (23.75, "23.8"),
+    [(27231, "27,231"), (27231.0, "27,231"), (3.14, "3.1"), (10952.9, "10,953"), (23.75, "23.8"),
      (0, "0"), (0.5, "0.5"), (0.042, "0.042"), (0.00001, "0.000010"), (-2.0, "-2")],
 )
 def test_number_digits(x, text):
@@ -77,7 +77,7 @@ def test_number_digits(x, text):
 
 def test_median_range():
     assert fmt_median_range(31, 2, 70) == "31 (2–70)"
-    assert fmt_median_range(517.0, 3.1, 27231) == "517 (3.1–27,231)"
+    assert fmt_median_range(517.0, 3.1, 27231) == "517 (3–27,231)"  # whole numbers beside 27,231
     assert fmt_median_range(1.15, 0.4, 4.3) == "1.2 (0.4–4.3)"  # half up, although 1.15 is 1.1499.. in binary
     assert fmt_median_range(None, None, None) == NOT_ESTIMABLE
     assert fmt_median_range(float("nan"), None, None, missing=CELL_MISSING) == CELL_MISSING
@@ -103,3 +103,16 @@ def test_tiny_ratios_keep_two_significant_digits():
     assert fmt_ci(0.00031, 0.33) == "0.00031–0.33"
     assert fmt_hr(0.0047) == "0.0047" and fmt_hr(0.0) == "0.00" and fmt_hr(0.01) == "0.01"
     assert fmt_ci(0.012, 250.0) == "0.01–250.00"
+
+
+@pytest.mark.parametrize(
+    "median, low, high, text",
+    [(0.3, 0.1, 5, "0.3 (0.1–5.0)"),          # one precision for the three (was "0.3 (0.1–5)")
+     (28, 2, 70, "28 (2–70)"),                 # all whole: no decimals
+     (10952.9, 12.3, 27231, "10,953 (12–27,231)"),  # from 1,000 on whole numbers, for all three
+     (1.15, 0.02, 3, "1.15 (0.02–3.00)"),      # a small minimum: two decimals, not three
+     (0.042, 0.011, 0.09, "0.042 (0.011–0.090)")],
+)
+def test_numbers_shown_together_share_one_precision(median, low, high, text):
+    """Issue 21: "0.3–5" beside "0.3–4.0", "10,952.9" beside "27,231"."""
+    assert fmt_median_range(median, low, high) == text

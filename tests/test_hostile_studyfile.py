@@ -89,6 +89,7 @@ def test_a_study_file_larger_than_the_limit_is_not_read_whole(tmp_path):
         yamlstrict.read_limited("/dev/zero", limit=10)
 
 
+@pytest.mark.slow  # parses a study file at the node limit: seconds
 def test_node_count_is_limited():
     text = "- 1\n" * (yamlstrict.MAX_NODES + 1)
     assert len(text.encode()) < yamlstrict.MAX_BYTES
@@ -169,7 +170,17 @@ def test_map_echoes_export_values_without_letting_them_become_keys(tmp_path):
     text = study.read_text(encoding="utf-8")
     parsed = yamlstrict.load(text)  # strict: an injected duplicate key would fail here
     assert parsed["title"] == "CAR-T cell therapy cohort report"
-    assert set(parsed) == {"title", "authors", "date", "data", "columns", "values", "product", "analysis"}
+    assert set(parsed) == {
+        "title",
+        "authors",
+        "date",
+        "data",
+        "columns",
+        "values",
+        "product",
+        "declarations",
+        "analysis",
+    }
     assert parsed["data"]["cutoff"] is None
     assert (
         parsed["analysis"]["alpha"] == 0.05 and parsed["analysis"]["landmark_day"] == 30

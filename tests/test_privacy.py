@@ -116,9 +116,12 @@ def test_date_renderings_are_recognised():
     assert not pattern.search(f"1{some.isoformat()}0")
 
 
+@pytest.mark.parametrize("document", ["report", "supplement"])
 @pytest.mark.parametrize("part", ["html markup", "html text", "pdf text", "pdf metadata", "docx xml"])
-def test_no_identifier_or_individual_date_in_the_rendered_report(bundled_render: Rendered, part):
+def test_no_identifier_or_individual_date_in_the_rendered_report(bundled_render: Rendered, part, document):
     ids, dates = _patient_ids(), _date_pattern()
+    if document == "supplement":
+        bundled_render = bundled_render.supplement
     if part == "pdf metadata":
         from pypdf import PdfReader
 

@@ -18,6 +18,7 @@ import tempfile
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -120,6 +121,7 @@ def _close(x, y, rel=1e-6, abs_=1e-9) -> bool:
 # --------------------------------------------------------------------------- p-values in [0, 1]
 
 
+@pytest.mark.slow  # whole-cohort fits per example: seconds each
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cohorts())
 def test_group_comparison_p_values_are_probabilities(raw):
@@ -162,6 +164,7 @@ def test_log_rank_when_a_group_has_left_the_risk_set_before_every_event():
     assert chisq == 0 and dof == 1 and p == 1
 
 
+@pytest.mark.slow  # whole-cohort fits per example: seconds each
 @FAST
 @given(cohorts(min_size=6, max_size=30))
 def test_cox_estimates_are_coherent(raw):
@@ -179,6 +182,7 @@ def test_cox_estimates_are_coherent(raw):
             assert _p_ok(row.p, "-") and row.chisq >= -1e-9
 
 
+@pytest.mark.slow  # whole-cohort fits per example: seconds each
 @FAST
 @given(cohorts(min_size=6, max_size=20))
 def test_a_covariate_identical_to_another_is_left_out_as_aliased(raw):
@@ -258,6 +262,7 @@ def _assert_same(a, b, where="results"):
         assert a == b, (where, a, b)
 
 
+@pytest.mark.slow  # whole-cohort fits per example: seconds each
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(20, 35), seed=st.integers(1, 10_000), shuffle=st.integers(0, 2**32 - 1))
 def test_results_do_not_depend_on_row_order_or_patient_ids(n, seed, shuffle):
@@ -314,6 +319,7 @@ def test_mann_whitney_is_symmetric(x, y):
         assert math.isclose(a.statistic + b.statistic, len(x) * len(y))
 
 
+@pytest.mark.slow  # whole-cohort fits per example: seconds each
 @COX_PAIRS
 @given(cohorts(min_size=8, max_size=30), st.sampled_from(["steroids", "tocilizumab", "bm_blasts_ge20"]))
 def test_flipping_a_binary_cox_covariate_inverts_its_hazard_ratio(raw, covariate):

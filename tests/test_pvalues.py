@@ -157,13 +157,14 @@ def test_the_prose_counts_are_the_table(bundled_results):
 def test_every_p_printed_in_the_report_is_in_the_table(bundled_render, bundled_results):
     """Every 'p = 0.xxx' / 'p < 0.001' of the rendered text (prose, captions, table notes)
     matches a p-value of the table, as printed."""
-    printed = set(re.findall(r"\bp (?:= \d\.\d{3}|< 0\.001)", bundled_render.html_text))
+    texts = bundled_render.html_text + " " + bundled_render.supplement.html_text
+    printed = set(re.findall(r"\bp (?:= \d\.\d{3}|< 0\.001)", texts))
     listed = {fmt_p(r.p) for r in bundled_results.pvalues.rows}
     assert printed, "no p-value found in the rendered text"
     assert printed <= listed, sorted(printed - listed)
-    # the table itself is in the appendix, with its title and every family
+    # the table itself is in the supplement, with its title and every family
     for family in bundled_results.pvalues.families:
-        assert f"{family.title} ({family.n})" in bundled_render.html_text
+        assert f"{family.title} ({family.n})" in bundled_render.supplement.html_text
 
 
 @pytest.mark.parametrize("adjustment", [None, "holm", "bh"])

@@ -18,6 +18,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from layout import layout_problems
 from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +28,9 @@ if QUARTO is None:
                 "(the Quarto installer or `pip install quarto-cli`: README, 'Checking against real Quarto')",
                 allow_module_level=True)
 
-PROJECT_FILES = ("report.qmd", "_quarto.yml", "references.bib", "vancouver.csl", "typst-include.typ")
+PROJECT_FILES = ("report.qmd", "supplement.qmd", "_quarto.yml", "references.bib", "vancouver.csl",
+                 "typst-include.typ", "typst-supplement.typ")
+DOCUMENTS = ("report", "supplement")
 PROJECT_DIRS = ("sections", "analysis", "data", "filters", "renderer")
 REMOTE_TAG_RE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""",
                            re.I)
@@ -212,114 +215,156 @@ def renders(tmp_path_factory):
     env = {**os.environ, "QUARTO_PYTHON": sys.executable, "PYTHONPATH": str(project)}
     timings = {}
     started = time.monotonic()
-    quarto = subprocess.run([sys.executable, "-m", "renderer.quarto", "report.qmd", "--output-dir",
+    quarto = subprocess.run([sys.executable, "-m", "renderer.quarto", "report.qmd", "supplement.qmd", "--output-dir",
                              str(base / "quarto")], cwd=project, env=env, capture_output=True, text=True,
                             timeout=1800)
     timings["quarto"] = time.monotonic() - started
     assert quarto.returncode == 0, quarto.stderr[-3000:]
     started = time.monotonic()
-    builtin = subprocess.run([sys.executable, "-m", "renderer", "report.qmd", "--no-cache", "--output-dir",
-                              str(base / "builtin")], cwd=project, env=env, capture_output=True, text=True,
-                             timeout=1800)
+    builtin = subprocess.run([sys.executable, "-m", "renderer", "report.qmd", "supplement.qmd", "--no-cache",
+                              "--output-dir", str(base / "builtin")], cwd=project, env=env, capture_output=True,
+                             text=True, timeout=1800)
     timings["builtin"] = time.monotonic() - started
     assert builtin.returncode == 0, builtin.stderr[-3000:]
-    print(f"render times (html+pdf+docx): quarto {timings['quarto']:.1f} s, "
+    print(f"render times (manuscript and supplement, html+pdf+docx): quarto {timings['quarto']:.1f} s, "
           f"built-in {timings['builtin']:.1f} s", file=sys.stderr)
     out = {}
-    for who in ("quarto", "builtin"):
+    for who, proc in (("quarto", quarto), ("builtin", builtin)):
         folder = base / who
-        html = (folder / "report.html").read_text(encoding="utf-8")
-        out[who] = {"html": html, "parts": report_parts(html), "pdf": pdf_text(folder / "report.pdf"),
-                    "pdf_misplaced": misplaced_text(folder / "report.pdf"),
-                    "docx": docx_text(folder / "report.docx"), "quarto_log": quarto.stderr}
+        out[who] = {"log": proc.stderr, "folder": folder}
+        for doc in DOCUMENTS:
+            html = (folder / f"{doc}.html").read_text(encoding="utf-8")
+            out[who][doc] = {"html": html, "parts": report_parts(html), "pdf": pdf_text(folder / f"{doc}.pdf"),
+                             "pdf_misplaced": misplaced_text(folder / f"{doc}.pdf"),
+                             "docx": docx_text(folder / f"{doc}.docx"), "quarto_log": quarto.stderr,
+                             "html_path": folder / f"{doc}.html", "pdf_path": folder / f"{doc}.pdf"}
     return out
 
 
-def test_all_formats_rendered_by_both(renders):
-    for who in ("quarto", "builtin"):
-        parts = renders[who]["parts"]
-        assert len(parts["paragraph"]) >= 25 and parts["reference"] and parts["last_rows"], who
+@pytest.fixture(params=DOCUMENTS)
+def doc(request):
+    return request.param
 
 
-def test_html_loads_nothing_remote(renders):
+def test_all_formats_rendered_by_both(renders, doc):
     for who in ("quarto", "builtin"):
-        remote = REMOTE_TAG_RE.findall(renders[who]["html"])
+        parts = renders[who][doc]["parts"]
+        assert len(parts["paragraph"]) >= (25 if doc == "report" else 10), who
+        assert parts["reference"] and parts["last_rows"], who
+
+
+def test_html_loads_nothing_remote(renders, doc):
+    for who in ("quarto", "builtin"):
+        remote = REMOTE_TAG_RE.findall(renders[who][doc]["html"])
         assert remote == [], f"{who} HTML references remote resources: {remote[:3]}"
-    assert "Could not fetch resource" not in renders["quarto"]["quarto_log"]
+    assert "Could not fetch resource" not in renders["quarto"][doc]["quarto_log"]
 
 
-def test_wide_figures_are_scaled_to_the_column_in_both_htmls(renders):
+def test_wide_figures_are_scaled_to_the_column_in_both_htmls(renders, doc):
     # Quarto writes a figure's pixel width (the forest plot is 1008 px) and clipped the
     # three widest figures before filters/offline-html.lua added this rule to the head
     for who in ("quarto", "builtin"):
-        head = renders[who]["html"].split("<body", 1)[0]
+        head = renders[who][doc]["html"].split("<body", 1)[0]
         assert re.search(r"figure img[^{}]*\{[^}]*max-width:\s*100%", head), who
 
 
-def test_paragraphs_and_inline_values_match(renders):
-    quarto = renders["quarto"]["parts"]["paragraph"]
-    builtin = renders["builtin"]["parts"]["paragraph"]
+def test_paragraphs_and_inline_values_match(renders, doc):
+    quarto = renders["quarto"][doc]["parts"]["paragraph"]
+    builtin = renders["builtin"][doc]["parts"]["paragraph"]
     for i, (q, b) in enumerate(zip(quarto, builtin)):
         assert q == b, f"paragraph {i + 1} differs:\nquarto:   {q}\nbuilt-in: {b}"
     assert len(quarto) == len(builtin)
 
 
-def test_paragraphs_appear_in_both_pdfs(renders):
+def test_paragraphs_appear_in_both_pdfs(renders, doc):
     for who in ("quarto", "builtin"):
-        text = _squash(renders[who]["pdf"])
-        missing = [p for p in renders["builtin"]["parts"]["paragraph"]
+        text = _squash(renders[who][doc]["pdf"])
+        missing = [p for p in renders["builtin"][doc]["parts"]["paragraph"]
                    if not found_across_breaks(_squash(p), text)]
         assert missing == [], f"{who} PDF lacks {len(missing)} paragraph(s), first: {missing[:1]}"
 
 
-def test_captions_match(renders):
+def test_captions_match(renders, doc):
     for kind in ("caption", "subcaption"):
-        quarto = renders["quarto"]["parts"][kind]
-        builtin = renders["builtin"]["parts"][kind]
+        quarto = renders["quarto"][doc]["parts"][kind]
+        builtin = renders["builtin"][doc]["parts"][kind]
         assert quarto == builtin, kind
-    subcaptions = renders["builtin"]["parts"]["subcaption"]
+    subcaptions = renders["builtin"][doc]["parts"]["subcaption"]
     assert subcaptions[0].startswith("(a) ") and all(re.match(r"\([a-z]\) ", s) for s in subcaptions)
 
 
-def test_captions_appear_in_every_pdf_and_docx(renders):
-    captions = renders["builtin"]["parts"]["caption"] + renders["builtin"]["parts"]["subcaption"]
+def test_captions_appear_in_every_pdf_and_docx(renders, doc):
+    captions = renders["builtin"][doc]["parts"]["caption"] + renders["builtin"][doc]["parts"]["subcaption"]
     for who in ("quarto", "builtin"):
         for fmt in ("pdf", "docx"):
-            text = _squash(renders[who][fmt])
+            text = _squash(renders[who][doc][fmt])
             missing = [c for c in captions if _squash(c) not in text]
             assert missing == [], f"{who} {fmt} lacks caption(s): {missing[:2]}"
 
 
-def test_reference_lists_match_and_sit_before_the_appendix(renders):
-    quarto = renders["quarto"]["parts"]["reference"]
-    builtin = renders["builtin"]["parts"]["reference"]
-    assert quarto == builtin and len(builtin) >= 10
+def test_reference_lists_match_and_sit_under_references(renders, doc):
+    quarto = renders["quarto"][doc]["parts"]["reference"]
+    builtin = renders["builtin"][doc]["parts"]["reference"]
+    assert quarto == builtin and len(builtin) >= (10 if doc == "report" else 5)
     for who in ("quarto", "builtin"):
-        pdf = renders[who]["pdf"]
-        # numbered (vancouver.csl), under "References", before the appendix, not "Bibliography"
+        pdf = renders[who][doc]["pdf"]
+        # numbered (vancouver.csl), under "References", not Typst's "Bibliography" at the end
         assert "Bibliography" not in pdf
         refs_at = pdf.index("\nReferences\n")
-        appendix_at = [m.start() for m in re.finditer(r"\n\d+ Appendix\n", pdf)]
-        assert appendix_at and refs_at < appendix_at[0], who
-        listing = _squash(pdf[refs_at:appendix_at[0]])
+        listing = _squash(pdf[refs_at:])
         for number, entry in enumerate(builtin, start=1):
             assert _squash(f"{number}. {entry}") in listing or _squash(entry) in listing, (who, number)
 
 
-def test_no_clipped_table_in_either_pdf(renders):
+def test_html_title_and_byline(renders, doc):
+    """Issue 21: Quarto's <title> was "report"; the built-in renderer's byline sat after the
+    table of contents. Both: the title of the study (the supplement's own), byline under it."""
+    for who in ("quarto", "builtin"):
+        html = renders[who][doc]["html"]
+        title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+        expected = "Supplementary material" if doc == "supplement" else "Cytokine release syndrome, ICANS"
+        assert _norm(title).startswith(expected), (who, title)
+        body = html.split("<body", 1)[1]
+        byline, heading, toc = (body.find('class="byline"'), body.find('class="title"'),
+                                body.find('id="TOC"'))
+        assert heading < byline, who
+        main_toc = toc if 'id="quarto-margin-sidebar"' not in body[:max(toc, 0)] else -1
+        assert main_toc == -1 or byline < main_toc, (who, "byline after the contents")
+
+
+def test_layout_of_quartos_pdfs(renders, doc):
+    """The layout rules of tests/layout.py (tables on consecutive pages with their header
+    repeated, figures after their first mention, no paragraph cut by a float) hold in
+    Quarto's PDF as in the built-in renderer's (tests/test_layout.py)."""
+    for who in ("quarto", "builtin"):
+        problems = layout_problems(renders[who][doc]["html_path"], renders[who][doc]["pdf_path"],
+                                   supplement=doc == "supplement")
+        assert not problems, f"{who}:\n" + "\n".join(problems)
+
+
+def test_both_renderers_report_the_same_journal_counts(renders, doc):
+    if doc != "report":
+        return
+    lines = {who: [ln for ln in renders[who]["log"].splitlines() if ln.startswith("manuscript: ")]
+             for who in ("quarto", "builtin")}
+    assert lines["quarto"] == lines["builtin"] and len(lines["builtin"]) == 1, lines
+    assert "to be completed" not in renders["builtin"]["log"]  # the demo declares everything
+
+
+def test_no_clipped_table_in_either_pdf(renders, doc):
     """Checked on Quarto's PDF before the fix: 30 overprinted positions on the page of the
     300-row appendix table; none after (and none in the built-in renderer's PDF)."""
     for who in ("quarto", "builtin"):
-        assert renders[who]["pdf_misplaced"] == [], who
+        assert renders[who][doc]["pdf_misplaced"] == [], who
 
 
-def test_last_row_of_every_table_in_both_pdfs(renders):
+def test_last_row_of_every_table_in_both_pdfs(renders, doc):
     """The last row of each table (HTML) is in both PDFs' text, its cells in order."""
-    rows = renders["builtin"]["parts"]["last_rows"]
-    assert rows == renders["quarto"]["parts"]["last_rows"]
+    rows = renders["builtin"][doc]["parts"]["last_rows"]
+    assert rows == renders["quarto"][doc]["parts"]["last_rows"]
     assert len(rows) >= 3
     for who in ("quarto", "builtin"):
-        text = _squash(renders[who]["pdf"])
+        text = _squash(renders[who][doc]["pdf"])
         for row in rows:
             missing = cells_in_order(row, text)
             assert missing is None, f"{who} PDF: last row {row} — cell {missing!r} not found"

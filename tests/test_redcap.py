@@ -612,7 +612,7 @@ def _redcap_study(directory: Path) -> dict:
     text = _set_cutoff(study).read_text(encoding="utf-8")
     text = text.replace('title: "CAR-T cell therapy cohort report"', 'title: "Our REDCap registry"')
     study.write_text(text.replace('name: "Your Name"', 'name: "Ada Registrar"'), encoding="utf-8")
-    return {"study": study, "to": "html,pdf"}
+    return {"study": study, "to": "html,pdf", "supplement": True}
 
 
 register_render("redcap-report", ("test_redcap",), _redcap_study)
@@ -638,9 +638,13 @@ def test_the_registrys_report_keeps_not_done_apart_and_drops_what_is_not_collect
             in body
         )
         assert "dexamethasone-equivalent dose" not in body and "not estimable mg" not in body
-        assert "plausibility warnings" in body and "lost to follow-up" in body
+        assert "lost to follow-up" in body  # Results; the plausibility warnings are the supplement's
         for name in ("St Elsewhere", "Mercy General", "City Children", "st_elsewhere"):
             assert name not in body
+    supplement = " ".join(redcap_report.supplement.html_text.split())
+    assert "plausibility warnings of the check" in supplement and "concerned" in supplement
+    for name in ("St Elsewhere", "Mercy General", "City Children", "st_elsewhere"):
+        assert name not in supplement
     html = " ".join(redcap_report.html_text.split())  # the PDF may hyphenate a footnote's words
     assert f"MRD assessed in {in_cr - 3} of {in_cr} patients in CR" in html  # Table 1's footnote
 

@@ -381,9 +381,9 @@ def _said(section: str, begins: str, text) -> str:
 
 def test_the_data_quality_sentence_counts_validates_warnings(loaded_third, narrative):
     _, study = loaded_third
-    sentence = _said("_results-patients", "text.choose(text.warnings_any", narrative)
+    sentence = _said("_appendix", "text.choose(text.warnings_any", narrative)
     n = len(study.warnings)
-    assert sentence.startswith(f"It raised {n} plausibility warnings")
+    assert sentence.startswith(f"The check raised {n} plausibility warnings")
     assert "no plausibility warning" not in sentence and "lost to follow-up (" in sentence
 
 

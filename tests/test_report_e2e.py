@@ -12,49 +12,54 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import COHORT, LEAKED_MISSING, QMD_SOURCES, ROOT, captions, html_text_of, normalise
+from conftest import COHORT, LEAKED_MISSING, ROOT, captions, document_sources, html_text_of, normalise
 from prose import _as_text as value_texts
 from prose import inline_value_problems, misplaced_prose, paragraphs, read_inline_log
 
 from analysis.report.narrative import Narrative
 
 FORMATS = ("html", "pdf", "docx")
+DOCUMENTS = ("report", "supplement")
 
 
 def _text(rendered, fmt: str) -> str:
     return {"html": rendered.html_text, "pdf": rendered.pdf_text, "docx": rendered.docx_text}[fmt]
 
 
-def _labels(prefix: str) -> list[str]:
+def _labels(prefix: str, document: str = "report") -> list[str]:
     labels = []
-    for path in QMD_SOURCES:
+    for path in document_sources(document):
         labels += re.findall(rf"^#\|\s*label:\s*({prefix}-[\w-]+)", path.read_text(encoding="utf-8"), re.MULTILINE)
     return labels
 
 
-def test_every_format_is_written_and_substantial(bundled_render):
-    panels = len(captions()["fig-subcap"])
-    assert panels >= 20  # the sources were read (six figures of sub-panels)
-    for path in (bundled_render.html, bundled_render.pdf, bundled_render.docx):
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_every_format_is_written_and_substantial(bundled_render, document):
+    rendered = bundled_render if document == "report" else bundled_render.supplement
+    panels = len(captions(document=document)["fig-subcap"])
+    assert panels >= 10  # the sources were read (figures of sub-panels)
+    for path in (rendered.html, rendered.pdf, rendered.docx):
         assert path.exists(), path
         assert path.stat().st_size > 200_000, f"{path.name} is only {path.stat().st_size} bytes"
-    assert bundled_render.pdf.read_bytes().startswith(b"%PDF-")
+    assert rendered.pdf.read_bytes().startswith(b"%PDF-")
     # every figure panel is embedded: one PNG per panel in the html and the docx
-    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', bundled_render.html.read_text("utf-8"))) >= panels
-    with zipfile.ZipFile(bundled_render.docx) as z:
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', rendered.html.read_text("utf-8"))) >= panels
+    with zipfile.ZipFile(rendered.docx) as z:
         assert len([n for n in z.namelist() if n.startswith("word/media/")]) >= panels
     from pypdf import PdfReader
 
-    assert len(PdfReader(str(bundled_render.pdf)).pages) >= 10
-    # the renderer left nothing behind in the output directory but the three reports
-    assert sorted(p.name for p in bundled_render.out_dir.iterdir()) == ["report.docx", "report.html", "report.pdf"]
+    assert len(PdfReader(str(rendered.pdf)).pages) >= 8
+    # the renderer left nothing behind in the output directory but the two documents' formats
+    assert sorted(p.name for p in bundled_render.out_dir.iterdir()) == [
+        f"{d}.{f}" for d in DOCUMENTS for f in ("docx", "html", "pdf")]
 
 
+@pytest.mark.parametrize("document", DOCUMENTS)
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_every_caption_of_the_sources_is_printed(bundled_render, fmt):
-    caps = captions()
-    assert len(caps["fig-cap"]) == len(_labels("fig")) and len(caps["tbl-cap"]) == len(_labels("tbl"))
-    text = _text(bundled_render, fmt)
+def test_every_caption_of_the_sources_is_printed(bundled_render, fmt, document):
+    caps = captions(document=document)
+    assert len(caps["fig-cap"]) == len(_labels("fig", document)) and len(caps["tbl-cap"]) == len(_labels("tbl", document))
+    text = _text(bundled_render if document == "report" else bundled_render.supplement, fmt)
     missing = [c for c in caps["fig-cap"] + caps["tbl-cap"] + caps["fig-subcap"] if normalise(c) not in text]
     assert not missing, f"captions missing from the {fmt}: {missing}"
 
@@ -73,23 +78,26 @@ def test_no_unevaluated_code_or_missing_value_is_printed(bundled_render, fmt):
 def test_no_odds_ratio_of_zero_is_printed(bundled_render, fmt):
     """CR by CRS has a zero cell (every patient without CRS responded): the report prints Firth's
     odds ratio, never the conditional estimate 0 (issue 20)."""
-    text = _text(bundled_render, fmt)
+    text = _text(bundled_render, fmt) + " " + _text(bundled_render.supplement, fmt)
     assert not re.search(r"\bOR 0\.0+\b(?!\d)", text), f"an odds ratio of 0 printed in the {fmt}"
-    assert "Firth OR" in text
 
 
+@pytest.mark.parametrize("document", DOCUMENTS)
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_cross_references_are_resolved(bundled_render, fmt):
-    text = _text(bundled_render, fmt)
+def test_cross_references_are_resolved(bundled_render, fmt, document):
+    text = _text(bundled_render if document == "report" else bundled_render.supplement, fmt)
     for marker in ("@fig-", "@tbl-", "@sec-", "?@", "[@"):
         assert marker not in text, f"unresolved reference {marker!r} in the {fmt}"
-    figures, tables = _labels("fig"), _labels("tbl")
-    assert len(figures) >= 5 and len(tables) >= 2
-    # numbered in order: "Figure 1" ... "Figure n", "Table 1" ... "Table m"
+    figures, tables = _labels("fig", document), _labels("tbl", document)
+    assert len(figures) >= 3 and len(tables) >= 4
+    # numbered in order: "Figure 1" ... "Figure n", "Table 1" ... "Table m" (the supplement: S1, ...)
+    s = "S" if document == "supplement" else ""
     for i in range(1, len(figures) + 1):
-        assert re.search(rf"\bFigure {i}\b", text), f"Figure {i} is never referenced in the {fmt}"
+        assert re.search(rf"\bFigure {s}{i}\b", text), f"Figure {s}{i} is never referenced in the {fmt}"
     for i in range(1, len(tables) + 1):
-        assert re.search(rf"\bTable {i}\b", text), f"Table {i} is never referenced in the {fmt}"
+        assert re.search(rf"\bTable {s}{i}\b", text), f"Table {s}{i} is never referenced in the {fmt}"
+    if document == "report":  # the manuscript points to the supplement's displays by their numbers
+        assert re.search(r"Supplementary (Figure|Table) S\d+", text)
     # cited works are resolved into the reference list (a key left as text would read "source2024")
     assert "source2024" not in text
 
@@ -126,12 +134,15 @@ def test_every_inline_value_is_the_librarys_in_its_place(bundled_render, bundled
 
 
 def _two_different_verdicts_of_one_paragraph(log):
-    for para in paragraphs(log):
-        verdicts = [e for e in para.logged if ".verdict(" in e.expression]
-        for a, b in zip(verdicts, verdicts[1:]):
-            if a.value != b.value:
-                return a, b
-    raise AssertionError("no paragraph with two different verdicts")
+    """Two estimates of one kind (verdicts, rates, differences, hazard ratios) printed in one
+    paragraph with different values: exchanged, each would still be somewhere on the page."""
+    for kind in (".verdict(", ".risk_difference(", ".survival_hr(", ".rate("):
+        for para in paragraphs(log):
+            same = [e for e in para.logged if kind in e.expression]
+            for a, b in zip(same, same[1:]):
+                if a.value != b.value:
+                    return a, b
+    raise AssertionError("no paragraph with two different estimates of one kind")
 
 
 def test_two_swapped_verdicts_in_the_prose_fail_the_check(bundled_render, bundled_results):
@@ -141,8 +152,10 @@ def test_two_swapped_verdicts_in_the_prose_fail_the_check(bundled_render, bundle
     first, second = _two_different_verdicts_of_one_paragraph(log)
     html = bundled_render.html.read_text("utf-8")
     # as Pandoc printed them: line breaks where the value had spaces
-    (a, a_end), (b, b_end) = (re.search(r"\s+".join(map(re.escape, v.value.split())), html).span()
-                              for v in (first, second))
+    first_re, second_re = (r"\s+".join(map(re.escape, v.value.split())) for v in (first, second))
+    b, b_end = re.search(second_re, html).span()
+    # the first value's last print before the second (an estimate may also be in the abstract)
+    a, a_end = [m.span() for m in re.finditer(first_re, html[:b])][-1]
     assert a_end < b
     swapped = html[:a] + second.value + html[a_end:b] + first.value + html[b_end:]
     page = html_text_of(swapped)

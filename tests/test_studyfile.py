@@ -5,10 +5,12 @@ names, dd/mm/yyyy text mixed with Excel dates, a data-dictionary sheet, three pl
 data-entry errors) go through `map` -> `validate --study` -> render with no hand edit
 but the cut-off, and only the planted errors are reported.
 """
+
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -152,7 +154,11 @@ def test_precedence_argument_over_study_file_over_demo(tmp_path):
     # no study file, no cohort: the demo, its kinetics and its cut-off
     demo = resolve_study(base=tmp_path / "exports")
     assert (demo.cohort, demo.kinetics, demo.cutoff.isoformat(), demo.is_demo) == (
-        DEMO_COHORT, DEMO_KINETICS, DEMO_CUTOFF, True)
+        DEMO_COHORT,
+        DEMO_KINETICS,
+        DEMO_CUTOFF,
+        True,
+    )
 
 
 def test_an_export_needs_its_own_cutoff(tmp_path):
@@ -163,15 +169,18 @@ def test_an_export_needs_its_own_cutoff(tmp_path):
         resolve_study(study)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("cuttoff: 2024-01-01\n", "cuttoff: unknown key"),
-    ("columns:\n  age_crs: Age\n", "unknown contract column 'age_crs'; the contract's columns are: patient_id"),
-    ("date_format: '%d/%m'\n", "must contain %d, %m and %Y"),
-    ("analysis:\n  alpha: 5\n", "analysis.alpha"),
-    ("authors:\n  - name: A\n    orcid: 1234\n", "authors.0.orcid"),
-    ("title: 'unclosed\nsubtitle: x\n", "not valid YAML (line"),
-    ("- a list\n", "a set of `key: value` lines"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("cuttoff: 2024-01-01\n", "cuttoff: unknown key"),
+        ("columns:\n  age_crs: Age\n", "unknown contract column 'age_crs'; the contract's columns are: patient_id"),
+        ("date_format: '%d/%m'\n", "must contain %d, %m and %Y"),
+        ("analysis:\n  alpha: 5\n", "analysis.alpha"),
+        ("authors:\n  - name: A\n    orcid: 1234\n", "authors.0.orcid"),
+        ("title: 'unclosed\nsubtitle: x\n", "not valid YAML (line"),
+        ("- a list\n", "a set of `key: value` lines"),
+    ],
+)
 def test_a_bad_study_file_names_the_key(tmp_path, text, message):
     with pytest.raises(StudyFileError) as err:
         read_study_file(_write(tmp_path, text))
@@ -179,7 +188,9 @@ def test_a_bad_study_file_names_the_key(tmp_path, text, message):
 
 
 def test_title_block_byline_product_and_date(tmp_path):
-    study = _write(tmp_path, """
+    study = _write(
+        tmp_path,
+        """
 title: "Our cohort"
 subtitle: "Two centers"
 date: 2026-11-07
@@ -188,7 +199,8 @@ authors:
   - {name: "R *O*", affiliation: ["Hospital A", "Unit B"]}
 data: {cohort: c.csv, cutoff: 2026-11-01}
 product: {target: CD19, costimulatory_domain: CD28, lymphodepletion: fludarabine–cyclophosphamide}
-""")
+""",
+    )
     settings = resolve_study(study)
     block = settings.metadata_block()
     assert "title: Our cohort" in block and "subtitle: Two centers" in block and "date: 7 November 2026" in block
@@ -213,12 +225,15 @@ def test_mapping_applies_values_and_date_format_before_validation(tmp_path):
     frame.loc[:, "crs_onset_day"] = ["4", ""]
     frame.loc[:, "infusion_date"] = ["05/03/2020", "2020-03-06"]
     path = write_cohort_text(tmp_path / "c.csv", "", frame)
-    study = _write(tmp_path, """
+    study = _write(
+        tmp_path,
+        """
 data: {cohort: c.csv, cutoff: 2023-03-01}
 columns: {patient_id: "Record ID", crs_grade: "CRS grade"}
 values: {crs_grade: {"Grade 3": 3, "None": 0}}
 date_format: "%d/%m/%Y"
-""")
+""",
+    )
     data = load_settings(resolve_study(study))
     assert list(data.cohort["crs_grade"]) == [3, 0]
     assert list(data.cohort["infusion_date"].dt.date) == [dt.date(2020, 3, 5), dt.date(2020, 3, 6)]
@@ -231,8 +246,9 @@ def test_whole_column_failures_get_a_hint(tmp_path, capsys):
     study = tmp_path / "study.yml"
     cli.main(["map", str(export), "--kinetics", str(kinetics), "-o", str(study)])
     text = _set_cutoff(study).read_text(encoding="utf-8")
-    study.write_text("\n".join(line for line in text.splitlines() if not line.startswith("date_format")) + "\n",
-                     encoding="utf-8")
+    study.write_text(
+        "\n".join(line for line in text.splitlines() if not line.startswith("date_format")) + "\n", encoding="utf-8"
+    )
     capsys.readouterr()
     assert cli.main(["validate", "--study", str(study)]) == 1
     out = capsys.readouterr().out
@@ -272,15 +288,42 @@ def _users_study(directory: Path) -> dict:
     """map (the real command) -> one cut-off edit -> their title and author."""
     export, kinetics = write_export(directory, "labels", errors=False)
     study = directory / "study.yml"
-    proc = subprocess.run([sys.executable, "-m", "analysis", "map", str(export), "--kinetics", str(kinetics),
-                           "-o", str(study)], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis", "map", str(export), "--kinetics", str(kinetics), "-o", str(study)],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     text = _set_cutoff(study).read_text(encoding="utf-8")
     text = text.replace('title: "CAR-T cell therapy cohort report"', 'title: "Toxicity after CAR-T in our registry"')
     text = text.replace('name: "Your Name"', 'name: "Zoë Quintero"')
+    # the declarations a journal asks for, filled in where map left them commented out
+    for key, value in USERS_DECLARATIONS.items():
+        assert f"  # {key}: " in text, key
+        text = re.sub(rf"^  # {key}: .*$", f"  {key}: {_q(value)}", text, flags=re.MULTILINE)
     study.write_text(text, encoding="utf-8")
-    return {"study": study, "to": "html,pdf,docx"}
+    return {"study": study, "to": "html,pdf,docx", "supplement": True}
+
+
+USERS_DECLARATIONS = {
+    "design": "retrospective cohort study",
+    "registry": "the CAR-T registry of our two hospitals",
+    "setting": "two university hospitals",
+    "eligibility": "Every patient infused with CD19 CAR-T cells was eligible.",
+    "relapse": "Relapse was the reappearance of blasts after CR.",
+    "ethics_committee": "the Ethics Committee of X",
+    "ethics_approval": "EK 1/2026",
+    "consent": "Patients consented to the registry.",
+    "funding": "No specific funding.",
+    "conflicts": "None declared.",
+    "data_availability": "On request from the corresponding author.",
+}
+
+
+def _q(value: str) -> str:
+    return '"' + value.replace('"', '\\"') + '"'
 
 
 register_render("users-report", ("test_studyfile",), _users_study)
@@ -290,7 +333,7 @@ register_render("users-report", ("test_studyfile",), _users_study)
 def users_report():
     proc, out = background_render("users-report")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return Rendered(out)
+    return Rendered(out, proc.stderr)
 
 
 def test_a_users_report_is_about_their_study(users_report):
@@ -300,18 +343,49 @@ def test_a_users_report_is_about_their_study(users_report):
     for body in (rendered.html_text, rendered.pdf_text, rendered.docx_text):
         assert "Toxicity after CAR-T in our registry" in body and "Zoë Quintero" in body
         assert f"{N_PATIENTS} patients" in body
-        for words in ("Reproduction of the published figures", "Patients enrolled", "The cartox team",
-                      "synthetic", "4-1BB", "re-analys", "93 patients"):
+        for words in (
+            "Reproduction of the published figures",
+            "Patients enrolled",
+            "The cartox team",
+            "synthetic",
+            "4-1BB",
+            "re-analys",
+            "93 patients",
+        ):
             assert words not in body, words
         assert "St Elsewhere" not in body and "Mercy General" not in body  # center names never printed
+
+
+def test_a_users_declared_study_leaves_no_placeholder_and_keeps_to_the_journals_limits(users_report):
+    """Issue 21, "done when": a user's study rendered with the declarations filled in has no
+    placeholder left in either document, and its counts are within the default limits."""
+    for document in (users_report, users_report.supplement):
+        for body in (document.html_text, document.pdf_text, document.docx_text):
+            assert "[to be completed" not in body and "To be completed before submission" not in body
+    body = users_report.html_text
+    assert "EK 1/2026" in body and "the Ethics Committee of X" in body and "No specific funding." in body
+    assert "retrospective cohort study using data from the CAR-T registry of our two hospitals" in body
+    counts = [line for line in users_report.stderr.splitlines() if line.startswith("manuscript: ")]
+    assert len(counts) == 1 and "(limit 300)" in counts[0] and "(limit 4,000)" in counts[0], counts
+    assert "warning:" not in users_report.stderr and "to be completed" not in users_report.stderr
+    from layout import html_parts
+
+    (strobe,) = [
+        t for t in html_parts(users_report.supplement.html).tables if t.header[:2] == ["Item", "Recommendation"]
+    ]
+    statuses = {row[0]: row[-1] for row in strobe.rows}
+    assert len(statuses) == 34 and statuses["6b"].startswith("not applicable")
+    assert {v for k, v in statuses.items() if k != "6b"} == {"present"}, statuses
 
 
 def test_analysis_options_reach_the_results(tmp_path):
     """`analysis:` in the study file is read by the statistics, not only by the prose."""
     from analysis.report.results import compute_results
 
-    study = _write(tmp_path, f"data: {{cohort: {DEMO_COHORT}, cutoff: {DEMO_CUTOFF}}}\n"
-                             "analysis: {alpha: 0.01, landmark_day: 60}\n")
+    study = _write(
+        tmp_path,
+        f"data: {{cohort: {DEMO_COHORT}, cutoff: {DEMO_CUTOFF}}}\nanalysis: {{alpha: 0.01, landmark_day: 60}}\n",
+    )
     settings = resolve_study(study)
     results = compute_results(load_settings(settings), **settings.analysis.model_dump())
     assert results.landmark_day == 60
@@ -341,6 +415,8 @@ def test_visit_windows_reach_the_kinetics_profiles_and_overlaps_are_refused(tmp_
 def test_words_in_a_grade_column_get_a_values_hint():
     from analysis.inputs.loading import Violation
 
-    violations = [Violation(r, f"P{r}", "crs_grade", "not a whole number", v)
-                  for r, v in ((2, "Grade II"), (3, "Grade I"), (4, "Grade II"))]
+    violations = [
+        Violation(r, f"P{r}", "crs_grade", "not a whole number", v)
+        for r, v in ((2, "Grade II"), (3, "Grade I"), (4, "Grade II"))
+    ]
     assert any("map them to numbers under `values:`" in h and "Grade II" in h for h in hints(violations))

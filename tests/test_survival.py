@@ -58,7 +58,27 @@ def test_gehan_landmarks_log_ci():
     assert lm[36].survival is None and "36" in lm[36].reason
     pl = {x.months: x for x in kaplan_meier(*_gehan("control")).landmarks}
     assert (pl[12].survival, pl[12].ci_low, pl[12].ci_high) == pytest.approx((0.190476190, 0.078870140, 0.460011598), abs=6e-10)
-    assert pl[24].survival is None  # last placebo time is 23 weeks
+    # last placebo time is 23 weeks and every placebo patient had the event: the curve is 0
+    # from then on, an estimate, not a gap (issue 21: "—" printed for an estimable 24-month 0)
+    # R> summary(survfit(Surv(time, cens) ~ 1, data = gehan[gehan$treat == "control", ]),
+    #            times = c(12, 24), extend = TRUE)
+    #    24: survival 0 lower NA upper NA
+    assert (pl[24].survival, pl[24].ci_low, pl[24].ci_high) == (0.0, None, None)
+
+
+def test_upper_median_limit_not_reached_differs_from_not_estimable():
+    """Issue 21: 'NR' printed as the upper limit where every patient had an event.
+    R> f <- survfit(Surv(c(0.3, 1, 2, 5.6, 6, 8), rep(1, 6)) ~ 1); print(f)
+         n events median 0.95LCL 0.95UCL
+         6      6    3.8       1      NA      (the curve falls to 0: NA is "not estimable")
+    R> survfit(Surv(c(0.3, 1, 2, 5.6, 6, 8), c(1, 1, 0, 1, 1, 0)) ~ 1)
+         6      4    5.6       1      NA      (the curve ends above 0: the band stays above 50%)"""
+    all_events = kaplan_meier(np.array([0.3, 1, 2, 5.6, 6, 8]), np.ones(6, bool))
+    assert (all_events.median_months, all_events.median_ci_low, all_events.median_ci_high) == (3.8, 1, None)
+    assert all_events.median_ci_high_not_estimable and "not estimable" in all_events.median_reason
+    censored_last = kaplan_meier(np.array([0.3, 1, 2, 5.6, 6, 8]), np.array([1, 1, 0, 1, 1, 0], bool))
+    assert (censored_last.median_months, censored_last.median_ci_low, censored_last.median_ci_high) == (5.6, 1, None)
+    assert not censored_last.median_ci_high_not_estimable and "not reached" in censored_last.median_reason
 
 
 def test_gehan_logrank():
@@ -288,3 +308,12 @@ def test_logrank_singular_variance_falls_back_to_lifelines():
     assert res.df == 1
     assert res.logrank_chisq == pytest.approx(ll.test_statistic, abs=1e-12)
     assert res.logrank_p == pytest.approx(ll.p_value, abs=1e-12)
+
+
+def test_total_follow_up_in_person_years():
+    """STROBE 14c asks for the total amount of follow-up: by hand, (12 + 24 + 6 + 18) / 12 = 5.0."""
+    df = pd.DataFrame({"os_months": [12.0, 24.0, 6.0, 18.0], "os_event": [True, False, True, False]})
+    assert median_followup(df).person_years == pytest.approx(5.0, abs=1e-12)
+    everyone_died = pd.DataFrame({"os_months": [3.0, 9.0], "os_event": [True, True]})
+    fu = median_followup(everyone_died)
+    assert fu.median_months is None and fu.person_years == pytest.approx(1.0)

@@ -11,7 +11,15 @@ from analysis.estimators.comparisons import (
 from analysis.estimators.cox import COX_TERMS, CoxResult, CoxTerm, PHTest
 from analysis.registry.concepts import VARIABLES
 from analysis.registry.groups import GROUPINGS
-from analysis.report.tables import Table, md_escape, reproduction_table, table1, table2
+from analysis.report.tables import (
+    Table,
+    baseline_variables,
+    course_variables,
+    md_escape,
+    reproduction_table,
+    table1,
+    table2,
+)
 
 # Publication Table 1 (level order of analysis.registry.groups: crs no/yes, icans no/yes, concurrent both/others).
 _N = {"crs": (17, 76), "icans": (77, 16), "concurrent": (15, 78)}
@@ -121,11 +129,40 @@ def test_table1_markdown_has_every_characteristic_and_every_p():
     age = next(r for r in body if r[0] == "Age, years")
     assert age[1:4] == ["26 (2–66)", "31 (2–70)", "0.735^a^"]
     il6 = next(r for r in body if r[0] == "Peak IL-6, pg/mL")
-    assert il6[2] == "517 (3.1–27,231)" and il6[3] == "\\<0.001^a^"
+    assert il6[2] == "517 (3–27,231)" and il6[3] == "\\<0.001^a^"
     male = next(r for r in body if r[0].endswith("Male"))
     assert male[1:3] == ["6 (35.3%)", "41 (53.9%)"] and male[3] == ""  # p sits on the variable row
     steroids = next(r for r in body if r[0].startswith("Received steroids"))
     assert steroids[1:3] == ["0 (0.0%)", "51 (67.1%)"]
+
+
+def test_table1_splits_baseline_from_the_course_after_infusion_and_adds_all_patients():
+    """Issue 21: Table 1 mixed baseline with what followed the infusion, had no overall
+    column, and tested the drugs "p < 0.001" against patients who could not have received
+    them (no CRS, no treatment: 0 of 17)."""
+    from analysis.estimators.comparisons import CategoricalLevel, CategoryCount, ContinuousLevel
+
+    overall = {"age": ContinuousLevel("all", "All patients", 93, 30.0, 2.0, 70.0),
+               "steroids": CategoricalLevel("all", "All patients", 93, (CategoryCount("yes", 51, 54.8387),
+                                                                         CategoryCount("no", 42, 45.1613)))}
+    baseline = table1(publication_table1(), overall=overall, variables=baseline_variables())
+    rows = _md_rows(baseline.markdown)
+    header, body = [h.replace("\u00a0", " ") for h in rows[0]], rows[2:]
+    assert header[1] == "All patients (n = 93)"
+    assert next(r for r in body if r[0] == "Age, years")[1] == "30 (2–70)"
+    labels = " ".join(r[0] for r in body)
+    assert "Peak IL-6" not in labels and "steroids" not in labels and "BM blasts" in labels
+
+    course = table1(publication_table1(), overall=overall, variables=course_variables(), first="After infusion")
+    rows = _md_rows(course.markdown)
+    body = rows[2:]
+    steroids = next(r for r in body if r[0].startswith("Received steroids"))
+    assert steroids[1] == "51 (54.8%)" and steroids[2:4] == ["0 (0.0%)", "51 (67.1%)"]
+    assert [steroids[4], steroids[7], steroids[10]] == ["—^†^"] * 3  # no p by CRS, ICANS or concurrent
+    il6 = next(r for r in body if r[0].startswith("Peak IL-6"))
+    assert il6[4] == "\\<0.001^a^"  # the inflammatory markers are still compared
+    assert "Not tested: corticosteroids and tocilizumab are given to treat CRS or ICANS" in course.markdown
+    assert "Not tested" not in baseline.markdown
 
 
 def test_table1_footnotes_name_each_test_by_its_mark():

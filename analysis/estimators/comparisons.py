@@ -429,6 +429,29 @@ def compare_categorical(
     return Comparison(variable, grouping, "categorical", tuple(levels), table_test(counts))
 
 
+def describe(df: pd.DataFrame, variable: str) -> ContinuousLevel | CategoricalLevel:
+    """The whole cohort's summary of a characteristic (Table 1's "All patients" column):
+    median (min–max) of the non-missing values, or the count and percent per category in
+    the order of :func:`compare_categorical`. No test."""
+    if VARIABLES[variable].compared_as == "continuous":
+        v = pd.to_numeric(df[variable], errors="coerce").astype(float).to_numpy()
+        v = v[~np.isnan(v)]
+        stats_ = (float(np.median(v)), float(v.min()), float(v.max())) if v.size else (None, None, None)
+        return ContinuousLevel("all", "All patients", int(v.size), *stats_)
+    values = df[variable]
+    present = values.dropna()
+    boolean = _is_boolean(values)
+    if boolean:
+        present = present.astype(bool)
+    known = (True, False) if boolean else tuple(c.value for c in VARIABLES[variable].categories)
+    order = list(known) + sorted(set(present.unique()) - set(known), key=str)
+    counts = present.value_counts()
+    n = int(present.size)
+    return CategoricalLevel("all", "All patients", n, tuple(
+        CategoryCount(_category_label(c), int(counts.get(c, 0)), 100.0 * int(counts.get(c, 0)) / n if n else None)
+        for c in order))
+
+
 # --------------------------------------------------------------------------- response rates
 
 

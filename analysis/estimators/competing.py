@@ -57,6 +57,8 @@ CIF_MONTHS = (12, 24)
 #: Competing causes among patients in CR: key -> (code in the status vector, label).
 CAUSES = {"relapse": (1, "Relapse"), "nrm": (2, "Non-relapse mortality")}
 CENSORED = 0
+#: The same codes for the disease profiles (LBCL, MM): progression and NRM from infusion.
+PROGRESSION_CAUSES = {"progression": (1, "Progression"), "nrm": (2, "Non-relapse mortality")}
 
 
 @dataclass(frozen=True)
@@ -297,16 +299,19 @@ def _level(key: str, label: str, months, status, code: int) -> CIFLevel:
 
 
 def compare_competing(df: pd.DataFrame, grouping: str | None = None, *,
-                      data: pd.DataFrame | None = None) -> CompetingRisks:
+                      data: pd.DataFrame | None = None, causes: dict | None = None,
+                      population: str = "Patients in CR") -> CompetingRisks:
     """CIF of relapse and of NRM among patients in CR, per level of ``grouping``
     (all patients in CR when None), with Gray's test per cause (see module docstring).
+    ``causes`` and ``population``: the disease profiles' progression and NRM from infusion
+    (:data:`PROGRESSION_CAUSES`, all patients).
     Levels without patients are kept with n = 0 and a reason; they do not enter the test.
     ``data``: ``competing_frame(df)`` when already computed (shared by the groupings)."""
     data = competing_frame(df) if data is None else data
     months = data["months"].to_numpy(dtype=float)
     status = data["status"].to_numpy()
     if grouping is None:
-        levels = [("all", "Patients in CR", np.ones(len(data), dtype=bool))]
+        levels = [("all", population, np.ones(len(data), dtype=bool))]
     else:
         g = GROUPINGS[grouping]
         codes = pd.Categorical(df.loc[data.index, g.column], categories=list(g.keys)).codes
@@ -320,8 +325,8 @@ def compare_competing(df: pd.DataFrame, grouping: str | None = None, *,
         group[m] = i
     in_test = group >= 0
 
-    causes = {}
-    for cause, (code, label) in CAUSES.items():
+    compared = {}
+    for cause, (code, label) in (CAUSES if causes is None else causes).items():
         if grouping is None:
             gray = GrayTest(None, None, None, "no grouping: no test")
         elif len(present) < 2:
@@ -329,12 +334,12 @@ def compare_competing(df: pd.DataFrame, grouping: str | None = None, *,
                             "only one group with patients: no test" if present else "no patient in CR: no test")
         else:
             gray = gray_test(months[in_test], status[in_test], group[in_test], code)
-        causes[cause] = CauseComparison(
+        compared[cause] = CauseComparison(
             cause, label, tuple(_level(key, lbl, months[m], status[m], code) for key, lbl, m in levels), gray)
     return CompetingRisks(
         grouping=grouping, n=int(len(data)),
         n_relapse=int(np.sum(status == CAUSES["relapse"][0])), n_nrm=int(np.sum(status == CAUSES["nrm"][0])),
-        causes=causes, risk_times=tuple(float(t) for t in risk_times),
+        causes=compared, risk_times=tuple(float(t) for t in risk_times),
         at_risk={key: _at_risk(months[m], risk_times) for key, _, m in levels},
     )
 

@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from analysis.registry.concepts import ENDPOINTS, RESPONSES
+from analysis.registry.concepts import RESPONSES
+from analysis.registry.diseases import endpoint_of
 
 if TYPE_CHECKING:
     from analysis.estimators.firth import FirthOddsRatio
@@ -377,7 +378,7 @@ def univariable_cox(df: pd.DataFrame, endpoint: str, grouping: str) -> Univariab
 
     g = GROUPINGS[grouping]
     ref = reference_level(grouping)
-    data = endpoint_frame(df[list(ENDPOINTS[endpoint].columns) + [g.column]], endpoint)
+    data = endpoint_frame(df[list(endpoint_of(endpoint).columns) + [g.column]], endpoint)  # PFS, DoR too
     data = data[data[g.column].notna()]
     n, events = int(len(data)), int(data["event"].sum())
     levels = compared_levels(grouping)
@@ -462,7 +463,7 @@ def detectable_hazard_ratio_for(df: pd.DataFrame, endpoint: str, grouping: str, 
     g = GROUPINGS[grouping]
     if len(g.levels) != 2:
         raise ValueError(f"grouping {grouping!r} has {len(g.levels)} levels; Schoenfeld's formula needs two")
-    data = endpoint_frame(df[list(ENDPOINTS[endpoint].columns) + [g.column]], endpoint)
+    data = endpoint_frame(df[list(endpoint_of(endpoint).columns) + [g.column]], endpoint)  # PFS, DoR too
     data = data[data[g.column].notna()]
     n = len(data)
     codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes  # integers: no strings at 10^6 rows
@@ -505,7 +506,7 @@ def cox_trend(df: pd.DataFrame, endpoint: str, grouping: str) -> CoxTrend:
     if grouping not in TREND_SCORES:
         raise KeyError(f"grouping {grouping!r} is not ordered; the ordered groupings are: {', '.join(TREND_SCORES)}")
     g, scores = GROUPINGS[grouping], TREND_SCORES[grouping]
-    data = endpoint_frame(df[list(ENDPOINTS[endpoint].columns) + [g.column]], endpoint)
+    data = endpoint_frame(df[list(endpoint_of(endpoint).columns) + [g.column]], endpoint)  # PFS, DoR too
     data = data[data[g.column].notna()]
     codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes
     score = np.array([scores[k] for k in g.keys], dtype=float)[codes]

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.registry.concepts import ENDPOINTS
+from analysis.registry.diseases import DISEASE_ENDPOINTS, endpoint_of
 
 LANDMARK_MONTHS = (12, 24, 36)
 
@@ -77,6 +78,11 @@ class KMSummary:
     #: rather than not reached (the curve stays above 50% while it is defined).
     not_estimable: frozenset[str] = frozenset()
 
+    @property
+    def median_ci_high_not_estimable(self) -> bool:
+        """The upper limit of the median's CI cannot be estimated (not: not reached)."""
+        return "median_ci_high" in self.not_estimable
+
 
 @dataclass(frozen=True)
 class SurvivalComparison:
@@ -98,6 +104,9 @@ class FollowUp:
     ci_high: float | None
     reason: str | None = None
     not_estimable: frozenset[str] = frozenset()  # as KMSummary.not_estimable
+    #: Total time observed, infusion to death or last follow-up, in years of 365.25 days
+    #: (months / 12): the "total amount" of follow-up STROBE item 14c asks for
+    person_years: float | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -169,6 +178,10 @@ def _value_at(steps: _Steps, t: float) -> tuple[float, float, float]:
 
 
 def _landmark(steps: _Steps, months: int) -> Landmark:
+    if steps.surv.size and steps.surv[-1] == 0 and steps.times[-1] <= months:
+        # the curve reached 0 (every patient still at risk had the event): it stays 0, as R's
+        # summary(fit, times, extend = TRUE) says, even beyond the last follow-up
+        return Landmark(months, 0.0, None, None, "survival is 0, so its log-scale CI is undefined, as in R")
     if steps.last_time < months:
         return Landmark(months, None, None, None,
                         f"no patient followed to {months} months (last follow-up {steps.last_time:.1f})")
@@ -271,14 +284,14 @@ def _why_missing(undefined: bool, which: str) -> str:
 
 def _endpoint_columns(endpoint: str) -> list[str]:
     """Time and event columns of a registry endpoint (none for an unknown one: endpoint_frame says so)."""
-    return list(ENDPOINTS[endpoint].columns) if endpoint in ENDPOINTS else []
+    return list(endpoint_of(endpoint).columns) if endpoint in ENDPOINTS or endpoint in DISEASE_ENDPOINTS else []
 
 
 def endpoint_frame(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     """Rows and columns of one endpoint: OS and EFS on every patient, LFS on patients in CR."""
-    if endpoint not in ENDPOINTS:
+    if endpoint not in ENDPOINTS and endpoint not in DISEASE_ENDPOINTS:  # disease profiles: PFS, DoR
         raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(ENDPOINTS)}")
-    time_col, event_col = ENDPOINTS[endpoint].columns
+    time_col, event_col = endpoint_of(endpoint).columns
     rows = df[df[time_col].notna()]
     out = pd.DataFrame({"months": rows[time_col].astype(float), "event": rows[event_col].astype(bool)},
                        index=rows.index)
@@ -307,7 +320,7 @@ def compare_survival(df: pd.DataFrame, endpoint: str, grouping: str | None = Non
     risk_times = np.arange(0.0, max_follow + 1e-9, RISK_STEP_MONTHS) if len(data) else np.array([0.0])
 
     if grouping is None:
-        population = ENDPOINTS[endpoint].population
+        population = endpoint_of(endpoint).population
         levels = [("all", population[:1].upper() + population[1:], np.ones(len(data), dtype=bool))]
     else:
         g = GROUPINGS[grouping]
@@ -387,7 +400,8 @@ def median_followup(df: pd.DataFrame) -> FollowUp:
     alive = ~df["os_event"].to_numpy(dtype=bool)
     if months.size == 0:
         return FollowUp(None, None, None, "no patient")
+    total = float(months.sum()) / 12
     if not alive.any():
-        return FollowUp(None, None, None, "every patient died: no censored follow-up time")
+        return FollowUp(None, None, None, "every patient died: no censored follow-up time", person_years=total)
     km = kaplan_meier(months, alive)
-    return FollowUp(km.median_months, km.median_ci_low, km.median_ci_high, km.median_reason, km.not_estimable)
+    return FollowUp(km.median_months, km.median_ci_low, km.median_ci_high, km.median_reason, km.not_estimable, total)

@@ -50,6 +50,8 @@ from analysis.registry.contract import (
     kinetics_rules,
     not_done_column,
 )
+from analysis.registry.diseases import DEFAULT_DISEASE, Profile, disease_plausibility_rules
+from analysis.registry.diseases import disease as disease_profile
 
 __all__ = ["InputError", "Study", "Violation", "load_cohort", "load_kinetics", "load_study", "parse_cutoff"]
 
@@ -186,6 +188,8 @@ class Study:
     #: optional columns the cohort file did not have (``hsct_date``): read as empty, and the
     #: report says they were not recorded rather than that nothing happened
     absent_columns: tuple[str, ...] = ()
+    #: the disease profile whose contract the cohort was read with (analysis.registry.diseases)
+    disease: str = DEFAULT_DISEASE
 
 
 def _empty_path(path) -> bool:
@@ -206,13 +210,14 @@ def _cohort(
     mapping: ColumnMapping = NO_MAPPING,
     source: Source | None = None,
     not_collected: tuple[str, ...] = (),
+    profile: Profile | None = None,
 ) -> _Loaded:
     if _empty_path(path):
         return _empty_name("cohort")
     loaded = _load(
         path,
-        COHORT_FIELDS,
-        COHORT_RULES,
+        COHORT_FIELDS if profile is None else profile.fields,
+        COHORT_RULES if profile is None else profile.rules,
         what="cohort",
         cutoff=parse_cutoff(cutoff),
         sheet=sheet,
@@ -291,6 +296,7 @@ def load_study(
     mapping: ColumnMapping = NO_MAPPING,
     layout: redcap.Layout | None = None,
     not_collected: tuple[str, ...] | list[str] = (),
+    disease: str | None = None,
 ) -> Study:
     """Load a cohort and optionally its kinetics; the violations of both files are raised together.
 
@@ -299,11 +305,14 @@ def load_study(
     contract. A REDCap flat export (repeating instruments, events) is split into its
     cohort rows and, when ``layout`` names the kinetics instrument or events and no
     ``kinetics_path`` is given, its kinetics rows (:mod:`analysis.inputs.redcap`).
-    ``not_collected``: optional columns the registry does not collect.
+    ``not_collected``: optional columns the registry does not collect. ``disease``: the
+    disease profile whose contract the cohort follows (default B-ALL).
     """
+    profile = disease_profile(disease)
+    fields = profile.fields
     cutoff = parse_cutoff(cutoff)
     not_collected = tuple(not_collected)
-    parts = _redcap_parts(cohort_path, sheet, mapping, layout, use_kinetics=kinetics_path is None)
+    parts = _redcap_parts(cohort_path, sheet, mapping, layout, use_kinetics=kinetics_path is None, fields=fields)
     cohort_source = kinetics_source = None
     split_violations: list[Violation] = []
     notes: tuple[str, ...] = ()
@@ -313,7 +322,7 @@ def load_study(
         cohort_source, kinetics_source, split_violations, notes = parts
         if kinetics_source is not None:
             kinetics_path = cohort_path
-    cohort = _cohort(cohort_path, cutoff, sheet, mapping, cohort_source, not_collected)
+    cohort = _cohort(cohort_path, cutoff, sheet, mapping, cohort_source, not_collected, profile)
     violations = _with_file(split_violations, Path(cohort_path)) + list(cohort.violations)
     kinetics = None
     if kinetics_path is not None:
@@ -331,11 +340,14 @@ def load_study(
     unread = tuple(dict.fromkeys(not_collected + cohort.not_collected))
     warnings: tuple[Violation, ...] = ()
     if cohort.frame is not None:
-        warnings = tuple(_with_file(plausibility_warnings(cohort.frame, cutoff, set(unread)), Path(cohort_path)))
+        plausible = None if profile.key == DEFAULT_DISEASE else disease_plausibility_rules(cutoff)
+        warnings = tuple(
+            _with_file(plausibility_warnings(cohort.frame, cutoff, set(unread), plausible), Path(cohort_path))
+        )
     if violations:
         raise InputError(violations, warnings=warnings)
     return Study(
-        cohort=_finish(cohort.frame, COHORT_FIELDS),
+        cohort=_finish(cohort.frame, fields),
         kinetics=None if kinetics is None else _finish(kinetics.frame, KINETICS_FIELDS),
         cutoff=cutoff,
         cohort_path=Path(cohort_path),
@@ -343,11 +355,12 @@ def load_study(
         is_synthetic=bool(cohort.comments) and is_marker_line(cohort.comments[0]),
         notes=notes
         + cohort.notes
-        + _short_cr_notes(cohort.frame, Path(cohort_path))
+        + (_short_cr_notes(cohort.frame, Path(cohort_path)) if profile.key == DEFAULT_DISEASE else ())
         + (() if kinetics is None else kinetics.notes),
         warnings=warnings,
         not_collected=unread,
         absent_columns=cohort.absent,
+        disease=profile.key,
     )
 
 
@@ -368,7 +381,14 @@ def _short_cr_notes(frame: pd.DataFrame, path: Path) -> tuple[str, ...]:
     )
 
 
-def _redcap_parts(path, sheet, mapping: ColumnMapping, layout: redcap.Layout | None, use_kinetics: bool):
+def _redcap_parts(
+    path,
+    sheet,
+    mapping: ColumnMapping,
+    layout: redcap.Layout | None,
+    use_kinetics: bool,
+    fields: tuple[Field, ...] = COHORT_FIELDS,
+):
     """The cohort and kinetics parts of a REDCap flat export, as sources, with the
     violations of the split and notes saying what was found; None for any other table
     (read as it is); a :class:`_Loaded` holding the file's problems when it cannot be read."""
@@ -387,10 +407,10 @@ def _redcap_parts(path, sheet, mapping: ColumnMapping, layout: redcap.Layout | N
         frame = pd.concat(list(source.chunks(set())))
     except InputError as err:
         return _Loaded(None, _with_file(err.violations, path), [])
-    cohort_headers = mapping.headers(COHORT_FIELDS)
+    cohort_headers = mapping.headers(fields)
     cohort_header = tuple(cohort_headers.get(str(h).strip(), h) for h in source.header)
     record = cohort_header.index("patient_id") if "patient_id" in cohort_header else 0
-    read = [i for i, name in enumerate(cohort_header) if name in {f.name for f in COHORT_FIELDS}]
+    read = [i for i, name in enumerate(cohort_header) if name in {f.name for f in fields}]
     kinetics_headers = mapping.headers(KINETICS_FIELDS)
     kinetics_header = tuple(kinetics_headers.get(str(h).strip(), h) for h in source.header)
     samples = [i for i, name in enumerate(kinetics_header) if name == "car_copies_per_ug"]

@@ -58,6 +58,7 @@ from analysis.registry.contract import (
     Field,
     not_done_column,
 )
+from analysis.registry.diseases import SCALES
 
 #: Bytes read to recognise a file (encoding, separator, header) before parsing it.
 SNIFF_BYTES = 64 * 1024
@@ -251,6 +252,18 @@ _PARSERS = {
     SEX: (lambda s: _words(s, SEX_WORDS), lambda v: _na_hint("must be M or F (male/female accepted)", v)),
     STATUS: (lambda s: _words(s, STATUS_WORDS), lambda v: _na_hint("must be relapsed or primary_refractory", v)),
 }
+
+
+# Disease profiles (analysis.registry.diseases): a response-scale column's kind is the
+# scale's; its cells are the scale's levels in any of their spellings.
+def _scale_parsers(scale) -> tuple[Callable, Callable]:
+    words = scale.words
+    expected = f"not a {scale.name} response (one of {', '.join(scale.keys)})"
+    return (lambda s: _words(s, words)), (lambda v: _na_hint(expected, v))
+
+
+for _scale in SCALES.values():
+    _PARSERS[_scale.kind] = _scale_parsers(_scale)
 
 
 def parse_column(raw: pd.Series, kind: str, date_format: str | None = None):

@@ -35,6 +35,7 @@ from analysis.registry.contract import (
     plausibility_rules,
     required_unless_not_done,
 )
+from analysis.registry.diseases import SCALES
 
 if TYPE_CHECKING:  # pandera (~0.25 s) is imported when a table is validated, not when a
     # cached analysis is restored (its objects import analysis.inputs.loading)
@@ -49,6 +50,7 @@ _PANDERA_DTYPE = {
     INTEGER: "Int64",
     DATE: "datetime64[ns]",
     BOOLEAN: "boolean",
+    **{kind: object for kind in SCALES},  # the response scales of the disease profiles
 }
 
 
@@ -179,14 +181,14 @@ def _name_duplicate_rows(frame: pd.DataFrame, duplicates) -> list[Violation]:
 
 
 def plausibility_warnings(
-    frame: pd.DataFrame, cutoff: dt.date | None, skip: set[str] | frozenset = frozenset()
+    frame: pd.DataFrame, cutoff: dt.date | None, skip: set[str] | frozenset = frozenset(), rules=None
 ) -> list[Violation]:
     """The contract's plausibility rules (:func:`~analysis.registry.contract.plausibility_rules`)
     on a parsed cohort: one :class:`Violation` per implausible row, with the compared
     values; warnings, never errors. Rules reading a column in ``skip`` (not collected) are not run."""
     out = []
     patient_ids = frame["patient_id"].to_numpy()
-    for rule in plausibility_rules(cutoff):
+    for rule in plausibility_rules(cutoff) if rules is None else rules:  # rules: a disease profile's
         if skip & set(rule.columns):
             continue
         hit = warning_mask(frame, rule)

@@ -122,6 +122,11 @@ class Variable:
     phrase: str  # inside a sentence: "peak IL-6"
     kind: str  # CONTINUOUS, CATEGORICAL or YES_NO
     categories: tuple[Category, ...] = ()  # CATEGORICAL: display order and sub-row labels
+    #: Measured or given after the infusion (the course table), not a baseline characteristic
+    after_infusion: bool = False
+    #: A treatment of these toxicities: given by indication, so not tested between patients
+    #: with and without them (a patient without the toxicity has no reason to receive it)
+    treats: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -150,8 +155,8 @@ VARIABLES: dict[str, Variable] = {
         Variable("age", "Age", "age", CONTINUOUS),
         Variable("sex", "Sex", "sex", CATEGORICAL, (Category("M", "Male"), Category("F", "Female"))),
         Variable("ph_positive", "Ph-positive", "Ph-chromosome status", YES_NO),
-        Variable("il6_peak_pg_ml", "Peak IL-6", "peak IL-6", CONTINUOUS),
-        Variable("ferritin_peak_ng_ml", "Peak ferritin", "peak ferritin", CONTINUOUS),
+        Variable("il6_peak_pg_ml", "Peak IL-6", "peak IL-6", CONTINUOUS, after_infusion=True),
+        Variable("ferritin_peak_ng_ml", "Peak ferritin", "peak ferritin", CONTINUOUS, after_infusion=True),
         Variable("prior_lines", "Prior therapy lines", "number of prior therapy lines", CONTINUOUS),
         Variable(
             "disease_status",
@@ -161,8 +166,17 @@ VARIABLES: dict[str, Variable] = {
             (Category("relapsed", "Relapsed"), Category("primary_refractory", "Primary refractory")),
         ),
         Variable("n_relapses", "Number of relapses", "number of relapses", CONTINUOUS),
-        Variable("steroids", "Received steroids", "corticosteroid use", YES_NO),
-        Variable("tocilizumab", "Received tocilizumab", "tocilizumab use", YES_NO),
+        Variable(
+            "steroids", "Received steroids", "corticosteroid use", YES_NO, after_infusion=True, treats=("crs", "icans")
+        ),
+        Variable(
+            "tocilizumab",
+            "Received tocilizumab",
+            "tocilizumab use",
+            YES_NO,
+            after_infusion=True,
+            treats=("crs", "icans"),
+        ),
         Variable("bm_blasts_pct", "BM blasts before CAR-T", "bone-marrow blasts", CONTINUOUS),
         Variable("cart_dose_1e6_per_kg", "Infused CAR-T dose", "infused CAR-T cell dose", CONTINUOUS),
     )

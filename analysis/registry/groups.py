@@ -108,6 +108,9 @@ TREND_SCORES: dict[str, dict[str, int]] = {
 TABLE1_GROUPINGS = ("crs", "icans", "concurrent")
 
 #: The groupings defined by CRS and ICANS alone (not by their treatment).
+#: The toxicity groupings of the manuscript's main text and displays; the grade-level
+#: groupings and the treatments of toxicity are analysed in the supplement.
+MAIN_GROUPINGS = ("crs", "icans", "concurrent", "severity")
 TOXICITY_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
 
 #: The groupings of the CAR-T kinetics table (Cmax, Tmax, AUC with effect sizes), in order.
@@ -153,13 +156,7 @@ def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
     per grouping of :data:`GROUPINGS`, holding level keys.
     """
     df = cohort.copy()
-    seizure = (df["seizure"].astype("boolean").fillna(False).astype(bool) if "seizure" in df
-               else pd.Series(False, index=df.index))
-    df["crs_any"] = df["crs_grade"].gt(0)
-    df["crs_severe"] = df["crs_grade"].ge(3)
-    df["icans_severe"] = df["icans_grade"].ge(3) | seizure
-    df["icans_any"] = df["icans_grade"].gt(0) | df["icans_severe"]
-    df["concurrent"] = df["crs_any"] & df["icans_any"]
+    add_toxicity_flags(df)
     # "not done" is a value of its own: never counted as a response or as its absence
     not_evaluable = _flag(df, not_done_column("cr_day30"))
     cr = df["cr_day30"].astype(bool) & ~not_evaluable
@@ -191,6 +188,25 @@ def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
     df["efs_months"] = efs_days / DAYS_PER_MONTH
     df["efs_event"] = (lfs_event | ~cr).astype(bool)
 
+    add_groupings(df)
+    return df
+
+
+def add_toxicity_flags(df: pd.DataFrame) -> None:
+    """Add ``crs_any``, ``crs_severe``, ``icans_severe`` (grade ≥ 3 or a seizure),
+    ``icans_any`` and ``concurrent`` to a cohort of any disease profile (in place)."""
+    seizure = (df["seizure"].astype("boolean").fillna(False).astype(bool) if "seizure" in df
+               else pd.Series(False, index=df.index))
+    df["crs_any"] = df["crs_grade"].gt(0)
+    df["crs_severe"] = df["crs_grade"].ge(3)
+    df["icans_severe"] = df["icans_grade"].ge(3) | seizure
+    df["icans_any"] = df["icans_grade"].gt(0) | df["icans_severe"]
+    df["concurrent"] = df["crs_any"] & df["icans_any"]
+
+
+def add_groupings(df: pd.DataFrame) -> None:
+    """Add one ``grp_<name>`` column per grouping of :data:`GROUPINGS` (in place; needs
+    :func:`add_toxicity_flags`, ``steroids`` and ``tocilizumab``)."""
     yes_no = lambda flag: np.where(flag, "yes", "no")  # noqa: E731
     df[GROUPINGS["crs"].column] = _categorical(yes_no(df["crs_any"]), GROUPINGS["crs"])
     df[GROUPINGS["icans"].column] = _categorical(yes_no(df["icans_any"]), GROUPINGS["icans"])
@@ -210,4 +226,3 @@ def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
     )
     for name in ("steroids", "tocilizumab"):
         df[GROUPINGS[name].column] = _categorical(yes_no(df[name].astype(bool)), GROUPINGS[name])
-    return df

@@ -23,7 +23,7 @@ import numpy as np
 
 from analysis import __version__
 from analysis.estimators.centers import CenterSupplement
-from analysis.estimators.comparisons import Comparison, ResponseComparison
+from analysis.estimators.comparisons import Comparison, ContinuousLevel, ResponseComparison
 from analysis.estimators.competing import CIF_MONTHS, CompetingRisks, OnsetIncidence
 from analysis.estimators.cox import FIRTH, CoxResult
 from analysis.estimators.effects import DetectableHazardRatio, ResponseEffect, UnivariableCox
@@ -117,6 +117,17 @@ def _comparison_dict(comparison: Comparison) -> dict:
         levels[level.key] = entry
     out["levels"] = levels
     return out
+
+
+def _overall_dict(level) -> dict:
+    entry: dict[str, Any] = {"n": int(level.n)}
+    if isinstance(level, ContinuousLevel):
+        return _put_stats(entry, level, ("median", "min", "max"), "no patient has a value")
+    entry["counts"] = {str(c.category): int(c.count) for c in level.categories}
+    entry["percent"] = {}
+    for c in level.categories:
+        _put(entry["percent"], str(c.category), c.percent, "no patient has a value")
+    return entry
 
 
 def _response_dict(comparison: ResponseComparison) -> dict:
@@ -271,6 +282,7 @@ def results_to_dict(results: Results) -> dict[str, Any]:
     _put(out["followup"], "median_months", fu.median_months, fu.reason)
     _put(out["followup"], "ci_low", fu.ci_low, fu.reason or "lower confidence limit not reached")
     _put(out["followup"], "ci_high", fu.ci_high, fu.reason or "upper confidence limit not reached")
+    _put(out["followup"], "person_years", fu.person_years, "no patient")
     out["descriptives"] = {}
     for name, dist in results.descriptives.items():
         out["descriptives"][name] = _put_stats({"n": dist.n}, dist, ("median", "min", "max"), "no patient has a value")
@@ -279,6 +291,7 @@ def results_to_dict(results: Results) -> dict[str, Any]:
     for (variable, grouping), comparison in results.table1.items():
         table1.setdefault(variable, {})[grouping] = _comparison_dict(comparison)
     out["table1"] = table1
+    out["table1_overall"] = {variable: _overall_dict(level) for variable, level in results.table1_overall.items()}
 
     response: dict[str, dict] = {}
     for (r, grouping), rates in results.response.items():

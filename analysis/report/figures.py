@@ -635,6 +635,18 @@ def _jitter(n: int, width: float = 0.42) -> np.ndarray:
 # --------------------------------------------------------------------------- kinetics over time
 
 
+def _runs(mask: np.ndarray) -> list[slice]:
+    """Slices of the consecutive True runs of ``mask``."""
+    runs, start = [], None
+    for i, flag in enumerate(list(mask) + [False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            runs.append(slice(start, i))
+            start = None
+    return runs
+
+
 def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
     """CAR copies per µg DNA by visit: median (point and line) and interquartile range (bar)
     per level, with the number of patients sampled in each visit window in a table below.
@@ -644,8 +656,11 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
     ``n``, ``median``, ``q1``, ``q3``. Visits are equally spaced along the x axis (the
     windows are of unequal width: a time axis would crowd the first weeks), each labelled
     with its nominal day and window. The levels are side by side within a visit. Zeros (no
-    detectable CAR, e.g. lost persistence) cannot sit on a log axis; they are drawn on a
-    floor line labelled "0" below a break in the y axis, so the loss of CAR-T cells stays visible.
+    detectable CAR, e.g. lost persistence) cannot sit on a log axis: a median of 0 is an open
+    point on a floor line labelled "0" below a break in the y axis, never joined to the
+    points above it (the median's line runs only between visits whose median is above 0), and
+    an interquartile bar whose lower quartile is 0 is dashed down to the break, so that no
+    line crosses the break and the loss of CAR-T cells stays visible.
     """
     keys = list(GROUPINGS[grouping].keys) if grouping in GROUPINGS else list(pd.unique(profile["level"]))
     present = [k for k in keys if (profile["level"].astype(str) == k).any()]
@@ -667,19 +682,25 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
     has_zero = bool((stats == 0).any().any())
     floor = 10 ** (math.floor(math.log10(low_value)) - 1)
 
-    def on_axis(values: np.ndarray) -> np.ndarray:
-        return np.where(values > 0, values, floor) if has_zero else np.where(values > 0, values, np.nan)
-
     handles, colors, counts = [], [], []
     dodge = min(0.12, 0.6 / max(len(present), 1))
     for i, key in enumerate(present):
         color = group_color(grouping, key, keys.index(key))
         rows = profile[profile["level"].astype(str) == key].sort_values("day")
         x = np.array([position[float(d)] for d in rows["day"]]) + (i - (len(present) - 1) / 2) * dodge
-        median = on_axis(rows["median"].to_numpy(dtype=float))
-        q1, q3 = on_axis(rows["q1"].to_numpy(dtype=float)), on_axis(rows["q3"].to_numpy(dtype=float))
-        ax.vlines(x, q1, q3, color=color, lw=1.0, alpha=0.8, gid="iqr")
-        ax.plot(x, median, color=color, marker="o", ms=3, lw=1.1, gid="median")
+        median = rows["median"].to_numpy(dtype=float)
+        q1, q3 = rows["q1"].to_numpy(dtype=float), rows["q3"].to_numpy(dtype=float)
+        above = q1 > 0
+        ax.vlines(x[above], q1[above], q3[above], color=color, lw=1.0, alpha=0.8, gid="iqr")
+        to_zero = (q1 <= 0) & (q3 > 0)  # the lower quartile is 0: dashed down to the break
+        ax.vlines(x[to_zero], np.full(int(to_zero.sum()), floor * 10 ** 0.5), q3[to_zero], color=color, lw=1.0,
+                  alpha=0.8, linestyles=(0, (2, 1.5)), gid="iqr-to-zero")
+        for run in _runs(median > 0):
+            ax.plot(x[run], median[run], color=color, marker="o", ms=3, lw=1.1, gid="median")
+        zero = median == 0
+        if has_zero and zero.any():
+            ax.plot(x[zero], np.full(int(zero.sum()), floor), ls="none", marker="o", ms=3.5, mfc="white",
+                    mec=color, mew=1.0, gid="median-zero")
         handles.append(Line2D([], [], color=color, marker="o", ms=3, lw=1.1))
         colors.append(color)
         counts.append(dict(zip(rows["day"].astype(float), rows["n"].astype(int))))
@@ -1038,12 +1059,20 @@ SWIMMER_MARKERS = {
 }
 
 
+#: Days of the swimmer plot's expanded first panel: the toxicities begin within days.
+SWIMMER_EARLY_DAYS = 56
+
+
 def swimmer_plot(timelines) -> Figure:
     """Swimmer plot of the per-patient timelines (an
     :class:`analysis.report.cohort_flow.Timelines`): one unlabelled bar per patient from
     infusion to death (black square) or last follow-up (arrow), ordered by follow-up,
-    with CRS and ICANS onset, CR and relapse marked. When the cohort was thinned, a
-    note above the plot says how many patients are shown."""
+    with CRS and ICANS onset, CR and relapse marked. The first :data:`SWIMMER_EARLY_DAYS`
+    days, when CRS and ICANS begin (onsets measured in days), have a panel of their own in
+    days, left of a break; the rest of follow-up is in months. When the cohort was
+    thinned, a note above the plot says how many patients are shown."""
+    from analysis.registry.groups import DAYS_PER_MONTH
+
     n = timelines.shown
     if n == 0:
         return _not_estimable_panel("Swimmer plot not estimable (no patient)", (6.6, 2.0))
@@ -1054,41 +1083,75 @@ def swimmer_plot(timelines) -> Figure:
     legend_rows = 2 if has_hsct else 1      # seven entries do not fit on one line of the text width
     width, left, right, bottom, top = 6.6, 0.35, 0.15, 0.45, 0.45 + note_h + 0.16 * (legend_rows - 1)
     fig = _new_figure((width, bottom + main_h + top))
-    ax = _axes(fig, left, bottom, width - left - right, main_h)
-    y = np.arange(n)
-    ax.barh(y, timelines.follow_up, height=0.62, color="#d9d9d9", edgecolor="none", zorder=1)
     x_max = float(np.nanmax(timelines.follow_up)) if n else 1.0
-    ax.set_xlim(0, x_max * 1.04)
-    ax.set_ylim(n - 0.5, -0.5)  # longest follow-up on top
+    split = SWIMMER_EARLY_DAYS / DAYS_PER_MONTH  # months
+    two_panels = x_max > split * 1.5
+    gap = 0.12
+    usable = width - left - right
+    early_w = usable * 0.34 if two_panels else usable
+    ax_early = _axes(fig, left, bottom, early_w, main_h)
+    ax_late = _axes(fig, left + early_w + gap, bottom, usable - early_w - gap, main_h) if two_panels else None
+    y = np.arange(n)
+    fu_days = timelines.follow_up * DAYS_PER_MONTH
+    ax_early.barh(y, np.minimum(fu_days, SWIMMER_EARLY_DAYS), height=0.62, color="#d9d9d9", edgecolor="none",
+                  zorder=1)
+    ax_early.set_xlim(0, SWIMMER_EARLY_DAYS if two_panels else max(x_max * DAYS_PER_MONTH * 1.04, 1.0))
+    if ax_late is not None:
+        late = timelines.follow_up > split
+        ax_late.barh(y[late], timelines.follow_up[late] - split, left=split, height=0.62, color="#d9d9d9",
+                     edgecolor="none", zorder=1)
+        ax_late.set_xlim(split, x_max * 1.04)
     marker_scale = min(1.0, max(0.45, 60 / n))
+
+    def draw(x_months, **style):
+        """Plot points (months) in the panel their time falls in (days in the first)."""
+        x_months = np.asarray(x_months, dtype=float)
+        keep = ~np.isnan(x_months)
+        early = keep & ((x_months <= split) | (ax_late is None))
+        ax_early.plot(x_months[early] * DAYS_PER_MONTH, y[early] if early.size == n else y[:0], **style)
+        if ax_late is not None:
+            late_pts = keep & ~early
+            ax_late.plot(x_months[late_pts], y[late_pts], **style)
+
     handles, labels = [], []
     for field_name, (label, marker, color, size) in SWIMMER_MARKERS.items():
         x = getattr(timelines, field_name)
         if x is None or (field_name == "hsct" and np.isnan(x).all()):
             continue  # no transplant recorded: no legend entry for it
-        keep = ~np.isnan(x)
-        ax.plot(x[keep], y[keep], ls="none", marker=marker, ms=size * marker_scale, color=color, mew=0, zorder=3)
+        draw(x, ls="none", marker=marker, ms=size * marker_scale, color=color, mew=0, zorder=3)
         handles.append(Line2D([], [], ls="none", marker=marker, ms=size, color=color, mew=0))
         labels.append(label)
     dead = timelines.died
-    ax.plot(timelines.follow_up[dead], y[dead], ls="none", marker="s", ms=3.5 * marker_scale, color="black", zorder=4)
-    ax.plot(timelines.follow_up[~dead], y[~dead], ls="none", marker=">", ms=3.5 * marker_scale, color="#595959",
-            zorder=4)
+    draw(np.where(dead, timelines.follow_up, np.nan), ls="none", marker="s", ms=3.5 * marker_scale, color="black",
+         zorder=4)
+    draw(np.where(~dead, timelines.follow_up, np.nan), ls="none", marker=">", ms=3.5 * marker_scale,
+         color="#595959", zorder=4)
     handles += [Line2D([], [], ls="none", marker="s", ms=3.5, color="black"),
                 Line2D([], [], ls="none", marker=">", ms=3.5, color="#595959")]
     labels += ["Death", "Alive at last follow-up"]
-    ax.set_yticks([])
-    ax.spines["left"].set_visible(False)
-    ax.xaxis.set_major_locator(MultipleLocator(KM_TICK_MONTHS))
-    ax.set_xlabel(ENDPOINTS["os"].time_axis)  # every bar starts at infusion, as OS
-    ax.set_ylabel("Patients (ordered by follow-up)")
+    for ax in (ax_early, ax_late):
+        if ax is None:
+            continue
+        ax.set_ylim(n - 0.5, -0.5)  # longest follow-up on top
+        ax.set_yticks([])
+        ax.spines["left"].set_visible(False)
+    ax_early.xaxis.set_major_locator(MultipleLocator(14))
+    ax_early.set_xlabel("Days after infusion")
+    ax_early.set_ylabel("Patients (ordered by follow-up)")
+    if ax_late is not None:
+        ax_late.xaxis.set_major_locator(MultipleLocator(KM_TICK_MONTHS))
+        ax_late.set_xlabel("Months after infusion")
+        # the break between the panels: two slashes at the foot of each
+        for ax, at in ((ax_early, 1.0), (ax_late, 0.0)):
+            ax.plot([at - 0.012, at + 0.012], [-0.02, 0.02], transform=ax.transAxes, color="black", lw=0.8,
+                    clip_on=False, zorder=6)
     with mpl.rc_context(STYLE):
         fig.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.0, 1.0 + note_h / main_h),
-                   bbox_transform=ax.transAxes, ncol=-(-len(labels) // legend_rows), handletextpad=0.3,
+                   bbox_transform=ax_early.transAxes, ncol=-(-len(labels) // legend_rows), handletextpad=0.3,
                    columnspacing=1.0,
                    borderaxespad=0.1, fontsize=7.5)
     if note_h:
-        ax.text(0.0, 1.0 + 0.03 / main_h, f"{timelines.shown:,} of {timelines.n_patients:,} patients shown, "
-                f"at evenly spaced ranks of follow-up", transform=ax.transAxes, ha="left", va="bottom",
-                fontsize=7.5, style="italic")
+        ax_early.text(0.0, 1.0 + 0.03 / main_h, f"{timelines.shown:,} of {timelines.n_patients:,} patients shown, "
+                      f"at evenly spaced ranks of follow-up", transform=ax_early.transAxes, ha="left", va="bottom",
+                      fontsize=7.5, style="italic")
     return fig

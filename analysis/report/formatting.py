@@ -12,7 +12,12 @@ Conventions (the same everywhere in the report):
   ``missing=CELL_MISSING``.
 * Counts and whole numbers: integers with thousands separators ("27,231").
   Other numbers: one decimal ("3.1"); non-zero values below 0.1 keep two
-  significant digits so they never collapse to "0.0".
+  significant digits so they never collapse to "0.0"; from 1,000 on, whole numbers
+  ("10,953", not "10,952.9": the decimal is noise at that size).
+* Numbers shown together (a median and its range, a CI) share one precision, that of the
+  most precise number the rule above gives any of them (whole numbers when any is 1,000 or
+  more, at most two decimals when any is 0.1 or more): "0.3 (0.1–5.0)", never
+  "0.3 (0.1–5)"; "12 (2–70)" when all are whole; "10,953 (12–27,231)"; "1.15 (0.02–3.00)".
 * Percentages: one decimal ("92.5%"). Hazard ratios: two decimals.
 * Ranges use an en dash ("2–70").
 * Rounding is half up on the number's shortest decimal form (1.15 -> "1.2"),
@@ -34,12 +39,14 @@ __all__ = [
     "fmt_months",
     "fmt_n_of",
     "fmt_number",
+    "fmt_numbers",
     "fmt_p",
     "fmt_p_bare",
     "fmt_pct",
     "fmt_shift_ci",
     "fmt_signed",
     "is_missing",
+    "shared_decimals",
 ]
 
 
@@ -93,27 +100,54 @@ def fmt_p(p, reason: str | None = None, missing: str = NOT_ESTIMABLE) -> str:
     return f"p {bare[0]} {bare[1:]}" if bare.startswith("<") else f"p = {bare}"
 
 
-def fmt_number(x, missing: str = NOT_ESTIMABLE) -> str:
-    """A descriptive number: ``27231`` -> ``"27,231"``, ``3.14`` -> ``"3.1"``, ``0.042`` -> ``"0.042"``."""
+def _decimals(x: float) -> int:
+    """Decimals :func:`fmt_number` gives ``x``: 0 for whole numbers and from 1,000 on, two
+    significant digits below 0.1, else one."""
+    if x == round(x) or abs(x) >= 1000:
+        return 0
+    if abs(x) < 0.1:
+        return 1 - math.floor(math.log10(abs(x)))  # two significant digits, never "1e-05"
+    return 1
+
+
+def fmt_number(x, missing: str = NOT_ESTIMABLE, decimals: int | None = None) -> str:
+    """A descriptive number: ``27231`` -> ``"27,231"``, ``3.14`` -> ``"3.1"``, ``0.042`` -> ``"0.042"``,
+    ``10952.9`` -> ``"10,953"``; ``decimals`` forces a precision (numbers shown together)."""
     if is_missing(x):
         return missing
     x = float(x)
-    if x == round(x):
-        return f"{int(round(x)):,}"
-    if abs(x) < 0.1:
-        decimals = 1 - math.floor(math.log10(abs(x)))  # two significant digits, never "1e-05"
-        return _fixed(x, decimals)
-    return _fixed(x, 1, thousands=True)
+    return _fixed(x, _decimals(x) if decimals is None else decimals, thousands=True)
+
+
+def shared_decimals(*values) -> int:
+    """One precision for numbers shown together: the largest :func:`fmt_number` would give any
+    of them, but at most one decimal when any is 1,000 or more ("10,953 (12–27,231)")."""
+    finite = [float(v) for v in values if not is_missing(v)]
+    if not finite:
+        return 0
+    decimals = max(_decimals(v) for v in finite)
+    if any(abs(v) >= 1000 for v in finite):
+        decimals = 0
+    elif decimals > 2 and any(abs(v) >= 0.1 for v in finite):
+        decimals = 2  # "1.15 (0.02–3.00)": a small minimum does not lengthen the others
+    return decimals
+
+
+def fmt_numbers(*values, missing: str = NOT_ESTIMABLE) -> list[str]:
+    """Several numbers at one precision (:func:`shared_decimals`): ``fmt_numbers(0.3, 0.1, 5)``
+    -> ``['0.3', '0.1', '5.0']``."""
+    decimals = shared_decimals(*values)
+    return [fmt_number(v, missing, decimals) for v in values]
 
 
 def fmt_median_range(median, low, high, missing: str = NOT_ESTIMABLE) -> str:
-    """``"31 (2–70)"``; each number formatted by :func:`fmt_number`.
-
-    A missing median (no values) prints ``missing`` alone.
+    """``"31 (2–70)"``, ``"0.3 (0.1–5.0)"``: the three numbers at one precision
+    (:func:`fmt_numbers`). A missing median (no values) prints ``missing`` alone.
     """
     if is_missing(median):
         return missing
-    return f"{fmt_number(median)} ({fmt_number(low, missing)}–{fmt_number(high, missing)})"
+    m, lo, hi = fmt_numbers(median, low, high, missing=missing)
+    return f"{m} ({lo}–{hi})"
 
 
 def fmt_pct(percent, digits: int = 1, missing: str = NOT_ESTIMABLE) -> str:

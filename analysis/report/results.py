@@ -17,12 +17,15 @@ import pandas as pd
 
 from analysis.estimators.centers import CenterSupplement, center_supplement
 from analysis.estimators.comparisons import (
+    CategoricalLevel,
     Comparison,
+    ContinuousLevel,
     ResponseComparison,
     TestResult,
     compare_categorical,
     compare_continuous,
     compare_response,
+    describe,
     rank_test,
 )
 from analysis.estimators.cox import CoxResult, fit_cox
@@ -87,6 +90,8 @@ class Results:
     descriptives: dict[str, Distribution]
     followup: FollowUp
     table1: dict[tuple[str, str], Comparison]
+    #: Table 1's "All patients" column: each characteristic over the whole cohort
+    table1_overall: dict[str, ContinuousLevel | CategoricalLevel]
     response: dict[tuple[str, str], ResponseComparison]
     survival: dict[tuple[str, str], SurvivalComparison]  # (endpoint, grouping or "all")
     cox: dict[str, CoxResult]
@@ -241,6 +246,7 @@ def compute_results(
         if variable not in not_collected  # its row drops out of Table 1
         for grouping in TABLE1_GROUPINGS
     }
+    table1_overall = {variable: describe(df, variable) for variable in VARIABLES}
     response = {(r, g): compare_response(df, r, g) for r in RESPONSES for g in GROUPINGS}
     survival: dict[tuple[str, str], SurvivalComparison] = {}
     for endpoint in ENDPOINTS:
@@ -288,6 +294,7 @@ def compute_results(
         descriptives=_descriptives(df),
         followup=median_followup(df),
         table1=table1,
+        table1_overall=table1_overall,
         response=response,
         survival=survival,
         cox=cox,

@@ -40,6 +40,7 @@ from analysis.estimators.survival import KMSummary, SurvivalComparison
 from analysis.estimators.transplant import HSCT_ENDPOINTS, HSCT_GROUPINGS, HSCT_LABEL, TransplantAnalysis
 from analysis.registry.concepts import ENDPOINTS, KINETIC_METRICS, OPTIONS, SOFTWARE, TESTS, VARIABLES
 from analysis.registry.groups import GROUPINGS, KINETICS_TABLE_GROUPINGS, TABLE1_GROUPINGS
+from analysis.registry.groups import MAIN_GROUPINGS as MAIN_GROUPINGS  # for the sections: tables.MAIN_GROUPINGS
 from analysis.report.formatting import (
     CELL_MISSING,
     fmt_ci,
@@ -64,10 +65,13 @@ _INDENT = "\u2003"  # em space: survives Pandoc (leading ASCII spaces in a cell 
 
 @dataclass(frozen=True)
 class Cell:
-    """A table cell: plain text (escaped when rendered) and an optional footnote mark."""
+    """A table cell: plain text (escaped when rendered) and an optional footnote mark.
+    ``md``: the Markdown (PDF, DOCX) to show instead of the escaped text, e.g. with raw Typst
+    that finds a page number as the PDF is typeset."""
 
     text: str
     mark: str | None = None
+    md: str | None = None
 
 
 @dataclass
@@ -83,6 +87,7 @@ class _Spec:
     spanners: list[tuple[str, list[str]]] = field(default_factory=list)
     marked_columns: list[str] = field(default_factory=list)  # columns whose cells carry marks
     footnotes: list[tuple[str | None, str]] = field(default_factory=list)  # (mark, text)
+    left: list[str] = field(default_factory=list)  # columns of text, aligned left (others centred)
 
     def add(self, kind: str, *cells: Cell | str) -> None:
         row = [c if isinstance(c, Cell) else Cell(c) for c in cells]
@@ -120,6 +125,8 @@ def md_escape(text: str) -> str:
 
 
 def _md_cell(cell: Cell, bold: bool = False) -> str:
+    if cell.md is not None:
+        return cell.md
     lead = len(cell.text) - len(cell.text.lstrip(_INDENT))
     body = md_escape(cell.text[lead:])
     if bold and body:
@@ -131,7 +138,8 @@ def _md_cell(cell: Cell, bold: bool = False) -> str:
 def _to_markdown(spec: _Spec) -> str:
     header = "| " + " | ".join(md_escape(h) for h in spec.md_headers) + " |"
     separator = "|" + "|".join(
-        (":" + "-" * max(3, w) + ("" if i == 0 else ":")) for i, w in enumerate(spec.widths)
+        (":" + "-" * max(3, w) + ("" if i == 0 or spec.columns[i] in spec.left else ":"))
+        for i, w in enumerate(spec.widths)
     ) + "|"
     lines = [header, separator]
     for kind, row in zip(spec.row_kinds, spec.rows):
@@ -168,7 +176,9 @@ def _to_gt(spec: _Spec) -> GT:
     if spec.marked_columns:
         # markdown rendering of generated HTML only: it turns the <sup> mark into a tag
         table = table.fmt_markdown(columns=spec.marked_columns)
-    table = table.cols_align("center", columns=spec.columns[1:])
+    table = table.cols_align("center", columns=[c for c in spec.columns[1:] if c not in spec.left])
+    if spec.left:
+        table = table.cols_align("left", columns=spec.left)
     sub_rows = [i for i, k in enumerate(spec.row_kinds) if k == "sub"]
     if sub_rows:
         table = table.tab_stub_indent(rows=sub_rows, indent=2)
@@ -217,35 +227,86 @@ def _table1_cell(comparison: Comparison | None, position: int, category: str | N
     return fmt_count_pct(found.count, found.percent)
 
 
+#: Footnote of a p cell left empty because the characteristic is a treatment of the grouping's toxicity.
+NOT_TESTED = ("Not tested: corticosteroids and tocilizumab are given to treat CRS or ICANS, so patients without "
+              "the toxicity had no indication for them and the groups cannot be compared")
+
+
+def _overall_cell(level) -> str:
+    if level is None:
+        return CELL_MISSING
+    if isinstance(level, ContinuousLevel):
+        return fmt_median_range(level.median, level.min, level.max, missing=CELL_MISSING)
+    return ""
+
+
+def _overall_category(level, category: str | None) -> str:
+    if level is None or isinstance(level, ContinuousLevel):
+        return _overall_cell(level)
+    found = next((c for c in level.categories if str(c.category) == category), None)
+    if found is None:
+        return fmt_count_pct(0, 0.0) if level.n else CELL_MISSING
+    return fmt_count_pct(found.count, found.percent)
+
+
+def baseline_variables() -> list[str]:
+    """Table 1's rows: the characteristics known at infusion, in registry order."""
+    return [k for k, v in VARIABLES.items() if not v.after_infusion]
+
+
+def course_variables() -> list[str]:
+    """The course table's rows: what was measured or given after the infusion."""
+    return [k for k, v in VARIABLES.items() if v.after_infusion]
+
+
 def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequence[str] = TABLE1_GROUPINGS,
-           notes: Sequence[str] = ()) -> Table:
-    """Table 1: characteristics by CRS, ICANS and concurrent CRS + ICANS, with p-values.
+           overall: Mapping[str, object] | None = None, variables: Sequence[str] | None = None,
+           first: str = "Characteristic", notes: Sequence[str] = ()) -> Table:
+    """Table 1: characteristics, for all patients and by CRS, ICANS and concurrent CRS + ICANS,
+    with p-values (``variables``: the rows, default every registry variable; ``overall``:
+    each variable's whole-cohort summary, shown first as "All patients").
 
     A variable the registry does not collect has no comparison, so no row. ``notes``: more
     footnotes (what was not assessed or not collected: ``text.assessment_notes``).
 
     Cells: median (range) for numbers, n (%) for categories; one p column per
-    grouping, its mark naming the test (footnotes). Column headers give each
-    level's number of patients (the largest n over the rows: rows with missing
+    grouping, its mark naming the test (footnotes). A treatment of the grouping's toxicity
+    (``Variable.treats``) is not tested: its p cell says why in a footnote. Column headers
+    give each level's number of patients (the largest n over the rows: rows with missing
     values have fewer, listed in a footnote).
     """
+    variables = list(variables if variables is not None else VARIABLES)
+    # a variable the registry does not collect has no comparison: no row, no abbreviation
+    variables = [v for v in variables if any((v, g) in comparisons for g in groupings)]
+
+    def tested(v: str, g: str) -> bool:
+        return g not in VARIABLES[v].treats and not (g == "concurrent" and VARIABLES[v].treats)
+
     marks = _test_marks(
-        comparisons[(v, g)].result.test for v in VARIABLES for g in groupings if (v, g) in comparisons
+        comparisons[(v, g)].result.test for v in variables for g in groupings
+        if (v, g) in comparisons and tested(v, g)
     )
-    columns, md_headers, html_headers, widths, spanners = ["characteristic"], ["Characteristic"], [""], [17], []
+    not_tested_mark = "†"
+    columns, md_headers, html_headers, widths, spanners = ["characteristic"], [first], [""], [17], []
+    if overall is not None:
+        n_all = max((getattr(overall.get(v), "n", 0) for v in variables), default=0)
+        columns.append("overall")
+        md_headers.append(f"All patients (n\u00a0=\u00a0{n_all:,})")
+        html_headers.append(f"All patients (n = {n_all:,})")
+        widths.append(9)
     level_n: dict[tuple[str, int], int] = {}
     for g in groupings:
         grouping = GROUPINGS[g]
         ids = []
         for i, level in enumerate(grouping.levels):
-            n = max((comparisons[(v, g)].levels[i].n for v in VARIABLES if (v, g) in comparisons), default=0)
+            n = max((comparisons[(v, g)].levels[i].n for v in variables if (v, g) in comparisons), default=0)
             level_n[(g, i)] = n
             col = f"{g}__{level.key}"
             ids.append(col)
             columns.append(col)
             md_headers.append(f"{level.label} (n\u00a0=\u00a0{n:,})")  # "(n = 17)" never splits
             html_headers.append(f"{level.label} (n = {n:,})")
-            widths.append(int(round(64 / (len(grouping.levels) * len(groupings)))))
+            widths.append(int(round((55 if overall is not None else 64) / (len(grouping.levels) * len(groupings)))))
         p_col = f"{g}__p"
         columns.append(p_col)
         ids.append(p_col)
@@ -257,16 +318,27 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
     spec = _Spec(columns, md_headers, html_headers, widths, spanners=spanners,
                  marked_columns=[f"{g}__p" for g in groupings])
     missing_notes = []
-    for variable, definition in VARIABLES.items():
+    any_not_tested = False
+    for variable in variables:
+        definition = VARIABLES[variable]
         label = definition.label
         categories = [(c.value, c.label) for c in definition.rows]
         present = [g for g in groupings if (variable, g) in comparisons]
         if not present:
             continue
-        p_cells = {g: _p_cell(comparisons[(variable, g)].result, marks) for g in present}
+        p_cells = {}
+        for g in present:
+            if tested(variable, g):
+                p_cells[g] = _p_cell(comparisons[(variable, g)].result, marks)
+            else:
+                p_cells[g] = Cell(CELL_MISSING, not_tested_mark)
+                any_not_tested = True
+        level_all = overall.get(variable) if overall is not None else None
 
         def value_cells(category):
             cells = []
+            if overall is not None:
+                cells.append(Cell(_overall_category(level_all, category)))  # noqa: B023
             for g in groupings:
                 comparison = comparisons.get((variable, g))  # noqa: B023 (called in this iteration)
                 for i, _ in enumerate(GROUPINGS[g].levels):
@@ -276,6 +348,9 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
 
         def with_p(cells, show_p):
             out, k = [], 0
+            if overall is not None:
+                out.append(cells[0])
+                k = 1
             for g in groupings:
                 n_levels = len(GROUPINGS[g].levels)
                 out.extend(cells[k:k + n_levels])
@@ -299,14 +374,22 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
                     gaps.append(f"{GROUPINGS[g].levels[i].label} {missing_count:,}")
         if gaps:
             # one grouping's levels partition the cohort, so list the first grouping only
-            first = present[0]
-            first_labels = {lv.label for lv in GROUPINGS[first].levels}
+            first_g = present[0]
+            first_labels = {lv.label for lv in GROUPINGS[first_g].levels}
             gaps = [x for x in gaps if x.rsplit(" ", 1)[0] in first_labels]
             missing_notes.append(f"{label.split(',')[0]} ({', '.join(gaps)})")
 
-    spec.footnotes.append((None, "Median (range) or n (%). BM, bone marrow; Ph, Philadelphia chromosome"))
+    abbreviations = ["BM, bone marrow" if any(VARIABLES[v].label.startswith("BM") for v in variables) else "",
+                     "Ph, Philadelphia chromosome" if any("Ph" in VARIABLES[v].label for v in variables) else "",
+                     "IL-6, interleukin 6" if "il6_peak_pg_ml" in variables else ""]
+    legend = "Median (range) or n (%)"
+    if any(abbreviations):
+        legend += ". " + "; ".join(a for a in abbreviations if a)
+    spec.footnotes.append((None, legend))
     for test, mark in marks.items():
         spec.footnotes.append((mark, TESTS[test].footnote if test in TESTS else test))
+    if any_not_tested:
+        spec.footnotes.append((not_tested_mark, NOT_TESTED))
     if missing_notes:
         spec.footnotes.append((None, "Patients without a value: " + "; ".join(missing_notes)))
     spec.footnotes.extend((None, note) for note in notes)
@@ -501,18 +584,16 @@ def table3(survival: Mapping[tuple[str, str], SurvivalComparison],
                 spec.add("sub", Cell(_INDENT + level.label), f"{level.n:,}", f"{level.events:,}",
                          _median_cell(level), *[_landmark_cell(level, m) for m in TABLE3_LANDMARKS],
                          hr_text, "")
-    any_not_estimable = any(
-        level.not_estimable
-        for (endpoint, g), comparison in survival.items()
-        if endpoint in endpoints and (g == "all" or g in groupings)
-        for level in comparison.levels
-    )
-    spec.footnotes.append((None, "Kaplan–Meier estimates with 95% CIs (log transformation; median CI as R's "
-                                 "print.survfit). HR, hazard ratio of the group against the reference group "
-                                 "from a univariable Cox model (Efron ties), Wald 95% CI; p, log-rank test "
-                                 "across the groups. NR, not reached; CI, confidence interval"
-                                 + ("; NE, not estimable (no follow-up beyond day 0, or a CI undefined where "
-                                    "survival falls to 0)" if any_not_estimable else "")))
+    cells = " ".join(c.text for row in spec.rows for c in row)
+    legend = ("Kaplan–Meier estimates with 95% CIs (log transformation; median CI as R's print.survfit). HR, "
+              "hazard ratio of the group against the reference group from a univariable Cox model (Efron ties), "
+              "Wald 95% CI; p, log-rank test across the groups. CI, confidence interval")
+    if _NOT_REACHED in cells.split() or f"–{_NOT_REACHED})" in cells or cells.startswith(_NOT_REACHED):
+        legend += "; NR, not reached (the curve, or its confidence band, stays above 50% to the last follow-up)"
+    if any(level.not_estimable for (endpoint, g), comparison in survival.items()
+           if endpoint in endpoints and (g == "all" or g in groupings) for level in comparison.levels):
+        legend += "; NE, not estimable (no follow-up beyond day 0, or a CI undefined where survival falls to 0)"
+    spec.footnotes.append((None, legend))
     for note in notes:
         spec.footnotes.append((None, "Not estimable — " + note))
     return Table(spec)
@@ -621,6 +702,52 @@ def software_table() -> Table:
     rows = [("cartox", __version__), ("Python", platform.python_version())]
     rows += [(name, version(name.replace("_", "-"))) for name in SOFTWARE]
     return _two_columns(("Software", "Version"), rows)
+
+
+# --------------------------------------------------------------------------- STROBE checklist
+
+
+def _typst_page(label: str) -> str:
+    """Typst that prints the page of a heading of the same document, or nothing without it."""
+    return (f"#context {{ let q = query(<{label}>); "
+            f"if q.len() > 0 {{ str(counter(page).at(q.first().location()).first()) }} }}")
+
+
+def strobe_table(rows: Iterable, document: str = "supplement") -> Table:
+    """The STROBE checklist (:func:`analysis.report.strobe.checklist`): item, recommendation,
+    where it is met (M, a section of the manuscript; S, of the supplement), the page in that
+    document's PDF, and its status. The pages of ``document`` itself (the supplement's own)
+    are found by Typst as the PDF is typeset; the manuscript's come with the rows."""
+    spec = _Spec(["item", "topic", "where", "page", "status"],
+                 ["Item", "Recommendation", "Where", "Page (PDF)", "Status"],
+                 ["Item", "Recommendation", "Where", "Page (PDF)", "Status"], [5, 38, 30, 9, 18],
+                 left=["topic", "where", "status"])
+    any_page = False
+    for row in rows:
+        where = "; ".join(f"{'S' if p.document == 'supplement' else 'M'} {p.section}" for p in row.places)
+        text_pages, md_pages = [], []
+        for p in row.places:
+            letter = "S" if p.document == "supplement" else "M"
+            if p.document == document:
+                md_pages.append(f"{letter} `{_typst_page(p.label)}`{{=typst}}")
+            elif p.page is not None:
+                text_pages.append(f"{letter} {p.page}")
+                md_pages.append(f"{letter} {p.page}")
+        text_pages, md_pages = list(dict.fromkeys(text_pages)), list(dict.fromkeys(md_pages))  # "M 8" once
+        any_page = any_page or bool(text_pages)
+        text = ", ".join(text_pages) or CELL_MISSING
+        md = ", ".join(md_pages) if any(p.document == document for p in row.places) else None
+        status = row.status + (f" ({row.note})" if row.note else "")
+        spec.add("variable", Cell(row.item), f"{row.topic}: {row.recommendation}", where or CELL_MISSING,
+                 Cell(text, md=md), status)
+    legend = ("STROBE checklist for cohort studies (von Elm et al., 2007). Where: M, section of the manuscript; "
+              "S, section of this supplement. Page: M 4, page 4 of the manuscript's PDF; S 2, page 2 of this "
+              "supplement's PDF (the supplement's own pages are given in its PDF only)")
+    if not any_page:
+        legend += ("; the manuscript's pages are given when the two documents are rendered together "
+                   "(make report)")
+    spec.footnotes.append((None, legend))
+    return Table(spec)
 
 
 # --------------------------------------------------------------------------- competing risks

@@ -15,6 +15,8 @@ whether any is significant, which).
 its own module beside the results it reads:
 
 * :mod:`.declarations` – title block, byline, product, cut-off, the demo's reproduction;
+* :mod:`.manuscript` – the study file's declarations and their placeholders, code
+  availability, references across the manuscript and the supplement;
 * :mod:`.counts` – counts with denominators, medians with ranges;
 * :mod:`.verdicts` – p-values, verdict phrases, families of tests, the choice of words;
 * :mod:`.survival` – follow-up, medians, landmark survival, hazard ratios, Table 2;
@@ -34,6 +36,7 @@ the bases below); the sections' names (``text.p``, ``text.verdict``...) do not c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from analysis.inputs.studyfile import StudySettings
@@ -77,3 +80,7 @@ class Narrative(Declarations, Quality, Effects, Kinetics, Competing, Multiplicit
     results: Results
     #: The study file's settings (title, product, alpha...); None: the defaults.
     settings: StudySettings | None = None
+    #: The document the text is written in: "report" (the manuscript) or "supplement".
+    document: str = "report"
+    #: The pages of the documents rendered before this one (the renderers' `pages` parameter).
+    pages: Mapping | str | None = None

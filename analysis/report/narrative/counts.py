@@ -53,3 +53,12 @@ class Counts(Part):
             f"for each center except the {centers.pooled_centers} smallest, which are pooled "
             f"(a row shows at least {k} patients)"
         )
+
+    def flow(self, key: str, of: str = "infused") -> str:
+        """A count of the cohort flow (Figure 1) with its denominator:
+        ``text.flow("not_evaluable")`` -> '1 of 93 (1.1%)'; ``text.flow("relapsed", of="cr")``."""
+        flow = self.results.cohort_flow
+        if flow is None or not hasattr(flow, key) or not hasattr(flow, of):
+            names = ", ".join(vars(flow)) if flow is not None else "none (no flow computed)"
+            raise UnknownKey(f"unknown flow count {key!r} or {of!r}; the counts are: {names}")
+        return fmt_n_of(getattr(flow, key), getattr(flow, of))

@@ -8,16 +8,15 @@ from functools import cached_property
 import yaml
 
 from analysis.demo.reproduction import ReproductionTable, reproduce_results
+from analysis.inputs.usertext import MarkdownText
 from analysis.report.export import results_to_dict
 from analysis.report.formatting import (
     fmt_date,
 )
-from analysis.report.narrative.parts import (
-    Part,
-)
+from analysis.report.narrative.manuscript import Manuscript
 
 
-class Declarations(Part):
+class Declarations(Manuscript):
     @property
     def title_block(self) -> str:
         """Title, subtitle and date as a metadata block (see StudySettings.metadata_block),
@@ -25,24 +24,29 @@ class Declarations(Part):
         ``cartox.mrd`` (the registry collects MRD), ``cartox.not_collected`` (it does not
         collect an optional column), ``cartox.not_done`` (an assessment was not done),
         ``cartox.reproduction``, ``cartox.synthetic``: the notice of report.qmd; ``cartox.hsct``:
-        transplants after CAR-T were recorded and analysed)."""
-        flags = {
-            "cartox": {
-                "kinetics": self.has_kinetics,
-                "mrd": self.results.collected("mrd_negative"),
-                "not_collected": bool(self.results.not_collected),
-                "not_done": bool(
-                    self.results.counts.get("n_response_not_evaluable")
-                    or (self.results.collected("mrd_negative") and self.results.counts.get("n_mrd_not_assessed"))
-                ),
-                "reproduction": self.show_reproduction,
-                "synthetic": self.results.is_synthetic,
-                "hsct": bool(self.results.transplant is not None and self.results.transplant.reason is None),
-            }
-        }
+        transplants after CAR-T were recorded and analysed; ``cartox.placeholders``)."""
+        flags = {"cartox": self.flags}
         if self.settings is None:
             return "---\n" + yaml.safe_dump(flags) + "---\n"
         return self.settings.metadata_block(flags)
+
+    @property
+    def title(self) -> MarkdownText:
+        """The manuscript's title (the study file's, escaped as text with its allowed styles;
+        else the default)."""
+        from analysis.inputs import usertext
+        from analysis.inputs.studyfile import DEFAULT_TITLE
+
+        return usertext.styled(self.settings.title if self.settings is not None else DEFAULT_TITLE)
+
+    @property
+    def supplement_title_block(self) -> str:
+        """The supplement's title block: 'Supplementary material', the manuscript's title as
+        subtitle, the date, and the same flags as :attr:`title_block`."""
+        flags = {"cartox": self.flags}
+        if self.settings is None:
+            return "---\n" + yaml.safe_dump({"title": "Supplementary material", **flags}) + "---\n"
+        return self.settings.metadata_block(flags, title="Supplementary material", subtitle=self.settings.title)
 
     @property
     def byline(self) -> str:
@@ -57,10 +61,14 @@ class Declarations(Part):
         return settings.product_sentence() if settings is not None else ""
 
     @property
-    def show_reproduction(self) -> bool:
-        """The comparison with the publication's numbers: only for the bundled synthetic demo,
-        which is calibrated to them (a team's own cohort is not expected to match)."""
-        return bool(self.results.is_synthetic and (self.settings is None or self.settings.is_demo))
+    def eligibility_and_product(self) -> MarkdownText:
+        """The Participants paragraph's first sentences: the declared eligibility criteria (or
+        their placeholder), then the product sentence when the study file states one. One
+        expression that is never empty: an inline expression evaluating to nothing (no
+        ``product:``) makes real Quarto print its code."""
+        eligibility = self.declared("eligibility")
+        product = self.product
+        return MarkdownText(f"{eligibility} {product}" if product else str(eligibility))
 
     @property
     def cutoff(self) -> str:

@@ -59,6 +59,13 @@ class TestSet:
         return len(self.significant)
 
     @property
+    def untested_note(self) -> str:
+        """' (2 could not be computed)' when some tests of the family could not be run, else ''
+        (for a sentence that counts the family: "Of the 8 comparisons (2 could not be computed), ...")."""
+        missing = self.n - self.n_tested
+        return f" ({missing:,} could not be computed)" if missing else ""
+
+    @property
     def listed(self) -> str:
         """'CR by CRS, OS by concurrent CRS and ICANS' ('' when none is significant)."""
         return ", ".join(self.significant)
@@ -201,6 +208,8 @@ def fmt_ci_bounds(low, high, not_estimable: frozenset[str] = frozenset()) -> str
         return NOT_ESTIMABLE
 
     def bound(value, name: str) -> str:
+        if isinstance(value, str):  # a word already ('not estimable')
+            return value
         if value is not None:
             return f"{value:.1f}"
         return NOT_ESTIMABLE if name in not_estimable else "not reached"

@@ -9,6 +9,7 @@ from analysis.report.formatting import (
     fmt_hr,
     fmt_months,
     fmt_n_of,
+    fmt_number,
     fmt_p,
     fmt_pct,
 )
@@ -30,9 +31,17 @@ class Survival(Verdicts):
             return f"not estimable ({fu.reason})"
         return f"{fmt_months(fu.median_months)} (95% CI {fmt_ci_bounds(fu.ci_low, fu.ci_high, fu.not_estimable)})"
 
-    def hr(self, endpoint: str, term: str) -> str:
-        """'HR 2.02 (95% CI 0.65–6.26), p = 0.222' for a Table 2 term."""
-        cox = _entry(self.results.cox, "Cox model", endpoint)
+    @property
+    def person_years(self) -> str:
+        """Total follow-up, infusion to death or last follow-up: '312.4 person-years'."""
+        total = self.results.followup.person_years
+        return f"{fmt_number(total)} person-years" if total is not None else NOT_ESTIMABLE
+
+    def hr(self, endpoint: str, term: str, stratified: bool = False) -> str:
+        """'HR 2.02 (95% CI 0.65–6.26), p = 0.222' for a term of the multivariable model
+        (``stratified=True``: the model stratified by center, the supplement's sensitivity analysis)."""
+        models = self.results.centers.cox if stratified and self.results.centers is not None else self.results.cox
+        cox = _entry(models, "Cox model", endpoint)
         t = _pick(cox.terms, "term", term)
         if t.hr is None:
             return f"HR not estimable ({t.reason or cox.reason})"
@@ -152,8 +161,9 @@ class Survival(Verdicts):
         low = fmt_pct(100 * lm.ci_low).rstrip("%")
         return f"{fmt_pct(100 * lm.survival)} (95% CI {low}–{fmt_pct(100 * lm.ci_high)})"
 
-    def survival_hr(self, endpoint: str, grouping: str, level: str | None = None) -> str:
-        """Univariable Cox HR against the reference level: 'HR 1.04 (95% CI 0.51–2.12)'.
+    def survival_hr(self, endpoint: str, grouping: str, level: str | None = None, name: bool = True) -> str:
+        """Univariable Cox HR against the reference level: 'HR 1.04 (95% CI 0.51–2.12)';
+        ``name=False`` for a sentence that names the HR itself: '1.04 (95% CI 0.51–2.12)'.
 
         ``level`` defaults to the only non-reference level of a two-level grouping."""
         cox = _entry(self.results.survival_hr, "survival comparison", (endpoint, grouping))
@@ -164,8 +174,9 @@ class Survival(Verdicts):
         else:
             hr = _pick(cox.hazard_ratios, "level", level, "level")
         if hr.hr is None:
-            return f"HR {NOT_ESTIMABLE} ({hr.reason or cox.reason})"
-        return _ratio("HR", hr.hr, hr.ci_low, hr.ci_high)
+            return f"{'HR ' if name else ''}{NOT_ESTIMABLE} ({hr.reason or cox.reason})"
+        text = _ratio("HR", hr.hr, hr.ci_low, hr.ci_high)
+        return text if name else text.removeprefix("HR ")
 
     def detectable_hr(self, endpoint: str, grouping: str) -> str:
         """Schoenfeld's smallest detectable HR with 80% power at the report's alpha:

@@ -17,7 +17,7 @@ from analysis.registry.concepts import (
     VARIABLES,
     outcome_phrase,
 )
-from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
+from analysis.registry.groups import GROUPINGS, MAIN_GROUPINGS, TOXICITY_GROUPINGS
 from analysis.report.formatting import (
     fmt_p,
 )
@@ -170,19 +170,25 @@ class Verdicts(Part):
             return "could not be compared"
         return no
 
-    def table1_significant(self, grouping: str) -> list[str]:
-        """Table 1 variables whose p-value is below alpha for a grouping:
-        ``text.table1_significant("crs")`` -> ['il6_peak_pg_ml', 'steroids', ...]."""
-        return [
-            v
-            for (v, g), c in self.results.table1.items()
-            if g == grouping and c.result.p is not None and c.result.p < self.alpha
-        ]
+    def table1_significant(self, grouping: str, after_infusion: bool = False) -> list[str]:
+        """Characteristics whose p-value is below alpha for a grouping: the baseline ones
+        (Table 1), or with ``after_infusion`` the course after infusion (Table 2), leaving out
+        the treatments of the grouping's toxicity, which are not tested:
+        ``text.table1_significant("crs")`` -> ['bm_blasts_pct'] (or [])."""
+        out = []
+        for (v, g), c in self.results.table1.items():
+            definition = VARIABLES[v]
+            if g != grouping or definition.after_infusion != after_infusion or definition.treats:
+                continue
+            if c.result.p is not None and c.result.p < self.alpha:
+                out.append(v)
+        return out
 
-    def table1_differences(self, grouping: str) -> str:
+    def table1_differences(self, grouping: str, after_infusion: bool = False) -> str:
         """'peak IL-6 (p < 0.001) and steroid use (p < 0.001)', or 'none of the characteristics'."""
         items = [
-            f"{VARIABLES[v].phrase} ({self.p('table1', (v, grouping))})" for v in self.table1_significant(grouping)
+            f"{VARIABLES[v].phrase} ({self.p('table1', (v, grouping))})"
+            for v in self.table1_significant(grouping, after_infusion)
         ]
         if not items:
             return "none of the characteristics"
@@ -227,6 +233,28 @@ class Verdicts(Part):
         """Every toxicity-versus-efficacy test of the report: CR, MRD-negative CR, OS and LFS by
         each toxicity grouping (``text.main_tests.n`` -> 24)."""
         return self.tests([*RESPONSES, *ENDPOINTS], by=TOXICITY_GROUPINGS)
+
+    @property
+    def response_tests(self) -> TestSet:
+        """CR and MRD-negative CR by the main toxicity groupings (the manuscript's Figure of response);
+        CR only when the registry does not collect MRD."""
+        responses = list(RESPONSES) if self.results.collected("mrd_negative") else ["cr"]
+        return self.tests(responses, by=MAIN_GROUPINGS)
+
+    @property
+    def survival_tests(self) -> TestSet:
+        """OS and LFS by the main toxicity groupings (log-rank tests)."""
+        return self.tests(list(ENDPOINTS), by=MAIN_GROUPINGS)
+
+    @property
+    def competing_tests(self) -> TestSet:
+        """Gray's tests of relapse and of death without relapse by CRS, ICANS and severity group."""
+        return self.tests(list(CAUSES), by=("crs", "icans", "severity"))
+
+    @property
+    def grade_tests(self) -> TestSet:
+        """Response and survival by CRS grade and by ICANS grade (the supplement)."""
+        return self.tests([*RESPONSES, *ENDPOINTS], by=("crs_grade", "icans_grade"))
 
     @property
     def treatment_tests(self) -> TestSet:

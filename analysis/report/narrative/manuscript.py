@@ -1,0 +1,244 @@
+"""The manuscript as a journal reads it: the study's declarations (design, setting,
+eligibility, ethics, funding...), what is still to be completed, the code availability
+statement, and references across the manuscript and its supplement.
+
+What the study file does not declare is printed as a visible "[to be completed: ...]"
+(:data:`PLACEHOLDER`) and listed by :attr:`Manuscript.placeholders` (the end of each
+document, and the render's last lines)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from collections.abc import Mapping
+from functools import cached_property
+
+from analysis import __version__
+from analysis.inputs import usertext
+from analysis.inputs.studyfile import Declarations, JournalLimits
+from analysis.inputs.usertext import MarkdownText
+from analysis.report.documents import PROJECT_DIR, Documents, documents
+from analysis.report.narrative.parts import Part
+from analysis.report.strobe import ChecklistRow, checklist
+
+#: How a missing declaration shows in the text: visible, and found by the render's check.
+PLACEHOLDER = "[to be completed: {}]"
+
+
+def _placeholder(what: str) -> MarkdownText:
+    """The visible placeholder, as Markdown that prints its brackets as text."""
+    return usertext.plain(PLACEHOLDER.format(what))
+
+
+#: What each declaration is, for its placeholder ("[to be completed: the study design ...]").
+DECLARATION_NAMES = {
+    "design": "the study design (study file: declarations: design)",
+    "registry": "the data source or registry (declarations: registry)",
+    "setting": "the setting: countries and kind of centers (declarations: setting)",
+    "eligibility": "the eligibility criteria (declarations: eligibility)",
+    "relapse": "the definition of relapse (declarations: relapse)",
+    "ethics": "the ethics committee and approval number (declarations: ethics_committee, ethics_approval)",
+    "consent": "how consent was obtained or why it was waived (declarations: consent)",
+    "funding": "the funding, or that there was none (declarations: funding)",
+    "conflicts": "the conflicts of interest, or that there are none (declarations: conflicts)",
+    "data_availability": "where and on what terms the data are available (declarations: data_availability)",
+}
+
+
+class Manuscript(Part):
+    #: "report" (the manuscript) or "supplement": the document the text is written in.
+    document: str
+    #: {document stem: {heading label: page}} of the PDFs rendered before this document
+    #: (the renderers' `pages` parameter), as a mapping or its JSON text.
+    pages: Mapping | str | None
+
+    # --- the two documents ------------------------------------------------------------
+    @property
+    def show_reproduction(self) -> bool:
+        """The comparison with the publication's numbers: only for the bundled synthetic demo,
+        which is calibrated to them (a team's own cohort is not expected to match)."""
+        return bool(self.results.is_synthetic and (self.settings is None or self.settings.is_demo))
+
+    @property
+    def flags(self) -> dict[str, bool]:
+        """The metadata the sections' conditional content reads (``cartox.kinetics`` ...)."""
+        return {
+            "kinetics": self.has_kinetics,
+            "mrd": self.results.collected("mrd_negative"),
+            "not_collected": bool(self.results.not_collected),
+            "not_done": bool(
+                self.results.counts.get("n_response_not_evaluable")
+                or (self.results.collected("mrd_negative") and self.results.counts.get("n_mrd_not_assessed"))
+            ),
+            "reproduction": self.show_reproduction,
+            "synthetic": self.results.is_synthetic,
+            "hsct": bool(self.results.transplant is not None and self.results.transplant.reason is None),
+            "placeholders": bool(self.placeholders),
+        }
+
+    @cached_property
+    def page_map(self) -> dict[str, dict[str, int]]:
+        pages = self.pages
+        if not pages:
+            return {}
+        if isinstance(pages, str):
+            pages = json.loads(pages)
+        return {str(doc): {str(k): int(v) for k, v in labels.items()} for doc, labels in pages.items()}
+
+    @cached_property
+    def documents(self) -> Documents:
+        """The manuscript and the supplement, scanned (:mod:`analysis.report.documents`)."""
+        return documents(self.flags, current=self.document, pages=self.page_map)
+
+    def ref(self, label: str) -> str:
+        """A figure, table or section of either document: ``text.ref("tbl-centers")`` ->
+        'Supplementary Table S3' in the manuscript, 'Table S3' in the supplement."""
+        return self.documents.ref(label)
+
+    # --- declarations -----------------------------------------------------------------
+    @property
+    def _declared(self) -> Declarations:
+        """The study file's declarations (the demo's worked example for the bundled demo);
+        without settings, none."""
+        if self.settings is None:
+            return Declarations()
+        return self.settings.declarations
+
+    @property
+    def limits(self) -> JournalLimits:
+        return self.settings.journal if self.settings is not None else JournalLimits()
+
+    @property
+    def journal_marker(self) -> str:
+        """An invisible HTML element carrying the journal's limits, read by the render's check
+        of the manuscript (renderer/journal.py): word counts and displays against the limits."""
+        lim = self.limits
+        return (
+            "```{=html}\n"
+            f'<div id="cartox-journal" hidden data-abstract-words="{lim.abstract_words}" '
+            f'data-main-text-words="{lim.main_text_words}" data-displays="{lim.displays}"></div>\n'
+            "```\n"
+        )
+
+    def declared(self, key: str) -> MarkdownText:
+        """A declaration of the study file as written (as text: escaped for Markdown, with the
+        allowed inline styles, :func:`analysis.inputs.usertext.styled`), or its visible
+        placeholder: ``text.declared("funding")`` -> 'This work was funded by ...' or
+        '[to be completed: the funding, or that there was none (declarations: funding)]'."""
+        if key not in DECLARATION_NAMES:
+            raise KeyError(f"unknown declaration {key!r}; the declarations are: {', '.join(DECLARATION_NAMES)}")
+        if key == "ethics":
+            return MarkdownText(self.ethics)
+        value = getattr(self._declared, key)
+        if value and value.strip():
+            return usertext.styled(value.strip())
+        return _placeholder(DECLARATION_NAMES[key])
+
+    @property
+    def design(self) -> MarkdownText:
+        """The declared design as a phrase: 'retrospective multicentre cohort study' (or its placeholder)."""
+        return self.declared("design")
+
+    @property
+    def Design(self) -> MarkdownText:  # noqa: N802 (the capitalised form, as a sentence begins)
+        """The design at the start of a sentence: 'Retrospective multicentre cohort study'."""
+        value = (self._declared.design or "").strip()
+        if not value:
+            return self.design
+        return usertext.styled(value[:1].upper() + value[1:])
+
+    @property
+    def infusion_period(self) -> str:
+        """The years of infusion, computed from the data: 'between 2016 and 2022' ('in 2021')."""
+        c = self.results.counts
+        first, last = c["first_infusion_year"], c["last_infusion_year"]
+        return f"in {first}" if first == last else f"between {first} and {last}"
+
+    @property
+    def ethics(self) -> str:
+        """'The study was approved by the Ethics Committee of ... (approval number EK 1/26).'"""
+        d = self._declared
+        if d.ethics and d.ethics.strip():
+            return d.ethics.strip()
+        if d.ethics_committee and d.ethics_approval:
+            return (
+                f"The study was approved by {d.ethics_committee.strip()} (approval number {d.ethics_approval.strip()})."
+            )
+        if d.ethics_committee:
+            return (
+                f"The study was approved by {d.ethics_committee.strip()} (approval number "
+                f"{PLACEHOLDER.format('the approval number (declarations: ethics_approval)')})."
+            )
+        return PLACEHOLDER.format(DECLARATION_NAMES["ethics"])
+
+    @property
+    def missing_declarations(self) -> list[str]:
+        """The keys of the declarations the study file has not given yet: ['funding', ...]."""
+        d = self._declared
+        missing = [key for key in DECLARATION_NAMES if key != "ethics" and not (getattr(d, key) or "").strip()]
+        ethics_given = (d.ethics or "").strip() or (
+            (d.ethics_committee or "").strip() and (d.ethics_approval or "").strip()
+        )
+        if not ethics_given:
+            missing.append("ethics")
+        return [key for key in DECLARATION_NAMES if key in missing]
+
+    @property
+    def placeholders(self) -> list[str]:
+        """What the study file has not declared yet (empty when every declaration is given)."""
+        return [DECLARATION_NAMES[key] for key in self.missing_declarations]
+
+    @property
+    def strobe(self) -> list[ChecklistRow]:
+        """The STROBE checklist of the documents (:func:`analysis.report.strobe.checklist`)."""
+        return checklist(self.documents, self.missing_declarations)
+
+    @property
+    def placeholder_list(self) -> str:
+        """The placeholders as a Markdown list (the end of each document)."""
+        return "\n".join(f"- {item}" for item in self.placeholders)
+
+    # --- code availability ------------------------------------------------------------
+    @cached_property
+    def commit(self) -> str | None:
+        """The git commit of the project the report was rendered from (None outside git)."""
+        try:
+            head = subprocess.run(
+                ["git", "rev-parse", "--short=12", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=10
+            )
+            if head.returncode != 0:
+                return None
+            dirty = subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=PROJECT_DIR,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return head.stdout.strip() + (" with local changes" if dirty.stdout.strip() else "")
+
+    @property
+    def study_file_hash(self) -> str | None:
+        """SHA-256 of the study file (its first 16 hex digits), None without one."""
+        path = self.settings.study_file if self.settings is not None else None
+        if path is None:
+            return None
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+    @property
+    def code_availability(self) -> str:
+        """The code availability statement: cartox's version, the commit, the study file's hash."""
+        commit = f"commit {self.commit}" if self.commit else "not from a git checkout, so no commit is recorded"
+        study = (
+            f"the study file's SHA-256 begins {self.study_file_hash}"
+            if self.study_file_hash
+            else "no study file was used (the bundled demo's settings)"
+        )
+        return (
+            f"Every number, table and figure was computed at rendering time by cartox {__version__} "
+            f"({commit}); {study}. Rendering the same version with the same study file and data "
+            f"export reproduces this document."
+        )
