@@ -642,7 +642,7 @@ def test_the_registrys_report_keeps_not_done_apart_and_drops_what_is_not_collect
         for name in ("St Elsewhere", "Mercy General", "City Children", "st_elsewhere"):
             assert name not in body
     supplement = " ".join(redcap_report.supplement.html_text.split())
-    assert "plausibility warnings of the check" in supplement and "concerned" in supplement
+    assert "The check raised" in supplement and "plausibility warnings" in supplement and "concerning" in supplement
     for name in ("St Elsewhere", "Mercy General", "City Children", "st_elsewhere"):
         assert name not in supplement
     html = " ".join(redcap_report.html_text.split())  # the PDF may hyphenate a footnote's words
