@@ -62,7 +62,7 @@ def test_conclusion_counts_the_significant_comparisons(results):
     flipped = Narrative(_with_logrank_p(results, ("os", "crs"), 0.001))
     outcomes = ("cr", "mrd_negative_cr", "os", "lfs", "efs")
     before = sum(bool(base.significant(o, by=g)) for g in TOXICITY_GROUPINGS for o in outcomes)
-    assert conclusion(flipped).startswith(f"{before + 1} of {n_tests} tests of response")
+    assert conclusion(flipped).startswith(f"{before + 1} of {n_tests} omnibus tests")
     assert "OS by CRS" in conclusion(flipped) and "OS by CRS" not in conclusion(base)
 
 
@@ -109,13 +109,13 @@ def _all_null(results):
 def test_a_null_conclusion_is_not_worded_as_equivalence(results):
     text = Narrative(_all_null(results))
     abstract = conclusion(text)
-    assert abstract.startswith("Of the 30 tests of response") and "none reached statistical significance" in abstract
+    assert abstract.startswith("Of the 30 omnibus tests") and "none reached statistical significance" in abstract
     assert "not evidence that toxicity leaves efficacy unchanged" in abstract
     discussion = said("_discussion", "text.choose(text.main_tests.any", text)
     for words in EQUIVALENCE:
         assert words not in abstract.lower() and words not in discussion.lower()
         assert words not in text.differ("survival", ("os", "crs"))
-    assert discussion.startswith("of the 30 tests of response")  # inside "In this cohort, ..."
+    assert discussion.startswith("of the 30 omnibus tests")  # inside "In this cohort, ..."
     assert "none reached statistical significance" in discussion
 
 

@@ -169,10 +169,13 @@ def test_every_p_printed_in_the_report_is_in_the_table(bundled_render, bundled_r
     """Every 'p = 0.xxx' / 'p < 0.001' of the rendered text (prose, captions, table notes)
     matches a p-value of the table, as printed."""
     texts = bundled_render.html_text + " " + bundled_render.supplement.html_text
-    printed = set(re.findall(r"\bp (?:= \d\.\d{3}|< 0\.001)", texts))
+    printed = set(re.findall(r"(?<!Holm-adjusted )\bp (?:= \d\.\d{3}|< 0\.001)", texts))
     listed = {fmt_p(r.p) for r in bundled_results.pvalues.rows}
     assert printed, "no p-value found in the rendered text"
     assert printed <= listed, sorted(printed - listed)
+    # a Holm-adjusted p printed in the text is the table's Holm value
+    holm = set(re.findall(r"Holm-adjusted (p (?:= \d\.\d{3}|< 0\.001))", texts))
+    assert holm and holm <= {fmt_p(r.p_holm) for r in bundled_results.pvalues.rows}, holm
     # the table itself is in the supplement, with its title and every family
     for family in bundled_results.pvalues.families:
         shown = {"baseline": " (Table 1 of the manuscript)", "course": " (Table 2 of the manuscript)"}.get(

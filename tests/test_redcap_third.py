@@ -305,6 +305,15 @@ def test_the_report_counts_the_warnings_validate_prints(loaded_third, capsys):
     assert quality.warnings["lost to follow-up"] == quality.lost_to_followup > 0
 
 
+def _evaluable(truth):
+    """Patients in the response rates: all but a "not done" response of a patient followed
+    beyond day 30 (one who died or left follow-up by day 30 counts as not in CR: intention to
+    treat, concepts.RESPONSE_RULE), written out from the dates."""
+    end = truth["death_date"].fillna(truth["last_followup_date"])
+    followed = (end - truth["infusion_date"]).dt.days > 30
+    return ~(truth["cr_day30_not_done"] & followed)
+
+
 def test_centers_count_responses_over_the_patients_whose_response_is_known(loaded_third):
     """r6: CR at day 30 over the evaluable patients, MRD-negative CR over those whose status is
     known, per center, as the text counts them; counted here from the truth by data access group."""
@@ -317,7 +326,7 @@ def test_centers_count_responses_over_the_patients_whose_response_is_known(loade
     rows = center_supplement(prepare_cohort(study.cohort)).rows
     truth, _ = redcap_truth()
     truth = truth.assign(group=truth["center"].map(lambda c: REDCAP_GROUPS[c][0]))
-    evaluable = ~truth["cr_day30_not_done"]
+    evaluable = _evaluable(truth)
     cr = truth["cr_day30"].astype(bool) & evaluable
     mrd_known = evaluable & ~(cr & truth["mrd_negative_not_done"])
     mrd_negative_cr = cr & truth["mrd_negative"].eq(True)
@@ -391,7 +400,7 @@ def test_each_mrd_fraction_says_what_it_counts(narrative):
     """r5: "of the patients whose MRD status is known, 78 of 102" counted the evaluable patients
     not in CR (who have no MRD status) as known. Counted here from the truth."""
     truth, _ = redcap_truth()
-    evaluable = ~truth["cr_day30_not_done"]
+    evaluable = _evaluable(truth)
     cr = truth["cr_day30"].astype(bool) & evaluable
     assessed = cr & ~truth["mrd_negative_not_done"]
     negative = int((assessed & truth["mrd_negative"].eq(True)).sum())

@@ -74,6 +74,15 @@ class Kinetics(Verdicts):
         lv = _pick(self._metric(metric, by).comparison.levels, "level", level)
         return f"{lv.n:,}"
 
+    def kinetics_effect_estimable(self, metric: str, by: str) -> bool:
+        """Whether a two-level grouping's Hodges–Lehmann effect has an estimate and a CI (not when
+        a group has no patient with a value)."""
+        kc = self._metric(metric, by)
+        if len(kc.effects) != 1:
+            return False
+        shift = kc.effects[0].shift
+        return shift.estimate is not None and shift.ci_low is not None and shift.ci_high is not None
+
     def kinetics_ratio_span(self, metric: str, by: str, level: str | None = None, noun: str = "value") -> str:
         """What the 95% CI of a Hodges–Lehmann ratio leaves open, in words: 'from a 3.4-fold
         lower to a 3.3-fold higher value' (``noun``); 'not estimable' without a CI."""
