@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -568,7 +569,7 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         "  # lymphodepletion: \"fludarabine-cyclophosphamide\"",
         "",
         "analysis:",
-        *(f"  {key}: {option.default}" for key, option in OPTIONS.items()),
+        *(f"  {key}: {json.dumps(option.default, ensure_ascii=False)}" for key, option in OPTIONS.items()),
     ]
     return "\n".join(lines) + "\n"
 

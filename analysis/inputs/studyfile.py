@@ -16,15 +16,16 @@ Public API: :func:`read_study_file`, :func:`resolve_study`, :class:`StudySetting
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from analysis.inputs.loading import Study, load_study, parse_cutoff
 from analysis.inputs.readers import ColumnMapping
@@ -102,19 +103,58 @@ class Product(_Model):
     lymphodepletion: str | None = None
 
 
-def _option(key: str) -> Any:
-    """The field of an option, with the default, bounds and description of the registry."""
-    option = OPTIONS[key]
+def _option_field(option) -> tuple[Any, Any]:
+    """(annotation, Field) of an option: default, bounds and description from the registry."""
     bounds: dict[str, Any] = dict(option.bounds)
-    return Field(default=option.default, description=option.description, **bounds)
+    kind = option.kind if option.kind is not None else type(option.default)
+    if isinstance(option.default, list | dict):
+        default = option.default
+        field_ = Field(default_factory=lambda: copy.deepcopy(default), description=option.description, **bounds)
+    else:
+        field_ = Field(default=option.default, description=option.description, **bounds)
+    return kind, field_
 
 
-class AnalysisOptions(_Model):
-    """The ``analysis:`` section: one field per :data:`analysis.registry.concepts.OPTIONS` entry,
-    whose default, bounds and description come from there."""
+def _check_choices(option, value):
+    """A value outside the option's valid names is an error listing them."""
+    valid = option.valid()
+    if not valid or value is None:
+        return value
+    if isinstance(value, dict):
+        names, what = list(value), "name"
+    elif isinstance(value, list):
+        names, what = value, "name"
+        repeated = sorted({v for v in value if value.count(v) > 1})
+        if repeated:
+            raise ValueError(f"named twice: {', '.join(repeated)}")
+    else:
+        names, what = [value], "value"
+    unknown = [str(name) for name in names if name not in valid]
+    if unknown:
+        raise ValueError(f"unknown {what}{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                         f"the valid ones are: {', '.join(valid)}")
+    return value
 
-    alpha: float = _option("alpha")
-    landmark_day: int = _option("landmark_day")
+
+def _options_validator(cls, value, info):
+    return _check_choices(OPTIONS[info.field_name], value)
+
+
+#: The ``analysis:`` section: one field per :data:`analysis.registry.concepts.OPTIONS` entry,
+#: whose type, default, bounds, description and valid names come from there (the single
+#: definition of the analysis plan; ``study.example.yml`` documents every key).
+if TYPE_CHECKING:  # the fields are made at run time; to mypy, each is an Any attribute
+
+    class AnalysisOptions(_Model):
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    AnalysisOptions = create_model(
+        "AnalysisOptions",
+        __base__=_Model,
+        __validators__={"choices": field_validator(*OPTIONS, mode="after")(_options_validator)},
+        **{key: _option_field(option) for key, option in OPTIONS.items()},
+    )
 
 
 _Scalar = str | int | float | bool

@@ -86,6 +86,20 @@ GROUPINGS: dict[str, Grouping] = {
     )
 }
 
+#: Reference level of every grouping: effects (and the exposure terms of the multivariable
+#: model) are "level versus reference": no toxicity, no treatment; for concurrent CRS and
+#: ICANS, the other patients.
+REFERENCE_LEVELS: dict[str, str] = {
+    "crs": "no",
+    "icans": "no",
+    "concurrent": "others",
+    "crs_grade": "none",
+    "icans_grade": "none",
+    "severity": "none",
+    "steroids": "no",
+    "tocilizumab": "no",
+}
+
 #: The three groupings of Table 1, in display order.
 TABLE1_GROUPINGS = ("crs", "icans", "concurrent")
 

@@ -20,3 +20,11 @@ write.csv(td[, c("patient_id", "tstart", "tstop", "death", "crs", "icans")], "te
           row.names = FALSE)
 cat("== tmerge OS: rows", nrow(td), "patients", length(unique(td$patient_id)), "events", sum(td$death),
     "crs rows", sum(td$crs), "icans rows", sum(td$icans), "\n")
+
+# --- 2. Cox with CRS and ICANS as time-dependent covariates (Efron ties)
+for (f in c("crs", "icans", "crs + icans")) {
+  fit <- coxph(as.formula(paste("Surv(tstart, tstop, death) ~", f)), data = td, ties = "efron")
+  cat("== coxph OS td ~", f, ": n", fit$n, "events", fit$nevent, "\n")
+  print(cbind(coef = coef(fit), se = sqrt(diag(vcov(fit))), summary(fit)$conf.int[, c(1, 3, 4), drop = FALSE],
+              p = summary(fit)$coefficients[, 5]), digits = 13)
+}
