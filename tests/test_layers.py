@@ -157,3 +157,13 @@ def test_no_import_cycle():
 def test_each_layer_says_what_it_is(layer):
     doc = ast.get_docstring(ast.parse((LIBRARY / layer / "__init__.py").read_text(encoding="utf-8")))
     assert doc and len(doc.split()) >= 15, f"analysis/{layer}/__init__.py needs a docstring saying what the layer holds"
+
+
+def test_every_package_is_installed():
+    """pyproject.toml lists packages one by one: a new layer or sub-package must be listed, or a
+    non-editable install would lack it."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    found = {module_name(init) for init in LIBRARY.rglob("__init__.py")}
+    assert found <= listed, f"packages missing from pyproject.toml: {sorted(found - listed)}"

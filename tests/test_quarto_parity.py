@@ -1,7 +1,7 @@
 """Real Quarto and the built-in renderer produce the same report (issue 12).
 
-Runs only when `quarto` is on the PATH (build it offline with scripts/quarto-offline.sh,
-see the README section "Checking against real Quarto"). The manuscript is rendered both
+Runs only when `quarto` is on the PATH (how to get it: the README section "Checking against
+real Quarto"). The manuscript is rendered both
 ways from a copy of the project (HTML, Typst PDF, DOCX) and compared: every prose
 paragraph with its inline values, the figure and table captions and sub-captions, the
 reference list, and the last row of every table, in the HTML and in the PDF text.
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 QUARTO = shutil.which("quarto")
 if QUARTO is None:
     pytest.skip("quarto is not on the PATH: the parity check needs the real Quarto CLI "
-                "(scripts/quarto-offline.sh builds it; README: 'Checking against real Quarto')",
+                "(the Quarto installer or `pip install quarto-cli`: README, 'Checking against real Quarto')",
                 allow_module_level=True)
 
 PROJECT_FILES = ("report.qmd", "_quarto.yml", "references.bib", "vancouver.csl", "typst-include.typ")

@@ -1,0 +1,87 @@
+"""A verdict with its effect size: estimate, CI and p of a comparison after the words."""
+
+from __future__ import annotations
+
+from analysis.registry.groups import GROUPINGS
+from analysis.report.formatting import (
+    NOT_ESTIMABLE,
+)
+from analysis.report.narrative.parts import (
+    _inline_ci,
+    _ratio,
+)
+from analysis.report.narrative.response import Response
+from analysis.report.narrative.survival import Survival
+
+
+class Effects(Survival, Response):
+    def effect(self, what: str, key=None, *, by: str | None = None, at: str | None = None) -> str:
+        """Estimate, CI and p of a comparison, for parentheses after a verdict.
+
+        Survival: 'HR 0.95, 95% CI 0.46–1.94; p = 0.894' (two levels) or each level's HR
+        against the reference then the log-rank p. Response, two levels: the risk difference
+        and the odds ratio then the p; three levels: the p alone (the rates are in Figure 1).
+        Competing risks: "Gray's test p = 0.245". Landmark (``at="landmark"``): 'log-rank
+        p = 0.976; HR 1.01, 95% CI 0.50–2.07' (the HR for a two-level grouping).
+        """
+        table, key = self._locate(what, key, by, at)
+        p_text = self.p(table, key)
+        if table == "competing":
+            return f"Gray's test {p_text}"
+        if table == "landmark":
+            lm = self.results.landmark[key]
+            if lm.survival is None:
+                return f"{NOT_ESTIMABLE}: {lm.reason}"
+            parts = [f"log-rank {p_text}"]
+            if len(lm.hazard_ratios) == 1:
+                h = lm.hazard_ratios[0]
+                parts.append(
+                    f"HR {NOT_ESTIMABLE} ({h.reason})"
+                    if h.hr is None
+                    else _inline_ci(_ratio("HR", h.hr, h.ci_low, h.ci_high))
+                )
+            return "; ".join(parts)
+        if table == "survival":
+            endpoint, grouping = key
+            cox = self.results.survival_hr[key]
+            parts = []
+            for hr in cox.hazard_ratios:
+                text = _inline_ci(self.survival_hr(endpoint, grouping, hr.level))
+                if len(cox.hazard_ratios) > 1:
+                    text += f" for {GROUPINGS[grouping].label(hr.level)}"
+                parts.append(text)
+            if len(cox.hazard_ratios) > 1:
+                parts[-1] += f", each versus {GROUPINGS[grouping].label(cox.reference)}"
+            return "; ".join(parts + [p_text])
+        if table == "response" and key in self.results.response_effects:
+            response, grouping = key
+            return "; ".join(
+                [
+                    "difference " + _inline_ci(self.risk_difference(response, grouping)),
+                    _inline_ci(self.odds_ratio(response, grouping)),
+                    p_text,
+                ]
+            )
+        return p_text
+
+    def verdict(self, what: str, key=None, *, by: str | None = None, at: str | None = None, of: str = "") -> str:
+        """'no significant difference was detected (HR 0.95, 95% CI 0.46–1.94; p = 0.894)'
+        or 'a significant difference was found (...)': the words follow the test, the
+        estimate and its CI follow the words. ``text.verdict("os", by="crs")``,
+        ``text.verdict("cr", by="icans")``; ``of`` names what differs, inside the words:
+
+        >>> text.verdict("relapse", by="crs", of="in the cumulative incidence of relapse")
+        "no significant difference in the cumulative incidence of relapse was detected (Gray's test p = 0.245)"
+        >>> text.verdict("os", by="crs", at="landmark", of="in OS")
+        'no significant difference in OS was detected (log-rank p = 0.976; HR 1.01, 95% CI 0.50–2.07)'
+        """
+        table, key = self._locate(what, key, by, at)
+        significant = self.significant(table, key)
+        of = f" {of}" if of else ""
+        if significant is None:
+            words = f"no test of a difference{of} was possible" if of else "no test was possible"
+        elif significant:
+            words = f"a significant difference{of} was found"
+        else:
+            words = f"no significant difference{of} was detected"
+        return f"{words} ({self.effect(table, key)})"

@@ -1,0 +1,160 @@
+"""The common ground of the narrative's families: the results and settings every part reads,
+the significance level, and the helpers that word a missing name or an interval."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from analysis.inputs.studyfile import StudySettings
+from analysis.registry.concepts import OPTIONS
+from analysis.report.formatting import (
+    NOT_ESTIMABLE,
+    fmt_ci,
+    fmt_hr,
+    fmt_pct,
+    is_missing,
+)
+from analysis.report.results import Results
+
+#: Verdict phrases: a non-significant test is never worded as equivalence (issue 10).
+DIFFERED = "differed significantly"
+NOT_DETECTED = "showed no statistically significant difference"
+
+
+#: How a sentence names the kinetics outcome ("peak" in ``text.p("peak", by=...)``).
+PEAK_PHRASE = "peak expansion"
+
+
+@dataclass(frozen=True)
+class TestSet:
+    """A family of tests that one sentence sums up (:meth:`Narrative.tests`).
+
+    >>> family = text.tests(["cr", "os"], by=["tocilizumab", "steroids"])
+    >>> family.n, family.any          # 4 tests; any significant? (None: none could be run)
+    (4, False)
+    >>> family.listed_p               # the significant ones, in test order
+    'CR by tocilizumab (p = 0.010)'
+    """
+
+    n: int  # tests in the family (those that could not be run included)
+    n_tested: int  # tests with a p-value
+    significant: tuple[str, ...]  # 'OS by concurrent CRS and ICANS', in test order
+    significant_p: tuple[str, ...]  # the same with '(p = 0.010)'
+    significant_groupings: tuple[str, ...]  # their groupings, in a sentence, each once
+
+    __test__ = False  # not a pytest class
+
+    @property
+    def any(self) -> bool | None:
+        """True when at least one test is significant, False when none is, None when no test ran."""
+        return None if self.n_tested == 0 else bool(self.significant)
+
+    @property
+    def n_significant(self) -> int:
+        return len(self.significant)
+
+    @property
+    def listed(self) -> str:
+        """'CR by CRS, OS by concurrent CRS and ICANS' ('' when none is significant)."""
+        return ", ".join(self.significant)
+
+    @property
+    def listed_p(self) -> str:
+        """'CR by tocilizumab (p = 0.010), OS by steroids (p = 0.031)'."""
+        return ", ".join(self.significant_p)
+
+    @property
+    def groupings(self) -> str:
+        """'CRS, CRS/ICANS severity': the groupings with a significant test."""
+        return ", ".join(self.significant_groupings)
+
+
+class UnknownKey(ValueError):
+    """An inline expression names a comparison, count or outcome the results do not have;
+    the message lists the valid names (instead of a bare ``KeyError: 'age_crs'``)."""
+
+
+def _pick(items, name: str, value, attribute: str = "key"):
+    """The item whose ``attribute`` is ``value``; an unknown value lists the valid ones
+    (instead of a bare StopIteration from ``next``)."""
+    for item in items:
+        if getattr(item, attribute) == value:
+            return item
+    valid = ", ".join(repr(getattr(item, attribute)) for item in items)
+    raise UnknownKey(f"unknown {name} {value!r}; the {name}s are: {valid}")
+
+
+def _entry(store: Mapping[Any, Any], what: str, key):
+    """``store[key]``; an unknown key lists the valid ones: for an (outcome, grouping) key,
+    the groupings of that outcome, or the outcomes when the outcome itself is unknown."""
+    if key in store:
+        return store[key]
+    if isinstance(key, tuple):
+        outcome, grouping = key
+        groupings = [k[1] for k in store if k[0] == outcome]
+        if groupings:
+            raise UnknownKey(f"no {what} of {outcome!r} by {grouping!r}; the groupings are: {', '.join(groupings)}")
+        outcomes = list(dict.fromkeys(k[0] for k in store))
+        raise UnknownKey(f"no {what} of {outcome!r}; the outcomes are: {', '.join(outcomes)}")
+    raise UnknownKey(f"no {what} {key!r}; the valid names are: {', '.join(map(str, store))}")
+
+
+class Part:
+    """What every family of the narrative reads (the fields of :class:`Narrative`)."""
+
+    results: Results
+    #: The study file's settings (title, product, alpha...); None: the defaults.
+    settings: StudySettings | None
+
+    @property
+    def alpha(self) -> float:
+        """The significance level of every verdict (``analysis: alpha`` in the study file;
+        default :data:`analysis.registry.concepts.OPTIONS`): ``text.alpha`` -> 0.05."""
+        return self.settings.analysis.alpha if self.settings is not None else OPTIONS["alpha"].default
+
+    @property
+    def alpha_level(self) -> str:
+        """The significance level as prose writes it: '5%'."""
+        return f"{self.alpha * 100:g}%"
+
+    @property
+    def has_kinetics(self) -> bool:
+        """Whether a kinetics table was analysed: ``text.choose(text.has_kinetics, "response,
+        expansion or survival", "response or survival")``."""
+        return self.results.kinetics_reason is None
+
+
+def _ratio(name: str, estimate, low, high) -> str:
+    """'HR 2.02 (95% CI 0.65–6.26)'; a missing or infinite bound: 'HR 2.02 (95% CI not estimable)'."""
+    if is_missing(low) or is_missing(high):
+        return f"{name} {fmt_hr(estimate)} (95% CI {NOT_ESTIMABLE})"
+    return f"{name} {fmt_hr(estimate)} (95% CI {fmt_ci(low, high)})"
+
+
+def _inline_ci(text: str) -> str:
+    """'HR 1.04 (95% CI 0.51–2.12)' -> 'HR 1.04, 95% CI 0.51–2.12' (inside parentheses already)."""
+    head, sep, ci = text.partition(" (95% CI ")
+    return f"{head}, 95% CI {ci[:-1]}" if sep and ci.endswith(")") else text
+
+
+def _signed(x: float) -> str:
+    """One decimal with a true minus sign: '−9.2', '9.8', '0.0'."""
+    text = fmt_pct(x).rstrip("%")
+    return text.replace("-", "\u2212")
+
+
+def in_sentence(title: str) -> str:
+    """A grouping title inside a sentence: 'Concurrent CRS and ICANS' -> 'concurrent CRS and
+    ICANS'; an acronym ('CRS grade') keeps its capitals."""
+    if len(title) > 1 and title[0].isupper() and not title[1].isupper():
+        return title[0].lower() + title[1:]
+    return title
+
+
+def fmt_ci_bounds(low, high) -> str:
+    """'26.6–50.0' with 'not reached' for a missing upper bound."""
+    lo = "not reached" if low is None else f"{low:.1f}"
+    hi = "not reached" if high is None else f"{high:.1f}"
+    return f"{lo}–{hi}"

@@ -1,0 +1,59 @@
+"""Response rates with exact CIs, risk differences and odds ratios."""
+
+from __future__ import annotations
+
+from analysis.registry.groups import TOXICITY_GROUPINGS
+from analysis.report.formatting import (
+    NOT_ESTIMABLE,
+    fmt_n_of,
+    fmt_pct,
+)
+from analysis.report.narrative.parts import (
+    Part,
+    _entry,
+    _pick,
+    _ratio,
+    _signed,
+)
+
+
+class Response(Part):
+    def lowest_cr_rate(self) -> str:
+        """The lowest CR rate of any toxicity-group level: '17 of 19 (89.5%), in the group “CRS grade ≥3”'."""
+        levels = [
+            level
+            for grouping in TOXICITY_GROUPINGS
+            for level in self.results.response[("cr", grouping)].levels
+            if level.n > 0 and level.rate is not None  # the rate is None only for an empty group
+        ]
+        worst = min(levels, key=lambda level: level.rate or 0.0)
+        return f"{fmt_n_of(worst.events, worst.n)}, in the group “{worst.label}”"
+
+    def risk_difference(self, response: str, grouping: str) -> str:
+        """Exposed minus reference rate, Newcombe 95% CI: '−9.2 percentage points (95% CI −17.8 to 9.8)'."""
+        d = self.results.response_effects[(response, grouping)].difference
+        if d.difference is None:
+            return f"difference {NOT_ESTIMABLE} ({d.reason})"
+        if d.ci_low is None or d.ci_high is None:
+            return f"{_signed(100 * d.difference)} percentage points (95% CI {NOT_ESTIMABLE}: {d.reason})"
+        return (
+            f"{_signed(100 * d.difference)} percentage points "
+            f"(95% CI {_signed(100 * d.ci_low)} to {_signed(100 * d.ci_high)})"
+        )
+
+    def odds_ratio(self, response: str, grouping: str) -> str:
+        """Conditional-MLE odds ratio with fisher.test's exact 95% CI: 'OR 0.49 (95% CI 0.07–5.64)'."""
+        o = self.results.response_effects[(response, grouping)].odds_ratio
+        if o.odds_ratio is None:
+            return f"OR {NOT_ESTIMABLE} ({o.reason})"
+        return _ratio("OR", o.odds_ratio, o.ci_low, o.ci_high)
+
+    def rate(self, response: str, grouping: str, level: str) -> str:
+        """A response rate with its denominator and exact 95% CI: '69 of 76 (90.8%; 95% CI 81.9–96.2%)'."""
+        lv = _pick(_entry(self.results.response, "response comparison", (response, grouping)).levels, "level", level)
+        if lv.n == 0:
+            return f"{NOT_ESTIMABLE} (no patient in the group “{lv.label}”)"
+        if lv.rate is None or lv.ci_low is None or lv.ci_high is None:  # only for an empty group
+            return f"{NOT_ESTIMABLE} (group “{lv.label}”)"
+        ci = f"{fmt_pct(100 * lv.ci_low).rstrip('%')}–{fmt_pct(100 * lv.ci_high)}"
+        return f"{lv.events:,} of {lv.n:,} ({fmt_pct(100 * lv.rate)}; 95% CI {ci})"

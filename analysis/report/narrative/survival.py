@@ -1,0 +1,170 @@
+"""Survival: follow-up, medians and landmark survival, hazard ratios (univariable and
+Table 2), the detectable hazard ratio, and how the Kaplan–Meier figures mark censoring."""
+
+from __future__ import annotations
+
+from analysis.registry.concepts import ENDPOINTS
+from analysis.report.formatting import (
+    NOT_ESTIMABLE,
+    fmt_hr,
+    fmt_months,
+    fmt_n_of,
+    fmt_p,
+    fmt_pct,
+)
+from analysis.report.narrative.parts import (
+    _entry,
+    _pick,
+    _ratio,
+    fmt_ci_bounds,
+)
+from analysis.report.narrative.verdicts import Verdicts
+
+
+class Survival(Verdicts):
+    def followup(self) -> str:
+        """Median follow-up (reverse Kaplan–Meier) with its CI: ``text.followup()`` ->
+        '37.2 months (95% CI 28.6–52.6)'."""
+        fu = self.results.followup
+        if fu.median_months is None:
+            return f"not estimable ({fu.reason})"
+        return f"{fmt_months(fu.median_months)} (95% CI {fmt_ci_bounds(fu.ci_low, fu.ci_high)})"
+
+    def hr(self, endpoint: str, term: str) -> str:
+        """'HR 2.02 (95% CI 0.65–6.26), p = 0.222' for a Table 2 term."""
+        cox = _entry(self.results.cox, "Cox model", endpoint)
+        t = _pick(cox.terms, "term", term)
+        if t.hr is None:
+            return f"HR not estimable ({t.reason or cox.reason})"
+        return f"{_ratio('HR', t.hr, t.ci_low, t.ci_high)}, {fmt_p(t.p, t.reason)}"
+
+    def differ_severity(self) -> str:
+        """Joint Wald test of the severity group in both Cox models, as a verdict phrase:
+        ``the severity group as a whole `{python} text.differ_severity()` `` -> 'showed no
+        statistically significant association with OS (p = 0.479) or LFS (p = 0.807)'."""
+        ps = [self.results.cox[e].severity_global_p for e in ENDPOINTS]
+        tested = [p for p in ps if p is not None]
+        if len(tested) < len(ps):
+            return "could not be tested in both models"
+        if all(p >= self.alpha for p in tested):
+            return (
+                f"showed no statistically significant association with OS ({self.severity_p('os')}) or LFS "
+                f"({self.severity_p('lfs')})"
+            )
+        return f"was associated with outcome (OS {self.severity_p('os')}, LFS {self.severity_p('lfs')})"
+
+    @property
+    def censor_marks(self) -> bool | None:
+        """Whether the Kaplan–Meier figures mark censored patients with crosses: True on every
+        panel, False on none, None on some (:func:`analysis.report.figures.report_censor_marks`)::
+
+            `{python} text.choose(text.censor_marks, "Crosses mark ...", "... not marked ...",
+                                  untested="... on the panels with at most ...")`
+        """
+        from analysis.report.figures import report_censor_marks  # matplotlib: only when the sentence is written
+
+        return report_censor_marks(self.results)
+
+    @property
+    def max_censor_marks(self) -> str:
+        """The most distinct censoring times a curve may have for its panel to be marked: "100"."""
+        from analysis.report.figures import MAX_CENSOR_MARKS
+
+        return f"{MAX_CENSOR_MARKS:,}"
+
+    @property
+    def any_significant_term(self) -> bool | None:
+        """Whether any term of either Cox model is significant (None: no term has a p-value):
+        ``text.choose(text.any_significant_term, "Significant ... were ...", "No term ...")``."""
+        ps = [t.p for e in ENDPOINTS for t in self.results.cox[e].terms if t.p is not None]
+        return None if not ps else any(p < self.alpha for p in ps)
+
+    def significant_terms(self, endpoint: str, none: str = "none") -> str:
+        """Cox terms with a Wald p below alpha, as a phrase: ``text.significant_terms("os")`` ->
+        'Received steroids and BM blasts ≥20% vs <20%'; ``none`` when there are none."""
+        terms = [t.label for t in self.results.cox[endpoint].terms if t.p is not None and t.p < self.alpha]
+        if not terms:
+            return none
+        return terms[0] if len(terms) == 1 else ", ".join(terms[:-1]) + " and " + terms[-1]
+
+    def severity_p(self, endpoint: str) -> str:
+        """Joint Wald p of the severity group in a Cox model: ``text.severity_p("os")`` -> 'p = 0.479'."""
+        cox = self.results.cox[endpoint]
+        return fmt_p(cox.severity_global_p, cox.severity_global_reason or cox.reason)
+
+    def ph_p(self, endpoint: str) -> str:
+        """'p = 0.412', or 'no test (reason)' when the test cannot be computed."""
+        cox = self.results.cox[endpoint]
+        if cox.ph_test_global_p is None:
+            return f"no test ({cox.ph_test_reason or cox.reason})"
+        return fmt_p(cox.ph_test_global_p)
+
+    def _summary(self, endpoint: str, grouping: str = "all", level: str | None = None):
+        comparison = _entry(self.results.survival, "survival comparison", (endpoint, grouping))
+        if level is None:
+            if len(comparison.levels) != 1:
+                raise ValueError(f"grouping {grouping!r} has several levels: name one")
+            return comparison.levels[0]
+        return _pick(comparison.levels, "level", level)
+
+    def median(self, endpoint: str, by: str = "all", level: str | None = None) -> str:
+        """Median survival with its CI: ``text.median("os")`` for the cohort,
+        ``text.median("os", by="crs", level="yes")`` for one group."""
+        return self.median_survival(endpoint, by, level)
+
+    def median_survival(self, endpoint: str, grouping: str = "all", level: str | None = None) -> str:
+        """'24.4 months (95% CI 14.6–33.3)'; 'not reached' for a median or bound never reached."""
+        km = self._summary(endpoint, grouping, level)
+        if km.n == 0:
+            return f"{NOT_ESTIMABLE} ({km.reason})"
+        if km.median_months is None:
+            low = "" if km.median_ci_low is None else f" (95% CI {fmt_ci_bounds(km.median_ci_low, None)})"
+            return f"not reached{low}"
+        return f"{fmt_months(km.median_months)} (95% CI {fmt_ci_bounds(km.median_ci_low, km.median_ci_high)})"
+
+    def landmark(self, endpoint: str, months: int, grouping: str = "all", level: str | None = None) -> str:
+        """Kaplan–Meier survival at a landmark with its log-scale 95% CI: '63.4% (95% CI 54.0–74.4)'."""
+        km = self._summary(endpoint, grouping, level)
+        lm = _pick(km.landmarks, "landmark month", months, "months")
+        if lm.survival is None:
+            return f"{NOT_ESTIMABLE} ({lm.reason})"
+        if lm.ci_low is None or lm.ci_high is None:
+            return f"{fmt_pct(100 * lm.survival)} (95% CI {NOT_ESTIMABLE})"
+        low = fmt_pct(100 * lm.ci_low).rstrip("%")
+        return f"{fmt_pct(100 * lm.survival)} (95% CI {low}–{fmt_pct(100 * lm.ci_high)})"
+
+    def survival_hr(self, endpoint: str, grouping: str, level: str | None = None) -> str:
+        """Univariable Cox HR against the reference level: 'HR 1.04 (95% CI 0.51–2.12)'.
+
+        ``level`` defaults to the only non-reference level of a two-level grouping."""
+        cox = _entry(self.results.survival_hr, "survival comparison", (endpoint, grouping))
+        if level is None:
+            if len(cox.hazard_ratios) != 1:
+                raise ValueError(f"grouping {grouping!r} compares several levels: name one")
+            hr = cox.hazard_ratios[0]
+        else:
+            hr = _pick(cox.hazard_ratios, "level", level, "level")
+        if hr.hr is None:
+            return f"HR {NOT_ESTIMABLE} ({hr.reason or cox.reason})"
+        return _ratio("HR", hr.hr, hr.ci_low, hr.ci_high)
+
+    def detectable_hr(self, endpoint: str, grouping: str) -> str:
+        """Schoenfeld's smallest detectable HR with 80% power at the report's alpha:
+        'a hazard ratio of 0.38 or below (or 2.66 or above)'."""
+        d = self.results.detectable_hr[(endpoint, grouping)]
+        if d.hr_below is None:
+            return f"{NOT_ESTIMABLE} ({d.reason})"
+        return f"a hazard ratio of {fmt_hr(d.hr_below)} or below (or {fmt_hr(d.hr_above)} or above)"
+
+    def detectable_basis(self, endpoint: str, grouping: str) -> str:
+        """What the detectable HR rests on: '55 events; 15 of 93 (16.1%) patients in the group
+        “CRS and ICANS”; 80% power; two-sided alpha 0.05'."""
+        d = self.results.detectable_hr[(endpoint, grouping)]
+        comparison = self.results.survival[(endpoint, grouping)]
+        reference = self.results.survival_hr[(endpoint, grouping)].reference
+        (level,) = [lv for lv in comparison.levels if lv.key != reference]
+        total = sum(lv.n for lv in comparison.levels)
+        return (
+            f"{d.events:,} events; {fmt_n_of(level.n, total)} patients in the group “{level.label}”; "
+            f"{fmt_pct(100 * d.power, 0)} power; two-sided alpha {d.alpha:g}"
+        )

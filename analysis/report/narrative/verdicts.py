@@ -1,0 +1,230 @@
+"""p-values, verdict phrases and families of tests: the words follow the test (a
+non-significant test is never worded as equivalence)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from analysis.estimators.competing import CAUSES
+from analysis.registry.concepts import ENDPOINTS, NO_KINETICS_REASON, RESPONSES, VARIABLES, outcome_phrase
+from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
+from analysis.report.formatting import (
+    fmt_p,
+)
+from analysis.report.narrative.parts import (
+    DIFFERED,
+    NOT_DETECTED,
+    PEAK_PHRASE,
+    Part,
+    TestSet,
+    UnknownKey,
+    in_sentence,
+)
+
+
+class Verdicts(Part):
+    #: What an editor compares: a response, a survival endpoint, the kinetics peak or a
+    #: Table 1 variable, always ``by`` a grouping of :data:`analysis.registry.groups.GROUPINGS`.
+    OUTCOMES = (*RESPONSES, *ENDPOINTS, "peak", *CAUSES, *VARIABLES)
+
+    _TABLES = ("table1", "response", "kinetics", "survival", "competing", "landmark")
+
+    def _locate(self, what: str, key=None, by: str | None = None, at: str | None = None) -> tuple[str, object]:
+        """(table, key) of a comparison, from the editor's ``("os", by="crs")`` (``at="landmark"``
+        for the landmark analysis) or the older ``("survival", ("os", "crs"))``; an unknown name
+        lists the valid ones."""
+        if at not in (None, "landmark"):
+            raise UnknownKey(f"at={at!r}: the only other analysis is at='landmark'")
+        if by is None:
+            if what not in self._TABLES or key is None:
+                raise UnknownKey(
+                    f"name the comparison as text.p(OUTCOME, by=GROUPING), e.g. "
+                    f'text.p("os", by="crs"); OUTCOME is one of: {", ".join(self.OUTCOMES)}'
+                )
+            table = what
+        else:
+            if by not in GROUPINGS:
+                raise UnknownKey(f"unknown grouping {by!r}; the groupings are: {', '.join(GROUPINGS)}")
+            if at == "landmark":
+                if what not in ENDPOINTS:
+                    raise UnknownKey(f"the landmark analysis compares {', '.join(ENDPOINTS)}, not {what!r}")
+                table, key = "landmark", (what, by)
+            elif what in RESPONSES:
+                table, key = "response", (what, by)
+            elif what in ENDPOINTS:
+                table, key = "survival", (what, by)
+            elif what == "peak":
+                table, key = "kinetics", by
+            elif what in CAUSES:
+                table, key = "competing", (what, by)
+            elif what in VARIABLES:
+                table, key = "table1", (what, by)
+            else:
+                raise UnknownKey(f"unknown outcome {what!r}; the outcomes are: {', '.join(self.OUTCOMES)}")
+        stores: dict[str, Mapping[Any, object]] = {
+            "table1": self.results.table1,
+            "response": self.results.response,
+            "kinetics": self.results.kinetics_peak,
+            "survival": self.results.survival,
+            "landmark": self.results.landmark,
+            "competing": {(c, g): r for g, r in self.results.competing.items() if g in GROUPINGS for c in r.causes},
+        }
+        store = stores[table]
+        if key not in store:
+            valid = sorted({k[1] if isinstance(k, tuple) else k for k in store})
+            raise UnknownKey(f"no {table} comparison {key!r}; the groupings it has are: {', '.join(valid)}")
+        return table, key
+
+    def _p(self, table: str, key):
+        if table == "table1":
+            r = self.results.table1[key].result
+        elif table == "response":
+            r = self.results.response[key].result
+        elif table == "kinetics":
+            if self.results.kinetics_reason:
+                return None, NO_KINETICS_REASON
+            r = self.results.kinetics_peak[key].result
+        elif table == "survival":
+            s = self.results.survival[key]
+            return s.logrank_p, s.reason
+        elif table == "competing":
+            cause, grouping = key
+            gray = self.results.competing[grouping].causes[cause].gray
+            return gray.p, gray.reason
+        elif table == "landmark":
+            lm = self.results.landmark[key]
+            if lm.survival is None:
+                return None, lm.reason
+            return lm.survival.logrank_p, lm.survival.reason
+        else:
+            raise KeyError(table)
+        return r.p, r.reason
+
+    def p(self, what: str, key=None, *, by: str | None = None, at: str | None = None) -> str:
+        """Formatted p-value of a comparison.
+
+        >>> text.p("os", by="crs")        # log-rank test of OS by CRS
+        'p = 0.924'
+        >>> text.p("cr", by="icans")      # CR rate by ICANS (chi-square or Fisher)
+        >>> text.p("peak", by="crs")      # peak CAR-T copies (Mann-Whitney)
+        >>> text.p("age", by="crs")       # a Table 1 variable
+        >>> text.p("relapse", by="crs")   # Gray's test of the cumulative incidence ("nrm": NRM)
+        'p = 0.245'
+        >>> text.p("os", by="crs", at="landmark")   # log-rank test from the landmark
+        'p = 0.976'
+        """
+        p, reason = self._p(*self._locate(what, key, by, at))
+        return fmt_p(p, reason)
+
+    def significant(self, what: str, key=None, *, by: str | None = None, at: str | None = None) -> bool | None:
+        """True/False at the report's alpha; None when there is no test.
+        ``text.significant("os", by="crs")``, ``text.significant("relapse", by="icans")``."""
+        p, _ = self._p(*self._locate(what, key, by, at))
+        return None if p is None else p < self.alpha
+
+    def differ(self, what: str, key=None, yes: str = DIFFERED, no: str = NOT_DETECTED, *, by: str | None = None) -> str:
+        """A verdict phrase that follows the test: ``text.differ("os", by="crs")`` ->
+        'showed no statistically significant difference' or 'differed significantly';
+        ``yes=``/``no=`` choose other words for the same verdict."""
+        verdict = self.significant(what, key, by=by)
+        if verdict is None:
+            return "could not be compared"
+        return yes if verdict else no
+
+    def differ_all(
+        self,
+        what: str,
+        keys=None,
+        yes: str = "differed significantly in at least one comparison",
+        no: str = NOT_DETECTED,
+        *,
+        by=None,
+    ) -> str:
+        """One verdict for a sentence that lists several tests: 'no' only when none is
+        significant. ``text.differ_all("peak", by=["crs", "icans"])``."""
+        if by is not None:
+            verdicts = [self.significant(what, by=g) for g in by]
+        else:
+            verdicts = [self.significant(what, key) for key in keys]
+        if any(verdicts):
+            return yes
+        if all(v is None for v in verdicts):
+            return "could not be compared"
+        return no
+
+    def table1_significant(self, grouping: str) -> list[str]:
+        """Table 1 variables whose p-value is below alpha for a grouping:
+        ``text.table1_significant("crs")`` -> ['il6_peak_pg_ml', 'steroids', ...]."""
+        return [
+            v
+            for (v, g), c in self.results.table1.items()
+            if g == grouping and c.result.p is not None and c.result.p < self.alpha
+        ]
+
+    def table1_differences(self, grouping: str) -> str:
+        """'peak IL-6 (p < 0.001) and steroid use (p < 0.001)', or 'none of the characteristics'."""
+        items = [
+            f"{VARIABLES[v].phrase} ({self.p('table1', (v, grouping))})" for v in self.table1_significant(grouping)
+        ]
+        if not items:
+            return "none of the characteristics"
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+    def _outcome_phrase(self, what: str) -> str:
+        if what in CAUSES:
+            return in_sentence(CAUSES[what][1])
+        return PEAK_PHRASE if what == "peak" else VARIABLES[what].phrase if what in VARIABLES else outcome_phrase(what)
+
+    def tests(self, what, by) -> TestSet:
+        """A family of tests (each outcome ``what`` by each grouping ``by``), summed up for one
+        sentence; the peak-expansion tests count only when there is a kinetics table.
+
+        >>> text.tests(["cr", "os"], by=["tocilizumab", "steroids"]).any
+        False
+        >>> text.tests("peak", by=["crs", "icans"]).groupings     # those that differed
+        'CRS'
+        """
+        outcomes = [what] if isinstance(what, str) else list(what)
+        groupings = [by] if isinstance(by, str) else list(by)
+        keys = [(o, g) for g in groupings for o in outcomes if o != "peak" or self.has_kinetics]
+        verdicts = [self.significant(o, by=g) for o, g in keys]
+        hits = [(o, g) for (o, g), v in zip(keys, verdicts) if v]
+        named = [f"{self._outcome_phrase(o)} by {in_sentence(GROUPINGS[g].title)}" for o, g in hits]
+        return TestSet(
+            n=len(keys),
+            n_tested=sum(v is not None for v in verdicts),
+            significant=tuple(named),
+            significant_p=tuple(f"{name} ({self.p(o, by=g)})" for name, (o, g) in zip(named, hits)),
+            significant_groupings=tuple(dict.fromkeys(in_sentence(GROUPINGS[g].title) for _, g in hits)),
+        )
+
+    @property
+    def main_tests(self) -> TestSet:
+        """Every toxicity-versus-efficacy test of the report: CR, MRD-negative CR, OS and LFS by
+        each toxicity grouping (``text.main_tests.n`` -> 24)."""
+        return self.tests([*RESPONSES, *ENDPOINTS], by=TOXICITY_GROUPINGS)
+
+    @property
+    def treatment_tests(self) -> TestSet:
+        """CR, peak expansion (with a kinetics table), OS and LFS by tocilizumab and by steroids:
+        ``text.treatment_tests.n`` -> 8 (6 without a kinetics table)."""
+        return self.tests(["cr", "peak", "os", "lfs"], by=["tocilizumab", "steroids"])
+
+    @staticmethod
+    def choose(condition: bool | None, yes: str, no: str, untested: str | None = None) -> str:
+        """One of two wordings written in the section, chosen by a result.
+
+        ``condition`` is a verdict (``text.significant("os", by="crs")``, ``text.tests(...).any``)
+        or any fact of the results (``R.is_synthetic``); ``untested`` is used when it is None
+        (no test was possible), else ``no``::
+
+            `{python} text.choose(text.main_tests.any, "some comparisons reached significance",
+                                  "no significant difference was detected")`
+
+        Write the verdict words the test allows: a non-significant test is "no significant
+        difference was detected", never "no difference" or "similar".
+        """
+        if condition is None:
+            return no if untested is None else untested
+        return yes if condition else no
