@@ -1,5 +1,6 @@
 """Per-center supplement (issue 11, item 4): counts and rates by center, and the Table 2
-Cox model stratified by center as a sensitivity analysis.
+Cox model stratified by center as a sensitivity analysis (the study's multivariable model;
+the publication's by default, whose R reference the tests hold).
 
 Centers are shown only as "Center 1" ... "Center k", numbered by decreasing number of
 patients (ties in the order of their names, which are never shown). The stratified
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.estimators.cox import CoxResult, _failed, fit_cox
+from analysis.estimators.cox import PUBLICATION_MODEL, CoxResult, ModelSpec, _failed, fit_cox
 from analysis.registry.concepts import ENDPOINTS, RESPONSES
 
 CENTER_COLUMN = "center"
@@ -51,8 +52,9 @@ def center_labels(centers: pd.Series) -> dict[str, str]:
     return {name: f"Center {i}" for i, name in enumerate(order, start=1)}
 
 
-def center_supplement(df: pd.DataFrame) -> CenterSupplement:
-    """Per-center counts and the center-stratified Cox models on a prepared cohort."""
+def center_supplement(df: pd.DataFrame, model: ModelSpec = PUBLICATION_MODEL) -> CenterSupplement:
+    """Per-center counts and the center-stratified Cox models (of ``model``: the report passes
+    the study's own) on a prepared cohort."""
     centers = df[CENTER_COLUMN].dropna()
     labels = center_labels(centers)
     # one pass over the count columns (a per-center subset of the whole frame is O(n * centers))
@@ -66,8 +68,8 @@ def center_supplement(df: pd.DataFrame) -> CenterSupplement:
         counts = {key: int(sums.at[name, key]) for key in CENTER_COUNTS}
         rows.append(CenterRow(label, n, counts, {k: (100.0 * v / n if n else None) for k, v in counts.items()}))
     if len(labels) < 2:
-        plain = {endpoint: fit_cox(df, endpoint) for endpoint in ENDPOINTS}
-        cox = {e: _failed(e, r.n, r.events, SINGLE_CENTER_REASON) for e, r in plain.items()}
+        plain = {endpoint: fit_cox(df, endpoint, model=model) for endpoint in ENDPOINTS}
+        cox = {e: _failed(e, r.n, r.events, SINGLE_CENTER_REASON, model) for e, r in plain.items()}
         return CenterSupplement(tuple(rows), cox, SINGLE_CENTER_REASON)
-    cox = {endpoint: fit_cox(df, endpoint, strata=CENTER_COLUMN) for endpoint in ENDPOINTS}
+    cox = {endpoint: fit_cox(df, endpoint, strata=CENTER_COLUMN, model=model) for endpoint in ENDPOINTS}
     return CenterSupplement(tuple(rows), cox, None)
