@@ -251,3 +251,19 @@ def test_simon_makuch_curves_match_r_survfit(toy):
     assert levels["yes"].median_ci_low * DAYS_PER_MONTH == pytest.approx(4)
     assert levels["yes"].median_ci_high * DAYS_PER_MONTH == pytest.approx(126)
     assert curves.at_risk["yes"][0] == 5 and curves.at_risk["no"][0] == 55
+
+
+def test_events_affected_counts_the_events_while_a_toxicity_is_still_to_come(toy, cohort):
+    from analysis.estimators.timevarying import time_dependent_comparison
+
+    res = time_dependent_comparison(toy, "os", "crs")
+    # by hand on the intervals: an event time at which a row at risk has not yet its patient's last CRS status
+    cp = counting_process(np.rint(toy["os_months"] * DAYS_PER_MONTH), toy["os_event"],
+                          {"crs": toy["crs_onset_day"].where(toy["crs_grade"] > 0)})
+    final = pd.Series(cp.exposed["crs"]).groupby(cp.patient).transform("last").to_numpy()
+    pending = cp.exposed["crs"] != final
+    expected = sum(bool(np.any(pending & (cp.start < t) & (cp.stop >= t))) for t in cp.stop[cp.event])
+    assert res.n_events_affected == expected > 0
+    # the demo: every death follows the last onset, so the time-dependent model is the time-0 model
+    demo = time_dependent_comparison(cohort, "os", "crs")
+    assert demo.n_events_affected == 0 and demo.n_changed == 76

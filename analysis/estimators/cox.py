@@ -156,6 +156,11 @@ def model_columns(model: ModelSpec) -> list[str]:
     return list(dict.fromkeys([*model.covariates, *cut, GROUPINGS[model.exposure].column]))
 
 
+#: Events per coefficient below which the report warns that the model may be overfitted
+#: (Peduzzi et al. 1995 for proportional hazards; Vittinghoff and McCulloch 2007 relax it).
+EPV_RULE = 10
+
+
 @dataclass(frozen=True)
 class CoxTerm:
     key: str

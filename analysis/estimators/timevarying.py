@@ -319,6 +319,10 @@ class TimeDependentComparison:
     events: int
     n_zero_time: int             # patients with follow-up 0: no interval (ZERO_TIME_REASON)
     n_changed: int               # patients whose level changes during follow-up
+    #: events at which some patient at risk was still in another group than the one an
+    #: analysis from time 0 puts them in (the toxicity still to come): with none, the
+    #: time-dependent and time-0 risk sets are the same and so are the estimates
+    n_events_affected: int
     mantel_byar: MantelByar
     cox: object                  # analysis.estimators.cox.CoxResult, univariable, exposure time-dependent
     curves: object               # analysis.estimators.survival.SurvivalComparison of the Simon–Makuch
@@ -352,6 +356,22 @@ def _simon_makuch(data: TimeDependentData, endpoint: str, grouping: str, test: M
                               risk_times=tuple(float(t) for t in risk_times), at_risk=at_risk)
 
 
+def _events_affected(frame: pd.DataFrame, codes: np.ndarray) -> int:
+    """Events at times when a row at risk is in another level than its patient's last row."""
+    index = frame.index.to_numpy()
+    last = np.r_[index[1:] != index[:-1], True] if index.size else np.array([], dtype=bool)
+    final = np.repeat(codes[last], np.diff(np.r_[0, np.flatnonzero(last) + 1]))
+    pending = codes != final
+    start, stop = frame["start"].to_numpy(), frame["months"].to_numpy()
+    event = frame["event"].to_numpy(dtype=bool)
+    if not pending.any() or not event.any():
+        return 0
+    t = stop[event]
+    covered = (np.searchsorted(np.sort(start[pending]), t, side="left")
+               - np.searchsorted(np.sort(stop[pending]), t, side="left"))
+    return int((covered > 0).sum())
+
+
 def time_dependent_comparison(df: pd.DataFrame, endpoint: str, grouping: str,
                               data: TimeDependentData | None = None) -> TimeDependentComparison:
     """Mantel–Byar test, univariable time-dependent Cox model (each level against the
@@ -370,7 +390,8 @@ def time_dependent_comparison(df: pd.DataFrame, endpoint: str, grouping: str,
     return TimeDependentComparison(
         endpoint=endpoint, grouping=grouping, n=int(frame.index.nunique()), n_rows=int(len(frame)),
         events=int(frame["event"].sum()), n_zero_time=data.n_zero_time,
-        n_changed=data.n_changed.get(grouping, 0), mantel_byar=test, cox=cox,
+        n_changed=data.n_changed.get(grouping, 0), n_events_affected=_events_affected(frame, codes),
+        mantel_byar=test, cox=cox,
         curves=_simon_makuch(data, endpoint, grouping, test))
 
 

@@ -56,6 +56,7 @@ class Endpoint:
     event_column: str
     time_axis: str  # "Months since infusion": where the clock starts, as an axis label
     population: str  # "all patients": whom the endpoint is defined for
+    event_phrase: str = "death"  # what it counts, in "HR ... for death"
 
     @property
     def columns(self) -> tuple[str, str]:
@@ -72,7 +73,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     for e in (
         Endpoint("os", "Overall survival", "OS", "os_months", "os_event", "Months since infusion", "all patients"),
         Endpoint(
-            "lfs", "Leukemia-free survival", "LFS", "lfs_months", "lfs_event", "Months since CR", "patients in CR"
+            "lfs", "Leukemia-free survival", "LFS", "lfs_months", "lfs_event", "Months since CR", "patients in CR",
+            "relapse or death",
         ),
     )
 }
@@ -177,9 +179,16 @@ def covariate_name(column: str) -> str:
     return column.replace("_", " ")
 
 
-def covariate_phrase(column: str) -> str:
+#: How a sentence names a yes/no covariate's coefficient where the Table 1 phrase names the
+#: variable, not its "yes" ("HR 3.27 for Ph-positive disease", not "... for Ph-chromosome status").
+MODEL_PHRASES = {"ph_positive": "Ph-positive disease"}
+
+
+def covariate_phrase(column: str, coefficient: bool = False) -> str:
     """A cohort column inside a sentence: the Table 1 phrase ('bone-marrow blasts'), else the
-    column with spaces."""
+    column with spaces; ``coefficient``: its yes-versus-no coefficient (:data:`MODEL_PHRASES`)."""
+    if coefficient and column in MODEL_PHRASES:
+        return MODEL_PHRASES[column]
     return VARIABLES[column].phrase if column in VARIABLES else column.replace("_", " ")
 
 

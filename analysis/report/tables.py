@@ -32,12 +32,13 @@ if TYPE_CHECKING:  # imported where a table is drawn: restoring cached results s
 from analysis.estimators.centers import CENTER_COUNTS, CenterSupplement
 from analysis.estimators.comparisons import CategoricalLevel, Comparison, ContinuousLevel
 from analysis.estimators.competing import CIF_MONTHS, CompetingRisks, summary_rows
-from analysis.estimators.cox import COX_TERMS, FIRTH, CoxResult
+from analysis.estimators.cox import EPV_RULE, FIRTH, CoxResult
 from analysis.estimators.effects import UnivariableCox, reference_level
 from analysis.estimators.survival import KMSummary, SurvivalComparison
 from analysis.registry.concepts import ENDPOINTS, OPTIONS, SOFTWARE, TESTS, VARIABLES
-from analysis.registry.groups import GROUPINGS, TABLE1_GROUPINGS
+from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS, TABLE1_GROUPINGS
 from analysis.report.formatting import (
+    and_list,
     CELL_MISSING,
     fmt_ci,
     fmt_count_pct,
@@ -304,9 +305,6 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
 
 # --------------------------------------------------------------------------- Table 2
 
-_SEVERITY_TERMS = ("severity_ge3", "severity_other")
-
-
 def _endpoint_title(endpoint: str) -> tuple[str, str | None]:
     """Title and population of an endpoint's block; an endpoint not in the registry by its key."""
     if endpoint in ENDPOINTS:
@@ -314,37 +312,55 @@ def _endpoint_title(endpoint: str) -> tuple[str, str | None]:
     return endpoint.upper(), None
 
 
-def table2(cox: Mapping[str, CoxResult]) -> Table:
-    """Table 2: multivariable Cox model for OS and LFS.
+def exposure_header(exposure: str) -> str:
+    """The row heading the exposure's levels in Table 2 and the forest plot: 'CRS/ICANS group'
+    for the severity group, else the grouping's title."""
+    return "CRS/ICANS group" if exposure == "severity" else GROUPINGS[exposure].title
 
-    One block per endpoint (n and events in its header row), HR, 95% CI and Wald
-    p per term; the CRS/ICANS group row carries the joint Wald p of its two
-    terms, "No CRS or ICANS" is the reference. The proportional-hazards test's
-    global p goes to a footnote. An endpoint whose partial likelihood is monotone
-    (``result.method == "firth"``) shows the Firth-penalized fit, with a footnote
-    naming the method, why, and its CIs and tests.
+
+def _covariate_list(result: CoxResult) -> str:
+    from analysis.registry.concepts import covariate_phrase
+
+    phrases = [covariate_phrase(c) for c in result.covariates]
+    return and_list(phrases) if phrases else "no covariate"
+
+
+def table2(cox: Mapping[str, CoxResult]) -> Table:
+    """Table 2: a multivariable Cox model for OS and LFS (the study's, or the publication's
+    as its sensitivity analysis: the same layout for any :class:`~analysis.estimators.cox.CoxResult`).
+
+    One block per endpoint (n and events in its header row), HR, 95% CI and Wald p per
+    term: the covariates, then the exposure's group row, which carries the joint Wald p of
+    its terms, its reference level ("Reference") and its levels. Footnotes: what the model
+    adjusts for, events per coefficient (with a warning below 10), patients left out for a
+    missing covariate, the proportional-hazards test's global p. An endpoint whose partial
+    likelihood is monotone (``result.method == "firth"``) shows the Firth-penalized fit,
+    with a footnote naming the method, why, and its CIs and tests.
     """
     spec = _Spec(
         ["term", "hr", "ci", "p"], ["Variable", "HR", "95% CI", "p"], ["", "HR", "95% CI", "p"],
         [52, 14, 20, 14],
     )
-    severity = GROUPINGS["severity"]
     notes: list[str] = []
     ph_notes: list[str] = []
     firth_notes: list[str] = []
+    epv_notes: list[str] = []
+    missing_notes: list[str] = []
+    exposures: set[str] = set()
     for endpoint in [e for e in ENDPOINTS if e in cox] + [e for e in cox if e not in ENDPOINTS]:
         result = cox[endpoint]
+        exposure = GROUPINGS[result.exposure]
+        exposures.add(result.exposure)
         title, population = _endpoint_title(endpoint)
         spec.add("group", Cell(f"{title} ({population + ', ' if population else ''}"
                                f"n = {result.n:,}; {result.events:,} events)"))
-        terms = {t.key: t for t in result.terms}
-        for key in ("bm_blasts_ge20", "steroids", "tocilizumab"):
-            _add_cox_term(spec, terms.get(key), COX_TERMS[key], "variable", notes, title)
-        spec.add("variable", Cell("CRS/ICANS group"), "", "",
+        for term in result.covariate_terms:
+            _add_cox_term(spec, term, term.label, "variable", notes, title)
+        spec.add("variable", Cell(exposure_header(result.exposure)), "", "",
                  Cell(fmt_p_bare(result.severity_global_p)))
-        spec.add("sub", Cell(_INDENT + severity.label("none")), "Reference", "", "")
-        _add_cox_term(spec, terms.get("severity_ge3"), severity.label("severe"), "sub", notes, title)
-        _add_cox_term(spec, terms.get("severity_other"), severity.label("other"), "sub", notes, title)
+        spec.add("sub", Cell(_INDENT + exposure.label(REFERENCE_LEVELS[result.exposure])), "Reference", "", "")
+        for term in result.exposure_terms:
+            _add_cox_term(spec, term, term.label, "sub", notes, title)
         if result.reason:
             notes.append(f"{title}: {result.reason}")
         if result.method == FIRTH:
@@ -352,14 +368,27 @@ def table2(cox: Mapping[str, CoxResult]) -> Table:
                 f"{title}: fitted by Firth's penalized partial likelihood (Heinze & Schemper 2001; "
                 f"Breslow ties, as R coxphf) because the ordinary fit is not defined: {result.method_reason}. "
                 "HRs are penalized estimates; 95% CI from the profile penalized likelihood; "
-                "p: penalized likelihood-ratio test (group row: 2 df)")
+                "p: penalized likelihood-ratio test (group row: joint test)")
         ph_notes.append(f"{title} {fmt_p(result.ph_test_global_p, result.ph_test_reason or result.reason)}")
+        epv = result.events_per_variable
+        if epv is not None:
+            low = f", fewer than {EPV_RULE}: the estimates may be biased and their CIs unreliable" if epv < EPV_RULE else ""
+            epv_notes.append(f"{title} {epv:.1f} ({result.events:,} events, {result.n_coefficients} coefficients{low})")
+        if result.n_missing:
+            missing_notes.append(f"{title} {result.n_missing:,}")
 
+    first = next(iter(cox.values()), None)
+    if first is not None:
+        spec.footnotes.append((None, f"Adjusted for {_covariate_list(first)}"))
     legend = "HR, hazard ratio; CI, confidence interval; BM, bone marrow (blasts before infusion)"
     if len(firth_notes) < len(cox):   # the Firth notes say how their own p-values are computed
-        legend += ". p: Wald test; group row: joint Wald test of both CRS/ICANS terms"
+        legend += ". p: Wald test; group row: joint Wald test of the group's terms"
         legend += " (ordinary Cox fits)" if firth_notes else ""
     spec.footnotes.append((None, legend))
+    if epv_notes:
+        spec.footnotes.append((None, "Events per coefficient: " + "; ".join(epv_notes)))
+    if missing_notes:
+        spec.footnotes.append((None, "Patients left out for a missing covariate value: " + "; ".join(missing_notes)))
     for note in firth_notes:
         spec.footnotes.append((None, note))
     if ph_notes:

@@ -22,6 +22,9 @@ its own module beside the results it reads:
 * :mod:`.effects` – a verdict with its estimate and CI;
 * :mod:`.kinetics` – CAR-T expansion;
 * :mod:`.competing` – competing risks and the landmark analysis;
+* :mod:`.plan` – the analysis plan worded for Methods (endpoint, definitions, model, landmarks);
+* :mod:`.models` – the multivariable models (exposure and covariate HRs, events per coefficient);
+* :mod:`.timevarying` – toxicity as a time-dependent exposure, beside the analyses from infusion;
 * :mod:`.parts` – what they share (the results, the settings, alpha, wording helpers).
 
 A new inline helper goes into the family whose results it reads (or a new module added to
@@ -39,6 +42,8 @@ from analysis.report.narrative.counts import Counts
 from analysis.report.narrative.declarations import Declarations
 from analysis.report.narrative.effects import Effects
 from analysis.report.narrative.kinetics import Kinetics
+from analysis.report.narrative.plan import Plan
+from analysis.report.narrative.timevarying import TimeVarying
 from analysis.report.narrative.parts import (
     DIFFERED,
     NOT_DETECTED,
@@ -64,7 +69,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Narrative(Declarations, Counts, Effects, Kinetics, Competing):
+class Narrative(Declarations, Counts, TimeVarying, Effects, Kinetics, Competing, Plan):
     """The sections' ``text``: every family's helpers on one object."""
 
     results: Results

@@ -13,6 +13,7 @@ from analysis.report.formatting import (
     fmt_pct,
 )
 from analysis.report.narrative.parts import (
+    UnknownKey,
     _entry,
     _pick,
     _ratio,
@@ -30,9 +31,31 @@ class Survival(Verdicts):
             return f"not estimable ({fu.reason})"
         return f"{fmt_months(fu.median_months)} (95% CI {fmt_ci_bounds(fu.ci_low, fu.ci_high)})"
 
-    def hr(self, endpoint: str, term: str) -> str:
-        """'HR 2.02 (95% CI 0.65–6.26), p = 0.222' for a Table 2 term."""
-        cox = _entry(self.results.cox, "Cox model", endpoint)
+    #: The multivariable models a sentence can name (``model=``): the study's (Table 2), the
+    #: publication's (the demo's sensitivity analysis), the study's with its exposure
+    #: time-dependent, and at the landmark and the sensitivity landmark.
+    MODELS = ("baseline", "publication", "time-dependent", "landmark", "sensitivity landmark")
+
+    def _cox(self, endpoint: str, model: str | None = None):
+        """The CoxResult of a multivariable model of ``endpoint`` (:data:`MODELS`)."""
+        model = model or "baseline"
+        if model not in self.MODELS:
+            raise UnknownKey(f"unknown model {model!r}; the models are: {', '.join(self.MODELS)}")
+        if model in ("landmark", "sensitivity landmark"):
+            plan = self.results.plan
+            day = plan.get("landmark_day") if model == "landmark" else plan.get("sensitivity_landmark_day")
+            lm = _entry(self.results.landmark_models, f"{model} model", (endpoint, day))
+            if lm.cox is None:
+                raise UnknownKey(f"the {model} model of {endpoint!r} was not fitted: {lm.reason}")
+            return lm.cox
+        store = {"baseline": self.results.cox, "publication": self.results.cox_publication,
+                 "time-dependent": self.results.time_dependent_cox}[model]
+        return _entry(store, f"{model} Cox model", endpoint)
+
+    def hr(self, endpoint: str, term: str, model: str | None = None) -> str:
+        """'HR 2.02 (95% CI 0.65–6.26), p = 0.222' for a Table 2 term; ``model=`` another model
+        (:data:`MODELS`): ``text.hr("os", "severity_ge3", model="publication")``."""
+        cox = self._cox(endpoint, model)
         t = _pick(cox.terms, "term", term)
         if t.hr is None:
             return f"HR not estimable ({t.reason or cox.reason})"
