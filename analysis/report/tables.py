@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # imported where a table is drawn: restoring cached results s
 from analysis.estimators.centers import CENTER_COUNTS, CenterSupplement
 from analysis.estimators.comparisons import CategoricalLevel, Comparison, ContinuousLevel
 from analysis.estimators.competing import CIF_MONTHS, CompetingRisks, summary_rows
-from analysis.estimators.cox import EPV_RULE, FIRTH, CoxResult
+from analysis.estimators.cox import EPV_RULE, FIRTH, CoxResult, exposure_term_key
 from analysis.estimators.effects import UnivariableCox, reference_level
 from analysis.estimators.survival import KMSummary, SurvivalComparison
 from analysis.registry.concepts import ENDPOINTS, OPTIONS, SOFTWARE, TESTS, VARIABLES
@@ -674,4 +674,110 @@ def center_table(supplement: CenterSupplement) -> Table:
     spec.footnotes.append((None, "n (%) of the center's patients. Centers are numbered by decreasing size; "
                                  "their names are not shown. CR, complete remission; MRD, measurable residual "
                                  "disease; severe ICANS, grade ≥3 or a seizure"))
+    return Table(spec)
+
+
+# --------------------------------------------------------------------------- toxicity as a time-dependent exposure
+
+
+def _hr_ci(term) -> str:
+    """'1.41 (0.53–3.72)'; the missing mark when not estimable."""
+    if term is None or term.hr is None:
+        return CELL_MISSING
+    return f"{fmt_hr(term.hr)} ({fmt_ci(term.ci_low, term.ci_high, missing=CELL_MISSING)})"
+
+
+def time_dependent_table(results) -> Table:
+    """Each toxicity grouping from infusion (its level known at time 0: univariable Cox HR and
+    log-rank p, as Table 3) beside the same grouping as a time-dependent exposure (Cox HR with
+    the toxicity from its onset, Mantel–Byar p), per endpoint."""
+    columns = ["group", "hr0", "p0", "hrt", "pt"]
+    md = ["Group", "From infusion: HR (95% CI)", "Log-rank p", "Time-dependent: HR (95% CI)", "Mantel–Byar p"]
+    html = ["Group", "HR (95% CI)", "Log-rank p", "HR (95% CI)", "Mantel–Byar p"]
+    spec = _Spec(columns, md, html, [34, 18, 10, 18, 10],
+                 spanners=[("From infusion", ["hr0", "p0"]), ("Toxicity from its onset", ["hrt", "pt"])])
+    notes: list[str] = []
+    endpoints = list(dict.fromkeys(e for e, _ in results.time_dependent))
+    for endpoint in endpoints:
+        title, population = _endpoint_title(endpoint)
+        spec.add("group", Cell(title + (f" ({population})" if population else "")))
+        for (e, g), td in results.time_dependent.items():
+            if e != endpoint:
+                continue
+            grouping = GROUPINGS[g]
+            time0 = results.survival.get((endpoint, g))
+            cox0 = results.survival_hr.get((endpoint, g))
+            spec.add("variable", Cell(grouping.title), "", Cell(fmt_p_bare(time0.logrank_p if time0 else None)),
+                     "", Cell(fmt_p_bare(td.mantel_byar.p)))
+            if td.mantel_byar.p is None and td.mantel_byar.reason:
+                notes.append(f"{title}, {grouping.title}: Mantel–Byar test {td.mantel_byar.reason}")
+            before = {hr.level: hr for hr in cox0.hazard_ratios} if cox0 else {}
+            after = {t.key: t for t in td.cox.terms}
+            ref = REFERENCE_LEVELS[g]
+            for level in grouping.levels:
+                if level.key == ref:
+                    spec.add("sub", Cell(_INDENT + level.label), "Reference", "", "Reference", "")
+                    continue
+                spec.add("sub", Cell(_INDENT + level.label), _hr_cell(before.get(level.key)), "",
+                         _hr_ci(after.get(exposure_term_key(g, level.key))), "")
+    spec.footnotes.append((None, "From infusion: every patient in the group of the toxicity recorded, from "
+                                 "time 0 (as Table 3). Time-dependent: each patient counted without the "
+                                 "toxicity until its onset day and with it (its maximum grade) afterwards "
+                                 "(counting-process data, R tmerge); HR from the Cox model with the toxicity "
+                                 "as a time-dependent covariate (Efron ties, Wald 95% CI); p, Mantel–Byar test. "
+                                 "HR, hazard ratio; CI, confidence interval"))
+    for note in notes:
+        spec.footnotes.append((None, "Not estimable — " + note))
+    return Table(spec)
+
+
+def exposure_models_table(results) -> Table:
+    """The multivariable model's exposure in each way of timing it: Table 2 (from infusion),
+    the exposure time-dependent, and the model refitted at the landmark and the sensitivity
+    landmark (exposure as known then, time from the landmark); HR (95% CI) of each level
+    against the reference, the joint test, n and events."""
+    models: list[tuple[str, str, Mapping[str, CoxResult]]] = [("t0", "From infusion (Table 2)", results.cox)]
+    models.append(("td", "Time-dependent", results.time_dependent_cox))
+    for day in dict.fromkeys(day for _, day in results.landmark_models):
+        fitted = {e: lm.cox for (e, d), lm in results.landmark_models.items() if d == day and lm.cox is not None}
+        models.append((f"lm{day}", f"Landmark day {day}", fitted))
+    columns = ["term"] + [key for key, _, _ in models]
+    headers = ["Exposure"] + [title for _, title, _ in models]
+    spec = _Spec(columns, headers, headers, [34] + [17] * len(models))
+    notes: list[str] = []
+    for endpoint in ENDPOINTS:
+        first = results.cox.get(endpoint)
+        if first is None:
+            continue
+        title, population = _endpoint_title(endpoint)
+        spec.add("group", Cell(title + (f" ({population})" if population else "")))
+        spec.add("variable", Cell("Patients; events"),
+                 *[(f"{m[endpoint].n:,}; {m[endpoint].events:,}" if endpoint in m else CELL_MISSING)
+                   for _, _, m in models])
+        spec.add("variable", Cell(exposure_header(first.exposure) + ", joint p"),
+                 *[(fmt_p_bare(m[endpoint].severity_global_p) if endpoint in m else CELL_MISSING)
+                   for _, _, m in models])
+        exposure = GROUPINGS[first.exposure]
+        spec.add("sub", Cell(_INDENT + exposure.label(REFERENCE_LEVELS[first.exposure])),
+                 *["Reference"] * len(models))
+        for term in first.exposure_terms:
+            cells = []
+            for _, _, m in models:
+                result = m.get(endpoint)
+                cells.append(_hr_ci(next((t for t in result.terms if t.key == term.key), None)) if result
+                             else CELL_MISSING)
+            spec.add("sub", Cell(_INDENT + term.label), *cells)
+        for (e, day), lm in results.landmark_models.items():
+            if e == endpoint and lm.cox is None:
+                notes.append(f"{title}, landmark day {day}: {lm.reason}")
+    first = next(iter(results.cox.values()), None)
+    adjusted = _covariate_list(first) if first is not None else "no covariate"
+    spec.footnotes.append((None, f"Every model adjusted for {adjusted} (at baseline). From infusion: the "
+                                 "exposure as recorded, from time 0 (Table 2). Time-dependent: the exposure "
+                                 "from its onset day (counting-process data). Landmark: patients alive and "
+                                 "event-free after the landmark day, the exposure as known by then, time from "
+                                 "the landmark. HR (95% CI) against the reference; joint p, Wald test of the "
+                                 "exposure's terms"))
+    for note in notes:
+        spec.footnotes.append((None, "Not fitted — " + note))
     return Table(spec)
