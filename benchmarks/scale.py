@@ -168,6 +168,7 @@ def _instrument_compute(timer: _Timer) -> None:
         "_competing_and_landmark",
         "center_supplement",
         "median_followup",
+        "_time_dependent",
     ):
         original = getattr(results, name)
         row = {"stage": f"    compute: {name}", "wall": 0.0, "cpu": 0.0, "peak_mib": 0.0, "calls": 0, "detail": True}

@@ -249,7 +249,8 @@ def inline_value_problems(
         reproduction = namespace["text"].show_reproduction
     problems = []
     for path in QMD_SOURCES:
-        written = [INLINE.findall(line) for line in _prose_lines(source_text(path, kinetics, reproduction))]
+        astct = getattr(namespace["text"], "grading_is_astct", True)
+        written = [INLINE.findall(line) for line in _prose_lines(source_text(path, kinetics, reproduction, astct))]
         written = [expr for exprs in written for expr in exprs]
         logged = [e.expression for e in log if Path(e.file) == path.resolve()]
         if written != logged:

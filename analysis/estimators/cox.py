@@ -432,6 +432,7 @@ class _EfronData:
             if np.any(entry_rows >= self.t):
                 raise ValueError("counting-process data need start < stop on every row")
             self.entry_order = np.argsort(entry_rows, kind="stable")
+            self.x_entry = self.x[self.entry_order]          # the covariates in entry order, once
             self.entry_start = np.searchsorted(entry_rows[self.entry_order], ev_times, side="left")
             self.entry_last = np.searchsorted(ev_times, entry_rows, side="right")   # event times <= entry
 
@@ -442,7 +443,7 @@ class _EfronData:
         rc1 = np.concatenate([np.cumsum((w[:, None] * x)[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
         S0, S1 = rc0[self.start], rc1[self.start]
         if self.entry_order is not None:
-            we, xe = w[self.entry_order], x[self.entry_order]
+            we, xe = w[self.entry_order], self.x_entry
             ec0 = np.concatenate([np.cumsum(we[::-1])[::-1], [0.0]])
             ec1 = np.concatenate([np.cumsum((we[:, None] * xe)[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
             S0, S1 = S0 - ec0[self.entry_start], S1 - ec1[self.entry_start]
@@ -574,7 +575,7 @@ def _fit_efron(data: pd.DataFrame, columns: list[str], model=None):
 
 
 def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None,
-            model: ModelSpec = PUBLICATION_MODEL) -> CoxResult:
+            model: ModelSpec = PUBLICATION_MODEL, ph_test: bool = True) -> CoxResult:
     """Multivariable Cox model on a prepared cohort (see module docstring): the exposure
     and covariates of ``model`` (default: the publication's model, whose R reference the
     tests hold; the report fits the study's own, :class:`ModelSpec`).
@@ -589,7 +590,7 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None,
 
     ``strata``: a column of ``df`` (e.g. "center") whose values get their own baseline
     hazard, as R ``coxph(... + strata(center))``; no Firth refit (R coxphf has no strata)
-    and no cox.zph test then.
+    and no cox.zph test then. ``ph_test=False``: no cox.zph test (a model nothing reports it for).
     """
     from analysis.estimators.survival import _endpoint_columns, endpoint_frame
 
@@ -600,11 +601,11 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None,
     frame = data[["months", "event"]]
     if strata:
         frame = frame.assign(**{STRATUM: data[strata]})
-    return fit_model(frame, design_matrix(data, model), endpoint, model, stratified=bool(strata))
+    return fit_model(frame, design_matrix(data, model), endpoint, model, stratified=bool(strata), ph_test=ph_test)
 
 
 def fit_model(frame: pd.DataFrame, X: pd.DataFrame, endpoint: str, model: ModelSpec,
-              stratified: bool = False) -> CoxResult:
+              stratified: bool = False, ph_test: bool = True) -> CoxResult:
     """The Cox model of :func:`fit_cox` on a model frame: ``months`` (stop) and ``event``,
     optionally ``start`` (counting-process intervals (start, months], R ``Surv(tstart,
     tstop, event)``: no cox.zph and no Firth refit then) and ``stratum`` (any labels:
@@ -718,6 +719,8 @@ def fit_model(frame: pd.DataFrame, X: pd.DataFrame, endpoint: str, model: ModelS
         ph_reason = "proportional-hazards test not computed for a model stratified by center"
     elif counting:
         ph_reason = "proportional-hazards test not computed for the time-dependent model"
+    elif not ph_test:
+        ph_reason = "proportional-hazards test not computed for this model (not reported)"
     else:
         try:
             groups: dict[str, list[str]] = {}

@@ -33,10 +33,12 @@ Newton-Raphson of :mod:`analysis.estimators.cox`: R
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.estimators.cox import CoxResult
 from analysis.estimators.survival import SurvivalComparison, compare_survival
 from analysis.registry.concepts import OPTIONS
 from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS, TOXICITY_GROUPINGS, prepare_cohort
@@ -268,13 +270,16 @@ class LandmarkModel:
     n_event_before: int
     n_censored_before: int
     n_reclassified: int
-    cox: object | None           # analysis.estimators.cox.CoxResult; None with a reason
+    cox: CoxResult | None        # None with a reason
     reason: str | None = None
 
 
-def landmark_model(df: pd.DataFrame, endpoint: str, landmark_day: int, model) -> LandmarkModel:
+def landmark_model(df: pd.DataFrame, endpoint: str, landmark_day: int, model, *,
+                   classification: tuple[pd.DataFrame, pd.Series] | None = None) -> LandmarkModel:
     """The study's multivariable model at a landmark (see :class:`LandmarkModel`); the
-    exposure must be a toxicity grouping (:data:`LANDMARK_GROUPINGS`)."""
+    exposure must be a toxicity grouping (:data:`LANDMARK_GROUPINGS`). ``classification``:
+    :func:`toxicity_at_landmark` of the same ``df`` and day, when already computed. No
+    proportional-hazards test (the report does not print one for it)."""
     from dataclasses import replace
 
     from analysis.estimators.cox import fit_cox, model_columns
@@ -289,9 +294,11 @@ def landmark_model(df: pd.DataFrame, endpoint: str, landmark_day: int, model) ->
         return LandmarkModel(endpoint, landmark_day, **empty, cox=None,
                              reason=f"the landmark (day {landmark_day}) precedes the day-{RESPONSE_ASSESSMENT_DAY} "
                                     "response assessment that defines the patients in CR")
-    data, counts = landmark_cohort(df, endpoint, landmark_day, columns=model_columns(model))
+    data, found = landmark_cohort(df, endpoint, landmark_day, columns=model_columns(model),
+                                  classification=classification)
+    counts: dict[str, Any] = dict(found)
     if data.empty:
         return LandmarkModel(endpoint, landmark_day, **counts, cox=None,
                              reason=f"no patient alive and event-free after day {landmark_day}")
     spec = replace(model, name=f"landmark day {landmark_day}")
-    return LandmarkModel(endpoint, landmark_day, **counts, cox=fit_cox(data, endpoint, model=spec))
+    return LandmarkModel(endpoint, landmark_day, **counts, cox=fit_cox(data, endpoint, model=spec, ph_test=False))

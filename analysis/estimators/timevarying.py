@@ -165,6 +165,8 @@ def counting_process(time, event, onsets: Mapping[str, object]) -> CountingProce
 #   with delayed entry (patients enter the exposed group at their onset), R
 #   ``survfit(Surv(tstart, tstop, event) ~ group)`` on the intervals.
 
+from analysis.estimators.cox import CoxResult  # noqa: E402
+from analysis.estimators.survival import SurvivalComparison  # noqa: E402
 from analysis.registry.concepts import ENDPOINTS  # noqa: E402
 from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS, REFERENCE_LEVELS, toxicity_codes  # noqa: E402
 
@@ -178,9 +180,9 @@ ORIGINS = {"lfs": "cr_date"}
 class OnsetSummary:
     """How long after infusion a toxicity began, among the patients who had it."""
 
-    toxicity: str                # "crs" | "icans"
-    n: int                       # patients with the toxicity
-    n_after_day0: int            # onset after the day of infusion: misclassified at time 0
+    toxicity: str  # "crs" | "icans"
+    n: int  # patients with the toxicity
+    n_after_day0: int  # onset after the day of infusion: misclassified at time 0
     median_day: float | None
     q1_day: float | None
     q3_day: float | None
@@ -196,8 +198,9 @@ def onset_summary(df: pd.DataFrame, toxicity: str) -> OnsetSummary:
     if days.size == 0:
         return OnsetSummary(toxicity, 0, 0, None, None, None, None, None)
     q1, median, q3 = (float(v) for v in np.quantile(days, [0.25, 0.5, 0.75]))
-    return OnsetSummary(toxicity, int(days.size), int((days > 0).sum()), median, q1, q3,
-                        float(days.min()), float(days.max()))
+    return OnsetSummary(
+        toxicity, int(days.size), int((days > 0).sum()), median, q1, q3, float(days.min()), float(days.max())
+    )
 
 
 def _days(df: pd.DataFrame, endpoint: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -207,8 +210,7 @@ def _days(df: pd.DataFrame, endpoint: str) -> tuple[np.ndarray, np.ndarray, np.n
     time = np.rint(df[e.time_column].to_numpy(dtype=float) * DAYS_PER_MONTH)  # the days the months came from
     event = df[e.event_column].astype("boolean").fillna(False).to_numpy(dtype=bool)
     origin = ORIGINS.get(endpoint)
-    offset = (np.zeros(len(df)) if origin is None
-              else (df[origin] - df["infusion_date"]).dt.days.to_numpy(dtype=float))
+    offset = np.zeros(len(df)) if origin is None else (df[origin] - df["infusion_date"]).dt.days.to_numpy(dtype=float)
     return time, event, offset
 
 
@@ -220,13 +222,14 @@ class TimeDependentData:
     are days from the endpoint's origin (hazard ratios and tests do not depend on the unit)."""
 
     frame: pd.DataFrame
-    n_patients: int              # patients of the endpoint
-    n_zero_time: int             # of whom without an interval (follow-up 0 days)
-    n_changed: dict[str, int]    # grouping -> patients whose level changes during follow-up
+    n_patients: int  # patients of the endpoint
+    n_zero_time: int  # of whom without an interval (follow-up 0 days)
+    n_changed: dict[str, int]  # grouping -> patients whose level changes during follow-up
 
 
-def time_dependent_data(df: pd.DataFrame, endpoint: str, groupings=("crs", "icans", "severity"),
-                        columns=()) -> TimeDependentData:
+def time_dependent_data(
+    df: pd.DataFrame, endpoint: str, groupings=("crs", "icans", "severity"), columns=()
+) -> TimeDependentData:
     """The endpoint's patients split at the CRS and ICANS onsets (:func:`counting_process`,
     onsets moved to the endpoint's clock: LFS starts at the CR date, so a toxicity that began
     before it is present from its start)."""
@@ -242,10 +245,12 @@ def time_dependent_data(df: pd.DataFrame, endpoint: str, groupings=("crs", "ican
     crs_on, icans_on = cp.exposed["crs"].astype(bool), cp.exposed["icans"].astype(bool)
     crs_grade = rows["crs_grade"].astype("Float64").to_numpy(dtype=float, na_value=0.0)[p]
     icans_grade = rows["icans_grade"].astype("Float64").to_numpy(dtype=float, na_value=0.0)[p]
-    seizure = (rows["seizure"].astype("boolean").fillna(False).to_numpy(dtype=bool)[p] if "seizure" in rows
-               else np.zeros(p.size, dtype=bool))
-    codes = toxicity_codes(np.where(crs_on, crs_grade, 0.0), np.where(icans_on, icans_grade, 0.0),
-                           seizure & icans_on)
+    seizure = (
+        rows["seizure"].astype("boolean").fillna(False).to_numpy(dtype=bool)[p]
+        if "seizure" in rows
+        else np.zeros(p.size, dtype=bool)
+    )
+    codes = toxicity_codes(np.where(crs_on, crs_grade, 0.0), np.where(icans_on, icans_grade, 0.0), seizure & icans_on)
     index = rows.index[p]
     frame = pd.DataFrame({"start": cp.start, "months": cp.stop, "event": cp.event.astype(float)}, index=index)
     n_changed = {}
@@ -257,7 +262,7 @@ def time_dependent_data(df: pd.DataFrame, endpoint: str, groupings=("crs", "ican
         level_first = np.repeat(codes[name][first], np.diff(np.r_[np.flatnonzero(first), p.size]))
         n_changed[name] = int(np.unique(p[codes[name] != level_first]).size)
     for column in columns:
-        if column not in frame and column in rows:   # a derived column the cohort lacks is computed later
+        if column not in frame and column in rows:  # a derived column the cohort lacks is computed later
             frame[column] = rows[column].to_numpy()[p]
     return TimeDependentData(frame, int(len(rows)), cp.n_zero_time, n_changed)
 
@@ -287,8 +292,9 @@ def mantel_byar(start, stop, event, group, k: int) -> MantelByar:
     deaths = np.zeros((times.size, k))
     for j in range(k):
         mine = group == j
-        at_risk[:, j] = ((mine.sum() - np.searchsorted(np.sort(stop[mine]), times, side="left"))
-                         - (mine.sum() - np.searchsorted(np.sort(start[mine]), times, side="left")))
+        at_risk[:, j] = (mine.sum() - np.searchsorted(np.sort(stop[mine]), times, side="left")) - (
+            mine.sum() - np.searchsorted(np.sort(start[mine]), times, side="left")
+        )
         deaths[:, j] = np.bincount(np.searchsorted(times, stop[mine & event]), minlength=times.size)
     present = np.flatnonzero((at_risk > 0).any(axis=0))
     if present.size < 2:
@@ -314,19 +320,18 @@ class TimeDependentComparison:
 
     endpoint: str
     grouping: str
-    n: int                       # patients with at least one interval
-    n_rows: int                  # intervals
+    n: int  # patients with at least one interval
+    n_rows: int  # intervals
     events: int
-    n_zero_time: int             # patients with follow-up 0: no interval (ZERO_TIME_REASON)
-    n_changed: int               # patients whose level changes during follow-up
+    n_zero_time: int  # patients with follow-up 0: no interval (ZERO_TIME_REASON)
+    n_changed: int  # patients whose level changes during follow-up
     #: events at which some patient at risk was still in another group than the one an
     #: analysis from time 0 puts them in (the toxicity still to come): with none, the
     #: time-dependent and time-0 risk sets are the same and so are the estimates
     n_events_affected: int
     mantel_byar: MantelByar
-    cox: object                  # analysis.estimators.cox.CoxResult, univariable, exposure time-dependent
-    curves: object               # analysis.estimators.survival.SurvivalComparison of the Simon–Makuch
-    #                              curves (its log-rank fields hold the Mantel–Byar test)
+    cox: CoxResult  # univariable, the exposure time-dependent
+    curves: SurvivalComparison  # Simon–Makuch curves (its log-rank fields: the Mantel–Byar test)
 
 
 def _simon_makuch(data: TimeDependentData, endpoint: str, grouping: str, test: MantelByar):
@@ -338,7 +343,7 @@ def _simon_makuch(data: TimeDependentData, endpoint: str, grouping: str, test: M
     start = frame["start"].to_numpy() / DAYS_PER_MONTH
     stop = frame["months"].to_numpy() / DAYS_PER_MONTH
     event = frame["event"].to_numpy(dtype=bool)
-    last = np.r_[frame.index[1:] != frame.index[:-1], True]        # a patient's last interval
+    last = np.r_[frame.index[1:] != frame.index[:-1], True]  # a patient's last interval
     censored = last & ~event
     max_follow = float(stop.max()) if stop.size else 0.0
     risk_times = np.arange(0.0, max_follow + 1e-9, RISK_STEP_MONTHS) if stop.size else np.array([0.0])
@@ -349,11 +354,23 @@ def _simon_makuch(data: TimeDependentData, endpoint: str, grouping: str, test: M
         from dataclasses import replace
 
         levels.append(replace(summary, n=int(frame.index[m].nunique())))
-        at_risk[lv.key] = tuple(int(np.count_nonzero((start[m] <= 0) & (stop[m] > 0))) if t == 0
-                                else int(np.count_nonzero((start[m] < t) & (stop[m] >= t))) for t in risk_times)
-    return SurvivalComparison(endpoint=endpoint, grouping=grouping, levels=tuple(levels),
-                              logrank_chisq=test.chisq, df=test.df, logrank_p=test.p, reason=test.reason,
-                              risk_times=tuple(float(t) for t in risk_times), at_risk=at_risk)
+        at_risk[lv.key] = tuple(
+            int(np.count_nonzero((start[m] <= 0) & (stop[m] > 0)))
+            if t == 0
+            else int(np.count_nonzero((start[m] < t) & (stop[m] >= t)))
+            for t in risk_times
+        )
+    return SurvivalComparison(
+        endpoint=endpoint,
+        grouping=grouping,
+        levels=tuple(levels),
+        logrank_chisq=test.chisq,
+        df=test.df,
+        logrank_p=test.p,
+        reason=test.reason,
+        risk_times=tuple(float(t) for t in risk_times),
+        at_risk=at_risk,
+    )
 
 
 def _events_affected(frame: pd.DataFrame, codes: np.ndarray) -> int:
@@ -367,13 +384,15 @@ def _events_affected(frame: pd.DataFrame, codes: np.ndarray) -> int:
     if not pending.any() or not event.any():
         return 0
     t = stop[event]
-    covered = (np.searchsorted(np.sort(start[pending]), t, side="left")
-               - np.searchsorted(np.sort(stop[pending]), t, side="left"))
+    covered = np.searchsorted(np.sort(start[pending]), t, side="left") - np.searchsorted(
+        np.sort(stop[pending]), t, side="left"
+    )
     return int((covered > 0).sum())
 
 
-def time_dependent_comparison(df: pd.DataFrame, endpoint: str, grouping: str,
-                              data: TimeDependentData | None = None) -> TimeDependentComparison:
+def time_dependent_comparison(
+    df: pd.DataFrame, endpoint: str, grouping: str, data: TimeDependentData | None = None
+) -> TimeDependentComparison:
     """Mantel–Byar test, univariable time-dependent Cox model (each level against the
     reference, :data:`analysis.registry.groups.REFERENCE_LEVELS`) and Simon–Makuch curves
     of a toxicity grouping. ``data``: :func:`time_dependent_data` of the endpoint, when built."""
@@ -388,11 +407,18 @@ def time_dependent_comparison(df: pd.DataFrame, endpoint: str, grouping: str,
     model = ModelSpec(exposure=grouping, covariates=(), name="time-dependent")
     cox = fit_model(frame[["start", "months", "event"]], design_matrix(frame, model), endpoint, model)
     return TimeDependentComparison(
-        endpoint=endpoint, grouping=grouping, n=int(frame.index.nunique()), n_rows=int(len(frame)),
-        events=int(frame["event"].sum()), n_zero_time=data.n_zero_time,
-        n_changed=data.n_changed.get(grouping, 0), n_events_affected=_events_affected(frame, codes),
-        mantel_byar=test, cox=cox,
-        curves=_simon_makuch(data, endpoint, grouping, test))
+        endpoint=endpoint,
+        grouping=grouping,
+        n=int(frame.index.nunique()),
+        n_rows=int(len(frame)),
+        events=int(frame["event"].sum()),
+        n_zero_time=data.n_zero_time,
+        n_changed=data.n_changed.get(grouping, 0),
+        n_events_affected=_events_affected(frame, codes),
+        mantel_byar=test,
+        cox=cox,
+        curves=_simon_makuch(data, endpoint, grouping, test),
+    )
 
 
 def time_dependent_model(df: pd.DataFrame, endpoint: str, model, data: TimeDependentData | None = None):

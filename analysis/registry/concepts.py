@@ -73,7 +73,13 @@ ENDPOINTS: dict[str, Endpoint] = {
     for e in (
         Endpoint("os", "Overall survival", "OS", "os_months", "os_event", "Months since infusion", "all patients"),
         Endpoint(
-            "lfs", "Leukemia-free survival", "LFS", "lfs_months", "lfs_event", "Months since CR", "patients in CR",
+            "lfs",
+            "Leukemia-free survival",
+            "LFS",
+            "lfs_months",
+            "lfs_event",
+            "Months since CR",
+            "patients in CR",
             "relapse or death",
         ),
     )
@@ -295,30 +301,62 @@ OPTIONS: dict[str, Option] = {
     o.key: o
     for o in (
         Option("alpha", 0.05, "two-sided significance level of every verdict in the prose", (("gt", 0), ("lt", 0.5))),
-        Option("primary_endpoint", "os", "the primary endpoint: its model is the abstract's headline",
-               choices=_endpoint_keys),
-        Option("exposure", "severity",
-               "the exposure of the multivariable model: a toxicity grouping, each level against no toxicity",
-               choices=_exposure_keys),
-        Option("covariates", list(BASELINE_COVARIATES),
-               "the adjustment covariates of the multivariable model: data-contract columns measured before "
-               "infusion (a column without any value is left out and Methods says so)",
-               kind=list[str], choices=covariate_columns),
-        Option("covariate_cutoffs", {"bm_blasts_pct": 20},
-               "covariates entered as 'at or above the cut-off' versus below instead of per unit",
-               kind=dict[str, float], choices=numeric_columns),
-        Option("landmark_day", 30, "landmark (days after infusion) for comparisons by toxicity",
-               (("ge", 0), ("le", 3650))),
-        Option("sensitivity_landmark_day", 90,
-               "a second landmark (days after infusion) for the multivariable landmark model; null: none",
-               (("ge", 0), ("le", 3650)), kind=int | None),
-        Option("response_criteria", "cr_cri", "what a day-30 CR required: 'cr_cri' (regardless of count "
-               "recovery) or 'cr' (with count recovery)", choices=tuple(RESPONSE_CRITERIA)),
+        Option(
+            "primary_endpoint",
+            "os",
+            "the primary endpoint: its model is the abstract's headline",
+            choices=_endpoint_keys,
+        ),
+        Option(
+            "exposure",
+            "severity",
+            "the exposure of the multivariable model: a toxicity grouping, each level against no toxicity",
+            choices=_exposure_keys,
+        ),
+        Option(
+            "covariates",
+            list(BASELINE_COVARIATES),
+            "the adjustment covariates of the multivariable model: data-contract columns measured before "
+            "infusion (a column without any value is left out and Methods says so)",
+            kind=list[str],
+            choices=covariate_columns,
+        ),
+        Option(
+            "covariate_cutoffs",
+            {"bm_blasts_pct": 20},
+            "covariates entered as 'at or above the cut-off' versus below instead of per unit",
+            kind=dict[str, float],
+            choices=numeric_columns,
+        ),
+        Option(
+            "landmark_day", 30, "landmark (days after infusion) for comparisons by toxicity", (("ge", 0), ("le", 3650))
+        ),
+        Option(
+            "sensitivity_landmark_day",
+            90,
+            "a second landmark (days after infusion) for the multivariable landmark model; null: none",
+            (("ge", 0), ("le", 3650)),
+            kind=int | None,
+        ),
+        Option(
+            "response_criteria",
+            "cr_cri",
+            "what a day-30 CR required: 'cr_cri' (regardless of count recovery) or 'cr' (with count recovery)",
+            choices=tuple(RESPONSE_CRITERIA),
+        ),
         Option("mrd_method", "flow", "how MRD was measured: 'flow', 'ngs' or 'pcr'", choices=tuple(MRD_METHODS)),
-        Option("mrd_threshold_pct", 0.01, "MRD negativity: fewer leukemic cells than this percentage",
-               (("gt", 0), ("lt", 5))),
-        Option("toxicity_grading", "astct", "the CRS/ICANS grading system: 'astct', 'ctcae', 'lee2014' or 'penn'",
-               choices=tuple(TOXICITY_GRADING)),
+        Option(
+            "mrd_threshold_pct",
+            0.01,
+            "MRD negativity: fewer leukemic cells than this percentage",
+            (("gt", 0), ("lt", 5)),
+        ),
+        Option(
+            "toxicity_grading",
+            "astct",
+            "the CRS/ICANS grading system: 'astct', 'ctcae', 'lee2014' or 'penn'",
+            choices=tuple(TOXICITY_GRADING),
+        ),
     )
 }
 

@@ -261,8 +261,11 @@ def results_to_dict(results: Results) -> dict[str, Any]:
                 block[grouping]["detectable_hr"] = _detectable_dict(results.detectable_hr[(endpoint, grouping)])
     out["survival"] = survival
 
-    out["analysis_plan"] = {**results.plan, "covariates_used": list(results.model.covariates) if results.model else [],
-                            "covariates_unavailable": list(results.covariates_unavailable)}
+    out["analysis_plan"] = {
+        **results.plan,
+        "covariates_used": list(results.model.covariates) if results.model else [],
+        "covariates_unavailable": list(results.covariates_unavailable),
+    }
     out["cox"] = {endpoint: _cox_dict(result) for endpoint, result in results.cox.items()}
     if results.cox_publication:
         out["cox_publication"] = {endpoint: _cox_dict(result) for endpoint, result in results.cox_publication.items()}
@@ -374,14 +377,18 @@ def _time_dependent_dict(results: Results) -> dict[str, Any]:
     onsets = {}
     for toxicity, summary in results.onsets.items():
         item: dict[str, Any] = {"n": summary.n, "n_after_day0": summary.n_after_day0}
-        onsets[toxicity] = _put_stats(item, summary, ("median_day", "q1_day", "q3_day", "min_day", "max_day"),
-                                      "no patient had this toxicity")
+        onsets[toxicity] = _put_stats(
+            item, summary, ("median_day", "q1_day", "q3_day", "min_day", "max_day"), "no patient had this toxicity"
+        )
     td: dict[str, Any] = {"onsets": onsets}
     for (endpoint, grouping), comparison in results.time_dependent.items():
         mb = comparison.mantel_byar
         entry: dict[str, Any] = {
-            "n": comparison.n, "n_rows": comparison.n_rows, "events": comparison.events,
-            "n_zero_time": comparison.n_zero_time, "n_changed": comparison.n_changed,
+            "n": comparison.n,
+            "n_rows": comparison.n_rows,
+            "events": comparison.events,
+            "n_zero_time": comparison.n_zero_time,
+            "n_changed": comparison.n_changed,
         }
         _put(entry, "mantel_byar_chisq", mb.chisq, mb.reason)
         _put(entry, "mantel_byar_df", mb.df, mb.reason)
@@ -394,8 +401,12 @@ def _time_dependent_dict(results: Results) -> dict[str, Any]:
         td.setdefault(endpoint, {})["multivariable"] = _cox_dict(model)
     models: dict[str, Any] = {}
     for (endpoint, day), lm in results.landmark_models.items():
-        item = {"n_before": lm.n_before, "n_event_before": lm.n_event_before,
-                "n_censored_before": lm.n_censored_before, "n_reclassified": lm.n_reclassified}
+        item = {
+            "n_before": lm.n_before,
+            "n_event_before": lm.n_event_before,
+            "n_censored_before": lm.n_censored_before,
+            "n_reclassified": lm.n_reclassified,
+        }
         if lm.cox is None:
             item["reason"] = lm.reason
         else:

@@ -314,7 +314,7 @@ def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None) -> dict[
 # Toxicity as a time-dependent exposure, and the multivariable landmark model (issue 20)
 # ======================================================================================
 
-from analysis.estimators.landmark import LandmarkModel, landmark_model  # noqa: E402
+from analysis.estimators.landmark import LandmarkModel, landmark_model, toxicity_at_landmark  # noqa: E402
 from analysis.estimators.timevarying import (  # noqa: E402
     ONSETS,
     OnsetSummary,
@@ -342,7 +342,11 @@ def _time_dependent(df: pd.DataFrame, model: ModelSpec, plan: dict[str, Any]) ->
         del data
     days = [plan["landmark_day"]] + ([plan["sensitivity_landmark_day"]]
                                      if plan["sensitivity_landmark_day"] is not None else [])
-    landmarks = {(endpoint, int(day)): landmark_model(df, endpoint, int(day), model)
-                 for day in dict.fromkeys(days) for endpoint in ENDPOINTS}
+    landmarks = {}
+    for day in dict.fromkeys(int(d) for d in days):
+        classified = toxicity_at_landmark(df, day) if day >= 0 else None   # once per day, for every endpoint
+        for endpoint in ENDPOINTS:
+            landmarks[(endpoint, day)] = landmark_model(df, endpoint, day, model, classification=classified)
+        del classified
     return {"onsets": {t: onset_summary(df, t) for t in ONSETS}, "time_dependent": comparisons,
             "time_dependent_cox": multivariable, "landmark_models": landmarks}

@@ -38,8 +38,8 @@ from analysis.estimators.survival import KMSummary, SurvivalComparison
 from analysis.registry.concepts import ENDPOINTS, OPTIONS, SOFTWARE, TESTS, VARIABLES
 from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS, TABLE1_GROUPINGS
 from analysis.report.formatting import (
-    and_list,
     CELL_MISSING,
+    and_list,
     fmt_ci,
     fmt_count_pct,
     fmt_date,
@@ -372,7 +372,8 @@ def table2(cox: Mapping[str, CoxResult]) -> Table:
         ph_notes.append(f"{title} {fmt_p(result.ph_test_global_p, result.ph_test_reason or result.reason)}")
         epv = result.events_per_variable
         if epv is not None:
-            low = f", fewer than {EPV_RULE}: the estimates may be biased and their CIs unreliable" if epv < EPV_RULE else ""
+            low = (f", fewer than {EPV_RULE}: the estimates may be biased and their CIs unreliable"
+                   if epv < EPV_RULE else "")
             epv_notes.append(f"{title} {epv:.1f} ({result.events:,} events, {result.n_coefficients} coefficients{low})")
         if result.n_missing:
             missing_notes.append(f"{title} {result.n_missing:,}")

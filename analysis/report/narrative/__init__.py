@@ -42,8 +42,6 @@ from analysis.report.narrative.counts import Counts
 from analysis.report.narrative.declarations import Declarations
 from analysis.report.narrative.effects import Effects
 from analysis.report.narrative.kinetics import Kinetics
-from analysis.report.narrative.plan import Plan
-from analysis.report.narrative.timevarying import TimeVarying
 from analysis.report.narrative.parts import (
     DIFFERED,
     NOT_DETECTED,
@@ -53,6 +51,8 @@ from analysis.report.narrative.parts import (
     fmt_ci_bounds,
     in_sentence,
 )
+from analysis.report.narrative.plan import Plan
+from analysis.report.narrative.timevarying import TimeVarying
 from analysis.report.results import Results
 
 __all__ = [

@@ -8,8 +8,8 @@ from analysis.report.formatting import (
 )
 from analysis.report.narrative.parts import (
     _inline_ci,
-    in_sentence,
     _ratio,
+    in_sentence,
 )
 from analysis.report.narrative.response import Response
 from analysis.report.narrative.survival import Survival
@@ -52,8 +52,11 @@ class Effects(Survival, Response):
             parts = [f"Mantel–Byar {p_text}"]
             terms = td.cox.exposure_terms
             for term in terms:
-                text = (f"HR {NOT_ESTIMABLE} ({term.reason or td.cox.reason})" if term.hr is None
-                        else _inline_ci(_ratio("HR", term.hr, term.ci_low, term.ci_high)))
+                text = (
+                    f"HR {NOT_ESTIMABLE} ({term.reason or td.cox.reason})"
+                    if term.hr is None
+                    else _inline_ci(_ratio("HR", term.hr, term.ci_low, term.ci_high))
+                )
                 parts.append(text + (f" for {in_sentence(term.label)}" if len(terms) > 1 else ""))
             if len(terms) > 1:
                 parts[-1] += f", each versus {in_sentence(GROUPINGS[grouping].label(REFERENCE_LEVELS[grouping]))}"

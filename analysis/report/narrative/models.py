@@ -11,7 +11,6 @@ from analysis.report.narrative.parts import _ratio, in_sentence
 from analysis.report.narrative.plan import Plan
 from analysis.report.narrative.survival import Survival
 
-
 _PER = {"years": "year", "%": "percentage point", "days after infusion": "day"}
 
 
@@ -53,8 +52,10 @@ class Models(Survival, Plan):
         'grade ≥3 CRS or severe ICANS had HR 1.41 (95% CI 0.53–3.72), p = 0.490 and others
         (grade 1–2 CRS and/or ICANS) HR 1.09 (95% CI 0.48–2.47), p = 0.841'."""
         cox = self._cox(endpoint, model)
-        parts = [f"{in_sentence(t.label)} {'had ' if i == 0 else ''}{self._term_hr(t, cox)}"
-                 for i, t in enumerate(cox.exposure_terms)]
+        parts = [
+            f"{in_sentence(t.label)} {'had ' if i == 0 else ''}{self._term_hr(t, cox)}"
+            for i, t in enumerate(cox.exposure_terms)
+        ]
         return and_list(parts)
 
     @property
@@ -79,8 +80,9 @@ class Models(Survival, Plan):
             return "no covariate"
         spec = self._spec(model)
         phrases = {t.key: covariate_term_phrase(t, spec) for t in model_terms(spec)} if spec else {}
-        return "; ".join(f"{self._term_hr(t, cox)} for {phrases.get(t.key, in_sentence(t.label))}"
-                         for t in cox.covariate_terms)
+        return "; ".join(
+            f"{self._term_hr(t, cox)} for {phrases.get(t.key, in_sentence(t.label))}" for t in cox.covariate_terms
+        )
 
     def exposure_p(self, endpoint: str, model: str | None = None) -> str:
         """Joint Wald test of the exposure's terms: 'p = 0.720'."""
@@ -108,16 +110,18 @@ class Models(Survival, Plan):
     @property
     def low_epv(self) -> bool:
         """Whether a model of Table 2 has fewer than :data:`EPV_RULE` events per coefficient."""
-        return any(c.events_per_variable is not None and c.events_per_variable < EPV_RULE
-                   for c in self.results.cox.values())
+        return any(
+            c.events_per_variable is not None and c.events_per_variable < EPV_RULE for c in self.results.cox.values()
+        )
 
     @property
     def low_epv_models(self) -> str:
         """The Table 2 models below the rule: 'OS (9.2 events per coefficient)'."""
-        return and_list(f"{ENDPOINTS[e].abbreviation if e in ENDPOINTS else e} "
-                        f"({c.events_per_variable:.1f} events per coefficient)"
-                        for e, c in self.results.cox.items()
-                        if c.events_per_variable is not None and c.events_per_variable < EPV_RULE)
+        return and_list(
+            f"{ENDPOINTS[e].abbreviation if e in ENDPOINTS else e} ({c.events_per_variable:.1f} events per coefficient)"
+            for e, c in self.results.cox.items()
+            if c.events_per_variable is not None and c.events_per_variable < EPV_RULE
+        )
 
     def n_missing(self, endpoint: str, model: str | None = None) -> int:
         """Patients left out of a model for a missing covariate value."""
@@ -132,8 +136,9 @@ class Models(Survival, Plan):
     def missing_covariate_counts(self) -> str:
         """'3 patients for OS and 2 for LFS'."""
         items = [(e, c.n_missing) for e, c in self.results.cox.items() if c.n_missing]
-        return and_list(f"{n:,} {'patient' if n == 1 else 'patients'} for {ENDPOINTS[e].abbreviation}"
-                        for e, n in items)
+        return and_list(
+            f"{n:,} {'patient' if n == 1 else 'patients'} for {ENDPOINTS[e].abbreviation}" for e, n in items
+        )
 
     # --- the abstract's headline ----------------------------------------------------------
     @property

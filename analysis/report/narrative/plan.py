@@ -66,8 +66,9 @@ class Plan(Part):
         threshold = float(self.plan["mrd_threshold_pct"])
         exponent = math.log10(threshold / 100)
         power = f" (10{str(round(exponent)).translate(_SUPERSCRIPT)})" if abs(exponent - round(exponent)) < 1e-9 else ""
-        return (f"fewer than {threshold:g}%{power} leukemic cells in the marrow by "
-                f"{MRD_METHODS[self.plan['mrd_method']]}")
+        return (
+            f"fewer than {threshold:g}%{power} leukemic cells in the marrow by {MRD_METHODS[self.plan['mrd_method']]}"
+        )
 
     @property
     def grading(self) -> str:

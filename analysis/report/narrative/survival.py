@@ -44,12 +44,20 @@ class Survival(Verdicts):
         if model in ("landmark", "sensitivity landmark"):
             plan = self.results.plan
             day = plan.get("landmark_day") if model == "landmark" else plan.get("sensitivity_landmark_day")
+            from analysis.estimators.cox import PUBLICATION_MODEL, _failed
+
+            spec = self.results.model or PUBLICATION_MODEL
+            if day is None:  # a sentence written both ways still evaluates: "not estimable (why)"
+                return _failed(endpoint, 0, 0, "no sensitivity landmark in the analysis plan", spec)
             lm = _entry(self.results.landmark_models, f"{model} model", (endpoint, day))
-            if lm.cox is None:
-                raise UnknownKey(f"the {model} model of {endpoint!r} was not fitted: {lm.reason}")
+            if lm.cox is None:  # nobody at the landmark: every estimate "not estimable (why)"
+                return _failed(endpoint, 0, 0, lm.reason or "not fitted", spec)
             return lm.cox
-        store = {"baseline": self.results.cox, "publication": self.results.cox_publication,
-                 "time-dependent": self.results.time_dependent_cox}[model]
+        store = {
+            "baseline": self.results.cox,
+            "publication": self.results.cox_publication,
+            "time-dependent": self.results.time_dependent_cox,
+        }[model]
         return _entry(store, f"{model} Cox model", endpoint)
 
     def hr(self, endpoint: str, term: str, model: str | None = None) -> str:

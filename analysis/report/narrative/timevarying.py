@@ -24,8 +24,10 @@ class TimeVarying(Effects, Models):
         o = _entry(self.results.onsets, "toxicity", toxicity)
         if o.median_day is None:
             return f"{NOT_ESTIMABLE} (no patient had {GROUPINGS[toxicity].title})"
-        return (f"day {_day(o.median_day)} (interquartile range {_day(o.q1_day)}–{_day(o.q3_day)}; "
-                f"range {_day(o.min_day)}–{_day(o.max_day)})")
+        return (
+            f"day {_day(o.median_day)} (interquartile range {_day(o.q1_day)}–{_day(o.q3_day)}; "
+            f"range {_day(o.min_day)}–{_day(o.max_day)})"
+        )
 
     def onset_after_day0(self, toxicity: str) -> str:
         """Patients whose toxicity began after the day of infusion, of those with it: '76 of 76 (100.0%)'."""
@@ -70,8 +72,12 @@ class TimeVarying(Effects, Models):
         verdicts of the analyses from infusion; None when none could be compared."""
         verdicts = [self.td_agrees(e, g) for e, g in self._pairs()]
         verdicts += [self._model_agrees(e, "time-dependent") for e in self.results.time_dependent_cox]
-        verdicts += [self._model_agrees(e, m) for e in self.results.cox
-                     for m in ("landmark", "sensitivity landmark") if self._has_model(e, m)]
+        verdicts += [
+            self._model_agrees(e, m)
+            for e in self.results.cox
+            for m in ("landmark", "sensitivity landmark")
+            if self._has_model(e, m)
+        ]
         tested = [v for v in verdicts if v is not None]
         return None if not tested else all(tested)
 
@@ -86,20 +92,30 @@ class TimeVarying(Effects, Models):
     def td_disagreements(self) -> str:
         """The comparisons whose verdict changes: 'OS by CRS, the multivariable model for LFS'
         ('' when none)."""
-        items = [f"{ENDPOINTS[e].abbreviation} by {in_sentence(GROUPINGS[g].title)}"
-                 for e, g in self._pairs() if self.td_agrees(e, g) is False]
-        items += [f"the time-dependent multivariable model for {ENDPOINTS[e].abbreviation}"
-                  for e in self.results.time_dependent_cox if self._model_agrees(e, "time-dependent") is False]
-        items += [f"the {m} model for {ENDPOINTS[e].abbreviation}" for e in self.results.cox
-                  for m in ("landmark", "sensitivity landmark")
-                  if self._has_model(e, m) and self._model_agrees(e, m) is False]
+        items = [
+            f"{ENDPOINTS[e].abbreviation} by {in_sentence(GROUPINGS[g].title)}"
+            for e, g in self._pairs()
+            if self.td_agrees(e, g) is False
+        ]
+        items += [
+            f"the time-dependent multivariable model for {ENDPOINTS[e].abbreviation}"
+            for e in self.results.time_dependent_cox
+            if self._model_agrees(e, "time-dependent") is False
+        ]
+        items += [
+            f"the {m} model for {ENDPOINTS[e].abbreviation}"
+            for e in self.results.cox
+            for m in ("landmark", "sensitivity landmark")
+            if self._has_model(e, m) and self._model_agrees(e, m) is False
+        ]
         return and_list(items)
 
     def events_affected(self, endpoint: str) -> int:
         """Events of an endpoint at which some patient at risk had a toxicity still to come (the
         most over the toxicity groupings): 0 means the two analyses share every risk set."""
-        return max((c.n_events_affected for (e, _), c in self.results.time_dependent.items() if e == endpoint),
-                   default=0)
+        return max(
+            (c.n_events_affected for (e, _), c in self.results.time_dependent.items() if e == endpoint), default=0
+        )
 
     @property
     def td_identical(self) -> bool:
