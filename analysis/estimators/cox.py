@@ -294,8 +294,9 @@ def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]
     """Columns whose partial-likelihood information at 0 is nil given the earlier ones
     (e.g. every patient of a category is censored before the first event). R's coxph
     finds them as zero pivots of the Cholesky decomposition (toler.chol) and reports NA.
-    Also returns the model of ``columns``, for the fit when none is removed."""
-    model = _model(data.assign(**{c: X[c] for c in columns}), columns)
+    Also returns the model of ``columns``, for the fit when none is removed. ``data``: the
+    model frame without its covariates (months, event, start or stratum), ``X`` them."""
+    model = _model_of(data, X, columns)
     info = model.terms(np.zeros(len(columns)))[2]
     tol = INFO_TOLERANCE * max(float(np.max(np.abs(np.diag(info)))), 1e-300)
     kept: list[int] = []
@@ -311,6 +312,8 @@ def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]
 
 def _as_float(values: pd.Series) -> np.ndarray:
     """A yes/no or number column as floats, a missing value as NaN."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fbiu":   # plain NumPy: no masked copy
+        return values.to_numpy(dtype=float)
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(object)
     return pd.Series(values).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
@@ -324,8 +327,14 @@ def design_matrix(df: pd.DataFrame, model: ModelSpec = PUBLICATION_MODEL) -> pd.
     out: dict[str, np.ndarray] = {}
     for spec in model_terms(model):
         if spec.exposure_level is not None:
-            level = df[GROUPINGS[model.exposure].column].astype(object)
-            out[spec.key] = np.where(level.isna(), np.nan, (level == spec.exposure_level).astype(float))
+            level = df[GROUPINGS[model.exposure].column]
+            if isinstance(level.dtype, pd.CategoricalDtype):   # the groupings' columns: integer codes
+                codes = level.cat.codes.to_numpy()
+                hit = codes == list(level.cat.categories).index(spec.exposure_level)
+                out[spec.key] = np.where(codes < 0, np.nan, hit.astype(float))
+            else:
+                text = level.astype(object)
+                out[spec.key] = np.where(text.isna(), np.nan, (text == spec.exposure_level).astype(float))
             continue
         if spec.key != spec.term and spec.key in df:   # the prepared cohort's own definition (bm_blasts_ge20)
             out[spec.key] = _as_float(df[spec.key])
@@ -508,6 +517,16 @@ class _StratifiedEfron:
         return loglik, score, info
 
 
+def _model_of(base: pd.DataFrame, X: pd.DataFrame, columns: list[str]):
+    """:func:`_model` of a model frame held as two parts (no copy of them joined): ``base``
+    (months, event, and start or stratum) and the covariates ``X`` (same index)."""
+    if STRATUM in base:
+        return _model(base.assign(**{c: X[c] for c in columns}), columns)
+    entry = base[START].to_numpy(dtype=float) if START in base else None
+    return _EfronData(base["months"].to_numpy(dtype=float), base["event"].to_numpy(dtype=bool),
+                      X[columns].to_numpy(dtype=float), entry)
+
+
 def _model(data: pd.DataFrame, columns: list[str]):
     """Efron partial likelihood of ``data`` (months, event, columns), stratified when it
     has a ``stratum`` column (strata without an event add nothing and are dropped), on
@@ -621,13 +640,14 @@ def fit_model(frame: pd.DataFrame, X: pd.DataFrame, endpoint: str, model: ModelS
     no_value = [c for c in X.columns if X[c].isna().all() and c not in exposure_keys]
     for c in no_value:
         left_out[c] = "no patient has a value of this covariate: left out of the model"
-    X = X.drop(columns=no_value)
+    if no_value:
+        X = X.drop(columns=no_value)
     ok = X.notna().all(axis=1)  # R na.omit
     if stratified:
         ok &= frame[STRATUM].notna()
         frame = frame.assign(**{STRATUM: pd.factorize(frame[STRATUM], sort=True)[0]})
     n_missing = int((~ok).sum()) if not counting else int(frame.index[~ok].nunique())
-    data, X = frame[ok], X[ok]
+    data, X = (frame, X) if n_missing == 0 and ok.all() else (frame[ok], X[ok])   # no copy of complete data
     n = int(len(data)) if not counting else int(data.index.nunique())
     events = int(data["event"].sum())
     fields = _model_fields(model, n_missing)
@@ -662,13 +682,16 @@ def fit_model(frame: pd.DataFrame, X: pd.DataFrame, endpoint: str, model: ModelS
     if not columns:
         reasons = "; ".join(sorted(set(left_out.values())))
         return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons, model, n_missing)
-    parts = [base, X[columns]] + ([data[STRATUM]] if stratified else [])
-    data = pd.concat(parts, axis=1)
-    coef, cov, converged, problem, monotone = _fit_efron(data, columns, None if no_information else fitted)
+    if stratified:
+        base = base.join(data[[STRATUM]])
+    if no_information:
+        fitted = _model_of(base, X, columns)
+    coef, cov, converged, problem, monotone = _fit_efron(base, columns, fitted)
     if coef is None and monotone and not stratified and not counting:
         if n > FIRTH_MAX_ROWS:
             problem += f"; Firth's penalized likelihood is fitted up to {FIRTH_MAX_ROWS:,} patients only"
         else:
+            data = pd.concat([base, X[columns]], axis=1)
             firth = _fit_firth(endpoint, n, events, data, columns, left_out, problem, model, n_missing)
             if firth is not None:
                 return firth
@@ -727,8 +750,8 @@ def fit_model(frame: pd.DataFrame, X: pd.DataFrame, endpoint: str, model: ModelS
             for t in specs:   # R terms(fit): one row per model term (a factor's coefficients together)
                 groups.setdefault(t.term, []).append(t.key)
             groups = {(keys[0] if len(keys) == 1 else name): keys for name, keys in groups.items()}
-            ph_terms, ph_coef = cox_zph(data["months"].to_numpy(), data["event"].to_numpy(dtype=bool),
-                                        data[columns].to_numpy(dtype=float), coef, columns, groups)
+            ph_terms, ph_coef = cox_zph(base["months"].to_numpy(), base["event"].to_numpy(dtype=bool),
+                                        X[columns].to_numpy(dtype=float), coef, columns, groups)
         except np.linalg.LinAlgError:
             ph_reason = "cox.zph information matrix is singular"
     global_p = next((t.p for t in ph_terms if t.term == "GLOBAL"), None)
