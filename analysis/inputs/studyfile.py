@@ -170,7 +170,7 @@ class _StudyModel(_Model):
     kinetics_columns: dict[str, str] = {}
     values: dict[str, dict[_Scalar, _Scalar | None]] = {}
     date_format: str | None = None
-    product: Product = Product()
+    product: Product | list[Product] = Product()   # one product, or a list when several were used
     analysis: AnalysisOptions = AnalysisOptions()
 
     @field_validator("columns", "values")
@@ -277,7 +277,7 @@ class StudySettings:
     cutoff: dt.date
     sheet: str | None
     mapping: ColumnMapping
-    product: Product
+    product: Product | tuple[Product, ...]
     analysis: AnalysisOptions
     study_file: Path | None
     is_demo: bool
@@ -331,24 +331,40 @@ class StudySettings:
             lines.append(f"\\* Corresponding author{contact}")
         return "::: {.byline}\n" + "\n\n".join(lines) + "\n:::\n"
 
+    @property
+    def products(self) -> tuple[Product, ...]:
+        """The product(s) of the study file, each stated at least in part."""
+        given = self.product if isinstance(self.product, tuple) else (self.product,)
+        return tuple(p for p in given
+                     if any((p.name, p.target, p.costimulatory_domain, p.vector, p.lymphodepletion)))
+
     def product_sentence(self) -> str:
-        """What Methods says about the product, from the study file; neutral when absent."""
-        p = self.product
-        if not any((p.name, p.target, p.costimulatory_domain, p.vector, p.lymphodepletion)):
+        """What Methods says about the product(s), from the study file; neutral when absent;
+        several products: 'Patients received one of 2 products: ...; or ...'."""
+        products = self.products
+        if not products:
             return ""  # nothing stated: nothing assumed
-        cells = f"autologous {p.target}-directed CAR-T cells" if p.target else "CAR-T cells"
-        if p.name:
-            cells += f" ({p.name})"
-        details = [d for d in (
-            f"{p.costimulatory_domain} co-stimulation" if p.costimulatory_domain else None,
-            f"{p.vector} transduction" if p.vector else None,
-        ) if d]
-        if details:
-            cells += f" ({', '.join(details)})"
-        sentence = f"Patients received {cells}"
-        if p.lymphodepletion:
-            sentence += f" after {p.lymphodepletion} lymphodepletion"
-        return sentence + "."
+        if len(products) == 1:
+            return f"Patients received {_product_phrase(products[0])}."
+        phrases = [_product_phrase(p) for p in products]
+        return f"Patients received one of {len(phrases)} products: " + "; ".join(phrases[:-1]) + f"; or {phrases[-1]}."
+
+
+def _product_phrase(p: Product) -> str:
+    """'autologous CD19-directed CAR-T cells (tisagenlecleucel) (4-1BB co-stimulation, lentiviral
+    transduction) after fludarabine–cyclophosphamide lymphodepletion'; a key left out is left out."""
+    cells = f"autologous {p.target}-directed CAR-T cells" if p.target else "CAR-T cells"
+    if p.name:
+        cells += f" ({p.name})"
+    details = [d for d in (
+        f"{p.costimulatory_domain} co-stimulation" if p.costimulatory_domain else None,
+        f"{p.vector} transduction" if p.vector else None,
+    ) if d]
+    if details:
+        cells += f" ({', '.join(details)})"
+    if p.lymphodepletion:
+        cells += f" after {p.lymphodepletion} lymphodepletion"
+    return cells
 
 
 def _md(text: str) -> str:
@@ -438,12 +454,14 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
     title: str
     subtitle: str | None
     authors: tuple[Author, ...]
+    product: Product | tuple[Product, ...]
     if is_demo and not sf:
         title, subtitle, authors = DEMO_TITLE, DEMO_SUBTITLE, (Author(name=DEMO_AUTHOR),)
         product = DEMO_PRODUCT
     else:
         title = m.title or DEFAULT_TITLE
-        subtitle, authors, product = m.subtitle, tuple(m.authors), m.product
+        subtitle, authors = m.subtitle, tuple(m.authors)
+        product = tuple(m.product) if isinstance(m.product, list) else m.product
     report_date = m.date if isinstance(m.date, dt.date) else today  # None or "today": today
 
     mapping = ColumnMapping(
