@@ -431,38 +431,39 @@ class _EfronData:
         self.frac = k / d[self.grp]
         # number of event times <= t for every row (its last risk set)
         self.last = np.searchsorted(ev_times, self.t, side="right")
-        self.xd = self.deaths[:, None] * self.x                          # summed covariates of the deaths
-        # Counting-process data: a row (entry, t] is at risk at the event times in (entry, t]. The
-        # sums over the risk set at an event time are those over the rows with t >= it (above)
-        # minus those over the rows with entry >= it: reverse cumulative sums in entry order.
-        self.entry_order = None
+        self.xd_sum = self.deaths @ self.x                                 # summed covariates of the deaths
+        # Counting-process data: a row (entry, t] is at risk at the event times in (entry, t]:
+        # those after the first `entry_last` event times and up to its `last`.
+        self.entry_last = None
         if entry is not None:
             entry_rows = np.asarray(entry, dtype=float)[first]
             if np.any(entry_rows >= self.t):
                 raise ValueError("counting-process data need start < stop on every row")
-            self.entry_order = np.argsort(entry_rows, kind="stable")
-            self.x_entry = self.x[self.entry_order]          # the covariates in entry order, once
-            self.entry_start = np.searchsorted(entry_rows[self.entry_order], ev_times, side="left")
             self.entry_last = np.searchsorted(ev_times, entry_rows, side="right")   # event times <= entry
+
+    def _at_risk_sum(self, weights) -> np.ndarray:
+        """Per event time, the sum of ``weights`` over the rows at risk: rows whose last risk
+        set is at or after it, minus (counting-process data) those that enter after it. One
+        bincount over the rows per column and reverse sums over the event times: no
+        rows x covariates temporaries (at 10^6 patients split in 2-3 intervals, ~100 MB each)."""
+        n_times = self.n_times
+        out = np.cumsum(np.bincount(self.last, weights=weights, minlength=n_times + 1)[::-1])[::-1][1:]
+        if self.entry_last is not None:
+            out = out - np.cumsum(np.bincount(self.entry_last, weights=weights, minlength=n_times + 1)[::-1])[::-1][1:]
+        return out
 
     def _risk_sums(self, w):
         """Sums of w and w x over the risk set of every event time (S0, S1)."""
         x = self.x
-        rc0 = np.concatenate([np.cumsum(w[::-1])[::-1], [0.0]])
-        rc1 = np.concatenate([np.cumsum((w[:, None] * x)[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
-        S0, S1 = rc0[self.start], rc1[self.start]
-        if self.entry_order is not None:
-            we, xe = w[self.entry_order], self.x_entry
-            ec0 = np.concatenate([np.cumsum(we[::-1])[::-1], [0.0]])
-            ec1 = np.concatenate([np.cumsum((we[:, None] * xe)[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
-            S0, S1 = S0 - ec0[self.entry_start], S1 - ec1[self.entry_start]
+        S0 = self._at_risk_sum(w)
+        S1 = np.stack([self._at_risk_sum(w * x[:, j]) for j in range(x.shape[1])], axis=1)
         return S0, S1
 
     def _cumulated(self, A):
         """Per row, the sum of A over the event times at which the row is at risk."""
         cum = np.concatenate([[0.0], np.cumsum(A)])
         out = cum[self.last]
-        if self.entry_order is not None:
+        if self.entry_last is not None:
             out = out - cum[self.entry_last]
         return out
 
@@ -491,7 +492,7 @@ class _EfronData:
         W0 = np.bincount(grp, weights=u * u, minlength=n_times)
         W1 = np.bincount(grp, weights=cu * u, minlength=n_times)
         W2 = np.bincount(grp, weights=cu * cu, minlength=n_times)
-        score = self.xd.sum(axis=0) - (S1.T @ A - D1.T @ B)
+        score = self.xd_sum - (S1.T @ A - D1.T @ B)
         cross = S1.T @ (W1[:, None] * D1)
         xbar_xbar = S1.T @ (W0[:, None] * S1) - cross - cross.T + D1.T @ (W2[:, None] * D1)
         # sum over deaths of (S2 - c D2)/denom, without events x p x p arrays:
@@ -876,7 +877,7 @@ def zph_score(time, event, X, beta) -> tuple[np.ndarray, np.ndarray]:
     gev = g_at[grp]
     p = x.shape[1]
     # Schoenfeld residuals x - xbar summed, and weighted by g
-    u = np.concatenate([data.xd.sum(axis=0) - xbar.sum(axis=0),
+    u = np.concatenate([data.xd_sum - xbar.sum(axis=0),
                         (data.deaths * g) @ x - (gev[:, None] * xbar).sum(axis=0)])
 
     imat = np.empty((2 * p, 2 * p))
