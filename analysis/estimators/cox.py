@@ -396,11 +396,12 @@ class _EfronData:
     patients collapses as right-censored data do.
     """
 
-    def __init__(self, time, event, X, entry=None):
+    def __init__(self, time, event, X, entry=None, own: bool = False):
         time = np.asarray(time, dtype=float)
         event = np.asarray(event, dtype=bool)
-        X = np.asarray(X, dtype=float)
-        X = X - X.mean(axis=0)  # centring: same coefficients, better conditioning (as R)
+        # centred in place: a copy of our own, or (own=True) the caller's fresh array, taken over
+        X = np.asarray(X, dtype=float) if own else np.array(X, dtype=float)
+        X -= X.mean(axis=0)  # centring: same coefficients, better conditioning (as R)
         # one key per (time, entry, covariate pattern), ordered by time
         key, size = _codes(time)
         columns = [X[:, j] for j in range(X.shape[1])]
@@ -525,7 +526,7 @@ def _model_of(base: pd.DataFrame, X: pd.DataFrame, columns: list[str]):
         return _model(base.assign(**{c: X[c] for c in columns}), columns)
     entry = base[START].to_numpy(dtype=float) if START in base else None
     return _EfronData(base["months"].to_numpy(dtype=float), base["event"].to_numpy(dtype=bool),
-                      X[columns].to_numpy(dtype=float), entry)
+                      X[columns].to_numpy(dtype=float, copy=True), entry, own=True)
 
 
 def _model(data: pd.DataFrame, columns: list[str]):
