@@ -236,8 +236,15 @@ def time_dependent_data(
     e = ENDPOINTS[endpoint]
     # only the columns read here: a row selection copies every column it is given (the
     # prepared cohort of 10^6 patients holds ~0.5 GB in its other columns)
-    wanted = [e.time_column, e.event_column, "infusion_date", ORIGINS.get(endpoint), "seizure",
-              *(c for pair in ONSETS.values() for c in pair), *columns]
+    wanted = [
+        e.time_column,
+        e.event_column,
+        "infusion_date",
+        ORIGINS.get(endpoint),
+        "seizure",
+        *(c for pair in ONSETS.values() for c in pair),
+        *columns,
+    ]
     rows = df[[c for c in dict.fromkeys(wanted) if c is not None and c in df.columns]]
     rows = rows[rows[e.time_column].notna()]
     time, event, offset = _days(rows, endpoint)
