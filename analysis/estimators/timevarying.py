@@ -449,6 +449,3 @@ def time_dependent_model(df: pd.DataFrame, endpoint: str, model, data: TimeDepen
     return fit_model(frame[["start", "months", "event"]], design_matrix(frame, spec), endpoint, spec)
 
 
-def reference_of(grouping: str) -> str:
-    """The reference level of a grouping (its HRs are against it)."""
-    return REFERENCE_LEVELS[grouping]
