@@ -16,7 +16,7 @@ RENDER_ARGS := $(if $(STUDY),--study "$(STUDY)") $(if $(COHORT),--cohort "$(COHO
 QUARTO_ARGS := $(if $(STUDY),-P study:"$(STUDY)") $(if $(COHORT),-P cohort:"$(COHORT)") \
   $(if $(KINETICS),-P kinetics:"$(KINETICS)") $(if $(CUTOFF),-P cutoff:"$(CUTOFF)")
 
-.PHONY: report preview test test-fast lint lock env clean
+.PHONY: report preview test test-fast lint lock env clean clean-cache
 
 env: $(VENV)/.installed
 
@@ -75,3 +75,8 @@ preview: env
 
 clean:
 	rm -rf _output _preview .cache $(VENV)-lock
+
+# The execution cache holds the analysed data (patient identifiers included): remove it
+# before copying or sharing the project folder.
+clean-cache:
+	rm -rf .cache

@@ -125,7 +125,7 @@ COMMANDS: dict[str, Command] = {
 
 
 def _map(args: argparse.Namespace) -> int:
-    from analysis.inputs.mapping import propose_mapping, write_study_file
+    from analysis.inputs.mapping import MappingOutputError, propose_mapping, write_study_file
 
     proposal = propose_mapping(args.export, kinetics=args.kinetics, sheet=args.sheet)
     print(proposal.report())
@@ -134,7 +134,11 @@ def _map(args: argparse.Namespace) -> int:
         if target.exists() and not args.force:
             print(f"error: {target} exists: choose another name or add --force to overwrite it", file=sys.stderr)
             return 1
-        write_study_file(proposal, target)
+        try:
+            write_study_file(proposal, target)
+        except MappingOutputError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
         print(f"\nWrote {target}: review it, set data.cutoff, then run "
               f"`python -m analysis validate --study {target}`")
     return 0 if proposal.complete else 1

@@ -164,11 +164,15 @@ def _instrument_compute(timer: _Timer) -> None:
         "patient_kinetics",
         "with_groupings",
         "compare_peak",
+        "compare_kinetics",
+        "visit_samples",
         "kinetics_profile",
         "_competing_and_landmark",
         "center_supplement",
         "median_followup",
         "_time_dependent",
+        "_e_values",
+        "collect_pvalues",
     ):
         original = getattr(results, name)
         row = {"stage": f"    compute: {name}", "wall": 0.0, "cpu": 0.0, "peak_mib": 0.0, "calls": 0, "detail": True}

@@ -26,8 +26,8 @@ import hashlib
 import json
 import os
 import platform
+import secrets
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,6 +147,8 @@ def config_files(params: dict, project_dir) -> dict:
     `_quarto.yml`, already read by the renderer), and of every file they name."""
     import yaml
 
+    from analysis.inputs import yamlstrict
+
     project_dir = Path(project_dir)
     yamls = [p for p in sorted(project_dir.glob("*.y*ml")) if p.name != "_quarto.yml"]
     for value in params.values():
@@ -157,15 +159,16 @@ def config_files(params: dict, project_dir) -> dict:
     out = {}
     for path in yamls:
         try:
-            data = path.read_bytes()
+            out[str(path)] = file_digest(path)
+            # strictly and size-limited: an alias bomb (a few hundred bytes expanding to
+            # billions of strings) or a huge file must not hang the key; what is refused
+            # here the kernel reports (the bytes are in the key either way)
+            parsed = yamlstrict.load(yamlstrict.read_limited(path))
         except OSError:
-            out[str(path)] = None
+            out.setdefault(str(path), None)
             continue
-        out[str(path)] = _sha(data)
-        try:
-            parsed = yaml.safe_load(data)
-        except yaml.YAMLError:
-            continue  # the kernel will report it; the bytes are in the key
+        except (yaml.YAMLError, ValueError, RecursionError):
+            continue
         for text in _yaml_strings(parsed):
             if not text.strip() or "\n" in text or len(text) > 4096:
                 continue
@@ -228,16 +231,17 @@ class Manifest:
     """The components of the last stored key, to say why a key missed."""
 
     def __init__(self, project_dir, doc_path):
-        self.dir = Path(project_dir) / ".cache" / "renderer"
+        self.project_dir = Path(project_dir)
+        self.dir = self.project_dir / ".cache" / "renderer"
         self.path = self.dir / f"{Path(doc_path).stem}.last-key.json"
 
     def record(self, key: Key) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.path, json.dumps(key.components, indent=1, sort_keys=True))
+        private_dir(self.project_dir)
+        write_verified(self.path, json.dumps(key.components, indent=1, sort_keys=True))
 
     def why_missed(self, key: Key) -> str:
         try:
-            last = json.loads(self.path.read_text(encoding="utf-8"))
+            last = json.loads(read_verified(self.path))
             if not isinstance(last, dict):
                 raise ValueError
         except (OSError, ValueError, UnicodeDecodeError):
@@ -251,13 +255,67 @@ class Manifest:
         return "changed: " + ", ".join(labels[:3]) + more
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+# ------------------------------------------------------------------ storage on disk
+#
+# The cache holds the analysed data (the setup snapshot pickles the study: patient
+# identifiers, center names, dates) and every executed output: its folder is private
+# (0700) and its files 0600, and every file is checked against the SHA-256 digest stored
+# with it before use (a flipped bit must never print a wrong number: a mismatch is a miss).
+
+#: First line of a verified cache file: this prefix, then the SHA-256 of the rest.
+VERIFIED_HEADER = "cartox-cache sha256:"
+
+
+class IntegrityError(ValueError):
+    """A cache file whose contents do not match the digest stored with it."""
+
+
+def private_dir(project_dir) -> Path:
+    """``<project>/.cache/renderer``, created or made private (0700, with ``.cache``)."""
+    root = Path(project_dir) / ".cache"
+    folder = root / "renderer"
+    for path in (root, folder):
+        path.mkdir(mode=0o700, exist_ok=True)
+        try:
+            if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+                os.chmod(path, 0o700)  # made by an older version, or by hand
+        except OSError:
+            pass
+    return folder
+
+
+def write_verified(path: Path, text: str) -> None:
+    """Write ``text`` with its digest (see :func:`read_verified`), atomically, mode 0600."""
+    payload = text.encode("utf-8")
+    _atomic_write(path, f"{VERIFIED_HEADER}{_sha(payload)}\n".encode("ascii") + payload)
+
+
+def read_verified(path: Path) -> str:
+    """The text of a file written by :func:`write_verified`; :class:`IntegrityError` when
+    it has no digest or its contents do not match it."""
+    data = Path(path).read_bytes()
+    header, newline, payload = data.partition(b"\n")
+    if not newline or not header.startswith(VERIFIED_HEADER.encode("ascii")):
+        raise IntegrityError("no digest: written by an older version, or damaged")
+    if header[len(VERIFIED_HEADER) :].decode("ascii", "replace") != _sha(payload):
+        raise IntegrityError("its SHA-256 does not match the one stored with it")
+    return payload.decode("utf-8")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a 0600 temporary file renamed over it; the
+    temporary file is locked while it exists (renderer.leftovers sweeps it if a render is
+    killed before the rename)."""
+    from renderer import leftovers
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{leftovers.CLAIMED_TMP}")
+    fd = leftovers.open_claimed(tmp)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fchmod(fh.fileno(), 0o600)
+            os.replace(tmp, path)  # under the lock
     except BaseException:
         try:
             os.unlink(tmp)

@@ -19,6 +19,7 @@ from renderer import (
     execute,
     incremental,
     inline_log,
+    leftovers,
     outputs,
     pandoc,
     project,
@@ -34,6 +35,9 @@ class Terminated(BaseException):
 
 #: Wall time per stage of the current render (seconds), printed with "done in".
 STAGES: dict = {}
+#: The working folder in the system's temporary folder (`--debug` keeps it, as
+#: `cartox-debug-render-XXXX`, which the sweep of leftovers leaves alone).
+WORK_PREFIX = "cartox-render-"
 
 
 def _stage(name, since):
@@ -172,8 +176,13 @@ def _render(args, doc_path, started, partial_worker):
     out_dir = Path(args.output_dir).resolve() if args.output_dir else cfg.output_dir
     # Environment problems surface before the analysis runs, not after.
     outputs.check_output_dir(out_dir, doc_path.stem, cfg.project_dir)
+    # what a killed render left (working folders with full report copies, staged outputs)
+    leftovers.sweep(tempfile.gettempdir(), [f"{WORK_PREFIX}*"], progress=_progress)
+    outputs.sweep(out_dir, progress=_progress)
     try:
-        work = Path(tempfile.mkdtemp(prefix="renderer-"))
+        # claimed (renderer.leftovers) so that only a dead render's folder is ever swept;
+        # --debug keeps it under a name the sweep leaves alone
+        work = leftovers.make_dir("cartox-debug-render-" if args.debug else WORK_PREFIX)
     except OSError as exc:
         raise outputs.environment_error(exc, "create a temporary folder in", tempfile.gettempdir()) from None
     try:
@@ -183,6 +192,7 @@ def _render(args, doc_path, started, partial_worker):
             shutil.rmtree(work, ignore_errors=True)
         else:
             _progress(f"working files kept in {work}")
+        leftovers.release(work)
     stages = ", ".join(f"{name} {seconds:.1f}" for name, seconds in STAGES.items())
     _progress(f"done in {time.monotonic() - started:.1f} s ({stages})")
 

@@ -47,12 +47,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from renderer import cache, notebook
+from renderer import cache, leftovers, notebook
 from renderer.errors import RenderError
 from renderer.execute import Step
 
 #: Bump when the entry layout changes.
-FORMAT = 3
+FORMAT = 4
 STATE_MIME = "application/x-renderer-state+json"
 #: Names whose use makes static dependency analysis meaningless.
 DYNAMIC_NAMES = {
@@ -557,7 +557,8 @@ def _snapshot_code(path):
 _renderer_lib = _renderer_state_lib()
 _renderer_frozen = {{n: get_ipython().user_ns[n] for n in _renderer_lib.user_names()}}
 try:
-    with open({str(path)!r}, "wb") as _renderer_fh:
+    # the renderer created this file (0600) and holds its lock until it is renamed
+    with open({str(path)!r}, "wb", opener=lambda p, f: __import__("os").open(p, f, 0o600)) as _renderer_fh:
         # the random generators' states first (a new kernel seeds them afresh), then the namespace
         __import__("pickle").dump(_renderer_lib.random_states(), _renderer_fh)
         _renderer_digest, _renderer_code = _renderer_lib.dump(_renderer_frozen, _renderer_fh)
@@ -616,7 +617,12 @@ def _state(cell):
 
 # ------------------------------------------------------------------------------- storage
 class Store:
+    """The cache entry of one setup key: ``<stem>@<key>.json`` (outputs and inline values,
+    with its SHA-256: renderer.cache.write_verified) and ``<stem>@<key>.pkl`` (the setup's
+    namespace; its SHA-256 is in the entry and checked before it is restored)."""
+
     def __init__(self, project_dir, doc_path, key: cache.Key):
+        self.project_dir = Path(project_dir)
         self.dir = Path(project_dir) / ".cache" / "renderer"
         self.stem = Path(doc_path).stem
         self.key = key
@@ -630,7 +636,7 @@ class Store:
         if not self.entry_path.exists():
             return None, self.manifest.why_missed(self.key)
         try:
-            entry = json.loads(self.entry_path.read_text(encoding="utf-8"))
+            entry = json.loads(cache.read_verified(self.entry_path))
             if not (
                 isinstance(entry, dict)
                 and entry.get("format") == FORMAT
@@ -643,6 +649,8 @@ class Store:
                 and isinstance(entry.get("runs"), list)
             ):
                 raise ValueError("unexpected layout")
+        except cache.IntegrityError as exc:
+            return None, f"cache entry failed its integrity check: {exc}; ignored"
         except (OSError, ValueError, UnicodeDecodeError):
             return None, "cache entry unreadable (ignored)"
         try:
@@ -651,14 +659,35 @@ class Store:
             pass
         return entry, None
 
-    def save(self, entry) -> None:
+    def save(self, entry) -> bool:
+        """Write the entry (False when it cannot be written: a cache only costs time)."""
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            cache._atomic_write(self.entry_path, json.dumps(entry, ensure_ascii=False))
+            cache.private_dir(self.project_dir)
+            cache.write_verified(self.entry_path, json.dumps(entry, ensure_ascii=False))
             self.manifest.record(self.key)
             self._prune()
         except OSError:
-            pass  # a cache that cannot be written only costs time
+            return False
+        return True
+
+    def snapshot_verified(self, entry) -> bool:
+        """Whether the setup snapshot on disk is the one the entry recorded (its SHA-256)."""
+        try:
+            return entry.get("snapshot_sha256") == cache.file_digest(self.snapshot_path)
+        except OSError:
+            return False
+
+    def sweep(self, progress) -> None:
+        """Remove what killed renders left in the cache: snapshots and entries being
+        written (renderer.leftovers), and snapshots whose entry is gone."""
+        from renderer import leftovers
+
+        if not self.dir.is_dir():
+            return
+        leftovers.sweep(self.dir, [f".*{leftovers.CLAIMED_TMP}"], progress=progress)
+        for snapshot in self.dir.glob("*.pkl"):
+            if not snapshot.with_suffix(".json").exists():  # an entry is written before its snapshot
+                _unlink(snapshot)
 
     def _prune(self):
         entries = sorted(self.dir.glob(f"{self.stem}@*.json"), key=lambda q: q.stat().st_mtime, reverse=True)
@@ -693,6 +722,7 @@ def run(doc, nb, steps, overrides, cfg, fig, progress, execute_fn, partial_fn=No
     a partial run (renderer.worker); if it fails, the whole document is executed."""
     p = plan(doc, nb, steps, overrides, cfg.execute, fig, cfg.project_dir)
     store = Store(cfg.project_dir, doc.path, p.prefix_key)
+    store.sweep(progress)
     entry, why = store.load()
     if entry is not None:
         try:
@@ -738,6 +768,8 @@ def _reuse(p, entry, store, nb, steps, cfg, progress, execute_fn):
             "the document uses dynamic names or IPython magics" if not p.analysable else "no setup snapshot"
         )
         return f"chunks or inline expressions changed; incremental run not possible: {reason}"
+    if not store.snapshot_verified(entry):
+        return "the setup snapshot failed its integrity check (SHA-256 mismatch); running everything"
     todo = closure(p, missing)
     n_chunks = sum(p.units[i].kind == "chunk" for i in todo)
     n_inline = sum(p.units[i].kind == "inline" for i in todo)
@@ -788,8 +820,9 @@ def _reuse(p, entry, store, nb, steps, cfg, progress, execute_fn):
     return True
 
 
-def _remember(store, entry, p, executed):
-    """Record this run's unit keys and drop units no recent run used."""
+def _remember(store, entry, p, executed) -> bool:
+    """Record this run's unit keys and drop units no recent run used; False when the entry
+    could not be written."""
     run_keys = [u.key for u in p.units]
     previous = entry["runs"][:1]
     runs = [r for r in entry["runs"] if r != run_keys][: KEEP_RUNS - 1]
@@ -798,7 +831,8 @@ def _remember(store, entry, p, executed):
     unchanged = not executed and previous == [run_keys]
     entry["units"] = {k: v for k, v in entry["units"].items() if k in live}
     if not unchanged:
-        store.save(entry)
+        return store.save(entry)
+    return True
 
 
 def _full(p, nb, steps, store, cfg, progress, execute_fn):
@@ -806,9 +840,10 @@ def _full(p, nb, steps, store, cfg, progress, execute_fn):
     full = notebook.new_notebook(metadata=nb.metadata)
     full_steps = []
     snap_at = check_at = None
-    tmp_snapshot = store.snapshot_path.with_name(f".{store.snapshot_path.name}.{os.getpid()}.tmp")
+    tmp_snapshot = store.snapshot_path.with_name(f".{store.snapshot_path.name}.{os.getpid()}{leftovers.CLAIMED_TMP}")
     try:
-        store.dir.mkdir(parents=True, exist_ok=True)
+        cache.private_dir(store.project_dir)
+        leftovers.make_file(tmp_snapshot)  # held (locked) by this process until renamed
         can_snapshot = True
     except OSError:
         can_snapshot = False
@@ -827,7 +862,16 @@ def _full(p, nb, steps, store, cfg, progress, execute_fn):
         execute_fn(full, full_steps, cfg.project_dir, progress=progress)
     except BaseException:
         _unlink(tmp_snapshot)
+        leftovers.release(tmp_snapshot)
         raise
+    try:
+        _finish_full(p, nb, steps, store, full, full_steps, snap_at, check_at, tmp_snapshot)
+    finally:
+        _unlink(tmp_snapshot)
+        leftovers.release(tmp_snapshot)
+
+
+def _finish_full(p, nb, steps, store, full, full_steps, snap_at, check_at, tmp_snapshot):
     nb.cells[:] = [c for c, s in zip(full.cells, full_steps) if s.role not in ("snapshot", "check")]
     if snap_at is None:
         return
@@ -855,13 +899,16 @@ def _full(p, nb, steps, store, cfg, progress, execute_fn):
     }
     if why_not is None and snap.get("snapshot"):
         try:
-            os.replace(tmp_snapshot, store.snapshot_path)
+            entry["snapshot_sha256"] = cache.file_digest(tmp_snapshot)
         except OSError:
             entry["incremental"], entry["why_not_incremental"] = False, "snapshot not written"
-    else:
-        _unlink(tmp_snapshot)
-        _unlink(store.snapshot_path)
-    _remember(store, entry, p, [True])
+    _unlink(store.snapshot_path)
+    # the entry first, then its snapshot: a snapshot without an entry is never left behind
+    if _remember(store, entry, p, [True]) and entry["incremental"]:
+        try:
+            os.replace(tmp_snapshot, store.snapshot_path)
+        except OSError:
+            pass  # the entry then finds no snapshot: a full run
 
 
 def _unlink(path):

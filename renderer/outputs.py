@@ -1,7 +1,7 @@
 """The output folder: checked before any work, replaced as a whole when a render succeeds.
 
-A render writes its formats into a new sibling folder (`.<name>.new-XXXX`, same file
-system) and then swaps it with the output folder, atomically where the system can
+A render writes its formats into a new sibling folder (`.<name>.cartox-new-XXXX`, same
+file system) and then swaps it with the output folder, atomically where the system can
 exchange two paths (Linux `renameat2(RENAME_EXCHANGE)`), otherwise by two renames.
 The output folder therefore always holds one consistent set: the formats of one render.
 Formats not produced by the latest render (`--to html` after a full render) are gone,
@@ -17,12 +17,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from renderer import leftovers
 from renderer.errors import RenderError
 
 # Free space the temporary folder needs for one render (measured: about 6 MB for the
 # manuscript's three formats and their intermediate files, so 64 MB leaves ample room);
 # checked before executing.
 MIN_FREE_BYTES = 64 * 1024 * 1024
+#: The new output set, staged beside the output folder (claimed: renderer.leftovers), and
+#: the old one where the system cannot exchange the two folders in one step.
+NEW, OLD = "cartox-new-", "cartox-old-"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -119,7 +123,7 @@ def _swap_in(staging, out_dir):
         return None
     if _exchange(staging, out_dir):
         return staging
-    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.{OLD}", dir=out_dir.parent))
     os.rmdir(old)
     os.rename(out_dir, old)
     try:
@@ -139,7 +143,8 @@ def publish(produced, out_dir, stem, progress=lambda msg: None):
     except OSError as exc:
         raise environment_error(exc, "create the output folder", out_dir.parent) from None
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+        # claimed: swept by a later render only if this one is killed (renderer.leftovers)
+        staging = leftovers.make_dir(f".{out_dir.name}.{NEW}", out_dir.parent)
     except OSError as exc:
         raise environment_error(exc, "write the output folder", f"{out_dir} (in {out_dir.parent})") from None
     old = None
@@ -172,3 +177,14 @@ def publish(produced, out_dir, stem, progress=lambda msg: None):
             if leftover is not None and leftover != out_dir and leftover.exists() \
                     and leftover.resolve() != out_dir.resolve():
                 shutil.rmtree(leftover, ignore_errors=True)
+        leftovers.release(staging)
+
+
+def sweep(out_dir, progress=lambda msg: None) -> list[Path]:
+    """Remove the staged new and old output sets that killed renders into ``out_dir`` left
+    beside it (renderer.leftovers: never those of a render running now)."""
+    out_dir = Path(out_dir)
+    if not out_dir.parent.is_dir():
+        return []
+    return leftovers.sweep(out_dir.parent, [f".{out_dir.name}.{NEW}*"], stale=[f".{out_dir.name}.{OLD}*"],
+                           progress=progress)

@@ -18,10 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from renderer import outputs, project, qmd
+from renderer import leftovers, outputs, project, qmd
 from renderer.errors import RenderError
 
 QUARTO_FORMAT = {"html": "html", "pdf": "typst", "docx": "docx"}
+#: Quarto renders into this folder of the system's temporary folder.
+STAGING_PREFIX = "cartox-quarto-"
 OUTPUT_NAME = {"html": "html", "pdf": "pdf", "docx": "docx"}
 
 
@@ -78,7 +80,10 @@ def render(args):
     formats = args.formats or cfg.configured or ["html"]
     out_dir = Path(args.output_dir).resolve() if args.output_dir else cfg.output_dir
     outputs.check_output_dir(out_dir, doc_path.stem, cfg.project_dir)
-    staging = Path(tempfile.mkdtemp(prefix="quarto-render-"))
+    progress = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    leftovers.sweep(tempfile.gettempdir(), [f"{STAGING_PREFIX}*"], progress=progress)
+    outputs.sweep(out_dir, progress=progress)
+    staging = leftovers.make_dir(STAGING_PREFIX)  # claimed: swept later only if this render is killed
     try:
         runs = quarto_runs(formats, cfg.configured)
         for to in runs:
@@ -96,6 +101,7 @@ def render(args):
                         progress=lambda m: print(m, file=sys.stderr, flush=True))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        leftovers.release(staging)
     print(f"wrote {', '.join(str(out_dir / p.name) for p in produced)} "
           f"in {time.monotonic() - started:.1f} s", file=sys.stderr)
 

@@ -178,8 +178,9 @@ def pdf_text(path: Path) -> str:
 
     reader = PdfReader(str(path))
     text = " ".join(page.extract_text() or "" for page in reader.pages)
-    # a line broken after a word's own hyphen ("chi-" / "square") is one word, as in the source
-    return normalise(re.sub(r"(?<=\w)-\n(?=\w)", "-", text))
+    # a line broken after a word's own hyphen ("chi-" / "square") or en dash ("Benjamini–" /
+    # "Hochberg") is one word, as in the source
+    return normalise(re.sub(r"(?<=\w)([-–])\n(?=\w)", r"\1", text))
 
 
 def docx_xml(path: Path) -> str:
@@ -404,7 +405,7 @@ def pytest_sessionfinish(session):
         shutil.rmtree(_shared_render_folder(os.getpid()), ignore_errors=True)
 
 
-register_render("bundled", ("test_privacy", "test_report_e2e"), lambda directory: {"to": "html,pdf,docx"})
+register_render("bundled", ("test_privacy", "test_report_e2e", "test_pvalues"), lambda directory: {"to": "html,pdf,docx"})
 
 
 @pytest.fixture(scope="session")

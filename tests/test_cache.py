@@ -148,7 +148,7 @@ def test_render_hit_is_identical_and_corruption_is_safe(proj):
         entry.write_text('{"format": 2, "truncated')
     again = render(proj)
     assert again.returncode == 0, again.stderr
-    assert "cache entry unreadable" in again.stderr and "executing chunk" in again.stderr
+    assert "cache entry failed its integrity check" in again.stderr and "executing chunk" in again.stderr
     assert (proj / "_output" / "report.html").read_text() == html
 
     # a new data export under the same name is never served from the cache (--no-cache

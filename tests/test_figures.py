@@ -260,20 +260,35 @@ def test_peak_strip_points_median_bars_and_log_axis():
     np.testing.assert_array_equal(again, offsets[0])
 
 
-def test_kinetics_profile_lines_and_bands_per_level():
-    fig = kinetics_profile_plot(severity_profile(), "severity")
+def test_kinetics_profile_by_visit_with_n_per_window():
+    profile = severity_profile().assign(within=3.0)
+    profile.loc[profile["day"] == 0, "within"] = 0.0
+    profile.loc[(profile["level"] == "other") & (profile["day"] == 28), "n"] = 2
+    fig = kinetics_profile_plot(profile, "severity")
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
     medians = [ln for ln in ax.lines if ln.get_gid() == "median"]
-    assert len(medians) == 3 and len(ax.collections) == 3
+    assert len(medians) == 3 and len([c for c in ax.collections if c.get_gid() == "iqr"]) == 3
+    # visits equally spaced, each labelled with its nominal day and window; levels side by side
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0\n±0", "4\n±3", "7\n±3", "10\n±3", "14\n±3",
+                                                            "21\n±3", "28\n±3"]
+    assert medians[0].get_xdata()[1] < 1 < medians[2].get_xdata()[1]
     # day 0 has a zero median: drawn on the "0" floor, below every detectable value
     floor = medians[0].get_ydata()[0]
-    assert medians[0].get_xdata()[0] == 0 and floor < 2000 / 3
+    assert floor < 2000 / 3
     assert "0" in [t.get_text() for t in _in_view(ax.get_yticklabels(), ax.get_ylim(), 1)]
-    assert ax.get_xlabel() == "Days after infusion"
+    assert ax.get_xlabel() == "Visit, days after infusion (± window)"
     assert _legend_labels(fig) == ["No CRS or ICANS", "Grade ≥3 CRS or severe ICANS",
                                    "Others (grade 1–2 CRS and/or ICANS)"]
-    assert _visible_xticks(ax)[:5] == [0, 7, 14, 21, 28]
+    # the patients sampled per window and level, in the level's row
+    counts = [t.get_text() for t in fig.axes[1].texts if t.get_gid() == "n_sampled"]
+    assert counts == ["6"] * 7 + ["6"] * 7 + ["6"] * 6 + ["2"]
+
+
+def test_kinetics_profile_without_any_visit_says_so():
+    empty = severity_profile().iloc[0:0]
+    fig = kinetics_profile_plot(empty, "severity")
+    assert [t.replace("\n", " ") for t in _texts(fig)] == ["No kinetics sample falls in a visit window."]
 
 
 def test_figures_are_panel_sized_and_save_to_png(tmp_path):

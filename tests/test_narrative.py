@@ -122,7 +122,7 @@ def test_no_treatment_recommendation_and_kinetics_only_when_measured(results):
     assert "supports" not in sentence and "withholding" not in sentence
     assert "response, expansion or survival" in sentence
     no_kinetics = Narrative(dataclasses.replace(_all_null(results), kinetics_reason="no CAR-T kinetics table was supplied"))
-    assert "response or survival in this analysis (6 tests)" in treatment_verdict(no_kinetics)
+    assert "response or survival in this analysis (8 tests)" in treatment_verdict(no_kinetics)  # CR, MRD, OS, LFS x 2
     assert no_kinetics.kinetics_reason == "no CAR-T kinetics table was supplied" and text.kinetics_reason == ""
     assert "kinetics: false" in no_kinetics.title_block and "kinetics: true" in text.title_block
 
@@ -322,7 +322,7 @@ def test_keyword_accessors_read_like_the_tables(results):
 
 @pytest.mark.parametrize("call, listed", [
     (lambda t: t.p("os", by="age_crs"), "the groupings are: crs, icans"),
-    (lambda t: t.p("overall", by="crs"), "the outcomes are: cr, mrd_negative_cr, os, lfs, peak, relapse, nrm, age"),
+    (lambda t: t.p("overall", by="crs"), "the outcomes are: cr, mrd_negative_cr, os, lfs, peak, cmax, tmax, auc, relapse, nrm, age"),
     (lambda t: t.count("age_crs"), "the counts are: n_patients"),
     (lambda t: t.p("survival", ("os", "nope")), "the groupings it has are:"),
     (lambda t: t.p("os"), 'text.p("os", by="crs")'),

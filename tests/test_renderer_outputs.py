@@ -232,14 +232,14 @@ def test_sigterm_during_execution_cleans_up(tmp_path):
         if "executing chunk fig-panels" in line:
             break
     time.sleep(1.0)
-    assert list(tmp.glob("renderer-*"))  # the working folder exists while rendering
+    assert list(tmp.glob("cartox-render-*"))  # the working folder exists while rendering
     kernel = psutil.Process(proc.pid).children(recursive=True)
     assert kernel  # the Jupyter kernel running the chunk
     proc.send_signal(signal.SIGTERM)
     rest = proc.stderr.read()
     assert proc.wait(timeout=60) == 143
     assert "render terminated (SIGTERM)" in rest
-    assert list(tmp.glob("renderer-*")) == []
+    assert list(tmp.glob("cartox-render-*")) == []
     assert tree_digest(out) == before
     assert not [p for p in project.iterdir() if p.name.startswith("._output")]
     time.sleep(1)

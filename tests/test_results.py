@@ -118,6 +118,39 @@ def test_every_contract_key_exists(exported):
             assert {"n", "median", "min", "max"} <= set(level)
 
 
+def test_kinetics_multiplicity_and_e_value_keys_exist(exported):
+    """The keys docs/results.md documents for Tmax/AUC, the visit windows, E-values and p-values."""
+    kinetics = exported["kinetics"]
+    for metric in ("cmax", "tmax", "auc"):
+        for g in ("crs", "icans", "concurrent", "severity"):
+            block = kinetics["metrics"][metric][g]
+            assert {"p", "test", "levels", "effects"} <= set(block)
+            reference = {"concurrent": "others"}.get(g, "none" if g == "severity" else "no")
+            assert set(block["effects"]) == set(GROUPINGS[g].keys) - {reference}
+            for effect in block["effects"].values():
+                assert effect["reference"] == reference
+                assert effect["scale"] == ("shift" if metric == "tmax" else "ratio")
+                assert {"estimate", "ci_low", "ci_high", "method", "n", "n_reference"} <= set(effect)
+                assert effect["ci_low"] <= effect["estimate"] <= effect["ci_high"]
+    assert set(kinetics["auc"]) == {"n_patients", "n_auc", "n_day0_imputed", "n_day28_interpolated",
+                                    "n_no_early_sample", "n_no_late_sample"}
+    assert kinetics["visit_windows"][0] == {"day": 7, "within": 3}
+    row = kinetics["profiles"]["crs"][0]
+    assert set(row) == {"level", "day", "within", "n", "median", "q1", "q3"}
+    for e in ("os", "lfs"):
+        for term in exported["cox"][e]["terms"].values():
+            assert term["e_value"] >= 1 and term["e_value_ci"] >= 1
+        assert exported["cox"][e]["e_value_rare_outcome"] is False  # most patients have the event
+        for level in exported["survival"][e]["crs"]["cox"]["levels"].values():
+            assert level["e_value"] >= 1
+    pvalues = exported["pvalues"]
+    assert {"alpha", "n", "families", "rows"} <= set(pvalues)
+    assert pvalues["n"] == len(pvalues["rows"]) == sum(f["n"] for f in pvalues["families"].values())
+    assert set(pvalues["rows"][0]) == {"family", "label", "test", "p", "p_holm", "p_bh", "path"}
+    for row in pvalues["rows"]:
+        assert 0 <= row["p"] <= row["p_bh"] <= row["p_holm"] <= 1  # BH never exceeds Holm
+
+
 def test_nulls_carry_reasons_and_numbers_are_finite(exported):
     flat = dict(_walk(exported))
     for path, value in flat.items():

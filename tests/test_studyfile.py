@@ -192,7 +192,7 @@ product: {target: CD19, costimulatory_domain: CD28, lymphodepletion: fludarabine
     assert "title: Our cohort" in block and "subtitle: Two centers" in block and "date: 7 November 2026" in block
     byline = settings.byline()
     assert "Zoë Q^1^\\*" in byline and "R \\*O\\*^1,2^" in byline  # a name is never read as Markdown
-    assert "^2^ Unit B" in byline and "Corresponding author: <zq@example.org>" in byline
+    assert "^2^ Unit B" in byline and "Corresponding author: [zq\\@example\\.org](mailto:zq@example.org)" in byline
     assert settings.product_sentence() == ("Patients received autologous CD19-directed CAR-T cells "
                                            "(CD28 co-stimulation) after fludarabine–cyclophosphamide lymphodepletion.")
     assert resolve_study(_write(tmp_path, "data: {cohort: c.csv, cutoff: 2026-11-01}\n", "bare.yml")
@@ -203,7 +203,7 @@ product: {target: CD19, costimulatory_domain: CD28, lymphodepletion: fludarabine
                                          "costimulatory_domain: CD28}\n", "two.yml"))
     assert two.product_sentence() == (
         "Patients received one of 2 products: autologous CD19-directed CAR-T cells (tisagenlecleucel) "
-        "(4-1BB co-stimulation); or autologous CD19-directed CAR-T cells (brexucabtagene autoleucel) "
+        "(4\\-1BB co-stimulation); or autologous CD19-directed CAR-T cells (brexucabtagene autoleucel) "
         "(CD28 co-stimulation).")
     assert format_date(dt.date(2026, 11, 27)) == "27 November 2026"
 
@@ -326,6 +326,22 @@ def test_analysis_options_reach_the_results(tmp_path):
     # Schoenfeld: a stricter alpha needs a larger effect (z_{1-alpha/2} grows)
     strict, usual = results.detectable_hr[("os", "crs")], default.detectable_hr[("os", "crs")]
     assert strict.hr_above > usual.hr_above
+    # the p-value table counts significance at the study's alpha
+    assert results.pvalues.alpha == 0.01 and default.pvalues.alpha == 0.05
+
+
+def test_visit_windows_reach_the_kinetics_profiles_and_overlaps_are_refused(tmp_path):
+    from analysis.report.results import compute_results
+
+    study = _write(tmp_path, f"data: {{cohort: {DEMO_COHORT}, kinetics: {DEMO_KINETICS}, cutoff: {DEMO_CUTOFF}}}\n"
+                             "analysis:\n  visit_windows: {14: 7, 28: 5}\n")
+    settings = resolve_study(study)
+    results = compute_results(load_settings(settings), **settings.analysis.model_dump())
+    assert results.visit_windows == ((14, 7), (28, 5))
+    assert sorted(set(results.kinetics_profiles["crs"]["day"])) == [14, 28]
+    bad = _write(tmp_path, "analysis:\n  visit_windows: {7: 4, 14: 3}\n", name="bad.yml")
+    with pytest.raises(StudyFileError, match=r"visit_windows: the visit windows of day 7 \(± 4\) and day 14"):
+        read_study_file(bad)
 
 
 def test_words_in_a_grade_column_get_a_values_hint():

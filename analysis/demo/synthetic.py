@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.inputs.outfiles import spreadsheet_cell
 from analysis.inputs.readers import MARKER_LINE
 
 #: Seed chosen by benchmarks/calibrate_synthetic.py (see data/README.md).
@@ -395,5 +396,7 @@ def write_synthetic(out_dir: str | Path = "data", n_patients: int = N_PUBLISHED,
     for path, frame in zip(paths, (format_cohort(cohort), format_cohort(kinetics))):
         with open(path, "w", encoding="utf-8", newline="") as fh:
             fh.write(_header(seed))
-            frame.to_csv(fh, index=False, lineterminator="\n")
+            # (spreadsheet-safe like every CSV the project writes; a synthetic cell never needs it)
+            safe = frame.map(lambda v: spreadsheet_cell(v) if isinstance(v, str) else v)
+            safe.to_csv(fh, index=False, lineterminator="\n")
     return paths

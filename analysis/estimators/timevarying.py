@@ -168,7 +168,7 @@ def counting_process(time, event, onsets: Mapping[str, object]) -> CountingProce
 from analysis.estimators.cox import CoxResult  # noqa: E402
 from analysis.estimators.survival import SurvivalComparison  # noqa: E402
 from analysis.registry.concepts import ENDPOINTS  # noqa: E402
-from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS, REFERENCE_LEVELS, toxicity_codes  # noqa: E402
+from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS, toxicity_codes  # noqa: E402
 
 #: The toxicities with an onset day: grouping -> (grade column, onset column).
 ONSETS = {"crs": ("crs_grade", "crs_onset_day"), "icans": ("icans_grade", "icans_onset_day")}
@@ -447,5 +447,3 @@ def time_dependent_model(df: pd.DataFrame, endpoint: str, model, data: TimeDepen
     spec = replace(model, name="time-dependent")
     frame = data.frame
     return fit_model(frame[["start", "months", "event"]], design_matrix(frame, spec), endpoint, spec)
-
-

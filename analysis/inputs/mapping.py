@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from analysis.inputs import yamlstrict
 from analysis.inputs.readers import normal_name
 from analysis.registry.concepts import OPTIONS
 from analysis.registry.contract import BOOLEAN_WORDS, COHORT_FIELDS, KINETICS_FIELDS, SEX_WORDS, STATUS_WORDS
@@ -502,9 +503,9 @@ def propose_mapping(export, kinetics=None, sheet: str | None = None) -> Proposal
 
 
 def _q(value) -> str:
-    """One YAML scalar."""
-    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10_000).strip().removesuffix(
-        "\n...").strip()
+    """One YAML scalar on one line: text double-quoted with line breaks escaped, so that a
+    header or a value of the export can never spill onto a line of its own."""
+    return yamlstrict.scalar(value)
 
 
 def study_file_text(proposal: Proposal, target: Path) -> str:
@@ -571,7 +572,48 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         "analysis:",
         *(f"  {key}: {json.dumps(option.default, ensure_ascii=False)}" for key, option in OPTIONS.items()),
     ]
-    return "\n".join(lines) + "\n"
+    # Comments echo the export's own words (labels, unrecognised values): a line break in
+    # one (an Alt+Enter cell) is written as "\n", never as a new line that YAML would read.
+    text = "\n".join(yamlstrict.comment(line) for line in lines) + "\n"
+    _check_reads_back(text, proposal, rel)
+    return text
+
+
+def _check_reads_back(text: str, proposal: Proposal, rel) -> None:
+    """Parse the proposed file back (strictly: a duplicate key is an error) and check that it
+    says exactly what was proposed; a file that does not is never written."""
+    expected = {
+        "columns": {m.name: m.header for m in proposal.cohort_matches if m.header is not None and m.how != "exact"},
+        "kinetics_columns": {m.name: m.header for m in proposal.kinetics_matches
+                             if m.header is not None and m.how != "exact"},
+        "values": {column: dict(table) for column, table in proposal.values.items()},
+        "date_format": proposal.date_format,
+        "cohort": rel(proposal.export),
+        "kinetics": rel(proposal.kinetics) if proposal.kinetics is not None else "none",
+        "sheet": proposal.sheet,
+    }
+    try:
+        parsed = yamlstrict.load(text)
+        data = parsed.get("data") or {}
+        found = {
+            "columns": parsed.get("columns") or {},
+            "kinetics_columns": parsed.get("kinetics_columns") or {},
+            "values": parsed.get("values") or {},
+            "date_format": parsed.get("date_format"),
+            "cohort": data.get("cohort"),
+            "kinetics": data.get("kinetics"),
+            "sheet": data.get("sheet"),
+        }
+    except (yaml.YAMLError, ValueError, AttributeError) as exc:
+        raise MappingOutputError(f"the proposed study file does not parse back ({exc}); nothing was written") from None
+    differ = [key for key in expected if found[key] != expected[key]]
+    if differ:
+        raise MappingOutputError(f"the proposed study file does not read back as proposed ({', '.join(differ)}); "
+                                 "nothing was written")
+
+
+class MappingOutputError(ValueError):
+    """``map`` would have written a study file that does not say what it proposed."""
 
 
 def write_study_file(proposal: Proposal, target) -> Path:

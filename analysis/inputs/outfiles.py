@@ -1,14 +1,49 @@
-"""Writing an output file so that an earlier one is never half-overwritten.
+"""Writing output files: never half-overwritten, and CSVs that a spreadsheet cannot run.
 
 The text goes to a partial file beside the target (created exclusively, so never through
 a planted link) and is renamed over it; a symlink is written through (its target is
 replaced, the link stays); any failure removes the partial file.
+
+Every CSV the project writes goes through :func:`spreadsheet_cell` (OWASP's guidance on
+CSV injection, https://owasp.org/www-community/attacks/CSV_Injection): a cell that a
+spreadsheet would evaluate as a formula (its first character, leading blanks aside, is
+``=``, ``+``, ``-``, ``@``, a tab, a carriage return, their full-width forms or NUL)
+gets a leading apostrophe, which Excel and LibreOffice read as "text"; plain numbers
+(``-2.5``, ``+3``, ``1e-3``) are left as they are. :func:`csv_text` also double-quotes
+every cell, so a separator or a line break inside a cell cannot start a new one.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+#: Characters that make a spreadsheet evaluate a cell when they come first.
+FORMULA_START = frozenset("=+-@\t\r\n\x00\uff1d\uff0b\uff0d\uff20")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_cell(value) -> str:
+    """The cell as text a spreadsheet shows and never evaluates (see the module docstring):
+    ``'=HYPERLINK(...)`` for ``=HYPERLINK(...)``; numbers and ordinary text unchanged."""
+    text = "" if value is None else str(value)
+    starts = {text[:1], text.lstrip(" ")[:1]} - {""}
+    if starts & FORMULA_START and not _PLAIN_NUMBER.fullmatch(text.strip()):
+        return "'" + text
+    return text
+
+
+def csv_text(rows: Iterable[Sequence]) -> str:
+    """Rows as CSV text, every cell made safe by :func:`spreadsheet_cell` and quoted."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([spreadsheet_cell(cell) for cell in row])
+    return buffer.getvalue()
 
 
 def resolve_output(path) -> Path:

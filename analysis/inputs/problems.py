@@ -6,15 +6,13 @@ and writes them (``python -m analysis validate`` prints it on standard output).
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from analysis.inputs.errors import InputError, Violation
-from analysis.inputs.outfiles import write_atomic
+from analysis.inputs.outfiles import csv_text, write_atomic
 
 #: Columns of ``validate --problems FILE``.
 CSV_COLUMNS = ("file", "row", "record", "column", "export_column", "rule", "value", "related_value")
@@ -115,12 +113,13 @@ def format_report(err: InputError, headers: dict[str, str] | None = None) -> str
 
 def write_problems_csv(violations: Iterable[Violation], path, headers: dict[str, str] | None = None) -> Path:
     """Every problem as a CSV for the data manager (UTF-8 with BOM, so Excel reads accents);
-    ``export_column`` is the export's own header where a study file maps it."""
+    ``export_column`` is the export's own header where a study file maps it. Cells are
+    spreadsheet-safe (:func:`analysis.inputs.outfiles.spreadsheet_cell`): a value such as
+    ``=HYPERLINK(...)`` is written ``'=HYPERLINK(...)``, shown and never evaluated."""
     headers = headers or {}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    rows: list[Sequence] = [CSV_COLUMNS]
     for v in violations:
-        writer.writerow([v.file or "", "" if v.row is None else v.row, v.patient_id or "", v.column or "",
-                         headers.get(v.column or "", ""), v.rule, v.value or "", v.related or ""])
-    return write_atomic(path, buffer.getvalue(), encoding="utf-8-sig")
+        rows.append([v.file or "", "" if v.row is None else v.row, v.patient_id or "", v.column or "",
+                     headers.get(v.column or "", ""), v.rule, v.value or "", v.related or ""])
+    # every cell quoted, and a cell a spreadsheet would evaluate (=, +, -, @ ...) as text
+    return write_atomic(path, csv_text(rows), encoding="utf-8-sig")

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
+from analysis.inputs import usertext, yamlstrict
 from analysis.inputs.loading import Study, load_study, parse_cutoff
 from analysis.inputs.readers import ColumnMapping
 from analysis.registry.concepts import OPTIONS
@@ -137,11 +138,13 @@ def _check_choices(option, value):
 
 
 def _options_validator(cls, value, info):
-    return _check_choices(OPTIONS[info.field_name], value)
+    option = OPTIONS[info.field_name]
+    value = _check_choices(option, value)
+    return option.check(value) if option.check is not None and value is not None else value
 
 
 #: The ``analysis:`` section: one field per :data:`analysis.registry.concepts.OPTIONS` entry,
-#: whose type, default, bounds, description and valid names come from there (the single
+#: whose type, default, bounds, description, valid names and check come from there (the single
 #: definition of the analysis plan; ``study.example.yml`` documents every key).
 if TYPE_CHECKING:  # the fields are made at run time; to mypy, each is an Any attribute
 
@@ -229,13 +232,17 @@ def read_study_file(path) -> StudyFile:
     """Read and check a study file; :class:`StudyFileError` lists every problem found."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = yamlstrict.read_limited(path).decode("utf-8")
     except OSError as exc:
         raise StudyFileError(f"{path}: cannot read the study file: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise StudyFileError(f"{path}: not UTF-8 text; save the study file as UTF-8") from None
+    except yamlstrict.StrictYAMLError as exc:
+        raise StudyFileError(f"{path}: {exc}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yamlstrict.load(text)  # duplicate keys, aliases, excessive depth or size: refused
+    except yamlstrict.StrictYAMLError as exc:
+        raise StudyFileError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -296,15 +303,19 @@ class StudySettings:
         every renderer and format. The authors are printed by :meth:`byline` in the body:
         Quarto's Typst title block ignores authors set after the front matter.
         """
-        meta: dict[str, Any] = {"title": self.title, "pagetitle": self.title}
+        # Pandoc reads metadata strings as Markdown: the study file's are escaped
+        # (analysis.inputs.usertext: emphasis, super- and subscripts allowed, nothing else)
+        title = str(usertext.styled(self.title))
+        meta: dict[str, Any] = {"title": title, "pagetitle": title}
         if self.subtitle:
-            meta["subtitle"] = self.subtitle
+            meta["subtitle"] = str(usertext.styled(self.subtitle))
         meta["date"] = self.date_text
         meta.update(extra or {})
         return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=10_000) + "---\n"
 
     def byline(self) -> str:
-        """Authors with numbered affiliations, and the corresponding author (Markdown)."""
+        """Authors with numbered affiliations, and the corresponding author (Markdown; every
+        study-file string escaped as text, the e-mail a ``mailto:`` link)."""
         if not self.authors:
             return ""
         institutions: list[str] = []
@@ -318,16 +329,16 @@ class StudySettings:
             mark = f"^{marks}^" if marks and len(institutions) > 1 else ""
             star = "\\*" if author.corresponding else ""
             orcid = f" (ORCID [{author.orcid}](https://orcid.org/{author.orcid}))" if author.orcid else ""
-            names.append(f"{_md(author.name)}{mark}{star}{orcid}")
+            names.append(f"{usertext.plain(author.name)}{mark}{star}{orcid}")
         lines = [", ".join(names)]
         if len(institutions) > 1:
-            lines += [f"^{i}^ {_md(place)}" for i, place in enumerate(institutions, start=1)]
+            lines += [f"^{i}^ {usertext.plain(place)}" for i, place in enumerate(institutions, start=1)]
         elif institutions:
-            lines.append(_md(institutions[0]))
+            lines.append(usertext.plain(institutions[0]))
         corresponding = [a for a in self.authors if a.corresponding]
         if corresponding:
             who = corresponding[0]
-            contact = f": <{who.email}>" if who.email else ""
+            contact = f": {usertext.mailto(who.email)}" if who.email else ""
             lines.append(f"\\* Corresponding author{contact}")
         return "::: {.byline}\n" + "\n\n".join(lines) + "\n:::\n"
 
@@ -340,36 +351,37 @@ class StudySettings:
 
     def product_sentence(self) -> str:
         """What Methods says about the product(s), from the study file; neutral when absent;
-        several products: 'Patients received one of 2 products: ...; or ...'."""
+        several products: 'Patients received one of 2 products: ...; or ...'.
+
+        Markdown (:class:`~analysis.inputs.usertext.MarkdownText`): each field is escaped
+        as text, with emphasis and super/subscripts allowed (``CD19^+^``)."""
         products = self.products
         if not products:
-            return ""  # nothing stated: nothing assumed
+            return usertext.MarkdownText("")  # nothing stated: nothing assumed
         if len(products) == 1:
-            return f"Patients received {_product_phrase(products[0])}."
+            return usertext.MarkdownText(f"Patients received {_product_phrase(products[0])}.")
         phrases = [_product_phrase(p) for p in products]
-        return f"Patients received one of {len(phrases)} products: " + "; ".join(phrases[:-1]) + f"; or {phrases[-1]}."
+        return usertext.MarkdownText(f"Patients received one of {len(phrases)} products: "
+                                     + "; ".join(phrases[:-1]) + f"; or {phrases[-1]}.")
 
 
 def _product_phrase(p: Product) -> str:
     """'autologous CD19-directed CAR-T cells (tisagenlecleucel) (4-1BB co-stimulation, lentiviral
-    transduction) after fludarabine–cyclophosphamide lymphodepletion'; a key left out is left out."""
-    cells = f"autologous {p.target}-directed CAR-T cells" if p.target else "CAR-T cells"
+    transduction) after fludarabine–cyclophosphamide lymphodepletion' (Markdown, each field
+    escaped as text); a key left out is left out."""
+    styled = usertext.styled
+    cells = f"autologous {styled(p.target)}-directed CAR-T cells" if p.target else "CAR-T cells"
     if p.name:
-        cells += f" ({p.name})"
+        cells += f" ({styled(p.name)})"
     details = [d for d in (
-        f"{p.costimulatory_domain} co-stimulation" if p.costimulatory_domain else None,
-        f"{p.vector} transduction" if p.vector else None,
+        f"{styled(p.costimulatory_domain)} co-stimulation" if p.costimulatory_domain else None,
+        f"{styled(p.vector)} transduction" if p.vector else None,
     ) if d]
     if details:
         cells += f" ({', '.join(details)})"
     if p.lymphodepletion:
-        cells += f" after {p.lymphodepletion} lymphodepletion"
+        cells += f" after {styled(p.lymphodepletion)} lymphodepletion"
     return cells
-
-
-def _md(text: str) -> str:
-    """Plain text safe inside Markdown (no emphasis, links or raw HTML from a name)."""
-    return re.sub(r"([\\`*_{}\[\]<>#|^~$])", r"\\\1", text)
 
 
 def format_date(day: dt.date) -> str:

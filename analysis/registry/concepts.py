@@ -15,6 +15,7 @@ own, so a word changed here changes everywhere it is shown.
   footnote in a table.
 - :data:`OPTIONS` — the study file's ``analysis:`` options with their defaults and
   bounds (:class:`analysis.inputs.studyfile.AnalysisOptions` is built from them).
+- :data:`KINETIC_METRICS` — the per-patient CAR-T kinetics summaries (Cmax, Tmax, AUC(0–28)).
 - :data:`NO_KINETICS_REASON` — why there is no kinetics analysis.
 - :data:`SOFTWARE` — the packages whose versions the report lists (and the execution
   cache keys on).
@@ -236,6 +237,8 @@ class Option:
     bounds: tuple[tuple[str, float], ...] = ()
     kind: Any = None
     choices: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None
+    #: a further check of a value, returning it (normalised): a ValueError says what is wrong
+    check: Callable[[Any], Any] | None = None
 
     def valid(self) -> tuple[str, ...]:
         """The valid names ('' when any value of the kind is valid)."""
@@ -356,6 +359,64 @@ OPTIONS: dict[str, Option] = {
             "astct",
             "the CRS/ICANS grading system: 'astct', 'ctcae', 'lee2014' or 'penn'",
             choices=tuple(TOXICITY_GRADING),
+        ),
+        Option(
+            "visit_windows",
+            {7: 3, 14: 3, 21: 3, 28: 3, 60: 14, 90: 14, 180: 30},
+            "kinetics visits for the profiles over time: nominal day after infusion: half-width in days "
+            "(a sample counts for the visit whose window holds it; per patient and visit, the sample "
+            "closest to the nominal day)",
+            kind=dict[int, int],
+            check=lambda windows: dict(visit_windows(windows)),  # sorted by day; overlapping windows are an error
+        ),
+    )
+}
+
+
+def visit_windows(windows) -> tuple[tuple[int, int], ...]:
+    """The ``visit_windows`` option as ((nominal day, half-width), ...) sorted by day, checked:
+    days and half-widths are whole numbers >= 0 and no two windows overlap (a sample would
+    belong to both). A mapping ``{7: 3, ...}`` or pairs ``[(7, 3), ...]``; ValueError says what
+    is wrong."""
+    pairs = list(windows.items()) if hasattr(windows, "items") else [tuple(w) for w in windows]
+    if not pairs:
+        raise ValueError("at least one visit window is needed")
+    out = []
+    for pair in pairs:
+        if len(pair) != 2 or any(isinstance(v, bool) or not float(v).is_integer() or v < 0 for v in pair):
+            raise ValueError(f"a visit window is a day and a half-width, whole numbers >= 0; got {pair!r}")
+        out.append((int(pair[0]), int(pair[1])))
+    out.sort()
+    for (day, within), (next_day, next_within) in zip(out, out[1:]):
+        if day == next_day:
+            raise ValueError(f"day {day} has two visit windows")
+        if day + within >= next_day - next_within:
+            raise ValueError(
+                f"the visit windows of day {day} (± {within}) and day {next_day} (± {next_within}) "
+                "overlap: a sample would belong to both"
+            )
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class KineticMetric:
+    """A per-patient CAR-T kinetics summary (:func:`analysis.estimators.kinetics.patient_kinetics`)."""
+
+    key: str
+    column: str  # column of the per-patient frame
+    name: str  # "Cmax": table rows, inside sentences
+    description: str  # "peak CAR copies": what it is, in words
+    unit: str
+    ratio: bool  # effect between groups as a ratio (Hodges–Lehmann on the log scale), else a shift
+
+
+KINETIC_METRICS: dict[str, KineticMetric] = {
+    m.key: m
+    for m in (
+        KineticMetric("cmax", "peak_copies", "Cmax", "peak CAR copies", "copies/µg DNA", True),
+        KineticMetric("tmax", "peak_day", "Tmax", "day of the peak", "days", False),
+        KineticMetric(
+            "auc", "auc_0_28", "AUC(0–28)", "area under the curve from day 0 to 28", "copies·day/µg DNA", True
         ),
     )
 }

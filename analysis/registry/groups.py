@@ -106,6 +106,9 @@ TABLE1_GROUPINGS = ("crs", "icans", "concurrent")
 #: The groupings defined by CRS and ICANS alone (not by their treatment).
 TOXICITY_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
 
+#: The groupings of the CAR-T kinetics table (Cmax, Tmax, AUC with effect sizes), in order.
+KINETICS_TABLE_GROUPINGS = ("crs", "icans", "concurrent", "severity")
+
 
 def _grade_band(grade: np.ndarray, severe: np.ndarray) -> np.ndarray:
     """Codes of (none, grade 1-2, grade >=3 or severe)."""

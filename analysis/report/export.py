@@ -27,9 +27,12 @@ from analysis.estimators.comparisons import Comparison, ResponseComparison
 from analysis.estimators.competing import CIF_MONTHS, CompetingRisks
 from analysis.estimators.cox import FIRTH, CoxResult
 from analysis.estimators.effects import DetectableHazardRatio, ResponseEffect, UnivariableCox
+from analysis.estimators.kinetics import LevelEffect
 from analysis.estimators.landmark import LandmarkComparison
+from analysis.estimators.multiplicity import EValue, rare_outcome
 from analysis.estimators.survival import LANDMARK_MONTHS, KMSummary, SurvivalComparison
 from analysis.inputs.outfiles import write_atomic
+from analysis.report.pvalues import PValueTable
 
 if TYPE_CHECKING:
     from analysis.report.results import Results
@@ -165,7 +168,7 @@ def _response_effect_dict(effect: ResponseEffect) -> dict:
     return out
 
 
-def _univariable_cox_dict(result: UnivariableCox) -> dict:
+def _univariable_cox_dict(result: UnivariableCox, e_values: dict[str, EValue] | None = None) -> dict:
     out: dict[str, Any] = {
         "reference": result.reference,
         "n": int(result.n),
@@ -175,9 +178,14 @@ def _univariable_cox_dict(result: UnivariableCox) -> dict:
     if result.reason:
         out["reason"] = result.reason
     out["levels"] = {
-        hr.level: _put_stats({"label": hr.label}, hr, _HAZARD_RATIO_STATS, hr.reason or result.reason)
+        hr.level: _e_value_fields(
+            _put_stats({"label": hr.label}, hr, _HAZARD_RATIO_STATS, hr.reason or result.reason),
+            (e_values or {}).get(hr.level),
+        )
         for hr in result.hazard_ratios
     }
+    if e_values:
+        out["e_value_rare_outcome"] = rare_outcome(result.events, result.n)
     return out
 
 
@@ -186,7 +194,15 @@ def _detectable_dict(result: DetectableHazardRatio) -> dict:
     return _put_stats(out, result, ("proportion", "hr_below", "hr_above"), result.reason)
 
 
-def _cox_dict(result: CoxResult) -> dict:
+def _e_value_fields(target: dict, e: EValue | None) -> dict:
+    """``e_value`` and ``e_value_ci`` (the CI limit closest to 1; 1 when the CI holds 1) beside a HR."""
+    if e is not None:
+        _put(target, "e_value", e.point, e.reason or "no hazard ratio")
+        _put(target, "e_value_ci", e.ci, e.reason or "no hazard ratio")
+    return target
+
+
+def _cox_dict(result: CoxResult, e_values: dict[str, EValue] | None = None) -> dict:
     out: dict[str, Any] = {
         "model": result.model,
         "exposure": result.exposure,
@@ -207,9 +223,14 @@ def _cox_dict(result: CoxResult) -> dict:
     if result.reason:
         out["reason"] = result.reason
     out["terms"] = {
-        term.key: _put_stats({"label": term.label}, term, _HAZARD_RATIO_STATS, term.reason or result.reason)
+        term.key: _e_value_fields(
+            _put_stats({"label": term.label}, term, _HAZARD_RATIO_STATS, term.reason or result.reason),
+            (e_values or {}).get(term.key),
+        )
         for term in result.terms
     }
+    if e_values:
+        out["e_value_rare_outcome"] = rare_outcome(result.events, result.n)
     severity_reason = result.severity_global_reason or result.reason
     _put(out, "severity_global_chisq", result.severity_global_chisq, severity_reason)
     _put(out, "severity_global_p", result.severity_global_p, severity_reason)
@@ -256,7 +277,8 @@ def results_to_dict(results: Results) -> dict[str, Any]:
         else:
             block[grouping] = _survival_dict(curves)
             if (endpoint, grouping) in results.survival_hr:
-                block[grouping]["cox"] = _univariable_cox_dict(results.survival_hr[(endpoint, grouping)])
+                e_values = {k[3]: e for k, e in results.e_values.items() if k[:3] == ("survival", endpoint, grouping)}
+                block[grouping]["cox"] = _univariable_cox_dict(results.survival_hr[(endpoint, grouping)], e_values)
             if (endpoint, grouping) in results.detectable_hr:
                 block[grouping]["detectable_hr"] = _detectable_dict(results.detectable_hr[(endpoint, grouping)])
     out["survival"] = survival
@@ -266,7 +288,10 @@ def results_to_dict(results: Results) -> dict[str, Any]:
         "covariates_used": list(results.model.covariates) if results.model else [],
         "covariates_unavailable": list(results.covariates_unavailable),
     }
-    out["cox"] = {endpoint: _cox_dict(result) for endpoint, result in results.cox.items()}
+    out["cox"] = {
+        endpoint: _cox_dict(result, {k[2]: e for k, e in results.e_values.items() if k[:2] == ("cox", endpoint)})
+        for endpoint, result in results.cox.items()
+    }
     if results.cox_publication:
         out["cox_publication"] = {endpoint: _cox_dict(result) for endpoint, result in results.cox_publication.items()}
 
@@ -275,7 +300,10 @@ def results_to_dict(results: Results) -> dict[str, Any]:
         kinetics["reason"] = results.kinetics_reason
     for grouping, comparison in results.kinetics_peak.items():
         kinetics["peak"][grouping] = _comparison_dict(comparison)
+    kinetics.update(_kinetics_dict(results))
     out["kinetics"] = kinetics
+    if results.pvalues is not None:
+        out["pvalues"] = _pvalues_dict(results.pvalues)
 
     extra: dict[str, Any] = {}
     if results.il6_by_blasts is not None:
@@ -366,6 +394,73 @@ def _competing_and_landmark_dict(results: Results) -> dict[str, Any]:
     if results.cohort_flow is not None:
         out["cohort_flow"] = dataclasses.asdict(results.cohort_flow)
     return out
+
+
+def _location_dict(effect: LevelEffect) -> dict[str, Any]:
+    shift = effect.shift
+    out: dict[str, Any] = {
+        "label": effect.label,
+        "reference": effect.reference,
+        "scale": "ratio" if shift.ratio else "shift",
+        "n": int(shift.n_x),
+        "n_reference": int(shift.n_y),
+    }
+    _put_stats(out, shift, ("estimate", "ci_low", "ci_high"), shift.reason)
+    if shift.exact is not None:
+        out["method"] = "exact" if shift.exact else "normal_approximation"
+    return out
+
+
+def _kinetics_dict(results: Results) -> dict[str, Any]:
+    """Cmax/Tmax/AUC by the kinetics table's groupings with their effects, how the AUCs were
+    obtained, the visit windows and the profiles per visit (docs/results.md)."""
+    out: dict[str, Any] = {"metrics": {}, "visit_windows": [{"day": d, "within": w} for d, w in results.visit_windows]}
+    for (metric, grouping), kc in results.kinetics_metrics.items():
+        entry = _comparison_dict(kc.comparison)
+        entry["effects"] = {e.level: _location_dict(e) for e in kc.effects}
+        out["metrics"].setdefault(metric, {})[grouping] = entry
+    if results.kinetics_auc is not None:
+        out["auc"] = dataclasses.asdict(results.kinetics_auc)
+    out["profiles"] = {
+        grouping: [
+            {
+                "level": str(row.level),
+                "day": _number(row.day),
+                "within": _number(row.within),
+                "n": int(row.n),
+                "median": _number(row.median),
+                "q1": _number(row.q1),
+                "q3": _number(row.q3),
+            }
+            for row in profile.itertuples(index=False)
+        ]
+        for grouping, profile in results.kinetics_profiles.items()
+    }
+    return out
+
+
+def _pvalues_dict(table: PValueTable) -> dict[str, Any]:
+    """Every p-value of the report with its family and its Holm / BH adjustments (within family)."""
+    return {
+        "alpha": table.alpha,
+        "n": table.n,
+        "families": {
+            f.key: {"title": f.title, "n": f.n, "n_significant": f.n_significant, "n_holm": f.n_holm, "n_bh": f.n_bh}
+            for f in table.families
+        },
+        "rows": [
+            {
+                "family": r.family,
+                "label": r.label,
+                "test": r.test,
+                "p": _number(r.p),
+                "p_holm": _number(r.p_holm),
+                "p_bh": _number(r.p_bh),
+                "path": r.path,
+            }
+            for r in table.rows
+        ],
+    }
 
 
 # ======================================================================================

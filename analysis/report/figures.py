@@ -323,13 +323,14 @@ def _p_bracket(ax, x0: float, x1: float, p, reason) -> None:
 _KM_MAIN_HEIGHT = 1.75
 
 
-def _panel_with_risk_table(n_rows: int, legend_rows: int):
+def _panel_with_risk_table(n_rows: int, legend_rows: int, axis_h: float = 0.42):
     """A time-to-event panel: the curve axes above a number-at-risk table of ``n_rows``
-    rows sharing its time axis (KM and cumulative-incidence plots alike).
-    Returns (figure, curve axes, risk-table axes, axes width in inches)."""
+    rows sharing its time axis (KM and cumulative-incidence plots alike; the kinetics
+    profile's counts per visit). ``axis_h``: inches between them for the x tick labels and
+    the axis label. Returns (figure, curve axes, risk-table axes, axes width in inches)."""
     width = PANEL_SIZE[0]
     left, right = 0.55, 0.14
-    row_h, risk_bottom, risk_title_h, axis_h, main_h = 0.15, 0.08, 0.2, 0.42, _KM_MAIN_HEIGHT  # inches
+    row_h, risk_bottom, risk_title_h, main_h = 0.15, 0.08, 0.2, _KM_MAIN_HEIGHT  # inches
     risk_h = row_h * max(n_rows, 1)
     top = 0.06 + 0.16 * legend_rows
     height = risk_bottom + risk_h + risk_title_h + axis_h + main_h + top
@@ -628,25 +629,30 @@ def _jitter(n: int, width: float = 0.42) -> np.ndarray:
 
 
 def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
-    """CAR copies per µg DNA over days after infusion: median line and IQR band per level.
+    """CAR copies per µg DNA by visit: median (point and line) and interquartile range (bar)
+    per level, with the number of patients sampled in each visit window in a table below.
 
-    ``profile`` has columns ``level`` (level key), ``day``, ``n``, ``median``,
-    ``q1``, ``q3``. Zeros (no detectable CAR, e.g. lost persistence) cannot sit on
-    a log axis; they are drawn on a floor line labelled "0" below a break in the
-    y axis, so the loss of CAR-T cells stays visible.
+    ``profile`` (:func:`analysis.estimators.kinetics.kinetics_profile`) has columns ``level``
+    (level key), ``day`` (the visit's nominal day), ``within`` (its half-width; optional),
+    ``n``, ``median``, ``q1``, ``q3``. Visits are equally spaced along the x axis (the
+    windows are of unequal width: a time axis would crowd the first weeks), each labelled
+    with its nominal day and window. The levels are side by side within a visit. Zeros (no
+    detectable CAR, e.g. lost persistence) cannot sit on a log axis; they are drawn on a
+    floor line labelled "0" below a break in the y axis, so the loss of CAR-T cells stays visible.
     """
     keys = list(GROUPINGS[grouping].keys) if grouping in GROUPINGS else list(pd.unique(profile["level"]))
     present = [k for k in keys if (profile["level"].astype(str) == k).any()]
+    if not present:
+        return _not_estimable_panel("No kinetics sample falls in a visit window.")
     labels = [level_label(grouping, k, k) for k in present]
     legend_rows = _legend_rows(labels)
-
-    width, height = PANEL_SIZE
-    left, right, bottom = 0.7, 0.1, 0.45
-    top = 0.06 + 0.16 * legend_rows
-    fig = _new_figure((width, height))
-    ax = _axes(fig, left, bottom, width - left - right, height - bottom - top)
+    fig, ax, ax_n, ax_width = _panel_with_risk_table(len(present), legend_rows, axis_h=0.6)
     ax.set_yscale("log")
 
+    visits = sorted(float(d) for d in pd.unique(profile["day"]))
+    position = {d: i for i, d in enumerate(visits)}
+    within = (profile.drop_duplicates("day").set_index("day")["within"].to_dict()
+              if "within" in profile.columns else {})
     stats = profile[["median", "q1", "q3"]].apply(pd.to_numeric, errors="coerce")
     positive = stats[stats > 0].stack()
     low_value = positive.min() if len(positive) else 1.0
@@ -657,16 +663,19 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
     def on_axis(values: np.ndarray) -> np.ndarray:
         return np.where(values > 0, values, floor) if has_zero else np.where(values > 0, values, np.nan)
 
-    handles = []
-    for key in present:
+    handles, colors, counts = [], [], []
+    dodge = min(0.12, 0.6 / max(len(present), 1))
+    for i, key in enumerate(present):
         color = group_color(grouping, key, keys.index(key))
         rows = profile[profile["level"].astype(str) == key].sort_values("day")
-        day = rows["day"].to_numpy(dtype=float)
+        x = np.array([position[float(d)] for d in rows["day"]]) + (i - (len(present) - 1) / 2) * dodge
         median = on_axis(rows["median"].to_numpy(dtype=float))
         q1, q3 = on_axis(rows["q1"].to_numpy(dtype=float)), on_axis(rows["q3"].to_numpy(dtype=float))
-        ax.fill_between(day, q1, q3, color=color, alpha=0.18, linewidth=0)
-        ax.plot(day, median, color=color, marker="o", ms=3, lw=1.3, gid="median")
-        handles.append(Line2D([], [], color=color, marker="o", ms=3, lw=1.3))
+        ax.vlines(x, q1, q3, color=color, lw=1.0, alpha=0.8, gid="iqr")
+        ax.plot(x, median, color=color, marker="o", ms=3, lw=1.1, gid="median")
+        handles.append(Line2D([], [], color=color, marker="o", ms=3, lw=1.1))
+        colors.append(color)
+        counts.append(dict(zip(rows["day"].astype(float), rows["n"].astype(int))))
 
     bottom_value = floor if has_zero else low_value
     decades = max(math.log10(top_value) - math.log10(bottom_value), 1.0)
@@ -677,17 +686,30 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
         ax.yaxis.set_major_formatter(FuncFormatter(
             lambda v, _: "0" if np.isclose(v, floor) else f"$10^{{{int(round(math.log10(v)))}}}$"))
         _axis_break(ax, floor * 10 ** 0.5)
-    days = profile["day"].to_numpy(dtype=float)
-    if days.size:
-        # weekly ticks, coarser (2, 4 or 8 weeks) for long follow-up
-        step = next((w for w in (7, 14, 28, 56) if days.max() / w <= 7), None)
-        if step:
-            ax.xaxis.set_major_locator(MultipleLocator(step))
-    ax.set_xlim(0, max(days.max() * 1.03, 1) if days.size else 1)
-    ax.set_xlabel("Days after infusion")
+    ax.set_xlim(-0.5, len(visits) - 0.5)
+    ax.set_xticks(range(len(visits)))
+    ax.set_xticklabels([f"{d:g}" + (f"\n±{within[d]:g}" if d in within and not pd.isna(within[d]) else "")
+                        for d in visits], fontsize=7)
+    ax.set_xlabel("Visit, days after infusion (± window)", fontsize=8)
     ax.set_ylabel("CAR copies per µg DNA")
-    if present:
-        _top_legend(fig, ax, handles, labels, legend_rows)
+    _top_legend(fig, ax, handles, labels, legend_rows)
+
+    # patients with a sample in each window, one row per level (coloured like its line)
+    ax_n.set_ylim(len(present) - 0.5, -0.5)
+    for side in ("top", "right", "left", "bottom"):
+        ax_n.spines[side].set_visible(False)
+    ax_n.tick_params(left=False, bottom=False, labelleft=False, labelbottom=False)
+    ax_n.set_title("Patients sampled in the window", loc="left", fontsize=8, pad=3, x=-0.14)
+    widest = max((len(f"{n:,}") for row in counts for n in row.values()), default=1)
+    column_pt = ax_width * 72 / max(len(visits), 1)
+    fontsize = max(5.0, min(7.5, (column_pt - 2) / (0.62 * widest)))
+    axes_pt = ax_width * 72
+    for row, (color, row_counts) in enumerate(zip(colors, counts)):
+        ax_n.plot([-18 / axes_pt, -4 / axes_pt], [row, row],
+                  transform=ax_n.get_yaxis_transform(), color=color, lw=2.0, clip_on=False, solid_capstyle="butt")
+        for d in visits:
+            ax_n.text(position[d], row, f"{row_counts.get(d, 0):,}", ha="center", va="center", color=color,
+                      fontsize=fontsize, clip_on=False, gid="n_sampled")
     return fig
 
 

@@ -37,6 +37,8 @@ __all__ = [
     "fmt_p",
     "fmt_p_bare",
     "fmt_pct",
+    "fmt_shift_ci",
+    "fmt_signed",
     "is_missing",
 ]
 
@@ -166,6 +168,26 @@ def fmt_hr_ci(hr, low, high, missing: str = NOT_ESTIMABLE) -> str:
     if is_missing(low) or is_missing(high):
         return f"{fmt_hr(hr)} (95% CI {missing})"
     return f"{fmt_hr(hr)} ({fmt_ci(low, high)})"
+
+
+def fmt_signed(x, decimals: int = 1, missing: str = NOT_ESTIMABLE) -> str:
+    """A signed number with a true minus sign and no negative zero: ``-3.99`` -> ``"−4.0"``,
+    ``-0.00003`` -> ``"0.0"`` (a location shift in days)."""
+    if is_missing(x):
+        return missing
+    text = _fixed(float(x), decimals)
+    if float(text.replace(",", "")) == 0:
+        text = text.lstrip("-")
+    return text.replace("-", "\u2212")
+
+
+def fmt_shift_ci(estimate, low, high, missing: str = NOT_ESTIMABLE) -> str:
+    """A shift with its interval: ``"−3.8 (−7.0 to 0.0)"`` ("to": the limits may be negative)."""
+    if is_missing(estimate):
+        return missing
+    if is_missing(low) or is_missing(high):
+        return f"{fmt_signed(estimate)} (95% CI {missing})"
+    return f"{fmt_signed(estimate)} ({fmt_signed(low)} to {fmt_signed(high)})"
 
 
 def fmt_date(day) -> str:

@@ -9,7 +9,7 @@ with the keys described in ``docs/results.md``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -35,20 +35,36 @@ from analysis.estimators.effects import (
     univariable_cox,
 )
 from analysis.estimators.kinetics import (
+    AucCounts,
+    KineticsComparison,
+    auc_counts,
+    compare_kinetics,
     compare_peak,
     kinetics_profile,
     kinetics_samples,
     patient_kinetics,
+    visit_samples,
     with_groupings,
 )
+from analysis.estimators.multiplicity import EValue, e_value_hr, rare_outcome
 from analysis.estimators.survival import (
     FollowUp,
     SurvivalComparison,
     compare_survival,
     median_followup,
 )
-from analysis.registry.concepts import CONTINUOUS, ENDPOINTS, NO_KINETICS_REASON, OPTIONS, RESPONSES, VARIABLES
-from analysis.registry.groups import GROUPINGS, TABLE1_GROUPINGS, prepare_cohort
+from analysis.registry.concepts import (
+    CONTINUOUS,
+    ENDPOINTS,
+    KINETIC_METRICS,
+    NO_KINETICS_REASON,
+    OPTIONS,
+    RESPONSES,
+    VARIABLES,
+)
+from analysis.registry.concepts import visit_windows as concept_visit_windows
+from analysis.registry.groups import GROUPINGS, KINETICS_TABLE_GROUPINGS, TABLE1_GROUPINGS, prepare_cohort
+from analysis.report.pvalues import PValueTable, collect_pvalues
 
 
 @dataclass(frozen=True)
@@ -96,6 +112,19 @@ class Results:
     swimmer: Timelines | None = None
     #: per-center counts ("Center 1..k", never names) and the center-stratified Cox models
     centers: CenterSupplement | None = None
+    #: (metric, grouping) -> Cmax, Tmax or AUC(0-28) by a grouping of the kinetics table, with
+    #: each level's Hodges–Lehmann ratio or shift against the reference (Cmax: the peak's test)
+    kinetics_metrics: dict[tuple[str, str], KineticsComparison] = field(default_factory=dict)
+    #: how the AUC(0-28) of the patients with samples was obtained (None without samples)
+    kinetics_auc: AucCounts | None = None
+    #: the visit windows of the kinetics profiles: ((nominal day, half-width), ...)
+    visit_windows: tuple[tuple[int, int], ...] = ()
+    #: E-values of the hazard ratios: ("cox", endpoint, term) for Table 2 and
+    #: ("survival", endpoint, grouping, level) for the univariable models
+    e_values: dict[tuple[str, ...], EValue] = field(default_factory=dict)
+    #: every p-value of the report, once, by family, with Holm and BH adjustments
+    #: (:func:`analysis.report.pvalues.collect_pvalues`, filled in last)
+    pvalues: PValueTable | None = None
     #: The analysis plan (the study file's ``analysis:`` options, every one resolved:
     #: :data:`analysis.registry.concepts.OPTIONS`) and the multivariable model built from it.
     plan: dict[str, Any] = field(default_factory=dict)
@@ -248,7 +277,14 @@ def compute_results(study, **options) -> Results:
     per_patient = patient_kinetics(kinetics, samples=samples)
     grouped = with_groupings(per_patient.reset_index(), df)
     kinetics_peak = {g: compare_peak(df, kinetics, g, patient=grouped) for g in GROUPINGS}
-    kinetics_profiles = {g: kinetics_profile(df, kinetics, g, samples=samples) for g in GROUPINGS}
+    kinetics_metrics = {
+        (m, g): compare_kinetics(grouped, g, m, comparison=kinetics_peak[g] if m == "cmax" else None)
+        for m in KINETIC_METRICS
+        for g in KINETICS_TABLE_GROUPINGS
+    }
+    windows = concept_visit_windows(plan["visit_windows"])
+    visits = visit_samples(samples, windows)  # one sample per patient and visit, for every grouping
+    kinetics_profiles = {g: kinetics_profile(df, kinetics, g, samples=visits, windows=windows) for g in GROUPINGS}
     kinetics_patients = None
     kinetics_reason = None
     if kinetics is None or kinetics.empty:
@@ -256,7 +292,7 @@ def compute_results(study, **options) -> Results:
     else:
         kinetics_patients = grouped.drop(columns="patient_id").reset_index(drop=True)
 
-    return Results(
+    results = Results(
         cutoff=pd.Timestamp(study.cutoff).date(),
         is_synthetic=bool(study.is_synthetic),
         counts=_counts(df, kinetics),
@@ -284,7 +320,27 @@ def compute_results(study, **options) -> Results:
         covariates_unavailable=unavailable,
         cox_publication=cox_publication,
         **_time_dependent(df, model, plan),
+        kinetics_metrics=kinetics_metrics,
+        kinetics_auc=None if kinetics_reason else auc_counts(per_patient),
+        visit_windows=windows,
+        e_values=_e_values(cox, survival_hr),
     )
+    return replace(results, pvalues=collect_pvalues(results, alpha))
+
+
+def _e_values(cox: dict[str, CoxResult], survival_hr: dict[tuple[str, str], UnivariableCox]) -> dict:
+    """E-values of every hazard ratio of Table 2 and of the univariable models (rare outcome:
+    under 15% of the model's patients with an event, :func:`rare_outcome`)."""
+    out: dict[tuple[str, ...], EValue] = {}
+    for endpoint, model in cox.items():
+        rare = rare_outcome(model.events, model.n)
+        for t in model.terms:
+            out[("cox", endpoint, t.key)] = e_value_hr(t.hr, t.ci_low, t.ci_high, rare)
+    for (endpoint, grouping), univariable in survival_hr.items():
+        rare = rare_outcome(univariable.events, univariable.n)
+        for hr in univariable.hazard_ratios:
+            out[("survival", endpoint, grouping, hr.level)] = e_value_hr(hr.hr, hr.ci_low, hr.ci_high, rare)
+    return out
 
 
 # ======================================================================================

@@ -34,9 +34,11 @@ from analysis.estimators.comparisons import CategoricalLevel, Comparison, Contin
 from analysis.estimators.competing import CIF_MONTHS, CompetingRisks, summary_rows
 from analysis.estimators.cox import EPV_RULE, FIRTH, CoxResult, exposure_term_key
 from analysis.estimators.effects import UnivariableCox, reference_level
+from analysis.estimators.kinetics import KineticsComparison
+from analysis.estimators.multiplicity import EValue
 from analysis.estimators.survival import KMSummary, SurvivalComparison
-from analysis.registry.concepts import ENDPOINTS, OPTIONS, SOFTWARE, TESTS, VARIABLES
-from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS, TABLE1_GROUPINGS
+from analysis.registry.concepts import ENDPOINTS, KINETIC_METRICS, OPTIONS, SOFTWARE, TESTS, VARIABLES
+from analysis.registry.groups import GROUPINGS, KINETICS_TABLE_GROUPINGS, REFERENCE_LEVELS, TABLE1_GROUPINGS
 from analysis.report.formatting import (
     CELL_MISSING,
     and_list,
@@ -44,12 +46,15 @@ from analysis.report.formatting import (
     fmt_count_pct,
     fmt_date,
     fmt_hr,
+    fmt_hr_ci,
     fmt_median_range,
     fmt_p,
     fmt_p_bare,
     fmt_pct,
+    fmt_shift_ci,
     is_missing,
 )
+from analysis.report.pvalues import PValueTable
 
 _INDENT = "\u2003"  # em space: survives Pandoc (leading ASCII spaces in a cell do not)
 
@@ -325,7 +330,7 @@ def _covariate_list(result: CoxResult) -> str:
     return and_list(phrases) if phrases else "no covariate"
 
 
-def table2(cox: Mapping[str, CoxResult]) -> Table:
+def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EValue] | None = None) -> Table:
     """Table 2: a multivariable Cox model for OS and LFS (the study's, or the publication's
     as its sensitivity analysis: the same layout for any :class:`~analysis.estimators.cox.CoxResult`).
 
@@ -335,12 +340,14 @@ def table2(cox: Mapping[str, CoxResult]) -> Table:
     adjusts for, events per coefficient (with a warning below 10), patients left out for a
     missing covariate, the proportional-hazards test's global p. An endpoint whose partial
     likelihood is monotone (``result.method == "firth"``) shows the Firth-penalized fit,
-    with a footnote naming the method, why, and its CIs and tests.
+    with a footnote naming the method, why, and its CIs and tests. ``e_values``: the E-value
+    column (``results.e_values``, keyed ("cox", endpoint, term)).
     """
-    spec = _Spec(
-        ["term", "hr", "ci", "p"], ["Variable", "HR", "95% CI", "p"], ["", "HR", "95% CI", "p"],
-        [52, 14, 20, 14],
-    )
+    with_e = bool(e_values)
+    columns, headers, widths = ["term", "hr", "ci", "p"], ["Variable", "HR", "95% CI", "p"], [52, 14, 20, 14]
+    if with_e:  # E-values (VanderWeele & Ding) of the estimate and of the CI limit closest to 1
+        columns, headers, widths = columns + ["e"], headers + ["E-value (CI)"], widths + [16]
+    spec = _Spec(columns, headers, ["", *headers[1:]], widths)
     notes: list[str] = []
     ph_notes: list[str] = []
     firth_notes: list[str] = []
@@ -354,13 +361,14 @@ def table2(cox: Mapping[str, CoxResult]) -> Table:
         title, population = _endpoint_title(endpoint)
         spec.add("group", Cell(f"{title} ({population + ', ' if population else ''}"
                                f"n = {result.n:,}; {result.events:,} events)"))
+        e_of = {k[2]: e for k, e in (e_values or {}).items() if k[:2] == ("cox", endpoint)} if with_e else None
         for term in result.covariate_terms:
-            _add_cox_term(spec, term, term.label, "variable", notes, title)
+            _add_cox_term(spec, term, term.label, "variable", notes, title, e_of)
         spec.add("variable", Cell(exposure_header(result.exposure)), "", "",
                  Cell(fmt_p_bare(result.severity_global_p)))
         spec.add("sub", Cell(_INDENT + exposure.label(REFERENCE_LEVELS[result.exposure])), "Reference", "", "")
         for term in result.exposure_terms:
-            _add_cox_term(spec, term, term.label, "sub", notes, title)
+            _add_cox_term(spec, term, term.label, "sub", notes, title, e_of)
         if result.reason:
             notes.append(f"{title}: {result.reason}")
         if result.method == FIRTH:
@@ -382,6 +390,11 @@ def table2(cox: Mapping[str, CoxResult]) -> Table:
     if first is not None:
         spec.footnotes.append((None, f"Adjusted for {_covariate_list(first)}"))
     legend = "HR, hazard ratio; CI, confidence interval; BM, bone marrow (blasts before infusion)"
+    if with_e:
+        legend += (". E-value (VanderWeele & Ding 2017): the risk ratio an unmeasured confounder would need "
+                   "with both the term and the outcome, beyond the other terms, to explain the HR away; in "
+                   "parentheses, to move the confidence limit closest to 1 to 1 (1.00: the CI includes 1). For "
+                   "an outcome that 15% or more of the patients had, the HR is first converted to a risk ratio")
     if len(firth_notes) < len(cox):   # the Firth notes say how their own p-values are computed
         legend += ". p: Wald test; group row: joint Wald test of the group's terms"
         legend += " (ordinary Cox fits)" if firth_notes else ""
@@ -400,14 +413,23 @@ def table2(cox: Mapping[str, CoxResult]) -> Table:
     return Table(spec)
 
 
-def _add_cox_term(spec: _Spec, term, label: str, kind: str, notes: list[str], title: str) -> None:
+def _e_value_cell(e: EValue | None) -> str:
+    """'2.80 (1.00)': the E-value of the HR and of its CI limit closest to 1."""
+    if e is None or is_missing(e.point):
+        return CELL_MISSING
+    return f"{fmt_hr(e.point)} ({fmt_hr(e.ci, missing=CELL_MISSING)})"
+
+
+def _add_cox_term(spec: _Spec, term, label: str, kind: str, notes: list[str], title: str,
+                  e_values: Mapping[str, EValue] | None = None) -> None:
     indent = _INDENT if kind == "sub" else ""
+    e_cell = [] if e_values is None else [_e_value_cell(e_values.get(term.key) if term else None)]
     if term is None:
-        spec.add(kind, Cell(indent + label), CELL_MISSING, CELL_MISSING, CELL_MISSING)
+        spec.add(kind, Cell(indent + label), CELL_MISSING, CELL_MISSING, CELL_MISSING, *e_cell)
         return
     spec.add(
         kind, Cell(indent + label), fmt_hr(term.hr, missing=CELL_MISSING),
-        fmt_ci(term.ci_low, term.ci_high, missing=CELL_MISSING), fmt_p_bare(term.p),
+        fmt_ci(term.ci_low, term.ci_high, missing=CELL_MISSING), fmt_p_bare(term.p), *e_cell,
     )
     if term.reason:
         notes.append(f"{title}, {label}: {term.reason}")
@@ -781,4 +803,82 @@ def exposure_models_table(results) -> Table:
                                  "exposure's terms"))
     for note in notes:
         spec.footnotes.append((None, "Not fitted — " + note))
+    return Table(spec)
+
+
+# --------------------------------------------------------------------------- kinetics
+
+
+def _effect_cell(effect, ratio: bool) -> str:
+    shift = effect.shift
+    if shift.estimate is None:
+        return CELL_MISSING
+    if ratio:
+        return fmt_hr_ci(shift.estimate, shift.ci_low, shift.ci_high, missing=CELL_MISSING)
+    return fmt_shift_ci(shift.estimate, shift.ci_low, shift.ci_high, missing=CELL_MISSING)
+
+
+def kinetics_table(metrics: Mapping[tuple[str, str], KineticsComparison],
+                   groupings: Sequence[str] = KINETICS_TABLE_GROUPINGS) -> Table:
+    """CAR-T kinetics by group: per grouping, the p of each metric's rank test on its row, each
+    level's median (range) of Cmax, Tmax and AUC(0–28), and each level against the reference:
+    the Hodges–Lehmann ratio (Cmax, AUC) or shift in days (Tmax) with its 95% CI."""
+    keys = list(KINETIC_METRICS)
+    headers = ["Group", "n"] + [f"{m.name}, {m.unit}" for m in KINETIC_METRICS.values()]
+    spec = _Spec(["group", "n", *keys], headers, headers, [34, 6] + [22] * len(keys))
+    marks = _test_marks(metrics[(m, g)].comparison.result.test for g in groupings for m in keys if (m, g) in metrics)
+    notes: list[str] = []
+    for g in groupings:
+        if (keys[0], g) not in metrics:
+            continue
+        rows = {m: metrics[(m, g)] for m in keys}
+        spec.add("variable", Cell(GROUPINGS[g].title), "",
+                 *[_p_cell(rows[m].comparison.result, marks) for m in keys])
+        first = rows[keys[0]].comparison
+        for position, level in enumerate(first.levels):
+            cells = [_table1_cell(rows[m].comparison, position, None) for m in keys]
+            spec.add("sub", Cell(_INDENT + level.label), f"{level.n:,}", *cells)
+        for i, effect in enumerate(rows[keys[0]].effects):
+            label = f"{effect.label} vs {GROUPINGS[g].label(effect.reference)}"
+            cells = [_effect_cell(rows[m].effects[i], KINETIC_METRICS[m].ratio) for m in keys]
+            spec.add("sub", Cell(_INDENT + label), "", *cells)
+            for m in keys:
+                reason = rows[m].effects[i].shift.reason
+                if reason:
+                    notes.append(f"{KINETIC_METRICS[m].name}, {label}: {reason}")
+        for m in keys:
+            for position, level in enumerate(rows[m].comparison.levels):
+                if level.n != first.levels[position].n:
+                    notes.append(f"{KINETIC_METRICS[m].name}, {GROUPINGS[g].title}, {level.label}: "
+                                 f"{level.n:,} of {first.levels[position].n:,} patients have a value")
+    spec.marked_columns = list(keys)
+    spec.footnotes.append((None, "Median (range) of the patients with samples; p on the grouping's row. "
+                                 "Rows “… vs …”: Hodges–Lehmann estimate with its 95% CI against the reference "
+                                 "group, as R's wilcox.test(conf.int = TRUE) — for Cmax and AUC the ratio "
+                                 "(on the log scale), for Tmax the shift in days"))
+    for test, mark in marks.items():
+        spec.footnotes.append((mark, TESTS[test].footnote if test in TESTS else test))
+    for note in dict.fromkeys(notes):
+        spec.footnotes.append((None, note))
+    return Table(spec)
+
+
+# --------------------------------------------------------------------------- p-values
+
+
+def pvalue_table(table: PValueTable) -> Table:
+    """Every p-value of the report, once, by family: the test, the p as printed, and the Holm
+    and Benjamini–Hochberg adjusted values within the family (R p.adjust)."""
+    headers = ["Comparison", "Test", "p", "Holm", "BH"]
+    spec = _Spec(["label", "test", "p", "holm", "bh"], headers, headers, [46, 22, 9, 9, 9])
+    for family in table.families:
+        spec.add("group", Cell(f"{family.title} ({family.n:,})"))
+        for row in table.rows:
+            if row.family == family.key:
+                spec.add("sub", Cell(_INDENT + row.label), row.test, fmt_p_bare(row.p), fmt_p_bare(row.p_holm),
+                         fmt_p_bare(row.p_bh))
+    spec.footnotes.append((None, f"{table.n:,} p-values in {len(table.families)} families (number of p-values in "
+                                 "parentheses). Holm: Holm's step-down adjustment (family-wise error rate); BH: "
+                                 "Benjamini–Hochberg (false discovery rate); both within the family, as R's "
+                                 "p.adjust"))
     return Table(spec)

@@ -22,8 +22,12 @@
 #     12/24/36 months, numbers at risk, survdiff; univariable coxph (Efron) per grouping;
 #     Schoenfeld's detectable HR; reverse-KM median follow-up
 #   Multivariable coxph per endpoint with the joint Wald test of severity and cox.zph
-#   Kinetics: Cmax, Tmax, trapezoidal AUC(0-28) per patient; peak by 8 groupings (rank tests);
-#     median and quartiles (type 7) per level and day; IL-6 by marrow blasts >= 20%
+#   Kinetics: Cmax, Tmax, AUC(0-28) per patient (linear trapezoid, day 0 as 0 copies when unsampled,
+#     day 28 interpolated); peak by 8 groupings (rank tests); Tmax and AUC by the kinetics table's 4
+#     groupings, Hodges-Lehmann ratio/shift of each level (wilcox.test(conf.int = TRUE)); median and
+#     quartiles (type 7) per level and visit window; IL-6 by marrow blasts >= 20%
+#   Multiplicity: E-values of every Cox HR (EValue's formulas written out), every reported p-value in
+#     cartox's families with p.adjust(holm) and p.adjust(BH) within each family
 #   Competing risks among patients in CR: cmprsk::cuminc + timepoints (12, 24 months), Gray's
 #     test, log(-log) CIs, numbers at risk (all + 8 groupings)
 #   Landmark (day 30): OS and LFS by CRS and by ICANS known at the landmark: survfit, survdiff, coxph
@@ -491,36 +495,158 @@ median_followup <- function(d) {
 
 # --------------------------------------------------------------------------- kinetics
 
+#' Cmax, Tmax (NA without detectable copies) and AUC(0-28): linear trapezoid between the observed days,
+#' day 0 counted as 0 copies when not sampled, day 28 interpolated between the samples around it when
+#' not sampled, NA without a sample in days 1-28 or on/after day 28 (no extrapolation).
 patient_kinetics <- function(kinetics) {
-  k <- kinetics[!is.na(car_copies_per_ug) & !is.na(day)]
+  k <- kinetics[!is.na(car_copies_per_ug) & !is.na(day), .(patient_id, day = as.numeric(day),
+                                                           c = as.numeric(car_copies_per_ug))]
   setkey(k, patient_id, day)
-  per <- k[, .(peak_copies = max(car_copies_per_ug),
-               peak_day = as.numeric(day[which.max(car_copies_per_ug)]),
-               n_samples = .N), by = patient_id]
-  w <- k[day >= 0 & day <= 28]
-  auc <- w[, .(auc_0_28 = if (.N >= 2) sum(diff(day) * (head(car_copies_per_ug, -1) + tail(car_copies_per_ug, -1)) / 2)
-               else NA_real_), by = patient_id]
-  merge(per, auc, by = "patient_id", all.x = TRUE)
+  trap <- function(x, y) sum(diff(x) * (head(y, -1) + tail(y, -1)) / 2)
+  auc028 <- function(day, c) {
+    if (!any(day > 0 & day <= 28) || max(day) < 28) return(NA_real_)
+    if (min(day) > 0) { day <- c(0, day); c <- c(0, c) }
+    keep <- day < 28
+    trap(c(day[keep], 28), c(c[keep], approx(day, c, xout = 28)$y))
+  }
+  early <- function(day) any(day > 0 & day <= 28)
+  k[, .(peak_copies = max(c), peak_day = if (max(c) > 0) day[which.max(c)] else NA_real_,
+        n_samples = .N, auc_0_28 = auc028(day, c),
+        auc_day0_imputed = early(day) && max(day) >= 28 && min(day) > 0,
+        auc_day28_interpolated = early(day) && max(day) > 28 && !any(day == 28),
+        auc_missing = if (!early(day)) 1L else if (max(day) < 28) 2L else 0L), by = patient_id]
+}
+
+#' Hodges-Lehmann estimate and CI of `x` against `y` (wilcox.test(conf.int = TRUE); ratios: on log values).
+location_effect <- function(x, y, ratio) {
+  x <- x[!is.na(x)]; y <- y[!is.na(y)]
+  if (!length(x) || !length(y) || (ratio && (any(x <= 0) || any(y <= 0)))) return(list())
+  if (ratio) { x <- log(x); y <- log(y) }
+  if (all(c(x, y) == x[1])) return(list())
+  w <- suppressWarnings(wilcox.test(x, y, conf.int = TRUE))
+  v <- c(unname(w$estimate), w$conf.int)
+  if (ratio) v <- exp(v)
+  list(estimate = v[1], ci_low = v[2], ci_high = v[3], n = length(x), n_reference = length(y))
+}
+
+KINETICS_TABLE_GROUPINGS <- c("crs", "icans", "concurrent", "severity")
+KINETIC_METRICS <- c(cmax = "peak_copies", tmax = "peak_day", auc = "auc_0_28")
+VISIT_WINDOWS <- data.frame(day = c(7, 14, 21, 28, 60, 90, 180), within = c(3, 3, 3, 3, 14, 14, 30))
+
+#' One sample per patient and visit window: the one closest to the nominal day (the earlier on a tie).
+visit_samples <- function(samples) {
+  j <- findInterval(samples$day, VISIT_WINDOWS$day - VISIT_WINDOWS$within)
+  inside <- j > 0 & samples$day <= (VISIT_WINDOWS$day + VISIT_WINDOWS$within)[pmax(j, 1)]
+  v <- samples[inside]
+  v[, visit := VISIT_WINDOWS$day[j[inside]]]
+  v[, distance := abs(day - visit)]
+  setorder(v, patient_id, visit, distance, day)
+  v[!duplicated(v, by = c("patient_id", "visit"))]
 }
 
 kinetics_analysis <- function(d, kinetics) {
-  if (is.null(kinetics)) return(list(peak = list(), profiles = list(), patients = NULL))
+  if (is.null(kinetics)) return(list(peak = list(), profiles = list(), patients = NULL, metrics = list()))
   groups <- d[, c("patient_id", grep("^grp_", names(d), value = TRUE)), with = FALSE]
   per <- merge(patient_kinetics(kinetics), groups, by = "patient_id")
   samples <- merge(kinetics[, .(patient_id, day, car_copies_per_ug = as.numeric(car_copies_per_ug))], groups,
                    by = "patient_id")
+  visits <- visit_samples(samples)
   peak <- list()
   profiles <- list()
   for (grouping in names(GROUPINGS)) {
     peak[[grouping]] <- compare_continuous(per, "peak_copies", grouping)
     col <- gcol(grouping)
-    profiles[[grouping]] <- samples[, .(n = .N, median = as.numeric(median(car_copies_per_ug)),
-                                        q1 = quantile(car_copies_per_ug, 0.25, names = FALSE),
-                                        q3 = quantile(car_copies_per_ug, 0.75, names = FALSE)),
-                                    keyby = c(col, "day")]
-    setnames(profiles[[grouping]], col, "level")
+    profiles[[grouping]] <- visits[, .(within = VISIT_WINDOWS$within[match(visit[1], VISIT_WINDOWS$day)], n = .N,
+                                       median = as.numeric(median(car_copies_per_ug)),
+                                       q1 = quantile(car_copies_per_ug, 0.25, names = FALSE),
+                                       q3 = quantile(car_copies_per_ug, 0.75, names = FALSE)),
+                                   keyby = c(col, "visit")]
+    setnames(profiles[[grouping]], c(col, "visit"), c("level", "day"))
+    setcolorder(profiles[[grouping]], c("level", "day", "within"))
   }
-  list(peak = peak, profiles = profiles, patients = per)
+  metrics <- list()
+  for (metric in names(KINETIC_METRICS)) for (grouping in KINETICS_TABLE_GROUPINGS) {
+    column <- KINETIC_METRICS[[metric]]
+    entry <- if (metric == "cmax") peak[[grouping]] else compare_continuous(per, column, grouping)
+    spec <- GROUPINGS[[grouping]]
+    g <- per[[gcol(grouping)]]
+    entry$effects <- list()
+    for (level in setdiff(spec$keys, spec$ref)) {
+      entry$effects[[level]] <- location_effect(per[[column]][g %in% level], per[[column]][g %in% spec$ref],
+                                                ratio = metric != "tmax")
+    }
+    metrics[[metric]][[grouping]] <- entry
+  }
+  auc <- list(n_patients = nrow(per), n_auc = sum(!is.na(per$auc_0_28)), n_day0_imputed = sum(per$auc_day0_imputed),
+              n_day28_interpolated = sum(per$auc_day28_interpolated), n_no_early_sample = sum(per$auc_missing == 1),
+              n_no_late_sample = sum(per$auc_missing == 2))
+  list(peak = peak, profiles = profiles, patients = per, metrics = metrics, auc = auc)
+}
+
+# --------------------------------------------------------------------------- multiplicity and E-values
+
+#' E-value of a hazard ratio and of its CI limit closest to 1: EValue's evalues.HR written out
+#' (VanderWeele & Ding 2017; EValue is not in Debian). rare: outcome in < 15% of the patients.
+e_values <- function(hr, lo, hi, rare) {
+  if (is.null(hr) || is.na(hr)) return(list())
+  f <- if (rare) identity else function(h) (1 - 0.5^sqrt(h)) / (1 - 0.5^sqrt(1 / h))
+  thr <- function(rr) { if (rr < 1) rr <- 1 / rr; rr + sqrt(rr * (rr - 1)) }
+  lim <- if (hr > 1) lo else hi
+  ci <- if (hr == 1 || (hr > 1 && lim <= 1) || (hr < 1 && lim >= 1)) 1 else thr(f(lim))
+  list(e_value = thr(f(hr)), e_value_ci = ci)
+}
+
+with_e_values <- function(model, levels_key) {
+  rare <- model$events / model$n < 0.15
+  for (key in names(model[[levels_key]])) {
+    t <- model[[levels_key]][[key]]
+    model[[levels_key]][[key]] <- c(t, e_values(t$hr, t$ci_low, t$ci_high, rare))
+  }
+  model$e_value_rare_outcome <- rare
+  model
+}
+
+#' Every p-value of the report in cartox's families and order (analysis/report/pvalues.py), with
+#' p.adjust(holm) and p.adjust(BH) within each family.
+pvalue_table <- function(R, alpha) {
+  fam <- character(); p <- numeric()
+  add <- function(family, value) if (!is.null(value) && length(value) && !is.na(value)) {
+    fam <<- c(fam, family); p <<- c(p, value)
+  }
+  tox <- c("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
+  by_tox <- function(g, yes, no) if (g %in% tox) yes else no
+  for (v in names(R$table1)) for (g in names(R$table1[[v]])) add("table1", R$table1[[v]][[g]]$p)
+  for (r in names(R$response)) for (g in names(R$response[[r]]))
+    add(by_tox(g, "efficacy_by_toxicity", "efficacy_by_treatment"), R$response[[r]][[g]]$p)
+  for (e in names(R$survival)) for (g in setdiff(names(R$survival[[e]]), "all"))
+    add(by_tox(g, "efficacy_by_toxicity", "efficacy_by_treatment"), R$survival[[e]][[g]]$logrank_p)
+  for (e in names(R$cox)) {
+    for (t in names(R$cox[[e]]$terms)) add("multivariable", R$cox[[e]]$terms[[t]]$p)
+    add("multivariable", R$cox[[e]]$severity_global_p)
+    add("model_checks", R$cox[[e]]$ph_test_global_p)
+  }
+  for (g in names(R$kinetics$peak)) add(by_tox(g, "kinetics", "efficacy_by_treatment"), R$kinetics$peak[[g]]$p)
+  add("il6", R$extra$il6_by_bm_blasts_ge20$p)
+  for (g in setdiff(names(R$competing), "all")) for (cause in c("relapse", "nrm"))
+    add("competing", R$competing[[g]][[cause]]$gray_p)
+  for (e in ENDPOINTS) for (g in LANDMARK_REPORTED) add("landmark", R$landmark[[e]][[g]]$logrank_p)
+  for (e in names(R$centers$stratified_cox)) {
+    for (t in names(R$centers$stratified_cox[[e]]$terms)) add("centers", R$centers$stratified_cox[[e]]$terms[[t]]$p)
+    add("centers", R$centers$stratified_cox[[e]]$severity_global_p)
+  }
+  for (m in setdiff(names(R$kinetics$metrics), "cmax")) for (g in names(R$kinetics$metrics[[m]]))
+    add("kinetics", R$kinetics$metrics[[m]][[g]]$p)
+  order <- c("efficacy_by_toxicity", "efficacy_by_treatment", "table1", "kinetics", "multivariable",
+             "model_checks", "competing", "landmark", "centers", "il6")
+  rows <- list(); families <- list()
+  for (f in intersect(order, fam)) {
+    q <- p[fam == f]
+    holm <- p.adjust(q, "holm"); bh <- p.adjust(q, "BH")
+    families[[f]] <- list(n = length(q), n_significant = sum(q < alpha), n_holm = sum(holm < alpha),
+                          n_bh = sum(bh < alpha))
+    for (i in seq_along(q)) rows[[length(rows) + 1]] <- list(p = q[i], p_holm = holm[i], p_bh = bh[i])
+  }
+  list(alpha = alpha, n = length(p), families = families, rows = rows)
 }
 
 # --------------------------------------------------------------------------- competing risks
@@ -731,7 +857,8 @@ compute_results <- function(study, alpha = 0.05, landmark_day = 30) {
     k$il6 <- rank_test(list(na.omit(d$il6_peak_pg_ml[d$bm_blasts_ge20]), na.omit(d$il6_peak_pg_ml[!d$bm_blasts_ge20])))
     k
   })
-  R$kinetics <- list(peak = lapply(kin$peak, function(x) x))
+  R$kinetics <- list(peak = lapply(kin$peak, function(x) x), metrics = kin$metrics, auc = kin$auc,
+                     profiles = kin$profiles, visit_windows = VISIT_WINDOWS)
   R$extra <- list(il6_by_bm_blasts_ge20 = kin$il6[c("p", "statistic", "test")])
   objects$kinetics <- kin
   comp <- timed("competing", {
@@ -754,6 +881,11 @@ compute_results <- function(study, alpha = 0.05, landmark_day = 30) {
   objects$landmark <- lapply(lm, function(e) lapply(e, `[[`, "data"))
   R$centers <- timed("centers", center_supplement(d))
   R$cohort_flow <- cohort_flow(d)
+  timed("multiplicity", {
+    R$cox <- lapply(R$cox, with_e_values, levels_key = "terms")
+    for (e in ENDPOINTS) for (g in names(GROUPINGS)) R$survival[[e]][[g]]$cox <- with_e_values(R$survival[[e]][[g]]$cox, "levels")
+    R$pvalues <- pvalue_table(R, alpha)
+  })
   list(results = R, objects = objects)
 }
 

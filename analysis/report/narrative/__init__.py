@@ -25,6 +25,7 @@ its own module beside the results it reads:
 * :mod:`.plan` – the analysis plan worded for Methods (endpoint, definitions, model, landmarks);
 * :mod:`.models` – the multivariable models (exposure and covariate HRs, events per coefficient);
 * :mod:`.timevarying` – toxicity as a time-dependent exposure, beside the analyses from infusion;
+* :mod:`.multiplicity` – the count of p-values, adjusted significance, E-values;
 * :mod:`.parts` – what they share (the results, the settings, alpha, wording helpers).
 
 A new inline helper goes into the family whose results it reads (or a new module added to
@@ -42,6 +43,7 @@ from analysis.report.narrative.counts import Counts
 from analysis.report.narrative.declarations import Declarations
 from analysis.report.narrative.effects import Effects
 from analysis.report.narrative.kinetics import Kinetics
+from analysis.report.narrative.multiplicity import Multiplicity
 from analysis.report.narrative.parts import (
     DIFFERED,
     NOT_DETECTED,
@@ -69,7 +71,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Narrative(Declarations, Counts, TimeVarying, Effects, Kinetics, Competing, Plan):
+class Narrative(Declarations, Counts, TimeVarying, Effects, Kinetics, Competing, Multiplicity, Plan):
     """The sections' ``text``: every family's helpers on one object."""
 
     results: Results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from analysis.registry.concepts import KINETIC_METRICS
 from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
@@ -10,6 +11,7 @@ from analysis.report.narrative.parts import (
     _inline_ci,
     _ratio,
     in_sentence,
+    kinetics_effect_text,
 )
 from analysis.report.narrative.response import Response
 from analysis.report.narrative.survival import Survival
@@ -22,6 +24,8 @@ class Effects(Survival, Response):
         Survival: 'HR 0.95, 95% CI 0.46–1.94; p = 0.894' (two levels) or each level's HR
         against the reference then the log-rank p. Response, two levels: the risk difference
         and the odds ratio then the p; three levels: the p alone (the rates are in Figure 1).
+        Kinetics (``"peak"``/``"cmax"``, ``"tmax"``, ``"auc"``, groupings of the kinetics table):
+        each level's Hodges–Lehmann ratio or shift against the reference, then the p.
         Competing risks: "Gray's test p = 0.245". Landmark (``at="landmark"``): 'log-rank
         p = 0.976; HR 1.01, 95% CI 0.50–2.07' (the HR for a two-level grouping). Time-dependent
         (``at="time-dependent"``): 'Mantel–Byar p = 0.924; HR 1.04, 95% CI 0.51–2.12' (each
@@ -72,6 +76,20 @@ class Effects(Survival, Response):
                 parts.append(text)
             if len(cox.hazard_ratios) > 1:
                 parts[-1] += f", each versus {GROUPINGS[grouping].label(cox.reference)}"
+            return "; ".join(parts + [p_text])
+        if table in ("kinetics", "kinetics_metrics"):
+            metric, grouping = key if table == "kinetics_metrics" else ("cmax", key)
+            kc = self.results.kinetics_metrics.get((metric, grouping))
+            if kc is None or self.results.kinetics_reason:
+                return p_text
+            parts = []
+            for effect in kc.effects:
+                text = _inline_ci(kinetics_effect_text(effect, KINETIC_METRICS[metric].ratio))
+                if len(kc.effects) > 1:
+                    text += f" for {effect.label}"
+                parts.append(text)
+            if len(kc.effects) > 1:
+                parts[-1] += f", each versus {GROUPINGS[grouping].label(kc.effects[0].reference)}"
             return "; ".join(parts + [p_text])
         if table == "response" and key in self.results.response_effects:
             response, grouping = key

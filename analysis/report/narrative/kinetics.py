@@ -1,12 +1,23 @@
-"""CAR-T kinetics: whether expansion was analysed, why not, and its family of tests."""
+"""CAR-T kinetics: whether expansion was analysed, why not, its family of tests, the
+Cmax/Tmax/AUC(0–28) summaries with their Hodges–Lehmann effects, how the AUCs were obtained
+and the visit windows of the profiles."""
 
 from __future__ import annotations
 
-from analysis.registry.concepts import NO_KINETICS_REASON
+from analysis.registry.concepts import KINETIC_METRICS, NO_KINETICS_REASON
+from analysis.registry.groups import GROUPINGS
+from analysis.report.formatting import NOT_ESTIMABLE, fmt_median_range, fmt_n_of
 from analysis.report.narrative.parts import (
     TestSet,
+    _entry,
+    _pick,
+    kinetics_effect_text,
 )
 from analysis.report.narrative.verdicts import Verdicts
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 class Kinetics(Verdicts):
@@ -24,3 +35,78 @@ class Kinetics(Verdicts):
         """Peak expansion by CRS, ICANS, severity and concurrent CRS and ICANS:
         ``text.kinetics_tests.groupings`` -> 'CRS, CRS/ICANS severity' (those that differed)."""
         return self.tests("peak", by=["crs", "icans", "severity", "concurrent"])
+
+    @property
+    def visit_windows(self) -> str:
+        """The kinetics visits of the profiles (study file ``analysis: visit_windows``):
+        'days 7, 14, 21 and 28 (± 3 days), 60 and 90 (± 14 days) and 180 (± 30 days)'."""
+        groups: list[tuple[int, list[int]]] = []
+        for day, within in self.results.visit_windows:
+            if groups and groups[-1][0] == within:
+                groups[-1][1].append(day)
+            else:
+                groups.append((within, [day]))
+        parts = [
+            f"{_and([str(d) for d in days])} (± {within} day{'s' if within != 1 else ''})" for within, days in groups
+        ]
+        return ("day " if len(self.results.visit_windows) == 1 else "days ") + _and(parts)
+
+    def _metric(self, metric: str, by: str):
+        if metric not in KINETIC_METRICS:
+            raise ValueError(f"unknown kinetic metric {metric!r}; the metrics are: {', '.join(KINETIC_METRICS)}")
+        return _entry(self.results.kinetics_metrics, "kinetics comparison", (metric, by))
+
+    def kinetics_effect(self, metric: str, by: str, level: str | None = None) -> str:
+        """A level against the reference (the only other level of a two-level grouping by
+        default): ``text.kinetics_effect("auc", by="crs")`` -> 'ratio 0.94 (95% CI 0.22–3.13)';
+        ``text.kinetics_effect("tmax", by="crs")`` -> 'shift 0.0 days (95% CI −4.0 to 0.0)'."""
+        kc = self._metric(metric, by)
+        if level is None:
+            if len(kc.effects) != 1:
+                raise ValueError(f"grouping {by!r} compares several levels: name one")
+            effect = kc.effects[0]
+        else:
+            effect = _pick(kc.effects, "level", level, "level")
+        return kinetics_effect_text(effect, KINETIC_METRICS[metric].ratio)
+
+    def kinetics_median(self, metric: str, by: str, level: str) -> str:
+        """Median (range) of a metric in one group, with its unit:
+        ``text.kinetics_median("tmax", by="crs", level="yes")`` -> '10 days (range 7–14)'."""
+        kc = self._metric(metric, by)
+        lv = _pick(kc.comparison.levels, "level", level)
+        if lv.n == 0:
+            return f"{NOT_ESTIMABLE} (no patient with a value in the group “{lv.label}”)"
+        text = fmt_median_range(lv.median, lv.min, lv.max)
+        median, _, rest = text.partition(" (")
+        return f"{median} {KINETIC_METRICS[metric].unit} (range {rest}"
+
+    @property
+    def auc_obtained(self) -> str:
+        """How the AUC(0–28) of the patients with samples was obtained:
+        '24 of 24 patients (day 28 interpolated for 4; no patient lacked a day-0 sample)'."""
+        a = self.results.kinetics_auc
+        if a is None:
+            return f"{NOT_ESTIMABLE} ({self.kinetics_reason})"
+        notes = []
+        notes.append(
+            f"day 28 interpolated for {a.n_day28_interpolated:,}"
+            if a.n_day28_interpolated
+            else "every one sampled on day 28"
+        )
+        notes.append(
+            f"day 0 counted as 0 copies for {a.n_day0_imputed:,} without a day-0 sample"
+            if a.n_day0_imputed
+            else "no patient lacked a day-0 sample"
+        )
+        missing = []
+        if a.n_no_late_sample:
+            missing.append(f"{a.n_no_late_sample:,} without a sample on or after day 28")
+        if a.n_no_early_sample:
+            missing.append(f"{a.n_no_early_sample:,} without a sample in days 1–28")
+        if missing:
+            notes.append("not computed for " + _and(missing))
+        return f"{fmt_n_of(a.n_auc, a.n_patients).split(' (')[0]} patients ({'; '.join(notes)})"
+
+    def kinetics_level_title(self, by: str, level: str) -> str:
+        """The label of a level: ``text.kinetics_level_title("crs", "yes")`` -> 'CRS'."""
+        return GROUPINGS[by].label(level)

@@ -42,18 +42,21 @@ def covariate_term_phrase(term, model) -> str:
 
 
 class Models(Survival, Plan):
-    def _term_hr(self, term, cox) -> str:
+    def _term_hr(self, term, cox, with_p: bool = True) -> str:
         if term.hr is None:
             return f"HR {NOT_ESTIMABLE} ({term.reason or cox.reason})"
-        return f"{_ratio('HR', term.hr, term.ci_low, term.ci_high)}, {fmt_p(term.p, term.reason)}"
+        ratio = _ratio("HR", term.hr, term.ci_low, term.ci_high)
+        return f"{ratio}, {fmt_p(term.p, term.reason)}" if with_p else ratio
 
-    def exposure_hrs(self, endpoint: str, model: str | None = None) -> str:
+    def exposure_hrs(self, endpoint: str, model: str | None = None, p: bool = True) -> str:
         """Every level of the model's exposure against its reference (:attr:`exposure_reference`):
         'grade ≥3 CRS or severe ICANS had HR 1.41 (95% CI 0.53–3.72), p = 0.490 and others
-        (grade 1–2 CRS and/or ICANS) HR 1.09 (95% CI 0.48–2.47), p = 0.841'."""
+        (grade 1–2 CRS and/or ICANS) HR 1.09 (95% CI 0.48–2.47), p = 0.841'; ``p=False``: the
+        HRs and CIs alone (the time-dependent and landmark models, whose joint test is printed:
+        the p-value table lists what the report prints)."""
         cox = self._cox(endpoint, model)
         parts = [
-            f"{in_sentence(t.label)} {'had ' if i == 0 else ''}{self._term_hr(t, cox)}"
+            f"{in_sentence(t.label)} {'had ' if i == 0 else ''}{self._term_hr(t, cox, p)}"
             for i, t in enumerate(cox.exposure_terms)
         ]
         return and_list(parts)
@@ -147,6 +150,19 @@ class Models(Survival, Plan):
         'grade ≥3 CRS or severe ICANS had HR 1.41 (95% CI 0.53–3.72), p = 0.490 and others
         (grade 1–2 CRS and/or ICANS) HR 1.09 (95% CI 0.48–2.47), p = 0.841 for death'."""
         return f"{self.exposure_hrs(self.primary_endpoint)} for {self.primary_event}"
+
+    @property
+    def headline_term(self) -> str:
+        """Key of the primary model's first exposure term (the most severe level of the severity
+        group by default): ``text.e_value(text.primary_endpoint, text.headline_term)``."""
+        terms = self._cox(self.primary_endpoint).exposure_terms
+        return terms[0].key if terms else ""
+
+    @property
+    def headline_label(self) -> str:
+        """That term's level in a sentence: 'grade ≥3 CRS or severe ICANS'."""
+        terms = self._cox(self.primary_endpoint).exposure_terms
+        return in_sentence(terms[0].label) if terms else ""
 
     @property
     def has_publication_model(self) -> bool:

@@ -14,6 +14,7 @@ from analysis.report.formatting import (
     fmt_ci,
     fmt_hr,
     fmt_pct,
+    fmt_signed,
     is_missing,
 )
 from analysis.report.results import Results
@@ -139,6 +140,19 @@ def _inline_ci(text: str) -> str:
     """'HR 1.04 (95% CI 0.51–2.12)' -> 'HR 1.04, 95% CI 0.51–2.12' (inside parentheses already)."""
     head, sep, ci = text.partition(" (95% CI ")
     return f"{head}, 95% CI {ci[:-1]}" if sep and ci.endswith(")") else text
+
+
+def kinetics_effect_text(effect, ratio: bool) -> str:
+    """A Hodges–Lehmann effect of a kinetics comparison: 'ratio 0.94 (95% CI 0.22–3.13)' or
+    'shift −3.0 days (95% CI −7.0 to 0.0)'; 'not estimable (reason)'."""
+    shift = effect.shift
+    if shift.estimate is None:
+        return f"{'ratio' if ratio else 'shift'} {NOT_ESTIMABLE} ({shift.reason})"
+    if ratio:
+        return _ratio("ratio", shift.estimate, shift.ci_low, shift.ci_high)
+    if is_missing(shift.ci_low) or is_missing(shift.ci_high):
+        return f"shift {fmt_signed(shift.estimate)} days (95% CI {NOT_ESTIMABLE})"
+    return f"shift {fmt_signed(shift.estimate)} days (95% CI {fmt_signed(shift.ci_low)} to {fmt_signed(shift.ci_high)})"
 
 
 def _signed(x: float) -> str:

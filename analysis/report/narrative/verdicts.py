@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from analysis.estimators.competing import CAUSES
-from analysis.registry.concepts import ENDPOINTS, NO_KINETICS_REASON, RESPONSES, VARIABLES, outcome_phrase
+from analysis.registry.concepts import (
+    ENDPOINTS,
+    KINETIC_METRICS,
+    NO_KINETICS_REASON,
+    RESPONSES,
+    VARIABLES,
+    outcome_phrase,
+)
 from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
 from analysis.report.formatting import (
     fmt_p,
@@ -26,9 +33,18 @@ from analysis.report.narrative.parts import (
 class Verdicts(Part):
     #: What an editor compares: a response, a survival endpoint, the kinetics peak or a
     #: Table 1 variable, always ``by`` a grouping of :data:`analysis.registry.groups.GROUPINGS`.
-    OUTCOMES = (*RESPONSES, *ENDPOINTS, "peak", *CAUSES, *VARIABLES)
+    OUTCOMES = (*RESPONSES, *ENDPOINTS, "peak", *KINETIC_METRICS, *CAUSES, *VARIABLES)
 
-    _TABLES = ("table1", "response", "kinetics", "survival", "competing", "landmark", "time_dependent")
+    _TABLES = (
+        "table1",
+        "response",
+        "kinetics",
+        "kinetics_metrics",
+        "survival",
+        "competing",
+        "landmark",
+        "time_dependent",
+    )
     #: The other analyses of an endpoint by a toxicity (``at=``): from the landmark, and with
     #: the toxicity as a time-dependent exposure (Mantel–Byar test).
     AT = ("landmark", "time-dependent")
@@ -59,6 +75,8 @@ class Verdicts(Part):
                 table, key = "survival", (what, by)
             elif what == "peak":
                 table, key = "kinetics", by
+            elif what in KINETIC_METRICS:
+                table, key = "kinetics_metrics", (what, by)
             elif what in CAUSES:
                 table, key = "competing", (what, by)
             elif what in VARIABLES:
@@ -69,6 +87,7 @@ class Verdicts(Part):
             "table1": self.results.table1,
             "response": self.results.response,
             "kinetics": self.results.kinetics_peak,
+            "kinetics_metrics": self.results.kinetics_metrics,
             "survival": self.results.survival,
             "landmark": self.results.landmark,
             "time_dependent": self.results.time_dependent,
@@ -89,6 +108,10 @@ class Verdicts(Part):
             if self.results.kinetics_reason:
                 return None, NO_KINETICS_REASON
             r = self.results.kinetics_peak[key].result
+        elif table == "kinetics_metrics":
+            if self.results.kinetics_reason:
+                return None, NO_KINETICS_REASON
+            r = self.results.kinetics_metrics[key].comparison.result
         elif table == "survival":
             s = self.results.survival[key]
             return s.logrank_p, s.reason
@@ -115,6 +138,7 @@ class Verdicts(Part):
         'p = 0.924'
         >>> text.p("cr", by="icans")      # CR rate by ICANS (chi-square or Fisher)
         >>> text.p("peak", by="crs")      # peak CAR-T copies (Mann-Whitney)
+        >>> text.p("auc", by="crs")       # AUC(0-28) ("tmax": day of the peak; "cmax" = "peak")
         >>> text.p("age", by="crs")       # a Table 1 variable
         >>> text.p("relapse", by="crs")   # Gray's test of the cumulative incidence ("nrm": NRM)
         'p = 0.245'
@@ -183,6 +207,8 @@ class Verdicts(Part):
     def _outcome_phrase(self, what: str) -> str:
         if what in CAUSES:
             return in_sentence(CAUSES[what][1])
+        if what in KINETIC_METRICS:
+            return KINETIC_METRICS[what].name
         return PEAK_PHRASE if what == "peak" else VARIABLES[what].phrase if what in VARIABLES else outcome_phrase(what)
 
     def tests(self, what, by) -> TestSet:
@@ -196,7 +222,8 @@ class Verdicts(Part):
         """
         outcomes = [what] if isinstance(what, str) else list(what)
         groupings = [by] if isinstance(by, str) else list(by)
-        keys = [(o, g) for g in groupings for o in outcomes if o != "peak" or self.has_kinetics]
+        kinetic = ("peak", *KINETIC_METRICS)
+        keys = [(o, g) for g in groupings for o in outcomes if o not in kinetic or self.has_kinetics]
         verdicts = [self.significant(o, by=g) for o, g in keys]
         hits = [(o, g) for (o, g), v in zip(keys, verdicts) if v]
         named = [f"{self._outcome_phrase(o)} by {in_sentence(GROUPINGS[g].title)}" for o, g in hits]
@@ -216,9 +243,10 @@ class Verdicts(Part):
 
     @property
     def treatment_tests(self) -> TestSet:
-        """CR, peak expansion (with a kinetics table), OS and LFS by tocilizumab and by steroids:
-        ``text.treatment_tests.n`` -> 8 (6 without a kinetics table)."""
-        return self.tests(["cr", "peak", "os", "lfs"], by=["tocilizumab", "steroids"])
+        """CR, MRD-negative CR, peak expansion (with a kinetics table), OS and LFS by tocilizumab
+        and by steroids — the family "efficacy by treatment" of the p-value table:
+        ``text.treatment_tests.n`` -> 10 (8 without a kinetics table)."""
+        return self.tests([*RESPONSES, "peak", *ENDPOINTS], by=["tocilizumab", "steroids"])
 
     @staticmethod
     def choose(condition: bool | None, yes: str, no: str, untested: str | None = None) -> str:

@@ -1,0 +1,68 @@
+"""Multiplicity and robustness: how many p-values the report prints (the supplementary
+p-value table, :mod:`analysis.report.pvalues`), how many stay below alpha after Holm's and
+the Benjamini–Hochberg adjustment, and the E-values of the hazard ratios."""
+
+from __future__ import annotations
+
+from analysis.report.formatting import NOT_ESTIMABLE, fmt_hr
+from analysis.report.narrative.parts import Part, UnknownKey
+from analysis.report.pvalues import PValueTable
+
+
+class Multiplicity(Part):
+    @property
+    def _pvalues(self) -> PValueTable:
+        if self.results.pvalues is None:
+            raise UnknownKey("these results have no p-value table (compute_results fills it)")
+        return self.results.pvalues
+
+    @property
+    def pvalue_count(self) -> str:
+        """Every p-value the report prints, each once (the rows of the p-value table): '131'."""
+        return f"{self._pvalues.n:,}"
+
+    @property
+    def pvalue_families(self) -> str:
+        """How many families the p-value table has: '10'."""
+        return f"{len(self._pvalues.families):,}"
+
+    def family_count(self, family: str) -> str:
+        """The p-values of one family: ``text.family_count("efficacy_by_toxicity")`` -> '24'
+        (the keys: :data:`analysis.report.pvalues.FAMILY_TITLES`)."""
+        try:
+            return f"{self._pvalues.family(family).n:,}"
+        except KeyError as exc:
+            raise UnknownKey(str(exc)) from None
+
+    def significant_count(self, adjustment: str | None = None, family: str | None = None) -> str:
+        """p-values below alpha, unadjusted or after ``adjustment`` ("holm" or "bh", within each
+        family), in one family or all: ``text.significant_count("holm")`` -> '4'."""
+        if adjustment not in (None, "holm", "bh"):
+            raise UnknownKey(f"adjustment {adjustment!r}: use None, 'holm' or 'bh'")
+        table = self._pvalues
+        families = table.families if family is None else (table.family(family),)
+        attribute = {None: "n_significant", "holm": "n_holm", "bh": "n_bh"}[adjustment]
+        return f"{sum(getattr(f, attribute) for f in families):,}"
+
+    def _e_value(self, endpoint: str, term: str):
+        key = ("cox", endpoint, term)
+        if key not in self.results.e_values:
+            valid = sorted({k[2] for k in self.results.e_values if k[:2] == ("cox", endpoint)})
+            raise UnknownKey(f"no E-value of {endpoint!r} term {term!r}; the terms are: {', '.join(valid)}")
+        return self.results.e_values[key]
+
+    def e_value(self, endpoint: str, term: str) -> str:
+        """E-value of a Table 2 hazard ratio (VanderWeele & Ding): ``text.e_value("os",
+        "severity_ge3")`` -> '2.80'."""
+        e = self._e_value(endpoint, term)
+        return f"{NOT_ESTIMABLE} ({e.reason})" if e.point is None else fmt_hr(e.point)
+
+    def e_value_ci(self, endpoint: str, term: str) -> str:
+        """E-value of the confidence limit closest to 1 ('1.00' when the CI includes 1)."""
+        e = self._e_value(endpoint, term)
+        return f"{NOT_ESTIMABLE} ({e.reason})" if e.ci is None else fmt_hr(e.ci)
+
+    def e_value_ci_includes_1(self, endpoint: str, term: str) -> bool | None:
+        """Whether the CI of the HR includes 1 (its limit's E-value is then 1): for ``text.choose``."""
+        e = self._e_value(endpoint, term)
+        return None if e.ci is None else e.ci == 1.0

@@ -1,0 +1,365 @@
+"""Every p-value of the report, once, with its family and its Holm and Benjamini–Hochberg
+adjustments (the supplementary p-value table, the prose's count of tests, the JSON's
+``pvalues``).
+
+How a p-value gets here: :func:`collect_pvalues` **walks the results object**. Every
+attribute named ``p`` or ending in ``_p`` of every dataclass reachable from a field of
+:class:`analysis.report.results.Results` (through dicts, tuples and nested dataclasses) is a
+p-value of the report, unless :data:`NOT_REPORTED` names its class and attribute (with the
+reason it is not printed). An object reached twice (the peak comparison shared by the
+kinetics table and the peak figure) counts once. So a new analysis whose result carries a
+``p`` (or ``..._p``) lands in the table, the count and the JSON with nothing else to do; its
+family is the field of ``Results`` that holds it (:data:`FAMILIES` gives the known ones a
+title; a new field gets its name as title until one is added there), and its label is read
+from the keys and attributes on the way (endpoint, response, metric, variable, term,
+grouping: :func:`_token`).
+
+Adjustments are within each family (the comparisons that answer one question), as R
+``p.adjust(p, "holm")`` and ``p.adjust(p, "BH")`` on the family's p-values
+(:func:`analysis.estimators.multiplicity.p_adjust`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from analysis.estimators.competing import CAUSES
+from analysis.estimators.cox import FIRTH
+from analysis.estimators.multiplicity import p_adjust
+from analysis.registry.concepts import ENDPOINTS, KINETIC_METRICS, RESPONSES, TESTS, VARIABLES
+from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
+
+
+@dataclass(frozen=True)
+class Family:
+    key: str
+    title: str  # "Response and survival by toxicity"
+
+
+def _by_grouping(toxicity: str, treatment: str) -> Callable[[tuple], str]:
+    """Family of a response or survival test: toxicity groupings vs treatment groupings."""
+
+    def family(path: tuple) -> str:
+        grouping = next((part for part in _flat(path) if part in GROUPINGS), None)
+        return toxicity if grouping in TOXICITY_GROUPINGS else treatment
+
+    return family
+
+
+#: The families of the report's tests, in the table's order: the field of ``Results``
+#: holding the test -> family key (or a function of the path choosing it), and the titles.
+FAMILY_TITLES: dict[str, str] = {
+    "efficacy_by_toxicity": "Response and survival by toxicity",
+    "efficacy_by_treatment": "Response, expansion and survival by treatment of toxicity",
+    "table1": "Patient characteristics by toxicity (Table 1)",
+    "kinetics": "CAR-T kinetics by toxicity",
+    "multivariable": "Multivariable Cox models",
+    "model_checks": "Proportional-hazards checks of the Cox models",
+    "competing": "Relapse and non-relapse mortality among patients in CR",
+    "landmark": "Landmark analysis",
+    "centers": "Center-stratified Cox models (sensitivity analysis)",
+    "il6": "Peak IL-6 by marrow blasts ≥20%",
+    "publication_model": "The publication's multivariable model (sensitivity analysis)",
+    "time_dependent": "Survival by toxicity from its onset (Mantel–Byar)",
+    "exposure_models": "The multivariable model's exposure time-dependent and at the landmarks",
+}
+FAMILIES: dict[str, str | Callable[[tuple], str]] = {
+    "response": _by_grouping("efficacy_by_toxicity", "efficacy_by_treatment"),
+    "survival": _by_grouping("efficacy_by_toxicity", "efficacy_by_treatment"),
+    "table1": "table1",
+    # expansion by the treatment of toxicity answers the treatment question, with response and survival
+    "kinetics_peak": _by_grouping("kinetics", "efficacy_by_treatment"),
+    "kinetics_metrics": _by_grouping("kinetics", "efficacy_by_treatment"),
+    "cox": "multivariable",
+    "competing": "competing",
+    "landmark": "landmark",
+    "centers": "centers",
+    "il6_by_blasts": "il6",
+    "cox_publication": "publication_model",
+    "time_dependent": "time_dependent",
+    "time_dependent_cox": "exposure_models",
+    "landmark_models": "exposure_models",
+}
+
+#: Attributes whose p-values form a family of their own wherever they are (model checks are
+#: not comparisons: they are not adjusted together with the estimates of the same model).
+FAMILY_OF_ATTRIBUTE: dict[str, str] = {"ph_test_global_p": "model_checks"}
+
+#: p-values the results hold but the report does not print, by (class, attribute), with why.
+NOT_REPORTED: dict[tuple[str, str], str] = {
+    ("HazardRatio", "p"): "Wald test of a univariable hazard ratio: the log-rank test of the comparison is reported",
+    ("LandmarkHR", "p"): "Wald test of a landmark hazard ratio: the log-rank test of the comparison is reported",
+    ("PHTest", "p"): "per-term proportional-hazards tests: the global test of each model is reported",
+}
+
+#: Attributes of results not walked, by (class, attribute), with why: what they hold is printed
+#: elsewhere or not at all.
+NOT_WALKED: dict[tuple[str, str], str] = {
+    ("TimeDependentComparison", "cox"): "its Wald tests are not printed: the Mantel–Byar test of the comparison is",
+    ("TimeDependentComparison", "curves"): "the Simon–Makuch curves repeat the Mantel–Byar p for the figure",
+}
+#: Models of which only the joint test of the exposure is printed (the HRs without p):
+#: ``CoxResult.model`` values, or their prefix.
+JOINT_ONLY_MODELS = ("time-dependent", "landmark day")
+
+#: Fields of ``Results`` that hold no test (or this table itself): not walked.
+SKIPPED_FIELDS = ("pvalues", "kinetics_patients", "kinetics_profiles", "swimmer", "cohort_flow")
+
+#: Attributes naming the test behind a p, when its object has no ``test`` field.
+_TEST_OF_ATTRIBUTE = {
+    "logrank_p": "Log-rank",
+    "severity_global_p": "Wald, joint (2 df)",
+    "ph_test_global_p": "Schoenfeld residuals, global",
+}
+_TEST_OF_CLASS = {"CoxTerm": "Wald", "GrayTest": "Gray", "MantelByar": "Mantel–Byar"}
+#: The test of every p of a Firth-penalised Cox model (its proportional-hazards test aside).
+_FIRTH_TEST = "Penalized likelihood ratio"
+#: Words for attributes that are not the plain ``p`` of their object.
+_ATTRIBUTE_LABEL = {
+    "severity_global_p": "CRS/ICANS group as a whole",
+    "ph_test_global_p": "proportional hazards",
+}
+#: Path parts that are structure, not meaning.
+_STRUCTURE = {
+    "result",
+    "comparison",
+    "terms",
+    "causes",
+    "gray",
+    "survival",
+    "cox",
+    "stratified_cox",
+    "p",
+    "logrank_p",
+    "all",
+    "levels",
+    "effects",
+    "mantel_byar",
+    "baseline",
+}
+
+
+@dataclass(frozen=True)
+class PValueRow:
+    family: str  # key of FAMILY_TITLES (or a new field's name)
+    label: str  # "OS by CRS"
+    test: str  # "Log-rank"
+    p: float
+    p_holm: float  # within the family
+    p_bh: float
+    path: str  # where it is in the results: "survival/os/crs/logrank_p"
+
+
+@dataclass(frozen=True)
+class FamilySummary:
+    key: str
+    title: str
+    n: int
+    n_significant: int  # unadjusted p < alpha
+    n_holm: int  # Holm-adjusted p < alpha
+    n_bh: int  # BH-adjusted p < alpha
+
+
+@dataclass(frozen=True)
+class PValueTable:
+    rows: tuple[PValueRow, ...]
+    families: tuple[FamilySummary, ...]
+    alpha: float
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+    def family(self, key: str) -> FamilySummary:
+        for f in self.families:
+            if f.key == key:
+                return f
+        raise KeyError(f"no family {key!r}; the families are: {', '.join(f.key for f in self.families)}")
+
+    @property
+    def n_significant(self) -> int:
+        return sum(f.n_significant for f in self.families)
+
+    @property
+    def n_holm(self) -> int:
+        return sum(f.n_holm for f in self.families)
+
+    @property
+    def n_bh(self) -> int:
+        return sum(f.n_bh for f in self.families)
+
+
+def _flat(path: tuple) -> Iterator[Any]:
+    for part in path:
+        if isinstance(part, tuple):
+            yield from part
+        else:
+            yield part
+
+
+def _token(part: Any) -> tuple[str, str] | None:
+    """(kind, words) of one part of a path: a grouping ('by', 'CRS'), an outcome, a term...
+
+    A part is a plain key, or (kind, key) when the walk knows its role: ("by", "steroids") is
+    the steroids grouping, ("what", "steroids") the Table 1 variable."""
+    kind = None
+    if isinstance(part, tuple) and len(part) == 2 and part[0] in ("what", "by"):
+        kind, part = part
+    if not isinstance(part, str):
+        return None
+    if part in GROUPINGS and kind != "what":
+        return "by", _in_sentence(GROUPINGS[part].title)
+    if part in ENDPOINTS:
+        return "what", ENDPOINTS[part].abbreviation
+    if part in RESPONSES:
+        return "what", RESPONSES[part].label
+    if part in KINETIC_METRICS:
+        return "what", KINETIC_METRICS[part].name
+    metric = next((m for m in KINETIC_METRICS.values() if m.column == part), None)
+    if metric is not None:
+        return "what", metric.name
+    if part in VARIABLES:
+        return "what", VARIABLES[part].name
+    if part in CAUSES:
+        return "what", CAUSES[part][1]
+    if part in _ATTRIBUTE_LABEL:
+        return "what", _ATTRIBUTE_LABEL[part]
+    if part in _STRUCTURE:
+        return None
+    return "what", part.replace("_", " ")
+
+
+def _in_sentence(title: str) -> str:
+    """'Concurrent CRS and ICANS' -> 'concurrent CRS and ICANS'; 'CRS grade' keeps its capitals."""
+    if len(title) > 1 and title[0].isupper() and not title[1].isupper():
+        return title[0].lower() + title[1:]
+    return title
+
+
+def _key_parts(key: Any) -> list[Any]:
+    """The parts of a dict key: in a tuple key, the last element is the grouping when it is one
+    (``("steroids", "crs")``: the steroids variable by CRS), the others are what is compared."""
+    if not isinstance(key, tuple):
+        return [("by", key) if key in GROUPINGS else ("what", key)]
+    *what, last = key
+    return [("what", k) for k in what] + [("by", last) if last in GROUPINGS else ("what", last)]
+
+
+def _label(parts: list[Any]) -> str:
+    """'OS by CRS', 'OS, Received steroids', 'Relapse by CRS/ICANS severity'."""
+    what: list[str] = []
+    by: list[str] = []
+    for part in parts:
+        token = _token(part)
+        if token is None:
+            continue
+        kind, words = token
+        target = by if kind == "by" else what
+        if words not in target:
+            target.append(words)
+    text = ", ".join(what)
+    if by:
+        text = f"{text} by {' and '.join(by)}".strip()
+    return text[:1].upper() + text[1:]
+
+
+def _walk(value: Any, path: tuple, parts: list[Any], seen: set[int], out: list, method: str | None = None) -> None:
+    """Append (path, label parts, test, p) for every reported p-value below ``value``;
+    ``method``: the test a Firth-penalised model's p-values come from (set on the way down)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if id(value) in seen:
+            return
+        seen.add(id(value))
+        cls = type(value).__name__
+        if getattr(value, "method", None) == FIRTH:
+            method = _FIRTH_TEST
+        own = list(parts)
+        for attr in ("endpoint", "response", "metric", "variable", "cause", "grouping"):
+            v = getattr(value, attr, None)
+            if isinstance(v, str):
+                own.append(("by" if attr == "grouping" else "what", v))
+        label = getattr(value, "label", None)
+        if cls in ("CoxTerm",) and isinstance(label, str):
+            own.append(label)
+        model = getattr(value, "model", None) if cls == "CoxResult" else None
+        if isinstance(model, str):
+            own.append(model)  # 'landmark day 30', 'time-dependent', 'publication' ('baseline': Table 2)
+        joint_only = isinstance(model, str) and model.startswith(JOINT_ONLY_MODELS)
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            if (cls, f.name) in NOT_WALKED or (joint_only and f.name == "terms"):
+                continue
+            if f.name == "p" or f.name.endswith("_p"):
+                if (cls, f.name) in NOT_REPORTED or not isinstance(v, (int, float)) or isinstance(v, bool):
+                    continue
+                if math.isnan(float(v)):
+                    continue
+                test = getattr(value, "test", None)
+                if method is not None and f.name != "ph_test_global_p":
+                    test = method
+                elif isinstance(test, str):
+                    test = TESTS[test].name if test in TESTS else test
+                else:
+                    test = _TEST_OF_ATTRIBUTE.get(f.name) or _TEST_OF_CLASS.get(cls, "")
+                out.append(((*path, f.name), [*own, f.name], test, float(v)))
+            else:
+                _walk(v, (*path, f.name), [*own, f.name], seen, out, method)
+    elif isinstance(value, dict):
+        for key, v in value.items():
+            _walk(v, (*path, key), [*parts, *_key_parts(key)], seen, out, method)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            key = getattr(v, "key", None)  # a term or level: its key in the path
+            _walk(v, (*path, key if isinstance(key, str) else i), parts, seen, out, method)
+
+
+def _path_text(path: tuple) -> str:
+    return "/".join(str(p) for p in _flat(path))
+
+
+def collect_pvalues(results: Any, alpha: float) -> PValueTable:
+    """Every p-value the report prints, by family, adjusted within each family (see the module)."""
+    found: list[tuple[str, tuple, list[Any], str, float]] = []
+    seen: set[int] = set()
+    for f in dataclasses.fields(results):
+        if f.name in SKIPPED_FIELDS:
+            continue
+        family_of = FAMILIES.get(f.name, f.name)
+        out: list = []
+        _walk(getattr(results, f.name), (f.name,), [], seen, out)
+        for path, parts, test, p in out:
+            family = family_of(path) if callable(family_of) else family_of
+            family = FAMILY_OF_ATTRIBUTE.get(path[-1], family)
+            found.append((family, path, parts, test, p))
+    order = list(FAMILY_TITLES) + [f for f in dict.fromkeys(x[0] for x in found) if f not in FAMILY_TITLES]
+    rows: list[PValueRow] = []
+    families: list[FamilySummary] = []
+    for key in order:
+        members = [x for x in found if x[0] == key]
+        if not members:
+            continue
+        ps = [x[4] for x in members]
+        holm, bh = p_adjust(ps, "holm"), p_adjust(ps, "BH")
+        for (_, path, parts, test, p), h, b in zip(members, holm, bh):
+            label = _label(parts) or family_title(key)
+            rows.append(PValueRow(key, label, test, p, float(h or 0.0), float(b or 0.0), _path_text(path)))
+        families.append(
+            FamilySummary(
+                key,
+                family_title(key),
+                len(ps),
+                sum(p < alpha for p in ps),
+                sum(h is not None and h < alpha for h in holm),
+                sum(b is not None and b < alpha for b in bh),
+            )
+        )
+    return PValueTable(tuple(rows), tuple(families), alpha)
+
+
+def family_title(key: str) -> str:
+    """The family's title (a family without a declared one: its field name, in words)."""
+    return FAMILY_TITLES.get(key) or key.replace("_", " ").capitalize()

@@ -1,0 +1,246 @@
+"""Caches that verify, stay private and leave nothing behind (issue 22).
+
+* A flipped bit in the cached JSON (an inline value: 12 -> 13) or a changed float in the
+  setup snapshot pickle (0.962 -> 0.712, restored by a partial run) never prints: the
+  stored SHA-256 does not match, the render says so, executes, and prints the right number.
+* The cache holds the analysed data: its folders are 0700 and its files 0600 (an existing
+  0755 folder is tightened).
+* What a render killed with SIGKILL leaves (its working folder with the executed report,
+  the snapshot pickle being written) is removed by the next render; what a running render
+  holds, and what is not the renderer's, is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from mini_project import make_project
+
+from renderer import cache, leftovers
+
+ROOT = Path(__file__).resolve().parents[1]
+
+REPORT = """---
+title: "Integrity fixture"
+---
+
+```{python}
+#| tags: [parameters]
+data = "data/values.csv"
+```
+
+```{python}
+#| include: false
+from analysis.stats import total
+result = total(data) * 2
+ratio = total(data) / 6.237
+```
+
+The total is `{python} result`.
+
+```{python}
+print("chunk output", result)
+```
+
+Closing prose.
+"""
+
+
+def render(p, *args, tmpdir=None):
+    env = {"PYTHONPATH": f"{p}:{ROOT}", "PATH": "/usr/bin:/bin"}
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)
+    proc = subprocess.run(
+        [sys.executable, "-m", "renderer", "report.qmd", "--to", "html", *args],
+        cwd=p,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stderr, (p / "_output" / "report.html").read_text()
+
+
+def entry_of(p) -> Path:
+    (entry,) = (p / ".cache" / "renderer").glob("report@*.json")
+    return entry
+
+
+@pytest.fixture
+def proj(tmp_path):
+    return make_project(tmp_path, REPORT)
+
+
+@pytest.mark.slow
+def test_a_flipped_bit_in_the_cached_json_is_a_miss_not_a_wrong_number(proj):
+    err, html = render(proj)
+    assert "The total is 12" in html
+    entry = entry_of(proj)
+    data = bytearray(entry.read_bytes())
+    at = data.index(b'"12"')  # the inline value, as stored
+    data[at + 2] ^= 0x01  # '2' -> '3': one flipped bit
+    entry.write_bytes(bytes(data))
+    err, html = render(proj)
+    assert "cache miss (cache entry failed its integrity check: its SHA-256 does not match" in err
+    assert "executing chunk" in err
+    assert "The total is 12" in html and "The total is 13" not in html
+    assert "cache hit" in render(proj)[0]  # the entry was written again, whole
+
+
+@pytest.mark.slow
+def test_a_changed_float_in_the_snapshot_pickle_is_never_restored(proj):
+    render(proj)
+    (snapshot,) = (proj / ".cache" / "renderer").glob("report@*.pkl")
+    data = snapshot.read_bytes()
+    stored = struct.pack(">d", 6 / 6.237)  # pickle writes floats as 8 big-endian bytes
+    assert data.count(stored) == 1
+    snapshot.write_bytes(data.replace(stored, struct.pack(">d", 0.712)))
+    # a new inline expression: only it runs, with the setup restored from the snapshot
+    report = proj / "report.qmd"
+    report.write_text(report.read_text().replace("Closing prose.", "The ratio is `{python} f'{ratio:.3f}'`."))
+    err, html = render(proj)
+    assert "the setup snapshot failed its integrity check" in err and "running everything" in err
+    assert "The ratio is 0.962" in html and "0.712" not in html
+    # and an intact snapshot is restored as before
+    report.write_text(report.read_text().replace("f'{ratio:.3f}'", "f'{ratio:.4f}'"))
+    err, html = render(proj)
+    assert "cache: setup restored, executing 0 of 1 chunks and 1 of 2 inline expressions" in err
+    assert "The ratio is 0.9620" in html
+
+
+@pytest.mark.slow
+def test_the_cache_is_private(proj):
+    (proj / ".cache").mkdir(mode=0o755)  # an older version's folder
+    os.chmod(proj / ".cache", 0o755)
+    render(proj)
+    folder = proj / ".cache" / "renderer"
+    for path in (proj / ".cache", folder):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+    files = list(folder.iterdir())
+    assert {p.suffix for p in files} == {".json", ".pkl"} and len(files) == 3  # entry, snapshot, last key
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_every_cache_file_is_verified(tmp_path):
+    path = tmp_path / "entry.json"
+    cache.write_verified(path, '{"value": "81.7%"}')
+    assert cache.read_verified(path) == '{"value": "81.7%"}'
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.write_bytes(path.read_bytes().replace(b"81.7", b"81.6"))
+    with pytest.raises(cache.IntegrityError, match="does not match"):
+        cache.read_verified(path)
+    path.write_text('{"value": "81.7%"}')  # no digest (an older version's file)
+    with pytest.raises(cache.IntegrityError, match="no digest"):
+        cache.read_verified(path)
+    assert not list(tmp_path.glob(f"*{leftovers.CLAIMED_TMP}"))
+
+
+# --------------------------------------------------------------------------- leftovers
+
+CLAIMER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from renderer import leftovers
+    folder = Path(sys.argv[1])
+    leftovers.make_dir("cartox-render-", folder)
+    leftovers.make_file(folder / ".report@k.pkl.1.claimed.tmp")
+    print("claimed", flush=True)
+    time.sleep(600)
+""")
+
+
+def _claimer(folder: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLAIMER, str(folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.stdout.readline().strip() == "claimed"
+    return proc
+
+
+def test_a_dead_renders_claims_are_swept_and_a_live_ones_kept(tmp_path):
+    live = _claimer(tmp_path / "live") if (tmp_path / "live").mkdir() is None else None
+    dead = _claimer(tmp_path / "dead") if (tmp_path / "dead").mkdir() is None else None
+    try:
+        dead.send_signal(signal.SIGKILL)
+        dead.wait(timeout=30)
+        for folder in ("live", "dead"):
+            # what neither renderer wrote stays: another program's, an older version's
+            (tmp_path / folder / "renderer-olderversion").mkdir()
+            (tmp_path / folder / "notes.tmp").write_text("mine")
+        patterns = ["cartox-render-*", f".*{leftovers.CLAIMED_TMP}"]
+        messages = []
+        removed = leftovers.sweep(tmp_path / "dead", patterns, progress=messages.append)
+        assert sorted(p.name for p in removed)[0] == ".report@k.pkl.1.claimed.tmp" and len(removed) == 2
+        assert messages and messages[0].startswith("removed 2 leftovers of an interrupted render")
+        assert sorted(p.name for p in (tmp_path / "dead").iterdir()) == ["notes.tmp", "renderer-olderversion"]
+        assert leftovers.sweep(tmp_path / "live", patterns) == []
+        assert len(list((tmp_path / "live").iterdir())) == 4
+    finally:
+        live.kill()
+        live.wait(timeout=30)
+    assert len(leftovers.sweep(tmp_path / "live", patterns)) == 2  # its owner is gone now
+
+
+@pytest.mark.slow
+def test_the_next_render_sweeps_what_a_killed_render_left(proj, tmp_path):
+    """SIGKILL while a chunk runs, after the setup snapshot was written: the working folder
+    (the executed report) and the snapshot being written stay behind; the next render
+    removes them and prints the right numbers."""
+    report = proj / "report.qmd"
+    report.write_text(
+        report.read_text().replace(
+            'print("chunk output", result)', '__import__("time").sleep(120)\nprint("chunk output", result)'
+        )
+    )
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "renderer", "report.qmd", "--to", "html"],
+        cwd=proj,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PYTHONPATH": f"{proj}:{ROOT}", "PATH": "/usr/bin:/bin", "TMPDIR": str(tmp)},
+    )
+    for line in proc.stderr:
+        if "executing chunk" in line and "[3/" in line:  # the sleeping chunk (it binds no name: after the snapshot)
+            break
+    cache_dir = proj / ".cache" / "renderer"
+    deadline = time.monotonic() + 120
+    while not any(p.stat().st_size for p in cache_dir.glob(f"*{leftovers.CLAIMED_TMP}")):
+        assert time.monotonic() < deadline, "the snapshot was never written"
+        time.sleep(0.2)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    for child in children:  # a killed machine takes its kernel with it
+        child.kill()
+    left = [*tmp.glob("cartox-render-*"), *cache_dir.glob(f"*{leftovers.CLAIMED_TMP}")]
+    assert len(left) == 2, left
+    report.write_text(report.read_text().replace('__import__("time").sleep(120)\n', ""))
+    err, html = render(proj, tmpdir=tmp)
+    assert "removed 1 leftover of an interrupted render" in err
+    assert all(not p.exists() for p in left)
+    assert list(tmp.iterdir()) == [] and not list(cache_dir.glob(f"*{leftovers.CLAIMED_TMP}"))
+    assert "The total is 12" in html and "chunk output 12" in html
+
+
+def test_the_readme_says_the_cache_holds_patient_data_and_how_to_remove_it():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "**The cache holds patient data.**" in readme and "`make clean-cache`" in readme
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "\nclean-cache:\n\trm -rf .cache\n" in makefile

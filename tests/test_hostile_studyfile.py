@@ -1,0 +1,247 @@
+"""Hostile study files and exports (issue 22): strict parsing, and `map` output that cannot
+be hijacked by a value of the export.
+
+Each case asserts the clear outcome: an error naming the line(s) and the reason, returned
+at once (an alias bomb that would expand to 9^9 strings is refused before anything walks
+it, in the study-file reader and in the renderer's cache key alike), or a proposed study
+file whose keys are exactly those `map` meant to write.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from analysis import cli
+from analysis.inputs import yamlstrict
+from analysis.inputs.mapping import propose_mapping, study_file_text
+from analysis.inputs.studyfile import StudyFileError, read_study_file, resolve_study
+from renderer import cache
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: 342 bytes; with PyYAML's safe_load every reader that walks the result visits 9^9
+#: (387 million) strings.
+ALIAS_BOMB = (
+    "\n".join(
+        [f"a: &a [{','.join(['lol'] * 9)}]"]
+        + [f"{b}: &{b} [{','.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefgh", "bcdefghi")]
+    )
+    + "\n"
+)
+
+#: (name, study-file text, words the error must contain)
+HOSTILE = [
+    (
+        "duplicate top-level key",
+        "title: Mine\nanalysis:\n  alpha: 0.05\ntitle: Theirs\n",
+        ["duplicate key 'title'", "line 1", "line 4"],
+    ),
+    (
+        "duplicate option",
+        "analysis:\n  alpha: 0.05\n  landmark_day: 30\n  alpha: 0.2\n",
+        ["duplicate key 'alpha'", "line 2", "line 4"],
+    ),
+    (
+        "duplicate after YAML's booleans",
+        "values:\n  steroids:\n    yes: true\n    true: false\n",
+        ["duplicate key True", "line 3", "line 4"],
+    ),
+    ("alias bomb", ALIAS_BOMB, ["anchor (&a)", "line 1"]),
+    ("alias", "title: &t Mine\nsubtitle: *t\n", ["anchor (&t)", "line 1"]),
+    ("merge key", "product:\n  target: CD19\n  <<: {vector: lentiviral}\n", ["merge key (<<)", "line 3"]),
+    ("20,000 levels deep", "title: " + "[" * 20_000 + "]" * 20_000 + "\n", ["nested more than 32 levels"]),
+    (
+        "deep block mapping",
+        "".join("  " * i + f"k{i}:\n" for i in range(40)) + "  " * 40 + "x: 1\n",
+        ["nested more than 32 levels", "line 32"],
+    ),
+    (
+        "over a megabyte",
+        "values:\n  sex:\n" + "".join(f"    v{i}: M\n" for i in range(100_001)),
+        ["larger than 1,000,000 bytes"],
+    ),
+]
+
+
+@pytest.mark.parametrize("name,text,words", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_a_hostile_study_file_is_refused_with_its_lines(tmp_path, name, text, words):
+    study = tmp_path / "study.yml"
+    study.write_text(text, encoding="utf-8")
+    with pytest.raises(StudyFileError) as err:
+        read_study_file(study)
+    message = str(err.value)
+    assert message.startswith(f"{study}: ")
+    for word in words:
+        assert word in message, (word, message)
+
+
+def test_a_study_file_larger_than_the_limit_is_not_read_whole(tmp_path):
+    study = tmp_path / "study.yml"
+    study.write_bytes(b"title: x\n" + b"# padding\n" * (yamlstrict.MAX_BYTES // 10 + 1))
+    with pytest.raises(StudyFileError, match=r"larger than 1,000,000 bytes"):
+        read_study_file(study)
+    # a device never ends: only the first MAX_BYTES + 1 bytes are read
+    with pytest.raises(yamlstrict.StrictYAMLError, match="larger than 10 bytes"):
+        yamlstrict.read_limited("/dev/zero", limit=10)
+
+
+def test_node_count_is_limited():
+    text = "- 1\n" * (yamlstrict.MAX_NODES + 1)
+    assert len(text.encode()) < yamlstrict.MAX_BYTES
+    with pytest.raises(yamlstrict.StrictYAMLError, match="more than 100,000 values"):
+        yamlstrict.load(text)
+
+
+def test_validate_says_which_lines_collide_instead_of_ok(tmp_path, capsys):
+    """Issue 22's finding: `alpha` silently went from 0.05 to 0.2 and validate said OK."""
+    study = tmp_path / "study.yml"
+    study.write_text(
+        f"data:\n  cohort: {ROOT / 'data' / 'cohort.csv'}\n  cutoff: 2023-03-01\n"
+        "analysis:\n  alpha: 0.05\nanalysis:\n  alpha: 0.2\n",
+        encoding="utf-8",
+    )
+    assert cli.main(["validate", "--study", str(study)]) == 1
+    err = capsys.readouterr().err
+    assert "duplicate key 'analysis' on line 4 and line 6" in err
+
+
+def test_ordinary_study_files_still_read():
+    example = read_study_file(ROOT / "study.example.yml")
+    assert example.model.title
+    # YAML's own scalars keep their meaning: dates, numbers, lists of affiliations
+    assert yamlstrict.load("d: 2023-03-01\nn: 0.05\nl: [a, b]\n") == {
+        "d": yaml.safe_load("2023-03-01"),
+        "n": 0.05,
+        "l": ["a", "b"],
+    }
+
+
+def test_the_cache_key_does_not_expand_an_alias_bomb(tmp_path):
+    """The renderer hashes every *.yml of the project root and the files it names: the
+    bomb's bytes are in the key, its 9^9 strings are never walked."""
+    (tmp_path / "bomb.yml").write_text(ALIAS_BOMB)
+    (tmp_path / "study.yml").write_text("data:\n  cohort: data.csv\n")
+    (tmp_path / "data.csv").write_text("a\n1\n")
+    found = cache.config_files({}, tmp_path)
+    assert set(found) == {str(tmp_path / "bomb.yml"), str(tmp_path / "study.yml"), str(tmp_path / "data.csv")}
+    assert found[str(tmp_path / "bomb.yml")] == cache.file_digest(tmp_path / "bomb.yml")
+
+
+def test_a_huge_yml_is_hashed_not_parsed(tmp_path):
+    (tmp_path / "huge.yml").write_bytes(b"k: [" + b"1," * 2_000_000 + b"1]\n")
+    found = cache.config_files({}, tmp_path)
+    assert list(found) == [str(tmp_path / "huge.yml")]
+
+
+# --------------------------------------------------------------------------- map
+
+#: Cells a registry export can hold (an Alt+Enter line break in Excel, a crafted value).
+INJECTED = {
+    "crs_grade": "odd\ntitle: PWNED\ncolumns:\n  patient_id: center",
+    "sex": "X\r\ndata:\n  cutoff: 1999-01-01",
+    "steroids": "maybe\u2028analysis:\u2028  alpha: 0.9",
+}
+
+
+def _hostile_export(folder: Path) -> Path:
+    frame = pd.read_csv(ROOT / "data" / "cohort.csv", comment="#", dtype=str, keep_default_na=False)
+    frame = frame.rename(
+        columns={"crs_grade": "CRS grade", "sex": "Gender", "steroids": "Steroids given", "ph_positive": "Ph\npositive"}
+    )
+    frame.loc[0, "CRS grade"] = "Grade 2"
+    frame.loc[1, "CRS grade"] = INJECTED["crs_grade"]
+    frame.loc[2, "Gender"] = INJECTED["sex"]
+    frame.loc[3, "Steroids given"] = "Yes"
+    frame.loc[4, "Steroids given"] = INJECTED["steroids"]
+    path = folder / "export.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_map_echoes_export_values_without_letting_them_become_keys(tmp_path):
+    export = _hostile_export(tmp_path)
+    study = tmp_path / "study.yml"
+    assert cli.main(["map", str(export), "-o", str(study)]) == 0
+    text = study.read_text(encoding="utf-8")
+    parsed = yamlstrict.load(text)  # strict: an injected duplicate key would fail here
+    assert parsed["title"] == "CAR-T cell therapy cohort report"
+    assert set(parsed) == {"title", "authors", "date", "data", "columns", "values", "product", "analysis"}
+    assert parsed["data"]["cutoff"] is None
+    assert (
+        parsed["analysis"]["alpha"] == 0.05 and parsed["analysis"]["landmark_day"] == 30
+    )  # the defaults, not injected
+    assert "patient_id" not in parsed["columns"]
+    # the values are in the comments, escaped onto one line
+    assert "not recognised: odd\\ntitle: PWNED\\ncolumns:\\n  patient_id: center" in text
+    assert "X\\r\\ndata:\\n  cutoff: 1999-01-01" in text
+    # the header with a line break is mapped as written (a quoted scalar), not split
+    assert parsed["columns"]["ph_positive"] == "Ph\npositive"
+    for line in text.splitlines():
+        assert "\u2028" not in line and "\r" not in line
+
+
+def test_the_proposed_file_is_read_back_before_it_is_written(tmp_path, monkeypatch):
+    export = _hostile_export(tmp_path)
+    proposal = propose_mapping(export)
+    target = tmp_path / "study.yml"
+    assert yamlstrict.load(study_file_text(proposal, target))["columns"]["sex"] == "Gender"
+    # a writer that lets a line break through is caught by the read-back, and nothing is written
+    from analysis.inputs import mapping
+
+    monkeypatch.setattr(mapping.yamlstrict, "comment", lambda text: str(text))
+    with pytest.raises(mapping.MappingOutputError, match="nothing was written"):
+        study_file_text(proposal, target)
+    assert cli.main(["map", str(export), "-o", str(target)]) == 1
+    assert not target.exists()
+
+
+def test_a_mapped_hostile_export_still_validates(tmp_path):
+    """The proposed file is a valid study file (once the cut-off is set)."""
+    export = _hostile_export(tmp_path)
+    study = tmp_path / "study.yml"
+    assert cli.main(["map", str(export), "-o", str(study)]) == 0
+    text = study.read_text(encoding="utf-8").replace("  cutoff:   #", "  cutoff: 2023-03-01  #")
+    study.write_text(text, encoding="utf-8")
+    settings = resolve_study(study)
+    assert settings.title == "CAR-T cell therapy cohort report" and settings.analysis.alpha == 0.05
+
+
+# --------------------------------------------------------------------------- scalars
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "plain",
+        "a\nb: 1",
+        "x\u2028y\u2029z\x85",
+        "tab\there",
+        "#not a comment",
+        "'quoted'",
+        '"dq"',
+        "back\\slash",
+        "yes",
+        "1",
+        "",
+        " lead",
+        "é—ü",
+        "\x07bell",
+        None,
+        1,
+        2.5,
+        True,
+    ],
+)
+def test_a_scalar_reads_back_as_itself_on_one_line(value):
+    text = yamlstrict.scalar(value)
+    assert "\n" not in text and "\r" not in text and "\u2028" not in text
+    assert yamlstrict.load(f"key: {text}  # comment\n") == {"key": value}
+
+
+def test_a_comment_stays_one_comment():
+    line = "# " + yamlstrict.comment("a\nb: 1\rc: 2\u2028d: 3\x85e\x00f")
+    assert yamlstrict.load(f"x: 1\n{line}\n") == {"x": 1}

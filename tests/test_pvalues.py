@@ -1,0 +1,172 @@
+"""The p-value table (analysis.report.pvalues): every p-value the report prints, once, in
+its family, with Holm and Benjamini–Hochberg adjustments within the family.
+
+The completeness check does not trust the walker: the expected entries are listed here from
+the results object's own stores, one loop per analysis; a new analysis whose result carries
+a ``p`` must land in the table without any registration (checked on a results object with an
+extra field); and in the rendered report, every "p = ..." printed anywhere is a p-value of
+the table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+
+import pytest
+
+from analysis.estimators.multiplicity import p_adjust
+from analysis.registry.groups import TOXICITY_GROUPINGS
+from analysis.report.formatting import fmt_p
+from analysis.report.narrative import Narrative
+from analysis.report.pvalues import FAMILY_TITLES, collect_pvalues
+from analysis.report.results import Results
+
+
+def _expected_paths(r: Results) -> dict[str, str]:
+    """path -> family, written out from the results' stores (not by walking them)."""
+    out: dict[str, str] = {}
+    for (variable, grouping), c in r.table1.items():
+        if c.result.p is not None:
+            out[f"table1/{variable}/{grouping}/result/p"] = "table1"
+    for (response, grouping), c in r.response.items():
+        family = "efficacy_by_toxicity" if grouping in TOXICITY_GROUPINGS else "efficacy_by_treatment"
+        out[f"response/{response}/{grouping}/result/p"] = family
+    for (endpoint, grouping), s in r.survival.items():
+        if grouping != "all":
+            family = "efficacy_by_toxicity" if grouping in TOXICITY_GROUPINGS else "efficacy_by_treatment"
+            out[f"survival/{endpoint}/{grouping}/logrank_p"] = family
+    for endpoint, cox in r.cox.items():
+        for term in cox.terms:
+            out[f"cox/{endpoint}/terms/{term.key}/p"] = "multivariable"
+        out[f"cox/{endpoint}/severity_global_p"] = "multivariable"
+        out[f"cox/{endpoint}/ph_test_global_p"] = "model_checks"
+    for grouping in r.kinetics_peak:
+        family = "kinetics" if grouping in TOXICITY_GROUPINGS else "efficacy_by_treatment"
+        out[f"kinetics_peak/{grouping}/result/p"] = family
+    for metric, grouping in r.kinetics_metrics:
+        if metric != "cmax":  # the peak's own test, listed once under kinetics_peak
+            out[f"kinetics_metrics/{metric}/{grouping}/comparison/result/p"] = "kinetics"
+    for grouping, comp in r.competing.items():
+        for cause, cc in comp.causes.items():
+            if cc.gray.p is not None:
+                out[f"competing/{grouping}/causes/{cause}/gray/p"] = "competing"
+    for endpoint, grouping in r.landmark:
+        out[f"landmark/{endpoint}/{grouping}/survival/logrank_p"] = "landmark"
+    for endpoint, cox in r.centers.cox.items():
+        for term in cox.terms:
+            out[f"centers/cox/{endpoint}/terms/{term.key}/p"] = "centers"
+        out[f"centers/cox/{endpoint}/severity_global_p"] = "centers"
+    out["il6_by_blasts/p"] = "il6"
+    # issue 20: the publication's model beside Table 2 (the demo), the Mantel–Byar tests, and the
+    # joint tests of the exposure time-dependent and at the landmarks (their HRs print without p)
+    for endpoint, cox in r.cox_publication.items():
+        for term in cox.terms:
+            out[f"cox_publication/{endpoint}/terms/{term.key}/p"] = "publication_model"
+        out[f"cox_publication/{endpoint}/severity_global_p"] = "publication_model"
+        out[f"cox_publication/{endpoint}/ph_test_global_p"] = "model_checks"
+    for endpoint, grouping in r.time_dependent:
+        out[f"time_dependent/{endpoint}/{grouping}/mantel_byar/p"] = "time_dependent"
+    for endpoint in r.time_dependent_cox:
+        out[f"time_dependent_cox/{endpoint}/severity_global_p"] = "exposure_models"
+    for endpoint, day in r.landmark_models:
+        out[f"landmark_models/{endpoint}/{day}/cox/severity_global_p"] = "exposure_models"
+    return out
+
+
+def test_the_table_holds_exactly_the_reported_p_values(bundled_results):
+    table = bundled_results.pvalues
+    got = {row.path: row.family for row in table.rows}
+    assert got == _expected_paths(bundled_results)
+    assert table.n == len(table.rows) == 161  # the bundled demo: 161 p-values in 13 families
+    assert [f.key for f in table.families] == [k for k in FAMILY_TITLES if k in got.values()]
+    # not reported: univariable and landmark Wald p (their log-rank test is), per-term PH tests
+    assert not any("/hazard_ratios/" in p or "/ph_tests" in p for p in got)
+
+
+def test_adjustments_are_within_each_family(bundled_results):
+    table = bundled_results.pvalues
+    for family in table.families:
+        rows = [r for r in table.rows if r.family == family.key]
+        ps = [r.p for r in rows]
+        assert [r.p_holm for r in rows] == p_adjust(ps, "holm")
+        assert [r.p_bh for r in rows] == p_adjust(ps, "BH")
+        assert family.n == len(rows)
+        assert family.n_significant == sum(p < table.alpha for p in ps)
+        assert family.n_holm <= family.n_bh <= family.n_significant  # Holm is the stricter
+    # the bundled demo: IL-6 and the drugs differ by CRS in Table 1 even after Holm's adjustment
+    table1 = table.family("table1")
+    assert (table1.n, table1.n_significant, table1.n_holm, table1.n_bh) == (36, 10, 3, 3)
+
+
+def test_labels_say_what_is_compared(bundled_results):
+    rows = {r.path: r for r in bundled_results.pvalues.rows}
+    assert rows["survival/os/crs/logrank_p"].label == "OS by CRS"
+    assert rows["survival/os/crs/logrank_p"].test == "Log-rank"
+    assert rows["table1/steroids/icans/result/p"].label == "Received steroids by ICANS"
+    assert rows["kinetics_metrics/auc/severity/comparison/result/p"].label == "AUC(0–28) by CRS/ICANS severity"
+    assert rows["competing/crs/causes/nrm/gray/p"].label == "Non-relapse mortality by CRS"
+    assert rows["cox/os/severity_global_p"].test == "Wald, joint (2 df)"
+    assert rows["kinetics_peak/concurrent/result/p"].label == "Cmax by concurrent CRS and ICANS"
+    for family in bundled_results.pvalues.families:
+        labels = [r.label for r in bundled_results.pvalues.rows if r.family == family.key]
+        assert len(labels) == len(set(labels)), family.key  # every row of a family is distinct
+
+
+@dataclass(frozen=True)
+class _NewTest:
+    statistic: float
+    p: float
+    endpoint: str = "os"
+    grouping: str = "crs"
+
+
+@dataclass(frozen=True)
+class _ExtendedResults(Results):
+    mantel_byar: dict = field(default_factory=dict)
+
+
+def test_a_new_analysis_lands_in_the_table_without_registration(bundled_results):
+    shared = _NewTest(3.1, 0.0781)
+    values = {f.name: getattr(bundled_results, f.name) for f in dataclasses.fields(Results)}
+    extended = _ExtendedResults(
+        **values, mantel_byar={"os": shared, "again": shared, "lfs": _NewTest(1.0, 0.3, endpoint="lfs")}
+    )
+    table = collect_pvalues(extended, 0.05)
+    new = [r for r in table.rows if r.family == "mantel_byar"]
+    assert [(r.label, r.test, r.p, r.path) for r in new] == [
+        ("OS by CRS", "", 0.0781, "mantel_byar/os/p"),
+        ("LFS by CRS", "", 0.3, "mantel_byar/lfs/p"),
+    ]
+    assert table.n == bundled_results.pvalues.n + 2  # the shared object counts once
+    assert table.family("mantel_byar").title == "Mantel byar"  # until FAMILY_TITLES names it
+    # Holm within its own family (R: p.adjust(c(0.0781, 0.3), "holm") -> 0.1562 0.3000)
+    assert [r.p_holm for r in new] == pytest.approx([0.1562, 0.3], rel=1e-12)
+    assert [f.n for f in table.families if f.key != "mantel_byar"] == [f.n for f in bundled_results.pvalues.families]
+
+
+def test_the_prose_counts_are_the_table(bundled_results):
+    text = Narrative(bundled_results)
+    table = bundled_results.pvalues
+    assert text.pvalue_count == str(table.n)
+    assert text.family_count("efficacy_by_toxicity") == str(text.main_tests.n_tested) == "24"
+    assert text.family_count("efficacy_by_treatment") == str(text.treatment_tests.n_tested) == "10"
+    assert text.significant_count() == str(sum(f.n_significant for f in table.families))
+
+
+def test_every_p_printed_in_the_report_is_in_the_table(bundled_render, bundled_results):
+    """Every 'p = 0.xxx' / 'p < 0.001' of the rendered text (prose, captions, table notes)
+    matches a p-value of the table, as printed."""
+    printed = set(re.findall(r"\bp (?:= \d\.\d{3}|< 0\.001)", bundled_render.html_text))
+    listed = {fmt_p(r.p) for r in bundled_results.pvalues.rows}
+    assert printed, "no p-value found in the rendered text"
+    assert printed <= listed, sorted(printed - listed)
+    # the table itself is in the appendix, with its title and every family
+    for family in bundled_results.pvalues.families:
+        assert f"{family.title} ({family.n})" in bundled_render.html_text
+
+
+@pytest.mark.parametrize("adjustment", [None, "holm", "bh"])
+def test_significant_count_names_its_adjustment(bundled_results, adjustment):
+    assert Narrative(bundled_results).significant_count(adjustment).isdigit()
