@@ -163,8 +163,3 @@ class Models(Survival, Plan):
         """That term's level in a sentence: 'grade ≥3 CRS or severe ICANS'."""
         terms = self._cox(self.primary_endpoint).exposure_terms
         return in_sentence(terms[0].label) if terms else ""
-
-    @property
-    def has_publication_model(self) -> bool:
-        """Whether the publication's model was fitted (the bundled demo)."""
-        return bool(self.results.cox_publication)

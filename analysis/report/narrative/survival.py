@@ -53,6 +53,13 @@ class Survival(Verdicts):
             if lm.cox is None:  # nobody at the landmark: every estimate "not estimable (why)"
                 return _failed(endpoint, 0, 0, lm.reason or "not fitted", spec)
             return lm.cox
+        if model == "publication" and not self.results.cox_publication and endpoint in self.results.cox:
+            # a sentence in content shown for the demo only is still evaluated: "not estimable (why)"
+            from analysis.estimators.cox import PUBLICATION_MODEL, _failed
+
+            return _failed(
+                endpoint, 0, 0, "the publication's model is fitted for the bundled demo only", PUBLICATION_MODEL
+            )
         store = {
             "baseline": self.results.cox,
             "publication": self.results.cox_publication,

@@ -139,3 +139,28 @@ class TimeVarying(Effects, Models):
         """'92 patients, 54 events' of the landmark model."""
         cox = self._cox(endpoint, model)
         return f"{cox.n:,} patients, {cox.events:,} events"
+
+    @property
+    def landmark_days(self) -> str:
+        """Where the multivariable model was refitted: 'the day-30 landmark and, as a sensitivity
+        analysis, at day 90' (or 'the day-30 landmark')."""
+        text = f"the day-{self.results.landmark_day} landmark"
+        if self.has_sensitivity_landmark:
+            text += f" and, as a sensitivity analysis, at day {self.sensitivity_landmark_day}"
+        return text
+
+    def landmark_model_hrs(self, endpoint: str) -> str:
+        """The exposure's HRs (no p: the joint test is printed) of the model at each landmark:
+        'at day 30 (92 patients, 54 events), grade ≥3 ... had HR 1.41 (95% CI 0.53–3.74) ...; at
+        day 90 (78 patients, 45 events), ...'."""
+        parts = [
+            f"at day {self.landmark_day} ({self.landmark_model_n(endpoint)}), "
+            f"{self.exposure_hrs(endpoint, model='landmark', p=False)}"
+        ]
+        if self.has_sensitivity_landmark:
+            parts.append(
+                f"at day {self.sensitivity_landmark_day} "
+                f"({self.landmark_model_n(endpoint, 'sensitivity landmark')}), "
+                f"{self.exposure_hrs(endpoint, model='sensitivity landmark', p=False)}"
+            )
+        return "; ".join(parts)
