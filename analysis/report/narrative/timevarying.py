@@ -154,7 +154,7 @@ class TimeVarying(Effects, Models):
         'at day 30 (92 patients, 54 events), grade ≥3 ... had HR 1.41 (95% CI 0.53–3.74) ...; at
         day 90 (78 patients, 45 events), ...'."""
         parts = [
-            f"at day {self.landmark_day} ({self.landmark_model_n(endpoint)}), "
+            f"at day {self.results.landmark_day} ({self.landmark_model_n(endpoint)}), "
             f"{self.exposure_hrs(endpoint, model='landmark', p=False)}"
         ]
         if self.has_sensitivity_landmark:
