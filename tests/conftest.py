@@ -54,15 +54,17 @@ def report_parameter(name: str) -> str:
 
 
 _CONDITIONAL = re.compile(
-    r'^::: \{\.(content-visible|content-hidden) when-meta="cartox\.(kinetics|reproduction|astct)"\}\n(.*?)^:::\n',
+    r'^::: \{\.(content-visible|content-hidden) when-meta="cartox\.(kinetics|reproduction|hsct|astct)"\}\n(.*?)^:::\n',
     re.MULTILINE | re.DOTALL)
 
 
-def source_text(path: Path, kinetics: bool = True, reproduction: bool = True, astct: bool = True) -> str:
+def source_text(path: Path, kinetics: bool = True, reproduction: bool = True, hsct: bool = True,
+                astct: bool = True) -> str:
     """A qmd source as rendered: the conditional divs on `cartox.kinetics` (a kinetics
-    table), `cartox.reproduction` (the bundled demo's comparison with the publication) and
-    `cartox.astct` (the analysis plan's grading system is ASTCT's, cited) resolved."""
-    flags = {"kinetics": kinetics, "reproduction": reproduction, "astct": astct}
+    table), `cartox.reproduction` (the bundled demo's comparison with the publication),
+    `cartox.hsct` (transplants after CAR-T recorded and analysed) and `cartox.astct` (the
+    analysis plan's grading system is ASTCT's, cited) resolved."""
+    flags = {"kinetics": kinetics, "reproduction": reproduction, "hsct": hsct, "astct": astct}
 
     def keep(m):
         shown = (m.group(1) == "content-visible") == flags[m.group(2)]
@@ -71,21 +73,22 @@ def source_text(path: Path, kinetics: bool = True, reproduction: bool = True, as
     return _CONDITIONAL.sub(keep, path.read_text(encoding="utf-8"))
 
 
-def _chunk_options(kinetics: bool = True, reproduction: bool = True) -> list[dict]:
+def _chunk_options(kinetics: bool = True, hsct: bool = True, reproduction: bool = True) -> list[dict]:
     options = []
     for path in QMD_SOURCES:
-        text = source_text(path, kinetics, reproduction)
+        text = source_text(path, kinetics, reproduction, hsct=hsct)
         for block in re.findall(r"```\{python\}[^\n]*\n((?:#\|[^\n]*\n)+)", text):
             options.append(yaml.safe_load("".join(line[3:] + "\n" for line in block.splitlines())) or {})
     return options
 
 
-def captions(kinetics: bool = True, reproduction: bool = True) -> dict[str, list[str]]:
+def captions(kinetics: bool = True, hsct: bool = True, reproduction: bool = True) -> dict[str, list[str]]:
     """Figure and table captions (fig-cap, tbl-cap) and sub-captions of the qmd sources, as
-    written (``kinetics=False``: as rendered without a kinetics table; ``reproduction=False``:
-    of a cohort other than the bundled demo, without the publication's model)."""
+    written (``kinetics=False``: as rendered without a kinetics table; ``hsct=False``: without
+    the transplant analyses; ``reproduction=False``: of a cohort other than the bundled demo,
+    without the publication's model)."""
     out = {"fig-cap": [], "tbl-cap": [], "fig-subcap": []}
-    for opts in _chunk_options(kinetics, reproduction):
+    for opts in _chunk_options(kinetics, hsct, reproduction):
         for key in ("fig-cap", "tbl-cap"):
             if key in opts:
                 out[key].append(str(opts[key]))

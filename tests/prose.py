@@ -232,7 +232,12 @@ def misplaced_prose(log: list[Logged], html: str) -> list[str]:
 
 
 def inline_value_problems(
-    log: list[Logged], html: str, namespace: dict, kinetics: bool = True, reproduction: bool | None = None
+    log: list[Logged],
+    html: str,
+    namespace: dict,
+    kinetics: bool = True,
+    reproduction: bool | None = None,
+    hsct: bool | None = None,
 ) -> list[str]:
     """Everything wrong with the inline values of a render, in one list:
 
@@ -247,10 +252,14 @@ def inline_value_problems(
 
     if reproduction is None:
         reproduction = namespace["text"].show_reproduction
+    if hsct is None:  # the transplant section, as the namespace's text flags it (cartox.hsct)
+        hsct = namespace["text"].hsct_analysed
     problems = []
     for path in QMD_SOURCES:
         astct = getattr(namespace["text"], "grading_is_astct", True)
-        written = [INLINE.findall(line) for line in _prose_lines(source_text(path, kinetics, reproduction, astct))]
+        written = [
+            INLINE.findall(line) for line in _prose_lines(source_text(path, kinetics, reproduction, hsct, astct))
+        ]
         written = [expr for exprs in written for expr in exprs]
         logged = [e.expression for e in log if Path(e.file) == path.resolve()]
         if written != logged:

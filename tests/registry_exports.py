@@ -55,6 +55,7 @@ FIELDS = {
     "relapse_date": ("Date of relapse", "rel_dt"),
     "death_date": ("Date of death", "death_dt"),
     "last_followup_date": ("Date of last follow-up", "lfu_dt"),
+    "hsct_date": ("Date of allo-HSCT after CAR-T", "hsct_post"),
 }
 KINETICS_FIELDS = {"patient_id": ("Record ID", "record_id"), "day": ("Day after infusion", "pcr_day"),
                    "car_copies_per_ug": ("CAR transgene copies (copies/ug DNA)", "car_cp")}

@@ -84,7 +84,8 @@ def test_swimmer_rows_are_ordered_by_follow_up_and_hold_no_identifier(results, s
     assert t.shown == t.n_patients == len(study.cohort)
     assert np.all(np.diff(t.follow_up) <= 0)
     assert np.all(t.relapse[~np.isnan(t.relapse)] > t.cr[~np.isnan(t.relapse)])
-    assert set(vars(t)) == {"follow_up", "died", "crs_onset", "icans_onset", "cr", "relapse", "n_patients", "shown"}
+    assert set(vars(t)) == {"follow_up", "died", "crs_onset", "icans_onset", "cr", "relapse", "hsct", "n_patients",
+                            "shown"}
     fig = figures.swimmer_plot(t)
     ax = fig.axes[0]
     assert ax.get_yticks().size == 0 and len(ax.patches) == t.shown

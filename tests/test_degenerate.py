@@ -193,7 +193,7 @@ def test_the_report_renders_completely(case):
     if "pdf" in CASES[case.name].to:
         texts["pdf"] = case.rendered.pdf_text
     has_kinetics = CASES[case.name].kinetics != ""
-    caps = captions(has_kinetics, reproduction=False)   # each case names its own cohort, never the demo
+    caps = captions(has_kinetics, hsct=case.text.hsct_analysed, reproduction=False)   # never the demo
     absent = [c for c in captions(reproduction=False)["fig-cap"] if c not in caps["fig-cap"]]
     assert bool(absent) != has_kinetics  # without a kinetics table its figures are left out
     for fmt, text in texts.items():

@@ -323,7 +323,7 @@ QUARTO = shutil.which("quarto")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(QUARTO is None, reason="quarto is not on the PATH (scripts/quarto-offline.sh builds it)")
+@pytest.mark.skipif(QUARTO is None, reason="quarto is not on the PATH (README: 'Checking against real Quarto')")
 def test_real_quarto_renders_the_same_fields_as_text(tmp_path):
     """Quarto executes the same chunks (the title block and byline are displayed Markdown,
     the product an inline expression): the same checks on its HTML, PDF and DOCX."""

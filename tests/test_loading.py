@@ -113,7 +113,7 @@ def test_valid_cohort_is_normalised(valid):
     assert list(valid.columns) == [field.name for field in contract.COHORT_FIELDS]
     dtypes = valid.dtypes.astype(str).to_dict()
     assert {c for c, d in dtypes.items() if d == "datetime64[ns]"} == {
-        "infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date"}
+        "infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date", "hsct_date"}
     assert {c for c, d in dtypes.items() if d == "bool"} == {"ph_positive", "steroids", "tocilizumab", "cr_day30"}
     assert {c for c, d in dtypes.items() if d == "boolean"} == {"seizure", "mrd_negative"}
     assert {c for c, d in dtypes.items() if d == "int64"} == {"n_relapses", "prior_lines", "crs_grade", "icans_grade"}

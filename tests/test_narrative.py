@@ -57,9 +57,10 @@ def test_verdicts_flip_with_the_p_value(results):
 def test_conclusion_counts_the_significant_comparisons(results):
     base = Narrative(_with_logrank_p(results, ("os", "crs"), 0.5))
     n_tests = base.main_tests.n
-    assert n_tests == 24  # 6 toxicity groupings x (CR, MRD-negative CR, OS, LFS)
+    assert n_tests == 30  # 6 toxicity groupings x (CR, MRD-negative CR, OS, LFS, EFS)
     flipped = Narrative(_with_logrank_p(results, ("os", "crs"), 0.001))
-    before = sum(bool(base.significant(o, by=g)) for g in TOXICITY_GROUPINGS for o in ("cr", "mrd_negative_cr", "os", "lfs"))
+    outcomes = ("cr", "mrd_negative_cr", "os", "lfs", "efs")
+    before = sum(bool(base.significant(o, by=g)) for g in TOXICITY_GROUPINGS for o in outcomes)
     assert conclusion(flipped).startswith(f"{before + 1} of {n_tests} comparisons")
     assert "OS by CRS" in conclusion(flipped) and "OS by CRS" not in conclusion(base)
 
@@ -107,13 +108,13 @@ def _all_null(results):
 def test_a_null_conclusion_is_not_worded_as_equivalence(results):
     text = Narrative(_all_null(results))
     abstract = conclusion(text)
-    assert abstract.startswith("Of the 24 comparisons") and "none reached statistical significance" in abstract
+    assert abstract.startswith("Of the 30 comparisons") and "none reached statistical significance" in abstract
     assert "not evidence that toxicity leaves efficacy unchanged" in abstract
     discussion = said("_discussion", "text.choose(text.main_tests.any", text)
     for words in EQUIVALENCE:
         assert words not in abstract.lower() and words not in discussion.lower()
         assert words not in text.differ("survival", ("os", "crs"))
-    assert discussion.startswith("of the 24 comparisons")  # inside "In this cohort, ..."
+    assert discussion.startswith("of the 30 comparisons")  # inside "In this cohort, ..."
 
 
 def test_no_treatment_recommendation_and_kinetics_only_when_measured(results):
@@ -122,7 +123,7 @@ def test_no_treatment_recommendation_and_kinetics_only_when_measured(results):
     assert "supports" not in sentence and "withholding" not in sentence
     assert "response, expansion or survival" in sentence
     no_kinetics = Narrative(dataclasses.replace(_all_null(results), kinetics_reason="no CAR-T kinetics table was supplied"))
-    assert "response or survival in this analysis (8 tests)" in treatment_verdict(no_kinetics)  # CR, MRD, OS, LFS x 2
+    assert "response or survival in this analysis (10 tests)" in treatment_verdict(no_kinetics)  # CR, MRD, OS, LFS x 2
     assert no_kinetics.kinetics_reason == "no CAR-T kinetics table was supplied" and text.kinetics_reason == ""
     assert "kinetics: false" in no_kinetics.title_block and "kinetics: true" in text.title_block
 
@@ -132,12 +133,13 @@ def test_significant_terms_read_as_a_sentence(results):
            for e, c in results.cox.items()}
     none = Narrative(dataclasses.replace(results, cox=cox))
     terms = "text.choose(text.any_significant_term"
-    assert said("_results-multivariable", terms, none) == "No term of either model was significant at the 5% level."
+    assert said("_results-multivariable", terms, none) == "No term of any model was significant at the 5% level."
     one = dict(cox)
     one["os"] = dataclasses.replace(cox["os"], terms=(dataclasses.replace(cox["os"].terms[0], p=0.01),
                                                      *cox["os"].terms[1:]))
     sentence = said("_results-multivariable", terms, Narrative(dataclasses.replace(results, cox=one)))
-    assert sentence == f"Significant at the 5% level were {cox['os'].terms[0].label} for OS, and no term for LFS."
+    assert sentence == (f"Significant at the 5% level were {cox['os'].terms[0].label} for OS, no term for LFS, "
+                        "and no term for EFS.")
 
 
 def test_alpha_comes_from_the_study_file(results, tmp_path):
@@ -322,7 +324,7 @@ def test_keyword_accessors_read_like_the_tables(results):
 
 @pytest.mark.parametrize("call, listed", [
     (lambda t: t.p("os", by="age_crs"), "the groupings are: crs, icans"),
-    (lambda t: t.p("overall", by="crs"), "the outcomes are: cr, mrd_negative_cr, os, lfs, peak, cmax, tmax, auc, relapse, nrm, age"),
+    (lambda t: t.p("overall", by="crs"), "the outcomes are: cr, mrd_negative_cr, os, lfs, efs, peak, cmax, tmax, auc, relapse, nrm, age"),
     (lambda t: t.count("age_crs"), "the counts are: n_patients"),
     (lambda t: t.p("survival", ("os", "nope")), "the groupings it has are:"),
     (lambda t: t.p("os"), 'text.p("os", by="crs")'),
@@ -344,7 +346,7 @@ def test_an_unknown_name_lists_the_valid_ones(results, call, listed):
     (lambda t: t.landmark("os", 18), "unknown landmark month 18; the landmark months are: 12, 24"),
     (lambda t: t.survival_hr("os", "crs", level="grade3"), "unknown level 'grade3'; the levels are: 'yes'"),
     (lambda t: t.hr("os", "severity_ge4"), "unknown term 'severity_ge4'; the terms are: "),
-    (lambda t: t.hr("efs", "severity_ge3"), "no baseline Cox model 'efs'; the valid names are: os, lfs"),
+    (lambda t: t.hr("pfs", "severity_ge3"), "no baseline Cox model 'pfs'; the valid names are: os, lfs, efs"),
     (lambda t: t.rate("cr", "crs", "maybe"), "unknown level 'maybe'; the levels are: 'no', 'yes'"),
     (lambda t: t.cif("relapse", 36), "unknown month 36; the months are: 12, 24"),
 ])

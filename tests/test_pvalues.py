@@ -72,6 +72,17 @@ def _expected_paths(r: Results) -> dict[str, str]:
         out[f"time_dependent_cox/{endpoint}/severity_global_p"] = "exposure_models"
     for endpoint, day in r.landmark_models:
         out[f"landmark_models/{endpoint}/{day}/cox/severity_global_p"] = "exposure_models"
+    for (response, grouping), test in r.response_trend.items():
+        out[f"response_trend/{response}/{grouping}/p"] = "trend"
+    for (endpoint, grouping), trend in r.survival_trend.items():
+        out[f"survival_trend/{endpoint}/{grouping}/p"] = "trend"
+    for (endpoint, model), fit in r.transplant.time_dependent.items():
+        for term in fit.terms:  # the transplant's HR beside a toxicity is in the JSON only
+            if model == "hsct" or term.key != "hsct":
+                out[f"transplant/time_dependent/{endpoint}/{model}/terms/{term.key}/p"] = "transplant"
+    for endpoint, censored in r.transplant.censored.items():
+        for grouping in censored.hazard_ratios:
+            out[f"transplant/censored/{endpoint}/survival/{grouping}/logrank_p"] = "transplant"
     return out
 
 
@@ -79,10 +90,11 @@ def test_the_table_holds_exactly_the_reported_p_values(bundled_results):
     table = bundled_results.pvalues
     got = {row.path: row.family for row in table.rows}
     assert got == _expected_paths(bundled_results)
-    assert table.n == len(table.rows) == 161  # the bundled demo: 161 p-values in 13 families
+    assert table.n == len(table.rows) == 216  # the bundled demo: 216 p-values in 15 families
     assert [f.key for f in table.families] == [k for k in FAMILY_TITLES if k in got.values()]
     # not reported: univariable and landmark Wald p (their log-rank test is), per-term PH tests
     assert not any("/hazard_ratios/" in p or "/ph_tests" in p for p in got)
+    assert not any("firth" in p for p in got)  # the Firth odds ratio's LR test is not printed
 
 
 def test_adjustments_are_within_each_family(bundled_results):
@@ -150,8 +162,8 @@ def test_the_prose_counts_are_the_table(bundled_results):
     text = Narrative(bundled_results)
     table = bundled_results.pvalues
     assert text.pvalue_count == str(table.n)
-    assert text.family_count("efficacy_by_toxicity") == str(text.main_tests.n_tested) == "24"
-    assert text.family_count("efficacy_by_treatment") == str(text.treatment_tests.n_tested) == "10"
+    assert text.family_count("efficacy_by_toxicity") == str(text.main_tests.n_tested) == "30"
+    assert text.family_count("efficacy_by_treatment") == str(text.treatment_tests.n_tested) == "12"
     assert text.significant_count() == str(sum(f.n_significant for f in table.families))
 
 

@@ -70,6 +70,15 @@ def test_no_unevaluated_code_or_missing_value_is_printed(bundled_render, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_no_odds_ratio_of_zero_is_printed(bundled_render, fmt):
+    """CR by CRS has a zero cell (every patient without CRS responded): the report prints Firth's
+    odds ratio, never the conditional estimate 0 (issue 20)."""
+    text = _text(bundled_render, fmt)
+    assert not re.search(r"\bOR 0\.0+\b(?!\d)", text), f"an odds ratio of 0 printed in the {fmt}"
+    assert "Firth OR" in text
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_cross_references_are_resolved(bundled_render, fmt):
     text = _text(bundled_render, fmt)
     for marker in ("@fig-", "@tbl-", "@sec-", "?@", "[@"):

@@ -65,6 +65,21 @@ RELAPSE_SCALE_MONTHS = 24.0
 INFUSION_BETA = (1.05, 1.0)          # accrual over May 2016 - Dec 2022, slightly increasing
 LOST_TO_FOLLOWUP = 0.05
 
+#: Allogeneic HSCT after CAR-T. Drawn from a random stream of its own (``HSCT_STREAM``), after
+#: every other column, so that adding it changed no other value of the bundled data: the
+#: published counts, tests and the reproduction table are those of the cohort without it.
+#: Consolidation: a share of the patients in CR is referred, and transplanted 1-4 months after
+#: the CR date if still alive, in CR and in follow-up then; after relapse: a share of the
+#: relapsed patients, 1-3 months after the relapse if alive and followed. The outcome model
+#: does not use the transplant (its effect in the demo is nil, so a time-dependent analysis
+#: should find none, while a comparison that ignores when it happened credits it with the time
+#: its patients had to survive to reach it).
+HSCT_STREAM = 0x45C7
+HSCT_CONSOLIDATION_SHARE = 0.35
+HSCT_DAYS_AFTER_CR = (30, 120)
+HSCT_AFTER_RELAPSE_SHARE = 0.25
+HSCT_DAYS_AFTER_RELAPSE = (30, 90)
+
 
 @dataclass(frozen=True)
 class Band:
@@ -295,6 +310,9 @@ def synthesize(n_patients: int = N_PUBLISHED, seed: int = DEFAULT_SEED) -> tuple
     def _date(days, mask):
         return (infusion + pd.to_timedelta(np.where(mask, days, 0), unit="D")).where(mask)
 
+    hsct_day, transplanted = _transplants(np.random.default_rng((seed, HSCT_STREAM)), cr, cr_day, relapsed,
+                                          relapse_day, last_day)
+
     cohort = pd.DataFrame({
         "patient_id": [f"SYN-{i:0{max(3, len(str(n)))}d}" for i in range(1, n + 1)],
         "center": np.array(CENTERS)[np.searchsorted(np.cumsum(CENTER_SHARES) / sum(CENTER_SHARES),
@@ -325,12 +343,30 @@ def synthesize(n_patients: int = N_PUBLISHED, seed: int = DEFAULT_SEED) -> tuple
         "relapse_date": _date(relapse_day, relapsed),
         "death_date": _date(death_day, died),
         "last_followup_date": _date(last_day, np.ones(n, dtype=bool)),
+        "hsct_date": _date(hsct_day, transplanted),
     })
     # Row order is shuffled so that the cell structure is not visible from the IDs.
     ids = cohort["patient_id"].to_numpy()
     cohort = cohort.iloc[rng.permutation(n)].reset_index(drop=True)
     cohort["patient_id"] = ids
     return cohort, _kinetics(rng, cohort)
+
+
+def _transplants(rng, cr, cr_day, relapsed, relapse_day, last_day) -> tuple[np.ndarray, np.ndarray]:
+    """Day of an allogeneic HSCT after CAR-T (see ``HSCT_CONSOLIDATION_SHARE``) and who had one:
+    consolidation in CR before any relapse, or after a relapse; always before the end of
+    follow-up (death or censoring)."""
+    n = cr.size
+    referred = rng.random(n) < HSCT_CONSOLIDATION_SHARE
+    consolidation_day = cr_day + rng.integers(HSCT_DAYS_AFTER_CR[0], HSCT_DAYS_AFTER_CR[1] + 1, n)
+    after_relapse = rng.random(n) < HSCT_AFTER_RELAPSE_SHARE
+    salvage_day = np.where(relapsed, relapse_day, 0) + rng.integers(HSCT_DAYS_AFTER_RELAPSE[0],
+                                                                   HSCT_DAYS_AFTER_RELAPSE[1] + 1, n)
+    in_cr_then = cr & referred & (consolidation_day < np.where(relapsed, relapse_day, np.iinfo(np.int64).max))
+    consolidation = in_cr_then & (consolidation_day < last_day)
+    salvage = relapsed & ~consolidation & after_relapse & (salvage_day < last_day)
+    day = np.where(consolidation, consolidation_day, np.where(salvage, salvage_day, 0))
+    return day, consolidation | salvage
 
 
 def _kinetics(rng, cohort: pd.DataFrame) -> pd.DataFrame:

@@ -35,12 +35,12 @@ from analysis.registry.concepts import RESPONSES, VARIABLES
 
 # scipy is imported in the functions that use it: a kernel restoring cached results
 # (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
-from analysis.registry.groups import GROUPINGS, Grouping
+from analysis.registry.groups import GROUPINGS, TREND_SCORES, Grouping
 
 
 @dataclass(frozen=True)
 class TestResult:
-    test: str | None  # "mann_whitney" | "kruskal_wallis" | "chi_square" | "fisher_exact" | None
+    test: str | None  # "mann_whitney" | "kruskal_wallis" | "chi_square" | "fisher_exact" | "cochran_armitage" | None
     p: float | None
     statistic: float | None
     reason: str | None = None  # why p is None
@@ -460,3 +460,41 @@ def compare_response(df: pd.DataFrame, response: str, grouping: str) -> Response
         levels.append(RateLevel(level.key, level.label, n, events, events / n if n else None, low, high))
         counts.append([events, n - events])
     return ResponseComparison(response, grouping, tuple(levels), table_test(counts))
+
+
+# --------------------------------------------------------------------------- trend across ordered levels
+
+
+def cochran_armitage(events, totals, scores) -> TestResult:
+    """Chi-square test for trend in proportions (Cochran 1954, Armitage 1955), as R
+    ``prop.trend.test(events, totals, score = scores)``: the weighted regression of the
+    proportions on the scores, ``T = (sum x_i (s_i - s_bar))^2 / (p (1 - p) sum n_i (s_i - s_bar)^2)``
+    with ``s_bar = sum n_i s_i / N`` and ``p`` the pooled proportion, chi-square on 1 df.
+    Levels without patients add nothing; fewer than two scored levels with patients, or a
+    pooled proportion of 0 or 1, leave the test undefined (R: NaN)."""
+    from scipy import stats
+
+    x = np.asarray(events, dtype=float)
+    n = np.asarray(totals, dtype=float)
+    s = np.asarray(scores, dtype=float)
+    present = n > 0
+    if np.unique(s[present]).size < 2:
+        return _none("fewer than two ordered groups with patients", "cochran_armitage")
+    total, responders = n.sum(), x.sum()
+    pooled = responders / total
+    if pooled <= 0 or pooled >= 1:
+        return _none("every patient or none responded: no trend to test", "cochran_armitage")
+    centre = float(np.sum(n * s) / total)
+    statistic = float(np.sum(x * (s - centre)) ** 2 / (pooled * (1 - pooled) * np.sum(n * (s - centre) ** 2)))
+    return TestResult("cochran_armitage", float(stats.chi2.sf(statistic, 1)), statistic)
+
+
+def response_trend(df: pd.DataFrame, response: str, grouping: str) -> TestResult:
+    """Cochran–Armitage test of a response rate across the ordered levels of ``grouping``
+    (scores :data:`analysis.registry.groups.TREND_SCORES`)."""
+    if grouping not in TREND_SCORES:
+        raise KeyError(f"grouping {grouping!r} is not ordered; the ordered groupings are: {', '.join(TREND_SCORES)}")
+    rates = compare_response(df, response, grouping)
+    scores = TREND_SCORES[grouping]
+    return cochran_armitage([lv.events for lv in rates.levels], [lv.n for lv in rates.levels],
+                            [scores[lv.key] for lv in rates.levels])

@@ -179,8 +179,11 @@ def loglog_ci(estimate: float, variance: float) -> tuple[float | None, float | N
     if variance <= 0:
         return estimate, estimate, None
     scale = Z95 * np.sqrt(variance) / (estimate * np.log(estimate))   # negative
-    # F ** exp(scale) > F (exp(scale) < 1): the upper limit
-    return float(estimate ** np.exp(-scale)), float(estimate ** np.exp(scale)), None
+    # F ** exp(scale) > F (exp(scale) < 1): the upper limit. F within rounding of 1 (every patient
+    # but a fraction eps had the event) makes |scale| huge: exp overflows to inf and the limits
+    # are their limits, 0 and 1 (as R computes them, without a warning).
+    with np.errstate(over="ignore"):
+        return float(estimate ** np.exp(-scale)), float(estimate ** np.exp(scale)), None
 
 
 def value_at(curve: CIFCurve, months: float) -> CIFPoint:
@@ -365,3 +368,86 @@ def summary_rows(result: CompetingRisks) -> tuple[CIFRow, ...]:
         for cause, comparison in result.causes.items()
         for level in comparison.levels
     )
+
+
+# --------------------------------------------------------------------------------------
+# Onset of CRS and ICANS, with death before onset as the competing event
+# --------------------------------------------------------------------------------------
+
+#: Days after infusion at which the cumulative incidence of onset is reported.
+ONSET_DAYS = (7, 14, 28)
+#: Toxicities with an onset day: key -> (grade column, onset column, "any" flag of the prepared cohort).
+ONSET_TOXICITIES = {"crs": ("crs_grade", "crs_onset_day", "crs_any"),
+                    "icans": ("icans_grade", "icans_onset_day", "icans_any")}
+ONSET, DEATH_BEFORE_ONSET = 1, 2
+
+
+@dataclass(frozen=True)
+class OnsetPoint:
+    day: int
+    estimate: float | None
+    variance: float | None
+    ci_low: float | None
+    ci_high: float | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class OnsetIncidence:
+    """Cumulative incidence of a toxicity's onset from infusion, in days, death without the
+    toxicity competing (R ``cmprsk::cuminc(day, status)``, status 1 onset, 2 death, 0 censored)."""
+
+    toxicity: str              # "crs" | "icans"
+    n: int
+    onsets: int
+    deaths_before_onset: int
+    censored: int
+    points: tuple[OnsetPoint, ...]    # at ONSET_DAYS
+    median_day: float | None          # first day the cumulative incidence reaches 50%
+    median_reason: str | None
+    curve: CIFCurve                   # in days
+
+
+def onset_frame(df: pd.DataFrame, toxicity: str) -> pd.DataFrame:
+    """Every patient: ``day`` (onset day, else day of death or last follow-up) and ``status``
+    (1 onset, 2 death without the toxicity, 0 censored). An onset on the day of death counts
+    as the onset: it is recorded, so it preceded the death."""
+    if toxicity not in ONSET_TOXICITIES:
+        raise KeyError(f"unknown toxicity {toxicity!r}; expected one of {', '.join(ONSET_TOXICITIES)}")
+    _, onset_column, any_column = ONSET_TOXICITIES[toxicity]
+    had = df[any_column].to_numpy(dtype=bool)
+    onset = df[onset_column].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    died = df["death_date"].notna().to_numpy()
+    end = (df["death_date"].where(died, df["last_followup_date"]) - df["infusion_date"]).dt.days.to_numpy(dtype=float)
+    day = np.where(had, onset, end)
+    status = np.where(had, ONSET, np.where(died, DEATH_BEFORE_ONSET, CENSORED))
+    return pd.DataFrame({"day": day, "status": status}, index=df.index)
+
+
+def onset_incidence(df: pd.DataFrame, toxicity: str, *, days=ONSET_DAYS) -> OnsetIncidence:
+    """Cumulative incidence of ``toxicity`` onset (Aalen-Johansen, cmprsk's variance, log(-log)
+    95% CI as for relapse) at ``days``, and the median onset day: the first day on which the
+    cumulative incidence is at least 50% (read off the step function of ``cuminc``), not
+    reached when fewer than half of the patients ever have the toxicity."""
+    data = onset_frame(df, toxicity)
+    day, status = data["day"].to_numpy(dtype=float), data["status"].to_numpy()
+    n = int(day.size)
+    counts = dict(onsets=int(np.sum(status == ONSET)), deaths_before_onset=int(np.sum(status == DEATH_BEFORE_ONSET)),
+                  censored=int(np.sum(status == CENSORED)))
+    if n == 0:
+        empty = CIFCurve(np.array([0.0]), np.array([0.0]), np.array([0.0]), 0.0)
+        return OnsetIncidence(toxicity, 0, **counts, points=tuple(OnsetPoint(d, None, None, None, None, "no patient")
+                                                                   for d in days),
+                              median_day=None, median_reason="no patient", curve=empty)
+    curve = cumulative_incidence(day, status, ONSET)
+    points = []
+    for d in days:
+        p = value_at(curve, d)
+        reason = p.reason.replace(f"{d:g} months", f"day {d}") if p.reason and d > curve.last_time else p.reason
+        points.append(OnsetPoint(int(d), p.estimate, p.variance, p.ci_low, p.ci_high, reason))
+    reached = np.flatnonzero(curve.estimate >= 0.5)
+    median = float(curve.times[reached[0]]) if reached.size else None
+    reason = None if reached.size else (
+        f"not reached: the cumulative incidence stays below 50%, at most {100 * curve.estimate[-1]:.1f}%")
+    return OnsetIncidence(toxicity, n, **counts, points=tuple(points), median_day=median, median_reason=reason,
+                          curve=curve)

@@ -14,6 +14,10 @@ printed numbers (the tests record the R calls and their output):
   :func:`_r_uniroot` is a port of R's ``zeroin`` so that the values here are R's
   to ~1e-12 (SciPy's ``odds_ratio(kind="conditional")`` solves exactly and
   differs from R in the fifth digit);
+* when the 2x2 table has a zero cell (the conditional MLE is then 0 or infinite), the
+  odds ratio shown is Firth's penalized estimate with its profile penalized-likelihood CI
+  (R ``logistf``, :func:`analysis.estimators.firth.firth_odds_ratio`); the conditional
+  one is kept beside it for the JSON;
 * univariable Cox hazard ratio of each level against the reference level:
   R ``coxph(Surv(time, status) ~ group)`` with Efron ties, fitted by the same
   Newton-Raphson as Table 2 (:mod:`analysis.estimators.cox`), Wald CI ``exp(b ± z se)``;
@@ -29,11 +33,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from analysis.registry.concepts import ENDPOINTS, RESPONSES
+
+if TYPE_CHECKING:
+    from analysis.estimators.firth import FirthOddsRatio
 
 # scipy is imported in the functions that use it: a kernel restoring cached results
 # (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
@@ -98,6 +106,14 @@ class ResponseEffect:
     reference_n: int
     difference: ProportionDifference
     odds_ratio: OddsRatio
+    #: Firth-penalized odds ratio (R logistf), computed when the 2x2 table has a zero cell:
+    #: the conditional MLE is then 0 or infinite, and the Firth estimate is the one shown
+    firth: FirthOddsRatio | None = None
+
+    @property
+    def odds_ratio_method(self) -> str:
+        """Which odds ratio the report shows: "firth" (a zero cell) or "conditional_mle" (fisher.test)."""
+        return "firth" if self.firth is not None else "conditional_mle"
 
 
 def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -280,12 +296,27 @@ def response_effect(df: pd.DataFrame, response: str, grouping: str) -> ResponseE
     in_ref = (column == ref).to_numpy()
     k1, n1 = int(flag[in_level].sum()), int(in_level.sum())
     k2, n2 = int(flag[in_ref].sum()), int(in_ref.sum())
+    table = [[k1, n1 - k1], [k2, n2 - k2]]
+    firth = None
+    if has_zero_cell(table):
+        from analysis.estimators.firth import firth_odds_ratio  # scipy.optimize only when needed
+
+        firth = firth_odds_ratio(table)
     return ResponseEffect(
         response=response, grouping=grouping, level=level, reference=ref,
         events=k1, n=n1, reference_events=k2, reference_n=n2,
         difference=newcombe_difference(k1, n1, k2, n2),
-        odds_ratio=fisher_odds_ratio([[k1, n1 - k1], [k2, n2 - k2]]),
+        odds_ratio=fisher_odds_ratio(table),
+        firth=firth,
     )
+
+
+def has_zero_cell(table) -> bool:
+    """A 2x2 table with a zero cell and no empty row or column: its conditional MLE (and
+    the ordinary MLE) of the odds ratio is 0 or infinite, so Firth's estimate is used."""
+    t = np.asarray(table, dtype=np.int64)
+    margins_ok = (t.sum(axis=0) > 0).all() and (t.sum(axis=1) > 0).all()
+    return bool(margins_ok and (t == 0).any())
 
 
 # --------------------------------------------------------------------------- hazard ratios
@@ -424,3 +455,62 @@ def detectable_hazard_ratio_for(df: pd.DataFrame, endpoint: str, grouping: str, 
     in_reference = codes == g.keys.index(reference_level(grouping))
     share = float(in_reference.mean()) if n else None
     return detectable_hazard_ratio(int(data["event"].sum()), share, alpha, power)
+
+
+# --------------------------------------------------------------------------- trend across ordered levels
+
+
+@dataclass(frozen=True)
+class CoxTrend:
+    """Cox model with a grouping's ordered score as one numeric covariate: the hazard ratio
+    per step up the order (none -> grade 1-2 -> grade >=3), R
+    ``coxph(Surv(time, status) ~ score, ties = "efron")``, Wald CI and p."""
+
+    endpoint: str
+    grouping: str
+    scores: dict[str, int]
+    n: int
+    events: int
+    hr: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p: float | None
+    coef: float | None = None
+    se: float | None = None
+    reason: str | None = None
+
+
+def cox_trend(df: pd.DataFrame, endpoint: str, grouping: str) -> CoxTrend:
+    """Test for trend of survival across an ordered grouping (scores
+    :data:`analysis.registry.groups.TREND_SCORES`), fitted by :mod:`analysis.estimators.cox`'s
+    Newton-Raphson (Efron ties, R's default)."""
+    from analysis.estimators import cox
+    from analysis.estimators.survival import endpoint_frame
+    from analysis.registry.groups import TREND_SCORES
+
+    if grouping not in TREND_SCORES:
+        raise KeyError(f"grouping {grouping!r} is not ordered; the ordered groupings are: {', '.join(TREND_SCORES)}")
+    g, scores = GROUPINGS[grouping], TREND_SCORES[grouping]
+    data = endpoint_frame(df[list(ENDPOINTS[endpoint].columns) + [g.column]], endpoint)
+    data = data[data[g.column].notna()]
+    codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes
+    score = np.array([scores[k] for k in g.keys], dtype=float)[codes]
+    n, events = int(len(data)), int(data["event"].sum())
+
+    def failed(reason: str) -> CoxTrend:
+        return CoxTrend(endpoint, grouping, dict(scores), n, events, None, None, None, None, reason=reason)
+
+    if events == 0:
+        return failed("no event: hazard ratio not estimable")
+    if np.unique(score).size < 2:
+        return failed("fewer than two ordered groups with patients")
+    design = pd.DataFrame({"months": data["months"].to_numpy(dtype=float),
+                           "event": data["event"].to_numpy(dtype=float), "score": score})
+    coef, cov, _, problem, _monotone = cox._fit_efron(design, ["score"])
+    if coef is None:
+        return failed(problem or "Cox model not estimable")
+    b, se = float(coef[0]), float(math.sqrt(cov[0, 0])) if cov[0, 0] > 0 else math.nan
+    wald = cox.wald_ratio(b, se)
+    if wald is None:
+        return failed("variance not estimable")
+    return CoxTrend(endpoint, grouping, dict(scores), n, events, *wald, b, se, problem)

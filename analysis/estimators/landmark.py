@@ -24,6 +24,8 @@ Who is at the landmark:
   date: every patient's clock starts at the same day). Only defined when the
   landmark is on or after that assessment (``RESPONSE_ASSESSMENT_DAY``): before it,
   being in CR would be information from after the landmark.
+* EFS: the same patients (a patient not in CR had the event at day 0, so is counted
+  among the events before the landmark); also only from the assessment on.
 
 Statistics are those of :mod:`analysis.estimators.survival` (KM, R ``survdiff`` log-rank) on
 the landmark cohort, and a univariable Cox model (Efron ties) fitted by the
@@ -41,10 +43,18 @@ import pandas as pd
 from analysis.estimators.cox import CoxResult
 from analysis.estimators.survival import SurvivalComparison, compare_survival
 from analysis.registry.concepts import OPTIONS
-from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS, TOXICITY_GROUPINGS, prepare_cohort
+from analysis.registry.groups import DAYS_PER_MONTH, EFS_NO_CR_DAY, GROUPINGS, TOXICITY_GROUPINGS, prepare_cohort
 
 #: Day of the response assessment that defines "in CR" (column ``cr_day30``).
 RESPONSE_ASSESSMENT_DAY = 30
+#: Endpoints the report analyses at the landmark. EFS is left out: at a landmark on or after the
+#: day-30 assessment its cohort is the LFS cohort (the patients in CR, event-free after the
+#: landmark; a patient not in CR had the event at day 0), and its events and times from the
+#: landmark are LFS's, so it would repeat the LFS analysis (``tests/test_endpoints.py`` checks it).
+LANDMARK_ENDPOINTS = ("os", "lfs")
+#: Endpoints defined by the day-30 response (LFS: who is in CR; EFS: no CR is an event):
+#: their landmark cannot precede the assessment.
+NEEDS_RESPONSE = ("lfs", "efs")
 #: Groupings that can be classified at a landmark: defined by CRS and ICANS only
 #: (steroids and tocilizumab have no date in the data).
 LANDMARK_GROUPINGS = TOXICITY_GROUPINGS
@@ -119,19 +129,26 @@ def landmark_cohort(df: pd.DataFrame, endpoint: str, landmark_day: int, *,
     the counts of who was left out.
     ``classification``: :func:`toxicity_at_landmark` of the same ``df`` and day, when already computed;
     ``columns``: other columns of ``df`` to carry (a model's baseline covariates; those absent are skipped)."""
-    if endpoint not in ("os", "lfs"):  # the two endpoints whose landmark cohort is built below
-        raise ValueError(f"unknown endpoint {endpoint!r}; expected 'os' or 'lfs'")
+    if endpoint not in ("os", "lfs", "efs"):  # the endpoints whose landmark cohort is built below
+        raise ValueError(f"unknown endpoint {endpoint!r}; expected 'os', 'lfs' or 'efs'")
     classified, late = classification if classification is not None else toxicity_at_landmark(df, landmark_day)
     died = classified["death_date"].notna()
     if endpoint == "os":
         rows = classified
         end = classified["death_date"].where(died, classified["last_followup_date"])
         event = died
-    else:
+    elif endpoint == "lfs":
         rows = classified[classified["cr_day30"].astype(bool)]
         first = rows[["relapse_date", "death_date"]].min(axis=1)
         event = first.notna()
         end = first.where(event, rows["last_followup_date"])
+    else:  # EFS: every patient; no CR at day 30 is an event on the infusion day (groups.EFS_NO_CR_DAY)
+        rows = classified
+        cr = rows["cr_day30"].astype(bool)
+        first = rows[["relapse_date", "death_date"]].min(axis=1)
+        event = first.notna() | ~cr
+        end = first.where(first.notna(), rows["last_followup_date"])
+        end = end.where(cr, rows["infusion_date"] + pd.Timedelta(days=EFS_NO_CR_DAY))
     days = _days(end, rows["infusion_date"])
     event = event.loc[rows.index].astype(bool)
     after = days > landmark_day
@@ -219,7 +236,7 @@ def landmark_survival(df: pd.DataFrame, endpoint: str, grouping: str,
     if landmark_day < 0:
         return LandmarkComparison(endpoint, grouping, landmark_day, **empty, survival=None, hazard_ratios=(),
                                   reason="landmark day is negative")
-    if endpoint == "lfs" and landmark_day < RESPONSE_ASSESSMENT_DAY:
+    if endpoint in NEEDS_RESPONSE and landmark_day < RESPONSE_ASSESSMENT_DAY:
         return LandmarkComparison(
             endpoint, grouping, landmark_day, **empty, survival=None, hazard_ratios=(),
             reason=f"the landmark (day {landmark_day}) precedes the day-{RESPONSE_ASSESSMENT_DAY} response "
@@ -241,7 +258,7 @@ def landmark_analyses(df: pd.DataFrame, endpoints, groupings,
     cohorts: dict[str, tuple[pd.DataFrame, dict[str, int]]] = {}
     out = {}
     for endpoint in endpoints:
-        valid = landmark_day >= 0 and not (endpoint == "lfs" and landmark_day < RESPONSE_ASSESSMENT_DAY)
+        valid = landmark_day >= 0 and not (endpoint in NEEDS_RESPONSE and landmark_day < RESPONSE_ASSESSMENT_DAY)
         if valid and endpoint not in cohorts:
             if classified is None:
                 classified = toxicity_at_landmark(df, int(landmark_day))

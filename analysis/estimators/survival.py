@@ -261,7 +261,7 @@ def _endpoint_columns(endpoint: str) -> list[str]:
 
 
 def endpoint_frame(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
-    """Rows and columns of one endpoint: OS on every patient, LFS on patients in CR."""
+    """Rows and columns of one endpoint: OS and EFS on every patient, LFS on patients in CR."""
     if endpoint not in ENDPOINTS:
         raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(ENDPOINTS)}")
     time_col, event_col = ENDPOINTS[endpoint].columns
@@ -293,8 +293,8 @@ def compare_survival(df: pd.DataFrame, endpoint: str, grouping: str | None = Non
     risk_times = np.arange(0.0, max_follow + 1e-9, RISK_STEP_MONTHS) if len(data) else np.array([0.0])
 
     if grouping is None:
-        levels = [("all", "All patients" if endpoint == "os" else "Patients in CR",
-                   np.ones(len(data), dtype=bool))]
+        population = ENDPOINTS[endpoint].population
+        levels = [("all", population[:1].upper() + population[1:], np.ones(len(data), dtype=bool))]
     else:
         g = GROUPINGS[grouping]
         # level keys as integer codes (no per-row string comparison at 10^6 rows)

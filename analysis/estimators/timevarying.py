@@ -170,6 +170,10 @@ from analysis.estimators.survival import SurvivalComparison  # noqa: E402
 from analysis.registry.concepts import ENDPOINTS  # noqa: E402
 from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS, toxicity_codes  # noqa: E402
 
+#: Endpoints analysed with the toxicity as a time-dependent exposure (and by the multivariable
+#: landmark model): OS and LFS. EFS counts no CR at day 30 as an event at time 0, which has no
+#: interval at risk in counting-process data.
+TIME_DEPENDENT_ENDPOINTS = ("os", "lfs")
 #: The toxicities with an onset day: grouping -> (grade column, onset column).
 ONSETS = {"crs": ("crs_grade", "crs_onset_day"), "icans": ("icans_grade", "icans_onset_day")}
 #: Where each endpoint's clock starts (the other endpoints: infusion).

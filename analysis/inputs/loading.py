@@ -75,6 +75,7 @@ class _Loaded:
     violations: list[Violation]
     comments: list[str]
     notes: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()  # columns that may be absent and were (Field.may_be_absent)
 
 
 def _load(
@@ -109,15 +110,16 @@ def _load(
         violations.append(Violation(None, None, None, f"no {noun}: the file has a header but no data rows"))
         return _Loaded(None, _with_file(violations, path), source.comments, source.notes)
 
-    for field in fields:  # a missing column: all missing, already reported once
+    absent = tuple(f.name for f in fields if f.may_be_absent and f.name not in frame)
+    for field in fields:  # a missing column: all missing, already reported once (or allowed to be absent)
         if field.name not in frame:
             frame[field.name] = parse_column(pd.Series("", index=frame.index, dtype=object), field.kind)[0]
-            bad[field.name] = True
+            bad[field.name] = not field.may_be_absent
     frame = frame[[f.name for f in fields]]
     violations += schema_violations(frame, bad, fields, rules, cutoff)
     order = {f.name: i for i, f in enumerate(fields)}
     violations.sort(key=lambda v: (v.row is not None, v.row or 0, order.get(v.column, len(order))))
-    return _Loaded(frame, _with_file(violations, path), source.comments, source.notes)
+    return _Loaded(frame, _with_file(violations, path), source.comments, source.notes, absent)
 
 
 def _with_file(violations: Iterable[Violation], path: Path) -> list[Violation]:
@@ -156,6 +158,9 @@ class Study:
     kinetics_path: Path | None
     is_synthetic: bool
     notes: tuple[str, ...] = ()
+    #: optional columns the cohort file did not have (``hsct_date``): read as empty, and the
+    #: report says they were not recorded rather than that nothing happened
+    absent_columns: tuple[str, ...] = ()
 
 
 def _empty_path(path) -> bool:
@@ -238,4 +243,5 @@ def load_study(
         kinetics_path=None if kinetics_path is None else Path(kinetics_path),
         is_synthetic=bool(cohort.comments) and is_marker_line(cohort.comments[0]),
         notes=cohort.notes + (() if kinetics is None else kinetics.notes),
+        absent_columns=cohort.absent,
     )

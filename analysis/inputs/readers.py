@@ -652,7 +652,8 @@ def check_header(header: Sequence[str], fields: tuple[Field, ...], what: str):
             clip(",".join(header), 60),
         )
     missing = [name for name in expected if name not in positions]
-    violations += [Violation(None, None, name, "missing column") for name in missing]
+    may_be_absent = {f.name for f in fields if f.may_be_absent}  # absent: every cell empty, not an error
+    violations += [Violation(None, None, name, "missing column") for name in missing if name not in may_be_absent]
     for name in header:
         if name and name not in expected:
             match = difflib.get_close_matches(normal_name(name), missing, n=1, cutoff=0.8)

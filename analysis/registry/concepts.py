@@ -6,7 +6,7 @@ The statistics, the tables, the figures, the prose helpers (``text.…``) and th
 export all read these entries; none of them types a title, a label or a default of its
 own, so a word changed here changes everywhere it is shown.
 
-- :data:`ENDPOINTS` — time-to-event endpoints (OS, LFS): title, abbreviation, the
+- :data:`ENDPOINTS` — time-to-event endpoints (OS, LFS, EFS): title, abbreviation, the
   prepared cohort's time and event columns, the time axis and the population.
 - :data:`RESPONSES` — response endpoints (CR, MRD-negative CR): label and column.
 - :data:`VARIABLES` — the Table 1 characteristics, in display order: row label,
@@ -82,6 +82,16 @@ ENDPOINTS: dict[str, Endpoint] = {
             "Months since CR",
             "patients in CR",
             "relapse or death",
+        ),
+        Endpoint(
+            "efs",
+            "Event-free survival",
+            "EFS",
+            "efs_months",
+            "efs_event",
+            "Months since infusion",
+            "all patients",
+            "no CR at day 30, relapse or death",
         ),
     )
 }
@@ -215,6 +225,7 @@ TESTS: dict[str, StatisticalTest] = {
         StatisticalTest("kruskal_wallis", "Kruskal–Wallis", "Kruskal–Wallis test"),
         StatisticalTest("chi_square", "Chi-square", "Pearson chi-square test without continuity correction"),
         StatisticalTest("fisher_exact", "Fisher's exact", "Fisher's exact test"),
+        StatisticalTest("cochran_armitage", "Cochran–Armitage trend", "Cochran–Armitage test for trend in proportions"),
     )
 }
 

@@ -79,13 +79,17 @@ class Range:
 @dataclass(frozen=True)
 class Field:
     """One column: its name, its kind (above), whether a value is required, its range
-    checks and the unit its numbers are in (None: not a measurement)."""
+    checks and the unit its numbers are in (None: not a measurement). ``may_be_absent``:
+    the file may leave the column out altogether, which reads as every cell empty (a column
+    the contract added later, that older exports do not carry); every other column must be
+    in the header, even when its cells may be empty."""
 
     name: str
     kind: str
     required: bool = False
     checks: tuple[Range, ...] = ()
     unit: str | None = None
+    may_be_absent: bool = False
 
 
 def unit_of(column: str) -> str | None:
@@ -132,6 +136,7 @@ COHORT_FIELDS: tuple[Field, ...] = (
     Field("relapse_date", DATE, False),
     Field("death_date", DATE, False),
     Field("last_followup_date", DATE, True),
+    Field("hsct_date", DATE, False, may_be_absent=True),
 )
 
 #: The CAR-T kinetics table, one row per blood sample.
@@ -247,6 +252,9 @@ COHORT_RULES: tuple[Rule, ...] = (
     _date_order("last_followup_date", "infusion_date"),
     _date_order("last_followup_date", "cr_date"),
     _date_order("last_followup_date", "relapse_date"),
+    _date_order("hsct_date", "infusion_date", strict=True),
+    _date_order("hsct_date", "death_date", before=True),
+    _date_order("hsct_date", "last_followup_date", before=True),
     Rule(
         "last_followup_date",
         "must equal death_date for a patient who died",

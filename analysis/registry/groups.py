@@ -17,6 +17,12 @@ DAYS_PER_MONTH = 30.4375
 #: Bone-marrow blast threshold of the multivariable model (Table 2).
 BLAST_THRESHOLD_PCT = 20.0
 
+#: Event-free survival: the day (after infusion) of the event of a patient not in CR at the
+#: day-30 assessment. Day 0, the convention of the FDA's guidance for acute leukemia trials
+#: (induction failure is an event on the first day), not the assessment day 30, which would
+#: credit a non-responder with 30 event-free days it never had (Methods states it).
+EFS_NO_CR_DAY = 0
+
 
 @dataclass(frozen=True)
 class Level:
@@ -100,6 +106,16 @@ REFERENCE_LEVELS: dict[str, str] = {
     "tocilizumab": "no",
 }
 
+#: Ordered groupings and the score of each level for a test of trend across them (R
+#: ``prop.trend.test(x, n, score)`` for response rates, a Cox model with the score as one
+#: numeric covariate for survival): none < grade 1-2 < grade >=3 (severe), and for the
+#: severity groups none < others (grade 1-2) < severe.
+TREND_SCORES: dict[str, dict[str, int]] = {
+    "crs_grade": {"none": 0, "grade_1_2": 1, "grade_ge3": 2},
+    "icans_grade": {"none": 0, "grade_1_2": 1, "grade_ge3": 2},
+    "severity": {"none": 0, "other": 1, "severe": 2},
+}
+
 #: The three groupings of Table 1, in display order.
 TABLE1_GROUPINGS = ("crs", "icans", "concurrent")
 
@@ -162,7 +178,8 @@ def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
     Added columns: ``crs_any``, ``crs_severe``, ``icans_any``, ``icans_severe``
     (grade ≥ 3 or a seizure), ``concurrent``, ``mrd_negative_cr``,
     ``bm_blasts_ge20``, ``os_months``/``os_event``, ``lfs_months``/``lfs_event``
-    (missing for patients not in CR) and one ``grp_<name>`` ordered categorical
+    (missing for patients not in CR), ``efs_months``/``efs_event`` (every patient: no CR at
+    day 30 is an event at :data:`EFS_NO_CR_DAY`) and one ``grp_<name>`` ordered categorical
     per grouping of :data:`GROUPINGS`, holding level keys.
     """
     df = cohort.copy()
@@ -189,6 +206,12 @@ def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
     lfs_end = relapse_or_death.where(lfs_event, df["last_followup_date"])
     df["lfs_months"] = ((lfs_end - df["cr_date"]).dt.days / DAYS_PER_MONTH).where(cr)
     df["lfs_event"] = lfs_event.where(cr)
+
+    # EFS from infusion: no CR at the day-30 assessment is an event at day 0 (EFS_NO_CR_DAY),
+    # otherwise relapse or death, whichever comes first, or censoring at last follow-up.
+    efs_days = (lfs_end - df["infusion_date"]).dt.days.where(cr, EFS_NO_CR_DAY)
+    df["efs_months"] = efs_days / DAYS_PER_MONTH
+    df["efs_event"] = (lfs_event | ~cr).astype(bool)
 
     for name in TOXICITY_GROUPINGS:
         df[GROUPINGS[name].column] = _from_codes(codes[name], GROUPINGS[name])

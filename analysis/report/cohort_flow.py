@@ -12,10 +12,11 @@ Definitions (the same as the rest of the report):
   MRD-positive: MRD is required for every CR);
 * outcome of the patients in CR (the competing-risks cohort of
   :mod:`analysis.estimators.competing`): relapsed, died without relapse, or alive in CR at last
-  follow-up.
+  follow-up; and how many of them had an allogeneic HSCT while in CR (before any relapse),
+  whatever came after it (a transplant ends no endpoint).
 
 Swimmer timelines hold no identifier and no date: each row is months after infusion
-(``DAYS_PER_MONTH``) of CRS and ICANS onset, CR, relapse, and the end of follow-up
+(``DAYS_PER_MONTH``) of CRS and ICANS onset, CR, relapse, HSCT, and the end of follow-up
 (death or censoring), ordered by follow-up.
 """
 from __future__ import annotations
@@ -44,10 +45,15 @@ class CohortFlow:
     relapsed_mrd_negative: int  # the same three among MRD-negative CR
     died_without_relapse_mrd_negative: int
     alive_in_cr_mrd_negative: int
+    #: allogeneic HSCT while in CR (before any relapse), among CR and MRD-negative CR; None
+    #: when the cohort table has no hsct_date column (not recorded)
+    hsct_in_cr: int | None = None
+    hsct_in_cr_mrd_negative: int | None = None
 
 
-def cohort_flow(df: pd.DataFrame) -> CohortFlow:
-    """Counts of the flow diagram from a prepared cohort (see module docstring)."""
+def cohort_flow(df: pd.DataFrame, hsct_recorded: bool = True) -> CohortFlow:
+    """Counts of the flow diagram from a prepared cohort (see module docstring);
+    ``hsct_recorded``: the cohort table had an hsct_date column."""
     n = int(len(df))
     cr = df["cr_day30"].astype(bool)
     end = df["death_date"].where(df["death_date"].notna(), df["last_followup_date"])
@@ -56,6 +62,8 @@ def cohort_flow(df: pd.DataFrame) -> CohortFlow:
     relapsed = cr & df["relapse_date"].notna()
     died = cr & df["death_date"].notna() & ~relapsed
     alive = cr & ~relapsed & ~died
+    hsct = df["hsct_date"] if "hsct_date" in df else pd.Series(pd.NaT, index=df.index)
+    in_cr_hsct = cr & hsct.notna() & (df["relapse_date"].isna() | (hsct < df["relapse_date"]))
     return CohortFlow(
         infused=n, not_evaluable=int((~evaluable).sum()), evaluable=int(evaluable.sum()),
         no_cr=int((evaluable & ~cr).sum()), cr=int(cr.sum()),
@@ -64,6 +72,8 @@ def cohort_flow(df: pd.DataFrame) -> CohortFlow:
         relapsed_mrd_negative=int((relapsed & mrd_neg).sum()),
         died_without_relapse_mrd_negative=int((died & mrd_neg).sum()),
         alive_in_cr_mrd_negative=int((alive & mrd_neg).sum()),
+        hsct_in_cr=int(in_cr_hsct.sum()) if hsct_recorded else None,
+        hsct_in_cr_mrd_negative=int((in_cr_hsct & mrd_neg).sum()) if hsct_recorded else None,
     )
 
 
@@ -79,6 +89,8 @@ class Timelines:
     relapse: np.ndarray
     n_patients: int             # in the cohort
     shown: int                  # rows kept (thinned above MAX_SWIMMER_PATIENTS)
+    #: allogeneic HSCT after CAR-T (NaN without one; all NaN when not recorded)
+    hsct: np.ndarray | None = None
 
 
 #: Most patients drawn in the swimmer plot; above it, evenly spaced ranks of follow-up
@@ -109,4 +121,5 @@ def swimmer_timelines(df: pd.DataFrame, max_patients: int = MAX_SWIMMER_PATIENTS
         crs_onset=onset("crs_onset_day", "crs_grade"), icans_onset=onset("icans_onset_day", "icans_grade"),
         cr=months_after("cr_date"), relapse=months_after("relapse_date"),
         n_patients=n, shown=int(order.size),
+        hsct=months_after("hsct_date") if "hsct_date" in rows else np.full(int(order.size), np.nan),
     )

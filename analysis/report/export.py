@@ -24,13 +24,14 @@ import numpy as np
 from analysis import __version__
 from analysis.estimators.centers import CenterSupplement
 from analysis.estimators.comparisons import Comparison, ResponseComparison
-from analysis.estimators.competing import CIF_MONTHS, CompetingRisks
+from analysis.estimators.competing import CIF_MONTHS, CompetingRisks, OnsetIncidence
 from analysis.estimators.cox import FIRTH, CoxResult
 from analysis.estimators.effects import DetectableHazardRatio, ResponseEffect, UnivariableCox
 from analysis.estimators.kinetics import LevelEffect
 from analysis.estimators.landmark import LandmarkComparison
 from analysis.estimators.multiplicity import EValue, rare_outcome
 from analysis.estimators.survival import LANDMARK_MONTHS, KMSummary, SurvivalComparison
+from analysis.estimators.transplant import TransplantAnalysis
 from analysis.inputs.outfiles import write_atomic
 from analysis.report.pvalues import PValueTable
 
@@ -165,6 +166,17 @@ def _response_effect_dict(effect: ResponseEffect) -> dict:
     _put(out, "odds_ratio", o.odds_ratio, o.reason)
     _put(out, "odds_ratio_ci_low", o.ci_low, o.reason)
     _put(out, "odds_ratio_ci_high", o.ci_high, o.ci_reason or o.reason)
+    out["odds_ratio_method"] = effect.odds_ratio_method
+    if effect.firth is not None:
+        f = effect.firth
+        for key, value in (
+            ("firth_odds_ratio", f.odds_ratio),
+            ("firth_ci_low", f.ci_low),
+            ("firth_ci_high", f.ci_high),
+            ("firth_lr_chisq", f.lr_chisq),
+            ("firth_lr_p", f.lr_p),
+        ):
+            _put(out, key, value, f.reason)
     return out
 
 
@@ -314,6 +326,7 @@ def results_to_dict(results: Results) -> dict[str, Any]:
     out.update(_time_dependent_dict(results))
     if results.centers is not None:
         out["centers"] = _centers_dict(results.centers)
+    _add_trend_onset_and_transplant(out, results)
     return out
 
 
@@ -396,6 +409,91 @@ def _competing_and_landmark_dict(results: Results) -> dict[str, Any]:
     return out
 
 
+# ======================================================================================
+# Trend tests, onset of CRS/ICANS, HSCT after CAR-T (issue 20)
+# ======================================================================================
+
+
+def _add_trend_onset_and_transplant(out: dict[str, Any], results: Results) -> None:
+    for (response, grouping), test in results.response_trend.items():
+        entry: dict[str, Any] = {"test": test.test}
+        _put(entry, "statistic", test.statistic, test.reason)
+        _put(entry, "p", test.p, test.reason)
+        out["response"][response][grouping]["trend"] = entry
+    for (endpoint, grouping), trend in results.survival_trend.items():
+        entry = {"scores": dict(trend.scores), "n": trend.n, "events": trend.events, "ties": "efron"}
+        out["survival"][endpoint][grouping]["trend"] = _put_stats(entry, trend, _HAZARD_RATIO_STATS, trend.reason)
+    out["onset"] = {key: _onset_dict(value) for key, value in results.onset.items()}
+    if results.transplant is not None:
+        out["transplant"] = _transplant_dict(results.transplant)
+
+
+def _onset_dict(onset: OnsetIncidence) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "n": onset.n,
+        "onsets": onset.onsets,
+        "deaths_before_onset": onset.deaths_before_onset,
+        "censored": onset.censored,
+    }
+    _put(out, "median_day", onset.median_day, onset.median_reason)
+    for point in onset.points:
+        stem = f"cif_day{point.day}"
+        _put(out, stem, point.estimate, point.reason)
+        _put(out, f"{stem}_var", point.variance, point.reason)
+        _put(out, f"{stem}_ci_low", point.ci_low, point.reason)
+        _put(out, f"{stem}_ci_high", point.ci_high, point.reason)
+    return out
+
+
+def _transplant_dict(analysis: TransplantAnalysis) -> dict[str, Any]:
+    c = analysis.counts
+    out: dict[str, Any] = {
+        "recorded": c.recorded,
+        "n_hsct": c.n_hsct,
+        "n_in_cr": c.n_in_cr,
+        "n_after_relapse": c.n_after_relapse,
+        "n_without_cr": c.n_without_cr,
+        "relapsed_after_hsct_in_cr": c.relapsed_after,
+        "died_without_relapse_after_hsct_in_cr": c.died_without_relapse_after,
+    }
+    if c.reason:
+        out["reason"] = c.reason
+    for name, timing in (("months_from_infusion", c.from_infusion), ("months_from_cr", c.from_cr)):
+        out[name] = _put_stats({"n": timing.n}, timing, ("median", "min", "max"), "no patient transplanted")
+    td: dict[str, Any] = {}
+    for (endpoint, model), fit in analysis.time_dependent.items():
+        entry: dict[str, Any] = {
+            "n": fit.n,
+            "n_rows": fit.n_rows,
+            "events": fit.events,
+            "n_hsct": fit.n_hsct,
+            "n_zero_time": fit.n_zero_time,
+            "ties": "efron",
+        }
+        if fit.reason:
+            entry["reason"] = fit.reason
+        entry["terms"] = {
+            t.key: _put_stats({"label": t.label}, t, _HAZARD_RATIO_STATS, t.reason or fit.reason) for t in fit.terms
+        }
+        td.setdefault(endpoint, {})[model] = entry
+    out["time_dependent"] = td
+    censored: dict[str, Any] = {}
+    for endpoint, result in analysis.censored.items():
+        block: dict[str, Any] = {
+            "n_censored_at_hsct": result.n_censored,
+            "n_events_removed": result.n_events_removed,
+            "all": _km_dict(result.survival["all"].levels[0]),
+        }
+        for grouping, comparison in result.survival.items():
+            if grouping == "all":
+                continue
+            block[grouping] = _survival_dict(comparison)
+            block[grouping]["cox"] = _univariable_cox_dict(result.hazard_ratios[grouping])
+        censored[endpoint] = block
+    out["censored_at_hsct"] = censored
+    return out
+
+
 def _location_dict(effect: LevelEffect) -> dict[str, Any]:
     shift = effect.shift
     out: dict[str, Any] = {
@@ -470,7 +568,7 @@ def _pvalues_dict(table: PValueTable) -> dict[str, Any]:
 
 def _time_dependent_dict(results: Results) -> dict[str, Any]:
     onsets = {}
-    for toxicity, summary in results.onsets.items():
+    for toxicity, summary in results.onset_days.items():
         item: dict[str, Any] = {"n": summary.n, "n_after_day0": summary.n_after_day0}
         onsets[toxicity] = _put_stats(
             item, summary, ("median_day", "q1_day", "q3_day", "min_day", "max_day"), "no patient had this toxicity"

@@ -885,6 +885,58 @@ def cif_plot(result, cause: str) -> Figure:
     return fig
 
 
+#: Colour of each toxicity's onset curve: those of its swimmer-plot marker.
+ONSET_COLORS = {"crs": OKABE_ITO[4], "icans": OKABE_ITO[3]}
+ONSET_LABELS = {"crs": "CRS", "icans": "ICANS"}
+#: Tick step of the onset axis, days.
+ONSET_TICK_DAYS = 7
+#: Size of the onset figure, inches: shown alone at the text width.
+ONSET_FIGURE_SIZE = (6.6, 2.8)
+
+
+def onset_plot(onset: dict) -> Figure:
+    """Cumulative incidence of CRS and of ICANS onset from infusion, in days, with death
+    before onset as the competing event (``onset``: toxicity -> an
+    :class:`analysis.estimators.competing.OnsetIncidence`): one step curve per toxicity with its
+    pointwise log(−log) 95% CI band, a dotted line at 50% and the median onset day in the
+    legend ("not reached" when the incidence stays below 50%). The axis ends at the later of
+    day 28 and the last onset, on a whole week."""
+    from analysis.estimators.competing import loglog_ci
+
+    shown = [(key, inc) for key, inc in onset.items() if inc.n > 0]
+    if not shown:
+        return _not_estimable_panel("Onset of CRS and ICANS: not estimable (no patient)")
+    width, height = ONSET_FIGURE_SIZE   # a figure of its own: the text width, as the flow diagram
+    legend_rows = 1 if len(shown) < 3 else len(shown)
+    ax = _axes(fig := _new_figure((width, height)), 0.55, 0.45, width - 0.69, height - 0.45 - 0.1 - 0.2 * legend_rows)
+    last_onset = max(float(inc.curve.times[-1]) for _, inc in shown)
+    x_right = ONSET_TICK_DAYS * max(4, math.ceil(last_onset / ONSET_TICK_DAYS + 1e-9))
+    handles, labels = [], []
+    for key, inc in shown:
+        color = ONSET_COLORS.get(key, OKABE_ITO[0])
+        times = np.append(inc.curve.times, x_right)
+        estimate = np.append(inc.curve.estimate, inc.curve.estimate[-1])
+        bounds = [loglog_ci(float(f), float(v)) for f, v in zip(inc.curve.estimate, inc.curve.variance)]
+        low = np.array([b[0] if b[0] is not None else f for b, f in zip(bounds, inc.curve.estimate)])
+        high = np.array([b[1] if b[1] is not None else f for b, f in zip(bounds, inc.curve.estimate)])
+        low, high = np.append(low, low[-1]), np.append(high, high[-1])
+        ax.fill_between(times, 100 * low, 100 * high, step="post", color=color, alpha=0.15, linewidth=0,
+                        gid="ci_band")
+        ax.step(times, 100 * estimate, where="post", color=color, lw=1.3, solid_joinstyle="miter")
+        median = f"median day {inc.median_day:g}" if inc.median_day is not None else "median not reached"
+        handles.append(Line2D([], [], color=color, lw=1.5))
+        labels.append(f"{ONSET_LABELS.get(key, key)} ({inc.onsets:,} of {inc.n:,}; {median})")
+    ax.axhline(50, color="#808080", lw=0.7, ls=(0, (1, 2)), zorder=0)
+    ax.set_xlim(0, x_right)
+    ax.set_ylim(0, 102)
+    ax.xaxis.set_major_locator(MultipleLocator(ONSET_TICK_DAYS))
+    ax.yaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
+    ax.set_xlabel("Days since infusion")
+    ax.set_ylabel("Cumulative incidence of onset (%)")
+    _top_legend(fig, ax, handles, labels, legend_rows)
+    return fig
+
+
 def landmark_km_plot(result) -> Figure:
     """Kaplan–Meier panel of the landmark analysis (an
     :class:`analysis.estimators.landmark.LandmarkComparison`): time from the landmark, toxicity as
@@ -912,11 +964,13 @@ _FLOW_BOX = {"boxstyle": "square,pad=0.45", "facecolor": "white", "edgecolor": "
 def flow_diagram(flow) -> Figure:
     """Cohort flow (an :class:`analysis.report.cohort_flow.CohortFlow`): infused -> evaluable at
     day 30 -> CR -> MRD-negative CR on the main axis, exclusions to the right, and the
-    outcome of the MRD-negative CR patients at the bottom (all patients in CR in brackets)."""
-    fig = _new_figure((6.6, 4.6))
-    ax = _axes(fig, 0.05, 0.05, 6.5, 4.5)   # one data unit = one inch
+    outcome of the MRD-negative CR patients at the bottom (all patients in CR in brackets); when
+    transplants were recorded, a dashed note of the allogeneic HSCTs in CR beside MRD-negative CR."""
+    lift = 0.0 if flow.hsct_in_cr is None else 0.45   # room for the HSCT note below MRD-negative CR
+    fig = _new_figure((6.6, 4.6 + lift))
+    ax = _axes(fig, 0.05, 0.05, 6.5, 4.5 + lift)   # one data unit = one inch
     ax.set_xlim(0, 6.5)
-    ax.set_ylim(0, 4.5)
+    ax.set_ylim(0, 4.5 + lift)
     ax.set_axis_off()
     pad = 0.06   # the box's padding (0.45 em at 8.5 pt), in inches
 
@@ -930,12 +984,12 @@ def flow_diagram(flow) -> Figure:
 
     main_x, side_left = 2.0, 3.7
     rows = [
-        (4.15, f"Infused\nn = {flow.infused:,}",
+        (4.15 + lift, f"Infused\nn = {flow.infused:,}",
          f"Not evaluable at day 30\n(died or no follow-up)\nn = {flow.not_evaluable:,}"),
-        (3.2, f"Evaluable at day 30\nn = {flow.evaluable:,}", f"No CR\nn = {flow.no_cr:,}"),
-        (2.25, f"{RESPONSES['cr'].label}\nn = {flow.cr:,}",
+        (3.2 + lift, f"Evaluable at day 30\nn = {flow.evaluable:,}", f"No CR\nn = {flow.no_cr:,}"),
+        (2.25 + lift, f"{RESPONSES['cr'].label}\nn = {flow.cr:,}",
          f"MRD-positive CR\nn = {flow.mrd_positive_or_unknown_cr:,}"),
-        (1.3, f"{RESPONSES['mrd_negative_cr'].label}\nn = {flow.mrd_negative_cr:,}", None),
+        (1.3 + lift, f"{RESPONSES['mrd_negative_cr'].label}\nn = {flow.mrd_negative_cr:,}", None),
     ]
     for i, (y, text, side) in enumerate(rows):
         box(main_x, y, text)
@@ -952,7 +1006,16 @@ def flow_diagram(flow) -> Figure:
         f"Alive in CR\nn = {flow.alive_in_cr_mrd_negative:,}\n(all CR: {flow.alive_in_cr:,})",
     ]
     y_out, y_bar, xs = 0.32, 0.8, (1.0, 3.25, 5.5)
-    ax.plot([main_x, main_x], [1.3 - 0.22, y_bar], color="black", lw=0.8)
+    ax.plot([main_x, main_x], [rows[-1][0] - 0.22, y_bar], color="black", lw=0.8)
+    if flow.hsct_in_cr is not None:
+        # a transplant in CR ends no follow-up (the outcomes below include these patients):
+        # a dashed side note off the main line, not an exclusion
+        y_hsct = 1.3
+        ax.annotate("", xy=(side_left - pad, y_hsct), xytext=(main_x, y_hsct),
+                    arrowprops={"arrowstyle": "-|>", "lw": 0.8, "color": "black", "linestyle": (0, (3, 2)),
+                                "shrinkA": 0, "shrinkB": 0, "mutation_scale": 8})
+        box(side_left, y_hsct, f"Allogeneic HSCT in CR\nn = {flow.hsct_in_cr_mrd_negative:,}\n"
+                               f"(all CR: {flow.hsct_in_cr:,})", ha="left")
     ax.plot([xs[0], xs[-1]], [y_bar, y_bar], color="black", lw=0.8)
     for x, text in zip(xs, outcomes):
         arrow(x, y_bar, x, y_out + 0.27 + pad)
@@ -966,6 +1029,7 @@ SWIMMER_MARKERS = {
     "icans_onset": ("ICANS onset", "D", OKABE_ITO[3], 3.5),
     "cr": (RESPONSES["cr"].label, "^", OKABE_ITO[2], 4.0),
     "relapse": ("Relapse", "X", OKABE_ITO[1], 5.0),
+    "hsct": ("Allogeneic HSCT", "P", OKABE_ITO[5], 4.5),
 }
 
 
@@ -981,7 +1045,9 @@ def swimmer_plot(timelines) -> Figure:
     row_h = min(0.06, 6.0 / n)
     main_h = max(1.2, row_h * n)
     note_h = 0.22 if timelines.shown < timelines.n_patients else 0.0
-    width, left, right, bottom, top = 6.6, 0.35, 0.15, 0.45, 0.45 + note_h
+    has_hsct = timelines.hsct is not None and not np.isnan(timelines.hsct).all()
+    legend_rows = 2 if has_hsct else 1      # seven entries do not fit on one line of the text width
+    width, left, right, bottom, top = 6.6, 0.35, 0.15, 0.45, 0.45 + note_h + 0.16 * (legend_rows - 1)
     fig = _new_figure((width, bottom + main_h + top))
     ax = _axes(fig, left, bottom, width - left - right, main_h)
     y = np.arange(n)
@@ -993,6 +1059,8 @@ def swimmer_plot(timelines) -> Figure:
     handles, labels = [], []
     for field_name, (label, marker, color, size) in SWIMMER_MARKERS.items():
         x = getattr(timelines, field_name)
+        if x is None or (field_name == "hsct" and np.isnan(x).all()):
+            continue  # no transplant recorded: no legend entry for it
         keep = ~np.isnan(x)
         ax.plot(x[keep], y[keep], ls="none", marker=marker, ms=size * marker_scale, color=color, mew=0, zorder=3)
         handles.append(Line2D([], [], ls="none", marker=marker, ms=size, color=color, mew=0))
@@ -1011,7 +1079,8 @@ def swimmer_plot(timelines) -> Figure:
     ax.set_ylabel("Patients (ordered by follow-up)")
     with mpl.rc_context(STYLE):
         fig.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.0, 1.0 + note_h / main_h),
-                   bbox_transform=ax.transAxes, ncol=len(labels), handletextpad=0.3, columnspacing=1.0,
+                   bbox_transform=ax.transAxes, ncol=-(-len(labels) // legend_rows), handletextpad=0.3,
+                   columnspacing=1.0,
                    borderaxespad=0.1, fontsize=7.5)
     if note_h:
         ax.text(0.0, 1.0 + 0.03 / main_h, f"{timelines.shown:,} of {timelines.n_patients:,} patients shown, "

@@ -6,13 +6,14 @@ How a p-value gets here: :func:`collect_pvalues` **walks the results object**. E
 attribute named ``p`` or ending in ``_p`` of every dataclass reachable from a field of
 :class:`analysis.report.results.Results` (through dicts, tuples and nested dataclasses) is a
 p-value of the report, unless :data:`NOT_REPORTED` names its class and attribute (with the
-reason it is not printed). An object reached twice (the peak comparison shared by the
-kinetics table and the peak figure) counts once. So a new analysis whose result carries a
-``p`` (or ``..._p``) lands in the table, the count and the JSON with nothing else to do; its
-family is the field of ``Results`` that holds it (:data:`FAMILIES` gives the known ones a
-title; a new field gets its name as title until one is added there), and its label is read
-from the keys and attributes on the way (endpoint, response, metric, variable, term,
-grouping: :func:`_token`).
+reason it is not printed) or the object says ``reported = False``. An object reached twice
+(the peak comparison shared by the kinetics table and the peak figure) counts once. So a new
+analysis whose result carries a ``p`` (or ``..._p``) lands in the table, the count and the
+JSON with nothing else to do; its family is the field of ``Results`` that holds it
+(:data:`FAMILIES` gives the known ones a title; a new field gets its name as title until one
+is added there), and its label is read from the keys and attributes on the way (endpoint,
+response, metric, variable, term, grouping: :func:`_token`), or is the object's own
+``p_label`` when it has one.
 
 Adjustments are within each family (the comparisons that answer one question), as R
 ``p.adjust(p, "holm")`` and ``p.adjust(p, "BH")`` on the family's p-values
@@ -66,6 +67,8 @@ FAMILY_TITLES: dict[str, str] = {
     "publication_model": "The publication's multivariable model (sensitivity analysis)",
     "time_dependent": "Survival by toxicity from its onset (Mantel–Byar)",
     "exposure_models": "The multivariable model's exposure time-dependent and at the landmarks",
+    "trend": "Trend across ordered grades",
+    "transplant": "Allogeneic HSCT after CAR-T (time-dependent covariate; censored at HSCT)",
 }
 FAMILIES: dict[str, str | Callable[[tuple], str]] = {
     "response": _by_grouping("efficacy_by_toxicity", "efficacy_by_treatment"),
@@ -83,6 +86,9 @@ FAMILIES: dict[str, str | Callable[[tuple], str]] = {
     "time_dependent": "time_dependent",
     "time_dependent_cox": "exposure_models",
     "landmark_models": "exposure_models",
+    "response_trend": "trend",
+    "survival_trend": "trend",
+    "transplant": "transplant",
 }
 
 #: Attributes whose p-values form a family of their own wherever they are (model checks are
@@ -94,6 +100,8 @@ NOT_REPORTED: dict[tuple[str, str], str] = {
     ("HazardRatio", "p"): "Wald test of a univariable hazard ratio: the log-rank test of the comparison is reported",
     ("LandmarkHR", "p"): "Wald test of a landmark hazard ratio: the log-rank test of the comparison is reported",
     ("PHTest", "p"): "per-term proportional-hazards tests: the global test of each model is reported",
+    ("FirthOddsRatio", "lr_p"): "penalized likelihood-ratio test of a Firth odds ratio: the response "
+    "comparison's chi-square or Fisher test is reported",
 }
 
 #: Attributes of results not walked, by (class, attribute), with why: what they hold is printed
@@ -115,13 +123,20 @@ _TEST_OF_ATTRIBUTE = {
     "severity_global_p": "Wald, joint (2 df)",
     "ph_test_global_p": "Schoenfeld residuals, global",
 }
-_TEST_OF_CLASS = {"CoxTerm": "Wald", "GrayTest": "Gray", "MantelByar": "Mantel–Byar"}
+_TEST_OF_CLASS = {
+    "CoxTerm": "Wald",
+    "GrayTest": "Gray",
+    "CoxTrend": "Wald, Cox score term",
+    "TDTerm": "Wald",
+    "MantelByar": "Mantel–Byar",
+}
 #: The test of every p of a Firth-penalised Cox model (its proportional-hazards test aside).
 _FIRTH_TEST = "Penalized likelihood ratio"
 #: Words for attributes that are not the plain ``p`` of their object.
 _ATTRIBUTE_LABEL = {
     "severity_global_p": "CRS/ICANS group as a whole",
     "ph_test_global_p": "proportional hazards",
+    "censored": "censored at HSCT",
 }
 #: Path parts that are structure, not meaning.
 _STRUCTURE = {
@@ -285,6 +300,9 @@ def _walk(value: Any, path: tuple, parts: list[Any], seen: set[int], out: list, 
         label = getattr(value, "label", None)
         if cls in ("CoxTerm",) and isinstance(label, str):
             own.append(label)
+        p_label = getattr(value, "p_label", None)
+        if isinstance(p_label, str):  # an estimate that words its own p
+            own = [p_label]
         model = getattr(value, "model", None) if cls == "CoxResult" else None
         if isinstance(model, str):
             own.append(model)  # 'landmark day 30', 'time-dependent', 'publication' ('baseline': Table 2)
@@ -294,6 +312,8 @@ def _walk(value: Any, path: tuple, parts: list[Any], seen: set[int], out: list, 
             if (cls, f.name) in NOT_WALKED or (joint_only and f.name == "terms"):
                 continue
             if f.name == "p" or f.name.endswith("_p"):
+                if getattr(value, "reported", True) is False:  # an estimate the report does not print
+                    continue
                 if (cls, f.name) in NOT_REPORTED or not isinstance(v, (int, float)) or isinstance(v, bool):
                     continue
                 if math.isnan(float(v)):

@@ -137,10 +137,17 @@ class Results:
     #: CRS/ICANS as time-dependent exposures: onset days, (endpoint, grouping) -> Mantel–Byar,
     #: time-dependent Cox and Simon–Makuch curves, endpoint -> the multivariable model with
     #: its exposure time-dependent; (endpoint, day) -> the multivariable model at a landmark
-    onsets: dict[str, OnsetSummary] = field(default_factory=dict)
+    onset_days: dict[str, OnsetSummary] = field(default_factory=dict)
     time_dependent: dict[tuple[str, str], TimeDependentComparison] = field(default_factory=dict)
     time_dependent_cox: dict[str, CoxResult] = field(default_factory=dict)
     landmark_models: dict[tuple[str, int], LandmarkModel] = field(default_factory=dict)
+    #: Trend across ordered grades ((response or endpoint, grouping) for the groupings of
+    #: groups.TREND_SCORES), onset of CRS/ICANS with death competing, HSCT after CAR-T:
+    #: see the block at the end.
+    response_trend: dict[tuple[str, str], TestResult] = field(default_factory=dict)
+    survival_trend: dict[tuple[str, str], CoxTrend] = field(default_factory=dict)
+    onset: dict[str, OnsetIncidence] = field(default_factory=dict)
+    transplant: TransplantAnalysis | None = None
 
     def kinetics_values(self, grouping: str) -> pd.DataFrame:
         """Per-patient peak copies with the patient's level key for a grouping (no identifiers)."""
@@ -245,6 +252,7 @@ def compute_results(study, **options) -> Results:
     df = prepare_cohort(study.cohort)
     kinetics = study.kinetics
     model, unavailable = plan_model(df, plan)
+    hsct_recorded = "hsct_date" not in getattr(study, "absent_columns", ())  # the file had the column
 
     table1 = {
         (variable, grouping): (compare_continuous if v.compared_as == CONTINUOUS else compare_categorical)(
@@ -313,7 +321,7 @@ def compute_results(study, **options) -> Results:
         response_effects=response_effects,
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
-        **_competing_and_landmark(df, landmark_day),
+        **_competing_and_landmark(df, landmark_day, hsct_recorded),
         centers=center_supplement(df, model),
         plan=plan,
         model=model,
@@ -324,6 +332,7 @@ def compute_results(study, **options) -> Results:
         kinetics_auc=None if kinetics_reason else auc_counts(per_patient),
         visit_windows=windows,
         e_values=_e_values(cox, survival_hr),
+        **_trend_onset_and_transplant(df, hsct_recorded),
     )
     return replace(results, pvalues=collect_pvalues(results, alpha))
 
@@ -349,21 +358,21 @@ def _e_values(cox: dict[str, CoxResult], survival_hr: dict[tuple[str, str], Univ
 # Their JSON keys: docs/results.md; the export: analysis/report/export.py.
 
 from analysis.estimators.competing import CompetingRisks, compare_competing, competing_frame  # noqa: E402
-from analysis.estimators.landmark import LandmarkComparison, landmark_analyses  # noqa: E402
+from analysis.estimators.landmark import LANDMARK_ENDPOINTS, LandmarkComparison, landmark_analyses  # noqa: E402
 from analysis.report.cohort_flow import CohortFlow, Timelines, cohort_flow, swimmer_timelines  # noqa: E402
 
 #: Groupings of the landmark analysis (toxicity with an onset day).
 LANDMARK_REPORTED = ("crs", "icans")
 
 
-def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None) -> dict[str, Any]:
+def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None, hsct_recorded: bool = True) -> dict[str, Any]:
     day = OPTIONS["landmark_day"].default if landmark_day is None else int(landmark_day)
     in_cr = competing_frame(df)  # the same patients and times for every grouping
     competing = {"all": compare_competing(df, None, data=in_cr)}
     competing.update({g: compare_competing(df, g, data=in_cr) for g in GROUPINGS})
-    landmark = landmark_analyses(df, ENDPOINTS, LANDMARK_REPORTED, day)
+    landmark = landmark_analyses(df, LANDMARK_ENDPOINTS, LANDMARK_REPORTED, day)
     return {"competing": competing, "landmark": landmark, "landmark_day": day,
-            "cohort_flow": cohort_flow(df), "swimmer": swimmer_timelines(df)}
+            "cohort_flow": cohort_flow(df, hsct_recorded), "swimmer": swimmer_timelines(df)}
 
 
 # ======================================================================================
@@ -373,6 +382,7 @@ def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None) -> dict[
 from analysis.estimators.landmark import LandmarkModel, landmark_model, toxicity_at_landmark  # noqa: E402
 from analysis.estimators.timevarying import (  # noqa: E402
     ONSETS,
+    TIME_DEPENDENT_ENDPOINTS,
     OnsetSummary,
     TimeDependentComparison,
     onset_summary,
@@ -389,7 +399,7 @@ def _time_dependent(df: pd.DataFrame, model: ModelSpec, plan: dict[str, Any]) ->
     groupings = tuple(dict.fromkeys([*TIME_DEPENDENT_REPORTED, model.exposure]))
     comparisons: dict[tuple[str, str], TimeDependentComparison] = {}
     multivariable: dict[str, CoxResult] = {}
-    for endpoint in ENDPOINTS:
+    for endpoint in TIME_DEPENDENT_ENDPOINTS:
         # one split per endpoint, shared by every grouping and the multivariable model
         data = time_dependent_data(df, endpoint, groupings, model_columns(model)[:-1])
         for grouping in groupings:
@@ -401,8 +411,29 @@ def _time_dependent(df: pd.DataFrame, model: ModelSpec, plan: dict[str, Any]) ->
     landmarks = {}
     for day in dict.fromkeys(int(d) for d in days):
         classified = toxicity_at_landmark(df, day) if day >= 0 else None   # once per day, for every endpoint
-        for endpoint in ENDPOINTS:
+        for endpoint in TIME_DEPENDENT_ENDPOINTS:
             landmarks[(endpoint, day)] = landmark_model(df, endpoint, day, model, classification=classified)
         del classified
-    return {"onsets": {t: onset_summary(df, t) for t in ONSETS}, "time_dependent": comparisons,
+    return {"onset_days": {t: onset_summary(df, t) for t in ONSETS}, "time_dependent": comparisons,
             "time_dependent_cox": multivariable, "landmark_models": landmarks}
+
+
+# ======================================================================================
+# Trend tests, onset of CRS/ICANS, HSCT after CAR-T (issue 20)
+# ======================================================================================
+
+from analysis.estimators.comparisons import response_trend  # noqa: E402
+from analysis.estimators.competing import ONSET_TOXICITIES, OnsetIncidence, onset_incidence  # noqa: E402
+from analysis.estimators.effects import CoxTrend, cox_trend  # noqa: E402
+from analysis.estimators.transplant import TransplantAnalysis, transplant_analysis  # noqa: E402
+from analysis.registry.groups import TREND_SCORES  # noqa: E402
+
+
+def _trend_onset_and_transplant(df: pd.DataFrame, hsct_recorded: bool) -> dict[str, Any]:
+    """``hsct_recorded``: the cohort file had the hsct_date column (Study.absent_columns)."""
+    return {
+        "response_trend": {(r, g): response_trend(df, r, g) for r in RESPONSES for g in TREND_SCORES},
+        "survival_trend": {(e, g): cox_trend(df, e, g) for e in ENDPOINTS for g in TREND_SCORES},
+        "onset": {t: onset_incidence(df, t) for t in ONSET_TOXICITIES},
+        "transplant": transplant_analysis(df, hsct_recorded),
+    }

@@ -25,6 +25,8 @@ its own module beside the results it reads:
 * :mod:`.plan` – the analysis plan worded for Methods (endpoint, definitions, model, landmarks);
 * :mod:`.models` – the multivariable models (exposure and covariate HRs, events per coefficient);
 * :mod:`.timevarying` – toxicity as a time-dependent exposure, beside the analyses from infusion;
+* :mod:`.endpoints` – tests for trend across grades, onset of CRS and ICANS;
+* :mod:`.transplant` – allogeneic HSCT after CAR-T;
 * :mod:`.multiplicity` – the count of p-values, adjusted significance, E-values;
 * :mod:`.parts` – what they share (the results, the settings, alpha, wording helpers).
 
@@ -42,6 +44,7 @@ from analysis.report.narrative.competing import Competing
 from analysis.report.narrative.counts import Counts
 from analysis.report.narrative.declarations import Declarations
 from analysis.report.narrative.effects import Effects
+from analysis.report.narrative.endpoints import Endpoints
 from analysis.report.narrative.kinetics import Kinetics
 from analysis.report.narrative.multiplicity import Multiplicity
 from analysis.report.narrative.parts import (
@@ -55,6 +58,7 @@ from analysis.report.narrative.parts import (
 )
 from analysis.report.narrative.plan import Plan
 from analysis.report.narrative.timevarying import TimeVarying
+from analysis.report.narrative.transplant import Transplant
 from analysis.report.results import Results
 
 __all__ = [
@@ -71,7 +75,9 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Narrative(Declarations, Counts, TimeVarying, Effects, Kinetics, Competing, Multiplicity, Plan):
+class Narrative(
+    Declarations, Counts, TimeVarying, Effects, Kinetics, Competing, Multiplicity, Endpoints, Transplant, Plan
+):
     """The sections' ``text``: every family's helpers on one object."""
 
     results: Results

@@ -22,13 +22,14 @@ class Declarations(Part):
     def title_block(self) -> str:
         """Title, subtitle and date as a metadata block (see StudySettings.metadata_block),
         with the flags the sections' conditional content reads (``cartox.kinetics``,
-        ``cartox.reproduction``, ``cartox.synthetic``: the notice of report.qmd; ``cartox.astct``:
-        ASTCT grading, cited)."""
+        ``cartox.reproduction``, ``cartox.synthetic``: the notice of report.qmd; ``cartox.hsct``:
+        transplants after CAR-T were recorded and analysed; ``cartox.astct``: ASTCT grading, cited)."""
         flags = {
             "cartox": {
                 "kinetics": self.has_kinetics,
                 "reproduction": self.show_reproduction,
                 "synthetic": self.results.is_synthetic,
+                "hsct": bool(self.results.transplant is not None and self.results.transplant.reason is None),
                 # the analysis plan: ASTCT grading is cited (another system is named)
                 "astct": getattr(self, "grading_is_astct", True),
             }

@@ -42,8 +42,16 @@ class Response(Part):
         )
 
     def odds_ratio(self, response: str, grouping: str) -> str:
-        """Conditional-MLE odds ratio with fisher.test's exact 95% CI: 'OR 0.49 (95% CI 0.07–5.64)'."""
-        o = self.results.response_effects[(response, grouping)].odds_ratio
+        """Conditional-MLE odds ratio with fisher.test's exact 95% CI: 'OR 0.49 (95% CI 0.07–5.64)';
+        with a zero cell (the conditional MLE is 0 or infinite), Firth's penalized estimate with
+        its profile penalized-likelihood CI: 'Firth OR 0.26 (95% CI 0.002–2.36)'."""
+        effect = self.results.response_effects[(response, grouping)]
+        if effect.firth is not None:
+            f = effect.firth
+            if f.odds_ratio is None:
+                return f"OR {NOT_ESTIMABLE} ({f.reason})"
+            return _ratio("Firth OR", f.odds_ratio, f.ci_low, f.ci_high)
+        o = effect.odds_ratio
         if o.odds_ratio is None:
             return f"OR {NOT_ESTIMABLE} ({o.reason})"
         return _ratio("OR", o.odds_ratio, o.ci_low, o.ci_high)

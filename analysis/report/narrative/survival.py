@@ -80,16 +80,17 @@ class Survival(Verdicts):
         """Joint Wald test of the severity group in both Cox models, as a verdict phrase:
         ``the severity group as a whole `{python} text.differ_severity()` `` -> 'showed no
         statistically significant association with OS (p = 0.479) or LFS (p = 0.807)'."""
-        ps = [self.results.cox[e].severity_global_p for e in ENDPOINTS]
+        endpoints = [e for e in ENDPOINTS if e in self.results.cox]
+        ps = [self.results.cox[e].severity_global_p for e in endpoints]
         tested = [p for p in ps if p is not None]
         if len(tested) < len(ps):
-            return "could not be tested in both models"
+            return "could not be tested in every model"
+        named = [f"{ENDPOINTS[e].abbreviation} ({self.severity_p(e)})" for e in endpoints]
         if all(p >= self.alpha for p in tested):
-            return (
-                f"showed no statistically significant association with OS ({self.severity_p('os')}) or LFS "
-                f"({self.severity_p('lfs')})"
-            )
-        return f"was associated with outcome (OS {self.severity_p('os')}, LFS {self.severity_p('lfs')})"
+            listed = ", ".join(named[:-1]) + f" or {named[-1]}" if len(named) > 1 else named[0]
+            return f"showed no statistically significant association with {listed}"
+        plain = [f"{ENDPOINTS[e].abbreviation} {self.severity_p(e)}" for e in endpoints]
+        return f"was associated with outcome ({', '.join(plain)})"
 
     @property
     def censor_marks(self) -> bool | None:

@@ -21,7 +21,7 @@ class TimeVarying(Effects, Models):
     def onset(self, toxicity: str) -> str:
         """Onset after infusion among the patients with the toxicity: 'day 5 (interquartile range
         2–7.25; range 1–14)'."""
-        o = _entry(self.results.onsets, "toxicity", toxicity)
+        o = _entry(self.results.onset_days, "toxicity", toxicity)
         if o.median_day is None:
             return f"{NOT_ESTIMABLE} (no patient had {GROUPINGS[toxicity].title})"
         return (
@@ -31,7 +31,7 @@ class TimeVarying(Effects, Models):
 
     def onset_after_day0(self, toxicity: str) -> str:
         """Patients whose toxicity began after the day of infusion, of those with it: '76 of 76 (100.0%)'."""
-        o = _entry(self.results.onsets, "toxicity", toxicity)
+        o = _entry(self.results.onset_days, "toxicity", toxicity)
         return fmt_n_of(o.n_after_day0, o.n)
 
     @property

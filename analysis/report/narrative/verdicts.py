@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from analysis.estimators.competing import CAUSES
+from analysis.estimators.landmark import LANDMARK_ENDPOINTS
+from analysis.estimators.timevarying import TIME_DEPENDENT_ENDPOINTS
 from analysis.registry.concepts import (
     ENDPOINTS,
     KINETIC_METRICS,
@@ -66,8 +68,9 @@ class Verdicts(Part):
             if by not in GROUPINGS:
                 raise UnknownKey(f"unknown grouping {by!r}; the groupings are: {', '.join(GROUPINGS)}")
             if at is not None:
-                if what not in ENDPOINTS:
-                    raise UnknownKey(f"the {at} analysis compares {', '.join(ENDPOINTS)}, not {what!r}")
+                compared = LANDMARK_ENDPOINTS if at == "landmark" else TIME_DEPENDENT_ENDPOINTS
+                if what not in compared:
+                    raise UnknownKey(f"the {at} analysis compares {', '.join(compared)}, not {what!r}")
                 table, key = at.replace("-", "_"), (what, by)
             elif what in RESPONSES:
                 table, key = "response", (what, by)
@@ -245,7 +248,7 @@ class Verdicts(Part):
     def treatment_tests(self) -> TestSet:
         """CR, MRD-negative CR, peak expansion (with a kinetics table), OS and LFS by tocilizumab
         and by steroids — the family "efficacy by treatment" of the p-value table:
-        ``text.treatment_tests.n`` -> 10 (8 without a kinetics table)."""
+        ``text.treatment_tests.n`` -> 12 (10 without a kinetics table)."""
         return self.tests([*RESPONSES, "peak", *ENDPOINTS], by=["tocilizumab", "steroids"])
 
     @staticmethod
