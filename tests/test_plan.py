@@ -201,3 +201,40 @@ def test_an_exposure_without_reference_patients_is_not_estimable_with_its_reason
     (term,) = results.cox["os"].exposure_terms
     assert term.hr is None and term.reason.startswith("no patient in the reference group (No CRS)")
     assert Narrative(results).exposure_hrs("os").startswith("CRS had HR not estimable (no patient in the reference")
+
+
+def test_table2_default_model_matches_r(default):
+    # R> coxph(Surv(time, status) ~ age + blast20 + ph + cart_dose_1e6_per_kg + sev0, ties = "efron")
+    #    (tests/reference/r_timevarying.R, section 5: the bundled export, the toxicity from infusion)
+    r = {
+        "os": (
+            93,
+            55,
+            {
+                "age": (-0.007040219227341, 0.008362163879752),
+                "bm_blasts_ge20": (-0.450173205564414, 0.299822303973461),
+                "ph_positive": (1.185345336953487, 0.339333253364875),
+                "cart_dose_1e6_per_kg": (0.185686938776936, 0.115408542642944),
+                "severity_ge3": (0.342198627990325, 0.496147943253712),
+                "severity_other": (0.083962682493852, 0.418287334084047),
+            },
+        ),
+        "lfs": (
+            86,
+            69,
+            {
+                "age": (0.002992245654755, 0.007110260224206),
+                "bm_blasts_ge20": (-0.199235543160249, 0.269358443623566),
+                "ph_positive": (1.112648729670224, 0.338639369505001),
+                "cart_dose_1e6_per_kg": (0.101980782784976, 0.103214120227210),
+                "severity_ge3": (0.104073678778429, 0.446333572812841),
+                "severity_other": (-0.081596245419274, 0.371000822696216),
+            },
+        ),
+    }
+    for endpoint, (n, events, terms) in r.items():
+        cox = default.cox[endpoint]
+        assert (cox.n, cox.events) == (n, events)
+        got = {t.key: (t.coef, t.se) for t in cox.terms}
+        for key, values in terms.items():
+            assert got[key] == pytest.approx(values, rel=1e-7), (endpoint, key)

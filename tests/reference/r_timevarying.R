@@ -116,9 +116,9 @@ for (g in c("crs", "icans", "sev")) {
 tev <- sort(unique(tt$tstop[tt$ev == 1])); U <- 0; V <- 0
 for (t in tev) {
   r <- tt$tstart < t & tt$tstop >= t; dd <- tt$ev == 1 & tt$tstop == t
-  nn <- sum(r); n1 <- sum(r & tt$crs == 1); d <- sum(dd); d1 <- sum(dd & tt$crs == 1)
-  U <- U + d1 - d * n1 / nn
-  if (nn > 1) V <- V + d * (n1 / nn) * (1 - n1 / nn) * (nn - d) / (nn - 1)
+  nn <- sum(r); n1 <- sum(r & tt$crs == 1); dn <- sum(dd); d1 <- sum(dd & tt$crs == 1)
+  U <- U + d1 - dn * n1 / nn
+  if (nn > 1) V <- V + dn * (n1 / nn) * (1 - n1 / nn) * (nn - dn) / (nn - 1)
 }
 cat("mantel-byar by hand, crs: chisq", format(U^2 / V, digits = 13), "\n")
 fit <- coxph(Surv(tstart, tstop, ev) ~ age + blast20 + ph_positive + cart_dose_1e6_per_kg + sev, data = tt)
@@ -136,3 +136,16 @@ cat("== coxph toy time 0 sev: coef", format(coef(fit0), digits = 13), "\n")
 sm <- survfit(Surv(tstart, tstop, ev) ~ crs, data = tt)
 print(summary(sm, times = c(30, 60, 120)), digits = 12)
 print(sm)
+
+# --- 5. Table 2's default model (baseline confounders), from infusion (time 0): the report's own
+for (endpoint in c("os", "lfs")) {
+  s <- if (endpoint == "os") d else d[d$cr_day30 == "yes", ]
+  s$time <- if (endpoint == "os") s$os_days else s$lfs_days
+  s$status <- if (endpoint == "os") s$os_event else s$lfs_event
+  s$sev0 <- factor(ifelse(s$crs_grade == 0 & s$icans_grade == 0 & !s$seiz, "none",
+                          ifelse(s$crs_grade >= 3 | s$icans_grade >= 3 | s$seiz, "severe", "other")),
+                   levels = c("none", "severe", "other"))
+  fit <- coxph(Surv(time, status) ~ age + blast20 + ph + cart_dose_1e6_per_kg + sev0, data = s, ties = "efron")
+  cat("== coxph time-0 baseline", endpoint, ": n", fit$n, "events", fit$nevent, "\n")
+  print(cbind(coef = coef(fit), se = sqrt(diag(vcov(fit)))), digits = 13)
+}
