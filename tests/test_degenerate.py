@@ -100,6 +100,12 @@ def separated_lfs(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def one_patient(df: pd.DataFrame) -> pd.DataFrame:
+    """A cohort of one patient (issue 22): no comparison can be tested, and the summary
+    sentences say so instead of "none reached statistical significance"."""
+    return df.iloc[:1].copy()
+
+
 @dataclass(frozen=True)
 class Case:
     build: object
@@ -114,6 +120,7 @@ CASES = {
     "no_kinetics": Case(separated_lfs, kinetics=""),
     "no_cr": Case(no_cr, to="html,pdf"),
     "no_lfs_events": Case(no_lfs_events),
+    "one_patient": Case(one_patient, kinetics=""),
 }
 
 
@@ -352,3 +359,22 @@ def test_table2_of_the_report_shows_the_firth_fit(degenerate):
     for term in lfs.terms:   # finite HR and CI for every term, printed in the table
         assert term.hr is not None and term.ci_low is not None and term.p is not None, term
         assert f"{fmt_hr(term.hr)} {fmt_ci(term.ci_low, term.ci_high)}" in text, term.key
+
+
+def test_one_patient_says_no_comparison_could_be_tested(degenerate):
+    d = degenerate["one_patient"]
+    t = d.text
+    assert t.main_tests.n_tested == 0 < t.main_tests.n
+    for sentence in (
+        f"No comparison of response or survival between toxicity groups could be tested (0 of {t.main_tests.n}): "
+        f"{t.main_tests.untested_reasons}.",
+        f"No test of tocilizumab or corticosteroids could be run (0 of {t.treatment_tests.n}): "
+        f"{t.treatment_tests.untested_reasons}.",
+    ):
+        assert _printed(d, sentence), sentence
+    assert _printed(d, f"No term of any model could be tested ({t.cox_terms_tested}).")
+    for claim in ("none reached statistical significance", f"Of the {t.main_tests.n} comparisons",
+                  f"({t.treatment_tests.n} tests)", "Neither tocilizumab nor corticosteroids showed",
+                  "No term of any model was significant"):
+        assert claim not in d.rendered.html_text, claim
+    assert _printed(d, "Toxicity and response are shown for no single center (none has 5 or more patients")

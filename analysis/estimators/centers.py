@@ -2,20 +2,32 @@
 Cox model stratified by center as a sensitivity analysis (the study's multivariable model;
 the publication's by default, whose R reference the tests hold).
 
-Centers are shown only as "Center 1" ... "Center k", numbered by decreasing number of
-patients (ties in the order of their names, which are never shown). The stratified
-model gives each center its own baseline hazard, as R::
+Privacy (issue 22): centers are shown only as "Center 1" ... "Center k", numbered by
+decreasing number of patients, ties broken by a keyed hash of their names (HMAC-SHA-256
+keyed by the cohort's own centers and infusion dates, which no output shows; not by the
+patient ids, which do not change a result), so that neither the order of the names nor a
+reader who knows them decodes the numbering.
+A center with fewer patients than the minimum cell size (the study file's
+``analysis: min_cell_size``, default 5) is never a row of its own: such centers are pooled
+into one "other centers" row; when the pool itself is below the minimum, the smallest
+shown centers join it until it is not (otherwise the pool's counts would follow by
+subtraction from the cohort's totals), and when the whole cohort is below the minimum no
+per-center row is shown. The stratified model gives each center its own baseline hazard
+(all centers, pooled or not: it reports hazard ratios only), as R::
 
     coxph(Surv(time, status) ~ bm_blasts_ge20 + steroids + tocilizumab + grp_severity + strata(center))
 """
+
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 import pandas as pd
 
 from analysis.estimators.cox import PUBLICATION_MODEL, CoxResult, ModelSpec, _failed, fit_cox
-from analysis.registry.concepts import ENDPOINTS, RESPONSES
+from analysis.registry.concepts import ENDPOINTS, OPTIONS, RESPONSES
 
 CENTER_COLUMN = "center"
 #: Counted per center: prepared-cohort column -> label.
@@ -28,48 +40,108 @@ CENTER_COUNTS = {
     "mrd_negative_cr": RESPONSES["mrd_negative_cr"].label,
 }
 SINGLE_CENTER_REASON = "a single center: the center-stratified model is the unstratified model"
+#: The label of the row pooling the centers below the minimum cell size.
+OTHER_CENTERS = "Other centers"
+#: The columns whose values key the hash that breaks ties between equal-sized centers.
+KEY_COLUMNS = ("center", "infusion_date")
 
 
 @dataclass(frozen=True)
 class CenterRow:
-    label: str                         # "Center 1" ... never the center's name
+    label: str  # "Center 1" ... or OTHER_CENTERS, never a center's name
     n: int
-    counts: dict[str, int]             # CENTER_COUNTS key -> patients with it
+    counts: dict[str, int]  # CENTER_COUNTS key -> patients with it
     percents: dict[str, float | None]  # 0-100, None when n == 0
+    centers: int = 1  # centers in the row (more than one: the pooled row)
 
 
 @dataclass(frozen=True)
 class CenterSupplement:
     rows: tuple[CenterRow, ...]
-    cox: dict[str, CoxResult]          # endpoint -> model stratified by center (not estimable: a reason)
+    cox: dict[str, CoxResult]  # endpoint -> model stratified by center (not estimable: a reason)
     cox_reason: str | None = None
+    min_cell_size: int = OPTIONS["min_cell_size"].default
+    n_centers: int = 0  # centers in the cohort
+    pooled_centers: int = 0  # centers in the OTHER_CENTERS row (0: none)
+    pooled_patients: int = 0
+    below_minimum: int = 0  # centers with fewer than min_cell_size patients
+    suppressed: bool = False  # the whole cohort is below the minimum: no per-center row
 
 
-def center_labels(centers: pd.Series) -> dict[str, str]:
-    """Center name -> "Center i", i by decreasing number of patients (ties by name)."""
+def tie_key(df: pd.DataFrame) -> bytes:
+    """The key of the tie-breaking hash: SHA-256 of the cohort's (center, infusion date)
+    lines, in sorted order -- the same for the same patients whatever their ids and order,
+    unknown to a reader of the report (no individual date is printed)."""
+    columns = [c for c in KEY_COLUMNS if c in df]
+    lines = sorted("\x1f".join(str(v) for v in row) for row in df[columns].itertuples(index=False))
+    return hashlib.sha256("\x1e".join(lines).encode("utf-8")).digest()
+
+
+def center_order(centers: pd.Series, key: bytes) -> list:
+    """Center names by decreasing number of patients, ties by HMAC-SHA-256(key, name)."""
     sizes = centers.value_counts()
-    order = sorted(sizes.index, key=lambda name: (-int(sizes[name]), str(name)))
-    return {name: f"Center {i}" for i, name in enumerate(order, start=1)}
+
+    def tie(name) -> bytes:
+        return hmac.new(key, str(name).encode("utf-8"), hashlib.sha256).digest()
+
+    return sorted(sizes.index, key=lambda name: (-int(sizes[name]), tie(name)))
 
 
-def center_supplement(df: pd.DataFrame, model: ModelSpec = PUBLICATION_MODEL) -> CenterSupplement:
-    """Per-center counts and the center-stratified Cox models (of ``model``: the report passes
-    the study's own) on a prepared cohort."""
+def center_labels(centers: pd.Series, key: bytes) -> dict[str, str]:
+    """Center name -> "Center i", i by decreasing number of patients (ties by the keyed hash)."""
+    return {name: f"Center {i}" for i, name in enumerate(center_order(centers, key), start=1)}
+
+
+def pooled_centers(sizes: list[int], min_cell_size: int) -> int:
+    """How many of the centers (sizes in decreasing order) go into the pooled row: those below
+    the minimum, then the smallest others until the pool reaches it (a pool below it could be
+    recovered by subtraction). All of them when the cohort itself is below the minimum."""
+    pooled = sum(1 for n in sizes if n < min_cell_size)
+    while 0 < pooled < len(sizes) and sum(sizes[len(sizes) - pooled :]) < min_cell_size:
+        pooled += 1
+    return pooled
+
+
+def center_supplement(
+    df: pd.DataFrame, min_cell_size: int | None = None, model: ModelSpec = PUBLICATION_MODEL
+) -> CenterSupplement:
+    """Per-center counts (small centers pooled) and the center-stratified Cox models (of
+    ``model``: the report passes the study's own) on a prepared cohort; ``min_cell_size``: the
+    fewest patients a row may show (default :data:`analysis.registry.concepts.OPTIONS`)."""
+    k = OPTIONS["min_cell_size"].default if min_cell_size is None else int(min_cell_size)
     centers = df[CENTER_COLUMN].dropna()
-    labels = center_labels(centers)
-    # one pass over the count columns (a per-center subset of the whole frame is O(n * centers))
-    flags = pd.DataFrame({key: df[key].fillna(False).astype(bool).to_numpy() for key in CENTER_COUNTS},
-                         index=df.index)
-    sums = flags.groupby(df[CENTER_COLUMN], sort=False, observed=True).sum()
+    order = center_order(centers, tie_key(df))
     sizes = centers.value_counts()
-    rows = []
-    for name, label in labels.items():
-        n = int(sizes[name])
-        counts = {key: int(sums.at[name, key]) for key in CENTER_COUNTS}
-        rows.append(CenterRow(label, n, counts, {k: (100.0 * v / n if n else None) for k, v in counts.items()}))
-    if len(labels) < 2:
+    # one pass over the count columns (a per-center subset of the whole frame is O(n * centers))
+    flags = pd.DataFrame({key: df[key].fillna(False).astype(bool).to_numpy() for key in CENTER_COUNTS}, index=df.index)
+    sums = flags.groupby(df[CENTER_COLUMN], sort=False, observed=True).sum()
+
+    def row(label: str, names: list) -> CenterRow:
+        n = int(sum(int(sizes[name]) for name in names))
+        counts = {key: int(sum(int(sums.at[name, key]) for name in names)) for key in CENTER_COUNTS}
+        return CenterRow(label, n, counts, {c: (100.0 * v / n if n else None) for c, v in counts.items()}, len(names))
+
+    n_pooled = pooled_centers([int(sizes[name]) for name in order], k)
+    shown, pooled = order[: len(order) - n_pooled], order[len(order) - n_pooled :]
+    suppressed = bool(order) and not shown
+    rows = [row(f"Center {i}", [name]) for i, name in enumerate(shown, start=1)]
+    if pooled and not suppressed:
+        rows.append(row(OTHER_CENTERS, pooled))
+    if len(order) < 2:
         plain = {endpoint: fit_cox(df, endpoint, model=model) for endpoint in ENDPOINTS}
         cox = {e: _failed(e, r.n, r.events, SINGLE_CENTER_REASON, model) for e, r in plain.items()}
-        return CenterSupplement(tuple(rows), cox, SINGLE_CENTER_REASON)
-    cox = {endpoint: fit_cox(df, endpoint, strata=CENTER_COLUMN, model=model) for endpoint in ENDPOINTS}
-    return CenterSupplement(tuple(rows), cox, None)
+        reason: str | None = SINGLE_CENTER_REASON
+    else:
+        cox = {endpoint: fit_cox(df, endpoint, strata=CENTER_COLUMN, model=model) for endpoint in ENDPOINTS}
+        reason = None
+    return CenterSupplement(
+        tuple(rows),
+        cox,
+        reason,
+        min_cell_size=k,
+        n_centers=len(order),
+        pooled_centers=0 if suppressed else len(pooled),
+        pooled_patients=0 if suppressed else int(sum(int(sizes[name]) for name in pooled)),
+        below_minimum=sum(1 for name in order if int(sizes[name]) < k),
+        suppressed=suppressed,
+    )

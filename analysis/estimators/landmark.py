@@ -43,10 +43,9 @@ import pandas as pd
 from analysis.estimators.cox import CoxResult
 from analysis.estimators.survival import SurvivalComparison, compare_survival
 from analysis.registry.concepts import OPTIONS
+from analysis.registry.contract import RESPONSE_ASSESSMENT_DAY  # the day of "in CR" (re-exported)
 from analysis.registry.groups import DAYS_PER_MONTH, EFS_NO_CR_DAY, GROUPINGS, TOXICITY_GROUPINGS, prepare_cohort
 
-#: Day of the response assessment that defines "in CR" (column ``cr_day30``).
-RESPONSE_ASSESSMENT_DAY = 30
 #: Endpoints the report analyses at the landmark. EFS is left out: at a landmark on or after the
 #: day-30 assessment its cohort is the LFS cohort (the patients in CR, event-free after the
 #: landmark; a patient not in CR had the event at day 0), and its events and times from the

@@ -72,6 +72,10 @@ class KMSummary:
     landmarks: tuple[Landmark, ...]
     curve: KMCurve
     reason: str | None = None            # set when the level has no patient
+    #: Which of "median", "median_ci_low", "median_ci_high" are missing because they cannot be
+    #: estimated (no follow-up beyond day 0; a CI curve undefined where survival falls to 0)
+    #: rather than not reached (the curve stays above 50% while it is defined).
+    not_estimable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class FollowUp:
     ci_low: float | None
     ci_high: float | None
     reason: str | None = None
+    not_estimable: frozenset[str] = frozenset()  # as KMSummary.not_estimable
 
 
 # --------------------------------------------------------------------------------------
@@ -221,6 +226,9 @@ def kaplan_meier(months, events, key: str = "all", label: str = "All patients", 
             else Landmark(m, None, None, None, f"no patient followed to {m} months (last follow-up {last:.1f})")
             for m in LANDMARK_MONTHS
         )
+        if last <= 0:  # nobody followed beyond day 0: the curve is never observed above 50%
+            return KMSummary(key, label, int(months.size), 0, None, None, None, NO_FOLLOWUP, landmarks, curve,
+                             not_estimable=frozenset(MEDIAN_QUANTITIES))
         return KMSummary(key, label, int(months.size), 0, None, None, None,
                          "no event: median not reached", landmarks, curve)
 
@@ -228,13 +236,19 @@ def kaplan_meier(months, events, key: str = "all", label: str = "All patients", 
     median = _r_median(steps.times, steps.surv)
     ci_low = _r_median(steps.times, steps.lower)
     ci_high = _r_median(steps.times, steps.upper)
+    # A limit is "not reached" only when its curve is defined throughout and stays above 50%;
+    # where survival falls to 0 the log-scale CI is undefined (R: NA), and a limit the curve
+    # did not reach before that point is not estimable, not "not reached".
+    not_estimable = {name for name, value, curve in (("median_ci_low", ci_low, steps.lower),
+                                                     ("median_ci_high", ci_high, steps.upper))
+                     if value is None and np.isnan(curve).any()}
     reasons = []
     if median is None:
         reasons.append("median not reached: survival stays above 50%")
     if ci_low is None:
-        reasons.append("lower 95% limit not reached")
+        reasons.append(f"lower 95% limit {_why_missing('median_ci_low' in not_estimable, 'lower')}")
     if ci_high is None:
-        reasons.append("upper 95% limit not reached: the upper CI curve stays above 50%")
+        reasons.append(f"upper 95% limit {_why_missing('median_ci_high' in not_estimable, 'upper')}")
 
     censored = np.unique(months[censored])
     censor_surv = np.concatenate([[1.0], steps.surv])[np.searchsorted(steps.times, censored, side="right")]
@@ -252,7 +266,20 @@ def kaplan_meier(months, events, key: str = "all", label: str = "All patients", 
         median_reason="; ".join(reasons) or None,
         landmarks=tuple(_landmark(steps, m) for m in LANDMARK_MONTHS),
         curve=curve,
+        not_estimable=frozenset(not_estimable),
     )
+
+
+#: The quantities of a median line: the median and its CI limits.
+MEDIAN_QUANTITIES = ("median", "median_ci_low", "median_ci_high")
+NO_FOLLOWUP = "no follow-up beyond day 0: median not estimable"
+UNDEFINED_CI = "survival falls to 0, where its log-scale CI is undefined"
+
+
+def _why_missing(undefined: bool, which: str) -> str:
+    if undefined:
+        return f"not estimable: {UNDEFINED_CI}"
+    return "not reached" + (": the upper CI curve stays above 50%" if which == "upper" else "")
 
 
 def _endpoint_columns(endpoint: str) -> list[str]:
@@ -376,4 +403,4 @@ def median_followup(df: pd.DataFrame) -> FollowUp:
     if not alive.any():
         return FollowUp(None, None, None, "every patient died: no censored follow-up time")
     km = kaplan_meier(months, alive)
-    return FollowUp(km.median_months, km.median_ci_low, km.median_ci_high, km.median_reason)
+    return FollowUp(km.median_months, km.median_ci_low, km.median_ci_high, km.median_reason, km.not_estimable)

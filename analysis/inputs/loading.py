@@ -40,6 +40,7 @@ from analysis.registry.contract import (
     ISO_DATE,
     KINETICS_FIELDS,
     NUMBER,
+    RESPONSE_ASSESSMENT_DAY,
     SEX,
     STATUS,
     TEXT,
@@ -177,9 +178,32 @@ def _empty_name(what: str) -> _Loaded:
 def _cohort(path, cutoff, sheet: str | None = None, mapping: ColumnMapping = NO_MAPPING) -> _Loaded:
     if _empty_path(path):
         return _empty_name("cohort")
-    return _load(
+    loaded = _load(
         path, COHORT_FIELDS, COHORT_RULES, what="cohort", cutoff=parse_cutoff(cutoff), sheet=sheet, mapping=mapping
     )
+    if loaded.frame is not None and not loaded.violations:
+        loaded.violations += _with_file(_followup_violations(loaded.frame), Path(path))
+    return loaded
+
+
+def _followup_violations(frame: pd.DataFrame) -> list[Violation]:
+    """A cohort in which no patient is followed beyond the day of infusion (everyone censored
+    or dead on day 0) is refused as a whole: no survival or response analysis is possible."""
+    days = (frame["last_followup_date"] - frame["infusion_date"]).dt.days
+    if days.isna().any() or (days > 0).any():
+        return []
+    died = int(frame["death_date"].notna().sum())
+    n = len(frame)
+    whom = f"all {n} patients" if n > 1 else "the only patient"
+    return [
+        Violation(
+            None,
+            None,
+            "last_followup_date",
+            f"no patient is followed beyond the day of infusion ({whom}: {died} died on day 0, {n - died} censored "
+            "on day 0): no survival or response analysis is possible; check last_followup_date and death_date",
+        )
+    ]
 
 
 def _kinetics(
@@ -242,6 +266,25 @@ def load_study(
         cohort_path=Path(cohort_path),
         kinetics_path=None if kinetics_path is None else Path(kinetics_path),
         is_synthetic=bool(cohort.comments) and is_marker_line(cohort.comments[0]),
-        notes=cohort.notes + (() if kinetics is None else kinetics.notes),
+        notes=cohort.notes
+        + _short_cr_notes(cohort.frame, Path(cohort_path))
+        + (() if kinetics is None else kinetics.notes),
         absent_columns=cohort.absent,
+    )
+
+
+def _short_cr_notes(frame: pd.DataFrame, path: Path) -> tuple[str, ...]:
+    """A note counting the patients in CR at day 30 whose follow-up ends before day 30."""
+    days = (frame["last_followup_date"] - frame["infusion_date"]).dt.days
+    short = frame["cr_day30"].fillna(False).astype(bool) & (days < RESPONSE_ASSESSMENT_DAY).fillna(False)
+    n = int(short.sum())
+    if not n:
+        return ()
+    who = "patient" if n == 1 else "patients"
+    return (
+        f"{path.name}: {n} {who} in CR at day {RESPONSE_ASSESSMENT_DAY} (cr_day30) followed for fewer than "
+        f"{RESPONSE_ASSESSMENT_DAY} days (last follow-up on day {int(days[short].min())}"
+        + (f"–{int(days[short].max())}" if days[short].max() > days[short].min() else "")
+        + f"): the flow diagram counts them as evaluable in CR, and a landmark analysis at day "
+        f"{RESPONSE_ASSESSMENT_DAY} or later leaves them out (their follow-up ends before it)",
     )

@@ -34,6 +34,7 @@ import yaml
 
 from analysis.inputs import yamlstrict
 from analysis.inputs.readers import normal_name
+from analysis.inputs.xlsx import check_archive
 from analysis.registry.concepts import OPTIONS
 from analysis.registry.contract import BOOLEAN_WORDS, COHORT_FIELDS, KINETICS_FIELDS, SEX_WORDS, STATUS_WORDS
 
@@ -252,8 +253,10 @@ def _dictionary(frame: pd.DataFrame) -> tuple[dict, dict] | None:
 
 
 def _read(path: Path, sheet: str | None = None) -> _Table:
-    head = path.read_bytes()[:4]
+    with open(path, "rb") as fh:
+        head = fh.read(4)
     if head == b"PK\x03\x04":
+        check_archive(path)  # a zip bomb, entities, deep nesting: refused before pandas reads it
         sheets = pd.read_excel(path, sheet_name=None, dtype=object, header=0, keep_default_na=False, na_values=[""])
         dictionary_sheet = None
         labels: dict[str, str] = {}

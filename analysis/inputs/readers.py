@@ -4,11 +4,12 @@ mapping, cell parsers.
 Reading
     CSV (UTF-8, a UTF-8 byte-order mark is accepted; lines above the header beginning
     with ``#`` are comments; LF, CR LF or CR line endings) or Excel ``.xlsx`` (the named
-    sheet, else the active visible one; header on row 1; the used range only). The first
+    sheet, else the active visible one; header on row 1; every row by its number, read by
+    :mod:`analysis.inputs.xlsx`, which trusts nothing in a workbook). The first
     bytes of a file are sniffed before anything else, so a file that is not a table
     fails fast; a path that is not a regular file (a FIFO) is never opened; nothing in a
     data file is ever executed or unpickled. No row is dropped without a reported reason
-    except a blank one.
+    except a blank one. An error never shows a line of a file that is not a table.
 
 Parsing
     Every cell is parsed with vectorised pandas operations into the kind its column
@@ -35,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.inputs.errors import InputError, Violation, clip, file_error
+from analysis.inputs.xlsx import read_table
 from analysis.registry.contract import (
     BOOLEAN,
     BOOLEAN_WORDS,
@@ -418,16 +420,18 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
         raise file_error(
             "semicolon-separated values: save the file with commas as separators "
             "(Excel: 'CSV UTF-8 (comma delimited)')",
-            clip(header_line, 60),
+            _shown_header(header_line, ";", headers),
         )
     if n_tab > n_comma:
-        raise file_error("tab-separated values: save the file with commas as separators", clip(header_line, 60))
+        raise file_error(
+            "tab-separated values: save the file with commas as separators", _shown_header(header_line, "\t", headers)
+        )
     try:
         header = tuple(_contract_name(name.strip(), headers) for name in next(csv.reader([header_line])))
     except csv.Error:  # a CR inside the line: mixed line endings
         raise file_error(
             "mixed line endings (a CR alone inside the header line): re-save the file as CSV UTF-8 (comma delimited)",
-            clip(header_line, 60),
+            _shown_header(header_line.replace("\r", ","), ",", headers),
         ) from None
 
     def chunks(numbers: set[int]) -> Iterator[pd.DataFrame]:
@@ -459,6 +463,14 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
     return Source(header, chunks, comments)
 
 
+def _shown_header(line: str, separator: str, headers: Mapping[str, str]) -> str | None:
+    """A header line as an error may show it: only when it names a column of the contract
+    (a table's header). The first line of any other file (``cohort: /etc/shadow``) is never
+    echoed."""
+    names = {_contract_name(name.strip().strip('"'), headers) for name in line.split(separator)}
+    return clip(line, 60) if names & _KNOWN else None
+
+
 def _parser_error(message: str, n_columns: int) -> InputError:
     if m := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message):
         return file_error(
@@ -473,12 +485,6 @@ def _parser_error(message: str, n_columns: int) -> InputError:
 # Excel ---------------------------------------------------------------------------
 
 
-def _is_formula(value) -> bool:
-    if isinstance(value, str):
-        return value.startswith("=") and len(value) > 1
-    return type(value).__name__ in ("ArrayFormula", "DataTableFormula")
-
-
 def _xlsx_date_text(value):
     """A date cell (a date-formatted cell; a time of day is dropped). A plain number is
     not read as a date serial: ``2019`` typed in a date column would become 1905-07-11;
@@ -486,10 +492,6 @@ def _xlsx_date_text(value):
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     return cell_text(value)
-
-
-def _has_value(row: tuple) -> bool:
-    return row.count(None) != len(row)  # counted in C: the rows below the data can be a million
 
 
 def _contract_name(header: str, headers: Mapping[str, str]) -> str:
@@ -506,120 +508,45 @@ def _row_names(row: tuple, headers: Mapping[str, str]) -> list[str]:
     return [_contract_name(("" if v is None else str(v)).strip(), headers) for v in row]
 
 
-def _table_header(worksheet, headers: Mapping[str, str]) -> bool:
-    """Whether row 1 of a sheet names at least two columns of the contract."""
-    first = next(worksheet.iter_rows(max_row=1, values_only=True), ())
-    return len(_KNOWN & set(_row_names(first, headers))) >= 2
-
-
-def _choose_sheet(workbook, sheet: str | None, path: Path, headers: Mapping[str, str]):
-    """The sheet to read and a note naming it when other sheets hold a table too.
-
-    Without a named sheet: the active sheet when it is visible, otherwise the first
-    visible one. A hidden sheet (an old export left in the workbook) is never read
-    unless named."""
-    worksheets = workbook.worksheets
-    if not worksheets:
-        raise file_error("the workbook has no worksheet")
-    if sheet is not None:
-        if sheet not in workbook.sheetnames:
-            raise file_error(
-                f"no sheet named '{sheet}' in the workbook (its sheets: "
-                f"{', '.join(repr(name) for name in workbook.sheetnames)})"
-            )
-        chosen = workbook[sheet]
-        if chosen not in worksheets:
-            raise file_error(f"sheet '{sheet}' is a chart, not a table")
-        return chosen, []
-    visible = [ws for ws in worksheets if ws.sheet_state == "visible"]
-    if not visible:
-        raise file_error("every sheet of the workbook is hidden: name the sheet to read")
-    active = workbook.active
-    chosen, why = (active, "the active sheet") if active in visible else (visible[0], "the first visible sheet")
-    others = [ws for ws in worksheets if ws is not chosen and _table_header(ws, headers)]
-    if not others:
-        return chosen, []
-    listed = ", ".join(f"'{ws.title}'" + ("" if ws.sheet_state == "visible" else " (hidden)") for ws in others)
-    return chosen, [
-        f"{path.name}: read sheet '{chosen.title}' ({why}); other sheets with a table were not read: "
-        f"{listed}. Name the sheet to read if that is not the right one."
-    ]
-
-
 def _xlsx_source(path: Path, sheet: str | None, headers: Mapping[str, str]) -> Source:
-    import openpyxl  # only needed for workbooks
-
-    def read(data_only: bool, sheet: str | None):
-        """The rows of the sheet up to its last value, its title and the notes."""
-        try:
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=data_only)
-        except Exception as exc:  # a damaged or foreign zip: bad input, never a crash
-            raise file_error(f"cannot open as an Excel .xlsx workbook ({type(exc).__name__}: {exc})") from None
-        try:
-            worksheet, notes = _choose_sheet(wb, sheet, path, headers)
-            rows, blank = [], 0
-            # One formatted empty cell on row 1,048,576 makes openpyxl yield every row above
-            # it: blank rows are counted, and kept only when a value follows them.
-            for row in worksheet.iter_rows(values_only=True):
-                if _has_value(row):
-                    rows.extend([()] * blank)
-                    blank = 0
-                    rows.append(row)
-                else:
-                    blank += 1
-            return rows, worksheet.title, notes
-        finally:
-            wb.close()
-
-    rows, title, notes = read(data_only=False, sheet=sheet)
-    if not rows:
-        raise file_error(f"empty workbook (sheet '{title}' has no values)")
-    names = _row_names(rows[0], headers)
-    if not _KNOWN & set(names):
-        for number, row in enumerate(rows[1:50], start=2):
-            if len(_KNOWN & set(_row_names(row, headers))) >= 2:
-                raise file_error(
-                    f"the header must be on row 1 of sheet '{title}' (it is on row {number}): delete the rows above it"
-                )
-    while names and not names[-1]:
-        names.pop()
-    header = tuple(names)
+    """The table of a workbook, read by :mod:`analysis.inputs.xlsx` (which trusts nothing in
+    it: sizes, entities, nesting, the declared range, cell counts)."""
+    table = read_table(
+        path,
+        sheet,
+        names_of=lambda row: _row_names(row, headers),
+        is_header=lambda names: bool(_KNOWN & set(names)),
+        is_table=lambda names: len(_KNOWN & set(names)) >= 2,
+    )
+    header = table.header
 
     def chunks(numbers: set[int]) -> Iterator[pd.DataFrame]:
         width = len(header)
-        body = pd.DataFrame([row[:width] for row in rows[1:]], columns=range(width), dtype=object)
+        body = pd.DataFrame(table.body, columns=range(width + 1), dtype=object)
         body.index = pd.RangeIndex(len(body))
-        formulas = body.map(_is_formula) if len(body) else body.astype(bool)
-        known_cols = [i for i, name in enumerate(header) if name in _KNOWN]
-        if formulas[known_cols].to_numpy().any():
-            cached = pd.DataFrame(
-                [row[:width] for row in read(data_only=True, sheet=title)[0][1:]], columns=range(width), dtype=object
-            )
-            problems = []
-            for i in known_cols:
-                for r in formulas.index[formulas[i]]:  # the formula cells only
-                    if pd.isna(cached.at[r, i]):
-                        pid = body.at[r, header.index("patient_id")] if "patient_id" in header else None
-                        problems.append(
-                            Violation(
-                                r + 2,
-                                None if pid is None else str(pid),
-                                header[i],
-                                "formula without a saved result: open and save the file in Excel, "
-                                "or paste the values only",
-                                str(body.at[r, i]),
-                            )
-                        )
-            if problems:
-                raise InputError(problems)
-            body = body.where(~formulas, cached)
+        problems = []
+        for r, i, formula in table.missing:
+            if header[i] in _KNOWN:
+                pid = body.at[r, header.index("patient_id")] if "patient_id" in header else None
+                problems.append(
+                    Violation(
+                        r + 2,
+                        None if pid is None or pd.isna(pid) else cell_text(pid),
+                        header[i],
+                        "formula without a saved result: open and save the file in Excel, or paste the values only",
+                        formula,
+                    )
+                )
+        if problems:
+            raise InputError(problems)
         dates = {f.name for f in COHORT_FIELDS if f.kind == DATE}
         for i, name in enumerate(header):
             convert = _xlsx_date_text if name in dates else cell_text
             body[i] = body[i].map(convert)  # per cell: openpyxl reads cell by cell anyway
+        body[width] = body[width].map(cell_text)  # a value right of the header: reported if it is all the row holds
         yield body
 
-    return Source(header, chunks, [], tuple(notes))
+    return Source(header, chunks, [], table.notes)
 
 
 # --------------------------------------------------------------------------- header and rows
@@ -645,11 +572,11 @@ def check_header(header: Sequence[str], fields: tuple[Field, ...], what: str):
             else:
                 positions[name] = i
     if not positions:
-        raise file_error(
-            f"not a {what} table: the header (first line) has none of the expected columns "
+        shape = f"{len(header)} field{'s' if len(header) != 1 else ''}"
+        raise file_error(  # the line itself is not shown: the file may be anything (cohort: /etc/shadow)
+            f"not a {what} table: the header (first line, {shape}) has none of the expected columns "
             f"({', '.join(expected[:4])}, ...). If the export has its own headers (e.g. REDCap labels), "
             "run `python -m analysis map EXPORT -o study.yml` and use --study study.yml",
-            clip(",".join(header), 60),
         )
     missing = [name for name in expected if name not in positions]
     may_be_absent = {f.name for f in fields if f.may_be_absent}  # absent: every cell empty, not an error

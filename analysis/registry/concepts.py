@@ -372,6 +372,12 @@ OPTIONS: dict[str, Option] = {
             choices=tuple(TOXICITY_GRADING),
         ),
         Option(
+            "min_cell_size",
+            5,
+            "fewest patients a row of the per-center supplement shows (smaller centers are pooled)",
+            (("ge", 1), ("le", 1000)),
+        ),
+        Option(
             "visit_windows",
             {7: 3, 14: 3, 21: 3, 28: 3, 60: 14, 90: 14, 180: 30},
             "kinetics visits for the profiles over time: nominal day after infusion: half-width in days "

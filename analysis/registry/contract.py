@@ -174,6 +174,11 @@ def _true(s: pd.Series) -> pd.Series:
     return s.fillna(False).astype(bool)
 
 
+#: Day of the response assessment that defines "in CR" (column ``cr_day30``); a patient in
+#: CR followed for fewer days is noted when the cohort is loaded.
+RESPONSE_ASSESSMENT_DAY = 30
+
+
 def _onset_rules(event: str) -> tuple[Rule, ...]:
     grade, onset = f"{event}_grade", f"{event}_onset_day"
     return (

@@ -30,7 +30,7 @@ from analysis.estimators.effects import DetectableHazardRatio, ResponseEffect, U
 from analysis.estimators.kinetics import LevelEffect
 from analysis.estimators.landmark import LandmarkComparison
 from analysis.estimators.multiplicity import EValue, rare_outcome
-from analysis.estimators.survival import LANDMARK_MONTHS, KMSummary, SurvivalComparison
+from analysis.estimators.survival import LANDMARK_MONTHS, UNDEFINED_CI, KMSummary, SurvivalComparison
 from analysis.estimators.transplant import TransplantAnalysis
 from analysis.inputs.outfiles import write_atomic
 from analysis.report.pvalues import PValueTable
@@ -130,11 +130,23 @@ def _response_dict(comparison: ResponseComparison) -> dict:
     return out
 
 
+def _limit_reason(summary: KMSummary, bound: str, side: str) -> str:
+    """Why a limit of the median's CI is missing: not estimable (its curve is undefined where
+    survival falls to 0; no follow-up beyond day 0) or not reached."""
+    if "median" in summary.not_estimable:
+        return summary.median_reason or f"{side} confidence limit not estimable"
+    if bound in summary.not_estimable:
+        return f"{side} confidence limit not estimable: {UNDEFINED_CI}"
+    if side == "lower" and summary.median_reason:
+        return summary.median_reason
+    return f"{side} confidence limit not reached"
+
+
 def _km_dict(summary: KMSummary) -> dict:
     entry: dict[str, Any] = {"label": summary.label, "n": int(summary.n), "events": int(summary.events)}
     _put(entry, "median_months", summary.median_months, summary.median_reason)
-    _put(entry, "median_ci_low", summary.median_ci_low, summary.median_reason or "lower confidence limit not reached")
-    _put(entry, "median_ci_high", summary.median_ci_high, "upper confidence limit not reached")
+    for bound, side in (("median_ci_low", "lower"), ("median_ci_high", "upper")):
+        _put(entry, bound, getattr(summary, bound), _limit_reason(summary, bound, side))
     by_month = {lm.months: lm for lm in summary.landmarks}
     for months in LANDMARK_MONTHS:
         lm = by_month.get(months)
@@ -331,7 +343,8 @@ def results_to_dict(results: Results) -> dict[str, Any]:
 
 
 def _centers_dict(supplement: CenterSupplement) -> dict[str, Any]:
-    """Per-center counts under labels "Center 1..k" (no name) and the stratified models."""
+    """Per-center counts under labels "Center 1..k" (no name; small centers pooled) and the
+    stratified models."""
     out: dict[str, Any] = {
         "rows": [
             {
@@ -339,9 +352,16 @@ def _centers_dict(supplement: CenterSupplement) -> dict[str, Any]:
                 "n": int(row.n),
                 "counts": {k: int(v) for k, v in row.counts.items()},
                 "percents": {k: _number(v) for k, v in row.percents.items()},
+                "centers": int(row.centers),
             }
             for row in supplement.rows
         ],
+        "min_cell_size": int(supplement.min_cell_size),
+        "n_centers": int(supplement.n_centers),
+        "pooled_centers": int(supplement.pooled_centers),
+        "pooled_patients": int(supplement.pooled_patients),
+        "below_minimum": int(supplement.below_minimum),
+        "suppressed": bool(supplement.suppressed),
         "stratified_cox": {endpoint: _cox_dict(result) for endpoint, result in supplement.cox.items()},
     }
     if supplement.cox_reason:

@@ -322,7 +322,7 @@ def compute_results(study, **options) -> Results:
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
         **_competing_and_landmark(df, landmark_day, hsct_recorded),
-        centers=center_supplement(df, model),
+        centers=center_supplement(df, plan["min_cell_size"], model),
         plan=plan,
         model=model,
         covariates_unavailable=unavailable,

@@ -29,7 +29,7 @@ import pandas as pd
 if TYPE_CHECKING:  # imported where a table is drawn: restoring cached results skips it
     from great_tables import GT
 
-from analysis.estimators.centers import CENTER_COUNTS, CenterSupplement
+from analysis.estimators.centers import CENTER_COUNTS, OTHER_CENTERS, CenterSupplement
 from analysis.estimators.comparisons import CategoricalLevel, Comparison, ContinuousLevel
 from analysis.estimators.competing import CIF_MONTHS, CompetingRisks, summary_rows
 from analysis.estimators.cox import EPV_RULE, FIRTH, CoxResult, exposure_term_key
@@ -442,20 +442,26 @@ def _add_cox_term(spec: _Spec, term, label: str, kind: str, notes: list[str], ti
 TABLE3_LANDMARKS = (12, 24)
 
 _NOT_REACHED = "NR"
+_NOT_ESTIMABLE = "NE"
 
 
-def _months_1dp(x) -> str:
-    return _NOT_REACHED if is_missing(x) else f"{x:.1f}"
+def _months_1dp(x, not_estimable: bool = False) -> str:
+    if is_missing(x):
+        return _NOT_ESTIMABLE if not_estimable else _NOT_REACHED
+    return f"{x:.1f}"
 
 
 def _median_cell(level: KMSummary) -> str:
-    """'25.2 (16.0–31.1)'; NR for a median or bound that is not reached; — without patients."""
+    """'25.2 (16.0–31.1)'; NR for a median or bound that is not reached, NE for one that is not
+    estimable (:attr:`KMSummary.not_estimable`); — without patients."""
     if level.n == 0:
         return CELL_MISSING
+    ne = level.not_estimable
     if level.median_months is None and level.median_ci_low is None:
-        return _NOT_REACHED
-    ci = f"{_months_1dp(level.median_ci_low)}–{_months_1dp(level.median_ci_high)}"
-    return f"{_months_1dp(level.median_months)} ({ci})"
+        return _NOT_ESTIMABLE if "median" in ne else _NOT_REACHED
+    low = _months_1dp(level.median_ci_low, "median_ci_low" in ne)
+    ci = f"{low}–{_months_1dp(level.median_ci_high, 'median_ci_high' in ne)}"
+    return f"{_months_1dp(level.median_months, 'median' in ne)} ({ci})"
 
 
 def _landmark_cell(level: KMSummary, months: int) -> str:
@@ -521,10 +527,18 @@ def table3(survival: Mapping[tuple[str, str], SurvivalComparison],
                 spec.add("sub", Cell(_INDENT + level.label), f"{level.n:,}", f"{level.events:,}",
                          _median_cell(level), *[_landmark_cell(level, m) for m in TABLE3_LANDMARKS],
                          hr_text, "")
+    any_not_estimable = any(
+        level.not_estimable
+        for (endpoint, g), comparison in survival.items()
+        if endpoint in endpoints and (g == "all" or g in groupings)
+        for level in comparison.levels
+    )
     spec.footnotes.append((None, "Kaplan–Meier estimates with 95% CIs (log transformation; median CI as R's "
                                  "print.survfit). HR, hazard ratio of the group against the reference group "
                                  "from a univariable Cox model (Efron ties), Wald 95% CI; p, log-rank test "
-                                 "across the groups. NR, not reached; CI, confidence interval"))
+                                 "across the groups. NR, not reached; CI, confidence interval"
+                                 + ("; NE, not estimable (no follow-up beyond day 0, or a CI undefined where "
+                                    "survival falls to 0)" if any_not_estimable else "")))
     for note in notes:
         spec.footnotes.append((None, "Not estimable — " + note))
     return Table(spec)
@@ -686,18 +700,34 @@ def cif_table(competing: Mapping[str, CompetingRisks], groupings: Sequence[str])
 
 
 def center_table(supplement: CenterSupplement) -> Table:
-    """Patients, toxicity and response by center, n (%) of the center's patients."""
+    """Patients, toxicity and response by center, n (%) of the center's patients; centers below
+    the minimum cell size pooled (or, for a cohort below it, no row), as the footnote says."""
     keys = list(CENTER_COUNTS)
     spec = _Spec(
         ["center", "n", *keys], ["Center", "Patients", *CENTER_COUNTS.values()],
         ["", "Patients", *CENTER_COUNTS.values()], [14, 10] + [12] * len(keys),
     )
     for row in supplement.rows:
-        spec.add("variable", Cell(row.label), f"{row.n:,}",
+        label = row.label if row.centers == 1 else f"{row.label} ({row.centers})"
+        spec.add("variable", Cell(label), f"{row.n:,}",
                  *[fmt_count_pct(row.counts[k], row.percents[k]) for k in keys])
-    spec.footnotes.append((None, "n (%) of the center's patients. Centers are numbered by decreasing size; "
-                                 "their names are not shown. CR, complete remission; MRD, measurable residual "
-                                 "disease; severe ICANS, grade ≥3 or a seizure"))
+    spec.footnotes.append((None, "n (%) of the center's patients. Centers are numbered by decreasing size (ties "
+                                 "in an order that does not follow their names); their names are not shown. CR, "
+                                 "complete remission; MRD, measurable residual disease; severe ICANS, grade ≥3 or "
+                                 "a seizure"))
+    k = supplement.min_cell_size
+    if supplement.suppressed:
+        whose = "the cohort's center is" if supplement.n_centers == 1 else f"its {supplement.n_centers} centers are"
+        spec.footnotes.append((None, f"No center has {k} or more patients, the fewest a row shows: {whose} not "
+                                     "shown one by one"))
+    elif supplement.pooled_centers:
+        small, joined = supplement.below_minimum, supplement.pooled_centers - supplement.below_minimum
+        note = (f"{OTHER_CENTERS} ({supplement.pooled_centers}): the {small} "
+                f"{'center' if small == 1 else 'centers'} with fewer than {k} patients (the fewest a row shows)")
+        if joined:
+            note += (f", pooled with the {'smallest other center' if joined == 1 else f'{joined} smallest others'} "
+                     "so that no count of a small center follows from the totals")
+        spec.footnotes.append((None, note + ", pooled" if not joined else note))
     return Table(spec)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from analysis.report.formatting import (
+    NOT_ESTIMABLE,
     fmt_median_range,
     fmt_n_of,
 )
@@ -31,5 +32,24 @@ class Counts(Part):
         """Median (range) of a descriptive distribution (onset days, doses, age):
         ``text.median_range("age")`` -> '28 (2–70)'; ``text.median_range("dex_equiv_cum_mg", "mg")``."""
         d = self.results.descriptives[name]
+        if d.n == 0:  # e.g. the onset of ICANS in a cohort without ICANS
+            return f"{NOT_ESTIMABLE} (no patient with a value)"
         text = fmt_median_range(d.median, d.min, d.max)
         return f"{text} {unit}".strip() if unit else text
+
+    @property
+    def centers_shown(self) -> str:
+        """Which centers the per-center table shows one by one (centers below the minimum cell
+        size are pooled): 'for each center'; 'for each center except the 3 smallest, which are
+        pooled (a row shows at least 5 patients)'; 'for no single center (none has 5 or more
+        patients, the fewest a row shows)'."""
+        centers = self.results.centers
+        if centers is None or not centers.pooled_centers and not centers.suppressed:
+            return "for each center"
+        k = centers.min_cell_size
+        if centers.suppressed:
+            return f"for no single center (none has {k} or more patients, the fewest a row shows)"
+        return (
+            f"for each center except the {centers.pooled_centers} smallest, which are pooled "
+            f"(a row shows at least {k} patients)"
+        )

@@ -44,6 +44,8 @@ class TestSet:
     significant: tuple[str, ...]  # 'OS by concurrent CRS and ICANS', in test order
     significant_p: tuple[str, ...]  # the same with '(p = 0.010)'
     significant_groupings: tuple[str, ...]  # their groupings, in a sentence, each once
+    #: Why the others could not be run: (reason, how many), in test order.
+    untested: tuple[tuple[str, int], ...] = ()
 
     __test__ = False  # not a pytest class
 
@@ -70,6 +72,30 @@ class TestSet:
     def groupings(self) -> str:
         """'CRS, CRS/ICANS severity': the groupings with a significant test."""
         return ", ".join(self.significant_groupings)
+
+    @property
+    def untested_reasons(self) -> str:
+        """Why tests could not be run, with how many each:
+        'only 1 group with patients (6); no group has patients (6)' ('' when all ran)."""
+        return "; ".join(f"{reason} ({count})" for reason, count in self.untested)
+
+    @property
+    def testable(self) -> str:
+        """'' when every test ran, else ' (6 more could not be tested: no group has patients
+        (6))': appended to a sentence that counts the tests that ran, so that it also says
+        which could not."""
+        if self.n_tested == self.n:
+            return ""
+        return f" ({self.n - self.n_tested} more could not be tested: {self.untested_reasons})"
+
+    @property
+    def counted(self) -> str:
+        """'6 tests' (those that ran), or '4 tests; 2 more could not be run: ...' (what a
+        parenthesis citing the family's size says)."""
+        tests = f"{self.n_tested} test{'s' if self.n_tested != 1 else ''}"
+        if self.n_tested == self.n:
+            return tests
+        return f"{tests}; {self.n - self.n_tested} more could not be run: {self.untested_reasons}"
 
 
 class UnknownKey(ValueError):
@@ -169,8 +195,16 @@ def in_sentence(title: str) -> str:
     return title
 
 
-def fmt_ci_bounds(low, high) -> str:
-    """'26.6–50.0' with 'not reached' for a missing upper bound."""
-    lo = "not reached" if low is None else f"{low:.1f}"
-    hi = "not reached" if high is None else f"{high:.1f}"
-    return f"{lo}–{hi}"
+def fmt_ci_bounds(low, high, not_estimable: frozenset[str] = frozenset()) -> str:
+    """'26.6–50.0' with 'not reached' for a missing bound; 'not estimable' when the bound is
+    named in ``not_estimable`` (``median_ci_low``/``median_ci_high``: its curve is undefined,
+    e.g. where survival falls to 0), and for the whole interval when neither bound is."""
+    if low is None and high is None and {"median_ci_low", "median_ci_high"} <= not_estimable:
+        return NOT_ESTIMABLE
+
+    def bound(value, name: str) -> str:
+        if value is not None:
+            return f"{value:.1f}"
+        return NOT_ESTIMABLE if name in not_estimable else "not reached"
+
+    return f"{bound(low, 'median_ci_low')}–{bound(high, 'median_ci_high')}"

@@ -29,7 +29,7 @@ class Survival(Verdicts):
         fu = self.results.followup
         if fu.median_months is None:
             return f"not estimable ({fu.reason})"
-        return f"{fmt_months(fu.median_months)} (95% CI {fmt_ci_bounds(fu.ci_low, fu.ci_high)})"
+        return f"{fmt_months(fu.median_months)} (95% CI {fmt_ci_bounds(fu.ci_low, fu.ci_high, fu.not_estimable)})"
 
     #: The multivariable models a sentence can name (``model=``): the study's (Table 2), the
     #: publication's (the demo's sensitivity analysis), the study's with its exposure
@@ -118,6 +118,19 @@ class Survival(Verdicts):
         ps = [t.p for e in ENDPOINTS for t in self.results.cox[e].terms if t.p is not None]
         return None if not ps else any(p < self.alpha for p in ps)
 
+    @property
+    def cox_terms_tested(self) -> str:
+        """How many terms of the two Cox models have a p-value: '10 of 10 terms had a p-value'."""
+        terms = [t for e in ENDPOINTS for t in self.results.cox[e].terms]
+        return f"{sum(t.p is not None for t in terms)} of {len(terms)} terms had a p-value"
+
+    @property
+    def cox_terms_testable(self) -> str:
+        """'' when every Cox term has a p-value, else ' (7 of 10 terms had a p-value)': appended
+        to a sentence that sums the terms up, so that it says what was tested."""
+        terms = [t for e in ENDPOINTS for t in self.results.cox[e].terms]
+        return "" if all(t.p is not None for t in terms) else f" ({self.cox_terms_tested})"
+
     def significant_terms(self, endpoint: str, none: str = "none") -> str:
         """Cox terms with a Wald p below alpha, as a phrase: ``text.significant_terms("os")`` ->
         'Received steroids and BM blasts ≥20% vs <20%'; ``none`` when there are none."""
@@ -152,14 +165,19 @@ class Survival(Verdicts):
         return self.median_survival(endpoint, by, level)
 
     def median_survival(self, endpoint: str, grouping: str = "all", level: str | None = None) -> str:
-        """'24.4 months (95% CI 14.6–33.3)'; 'not reached' for a median or bound never reached."""
+        """'24.4 months (95% CI 14.6–33.3)'; 'not reached' for a median or bound the curve stays
+        above; 'not estimable' for one it cannot give (no follow-up beyond day 0; a CI that is
+        undefined where survival falls to 0)."""
         km = self._summary(endpoint, grouping, level)
         if km.n == 0:
             return f"{NOT_ESTIMABLE} ({km.reason})"
+        if "median" in km.not_estimable:
+            return f"{NOT_ESTIMABLE} ({km.median_reason})"
+        bounds = fmt_ci_bounds(km.median_ci_low, km.median_ci_high, km.not_estimable)
         if km.median_months is None:
-            low = "" if km.median_ci_low is None else f" (95% CI {fmt_ci_bounds(km.median_ci_low, None)})"
+            low = "" if km.median_ci_low is None else f" (95% CI {bounds})"
             return f"not reached{low}"
-        return f"{fmt_months(km.median_months)} (95% CI {fmt_ci_bounds(km.median_ci_low, km.median_ci_high)})"
+        return f"{fmt_months(km.median_months)} (95% CI {bounds})"
 
     def landmark(self, endpoint: str, months: int, grouping: str = "all", level: str | None = None) -> str:
         """Kaplan–Meier survival at a landmark with its log-scale 95% CI: '63.4% (95% CI 54.0–74.4)'."""

@@ -75,7 +75,11 @@ class Transplant(Part):
     def hsct_hr(self, endpoint: str, model: str = "hsct", term: str = "hsct") -> str:
         """A hazard ratio of a time-dependent Cox model: HSCT alone (``model="hsct"``) or a
         toxicity grouping plus HSCT (``model="crs"``; ``term="yes"`` for the toxicity, ``"hsct"``
-        for the transplant): 'HR 1.21 (95% CI 0.64–2.29), p = 0.555'."""
+        for the transplant): 'HR 1.21 (95% CI 0.64–2.29), p = 0.555'; without a transplant
+        analysis 'HR not estimable (no patient had an allogeneic HSCT after CAR-T)' (the
+        section's conditional content is evaluated before it is hidden)."""
+        if not self.hsct_analysed:
+            return f"HR {NOT_ESTIMABLE} ({self.hsct_reason})"
         fit = self._td(endpoint, model)
         t = _pick(fit.terms, "term", term)
         if t.hr is None:
@@ -85,6 +89,8 @@ class Transplant(Part):
     def hsct_censored_n(self, endpoint: str, key: str = "n_censored") -> str:
         """Patients whose follow-up the transplant ended (``n_censored``), or events after it no
         longer counted (``n_events_removed``), in the analysis of ``endpoint`` censored at HSCT."""
+        if not self.hsct_analysed:
+            return f"{NOT_ESTIMABLE} ({self.hsct_reason})"
         result = self._transplant.censored.get(endpoint)
         if result is None:
             raise UnknownKey(f"no analysis of {endpoint!r} censored at HSCT ({self.hsct_reason or 'not run'})")
@@ -96,6 +102,8 @@ class Transplant(Part):
         """The comparison of ``endpoint`` by a two-level toxicity grouping with follow-up censored
         at HSCT, worded as :meth:`verdict` words it: 'no significant difference was detected
         (HR 0.98, 95% CI 0.41–2.33; p = 0.957)'."""
+        if not self.hsct_analysed:
+            return f"no test of a difference was possible ({self.hsct_reason})"
         result = self._transplant.censored.get(endpoint)
         if result is None or by not in result.survival:
             raise UnknownKey(f"no analysis of {endpoint!r} by {by!r} censored at HSCT")

@@ -3,6 +3,7 @@ non-significant test is never worded as equivalence)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -227,7 +228,9 @@ class Verdicts(Part):
         groupings = [by] if isinstance(by, str) else list(by)
         kinetic = ("peak", *KINETIC_METRICS)
         keys = [(o, g) for g in groupings for o in outcomes if o not in kinetic or self.has_kinetics]
-        verdicts = [self.significant(o, by=g) for o, g in keys]
+        tests = [self._p(*self._locate(o, by=g)) for o, g in keys]
+        verdicts = [None if p is None else p < self.alpha for p, _ in tests]
+        untested = Counter(reason or "no test" for p, reason in tests if p is None)
         hits = [(o, g) for (o, g), v in zip(keys, verdicts) if v]
         named = [f"{self._outcome_phrase(o)} by {in_sentence(GROUPINGS[g].title)}" for o, g in hits]
         return TestSet(
@@ -236,6 +239,7 @@ class Verdicts(Part):
             significant=tuple(named),
             significant_p=tuple(f"{name} ({self.p(o, by=g)})" for name, (o, g) in zip(named, hits)),
             significant_groupings=tuple(dict.fromkeys(in_sentence(GROUPINGS[g].title) for _, g in hits)),
+            untested=tuple(untested.items()),
         )
 
     @property

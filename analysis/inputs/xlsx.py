@@ -1,0 +1,586 @@
+"""Read one sheet of an Excel ``.xlsx`` workbook without trusting anything in it.
+
+A workbook is a zip archive of XML parts, written by whatever program the user had;
+nothing it declares is believed:
+
+- **Sizes**: before any part is unpacked, the sizes the archive declares are checked
+  (a part at most :data:`XLSX_MAX_PART_BYTES`, all at most :data:`XLSX_MAX_TOTAL_BYTES`, a
+  part above 1 MiB packed at most :data:`XLSX_MAX_RATIO`:1 — a zip bomb is refused). Python's
+  zipfile never unpacks more than a part's declared size (a lie is a CRC error).
+- **XML**: every part is parsed by defusedxml's hardened expat parser with a document type
+  declaration refused (so no entity is ever expanded and no external entity read: the
+  "billion laughs" and XXE attacks; Excel never writes a DTD), and elements nested at most
+  :data:`XML_MAX_DEPTH` deep.
+- **Rows**: the sheet is streamed row by row by its row numbers, never by the range it
+  declares (``<dimension>``, which some writers leave stale: a reader trusting it loses the
+  rows below); a declared range that stops short of the values is noted. Row numbers must
+  increase (openpyxl skips a repeated one silently) and stay within Excel's rows.
+- **Cells**: counted as they start, before their row is complete — at most Excel's 16,384
+  in a row and :data:`XLSX_MAX_CELLS` in the sheet, as the XML holds them and as the table
+  spans them (down to its last value) — and their text at most Excel's 32,767 characters
+  each and :data:`XLSX_MAX_TEXT_CHARS` together. Memory stays that of one block of rows
+  plus the table itself; a larger table is read as CSV, whose reader streams.
+
+openpyxl reads the workbook's structure, styles and shared strings (with defusedxml, which
+it uses when installed) and converts each cell (its type, a date style, the 1904 date
+system); it never parses a worksheet itself (its read-only sheets parse a whole sheet
+without ``<dimension>`` on opening).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zipfile
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import TreeBuilder
+
+from analysis.inputs.errors import InputError, clip, file_error
+
+#: Excel's own limits: rows and columns of a sheet, characters of a cell.
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLUMNS = 16_384
+EXCEL_MAX_CELL_CHARS = 32_767
+#: A part of the workbook unpacks to at most this (a sheet of XLSX_MAX_CELLS cells is
+#: about 70 MiB of XML), all of them together to at most XLSX_MAX_TOTAL_BYTES.
+XLSX_MAX_PART_BYTES = 128 << 20
+XLSX_MAX_TOTAL_BYTES = 256 << 20
+#: A part above XLSX_RATIO_FROM_BYTES packs at most 100:1 (Apache POI's default against
+#: zip bombs); spreadsheet XML packs about 5-20:1, the most repetitive about 50:1.
+XLSX_MAX_RATIO = 100
+XLSX_RATIO_FROM_BYTES = 1 << 20
+#: Cells of the sheet read: about 70,000 patients of the contract's 28-29 columns.
+XLSX_MAX_CELLS = 2_000_000
+#: Characters of the sheet's text cells together (a shared string counts once per cell).
+XLSX_MAX_TEXT_CHARS = 64 << 20
+#: Nesting of XML elements (a sheet Excel writes nests about 10 deep).
+XML_MAX_DEPTH = 64
+
+SAVE_AS_CSV = "save the sheet as CSV UTF-8 (comma delimited), which is read as it streams"
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+#: Element names as expat reports them (namespace and local name separated by "}").
+_SHEET_DATA, _ROW, _CELL, _DIMENSION = (f"{_MAIN_NS}}}{name}" for name in ("sheetData", "row", "c", "dimension"))
+
+
+# --------------------------------------------------------------------------- the archive
+
+
+def _is_xml_part(name: str) -> bool:
+    return name.endswith((".xml", ".rels", ".vml"))
+
+
+def _is_worksheet(name: str) -> bool:
+    return name.startswith("xl/worksheets/") and name.endswith(".xml")
+
+
+def check_archive(path: Path) -> dict[str, str | None]:
+    """Refuse a workbook whose parts would unpack beyond the limits (a zip bomb), or whose XML
+    parts declare a document type or entities or nest too deep: every XML part but the
+    worksheets is parsed here, and each worksheet up to its rows. Returns the range each
+    worksheet declares (``<dimension ref>``; None without one)."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        why = f"{type(exc).__name__}: {clip(str(exc), 80)}"
+        raise file_error(f"cannot open as an Excel .xlsx workbook ({why})") from None
+    dimensions: dict[str, str | None] = {}
+    with archive:
+        infos = archive.infolist()
+        total = 0
+        for info in infos:
+            size, packed = info.file_size, max(info.compress_size, 1)
+            total += size
+            if size > XLSX_MAX_PART_BYTES:
+                raise file_error(
+                    f"the workbook's part '{clip(info.filename, 60)}' unpacks to {size:,} bytes, more than the "
+                    f"{XLSX_MAX_PART_BYTES:,} a workbook may hold here: {SAVE_AS_CSV}"
+                )
+            if size > XLSX_RATIO_FROM_BYTES and size > XLSX_MAX_RATIO * packed:
+                raise file_error(
+                    f"the workbook's part '{clip(info.filename, 60)}' unpacks {size / packed:,.0f} times larger "
+                    f"than it is packed ({packed:,} to {size:,} bytes; a spreadsheet packs at most about 50:1): "
+                    "refused as a zip bomb"
+                )
+        if total > XLSX_MAX_TOTAL_BYTES:
+            raise file_error(
+                f"the workbook unpacks to {total:,} bytes, more than the {XLSX_MAX_TOTAL_BYTES:,} a workbook may "
+                f"hold here: {SAVE_AS_CSV}"
+            )
+        for info in infos:
+            if _is_xml_part(info.filename):
+                handler = _Nesting(info.filename, stop_at_rows=_is_worksheet(info.filename))
+                with archive.open(info) as source:
+                    for _ in parse_part(source, info.filename, handler):
+                        if handler.stopped:
+                            break
+                if handler.stop_at_rows:
+                    dimensions[info.filename] = handler.dimension
+    return dimensions
+
+
+# --------------------------------------------------------------------------- XML
+
+
+class _StopParsing(Exception):
+    """Raised by an expat callback when the rest of a part is not needed."""
+
+
+def _too_deep(part: str) -> InputError:
+    return file_error(
+        f"the workbook's part '{clip(part, 60)}' nests XML elements more than {XML_MAX_DEPTH} deep (a workbook "
+        "Excel writes nests about 10): refused"
+    )
+
+
+class _Nesting:
+    """expat callbacks that bound the nesting of elements; with ``stop_at_rows``, they stop
+    at a worksheet's ``<sheetData>`` and keep the range it declares."""
+
+    def __init__(self, part: str, stop_at_rows: bool = False):
+        self.part, self.stop_at_rows = part, stop_at_rows
+        self.depth = 0
+        self.stopped = False
+        self.dimension: str | None = None
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        self.depth += 1
+        if self.depth > XML_MAX_DEPTH:
+            raise _too_deep(self.part)
+        if self.stop_at_rows:
+            if name == _DIMENSION:
+                self.dimension = attrs.get("ref")
+            elif name == _SHEET_DATA:
+                self.stopped = True
+                raise _StopParsing
+
+    def end(self, name: str) -> None:
+        self.depth -= 1
+
+    def data(self, text: str) -> None:
+        pass
+
+
+def parse_part(source, part: str, handler) -> Iterator[None]:
+    """Feed an XML part, block by block, to defusedxml's hardened expat parser (a document
+    type declaration, an entity or an external reference is refused) with ``handler``'s
+    element callbacks; yields after each block, once the handler has taken what it keeps."""
+    from xml.etree.ElementTree import ParseError
+    from xml.parsers.expat import ExpatError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import DefusedXMLParser
+
+    expat = DefusedXMLParser(forbid_dtd=True).parser  # with defusedxml's DTD and entity handlers
+    expat.ordered_attributes = False
+    expat.StartElementHandler = handler.start
+    expat.EndElementHandler = handler.end
+    expat.CharacterDataHandler = handler.data
+    try:
+        while block := source.read(1 << 16):
+            expat.Parse(block, False)
+            yield
+        expat.Parse(b"", True)
+        yield
+    except _StopParsing:
+        yield
+    except (DefusedXmlException, ExpatError, ParseError) as exc:
+        raise xml_refusal(exc, part) from None
+
+
+def xml_refusal(exc: Exception, part: str | None) -> InputError:
+    """The error for an XML part that defusedxml refused or that is not well-formed."""
+    from defusedxml import DefusedXmlException
+
+    where = "a part of the workbook" if part is None else f"the workbook's part '{clip(part, 60)}'"
+    if isinstance(exc, DefusedXmlException):
+        return file_error(
+            f"{where} declares an XML document type or entities ({type(exc).__name__}): refused (Excel never "
+            "writes one; entities are how a file expands a billion-fold or reads another file)"
+        )
+    return file_error(
+        f"{where} is not well-formed XML ({clip(str(exc), 80)}): the file is damaged; open and save it in Excel"
+    )
+
+
+def too_many_cells(what: str) -> InputError:
+    return file_error(
+        f"the sheet holds {what} (a workbook may hold at most {XLSX_MAX_CELLS:,} cells and "
+        f"{XLSX_MAX_TEXT_CHARS >> 20} MiB of text here): {SAVE_AS_CSV}"
+    )
+
+
+class _SheetCells(_Nesting):
+    """expat callbacks for a worksheet: every ``<c>`` directly in a ``<row>`` is built as a
+    small element (for openpyxl's cell parser) and the rows are kept as they end, nothing
+    else; cells are counted as they start."""
+
+    def __init__(self, part: str):
+        super().__init__(part)
+        self.rows: list[tuple[str | None, list]] = []  # (its r attribute, its cells), taken by the reader
+        self.cells = 0
+        self.row: list | None = None
+        self.row_attr: str | None = None
+        self.row_depth = self.cell_depth = 0
+        self.builder: Any = None
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        depth = self.depth = self.depth + 1
+        if self.builder is not None:  # inside a cell: its value, formula, inline string
+            if depth > XML_MAX_DEPTH:
+                raise _too_deep(self.part)
+            self.builder.start("{" + name if "}" in name else name, attrs)
+        elif name == _CELL:
+            self.cells += 1
+            if self.cells > XLSX_MAX_CELLS:
+                raise too_many_cells(f"more than {XLSX_MAX_CELLS:,} cells")
+            if self.row is not None and depth == self.row_depth + 1:
+                if len(self.row) >= EXCEL_MAX_COLUMNS:
+                    raise file_error(
+                        f"a row of the sheet has more than {EXCEL_MAX_COLUMNS:,} cells, Excel's columns: the "
+                        "workbook is damaged"
+                    )
+                self.builder = TreeBuilder()
+                self.builder.start("{" + name, attrs)
+                self.cell_depth = depth
+        elif name == _ROW and self.row is None:
+            self.row, self.row_attr, self.row_depth = [], attrs.get("r"), depth
+        elif depth > XML_MAX_DEPTH:
+            raise _too_deep(self.part)
+
+    def end(self, name: str) -> None:
+        if self.builder is not None:
+            self.builder.end("{" + name if "}" in name else name)
+            if self.depth == self.cell_depth:
+                self.row.append(self.builder.close())  # type: ignore[union-attr]
+                self.builder = None
+        elif self.row is not None and self.depth == self.row_depth:
+            self.rows.append((self.row_attr, self.row))
+            self.row = None
+        self.depth -= 1
+
+    def data(self, text: str) -> None:
+        if self.builder is not None:
+            self.builder.data(text)
+
+
+# --------------------------------------------------------------------------- the workbook
+
+
+@dataclass(frozen=True)
+class _Sheet:
+    title: str
+    state: str  # visible, hidden, veryHidden
+    part: str
+    chart: bool
+
+
+@dataclass
+class _Workbook:
+    """What openpyxl read of a workbook: its sheets (none parsed), the active one, the shared
+    strings and what its cell parser needs (date styles, date system)."""
+
+    archive: zipfile.ZipFile
+    sheets: list[_Sheet]
+    active: _Sheet | None
+    shared_strings: list
+    epoch: Any
+    date_formats: set
+    timedelta_formats: set
+    dimensions: dict[str, str | None] = field(default_factory=dict)
+
+
+def _open_workbook(path: Path, dimensions: dict[str, str | None]) -> _Workbook:
+    from defusedxml import DefusedXmlException
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+
+    reader = None
+    try:
+        reader = ExcelReader(path, read_only=True, data_only=True)
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        sheets = [
+            _Sheet(sheet.name, sheet.state or "visible", rel.target, "chartsheet" in rel.Type)
+            for sheet, rel in reader.parser.find_sheets()
+            if rel.target in reader.valid_files
+        ]
+    except DefusedXmlException as exc:
+        if reader is not None:
+            reader.archive.close()
+        raise xml_refusal(exc, None) from None
+    except Exception as exc:  # a damaged or foreign zip: bad input, never a crash
+        if reader is not None:
+            reader.archive.close()
+        raise file_error(
+            f"cannot open as an Excel .xlsx workbook ({type(exc).__name__}: {clip(str(exc), 120)})"
+        ) from None
+    wb = reader.wb
+    index = wb._active_sheet_index
+    return _Workbook(
+        reader.archive,
+        sheets,
+        sheets[index] if isinstance(index, int) and 0 <= index < len(sheets) else None,
+        reader.shared_strings,
+        wb.epoch,
+        wb._date_formats,
+        wb._timedelta_formats,
+        dimensions,
+    )
+
+
+def _row_number(text: str | None, previous: int, part: str) -> int:
+    """A ``<row r="...">`` number (the next one when absent), checked: increasing (openpyxl
+    skips a row whose number repeats or goes back, silently) and within Excel's rows."""
+    if text is None:
+        number = previous + 1
+    else:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not value.is_integer():
+            raise file_error(f"the workbook's part '{clip(part, 60)}' has a row numbered {clip(text, 20)!r}: damaged")
+        number = int(value)
+    if number <= previous:
+        raise file_error(
+            f"row {number} of the sheet comes after row {previous} (a row written twice, or rows out of order): "
+            "the workbook is damaged; open and save it in Excel"
+        )
+    if number > EXCEL_MAX_ROWS:
+        raise file_error(f"the sheet has a row numbered {number:,}, beyond Excel's {EXCEL_MAX_ROWS:,} rows: damaged")
+    return number
+
+
+#: (row number, [(column, value)], [(column, formula)]) of one row of a sheet: the cells
+#: holding a value (a formula's saved result), and the formulas without a saved result.
+_Row = tuple[int, list[tuple[int, Any]], list[tuple[int, str]]]
+
+
+def _sheet_rows(book: _Workbook, sheet: _Sheet) -> Generator[_Row, None, None]:
+    """The rows of a sheet as its XML holds them, streamed (memory: one block of rows)."""
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+
+    values = WorkSheetParser(
+        None,
+        book.shared_strings,
+        data_only=True,
+        epoch=book.epoch,
+        date_formats=book.date_formats,
+        timedelta_formats=book.timedelta_formats,
+    )
+    formulas = WorkSheetParser(None, book.shared_strings)  # the text of a formula without a result
+    handler = _SheetCells(sheet.part)
+    previous = 0
+    with book.archive.open(sheet.part) as source:
+        for _ in parse_part(source, sheet.part, handler):
+            for attr, elements in handler.rows:
+                number = previous = _row_number(attr, previous, sheet.part)
+                values.row_counter, values.col_counter = number, 0
+                row: list[tuple[int, Any]] = []
+                missing: list[tuple[int, str]] = []
+                for cell in elements:
+                    try:
+                        parsed = values.parse_cell(cell)
+                        text = None if cell.find(FORMULA_TAG) is None else formulas.parse_formula(cell)
+                    except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
+                        where = cell.get("r") or f"row {number}, column {values.col_counter}"
+                        raise file_error(
+                            f"cell {clip(where, 20)} of the sheet cannot be read ({type(exc).__name__}): the "
+                            "workbook is damaged; open and save it in Excel"
+                        ) from None
+                    value = parsed["value"]
+                    if value is not None:
+                        row.append((parsed["column"], value))
+                    elif text is not None:
+                        missing.append((parsed["column"], str(text)))
+                yield number, row, missing
+            handler.rows.clear()
+
+
+def _count_cells(book: _Workbook, sheet: _Sheet) -> None:
+    """Refuse a sheet whose unpacked XML holds more cell tags than :data:`XLSX_MAX_CELLS`
+    before parsing it: counting bytes takes a fraction of a second where parsing the cells up
+    to the limit takes seconds. (A cell written with a namespace prefix is not seen here; the
+    parser counts every cell as it streams all the same.)"""
+    count, tail = 0, b""
+    with book.archive.open(sheet.part) as source:
+        while block := source.read(1 << 22):
+            block = tail + block
+            count += block.count(b"<c ") + block.count(b"<c>") + block.count(b"<c/")
+            tail = block[-2:]  # a tag cut by the boundary is found in the next block (never twice: 3 bytes)
+            if count > XLSX_MAX_CELLS:
+                raise too_many_cells(f"more than {XLSX_MAX_CELLS:,} cells")
+
+
+def _dense(cells: list[tuple[int, Any]]) -> tuple:
+    out: list[Any] = [None] * max((column for column, _ in cells), default=0)
+    for column, value in cells:
+        out[column - 1] = value
+    return tuple(out)
+
+
+def _first_row(book: _Workbook, sheet: _Sheet) -> tuple:
+    """Row 1 of a sheet (empty when it has none), reading no further."""
+    with contextlib.closing(_sheet_rows(book, sheet)) as rows:
+        number, cells, _ = next(rows, (0, [], []))
+    return _dense(cells) if number == 1 else ()
+
+
+# --------------------------------------------------------------------------- reading a table
+
+
+@dataclass(frozen=True)
+class SheetTable:
+    """A sheet read for its table.
+
+    ``header``: row 1 as names (``names_of``), trailing empty names removed; ``body``: the
+    rows below it down to the last value (row 2 first; ``()`` for a blank row), each cut to
+    the header's width plus one column holding the first value right of the header, if any;
+    ``missing``: formulas without a saved result in the header's columns (index in
+    ``body``, column index, formula); ``notes`` for the user (the sheet read when others
+    hold a table; a stale declared range)."""
+
+    title: str
+    header: tuple[str, ...]
+    body: list[tuple]
+    missing: list[tuple[int, int, str]]
+    notes: tuple[str, ...]
+
+
+def _choose_sheet(book: _Workbook, sheet: str | None, path: Path, is_table: Callable[[tuple], bool]):
+    """The sheet to read and a note naming it when other sheets hold a table too.
+
+    Without a named sheet: the active sheet when it is visible, otherwise the first
+    visible one. A hidden sheet (an old export left in the workbook) is never read
+    unless named."""
+    names = [s.title for s in book.sheets]
+    worksheets = [s for s in book.sheets if not s.chart]
+    if not worksheets:
+        raise file_error("the workbook has no worksheet")
+    if sheet is not None:
+        if sheet not in names:
+            raise file_error(
+                f"no sheet named '{sheet}' in the workbook (its sheets: {', '.join(repr(name) for name in names)})"
+            )
+        chosen = book.sheets[names.index(sheet)]
+        if chosen.chart:
+            raise file_error(f"sheet '{sheet}' is a chart, not a table")
+        return chosen, []
+    visible = [s for s in worksheets if s.state == "visible"]
+    if not visible:
+        raise file_error("every sheet of the workbook is hidden: name the sheet to read")
+    active = book.active
+    chosen, why = (active, "the active sheet") if active in visible else (visible[0], "the first visible sheet")
+    others = [s for s in worksheets if s is not chosen and is_table(_first_row(book, s))]
+    if not others:
+        return chosen, []
+    listed = ", ".join(f"'{s.title}'" + ("" if s.state == "visible" else " (hidden)") for s in others)
+    return chosen, [
+        f"{path.name}: read sheet '{chosen.title}' ({why}); other sheets with a table were not read: "
+        f"{listed}. Name the sheet to read if that is not the right one."
+    ]
+
+
+def _stale_range_note(book: _Workbook, sheet: _Sheet, last_row: int, last_column: int, path: Path) -> list[str]:
+    """A note when the range the sheet declares (``<dimension>``) stops short of its values."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.utils.cell import range_boundaries
+
+    declared = book.dimensions.get(sheet.part)
+    try:
+        _, _, columns, rows = range_boundaries(declared) if declared else (None, None, None, None)
+    except (ValueError, TypeError):
+        return []
+    if rows is None or columns is None or (last_row <= rows and last_column <= columns):
+        return []
+    return [
+        f"{path.name}: sheet '{sheet.title}' declares its used range as {clip(declared or '', 30)} but holds values "
+        f"down to row {last_row} and across to column {get_column_letter(last_column)}: every row was read (the "
+        "program that wrote the workbook left the range stale)"
+    ]
+
+
+def read_table(
+    path: Path,
+    sheet: str | None,
+    names_of: Callable[[tuple], list[str]],
+    is_header: Callable[[list[str]], bool],
+    is_table: Callable[[list[str]], bool],
+) -> SheetTable:
+    """The table of a workbook's sheet (``sheet``, else the active visible one), header on row 1.
+
+    ``names_of`` reads a row as column names; ``is_header(names)``: whether row 1 is the
+    table's header (else a header found on rows 2-50 is an error naming its row);
+    ``is_table(names)``: whether row 1 of another sheet is a table's header (for the note)."""
+    from openpyxl.utils import get_column_letter
+
+    book = _open_workbook(path, check_archive(path))
+    try:
+        chosen, notes = _choose_sheet(book, sheet, path, lambda row: is_table(names_of(row)))
+        _count_cells(book, chosen)
+        header: list[str] = []
+        header_found = False
+        body: list[tuple] = []
+        missing: list[tuple[int, int, str]] = []
+        early: list[tuple[int, list[tuple[int, Any]]]] = []  # rows 2-50 while row 1 is no header
+        chars = last_row = last_column = 0
+        width = 0
+        for number, cells, formulas in _sheet_rows(book, chosen):
+            for column, value in cells:
+                if isinstance(value, str):
+                    chars += len(value)
+                    if len(value) > EXCEL_MAX_CELL_CHARS:
+                        raise file_error(
+                            f"cell {get_column_letter(column)}{number} holds {len(value):,} characters, more than "
+                            f"Excel's {EXCEL_MAX_CELL_CHARS:,}: the workbook was not written by Excel"
+                        )
+            if chars > XLSX_MAX_TEXT_CHARS:
+                raise too_many_cells(f"more than {XLSX_MAX_TEXT_CHARS:,} characters of text")
+            if cells:
+                last_row = number
+                last_column = max(last_column, max(column for column, _ in cells))
+            if number == 1:
+                header = names_of(_dense(cells))
+                header_found = is_header(header)
+                while header and not header[-1]:
+                    header.pop()
+                width = len(header)
+                continue
+            if not (cells or formulas):
+                continue
+            if not header_found and number <= 50:
+                early.append((number, cells))
+            if (number - 1) * max(width, 1) > XLSX_MAX_CELLS:
+                raise too_many_cells(
+                    f"a value on row {number:,} ({number - 1:,} rows of {width} columns are more than "
+                    f"{XLSX_MAX_CELLS:,} cells: delete the rows below the table, or {SAVE_AS_CSV})"
+                )
+            row: list[Any] = [None] * (width + 1)
+            beyond = False
+            for column, value in cells:
+                if column <= width:
+                    row[column - 1] = value
+                elif not beyond:
+                    row[width], beyond = value, True
+            index = number - 2
+            body.extend([()] * (index - len(body)))
+            body.append(tuple(row))
+            missing += [(index, column - 1, formula) for column, formula in formulas if column <= width]
+        if last_row == 0:
+            raise file_error(f"empty workbook (sheet '{chosen.title}' has no values)")
+        if not header_found:
+            for number, cells in early:
+                if is_table(names_of(_dense(cells))):
+                    raise file_error(
+                        f"the header must be on row 1 of sheet '{chosen.title}' (it is on row {number}): "
+                        "delete the rows above it"
+                    )
+        notes += _stale_range_note(book, chosen, last_row, last_column, path)
+    finally:
+        book.archive.close()
+    return SheetTable(chosen.title, tuple(header), body, missing, tuple(notes))

@@ -1,0 +1,281 @@
+"""Edges that say what happened (issue 22).
+
+- A cohort in which no patient is followed beyond the day of infusion (everyone censored
+  on day 0, everyone dead on day 0) is refused by the validator with one problem that says
+  so, counted.
+- Patients in CR at day 30 whose follow-up ends before day 30 are counted in a note, and
+  the flow diagram and the landmark analysis then agree on them.
+- A median whose curve stays above 50% is "not reached"; one a curve cannot give (no
+  follow-up beyond day 0; a CI curve undefined where survival falls to 0, which R prints
+  as NA) is "not estimable" -- in the prose, in Table 3 and in the JSON.
+- A family of tests says how many of its tests could be run and why the others could not.
+
+R references: tests/reference/r_edges.R (print.survfit), each value next to its call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import COHORT, read_cohort_text, write_cohort_text
+
+from analysis.estimators.survival import kaplan_meier
+from analysis.inputs.loading import InputError, load_study
+from analysis.registry.concepts import ENDPOINTS, RESPONSES
+from analysis.registry.groups import TOXICITY_GROUPINGS
+from analysis.report.export import results_to_dict
+from analysis.report.narrative import Narrative
+from analysis.report.results import compute_results
+from analysis.report.tables import table3
+
+ROOT = Path(__file__).resolve().parents[1]
+CUTOFF = "2023-03-01"
+
+
+def _write(tmp_path: Path, name: str, edit) -> Path:
+    header, frame = read_cohort_text(COHORT)
+    return write_cohort_text(tmp_path / f"{name}.csv", header, edit(frame.copy()))
+
+
+def _day0(frame: pd.DataFrame, died: bool) -> pd.DataFrame:
+    """Every patient's follow-up ends on the day of infusion (dead that day, or censored)."""
+    frame["last_followup_date"] = frame["infusion_date"]
+    frame["death_date"] = frame["infusion_date"] if died else ""
+    frame[["relapse_date", "cr_date", "mrd_negative", "hsct_date"]] = ""
+    frame["cr_day30"] = "no"
+    return frame
+
+
+def _crs_claimed_on_day0(frame: pd.DataFrame) -> pd.DataFrame:
+    """Zero follow-up, yet the CRs at day 30 stay (dated on day 0, the only day the contract allows)."""
+    cr = frame["cr_day30"].eq("yes")
+    frame["last_followup_date"] = frame["infusion_date"]
+    frame[["death_date", "relapse_date", "hsct_date"]] = ""
+    frame.loc[cr, "cr_date"] = frame.loc[cr, "infusion_date"]
+    return frame
+
+
+# --------------------------------------------------------------------------- refused cohorts
+
+
+@pytest.mark.parametrize(
+    "edit,died",
+    [
+        (lambda f: _day0(f, died=False), 0),  # everyone censored at day 0 (zero follow-up)
+        (lambda f: _day0(f, died=True), 93),  # everyone dead on day 0
+        (_crs_claimed_on_day0, 0),  # zero follow-up with 86 CRs "at day 30"
+    ],
+    ids=["censored-day-0", "dead-day-0", "cr-claims-without-follow-up"],
+)
+def test_a_cohort_without_follow_up_beyond_day_0_is_refused(tmp_path, edit, died):
+    path = _write(tmp_path, "edge", edit)
+    with pytest.raises(InputError) as info:
+        load_study(path, None, CUTOFF)
+    [violation] = info.value.violations
+    assert (violation.row, violation.column, violation.file) == (None, "last_followup_date", str(path))
+    assert violation.rule.startswith(
+        f"no patient is followed beyond the day of infusion (all 93 patients: {died} died on day 0, "
+        f"{93 - died} censored on day 0): no survival or response analysis is possible"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis", "validate", str(path), "--cutoff", CUTOFF],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 1 and "no patient is followed beyond the day of infusion" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_single_patient_without_follow_up_is_refused(tmp_path):
+    path = _write(tmp_path, "one", lambda f: _day0(f.iloc[:1].copy(), died=True))
+    with pytest.raises(InputError) as info:
+        load_study(path, None, CUTOFF)
+    assert "(the only patient: 1 died on day 0, 0 censored on day 0)" in info.value.violations[0].rule
+
+
+def test_one_patient_followed_beyond_day_0_is_enough(tmp_path):
+    def edit(frame):
+        frame = _day0(frame, died=False)
+        frame.loc[0, "last_followup_date"] = (
+            dt.date.fromisoformat(frame.loc[0, "infusion_date"]) + dt.timedelta(days=1)
+        ).isoformat()
+        return frame
+
+    assert len(load_study(_write(tmp_path, "edge", edit), None, CUTOFF).cohort) == 93
+
+
+# --------------------------------------------------------------------------- CR at day 30 without follow-up to day 30
+
+
+def test_crs_without_follow_up_to_day_30_are_noted_and_flow_and_landmark_agree(tmp_path):
+    """Three patients in CR, alive, whose follow-up is cut to day 29 (CR seen on day 28)."""
+    header, frame = read_cohort_text(COHORT)
+    alive_in_cr = frame.index[
+        frame["cr_day30"].eq("yes")
+        & frame["death_date"].eq("")
+        & frame["relapse_date"].eq("")
+        & frame["hsct_date"].eq("")
+    ]
+    cut = alive_in_cr[:3]
+    infusion = pd.to_datetime(frame.loc[cut, "infusion_date"])
+    frame.loc[cut, "cr_date"] = (infusion + pd.Timedelta(days=28)).dt.strftime("%Y-%m-%d")
+    frame.loc[cut, "last_followup_date"] = (infusion + pd.Timedelta(days=29)).dt.strftime("%Y-%m-%d")
+    study = load_study(write_cohort_text(tmp_path / "short.csv", header, frame), None, CUTOFF)
+    [note] = study.notes
+    assert note.startswith(
+        "short.csv: 3 patients in CR at day 30 (cr_day30) followed for fewer than 30 days (last follow-up on day 29)"
+    )
+    results, bundled = compute_results(study), compute_results(load_study(COHORT, None, CUTOFF))
+    # the flow diagram: still in CR and evaluable (assessed in CR), as the note says
+    assert (results.cohort_flow.cr, results.cohort_flow.evaluable) == (
+        bundled.cohort_flow.cr,
+        bundled.cohort_flow.evaluable,
+    )
+    # the day-30 landmark: the three are censored before it, so three fewer patients at the landmark
+    lm, lm0 = results.landmark[("os", "crs")], bundled.landmark[("os", "crs")]
+    assert lm.n_censored_before == lm0.n_censored_before + 3 and lm.n == lm0.n - 3
+
+
+# --------------------------------------------------------------------------- not reached / not estimable
+
+
+@pytest.mark.parametrize(
+    "months,events,r_median,not_estimable",
+    [
+        # R> p(c(0, 0, 0), c(1, 1, 1))      -> median 0, 0.95LCL NA, 0.95UCL NA
+        ([0, 0, 0], [1, 1, 1], (0.0, None, None), {"median_ci_low", "median_ci_high"}),
+        # R> p(c(1, 2, 3, 4), c(1, 1, 1, 1)) -> 2.5, 1, NA: S reaches 0 at 4, where the CI is undefined
+        ([1, 2, 3, 4], [1, 1, 1, 1], (2.5, 1.0, None), {"median_ci_high"}),
+        # R> p(c(5, 6, 7), c(0, 1, 0))      -> 6, 6, NA: the upper curve is 1 throughout: not reached
+        ([5, 6, 7], [0, 1, 0], (6.0, 6.0, None), set()),
+        # R> p(c(1, 2, 3), c(0, 0, 1))      -> 3, NA, NA: S = 0 at the only death
+        ([1, 2, 3], [0, 0, 1], (3.0, None, None), {"median_ci_low", "median_ci_high"}),
+        # R> p(c(0, 0, 0), c(0, 0, 0))      -> NA, NA, NA: nobody followed beyond day 0
+        ([0, 0, 0], [0, 0, 0], (None, None, None), {"median", "median_ci_low", "median_ci_high"}),
+    ],
+)
+def test_a_missing_median_or_limit_is_not_reached_only_when_its_curve_stays_above_half(
+    months, events, r_median, not_estimable
+):
+    km = kaplan_meier(np.array(months, float), np.array(events, bool))
+    assert (km.median_months, km.median_ci_low, km.median_ci_high) == r_median
+    assert km.not_estimable == not_estimable
+    if "median_ci_high" in not_estimable and "median" not in not_estimable:
+        assert "upper 95% limit not estimable: survival falls to 0" in km.median_reason
+
+
+def _group_at_day0(frame: pd.DataFrame, died: bool) -> pd.DataFrame:
+    """The patients with ICANS end follow-up on the day of infusion; the others are untouched."""
+    icans = frame["icans_grade"].ne("0") | frame["seizure"].str.lower().eq("yes")
+    frame.loc[icans, "last_followup_date"] = frame.loc[icans, "infusion_date"]
+    frame.loc[icans, "death_date"] = frame.loc[icans, "infusion_date"] if died else ""
+    frame.loc[icans, ["relapse_date", "cr_date", "mrd_negative", "hsct_date"]] = ""
+    frame.loc[icans, "cr_day30"] = "no"
+    return frame
+
+
+def test_a_group_dead_on_day_0_has_a_median_of_0_and_no_ci(tmp_path):
+    results = compute_results(load_study(_write(tmp_path, "g", lambda f: _group_at_day0(f, True)), None, CUTOFF))
+    text = Narrative(results)
+    assert text.median_survival("os", "icans", "yes") == "0.0 months (95% CI not estimable)"
+    level = next(lv for lv in results.survival[("os", "icans")].levels if lv.key == "yes")
+    assert (level.median_months, level.events, level.n) == (0.0, level.n, results.counts["n_icans"])
+    markdown = table3(results.survival, results.survival_hr)._repr_markdown_()
+    assert "| 0.0 (NE–NE) |" in markdown and "NE, not estimable" in markdown
+    exported = results_to_dict(results)["survival"]["os"]["icans"]["levels"]["yes"]
+    assert exported["median_ci_low"] is None and "not estimable" in exported["median_ci_low_reason"]
+    assert exported["median_ci_high"] is None and "not estimable" in exported["median_ci_high_reason"]
+
+
+def test_a_group_without_follow_up_has_no_median_not_a_median_not_reached(tmp_path):
+    results = compute_results(load_study(_write(tmp_path, "g", lambda f: _group_at_day0(f, False)), None, CUTOFF))
+    text = Narrative(results)
+    assert text.median_survival("os", "icans", "yes") == (
+        "not estimable (no follow-up beyond day 0: median not estimable)"
+    )
+    assert "| NE |" in table3(results.survival, results.survival_hr)._repr_markdown_()
+    # the other group is followed: its median is estimated as usual
+    assert not text.median_survival("os", "icans", "no").startswith("not estimable")
+
+
+# --------------------------------------------------------------------------- what the sentences count
+
+
+@pytest.fixture(scope="module")
+def one_patient(tmp_path_factory):
+    path = _write(tmp_path_factory.mktemp("one"), "one", lambda f: f.iloc[:1].copy())
+    return Narrative(compute_results(load_study(path, None, CUTOFF)))
+
+
+def test_a_family_with_no_test_run_says_so_and_why(one_patient):
+    tests = one_patient.main_tests
+    n = len([*RESPONSES, *ENDPOINTS]) * len(TOXICITY_GROUPINGS)  # each outcome by each toxicity grouping
+    assert (tests.n, tests.n_tested, tests.any) == (n, 0, None)
+    assert sum(count for _, count in tests.untested) == n
+    assert tests.untested_reasons == "; ".join(f"{reason} ({count})" for reason, count in tests.untested)
+    assert ("no group has patients", 6) in tests.untested  # LFS (and the patient is not in CR) by each grouping
+    assert tests.testable == f" ({n} more could not be tested: " + tests.untested_reasons + ")"
+    assert one_patient.family_count("efficacy_by_toxicity") == "0"  # the p-value table has no row of it
+    n = one_patient.treatment_tests.n
+    assert one_patient.treatment_tests.counted == f"0 tests; {n} more could not be run: " + (
+        one_patient.treatment_tests.untested_reasons
+    )
+    terms = sum(len(model.terms) for model in one_patient.results.cox.values())
+    assert (
+        one_patient.any_significant_term is None and one_patient.cox_terms_tested == f"0 of {terms} terms had a p-value"
+    )
+
+
+def test_a_family_partly_run_counts_what_ran(tmp_path):
+    def no_cr(frame):
+        frame["cr_day30"] = "no"
+        frame[["mrd_negative", "cr_date", "relapse_date", "hsct_date"]] = ""
+        return frame
+
+    text = Narrative(compute_results(load_study(_write(tmp_path, "no_cr", no_cr), None, CUTOFF)))
+    tests = text.main_tests
+    assert 0 < tests.n_tested < tests.n
+    assert tests.testable == f" ({tests.n - tests.n_tested} more could not be tested: {tests.untested_reasons})"
+    assert text.family_count("efficacy_by_toxicity") == str(tests.n_tested)  # the sentence's count: those run
+    treatment = text.treatment_tests
+    assert 0 < treatment.n_tested < treatment.n
+    assert treatment.counted == (
+        f"{treatment.n_tested} tests; {treatment.n - treatment.n_tested} more could not be run: "
+        f"{treatment.untested_reasons}"
+    )
+    bundled = Narrative(compute_results(load_study(COHORT, None, CUTOFF)))
+    assert (bundled.main_tests.testable, bundled.treatment_tests.counted) == ("", f"{bundled.treatment_tests.n} tests")
+    terms = sum(len(model.terms) for model in bundled.results.cox.values())
+    assert bundled.cox_terms_testable == "" and bundled.cox_terms_tested == f"{terms} of {terms} terms had a p-value"
+
+
+def test_the_summary_sentences_use_the_counts_of_what_ran():
+    """The Conclusion and the Discussion cite the family through the computed phrases (the
+    one-patient render in tests/test_degenerate.py checks the printed words)."""
+    abstract = (ROOT / "sections" / "_abstract.qmd").read_text(encoding="utf-8")
+    discussion = (ROOT / "sections" / "_discussion.qmd").read_text(encoding="utf-8")
+    for section in (abstract, discussion):
+        assert section.count("text.main_tests.testable") == 2 and "text.main_tests.untested_reasons" in section
+    assert "({text.treatment_tests.counted})" in discussion and "text.treatment_tests.untested_reasons" in discussion
+    cox = (ROOT / "sections" / "_results-multivariable.qmd").read_text(encoding="utf-8")
+    assert "{text.cox_terms_testable}" in cox and 'untested=f"No term of any model could be tested' in cox
+
+
+def test_the_transplant_sentences_of_a_cohort_without_transplant_say_why(one_patient):
+    """The transplant section is hidden without a transplant, but its inline expressions are
+    evaluated before it is hidden (by Quarto and the built-in renderer): they must say why
+    instead of failing the render."""
+    reason = one_patient.hsct_reason
+    assert not one_patient.hsct_analysed and reason
+    assert one_patient.hsct_hr("os") == f"HR not estimable ({reason})"
+    assert one_patient.hsct_hr("lfs", "crs", "yes") == f"HR not estimable ({reason})"
+    assert one_patient.hsct_censored_n("os") == f"not estimable ({reason})"
+    assert one_patient.hsct_censored_verdict("os", "crs") == f"no test of a difference was possible ({reason})"
