@@ -38,7 +38,7 @@ class Effects(Survival, Response):
         if table == "landmark":
             lm = self.results.landmark[key]
             if lm.survival is None:
-                return f"{NOT_ESTIMABLE}: {lm.reason}"
+                return f"{NOT_ESTIMABLE} ({lm.reason})"
             parts = [f"log-rank {p_text}"]
             if len(lm.hazard_ratios) == 1:
                 h = lm.hazard_ratios[0]
@@ -51,7 +51,7 @@ class Effects(Survival, Response):
         if table == "time_dependent":
             td = self.results.time_dependent[key]
             if td.mantel_byar.p is None and td.cox.reason:
-                return f"{NOT_ESTIMABLE}: {td.mantel_byar.reason or td.cox.reason}"
+                return f"{NOT_ESTIMABLE} ({td.mantel_byar.reason or td.cox.reason})"
             endpoint, grouping = key
             parts = [f"Mantel–Byar {p_text}"]
             terms = td.cox.exposure_terms
