@@ -118,9 +118,8 @@ def test_untested_drug_comparisons_are_not_in_the_p_value_table_or_its_counts(re
     # [1] 1.972058e-05 1.000000e+00 1.000000e+00 7.390640e-01 7.390640e-01 7.390640e-01
     assert [r.p_holm for r in course] == pytest.approx([1.972058e-05, 1, 1, 0.739064, 0.739064, 0.739064], rel=1e-6)
     # the Limitations sentence counts the same table
-    # 5 comparisons and 2 per-term proportional-hazards tests (finding 3)
-    assert text.significant_count() == str(sum(r.p < 0.05 for r in table.rows)) == "7"
-    assert text.significant_count("holm") == "2"
+    assert text.significant_count() == str(sum(r.p < 0.05 for r in table.rows))
+    assert text.significant_count("holm") == str(sum(f.n_holm for f in table.families))
     refs = {"tbl-characteristics": "Table 1 of the manuscript", "tbl-course": "Table 2 of the manuscript"}
     shown = tables.pvalue_table(table, ref=lambda label: refs.get(label) or "[not shown]").markdown
     assert "Baseline characteristics by toxicity (Table 1 of the manuscript) (24)" in shown
@@ -130,18 +129,19 @@ def test_untested_drug_comparisons_are_not_in_the_p_value_table_or_its_counts(re
 
 # --------------------------------------------------------------------------- 3. proportional hazards term by term
 
-# R 4.x, survival: on data/cohort.csv (tests/reference: the script of /tmp/rf_zph.R, below)
-#   m <- coxph(Surv(t, ev) ~ blast20 + ster + toci + sev, d, ties = "efron"); cox.zph(m)$table
-#   blast20 4.0693633902 1 0.04366772878; ster 0.9196733372 1 0.33756075787;
-#   toci 1.3130023512 1 0.25185178200; sev 3.7600310398 2 0.15258773759; GLOBAL 6.2262124112 5 0.28482566397
-#   (LFS, patients in CR from the CR date) blast20 2.943678682 1 0.08621417954; ... GLOBAL 5.245607183 5 0.38664719915
+# R 4.x, survival, on data/cohort.csv (OS from infusion in months of 30.4375 days; blast20 = bm_blasts_pct >= 20;
+# sev: none / other / severe, reference none):
+#   m <- coxph(Surv(t, ev) ~ age + blast20 + ph + cart_dose_1e6_per_kg + sev, d, ties = "efron"); cox.zph(m)$table
+#   age 0.04640648125 1 0.82943860290; blast20 5.12267307114 1 0.02361521301; ph 1.98348482412 1 0.15902376868;
+#   cart_dose_1e6_per_kg 4.23337084019 1 0.03963664666; sev 2.61128862397 2 0.27099787161; GLOBAL 12.4871140186 6 0.0519
+#   the publication's model, coxph(Surv(t, ev) ~ blast20 + ster + toci + sev): blast20 4.0693633902 1 0.04366772878
 R_ZPH_OS = {
-    "bm_blasts_ge20": (4.0693633902, 0.04366772878),
-    "steroids": (0.9196733372, 0.33756075787),
-    "tocilizumab": (1.3130023512, 0.25185178200),
-    "severity": (3.7600310398, 0.15258773759),
+    "age": (0.04640648125, 0.82943860290),
+    "bm_blasts_ge20": (5.12267307114, 0.02361521301),
+    "ph_positive": (1.98348482412, 0.15902376868),
+    "cart_dose_1e6_per_kg": (4.23337084019, 0.03963664666),
+    "severity": (2.61128862397, 0.27099787161),
 }
-R_ZPH_LFS_BLASTS_P = 0.08621417954
 
 
 def test_per_term_proportional_hazards_tests_are_reported_and_named(results, text):
@@ -149,21 +149,23 @@ def test_per_term_proportional_hazards_tests_are_reported_and_named(results, tex
 
     os_terms = {t.term: t for t in results.cox["os"].ph_tests}
     for term, (chisq, p) in R_ZPH_OS.items():
-        assert os_terms[term].chisq == pytest.approx(chisq, rel=1e-5) and os_terms[term].p == pytest.approx(p, rel=1e-5)
-    lfs_blasts = next(t for t in results.cox["lfs"].ph_tests if t.term == "bm_blasts_ge20")
-    assert lfs_blasts.p == pytest.approx(R_ZPH_LFS_BLASTS_P, rel=1e-5)
+        assert os_terms[term].chisq == pytest.approx(chisq, rel=1e-5)
+        assert os_terms[term].p == pytest.approx(p, rel=1e-5)
+    publication = next(t for t in results.cox_publication["os"].ph_tests if t.term == "bm_blasts_ge20")
+    assert publication.p == pytest.approx(0.04366772878, rel=1e-5)
     shown = tables.ph_table(results.cox).markdown
-    assert "| 4.07 | 1 | 0.044 |" in shown and "CRS/ICANS group (2 df) | 3.76 | 2 | 0.153 |" in shown
+    assert "| 5.12 | 1 | 0.024 |" in shown and "CRS/ICANS group (2 df) | 2.61 | 2 | 0.271 |" in shown
     assert shown.count("Global test") == 3
-    # the sentence names every term below alpha, and no other; 12 per-term tests, 0.6 expected by chance
+    # the sentence names every term below alpha, and no other; 15 per-term tests, 0.75 expected by chance
     assert text.ph_terms_flagged
     assert text.ph_terms_below == (
-        "BM blasts ≥20% vs <20% in the OS model (p = 0.044) and received tocilizumab in the EFS model (p = 0.036)"
+        "BM blasts ≥20% vs <20% in the OS model (p = 0.024) and "
+        "infused CAR-T dose, per 10⁶ cells/kg in the OS model (p = 0.040)"
     )
-    assert (text.ph_terms_n, text.ph_terms_expected) == ("12", "0.6")
-    # printed, so in the p-value table (model checks), the GLOBAL rows once only
-    checks = [r for r in results.pvalues.rows if r.family == "model_checks"]
-    assert len(checks) == 12 + 3
+    assert (text.ph_terms_n, text.ph_terms_expected) == ("15", "0.8")
+    # printed, so in the p-value table (model checks); the other models' per-term tests are not printed
+    checks = [r for r in results.pvalues.rows if r.family == "model_checks" and "/ph_tests/" in r.path]
+    assert len(checks) == 15 and all(r.path.startswith("cox/") for r in checks)
     section = source_text(SECTIONS / "_results-multivariable.qmd")
     assert "text.ph_terms_below" in section and "weak signal" in section
 
@@ -253,21 +255,25 @@ def test_the_two_onset_medians_are_named_as_different_estimands(text, raw):
 
 
 def test_the_sensitivity_analyses_are_counted_and_each_is_in_the_methods(text):
-    assert text.hsct_analysed and text.sensitivity_count == "Four"  # landmark, competing, centers, HSCT
+    # landmark, time-dependent exposure, competing risks, center-stratified, HSCT
+    assert text.hsct_analysed and text.sensitivity_count == "Five"
     other = source_text(SECTIONS / "_results-other.qmd")
     assert "Three analyses" not in other and "text.sensitivity_count" in other
     # each analysis the Results summarise is described in the manuscript's Methods (Bias)
     methods = source_text(SECTIONS / "_methods.qmd", hsct=True)
     bias = methods[methods.index("## Bias") : methods.index("## Study size")]
     for words in (
-        "landmark analysis",
+        "landmark analys",
+        "time-dependent exposure",
         "competing-risks analysis",
         "center-stratified model",
         "time-dependent covariate",
         "censored at the transplant",
     ):
         assert words in bias, words
-    assert "time-dependent" not in source_text(SECTIONS / "_methods.qmd", hsct=False).split("## Study size")[0]
+    assert (
+        "censored at the transplant" not in source_text(SECTIONS / "_methods.qmd", hsct=False).split("## Study size")[0]
+    )
 
 
 # --------------------------------------------------------------------------- 9. citations that support their sentence

@@ -65,6 +65,9 @@ FAMILY_TITLES: dict[str, str] = {
     "landmark": "Landmark analysis",
     "centers": "Center-stratified Cox models (sensitivity analysis)",
     "il6": "Peak IL-6 by marrow blasts ≥20%",
+    "publication_model": "The publication's multivariable model (sensitivity analysis)",
+    "time_dependent": "Survival by toxicity from its onset (Mantel–Byar)",
+    "exposure_models": "The multivariable model's exposure time-dependent and at the landmarks",
     "trend": "Trend across ordered grades",
     "transplant": "Allogeneic HSCT after CAR-T (time-dependent covariate; censored at HSCT)",
 }
@@ -81,6 +84,10 @@ FAMILIES: dict[str, str | Callable[[tuple], str]] = {
     "landmark": "landmark",
     "centers": "centers",
     "il6_by_blasts": "il6",
+    "cox_publication": "publication_model",
+    "time_dependent": "time_dependent",
+    "time_dependent_cox": "exposure_models",
+    "landmark_models": "exposure_models",
     "response_trend": "trend",
     "survival_trend": "trend",
     "transplant": "transplant",
@@ -112,13 +119,22 @@ def family_display(key: str, ref: Callable[[str], str] | None) -> str:
     return "" if where.startswith("[") else where
 
 
-#: The proportional-hazards test's word for the severity group (one 2-df term, as cox.zph's default).
-PH_SEVERITY_LABEL = "CRS/ICANS group (2 df)"
-
-
-def ph_term_label(term: str) -> str:
-    """The label of a term of cox.zph's table: the Cox table's, the severity group as one term."""
-    return PH_SEVERITY_LABEL if term == "severity" else COX_TERMS.get(term, term)
+def ph_term_label(term: str, result: Any = None) -> str:
+    """The label of a term of cox.zph's table (one row per model term): the Cox table's label
+    of a one-coefficient term; the exposure grouping, tested as one term, with its df: 'CRS/ICANS
+    group (2 df)'."""
+    if result is not None:
+        label = next((t.label for t in result.terms if t.key == term), None)
+        if label is not None:
+            return label
+        exposure = getattr(result, "exposure", "severity")
+        if term == exposure:
+            title = "CRS/ICANS group" if exposure == "severity" else GROUPINGS[exposure].title
+            df = next((t.df for t in result.ph_tests if t.term == term), None)
+            return f"{title} ({df} df)" if df else title
+    if term == "severity":
+        return "CRS/ICANS group (2 df)"
+    return COX_TERMS.get(term, term)
 
 
 def _not_tested(path: tuple) -> bool:
@@ -142,6 +158,16 @@ NOT_REPORTED: dict[tuple[str, str], str] = {
     "comparison's chi-square or Fisher test is reported",
 }
 
+#: Attributes of results not walked, by (class, attribute), with why: what they hold is printed
+#: elsewhere or not at all.
+NOT_WALKED: dict[tuple[str, str], str] = {
+    ("TimeDependentComparison", "cox"): "its Wald tests are not printed: the Mantel–Byar test of the comparison is",
+    ("TimeDependentComparison", "curves"): "the Simon–Makuch curves repeat the Mantel–Byar p for the figure",
+}
+#: Models of which only the joint test of the exposure is printed (the HRs without p):
+#: ``CoxResult.model`` values, or their prefix.
+JOINT_ONLY_MODELS = ("time-dependent", "landmark day")
+
 #: Fields of ``Results`` that hold no test (or this table itself): not walked.
 SKIPPED_FIELDS = ("pvalues", "kinetics_patients", "kinetics_profiles", "swimmer", "cohort_flow")
 
@@ -157,6 +183,7 @@ _TEST_OF_CLASS = {
     "CoxTrend": "Wald, Cox score term",
     "TDTerm": "Wald",
     "PHTest": "Schoenfeld residuals, per term",
+    "MantelByar": "Mantel–Byar",
 }
 #: The test of every p of a Firth-penalised Cox model (its proportional-hazards test aside).
 _FIRTH_TEST = "Penalized likelihood ratio"
@@ -182,6 +209,8 @@ _STRUCTURE = {
     "all",
     "levels",
     "effects",
+    "mantel_byar",
+    "baseline",
 }
 
 
@@ -331,12 +360,18 @@ def _walk(value: Any, path: tuple, parts: list[Any], seen: set[int], out: list, 
             term = str(getattr(value, "term", ""))
             if term == "GLOBAL":  # the model's global test: ph_test_global_p
                 return
-            own.append(ph_term_label(term))
+            own.append(term)  # labelled in collect_pvalues, which knows the model
         p_label = getattr(value, "p_label", None)
         if isinstance(p_label, str):  # an estimate that words its own p
             own = [p_label]
+        model = getattr(value, "model", None) if cls == "CoxResult" else None
+        if isinstance(model, str):
+            own.append(model)  # 'landmark day 30', 'time-dependent', 'publication' ('baseline': Table 2)
+        joint_only = isinstance(model, str) and model.startswith(JOINT_ONLY_MODELS)
         for f in dataclasses.fields(value):
             v = getattr(value, f.name)
+            if (cls, f.name) in NOT_WALKED or (joint_only and f.name == "terms"):
+                continue
             if f.name == "p" or f.name.endswith("_p"):
                 if getattr(value, "reported", True) is False:  # an estimate the report does not print
                     continue
@@ -382,6 +417,13 @@ def collect_pvalues(results: Any, alpha: float) -> PValueTable:
                 continue
             if "ph_tests_by_coef" in path:  # R's terms = FALSE rows: the per-term rows are printed
                 continue
+            if "ph_tests" in path:
+                # the per-term tests of the manuscript's model are printed (their supplementary
+                # table), those of the other models are not
+                if path[0] != "cox":
+                    continue
+                model = results.cox[path[1]]
+                parts = [*parts[:-2], ph_term_label(parts[-2], model), parts[-1]]
             family = family_of(path) if callable(family_of) else family_of
             family = FAMILY_OF_ATTRIBUTE.get(path[-1], family)
             if "ph_tests" in path:  # per-term proportional-hazards tests: model checks too

@@ -30,9 +30,11 @@ class Transplant(Part):
     def sensitivity_count(self) -> str:
         """How many sensitivity analyses of the Methods' biases the Results summarise, as the
         sentence's first word: the landmark, competing-risks and center-stratified analyses,
-        and the transplant analyses when anyone was transplanted: 'Four'."""
-        n = 3 + (1 if self.results.transplant is not None and self.hsct_analysed else 0)
-        return ("Three", "Four")[n - 3]
+        the toxicity as a time-dependent exposure when it was analysed, and the transplant
+        analyses when anyone was transplanted: 'Five'."""
+        n = 3 + (1 if self.results.time_dependent else 0)
+        n += 1 if self.results.transplant is not None and self.hsct_analysed else 0
+        return ("Three", "Four", "Five")[n - 3]
 
     @property
     def hsct_reason(self) -> str:
