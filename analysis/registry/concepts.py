@@ -118,8 +118,8 @@ class Response:
 #: these words; only the response of a patient followed beyond the assessment can be "not
 #: evaluable" (left out of the rates).
 RESPONSE_RULE = (
-    "an infused patient who died or was not followed up beyond the day-30 assessment counted as not in CR, "
-    "so that every infused patient is in the denominator of the response rates (intention to treat)"
+    "a patient who died or left follow-up before the day-30 assessment counted as not in CR "
+    "(intention to treat: every infused patient is in the response rates)"
 )
 
 RESPONSES: dict[str, Response] = {

@@ -108,16 +108,12 @@ class Quality(Counts):
     @property
     def outcomes_missing(self) -> str:
         """The Methods' missing-data clause for the response (STROBE 12c), from the same rule:
-        'by the rule above, the 1 of 93 (1.1%) patients who died or were not followed up before
-        the day-30 assessment counted as not in CR, not as missing'."""
+        'by the rule above, 1 of 93 (1.1%) patients counted as not in CR, not as missing'."""
         n = self._before_assessment()
         if not n:
             return "every patient was followed up to the day-30 assessment or in CR before it"
         c = self.results.counts
-        return (
-            f"by the rule above, the {fmt_n_of(n, c['n_patients'])} patients who died or were not followed up "
-            "before the day-30 assessment counted as not in CR, not as missing"
-        )
+        return f"by the rule above, {fmt_n_of(n, c['n_patients'])} patients counted as not in CR, not as missing"
 
     @property
     def mrd_not_assessed(self) -> bool:
