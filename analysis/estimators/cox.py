@@ -384,7 +384,7 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
     """
     from scipy import stats
 
-    from analysis.estimators.survival import _endpoint_columns, endpoint_frame
+    from analysis.estimators.survival import _endpoint_columns, endpoint_frame, events_tied_at_one_time
 
     # only the columns of the model: endpoint_frame copies every column it is given
     columns = _endpoint_columns(endpoint) + ["bm_blasts_ge20", "steroids", "tocilizumab", "grp_severity"]
@@ -401,6 +401,8 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
         return _failed(endpoint, n, events, "no patient")
     if events == 0:
         return _failed(endpoint, n, events, "no event: Cox model not estimable")
+    if tied := events_tied_at_one_time(data["months"], data["event"]):
+        return _failed(endpoint, n, events, tied)
 
     constant = [c for c in X.columns if X[c].nunique() < 2]
     columns = [c for c in X.columns if c not in constant]
