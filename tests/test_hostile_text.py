@@ -329,7 +329,16 @@ def test_real_quarto_renders_the_same_fields_as_text(tmp_path):
     the product an inline expression): the same checks on its HTML, PDF and DOCX."""
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("report.qmd", "_quarto.yml", "references.bib", "vancouver.csl", "typst-include.typ"):
+    names = (
+        "report.qmd",
+        "supplement.qmd",
+        "_quarto.yml",
+        "references.bib",
+        "vancouver.csl",
+        "typst-include.typ",
+        "typst-supplement.typ",
+    )  # quarto renders the supplement with the manuscript
+    for name in names:
         shutil.copy2(ROOT / name, project / name)
     for name in ("sections", "analysis", "data", "filters", "renderer"):
         shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
