@@ -139,7 +139,8 @@ def _map(args: argparse.Namespace) -> int:
     from analysis.inputs.mapping import MappingOutputError, propose_mapping, write_study_file
 
     try:
-        proposal = propose_mapping(args.export, kinetics=args.kinetics, sheet=args.sheet, dictionary=args.dictionary)
+        proposal = propose_mapping(args.export, kinetics=args.kinetics, sheet=args.sheet, dictionary=args.dictionary,
+                                   disease=args.disease)
     except ValueError as err:  # a sheet or a dictionary that is not what it was named as
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -167,6 +168,9 @@ def _map_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dictionary", metavar="FILE.csv",
                         help="REDCap's data dictionary CSV (default: a CSV named '...DataDictionary...' beside "
                              "the export, or a dictionary sheet of the workbook)")
+    parser.add_argument("--disease", choices=("b-all", "lbcl", "mm"), default=None,
+                        help="the disease profile to map onto (default: the one the export's headers and "
+                             "response levels speak of; b-all when none)")
     parser.add_argument("-o", "--output", metavar="study.yml", help="write the proposed study file here")
     parser.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
 

@@ -29,6 +29,14 @@ the contract column means (:func:`_content_doubts`: a "CR" column whose "yes" pa
 have no CR date, a dose in mg that holds small whole numbers, dates before 2000 or after
 the export). Everything to check is listed first ("Check these before you validate"),
 and ``map`` says "every required column is mapped" only when nothing is in doubt.
+
+The contract mapped onto is that of the disease profile the export speaks of
+(:func:`detect_disease`, or ``--disease``): headers naming a column only one profile has,
+in the words of its ``vocabulary`` (:mod:`analysis.registry.diseases`: "Best response
+(Lugano)", "R-ISS", "Bulky"), and cells holding levels only its response scale has (CMR,
+VGPR). The study file gets ``disease:`` with why (GUESS when the evidence is thin or mixed),
+and response cells are mapped onto the scale's keys ("Complete metabolic response
+(Deauville 1-3)" -> CR).
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ import yaml
 from analysis.inputs import redcap, yamlstrict
 from analysis.inputs.readers import normal_name
 from analysis.inputs.xlsx import check_archive
-from analysis.registry.concepts import OPTIONS, VARIABLES
+from analysis.registry.concepts import ENDPOINTS, OPTIONS, VARIABLES
 from analysis.registry.contract import (
     BOOLEAN_WORDS,
     COHORT_FIELDS,
@@ -59,6 +67,8 @@ from analysis.registry.contract import (
     SEX_WORDS,
     STATUS_WORDS,
 )
+from analysis.registry.diseases import DEFAULT_DISEASE, DISEASES, SCALES, Profile, Scale
+from analysis.registry.diseases import disease as disease_profile
 
 #: Labels and variable names that registries use for each contract column (normalised
 #: as :func:`analysis.inputs.readers.normal_name` does). The report's own names of a
@@ -243,6 +253,23 @@ class ColumnMatch:
         return self.how
 
 
+@dataclass(frozen=True)
+class DiseaseGuess:
+    """The disease profile ``map`` proposes (:func:`detect_disease`)."""
+
+    key: str  # analysis.registry.diseases.DISEASES key
+    how: str  # given (--disease) | sure | guess | default (nothing spoke of another profile)
+    why: str = ""
+
+    @property
+    def comment(self) -> str:
+        if self.how == "given":
+            return "given to map (--disease)"
+        if self.how == "guess":
+            return f"GUESS: {self.why}: check"
+        return self.why
+
+
 @dataclass
 class Proposal:
     export: Path
@@ -268,10 +295,17 @@ class Proposal:
     notes: list[str] = field(default_factory=list)
     #: contract column -> {code: the dictionary's label}, shown beside coded values
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: the disease profile proposed (:func:`detect_disease`) and why
+    disease: DiseaseGuess = field(default_factory=lambda: DiseaseGuess(DEFAULT_DISEASE, "default", ""))
+
+    @property
+    def fields(self) -> tuple:
+        """The cohort contract mapped onto: the disease profile's."""
+        return disease_profile(self.disease.key).fields
 
     @property
     def missing_required(self) -> list[str]:
-        required = {f.name for f in COHORT_FIELDS if f.required}
+        required = {f.name for f in self.fields if f.required}
         out = [m.name for m in self.cohort_matches if (m.header is None or m.how == HELD_BACK) and m.name in required]
         if self.has_kinetics:
             required_k = {f.name for f in KINETICS_FIELDS if f.required}
@@ -297,6 +331,8 @@ class Proposal:
         elif self.dictionary_file is not None:
             source.append(f"data dictionary {self.dictionary_file.name}")
         lines = [", ".join(source)]
+        if self.disease.how != "default":
+            lines.append(f"disease: {self.disease.key} ({self.disease.comment})")
         if self.found:
             lines.append(self.found)
         lines += [f"note: {note}" for note in self.notes]
@@ -610,17 +646,19 @@ def _similarity(a: str, b: str) -> float:
     return max(ratio, jaccard)
 
 
-def _synonyms(name: str) -> tuple[str, ...]:
+def _synonyms(name: str, vocabulary: dict[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
+    """The names a column goes by: its own, :data:`SYNONYMS`, the report's, and the disease
+    profile's ``vocabulary`` (:attr:`analysis.registry.diseases.Profile.vocabulary`)."""
     own = (VARIABLES[name].name, VARIABLES[name].phrase) if name in VARIABLES else ()
-    return (name.replace("_", " "),) + SYNONYMS.get(name, ()) + own
+    return (name.replace("_", " "),) + SYNONYMS.get(name, ()) + own + (vocabulary or {}).get(name, ())
 
 
 def _without_units(text: str) -> str:
     return re.sub(r"\([^)]*\)|\[[^]]*\]", " ", text)
 
 
-def _candidates(name: str, header: str, label: str | None,
-                option: tuple[str, str] | None = None) -> tuple[str, float, str]:
+def _candidates(name: str, header: str, label: str | None, option: tuple[str, str] | None = None,
+                vocabulary: dict[str, tuple[str, ...]] | None = None) -> tuple[str, float, str]:
     """(how, score, via) of one header for one contract column."""
     if header == name:
         return "exact", 3.0, ""
@@ -628,7 +666,7 @@ def _candidates(name: str, header: str, label: str | None,
         return "same name", 2.5, ""
     texts = [header] + ([label] if label else [])
     texts += [_without_units(t) for t in texts if "(" in t or "[" in t]  # units: "Peak IL-6 (pg/mL)"
-    synonyms = _synonyms(name)
+    synonyms = _synonyms(name, vocabulary)
     for text in texts:
         normal, expanded = normal_name(text), _expand(text)
         for synonym in synonyms:
@@ -677,7 +715,8 @@ def _result_column(name: str, header: str, label: str | None, evidence: _Table |
 
 
 def _match(headers: list[str], fields, labels: dict[str, str], options: dict[str, tuple[str, str]] | None = None,
-           preset: dict[str, ColumnMatch] | None = None, evidence: _Table | None = None) -> list[ColumnMatch]:
+           preset: dict[str, ColumnMatch] | None = None, evidence: _Table | None = None,
+           vocabulary: dict[str, tuple[str, ...]] | None = None) -> list[ColumnMatch]:
     """One header per contract column, best pairs first (a header is used once). With the
     export's ``evidence`` (its dictionary entries and cells), a header whose kind cannot hold
     the column is never proposed for it (a yes/no field for a date: :func:`_kind_fits`)
@@ -693,7 +732,7 @@ def _match(headers: list[str], fields, labels: dict[str, str], options: dict[str
         for header in headers:
             if not header or header in used:
                 continue
-            how, score, via = _candidates(f.name, header, labels.get(header), options.get(header))
+            how, score, via = _candidates(f.name, header, labels.get(header), options.get(header), vocabulary)
             if how not in ("exact", "same name") and not _kind_fits(kinds.get(header, UNKNOWN_KIND), f.kind):
                 continue
             if how == "guess" and (why := _result_column(f.name, header, labels.get(header), evidence)):
@@ -716,7 +755,7 @@ def _boolean_values(distinct: list[str], choices: dict[str, str], name: str = ""
     """Yes/no-like words -> booleans; for a column that accepts it (``not_done``), "not
     done"-like words -> "not done" (else empty). A test result column of the form
     Negative/Positive under ``*_negative`` reads Negative as true."""
-    accepts_not_done = any(f.name == name and f.not_done for f in COHORT_FIELDS)
+    accepts_not_done = name in _NOT_DONE_COLUMNS
     negative_is_yes = name.endswith("_negative")
     positive_is_yes = name.endswith("_positive")
     table: dict[str, bool | str | None] = {}
@@ -810,7 +849,59 @@ def _grade_values(distinct: list[str], choices: dict[str, str], name: str = "") 
     return (table, note) if table or unknown else None
 
 
-_VALUE_PROPOSERS = {"boolean": _boolean_values, "sex": _sex_values, "status": _status_values}
+def _spellings(text: str) -> list[str]:
+    """The ways a cell may spell a response level: itself, with its brackets left out, what
+    is inside them ("Complete metabolic response (Deauville 1-3)", "Stringent CR (sCR)"), and
+    each with underscores and hyphens read as spaces (lower case)."""
+    low = re.sub(r"\s+", " ", text.strip().lower())
+    tries = [low, re.sub(r"\s*\([^)]*\)|\s*\[[^]]*\]", "", low).strip(), *re.findall(r"\(([^)]*)\)", low)]
+    tries += [re.sub(r"[_\-]+", " ", t).strip() for t in tries]
+    return [t.strip() for t in tries if t.strip()]
+
+
+def _scale_level(text: str, scale: Scale) -> str | None:
+    """The level of a response scale a cell names, in any of its :func:`_spellings`
+    (:attr:`analysis.registry.diseases.Scale.words`)."""
+    return next((scale.words[t] for t in _spellings(text) if t in scale.words), None)
+
+
+def _scale_values(scale: Scale):
+    """The proposer of a response column on ``scale``: each export value -> the level's key;
+    "not evaluable"-like words -> "not done"; a spelling the scale reads as it is, unmapped."""
+
+    def propose(distinct: list[str], choices: dict[str, str], name: str = "") -> tuple[dict, str] | None:
+        table: dict[str, str] = {}
+        unknown = []
+        for value in distinct:
+            text = choices.get(value, value)
+            low = text.strip().lower()
+            if text == value and low in scale.words:
+                continue  # read as it is
+            level = _scale_level(text, scale)
+            if level is not None:
+                table[value] = level
+            elif low in _NOT_DONE or low.replace("_", " ") in _NOT_DONE:
+                if text == value and low in NOT_DONE_WORDS:
+                    continue
+                table[value] = "not done"
+            else:
+                unknown.append(value)
+        note = f"{scale.name} levels: {', '.join(scale.keys)}"
+        if unknown:
+            note += f"; not recognised: {', '.join(unknown)}"
+        return (table, note) if table or unknown else None
+
+    return propose
+
+
+_VALUE_PROPOSERS = {"boolean": _boolean_values, "sex": _sex_values, "status": _status_values,
+                    **{kind: _scale_values(scale) for kind, scale in SCALES.items()}}
+#: Columns that accept "not done" (any disease profile's: MRD not assessed, response not evaluable).
+_NOT_DONE_COLUMNS = {f.name for p in DISEASES.values() for f in p.fields if f.not_done}
+#: A disease profile's own whole-number scores (ECOG, Ann Arbor stage, IPI, R-ISS): written in
+#: words or Roman numerals ("Stage IV", "R-ISS II") they are read as grades are.
+_LEVEL_COLUMNS = {f.name for p in DISEASES.values() for f in p.fields
+                  if f.kind == "integer" and f.name not in {c.name for c in COHORT_FIELDS}}
 
 
 def _propose_values(frame: pd.DataFrame, choices: dict, matches: list[ColumnMatch], fields) -> tuple[dict, dict]:
@@ -820,7 +911,8 @@ def _propose_values(frame: pd.DataFrame, choices: dict, matches: list[ColumnMatc
         if m.header is None:
             continue
         kind = kinds[m.name]
-        proposer = _VALUE_PROPOSERS.get(kind) or (_grade_values if m.name.endswith("_grade") else None)
+        proposer = _VALUE_PROPOSERS.get(kind) or (
+            _grade_values if m.name.endswith("_grade") or m.name in _LEVEL_COLUMNS else None)
         if proposer is None:
             continue
         codes = choices.get(m.header, {})
@@ -908,7 +1000,7 @@ def _contract_values(cells: pd.Series, table: dict | None) -> pd.Series:
 
 
 def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dict, choices: dict,
-                    date_format: str | None, export: Path) -> list[tuple[str, str, bool]]:
+                    date_format: str | None, export: Path, fields=COHORT_FIELDS) -> list[tuple[str, str, bool]]:
     """What a column's values say against what its contract column means: (contract
     column, what is wrong, whether the mapping is held back: written commented out, so that
     nothing is read from a column whose values contradict its meaning)."""
@@ -956,7 +1048,7 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
                 found.append(("mrd_negative", f"mrd_negative <- {mrd.header!r}: {outside} of the {known} patients "
                               "with an MRD value "
                               "are read as not in CR (the contract's MRD is that of patients in CR)", True))
-    kinds = {f.name: f.kind for f in COHORT_FIELDS}
+    kinds = {f.name: f.kind for f in fields}
     for yes_no in by_name.values():  # a yes/no column whose values are neither yes nor no
         if kinds.get(yes_no.name) != "boolean":
             continue
@@ -1000,7 +1092,7 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
     birth = next((h for h in frame.columns if _expand(h) in ("date_of_birth", "birth_date", "birthdate")
                   or normal_name(h) in ("dob", "date_of_birth", "birth_date")), None)
     births = pd.Series(_dates(frame[birth], date_format), index=frame.index) if birth else None
-    for f in COHORT_FIELDS:
+    for f in fields:
         m = by_name.get(f.name)
         if f.kind != "date" or m is None:
             continue
@@ -1173,13 +1265,111 @@ def _split_redcap(table: _Table, shape: redcap.Shape, export: Path) -> _Split:
     return _Split(cohort, kinetics, cohort_headers, kinetics_headers, layout, text, doubts, notes)
 
 
+# --------------------------------------------------------------------------- the disease profile
+
+_MATCHED = ("exact", "same name", "known label")
+
+
+@functools.lru_cache(maxsize=1)
+def _profile_evidence() -> tuple[dict[str, set[str]], set[str], dict[str, set[str]], dict[str, str], dict[str, str]]:
+    """What tells the profiles apart, all read from :data:`analysis.registry.diseases.DISEASES`:
+    (profile -> the contract columns no other profile has (B-ALL: its required ones); the
+    columns every non-default profile shares and B-ALL lacks (best response, progression
+    date); profile -> the response-level spellings no other profile's scale has (CMR, VGPR);
+    scale-name word -> profile ("lugano", "imwg"); endpoint abbreviation -> profile ("pfs"),
+    for endpoints B-ALL does not have)."""
+    names = {key: {f.name for f in p.fields} for key, p in DISEASES.items()}
+    own = {}
+    for key, p in DISEASES.items():
+        others = set().union(*(n for k, n in names.items() if k != key))
+        own[key] = {f.name for f in p.fields if f.name not in others and (key != DEFAULT_DISEASE or f.required)}
+    profiles = [n for k, n in names.items() if k != DEFAULT_DISEASE]
+    shared: set[str] = set.intersection(*profiles) - names[DEFAULT_DISEASE] if profiles else set()
+    levels = {}
+    for key, p in DISEASES.items():
+        if p.scale is None:
+            continue
+        rest = set().union(*(set(q.scale.words) for k, q in DISEASES.items() if k != key and q.scale is not None))
+        levels[key] = set(p.scale.words) - rest
+    scale_names = {p.scale.name.split()[0].lower(): key for key, p in DISEASES.items() if p.scale is not None}
+    endpoints = {e.abbreviation.lower(): key for key, p in DISEASES.items() if key != DEFAULT_DISEASE
+                 for e in p.endpoints if e.key not in ENDPOINTS}
+    return own, shared, levels, scale_names, endpoints
+
+
+def detect_disease(headers: list[str], labels: dict[str, str], frame: pd.DataFrame,
+                   choices: dict[str, dict[str, str]] | None = None,
+                   kinds: dict[str, str] | None = None) -> DiseaseGuess:
+    """The disease profile an export speaks of, and why. Evidence for a profile: a header (or
+    its dictionary label) naming one of the columns only that profile has, in the words of
+    its ``vocabulary`` (:attr:`analysis.registry.diseases.Profile.vocabulary`: "R-ISS",
+    "Bulky", "LDH > ULN") or the B-ALL contract's :data:`SYNONYMS`; a header naming the
+    profile's response scale ("Best response (Lugano)"); a column whose values are levels
+    only that profile's scale has (CMR, PMR; VGPR, sCR). A header naming another profile's
+    column too counts for neither. Sure when one profile has at least two pieces and no
+    other has any; a GUESS otherwise; B-ALL (the default) when nothing speaks of another
+    profile."""
+    choices, kinds = choices or {}, kinds or {}
+    own, shared, levels, scale_names, endpoints = _profile_evidence()
+    found: dict[str, list[str]] = {key: [] for key in DISEASES}
+    generic: list[str] = []
+    for header in headers:
+        label = labels.get(header)
+        words = _tokens(header) | (_tokens(label) if label else frozenset())
+        speaks = {key for key, columns in own.items() for column in columns
+                  if _candidates(column, header, label, vocabulary=DISEASES[key].vocabulary)[0] in _MATCHED}
+        speaks |= {key for word, key in scale_names.items() if word in words}
+        if len(speaks) == 1:
+            found[speaks.pop()].append(repr(header))
+        elif not speaks and (words & set(endpoints) or any(
+                _candidates(column, header, label, vocabulary=p.vocabulary)[0] in _MATCHED
+                for column in shared for key, p in DISEASES.items() if key != DEFAULT_DISEASE)):
+            if not any(_candidates(f.name, header, label)[0] in _MATCHED for f in COHORT_FIELDS):
+                generic.append(repr(header))
+        if kinds.get(header) == DATE_FIELD or header not in frame:
+            continue
+        column = frame[header]
+        if isinstance(column, pd.DataFrame):  # a header written twice
+            column = column.iloc[:, 0]
+        cells = {choices.get(header, {}).get(v, v) for v in column.head(5000) if v}
+        if len(cells) > 50:
+            continue
+        for key, spelled in levels.items():
+            hits = sorted({cell for cell in cells if set(_spellings(cell)) & spelled})
+            if hits:
+                found[key].append(f"values {', '.join(hits[:3])} of {header!r}")
+    scores = {key: len(items) for key, items in found.items() if key != DEFAULT_DISEASE}
+    if not scores:
+        return DiseaseGuess(DEFAULT_DISEASE, "default", "")
+    top = max(scores, key=lambda k: scores[k])  # the first profile on a tie
+    runner = max((n for k, n in scores.items() if k != top), default=0)
+    b_all = len(found[DEFAULT_DISEASE])
+    profile = DISEASES[top]
+    if scores[top] == 0:
+        if not generic:
+            return DiseaseGuess(DEFAULT_DISEASE, "default", "")
+        return DiseaseGuess(top, "guess", f"{', '.join(generic[:3])} speak of a lymphoma or myeloma study, but no "
+                                          f"column or response level of one profile only was found (mm: myeloma)")
+    said = f"{', '.join(found[top][:4])} speak of {profile.name}"
+    if b_all >= scores[top]:
+        return DiseaseGuess(DEFAULT_DISEASE, "guess", f"{', '.join(found[DEFAULT_DISEASE][:3])} speak of "
+                                                      f"{DISEASES[DEFAULT_DISEASE].name}, but {said}")
+    others = [f"{', '.join(items[:2])} of {DISEASES[k].name}" for k, items in found.items() if items and k != top]
+    if runner or b_all or scores[top] < 2:
+        return DiseaseGuess(top, "guess", said + (f"; but {'; '.join(others)}" if others else ""))
+    return DiseaseGuess(top, "sure", said)
+
+
 # --------------------------------------------------------------------------- public
 
 
-def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=None) -> Proposal:
+def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=None,
+                    disease: str | None = None) -> Proposal:
     """Read an export (and its kinetics, and its data dictionary) and propose the mapping;
     nothing is written. ``dictionary``: REDCap's data-dictionary CSV (default: one found
-    beside the export, or a dictionary sheet of the workbook)."""
+    beside the export, or a dictionary sheet of the workbook). ``disease``: the disease
+    profile whose contract to map onto (default: the one the export speaks of,
+    :func:`detect_disease`; B-ALL when nothing speaks of another)."""
     export = Path(export)
     frame, chosen_sheet, dictionary_sheet, sheet_dictionary = _read(export, sheet)
     notes: list[str] = []
@@ -1222,9 +1412,16 @@ def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=
         if how == "guess":
             preset["patient_id"] = ColumnMatch("patient_id", first, "known label", 1.0,
                                                "REDCap record id: first column")
-    cohort_matches = _match(cohort_headers, COHORT_FIELDS, table.labels, options, preset, evidence=table)
-    values, value_notes = _propose_values(cohort_frame, table.choices, cohort_matches, COHORT_FIELDS)
-    fmt, date_note, latest = _date_format(cohort_frame, cohort_matches, COHORT_FIELDS)
+    if disease is not None:
+        guess = DiseaseGuess(disease_profile(disease).key, "given")
+    else:
+        guess = detect_disease(cohort_headers, table.labels, cohort_frame, table.choices, table.kinds)
+    profile: Profile = disease_profile(guess.key)
+    fields = profile.fields
+    cohort_matches = _match(cohort_headers, fields, table.labels, options, preset, evidence=table,
+                            vocabulary=profile.vocabulary)
+    values, value_notes = _propose_values(cohort_frame, table.choices, cohort_matches, fields)
+    fmt, date_note, latest = _date_format(cohort_frame, cohort_matches, fields)
 
     kinetics_matches: list[ColumnMatch] = []
     if kinetics_path is not None:
@@ -1241,9 +1438,11 @@ def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=
                                 if m.name == "day" and m.header is None else m for m in kinetics_matches]
 
     doubts = list(split.doubts) if split is not None else []
+    if guess.how == "guess":
+        doubts.append(f"disease: {guess.key} is a GUESS: {guess.why}")
     doubts += [f"{m.name} <- {m.header!r} is a GUESS (similarity {m.score:.2f})" for m in cohort_matches +
                kinetics_matches if m.how == "guess"]
-    content = _content_doubts(cohort_frame, cohort_matches, values, table.choices, fmt, export)
+    content = _content_doubts(cohort_frame, cohort_matches, values, table.choices, fmt, export, fields)
     held = {name: text.split(": ", 1)[1] for name, text, hold in content if hold}
     doubts = [d for d in doubts if d.split(" <- ")[0] not in held]  # its content says more than its name
     doubts += list(dict.fromkeys(text for _, text, _ in content))
@@ -1255,7 +1454,7 @@ def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=
     if "ASSUMED" in date_note:
         doubts.append(f"date_format {fmt}: {date_note}")
     not_collected = [m.name for m in cohort_matches
-                     if m.header is None and any(f.name == m.name and f.optional_column for f in COHORT_FIELDS)]
+                     if m.header is None and any(f.name == m.name and f.optional_column for f in fields)]
     used = {m.header for m in cohort_matches if m.header}
     for name in not_collected:  # "not collected" only where no header speaks of it
         key = _OPTIONAL_WORDS.get(name, set())
@@ -1268,13 +1467,22 @@ def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=
     return Proposal(export, kinetics_path, table.sheet, cohort_matches, kinetics_matches, values, value_notes,
                     fmt, date_note, latest, table.dictionary_sheet, dictionary_file,
                     None if split is None else split.layout, "" if split is None else split.found,
-                    doubts, not_collected, notes, value_labels)
+                    doubts, not_collected, notes, value_labels, guess)
 
 
 def _q(value) -> str:
     """One YAML scalar on one line: text double-quoted with line breaks escaped, so that a
     header or a value of the export can never spill onto a line of its own."""
     return yamlstrict.scalar(value)
+
+
+def _disease_lines(guess: DiseaseGuess) -> list[str]:
+    """The study file's ``disease:`` line with why (a comment only for the default)."""
+    valid = ", ".join(DISEASES)
+    if guess.how == "default":
+        return [f"# disease: {guess.key}  # the default: nothing in the export speaks of another profile ({valid})"]
+    return [f"# The disease profile ({valid}): its contract is the one mapped below.",
+            f"disease: {guess.key}  # {guess.comment}"]
 
 
 def study_file_text(proposal: Proposal, target: Path) -> str:
@@ -1298,6 +1506,7 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         "    affiliation: \"Your institution\"",
         "    corresponding: true",
         "date: today",
+        *_disease_lines(proposal.disease),
         "",
         "data:",
         f"  cohort: {_q(rel(proposal.export))}",
@@ -1404,6 +1613,7 @@ def _check_reads_back(text: str, proposal: Proposal, rel) -> None:
         "kinetics": rel(proposal.kinetics) if proposal.kinetics is not None
         else None if proposal.layout is not None and proposal.layout.has_kinetics else "none",
         "sheet": proposal.sheet,
+        "disease": None if proposal.disease.how == "default" else proposal.disease.key,
     }
     try:
         parsed = yamlstrict.load(text)
@@ -1416,6 +1626,7 @@ def _check_reads_back(text: str, proposal: Proposal, rel) -> None:
             "cohort": data.get("cohort"),
             "kinetics": data.get("kinetics"),
             "sheet": data.get("sheet"),
+            "disease": parsed.get("disease"),
         }
     except (yaml.YAMLError, ValueError, AttributeError) as exc:
         raise MappingOutputError(f"the proposed study file does not parse back ({exc}); nothing was written") from None
@@ -1465,7 +1676,11 @@ class ExportEvidence:
         """Export columns (not in ``exclude``: those already mapped) that may hold ``column``:
         of the right kind (a date field for a date), known labels, else close spellings, else
         (for a date column) any date field."""
-        fields = {f.name: f for f in (*COHORT_FIELDS, *KINETICS_FIELDS)}
+        fields = {f.name: f for p in DISEASES.values() for f in p.fields} | {f.name: f for f in KINETICS_FIELDS}
+        vocabulary: dict[str, tuple[str, ...]] = {}
+        for p in DISEASES.values():  # every profile's words for the column
+            for name, words in p.vocabulary.items():
+                vocabulary[name] = vocabulary.get(name, ()) + words
         f = fields.get(column)
         if f is None:
             return []
@@ -1477,7 +1692,7 @@ class ExportEvidence:
             if not _kind_fits(kind, f.kind) or (f.kind == "date" and kind != DATE_FIELD):
                 continue
             label = self.table.labels.get(header)
-            how, score, _ = _candidates(column, header, label)
+            how, score, _ = _candidates(column, header, label, vocabulary=vocabulary)
             if how == "guess" and score < GUESS_MIN:
                 if f.kind != "date":
                     continue
