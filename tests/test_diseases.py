@@ -15,6 +15,7 @@ by prepare_disease_cohort and written with the columns below; R 4.x, survival:
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -110,6 +111,51 @@ def test_json_export_has_no_patient_data(demo):
     text = json.dumps(disease_results_to_dict(results), allow_nan=False)
     assert "Center A" not in text and f"{disease(key).abbreviation}-001" not in text
     assert '"orr|best|crs"' in text
+
+
+#: JSON objects whose keys are data (assessment|grouping, cause, group level, rule), not names.
+_DATA_KEYED = {
+    ("distributions",),
+    ("rates",),
+    ("survival",),
+    ("hazard_ratios",),
+    ("competing",),
+    ("survival", "*", "at_risk"),
+    ("competing", "*", "at_risk"),
+    ("competing", "*", "causes"),
+    ("data_quality", "warnings"),
+}
+
+
+def _key_names(value, path=()):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if path in _DATA_KEYED:
+                yield from _key_names(v, (*path, "*"))
+            else:
+                yield k
+                yield from _key_names(v, (*path, k))
+    elif isinstance(value, list):
+        for v in value:
+            yield from _key_names(v, path)
+
+
+def test_docs_results_md_names_every_key_of_the_disease_json(demo):
+    """docs/results.md's lymphoma and myeloma section names every key the export writes
+    (a key added in the code and not documented fails), and its patterns match the keys."""
+    key, results = demo
+    out = disease_results_to_dict(results)
+    docs = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## Lymphoma and myeloma reports") :]
+    section = section[: section.find("\n## ", 5)] if "\n## " in section[5:] else section
+    named = {word for code in re.findall(r"`([^`]+)`", section) for word in re.split(r"[.|]", code)}
+    undocumented = sorted(set(_key_names(out)) - named)
+    assert not undocumented, f"docs/results.md does not name: {undocumented}"
+    profile = disease(key)
+    assert all(f"`{r.key}`" in section for r in profile.responders)
+    assert all(f"`{a.key}`" in section for a in profile.assessments)
+    assert all(f"`{e.key}`" in section for e in profile.endpoints)
+    assert "best|crs" in out["distributions"] and "orr|best|crs" in out["rates"] and "pfs|crs" in out["survival"]
 
 
 def test_unknown_disease_lists_the_valid_ones(tmp_path):
