@@ -284,3 +284,18 @@ def test_demo_renders(tmp_path, key):
     assert "Synthetic data — not real patients" in html
     assert disease(key).name in html and "Kruskal–Wallis" in html
     assert "Center A" not in html and f"{disease(key).abbreviation}-001" not in html
+
+
+def test_rates_by_group_read_as_a_sentence(demo):
+    from analysis.report.narrative.disease import DiseaseNarrative, among
+
+    assert among("No CRS") == "among patients without CRS"
+    assert among("CRS grade 1–2") == "among patients with CRS grade 1–2"
+    assert among("Grade ≥3 CRS or severe ICANS") == "among patients with grade ≥3 CRS or severe ICANS"
+    assert among("Others (grade 1–2 CRS and/or ICANS)") == "among the others (grade 1–2 CRS and/or ICANS)"
+    _, results = demo
+    text = DiseaseNarrative(results).rate_by("orr", "crs")
+    no, yes = results.rates[("orr", "best", "crs")].groups
+    assert text.startswith(f"{no.events} of {no.n} (") and " among patients without CRS and " in text
+    assert f"{yes.events} of {yes.n} (" in text and " among patients with CRS; " in text
+    assert "in the group" not in text
