@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ from analysis.registry.contract import (
     STATUS,
     TEXT,
     Field,
+    identity_keys,
     kinetics_rules,
     not_done_column,
 )
@@ -346,8 +348,9 @@ def load_study(
         )
     if violations:
         raise InputError(violations, warnings=warnings)
+    cohort_frame, pooled = _pool_center_spellings(_finish(cohort.frame, fields))
     return Study(
-        cohort=_finish(cohort.frame, fields),
+        cohort=cohort_frame,
         kinetics=None if kinetics is None else _finish(kinetics.frame, KINETICS_FIELDS),
         cutoff=cutoff,
         cohort_path=Path(cohort_path),
@@ -356,12 +359,45 @@ def load_study(
         notes=notes
         + cohort.notes
         + (_short_cr_notes(cohort.frame, Path(cohort_path)) if profile.key == DEFAULT_DISEASE else ())
-        + (() if kinetics is None else kinetics.notes),
+        + (() if kinetics is None else kinetics.notes)
+        + pooled,
         warnings=warnings,
         not_collected=unread,
         absent_columns=cohort.absent,
         disease=profile.key,
     )
+
+
+def _shown_spelling(text: str) -> str:
+    """A spelling as a note shows it: quoted, with what makes it differ visible (invisible
+    characters and accents written as separate characters as \\u escapes)."""
+    if text.isprintable() and unicodedata.is_normalized("NFC", text):
+        return f"'{text}'"
+    return "'" + text.encode("ascii", "backslashreplace").decode("ascii") + "'"
+
+
+def _pool_center_spellings(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Centers written in several ways (NFC/NFD accents, a zero-width space, case, width:
+    :func:`~analysis.registry.contract.identity_key`) counted as one center, under the
+    spelling most rows use (the first in the file on a tie), with a note listing the
+    spellings merged (the note names centers: it is for the user, never printed in a
+    report)."""
+    if "center" not in frame:
+        return frame, ()
+    centers = frame["center"]
+    notes = []
+    for _, group in centers.groupby(identity_keys(centers), sort=False):
+        counts = group.value_counts(sort=False)
+        if len(counts) < 2:
+            continue
+        chosen = max(counts.index, key=lambda spelling: counts[spelling])
+        frame.loc[group.index, "center"] = chosen
+        rows = ", ".join(f"{_shown_spelling(s)} ({n} {'row' if n == 1 else 'rows'})" for s, n in counts.items())
+        notes.append(
+            f"center: {rows} counted as one center, {_shown_spelling(chosen)} (they differ only in case, width, "
+            "accents or invisible characters); write them alike in the file to silence this note"
+        )
+    return frame, tuple(notes)
 
 
 def _short_cr_notes(frame: pd.DataFrame, path: Path) -> tuple[str, ...]:
