@@ -221,3 +221,72 @@ def test_the_center_note_is_not_in_the_report_only_in_validate(tmp_path, capsys)
     assert main(["validate", str(path), "--cutoff", CUTOFF]) == 0
     out = capsys.readouterr().out
     assert f"'{data[0][c]}' (1 row)" in out and "counted as one center" in out
+
+
+# --------------------------------------------------------------------------- workbook cells
+
+
+def _refusal(path: Path) -> str:
+    [v] = _violations(path)
+    assert v.row is None and v.file == str(path)
+    return v.rule
+
+
+def test_a_cell_written_twice_in_its_row_is_refused_not_replaced(tmp_path):
+    """openpyxl keeps the second <c r="A3">: patient 2's id silently became another."""
+    rows = hostile.bundled_sheet_rows(
+        extra=lambda n: '<c r="A3" t="inlineStr"><is><t>PTZZ9999</t></is></c>' if n == 3 else ""
+    )
+    rule = _refusal(hostile.write_xlsx(tmp_path / "twice.xlsx", hostile.sheet_xml(rows)))
+    assert (
+        rule == "cell A3 of the sheet is written twice in its row: the workbook is damaged; open and save it in Excel"
+    )
+
+
+def test_a_cell_placed_in_another_row_is_refused_not_moved(tmp_path):
+    rows = hostile.bundled_sheet_rows(
+        extra=lambda n: '<c r="AZ7" t="inlineStr"><is><t>moved</t></is></c>' if n == 4 else ""
+    )
+    assert _refusal(hostile.write_xlsx(tmp_path / "moved.xlsx", hostile.sheet_xml(rows))).startswith(
+        "cell AZ7 of the sheet lies in row 4: the workbook is damaged"
+    )
+
+
+_SST_TYPE = (
+    '<Override PartName="/xl/sharedStrings.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'
+)
+
+
+def _shared_center_workbook(path: Path, index: str) -> tuple[Path, list[str]]:
+    """The bundled patients, row 3's center a shared string at ``index`` of a table holding
+    every center name."""
+    header, data = hostile.bundled_rows()
+    c = header.index("center")
+    names = sorted({row[c] for row in data})
+    sst = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<sst xmlns="{hostile.MAIN}" count="{len(names)}" '
+        f'uniqueCount="{len(names)}">' + "".join(f"<si><t>{n}</t></si>" for n in names) + "</sst>"
+    )
+    ref = f"{hostile.column_letter(c + 1)}3"
+
+    def rows():
+        for number, xml in enumerate(hostile.bundled_sheet_rows(), start=1):
+            if number == 3:
+                cell = hostile.cell_xml(c + 1, 3, "center", data[1][c])
+                xml = xml.replace(cell, f'<c r="{ref}" t="s"><v>{index}</v></c>')
+            yield xml
+
+    types = hostile._CONTENT_TYPES.replace("</Types>", _SST_TYPE)
+    return hostile.write_xlsx(
+        path, hostile.sheet_xml(rows()), {"[Content_Types].xml": types, "xl/sharedStrings.xml": sst}
+    ), names
+
+
+def test_a_negative_shared_string_index_is_refused_not_read_from_the_end(tmp_path):
+    path, names = _shared_center_workbook(tmp_path / "first.xlsx", "0")
+    assert load_study(path, None, CUTOFF).cohort["center"].iloc[1] == names[0]  # the table is read
+    path, _ = _shared_center_workbook(tmp_path / "negative.xlsx", "-1")
+    rule = _refusal(path)
+    assert rule.startswith("cell B3 of the sheet points to shared string '-1', which cannot exist")
+    assert "damaged" in rule
