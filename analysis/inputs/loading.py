@@ -39,6 +39,7 @@ from analysis.registry.contract import (
     COHORT_FIELDS,
     COHORT_RULES,
     DEFAULT_CUTOFF,
+    EARLIEST_DATE,
     INTEGER,
     ISO_DATE,
     KINETICS_FIELDS,
@@ -58,19 +59,43 @@ from analysis.registry.diseases import disease as disease_profile
 __all__ = ["InputError", "Study", "Violation", "load_cohort", "load_kinetics", "load_study", "parse_cutoff"]
 
 
+#: Latest cut-off the analysis can hold: dates are pandas timestamps (nanoseconds), which
+#: end on 2262-04-11.
+LATEST_CUTOFF = pd.Timestamp.max.date()
+
+
+def check_cutoff(value: dt.date) -> dt.date:
+    """``value`` when it can be a data cut-off (from :data:`EARLIEST_DATE`, before which no
+    CAR-T date is plausible, to :data:`LATEST_CUTOFF`); otherwise a ValueError saying so."""
+    if value < EARLIEST_DATE:
+        raise ValueError(
+            f"the cut-off {value.isoformat()} is before {EARLIEST_DATE.isoformat()}: every date of the "
+            "cohort would be after it; write the date the data were frozen"
+        )
+    if value > LATEST_CUTOFF:
+        raise ValueError(
+            f"the cut-off {value.isoformat()} is after {LATEST_CUTOFF.isoformat()}, the last date the "
+            "analysis can hold; write the date the data were frozen"
+        )
+    return value
+
+
 def parse_cutoff(value: str | dt.date | None) -> dt.date:
-    """The data cut-off as a date: ``YYYY-MM-DD`` text, a date or a datetime."""
+    """The data cut-off as a date: ``YYYY-MM-DD`` text, a date or a datetime (checked by
+    :func:`check_cutoff`)."""
     if value is None:
         value = DEFAULT_CUTOFF
     if isinstance(value, dt.datetime):  # includes pandas.Timestamp
-        return value.date()
+        return check_cutoff(value.date())
     if isinstance(value, dt.date):
-        return value
+        return check_cutoff(value)
     if isinstance(value, str) and re.fullmatch(ISO_DATE, value.strip()):
         try:
-            return dt.date.fromisoformat(value.strip())
+            date = dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
+        else:
+            return check_cutoff(date)
     raise ValueError(f"the cut-off must be a date YYYY-MM-DD, got {value!r}")
 
 

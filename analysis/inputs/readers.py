@@ -104,7 +104,13 @@ class ColumnMapping:
         table = self.values.get(column)
         if not table:
             return None
-        return {cell_text(k).strip().lower(): "" if v is None else cell_text(v) for k, v in table.items()}
+        return {value_key(k): "" if v is None else cell_text(v) for k, v in table.items()}
+
+
+def value_key(value: object) -> str:
+    """How an export value of a ``values:`` table is matched: its cell text, stripped,
+    in lower case (``" F "`` and ``"f"`` are one value)."""
+    return cell_text(value).strip().lower()
 
 
 NO_MAPPING = ColumnMapping()
