@@ -95,6 +95,7 @@ def _count(n: int, noun: str) -> str:
 
 def _validate(args: argparse.Namespace) -> int:
     from analysis.inputs.problems import format_report, format_warnings, write_problems_csv
+    from analysis.inputs.studyfile import hint_context
 
     settings = settings_from_args(args)
     headers = settings.mapping.columns  # contract column -> the export's header
@@ -102,7 +103,7 @@ def _validate(args: argparse.Namespace) -> int:
         study = load_settings(settings)
     except InputError as err:
         # The data manager's report: on standard output (it can be redirected to a file).
-        print(format_report(err, headers))
+        print(format_report(err, headers, hint_context(settings)))
         if err.warnings:
             print("\n" + format_warnings(err.warnings))
         if args.problems:

@@ -519,3 +519,66 @@ def write_redcap_dictionary(folder: Path, fields=REDCAP_FIELDS) -> Path:
                 row[10] = "y"
             writer.writerow(row)
     return path
+
+
+# ======================================================================================
+# A third registry (the new-user trial of issue 19, shaped as that registry's export):
+# the repeating raw export above, with the fields named and coded as that registry does.
+# ======================================================================================
+# * the transplant after CAR-T as two fields, in this order: a yes/no ``allo_yn``
+#   ("Allogeneic HSCT after CAR-T") and its date ``allo_dt`` ("Date of allo-HSCT",
+#   date_ymd, shown only if allo_yn = 1): the date column must be the date field;
+# * MRD as ``mrd_fcm`` ("MRD by flow cytometry at day 30"; 1, Negative (<10^-4) |
+#   2, Positive | 8, Not done): the name says MRD but none of the known labels;
+# * the Philadelphia chromosome as ``ph_status`` (radio: 1, Ph-positive | 2, Ph-negative).
+
+THIRD_FIELDS = {
+    "mrd_fcm": ("response", "radio", "MRD by flow cytometry at day 30", "1, Negative (<10^-4) | 2, Positive | 8, Not done",
+                ""),
+    "ph_status": ("disease", "radio", "Philadelphia chromosome / BCR::ABL1", "1, Ph-positive | 2, Ph-negative", ""),
+    "allo_yn": ("follow_up", "yesno", "Allogeneic HSCT after CAR-T", "", ""),
+    "allo_dt": ("follow_up", "text", "Date of allo-HSCT", "", "date_ymd"),
+}
+
+
+def write_third_registry(folder: Path) -> tuple[Path, Path]:
+    """The third registry's raw CSV export (no planted errors) and its dictionary CSV."""
+    export, dictionary = write_redcap_export(folder, "repeating", errors=False)
+    cohort, _ = redcap_truth()
+    frame = pd.read_csv(export, dtype=str, keep_default_na=False)
+    frame = frame.rename(columns={"mrd_d30": "mrd_fcm", "ph_pos": "ph_status"})
+    frame["mrd_fcm"] = frame["mrd_fcm"].replace({"3": "8"})
+    frame["ph_status"] = frame["ph_status"].replace({"0": "2"})
+    transplant = dict(zip(cohort["patient_id"], cohort["hsct_date"]))
+    patient_rows = frame["redcap_repeat_instrument"].eq("")
+    when = frame["record_id"].map(lambda r: transplant.get(r))
+    frame["allo_yn"] = ""
+    frame["allo_dt"] = ""
+    frame.loc[patient_rows, "allo_yn"] = when[patient_rows].map(lambda d: "0" if pd.isna(d) else "1")
+    frame.loc[patient_rows, "allo_dt"] = when[patient_rows].map(
+        lambda d: "" if pd.isna(d) else pd.Timestamp(d).date().isoformat())
+    order = list(frame.columns)
+    order = order[:order.index("follow_up_complete")] + ["allo_yn", "allo_dt"] + [
+        c for c in order[order.index("follow_up_complete"):] if c not in ("allo_yn", "allo_dt")]
+    frame[order].to_csv(export, index=False)
+    rows = list(csv.reader(dictionary.read_text(encoding="utf-8").splitlines()))
+    out = [rows[0]]
+    for row in rows[1:]:
+        if row[0] == "mrd_d30":
+            row = ["mrd_fcm", *row[1:]]
+        if row[0] == "ph_pos":
+            row = ["ph_status", *row[1:]]
+        if row[0] in THIRD_FIELDS:
+            form, kind, label, choices, validation = THIRD_FIELDS[row[0]]
+            row[1], row[3], row[4], row[5], row[7] = form, kind, label, choices, validation
+        out.append(row)
+        if row[0] == "lfu_dt":
+            for variable in ("allo_yn", "allo_dt"):
+                form, kind, label, choices, validation = THIRD_FIELDS[variable]
+                extra = [variable, form, "", kind, label, choices, "", validation] + [""] * 10
+                if variable == "allo_dt":
+                    extra[11] = "[allo_yn] = '1'"
+                out.append(extra)
+    with open(dictionary, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(out)
+    return export, dictionary

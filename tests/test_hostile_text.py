@@ -422,11 +422,17 @@ def test_real_quarto_renders_the_same_fields_as_text(tmp_path):
     the product an inline expression): the same checks on its HTML, PDF and DOCX."""
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("_quarto.yml", "references.bib", "vancouver.csl"):
+    names = (
+        "report.qmd",
+        "supplement.qmd",
+        "_quarto.yml",
+        "references.bib",
+        "vancouver.csl",
+        "typst-include.typ",
+        "typst-supplement.typ",
+    )  # quarto renders the supplement with the manuscript
+    for name in names:
         shutil.copy2(ROOT / name, project / name)
-    for pattern in ("*.qmd", "*.typ"):  # the documents (report, supplement) and their Typst
-        for path in ROOT.glob(pattern):
-            shutil.copy2(path, project / path.name)
     for name in ("sections", "analysis", "data", "filters", "renderer"):
         shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
     study = _hostile_study(tmp_path)["study"]

@@ -496,8 +496,10 @@ def test_each_plausibility_rule_and_the_data_quality_counts():
         "a seizure with an ICANS grade below 3": 1,
         "CRS onset after the end of follow-up": 1,
         "a CR date outside days 14–60 after infusion": 1,
+        "lost to follow-up": 2,  # counted as validate counts it (and described on its own)
     }
-    assert quality.n_patients_warned == 5
+    assert quality.n_patients_warned == 6 and quality.n_warnings == 7
+    assert "lost to follow-up" not in quality.other_warnings and len(quality.other_warnings) == 5
     # lost: e (last seen 2021-01-01, 730 days) and f (2020-06-01, 944 days) before 2023-01-01
     assert LOST_TO_FOLLOWUP_DAYS == 365 and quality.lost_to_followup == 2
     assert quality.lost_median_gap_months == pytest.approx((730 + 944) / 2 / 30.4375)
@@ -640,7 +642,7 @@ def test_the_registrys_report_keeps_not_done_apart_and_drops_what_is_not_collect
         for name in ("St Elsewhere", "Mercy General", "City Children", "st_elsewhere"):
             assert name not in body
     supplement = " ".join(redcap_report.supplement.html_text.split())
-    assert "plausibility warnings of the check" in supplement and "concerned" in supplement
+    assert "The check raised" in supplement and "plausibility warnings" in supplement and "concerning" in supplement
     for name in ("St Elsewhere", "Mercy General", "City Children", "st_elsewhere"):
         assert name not in supplement
     html = " ".join(redcap_report.html_text.split())  # the PDF may hyphenate a footnote's words

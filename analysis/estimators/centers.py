@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -38,6 +38,11 @@ CENTER_COUNTS = {
     "cr_day30": "CR at day 30",
     "mrd_negative_cr": RESPONSES["mrd_negative_cr"].label,
 }
+#: Counted among the patients whose value is known, as the text counts them (one definition):
+#: CR at day 30 among the patients whose response was evaluable (``cr_response``), MRD-negative
+#: CR among those whose MRD-negative CR status is known (not evaluable and MRD not assessed
+#: left out, :func:`analysis.registry.groups.prepare_cohort`). Key -> the prepared column read.
+CENTER_RESPONSES = {"cr_day30": "cr_response", "mrd_negative_cr": "mrd_negative_cr"}
 SINGLE_CENTER_REASON = "a single center: the center-stratified model is the unstratified model"
 #: The label of the row pooling the centers below the minimum cell size.
 OTHER_CENTERS = "Other centers"
@@ -50,8 +55,11 @@ class CenterRow:
     label: str  # "Center 1" ... or OTHER_CENTERS, never a center's name
     n: int
     counts: dict[str, int]  # CENTER_COUNTS key -> patients with it
-    percents: dict[str, float | None]  # 0-100, None when n == 0
+    percents: dict[str, float | None]  # 0-100 of the denominator, None when it is 0
     centers: int = 1  # centers in the row (more than one: the pooled row)
+    #: CENTER_COUNTS key -> the patients counted over: ``n`` for toxicity, the patients whose
+    #: value is known for the responses (:data:`CENTER_RESPONSES`)
+    denominators: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,13 +118,21 @@ def center_supplement(df: pd.DataFrame, min_cell_size: int | None = None) -> Cen
     order = center_order(centers, tie_key(df))
     sizes = centers.value_counts()
     # one pass over the count columns (a per-center subset of the whole frame is O(n * centers))
-    flags = pd.DataFrame({key: df[key].fillna(False).astype(bool).to_numpy() for key in CENTER_COUNTS}, index=df.index)
+    columns = {key: df[CENTER_RESPONSES.get(key, key)] for key in CENTER_COUNTS}
+    flags = pd.DataFrame({key: c.fillna(False).astype(bool).to_numpy() for key, c in columns.items()}, index=df.index)
+    known = pd.DataFrame({key: c.notna().to_numpy() for key, c in columns.items()}, index=df.index)
     sums = flags.groupby(df[CENTER_COLUMN], sort=False, observed=True).sum()
+    knowns = known.groupby(df[CENTER_COLUMN], sort=False, observed=True).sum()
 
     def row(label: str, names: list) -> CenterRow:
         n = int(sum(int(sizes[name]) for name in names))
         counts = {key: int(sum(int(sums.at[name, key]) for name in names)) for key in CENTER_COUNTS}
-        return CenterRow(label, n, counts, {c: (100.0 * v / n if n else None) for c, v in counts.items()}, len(names))
+        over = {
+            key: int(sum(int(knowns.at[name, key]) for name in names)) if key in CENTER_RESPONSES else n
+            for key in CENTER_COUNTS
+        }
+        percents = {c: (100.0 * v / over[c] if over[c] else None) for c, v in counts.items()}
+        return CenterRow(label, n, counts, percents, len(names), over)
 
     n_pooled = pooled_centers([int(sizes[name]) for name in order], k)
     shown, pooled = order[: len(order) - n_pooled], order[len(order) - n_pooled :]

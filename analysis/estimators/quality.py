@@ -18,11 +18,16 @@ import pandas as pd
 from analysis.registry.contract import LOST_TO_FOLLOWUP, LOST_TO_FOLLOWUP_DAYS, plausibility_rules
 from analysis.registry.groups import DAYS_PER_MONTH
 
+#: How the lost-to-follow-up rule is named among the warnings (its phrase).
+LOST_PHRASE = next(r.phrase for r in plausibility_rules(dt.date(2000, 1, 1)) if r.message.startswith(LOST_TO_FOLLOWUP))
+
 
 @dataclass(frozen=True)
 class DataQuality:
     #: the rule's phrase -> patients it warns about (rules with none are left out), most
-    #: first; lost to follow-up is not among them (``lost_to_followup``)
+    #: first: every rule ``validate`` lists, lost to follow-up included (one definition: the
+    #: report counts the warnings ``validate`` prints; lost to follow-up also has its own
+    #: sentence, ``lost_to_followup``)
     warnings: dict[str, int]
     #: patients with at least one of those warnings
     n_patients_warned: int
@@ -34,7 +39,13 @@ class DataQuality:
 
     @property
     def n_warnings(self) -> int:
+        """As many as ``validate`` prints: one per rule and patient."""
         return sum(self.warnings.values())
+
+    @property
+    def other_warnings(self) -> dict[str, int]:
+        """The warnings other than lost to follow-up (which Results describes on its own)."""
+        return {phrase: n for phrase, n in self.warnings.items() if phrase != LOST_PHRASE}
 
 
 def data_quality(cohort: pd.DataFrame, cutoff: dt.date, not_collected: tuple[str, ...] = ()) -> DataQuality:
@@ -50,8 +61,7 @@ def data_quality(cohort: pd.DataFrame, cutoff: dt.date, not_collected: tuple[str
             warnings.simplefilter("ignore", RuntimeWarning)
             hit = rule.violated(cohort).fillna(False).to_numpy(dtype=bool)
         if rule.message.startswith(LOST_TO_FOLLOWUP):
-            lost = hit  # its own sentence of Results
-            continue
+            lost = hit  # also its own sentence of Results
         if hit.any():
             counts[rule.phrase or rule.message] = int(hit.sum())
         warned |= hit

@@ -348,6 +348,8 @@ class Dictionary:
     forms: dict[str, str] = field(default_factory=dict)
     #: checkbox option column -> (the field's label, the option's label)
     options: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: text field -> its validation ("date_ymd", "integer", "number", ...)
+    validations: dict[str, str] = field(default_factory=dict)
 
     def variable_of(self, header: str) -> str | None:
         """The variable a header names: itself (raw export), its label (label export) or a
@@ -374,6 +376,8 @@ _DICT_LABEL = ("field label", "label")
 _DICT_CHOICES = ("choices calculations or slider labels", "choices", "codes", "value labels")
 _DICT_TYPE = ("field type", "type")
 _DICT_FORM = ("form name", "form", "instrument")
+_DICT_VALIDATION = ("text validation type or show slider number", "validation type", "text validation type",
+                    "validation")
 
 
 def _cell_text(value) -> str:
@@ -410,6 +414,7 @@ def _dictionary(frame: pd.DataFrame) -> Dictionary | None:
     if variable is None or label is None:
         return None
     choice_col, type_col, form_col = find(_DICT_CHOICES), find(_DICT_TYPE), find(_DICT_FORM)
+    validation_col = find(_DICT_VALIDATION)
     out = Dictionary()
     for _, row in frame.iterrows():
         var = _cell_text(row[variable])
@@ -423,6 +428,8 @@ def _dictionary(frame: pd.DataFrame) -> Dictionary | None:
         out.types[var] = kind
         if form_col is not None:
             out.forms[var] = _cell_text(row[form_col])
+        if validation_col is not None and kind not in ("slider", "calc"):
+            out.validations[var] = _cell_text(row[validation_col]).lower()
         pairs = _IMPLICIT_CHOICES.get(kind) or (
             {} if kind in _NOT_CHOICES or choice_col is None else _parse_choices(_cell_text(row[choice_col])))
         if kind == "checkbox":  # one 0/1 column per option: name___code
@@ -474,6 +481,8 @@ class _Table:
     choices: dict[str, dict[str, str]]  # header -> {code: label}
     dictionary_sheet: str | None = None
     dictionary: Dictionary | None = None
+    #: header -> what it holds, as far as its dictionary entry or its cells tell (:func:`_header_kind`)
+    kinds: dict[str, str] = field(default_factory=dict)
 
 
 def _read(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, str | None, str | None, Dictionary | None]:
@@ -531,7 +540,42 @@ def _table(frame: pd.DataFrame, sheet, dictionary_sheet, dictionary: Dictionary 
                 choices[header] = {label: label for label in dictionary.choices[variable].values()}
             if variable in dictionary.options:
                 labels[header] = dictionary.labels[variable]
-    return _Table(frame, sheet, labels, choices, dictionary_sheet, dictionary)
+    kinds = {header: _header_kind(frame[header], dictionary, header) for header in frame.columns}
+    return _Table(frame, sheet, labels, choices, dictionary_sheet, dictionary, kinds)
+
+
+#: What a header holds (:func:`_header_kind`): a date; a coded choice (yes/no, radio, dropdown,
+#: checkbox); values that are not dates; unknown (no dictionary entry, no value).
+DATE_FIELD, CHOICE_FIELD, NOT_DATES, UNKNOWN_KIND = "date", "choice", "not dates", ""
+_CHOICE_TYPES = {"yesno", "truefalse", "radio", "dropdown", "checkbox"}
+#: Least share of a column's cells that must read as dates for it to be a date column.
+DATE_SHARE = 0.5
+
+
+def _header_kind(cells: pd.Series, dictionary: Dictionary | None, header: str) -> str:
+    """A date field (REDCap's date/datetime validation, or cells that read as dates), a coded
+    choice field (the dictionary's yes/no, radio, dropdown, checkbox), a column of values
+    that are not dates, or unknown."""
+    variable = dictionary.variable_of(header) if dictionary is not None else None
+    if variable is not None and dictionary is not None:
+        if dictionary.types.get(variable) in _CHOICE_TYPES:
+            return CHOICE_FIELD
+        if dictionary.validations.get(variable, "").startswith(("date", "datetime")):
+            return DATE_FIELD
+    filled = [str(v).strip() for v in cells if str(v).strip()]
+    if not filled:
+        return UNKNOWN_KIND
+    dated = sum(bool(_ISO.match(v) or _TEXT_DATE.match(v)) for v in filled)
+    return DATE_FIELD if dated >= DATE_SHARE * len(filled) else NOT_DATES
+
+
+def _kind_fits(kind: str, field_kind: str) -> bool:
+    """Whether a header of this kind may hold a contract column of this kind: a date column
+    is never a yes/no or other coded field nor a column of other values; no other column
+    is a date field."""
+    if field_kind == "date":
+        return kind in (DATE_FIELD, UNKNOWN_KIND)
+    return kind != DATE_FIELD
 
 
 # --------------------------------------------------------------------------- matching
@@ -616,10 +660,37 @@ def _candidates(name: str, header: str, label: str | None,
     return "guess", best, ""
 
 
+#: A test-result column (``*_negative``/``*_positive``): words that name the test in a header or
+#: label. Such a header whose values read as negative and positive is a known label for it
+#: ("MRD by flow cytometry at day 30": 1, Negative | 2, Positive | 8, Not done).
+_RESULT_WORDS = {"mrd_negative": {"mrd", "residual"}, "ph_positive": {"ph", "philadelphia", "bcr"}}
+
+
+def _result_column(name: str, header: str, label: str | None, evidence: _Table | None) -> str | None:
+    """Why a header holds a test-result column, or None: it names the test and its values (or
+    its dictionary's choices) read as both results."""
+    words = _stems(header) | (_stems(label) if label else frozenset())
+    if name not in _RESULT_WORDS or not words & _RESULT_WORDS[name] or evidence is None:
+        return None
+    if evidence.kinds.get(header) == DATE_FIELD:
+        return None
+    codes = evidence.choices.get(header, {})
+    distinct = sorted(set(codes) | {v for v in evidence.frame[header] if v})[:20]
+    found = _boolean_values(distinct, codes, name)
+    if found is None or "not recognised" in found[1] or {True, False} - set(found[0].values()):
+        return None
+    shown = sorted({codes.get(k, k) for k, v in found[0].items() if v in (True, False)})
+    return f"{' '.join(sorted(words & _RESULT_WORDS[name])).upper()} field whose values read {'/'.join(shown[:3])}"
+
+
 def _match(headers: list[str], fields, labels: dict[str, str], options: dict[str, tuple[str, str]] | None = None,
-           preset: dict[str, ColumnMatch] | None = None) -> list[ColumnMatch]:
-    """One header per contract column, best pairs first (a header is used once)."""
+           preset: dict[str, ColumnMatch] | None = None, evidence: _Table | None = None) -> list[ColumnMatch]:
+    """One header per contract column, best pairs first (a header is used once). With the
+    export's ``evidence`` (its dictionary entries and cells), a header whose kind cannot hold
+    the column is never proposed for it (a yes/no field for a date: :func:`_kind_fits`)
+    unless its name is the column's own, and a test-result column is found by its values."""
     options = options or {}
+    kinds = evidence.kinds if evidence is not None else {}
     chosen: dict[str, ColumnMatch] = dict(preset or {})
     used: set[str] = {m.header for m in chosen.values() if m.header}
     scored = []
@@ -630,6 +701,10 @@ def _match(headers: list[str], fields, labels: dict[str, str], options: dict[str
             if not header or header in used:
                 continue
             how, score, via = _candidates(f.name, header, labels.get(header), options.get(header))
+            if how not in ("exact", "same name") and not _kind_fits(kinds.get(header, UNKNOWN_KIND), f.kind):
+                continue
+            if how == "guess" and (why := _result_column(f.name, header, labels.get(header), evidence)):
+                how, score, via = "known label", 1.7, why
             if how != "guess" or score >= GUESS_MIN:
                 scored.append((score, f.name, header, how, via))
     scored.sort(key=lambda item: -item[0])
@@ -650,6 +725,7 @@ def _boolean_values(distinct: list[str], choices: dict[str, str], name: str = ""
     Negative/Positive under ``*_negative`` reads Negative as true."""
     accepts_not_done = any(f.name == name and f.not_done for f in COHORT_FIELDS)
     negative_is_yes = name.endswith("_negative")
+    positive_is_yes = name.endswith("_positive")
     table: dict[str, bool | str | None] = {}
     unknown = []
     for value in distinct:
@@ -657,6 +733,13 @@ def _boolean_values(distinct: list[str], choices: dict[str, str], name: str = ""
         meaning: bool | None = True if low in _YES else False if low in _NO else None
         if negative_is_yes and low in _RESULT_NEGATIVE | _RESULT_POSITIVE:
             meaning = low in _RESULT_NEGATIVE
+        elif (negative_is_yes or positive_is_yes) and meaning is None:
+            # "Ph-positive" / "Ph-negative" under ph_positive, "MRD-negative" under mrd_negative:
+            # one of the two words, and nothing that turns it round ("not", "unknown")
+            words = set(_expand(low).split("_"))
+            said = words & {"positive", "negative"}
+            if len(said) == 1 and not words & {"not", "no", "unknown", "equivocal", "borderline", "weak"}:
+                meaning = ("negative" in said) == negative_is_yes
         if name == "cr_day30" and meaning is None:
             parts = {part.strip() for part in re.split(r"[/,;]| or ", low)}  # "CR/CRi"
             meaning = True if parts <= _CR_YES else False if parts <= _CR_NO else None
@@ -930,6 +1013,13 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
             continue
         dates = pd.Series(_dates(frame[m.header], date_format), index=frame.index)
         known = dates.dropna()
+        filled = frame[m.header].fillna("").astype(str).str.strip()
+        filled = filled[filled.ne("")]
+        if len(filled) and len(known) < DATE_SHARE * len(filled):
+            shown = ", ".join(sorted({choices.get(m.header, {}).get(v, v) for v in filled})[:4])
+            found.append((f.name, f"{f.name} <- {m.header!r}: {len(filled) - len(known)} of its {len(filled)} values "
+                          f"are not dates ({shown}): a date column holds dates", True))
+            continue
         if known.empty:
             continue
         early = known[known < EARLIEST_DATE]
@@ -964,8 +1054,9 @@ def _kinetics_fields() -> tuple:
     return tuple(f for f in KINETICS_FIELDS if f.name != "patient_id")
 
 
-def _best_kinetics(headers: list[str], labels: dict[str, str]) -> tuple[ColumnMatch | None, ColumnMatch | None]:
-    matches = {m.name: m for m in _match(headers, _kinetics_fields(), labels)}
+def _best_kinetics(headers: list[str], labels: dict[str, str],
+                   evidence: _Table | None = None) -> tuple[ColumnMatch | None, ColumnMatch | None]:
+    matches = {m.name: m for m in _match(headers, _kinetics_fields(), labels, evidence=evidence)}
     found = [matches.get(name) for name in ("car_copies_per_ug", "day")]
     return tuple(m if m is not None and m.header is not None else None for m in found)  # type: ignore[return-value]
 
@@ -1012,7 +1103,7 @@ def _split_redcap(table: _Table, shape: redcap.Shape, export: Path) -> _Split:
         assert instrument is not None  # repeating instruments: the instrument column
         rows = instrument.eq(name)
         columns = candidate_columns(rows)
-        copies, day = _best_kinetics(columns, table.labels)
+        copies, day = _best_kinetics(columns, table.labels, table)
         form_fields = [h for h in columns if normal_name(forms.get(h, "")) == normal_name(name)]
         hinted = any(hint in normal_name(name) for hint in _KINETICS_HINTS)
         if copies is None:
@@ -1031,7 +1122,7 @@ def _split_redcap(table: _Table, shape: redcap.Shape, export: Path) -> _Split:
     elif event is not None:
         # sampling events: events whose rows hold CAR copies (the column best matching them)
         columns = [h for h in headers if h not in system and h != record]
-        copies, _ = _best_kinetics(columns, table.labels)
+        copies, _ = _best_kinetics(columns, table.labels, table)
         day = None
         if copies is not None:
             copies_header = copies.header
@@ -1040,7 +1131,7 @@ def _split_redcap(table: _Table, shape: redcap.Shape, export: Path) -> _Split:
             # a day column is one filled wherever a sample is
             filled = [h for h in columns if h != copies.header
                       and frame.loc[has_copies, h].str.strip().ne("").mean() >= 0.9]
-            _, day = _best_kinetics(filled, table.labels)
+            _, day = _best_kinetics(filled, table.labels, table)
             days: dict[str, int | None] = {}
             for e in sampling:
                 days[e] = None if day is not None else redcap.event_day(e)
@@ -1138,7 +1229,7 @@ def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=
         if how == "guess":
             preset["patient_id"] = ColumnMatch("patient_id", first, "known label", 1.0,
                                                "REDCap record id: first column")
-    cohort_matches = _match(cohort_headers, COHORT_FIELDS, table.labels, options, preset)
+    cohort_matches = _match(cohort_headers, COHORT_FIELDS, table.labels, options, preset, evidence=table)
     values, value_notes = _propose_values(cohort_frame, table.choices, cohort_matches, COHORT_FIELDS)
     fmt, date_note, latest = _date_format(cohort_frame, cohort_matches, COHORT_FIELDS)
 
@@ -1146,12 +1237,12 @@ def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=
     if kinetics_path is not None:
         kframe, _, _, kdictionary = _read(kinetics_path)
         ktable = _table(kframe, None, None, kdictionary or found_dictionary)
-        kinetics_matches = _match(list(kframe.columns), KINETICS_FIELDS, ktable.labels)
+        kinetics_matches = _match(list(kframe.columns), KINETICS_FIELDS, ktable.labels, evidence=ktable)
     elif split is not None and split.kinetics is not None:
         record = str(frame.columns[0])
         kpreset = {"patient_id": ColumnMatch("patient_id", record, "known label", 1.0, "REDCap record id")}
         headers = [h for h in split.kinetics_headers if h != "day (from the event)"]
-        kinetics_matches = _match(headers, KINETICS_FIELDS, table.labels, preset=kpreset)
+        kinetics_matches = _match(headers, KINETICS_FIELDS, table.labels, preset=kpreset, evidence=table)
         if any(d is not None for d in split.layout.kinetics_events.values()):
             kinetics_matches = [ColumnMatch("day", None, FROM_EVENT, 1.0, "the event name")
                                 if m.name == "day" and m.header is None else m for m in kinetics_matches]
@@ -1349,3 +1440,84 @@ def write_study_file(proposal: Proposal, target) -> Path:
     from analysis.inputs.outfiles import write_atomic
 
     return write_atomic(target, study_file_text(proposal, Path(target)))
+
+
+# --------------------------------------------------------------------------- validate's hints
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An export column that may hold a contract column (``validate``'s hints)."""
+
+    header: str
+    label: str | None
+    kind: str
+    how: str  # known label | guess | kind (a field of the right kind, no name evidence)
+
+    def describe(self) -> str:
+        what = {DATE_FIELD: "a date field", CHOICE_FIELD: "a coded field"}.get(self.kind, "")
+        said = "; ".join(filter(None, [f"'{self.label}'" if self.label and self.label != self.header else "", what]))
+        return f"{self.header!r}" + (f" ({said})" if said else "")
+
+
+@dataclass
+class ExportEvidence:
+    """What ``validate``'s hints need to know about an export: its headers' kinds and labels,
+    and how many cells of each hold a value (the patients' rows of a REDCap flat export)."""
+
+    table: _Table
+    filled: dict[str, int]
+
+    def candidates(self, column: str, exclude=(), limit: int = 3) -> list[Candidate]:
+        """Export columns (not in ``exclude``: those already mapped) that may hold ``column``:
+        of the right kind (a date field for a date), known labels, else close spellings, else
+        (for a date column) any date field."""
+        fields = {f.name: f for f in (*COHORT_FIELDS, *KINETICS_FIELDS)}
+        f = fields.get(column)
+        if f is None:
+            return []
+        scored = []
+        for header in self.table.frame.columns:
+            if header in exclude or redcap.is_form_status(header) or redcap.shape_of([header]) is not None:
+                continue
+            kind = self.table.kinds.get(header, UNKNOWN_KIND)
+            if not _kind_fits(kind, f.kind) or (f.kind == "date" and kind != DATE_FIELD):
+                continue
+            label = self.table.labels.get(header)
+            how, score, _ = _candidates(column, header, label)
+            if how == "guess" and score < GUESS_MIN:
+                if f.kind != "date":
+                    continue
+                how, score = "kind", score - 1.0
+            scored.append((score, Candidate(header, label, kind, how)))
+        scored.sort(key=lambda item: -item[0])
+        for how in ("known label", "exact", "same name", "guess", "kind"):
+            if found := [c for _, c in scored if c.how == how]:
+                return found[:limit]
+        return []
+
+    def choices(self, header: str) -> dict[str, str]:
+        """A coded column's {code: label}, from the dictionary."""
+        return dict(self.table.choices.get(header, {}))
+
+
+def export_evidence(export, sheet: str | None = None, dictionary=None) -> ExportEvidence | None:
+    """Read an export (and the dictionary beside it) for ``validate``'s hints; None when it
+    cannot be read (the validator has said why)."""
+    try:
+        export = Path(export)
+        frame, chosen, dictionary_sheet, sheet_dictionary = _read(export, sheet)
+        found = sheet_dictionary
+        named = Path(dictionary) if dictionary else find_dictionary(export) if sheet_dictionary is None else None
+        if named is not None:
+            found = _read_dictionary_csv(named) or found
+        table = _table(frame, chosen, dictionary_sheet, found)
+    except (OSError, ValueError, KeyError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    rows = pd.Series(True, index=table.frame.index)
+    shape = redcap.shape_of(list(table.frame.columns))
+    if shape is not None and shape.instrument is not None:  # the patients' rows
+        rows = table.frame.iloc[:, shape.instrument].astype(str).str.strip().eq("")
+    filled = {h: int(table.frame.loc[rows, h].astype(str).str.strip().ne("").sum()) for h in table.frame.columns}
+    return ExportEvidence(table, filled)
+

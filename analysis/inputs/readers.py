@@ -817,8 +817,9 @@ def _unread_rows(
 
 def _date_cell_message(value: str) -> str:
     """Why a date cell did not parse, the plausibility bounds first: ``1600-01-01`` is a
-    valid calendar date, only out of range; a plain number is not a date (in a workbook:
-    a cell not formatted as a date)."""
+    valid calendar date, only out of range; a plain number is not a date (why, the hints of
+    :mod:`analysis.inputs.problems` say: a workbook cell not formatted as a date, or a column
+    that holds something else)."""
     try:
         date = dt.date.fromisoformat(value) if re.fullmatch(ISO_DATE, value) else None
     except ValueError:
@@ -826,7 +827,7 @@ def _date_cell_message(value: str) -> str:
     if date is not None:  # beyond what a datetime64[ns] holds (1677-2262)
         return TOO_EARLY if date < EARLIEST_DATE else "far in the future: after the data cut-off"
     if re.fullmatch(r"\d+(\.\d*)?", value):
-        return "a number, not a date (a workbook cell not formatted as a date?): use YYYY-MM-DD or a date cell"
+        return "a number, not a date: use YYYY-MM-DD"
     return _date_message(value)
 
 

@@ -670,7 +670,15 @@ def load_settings(settings: StudySettings, refuse: bool = False) -> Study:
             raise
         from analysis.inputs.problems import refusal
 
-        raise DataRefused(refusal(err, validate_command(settings))) from None
+        raise DataRefused(refusal(err, validate_command(settings), hint_context(settings))) from None
+
+
+def hint_context(settings: StudySettings):
+    """What the validator's hints may name: the mapping, the study file's lines, the export."""
+    from analysis.inputs.problems import HintContext
+
+    return HintContext(headers=dict(settings.mapping.columns), study_file=settings.study_file,
+                       export=settings.cohort, sheet=settings.sheet)
 
 
 def validate_command(settings: StudySettings) -> str:

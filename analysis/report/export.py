@@ -352,6 +352,7 @@ def _centers_dict(supplement: CenterSupplement) -> dict[str, Any]:
                 "n": int(row.n),
                 "counts": {k: int(v) for k, v in row.counts.items()},
                 "percents": {k: _number(v) for k, v in row.percents.items()},
+                "denominators": {k: int(v) for k, v in row.denominators.items()},
                 "centers": int(row.centers),
             }
             for row in supplement.rows

@@ -29,7 +29,7 @@ import pandas as pd
 if TYPE_CHECKING:  # imported where a table is drawn: restoring cached results skips it
     from great_tables import GT
 
-from analysis.estimators.centers import CENTER_COUNTS, OTHER_CENTERS, CenterSupplement
+from analysis.estimators.centers import CENTER_COUNTS, CENTER_RESPONSES, OTHER_CENTERS, CenterRow, CenterSupplement
 from analysis.estimators.comparisons import CategoricalLevel, Comparison, ContinuousLevel
 from analysis.estimators.competing import CIF_MONTHS, CompetingRisks, summary_rows
 from analysis.estimators.cox import COX_TERMS, FIRTH, CoxResult
@@ -801,8 +801,10 @@ def cif_table(competing: Mapping[str, CompetingRisks], groupings: Sequence[str])
 
 
 def center_table(supplement: CenterSupplement) -> Table:
-    """Patients, toxicity and response by center, n (%) of the center's patients; centers below
-    the minimum cell size pooled (or, for a cohort below it, no row), as the footnote says."""
+    """Patients, toxicity and response by center: toxicity n (%) of the center's patients, the
+    responses n/N (%) of the patients whose response (MRD-negative CR status) is known, as the
+    text counts them; centers below the minimum cell size pooled (or, for a cohort below it, no
+    row), as the footnotes say."""
     keys = list(CENTER_COUNTS)
     spec = _Spec(
         ["center", "n", *keys], ["Center", "Patients", *CENTER_COUNTS.values()],
@@ -811,8 +813,13 @@ def center_table(supplement: CenterSupplement) -> Table:
     for row in supplement.rows:
         label = row.label if row.centers == 1 else f"{row.label} ({row.centers})"
         spec.add("variable", Cell(label), f"{row.n:,}",
-                 *[fmt_count_pct(row.counts[k], row.percents[k]) for k in keys])
-    spec.footnotes.append((None, "n (%) of the center's patients. Centers are numbered by decreasing size (ties "
+                 *[_center_cell(row, k) for k in keys])
+    cr, mrd = (CENTER_COUNTS[k] for k in CENTER_RESPONSES)
+    spec.footnotes.append((None, f"CRS and ICANS: n (%) of the center's patients. {cr}: n/N (%), N the patients "
+                                 f"whose response could be evaluated; {mrd}: n/N (%), N those evaluated whose MRD "
+                                 "status is known or who were not in CR (patients in CR without an MRD result are "
+                                 "counted neither as MRD-negative nor as not), as in the text"))
+    spec.footnotes.append((None, "Centers are numbered by decreasing size (ties "
                                  "in an order that does not follow their names); their names are not shown. CR, "
                                  "complete remission; MRD, measurable residual disease; severe ICANS, grade ≥3 or "
                                  "a seizure"))
@@ -830,6 +837,15 @@ def center_table(supplement: CenterSupplement) -> Table:
                      "so that no count of a small center follows from the totals")
         spec.footnotes.append((None, note + ", pooled" if not joined else note))
     return Table(spec)
+
+
+def _center_cell(row: CenterRow, key: str) -> str:
+    """'21 (80.8%)' of the center's patients; '21/22 (95.5%)' for a response, over the patients
+    whose response is known."""
+    if key not in CENTER_RESPONSES:
+        return fmt_count_pct(row.counts[key], row.percents[key])
+    over = row.denominators.get(key, row.n)
+    return f"{row.counts[key]:,}/{over:,} ({fmt_pct(row.percents[key], missing=CELL_MISSING)})"
 
 
 # --------------------------------------------------------------------------- kinetics

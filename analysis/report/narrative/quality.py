@@ -4,7 +4,7 @@ assessments that were not done, and the optional columns left out."""
 
 from __future__ import annotations
 
-from analysis.registry.concepts import VARIABLES
+from analysis.registry.concepts import RESPONSES, VARIABLES
 from analysis.report.formatting import fmt_n_of
 from analysis.report.narrative.counts import Counts
 
@@ -14,6 +14,18 @@ _COLUMN_PHRASES = {
     "dex_equiv_cum_mg": "the cumulative corticosteroid dose",
     "tocilizumab_cum_mg": "the cumulative tocilizumab dose",
     "mrd_negative": "MRD",
+}
+
+
+#: What the report leaves out when an optional column is not collected (a Table 1 variable:
+#: its row of Table 1).
+_LEFT_OUT = {
+    "seizure": "the seizure criterion of severe ICANS (severe ICANS is grade ≥3 ICANS alone here) and the "
+    "seizure plausibility check",
+    "dex_equiv_cum_mg": "the median cumulative corticosteroid dose of the patients given corticosteroids",
+    "tocilizumab_cum_mg": "the median cumulative tocilizumab dose of the patients given tocilizumab",
+    "mrd_negative": f"MRD assessment and {RESPONSES['mrd_negative_cr'].label} (its rate, its comparisons between "
+    "groups and the MRD boxes of the flow diagram)",
 }
 
 
@@ -35,6 +47,23 @@ class Quality(Counts):
             VARIABLES[c].phrase if c in VARIABLES else _COLUMN_PHRASES.get(c, c) for c in self.results.not_collected
         ]
         return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else ""
+
+    @property
+    def not_collected_left_out(self) -> str:
+        """What the report leaves out for want of the columns the registry does not collect,
+        concretely ('' when it collects every one): 'the peak IL-6 row of Table 1 and the median
+        cumulative tocilizumab dose of the patients given tocilizumab'."""
+        parts = [
+            _LEFT_OUT[c]
+            if c in _LEFT_OUT
+            else f"the {VARIABLES[c].phrase} row of Table 1"
+            if c in VARIABLES
+            else _COLUMN_PHRASES.get(c, c)
+            for c in self.results.not_collected
+        ]
+        if len(parts) <= 2:
+            return " and ".join(parts)
+        return "; ".join(parts[:-1]) + "; and " + parts[-1]  # the parts hold commas
 
     @property
     def mrd_collected(self) -> bool:
@@ -64,11 +93,18 @@ class Quality(Counts):
 
     @property
     def mrd_negative_cr_known(self) -> str:
-        """MRD-negative CR among the patients whose MRD status is known (not-done left out):
-        '118 of 145 (81.4%)'."""
+        """MRD-negative CR among the evaluable patients, the patients in CR without an MRD
+        result left out of both counts (the denominator of the comparisons): '118 of 145
+        (81.4%)'. Its sentence must say so: the denominator holds the patients not in CR."""
         c = self.results.counts
         known = c["n_response_evaluable"] - c["n_mrd_not_assessed"]
         return fmt_n_of(c["n_mrd_negative_cr"], known)
+
+    @property
+    def mrd_negative_of_assessed(self) -> str:
+        """MRD negativity among the patients in CR whose MRD was assessed: '118 of 136 (86.8%)'."""
+        c = self.results.counts
+        return fmt_n_of(c["n_mrd_negative_cr"], c["n_mrd_assessed"])
 
     @property
     def assessment_notes(self) -> list[str]:
@@ -103,6 +139,13 @@ class Quality(Counts):
         if q is None:
             return ""
         return ", ".join(f"{phrase} ({n:,} {_plural(n, 'patient', 'patients')})" for phrase, n in q.warnings.items())
+
+    @property
+    def warnings_count(self) -> str:
+        """'3 plausibility warnings': as many as ``validate`` prints (one per rule and patient)."""
+        q = self.results.data_quality
+        n = 0 if q is None else q.n_warnings
+        return f"{n:,} plausibility {_plural(n, 'warning', 'warnings')}"
 
     @property
     def warnings_patients(self) -> str:
