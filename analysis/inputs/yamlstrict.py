@@ -81,7 +81,7 @@ class _StrictLoader(yaml.SafeLoader):
         if not isinstance(node, MappingNode):
             raise ConstructorError(None, None, f"expected a mapping, found {node.id}", node.start_mark)
         mapping = {}
-        first_line: dict[Hashable, tuple[int, str]] = {}
+        first_line = {}  # key -> (line, as written)
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if key_node.tag == "tag:yaml.org,2002:merge":
