@@ -170,6 +170,7 @@ def _instrument_compute(timer: _Timer) -> None:
         "_competing_and_landmark",
         "center_supplement",
         "median_followup",
+        "_time_dependent",
         "_e_values",
         "collect_pvalues",
     ):

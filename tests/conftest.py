@@ -56,18 +56,19 @@ def report_parameter(name: str) -> str:
 
 _CONDITIONAL = re.compile(
     r'^::: \{\.(content-visible|content-hidden) '
-    r'when-meta="cartox\.(kinetics|reproduction|hsct|mrd|not_collected|not_done)"\}\n(.*?)^:::\n',
+    r'when-meta="cartox\.(kinetics|reproduction|hsct|mrd|not_collected|not_done|astct)"\}\n(.*?)^:::\n',
     re.MULTILINE | re.DOTALL)
 
 
 def source_text(path: Path, kinetics: bool = True, reproduction: bool = True, hsct: bool = True, **other: bool) -> str:
     """A qmd source as rendered: the conditional divs on `cartox.kinetics` (a kinetics
     table), `cartox.reproduction` (the bundled demo's comparison with the publication),
-    `cartox.hsct` (transplants after CAR-T recorded and analysed) and the registry's flags
-    (``other``; defaults: MRD collected, every optional column collected, no assessment
-    "not done", as in the demo and its variants) resolved."""
+    `cartox.hsct` (transplants after CAR-T recorded and analysed), `cartox.astct` (the
+    analysis plan's grading system is ASTCT's, cited) and the registry's flags (``other``;
+    defaults: MRD collected, every optional column collected, no assessment "not done", as
+    in the demo and its variants) resolved."""
     flags = {"kinetics": kinetics, "reproduction": reproduction, "hsct": hsct, "mrd": True, "not_collected": False,
-             "not_done": False, **other}
+             "not_done": False, "astct": True, **other}
 
     def keep(m):
         shown = (m.group(1) == "content-visible") == flags[m.group(2)]
@@ -90,21 +91,24 @@ def document_sources(document: str = "report") -> list[Path]:
     return out
 
 
-def _chunk_options(kinetics: bool = True, document: str = "report", hsct: bool = True) -> list[dict]:
+def _chunk_options(kinetics: bool = True, document: str = "report", hsct: bool = True,
+                   reproduction: bool = True) -> list[dict]:
     options = []
     for path in document_sources(document):
-        text = source_text(path, kinetics, hsct=hsct)
+        text = source_text(path, kinetics, reproduction, hsct=hsct)
         for block in re.findall(r"```\{python\}[^\n]*\n((?:#\|[^\n]*\n)+)", text):
             options.append(yaml.safe_load("".join(line[3:] + "\n" for line in block.splitlines())) or {})
     return options
 
 
-def captions(kinetics: bool = True, document: str = "report", hsct: bool = True) -> dict[str, list[str]]:
+def captions(kinetics: bool = True, document: str = "report", hsct: bool = True,
+             reproduction: bool = True) -> dict[str, list[str]]:
     """Figure and table captions (fig-cap, tbl-cap) and sub-captions of one document's qmd
     sources, as written (``kinetics=False``: as rendered without a kinetics table; ``hsct=False``:
-    without the transplant analyses)."""
+    without the transplant analyses; ``reproduction=False``: of a cohort other than the bundled
+    demo, without the publication's model)."""
     out = {"fig-cap": [], "tbl-cap": [], "fig-subcap": []}
-    for opts in _chunk_options(kinetics, document, hsct):
+    for opts in _chunk_options(kinetics, document, hsct, reproduction):
         for key in ("fig-cap", "tbl-cap"):
             if key in opts:
                 out[key].append(str(opts[key]))

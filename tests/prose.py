@@ -257,7 +257,10 @@ def inline_value_problems(
         hsct = namespace["text"].hsct_analysed
     problems = []
     for path in document_sources(document):
-        written = [INLINE.findall(line) for line in _prose_lines(source_text(path, kinetics, reproduction, hsct))]
+        astct = getattr(namespace["text"], "grading_is_astct", True)
+        written = [
+            INLINE.findall(line) for line in _prose_lines(source_text(path, kinetics, reproduction, hsct, astct=astct))
+        ]
         written = [expr for exprs in written for expr in exprs]
         logged = [e.expression for e in log if Path(e.file) == path.resolve()]
         if written != logged:

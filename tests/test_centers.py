@@ -276,7 +276,8 @@ def test_the_results_json_has_the_center_supplement_without_names():
     assert [row["label"] for row in exported["rows"]] == [f"Center {k}" for k in range(1, len(names) + 1)]
     assert sum(row["n"] for row in exported["rows"]) == len(study.cohort)
     assert set(exported["stratified_cox"]) == set(ENDPOINTS)
-    assert exported["stratified_cox"]["os"]["terms"]["steroids"]["hr"] > 0
+    assert exported["stratified_cox"]["os"]["model"] == "baseline"  # the study's model (Table 2), by center
+    assert exported["stratified_cox"]["os"]["terms"]["ph_positive"]["hr"] > 0
 
 
 def test_pooled_centers_all_below_the_minimum_are_said_so(bundled):

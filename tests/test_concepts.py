@@ -140,9 +140,35 @@ def test_the_study_file_options_are_the_registry_options():
     fields = AnalysisOptions.model_fields
     assert set(fields) == set(concepts.OPTIONS)  # an option added to one must be added to the other
     for key, option in concepts.OPTIONS.items():
-        assert fields[key].default == option.default
+        assert fields[key].get_default(call_default_factory=True) == option.default
         assert fields[key].description == option.description
     assert AnalysisOptions().alpha == concepts.OPTIONS["alpha"].default == 0.05
+    # a list default is the study's own copy: changing one study's list changes no other
+    first = AnalysisOptions()
+    first.covariates.append("sex")
+    assert AnalysisOptions().covariates == list(concepts.BASELINE_COVARIATES)
+
+
+def test_an_unknown_name_in_the_analysis_plan_lists_the_valid_ones():
+    import pydantic
+
+    for options, field, listed in (
+        ({"covariates": ["age", "blasts"]}, "covariates", "bm_blasts_pct"),
+        ({"covariate_cutoffs": {"sex": 1}}, "covariate_cutoffs", "bm_blasts_pct"),
+        ({"exposure": "steroids"}, "exposure", "severity"),
+        ({"primary_endpoint": "pfs"}, "primary_endpoint", "os, lfs"),
+        ({"toxicity_grading": "carte"}, "toxicity_grading", "astct"),
+    ):
+        with pytest.raises(pydantic.ValidationError) as error:
+            AnalysisOptions(**options)
+        message = str(error.value)
+        assert field in message and "the valid ones are" in message and listed in message, message
+    # dates and identifiers are not covariates
+    with pytest.raises(pydantic.ValidationError, match="unknown name 'infusion_date'"):
+        AnalysisOptions(covariates=["infusion_date"])
+    with pytest.raises(pydantic.ValidationError, match="named twice: age"):
+        AnalysisOptions(covariates=["age", "age"])
+    assert AnalysisOptions(covariates=[], sensitivity_landmark_day=None).covariates == []
 
 
 def test_default_alpha_and_landmark_come_from_the_registry(monkeypatch, results):

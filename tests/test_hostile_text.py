@@ -422,7 +422,7 @@ def test_real_quarto_renders_the_same_fields_as_text(tmp_path):
     the product an inline expression): the same checks on its HTML, PDF and DOCX."""
     project = tmp_path / "project"
     project.mkdir()
-    names = (
+    for name in (
         "report.qmd",
         "supplement.qmd",
         "_quarto.yml",
@@ -430,8 +430,7 @@ def test_real_quarto_renders_the_same_fields_as_text(tmp_path):
         "vancouver.csl",
         "typst-include.typ",
         "typst-supplement.typ",
-    )  # quarto renders the supplement with the manuscript
-    for name in names:
+    ):  # the manuscript reads the supplement (its cross-references)
         shutil.copy2(ROOT / name, project / name)
     for name in ("sections", "analysis", "data", "filters", "renderer"):
         shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))

@@ -155,3 +155,59 @@ def test_lfs_before_the_response_assessment():
 def test_grouping_without_onset_is_refused():
     with pytest.raises(ValueError, match="no onset date"):
         landmark_survival(_toy([5], [100], [True]), "os", "steroids")
+
+
+# R> lm_model(lm, endpoint)   (tests/reference/r_landmark.R: the baseline model on the landmark subset,
+# R+ coxph(Surv(months, event) ~ age + blast20 + ph + dose + sev, ties = "efron"), sev as known at the landmark)
+R_LANDMARK_MODEL = {
+    # (endpoint, day): (n, events, {term: (coef, se)}, joint Wald of the two severity terms)
+    ("os", 30): (92, 54, {"age": (-0.005903208010567, 0.008377957173002),
+                          "bm_blasts_ge20": (-0.481717239272305, 0.303000887401882),
+                          "ph_positive": (1.152322394637642, 0.348882919779244),
+                          "cart_dose_1e6_per_kg": (0.199272710823300, 0.116468668509923),
+                          "severity_ge3": (0.343952410972991, 0.497765615548425),
+                          "severity_other": (0.038280421059873, 0.421044394011839)}, 0.8142855027546),
+    ("lfs", 30): (85, 68, {"age": (0.002358396688481, 0.007220531062689),
+                           "bm_blasts_ge20": (-0.227412689817449, 0.271042038047354),
+                           "ph_positive": (1.129535039021962, 0.341096017647352),
+                           "cart_dose_1e6_per_kg": (0.094850072591585, 0.104292483400957),
+                           "severity_ge3": (0.057858966986482, 0.452527541852625),
+                           "severity_other": (-0.075197911405156, 0.371174856780992)}, 0.1922244703421),
+    ("os", 90): (78, 45, {"age": (-0.011371163457196, 0.009187455697749),
+                          "bm_blasts_ge20": (-0.008521961545495, 0.353170539400838),
+                          "ph_positive": (0.628218733131181, 0.442358829256131),
+                          "cart_dose_1e6_per_kg": (0.253675549893947, 0.127523966308170),
+                          "severity_ge3": (0.005087538028459, 0.540420264594181),
+                          "severity_other": (-0.294158095794742, 0.461140479068707)}, 0.8932152365208),
+    ("lfs", 90): (65, 53, {"age": (0.002503335986536, 0.008260691174927),
+                           "bm_blasts_ge20": (0.001750111619837, 0.325429695262320),
+                           "ph_positive": (0.830306729845275, 0.454123797347230),
+                           "cart_dose_1e6_per_kg": (0.043994933912410, 0.118468696847129),
+                           "severity_ge3": (0.105027922571920, 0.547169912402497),
+                           "severity_other": (-0.087405093419587, 0.460316695976713)}, 0.3123716611653),
+}
+
+
+@pytest.mark.parametrize("endpoint, day", sorted(R_LANDMARK_MODEL))
+def test_landmark_model_matches_r(cohort, endpoint, day):
+    from analysis.estimators.cox import ModelSpec
+    from analysis.estimators.landmark import landmark_model
+
+    n, events, terms, wald = R_LANDMARK_MODEL[(endpoint, day)]
+    model = ModelSpec("severity", ("age", "bm_blasts_pct", "ph_positive", "cart_dose_1e6_per_kg"),
+                      (("bm_blasts_pct", 20.0),))
+    res = landmark_model(cohort, endpoint, day, model)
+    assert res.reason is None and (res.cox.n, res.cox.events) == (n, events)
+    got = {t.key: (t.coef, t.se) for t in res.cox.terms}
+    for key, values in terms.items():
+        assert got[key] == pytest.approx(values, rel=1e-7), key
+    assert res.cox.severity_global_chisq == pytest.approx(wald, rel=1e-7)
+    assert res.cox.model == f"landmark day {day}"
+
+
+def test_landmark_model_before_the_response_assessment_is_not_estimable_for_lfs(cohort):
+    from analysis.estimators.cox import PUBLICATION_MODEL
+    from analysis.estimators.landmark import landmark_model
+
+    res = landmark_model(cohort, "lfs", 10, PUBLICATION_MODEL)
+    assert res.cox is None and "precedes the day-30 response assessment" in res.reason

@@ -171,13 +171,13 @@ def _with_cox_term(results, endpoint, term, **changes):
 
 @pytest.mark.parametrize("upper", [float("inf"), None])
 def test_hr_with_an_infinite_or_missing_upper_bound_says_so_once(results, upper):
-    text = Narrative(_with_cox_term(results, "os", "steroids", hr=2.02, ci_low=0.65, ci_high=upper, p=0.222))
-    assert text.hr("os", "steroids") == "HR 2.02 (95% CI not estimable), p = 0.222"
+    text = Narrative(_with_cox_term(results, "os", "ph_positive", hr=2.02, ci_low=0.65, ci_high=upper, p=0.222))
+    assert text.hr("os", "ph_positive") == "HR 2.02 (95% CI not estimable), p = 0.222"
 
 
 def test_hr_prints_estimate_interval_and_p(results):
-    text = Narrative(_with_cox_term(results, "os", "steroids", hr=2.0249, ci_low=0.6549, ci_high=6.2551, p=0.2224))
-    assert text.hr("os", "steroids") == "HR 2.02 (95% CI 0.65–6.26), p = 0.222"
+    text = Narrative(_with_cox_term(results, "os", "ph_positive", hr=2.0249, ci_low=0.6549, ci_high=6.2551, p=0.2224))
+    assert text.hr("os", "ph_positive") == "HR 2.02 (95% CI 0.65–6.26), p = 0.222"
 
 
 def _with_level(results, key, level_key, **changes):
@@ -337,7 +337,7 @@ def test_keyword_accessors_read_like_the_tables(results):
     (lambda t: t.p("survival", ("os", "nope")), "the groupings it has are:"),
     (lambda t: t.p("os"), 'text.p("os", by="crs")'),
     (lambda t: t.p("cr", by="crs", at="landmark"), "the landmark analysis compares os, lfs, not 'cr'"),
-    (lambda t: t.p("os", by="crs", at="day 90"), "the only other analysis is at='landmark'"),
+    (lambda t: t.p("os", by="crs", at="day 90"), "the other analyses are at='landmark' or at='time-dependent'"),
 ])
 def test_an_unknown_name_lists_the_valid_ones(results, call, listed):
     from analysis.report.narrative import UnknownKey
@@ -354,7 +354,7 @@ def test_an_unknown_name_lists_the_valid_ones(results, call, listed):
     (lambda t: t.landmark("os", 18), "unknown landmark month 18; the landmark months are: 12, 24"),
     (lambda t: t.survival_hr("os", "crs", level="grade3"), "unknown level 'grade3'; the levels are: 'yes'"),
     (lambda t: t.hr("os", "severity_ge4"), "unknown term 'severity_ge4'; the terms are: "),
-    (lambda t: t.hr("pfs", "severity_ge3"), "no Cox model 'pfs'; the valid names are: os, lfs, efs"),
+    (lambda t: t.hr("pfs", "severity_ge3"), "no baseline Cox model 'pfs'; the valid names are: os, lfs, efs"),
     (lambda t: t.rate("cr", "crs", "maybe"), "unknown level 'maybe'; the levels are: 'no', 'yes'"),
     (lambda t: t.cif("relapse", 36), "unknown month 36; the months are: 12, 24"),
 ])

@@ -59,6 +59,19 @@ def _expected_paths(r: Results) -> dict[str, str]:
             out[f"centers/cox/{endpoint}/terms/{term.key}/p"] = "centers"
         out[f"centers/cox/{endpoint}/severity_global_p"] = "centers"
     out["il6_by_blasts/p"] = "il6"
+    # issue 20: the publication's model beside Table 2 (the demo), the Mantel–Byar tests, and the
+    # joint tests of the exposure time-dependent and at the landmarks (their HRs print without p)
+    for endpoint, cox in r.cox_publication.items():
+        for term in cox.terms:
+            out[f"cox_publication/{endpoint}/terms/{term.key}/p"] = "publication_model"
+        out[f"cox_publication/{endpoint}/severity_global_p"] = "publication_model"
+        out[f"cox_publication/{endpoint}/ph_test_global_p"] = "model_checks"
+    for endpoint, grouping in r.time_dependent:
+        out[f"time_dependent/{endpoint}/{grouping}/mantel_byar/p"] = "time_dependent"
+    for endpoint in r.time_dependent_cox:
+        out[f"time_dependent_cox/{endpoint}/severity_global_p"] = "exposure_models"
+    for endpoint, day in r.landmark_models:
+        out[f"landmark_models/{endpoint}/{day}/cox/severity_global_p"] = "exposure_models"
     for (response, grouping), test in r.response_trend.items():
         out[f"response_trend/{response}/{grouping}/p"] = "trend"
     for (endpoint, grouping), trend in r.survival_trend.items():
@@ -77,7 +90,7 @@ def test_the_table_holds_exactly_the_reported_p_values(bundled_results):
     table = bundled_results.pvalues
     got = {row.path: row.family for row in table.rows}
     assert got == _expected_paths(bundled_results)
-    assert table.n == len(table.rows) == 177  # the bundled demo: 177 p-values in 12 families
+    assert table.n == len(table.rows) == 216  # the bundled demo: 216 p-values in 15 families
     assert [f.key for f in table.families] == [k for k in FAMILY_TITLES if k in got.values()]
     # not reported: univariable and landmark Wald p (their log-rank test is), per-term PH tests
     assert not any("/hazard_ratios/" in p or "/ph_tests" in p for p in got)

@@ -88,12 +88,29 @@ def test_every_contract_key_exists(exported):
             assert {"logrank_p", "logrank_chisq", "df"} <= set(block)
             for level in block["levels"].values():
                 assert level_fields <= set(level)
-        cox = exported["cox"][e]
-        assert set(cox["terms"]) == {"bm_blasts_ge20", "steroids", "tocilizumab", "severity_ge3", "severity_other"}
-        for term in cox["terms"].values():
-            assert {"hr", "ci_low", "ci_high", "p"} <= set(term)
-        assert {"severity_global_p", "n", "events", "ties", "ph_test_global_p"} <= set(cox)
-        assert cox["ties"] == "efron"
+        cox = exported["cox"][e]   # the study's model: baseline confounders by default
+        assert set(cox["terms"]) == {"age", "bm_blasts_ge20", "ph_positive", "cart_dose_1e6_per_kg",
+                                     "severity_ge3", "severity_other"}
+        assert cox["model"] == "baseline" and cox["n_coefficients"] == 6
+        assert cox["events_per_variable"] == cox["events"] / 6
+        publication = exported["cox_publication"][e]   # the bundled demo keeps the publication's beside it
+        assert set(publication["terms"]) == {"bm_blasts_ge20", "steroids", "tocilizumab", "severity_ge3",
+                                             "severity_other"}
+        for model in (cox, publication):
+            for term in model["terms"].values():
+                assert {"hr", "ci_low", "ci_high", "p"} <= set(term)
+            assert {"severity_global_p", "n", "events", "ties", "ph_test_global_p", "n_missing"} <= set(model)
+            assert model["ties"] == "efron"
+        for g in ("crs", "icans", "severity"):
+            td = exported["time_dependent"][e][g]
+            assert {"mantel_byar_chisq", "mantel_byar_df", "mantel_byar_p", "cox", "levels", "n_changed"} <= set(td)
+        assert exported["time_dependent"][e]["multivariable"]["model"] == "time-dependent"
+        for day in ("30", "90"):
+            assert exported["landmark_models"][day][e]["model"] == f"landmark day {day}"
+    assert exported["analysis_plan"]["covariates_used"] == ["age", "bm_blasts_pct", "ph_positive",
+                                                            "cart_dose_1e6_per_kg"]
+    for t in ("crs", "icans"):
+        assert {"n", "n_after_day0", "median_day"} <= set(exported["time_dependent"]["onsets"][t])
     for g in GROUPINGS:
         block = exported["kinetics"]["peak"][g]
         assert {"p", "test", "levels"} <= set(block)

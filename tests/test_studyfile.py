@@ -211,6 +211,14 @@ product: {target: CD19, costimulatory_domain: CD28, lymphodepletion: fludarabine
                                            "(CD28 co-stimulation) after fludarabine–cyclophosphamide lymphodepletion.")
     assert resolve_study(_write(tmp_path, "data: {cohort: c.csv, cutoff: 2026-11-01}\n", "bare.yml")
                          ).product_sentence() == ""  # nothing stated, nothing assumed
+    two = resolve_study(_write(tmp_path, "data: {cohort: c.csv, cutoff: 2026-11-01}\nproduct:\n"
+                                         "  - {name: tisagenlecleucel, target: CD19, costimulatory_domain: 4-1BB}\n"
+                                         "  - {name: brexucabtagene autoleucel, target: CD19, "
+                                         "costimulatory_domain: CD28}\n", "two.yml"))
+    assert two.product_sentence() == (
+        "Patients received one of 2 products: autologous CD19-directed CAR-T cells (tisagenlecleucel) "
+        "(4\\-1BB co-stimulation); or autologous CD19-directed CAR-T cells (brexucabtagene autoleucel) "
+        "(CD28 co-stimulation).")
     assert format_date(dt.date(2026, 11, 27)) == "27 November 2026"
 
 

@@ -1,5 +1,6 @@
 """Per-center supplement (issue 11, item 4): counts and rates by center, and the Table 2
-Cox model stratified by center as a sensitivity analysis.
+Cox model stratified by center as a sensitivity analysis (the study's multivariable model;
+the publication's by default, whose R reference the tests hold).
 
 Privacy (issue 22): centers are shown only as "Center 1" ... "Center k", numbered by
 decreasing number of patients, ties broken by a keyed hash of their names (HMAC-SHA-256
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis.estimators.cox import CoxResult, _failed, fit_cox
+from analysis.estimators.cox import PUBLICATION_MODEL, CoxResult, ModelSpec, _failed, fit_cox
 from analysis.registry.concepts import ENDPOINTS, OPTIONS, RESPONSES
 
 CENTER_COLUMN = "center"
@@ -109,10 +110,12 @@ def pooled_centers(sizes: list[int], min_cell_size: int) -> int:
     return pooled
 
 
-def center_supplement(df: pd.DataFrame, min_cell_size: int | None = None) -> CenterSupplement:
-    """Per-center counts (small centers pooled) and the center-stratified Cox models on a
-    prepared cohort; ``min_cell_size``: the fewest patients a row may show (default
-    :data:`analysis.registry.concepts.OPTIONS`)."""
+def center_supplement(
+    df: pd.DataFrame, min_cell_size: int | None = None, model: ModelSpec = PUBLICATION_MODEL
+) -> CenterSupplement:
+    """Per-center counts (small centers pooled) and the center-stratified Cox models (of
+    ``model``: the report passes the study's own) on a prepared cohort; ``min_cell_size``: the
+    fewest patients a row may show (default :data:`analysis.registry.concepts.OPTIONS`)."""
     k = OPTIONS["min_cell_size"].default if min_cell_size is None else int(min_cell_size)
     centers = df[CENTER_COLUMN].dropna()
     order = center_order(centers, tie_key(df))
@@ -141,11 +144,11 @@ def center_supplement(df: pd.DataFrame, min_cell_size: int | None = None) -> Cen
     if pooled and not suppressed:
         rows.append(row(OTHER_CENTERS, pooled))
     if len(order) < 2:
-        plain = {endpoint: fit_cox(df, endpoint) for endpoint in ENDPOINTS}
-        cox = {e: _failed(e, r.n, r.events, SINGLE_CENTER_REASON) for e, r in plain.items()}
+        plain = {endpoint: fit_cox(df, endpoint, model=model) for endpoint in ENDPOINTS}
+        cox = {e: _failed(e, r.n, r.events, SINGLE_CENTER_REASON, model) for e, r in plain.items()}
         reason: str | None = SINGLE_CENTER_REASON
     else:
-        cox = {endpoint: fit_cox(df, endpoint, strata=CENTER_COLUMN) for endpoint in ENDPOINTS}
+        cox = {endpoint: fit_cox(df, endpoint, strata=CENTER_COLUMN, model=model) for endpoint in ENDPOINTS}
         reason = None
     return CenterSupplement(
         tuple(rows),

@@ -36,6 +36,7 @@ field changes the results JSON (docs/results.md).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,12 +45,12 @@ import pandas as pd
 # scipy is imported in the functions that use it: a kernel restoring cached results
 # (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
 from analysis.estimators.survival import Z95
-from analysis.registry.concepts import VARIABLES
-from analysis.registry.groups import GROUPINGS
+from analysis.registry.concepts import CATEGORICAL, VARIABLES
+from analysis.registry.groups import BLAST_THRESHOLD_PCT, GROUPINGS, REFERENCE_LEVELS
 
-#: Terms of Table 2 in display order: key -> label (the treatments as named in Table 1
-#: (yes/no, no unit: ``name`` does not import the contract), the severity terms as the
-#: levels of their grouping).
+#: Terms of the publication's model in display order: key -> label (the treatments as named
+#: in Table 1 (yes/no, no unit: ``name`` does not import the contract), the severity terms as
+#: the levels of their grouping). :data:`PUBLICATION_MODEL` builds exactly these.
 COX_TERMS = {
     "bm_blasts_ge20": "BM blasts ≥20% vs <20%",
     "steroids": VARIABLES["steroids"].name,
@@ -57,6 +58,107 @@ COX_TERMS = {
     "severity_ge3": GROUPINGS["severity"].label("severe"),
     "severity_other": GROUPINGS["severity"].label("other"),
 }
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a multivariable Cox model contains: the exposure (a grouping of
+    :data:`analysis.registry.groups.GROUPINGS`, each level against its reference level
+    :data:`analysis.registry.groups.REFERENCE_LEVELS`) and the adjustment covariates
+    (columns of the cohort: a yes/no column as 0/1, a number per unit, a categorical
+    column as one term per category against the first; a column in ``cutoffs`` as
+    "at or above the cut-off" versus below). ``name``: "baseline" (the study's own
+    model), "publication" (:data:`PUBLICATION_MODEL`) or any label."""
+
+    exposure: str = "severity"
+    covariates: tuple[str, ...] = ()
+    cutoffs: tuple[tuple[str, float], ...] = ()
+    name: str = "baseline"
+
+    def cutoff(self, column: str) -> float | None:
+        return next((float(value) for key, value in self.cutoffs if key == column), None)
+
+
+#: The publication's model (Table 2 of the source article): marrow blasts >=20%,
+#: corticosteroids, tocilizumab and the severity group. Corticosteroids and tocilizumab
+#: are given *because of* CRS/ICANS, so this model adjusts for consequences of the
+#: exposure; the report keeps it only as a labelled sensitivity analysis of the demo.
+PUBLICATION_MODEL = ModelSpec(
+    exposure="severity", covariates=("bm_blasts_pct", "steroids", "tocilizumab"),
+    cutoffs=(("bm_blasts_pct", BLAST_THRESHOLD_PCT),), name="publication",
+)
+
+
+@dataclass(frozen=True)
+class TermSpec:
+    """One coefficient of a model: its key, its label and the model term (R ``terms(fit)``)
+    it belongs to: the covariate's column, or the exposure grouping's name."""
+
+    key: str
+    label: str
+    term: str
+    exposure_level: str | None = None   # the exposure level it contrasts with the reference
+
+
+#: Exposure term keys that differ from "<grouping>_<level>" (kept from the publication's model).
+_EXPOSURE_KEYS = {("severity", "severe"): "severity_ge3"}
+#: Units written as "per ..." in a term label.
+_PER_UNIT = {"years": "year", "%": "percentage point", "days after infusion": "day"}
+
+
+def exposure_term_key(grouping: str, level: str) -> str:
+    """'severity_ge3' (severe vs none), 'severity_other', 'crs_yes', ..."""
+    return _EXPOSURE_KEYS.get((grouping, level), f"{grouping}_{level}")
+
+
+def _covariate_terms(column: str, cutoff: float | None) -> list[TermSpec]:
+    """The coefficient(s) of one covariate: "≥ cut-off vs below", a yes/no (0/1), the
+    categories of a categorical column against its first, or a number per unit."""
+    from analysis.registry.concepts import covariate_name
+    from analysis.registry.contract import BOOLEAN, COHORT_FIELDS, unit_of
+
+    name = covariate_name(column)
+    unit = unit_of(column)
+    kind = next((f.kind for f in COHORT_FIELDS if f.name == column), None)
+    variable = VARIABLES.get(column)
+    if cutoff is not None:
+        u = "%" if unit == "%" else f" {unit}" if unit else ""
+        return [TermSpec(f"{column.removesuffix('_pct')}_ge{cutoff:g}", f"{name} ≥{cutoff:g}{u} vs <{cutoff:g}{u}",
+                         column)]
+    if kind == BOOLEAN:
+        return [TermSpec(column, name, column)]
+    if variable is not None and variable.kind == CATEGORICAL:
+        reference, *others = variable.categories
+        ref = reference.label[:1].lower() + reference.label[1:]
+        return [TermSpec(f"{column}_{c.value}", f"{c.label} vs {ref}", column) for c in others]
+    per = _PER_UNIT.get(unit or "", unit)
+    return [TermSpec(column, f"{name}, per {per}" if per else name, column)]
+
+
+def model_terms(model: ModelSpec) -> tuple[TermSpec, ...]:
+    """The coefficients of a model in display order: the covariates, then the exposure's
+    levels against its reference (its reference level has no coefficient)."""
+    out: list[TermSpec] = []
+    for column in model.covariates:
+        out += _covariate_terms(column, model.cutoff(column))
+    g = GROUPINGS[model.exposure]
+    reference = REFERENCE_LEVELS[model.exposure]
+    out += [TermSpec(exposure_term_key(model.exposure, k), g.label(k), model.exposure, k)
+            for k in g.keys if k != reference]
+    return tuple(out)
+
+
+def model_columns(model: ModelSpec) -> list[str]:
+    """Columns of the cohort a model reads: its covariates, the prepared cohort's own
+    column of a covariate at a cut-off when it has one (``bm_blasts_ge20``, read instead of
+    the cut-off applied again), and the exposure's grouping column."""
+    cut = [t.key for t in model_terms(model) if model.cutoff(t.term) is not None]
+    return list(dict.fromkeys([*model.covariates, *cut, GROUPINGS[model.exposure].column]))
+
+
+#: Events per coefficient below which the report warns that the model may be overfitted
+#: (Peduzzi et al. 1995 for proportional hazards; Vittinghoff and McCulloch 2007 relax it).
+EPV_RULE = 10
 
 
 @dataclass(frozen=True)
@@ -87,8 +189,10 @@ class CoxResult:
     events: int
     ties: str                  # "efron"
     terms: tuple[CoxTerm, ...]
+    #: joint test of the exposure's terms (the severity group's two terms by default; the
+    #: names are the publication's model's): Wald, or penalized LR for a Firth fit
     severity_global_chisq: float | None
-    severity_global_p: float | None   # joint Wald test of severity_ge3 + severity_other
+    severity_global_p: float | None
     ph_tests: tuple[PHTest, ...]      # per term then GLOBAL, as R survival >= 3 cox.zph(transform="km")
     ph_test_global_p: float | None
     reason: str | None = None
@@ -101,6 +205,33 @@ class CoxResult:
     #: likelihood (R coxphf), profile penalized-likelihood CIs, penalized LR p (also the group test)
     method: str = "cox"
     method_reason: str | None = None   # why the Firth fit replaced the ordinary one
+    #: the model (:class:`ModelSpec`): its name, exposure grouping and covariate columns
+    model: str = PUBLICATION_MODEL.name
+    exposure: str = PUBLICATION_MODEL.exposure
+    covariates: tuple[str, ...] = PUBLICATION_MODEL.covariates
+    #: patients of the endpoint left out because a covariate value is missing (R na.omit)
+    n_missing: int = 0
+
+    @property
+    def n_coefficients(self) -> int:
+        """Coefficients of the model as specified (those not estimable included)."""
+        return len(self.terms)
+
+    @property
+    def events_per_variable(self) -> float | None:
+        """Events per coefficient (Peduzzi et al. 1996; below 10 the estimates may be biased
+        and their CIs too narrow or too wide); None without coefficients."""
+        return self.events / self.n_coefficients if self.n_coefficients else None
+
+    @property
+    def exposure_terms(self) -> tuple[CoxTerm, ...]:
+        """The exposure's terms (each level against the reference), in the grouping's order."""
+        keys = {exposure_term_key(self.exposure, k) for k in GROUPINGS[self.exposure].keys}
+        return tuple(t for t in self.terms if t.key in keys)
+
+    @property
+    def covariate_terms(self) -> tuple[CoxTerm, ...]:
+        return tuple(t for t in self.terms if t not in self.exposure_terms)
 
 
 # --------------------------------------------------------------------------------------
@@ -129,6 +260,9 @@ FIRTH = "firth"
 #: problem; a larger separated model keeps the ordinary fit's "not estimable" reason.
 FIRTH_MAX_ROWS = 20_000
 STRATUM = "stratum"   # column of the model frame holding stratum codes (fit_cox(..., strata=))
+#: Column of a model frame holding the start of counting-process intervals (start, months]:
+#: R ``Surv(tstart, tstop, event)``; without it every row is at risk from time 0.
+START = "start"
 #: Model terms as R's terms(fit) sees them: the severity factor is one term.
 MODEL_TERMS = {"bm_blasts_ge20": ("bm_blasts_ge20",), "steroids": ("steroids",),
                "tocilizumab": ("tocilizumab",), "severity": SEVERITY_TERMS}
@@ -160,8 +294,9 @@ def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]
     """Columns whose partial-likelihood information at 0 is nil given the earlier ones
     (e.g. every patient of a category is censored before the first event). R's coxph
     finds them as zero pivots of the Cholesky decomposition (toler.chol) and reports NA.
-    Also returns the model of ``columns``, for the fit when none is removed."""
-    model = _model(data.assign(**{c: X[c] for c in columns}), columns)
+    Also returns the model of ``columns``, for the fit when none is removed. ``data``: the
+    model frame without its covariates (months, event, start or stratum), ``X`` them."""
+    model = _model_of(data, X, columns)
     info = model.terms(np.zeros(len(columns)))[2]
     tol = INFO_TOLERANCE * max(float(np.max(np.abs(np.diag(info)))), 1e-300)
     kept: list[int] = []
@@ -175,28 +310,66 @@ def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]
     return out, model
 
 
-def design_matrix(df: pd.DataFrame) -> pd.DataFrame:
-    """Covariates of Table 2 as 0/1 floats: severity as two dummies vs "none"."""
-    severity = df["grp_severity"].astype(str)
-    return pd.DataFrame({
-        "bm_blasts_ge20": df["bm_blasts_ge20"].astype(float),
-        "steroids": df["steroids"].astype(float),
-        "tocilizumab": df["tocilizumab"].astype(float),
-        "severity_ge3": (severity == "severe").astype(float),
-        "severity_other": (severity == "other").astype(float),
-    }, index=df.index)
+def _as_float(values: pd.Series) -> np.ndarray:
+    """A yes/no or number column as floats, a missing value as NaN."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fbiu":   # plain NumPy: no masked copy
+        return values.to_numpy(dtype=float)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    return pd.Series(values).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _empty_terms(reason: str) -> tuple[CoxTerm, ...]:
-    return tuple(CoxTerm(k, label, None, None, None, None, None, None, reason) for k, label in COX_TERMS.items())
+def design_matrix(df: pd.DataFrame, model: ModelSpec = PUBLICATION_MODEL) -> pd.DataFrame:
+    """The model's coefficients as columns of floats (:func:`model_terms`): the covariates
+    (NaN where the cohort has no value), then the exposure's levels as 0/1 dummies against
+    its reference (the publication's model: blasts >=20%, steroids, tocilizumab, and the
+    severity group as two dummies vs "none")."""
+    out: dict[str, np.ndarray] = {}
+    for spec in model_terms(model):
+        if spec.exposure_level is not None:
+            level = df[GROUPINGS[model.exposure].column]
+            if isinstance(level.dtype, pd.CategoricalDtype):   # the groupings' columns: integer codes
+                codes = level.cat.codes.to_numpy()
+                hit = codes == list(level.cat.categories).index(spec.exposure_level)
+                out[spec.key] = np.where(codes < 0, np.nan, hit.astype(float))
+            else:
+                text = level.astype(object)
+                out[spec.key] = np.where(text.isna(), np.nan, (text == spec.exposure_level).astype(float))
+            continue
+        if spec.key != spec.term and spec.key in df:   # the prepared cohort's own definition (bm_blasts_ge20)
+            out[spec.key] = _as_float(df[spec.key])
+            continue
+        column = df[spec.term]
+        cutoff = model.cutoff(spec.term)
+        variable = VARIABLES.get(spec.term)
+        if cutoff is not None:
+            x = _as_float(column)
+            out[spec.key] = np.where(np.isnan(x), np.nan, (x >= cutoff).astype(float))
+        elif variable is not None and variable.kind == CATEGORICAL:   # one category against the first
+            value = spec.key.removeprefix(f"{spec.term}_")
+            text = column.astype(object)
+            out[spec.key] = np.where(text.isna(), np.nan, (text == value).astype(float))
+        else:
+            out[spec.key] = _as_float(column)
+    return pd.DataFrame(out, index=df.index)
 
 
-def _failed(endpoint: str, n: int, events: int, reason: str) -> CoxResult:
+def _empty_terms(reason: str, model: ModelSpec = PUBLICATION_MODEL) -> tuple[CoxTerm, ...]:
+    return tuple(CoxTerm(t.key, t.label, None, None, None, None, None, None, reason) for t in model_terms(model))
+
+
+def _failed(endpoint: str, n: int, events: int, reason: str, model: ModelSpec = PUBLICATION_MODEL,
+            n_missing: int = 0) -> CoxResult:
     return CoxResult(
-        endpoint=endpoint, n=n, events=events, ties="efron", terms=_empty_terms(reason),
+        endpoint=endpoint, n=n, events=events, ties="efron", terms=_empty_terms(reason, model),
         severity_global_chisq=None, severity_global_p=None, ph_tests=(), ph_test_global_p=None,
         reason=reason, severity_global_reason=reason, ph_test_reason=reason, converged=None,
+        **_model_fields(model, n_missing),
     )
+
+
+def _model_fields(model: ModelSpec, n_missing: int) -> dict:
+    return dict(model=model.name, exposure=model.exposure, covariates=tuple(model.covariates), n_missing=n_missing)
 
 
 def _codes(values: np.ndarray, sort: bool = True) -> tuple[np.ndarray, int]:
@@ -216,17 +389,26 @@ class _EfronData:
     only); the tie correction keeps one term per event: the k-th of the d deaths at a time
     removes k/d of their risk. Vectorised (reverse cumulative sums for the risk sets,
     bincounts over tied deaths); memory O(rows p + events).
+
+    ``entry``: counting-process data (R ``Surv(tstart, tstop, event)``): row i is at risk at
+    the event times in ``(entry_i, time_i]``; rows are collapsed by (stop, start, covariates),
+    so split follow-up (:func:`analysis.estimators.timevarying.counting_process`) of 10^6
+    patients collapses as right-censored data do.
     """
 
-    def __init__(self, time, event, X):
+    def __init__(self, time, event, X, entry=None, own: bool = False):
         time = np.asarray(time, dtype=float)
         event = np.asarray(event, dtype=bool)
-        X = np.asarray(X, dtype=float)
-        X = X - X.mean(axis=0)  # centring: same coefficients, better conditioning (as R)
-        # one key per (time, covariate pattern), ordered by time
+        # centred in place: a copy of our own, or (own=True) the caller's fresh array, taken over
+        X = np.asarray(X, dtype=float) if own else np.array(X, dtype=float)
+        X -= X.mean(axis=0)  # centring: same coefficients, better conditioning (as R)
+        # one key per (time, entry, covariate pattern), ordered by time
         key, size = _codes(time)
-        for j in range(X.shape[1]):
-            codes, k = _codes(X[:, j], sort=False)
+        columns = [X[:, j] for j in range(X.shape[1])]
+        if entry is not None:  # counting-process data (start, stop]: the start is part of the key
+            columns.insert(0, np.asarray(entry, dtype=float))
+        for values in columns:
+            codes, k = _codes(values, sort=False)
             if size * k >= 2**62:  # many continuous covariates: re-code the patterns seen so far (<= n)
                 key, size = _codes(key)
             key, size = key * k + codes, size * k
@@ -250,7 +432,41 @@ class _EfronData:
         self.frac = k / d[self.grp]
         # number of event times <= t for every row (its last risk set)
         self.last = np.searchsorted(ev_times, self.t, side="right")
-        self.xd = self.deaths[:, None] * self.x                          # summed covariates of the deaths
+        self.xd_sum = self.deaths @ self.x                                 # summed covariates of the deaths
+        # Counting-process data: a row (entry, t] is at risk at the event times in (entry, t]:
+        # those after the first `entry_last` event times and up to its `last`.
+        self.entry_last = None
+        if entry is not None:
+            entry_rows = np.asarray(entry, dtype=float)[first]
+            if np.any(entry_rows >= self.t):
+                raise ValueError("counting-process data need start < stop on every row")
+            self.entry_last = np.searchsorted(ev_times, entry_rows, side="right")   # event times <= entry
+
+    def _at_risk_sum(self, weights) -> np.ndarray:
+        """Per event time, the sum of ``weights`` over the rows at risk: rows whose last risk
+        set is at or after it, minus (counting-process data) those that enter after it. One
+        bincount over the rows per column and reverse sums over the event times: no
+        rows x covariates temporaries (at 10^6 patients split in 2-3 intervals, ~100 MB each)."""
+        n_times = self.n_times
+        out = np.cumsum(np.bincount(self.last, weights=weights, minlength=n_times + 1)[::-1])[::-1][1:]
+        if self.entry_last is not None:
+            out = out - np.cumsum(np.bincount(self.entry_last, weights=weights, minlength=n_times + 1)[::-1])[::-1][1:]
+        return out
+
+    def _risk_sums(self, w):
+        """Sums of w and w x over the risk set of every event time (S0, S1)."""
+        x = self.x
+        S0 = self._at_risk_sum(w)
+        S1 = np.stack([self._at_risk_sum(w * x[:, j]) for j in range(x.shape[1])], axis=1)
+        return S0, S1
+
+    def _cumulated(self, A):
+        """Per row, the sum of A over the event times at which the row is at risk."""
+        cum = np.concatenate([[0.0], np.cumsum(A)])
+        out = cum[self.last]
+        if self.entry_last is not None:
+            out = out - cum[self.entry_last]
+        return out
 
     def terms(self, beta):
         """(log partial likelihood, score, information) at `beta` (Efron ties)."""
@@ -259,9 +475,7 @@ class _EfronData:
         shift = eta.max()
         r = np.exp(eta - shift)
         w = self.count * r
-        rc0 = np.concatenate([np.cumsum(w[::-1])[::-1], [0.0]])
-        rc1 = np.concatenate([np.cumsum((w[:, None] * x)[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
-        S0, S1 = rc0[self.start], rc1[self.start]
+        S0, S1 = self._risk_sums(w)
         dr = self.deaths[rows] * r[rows]             # risk of the deaths, summed per row
         D0 = np.bincount(self.row_time, weights=dr, minlength=self.n_times)
         D1 = np.stack([np.bincount(self.row_time, weights=dr * x[rows, j], minlength=self.n_times)
@@ -279,12 +493,12 @@ class _EfronData:
         W0 = np.bincount(grp, weights=u * u, minlength=n_times)
         W1 = np.bincount(grp, weights=cu * u, minlength=n_times)
         W2 = np.bincount(grp, weights=cu * cu, minlength=n_times)
-        score = self.xd.sum(axis=0) - (S1.T @ A - D1.T @ B)
+        score = self.xd_sum - (S1.T @ A - D1.T @ B)
         cross = S1.T @ (W1[:, None] * D1)
         xbar_xbar = S1.T @ (W0[:, None] * S1) - cross - cross.T + D1.T @ (W2[:, None] * D1)
         # sum over deaths of (S2 - c D2)/denom, without events x p x p arrays:
         # = X' diag(w_i * sum_{event times <= t_i} A) X - X_d' diag(r_d B[time]) X_d
-        wt = w * np.concatenate([[0.0], np.cumsum(A)])[self.last]
+        wt = w * self._cumulated(A)
         wt[rows] -= dr * B[self.row_time]
         info = (x * wt[:, None]).T @ x - xbar_xbar
         return loglik, score, info
@@ -305,12 +519,24 @@ class _StratifiedEfron:
         return loglik, score, info
 
 
+def _model_of(base: pd.DataFrame, X: pd.DataFrame, columns: list[str]):
+    """:func:`_model` of a model frame held as two parts (no copy of them joined): ``base``
+    (months, event, and start or stratum) and the covariates ``X`` (same index)."""
+    if STRATUM in base:
+        return _model(base.assign(**{c: X[c] for c in columns}), columns)
+    entry = base[START].to_numpy(dtype=float) if START in base else None
+    return _EfronData(base["months"].to_numpy(dtype=float), base["event"].to_numpy(dtype=bool),
+                      X[columns].to_numpy(dtype=float, copy=True), entry, own=True)
+
+
 def _model(data: pd.DataFrame, columns: list[str]):
     """Efron partial likelihood of ``data`` (months, event, columns), stratified when it
-    has a ``stratum`` column; strata without an event add nothing and are dropped."""
+    has a ``stratum`` column (strata without an event add nothing and are dropped), on
+    counting-process intervals (start, months] when it has a ``start`` column."""
     def part(rows):
+        entry = rows[START].to_numpy(dtype=float) if START in rows else None
         return _EfronData(rows["months"].to_numpy(), rows["event"].to_numpy(dtype=bool),
-                          rows[columns].to_numpy(dtype=float))
+                          rows[columns].to_numpy(dtype=float), entry)
     if STRATUM not in data:
         return part(data)
     return _StratifiedEfron([part(rows) for _, rows in data.groupby(STRATUM, sort=True, observed=True)
@@ -369,77 +595,115 @@ def _fit_efron(data: pd.DataFrame, columns: list[str], model=None):
     return beta, cov, True, None, False
 
 
-def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxResult:
-    """Multivariable Cox model of Table 2 on a prepared cohort (see module docstring).
+def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None,
+            model: ModelSpec = PUBLICATION_MODEL, ph_test: bool = True) -> CoxResult:
+    """Multivariable Cox model on a prepared cohort (see module docstring): the exposure
+    and covariates of ``model`` (default: the publication's model, whose R reference the
+    tests hold; the report fits the study's own, :class:`ModelSpec`).
 
-    Endpoint "os" uses every patient, "lfs" the patients in CR. A covariate that is
-    constant (e.g. a severity level with no patient) is left out of the model, as R
-    does (its coefficient is NA), and its term gets a reason. Zero events or
-    non-convergence give None estimates with a reason; separation (monotone likelihood)
-    gives the Firth-penalized fit (method "firth"), see the module docstring.
+    Endpoint "os" uses every patient, "lfs" the patients in CR. Patients with a missing
+    covariate value are left out (R ``na.omit``) and counted (``n_missing``); a covariate
+    without any value is left out of the model with a reason. A covariate that is constant
+    (e.g. a severity level with no patient) is left out of the model, as R does (its
+    coefficient is NA), and its term gets a reason. Zero events or non-convergence give
+    None estimates with a reason; separation (monotone likelihood) gives the
+    Firth-penalized fit (method "firth"), see the module docstring.
 
     ``strata``: a column of ``df`` (e.g. "center") whose values get their own baseline
     hazard, as R ``coxph(... + strata(center))``; no Firth refit (R coxphf has no strata)
-    and no cox.zph test then.
+    and no cox.zph test then. ``ph_test=False``: no cox.zph test (a model nothing reports it for).
     """
-    from scipy import stats
-
     from analysis.estimators.survival import _endpoint_columns, endpoint_frame
 
     # only the columns of the model: endpoint_frame copies every column it is given
-    columns = _endpoint_columns(endpoint) + ["bm_blasts_ge20", "steroids", "tocilizumab", "grp_severity"]
+    columns = _endpoint_columns(endpoint) + model_columns(model)
     columns += [strata] if strata else []
-    data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
-    X = design_matrix(data)
-    ok = X.notna().all(axis=1)  # R na.omit
+    data = endpoint_frame(df[[c for c in columns if c in df.columns]], endpoint)
+    frame = data[["months", "event"]]
     if strata:
-        ok &= data[strata].notna()
-        data = data.assign(**{STRATUM: pd.factorize(data[strata], sort=True)[0]})
-    data, X = data[ok], X[ok]
-    n, events = int(len(data)), int(data["event"].sum())
+        frame = frame.assign(**{STRATUM: data[strata]})
+    return fit_model(frame, design_matrix(data, model), endpoint, model, stratified=bool(strata), ph_test=ph_test)
+
+
+def fit_model(frame: pd.DataFrame, X: pd.DataFrame, endpoint: str, model: ModelSpec,
+              stratified: bool = False, ph_test: bool = True) -> CoxResult:
+    """The Cox model of :func:`fit_cox` on a model frame: ``months`` (stop) and ``event``,
+    optionally ``start`` (counting-process intervals (start, months], R ``Surv(tstart,
+    tstop, event)``: no cox.zph and no Firth refit then) and ``stratum`` (any labels:
+    R ``strata()``); ``X``: :func:`design_matrix` rows of the same index. Patients (rows)
+    with a missing value are left out and counted in ``n_missing``."""
+    from scipy import stats
+
+    counting = START in frame
+    specs = model_terms(model)
+    labels = {t.key: t.label for t in specs}
+    exposure_keys = [t.key for t in specs if t.exposure_level is not None]
+    left_out: dict[str, str] = {}
+    no_value = [c for c in X.columns if X[c].isna().all() and c not in exposure_keys]
+    for c in no_value:
+        left_out[c] = "no patient has a value of this covariate: left out of the model"
+    if no_value:
+        X = X.drop(columns=no_value)
+    ok = X.notna().all(axis=1)  # R na.omit
+    if stratified:
+        ok &= frame[STRATUM].notna()
+        frame = frame.assign(**{STRATUM: pd.factorize(frame[STRATUM], sort=True)[0]})
+    n_missing = int((~ok).sum()) if not counting else int(frame.index[~ok].nunique())
+    data, X = (frame, X) if n_missing == 0 and ok.all() else (frame[ok], X[ok])   # no copy of complete data
+    n = int(len(data)) if not counting else int(data.index.nunique())
+    events = int(data["event"].sum())
+    fields = _model_fields(model, n_missing)
     if n == 0:
-        return _failed(endpoint, n, events, "no patient")
+        return _failed(endpoint, n, events, "no patient", model, n_missing)
     if events == 0:
-        return _failed(endpoint, n, events, "no event: Cox model not estimable")
+        return _failed(endpoint, n, events, "no event: Cox model not estimable", model, n_missing)
 
     constant = [c for c in X.columns if X[c].nunique() < 2]
     columns = [c for c in X.columns if c not in constant]
-    left_out = {c: CONSTANT_REASON for c in constant}
-    if (X[list(SEVERITY_TERMS)].sum(axis=1) > 0).all():
-        # Nobody without CRS or ICANS: the two dummies sum to 1 (collinear), and neither
-        # can be a contrast with the reference "no toxicity" that Table 2 labels them as.
-        left_out.update({c: NO_REFERENCE_REASON for c in SEVERITY_TERMS})
-        columns = [c for c in columns if c not in SEVERITY_TERMS]
+    left_out.update({c: CONSTANT_REASON for c in constant})
+    if exposure_keys and (X[exposure_keys].sum(axis=1) > 0).all():
+        # Nobody in the reference level: the dummies sum to 1 (collinear), and none can be a
+        # contrast with the reference the table labels them against.
+        g = GROUPINGS[model.exposure]
+        reason = (NO_REFERENCE_REASON if model.exposure == "severity" else
+                  f"no patient in the reference group ({g.label(REFERENCE_LEVELS[model.exposure])}): "
+                  "the exposure's terms are not estimable")
+        left_out.update({c: reason for c in exposure_keys})
+        columns = [c for c in columns if c not in exposure_keys]
     for c in _aliased(X[columns]):  # R: NA coefficient for a column collinear with earlier ones
         left_out[c] = ALIASED_REASON
         columns.remove(c)
     if not columns:
         reasons = "; ".join(sorted(set(left_out.values())))
-        return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons)
+        return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons, model, n_missing)
     # centred as R's coxph does: the partial likelihood is unchanged, and recoding a 0/1
     # covariate as 1 - x then only flips signs, so every rank and convergence decision is
     # the same for both codings (uncentred, a 9-patient cohort got Firth's estimate for one
     # coding and "monotone likelihood" for the other)
     X = X[columns] - X[columns].mean()
-    no_information, model = _without_information(data, X, columns)
+    base = data[["months", "event"] + ([START] if counting else [])].astype(float)
+    no_information, fitted = _without_information(base.join(data[[STRATUM]]) if stratified else base, X, columns)
     for c in no_information:  # R's Cholesky: zero pivot -> NA coefficient
         left_out[c] = NO_INFORMATION_REASON
         columns.remove(c)
     if not columns:
         reasons = "; ".join(sorted(set(left_out.values())))
-        return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons)
-    frame = [data[["months", "event"]].astype(float), X[columns]] + ([data[STRATUM]] if strata else [])
-    data = pd.concat(frame, axis=1)
-    coef, cov, converged, problem, monotone = _fit_efron(data, columns, None if no_information else model)
-    if coef is None and monotone and not strata:
+        return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons, model, n_missing)
+    if stratified:
+        base = base.join(data[[STRATUM]])
+    if no_information:
+        fitted = _model_of(base, X, columns)
+    coef, cov, converged, problem, monotone = _fit_efron(base, columns, fitted)
+    if coef is None and monotone and not stratified and not counting:
         if n > FIRTH_MAX_ROWS:
             problem += f"; Firth's penalized likelihood is fitted up to {FIRTH_MAX_ROWS:,} patients only"
         else:
-            firth = _fit_firth(endpoint, n, events, data, columns, left_out, problem)
+            data = pd.concat([base, X[columns]], axis=1)
+            firth = _fit_firth(endpoint, n, events, data, columns, left_out, problem, model, n_missing)
             if firth is not None:
                 return firth
     if coef is None:
-        out = _failed(endpoint, n, events, problem)
+        out = _failed(endpoint, n, events, problem, model, n_missing)
         return CoxResult(**{**out.__dict__, "converged": False})
 
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -452,7 +716,7 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
             del est[c]
             left_out[c] = "variance not estimable (information nil or singular in this direction)"
     terms = []
-    for key, label in COX_TERMS.items():
+    for key, label in labels.items():
         if key in est:
             b, s, p = est[key]
             terms.append(CoxTerm(key, label, float(b), float(s), float(np.exp(b)),
@@ -462,31 +726,39 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
 
     sev_chisq = sev_p = sev_df = None
     sev_reason = problem
-    if all(t in est for t in SEVERITY_TERMS):
-        idx = [columns.index(t) for t in SEVERITY_TERMS]
+    if exposure_keys and all(t in est for t in exposure_keys):
+        idx = [columns.index(t) for t in exposure_keys]
         b = coef[idx]
         try:
             sev_chisq = float(b @ np.linalg.solve(cov[np.ix_(idx, idx)], b))
             sev_df = len(idx)
             sev_p = float(stats.chi2.sf(sev_chisq, sev_df))
         except np.linalg.LinAlgError:
-            sev_reason = "joint 2-df test not available: the severity terms' covariance is singular"
+            sev_reason = f"joint {len(idx)}-df test not available: the exposure terms' covariance is singular"
         if sev_p is not None and not np.isfinite(sev_p):
             sev_chisq = sev_p = sev_df = None
-            sev_reason = "joint 2-df test not available: non-finite statistic"
-    else:
-        missing = next(t for t in SEVERITY_TERMS if t not in est)
-        sev_reason = f"joint 2-df test not available: {left_out[missing]}"
+            sev_reason = f"joint {len(idx)}-df test not available: non-finite statistic"
+    elif exposure_keys:
+        missing = next(t for t in exposure_keys if t not in est)
+        sev_reason = f"joint {len(exposure_keys)}-df test not available: {left_out[missing]}"
 
     ph_terms: tuple[PHTest, ...] = ()
     ph_coef: tuple[PHTest, ...] = ()
     ph_reason = problem
-    if strata:
+    if stratified:
         ph_reason = "proportional-hazards test not computed for a model stratified by center"
+    elif counting:
+        ph_reason = "proportional-hazards test not computed for the time-dependent model"
+    elif not ph_test:
+        ph_reason = "proportional-hazards test not computed for this model (not reported)"
     else:
         try:
-            ph_terms, ph_coef = cox_zph(data["months"].to_numpy(), data["event"].to_numpy(dtype=bool),
-                                        data[columns].to_numpy(dtype=float), coef, columns)
+            groups: dict[str, list[str]] = {}
+            for t in specs:   # R terms(fit): one row per model term (a factor's coefficients together)
+                groups.setdefault(t.term, []).append(t.key)
+            groups = {(keys[0] if len(keys) == 1 else name): keys for name, keys in groups.items()}
+            ph_terms, ph_coef = cox_zph(base["months"].to_numpy(), base["event"].to_numpy(dtype=bool),
+                                        X[columns].to_numpy(dtype=float), coef, columns, groups)
         except np.linalg.LinAlgError:
             ph_reason = "cox.zph information matrix is singular"
     global_p = next((t.p for t in ph_terms if t.term == "GLOBAL"), None)
@@ -496,11 +768,12 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None) -> CoxRe
         severity_global_chisq=sev_chisq, severity_global_p=sev_p, ph_tests=ph_terms,
         ph_test_global_p=global_p, reason=problem, severity_global_df=sev_df,
         severity_global_reason=sev_reason, ph_tests_by_coef=ph_coef, ph_test_reason=ph_reason,
-        converged=converged,
+        converged=converged, **fields,
     )
 
 
-def _fit_firth(endpoint, n, events, data, columns, left_out, problem) -> CoxResult | None:
+def _fit_firth(endpoint, n, events, data, columns, left_out, problem, model=PUBLICATION_MODEL,
+               n_missing=0) -> CoxResult | None:
     """The model refitted by Firth's penalized partial likelihood (R ``coxphf``), or None
     when that fit fails too (the caller then reports the ordinary fit's problem)."""
     from analysis.estimators.firth import fit_firth, penalized_lr_test
@@ -515,8 +788,11 @@ def _fit_firth(endpoint, n, events, data, columns, left_out, problem) -> CoxResu
         return None
     if not (fit.converged and np.all(np.isfinite(fit.coef)) and np.all(np.isfinite(fit.se))):
         return None
+    specs = model_terms(model)
+    exposure_keys = [t.key for t in specs if t.exposure_level is not None]
     terms = []
-    for key, label in COX_TERMS.items():
+    for spec in specs:
+        key, label = spec.key, spec.label
         if key not in columns:
             terms.append(CoxTerm(key, label, None, None, None, None, None, None, left_out[key]))
             continue
@@ -531,20 +807,21 @@ def _fit_firth(endpoint, n, events, data, columns, left_out, problem) -> CoxResu
         terms.append(CoxTerm(key, label, b, s, float(np.exp(b)), float(np.exp(lo)), float(np.exp(hi)), p, None))
 
     sev_chisq = sev_p = sev_df = None
-    if all(t in columns for t in SEVERITY_TERMS):
-        chisq, df, p = penalized_lr_test(time, event, X, fit, [columns.index(t) for t in SEVERITY_TERMS])
+    if exposure_keys and all(t in columns for t in exposure_keys):
+        chisq, df, p = penalized_lr_test(time, event, X, fit, [columns.index(t) for t in exposure_keys])
         if np.isfinite(p):
             sev_chisq, sev_df, sev_p = float(chisq), int(df), float(p)
         sev_reason = None if sev_p is not None else "joint penalized likelihood-ratio test: non-finite statistic"
     else:
-        missing = next(t for t in SEVERITY_TERMS if t not in columns)
-        sev_reason = f"joint 2-df test not available: {left_out[missing]}"
+        missing = next((t for t in exposure_keys if t not in columns), None)
+        sev_reason = (f"joint {len(exposure_keys)}-df test not available: {left_out[missing]}" if missing
+                      else "no exposure term")
     return CoxResult(
         endpoint=endpoint, n=n, events=events, ties="breslow", terms=tuple(terms),
         severity_global_chisq=sev_chisq, severity_global_p=sev_p, ph_tests=(), ph_test_global_p=None,
         reason=None, severity_global_df=sev_df, severity_global_reason=sev_reason,
         ph_test_reason="not computed for the Firth-penalized fit: R cox.zph needs an ordinary coxph fit",
-        converged=True, method=FIRTH, method_reason=problem,
+        converged=True, method=FIRTH, method_reason=problem, **_model_fields(model, n_missing),
     )
 
 
@@ -606,7 +883,7 @@ def zph_score(time, event, X, beta) -> tuple[np.ndarray, np.ndarray]:
     gev = g_at[grp]
     p = x.shape[1]
     # Schoenfeld residuals x - xbar summed, and weighted by g
-    u = np.concatenate([data.xd.sum(axis=0) - xbar.sum(axis=0),
+    u = np.concatenate([data.xd_sum - xbar.sum(axis=0),
                         (data.deaths * g) @ x - (gev[:, None] * xbar).sum(axis=0)])
 
     imat = np.empty((2 * p, 2 * p))
@@ -636,14 +913,18 @@ def _zph_rows(u, imat, p, groups: dict[str, list[int]]) -> tuple[PHTest, ...]:
     return tuple(rows)
 
 
-def cox_zph(time, event, X, beta, columns: list[str]) -> tuple[tuple[PHTest, ...], tuple[PHTest, ...]]:
+def cox_zph(time, event, X, beta, columns: list[str], terms: Mapping[str, Sequence[str]] | None = None
+            ) -> tuple[tuple[PHTest, ...], tuple[PHTest, ...]]:
     """R ``cox.zph(fit)`` (terms = TRUE rows, then terms = FALSE rows), each ending with GLOBAL.
 
-    Term rows group the severity dummies into one "severity" term like R's factor.
+    Term rows group the coefficients of one model term (``terms``: name -> coefficient keys;
+    default the publication's model) like R's factor: the severity dummies are one
+    "severity" term.
     """
     u, imat = zph_score(time, event, X, beta)
     p = len(columns)
-    by_term = {name: [columns.index(c) for c in cols if c in columns] for name, cols in MODEL_TERMS.items()}
+    grouped = MODEL_TERMS if terms is None else terms
+    by_term = {name: [columns.index(c) for c in cols if c in columns] for name, cols in grouped.items()}
     by_term = {name: jj for name, jj in by_term.items() if jj}
     by_coef = {c: [i] for i, c in enumerate(columns)}
     return _zph_rows(u, imat, p, by_term), _zph_rows(u, imat, p, by_coef)

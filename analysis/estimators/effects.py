@@ -46,19 +46,7 @@ if TYPE_CHECKING:
 
 # scipy is imported in the functions that use it: a kernel restoring cached results
 # (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
-from analysis.registry.groups import GROUPINGS
-
-#: Reference level of every grouping: effects are "level versus reference".
-REFERENCE_LEVELS: dict[str, str] = {
-    "crs": "no",
-    "icans": "no",
-    "concurrent": "others",
-    "crs_grade": "none",
-    "icans_grade": "none",
-    "severity": "none",
-    "steroids": "no",
-    "tocilizumab": "no",
-}
+from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS
 
 #: Power of the minimum-detectable-effect statement (Schoenfeld's formula).
 DETECTABLE_POWER = 0.80

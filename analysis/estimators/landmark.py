@@ -35,10 +35,12 @@ Newton-Raphson of :mod:`analysis.estimators.cox`: R
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.estimators.cox import CoxResult
 from analysis.estimators.survival import SurvivalComparison, compare_survival
 from analysis.registry.concepts import OPTIONS
 from analysis.registry.contract import RESPONSE_ASSESSMENT_DAY  # the day of "in CR" (re-exported)
@@ -120,12 +122,13 @@ def toxicity_at_landmark(df: pd.DataFrame, landmark_day: int) -> tuple[pd.DataFr
 
 
 def landmark_cohort(df: pd.DataFrame, endpoint: str, landmark_day: int, *,
-                    classification: tuple[pd.DataFrame, pd.Series] | None = None
-                    ) -> tuple[pd.DataFrame, dict[str, int]]:
+                    classification: tuple[pd.DataFrame, pd.Series] | None = None,
+                    columns=()) -> tuple[pd.DataFrame, dict[str, int]]:
     """Patients at risk after the landmark: ``<endpoint>_months`` from the landmark,
     ``<endpoint>_event`` and the grouping columns (toxicity as known at the landmark); and
     the counts of who was left out.
-    ``classification``: :func:`toxicity_at_landmark` of the same ``df`` and day, when already computed."""
+    ``classification``: :func:`toxicity_at_landmark` of the same ``df`` and day, when already computed;
+    ``columns``: other columns of ``df`` to carry (a model's baseline covariates; those absent are skipped)."""
     if endpoint not in ("os", "lfs", "efs"):  # the endpoints whose landmark cohort is built below
         raise ValueError(f"unknown endpoint {endpoint!r}; expected 'os', 'lfs' or 'efs'")
     classified, late = classification if classification is not None else toxicity_at_landmark(df, landmark_day)
@@ -158,6 +161,9 @@ def landmark_cohort(df: pd.DataFrame, endpoint: str, landmark_day: int, *,
     # the grouping columns only: the analyses read nothing else (a whole-frame copy per endpoint
     # was ~0.3 GB at 10^6 patients)
     out = rows.loc[after, [g.column for g in GROUPINGS.values() if g.column in rows]]
+    for column in columns:
+        if column in df.columns and column not in out.columns:
+            out[column] = df.loc[out.index, column]
     out[f"{endpoint}_months"] = (days[after] - landmark_day) / DAYS_PER_MONTH
     out[f"{endpoint}_event"] = event[after]
     return out, counts
@@ -261,3 +267,55 @@ def landmark_analyses(df: pd.DataFrame, endpoints, groupings,
             out[(endpoint, grouping)] = landmark_survival(df, endpoint, grouping, landmark_day,
                                                           cohort=cohorts.get(endpoint))
     return out
+
+
+# ======================================================================================
+# The multivariable landmark model
+# ======================================================================================
+
+
+@dataclass(frozen=True)
+class LandmarkModel:
+    """The multivariable Cox model (:class:`analysis.estimators.cox.ModelSpec`) fitted on the
+    patients alive and event-free after a landmark, the exposure as known at the landmark
+    and time from it: R ``coxph(Surv(months, event) ~ covariates + exposure)`` on the
+    landmark subset (the counts as :class:`LandmarkComparison`'s)."""
+
+    endpoint: str
+    landmark_day: int
+    n_before: int
+    n_event_before: int
+    n_censored_before: int
+    n_reclassified: int
+    cox: CoxResult | None        # None with a reason
+    reason: str | None = None
+
+
+def landmark_model(df: pd.DataFrame, endpoint: str, landmark_day: int, model, *,
+                   classification: tuple[pd.DataFrame, pd.Series] | None = None) -> LandmarkModel:
+    """The study's multivariable model at a landmark (see :class:`LandmarkModel`); the
+    exposure must be a toxicity grouping (:data:`LANDMARK_GROUPINGS`). ``classification``:
+    :func:`toxicity_at_landmark` of the same ``df`` and day, when already computed. No
+    proportional-hazards test (the report does not print one for it)."""
+    from dataclasses import replace
+
+    from analysis.estimators.cox import fit_cox, model_columns
+
+    if model.exposure not in LANDMARK_GROUPINGS:
+        raise ValueError(f"exposure {model.exposure!r} has no onset date; landmark groupings: {LANDMARK_GROUPINGS}")
+    landmark_day = int(landmark_day)
+    empty = dict(n_before=0, n_event_before=0, n_censored_before=0, n_reclassified=0)
+    if landmark_day < 0:
+        return LandmarkModel(endpoint, landmark_day, **empty, cox=None, reason="landmark day is negative")
+    if endpoint == "lfs" and landmark_day < RESPONSE_ASSESSMENT_DAY:
+        return LandmarkModel(endpoint, landmark_day, **empty, cox=None,
+                             reason=f"the landmark (day {landmark_day}) precedes the day-{RESPONSE_ASSESSMENT_DAY} "
+                                    "response assessment that defines the patients in CR")
+    data, found = landmark_cohort(df, endpoint, landmark_day, columns=model_columns(model),
+                                  classification=classification)
+    counts: dict[str, Any] = dict(found)
+    if data.empty:
+        return LandmarkModel(endpoint, landmark_day, **counts, cox=None,
+                             reason=f"no patient alive and event-free after day {landmark_day}")
+    spec = replace(model, name=f"landmark day {landmark_day}")
+    return LandmarkModel(endpoint, landmark_day, **counts, cox=fit_cox(data, endpoint, model=spec, ph_test=False))

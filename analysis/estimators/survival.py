@@ -136,13 +136,18 @@ def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(uniques, dtype=float), codes.astype(np.intp, copy=False)
 
 
-def _km_steps(months: np.ndarray, events: np.ndarray) -> _Steps:
+def _km_steps(months: np.ndarray, events: np.ndarray, entry: np.ndarray | None = None) -> _Steps:
     """Kaplan-Meier steps: deaths d and number at risk n (follow-up >= t) at each distinct
     time, S = prod(1 - d/n) over the times with a death (R survfit; lifelines gives the same
-    to ~1e-15, but its event table took ~0.1 s per curve at 10^6 patients)."""
+    to ~1e-15, but its event table took ~0.1 s per curve at 10^6 patients).
+
+    ``entry``: delayed entry (counting-process rows (entry, months]): a row is at risk at t
+    when entry < t <= months, as R ``survfit(Surv(tstart, tstop, event) ~ 1)``."""
     times, inverse = unique_inverse(months)
     deaths = np.bincount(inverse, weights=events, minlength=times.size)
     at_risk = np.cumsum(np.bincount(inverse, minlength=times.size)[::-1])[::-1].astype(float)
+    if entry is not None:   # minus the rows not yet entered: entry >= t
+        at_risk -= entry.size - np.searchsorted(np.sort(entry), times, side="left")
     at_event = deaths > 0
     d, n, times = deaths[at_event], at_risk[at_event], times[at_event]
     surv = np.cumprod(1.0 - d / n)
@@ -203,21 +208,29 @@ def _empty_summary(key: str, label: str) -> KMSummary:
     )
 
 
-def kaplan_meier(months, events, key: str = "all", label: str = "All patients") -> KMSummary:
+def kaplan_meier(months, events, key: str = "all", label: str = "All patients", *,
+                 entry=None, censored=None) -> KMSummary:
     """Kaplan-Meier summary matching R ``survfit(Surv(months, events) ~ 1)``.
 
     Median and its 95% CI follow ``print.survfit``; landmarks follow
     ``summary(fit, times = c(12, 24, 36))`` with the log CI. The curve's CI is 0
     where S = 0 (R prints NA there) so that it can be drawn.
+
+    ``entry``: start of counting-process rows (delayed entry, R ``Surv(tstart, tstop,
+    event)``; the Simon–Makuch estimator when the rows are a patient's time in a group);
+    ``censored``: the rows that end in censoring (the censor marks; default: every row
+    without an event — a row that ends because its patient changed group is not censored).
     """
     months = np.asarray(months, dtype=float)
     events = np.asarray(events, dtype=bool)
+    entry = None if entry is None else np.asarray(entry, dtype=float)
+    censored = ~events if censored is None else np.asarray(censored, dtype=bool)
     if months.size == 0:
         return _empty_summary(key, label)
     n_events = int(events.sum())
     if n_events == 0:
         # No drop: S = 1 everywhere, CI [1, 1] (R: std.err 0).
-        censor_times = np.unique(months)
+        censor_times = np.unique(months[censored])
         curve = KMCurve(np.array([0.0]), np.array([1.0]), np.array([1.0]), np.array([1.0]),
                         censor_times, np.ones_like(censor_times))
         last = float(months.max())
@@ -232,7 +245,7 @@ def kaplan_meier(months, events, key: str = "all", label: str = "All patients") 
         return KMSummary(key, label, int(months.size), 0, None, None, None,
                          "no event: median not reached", landmarks, curve)
 
-    steps = _km_steps(months, events)
+    steps = _km_steps(months, events, entry)
     median = _r_median(steps.times, steps.surv)
     ci_low = _r_median(steps.times, steps.lower)
     ci_high = _r_median(steps.times, steps.upper)
@@ -250,7 +263,7 @@ def kaplan_meier(months, events, key: str = "all", label: str = "All patients") 
     if ci_high is None:
         reasons.append(f"upper 95% limit {_why_missing('median_ci_high' in not_estimable, 'upper')}")
 
-    censored = np.unique(months[~events])
+    censored = np.unique(months[censored])
     censor_surv = np.concatenate([[1.0], steps.surv])[np.searchsorted(steps.times, censored, side="right")]
     curve = KMCurve(
         times=np.concatenate([[0.0], steps.times]),

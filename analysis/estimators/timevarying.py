@@ -140,3 +140,314 @@ def counting_process(time, event, onsets: Mapping[str, object]) -> CountingProce
         n_patients=int(n),
         n_zero_time=int((~keep).sum()),
     )
+
+
+# ======================================================================================
+# CRS and ICANS as time-dependent exposures (Results: beside the analyses from infusion)
+# ======================================================================================
+#
+# The toxicity groupings change at the onset days: CRS from ``crs_onset_day``, ICANS (and a
+# seizure) from ``icans_onset_day``; the grade recorded is the maximum grade, which is
+# assigned from the onset (the day the maximum was reached is not in the data). Each
+# interval's level of every toxicity grouping comes from
+# :func:`analysis.registry.groups.toxicity_codes` on the grades in force during it (a
+# toxicity not yet begun counts as none), so the groupings keep their single definition.
+#
+# * Cox model with the exposure time-dependent: R
+#   ``coxph(Surv(tstart, tstop, event) ~ exposure [+ covariates], ties = "efron")`` on the
+#   tmerge intervals, fitted by :func:`analysis.estimators.cox.fit_model`;
+# * Mantel–Byar test (Mantel and Byar 1974): the log-rank test with each patient counted in
+#   the group of the interval at risk at each event time: observed minus expected events
+#   of each group and the hypergeometric variance, as R's survdiff computes them but on the
+#   counting-process risk sets; it equals the score test of the exact partial likelihood at
+#   beta = 0 (R ``coxph(..., ties = "exact")``'s "Score (logrank) test");
+# * Simon–Makuch curves (Simon and Makuch 1984): the product-limit estimator of each group
+#   with delayed entry (patients enter the exposed group at their onset), R
+#   ``survfit(Surv(tstart, tstop, event) ~ group)`` on the intervals.
+
+from analysis.estimators.cox import CoxResult  # noqa: E402
+from analysis.estimators.survival import SurvivalComparison  # noqa: E402
+from analysis.registry.concepts import ENDPOINTS  # noqa: E402
+from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS, toxicity_codes  # noqa: E402
+
+#: Endpoints analysed with the toxicity as a time-dependent exposure (and by the multivariable
+#: landmark model): OS and LFS. EFS counts no CR at day 30 as an event at time 0, which has no
+#: interval at risk in counting-process data.
+TIME_DEPENDENT_ENDPOINTS = ("os", "lfs")
+#: The toxicities with an onset day: grouping -> (grade column, onset column).
+ONSETS = {"crs": ("crs_grade", "crs_onset_day"), "icans": ("icans_grade", "icans_onset_day")}
+#: Where each endpoint's clock starts (the other endpoints: infusion).
+ORIGINS = {"lfs": "cr_date"}
+
+
+@dataclass(frozen=True)
+class OnsetSummary:
+    """How long after infusion a toxicity began, among the patients who had it."""
+
+    toxicity: str  # "crs" | "icans"
+    n: int  # patients with the toxicity
+    n_after_day0: int  # onset after the day of infusion: misclassified at time 0
+    median_day: float | None
+    q1_day: float | None
+    q3_day: float | None
+    min_day: float | None
+    max_day: float | None
+
+
+def onset_summary(df: pd.DataFrame, toxicity: str) -> OnsetSummary:
+    """Onset days of CRS or ICANS among the patients with a grade > 0 (quartiles by R's
+    default ``quantile(type = 7)``)."""
+    grade, onset = ONSETS[toxicity]
+    days = df[onset].where(df[grade].gt(0)).astype("Float64").dropna().to_numpy(dtype=float)
+    if days.size == 0:
+        return OnsetSummary(toxicity, 0, 0, None, None, None, None, None)
+    q1, median, q3 = (float(v) for v in np.quantile(days, [0.25, 0.5, 0.75]))
+    return OnsetSummary(
+        toxicity, int(days.size), int((days > 0).sum()), median, q1, q3, float(days.min()), float(days.max())
+    )
+
+
+def _days(df: pd.DataFrame, endpoint: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Follow-up (whole days from the endpoint's origin), event, and the origin in days after
+    infusion, of the patients of the endpoint (rows with a time)."""
+    e = ENDPOINTS[endpoint]
+    time = np.rint(df[e.time_column].to_numpy(dtype=float) * DAYS_PER_MONTH)  # the days the months came from
+    event = df[e.event_column].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    origin = ORIGINS.get(endpoint)
+    offset = np.zeros(len(df)) if origin is None else (df[origin] - df["infusion_date"]).dt.days.to_numpy(dtype=float)
+    return time, event, offset
+
+
+@dataclass(frozen=True)
+class TimeDependentData:
+    """Counting-process rows of one endpoint with the toxicity groupings in force on each
+    interval (``grp_<name>`` level keys, as the prepared cohort's) and the requested
+    patient columns repeated; index: the patient's index in the cohort. ``start``/``months``
+    are days from the endpoint's origin (hazard ratios and tests do not depend on the unit)."""
+
+    frame: pd.DataFrame
+    n_patients: int  # patients of the endpoint
+    n_zero_time: int  # of whom without an interval (follow-up 0 days)
+    n_changed: dict[str, int]  # grouping -> patients whose level changes during follow-up
+
+
+def time_dependent_data(
+    df: pd.DataFrame, endpoint: str, groupings=("crs", "icans", "severity"), columns=()
+) -> TimeDependentData:
+    """The endpoint's patients split at the CRS and ICANS onsets (:func:`counting_process`,
+    onsets moved to the endpoint's clock: LFS starts at the CR date, so a toxicity that began
+    before it is present from its start)."""
+    e = ENDPOINTS[endpoint]
+    # only the columns read here: a row selection copies every column it is given (the
+    # prepared cohort of 10^6 patients holds ~0.5 GB in its other columns)
+    wanted = [
+        e.time_column,
+        e.event_column,
+        "infusion_date",
+        ORIGINS.get(endpoint),
+        "seizure",
+        *(c for pair in ONSETS.values() for c in pair),
+        *columns,
+    ]
+    rows = df[[c for c in dict.fromkeys(wanted) if c is not None and c in df.columns]]
+    rows = rows[rows[e.time_column].notna()]
+    time, event, offset = _days(rows, endpoint)
+    onsets = {}
+    for tox, (grade, onset) in ONSETS.items():
+        day = rows[onset].where(rows[grade].gt(0)).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        onsets[tox] = day - offset
+    cp = counting_process(time, event, onsets)
+    p = cp.patient
+    crs_on, icans_on = cp.exposed["crs"].astype(bool), cp.exposed["icans"].astype(bool)
+    crs_grade = rows["crs_grade"].astype("Float64").to_numpy(dtype=float, na_value=0.0)[p]
+    icans_grade = rows["icans_grade"].astype("Float64").to_numpy(dtype=float, na_value=0.0)[p]
+    seizure = (
+        rows["seizure"].astype("boolean").fillna(False).to_numpy(dtype=bool)[p]
+        if "seizure" in rows
+        else np.zeros(p.size, dtype=bool)
+    )
+    codes = toxicity_codes(np.where(crs_on, crs_grade, 0.0), np.where(icans_on, icans_grade, 0.0), seizure & icans_on)
+    index = rows.index[p]
+    frame = pd.DataFrame({"start": cp.start, "months": cp.stop, "event": cp.event.astype(float)}, index=index)
+    n_changed = {}
+    for name in groupings:
+        g = GROUPINGS[name]
+        frame[g.column] = pd.Categorical.from_codes(codes[name], categories=list(g.keys), ordered=True)
+        # a patient changes level when its rows do not all share the first row's level
+        first = np.r_[p[:1] == p[:1], p[1:] != p[:-1]]
+        level_first = np.repeat(codes[name][first], np.diff(np.r_[np.flatnonzero(first), p.size]))
+        n_changed[name] = int(np.unique(p[codes[name] != level_first]).size)
+    for column in columns:
+        if column not in frame and column in rows:  # a derived column the cohort lacks is computed later
+            frame[column] = rows[column].to_numpy()[p]
+    return TimeDependentData(frame, int(len(rows)), cp.n_zero_time, n_changed)
+
+
+@dataclass(frozen=True)
+class MantelByar:
+    chisq: float | None
+    df: int | None
+    p: float | None
+    reason: str | None = None
+
+
+def mantel_byar(start, stop, event, group, k: int) -> MantelByar:
+    """Mantel–Byar test over groups 0..k-1 of counting-process rows (start, stop]: at each
+    event time, the events of each group against those expected from its share of the risk
+    set, with the hypergeometric variance (R ``survdiff``'s formulas, risk set
+    ``start < t <= stop``); ``U' V^-1 U`` without the first group, k - 1 df over the
+    groups that are ever at risk at an event time."""
+    from scipy.stats import chi2
+
+    start, stop = np.asarray(start, dtype=float), np.asarray(stop, dtype=float)
+    event, group = np.asarray(event, dtype=bool), np.asarray(group, dtype=np.intp)
+    times = np.unique(stop[event])
+    if times.size == 0:
+        return MantelByar(None, None, None, "no event: Mantel–Byar test undefined")
+    at_risk = np.empty((times.size, k))
+    deaths = np.zeros((times.size, k))
+    for j in range(k):
+        mine = group == j
+        at_risk[:, j] = (mine.sum() - np.searchsorted(np.sort(stop[mine]), times, side="left")) - (
+            mine.sum() - np.searchsorted(np.sort(start[mine]), times, side="left")
+        )
+        deaths[:, j] = np.bincount(np.searchsorted(times, stop[mine & event]), minlength=times.size)
+    present = np.flatnonzero((at_risk > 0).any(axis=0))
+    if present.size < 2:
+        return MantelByar(None, None, None, "only one group is at risk at the event times: no test")
+    at_risk, deaths = at_risk[:, present], deaths[:, present]
+    n, d = at_risk.sum(axis=1), deaths.sum(axis=1)
+    used = n > 1
+    share, n, d = at_risk[used] / n[used, None], n[used], d[used]
+    u = (deaths[used] - share * d[:, None]).sum(axis=0)
+    scale = d * (n - d) / (n - 1)
+    v = np.diag((scale[:, None] * share).sum(axis=0)) - (share * scale[:, None]).T @ share
+    try:
+        chisq = float(u[1:] @ np.linalg.solve(v[1:, 1:], u[1:]))
+    except np.linalg.LinAlgError:
+        return MantelByar(None, None, None, "singular variance: Mantel–Byar test not computed")
+    dof = int(present.size - 1)
+    return MantelByar(chisq, dof, float(chi2.sf(chisq, dof)))
+
+
+@dataclass(frozen=True)
+class TimeDependentComparison:
+    """One toxicity grouping as a time-dependent exposure for one endpoint."""
+
+    endpoint: str
+    grouping: str
+    n: int  # patients with at least one interval
+    n_rows: int  # intervals
+    events: int
+    n_zero_time: int  # patients with follow-up 0: no interval (ZERO_TIME_REASON)
+    n_changed: int  # patients whose level changes during follow-up
+    #: events at which some patient at risk was still in another group than the one an
+    #: analysis from time 0 puts them in (the toxicity still to come): with none, the
+    #: time-dependent and time-0 risk sets are the same and so are the estimates
+    n_events_affected: int
+    mantel_byar: MantelByar
+    cox: CoxResult  # univariable, the exposure time-dependent
+    curves: SurvivalComparison  # Simon–Makuch curves (its log-rank fields: the Mantel–Byar test)
+
+
+def _simon_makuch(data: TimeDependentData, endpoint: str, grouping: str, test: MantelByar):
+    from analysis.estimators.survival import RISK_STEP_MONTHS, SurvivalComparison, kaplan_meier
+
+    frame = data.frame
+    g = GROUPINGS[grouping]
+    codes = frame[g.column].cat.codes.to_numpy()
+    start = frame["start"].to_numpy() / DAYS_PER_MONTH
+    stop = frame["months"].to_numpy() / DAYS_PER_MONTH
+    event = frame["event"].to_numpy(dtype=bool)
+    last = np.r_[frame.index[1:] != frame.index[:-1], True]  # a patient's last interval
+    censored = last & ~event
+    max_follow = float(stop.max()) if stop.size else 0.0
+    risk_times = np.arange(0.0, max_follow + 1e-9, RISK_STEP_MONTHS) if stop.size else np.array([0.0])
+    levels, at_risk = [], {}
+    for i, lv in enumerate(g.levels):
+        m = codes == i
+        summary = kaplan_meier(stop[m], event[m], lv.key, lv.label, entry=start[m], censored=censored[m])
+        from dataclasses import replace
+
+        levels.append(replace(summary, n=int(frame.index[m].nunique())))
+        at_risk[lv.key] = tuple(
+            int(np.count_nonzero((start[m] <= 0) & (stop[m] > 0)))
+            if t == 0
+            else int(np.count_nonzero((start[m] < t) & (stop[m] >= t)))
+            for t in risk_times
+        )
+    return SurvivalComparison(
+        endpoint=endpoint,
+        grouping=grouping,
+        levels=tuple(levels),
+        logrank_chisq=test.chisq,
+        df=test.df,
+        logrank_p=test.p,
+        reason=test.reason,
+        risk_times=tuple(float(t) for t in risk_times),
+        at_risk=at_risk,
+    )
+
+
+def _events_affected(frame: pd.DataFrame, codes: np.ndarray) -> int:
+    """Events at times when a row at risk is in another level than its patient's last row."""
+    index = frame.index.to_numpy()
+    last = np.r_[index[1:] != index[:-1], True] if index.size else np.array([], dtype=bool)
+    final = np.repeat(codes[last], np.diff(np.r_[0, np.flatnonzero(last) + 1]))
+    pending = codes != final
+    start, stop = frame["start"].to_numpy(), frame["months"].to_numpy()
+    event = frame["event"].to_numpy(dtype=bool)
+    if not pending.any() or not event.any():
+        return 0
+    t = stop[event]
+    covered = np.searchsorted(np.sort(start[pending]), t, side="left") - np.searchsorted(
+        np.sort(stop[pending]), t, side="left"
+    )
+    return int((covered > 0).sum())
+
+
+def time_dependent_comparison(
+    df: pd.DataFrame, endpoint: str, grouping: str, data: TimeDependentData | None = None
+) -> TimeDependentComparison:
+    """Mantel–Byar test, univariable time-dependent Cox model (each level against the
+    reference, :data:`analysis.registry.groups.REFERENCE_LEVELS`) and Simon–Makuch curves
+    of a toxicity grouping. ``data``: :func:`time_dependent_data` of the endpoint, when built."""
+    from analysis.estimators.cox import ModelSpec, design_matrix, fit_model
+
+    if data is None:
+        data = time_dependent_data(df, endpoint, (grouping,))
+    frame = data.frame
+    g = GROUPINGS[grouping]
+    codes = frame[g.column].cat.codes.to_numpy()
+    test = mantel_byar(frame["start"], frame["months"], frame["event"], codes, len(g.levels))
+    model = ModelSpec(exposure=grouping, covariates=(), name="time-dependent")
+    cox = fit_model(frame[["start", "months", "event"]], design_matrix(frame, model), endpoint, model)
+    return TimeDependentComparison(
+        endpoint=endpoint,
+        grouping=grouping,
+        n=int(frame.index.nunique()),
+        n_rows=int(len(frame)),
+        events=int(frame["event"].sum()),
+        n_zero_time=data.n_zero_time,
+        n_changed=data.n_changed.get(grouping, 0),
+        n_events_affected=_events_affected(frame, codes),
+        mantel_byar=test,
+        cox=cox,
+        curves=_simon_makuch(data, endpoint, grouping, test),
+    )
+
+
+def time_dependent_model(df: pd.DataFrame, endpoint: str, model, data: TimeDependentData | None = None):
+    """The multivariable model (:class:`analysis.estimators.cox.ModelSpec`) with its exposure
+    time-dependent and its covariates fixed at baseline: R ``coxph(Surv(tstart, tstop, event)
+    ~ covariates + exposure)`` on the intervals (a :class:`~analysis.estimators.cox.CoxResult`
+    named ``time-dependent``)."""
+    from dataclasses import replace
+
+    from analysis.estimators.cox import design_matrix, fit_model, model_columns
+
+    if data is None:
+        data = time_dependent_data(df, endpoint, (model.exposure,), model_columns(model)[:-1])
+    spec = replace(model, name="time-dependent")
+    frame = data.frame
+    return fit_model(frame[["start", "months", "event"]], design_matrix(frame, spec), endpoint, spec)

@@ -37,6 +37,7 @@ import codecs
 import datetime as dt
 import difflib
 import functools
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -1388,7 +1389,7 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         "  # data_availability: \"...\"",
         "",
         "analysis:",
-        *(f"  {key}: {option.default}" for key, option in OPTIONS.items()),
+        *(f"  {key}: {json.dumps(option.default, ensure_ascii=False)}" for key, option in OPTIONS.items()),
     ]
     # Comments echo the export's own words (labels, unrecognised values): a line break in
     # one (an Alt+Enter cell) is written as "\n", never as a new line that YAML would read.

@@ -16,22 +16,32 @@ Public API: :func:`read_study_file`, :func:`resolve_study`, :class:`StudySetting
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from analysis.inputs import usertext, yamlstrict
 from analysis.inputs.errors import DataRefused, InputError, clip
 from analysis.inputs.loading import Study, check_cutoff, load_study, parse_cutoff
 from analysis.inputs.readers import ColumnMapping, value_key
 from analysis.inputs.redcap import Layout
-from analysis.registry.concepts import OPTIONS, visit_windows
+from analysis.registry.concepts import OPTIONS
 from analysis.registry.contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
 from analysis.registry.diseases import DEFAULT_DISEASE
 from analysis.registry.diseases import disease as disease_profile
@@ -128,42 +138,78 @@ class Product(_Model):
     lymphodepletion: str | None = None
 
 
-def _option(key: str) -> Any:
-    """The field of an option, with the default, bounds and description of the registry."""
-    option = OPTIONS[key]
+def _option_field(option) -> tuple[Any, Any]:
+    """(annotation, Field) of an option: default, bounds and description from the registry."""
     bounds: dict[str, Any] = dict(option.bounds)
-    return Field(default=option.default, description=option.description, **bounds)
+    kind = option.kind if option.kind is not None else type(option.default)
+    if isinstance(option.default, list | dict):
+        default = option.default
+        field_ = Field(default_factory=lambda: copy.deepcopy(default), description=option.description, **bounds)
+    else:
+        field_ = Field(default=option.default, description=option.description, **bounds)
+    return kind, field_
 
 
-class AnalysisOptions(_Model):
-    """The ``analysis:`` section: one field per :data:`analysis.registry.concepts.OPTIONS` entry,
-    whose default, bounds and description come from there."""
-
-    alpha: float = _option("alpha")
-    landmark_day: int = _option("landmark_day")
-    min_cell_size: int = _option("min_cell_size")
-    visit_windows: dict[int, int] = _option("visit_windows")
-
-    @field_validator("visit_windows", mode="before")
-    @classmethod
-    def _distinct_days(cls, value: Any) -> Any:
-        """Two keys that are one day (``7`` and ``"7"``): an error naming both (read as
-        whole numbers, the last would win silently)."""
-        if isinstance(value, dict):
-            seen: dict[str, Any] = {}
-            for key in value:
-                day = str(key).strip()
-                if re.fullmatch(r"[+-]?[0-9]+", day):
-                    day = str(int(day))  # "07", "+7" and 7 are day 7
-                if day in seen:
-                    raise ValueError(f"{seen[day]!r} and {key!r} are the same day: keep one of them")
-                seen[day] = key
+def _check_choices(option, value):
+    """A value outside the option's valid names is an error listing them."""
+    valid = option.valid()
+    if not valid or value is None:
         return value
+    if isinstance(value, dict):
+        names, what = list(value), "name"
+    elif isinstance(value, list):
+        names, what = value, "name"
+        repeated = sorted({v for v in value if value.count(v) > 1})
+        if repeated:
+            raise ValueError(f"named twice: {', '.join(repeated)}")
+    else:
+        names, what = [value], "value"
+    unknown = [str(name) for name in names if name not in valid]
+    if unknown:
+        raise ValueError(f"unknown {what}{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                         f"the valid ones are: {', '.join(valid)}")
+    return value
 
-    @field_validator("visit_windows")
-    @classmethod
-    def _windows(cls, value: dict[int, int]) -> dict[int, int]:
-        return dict(visit_windows(value))  # sorted by day; overlapping windows are an error
+
+def _distinct_days(cls, value: Any) -> Any:
+    """``visit_windows``: two keys that are one day (``7`` and ``"7"``) are an error naming
+    both (read as whole numbers, the last would win silently)."""
+    if isinstance(value, dict):
+        seen: dict[str, Any] = {}
+        for key in value:
+            day = str(key).strip()
+            if re.fullmatch(r"[+-]?[0-9]+", day):
+                day = str(int(day))  # "07", "+7" and 7 are day 7
+            if day in seen:
+                raise ValueError(f"{seen[day]!r} and {key!r} are the same day: keep one of them")
+            seen[day] = key
+    return value
+
+
+def _options_validator(cls, value, info):
+    option = OPTIONS[info.field_name]
+    value = _check_choices(option, value)
+    return option.check(value) if option.check is not None and value is not None else value
+
+
+#: The ``analysis:`` section: one field per :data:`analysis.registry.concepts.OPTIONS` entry,
+#: whose type, default, bounds, description, valid names and check come from there (the single
+#: definition of the analysis plan; ``study.example.yml`` documents every key).
+if TYPE_CHECKING:  # the fields are made at run time; to mypy, each is an Any attribute
+
+    class AnalysisOptions(_Model):
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    AnalysisOptions = create_model(
+        "AnalysisOptions",
+        __base__=_Model,
+        __validators__={
+            "choices": field_validator(*OPTIONS, mode="after")(_options_validator),
+            "distinct_days": field_validator("visit_windows", mode="before")(_distinct_days),
+        },
+        **{key: _option_field(option) for key, option in OPTIONS.items()},
+    )
 
 
 class Declarations(_Model):
@@ -246,7 +292,7 @@ class _StudyModel(_Model):
     date_format: str | None = None
     redcap: RedcapSection = RedcapSection()
     not_collected: list[str] = []
-    product: Product = Product()
+    product: Product | list[Product] = Product()   # one product, or a list when several were used
     declarations: Declarations = Declarations()
     journal: JournalLimits = JournalLimits()
     analysis: AnalysisOptions = AnalysisOptions()
@@ -432,7 +478,7 @@ class StudySettings:
     cutoff: dt.date
     sheet: str | None
     mapping: ColumnMapping
-    product: Product
+    product: Product | tuple[Product, ...]
     analysis: AnalysisOptions
     study_file: Path | None
     is_demo: bool
@@ -502,28 +548,46 @@ class StudySettings:
             lines.append(f"\\* Corresponding author{contact}")
         return "::: {.byline}\n" + "\n\n".join(lines) + "\n:::\n"
 
+    @property
+    def products(self) -> tuple[Product, ...]:
+        """The product(s) of the study file, each stated at least in part."""
+        given = self.product if isinstance(self.product, tuple) else (self.product,)
+        return tuple(p for p in given
+                     if any((p.name, p.target, p.costimulatory_domain, p.vector, p.lymphodepletion)))
+
     def product_sentence(self) -> str:
-        """What Methods says about the product, from the study file; neutral when absent.
+        """What Methods says about the product(s), from the study file; neutral when absent;
+        several products: 'Patients received one of 2 products: ...; or ...'.
 
         Markdown (:class:`~analysis.inputs.usertext.MarkdownText`): each field is escaped
         as text, with emphasis and super/subscripts allowed (``CD19^+^``)."""
-        p = self.product
-        if not any((p.name, p.target, p.costimulatory_domain, p.vector, p.lymphodepletion)):
+        products = self.products
+        if not products:
             return usertext.MarkdownText("")  # nothing stated: nothing assumed
-        styled = usertext.styled
-        cells = f"autologous {styled(p.target)}-directed CAR-T cells" if p.target else "CAR-T cells"
-        if p.name:
-            cells += f" ({styled(p.name)})"
-        details = [d for d in (
-            f"{styled(p.costimulatory_domain)} co-stimulation" if p.costimulatory_domain else None,
-            f"{styled(p.vector)} transduction" if p.vector else None,
-        ) if d]
-        if details:
-            cells += f" ({', '.join(details)})"
-        sentence = f"Patients received {cells}"
-        if p.lymphodepletion:
-            sentence += f" after {styled(p.lymphodepletion)} lymphodepletion"
-        return usertext.MarkdownText(sentence + ".")
+        if len(products) == 1:
+            return usertext.MarkdownText(f"Patients received {_product_phrase(products[0])}.")
+        phrases = [_product_phrase(p) for p in products]
+        return usertext.MarkdownText(f"Patients received one of {len(phrases)} products: "
+                                     + "; ".join(phrases[:-1]) + f"; or {phrases[-1]}.")
+
+
+def _product_phrase(p: Product) -> str:
+    """'autologous CD19-directed CAR-T cells (tisagenlecleucel) (4-1BB co-stimulation, lentiviral
+    transduction) after fludarabine–cyclophosphamide lymphodepletion' (Markdown, each field
+    escaped as text); a key left out is left out."""
+    styled = usertext.styled
+    cells = f"autologous {styled(p.target)}-directed CAR-T cells" if p.target else "CAR-T cells"
+    if p.name:
+        cells += f" ({styled(p.name)})"
+    details = [d for d in (
+        f"{styled(p.costimulatory_domain)} co-stimulation" if p.costimulatory_domain else None,
+        f"{styled(p.vector)} transduction" if p.vector else None,
+    ) if d]
+    if details:
+        cells += f" ({', '.join(details)})"
+    if p.lymphodepletion:
+        cells += f" after {styled(p.lymphodepletion)} lymphodepletion"
+    return cells
 
 
 def format_date(day: dt.date) -> str:
@@ -617,6 +681,7 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
     title: str
     subtitle: str | None
     authors: tuple[Author, ...]
+    product: Product | tuple[Product, ...]
     if is_demo and not sf:
         title, subtitle, authors = DEMO_TITLE, DEMO_SUBTITLE, (Author(name=DEMO_AUTHOR),)
         product, declarations = DEMO_PRODUCT, DEMO_DECLARATIONS
@@ -624,7 +689,8 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
             title, product = profile.demo.title, Product(**dict(profile.demo.product))
     else:
         title = m.title or DEFAULT_TITLE
-        subtitle, authors, product = m.subtitle, tuple(m.authors), m.product
+        subtitle, authors = m.subtitle, tuple(m.authors)
+        product = tuple(m.product) if isinstance(m.product, list) else m.product
         declarations = m.declarations
     report_date = m.date if isinstance(m.date, dt.date) else today  # None or "today": today
 

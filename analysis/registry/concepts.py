@@ -41,6 +41,7 @@ also its time and event columns there and its landmark cohort
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,7 @@ class Endpoint:
     event_column: str
     time_axis: str  # "Months since infusion": where the clock starts, as an axis label
     population: str  # "all patients": whom the endpoint is defined for
+    event_phrase: str = "death"  # what it counts, in "HR ... for death"
 
     @property
     def columns(self) -> tuple[str, str]:
@@ -72,10 +74,24 @@ ENDPOINTS: dict[str, Endpoint] = {
     for e in (
         Endpoint("os", "Overall survival", "OS", "os_months", "os_event", "Months since infusion", "all patients"),
         Endpoint(
-            "lfs", "Leukemia-free survival", "LFS", "lfs_months", "lfs_event", "Months since CR", "patients in CR"
+            "lfs",
+            "Leukemia-free survival",
+            "LFS",
+            "lfs_months",
+            "lfs_event",
+            "Months since CR",
+            "patients in CR",
+            "relapse or death",
         ),
         Endpoint(
-            "efs", "Event-free survival", "EFS", "efs_months", "efs_event", "Months since infusion", "all patients"
+            "efs",
+            "Event-free survival",
+            "EFS",
+            "efs_months",
+            "efs_event",
+            "Months since infusion",
+            "all patients",
+            "no CR at day 30, relapse or death",
         ),
     )
 }
@@ -183,6 +199,34 @@ VARIABLES: dict[str, Variable] = {
 }
 
 
+#: How a model term names a covariate whose Table 1 name reads badly beside a cut-off or
+#: a unit ("BM blasts ≥20% vs <20%", not "BM blasts before CAR-T ≥20% ...").
+MODEL_NAMES = {"bm_blasts_pct": "BM blasts"}
+
+
+def covariate_name(column: str) -> str:
+    """The name of a cohort column in a model's term label: :data:`MODEL_NAMES`, else the
+    Table 1 name, else the column with spaces ('dex equiv cum mg')."""
+    if column in MODEL_NAMES:
+        return MODEL_NAMES[column]
+    if column in VARIABLES:
+        return VARIABLES[column].name
+    return column.replace("_", " ")
+
+
+#: How a sentence names a yes/no covariate's coefficient where the Table 1 phrase names the
+#: variable, not its "yes" ("HR 3.27 for Ph-positive disease", not "... for Ph-chromosome status").
+MODEL_PHRASES = {"ph_positive": "Ph-positive disease"}
+
+
+def covariate_phrase(column: str, coefficient: bool = False) -> str:
+    """A cohort column inside a sentence: the Table 1 phrase ('bone-marrow blasts'), else the
+    column with spaces; ``coefficient``: its yes-versus-no coefficient (:data:`MODEL_PHRASES`)."""
+    if coefficient and column in MODEL_PHRASES:
+        return MODEL_PHRASES[column]
+    return VARIABLES[column].phrase if column in VARIABLES else column.replace("_", " ")
+
+
 @dataclass(frozen=True)
 class StatisticalTest:
     """A test named by ``TestResult.test``."""
@@ -206,13 +250,83 @@ TESTS: dict[str, StatisticalTest] = {
 
 @dataclass(frozen=True)
 class Option:
-    """An option of the study file's ``analysis:`` section."""
+    """An option of the study file's ``analysis:`` section: the analysis plan.
+
+    ``kind`` is the type a value must have (a pydantic annotation; default: the type of
+    ``default``); ``choices`` the valid values (for a list, its items; for a mapping, its
+    keys), a tuple or a function returning one (read when a study file is checked: the
+    data contract and the endpoints are read lazily); a name outside them is an error that
+    lists them. ``kind`` "nullable int" etc. allow ``null`` (the option then does nothing).
+    """
 
     key: str
     default: Any
     description: str
     #: pydantic Field constraints: (("gt", 0), ("lt", 0.5))
     bounds: tuple[tuple[str, float], ...] = ()
+    kind: Any = None
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None
+    #: a further check of a value, returning it (normalised): a ValueError says what is wrong
+    check: Callable[[Any], Any] | None = None
+
+    def valid(self) -> tuple[str, ...]:
+        """The valid names ('' when any value of the kind is valid)."""
+        if self.choices is None:
+            return ()
+        return tuple(self.choices() if callable(self.choices) else self.choices)
+
+
+#: Column kinds of the data contract a Cox model can adjust for (text and dates cannot).
+MODEL_KINDS = ("number", "integer", "boolean", "sex", "status")
+
+
+def covariate_columns() -> tuple[str, ...]:
+    """Cohort columns of the data contract a multivariable model can name as covariates."""
+    from analysis.registry.contract import COHORT_FIELDS  # lazily: reading the registry needs no pandas
+
+    return tuple(f.name for f in COHORT_FIELDS if f.kind in MODEL_KINDS)
+
+
+def numeric_columns() -> tuple[str, ...]:
+    """Cohort columns holding numbers: those a covariate cut-off can apply to."""
+    from analysis.registry.contract import COHORT_FIELDS
+
+    return tuple(f.name for f in COHORT_FIELDS if f.kind in ("number", "integer"))
+
+
+def _endpoint_keys() -> tuple[str, ...]:
+    return tuple(ENDPOINTS)
+
+
+def _exposure_keys() -> tuple[str, ...]:
+    from analysis.registry.groups import TOXICITY_GROUPINGS
+
+    return TOXICITY_GROUPINGS
+
+
+#: Response criteria the day-30 CR can follow (``response_criteria``): key -> what Methods says.
+RESPONSE_CRITERIA = {
+    "cr_cri": "regardless of blood count recovery (CR or CR with incomplete count recovery, CRi)",
+    "cr": "with recovery of blood counts (absolute neutrophil count ≥1.0 × 10⁹/L and platelets ≥100 × 10⁹/L)",
+}
+#: MRD methods (``mrd_method``): key -> how Methods names it.
+MRD_METHODS = {
+    "flow": "multicolor flow cytometry",
+    "ngs": "next-generation sequencing of immunoglobulin gene rearrangements",
+    "pcr": "allele-specific quantitative PCR of immunoglobulin/T-cell receptor rearrangements",
+}
+#: Toxicity grading systems (``toxicity_grading``): key -> how Methods names it. ASTCT is
+#: cited in the section (it is the system of the publication); the others are named.
+TOXICITY_GRADING = {
+    "astct": "the ASTCT consensus criteria",
+    "ctcae": "the Common Terminology Criteria for Adverse Events (CTCAE) version 5.0",
+    "lee2014": "the revised CRS grading system of Lee et al. (2014) and CTCAE for neurotoxicity",
+    "penn": "the Penn CRS grading scale and CTCAE for neurotoxicity",
+}
+
+#: The baseline confounders adjusted for by default: measured before infusion, so they
+#: cannot be consequences of CRS/ICANS (corticosteroids and tocilizumab are).
+BASELINE_COVARIATES = ("age", "bm_blasts_pct", "ph_positive", "cart_dose_1e6_per_kg")
 
 
 OPTIONS: dict[str, Option] = {
@@ -220,10 +334,60 @@ OPTIONS: dict[str, Option] = {
     for o in (
         Option("alpha", 0.05, "two-sided significance level of every verdict in the prose", (("gt", 0), ("lt", 0.5))),
         Option(
-            "landmark_day",
-            30,
-            "landmark (days after infusion) for comparisons by toxicity",
+            "primary_endpoint",
+            "os",
+            "the primary endpoint: its model is the abstract's headline",
+            choices=_endpoint_keys,
+        ),
+        Option(
+            "exposure",
+            "severity",
+            "the exposure of the multivariable model: a toxicity grouping, each level against no toxicity",
+            choices=_exposure_keys,
+        ),
+        Option(
+            "covariates",
+            list(BASELINE_COVARIATES),
+            "the adjustment covariates of the multivariable model: data-contract columns measured before "
+            "infusion (a column without any value is left out and Methods says so)",
+            kind=list[str],
+            choices=covariate_columns,
+        ),
+        Option(
+            "covariate_cutoffs",
+            {"bm_blasts_pct": 20},
+            "covariates entered as 'at or above the cut-off' versus below instead of per unit",
+            kind=dict[str, float],
+            choices=numeric_columns,
+        ),
+        Option(
+            "landmark_day", 30, "landmark (days after infusion) for comparisons by toxicity", (("ge", 0), ("le", 3650))
+        ),
+        Option(
+            "sensitivity_landmark_day",
+            90,
+            "a second landmark (days after infusion) for the multivariable landmark model; null: none",
             (("ge", 0), ("le", 3650)),
+            kind=int | None,
+        ),
+        Option(
+            "response_criteria",
+            "cr_cri",
+            "what a day-30 CR required: 'cr_cri' (regardless of count recovery) or 'cr' (with count recovery)",
+            choices=tuple(RESPONSE_CRITERIA),
+        ),
+        Option("mrd_method", "flow", "how MRD was measured: 'flow', 'ngs' or 'pcr'", choices=tuple(MRD_METHODS)),
+        Option(
+            "mrd_threshold_pct",
+            0.01,
+            "MRD negativity: fewer leukemic cells than this percentage",
+            (("gt", 0), ("lt", 5)),
+        ),
+        Option(
+            "toxicity_grading",
+            "astct",
+            "the CRS/ICANS grading system: 'astct', 'ctcae', 'lee2014' or 'penn'",
+            choices=tuple(TOXICITY_GRADING),
         ),
         Option(
             "min_cell_size",
@@ -237,6 +401,8 @@ OPTIONS: dict[str, Option] = {
             "kinetics visits for the profiles over time: nominal day after infusion: half-width in days "
             "(a sample counts for the visit whose window holds it; per patient and visit, the sample "
             "closest to the nominal day)",
+            kind=dict[int, int],
+            check=lambda windows: dict(visit_windows(windows)),  # sorted by day; overlapping windows are an error
         ),
     )
 }

@@ -94,6 +94,20 @@ GROUPINGS: dict[str, Grouping] = {
     )
 }
 
+#: Reference level of every grouping: effects (and the exposure terms of the multivariable
+#: model) are "level versus reference": no toxicity, no treatment; for concurrent CRS and
+#: ICANS, the other patients.
+REFERENCE_LEVELS: dict[str, str] = {
+    "crs": "no",
+    "icans": "no",
+    "concurrent": "others",
+    "crs_grade": "none",
+    "icans_grade": "none",
+    "severity": "none",
+    "steroids": "no",
+    "tocilizumab": "no",
+}
+
 #: Ordered groupings and the score of each level for a test of trend across them (R
 #: ``prop.trend.test(x, n, score)`` for response rates, a Cox model with the score as one
 #: numeric covariate for survival): none < grade 1-2 < grade >=3 (severe), and for the
@@ -117,8 +131,37 @@ TOXICITY_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", 
 KINETICS_TABLE_GROUPINGS = ("crs", "icans", "concurrent", "severity")
 
 
-def _grade_band(grade: pd.Series, severe: pd.Series) -> np.ndarray:
-    return np.select([grade.eq(0) & ~severe, severe], ["none", "grade_ge3"], default="grade_1_2")
+def _grade_band(grade: np.ndarray, severe: np.ndarray) -> np.ndarray:
+    """Codes of (none, grade 1-2, grade >=3 or severe)."""
+    return np.select([(grade == 0) & ~severe, severe], [0, 2], default=1).astype(np.int8)
+
+
+def toxicity_codes(crs_grade, icans_grade, seizure) -> dict[str, np.ndarray]:
+    """Level codes (positions in :data:`GROUPINGS`' levels) of every toxicity grouping, from
+    the CRS and ICANS grades and seizures: the one definition of the toxicity groupings,
+    read by :func:`prepare_cohort` (one row per patient) and by the time-dependent analyses
+    (one row per interval, the grades of toxicities not yet begun set to 0). Missing grades
+    count as 0 (the contract requires them)."""
+    crs = np.nan_to_num(np.asarray(crs_grade, dtype=float))
+    icans = np.nan_to_num(np.asarray(icans_grade, dtype=float))
+    seizure = np.asarray(seizure, dtype=bool)
+    crs_any, crs_severe = crs > 0, crs >= 3
+    icans_severe = (icans >= 3) | seizure
+    icans_any = (icans > 0) | icans_severe
+    concurrent = crs_any & icans_any
+    any_tox, severe_tox = crs_any | icans_any, crs_severe | icans_severe
+    return {
+        "crs": crs_any.astype(np.int8),
+        "icans": icans_any.astype(np.int8),
+        "concurrent": np.where(concurrent, 0, 1).astype(np.int8),          # levels: both, others
+        "crs_grade": _grade_band(crs, crs_severe),
+        "icans_grade": _grade_band(icans, icans_severe),
+        "severity": np.select([~any_tox, severe_tox], [0, 1], default=2).astype(np.int8),  # none, severe, other
+    }
+
+
+def _from_codes(codes: np.ndarray, grouping: Grouping) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes, categories=list(grouping.keys), ordered=True)
 
 
 def _categorical(values, grouping: Grouping) -> pd.Categorical:
@@ -156,7 +199,7 @@ def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
     per grouping of :data:`GROUPINGS`, holding level keys.
     """
     df = cohort.copy()
-    add_toxicity_flags(df)
+    codes = add_toxicity_flags(df)
     # "not done" is a value of its own: never counted as a response or as its absence
     not_evaluable = _flag(df, not_done_column("cr_day30"))
     cr = df["cr_day30"].astype(bool) & ~not_evaluable
@@ -188,41 +231,34 @@ def prepare_cohort(cohort: pd.DataFrame) -> pd.DataFrame:
     df["efs_months"] = efs_days / DAYS_PER_MONTH
     df["efs_event"] = (lfs_event | ~cr).astype(bool)
 
-    add_groupings(df)
+    add_groupings(df, codes)
     return df
 
 
-def add_toxicity_flags(df: pd.DataFrame) -> None:
+def add_toxicity_flags(df: pd.DataFrame) -> dict[str, np.ndarray]:
     """Add ``crs_any``, ``crs_severe``, ``icans_severe`` (grade ≥ 3 or a seizure),
-    ``icans_any`` and ``concurrent`` to a cohort of any disease profile (in place)."""
+    ``icans_any`` and ``concurrent`` to a cohort of any disease profile (in place); returns
+    the toxicity groupings' level codes (:func:`toxicity_codes`)."""
     seizure = (df["seizure"].astype("boolean").fillna(False).astype(bool) if "seizure" in df
                else pd.Series(False, index=df.index))
-    df["crs_any"] = df["crs_grade"].gt(0)
-    df["crs_severe"] = df["crs_grade"].ge(3)
-    df["icans_severe"] = df["icans_grade"].ge(3) | seizure
-    df["icans_any"] = df["icans_grade"].gt(0) | df["icans_severe"]
-    df["concurrent"] = df["crs_any"] & df["icans_any"]
+    codes = toxicity_codes(df["crs_grade"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+                           df["icans_grade"].astype("Float64").to_numpy(dtype=float, na_value=np.nan), seizure)
+    df["crs_any"] = codes["crs"] == 1
+    df["crs_severe"] = codes["crs_grade"] == 2
+    df["icans_severe"] = codes["icans_grade"] == 2
+    df["icans_any"] = codes["icans"] == 1
+    df["concurrent"] = codes["concurrent"] == 0
+    return codes
 
 
-def add_groupings(df: pd.DataFrame) -> None:
+def add_groupings(df: pd.DataFrame, codes: dict[str, np.ndarray] | None = None) -> None:
     """Add one ``grp_<name>`` column per grouping of :data:`GROUPINGS` (in place; needs
-    :func:`add_toxicity_flags`, ``steroids`` and ``tocilizumab``)."""
+    ``crs_grade``, ``icans_grade``, ``steroids`` and ``tocilizumab``; ``codes``: those
+    :func:`add_toxicity_flags` returned, recomputed when not given)."""
+    if codes is None:
+        codes = add_toxicity_flags(df)
+    for name in TOXICITY_GROUPINGS:
+        df[GROUPINGS[name].column] = _from_codes(codes[name], GROUPINGS[name])
     yes_no = lambda flag: np.where(flag, "yes", "no")  # noqa: E731
-    df[GROUPINGS["crs"].column] = _categorical(yes_no(df["crs_any"]), GROUPINGS["crs"])
-    df[GROUPINGS["icans"].column] = _categorical(yes_no(df["icans_any"]), GROUPINGS["icans"])
-    df[GROUPINGS["concurrent"].column] = _categorical(
-        np.where(df["concurrent"], "both", "others"), GROUPINGS["concurrent"]
-    )
-    df[GROUPINGS["crs_grade"].column] = _categorical(
-        _grade_band(df["crs_grade"], df["crs_severe"]), GROUPINGS["crs_grade"]
-    )
-    df[GROUPINGS["icans_grade"].column] = _categorical(
-        _grade_band(df["icans_grade"], df["icans_severe"]), GROUPINGS["icans_grade"]
-    )
-    any_tox = df["crs_any"] | df["icans_any"]
-    severe_tox = df["crs_severe"] | df["icans_severe"]
-    df[GROUPINGS["severity"].column] = _categorical(
-        np.select([~any_tox, severe_tox], ["none", "severe"], default="other"), GROUPINGS["severity"]
-    )
     for name in ("steroids", "tocilizumab"):
         df[GROUPINGS[name].column] = _categorical(yes_no(df[name].astype(bool)), GROUPINGS[name])

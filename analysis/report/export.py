@@ -240,11 +240,17 @@ def _e_value_fields(target: dict, e: EValue | None) -> dict:
 
 def _cox_dict(result: CoxResult, e_values: dict[str, EValue] | None = None) -> dict:
     out: dict[str, Any] = {
+        "model": result.model,
+        "exposure": result.exposure,
+        "covariates": list(result.covariates),
         "n": int(result.n),
         "events": int(result.events),
+        "n_missing": int(result.n_missing),
+        "n_coefficients": int(result.n_coefficients),
         "ties": result.ties,
         "method": result.method,
     }
+    _put(out, "events_per_variable", result.events_per_variable, "the model has no coefficient")
     # "cox": Wald CIs and p; "firth": profile penalized-likelihood CIs, penalized LR p
     out["ci_method"] = "profile_penalized_likelihood" if result.method == FIRTH else "wald"
     out["p_method"] = "penalized_likelihood_ratio" if result.method == FIRTH else "wald"
@@ -315,10 +321,17 @@ def results_to_dict(results: Results) -> dict[str, Any]:
                 block[grouping]["detectable_hr"] = _detectable_dict(results.detectable_hr[(endpoint, grouping)])
     out["survival"] = survival
 
+    out["analysis_plan"] = {
+        **results.plan,
+        "covariates_used": list(results.model.covariates) if results.model else [],
+        "covariates_unavailable": list(results.covariates_unavailable),
+    }
     out["cox"] = {
         endpoint: _cox_dict(result, {k[2]: e for k, e in results.e_values.items() if k[:2] == ("cox", endpoint)})
         for endpoint, result in results.cox.items()
     }
+    if results.cox_publication:
+        out["cox_publication"] = {endpoint: _cox_dict(result) for endpoint, result in results.cox_publication.items()}
 
     kinetics: dict[str, Any] = {"peak": {}}
     if results.kinetics_reason:
@@ -336,6 +349,7 @@ def results_to_dict(results: Results) -> dict[str, Any]:
         _test_fields(extra["il6_by_bm_blasts_ge20"], results.il6_by_blasts)
     out["extra"] = extra
     out.update(_competing_and_landmark_dict(results))
+    out.update(_time_dependent_dict(results))
     if results.centers is not None:
         out["centers"] = _centers_dict(results.centers)
     _add_trend_onset_and_transplant(out, results)
@@ -598,3 +612,50 @@ def _pvalues_dict(table: PValueTable) -> dict[str, Any]:
             for r in table.rows
         ],
     }
+
+
+# ======================================================================================
+# Toxicity as a time-dependent exposure and the multivariable landmark model (issue 20)
+# ======================================================================================
+
+
+def _time_dependent_dict(results: Results) -> dict[str, Any]:
+    onsets = {}
+    for toxicity, summary in results.onset_days.items():
+        item: dict[str, Any] = {"n": summary.n, "n_after_day0": summary.n_after_day0}
+        onsets[toxicity] = _put_stats(
+            item, summary, ("median_day", "q1_day", "q3_day", "min_day", "max_day"), "no patient had this toxicity"
+        )
+    td: dict[str, Any] = {"onsets": onsets}
+    for (endpoint, grouping), comparison in results.time_dependent.items():
+        mb = comparison.mantel_byar
+        entry: dict[str, Any] = {
+            "n": comparison.n,
+            "n_rows": comparison.n_rows,
+            "events": comparison.events,
+            "n_zero_time": comparison.n_zero_time,
+            "n_changed": comparison.n_changed,
+        }
+        _put(entry, "mantel_byar_chisq", mb.chisq, mb.reason)
+        _put(entry, "mantel_byar_df", mb.df, mb.reason)
+        _put(entry, "mantel_byar_p", mb.p, mb.reason)
+        entry["cox"] = _cox_dict(comparison.cox)
+        entry["levels"] = {level.key: _km_dict(level) for level in comparison.curves.levels}
+        entry.update(_risk_table(comparison.curves))
+        td.setdefault(endpoint, {})[grouping] = entry
+    for endpoint, model in results.time_dependent_cox.items():
+        td.setdefault(endpoint, {})["multivariable"] = _cox_dict(model)
+    models: dict[str, Any] = {}
+    for (endpoint, day), lm in results.landmark_models.items():
+        item = {
+            "n_before": lm.n_before,
+            "n_event_before": lm.n_event_before,
+            "n_censored_before": lm.n_censored_before,
+            "n_reclassified": lm.n_reclassified,
+        }
+        if lm.cox is None:
+            item["reason"] = lm.reason
+        else:
+            item.update(_cox_dict(lm.cox))
+        models.setdefault(str(day), {})[endpoint] = item
+    return {"time_dependent": td, "landmark_models": models}

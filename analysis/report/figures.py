@@ -354,6 +354,7 @@ def km_plot(
     ylabel: str | None = None,
     xlabel: str | None = None,
     ci: bool | None = None,
+    test: str = "Log-rank",
 ) -> Figure:
     """Figure 2/3 panel: Kaplan–Meier curves with '+' censor marks (when few enough to be
     read: :func:`censor_marks_drawn`), log-rank p and
@@ -413,7 +414,7 @@ def km_plot(
     ax.tick_params(axis="x", labelbottom=True)
 
     if len(shown) > 1:
-        p_text = "Log-rank " + fmt_p(comparison.logrank_p, comparison.reason)
+        p_text = f"{test} " + fmt_p(comparison.logrank_p, comparison.reason)
         x, y, ha, va = _free_corner(p_text, drawn, ("lower left", "upper right", "lower right"), x_right, ax_width)
         # the white box keeps the p-value readable if every corner has a curve in it
         ax.text(x, y, p_text, transform=ax.transAxes, ha=ha, va=va, fontsize=8, zorder=5, gid="p_value",
@@ -743,34 +744,42 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
 
 # --------------------------------------------------------------------------- forest plot of Table 2
 
-def _forest_rows() -> list[tuple[str, str | None, str, str | None]]:
-    """Rows of Table 2 in its order: (label, Cox term key or None, kind, meaning)."""
-    from analysis.estimators.cox import COX_TERMS
+def _forest_rows(result) -> list[tuple[str, str | None, str, str | None]]:
+    """Rows of Table 2 in its order: (label, Cox term key or None, kind, meaning): the
+    covariates, the exposure's header, its reference level and its levels."""
+    from analysis.estimators.cox import exposure_term_key
+    from analysis.registry.groups import REFERENCE_LEVELS
+    from analysis.report.tables import exposure_header
 
-    severity = GROUPINGS["severity"]
-    return [
-        (COX_TERMS["bm_blasts_ge20"], "bm_blasts_ge20", "term", None),
-        (COX_TERMS["steroids"], "steroids", "term", None),
-        (COX_TERMS["tocilizumab"], "tocilizumab", "term", None),
-        ("CRS/ICANS group", None, "header", None),
-        (severity.label("none"), None, "reference", "reference"),
-        (severity.label("severe"), "severity_ge3", "sub", level_meaning("severity", "severe")),
-        (severity.label("other"), "severity_other", "sub", level_meaning("severity", "other")),
-    ]
+    exposure = result.exposure
+    g = GROUPINGS[exposure]
+    reference = REFERENCE_LEVELS[exposure]
+    rows: list[tuple[str, str | None, str, str | None]] = [(t.label, t.key, "term", None)
+                                                           for t in result.covariate_terms]
+    rows.append((exposure_header(exposure), None, "header", None))
+    rows.append((g.label(reference), None, "reference", "reference"))
+    for key in g.keys:
+        if key != reference:
+            rows.append((g.label(key), exposure_term_key(exposure, key), "sub", level_meaning(exposure, key)))
+    return rows
 
 
 def forest_plot(cox) -> Figure:
     """Forest plot of Table 2: hazard ratio and 95% CI of every term of the multivariable
-    Cox model, one panel per endpoint (OS, LFS) on a shared log HR axis.
+    Cox model, one panel per endpoint (OS, LFS) on a shared log HR axis (rows: those of the
+    first endpoint's model; every endpoint's model has the same terms).
 
-    The reference row of the CRS/ICANS group is marked by an open diamond at HR 1 and the
-    word "Reference"; the severity terms take the colours of their groups
+    The reference row of the exposure (the CRS/ICANS group) is marked by an open diamond at
+    HR 1 and the word "Reference"; the exposure's terms take the colours of their groups
     (:data:`MEANING_COLORS`), the other covariates are black. A term that is not estimable
     says so at HR 1. The joint p of the CRS/ICANS group is printed on its header row.
     """
     endpoints = [e for e in ENDPOINTS if e in cox] + [e for e in cox if e not in ENDPOINTS]
-    rows = _forest_rows()
-    label_w, panel_w, gap, right = 2.3, 2.05, 0.2, 0.12
+    rows = _forest_rows(cox[endpoints[0]])
+    # the label column fits the longest label (8 pt; the levels indented by 0.18 in)
+    longest = max((_text_size_pt(label, 8)[0] / 72 + (0.18 if kind in ("reference", "sub") else 0.0)
+                   for label, _key, kind, _ in rows), default=0.0)
+    label_w, panel_w, gap, right = max(2.3, longest + 0.2), 2.05, 0.2, 0.12
     row_h, top, bottom = 0.24, 0.42, 0.55
     width = label_w + len(endpoints) * panel_w + (len(endpoints) - 1) * gap + right
     height = bottom + row_h * len(rows) + top
@@ -965,6 +974,15 @@ def landmark_km_plot(result) -> Figure:
         return _not_estimable_panel(f"Landmark analysis not estimable ({result.reason})")
     return km_plot(result.survival, ylabel=ENDPOINTS[result.endpoint].survival_axis,
                    xlabel=f"Months since the day-{result.landmark_day} landmark")
+
+
+def simon_makuch_plot(comparison) -> Figure:
+    """Simon–Makuch panel of a toxicity as a time-dependent exposure (an
+    :class:`analysis.estimators.timevarying.TimeDependentComparison`): each curve follows the
+    patients while they are in its group (they move from "no toxicity" to the toxicity's
+    group at its onset), with the Mantel–Byar p and the numbers at risk in each group
+    (entering the toxicity's group at onset)."""
+    return km_plot(comparison.curves, test="Mantel–Byar", ci=False)
 
 
 # --------------------------------------------------------------------------- cohort flow and swimmer plot

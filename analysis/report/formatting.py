@@ -234,3 +234,11 @@ def fmt_months(x, missing: str = NOT_ESTIMABLE) -> str:
     if is_missing(x):
         return missing
     return f"{_fixed(x, 1)} months"
+
+
+def and_list(items) -> str:
+    """'a', 'a and b', 'a, b and c' (no serial comma, as the manuscript writes lists)."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

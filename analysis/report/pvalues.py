@@ -64,6 +64,9 @@ FAMILY_TITLES: dict[str, str] = {
     "landmark": "Landmark analysis",
     "centers": "Center-stratified Cox models (sensitivity analysis)",
     "il6": "Peak IL-6 by marrow blasts ≥20%",
+    "publication_model": "The publication's multivariable model (sensitivity analysis)",
+    "time_dependent": "Survival by toxicity from its onset (Mantel–Byar)",
+    "exposure_models": "The multivariable model's exposure time-dependent and at the landmarks",
     "trend": "Trend across ordered grades",
     "transplant": "Allogeneic HSCT after CAR-T (time-dependent covariate; censored at HSCT)",
 }
@@ -79,6 +82,10 @@ FAMILIES: dict[str, str | Callable[[tuple], str]] = {
     "landmark": "landmark",
     "centers": "centers",
     "il6_by_blasts": "il6",
+    "cox_publication": "publication_model",
+    "time_dependent": "time_dependent",
+    "time_dependent_cox": "exposure_models",
+    "landmark_models": "exposure_models",
     "response_trend": "trend",
     "survival_trend": "trend",
     "transplant": "transplant",
@@ -97,6 +104,16 @@ NOT_REPORTED: dict[tuple[str, str], str] = {
     "comparison's chi-square or Fisher test is reported",
 }
 
+#: Attributes of results not walked, by (class, attribute), with why: what they hold is printed
+#: elsewhere or not at all.
+NOT_WALKED: dict[tuple[str, str], str] = {
+    ("TimeDependentComparison", "cox"): "its Wald tests are not printed: the Mantel–Byar test of the comparison is",
+    ("TimeDependentComparison", "curves"): "the Simon–Makuch curves repeat the Mantel–Byar p for the figure",
+}
+#: Models of which only the joint test of the exposure is printed (the HRs without p):
+#: ``CoxResult.model`` values, or their prefix.
+JOINT_ONLY_MODELS = ("time-dependent", "landmark day")
+
 #: Fields of ``Results`` that hold no test (or this table itself): not walked.
 SKIPPED_FIELDS = ("pvalues", "kinetics_patients", "kinetics_profiles", "swimmer", "cohort_flow")
 
@@ -106,7 +123,13 @@ _TEST_OF_ATTRIBUTE = {
     "severity_global_p": "Wald, joint (2 df)",
     "ph_test_global_p": "Schoenfeld residuals, global",
 }
-_TEST_OF_CLASS = {"CoxTerm": "Wald", "GrayTest": "Gray", "CoxTrend": "Wald, Cox score term", "TDTerm": "Wald"}
+_TEST_OF_CLASS = {
+    "CoxTerm": "Wald",
+    "GrayTest": "Gray",
+    "CoxTrend": "Wald, Cox score term",
+    "TDTerm": "Wald",
+    "MantelByar": "Mantel–Byar",
+}
 #: The test of every p of a Firth-penalised Cox model (its proportional-hazards test aside).
 _FIRTH_TEST = "Penalized likelihood ratio"
 #: Words for attributes that are not the plain ``p`` of their object.
@@ -130,6 +153,8 @@ _STRUCTURE = {
     "all",
     "levels",
     "effects",
+    "mantel_byar",
+    "baseline",
 }
 
 
@@ -278,8 +303,14 @@ def _walk(value: Any, path: tuple, parts: list[Any], seen: set[int], out: list, 
         p_label = getattr(value, "p_label", None)
         if isinstance(p_label, str):  # an estimate that words its own p
             own = [p_label]
+        model = getattr(value, "model", None) if cls == "CoxResult" else None
+        if isinstance(model, str):
+            own.append(model)  # 'landmark day 30', 'time-dependent', 'publication' ('baseline': Table 2)
+        joint_only = isinstance(model, str) and model.startswith(JOINT_ONLY_MODELS)
         for f in dataclasses.fields(value):
             v = getattr(value, f.name)
+            if (cls, f.name) in NOT_WALKED or (joint_only and f.name == "terms"):
+                continue
             if f.name == "p" or f.name.endswith("_p"):
                 if getattr(value, "reported", True) is False:  # an estimate the report does not print
                     continue

@@ -28,7 +28,7 @@ from analysis.estimators.comparisons import (
     describe,
     rank_test,
 )
-from analysis.estimators.cox import CoxResult, fit_cox
+from analysis.estimators.cox import PUBLICATION_MODEL, CoxResult, ModelSpec, fit_cox, model_columns
 from analysis.estimators.effects import (
     DetectableHazardRatio,
     ResponseEffect,
@@ -131,6 +131,22 @@ class Results:
     #: every p-value of the report, once, by family, with Holm and BH adjustments
     #: (:func:`analysis.report.pvalues.collect_pvalues`, filled in last)
     pvalues: PValueTable | None = None
+    #: The analysis plan (the study file's ``analysis:`` options, every one resolved:
+    #: :data:`analysis.registry.concepts.OPTIONS`) and the multivariable model built from it.
+    plan: dict[str, Any] = field(default_factory=dict)
+    model: ModelSpec | None = None
+    #: covariates of the plan left out because no patient has a value
+    covariates_unavailable: tuple[str, ...] = ()
+    #: the publication's model (adjusting for corticosteroids and tocilizumab), for the
+    #: bundled demo only: a labelled sensitivity analysis beside Table 2
+    cox_publication: dict[str, CoxResult] = field(default_factory=dict)
+    #: CRS/ICANS as time-dependent exposures: onset days, (endpoint, grouping) -> Mantel–Byar,
+    #: time-dependent Cox and Simon–Makuch curves, endpoint -> the multivariable model with
+    #: its exposure time-dependent; (endpoint, day) -> the multivariable model at a landmark
+    onset_days: dict[str, OnsetSummary] = field(default_factory=dict)
+    time_dependent: dict[tuple[str, str], TimeDependentComparison] = field(default_factory=dict)
+    time_dependent_cox: dict[str, CoxResult] = field(default_factory=dict)
+    landmark_models: dict[tuple[str, int], LandmarkModel] = field(default_factory=dict)
     #: Trend across ordered grades ((response or endpoint, grouping) for the groupings of
     #: groups.TREND_SCORES), onset of CRS/ICANS with death competing, HSCT after CAR-T:
     #: see the block at the end.
@@ -218,24 +234,45 @@ def _missing(df: pd.DataFrame, not_collected: tuple[str, ...] = ()) -> dict[str,
     return {column: n for column, n in missing.items() if column not in not_collected}
 
 
-def compute_results(
-    study,
-    alpha: float | None = None,
-    landmark_day: int | None = None,
-    visit_windows=None,
-    min_cell_size: int | None = None,
-) -> Results:
+def resolve_plan(options: dict[str, Any]) -> dict[str, Any]:
+    """Every option of the analysis plan, checked as a study file's ``analysis:`` section
+    (:class:`analysis.inputs.studyfile.AnalysisOptions`): a name outside the registry's is an
+    error; ``None`` means the default, except for an option that ``null`` switches off
+    (``sensitivity_landmark_day``)."""
+    from typing import get_args
+
+    from analysis.inputs.studyfile import AnalysisOptions
+
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise TypeError(f"unknown analysis option {', '.join(unknown)}; the options are: {', '.join(OPTIONS)}")
+    given = {key: value for key, value in options.items()
+             if value is not None or type(None) in get_args(OPTIONS[key].kind)}
+    return AnalysisOptions(**given).model_dump()
+
+
+def plan_model(df: pd.DataFrame, plan: dict[str, Any]) -> tuple[ModelSpec, tuple[str, ...]]:
+    """The study's multivariable model (its name "baseline"): the plan's exposure and the
+    covariates that have a value in the data; and the covariates left out for having none."""
+    present = [c for c in plan["covariates"] if c in df.columns and df[c].notna().any()]
+    absent = tuple(c for c in plan["covariates"] if c not in present)
+    cutoffs = tuple((c, float(v)) for c, v in plan["covariate_cutoffs"].items() if c in present)
+    return ModelSpec(exposure=plan["exposure"], covariates=tuple(present), cutoffs=cutoffs, name="baseline"), absent
+
+
+def compute_results(study, **options) -> Results:
     """Compute every statistic of the report for a loaded :class:`analysis.inputs.loading.Study`.
 
-    ``alpha``: the significance level of the power statements and of the counts of the
-    p-value table; ``landmark_day``: day after infusion of the landmark analysis;
-    ``visit_windows``: the kinetics visits ({nominal day: half-width}) of the profiles over
-    time; ``min_cell_size``: fewest patients a per-center row shows (defaults:
-    :data:`analysis.registry.concepts.OPTIONS`). A study file's ``analysis:`` options
-    provide them."""
+    ``options``: the analysis plan, as the study file's ``analysis:`` section names it
+    (``compute_results(data, **settings.analysis.model_dump())``; ``alpha=``,
+    ``landmark_day=``, ``covariates=``...); an option not given takes its default
+    (:data:`analysis.registry.concepts.OPTIONS`)."""
+    plan = resolve_plan(options)
+    alpha, landmark_day = plan["alpha"], plan["landmark_day"]
     df = prepare_cohort(study.cohort)
     kinetics = study.kinetics
     not_collected = tuple(getattr(study, "not_collected", ()))
+    model, unavailable = plan_model(df, plan)
     hsct_recorded = "hsct_date" not in getattr(study, "absent_columns", ())  # the file had the column
 
     table1 = {
@@ -253,9 +290,9 @@ def compute_results(
         survival[(endpoint, "all")] = compare_survival(df, endpoint, None)
         for grouping in GROUPINGS:
             survival[(endpoint, grouping)] = compare_survival(df, endpoint, grouping)
-    cox = {endpoint: fit_cox(df, endpoint) for endpoint in ENDPOINTS}
-    if alpha is None:  # the default alpha (a study file's `analysis: alpha` is passed in)
-        alpha = OPTIONS["alpha"].default
+    cox = {endpoint: fit_cox(df, endpoint, model=model) for endpoint in ENDPOINTS}
+    cox_publication = ({endpoint: fit_cox(df, endpoint, model=PUBLICATION_MODEL) for endpoint in ENDPOINTS}
+                       if study.is_synthetic else {})
 
     two_level = [g for g, grouping in GROUPINGS.items() if len(grouping.levels) == 2]
     response_effects = {(r, g): effect for r in RESPONSES for g in two_level
@@ -276,7 +313,7 @@ def compute_results(
         for m in KINETIC_METRICS
         for g in KINETICS_TABLE_GROUPINGS
     }
-    windows = concept_visit_windows(OPTIONS["visit_windows"].default if visit_windows is None else visit_windows)
+    windows = concept_visit_windows(plan["visit_windows"])
     visits = visit_samples(samples, windows)  # one sample per patient and visit, for every grouping
     kinetics_profiles = {g: kinetics_profile(df, kinetics, g, samples=visits, windows=windows) for g in GROUPINGS}
     kinetics_patients = None
@@ -309,7 +346,12 @@ def compute_results(
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
         **_competing_and_landmark(df, landmark_day, hsct_recorded, not_collected),
-        centers=center_supplement(df, min_cell_size),
+        centers=center_supplement(df, plan["min_cell_size"], model),
+        plan=plan,
+        model=model,
+        covariates_unavailable=unavailable,
+        cox_publication=cox_publication,
+        **_time_dependent(df, model, plan),
         kinetics_metrics=kinetics_metrics,
         kinetics_auc=None if kinetics_reason else auc_counts(per_patient),
         visit_windows=windows,
@@ -359,6 +401,49 @@ def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None, hsct_rec
     return {"competing": competing, "landmark": landmark, "landmark_day": day,
             "cohort_flow": cohort_flow(df, hsct_recorded, "mrd_negative" not in not_collected),
             "swimmer": swimmer_timelines(df)}
+
+
+# ======================================================================================
+# Toxicity as a time-dependent exposure, and the multivariable landmark model (issue 20)
+# ======================================================================================
+
+from analysis.estimators.landmark import LandmarkModel, landmark_model, toxicity_at_landmark  # noqa: E402
+from analysis.estimators.timevarying import (  # noqa: E402
+    ONSETS,
+    TIME_DEPENDENT_ENDPOINTS,
+    OnsetSummary,
+    TimeDependentComparison,
+    onset_summary,
+    time_dependent_comparison,
+    time_dependent_data,
+    time_dependent_model,
+)
+
+#: Groupings analysed as time-dependent exposures (the plan's exposure is added when another).
+TIME_DEPENDENT_REPORTED = ("crs", "icans", "severity")
+
+
+def _time_dependent(df: pd.DataFrame, model: ModelSpec, plan: dict[str, Any]) -> dict[str, Any]:
+    groupings = tuple(dict.fromkeys([*TIME_DEPENDENT_REPORTED, model.exposure]))
+    comparisons: dict[tuple[str, str], TimeDependentComparison] = {}
+    multivariable: dict[str, CoxResult] = {}
+    for endpoint in TIME_DEPENDENT_ENDPOINTS:
+        # one split per endpoint, shared by every grouping and the multivariable model
+        data = time_dependent_data(df, endpoint, groupings, model_columns(model)[:-1])
+        for grouping in groupings:
+            comparisons[(endpoint, grouping)] = time_dependent_comparison(df, endpoint, grouping, data)
+        multivariable[endpoint] = time_dependent_model(df, endpoint, model, data)
+        del data
+    days = [plan["landmark_day"]] + ([plan["sensitivity_landmark_day"]]
+                                     if plan["sensitivity_landmark_day"] is not None else [])
+    landmarks = {}
+    for day in dict.fromkeys(int(d) for d in days):
+        classified = toxicity_at_landmark(df, day) if day >= 0 else None   # once per day, for every endpoint
+        for endpoint in TIME_DEPENDENT_ENDPOINTS:
+            landmarks[(endpoint, day)] = landmark_model(df, endpoint, day, model, classification=classified)
+        del classified
+    return {"onset_days": {t: onset_summary(df, t) for t in ONSETS}, "time_dependent": comparisons,
+            "time_dependent_cox": multivariable, "landmark_models": landmarks}
 
 
 # ======================================================================================

@@ -32,17 +32,18 @@ if TYPE_CHECKING:  # imported where a table is drawn: restoring cached results s
 from analysis.estimators.centers import CENTER_COUNTS, CENTER_RESPONSES, OTHER_CENTERS, CenterRow, CenterSupplement
 from analysis.estimators.comparisons import CategoricalLevel, Comparison, ContinuousLevel
 from analysis.estimators.competing import CIF_MONTHS, CompetingRisks, summary_rows
-from analysis.estimators.cox import COX_TERMS, FIRTH, CoxResult
+from analysis.estimators.cox import EPV_RULE, FIRTH, CoxResult, exposure_term_key
 from analysis.estimators.effects import UnivariableCox, reference_level
 from analysis.estimators.kinetics import KineticsComparison
 from analysis.estimators.multiplicity import EValue
 from analysis.estimators.survival import KMSummary, SurvivalComparison
 from analysis.estimators.transplant import HSCT_ENDPOINTS, HSCT_GROUPINGS, HSCT_LABEL, TransplantAnalysis
 from analysis.registry.concepts import ENDPOINTS, KINETIC_METRICS, OPTIONS, SOFTWARE, TESTS, VARIABLES
-from analysis.registry.groups import GROUPINGS, KINETICS_TABLE_GROUPINGS, TABLE1_GROUPINGS
+from analysis.registry.groups import GROUPINGS, KINETICS_TABLE_GROUPINGS, REFERENCE_LEVELS, TABLE1_GROUPINGS
 from analysis.registry.groups import MAIN_GROUPINGS as MAIN_GROUPINGS  # for the sections: tables.MAIN_GROUPINGS
 from analysis.report.formatting import (
     CELL_MISSING,
+    and_list,
     fmt_ci,
     fmt_count_pct,
     fmt_date,
@@ -398,9 +399,6 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
 
 # --------------------------------------------------------------------------- Table 2
 
-_SEVERITY_TERMS = ("severity_ge3", "severity_other")
-
-
 def _endpoint_title(endpoint: str) -> tuple[str, str | None]:
     """Title and population of an endpoint's block; an endpoint not in the registry by its key."""
     if endpoint in ENDPOINTS:
@@ -408,39 +406,58 @@ def _endpoint_title(endpoint: str) -> tuple[str, str | None]:
     return endpoint.upper(), None
 
 
-def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EValue] | None = None) -> Table:
-    """Table 2: multivariable Cox model for OS and LFS.
+def exposure_header(exposure: str) -> str:
+    """The row heading the exposure's levels in Table 2 and the forest plot: 'CRS/ICANS group'
+    for the severity group, else the grouping's title."""
+    return "CRS/ICANS group" if exposure == "severity" else GROUPINGS[exposure].title
 
-    One block per endpoint (n and events in its header row), HR, 95% CI and Wald
-    p per term; the CRS/ICANS group row carries the joint Wald p of its two
-    terms, "No CRS or ICANS" is the reference. The proportional-hazards test's
-    global p goes to a footnote. An endpoint whose partial likelihood is monotone
-    (``result.method == "firth"``) shows the Firth-penalized fit, with a footnote
-    naming the method, why, and its CIs and tests.
+
+def _covariate_list(result: CoxResult) -> str:
+    from analysis.registry.concepts import covariate_phrase
+
+    phrases = [covariate_phrase(c) for c in result.covariates]
+    return and_list(phrases) if phrases else "no covariate"
+
+
+def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EValue] | None = None) -> Table:
+    """Table 2: a multivariable Cox model for OS and LFS (the study's, or the publication's
+    as its sensitivity analysis: the same layout for any :class:`~analysis.estimators.cox.CoxResult`).
+
+    One block per endpoint (n and events in its header row), HR, 95% CI and Wald p per
+    term: the covariates, then the exposure's group row, which carries the joint Wald p of
+    its terms, its reference level ("Reference") and its levels. Footnotes: what the model
+    adjusts for, events per coefficient (with a warning below 10), patients left out for a
+    missing covariate, the proportional-hazards test's global p. An endpoint whose partial
+    likelihood is monotone (``result.method == "firth"``) shows the Firth-penalized fit,
+    with a footnote naming the method, why, and its CIs and tests. ``e_values``: the E-value
+    column (``results.e_values``, keyed ("cox", endpoint, term)).
     """
     with_e = bool(e_values)
     columns, headers, widths = ["term", "hr", "ci", "p"], ["Variable", "HR", "95% CI", "p"], [52, 14, 20, 14]
     if with_e:  # E-values (VanderWeele & Ding) of the estimate and of the CI limit closest to 1
         columns, headers, widths = columns + ["e"], headers + ["E-value (CI)"], widths + [16]
     spec = _Spec(columns, headers, ["", *headers[1:]], widths)
-    severity = GROUPINGS["severity"]
     notes: list[str] = []
     ph_notes: list[str] = []
     firth_notes: list[str] = []
+    epv_notes: list[str] = []
+    missing_notes: list[str] = []
+    exposures: set[str] = set()
     for endpoint in [e for e in ENDPOINTS if e in cox] + [e for e in cox if e not in ENDPOINTS]:
         result = cox[endpoint]
+        exposure = GROUPINGS[result.exposure]
+        exposures.add(result.exposure)
         title, population = _endpoint_title(endpoint)
         spec.add("group", Cell(f"{title} ({population + ', ' if population else ''}"
                                f"n = {result.n:,}; {result.events:,} events)"))
-        terms = {t.key: t for t in result.terms}
         e_of = {k[2]: e for k, e in (e_values or {}).items() if k[:2] == ("cox", endpoint)} if with_e else None
-        for key in ("bm_blasts_ge20", "steroids", "tocilizumab"):
-            _add_cox_term(spec, terms.get(key), COX_TERMS[key], "variable", notes, title, e_of)
-        spec.add("variable", Cell("CRS/ICANS group"), "", "",
+        for term in result.covariate_terms:
+            _add_cox_term(spec, term, term.label, "variable", notes, title, e_of)
+        spec.add("variable", Cell(exposure_header(result.exposure)), "", "",
                  Cell(fmt_p_bare(result.severity_global_p)))
-        spec.add("sub", Cell(_INDENT + severity.label("none")), "Reference", "", "")
-        _add_cox_term(spec, terms.get("severity_ge3"), severity.label("severe"), "sub", notes, title, e_of)
-        _add_cox_term(spec, terms.get("severity_other"), severity.label("other"), "sub", notes, title, e_of)
+        spec.add("sub", Cell(_INDENT + exposure.label(REFERENCE_LEVELS[result.exposure])), "Reference", "", "")
+        for term in result.exposure_terms:
+            _add_cox_term(spec, term, term.label, "sub", notes, title, e_of)
         if result.reason:
             notes.append(f"{title}: {result.reason}")
         if result.method == FIRTH:
@@ -448,9 +465,19 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
                 f"{title}: fitted by Firth's penalized partial likelihood (Heinze & Schemper 2001; "
                 f"Breslow ties, as R coxphf) because the ordinary fit is not defined: {result.method_reason}. "
                 "HRs are penalized estimates; 95% CI from the profile penalized likelihood; "
-                "p: penalized likelihood-ratio test (group row: 2 df)")
+                "p: penalized likelihood-ratio test (group row: joint test)")
         ph_notes.append(f"{title} {fmt_p(result.ph_test_global_p, result.ph_test_reason or result.reason)}")
+        epv = result.events_per_variable
+        if epv is not None:
+            low = (f", fewer than {EPV_RULE}: the estimates may be biased and their CIs unreliable"
+                   if epv < EPV_RULE else "")
+            epv_notes.append(f"{title} {epv:.1f} ({result.events:,} events, {result.n_coefficients} coefficients{low})")
+        if result.n_missing:
+            missing_notes.append(f"{title} {result.n_missing:,}")
 
+    first = next(iter(cox.values()), None)
+    if first is not None:
+        spec.footnotes.append((None, f"Adjusted for {_covariate_list(first)}"))
     legend = "HR, hazard ratio; CI, confidence interval; BM, bone marrow (blasts before infusion)"
     if with_e:
         legend += (". E-value (VanderWeele & Ding 2017): the risk ratio an unmeasured confounder would need "
@@ -458,9 +485,13 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
                    "parentheses, to move the confidence limit closest to 1 to 1 (1.00: the CI includes 1). For "
                    "an outcome that 15% or more of the patients had, the HR is first converted to a risk ratio")
     if len(firth_notes) < len(cox):   # the Firth notes say how their own p-values are computed
-        legend += ". p: Wald test; group row: joint Wald test of both CRS/ICANS terms"
+        legend += ". p: Wald test; group row: joint Wald test of the group's terms"
         legend += " (ordinary Cox fits)" if firth_notes else ""
     spec.footnotes.append((None, legend))
+    if epv_notes:
+        spec.footnotes.append((None, "Events per coefficient: " + "; ".join(epv_notes)))
+    if missing_notes:
+        spec.footnotes.append((None, "Patients left out for a missing covariate value: " + "; ".join(missing_notes)))
     for note in firth_notes:
         spec.footnotes.append((None, note))
     if ph_notes:
@@ -846,6 +877,116 @@ def _center_cell(row: CenterRow, key: str) -> str:
         return fmt_count_pct(row.counts[key], row.percents[key])
     over = row.denominators.get(key, row.n)
     return f"{row.counts[key]:,}/{over:,} ({fmt_pct(row.percents[key], missing=CELL_MISSING)})"
+
+
+# --------------------------------------------------------------------------- toxicity as a time-dependent exposure
+
+
+def _hr_ci(term) -> str:
+    """'1.41 (0.53–3.72)'; the missing mark when not estimable."""
+    if term is None or term.hr is None:
+        return CELL_MISSING
+    return f"{fmt_hr(term.hr)} ({fmt_ci(term.ci_low, term.ci_high, missing=CELL_MISSING)})"
+
+
+def time_dependent_table(results) -> Table:
+    """Each toxicity grouping from infusion (its level known at time 0: univariable Cox HR and
+    log-rank p, as Table 3) beside the same grouping as a time-dependent exposure (Cox HR with
+    the toxicity from its onset, Mantel–Byar p), per endpoint."""
+    columns = ["group", "hr0", "p0", "hrt", "pt"]
+    md = ["Group", "From infusion: HR (95% CI)", "Log-rank p", "Time-dependent: HR (95% CI)", "Mantel–Byar p"]
+    html = ["Group", "HR (95% CI)", "Log-rank p", "HR (95% CI)", "Mantel–Byar p"]
+    spec = _Spec(columns, md, html, [34, 18, 10, 18, 10],
+                 spanners=[("From infusion", ["hr0", "p0"]), ("Toxicity from its onset", ["hrt", "pt"])])
+    notes: list[str] = []
+    endpoints = list(dict.fromkeys(e for e, _ in results.time_dependent))
+    for endpoint in endpoints:
+        title, population = _endpoint_title(endpoint)
+        spec.add("group", Cell(title + (f" ({population})" if population else "")))
+        for (e, g), td in results.time_dependent.items():
+            if e != endpoint:
+                continue
+            grouping = GROUPINGS[g]
+            time0 = results.survival.get((endpoint, g))
+            cox0 = results.survival_hr.get((endpoint, g))
+            spec.add("variable", Cell(grouping.title), "", Cell(fmt_p_bare(time0.logrank_p if time0 else None)),
+                     "", Cell(fmt_p_bare(td.mantel_byar.p)))
+            if td.mantel_byar.p is None and td.mantel_byar.reason:
+                notes.append(f"{title}, {grouping.title}: Mantel–Byar test {td.mantel_byar.reason}")
+            before = {hr.level: hr for hr in cox0.hazard_ratios} if cox0 else {}
+            after = {t.key: t for t in td.cox.terms}
+            ref = REFERENCE_LEVELS[g]
+            for level in grouping.levels:
+                if level.key == ref:
+                    spec.add("sub", Cell(_INDENT + level.label), "Reference", "", "Reference", "")
+                    continue
+                spec.add("sub", Cell(_INDENT + level.label), _hr_cell(before.get(level.key)), "",
+                         _hr_ci(after.get(exposure_term_key(g, level.key))), "")
+    spec.footnotes.append((None, "From infusion: every patient in the group of the toxicity recorded, from "
+                                 "time 0 (as in the survival table of the manuscript). Time-dependent: each "
+                                 "patient counted without the "
+                                 "toxicity until its onset day and with it (its maximum grade) afterwards "
+                                 "(counting-process data, R tmerge); HR from the Cox model with the toxicity "
+                                 "as a time-dependent covariate (Efron ties, Wald 95% CI); p, Mantel–Byar test. "
+                                 "HR, hazard ratio; CI, confidence interval"))
+    for note in notes:
+        spec.footnotes.append((None, "Not estimable — " + note))
+    return Table(spec)
+
+
+def exposure_models_table(results) -> Table:
+    """The multivariable model's exposure in each way of timing it: Table 2 (from infusion),
+    the exposure time-dependent, and the model refitted at the landmark and the sensitivity
+    landmark (exposure as known then, time from the landmark); HR (95% CI) of each level
+    against the reference, the joint test, n and events."""
+    models: list[tuple[str, str, Mapping[str, CoxResult]]] = [
+        ("t0", "From infusion (the manuscript's model)", results.cox)
+    ]
+    models.append(("td", "Time-dependent", results.time_dependent_cox))
+    for day in dict.fromkeys(day for _, day in results.landmark_models):
+        fitted = {e: lm.cox for (e, d), lm in results.landmark_models.items() if d == day and lm.cox is not None}
+        models.append((f"lm{day}", f"Landmark day {day}", fitted))
+    columns = ["term"] + [key for key, _, _ in models]
+    headers = ["Exposure"] + [title for _, title, _ in models]
+    spec = _Spec(columns, headers, headers, [34] + [17] * len(models))
+    notes: list[str] = []
+    for endpoint in ENDPOINTS:
+        first = results.cox.get(endpoint)
+        if first is None:
+            continue
+        title, population = _endpoint_title(endpoint)
+        spec.add("group", Cell(title + (f" ({population})" if population else "")))
+        spec.add("variable", Cell("Patients; events"),
+                 *[(f"{m[endpoint].n:,}; {m[endpoint].events:,}" if endpoint in m else CELL_MISSING)
+                   for _, _, m in models])
+        spec.add("variable", Cell(exposure_header(first.exposure) + ", joint p"),
+                 *[(fmt_p_bare(m[endpoint].severity_global_p) if endpoint in m else CELL_MISSING)
+                   for _, _, m in models])
+        exposure = GROUPINGS[first.exposure]
+        spec.add("sub", Cell(_INDENT + exposure.label(REFERENCE_LEVELS[first.exposure])),
+                 *["Reference"] * len(models))
+        for term in first.exposure_terms:
+            cells = []
+            for _, _, m in models:
+                result = m.get(endpoint)
+                cells.append(_hr_ci(next((t for t in result.terms if t.key == term.key), None)) if result
+                             else CELL_MISSING)
+            spec.add("sub", Cell(_INDENT + term.label), *cells)
+        for (e, day), lm in results.landmark_models.items():
+            if e == endpoint and lm.cox is None:
+                notes.append(f"{title}, landmark day {day}: {lm.reason}")
+    first = next(iter(results.cox.values()), None)
+    adjusted = _covariate_list(first) if first is not None else "no covariate"
+    spec.footnotes.append((None, f"Every model adjusted for {adjusted} (at baseline). From infusion: the "
+                                 "exposure as recorded, from time 0 (the manuscript's multivariable model). "
+                                 "Time-dependent: the exposure "
+                                 "from its onset day (counting-process data). Landmark: patients alive and "
+                                 "event-free after the landmark day, the exposure as known by then, time from "
+                                 "the landmark. HR (95% CI) against the reference; joint p, Wald test of the "
+                                 "exposure's terms"))
+    for note in notes:
+        spec.footnotes.append((None, "Not fitted — " + note))
+    return Table(spec)
 
 
 # --------------------------------------------------------------------------- kinetics

@@ -29,3 +29,24 @@ landmark <- function(lm, endpoint, tox) {
 }
 for (lm in c(30, 10)) for (tox in c("crs", "icans")) landmark(lm, "os", tox)
 for (tox in c("crs", "icans")) landmark(30, "lfs", tox)
+
+# The multivariable landmark model (tests/test_landmark.py::test_landmark_model_matches_r): the
+# baseline model (age, blasts >= 20%, Ph, dose, severity as known at the landmark) on the subset.
+lm_model <- function(lm, endpoint) {
+  s <- if (endpoint == "os") d else d[d$cr_day30 == "yes", ]
+  days <- if (endpoint == "os") s$os_days else s$lfs_days
+  event <- if (endpoint == "os") !is.na(s$death_date) else s$lfs_event
+  cg <- ifelse(s$crs_grade > 0 & !is.na(s$crs_onset_day) & s$crs_onset_day <= lm, s$crs_grade, 0)
+  on_i <- s$icans_grade > 0 & !is.na(s$icans_onset_day) & s$icans_onset_day <= lm
+  ig <- ifelse(on_i, s$icans_grade, 0); sz <- on_i & s$seizure %in% "yes"
+  sev <- factor(ifelse(!(cg > 0 | ig > 0 | sz), "none", ifelse(cg >= 3 | ig >= 3 | sz, "severe", "other")),
+                levels = c("none", "severe", "other"))
+  x <- data.frame(months = (days - lm) / 30.4375, event = event, age = s$age, blast20 = s$bm_blasts_pct >= 20,
+                  ph = s$ph_positive == "yes", dose = s$cart_dose_1e6_per_kg, sev = sev)[days > lm, ]
+  fit <- coxph(Surv(months, event) ~ age + blast20 + ph + dose + sev, data = x, ties = "efron")
+  cat("== landmark model", endpoint, lm, ": n", fit$n, "events", fit$nevent, "\n")
+  print(cbind(coef = coef(fit), se = sqrt(diag(vcov(fit)))), digits = 13)
+  i <- 5:6; b <- coef(fit)[i]
+  cat("joint wald", format(t(b) %*% solve(vcov(fit)[i, i]) %*% b, digits = 13), "\n")
+}
+for (lm in c(30, 90)) for (endpoint in c("os", "lfs")) lm_model(lm, endpoint)

@@ -24,6 +24,9 @@ its own module beside the results it reads:
 * :mod:`.effects` – a verdict with its estimate and CI;
 * :mod:`.kinetics` – CAR-T expansion;
 * :mod:`.competing` – competing risks and the landmark analysis;
+* :mod:`.plan` – the analysis plan worded for Methods (endpoint, definitions, model, landmarks);
+* :mod:`.models` – the multivariable models (exposure and covariate HRs, events per coefficient);
+* :mod:`.timevarying` – toxicity as a time-dependent exposure, beside the analyses from infusion;
 * :mod:`.endpoints` – tests for trend across grades, onset of CRS and ICANS;
 * :mod:`.transplant` – allogeneic HSCT after CAR-T;
 * :mod:`.multiplicity` – the count of p-values, adjusted significance, E-values;
@@ -56,7 +59,9 @@ from analysis.report.narrative.parts import (
     fmt_ci_bounds,
     in_sentence,
 )
+from analysis.report.narrative.plan import Plan
 from analysis.report.narrative.quality import Quality
+from analysis.report.narrative.timevarying import TimeVarying
 from analysis.report.narrative.transplant import Transplant
 from analysis.report.results import Results
 
@@ -74,7 +79,9 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Narrative(Declarations, Quality, Effects, Kinetics, Competing, Multiplicity, Endpoints, Transplant):
+class Narrative(
+    Declarations, Quality, TimeVarying, Effects, Kinetics, Competing, Multiplicity, Endpoints, Transplant, Plan
+):
     """The sections' ``text``: every family's helpers on one object."""
 
     results: Results

@@ -24,7 +24,8 @@ class Declarations(Manuscript):
         ``cartox.mrd`` (the registry collects MRD), ``cartox.not_collected`` (it does not
         collect an optional column), ``cartox.not_done`` (an assessment was not done),
         ``cartox.reproduction``, ``cartox.synthetic``: the notice of report.qmd; ``cartox.hsct``:
-        transplants after CAR-T were recorded and analysed; ``cartox.placeholders``)."""
+        transplants after CAR-T were recorded and analysed; ``cartox.placeholders``; ``cartox.astct``:
+        ASTCT grading, cited)."""
         flags = {"cartox": self.flags}
         if self.settings is None:
             return "---\n" + yaml.safe_dump(flags) + "---\n"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from analysis.registry.concepts import KINETIC_METRICS
-from analysis.registry.groups import GROUPINGS
+from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
 )
 from analysis.report.narrative.parts import (
     _inline_ci,
     _ratio,
+    in_sentence,
     kinetics_effect_text,
 )
 from analysis.report.narrative.response import Response
@@ -26,7 +27,9 @@ class Effects(Survival, Response):
         Kinetics (``"peak"``/``"cmax"``, ``"tmax"``, ``"auc"``, groupings of the kinetics table):
         each level's Hodges–Lehmann ratio or shift against the reference, then the p.
         Competing risks: "Gray's test p = 0.245". Landmark (``at="landmark"``): 'log-rank
-        p = 0.976; HR 1.01, 95% CI 0.50–2.07' (the HR for a two-level grouping).
+        p = 0.976; HR 1.01, 95% CI 0.50–2.07' (the HR for a two-level grouping). Time-dependent
+        (``at="time-dependent"``): 'Mantel–Byar p = 0.924; HR 1.04, 95% CI 0.51–2.12' (each
+        level's HR against the reference for three levels).
         """
         table, key = self._locate(what, key, by, at)
         p_text = self.p(table, key)
@@ -35,7 +38,7 @@ class Effects(Survival, Response):
         if table == "landmark":
             lm = self.results.landmark[key]
             if lm.survival is None:
-                return f"{NOT_ESTIMABLE}: {lm.reason}"
+                return f"{NOT_ESTIMABLE} ({lm.reason})"
             parts = [f"log-rank {p_text}"]
             if len(lm.hazard_ratios) == 1:
                 h = lm.hazard_ratios[0]
@@ -44,6 +47,23 @@ class Effects(Survival, Response):
                     if h.hr is None
                     else _inline_ci(_ratio("HR", h.hr, h.ci_low, h.ci_high))
                 )
+            return "; ".join(parts)
+        if table == "time_dependent":
+            td = self.results.time_dependent[key]
+            if td.mantel_byar.p is None and td.cox.reason:
+                return f"{NOT_ESTIMABLE} ({td.mantel_byar.reason or td.cox.reason})"
+            endpoint, grouping = key
+            parts = [f"Mantel–Byar {p_text}"]
+            terms = td.cox.exposure_terms
+            for term in terms:
+                text = (
+                    f"HR {NOT_ESTIMABLE} ({term.reason or td.cox.reason})"
+                    if term.hr is None
+                    else _inline_ci(_ratio("HR", term.hr, term.ci_low, term.ci_high))
+                )
+                parts.append(text + (f" for {in_sentence(term.label)}" if len(terms) > 1 else ""))
+            if len(terms) > 1:
+                parts[-1] += f", each versus {in_sentence(GROUPINGS[grouping].label(REFERENCE_LEVELS[grouping]))}"
             return "; ".join(parts)
         if table == "survival":
             endpoint, grouping = key

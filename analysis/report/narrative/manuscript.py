@@ -75,6 +75,8 @@ class Manuscript(Part):
             "synthetic": self.results.is_synthetic,
             "hsct": bool(self.results.transplant is not None and self.results.transplant.reason is None),
             "placeholders": bool(self.placeholders),
+            # the analysis plan: ASTCT grading is cited (another system is named)
+            "astct": getattr(self, "grading_is_astct", True),
         }
 
     @cached_property

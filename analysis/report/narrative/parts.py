@@ -129,7 +129,9 @@ def _entry(store: Mapping[Any, Any], what: str, key):
         outcome, grouping = key
         groupings = [k[1] for k in store if k[0] == outcome]
         if groupings:
-            raise UnknownKey(f"no {what} of {outcome!r} by {grouping!r}; the groupings are: {', '.join(groupings)}")
+            raise UnknownKey(
+                f"no {what} of {outcome!r} by {grouping!r}; the groupings are: {', '.join(map(str, groupings))}"
+            )
         outcomes = list(dict.fromkeys(k[0] for k in store))
         raise UnknownKey(f"no {what} of {outcome!r}; the outcomes are: {', '.join(outcomes)}")
     raise UnknownKey(f"no {what} {key!r}; the valid names are: {', '.join(map(str, store))}")

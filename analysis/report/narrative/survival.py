@@ -14,6 +14,7 @@ from analysis.report.formatting import (
     fmt_pct,
 )
 from analysis.report.narrative.parts import (
+    UnknownKey,
     _entry,
     _pick,
     _ratio,
@@ -31,17 +32,56 @@ class Survival(Verdicts):
             return f"not estimable ({fu.reason})"
         return f"{fmt_months(fu.median_months)} (95% CI {fmt_ci_bounds(fu.ci_low, fu.ci_high, fu.not_estimable)})"
 
+    #: The multivariable models a sentence can name (``model=``): the study's (Table 2), the
+    #: publication's (the demo's sensitivity analysis), the study's with its exposure
+    #: time-dependent, and at the landmark and the sensitivity landmark.
+    MODELS = ("baseline", "publication", "time-dependent", "landmark", "sensitivity landmark")
+
+    def _cox(self, endpoint: str, model: str | None = None):
+        """The CoxResult of a multivariable model of ``endpoint`` (:data:`MODELS`)."""
+        model = model or "baseline"
+        if model not in self.MODELS:
+            raise UnknownKey(f"unknown model {model!r}; the models are: {', '.join(self.MODELS)}")
+        if model in ("landmark", "sensitivity landmark"):
+            plan = self.results.plan
+            day = plan.get("landmark_day") if model == "landmark" else plan.get("sensitivity_landmark_day")
+            from analysis.estimators.cox import PUBLICATION_MODEL, _failed
+
+            spec = self.results.model or PUBLICATION_MODEL
+            if day is None:  # a sentence written both ways still evaluates: "not estimable (why)"
+                return _failed(endpoint, 0, 0, "no sensitivity landmark in the analysis plan", spec)
+            lm = _entry(self.results.landmark_models, f"{model} model", (endpoint, day))
+            if lm.cox is None:  # nobody at the landmark: every estimate "not estimable (why)"
+                return _failed(endpoint, 0, 0, lm.reason or "not fitted", spec)
+            return lm.cox
+        if model == "publication" and not self.results.cox_publication and endpoint in self.results.cox:
+            # a sentence in content shown for the demo only is still evaluated: "not estimable (why)"
+            from analysis.estimators.cox import PUBLICATION_MODEL, _failed
+
+            return _failed(
+                endpoint, 0, 0, "the publication's model is fitted for the bundled demo only", PUBLICATION_MODEL
+            )
+        store = {
+            "baseline": self.results.cox,
+            "publication": self.results.cox_publication,
+            "time-dependent": self.results.time_dependent_cox,
+        }[model]
+        return _entry(store, f"{model} Cox model", endpoint)
+
     @property
     def person_years(self) -> str:
         """Total follow-up, infusion to death or last follow-up: '312.4 person-years'."""
         total = self.results.followup.person_years
         return f"{fmt_number(total)} person-years" if total is not None else NOT_ESTIMABLE
 
-    def hr(self, endpoint: str, term: str, stratified: bool = False) -> str:
-        """'HR 2.02 (95% CI 0.65–6.26), p = 0.222' for a term of the multivariable model
-        (``stratified=True``: the model stratified by center, the supplement's sensitivity analysis)."""
-        models = self.results.centers.cox if stratified and self.results.centers is not None else self.results.cox
-        cox = _entry(models, "Cox model", endpoint)
+    def hr(self, endpoint: str, term: str, model: str | None = None, stratified: bool = False) -> str:
+        """'HR 2.02 (95% CI 0.65–6.26), p = 0.222' for a Table 2 term; ``model=`` another model
+        (:data:`MODELS`): ``text.hr("os", "severity_ge3", model="publication")``;
+        ``stratified=True``: Table 2's model stratified by center (the supplement's sensitivity analysis)."""
+        if stratified and self.results.centers is not None:
+            cox = _entry(self.results.centers.cox, "center-stratified Cox model", endpoint)
+        else:
+            cox = self._cox(endpoint, model)
         t = _pick(cox.terms, "term", term)
         if t.hr is None:
             return f"HR not estimable ({t.reason or cox.reason})"

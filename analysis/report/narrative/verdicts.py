@@ -9,6 +9,7 @@ from typing import Any
 
 from analysis.estimators.competing import CAUSES
 from analysis.estimators.landmark import LANDMARK_ENDPOINTS
+from analysis.estimators.timevarying import TIME_DEPENDENT_ENDPOINTS
 from analysis.registry.concepts import (
     ENDPOINTS,
     KINETIC_METRICS,
@@ -37,14 +38,26 @@ class Verdicts(Part):
     #: Table 1 variable, always ``by`` a grouping of :data:`analysis.registry.groups.GROUPINGS`.
     OUTCOMES = (*RESPONSES, *ENDPOINTS, "peak", *KINETIC_METRICS, *CAUSES, *VARIABLES)
 
-    _TABLES = ("table1", "response", "kinetics", "kinetics_metrics", "survival", "competing", "landmark")
+    _TABLES = (
+        "table1",
+        "response",
+        "kinetics",
+        "kinetics_metrics",
+        "survival",
+        "competing",
+        "landmark",
+        "time_dependent",
+    )
+    #: The other analyses of an endpoint by a toxicity (``at=``): from the landmark, and with
+    #: the toxicity as a time-dependent exposure (Mantel–Byar test).
+    AT = ("landmark", "time-dependent")
 
     def _locate(self, what: str, key=None, by: str | None = None, at: str | None = None) -> tuple[str, object]:
         """(table, key) of a comparison, from the editor's ``("os", by="crs")`` (``at="landmark"``
         for the landmark analysis) or the older ``("survival", ("os", "crs"))``; an unknown name
         lists the valid ones."""
-        if at not in (None, "landmark"):
-            raise UnknownKey(f"at={at!r}: the only other analysis is at='landmark'")
+        if at is not None and at not in self.AT:
+            raise UnknownKey(f"at={at!r}: the other analyses are at={' or at='.join(map(repr, self.AT))}")
         if by is None:
             if what not in self._TABLES or key is None:
                 raise UnknownKey(
@@ -55,10 +68,11 @@ class Verdicts(Part):
         else:
             if by not in GROUPINGS:
                 raise UnknownKey(f"unknown grouping {by!r}; the groupings are: {', '.join(GROUPINGS)}")
-            if at == "landmark":
-                if what not in LANDMARK_ENDPOINTS:
-                    raise UnknownKey(f"the landmark analysis compares {', '.join(LANDMARK_ENDPOINTS)}, not {what!r}")
-                table, key = "landmark", (what, by)
+            if at is not None:
+                compared = LANDMARK_ENDPOINTS if at == "landmark" else TIME_DEPENDENT_ENDPOINTS
+                if what not in compared:
+                    raise UnknownKey(f"the {at} analysis compares {', '.join(compared)}, not {what!r}")
+                table, key = at.replace("-", "_"), (what, by)
             elif what in RESPONSES:
                 table, key = "response", (what, by)
             elif what in ENDPOINTS:
@@ -80,6 +94,7 @@ class Verdicts(Part):
             "kinetics_metrics": self.results.kinetics_metrics,
             "survival": self.results.survival,
             "landmark": self.results.landmark,
+            "time_dependent": self.results.time_dependent,
             "competing": {(c, g): r for g, r in self.results.competing.items() if g in GROUPINGS for c in r.causes},
         }
         store = stores[table]
@@ -113,6 +128,9 @@ class Verdicts(Part):
             if lm.survival is None:
                 return None, lm.reason
             return lm.survival.logrank_p, lm.survival.reason
+        elif table == "time_dependent":
+            mb = self.results.time_dependent[key].mantel_byar
+            return mb.p, mb.reason
         else:
             raise KeyError(table)
         return r.p, r.reason
@@ -130,6 +148,8 @@ class Verdicts(Part):
         'p = 0.245'
         >>> text.p("os", by="crs", at="landmark")   # log-rank test from the landmark
         'p = 0.976'
+        >>> text.p("os", by="crs", at="time-dependent")   # Mantel–Byar test, CRS from its onset
+        'p = 0.924'
         """
         p, reason = self._p(*self._locate(what, key, by, at))
         return fmt_p(p, reason)

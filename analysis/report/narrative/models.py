@@ -1,0 +1,178 @@
+"""The multivariable models in a sentence: the exposure's and the covariates' hazard ratios,
+the joint test of the exposure, and events per coefficient (any of the models of
+:data:`analysis.report.narrative.survival.Survival.MODELS`)."""
+
+from __future__ import annotations
+
+from analysis.estimators.cox import EPV_RULE
+from analysis.registry.concepts import ENDPOINTS
+from analysis.report.formatting import NOT_ESTIMABLE, and_list, fmt_p
+from analysis.report.narrative.parts import _ratio, in_sentence
+from analysis.report.narrative.plan import Plan
+from analysis.report.narrative.survival import Survival
+
+_PER = {"years": "year", "%": "percentage point", "days after infusion": "day"}
+
+
+def covariate_term_phrase(term, model) -> str:
+    """A covariate's coefficient inside a sentence (a :class:`~analysis.estimators.cox.TermSpec`):
+    'age (per year)', 'bone-marrow blasts ≥20% (versus <20%)', 'Ph-chromosome status',
+    'sex (female versus male)'."""
+    from analysis.registry.concepts import CATEGORICAL, VARIABLES, covariate_phrase
+    from analysis.registry.contract import BOOLEAN, COHORT_FIELDS, unit_of
+
+    column = term.term
+    phrase = covariate_phrase(column)
+    unit = unit_of(column)
+    cut = model.cutoff(column)
+    if cut is not None:
+        u = "%" if unit == "%" else f" {unit}" if unit else ""
+        return f"{phrase} ≥{cut:g}{u} (versus <{cut:g}{u})"
+    kind = next((f.kind for f in COHORT_FIELDS if f.name == column), None)
+    if kind == BOOLEAN:
+        return covariate_phrase(column, coefficient=True)
+    variable = VARIABLES.get(column)
+    if variable is not None and variable.kind == CATEGORICAL:
+        reference = variable.categories[0].label.lower()
+        category = term.key.removeprefix(f"{column}_")
+        label = next(c.label for c in variable.categories if c.value == category).lower()
+        return f"{phrase} ({label} versus {reference})"
+    per = _PER.get(unit or "", unit)
+    return f"{phrase} (per {per})" if per else phrase
+
+
+class Models(Survival, Plan):
+    def _term_hr(self, term, cox, with_p: bool = True) -> str:
+        if term.hr is None:
+            return f"HR {NOT_ESTIMABLE} ({term.reason or cox.reason})"
+        ratio = _ratio("HR", term.hr, term.ci_low, term.ci_high)
+        return f"{ratio}, {fmt_p(term.p, term.reason)}" if with_p else ratio
+
+    def exposure_hrs(self, endpoint: str, model: str | None = None, p: bool = True) -> str:
+        """Every level of the model's exposure against its reference (:attr:`exposure_reference`):
+        'grade ≥3 CRS or severe ICANS had HR 1.41 (95% CI 0.53–3.72), p = 0.490 and others
+        (grade 1–2 CRS and/or ICANS) HR 1.09 (95% CI 0.48–2.47), p = 0.841'; ``p=False``: the
+        HRs and CIs alone (the time-dependent and landmark models, whose joint test is printed:
+        the p-value table lists what the report prints)."""
+        cox = self._cox(endpoint, model)
+        parts = [
+            f"{in_sentence(t.label)} {'had ' if i == 0 else ''}{self._term_hr(t, cox, p)}"
+            for i, t in enumerate(cox.exposure_terms)
+        ]
+        return and_list(parts)
+
+    @property
+    def exposure_reference(self) -> str:
+        """The exposure's reference level in a sentence: 'no CRS or ICANS'."""
+        from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS
+
+        return in_sentence(GROUPINGS[self.exposure].label(REFERENCE_LEVELS[self.exposure]))
+
+    def _spec(self, model: str | None):
+        from analysis.estimators.cox import PUBLICATION_MODEL
+
+        return PUBLICATION_MODEL if model == "publication" else self.results.model
+
+    def covariate_hrs(self, endpoint: str, model: str | None = None) -> str:
+        """Every covariate's HR: 'HR 0.99 (95% CI 0.98–1.01), p = 0.400 for age (per year); HR 0.64
+        (...) for bone-marrow blasts ≥20% (versus <20%); ...' ('no covariate' without one)."""
+        from analysis.estimators.cox import model_terms
+
+        cox = self._cox(endpoint, model)
+        if not cox.covariate_terms:
+            return "no covariate"
+        spec = self._spec(model)
+        phrases = {t.key: covariate_term_phrase(t, spec) for t in model_terms(spec)} if spec else {}
+        return "; ".join(
+            f"{self._term_hr(t, cox)} for {phrases.get(t.key, in_sentence(t.label))}" for t in cox.covariate_terms
+        )
+
+    def exposure_p(self, endpoint: str, model: str | None = None) -> str:
+        """Joint Wald test of the exposure's terms: 'p = 0.720'."""
+        cox = self._cox(endpoint, model)
+        return fmt_p(cox.severity_global_p, cox.severity_global_reason or cox.reason)
+
+    def exposure_significant(self, endpoint: str, model: str | None = None) -> bool | None:
+        """Whether the exposure's joint test is significant at the report's alpha (None: no test)."""
+        p = self._cox(endpoint, model).severity_global_p
+        return None if p is None else p < self.alpha
+
+    # --- events per coefficient ---------------------------------------------------------
+    def epv(self, endpoint: str, model: str | None = None) -> str:
+        """Events per coefficient of a model: '9.2 (55 events, 6 coefficients)'."""
+        cox = self._cox(endpoint, model)
+        if cox.events_per_variable is None:
+            return f"{NOT_ESTIMABLE} (no coefficient)"
+        return f"{cox.events_per_variable:.1f} ({cox.events:,} events, {cox.n_coefficients} coefficients)"
+
+    @property
+    def epv_rule(self) -> str:
+        """'10': events per coefficient below which the report warns."""
+        return str(EPV_RULE)
+
+    @property
+    def low_epv(self) -> bool:
+        """Whether a model of Table 2 has fewer than :data:`EPV_RULE` events per coefficient."""
+        return any(
+            c.events_per_variable is not None and c.events_per_variable < EPV_RULE for c in self.results.cox.values()
+        )
+
+    @property
+    def low_epv_models(self) -> str:
+        """The Table 2 models below the rule: 'OS (9.2 events per coefficient)'."""
+        return and_list(
+            f"{ENDPOINTS[e].abbreviation if e in ENDPOINTS else e} ({c.events_per_variable:.1f} events per coefficient)"
+            for e, c in self.results.cox.items()
+            if c.events_per_variable is not None and c.events_per_variable < EPV_RULE
+        )
+
+    def n_missing(self, endpoint: str, model: str | None = None) -> int:
+        """Patients left out of a model for a missing covariate value."""
+        return self._cox(endpoint, model).n_missing
+
+    @property
+    def any_missing_covariate(self) -> bool:
+        """Whether a Table 2 model left out patients for a missing covariate value."""
+        return any(c.n_missing for c in self.results.cox.values())
+
+    @property
+    def missing_covariate_counts(self) -> str:
+        """'3 patients for OS and 2 for LFS'."""
+        items = [(e, c.n_missing) for e, c in self.results.cox.items() if c.n_missing]
+        return and_list(
+            f"{n:,} {'patient' if n == 1 else 'patients'} for {ENDPOINTS[e].abbreviation}" for e, n in items
+        )
+
+    # --- the abstract's headline ----------------------------------------------------------
+    @property
+    def headline(self) -> str:
+        """The primary endpoint's exposure HRs in the study's model, for the abstract:
+        'grade ≥3 CRS or severe ICANS had HR 1.41 (95% CI 0.53–3.72), p = 0.490 and others
+        (grade 1–2 CRS and/or ICANS) HR 1.09 (95% CI 0.48–2.47), p = 0.841 for death'."""
+        return f"{self.exposure_hrs(self.primary_endpoint)} for {self.primary_event}"
+
+    @property
+    def headline_term(self) -> str:
+        """Key of the primary model's first exposure term (the most severe level of the severity
+        group by default): ``text.e_value(text.primary_endpoint, text.headline_term)``."""
+        terms = self._cox(self.primary_endpoint).exposure_terms
+        return terms[0].key if terms else ""
+
+    @property
+    def stratified_headline(self) -> str:
+        """The primary model's first exposure term in the model stratified by center (the
+        supplement's sensitivity analysis): 'grade ≥3 CRS or severe ICANS had HR 1.52 (95% CI
+        0.55–4.20), p = 0.420 for death'; 'not estimable (why)' without an exposure term."""
+        term = self.headline_term
+        if not term:
+            return f"{NOT_ESTIMABLE} (the model has no exposure term)"
+        return (
+            f"{self.headline_label} had {self.hr(self.primary_endpoint, term, stratified=True)} "
+            f"for {self.primary_event}"
+        )
+
+    @property
+    def headline_label(self) -> str:
+        """That term's level in a sentence: 'grade ≥3 CRS or severe ICANS'."""
+        terms = self._cox(self.primary_endpoint).exposure_terms
+        return in_sentence(terms[0].label) if terms else ""

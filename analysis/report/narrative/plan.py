@@ -1,0 +1,152 @@
+"""The analysis plan worded for Methods: what the study file's ``analysis:`` section says
+(:data:`analysis.registry.concepts.OPTIONS`, resolved in ``results.plan``), one phrase per
+decision, so that Methods describes the analysis that was run and nothing typed."""
+
+from __future__ import annotations
+
+import math
+
+from analysis.registry.concepts import (
+    ENDPOINTS,
+    MRD_METHODS,
+    RESPONSE_CRITERIA,
+    TOXICITY_GRADING,
+    covariate_phrase,
+)
+from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS
+from analysis.report.formatting import and_list
+from analysis.report.narrative.parts import Part, in_sentence
+
+#: Superscript digits for 10⁻⁴.
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _exposure_phrase(grouping: str) -> str:
+    """'the CRS/ICANS severity group (no CRS or ICANS; grade ≥3 CRS or severe ICANS; ...)'."""
+    g = GROUPINGS[grouping]
+    return f"the {in_sentence(g.title)} group"
+
+
+class Plan(Part):
+    @property
+    def plan(self) -> dict:
+        """The analysis plan as used (``results.plan``; the defaults when none was given)."""
+        if self.results.plan:
+            return self.results.plan
+        from analysis.report.results import resolve_plan
+
+        return resolve_plan({})
+
+    # --- endpoints ----------------------------------------------------------------------
+    @property
+    def primary_endpoint(self) -> str:
+        """The primary endpoint's key (``analysis: primary_endpoint``): ``text.hr(text.primary_endpoint, ...)``."""
+        return str(self.plan["primary_endpoint"])
+
+    @property
+    def primary_endpoint_title(self) -> str:
+        """'overall survival' (in a sentence)."""
+        return in_sentence(ENDPOINTS[self.primary_endpoint].title)
+
+    @property
+    def primary_event(self) -> str:
+        """What the primary endpoint counts, for 'HR ... for death': 'death', 'relapse or death'."""
+        return ENDPOINTS[self.primary_endpoint].event_phrase
+
+    # --- definitions --------------------------------------------------------------------
+    @property
+    def response_criteria(self) -> str:
+        """How a day-30 CR treated count recovery: 'regardless of blood count recovery (CR or CR
+        with incomplete count recovery, CRi)'."""
+        return RESPONSE_CRITERIA[self.plan["response_criteria"]]
+
+    @property
+    def mrd_definition(self) -> str:
+        """'fewer than 0.01% (10⁻⁴) leukemic cells in the marrow by multicolor flow cytometry'."""
+        threshold = float(self.plan["mrd_threshold_pct"])
+        exponent = math.log10(threshold / 100)
+        power = f" (10{str(round(exponent)).translate(_SUPERSCRIPT)})" if abs(exponent - round(exponent)) < 1e-9 else ""
+        return (
+            f"fewer than {threshold:g}%{power} leukemic cells in the marrow by {MRD_METHODS[self.plan['mrd_method']]}"
+        )
+
+    @property
+    def grading(self) -> str:
+        """The grading system of CRS and ICANS: 'the ASTCT consensus criteria'."""
+        return TOXICITY_GRADING[self.plan["toxicity_grading"]]
+
+    @property
+    def grading_is_astct(self) -> bool:
+        """ASTCT grading (the section then cites Lee et al. 2019): the title block's ``cartox.astct``."""
+        return self.plan["toxicity_grading"] == "astct"
+
+    # --- the multivariable model ----------------------------------------------------------
+    @property
+    def exposure(self) -> str:
+        """The exposure grouping of the multivariable model (``analysis: exposure``)."""
+        return str(self.plan["exposure"])
+
+    @property
+    def exposure_title(self) -> str:
+        """'the CRS/ICANS severity group'."""
+        return _exposure_phrase(self.exposure)
+
+    @property
+    def exposure_levels(self) -> str:
+        """The exposure's levels against its reference: 'grade ≥3 CRS or severe ICANS and others
+        (grade 1–2 CRS and/or ICANS), each against no CRS or ICANS'."""
+        g = GROUPINGS[self.exposure]
+        reference = REFERENCE_LEVELS[self.exposure]
+        others = [in_sentence(g.label(k)) for k in g.keys if k != reference]
+        each = "each " if len(others) > 1 else ""
+        return f"{and_list(others)}, {each}against {in_sentence(g.label(reference))}"
+
+    @property
+    def model_covariates(self) -> str:
+        """The covariates of the study's model as Methods lists them: 'age, bone-marrow blasts
+        (≥20% versus <20%), Ph-chromosome status and infused CAR-T cell dose'; 'no covariate'."""
+        model = self.results.model
+        if model is None or not model.covariates:
+            return "no covariate"
+        items = []
+        for column in model.covariates:
+            cut = model.cutoff(column)
+            phrase = covariate_phrase(column)
+            if cut is not None:
+                from analysis.registry.contract import unit_of
+
+                unit = unit_of(column)
+                u = "%" if unit == "%" else f" {unit}" if unit else ""
+                phrase += f" (≥{cut:g}{u} versus <{cut:g}{u})"
+            items.append(phrase)
+        return and_list(items)
+
+    @property
+    def has_unavailable_covariates(self) -> bool:
+        """Whether the plan names covariates without any value in the data (left out)."""
+        return bool(self.results.covariates_unavailable)
+
+    @property
+    def unavailable_covariates(self) -> str:
+        """'peak IL-6 and peak ferritin' (named in the plan, no value in the data)."""
+        return and_list(covariate_phrase(c) for c in self.results.covariates_unavailable)
+
+    @property
+    def default_covariates(self) -> bool:
+        """Whether the model adjusts for the default baseline confounders (the section then
+        says why they were chosen)."""
+        from analysis.registry.concepts import OPTIONS
+
+        return list(self.plan["covariates"]) == list(OPTIONS["covariates"].default)
+
+    # --- landmarks ------------------------------------------------------------------------
+    @property
+    def has_sensitivity_landmark(self) -> bool:
+        """Whether the plan has a second landmark (``analysis: sensitivity_landmark_day``)."""
+        day = self.plan["sensitivity_landmark_day"]
+        return day is not None and int(day) != int(self.plan["landmark_day"])
+
+    @property
+    def sensitivity_landmark_day(self) -> str:
+        """The second landmark: '90' ('' when there is none)."""
+        return str(self.plan["sensitivity_landmark_day"]) if self.has_sensitivity_landmark else ""
