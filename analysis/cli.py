@@ -23,6 +23,7 @@ with status 2 (argparse).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -136,15 +137,16 @@ COMMANDS: dict[str, Command] = {
 
 
 def _map(args: argparse.Namespace) -> int:
+    from analysis.inputs.errors import terminal_text
     from analysis.inputs.mapping import MappingOutputError, propose_mapping, write_study_file
 
     try:
         proposal = propose_mapping(args.export, kinetics=args.kinetics, sheet=args.sheet, dictionary=args.dictionary,
                                    disease=args.disease)
     except ValueError as err:  # a sheet or a dictionary that is not what it was named as
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {terminal_text(str(err))}", file=sys.stderr)
         return 1
-    print(proposal.report())
+    print(terminal_text(proposal.report()))  # it echoes the export's values: no escape sequence reaches the terminal
     if args.output:
         target = Path(args.output)
         if target.exists() and not args.force:
@@ -153,7 +155,7 @@ def _map(args: argparse.Namespace) -> int:
         try:
             write_study_file(proposal, target)
         except MappingOutputError as err:
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {terminal_text(str(err))}", file=sys.stderr)
             return 1
         print(f"\nWrote {target}: review it, set data.cutoff, then run "
               f"`python -m analysis validate --study {target}`")
@@ -291,6 +293,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except StudyFileError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # the reader of the output stopped (`validate ... | head`): nothing is wrong with the
+        # data; standard output goes nowhere from here on, so that exiting does not fail again
+        # (Python's documented recipe, library/signal.html#note-on-sigpipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except OSError as err:
         print(f"error: {err}", file=sys.stderr)

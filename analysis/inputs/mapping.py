@@ -41,6 +41,7 @@ and response cells are mapped onto the scale's keys ("Complete metabolic respons
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import difflib
 import functools
@@ -547,7 +548,14 @@ def _read(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, str | Non
         frame = sheets[chosen].map(_cell_text)
         frame.columns = [_cell_text(c) for c in frame.columns]
         return frame, chosen if len(sheets) > 1 else None, dictionary_sheet, dictionary
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, comment=None, encoding="utf-8-sig")
+    skip = 0  # comment and blank lines above the header (data/README.md), as validate reads them
+    with open(path, "rb") as fh:
+        for line in fh:
+            text = line.removeprefix(codecs.BOM_UTF8).strip() if skip == 0 else line.strip()
+            if text and not text.startswith(b"#"):
+                break
+            skip += 1
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, comment=None, encoding="utf-8-sig", skiprows=skip)
     frame = frame[~frame.iloc[:, 0].astype(str).str.startswith("#")] if len(frame.columns) else frame
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.map(lambda v: v.strip() if isinstance(v, str) else _cell_text(v)), None, None, None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -37,9 +37,9 @@ from pydantic import (
 )
 
 from analysis.inputs import usertext, yamlstrict
-from analysis.inputs.errors import DataRefused, InputError
-from analysis.inputs.loading import Study, load_study, parse_cutoff
-from analysis.inputs.readers import ColumnMapping
+from analysis.inputs.errors import DataRefused, InputError, clip
+from analysis.inputs.loading import Study, check_cutoff, load_study, parse_cutoff
+from analysis.inputs.readers import ColumnMapping, value_key
 from analysis.inputs.redcap import Layout
 from analysis.registry.concepts import OPTIONS
 from analysis.registry.contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
@@ -105,6 +105,27 @@ class DataSection(_Model):
     cutoff: dt.date | None = None
     sheet: str | None = None
 
+    @field_validator("cohort", "kinetics", "sheet")
+    @classmethod
+    def _named(cls, value: str | None) -> str | None:
+        """An empty name is refused (data/README.md), never read as "not given": an empty
+        cohort would fall back to the synthetic demo."""
+        if value is not None and not value.strip():
+            raise ValueError("an empty name: write the file's name (kinetics: `none` for no table), "
+                             "or leave the key out")
+        return value
+
+    @model_validator(mode="after")
+    def _cohort_written(self):
+        if "cohort" in self.model_fields_set and self.cohort is None:  # `cohort:` with nothing after it
+            raise ValueError("cohort: no file name after `cohort:`: write the file's name, or leave the key out")
+        return self
+
+    @field_validator("cutoff")
+    @classmethod
+    def _cutoff(cls, value: dt.date | None) -> dt.date | None:
+        return None if value is None else check_cutoff(value)
+
 
 class Product(_Model):
     """What Methods says about the CAR-T product and the regimen; absent keys are left out
@@ -150,6 +171,21 @@ def _check_choices(option, value):
     return value
 
 
+def _distinct_days(cls, value: Any) -> Any:
+    """``visit_windows``: two keys that are one day (``7`` and ``"7"``) are an error naming
+    both (read as whole numbers, the last would win silently)."""
+    if isinstance(value, dict):
+        seen: dict[str, Any] = {}
+        for key in value:
+            day = str(key).strip()
+            if re.fullmatch(r"[+-]?[0-9]+", day):
+                day = str(int(day))  # "07", "+7" and 7 are day 7
+            if day in seen:
+                raise ValueError(f"{seen[day]!r} and {key!r} are the same day: keep one of them")
+            seen[day] = key
+    return value
+
+
 def _options_validator(cls, value, info):
     option = OPTIONS[info.field_name]
     value = _check_choices(option, value)
@@ -168,7 +204,10 @@ else:
     AnalysisOptions = create_model(
         "AnalysisOptions",
         __base__=_Model,
-        __validators__={"choices": field_validator(*OPTIONS, mode="after")(_options_validator)},
+        __validators__={
+            "choices": field_validator(*OPTIONS, mode="after")(_options_validator),
+            "distinct_days": field_validator("visit_windows", mode="before")(_distinct_days),
+        },
         **{key: _option_field(option) for key, option in OPTIONS.items()},
     )
 
@@ -288,6 +327,22 @@ class _StudyModel(_Model):
     def _cohort_names(cls, value: dict, info: ValidationInfo) -> dict:
         return _known_names(value, _cohort_fields(info) + KINETICS_FIELDS)
 
+    @field_validator("values")
+    @classmethod
+    def _distinct_values(cls, value: dict) -> dict:
+        """Two export values of a column that are one once case and spaces are ignored
+        (``"F"`` and ``" f "``; ``yes`` and ``"true"``): an error naming both (the
+        reader matches them alike, so the last would win silently)."""
+        for column, table in value.items():
+            seen: dict[str, Any] = {}
+            for key in table:
+                same = value_key(key)
+                if same in seen:
+                    raise ValueError(f"{column}: {seen[same]!r} and {key!r} are the same export value once case "
+                                     "and spaces are ignored: keep one of them")
+                seen[same] = key
+        return value
+
     @field_validator("kinetics_columns")
     @classmethod
     def _kinetics_names(cls, value: dict) -> dict:
@@ -344,6 +399,25 @@ class StudyFile:
         return path if path.is_absolute() else (self.path.parent / path)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _not_characters(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    """(key path, text) of every key or value holding a lone surrogate (YAML's ``"\\ud800"``
+    escape reads as one; Pandoc, Typst and any UTF-8 file refuse it)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            inner = f"{where}.{key}" if where else str(key)
+            if isinstance(key, str) and _SURROGATE.search(key):
+                yield inner.encode("utf-8", "backslashreplace").decode("utf-8"), key
+            yield from _not_characters(value, inner)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _not_characters(value, f"{where}[{i}]")
+    elif isinstance(node, str) and _SURROGATE.search(node):
+        yield where.encode("utf-8", "backslashreplace").decode("utf-8") or "(top level)", node
+
+
 def read_study_file(path) -> StudyFile:
     """Read and check a study file; :class:`StudyFileError` lists every problem found."""
     path = Path(path)
@@ -365,6 +439,10 @@ def read_study_file(path) -> StudyFile:
         raise StudyFileError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     if raw is None:
         raw = {}
+    if broken := list(_not_characters(raw)):
+        raise StudyFileError(f"{path}: " + "; ".join(
+            f"{where}: holds '{clip(text, 40)}', a lone surrogate (an escape such as \\ud800 that is no "
+            "character; no document can print it): remove it" for where, text in broken[:5]))
     if not isinstance(raw, dict):
         raise StudyFileError(f"{path}: a study file is a set of `key: value` lines, not a {type(raw).__name__}")
     raw = {key: value for key, value in raw.items() if value is not None}  # a section left empty
@@ -639,7 +717,7 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve() or a.samefile(b)
-    except OSError:
+    except (OSError, RuntimeError):  # a symlink loop is a RuntimeError before Python 3.13
         return False
 
 
