@@ -157,8 +157,7 @@ def _fit_firth(time, event, X) -> FirthFit:
         lr_chisq=np.full(X.shape[1], np.nan),
         lr_p=np.full(X.shape[1], np.nan),
         penalized_loglik=penalized_terms(time, event, X, model.coef_, gradient=False)[0],
-        converged=bool(model.converged_)
-        or float(np.max(np.abs(penalized_terms(time, event, X, model.coef_)[1]))) < GTOL,
+        converged=bool(model.converged_) or _at_maximum(time, event, X, model.coef_),
         iterations=int(model.n_iter_),
     )
     # 1-df tests by the same constrained maximization as the 2-df group test (firthmodels'
@@ -196,13 +195,31 @@ def _constrained_max(x, start, d, s, fixed: dict[int, float], init: np.ndarray) 
         return _penalized(x, start, d, s, full([]), False)[0], full([])
 
     def objective(b_free):
-        value, grad, _ = _penalized(x, start, d, s, full(b_free), True)
+        try:
+            value, grad, _ = _penalized(x, start, d, s, full(b_free), True)
+        except np.linalg.LinAlgError:  # a line-search trial point where the information is singular
+            return np.inf, np.zeros(len(free))
         if not np.isfinite(value):
             return np.inf, np.zeros(len(free))
         return -value, -grad[free]
 
     res = optimize.minimize(objective, init[free], jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 1000})
     return -float(res.fun), full(res.x)
+
+
+def _at_maximum(time, event, X, beta) -> bool:
+    """Whether beta maximizes the penalized log-likelihood although firthmodels' step
+    halving gave up at the floating-point floor: max |modified score| below GTOL, or the
+    Newton decrement s'I^-1 s / 2 below 1e-12 (scale-free: with a covariate such as age in
+    years the score stays ~1e-6 from rounding alone, and the same data in another row
+    order were 'converged' or not)."""
+    _, score, info = penalized_terms(time, event, X, beta)
+    if float(np.max(np.abs(score))) < GTOL:
+        return True
+    try:
+        return bool(score @ np.linalg.solve(info, score) / 2 < 1e-12)
+    except np.linalg.LinAlgError:
+        return False
 
 
 def _on_profile_contour(time, event, X, fit: FirthFit, j: int, value: float) -> bool:
