@@ -20,9 +20,11 @@ commands on standard error) and exits with status 1 (so does an OSError, e.g. an
 file that cannot be written, or a study file that cannot be used). Usage errors exit
 with status 2 (argparse).
 """
+
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,25 +52,45 @@ def _cutoff(text: str):
 def add_study_arguments(parser: argparse.ArgumentParser) -> None:
     """[COHORT] [--study FILE] [--kinetics FILE] [--cutoff YYYY-MM-DD]: the input of every data
     command. Arguments override the study file, which overrides the defaults (the demo)."""
-    parser.add_argument("cohort", metavar="COHORT", nargs="?", default=None,
-                        help="cohort table, CSV (UTF-8) or Excel .xlsx (default: the study file's, "
-                             "else the bundled demo)")
-    parser.add_argument("--study", metavar="FILE",
-                        help="study file (default: study.yml in the working directory, when present)")
-    parser.add_argument("--kinetics", metavar="FILE", default="",
-                        help="CAR-T kinetics table, CSV or .xlsx ('none': no kinetics table)")
-    parser.add_argument("--cutoff", metavar="YYYY-MM-DD", type=_cutoff, default=None,
-                        help="data cut-off; any later date is an error (required for an export "
-                             "named without a study file)")
+    parser.add_argument(
+        "cohort",
+        metavar="COHORT",
+        nargs="?",
+        default=None,
+        help="cohort table, CSV (UTF-8) or Excel .xlsx (default: the study file's, else the bundled demo)",
+    )
+    parser.add_argument(
+        "--study", metavar="FILE", help="study file (default: study.yml in the working directory, when present)"
+    )
+    parser.add_argument(
+        "--kinetics", metavar="FILE", default="", help="CAR-T kinetics table, CSV or .xlsx ('none': no kinetics table)"
+    )
+    parser.add_argument(
+        "--cutoff",
+        metavar="YYYY-MM-DD",
+        type=_cutoff,
+        default=None,
+        help="data cut-off; any later date is an error (required for an export named without a study file)",
+    )
     parser.add_argument("--sheet", metavar="NAME", help="the workbook sheet holding the cohort")
-    parser.add_argument("--disease", metavar="PROFILE", default=None,
-                        help="disease profile: b-all, lbcl, mm (default: the study file's, else b-all)")
+    parser.add_argument(
+        "--disease",
+        metavar="PROFILE",
+        default=None,
+        help="disease profile: b-all, lbcl, mm (default: the study file's, else b-all)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> StudySettings:
     """The effective settings (raises StudyFileError)."""
-    return resolve_study(args.study, cohort=args.cohort, kinetics=args.kinetics, cutoff=args.cutoff,
-                         sheet=args.sheet, disease=getattr(args, "disease", None))
+    return resolve_study(
+        args.study,
+        cohort=args.cohort,
+        kinetics=args.kinetics,
+        cutoff=args.cutoff,
+        sheet=args.sheet,
+        disease=getattr(args, "disease", None),
+    )
 
 
 def study_from_args(args: argparse.Namespace) -> Study:
@@ -82,8 +104,9 @@ def describe(study: Study) -> str:
     parts = [_count(len(cohort), "patient"), _count(cohort["center"].nunique(), "center")]
     if study.kinetics is not None:
         kinetics = study.kinetics
-        parts.append(f"{_count(kinetics['patient_id'].nunique(), 'patient')} with "
-                     f"{_count(len(kinetics), 'kinetics sample')}")
+        parts.append(
+            f"{_count(kinetics['patient_id'].nunique(), 'patient')} with {_count(len(kinetics), 'kinetics sample')}"
+        )
     text = ", ".join(parts)
     return text + " (SYNTHETIC data set)" if study.is_synthetic else text
 
@@ -114,8 +137,10 @@ def _validate(args: argparse.Namespace) -> int:
     for note in study.notes:
         print(f"note: {note}")
     if study.not_collected:
-        print(f"not collected: {', '.join(study.not_collected)} (optional columns: the report leaves out "
-              "what they would show)")
+        print(
+            f"not collected: {', '.join(study.not_collected)} (optional columns: the report leaves out "
+            "what they would show)"
+        )
     print(f"OK: {describe(study)}")
     if study.warnings:
         print("\n" + format_warnings(study.warnings))
@@ -124,26 +149,32 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _validate_arguments(parser: argparse.ArgumentParser) -> None:
     add_study_arguments(parser)
-    parser.add_argument("--problems", metavar="FILE.csv",
-                        help="also write every problem to this CSV (row, record, column, rule, value, "
-                             "related value)")
+    parser.add_argument(
+        "--problems",
+        metavar="FILE.csv",
+        help="also write every problem to this CSV (row, record, column, rule, value, related value)",
+    )
 
 
 COMMANDS: dict[str, Command] = {
-    "validate": Command("check a cohort (and its kinetics) against the data contract (data/README.md)",
-                        _validate, _validate_arguments),
+    "validate": Command(
+        "check a cohort (and its kinetics) against the data contract (data/README.md)", _validate, _validate_arguments
+    ),
 }
 
 
 def _map(args: argparse.Namespace) -> int:
+    from analysis.inputs.errors import terminal_text
     from analysis.inputs.mapping import MappingOutputError, propose_mapping, write_study_file
 
     try:
-        proposal = propose_mapping(args.export, kinetics=args.kinetics, sheet=args.sheet, dictionary=args.dictionary)
+        proposal = propose_mapping(
+            args.export, kinetics=args.kinetics, sheet=args.sheet, dictionary=args.dictionary, disease=args.disease
+        )
     except ValueError as err:  # a sheet or a dictionary that is not what it was named as
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {terminal_text(str(err))}", file=sys.stderr)
         return 1
-    print(proposal.report())
+    print(terminal_text(proposal.report()))  # it echoes the export's values: no escape sequence reaches the terminal
     if args.output:
         target = Path(args.output)
         if target.exists() and not args.force:
@@ -152,27 +183,40 @@ def _map(args: argparse.Namespace) -> int:
         try:
             write_study_file(proposal, target)
         except MappingOutputError as err:
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {terminal_text(str(err))}", file=sys.stderr)
             return 1
-        print(f"\nWrote {target}: review it, set data.cutoff, then run "
-              f"`python -m analysis validate --study {target}`")
+        print(f"\nWrote {target}: review it, set data.cutoff, then run `python -m analysis validate --study {target}`")
     return 0 if proposal.complete else 1
 
 
 def _map_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("export", metavar="EXPORT", help="the cohort export, CSV or Excel .xlsx")
     parser.add_argument("--kinetics", metavar="FILE", help="the kinetics export, CSV or .xlsx")
-    parser.add_argument("--sheet", metavar="NAME", help="the sheet holding the cohort (default: the first "
-                                                         "sheet that is not a data dictionary)")
-    parser.add_argument("--dictionary", metavar="FILE.csv",
-                        help="REDCap's data dictionary CSV (default: a CSV named '...DataDictionary...' beside "
-                             "the export, or a dictionary sheet of the workbook)")
+    parser.add_argument(
+        "--sheet",
+        metavar="NAME",
+        help="the sheet holding the cohort (default: the first sheet that is not a data dictionary)",
+    )
+    parser.add_argument(
+        "--dictionary",
+        metavar="FILE.csv",
+        help="REDCap's data dictionary CSV (default: a CSV named '...DataDictionary...' beside "
+        "the export, or a dictionary sheet of the workbook)",
+    )
+    parser.add_argument(
+        "--disease",
+        choices=("b-all", "lbcl", "mm"),
+        default=None,
+        help="the disease profile to map onto (default: the one the export's headers and "
+        "response levels speak of; b-all when none)",
+    )
     parser.add_argument("-o", "--output", metavar="study.yml", help="write the proposed study file here")
     parser.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
 
 
-COMMANDS["map"] = Command("propose a study file mapping an export's columns and values onto the contract",
-                          _map, _map_arguments)
+COMMANDS["map"] = Command(
+    "propose a study file mapping an export's columns and values onto the contract", _map, _map_arguments
+)
 
 
 def _synthesize(args: argparse.Namespace) -> int:
@@ -196,12 +240,15 @@ def _synthesize_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="data", help="output directory (default: data)")
     parser.add_argument("--n", type=int, default=N_PUBLISHED, help=f"patients (default: {N_PUBLISHED})")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
-    parser.add_argument("--disease", choices=("b-all", "lbcl", "mm"), default=None,
-                        help="the LBCL or MM demo instead (written to OUT/<disease>/cohort.csv; --n, --seed ignored)")
+    parser.add_argument(
+        "--disease",
+        choices=("b-all", "lbcl", "mm"),
+        default=None,
+        help="the LBCL or MM demo instead (written to OUT/<disease>/cohort.csv; --n, --seed ignored)",
+    )
 
 
-COMMANDS["synthesize"] = Command("write the SYNTHETIC demo cohort (data/README.md)", _synthesize,
-                                 _synthesize_arguments)
+COMMANDS["synthesize"] = Command("write the SYNTHETIC demo cohort (data/README.md)", _synthesize, _synthesize_arguments)
 
 
 def _document(args: argparse.Namespace) -> int:
@@ -228,9 +275,11 @@ def _document_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--disease", help="disease profile (b-all, lbcl, mm): overrides the study file")
 
 
-COMMANDS["document"] = Command("print the documents make report renders for a study (report.qmd supplement.qmd, "
-                               "or report-disease.qmd)",
-                               _document, _document_arguments)
+COMMANDS["document"] = Command(
+    "print the documents make report renders for a study (report.qmd supplement.qmd, or report-disease.qmd)",
+    _document,
+    _document_arguments,
+)
 
 
 def _results(args: argparse.Namespace) -> int:
@@ -261,8 +310,9 @@ def _results_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help="write the JSON here (default: standard output)")
 
 
-COMMANDS["results"] = Command("export every number of the report as JSON (docs/results.md)", _results,
-                              _results_arguments)
+COMMANDS["results"] = Command(
+    "export every number of the report as JSON (docs/results.md)", _results, _results_arguments
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -287,6 +337,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except StudyFileError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # the reader of the output stopped (`validate ... | head`): nothing is wrong with the
+        # data; standard output goes nowhere from here on, so that exiting does not fail again
+        # (Python's documented recipe, library/signal.html#note-on-sigpipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except OSError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -12,6 +12,7 @@ medians/ranges hold for every seed by construction (tests/test_synthetic.py chec
 
     .venv/bin/python benchmarks/calibrate_synthetic.py --start 1 --count 400 --jobs 2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,9 +70,18 @@ def evaluate(seed: int) -> dict:
     s = table.summary
     if s.exact < MIN_EXACT:
         disagreements.append(f"exact {s.exact} < {MIN_EXACT}")
-    return dict(seed=seed, admissible=not disagreements, distance=distance, disagreements=disagreements,
-                exact=s.exact, within=s.within_10pct, matched=s.exact + s.within_10pct, hr_sides=hr_sides,
-                agree=f"{s.conclusions_agree}/{s.p_values}", il6_p=il6_p)
+    return dict(
+        seed=seed,
+        admissible=not disagreements,
+        distance=distance,
+        disagreements=disagreements,
+        exact=s.exact,
+        within=s.within_10pct,
+        matched=s.exact + s.within_10pct,
+        hr_sides=hr_sides,
+        agree=f"{s.conclusions_agree}/{s.p_values}",
+        il6_p=il6_p,
+    )
 
 
 def rank(r: dict) -> tuple:

@@ -5,6 +5,7 @@ and cross-references are substituted; figures and tables get their numbered capt
 Figures/tables are written per format (HTML divs, raw Typst `#figure`, DOCX caption
 styles) because pandoc's markdown has no multi-panel figure syntax.
 """
+
 from __future__ import annotations
 
 import base64
@@ -107,14 +108,16 @@ class Assembler:
             def sub(m):
                 expr = next(inlines)
                 if expr.value is None:
-                    raise RenderError(f"inline expression `{{python}} {expr.code}` was not evaluated",
-                                      line.where)  # noqa: B023 (called during this iteration's sub)
+                    raise RenderError(f"inline expression `{{python}} {expr.code}` was not evaluated", line.where)  # noqa: B023 (called during this iteration's sub)
                 if crossref.INTEXT_RE.search(expr.value):
                     # Quarto inserts inline values after resolving cross-references: "?@tbl-x"
-                    raise RenderError(f"the value of `{{python}} {expr.code[:60]}` contains a cross-reference "
-                                      f"({crossref.INTEXT_RE.search(expr.value).group(0)}), which Quarto leaves "
-                                      "unresolved in an inline value; write text.ref(\"...\") in the expression, "
-                                      "or the reference outside it", line.where)  # noqa: B023
+                    raise RenderError(
+                        f"the value of `{{python}} {expr.code[:60]}` contains a cross-reference "
+                        f"({crossref.INTEXT_RE.search(expr.value).group(0)}), which Quarto leaves "
+                        'unresolved in an inline value; write text.ref("...") in the expression, '
+                        "or the reference outside it",
+                        line.where,  # noqa: B023 (called during this iteration's sub)
+                    )
                 return expr.value
 
             text = INLINE_RE.sub(sub, text)
@@ -122,7 +125,7 @@ class Assembler:
             if header and not in_callout and self.number_sections:
                 num = self.reg.header_numbers.get((str(line.file), line.lineno))
                 if num:
-                    text = f"{header.group(1)} [{num}]{{.header-section-number}} " + text[header.end(1):].lstrip()
+                    text = f"{header.group(1)} [{num}]{{.header-section-number}} " + text[header.end(1) :].lstrip()
             out.append(crossref.resolve(text, self.reg, line.where))
         return out
 
@@ -174,17 +177,21 @@ class Assembler:
                 elif "text/markdown" in data:
                     pieces.append(("md", data["text/markdown"] + "\n"))
                 elif "text/html" in data:
-                    raise RenderError(f"chunk {cell.name} displays HTML without a text/markdown "
-                                      f"representation, which cannot be placed in {self.fmt}",
-                                      cell.line.where)
+                    raise RenderError(
+                        f"chunk {cell.name} displays HTML without a text/markdown "
+                        f"representation, which cannot be placed in {self.fmt}",
+                        cell.line.where,
+                    )
                 elif set(data) <= {"text/plain"}:
                     text = data.get("text/plain", "")
                     if text.strip():
                         pieces.append(("md", text + "\n" if asis else f"```\n{text}\n```\n"))
                 else:
-                    raise RenderError(f"chunk {cell.name} produced output of type "
-                                      f"{', '.join(sorted(data))}, which the renderer cannot place",
-                                      cell.line.where)
+                    raise RenderError(
+                        f"chunk {cell.name} produced output of type "
+                        f"{', '.join(sorted(data))}, which the renderer cannot place",
+                        cell.line.where,
+                    )
         return [(k, self._resolve_piece(k, v, cell)) for k, v in pieces]
 
     def _resolve_piece(self, kind, value, cell):
@@ -228,10 +235,10 @@ class Assembler:
         if subcaps and not isinstance(subcaps, list):
             raise RenderError("fig-subcap must be a list of sub-captions", where_cell.line.where)
         if subcaps and len(subcaps) != len(images):
-            raise RenderError(f"{ident}: {len(subcaps)} fig-subcap entries but {len(images)} images",
-                              where_cell.line.where)
-        ncol = int(options.get("layout-ncol") or (1 if len(images) > 1 and not options.get("layout-nrow")
-                                                  else 1))
+            raise RenderError(
+                f"{ident}: {len(subcaps)} fig-subcap entries but {len(images)} images", where_cell.line.where
+            )
+        ncol = int(options.get("layout-ncol") or (1 if len(images) > 1 and not options.get("layout-nrow") else 1))
         if options.get("layout-nrow") and not options.get("layout-ncol"):
             nrow = int(options["layout-nrow"])
             ncol = -(-len(images) // nrow)
@@ -246,14 +253,18 @@ class Assembler:
             panels = []
             for i, img in enumerate(images):
                 sub = f"\n\n{subs[i]}" if subs else ""
-                panels.append(_div(f"#{ident}-{i + 1} .cx-panel",
-                                   f"![{img['alt']}]({img['path']})" + sub))
+                panels.append(_div(f"#{ident}-{i + 1} .cx-panel", f"![{img['alt']}]({img['path']})" + sub))
             grid = _div(f".cx-panels .cx-ncol-{ncol}", "\n".join(panels))
             return _div(f"#{ident} .cx-figure", grid + "\n" + _div(".cx-caption", cap))
         if self.fmt == "pdf":
             width = self._panel_width_pct(images, ncol, bool(subs))
-            parts = [_raw("typst", f"#figure(kind: image, numbering: none, supplement: none,\n"
-                                   f"grid(columns: (1fr,) * {ncol}, gutter: 1em, align: center + bottom, [")]
+            parts = [
+                _raw(
+                    "typst",
+                    f"#figure(kind: image, numbering: none, supplement: none,\n"
+                    f"grid(columns: (1fr,) * {ncol}, gutter: 1em, align: center + bottom, [",
+                )
+            ]
             for i, img in enumerate(images):
                 if i:
                     parts.append(_raw("typst", "], ["))
@@ -270,10 +281,15 @@ class Assembler:
         width = 100 if ncol == 1 else int((94 if subs else 98) / ncol)
         panels = [f"![{img['alt']}]({img['path']}){{width={width}%}}" for img in images]
         if subs:
-            inner = _grid_table([[(p, sub) for p, sub in zip(panels[r:r + ncol], subs[r:r + ncol])]
-                                 for r in range(0, len(panels), ncol)], ncol)
+            inner = _grid_table(
+                [
+                    [(p, sub) for p, sub in zip(panels[r : r + ncol], subs[r : r + ncol])]
+                    for r in range(0, len(panels), ncol)
+                ],
+                ncol,
+            )
         else:
-            inner = "\\\n".join(" ".join(panels[r:r + ncol]) for r in range(0, len(panels), ncol)) + "\n"
+            inner = "\\\n".join(" ".join(panels[r : r + ncol]) for r in range(0, len(panels), ncol)) + "\n"
         inner += "\n" + _div('custom-style="Image Caption"', cap)
         return _div(f"#{ident}", inner)
 
@@ -292,7 +308,7 @@ class Assembler:
             with Image.open(self.workdir / img["path"]) as im:
                 w, h = im.size
             heights.append(cell_w * h / w)
-        rows = [max(heights[r:r + ncol]) for r in range(0, len(images), ncol)]
+        rows = [max(heights[r : r + ncol]) for r in range(0, len(images), ncol)]
         per_row = GUTTER_CM + (SUBCAPTION_CM if with_subcaptions else 0)
         available = TEXT_HEIGHT_CM - CAPTION_CM - nrow * per_row
         return min(100, int(100 * available / sum(rows)))
@@ -303,13 +319,15 @@ class Assembler:
         if self.fmt == "html":
             return _div(f"#{ident} .cx-table", _div(".cx-caption", cap) + "\n" + body)
         if self.fmt == "pdf":
-            return "\n".join([
-                _raw("typst", "#figure(kind: table, numbering: none, supplement: none, caption: ["),
-                f"\n{cap}\n",
-                _raw("typst", "])["),
-                body,
-                _raw("typst", f"] <{ident}>"),
-            ])
+            return "\n".join(
+                [
+                    _raw("typst", "#figure(kind: table, numbering: none, supplement: none, caption: ["),
+                    f"\n{cap}\n",
+                    _raw("typst", "])["),
+                    body,
+                    _raw("typst", f"] <{ident}>"),
+                ]
+            )
         return _div(f"#{ident}", _div('custom-style="Table Caption"', cap) + "\n" + body)
 
     # -- divs ---------------------------------------------------------------------------
@@ -319,8 +337,11 @@ class Assembler:
             return self.xref_div(div, kind, in_callout)
         callout = crossref.is_callout(div)
         inner = self.blocks(div.children, in_callout or callout)
-        attrs = " ".join(([f"#{div.ident}"] if div.ident else []) + [f".{c}" for c in div.classes]
-                         + [f'{k}="{v}"' for k, v in div.attrs.items()])
+        attrs = " ".join(
+            ([f"#{div.ident}"] if div.ident else [])
+            + [f".{c}" for c in div.classes]
+            + [f'{k}="{v}"' for k, v in div.attrs.items()]
+        )
         return "\n" + _div(attrs, inner)
 
     def xref_div(self, div, kind, in_callout):
@@ -332,14 +353,13 @@ class Assembler:
             while lines and not lines[-1].strip():
                 lines.pop()
             cut = max((i for i, ln in enumerate(lines) if not ln.strip()), default=-1)
-            caption_md = " ".join(ln.strip() for ln in lines[cut + 1:])
-            rest = "\n".join(lines[:cut + 1])
+            caption_md = " ".join(ln.strip() for ln in lines[cut + 1 :])
+            rest = "\n".join(lines[: cut + 1])
             children = children[:-1]
         else:
             rest = ""
         if not caption_md:
-            raise RenderError(f"cross-reference div #{div.ident} needs a caption as its last paragraph",
-                              div.line.where)
+            raise RenderError(f"cross-reference div #{div.ident} needs a caption as its last paragraph", div.line.where)
         if kind == "tbl":
             body = "\n".join(self.block(c, in_callout) for c in children) + "\n" + rest
             return self.table(div.ident, caption_md, body)

@@ -14,11 +14,15 @@ it is given (renderer.incremental gives it the setup prefix of the document):
   file such a YAML file names (a study file's `data: cohort: ...`), relative to its folder;
 * the library sources: `analysis/**/*.py`, `analysis/demo/data/published.yml` and the project's
   top-level `*.py` modules (this also captures the library version);
-* the Python version and the versions of the key packages, and this cache's format.
+* the Python version and the versions of the key packages, and this cache's format;
+* the date of the render: a document prints today's date (a study file's ``date: today``,
+  or none given), resolved while the setup executes, so a render on a later day executes
+  again instead of printing the date the cache was filled.
 
 Prose is deliberately not in the key. How later chunks and inline expressions are keyed
 on top of it, stored and reused: renderer.incremental.
 """
+
 from __future__ import annotations
 
 import ast
@@ -224,7 +228,19 @@ def compute_key(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Ke
         components[f"library file {rel}"] = digest
     for name, version in package_versions().items():
         components[f"version of {name}"] = version or "not installed"
+    components[RENDER_DATE] = render_date()
     return Key(_sha(_json(components)), components)
+
+
+#: The key component of the render's date (see the module docstring).
+RENDER_DATE = "date of the render (the report prints today's date unless the study file fixes one)"
+
+
+def render_date() -> str:
+    """Today's date, as the executed setup resolves ``date: today`` (the kernel's clock)."""
+    import datetime
+
+    return datetime.date.today().isoformat()
 
 
 class Manifest:
@@ -246,8 +262,9 @@ class Manifest:
                 raise ValueError
         except (OSError, ValueError, UnicodeDecodeError):
             return "no cached execution"
-        changed = [name for name in sorted(set(last) | set(key.components))
-                   if last.get(name) != key.components.get(name)]
+        changed = [
+            name for name in sorted(set(last) | set(key.components)) if last.get(name) != key.components.get(name)
+        ]
         if not changed:
             return "cached execution not found"
         labels = ["chunk code or options" if c == "code" else c for c in changed]

@@ -6,6 +6,7 @@ cell declares `pages` receives, as a JSON string, the page of every labelled hea
 the PDFs of the documents rendered before it (``{"report": {"sec-methods": 3, ...}}``):
 the supplement's STROBE checklist points to the manuscript's pages with it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,10 +84,21 @@ def _path_param(value):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m renderer", description=__doc__)
-    p.add_argument("inputs", nargs="+", metavar="input",
-                   help="the .qmd document(s), rendered in this order (their directory is the project directory)")
-    p.add_argument("-P", "--execute-param", dest="params", action="append", default=[],
-                   metavar="NAME:VALUE", help="override a parameter of the `parameters` cell")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="input",
+        help="the .qmd document(s), rendered in this order (their directory is the project directory)",
+    )
+    p.add_argument(
+        "-P",
+        "--execute-param",
+        dest="params",
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="override a parameter of the `parameters` cell",
+    )
     p.add_argument("--study", help="shorthand for -P study:PATH (a study file; default: study.yml when present)")
     p.add_argument("--cohort", help="shorthand for -P cohort:PATH")
     p.add_argument("--kinetics", help="shorthand for -P kinetics:PATH ('none' or empty: no kinetics table)")
@@ -94,10 +106,16 @@ def parse_args(argv):
     p.add_argument("--to", help="comma-separated formats: html,pdf,docx (default: those in _quarto.yml)")
     p.add_argument("--output-dir", help="output directory (default: project output-dir)")
     p.add_argument("--keep-md", action="store_true", help="also write the resolved markdown")
-    p.add_argument("--no-cache", action="store_true",
-                   help="execute the document even when a cached execution matches (and do not store one)")
-    p.add_argument("--inline-log", metavar="FILE",
-                   help="write each inline expression and its value, in document order (JSON lines)")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="execute the document even when a cached execution matches (and do not store one)",
+    )
+    p.add_argument(
+        "--inline-log",
+        metavar="FILE",
+        help="write each inline expression and its value, in document order (JSON lines)",
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     args = p.parse_args(argv)
     args.formats = project.parse_formats(p, args.to)
@@ -222,8 +240,17 @@ def _render(args, doc_paths, started, first_worker):
             doc_work.mkdir(exist_ok=True)
             light = first_worker if i == 0 else _start_worker(cfg.project_dir)
             try:
-                files = _render_in(args, doc, doc_path, cfg, formats, doc_work, light,
-                                   pages=pages, log_suffix="" if i == 0 else f".{doc_path.stem}")
+                files = _render_in(
+                    args,
+                    doc,
+                    doc_path,
+                    cfg,
+                    formats,
+                    doc_work,
+                    light,
+                    pages=pages,
+                    log_suffix="" if i == 0 else f".{doc_path.stem}",
+                )
             finally:
                 if light is not None and i > 0:
                     light.__exit__(None, None, None)
@@ -252,8 +279,7 @@ def heading_pages(pdf) -> dict:
     from pypdf import PdfReader
 
     reader = PdfReader(str(pdf))
-    return {name: reader.get_destination_page_number(dest) + 1
-            for name, dest in reader.named_destinations.items()}
+    return {name: reader.get_destination_page_number(dest) + 1 for name, dest in reader.named_destinations.items()}
 
 
 def _render_in(args, doc, doc_path, cfg, formats, work, partial_worker=None, pages=None, log_suffix=""):
@@ -301,12 +327,12 @@ def _render_in(args, doc, doc_path, cfg, formats, work, partial_worker=None, pag
     # The conversions are independent pandoc/typst runs (separate files in `work`):
     # run them side by side; the first failure in format order is reported.
     since = _stage("assemble", since)
-    _progress(", ".join({"html": "pandoc html", "docx": "pandoc docx", "pdf": "typst pdf"}[f]
-                        for f, *_ in jobs))
+    _progress(", ".join({"html": "pandoc html", "docx": "pandoc docx", "pdf": "typst pdf"}[f] for f, *_ in jobs))
     with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-        futures = [pool.submit(convert, md, out, cfg.formats[f], work, resource_path,
-                               cfg.filters or ())
-                   for f, convert, md, out in jobs]
+        futures = [
+            pool.submit(convert, md, out, cfg.formats[f], work, resource_path, cfg.filters or ())
+            for f, convert, md, out in jobs
+        ]
         try:
             for fut in futures:
                 fut.result()
@@ -359,8 +385,7 @@ def main(argv=None, light_worker=None):
     except Exception as exc:  # a renderer bug: still one paragraph unless --debug
         if args.debug:
             traceback.print_exc()
-        print(f"render failed (internal error, rerun with --debug): {type(exc).__name__}: {exc}",
-              file=sys.stderr)
+        print(f"render failed (internal error, rerun with --debug): {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -6,6 +6,7 @@ by a chunk that displays a YAML metadata block as Markdown (the manuscript sets
 kinetics section and its figures). Conditions are resolved after execution and before
 cross-references are numbered, so a hidden figure takes no number.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -34,7 +35,7 @@ def output_metadata(blocks, base: dict | None = None) -> dict:
                 continue
             end = text.find("\n---", len(_YAML_BLOCK_START) - 1)
             try:
-                values = yaml.safe_load(text[len(_YAML_BLOCK_START):end]) if end > 0 else None
+                values = yaml.safe_load(text[len(_YAML_BLOCK_START) : end]) if end > 0 else None
             except yaml.YAMLError:
                 continue
             if isinstance(values, dict):

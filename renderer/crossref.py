@@ -3,6 +3,7 @@
 Only the prefixes fig-, tbl- and sec- are cross-references; every other `@key` is a
 citation left to pandoc's citeproc.
 """
+
 from __future__ import annotations
 
 import re
@@ -65,9 +66,11 @@ def number(blocks, labels=None):
         if kind not in labels:
             return str(n)
         if n > len(labels[kind]):
-            raise RenderError(f"more {KINDS[kind].lower()}s than the {len(labels[kind])} numbers of "
-                              f"crossref: {kind}-labels", where)
+            raise RenderError(
+                f"more {KINDS[kind].lower()}s than the {len(labels[kind])} numbers of crossref: {kind}-labels", where
+            )
         return labels[kind][n - 1]
+
     headers = []  # (line, level, ident, unnumbered)
 
     def visit(blocks, in_callout):
@@ -88,23 +91,28 @@ def number(blocks, labels=None):
                     reg.add(label, kind, num, b.line.where)
                     if kind == "fig":
                         for i, _ in enumerate(b.options.get("fig-subcap") or [], start=1):
-                            reg.add(f"{label}-{i}", "fig", f"{num}{chr(64 + i)}",
-                                    b.line.where, anchor=label)
+                            reg.add(f"{label}-{i}", "fig", f"{num}{chr(64 + i)}", b.line.where, anchor=label)
             elif isinstance(b, Div):
                 kind = (b.ident or "").split("-")[0]
                 if b.ident and kind in counters:
                     for inner in _cells(b.children):
                         if inner.label:
-                            raise RenderError(f"cell inside cross-reference div #{b.ident} must not have "
-                                              "its own label", inner.line.where)
+                            raise RenderError(
+                                f"cell inside cross-reference div #{b.ident} must not have its own label",
+                                inner.line.where,
+                            )
                     counters[kind] += 1
                     num = next_number(kind, b.line.where)
                     reg.add(b.ident, kind, num, b.line.where)
-                    subcaps = next((c.options.get("fig-subcap") for c in _cells(b.children)
-                                    if c.options.get("fig-subcap")), None) or []
+                    subcaps = (
+                        next(
+                            (c.options.get("fig-subcap") for c in _cells(b.children) if c.options.get("fig-subcap")),
+                            None,
+                        )
+                        or []
+                    )
                     for i, _ in enumerate(subcaps, start=1):
-                        reg.add(f"{b.ident}-{i}", "fig", f"{num}{chr(64 + i)}",
-                                b.line.where, anchor=b.ident)
+                        reg.add(f"{b.ident}-{i}", "fig", f"{num}{chr(64 + i)}", b.line.where, anchor=b.ident)
                 visit(b.children, in_callout or is_callout(b))
 
     visit(blocks, False)
@@ -115,7 +123,7 @@ def number(blocks, labels=None):
         num = None
         if not unnumbered:
             depth = max(level - top, 0)
-            levels = levels[:depth + 1]
+            levels = levels[: depth + 1]
             while len(levels) < depth + 1:
                 levels.append(0)
             levels[depth] += 1
@@ -175,8 +183,13 @@ def _resolve_plain(text, reg, where):
             trail = ""
             while key and key[-1] in ".,:":
                 key, trail = key[:-1], key[-1] + trail
-            parts.append(p.group(1).strip() + (" " if p.group(1).strip() else "")
-                         + _ref_text(reg, key, p.group(2) == "-", where) + trail + p.group(4).rstrip())
+            parts.append(
+                p.group(1).strip()
+                + (" " if p.group(1).strip() else "")
+                + _ref_text(reg, key, p.group(2) == "-", where)
+                + trail
+                + p.group(4).rstrip()
+            )
         return "; ".join(x.strip() for x in parts)
 
     text = BRACKET_RE.sub(bracket, text)

@@ -5,6 +5,7 @@ parameter-override cell, one small cell per inline expression); `execute` runs i
 Jupyter kernel (the fall-back of renderer.worker, which runs it first).
 `renderer.incremental` decides which cells `execute` needs to run (see cli.run_or_reuse).
 """
+
 from __future__ import annotations
 
 import re
@@ -34,7 +35,9 @@ def _venv_kernel_manager():
             if self._kernel_spec is None:
                 self._kernel_spec = KernelSpec(
                     argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                    display_name="Python 3 (renderer)", language="python")
+                    display_name="Python 3 (renderer)",
+                    language="python",
+                )
             return self._kernel_spec
 
     return _VenvKernelManager
@@ -49,15 +52,17 @@ class Step:
 def _setup_code(dpi, width, height):
     # `%matplotlib inline` registers the PNG formatter, so that `display(fig)` also works for
     # Figure objects made without pyplot; rc {} keeps the inline backend off our rcParams.
-    return "\n".join([
-        "%config InlineBackend.rc = {}",
-        "%matplotlib inline",
-        "%config InlineBackend.figure_formats = ['png']",
-        f"%config InlineBackend.print_figure_kwargs = {{'bbox_inches': 'tight', 'dpi': {dpi}}}",
-        "import matplotlib.pyplot as _renderer_plt",
-        f"_renderer_plt.rcParams['figure.figsize'] = ({width}, {height})",
-        f"_renderer_plt.rcParams['figure.dpi'] = {dpi}",
-    ])
+    return "\n".join(
+        [
+            "%config InlineBackend.rc = {}",
+            "%matplotlib inline",
+            "%config InlineBackend.figure_formats = ['png']",
+            f"%config InlineBackend.print_figure_kwargs = {{'bbox_inches': 'tight', 'dpi': {dpi}}}",
+            "import matplotlib.pyplot as _renderer_plt",
+            f"_renderer_plt.rcParams['figure.figsize'] = ({width}, {height})",
+            f"_renderer_plt.rcParams['figure.dpi'] = {dpi}",
+        ]
+    )
 
 
 def build_notebook(doc, params, execute_opts, fig):
@@ -80,9 +85,11 @@ def build_notebook(doc, params, execute_opts, fig):
         if isinstance(block, Markdown):
             block.inlines = inline_exprs(block)
             for expr in block.inlines:
-                add(Step("inline", expr),
+                add(
+                    Step("inline", expr),
                     "from IPython.display import display as _renderer_display\n"
-                    f"_renderer_display({{{INLINE_MIME!r}: str(\n{expr.code}\n)}}, raw=True)")
+                    f"_renderer_display({{{INLINE_MIME!r}: str(\n{expr.code}\n)}}, raw=True)",
+                )
         elif isinstance(block, Cell):
             opts = {**execute_opts, **block.options}
             tags = block.options.get("tags") or []
@@ -99,19 +106,21 @@ def build_notebook(doc, params, execute_opts, fig):
                 add(Step("figsize"), f"_renderer_plt.rcParams['figure.figsize'] = ({w}, {h})")
             add(Step("chunk", block), block.source)
             if sized:
-                add(Step("figsize"),
-                    f"_renderer_plt.rcParams['figure.figsize'] = ({fig['width']}, {fig['height']})")
+                add(Step("figsize"), f"_renderer_plt.rcParams['figure.figsize'] = ({fig['width']}, {fig['height']})")
             if block is params_cell and params:
                 known = params_cell_names(block)
                 unknown = sorted(set(params) - known)
                 if unknown:
-                    raise RenderError(f"unknown parameter(s) {', '.join(unknown)}; the parameters cell "
-                                      f"defines {', '.join(sorted(known)) or 'nothing'}", block.line.where)
-                add(Step("params"), "# Injected parameters\n" +
-                    "".join(f"{k} = {v!r}\n" for k, v in params.items()))
+                    raise RenderError(
+                        f"unknown parameter(s) {', '.join(unknown)}; the parameters cell "
+                        f"defines {', '.join(sorted(known)) or 'nothing'}",
+                        block.line.where,
+                    )
+                add(Step("params"), "# Injected parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in params.items()))
     if params and params_cell is None:
-        raise RenderError("parameters were given but no cell is tagged 'parameters' "
-                          "(add `#| tags: [parameters]`)", str(doc.path))
+        raise RenderError(
+            "parameters were given but no cell is tagged 'parameters' (add `#| tags: [parameters]`)", str(doc.path)
+        )
     return nb, steps
 
 
@@ -141,8 +150,7 @@ def _error(step, cell):
         return RenderError(evalue, refused=True)
     if step.role == "inline":
         expr = step.obj
-        return RenderError(f"inline expression `{{python}} {expr.code}` failed: {ename}: {evalue}",
-                           expr.line.where)
+        return RenderError(f"inline expression `{{python}} {expr.code}` failed: {ename}: {evalue}", expr.line.where)
     if step.role == "chunk":
         chunk = step.obj
         line = _failing_line(cell.source, err.traceback if err else [], cell.get("execution_count"))
@@ -164,12 +172,18 @@ def execute(nb, steps, cwd, progress=None, timeout=1800):
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     progress = progress or (lambda msg: None)
-    client = NotebookClient(nb, kernel_name="python3", kernel_manager_class=_venv_kernel_manager(),
-                            timeout=timeout, allow_errors=False, record_timing=False,
-                            # every output has arrived when the last cell returns: a graceful
-                            # shutdown only waits (0.5-2 s) for the kernel to exit
-                            shutdown_kernel="immediate",
-                            resources={"metadata": {"path": str(cwd)}})
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        kernel_manager_class=_venv_kernel_manager(),
+        timeout=timeout,
+        allow_errors=False,
+        record_timing=False,
+        # every output has arrived when the last cell returns: a graceful
+        # shutdown only waits (0.5-2 s) for the kernel to exit
+        shutdown_kernel="immediate",
+        resources={"metadata": {"path": str(cwd)}},
+    )
     chunks = [s for s in steps if s.role == "chunk"]
     done = 0
     # The kernel process's own stderr (transport warnings, crashes) goes to a log that is

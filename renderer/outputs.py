@@ -8,6 +8,7 @@ Formats not produced by the latest render (`--to html` after a full render) are 
 not silently left beside newer ones; the progress output lists them. Files of the
 user's own in the folder (anything not named `<stem>.*`) are carried over.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -48,8 +49,7 @@ def is_own(name, stem):
     supplement rendered together) writes into its output folder (or older versions wrote)."""
     if not isinstance(stem, str):
         return any(is_own(name, s) for s in stem)
-    return (name.startswith(f"{stem}.") or name == f"{stem}_files"
-            or name.startswith(f".{stem}."))
+    return name.startswith(f"{stem}.") or name == f"{stem}_files" or name.startswith(f".{stem}.")
 
 
 def check_output_dir(out_dir, stem, project_dir):
@@ -58,8 +58,10 @@ def check_output_dir(out_dir, stem, project_dir):
     if out_dir.exists() and not out_dir.is_dir():
         raise RenderError(f"the output folder {out_dir} is a file, not a folder (--output-dir)")
     if out_dir.resolve() in (Path(project_dir).resolve(), *Path(project_dir).resolve().parents):
-        raise RenderError(f"the output folder {out_dir} contains the project: it is replaced as a "
-                          f"whole, so choose a dedicated folder with --output-dir")
+        raise RenderError(
+            f"the output folder {out_dir} contains the project: it is replaced as a "
+            f"whole, so choose a dedicated folder with --output-dir"
+        )
     existing = out_dir
     while not existing.exists():
         existing = existing.parent
@@ -78,6 +80,7 @@ def check_output_dir(out_dir, stem, project_dir):
 def _carry_over(old_dir, staging, stem):
     """Files of the user's own in the output folder move on to the new set (hard links
     where possible, so nothing is copied twice and the originals stay until the swap)."""
+
     def link_or_copy(src, dst):
         try:
             os.link(src, dst)
@@ -99,8 +102,10 @@ def _carry_over(old_dir, staging, stem):
 def check_free_space(folder, needed=MIN_FREE_BYTES):
     free = shutil.disk_usage(folder).free
     if free < needed:
-        raise RenderError(f"only {free // 2**20} MB free in {folder}, a render needs about "
-                          f"{needed // 2**20} MB (free some space or point TMPDIR elsewhere)")
+        raise RenderError(
+            f"only {free // 2**20} MB free in {folder}, a render needs about "
+            f"{needed // 2**20} MB (free some space or point TMPDIR elsewhere)"
+        )
 
 
 def _exchange(a, b):
@@ -171,15 +176,20 @@ def publish(produced, out_dir, stem, progress=lambda msg: None):
             old = _swap_in(staging, out_dir)
         except OSError as exc:
             raise environment_error(exc, "replace the output folder", out_dir) from None
-        dropped = [n for n in before if is_own(n, stem) and not n.startswith(".")
-                   and n not in {p.name for p in produced}]
+        dropped = [
+            n for n in before if is_own(n, stem) and not n.startswith(".") and n not in {p.name for p in produced}
+        ]
         if dropped:
             progress(f"removed from {out_dir}: {', '.join(dropped)} (not produced by this render)")
     finally:
         # On success `staging` is the output folder (or, after an exchange, holds the old set).
         for leftover in (old, staging):
-            if leftover is not None and leftover != out_dir and leftover.exists() \
-                    and leftover.resolve() != out_dir.resolve():
+            if (
+                leftover is not None
+                and leftover != out_dir
+                and leftover.exists()
+                and leftover.resolve() != out_dir.resolve()
+            ):
                 shutil.rmtree(leftover, ignore_errors=True)
         leftovers.release(staging)
 
@@ -190,5 +200,6 @@ def sweep(out_dir, progress=lambda msg: None) -> list[Path]:
     out_dir = Path(out_dir)
     if not out_dir.parent.is_dir():
         return []
-    return leftovers.sweep(out_dir.parent, [f".{out_dir.name}.{NEW}*"], stale=[f".{out_dir.name}.{OLD}*"],
-                           progress=progress)
+    return leftovers.sweep(
+        out_dir.parent, [f".{out_dir.name}.{NEW}*"], stale=[f".{out_dir.name}.{OLD}*"], progress=progress
+    )

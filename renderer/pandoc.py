@@ -1,4 +1,5 @@
 """Pandoc (html, docx, typst) and Typst (pdf) invocations."""
+
 from __future__ import annotations
 
 import datetime
@@ -27,8 +28,9 @@ def pandoc_path():
     for name in ("pandoc", "pandoc.exe"):
         if (files / name).is_file():
             return str(files / name)
-    raise RenderError(f"the Pandoc bundled with pypandoc-binary is missing from {files}: "
-                      "reinstall the pinned requirements (make env)")
+    raise RenderError(
+        f"the Pandoc bundled with pypandoc-binary is missing from {files}: reinstall the pinned requirements (make env)"
+    )
 
 
 # Running Pandoc processes, so that a SIGTERM can stop them before the temporary
@@ -74,8 +76,7 @@ def _authors(value):
 
 
 def metadata(meta, bibliography, csl):
-    m = {k: meta[k] for k in ("title", "subtitle", "abstract", "lang", "keywords", "abstract-title")
-         if k in meta}
+    m = {k: meta[k] for k in ("title", "subtitle", "abstract", "lang", "keywords", "abstract-title") if k in meta}
     if "author" in meta:
         m["author"] = _authors(meta["author"])
     if "date" in meta:
@@ -94,20 +95,40 @@ def metadata(meta, bibliography, csl):
 
 
 def run_pandoc(markdown_path, out_path, to, args, workdir, filters=()):
-    cmd = [pandoc_path(), str(markdown_path), "-f", READER, "-t", to, "-o", str(out_path),
-           "--citeproc", "--lua-filter", str(HERE / "callouts.lua"),
-           *(f"--lua-filter={f}" for f in filters), *args]
+    cmd = [
+        pandoc_path(),
+        str(markdown_path),
+        "-f",
+        READER,
+        "-t",
+        to,
+        "-o",
+        str(out_path),
+        "--citeproc",
+        "--lua-filter",
+        str(HERE / "callouts.lua"),
+        *(f"--lua-filter={f}" for f in filters),
+        *args,
+    ]
     proc = _run(cmd, workdir)
-    problems = [ln for ln in proc.stderr.splitlines()
-                if re.search(r"citation .* not found|Could not fetch|could not find|Could not find", ln)]
+    problems = [
+        ln
+        for ln in proc.stderr.splitlines()
+        if re.search(r"citation .* not found|Could not fetch|could not find|Could not find", ln)
+    ]
     if proc.returncode != 0 or problems:
         detail = "; ".join(problems) or proc.stderr.strip()[-800:]
         raise RenderError(f"pandoc ({to}) failed: {detail}")
 
 
 def html(markdown_path, out_path, opts, workdir, resource_path, filters=()):
-    args = ["--standalone", f"--resource-path={resource_path}",
-            "--include-in-header", str(workdir / "style.html"), "--section-divs"]
+    args = [
+        "--standalone",
+        f"--resource-path={resource_path}",
+        "--include-in-header",
+        str(workdir / "style.html"),
+        "--section-divs",
+    ]
     (workdir / "style.html").write_text(f"<style>\n{(HERE / 'style.css').read_text()}</style>\n")
     if opts.get("toc"):
         args += ["--toc", f"--toc-depth={opts.get('toc-depth', 3)}"]
@@ -139,7 +160,7 @@ def _byline_under_title(out_path):
     if byline is None or toc is None or toc.start() > byline.start():
         return
     block = byline.group(0)
-    page = page[:byline.start()] + page[byline.end():]
+    page = page[: byline.start()] + page[byline.end() :]
     at = TOC_RE.search(page).start()
     Path(out_path).write_text(page[:at] + block + page[at:], encoding="utf-8")
 
@@ -161,8 +182,11 @@ def _embed_figures(out_path, workdir):
     page = Path(out_path).read_text(encoding="utf-8")
     for tag in RESOURCE_TAG_RE.findall(page):
         m = FIGURE_IMG_RE.match(tag)
-        if not m or not (Path(workdir) / m.group(1)).is_file() \
-                or re.search(r"\b(?:src|href|data|srcset|poster)\s*=", m.group(3), re.I):
+        if (
+            not m
+            or not (Path(workdir) / m.group(1)).is_file()
+            or re.search(r"\b(?:src|href|data|srcset|poster)\s*=", m.group(3), re.I)
+        ):
             return False
 
     def data_uri(m):
@@ -196,15 +220,24 @@ def typst_pdf(markdown_path, out_path, opts, workdir, resource_path, filters=())
     if not isinstance(margin, dict):
         margin = {"x": margin, "y": margin}
     # Template variables go through a metadata file: `-V` cannot set the nested margin map.
-    layout = {"papersize": opts.get("papersize", "a4"), "fontsize": str(opts.get("fontsize", "10pt")),
-              "margin": {k: str(v) for k, v in margin.items()}, "page-numbering": "1"}
+    layout = {
+        "papersize": opts.get("papersize", "a4"),
+        "fontsize": str(opts.get("fontsize", "10pt")),
+        "margin": {k: str(v) for k, v in margin.items()},
+        "page-numbering": "1",
+    }
     if opts.get("mainfont"):
         layout["mainfont"] = opts["mainfont"]
     if opts.get("columns"):
         layout["columns"] = opts["columns"]
     (workdir / "typst-layout.yaml").write_text(yaml.safe_dump(layout))
-    args = [f"--resource-path={resource_path}", "--include-in-header", str(HERE / "header.typ"),
-            "--metadata-file", str(workdir / "typst-layout.yaml")]
+    args = [
+        f"--resource-path={resource_path}",
+        "--include-in-header",
+        str(HERE / "header.typ"),
+        "--metadata-file",
+        str(workdir / "typst-layout.yaml"),
+    ]
     # The project's own Typst rules (_quarto.yml `include-in-header`, shared with Quarto)
     # come after the renderer's, so they win where both set something.
     for inc in opts.get("include-in-header") or []:
@@ -228,19 +261,22 @@ def reference_docx(workdir):
     out = Path(workdir) / "reference.docx"
     if out.exists():
         return out
-    data = subprocess.run([pandoc_path(), "--print-default-data-file", "reference.docx"],
-                          capture_output=True, check=True).stdout
+    data = subprocess.run(
+        [pandoc_path(), "--print-default-data-file", "reference.docx"], capture_output=True, check=True
+    ).stdout
     src = Path(workdir) / "reference-default.docx"
     src.write_bytes(data)
-    style = ('<w:style w:type="paragraph" w:customStyle="1" w:styleId="Callout">'
-             '<w:name w:val="Callout"/><w:basedOn w:val="BodyText"/><w:qFormat/>'
-             '<w:pPr><w:pBdr>'
-             '<w:top w:val="single" w:sz="4" w:space="4" w:color="E0A800"/>'
-             '<w:left w:val="single" w:sz="24" w:space="4" w:color="E0A800"/>'
-             '<w:bottom w:val="single" w:sz="4" w:space="4" w:color="E0A800"/>'
-             '<w:right w:val="single" w:sz="4" w:space="4" w:color="E0A800"/>'
-             '</w:pBdr><w:shd w:val="clear" w:color="auto" w:fill="FFF8E1"/>'
-             '<w:ind w:left="144" w:right="144"/></w:pPr></w:style>')
+    style = (
+        '<w:style w:type="paragraph" w:customStyle="1" w:styleId="Callout">'
+        '<w:name w:val="Callout"/><w:basedOn w:val="BodyText"/><w:qFormat/>'
+        "<w:pPr><w:pBdr>"
+        '<w:top w:val="single" w:sz="4" w:space="4" w:color="E0A800"/>'
+        '<w:left w:val="single" w:sz="24" w:space="4" w:color="E0A800"/>'
+        '<w:bottom w:val="single" w:sz="4" w:space="4" w:color="E0A800"/>'
+        '<w:right w:val="single" w:sz="4" w:space="4" w:color="E0A800"/>'
+        '</w:pBdr><w:shd w:val="clear" w:color="auto" w:fill="FFF8E1"/>'
+        '<w:ind w:left="144" w:right="144"/></w:pPr></w:style>'
+    )
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
         for item in zin.infolist():
             content = zin.read(item.filename)

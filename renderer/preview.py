@@ -7,6 +7,7 @@ Each render is a separate `python -m renderer` run, so the execution cache makes
 prose-only edit take seconds and a failing render leaves the loop (and the last good
 preview) in place. Stop with Ctrl-C.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,13 +50,16 @@ def snapshot(files):
 
 
 def render_once(doc, renderer_args):
-    cmd = [sys.executable, "-m", "renderer", doc, "--to", "html", "--output-dir", PREVIEW_DIR,
-           *renderer_args]
+    cmd = [sys.executable, "-m", "renderer", doc, "--to", "html", "--output-dir", PREVIEW_DIR, *renderer_args]
     started = time.monotonic()
     code = subprocess.call(cmd)
     status = "ok" if code == 0 else f"FAILED (exit {code}); the previous preview is kept"
-    print(f"preview: {status} in {time.monotonic() - started:.1f} s -> "
-          f"{Path(PREVIEW_DIR, Path(doc).stem + '.html').resolve()}", file=sys.stderr, flush=True)
+    print(
+        f"preview: {status} in {time.monotonic() - started:.1f} s -> "
+        f"{Path(PREVIEW_DIR, Path(doc).stem + '.html').resolve()}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def main(argv=None):
@@ -79,8 +83,7 @@ def main(argv=None):
             files = watched_files(doc_path, renderer_args)  # new section files count too
             current = snapshot(files)
             if current != state:
-                changed = [os.path.relpath(p) for p in set(current) | set(state)
-                           if current.get(p) != state.get(p)]
+                changed = [os.path.relpath(p) for p in set(current) | set(state) if current.get(p) != state.get(p)]
                 print(f"preview: changed {', '.join(sorted(changed)[:5])}", file=sys.stderr, flush=True)
                 # Let an editor finish writing (several files on save-all) before rendering.
                 time.sleep(POLL_SECONDS)

@@ -1,4 +1,5 @@
 """`_quarto.yml` + document front matter -> one validated configuration."""
+
 from __future__ import annotations
 
 import re
@@ -15,24 +16,91 @@ FORMAT_KEYS = {"html": "html", "pdf": "typst", "docx": "docx"}
 
 # Per-format options the renderer implements.
 FORMAT_OPTIONS = {
-    "html": {"embed-resources", "self-contained", "toc", "toc-depth", "toc-title", "number-sections",
-             "fig-dpi", "fig-width", "fig-height", "css"},
-    "typst": {"papersize", "margin", "fontsize", "mainfont", "number-sections", "fig-dpi",
-              "fig-width", "fig-height", "toc", "toc-depth", "columns", "keep-typ",
-              "include-in-header", "citeproc"},
-    "docx": {"toc", "toc-depth", "number-sections", "fig-dpi", "fig-width", "fig-height",
-             "reference-doc"},
+    "html": {
+        "embed-resources",
+        "self-contained",
+        "toc",
+        "toc-depth",
+        "toc-title",
+        "number-sections",
+        "fig-dpi",
+        "fig-width",
+        "fig-height",
+        "css",
+    },
+    "typst": {
+        "papersize",
+        "margin",
+        "fontsize",
+        "mainfont",
+        "number-sections",
+        "fig-dpi",
+        "fig-width",
+        "fig-height",
+        "toc",
+        "toc-depth",
+        "columns",
+        "keep-typ",
+        "include-in-header",
+        "citeproc",
+    },
+    "docx": {"toc", "toc-depth", "number-sections", "fig-dpi", "fig-width", "fig-height", "reference-doc"},
 }
 # Purely cosmetic Quarto options without a counterpart here: accepted with a note.
-COSMETIC = {"theme", "code-fold", "code-tools", "anchor-sections", "smooth-scroll", "title-block-banner",
-            "highlight-style", "lang", "date-format", "link-citations", "citations-hover",
-            "crossrefs-hover", "fig-align", "html-math-method", "grid", "fontcolor", "linkcolor",
-            "page-layout", "reference-location", "citation-location", "toc-location"}
-TOP_LEVEL = {"project", "format", "execute", "bibliography", "csl", "title", "subtitle", "author",
-             "date", "abstract", "jupyter", "engine", "keywords", "number-sections", "toc",
-             "fig-width", "fig-height", "fig-dpi", "params", "lang", "abstract-title", "editor",
-             "date-format", "link-citations", "toc-title", "toc-depth", "execute-dir", "filters",
-             "crossref"}
+COSMETIC = {
+    "theme",
+    "code-fold",
+    "code-tools",
+    "anchor-sections",
+    "smooth-scroll",
+    "title-block-banner",
+    "highlight-style",
+    "lang",
+    "date-format",
+    "link-citations",
+    "citations-hover",
+    "crossrefs-hover",
+    "fig-align",
+    "html-math-method",
+    "grid",
+    "fontcolor",
+    "linkcolor",
+    "page-layout",
+    "reference-location",
+    "citation-location",
+    "toc-location",
+}
+TOP_LEVEL = {
+    "project",
+    "format",
+    "execute",
+    "bibliography",
+    "csl",
+    "title",
+    "subtitle",
+    "author",
+    "date",
+    "abstract",
+    "jupyter",
+    "engine",
+    "keywords",
+    "number-sections",
+    "toc",
+    "fig-width",
+    "fig-height",
+    "fig-dpi",
+    "params",
+    "lang",
+    "abstract-title",
+    "editor",
+    "date-format",
+    "link-citations",
+    "toc-title",
+    "toc-depth",
+    "execute-dir",
+    "filters",
+    "crossref",
+}
 # `crossref:` options: the numbers of figures and tables, as Quarto's list form of
 # `fig-labels`/`tbl-labels` ("[S1]{}[S2]{}...": a supplement's "Table S1"), or arabic.
 CROSSREF = {"fig-labels", "tbl-labels"}
@@ -122,15 +190,21 @@ def load(doc_path, doc_meta, notes=sys.stderr):
     for key in fmt_cfg:
         if key not in FORMAT_OPTIONS:
             raise RenderError(f"unsupported format '{key}' (supported: html, typst, docx)", where)
-    shared = {k: meta[k] for k in ("toc", "toc-depth", "toc-title", "number-sections", "fig-width",
-                                   "fig-height", "fig-dpi") if k in meta}
+    shared = {
+        k: meta[k]
+        for k in ("toc", "toc-depth", "toc-title", "number-sections", "fig-width", "fig-height", "fig-dpi")
+        if k in meta
+    }
     for cli_name in FORMATS:
         key = FORMAT_KEYS[cli_name]
         opts = dict(shared)
         opts.update((fmt_cfg.get(key) or {}) if key in fmt_cfg else {})
         if key == "typst" and opts.get("citeproc") is False:
-            raise RenderError("typst citeproc: false is not supported (citations are always "
-                              "formatted by Pandoc's citeproc with the project's CSL)", where)
+            raise RenderError(
+                "typst citeproc: false is not supported (citations are always "
+                "formatted by Pandoc's citeproc with the project's CSL)",
+                where,
+            )
         if "include-in-header" in opts:
             incs = opts["include-in-header"]
             incs = incs if isinstance(incs, list) else [incs]
@@ -167,13 +241,21 @@ def load(doc_path, doc_meta, notes=sys.stderr):
     labels = {}
     for key, value in (meta.get("crossref") or {}).items():
         if key not in CROSSREF:
-            raise RenderError(f"unsupported crossref option '{key}' (supported: {', '.join(sorted(CROSSREF))})",
-                              where)
+            raise RenderError(f"unsupported crossref option '{key}' (supported: {', '.join(sorted(CROSSREF))})", where)
         labels[key.split("-")[0]] = _labels(value, key, where)
-    return Config(project_dir, doc_path, doc_meta_out, formats, execute,
-                  (project_dir / project.get("output-dir", ".")).resolve(), bib_paths, csl,
-                  [c for c in FORMATS if FORMAT_KEYS[c] in fmt_cfg], filters,
-                  {k: v for k, v in labels.items() if v is not None})
+    return Config(
+        project_dir,
+        doc_path,
+        doc_meta_out,
+        formats,
+        execute,
+        (project_dir / project.get("output-dir", ".")).resolve(),
+        bib_paths,
+        csl,
+        [c for c in FORMATS if FORMAT_KEYS[c] in fmt_cfg],
+        filters,
+        {k: v for k, v in labels.items() if v is not None},
+    )
 
 
 def _labels(value, key, where):
@@ -183,8 +265,11 @@ def _labels(value, key, where):
         return None
     found = re.findall(r"\[([^\[\]]+)\]\{\}", value) if isinstance(value, str) else []
     if not found or re.sub(r"\[[^\[\]]+\]\{\}", "", value).strip():
-        raise RenderError(f"crossref {key}: {value!r} is not supported (use arabic, or the numbers "
-                          f'as Quarto reads a list: "[S1]{{}}[S2]{{}}")', where)
+        raise RenderError(
+            f"crossref {key}: {value!r} is not supported (use arabic, or the numbers "
+            f'as Quarto reads a list: "[S1]{{}}[S2]{{}}")',
+            where,
+        )
     return found
 
 

@@ -3,6 +3,7 @@
 Every line keeps its origin (file, line number) through include expansion so that
 errors can name the place in the source the user edits.
 """
+
 from __future__ import annotations
 
 import re
@@ -76,19 +77,52 @@ class InlineExpr:
 
 # Cell options the renderer implements; anything else is an error rather than ignored.
 CELL_OPTIONS = {
-    "label", "fig-cap", "tbl-cap", "fig-subcap", "layout-ncol", "layout-nrow", "echo",
-    "output", "include", "eval", "warning", "tags", "fig-width", "fig-height", "fig-alt",
+    "label",
+    "fig-cap",
+    "tbl-cap",
+    "fig-subcap",
+    "layout-ncol",
+    "layout-nrow",
+    "echo",
+    "output",
+    "include",
+    "eval",
+    "warning",
+    "tags",
+    "fig-width",
+    "fig-height",
+    "fig-alt",
 }
 
 # Div classes / ids Quarto treats specially; only callouts and fig/tbl cross-ref divs are
 # implemented, the rest would silently render wrong.
 CALLOUT_KINDS = {"note", "warning", "important", "tip", "caution"}
-SPECIAL_CLASS_PREFIXES = ("panel-", "column-", "content-visible", "content-hidden", "callout",
-                          "cell", "hidden", "aside", "page-columns", "quarto-", "r-")
-SPECIAL_ATTRS = {"layout", "layout-ncol", "layout-nrow", "layout-align", "when-format",
-                 "unless-format", "fig-align", "collapse", "appearance", "icon"}
-UNSUPPORTED_REF_PREFIXES = ("eq", "lst", "thm", "lem", "cor", "prp", "cnj", "def", "exm",
-                            "exr", "sol", "rem", "alg")
+SPECIAL_CLASS_PREFIXES = (
+    "panel-",
+    "column-",
+    "content-visible",
+    "content-hidden",
+    "callout",
+    "cell",
+    "hidden",
+    "aside",
+    "page-columns",
+    "quarto-",
+    "r-",
+)
+SPECIAL_ATTRS = {
+    "layout",
+    "layout-ncol",
+    "layout-nrow",
+    "layout-align",
+    "when-format",
+    "unless-format",
+    "fig-align",
+    "collapse",
+    "appearance",
+    "icon",
+}
+UNSUPPORTED_REF_PREFIXES = ("eq", "lst", "thm", "lem", "cor", "prp", "cnj", "def", "exm", "exr", "sol", "rem", "alg")
 
 INLINE_RE = re.compile(r"`\{python\}\s+([^`]+?)\s*`")
 INLINE_OTHER_RE = re.compile(r"`\{(r|julia|ojs|bash|sql)\}[^`]*`")
@@ -115,7 +149,7 @@ def split_front_matter(text, path):
                 raise RenderError(f"invalid YAML front matter: {exc}", f"{path}:1") from None
             if not isinstance(meta, dict):
                 raise RenderError("front matter must be a YAML mapping", f"{path}:1")
-            return meta, "\n".join(lines[i + 1:]), i + 1
+            return meta, "\n".join(lines[i + 1 :]), i + 1
     raise RenderError("front matter starting with '---' is never closed", f"{path}:1")
 
 
@@ -149,8 +183,7 @@ def read_lines(path, stack=()):
         if m:
             name, arg = m.group(1), m.group(2)
             if name != "include":
-                raise RenderError(f"unsupported shortcode '{{{{< {name} >}}}}' (only include is supported)",
-                                  line.where)
+                raise RenderError(f"unsupported shortcode '{{{{< {name} >}}}}' (only include is supported)", line.where)
             if line.text.strip() != m.group(0):
                 raise RenderError("an include shortcode must be alone on its line", line.where)
             target = (path.parent / arg.strip().strip("'\"")).resolve()
@@ -207,8 +240,9 @@ def parse_cell_options(lines, fence_line):
         raise RenderError("cell options must be `#| key: value` lines", fence_line.where)
     for key in opts:
         if key not in CELL_OPTIONS:
-            raise RenderError(f"unsupported cell option '{key}' "
-                              f"(supported: {', '.join(sorted(CELL_OPTIONS))})", fence_line.where)
+            raise RenderError(
+                f"unsupported cell option '{key}' (supported: {', '.join(sorted(CELL_OPTIONS))})", fence_line.where
+            )
     return opts
 
 
@@ -216,8 +250,7 @@ def check_div(ident, classes, attrs, where):
     conditional = [c for c in classes if c in ("content-visible", "content-hidden")]
     if conditional:  # resolved by renderer.conditions on metadata (when-meta only)
         if len(conditional) > 1 or set(attrs) != {"when-meta"}:
-            raise RenderError(f"'.{conditional[0]}' is supported with a single when-meta=\"key\" condition",
-                              where)
+            raise RenderError(f"'.{conditional[0]}' is supported with a single when-meta=\"key\" condition", where)
         classes = [c for c in classes if c not in conditional]
         attrs = {}
     for cls in classes:
@@ -258,8 +291,7 @@ def parse(lines):
             body, j = [], i + 1
             while j < len(lines):
                 close = FENCE_RE.match(lines[j].text)
-                if close and close.group(2)[0] == fence[0] and len(close.group(2)) >= len(fence) \
-                        and not close.group(3):
+                if close and close.group(2)[0] == fence[0] and len(close.group(2)) >= len(fence) and not close.group(3):
                     break
                 body.append(lines[j])
                 j += 1
@@ -269,8 +301,9 @@ def parse(lines):
             if cm and not info.startswith("{."):
                 engine = cm.group(1)
                 if engine != "python":
-                    raise RenderError(f"unsupported executable cell engine '{{{engine}}}' "
-                                      "(only {python} is supported)", line.where)
+                    raise RenderError(
+                        f"unsupported executable cell engine '{{{engine}}}' (only {{python}} is supported)", line.where
+                    )
                 else:
                     cells += 1
                     opts = parse_cell_options(body, line)

@@ -9,6 +9,7 @@ documents are rendered in the order given; a later one whose `parameters` cell d
 with the built-in renderer. Arguments after `--` (e.g. `-P cohort:PATH`) go to
 `quarto render` unchanged.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,9 +40,10 @@ def parse_args(argv):
     passthrough = []
     if "--" in argv:
         cut = argv.index("--")
-        argv, passthrough = argv[:cut], argv[cut + 1:]
-    p = argparse.ArgumentParser(prog="python -m renderer.quarto", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+        argv, passthrough = argv[:cut], argv[cut + 1 :]
+    p = argparse.ArgumentParser(
+        prog="python -m renderer.quarto", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("inputs", nargs="+", metavar="input")
     p.add_argument("--to", help="comma-separated formats: html,pdf,docx (default: those in _quarto.yml)")
     p.add_argument("--output-dir", help="output directory (default: project output-dir)")
@@ -67,7 +69,7 @@ def _refusal(failure: str) -> str | None:
     if match is None:
         return None
     lines = []
-    for line in text[match.end():].splitlines():
+    for line in text[match.end() :].splitlines():
         if line.startswith("WARN: ") or line.startswith("ERROR: "):
             break
         lines.append(line)
@@ -77,8 +79,9 @@ def _refusal(failure: str) -> str | None:
 def _run(cmd, cwd):
     """Run Quarto, passing its messages on; a cell's failure is held back until the end, so
     that a refusal of the data is printed as the document words it (RenderError refused)."""
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            encoding="utf-8", errors="replace")
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace"
+    )
     held: list[str] = []
     try:
         for line in proc.stdout:
@@ -140,12 +143,22 @@ def render(args):
             if pages and "pages" in qmd_parameter_names(doc):
                 extra = ["-P", f"pages:{json.dumps(json.dumps(pages, sort_keys=True))}"]
             for to in runs:
-                cmd = [args.quarto, "render", doc_path.name, *to, "--output-dir", str(staging),
-                       *args.passthrough, *extra]
+                cmd = [
+                    args.quarto,
+                    "render",
+                    doc_path.name,
+                    *to,
+                    "--output-dir",
+                    str(staging),
+                    *args.passthrough,
+                    *extra,
+                ]
                 print(f"running: {' '.join(cmd)}", file=sys.stderr, flush=True)
                 if _run(cmd, cfg.project_dir) != 0:
-                    raise RenderError(f"quarto render {doc_path.name} {' '.join(to) or '(all formats)'} failed "
-                                      f"(its messages are above); {out_dir} is unchanged")
+                    raise RenderError(
+                        f"quarto render {doc_path.name} {' '.join(to) or '(all formats)'} failed "
+                        f"(its messages are above); {out_dir} is unchanged"
+                    )
             files = [staging / f"{doc_path.stem}.{OUTPUT_NAME[f]}" for f in formats]
             missing = [p.name for p in files if not p.exists()]
             if missing:
@@ -154,14 +167,20 @@ def render(args):
             pdf = staging / f"{doc_path.stem}.pdf"
             if pdf.exists():
                 pages[doc_path.stem] = heading_pages(pdf)
-        outputs.publish(produced, out_dir, stems if len(stems) > 1 else stems[0],
-                        progress=lambda m: print(m, file=sys.stderr, flush=True))
+        outputs.publish(
+            produced,
+            out_dir,
+            stems if len(stems) > 1 else stems[0],
+            progress=lambda m: print(m, file=sys.stderr, flush=True),
+        )
         journal.report(produced, lambda m: print(m, file=sys.stderr, flush=True))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         leftovers.release(staging)
-    print(f"wrote {', '.join(str(out_dir / p.name) for p in produced)} "
-          f"in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    print(
+        f"wrote {', '.join(str(out_dir / p.name) for p in produced)} in {time.monotonic() - started:.1f} s",
+        file=sys.stderr,
+    )
 
 
 def _terminate(signum, frame):

@@ -4,6 +4,7 @@ Renders go through the real command line (``python -m renderer report.qmd ...``)
 subprocess with ``--no-cache``, so every render executes the analysis (the execution
 cache would otherwise answer) and never writes cache entries into the project.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,9 +56,10 @@ def report_parameter(name: str) -> str:
 
 
 _CONDITIONAL = re.compile(
-    r'^::: \{\.(content-visible|content-hidden) '
+    r"^::: \{\.(content-visible|content-hidden) "
     r'when-meta="cartox\.(kinetics|reproduction|hsct|mrd|not_collected|not_done|astct)"\}\n(.*?)^:::\n',
-    re.MULTILINE | re.DOTALL)
+    re.MULTILINE | re.DOTALL,
+)
 
 
 def source_text(path: Path, kinetics: bool = True, reproduction: bool = True, hsct: bool = True, **other: bool) -> str:
@@ -67,8 +69,16 @@ def source_text(path: Path, kinetics: bool = True, reproduction: bool = True, hs
     analysis plan's grading system is ASTCT's, cited) and the registry's flags (``other``;
     defaults: MRD collected, every optional column collected, no assessment "not done", as
     in the demo and its variants) resolved."""
-    flags = {"kinetics": kinetics, "reproduction": reproduction, "hsct": hsct, "mrd": True, "not_collected": False,
-             "not_done": False, "astct": True, **other}
+    flags = {
+        "kinetics": kinetics,
+        "reproduction": reproduction,
+        "hsct": hsct,
+        "mrd": True,
+        "not_collected": False,
+        "not_done": False,
+        "astct": True,
+        **other,
+    }
 
     def keep(m):
         shown = (m.group(1) == "content-visible") == flags[m.group(2)]
@@ -91,8 +101,9 @@ def document_sources(document: str = "report") -> list[Path]:
     return out
 
 
-def _chunk_options(kinetics: bool = True, document: str = "report", hsct: bool = True,
-                   reproduction: bool = True) -> list[dict]:
+def _chunk_options(
+    kinetics: bool = True, document: str = "report", hsct: bool = True, reproduction: bool = True
+) -> list[dict]:
     options = []
     for path in document_sources(document):
         text = source_text(path, kinetics, reproduction, hsct=hsct)
@@ -101,8 +112,9 @@ def _chunk_options(kinetics: bool = True, document: str = "report", hsct: bool =
     return options
 
 
-def captions(kinetics: bool = True, document: str = "report", hsct: bool = True,
-             reproduction: bool = True) -> dict[str, list[str]]:
+def captions(
+    kinetics: bool = True, document: str = "report", hsct: bool = True, reproduction: bool = True
+) -> dict[str, list[str]]:
     """Figure and table captions (fig-cap, tbl-cap) and sub-captions of one document's qmd
     sources, as written (``kinetics=False``: as rendered without a kinetics table; ``hsct=False``:
     without the transplant analyses; ``reproduction=False``: of a cohort other than the bundled
@@ -119,8 +131,15 @@ def captions(kinetics: bool = True, document: str = "report", hsct: bool = True,
 # --------------------------------------------------------------------------- rendering
 
 
-def render_report(out_dir: Path, *, cohort: Path | None = None, kinetics: str | Path | None = None,
-                  to: str = "html", study: Path | None = None, supplement: bool = False) -> subprocess.CompletedProcess:
+def render_report(
+    out_dir: Path,
+    *,
+    cohort: Path | None = None,
+    kinetics: str | Path | None = None,
+    to: str = "html",
+    study: Path | None = None,
+    supplement: bool = False,
+) -> subprocess.CompletedProcess:
     """Render report.qmd (and ``supplement``: supplement.qmd with it, as `make report` does)
     with the built-in renderer into `out_dir` (``kinetics=""``: no table).
 
@@ -128,8 +147,13 @@ def render_report(out_dir: Path, *, cohort: Path | None = None, kinetics: str | 
     is given, the demo's kinetics table; ``study``: a study file instead. The inline values
     are logged to :func:`inline_log_of` `out_dir`.
     """
-    return subprocess.run(_render_command(out_dir, cohort, kinetics, to, study, supplement), cwd=ROOT,
-                          capture_output=True, text=True, timeout=RENDER_TIMEOUT)
+    return subprocess.run(
+        _render_command(out_dir, cohort, kinetics, to, study, supplement),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RENDER_TIMEOUT,
+    )
 
 
 def inline_log_of(out_dir: Path) -> Path:
@@ -140,8 +164,19 @@ def inline_log_of(out_dir: Path) -> Path:
 
 def _render_command(out_dir, cohort, kinetics, to, study=None, supplement=False) -> list[str]:
     documents = [str(REPORT), *([str(SUPPLEMENT)] if supplement else [])]
-    cmd = [sys.executable, "-m", "renderer", *documents, "--to", to, "--output-dir", str(out_dir), "--no-cache",
-           "--inline-log", str(inline_log_of(out_dir))]
+    cmd = [
+        sys.executable,
+        "-m",
+        "renderer",
+        *documents,
+        "--to",
+        to,
+        "--output-dir",
+        str(out_dir),
+        "--no-cache",
+        "--inline-log",
+        str(inline_log_of(out_dir)),
+    ]
     if study is not None:
         cmd += ["--study", str(study)]
     if cohort is not None:
@@ -299,15 +334,15 @@ RENDERING_FIXTURES = {"bundled_render", "degenerate", "hostile", "redcap_report"
 #: Modules whose tests start Jupyter kernels, run the command line in subprocesses on whole
 #: exports, or time scripts: marked `slow` too, so that `make test-fast` is the quick loop
 #: of the statistics, readers and text (``make test``, which CI runs, runs them all).
-SLOW_MODULES = {"test_benchmarks", "test_edge_cohorts", "test_editor", "test_incremental", "test_redcap",
-                "test_worker"}
+SLOW_MODULES = {"test_benchmarks", "test_edge_cohorts", "test_editor", "test_incremental", "test_redcap", "test_worker"}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         module = getattr(item, "module", None)
-        if (RENDERING_FIXTURES & set(getattr(item, "fixturenames", ()))
-                or (module is not None and module.__name__.rpartition(".")[2] in SLOW_MODULES)):
+        if RENDERING_FIXTURES & set(getattr(item, "fixturenames", ())) or (
+            module is not None and module.__name__.rpartition(".")[2] in SLOW_MODULES
+        ):
             item.add_marker(pytest.mark.slow)
     # The tests that read a render run last: the renders (started in the background when
     # collection ends) proceed while the other tests run.
@@ -324,8 +359,8 @@ def pytest_collection_modifyitems(items):
 
 @dataclass(frozen=True)
 class RenderSpec:
-    modules: tuple[str, ...]       # the test modules that read the render
-    prepare: object                # (directory) -> keyword arguments of render_report
+    modules: tuple[str, ...]  # the test modules that read the render
+    prepare: object  # (directory) -> keyword arguments of render_report
     out_name: str = "out"
 
 
@@ -371,8 +406,11 @@ class _BackgroundRenders:
                 shutil.rmtree(directory, ignore_errors=True)
                 directory.mkdir()
                 proc = render_report(directory / spec.out_name, **spec.prepare(directory))
-                done.write_text(json.dumps({"args": proc.args, "returncode": proc.returncode,
-                                            "stdout": proc.stdout, "stderr": proc.stderr}))
+                done.write_text(
+                    json.dumps(
+                        {"args": proc.args, "returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
+                    )
+                )
         return True  # the lock is released when its file closes
 
     def _result(self, key: str) -> tuple[subprocess.CompletedProcess, Path]:
@@ -429,8 +467,11 @@ def pytest_collection_finish(session):
     for position, item in enumerate(session.items):
         if item.get_closest_marker("slow"):
             first_use.setdefault(Path(str(item.fspath)).stem, position)
-    needed = {key: min(first_use[m] for m in spec.modules if m in first_use)
-              for key, spec in RENDER_SPECS.items() if set(spec.modules) & set(first_use)}
+    needed = {
+        key: min(first_use[m] for m in spec.modules if m in first_use)
+        for key, spec in RENDER_SPECS.items()
+        if set(spec.modules) & set(first_use)
+    }
     _BACKGROUND.start(sorted(needed, key=needed.get))  # in the order the tests will read them
 
 
@@ -443,8 +484,11 @@ def pytest_sessionfinish(session):
         shutil.rmtree(_shared_render_folder(os.getpid()), ignore_errors=True)
 
 
-register_render("bundled", ("test_privacy", "test_report_e2e", "test_layout", "test_pvalues"),
-                lambda directory: {"to": "html,pdf,docx", "supplement": True})
+register_render(
+    "bundled",
+    ("test_privacy", "test_report_e2e", "test_layout", "test_pvalues"),
+    lambda directory: {"to": "html,pdf,docx", "supplement": True},
+)
 
 
 @pytest.fixture(scope="session")

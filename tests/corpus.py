@@ -5,6 +5,7 @@ violation: the column, "-" for the whole file, and a substring of the rule). Cas
 that need binary or very large files are generated at test time by the builders below,
 into one directory per test session.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,7 +26,7 @@ ACCEPTED = sorted((BAD_INPUTS / "accepted").iterdir())
 @dataclass(frozen=True)
 class Case:
     name: str
-    cohort: str                      # relative to its directory
+    cohort: str  # relative to its directory
     kinetics: str | None
     expected: tuple[tuple[str, str], ...]  # (column or "-", substring of the rule)
 
@@ -64,8 +65,17 @@ def _cell(column: str, text: str, serial_dates: bool):
     return {"yes": True, "no": False}.get(text, text)
 
 
-def write_workbook(path: Path, *, serial_dates=False, date_format=None, rows_above=(), edits=None,
-                   hidden_old_export=False, far_formatted_cell=False, date_system_1904=False) -> Path:
+def write_workbook(
+    path: Path,
+    *,
+    serial_dates=False,
+    date_format=None,
+    rows_above=(),
+    edits=None,
+    hidden_old_export=False,
+    far_formatted_cell=False,
+    date_system_1904=False,
+) -> Path:
     """The valid cohort as an .xlsx workbook; ``edits`` maps a cell ("D2") to a value.
 
     ``serial_dates``: dates as Excel serial numbers, with the number format ``date_format``
@@ -187,17 +197,33 @@ def _build_generated(directory: Path) -> None:
 
 GENERATED_CASES = [
     Case("excel_header_not_on_row_1", "excel_header_not_on_row_1.xlsx", None, (("-", "header must be on row 1"),)),
-    Case("excel_formula_without_result", "excel_formula_without_result.xlsx", None,
-         (("age", "formula without a saved result"),)),
-    Case("excel_bad_values", "excel_bad_values.xlsx", None,
-         (("age", "not a number"), ("infusion_date", "not a date"), ("crs_grade", "between 0 and 5"))),
+    Case(
+        "excel_formula_without_result",
+        "excel_formula_without_result.xlsx",
+        None,
+        (("age", "formula without a saved result"),),
+    ),
+    Case(
+        "excel_bad_values",
+        "excel_bad_values.xlsx",
+        None,
+        (("age", "not a number"), ("infusion_date", "not a date"), ("crs_grade", "between 0 and 5")),
+    ),
     Case("legacy_xls", "legacy.xls", None, (("-", "old binary Excel (.xls)"),)),
     Case("zip_not_a_workbook", "zip_not_a_workbook.xlsx", None, (("-", "cannot open as an Excel .xlsx"),)),
     Case("empty_workbook", "empty_workbook.xlsx", None, (("-", "empty workbook"),)),
-    Case("excel_number_in_date_column", "excel_number_in_date_column.xlsx", None,
-         (("infusion_date", "a number, not a date"),)),
-    Case("excel_serial_dates_without_format", "excel_serial_dates_without_format.xlsx", None,
-         (("infusion_date", "a number, not a date"), ("last_followup_date", "a number, not a date"))),
+    Case(
+        "excel_number_in_date_column",
+        "excel_number_in_date_column.xlsx",
+        None,
+        (("infusion_date", "a number, not a date"),),
+    ),
+    Case(
+        "excel_serial_dates_without_format",
+        "excel_serial_dates_without_format.xlsx",
+        None,
+        (("infusion_date", "a number, not a date"), ("last_followup_date", "a number, not a date")),
+    ),
     Case("excel_comment_row", "excel_comment_row.xlsx", None, (("-", "comment line below the header"),)),
     Case("latin1_byte_at_100kb", "latin1_byte_at_100kb.csv", None, (("-", "not UTF-8 text (byte 0xF4"),)),
     Case("fifo", "fifo.csv", None, (("-", "named pipe"),)),
@@ -205,9 +231,14 @@ GENERATED_CASES = [
     Case("garbage_100mb_one_line", "garbage_100mb_one_line.csv", None, (("-", "no header line"),)),
 ]
 
-ACCEPTED_WORKBOOKS = ["excel_date_cells.xlsx", "excel_serial_dates.xlsx", "excel_formula_with_saved_result.xlsx",
-                      "excel_hidden_old_export_first.xlsx", "excel_formatted_cell_on_last_row.xlsx",
-                      "excel_1904_date_system.xlsx"]
+ACCEPTED_WORKBOOKS = [
+    "excel_date_cells.xlsx",
+    "excel_serial_dates.xlsx",
+    "excel_formula_with_saved_result.xlsx",
+    "excel_hidden_old_export_first.xlsx",
+    "excel_formatted_cell_on_last_row.xlsx",
+    "excel_1904_date_system.xlsx",
+]
 
 
 def generated_directory(tmp_path_factory) -> Path:

@@ -32,10 +32,16 @@ FIELDS = (
 )
 
 
-def payloads(field: str, secret: Path) -> list[str]:
-    """Markup of every kind, each marked with ``field``."""
+#: Where the payloads point a network fetch when no server is named (nothing listens).
+NO_SERVER = "http://127.0.0.1:9"
+
+
+def payloads(field: str, secret: Path, server: str = NO_SERVER) -> list[str]:
+    """Markup of every kind, each marked with ``field`` (``server``: an http:// address a
+    fetch would reach, to see that none is made)."""
     ran = f"'RAN'+'-{field}'"
     return [
+        *scripted(field, secret, server),
         f"<script>document.title={ran};document.documentElement.setAttribute('data-ran',{ran})</script>",
         f'<img src="{secret}" onerror="document.body.setAttribute(\'data-ran\',{ran})">',
         f"<svg onload=\"document.body.setAttribute('data-ran',{ran})\"></svg>",
@@ -54,11 +60,35 @@ def payloads(field: str, secret: Path) -> list[str]:
     ]
 
 
-def study_fields(secret: Path) -> dict[str, str]:
+def scripted(field: str, secret: Path, server: str = NO_SERVER) -> list[str]:
+    """Markup inside the allow-listed super/subscripts (no space inside, as they require):
+    Pandoc 3 undoes escapes and entities there and reads the rest as Markdown again, so
+    an escaped payload would act (attack on main, repros 1-4 and 22)."""
+    ran = f"'RAN'+'-{field}'"
+    return [
+        f"~<svg/onload=document.body.setAttribute('data-ran',{ran})>~",
+        f"^<img/src=x/onerror=document.title={ran}>^",
+        f"^![]({secret})^",
+        f"~![](../../../../../..{secret})~",
+        f"^![]({server}/leak-{field}.png?render-time)^",
+        f'^`#read("{secret}")`{{=typst}}^',
+        f"^`#text(fill:red)[TYPSTRAW{field}]`{{=typst}}^",
+        f"~`<w:r><w:t>OPENXMLRAW{field}</w:t></w:r>`{{=openxml}}~",
+        f"~`<script>document.title={ran}</script>`{{=html}}~",
+        "^@kaplan1958^",
+        f"~[x](javascript:document.title={ran})~",
+        f"^&#33;&#91;&#93;&#40;{secret}&#41;^",
+        f"CD19^\\![]({secret})^",
+        "10^$x$^",
+    ]
+
+
+def study_fields(secret: Path, server: str = NO_SERVER) -> dict[str, str]:
     """One string per field: its payloads joined (line breaks included, as Alt+Enter)."""
     out = {}
     for field in FIELDS:
-        out[field] = f"{field.upper()}-START " + "\n".join(payloads(field, secret)) + f" {field.upper()}-END"
+        body = "\n".join(payloads(field, secret, server))
+        out[field] = f"{field.upper()}-START " + body + f" {field.upper()}-END"
     out["email"] = f"evil@example.org><script>document.title='RAN'+'-email'</script> <{secret}>"
     return out
 

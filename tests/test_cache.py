@@ -5,6 +5,7 @@ Correctness only (no timing): the key ignores prose and changes with chunk code,
 contents, parameters and library sources; a hit reproduces the executed output; broken
 entries are ignored.
 """
+
 import json
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from renderer import cache, execute, incremental, project, qmd
 ROOT = Path(__file__).resolve().parents[1]
 FIG = {"width": 7, "height": 5, "dpi": 50}
 
-REPORT = '''---
+REPORT = """---
 title: "Cache fixture"
 ---
 
@@ -41,8 +42,7 @@ print("chunk output", result)
 ```
 
 Closing prose.
-'''
-
+"""
 
 
 @pytest.fixture
@@ -74,13 +74,16 @@ def test_prose_edit_keeps_key(proj):
     assert key_of(proj).digest == before
 
 
-@pytest.mark.parametrize("change", [
-    ("report.qmd", 'print("chunk output", result)', 'print("chunk output:", result)'),
-    ("report.qmd", "#| include: false", "#| include: true"),          # cell option
-    ("report.qmd", "scale = 2", "scale = 3"),                          # parameter default
-    ("data/values.csv", "3\n", "4\n"),                                 # same file name, new contents
-    ("analysis/stats.py", "return sum(", "return 0 + sum("),          # library source
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("report.qmd", 'print("chunk output", result)', 'print("chunk output:", result)'),
+        ("report.qmd", "#| include: false", "#| include: true"),  # cell option
+        ("report.qmd", "scale = 2", "scale = 3"),  # parameter default
+        ("data/values.csv", "3\n", "4\n"),  # same file name, new contents
+        ("analysis/stats.py", "return sum(", "return 0 + sum("),  # library source
+    ],
+)
 def test_key_changes(proj, change):
     before = key_of(proj)
     edit(proj / change[0], change[1], change[2])
@@ -110,8 +113,9 @@ def test_why_missed_names_the_change(proj):
     assert "data file of parameter 'data'" in manifest.why_missed(key_of(proj))
 
 
-@pytest.mark.parametrize("garbage", ["", "{not json", '{"format": 2}', "[1, 2]",
-                                     '{"format": 2, "key": "K", "units": [], "names": []}'])
+@pytest.mark.parametrize(
+    "garbage", ["", "{not json", '{"format": 2}', "[1, 2]", '{"format": 2, "key": "K", "units": [], "names": []}']
+)
 def test_corrupted_entry_is_ignored(proj, garbage):
     doc = qmd.load(proj / "report.qmd")
     cfg = project.load(doc.path, doc.meta)
@@ -125,9 +129,14 @@ def test_corrupted_entry_is_ignored(proj, garbage):
 
 
 def render(p, *args):
-    return subprocess.run([sys.executable, "-m", "renderer", "report.qmd", "--to", "html", *args],
-                          cwd=p, capture_output=True, text=True, timeout=300,
-                          env={"PYTHONPATH": f"{p}:{ROOT}", "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-m", "renderer", "report.qmd", "--to", "html", *args],
+        cwd=p,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": f"{p}:{ROOT}", "PATH": "/usr/bin:/bin"},
+    )
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 The corpus runs in-process through `cli.main` (the same argument parsing, exit codes and
 output); a few tests run the real `python -m analysis` process, proving the command line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,9 @@ CUTOFF = "2023-03-01"
 
 
 def _run_process(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "analysis", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "analysis", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def _run(*args: str | Path) -> subprocess.CompletedProcess:
@@ -44,8 +46,9 @@ def _run(*args: str | Path) -> subprocess.CompletedProcess:
             code = cli.main([str(a) for a in args])
         except SystemExit as exit_:  # argparse's usage errors
             code = exit_.code
-    return subprocess.CompletedProcess(["python", "-m", "analysis", *map(str, args)], code, out.getvalue(),
-                                       err.getvalue())
+    return subprocess.CompletedProcess(
+        ["python", "-m", "analysis", *map(str, args)], code, out.getvalue(), err.getvalue()
+    )
 
 
 def _assert_rejected(proc: subprocess.CompletedProcess, case) -> None:
@@ -54,11 +57,12 @@ def _assert_rejected(proc: subprocess.CompletedProcess, case) -> None:
     assert "Traceback" not in proc.stderr and proc.stderr == ""
     lines = proc.stdout.splitlines()
     assert lines[0].endswith("found") and lines[2] == "Summary (problems per column and rule):"
-    detail = lines[lines.index("Detail:") + 1:]
+    detail = lines[lines.index("Detail:") + 1 :]
     assert detail[1].split()[:5] == ["row", "patient_id", "column", "rule", "value"]
     for column, rule in case.expected:
         assert any(column in line.split() and rule in line for line in detail), (
-            f"no line with column {column!r} and rule {rule!r}:\n{proc.stdout}")
+            f"no line with column {column!r} and rule {rule!r}:\n{proc.stdout}"
+        )
 
 
 COMMITTED = committed_cases()
@@ -77,8 +81,7 @@ def corpus_runs(generated) -> dict[str, subprocess.CompletedProcess]:
         + (["--kinetics", BAD_INPUTS / case.kinetics] if case.kinetics else [])
         for case in COMMITTED
     }
-    commands.update({case.name: ["validate", generated / case.cohort, "--cutoff", CUTOFF]
-                     for case in GENERATED_CASES})
+    commands.update({case.name: ["validate", generated / case.cohort, "--cutoff", CUTOFF] for case in GENERATED_CASES})
     return {name: _run(*args) for name, args in commands.items()}
 
 
@@ -96,8 +99,9 @@ def test_valid_input_prints_counts():
 def test_excel_and_synthetic_inputs(generated):
     proc = _run("validate", generated / ACCEPTED_WORKBOOKS[0], "--cutoff", CUTOFF)
     assert proc.stdout == "OK: 5 patients, 3 centers\n"
-    proc = _run("validate", BAD_INPUTS / "accepted" / "comments_and_blank_lines.csv",
-                "--cutoff", CUTOFF)  # "# SYNTHETIC test cohort"
+    proc = _run(
+        "validate", BAD_INPUTS / "accepted" / "comments_and_blank_lines.csv", "--cutoff", CUTOFF
+    )  # "# SYNTHETIC test cohort"
     assert proc.stdout == "OK: 5 patients, 3 centers\n"  # is not the generator's marker line
 
 
@@ -133,8 +137,13 @@ def test_a_subcommand_is_a_few_lines(monkeypatch, capsys):
         print(f"hello {len(study.cohort)} {args.shout}")
         return 0
 
-    monkeypatch.setitem(cli.COMMANDS, "hello", cli.Command(
-        "say hello", hello, lambda parser: (cli.add_study_arguments(parser), parser.add_argument("--shout"))))
+    monkeypatch.setitem(
+        cli.COMMANDS,
+        "hello",
+        cli.Command(
+            "say hello", hello, lambda parser: (cli.add_study_arguments(parser), parser.add_argument("--shout"))
+        ),
+    )
     assert cli.main(["hello", str(VALID_COHORT), "--cutoff", CUTOFF, "--shout", "loud"]) == 0
     assert capsys.readouterr().out == "hello 5 loud\n"
 
@@ -172,8 +181,9 @@ def test_an_empty_path_given_to_the_library_says_so():
 
 
 def _results(output) -> int:
-    return cli.main(["results", str(VALID_COHORT), "--kinetics", str(VALID_KINETICS), "--cutoff", CUTOFF,
-                     "-o", str(output)])
+    return cli.main(
+        ["results", str(VALID_COHORT), "--kinetics", str(VALID_KINETICS), "--cutoff", CUTOFF, "-o", str(output)]
+    )
 
 
 def test_results_are_written_through_a_symlink(tmp_path):

@@ -4,6 +4,7 @@ Every R value below was computed with R 4.x on this machine; the call and what R
 printed are written next to it. Publication values are from Table 1 of
 /work/shared/reference/publication.txt.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -36,10 +37,12 @@ def _frame(grouping: str, values_by_level: dict[str, list], variable: str = "x")
         keys += [key] * len(vals)
         values += list(vals)
     g = GROUPINGS[grouping]
-    return pd.DataFrame({
-        g.column: pd.Categorical(keys, categories=list(g.keys), ordered=True),
-        variable: values,
-    })
+    return pd.DataFrame(
+        {
+            g.column: pd.Categorical(keys, categories=list(g.keys), ordered=True),
+            variable: values,
+        }
+    )
 
 
 def _counts(**levels: dict) -> dict[str, list]:
@@ -56,8 +59,14 @@ def _counts(**levels: dict) -> dict[str, list]:
 TABLE1_CASES = [
     # steroids by CRS: 51/25 vs 0/17. min expected 7.68 -> chi-square.
     # R: X-squared = 25.26033835, p = 5.009035681e-07.  Published: p < 0.001.
-    ("steroids", "crs", dict(yes={True: 51, False: 25}, no={True: 0, False: 17}),
-     "chi_square", 5.009035681e-07, "<0.001"),
+    (
+        "steroids",
+        "crs",
+        dict(yes={True: 51, False: 25}, no={True: 0, False: 17}),
+        "chi_square",
+        5.009035681e-07,
+        "<0.001",
+    ),
     # sex by CRS: M/F 41/35 vs 6/11. min expected 8.41 -> chi-square.
     # R: X-squared = 1.933743338, p = 0.1643494861.  Published: 0.164 (matches).
     ("sex", "crs", dict(yes={"M": 41, "F": 35}, no={"M": 6, "F": 11}), "chi_square", 0.1643494861, 0.164),
@@ -65,27 +74,42 @@ TABLE1_CASES = [
     ("sex", "icans", dict(yes={"M": 8, "F": 8}, no={"M": 39, "F": 38}), "chi_square", 0.9622969396, 0.962),
     # sex by concurrent CRS+ICANS: 8/7 vs 39/39. R: p = 0.8130640741.
     # Published: 0.962 -- DEVIATION: the paper repeats the ICANS column's value.
-    ("sex", "concurrent", dict(both={"M": 8, "F": 7}, others={"M": 39, "F": 39}),
-     "chi_square", 0.8130640741, 0.962),
+    ("sex", "concurrent", dict(both={"M": 8, "F": 7}, others={"M": 39, "F": 39}), "chi_square", 0.8130640741, 0.962),
     # Ph by CRS: 13/63 vs 5/12. min expected 3.29 < 5 -> Fisher.
     # R: fisher.test p = 0.3079229646; chisq.test(correct=FALSE) p = 0.2456329437.
     # Published: 0.246 -- DEVIATION: the paper used the chi-square despite an expected count < 5.
-    ("ph_positive", "crs", dict(yes={True: 13, False: 63}, no={True: 5, False: 12}),
-     "fisher_exact", 0.3079229646, 0.246),
+    (
+        "ph_positive",
+        "crs",
+        dict(yes={True: 13, False: 63}, no={True: 5, False: 12}),
+        "fisher_exact",
+        0.3079229646,
+        0.246,
+    ),
     # disease status by CRS: relapsed/refractory 67/9 vs 14/3. min expected 2.19 -> Fisher.
     # R: fisher.test p = 0.4546606976; chisq (no correction) 0.5186589653; Yates 0.8062572109.
     # Published: 0.704 -- DEVIATION: reproduced by none of the three tests.
-    ("disease_status", "crs",
-     dict(yes={"relapsed": 67, "primary_refractory": 9}, no={"relapsed": 14, "primary_refractory": 3}),
-     "fisher_exact", 0.4546606976, 0.704),
+    (
+        "disease_status",
+        "crs",
+        dict(yes={"relapsed": 67, "primary_refractory": 9}, no={"relapsed": 14, "primary_refractory": 3}),
+        "fisher_exact",
+        0.4546606976,
+        0.704,
+    ),
     # tocilizumab by ICANS: 12/4 vs 33/44. min expected 7.74 -> chi-square.
     # R: p = 0.01923132939.  Published: 0.019 (matches).
-    ("tocilizumab", "icans", dict(yes={True: 12, False: 4}, no={True: 33, False: 44}),
-     "chi_square", 0.01923132939, 0.019),
+    (
+        "tocilizumab",
+        "icans",
+        dict(yes={True: 12, False: 4}, no={True: 33, False: 44}),
+        "chi_square",
+        0.01923132939,
+        0.019,
+    ),
     # steroids by ICANS: 13/3 vs 38/39. R: chisq p = 0.01964696155 (fisher 0.02649336888).
     # Published: 0.002 -- DEVIATION (probably a typo for 0.020).
-    ("steroids", "icans", dict(yes={True: 13, False: 3}, no={True: 38, False: 39}),
-     "chi_square", 0.01964696155, 0.002),
+    ("steroids", "icans", dict(yes={True: 13, False: 3}, no={True: 38, False: 39}), "chi_square", 0.01964696155, 0.002),
 ]
 
 
@@ -124,7 +148,7 @@ def test_category_counts_order_and_percent():
     assert [c.category for c in yes.categories] == ["M", "F"]
     assert (yes.n, yes.categories[0].count, yes.categories[1].count) == (76, 41, 35)
     assert yes.categories[0].percent == pytest.approx(53.95, abs=0.005)  # published 53.95%
-    assert no.categories[1].percent == pytest.approx(64.71, abs=0.005)   # published 64.71%
+    assert no.categories[1].percent == pytest.approx(64.71, abs=0.005)  # published 64.71%
 
 
 def test_boolean_and_disease_status_category_order():
@@ -218,9 +242,13 @@ def _brute_force_fisher(table) -> float:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(2, 3).flatmap(
-    lambda r: st.integers(2, 3).flatmap(
-        lambda c: st.lists(st.lists(st.integers(0, 5), min_size=c, max_size=c), min_size=r, max_size=r))))
+@given(
+    st.integers(2, 3).flatmap(
+        lambda r: st.integers(2, 3).flatmap(
+            lambda c: st.lists(st.lists(st.integers(0, 5), min_size=c, max_size=c), min_size=r, max_size=r)
+        )
+    )
+)
 def test_fisher_matches_exact_rational_enumeration(table):
     t = np.array(table)
     t = t[t.sum(1) > 0][:, t.sum(0) > 0]
@@ -278,9 +306,18 @@ def test_mann_whitney_switch_at_50_follows_r_not_scipy_auto():
 def test_kruskal_wallis_matches_r():
     # ?kruskal.test, Hollander & Wolfe: kruskal.test(list(x, y, z)) ->
     # Kruskal-Wallis chi-squared = 0.771428571429, p-value = 0.679964773579
-    comp = compare_continuous(_frame("crs_grade", {
-        "none": [2.9, 3.0, 2.5, 2.6, 3.2], "grade_1_2": [3.8, 2.7, 4.0, 2.4], "grade_ge3": [2.8, 3.4, 3.7, 2.2, 2.0],
-    }), "x", "crs_grade")
+    comp = compare_continuous(
+        _frame(
+            "crs_grade",
+            {
+                "none": [2.9, 3.0, 2.5, 2.6, 3.2],
+                "grade_1_2": [3.8, 2.7, 4.0, 2.4],
+                "grade_ge3": [2.8, 3.4, 3.7, 2.2, 2.0],
+            },
+        ),
+        "x",
+        "crs_grade",
+    )
     assert comp.result.test == "kruskal_wallis"
     assert comp.result.statistic == pytest.approx(0.771428571429, rel=1e-9)
     assert comp.result.p == pytest.approx(0.679964773579, rel=1e-9)
@@ -298,9 +335,17 @@ def test_continuous_level_summaries_and_missing_values():
 
 
 def test_empty_middle_level_is_dropped_and_two_levels_use_mann_whitney():
-    comp = compare_continuous(_frame("crs_grade", {"none": [0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73,
-                                                            1.46],
-                                                   "grade_ge3": [1.15, 0.88, 0.90, 0.74, 1.21]}), "x", "crs_grade")
+    comp = compare_continuous(
+        _frame(
+            "crs_grade",
+            {
+                "none": [0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73, 1.46],
+                "grade_ge3": [1.15, 0.88, 0.90, 0.74, 1.21],
+            },
+        ),
+        "x",
+        "crs_grade",
+    )
     assert [lv.n for lv in comp.levels] == [10, 0, 5]
     assert comp.levels[1].median is None
     assert comp.result.test == "mann_whitney"
@@ -357,7 +402,9 @@ def _response_frame(levels: dict[str, tuple[int, int, int]], grouping: str) -> p
         for i in range(n):
             rows.append({GROUPINGS[grouping].column: key, "cr_response": i < cr, "mrd_negative_cr": i < mrd})
     df = pd.DataFrame(rows)
-    df[GROUPINGS[grouping].column] = pd.Categorical(df[GROUPINGS[grouping].column], categories=list(GROUPINGS[grouping].keys))
+    df[GROUPINGS[grouping].column] = pd.Categorical(
+        df[GROUPINGS[grouping].column], categories=list(GROUPINGS[grouping].keys)
+    )
     return df
 
 
@@ -386,8 +433,7 @@ def test_response_three_levels_matches_r():
     assert comp.result.test == "fisher_exact"
     assert comp.result.p == pytest.approx(0.701279555869, rel=1e-9)
     # binom.test(60, 64)$conf.int -> 0.847636526577 0.982709972619
-    assert (comp.levels[1].ci_low, comp.levels[1].ci_high) == pytest.approx((0.847636526577, 0.982709972619),
-                                                                           rel=1e-9)
+    assert (comp.levels[1].ci_low, comp.levels[1].ci_high) == pytest.approx((0.847636526577, 0.982709972619), rel=1e-9)
 
 
 def test_response_everyone_responds_gives_reason_and_empty_level_gives_none():
@@ -399,14 +445,44 @@ def test_response_everyone_responds_gives_reason_and_empty_level_gives_none():
 
 
 def test_works_on_a_prepared_cohort():
-    base = dict(crs_grade=0, icans_grade=0, seizure=False, steroids=False, tocilizumab=False, cr_day30=True,
-                mrd_negative=True, bm_blasts_pct=10.0, infusion_date="2020-01-01", cr_date="2020-01-31",
-                relapse_date=None, death_date=None, last_followup_date="2021-01-01", sex="M")
-    rows = [dict(base, patient_id=f"P{i}", crs_grade=g, steroids=g >= 2, sex=s, bm_blasts_pct=b,
-                 cr_day30=cr, mrd_negative=cr and mrd, cr_date="2020-01-31" if cr else None)
-            for i, (g, s, b, cr, mrd) in enumerate([
-                (0, "M", 5.0, True, True), (0, "F", 50.0, False, False), (1, "F", 20.0, True, False),
-                (2, "M", 80.0, True, True), (3, "F", 0.0, True, True)])]
+    base = dict(
+        crs_grade=0,
+        icans_grade=0,
+        seizure=False,
+        steroids=False,
+        tocilizumab=False,
+        cr_day30=True,
+        mrd_negative=True,
+        bm_blasts_pct=10.0,
+        infusion_date="2020-01-01",
+        cr_date="2020-01-31",
+        relapse_date=None,
+        death_date=None,
+        last_followup_date="2021-01-01",
+        sex="M",
+    )
+    rows = [
+        dict(
+            base,
+            patient_id=f"P{i}",
+            crs_grade=g,
+            steroids=g >= 2,
+            sex=s,
+            bm_blasts_pct=b,
+            cr_day30=cr,
+            mrd_negative=cr and mrd,
+            cr_date="2020-01-31" if cr else None,
+        )
+        for i, (g, s, b, cr, mrd) in enumerate(
+            [
+                (0, "M", 5.0, True, True),
+                (0, "F", 50.0, False, False),
+                (1, "F", 20.0, True, False),
+                (2, "M", 80.0, True, True),
+                (3, "F", 0.0, True, True),
+            ]
+        )
+    ]
     df = pd.DataFrame(rows)
     for col in ("infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date"):
         df[col] = pd.to_datetime(df[col])

@@ -131,3 +131,50 @@ def test_accepted_words_and_bounds_are_the_documented_ones():
 def test_the_dictionary_points_to_the_contract_module():
     assert "analysis/registry/contract.py" in DICTIONARY.read_text(encoding="utf-8")
     assert "analysis/registry/contract.py" in DATA_README.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- disease profiles
+
+#: How docs/data-dictionary.md heads each disease profile's cohort table.
+PROFILE_SECTIONS = {"lbcl": "### LBCL cohort table", "mm": "### MM cohort table"}
+
+
+@pytest.mark.parametrize("key", list(PROFILE_SECTIONS))
+def test_every_profile_column_is_documented_with_its_kind_rule_and_range(key):
+    """docs/data-dictionary.md section 5 lists each profile's contract (analysis/registry/
+    diseases.py): the same columns in the same order, kinds (a response column by its
+    scale's name), required or not, ranges, units, and every cross-column rule in the row
+    of the column it is reported on, naming the other columns it reads."""
+    from analysis.registry.diseases import DISEASES, SCALES
+
+    profile = DISEASES[key]
+    rows = _rows(DICTIONARY, PROFILE_SECTIONS[key])
+    assert list(rows) == list(profile.field_names)
+    words = {**KIND_WORDS, **{kind: f"{scale.name} response" for kind, scale in SCALES.items()}}
+    problems = []
+    for field in profile.fields:
+        kind, rule = rows[field.name]
+        if not kind.startswith(words[field.kind]):
+            problems.append(f"{field.name}: type {kind!r}, contract: {field.kind}")
+        documented_required = rule.startswith("required") and not rule.startswith("required when")
+        if documented_required != field.required:
+            problems.append(f"{field.name}: rule {rule!r}, contract: required={field.required}")
+        if field.optional_column != rule.endswith("optional column"):
+            problems.append(f"{field.name}: optional column={field.optional_column}, rule {rule!r}")
+        problems += [f"{field.name}: range {w}" for w in _range_words(field) if w not in f"{kind} {rule}"]
+        if field.unit is not None and field.unit not in f"{kind} {rule}":
+            problems.append(f"{field.name}: unit {field.unit} not on the page")
+    problems += [
+        f"{rule.column}: {rule.message} (reads {other})"
+        for rule in profile.rules
+        if not rule.duplicate
+        for other in rule.columns
+        if other != rule.column and other not in rows[rule.column][1]
+    ]
+    assert not problems, "docs/data-dictionary.md disagrees with analysis/registry/diseases.py:\n" + "\n".join(problems)
+    scale = profile.scale
+    assert scale is not None
+    dictionary = DICTIONARY.read_text(encoding="utf-8")
+    line = next(text for text in dictionary.splitlines() if text.startswith(f"| {scale.name} |"))
+    assert all(f"`{level}`" in line for level in scale.keys)
+    assert {w.lower() for w in re.findall(r"[(,·] ?([^(),·`]+?)(?= ?[),])", line)} <= set(scale.words)

@@ -3,6 +3,7 @@
 R references come from ``tests/reference/r_reference.R`` (R 4.x, survival 3.5-3);
 each literal is preceded by the R call and what R printed.
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -49,16 +50,20 @@ R_COX = {
 R_SEVERITY_WALD = {"os": (8.7013707857379, 0.0128979693741), "lfs": (9.38790746458734, 0.00915043616711)}
 # R> cox.zph(fit)$table          (terms = TRUE; severity factor = one 2-df term)
 R_ZPH = {
-    "os": [("bm_blasts_ge20", 0.0102904004419, 1, 0.919199906018),
-           ("steroids", 1.0232998603391, 1, 0.311737549793),
-           ("tocilizumab", 0.4804650107967, 1, 0.488211761321),
-           ("severity", 1.3502673323173, 2, 0.509088368173),
-           ("GLOBAL", 5.7418782285590, 5, 0.332150927287)],
-    "lfs": [("bm_blasts_ge20", 1.17558498461, 1, 0.278256641162),
-            ("steroids", 1.27568659969, 1, 0.258702582237),
-            ("tocilizumab", 2.55586034566, 1, 0.109885980575),
-            ("severity", 3.95657200363, 2, 0.138306090658),
-            ("GLOBAL", 7.19328107909, 5, 0.206658039782)],
+    "os": [
+        ("bm_blasts_ge20", 0.0102904004419, 1, 0.919199906018),
+        ("steroids", 1.0232998603391, 1, 0.311737549793),
+        ("tocilizumab", 0.4804650107967, 1, 0.488211761321),
+        ("severity", 1.3502673323173, 2, 0.509088368173),
+        ("GLOBAL", 5.7418782285590, 5, 0.332150927287),
+    ],
+    "lfs": [
+        ("bm_blasts_ge20", 1.17558498461, 1, 0.278256641162),
+        ("steroids", 1.27568659969, 1, 0.258702582237),
+        ("tocilizumab", 2.55586034566, 1, 0.109885980575),
+        ("severity", 3.95657200363, 2, 0.138306090658),
+        ("GLOBAL", 7.19328107909, 5, 0.206658039782),
+    ],
 }
 # R> cox.zph(fit, terms = FALSE)$table   (rows for the two severity coefficients)
 R_ZPH_SEVERITY_COEFS = {
@@ -71,7 +76,7 @@ R_ZPH_SEVERITY_COEFS = {
 def test_cox_matches_r_coxph(endpoint, n, events):
     res = fit_cox(_synthetic(), endpoint)
     assert (res.n, res.events, res.ties, res.reason, res.converged) == (n, events, "efron", None, True)
-    assert (res.method, res.method_reason) == ("cox", None)   # a well-defined fit is never replaced by Firth
+    assert (res.method, res.method_reason) == ("cox", None)  # a well-defined fit is never replaced by Firth
     assert [t.key for t in res.terms] == list(COX_TERMS)
     terms = _terms(res)
     for key, (coef, se, lo, hi, p) in R_COX[endpoint].items():
@@ -104,11 +109,16 @@ def _gehan_frame():
     """Freireich 6-MP data shaped as a cohort: placebo arm coded as bm_blasts_ge20 = 1,
     every other covariate constant (left out of the model as R would give NA)."""
     g = pd.read_csv(REF / "gehan.csv")
-    return pd.DataFrame({
-        "os_months": g["time"].astype(float), "os_event": g["cens"].astype(bool),
-        "bm_blasts_ge20": g["treat"].eq("control"), "steroids": False, "tocilizumab": False,
-        "grp_severity": pd.Categorical(["none"] * len(g), ["none", "severe", "other"]),
-    })
+    return pd.DataFrame(
+        {
+            "os_months": g["time"].astype(float),
+            "os_event": g["cens"].astype(bool),
+            "bm_blasts_ge20": g["treat"].eq("control"),
+            "steroids": False,
+            "tocilizumab": False,
+            "grp_severity": pd.Categorical(["none"] * len(g), ["none", "severe", "other"]),
+        }
+    )
 
 
 def test_gehan_cox_textbook_and_r():
@@ -141,17 +151,23 @@ def test_missing_severity_level_like_r_na():
     res = fit_cox(s[s["grp_severity"] != "other"], "os")
     t = _terms(res)
     got = [(t[k].coef, t[k].se) for k in ("bm_blasts_ge20", "steroids", "tocilizumab", "severity_ge3")]
-    want = [(0.552802023543, 0.338912648728), (0.111561425634, 0.396201830626),
-            (0.157858109166, 0.360763704094), (1.005245450633, 0.412179058942)]
+    want = [
+        (0.552802023543, 0.338912648728),
+        (0.111561425634, 0.396201830626),
+        (0.157858109166, 0.360763704094),
+        (1.005245450633, 0.412179058942),
+    ]
     for g, w in zip(got, want):
         assert g == pytest.approx(w, rel=REL)
     assert t["severity_other"].coef is None and "not estimable" in t["severity_other"].reason
     assert res.severity_global_chisq is None and res.severity_global_reason
     rows = [(x.term, x.df) for x in res.ph_tests]
     assert rows == [("bm_blasts_ge20", 1), ("steroids", 1), ("tocilizumab", 1), ("severity", 1), ("GLOBAL", 4)]
-    np.testing.assert_allclose([x.chisq for x in res.ph_tests],
-                               [0.29858875904686, 0.32188881671271, 0.00874446248925, 0.78796246764391,
-                                1.84153627678060], rtol=REL)
+    np.testing.assert_allclose(
+        [x.chisq for x in res.ph_tests],
+        [0.29858875904686, 0.32188881671271, 0.00874446248925, 0.78796246764391, 1.84153627678060],
+        rtol=REL,
+    )
     assert res.ph_test_global_p == pytest.approx(0.764874921156, rel=REL)
 
 
@@ -194,7 +210,8 @@ def test_separation_gives_the_firth_fit_as_coxphf():
     # R> c(chisq = 2 * (tt$loglik[2] - tt$loglik[1]), df = tt$df, p = tt$prob)
     #    7.2142969355959 2 0.0271290961659
     assert (res.severity_global_chisq, res.severity_global_df, res.severity_global_p) == pytest.approx(
-        (7.2142969355959, 2, 0.0271290961659), rel=1e-6)
+        (7.2142969355959, 2, 0.0271290961659), rel=1e-6
+    )
 
 
 def test_empty_frame():
@@ -205,20 +222,27 @@ def test_empty_frame():
 
 # --- independent cross-check of the hand-vectorised Efron fit ------------------------------
 
+
 def _tied_cohort(seed: int, n: int = 400) -> pd.DataFrame:
     """Random cohort with heavy ties: integer months from 1 to 15, about 60% events."""
     rng = np.random.default_rng(seed)
     severity = rng.choice(["none", "severe", "other"], n, p=[0.4, 0.25, 0.35])
     blasts, steroids, toci = (rng.random(n) < q for q in (0.4, 0.5, 0.3))
-    hazard = np.exp(0.5 * blasts - 0.3 * steroids + 0.2 * toci + 0.8 * (severity == "severe")
-                    + 0.3 * (severity == "other"))
+    hazard = np.exp(
+        0.5 * blasts - 0.3 * steroids + 0.2 * toci + 0.8 * (severity == "severe") + 0.3 * (severity == "other")
+    )
     months = np.minimum(np.ceil(rng.exponential(6 / hazard)), 15.0)
     event = (rng.random(n) < 0.7) & (months < 15)
-    return pd.DataFrame({
-        "os_months": months, "os_event": event, "bm_blasts_ge20": blasts, "steroids": steroids,
-        "tocilizumab": toci,
-        "grp_severity": pd.Categorical(severity, ["none", "severe", "other"], ordered=True),
-    })
+    return pd.DataFrame(
+        {
+            "os_months": months,
+            "os_event": event,
+            "bm_blasts_ge20": blasts,
+            "steroids": steroids,
+            "tocilizumab": toci,
+            "grp_severity": pd.Categorical(severity, ["none", "severe", "other"], ordered=True),
+        }
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -235,13 +259,18 @@ def test_efron_fit_equals_lifelines_and_statsmodels_on_heavy_ties(seed):
     got = np.array([[t.coef, t.se] for t in res.terms])
 
     X = design_matrix(df)
-    ll = CoxPHFitter().fit(X.assign(T=df["os_months"], E=df["os_event"].astype(int)), "T", "E",
-                           fit_options={"precision": 1e-12, "max_steps": 100})
+    ll = CoxPHFitter().fit(
+        X.assign(T=df["os_months"], E=df["os_event"].astype(int)),
+        "T",
+        "E",
+        fit_options={"precision": 1e-12, "max_steps": 100},
+    )
     want_ll = np.column_stack([ll.params_[list(COX_TERMS)], ll.standard_errors_[list(COX_TERMS)]])
     np.testing.assert_allclose(got, want_ll, rtol=1e-6, atol=1e-9)
 
-    sm = PHReg(df["os_months"].to_numpy(), X.to_numpy(), status=df["os_event"].to_numpy(dtype=float),
-               ties="efron").fit(tol=1e-12)
+    sm = PHReg(df["os_months"].to_numpy(), X.to_numpy(), status=df["os_event"].to_numpy(dtype=float), ties="efron").fit(
+        tol=1e-12
+    )
     np.testing.assert_allclose(got, np.column_stack([sm.params, sm.bse]), rtol=1e-6, atol=1e-9)
 
 
@@ -255,24 +284,34 @@ def test_a_covariate_without_information_is_left_out_and_nothing_is_nan():
     months = np.round(rng.exponential(20, n), 1) + 1.0
     event = rng.random(n) < 0.7
     early = np.argsort(months)[:5]
-    months[early] = np.linspace(0.1, 0.5, 5)   # before every event time (all >= 1 month)
+    months[early] = np.linspace(0.1, 0.5, 5)  # before every event time (all >= 1 month)
     event[early] = False
     steroids = np.zeros(n, dtype=bool)
     steroids[early] = True
-    df = pd.DataFrame({
-        "os_months": months, "os_event": event,
-        "bm_blasts_ge20": rng.random(n) < 0.5, "steroids": steroids, "tocilizumab": rng.random(n) < 0.5,
-        "grp_severity": pd.Categorical(rng.choice(["none", "severe", "other"], n),
-                                       categories=["none", "severe", "other"]),
-    })
+    df = pd.DataFrame(
+        {
+            "os_months": months,
+            "os_event": event,
+            "bm_blasts_ge20": rng.random(n) < 0.5,
+            "steroids": steroids,
+            "tocilizumab": rng.random(n) < 0.5,
+            "grp_severity": pd.Categorical(
+                rng.choice(["none", "severe", "other"], n), categories=["none", "severe", "other"]
+            ),
+        }
+    )
     terms = {t.key: t for t in fit_cox(df, "os").terms}
     assert terms["steroids"].hr is None and "no information" in terms["steroids"].reason
     # R (the frame written to CSV with columns time,status,b,s,t,g):
     # R> coef(coxph(Surv(time, status) ~ b + s + t + g, data = d))   # g: factor, reference "none"
     #              b              s              t        gsevere         gother
     # -0.39163229612             NA  0.09614071802 -0.33670950410 -0.05647821955
-    r_coef = {"bm_blasts_ge20": -0.39163229612, "tocilizumab": 0.09614071802,
-              "severity_ge3": -0.33670950410, "severity_other": -0.05647821955}
+    r_coef = {
+        "bm_blasts_ge20": -0.39163229612,
+        "tocilizumab": 0.09614071802,
+        "severity_ge3": -0.33670950410,
+        "severity_other": -0.05647821955,
+    }
     for key, value in r_coef.items():
         assert terms[key].coef == pytest.approx(value, abs=1e-9), key
     for key in ("bm_blasts_ge20", "tocilizumab", "severity_ge3", "severity_other"):
@@ -298,11 +337,11 @@ def test_newton_raphson_stops_when_the_score_is_only_rounding_noise():
         def terms(self, beta):
             NoisyQuadratic.calls += 1
             d = beta - target
-            noise = rng.normal(scale=5e-6, size=2)   # decrement ~ 1e-16 >> FIT_DECREMENT = 1e-20
+            noise = rng.normal(scale=5e-6, size=2)  # decrement ~ 1e-16 >> FIT_DECREMENT = 1e-20
             return -8.4e6 - d @ H @ d / 2 + rng.normal(scale=1e-5), -H @ d + noise, H
 
     coef, cov, converged, problem, monotone = _fit_efron(pd.DataFrame(), ["a", "b"], model=NoisyQuadratic())
     assert converged and problem is None and not monotone
     np.testing.assert_allclose(coef, target, rtol=0, atol=1e-9)
     np.testing.assert_allclose(cov, np.linalg.inv(H))
-    assert NoisyQuadratic.calls <= 4   # 0, the Newton step, the final step
+    assert NoisyQuadratic.calls <= 4  # 0, the Newton step, the final step

@@ -11,6 +11,7 @@ be printed as is.
 The renders run in the background from the start of the session (conftest.py), about
 10 s of CPU per html render.
 """
+
 from __future__ import annotations
 
 import re
@@ -109,7 +110,7 @@ def one_patient(df: pd.DataFrame) -> pd.DataFrame:
 @dataclass(frozen=True)
 class Case:
     build: object
-    kinetics: str = str(KINETICS)   # "" = no kinetics table
+    kinetics: str = str(KINETICS)  # "" = no kinetics table
     to: str = "html"
 
 
@@ -138,9 +139,11 @@ class Degenerate:
         from analysis.inputs.studyfile import resolve_study
 
         case = CASES[self.name]
-        settings = resolve_study(cohort=self.rendered.out_dir.parent / f"{self.name}.csv",
-                                 kinetics=str(KINETICS) if case.kinetics is None else None,
-                                 cutoff=report_parameter("cutoff"))
+        settings = resolve_study(
+            cohort=self.rendered.out_dir.parent / f"{self.name}.csv",
+            kinetics=str(KINETICS) if case.kinetics is None else None,
+            cutoff=report_parameter("cutoff"),
+        )
         return Narrative(self.results, settings)
 
 
@@ -149,8 +152,12 @@ def _prepare(name: str):
         header, frame = read_cohort_text(COHORT)
         path = write_cohort_text(directory / f"{name}.csv", header, CASES[name].build(frame.copy()))
         # the one-patient cohort also renders the supplement (the per-center table is there)
-        return {"cohort": path, "kinetics": CASES[name].kinetics, "to": CASES[name].to,
-                "supplement": name == "one_patient"}
+        return {
+            "cohort": path,
+            "kinetics": CASES[name].kinetics,
+            "to": CASES[name].to,
+            "supplement": name == "one_patient",
+        }
 
     return prepare
 
@@ -210,13 +217,13 @@ def test_the_report_renders_completely(case):
     if "pdf" in CASES[case.name].to:
         texts["pdf"] = case.rendered.pdf_text
     has_kinetics = CASES[case.name].kinetics != ""
-    caps = captions(has_kinetics, hsct=case.text.hsct_analysed, reproduction=False)   # never the demo
+    caps = captions(has_kinetics, hsct=case.text.hsct_analysed, reproduction=False)  # never the demo
     absent = [c for c in captions(reproduction=False)["fig-cap"] if c not in caps["fig-cap"]]
     assert bool(absent) != has_kinetics  # without a kinetics table its figures are left out
     for fmt, text in texts.items():
         assert not [c for c in absent if normalise(c) in text], f"{case.name} {fmt}: kinetics figures printed"
         assert "{python}" not in text
-        leaked = [text[max(0, m.start() - 60): m.end() + 60] for m in LEAKED_MISSING.finditer(text)]
+        leaked = [text[max(0, m.start() - 60) : m.end() + 60] for m in LEAKED_MISSING.finditer(text)]
         assert not leaked, f"{case.name} {fmt}: {leaked[:5]}"
         missing = [c for c in caps["fig-cap"] + caps["tbl-cap"] + caps["fig-subcap"] if normalise(c) not in text]
         assert not missing, f"{case.name} {fmt}: figures or tables missing: {missing}"
@@ -230,9 +237,13 @@ def test_every_inline_value_is_printed_in_place_and_explains_what_is_not_estimab
     for entry in log:
         assert not LEAKED_MISSING.search(entry.value), entry
     # each case names its own cohort: never the demo, so never the comparison with the publication
-    problems = inline_value_problems(log, case.rendered.html.read_text("utf-8"),
-                                     {"R": case.results, "text": case.text}, CASES[case.name].kinetics != "",
-                                     reproduction=False)
+    problems = inline_value_problems(
+        log,
+        case.rendered.html.read_text("utf-8"),
+        {"R": case.results, "text": case.text},
+        CASES[case.name].kinetics != "",
+        reproduction=False,
+    )
     assert not problems, f"{case.name}:\n" + "\n".join(problems[:10])
     unexplained = [(e.expression, e.value) for e in log if _unexplained(e.value)]
     assert not unexplained, f"{case.name}: 'not estimable' without a reason: {unexplained[:5]}"
@@ -244,7 +255,9 @@ def test_every_null_of_the_results_json_has_a_reason(case):
             for key, value in node.items():
                 if value is None and not (key == "test" and node.get("p_reason")):  # no test: p says why
                     reason = node.get(f"{key}_reason")
-                    assert isinstance(reason, str) and reason.strip(), f"{case.name}: {where}.{key} is null without a reason"
+                    assert isinstance(reason, str) and reason.strip(), (
+                        f"{case.name}: {where}.{key} is null without a reason"
+                    )
                 walk(value, f"{where}.{key}")
         elif isinstance(node, list):
             for i, value in enumerate(node):
@@ -262,8 +275,13 @@ def test_all_patients_with_crs(degenerate):
     d = degenerate["all_crs"]
     assert d.results.counts["n_crs"] == d.results.counts["n_patients"]
     t = d.text
-    for value in (t.p("response", ("cr", "crs")), t.p("survival", ("os", "crs")), t.p("survival", ("lfs", "crs")),
-                  t.p("kinetics", "crs"), t.p("table1", ("age", "crs"))):
+    for value in (
+        t.p("response", ("cr", "crs")),
+        t.p("survival", ("os", "crs")),
+        t.p("survival", ("lfs", "crs")),
+        t.p("kinetics", "crs"),
+        t.p("table1", ("age", "crs")),
+    ):
         assert _not_estimable_with_reason(value), value
     # the prose counts the comparisons that could not be run (their reasons are in the figures)
     assert t.response_tests.untested_note == " (2 could not be computed)"
@@ -373,7 +391,7 @@ def test_table2_of_the_report_shows_the_firth_fit(degenerate):
     assert "Leukemia-free survival: fitted by Firth's penalized partial likelihood" in text
     assert "profile penalized likelihood" in text
     assert [t.key for t in lfs.terms] == [t.key for t in model_terms(d.results.model)]
-    for term in lfs.terms:   # finite HR and CI for every term, printed in the table
+    for term in lfs.terms:  # finite HR and CI for every term, printed in the table
         assert term.hr is not None and term.ci_low is not None and term.p is not None, term
         assert f"{fmt_hr(term.hr)} {fmt_ci(term.ci_low, term.ci_high)}" in text, term.key
 
@@ -388,9 +406,13 @@ def test_one_patient_says_no_comparison_could_be_tested(degenerate):
     ):  # the treatment family is no longer summed up in the manuscript (confounding by indication)
         assert _printed(d, sentence), sentence
     assert _printed(d, f"No term of any model could be tested ({t.cox_terms_tested}).")
-    for claim in ("none reached statistical significance", f"Of the {t.main_tests.n} comparisons",
-                  f"({t.treatment_tests.n} tests)", "Neither tocilizumab nor corticosteroids showed",
-                  "No term of any model was significant"):
+    for claim in (
+        "none reached statistical significance",
+        f"Of the {t.main_tests.n} comparisons",
+        f"({t.treatment_tests.n} tests)",
+        "Neither tocilizumab nor corticosteroids showed",
+        "No term of any model was significant",
+    ):
         assert claim not in d.rendered.html_text, claim
     supplement = d.rendered.supplement.html_text  # the per-center table is the supplement's
     assert normalise("Toxicity and response are shown for no single center (none has 5 or more patients") in supplement

@@ -15,6 +15,7 @@ by prepare_disease_cohort and written with the columns below; R 4.x, survival:
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -110,6 +111,51 @@ def test_json_export_has_no_patient_data(demo):
     text = json.dumps(disease_results_to_dict(results), allow_nan=False)
     assert "Center A" not in text and f"{disease(key).abbreviation}-001" not in text
     assert '"orr|best|crs"' in text
+
+
+#: JSON objects whose keys are data (assessment|grouping, cause, group level, rule), not names.
+_DATA_KEYED = {
+    ("distributions",),
+    ("rates",),
+    ("survival",),
+    ("hazard_ratios",),
+    ("competing",),
+    ("survival", "*", "at_risk"),
+    ("competing", "*", "at_risk"),
+    ("competing", "*", "causes"),
+    ("data_quality", "warnings"),
+}
+
+
+def _key_names(value, path=()):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if path in _DATA_KEYED:
+                yield from _key_names(v, (*path, "*"))
+            else:
+                yield k
+                yield from _key_names(v, (*path, k))
+    elif isinstance(value, list):
+        for v in value:
+            yield from _key_names(v, path)
+
+
+def test_docs_results_md_names_every_key_of_the_disease_json(demo):
+    """docs/results.md's lymphoma and myeloma section names every key the export writes
+    (a key added in the code and not documented fails), and its patterns match the keys."""
+    key, results = demo
+    out = disease_results_to_dict(results)
+    docs = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## Lymphoma and myeloma reports") :]
+    section = section[: section.find("\n## ", 5)] if "\n## " in section[5:] else section
+    named = {word for code in re.findall(r"`([^`]+)`", section) for word in re.split(r"[.|]", code)}
+    undocumented = sorted(set(_key_names(out)) - named)
+    assert not undocumented, f"docs/results.md does not name: {undocumented}"
+    profile = disease(key)
+    assert all(f"`{r.key}`" in section for r in profile.responders)
+    assert all(f"`{a.key}`" in section for a in profile.assessments)
+    assert all(f"`{e.key}`" in section for e in profile.endpoints)
+    assert "best|crs" in out["distributions"] and "orr|best|crs" in out["rates"] and "pfs|crs" in out["survival"]
 
 
 def test_unknown_disease_lists_the_valid_ones(tmp_path):
@@ -238,3 +284,18 @@ def test_demo_renders(tmp_path, key):
     assert "Synthetic data — not real patients" in html
     assert disease(key).name in html and "Kruskal–Wallis" in html
     assert "Center A" not in html and f"{disease(key).abbreviation}-001" not in html
+
+
+def test_rates_by_group_read_as_a_sentence(demo):
+    from analysis.report.narrative.disease import DiseaseNarrative, among
+
+    assert among("No CRS") == "among patients without CRS"
+    assert among("CRS grade 1–2") == "among patients with CRS grade 1–2"
+    assert among("Grade ≥3 CRS or severe ICANS") == "among patients with grade ≥3 CRS or severe ICANS"
+    assert among("Others (grade 1–2 CRS and/or ICANS)") == "among the others (grade 1–2 CRS and/or ICANS)"
+    _, results = demo
+    text = DiseaseNarrative(results).rate_by("orr", "crs")
+    no, yes = results.rates[("orr", "best", "crs")].groups
+    assert text.startswith(f"{no.events} of {no.n} (") and " among patients without CRS and " in text
+    assert f"{yes.events} of {yes.n} (" in text and " among patients with CRS; " in text
+    assert "in the group" not in text

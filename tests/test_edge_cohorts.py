@@ -16,6 +16,7 @@ R references: tests/reference/r_edges.R (print.survfit), each value next to its 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,12 +24,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import COHORT, read_cohort_text, write_cohort_text
+from conftest import COHORT, LEAKED_MISSING, document_sources, read_cohort_text, write_cohort_text
 
 from analysis.estimators.survival import kaplan_meier
 from analysis.inputs.loading import InputError, load_study
 from analysis.registry.concepts import ENDPOINTS, RESPONSES
-from analysis.registry.groups import TOXICITY_GROUPINGS
+from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
 from analysis.report.export import results_to_dict
 from analysis.report.narrative import Narrative
 from analysis.report.results import compute_results
@@ -185,7 +186,9 @@ def _group_at_day0(frame: pd.DataFrame, died: bool) -> pd.DataFrame:
 def test_a_group_dead_on_day_0_has_a_median_of_0_and_no_ci(tmp_path):
     results = compute_results(load_study(_write(tmp_path, "g", lambda f: _group_at_day0(f, True)), None, CUTOFF))
     text = Narrative(results)
-    assert text.median_survival("os", "icans", "yes") == "0.0 months (95% CI not estimable)"
+    assert text.median_survival("os", "icans", "yes") == (
+        "0.0 months (95% CI not estimable; 16 of 16 patients had the event at time 0)"
+    )
     level = next(lv for lv in results.survival[("os", "icans")].levels if lv.key == "yes")
     assert (level.median_months, level.events, level.n) == (0.0, level.n, results.counts["n_icans"])
     markdown = table3(results.survival, results.survival_hr)._repr_markdown_()
@@ -286,3 +289,197 @@ def test_the_transplant_sentences_of_a_cohort_without_transplant_say_why(one_pat
     assert one_patient.hsct_hr("lfs", "crs", "yes") == f"HR not estimable ({reason})"
     assert one_patient.hsct_censored_n("os") == f"not estimable ({reason})"
     assert one_patient.hsct_censored_verdict("os", "crs") == f"no test of a difference was possible ({reason})"
+
+
+# --------------------------------------------------------------------------- the prose of edge cohorts
+
+_INLINE = re.compile(r"(?<!`)`\{python\}\s+([^`]+?)\s*`(?!`)")
+_CHUNK = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+_DOUBLED = re.compile(r"\b(\w+)\s+\1\b", re.IGNORECASE)
+
+
+def _prose(results) -> str:
+    """The manuscript and the supplement as their sections read with every inline expression
+    evaluated in place (code chunks left out): the words a render prints around the values,
+    without a render. An expression that fails fails the test, as it fails a render."""
+    out = []
+    for document in ("report", "supplement"):
+        text = Narrative(results, document=document)
+        for path in document_sources(document):
+            source = _CHUNK.sub("", path.read_text(encoding="utf-8"))
+            out.append(_INLINE.sub(lambda m: str(eval(m.group(1), {"text": text, "R": results})), source))
+    return re.sub(r"\s+", " ", "\n".join(out))
+
+
+def _no_events(frame):
+    """Nobody died or relapsed (everyone censored at the last follow-up)."""
+    frame[["death_date", "relapse_date"]] = ""
+    return frame
+
+
+def _all_crs(frame):
+    none = frame["crs_grade"].eq("0")
+    frame.loc[none, ["crs_grade", "crs_onset_day"]] = ["1", "2"]
+    return frame
+
+
+def _no_crs(frame):
+    frame["crs_grade"], frame["crs_onset_day"] = "0", ""
+    return frame
+
+
+def _no_icans(frame):
+    frame["icans_grade"], frame["icans_onset_day"], frame["seizure"] = "0", "", "no"
+    return frame
+
+
+def _all_treated(frame):
+    frame["steroids"], frame["tocilizumab"] = "yes", "yes"
+    return frame
+
+
+def _all_not_evaluable(frame):
+    """Every day-30 response 'not evaluable' (attack repro 16)."""
+    frame["cr_day30"] = "not evaluable"
+    frame[["mrd_negative", "cr_date", "relapse_date"]] = ""
+    return frame
+
+
+def _dead_day0_but_one(frame):
+    """92 of 93 patients die on the day of infusion, the first is followed to day 1 (attack repro 21)."""
+    frame = _day0(frame, died=True)
+    frame.loc[0, "death_date"] = ""
+    frame.loc[0, "last_followup_date"] = (
+        dt.date.fromisoformat(frame.loc[0, "infusion_date"]) + dt.timedelta(1)
+    ).isoformat()
+    return frame
+
+
+EDGE_PROSE = {
+    "no-events": _no_events,
+    "all-crs": _all_crs,
+    "no-crs": _no_crs,
+    "no-icans": _no_icans,
+    "all-treated": _all_treated,
+    "all-not-evaluable": _all_not_evaluable,
+    "dead-day-0-but-one": _dead_day0_but_one,
+}
+
+
+@pytest.fixture(scope="module")
+def edge_prose(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("edge_prose")
+    out = {}
+    for name, edit in EDGE_PROSE.items():
+        results = compute_results(load_study(_write(directory, name, edit), None, CUTOFF))
+        out[name] = (results, _prose(results))
+    return out
+
+
+@pytest.mark.parametrize("name", list(EDGE_PROSE))
+def test_the_prose_of_an_edge_cohort_claims_no_power_it_has_not_and_doubles_no_word(edge_prose, name):
+    """Attack repro 17: 'had 80% power ... only for not estimable (no event)' and
+    '(difference difference not estimable ...)'. A power is claimed only with a detectable
+    hazard ratio; otherwise the sentence says why it could not be computed."""
+    results, prose = edge_prose[name]
+    assert not [m.group(0) for m in _DOUBLED.finditer(prose)]
+    power = re.findall(r"[^.]*\bpower\b[^.]*\.", prose)
+    claims = [s for s in power if "80% power" in s]
+    assert not [s for s in claims if "not estimable" in s or "could not" in s]
+    detectable = results.detectable_hr[("os", "crs")]
+    if detectable.hr_below is None:
+        assert not claims
+        assert f"The power of the comparison of OS by CRS could not be computed ({detectable.reason})." in prose
+    else:
+        assert len(claims) == 1 and "The power of the comparison of OS by CRS could not" not in prose
+    assert not LEAKED_MISSING.search(prose)
+
+
+def test_the_power_sentence_names_the_reason_of_each_edge(edge_prose):
+    reasons = {name: results.detectable_hr[("os", "crs")].reason for name, (results, _) in edge_prose.items()}
+    assert reasons == {
+        "no-events": "no event",
+        "all-crs": "one group is empty: no comparison",
+        "no-crs": "one group is empty: no comparison",
+        "no-icans": None,
+        "all-treated": None,
+        "all-not-evaluable": None,
+        "dead-day-0-but-one": "all 92 events tied at time 0: no survival comparison possible",
+    }
+    # the risk difference of an empty group is named once: "(difference not estimable (...))"
+    assert "(difference not estimable (a group has no patient))" in edge_prose["all-crs"][1]
+
+
+def test_a_cohort_whose_every_response_is_not_evaluable_renders_and_says_so(edge_prose):
+    """Attack repro 16: every day-30 response 'not evaluable' crashed the Discussion
+    (``min() arg is an empty sequence``)."""
+    results, prose = edge_prose["all-not-evaluable"]
+    assert results.counts["n_response_not_evaluable"] == 93
+    assert Narrative(results).lowest_cr_rate() == (
+        "not estimable: the response at day 30 could not be assessed in any patient (93 of 93 not evaluable)"
+    )
+    assert (
+        "The lowest CR rate of any toxicity group was not estimable: the response at day 30 could not be "
+        "assessed in any patient (93 of 93 not evaluable)."
+    ) in prose
+
+
+def test_deaths_tied_at_time_0_give_no_survival_comparison(edge_prose):
+    """Attack repro 21: 92 of 93 patients dead on day 0, one followed to day 1. R fits the
+    single risk set and prints an HR and a p-value:
+
+        R> t <- c(rep(0, 92), 1/30.4375); e <- c(rep(1, 92), 0); g <- c(rep(0:1, 46), 1)
+        R> coxph(Surv(t, e) ~ g)     # exp(coef) 0.914, p = 0.667
+        R> survdiff(Surv(t, e) ~ g)  # Chisq = 1, p = 0.3
+
+    They compare only who died on day 0, not survival: the report gives no HR, log-rank p or
+    power then, and says why. The median is R's (print(survfit(Surv(t, e) ~ 1)): median 0,
+    0.95LCL 0, 0.95UCL 0) and says what it rests on."""
+    results, prose = edge_prose["dead-day-0-but-one"]
+    tied = "all 92 events tied at time 0: no survival comparison possible"
+    os_all = results.survival[("os", "all")].levels[0]
+    assert (os_all.median_months, os_all.median_ci_low, os_all.median_ci_high) == (0.0, 0.0, 0.0)
+    assert os_all.events_at_zero == 92
+    text = Narrative(results)
+    assert text.median_survival("os") == "0.0 months (95% CI 0.0–0.0; 92 of 93 patients had the event at time 0)"
+    for grouping in GROUPINGS:
+        comparison = results.survival[("os", grouping)]
+        if sum(lv.n > 0 for lv in comparison.levels) > 1:
+            assert (comparison.logrank_p, comparison.reason) == (None, tied), grouping
+        assert all(hr.hr is None and hr.reason == tied for hr in results.survival_hr[("os", grouping)].hazard_ratios)
+    assert results.cox["os"].reason == tied and all(t.hr is None for t in results.cox["os"].terms)
+    assert results.detectable_hr[("os", "crs")].reason == tied
+    assert text.survival_hr("os", "crs") == f"HR not estimable ({tied})"
+    assert not [row.path for row in results.pvalues.rows if "os" in row.path.split("/")]
+    assert "80% power" not in prose and f"could not be computed ({tied})" in prose
+    exported = results_to_dict(results)["survival"]["os"]
+    assert exported["all"]["events_at_zero"] == 92
+    assert exported["crs"]["logrank_p"] is None and exported["crs"]["logrank_p_reason"] == tied
+
+
+def test_events_at_two_times_are_compared_as_usual(tmp_path):
+    """The rule is narrow: one death moved from day 0 to day 1 leaves two event times, and the
+    comparisons are made (they rest on little, as their wide CIs show)."""
+
+    def edit(frame):
+        frame = _dead_day0_but_one(frame)
+        frame.loc[1, ["death_date", "last_followup_date"]] = (
+            dt.date.fromisoformat(frame.loc[1, "infusion_date"]) + dt.timedelta(1)
+        ).isoformat()
+        return frame
+
+    results = compute_results(load_study(_write(tmp_path, "two", edit), None, CUTOFF))
+    assert results.survival[("os", "crs")].logrank_p is not None
+    assert results.survival_hr[("os", "crs")].hazard_ratios[0].hr is not None
+    assert results.detectable_hr[("os", "crs")].hr_below is not None
+
+
+def test_the_landmark_tests_are_summed_up_by_what_ran(edge_prose):
+    """The supplement's landmark sentence said 'Of these four log-rank tests, none reached
+    statistical significance' when none could be computed (no event after the landmark)."""
+    results, prose = edge_prose["no-events"]
+    assert all(results.landmark[(e, g)].survival.logrank_p is None for e in ("os", "lfs") for g in ("crs", "icans"))
+    assert "Of these four log-rank tests, none reached" not in prose
+    assert "These four log-rank tests could not be computed (no event: log-rank test undefined (4))." in prose
+    _, followed = edge_prose["no-icans"]
+    assert "Of these four log-rank tests (2 could not be computed), none reached statistical significance" in followed

@@ -3,6 +3,7 @@
 Every R value below was computed with R 4.x (survival 3.5-3) on this machine; the
 call and what R printed (options(digits = 15)) are written next to it.
 """
+
 from __future__ import annotations
 
 import math
@@ -148,7 +149,13 @@ def test_response_effect_reads_exposed_versus_reference():
     df = pd.DataFrame({g.column: pd.Categorical(keys, categories=list(g.keys)), "cr_response": cr})  # prepared
     res = response_effect(df, "cr", "concurrent")
     assert (res.level, res.reference, res.events, res.n, res.reference_events, res.reference_n) == (
-        "both", "others", 12, 17, 5, 14)
+        "both",
+        "others",
+        12,
+        17,
+        5,
+        14,
+    )
     # R> nc(12, 17, 5, 14)  (see NEWCOMBE_R)
     assert close(res.difference.difference, 0.348739495798319366)
     assert close(res.difference.ci_low, 0.000308938971544881)
@@ -168,8 +175,9 @@ def _reference_cohort() -> pd.DataFrame:
     s["lfs_event"] = s["lfs_event"].astype("boolean")
     s[GROUPINGS["severity"].column] = pd.Categorical(s["grp_severity"], categories=list(GROUPINGS["severity"].keys))
     for name in ("steroids", "tocilizumab"):
-        s[GROUPINGS[name].column] = pd.Categorical(s[name].map({0: "no", 1: "yes"}),
-                                                   categories=list(GROUPINGS[name].keys))
+        s[GROUPINGS[name].column] = pd.Categorical(
+            s[name].map({0: "no", 1: "yes"}), categories=list(GROUPINGS[name].keys)
+        )
     return s
 
 
@@ -179,29 +187,81 @@ def _reference_cohort() -> pd.DataFrame:
 # R> cbind(coef(fit), sqrt(diag(vcov(fit))), summary(fit)$conf.int[, c(1, 3, 4)], summary(fit)$coefficients[, 5])
 UNIVARIABLE_R = {
     # Surv(os_months, os_event) ~ grp_severity          n 93, events 68
-    ("os", "severity"): (93, 68, {
-        "severe": (1.069765421125212, 0.332595322300784, 2.91469569374070, 1.51875446495305, 5.59369613927236,
-                   0.00129801839560155),
-        "other": (0.592398651638125, 0.301332301634574, 1.80832074896793, 1.00179981077444, 3.26414908046353,
-                  0.04930652845101197),
-    }),
+    ("os", "severity"): (
+        93,
+        68,
+        {
+            "severe": (
+                1.069765421125212,
+                0.332595322300784,
+                2.91469569374070,
+                1.51875446495305,
+                5.59369613927236,
+                0.00129801839560155,
+            ),
+            "other": (
+                0.592398651638125,
+                0.301332301634574,
+                1.80832074896793,
+                1.00179981077444,
+                3.26414908046353,
+                0.04930652845101197,
+            ),
+        },
+    ),
     # Surv(lfs_months, lfs_event) ~ grp_severity        n 77, events 62
-    ("lfs", "severity"): (77, 62, {
-        "severe": (1.022841072531851, 0.350139252329533, 2.78108481422904, 1.400151924722021, 5.52399536605353,
-                   0.00348640235856678),
-        "other": (0.569604307371473, 0.318897897162349, 1.76756749960909, 0.946083842130762, 3.30234459837918,
-                  0.07407252346312215),
-    }),
+    ("lfs", "severity"): (
+        77,
+        62,
+        {
+            "severe": (
+                1.022841072531851,
+                0.350139252329533,
+                2.78108481422904,
+                1.400151924722021,
+                5.52399536605353,
+                0.00348640235856678,
+            ),
+            "other": (
+                0.569604307371473,
+                0.318897897162349,
+                1.76756749960909,
+                0.946083842130762,
+                3.30234459837918,
+                0.07407252346312215,
+            ),
+        },
+    ),
     # Surv(os_months, os_event) ~ steroids              n 93, events 68
-    ("os", "steroids"): (93, 68, {
-        "yes": (0.299180292198186, 0.25562882369362, 1.34875277115536, 0.817223225470312, 2.22599405034328,
-                0.241852125374298),
-    }),
+    ("os", "steroids"): (
+        93,
+        68,
+        {
+            "yes": (
+                0.299180292198186,
+                0.25562882369362,
+                1.34875277115536,
+                0.817223225470312,
+                2.22599405034328,
+                0.241852125374298,
+            ),
+        },
+    ),
     # Surv(lfs_months, lfs_event) ~ tocilizumab         n 77, events 62
-    ("lfs", "tocilizumab"): (77, 62, {
-        "yes": (-0.375336223154848, 0.269181062688067, 0.687058235064666, 0.405383635800059, 1.16445010770734,
-                0.163207893001725),
-    }),
+    ("lfs", "tocilizumab"): (
+        77,
+        62,
+        {
+            "yes": (
+                -0.375336223154848,
+                0.269181062688067,
+                0.687058235064666,
+                0.405383635800059,
+                1.16445010770734,
+                0.163207893001725,
+            ),
+        },
+    ),
 }
 
 

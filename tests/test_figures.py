@@ -1,4 +1,5 @@
 """Figures drawn from hand-built result objects: what is on the axes, not how it looks."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -33,70 +34,134 @@ def _rate(key, label, events, n, low, high):
 
 
 def crs_responses():
-    cr = ResponseComparison("cr", "crs", (
-        _rate("no", "No CRS", 15, 17, 0.636, 0.985),
-        _rate("yes", "CRS", 71, 76, 0.853, 0.979),
-    ), TestResult("fisher_exact", 0.342, None))
-    mrd = ResponseComparison("mrd_negative_cr", "crs", (
-        _rate("no", "No CRS", 11, 17, 0.383, 0.858),
-        _rate("yes", "CRS", 62, 76, 0.710, 0.895),
-    ), TestResult("chi_square", 0.122, 2.39))
+    cr = ResponseComparison(
+        "cr",
+        "crs",
+        (
+            _rate("no", "No CRS", 15, 17, 0.636, 0.985),
+            _rate("yes", "CRS", 71, 76, 0.853, 0.979),
+        ),
+        TestResult("fisher_exact", 0.342, None),
+    )
+    mrd = ResponseComparison(
+        "mrd_negative_cr",
+        "crs",
+        (
+            _rate("no", "No CRS", 11, 17, 0.383, 0.858),
+            _rate("yes", "CRS", 62, 76, 0.710, 0.895),
+        ),
+        TestResult("chi_square", 0.122, 2.39),
+    )
     return cr, mrd
 
 
 def severity_responses():
-    levels = (("none", "No CRS or ICANS", 14, 16), ("severe", "Grade ≥3 CRS or severe ICANS", 19, 22),
-              ("other", "Others (grade 1–2 CRS and/or ICANS)", 53, 55))
-    cr = ResponseComparison("cr", "severity", tuple(
-        _rate(k, l, e, n, max(e / n - 0.2, 0), min(e / n + 0.08, 1)) for k, l, e, n in levels
-    ), TestResult("fisher_exact", 0.260, None))
-    mrd = ResponseComparison("mrd_negative_cr", "severity", tuple(
-        _rate(k, l, e - 3, n, max((e - 3) / n - 0.2, 0), min((e - 3) / n + 0.1, 1)) for k, l, e, n in levels
-    ), TestResult("fisher_exact", 0.136, None))
+    levels = (
+        ("none", "No CRS or ICANS", 14, 16),
+        ("severe", "Grade ≥3 CRS or severe ICANS", 19, 22),
+        ("other", "Others (grade 1–2 CRS and/or ICANS)", 53, 55),
+    )
+    cr = ResponseComparison(
+        "cr",
+        "severity",
+        tuple(_rate(k, l, e, n, max(e / n - 0.2, 0), min(e / n + 0.08, 1)) for k, l, e, n in levels),
+        TestResult("fisher_exact", 0.260, None),
+    )
+    mrd = ResponseComparison(
+        "mrd_negative_cr",
+        "severity",
+        tuple(_rate(k, l, e - 3, n, max((e - 3) / n - 0.2, 0), min((e - 3) / n + 0.1, 1)) for k, l, e, n in levels),
+        TestResult("fisher_exact", 0.136, None),
+    )
     return cr, mrd
 
 
 def _km_level(key, label, n, event_times, survival, censor_times, censor_survival):
     curve = KMCurve(
-        times=np.array([0.0, *event_times]), survival=np.array([1.0, *survival]),
-        ci_low=np.array([1.0, *survival]) * 0.8, ci_high=np.minimum(np.array([1.0, *survival]) * 1.2, 1),
-        censor_times=np.array(censor_times, dtype=float), censor_survival=np.array(censor_survival, dtype=float),
+        times=np.array([0.0, *event_times]),
+        survival=np.array([1.0, *survival]),
+        ci_low=np.array([1.0, *survival]) * 0.8,
+        ci_high=np.minimum(np.array([1.0, *survival]) * 1.2, 1),
+        censor_times=np.array(censor_times, dtype=float),
+        censor_survival=np.array(censor_survival, dtype=float),
     )
     return KMSummary(key, label, n, len(event_times), None, None, None, "not reached", (), curve)
 
 
 def crs_os():
-    no = _km_level("no", "No CRS", 17, [2.0, 5.5, 9.1, 20.0], [0.94, 0.88, 0.82, 0.72],
-                   [14.0, 30.5, 47.9, 61.0], [0.82, 0.72, 0.72, 0.72])
-    yes = _km_level("yes", "CRS", 76, [1.0, 3.0, 4.2, 8.0, 11.0, 15.0, 26.0, 33.0],
-                    [0.97, 0.93, 0.89, 0.84, 0.78, 0.71, 0.64, 0.58],
-                    [6.0, 18.0, 40.0, 52.0, 70.3], [0.89, 0.71, 0.58, 0.58, 0.58])
-    return SurvivalComparison("os", "crs", (no, yes), 0.17, 1, 0.677, None,
-                              risk_times=(0.0, 12.0, 24.0, 36.0, 48.0, 60.0, 72.0),
-                              at_risk={"no": (17, 13, 10, 8, 4, 1, 0), "yes": (76, 55, 41, 30, 18, 9, 0)})
+    no = _km_level(
+        "no",
+        "No CRS",
+        17,
+        [2.0, 5.5, 9.1, 20.0],
+        [0.94, 0.88, 0.82, 0.72],
+        [14.0, 30.5, 47.9, 61.0],
+        [0.82, 0.72, 0.72, 0.72],
+    )
+    yes = _km_level(
+        "yes",
+        "CRS",
+        76,
+        [1.0, 3.0, 4.2, 8.0, 11.0, 15.0, 26.0, 33.0],
+        [0.97, 0.93, 0.89, 0.84, 0.78, 0.71, 0.64, 0.58],
+        [6.0, 18.0, 40.0, 52.0, 70.3],
+        [0.89, 0.71, 0.58, 0.58, 0.58],
+    )
+    return SurvivalComparison(
+        "os",
+        "crs",
+        (no, yes),
+        0.17,
+        1,
+        0.677,
+        None,
+        risk_times=(0.0, 12.0, 24.0, 36.0, 48.0, 60.0, 72.0),
+        at_risk={"no": (17, 13, 10, 8, 4, 1, 0), "yes": (76, 55, 41, 30, 18, 9, 0)},
+    )
 
 
 def severity_lfs_with_empty_level():
     none = _km_level("none", "No CRS or ICANS", 15, [3.0, 10.0], [0.93, 0.85], [20.0, 44.0], [0.85, 0.85])
     severe = _km_level("severe", "Grade ≥3 CRS or severe ICANS", 0, [], [], [], [])
-    other = _km_level("other", "Others (grade 1–2 CRS and/or ICANS)", 50, [2.0, 6.0, 12.5, 30.0],
-                      [0.96, 0.9, 0.8, 0.7], [8.0, 25.0, 50.0], [0.9, 0.8, 0.7])
-    return SurvivalComparison("lfs", "severity", (none, severe, other), 3.1, 1, 0.85, None,
-                              risk_times=(0.0, 12.0, 24.0, 36.0, 48.0),
-                              at_risk={"none": (15, 13, 11, 6, 0), "severe": (0, 0, 0, 0, 0),
-                                       "other": (50, 40, 31, 20, 3)})
+    other = _km_level(
+        "other",
+        "Others (grade 1–2 CRS and/or ICANS)",
+        50,
+        [2.0, 6.0, 12.5, 30.0],
+        [0.96, 0.9, 0.8, 0.7],
+        [8.0, 25.0, 50.0],
+        [0.9, 0.8, 0.7],
+    )
+    return SurvivalComparison(
+        "lfs",
+        "severity",
+        (none, severe, other),
+        3.1,
+        1,
+        0.85,
+        None,
+        risk_times=(0.0, 12.0, 24.0, 36.0, 48.0),
+        at_risk={"none": (15, 13, 11, 6, 0), "severe": (0, 0, 0, 0, 0), "other": (50, 40, 31, 20, 3)},
+    )
 
 
 def crs_peaks():
-    comparison = Comparison("peak_copies", "crs", "continuous", (
-        ContinuousLevel("no", "No CRS", 5, 8000.0, 0.0, 61000.0),
-        ContinuousLevel("yes", "CRS", 19, 42000.0, 950.0, 2.4e6),
-    ), TestResult("mann_whitney", 0.205, 31.0))
-    values = pd.DataFrame({
-        "level": ["no"] * 5 + ["yes"] * 19,
-        "peak_copies": [0.0, 1200.0, 8000.0, 15000.0, 61000.0,
-                        *np.geomspace(950.0, 2.4e6, 19)],
-    })
+    comparison = Comparison(
+        "peak_copies",
+        "crs",
+        "continuous",
+        (
+            ContinuousLevel("no", "No CRS", 5, 8000.0, 0.0, 61000.0),
+            ContinuousLevel("yes", "CRS", 19, 42000.0, 950.0, 2.4e6),
+        ),
+        TestResult("mann_whitney", 0.205, 31.0),
+    )
+    values = pd.DataFrame(
+        {
+            "level": ["no"] * 5 + ["yes"] * 19,
+            "peak_copies": [0.0, 1200.0, 8000.0, 15000.0, 61000.0, *np.geomspace(950.0, 2.4e6, 19)],
+        }
+    )
     return comparison, values
 
 
@@ -178,7 +243,9 @@ def test_km_plot_curves_marks_axes_and_pvalue():
     assert "Log-rank p = 0.677" in [t.get_text() for t in ax.texts]
     assert _legend_labels(fig) == ["No CRS", "CRS"]
     assert [matplotlib.colors.to_hex(s.get_color()) for s in steps] == [
-        MEANING_COLORS["reference"], MEANING_COLORS["any_toxicity"]]
+        MEANING_COLORS["reference"],
+        MEANING_COLORS["any_toxicity"],
+    ]
 
 
 def test_km_risk_table_shows_the_given_numbers_under_each_time():
@@ -190,7 +257,9 @@ def test_km_risk_table_shows_the_given_numbers_under_each_time():
     for t in numbers:
         by_row.setdefault(t.get_position()[1], []).append((t.get_position()[0], int(t.get_text().replace(",", ""))))
     assert [[n for _, n in sorted(row)] for _, row in sorted(by_row.items())] == [
-        list(comparison.at_risk["no"]), list(comparison.at_risk["yes"])]
+        list(comparison.at_risk["no"]),
+        list(comparison.at_risk["yes"]),
+    ]
     assert sorted({x for row in by_row.values() for x, _ in row}) == list(comparison.risk_times)
     # same time axis as the curves, and the numbers coloured like their curve
     assert ax_risk.get_xlim() == ax.get_xlim()
@@ -223,10 +292,17 @@ def test_km_plot_draws_a_million_patient_cohort_from_aggregates():
     censor_times = np.sort(rng.uniform(0, 84, 300_000))
     censor_survival = np.interp(censor_times, event_times, survival)
     level = _km_level("yes", "CRS", n, event_times, survival, censor_times, censor_survival)
-    comparison = SurvivalComparison("os", "crs", (level,), None, None, None, "single group",
-                                    risk_times=tuple(range(0, 85, 12)),
-                                    at_risk={"yes": (1_000_000, 850_000, 700_000, 520_000, 390_000, 200_000,
-                                                     90_000, 1_000)})
+    comparison = SurvivalComparison(
+        "os",
+        "crs",
+        (level,),
+        None,
+        None,
+        None,
+        "single group",
+        risk_times=tuple(range(0, 85, 12)),
+        at_risk={"yes": (1_000_000, 850_000, 700_000, 520_000, 390_000, 200_000, 90_000, 1_000)},
+    )
     fig = km_plot(comparison)
     fig.savefig(io.BytesIO(), format="png")
     ax, ax_risk = fig.axes
@@ -274,16 +350,26 @@ def test_kinetics_profile_by_visit_with_n_per_window():
     assert len(medians) == 3 and len(zeros) == 3
     assert len([c for c in ax.collections if c.get_gid() == "iqr"]) == 3
     floor = zeros[0].get_ydata()[0]
-    assert floor < 2000 / 3 and all(min(ln.get_ydata()) > floor * 10 ** 0.5 for ln in medians)
+    assert floor < 2000 / 3 and all(min(ln.get_ydata()) > floor * 10**0.5 for ln in medians)
     assert zeros[0].get_markerfacecolor() in ("white", (1.0, 1.0, 1.0, 1.0))
     # visits equally spaced, each labelled with its nominal day and window; levels side by side
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["0\n±0", "4\n±3", "7\n±3", "10\n±3", "14\n±3",
-                                                            "21\n±3", "28\n±3"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "0\n±0",
+        "4\n±3",
+        "7\n±3",
+        "10\n±3",
+        "14\n±3",
+        "21\n±3",
+        "28\n±3",
+    ]
     assert medians[0].get_xdata()[0] < 1 < medians[2].get_xdata()[0]
     assert "0" in [t.get_text() for t in _in_view(ax.get_yticklabels(), ax.get_ylim(), 1)]
     assert ax.get_xlabel() == "Visit, days after infusion (± window)"
-    assert _legend_labels(fig) == ["No CRS or ICANS", "Grade ≥3 CRS or severe ICANS",
-                                   "Others (grade 1–2 CRS and/or ICANS)"]
+    assert _legend_labels(fig) == [
+        "No CRS or ICANS",
+        "Grade ≥3 CRS or severe ICANS",
+        "Others (grade 1–2 CRS and/or ICANS)",
+    ]
     # the patients sampled per window and level, in the level's row
     counts = [t.get_text() for t in fig.axes[1].texts if t.get_gid() == "n_sampled"]
     assert counts == ["6"] * 7 + ["6"] * 7 + ["6"] * 6 + ["2"]
@@ -327,33 +413,54 @@ def _in_view(labels, limits, index):
 
 def _all_texts(fig):
     """Every drawn text (tick labels only inside the view limits: the others are not drawn)."""
-    texts = [t for ax in fig.axes for t in (
-        *ax.texts, *_in_view(ax.get_xticklabels(), ax.get_xlim(), 0),
-        *_in_view(ax.get_yticklabels(), ax.get_ylim(), 1), ax.xaxis.label, ax.yaxis.label, ax.title)]
+    texts = [
+        t
+        for ax in fig.axes
+        for t in (
+            *ax.texts,
+            *_in_view(ax.get_xticklabels(), ax.get_xlim(), 0),
+            *_in_view(ax.get_yticklabels(), ax.get_ylim(), 1),
+            ax.xaxis.label,
+            ax.yaxis.label,
+            ax.title,
+        )
+    ]
     texts += [t for leg in fig.legends for t in leg.get_texts()]
     return [t for t in texts if t.get_text() and t.get_visible()]
 
 
 def _severity_peaks(n_scale=1):
     """``n_scale``: the groups' n as a registry reports them (the points drawn stay the same)."""
-    comparison = Comparison("peak_copies", "severity", "continuous", (
-        ContinuousLevel("none", "No CRS or ICANS", 4 * n_scale, 3000.0, 500.0, 9e4),
-        ContinuousLevel("severe", "Grade ≥3 CRS or severe ICANS", 6 * n_scale, 8e4, 2e3, 3e6),
-        ContinuousLevel("other", "Others (grade 1–2 CRS and/or ICANS)", 14 * n_scale, 3e4, 900.0, 1e6),
-    ), TestResult("kruskal_wallis", 0.281, 2.5))
-    values = pd.DataFrame({"level": ["none"] * 4 + ["severe"] * 6 + ["other"] * 14,
-                           "peak_copies": [500, 2000, 4000, 9e4, *np.geomspace(2e3, 3e6, 6),
-                                           *np.geomspace(900, 1e6, 14)]})
+    comparison = Comparison(
+        "peak_copies",
+        "severity",
+        "continuous",
+        (
+            ContinuousLevel("none", "No CRS or ICANS", 4 * n_scale, 3000.0, 500.0, 9e4),
+            ContinuousLevel("severe", "Grade ≥3 CRS or severe ICANS", 6 * n_scale, 8e4, 2e3, 3e6),
+            ContinuousLevel("other", "Others (grade 1–2 CRS and/or ICANS)", 14 * n_scale, 3e4, 900.0, 1e6),
+        ),
+        TestResult("kruskal_wallis", 0.281, 2.5),
+    )
+    values = pd.DataFrame(
+        {
+            "level": ["none"] * 4 + ["severe"] * 6 + ["other"] * 14,
+            "peak_copies": [500, 2000, 4000, 9e4, *np.geomspace(2e3, 3e6, 6), *np.geomspace(900, 1e6, 14)],
+        }
+    )
     return comparison, values
 
 
-@pytest.mark.parametrize("make", [
-    lambda: response_bars(*severity_responses()),
-    lambda: km_plot(severity_lfs_with_empty_level()),
-    lambda: peak_strip(*_severity_peaks()),
-    lambda: peak_strip(*_severity_peaks(n_scale=100_007)),  # "(n = 1,400,098)" under each group
-    lambda: kinetics_profile_plot(severity_profile(), "severity"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: response_bars(*severity_responses()),
+        lambda: km_plot(severity_lfs_with_empty_level()),
+        lambda: peak_strip(*_severity_peaks()),
+        lambda: peak_strip(*_severity_peaks(n_scale=100_007)),  # "(n = 1,400,098)" under each group
+        lambda: kinetics_profile_plot(severity_profile(), "severity"),
+    ],
+)
 def test_text_is_readable_at_print_size_and_tick_labels_do_not_overlap(make):
     fig = make()
     canvas = FigureCanvasAgg(fig)
@@ -361,8 +468,9 @@ def test_text_is_readable_at_print_size_and_tick_labels_do_not_overlap(make):
     assert all(t.get_fontsize() >= 6 for t in _all_texts(fig))
     renderer = canvas.get_renderer()
     for ax in fig.axes:
-        boxes = [t.get_window_extent(renderer) for t in _in_view(ax.get_xticklabels(), ax.get_xlim(), 0)
-                 if t.get_text()]
+        boxes = [
+            t.get_window_extent(renderer) for t in _in_view(ax.get_xticklabels(), ax.get_xlim(), 0) if t.get_text()
+        ]
         for a, b in zip(boxes, boxes[1:]):
             assert a.x1 <= b.x0, "neighbouring x tick labels overlap"
     # nothing is drawn outside the figure (a clipped label would be lost in print)
@@ -388,8 +496,7 @@ def test_peak_strip_thins_large_groups_to_quantiles_and_says_so():
     n = 5 * MAX_STRIP_POINTS
     level = np.where(np.arange(n) % 5 == 0, "no", "yes")  # 1,000 and 4,000 patients
     peaks = np.round(10 ** rng.normal(4, 1, n))
-    df = pd.DataFrame({"peak_copies": peaks,
-                       "grp_crs": pd.Categorical(level, ["no", "yes"])})
+    df = pd.DataFrame({"peak_copies": peaks, "grp_crs": pd.Categorical(level, ["no", "yes"])})
     comparison = compare_continuous(df, "peak_copies", "crs")
     values = pd.DataFrame({"level": level, "peak_copies": peaks})
     ax = peak_strip(comparison, values).axes[0]
@@ -420,13 +527,18 @@ def test_every_level_has_one_colour_per_meaning():
         # the reference group has the same colour in every grouping
         assert group_color(name, REFERENCE_LEVELS[name]) == MEANING_COLORS["reference"]
     assert group_color("concurrent", "others") == MEANING_COLORS["reference"]  # listed second, still reference
-    assert group_color("crs_grade", "grade_ge3") == group_color("severity", "severe") == group_color(
-        "icans_grade", "grade_ge3")
+    assert (
+        group_color("crs_grade", "grade_ge3")
+        == group_color("severity", "severe")
+        == group_color("icans_grade", "grade_ge3")
+    )
+
     # severity scale: strictly darker (lower relative luminance) with severity
     def luminance(hex_color):
         rgb = np.array(matplotlib.colors.to_rgb(hex_color))
         lin = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
         return float(lin @ [0.2126, 0.7152, 0.0722])
+
     steps = [luminance(MEANING_COLORS[m]) for m in SEVERITY_SCALE]
     assert steps == sorted(steps, reverse=True) and len(set(steps)) == 3
     assert len(set(MEANING_COLORS.values())) == len(MEANING_COLORS)
@@ -449,9 +561,15 @@ def test_km_ci_bands_on_by_default_for_two_groups_and_drawn_from_the_log_ci():
     assert not _bands(km_plot(comparison, ci=False).axes[0])
     # three groups: off by default (overlapping bands would hide the curves), on when asked
     severity = severity_lfs_with_empty_level()
-    three = SurvivalComparison(**{**severity.__dict__, "levels": tuple(
-        lv if lv.n else severity.levels[0].__class__(**{**severity.levels[0].__dict__, "key": "severe"})
-        for lv in severity.levels)})
+    three = SurvivalComparison(
+        **{
+            **severity.__dict__,
+            "levels": tuple(
+                lv if lv.n else severity.levels[0].__class__(**{**severity.levels[0].__dict__, "key": "severe"})
+                for lv in severity.levels
+            ),
+        }
+    )
     assert not _bands(km_plot(three).axes[0])
     assert len(_bands(km_plot(three, ci=True).axes[0])) == 3
 
@@ -460,13 +578,19 @@ def _cox_for_forest():
     from analysis.estimators.cox import COX_TERMS, CoxResult, CoxTerm
 
     def result(endpoint, values, joint_p):
-        terms = tuple(CoxTerm(k, COX_TERMS[k], None, None, *values[k], reason=None if values[k][0] else "no event")
-                      for k in COX_TERMS)
+        terms = tuple(
+            CoxTerm(k, COX_TERMS[k], None, None, *values[k], reason=None if values[k][0] else "no event")
+            for k in COX_TERMS
+        )
         return CoxResult(endpoint, 93, 55, "efron", terms, 1.5, joint_p, (), None)
 
-    os_ = {"bm_blasts_ge20": (0.89, 0.49, 1.63, 0.707), "steroids": (0.7, 0.37, 1.33, 0.28),
-           "tocilizumab": (0.94, 0.5, 1.75, 0.84), "severity_ge3": (2.02, 0.65, 6.26, 0.222),
-           "severity_other": (1.5, 0.62, 3.6, 0.37)}
+    os_ = {
+        "bm_blasts_ge20": (0.89, 0.49, 1.63, 0.707),
+        "steroids": (0.7, 0.37, 1.33, 0.28),
+        "tocilizumab": (0.94, 0.5, 1.75, 0.84),
+        "severity_ge3": (2.02, 0.65, 6.26, 0.222),
+        "severity_other": (1.5, 0.62, 3.6, 0.37),
+    }
     lfs = dict(os_, severity_other=(None, None, None, None))
     return {"os": result("os", os_, 0.468), "lfs": result("lfs", lfs, 0.0004)}
 
@@ -481,8 +605,9 @@ def test_forest_plot_draws_table2_on_a_log_axis_with_reference_rows():
         reference = [ln for ln in ax.lines if ln.get_gid() == "reference"]
         assert len(reference) == 1 and reference[0].get_xdata()[0] == 1.0
         assert matplotlib.colors.to_hex(reference[0].get_markeredgecolor()) == MEANING_COLORS["reference"]
-    estimates = {ax: sorted(ln.get_xdata()[0] for ln in ax.lines if ln.get_gid() == "estimate")
-                 for ax in (os_ax, lfs_ax)}
+    estimates = {
+        ax: sorted(ln.get_xdata()[0] for ln in ax.lines if ln.get_gid() == "estimate") for ax in (os_ax, lfs_ax)
+    }
     assert estimates[os_ax] == [0.7, 0.89, 0.94, 1.5, 2.02]
     assert estimates[lfs_ax] == [0.7, 0.89, 0.94, 2.02]
     assert [t.get_text() for t in lfs_ax.texts if t.get_gid() == "not_estimable"] == ["not estimable"]
@@ -510,9 +635,15 @@ def test_forest_plot_ticks_stay_readable_on_any_range():
     """A wide range gets 1-2-5 ticks, every one inside the axis, labels not overlapping."""
     base = _cox_for_forest()
     for low, high in ((0.18, 6.87), (0.004, 250.0), (0.3, 3.0)):
-        cox = {e: dataclasses.replace(r, terms=tuple(
-            dataclasses.replace(t, ci_low=low, ci_high=high) if t.hr is not None else t for t in r.terms))
-            for e, r in base.items()}
+        cox = {
+            e: dataclasses.replace(
+                r,
+                terms=tuple(
+                    dataclasses.replace(t, ci_low=low, ci_high=high) if t.hr is not None else t for t in r.terms
+                ),
+            )
+            for e, r in base.items()
+        }
         fig = forest_plot(cox)
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
@@ -536,10 +667,20 @@ def _km_with_censorings(n_censored_per_level):
     levels = []
     for key, n_censored in zip(("no", "yes"), n_censored_per_level):
         censor_times = np.linspace(1.0, 70.0, n_censored)
-        levels.append(_km_level(key, key, 10 * n_censored + 5, [0.5, 30.0], [0.9, 0.6], censor_times,
-                                np.where(censor_times < 30.0, 0.9, 0.6)))
-    return SurvivalComparison("os", "crs", tuple(levels), 1.0, 1, 0.3, None, risk_times=(0.0, 12.0),
-                              at_risk={"no": (10, 5), "yes": (10, 5)})
+        levels.append(
+            _km_level(
+                key,
+                key,
+                10 * n_censored + 5,
+                [0.5, 30.0],
+                [0.9, 0.6],
+                censor_times,
+                np.where(censor_times < 30.0, 0.9, 0.6),
+            )
+        )
+    return SurvivalComparison(
+        "os", "crs", tuple(levels), 1.0, 1, 0.3, None, risk_times=(0.0, 12.0), at_risk={"no": (10, 5), "yes": (10, 5)}
+    )
 
 
 def test_km_censor_marks_every_distinct_time_up_to_the_threshold_and_none_above():
@@ -564,30 +705,47 @@ def test_report_censor_marks_says_all_none_or_some():
     not_estimable = SimpleNamespace(survival=None)
     assert report_censor_marks(SimpleNamespace(survival={"a": few}, landmark={"b": not_estimable})) is True
     assert report_censor_marks(SimpleNamespace(survival={"a": many}, landmark={"b": not_estimable})) is False
-    assert report_censor_marks(SimpleNamespace(survival={"a": few}, landmark={"b": SimpleNamespace(survival=many)})) is None
+    assert (
+        report_censor_marks(SimpleNamespace(survival={"a": few}, landmark={"b": SimpleNamespace(survival=many)}))
+        is None
+    )
 
 
 def _registry_responses(levels):
     """Response comparisons with registry-sized counts: ``levels`` is (key, label, cr, mrd, n)."""
+
     def comparison(response, index):
-        return ResponseComparison(response, "severity" if len(levels) == 3 else "crs", tuple(
-            _rate(key, label, counts[index], n, counts[index] / n - 0.001, min(counts[index] / n + 0.001, 1))
-            for key, label, *counts, n in levels
-        ), TestResult("chi_square", 1e-9, 300.0))
+        return ResponseComparison(
+            response,
+            "severity" if len(levels) == 3 else "crs",
+            tuple(
+                _rate(key, label, counts[index], n, counts[index] / n - 0.001, min(counts[index] / n + 0.001, 1))
+                for key, label, *counts, n in levels
+            ),
+            TestResult("chi_square", 1e-9, 300.0),
+        )
+
     return comparison("cr", 0), comparison("mrd_negative_cr", 1)
 
 
 REGISTRY_COUNTS = {
     # the 10^6-patient synthetic registry's counts (/work/scale-data/n1e6)
     "2 levels, 10^6": [("no", "No CRS", 182_796, 118_280, 182_796), ("yes", "CRS", 741_936, 677_420, 817_204)],
-    "3 levels, 10^6": [("none", "No CRS or ICANS", 172_043, 107_527, 172_043),
-                       ("severe", "Grade ≥3 CRS or severe ICANS", 223_175, 186_823, 250_087),
-                       ("other", "Others (grade 1–2 CRS and/or ICANS)", 529_514, 501_350, 577_870)],
-    "3 levels, 10^7": [("none", "No CRS or ICANS", 1_720_043, 1_075_270, 1_720_043),
-                       ("severe", "Grade ≥3 CRS or severe ICANS", 2_231_750, 1_868_230, 2_500_870),
-                       ("other", "Others (grade 1–2 CRS and/or ICANS)", 5_295_140, 5_013_500, 5_778_700)],
-    "3 levels, demo": [("none", "No CRS or ICANS", 16, 10, 16), ("severe", "Grade ≥3 CRS or severe ICANS", 21, 17, 23),
-                       ("other", "Others (grade 1–2 CRS and/or ICANS)", 49, 47, 54)],
+    "3 levels, 10^6": [
+        ("none", "No CRS or ICANS", 172_043, 107_527, 172_043),
+        ("severe", "Grade ≥3 CRS or severe ICANS", 223_175, 186_823, 250_087),
+        ("other", "Others (grade 1–2 CRS and/or ICANS)", 529_514, 501_350, 577_870),
+    ],
+    "3 levels, 10^7": [
+        ("none", "No CRS or ICANS", 1_720_043, 1_075_270, 1_720_043),
+        ("severe", "Grade ≥3 CRS or severe ICANS", 2_231_750, 1_868_230, 2_500_870),
+        ("other", "Others (grade 1–2 CRS and/or ICANS)", 5_295_140, 5_013_500, 5_778_700),
+    ],
+    "3 levels, demo": [
+        ("none", "No CRS or ICANS", 16, 10, 16),
+        ("severe", "Grade ≥3 CRS or severe ICANS", 21, 17, 23),
+        ("other", "Others (grade 1–2 CRS and/or ICANS)", 49, 47, 54),
+    ],
 }
 
 
@@ -609,7 +767,7 @@ def test_response_count_labels_never_overlap_and_stay_readable(size):
     texts = counts + [t for t in ax.texts if t.get_text()]
     boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
     for i, (text_a, a) in enumerate(boxes):
-        for text_b, b in boxes[i + 1:]:
+        for text_b, b in boxes[i + 1 :]:
             assert not a.overlaps(b), f"{text_a!r} overlaps {text_b!r}"
     # and all of them are inside the figure
     width, height = canvas.get_width_height()
@@ -623,10 +781,13 @@ def test_p_value_is_placed_where_no_curve_runs(draw):
     times = np.linspace(0.2, 60.0, 300)
     if draw == "km":
         survival = np.exp(-times / 5.0)
-        levels = tuple(_km_level(key, key, 400, times, survival * factor, [61.0], [survival[-1] * factor])
-                       for key, factor in (("no", 1.0), ("yes", 0.9)))
-        comparison = SurvivalComparison("lfs", "crs", levels, 1.0, 1, 0.3, None, risk_times=(0.0, 12.0),
-                                        at_risk={"no": (400, 50), "yes": (400, 40)})
+        levels = tuple(
+            _km_level(key, key, 400, times, survival * factor, [61.0], [survival[-1] * factor])
+            for key, factor in (("no", 1.0), ("yes", 0.9))
+        )
+        comparison = SurvivalComparison(
+            "lfs", "crs", levels, 1.0, 1, 0.3, None, risk_times=(0.0, 12.0), at_risk={"no": (400, 50), "yes": (400, 40)}
+        )
         fig = km_plot(comparison)
     else:
         from types import SimpleNamespace
@@ -635,10 +796,17 @@ def test_p_value_is_placed_where_no_curve_runs(draw):
             curve = SimpleNamespace(times=times, estimate=0.97 * factor * (1 - np.exp(-times / 2.0)), last_time=61.0)
             return SimpleNamespace(key=key, label=key, n=400, curve=curve)
 
-        cause = SimpleNamespace(label="Relapse", levels=(cif_level("no", 1.0), cif_level("yes", 0.9)),
-                                gray=SimpleNamespace(p=0.02, reason=None))
-        result = SimpleNamespace(grouping="crs", causes={"relapse": cause}, risk_times=(0.0, 12.0),
-                                 at_risk={"no": (400, 50), "yes": (400, 40)})
+        cause = SimpleNamespace(
+            label="Relapse",
+            levels=(cif_level("no", 1.0), cif_level("yes", 0.9)),
+            gray=SimpleNamespace(p=0.02, reason=None),
+        )
+        result = SimpleNamespace(
+            grouping="crs",
+            causes={"relapse": cause},
+            risk_times=(0.0, 12.0),
+            at_risk={"no": (400, 50), "yes": (400, 40)},
+        )
         from analysis.report.figures import cif_plot
 
         fig = cif_plot(result, "relapse")

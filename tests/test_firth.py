@@ -6,6 +6,7 @@ R references come from ``tests/reference/r_firth.R`` (R 4.x, survival 3.5-3, cox
 each literal is preceded by the R call and what R printed. coxphf uses Breslow ties
 (``fit$method.ties`` prints "breslow"), and so does ``analysis.estimators.firth``.
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from analysis.report.export import _cox_dict
 from analysis.report.tables import table2
 
 REF = Path(__file__).parent / "reference"
-REL = 1e-6   # coxphf stops at epsilon = 1e-6 (standardized estimates): its last digits are not exact
+REL = 1e-6  # coxphf stops at epsilon = 1e-6 (standardized estimates): its last digits are not exact
 
 
 def _breast():
@@ -49,10 +50,12 @@ def test_breast_example_matches_coxphf():
     for j, (name, (coef, se, lo, hi, chisq, p)) in enumerate(R_BREAST.items()):
         got = (fit.coef[j], fit.se[j], np.exp(fit.ci_low[j]), np.exp(fit.ci_high[j]), fit.lr_chisq[j], fit.lr_p[j])
         assert got == pytest.approx((coef, se, lo, hi, chisq, p), rel=REL), name
-    assert penalized_lr_test(time, event, X, fit, [0, 1]) == pytest.approx((13.9987234549, 2, 0.000912464180561),
-                                                                           rel=REL)
-    assert penalized_lr_test(time, event, X, fit, [0, 1, 2, 3]) == pytest.approx((35.9514203582, 4, 2.96105380881e-07),
-                                                                                 rel=REL)
+    assert penalized_lr_test(time, event, X, fit, [0, 1]) == pytest.approx(
+        (13.9987234549, 2, 0.000912464180561), rel=REL
+    )
+    assert penalized_lr_test(time, event, X, fit, [0, 1, 2, 3]) == pytest.approx(
+        (35.9514203582, 4, 2.96105380881e-07), rel=REL
+    )
 
 
 def test_two_individual_example_by_hand():
@@ -64,6 +67,7 @@ def test_two_individual_example_by_hand():
 
 
 # --- an independent implementation: explicit loops over event times, numerical derivatives ----
+
 
 def _direct_penalized_loglik(time, event, X, beta):
     """log L + 0.5 log det I, Breslow ties, one risk set at a time (no shared code)."""
@@ -91,9 +95,12 @@ def _direct_maximum(time, event, X, fixed: dict[int, float] | None = None):
             beta[j] = v
         return beta
 
-    res = optimize.minimize(lambda b: -_direct_penalized_loglik(time, event, X, full(b)), np.zeros(len(free)),
-                            method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 40000,
-                                                           "maxfev": 40000})
+    res = optimize.minimize(
+        lambda b: -_direct_penalized_loglik(time, event, X, full(b)),
+        np.zeros(len(free)),
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 40000, "maxfev": 40000},
+    )
     return full(res.x), -res.fun
 
 
@@ -126,6 +133,7 @@ def test_breast_agrees_with_a_direct_maximization():
 
 # --- a 45-patient cohort where steroids and tocilizumab separate the LFS events ------------------
 
+
 def small_separated_cohort(seed: int = 17) -> pd.DataFrame:
     """45 patients, 35 in CR; every LFS event is in a patient with steroids and without
     tocilizumab, so the ordinary LFS model has steroids -> +inf and tocilizumab -> -inf.
@@ -139,15 +147,22 @@ def small_separated_cohort(seed: int = 17) -> pd.DataFrame:
     cr = rng.random(n) < 0.8
     lfs_months = np.round(rng.exponential(10, n) * 2) / 2 + 0.5
     lfs_event = cr & steroids & ~toci & (rng.random(n) < 0.85)
-    os_months = np.where(cr, lfs_months + np.round(rng.exponential(6, n) * 2) / 2,
-                         np.round(rng.exponential(5, n) * 2) / 2 + 0.5)
+    os_months = np.where(
+        cr, lfs_months + np.round(rng.exponential(6, n) * 2) / 2, np.round(rng.exponential(5, n) * 2) / 2 + 0.5
+    )
     os_event = np.where(cr, lfs_event & (rng.random(n) < 0.7), rng.random(n) < 0.8)
-    return pd.DataFrame({
-        "os_months": os_months, "os_event": os_event,
-        "lfs_months": np.where(cr, lfs_months, np.nan), "lfs_event": np.where(cr, lfs_event, False),
-        "bm_blasts_ge20": blasts, "steroids": steroids, "tocilizumab": toci,
-        "grp_severity": pd.Categorical(severity, ["none", "severe", "other"], ordered=True),
-    })
+    return pd.DataFrame(
+        {
+            "os_months": os_months,
+            "os_event": os_event,
+            "lfs_months": np.where(cr, lfs_months, np.nan),
+            "lfs_event": np.where(cr, lfs_event, False),
+            "bm_blasts_ge20": blasts,
+            "steroids": steroids,
+            "tocilizumab": toci,
+            "grp_severity": pd.Categorical(severity, ["none", "severe", "other"], ordered=True),
+        }
+    )
 
 
 def test_the_r_input_file_is_this_cohort():
@@ -203,21 +218,34 @@ def _check_terms(res, want, rel):
 
 def test_separated_lfs_is_fitted_by_firth_as_coxphf():
     res = fit_cox(small_separated_cohort(), "lfs")
-    assert (res.method, res.ties, res.n, res.events, res.reason, res.converged) == (FIRTH, "breslow", 35, 11,
-                                                                                    None, True)
+    assert (res.method, res.ties, res.n, res.events, res.reason, res.converged) == (
+        FIRTH,
+        "breslow",
+        35,
+        11,
+        None,
+        True,
+    )
     assert "monotone likelihood" in res.method_reason
     assert "Received steroids" in res.method_reason and "Received tocilizumab" in res.method_reason
     _check_terms(res, R_SMALL_LFS, REL)
     chisq, df, p = R_SMALL_LFS_SEVERITY
     assert (res.severity_global_chisq, res.severity_global_df, res.severity_global_p) == pytest.approx(
-        (chisq, df, p), rel=REL)
+        (chisq, df, p), rel=REL
+    )
     assert res.ph_tests == () and res.ph_test_global_p is None and "Firth" in res.ph_test_reason
 
 
 def test_the_well_defined_os_model_keeps_the_ordinary_fit():
     res = fit_cox(small_separated_cohort(), "os")
-    assert (res.method, res.method_reason, res.ties, res.n, res.events, res.converged) == ("cox", None, "efron",
-                                                                                            45, 18, True)
+    assert (res.method, res.method_reason, res.ties, res.n, res.events, res.converged) == (
+        "cox",
+        None,
+        "efron",
+        45,
+        18,
+        True,
+    )
     _check_terms(res, R_SMALL_OS, REL)
 
 
@@ -226,17 +254,20 @@ def test_table2_shows_finite_firth_estimates_with_the_footnote():
     cox = {endpoint: fit_cox(cohort, endpoint) for endpoint in ("os", "lfs")}
     markdown = table2(cox)._repr_markdown_()
     lfs_block = markdown.split("**Leukemia-free survival")[1].split("\n\n")[0]
-    rows = [r for r in lfs_block.splitlines()[1:] if r.startswith("|") and "Reference" not in r
-            and "CRS/ICANS group" not in r]
+    rows = [
+        r
+        for r in lfs_block.splitlines()[1:]
+        if r.startswith("|") and "Reference" not in r and "CRS/ICANS group" not in r
+    ]
     assert len(rows) == len(COX_TERMS)
-    for row in rows:   # HR, CI and p printed for every term, none "not estimable" or missing
+    for row in rows:  # HR, CI and p printed for every term, none "not estimable" or missing
         hr, ci, p = [c.strip() for c in row.strip("|").split("|")[1:]]
         assert float(hr) > 0 and "–" in ci and p, row
     assert "Firth's penalized partial likelihood" in markdown
     assert "Leukemia-free survival: fitted by Firth" in markdown and "monotone likelihood" in markdown
     assert "profile penalized likelihood" in markdown and "penalized likelihood-ratio test" in markdown
     assert "Not estimable" not in markdown
-    assert "Overall survival: fitted by Firth" not in markdown   # OS keeps the ordinary fit
+    assert "Overall survival: fitted by Firth" not in markdown  # OS keeps the ordinary fit
     html = table2(cox)._repr_html_()
     assert "Firth" in html
 
@@ -245,7 +276,11 @@ def test_json_says_which_method():
     cohort = small_separated_cohort()
     lfs, os_ = _cox_dict(fit_cox(cohort, "lfs")), _cox_dict(fit_cox(cohort, "os"))
     assert (lfs["method"], lfs["ties"], lfs["ci_method"], lfs["p_method"]) == (
-        "firth", "breslow", "profile_penalized_likelihood", "penalized_likelihood_ratio")
+        "firth",
+        "breslow",
+        "profile_penalized_likelihood",
+        "penalized_likelihood_ratio",
+    )
     assert "monotone likelihood" in lfs["method_reason"] and "reason" not in lfs
     assert all(lfs["terms"][k]["hr"] is not None for k in COX_TERMS)
     assert lfs["severity_global_p"] == pytest.approx(R_SMALL_LFS_SEVERITY[2], rel=REL)
@@ -258,7 +293,7 @@ def test_a_separated_model_above_the_firth_size_limit_keeps_the_reason(monkeypat
     import analysis.estimators.cox
 
     monkeypatch.setattr(analysis.estimators.cox, "FIRTH_MAX_ROWS", 30)
-    res = fit_cox(small_separated_cohort(), "lfs")   # 35 patients in CR
+    res = fit_cox(small_separated_cohort(), "lfs")  # 35 patients in CR
     assert res.method == "cox" and all(t.hr is None for t in res.terms)
     assert "monotone likelihood" in res.reason and "up to 30 patients only" in res.reason
 

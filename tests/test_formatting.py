@@ -1,4 +1,5 @@
 """Exact strings of the number formatters shared by prose, tables and figures."""
+
 import math
 
 import pytest
@@ -68,8 +69,18 @@ def test_percent_and_count_cells():
 
 @pytest.mark.parametrize(
     "x, text",
-    [(27231, "27,231"), (27231.0, "27,231"), (3.14, "3.1"), (10952.9, "10,953"), (23.75, "23.8"),
-     (0, "0"), (0.5, "0.5"), (0.042, "0.042"), (0.00001, "0.000010"), (-2.0, "-2")],
+    [
+        (27231, "27,231"),
+        (27231.0, "27,231"),
+        (3.14, "3.1"),
+        (10952.9, "10,953"),
+        (23.75, "23.8"),
+        (0, "0"),
+        (0.5, "0.5"),
+        (0.042, "0.042"),
+        (0.00001, "0.000010"),
+        (-2.0, "-2"),
+    ],
 )
 def test_number_digits(x, text):
     assert fmt_number(x) == text
@@ -107,11 +118,13 @@ def test_tiny_ratios_keep_two_significant_digits():
 
 @pytest.mark.parametrize(
     "median, low, high, text",
-    [(0.3, 0.1, 5, "0.3 (0.1–5.0)"),          # one precision for the three (was "0.3 (0.1–5)")
-     (28, 2, 70, "28 (2–70)"),                 # all whole: no decimals
-     (10952.9, 12.3, 27231, "10,953 (12–27,231)"),  # from 1,000 on whole numbers, for all three
-     (1.15, 0.02, 3, "1.15 (0.02–3.00)"),      # a small minimum: two decimals, not three
-     (0.042, 0.011, 0.09, "0.042 (0.011–0.090)")],
+    [
+        (0.3, 0.1, 5, "0.3 (0.1–5.0)"),  # one precision for the three (was "0.3 (0.1–5)")
+        (28, 2, 70, "28 (2–70)"),  # all whole: no decimals
+        (10952.9, 12.3, 27231, "10,953 (12–27,231)"),  # from 1,000 on whole numbers, for all three
+        (1.15, 0.02, 3, "1.15 (0.02–3.00)"),  # a small minimum: two decimals, not three
+        (0.042, 0.011, 0.09, "0.042 (0.011–0.090)"),
+    ],
 )
 def test_numbers_shown_together_share_one_precision(median, low, high, text):
     """Issue 21: "0.3–5" beside "0.3–4.0", "10,952.9" beside "27,231"."""

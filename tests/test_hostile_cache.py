@@ -244,3 +244,63 @@ def test_the_readme_says_the_cache_holds_patient_data_and_how_to_remove_it():
     assert "**The cache holds patient data.**" in readme and "`make clean-cache`" in readme
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "\nclean-cache:\n\trm -rf .cache\n" in makefile
+
+
+TODAY_REPORT = """---
+title: "Date fixture"
+---
+
+```{python}
+#| include: false
+import datetime
+printed = datetime.date.today().isoformat()  # as a study file's `date: today` is resolved
+```
+
+Rendered on `{python} printed`.
+"""
+
+FAKE_TODAY = """import datetime as _d
+
+
+class _FakeDate(_d.date):
+    @classmethod
+    def today(cls):
+        return cls(2030, 1, 1)
+
+
+_d.date = _FakeDate
+"""
+
+
+@pytest.mark.slow
+def test_a_render_on_a_later_day_prints_that_day_not_the_cached_one(tmp_path):
+    """Attack repro 14: `date: today` is resolved while the setup executes, and a cache hit on
+    a later day printed the day the cache was filled ('1 January 2030' on 5 December 2026).
+    The render date is part of the key: the first render runs on a faked 1 January 2030 (a
+    sitecustomize, in the renderer and the kernel), the next on the real clock."""
+    import datetime
+
+    p = make_project(tmp_path, TODAY_REPORT)
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "sitecustomize.py").write_text(FAKE_TODAY)
+
+    def run(*pythonpath):
+        proc = subprocess.run(
+            [sys.executable, "-m", "renderer", "report.qmd", "--to", "html"],
+            cwd=p,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={"PYTHONPATH": ":".join([*map(str, pythonpath), str(p), str(ROOT)]), "PATH": "/usr/bin:/bin"},
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stderr, (p / "_output" / "report.html").read_text()
+
+    err, html = run(fake)
+    assert "Rendered on 2030-01-01" in html
+    assert "cache hit" in run(fake)[0]  # the same day: the cache answers
+    err, html = run()
+    today = datetime.date.today().isoformat()
+    assert "cache hit" not in err and cache.RENDER_DATE in err
+    assert f"Rendered on {today}" in html and "2030-01-01" not in html

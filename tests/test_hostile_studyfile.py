@@ -48,7 +48,7 @@ HOSTILE = [
     (
         "duplicate after YAML's booleans",
         "values:\n  steroids:\n    yes: true\n    true: false\n",
-        ["duplicate key True", "line 3", "line 4"],
+        ["duplicate key: 'yes' and 'true' (line 3 and line 4) are the same key for YAML (True;"],
     ),
     ("alias bomb", ALIAS_BOMB, ["anchor (&a)", "line 1"]),
     ("alias", "title: &t Mine\nsubtitle: *t\n", ["anchor (&t)", "line 1"]),

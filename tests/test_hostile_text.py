@@ -15,18 +15,28 @@ Two levels:
 * slow: the report rendered with that study file (built-in renderer, html+pdf+docx; real
   Quarto when on the PATH), the HTML opened in headless Chromium with the network off: no
   script ran (a control page shows that one would be seen), no file named in a field was
-  read into any output, and the citation is the literal text "@kaplan1958".
+  read into any output, no address named in a field was fetched while rendering (a local
+  HTTP server named there receives no request), no raw Typst/OpenXML reached the PDF or
+  the DOCX, and the citation is the literal text "@kaplan1958".
+
+The corpus holds each kind of markup inside the allow-listed ``^...^`` and ``~...~`` too:
+Pandoc 3 undoes escapes there and reads the rest as Markdown again (the attack on main
+embedded /etc/passwd, ran a script, read a file with Typst and fetched a URL that way).
 """
 
 from __future__ import annotations
 
 import base64
+import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
+import urllib.error
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -187,6 +197,30 @@ def test_the_allow_list_styles_and_nothing_else():
     assert stringify(pandoc_ast(usertext.plain("R *O* ^1^"))["blocks"][0]["c"]) == "R *O* ^1^"
 
 
+def test_a_super_or_subscript_holding_markup_is_text():
+    """Pandoc re-reads the inside of ^...^ and ~...~ with escapes and entities undone, so
+    only characters that are never syntax may be styled there; anything else is text."""
+    for typed in (
+        "P^![](/etc/passwd)^",
+        "x~<svg/onload=alert(1)>~",
+        "a^&#33;&#91;&#93;&#40;/etc/hostname&#41;^",
+        "*in^![](/etc/passwd)^*",
+        "**b~[x](javascript:alert(1))~**",
+        "t^@kaplan1958^",
+        'r^`#read("f")`{=typst}^',
+        "q^\\\\![](x)^",
+        "z~\u200b~",
+    ):
+        doc = pandoc_ast(usertext.styled(typed))
+        kinds = {e["t"] for e in elements(doc["blocks"])}
+        assert kinds <= TEXT_ELEMENTS | {"Para"} and not kinds & {"Superscript", "Subscript"}, (typed, kinds)
+        assert stringify(doc["blocks"][0]["c"]) == typed.replace("**", "").replace("*", ""), typed
+    doc = pandoc_ast(usertext.styled("Kymriah^®^ 10^-6^ CD3ζ~(+)~ *CD19^+^*"))
+    inlines = doc["blocks"][0]["c"]
+    scripts = [(e["t"], stringify(e["c"])) for e in elements(inlines) if e["t"] in ("Superscript", "Subscript")]
+    assert scripts == [("Superscript", "®"), ("Superscript", "-6"), ("Subscript", "(+)"), ("Superscript", "+")]
+
+
 def test_an_email_address_is_a_mailto_link_and_anything_else_text():
     doc = pandoc_ast(usertext.mailto("zoë.q+cart@example.org"))  # not ASCII: text
     assert not [e for e in elements(doc) if e["t"] == "Link"]
@@ -210,11 +244,36 @@ def test_the_product_sentence_is_displayed_as_markdown_for_quarto(hostile_settin
 # --------------------------------------------------------------------------- rendered
 
 
+def witness_server(folder: Path) -> str:
+    """The address of an HTTP server on 127.0.0.1 that writes the path of every request
+    it gets to ``folder/requests.log`` (a daemon thread: it serves while this process
+    lives, i.e. during the render). A first request, "/control", shows that it logs."""
+    log = folder / "requests.log"
+    log.write_text("")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the name http.server calls)
+            with log.open("a") as f:
+                f.write(self.path + "\n")
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = f"http://127.0.0.1:{server.server_address[1]}"
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.build_opener(urllib.request.ProxyHandler({})).open(address + "/control", timeout=10)
+    return address
+
+
 def _hostile_study(directory: Path) -> dict:
     secret = directory / "secret.png"
     secret.write_text(SECRET + "\n")
     study = directory / "study.yml"
-    fields = study_fields(secret)
+    fields = study_fields(secret, witness_server(directory))
     study.write_text(
         yaml.safe_dump(study_yaml(fields, COHORT, KINETICS, report_parameter("cutoff")), allow_unicode=True),
         encoding="utf-8",
@@ -273,6 +332,24 @@ def assert_no_script_ran(html: Path, tmp_path: Path) -> None:
     assert not re.findall(r"RAN-\w+", dom), re.findall(r"RAN-\w+", dom)
 
 
+def assert_nothing_was_fetched(folder: Path) -> None:
+    """The witness server of the render in ``folder`` got its control request only."""
+    assert (folder / "requests.log").read_text().split() == ["/control"]
+
+
+def assert_no_raw_markup(rendered: Rendered) -> None:
+    """No raw OpenXML in the DOCX, no Typst run in the PDF, no javascript: link."""
+    with zipfile.ZipFile(rendered.docx) as z:
+        document = z.read("word/document.xml").decode()
+        assert "<w:t>OPENXMLRAW" not in document and "OPENXMLRAW" in document
+        media = [n for n in z.namelist() if n.startswith("word/media/")]
+        assert all(n.endswith(".png") for n in media), media  # the report's figures only
+    assert "[TYPSTRAW" in re.sub(r"\s+", "", rendered.pdf_text)  # printed with its brackets, not run
+    page = rendered.html.read_text(encoding="utf-8")
+    assert not re.search(r"""(href|src)\s*=\s*["']?\s*javascript:""", page, re.IGNORECASE)
+    assert not re.search(r"<img[^>]*127\.0\.0\.1", page)
+
+
 def assert_nothing_was_read(rendered: Rendered) -> None:
     """No output holds the secret file (as text, base64 or bytes) or the environment
     variable a shortcode would print."""
@@ -300,18 +377,34 @@ def test_no_file_named_in_a_field_reaches_an_output(hostile_report):
 
 
 @pytest.mark.slow
+def test_no_address_named_in_a_field_is_fetched_and_no_raw_markup_passes(hostile_report):
+    assert_nothing_was_fetched(hostile_report.out_dir.parent)
+    assert_no_raw_markup(hostile_report)
+
+
+@pytest.mark.slow
 def test_every_field_is_printed_as_typed_in_every_format(hostile_report):
     for name, body in (
         ("html", hostile_report.html_text),
         ("pdf", hostile_report.pdf_text),
         ("docx", hostile_report.docx_text),
     ):
+        # Typst hyphenates long words at any line end ("VEC-" / "TOR-START"): compared
+        # without spaces and hyphens
+        squashed = re.sub(r"[\s-]+", "", body)
         for field in FIELDS:
             if field == "email":
                 continue
-            assert f"{field.upper()}-START" in body and f"{field.upper()}-END" in body, (name, field)
+            marker = field.upper().replace("_", "")
+            assert f"{marker}START" in squashed.replace("_", "") and f"{marker}END" in squashed.replace("_", ""), (
+                name,
+                field,
+            )
         assert "@kaplan1958 [@kaplan1958]" in body, name  # a citation would print [n]
         assert "{=typst}" in body and "<script>" in body, name
+        # markup inside a super/subscript is printed, markers included
+        assert "^@kaplan1958^" in body and "{=openxml}~" in squashed, name
+        assert "^`#text(fill:red)[TYPSTRAWtitle]`{=typst}^" in squashed, name
         # printed, not run (the PDF's text layer drops the zero-width space)
         assert "{{< env CARTOX_HOSTILE_ENV >}}" in body.replace("\u200b", ""), name
     assert "<script>document.title='RAN'+'-email'</script>" in hostile_report.html_text
@@ -356,6 +449,8 @@ def test_real_quarto_renders_the_same_fields_as_text(tmp_path):
     rendered = Rendered(out)
     assert_no_script_ran(rendered.html, tmp_path)
     assert_nothing_was_read(rendered)
+    assert_nothing_was_fetched(tmp_path)
+    assert_no_raw_markup(rendered)
     for name, body in (("html", rendered.html_text), ("docx", rendered.docx_text), ("pdf", rendered.pdf_text)):
         squashed = re.sub(r"[\s-]+", "", body)  # Quarto's Typst hyphenates: "VEC-" / "TOR-START"
         for field in FIELDS:

@@ -1,4 +1,5 @@
 """CAR-T kinetics: hand-computed Cmax/Tmax/AUC, group comparison and profile checked against R."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,19 +18,23 @@ from analysis.estimators.kinetics import (
 from analysis.registry.concepts import NO_KINETICS_REASON, visit_windows
 from analysis.registry.groups import GROUPINGS
 
-SAMPLES = pd.DataFrame({
-    "patient_id": ["A"] * 4 + ["B"] * 3 + ["C"] + ["D"] * 3,
-    "day": [0, 7, 14, 28, 0, 10, 35, 7, 14, 3, 21],    # D deliberately unsorted
-    "car_copies_per_ug": [0, 100, 50, 10, 5, 200, 400, 30, 80, 20, 80],
-})
+SAMPLES = pd.DataFrame(
+    {
+        "patient_id": ["A"] * 4 + ["B"] * 3 + ["C"] + ["D"] * 3,
+        "day": [0, 7, 14, 28, 0, 10, 35, 7, 14, 3, 21],  # D deliberately unsorted
+        "car_copies_per_ug": [0, 100, 50, 10, 5, 200, 400, 30, 80, 20, 80],
+    }
+)
 
 #: More patients for the AUC rule: E has no day-0 and no day-28 sample, F none before day 35,
 #: G no detectable copies at all.
-MORE_SAMPLES = pd.DataFrame({
-    "patient_id": ["E"] * 3 + ["F"] * 2 + ["G"] * 4,
-    "day": [4, 14, 60, 35, 60, 0, 7, 14, 28],
-    "car_copies_per_ug": [40, 80, 20, 300, 100, 0, 0, 0, 0],
-})
+MORE_SAMPLES = pd.DataFrame(
+    {
+        "patient_id": ["E"] * 3 + ["F"] * 2 + ["G"] * 4,
+        "day": [4, 14, 60, 35, 60, 0, 7, 14, 28],
+        "car_copies_per_ug": [40, 80, 20, 300, 100, 0, 0, 0, 0],
+    }
+)
 
 # The AUC rule by hand, in R (trap: the linear trapezoid; approx: linear interpolation at day 28):
 # R> trap <- function(d, c) sum(diff(d) * (head(c, -1) + tail(c, -1)) / 2)
@@ -40,10 +45,12 @@ MORE_SAMPLES = pd.DataFrame({
 
 def _cohort(groups: dict[str, str], grouping: str = "crs") -> pd.DataFrame:
     g = GROUPINGS[grouping]
-    return pd.DataFrame({
-        "patient_id": list(groups),
-        g.column: pd.Categorical(list(groups.values()), categories=list(g.keys), ordered=True),
-    })
+    return pd.DataFrame(
+        {
+            "patient_id": list(groups),
+            g.column: pd.Categorical(list(groups.values()), categories=list(g.keys), ordered=True),
+        }
+    )
 
 
 def test_patient_kinetics_by_hand():
@@ -80,8 +87,9 @@ def test_auc_rule_day0_imputed_day28_interpolated_and_missing():
     assert pk.loc["G", "peak_copies"] == 0 and np.isnan(pk.loc["G", "peak_day"])
     assert pk.loc["G", "auc_0_28"] == 0
     counts = auc_counts(pk)
-    assert counts == AucCounts(n_patients=7, n_auc=4, n_day0_imputed=1, n_day28_interpolated=2,
-                               n_no_early_sample=1, n_no_late_sample=2)
+    assert counts == AucCounts(
+        n_patients=7, n_auc=4, n_day0_imputed=1, n_day28_interpolated=2, n_no_early_sample=1, n_no_late_sample=2
+    )
 
 
 def test_patient_kinetics_equals_a_patient_by_patient_computation():
@@ -89,7 +97,9 @@ def test_patient_kinetics_equals_a_patient_by_patient_computation():
     rng = np.random.default_rng(7)
     rows = []
     for i in range(300):
-        days = np.sort(rng.choice([0, 3, 4, 7, 10, 14, 17, 21, 25, 28, 31, 45, 60, 90], rng.integers(1, 9), replace=False))
+        days = np.sort(
+            rng.choice([0, 3, 4, 7, 10, 14, 17, 21, 25, 28, 31, 45, 60, 90], rng.integers(1, 9), replace=False)
+        )
         rows += [(f"P{i}", d, float(rng.integers(0, 5000))) for d in days]
     samples = pd.DataFrame(rows, columns=["patient_id", "day", "car_copies_per_ug"]).sample(frac=1, random_state=1)
     pk = patient_kinetics(samples)
@@ -139,11 +149,13 @@ def test_compare_peak_one_level_gives_reason():
 
 
 def test_kinetics_profile_median_and_quartiles():
-    samples = pd.DataFrame({
-        "patient_id": ["A", "B", "C", "D", "A", "B", "E"],
-        "day": [7, 7, 7, 7, 14, 14, 7],
-        "car_copies_per_ug": [10.0, 20.0, 40.0, 1000.0, 5.0, 9.0, 3.0],
-    })
+    samples = pd.DataFrame(
+        {
+            "patient_id": ["A", "B", "C", "D", "A", "B", "E"],
+            "day": [7, 7, 7, 7, 14, 14, 7],
+            "car_copies_per_ug": [10.0, 20.0, 40.0, 1000.0, 5.0, 9.0, 3.0],
+        }
+    )
     cohort = _cohort({"A": "yes", "B": "yes", "C": "yes", "D": "yes", "E": "no"})
     prof = kinetics_profile(cohort, samples, "crs")
     assert list(prof.columns) == PROFILE_COLUMNS
@@ -159,11 +171,13 @@ def test_kinetics_profile_median_and_quartiles():
 
 
 def test_visit_windows_keep_one_sample_per_patient_closest_to_the_nominal_day():
-    samples = pd.DataFrame({
-        "patient_id": ["A", "A", "A", "B", "B", "B", "B", "C"],
-        "day": [4, 7, 10, 2, 5, 9, 40, 16],
-        "car_copies_per_ug": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
-    })
+    samples = pd.DataFrame(
+        {
+            "patient_id": ["A", "A", "A", "B", "B", "B", "B", "C"],
+            "day": [4, 7, 10, 2, 5, 9, 40, 16],
+            "car_copies_per_ug": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+        }
+    )
     visits = visit_samples(samples, {7: 3, 14: 3})
     picked = sorted(zip(visits["patient_id"], visits["visit"], visits["day"]))
     # A: day 7 itself; B: days 5 and 9 are both 2 days off -> the earlier; day 2 and day 40 lie
@@ -172,7 +186,9 @@ def test_visit_windows_keep_one_sample_per_patient_closest_to_the_nominal_day():
     cohort = _cohort({"A": "yes", "B": "yes", "C": "no"})
     profile = kinetics_profile(cohort, samples, "crs", windows={7: 3, 14: 3})
     assert list(zip(profile["level"], profile["day"], profile["within"], profile["n"])) == [
-        ("no", 14, 3, 1), ("yes", 7, 3, 2)]
+        ("no", 14, 3, 1),
+        ("yes", 7, 3, 2),
+    ]
     # R: median(c(2, 5)) -> 3.5; quantile(c(2, 5)) -> 25%: 2.75, 75%: 4.25
     assert tuple(profile.iloc[1][["median", "q1", "q3"]]) == (3.5, 2.75, 4.25)
 
@@ -203,13 +219,20 @@ R_DEMO_EFFECTS = {
 R_DEMO_P = {"cmax": 0.89059853190288, "tmax": 0.236811050045423, "auc": 0.945181629964239}
 # R: visit windows by CRS: n and quantile(c(0.25, 0.5, 0.75)) per visit
 R_DEMO_VISITS_CRS = {
-    ("no", 7): (5, 2025, 6902, 6984), ("yes", 7): (19, 1590, 6792, 9724),
-    ("no", 14): (5, 5838, 10376, 12124), ("yes", 14): (19, 1462, 3483, 10291),
-    ("no", 21): (4, 818, 1937, 3511.5), ("yes", 21): (15, 194, 427, 3630.5),
-    ("no", 28): (5, 269, 288, 775), ("yes", 28): (15, 26, 46, 820),
-    ("no", 60): (4, 0, 0.5, 1), ("yes", 60): (14, 0, 0, 0.75),
-    ("no", 90): (3, 0, 0, 0), ("yes", 90): (14, 0, 0, 0),
-    ("no", 180): (4, 0, 0, 0), ("yes", 180): (16, 0, 0, 0),
+    ("no", 7): (5, 2025, 6902, 6984),
+    ("yes", 7): (19, 1590, 6792, 9724),
+    ("no", 14): (5, 5838, 10376, 12124),
+    ("yes", 14): (19, 1462, 3483, 10291),
+    ("no", 21): (4, 818, 1937, 3511.5),
+    ("yes", 21): (15, 194, 427, 3630.5),
+    ("no", 28): (5, 269, 288, 775),
+    ("yes", 28): (15, 26, 46, 820),
+    ("no", 60): (4, 0, 0.5, 1),
+    ("yes", 60): (14, 0, 0, 0.75),
+    ("no", 90): (3, 0, 0, 0),
+    ("yes", 90): (14, 0, 0, 0),
+    ("no", 180): (4, 0, 0, 0),
+    ("yes", 180): (16, 0, 0, 0),
 }
 
 

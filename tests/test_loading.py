@@ -1,4 +1,5 @@
 """Loading and validation: the malformed corpus, normalisation, row numbers, Excel."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,7 +48,8 @@ def _violations(cohort, kinetics=None, **kwargs) -> list[Violation]:
 def _assert_expected(violations, case):
     for column, rule in case.expected:
         assert any(violation_matches(v, column, rule) for v in violations), (
-            f"{case.name}: no violation of {column!r} with rule containing {rule!r}:\n{InputError(violations)}")
+            f"{case.name}: no violation of {column!r} with rule containing {rule!r}:\n{InputError(violations)}"
+        )
 
 
 def _write(tmp_path, text: str, name="cohort.csv"):
@@ -103,7 +105,10 @@ def test_excel_errors_name_the_spreadsheet_rows(generated):
     assert [(v.row, v.patient_id, v.column, v.value) for v in formula] == [(2, "P01", "age", "=30+4")]
     values = _violations(generated / "excel_bad_values.xlsx")
     assert {(v.row, v.column, v.value) for v in values} == {
-        (2, "crs_grade", "6"), (3, "infusion_date", "2023/13/45"), (4, "age", "seven")}
+        (2, "crs_grade", "6"),
+        (3, "infusion_date", "2023/13/45"),
+        (4, "age", "seven"),
+    }
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -111,20 +116,45 @@ def test_excel_errors_name_the_spreadsheet_rows(generated):
 
 def test_valid_cohort_is_normalised(valid):
     assert list(valid.columns) == [field.name for field in contract.COHORT_FIELDS] + [
-        "cr_day30_not_done", "mrd_negative_not_done"]  # "not done" is a value of its own
+        "cr_day30_not_done",
+        "mrd_negative_not_done",
+    ]  # "not done" is a value of its own
     assert not valid["cr_day30_not_done"].any() and not valid["mrd_negative_not_done"].any()
     dtypes = valid.dtypes.astype(str).to_dict()
     assert {c for c, d in dtypes.items() if d == "datetime64[ns]"} == {
-        "infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date", "hsct_date"}
-    assert {c for c, d in dtypes.items() if d == "bool"} == {"ph_positive", "steroids", "tocilizumab", "cr_day30",
-                                                             "cr_day30_not_done", "mrd_negative_not_done"}
+        "infusion_date",
+        "cr_date",
+        "relapse_date",
+        "death_date",
+        "last_followup_date",
+        "hsct_date",
+    }
+    assert {c for c, d in dtypes.items() if d == "bool"} == {
+        "ph_positive",
+        "steroids",
+        "tocilizumab",
+        "cr_day30",
+        "cr_day30_not_done",
+        "mrd_negative_not_done",
+    }
     assert {c for c, d in dtypes.items() if d == "boolean"} == {"seizure", "mrd_negative"}
     assert {c for c, d in dtypes.items() if d == "int64"} == {"n_relapses", "prior_lines", "crs_grade", "icans_grade"}
     assert {c for c, d in dtypes.items() if d == "Int64"} == {"crs_onset_day", "icans_onset_day"}
     assert {c for c, d in dtypes.items() if d == "object"} == {"patient_id", "center", "sex", "disease_status"}
-    assert all(d == "float64" for c, d in dtypes.items() if c in (
-        "age", "bm_blasts_pct", "cart_dose_1e6_per_kg", "il6_peak_pg_ml", "ferritin_peak_ng_ml",
-        "dex_equiv_cum_mg", "tocilizumab_cum_mg"))
+    assert all(
+        d == "float64"
+        for c, d in dtypes.items()
+        if c
+        in (
+            "age",
+            "bm_blasts_pct",
+            "cart_dose_1e6_per_kg",
+            "il6_peak_pg_ml",
+            "ferritin_peak_ng_ml",
+            "dex_equiv_cum_mg",
+            "tocilizumab_cum_mg",
+        )
+    )
 
     p2, p3 = valid.iloc[1], valid.iloc[2]
     assert p2["patient_id"] == "P02" and p2["sex"] == "F" and p2["disease_status"] == "primary_refractory"
@@ -160,7 +190,8 @@ def test_kinetics_are_loaded_against_the_cohort(valid):
     with pytest.raises(InputError) as info:
         load_kinetics(VALID_KINETICS, valid[valid["patient_id"] != "P04"])
     assert [(v.row, v.column, v.rule) for v in info.value.violations] == [
-        (7, "patient_id", "not a patient_id of the cohort")]
+        (7, "patient_id", "not a patient_id of the cohort")
+    ]
 
 
 def test_study():
@@ -182,8 +213,8 @@ def test_every_violation_is_reported_at_once(tmp_path):
     lines = _valid_lines()
     header = lines[0].split(",")
     rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
-    rows[0].update(age="seven", crs_grade="two")          # two unreadable cells; crs_onset_day not judged
-    rows[1].update(sex="X", death_date="2020-05-19")      # follow-up no longer equals death
+    rows[0].update(age="seven", crs_grade="two")  # two unreadable cells; crs_onset_day not judged
+    rows[1].update(sex="X", death_date="2020-05-19")  # follow-up no longer equals death
     rows[2].update(patient_id="P01", mrd_negative="yes")  # duplicate id; MRD without CR
     rows[3].update(infusion_date="2023/13/45", icans_onset_day="")  # unreadable date: its rules skipped
     rows[4].update(last_followup_date="2023-06-01", il6_peak_pg_ml="-1")
@@ -207,7 +238,9 @@ def test_every_violation_is_reported_at_once(tmp_path):
 def test_duplicates_name_each_other():
     violations = _violations(BAD_INPUTS / "cohort" / "duplicate_patient_id.csv")
     assert [(v.row, v.rule) for v in violations] == [
-        (3, "duplicate patient_id (rows 3, 5)"), (5, "duplicate patient_id (rows 3, 5)")]
+        (3, "duplicate patient_id (rows 3, 5)"),
+        (5, "duplicate patient_id (rows 3, 5)"),
+    ]
 
 
 def test_a_missing_column_is_reported_once_and_other_columns_still_checked(tmp_path):
@@ -216,7 +249,7 @@ def test_a_missing_column_is_reported_once_and_other_columns_still_checked(tmp_p
     drop = header.index("crs_grade")
     rows = [line.split(",") for line in lines]
     rows[3][header.index("age")] = "-4"
-    text = "\n".join(",".join(cells[:drop] + cells[drop + 1:]) for cells in rows)
+    text = "\n".join(",".join(cells[:drop] + cells[drop + 1 :]) for cells in rows)
     got = [(v.row, v.column, v.rule) for v in _violations(_write(tmp_path, text))]
     assert got == [(None, "crs_grade", "missing column"), (4, "age", "must be between 0 and 120")]
 
@@ -233,7 +266,9 @@ def test_the_cutoff_is_a_parameter():
 def test_violations_of_both_files_are_reported_together():
     violations = _violations(BAD_INPUTS / "cohort" / "age_as_word.csv", BAD_INPUTS / "kinetics" / "negative_copies.csv")
     assert {(v.file.split("/")[-1], v.column) for v in violations} == {
-        ("age_as_word.csv", "age"), ("negative_copies.csv", "car_copies_per_ug")}
+        ("age_as_word.csv", "age"),
+        ("negative_copies.csv", "car_copies_per_ug"),
+    }
 
 
 # --------------------------------------------------------------------------- rows, chunks, report
@@ -261,11 +296,13 @@ def test_chunked_reading_keeps_rows_and_values(tmp_path, monkeypatch, valid):
 
 
 def test_input_error_reads_as_a_table():
-    error = InputError([
-        Violation(None, None, "age", "missing column", file="cohort.csv"),
-        Violation(4, "P03", "crs_grade", "must be between 0 and 5", "6", file="cohort.csv"),
-        Violation(9, "P99", "patient_id", "not a patient_id of the cohort", "P99", file="kinetics.csv"),
-    ])
+    error = InputError(
+        [
+            Violation(None, None, "age", "missing column", file="cohort.csv"),
+            Violation(4, "P03", "crs_grade", "must be between 0 and 5", "6", file="cohort.csv"),
+            Violation(9, "P99", "patient_id", "not a patient_id of the cohort", "P99", file="kinetics.csv"),
+        ]
+    )
     text = str(error)
     assert text == error.format()
     assert text.splitlines()[0].startswith("cohort.csv: 2 problems")
@@ -279,7 +316,7 @@ def test_input_error_reads_as_a_table():
 def test_many_violations_in_a_large_file_are_all_reported(tmp_path):
     """50,000 patients and 10,000 violations: every one reported, none twice."""
     lines = _valid_lines()
-    tails = [line[len("P01"):] for line in lines[1:]]  # each row without its patient_id
+    tails = [line[len("P01") :] for line in lines[1:]]  # each row without its patient_id
     rows = [f"X{i}{tails[i % 5]}" for i in range(50_000)]
     for i in range(0, len(rows), 10):  # patient P01's rows: CR before infusion
         rows[i] = rows[i].replace(",2019-04-02,", ",2019-03-01,")
@@ -289,7 +326,9 @@ def test_many_violations_in_a_large_file_are_all_reported(tmp_path):
     violations = _violations(path)
     assert len(violations) == 10_000
     assert {(v.column, v.rule) for v in violations} == {
-        ("cr_date", "must be on or after infusion_date"), ("age", "not a number")}
+        ("cr_date", "must be on or after infusion_date"),
+        ("age", "not a number"),
+    }
 
 
 # --------------------------------------------------------------------------- issue 15: hostile inputs
@@ -299,7 +338,7 @@ def _with_column_first(lines: list[str], name: str) -> list[str]:
     """The CSV lines with column ``name`` moved to the front."""
     rows = [line.split(",") for line in lines]
     i = rows[0].index(name)
-    return [",".join([cells[i]] + cells[:i] + cells[i + 1:]) for cells in rows]
+    return [",".join([cells[i]] + cells[:i] + cells[i + 1 :]) for cells in rows]
 
 
 def test_a_first_cell_starting_with_hash_is_data_below_the_header(tmp_path, valid):
@@ -321,11 +360,19 @@ def test_no_row_is_dropped_without_a_reason(tmp_path):
     """A row is left out only when blank; a comment line below the header, or values only in
     columns that are not read, are reported (once each, on their spreadsheet row)."""
     lines = _valid_lines()
-    text = "\n".join([lines[0] + ",notes", lines[1] + ",", "# P02 withdrew", "", ","
-                      * lines[0].count(",") + ",sum of doses", "\t", *[line + "," for line in lines[2:]]])
+    text = "\n".join(
+        [
+            lines[0] + ",notes",
+            lines[1] + ",",
+            "# P02 withdrew",
+            "",
+            "," * lines[0].count(",") + ",sum of doses",
+            "\t",
+            *[line + "," for line in lines[2:]],
+        ]
+    )
     violations = _violations(_write(tmp_path, text))
-    assert [(v.row, v.column, v.value) for v in violations] == [
-        (3, None, "# P02 withdrew"), (5, None, "sum of doses")]
+    assert [(v.row, v.column, v.value) for v in violations] == [(3, None, "# P02 withdrew"), (5, None, "sum of doses")]
     assert violations[0].rule == readers.COMMENT_BELOW_HEADER
     assert violations[1].rule == readers.VALUES_OUTSIDE_CONTRACT
 
@@ -334,9 +381,9 @@ def test_dates_outside_the_plausible_window_are_rejected_and_say_so(tmp_path):
     lines = _valid_lines()
     header = lines[0].split(",")
     rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
-    rows[0]["infusion_date"] = "1999-12-31"        # the day before contract.EARLIEST_DATE
-    rows[1]["infusion_date"] = "2000-01-01"        # the earliest date accepted
-    rows[2]["infusion_date"] = "1600-01-01"        # a valid calendar date, out of range
+    rows[0]["infusion_date"] = "1999-12-31"  # the day before contract.EARLIEST_DATE
+    rows[1]["infusion_date"] = "2000-01-01"  # the earliest date accepted
+    rows[2]["infusion_date"] = "1600-01-01"  # a valid calendar date, out of range
     text = "\n".join([",".join(header)] + [",".join(r[c] for c in header) for r in rows])
     got = [(v.row, v.column, v.rule) for v in _violations(_write(tmp_path, text))]
     too_early = "before 2000-01-01: not a plausible date of a CAR-T therapy"
@@ -393,7 +440,8 @@ def test_kinetics_samples_after_follow_up_are_rejected(tmp_path, valid):
     text = VALID_KINETICS.read_text(encoding="utf-8") + "P04,848,10\nP04,849,10\n"
     violations = _violations(VALID_COHORT, _write(tmp_path, text, "kinetics.csv"))
     assert [(v.row, v.value, v.rule) for v in violations] == [
-        (9, "849", "after the patient's last follow-up (last_followup_date - infusion_date in the cohort)")]
+        (9, "849", "after the patient's last follow-up (last_followup_date - infusion_date in the cohort)")
+    ]
 
 
 def test_only_the_generators_marker_line_marks_synthetic_data(tmp_path):
@@ -435,7 +483,12 @@ def test_excel_reads_only_the_used_range(generated, valid):
 
 def test_excel_numbers_in_date_columns_are_not_date_serials(generated):
     [violation] = _violations(generated / "excel_number_in_date_column.xlsx")
-    assert (violation.row, violation.patient_id, violation.column, violation.value) == (3, "P02", "infusion_date", "2019")
+    assert (violation.row, violation.patient_id, violation.column, violation.value) == (
+        3,
+        "P02",
+        "infusion_date",
+        "2019",
+    )
 
 
 def test_empty_path_fifo_and_folder_are_named(tmp_path, generated):

@@ -10,6 +10,7 @@
   load as text or are rejected, a pickle renamed to .csv is rejected, and nothing in a
   data file is ever executed or unpickled.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,12 +59,25 @@ def date_renderings(d: dt.date) -> set[str]:
     day, month, year = d.day, d.month, d.year
     full, abbr = d.strftime("%B"), d.strftime("%b")
     return {
-        d.isoformat(), f"{year}/{month:02d}/{day:02d}", f"{year}{month:02d}{day:02d}",
-        f"{day:02d}/{month:02d}/{year}", f"{month:02d}/{day:02d}/{year}", f"{day}/{month}/{year}",
-        f"{month}/{day}/{year}", f"{day:02d}.{month:02d}.{year}", f"{day}.{month}.{year}",
-        f"{day:02d}-{month:02d}-{year}", f"{day}-{abbr}-{year}", f"{day:02d}-{abbr}-{year}",
-        f"{day} {full} {year}", f"{day} {abbr} {year}", f"{full} {day}, {year}", f"{abbr} {day}, {year}",
-        f"{day:02d} {full} {year}", f"{abbr}. {day}, {year}", f"{d:%a}, {day} {abbr} {year}",
+        d.isoformat(),
+        f"{year}/{month:02d}/{day:02d}",
+        f"{year}{month:02d}{day:02d}",
+        f"{day:02d}/{month:02d}/{year}",
+        f"{month:02d}/{day:02d}/{year}",
+        f"{day}/{month}/{year}",
+        f"{month}/{day}/{year}",
+        f"{day:02d}.{month:02d}.{year}",
+        f"{day}.{month}.{year}",
+        f"{day:02d}-{month:02d}-{year}",
+        f"{day}-{abbr}-{year}",
+        f"{day:02d}-{abbr}-{year}",
+        f"{day} {full} {year}",
+        f"{day} {abbr} {year}",
+        f"{full} {day}, {year}",
+        f"{abbr} {day}, {year}",
+        f"{day:02d} {full} {year}",
+        f"{abbr}. {day}, {year}",
+        f"{d:%a}, {day} {abbr} {year}",
     }
 
 
@@ -112,7 +126,9 @@ def test_date_renderings_are_recognised():
         assert pattern.search(f"seen on {form}."), form
     cutoff = dt.date.fromisoformat(report_parameter("cutoff"))
     # (day/month forms of the cut-off may read as another patient's month/day: not checked)
-    assert not pattern.search(f"{cutoff.isoformat()}, {cutoff.day} {cutoff:%B %Y}, {cutoff:%B} {cutoff.day}, {cutoff.year}")
+    assert not pattern.search(
+        f"{cutoff.isoformat()}, {cutoff.day} {cutoff:%B %Y}, {cutoff:%B} {cutoff.day}, {cutoff.year}"
+    )
     assert not pattern.search(f"1{some.isoformat()}0")
 
 
@@ -127,8 +143,12 @@ def test_no_identifier_or_individual_date_in_the_rendered_report(bundled_render:
 
         text = repr(dict(PdfReader(str(bundled_render.pdf)).metadata or {}))
     else:
-        text = {"html markup": bundled_render.html_markup, "html text": bundled_render.html_text,
-                "pdf text": bundled_render.pdf_text, "docx xml": bundled_render.docx_xml}[part]
+        text = {
+            "html markup": bundled_render.html_markup,
+            "html text": bundled_render.html_text,
+            "pdf text": bundled_render.pdf_text,
+            "docx xml": bundled_render.docx_xml,
+        }[part]
     assert len(text) > 100 or part == "pdf metadata"
     assert not _leaks(text, ids, dates), f"{part} leaks: {_leaks(text, ids, dates)[:10]}"
     # the cut-off is a study parameter: printed, and not mistaken for a patient's date
@@ -169,8 +189,14 @@ def hostile():
     names = sorted(_cohort_frame()["center"].unique())
     sentinel = out.parent / "executed"
     rename = dict(zip(names, [SCRIPT, FORMULA, _python_payload(sentinel)]))
-    return {"path": out.parent / "cohort.csv", "sentinel": sentinel, "proc": proc, "out": out, "rename": rename,
-            "n_centers": len(names)}
+    return {
+        "path": out.parent / "cohort.csv",
+        "sentinel": sentinel,
+        "proc": proc,
+        "out": out,
+        "rename": rename,
+        "n_centers": len(names),
+    }
 
 
 def test_script_in_a_center_name_is_never_a_script(hostile):

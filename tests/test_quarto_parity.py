@@ -6,6 +6,7 @@ ways from a copy of the project (HTML, Typst PDF, DOCX) and compared: every pros
 paragraph with its inline values, the figure and table captions and sub-captions, the
 reference list, and the last row of every table, in the HTML and in the PDF text.
 """
+
 import os
 import re
 import shutil
@@ -24,24 +25,42 @@ from pypdf import PdfReader
 ROOT = Path(__file__).resolve().parents[1]
 QUARTO = shutil.which("quarto")
 if QUARTO is None:
-    pytest.skip("quarto is not on the PATH: the parity check needs the real Quarto CLI "
-                "(the Quarto installer or `pip install quarto-cli`: README, 'Checking against real Quarto')",
-                allow_module_level=True)
+    pytest.skip(
+        "quarto is not on the PATH: the parity check needs the real Quarto CLI "
+        "(the Quarto installer or `pip install quarto-cli`: README, 'Checking against real Quarto')",
+        allow_module_level=True,
+    )
 
-PROJECT_FILES = ("report.qmd", "supplement.qmd", "_quarto.yml", "references.bib", "vancouver.csl",
-                 "typst-include.typ", "typst-supplement.typ")
+PROJECT_FILES = (
+    "report.qmd",
+    "supplement.qmd",
+    "_quarto.yml",
+    "references.bib",
+    "vancouver.csl",
+    "typst-include.typ",
+    "typst-supplement.typ",
+)
 DOCUMENTS = ("report", "supplement")
 PROJECT_DIRS = ("sections", "analysis", "data", "filters", "renderer")
-REMOTE_TAG_RE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""",
-                           re.I)
+REMOTE_TAG_RE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 
 
 # -- HTML: paragraphs, captions, references, table rows -------------------------------------
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 SKIP_PARAGRAPHS_IN = {"nav", "header", "figure", "figcaption", "table"}
-SKIP_CLASSES = {"cx-figure", "cx-table", "cx-caption", "cx-panel", "references", "quarto-float",
-                "quarto-figure", "quarto-layout-panel", "callout-title", "callout-header"}
+SKIP_CLASSES = {
+    "cx-figure",
+    "cx-table",
+    "cx-caption",
+    "cx-panel",
+    "references",
+    "quarto-float",
+    "quarto-figure",
+    "quarto-layout-panel",
+    "callout-title",
+    "callout-header",
+}
 
 
 def _norm(text):
@@ -54,7 +73,7 @@ class _Report(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.stack = []  # (tag, classes, id)
-        self.open = []   # (kind, buffer list, depth)
+        self.open = []  # (kind, buffer list, depth)
         self.found = {"paragraph": [], "caption": [], "subcaption": [], "reference": [], "row": []}
         self.tables = []  # per table: list of body rows (lists of cell texts)
 
@@ -70,8 +89,7 @@ class _Report(HTMLParser):
         self.stack.append((tag, classes, ident))
         depth = len(self.stack)
         kind = None
-        if tag == "p" and not self._inside(lambda t, c, i: t in SKIP_PARAGRAPHS_IN or c & SKIP_CLASSES
-                                          or i == "refs"):
+        if tag == "p" and not self._inside(lambda t, c, i: t in SKIP_PARAGRAPHS_IN or c & SKIP_CLASSES or i == "refs"):
             kind = "paragraph"
         elif tag == "figcaption" and "quarto-subfloat-caption" in classes:
             kind = "subcaption"
@@ -124,6 +142,7 @@ def report_parts(html):
 
 # -- PDF / DOCX text ---------------------------------------------------------------------
 
+
 def _squash(text):
     """Text compared regardless of line breaks, hyphenation and spacing (PDF extraction)."""
     text = unicodedata.normalize("NFKC", text).replace("\u00ad", "")
@@ -155,8 +174,7 @@ def misplaced_text(path):
             runs.setdefault((round(x), round(y)), set()).add(text.strip())
 
         page.extract_text(visitor_text=visit)
-        bad += [(number, f"overprinted at {pos}", sorted(texts)[:3])
-                for pos, texts in runs.items() if len(texts) > 1]
+        bad += [(number, f"overprinted at {pos}", sorted(texts)[:3]) for pos, texts in runs.items() if len(texts) > 1]
     return bad
 
 
@@ -203,6 +221,7 @@ def cells_in_order(cells, squashed_text):
 
 # -- the two renders ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def renders(tmp_path_factory):
     base = tmp_path_factory.mktemp("parity")
@@ -215,29 +234,57 @@ def renders(tmp_path_factory):
     env = {**os.environ, "QUARTO_PYTHON": sys.executable, "PYTHONPATH": str(project)}
     timings = {}
     started = time.monotonic()
-    quarto = subprocess.run([sys.executable, "-m", "renderer.quarto", "report.qmd", "supplement.qmd", "--output-dir",
-                             str(base / "quarto")], cwd=project, env=env, capture_output=True, text=True,
-                            timeout=1800)
+    quarto = subprocess.run(
+        [sys.executable, "-m", "renderer.quarto", "report.qmd", "supplement.qmd", "--output-dir", str(base / "quarto")],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     timings["quarto"] = time.monotonic() - started
     assert quarto.returncode == 0, quarto.stderr[-3000:]
     started = time.monotonic()
-    builtin = subprocess.run([sys.executable, "-m", "renderer", "report.qmd", "supplement.qmd", "--no-cache",
-                              "--output-dir", str(base / "builtin")], cwd=project, env=env, capture_output=True,
-                             text=True, timeout=1800)
+    builtin = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "renderer",
+            "report.qmd",
+            "supplement.qmd",
+            "--no-cache",
+            "--output-dir",
+            str(base / "builtin"),
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     timings["builtin"] = time.monotonic() - started
     assert builtin.returncode == 0, builtin.stderr[-3000:]
-    print(f"render times (manuscript and supplement, html+pdf+docx): quarto {timings['quarto']:.1f} s, "
-          f"built-in {timings['builtin']:.1f} s", file=sys.stderr)
+    print(
+        f"render times (manuscript and supplement, html+pdf+docx): quarto {timings['quarto']:.1f} s, "
+        f"built-in {timings['builtin']:.1f} s",
+        file=sys.stderr,
+    )
     out = {}
     for who, proc in (("quarto", quarto), ("builtin", builtin)):
         folder = base / who
         out[who] = {"log": proc.stderr, "folder": folder}
         for doc in DOCUMENTS:
             html = (folder / f"{doc}.html").read_text(encoding="utf-8")
-            out[who][doc] = {"html": html, "parts": report_parts(html), "pdf": pdf_text(folder / f"{doc}.pdf"),
-                             "pdf_misplaced": misplaced_text(folder / f"{doc}.pdf"),
-                             "docx": docx_text(folder / f"{doc}.docx"), "quarto_log": quarto.stderr,
-                             "html_path": folder / f"{doc}.html", "pdf_path": folder / f"{doc}.pdf"}
+            out[who][doc] = {
+                "html": html,
+                "parts": report_parts(html),
+                "pdf": pdf_text(folder / f"{doc}.pdf"),
+                "pdf_misplaced": misplaced_text(folder / f"{doc}.pdf"),
+                "docx": docx_text(folder / f"{doc}.docx"),
+                "quarto_log": quarto.stderr,
+                "html_path": folder / f"{doc}.html",
+                "pdf_path": folder / f"{doc}.pdf",
+            }
     return out
 
 
@@ -279,8 +326,9 @@ def test_paragraphs_and_inline_values_match(renders, doc):
 def test_paragraphs_appear_in_both_pdfs(renders, doc):
     for who in ("quarto", "builtin"):
         text = _squash(renders[who][doc]["pdf"])
-        missing = [p for p in renders["builtin"][doc]["parts"]["paragraph"]
-                   if not found_across_breaks(_squash(p), text)]
+        missing = [
+            p for p in renders["builtin"][doc]["parts"]["paragraph"] if not found_across_breaks(_squash(p), text)
+        ]
         assert missing == [], f"{who} PDF lacks {len(missing)} paragraph(s), first: {missing[:1]}"
 
 
@@ -325,10 +373,9 @@ def test_html_title_and_byline(renders, doc):
         expected = "Supplementary material" if doc == "supplement" else "Cytokine release syndrome, ICANS"
         assert _norm(title).startswith(expected), (who, title)
         body = html.split("<body", 1)[1]
-        byline, heading, toc = (body.find('class="byline"'), body.find('class="title"'),
-                                body.find('id="TOC"'))
+        byline, heading, toc = (body.find('class="byline"'), body.find('class="title"'), body.find('id="TOC"'))
         assert heading < byline, who
-        main_toc = toc if 'id="quarto-margin-sidebar"' not in body[:max(toc, 0)] else -1
+        main_toc = toc if 'id="quarto-margin-sidebar"' not in body[: max(toc, 0)] else -1
         assert main_toc == -1 or byline < main_toc, (who, "byline after the contents")
 
 
@@ -337,16 +384,19 @@ def test_layout_of_quartos_pdfs(renders, doc):
     repeated, figures after their first mention, no paragraph cut by a float) hold in
     Quarto's PDF as in the built-in renderer's (tests/test_layout.py)."""
     for who in ("quarto", "builtin"):
-        problems = layout_problems(renders[who][doc]["html_path"], renders[who][doc]["pdf_path"],
-                                   supplement=doc == "supplement")
+        problems = layout_problems(
+            renders[who][doc]["html_path"], renders[who][doc]["pdf_path"], supplement=doc == "supplement"
+        )
         assert not problems, f"{who}:\n" + "\n".join(problems)
 
 
 def test_both_renderers_report_the_same_journal_counts(renders, doc):
     if doc != "report":
         return
-    lines = {who: [ln for ln in renders[who]["log"].splitlines() if ln.startswith("manuscript: ")]
-             for who in ("quarto", "builtin")}
+    lines = {
+        who: [ln for ln in renders[who]["log"].splitlines() if ln.startswith("manuscript: ")]
+        for who in ("quarto", "builtin")
+    }
     assert lines["quarto"] == lines["builtin"] and len(lines["builtin"]) == 1, lines
     assert "to be completed" not in renders["builtin"]["log"]  # the demo declares everything
 

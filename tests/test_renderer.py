@@ -1,4 +1,5 @@
 """The built-in renderer (python -m renderer) on the mini project in tests/renderer_fixtures."""
+
 import hashlib
 import re
 import shutil
@@ -18,9 +19,14 @@ FIXTURE = Path(__file__).parent / "renderer_fixtures"
 
 
 def run_renderer(project, *args):
-    return subprocess.run([sys.executable, "-m", "renderer", "report.qmd", *args], cwd=project,
-                          capture_output=True, text=True, timeout=300,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-m", "renderer", "report.qmd", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def copy_fixture(tmp_path):
@@ -30,8 +36,11 @@ def copy_fixture(tmp_path):
 
 
 def tree_digest(path):
-    return {p.relative_to(path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(path.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +53,15 @@ def rendered(tmp_path_factory):
     with zipfile.ZipFile(out / "report.docx") as z:
         docx_xml = z.read("word/document.xml").decode()
     docx_text = re.sub(r"<[^>]+>", "", docx_xml)
-    return {"project": project, "out": out, "stderr": proc.stderr, "html": (out / "report.html").read_text(),
-            "pdf": re.sub(r"\s+", " ", pdf_text), "docx": docx_text, "docx_xml": docx_xml}
+    return {
+        "project": project,
+        "out": out,
+        "stderr": proc.stderr,
+        "html": (out / "report.html").read_text(),
+        "pdf": re.sub(r"\s+", " ", pdf_text),
+        "docx": docx_text,
+        "docx_xml": docx_xml,
+    }
 
 
 def test_all_formats_written(rendered):
@@ -89,18 +105,34 @@ def test_html_structure(rendered):
 
 def test_pdf_text(rendered):
     pdf = rendered["pdf"]
-    for expected in ("Figure 1: Two panels side by side.", "Table 1: A toy table.",
-                     "Figure 2: Bar chart of 42 and 84 (see Table 1).", "The cohort has 42 patients",
-                     "(doubled: 84)", "label baseline", "Maude et al. 2018", "Synthetic data notice",
-                     "Results are in Section 2", "panel Figure 1B", "Values are invented for the test.",
-                     "(a) Growth", "New England Journal of Medicine", "1 Introduction"):
+    for expected in (
+        "Figure 1: Two panels side by side.",
+        "Table 1: A toy table.",
+        "Figure 2: Bar chart of 42 and 84 (see Table 1).",
+        "The cohort has 42 patients",
+        "(doubled: 84)",
+        "label baseline",
+        "Maude et al. 2018",
+        "Synthetic data notice",
+        "Results are in Section 2",
+        "panel Figure 1B",
+        "Values are invented for the test.",
+        "(a) Growth",
+        "New England Journal of Medicine",
+        "1 Introduction",
+    ):
         assert expected in pdf.replace("\u00a0", " "), expected
 
 
 def test_docx_text(rendered):
     docx = rendered["docx"].replace("\u00a0", " ")
-    for expected in ("Figure 1: Two panels side by side.", "Table 1: A toy table.", "The cohort has 42",
-                     "Maude et al. 2018", "Synthetic data notice"):
+    for expected in (
+        "Figure 1: Two panels side by side.",
+        "Table 1: A toy table.",
+        "The cohort has 42",
+        "Maude et al. 2018",
+        "Synthetic data notice",
+    ):
         assert expected in docx, expected
     assert 'w:val="Callout"' in rendered["docx_xml"]  # the callout box style is applied
 
@@ -114,8 +146,7 @@ def test_no_unresolved_inline_code(rendered):
 @pytest.mark.slow
 def test_parameter_override_changes_inline_value(tmp_path):
     project = copy_fixture(tmp_path)
-    proc = run_renderer(project, "-P", "n_patients:7", "-P", "label:override", "--to", "html",
-                        "--output-dir", "out")
+    proc = run_renderer(project, "-P", "n_patients:7", "-P", "label:override", "--to", "html", "--output-dir", "out")
     assert proc.returncode == 0, proc.stderr
     html = (project / "out" / "report.html").read_text()
     assert "The cohort has 7 patients (doubled: 14), label override." in html
@@ -139,8 +170,11 @@ def test_failing_chunk_keeps_previous_output(tmp_path):
     (out / "notes.txt").write_text("keep me")
     before = tree_digest(out)
     part = project / "sections" / "_part.qmd"
-    part.write_text(part.read_text().replace(
-        "    ax.plot(ys, marker=\"o\")", "    ax.plot(ys, marker=\"o\")\n    raise ValueError(\"boom\")"))
+    part.write_text(
+        part.read_text().replace(
+            '    ax.plot(ys, marker="o")', '    ax.plot(ys, marker="o")\n    raise ValueError("boom")'
+        )
+    )
     proc = run_renderer(project)
     assert proc.returncode != 0
     err = proc.stderr
@@ -156,8 +190,9 @@ def test_failing_chunk_keeps_previous_output(tmp_path):
 def test_unknown_shortcode_is_a_clear_error(tmp_path):
     project = copy_fixture(tmp_path)
     doc = project / "report.qmd"
-    doc.write_text(doc.read_text().replace("# Introduction {#sec-intro}",
-                                           "# Introduction {#sec-intro}\n\n{{< meta title >}}"))
+    doc.write_text(
+        doc.read_text().replace("# Introduction {#sec-intro}", "# Introduction {#sec-intro}\n\n{{< meta title >}}")
+    )
     proc = run_renderer(project)
     assert proc.returncode != 0
     assert "report.qmd:32" in proc.stderr and "unsupported shortcode" in proc.stderr
@@ -195,16 +230,22 @@ def _registry():
 def test_numbering_in_order_of_appearance():
     reg = _registry()
     assert {k: t.number for k, t in reg.targets.items()} == {
-        "sec-intro": "1", "sec-results": "2", "fig-panels": "1", "fig-panels-1": "1A",
-        "fig-panels-2": "1B", "tbl-toy": "1", "fig-single": "2"}
+        "sec-intro": "1",
+        "sec-results": "2",
+        "fig-panels": "1",
+        "fig-panels-1": "1A",
+        "fig-panels-2": "1B",
+        "tbl-toy": "1",
+        "fig-single": "2",
+    }
 
 
 def test_citations_are_not_cross_references():
     reg = _registry()
     text = "As shown [@maude2018; @other, p. 3] and by @maude2018, see [@fig-single] and -@tbl-toy."
     assert crossref.resolve(text, reg, "x") == (
-        "As shown [@maude2018; @other, p. 3] and by @maude2018, see [Figure\u00a02](#fig-single) "
-        "and [1](#tbl-toy).")
+        "As shown [@maude2018; @other, p. 3] and by @maude2018, see [Figure\u00a02](#fig-single) and [1](#tbl-toy)."
+    )
     assert crossref.resolve("mail a@fig-x.org; `@fig-nope`", reg, "x") == "mail a@fig-x.org; `@fig-nope`"
     with pytest.raises(RenderError, match="mixes cross-references and citations"):
         crossref.resolve("[@maude2018; @fig-single]", reg, "x")
@@ -216,7 +257,8 @@ def test_conditional_content_follows_metadata_set_by_a_chunk(tmp_path):
     figure takes no number, so the next figure is Figure 1 (issue 10)."""
     project = tmp_path / "cond"
     project.mkdir()
-    (project / "report.qmd").write_text('''---
+    (project / "report.qmd").write_text(
+        """---
 title: "Conditional"
 ---
 
@@ -254,9 +296,13 @@ plt.show()
 ```
 
 See @fig-always.
-''', encoding="utf-8")
-    for show, present, absent, number in (("false", "SHOWN-IF-FALSE", "SHOWN-IF-TRUE", "1"),
-                                          ("true", "SHOWN-IF-TRUE", "SHOWN-IF-FALSE", "2")):
+""",
+        encoding="utf-8",
+    )
+    for show, present, absent, number in (
+        ("false", "SHOWN-IF-FALSE", "SHOWN-IF-TRUE", "1"),
+        ("true", "SHOWN-IF-TRUE", "SHOWN-IF-FALSE", "2"),
+    ):
         proc = run_renderer(project, "-P", f"show:{show}", "--to", "html", "--no-cache", "--output-dir", f"out-{show}")
         assert proc.returncode == 0, proc.stderr
         html = (project / f"out-{show}" / "report.html").read_text()
@@ -279,8 +325,11 @@ def test_inline_log_lists_each_expression_and_value_in_document_order(tmp_path):
     from renderer.inline_log import write_inline_log
 
     doc = tmp_path / "doc.qmd"
-    doc.write_text("---\ntitle: t\n---\n\nA `{python} a` and `{python} b`.\n\n"
-                   "::: {.callout-note}\nC `{python} c`\n:::\n\nD `{python} d`\n", encoding="utf-8")
+    doc.write_text(
+        "---\ntitle: t\n---\n\nA `{python} a` and `{python} b`.\n\n"
+        "::: {.callout-note}\nC `{python} c`\n:::\n\nD `{python} d`\n",
+        encoding="utf-8",
+    )
     parsed = qmd.load(doc)
     for block in qmd.walk(parsed.blocks):
         if isinstance(block, qmd.Markdown):
@@ -290,5 +339,9 @@ def test_inline_log_lists_each_expression_and_value_in_document_order(tmp_path):
     write_inline_log(parsed.blocks, tmp_path / "log.jsonl")
     rows = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [(r["line"], r["expression"], r["value"]) for r in rows] == [
-        (5, "a", "value of a"), (5, "b", "value of b"), (8, "c", "value of c"), (11, "d", "value of d")]
+        (5, "a", "value of a"),
+        (5, "b", "value of b"),
+        (8, "c", "value of c"),
+        (11, "d", "value of d"),
+    ]
     assert {r["file"] for r in rows} == {str(doc.resolve())}

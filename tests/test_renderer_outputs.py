@@ -1,6 +1,7 @@
 """The built-in renderer's output folder, tools and environment (issues 12 and 15):
 bundled Pandoc only, `--to` honoured and validated, the output set replaced as a whole,
 temporary folders removed on failure and SIGTERM, environment failures named."""
+
 import errno
 import os
 import re
@@ -19,12 +20,19 @@ from renderer.errors import RenderError
 
 
 def run(project, *args, env=None, **kw):
-    return subprocess.run([sys.executable, "-m", "renderer", "report.qmd", *args], cwd=project,
-                          capture_output=True, text=True, timeout=300,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **(env or {})}, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "renderer", "report.qmd", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **(env or {})},
+        **kw,
+    )
 
 
 # -- Pandoc: always the bundled one -------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_pandoc_on_the_path_is_never_used(tmp_path):
@@ -33,8 +41,7 @@ def test_pandoc_on_the_path_is_never_used(tmp_path):
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     marker = tmp_path / "fake-pandoc-called"
-    (fake_bin / "pandoc").write_text(f"#!/bin/sh\necho \"$@\" >> {marker}\n"
-                                     "echo 'pandoc 2.17.1.1'\nexit 1\n")
+    (fake_bin / "pandoc").write_text(f"#!/bin/sh\necho \"$@\" >> {marker}\necho 'pandoc 2.17.1.1'\nexit 1\n")
     (fake_bin / "pandoc").chmod(0o755)
     project = copy_fixture(tmp_path)
     proc = run(project, "--no-cache", env={"PATH": f"{fake_bin}:/usr/bin:/bin"})
@@ -57,11 +64,15 @@ def test_pandoc_path_is_the_bundled_binary(tmp_path, monkeypatch):
 
 # -- --to ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value, message", [
-    (" , ", "names no format"),
-    ("", "names no format"),
-    ("html,epub", "unknown output format 'epub'"),
-])
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (" , ", "names no format"),
+        ("", "names no format"),
+        ("html,epub", "unknown output format 'epub'"),
+    ],
+)
 def test_bad_to_is_a_usage_error(value, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.parse_args(["report.qmd", "--to", value])
@@ -89,6 +100,7 @@ def test_to_html_replaces_the_whole_output_set(tmp_path):
 
 
 # -- publish: one consistent set, nothing left behind ------------------------------------
+
 
 def _set(folder, **files):
     folder.mkdir(parents=True, exist_ok=True)
@@ -152,8 +164,10 @@ def test_publish_into_a_read_only_place_names_it(tmp_path, monkeypatch):
     _set(new, report_html="new")
     with pytest.raises(RenderError) as err:
         outputs.publish([new / "report.html"], tmp_path / "out", "report")
-    assert str(err.value) == (f"cannot write the output folder {tmp_path / 'out'} (in {tmp_path}): "
-                              f"Read-only file system (choose a writable folder with --output-dir)")
+    assert str(err.value) == (
+        f"cannot write the output folder {tmp_path / 'out'} (in {tmp_path}): "
+        f"Read-only file system (choose a writable folder with --output-dir)"
+    )
 
 
 def test_too_little_free_space_is_named():
@@ -162,6 +176,7 @@ def test_too_little_free_space_is_named():
 
 
 # -- environment failures end to end: named, before any chunk runs ------------------------
+
 
 def test_output_dir_that_is_a_file(tmp_path):
     project = copy_fixture(tmp_path)
@@ -177,8 +192,7 @@ def test_output_dir_below_a_file(tmp_path):
     (project / "out.txt").write_text("x")
     proc = run(project, "--output-dir", "out.txt/sub")
     assert proc.returncode == 1
-    assert f"cannot create the output folder {project / 'out.txt/sub'}: {project / 'out.txt'} is a file" \
-        in proc.stderr
+    assert f"cannot create the output folder {project / 'out.txt/sub'}: {project / 'out.txt'} is a file" in proc.stderr
     assert "executing" not in proc.stderr
 
 
@@ -212,20 +226,28 @@ def test_os_errors_are_named_not_internal(monkeypatch, capsys):
 
 # -- SIGTERM: temporary files removed, outputs unchanged ------------------------------------
 
+
 @pytest.mark.slow
 def test_sigterm_during_execution_cleans_up(tmp_path):
     project = copy_fixture(tmp_path)
     part = project / "sections" / "_part.qmd"
-    part.write_text(part.read_text().replace(
-        "    ax.plot(ys, marker=\"o\")", "    ax.plot(ys, marker=\"o\")\n    import time; time.sleep(60)"))
+    part.write_text(
+        part.read_text().replace(
+            '    ax.plot(ys, marker="o")', '    ax.plot(ys, marker="o")\n    import time; time.sleep(60)'
+        )
+    )
     out = project / "_output"
     _set(out, report_html="previous")
     before = tree_digest(out)
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "renderer", "report.qmd", "--no-cache"], cwd=project,
-                            stderr=subprocess.PIPE, text=True,
-                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "TMPDIR": str(tmp)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "renderer", "report.qmd", "--no-cache"],
+        cwd=project,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "TMPDIR": str(tmp)},
+    )
     lines = []
     for line in proc.stderr:  # wait until the sleeping chunk runs
         lines.append(line)
@@ -246,16 +268,21 @@ def test_sigterm_during_execution_cleans_up(tmp_path):
     assert not [k for k in kernel if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
 
 
-
 # -- make preview -------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_preview_rerenders_the_html_on_save(tmp_path):
     project = copy_fixture(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "renderer.preview", "report.qmd"], cwd=project,
-                            stderr=subprocess.PIPE, text=True,
-                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "renderer.preview", "report.qmd"],
+        cwd=project,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     try:
+
         def lines_until(text):
             seen = []
             for line in proc.stderr:
@@ -281,6 +308,7 @@ def test_preview_rerenders_the_html_on_save(tmp_path):
 
 
 # -- renderer.quarto: the same --to contract for real Quarto ------------------------------
+
 
 @pytest.mark.parametrize("value", [" , ", "html,latex"])
 def test_quarto_wrapper_bad_to_is_a_usage_error(value):
@@ -308,7 +336,9 @@ def test_quarto_wrapper_html_of_a_subset_links_no_format_it_does_not_write():
     assert quarto.quarto_runs(everything, everything) == [[]]  # one run: every link is written
     assert quarto.quarto_runs(["html"], everything) == [["--to", "html", "-M", "format-links:false"]]
     assert quarto.quarto_runs(["pdf", "html"], everything) == [
-        ["--to", "typst"], ["--to", "html", "-M", "format-links:false"]]
+        ["--to", "typst"],
+        ["--to", "html", "-M", "format-links:false"],
+    ]
 
 
 def test_quarto_wrapper_without_quarto_says_so(capsys):

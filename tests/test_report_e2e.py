@@ -4,6 +4,7 @@ One render per session (``bundled_render`` in conftest.py, ``--no-cache`` so the
 analysis really runs). Captions, labels and inline expressions are read from the qmd
 sources, never retyped, so the checks follow the manuscript as it is edited.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,14 +52,17 @@ def test_every_format_is_written_and_substantial(bundled_render, document):
     assert len(PdfReader(str(rendered.pdf)).pages) >= 8
     # the renderer left nothing behind in the output directory but the two documents' formats
     assert sorted(p.name for p in bundled_render.out_dir.iterdir()) == [
-        f"{d}.{f}" for d in DOCUMENTS for f in ("docx", "html", "pdf")]
+        f"{d}.{f}" for d in DOCUMENTS for f in ("docx", "html", "pdf")
+    ]
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_caption_of_the_sources_is_printed(bundled_render, fmt, document):
     caps = captions(document=document)
-    assert len(caps["fig-cap"]) == len(_labels("fig", document)) and len(caps["tbl-cap"]) == len(_labels("tbl", document))
+    assert len(caps["fig-cap"]) == len(_labels("fig", document)) and len(caps["tbl-cap"]) == len(
+        _labels("tbl", document)
+    )
     text = _text(bundled_render if document == "report" else bundled_render.supplement, fmt)
     missing = [c for c in caps["fig-cap"] + caps["tbl-cap"] + caps["fig-subcap"] if normalise(c) not in text]
     assert not missing, f"captions missing from the {fmt}: {missing}"
@@ -70,7 +74,7 @@ def test_no_unevaluated_code_or_missing_value_is_printed(bundled_render, fmt):
     assert "{python}" not in raw
     text = _text(bundled_render, fmt)
     assert "{python}" not in text
-    leaked = [text[max(0, m.start() - 60): m.end() + 60] for m in LEAKED_MISSING.finditer(text)]
+    leaked = [text[max(0, m.start() - 60) : m.end() + 60] for m in LEAKED_MISSING.finditer(text)]
     assert not leaked, f"missing values printed raw in the {fmt}: {leaked[:5]}"
 
 
@@ -105,8 +109,11 @@ def test_cross_references_are_resolved(bundled_render, fmt, document):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_synthetic_data_notice_is_shown(bundled_render, bundled_results, fmt):
     assert bundled_results.is_synthetic
-    notice = re.search(r'^::: \{\.content-visible when-meta="cartox\.synthetic"\}\n(.*?)^:::\n:::$',
-                       (ROOT / "report.qmd").read_text(encoding="utf-8"), re.MULTILINE | re.DOTALL).group(1)
+    notice = re.search(
+        r'^::: \{\.content-visible when-meta="cartox\.synthetic"\}\n(.*?)^:::\n:::$',
+        (ROOT / "report.qmd").read_text(encoding="utf-8"),
+        re.MULTILINE | re.DOTALL,
+    ).group(1)
     title = re.search(r"^## (.+)$", notice, re.MULTILINE).group(1)
     body = normalise(notice.split(title, 1)[1].replace(":::", "").replace("**", "").replace("`", ""))
     text = _text(bundled_render, fmt)
@@ -171,7 +178,7 @@ def test_a_value_the_library_does_not_give_fails_the_check(bundled_render, bundl
     """A logged value that is not the library's (a stale or mistyped number) is named."""
     log = read_inline_log(bundled_render.inline_log)
     entry = next(i for i, e in enumerate(log) if e.expression == 'text.count("n_patients")')
-    stale = [*log[:entry], replace(log[entry], value=str(int(log[entry].value) + 1)), *log[entry + 1:]]
+    stale = [*log[:entry], replace(log[entry], value=str(int(log[entry].value) + 1)), *log[entry + 1 :]]
     problems = inline_value_problems(stale, bundled_render.html.read_text("utf-8"), _namespace(bundled_results))
     assert any('text.count("n_patients") printed' in p for p in problems), problems
     assert any("not printed as one paragraph" in p for p in problems), problems

@@ -1,4 +1,5 @@
 """Published-vs-computed table on a hand-made results dictionary."""
+
 from pathlib import Path
 
 import pytest
@@ -50,11 +51,11 @@ def _row(table, id_):
 
 def test_statuses(table):
     assert _row(table, "n").status == "exact"
-    assert _row(table, "p_round").status == "exact"          # 0.21049 prints as 0.210
-    assert _row(table, "p_lt").status == "exact"             # any p < 0.001 matches "< 0.001"
-    assert _row(table, "p_lt_miss").status == "within 10%"   # 0.00105 vs 0.001
-    assert _row(table, "hr").status == "within 10%"          # 2.2 vs 2.021: +8.9%
-    assert _row(table, "count").status == "within 10%"       # 40 vs 41
+    assert _row(table, "p_round").status == "exact"  # 0.21049 prints as 0.210
+    assert _row(table, "p_lt").status == "exact"  # any p < 0.001 matches "< 0.001"
+    assert _row(table, "p_lt_miss").status == "within 10%"  # 0.00105 vs 0.001
+    assert _row(table, "hr").status == "within 10%"  # 2.2 vs 2.021: +8.9%
+    assert _row(table, "count").status == "within 10%"  # 40 vs 41
     assert _row(table, "median").status == "exact"
     assert _row(table, "p_flip").status == "differs"
     for id_ in ("null_value", "no_path", "bad_path"):
@@ -66,8 +67,8 @@ def test_differences_and_conclusions(table):
     hr = _row(table, "hr")
     assert hr.difference == pytest.approx(2.2 - 2.021)
     assert hr.relative_difference == pytest.approx((2.2 - 2.021) / 2.021)
-    assert hr.conclusion_agrees is None                       # only p-values carry a conclusion
-    assert _row(table, "p_flip").conclusion_agrees is False   # 0.099 vs 0.031
+    assert hr.conclusion_agrees is None  # only p-values carry a conclusion
+    assert _row(table, "p_flip").conclusion_agrees is False  # 0.099 vs 0.031
     assert _row(table, "p_round").conclusion_agrees is True
     assert _row(table, "p_lt").qualifier == "<" and _row(table, "p_lt").published == 0.001
     assert _row(table, "p_lt_miss").conclusion_agrees is True
@@ -105,10 +106,31 @@ def test_lookup_ignores_non_numbers():
 def test_committed_published_values_are_well_formed():
     published = load_published(ROOT / "analysis" / "demo" / "data" / "published.yml")
     assert len(published) >= 60
-    tops = {"n_patients", "n_centers", "n_male", "n_female", "n_crs", "n_crs_severe", "n_icans", "n_icans_severe",
-            "n_concurrent", "n_steroids", "n_tocilizumab", "n_cr", "n_kinetics_patients", "first_infusion_year",
-            "last_infusion_year", "followup", "descriptives", "table1", "response", "survival", "cox_publication",
-            "kinetics", "extra"}
+    tops = {
+        "n_patients",
+        "n_centers",
+        "n_male",
+        "n_female",
+        "n_crs",
+        "n_crs_severe",
+        "n_icans",
+        "n_icans_severe",
+        "n_concurrent",
+        "n_steroids",
+        "n_tocilizumab",
+        "n_cr",
+        "n_kinetics_patients",
+        "first_infusion_year",
+        "last_infusion_year",
+        "followup",
+        "descriptives",
+        "table1",
+        "response",
+        "survival",
+        "cox_publication",
+        "kinetics",
+        "extra",
+    }
     kinds = {"count", "year", "percent", "median", "min", "max", "p", "hr", "ci_low", "ci_high", "months"}
     for pub in published:
         assert pub.kind in kinds, pub.id

@@ -4,6 +4,7 @@ Reference values: the counts printed in the publication (Results text and Table 
 which the bundled synthetic cohort reproduces by construction, and the structural
 rules of the results contract.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -88,14 +89,25 @@ def test_every_contract_key_exists(exported):
             assert {"logrank_p", "logrank_chisq", "df"} <= set(block)
             for level in block["levels"].values():
                 assert level_fields <= set(level)
-        cox = exported["cox"][e]   # the study's model: baseline confounders by default
-        assert set(cox["terms"]) == {"age", "bm_blasts_ge20", "ph_positive", "cart_dose_1e6_per_kg",
-                                     "severity_ge3", "severity_other"}
+        cox = exported["cox"][e]  # the study's model: baseline confounders by default
+        assert set(cox["terms"]) == {
+            "age",
+            "bm_blasts_ge20",
+            "ph_positive",
+            "cart_dose_1e6_per_kg",
+            "severity_ge3",
+            "severity_other",
+        }
         assert cox["model"] == "baseline" and cox["n_coefficients"] == 6
         assert cox["events_per_variable"] == cox["events"] / 6
-        publication = exported["cox_publication"][e]   # the bundled demo keeps the publication's beside it
-        assert set(publication["terms"]) == {"bm_blasts_ge20", "steroids", "tocilizumab", "severity_ge3",
-                                             "severity_other"}
+        publication = exported["cox_publication"][e]  # the bundled demo keeps the publication's beside it
+        assert set(publication["terms"]) == {
+            "bm_blasts_ge20",
+            "steroids",
+            "tocilizumab",
+            "severity_ge3",
+            "severity_other",
+        }
         for model in (cox, publication):
             for term in model["terms"].values():
                 assert {"hr", "ci_low", "ci_high", "p"} <= set(term)
@@ -107,8 +119,12 @@ def test_every_contract_key_exists(exported):
         assert exported["time_dependent"][e]["multivariable"]["model"] == "time-dependent"
         for day in ("30", "90"):
             assert exported["landmark_models"][day][e]["model"] == f"landmark day {day}"
-    assert exported["analysis_plan"]["covariates_used"] == ["age", "bm_blasts_pct", "ph_positive",
-                                                            "cart_dose_1e6_per_kg"]
+    assert exported["analysis_plan"]["covariates_used"] == [
+        "age",
+        "bm_blasts_pct",
+        "ph_positive",
+        "cart_dose_1e6_per_kg",
+    ]
     for t in ("crs", "icans"):
         assert {"n", "n_after_day0", "median_day"} <= set(exported["time_dependent"]["onsets"][t])
     for g in GROUPINGS:
@@ -132,8 +148,14 @@ def test_kinetics_multiplicity_and_e_value_keys_exist(exported):
                 assert effect["scale"] == ("shift" if metric == "tmax" else "ratio")
                 assert {"estimate", "ci_low", "ci_high", "method", "n", "n_reference"} <= set(effect)
                 assert effect["ci_low"] <= effect["estimate"] <= effect["ci_high"]
-    assert set(kinetics["auc"]) == {"n_patients", "n_auc", "n_day0_imputed", "n_day28_interpolated",
-                                    "n_no_early_sample", "n_no_late_sample"}
+    assert set(kinetics["auc"]) == {
+        "n_patients",
+        "n_auc",
+        "n_day0_imputed",
+        "n_day28_interpolated",
+        "n_no_early_sample",
+        "n_no_late_sample",
+    }
     assert kinetics["visit_windows"][0] == {"day": 7, "within": 3}
     row = kinetics["profiles"]["crs"][0]
     assert set(row) == {"level", "day", "within", "n", "median", "q1", "q3"}
@@ -212,7 +234,9 @@ def test_results_command_writes_the_json(tmp_path):
     out = tmp_path / "results.json"
     proc = subprocess.run(
         [sys.executable, "-m", "analysis", "results", str(COHORT), "--kinetics", str(KINETICS), "-o", str(out)],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
@@ -234,8 +258,16 @@ def test_il6_by_marrow_blasts_matches_r(exported):
 def test_effect_keys_exist_for_every_comparison(exported):
     """Documented in docs/results.md: response effects for two-level groupings,
     a univariable Cox HR per compared level of every grouping, Schoenfeld's detectable HR."""
-    effect_keys = {"level", "reference", "difference", "difference_ci_low", "difference_ci_high",
-                   "odds_ratio", "odds_ratio_ci_low", "odds_ratio_ci_high"}
+    effect_keys = {
+        "level",
+        "reference",
+        "difference",
+        "difference_ci_low",
+        "difference_ci_high",
+        "odds_ratio",
+        "odds_ratio_ci_low",
+        "odds_ratio_ci_high",
+    }
     for r in ("cr", "mrd_negative_cr"):
         for g, grouping in GROUPINGS.items():
             block = exported["response"][r][g]
@@ -249,7 +281,8 @@ def test_effect_keys_exist_for_every_comparison(exported):
                 assert {"hr", "ci_low", "ci_high", "p"} <= set(level)
             if len(grouping.levels) == 2:
                 assert {"events", "proportion", "alpha", "power", "hr_below", "hr_above"} <= set(
-                    exported["survival"][e][g]["detectable_hr"])
+                    exported["survival"][e][g]["detectable_hr"]
+                )
 
 
 def test_bundled_cohort_cr_by_crs_effect_matches_r(exported):
@@ -262,4 +295,5 @@ def test_bundled_cohort_cr_by_crs_effect_matches_r(exported):
     assert effect["odds_ratio"] == 0 and effect["odds_ratio_ci_low"] == 0
     assert effect["odds_ratio_ci_high"] == pytest.approx(3.12971172722257, rel=1e-9)
     assert [effect["difference"], effect["difference_ci_low"], effect["difference_ci_high"]] == pytest.approx(
-        [-0.0921052631578947, -0.178127078489362, 0.0980544738275948], abs=1e-12)
+        [-0.0921052631578947, -0.178127078489362, 0.0980544738275948], abs=1e-12
+    )

@@ -207,18 +207,29 @@ product: {target: CD19, costimulatory_domain: CD28, lymphodepletion: fludarabine
     byline = settings.byline()
     assert "Zoë Q^1^\\*" in byline and "R \\*O\\*^1,2^" in byline  # a name is never read as Markdown
     assert "^2^ Unit B" in byline and "Corresponding author: [zq\\@example\\.org](mailto:zq@example.org)" in byline
-    assert settings.product_sentence() == ("Patients received autologous CD19-directed CAR-T cells "
-                                           "(CD28 co-stimulation) after fludarabine–cyclophosphamide lymphodepletion.")
-    assert resolve_study(_write(tmp_path, "data: {cohort: c.csv, cutoff: 2026-11-01}\n", "bare.yml")
-                         ).product_sentence() == ""  # nothing stated, nothing assumed
-    two = resolve_study(_write(tmp_path, "data: {cohort: c.csv, cutoff: 2026-11-01}\nproduct:\n"
-                                         "  - {name: tisagenlecleucel, target: CD19, costimulatory_domain: 4-1BB}\n"
-                                         "  - {name: brexucabtagene autoleucel, target: CD19, "
-                                         "costimulatory_domain: CD28}\n", "two.yml"))
+    assert settings.product_sentence() == (
+        "Patients received autologous CD19-directed CAR-T cells "
+        "(CD28 co-stimulation) after fludarabine–cyclophosphamide lymphodepletion."
+    )
+    assert (
+        resolve_study(_write(tmp_path, "data: {cohort: c.csv, cutoff: 2026-11-01}\n", "bare.yml")).product_sentence()
+        == ""
+    )  # nothing stated, nothing assumed
+    two = resolve_study(
+        _write(
+            tmp_path,
+            "data: {cohort: c.csv, cutoff: 2026-11-01}\nproduct:\n"
+            "  - {name: tisagenlecleucel, target: CD19, costimulatory_domain: 4-1BB}\n"
+            "  - {name: brexucabtagene autoleucel, target: CD19, "
+            "costimulatory_domain: CD28}\n",
+            "two.yml",
+        )
+    )
     assert two.product_sentence() == (
         "Patients received one of 2 products: autologous CD19-directed CAR-T cells (tisagenlecleucel) "
         "(4\\-1BB co-stimulation); or autologous CD19-directed CAR-T cells (brexucabtagene autoleucel) "
-        "(CD28 co-stimulation).")
+        "(CD28 co-stimulation)."
+    )
     assert format_date(dt.date(2026, 11, 27)) == "27 November 2026"
 
 
@@ -409,8 +420,11 @@ def test_analysis_options_reach_the_results(tmp_path):
 def test_visit_windows_reach_the_kinetics_profiles_and_overlaps_are_refused(tmp_path):
     from analysis.report.results import compute_results
 
-    study = _write(tmp_path, f"data: {{cohort: {DEMO_COHORT}, kinetics: {DEMO_KINETICS}, cutoff: {DEMO_CUTOFF}}}\n"
-                             "analysis:\n  visit_windows: {14: 7, 28: 5}\n")
+    study = _write(
+        tmp_path,
+        f"data: {{cohort: {DEMO_COHORT}, kinetics: {DEMO_KINETICS}, cutoff: {DEMO_CUTOFF}}}\n"
+        "analysis:\n  visit_windows: {14: 7, 28: 5}\n",
+    )
     settings = resolve_study(study)
     results = compute_results(load_settings(settings), **settings.analysis.model_dump())
     assert results.visit_windows == ((14, 7), (28, 5))

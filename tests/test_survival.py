@@ -3,6 +3,7 @@
 R references come from ``tests/reference/r_reference.R`` (R 4.x, survival 3.5-3);
 each literal below is preceded by the R call and what R printed.
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ def _synthetic():
 
 # --- Freireich 6-MP (Gehan 1965): textbook values and R's extra decimals ---------------
 
+
 def test_gehan_medians_textbook_and_r():
     # Kleinbaum & Klein: KM median 23 weeks (6-MP), 8 weeks (placebo).
     # R> survfit(Surv(time, cens) ~ treat, data = gehan)
@@ -52,12 +54,18 @@ def test_gehan_landmarks_log_ci():
     #  control 12: survival 0.190476190 lower 0.078870140 upper 0.460011598
     mp = kaplan_meier(*_gehan("6-MP"))
     lm = {x.months: x for x in mp.landmarks}
-    assert (lm[12].survival, lm[12].ci_low, lm[12].ci_high) == pytest.approx((0.75294118, 0.58591898, 0.96757475), abs=6e-9)
-    assert (lm[24].survival, lm[24].ci_low, lm[24].ci_high) == pytest.approx((0.44817927, 0.24878823, 0.80737205), abs=6e-9)
+    assert (lm[12].survival, lm[12].ci_low, lm[12].ci_high) == pytest.approx(
+        (0.75294118, 0.58591898, 0.96757475), abs=6e-9
+    )
+    assert (lm[24].survival, lm[24].ci_low, lm[24].ci_high) == pytest.approx(
+        (0.44817927, 0.24878823, 0.80737205), abs=6e-9
+    )
     # last 6-MP follow-up is 35 weeks: nothing at 36
     assert lm[36].survival is None and "36" in lm[36].reason
     pl = {x.months: x for x in kaplan_meier(*_gehan("control")).landmarks}
-    assert (pl[12].survival, pl[12].ci_low, pl[12].ci_high) == pytest.approx((0.190476190, 0.078870140, 0.460011598), abs=6e-10)
+    assert (pl[12].survival, pl[12].ci_low, pl[12].ci_high) == pytest.approx(
+        (0.190476190, 0.078870140, 0.460011598), abs=6e-10
+    )
     # last placebo time is 23 weeks and every placebo patient had the event: the curve is 0
     # from then on, an estimate, not a gap (issue 21: "—" printed for an estimable 24-month 0)
     # R> summary(survfit(Surv(time, cens) ~ 1, data = gehan[gehan$treat == "control", ]),
@@ -85,8 +93,13 @@ def test_gehan_logrank():
     # Textbook: log-rank chi-square 16.8 on 1 df.
     # R> survdiff(Surv(time, cens) ~ treat, data = gehan)$chisq  ->  16.7929409892 ; p= 4.16881e-05
     g = pd.read_csv(REF / "gehan.csv")
-    df = pd.DataFrame({"os_months": g["time"].astype(float), "os_event": g["cens"].astype(bool),
-                       "grp_steroids": pd.Categorical(np.where(g["treat"] == "6-MP", "no", "yes"), ["no", "yes"])})
+    df = pd.DataFrame(
+        {
+            "os_months": g["time"].astype(float),
+            "os_event": g["cens"].astype(bool),
+            "grp_steroids": pd.Categorical(np.where(g["treat"] == "6-MP", "no", "yes"), ["no", "yes"]),
+        }
+    )
     res = compare_survival(df, "os", "steroids")
     assert round(res.logrank_chisq, 1) == 16.8
     assert res.logrank_chisq == pytest.approx(16.7929409892, rel=1e-10)
@@ -97,6 +110,7 @@ def test_gehan_logrank():
 
 
 # --- R survfit log CI, median and median CI ---------------------------------------------
+
 
 def test_aml_log_ci_every_step():
     # R> summary(survfit(Surv(time, status) ~ 1, data = aml))   (first and last rows)
@@ -112,13 +126,16 @@ def test_aml_log_ci_every_step():
     np.testing.assert_allclose(c.survival[1:4], [0.913043478, 0.826086957, 0.782608696], atol=6e-10)
     np.testing.assert_allclose(c.ci_low[1:4], [0.804854798, 0.684839468, 0.630957911], atol=6e-10)
     np.testing.assert_allclose(c.ci_high[1:4], [1.0, 0.99646661, 0.97070876], atol=6e-9)  # 1 = clipped
-    np.testing.assert_allclose([c.survival[-1], c.ci_low[-1], c.ci_high[-1]],
-                               [0.082815735, 0.014834608, 0.46232741], atol=6e-9)
+    np.testing.assert_allclose(
+        [c.survival[-1], c.ci_low[-1], c.ci_high[-1]], [0.082815735, 0.014834608, 0.46232741], atol=6e-9
+    )
     # R> print(survfit(Surv(time, status) ~ 1, data = aml)):  n 23 events 18 median 27 0.95LCL 18 0.95UCL 45
     assert (km.n, km.events, km.median_months, km.median_ci_low, km.median_ci_high) == (23, 18, 27, 18, 45)
     # censor marks: aml censored at 13, 16, 28, 45, 161; S there from the same summary
     np.testing.assert_allclose(c.censor_times, [13, 16, 28, 45, 161])
-    np.testing.assert_allclose(c.censor_survival, [0.695652174, 0.695652174, 0.496894410, 0.165631470, 0.082815735], atol=6e-10)
+    np.testing.assert_allclose(
+        c.censor_survival, [0.695652174, 0.695652174, 0.496894410, 0.165631470, 0.082815735], atol=6e-10
+    )
 
 
 def test_median_midpoint_when_curve_sits_at_half():
@@ -135,12 +152,25 @@ def test_median_ci_midpoints_on_synthetic_cohort():
     # R> (LFS, rows with lfs_months)                          n 77 events 62 median 7.5 LCL 5.5 UCL 9
     s = _synthetic()
     os_all = compare_survival(s, "os").levels[0]
-    assert (os_all.n, os_all.events, os_all.median_months, os_all.median_ci_low, os_all.median_ci_high) == (93, 68, 11, 8.5, 14.5)
+    assert (os_all.n, os_all.events, os_all.median_months, os_all.median_ci_low, os_all.median_ci_high) == (
+        93,
+        68,
+        11,
+        8.5,
+        14.5,
+    )
     lfs_all = compare_survival(s, "lfs").levels[0]
-    assert (lfs_all.n, lfs_all.events, lfs_all.median_months, lfs_all.median_ci_low, lfs_all.median_ci_high) == (77, 62, 7.5, 5.5, 9)
+    assert (lfs_all.n, lfs_all.events, lfs_all.median_months, lfs_all.median_ci_low, lfs_all.median_ci_high) == (
+        77,
+        62,
+        7.5,
+        5.5,
+        9,
+    )
 
 
 # --- log-rank with 3 groups, numbers at risk ------------------------------------------
+
 
 def test_three_group_logrank_lung():
     # R> l <- subset(lung, ph.ecog %in% 0:2); survdiff(Surv(time, status) ~ ph.ecog, data = l)$chisq
@@ -148,11 +178,15 @@ def test_three_group_logrank_lung():
     # R> survfit(Surv(time, status) ~ ph.ecog, data = l)
     #    ph.ecog=0  63 37 394 348 574 / ph.ecog=1 113 82 306 268 429 / ph.ecog=2 50 44 199 156 288
     lung = pd.read_csv(REF / "lung_ecog.csv")
-    df = pd.DataFrame({
-        "os_months": lung["time"].astype(float), "os_event": lung["status"].astype(bool),
-        "grp_crs_grade": pd.Categorical(lung["ph.ecog"].map({0: "none", 1: "grade_1_2", 2: "grade_ge3"}),
-                                        ["none", "grade_1_2", "grade_ge3"]),
-    })
+    df = pd.DataFrame(
+        {
+            "os_months": lung["time"].astype(float),
+            "os_event": lung["status"].astype(bool),
+            "grp_crs_grade": pd.Categorical(
+                lung["ph.ecog"].map({0: "none", 1: "grade_1_2", 2: "grade_ge3"}), ["none", "grade_1_2", "grade_ge3"]
+            ),
+        }
+    )
     res = compare_survival(df, "os", "crs_grade")
     assert res.logrank_chisq == pytest.approx(18.0120966947, rel=1e-10)
     assert res.df == 2
@@ -178,6 +212,7 @@ def test_synthetic_logrank_and_at_risk():
 
 # --- reverse Kaplan-Meier follow-up --------------------------------------------------
 
+
 def test_median_followup_reverse_km():
     # R> survfit(Surv(os_months, 1 - os_event) ~ 1, data = s):  n 93 events 25 median 27 LCL 20.5 UCL NA
     fu = median_followup(_synthetic())
@@ -191,9 +226,15 @@ def test_median_followup_reverse_km():
 
 # --- degenerate data: None + reason, never an exception, never NaN -------------------
 
+
 def _frame(months, events, levels):
-    return pd.DataFrame({"os_months": np.asarray(months, float), "os_event": np.asarray(events, bool),
-                         "grp_crs": pd.Categorical(levels, ["no", "yes"])})
+    return pd.DataFrame(
+        {
+            "os_months": np.asarray(months, float),
+            "os_event": np.asarray(events, bool),
+            "grp_crs": pd.Categorical(levels, ["no", "yes"]),
+        }
+    )
 
 
 def test_one_level_only_keeps_empty_level():
@@ -237,15 +278,45 @@ def test_lfs_on_prepared_cohort_uses_cr_patients_only():
     from analysis.registry.groups import DAYS_PER_MONTH, prepare_cohort
 
     rows = [
-        dict(crs_grade=1, icans_grade=0, cr_day30=True, mrd_negative=True, cr_date="2020-01-01",
-             relapse_date="2020-03-02", death_date=None, last_followup_date="2020-06-01"),
-        dict(crs_grade=0, icans_grade=0, cr_day30=True, mrd_negative=False, cr_date="2020-01-01",
-             relapse_date=None, death_date=None, last_followup_date="2021-01-01"),
-        dict(crs_grade=3, icans_grade=0, cr_day30=False, mrd_negative=None, cr_date=None,
-             relapse_date=None, death_date="2020-02-01", last_followup_date="2020-02-01"),
+        dict(
+            crs_grade=1,
+            icans_grade=0,
+            cr_day30=True,
+            mrd_negative=True,
+            cr_date="2020-01-01",
+            relapse_date="2020-03-02",
+            death_date=None,
+            last_followup_date="2020-06-01",
+        ),
+        dict(
+            crs_grade=0,
+            icans_grade=0,
+            cr_day30=True,
+            mrd_negative=False,
+            cr_date="2020-01-01",
+            relapse_date=None,
+            death_date=None,
+            last_followup_date="2021-01-01",
+        ),
+        dict(
+            crs_grade=3,
+            icans_grade=0,
+            cr_day30=False,
+            mrd_negative=None,
+            cr_date=None,
+            relapse_date=None,
+            death_date="2020-02-01",
+            last_followup_date="2020-02-01",
+        ),
     ]
-    df = pd.DataFrame(rows).assign(patient_id=["A", "B", "C"], seizure=False, steroids=False, tocilizumab=False,
-                                   bm_blasts_pct=5.0, infusion_date="2019-12-01")
+    df = pd.DataFrame(rows).assign(
+        patient_id=["A", "B", "C"],
+        seizure=False,
+        steroids=False,
+        tocilizumab=False,
+        bm_blasts_pct=5.0,
+        infusion_date="2019-12-01",
+    )
     for col in ("infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date"):
         df[col] = pd.to_datetime(df[col])
     res = compare_survival(prepare_cohort(df), "lfs", "crs")
@@ -259,10 +330,13 @@ def test_lfs_on_prepared_cohort_uses_cr_patients_only():
 def _ties3_frame():
     d = pd.read_csv(REF / "logrank_ties3.csv")  # written by the R call below
     keys = np.array(["none", "grade_1_2", "grade_ge3"])
-    return d, pd.DataFrame({
-        "os_months": d["time"].astype(float), "os_event": d["status"].astype(bool),
-        "grp_crs_grade": pd.Categorical(keys[d["group"]], list(keys)),
-    })
+    return d, pd.DataFrame(
+        {
+            "os_months": d["time"].astype(float),
+            "os_event": d["status"].astype(bool),
+            "grp_crs_grade": pd.Categorical(keys[d["group"]], list(keys)),
+        }
+    )
 
 
 def test_logrank_heavy_ties_tiny_p_matches_r_and_lifelines():
@@ -301,8 +375,7 @@ def test_logrank_singular_variance_falls_back_to_lifelines():
     months = np.array([1.0, 1.0, 5.0, 6.0, 7.0, 8.0])
     events = np.array([False, False, True, True, False, True])
     group = np.array(["yes", "yes", "no", "no", "no", "no"])
-    df = pd.DataFrame({"os_months": months, "os_event": events,
-                       "grp_steroids": pd.Categorical(group, ["no", "yes"])})
+    df = pd.DataFrame({"os_months": months, "os_event": events, "grp_steroids": pd.Categorical(group, ["no", "yes"])})
     res = compare_survival(df, "os", "steroids")
     ll = multivariate_logrank_test(months, group, events)
     assert res.df == 1

@@ -1,4 +1,5 @@
 """Tables built from hand-made results: both representations carry the same content."""
+
 import re
 
 from analysis.estimators.comparisons import (
@@ -24,36 +25,88 @@ from analysis.report.tables import (
 # Publication Table 1 (level order of analysis.registry.groups: crs no/yes, icans no/yes, concurrent both/others).
 _N = {"crs": (17, 76), "icans": (77, 16), "concurrent": (15, 78)}
 _CONTINUOUS = {
-    "age": {"crs": ((26, 2, 66), (31, 2, 70), 0.735), "icans": ((32, 2, 70), (20, 6, 68), 0.460),
-            "concurrent": ((19, 6, 68), (31, 2, 70), 0.344)},
-    "il6_peak_pg_ml": {"crs": ((8.9, 2.4, 481), (517, 3.1, 27231), 0.0004),
-                       "icans": ((255, 2.4, 27231), (94, 7.6, 10952.9), 0.173),
-                       "concurrent": ((5000, 12, 10952.9), (261, 6, 5000), 0.072)},
-    "ferritin_peak_ng_ml": {"crs": ((1459.5, 106, 67385), (2781, 153, 76301), 0.141),
-                            "icans": ((2000, 106, 76301), (9987, 788, 45323), 0.248),
-                            "concurrent": ((9987, 788, 45323), (2000, 106, 76301), 0.248)},
-    "prior_lines": {"crs": ((4, 0, 7), (3.5, 1, 13), 0.510), "icans": ((4, 0, 13), (2, 1, 6), 0.019),
-                    "concurrent": ((2, 1, 6), (4, 1, 13), 0.046)},
-    "n_relapses": {"crs": ((2, 1, 4), (1, 1, 4), 0.056), "icans": ((1, 0, 4), (1, 0, 2), 0.063),
-                   "concurrent": ((1, 1, 2), (1, 1, 4), 0.063)},
-    "bm_blasts_pct": {"crs": ((5.15, 0, 95), (23.75, 0, 92), 0.445), "icans": ((33, 0, 95), (55, 0, 80), 0.191),
-                      "concurrent": ((62, 8, 80), (33, 0, 95), 0.098)},
-    "cart_dose_1e6_per_kg": {"crs": ((1.0, 0.5, 3), (1.2, 0.4, 4.3), 0.025),
-                             "icans": ((1, 0.4, 4.3), (1, 0.9, 4), 0.420),
-                             "concurrent": ((1, 1, 4), (1, 0.4, 2), 0.513)},
+    "age": {
+        "crs": ((26, 2, 66), (31, 2, 70), 0.735),
+        "icans": ((32, 2, 70), (20, 6, 68), 0.460),
+        "concurrent": ((19, 6, 68), (31, 2, 70), 0.344),
+    },
+    "il6_peak_pg_ml": {
+        "crs": ((8.9, 2.4, 481), (517, 3.1, 27231), 0.0004),
+        "icans": ((255, 2.4, 27231), (94, 7.6, 10952.9), 0.173),
+        "concurrent": ((5000, 12, 10952.9), (261, 6, 5000), 0.072),
+    },
+    "ferritin_peak_ng_ml": {
+        "crs": ((1459.5, 106, 67385), (2781, 153, 76301), 0.141),
+        "icans": ((2000, 106, 76301), (9987, 788, 45323), 0.248),
+        "concurrent": ((9987, 788, 45323), (2000, 106, 76301), 0.248),
+    },
+    "prior_lines": {
+        "crs": ((4, 0, 7), (3.5, 1, 13), 0.510),
+        "icans": ((4, 0, 13), (2, 1, 6), 0.019),
+        "concurrent": ((2, 1, 6), (4, 1, 13), 0.046),
+    },
+    "n_relapses": {
+        "crs": ((2, 1, 4), (1, 1, 4), 0.056),
+        "icans": ((1, 0, 4), (1, 0, 2), 0.063),
+        "concurrent": ((1, 1, 2), (1, 1, 4), 0.063),
+    },
+    "bm_blasts_pct": {
+        "crs": ((5.15, 0, 95), (23.75, 0, 92), 0.445),
+        "icans": ((33, 0, 95), (55, 0, 80), 0.191),
+        "concurrent": ((62, 8, 80), (33, 0, 95), 0.098),
+    },
+    "cart_dose_1e6_per_kg": {
+        "crs": ((1.0, 0.5, 3), (1.2, 0.4, 4.3), 0.025),
+        "icans": ((1, 0.4, 4.3), (1, 0.9, 4), 0.420),
+        "concurrent": ((1, 1, 4), (1, 0.4, 2), 0.513),
+    },
 }
 _CATEGORICAL = {
-    "sex": ("M", "F", {"crs": ((6, 41), 0.164, "chi_square"), "icans": ((39, 8), 0.962, "chi_square"),
-                       "concurrent": ((8, 39), 0.962, "chi_square")}),
-    "ph_positive": ("yes", "no", {"crs": ((5, 13), 0.246, "fisher_exact"), "icans": ((15, 3), 0.946, "fisher_exact"),
-                                  "concurrent": ((3, 15), 0.945, "fisher_exact")}),
-    "disease_status": ("primary_refractory", "relapsed",
-                       {"crs": ((3, 9), 0.704, "fisher_exact"), "icans": ((9, 3), 0.443, "fisher_exact"),
-                        "concurrent": ((3, 9), 0.371, "fisher_exact")}),
-    "steroids": ("yes", "no", {"crs": ((0, 51), 0.0001, "chi_square"), "icans": ((38, 13), 0.002, "chi_square"),
-                               "concurrent": ((13, 38), 0.007, "chi_square")}),
-    "tocilizumab": ("yes", "no", {"crs": ((0, 45), 0.0002, "chi_square"), "icans": ((33, 12), 0.019, "chi_square"),
-                                  "concurrent": ((12, 33), 0.007, "chi_square")}),
+    "sex": (
+        "M",
+        "F",
+        {
+            "crs": ((6, 41), 0.164, "chi_square"),
+            "icans": ((39, 8), 0.962, "chi_square"),
+            "concurrent": ((8, 39), 0.962, "chi_square"),
+        },
+    ),
+    "ph_positive": (
+        "yes",
+        "no",
+        {
+            "crs": ((5, 13), 0.246, "fisher_exact"),
+            "icans": ((15, 3), 0.946, "fisher_exact"),
+            "concurrent": ((3, 15), 0.945, "fisher_exact"),
+        },
+    ),
+    "disease_status": (
+        "primary_refractory",
+        "relapsed",
+        {
+            "crs": ((3, 9), 0.704, "fisher_exact"),
+            "icans": ((9, 3), 0.443, "fisher_exact"),
+            "concurrent": ((3, 9), 0.371, "fisher_exact"),
+        },
+    ),
+    "steroids": (
+        "yes",
+        "no",
+        {
+            "crs": ((0, 51), 0.0001, "chi_square"),
+            "icans": ((38, 13), 0.002, "chi_square"),
+            "concurrent": ((13, 38), 0.007, "chi_square"),
+        },
+    ),
+    "tocilizumab": (
+        "yes",
+        "no",
+        {
+            "crs": ((0, 45), 0.0002, "chi_square"),
+            "icans": ((33, 12), 0.019, "chi_square"),
+            "concurrent": ((12, 33), 0.007, "chi_square"),
+        },
+    ),
 }
 
 
@@ -71,10 +124,17 @@ def publication_table1():
         for g, (counts, p, test) in by_grouping.items():
             levels = []
             for lv, n, k in zip(GROUPINGS[g].levels, _N[g], counts):
-                levels.append(CategoricalLevel(lv.key, lv.label, n, (
-                    CategoryCount(first, k, 100 * k / n), CategoryCount(second, n - k, 100 * (n - k) / n))))
-            comparisons[(variable, g)] = Comparison(variable, g, "categorical", tuple(levels),
-                                                    TestResult(test, p, None))
+                levels.append(
+                    CategoricalLevel(
+                        lv.key,
+                        lv.label,
+                        n,
+                        (CategoryCount(first, k, 100 * k / n), CategoryCount(second, n - k, 100 * (n - k) / n)),
+                    )
+                )
+            comparisons[(variable, g)] = Comparison(
+                variable, g, "categorical", tuple(levels), TestResult(test, p, None)
+            )
     return comparisons
 
 
@@ -83,16 +143,40 @@ def _term(key, hr, lo, hi, p, reason=None):
 
 
 def publication_cox():
-    os_ = CoxResult("os", 93, 41, "efron", (
-        _term("bm_blasts_ge20", 0.890, 0.485, 1.633, 0.707), _term("steroids", 0.547, 0.271, 1.103, 0.092),
-        _term("tocilizumab", 1.031, 0.512, 2.076, 0.932), _term("severity_ge3", 2.021, 0.653, 6.256, 0.222),
-        _term("severity_other", 1.379, 0.611, 3.116, 0.439)),
-        1.52, 0.468, (PHTest("GLOBAL", 3.1, 5, 0.684),), 0.684)
-    lfs = CoxResult("lfs", 86, 44, "efron", (
-        _term("bm_blasts_ge20", 1.441, 0.761, 2.732, 0.262), _term("steroids", 0.698, 0.334, 1.458, 0.338),
-        _term("tocilizumab", 1.207, 0.561, 2.598, 0.630), _term("severity_ge3", 0.785, 0.250, 2.466, 0.678),
-        _term("severity_other", None, None, None, None, "no events in the group")),
-        0.31, 0.855, (PHTest("GLOBAL", 2.0, 5, 0.0004),), 0.0004)
+    os_ = CoxResult(
+        "os",
+        93,
+        41,
+        "efron",
+        (
+            _term("bm_blasts_ge20", 0.890, 0.485, 1.633, 0.707),
+            _term("steroids", 0.547, 0.271, 1.103, 0.092),
+            _term("tocilizumab", 1.031, 0.512, 2.076, 0.932),
+            _term("severity_ge3", 2.021, 0.653, 6.256, 0.222),
+            _term("severity_other", 1.379, 0.611, 3.116, 0.439),
+        ),
+        1.52,
+        0.468,
+        (PHTest("GLOBAL", 3.1, 5, 0.684),),
+        0.684,
+    )
+    lfs = CoxResult(
+        "lfs",
+        86,
+        44,
+        "efron",
+        (
+            _term("bm_blasts_ge20", 1.441, 0.761, 2.732, 0.262),
+            _term("steroids", 0.698, 0.334, 1.458, 0.338),
+            _term("tocilizumab", 1.207, 0.561, 2.598, 0.630),
+            _term("severity_ge3", 0.785, 0.250, 2.466, 0.678),
+            _term("severity_other", None, None, None, None, "no events in the group"),
+        ),
+        0.31,
+        0.855,
+        (PHTest("GLOBAL", 2.0, 5, 0.0004),),
+        0.0004,
+    )
     return {"os": os_, "lfs": lfs}
 
 
@@ -142,9 +226,12 @@ def test_table1_splits_baseline_from_the_course_after_infusion_and_adds_all_pati
     them (no CRS, no treatment: 0 of 17)."""
     from analysis.estimators.comparisons import CategoricalLevel, CategoryCount, ContinuousLevel
 
-    overall = {"age": ContinuousLevel("all", "All patients", 93, 30.0, 2.0, 70.0),
-               "steroids": CategoricalLevel("all", "All patients", 93, (CategoryCount("yes", 51, 54.8387),
-                                                                         CategoryCount("no", 42, 45.1613)))}
+    overall = {
+        "age": ContinuousLevel("all", "All patients", 93, 30.0, 2.0, 70.0),
+        "steroids": CategoricalLevel(
+            "all", "All patients", 93, (CategoryCount("yes", 51, 54.8387), CategoryCount("no", 42, 45.1613))
+        ),
+    }
     baseline = table1(publication_table1(), overall=overall, variables=baseline_variables())
     rows = _md_rows(baseline.markdown)
     header, body = [h.replace("\u00a0", " ") for h in rows[0]], rows[2:]
@@ -192,9 +279,16 @@ def test_table1_missing_statistics_print_a_dash():
     comparisons = publication_table1()
     key = ("ferritin_peak_ng_ml", "crs")
     old = comparisons[key]
-    comparisons[key] = Comparison(old.variable, old.grouping, "continuous", (
-        ContinuousLevel("no", "No CRS", 0, None, None, None), old.levels[1],
-    ), TestResult(None, None, None, "fewer than two groups with values"))
+    comparisons[key] = Comparison(
+        old.variable,
+        old.grouping,
+        "continuous",
+        (
+            ContinuousLevel("no", "No CRS", 0, None, None, None),
+            old.levels[1],
+        ),
+        TestResult(None, None, None, "fewer than two groups with values"),
+    )
     md = table1(comparisons)._repr_markdown_()
     ferritin = next(r for r in _md_rows(md) if r[0] == "Peak ferritin, ng/mL")
     assert ferritin[1] == "—" and ferritin[3] == "—"
@@ -219,7 +313,10 @@ def test_table2_blocks_reference_rows_and_global_p():
     assert group[3] == "0.468" and group[1] == ""
     assert next(r for r in os_block if r[0].endswith("No CRS or ICANS"))[1] == "Reference"
     assert next(r for r in os_block if r[0].endswith("Grade ≥3 CRS or severe ICANS"))[1:] == [
-        "2.02", "0.65–6.26", "0.222"]
+        "2.02",
+        "0.65–6.26",
+        "0.222",
+    ]
     lfs_other = [r for r in rows if r[0].endswith("Others (grade 1–2 CRS and/or ICANS)")][1]
     assert lfs_other[1:] == ["—", "—", "—"]
     notes = md.split("\n\n", 1)[1]
@@ -238,12 +335,36 @@ def test_table2_html_groups_rows_without_nan():
 
 def test_reproduction_table_rows_and_escaping():
     rows = [
-        dict(id="cr_crs_p", description="CR rate, CRS vs no CRS: p", where="Results", published=0.342,
-             computed=0.3421, difference=0.0001, status="reproduced", conclusion_agrees=True),
-        dict(id="n_patients", description="Patients", where="Abstract", published=93, computed=93,
-             difference=0, status="reproduced", conclusion_agrees=None),
-        dict(id="x", description="<script>alert(1)</script> center", where="Table 1", published="5.3%",
-             computed=None, difference=None, status="not computed", conclusion_agrees=False),
+        dict(
+            id="cr_crs_p",
+            description="CR rate, CRS vs no CRS: p",
+            where="Results",
+            published=0.342,
+            computed=0.3421,
+            difference=0.0001,
+            status="reproduced",
+            conclusion_agrees=True,
+        ),
+        dict(
+            id="n_patients",
+            description="Patients",
+            where="Abstract",
+            published=93,
+            computed=93,
+            difference=0,
+            status="reproduced",
+            conclusion_agrees=None,
+        ),
+        dict(
+            id="x",
+            description="<script>alert(1)</script> center",
+            where="Table 1",
+            published="5.3%",
+            computed=None,
+            difference=None,
+            status="not computed",
+            conclusion_agrees=False,
+        ),
     ]
     table = reproduction_table(rows)
     md = table._repr_markdown_()
@@ -264,8 +385,20 @@ def test_markdown_escape_neutralises_inline_syntax():
 def test_reproduction_table_accepts_the_reproduction_object_and_keeps_qualifiers():
     from analysis.demo.reproduction import ReproductionRow, ReproductionSummary, ReproductionTable
 
-    row = ReproductionRow("il6_crs_p", "Peak IL-6, CRS: p", "Table 1", "p", "table1.il6.crs.p", 0.001, "<",
-                          0.00042, -0.00058, -0.58, "exact", True)
+    row = ReproductionRow(
+        "il6_crs_p",
+        "Peak IL-6, CRS: p",
+        "Table 1",
+        "p",
+        "table1.il6.crs.p",
+        0.001,
+        "<",
+        0.00042,
+        -0.00058,
+        -0.58,
+        "exact",
+        True,
+    )
     table = reproduction_table(ReproductionTable((row,), ReproductionSummary(1, 1, 0, 0, 0, 1, 1)))
     body = _md_rows(table._repr_markdown_())[2:]
     assert body == [["Peak IL-6, CRS: p", "Table 1", "\\<0.001", "0.00042", "-0.00058", "exact", "Yes"]]
@@ -273,10 +406,26 @@ def test_reproduction_table_accepts_the_reproduction_object_and_keeps_qualifiers
 
 def test_reproduction_table_prints_years_without_thousands_separator():
     rows = [
-        {"description": "First infusion year", "where": "Methods", "kind": "year", "published": 2016,
-         "computed": 2016, "difference": 0, "status": "exact", "conclusion_agrees": None},
-        {"description": "Peak IL-6 max", "where": "Table 1", "kind": "max", "published": 27231,
-         "computed": 27231, "difference": 0, "status": "exact", "conclusion_agrees": None},
+        {
+            "description": "First infusion year",
+            "where": "Methods",
+            "kind": "year",
+            "published": 2016,
+            "computed": 2016,
+            "difference": 0,
+            "status": "exact",
+            "conclusion_agrees": None,
+        },
+        {
+            "description": "Peak IL-6 max",
+            "where": "Table 1",
+            "kind": "max",
+            "published": 27231,
+            "computed": 27231,
+            "difference": 0,
+            "status": "exact",
+            "conclusion_agrees": None,
+        },
     ]
     markdown = reproduction_table(rows)._repr_markdown_()
     assert "| 2016 | 2016 |" in markdown and "2,016" not in markdown
@@ -297,21 +446,42 @@ def _table3_inputs():
     empty = KMCurve(*(np.array([]) for _ in range(6)))
 
     def km(key, label, n, events, median, lo, hi, marks):
-        return KMSummary(key, label, n, events, median, lo, hi, None,
-                         tuple(Landmark(m, *v) for m, v in marks.items()), empty)
+        return KMSummary(
+            key, label, n, events, median, lo, hi, None, tuple(Landmark(m, *v) for m, v in marks.items()), empty
+        )
 
-    all_ = km("all", "All patients", 93, 55, 24.43, 14.6, 33.31,
-              {12: (0.63412, 0.54049, 0.74401), 24: (0.5105, 0.4133, 0.6327)})
-    both = km("both", "CRS and ICANS", 15, 9, None, 6.7, None,
-              {12: (0.5926, 0.3871, 0.9071), 24: (None, None, None, "no patient followed to 24 months")})
-    others = km("others", "Others", 78, 46, 24.4, 14.1, 32.3,
-                {12: (0.6429, 0.5413, 0.7634), 24: (0.5118, 0.4049, 0.6470)})
+    all_ = km(
+        "all",
+        "All patients",
+        93,
+        55,
+        24.43,
+        14.6,
+        33.31,
+        {12: (0.63412, 0.54049, 0.74401), 24: (0.5105, 0.4133, 0.6327)},
+    )
+    both = km(
+        "both",
+        "CRS and ICANS",
+        15,
+        9,
+        None,
+        6.7,
+        None,
+        {12: (0.5926, 0.3871, 0.9071), 24: (None, None, None, "no patient followed to 24 months")},
+    )
+    others = km(
+        "others", "Others", 78, 46, 24.4, 14.1, 32.3, {12: (0.6429, 0.5413, 0.7634), 24: (0.5118, 0.4049, 0.6470)}
+    )
     survival = {
         ("os", "all"): SurvivalComparison("os", None, (all_,), None, None, None, "no grouping", (0.0,)),
         ("os", "concurrent"): SurvivalComparison("os", "concurrent", (both, others), 0.018, 1, 0.8937, None, (0.0,)),
     }
-    hrs = {("os", "concurrent"): UnivariableCox("os", "concurrent", "others", 93, 55, (
-        HazardRatio("both", "CRS and ICANS", 0.9503, 0.4648, 1.9429, 0.889),))}
+    hrs = {
+        ("os", "concurrent"): UnivariableCox(
+            "os", "concurrent", "others", 93, 55, (HazardRatio("both", "CRS and ICANS", 0.9503, 0.4648, 1.9429, 0.889),)
+        )
+    }
     return survival, hrs
 
 
@@ -321,11 +491,24 @@ def test_table3_rows_reference_and_log_rank_p():
     survival, hrs = _table3_inputs()
     md = table3(survival, hrs, groupings=["concurrent"], endpoints=["os"]).markdown
     rows = _md_rows(md)
-    assert rows[0] == ["Group", "n", "Events", "Median, months (95% CI)", "12-month survival, % (95% CI)",
-                       "24-month survival, % (95% CI)", "HR (95% CI)", "p"]
+    assert rows[0] == [
+        "Group",
+        "n",
+        "Events",
+        "Median, months (95% CI)",
+        "12-month survival, % (95% CI)",
+        "24-month survival, % (95% CI)",
+        "HR (95% CI)",
+        "p",
+    ]
     body = {r[0].strip("\u2003*"): r[1:] for r in rows[2:]}
-    assert body["Overall survival (all patients)"][:5] == ["93", "55", "24.4 (14.6–33.3)", "63.4 (54.0–74.4)",
-                                                          "51.1 (41.3–63.3)"]
+    assert body["Overall survival (all patients)"][:5] == [
+        "93",
+        "55",
+        "24.4 (14.6–33.3)",
+        "63.4 (54.0–74.4)",
+        "51.1 (41.3–63.3)",
+    ]
     assert body["Concurrent CRS and ICANS"][-1] == "0.894"
     assert body["CRS and ICANS"] == ["15", "9", "NR (6.7–NR)", "59.3 (38.7–90.7)", "—", "0.95 (0.46–1.94)", ""]
     assert body["Others"][-2] == "Reference"

@@ -13,6 +13,7 @@ recompute, each with a ``path`` into the results JSON (``docs/results.md``).
 For p-values ``conclusion_agrees`` says whether both sides fall on the same side of the
 default alpha (0.05, :data:`analysis.registry.concepts.OPTIONS`), the level the publication tested at.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,12 +36,12 @@ class PublishedValue:
     id: str
     description: str
     where: str
-    kind: str                      # count, year, percent, median, min, max, p, hr, ci_low, ci_high, months
+    kind: str  # count, year, percent, median, min, max, p, hr, ci_low, ci_high, months
     published: float
-    qualifier: str | None          # "<" for a p printed as "< 0.001", else None
-    decimals: int                  # printed precision
-    path: str | None               # into the results JSON; None when the library does not compute it
-    printed: str | None = None     # the text as printed, when it differs from the reading
+    qualifier: str | None  # "<" for a p printed as "< 0.001", else None
+    decimals: int  # printed precision
+    path: str | None  # into the results JSON; None when the library does not compute it
+    printed: str | None = None  # the text as printed, when it differs from the reading
     note: str | None = None
 
 
@@ -54,7 +55,7 @@ class ReproductionRow:
     published: float
     qualifier: str | None
     computed: float | None
-    difference: float | None       # computed - published
+    difference: float | None  # computed - published
     relative_difference: float | None
     status: str
     conclusion_agrees: bool | None  # p-values only
@@ -64,10 +65,10 @@ class ReproductionRow:
 class ReproductionSummary:
     total: int
     exact: int
-    within_10pct: int              # not exact, but within 10%
+    within_10pct: int  # not exact, but within 10%
     differs: int
     not_computed: int
-    p_values: int                  # p-values with a computed value
+    p_values: int  # p-values with a computed value
     conclusions_agree: int
     #: the level both conclusions are read at: the default alpha, at which the publication tested
     alpha: float = OPTIONS["alpha"].default
@@ -119,12 +120,20 @@ def load_published(path: str | Path | None = None) -> tuple[PublishedValue, ...]
             raise ValueError(f"duplicate id in {path}: {e['id']}")
         seen.add(e["id"])
         value, qualifier = _parse_value(e["published"])
-        out.append(PublishedValue(
-            id=e["id"], description=e["description"], where=e["where"], kind=e["kind"],
-            published=value, qualifier=qualifier,
-            decimals=int(e["decimals"]) if "decimals" in e else _decimals(value),
-            path=e.get("path"), printed=e.get("printed"), note=e.get("note"),
-        ))
+        out.append(
+            PublishedValue(
+                id=e["id"],
+                description=e["description"],
+                where=e["where"],
+                kind=e["kind"],
+                published=value,
+                qualifier=qualifier,
+                decimals=int(e["decimals"]) if "decimals" in e else _decimals(value),
+                path=e.get("path"),
+                printed=e.get("printed"),
+                note=e.get("note"),
+            )
+        )
     return tuple(out)
 
 
@@ -178,8 +187,22 @@ def reproduce(results: dict, published) -> ReproductionTable:
     for pub in published:
         computed = lookup(results, pub.path)
         if computed is None:
-            rows.append(ReproductionRow(pub.id, pub.description, pub.where, pub.kind, pub.path, pub.published,
-                                        pub.qualifier, None, None, None, "not computed", None))
+            rows.append(
+                ReproductionRow(
+                    pub.id,
+                    pub.description,
+                    pub.where,
+                    pub.kind,
+                    pub.path,
+                    pub.published,
+                    pub.qualifier,
+                    None,
+                    None,
+                    None,
+                    "not computed",
+                    None,
+                )
+            )
             continue
         diff = computed - pub.published
         rel = diff / abs(pub.published) if pub.published else None
@@ -187,8 +210,22 @@ def reproduce(results: dict, published) -> ReproductionTable:
         if pub.kind == "p":
             alpha = ReproductionSummary.alpha  # the publication tested at the default level
             agrees = (pub.published < alpha) == (computed < alpha)
-        rows.append(ReproductionRow(pub.id, pub.description, pub.where, pub.kind, pub.path, pub.published,
-                                    pub.qualifier, computed, diff, rel, _status(pub, computed), agrees))
+        rows.append(
+            ReproductionRow(
+                pub.id,
+                pub.description,
+                pub.where,
+                pub.kind,
+                pub.path,
+                pub.published,
+                pub.qualifier,
+                computed,
+                diff,
+                rel,
+                _status(pub, computed),
+                agrees,
+            )
+        )
     status = [r.status for r in rows]
     p_rows = [r for r in rows if r.conclusion_agrees is not None]
     summary = ReproductionSummary(

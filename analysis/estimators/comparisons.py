@@ -447,9 +447,15 @@ def describe(df: pd.DataFrame, variable: str) -> ContinuousLevel | CategoricalLe
     order = list(known) + sorted(set(present.unique()) - set(known), key=str)
     counts = present.value_counts()
     n = int(present.size)
-    return CategoricalLevel("all", "All patients", n, tuple(
-        CategoryCount(_category_label(c), int(counts.get(c, 0)), 100.0 * int(counts.get(c, 0)) / n if n else None)
-        for c in order))
+    return CategoricalLevel(
+        "all",
+        "All patients",
+        n,
+        tuple(
+            CategoryCount(_category_label(c), int(counts.get(c, 0)), 100.0 * int(counts.get(c, 0)) / n if n else None)
+            for c in order
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- response rates
@@ -529,5 +535,6 @@ def response_trend(df: pd.DataFrame, response: str, grouping: str) -> TestResult
         raise KeyError(f"grouping {grouping!r} is not ordered; the ordered groupings are: {', '.join(TREND_SCORES)}")
     rates = compare_response(df, response, grouping)
     scores = TREND_SCORES[grouping]
-    return cochran_armitage([lv.events for lv in rates.levels], [lv.n for lv in rates.levels],
-                            [scores[lv.key] for lv in rates.levels])
+    return cochran_armitage(
+        [lv.events for lv in rates.levels], [lv.n for lv in rates.levels], [scores[lv.key] for lv in rates.levels]
+    )

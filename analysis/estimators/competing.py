@@ -38,6 +38,7 @@ lifelines 0.30 ``AalenJohansenFitter`` jitters tied event times, so its CIF is o
 and brings numba, llvmlite and scikit-learn (1.4 s import) for two short routines.
 This module is therefore a direct, vectorised port of the two Fortran routines.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -74,10 +75,11 @@ class CIFPoint:
 @dataclass(frozen=True)
 class CIFCurve:
     """Step function for plotting: starts at (0, 0), a step at each time of the cause."""
+
     times: np.ndarray
     estimate: np.ndarray
     variance: np.ndarray
-    last_time: float          # largest follow-up of the group: the curve ends there
+    last_time: float  # largest follow-up of the group: the curve ends there
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ class CIFLevel:
     key: str
     label: str
     n: int
-    events: int               # events of this cause
+    events: int  # events of this cause
     points: tuple[CIFPoint, ...]
     curve: CIFCurve
     reason: str | None = None
@@ -101,7 +103,7 @@ class GrayTest:
 
 @dataclass(frozen=True)
 class CauseComparison:
-    cause: str                # "relapse" | "nrm"
+    cause: str  # "relapse" | "nrm"
     label: str
     levels: tuple[CIFLevel, ...]
     gray: GrayTest
@@ -109,7 +111,7 @@ class CauseComparison:
 
 @dataclass(frozen=True)
 class CompetingRisks:
-    grouping: str | None      # None for all patients in CR
+    grouping: str | None  # None for all patients in CR
     n: int
     n_relapse: int
     n_nrm: int
@@ -121,6 +123,7 @@ class CompetingRisks:
 # --------------------------------------------------------------------------------------
 # cmprsk's cinc: estimate and variance of one cumulative incidence function
 # --------------------------------------------------------------------------------------
+
 
 def _tie_factor(d: np.ndarray, rs: np.ndarray) -> np.ndarray:
     """cinc's ``t5``: 1 - (d - 1) / (rs - 1) for tied events, 1 otherwise."""
@@ -146,8 +149,8 @@ def cumulative_incidence(months, status, cause: int) -> CIFCurve:
         return CIFCurve(np.array([0.0]), np.array([0.0]), np.array([0.0]), float(months.max()))
     times, rs, d_all, d1 = times[keep], rs[keep], d_all[keep], d1[keep]
     d2 = d_all - d1
-    fkn = np.cumprod((rs - d_all) / rs)                            # overall KM after the time
-    fk = np.concatenate([[1.0], fkn[:-1]])                         # ... and just before it
+    fkn = np.cumprod((rs - d_all) / rs)  # overall KM after the time
+    fk = np.concatenate([[1.0], fkn[:-1]])  # ... and just before it
     f = np.cumsum(fk * d1 / rs)
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_fkn = np.where(fkn > 0, 1.0 / fkn, 0.0)
@@ -159,8 +162,11 @@ def cumulative_incidence(months, status, cause: int) -> CIFCurve:
     # events of the cause of interest
     t6 = np.where(d1 > 0, fk * fk * _tie_factor(d1, rs) * d1 / (rs * rs), 0.0)
     t4 = 1 + inv_fkn * f
-    v1, v2, v3 = (np.cumsum(v1 + t4 * t4 * t6), np.cumsum(v2 + inv_fkn * t4 * t6),
-                  np.cumsum(v3 + inv_fkn * inv_fkn * t6))
+    v1, v2, v3 = (
+        np.cumsum(v1 + t4 * t4 * t6),
+        np.cumsum(v2 + inv_fkn * t4 * t6),
+        np.cumsum(v3 + inv_fkn * inv_fkn * t6),
+    )
     variance = v1 + f * f * v3 - 2 * f * v2
     at_cause = d1 > 0
     return CIFCurve(
@@ -180,7 +186,7 @@ def loglog_ci(estimate: float, variance: float) -> tuple[float | None, float | N
         return None, None, "cumulative incidence is 1, so its log(-log) CI is undefined"
     if variance <= 0:
         return estimate, estimate, None
-    scale = Z95 * np.sqrt(variance) / (estimate * np.log(estimate))   # negative
+    scale = Z95 * np.sqrt(variance) / (estimate * np.log(estimate))  # negative
     # F ** exp(scale) > F (exp(scale) < 1): the upper limit. F within rounding of 1 (every patient
     # but a fraction eps had the event) makes |scale| huge: exp overflows to inf and the limits
     # are their limits, 0 and 1 (as R computes them, without a warning).
@@ -192,8 +198,14 @@ def value_at(curve: CIFCurve, months: float) -> CIFPoint:
     """Estimate, variance and CI at ``months`` as ``cmprsk::timepoints`` (NA after the
     largest follow-up time)."""
     if months > curve.last_time:
-        return CIFPoint(int(months), None, None, None, None,
-                        f"no patient followed to {months:g} months (last follow-up {curve.last_time:.1f})")
+        return CIFPoint(
+            int(months),
+            None,
+            None,
+            None,
+            None,
+            f"no patient followed to {months:g} months (last follow-up {curve.last_time:.1f})",
+        )
     i = np.searchsorted(curve.times, months, side="right") - 1
     estimate, variance = float(curve.estimate[i]), float(curve.variance[i])
     low, high, reason = loglog_ci(estimate, variance)
@@ -204,6 +216,7 @@ def value_at(curve: CIFCurve, months: float) -> CIFPoint:
 # cmprsk's crstm/crst: Gray's K-sample test (rho = 0, one stratum)
 # --------------------------------------------------------------------------------------
 
+
 def gray_test(months, status, group, cause: int) -> GrayTest:
     """Gray's (1988) test that the CIFs of ``cause`` are equal across groups.
 
@@ -212,6 +225,7 @@ def gray_test(months, status, group, cause: int) -> GrayTest:
     first k-1 groups, statistic ``s' V^-1 s`` on k-1 df (R: NA-like -1 when V is
     singular; here None with a reason)."""
     from scipy import stats
+
     months = np.asarray(months, dtype=float)
     status = np.asarray(status)
     group = np.asarray(group, dtype=np.int64)
@@ -224,9 +238,9 @@ def gray_test(months, status, group, cause: int) -> GrayTest:
     times, inverse = unique_inverse(months)
     # d[k, time, g]: censored (k=0), the cause (k=1), another cause (k=2)
     kind = np.where(status == cause, 1, np.where(status == CENSORED, 0, 2))
-    cell = (kind * times.size + inverse) * ng + group   # bincount: np.add.at is ~50x slower
+    cell = (kind * times.size + inverse) * ng + group  # bincount: np.add.at is ~50x slower
     d = np.bincount(cell, minlength=3 * times.size * ng).astype(float).reshape(3, times.size, ng)
-    rs = d.sum(axis=0)[::-1].cumsum(axis=0)[::-1]        # at risk in each group at each time
+    rs = d.sum(axis=0)[::-1].cumsum(axis=0)[::-1]  # at risk in each group at each time
     # crst's loop over times, vectorised: only times with an event change anything
     at_event = (d[1] + d[2]).sum(axis=1) > 0
     rs, d1, d2 = rs[at_event], d[1][at_event], d[2][at_event]
@@ -234,14 +248,14 @@ def gray_test(months, status, group, cause: int) -> GrayTest:
     nd1 = d1.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         safe_rs = np.where(present, rs, 1.0)
-        skm = np.cumprod(np.where(present, (rs - d1 - d2) / safe_rs, 1.0), axis=0)   # KM per group, after t
-        skmm = np.vstack([np.ones((1, ng)), skm[:-1]])                              # ... and before t
-        f1 = np.cumsum(np.where(present, skmm * d1 / safe_rs, 0.0), axis=0)         # CIF per group, after t
+        skm = np.cumprod(np.where(present, (rs - d1 - d2) / safe_rs, 1.0), axis=0)  # KM per group, after t
+        skmm = np.vstack([np.ones((1, ng)), skm[:-1]])  # ... and before t
+        f1 = np.cumsum(np.where(present, skmm * d1 / safe_rs, 0.0), axis=0)  # CIF per group, after t
         f1m = np.vstack([np.zeros((1, ng)), f1[:-1]])
-        weight = np.where(present, rs / skmm, 0.0)                                  # R_r / S_r(t-)
+        weight = np.where(present, rs / skmm, 0.0)  # R_r / S_r(t-)
         tr = weight.sum(axis=1)
         tq = np.where(present, rs * (1 - f1m) / skmm, 0.0).sum(axis=1)
-        f = np.cumsum(nd1 / tr)                                                     # pooled CIF, after t
+        f = np.cumsum(nd1 / tr)  # pooled CIF, after t
         fm = np.concatenate([[0.0], f[:-1]])
         a = -weight[:, :, None] * weight[:, None, :] / tr[:, None, None]
         idx = np.arange(ng)
@@ -260,7 +274,7 @@ def gray_test(months, status, group, cause: int) -> GrayTest:
         other = present & (skm > 0) & (d2 > 0)
         t4 = np.where(other, (1 - f[:, None]) / np.where(other, skm, 1.0), 0.0)
         t5 = np.where(d2 > 1, 1 - (d2 - 1) / np.where(d2 > 1, rs - 1, 1.0), 1.0)
-        t3 = np.where(other, t5 * skmm ** 2 * d2 / safe_rs ** 2, 0.0)
+        t3 = np.where(other, t5 * skmm**2 * d2 / safe_rs**2, 0.0)
         t1 = t4[:, None, :] * c[:, :ng1, :]
         v3 += (t4 * t4 * t3).sum(axis=0)
         v2 -= np.einsum("tik,tk->ik", t1, t4 * t3)
@@ -277,6 +291,7 @@ def gray_test(months, status, group, cause: int) -> GrayTest:
 # The analysis of the report
 # --------------------------------------------------------------------------------------
 
+
 def competing_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Patients in CR with ``months`` from CR (the LFS clock) and ``status``:
     0 censored, 1 relapse, 2 death without relapse."""
@@ -291,16 +306,23 @@ def _level(key: str, label: str, months, status, code: int) -> CIFLevel:
     if months.size == 0:
         reason = "no patient in this group"
         empty = CIFCurve(np.array([0.0]), np.array([0.0]), np.array([0.0]), 0.0)
-        return CIFLevel(key, label, 0, 0, tuple(CIFPoint(m, None, None, None, None, reason) for m in CIF_MONTHS),
-                        empty, reason)
+        return CIFLevel(
+            key, label, 0, 0, tuple(CIFPoint(m, None, None, None, None, reason) for m in CIF_MONTHS), empty, reason
+        )
     curve = cumulative_incidence(months, status, code)
-    return CIFLevel(key, label, int(months.size), int(np.sum(status == code)),
-                    tuple(value_at(curve, m) for m in CIF_MONTHS), curve)
+    return CIFLevel(
+        key, label, int(months.size), int(np.sum(status == code)), tuple(value_at(curve, m) for m in CIF_MONTHS), curve
+    )
 
 
-def compare_competing(df: pd.DataFrame, grouping: str | None = None, *,
-                      data: pd.DataFrame | None = None, causes: dict | None = None,
-                      population: str = "Patients in CR") -> CompetingRisks:
+def compare_competing(
+    df: pd.DataFrame,
+    grouping: str | None = None,
+    *,
+    data: pd.DataFrame | None = None,
+    causes: dict | None = None,
+    population: str = "Patients in CR",
+) -> CompetingRisks:
     """CIF of relapse and of NRM among patients in CR, per level of ``grouping``
     (all patients in CR when None), with Gray's test per cause (see module docstring).
     ``causes`` and ``population``: the disease profiles' progression and NRM from infusion
@@ -330,16 +352,21 @@ def compare_competing(df: pd.DataFrame, grouping: str | None = None, *,
         if grouping is None:
             gray = GrayTest(None, None, None, "no grouping: no test")
         elif len(present) < 2:
-            gray = GrayTest(None, None, None,
-                            "only one group with patients: no test" if present else "no patient in CR: no test")
+            gray = GrayTest(
+                None, None, None, "only one group with patients: no test" if present else "no patient in CR: no test"
+            )
         else:
             gray = gray_test(months[in_test], status[in_test], group[in_test], code)
         compared[cause] = CauseComparison(
-            cause, label, tuple(_level(key, lbl, months[m], status[m], code) for key, lbl, m in levels), gray)
+            cause, label, tuple(_level(key, lbl, months[m], status[m], code) for key, lbl, m in levels), gray
+        )
     return CompetingRisks(
-        grouping=grouping, n=int(len(data)),
-        n_relapse=int(np.sum(status == CAUSES["relapse"][0])), n_nrm=int(np.sum(status == CAUSES["nrm"][0])),
-        causes=compared, risk_times=tuple(float(t) for t in risk_times),
+        grouping=grouping,
+        n=int(len(data)),
+        n_relapse=int(np.sum(status == CAUSES["relapse"][0])),
+        n_nrm=int(np.sum(status == CAUSES["nrm"][0])),
+        causes=compared,
+        risk_times=tuple(float(t) for t in risk_times),
         at_risk={key: _at_risk(months[m], risk_times) for key, _, m in levels},
     )
 
@@ -348,9 +375,11 @@ def compare_competing(df: pd.DataFrame, grouping: str | None = None, *,
 # Rows for a survival summary table
 # --------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CIFRow:
     """One row of a summary table: a cause in one level of a grouping."""
+
     grouping: str | None
     cause: str
     cause_label: str
@@ -358,8 +387,8 @@ class CIFRow:
     level_label: str
     n: int
     events: int
-    points: tuple[CIFPoint, ...]      # at CIF_MONTHS
-    gray_p: float | None              # the same on every row of a cause and grouping
+    points: tuple[CIFPoint, ...]  # at CIF_MONTHS
+    gray_p: float | None  # the same on every row of a cause and grouping
     gray_reason: str | None
     reason: str | None = None
 
@@ -368,8 +397,19 @@ def summary_rows(result: CompetingRisks) -> tuple[CIFRow, ...]:
     """Rows (cause, then level) with n, events, the CIF at 12 and 24 months with CIs and
     Gray's p, for a table; numbers only, formatting is left to the table."""
     return tuple(
-        CIFRow(result.grouping, cause, comparison.label, level.key, level.label, level.n, level.events,
-               level.points, comparison.gray.p, comparison.gray.reason, level.reason)
+        CIFRow(
+            result.grouping,
+            cause,
+            comparison.label,
+            level.key,
+            level.label,
+            level.n,
+            level.events,
+            level.points,
+            comparison.gray.p,
+            comparison.gray.reason,
+            level.reason,
+        )
         for cause, comparison in result.causes.items()
         for level in comparison.levels
     )
@@ -382,8 +422,10 @@ def summary_rows(result: CompetingRisks) -> tuple[CIFRow, ...]:
 #: Days after infusion at which the cumulative incidence of onset is reported.
 ONSET_DAYS = (7, 14, 28)
 #: Toxicities with an onset day: key -> (grade column, onset column, "any" flag of the prepared cohort).
-ONSET_TOXICITIES = {"crs": ("crs_grade", "crs_onset_day", "crs_any"),
-                    "icans": ("icans_grade", "icans_onset_day", "icans_any")}
+ONSET_TOXICITIES = {
+    "crs": ("crs_grade", "crs_onset_day", "crs_any"),
+    "icans": ("icans_grade", "icans_onset_day", "icans_any"),
+}
 ONSET, DEATH_BEFORE_ONSET = 1, 2
 
 
@@ -402,15 +444,15 @@ class OnsetIncidence:
     """Cumulative incidence of a toxicity's onset from infusion, in days, death without the
     toxicity competing (R ``cmprsk::cuminc(day, status)``, status 1 onset, 2 death, 0 censored)."""
 
-    toxicity: str              # "crs" | "icans"
+    toxicity: str  # "crs" | "icans"
     n: int
     onsets: int
     deaths_before_onset: int
     censored: int
-    points: tuple[OnsetPoint, ...]    # at ONSET_DAYS
-    median_day: float | None          # first day the cumulative incidence reaches 50%
+    points: tuple[OnsetPoint, ...]  # at ONSET_DAYS
+    median_day: float | None  # first day the cumulative incidence reaches 50%
     median_reason: str | None
-    curve: CIFCurve                   # in days
+    curve: CIFCurve  # in days
 
 
 def onset_frame(df: pd.DataFrame, toxicity: str) -> pd.DataFrame:
@@ -437,13 +479,22 @@ def onset_incidence(df: pd.DataFrame, toxicity: str, *, days=ONSET_DAYS) -> Onse
     data = onset_frame(df, toxicity)
     day, status = data["day"].to_numpy(dtype=float), data["status"].to_numpy()
     n = int(day.size)
-    counts = dict(onsets=int(np.sum(status == ONSET)), deaths_before_onset=int(np.sum(status == DEATH_BEFORE_ONSET)),
-                  censored=int(np.sum(status == CENSORED)))
+    counts = dict(
+        onsets=int(np.sum(status == ONSET)),
+        deaths_before_onset=int(np.sum(status == DEATH_BEFORE_ONSET)),
+        censored=int(np.sum(status == CENSORED)),
+    )
     if n == 0:
         empty = CIFCurve(np.array([0.0]), np.array([0.0]), np.array([0.0]), 0.0)
-        return OnsetIncidence(toxicity, 0, **counts, points=tuple(OnsetPoint(d, None, None, None, None, "no patient")
-                                                                   for d in days),
-                              median_day=None, median_reason="no patient", curve=empty)
+        return OnsetIncidence(
+            toxicity,
+            0,
+            **counts,
+            points=tuple(OnsetPoint(d, None, None, None, None, "no patient") for d in days),
+            median_day=None,
+            median_reason="no patient",
+            curve=empty,
+        )
     curve = cumulative_incidence(day, status, ONSET)
     points = []
     for d in days:
@@ -452,7 +503,11 @@ def onset_incidence(df: pd.DataFrame, toxicity: str, *, days=ONSET_DAYS) -> Onse
         points.append(OnsetPoint(int(d), p.estimate, p.variance, p.ci_low, p.ci_high, reason))
     reached = np.flatnonzero(curve.estimate >= 0.5)
     median = float(curve.times[reached[0]]) if reached.size else None
-    reason = None if reached.size else (
-        f"not reached: the cumulative incidence stays below 50%, at most {100 * curve.estimate[-1]:.1f}%")
-    return OnsetIncidence(toxicity, n, **counts, points=tuple(points), median_day=median, median_reason=reason,
-                          curve=curve)
+    reason = (
+        None
+        if reached.size
+        else (f"not reached: the cumulative incidence stays below 50%, at most {100 * curve.estimate[-1]:.1f}%")
+    )
+    return OnsetIncidence(
+        toxicity, n, **counts, points=tuple(points), median_day=median, median_reason=reason, curve=curve
+    )

@@ -634,6 +634,8 @@ def fit_model(frame: pd.DataFrame, X: pd.DataFrame, endpoint: str, model: ModelS
     with a missing value are left out and counted in ``n_missing``."""
     from scipy import stats
 
+    from analysis.estimators.survival import events_tied_at_one_time
+
     counting = START in frame
     specs = model_terms(model)
     labels = {t.key: t.label for t in specs}
@@ -657,6 +659,8 @@ def fit_model(frame: pd.DataFrame, X: pd.DataFrame, endpoint: str, model: ModelS
         return _failed(endpoint, n, events, "no patient", model, n_missing)
     if events == 0:
         return _failed(endpoint, n, events, "no event: Cox model not estimable", model, n_missing)
+    if tied := events_tied_at_one_time(data["months"], data["event"]):
+        return _failed(endpoint, n, events, tied, model, n_missing)
 
     constant = [c for c in X.columns if X[c].nunique() < 2]
     columns = [c for c in X.columns if c not in constant]

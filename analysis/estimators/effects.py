@@ -362,7 +362,7 @@ def univariable_cox(df: pd.DataFrame, endpoint: str, grouping: str) -> Univariab
     may be infinite") give None estimates with a reason.
     """
     from analysis.estimators import cox
-    from analysis.estimators.survival import endpoint_frame
+    from analysis.estimators.survival import endpoint_frame, events_tied_at_one_time
 
     g = GROUPINGS[grouping]
     ref = reference_level(grouping)
@@ -384,6 +384,8 @@ def univariable_cox(df: pd.DataFrame, endpoint: str, grouping: str) -> Univariab
         return failed("no patient")
     if events == 0:
         return failed("no event: hazard ratio not estimable")
+    if tied := events_tied_at_one_time(data["months"], data["event"]):
+        return failed(tied)
     if not is_level(ref).any():
         return failed(f"no patient in the reference group ({g.label(ref)})")
     present = [k for k in levels if is_level(k).any()]
@@ -430,12 +432,14 @@ class DetectableHazardRatio:
 
 
 def detectable_hazard_ratio(events: int, proportion: float | None, alpha: float,
-                            power: float = DETECTABLE_POWER) -> DetectableHazardRatio:
+                            power: float = DETECTABLE_POWER, tied: str | None = None) -> DetectableHazardRatio:
     """Schoenfeld's minimum detectable hazard ratio: R
-    ``exp(-(qnorm(1 - alpha/2) + qnorm(power)) / sqrt(d * p * (1 - p)))`` and its inverse."""
+    ``exp(-(qnorm(1 - alpha/2) + qnorm(power)) / sqrt(d * p * (1 - p)))`` and its inverse.
+    ``tied``: why the events cannot carry a survival comparison
+    (:func:`analysis.estimators.survival.events_tied_at_one_time`): no power then."""
     from scipy import stats
-    if events <= 0 or proportion is None or not 0 < proportion < 1:
-        reason = "no event" if events <= 0 else "one group is empty: no comparison"
+    if events <= 0 or proportion is None or not 0 < proportion < 1 or tied:
+        reason = tied or ("no event" if events <= 0 else "one group is empty: no comparison")
         return DetectableHazardRatio(int(max(events, 0)), proportion, alpha, power, None, None, reason)
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
     log_hr = z / math.sqrt(events * proportion * (1 - proportion))
@@ -446,7 +450,7 @@ def detectable_hazard_ratio(events: int, proportion: float | None, alpha: float,
 def detectable_hazard_ratio_for(df: pd.DataFrame, endpoint: str, grouping: str, alpha: float,
                                 power: float = DETECTABLE_POWER) -> DetectableHazardRatio:
     """:func:`detectable_hazard_ratio` for a two-level grouping: its events and its split."""
-    from analysis.estimators.survival import endpoint_frame
+    from analysis.estimators.survival import endpoint_frame, events_tied_at_one_time
 
     g = GROUPINGS[grouping]
     if len(g.levels) != 2:
@@ -457,7 +461,8 @@ def detectable_hazard_ratio_for(df: pd.DataFrame, endpoint: str, grouping: str, 
     codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes  # integers: no strings at 10^6 rows
     in_reference = codes == g.keys.index(reference_level(grouping))
     share = float(in_reference.mean()) if n else None
-    return detectable_hazard_ratio(int(data["event"].sum()), share, alpha, power)
+    tied = events_tied_at_one_time(data["months"], data["event"])
+    return detectable_hazard_ratio(int(data["event"].sum()), share, alpha, power, tied)
 
 
 # --------------------------------------------------------------------------- trend across ordered levels
@@ -488,7 +493,7 @@ def cox_trend(df: pd.DataFrame, endpoint: str, grouping: str) -> CoxTrend:
     :data:`analysis.registry.groups.TREND_SCORES`), fitted by :mod:`analysis.estimators.cox`'s
     Newton-Raphson (Efron ties, R's default)."""
     from analysis.estimators import cox
-    from analysis.estimators.survival import endpoint_frame
+    from analysis.estimators.survival import endpoint_frame, events_tied_at_one_time
     from analysis.registry.groups import TREND_SCORES
 
     if grouping not in TREND_SCORES:
@@ -505,6 +510,8 @@ def cox_trend(df: pd.DataFrame, endpoint: str, grouping: str) -> CoxTrend:
 
     if events == 0:
         return failed("no event: hazard ratio not estimable")
+    if tied := events_tied_at_one_time(data["months"], data["event"]):
+        return failed(tied)
     if np.unique(score).size < 2:
         return failed("fewer than two ordered groups with patients")
     design = pd.DataFrame({"months": data["months"].to_numpy(dtype=float),

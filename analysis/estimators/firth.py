@@ -21,6 +21,7 @@ direct maximization in ``tests/test_firth.py``. Penalized likelihood-ratio tests
 likelihood with the tested coefficients held at 0, with the analytic gradient
 below, as ``coxphf``/``coxphftest`` do.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -50,13 +51,14 @@ PROFILE_TOL = 1e-5
 @dataclass(frozen=True)
 class FirthFit:
     """Firth-penalized Cox fit (Breslow ties); coefficients on the log-hazard scale."""
-    coef: np.ndarray            # (p,)
-    se: np.ndarray              # sqrt(diag(I(beta)^-1)), as coxphf's se(coef)
-    ci_low: np.ndarray          # profile penalized-likelihood 95% CI (log scale)
+
+    coef: np.ndarray  # (p,)
+    se: np.ndarray  # sqrt(diag(I(beta)^-1)), as coxphf's se(coef)
+    ci_low: np.ndarray  # profile penalized-likelihood 95% CI (log scale)
     ci_high: np.ndarray
-    lr_chisq: np.ndarray        # penalized likelihood-ratio test of beta_j = 0, 1 df
+    lr_chisq: np.ndarray  # penalized likelihood-ratio test of beta_j = 0, 1 df
     lr_p: np.ndarray
-    penalized_loglik: float     # log L + 0.5 log det I at the estimate (this module's constant)
+    penalized_loglik: float  # log L + 0.5 log det I at the estimate (this module's constant)
     converged: bool
     iterations: int
 
@@ -65,14 +67,15 @@ def _prepare(time, event, X):
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=bool)
     X = np.asarray(X, dtype=float)
-    X = X - X.mean(axis=0)       # same coefficients and penalty, better conditioning
+    X = X - X.mean(axis=0)  # same coefficients and penalty, better conditioning
     order = np.argsort(time, kind="stable")
     t, e, x = time[order], event[order], X[order]
     ev_times, d = np.unique(t[e], return_counts=True)
-    start = np.searchsorted(t, ev_times, side="left")            # first subject at risk
+    start = np.searchsorted(t, ev_times, side="left")  # first subject at risk
     grp = np.searchsorted(ev_times, t[e])
-    s = np.vstack([np.bincount(grp, weights=x[e, j], minlength=ev_times.size)
-                   for j in range(x.shape[1])]).T                 # covariate sums of the deaths
+    s = np.vstack(
+        [np.bincount(grp, weights=x[e, j], minlength=ev_times.size) for j in range(x.shape[1])]
+    ).T  # covariate sums of the deaths
     return x, start, d.astype(float), s
 
 
@@ -80,15 +83,14 @@ def _moments(x, start, beta, third: bool):
     """Risk-set sums S0, S1, S2 (and S3) at each event time, with exp(eta) rescaled."""
     eta = x @ beta
     r = np.exp(eta - eta.max())
-    rev = lambda a: np.cumsum(a[::-1], axis=0)[::-1][start]       # noqa: E731 (sum over t_i >= t)
+    rev = lambda a: np.cumsum(a[::-1], axis=0)[::-1][start]  # noqa: E731 (sum over t_i >= t)
     S0 = rev(r)
     S1 = rev(r[:, None] * x)
     S2 = rev(r[:, None, None] * x[:, :, None] * x[:, None, :])
     S3 = None
     if third:
         p = x.shape[1]
-        S3 = np.stack([rev((r * x[:, k])[:, None, None] * x[:, :, None] * x[:, None, :])
-                       for k in range(p)], axis=-1)
+        S3 = np.stack([rev((r * x[:, k])[:, None, None] * x[:, :, None] * x[:, None, :]) for k in range(p)], axis=-1)
     return eta.max(), S0, S1, S2, S3
 
 
@@ -116,10 +118,14 @@ def _penalized(x, start, d, s, beta, gradient):
     m2 = S2 / S0[:, None, None]
     m3 = S3 / S0[:, None, None, None]
     # third central moment: E[xxx] - sum of 3 E[xx]xbar + 2 xbar xbar xbar
-    k3 = (m3 - np.einsum("kab,kc->kabc", m2, xbar) - np.einsum("kac,kb->kabc", m2, xbar)
-          - np.einsum("kbc,ka->kabc", m2, xbar)
-          + 2 * np.einsum("ka,kb,kc->kabc", xbar, xbar, xbar))
-    dinfo = np.einsum("k,kabc->abc", d, k3)                     # dI_ab / dbeta_c
+    k3 = (
+        m3
+        - np.einsum("kab,kc->kabc", m2, xbar)
+        - np.einsum("kac,kb->kabc", m2, xbar)
+        - np.einsum("kbc,ka->kabc", m2, xbar)
+        + 2 * np.einsum("ka,kb,kc->kabc", xbar, xbar, xbar)
+    )
+    dinfo = np.einsum("k,kabc->abc", d, k3)  # dI_ab / dbeta_c
     modified = score + 0.5 * np.einsum("ab,abc->c", np.linalg.inv(info), dinfo)
     return penalized, modified, info
 
@@ -144,12 +150,14 @@ def _fit_firth(time, event, X) -> FirthFit:
         model = FirthCoxPH(backend="numpy", max_iter=MAX_ITER, gtol=GTOL, xtol=XTOL).fit(X, y)
         ci = model.conf_int(alpha=0.05, method="pl", tol=PL_TOL, max_iter=PL_MAX_ITER)
     fit = FirthFit(
-        coef=np.asarray(model.coef_, dtype=float), se=np.asarray(model.bse_, dtype=float),
-        ci_low=ci[:, 0].astype(float), ci_high=ci[:, 1].astype(float),
-        lr_chisq=np.full(X.shape[1], np.nan), lr_p=np.full(X.shape[1], np.nan),
+        coef=np.asarray(model.coef_, dtype=float),
+        se=np.asarray(model.bse_, dtype=float),
+        ci_low=ci[:, 0].astype(float),
+        ci_high=ci[:, 1].astype(float),
+        lr_chisq=np.full(X.shape[1], np.nan),
+        lr_p=np.full(X.shape[1], np.nan),
         penalized_loglik=penalized_terms(time, event, X, model.coef_, gradient=False)[0],
-        converged=bool(model.converged_)
-        or float(np.max(np.abs(penalized_terms(time, event, X, model.coef_)[1]))) < GTOL,
+        converged=bool(model.converged_) or _at_maximum(time, event, X, model.coef_),
         iterations=int(model.n_iter_),
     )
     # 1-df tests by the same constrained maximization as the 2-df group test (firthmodels'
@@ -166,8 +174,9 @@ def _fit_firth(time, event, X) -> FirthFit:
             low[j] = _profile_limit(time, event, X, fit, j, -1)
         if not _on_profile_contour(time, event, X, fit, j, high[j]):
             high[j] = _profile_limit(time, event, X, fit, j, +1)
-    return dataclasses.replace(fit, lr_chisq=np.array([t[0] for t in tests]),
-                               lr_p=np.array([t[2] for t in tests]), ci_low=low, ci_high=high)
+    return dataclasses.replace(
+        fit, lr_chisq=np.array([t[0] for t in tests]), lr_p=np.array([t[2] for t in tests]), ci_low=low, ci_high=high
+    )
 
 
 def _constrained_max(x, start, d, s, fixed: dict[int, float], init: np.ndarray) -> tuple[float, np.ndarray]:
@@ -186,13 +195,31 @@ def _constrained_max(x, start, d, s, fixed: dict[int, float], init: np.ndarray) 
         return _penalized(x, start, d, s, full([]), False)[0], full([])
 
     def objective(b_free):
-        value, grad, _ = _penalized(x, start, d, s, full(b_free), True)
+        try:
+            value, grad, _ = _penalized(x, start, d, s, full(b_free), True)
+        except np.linalg.LinAlgError:  # a line-search trial point where the information is singular
+            return np.inf, np.zeros(len(free))
         if not np.isfinite(value):
             return np.inf, np.zeros(len(free))
         return -value, -grad[free]
 
     res = optimize.minimize(objective, init[free], jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 1000})
     return -float(res.fun), full(res.x)
+
+
+def _at_maximum(time, event, X, beta) -> bool:
+    """Whether beta maximizes the penalized log-likelihood although firthmodels' step
+    halving gave up at the floating-point floor: max |modified score| below GTOL, or the
+    Newton decrement s'I^-1 s / 2 below 1e-12 (scale-free: with a covariate such as age in
+    years the score stays ~1e-6 from rounding alone, and the same data in another row
+    order were 'converged' or not)."""
+    _, score, info = penalized_terms(time, event, X, beta)
+    if float(np.max(np.abs(score))) < GTOL:
+        return True
+    try:
+        return bool(score @ np.linalg.solve(info, score) / 2 < 1e-12)
+    except np.linalg.LinAlgError:
+        return False
 
 
 def _on_profile_contour(time, event, X, fit: FirthFit, j: int, value: float) -> bool:
@@ -289,7 +316,7 @@ def _profile_alpha(a: np.ndarray, b: np.ndarray, beta: float) -> float:
     def score(alpha):
         return float(np.sum(a - (a + b) * expit(np.array([alpha, alpha + beta]))))
 
-    own = np.log(a / b)                       # each group's logit: the root lies between
+    own = np.log(a / b)  # each group's logit: the root lies between
     low, high = float(min(own[0], own[1] - beta)) - 1.0, float(max(own[0], own[1] - beta)) + 1.0
     return float(optimize.brentq(score, low, high, xtol=1e-14, rtol=4 * np.finfo(float).eps))
 
@@ -317,9 +344,13 @@ def firth_odds_ratio(table) -> FirthOddsRatio:
         while deviance(outer) < CHI2_95:
             inner, step = outer, 2 * step
             outer = beta_hat + side * step
-        return float(optimize.brentq(lambda v: deviance(v) - CHI2_95, min(inner, outer), max(inner, outer),
-                                     xtol=1e-12))
+        return float(optimize.brentq(lambda v: deviance(v) - CHI2_95, min(inner, outer), max(inner, outer), xtol=1e-12))
 
     chisq = max(0.0, deviance(0.0))
-    return FirthOddsRatio(float(np.exp(beta_hat)), float(np.exp(limit(-1))), float(np.exp(limit(+1))),
-                          chisq, float(stats.chi2.sf(chisq, 1)))
+    return FirthOddsRatio(
+        float(np.exp(beta_hat)),
+        float(np.exp(limit(-1))),
+        float(np.exp(limit(+1))),
+        chisq,
+        float(stats.chi2.sf(chisq, 1)),
+    )

@@ -28,6 +28,7 @@ Details:
 - Quartiles in kinetics_profile are R's default ``quantile(type = 7)``
   (= pandas/numpy linear interpolation).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -44,15 +45,28 @@ from analysis.registry.groups import GROUPINGS
 AUC_WINDOW_DAYS = (0, 28)
 NO_SAMPLES_REASON = "no patient of the cohort has CAR-T kinetics samples"
 
-PATIENT_COLUMNS = ["peak_copies", "peak_day", "auc_0_28", "n_samples", "n_samples_0_28",
-                   "auc_day0_imputed", "auc_day28_interpolated", "auc_missing"]
+PATIENT_COLUMNS = [
+    "peak_copies",
+    "peak_day",
+    "auc_0_28",
+    "n_samples",
+    "n_samples_0_28",
+    "auc_day0_imputed",
+    "auc_day28_interpolated",
+    "auc_missing",
+]
 PROFILE_COLUMNS = ["level", "label", "day", "within", "n", "median", "q1", "q3"]
 
 
 def _samples(kinetics: pd.DataFrame | None) -> pd.DataFrame:
     if kinetics is None:
-        return pd.DataFrame({"patient_id": pd.Series(dtype=object), "day": pd.Series(dtype=float),
-                             "car_copies_per_ug": pd.Series(dtype=float)})
+        return pd.DataFrame(
+            {
+                "patient_id": pd.Series(dtype=object),
+                "day": pd.Series(dtype=float),
+                "car_copies_per_ug": pd.Series(dtype=float),
+            }
+        )
     k = kinetics[["patient_id", "day", "car_copies_per_ug"]].dropna()
     # each patient's samples together, by day (stable): patients in order of first appearance,
     # integer codes instead of a sort of the identifier strings (~1 s at 10^6 patients);
@@ -62,8 +76,7 @@ def _samples(kinetics: pd.DataFrame | None) -> pd.DataFrame:
     return k.iloc[order].reset_index(drop=True)
 
 
-def kinetics_samples(kinetics: pd.DataFrame | None,
-                     prepared_cohort: pd.DataFrame | None = None) -> pd.DataFrame:
+def kinetics_samples(kinetics: pd.DataFrame | None, prepared_cohort: pd.DataFrame | None = None) -> pd.DataFrame:
     """The non-missing samples sorted by patient and day (compute once, pass as ``samples=``
     to the functions below: sorting 10^6-patient tables is their main cost).
 
@@ -116,8 +129,10 @@ def patient_kinetics(kinetics: pd.DataFrame | None, *, samples: pd.DataFrame | N
     """
     k = _samples(kinetics) if samples is None else samples
     if k.empty:
-        return pd.DataFrame({c: pd.Series(dtype=bool if c.startswith("auc_day") else float) for c in PATIENT_COLUMNS},
-                            index=pd.Index([], name="patient_id"))
+        return pd.DataFrame(
+            {c: pd.Series(dtype=bool if c.startswith("auc_day") else float) for c in PATIENT_COLUMNS},
+            index=pd.Index([], name="patient_id"),
+        )
     code, patients = _patient_codes(k)
     n_patients = len(patients)
     day = k["day"].to_numpy(dtype=float)
@@ -166,16 +181,19 @@ def patient_kinetics(kinetics: pd.DataFrame | None, *, samples: pd.DataFrame | N
     missing = np.where(~early, 1, np.where((last_day < hi) & ~has_next, 2, 0))
     auc = np.where(missing == 0, auc, np.nan)
     computed = missing == 0
-    out = pd.DataFrame({
-        "peak_copies": peak,
-        "peak_day": peak_day,
-        "auc_0_28": auc,
-        "n_samples": np.diff(np.r_[starts, n]).astype(float),
-        "n_samples_0_28": np.bincount(code[rows], minlength=n_patients).astype(float),
-        "auc_day0_imputed": day0_imputed & computed,
-        "auc_day28_interpolated": day28_interpolated & computed,
-        "auc_missing": missing.astype(np.int8),
-    }, index=patients)
+    out = pd.DataFrame(
+        {
+            "peak_copies": peak,
+            "peak_day": peak_day,
+            "auc_0_28": auc,
+            "n_samples": np.diff(np.r_[starts, n]).astype(float),
+            "n_samples_0_28": np.bincount(code[rows], minlength=n_patients).astype(float),
+            "auc_day0_imputed": day0_imputed & computed,
+            "auc_day28_interpolated": day28_interpolated & computed,
+            "auc_missing": missing.astype(np.int8),
+        },
+        index=patients,
+    )
     return out
 
 
@@ -204,15 +222,17 @@ def auc_counts(patient: pd.DataFrame) -> AucCounts:
     )
 
 
-def _with_samples(prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | None,
-                  patient: pd.DataFrame | None = None) -> pd.DataFrame:
+def _with_samples(
+    prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | None, patient: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Cohort rows of the patients with samples, with their per-patient kinetics."""
     pk = patient_kinetics(kinetics) if patient is None else patient
     return prepared_cohort.merge(pk, left_on="patient_id", right_index=True, how="inner")
 
 
-def compare_peak(prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | None, grouping: str, *,
-                 patient: pd.DataFrame | None = None) -> Comparison:
+def compare_peak(
+    prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | None, grouping: str, *, patient: pd.DataFrame | None = None
+) -> Comparison:
     """Peak CAR copies (Cmax) per level and the Table 1 rank test (R wilcox.test / kruskal.test).
 
     ``patient``: ``patient_kinetics(kinetics)`` when already computed, or those rows of the
@@ -254,8 +274,9 @@ class KineticsComparison:
     effects: tuple[LevelEffect, ...]
 
 
-def compare_kinetics(patient: pd.DataFrame, grouping: str, metric: str, *,
-                     comparison: Comparison | None = None) -> KineticsComparison:
+def compare_kinetics(
+    patient: pd.DataFrame, grouping: str, metric: str, *, comparison: Comparison | None = None
+) -> KineticsComparison:
     """``metric`` by ``grouping`` among the patients with samples: ``patient`` is
     :func:`patient_kinetics` with the grouping columns joined (:func:`with_groupings`).
     ``comparison``: the rank test already computed for the metric (the peak's, by
@@ -302,8 +323,14 @@ def visit_samples(samples: pd.DataFrame, windows) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def kinetics_profile(prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | None, grouping: str, *,
-                     samples: pd.DataFrame | None = None, windows=None) -> pd.DataFrame:
+def kinetics_profile(
+    prepared_cohort: pd.DataFrame,
+    kinetics: pd.DataFrame | None,
+    grouping: str,
+    *,
+    samples: pd.DataFrame | None = None,
+    windows=None,
+) -> pd.DataFrame:
     """Median and quartiles of CAR copies per level and visit window (Figure: over time).
 
     One row per (level, visit) with at least one patient, levels in the grouping's order then
@@ -324,14 +351,12 @@ def kinetics_profile(prepared_cohort: pd.DataFrame, kinetics: pd.DataFrame | Non
         k = k.merge(prepared_cohort[["patient_id", g.column]], on="patient_id", how="inner")
     df = k if "visit" in k.columns else visit_samples(k, windows)
     if df.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object if c in ("level", "label") else float)
-                             for c in PROFILE_COLUMNS})
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("level", "label") else float) for c in PROFILE_COLUMNS})
     copies = df.groupby([g.column, "visit"], observed=True)["car_copies_per_ug"]
     # cythonised group quantiles: linear interpolation, R type 7 (as Series.quantile)
     quartiles = copies.quantile([0.25, 0.75]).unstack()  # one sort of the groups for both
     stats = (
-        pd.DataFrame({"n": copies.size(), "median": copies.median(),
-                      "q1": quartiles[0.25], "q3": quartiles[0.75]})
+        pd.DataFrame({"n": copies.size(), "median": copies.median(), "q1": quartiles[0.25], "q3": quartiles[0.75]})
         .reset_index()
         .rename(columns={g.column: "level", "visit": "day"})
     )

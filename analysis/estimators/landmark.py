@@ -32,6 +32,7 @@ the landmark cohort, and a univariable Cox model (Efron ties) fitted by the
 Newton-Raphson of :mod:`analysis.estimators.cox`: R
 ``coxph(Surv(months, event) ~ group, ties = "efron")`` on the same subset.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,12 +63,13 @@ LANDMARK_GROUPINGS = TOXICITY_GROUPINGS
 @dataclass(frozen=True)
 class LandmarkHR:
     """Hazard ratio of one level against the grouping's first level."""
+
     key: str
     label: str
     hr: float | None
     ci_low: float | None
     ci_high: float | None
-    p: float | None            # Wald
+    p: float | None  # Wald
     coef: float | None
     se: float | None
     reason: str | None = None
@@ -75,13 +77,13 @@ class LandmarkHR:
 
 @dataclass(frozen=True)
 class LandmarkComparison:
-    endpoint: str              # "os" | "lfs"
+    endpoint: str  # "os" | "lfs"
     grouping: str
     landmark_day: int
-    n_before: int              # patients of the endpoint before the landmark
-    n_event_before: int        # event (death / relapse or death) on or before the landmark
-    n_censored_before: int     # follow-up ended on or before the landmark without event
-    n_reclassified: int        # at the landmark, toxicity began later: counted as none
+    n_before: int  # patients of the endpoint before the landmark
+    n_event_before: int  # event (death / relapse or death) on or before the landmark
+    n_censored_before: int  # follow-up ended on or before the landmark without event
+    n_reclassified: int  # at the landmark, toxicity began later: counted as none
     survival: SurvivalComparison | None
     hazard_ratios: tuple[LandmarkHR, ...]
     reason: str | None = None
@@ -98,10 +100,25 @@ def _days(end: pd.Series, start: pd.Series) -> pd.Series:
 #: The columns of a prepared cohort that :func:`analysis.registry.groups.prepare_cohort` and the
 #: landmark cohort read: only these are copied to rebuild the groupings (the whole prepared
 #: frame is ~0.5 GB at 10^6 patients). A column prepare_cohort starts reading fails loudly.
-RECLASSIFY_COLUMNS = ("crs_grade", "crs_onset_day", "icans_grade", "icans_onset_day", "seizure", "cr_day30",
-                      "cr_day30_not_done", "mrd_negative_not_done",
-                      "mrd_negative", "bm_blasts_pct", "death_date", "last_followup_date", "infusion_date",
-                      "relapse_date", "cr_date", "steroids", "tocilizumab")
+RECLASSIFY_COLUMNS = (
+    "crs_grade",
+    "crs_onset_day",
+    "icans_grade",
+    "icans_onset_day",
+    "seizure",
+    "cr_day30",
+    "cr_day30_not_done",
+    "mrd_negative_not_done",
+    "mrd_negative",
+    "bm_blasts_pct",
+    "death_date",
+    "last_followup_date",
+    "infusion_date",
+    "relapse_date",
+    "cr_date",
+    "steroids",
+    "tocilizumab",
+)
 
 
 def toxicity_at_landmark(df: pd.DataFrame, landmark_day: int) -> tuple[pd.DataFrame, pd.Series]:
@@ -121,9 +138,14 @@ def toxicity_at_landmark(df: pd.DataFrame, landmark_day: int) -> tuple[pd.DataFr
     return prepare_cohort(raw), late_crs | late_icans
 
 
-def landmark_cohort(df: pd.DataFrame, endpoint: str, landmark_day: int, *,
-                    classification: tuple[pd.DataFrame, pd.Series] | None = None,
-                    columns=()) -> tuple[pd.DataFrame, dict[str, int]]:
+def landmark_cohort(
+    df: pd.DataFrame,
+    endpoint: str,
+    landmark_day: int,
+    *,
+    classification: tuple[pd.DataFrame, pd.Series] | None = None,
+    columns=(),
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """Patients at risk after the landmark: ``<endpoint>_months`` from the landmark,
     ``<endpoint>_event`` and the grouping columns (toxicity as known at the landmark); and
     the counts of who was left out.
@@ -156,7 +178,7 @@ def landmark_cohort(df: pd.DataFrame, endpoint: str, landmark_day: int, *,
         "n_before": int(len(rows)),
         "n_event_before": int((~after & event).sum()),
         "n_censored_before": int((~after & ~event).sum()),
-        "n_reclassified": int(late.loc[rows.index][after].sum()),   # among those at the landmark
+        "n_reclassified": int(late.loc[rows.index][after].sum()),  # among those at the landmark
     }
     # the grouping columns only: the analyses read nothing else (a whole-frame copy per endpoint
     # was ~0.3 GB at 10^6 patients)
@@ -204,8 +226,11 @@ def _hazard_ratios(data: pd.DataFrame, endpoint: str, grouping: str) -> tuple[La
     out = []
     for lv in others:
         if lv not in present:
-            out.append(LandmarkHR(lv.key, lv.label, None, None, None, None, None, None,
-                                  "no patient in this group at the landmark"))
+            out.append(
+                LandmarkHR(
+                    lv.key, lv.label, None, None, None, None, None, None, "no patient in this group at the landmark"
+                )
+            )
             continue
         if coef is None:
             out.append(LandmarkHR(lv.key, lv.label, None, None, None, None, None, None, problem))
@@ -214,16 +239,20 @@ def _hazard_ratios(data: pd.DataFrame, endpoint: str, grouping: str) -> tuple[La
         b, se = float(coef[i]), float(np.sqrt(cov[i, i]))
         wald = wald_ratio(b, se)
         if wald is None:
-            out.append(LandmarkHR(lv.key, lv.label, None, None, None, None, None, None,
-                                  "variance not estimable"))
+            out.append(LandmarkHR(lv.key, lv.label, None, None, None, None, None, None, "variance not estimable"))
             continue
         out.append(LandmarkHR(lv.key, lv.label, *wald, b, se, problem))
     return tuple(out)
 
 
-def landmark_survival(df: pd.DataFrame, endpoint: str, grouping: str,
-                      landmark_day: int = OPTIONS["landmark_day"].default, *,
-                      cohort: tuple[pd.DataFrame, dict[str, int]] | None = None) -> LandmarkComparison:
+def landmark_survival(
+    df: pd.DataFrame,
+    endpoint: str,
+    grouping: str,
+    landmark_day: int = OPTIONS["landmark_day"].default,
+    *,
+    cohort: tuple[pd.DataFrame, dict[str, int]] | None = None,
+) -> LandmarkComparison:
     """OS or LFS by a toxicity grouping among patients alive and event-free after
     ``landmark_day`` days, time from the landmark (see the module docstring for who is
     included and how toxicity is classified). KM and log-rank as
@@ -234,24 +263,52 @@ def landmark_survival(df: pd.DataFrame, endpoint: str, grouping: str,
     landmark_day = int(landmark_day)
     empty = dict(n_before=0, n_event_before=0, n_censored_before=0, n_reclassified=0)
     if landmark_day < 0:
-        return LandmarkComparison(endpoint, grouping, landmark_day, **empty, survival=None, hazard_ratios=(),
-                                  reason="landmark day is negative")
+        return LandmarkComparison(
+            endpoint,
+            grouping,
+            landmark_day,
+            **empty,
+            survival=None,
+            hazard_ratios=(),
+            reason="landmark day is negative",
+        )
     if endpoint in NEEDS_RESPONSE and landmark_day < RESPONSE_ASSESSMENT_DAY:
         return LandmarkComparison(
-            endpoint, grouping, landmark_day, **empty, survival=None, hazard_ratios=(),
+            endpoint,
+            grouping,
+            landmark_day,
+            **empty,
+            survival=None,
+            hazard_ratios=(),
             reason=f"the landmark (day {landmark_day}) precedes the day-{RESPONSE_ASSESSMENT_DAY} response "
-                   "assessment that defines the patients in CR")
+            "assessment that defines the patients in CR",
+        )
     data, counts = cohort if cohort is not None else landmark_cohort(df, endpoint, landmark_day)
     if data.empty:
-        return LandmarkComparison(endpoint, grouping, landmark_day, **counts, survival=None, hazard_ratios=(),
-                                  reason=f"no patient alive and event-free after day {landmark_day}")
+        return LandmarkComparison(
+            endpoint,
+            grouping,
+            landmark_day,
+            **counts,
+            survival=None,
+            hazard_ratios=(),
+            reason=f"no patient alive and event-free after day {landmark_day}",
+        )
     comparison = compare_survival(data, endpoint, grouping)
-    return LandmarkComparison(endpoint, grouping, landmark_day, **counts, survival=comparison,
-                              hazard_ratios=_hazard_ratios(data, endpoint, grouping), reason=comparison.reason)
+    return LandmarkComparison(
+        endpoint,
+        grouping,
+        landmark_day,
+        **counts,
+        survival=comparison,
+        hazard_ratios=_hazard_ratios(data, endpoint, grouping),
+        reason=comparison.reason,
+    )
 
 
-def landmark_analyses(df: pd.DataFrame, endpoints, groupings,
-                      landmark_day: int = OPTIONS["landmark_day"].default) -> dict[tuple[str, str], LandmarkComparison]:
+def landmark_analyses(
+    df: pd.DataFrame, endpoints, groupings, landmark_day: int = OPTIONS["landmark_day"].default
+) -> dict[tuple[str, str], LandmarkComparison]:
     """:func:`landmark_survival` for every (endpoint, grouping), classifying the cohort at
     the landmark once and building each endpoint's landmark cohort once."""
     classified = None
@@ -264,8 +321,9 @@ def landmark_analyses(df: pd.DataFrame, endpoints, groupings,
                 classified = toxicity_at_landmark(df, int(landmark_day))
             cohorts[endpoint] = landmark_cohort(df, endpoint, int(landmark_day), classification=classified)
         for grouping in groupings:
-            out[(endpoint, grouping)] = landmark_survival(df, endpoint, grouping, landmark_day,
-                                                          cohort=cohorts.get(endpoint))
+            out[(endpoint, grouping)] = landmark_survival(
+                df, endpoint, grouping, landmark_day, cohort=cohorts.get(endpoint)
+            )
     return out
 
 
@@ -287,12 +345,18 @@ class LandmarkModel:
     n_event_before: int
     n_censored_before: int
     n_reclassified: int
-    cox: CoxResult | None        # None with a reason
+    cox: CoxResult | None  # None with a reason
     reason: str | None = None
 
 
-def landmark_model(df: pd.DataFrame, endpoint: str, landmark_day: int, model, *,
-                   classification: tuple[pd.DataFrame, pd.Series] | None = None) -> LandmarkModel:
+def landmark_model(
+    df: pd.DataFrame,
+    endpoint: str,
+    landmark_day: int,
+    model,
+    *,
+    classification: tuple[pd.DataFrame, pd.Series] | None = None,
+) -> LandmarkModel:
     """The study's multivariable model at a landmark (see :class:`LandmarkModel`); the
     exposure must be a toxicity grouping (:data:`LANDMARK_GROUPINGS`). ``classification``:
     :func:`toxicity_at_landmark` of the same ``df`` and day, when already computed. No
@@ -308,14 +372,25 @@ def landmark_model(df: pd.DataFrame, endpoint: str, landmark_day: int, model, *,
     if landmark_day < 0:
         return LandmarkModel(endpoint, landmark_day, **empty, cox=None, reason="landmark day is negative")
     if endpoint == "lfs" and landmark_day < RESPONSE_ASSESSMENT_DAY:
-        return LandmarkModel(endpoint, landmark_day, **empty, cox=None,
-                             reason=f"the landmark (day {landmark_day}) precedes the day-{RESPONSE_ASSESSMENT_DAY} "
-                                    "response assessment that defines the patients in CR")
-    data, found = landmark_cohort(df, endpoint, landmark_day, columns=model_columns(model),
-                                  classification=classification)
+        return LandmarkModel(
+            endpoint,
+            landmark_day,
+            **empty,
+            cox=None,
+            reason=f"the landmark (day {landmark_day}) precedes the day-{RESPONSE_ASSESSMENT_DAY} "
+            "response assessment that defines the patients in CR",
+        )
+    data, found = landmark_cohort(
+        df, endpoint, landmark_day, columns=model_columns(model), classification=classification
+    )
     counts: dict[str, Any] = dict(found)
     if data.empty:
-        return LandmarkModel(endpoint, landmark_day, **counts, cox=None,
-                             reason=f"no patient alive and event-free after day {landmark_day}")
+        return LandmarkModel(
+            endpoint,
+            landmark_day,
+            **counts,
+            cox=None,
+            reason=f"no patient alive and event-free after day {landmark_day}",
+        )
     spec = replace(model, name=f"landmark day {landmark_day}")
     return LandmarkModel(endpoint, landmark_day, **counts, cox=fit_cox(data, endpoint, model=spec, ph_test=False))

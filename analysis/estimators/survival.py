@@ -77,6 +77,8 @@ class KMSummary:
     #: estimated (no follow-up beyond day 0; a CI curve undefined where survival falls to 0)
     #: rather than not reached (the curve stays above 50% while it is defined).
     not_estimable: frozenset[str] = frozenset()
+    #: Events at time 0 (death on the day of infusion): a median of 0 rests on them.
+    events_at_zero: int = 0
 
     @property
     def median_ci_high_not_estimable(self) -> bool:
@@ -280,6 +282,7 @@ def kaplan_meier(months, events, key: str = "all", label: str = "All patients", 
         landmarks=tuple(_landmark(steps, m) for m in LANDMARK_MONTHS),
         curve=curve,
         not_estimable=frozenset(not_estimable),
+        events_at_zero=int(events[months == 0].sum()),
     )
 
 
@@ -293,6 +296,25 @@ def _why_missing(undefined: bool, which: str) -> str:
     if undefined:
         return f"not estimable: {UNDEFINED_CI}"
     return "not reached" + (": the upper CI curve stays above 50%" if which == "upper" else "")
+
+
+def events_tied_at_one_time(months, events) -> str | None:
+    """Why no survival comparison is made when every event falls at one time, or None.
+
+    With two or more events all tied at one time (everyone who died, died on the day of
+    infusion), a log-rank test, a Cox hazard ratio or a power calculation has a single risk
+    set: it compares who had the event at that moment, not survival over time (R would still
+    print an HR and a p-value). A single event is left to the usual rules."""
+    months = np.asarray(months, dtype=float)
+    events = np.asarray(events, dtype=bool)
+    n_events = int(events.sum())
+    if n_events < 2:
+        return None
+    times = np.unique(months[events])
+    if times.size != 1:
+        return None
+    when = "time 0" if times[0] == 0 else f"{times[0]:.1f} months"
+    return f"all {n_events:,} events tied at {when}: no survival comparison possible"
 
 
 def _endpoint_columns(endpoint: str) -> list[str]:
@@ -355,6 +377,8 @@ def compare_survival(df: pd.DataFrame, endpoint: str, grouping: str | None = Non
         reason = f"only {len(present)} group with patients" if len(present) == 1 else "no group has patients"
     elif not events[np.any([m for _, m in present], axis=0)].any():
         reason = "no event: log-rank test undefined"
+    elif tied := events_tied_at_one_time(*(a[np.any([m for _, m in present], axis=0)] for a in (months, events))):
+        reason = tied
     else:
         chisq, dof, p = _logrank(months, events, present)
 

@@ -87,6 +87,14 @@ class DataRefused(Exception):
     renderers print it as it is, once, without their own internals."""
 
 
+def terminal_text(text: str) -> str:
+    """``text`` safe to print on a terminal: every character that is not printable but the
+    line break (ESC and the other control characters, which a terminal obeys: clear the
+    screen, hide what follows; bidirectional overrides; zero-width characters) shown as
+    its backslash escape (``\\x1b``), everything else as it is."""
+    return "".join(c if c.isprintable() or c == "\n" else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def clip(text: str, width: int) -> str:
     text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
     return text if len(text) <= width else text[: width - 3] + "..."

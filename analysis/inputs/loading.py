@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from analysis.registry.contract import (
     COHORT_FIELDS,
     COHORT_RULES,
     DEFAULT_CUTOFF,
+    EARLIEST_DATE,
     INTEGER,
     ISO_DATE,
     KINETICS_FIELDS,
@@ -47,6 +49,7 @@ from analysis.registry.contract import (
     STATUS,
     TEXT,
     Field,
+    identity_keys,
     kinetics_rules,
     not_done_column,
 )
@@ -56,19 +59,43 @@ from analysis.registry.diseases import disease as disease_profile
 __all__ = ["InputError", "Study", "Violation", "load_cohort", "load_kinetics", "load_study", "parse_cutoff"]
 
 
+#: Latest cut-off the analysis can hold: dates are pandas timestamps (nanoseconds), which
+#: end on 2262-04-11.
+LATEST_CUTOFF = pd.Timestamp.max.date()
+
+
+def check_cutoff(value: dt.date) -> dt.date:
+    """``value`` when it can be a data cut-off (from :data:`EARLIEST_DATE`, before which no
+    CAR-T date is plausible, to :data:`LATEST_CUTOFF`); otherwise a ValueError saying so."""
+    if value < EARLIEST_DATE:
+        raise ValueError(
+            f"the cut-off {value.isoformat()} is before {EARLIEST_DATE.isoformat()}: every date of the "
+            "cohort would be after it; write the date the data were frozen"
+        )
+    if value > LATEST_CUTOFF:
+        raise ValueError(
+            f"the cut-off {value.isoformat()} is after {LATEST_CUTOFF.isoformat()}, the last date the "
+            "analysis can hold; write the date the data were frozen"
+        )
+    return value
+
+
 def parse_cutoff(value: str | dt.date | None) -> dt.date:
-    """The data cut-off as a date: ``YYYY-MM-DD`` text, a date or a datetime."""
+    """The data cut-off as a date: ``YYYY-MM-DD`` text, a date or a datetime (checked by
+    :func:`check_cutoff`)."""
     if value is None:
         value = DEFAULT_CUTOFF
     if isinstance(value, dt.datetime):  # includes pandas.Timestamp
-        return value.date()
+        return check_cutoff(value.date())
     if isinstance(value, dt.date):
-        return value
+        return check_cutoff(value)
     if isinstance(value, str) and re.fullmatch(ISO_DATE, value.strip()):
         try:
-            return dt.date.fromisoformat(value.strip())
+            date = dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
+        else:
+            return check_cutoff(date)
     raise ValueError(f"the cut-off must be a date YYYY-MM-DD, got {value!r}")
 
 
@@ -346,8 +373,9 @@ def load_study(
         )
     if violations:
         raise InputError(violations, warnings=warnings)
+    cohort_frame, pooled = _pool_center_spellings(_finish(cohort.frame, fields))
     return Study(
-        cohort=_finish(cohort.frame, fields),
+        cohort=cohort_frame,
         kinetics=None if kinetics is None else _finish(kinetics.frame, KINETICS_FIELDS),
         cutoff=cutoff,
         cohort_path=Path(cohort_path),
@@ -356,12 +384,45 @@ def load_study(
         notes=notes
         + cohort.notes
         + (_short_cr_notes(cohort.frame, Path(cohort_path)) if profile.key == DEFAULT_DISEASE else ())
-        + (() if kinetics is None else kinetics.notes),
+        + (() if kinetics is None else kinetics.notes)
+        + pooled,
         warnings=warnings,
         not_collected=unread,
         absent_columns=cohort.absent,
         disease=profile.key,
     )
+
+
+def _shown_spelling(text: str) -> str:
+    """A spelling as a note shows it: quoted, with what makes it differ visible (invisible
+    characters and accents written as separate characters as \\u escapes)."""
+    if text.isprintable() and unicodedata.is_normalized("NFC", text):
+        return f"'{text}'"
+    return "'" + text.encode("ascii", "backslashreplace").decode("ascii") + "'"
+
+
+def _pool_center_spellings(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Centers written in several ways (NFC/NFD accents, a zero-width space, case, width:
+    :func:`~analysis.registry.contract.identity_key`) counted as one center, under the
+    spelling most rows use (the first in the file on a tie), with a note listing the
+    spellings merged (the note names centers: it is for the user, never printed in a
+    report)."""
+    if "center" not in frame:
+        return frame, ()
+    centers = frame["center"]
+    notes = []
+    for _, group in centers.groupby(identity_keys(centers), sort=False):
+        counts = group.value_counts(sort=False)
+        if len(counts) < 2:
+            continue
+        chosen = max(counts.index, key=lambda spelling: counts[spelling])
+        frame.loc[group.index, "center"] = chosen
+        rows = ", ".join(f"{_shown_spelling(s)} ({n} {'row' if n == 1 else 'rows'})" for s, n in counts.items())
+        notes.append(
+            f"center: {rows} counted as one center, {_shown_spelling(chosen)} (they differ only in case, width, "
+            "accents or invisible characters); write them alike in the file to silence this note"
+        )
+    return frame, tuple(notes)
 
 
 def _short_cr_notes(frame: pd.DataFrame, path: Path) -> tuple[str, ...]:

@@ -29,10 +29,19 @@ the contract column means (:func:`_content_doubts`: a "CR" column whose "yes" pa
 have no CR date, a dose in mg that holds small whole numbers, dates before 2000 or after
 the export). Everything to check is listed first ("Check these before you validate"),
 and ``map`` says "every required column is mapped" only when nothing is in doubt.
+
+The contract mapped onto is that of the disease profile the export speaks of
+(:func:`detect_disease`, or ``--disease``): headers naming a column only one profile has,
+in the words of its ``vocabulary`` (:mod:`analysis.registry.diseases`: "Best response
+(Lugano)", "R-ISS", "Bulky"), and cells holding levels only its response scale has (CMR,
+VGPR). The study file gets ``disease:`` with why (GUESS when the evidence is thin or mixed),
+and response cells are mapped onto the scale's keys ("Complete metabolic response
+(Deauville 1-3)" -> CR).
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import difflib
 import functools
@@ -49,7 +58,7 @@ import yaml
 from analysis.inputs import redcap, yamlstrict
 from analysis.inputs.readers import normal_name
 from analysis.inputs.xlsx import check_archive
-from analysis.registry.concepts import OPTIONS, VARIABLES
+from analysis.registry.concepts import ENDPOINTS, OPTIONS, VARIABLES
 from analysis.registry.contract import (
     BOOLEAN_WORDS,
     COHORT_FIELDS,
@@ -59,129 +68,452 @@ from analysis.registry.contract import (
     SEX_WORDS,
     STATUS_WORDS,
 )
+from analysis.registry.diseases import DEFAULT_DISEASE, DISEASES, SCALES, Profile, Scale
+from analysis.registry.diseases import disease as disease_profile
 
 #: Labels and variable names that registries use for each contract column (normalised
 #: as :func:`analysis.inputs.readers.normal_name` does). The report's own names of a
 #: Table 1 variable (:data:`analysis.registry.concepts.VARIABLES`) count too.
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "patient_id": ("record id", "record", "patient id", "patient", "subject id", "study id", "id", "upn",
-                   "patient number", "pt id", "study number", "participant id"),
-    "center": ("centre", "site", "center name", "centre name", "institution", "hospital", "data access group",
-               "redcap data access group", "center id", "site id", "treating center", "treating centre",
-               "treating site", "treating hospital", "study site", "transplant center"),
-    "infusion_date": ("date of car t infusion", "car t infusion date", "infusion date", "date of infusion",
-                      "cart infusion date", "cart inf dt", "inf date", "car t cell infusion date",
-                      "infusion day 0 date", "date of car t cell infusion", "date of car t", "car t date",
-                      "date of car t cells", "day 0 date", "date of cell infusion"),
-    "age": ("age at infusion", "age years", "age at car t infusion", "age at infusion years", "age yrs",
-            "age at car t", "age years at car t", "age years at infusion", "age at treatment"),
+    "patient_id": (
+        "record id",
+        "record",
+        "patient id",
+        "patient",
+        "subject id",
+        "study id",
+        "id",
+        "upn",
+        "patient number",
+        "pt id",
+        "study number",
+        "participant id",
+    ),
+    "center": (
+        "centre",
+        "site",
+        "center name",
+        "centre name",
+        "institution",
+        "hospital",
+        "data access group",
+        "redcap data access group",
+        "center id",
+        "site id",
+        "treating center",
+        "treating centre",
+        "treating site",
+        "treating hospital",
+        "study site",
+        "transplant center",
+    ),
+    "infusion_date": (
+        "date of car t infusion",
+        "car t infusion date",
+        "infusion date",
+        "date of infusion",
+        "cart infusion date",
+        "cart inf dt",
+        "inf date",
+        "car t cell infusion date",
+        "infusion day 0 date",
+        "date of car t cell infusion",
+        "date of car t",
+        "car t date",
+        "date of car t cells",
+        "day 0 date",
+        "date of cell infusion",
+    ),
+    "age": (
+        "age at infusion",
+        "age years",
+        "age at car t infusion",
+        "age at infusion years",
+        "age yrs",
+        "age at car t",
+        "age years at car t",
+        "age years at infusion",
+        "age at treatment",
+    ),
     "sex": ("gender", "sex at birth", "patient sex"),
-    "ph_positive": ("ph", "philadelphia chromosome", "ph chromosome", "ph positive all", "bcr abl1",
-                    "philadelphia chromosome positive", "ph status", "bcr abl", "ph positive", "philadelphia positive"),
-    "disease_status": ("disease status at infusion", "relapsed or refractory", "status at infusion",
-                       "disease status", "r r status", "refractory status", "disease status before car t",
-                       "disease state", "disease state before car t", "disease state at infusion"),
-    "n_relapses": ("number of relapses", "relapses", "prior relapses", "no of relapses", "n relapses",
-                   "number of prior relapses"),
-    "prior_lines": ("prior lines of therapy", "number of prior lines", "prior therapy lines", "lines of therapy",
-                    "prior treatments", "prior lines", "number of prior lines of therapy",
-                    "number of prior treatment lines", "prior treatment lines", "number of prior therapies",
-                    "number of lines of therapy", "previous therapy lines", "previous lines of therapy"),
-    "bm_blasts_pct": ("bone marrow blasts", "marrow blasts", "bm blasts", "bone marrow blasts before infusion",
-                      "bm blasts percent", "blasts in bone marrow", "pre infusion marrow blasts",
-                      "bone marrow blasts before car t", "bone marrow blasts pre infusion",
-                      "bone marrow blast percent pre infusion", "marrow blasts before car t",
-                      "marrow blasts at lymphodepletion", "bone marrow blasts at lymphodepletion"),
-    "cart_dose_1e6_per_kg": ("car t dose", "cell dose", "car t cell dose", "dose 10 6 cells kg",
-                             "infused dose", "cart dose", "car t dose x10 6 kg", "dose x10 6 kg",
-                             "car t cells infused", "cells infused", "infused car t cells"),
-    "il6_peak_pg_ml": ("peak il 6", "il 6 peak", "il6 peak", "peak il6", "peak interleukin 6",
-                       "maximum il 6"),
+    "ph_positive": (
+        "ph",
+        "philadelphia chromosome",
+        "ph chromosome",
+        "ph positive all",
+        "bcr abl1",
+        "philadelphia chromosome positive",
+        "ph status",
+        "bcr abl",
+        "ph positive",
+        "philadelphia positive",
+    ),
+    "disease_status": (
+        "disease status at infusion",
+        "relapsed or refractory",
+        "status at infusion",
+        "disease status",
+        "r r status",
+        "refractory status",
+        "disease status before car t",
+        "disease state",
+        "disease state before car t",
+        "disease state at infusion",
+    ),
+    "n_relapses": (
+        "number of relapses",
+        "relapses",
+        "prior relapses",
+        "no of relapses",
+        "n relapses",
+        "number of prior relapses",
+    ),
+    "prior_lines": (
+        "prior lines of therapy",
+        "number of prior lines",
+        "prior therapy lines",
+        "lines of therapy",
+        "prior treatments",
+        "prior lines",
+        "number of prior lines of therapy",
+        "number of prior treatment lines",
+        "prior treatment lines",
+        "number of prior therapies",
+        "number of lines of therapy",
+        "previous therapy lines",
+        "previous lines of therapy",
+    ),
+    "bm_blasts_pct": (
+        "bone marrow blasts",
+        "marrow blasts",
+        "bm blasts",
+        "bone marrow blasts before infusion",
+        "bm blasts percent",
+        "blasts in bone marrow",
+        "pre infusion marrow blasts",
+        "bone marrow blasts before car t",
+        "bone marrow blasts pre infusion",
+        "bone marrow blast percent pre infusion",
+        "marrow blasts before car t",
+        "marrow blasts at lymphodepletion",
+        "bone marrow blasts at lymphodepletion",
+    ),
+    "cart_dose_1e6_per_kg": (
+        "car t dose",
+        "cell dose",
+        "car t cell dose",
+        "dose 10 6 cells kg",
+        "infused dose",
+        "cart dose",
+        "car t dose x10 6 kg",
+        "dose x10 6 kg",
+        "car t cells infused",
+        "cells infused",
+        "infused car t cells",
+    ),
+    "il6_peak_pg_ml": ("peak il 6", "il 6 peak", "il6 peak", "peak il6", "peak interleukin 6", "maximum il 6"),
     "ferritin_peak_ng_ml": ("peak ferritin", "ferritin peak", "maximum ferritin", "ferritin max"),
-    "crs_grade": ("crs grade astct", "crs grade", "cytokine release syndrome grade", "grade of crs",
-                  "crs grd", "max crs grade", "maximum crs grade", "peak crs grade"),
-    "crs_onset_day": ("crs onset day", "day of crs onset", "crs onset", "onset of crs day", "crs onset d",
-                      "days to crs", "crs onset days after infusion", "first day of crs", "crs start",
-                      "start of crs", "crs start day"),
-    "icans_grade": ("icans grade astct", "icans grade", "neurotoxicity grade", "grade of icans", "icans grd",
-                    "max icans grade", "maximum icans grade", "peak icans grade",
-                    "immune effector cell associated neurotoxicity syndrome grade"),
-    "icans_onset_day": ("icans onset day", "day of icans onset", "icans onset", "onset of icans day",
-                        "days to icans", "icans onset days after infusion", "first day of icans", "icans start",
-                        "start of icans", "icans start day"),
+    "crs_grade": (
+        "crs grade astct",
+        "crs grade",
+        "cytokine release syndrome grade",
+        "grade of crs",
+        "crs grd",
+        "max crs grade",
+        "maximum crs grade",
+        "peak crs grade",
+    ),
+    "crs_onset_day": (
+        "crs onset day",
+        "day of crs onset",
+        "crs onset",
+        "onset of crs day",
+        "crs onset d",
+        "days to crs",
+        "crs onset days after infusion",
+        "first day of crs",
+        "crs start",
+        "start of crs",
+        "crs start day",
+    ),
+    "icans_grade": (
+        "icans grade astct",
+        "icans grade",
+        "neurotoxicity grade",
+        "grade of icans",
+        "icans grd",
+        "max icans grade",
+        "maximum icans grade",
+        "peak icans grade",
+        "immune effector cell associated neurotoxicity syndrome grade",
+    ),
+    "icans_onset_day": (
+        "icans onset day",
+        "day of icans onset",
+        "icans onset",
+        "onset of icans day",
+        "days to icans",
+        "icans onset days after infusion",
+        "first day of icans",
+        "icans start",
+        "start of icans",
+        "icans start day",
+    ),
     "seizure": ("seizures", "seizure during icans", "any seizure", "seizure"),
-    "steroids": ("corticosteroids", "steroid treatment", "corticosteroid treatment", "steroids given",
-                 "dexamethasone given", "received steroids", "steroid use", "corticosteroids given",
-                 "corticosteroids for crs icans", "steroids for crs icans", "steroids for toxicity",
-                 "corticosteroids for toxicity", "toxicity steroids", "toxicity corticosteroids",
-                 "steroids given for toxicity", "corticosteroids given for toxicity", "steroids administered"),
-    "dex_equiv_cum_mg": ("cumulative dexamethasone equivalent", "cumulative steroid dose",
-                         "dexamethasone equivalent dose", "cumulative dexamethasone mg",
-                         "dex equivalent mg", "cumulative steroid dose mg dexamethasone equivalent",
-                         "cumulative dexamethasone dose", "dexamethasone total", "total dexamethasone dose",
-                         "total dexamethasone", "total dexamethasone equivalent dose", "dexamethasone equivalent"),
-    "tocilizumab": ("tocilizumab given", "received tocilizumab", "toci", "tocilizumab treatment",
-                    "tocilizumab use", "tocilizumab for crs", "toxicity tocilizumab", "tocilizumab administered"),
-    "tocilizumab_cum_mg": ("cumulative tocilizumab dose", "tocilizumab dose", "tocilizumab mg",
-                           "cumulative tocilizumab mg", "toci dose", "total tocilizumab dose"),
-    "cr_day30": ("cr at day 30", "complete remission at day 30", "complete response at day 30", "d30 cr",
-                 "day 30 cr", "cr d30", "response day 30 cr", "response at day 30", "day 30 response",
-                 "best response day 30", "response d30", "d30 response", "best response by day 28",
-                 "best response by day 30", "response at day 28", "day 28 response", "response by day 28",
-                 "response by day 30", "response day 28"),
-    "mrd_negative": ("mrd negative", "mrd negativity", "mrd negative cr", "mrd neg", "mrd status negative",
-                     "mrd negative at day 30", "mrd status", "mrd day 30", "mrd d30", "mrd at day 30",
-                     "mrd result", "mrd", "mrd at response", "mrd flow", "mrd status at response", "mrd flow at cr",
-                     "mrd by ngs", "mrd by flow", "mrd day 28", "mrd d28"),
-    "cr_date": ("date of cr", "date of complete remission", "cr date", "complete remission date",
-                "date of complete response", "date of response", "response date", "date of remission",
-                "remission date", "date of first cr"),
-    "relapse_date": ("date of relapse", "relapse date", "date of progression or relapse", "date of progression",
-                     "progression date"),
+    "steroids": (
+        "corticosteroids",
+        "steroid treatment",
+        "corticosteroid treatment",
+        "steroids given",
+        "dexamethasone given",
+        "received steroids",
+        "steroid use",
+        "corticosteroids given",
+        "corticosteroids for crs icans",
+        "steroids for crs icans",
+        "steroids for toxicity",
+        "corticosteroids for toxicity",
+        "toxicity steroids",
+        "toxicity corticosteroids",
+        "steroids given for toxicity",
+        "corticosteroids given for toxicity",
+        "steroids administered",
+    ),
+    "dex_equiv_cum_mg": (
+        "cumulative dexamethasone equivalent",
+        "cumulative steroid dose",
+        "dexamethasone equivalent dose",
+        "cumulative dexamethasone mg",
+        "dex equivalent mg",
+        "cumulative steroid dose mg dexamethasone equivalent",
+        "cumulative dexamethasone dose",
+        "dexamethasone total",
+        "total dexamethasone dose",
+        "total dexamethasone",
+        "total dexamethasone equivalent dose",
+        "dexamethasone equivalent",
+    ),
+    "tocilizumab": (
+        "tocilizumab given",
+        "received tocilizumab",
+        "toci",
+        "tocilizumab treatment",
+        "tocilizumab use",
+        "tocilizumab for crs",
+        "toxicity tocilizumab",
+        "tocilizumab administered",
+    ),
+    "tocilizumab_cum_mg": (
+        "cumulative tocilizumab dose",
+        "tocilizumab dose",
+        "tocilizumab mg",
+        "cumulative tocilizumab mg",
+        "toci dose",
+        "total tocilizumab dose",
+    ),
+    "cr_day30": (
+        "cr at day 30",
+        "complete remission at day 30",
+        "complete response at day 30",
+        "d30 cr",
+        "day 30 cr",
+        "cr d30",
+        "response day 30 cr",
+        "response at day 30",
+        "day 30 response",
+        "best response day 30",
+        "response d30",
+        "d30 response",
+        "best response by day 28",
+        "best response by day 30",
+        "response at day 28",
+        "day 28 response",
+        "response by day 28",
+        "response by day 30",
+        "response day 28",
+    ),
+    "mrd_negative": (
+        "mrd negative",
+        "mrd negativity",
+        "mrd negative cr",
+        "mrd neg",
+        "mrd status negative",
+        "mrd negative at day 30",
+        "mrd status",
+        "mrd day 30",
+        "mrd d30",
+        "mrd at day 30",
+        "mrd result",
+        "mrd",
+        "mrd at response",
+        "mrd flow",
+        "mrd status at response",
+        "mrd flow at cr",
+        "mrd by ngs",
+        "mrd by flow",
+        "mrd day 28",
+        "mrd d28",
+    ),
+    "cr_date": (
+        "date of cr",
+        "date of complete remission",
+        "cr date",
+        "complete remission date",
+        "date of complete response",
+        "date of response",
+        "response date",
+        "date of remission",
+        "remission date",
+        "date of first cr",
+    ),
+    "relapse_date": (
+        "date of relapse",
+        "relapse date",
+        "date of progression or relapse",
+        "date of progression",
+        "progression date",
+    ),
     "death_date": ("date of death", "death date", "dod"),
-    "last_followup_date": ("date of last follow up", "last follow up", "last follow up date",
-                           "date last known alive", "last contact date", "date of last contact",
-                           "last fu date", "date of last follow up or death", "last seen", "date last seen",
-                           "date of last visit", "last visit date", "last visit"),
-    "hsct_date": ("hsct post", "hsct post date", "hsct post dt", "hsct date", "date of hsct",
-                  "allo hsct after car t", "date of allo hsct after car t", "allo hsct date",
-                  "consolidative hsct", "consolidative hsct date", "date of consolidative hsct",
-                  "hsct after car t", "date of hsct after car t", "post car t hsct", "post car t hsct date",
-                  "allogeneic transplant date", "date of allogeneic transplant", "allogeneic hsct after car t",
-                  "sct date", "date of sct", "transplant date", "date of transplant", "allo sct date"),
-    "day": ("day after infusion", "days after infusion", "sample day", "study day", "day post infusion",
-            "timepoint day", "day of sample", "sampling day", "days since infusion", "day since infusion"),
-    "car_copies_per_ug": ("car copies per ug", "car transgene copies", "car copies ug dna",
-                          "transgene copies per ug gdna", "car t copies", "car copies", "copies ug",
-                          "car t copies per ug dna", "car transgene copies per ug dna", "car t expansion",
-                          "car transgene", "car t transgene", "car vector copies", "car t qpcr", "car qpcr",
-                          "qpcr car copies ug gdna", "car copies ug gdna", "qpcr car copies",
-                          "car vector copies per ug dna", "vector copies per ug dna"),
+    "last_followup_date": (
+        "date of last follow up",
+        "last follow up",
+        "last follow up date",
+        "date last known alive",
+        "last contact date",
+        "date of last contact",
+        "last fu date",
+        "date of last follow up or death",
+        "last seen",
+        "date last seen",
+        "date of last visit",
+        "last visit date",
+        "last visit",
+    ),
+    "hsct_date": (
+        "hsct post",
+        "hsct post date",
+        "hsct post dt",
+        "hsct date",
+        "date of hsct",
+        "allo hsct after car t",
+        "date of allo hsct after car t",
+        "allo hsct date",
+        "consolidative hsct",
+        "consolidative hsct date",
+        "date of consolidative hsct",
+        "hsct after car t",
+        "date of hsct after car t",
+        "post car t hsct",
+        "post car t hsct date",
+        "allogeneic transplant date",
+        "date of allogeneic transplant",
+        "allogeneic hsct after car t",
+        "sct date",
+        "date of sct",
+        "transplant date",
+        "date of transplant",
+        "allo sct date",
+    ),
+    "day": (
+        "day after infusion",
+        "days after infusion",
+        "sample day",
+        "study day",
+        "day post infusion",
+        "timepoint day",
+        "day of sample",
+        "sampling day",
+        "days since infusion",
+        "day since infusion",
+    ),
+    "car_copies_per_ug": (
+        "car copies per ug",
+        "car transgene copies",
+        "car copies ug dna",
+        "transgene copies per ug gdna",
+        "car t copies",
+        "car copies",
+        "copies ug",
+        "car t copies per ug dna",
+        "car transgene copies per ug dna",
+        "car t expansion",
+        "car transgene",
+        "car t transgene",
+        "car vector copies",
+        "car t qpcr",
+        "car qpcr",
+        "qpcr car copies ug gdna",
+        "car copies ug gdna",
+        "qpcr car copies",
+        "car vector copies per ug dna",
+        "vector copies per ug dna",
+    ),
 }
 
 #: Abbreviations of clinical registries, read as the words they stand for when headers
 #: and labels are matched ("BM blasts" = "bone marrow blasts", "Date of last FU").
 ABBREVIATIONS: dict[str, str] = {
-    "bm": "bone marrow", "tox": "toxicity", "resp": "response", "inf": "infusion", "fu": "follow up",
-    "dx": "diagnosis", "allo": "allogeneic", "ice": "immune effector cell", "tx": "treatment",
-    "pt": "patient", "pts": "patients", "dt": "date", "yrs": "years", "yr": "years", "max": "peak",
-    "cum": "cumulative", "cumul": "cumulative", "dex": "dexamethasone", "toci": "tocilizumab",
-    "tcz": "tocilizumab", "rel": "relapse", "grd": "grade", "gr": "grade", "sz": "seizure",
-    "lfu": "last follow up", "dod": "date of death", "dob": "date of birth", "num": "number",
-    "nb": "number", "lot": "lines of therapy", "neuro": "neurotoxicity", "pos": "positive",
-    "neg": "negative", "ctr": "center", "d": "day", "pct": "percent", "perc": "percent",
-    "cs": "corticosteroids", "cort": "corticosteroids", "il6": "il 6", "cart": "car t", "nt": "neurotoxicity",
-    "dz": "disease", "plus": "positive", "n": "number", "bl": "blasts", "vcn": "vector copy number",
-    "highest": "peak", "maximum": "peak", "pd": "progression",
+    "bm": "bone marrow",
+    "tox": "toxicity",
+    "resp": "response",
+    "inf": "infusion",
+    "fu": "follow up",
+    "dx": "diagnosis",
+    "allo": "allogeneic",
+    "ice": "immune effector cell",
+    "tx": "treatment",
+    "pt": "patient",
+    "pts": "patients",
+    "dt": "date",
+    "yrs": "years",
+    "yr": "years",
+    "max": "peak",
+    "cum": "cumulative",
+    "cumul": "cumulative",
+    "dex": "dexamethasone",
+    "toci": "tocilizumab",
+    "tcz": "tocilizumab",
+    "rel": "relapse",
+    "grd": "grade",
+    "gr": "grade",
+    "sz": "seizure",
+    "lfu": "last follow up",
+    "dod": "date of death",
+    "dob": "date of birth",
+    "num": "number",
+    "nb": "number",
+    "lot": "lines of therapy",
+    "neuro": "neurotoxicity",
+    "pos": "positive",
+    "neg": "negative",
+    "ctr": "center",
+    "d": "day",
+    "pct": "percent",
+    "perc": "percent",
+    "cs": "corticosteroids",
+    "cort": "corticosteroids",
+    "il6": "il 6",
+    "cart": "car t",
+    "nt": "neurotoxicity",
+    "dz": "disease",
+    "plus": "positive",
+    "n": "number",
+    "bl": "blasts",
+    "vcn": "vector copy number",
+    "highest": "peak",
+    "maximum": "peak",
+    "pd": "progression",
 }
 
 #: Words that name an optional column: a header holding one is a candidate for it, so that the
 #: column is not written off as "not collected" without a word (``map``'s doubts).
 _OPTIONAL_WORDS = {
-    "il6_peak_pg_ml": {"il", "il6", "interleukin"}, "ferritin_peak_ng_ml": {"ferritin"},
+    "il6_peak_pg_ml": {"il", "il6", "interleukin"},
+    "ferritin_peak_ng_ml": {"ferritin"},
     "seizure": {"seizure", "convulsion", "epilepsy"},
     "dex_equiv_cum_mg": {"dexamethasone", "steroid", "corticosteroid"},
-    "tocilizumab_cum_mg": {"tocilizumab"}, "mrd_negative": {"mrd", "residual"},
+    "tocilizumab_cum_mg": {"tocilizumab"},
+    "mrd_negative": {"mrd", "residual"},
 }
 
 #: Least similarity for a guessed header (below it, the column is left unmapped).
@@ -200,17 +532,55 @@ FROM_EVENT = "from event"
 
 _YES = {"yes", "y", "true", "1", "checked", "present", "positive", "pos", "+", "x", "ja", "oui", "si", "sí"}
 _NO = {"no", "n", "false", "0", "unchecked", "absent", "negative", "neg", "-", "nein", "non"}
-_NOT_DONE = set(NOT_DONE_WORDS) | {"not applicable", "n/a", "na", "missing", "not performed", "not tested",
-                                   "pending", "not available", "not assessable", "not evaluated", "inevaluable"}
+_NOT_DONE = set(NOT_DONE_WORDS) | {
+    "not applicable",
+    "n/a",
+    "na",
+    "missing",
+    "not performed",
+    "not tested",
+    "pending",
+    "not available",
+    "not assessable",
+    "not evaluated",
+    "inevaluable",
+}
 #: A test result under ``*_negative`` (MRD): these words mean negative (true) or positive (false).
 _RESULT_NEGATIVE = {"negative", "neg", "-", "undetectable", "not detected", "below detection", "below lod"}
 _RESULT_POSITIVE = {"positive", "pos", "+", "detectable", "detected"}
 #: Words of a day-30 response: complete remission (CR with or without count recovery) or not.
-_CR_YES = {"cr", "cri", "crh", "crp", "complete remission", "complete response", "cr with incomplete count recovery",
-           "cr with incomplete hematologic recovery", "mrd negative cr", "mrd positive cr", "cr mrd negative",
-           "cr mrd positive", "cr mrd neg", "cr mrd pos"}
-_CR_NO = {"pr", "partial response", "partial remission", "sd", "stable disease", "pd", "progressive disease",
-          "nr", "no response", "non response", "refractory", "no remission", "no cr", "relapse"}
+_CR_YES = {
+    "cr",
+    "cri",
+    "crh",
+    "crp",
+    "complete remission",
+    "complete response",
+    "cr with incomplete count recovery",
+    "cr with incomplete hematologic recovery",
+    "mrd negative cr",
+    "mrd positive cr",
+    "cr mrd negative",
+    "cr mrd positive",
+    "cr mrd neg",
+    "cr mrd pos",
+}
+_CR_NO = {
+    "pr",
+    "partial response",
+    "partial remission",
+    "sd",
+    "stable disease",
+    "pd",
+    "progressive disease",
+    "nr",
+    "no response",
+    "non response",
+    "refractory",
+    "no remission",
+    "no cr",
+    "relapse",
+}
 _NONE_GRADE = {"none", "no", "no crs", "no icans", "absent", "grade 0", "0", "not present"}
 _MALE, _FEMALE = {"male", "m", "man", "masculine", "h"}, {"female", "f", "woman", "feminine"}
 
@@ -243,6 +613,23 @@ class ColumnMatch:
         return self.how
 
 
+@dataclass(frozen=True)
+class DiseaseGuess:
+    """The disease profile ``map`` proposes (:func:`detect_disease`)."""
+
+    key: str  # analysis.registry.diseases.DISEASES key
+    how: str  # given (--disease) | sure | guess | default (nothing spoke of another profile)
+    why: str = ""
+
+    @property
+    def comment(self) -> str:
+        if self.how == "given":
+            return "given to map (--disease)"
+        if self.how == "guess":
+            return f"GUESS: {self.why}: check"
+        return self.why
+
+
 @dataclass
 class Proposal:
     export: Path
@@ -268,16 +655,26 @@ class Proposal:
     notes: list[str] = field(default_factory=list)
     #: contract column -> {code: the dictionary's label}, shown beside coded values
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: the disease profile proposed (:func:`detect_disease`) and why
+    disease: DiseaseGuess = field(default_factory=lambda: DiseaseGuess(DEFAULT_DISEASE, "default", ""))
+
+    @property
+    def fields(self) -> tuple:
+        """The cohort contract mapped onto: the disease profile's."""
+        return disease_profile(self.disease.key).fields
 
     @property
     def missing_required(self) -> list[str]:
-        required = {f.name for f in COHORT_FIELDS if f.required}
+        required = {f.name for f in self.fields if f.required}
         out = [m.name for m in self.cohort_matches if (m.header is None or m.how == HELD_BACK) and m.name in required]
         if self.has_kinetics:
             required_k = {f.name for f in KINETICS_FIELDS if f.required}
             from_event = self.layout is not None and any(d is not None for d in self.layout.kinetics_events.values())
-            out += [f"{m.name} (kinetics)" for m in self.kinetics_matches if m.header is None
-                    and m.name in required_k and not (m.name == "day" and from_event)]
+            out += [
+                f"{m.name} (kinetics)"
+                for m in self.kinetics_matches
+                if m.header is None and m.name in required_k and not (m.name == "day" and from_event)
+            ]
         return out
 
     @property
@@ -297,6 +694,8 @@ class Proposal:
         elif self.dictionary_file is not None:
             source.append(f"data dictionary {self.dictionary_file.name}")
         lines = [", ".join(source)]
+        if self.disease.how != "default":
+            lines.append(f"disease: {self.disease.key} ({self.disease.comment})")
         if self.found:
             lines.append(self.found)
         lines += [f"note: {note}" for note in self.notes]
@@ -311,25 +710,35 @@ class Proposal:
             for m in matches:
                 header = "-" if m.header is None else repr(m.header)
                 lines.append(f"  {m.name.ljust(width)}  <- {header}   [{m.comment}]")
-        counts = {how: sum(m.how == how for m in self.cohort_matches + self.kinetics_matches)
-                  for how in (*_HOW_ORDER, HELD_BACK, "unmapped")}
+        counts = {
+            how: sum(m.how == how for m in self.cohort_matches + self.kinetics_matches)
+            for how in (*_HOW_ORDER, HELD_BACK, "unmapped")
+        }
         lines.append("\n" + ", ".join(f"{n} {how}" for how, n in counts.items()))
         for column, table in self.values.items():
             note = self.value_notes.get(column, "")
-            lines.append(f"values of {column}: " + ", ".join(f"{k!r} -> {v!r}" for k, v in table.items())
-                         + (f"   [{note}]" if note else ""))
+            lines.append(
+                f"values of {column}: "
+                + ", ".join(f"{k!r} -> {v!r}" for k, v in table.items())
+                + (f"   [{note}]" if note else "")
+            )
         if self.date_format:
             lines.append(f"date_format: {self.date_format}   [{self.date_note}]")
         if self.not_collected:
             lines.append(f"not collected (optional, not found in the export): {', '.join(self.not_collected)}")
         if self.missing_required:
-            lines.append("\nRequired columns still unmapped: " + ", ".join(self.missing_required)
-                         + "\nWrite their export headers under `columns:` (`kinetics_columns:` for the kinetics "
-                           "table) in the study file.")
+            lines.append(
+                "\nRequired columns still unmapped: "
+                + ", ".join(self.missing_required)
+                + "\nWrite their export headers under `columns:` (`kinetics_columns:` for the kinetics "
+                "table) in the study file."
+            )
         elif self.doubts:
             n = len(self.doubts)
-            lines.append(f"\nEvery required column has a proposal, but {n} point{'s' if n != 1 else ''} above "
-                         f"need{'' if n != 1 else 's'} checking before you validate.")
+            lines.append(
+                f"\nEvery required column has a proposal, but {n} point{'s' if n != 1 else ''} above "
+                f"need{'' if n != 1 else 's'} checking before you validate."
+            )
         else:
             lines.append("\nEvery required column is mapped.")
         return "\n".join(lines)
@@ -376,8 +785,12 @@ _DICT_LABEL = ("field label", "label")
 _DICT_CHOICES = ("choices calculations or slider labels", "choices", "codes", "value labels")
 _DICT_TYPE = ("field type", "type")
 _DICT_FORM = ("form name", "form", "instrument")
-_DICT_VALIDATION = ("text validation type or show slider number", "validation type", "text validation type",
-                    "validation")
+_DICT_VALIDATION = (
+    "text validation type or show slider number",
+    "validation type",
+    "text validation type",
+    "validation",
+)
 
 
 def _cell_text(value) -> str:
@@ -431,7 +844,8 @@ def _dictionary(frame: pd.DataFrame) -> Dictionary | None:
         if validation_col is not None and kind not in ("slider", "calc"):
             out.validations[var] = _cell_text(row[validation_col]).lower()
         pairs = _IMPLICIT_CHOICES.get(kind) or (
-            {} if kind in _NOT_CHOICES or choice_col is None else _parse_choices(_cell_text(row[choice_col])))
+            {} if kind in _NOT_CHOICES or choice_col is None else _parse_choices(_cell_text(row[choice_col]))
+        )
         if kind == "checkbox":  # one 0/1 column per option: name___code
             for code, option in pairs.items():
                 column = f"{var}___{code.lower().replace('-', '_')}"
@@ -511,7 +925,14 @@ def _read(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, str | Non
         frame = sheets[chosen].map(_cell_text)
         frame.columns = [_cell_text(c) for c in frame.columns]
         return frame, chosen if len(sheets) > 1 else None, dictionary_sheet, dictionary
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, comment=None, encoding="utf-8-sig")
+    skip = 0  # comment and blank lines above the header (data/README.md), as validate reads them
+    with open(path, "rb") as fh:
+        for line in fh:
+            text = line.removeprefix(codecs.BOM_UTF8).strip() if skip == 0 else line.strip()
+            if text and not text.startswith(b"#"):
+                break
+            skip += 1
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, comment=None, encoding="utf-8-sig", skiprows=skip)
     frame = frame[~frame.iloc[:, 0].astype(str).str.startswith("#")] if len(frame.columns) else frame
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.map(lambda v: v.strip() if isinstance(v, str) else _cell_text(v)), None, None, None
@@ -579,8 +1000,10 @@ def _expand(text: str) -> str:
     """Normalised words with the clinical abbreviations written out ("bm_blasts" ->
     "bone_marrow_blasts"; "Ph+" -> "ph_positive")."""
     words = [w for w in normal_name(re.sub(r"(?<=\w)\+", " positive ", text)).split("_") if w]
-    words = ["number" if w == "no" and i + 1 < len(words) and words[i + 1] == "of" else w  # "No. of relapses"
-             for i, w in enumerate(words)]
+    words = [
+        "number" if w == "no" and i + 1 < len(words) and words[i + 1] == "of" else w  # "No. of relapses"
+        for i, w in enumerate(words)
+    ]
     return "_".join(ABBREVIATIONS.get(w, w) for w in words).replace(" ", "_")
 
 
@@ -594,8 +1017,11 @@ def _stems(text: str) -> frozenset[str]:
     """The words of a header, abbreviations written out, plurals singular, small words and
     units left out: "CRS (ASTCT grade)" and "CRS grade ASTCT" have the same."""
     small = {"of", "the", "at", "in", "a", "to", "by", "for", "mg", "per", "and", "or", "yn", "administered"}
-    return frozenset(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
-                     for w in _tokens(text) if w not in small)
+    return frozenset(
+        w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+        for w in _tokens(text)
+        if w not in small
+    )
 
 
 @functools.lru_cache(maxsize=262144)
@@ -603,24 +1029,32 @@ def _similarity(a: str, b: str) -> float:
     na, nb = normal_name(a), normal_name(b)
     if na == nb:
         return 1.0
-    ratio = max(difflib.SequenceMatcher(None, na, nb).ratio(),
-                difflib.SequenceMatcher(None, _expand(a), _expand(b)).ratio())
+    ratio = max(
+        difflib.SequenceMatcher(None, na, nb).ratio(), difflib.SequenceMatcher(None, _expand(a), _expand(b)).ratio()
+    )
     ta, tb = _tokens(a), _tokens(b)
     jaccard = len(ta & tb) / len(ta | tb) if ta | tb else 0.0
     return max(ratio, jaccard)
 
 
-def _synonyms(name: str) -> tuple[str, ...]:
+def _synonyms(name: str, vocabulary: dict[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
+    """The names a column goes by: its own, :data:`SYNONYMS`, the report's, and the disease
+    profile's ``vocabulary`` (:attr:`analysis.registry.diseases.Profile.vocabulary`)."""
     own = (VARIABLES[name].name, VARIABLES[name].phrase) if name in VARIABLES else ()
-    return (name.replace("_", " "),) + SYNONYMS.get(name, ()) + own
+    return (name.replace("_", " "),) + SYNONYMS.get(name, ()) + own + (vocabulary or {}).get(name, ())
 
 
 def _without_units(text: str) -> str:
     return re.sub(r"\([^)]*\)|\[[^]]*\]", " ", text)
 
 
-def _candidates(name: str, header: str, label: str | None,
-                option: tuple[str, str] | None = None) -> tuple[str, float, str]:
+def _candidates(
+    name: str,
+    header: str,
+    label: str | None,
+    option: tuple[str, str] | None = None,
+    vocabulary: dict[str, tuple[str, ...]] | None = None,
+) -> tuple[str, float, str]:
     """(how, score, via) of one header for one contract column."""
     if header == name:
         return "exact", 3.0, ""
@@ -628,7 +1062,7 @@ def _candidates(name: str, header: str, label: str | None,
         return "same name", 2.5, ""
     texts = [header] + ([label] if label else [])
     texts += [_without_units(t) for t in texts if "(" in t or "[" in t]  # units: "Peak IL-6 (pg/mL)"
-    synonyms = _synonyms(name)
+    synonyms = _synonyms(name, vocabulary)
     for text in texts:
         normal, expanded = normal_name(text), _expand(text)
         for synonym in synonyms:
@@ -637,8 +1071,12 @@ def _candidates(name: str, header: str, label: str | None,
                 via = f"dictionary label '{label}'" if from_dictionary else ""
                 shortened = [w for w in normal.split("_") if w in ABBREVIATIONS]
                 if normal != normal_name(synonym) and shortened:
-                    via = ", ".join(filter(None, [via, "abbreviations " + ", ".join(
-                        f"{w.upper()} = {ABBREVIATIONS[w]}" for w in shortened)]))
+                    via = ", ".join(
+                        filter(
+                            None,
+                            [via, "abbreviations " + ", ".join(f"{w.upper()} = {ABBREVIATIONS[w]}" for w in shortened)],
+                        )
+                    )
                 return "known label", 2.0, via
     for text in texts:  # the same words in another order ("CRS (ASTCT grade)" = "CRS grade ASTCT")
         words = _stems(text)
@@ -676,8 +1114,15 @@ def _result_column(name: str, header: str, label: str | None, evidence: _Table |
     return f"{' '.join(sorted(words & _RESULT_WORDS[name])).upper()} field whose values read {'/'.join(shown[:3])}"
 
 
-def _match(headers: list[str], fields, labels: dict[str, str], options: dict[str, tuple[str, str]] | None = None,
-           preset: dict[str, ColumnMatch] | None = None, evidence: _Table | None = None) -> list[ColumnMatch]:
+def _match(
+    headers: list[str],
+    fields,
+    labels: dict[str, str],
+    options: dict[str, tuple[str, str]] | None = None,
+    preset: dict[str, ColumnMatch] | None = None,
+    evidence: _Table | None = None,
+    vocabulary: dict[str, tuple[str, ...]] | None = None,
+) -> list[ColumnMatch]:
     """One header per contract column, best pairs first (a header is used once). With the
     export's ``evidence`` (its dictionary entries and cells), a header whose kind cannot hold
     the column is never proposed for it (a yes/no field for a date: :func:`_kind_fits`)
@@ -693,7 +1138,7 @@ def _match(headers: list[str], fields, labels: dict[str, str], options: dict[str
         for header in headers:
             if not header or header in used:
                 continue
-            how, score, via = _candidates(f.name, header, labels.get(header), options.get(header))
+            how, score, via = _candidates(f.name, header, labels.get(header), options.get(header), vocabulary)
             if how not in ("exact", "same name") and not _kind_fits(kinds.get(header, UNKNOWN_KIND), f.kind):
                 continue
             if how == "guess" and (why := _result_column(f.name, header, labels.get(header), evidence)):
@@ -716,7 +1161,7 @@ def _boolean_values(distinct: list[str], choices: dict[str, str], name: str = ""
     """Yes/no-like words -> booleans; for a column that accepts it (``not_done``), "not
     done"-like words -> "not done" (else empty). A test result column of the form
     Negative/Positive under ``*_negative`` reads Negative as true."""
-    accepts_not_done = any(f.name == name and f.not_done for f in COHORT_FIELDS)
+    accepts_not_done = name in _NOT_DONE_COLUMNS
     negative_is_yes = name.endswith("_negative")
     positive_is_yes = name.endswith("_positive")
     table: dict[str, bool | str | None] = {}
@@ -747,8 +1192,9 @@ def _boolean_values(distinct: list[str], choices: dict[str, str], name: str = ""
         else:
             unknown.append(value)
     notes = []
-    if negative_is_yes and any(re.sub(r"\s*\([^)]*\)", "", choices.get(v, v)).strip().lower() in _RESULT_NEGATIVE
-                               for v in table):
+    if negative_is_yes and any(
+        re.sub(r"\s*\([^)]*\)", "", choices.get(v, v)).strip().lower() in _RESULT_NEGATIVE for v in table
+    ):
         notes.append("a test result: negative (undetectable) read as true")
     if unknown:
         notes.append(f"not recognised: {', '.join(unknown)}")
@@ -785,8 +1231,11 @@ def _status_values(distinct: list[str], choices: dict[str, str], name: str = "")
             table[value] = "relapsed"
         else:
             unknown.append(value)
-    guessed = "check: 'refractory' read as primary_refractory" if any(
-        v == "primary_refractory" and "primary" not in choices.get(k, k).lower() for k, v in table.items()) else ""
+    guessed = (
+        "check: 'refractory' read as primary_refractory"
+        if any(v == "primary_refractory" and "primary" not in choices.get(k, k).lower() for k, v in table.items())
+        else ""
+    )
     note = "; ".join(filter(None, [guessed, f"not recognised: {', '.join(unknown)}" if unknown else ""]))
     return (table, note) if table or unknown else None
 
@@ -795,9 +1244,9 @@ def _grade_values(distinct: list[str], choices: dict[str, str], name: str = "") 
     table, unknown = {}, []
     for value in distinct:
         text = choices.get(value, value).strip().lower()
-        if re.fullmatch(r"\d+(\.0)?", value) and (value not in choices
-                                                  or (digits := re.search(r"\d+", text)) is None
-                                                  or digits[0] == value.split(".")[0]):
+        if re.fullmatch(r"\d+(\.0)?", value) and (
+            value not in choices or (digits := re.search(r"\d+", text)) is None or digits[0] == value.split(".")[0]
+        ):
             continue  # already a number (or a code whose label is the same grade)
         if text in _NONE_GRADE:
             table[value] = 0
@@ -810,7 +1259,67 @@ def _grade_values(distinct: list[str], choices: dict[str, str], name: str = "") 
     return (table, note) if table or unknown else None
 
 
-_VALUE_PROPOSERS = {"boolean": _boolean_values, "sex": _sex_values, "status": _status_values}
+def _spellings(text: str) -> list[str]:
+    """The ways a cell may spell a response level: itself, with its brackets left out, what
+    is inside them ("Complete metabolic response (Deauville 1-3)", "Stringent CR (sCR)"), and
+    each with underscores and hyphens read as spaces (lower case)."""
+    low = re.sub(r"\s+", " ", text.strip().lower())
+    tries = [low, re.sub(r"\s*\([^)]*\)|\s*\[[^]]*\]", "", low).strip(), *re.findall(r"\(([^)]*)\)", low)]
+    tries += [re.sub(r"[_\-]+", " ", t).strip() for t in tries]
+    return [t.strip() for t in tries if t.strip()]
+
+
+def _scale_level(text: str, scale: Scale) -> str | None:
+    """The level of a response scale a cell names, in any of its :func:`_spellings`
+    (:attr:`analysis.registry.diseases.Scale.words`)."""
+    return next((scale.words[t] for t in _spellings(text) if t in scale.words), None)
+
+
+def _scale_values(scale: Scale):
+    """The proposer of a response column on ``scale``: each export value -> the level's key;
+    "not evaluable"-like words -> "not done"; a spelling the scale reads as it is, unmapped."""
+
+    def propose(distinct: list[str], choices: dict[str, str], name: str = "") -> tuple[dict, str] | None:
+        table: dict[str, str] = {}
+        unknown = []
+        for value in distinct:
+            text = choices.get(value, value)
+            low = text.strip().lower()
+            if text == value and low in scale.words:
+                continue  # read as it is
+            level = _scale_level(text, scale)
+            if level is not None:
+                table[value] = level
+            elif low in _NOT_DONE or low.replace("_", " ") in _NOT_DONE:
+                if text == value and low in NOT_DONE_WORDS:
+                    continue
+                table[value] = "not done"
+            else:
+                unknown.append(value)
+        note = f"{scale.name} levels: {', '.join(scale.keys)}"
+        if unknown:
+            note += f"; not recognised: {', '.join(unknown)}"
+        return (table, note) if table or unknown else None
+
+    return propose
+
+
+_VALUE_PROPOSERS = {
+    "boolean": _boolean_values,
+    "sex": _sex_values,
+    "status": _status_values,
+    **{kind: _scale_values(scale) for kind, scale in SCALES.items()},
+}
+#: Columns that accept "not done" (any disease profile's: MRD not assessed, response not evaluable).
+_NOT_DONE_COLUMNS = {f.name for p in DISEASES.values() for f in p.fields if f.not_done}
+#: A disease profile's own whole-number scores (ECOG, Ann Arbor stage, IPI, R-ISS): written in
+#: words or Roman numerals ("Stage IV", "R-ISS II") they are read as grades are.
+_LEVEL_COLUMNS = {
+    f.name
+    for p in DISEASES.values()
+    for f in p.fields
+    if f.kind == "integer" and f.name not in {c.name for c in COHORT_FIELDS}
+}
 
 
 def _propose_values(frame: pd.DataFrame, choices: dict, matches: list[ColumnMatch], fields) -> tuple[dict, dict]:
@@ -820,7 +1329,9 @@ def _propose_values(frame: pd.DataFrame, choices: dict, matches: list[ColumnMatc
         if m.header is None:
             continue
         kind = kinds[m.name]
-        proposer = _VALUE_PROPOSERS.get(kind) or (_grade_values if m.name.endswith("_grade") else None)
+        proposer = _VALUE_PROPOSERS.get(kind) or (
+            _grade_values if m.name.endswith("_grade") or m.name in _LEVEL_COLUMNS else None
+        )
         if proposer is None:
             continue
         codes = choices.get(m.header, {})
@@ -862,8 +1373,7 @@ def _date_format(frame: pd.DataFrame, matches: list[ColumnMatch], fields) -> tup
         elif any(int(t[2]) > 12 for t in texts):
             fmt, note = f"%m{sep}%d{sep}%Y", f"{len(texts)} text dates, month first (a second number above 12)"
         else:
-            fmt, note = f"%d{sep}%m{sep}%Y", (f"{len(texts)} text dates; no number above 12, day first ASSUMED: "
-                                              "check")
+            fmt, note = f"%d{sep}%m{sep}%Y", (f"{len(texts)} text dates; no number above 12, day first ASSUMED: check")
     dates = [d for h in date_columns for d in _dates(frame[h], fmt) if d is not None]
     return fmt, note, max(dates, default=None)
 
@@ -907,8 +1417,15 @@ def _contract_values(cells: pd.Series, table: dict | None) -> pd.Series:
     return text.str.lower()
 
 
-def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dict, choices: dict,
-                    date_format: str | None, export: Path) -> list[tuple[str, str, bool]]:
+def _content_doubts(
+    frame: pd.DataFrame,
+    matches: list[ColumnMatch],
+    values: dict,
+    choices: dict,
+    date_format: str | None,
+    export: Path,
+    fields=COHORT_FIELDS,
+) -> list[tuple[str, str, bool]]:
     """What a column's values say against what its contract column means: (contract
     column, what is wrong, whether the mapping is held back: written commented out, so that
     nothing is read from a column whose values contradict its meaning)."""
@@ -920,20 +1437,33 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
         if m is None:
             return None
         text = _contract_values(frame[m.header], values.get(name))
-        return text.map(lambda v: True if BOOLEAN_WORDS.get(v) is True else False if BOOLEAN_WORDS.get(v) is False
-                        else None)
+        return text.map(
+            lambda v: True if BOOLEAN_WORDS.get(v) is True else False if BOOLEAN_WORDS.get(v) is False else None
+        )
 
     cr = by_name.get("cr_day30")
     if cr is not None:
         labels = {choices.get(cr.header, {}).get(v, v).strip().lower() for v in frame[cr.header] if v}
         if labels & {"positive", "negative", "pos", "neg"}:
             listed = ", ".join(sorted(labels))
-            found.append(("cr_day30", f"cr_day30 <- {cr.header!r}: its values are {listed}: a test result "
-                          "(MRD?), not a response at day 30", True))
+            found.append(
+                (
+                    "cr_day30",
+                    f"cr_day30 <- {cr.header!r}: its values are {listed}: a test result "
+                    "(MRD?), not a response at day 30",
+                    True,
+                )
+            )
         elif len(labels) >= 3 and labels & {"not done", "not assessed", "not performed", "not tested"}:
             done = sorted(labels & _NOT_DONE)[0]
-            found.append(("cr_day30", f"cr_day30 <- {cr.header!r}: three levels with one '{done}': "
-                          "a response is evaluated, an assessment (MRD?) is done", True))
+            found.append(
+                (
+                    "cr_day30",
+                    f"cr_day30 <- {cr.header!r}: three levels with one '{done}': "
+                    "a response is evaluated, an assessment (MRD?) is done",
+                    True,
+                )
+            )
         in_cr, date = as_bool("cr_day30"), by_name.get("cr_date")
         if in_cr is not None and date is not None:
             has_date = frame[date.header].fillna("").astype(str).str.strip().ne("")
@@ -941,10 +1471,16 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
             no_with = int((in_cr.eq(False) & has_date).sum())
             known = int(in_cr.notna().sum())
             if known and (yes_without + no_with) > max(2, 0.1 * known):
-                found.append(("cr_day30", f"cr_day30 <- {cr.header!r}: {yes_without} patients read as in CR have "
-                              "no CR date "
-                              f"({date.header!r}) and {no_with} read as not in CR have one: is this the CR column, "
-                              "and are its values the right way round?", True))
+                found.append(
+                    (
+                        "cr_day30",
+                        f"cr_day30 <- {cr.header!r}: {yes_without} patients read as in CR have "
+                        "no CR date "
+                        f"({date.header!r}) and {no_with} read as not in CR have one: is this the CR column, "
+                        "and are its values the right way round?",
+                        True,
+                    )
+                )
     mrd = by_name.get("mrd_negative")
     if mrd is not None:
         negative = as_bool("mrd_negative")
@@ -953,10 +1489,16 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
             outside = int((negative.notna() & in_cr.eq(False)).sum())
             known = int(negative.notna().sum())
             if known and outside > max(2, 0.1 * known):
-                found.append(("mrd_negative", f"mrd_negative <- {mrd.header!r}: {outside} of the {known} patients "
-                              "with an MRD value "
-                              "are read as not in CR (the contract's MRD is that of patients in CR)", True))
-    kinds = {f.name: f.kind for f in COHORT_FIELDS}
+                found.append(
+                    (
+                        "mrd_negative",
+                        f"mrd_negative <- {mrd.header!r}: {outside} of the {known} patients "
+                        "with an MRD value "
+                        "are read as not in CR (the contract's MRD is that of patients in CR)",
+                        True,
+                    )
+                )
+    kinds = {f.name: f.kind for f in fields}
     for yes_no in by_name.values():  # a yes/no column whose values are neither yes nor no
         if kinds.get(yes_no.name) != "boolean":
             continue
@@ -964,12 +1506,20 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
         codes = choices.get(yes_no.header, {})
         distinct = sorted(set(cells[cells.ne("")]))
         found_values = _boolean_values(distinct, codes, yes_no.name)
-        unknown = set(found_values[1].split("not recognised: ", 1)[1].split(", ")) if found_values and \
-            "not recognised: " in found_values[1] else set()
+        unknown = (
+            set(found_values[1].split("not recognised: ", 1)[1].split(", "))
+            if found_values and "not recognised: " in found_values[1]
+            else set()
+        )
         if distinct and set(distinct) <= unknown:  # a code is read by its label, not as the digit it is
             shown = ", ".join(sorted({codes.get(v, v) for v in distinct})[:4])
-            found.append((yes_no.name, f"{yes_no.name} <- {yes_no.header!r}: none of its values ({shown}) reads as "
-                          "yes or no", True))
+            found.append(
+                (
+                    yes_no.name,
+                    f"{yes_no.name} <- {yes_no.header!r}: none of its values ({shown}) reads as yes or no",
+                    True,
+                )
+            )
     for name in ("tocilizumab_cum_mg", "dex_equiv_cum_mg"):
         m = by_name.get(name)
         if m is None:
@@ -977,11 +1527,18 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
         numbers = pd.to_numeric(frame[m.header].replace("", np.nan), errors="coerce").dropna()
         words = _tokens(m.header) | (_tokens(m.via) if m.via else set())
         if len(numbers) and (numbers == numbers.round()).all() and numbers.max() <= DOSE_COUNT_MAX:
-            found.append((name, f"{name} <- {m.header!r}: every value is a small whole number "
-                          f"({int(numbers.min())}-{int(numbers.max())}): a number of doses, not mg?", True))
+            found.append(
+                (
+                    name,
+                    f"{name} <- {m.header!r}: every value is a small whole number "
+                    f"({int(numbers.min())}-{int(numbers.max())}): a number of doses, not mg?",
+                    True,
+                )
+            )
         elif words & {"doses", "number", "count", "n"}:
-            found.append((name, f"{name} <- {m.header!r}: the header speaks of a count of doses; the contract wants mg",
-                          True))
+            found.append(
+                (name, f"{name} <- {m.header!r}: the header speaks of a count of doses; the contract wants mg", True)
+            )
     infusion = by_name.get("infusion_date")
     if infusion is not None:  # the infusion is the first date of a patient's course
         start = pd.Series(_dates(frame[infusion.header], date_format), index=frame.index)
@@ -993,14 +1550,23 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
             both = start.notna() & later.notna()
             before = int(sum(a < b for a, b in zip(later[both], start[both])))
             if both.sum() and before > 0.5 * both.sum():
-                text = (f"{other} <- {m.header!r} precedes infusion_date <- {infusion.header!r} in {before} of "
-                        f"{int(both.sum())} patients: are the two columns swapped?")
+                text = (
+                    f"{other} <- {m.header!r} precedes infusion_date <- {infusion.header!r} in {before} of "
+                    f"{int(both.sum())} patients: are the two columns swapped?"
+                )
                 found += [("infusion_date", text, True), (other, text, True)]
     latest, where = _export_date(export)
-    birth = next((h for h in frame.columns if _expand(h) in ("date_of_birth", "birth_date", "birthdate")
-                  or normal_name(h) in ("dob", "date_of_birth", "birth_date")), None)
+    birth = next(
+        (
+            h
+            for h in frame.columns
+            if _expand(h) in ("date_of_birth", "birth_date", "birthdate")
+            or normal_name(h) in ("dob", "date_of_birth", "birth_date")
+        ),
+        None,
+    )
     births = pd.Series(_dates(frame[birth], date_format), index=frame.index) if birth else None
-    for f in COHORT_FIELDS:
+    for f in fields:
         m = by_name.get(f.name)
         if f.kind != "date" or m is None:
             continue
@@ -1010,8 +1576,14 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
         filled = filled[filled.ne("")]
         if len(filled) and len(known) < DATE_SHARE * len(filled):
             shown = ", ".join(sorted({choices.get(m.header, {}).get(v, v) for v in filled})[:4])
-            found.append((f.name, f"{f.name} <- {m.header!r}: {len(filled) - len(known)} of its {len(filled)} values "
-                          f"are not dates ({shown}): a date column holds dates", True))
+            found.append(
+                (
+                    f.name,
+                    f"{f.name} <- {m.header!r}: {len(filled) - len(known)} of its {len(filled)} values "
+                    f"are not dates ({shown}): a date column holds dates",
+                    True,
+                )
+            )
             continue
         if known.empty:
             continue
@@ -1020,15 +1592,31 @@ def _content_doubts(frame: pd.DataFrame, matches: list[ColumnMatch], values: dic
         if births is not None:
             before = int(sum(d is not None and b is not None and d < b for d, b in zip(dates, births)))
             if before:
-                found.append((f.name, f"{f.name} <- {m.header!r}: {before} dates precede the patient's date of birth "
-                              f"({birth!r})", before >= len(known) / 2))
+                found.append(
+                    (
+                        f.name,
+                        f"{f.name} <- {m.header!r}: {before} dates precede the patient's date of birth ({birth!r})",
+                        before >= len(known) / 2,
+                    )
+                )
         if len(early):
-            found.append((f.name, f"{f.name} <- {m.header!r}: {len(early)} dates before {EARLIEST_DATE.year} (earliest "
-                          f"{min(early).isoformat()}): a date of birth or of diagnosis?", len(early) >= len(known) / 2))
+            found.append(
+                (
+                    f.name,
+                    f"{f.name} <- {m.header!r}: {len(early)} dates before {EARLIEST_DATE.year} (earliest "
+                    f"{min(early).isoformat()}): a date of birth or of diagnosis?",
+                    len(early) >= len(known) / 2,
+                )
+            )
         if len(late):
-            found.append((f.name, f"{f.name} <- {m.header!r}: {len(late)} dates after the export was made "
-                          f"({latest.isoformat()}, {where}): a planned date, or another column?",
-                          len(late) >= len(known) / 2))
+            found.append(
+                (
+                    f.name,
+                    f"{f.name} <- {m.header!r}: {len(late)} dates after the export was made "
+                    f"({latest.isoformat()}, {where}): a planned date, or another column?",
+                    len(late) >= len(known) / 2,
+                )
+            )
     return found
 
 
@@ -1047,8 +1635,9 @@ def _kinetics_fields() -> tuple:
     return tuple(f for f in KINETICS_FIELDS if f.name != "patient_id")
 
 
-def _best_kinetics(headers: list[str], labels: dict[str, str],
-                   evidence: _Table | None = None) -> tuple[ColumnMatch | None, ColumnMatch | None]:
+def _best_kinetics(
+    headers: list[str], labels: dict[str, str], evidence: _Table | None = None
+) -> tuple[ColumnMatch | None, ColumnMatch | None]:
     matches = {m.name: m for m in _match(headers, _kinetics_fields(), labels, evidence=evidence)}
     found = [matches.get(name) for name in ("car_copies_per_ug", "day")]
     return tuple(m if m is not None and m.header is not None else None for m in found)  # type: ignore[return-value]
@@ -1072,8 +1661,9 @@ def _split_redcap(table: _Table, shape: redcap.Shape, export: Path) -> _Split:
     headers = list(frame.columns)
     positional = frame.set_axis(range(len(headers)), axis=1)
     instruments, events = redcap.describe_rows(positional, shape)
-    system = {headers[i] for i in shape.system if headers[i] != (headers[shape.group] if shape.group is not None
-                                                                  else None)}
+    system = {
+        headers[i] for i in shape.system if headers[i] != (headers[shape.group] if shape.group is not None else None)
+    }
     record = headers[0]
     forms = table.dictionary.forms if table.dictionary is not None else {}
     instrument = frame[headers[shape.instrument]].str.strip() if shape.instrument is not None else None
@@ -1110,8 +1700,10 @@ def _split_redcap(table: _Table, shape: redcap.Shape, export: Path) -> _Split:
         kinetics_rows, kinetics_columns = rows, set(columns)
         found = f"{n} rows of repeating instrument {name} -> kinetics"
         if copies.how == "guess" and not any(hint in normal_name(name) for hint in _KINETICS_HINTS):
-            doubts.append(f"kinetics from repeating instrument {name!r}: its column {copies.header!r} is only a "
-                          "guess for CAR copies")
+            doubts.append(
+                f"kinetics from repeating instrument {name!r}: its column {copies.header!r} is only a "
+                "guess for CAR copies"
+            )
     elif event is not None:
         # sampling events: events whose rows hold CAR copies (the column best matching them)
         columns = [h for h in headers if h not in system and h != record]
@@ -1122,16 +1714,19 @@ def _split_redcap(table: _Table, shape: redcap.Shape, export: Path) -> _Split:
             has_copies = frame[copies.header].str.strip().ne("") & ~repeating
             sampling = [e for e in events if (has_copies & event.eq(e)).any()]
             # a day column is one filled wherever a sample is
-            filled = [h for h in columns if h != copies.header
-                      and frame.loc[has_copies, h].str.strip().ne("").mean() >= 0.9]
+            filled = [
+                h for h in columns if h != copies.header and frame.loc[has_copies, h].str.strip().ne("").mean() >= 0.9
+            ]
             _, day = _best_kinetics(filled, table.labels, table)
             days: dict[str, int | None] = {}
             for e in sampling:
                 days[e] = None if day is not None else redcap.event_day(e)
             missing = [e for e, d in days.items() if d is None and day is None]
             if missing:
-                doubts.append(f"kinetics events {', '.join(map(repr, missing))}: no day after infusion in the "
-                              "event name and no day column: write each day under `redcap: kinetics_events:`")
+                doubts.append(
+                    f"kinetics events {', '.join(map(repr, missing))}: no day after infusion in the "
+                    "event name and no day column: write each day under `redcap: kinetics_events:`"
+                )
             layout = redcap.Layout(kinetics_events=days)
             kinetics_rows = event.isin(sampling) & has_copies
             kinetics_columns = set(candidate_columns(event.isin(sampling) & ~repeating))
@@ -1142,14 +1737,23 @@ def _split_redcap(table: _Table, shape: redcap.Shape, export: Path) -> _Split:
             found = "no kinetics (no event holds CAR copies)"
     else:
         found = "no kinetics (no repeating instrument holds CAR copies)"
-    others = [f"{n} rows of repeating instrument {name}" for name, n in instruments.items()
-              if name != layout.kinetics_instrument]
+    others = [
+        f"{n} rows of repeating instrument {name}"
+        for name, n in instruments.items()
+        if name != layout.kinetics_instrument
+    ]
     if others:
         notes.append("not read (not part of the contract): " + ", ".join(others))
     copies_at = [headers.index(copies_header)] if copies_header is not None else []
-    split = redcap.split(positional, headers, shape, layout, record=0,
-                         merged=[i for i, h in enumerate(headers) if h not in kinetics_columns],
-                         sample_values=copies_at)
+    split = redcap.split(
+        positional,
+        headers,
+        shape,
+        layout,
+        record=0,
+        merged=[i for i, h in enumerate(headers) if h not in kinetics_columns],
+        sample_values=copies_at,
+    )
     cohort = split.cohort.set_axis(headers, axis=1).fillna("")
     kinetics = None
     kinetics_headers: list[str] = []
@@ -1159,8 +1763,12 @@ def _split_redcap(table: _Table, shape: redcap.Shape, export: Path) -> _Split:
         kinetics = kinetics.set_axis(headers + extra, axis=1).fillna("")
         kinetics_headers = [record] + [h for h in headers if h in kinetics_columns] + extra
     only_kinetics = kinetics_columns - _nonempty_columns(frame, ~kinetics_rows & ~repeating)
-    only_kinetics |= {h for h in headers if layout.kinetics_instrument is not None
-                      and normal_name(forms.get(h, "")) == normal_name(layout.kinetics_instrument)}
+    only_kinetics |= {
+        h
+        for h in headers
+        if layout.kinetics_instrument is not None
+        and normal_name(forms.get(h, "")) == normal_name(layout.kinetics_instrument)
+    }
     cohort_headers = [h for h in headers if h not in system and h not in only_kinetics]
     if shape.group is not None:
         cohort_headers = [h for h in cohort_headers if h != headers[shape.group]] + [headers[shape.group]]
@@ -1173,13 +1781,138 @@ def _split_redcap(table: _Table, shape: redcap.Shape, export: Path) -> _Split:
     return _Split(cohort, kinetics, cohort_headers, kinetics_headers, layout, text, doubts, notes)
 
 
+# --------------------------------------------------------------------------- the disease profile
+
+_MATCHED = ("exact", "same name", "known label")
+
+
+@functools.lru_cache(maxsize=1)
+def _profile_evidence() -> tuple[dict[str, set[str]], set[str], dict[str, set[str]], dict[str, str], dict[str, str]]:
+    """What tells the profiles apart, all read from :data:`analysis.registry.diseases.DISEASES`:
+    (profile -> the contract columns no other profile has (B-ALL: its required ones); the
+    columns every non-default profile shares and B-ALL lacks (best response, progression
+    date); profile -> the response-level spellings no other profile's scale has (CMR, VGPR);
+    scale-name word -> profile ("lugano", "imwg"); endpoint abbreviation -> profile ("pfs"),
+    for endpoints B-ALL does not have)."""
+    names = {key: {f.name for f in p.fields} for key, p in DISEASES.items()}
+    own = {}
+    for key, p in DISEASES.items():
+        others = set().union(*(n for k, n in names.items() if k != key))
+        own[key] = {f.name for f in p.fields if f.name not in others and (key != DEFAULT_DISEASE or f.required)}
+    profiles = [n for k, n in names.items() if k != DEFAULT_DISEASE]
+    shared: set[str] = set.intersection(*profiles) - names[DEFAULT_DISEASE] if profiles else set()
+    levels = {}
+    for key, p in DISEASES.items():
+        if p.scale is None:
+            continue
+        rest = set().union(*(set(q.scale.words) for k, q in DISEASES.items() if k != key and q.scale is not None))
+        levels[key] = set(p.scale.words) - rest
+    scale_names = {p.scale.name.split()[0].lower(): key for key, p in DISEASES.items() if p.scale is not None}
+    endpoints = {
+        e.abbreviation.lower(): key
+        for key, p in DISEASES.items()
+        if key != DEFAULT_DISEASE
+        for e in p.endpoints
+        if e.key not in ENDPOINTS
+    }
+    return own, shared, levels, scale_names, endpoints
+
+
+def detect_disease(
+    headers: list[str],
+    labels: dict[str, str],
+    frame: pd.DataFrame,
+    choices: dict[str, dict[str, str]] | None = None,
+    kinds: dict[str, str] | None = None,
+) -> DiseaseGuess:
+    """The disease profile an export speaks of, and why. Evidence for a profile: a header (or
+    its dictionary label) naming one of the columns only that profile has, in the words of
+    its ``vocabulary`` (:attr:`analysis.registry.diseases.Profile.vocabulary`: "R-ISS",
+    "Bulky", "LDH > ULN") or the B-ALL contract's :data:`SYNONYMS`; a header naming the
+    profile's response scale ("Best response (Lugano)"); a column whose values are levels
+    only that profile's scale has (CMR, PMR; VGPR, sCR). A header naming another profile's
+    column too counts for neither. Sure when one profile has at least two pieces and no
+    other has any; a GUESS otherwise; B-ALL (the default) when nothing speaks of another
+    profile."""
+    choices, kinds = choices or {}, kinds or {}
+    own, shared, levels, scale_names, endpoints = _profile_evidence()
+    found: dict[str, list[str]] = {key: [] for key in DISEASES}
+    generic: list[str] = []
+    for header in headers:
+        label = labels.get(header)
+        words = _tokens(header) | (_tokens(label) if label else frozenset())
+        speaks = {
+            key
+            for key, columns in own.items()
+            for column in columns
+            if _candidates(column, header, label, vocabulary=DISEASES[key].vocabulary)[0] in _MATCHED
+        }
+        speaks |= {key for word, key in scale_names.items() if word in words}
+        if len(speaks) == 1:
+            found[speaks.pop()].append(repr(header))
+        elif not speaks and (
+            words & set(endpoints)
+            or any(
+                _candidates(column, header, label, vocabulary=p.vocabulary)[0] in _MATCHED
+                for column in shared
+                for key, p in DISEASES.items()
+                if key != DEFAULT_DISEASE
+            )
+        ):
+            if not any(_candidates(f.name, header, label)[0] in _MATCHED for f in COHORT_FIELDS):
+                generic.append(repr(header))
+        if kinds.get(header) == DATE_FIELD or header not in frame:
+            continue
+        column = frame[header]
+        if isinstance(column, pd.DataFrame):  # a header written twice
+            column = column.iloc[:, 0]
+        cells = {choices.get(header, {}).get(v, v) for v in column.head(5000) if v}
+        if len(cells) > 50:
+            continue
+        for key, spelled in levels.items():
+            hits = sorted({cell for cell in cells if set(_spellings(cell)) & spelled})
+            if hits:
+                found[key].append(f"values {', '.join(hits[:3])} of {header!r}")
+    scores = {key: len(items) for key, items in found.items() if key != DEFAULT_DISEASE}
+    if not scores:
+        return DiseaseGuess(DEFAULT_DISEASE, "default", "")
+    top = max(scores, key=lambda k: scores[k])  # the first profile on a tie
+    runner = max((n for k, n in scores.items() if k != top), default=0)
+    b_all = len(found[DEFAULT_DISEASE])
+    profile = DISEASES[top]
+    if scores[top] == 0:
+        if not generic:
+            return DiseaseGuess(DEFAULT_DISEASE, "default", "")
+        return DiseaseGuess(
+            top,
+            "guess",
+            f"{', '.join(generic[:3])} speak of a lymphoma or myeloma study, but no "
+            f"column or response level of one profile only was found (mm: myeloma)",
+        )
+    said = f"{', '.join(found[top][:4])} speak of {profile.name}"
+    if b_all >= scores[top]:
+        return DiseaseGuess(
+            DEFAULT_DISEASE,
+            "guess",
+            f"{', '.join(found[DEFAULT_DISEASE][:3])} speak of {DISEASES[DEFAULT_DISEASE].name}, but {said}",
+        )
+    others = [f"{', '.join(items[:2])} of {DISEASES[k].name}" for k, items in found.items() if items and k != top]
+    if runner or b_all or scores[top] < 2:
+        return DiseaseGuess(top, "guess", said + (f"; but {'; '.join(others)}" if others else ""))
+    return DiseaseGuess(top, "sure", said)
+
+
 # --------------------------------------------------------------------------- public
 
 
-def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=None) -> Proposal:
+def propose_mapping(
+    export, kinetics=None, sheet: str | None = None, dictionary=None, disease: str | None = None
+) -> Proposal:
     """Read an export (and its kinetics, and its data dictionary) and propose the mapping;
     nothing is written. ``dictionary``: REDCap's data-dictionary CSV (default: one found
-    beside the export, or a dictionary sheet of the workbook)."""
+    beside the export, or a dictionary sheet of the workbook). ``disease``: the disease
+    profile whose contract to map onto (default: the one the export speaks of,
+    :func:`detect_disease`; B-ALL when nothing speaks of another)."""
     export = Path(export)
     frame, chosen_sheet, dictionary_sheet, sheet_dictionary = _read(export, sheet)
     notes: list[str] = []
@@ -1189,15 +1922,18 @@ def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=
     if named is None and sheet_dictionary is None:
         named = find_dictionary(export)
         if named is not None and _read_dictionary_csv(named) is None:
-            notes.append(f"{named.name} was not read as a data dictionary (no 'Variable / Field Name' and "
-                         "'Field Label' columns)")
+            notes.append(
+                f"{named.name} was not read as a data dictionary (no 'Variable / Field Name' and 'Field Label' columns)"
+            )
             named = None
     if named is not None:
         found_dictionary = _read_dictionary_csv(named)
         if found_dictionary is None:
-            raise ValueError(f"{named}: not a data dictionary (REDCap's CSV has the columns 'Variable / Field "
-                             "Name', 'Form Name', 'Field Type', 'Field Label', 'Choices, Calculations, OR Slider "
-                             "Labels')")
+            raise ValueError(
+                f"{named}: not a data dictionary (REDCap's CSV has the columns 'Variable / Field "
+                "Name', 'Form Name', 'Field Type', 'Field Label', 'Choices, Calculations, OR Slider "
+                "Labels')"
+            )
         dictionary_file = named
     table = _table(frame, chosen_sheet, dictionary_sheet, found_dictionary)
     options = {}
@@ -1220,11 +1956,20 @@ def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=
         first = str(frame.columns[0])
         how, _, via = _candidates("patient_id", first, table.labels.get(first))
         if how == "guess":
-            preset["patient_id"] = ColumnMatch("patient_id", first, "known label", 1.0,
-                                               "REDCap record id: first column")
-    cohort_matches = _match(cohort_headers, COHORT_FIELDS, table.labels, options, preset, evidence=table)
-    values, value_notes = _propose_values(cohort_frame, table.choices, cohort_matches, COHORT_FIELDS)
-    fmt, date_note, latest = _date_format(cohort_frame, cohort_matches, COHORT_FIELDS)
+            preset["patient_id"] = ColumnMatch(
+                "patient_id", first, "known label", 1.0, "REDCap record id: first column"
+            )
+    if disease is not None:
+        guess = DiseaseGuess(disease_profile(disease).key, "given")
+    else:
+        guess = detect_disease(cohort_headers, table.labels, cohort_frame, table.choices, table.kinds)
+    profile: Profile = disease_profile(guess.key)
+    fields = profile.fields
+    cohort_matches = _match(
+        cohort_headers, fields, table.labels, options, preset, evidence=table, vocabulary=profile.vocabulary
+    )
+    values, value_notes = _propose_values(cohort_frame, table.choices, cohort_matches, fields)
+    fmt, date_note, latest = _date_format(cohort_frame, cohort_matches, fields)
 
     kinetics_matches: list[ColumnMatch] = []
     if kinetics_path is not None:
@@ -1237,38 +1982,74 @@ def propose_mapping(export, kinetics=None, sheet: str | None = None, dictionary=
         headers = [h for h in split.kinetics_headers if h != "day (from the event)"]
         kinetics_matches = _match(headers, KINETICS_FIELDS, table.labels, preset=kpreset, evidence=table)
         if any(d is not None for d in split.layout.kinetics_events.values()):
-            kinetics_matches = [ColumnMatch("day", None, FROM_EVENT, 1.0, "the event name")
-                                if m.name == "day" and m.header is None else m for m in kinetics_matches]
+            kinetics_matches = [
+                ColumnMatch("day", None, FROM_EVENT, 1.0, "the event name")
+                if m.name == "day" and m.header is None
+                else m
+                for m in kinetics_matches
+            ]
 
     doubts = list(split.doubts) if split is not None else []
-    doubts += [f"{m.name} <- {m.header!r} is a GUESS (similarity {m.score:.2f})" for m in cohort_matches +
-               kinetics_matches if m.how == "guess"]
-    content = _content_doubts(cohort_frame, cohort_matches, values, table.choices, fmt, export)
+    if guess.how == "guess":
+        doubts.append(f"disease: {guess.key} is a GUESS: {guess.why}")
+    doubts += [
+        f"{m.name} <- {m.header!r} is a GUESS (similarity {m.score:.2f})"
+        for m in cohort_matches + kinetics_matches
+        if m.how == "guess"
+    ]
+    content = _content_doubts(cohort_frame, cohort_matches, values, table.choices, fmt, export, fields)
     held = {name: text.split(": ", 1)[1] for name, text, hold in content if hold}
     doubts = [d for d in doubts if d.split(" <- ")[0] not in held]  # its content says more than its name
     doubts += list(dict.fromkeys(text for _, text, _ in content))
-    cohort_matches = [ColumnMatch(m.name, m.header, HELD_BACK, m.score, held[m.name]) if m.name in held else m
-                      for m in cohort_matches]
+    cohort_matches = [
+        ColumnMatch(m.name, m.header, HELD_BACK, m.score, held[m.name]) if m.name in held else m for m in cohort_matches
+    ]
     values = {column: table for column, table in values.items() if column not in held}
-    doubts += [f"values of {column}: {note}" for column, note in value_notes.items()
-               if "not recognised" in note or "check" in note or "GUESS" in note]
+    doubts += [
+        f"values of {column}: {note}"
+        for column, note in value_notes.items()
+        if "not recognised" in note or "check" in note or "GUESS" in note
+    ]
     if "ASSUMED" in date_note:
         doubts.append(f"date_format {fmt}: {date_note}")
-    not_collected = [m.name for m in cohort_matches
-                     if m.header is None and any(f.name == m.name and f.optional_column for f in COHORT_FIELDS)]
+    not_collected = [
+        m.name
+        for m in cohort_matches
+        if m.header is None and any(f.name == m.name and f.optional_column for f in fields)
+    ]
     used = {m.header for m in cohort_matches if m.header}
     for name in not_collected:  # "not collected" only where no header speaks of it
         key = _OPTIONAL_WORDS.get(name, set())
         near = [h for h in cohort_headers if h not in used and _stems(h) & key]
         if near:
-            doubts.append(f"{name}: not found, so written as not collected, but {', '.join(map(repr, near[:3]))} "
-                          "may hold it: map it under columns: if so")
-    value_labels = {m.name: table.choices[m.header] for m in cohort_matches
-                    if m.name in values and m.header in table.choices}
-    return Proposal(export, kinetics_path, table.sheet, cohort_matches, kinetics_matches, values, value_notes,
-                    fmt, date_note, latest, table.dictionary_sheet, dictionary_file,
-                    None if split is None else split.layout, "" if split is None else split.found,
-                    doubts, not_collected, notes, value_labels)
+            doubts.append(
+                f"{name}: not found, so written as not collected, but {', '.join(map(repr, near[:3]))} "
+                "may hold it: map it under columns: if so"
+            )
+    value_labels = {
+        m.name: table.choices[m.header] for m in cohort_matches if m.name in values and m.header in table.choices
+    }
+    return Proposal(
+        export,
+        kinetics_path,
+        table.sheet,
+        cohort_matches,
+        kinetics_matches,
+        values,
+        value_notes,
+        fmt,
+        date_note,
+        latest,
+        table.dictionary_sheet,
+        dictionary_file,
+        None if split is None else split.layout,
+        "" if split is None else split.found,
+        doubts,
+        not_collected,
+        notes,
+        value_labels,
+        guess,
+    )
 
 
 def _q(value) -> str:
@@ -1277,8 +2058,20 @@ def _q(value) -> str:
     return yamlstrict.scalar(value)
 
 
+def _disease_lines(guess: DiseaseGuess) -> list[str]:
+    """The study file's ``disease:`` line with why (a comment only for the default)."""
+    valid = ", ".join(DISEASES)
+    if guess.how == "default":
+        return [f"# disease: {guess.key}  # the default: nothing in the export speaks of another profile ({valid})"]
+    return [
+        f"# The disease profile ({valid}): its contract is the one mapped below.",
+        f"disease: {guess.key}  # {guess.comment}",
+    ]
+
+
 def study_file_text(proposal: Proposal, target: Path) -> str:
     """The proposed study file, commented line by line."""
+
     def rel(path: Path) -> str:
         return os.path.relpath(path.resolve(), target.resolve().parent)
 
@@ -1291,13 +2084,14 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         lines.append("# CHECK these before you validate:")
         lines += [f"#   {i}. {doubt}" for i, doubt in enumerate(proposal.doubts, start=1)]
     lines += [
-        "title: \"CAR-T cell therapy cohort report\"  # EDIT: your title",
-        "# subtitle: \"...\"",
+        'title: "CAR-T cell therapy cohort report"  # EDIT: your title',
+        '# subtitle: "..."',
         "authors:",
-        "  - name: \"Your Name\"  # EDIT",
-        "    affiliation: \"Your institution\"",
+        '  - name: "Your Name"  # EDIT',
+        '    affiliation: "Your institution"',
         "    corresponding: true",
         "date: today",
+        *_disease_lines(proposal.disease),
         "",
         "data:",
         f"  cohort: {_q(rel(proposal.export))}",
@@ -1315,8 +2109,9 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
     if proposal.layout is not None:
         lines += ["", f"# {proposal.found}", "redcap:"]
         if proposal.layout.kinetics_instrument is not None:
-            lines.append(f"  kinetics_instrument: {_q(proposal.layout.kinetics_instrument)}  "
-                         "# its rows are the kinetics table")
+            lines.append(
+                f"  kinetics_instrument: {_q(proposal.layout.kinetics_instrument)}  # its rows are the kinetics table"
+            )
         elif proposal.layout.kinetics_events:
             lines.append("  kinetics_events:  # sampling event: day after infusion (null: from the day column)")
             lines += [f"    {_q(e)}: {_q(d)}" for e, d in proposal.layout.kinetics_events.items()]
@@ -1331,10 +2126,14 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
             lines.append(f"  # {m.name}: {_q(m.header)}  # {m.comment}")
         elif m.how != "exact":
             lines.append(f"  {m.name}: {_q(m.header)}  # {m.comment}")
-    kinetics_lines = [f"  {m.name}: {_q(m.header)}  # {m.comment}" for m in proposal.kinetics_matches
-                      if m.header is not None and m.how != "exact"]
-    kinetics_lines += [f"  # {m.name}:   # {m.comment}" for m in proposal.kinetics_matches if m.header is None
-                       and m.how != FROM_EVENT]
+    kinetics_lines = [
+        f"  {m.name}: {_q(m.header)}  # {m.comment}"
+        for m in proposal.kinetics_matches
+        if m.header is not None and m.how != "exact"
+    ]
+    kinetics_lines += [
+        f"  # {m.name}:   # {m.comment}" for m in proposal.kinetics_matches if m.header is None and m.how != FROM_EVENT
+    ]
     if kinetics_lines:
         lines += ["kinetics_columns:"] + kinetics_lines
     if proposal.values:
@@ -1352,33 +2151,36 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
     if proposal.date_format:
         lines += ["", f"date_format: {_q(proposal.date_format)}  # {proposal.date_note}"]
     if proposal.not_collected:
-        lines += ["", "# Optional columns not found in the export: the report leaves out what they would show.",
-                  "# If the export has one, map it under columns: and remove it here.",
-                  f"not_collected: [{', '.join(proposal.not_collected)}]"]
+        lines += [
+            "",
+            "# Optional columns not found in the export: the report leaves out what they would show.",
+            "# If the export has one, map it under columns: and remove it here.",
+            f"not_collected: [{', '.join(proposal.not_collected)}]",
+        ]
     lines += [
         "",
         "# What Methods says about the product; leave out what you do not want stated.",
         "product:",
-        "  # name: \"tisagenlecleucel\"",
-        "  # target: \"CD19\"",
-        "  # costimulatory_domain: \"4-1BB\"",
-        "  # vector: \"lentiviral\"",
-        "  # lymphodepletion: \"fludarabine-cyclophosphamide\"",
+        '  # name: "tisagenlecleucel"',
+        '  # target: "CD19"',
+        '  # costimulatory_domain: "4-1BB"',
+        '  # vector: "lentiviral"',
+        '  # lymphodepletion: "fludarabine-cyclophosphamide"',
         "",
         "# What the data cannot say (see study.example.yml). Until a key is given, the manuscript",
-        "# prints \"[to be completed: ...]\" in its place and the render lists it.",
+        '# prints "[to be completed: ...]" in its place and the render lists it.',
         "declarations:",
-        "  # design: \"retrospective multicentre cohort study\"",
-        "  # registry: \"the CAR-T registry of ...\"",
-        "  # setting: \"two university hospitals in ...\"",
-        "  # eligibility: \"Consecutive patients ... were eligible; ... were excluded.\"",
-        "  # relapse: \"Relapse was ...\"",
-        "  # ethics_committee: \"the Ethics Committee of ...\"",
-        "  # ethics_approval: \"approval number\"",
-        "  # consent: \"...\"",
-        "  # funding: \"...\"",
-        "  # conflicts: \"...\"",
-        "  # data_availability: \"...\"",
+        '  # design: "retrospective multicentre cohort study"',
+        '  # registry: "the CAR-T registry of ..."',
+        '  # setting: "two university hospitals in ..."',
+        '  # eligibility: "Consecutive patients ... were eligible; ... were excluded."',
+        '  # relapse: "Relapse was ..."',
+        '  # ethics_committee: "the Ethics Committee of ..."',
+        '  # ethics_approval: "approval number"',
+        '  # consent: "..."',
+        '  # funding: "..."',
+        '  # conflicts: "..."',
+        '  # data_availability: "..."',
         "",
         "analysis:",
         *(f"  {key}: {json.dumps(option.default, ensure_ascii=False)}" for key, option in OPTIONS.items()),
@@ -1394,16 +2196,24 @@ def _check_reads_back(text: str, proposal: Proposal, rel) -> None:
     """Parse the proposed file back (strictly: a duplicate key is an error) and check that it
     says exactly what was proposed; a file that does not is never written."""
     expected = {
-        "columns": {m.name: m.header for m in proposal.cohort_matches
-                    if m.header is not None and m.how not in ("exact", HELD_BACK)},
-        "kinetics_columns": {m.name: m.header for m in proposal.kinetics_matches
-                             if m.header is not None and m.how != "exact"},
+        "columns": {
+            m.name: m.header
+            for m in proposal.cohort_matches
+            if m.header is not None and m.how not in ("exact", HELD_BACK)
+        },
+        "kinetics_columns": {
+            m.name: m.header for m in proposal.kinetics_matches if m.header is not None and m.how != "exact"
+        },
         "values": {column: dict(table) for column, table in proposal.values.items()},
         "date_format": proposal.date_format,
         "cohort": rel(proposal.export),
-        "kinetics": rel(proposal.kinetics) if proposal.kinetics is not None
-        else None if proposal.layout is not None and proposal.layout.has_kinetics else "none",
+        "kinetics": rel(proposal.kinetics)
+        if proposal.kinetics is not None
+        else None
+        if proposal.layout is not None and proposal.layout.has_kinetics
+        else "none",
         "sheet": proposal.sheet,
+        "disease": None if proposal.disease.how == "default" else proposal.disease.key,
     }
     try:
         parsed = yamlstrict.load(text)
@@ -1416,13 +2226,15 @@ def _check_reads_back(text: str, proposal: Proposal, rel) -> None:
             "cohort": data.get("cohort"),
             "kinetics": data.get("kinetics"),
             "sheet": data.get("sheet"),
+            "disease": parsed.get("disease"),
         }
     except (yaml.YAMLError, ValueError, AttributeError) as exc:
         raise MappingOutputError(f"the proposed study file does not parse back ({exc}); nothing was written") from None
     differ = [key for key in expected if found[key] != expected[key]]
     if differ:
-        raise MappingOutputError(f"the proposed study file does not read back as proposed ({', '.join(differ)}); "
-                                 "nothing was written")
+        raise MappingOutputError(
+            f"the proposed study file does not read back as proposed ({', '.join(differ)}); nothing was written"
+        )
 
 
 class MappingOutputError(ValueError):
@@ -1465,7 +2277,11 @@ class ExportEvidence:
         """Export columns (not in ``exclude``: those already mapped) that may hold ``column``:
         of the right kind (a date field for a date), known labels, else close spellings, else
         (for a date column) any date field."""
-        fields = {f.name: f for f in (*COHORT_FIELDS, *KINETICS_FIELDS)}
+        fields = {f.name: f for p in DISEASES.values() for f in p.fields} | {f.name: f for f in KINETICS_FIELDS}
+        vocabulary: dict[str, tuple[str, ...]] = {}
+        for p in DISEASES.values():  # every profile's words for the column
+            for name, words in p.vocabulary.items():
+                vocabulary[name] = vocabulary.get(name, ()) + words
         f = fields.get(column)
         if f is None:
             return []
@@ -1477,7 +2293,7 @@ class ExportEvidence:
             if not _kind_fits(kind, f.kind) or (f.kind == "date" and kind != DATE_FIELD):
                 continue
             label = self.table.labels.get(header)
-            how, score, _ = _candidates(column, header, label)
+            how, score, _ = _candidates(column, header, label, vocabulary=vocabulary)
             if how == "guess" and score < GUESS_MIN:
                 if f.kind != "date":
                     continue
@@ -1513,4 +2329,3 @@ def export_evidence(export, sheet: str | None = None, dictionary=None) -> Export
         rows = table.frame.iloc[:, shape.instrument].astype(str).str.strip().eq("")
     filled = {h: int(table.frame.loc[rows, h].astype(str).str.strip().ne("").sum()) for h in table.frame.columns}
     return ExportEvidence(table, filled)
-

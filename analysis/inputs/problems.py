@@ -4,6 +4,7 @@ column that fails as a whole, the detail, and a CSV of every problem.
 :class:`~analysis.inputs.loading.InputError` holds the violations; this module only words
 and writes them (``python -m analysis validate`` prints it on standard output).
 """
+
 from __future__ import annotations
 
 import re
@@ -48,11 +49,15 @@ def date_order_hint(values: list[str]) -> str | None:
     elif any(int(p[2]) > 12 for p in parts):
         order, fmt = "MM{0}DD{0}YYYY", "%m{0}%d{0}%Y"
     else:
-        return (f"these look like dates written with '{separator}' but day and month cannot be told "
-                "apart (no value above 12): set `date_format:` in the study file to the export's order, "
-                f"e.g. \"%d{separator}%m{separator}%Y\"")
-    return (f"these look like {order.format(separator)}: add `date_format: \"{fmt.format(separator)}\"` "
-            "to the study file (python -m analysis map proposes it)")
+        return (
+            f"these look like dates written with '{separator}' but day and month cannot be told "
+            "apart (no value above 12): set `date_format:` in the study file to the export's order, "
+            f'e.g. "%d{separator}%m{separator}%Y"'
+        )
+    return (
+        f'these look like {order.format(separator)}: add `date_format: "{fmt.format(separator)}"` '
+        "to the study file (python -m analysis map proposes it)"
+    )
 
 
 @dataclass
@@ -104,8 +109,7 @@ class HintContext:
 _KIND_RULES = ("a number, not a date", "not a date", "not a number")
 
 
-def _whole_column_hint(where: str, column: str, rule: str, group: list[Violation],
-                       context: HintContext) -> str | None:
+def _whole_column_hint(where: str, column: str, rule: str, group: list[Violation], context: HintContext) -> str | None:
     """A mapped column most of whose cells fail its kind: name the mapping line and the
     export columns that could hold it instead."""
     header = context.headers.get(column)
@@ -119,13 +123,17 @@ def _whole_column_hint(where: str, column: str, rule: str, group: list[Violation
     line = context.study_line(column)
     at = f" ({context.study_name} line {line[0]}: `{line[1].split('  #')[0].strip()}`)" if line else ""
     kind = "dates" if "date" in rule else "numbers" if "number" in rule else "yes/no values"
-    text = (f"{where}: {len(group)} of the {filled} values of '{header}' are not {kind} ({shown}): "
-            f"the study file maps {column} to '{header}'{at}; is it the right column?")
+    text = (
+        f"{where}: {len(group)} of the {filled} values of '{header}' are not {kind} ({shown}): "
+        f"the study file maps {column} to '{header}'{at}; is it the right column?"
+    )
     better = evidence.candidates(column, exclude={header, *context.headers.values()})
     if better:
-        text += (f" Export columns that could hold {column}: {', '.join(c.describe() for c in better)}; "
-                 f"write `{column}: \"{better[0].header}\"` under `columns:` if so "
-                 "(`python -m analysis map` proposes the mapping again).")
+        text += (
+            f" Export columns that could hold {column}: {', '.join(c.describe() for c in better)}; "
+            f'write `{column}: "{better[0].header}"` under `columns:` if so '
+            "(`python -m analysis map` proposes the mapping again)."
+        )
     return text
 
 
@@ -142,13 +150,17 @@ def _held_back_hint(column: str, context: HintContext) -> str | None:
         evidence = context.evidence()
         codes = evidence.choices(header) if evidence is not None else {}
         listed = f" (its values: {', '.join(f'{k} = {v}' for k, v in list(codes.items())[:6])})" if codes else ""
-        return (f"{column}: not read because {where} is commented out (`# {column}: \"{header}\"`): `map` held "
-                "it back" + (f": {why}" if why else "") + f". If '{header}' holds {column}, remove the '#' and map "
-                f"its values under `values: {column}:`{listed}, each to what the contract reads (true/false for a "
-                "yes/no column); otherwise write the export's header of the column there.")
-    return (f"{column}: {where} is commented out (`{text[:120]}`): `map` did not find the column; write the "
-            f"export's header there (`{column}: \"HEADER\"`) and remove the '#', or list {column} under "
-            "`not_collected:` if the registry does not collect it and the contract allows it.")
+        return (
+            f'{column}: not read because {where} is commented out (`# {column}: "{header}"`): `map` held '
+            "it back" + (f": {why}" if why else "") + f". If '{header}' holds {column}, remove the '#' and map "
+            f"its values under `values: {column}:`{listed}, each to what the contract reads (true/false for a "
+            "yes/no column); otherwise write the export's header of the column there."
+        )
+    return (
+        f"{column}: {where} is commented out (`{text[:120]}`): `map` did not find the column; write the "
+        f"export's header there (`{column}: \"HEADER\"`) and remove the '#', or list {column} under "
+        "`not_collected:` if the registry does not collect it and the contract allows it."
+    )
 
 
 def hints(violations: Iterable[Violation], context: HintContext | None = None) -> list[str]:
@@ -163,9 +175,11 @@ def hints(violations: Iterable[Violation], context: HintContext | None = None) -
         if v.column and (hint := _held_back_hint(v.column, context)):
             out.append(hint)
     if len(missing) >= 5:
-        out.append(f"{len(missing)} contract columns are missing: if the export names its columns its own "
-                   "way (REDCap labels, raw variable names), run `python -m analysis map EXPORT -o study.yml` "
-                   "and validate with --study study.yml")
+        out.append(
+            f"{len(missing)} contract columns are missing: if the export names its columns its own "
+            "way (REDCap labels, raw variable names), run `python -m analysis map EXPORT -o study.yml` "
+            "and validate with --study study.yml"
+        )
     by_column: dict[tuple[str | None, str | None, str], list[Violation]] = {}
     for v in violations:
         by_column.setdefault((v.file, v.column, rule_family(v.rule)), []).append(v)
@@ -174,40 +188,55 @@ def hints(violations: Iterable[Violation], context: HintContext | None = None) -
             continue
         values = [v.value or "" for v in group]
         where = f"{column}" + (f" ({Path(file).name})" if file else "")
-        if (column and rule.startswith(_KIND_RULES) and not date_order_hint(values)
-                and (hint := _whole_column_hint(where, column, rule, group, context))):
+        if (
+            column
+            and rule.startswith(_KIND_RULES)
+            and not date_order_hint(values)
+            and (hint := _whole_column_hint(where, column, rule, group, context))
+        ):
             out.append(hint)
         elif rule.startswith("a number, not a date"):
             source = Path(file) if file else context.export
             if source is not None and source.suffix.lower() in (".xlsx", ".xlsm"):
-                out.append(f"{where}: {len(group)} cells are numbers in a date column: in the workbook, cells "
-                           "not formatted as dates? Format the column as Date, or write YYYY-MM-DD")
+                out.append(
+                    f"{where}: {len(group)} cells are numbers in a date column: in the workbook, cells "
+                    "not formatted as dates? Format the column as Date, or write YYYY-MM-DD"
+                )
             else:
-                out.append(f"{where}: {len(group)} cells are numbers, not dates ({', '.join(sorted(set(values))[:5])}):"
-                           " write YYYY-MM-DD, or check that the column mapped here holds the dates")
+                out.append(
+                    f"{where}: {len(group)} cells are numbers, not dates ({', '.join(sorted(set(values))[:5])}):"
+                    " write YYYY-MM-DD, or check that the column mapped here holds the dates"
+                )
         elif rule.startswith("not a date"):
             hint = date_order_hint(values)
             if hint:
                 out.append(f"{where}: {len(group)} cells are not YYYY-MM-DD; {hint}")
         elif "decimal separator" in rule:
-            out.append(f"{where}: {len(group)} numbers use a decimal comma: export with a dot as the decimal "
-                       "separator (or save the sheet with an English number format)")
+            out.append(
+                f"{where}: {len(group)} numbers use a decimal comma: export with a dot as the decimal "
+                "separator (or save the sheet with an English number format)"
+            )
         elif rule.startswith("not a whole number") and any(not v.replace(".", "").isdigit() for v in values):
             distinct = sorted(set(values))[:6]
-            out.append(f"{where}: {len(group)} cells are words, not numbers ({', '.join(distinct)}): map them to "
-                       "numbers under `values:` in the study file (e.g. \"Grade II\": 2)")
+            out.append(
+                f"{where}: {len(group)} cells are words, not numbers ({', '.join(distinct)}): map them to "
+                'numbers under `values:` in the study file (e.g. "Grade II": 2)'
+            )
         elif (m := re.match(r"must be (?:on or )?(after|before) (\w+)$", rule)) and len(group) >= HINT_MIN_CELLS:
-            out.append(f"{where}: {len(group)} cells are {'before' if m[1] == 'after' else 'after'} {m[2]}: "
-                       f"if that is most patients, are {column} and {m[2]} mapped to the right columns?")
+            out.append(
+                f"{where}: {len(group)} cells are {'before' if m[1] == 'after' else 'after'} {m[2]}: "
+                f"if that is most patients, are {column} and {m[2]} mapped to the right columns?"
+            )
         elif rule.startswith(("not a boolean", "must be M or F", "must be relapsed")):
             distinct = sorted(set(values))[:6]
-            out.append(f"{where}: {len(group)} cells hold values outside the contract ({', '.join(distinct)}): "
-                       "map them under `values:` in the study file")
+            out.append(
+                f"{where}: {len(group)} cells hold values outside the contract ({', '.join(distinct)}): "
+                "map them under `values:` in the study file"
+            )
     return out
 
 
-def format_report(err: InputError, headers: Mapping[str, str] | None = None,
-                  context: HintContext | None = None) -> str:
+def format_report(err: InputError, headers: Mapping[str, str] | None = None, context: HintContext | None = None) -> str:
     """Summary, hints, then every problem (the detail table of :meth:`InputError.format`).
 
     ``headers``: contract column -> the export's own header (a study file's mapping), shown
@@ -231,8 +260,9 @@ def format_report(err: InputError, headers: Mapping[str, str] | None = None,
     return "\n".join(lines)
 
 
-def write_problems_csv(violations: Iterable[Violation], path, headers: dict[str, str] | None = None,
-                       warnings: Iterable[Violation] = ()) -> Path:
+def write_problems_csv(
+    violations: Iterable[Violation], path, headers: dict[str, str] | None = None, warnings: Iterable[Violation] = ()
+) -> Path:
     """Every problem (then every plausibility warning) as a CSV for the data manager (UTF-8
     with BOM, so Excel reads accents); ``export_column`` is the export's own header where a
     study file maps it. Cells are spreadsheet-safe (:func:`analysis.inputs.outfiles.spreadsheet_cell`):
@@ -241,8 +271,19 @@ def write_problems_csv(violations: Iterable[Violation], path, headers: dict[str,
     rows: list[Sequence] = [CSV_COLUMNS]
     for severity, listed in (("error", violations), ("warning", warnings)):
         for v in listed:
-            rows.append([v.file or "", "" if v.row is None else v.row, v.patient_id or "", v.column or "",
-                         headers.get(v.column or "", ""), v.rule, v.value or "", v.related or "", severity])
+            rows.append(
+                [
+                    v.file or "",
+                    "" if v.row is None else v.row,
+                    v.patient_id or "",
+                    v.column or "",
+                    headers.get(v.column or "", ""),
+                    v.rule,
+                    v.value or "",
+                    v.related or "",
+                    severity,
+                ]
+            )
     # every cell quoted, and a cell a spreadsheet would evaluate (=, +, -, @ ...) as text
     return write_atomic(path, csv_text(rows), encoding="utf-8-sig")
 
@@ -254,8 +295,10 @@ def format_warnings(warnings: Iterable[Violation]) -> str:
     n = len(warnings)
     if not n:
         return ""
-    lines = [f"{n} plausibility warning{'s' if n != 1 else ''} (not errors: each value is valid, "
-             "the combination is unlikely; check these records at the source):"]
+    lines = [
+        f"{n} plausibility warning{'s' if n != 1 else ''} (not errors: each value is valid, "
+        "the combination is unlikely; check these records at the source):"
+    ]
     rows = summary(warnings)
     width = max(len(column) for _, column, _, _ in rows)
     for _, column, rule, count in rows:
@@ -272,8 +315,11 @@ def refusal(err: InputError, validate_command: str, context: HintContext | None 
     n = len(err.violations)
     rows = summary(err.violations)
     several_files = len({f for f, *_ in rows}) > 1
-    lines = [f"The data do not pass validation: {n} problem{'s' if n != 1 else ''} found. Nothing was rendered.",
-             "", "Summary (problems per column and rule):"]
+    lines = [
+        f"The data do not pass validation: {n} problem{'s' if n != 1 else ''} found. Nothing was rendered.",
+        "",
+        "Summary (problems per column and rule):",
+    ]
     headers = context.headers
     named = {column: f"{column} ('{headers[column]}')" if column in headers else column for _, column, _, _ in rows}
     width = max(len(name) for name in named.values())
@@ -283,6 +329,9 @@ def refusal(err: InputError, validate_command: str, context: HintContext | None 
     found = hints(err.violations, context)
     if found:
         lines += ["", "Hints:"] + [f"  - {h}" for h in found]
-    lines += ["", "Every problem, with its row and record, and a CSV for the data manager:",
-              f"  {validate_command} --problems problems.csv"]
+    lines += [
+        "",
+        "Every problem, with its row and record, and a CSV for the data manager:",
+        f"  {validate_command} --problems problems.csv",
+    ]
     return "\n".join(lines)

@@ -24,6 +24,7 @@ import codecs
 import csv
 import datetime as dt
 import difflib
+import io
 import os
 import re
 import stat
@@ -103,7 +104,13 @@ class ColumnMapping:
         table = self.values.get(column)
         if not table:
             return None
-        return {cell_text(k).strip().lower(): "" if v is None else cell_text(v) for k, v in table.items()}
+        return {value_key(k): "" if v is None else cell_text(v) for k, v in table.items()}
+
+
+def value_key(value: object) -> str:
+    """How an export value of a ``values:`` table is matched: its cell text, stripped,
+    in lower case (``" F "`` and ``"f"`` are one value)."""
+    return cell_text(value).strip().lower()
 
 
 NO_MAPPING = ColumnMapping()
@@ -450,6 +457,7 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
         ) from None
 
     def chunks(numbers: set[int]) -> Iterator[pd.DataFrame]:
+        _refuse_long_rows(path, offset, header)
         # Cells are read as text, except number columns: the C reader parses those
         # (empty -> NaN) and falls back to text for a chunk holding a non-number.
         with open(path, "rb") as fh:
@@ -476,6 +484,66 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
                 raise _parser_error(str(exc), len(header)) from None
 
     return Source(header, chunks, comments)
+
+
+#: Characters that Python's ``str.splitlines`` (and a text editor) may show as a line
+#: break but a CSV reader does not: Word and some exports put them where a line break
+#: was meant, joining two rows into one.
+_NOT_LINE_BREAKS = {
+    "\u2028": "line separator (U+2028)",
+    "\u2029": "paragraph separator (U+2029)",
+    "\x0c": "form feed (U+000C)",
+    "\x0b": "vertical tab (U+000B)",
+    "\x1c": "file separator (U+001C)",
+    "\x1d": "group separator (U+001D)",
+    "\x1e": "record separator (U+001E)",
+    "\x85": "next line (U+0085)",
+}
+
+
+def _refuse_long_rows(path: Path, offset: int, header: tuple[str, ...]) -> None:
+    """Every row with more values than the header, as problems with their rows.
+
+    pandas cannot be trusted with them: it compares a row's values with the row before
+    only, so the first row of the file and of every chunk (and the rows after it, as long)
+    lose their extra values silently (a ParserWarning for the very first one). Two rows
+    joined on one line (a lost line break, or a U+2028/form feed/NEL where it should be)
+    would lose a patient. Rows are counted as records (a value in double quotes may span
+    lines), as in a spreadsheet: the header is row 1."""
+    width = len(header)
+    pid = header.index("patient_id") if "patient_id" in header else None
+    problems = []
+    with open(path, "rb") as raw:
+        raw.seek(offset)
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        reader = csv.reader(text)
+        row = 1
+        try:
+            for row, record in enumerate(reader, start=1):
+                if len(record) <= width or row == 1:
+                    continue
+                rule = f"{len(record)} values but the header has {width} columns"
+                joined = sorted({name for c, name in _NOT_LINE_BREAKS.items() for v in record if c in v})
+                if joined:
+                    rule += f": the row holds a {' and a '.join(joined)} where a line break was probably meant"
+                    rule += " (two rows joined): replace it by a line break"
+                else:
+                    rule += ": two rows joined on one line, or a value that contains a comma not in double quotes"
+                first = record[pid] if pid is not None else None
+                problems.append(Violation(row, clip(first, 40) if first else None, None, rule))
+                if len(problems) >= 100:
+                    break
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                limit = csv.field_size_limit()  # Python's 131,072; Excel's cells hold 32,767
+                raise file_error(f"a value longer than {limit:,} characters", row=row + 1) from None
+            # otherwise left to pandas, which words its own parse errors
+        except UnicodeDecodeError:
+            pass  # pandas meets it too, and the error names its line (_locate_bad_utf8)
+        finally:
+            text.detach()
+    if problems:
+        raise InputError(problems)
 
 
 def _shown_header(line: str, separator: str, headers: Mapping[str, str]) -> str | None:

@@ -174,7 +174,9 @@ def split(
     ``layout.kinetics_events`` holding a value in a ``sample_values`` column (a visit
     without a sample is no sample), with a last column ``day`` from the event when the
     layout gives the event's day. Other repeating instruments are left out and named in
-    a note."""
+    a note, except the cohort columns filled on their rows (:func:`_read_repeating`); a
+    kinetics value on a row that is not a kinetics row is a violation (:func:`_stray_samples`):
+    nothing is dropped silently."""
     notes: list[str] = []
     instrument = _text(frame[shape.instrument]) if shape.instrument is not None else pd.Series("", index=frame.index)
     event = _text(frame[shape.event]) if shape.event is not None else pd.Series("", index=frame.index)
@@ -190,14 +192,29 @@ def split(
             sampled |= _text(frame[position]).ne("")
         is_kinetics |= at_visit & ~repeating & sampled
     ignored = repeating & ~is_kinetics
-    if ignored.any():
-        counts = instrument[ignored].value_counts(sort=False)
-        listed = ", ".join(f"{n} rows of repeating instrument {name}" for name, n in counts.items())
-        notes.append(f"not read (not part of the contract): {listed}")
     cohort_rows = frame[~repeating]
     violations: list[Violation] = []
     if shape.event is not None:
         cohort_rows, violations = _merge_events(cohort_rows, header, shape, record, merged)
+    read_from: dict[str, list[str]] = {}
+    if ignored.any():
+        checked = (set(range(len(header))) if merged is None else set(merged)) - set(shape.system) - {record}
+        cohort_rows, found, read_from = _read_repeating(
+            cohort_rows, frame[ignored], header, shape, record, sorted(checked), instrument
+        )
+        violations += found
+        counts = instrument[ignored].value_counts(sort=False)
+        unread = [(name, n) for name, n in counts.items() if name not in read_from]
+        if unread:
+            listed = ", ".join(f"{n} rows of repeating instrument {name}" for name, n in unread)
+            notes.append(f"not read (not part of the contract): {listed}")
+        for name, read in read_from.items():
+            notes.append(
+                f"{counts[name]} rows of repeating instrument {name}: {'; '.join(read)} read from them "
+                "(one value per patient); their other columns are not part of the contract"
+            )
+    if layout.has_kinetics and sample_values:
+        violations += _stray_samples(frame, header, record, layout, is_kinetics, instrument, event, sample_values)
     kinetics = None
     day_column = None
     if layout.has_kinetics:
@@ -213,6 +230,136 @@ def split(
     return Split(
         cohort_rows, kinetics, violations, notes, records, 0 if kinetics is None else len(kinetics), day_column
     )
+
+
+def _read_repeating(
+    cohort_rows: pd.DataFrame,
+    rows: pd.DataFrame,
+    header: Sequence[str],
+    shape: Shape,
+    record: int,
+    positions: Sequence[int],
+    instrument: pd.Series,
+) -> tuple[pd.DataFrame, list[Violation], dict[str, list[str]]]:
+    """Values of cohort columns on the rows of a repeating instrument that is not the kinetics
+    (vital status recorded per follow-up visit: ``death_date`` on one ``followup`` instance).
+    A cohort column holds one value per patient: a record's one value is taken into its row;
+    two different values (or one that differs from the record's own row) are a violation; a
+    value of a record without a row of its own, too. Nothing is left behind silently.
+    Returns the cohort rows, the violations, and instrument -> ["death_date (55 patients)"]."""
+    violations: list[Violation] = []
+    read_from: dict[str, list[str]] = {}
+    ids = _text(rows[record])
+    cohort_ids = _text(cohort_rows[record])
+    target_of = pd.Series(cohort_rows.index, index=cohort_ids.to_numpy())
+    target_of = target_of[~target_of.index.duplicated() & (target_of.index != "")]
+    instance = _text(rows[shape.instance]) if shape.instance is not None else pd.Series("", index=rows.index)
+    copied = False
+
+    def where(row) -> str:
+        number = f" instance {instance[row]}" if instance[row] else ""
+        return f"repeating instrument '{instrument[row]}'{number}"
+
+    for position in positions:
+        cells = _text(rows[position])
+        filled = cells.ne("")
+        if not filled.any():
+            continue
+        name = str(header[position])
+        taken: dict[str, int] = {}
+        for rec, values in cells[filled].groupby(ids[filled], sort=False):
+            first_row = values.index[0]
+            if rec not in target_of.index:
+                violations.append(
+                    Violation(
+                        int(first_row) + 2,
+                        rec or None,
+                        name,
+                        f"a value on a row of {where(first_row)} of a record without a row of its own "
+                        "(no patient to give it to)",
+                        values.iloc[0],
+                    )
+                )
+                continue
+            target = target_of[rec]
+            base = str(cohort_rows.at[target, position]).strip() if pd.notna(cohort_rows.at[target, position]) else ""
+            first = base or values.iloc[0]
+            differing = values[values.ne(first)]
+            if not differing.empty:
+                at = differing.index[0]
+                origin = "the record's own row" if base else where(first_row)
+                violations.append(
+                    Violation(
+                        int(at) + 2,
+                        rec,
+                        name,
+                        f"two values for one patient, on {origin} and on {where(at)} "
+                        "(a column of the cohort holds one value per patient)",
+                        differing.iloc[0],
+                        related=f"{name} = {first} on {origin}",
+                    )
+                )
+                continue
+            if not base:
+                if not copied:
+                    cohort_rows, copied = cohort_rows.copy(), True
+                cohort_rows.at[target, position] = first
+                for origin_instrument in instrument[values.index].unique():
+                    taken[origin_instrument] = taken.get(origin_instrument, 0) + 1
+        for origin_instrument, n in taken.items():
+            read_from.setdefault(origin_instrument, []).append(f"{name} ({n} patient{'s' if n != 1 else ''})")
+    return cohort_rows, violations, read_from
+
+
+def _stray_samples(
+    frame: pd.DataFrame,
+    header: Sequence[str],
+    record: int,
+    layout: Layout,
+    is_kinetics: pd.Series,
+    instrument: pd.Series,
+    event: pd.Series,
+    sample_values: Sequence[int],
+) -> list[Violation]:
+    """Kinetics values on rows that are not kinetics rows (an event the study file's
+    ``kinetics_events`` does not list, another repeating instrument): a violation per event or
+    instrument with their count, instead of samples merged into the patient's row and lost."""
+    violations = []
+    for position in sample_values:
+        stray = _text(frame[position]).ne("") & ~is_kinetics
+        if not stray.any():
+            continue
+        name = str(header[position])
+        repeating = instrument[stray]
+        places = pd.Series(
+            [("instrument", r) if r else ("event", e) for r, e in zip(repeating, event[stray])], index=repeating.index
+        )
+        for (kind, place), rows in places.groupby(places, sort=False):
+            n = len(rows)
+            values = f"{n} value{'s' if n != 1 else ''}"
+            if kind == "event" and place:
+                day = event_day(place)
+                listed = ", ".join(str(e) for e in layout.kinetics_events) or "none"
+                how = f"add it with its day ({place}: {day})" if day is not None else "add it with its day"
+                rule = (
+                    f"{values} in event '{place}', which is not a sampling event of the study file's "
+                    f"redcap: kinetics_events ({listed}): {how} so that they are read, or remove them"
+                )
+            elif kind == "event":
+                rule = (
+                    f"{values} on rows of no repeating instrument, while the kinetics are read from repeating "
+                    f"instrument {layout.kinetics_instrument}: they would not be read"
+                )
+            else:
+                kinetics = layout.kinetics_instrument or "none"
+                rule = (
+                    f"{values} on rows of repeating instrument '{place}', which is not the kinetics instrument "
+                    f"of the study file (redcap: kinetics_instrument: {kinetics}): they would not be read"
+                )
+            first = rows.index[0]
+            patient = _text(frame[record])[first] or None
+            violations.append(Violation(int(first) + 2, patient, name, rule, _text(frame[position])[first]))
+    return violations
 
 
 def _merge_events(

@@ -14,12 +14,13 @@ another export) and the kinetics table is only what is named with it.
 Public API: :func:`read_study_file`, :func:`resolve_study`, :class:`StudySettings`,
 :class:`StudyFileError`, :func:`load_settings`.
 """
+
 from __future__ import annotations
 
 import copy
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -37,9 +38,9 @@ from pydantic import (
 )
 
 from analysis.inputs import usertext, yamlstrict
-from analysis.inputs.errors import DataRefused, InputError
-from analysis.inputs.loading import Study, load_study, parse_cutoff
-from analysis.inputs.readers import ColumnMapping
+from analysis.inputs.errors import DataRefused, InputError, clip
+from analysis.inputs.loading import Study, check_cutoff, load_study, parse_cutoff
+from analysis.inputs.readers import ColumnMapping, value_key
 from analysis.inputs.redcap import Layout
 from analysis.registry.concepts import OPTIONS
 from analysis.registry.contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
@@ -56,15 +57,15 @@ DEMO_COHORT = PROJECT_DIR / "data" / "cohort.csv"
 DEMO_KINETICS = PROJECT_DIR / "data" / "kinetics.csv"
 DEMO_CUTOFF = DEFAULT_CUTOFF
 
-DEMO_TITLE = ("Cytokine release syndrome, ICANS and the efficacy of anti-CD19 CAR-T therapy "
-              "in relapsed/refractory B-ALL")
+DEMO_TITLE = "Cytokine release syndrome, ICANS and the efficacy of anti-CD19 CAR-T therapy in relapsed/refractory B-ALL"
 DEMO_SUBTITLE = "A worked example on the bundled synthetic cohort"
 DEFAULT_TITLE = "Toxicity and efficacy of CAR-T cell therapy: a cohort report"
 DEMO_AUTHOR = "The cartox team"
 
 #: The product of the publication the demo is calibrated to (the demo's Methods).
-DEMO_PRODUCT_KEYS = dict(target="CD19", costimulatory_domain="4-1BB", vector="lentiviral",
-                         lymphodepletion="fludarabine–cyclophosphamide")
+DEMO_PRODUCT_KEYS = dict(
+    target="CD19", costimulatory_domain="4-1BB", vector="lentiviral", lymphodepletion="fludarabine–cyclophosphamide"
+)
 
 #: A parameter value meaning "no kinetics table" (an empty value means "not given").
 NO_KINETICS = "none"
@@ -104,6 +105,28 @@ class DataSection(_Model):
     kinetics: str | None = None
     cutoff: dt.date | None = None
     sheet: str | None = None
+
+    @field_validator("cohort", "kinetics", "sheet")
+    @classmethod
+    def _named(cls, value: str | None) -> str | None:
+        """An empty name is refused (data/README.md), never read as "not given": an empty
+        cohort would fall back to the synthetic demo."""
+        if value is not None and not value.strip():
+            raise ValueError(
+                "an empty name: write the file's name (kinetics: `none` for no table), or leave the key out"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _cohort_written(self):
+        if "cohort" in self.model_fields_set and self.cohort is None:  # `cohort:` with nothing after it
+            raise ValueError("cohort: no file name after `cohort:`: write the file's name, or leave the key out")
+        return self
+
+    @field_validator("cutoff")
+    @classmethod
+    def _cutoff(cls, value: dt.date | None) -> dt.date | None:
+        return None if value is None else check_cutoff(value)
 
 
 class Product(_Model):
@@ -145,8 +168,25 @@ def _check_choices(option, value):
         names, what = [value], "value"
     unknown = [str(name) for name in names if name not in valid]
     if unknown:
-        raise ValueError(f"unknown {what}{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-                         f"the valid ones are: {', '.join(valid)}")
+        raise ValueError(
+            f"unknown {what}{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            f"the valid ones are: {', '.join(valid)}"
+        )
+    return value
+
+
+def _distinct_days(cls, value: Any) -> Any:
+    """``visit_windows``: two keys that are one day (``7`` and ``"7"``) are an error naming
+    both (read as whole numbers, the last would win silently)."""
+    if isinstance(value, dict):
+        seen: dict[str, Any] = {}
+        for key in value:
+            day = str(key).strip()
+            if re.fullmatch(r"[+-]?[0-9]+", day):
+                day = str(int(day))  # "07", "+7" and 7 are day 7
+            if day in seen:
+                raise ValueError(f"{seen[day]!r} and {key!r} are the same day: keep one of them")
+            seen[day] = key
     return value
 
 
@@ -168,7 +208,10 @@ else:
     AnalysisOptions = create_model(
         "AnalysisOptions",
         __base__=_Model,
-        __validators__={"choices": field_validator(*OPTIONS, mode="after")(_options_validator)},
+        __validators__={
+            "choices": field_validator(*OPTIONS, mode="after")(_options_validator),
+            "distinct_days": field_validator("visit_windows", mode="before")(_distinct_days),
+        },
         **{key: _option_field(option) for key, option in OPTIONS.items()},
     )
 
@@ -197,21 +240,31 @@ class Declarations(_Model):
 #: The worked example of the bundled demo: what it truthfully declares (synthetic data).
 DEMO_DECLARATIONS = Declarations(
     design="retrospective multicentre cohort study",
-    registry=("a synthetic data set generated by cartox to reproduce the published summary figures of a "
-              "multicentre study of CD19-directed CAR-T cells in relapsed or refractory B-ALL"),
+    registry=(
+        "a synthetic data set generated by cartox to reproduce the published summary figures of a "
+        "multicentre study of CD19-directed CAR-T cells in relapsed or refractory B-ALL"
+    ),
     setting="the centers of that study, numbered and not named",
-    eligibility=("Patients with relapsed or refractory B-ALL who received an infusion of CD19-directed CAR-T "
-                 "cells at a participating center were eligible, whatever their age and previous treatment; "
-                 "no infused patient was excluded."),
-    relapse=("Relapse was the reappearance, after CR, of blasts in the blood, of 5% or more blasts in the "
-             "marrow, or of extramedullary disease; measurable residual disease alone did not count as relapse."),
+    eligibility=(
+        "Patients with relapsed or refractory B-ALL who received an infusion of CD19-directed CAR-T "
+        "cells at a participating center were eligible, whatever their age and previous treatment; "
+        "no infused patient was excluded."
+    ),
+    relapse=(
+        "Relapse was the reappearance, after CR, of blasts in the blood, of 5% or more blasts in the "
+        "marrow, or of extramedullary disease; measurable residual disease alone did not count as relapse."
+    ),
     consent="Consent was not needed, for the same reason.",
-    ethics=("Ethics approval was not required for this worked example: its data are synthetic and describe "
-            "no patient (a study of real patients names its ethics committee and approval number here)."),
+    ethics=(
+        "Ethics approval was not required for this worked example: its data are synthetic and describe "
+        "no patient (a study of real patients names its ethics committee and approval number here)."
+    ),
     funding="This worked example received no funding.",
     conflicts="The authors of cartox declare no conflict of interest.",
-    data_availability=("The synthetic data set is distributed with cartox (data/cohort.csv and data/kinetics.csv) "
-                       "and can be regenerated byte for byte with the command python -m analysis synthesize."),
+    data_availability=(
+        "The synthetic data set is distributed with cartox (data/cohort.csv and data/kinetics.csv) "
+        "and can be regenerated byte for byte with the command python -m analysis synthesize."
+    ),
 )
 
 
@@ -253,7 +306,7 @@ class _StudyModel(_Model):
     date_format: str | None = None
     redcap: RedcapSection = RedcapSection()
     not_collected: list[str] = []
-    product: Product | list[Product] = Product()   # one product, or a list when several were used
+    product: Product | list[Product] = Product()  # one product, or a list when several were used
     declarations: Declarations = Declarations()
     journal: JournalLimits = JournalLimits()
     analysis: AnalysisOptions = AnalysisOptions()
@@ -271,22 +324,45 @@ class _StudyModel(_Model):
         wrong = [name for name in value if name not in optional]
         if wrong:
             required = [name for name in wrong if name in {f.name for f in fields}]
-            why = (f"{', '.join(map(repr, required))} cannot be left out: the report needs it. " if required else
-                   f"unknown column {', '.join(map(repr, wrong))}. ")
+            why = (
+                f"{', '.join(map(repr, required))} cannot be left out: the report needs it. "
+                if required
+                else f"unknown column {', '.join(map(repr, wrong))}. "
+            )
             raise ValueError(f"{why}Only these columns may be not collected: {', '.join(optional)}")
         return value
 
     @model_validator(mode="after")
     def _one_kinetics_source(self):
         if self.redcap.layout.has_kinetics and self.data.kinetics and self.data.kinetics.strip().lower() != "none":
-            raise ValueError("data.kinetics names a kinetics file and redcap: names the export's kinetics rows: "
-                             "keep one (the kinetics come from one place)")
+            raise ValueError(
+                "data.kinetics names a kinetics file and redcap: names the export's kinetics rows: "
+                "keep one (the kinetics come from one place)"
+            )
         return self
 
     @field_validator("columns", "values")
     @classmethod
     def _cohort_names(cls, value: dict, info: ValidationInfo) -> dict:
         return _known_names(value, _cohort_fields(info) + KINETICS_FIELDS)
+
+    @field_validator("values")
+    @classmethod
+    def _distinct_values(cls, value: dict) -> dict:
+        """Two export values of a column that are one once case and spaces are ignored
+        (``"F"`` and ``" f "``; ``yes`` and ``"true"``): an error naming both (the
+        reader matches them alike, so the last would win silently)."""
+        for column, table in value.items():
+            seen: dict[str, Any] = {}
+            for key in table:
+                same = value_key(key)
+                if same in seen:
+                    raise ValueError(
+                        f"{column}: {seen[same]!r} and {key!r} are the same export value once case "
+                        "and spaces are ignored: keep one of them"
+                    )
+                seen[same] = key
+        return value
 
     @field_validator("kinetics_columns")
     @classmethod
@@ -299,7 +375,7 @@ class _StudyModel(_Model):
         if value is None:
             return None
         if not all(code in value for code in ("%d", "%m")) or not re.search(r"%[Yy]", value):
-            raise ValueError(f"{value!r} must contain %d, %m and %Y (e.g. \"%d/%m/%Y\")")
+            raise ValueError(f'{value!r} must contain %d, %m and %Y (e.g. "%d/%m/%Y")')
         probe = dt.date(2021, 3, 24)
         if dt.datetime.strptime(probe.strftime(value), value).date() != probe:
             raise ValueError(f"{value!r} does not read back the dates it writes")
@@ -318,13 +394,14 @@ def _known_names(mapping: dict, fields) -> dict:
     names = [f.name for f in fields]
     unknown = [key for key in mapping if key not in names]
     if unknown:
-        raise ValueError(f"unknown contract column {', '.join(map(repr, unknown))}; "
-                         f"the contract's columns are: {', '.join(dict.fromkeys(names))}")
+        raise ValueError(
+            f"unknown contract column {', '.join(map(repr, unknown))}; "
+            f"the contract's columns are: {', '.join(dict.fromkeys(names))}"
+        )
     return mapping
 
 
 DEMO_PRODUCT = Product(**DEMO_PRODUCT_KEYS)
-
 
 
 # --------------------------------------------------------------------------- reading
@@ -342,6 +419,25 @@ class StudyFile:
             return None
         path = Path(value).expanduser()
         return path if path.is_absolute() else (self.path.parent / path)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _not_characters(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    """(key path, text) of every key or value holding a lone surrogate (YAML's ``"\\ud800"``
+    escape reads as one; Pandoc, Typst and any UTF-8 file refuse it)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            inner = f"{where}.{key}" if where else str(key)
+            if isinstance(key, str) and _SURROGATE.search(key):
+                yield inner.encode("utf-8", "backslashreplace").decode("utf-8"), key
+            yield from _not_characters(value, inner)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _not_characters(value, f"{where}[{i}]")
+    elif isinstance(node, str) and _SURROGATE.search(node):
+        yield where.encode("utf-8", "backslashreplace").decode("utf-8") or "(top level)", node
 
 
 def read_study_file(path) -> StudyFile:
@@ -365,16 +461,28 @@ def read_study_file(path) -> StudyFile:
         raise StudyFileError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     if raw is None:
         raw = {}
+    if broken := list(_not_characters(raw)):
+        raise StudyFileError(
+            f"{path}: "
+            + "; ".join(
+                f"{where}: holds '{clip(text, 40)}', a lone surrogate (an escape such as \\ud800 that is no "
+                "character; no document can print it): remove it"
+                for where, text in broken[:5]
+            )
+        )
     if not isinstance(raw, dict):
         raise StudyFileError(f"{path}: a study file is a set of `key: value` lines, not a {type(raw).__name__}")
     raw = {key: value for key, value in raw.items() if value is not None}  # a section left empty
     try:
         return StudyFile(path, _StudyModel.model_validate(raw))
     except ValidationError as exc:
-        problems = [f"  {'.'.join(str(p) for p in err['loc']) or '(top level)'}: {_pydantic_message(err)}"
-                    for err in exc.errors()]
-        raise StudyFileError(f"{path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n"
-                             + "\n".join(problems)) from None
+        problems = [
+            f"  {'.'.join(str(p) for p in err['loc']) or '(top level)'}: {_pydantic_message(err)}"
+            for err in exc.errors()
+        ]
+        raise StudyFileError(
+            f"{path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n" + "\n".join(problems)
+        ) from None
 
 
 def _pydantic_message(err: Mapping[str, Any]) -> str:
@@ -419,8 +527,7 @@ class StudySettings:
         """'27 November 2026'."""
         return format_date(self.date)
 
-    def metadata_block(self, extra: dict | None = None, title: str | None = None,
-                       subtitle: str | None = None) -> str:
+    def metadata_block(self, extra: dict | None = None, title: str | None = None, subtitle: str | None = None) -> str:
         """A YAML metadata block (title, subtitle, authors, date) for the document.
 
         A chunk displays it as Markdown: Pandoc reads metadata blocks anywhere in a
@@ -474,8 +581,7 @@ class StudySettings:
     def products(self) -> tuple[Product, ...]:
         """The product(s) of the study file, each stated at least in part."""
         given = self.product if isinstance(self.product, tuple) else (self.product,)
-        return tuple(p for p in given
-                     if any((p.name, p.target, p.costimulatory_domain, p.vector, p.lymphodepletion)))
+        return tuple(p for p in given if any((p.name, p.target, p.costimulatory_domain, p.vector, p.lymphodepletion)))
 
     def product_sentence(self) -> str:
         """What Methods says about the product(s), from the study file; neutral when absent;
@@ -489,8 +595,9 @@ class StudySettings:
         if len(products) == 1:
             return usertext.MarkdownText(f"Patients received {_product_phrase(products[0])}.")
         phrases = [_product_phrase(p) for p in products]
-        return usertext.MarkdownText(f"Patients received one of {len(phrases)} products: "
-                                     + "; ".join(phrases[:-1]) + f"; or {phrases[-1]}.")
+        return usertext.MarkdownText(
+            f"Patients received one of {len(phrases)} products: " + "; ".join(phrases[:-1]) + f"; or {phrases[-1]}."
+        )
 
 
 def _product_phrase(p: Product) -> str:
@@ -501,10 +608,14 @@ def _product_phrase(p: Product) -> str:
     cells = f"autologous {styled(p.target)}-directed CAR-T cells" if p.target else "CAR-T cells"
     if p.name:
         cells += f" ({styled(p.name)})"
-    details = [d for d in (
-        f"{styled(p.costimulatory_domain)} co-stimulation" if p.costimulatory_domain else None,
-        f"{styled(p.vector)} transduction" if p.vector else None,
-    ) if d]
+    details = [
+        d
+        for d in (
+            f"{styled(p.costimulatory_domain)} co-stimulation" if p.costimulatory_domain else None,
+            f"{styled(p.vector)} transduction" if p.vector else None,
+        )
+        if d
+    ]
     if details:
         cells += f" ({', '.join(details)})"
     if p.lymphodepletion:
@@ -521,8 +632,17 @@ def _given(value) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=None,
-                  base: Path | None = None, today: dt.date | None = None, disease=None) -> StudySettings:
+def resolve_study(
+    study=None,
+    *,
+    cohort=None,
+    kinetics="",
+    cutoff=None,
+    sheet=None,
+    base: Path | None = None,
+    today: dt.date | None = None,
+    disease=None,
+) -> StudySettings:
     """Effective settings: arguments > study file > defaults (see the module docstring).
 
     ``study``: a study-file path, or None/"" to use ``study.yml`` in ``base`` when it
@@ -591,14 +711,19 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
         cutoff_date, origins["cutoff"] = parse_cutoff(demo_cutoff), "bundled demo"
     else:
         cohort_given_here = sf and m.data.cohort and origins["cohort"] == "argument"
-        hint = ("give the cut-off of this export with it (CUTOFF=, --cutoff): the study file's cut-off "
-                f"belongs to the export it names ({m.data.cohort})" if cohort_given_here
-                else f"set `data: cutoff: YYYY-MM-DD` in {where}" if sf
-                else "give the cut-off (make report CUTOFF=YYYY-MM-DD, --cutoff, -P cutoff:YYYY-MM-DD) "
-                     "or write it in a study file")
+        hint = (
+            "give the cut-off of this export with it (CUTOFF=, --cutoff): the study file's cut-off "
+            f"belongs to the export it names ({m.data.cohort})"
+            if cohort_given_here
+            else f"set `data: cutoff: YYYY-MM-DD` in {where}"
+            if sf
+            else "give the cut-off (make report CUTOFF=YYYY-MM-DD, --cutoff, -P cutoff:YYYY-MM-DD) "
+            "or write it in a study file"
+        )
         raise StudyFileError(
             f"no data cut-off for {cohort_path}: the date the export was frozen is needed to censor "
-            f"follow-up; {hint}. (The bundled demo's cut-off, {DEMO_CUTOFF}, is only used for the demo.)")
+            f"follow-up; {hint}. (The bundled demo's cut-off, {DEMO_CUTOFF}, is only used for the demo.)"
+        )
 
     title: str
     subtitle: str | None
@@ -623,12 +748,22 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
         date_format=m.date_format,
     )
     return StudySettings(
-        title=title, subtitle=subtitle, authors=authors, date=report_date,
-        cohort=cohort_path, kinetics=kinetics_path, cutoff=cutoff_date,
+        title=title,
+        subtitle=subtitle,
+        authors=authors,
+        date=report_date,
+        cohort=cohort_path,
+        kinetics=kinetics_path,
+        cutoff=cutoff_date,
         sheet=sheet if _given(sheet) else m.data.sheet,
-        mapping=mapping, product=product, analysis=m.analysis,
-        study_file=sf.path if sf else None, is_demo=is_demo, origins=origins,
-        declarations=declarations, journal=m.journal,
+        mapping=mapping,
+        product=product,
+        analysis=m.analysis,
+        study_file=sf.path if sf else None,
+        is_demo=is_demo,
+        origins=origins,
+        declarations=declarations,
+        journal=m.journal,
         # a kinetics table (or none) named here replaces the export's own kinetics rows
         layout=Layout() if origins["kinetics"] == "argument" else m.redcap.layout,
         not_collected=tuple(m.not_collected),
@@ -639,7 +774,7 @@ def resolve_study(study=None, *, cohort=None, kinetics="", cutoff=None, sheet=No
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve() or a.samefile(b)
-    except OSError:
+    except (OSError, RuntimeError):  # a symlink loop is a RuntimeError before Python 3.13
         return False
 
 
@@ -650,9 +785,16 @@ def load_settings(settings: StudySettings, refuse: bool = False) -> Study:
     instead, whose message is the validator's summary and the ``validate`` command that
     lists every problem and writes the CSV for the data manager."""
     try:
-        return load_study(settings.cohort, settings.kinetics, cutoff=settings.cutoff, sheet=settings.sheet,
-                          mapping=settings.mapping, layout=settings.layout, not_collected=settings.not_collected,
-                          disease=settings.disease)
+        return load_study(
+            settings.cohort,
+            settings.kinetics,
+            cutoff=settings.cutoff,
+            sheet=settings.sheet,
+            mapping=settings.mapping,
+            layout=settings.layout,
+            not_collected=settings.not_collected,
+            disease=settings.disease,
+        )
     except InputError as err:
         if not refuse:
             raise
@@ -665,8 +807,12 @@ def hint_context(settings: StudySettings):
     """What the validator's hints may name: the mapping, the study file's lines, the export."""
     from analysis.inputs.problems import HintContext
 
-    return HintContext(headers=dict(settings.mapping.columns), study_file=settings.study_file,
-                       export=settings.cohort, sheet=settings.sheet)
+    return HintContext(
+        headers=dict(settings.mapping.columns),
+        study_file=settings.study_file,
+        export=settings.cohort,
+        sheet=settings.sheet,
+    )
 
 
 def validate_command(settings: StudySettings) -> str:

@@ -17,8 +17,13 @@ citation (``@handle``), math, a footnote, a Quarto shortcode or a heading.
 * :func:`styled` — the same, with a small allow-list of inline styles for titles and
   product names, written as in Pandoc's Markdown: ``*emphasis*``, ``**strong**``,
   ``^superscript^`` and ``~subscript~`` (super/subscripts without spaces: ``CD19^+^``,
-  ``10^6^``, ``CO~2~``). The text inside a style is escaped like the rest; a marker
-  without its partner is text.
+  ``10^6^``, ``CO~2~``, ``Kymriah^®^``). The text inside emphasis is escaped like the
+  rest. The text inside a super/subscript may hold only letters, digits, ``+ - . , / %
+  = ( )`` and non-ASCII symbols or punctuation (``®``, ``™``, ``−``, ``′``): Pandoc (3.x)
+  undoes backslash escapes and character entities inside ``^...^``/``~...~`` and reads
+  what is left as Markdown again (``^\\!\\[\\](/etc/passwd)^`` becomes an image), so no
+  escaping can make other characters safe there; a super/subscript holding anything else
+  is printed as typed, markers included. A marker without its partner is text.
 * :func:`mailto` — an e-mail address as a ``mailto:`` link when it is one (letters,
   digits and ``.!#$%&'*+/=?^_`{|}~-`` before the ``@``, a dotted domain after it; the
   target percent-encoded), else as :func:`plain` text.
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from urllib.parse import quote
 
 #: ASCII punctuation: each has a meaning somewhere in Pandoc's or Quarto's Markdown (``<``
@@ -55,6 +61,17 @@ _STYLE = re.compile(
     r"|~(?P<sub>[^\s~]+)~"
 )
 _MARKERS = {"strong": "**", "emph": "*", "sup": "^", "sub": "~"}
+#: ASCII characters a super/subscript may hold: none is Markdown syntax on its own or with
+#: the others (Pandoc re-reads the inside of ``^...^``/``~...~`` with escapes undone).
+_SCRIPT_ASCII = frozenset(string.ascii_letters + string.digits + "+-.,/%=()")
+
+
+def _script_safe(inner: str) -> bool:
+    """Whether ``inner`` can be a super/subscript's text however often Pandoc reads it:
+    the ASCII of :data:`_SCRIPT_ASCII`, and non-ASCII letters, digits, marks, symbols and
+    punctuation (never Markdown syntax); no space, control or format character."""
+    return all(c in _SCRIPT_ASCII if c.isascii() else unicodedata.category(c)[0] in "LNMSP" for c in inner)
+
 
 #: An e-mail address shown as a link (WHATWG HTML's "valid e-mail address", ASCII only).
 _EMAIL = re.compile(
@@ -104,9 +121,12 @@ def _styled(text: str) -> str:
         kind = m.lastgroup
         assert kind is not None
         inner = m.group(kind)
-        # styles nest one level (strong or emphasis around a super/subscript)
-        content = _styled(inner) if kind in ("strong", "emph") else _escape(inner)
-        out.append(f"{_MARKERS[kind]}{content}{_MARKERS[kind]}")
+        if kind in ("sup", "sub") and not _script_safe(inner):
+            out.append(_escape(m.group(0)))  # text, markers included
+        else:
+            # styles nest one level (strong or emphasis around a super/subscript)
+            content = _styled(inner) if kind in ("strong", "emph") else _escape(inner)
+            out.append(f"{_MARKERS[kind]}{content}{_MARKERS[kind]}")
         at = m.end()
     out.append(_escape(text[at:]))
     return "".join(out)

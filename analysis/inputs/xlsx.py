@@ -30,6 +30,7 @@ without ``<dimension>`` on opening).
 from __future__ import annotations
 
 import contextlib
+import re
 import zipfile
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -363,7 +364,7 @@ _Row = tuple[int, list[tuple[int, Any]], list[tuple[int, str]]]
 
 def _sheet_rows(book: _Workbook, sheet: _Sheet) -> Generator[_Row, None, None]:
     """The rows of a sheet as its XML holds them, streamed (memory: one block of rows)."""
-    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
 
     values = WorkSheetParser(
         None,
@@ -383,16 +384,32 @@ def _sheet_rows(book: _Workbook, sheet: _Sheet) -> Generator[_Row, None, None]:
                 values.row_counter, values.col_counter = number, 0
                 row: list[tuple[int, Any]] = []
                 missing: list[tuple[int, str]] = []
+                seen: set[int] = set()
                 for cell in elements:
+                    where = clip(cell.get("r") or f"row {number}, column {values.col_counter + 1}", 20)
+                    if cell.get("t") == "s":  # openpyxl reads index -1 as the last shared string
+                        index = (cell.findtext(VALUE_TAG) or "").strip()
+                        if index and not re.fullmatch(r"[0-9]+", index):
+                            raise file_error(
+                                f"cell {where} of the sheet points to shared string {clip(index, 20)!r}, which "
+                                "cannot exist: the workbook is damaged; open and save it in Excel"
+                            )
                     try:
                         parsed = values.parse_cell(cell)
                         text = None if cell.find(FORMULA_TAG) is None else formulas.parse_formula(cell)
                     except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
-                        where = cell.get("r") or f"row {number}, column {values.col_counter}"
                         raise file_error(
-                            f"cell {clip(where, 20)} of the sheet cannot be read ({type(exc).__name__}): the "
+                            f"cell {where} of the sheet cannot be read ({type(exc).__name__}): the "
                             "workbook is damaged; open and save it in Excel"
                         ) from None
+                    if parsed["row"] != number or parsed["column"] in seen:
+                        # a value written twice would silently replace the first; one in the
+                        # wrong row would move to another patient
+                        why = "is written twice in its row" if parsed["row"] == number else f"lies in row {number}"
+                        raise file_error(
+                            f"cell {where} of the sheet {why}: the workbook is damaged; open and save it in Excel"
+                        )
+                    seen.add(parsed["column"])
                     value = parsed["value"]
                     if value is not None:
                         row.append((parsed["column"], value))

@@ -81,7 +81,7 @@ class _StrictLoader(yaml.SafeLoader):
         if not isinstance(node, MappingNode):
             raise ConstructorError(None, None, f"expected a mapping, found {node.id}", node.start_mark)
         mapping = {}
-        first_line = {}
+        first_line = {}  # key -> (line, as written)
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -93,14 +93,41 @@ class _StrictLoader(yaml.SafeLoader):
                 raise ConstructorError(
                     "while constructing a mapping", node.start_mark, "found an unhashable key", key_node.start_mark
                 )
+            written = key_node.value if isinstance(key_node.value, str) else repr(key)
             if key in first_line:
-                raise StrictYAMLError(
-                    f"duplicate key {key!r} on line {first_line[key]} and line {line}: "
-                    "keep one of them (YAML would silently use the last)"
-                )
-            first_line[key] = line
+                raise StrictYAMLError(_duplicate(key, first_line[key], (line, written)))
+            first_line[key] = (line, written)
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
+
+    def construct_yaml_timestamp(self, node):
+        """A date or time that does not exist (``2026-02-30``, ``25:00``) is an error with
+        its line, not a traceback."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise StrictYAMLError(
+                f"line {node.start_mark.line + 1}: {node.value!r} is not a date ({exc}); write an existing "
+                "date as YYYY-MM-DD"
+            ) from None
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
+
+
+def _duplicate(key: Hashable, first: tuple[int, str], second: tuple[int, str]) -> str:
+    """The message for a key given twice: where, and how each was written when YAML reads
+    two spellings as one key (``yes`` and ``true``, ``7`` and ``0o7``)."""
+    (line_1, written_1), (line_2, written_2) = first, second
+    keep = "keep one of them (YAML would silently use the last)"
+    if written_1 == written_2:
+        where = f"twice on line {line_1}" if line_1 == line_2 else f"on line {line_1} and line {line_2}"
+        return f"duplicate key {key!r} {where}: {keep}"
+    where = f"both on line {line_1}" if line_1 == line_2 else f"line {line_1} and line {line_2}"
+    hint = (
+        "; YAML reads yes/no/on/off as true/false: put a word meant as text in quotes" if isinstance(key, bool) else ""
+    )
+    return f"duplicate key: {written_1!r} and {written_2!r} ({where}) are the same key for YAML ({key!r}{hint}): {keep}"
 
 
 def load(text: str | bytes) -> Any:

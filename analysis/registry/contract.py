@@ -20,6 +20,7 @@ written for users in ``docs/data-dictionary.md`` and ``data/README.md``;
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -204,6 +205,22 @@ class Rule:
         return f"{self.column}: {self.message}"
 
 
+def identity_key(value: object) -> str:
+    """How a patient id or a center name is compared: two spellings are the same when
+    they differ only by Unicode normalisation (NFC/NFD accents, full-width letters and
+    digits: NFKC), invisible format characters (zero-width space, byte-order mark, soft
+    hyphen: Unicode category Cf), case or runs of white space. ``PTQX0001``,
+    ``\ufeffPTQX0001``, ``ＰＴＱＸ０００１`` and ``ptqx0001`` are one patient."""
+    text = unicodedata.normalize("NFKC", str(value))
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return " ".join(unicodedata.normalize("NFKC", text.casefold()).split())
+
+
+def identity_keys(s: pd.Series) -> pd.Series:
+    """:func:`identity_key` of every value of ``s`` (missing stays missing)."""
+    return s.map(identity_key, na_action="ignore")
+
+
 def _true(s: pd.Series) -> pd.Series:
     """Nullable boolean -> plain bool, missing counting as False."""
     return s.fillna(False).astype(bool)
@@ -259,7 +276,7 @@ COHORT_RULES: tuple[Rule, ...] = (
         "patient_id",
         "duplicate patient_id",
         ("patient_id",),
-        lambda d: d["patient_id"].notna() & d["patient_id"].duplicated(keep=False),
+        lambda d: d["patient_id"].notna() & identity_keys(d["patient_id"]).duplicated(keep=False),
         duplicate=True,
     ),
     *_onset_rules("crs"),
@@ -337,7 +354,11 @@ def kinetics_rules(cohort_ids: pd.Series | None, followup_days: pd.Series | None
             "day",
             "duplicate sample: same patient_id and day",
             ("patient_id", "day"),
-            lambda d: d["patient_id"].notna() & d["day"].notna() & d.duplicated(["patient_id", "day"], keep=False),
+            lambda d: (
+                d["patient_id"].notna()
+                & d["day"].notna()
+                & d.assign(patient_id=identity_keys(d["patient_id"])).duplicated(["patient_id", "day"], keep=False)
+            ),
             duplicate=True,
         ),
     ]

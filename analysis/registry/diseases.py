@@ -473,7 +473,7 @@ DISEASES: dict[str, Profile] = {
                 "response_day90": ("response day 90", "d90 response", "day 90 response (lugano)", "response d90"),
                 "progression_date": ("pfs event date", "date of progression", "progression date", "pd date"),
                 "response_date": ("date of first response", "first response date", "response date"),
-                "ldh_elevated": ("ldh > uln", "elevated ldh", "ldh elevated", "ldh above uln"),
+                "ldh_elevated": ("ldh > uln", "elevated ldh", "ldh elevated", "ldh above uln", "ldh", "ldh status"),
                 "ann_arbor_stage": ("stage", "ann arbor", "ann arbor stage"),
                 "bulky_disease": ("bulky", "bulky disease"),
                 "ecog": ("ecog ps", "ecog performance status", "performance status"),

@@ -155,7 +155,12 @@ def _limit_reason(summary: KMSummary, bound: str, side: str) -> str:
 
 
 def _km_dict(summary: KMSummary) -> dict:
-    entry: dict[str, Any] = {"label": summary.label, "n": int(summary.n), "events": int(summary.events)}
+    entry: dict[str, Any] = {
+        "label": summary.label,
+        "n": int(summary.n),
+        "events": int(summary.events),
+        "events_at_zero": int(summary.events_at_zero),
+    }
     _put(entry, "median_months", summary.median_months, summary.median_reason)
     for bound, side in (("median_ci_low", "lower"), ("median_ci_high", "upper")):
         _put(entry, bound, getattr(summary, bound), _limit_reason(summary, bound, side))

@@ -23,6 +23,7 @@ Conventions (the same everywhere in the report):
 * Rounding is half up on the number's shortest decimal form (1.15 -> "1.2"),
   which is what a reader checking by hand expects.
 """
+
 from __future__ import annotations
 
 import math

@@ -7,6 +7,7 @@ built from it, so they cannot disagree. Its machine-readable export
 does not import its exporter),
 with the keys described in ``docs/results.md``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -186,9 +187,7 @@ def _descriptives(df: pd.DataFrame) -> dict[str, Distribution]:
         "crs_onset_day": _distribution(df["crs_onset_day"].where(crs).astype("float")),
         "crs_severe_onset_day": _distribution(df["crs_onset_day"].where(df["crs_severe"]).astype("float")),
         "icans_onset_day": _distribution(df["icans_onset_day"].where(icans).astype("float")),
-        "icans_severe_onset_day": _distribution(
-            df["icans_onset_day"].where(df["icans_severe"]).astype("float")
-        ),
+        "icans_severe_onset_day": _distribution(df["icans_onset_day"].where(df["icans_severe"]).astype("float")),
         "dex_equiv_cum_mg": _distribution(df["dex_equiv_cum_mg"].where(df["steroids"].astype(bool))),
         "tocilizumab_cum_mg": _distribution(df["tocilizumab_cum_mg"].where(df["tocilizumab"].astype(bool))),
     }
@@ -246,8 +245,9 @@ def resolve_plan(options: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise TypeError(f"unknown analysis option {', '.join(unknown)}; the options are: {', '.join(OPTIONS)}")
-    given = {key: value for key, value in options.items()
-             if value is not None or type(None) in get_args(OPTIONS[key].kind)}
+    given = {
+        key: value for key, value in options.items() if value is not None or type(None) in get_args(OPTIONS[key].kind)
+    }
     return AnalysisOptions(**given).model_dump()
 
 
@@ -291,12 +291,16 @@ def compute_results(study, **options) -> Results:
         for grouping in GROUPINGS:
             survival[(endpoint, grouping)] = compare_survival(df, endpoint, grouping)
     cox = {endpoint: fit_cox(df, endpoint, model=model) for endpoint in ENDPOINTS}
-    cox_publication = ({endpoint: fit_cox(df, endpoint, model=PUBLICATION_MODEL) for endpoint in ENDPOINTS}
-                       if study.is_synthetic else {})
+    cox_publication = (
+        {endpoint: fit_cox(df, endpoint, model=PUBLICATION_MODEL) for endpoint in ENDPOINTS}
+        if study.is_synthetic
+        else {}
+    )
 
     two_level = [g for g, grouping in GROUPINGS.items() if len(grouping.levels) == 2]
-    response_effects = {(r, g): effect for r in RESPONSES for g in two_level
-                        if (effect := response_effect(df, r, g)) is not None}  # None only beyond two levels
+    response_effects = {
+        (r, g): effect for r in RESPONSES for g in two_level if (effect := response_effect(df, r, g)) is not None
+    }  # None only beyond two levels
     survival_hr = {(e, g): univariable_cox(df, e, g) for e in ENDPOINTS for g in GROUPINGS}
     detectable_hr = {(e, g): detectable_hazard_ratio_for(df, e, g, alpha) for e in ENDPOINTS for g in two_level}
 
@@ -339,9 +343,9 @@ def compute_results(study, **options) -> Results:
         kinetics_patients=kinetics_patients,
         kinetics_profiles=kinetics_profiles,
         kinetics_reason=kinetics_reason,
-        il6_by_blasts=rank_test([
-            df.loc[df["bm_blasts_ge20"].eq(flag), "il6_peak_pg_ml"].dropna().to_numpy() for flag in (True, False)
-        ]),
+        il6_by_blasts=rank_test(
+            [df.loc[df["bm_blasts_ge20"].eq(flag), "il6_peak_pg_ml"].dropna().to_numpy() for flag in (True, False)]
+        ),
         response_effects=response_effects,
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
@@ -391,16 +395,21 @@ from analysis.report.cohort_flow import CohortFlow, Timelines, cohort_flow, swim
 LANDMARK_REPORTED = ("crs", "icans")
 
 
-def _competing_and_landmark(df: pd.DataFrame, landmark_day: int | None, hsct_recorded: bool = True,
-                            not_collected: tuple[str, ...] = ()) -> dict[str, Any]:
+def _competing_and_landmark(
+    df: pd.DataFrame, landmark_day: int | None, hsct_recorded: bool = True, not_collected: tuple[str, ...] = ()
+) -> dict[str, Any]:
     day = OPTIONS["landmark_day"].default if landmark_day is None else int(landmark_day)
     in_cr = competing_frame(df)  # the same patients and times for every grouping
     competing = {"all": compare_competing(df, None, data=in_cr)}
     competing.update({g: compare_competing(df, g, data=in_cr) for g in GROUPINGS})
     landmark = landmark_analyses(df, LANDMARK_ENDPOINTS, LANDMARK_REPORTED, day)
-    return {"competing": competing, "landmark": landmark, "landmark_day": day,
-            "cohort_flow": cohort_flow(df, hsct_recorded, "mrd_negative" not in not_collected),
-            "swimmer": swimmer_timelines(df)}
+    return {
+        "competing": competing,
+        "landmark": landmark,
+        "landmark_day": day,
+        "cohort_flow": cohort_flow(df, hsct_recorded, "mrd_negative" not in not_collected),
+        "swimmer": swimmer_timelines(df),
+    }
 
 
 # ======================================================================================
@@ -434,16 +443,21 @@ def _time_dependent(df: pd.DataFrame, model: ModelSpec, plan: dict[str, Any]) ->
             comparisons[(endpoint, grouping)] = time_dependent_comparison(df, endpoint, grouping, data)
         multivariable[endpoint] = time_dependent_model(df, endpoint, model, data)
         del data
-    days = [plan["landmark_day"]] + ([plan["sensitivity_landmark_day"]]
-                                     if plan["sensitivity_landmark_day"] is not None else [])
+    days = [plan["landmark_day"]] + (
+        [plan["sensitivity_landmark_day"]] if plan["sensitivity_landmark_day"] is not None else []
+    )
     landmarks = {}
     for day in dict.fromkeys(int(d) for d in days):
-        classified = toxicity_at_landmark(df, day) if day >= 0 else None   # once per day, for every endpoint
+        classified = toxicity_at_landmark(df, day) if day >= 0 else None  # once per day, for every endpoint
         for endpoint in TIME_DEPENDENT_ENDPOINTS:
             landmarks[(endpoint, day)] = landmark_model(df, endpoint, day, model, classification=classified)
         del classified
-    return {"onset_days": {t: onset_summary(df, t) for t in ONSETS}, "time_dependent": comparisons,
-            "time_dependent_cox": multivariable, "landmark_models": landmarks}
+    return {
+        "onset_days": {t: onset_summary(df, t) for t in ONSETS},
+        "time_dependent": comparisons,
+        "time_dependent_cox": multivariable,
+        "landmark_models": landmarks,
+    }
 
 
 # ======================================================================================

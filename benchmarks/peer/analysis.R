@@ -81,11 +81,11 @@ CATEGORY_ORDER <- list(sex = c("M", "F"), disease_status = c("relapsed", "primar
 RESPONSES <- c(cr = "cr_day30", mrd_negative_cr = "mrd_negative_cr")
 ENDPOINTS <- c("os", "lfs")
 LANDMARK_REPORTED <- c("crs", "icans")
-COX_TERMS <- c(bm_blasts_ge20 = "bm_blasts_ge20TRUE", steroids = "steroidsTRUE", tocilizumab = "tocilizumabTRUE",
-               severity_ge3 = "grp_severitysevere", severity_other = "grp_severityother")
-COX_LABELS <- c(bm_blasts_ge20 = "BM blasts \u226520% vs <20%", steroids = "Received steroids",
-                tocilizumab = "Received tocilizumab", severity_ge3 = "Grade \u22653 CRS or severe ICANS",
-                severity_other = "Others (grade 1\u20132 CRS and/or ICANS)")
+# Table 2: the study's model of the analysis plan's defaults (analysis/registry/concepts.py
+# OPTIONS: exposure severity; covariates age, marrow blasts >= 20%, Ph+, CAR-T dose).
+COX_TERMS <- c(age = "age", bm_blasts_ge20 = "bm_blasts_ge20TRUE", ph_positive = "ph_positiveTRUE",
+               cart_dose_1e6_per_kg = "cart_dose_1e6_per_kg", severity_ge3 = "grp_severitysevere",
+               severity_other = "grp_severityother")
 CENTER_COUNTS <- c(crs_any = "CRS", crs_severe = "Grade \u22653 CRS", icans_any = "ICANS",
                    icans_severe = "Severe ICANS", cr_day30 = "CR at day 30", mrd_negative_cr = "MRD-negative CR")
 
@@ -449,16 +449,18 @@ detectable_hr <- function(data, grouping, alpha) {
        hr_above = exp(log_hr))
 }
 
-#' Table 2: coxph(Surv ~ bm_blasts_ge20 + steroids + tocilizumab + grp_severity), joint Wald test
-#' of the two severity terms, cox.zph; stratified by center when `strata`.
+#' Table 2: coxph(Surv ~ age + bm_blasts_ge20 + ph_positive + cart_dose_1e6_per_kg + grp_severity)
+#' (the analysis plan's default model), joint Wald test of the two severity terms, cox.zph;
+#' stratified by center when `strata`.
 fit_cox <- function(d, endpoint, strata = FALSE) {
   data <- d[!is.na(d[[paste0(endpoint, "_months")]]), ]
   data <- data.frame(months = data[[paste0(endpoint, "_months")]],
                      event = as.logical(data[[paste0(endpoint, "_event")]]),
-                     bm_blasts_ge20 = data$bm_blasts_ge20, steroids = data$steroids,
-                     tocilizumab = data$tocilizumab, grp_severity = data$grp_severity, center = data$center)
-  formula <- if (strata) Surv(months, event) ~ bm_blasts_ge20 + steroids + tocilizumab + grp_severity +
-    strata(center) else Surv(months, event) ~ bm_blasts_ge20 + steroids + tocilizumab + grp_severity
+                     age = data$age, bm_blasts_ge20 = data$bm_blasts_ge20, ph_positive = as.logical(data$ph_positive),
+                     cart_dose_1e6_per_kg = data$cart_dose_1e6_per_kg, grp_severity = data$grp_severity,
+                     center = data$center)
+  rhs <- "age + bm_blasts_ge20 + ph_positive + cart_dose_1e6_per_kg + grp_severity"
+  formula <- as.formula(paste("Surv(months, event) ~", rhs, if (strata) "+ strata(center)" else ""))
   fit <- suppressWarnings(coxph(formula, data = data, ties = "efron"))
   s <- summary(fit)$coefficients
   out <- list(n = fit$n, events = fit$nevent, terms = list())

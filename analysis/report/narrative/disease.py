@@ -42,6 +42,20 @@ def _ci(low, high) -> str:
     return CELL_MISSING if low is None or high is None else f"{100 * low:.1f}–{100 * high:.1f}"
 
 
+def among(label: str) -> str:
+    """A toxicity group's label inside a sentence: 'No CRS' -> 'among patients without CRS',
+    'CRS grade 1–2' -> 'among patients with CRS grade 1–2', 'Grade ≥3 CRS or severe ICANS'
+    -> 'among patients with grade ≥3 CRS or severe ICANS', 'Others (...)' -> 'among the
+    others (...)'."""
+    first, _, rest = label.partition(" ")
+    if first == "No" and rest:
+        return f"among patients without {rest}"
+    word = first if first.isupper() or not first else first[0].lower() + first[1:]
+    if word == "others":
+        return f"among the {word} {rest}".rstrip()
+    return f"among patients with {word} {rest}".rstrip()
+
+
 @dataclass(frozen=True)
 class DiseaseNarrative:
     results: DiseaseResults
@@ -119,10 +133,10 @@ class DiseaseNarrative:
         return f"{fmt_n_of(g.events, g.n)[:-1]}; 95% CI {_ci(g.ci_low, g.ci_high)}%)"
 
     def rate_by(self, responder: str, by: str, assessment: str | None = None) -> str:
-        """'78 of 94 (83.0%) with CRS and 5 of 7 (71.4%) without; difference 11.6 percentage points
-        (95% CI −10.6 to 47.6), Fisher's exact p = 0.605'."""
+        """'5 of 7 (71.4%) among patients without CRS and 78 of 94 (83.0%) among patients with
+        CRS; difference 11.6 percentage points (95% CI −10.6 to 47.6), Fisher's exact p = 0.605'."""
         r = self.results.rates[(responder, assessment or self.profile.primary_assessment, by)]
-        parts = [f"{fmt_n_of(g.events, g.n)} in the group {g.label}" for g in r.groups]
+        parts = [f"{fmt_n_of(g.events, g.n)} {among(g.label)}" for g in r.groups]
         text = ", ".join(parts[:-1]) + " and " + parts[-1]
         d = r.difference
         if d is not None and d.difference is not None and d.ci_low is not None and d.ci_high is not None:

@@ -26,14 +26,20 @@ class Response(Part):
             for level in self.results.response[("cr", grouping)].levels
             if level.n > 0 and level.rate is not None  # the rate is None only for an empty group
         ]
+        if not levels:  # no patient's response could be assessed (every response not evaluable)
+            c = self.results.counts
+            return (
+                f"{NOT_ESTIMABLE}: the response at day 30 could not be assessed in any patient "
+                f"({c['n_response_not_evaluable']:,} of {c['n_patients']:,} not evaluable)"
+            )
         worst = min(levels, key=lambda level: level.rate or 0.0)
         return f"{fmt_n_of(worst.events, worst.n)}, in the group “{worst.label}”"
 
     def risk_difference(self, response: str, grouping: str) -> str:
         """Exposed minus reference rate, Newcombe 95% CI: '−9.2 percentage points (95% CI −17.8 to 9.8)'."""
         d = self.results.response_effects[(response, grouping)].difference
-        if d.difference is None:
-            return f"difference {NOT_ESTIMABLE} ({d.reason})"
+        if d.difference is None:  # the sentence names the difference: "(difference not estimable (...))"
+            return f"{NOT_ESTIMABLE} ({d.reason})"
         if d.ci_low is None or d.ci_high is None:
             return f"{_signed(100 * d.difference)} percentage points (95% CI {NOT_ESTIMABLE}: {d.reason})"
         return (

@@ -268,6 +268,8 @@ class Survival(Verdicts):
         if km.median_months is None:
             low = "" if km.median_ci_low is None else f" (95% CI {bounds})"
             return f"not reached{low}"
+        if km.median_months == 0:  # half or more had the event at time 0: say so, it is all the median rests on
+            bounds += f"; {km.events_at_zero:,} of {km.n:,} patients had the event at time 0"
         return f"{fmt_months(km.median_months)} (95% CI {bounds})"
 
     def landmark(self, endpoint: str, months: int, grouping: str = "all", level: str | None = None) -> str:
@@ -305,6 +307,16 @@ class Survival(Verdicts):
         if d.hr_below is None:
             return f"{NOT_ESTIMABLE} ({d.reason})"
         return f"a hazard ratio of {fmt_hr(d.hr_below)} or below (or {fmt_hr(d.hr_above)} or above)"
+
+    def power_computed(self, endpoint: str, grouping: str) -> bool | None:
+        """True when Schoenfeld's detectable HR of the comparison could be computed, None when
+        not (no event, an empty group, every event tied at one time), for ``text.choose``: a
+        sentence claims a power only when there is one; ``text.power_reason`` says why not."""
+        return True if self.results.detectable_hr[(endpoint, grouping)].hr_below is not None else None
+
+    def power_reason(self, endpoint: str, grouping: str) -> str:
+        """Why the power of a comparison could not be computed: 'no event'."""
+        return self.results.detectable_hr[(endpoint, grouping)].reason or ""
 
     def detectable_basis(self, endpoint: str, grouping: str) -> str:
         """What the detectable HR rests on: '55 events; 15 of 93 (16.1%) patients in the group

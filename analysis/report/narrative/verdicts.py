@@ -268,7 +268,7 @@ class Verdicts(Part):
             return KINETIC_METRICS[what].name
         return PEAK_PHRASE if what == "peak" else VARIABLES[what].phrase if what in VARIABLES else outcome_phrase(what)
 
-    def tests(self, what, by) -> TestSet:
+    def tests(self, what, by, at: str | None = None) -> TestSet:
         """A family of tests (each outcome ``what`` by each grouping ``by``), summed up for one
         sentence; the peak-expansion tests count only when there is a kinetics table.
 
@@ -276,12 +276,13 @@ class Verdicts(Part):
         False
         >>> text.tests("peak", by=["crs", "icans"]).groupings     # those that differed
         'CRS'
-        """
+
+        ``at="landmark"``: the tests of the landmark analysis."""
         outcomes = [what] if isinstance(what, str) else list(what)
         groupings = [by] if isinstance(by, str) else list(by)
         kinetic = ("peak", *KINETIC_METRICS)
         keys = [(o, g) for g in groupings for o in outcomes if o not in kinetic or self.has_kinetics]
-        tests = [self._p(*self._locate(o, by=g)) for o, g in keys]
+        tests = [self._p(*self._locate(o, by=g, at=at)) for o, g in keys]
         verdicts = [None if p is None else p < self.alpha for p, _ in tests]
         untested = Counter(reason or "no test" for p, reason in tests if p is None)
         hits = [(o, g) for (o, g), v in zip(keys, verdicts) if v]
@@ -290,7 +291,7 @@ class Verdicts(Part):
             n=len(keys),
             n_tested=sum(v is not None for v in verdicts),
             significant=tuple(named),
-            significant_p=tuple(f"{name} ({self.p(o, by=g)})" for name, (o, g) in zip(named, hits)),
+            significant_p=tuple(f"{name} ({self.p(o, by=g, at=at)})" for name, (o, g) in zip(named, hits)),
             significant_groupings=tuple(dict.fromkeys(in_sentence(GROUPINGS[g].title) for _, g in hits)),
             untested=tuple(untested.items()),
         )
