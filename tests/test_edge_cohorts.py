@@ -406,22 +406,48 @@ def test_the_power_sentence_names_the_reason_of_each_edge(edge_prose):
         "all-not-evaluable": None,
         "dead-day-0-but-one": "all 92 events tied at time 0: no survival comparison possible",
     }
-    # the risk difference of an empty group is named once: "(difference not estimable (...))"
-    assert "(difference not estimable (a group has no patient))" in edge_prose["all-crs"][1]
+    # the risk difference of an empty group is named once: "(difference not estimable (...); OR ...)"
+    assert "(difference not estimable (a group has no patient); OR not estimable (" in edge_prose["all-crs"][1]
 
 
-def test_a_cohort_whose_every_response_is_not_evaluable_renders_and_says_so(edge_prose):
+def _followed_beyond_day_30(frame):
+    end = frame["death_date"].where(frame["death_date"] != "", frame["last_followup_date"])
+    days = (pd.to_datetime(end) - pd.to_datetime(frame["infusion_date"])).dt.days
+    return days > 30
+
+
+def test_a_cohort_whose_every_response_is_not_evaluable_renders_and_says_so(edge_prose, tmp_path):
     """Attack repro 16: every day-30 response 'not evaluable' crashed the Discussion
-    (``min() arg is an empty sequence``)."""
+    (``min() arg is an empty sequence``). A patient who died or left follow-up by day 30 is
+    not in CR whatever the cell says (concepts.RESPONSE_RULE, intention to treat): the demo
+    has one, so 92 responses are left out and that patient is the one rate."""
     results, prose = edge_prose["all-not-evaluable"]
-    assert results.counts["n_response_not_evaluable"] == 93
-    assert Narrative(results).lowest_cr_rate() == (
-        "not estimable: the response at day 30 could not be assessed in any patient (93 of 93 not evaluable)"
+    frame = _all_not_evaluable(read_cohort_text()[1].copy())
+    early = int((~_followed_beyond_day_30(frame)).sum())
+    assert early == 1
+    assert results.counts["n_response_not_evaluable"] == 93 - early
+    assert results.cohort_flow.before_assessment == early
+    assert Narrative(results).lowest_cr_rate() == "0 of 1 (0.0%), in the group “CRS”"
+    # without that patient, no response at all: the Discussion says so instead of crashing
+    only_followed = compute_results(
+        load_study(
+            _write(
+                tmp_path,
+                "all-not-evaluable-followed",
+                lambda f: _all_not_evaluable(f)[_followed_beyond_day_30(f)].reset_index(drop=True),
+            ),
+            None,
+            CUTOFF,
+        )
+    )
+    assert only_followed.counts["n_response_not_evaluable"] == 92
+    assert Narrative(only_followed).lowest_cr_rate() == (
+        "not estimable: the response at day 30 could not be assessed in any patient (92 of 92 not evaluable)"
     )
     assert (
         "The lowest CR rate of any toxicity group was not estimable: the response at day 30 could not be "
-        "assessed in any patient (93 of 93 not evaluable)."
-    ) in prose
+        "assessed in any patient (92 of 92 not evaluable)."
+    ) in _prose(only_followed)
 
 
 def test_deaths_tied_at_time_0_give_no_survival_comparison(edge_prose):
