@@ -12,6 +12,7 @@ dictionary" sheet:
 Dates are dd/mm/yyyy text on odd rows and Excel date cells on even rows. Three true
 data-entry errors are planted (:data:`PLANTED_ERRORS`); nothing else is wrong.
 """
+
 from __future__ import annotations
 
 import csv
@@ -61,8 +62,11 @@ FIELDS = {
     "last_followup_date": ("Date of last follow-up", "lfu_dt"),
     "hsct_date": ("Date of allo-HSCT after CAR-T", "hsct_post"),
 }
-KINETICS_FIELDS = {"patient_id": ("Record ID", "record_id"), "day": ("Day after infusion", "pcr_day"),
-                   "car_copies_per_ug": ("CAR transgene copies (copies/ug DNA)", "car_cp")}
+KINETICS_FIELDS = {
+    "patient_id": ("Record ID", "record_id"),
+    "day": ("Day after infusion", "pcr_day"),
+    "car_copies_per_ug": ("CAR transgene copies (copies/ug DNA)", "car_cp"),
+}
 
 _YES_NO = "1, Yes | 0, No"
 _GRADE = "0, None | 1, Grade 1 | 2, Grade 2 | 3, Grade 3 | 4, Grade 4 | 5, Grade 5"
@@ -115,8 +119,9 @@ def cohort_frame() -> tuple[pd.DataFrame, pd.DataFrame]:
     cohort, kinetics = synthesize(N_PATIENTS, SEED)
     cohort = cohort.copy()
     cohort["patient_id"] = [f"{i:03d}" for i in range(1, len(cohort) + 1)]
-    cohort["center"] = cohort["center"].map(lambda c: "St Elsewhere Hospital" if c in ("Center A", "Center C")
-                                           else "Mercy General")
+    cohort["center"] = cohort["center"].map(
+        lambda c: "St Elsewhere Hospital" if c in ("Center A", "Center C") else "Mercy General"
+    )
     ids = dict(zip(synthesize(N_PATIENTS, SEED)[0]["patient_id"], cohort["patient_id"]))
     kinetics = kinetics.assign(patient_id=kinetics["patient_id"].map(ids))
     return cohort, kinetics
@@ -162,14 +167,17 @@ def write_export(folder: Path, flavour: str = "labels", errors: bool = True) -> 
         when = when if isinstance(when, dt.datetime) else dt.datetime.strptime(when, "%d/%m/%Y")
         frame.loc[in_cr[0], cr] = (when - dt.timedelta(days=5)).strftime("%d/%m/%Y")
     described = {**FIELDS, **{k: v for k, v in KINETICS_FIELDS.items() if k != "patient_id"}}
-    dictionary = pd.DataFrame({
-        "Variable / Field Name": [h[1] for h in described.values()],
-        "Form Name": ["cart_kinetics" if n in KINETICS_FIELDS and n != "patient_id" else "cart_followup"
-                      for n in described],
-        "Field Type": ["radio" if n in CHOICES else "text" for n in described],
-        "Field Label": [h[0] for h in described.values()],
-        "Choices, Calculations, OR Slider Labels": [CHOICES.get(n, "") for n in described],
-    })
+    dictionary = pd.DataFrame(
+        {
+            "Variable / Field Name": [h[1] for h in described.values()],
+            "Form Name": [
+                "cart_kinetics" if n in KINETICS_FIELDS and n != "patient_id" else "cart_followup" for n in described
+            ],
+            "Field Type": ["radio" if n in CHOICES else "text" for n in described],
+            "Field Label": [h[0] for h in described.values()],
+            "Choices, Calculations, OR Slider Labels": [CHOICES.get(n, "") for n in described],
+        }
+    )
     folder.mkdir(parents=True, exist_ok=True)
     export = folder / f"{flavour}_export.xlsx"
     with pd.ExcelWriter(export, engine="openpyxl") as writer:
@@ -229,62 +237,116 @@ _GRADES = " | ".join(["0, None"] + [f"{g}, Grade {g}" for g in range(1, 6)])
 REDCAP_FIELDS: tuple[RedcapField, ...] = (
     RedcapField("record_id", "enrolment", "text", "Record ID", contract="patient_id"),
     RedcapField("dob", "enrolment", "text", "Date of birth", validation="date_ymd"),
-    RedcapField("cart_date", "enrolment", "text", "Date of CAR-T cell infusion", validation="date_ymd",
-                contract="infusion_date"),
+    RedcapField(
+        "cart_date", "enrolment", "text", "Date of CAR-T cell infusion", validation="date_ymd", contract="infusion_date"
+    ),
     RedcapField("age_inf", "enrolment", "text", "Age at infusion (years)", validation="number", contract="age"),
     RedcapField("gender", "enrolment", "radio", "Gender", "1, Male | 2, Female", contract="sex"),
     RedcapField("weight", "enrolment", "text", "Weight (kg)", validation="number"),
     RedcapField("height", "enrolment", "text", "Height (cm)", validation="number"),
     RedcapField("bmi", "enrolment", "calc", "BMI (kg/m2)", "round([weight]/(([height]/100)^2), 1)"),
     RedcapField("ph_pos", "disease", "yesno", "Ph+ ALL (BCR-ABL1)", contract="ph_positive"),
-    RedcapField("dis_stat", "disease", "radio", "Disease status at infusion", "1, Relapsed | 2, Primary refractory",
-                contract="disease_status"),
+    RedcapField(
+        "dis_stat",
+        "disease",
+        "radio",
+        "Disease status at infusion",
+        "1, Relapsed | 2, Primary refractory",
+        contract="disease_status",
+    ),
     RedcapField("n_rel", "disease", "text", "Number of relapses", validation="integer", contract="n_relapses"),
-    RedcapField("prior_lot", "disease", "text", "Prior lines of therapy", validation="integer",
-                contract="prior_lines"),
-    RedcapField("bm_blasts", "disease", "text", "BM blasts before CAR-T (%)", validation="number",
-                contract="bm_blasts_pct"),
-    RedcapField("cart_dose", "disease", "text", "CAR-T dose (x10^6 cells/kg)", validation="number",
-                contract="cart_dose_1e6_per_kg"),
+    RedcapField("prior_lot", "disease", "text", "Prior lines of therapy", validation="integer", contract="prior_lines"),
+    RedcapField(
+        "bm_blasts", "disease", "text", "BM blasts before CAR-T (%)", validation="number", contract="bm_blasts_pct"
+    ),
+    RedcapField(
+        "cart_dose",
+        "disease",
+        "text",
+        "CAR-T dose (x10^6 cells/kg)",
+        validation="number",
+        contract="cart_dose_1e6_per_kg",
+    ),
     RedcapField("tox_intro", "toxicity", "descriptive", "<b>Toxicity</b>, graded by the ASTCT consensus"),
     RedcapField("il6_max", "toxicity", "text", "Peak IL-6 (pg/mL)", validation="number", contract="il6_peak_pg_ml"),
-    RedcapField("ferritin_max", "toxicity", "text", "Peak ferritin (ng/mL)", validation="number",
-                contract="ferritin_peak_ng_ml"),
+    RedcapField(
+        "ferritin_max", "toxicity", "text", "Peak ferritin (ng/mL)", validation="number", contract="ferritin_peak_ng_ml"
+    ),
     RedcapField("crs_grade", "toxicity", "dropdown", "Maximum CRS grade (ASTCT)", _GRADES, contract="crs_grade"),
     RedcapField("crs_onset", "toxicity", "text", "Day of CRS onset", validation="integer", contract="crs_onset_day"),
-    RedcapField("icans_grade", "toxicity", "dropdown", "Maximum ICANS grade (ASTCT)", _GRADES,
-                contract="icans_grade"),
-    RedcapField("icans_onset", "toxicity", "text", "Day of ICANS onset", validation="integer",
-                contract="icans_onset_day"),
-    RedcapField("icans_sx", "toxicity", "checkbox", "ICANS symptoms",
-                "1, Tremor | 2, Seizure | 3, Aphasia | 4, Cerebral edema", contract="seizure"),
+    RedcapField("icans_grade", "toxicity", "dropdown", "Maximum ICANS grade (ASTCT)", _GRADES, contract="icans_grade"),
+    RedcapField(
+        "icans_onset", "toxicity", "text", "Day of ICANS onset", validation="integer", contract="icans_onset_day"
+    ),
+    RedcapField(
+        "icans_sx",
+        "toxicity",
+        "checkbox",
+        "ICANS symptoms",
+        "1, Tremor | 2, Seizure | 3, Aphasia | 4, Cerebral edema",
+        contract="seizure",
+    ),
     RedcapField("tox_steroids", "toxicity", "yesno", "Corticosteroids for CRS/ICANS", contract="steroids"),
     RedcapField("tox_toci", "toxicity", "yesno", "Tocilizumab given", contract="tocilizumab"),
     RedcapField("toci_doses", "toxicity", "text", "Number of tocilizumab doses", validation="integer"),
-    RedcapField("resp_d30", "response", "radio", "Response at day 30",
-                "1, CR | 2, CRi | 3, PR | 4, No response | 5, Not evaluable", contract="cr_day30"),
-    RedcapField("mrd_d30", "response", "radio", "MRD at day 30 (flow cytometry)", "1, Negative | 2, Positive | "
-                "3, Not done", contract="mrd_negative"),
+    RedcapField(
+        "resp_d30",
+        "response",
+        "radio",
+        "Response at day 30",
+        "1, CR | 2, CRi | 3, PR | 4, No response | 5, Not evaluable",
+        contract="cr_day30",
+    ),
+    RedcapField(
+        "mrd_d30",
+        "response",
+        "radio",
+        "MRD at day 30 (flow cytometry)",
+        "1, Negative | 2, Positive | 3, Not done",
+        contract="mrd_negative",
+    ),
     RedcapField("cr_dt", "response", "text", "Date of CR", validation="date_ymd", contract="cr_date"),
     RedcapField("rel_dt", "follow_up", "text", "Date of relapse", validation="date_ymd", contract="relapse_date"),
     RedcapField("death_dt", "follow_up", "text", "Date of death", validation="date_ymd", contract="death_date"),
-    RedcapField("lfu_dt", "follow_up", "text", "Date of last FU", validation="date_ymd",
-                contract="last_followup_date"),
+    RedcapField("lfu_dt", "follow_up", "text", "Date of last FU", validation="date_ymd", contract="last_followup_date"),
     RedcapField("pcr_day", "cart_kinetics", "text", "Day after infusion", validation="integer", contract="day"),
-    RedcapField("car_copies", "cart_kinetics", "text", "CAR transgene (copies/ug DNA)", validation="number",
-                contract="car_copies_per_ug"),
+    RedcapField(
+        "car_copies",
+        "cart_kinetics",
+        "text",
+        "CAR transgene (copies/ug DNA)",
+        validation="number",
+        contract="car_copies_per_ug",
+    ),
     RedcapField("ae_term", "adverse_events", "text", "Adverse event"),
-    RedcapField("ae_grade", "adverse_events", "dropdown", "AE grade (CTCAE)", " | ".join(f"{g}, {g}" for g in
-                                                                                        range(1, 6))),
+    RedcapField(
+        "ae_grade", "adverse_events", "dropdown", "AE grade (CTCAE)", " | ".join(f"{g}, {g}" for g in range(1, 6))
+    ),
 )
-REDCAP_FORM_LABELS = {"enrolment": "Enrolment", "disease": "Disease", "toxicity": "Toxicity",
-                      "response": "Response", "follow_up": "Follow-up", "cart_kinetics": "CAR-T Kinetics",
-                      "adverse_events": "Adverse Events"}
-REDCAP_GROUPS = {"Center A": ("st_elsewhere", "St Elsewhere Hospital"), "Center B": ("mercy_general", "Mercy General"),
-                 "Center C": ("city_childrens", "City Children's"), "Center D": ("city_childrens", "City Children's")}
+REDCAP_FORM_LABELS = {
+    "enrolment": "Enrolment",
+    "disease": "Disease",
+    "toxicity": "Toxicity",
+    "response": "Response",
+    "follow_up": "Follow-up",
+    "cart_kinetics": "CAR-T Kinetics",
+    "adverse_events": "Adverse Events",
+}
+REDCAP_GROUPS = {
+    "Center A": ("st_elsewhere", "St Elsewhere Hospital"),
+    "Center B": ("mercy_general", "Mercy General"),
+    "Center C": ("city_childrens", "City Children's"),
+    "Center D": ("city_childrens", "City Children's"),
+}
 #: Longitudinal design: the event of each form (the PCR form of the events variant has no day field).
-REDCAP_EVENT_OF_FORM = {"enrolment": "baseline_arm_1", "disease": "baseline_arm_1", "toxicity": "day_30_arm_1",
-                        "response": "day_30_arm_1", "follow_up": "follow_up_arm_1", "adverse_events": "day_30_arm_1"}
+REDCAP_EVENT_OF_FORM = {
+    "enrolment": "baseline_arm_1",
+    "disease": "baseline_arm_1",
+    "toxicity": "day_30_arm_1",
+    "response": "day_30_arm_1",
+    "follow_up": "follow_up_arm_1",
+    "adverse_events": "day_30_arm_1",
+}
 REDCAP_SAMPLING_DAYS = (0, 4, 7, 10, 14, 21, 28, 60, 90, 180)
 
 
@@ -329,7 +391,8 @@ def redcap_truth() -> tuple[pd.DataFrame, pd.DataFrame]:
     cohort.loc[early, "cr_day30_not_done"] = True
     rng = np.random.default_rng(REDCAP_SEED)
     cohort["dob"] = cohort["infusion_date"] - pd.to_timedelta(
-        (cohort["age"].astype(float) * 365.25 + rng.integers(1, 300, len(cohort))).round(), unit="D")
+        (cohort["age"].astype(float) * 365.25 + rng.integers(1, 300, len(cohort))).round(), unit="D"
+    )
     return cohort, kinetics
 
 
@@ -354,8 +417,11 @@ def _redcap_value(f: RedcapField, patient: dict, labels: bool) -> str:
     if f.variable == "toci_doses":
         return str(1 + int(patient["patient_id"]) % 3) if patient["tocilizumab"] else ""
     if f.variable in ("weight", "height"):
-        return str({"weight": 40 + int(patient["patient_id"]) % 50, "height": 150 + int(patient["patient_id"]) % 40}
-                   [f.variable])
+        return str(
+            {"weight": 40 + int(patient["patient_id"]) % 50, "height": 150 + int(patient["patient_id"]) % 40}[
+                f.variable
+            ]
+        )
     if f.variable == "bmi":
         w, h = 40 + int(patient["patient_id"]) % 50, 150 + int(patient["patient_id"]) % 40
         return f"{w / (h / 100) ** 2:.1f}"
@@ -368,8 +434,11 @@ def _redcap_value(f: RedcapField, patient: dict, labels: bool) -> str:
     if f.kind == "radio" and column == "sex":
         return ({"M": "Male", "F": "Female"} if labels else {"M": "1", "F": "2"})[value]
     if f.kind == "radio" and column == "disease_status":
-        return ({"relapsed": "Relapsed", "primary_refractory": "Primary refractory"} if labels
-                else {"relapsed": "1", "primary_refractory": "2"})[value]
+        return (
+            {"relapsed": "Relapsed", "primary_refractory": "Primary refractory"}
+            if labels
+            else {"relapsed": "1", "primary_refractory": "2"}
+        )[value]
     if f.kind == "dropdown":
         return ("None" if int(value) == 0 else f"Grade {int(value)}") if labels else str(int(value))
     return cell_text(value)
@@ -380,13 +449,16 @@ def _redcap_header(f: RedcapField, labels: bool) -> list[tuple[str, str]]:
     if f.kind == "descriptive":
         return []
     if f.kind == "checkbox":
-        return [(f"{f.variable}___{code.strip()}", f"{f.label} (choice={text.strip()})")
-                for code, text in (part.split(",", 1) for part in f.choices.split("|"))]
+        return [
+            (f"{f.variable}___{code.strip()}", f"{f.label} (choice={text.strip()})")
+            for code, text in (part.split(",", 1) for part in f.choices.split("|"))
+        ]
     return [(f.variable, f.label)]
 
 
-def write_redcap_export(folder: Path, design: str = "repeating", labels: bool = False, excel: bool = False,
-                        errors: bool = True) -> tuple[Path, Path]:
+def write_redcap_export(
+    folder: Path, design: str = "repeating", labels: bool = False, excel: bool = False, errors: bool = True
+) -> tuple[Path, Path]:
     """Write a REDCap flat export and its data dictionary CSV into ``folder``; return their paths."""
     assert design in ("repeating", "events")
     cohort, kinetics = redcap_truth()
@@ -396,8 +468,11 @@ def write_redcap_export(folder: Path, design: str = "repeating", labels: bool = 
     system = [("record_id", "Record ID")]
     if design == "events":
         system.append(("redcap_event_name", "Event Name"))
-    system += [("redcap_repeat_instrument", "Repeat Instrument"), ("redcap_repeat_instance", "Repeat Instance"),
-               ("redcap_data_access_group", "Data Access Group")]
+    system += [
+        ("redcap_repeat_instrument", "Repeat Instrument"),
+        ("redcap_repeat_instance", "Repeat Instance"),
+        ("redcap_data_access_group", "Data Access Group"),
+    ]
     columns: list[tuple[str, str, RedcapField | None]] = [(raw, lab, None) for raw, lab in system]
     for form in forms:
         for f in fields:
@@ -471,7 +546,7 @@ def write_redcap_export(folder: Path, design: str = "repeating", labels: bool = 
                 row["redcap_repeat_instrument"] = REDCAP_FORM_LABELS["adverse_events"] if labels else "adverse_events"
                 row["redcap_repeat_instance"] = str(instance)
                 row["ae_term"] = "Febrile neutropenia" if instance == 1 else "Hypokalemia"
-                row["ae_grade"] = ("3" if instance == 1 else "2")
+                row["ae_grade"] = "3" if instance == 1 else "2"
                 row["adverse_events_complete"] = "Complete" if labels else "2"
                 rows.append(row)
     frame = pd.DataFrame(rows, columns=[c[0] for c in columns])
@@ -490,6 +565,7 @@ def write_redcap_export(folder: Path, design: str = "repeating", labels: bool = 
 
 def _plant_redcap_errors(frame: pd.DataFrame, cohort: pd.DataFrame, labels: bool) -> None:
     """Age 150; a CR date five days before infusion; a seizure without ICANS."""
+
     def row_of(record: str, column: str) -> int:
         return frame.index[(frame["record_id"] == record) & frame[column].ne("")][0]
 
@@ -497,18 +573,34 @@ def _plant_redcap_errors(frame: pd.DataFrame, cohort: pd.DataFrame, labels: bool
     in_cr = cohort[cohort["cr_day30"]]
     patient = in_cr.iloc[7]
     frame.loc[row_of(patient["patient_id"], "cr_dt"), "cr_dt"] = (
-        patient["infusion_date"] - pd.Timedelta(days=5)).date().isoformat()
+        (patient["infusion_date"] - pd.Timedelta(days=5)).date().isoformat()
+    )
     no_icans = cohort[cohort["icans_grade"].eq(0)].iloc[3]
     frame.loc[row_of(no_icans["patient_id"], "icans_sx___2"), "icans_sx___2"] = "Checked" if labels else "1"
 
 
 def write_redcap_dictionary(folder: Path, fields=REDCAP_FIELDS) -> Path:
     """REDCap's data dictionary CSV, with its real header."""
-    header = ["Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",
-              "Choices, Calculations, OR Slider Labels", "Field Note", "Text Validation Type OR Show Slider Number",
-              "Text Validation Min", "Text Validation Max", "Identifier?", "Branching Logic (Show field only if...)",
-              "Required Field?", "Custom Alignment", "Question Number (surveys only)", "Matrix Group Name",
-              "Matrix Ranking?", "Field Annotation"]
+    header = [
+        "Variable / Field Name",
+        "Form Name",
+        "Section Header",
+        "Field Type",
+        "Field Label",
+        "Choices, Calculations, OR Slider Labels",
+        "Field Note",
+        "Text Validation Type OR Show Slider Number",
+        "Text Validation Min",
+        "Text Validation Max",
+        "Identifier?",
+        "Branching Logic (Show field only if...)",
+        "Required Field?",
+        "Custom Alignment",
+        "Question Number (surveys only)",
+        "Matrix Group Name",
+        "Matrix Ranking?",
+        "Field Annotation",
+    ]
     path = folder / f"{REDCAP_PROJECT}_DataDictionary_{REDCAP_EXPORT_DATE}.csv"
     with open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
@@ -533,8 +625,13 @@ def write_redcap_dictionary(folder: Path, fields=REDCAP_FIELDS) -> Path:
 # * the Philadelphia chromosome as ``ph_status`` (radio: 1, Ph-positive | 2, Ph-negative).
 
 THIRD_FIELDS = {
-    "mrd_fcm": ("response", "radio", "MRD by flow cytometry at day 30", "1, Negative (<10^-4) | 2, Positive | 8, Not done",
-                ""),
+    "mrd_fcm": (
+        "response",
+        "radio",
+        "MRD by flow cytometry at day 30",
+        "1, Negative (<10^-4) | 2, Positive | 8, Not done",
+        "",
+    ),
     "ph_status": ("disease", "radio", "Philadelphia chromosome / BCR::ABL1", "1, Ph-positive | 2, Ph-negative", ""),
     "allo_yn": ("follow_up", "yesno", "Allogeneic HSCT after CAR-T", "", ""),
     "allo_dt": ("follow_up", "text", "Date of allo-HSCT", "", "date_ymd"),
@@ -556,10 +653,14 @@ def write_third_registry(folder: Path) -> tuple[Path, Path]:
     frame["allo_dt"] = ""
     frame.loc[patient_rows, "allo_yn"] = when[patient_rows].map(lambda d: "0" if pd.isna(d) else "1")
     frame.loc[patient_rows, "allo_dt"] = when[patient_rows].map(
-        lambda d: "" if pd.isna(d) else pd.Timestamp(d).date().isoformat())
+        lambda d: "" if pd.isna(d) else pd.Timestamp(d).date().isoformat()
+    )
     order = list(frame.columns)
-    order = order[:order.index("follow_up_complete")] + ["allo_yn", "allo_dt"] + [
-        c for c in order[order.index("follow_up_complete"):] if c not in ("allo_yn", "allo_dt")]
+    order = (
+        order[: order.index("follow_up_complete")]
+        + ["allo_yn", "allo_dt"]
+        + [c for c in order[order.index("follow_up_complete") :] if c not in ("allo_yn", "allo_dt")]
+    )
     frame[order].to_csv(export, index=False)
     rows = list(csv.reader(dictionary.read_text(encoding="utf-8").splitlines()))
     out = [rows[0]]

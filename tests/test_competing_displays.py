@@ -5,6 +5,7 @@ Counts are checked against a direct pandas count of the raw export (independent 
 library's derived columns); statistics themselves are checked against R in
 tests/test_competing.py and tests/test_landmark.py.
 """
+
 import json
 
 import matplotlib
@@ -45,6 +46,7 @@ def raw():
 
 # --------------------------------------------------------------------------- cohort flow
 
+
 def test_flow_counts_from_the_raw_export(results, raw):
     flow = results.cohort_flow
     cr = raw["cr_day30"] == "yes"
@@ -61,31 +63,51 @@ def test_flow_counts_from_the_raw_export(results, raw):
     assert (flow.relapsed, flow.died_without_relapse) == (relapsed.sum(), died.sum())
     assert flow.relapsed + flow.died_without_relapse + flow.alive_in_cr == flow.cr
     assert flow.relapsed_mrd_negative == (relapsed & mrd_neg).sum()
-    assert (flow.relapsed_mrd_negative + flow.died_without_relapse_mrd_negative + flow.alive_in_cr_mrd_negative
-            == flow.mrd_negative_cr)
+    assert (
+        flow.relapsed_mrd_negative + flow.died_without_relapse_mrd_negative + flow.alive_in_cr_mrd_negative
+        == flow.mrd_negative_cr
+    )
     # the CR cohort of the flow is the competing-risks cohort
-    assert (results.competing["all"].n_relapse, results.competing["all"].n_nrm) == (flow.relapsed, flow.died_without_relapse)
+    assert (results.competing["all"].n_relapse, results.competing["all"].n_nrm) == (
+        flow.relapsed,
+        flow.died_without_relapse,
+    )
 
 
 def test_flow_diagram_prints_every_count(results):
     flow = results.cohort_flow
     fig = figures.flow_diagram(flow)
     text = " ".join(t.get_text() for t in fig.axes[0].texts)
-    for label, n in (("Infused", flow.infused), ("Assessed at day 30", flow.evaluable), ("Not in CR", flow.no_cr),
-                     ("MRD-negative CR", flow.mrd_negative_cr), ("Alive in CR", flow.alive_in_cr_mrd_negative)):
+    for label, n in (
+        ("Infused", flow.infused),
+        ("Assessed at day 30", flow.evaluable),
+        ("Not in CR", flow.no_cr),
+        ("MRD-negative CR", flow.mrd_negative_cr),
+        ("Alive in CR", flow.alive_in_cr_mrd_negative),
+    ):
         assert f"{label}\nn = {n:,}" in text
     assert f"(all CR: {flow.relapsed:,})" in text
 
 
 # --------------------------------------------------------------------------- swimmer plot
 
+
 def test_swimmer_rows_are_ordered_by_follow_up_and_hold_no_identifier(results, study):
     t = results.swimmer
     assert t.shown == t.n_patients == len(study.cohort)
     assert np.all(np.diff(t.follow_up) <= 0)
     assert np.all(t.relapse[~np.isnan(t.relapse)] > t.cr[~np.isnan(t.relapse)])
-    assert set(vars(t)) == {"follow_up", "died", "crs_onset", "icans_onset", "cr", "relapse", "hsct", "n_patients",
-                            "shown"}
+    assert set(vars(t)) == {
+        "follow_up",
+        "died",
+        "crs_onset",
+        "icans_onset",
+        "cr",
+        "relapse",
+        "hsct",
+        "n_patients",
+        "shown",
+    }
     fig = figures.swimmer_plot(t)
     early, late = fig.axes
     assert early.get_yticks().size == 0 and len(early.patches) == t.shown
@@ -111,14 +133,17 @@ def test_swimmer_is_thinned_with_a_note(study):
 
 # --------------------------------------------------------------------------- CIF and landmark figures
 
+
 def test_cif_plot_curves_gray_p_and_risk_table(results):
     fig = figures.cif_plot(results.competing["crs"], "relapse")
     ax, ax_risk = fig.axes
     assert ax.get_ylabel() == "Relapse incidence (%)" and ax.get_xlabel() == "Months since CR"
     assert len(ax.lines) == 2
-    assert "Gray's test p = 0.245" in [t.get_text() for t in ax.texts]   # R: 0.245274460738
+    assert "Gray's test p = 0.245" in [t.get_text() for t in ax.texts]  # R: 0.245274460738
     at_risk = [t.get_text() for t in ax_risk.texts]
-    assert at_risk[: len(results.competing["crs"].at_risk["no"])] == [str(n) for n in results.competing["crs"].at_risk["no"]]
+    assert at_risk[: len(results.competing["crs"].at_risk["no"])] == [
+        str(n) for n in results.competing["crs"].at_risk["no"]
+    ]
     # the curve is the estimate in percent, ending at the group's last follow-up
     no = results.competing["crs"].causes["relapse"].levels[0]
     x, y = ax.lines[0].get_data()
@@ -142,11 +167,15 @@ def test_degenerate_panels_say_why(study):
     nobody_in_cr = _degenerate(cohort, cr_day30=False, mrd_negative=pd.NA, cr_date=pd.NaT, relapse_date=pd.NaT)
     fig = figures.cif_plot(compare_competing(nobody_in_cr, "crs"), "nrm")
     assert "not estimable (no patient in CR)" in " ".join(fig.axes[0].texts[0].get_text().split())
-    late = cohort.assign(last_followup_date=cohort["infusion_date"] + pd.Timedelta(days=5),
-                         death_date=cohort["infusion_date"] + pd.Timedelta(days=5))
+    late = cohort.assign(
+        last_followup_date=cohort["infusion_date"] + pd.Timedelta(days=5),
+        death_date=cohort["infusion_date"] + pd.Timedelta(days=5),
+    )
     lm = landmark_survival(prepare_cohort(late), "os", "crs", 30)
     fig = figures.landmark_km_plot(lm)
-    assert "not estimable (no patient alive and event-free after day 30)" in " ".join(fig.axes[0].texts[0].get_text().split())
+    assert "not estimable (no patient alive and event-free after day 30)" in " ".join(
+        fig.axes[0].texts[0].get_text().split()
+    )
     empty = swimmer_timelines(prepare_cohort(cohort.iloc[:0]))
     assert "no patient" in figures.swimmer_plot(empty).axes[0].texts[0].get_text()
 
@@ -160,20 +189,22 @@ def test_no_relapse_anywhere_gives_reasons_in_results_and_prose(study):
     assert text.cif("relapse", 12).startswith("0.0% (95% CI not estimable: no event of this cause yet")
     assert text.verdict("relapse", by="crs", of="in the cumulative incidence of relapse").startswith(
         "no test of a difference in the cumulative incidence of relapse was possible "
-        "(Gray's test not estimable (no event")
+        "(Gray's test not estimable (no event"
+    )
     exported = json.loads(results_to_json(results))
     relapse = exported["competing"]["crs"]["relapse"]
     assert relapse["gray_p"] is None and "no event" in relapse["gray_p_reason"]
     assert relapse["levels"]["yes"]["cif_12m_ci_low"] is None and relapse["levels"]["yes"]["cif_12m_ci_low_reason"]
-    figures.cif_plot(results.competing["crs"], "relapse")   # draws, no exception
+    figures.cif_plot(results.competing["crs"], "relapse")  # draws, no exception
 
 
 # --------------------------------------------------------------------------- table, prose, JSON
 
+
 def test_cif_table_rows_and_gray_p(results):
     md = cif_table(results.competing, ("crs", "severity")).markdown
     # R: no CRS relapse at 12 months 0.563025210084, CI 0.2775665844556-0.773021122226; Gray p 0.245274460738
-    md = md.replace("\u2003", "")   # the indent of level rows
+    md = md.replace("\u2003", "")  # the indent of level rows
     assert "| No CRS | 17 | 56.3 (27.8–77.3) |" in md
     assert "0.245" in md and "0.643" in md
     # Grade >=3 CRS (18 in CR) is followed 13.7 months: no 24-month value (R timepoints: NA);
@@ -187,9 +218,11 @@ def test_verdicts_follow_the_tests(results):
     text = Narrative(results)
     relapse = "in the cumulative incidence of relapse"
     assert text.verdict("relapse", by="crs", of=relapse) == (
-        "no significant difference in the cumulative incidence of relapse was detected (Gray's test p = 0.245)")
+        "no significant difference in the cumulative incidence of relapse was detected (Gray's test p = 0.245)"
+    )
     assert text.verdict("os", by="crs", at="landmark", of="in OS") == (
-        "no significant difference in OS was detected (log-rank p = 0.976; HR 1.01, 95% CI 0.50–2.07)")
+        "no significant difference in OS was detected (log-rank p = 0.976; HR 1.01, 95% CI 0.50–2.07)"
+    )
     assert text.p("os", by="crs", at="landmark") == "p = 0.976" and text.p("relapse", by="crs") == "p = 0.245"
     assert text.landmark_day == "30"
     for phrase in ("did not differ", "no difference", "similar"):
@@ -200,19 +233,26 @@ def test_significant_verdict_wording(results):
     from dataclasses import replace
 
     from analysis.estimators.competing import GrayTest
+
     crs = results.competing["crs"]
-    significant = replace(crs, causes={**crs.causes, "relapse": replace(crs.causes["relapse"], gray=GrayTest(5.0, 1, 0.0253))})
+    significant = replace(
+        crs, causes={**crs.causes, "relapse": replace(crs.causes["relapse"], gray=GrayTest(5.0, 1, 0.0253))}
+    )
     text = Narrative(replace(results, competing={**results.competing, "crs": significant}))
     assert text.verdict("relapse", by="crs", of="in the cumulative incidence of relapse") == (
-        "a significant difference in the cumulative incidence of relapse was found (Gray's test p = 0.025)")
+        "a significant difference in the cumulative incidence of relapse was found (Gray's test p = 0.025)"
+    )
     assert text.tests(["relapse", "nrm"], by="crs").listed_p == "relapse by CRS (p = 0.025)"
 
 
 def test_json_block(results):
     exported = json.loads(results_to_json(results))
     assert exported["landmark"]["landmark_day"] == 30
-    assert set(exported["competing"]) == {"all", *__import__("analysis.registry.groups", fromlist=["GROUPINGS"]).GROUPINGS}
+    assert set(exported["competing"]) == {
+        "all",
+        *__import__("analysis.registry.groups", fromlist=["GROUPINGS"]).GROUPINGS,
+    }
     lm = exported["landmark"]["os"]["crs"]
-    assert lm["n"] == 92 and lm["hr"]["yes"]["hr"] == pytest.approx(1.01336455196, abs=1e-8)   # R coxph
+    assert lm["n"] == 92 and lm["hr"]["yes"]["hr"] == pytest.approx(1.01336455196, abs=1e-8)  # R coxph
     assert exported["competing"]["severity"]["nrm"]["gray_p"] == pytest.approx(0.414411669223, abs=1e-9)  # R cuminc
     assert compute_results(load_study(COHORT, KINETICS, report_parameter("cutoff")), landmark_day=10).landmark_day == 10

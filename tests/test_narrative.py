@@ -1,4 +1,5 @@
 """Prose helpers: numbers and verdict words must follow the results, not the publication."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -73,7 +74,9 @@ def test_unestimable_values_are_worded_not_printed_as_nan(results):
 
 
 def test_lowest_cr_rate_is_the_minimum_over_levels(results):
-    levels = [lv for (r, g), c in results.response.items() if r == "cr" and g in TOXICITY_GROUPINGS for lv in c.levels if lv.n]
+    levels = [
+        lv for (r, g), c in results.response.items() if r == "cr" and g in TOXICITY_GROUPINGS for lv in c.levels if lv.n
+    ]
     worst = min(lv.rate for lv in levels)
     assert f"({100 * worst:.1f}%)" in Narrative(results).lowest_cr_rate()
 
@@ -101,8 +104,9 @@ EQUIVALENCE = ("did not differ", "like those who", "no difference", "similar", "
 def _all_null(results):
     """Every main comparison non-significant (log-rank and response p set to 0.5)."""
     survival = {k: dataclasses.replace(v, logrank_p=0.5) for k, v in results.survival.items()}
-    response = {k: dataclasses.replace(v, result=dataclasses.replace(v.result, p=0.5))
-                for k, v in results.response.items()}
+    response = {
+        k: dataclasses.replace(v, result=dataclasses.replace(v.result, p=0.5)) for k, v in results.response.items()
+    }
     return dataclasses.replace(results, survival=survival, response=response)
 
 
@@ -131,23 +135,29 @@ def test_no_treatment_or_kinetics_comparison_is_worded_as_an_effect_on_outcome(r
     for name in ("_supp-grades", "_supp-kinetics", "_methods", "_discussion"):
         assert "indication" in sources[name] or "because of the toxicity" in sources[name], name
     text = Narrative(_all_null(results))
-    no_kinetics = Narrative(dataclasses.replace(_all_null(results), kinetics_reason="no CAR-T kinetics table was supplied"))
+    no_kinetics = Narrative(
+        dataclasses.replace(_all_null(results), kinetics_reason="no CAR-T kinetics table was supplied")
+    )
     assert no_kinetics.kinetics_reason == "no CAR-T kinetics table was supplied" and text.kinetics_reason == ""
     assert "kinetics: false" in no_kinetics.title_block and "kinetics: true" in text.title_block
 
 
 def test_significant_terms_read_as_a_sentence(results):
-    cox = {e: dataclasses.replace(c, terms=tuple(dataclasses.replace(t, p=0.5) for t in c.terms))
-           for e, c in results.cox.items()}
+    cox = {
+        e: dataclasses.replace(c, terms=tuple(dataclasses.replace(t, p=0.5) for t in c.terms))
+        for e, c in results.cox.items()
+    }
     none = Narrative(dataclasses.replace(results, cox=cox))
     terms = "text.choose(text.any_significant_term"
     assert said("_results-multivariable", terms, none) == "No term of any model was significant at the 5% level."
     one = dict(cox)
-    one["os"] = dataclasses.replace(cox["os"], terms=(dataclasses.replace(cox["os"].terms[0], p=0.01),
-                                                     *cox["os"].terms[1:]))
+    one["os"] = dataclasses.replace(
+        cox["os"], terms=(dataclasses.replace(cox["os"].terms[0], p=0.01), *cox["os"].terms[1:])
+    )
     sentence = said("_results-multivariable", terms, Narrative(dataclasses.replace(results, cox=one)))
-    assert sentence == (f"Significant at the 5% level were {cox['os'].terms[0].label} for OS, no term for LFS, "
-                        "and no term for EFS.")
+    assert sentence == (
+        f"Significant at the 5% level were {cox['os'].terms[0].label} for OS, no term for LFS, and no term for EFS."
+    )
 
 
 def test_alpha_comes_from_the_study_file(results, tmp_path):
@@ -158,6 +168,7 @@ def test_alpha_comes_from_the_study_file(results, tmp_path):
     strict = Narrative(_with_logrank_p(results, ("os", "steroids"), 0.03), resolve_study(study))
     assert strict.alpha_level == "1%" and strict.significant("survival", ("os", "steroids")) is False
     assert Narrative(_with_logrank_p(results, ("os", "steroids"), 0.03)).significant("survival", ("os", "steroids"))
+
 
 # --------------------------------------------------------------------------- effect sizes in prose
 
@@ -188,14 +199,17 @@ def _with_level(results, key, level_key, **changes):
 
 
 def test_median_survival_reached_and_not_reached(results):
-    reached = Narrative(_with_level(results, ("os", "all"), "all", median_months=25.24, median_ci_low=16.0,
-                                    median_ci_high=31.06))
+    reached = Narrative(
+        _with_level(results, ("os", "all"), "all", median_months=25.24, median_ci_low=16.0, median_ci_high=31.06)
+    )
     assert reached.median_survival("os") == "25.2 months (95% CI 16.0–31.1)"
-    open_ended = Narrative(_with_level(results, ("os", "crs"), "no", median_months=17.9, median_ci_low=6.2,
-                                       median_ci_high=None))
+    open_ended = Narrative(
+        _with_level(results, ("os", "crs"), "no", median_months=17.9, median_ci_low=6.2, median_ci_high=None)
+    )
     assert open_ended.median_survival("os", "crs", "no") == "17.9 months (95% CI 6.2–not reached)"
-    never = Narrative(_with_level(results, ("os", "crs"), "no", median_months=None, median_ci_low=None,
-                                  median_ci_high=None))
+    never = Narrative(
+        _with_level(results, ("os", "crs"), "no", median_months=None, median_ci_low=None, median_ci_high=None)
+    )
     assert never.median_survival("os", "crs", "no") == "not reached"
     with pytest.raises(ValueError):
         Narrative(results).median_survival("os", "crs")  # two levels: which one?
@@ -205,8 +219,11 @@ def test_landmark_survival_in_percent_with_its_ci(results):
     from analysis.estimators.survival import Landmark
 
     km = results.survival[("os", "all")].levels[0]
-    marks = (Landmark(12, 0.63412, 0.54049, 0.74401), Landmark(24, 0.0, None, None, "survival is 0"),
-             Landmark(36, None, None, None, "no patient followed to 36 months"))
+    marks = (
+        Landmark(12, 0.63412, 0.54049, 0.74401),
+        Landmark(24, 0.0, None, None, "survival is 0"),
+        Landmark(36, None, None, None, "no patient followed to 36 months"),
+    )
     text = Narrative(_with_level(results, ("os", "all"), km.key, landmarks=marks))
     assert text.landmark("os", 12) == "63.4% (95% CI 54.0–74.4%)"
     assert text.landmark("os", 24) == "0.0% (95% CI not estimable)"
@@ -221,17 +238,32 @@ def test_survival_hr_and_effect_and_verdict(results):
     from analysis.estimators.effects import HazardRatio, UnivariableCox
 
     two = UnivariableCox("os", "crs", "no", 93, 55, (HazardRatio("yes", "CRS", 0.9104, 0.5182, 1.6049, 0.74),))
-    three = UnivariableCox("lfs", "severity", "none", 86, 69, (
-        HazardRatio("severe", "Grade ≥3 CRS or severe ICANS", 0.7515, 0.3533, 1.5987, 0.46),
-        HazardRatio("other", "Others (grade 1–2 CRS and/or ICANS)", None, None, None, None,
-                    reason="no patient in this group"),
-    ))
+    three = UnivariableCox(
+        "lfs",
+        "severity",
+        "none",
+        86,
+        69,
+        (
+            HazardRatio("severe", "Grade ≥3 CRS or severe ICANS", 0.7515, 0.3533, 1.5987, 0.46),
+            HazardRatio(
+                "other",
+                "Others (grade 1–2 CRS and/or ICANS)",
+                None,
+                None,
+                None,
+                None,
+                reason="no patient in this group",
+            ),
+        ),
+    )
     base = _with_effects(results, survival_hr={**results.survival_hr, ("os", "crs"): two, ("lfs", "severity"): three})
     text = Narrative(_with_logrank_p(base, ("os", "crs"), 0.7412))
     assert text.survival_hr("os", "crs") == "HR 0.91 (95% CI 0.52–1.60)"
     assert text.effect("survival", ("os", "crs")) == "HR 0.91, 95% CI 0.52–1.60; p = 0.741"
     assert text.verdict("survival", ("os", "crs")) == (
-        "no significant difference was detected (HR 0.91, 95% CI 0.52–1.60; p = 0.741)")
+        "no significant difference was detected (HR 0.91, 95% CI 0.52–1.60; p = 0.741)"
+    )
     significant = Narrative(_with_logrank_p(base, ("os", "crs"), 0.0123))
     assert significant.verdict("survival", ("os", "crs")).startswith("a significant difference was found (HR 0.91")
     untestable = Narrative(_with_logrank_p(base, ("os", "crs"), None))
@@ -240,7 +272,8 @@ def test_survival_hr_and_effect_and_verdict(results):
     assert text3.effect("survival", ("lfs", "severity")) == (
         "HR 0.75, 95% CI 0.35–1.60 for Grade ≥3 CRS or severe ICANS; "
         "HR not estimable (no patient in this group) for Others (grade 1–2 CRS and/or ICANS), "
-        "each versus No CRS or ICANS; p = 0.666")
+        "each versus No CRS or ICANS; p = 0.666"
+    )
     with pytest.raises(ValueError):
         text3.survival_hr("lfs", "severity")  # two compared levels: which one?
 
@@ -248,20 +281,32 @@ def test_survival_hr_and_effect_and_verdict(results):
 def test_risk_difference_odds_ratio_and_response_effect(results):
     from analysis.estimators.effects import OddsRatio, ProportionDifference, ResponseEffect
 
-    effect = ResponseEffect("cr", "crs", "yes", "no", 69, 76, 17, 17,
-                            ProportionDifference(-0.092105, -0.178127, 0.098054),
-                            OddsRatio(0.0, 0.0, 3.129712))
-    infinite = dataclasses.replace(effect, odds_ratio=OddsRatio(None, 1.513, None, "a zero cell: odds ratio infinite",
-                                                                "upper limit infinite"))
-    base = _with_effects(results, response_effects={**results.response_effects, ("cr", "crs"): effect,
-                                                    ("cr", "icans"): infinite})
+    effect = ResponseEffect(
+        "cr",
+        "crs",
+        "yes",
+        "no",
+        69,
+        76,
+        17,
+        17,
+        ProportionDifference(-0.092105, -0.178127, 0.098054),
+        OddsRatio(0.0, 0.0, 3.129712),
+    )
+    infinite = dataclasses.replace(
+        effect, odds_ratio=OddsRatio(None, 1.513, None, "a zero cell: odds ratio infinite", "upper limit infinite")
+    )
+    base = _with_effects(
+        results, response_effects={**results.response_effects, ("cr", "crs"): effect, ("cr", "icans"): infinite}
+    )
     text = Narrative(base)
     assert text.risk_difference("cr", "crs") == "\u22129.2 percentage points (95% CI \u221217.8 to 9.8)"
     assert text.odds_ratio("cr", "crs") == "OR 0.00 (95% CI 0.00–3.13)"
     assert text.odds_ratio("cr", "icans") == "OR not estimable (a zero cell: odds ratio infinite)"
     p = text.p("response", ("cr", "crs"))
     assert text.effect("response", ("cr", "crs")) == (
-        f"difference \u22129.2 percentage points, 95% CI \u221217.8 to 9.8; OR 0.00, 95% CI 0.00–3.13; {p}")
+        f"difference \u22129.2 percentage points, 95% CI \u221217.8 to 9.8; OR 0.00, 95% CI 0.00–3.13; {p}"
+    )
     # three-level groupings keep their rates (Figure 1) and the p only
     assert text.effect("response", ("cr", "severity")) == text.p("response", ("cr", "severity"))
 
@@ -276,9 +321,11 @@ def test_detectable_hr_and_its_basis(results):
     text = Narrative(base)
     assert text.detectable_hr("os", "concurrent") == "a hazard ratio of 0.36 or below (or 2.79 or above)"
     assert text.detectable_basis("os", "concurrent") == (
-        "55 events; 15 of 93 (16.1%) patients in the group “CRS and ICANS”; 80% power; two-sided alpha 0.05")
-    none = _with_effects(results, detectable_hr={**results.detectable_hr,
-                                                 ("os", "crs"): detectable_hazard_ratio(0, 0.5, alpha=0.05)})
+        "55 events; 15 of 93 (16.1%) patients in the group “CRS and ICANS”; 80% power; two-sided alpha 0.05"
+    )
+    none = _with_effects(
+        results, detectable_hr={**results.detectable_hr, ("os", "crs"): detectable_hazard_ratio(0, 0.5, alpha=0.05)}
+    )
     assert Narrative(none).detectable_hr("os", "crs") == "not estimable (no event)"
 
 
@@ -298,9 +345,11 @@ def test_rate_has_denominator_and_exact_ci(results):
     response = dict(results.response)
     key = ("cr", "severity")
     # R> binom.test(19, 23)$conf.int   ->  0.612188110045 0.950492354694   (exact Clopper-Pearson)
-    levels = (RateLevel("none", "No CRS or ICANS", 0, 0, None, None, None),
-              RateLevel("severe", "Grade ≥3 CRS or severe ICANS", 23, 19, 19 / 23, 0.612188110045, 0.950492354694),
-              response[key].levels[2])
+    levels = (
+        RateLevel("none", "No CRS or ICANS", 0, 0, None, None, None),
+        RateLevel("severe", "Grade ≥3 CRS or severe ICANS", 23, 19, 19 / 23, 0.612188110045, 0.950492354694),
+        response[key].levels[2],
+    )
     response[key] = dataclasses.replace(response[key], levels=levels)
     text = Narrative(dataclasses.replace(results, response=response))
     assert text.rate("cr", "severity", "severe") == "19 of 23 (82.6%; 95% CI 61.2–95.0%)"
@@ -330,15 +379,21 @@ def test_keyword_accessors_read_like_the_tables(results):
     assert text.median("os", by="crs", level=level) == text.median_survival("os", "crs", level)
 
 
-@pytest.mark.parametrize("call, listed", [
-    (lambda t: t.p("os", by="age_crs"), "the groupings are: crs, icans"),
-    (lambda t: t.p("overall", by="crs"), "the outcomes are: cr, mrd_negative_cr, os, lfs, efs, peak, cmax, tmax, auc, relapse, nrm, age"),
-    (lambda t: t.count("age_crs"), "the counts are: n_patients"),
-    (lambda t: t.p("survival", ("os", "nope")), "the groupings it has are:"),
-    (lambda t: t.p("os"), 'text.p("os", by="crs")'),
-    (lambda t: t.p("cr", by="crs", at="landmark"), "the landmark analysis compares os, lfs, not 'cr'"),
-    (lambda t: t.p("os", by="crs", at="day 90"), "the other analyses are at='landmark' or at='time-dependent'"),
-])
+@pytest.mark.parametrize(
+    "call, listed",
+    [
+        (lambda t: t.p("os", by="age_crs"), "the groupings are: crs, icans"),
+        (
+            lambda t: t.p("overall", by="crs"),
+            "the outcomes are: cr, mrd_negative_cr, os, lfs, efs, peak, cmax, tmax, auc, relapse, nrm, age",
+        ),
+        (lambda t: t.count("age_crs"), "the counts are: n_patients"),
+        (lambda t: t.p("survival", ("os", "nope")), "the groupings it has are:"),
+        (lambda t: t.p("os"), 'text.p("os", by="crs")'),
+        (lambda t: t.p("cr", by="crs", at="landmark"), "the landmark analysis compares os, lfs, not 'cr'"),
+        (lambda t: t.p("os", by="crs", at="day 90"), "the other analyses are at='landmark' or at='time-dependent'"),
+    ],
+)
 def test_an_unknown_name_lists_the_valid_ones(results, call, listed):
     from analysis.report.narrative import UnknownKey
 
@@ -347,17 +402,23 @@ def test_an_unknown_name_lists_the_valid_ones(results, call, listed):
     assert listed in str(err.value)
 
 
-@pytest.mark.parametrize("call, listed", [
-    (lambda t: t.median("lfs", by="icnas", level="yes"), "no survival comparison of 'lfs' by 'icnas'; the groupings are:"),
-    (lambda t: t.median("OS"), "no survival comparison of 'OS'; the outcomes are: os, lfs"),
-    (lambda t: t.median("os", by="crs", level="Yes"), "unknown level 'Yes'; the levels are: 'no', 'yes'"),
-    (lambda t: t.landmark("os", 18), "unknown landmark month 18; the landmark months are: 12, 24"),
-    (lambda t: t.survival_hr("os", "crs", level="grade3"), "unknown level 'grade3'; the levels are: 'yes'"),
-    (lambda t: t.hr("os", "severity_ge4"), "unknown term 'severity_ge4'; the terms are: "),
-    (lambda t: t.hr("pfs", "severity_ge3"), "no baseline Cox model 'pfs'; the valid names are: os, lfs, efs"),
-    (lambda t: t.rate("cr", "crs", "maybe"), "unknown level 'maybe'; the levels are: 'no', 'yes'"),
-    (lambda t: t.cif("relapse", 36), "unknown month 36; the months are: 12, 24"),
-])
+@pytest.mark.parametrize(
+    "call, listed",
+    [
+        (
+            lambda t: t.median("lfs", by="icnas", level="yes"),
+            "no survival comparison of 'lfs' by 'icnas'; the groupings are:",
+        ),
+        (lambda t: t.median("OS"), "no survival comparison of 'OS'; the outcomes are: os, lfs"),
+        (lambda t: t.median("os", by="crs", level="Yes"), "unknown level 'Yes'; the levels are: 'no', 'yes'"),
+        (lambda t: t.landmark("os", 18), "unknown landmark month 18; the landmark months are: 12, 24"),
+        (lambda t: t.survival_hr("os", "crs", level="grade3"), "unknown level 'grade3'; the levels are: 'yes'"),
+        (lambda t: t.hr("os", "severity_ge4"), "unknown term 'severity_ge4'; the terms are: "),
+        (lambda t: t.hr("pfs", "severity_ge3"), "no baseline Cox model 'pfs'; the valid names are: os, lfs, efs"),
+        (lambda t: t.rate("cr", "crs", "maybe"), "unknown level 'maybe'; the levels are: 'no', 'yes'"),
+        (lambda t: t.cif("relapse", 36), "unknown month 36; the months are: 12, 24"),
+    ],
+)
 def test_every_helper_names_the_valid_choices_for_a_misspelt_name(results, call, listed):
     """README: "A misspelt name stops the render with the list of valid names" -- also for the
     median, landmark, HR, rate and CIF helpers, which used to raise a bare KeyError or StopIteration."""
@@ -387,8 +448,11 @@ def test_choose_follows_the_verdict_and_says_when_no_test_ran(results):
     not_significant = Narrative(_with_logrank_p(results, ("os", "crs"), 0.2))
     untested = Narrative(_with_logrank_p(results, ("os", "crs"), None))
     words = {"yes": "OS differed", "no": "no significant difference was detected", "untested": "no test ran"}
-    for text, expected in ((significant, "OS differed"), (not_significant, "no significant difference was detected"),
-                           (untested, "no test ran")):
+    for text, expected in (
+        (significant, "OS differed"),
+        (not_significant, "no significant difference was detected"),
+        (untested, "no test ran"),
+    ):
         assert text.choose(text.significant("os", by="crs"), **words) == expected
     assert untested.choose(None, "a", "b") == "b"  # without untested=, the 'no' words
 
@@ -408,14 +472,22 @@ def _with_censorings(results, n_times, keys):
     import numpy as np
 
     def censored(comparison):
-        levels = tuple(dataclasses.replace(lv, curve=dataclasses.replace(
-            lv.curve, censor_times=np.linspace(1.0, 50.0, n_times), censor_survival=np.full(n_times, 0.5)))
-            for lv in comparison.levels)
+        levels = tuple(
+            dataclasses.replace(
+                lv,
+                curve=dataclasses.replace(
+                    lv.curve, censor_times=np.linspace(1.0, 50.0, n_times), censor_survival=np.full(n_times, 0.5)
+                ),
+            )
+            for lv in comparison.levels
+        )
         return dataclasses.replace(comparison, levels=levels)
 
     survival = {k: censored(c) if k in keys else c for k, c in results.survival.items()}
-    landmark = {k: dataclasses.replace(lm, survival=censored(lm.survival)) if lm.survival is not None else lm
-                for k, lm in results.landmark.items()}
+    landmark = {
+        k: dataclasses.replace(lm, survival=censored(lm.survival)) if lm.survival is not None else lm
+        for k, lm in results.landmark.items()
+    }
     return dataclasses.replace(results, survival=survival, landmark=landmark)
 
 

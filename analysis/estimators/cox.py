@@ -33,6 +33,7 @@ the severity factor is a single 2-df row keyed ``"severity"``, then ``"GLOBAL"``
 The dataclasses below are read by field name in results.py and tables.py: renaming a
 field changes the results JSON (docs/results.md).
 """
+
 from __future__ import annotations
 
 import math
@@ -84,8 +85,10 @@ class ModelSpec:
 #: are given *because of* CRS/ICANS, so this model adjusts for consequences of the
 #: exposure; the report keeps it only as a labelled sensitivity analysis of the demo.
 PUBLICATION_MODEL = ModelSpec(
-    exposure="severity", covariates=("bm_blasts_pct", "steroids", "tocilizumab"),
-    cutoffs=(("bm_blasts_pct", BLAST_THRESHOLD_PCT),), name="publication",
+    exposure="severity",
+    covariates=("bm_blasts_pct", "steroids", "tocilizumab"),
+    cutoffs=(("bm_blasts_pct", BLAST_THRESHOLD_PCT),),
+    name="publication",
 )
 
 
@@ -97,7 +100,7 @@ class TermSpec:
     key: str
     label: str
     term: str
-    exposure_level: str | None = None   # the exposure level it contrasts with the reference
+    exposure_level: str | None = None  # the exposure level it contrasts with the reference
 
 
 #: Exposure term keys that differ from "<grouping>_<level>" (kept from the publication's model).
@@ -123,8 +126,9 @@ def _covariate_terms(column: str, cutoff: float | None) -> list[TermSpec]:
     variable = VARIABLES.get(column)
     if cutoff is not None:
         u = "%" if unit == "%" else f" {unit}" if unit else ""
-        return [TermSpec(f"{column.removesuffix('_pct')}_ge{cutoff:g}", f"{name} ≥{cutoff:g}{u} vs <{cutoff:g}{u}",
-                         column)]
+        return [
+            TermSpec(f"{column.removesuffix('_pct')}_ge{cutoff:g}", f"{name} ≥{cutoff:g}{u} vs <{cutoff:g}{u}", column)
+        ]
     if kind == BOOLEAN:
         return [TermSpec(column, name, column)]
     if variable is not None and variable.kind == CATEGORICAL:
@@ -143,8 +147,9 @@ def model_terms(model: ModelSpec) -> tuple[TermSpec, ...]:
         out += _covariate_terms(column, model.cutoff(column))
     g = GROUPINGS[model.exposure]
     reference = REFERENCE_LEVELS[model.exposure]
-    out += [TermSpec(exposure_term_key(model.exposure, k), g.label(k), model.exposure, k)
-            for k in g.keys if k != reference]
+    out += [
+        TermSpec(exposure_term_key(model.exposure, k), g.label(k), model.exposure, k) for k in g.keys if k != reference
+    ]
     return tuple(out)
 
 
@@ -170,13 +175,13 @@ class CoxTerm:
     hr: float | None
     ci_low: float | None
     ci_high: float | None
-    p: float | None            # Wald (method "cox") or penalized likelihood ratio (method "firth")
+    p: float | None  # Wald (method "cox") or penalized likelihood ratio (method "firth")
     reason: str | None = None
 
 
 @dataclass(frozen=True)
 class PHTest:
-    term: str                  # term key or "GLOBAL"
+    term: str  # term key or "GLOBAL"
     chisq: float | None
     df: int | None
     p: float | None
@@ -184,27 +189,27 @@ class PHTest:
 
 @dataclass(frozen=True)
 class CoxResult:
-    endpoint: str              # "os" | "lfs"
+    endpoint: str  # "os" | "lfs"
     n: int
     events: int
-    ties: str                  # "efron"
+    ties: str  # "efron"
     terms: tuple[CoxTerm, ...]
     #: joint test of the exposure's terms (the severity group's two terms by default; the
     #: names are the publication's model's): Wald, or penalized LR for a Firth fit
     severity_global_chisq: float | None
     severity_global_p: float | None
-    ph_tests: tuple[PHTest, ...]      # per term then GLOBAL, as R survival >= 3 cox.zph(transform="km")
+    ph_tests: tuple[PHTest, ...]  # per term then GLOBAL, as R survival >= 3 cox.zph(transform="km")
     ph_test_global_p: float | None
     reason: str | None = None
     severity_global_df: int | None = None
     severity_global_reason: str | None = None
-    ph_tests_by_coef: tuple[PHTest, ...] = ()   # R cox.zph(fit, terms = FALSE)
+    ph_tests_by_coef: tuple[PHTest, ...] = ()  # R cox.zph(fit, terms = FALSE)
     ph_test_reason: str | None = None
     converged: bool | None = None
     #: "cox": ordinary partial likelihood, Wald CIs and p; "firth": Firth-penalized partial
     #: likelihood (R coxphf), profile penalized-likelihood CIs, penalized LR p (also the group test)
     method: str = "cox"
-    method_reason: str | None = None   # why the Firth fit replaced the ordinary one
+    method_reason: str | None = None  # why the Firth fit replaced the ordinary one
     #: the model (:class:`ModelSpec`): its name, exposure grouping and covariate columns
     model: str = PUBLICATION_MODEL.name
     exposure: str = PUBLICATION_MODEL.exposure
@@ -259,20 +264,25 @@ FIRTH = "firth"
 #: rows, 5 min at 10^5 on a shared 2-core machine). Monotone likelihood is a small-cohort
 #: problem; a larger separated model keeps the ordinary fit's "not estimable" reason.
 FIRTH_MAX_ROWS = 20_000
-STRATUM = "stratum"   # column of the model frame holding stratum codes (fit_cox(..., strata=))
+STRATUM = "stratum"  # column of the model frame holding stratum codes (fit_cox(..., strata=))
 #: Column of a model frame holding the start of counting-process intervals (start, months]:
 #: R ``Surv(tstart, tstop, event)``; without it every row is at risk from time 0.
 START = "start"
 #: Model terms as R's terms(fit) sees them: the severity factor is one term.
-MODEL_TERMS = {"bm_blasts_ge20": ("bm_blasts_ge20",), "steroids": ("steroids",),
-               "tocilizumab": ("tocilizumab",), "severity": SEVERITY_TERMS}
+MODEL_TERMS = {
+    "bm_blasts_ge20": ("bm_blasts_ge20",),
+    "steroids": ("steroids",),
+    "tocilizumab": ("tocilizumab",),
+    "severity": SEVERITY_TERMS,
+}
 
 
 CONSTANT_REASON = "covariate constant in these patients, no patient in one category: not estimable"
-NO_REFERENCE_REASON = ("no patient without CRS or ICANS, the reference group: "
-                       "the severity terms are not estimable")
-NO_INFORMATION_REASON = ("no information on this covariate: its patients are not at risk at any event "
-                         "time that distinguishes them, as R reports NA: not estimable")
+NO_REFERENCE_REASON = "no patient without CRS or ICANS, the reference group: the severity terms are not estimable"
+NO_INFORMATION_REASON = (
+    "no information on this covariate: its patients are not at risk at any event "
+    "time that distinguishes them, as R reports NA: not estimable"
+)
 ALIASED_REASON = "covariate collinear with the other covariates, aliased as R reports NA: not estimable"
 
 
@@ -312,7 +322,7 @@ def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]
 
 def _as_float(values: pd.Series) -> np.ndarray:
     """A yes/no or number column as floats, a missing value as NaN."""
-    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fbiu":   # plain NumPy: no masked copy
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fbiu":  # plain NumPy: no masked copy
         return values.to_numpy(dtype=float)
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(object)
@@ -328,7 +338,7 @@ def design_matrix(df: pd.DataFrame, model: ModelSpec = PUBLICATION_MODEL) -> pd.
     for spec in model_terms(model):
         if spec.exposure_level is not None:
             level = df[GROUPINGS[model.exposure].column]
-            if isinstance(level.dtype, pd.CategoricalDtype):   # the groupings' columns: integer codes
+            if isinstance(level.dtype, pd.CategoricalDtype):  # the groupings' columns: integer codes
                 codes = level.cat.codes.to_numpy()
                 hit = codes == list(level.cat.categories).index(spec.exposure_level)
                 out[spec.key] = np.where(codes < 0, np.nan, hit.astype(float))
@@ -336,7 +346,7 @@ def design_matrix(df: pd.DataFrame, model: ModelSpec = PUBLICATION_MODEL) -> pd.
                 text = level.astype(object)
                 out[spec.key] = np.where(text.isna(), np.nan, (text == spec.exposure_level).astype(float))
             continue
-        if spec.key != spec.term and spec.key in df:   # the prepared cohort's own definition (bm_blasts_ge20)
+        if spec.key != spec.term and spec.key in df:  # the prepared cohort's own definition (bm_blasts_ge20)
             out[spec.key] = _as_float(df[spec.key])
             continue
         column = df[spec.term]
@@ -345,7 +355,7 @@ def design_matrix(df: pd.DataFrame, model: ModelSpec = PUBLICATION_MODEL) -> pd.
         if cutoff is not None:
             x = _as_float(column)
             out[spec.key] = np.where(np.isnan(x), np.nan, (x >= cutoff).astype(float))
-        elif variable is not None and variable.kind == CATEGORICAL:   # one category against the first
+        elif variable is not None and variable.kind == CATEGORICAL:  # one category against the first
             value = spec.key.removeprefix(f"{spec.term}_")
             text = column.astype(object)
             out[spec.key] = np.where(text.isna(), np.nan, (text == value).astype(float))
@@ -358,12 +368,23 @@ def _empty_terms(reason: str, model: ModelSpec = PUBLICATION_MODEL) -> tuple[Cox
     return tuple(CoxTerm(t.key, t.label, None, None, None, None, None, None, reason) for t in model_terms(model))
 
 
-def _failed(endpoint: str, n: int, events: int, reason: str, model: ModelSpec = PUBLICATION_MODEL,
-            n_missing: int = 0) -> CoxResult:
+def _failed(
+    endpoint: str, n: int, events: int, reason: str, model: ModelSpec = PUBLICATION_MODEL, n_missing: int = 0
+) -> CoxResult:
     return CoxResult(
-        endpoint=endpoint, n=n, events=events, ties="efron", terms=_empty_terms(reason, model),
-        severity_global_chisq=None, severity_global_p=None, ph_tests=(), ph_test_global_p=None,
-        reason=reason, severity_global_reason=reason, ph_test_reason=reason, converged=None,
+        endpoint=endpoint,
+        n=n,
+        events=events,
+        ties="efron",
+        terms=_empty_terms(reason, model),
+        severity_global_chisq=None,
+        severity_global_p=None,
+        ph_tests=(),
+        ph_test_global_p=None,
+        reason=reason,
+        severity_global_reason=reason,
+        ph_test_reason=reason,
+        converged=None,
         **_model_fields(model, n_missing),
     )
 
@@ -412,27 +433,27 @@ class _EfronData:
             if size * k >= 2**62:  # many continuous covariates: re-code the patterns seen so far (<= n)
                 key, size = _codes(key)
             key, size = key * k + codes, size * k
-        inverse, m = _codes(key)     # rows ordered by key: by time first
+        inverse, m = _codes(key)  # rows ordered by key: by time first
         first = np.empty(m, dtype=np.int64)
         first[inverse[::-1]] = np.arange(inverse.size - 1, -1, -1)  # first patient of each row
-        self.count = np.bincount(inverse, minlength=m).astype(float)    # patients per row
-        self.deaths = np.bincount(inverse, weights=event, minlength=m)   # events per row
+        self.count = np.bincount(inverse, minlength=m).astype(float)  # patients per row
+        self.deaths = np.bincount(inverse, weights=event, minlength=m)  # events per row
         self.first = first
         self.t, self.x = time[first], X[first]
         has_event = self.deaths > 0
         ev_times = np.unique(self.t[has_event])
         self.n_times = ev_times.size
         self.event_rows = np.flatnonzero(has_event)
-        self.row_time = np.searchsorted(ev_times, self.t[has_event])    # event row -> event time
+        self.row_time = np.searchsorted(ev_times, self.t[has_event])  # event row -> event time
         d = np.bincount(self.row_time, weights=self.deaths[has_event], minlength=self.n_times).astype(np.int64)
-        self.start = np.searchsorted(self.t, ev_times, side="left")      # first row at risk
+        self.start = np.searchsorted(self.t, ev_times, side="left")  # first row at risk
         # one entry per event: its event time and Efron's fraction k/d
         self.grp = np.repeat(np.arange(self.n_times), d)
         k = np.arange(self.grp.size) - np.repeat(np.concatenate([[0], np.cumsum(d)[:-1]]), d)
         self.frac = k / d[self.grp]
         # number of event times <= t for every row (its last risk set)
         self.last = np.searchsorted(ev_times, self.t, side="right")
-        self.xd_sum = self.deaths @ self.x                                 # summed covariates of the deaths
+        self.xd_sum = self.deaths @ self.x  # summed covariates of the deaths
         # Counting-process data: a row (entry, t] is at risk at the event times in (entry, t]:
         # those after the first `entry_last` event times and up to its `last`.
         self.entry_last = None
@@ -440,7 +461,7 @@ class _EfronData:
             entry_rows = np.asarray(entry, dtype=float)[first]
             if np.any(entry_rows >= self.t):
                 raise ValueError("counting-process data need start < stop on every row")
-            self.entry_last = np.searchsorted(ev_times, entry_rows, side="right")   # event times <= entry
+            self.entry_last = np.searchsorted(ev_times, entry_rows, side="right")  # event times <= entry
 
     def _at_risk_sum(self, weights) -> np.ndarray:
         """Per event time, the sum of ``weights`` over the rows at risk: rows whose last risk
@@ -476,10 +497,12 @@ class _EfronData:
         r = np.exp(eta - shift)
         w = self.count * r
         S0, S1 = self._risk_sums(w)
-        dr = self.deaths[rows] * r[rows]             # risk of the deaths, summed per row
+        dr = self.deaths[rows] * r[rows]  # risk of the deaths, summed per row
         D0 = np.bincount(self.row_time, weights=dr, minlength=self.n_times)
-        D1 = np.stack([np.bincount(self.row_time, weights=dr * x[rows, j], minlength=self.n_times)
-                       for j in range(x.shape[1])], axis=1)
+        D1 = np.stack(
+            [np.bincount(self.row_time, weights=dr * x[rows, j], minlength=self.n_times) for j in range(x.shape[1])],
+            axis=1,
+        )
         denom = S0[grp] - frac * D0[grp]
         loglik = float(self.deaths @ (eta - shift) - np.sum(np.log(denom)))
         # The k-th death at a time has xbar = (S1 - c D1) u, u = 1/denom, c = k/d: sums of
@@ -525,22 +548,31 @@ def _model_of(base: pd.DataFrame, X: pd.DataFrame, columns: list[str]):
     if STRATUM in base:
         return _model(base.assign(**{c: X[c] for c in columns}), columns)
     entry = base[START].to_numpy(dtype=float) if START in base else None
-    return _EfronData(base["months"].to_numpy(dtype=float), base["event"].to_numpy(dtype=bool),
-                      X[columns].to_numpy(dtype=float, copy=True), entry, own=True)
+    return _EfronData(
+        base["months"].to_numpy(dtype=float),
+        base["event"].to_numpy(dtype=bool),
+        X[columns].to_numpy(dtype=float, copy=True),
+        entry,
+        own=True,
+    )
 
 
 def _model(data: pd.DataFrame, columns: list[str]):
     """Efron partial likelihood of ``data`` (months, event, columns), stratified when it
     has a ``stratum`` column (strata without an event add nothing and are dropped), on
     counting-process intervals (start, months] when it has a ``start`` column."""
+
     def part(rows):
         entry = rows[START].to_numpy(dtype=float) if START in rows else None
-        return _EfronData(rows["months"].to_numpy(), rows["event"].to_numpy(dtype=bool),
-                          rows[columns].to_numpy(dtype=float), entry)
+        return _EfronData(
+            rows["months"].to_numpy(), rows["event"].to_numpy(dtype=bool), rows[columns].to_numpy(dtype=float), entry
+        )
+
     if STRATUM not in data:
         return part(data)
-    return _StratifiedEfron([part(rows) for _, rows in data.groupby(STRATUM, sort=True, observed=True)
-                             if rows["event"].any()])
+    return _StratifiedEfron(
+        [part(rows) for _, rows in data.groupby(STRATUM, sort=True, observed=True) if rows["event"].any()]
+    )
 
 
 def _fit_efron(data: pd.DataFrame, columns: list[str], model=None):
@@ -588,15 +620,25 @@ def _fit_efron(data: pd.DataFrame, columns: list[str], model=None):
         return None, None, False, "Cox model did not converge: non-finite estimates", True
     infinite = [COX_TERMS.get(c, c) for c, b in zip(columns, beta) if abs(b) > MAX_ABS_COEF]  # any column names
     if infinite:
-        return None, None, False, ("monotone likelihood (separation): coefficient may be infinite for "
-                                   + ", ".join(infinite)), True
+        return (
+            None,
+            None,
+            False,
+            ("monotone likelihood (separation): coefficient may be infinite for " + ", ".join(infinite)),
+            True,
+        )
     if not converged:
         return beta, cov, False, f"Newton-Raphson did not converge in {FIT_MAX_STEPS} steps", False
     return beta, cov, True, None, False
 
 
-def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None,
-            model: ModelSpec = PUBLICATION_MODEL, ph_test: bool = True) -> CoxResult:
+def fit_cox(
+    df: pd.DataFrame,
+    endpoint: str,
+    strata: str | None = None,
+    model: ModelSpec = PUBLICATION_MODEL,
+    ph_test: bool = True,
+) -> CoxResult:
     """Multivariable Cox model on a prepared cohort (see module docstring): the exposure
     and covariates of ``model`` (default: the publication's model, whose R reference the
     tests hold; the report fits the study's own, :class:`ModelSpec`).
@@ -625,8 +667,14 @@ def fit_cox(df: pd.DataFrame, endpoint: str, strata: str | None = None,
     return fit_model(frame, design_matrix(data, model), endpoint, model, stratified=bool(strata), ph_test=ph_test)
 
 
-def fit_model(frame: pd.DataFrame, X: pd.DataFrame, endpoint: str, model: ModelSpec,
-              stratified: bool = False, ph_test: bool = True) -> CoxResult:
+def fit_model(
+    frame: pd.DataFrame,
+    X: pd.DataFrame,
+    endpoint: str,
+    model: ModelSpec,
+    stratified: bool = False,
+    ph_test: bool = True,
+) -> CoxResult:
     """The Cox model of :func:`fit_cox` on a model frame: ``months`` (stop) and ``event``,
     optionally ``start`` (counting-process intervals (start, months], R ``Surv(tstart,
     tstop, event)``: no cox.zph and no Firth refit then) and ``stratum`` (any labels:
@@ -651,7 +699,7 @@ def fit_model(frame: pd.DataFrame, X: pd.DataFrame, endpoint: str, model: ModelS
         ok &= frame[STRATUM].notna()
         frame = frame.assign(**{STRATUM: pd.factorize(frame[STRATUM], sort=True)[0]})
     n_missing = int((~ok).sum()) if not counting else int(frame.index[~ok].nunique())
-    data, X = (frame, X) if n_missing == 0 and ok.all() else (frame[ok], X[ok])   # no copy of complete data
+    data, X = (frame, X) if n_missing == 0 and ok.all() else (frame[ok], X[ok])  # no copy of complete data
     n = int(len(data)) if not counting else int(data.index.nunique())
     events = int(data["event"].sum())
     fields = _model_fields(model, n_missing)
@@ -669,9 +717,12 @@ def fit_model(frame: pd.DataFrame, X: pd.DataFrame, endpoint: str, model: ModelS
         # Nobody in the reference level: the dummies sum to 1 (collinear), and none can be a
         # contrast with the reference the table labels them against.
         g = GROUPINGS[model.exposure]
-        reason = (NO_REFERENCE_REASON if model.exposure == "severity" else
-                  f"no patient in the reference group ({g.label(REFERENCE_LEVELS[model.exposure])}): "
-                  "the exposure's terms are not estimable")
+        reason = (
+            NO_REFERENCE_REASON
+            if model.exposure == "severity"
+            else f"no patient in the reference group ({g.label(REFERENCE_LEVELS[model.exposure])}): "
+            "the exposure's terms are not estimable"
+        )
         left_out.update({c: reason for c in exposure_keys})
         columns = [c for c in columns if c not in exposure_keys]
     for c in _aliased(X[columns]):  # R: NA coefficient for a column collinear with earlier ones
@@ -723,8 +774,19 @@ def fit_model(frame: pd.DataFrame, X: pd.DataFrame, endpoint: str, model: ModelS
     for key, label in labels.items():
         if key in est:
             b, s, p = est[key]
-            terms.append(CoxTerm(key, label, float(b), float(s), float(np.exp(b)),
-                                 float(np.exp(b - Z95 * s)), float(np.exp(b + Z95 * s)), float(p), problem))
+            terms.append(
+                CoxTerm(
+                    key,
+                    label,
+                    float(b),
+                    float(s),
+                    float(np.exp(b)),
+                    float(np.exp(b - Z95 * s)),
+                    float(np.exp(b + Z95 * s)),
+                    float(p),
+                    problem,
+                )
+            )
         else:
             terms.append(CoxTerm(key, label, None, None, None, None, None, None, left_out[key]))
 
@@ -758,26 +820,44 @@ def fit_model(frame: pd.DataFrame, X: pd.DataFrame, endpoint: str, model: ModelS
     else:
         try:
             groups: dict[str, list[str]] = {}
-            for t in specs:   # R terms(fit): one row per model term (a factor's coefficients together)
+            for t in specs:  # R terms(fit): one row per model term (a factor's coefficients together)
                 groups.setdefault(t.term, []).append(t.key)
             groups = {(keys[0] if len(keys) == 1 else name): keys for name, keys in groups.items()}
-            ph_terms, ph_coef = cox_zph(base["months"].to_numpy(), base["event"].to_numpy(dtype=bool),
-                                        X[columns].to_numpy(dtype=float), coef, columns, groups)
+            ph_terms, ph_coef = cox_zph(
+                base["months"].to_numpy(),
+                base["event"].to_numpy(dtype=bool),
+                X[columns].to_numpy(dtype=float),
+                coef,
+                columns,
+                groups,
+            )
         except np.linalg.LinAlgError:
             ph_reason = "cox.zph information matrix is singular"
     global_p = next((t.p for t in ph_terms if t.term == "GLOBAL"), None)
 
     return CoxResult(
-        endpoint=endpoint, n=n, events=events, ties="efron", terms=tuple(terms),
-        severity_global_chisq=sev_chisq, severity_global_p=sev_p, ph_tests=ph_terms,
-        ph_test_global_p=global_p, reason=problem, severity_global_df=sev_df,
-        severity_global_reason=sev_reason, ph_tests_by_coef=ph_coef, ph_test_reason=ph_reason,
-        converged=converged, **fields,
+        endpoint=endpoint,
+        n=n,
+        events=events,
+        ties="efron",
+        terms=tuple(terms),
+        severity_global_chisq=sev_chisq,
+        severity_global_p=sev_p,
+        ph_tests=ph_terms,
+        ph_test_global_p=global_p,
+        reason=problem,
+        severity_global_df=sev_df,
+        severity_global_reason=sev_reason,
+        ph_tests_by_coef=ph_coef,
+        ph_test_reason=ph_reason,
+        converged=converged,
+        **fields,
     )
 
 
-def _fit_firth(endpoint, n, events, data, columns, left_out, problem, model=PUBLICATION_MODEL,
-               n_missing=0) -> CoxResult | None:
+def _fit_firth(
+    endpoint, n, events, data, columns, left_out, problem, model=PUBLICATION_MODEL, n_missing=0
+) -> CoxResult | None:
     """The model refitted by Firth's penalized partial likelihood (R ``coxphf``), or None
     when that fit fails too (the caller then reports the ordinary fit's problem)."""
     from analysis.estimators.firth import fit_firth, penalized_lr_test
@@ -804,9 +884,19 @@ def _fit_firth(endpoint, n, events, data, columns, left_out, problem, model=PUBL
         b, s, lo, hi, p = (float(v[j]) for v in (fit.coef, fit.se, fit.ci_low, fit.ci_high, fit.lr_p))
         if not all(np.isfinite(v) and abs(v) < 700 for v in (b, lo, hi)) or not np.isfinite(p):
             # an HR is reported with its CI and p or not at all (as for the ordinary fit)
-            terms.append(CoxTerm(key, label, None, None, None, None, None, None,
-                                 "Firth fit: profile penalized-likelihood confidence limit or test "
-                                 "not found: not estimable"))
+            terms.append(
+                CoxTerm(
+                    key,
+                    label,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    "Firth fit: profile penalized-likelihood confidence limit or test not found: not estimable",
+                )
+            )
             continue
         terms.append(CoxTerm(key, label, b, s, float(np.exp(b)), float(np.exp(lo)), float(np.exp(hi)), p, None))
 
@@ -818,14 +908,27 @@ def _fit_firth(endpoint, n, events, data, columns, left_out, problem, model=PUBL
         sev_reason = None if sev_p is not None else "joint penalized likelihood-ratio test: non-finite statistic"
     else:
         missing = next((t for t in exposure_keys if t not in columns), None)
-        sev_reason = (f"joint {len(exposure_keys)}-df test not available: {left_out[missing]}" if missing
-                      else "no exposure term")
+        sev_reason = (
+            f"joint {len(exposure_keys)}-df test not available: {left_out[missing]}" if missing else "no exposure term"
+        )
     return CoxResult(
-        endpoint=endpoint, n=n, events=events, ties="breslow", terms=tuple(terms),
-        severity_global_chisq=sev_chisq, severity_global_p=sev_p, ph_tests=(), ph_test_global_p=None,
-        reason=None, severity_global_df=sev_df, severity_global_reason=sev_reason,
+        endpoint=endpoint,
+        n=n,
+        events=events,
+        ties="breslow",
+        terms=tuple(terms),
+        severity_global_chisq=sev_chisq,
+        severity_global_p=sev_p,
+        ph_tests=(),
+        ph_test_global_p=None,
+        reason=None,
+        severity_global_df=sev_df,
+        severity_global_reason=sev_reason,
         ph_test_reason="not computed for the Firth-penalized fit: R cox.zph needs an ordinary coxph fit",
-        converged=True, method=FIRTH, method_reason=problem, **_model_fields(model, n_missing),
+        converged=True,
+        method=FIRTH,
+        method_reason=problem,
+        **_model_fields(model, n_missing),
     )
 
 
@@ -833,14 +936,20 @@ def _fit_firth(endpoint, n, events, data, columns, left_out, problem, model=PUBL
 # R cox.zph (survival >= 3), transform = "km", Efron ties, no weights, no strata
 # --------------------------------------------------------------------------------------
 
+
 def wald_ratio(coef: float, se: float) -> tuple[float, float, float, float] | None:
     """exp(coef) with its Wald 95% CI and two-sided p, as R's ``summary(coxph)``; None when
     the standard error is not a positive finite number or the interval overflows."""
     from scipy import stats
+
     if not (math.isfinite(se) and se > 0 and abs(coef) + Z95 * se < 700):
         return None
-    return (math.exp(coef), math.exp(coef - Z95 * se), math.exp(coef + Z95 * se),
-            float(2 * stats.norm.sf(abs(coef / se))))
+    return (
+        math.exp(coef),
+        math.exp(coef - Z95 * se),
+        math.exp(coef + Z95 * se),
+        float(2 * stats.norm.sf(abs(coef / se))),
+    )
 
 
 def _km_transform(time: np.ndarray, event: np.ndarray) -> np.ndarray:
@@ -849,7 +958,7 @@ def _km_transform(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     sorted_t = np.sort(time)
     at_risk = sorted_t.size - np.searchsorted(sorted_t, ev_times, side="left")
     surv = np.cumprod(1.0 - d / at_risk)
-    i = np.searchsorted(ev_times, time, side="left")      # number of event times < t
+    i = np.searchsorted(ev_times, time, side="left")  # number of event times < t
     return 1.0 - np.concatenate([[1.0], surv])[i]
 
 
@@ -863,23 +972,24 @@ def zph_score(time, event, X, beta) -> tuple[np.ndarray, np.ndarray]:
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=bool)
-    data = _EfronData(time, event, X)            # centres X, as R
+    data = _EfronData(time, event, X)  # centres X, as R
     x, grp, frac, rows = data.x, data.grp, data.frac, data.event_rows
     ttimes = _km_transform(time, event)[data.first]
-    g = ttimes - data.deaths @ ttimes / data.deaths.sum()   # centred over the deaths
+    g = ttimes - data.deaths @ ttimes / data.deaths.sum()  # centred over the deaths
 
     eta = x @ np.asarray(beta, dtype=float)
-    r = np.exp(eta - eta.max())                  # common scale cancels in every ratio
+    r = np.exp(eta - eta.max())  # common scale cancels in every ratio
     w = data.count * r
     rc0 = np.concatenate([np.cumsum(w[::-1])[::-1], [0.0]])
     rc1 = np.concatenate([np.cumsum((w[:, None] * x)[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
     S0, S1 = rc0[data.start], rc1[data.start]
     dr = data.deaths[rows] * r[rows]
     D0 = np.bincount(data.row_time, weights=dr, minlength=data.n_times)
-    D1 = np.stack([np.bincount(data.row_time, weights=dr * x[rows, j], minlength=data.n_times)
-                   for j in range(x.shape[1])], axis=1)
+    D1 = np.stack(
+        [np.bincount(data.row_time, weights=dr * x[rows, j], minlength=data.n_times) for j in range(x.shape[1])], axis=1
+    )
     g_at = np.zeros(data.n_times)
-    g_at[data.row_time] = g[rows]                                # g(t) at each event time
+    g_at[data.row_time] = g[rows]  # g(t) at each event time
 
     # Efron: the k-th of d tied deaths (k = 0..d-1) sees the risk set minus k/d of the deaths
     denom = S0[grp] - frac * D0[grp]
@@ -887,13 +997,12 @@ def zph_score(time, event, X, beta) -> tuple[np.ndarray, np.ndarray]:
     gev = g_at[grp]
     p = x.shape[1]
     # Schoenfeld residuals x - xbar summed, and weighted by g
-    u = np.concatenate([data.xd_sum - xbar.sum(axis=0),
-                        (data.deaths * g) @ x - (gev[:, None] * xbar).sum(axis=0)])
+    u = np.concatenate([data.xd_sum - xbar.sum(axis=0), (data.deaths * g) @ x - (gev[:, None] * xbar).sum(axis=0)])
 
     imat = np.empty((2 * p, 2 * p))
     blocks = {}
     for m in (0, 1, 2):
-        wm = gev ** m
+        wm = gev**m
         # sum_e w_e * S2/denom_e  = X' diag(r * W(t)) X, W(t) = sum over event times <= t
         A = np.bincount(grp, weights=wm / denom, minlength=data.n_times)
         B = np.bincount(grp, weights=wm * frac / denom, minlength=data.n_times)
@@ -908,6 +1017,7 @@ def zph_score(time, event, X, beta) -> tuple[np.ndarray, np.ndarray]:
 
 def _zph_rows(u, imat, p, groups: dict[str, list[int]]) -> tuple[PHTest, ...]:
     from scipy import stats
+
     rows = []
     for name, jj in list(groups.items()) + [("GLOBAL", list(range(p)))]:
         kk = list(range(p)) + [p + j for j in jj]
@@ -917,8 +1027,9 @@ def _zph_rows(u, imat, p, groups: dict[str, list[int]]) -> tuple[PHTest, ...]:
     return tuple(rows)
 
 
-def cox_zph(time, event, X, beta, columns: list[str], terms: Mapping[str, Sequence[str]] | None = None
-            ) -> tuple[tuple[PHTest, ...], tuple[PHTest, ...]]:
+def cox_zph(
+    time, event, X, beta, columns: list[str], terms: Mapping[str, Sequence[str]] | None = None
+) -> tuple[tuple[PHTest, ...], tuple[PHTest, ...]]:
     """R ``cox.zph(fit)`` (terms = TRUE rows, then terms = FALSE rows), each ending with GLOBAL.
 
     Term rows group the coefficients of one model term (``terms``: name -> coefficient keys;

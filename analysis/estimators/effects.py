@@ -29,6 +29,7 @@ The reference level of every grouping is :data:`REFERENCE_LEVELS` (no toxicity,
 no treatment; for concurrent CRS and ICANS, the other patients). A statistic
 that cannot be estimated is ``None`` with a reason, never NaN or an exception.
 """
+
 from __future__ import annotations
 
 import math
@@ -89,8 +90,8 @@ class OddsRatio:
     odds_ratio: float | None
     ci_low: float | None
     ci_high: float | None
-    reason: str | None = None          # why the estimate is None
-    ci_reason: str | None = None       # why a bound is None (e.g. infinite)
+    reason: str | None = None  # why the estimate is None
+    ci_reason: str | None = None  # why a bound is None (e.g. infinite)
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,9 @@ class ResponseEffect:
 
     response: str
     grouping: str
-    level: str                          # exposed level key
-    reference: str                      # reference level key
-    events: int                         # responders in the exposed level
+    level: str  # exposed level key
+    reference: str  # reference level key
+    events: int  # responders in the exposed level
     n: int
     reference_events: int
     reference_n: int
@@ -120,6 +121,7 @@ class ResponseEffect:
 def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of k/n = R ``prop.test(k, n, correct = FALSE)$conf.int``."""
     from scipy import stats
+
     z = stats.norm.ppf((1 + confidence) / 2)
     p = k / n
     centre = p + z * z / (2 * n)
@@ -144,8 +146,7 @@ def newcombe_difference(k1: int, n1: int, k2: int, n2: int) -> ProportionDiffere
     return ProportionDifference(d, low, high)
 
 
-def _r_uniroot(f, lower: float, upper: float, tol: float = _R_UNIROOT_TOL,
-               maxit: int = _R_UNIROOT_MAXIT) -> float:
+def _r_uniroot(f, lower: float, upper: float, tol: float = _R_UNIROOT_TOL, maxit: int = _R_UNIROOT_MAXIT) -> float:
     """R ``uniroot(f, c(lower, upper))$root``: a port of R's ``R_zeroin2`` (Brent 1973),
     step for step, so that the root carries R's (default-tolerance) error too."""
     a, b = lower, upper
@@ -201,19 +202,28 @@ def fisher_odds_ratio(table, confidence: float = 0.95) -> OddsRatio:
     """
     from scipy import stats
     from scipy.special import gammaln
+
     t = np.asarray(table, dtype=np.int64)
     if t.shape != (2, 2) or (t < 0).any():
         raise ValueError("a 2x2 table of non-negative counts is required")
     if (t.sum(axis=0) == 0).any() or (t.sum(axis=1) == 0).any():
         return OddsRatio(None, None, None, "a row or column of the 2x2 table is empty: odds ratio undefined")
-    m, n = int(t[:, 0].sum()), int(t[:, 1].sum())   # column totals (R: white, black balls)
-    k, x = int(t[0].sum()), int(t[0, 0])            # first-row total, observed cell
+    m, n = int(t[:, 0].sum()), int(t[:, 1].sum())  # column totals (R: white, black balls)
+    k, x = int(t[0].sum()), int(t[0, 0])  # first-row total, observed cell
     lo, hi = max(0, k - n), min(k, m)
     support = np.arange(lo, hi + 1)
     # R dhyper(support, m, n, k, log = TRUE)
-    logdc = (gammaln(m + 1) - gammaln(support + 1) - gammaln(m - support + 1)
-             + gammaln(n + 1) - gammaln(k - support + 1) - gammaln(n - k + support + 1)
-             - gammaln(m + n + 1) + gammaln(k + 1) + gammaln(m + n - k + 1))
+    logdc = (
+        gammaln(m + 1)
+        - gammaln(support + 1)
+        - gammaln(m - support + 1)
+        + gammaln(n + 1)
+        - gammaln(k - support + 1)
+        - gammaln(n - k + support + 1)
+        - gammaln(m + n + 1)
+        + gammaln(k + 1)
+        + gammaln(m + n - k + 1)
+    )
 
     def dnhyper(ncp: float) -> np.ndarray:
         d = logdc + math.log(ncp) * support
@@ -306,8 +316,14 @@ def response_effect(df: pd.DataFrame, response: str, grouping: str) -> ResponseE
 
         firth = firth_odds_ratio(table)
     return ResponseEffect(
-        response=response, grouping=grouping, level=level, reference=ref,
-        events=k1, n=n1, reference_events=k2, reference_n=n2,
+        response=response,
+        grouping=grouping,
+        level=level,
+        reference=ref,
+        events=k1,
+        n=n1,
+        reference_events=k2,
+        reference_n=n2,
         difference=newcombe_difference(k1, n1, k2, n2),
         odds_ratio=fisher_odds_ratio(table),
         firth=firth,
@@ -334,7 +350,7 @@ class HazardRatio:
     hr: float | None
     ci_low: float | None
     ci_high: float | None
-    p: float | None                    # Wald
+    p: float | None  # Wald
     coef: float | None = None
     se: float | None = None
     reason: str | None = None
@@ -349,7 +365,7 @@ class UnivariableCox:
     reference: str
     n: int
     events: int
-    hazard_ratios: tuple[HazardRatio, ...]   # one per non-reference level, grouping order
+    hazard_ratios: tuple[HazardRatio, ...]  # one per non-reference level, grouping order
     reason: str | None = None
 
 
@@ -377,8 +393,15 @@ def univariable_cox(df: pd.DataFrame, endpoint: str, grouping: str) -> Univariab
         return level_codes == keys.index(key)
 
     def failed(reason: str) -> UnivariableCox:
-        return UnivariableCox(endpoint, grouping, ref, n, events, tuple(
-            HazardRatio(k, g.label(k), None, None, None, None, reason=reason) for k in levels), reason)
+        return UnivariableCox(
+            endpoint,
+            grouping,
+            ref,
+            n,
+            events,
+            tuple(HazardRatio(k, g.label(k), None, None, None, None, reason=reason) for k in levels),
+            reason,
+        )
 
     if n == 0:
         return failed("no patient")
@@ -391,8 +414,9 @@ def univariable_cox(df: pd.DataFrame, endpoint: str, grouping: str) -> Univariab
     present = [k for k in levels if is_level(k).any()]
     if not present:
         return failed("no patient outside the reference group")
-    design = pd.DataFrame({"months": data["months"].to_numpy(dtype=float),
-                           "event": data["event"].to_numpy(dtype=float)})
+    design = pd.DataFrame(
+        {"months": data["months"].to_numpy(dtype=float), "event": data["event"].to_numpy(dtype=float)}
+    )
     # columns named by label: the fitter's reasons name them ("may be infinite for CRS grade ≥3")
     columns = [g.label(k) for k in present]
     for k, column in zip(present, columns):
@@ -423,32 +447,34 @@ class DetectableHazardRatio:
     """Smallest hazard ratio detectable with the given power (Schoenfeld 1983), both directions."""
 
     events: int
-    proportion: float | None       # fraction of patients in one of the two groups
-    alpha: float                   # two-sided
+    proportion: float | None  # fraction of patients in one of the two groups
+    alpha: float  # two-sided
     power: float
-    hr_below: float | None         # protective effect: HR <= this is detected
-    hr_above: float | None         # harmful effect: HR >= this (= 1 / hr_below)
+    hr_below: float | None  # protective effect: HR <= this is detected
+    hr_above: float | None  # harmful effect: HR >= this (= 1 / hr_below)
     reason: str | None = None
 
 
-def detectable_hazard_ratio(events: int, proportion: float | None, alpha: float,
-                            power: float = DETECTABLE_POWER, tied: str | None = None) -> DetectableHazardRatio:
+def detectable_hazard_ratio(
+    events: int, proportion: float | None, alpha: float, power: float = DETECTABLE_POWER, tied: str | None = None
+) -> DetectableHazardRatio:
     """Schoenfeld's minimum detectable hazard ratio: R
     ``exp(-(qnorm(1 - alpha/2) + qnorm(power)) / sqrt(d * p * (1 - p)))`` and its inverse.
     ``tied``: why the events cannot carry a survival comparison
     (:func:`analysis.estimators.survival.events_tied_at_one_time`): no power then."""
     from scipy import stats
+
     if events <= 0 or proportion is None or not 0 < proportion < 1 or tied:
         reason = tied or ("no event" if events <= 0 else "one group is empty: no comparison")
         return DetectableHazardRatio(int(max(events, 0)), proportion, alpha, power, None, None, reason)
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
     log_hr = z / math.sqrt(events * proportion * (1 - proportion))
-    return DetectableHazardRatio(int(events), float(proportion), alpha, power,
-                                 math.exp(-log_hr), math.exp(log_hr))
+    return DetectableHazardRatio(int(events), float(proportion), alpha, power, math.exp(-log_hr), math.exp(log_hr))
 
 
-def detectable_hazard_ratio_for(df: pd.DataFrame, endpoint: str, grouping: str, alpha: float,
-                                power: float = DETECTABLE_POWER) -> DetectableHazardRatio:
+def detectable_hazard_ratio_for(
+    df: pd.DataFrame, endpoint: str, grouping: str, alpha: float, power: float = DETECTABLE_POWER
+) -> DetectableHazardRatio:
     """:func:`detectable_hazard_ratio` for a two-level grouping: its events and its split."""
     from analysis.estimators.survival import endpoint_frame, events_tied_at_one_time
 
@@ -514,8 +540,9 @@ def cox_trend(df: pd.DataFrame, endpoint: str, grouping: str) -> CoxTrend:
         return failed(tied)
     if np.unique(score).size < 2:
         return failed("fewer than two ordered groups with patients")
-    design = pd.DataFrame({"months": data["months"].to_numpy(dtype=float),
-                           "event": data["event"].to_numpy(dtype=float), "score": score})
+    design = pd.DataFrame(
+        {"months": data["months"].to_numpy(dtype=float), "event": data["event"].to_numpy(dtype=float), "score": score}
+    )
     coef, cov, _, problem, _monotone = cox._fit_efron(design, ["score"])
     if coef is None:
         return failed(problem or "Cox model not estimable")

@@ -27,6 +27,7 @@ enter the log-rank test.
 The dataclasses below are read by field name in results.py, tables.py and figures.py:
 renaming a field changes the results JSON (docs/results.md).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,11 +44,12 @@ LANDMARK_MONTHS = (12, 24, 36)
 @dataclass(frozen=True)
 class KMCurve:
     """Step function for plotting: S(t) right-continuous, starting at (0, 1)."""
-    times: np.ndarray          # 0 then each distinct event time (months)
+
+    times: np.ndarray  # 0 then each distinct event time (months)
     survival: np.ndarray
-    ci_low: np.ndarray         # log-transformed CI as R survfit(conf.type="log")
+    ci_low: np.ndarray  # log-transformed CI as R survfit(conf.type="log")
     ci_high: np.ndarray
-    censor_times: np.ndarray   # distinct censoring times (for '+' marks)
+    censor_times: np.ndarray  # distinct censoring times (for '+' marks)
     censor_survival: np.ndarray
 
 
@@ -57,7 +59,7 @@ class Landmark:
     survival: float | None
     ci_low: float | None
     ci_high: float | None
-    reason: str | None = None   # e.g. "no patient followed to 36 months"
+    reason: str | None = None  # e.g. "no patient followed to 36 months"
 
 
 @dataclass(frozen=True)
@@ -66,13 +68,13 @@ class KMSummary:
     label: str
     n: int
     events: int
-    median_months: float | None          # None when not reached
+    median_months: float | None  # None when not reached
     median_ci_low: float | None
-    median_ci_high: float | None          # None when the upper limit is not reached
+    median_ci_high: float | None  # None when the upper limit is not reached
     median_reason: str | None
     landmarks: tuple[Landmark, ...]
     curve: KMCurve
-    reason: str | None = None            # set when the level has no patient
+    reason: str | None = None  # set when the level has no patient
     #: Which of "median", "median_ci_low", "median_ci_high" are missing because they cannot be
     #: estimated (no follow-up beyond day 0; a CI curve undefined where survival falls to 0)
     #: rather than not reached (the curve stays above 50% while it is defined).
@@ -88,14 +90,14 @@ class KMSummary:
 
 @dataclass(frozen=True)
 class SurvivalComparison:
-    endpoint: str              # "os" | "lfs"
-    grouping: str | None       # None for the whole cohort
+    endpoint: str  # "os" | "lfs"
+    grouping: str | None  # None for the whole cohort
     levels: tuple[KMSummary, ...]
     logrank_chisq: float | None
     df: int | None
     logrank_p: float | None
     reason: str | None
-    risk_times: tuple[float, ...]           # 0, 12, 24, ... months
+    risk_times: tuple[float, ...]  # 0, 12, 24, ... months
     at_risk: dict[str, tuple[int, ...]] = field(default_factory=dict)  # level key -> n at risk at risk_times
 
 
@@ -115,7 +117,7 @@ class FollowUp:
 # Estimation
 # --------------------------------------------------------------------------------------
 
-Z95 = 1.959963984540054          # scipy.stats.norm.ppf(0.975), as R qnorm(0.975)
+Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975), as R qnorm(0.975)
 _TOL = np.sqrt(np.finfo(float).eps)  # R survmean's tolerance for "exactly 0.5"
 RISK_STEP_MONTHS = 12
 
@@ -123,11 +125,12 @@ RISK_STEP_MONTHS = 12
 @dataclass(frozen=True)
 class _Steps:
     """KM at the distinct event times, with R's log-CI (NaN where S = 0, as R's NA)."""
+
     times: np.ndarray
     surv: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
-    last_time: float           # largest follow-up time (event or censored)
+    last_time: float  # largest follow-up time (event or censored)
 
 
 def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -148,7 +151,7 @@ def _km_steps(months: np.ndarray, events: np.ndarray, entry: np.ndarray | None =
     times, inverse = unique_inverse(months)
     deaths = np.bincount(inverse, weights=events, minlength=times.size)
     at_risk = np.cumsum(np.bincount(inverse, minlength=times.size)[::-1])[::-1].astype(float)
-    if entry is not None:   # minus the rows not yet entered: entry >= t
+    if entry is not None:  # minus the rows not yet entered: entry >= t
         at_risk -= entry.size - np.searchsorted(np.sort(entry), times, side="left")
     at_event = deaths > 0
     d, n, times = deaths[at_event], at_risk[at_event], times[at_event]
@@ -190,8 +193,9 @@ def _landmark(steps: _Steps, months: int) -> Landmark:
         # summary(fit, times, extend = TRUE) says, even beyond the last follow-up
         return Landmark(months, 0.0, None, None, "survival is 0, so its log-scale CI is undefined, as in R")
     if steps.last_time < months:
-        return Landmark(months, None, None, None,
-                        f"no patient followed to {months} months (last follow-up {steps.last_time:.1f})")
+        return Landmark(
+            months, None, None, None, f"no patient followed to {months} months (last follow-up {steps.last_time:.1f})"
+        )
     s, lo, hi = _value_at(steps, months)
     if s == 0:
         return Landmark(months, 0.0, None, None, "survival is 0, so its log-scale CI is undefined, as in R")
@@ -202,16 +206,23 @@ def _empty_summary(key: str, label: str) -> KMSummary:
     empty = np.array([], dtype=float)
     reason = "no patient in this group"
     return KMSummary(
-        key=key, label=label, n=0, events=0,
-        median_months=None, median_ci_low=None, median_ci_high=None, median_reason=reason,
+        key=key,
+        label=label,
+        n=0,
+        events=0,
+        median_months=None,
+        median_ci_low=None,
+        median_ci_high=None,
+        median_reason=reason,
         landmarks=tuple(Landmark(m, None, None, None, reason) for m in LANDMARK_MONTHS),
         curve=KMCurve(empty, empty, empty, empty, empty, empty),
         reason=reason,
     )
 
 
-def kaplan_meier(months, events, key: str = "all", label: str = "All patients", *,
-                 entry=None, censored=None) -> KMSummary:
+def kaplan_meier(
+    months, events, key: str = "all", label: str = "All patients", *, entry=None, censored=None
+) -> KMSummary:
     """Kaplan-Meier summary matching R ``survfit(Surv(months, events) ~ 1)``.
 
     Median and its 95% CI follow ``print.survfit``; landmarks follow
@@ -233,19 +244,33 @@ def kaplan_meier(months, events, key: str = "all", label: str = "All patients", 
     if n_events == 0:
         # No drop: S = 1 everywhere, CI [1, 1] (R: std.err 0).
         censor_times = np.unique(months[censored])
-        curve = KMCurve(np.array([0.0]), np.array([1.0]), np.array([1.0]), np.array([1.0]),
-                        censor_times, np.ones_like(censor_times))
+        curve = KMCurve(
+            np.array([0.0]), np.array([1.0]), np.array([1.0]), np.array([1.0]), censor_times, np.ones_like(censor_times)
+        )
         last = float(months.max())
         landmarks = tuple(
-            Landmark(m, 1.0, 1.0, 1.0) if last >= m
+            Landmark(m, 1.0, 1.0, 1.0)
+            if last >= m
             else Landmark(m, None, None, None, f"no patient followed to {m} months (last follow-up {last:.1f})")
             for m in LANDMARK_MONTHS
         )
         if last <= 0:  # nobody followed beyond day 0: the curve is never observed above 50%
-            return KMSummary(key, label, int(months.size), 0, None, None, None, NO_FOLLOWUP, landmarks, curve,
-                             not_estimable=frozenset(MEDIAN_QUANTITIES))
-        return KMSummary(key, label, int(months.size), 0, None, None, None,
-                         "no event: median not reached", landmarks, curve)
+            return KMSummary(
+                key,
+                label,
+                int(months.size),
+                0,
+                None,
+                None,
+                None,
+                NO_FOLLOWUP,
+                landmarks,
+                curve,
+                not_estimable=frozenset(MEDIAN_QUANTITIES),
+            )
+        return KMSummary(
+            key, label, int(months.size), 0, None, None, None, "no event: median not reached", landmarks, curve
+        )
 
     steps = _km_steps(months, events, entry)
     median = _r_median(steps.times, steps.surv)
@@ -254,9 +279,11 @@ def kaplan_meier(months, events, key: str = "all", label: str = "All patients", 
     # A limit is "not reached" only when its curve is defined throughout and stays above 50%;
     # where survival falls to 0 the log-scale CI is undefined (R: NA), and a limit the curve
     # did not reach before that point is not estimable, not "not reached".
-    not_estimable = {name for name, value, curve in (("median_ci_low", ci_low, steps.lower),
-                                                     ("median_ci_high", ci_high, steps.upper))
-                     if value is None and np.isnan(curve).any()}
+    not_estimable = {
+        name
+        for name, value, curve in (("median_ci_low", ci_low, steps.lower), ("median_ci_high", ci_high, steps.upper))
+        if value is None and np.isnan(curve).any()
+    }
     reasons = []
     if median is None:
         reasons.append("median not reached: survival stays above 50%")
@@ -276,8 +303,13 @@ def kaplan_meier(months, events, key: str = "all", label: str = "All patients", 
         censor_survival=censor_surv,
     )
     return KMSummary(
-        key=key, label=label, n=int(months.size), events=n_events,
-        median_months=median, median_ci_low=ci_low, median_ci_high=ci_high,
+        key=key,
+        label=label,
+        n=int(months.size),
+        events=n_events,
+        median_months=median,
+        median_ci_low=ci_low,
+        median_ci_high=ci_high,
         median_reason="; ".join(reasons) or None,
         landmarks=tuple(_landmark(steps, m) for m in LANDMARK_MONTHS),
         curve=curve,
@@ -328,8 +360,9 @@ def endpoint_frame(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
         raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(ENDPOINTS)}")
     time_col, event_col = endpoint_of(endpoint).columns
     rows = df[df[time_col].notna()]
-    out = pd.DataFrame({"months": rows[time_col].astype(float), "event": rows[event_col].astype(bool)},
-                       index=rows.index)
+    out = pd.DataFrame(
+        {"months": rows[time_col].astype(float), "event": rows[event_col].astype(bool)}, index=rows.index
+    )
     return out.join(rows.drop(columns=[time_col, event_col]))
 
 
@@ -383,9 +416,15 @@ def compare_survival(df: pd.DataFrame, endpoint: str, grouping: str | None = Non
         chisq, dof, p = _logrank(months, events, present)
 
     return SurvivalComparison(
-        endpoint=endpoint, grouping=grouping, levels=summaries,
-        logrank_chisq=chisq, df=dof, logrank_p=p, reason=reason,
-        risk_times=tuple(float(t) for t in risk_times), at_risk=at_risk,
+        endpoint=endpoint,
+        grouping=grouping,
+        levels=summaries,
+        logrank_chisq=chisq,
+        df=dof,
+        logrank_p=p,
+        reason=reason,
+        risk_times=tuple(float(t) for t in risk_times),
+        at_risk=at_risk,
     )
 
 
@@ -420,9 +459,9 @@ def _survdiff_chisq(months: np.ndarray, events: np.ndarray, group: np.ndarray, k
     cell = inverse * k + group.astype(np.intp)
     at_time = np.bincount(cell, minlength=times.size * k).reshape(times.size, k).astype(float)
     deaths = np.bincount(cell, weights=events, minlength=times.size * k).reshape(times.size, k)
-    at_risk = np.cumsum(at_time[::-1], axis=0)[::-1]          # n_gt: follow-up >= t
+    at_risk = np.cumsum(at_time[::-1], axis=0)[::-1]  # n_gt: follow-up >= t
     n, d = at_risk.sum(axis=1), deaths.sum(axis=1)
-    used = n > 1                                                 # as statsmodels: a time with one at risk adds nothing
+    used = n > 1  # as statsmodels: a time with one at risk adds nothing
     share, n, d = at_risk[used] / n[used, None], n[used], d[used]
     u = (deaths[used] - share * d[:, None]).sum(axis=0)
     scale = d * (n - d) / (n - 1)

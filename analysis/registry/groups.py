@@ -4,6 +4,7 @@ Every grouping and every derived column is defined here once; the statistics
 modules, the results object, the tables and the figures all read them from the
 frame returned by :func:`prepare_cohort`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -88,9 +89,7 @@ GROUPINGS: dict[str, Grouping] = {
             ),
         ),
         Grouping("steroids", "Steroids", (Level("no", "No steroids"), Level("yes", "Steroids"))),
-        Grouping(
-            "tocilizumab", "Tocilizumab", (Level("no", "No tocilizumab"), Level("yes", "Tocilizumab"))
-        ),
+        Grouping("tocilizumab", "Tocilizumab", (Level("no", "No tocilizumab"), Level("yes", "Tocilizumab"))),
     )
 }
 
@@ -153,7 +152,7 @@ def toxicity_codes(crs_grade, icans_grade, seizure) -> dict[str, np.ndarray]:
     return {
         "crs": crs_any.astype(np.int8),
         "icans": icans_any.astype(np.int8),
-        "concurrent": np.where(concurrent, 0, 1).astype(np.int8),          # levels: both, others
+        "concurrent": np.where(concurrent, 0, 1).astype(np.int8),  # levels: both, others
         "crs_grade": _grade_band(crs, crs_severe),
         "icans_grade": _grade_band(icans, icans_severe),
         "severity": np.select([~any_tox, severe_tox], [0, 1], default=2).astype(np.int8),  # none, severe, other
@@ -251,10 +250,16 @@ def add_toxicity_flags(df: pd.DataFrame) -> dict[str, np.ndarray]:
     """Add ``crs_any``, ``crs_severe``, ``icans_severe`` (grade ≥ 3 or a seizure),
     ``icans_any`` and ``concurrent`` to a cohort of any disease profile (in place); returns
     the toxicity groupings' level codes (:func:`toxicity_codes`)."""
-    seizure = (df["seizure"].astype("boolean").fillna(False).astype(bool) if "seizure" in df
-               else pd.Series(False, index=df.index))
-    codes = toxicity_codes(df["crs_grade"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
-                           df["icans_grade"].astype("Float64").to_numpy(dtype=float, na_value=np.nan), seizure)
+    seizure = (
+        df["seizure"].astype("boolean").fillna(False).astype(bool)
+        if "seizure" in df
+        else pd.Series(False, index=df.index)
+    )
+    codes = toxicity_codes(
+        df["crs_grade"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+        df["icans_grade"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+        seizure,
+    )
     df["crs_any"] = codes["crs"] == 1
     df["crs_severe"] = codes["crs_grade"] == 2
     df["icans_severe"] = codes["icans_grade"] == 2

@@ -23,6 +23,7 @@ Swimmer timelines hold no identifier and no date: each row is months after infus
 (``DAYS_PER_MONTH``) of CRS and ICANS onset, CR, relapse, HSCT, and the end of follow-up
 (death or censoring), ordered by follow-up.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,15 +37,15 @@ from analysis.registry.groups import DAYS_PER_MONTH, followed_beyond_assessment
 @dataclass(frozen=True)
 class CohortFlow:
     infused: int
-    not_evaluable: int          # not assessed at day 30: before_assessment + response_not_evaluable
+    not_evaluable: int  # not assessed at day 30: before_assessment + response_not_evaluable
     evaluable: int
-    no_cr: int                  # evaluable, not in CR
+    no_cr: int  # evaluable, not in CR
     cr: int
     mrd_positive_or_unknown_cr: int
     mrd_negative_cr: int
-    relapsed: int               # among CR
-    died_without_relapse: int   # among CR
-    alive_in_cr: int            # among CR: censored in CR
+    relapsed: int  # among CR
+    died_without_relapse: int  # among CR
+    alive_in_cr: int  # among CR: censored in CR
     relapsed_mrd_negative: int  # the same three among MRD-negative CR
     died_without_relapse_mrd_negative: int
     alive_in_cr_mrd_negative: int
@@ -52,7 +53,7 @@ class CohortFlow:
     #: when the cohort table has no hsct_date column (not recorded)
     hsct_in_cr: int | None = None
     hsct_in_cr_mrd_negative: int | None = None
-    mrd_positive_cr: int = 0    # MRD assessed and positive
+    mrd_positive_cr: int = 0  # MRD assessed and positive
     mrd_not_assessed_cr: int = 0  # in CR, MRD not done (or not collected)
     response_not_evaluable: int = 0  # recorded as not evaluable (among not_evaluable)
     mrd_collected: bool = True  # False: the registry does not collect MRD (no MRD box)
@@ -77,25 +78,32 @@ def cohort_flow(df: pd.DataFrame, hsct_recorded: bool = True, mrd_collected: boo
     reached = cr | followed_beyond_assessment(df)
     evaluable = reached & ~recorded
     mrd_neg = df["mrd_negative_cr"].astype("boolean").fillna(False).astype(bool)
-    not_assessed = (df["mrd_not_assessed"].astype(bool) if "mrd_not_assessed" in df
-                    else pd.Series(False, index=df.index))
+    not_assessed = df["mrd_not_assessed"].astype(bool) if "mrd_not_assessed" in df else pd.Series(False, index=df.index)
     relapsed = cr & df["relapse_date"].notna()
     died = cr & df["death_date"].notna() & ~relapsed
     alive = cr & ~relapsed & ~died
     hsct = df["hsct_date"] if "hsct_date" in df else pd.Series(pd.NaT, index=df.index)
     in_cr_hsct = cr & hsct.notna() & (df["relapse_date"].isna() | (hsct < df["relapse_date"]))
     return CohortFlow(
-        infused=n, not_evaluable=int((~evaluable).sum()), evaluable=int(evaluable.sum()),
-        no_cr=int((evaluable & ~cr).sum()), cr=int(cr.sum()),
-        mrd_positive_or_unknown_cr=int((cr & ~mrd_neg).sum()), mrd_negative_cr=int(mrd_neg.sum()),
-        relapsed=int(relapsed.sum()), died_without_relapse=int(died.sum()), alive_in_cr=int(alive.sum()),
+        infused=n,
+        not_evaluable=int((~evaluable).sum()),
+        evaluable=int(evaluable.sum()),
+        no_cr=int((evaluable & ~cr).sum()),
+        cr=int(cr.sum()),
+        mrd_positive_or_unknown_cr=int((cr & ~mrd_neg).sum()),
+        mrd_negative_cr=int(mrd_neg.sum()),
+        relapsed=int(relapsed.sum()),
+        died_without_relapse=int(died.sum()),
+        alive_in_cr=int(alive.sum()),
         relapsed_mrd_negative=int((relapsed & mrd_neg).sum()),
         died_without_relapse_mrd_negative=int((died & mrd_neg).sum()),
         alive_in_cr_mrd_negative=int((alive & mrd_neg).sum()),
         hsct_in_cr=int(in_cr_hsct.sum()) if hsct_recorded else None,
         hsct_in_cr_mrd_negative=int((in_cr_hsct & mrd_neg).sum()) if hsct_recorded else None,
-        mrd_positive_cr=int((cr & ~mrd_neg & ~not_assessed).sum()), mrd_not_assessed_cr=int(not_assessed.sum()),
-        response_not_evaluable=int(recorded.sum()), mrd_collected=mrd_collected,
+        mrd_positive_cr=int((cr & ~mrd_neg & ~not_assessed).sum()),
+        mrd_not_assessed_cr=int(not_assessed.sum()),
+        response_not_evaluable=int(recorded.sum()),
+        mrd_collected=mrd_collected,
         before_assessment=int((~reached & ~recorded).sum()),
     )
 
@@ -104,14 +112,15 @@ def cohort_flow(df: pd.DataFrame, hsct_recorded: bool = True, mrd_collected: boo
 class Timelines:
     """One row per patient shown, ordered by follow-up (longest first), months after
     infusion; NaN where the event did not happen. No identifier, no date."""
+
     follow_up: np.ndarray
-    died: np.ndarray            # bool: the follow-up ended with death
+    died: np.ndarray  # bool: the follow-up ended with death
     crs_onset: np.ndarray
     icans_onset: np.ndarray
     cr: np.ndarray
     relapse: np.ndarray
-    n_patients: int             # in the cohort
-    shown: int                  # rows kept (thinned above MAX_SWIMMER_PATIENTS)
+    n_patients: int  # in the cohort
+    shown: int  # rows kept (thinned above MAX_SWIMMER_PATIENTS)
     #: allogeneic HSCT after CAR-T (NaN without one; all NaN when not recorded)
     hsct: np.ndarray | None = None
 
@@ -140,9 +149,13 @@ def swimmer_timelines(df: pd.DataFrame, max_patients: int = MAX_SWIMMER_PATIENTS
         return (days / DAYS_PER_MONTH).to_numpy(dtype=float, na_value=np.nan)
 
     return Timelines(
-        follow_up=follow[order], died=rows["os_event"].to_numpy(dtype=bool),
-        crs_onset=onset("crs_onset_day", "crs_grade"), icans_onset=onset("icans_onset_day", "icans_grade"),
-        cr=months_after("cr_date"), relapse=months_after("relapse_date"),
-        n_patients=n, shown=int(order.size),
+        follow_up=follow[order],
+        died=rows["os_event"].to_numpy(dtype=bool),
+        crs_onset=onset("crs_onset_day", "crs_grade"),
+        icans_onset=onset("icans_onset_day", "icans_grade"),
+        cr=months_after("cr_date"),
+        relapse=months_after("relapse_date"),
+        n_patients=n,
+        shown=int(order.size),
         hsct=months_after("hsct_date") if "hsct_date" in rows else np.full(int(order.size), np.nan),
     )

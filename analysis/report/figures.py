@@ -22,6 +22,7 @@ Conventions:
   many panels in a loop or in a notebook leaks nothing and is never shown twice.
 * p-values go through :func:`analysis.report.formatting.fmt_p`.
 """
+
 from __future__ import annotations
 
 import math
@@ -190,9 +191,18 @@ def _legend_rows(labels: list[str], max_chars: int = 44) -> int:
 def _top_legend(fig: Figure, ax, handles, labels, rows: int) -> None:
     with mpl.rc_context(STYLE):
         fig.legend(
-            handles, labels, loc="lower left", bbox_to_anchor=(0.0, 1.0), bbox_transform=ax.transAxes,
-            ncol=1 if rows > 1 else len(labels), handlelength=1.6, columnspacing=1.2, labelspacing=0.25,
-            borderaxespad=0.15, borderpad=0.0, handletextpad=0.5,
+            handles,
+            labels,
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.0),
+            bbox_transform=ax.transAxes,
+            ncol=1 if rows > 1 else len(labels),
+            handlelength=1.6,
+            columnspacing=1.2,
+            labelspacing=0.25,
+            borderaxespad=0.15,
+            borderpad=0.0,
+            handletextpad=0.5,
         )
 
 
@@ -250,37 +260,63 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None)
             ax.bar(x, rate, width=bar_width * 0.9, color=color, edgecolor="none")
             if level.ci_low is not None and level.ci_high is not None:
                 ax.errorbar(
-                    x, rate, yerr=[[rate - 100 * level.ci_low], [100 * level.ci_high - rate]],
-                    fmt="none", ecolor="black", elinewidth=0.8, capsize=2.0, capthick=0.8,
+                    x,
+                    rate,
+                    yerr=[[rate - 100 * level.ci_low], [100 * level.ci_high - rate]],
+                    fmt="none",
+                    ecolor="black",
+                    elinewidth=0.8,
+                    capsize=2.0,
+                    capthick=0.8,
                 )
                 tops.append(100 * level.ci_high)
             else:
                 tops.append(rate)
-        _p_bracket(ax, g - group_width / 2 + bar_width * 0.1, g + group_width / 2 - bar_width * 0.1,
-                   comparison.result.p, comparison.result.reason)
+        _p_bracket(
+            ax,
+            g - group_width / 2 + bar_width * 0.1,
+            g + group_width / 2 - bar_width * 0.1,
+            comparison.result.p,
+            comparison.result.reason,
+        )
 
     ax.set_xlim(x_low, x_high)
     ax.set_ylim(0, 122)  # headroom for the p-value brackets above 100%
     ax.yaxis.set_major_locator(FixedLocator([0, 20, 40, 60, 80, 100]))
     ax.spines["left"].set_bounds(0, 100)  # the headroom above 100% is not part of the scale
     ax.set_ylabel("Patients with response (%)")
-    ax.set_xticks(count_ticks, count_labels, fontsize=count_size, rotation=rotation, linespacing=1.1,
-                  va="top", ha="center")
+    ax.set_xticks(
+        count_ticks, count_labels, fontsize=count_size, rotation=rotation, linespacing=1.1, va="top", ha="center"
+    )
     ax.tick_params(axis="x", length=0, pad=2)
     for g, comparison in enumerate(responses):
         name = RESPONSES[comparison.response].label if comparison.response in RESPONSES else comparison.response
         ax.annotate(
             name,
             xy=(g, 0),
-            xycoords=("data", "axes fraction"), xytext=(0, -name_offset), textcoords="offset points",
-            ha="center", va="top", fontsize=9,
+            xycoords=("data", "axes fraction"),
+            xytext=(0, -name_offset),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=9,
         )
         if comparison.not_assessed:  # left out of the counts above; said here, where it applies
-            ax.annotate(f"{comparison.not_assessed:,} not assessed, left out", xy=(g, 0),
-                        xycoords=("data", "axes fraction"), xytext=(0, -name_offset - 9 * 1.25),
-                        textcoords="offset points", ha="center", va="top", fontsize=7.5, color="0.25")
-    handles = [Patch(facecolor=group_color(grouping, lv.key, _level_position(grouping, lv.key, i)), edgecolor="none")
-               for i, lv in enumerate(cr.levels)]
+            ax.annotate(
+                f"{comparison.not_assessed:,} not assessed, left out",
+                xy=(g, 0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, -name_offset - 9 * 1.25),
+                textcoords="offset points",
+                ha="center",
+                va="top",
+                fontsize=7.5,
+                color="0.25",
+            )
+    handles = [
+        Patch(facecolor=group_color(grouping, lv.key, _level_position(grouping, lv.key, i)), edgecolor="none")
+        for i, lv in enumerate(cr.levels)
+    ]
     _top_legend(fig, ax, handles, labels, legend_rows)
     return fig
 
@@ -399,13 +435,20 @@ def km_plot(
             times, surv = np.append(times, end), np.append(surv, surv[-1])
             low, high = np.append(low, low[-1]), np.append(high, high[-1])
         if ci and times.size:
-            ax.fill_between(times, low, high, step="post", color=color, alpha=0.15, linewidth=0,
-                            gid="ci_band")
+            ax.fill_between(times, low, high, step="post", color=color, alpha=0.15, linewidth=0, gid="ci_band")
         ax.step(times, surv, where="post", color=color, lw=1.3, solid_joinstyle="miter")
         drawn.append((times, surv, low, high) if ci else (times, surv))
         if marks:
-            ax.plot(curve.censor_times, 100 * np.asarray(curve.censor_survival, float), ls="none", marker="+",
-                    ms=4.5, mew=0.9, color=color, gid="censor_marks")
+            ax.plot(
+                curve.censor_times,
+                100 * np.asarray(curve.censor_survival, float),
+                ls="none",
+                marker="+",
+                ms=4.5,
+                mew=0.9,
+                color=color,
+                gid="censor_marks",
+            )
 
     ax.xaxis.set_major_locator(MultipleLocator(KM_TICK_MONTHS))
     ax.yaxis.set_major_locator(FixedLocator([0, 25, 50, 75, 100]))
@@ -417,8 +460,18 @@ def km_plot(
         p_text = f"{test} " + fmt_p(comparison.logrank_p, comparison.reason)
         x, y, ha, va = _free_corner(p_text, drawn, ("lower left", "upper right", "lower right"), x_right, ax_width)
         # the white box keeps the p-value readable if every corner has a curve in it
-        ax.text(x, y, p_text, transform=ax.transAxes, ha=ha, va=va, fontsize=8, zorder=5, gid="p_value",
-                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5})
+        ax.text(
+            x,
+            y,
+            p_text,
+            transform=ax.transAxes,
+            ha=ha,
+            va=va,
+            fontsize=8,
+            zorder=5,
+            gid="p_value",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5},
+        )
         handles = [Line2D([], [], color=c, lw=1.5) for c in colors]
         _top_legend(fig, ax, handles, labels, legend_rows)
 
@@ -524,12 +577,19 @@ def _risk_table(ax, comparison: SurvivalComparison, shown, colors, x_right: floa
     texts = [[row[j] for j in keep if j < len(row)] for row in texts]
     for row, ((_, _level), color, row_texts) in enumerate(zip(shown, colors, texts)):
         # A short line in the level's colour names the row (the legend gives the label).
-        ax.plot([swatch_end - 14 / axes_pt, swatch_end], [row, row], transform=ax.get_yaxis_transform(),
-                color=color, lw=2.0,
-                clip_on=False, solid_capstyle="butt")
+        ax.plot(
+            [swatch_end - 14 / axes_pt, swatch_end],
+            [row, row],
+            transform=ax.get_yaxis_transform(),
+            color=color,
+            lw=2.0,
+            clip_on=False,
+            solid_capstyle="butt",
+        )
         for t, text in zip(columns, row_texts):
-            ax.text(t, row, text, ha="center", va="center", color=color, fontsize=fontsize,
-                    clip_on=False, gid="at_risk")
+            ax.text(
+                t, row, text, ha="center", va="center", color=color, fontsize=fontsize, clip_on=False, gid="at_risk"
+            )
 
 
 # --------------------------------------------------------------------------- Figure 4
@@ -584,12 +644,20 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
             y = y[np.round(np.linspace(0, y.size - 1, MAX_STRIP_POINTS)).astype(np.int64)]
             thinned = True
         y_plot = np.where(y > 0, y, floor)
-        ax.scatter(x + _jitter(len(y)), y_plot, s=16, color=color, alpha=0.85, edgecolor="white",
-                   linewidth=0.4, zorder=3)
+        ax.scatter(
+            x + _jitter(len(y)), y_plot, s=16, color=color, alpha=0.85, edgecolor="white", linewidth=0.4, zorder=3
+        )
         if level.median is not None:
             median = level.median if level.median > 0 else floor
-            ax.plot([x - 0.28, x + 0.28], [median, median], color="black", lw=1.6, zorder=4,
-                    solid_capstyle="butt", gid="median")
+            ax.plot(
+                [x - 0.28, x + 0.28],
+                [median, median],
+                color="black",
+                lw=1.6,
+                zorder=4,
+                solid_capstyle="butt",
+                gid="median",
+            )
 
     bottom = floor if has_zero else low_value
     decades = max(math.log10(top_value) - math.log10(bottom), 1.0)
@@ -598,22 +666,39 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
     ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
     ax.yaxis.set_minor_formatter(NullFormatter())
     if has_zero:
-        ax.yaxis.set_major_formatter(FuncFormatter(
-            lambda v, _: "0" if np.isclose(v, floor) else f"$10^{{{int(round(math.log10(v)))}}}$"))
+        ax.yaxis.set_major_formatter(
+            FuncFormatter(lambda v, _: "0" if np.isclose(v, floor) else f"$10^{{{int(round(math.log10(v)))}}}$")
+        )
         ax.set_ylim(*ax.get_ylim())  # fixed before the break is placed on it
-        _axis_break(ax, floor * 10 ** 0.5)
+        _axis_break(ax, floor * 10**0.5)
     ax.set_xlim(-0.6, len(shown) - 0.4)
     ax.set_xticks(range(len(shown)), tick_labels, fontsize=tick_size)
     ax.tick_params(axis="x", length=0)
     ax.set_ylabel("Peak CAR copies per µg DNA")
     test = _test_name(comparison.result.test)
-    ax.text(0.5, 0.98, f"{test} {fmt_p(comparison.result.p, comparison.result.reason)}".strip(),
-            transform=ax.transAxes, ha="center", va="top", fontsize=8)
+    ax.text(
+        0.5,
+        0.98,
+        f"{test} {fmt_p(comparison.result.p, comparison.result.reason)}".strip(),
+        transform=ax.transAxes,
+        ha="center",
+        va="top",
+        fontsize=8,
+    )
     if thinned:
-        ax.text(0.5, 0.91, f"{MAX_STRIP_POINTS:,} points per group at evenly spaced quantiles;\n"
-                "medians and p from all patients", transform=ax.transAxes, ha="center", va="top",
-                fontsize=6, color="0.3", gid="thinned-note", zorder=6,
-                bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=0.3))
+        ax.text(
+            0.5,
+            0.91,
+            f"{MAX_STRIP_POINTS:,} points per group at evenly spaced quantiles;\nmedians and p from all patients",
+            transform=ax.transAxes,
+            ha="center",
+            va="top",
+            fontsize=6,
+            color="0.3",
+            gid="thinned-note",
+            zorder=6,
+            bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=0.3),
+        )
     return fig
 
 
@@ -621,11 +706,26 @@ def _axis_break(ax, y: float) -> None:
     """Two short slashes across the y axis at ``y``: the "0" floor is not on the log scale."""
     low, high = (math.log10(v) for v in ax.get_ylim())
     frac = (math.log10(y) - low) / (high - low)
-    ax.plot([-0.025, 0.025], [frac - 0.005, frac + 0.005], transform=ax.transAxes, color="white",
-            lw=3.0, clip_on=False, solid_capstyle="butt", zorder=5)  # gap in the spine
+    ax.plot(
+        [-0.025, 0.025],
+        [frac - 0.005, frac + 0.005],
+        transform=ax.transAxes,
+        color="white",
+        lw=3.0,
+        clip_on=False,
+        solid_capstyle="butt",
+        zorder=5,
+    )  # gap in the spine
     for dy in (-0.008, 0.008):
-        ax.plot([-0.025, 0.025], [frac + dy - 0.012, frac + dy + 0.012], transform=ax.transAxes,
-                color="black", lw=0.8, clip_on=False, zorder=6)
+        ax.plot(
+            [-0.025, 0.025],
+            [frac + dy - 0.012, frac + dy + 0.012],
+            transform=ax.transAxes,
+            color="black",
+            lw=0.8,
+            clip_on=False,
+            zorder=6,
+        )
 
 
 def _jitter(n: int, width: float = 0.42) -> np.ndarray:
@@ -674,8 +774,7 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
 
     visits = sorted(float(d) for d in pd.unique(profile["day"]))
     position = {d: i for i, d in enumerate(visits)}
-    within = (profile.drop_duplicates("day").set_index("day")["within"].to_dict()
-              if "within" in profile.columns else {})
+    within = profile.drop_duplicates("day").set_index("day")["within"].to_dict() if "within" in profile.columns else {}
     stats = profile[["median", "q1", "q3"]].apply(pd.to_numeric, errors="coerce")
     positive = stats[stats > 0].stack()
     low_value = positive.min() if len(positive) else 1.0
@@ -694,14 +793,31 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
         above = q1 > 0
         ax.vlines(x[above], q1[above], q3[above], color=color, lw=1.0, alpha=0.8, gid="iqr")
         to_zero = (q1 <= 0) & (q3 > 0)  # the lower quartile is 0: dashed down to the break
-        ax.vlines(x[to_zero], np.full(int(to_zero.sum()), floor * 10 ** 0.5), q3[to_zero], color=color, lw=1.0,
-                  alpha=0.8, linestyles=(0, (2, 1.5)), gid="iqr-to-zero")
+        ax.vlines(
+            x[to_zero],
+            np.full(int(to_zero.sum()), floor * 10**0.5),
+            q3[to_zero],
+            color=color,
+            lw=1.0,
+            alpha=0.8,
+            linestyles=(0, (2, 1.5)),
+            gid="iqr-to-zero",
+        )
         for run in _runs(median > 0):
             ax.plot(x[run], median[run], color=color, marker="o", ms=3, lw=1.1, gid="median")
         zero = median == 0
         if has_zero and zero.any():
-            ax.plot(x[zero], np.full(int(zero.sum()), floor), ls="none", marker="o", ms=3.5, mfc="white",
-                    mec=color, mew=1.0, gid="median-zero")
+            ax.plot(
+                x[zero],
+                np.full(int(zero.sum()), floor),
+                ls="none",
+                marker="o",
+                ms=3.5,
+                mfc="white",
+                mec=color,
+                mew=1.0,
+                gid="median-zero",
+            )
         handles.append(Line2D([], [], color=color, marker="o", ms=3, lw=1.1))
         colors.append(color)
         counts.append(dict(zip(rows["day"].astype(float), rows["n"].astype(int))))
@@ -712,13 +828,15 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
     ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
     ax.yaxis.set_minor_formatter(NullFormatter())
     if has_zero:
-        ax.yaxis.set_major_formatter(FuncFormatter(
-            lambda v, _: "0" if np.isclose(v, floor) else f"$10^{{{int(round(math.log10(v)))}}}$"))
-        _axis_break(ax, floor * 10 ** 0.5)
+        ax.yaxis.set_major_formatter(
+            FuncFormatter(lambda v, _: "0" if np.isclose(v, floor) else f"$10^{{{int(round(math.log10(v)))}}}$")
+        )
+        _axis_break(ax, floor * 10**0.5)
     ax.set_xlim(-0.5, len(visits) - 0.5)
     ax.set_xticks(range(len(visits)))
-    ax.set_xticklabels([f"{d:g}" + (f"\n±{within[d]:g}" if d in within and not pd.isna(within[d]) else "")
-                        for d in visits], fontsize=7)
+    ax.set_xticklabels(
+        [f"{d:g}" + (f"\n±{within[d]:g}" if d in within and not pd.isna(within[d]) else "") for d in visits], fontsize=7
+    )
     ax.set_xlabel("Visit, days after infusion (± window)", fontsize=8)
     ax.set_ylabel("CAR copies per µg DNA")
     _top_legend(fig, ax, handles, labels, legend_rows)
@@ -734,15 +852,32 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
     fontsize = max(5.0, min(7.5, (column_pt - 2) / (0.62 * widest)))
     axes_pt = ax_width * 72
     for row, (color, row_counts) in enumerate(zip(colors, counts)):
-        ax_n.plot([-18 / axes_pt, -4 / axes_pt], [row, row],
-                  transform=ax_n.get_yaxis_transform(), color=color, lw=2.0, clip_on=False, solid_capstyle="butt")
+        ax_n.plot(
+            [-18 / axes_pt, -4 / axes_pt],
+            [row, row],
+            transform=ax_n.get_yaxis_transform(),
+            color=color,
+            lw=2.0,
+            clip_on=False,
+            solid_capstyle="butt",
+        )
         for d in visits:
-            ax_n.text(position[d], row, f"{row_counts.get(d, 0):,}", ha="center", va="center", color=color,
-                      fontsize=fontsize, clip_on=False, gid="n_sampled")
+            ax_n.text(
+                position[d],
+                row,
+                f"{row_counts.get(d, 0):,}",
+                ha="center",
+                va="center",
+                color=color,
+                fontsize=fontsize,
+                clip_on=False,
+                gid="n_sampled",
+            )
     return fig
 
 
 # --------------------------------------------------------------------------- forest plot of Table 2
+
 
 def _forest_rows(result) -> list[tuple[str, str | None, str, str | None]]:
     """Rows of Table 2 in its order: (label, Cox term key or None, kind, meaning): the
@@ -754,8 +889,9 @@ def _forest_rows(result) -> list[tuple[str, str | None, str, str | None]]:
     exposure = result.exposure
     g = GROUPINGS[exposure]
     reference = REFERENCE_LEVELS[exposure]
-    rows: list[tuple[str, str | None, str, str | None]] = [(t.label, t.key, "term", None)
-                                                           for t in result.covariate_terms]
+    rows: list[tuple[str, str | None, str, str | None]] = [
+        (t.label, t.key, "term", None) for t in result.covariate_terms
+    ]
     rows.append((exposure_header(exposure), None, "header", None))
     rows.append((g.label(reference), None, "reference", "reference"))
     for key in g.keys:
@@ -777,19 +913,29 @@ def forest_plot(cox) -> Figure:
     endpoints = [e for e in ENDPOINTS if e in cox] + [e for e in cox if e not in ENDPOINTS]
     rows = _forest_rows(cox[endpoints[0]])
     # the label column fits the longest label (8 pt; the levels indented by 0.18 in)
-    longest = max((_text_size_pt(label, 8)[0] / 72 + (0.18 if kind in ("reference", "sub") else 0.0)
-                   for label, _key, kind, _ in rows), default=0.0)
+    longest = max(
+        (
+            _text_size_pt(label, 8)[0] / 72 + (0.18 if kind in ("reference", "sub") else 0.0)
+            for label, _key, kind, _ in rows
+        ),
+        default=0.0,
+    )
     label_w, panel_w, gap, right = max(2.3, longest + 0.2), 2.05, 0.2, 0.12
     row_h, top, bottom = 0.24, 0.42, 0.55
     width = label_w + len(endpoints) * panel_w + (len(endpoints) - 1) * gap + right
     height = bottom + row_h * len(rows) + top
     fig = _new_figure((width, height))
 
-    bounds = [v for result in cox.values() for t in result.terms for v in (t.ci_low, t.ci_high)
-              if v is not None and np.isfinite(v) and v > 0]
+    bounds = [
+        v
+        for result in cox.values()
+        for t in result.terms
+        for v in (t.ci_low, t.ci_high)
+        if v is not None and np.isfinite(v) and v > 0
+    ]
     low = 2.0 ** math.floor(math.log2(min(bounds + [0.5])))
     high = 2.0 ** math.ceil(math.log2(max(bounds + [2.0])))
-    ticks = [2.0 ** k for k in range(int(round(math.log2(low))), int(round(math.log2(high))) + 1)]
+    ticks = [2.0**k for k in range(int(round(math.log2(low))), int(round(math.log2(high))) + 1)]
     if len(ticks) > 6:  # a wide range: 1-2-5 steps, so that labels such as 0.125 and 0.25 cannot collide
         decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
         steps = [(m, k) for k in decades for m in (1, 2, 5) if low <= m * 10.0**k <= high]
@@ -820,21 +966,48 @@ def forest_plot(cox) -> Figure:
             color = MEANING_COLORS[meaning] if meaning else "black"
             if kind == "header":
                 # the reason can be long; Table 2's footnotes give it
-                text = ("joint " + fmt_p(result.severity_global_p) if result.severity_global_p is not None
-                        else "joint test not estimable")
-                ax.text(0.98, y, text, transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=7,
-                        gid="joint_p")
+                text = (
+                    "joint " + fmt_p(result.severity_global_p)
+                    if result.severity_global_p is not None
+                    else "joint test not estimable"
+                )
+                ax.text(
+                    0.98,
+                    y,
+                    text,
+                    transform=ax.get_yaxis_transform(),
+                    ha="right",
+                    va="center",
+                    fontsize=7,
+                    gid="joint_p",
+                )
                 continue
             if kind == "reference":
-                ax.plot([1.0], [y], marker="D", ms=5, mfc="white", mec=color, mew=1.2, ls="none", zorder=3,
-                        gid="reference")
-                ax.annotate("Reference", (1.0, y), xytext=(6, 0), textcoords="offset points", va="center",
-                            fontsize=7, color="0.25")
+                ax.plot(
+                    [1.0], [y], marker="D", ms=5, mfc="white", mec=color, mew=1.2, ls="none", zorder=3, gid="reference"
+                )
+                ax.annotate(
+                    "Reference",
+                    (1.0, y),
+                    xytext=(6, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=7,
+                    color="0.25",
+                )
                 continue
             term = terms.get(key)
             if term is None or term.hr is None or term.ci_low is None or term.ci_high is None:
-                ax.annotate("not estimable", (1.0, y), xytext=(6, 0), textcoords="offset points", va="center",
-                            fontsize=7, color="0.35", gid="not_estimable")
+                ax.annotate(
+                    "not estimable",
+                    (1.0, y),
+                    xytext=(6, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=7,
+                    color="0.35",
+                    gid="not_estimable",
+                )
                 continue
             ax.plot([term.ci_low, term.ci_high], [y, y], color=color, lw=1.3, solid_capstyle="butt", zorder=2)
             ax.plot([term.hr], [y], marker="s", ms=5, color=color, ls="none", zorder=3, gid="estimate")
@@ -843,9 +1016,17 @@ def forest_plot(cox) -> Figure:
             for i, (label, _key, kind, _) in enumerate(rows):
                 indent = 0.18 if kind in ("reference", "sub") else 0.0
                 x = -(label_w - 0.08 - indent) / panel_w
-                ax.text(x, y_of[i], label, transform=ax.get_yaxis_transform(), ha="left",
-                        va="center", fontsize=8, fontweight="bold" if kind == "header" else "normal",
-                        gid="row_label")
+                ax.text(
+                    x,
+                    y_of[i],
+                    label,
+                    transform=ax.get_yaxis_transform(),
+                    ha="left",
+                    va="center",
+                    fontsize=8,
+                    fontweight="bold" if kind == "header" else "normal",
+                    gid="row_label",
+                )
     return fig
 
 
@@ -865,8 +1046,9 @@ def _not_estimable_panel(message: str, size: tuple[float, float] = PANEL_SIZE) -
     fig = _new_figure(size)
     ax = _axes(fig, 0.2, 0.2, size[0] - 0.4, size[1] - 0.4)
     ax.set_axis_off()
-    ax.text(0.5, 0.5, "\n".join(textwrap.wrap(message, 40)), ha="center", va="center", fontsize=8.5,
-            transform=ax.transAxes)
+    ax.text(
+        0.5, 0.5, "\n".join(textwrap.wrap(message, 40)), ha="center", va="center", fontsize=8.5, transform=ax.transAxes
+    )
     return fig
 
 
@@ -907,8 +1089,18 @@ def cif_plot(result, cause: str) -> Figure:
     if len(shown) > 1:
         p_text = "Gray's test " + fmt_p(comparison.gray.p, comparison.gray.reason)
         x, y, ha, va = _free_corner(p_text, drawn, ("upper left", "upper right", "lower right"), x_right, ax_width)
-        ax.text(x, y, p_text, transform=ax.transAxes, ha=ha, va=va, fontsize=8, zorder=5, gid="p_value",
-                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5})
+        ax.text(
+            x,
+            y,
+            p_text,
+            transform=ax.transAxes,
+            ha=ha,
+            va=va,
+            fontsize=8,
+            zorder=5,
+            gid="p_value",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5},
+        )
         _top_legend(fig, ax, [Line2D([], [], color=c, lw=1.5) for c in colors], labels, legend_rows)
     _risk_table(ax_risk, result, shown, colors, x_right, ax_width)
     return fig
@@ -935,7 +1127,7 @@ def onset_plot(onset: dict) -> Figure:
     shown = [(key, inc) for key, inc in onset.items() if inc.n > 0]
     if not shown:
         return _not_estimable_panel("Onset of CRS and ICANS: not estimable (no patient)")
-    width, height = ONSET_FIGURE_SIZE   # a figure of its own: the text width, as the flow diagram
+    width, height = ONSET_FIGURE_SIZE  # a figure of its own: the text width, as the flow diagram
     legend_rows = 1 if len(shown) < 3 else len(shown)
     ax = _axes(fig := _new_figure((width, height)), 0.55, 0.45, width - 0.69, height - 0.45 - 0.1 - 0.2 * legend_rows)
     last_onset = max(float(inc.curve.times[-1]) for _, inc in shown)
@@ -949,8 +1141,7 @@ def onset_plot(onset: dict) -> Figure:
         low = np.array([b[0] if b[0] is not None else f for b, f in zip(bounds, inc.curve.estimate)])
         high = np.array([b[1] if b[1] is not None else f for b, f in zip(bounds, inc.curve.estimate)])
         low, high = np.append(low, low[-1]), np.append(high, high[-1])
-        ax.fill_between(times, 100 * low, 100 * high, step="post", color=color, alpha=0.15, linewidth=0,
-                        gid="ci_band")
+        ax.fill_between(times, 100 * low, 100 * high, step="post", color=color, alpha=0.15, linewidth=0, gid="ci_band")
         ax.step(times, 100 * estimate, where="post", color=color, lw=1.3, solid_joinstyle="miter")
         median = f"median day {inc.median_day:g}" if inc.median_day is not None else "median not reached"
         handles.append(Line2D([], [], color=color, lw=1.5))
@@ -972,8 +1163,11 @@ def landmark_km_plot(result) -> Figure:
     known at the landmark; a panel with the reason when it is not estimable."""
     if result.survival is None:
         return _not_estimable_panel(f"Landmark analysis not estimable ({result.reason})")
-    return km_plot(result.survival, ylabel=ENDPOINTS[result.endpoint].survival_axis,
-                   xlabel=f"Months since the day-{result.landmark_day} landmark")
+    return km_plot(
+        result.survival,
+        ylabel=ENDPOINTS[result.endpoint].survival_axis,
+        xlabel=f"Months since the day-{result.landmark_day} landmark",
+    )
 
 
 def simon_makuch_plot(comparison) -> Figure:
@@ -995,21 +1189,31 @@ def flow_diagram(flow) -> Figure:
     day 30 -> CR -> MRD-negative CR on the main axis, exclusions to the right, and the
     outcome of the MRD-negative CR patients at the bottom (all patients in CR in brackets); when
     transplants were recorded, a dashed note of the allogeneic HSCTs in CR beside MRD-negative CR."""
-    lift = 0.0 if flow.hsct_in_cr is None else 0.45   # room for the HSCT note below MRD-negative CR
+    lift = 0.0 if flow.hsct_in_cr is None else 0.45  # room for the HSCT note below MRD-negative CR
     fig = _new_figure((6.6, 4.6 + lift))
-    ax = _axes(fig, 0.05, 0.05, 6.5, 4.5 + lift)   # one data unit = one inch
+    ax = _axes(fig, 0.05, 0.05, 6.5, 4.5 + lift)  # one data unit = one inch
     ax.set_xlim(0, 6.5)
     ax.set_ylim(0, 4.5 + lift)
     ax.set_axis_off()
-    pad = 0.06   # the box's padding (0.45 em at 8.5 pt), in inches
+    pad = 0.06  # the box's padding (0.45 em at 8.5 pt), in inches
 
     def box(x, y, text, ha="center"):
         ax.text(x, y, text, ha=ha, va="center", fontsize=8.5, bbox=_FLOW_BOX, multialignment="center")
 
     def arrow(x0, y0, x1, y1):
-        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops={"arrowstyle": "-|>", "lw": 0.8, "color": "black", "shrinkA": 0, "shrinkB": 0,
-                                "mutation_scale": 8})
+        ax.annotate(
+            "",
+            xy=(x1, y1),
+            xytext=(x0, y0),
+            arrowprops={
+                "arrowstyle": "-|>",
+                "lw": 0.8,
+                "color": "black",
+                "shrinkA": 0,
+                "shrinkB": 0,
+                "mutation_scale": 8,
+            },
+        )
 
     main_x, side_left = 2.0, 3.7
     # concepts.RESPONSE_RULE: died or not followed up before the assessment = not in CR (in the
@@ -1030,6 +1234,7 @@ def flow_diagram(flow) -> Figure:
     ]
     if not flow.mrd_collected:  # the registry does not collect MRD: the flow ends at CR
         rows = rows[:2] + [(2.25 + lift, rows[2][1], None)]
+
     def half(text):  # half the height of a box of this many lines (8.5 pt lines), without its padding
         return 0.075 * (text.count("\n") + 1) + 0.01
 
@@ -1048,19 +1253,36 @@ def flow_diagram(flow) -> Figure:
         f"Alive in CR\nn = {flow.alive_in_cr_mrd_negative:,}\n(all CR: {flow.alive_in_cr:,})",
     ]
     if not flow.mrd_collected:
-        outcomes = [f"Relapsed\nn = {flow.relapsed:,}", f"Died without relapse\nn = {flow.died_without_relapse:,}",
-                    f"Alive in CR\nn = {flow.alive_in_cr:,}"]
+        outcomes = [
+            f"Relapsed\nn = {flow.relapsed:,}",
+            f"Died without relapse\nn = {flow.died_without_relapse:,}",
+            f"Alive in CR\nn = {flow.alive_in_cr:,}",
+        ]
     y_out, y_bar, xs = 0.32, 0.8, (1.0, 3.25, 5.5)
     ax.plot([main_x, main_x], [rows[-1][0] - half(rows[-1][1]) - pad, y_bar], color="black", lw=0.8)
     if flow.hsct_in_cr is not None:
         # a transplant in CR ends no follow-up (the outcomes below include these patients):
         # a dashed side note off the main line, not an exclusion
         y_hsct = 1.3
-        ax.annotate("", xy=(side_left - pad, y_hsct), xytext=(main_x, y_hsct),
-                    arrowprops={"arrowstyle": "-|>", "lw": 0.8, "color": "black", "linestyle": (0, (3, 2)),
-                                "shrinkA": 0, "shrinkB": 0, "mutation_scale": 8})
-        hsct = (f"Allogeneic HSCT in CR\nn = {flow.hsct_in_cr_mrd_negative:,}\n(all CR: {flow.hsct_in_cr:,})"
-                if flow.mrd_collected else f"Allogeneic HSCT in CR\nn = {flow.hsct_in_cr:,}")
+        ax.annotate(
+            "",
+            xy=(side_left - pad, y_hsct),
+            xytext=(main_x, y_hsct),
+            arrowprops={
+                "arrowstyle": "-|>",
+                "lw": 0.8,
+                "color": "black",
+                "linestyle": (0, (3, 2)),
+                "shrinkA": 0,
+                "shrinkB": 0,
+                "mutation_scale": 8,
+            },
+        )
+        hsct = (
+            f"Allogeneic HSCT in CR\nn = {flow.hsct_in_cr_mrd_negative:,}\n(all CR: {flow.hsct_in_cr:,})"
+            if flow.mrd_collected
+            else f"Allogeneic HSCT in CR\nn = {flow.hsct_in_cr:,}"
+        )
         box(side_left, y_hsct, hsct, ha="left")
     ax.plot([xs[0], xs[-1]], [y_bar, y_bar], color="black", lw=0.8)
     for x, text in zip(xs, outcomes):
@@ -1100,7 +1322,7 @@ def swimmer_plot(timelines) -> Figure:
     main_h = max(1.2, row_h * n)
     note_h = 0.22 if timelines.shown < timelines.n_patients else 0.0
     has_hsct = timelines.hsct is not None and not np.isnan(timelines.hsct).all()
-    legend_rows = 2 if has_hsct else 1      # seven entries do not fit on one line of the text width
+    legend_rows = 2 if has_hsct else 1  # seven entries do not fit on one line of the text width
     width, left, right, bottom, top = 6.6, 0.35, 0.15, 0.45, 0.45 + note_h + 0.16 * (legend_rows - 1)
     fig = _new_figure((width, bottom + main_h + top))
     x_max = float(np.nanmax(timelines.follow_up)) if n else 1.0
@@ -1113,13 +1335,19 @@ def swimmer_plot(timelines) -> Figure:
     ax_late = _axes(fig, left + early_w + gap, bottom, usable - early_w - gap, main_h) if two_panels else None
     y = np.arange(n)
     fu_days = timelines.follow_up * DAYS_PER_MONTH
-    ax_early.barh(y, np.minimum(fu_days, SWIMMER_EARLY_DAYS), height=0.62, color="#d9d9d9", edgecolor="none",
-                  zorder=1)
+    ax_early.barh(y, np.minimum(fu_days, SWIMMER_EARLY_DAYS), height=0.62, color="#d9d9d9", edgecolor="none", zorder=1)
     ax_early.set_xlim(0, SWIMMER_EARLY_DAYS if two_panels else max(x_max * DAYS_PER_MONTH * 1.04, 1.0))
     if ax_late is not None:
         late = timelines.follow_up > split
-        ax_late.barh(y[late], timelines.follow_up[late] - split, left=split, height=0.62, color="#d9d9d9",
-                     edgecolor="none", zorder=1)
+        ax_late.barh(
+            y[late],
+            timelines.follow_up[late] - split,
+            left=split,
+            height=0.62,
+            color="#d9d9d9",
+            edgecolor="none",
+            zorder=1,
+        )
         ax_late.set_xlim(split, x_max * 1.04)
     marker_scale = min(1.0, max(0.45, 60 / n))
 
@@ -1142,12 +1370,26 @@ def swimmer_plot(timelines) -> Figure:
         handles.append(Line2D([], [], ls="none", marker=marker, ms=size, color=color, mew=0))
         labels.append(label)
     dead = timelines.died
-    draw(np.where(dead, timelines.follow_up, np.nan), ls="none", marker="s", ms=3.5 * marker_scale, color="black",
-         zorder=4)
-    draw(np.where(~dead, timelines.follow_up, np.nan), ls="none", marker=">", ms=3.5 * marker_scale,
-         color="#595959", zorder=4)
-    handles += [Line2D([], [], ls="none", marker="s", ms=3.5, color="black"),
-                Line2D([], [], ls="none", marker=">", ms=3.5, color="#595959")]
+    draw(
+        np.where(dead, timelines.follow_up, np.nan),
+        ls="none",
+        marker="s",
+        ms=3.5 * marker_scale,
+        color="black",
+        zorder=4,
+    )
+    draw(
+        np.where(~dead, timelines.follow_up, np.nan),
+        ls="none",
+        marker=">",
+        ms=3.5 * marker_scale,
+        color="#595959",
+        zorder=4,
+    )
+    handles += [
+        Line2D([], [], ls="none", marker="s", ms=3.5, color="black"),
+        Line2D([], [], ls="none", marker=">", ms=3.5, color="#595959"),
+    ]
     labels += ["Death", "Alive at last follow-up"]
     for ax in (ax_early, ax_late):
         if ax is None:
@@ -1163,15 +1405,37 @@ def swimmer_plot(timelines) -> Figure:
         ax_late.set_xlabel("Months after infusion")
         # the break between the panels: two slashes at the foot of each
         for ax, at in ((ax_early, 1.0), (ax_late, 0.0)):
-            ax.plot([at - 0.012, at + 0.012], [-0.02, 0.02], transform=ax.transAxes, color="black", lw=0.8,
-                    clip_on=False, zorder=6)
+            ax.plot(
+                [at - 0.012, at + 0.012],
+                [-0.02, 0.02],
+                transform=ax.transAxes,
+                color="black",
+                lw=0.8,
+                clip_on=False,
+                zorder=6,
+            )
     with mpl.rc_context(STYLE):
-        fig.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.0, 1.0 + note_h / main_h),
-                   bbox_transform=ax_early.transAxes, ncol=-(-len(labels) // legend_rows), handletextpad=0.3,
-                   columnspacing=1.0,
-                   borderaxespad=0.1, fontsize=7.5)
+        fig.legend(
+            handles,
+            labels,
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.0 + note_h / main_h),
+            bbox_transform=ax_early.transAxes,
+            ncol=-(-len(labels) // legend_rows),
+            handletextpad=0.3,
+            columnspacing=1.0,
+            borderaxespad=0.1,
+            fontsize=7.5,
+        )
     if note_h:
-        ax_early.text(0.0, 1.0 + 0.03 / main_h, f"{timelines.shown:,} of {timelines.n_patients:,} patients shown, "
-                      f"at evenly spaced ranks of follow-up", transform=ax_early.transAxes, ha="left", va="bottom",
-                      fontsize=7.5, style="italic")
+        ax_early.text(
+            0.0,
+            1.0 + 0.03 / main_h,
+            f"{timelines.shown:,} of {timelines.n_patients:,} patients shown, at evenly spaced ranks of follow-up",
+            transform=ax_early.transAxes,
+            ha="left",
+            va="bottom",
+            fontsize=7.5,
+            style="italic",
+        )
     return fig

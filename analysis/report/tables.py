@@ -16,6 +16,7 @@ great-tables, Markdown by backslash-escaping its inline syntax characters).
 No patient identifier ever reaches a table: the builders read aggregated
 results only. Missing statistics print as an em dash (formatting.CELL_MISSING).
 """
+
 from __future__ import annotations
 
 import html
@@ -79,10 +80,10 @@ class Cell:
 class _Spec:
     """One table, described once and rendered to both HTML and Markdown."""
 
-    columns: list[str]                          # column ids, the first is the row label (stub)
-    md_headers: list[str]                       # Markdown header per column (full names)
-    html_headers: list[str]                     # GT column label per column (under its spanner)
-    widths: list[int]                           # relative widths (Markdown separator dashes)
+    columns: list[str]  # column ids, the first is the row label (stub)
+    md_headers: list[str]  # Markdown header per column (full names)
+    html_headers: list[str]  # GT column label per column (under its spanner)
+    widths: list[int]  # relative widths (Markdown separator dashes)
     rows: list[list[Cell]] = field(default_factory=list)
     row_kinds: list[str] = field(default_factory=list)  # "group" | "variable" | "sub"
     spanners: list[tuple[str, list[str]]] = field(default_factory=list)
@@ -138,17 +139,20 @@ def _md_cell(cell: Cell, bold: bool = False) -> str:
 
 def _to_markdown(spec: _Spec) -> str:
     header = "| " + " | ".join(md_escape(h) for h in spec.md_headers) + " |"
-    separator = "|" + "|".join(
-        (":" + "-" * max(3, w) + ("" if i == 0 or spec.columns[i] in spec.left else ":"))
-        for i, w in enumerate(spec.widths)
-    ) + "|"
+    separator = (
+        "|"
+        + "|".join(
+            (":" + "-" * max(3, w) + ("" if i == 0 or spec.columns[i] in spec.left else ":"))
+            for i, w in enumerate(spec.widths)
+        )
+        + "|"
+    )
     lines = [header, separator]
     for kind, row in zip(spec.row_kinds, spec.rows):
         cells = [_md_cell(c, bold=(kind == "group" and i == 0)) for i, c in enumerate(row)]
         lines.append("| " + " | ".join(cells) + " |")
     notes = " ".join(
-        (f"^{mark}^ " if mark else "") + md_escape(text).rstrip("\\.") + "."
-        for mark, text in spec.footnotes
+        (f"^{mark}^ " if mark else "") + md_escape(text).rstrip("\\.") + "." for mark, text in spec.footnotes
     )
     return "\n".join(lines) + ("\n\n" + notes if notes else "") + "\n"
 
@@ -229,8 +233,10 @@ def _table1_cell(comparison: Comparison | None, position: int, category: str | N
 
 
 #: Footnote of a p cell left empty because the characteristic is a treatment of the grouping's toxicity.
-NOT_TESTED = ("Not tested: corticosteroids and tocilizumab are given to treat CRS or ICANS, so patients without "
-              "the toxicity had no indication for them and the groups cannot be compared")
+NOT_TESTED = (
+    "Not tested: corticosteroids and tocilizumab are given to treat CRS or ICANS, so patients without "
+    "the toxicity had no indication for them and the groups cannot be compared"
+)
 
 
 def _overall_cell(level) -> str:
@@ -260,9 +266,14 @@ def course_variables() -> list[str]:
     return [k for k, v in VARIABLES.items() if v.after_infusion]
 
 
-def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequence[str] = TABLE1_GROUPINGS,
-           overall: Mapping[str, object] | None = None, variables: Sequence[str] | None = None,
-           first: str = "Characteristic", notes: Sequence[str] = ()) -> Table:
+def table1(
+    comparisons: Mapping[tuple[str, str], Comparison],
+    groupings: Sequence[str] = TABLE1_GROUPINGS,
+    overall: Mapping[str, object] | None = None,
+    variables: Sequence[str] | None = None,
+    first: str = "Characteristic",
+    notes: Sequence[str] = (),
+) -> Table:
     """Table 1: characteristics, for all patients and by CRS, ICANS and concurrent CRS + ICANS,
     with p-values (``variables``: the rows, default every registry variable; ``overall``:
     each variable's whole-cohort summary, shown first as "All patients").
@@ -284,8 +295,7 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
         return VARIABLES[v].tested_by(g)
 
     marks = _test_marks(
-        comparisons[(v, g)].result.test for v in variables for g in groupings
-        if (v, g) in comparisons and tested(v, g)
+        comparisons[(v, g)].result.test for v in variables for g in groupings if (v, g) in comparisons and tested(v, g)
     )
     not_tested_mark = "†"
     columns, md_headers, html_headers, widths, spanners = ["characteristic"], [first], [""], [17], []
@@ -316,8 +326,9 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
         widths.append(int(round(19 / len(groupings))))
         spanners.append((TABLE1_SPANNERS.get(g, grouping.title), ids))
 
-    spec = _Spec(columns, md_headers, html_headers, widths, spanners=spanners,
-                 marked_columns=[f"{g}__p" for g in groupings])
+    spec = _Spec(
+        columns, md_headers, html_headers, widths, spanners=spanners, marked_columns=[f"{g}__p" for g in groupings]
+    )
     missing_notes = []
     any_not_tested = False
     for variable in variables:
@@ -354,7 +365,7 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
                 k = 1
             for g in groupings:
                 n_levels = len(GROUPINGS[g].levels)
-                out.extend(cells[k:k + n_levels])
+                out.extend(cells[k : k + n_levels])
                 out.append(p_cells.get(g, Cell(CELL_MISSING)) if show_p else Cell(""))  # noqa: B023
                 k += n_levels + 1
             return out
@@ -380,9 +391,11 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
             gaps = [x for x in gaps if x.rsplit(" ", 1)[0] in first_labels]
             missing_notes.append(f"{label.split(',')[0]} ({', '.join(gaps)})")
 
-    abbreviations = ["BM, bone marrow" if any(VARIABLES[v].label.startswith("BM") for v in variables) else "",
-                     "Ph, Philadelphia chromosome" if any("Ph" in VARIABLES[v].label for v in variables) else "",
-                     "IL-6, interleukin 6" if "il6_peak_pg_ml" in variables else ""]
+    abbreviations = [
+        "BM, bone marrow" if any(VARIABLES[v].label.startswith("BM") for v in variables) else "",
+        "Ph, Philadelphia chromosome" if any("Ph" in VARIABLES[v].label for v in variables) else "",
+        "IL-6, interleukin 6" if "il6_peak_pg_ml" in variables else "",
+    ]
     legend = "Median (range) or n (%)"
     if any(abbreviations):
         legend += ". " + "; ".join(a for a in abbreviations if a)
@@ -398,6 +411,7 @@ def table1(comparisons: Mapping[tuple[str, str], Comparison], groupings: Sequenc
 
 
 # --------------------------------------------------------------------------- Table 2
+
 
 def _endpoint_title(endpoint: str) -> tuple[str, str | None]:
     """Title and population of an endpoint's block; an endpoint not in the registry by its key."""
@@ -416,19 +430,29 @@ def ph_table(cox: Mapping[str, CoxResult]) -> Table:
         title, population = _endpoint_title(endpoint)
         spec.add("group", Cell(title + (f" ({population})" if population else "")))
         if not result.ph_tests:
-            spec.add("sub", Cell(_INDENT + "Not tested"), CELL_MISSING, CELL_MISSING,
-                     result.ph_test_reason or result.reason or CELL_MISSING)
+            spec.add(
+                "sub",
+                Cell(_INDENT + "Not tested"),
+                CELL_MISSING,
+                CELL_MISSING,
+                result.ph_test_reason or result.reason or CELL_MISSING,
+            )
             continue
         for t in result.ph_tests:
             label = "Global test" if t.term == "GLOBAL" else ph_term_label(t.term, result)
             chisq = CELL_MISSING if t.chisq is None else f"{t.chisq:.2f}"
-            spec.add("sub", Cell(_INDENT + label), chisq, CELL_MISSING if t.df is None else str(t.df),
-                     fmt_p_bare(t.p))
-    spec.footnotes.append((None, (
-        "Test of the proportional-hazards assumption from the scaled Schoenfeld residuals (Grambsch & Therneau "
-        "1994), as R's cox.zph(fit) (Kaplan–Meier transform of time; the exposure's groups tested as one "
-        "term). A small p suggests that the term's hazard ratio changes over follow-up; its hazard "
-        "ratio in the Cox table is then an average over follow-up.")))
+            spec.add("sub", Cell(_INDENT + label), chisq, CELL_MISSING if t.df is None else str(t.df), fmt_p_bare(t.p))
+    spec.footnotes.append(
+        (
+            None,
+            (
+                "Test of the proportional-hazards assumption from the scaled Schoenfeld residuals (Grambsch & Therneau "
+                "1994), as R's cox.zph(fit) (Kaplan–Meier transform of time; the exposure's groups tested as one "
+                "term). A small p suggests that the term's hazard ratio changes over follow-up; its hazard "
+                "ratio in the Cox table is then an average over follow-up."
+            ),
+        )
+    )
     return Table(spec)
 
 
@@ -474,13 +498,14 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
         exposure = GROUPINGS[result.exposure]
         exposures.add(result.exposure)
         title, population = _endpoint_title(endpoint)
-        spec.add("group", Cell(f"{title} ({population + ', ' if population else ''}"
-                               f"n = {result.n:,}; {result.events:,} events)"))
+        spec.add(
+            "group",
+            Cell(f"{title} ({population + ', ' if population else ''}n = {result.n:,}; {result.events:,} events)"),
+        )
         e_of = {k[2]: e for k, e in (e_values or {}).items() if k[:2] == ("cox", endpoint)} if with_e else None
         for term in result.covariate_terms:
             _add_cox_term(spec, term, term.label, "variable", notes, title, e_of)
-        spec.add("variable", Cell(exposure_header(result.exposure)), "", "",
-                 Cell(fmt_p_bare(result.severity_global_p)))
+        spec.add("variable", Cell(exposure_header(result.exposure)), "", "", Cell(fmt_p_bare(result.severity_global_p)))
         spec.add("sub", Cell(_INDENT + exposure.label(REFERENCE_LEVELS[result.exposure])), "Reference", "", "")
         for term in result.exposure_terms:
             _add_cox_term(spec, term, term.label, "sub", notes, title, e_of)
@@ -491,12 +516,16 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
                 f"{title}: fitted by Firth's penalized partial likelihood (Heinze & Schemper 2001; "
                 f"Breslow ties, as R coxphf) because the ordinary fit is not defined: {result.method_reason}. "
                 "HRs are penalized estimates; 95% CI from the profile penalized likelihood; "
-                "p: penalized likelihood-ratio test (group row: joint test)")
+                "p: penalized likelihood-ratio test (group row: joint test)"
+            )
         ph_notes.append(f"{title} {fmt_p(result.ph_test_global_p, result.ph_test_reason or result.reason)}")
         epv = result.events_per_variable
         if epv is not None:
-            low = (f", fewer than {EPV_RULE}: the estimates may be biased and their CIs unreliable"
-                   if epv < EPV_RULE else "")
+            low = (
+                f", fewer than {EPV_RULE}: the estimates may be biased and their CIs unreliable"
+                if epv < EPV_RULE
+                else ""
+            )
             epv_notes.append(f"{title} {epv:.1f} ({result.events:,} events, {result.n_coefficients} coefficients{low})")
         if result.n_missing:
             missing_notes.append(f"{title} {result.n_missing:,}")
@@ -506,11 +535,13 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
         spec.footnotes.append((None, f"Adjusted for {_covariate_list(first)}"))
     legend = "HR, hazard ratio; CI, confidence interval; BM, bone marrow (blasts before infusion)"
     if with_e:
-        legend += (". E-value (VanderWeele & Ding 2017): the risk ratio an unmeasured confounder would need "
-                   "with both the term and the outcome, beyond the other terms, to explain the HR away; in "
-                   "parentheses, to move the confidence limit closest to 1 to 1 (1.00: the CI includes 1). For "
-                   "an outcome that 15% or more of the patients had, the HR is first converted to a risk ratio")
-    if len(firth_notes) < len(cox):   # the Firth notes say how their own p-values are computed
+        legend += (
+            ". E-value (VanderWeele & Ding 2017): the risk ratio an unmeasured confounder would need "
+            "with both the term and the outcome, beyond the other terms, to explain the HR away; in "
+            "parentheses, to move the confidence limit closest to 1 to 1 (1.00: the CI includes 1). For "
+            "an outcome that 15% or more of the patients had, the HR is first converted to a risk ratio"
+        )
+    if len(firth_notes) < len(cox):  # the Firth notes say how their own p-values are computed
         legend += ". p: Wald test; group row: joint Wald test of the group's terms"
         legend += " (ordinary Cox fits)" if firth_notes else ""
     spec.footnotes.append((None, legend))
@@ -521,8 +552,9 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
     for note in firth_notes:
         spec.footnotes.append((None, note))
     if ph_notes:
-        spec.footnotes.append((None, "Proportional-hazards assumption (Schoenfeld residuals, global test): "
-                                     + "; ".join(ph_notes)))
+        spec.footnotes.append(
+            (None, "Proportional-hazards assumption (Schoenfeld residuals, global test): " + "; ".join(ph_notes))
+        )
     for note in notes:
         spec.footnotes.append((None, "Not estimable — " + note))
     return Table(spec)
@@ -535,16 +567,21 @@ def _e_value_cell(e: EValue | None) -> str:
     return f"{fmt_hr(e.point)} ({fmt_hr(e.ci, missing=CELL_MISSING)})"
 
 
-def _add_cox_term(spec: _Spec, term, label: str, kind: str, notes: list[str], title: str,
-                  e_values: Mapping[str, EValue] | None = None) -> None:
+def _add_cox_term(
+    spec: _Spec, term, label: str, kind: str, notes: list[str], title: str, e_values: Mapping[str, EValue] | None = None
+) -> None:
     indent = _INDENT if kind == "sub" else ""
     e_cell = [] if e_values is None else [_e_value_cell(e_values.get(term.key) if term else None)]
     if term is None:
         spec.add(kind, Cell(indent + label), CELL_MISSING, CELL_MISSING, CELL_MISSING, *e_cell)
         return
     spec.add(
-        kind, Cell(indent + label), fmt_hr(term.hr, missing=CELL_MISSING),
-        fmt_ci(term.ci_low, term.ci_high, missing=CELL_MISSING), fmt_p_bare(term.p), *e_cell,
+        kind,
+        Cell(indent + label),
+        fmt_hr(term.hr, missing=CELL_MISSING),
+        fmt_ci(term.ci_low, term.ci_high, missing=CELL_MISSING),
+        fmt_p_bare(term.p),
+        *e_cell,
     )
     if term.reason:
         notes.append(f"{title}, {label}: {term.reason}")
@@ -596,17 +633,23 @@ def _hr_cell(hr) -> str:
     return f"{fmt_hr(hr.hr)} ({fmt_ci(hr.ci_low, hr.ci_high, missing=CELL_MISSING)})"
 
 
-def table3(survival: Mapping[tuple[str, str], SurvivalComparison],
-           hazard_ratios: Mapping[tuple[str, str], UnivariableCox],
-           groupings: Sequence[str] | None = None, endpoints: Sequence[str] = tuple(ENDPOINTS)) -> Table:
+def table3(
+    survival: Mapping[tuple[str, str], SurvivalComparison],
+    hazard_ratios: Mapping[tuple[str, str], UnivariableCox],
+    groupings: Sequence[str] | None = None,
+    endpoints: Sequence[str] = tuple(ENDPOINTS),
+) -> Table:
     """Table 3: survival by group — per endpoint, grouping and level: n, events, median
     (95% CI), survival at 12 and 24 months (95% CI), univariable Cox HR (95% CI) against the
     grouping's reference level, and the log-rank p on the grouping's row.
     """
     groupings = list(groupings or GROUPINGS)
     columns = ["group", "n", "events", "median"] + [f"s{m}" for m in TABLE3_LANDMARKS] + ["hr", "p"]
-    headers = (["Group", "n", "Events", "Median, months (95% CI)"]
-               + [f"{m}-month survival, % (95% CI)" for m in TABLE3_LANDMARKS] + ["HR (95% CI)", "p"])
+    headers = (
+        ["Group", "n", "Events", "Median, months (95% CI)"]
+        + [f"{m}-month survival, % (95% CI)" for m in TABLE3_LANDMARKS]
+        + ["HR (95% CI)", "p"]
+    )
     spec = _Spec(columns, headers, headers, [30, 6, 7, 17] + [16] * len(TABLE3_LANDMARKS) + [15, 8])
     notes: list[str] = []
     for endpoint in endpoints:
@@ -614,9 +657,16 @@ def table3(survival: Mapping[tuple[str, str], SurvivalComparison],
         overall = survival.get((endpoint, "all"))
         if overall is not None:
             lv = overall.levels[0]
-            spec.add("group", Cell(title + (f" ({population})" if population else "")),
-                     f"{lv.n:,}", f"{lv.events:,}", _median_cell(lv),
-                     *[_landmark_cell(lv, m) for m in TABLE3_LANDMARKS], "", "")
+            spec.add(
+                "group",
+                Cell(title + (f" ({population})" if population else "")),
+                f"{lv.n:,}",
+                f"{lv.events:,}",
+                _median_cell(lv),
+                *[_landmark_cell(lv, m) for m in TABLE3_LANDMARKS],
+                "",
+                "",
+            )
         else:
             spec.add("group", Cell(title))
         for g in groupings:
@@ -626,8 +676,16 @@ def table3(survival: Mapping[tuple[str, str], SurvivalComparison],
             cox = hazard_ratios.get((endpoint, g))
             by_level = {hr.level: hr for hr in cox.hazard_ratios} if cox else {}
             ref = reference_level(g)
-            spec.add("variable", Cell(GROUPINGS[g].title), "", "", "", *[""] * len(TABLE3_LANDMARKS), "",
-                     Cell(fmt_p_bare(comparison.logrank_p)))
+            spec.add(
+                "variable",
+                Cell(GROUPINGS[g].title),
+                "",
+                "",
+                "",
+                *[""] * len(TABLE3_LANDMARKS),
+                "",
+                Cell(fmt_p_bare(comparison.logrank_p)),
+            )
             if comparison.logrank_p is None and comparison.reason:
                 notes.append(f"{title}, {GROUPINGS[g].title}: log-rank test {comparison.reason}")
             for level in comparison.levels:
@@ -637,20 +695,33 @@ def table3(survival: Mapping[tuple[str, str], SurvivalComparison],
                     notes.append(f"{title}, {level.label}: HR {hr.reason or (cox.reason if cox else '')}")
                 for lm in level.landmarks:
                     if lm.months in TABLE3_LANDMARKS and lm.survival is None and level.n > 0:
-                        notes.append(f"{title}, {GROUPINGS[g].title}, {level.label}: "
-                                     f"{lm.months}-month survival ({lm.reason})")
-                spec.add("sub", Cell(_INDENT + level.label), f"{level.n:,}", f"{level.events:,}",
-                         _median_cell(level), *[_landmark_cell(level, m) for m in TABLE3_LANDMARKS],
-                         hr_text, "")
+                        notes.append(
+                            f"{title}, {GROUPINGS[g].title}, {level.label}: {lm.months}-month survival ({lm.reason})"
+                        )
+                spec.add(
+                    "sub",
+                    Cell(_INDENT + level.label),
+                    f"{level.n:,}",
+                    f"{level.events:,}",
+                    _median_cell(level),
+                    *[_landmark_cell(level, m) for m in TABLE3_LANDMARKS],
+                    hr_text,
+                    "",
+                )
     cells = " ".join(c.text for row in spec.rows for c in row)
-    legend = ("Kaplan–Meier estimates with 95% CIs (log transformation; median CI as R's print.survfit). HR, "
-              "hazard ratio of the group against the reference group from a univariable Cox model (Efron ties), "
-              "Wald 95% CI; p, log-rank test across the groups. CI, confidence interval")
+    legend = (
+        "Kaplan–Meier estimates with 95% CIs (log transformation; median CI as R's print.survfit). HR, "
+        "hazard ratio of the group against the reference group from a univariable Cox model (Efron ties), "
+        "Wald 95% CI; p, log-rank test across the groups. CI, confidence interval"
+    )
     if _NOT_REACHED in cells.split() or f"–{_NOT_REACHED})" in cells or cells.startswith(_NOT_REACHED):
         legend += "; NR, not reached (the curve, or its confidence band, stays above 50% to the last follow-up)"
     if f"({_NOT_ESTIMABLE})" in cells or any(
-            level.not_estimable for (endpoint, g), comparison in survival.items()
-            if endpoint in endpoints and (g == "all" or g in groupings) for level in comparison.levels):
+        level.not_estimable
+        for (endpoint, g), comparison in survival.items()
+        if endpoint in endpoints and (g == "all" or g in groupings)
+        for level in comparison.levels
+    ):
         legend += "; NE, not estimable (no follow-up beyond day 0, or a CI undefined where survival falls to 0)"
     spec.footnotes.append((None, legend))
     for note in notes:
@@ -705,13 +776,23 @@ def reproduction_table(rows: Iterable) -> Table:
         if qualifier and published != CELL_MISSING:
             published = f"{qualifier}{published}"
         spec.add(
-            "variable", Cell(str(_field(row, "description") or "")), str(_field(row, "where") or ""),
-            published, _value(_field(row, "computed"), thousands), _value(_field(row, "difference")),
-            str(_field(row, "status") or CELL_MISSING), CELL_MISSING if agrees is None else ("Yes" if agrees else "No"),
+            "variable",
+            Cell(str(_field(row, "description") or "")),
+            str(_field(row, "where") or ""),
+            published,
+            _value(_field(row, "computed"), thousands),
+            _value(_field(row, "difference")),
+            str(_field(row, "status") or CELL_MISSING),
+            CELL_MISSING if agrees is None else ("Yes" if agrees else "No"),
         )
-    spec.footnotes.append((None, "Same conclusion: whether the computed value leads to the published conclusion "
-                                 f"(significant or not at {OPTIONS['alpha'].default:g}); — when the quantity "
-                                 "carries none"))
+    spec.footnotes.append(
+        (
+            None,
+            "Same conclusion: whether the computed value leads to the published conclusion "
+            f"(significant or not at {OPTIONS['alpha'].default:g}); — when the quantity "
+            "carries none",
+        )
+    )
     return Table(spec)
 
 
@@ -768,8 +849,10 @@ def software_table() -> Table:
 
 def _typst_page(label: str) -> str:
     """Typst that prints the page of a heading of the same document, or nothing without it."""
-    return (f"#context {{ let q = query(<{label}>); "
-            f"if q.len() > 0 {{ str(counter(page).at(q.first().location()).first()) }} }}")
+    return (
+        f"#context {{ let q = query(<{label}>); "
+        f"if q.len() > 0 {{ str(counter(page).at(q.first().location()).first()) }} }}"
+    )
 
 
 def strobe_table(rows: Iterable, document: str = "supplement") -> Table:
@@ -777,10 +860,13 @@ def strobe_table(rows: Iterable, document: str = "supplement") -> Table:
     where it is met (M, a section of the manuscript; S, of the supplement), the page in that
     document's PDF, and its status. The pages of ``document`` itself (the supplement's own)
     are found by Typst as the PDF is typeset; the manuscript's come with the rows."""
-    spec = _Spec(["item", "topic", "where", "page", "status"],
-                 ["Item", "Recommendation", "Where", "Page (PDF)", "Status"],
-                 ["Item", "Recommendation", "Where", "Page (PDF)", "Status"], [5, 38, 30, 9, 18],
-                 left=["topic", "where", "status"])
+    spec = _Spec(
+        ["item", "topic", "where", "page", "status"],
+        ["Item", "Recommendation", "Where", "Page (PDF)", "Status"],
+        ["Item", "Recommendation", "Where", "Page (PDF)", "Status"],
+        [5, 38, 30, 9, 18],
+        left=["topic", "where", "status"],
+    )
     any_page = False
     for row in rows:
         where = "; ".join(f"{'S' if p.document == 'supplement' else 'M'} {p.section}" for p in row.places)
@@ -797,14 +883,21 @@ def strobe_table(rows: Iterable, document: str = "supplement") -> Table:
         text = ", ".join(text_pages) or CELL_MISSING
         md = ", ".join(md_pages) if any(p.document == document for p in row.places) else None
         status = row.status + (f" ({row.note})" if row.note else "")
-        spec.add("variable", Cell(row.item), f"{row.topic}: {row.recommendation}", where or CELL_MISSING,
-                 Cell(text, md=md), status)
-    legend = ("STROBE checklist for cohort studies (von Elm et al., 2007). Where: M, section of the manuscript; "
-              "S, section of this supplement. Page: M 4, page 4 of the manuscript's PDF; S 2, page 2 of this "
-              "supplement's PDF (the supplement's own pages are given in its PDF only)")
+        spec.add(
+            "variable",
+            Cell(row.item),
+            f"{row.topic}: {row.recommendation}",
+            where or CELL_MISSING,
+            Cell(text, md=md),
+            status,
+        )
+    legend = (
+        "STROBE checklist for cohort studies (von Elm et al., 2007). Where: M, section of the manuscript; "
+        "S, section of this supplement. Page: M 4, page 4 of the manuscript's PDF; S 2, page 2 of this "
+        "supplement's PDF (the supplement's own pages are given in its PDF only)"
+    )
     if not any_page:
-        legend += ("; the manuscript's pages are given when the two documents are rendered together "
-                   "(make report)")
+        legend += "; the manuscript's pages are given when the two documents are rendered together (make report)"
     spec.footnotes.append((None, legend))
     return Table(spec)
 
@@ -813,7 +906,7 @@ def strobe_table(rows: Iterable, document: str = "supplement") -> Table:
 
 
 def _percent(x) -> str:
-    return fmt_pct(100 * x).removesuffix("%")   # the header says "%"
+    return fmt_pct(100 * x).removesuffix("%")  # the header says "%"
 
 
 def _cif_cell(point) -> str:
@@ -827,8 +920,13 @@ def _cif_cell(point) -> str:
 def cif_table(competing: Mapping[str, CompetingRisks], groupings: Sequence[str]) -> Table:
     """Relapse and NRM incidence at :data:`CIF_MONTHS` per level, with Gray's p per
     cause and grouping (in the row of the grouping's first level)."""
-    headers = ["Group", "n", *(f"{cause} {m} mo, %" for cause in ("Relapse", "NRM") for m in CIF_MONTHS),
-               "Gray p, relapse", "Gray p, NRM"]
+    headers = [
+        "Group",
+        "n",
+        *(f"{cause} {m} mo, %" for cause in ("Relapse", "NRM") for m in CIF_MONTHS),
+        "Gray p, relapse",
+        "Gray p, NRM",
+    ]
     ids = ["group", "n", *(f"{c}_{m}" for c in ("relapse", "nrm") for m in CIF_MONTHS), "p_relapse", "p_nrm"]
     spec = _Spec(ids, headers, headers, [26, 6, 14, 14, 14, 14, 6, 6])
     notes = []
@@ -846,11 +944,22 @@ def cif_table(competing: Mapping[str, CompetingRisks], groupings: Sequence[str])
                 for cause, r in (("relapse", row), ("NRM", nrm)):
                     if r.gray_p is None and r.gray_reason:
                         notes.append(f"{GROUPINGS[name].title}, {cause}: Gray's test not estimable ({r.gray_reason})")
-            spec.add("sub", Cell(_INDENT + row.level_label), f"{row.n:,}",
-                     *(_cif_cell(p) for p in row.points), *(_cif_cell(p) for p in nrm.points), *p_cells)
-    spec.footnotes.append((None, "Cumulative incidence (%) with 95% CI (log(−log) transform) from the date of CR, "
-                                 "Aalen–Johansen estimator with relapse and death without relapse (NRM) as competing "
-                                 "events; p: Gray's test; —: after the last follow-up of the group."))
+            spec.add(
+                "sub",
+                Cell(_INDENT + row.level_label),
+                f"{row.n:,}",
+                *(_cif_cell(p) for p in row.points),
+                *(_cif_cell(p) for p in nrm.points),
+                *p_cells,
+            )
+    spec.footnotes.append(
+        (
+            None,
+            "Cumulative incidence (%) with 95% CI (log(−log) transform) from the date of CR, "
+            "Aalen–Johansen estimator with relapse and death without relapse (NRM) as competing "
+            "events; p: Gray's test; —: after the last follow-up of the group.",
+        )
+    )
     for note in notes:
         spec.footnotes.append((None, note))
     return Table(spec)
@@ -866,34 +975,50 @@ def center_table(supplement: CenterSupplement) -> Table:
     row), as the footnotes say."""
     keys = list(CENTER_COUNTS)
     spec = _Spec(
-        ["center", "n", *keys], ["Center", "Patients", *CENTER_COUNTS.values()],
-        ["", "Patients", *CENTER_COUNTS.values()], [14, 10] + [12] * len(keys),
+        ["center", "n", *keys],
+        ["Center", "Patients", *CENTER_COUNTS.values()],
+        ["", "Patients", *CENTER_COUNTS.values()],
+        [14, 10] + [12] * len(keys),
     )
     for row in supplement.rows:
         label = row.label if row.centers == 1 else f"{row.label} ({row.centers})"
-        spec.add("variable", Cell(label), f"{row.n:,}",
-                 *[_center_cell(row, k) for k in keys])
+        spec.add("variable", Cell(label), f"{row.n:,}", *[_center_cell(row, k) for k in keys])
     cr, mrd = (CENTER_COUNTS[k] for k in CENTER_RESPONSES)
-    spec.footnotes.append((None, f"CRS and ICANS: n (%) of the center's patients. {cr}: n/N (%), N the patients "
-                                 f"whose response could be evaluated; {mrd}: n/N (%), N those evaluated whose MRD "
-                                 "status is known or who were not in CR (patients in CR without an MRD result are "
-                                 "counted neither as MRD-negative nor as not), as in the text"))
-    spec.footnotes.append((None, "Centers are numbered by decreasing size (ties "
-                                 "in an order that does not follow their names); their names are not shown. CR, "
-                                 "complete remission; MRD, measurable residual disease; severe ICANS, grade ≥3 or "
-                                 "a seizure"))
+    spec.footnotes.append(
+        (
+            None,
+            f"CRS and ICANS: n (%) of the center's patients. {cr}: n/N (%), N the patients "
+            f"whose response could be evaluated; {mrd}: n/N (%), N those evaluated whose MRD "
+            "status is known or who were not in CR (patients in CR without an MRD result are "
+            "counted neither as MRD-negative nor as not), as in the text",
+        )
+    )
+    spec.footnotes.append(
+        (
+            None,
+            "Centers are numbered by decreasing size (ties "
+            "in an order that does not follow their names); their names are not shown. CR, "
+            "complete remission; MRD, measurable residual disease; severe ICANS, grade ≥3 or "
+            "a seizure",
+        )
+    )
     k = supplement.min_cell_size
     if supplement.suppressed:
         whose = "the cohort's center is" if supplement.n_centers == 1 else f"its {supplement.n_centers} centers are"
-        spec.footnotes.append((None, f"No center has {k} or more patients, the fewest a row shows: {whose} not "
-                                     "shown one by one"))
+        spec.footnotes.append(
+            (None, f"No center has {k} or more patients, the fewest a row shows: {whose} not shown one by one")
+        )
     elif supplement.pooled_centers:
         small, joined = supplement.below_minimum, supplement.pooled_centers - supplement.below_minimum
-        note = (f"{OTHER_CENTERS} ({supplement.pooled_centers}): the {small} "
-                f"{'center' if small == 1 else 'centers'} with fewer than {k} patients (the fewest a row shows)")
+        note = (
+            f"{OTHER_CENTERS} ({supplement.pooled_centers}): the {small} "
+            f"{'center' if small == 1 else 'centers'} with fewer than {k} patients (the fewest a row shows)"
+        )
         if joined:
-            note += (f", pooled with the {'smallest other center' if joined == 1 else f'{joined} smallest others'} "
-                     "so that no count of a small center follows from the totals")
+            note += (
+                f", pooled with the {'smallest other center' if joined == 1 else f'{joined} smallest others'} "
+                "so that no count of a small center follows from the totals"
+            )
         spec.footnotes.append((None, note + ", pooled" if not joined else note))
     return Table(spec)
 
@@ -924,8 +1049,13 @@ def time_dependent_table(results) -> Table:
     columns = ["group", "hr0", "p0", "hrt", "pt"]
     md = ["Group", "From infusion: HR (95% CI)", "Log-rank p", "Time-dependent: HR (95% CI)", "Mantel–Byar p"]
     html = ["Group", "HR (95% CI)", "Log-rank p", "HR (95% CI)", "Mantel–Byar p"]
-    spec = _Spec(columns, md, html, [34, 18, 10, 18, 10],
-                 spanners=[("From infusion", ["hr0", "p0"]), ("Toxicity from its onset", ["hrt", "pt"])])
+    spec = _Spec(
+        columns,
+        md,
+        html,
+        [34, 18, 10, 18, 10],
+        spanners=[("From infusion", ["hr0", "p0"]), ("Toxicity from its onset", ["hrt", "pt"])],
+    )
     notes: list[str] = []
     endpoints = list(dict.fromkeys(e for e, _ in results.time_dependent))
     for endpoint in endpoints:
@@ -937,8 +1067,14 @@ def time_dependent_table(results) -> Table:
             grouping = GROUPINGS[g]
             time0 = results.survival.get((endpoint, g))
             cox0 = results.survival_hr.get((endpoint, g))
-            spec.add("variable", Cell(grouping.title), "", Cell(fmt_p_bare(time0.logrank_p if time0 else None)),
-                     "", Cell(fmt_p_bare(td.mantel_byar.p)))
+            spec.add(
+                "variable",
+                Cell(grouping.title),
+                "",
+                Cell(fmt_p_bare(time0.logrank_p if time0 else None)),
+                "",
+                Cell(fmt_p_bare(td.mantel_byar.p)),
+            )
             if td.mantel_byar.p is None and td.mantel_byar.reason:
                 notes.append(f"{title}, {grouping.title}: Mantel–Byar test {td.mantel_byar.reason}")
             before = {hr.level: hr for hr in cox0.hazard_ratios} if cox0 else {}
@@ -948,15 +1084,26 @@ def time_dependent_table(results) -> Table:
                 if level.key == ref:
                     spec.add("sub", Cell(_INDENT + level.label), "Reference", "", "Reference", "")
                     continue
-                spec.add("sub", Cell(_INDENT + level.label), _hr_cell(before.get(level.key)), "",
-                         _hr_ci(after.get(exposure_term_key(g, level.key))), "")
-    spec.footnotes.append((None, "From infusion: every patient in the group of the toxicity recorded, from "
-                                 "time 0 (as in the survival table of the manuscript). Time-dependent: each "
-                                 "patient counted without the "
-                                 "toxicity until its onset day and with it (its maximum grade) afterwards "
-                                 "(counting-process data, R tmerge); HR from the Cox model with the toxicity "
-                                 "as a time-dependent covariate (Efron ties, Wald 95% CI); p, Mantel–Byar test. "
-                                 "HR, hazard ratio; CI, confidence interval"))
+                spec.add(
+                    "sub",
+                    Cell(_INDENT + level.label),
+                    _hr_cell(before.get(level.key)),
+                    "",
+                    _hr_ci(after.get(exposure_term_key(g, level.key))),
+                    "",
+                )
+    spec.footnotes.append(
+        (
+            None,
+            "From infusion: every patient in the group of the toxicity recorded, from "
+            "time 0 (as in the survival table of the manuscript). Time-dependent: each "
+            "patient counted without the "
+            "toxicity until its onset day and with it (its maximum grade) afterwards "
+            "(counting-process data, R tmerge); HR from the Cox model with the toxicity "
+            "as a time-dependent covariate (Efron ties, Wald 95% CI); p, Mantel–Byar test. "
+            "HR, hazard ratio; CI, confidence interval",
+        )
+    )
     for note in notes:
         spec.footnotes.append((None, "Not estimable — " + note))
     return Table(spec)
@@ -984,34 +1131,43 @@ def exposure_models_table(results) -> Table:
             continue
         title, population = _endpoint_title(endpoint)
         spec.add("group", Cell(title + (f" ({population})" if population else "")))
-        spec.add("variable", Cell("Patients; events"),
-                 *[(f"{m[endpoint].n:,}; {m[endpoint].events:,}" if endpoint in m else CELL_MISSING)
-                   for _, _, m in models])
-        spec.add("variable", Cell(exposure_header(first.exposure) + ", joint p"),
-                 *[(fmt_p_bare(m[endpoint].severity_global_p) if endpoint in m else CELL_MISSING)
-                   for _, _, m in models])
+        spec.add(
+            "variable",
+            Cell("Patients; events"),
+            *[(f"{m[endpoint].n:,}; {m[endpoint].events:,}" if endpoint in m else CELL_MISSING) for _, _, m in models],
+        )
+        spec.add(
+            "variable",
+            Cell(exposure_header(first.exposure) + ", joint p"),
+            *[(fmt_p_bare(m[endpoint].severity_global_p) if endpoint in m else CELL_MISSING) for _, _, m in models],
+        )
         exposure = GROUPINGS[first.exposure]
-        spec.add("sub", Cell(_INDENT + exposure.label(REFERENCE_LEVELS[first.exposure])),
-                 *["Reference"] * len(models))
+        spec.add("sub", Cell(_INDENT + exposure.label(REFERENCE_LEVELS[first.exposure])), *["Reference"] * len(models))
         for term in first.exposure_terms:
             cells = []
             for _, _, m in models:
                 result = m.get(endpoint)
-                cells.append(_hr_ci(next((t for t in result.terms if t.key == term.key), None)) if result
-                             else CELL_MISSING)
+                cells.append(
+                    _hr_ci(next((t for t in result.terms if t.key == term.key), None)) if result else CELL_MISSING
+                )
             spec.add("sub", Cell(_INDENT + term.label), *cells)
         for (e, day), lm in results.landmark_models.items():
             if e == endpoint and lm.cox is None:
                 notes.append(f"{title}, landmark day {day}: {lm.reason}")
     first = next(iter(results.cox.values()), None)
     adjusted = _covariate_list(first) if first is not None else "no covariate"
-    spec.footnotes.append((None, f"Every model adjusted for {adjusted} (at baseline). From infusion: the "
-                                 "exposure as recorded, from time 0 (the manuscript's multivariable model). "
-                                 "Time-dependent: the exposure "
-                                 "from its onset day (counting-process data). Landmark: patients alive and "
-                                 "event-free after the landmark day, the exposure as known by then, time from "
-                                 "the landmark. HR (95% CI) against the reference; joint p, Wald test of the "
-                                 "exposure's terms"))
+    spec.footnotes.append(
+        (
+            None,
+            f"Every model adjusted for {adjusted} (at baseline). From infusion: the "
+            "exposure as recorded, from time 0 (the manuscript's multivariable model). "
+            "Time-dependent: the exposure "
+            "from its onset day (counting-process data). Landmark: patients alive and "
+            "event-free after the landmark day, the exposure as known by then, time from "
+            "the landmark. HR (95% CI) against the reference; joint p, Wald test of the "
+            "exposure's terms",
+        )
+    )
     for note in notes:
         spec.footnotes.append((None, "Not fitted — " + note))
     return Table(spec)
@@ -1029,8 +1185,9 @@ def _effect_cell(effect, ratio: bool) -> str:
     return fmt_shift_ci(shift.estimate, shift.ci_low, shift.ci_high, missing=CELL_MISSING)
 
 
-def kinetics_table(metrics: Mapping[tuple[str, str], KineticsComparison],
-                   groupings: Sequence[str] = KINETICS_TABLE_GROUPINGS) -> Table:
+def kinetics_table(
+    metrics: Mapping[tuple[str, str], KineticsComparison], groupings: Sequence[str] = KINETICS_TABLE_GROUPINGS
+) -> Table:
     """CAR-T kinetics by group: per grouping, the p of each metric's rank test on its row, each
     level's median (range) of Cmax, Tmax and AUC(0–28), and each level against the reference:
     the Hodges–Lehmann ratio (Cmax, AUC) or shift in days (Tmax) with its 95% CI."""
@@ -1043,8 +1200,7 @@ def kinetics_table(metrics: Mapping[tuple[str, str], KineticsComparison],
         if (keys[0], g) not in metrics:
             continue
         rows = {m: metrics[(m, g)] for m in keys}
-        spec.add("variable", Cell(GROUPINGS[g].title), "",
-                 *[_p_cell(rows[m].comparison.result, marks) for m in keys])
+        spec.add("variable", Cell(GROUPINGS[g].title), "", *[_p_cell(rows[m].comparison.result, marks) for m in keys])
         first = rows[keys[0]].comparison
         for position, level in enumerate(first.levels):
             cells = [_table1_cell(rows[m].comparison, position, None) for m in keys]
@@ -1060,13 +1216,20 @@ def kinetics_table(metrics: Mapping[tuple[str, str], KineticsComparison],
         for m in keys:
             for position, level in enumerate(rows[m].comparison.levels):
                 if level.n != first.levels[position].n:
-                    notes.append(f"{KINETIC_METRICS[m].name}, {GROUPINGS[g].title}, {level.label}: "
-                                 f"{level.n:,} of {first.levels[position].n:,} patients have a value")
+                    notes.append(
+                        f"{KINETIC_METRICS[m].name}, {GROUPINGS[g].title}, {level.label}: "
+                        f"{level.n:,} of {first.levels[position].n:,} patients have a value"
+                    )
     spec.marked_columns = list(keys)
-    spec.footnotes.append((None, "Median (range) of the patients with samples; p on the grouping's row. "
-                                 "Rows “… vs …”: Hodges–Lehmann estimate with its 95% CI against the reference "
-                                 "group, as R's wilcox.test(conf.int = TRUE) — for Cmax and AUC the ratio "
-                                 "(on the log scale), for Tmax the shift in days"))
+    spec.footnotes.append(
+        (
+            None,
+            "Median (range) of the patients with samples; p on the grouping's row. "
+            "Rows “… vs …”: Hodges–Lehmann estimate with its 95% CI against the reference "
+            "group, as R's wilcox.test(conf.int = TRUE) — for Cmax and AUC the ratio "
+            "(on the log scale), for Tmax the shift in days",
+        )
+    )
     for test, mark in marks.items():
         spec.footnotes.append((mark, TESTS[test].footnote if test in TESTS else test))
     for note in dict.fromkeys(notes):
@@ -1089,12 +1252,23 @@ def pvalue_table(table: PValueTable, ref: Callable[[str], str] | None = None) ->
         spec.add("group", Cell(f"{family.title}{f' ({shown})' if shown else ''} ({family.n:,})"))
         for row in table.rows:
             if row.family == family.key:
-                spec.add("sub", Cell(_INDENT + row.label), row.test, fmt_p_bare(row.p), fmt_p_bare(row.p_holm),
-                         fmt_p_bare(row.p_bh))
-    spec.footnotes.append((None, f"{table.n:,} p-values in {len(table.families)} families (number of p-values in "
-                                 "parentheses). Holm: Holm's step-down adjustment (family-wise error rate); BH: "
-                                 "Benjamini–Hochberg (false discovery rate); both within the family, as R's "
-                                 "p.adjust"))
+                spec.add(
+                    "sub",
+                    Cell(_INDENT + row.label),
+                    row.test,
+                    fmt_p_bare(row.p),
+                    fmt_p_bare(row.p_holm),
+                    fmt_p_bare(row.p_bh),
+                )
+    spec.footnotes.append(
+        (
+            None,
+            f"{table.n:,} p-values in {len(table.families)} families (number of p-values in "
+            "parentheses). Holm: Holm's step-down adjustment (family-wise error rate); BH: "
+            "Benjamini–Hochberg (false discovery rate); both within the family, as R's "
+            "p.adjust",
+        )
+    )
     return Table(spec)
 
 
@@ -1114,8 +1288,13 @@ def hsct_table(transplant: TransplantAnalysis, hazard_ratios: Mapping[tuple[str,
     at time zero, no regard to HSCT), adjusted for HSCT as a time-dependent covariate, and with
     follow-up censored at HSCT; and the hazard ratio of HSCT itself (time-dependent)."""
     columns = ["term", "main", "td", "p_td", "cens"]
-    headers = ["", "Main analysis, HR (95% CI)", "Adjusted for HSCT (time-dependent), HR (95% CI)", "p",
-               "Censored at HSCT, HR (95% CI)"]
+    headers = [
+        "",
+        "Main analysis, HR (95% CI)",
+        "Adjusted for HSCT (time-dependent), HR (95% CI)",
+        "p",
+        "Censored at HSCT, HR (95% CI)",
+    ]
     spec = _Spec(columns, headers, headers, [30, 18, 22, 8, 18])
     for endpoint in HSCT_ENDPOINTS:
         title, population = _endpoint_title(endpoint)
@@ -1132,14 +1311,21 @@ def hsct_table(transplant: TransplantAnalysis, hazard_ratios: Mapping[tuple[str,
             censored = transplant.censored.get(endpoint)
             cens = censored.hazard_ratios[grouping].hazard_ratios[0] if censored else None
             reference = g.label(g.keys[0])
-            label = f"{g.label(g.keys[1])} vs {reference[:1].lower()}{reference[1:]}"   # "CRS vs no CRS"
+            label = f"{g.label(g.keys[1])} vs {reference[:1].lower()}{reference[1:]}"  # "CRS vs no CRS"
             spec.add("variable", Cell(label), _hr_cells(main_hr)[0], *_hr_cells(td_hr), _hr_cells(cens)[0])
-    spec.footnotes.append((None, (
-        "Cox models with Efron's method for ties, Wald 95% CI, and Wald p of the time-dependent models (the "
-        "log-rank p of the other two comparisons are in the survival table and the text). Main analysis: the "
-        "toxicity as known at time zero, transplants ignored (the survival table's hazard ratios). Adjusted for "
-        "HSCT: the transplant as a time-dependent covariate (counting-process data, 0 before and 1 after the "
-        "transplant day), beside the toxicity. Censored at HSCT: follow-up ends at the transplant (a sensitivity "
-        "analysis; it assumes that transplanted patients would have fared as those not transplanted). HSCT row: "
-        "the transplant alone as a time-dependent covariate. OS from infusion, LFS from CR.")))
+    spec.footnotes.append(
+        (
+            None,
+            (
+                "Cox models with Efron's method for ties, Wald 95% CI, and Wald p of the time-dependent models (the "
+                "log-rank p of the other two comparisons are in the survival table and the text). Main analysis: "
+                "the toxicity as known at time zero, transplants ignored (the survival table's hazard ratios). "
+                "Adjusted for HSCT: the transplant as a time-dependent covariate (counting-process data, 0 before "
+                "and 1 after the transplant day), beside the toxicity. Censored at HSCT: follow-up ends at the "
+                "transplant (a sensitivity analysis; it assumes that transplanted patients would have fared as those "
+                "not transplanted). HSCT row: "
+                "the transplant alone as a time-dependent covariate. OS from infusion, LFS from CR."
+            ),
+        )
+    )
     return Table(spec)
