@@ -25,6 +25,7 @@ cannot be computed has ``p is None`` and a ``reason``; nothing here returns NaN.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -288,12 +289,20 @@ def fisher_exact_rxc(table) -> float:
     last two columns are enumerated once (the last one is then determined).
     Raises :class:`TableTooLargeError` beyond MAX_FISHER_ENUMERATION tables.
     """
-    from scipy.special import gammaln
-
     t = np.asarray(table, dtype=np.int64)
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
     if t.ndim != 2 or min(t.shape) < 2:
         return 1.0
+    return _fisher_exact_rxc(t.shape, tuple(t.ravel().tolist()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _fisher_exact_rxc(shape: tuple[int, int], cells: tuple[int, ...]) -> float:
+    """:func:`fisher_exact_rxc` of a table without empty margins, remembered (the bundled
+    demo's results test 26 tables, 6 of them twice)."""
+    from scipy.special import gammaln
+
+    t = np.array(cells, dtype=np.int64).reshape(shape)
     if t.shape[0] > t.shape[1]:
         t = t.T  # fewer rows: fewer compositions per column
     t = t[:, np.argsort(t.sum(axis=0), kind="stable")]  # largest two columns last
@@ -468,13 +477,20 @@ def describe(df: pd.DataFrame, variable: str) -> ContinuousLevel | CategoricalLe
 
 
 def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float | None, float | None]:
-    """Exact Clopper–Pearson interval of k/n = R ``binom.test(k, n)$conf.int``; (None, None) if n = 0."""
-    from scipy import stats
+    """Exact Clopper–Pearson interval of k/n = R ``binom.test(k, n)$conf.int``; (None, None) if n = 0.
+
+    R's beta quantiles, ``qbeta(a/2, k, n-k+1)`` and ``qbeta(1-a/2, k+1, n-k)`` (SciPy's
+    ``binomtest(...).proportion_ci(method="exact")`` finds the same limits by root-finding,
+    within 5e-13 of these, about 1,000 times slower).
+    """
+    from scipy.special import betaincinv
 
     if n <= 0:
         return None, None
-    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="exact")
-    return float(ci.low), float(ci.high)
+    k, n, tail = int(k), int(n), (1.0 - confidence) / 2
+    low = 0.0 if k == 0 else float(betaincinv(k, n - k + 1, tail))
+    high = 1.0 if k == n else float(betaincinv(k + 1, n - k, 1.0 - tail))
+    return low, high
 
 
 def compare_response(df: pd.DataFrame, response: str, grouping: str) -> ResponseComparison:
