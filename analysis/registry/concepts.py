@@ -130,6 +130,15 @@ RESPONSES: dict[str, Response] = {
     )
 }
 
+
+def reported_responses(not_collected=()) -> tuple[str, ...]:
+    """The responses the report compares: those whose contract columns (:attr:`Response.needs`)
+    the registry collects (MRD-negative CR drops out when ``mrd_negative`` is not collected). The
+    one rule the p-value table's families and the prose's families of tests follow."""
+    missing = set(not_collected)
+    return tuple(key for key, r in RESPONSES.items() if not missing & set(r.needs))
+
+
 #: Kinds of a Table 1 variable: median (range) and a rank test; n (%) per category and
 #: chi-square/Fisher; a categorical yes/no variable shown as one row (the "yes" count).
 CONTINUOUS, CATEGORICAL, YES_NO = "continuous", "categorical", "yes_no"
@@ -224,11 +233,14 @@ MODEL_NAMES = {"bm_blasts_pct": "BM blasts"}
 
 def covariate_name(column: str) -> str:
     """The name of a cohort column in a model's term label: :data:`MODEL_NAMES`, else the
-    Table 1 name, else the column with spaces ('dex equiv cum mg')."""
+    Table 1 name (of any disease profile), else the column with spaces ('dex equiv cum mg')."""
+    from analysis.registry.diseases import variable_of  # lazily: the profiles import this module
+
     if column in MODEL_NAMES:
         return MODEL_NAMES[column]
-    if column in VARIABLES:
-        return VARIABLES[column].name
+    variable = variable_of(column)
+    if variable is not None:
+        return variable.name
     return column.replace("_", " ")
 
 
@@ -240,9 +252,12 @@ MODEL_PHRASES = {"ph_positive": "Ph-positive disease"}
 def covariate_phrase(column: str, coefficient: bool = False) -> str:
     """A cohort column inside a sentence: the Table 1 phrase ('bone-marrow blasts'), else the
     column with spaces; ``coefficient``: its yes-versus-no coefficient (:data:`MODEL_PHRASES`)."""
+    from analysis.registry.diseases import variable_of  # lazily: the profiles import this module
+
     if coefficient and column in MODEL_PHRASES:
         return MODEL_PHRASES[column]
-    return VARIABLES[column].phrase if column in VARIABLES else column.replace("_", " ")
+    variable = variable_of(column)
+    return variable.phrase if variable is not None else column.replace("_", " ")
 
 
 @dataclass(frozen=True)
