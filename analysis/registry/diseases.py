@@ -171,6 +171,8 @@ class Profile:
         """A Table 1 row as a :class:`~analysis.registry.concepts.Variable` (its label and kind):
         a count row ("stage III–IV", yes/no) is a yes/no variable of the row's flag."""
         label, kind = next((label, kind) for c, label, kind in self.table1 if c == column)
+        if column in VARIABLES:  # a characteristic every profile shares (age, prior lines): its label has its unit
+            return VARIABLES[column]
         phrase = variable_of(column).phrase if variable_of(column) is not None else label.lower()
         return Variable(column, label, phrase, CONTINUOUS if kind == "continuous" else YES_NO)
 

@@ -312,7 +312,7 @@ def pvalue_names(profile: Profile) -> dict[str, str]:
 
     names = {e.key: e.abbreviation for e in profile.endpoints}
     names.update({r.key: r.abbreviation for r in profile.responders})
-    names.update({a.key: a.phrase.removeprefix("at ").removeprefix("as ") for a in profile.assessments})
+    names.update({a.key: (a.label if a.key == "best" else f"{a.label} response").lower() for a in profile.assessments})
     names.update({c: label for c, label, _ in profile.table1})
     names.update({k: v.name for k, v in DISEASE_VARIABLES.items() if k not in names})
     names.update({"progression": "Progression", "nrm": "Non-relapse mortality"})
@@ -338,7 +338,7 @@ def _plain(value):
     if is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in fields(value) if f.name not in ("curve",)}
     if isinstance(value, dict):
-        return {("|".join(k) if isinstance(k, tuple) else str(k)): _plain(v) for k, v in value.items()}
+        return {("|".join(map(str, k)) if isinstance(k, tuple) else str(k)): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, (frozenset, set)):
@@ -356,7 +356,7 @@ def _plain(value):
 
 def disease_results_to_dict(results: DiseaseResults) -> dict:
     """The export: every field of :class:`DiseaseResults`, tuple keys joined with ``|``
-    ("orr|best|crs"), step curves left out (no patient-level data)."""
+    ("orr|best|crs", "pfs|30"), step curves left out (no patient-level data)."""
     out = _plain(results)
     out["profile"] = {
         "key": results.disease,
