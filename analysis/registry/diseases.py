@@ -173,7 +173,8 @@ class Profile:
         label, kind = next((label, kind) for c, label, kind in self.table1 if c == column)
         if column in VARIABLES:  # a characteristic every profile shares (age, prior lines): its label has its unit
             return VARIABLES[column]
-        phrase = variable_of(column).phrase if variable_of(column) is not None else label.lower()
+        known = variable_of(column)
+        phrase = known.phrase if known is not None else label.lower()
         return Variable(column, label, phrase, CONTINUOUS if kind == "continuous" else YES_NO)
 
 

@@ -411,15 +411,15 @@ def _path_text(path: tuple) -> str:
 def collect_pvalues(
     results: Any,
     alpha: float,
-    families: Mapping[str, str | Callable[[tuple], str]] | None = None,
+    family_map: Mapping[str, str | Callable[[tuple], str]] | None = None,
     names: Mapping[str, str] | None = None,
 ) -> PValueTable:
     """Every p-value the report prints, by family, adjusted within each family (see the module).
 
-    ``families`` and ``names``: the field -> family map and the words of the keys of another
+    ``family_map`` and ``names``: the field -> family map and the words of the keys of another
     report's results (the disease profiles': :func:`analysis.report.disease_results.disease_pvalues`);
     default :data:`FAMILIES` and the registry's words."""
-    families = FAMILIES if families is None else families
+    family_map = FAMILIES if family_map is None else family_map
     found: list[tuple[str, tuple, list[Any], str, float]] = []
     seen: set[int] = set()
     # comparisons of a response the registry does not collect (MRD-negative CR without MRD)
@@ -428,7 +428,7 @@ def collect_pvalues(
     for f in dataclasses.fields(results):
         if f.name in SKIPPED_FIELDS:
             continue
-        family_of = families.get(f.name, f.name)
+        family_of = family_map.get(f.name, f.name)
         out: list = []
         _walk(getattr(results, f.name), (f.name,), [], seen, out)
         for path, parts, test, p in out:

@@ -80,7 +80,7 @@ class DiseaseNarrative(Manuscript, Multiplicity):
     placeholders, the STROBE checklist, references across the documents, code availability;
     :class:`~analysis.report.narrative.multiplicity.Multiplicity`: the p-value counts)."""
 
-    results: DiseaseResults
+    results: DiseaseResults  # type: ignore[assignment]  # the parts it shares read no B-ALL field
     settings: StudySettings | None = None
     #: the document the text is written in, by its role: "report" or "supplement"
     document: str = "report"
@@ -455,7 +455,7 @@ class DiseaseNarrative(Manuscript, Multiplicity):
 
     def landmark_model_table(self) -> tables.Table:
         """The multivariable model refitted at the landmark, time from the landmark."""
-        day = self.results.landmark_day
+        day = int(self.results.landmark_day or 0)
         fits = {e: self.results.landmark_models[(e, day)].cox for e in MODEL_ENDPOINTS}
         return tables.table2({e: c for e, c in fits.items() if c is not None})
 
