@@ -29,7 +29,16 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from analysis.registry.concepts import CONTINUOUS, ENDPOINTS, VARIABLES, YES_NO, Endpoint, Variable
+from analysis.registry.concepts import (
+    CONTINUOUS,
+    DISEASE_VARIABLES,
+    ENDPOINTS,
+    VARIABLES,
+    YES_NO,
+    Endpoint,
+    Variable,
+    variable_of,
+)
 from analysis.registry.contract import (
     BOOLEAN,
     COHORT_FIELDS,
@@ -391,30 +400,6 @@ DOR = Endpoint(
 DISEASE_ENDPOINTS: dict[str, Endpoint] = {e.key: e for e in (PFS, DOR)}
 
 # --------------------------------------------------------------------------- characteristics
-
-#: The profiles' own characteristics (the shared ones are :data:`analysis.registry.concepts.VARIABLES`):
-#: the name in tables and model terms, the phrase in prose. One definition, read by Table 1, the
-#: multivariable model's terms (:func:`analysis.registry.concepts.covariate_name`) and the prose.
-DISEASE_VARIABLES: dict[str, Variable] = {
-    v.key: v
-    for v in (
-        Variable("ecog", "ECOG performance status", "ECOG performance status", CONTINUOUS),
-        Variable("ann_arbor_stage", "Ann Arbor stage", "Ann Arbor stage", CONTINUOUS),
-        Variable("ldh_elevated", "Elevated LDH", "elevated LDH", YES_NO),
-        Variable("bulky_disease", "Bulky disease", "bulky disease", YES_NO),
-        Variable("ipi", "IPI score", "IPI score", CONTINUOUS),
-        Variable("bridging", "Bridging therapy", "bridging therapy", YES_NO),
-        Variable("r_iss", "R-ISS stage", "R-ISS stage", CONTINUOUS),
-        Variable("high_risk_cytogenetics", "High-risk cytogenetics", "high-risk cytogenetics", YES_NO),
-        Variable("extramedullary", "Extramedullary disease", "extramedullary disease", YES_NO),
-        Variable("triple_class_refractory", "Triple-class refractory", "triple-class refractory disease", YES_NO),
-    )
-}
-
-
-def variable_of(column: str) -> Variable | None:
-    """The characteristic of a cohort column of any profile (B-ALL's registry first)."""
-    return VARIABLES.get(column) or DISEASE_VARIABLES.get(column)
 
 
 def field_kind(column: str) -> str | None:

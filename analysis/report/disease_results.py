@@ -308,7 +308,7 @@ DISEASE_FAMILIES = {
 
 def pvalue_names(profile: Profile) -> dict[str, str]:
     """The words of the profile's keys in the p-value table's labels: 'PFS', 'ORR', 'day 30'..."""
-    from analysis.registry.diseases import DISEASE_VARIABLES
+    from analysis.registry.concepts import DISEASE_VARIABLES
 
     names = {e.key: e.abbreviation for e in profile.endpoints}
     names.update({r.key: r.abbreviation for r in profile.responders})
