@@ -468,13 +468,15 @@ DISEASES: dict[str, Profile] = {
             ),
             endpoints=(PFS, DOR, OS),
             progression="progression",
+            # not the IPI: it is a score of age, ECOG, stage and LDH (and extranodal sites), which
+            # the model adjusts for one by one; adjusting for both counts them twice and makes the
+            # terms collinear (Table 1 still shows it; Methods says why: text.methods("model"))
             covariates=(
                 "age",
                 "ecog",
                 "ann_arbor_stage",
                 "ldh_elevated",
                 "bulky_disease",
-                "ipi",
                 "prior_lines",
                 "bridging",
             ),
@@ -507,6 +509,12 @@ DISEASES: dict[str, Profile] = {
                 "dor": (
                     "Duration of response (DoR) was measured in responding patients from the first documented response "
                     "to progression or death from any cause"
+                ),
+                "model": (
+                    "Each baseline characteristic of Table 1 entered the model as a term of its own except the "
+                    "International Prognostic Index (IPI): a score of age, ECOG performance status, stage, LDH and "
+                    "extranodal involvement, it would have counted the components the model adjusts for twice and "
+                    "made the terms collinear"
                 ),
             },
             vocabulary={
@@ -597,6 +605,7 @@ DISEASES: dict[str, Profile] = {
                     "Duration of response (DoR) was measured in patients with a partial response or better from the "
                     "first documented response to progression or death from any cause"
                 ),
+                "model": "Each baseline characteristic of Table 1 entered the model as a term of its own",
             },
             vocabulary={
                 "best_response": ("best response (imwg)", "best overall response", "bor", "best response"),

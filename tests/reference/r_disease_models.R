@@ -33,8 +33,9 @@ severity <- function(d, lm = Inf) {
 covariates <- function(d, key) {
   yes <- function(v) v %in% "yes"
   if (key == "lbcl") {
+    # not the IPI: a score of age, ECOG, stage and LDH, which the model adjusts for one by one
     data.frame(age = d$age, ecog = d$ecog, stage3 = d$ann_arbor_stage >= 3, ldh = yes(d$ldh_elevated),
-               bulky = yes(d$bulky_disease), ipi = d$ipi, lines = d$prior_lines, bridging = yes(d$bridging))
+               bulky = yes(d$bulky_disease), lines = d$prior_lines, bridging = yes(d$bridging))
   } else {
     data.frame(age = d$age, riss3 = d$r_iss >= 3, hrc = yes(d$high_risk_cytogenetics), emd = yes(d$extramedullary),
                lines = d$prior_lines, tcr = yes(d$triple_class_refractory))
