@@ -125,6 +125,8 @@ _DATA_KEYED = {
     ("competing", "*", "causes"),
     ("data_quality", "warnings"),
     ("table1_by",),
+    ("course_by",),
+    ("detectable_hr",),
     ("cox",),
     ("landmark",),
     ("landmark_models",),

@@ -157,6 +157,11 @@ class Profile:
     demo: Demo | None = None
     #: covariates entered as "at or above the cut-off vs below" (as Table 1 shows them: stage III–IV)
     covariate_cutoffs: tuple[tuple[str, float], ...] = ()
+    #: the Introduction's sentences of the profile, with their citations (keys used by
+    #: sections/disease/_introduction.qmd through text.introduction(key): "activity", "toxicity")
+    introduction: dict[str, str] = field(default_factory=dict)
+    #: the effect of CAR-T cells on the disease, inside a sentence: "anti-lymphoma"
+    effect: str = "antitumor"
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -175,6 +180,12 @@ class Profile:
     def baseline_table1(self) -> tuple[tuple[str, str, str], ...]:
         """Table 1's rows known at infusion (the treatments of CRS/ICANS are given after it)."""
         return tuple(row for row in self.table1 if not (row[0] in VARIABLES and VARIABLES[row[0]].after_infusion))
+
+    @property
+    def course_table(self) -> tuple[tuple[str, str, str], ...]:
+        """The rows of the course after infusion (corticosteroids and tocilizumab, given because
+        of CRS or ICANS): not baseline characteristics, shown in a table of their own."""
+        return tuple(row for row in self.table1 if row not in self.baseline_table1)
 
     def table1_variable(self, column: str) -> Variable:
         """A Table 1 row as a :class:`~analysis.registry.concepts.Variable` (its label and kind):
@@ -517,6 +528,20 @@ DISEASES: dict[str, Profile] = {
                     "made the terms collinear"
                 ),
             },
+            introduction={
+                "activity": (
+                    "CD19-directed CAR-T cells induce durable remissions in a proportion of patients with relapsed "
+                    "or refractory large B-cell lymphoma, as the pivotal trials of axicabtagene ciloleucel, "
+                    "tisagenlecleucel and lisocabtagene maraleucel showed [@neelapu2017; @schuster2019; @abramson2020]"
+                ),
+                "toxicity": (
+                    "In these trials, CRS and neurological events were frequent, and their incidence and severity "
+                    "differed between the products, which were also graded with different systems "
+                    "[@neelapu2017; @schuster2019; @abramson2020]"
+                ),
+                "trials": "[@neelapu2017; @schuster2019; @abramson2020]",
+            },
+            effect="anti-lymphoma",
             vocabulary={
                 "best_response": ("best response (lugano)", "best overall response", "bor", "best response"),
                 "response_day30": ("response day 30", "d30 response", "day 30 response (lugano)", "response d30"),
@@ -607,6 +632,19 @@ DISEASES: dict[str, Profile] = {
                 ),
                 "model": "Each baseline characteristic of Table 1 entered the model as a term of its own",
             },
+            introduction={
+                "activity": (
+                    "B-cell maturation antigen (BCMA)-directed CAR-T cells induce deep responses in relapsed and "
+                    "refractory multiple myeloma after several prior lines of therapy, as the pivotal trials of "
+                    "idecabtagene vicleucel and ciltacabtagene autoleucel showed [@munshi2021; @berdeja2021]"
+                ),
+                "toxicity": (
+                    "In these trials, CRS occurred in most patients and neurotoxicity in a minority "
+                    "[@munshi2021; @berdeja2021]"
+                ),
+                "trials": "[@munshi2021; @berdeja2021]",
+            },
+            effect="anti-myeloma",
             vocabulary={
                 "best_response": ("best response (imwg)", "best overall response", "bor", "best response"),
                 "progression_date": ("pfs event date", "date of progression", "progression date", "pd date"),
