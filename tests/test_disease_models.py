@@ -22,6 +22,8 @@ its output as printed:
     table1["age|crs"]  wilcox.test(x ~ grp)$p.value (2 groups) or kruskal.test(x ~ grp)$p.value;
                    for a flag (stage III–IV, R-ISS III, yes/no): chisq.test(m, correct = FALSE) when every
                    expected count >= 5, else fisher.test(m)
+    pfs12          summary(survfit(Surv(pfs_days / 30.4375, pfs_event) ~ sev), times = 12)   # surv, lower,
+                   upper (R's default log CI), groups none, severe, other: the manuscript's absolute risks
 """
 
 from __future__ import annotations
@@ -318,6 +320,11 @@ R_MODELS = {
             "prior_lines|icans": 0.049344352379422,
             "prior_lines|severity": 0.80568834526556,
         },
+        "pfs12": {
+            "surv": [0.4, 0.44505494505494, 0.45843091334895],
+            "lower": [0.13672178038905, 0.30440027469284, 0.34888184643263],
+            "upper": [1, 0.65070212015325, 0.60237843975792],
+        },
     },
     "mm": {
         "cox": {
@@ -566,6 +573,11 @@ R_MODELS = {
             "triple_class_refractory|icans": 0.22813214594299,
             "triple_class_refractory|severity": 0.45146002269472,
         },
+        "pfs12": {
+            "surv": [0.53846153846154, 0.54545454545455, 0.42217939065032],
+            "lower": [0.3472994316048, 0.31803363366485, 0.33326868306667],
+            "upper": [0.83484394737592, 0.93550061900231, 0.53481004050483],
+        },
     },
 }
 
@@ -638,6 +650,15 @@ def r_pairs(key: str, results) -> list[tuple[str, object, object]]:
     for name, p in r["table1"].items():
         column, grouping = name.split("|")
         pairs.append((f"table1 {name} p", results.table1_by[(column, grouping)].result.p, p))
+    for level, surv, low, high in zip(
+        results.survival[("pfs", "severity")].levels, r["pfs12"]["surv"], r["pfs12"]["lower"], r["pfs12"]["upper"]
+    ):
+        point = next(x for x in level.landmarks if x.months == 12)
+        pairs += [
+            (f"pfs12 {level.key} surv", point.survival, surv),
+            (f"pfs12 {level.key} lower", point.ci_low, low),
+            (f"pfs12 {level.key} upper", point.ci_high, high),
+        ]
     return pairs
 
 

@@ -105,10 +105,10 @@ def flow_diagram(flow, profile) -> Figure:
     """Cohort flow of a disease report (a :class:`analysis.report.cohort_flow.DiseaseFlow`):
     infused -> best response evaluable -> responders -> complete response on the main axis,
     with who left each stage to the right, and the outcome of the responders at the bottom."""
-    fig = figures._new_figure((6.6, 4.6))
-    ax = figures._axes(fig, 0.05, 0.05, 6.5, 4.5)  # one data unit = one inch
+    fig = figures._new_figure((6.6, 3.9))
+    ax = figures._axes(fig, 0.05, 0.05, 6.5, 3.8)  # one data unit = one inch
     ax.set_xlim(0, 6.5)
-    ax.set_ylim(0, 4.5)
+    ax.set_ylim(0, 3.8)
     ax.set_axis_off()
     pad = 0.06  # the box's padding, in inches
 
@@ -132,10 +132,10 @@ def flow_diagram(flow, profile) -> Figure:
         if flow.mrd_not_assessed:
             complete += f"\n(MRD not assessed: n = {flow.mrd_not_assessed:,})"
     rows = [
-        (4.15, f"Infused\nn = {flow.infused:,}", f"Best response not evaluable,\nleft out of the rates\nn = {flow.not_evaluable:,}"),
-        (3.2, f"Best response evaluable\nn = {flow.evaluable:,}", f"No response ({levels})\nn = {flow.non_responders:,}"),
-        (2.25, f"{orr.label}\nn = {flow.responders:,}", f"{below_cr}\nn = {flow.partial:,}"),
-        (1.3, complete, None),
+        (3.55, f"Infused\nn = {flow.infused:,}", f"Best response not evaluable,\nleft out of the rates\nn = {flow.not_evaluable:,}"),
+        (2.75, f"Best response evaluable\nn = {flow.evaluable:,}", f"No response ({levels})\nn = {flow.non_responders:,}"),
+        (1.95, f"{orr.label}\nn = {flow.responders:,}", f"{below_cr}\nn = {flow.partial:,}"),
+        (1.15, complete, None),
     ]
     main_x, side_left = 2.0, 3.7
 
@@ -156,13 +156,13 @@ def flow_diagram(flow, profile) -> Figure:
         f"Died without\nprogression\nn = {flow.died_without_progression:,}",
         f"Alive without\nprogression\nn = {flow.alive_progression_free:,}",
     ]
-    y_out, y_bar, xs = 0.3, 0.72, (1.0, 3.25, 5.5)
+    y_out, y_bar, xs = 0.27, 0.6, (1.0, 3.25, 5.5)
     # both the complete and the partial responses lead to the outcomes
     partial_y = (rows[2][0] + rows[3][0]) / 2
     partial_x = side_left + 0.35
     ax.plot([partial_x, partial_x], [partial_y - half(rows[2][2] or "") - pad, y_bar], color="black", lw=0.8)
     ax.plot([main_x, main_x], [rows[-1][0] - half(rows[-1][1]) - pad, y_bar], color="black", lw=0.8)
-    ax.text(0.1, y_bar + 0.06, "Responders at last follow-up", ha="left", va="bottom", fontsize=7.5, style="italic")
+    ax.text(6.25, y_bar + 0.05, "Responders at last follow-up", ha="right", va="bottom", fontsize=7.5, style="italic")
     ax.plot([xs[0], xs[-1]], [y_bar, y_bar], color="black", lw=0.8)
     for x, text in zip(xs, outcomes):
         arrow(x, y_bar, x, y_out + half(text) + pad)
