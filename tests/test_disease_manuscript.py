@@ -269,7 +269,9 @@ def test_the_disease_tables_and_sentences_never_print_one_point_zero(demo):
     text = DiseaseNarrative(results, settings, document="supplement")
     tables_ = [text.table1(), text.course_table(), text.cox_table(), text.ph_table(), text.pvalue_table()]
     tables_.append(text.landmark_model_table())
-    printed = " ".join(_text(t) for t in tables_) + " " + text.rates_table() + " " + text.distribution_table("crs_grade")
+    printed = (
+        " ".join(_text(t) for t in tables_) + " " + text.rates_table() + " " + text.distribution_table("crs_grade")
+    )
     assert "1.000" not in printed
     near_one = [r for r in results.pvalues.rows if r.p >= 0.9995 or r.p_holm >= 0.9995]
     assert near_one and ">0.99" in printed  # the demos have such p-values: the rule is exercised

@@ -1,8 +1,9 @@
 """Figures of the disease (LBCL, MM) report, drawn from :class:`~analysis.report.disease_results.DiseaseResults`.
 
-Every p-value printed follows the disease documents' rule (``p > 0.99``, never ``p = 1.000``:
-:func:`analysis.report.formatting.p_near_one`). Presentation only, in the style of :mod:`analysis.report.figures` (its :data:`STYLE`, fixed
-panel geometry, and its Kaplan–Meier and cumulative-incidence panels). The response
+Presentation only, in the style of :mod:`analysis.report.figures` (its :data:`STYLE`, fixed
+panel geometry, and its Kaplan–Meier and cumulative-incidence panels); every p-value printed
+follows the disease documents' rule (``p > 0.99``, never ``p = 1.000``:
+:func:`analysis.report.formatting.p_near_one`). The response
 distribution is a stacked bar per toxicity group with one colour per response level:
 a diverging colour-blind-safe scale (ColorBrewer RdBu, reversed: blue for the best
 responses, through grey, to red for progression), so the order of the scale is carried
@@ -120,7 +121,14 @@ def flow_diagram(flow, profile) -> Figure:
             "",
             xy=(x1, y1),
             xytext=(x0, y0),
-            arrowprops={"arrowstyle": "-|>", "lw": 0.8, "color": "black", "shrinkA": 0, "shrinkB": 0, "mutation_scale": 8},
+            arrowprops={
+                "arrowstyle": "-|>",
+                "lw": 0.8,
+                "color": "black",
+                "shrinkA": 0,
+                "shrinkB": 0,
+                "mutation_scale": 8,
+            },
         )
 
     orr, cr = profile.responder("orr"), profile.responder("cr")
@@ -132,8 +140,16 @@ def flow_diagram(flow, profile) -> Figure:
         if flow.mrd_not_assessed:
             complete += f"\n(MRD not assessed: n = {flow.mrd_not_assessed:,})"
     rows = [
-        (3.55, f"Infused\nn = {flow.infused:,}", f"Best response not evaluable,\nleft out of the rates\nn = {flow.not_evaluable:,}"),
-        (2.75, f"Best response evaluable\nn = {flow.evaluable:,}", f"No response ({levels})\nn = {flow.non_responders:,}"),
+        (
+            3.55,
+            f"Infused\nn = {flow.infused:,}",
+            f"Best response not evaluable,\nleft out of the rates\nn = {flow.not_evaluable:,}",
+        ),
+        (
+            2.75,
+            f"Best response evaluable\nn = {flow.evaluable:,}",
+            f"No response ({levels})\nn = {flow.non_responders:,}",
+        ),
         (1.95, f"{orr.label}\nn = {flow.responders:,}", f"{below_cr}\nn = {flow.partial:,}"),
         (1.15, complete, None),
     ]

@@ -331,7 +331,9 @@ def compute_disease_results(study, alpha: float | None = None, landmark_day: int
         alpha=alpha,
         flow=flow,
         onset=_onsets(df),
-        detectable_hr={(e, g): detectable_hazard_ratio_for(df, e, g, alpha) for e in MODEL_ENDPOINTS for g in TWO_LEVEL},
+        detectable_hr={
+            (e, g): detectable_hazard_ratio_for(df, e, g, alpha) for e in MODEL_ENDPOINTS for g in TWO_LEVEL
+        },
     )
     return replace(results, pvalues=disease_pvalues(results))
 

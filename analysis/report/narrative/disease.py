@@ -46,7 +46,6 @@ from analysis.report.narrative.parts import DIFFERED, NOT_DETECTED, TestSet, _in
 from analysis.report.narrative.survival import Survival
 from analysis.report.narrative.verdicts import Verdicts
 
-
 #: Every p-value of the disease documents is printed by the report's formatting module, with
 #: its rule for a p that rounds to 1 ("p > 0.99", never "p = 1.000": formatting.p_near_one).
 fmt_p = with_p_near_one(_fmt_p)
@@ -378,7 +377,9 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         r, keys = self.results, []
         for (a, g), d in r.distributions.items():
             if g in DISEASE_GROUPINGS:
-                keys.append((self._label(f"distributions/{a}/{g}/result/p", f"{a} by {g}"), d.result.p, d.result.reason))
+                keys.append(
+                    (self._label(f"distributions/{a}/{g}/result/p", f"{a} by {g}"), d.result.p, d.result.reason)
+                )
         for (resp, a, g), rates in r.rates.items():
             if g in DISEASE_GROUPINGS:
                 label = self._label(f"rates/{resp}/{a}/{g}/result/p", f"{resp} by {g}")
@@ -445,7 +446,9 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         ICANS and the severity group; not tested where a group cannot have the treatment (the
         B-ALL course table's rule, :meth:`analysis.registry.concepts.Variable.tested_by`)."""
         columns = [
-            c for c, _, _ in self.profile.course_table if any((c, g) in self.results.course_by for g in TABLE1_GROUPINGS)
+            c
+            for c, _, _ in self.profile.course_table
+            if any((c, g) in self.results.course_by for g in TABLE1_GROUPINGS)
         ]
         return tables.table1(
             self.results.course_by,
@@ -660,7 +663,7 @@ class DiseaseNarrative(Manuscript, Multiplicity):
     @with_p_near_one
     def pvalue_table(self) -> tables.Table:
         """Every p-value of the analysis, by family, with Holm and BH adjustments (the supplement)."""
-        return tables.pvalue_table(self.results.pvalues, ref=self.ref)
+        return tables.pvalue_table(self._pvalues, ref=self.ref)
 
     @with_p_near_one
     def landmark_model_table(self) -> tables.Table:
