@@ -1392,15 +1392,16 @@ def _date_format(frame: pd.DataFrame, matches: list[ColumnMatch], fields) -> tup
 
 
 def _dates(cells: pd.Series, fmt: str | None) -> list[dt.date | None]:
-    out: list[dt.date | None] = []
-    for value in cells:
-        parsed = None
-        if value and _ISO.match(value):
-            parsed = pd.to_datetime(value[:10], errors="coerce")
-        elif value and fmt and _TEXT_DATE.match(value):
-            parsed = pd.to_datetime(value, format=fmt, errors="coerce")
-        out.append(None if parsed is None or pd.isna(parsed) else parsed.date())
-    return out
+    """The date of each cell: ISO (its first 10 characters), else a text date in `fmt`;
+    None where neither reads."""
+    text = pd.Series(cells, dtype=object).fillna("").astype(str)
+    iso = text.str.match(_ISO.pattern)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    parsed[iso] = pd.to_datetime(text[iso].str[:10], format="%Y-%m-%d", errors="coerce")
+    if fmt:
+        other = ~iso & text.str.match(_TEXT_DATE.pattern)
+        parsed[other] = pd.to_datetime(text[other], format=fmt, errors="coerce")
+    return [None if pd.isna(d) else d.date() for d in parsed]
 
 
 def _export_date(path: Path) -> tuple[dt.date, str]:
