@@ -583,7 +583,7 @@ class StudySettings:
         given = self.product if isinstance(self.product, tuple) else (self.product,)
         return tuple(p for p in given if any((p.name, p.target, p.costimulatory_domain, p.vector, p.lymphodepletion)))
 
-    def product_sentence(self) -> str:
+    def product_sentence(self) -> usertext.MarkdownText:
         """What Methods says about the product(s), from the study file; neutral when absent;
         several products: 'Patients received one of 2 products: ...; or ...'.
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import yaml
 
 from analysis.inputs.studyfile import StudySettings
+from analysis.inputs.usertext import MarkdownText
 from analysis.registry.concepts import OPTIONS
 from analysis.registry.diseases import Profile
 from analysis.registry.groups import GROUPINGS
@@ -82,8 +83,11 @@ class DiseaseNarrative:
         return self.settings.byline() if self.settings else ""
 
     @property
-    def product(self) -> str:
-        return str(self.settings.product_sentence()) if self.settings else ""
+    def product(self) -> MarkdownText:
+        """Methods' sentence on the product, from the study file: Markdown, each field escaped
+        as text (an inline expression's ``text/markdown`` is inserted as it is by Quarto;
+        a plain string would be escaped again, its own partial way)."""
+        return self.settings.product_sentence() if self.settings else MarkdownText("")
 
     def methods(self, key: str) -> str:
         """A Methods sentence of the profile (without its full stop)."""

@@ -131,7 +131,7 @@ class Manuscript(Part):
         if key not in DECLARATION_NAMES:
             raise KeyError(f"unknown declaration {key!r}; the declarations are: {', '.join(DECLARATION_NAMES)}")
         if key == "ethics":
-            return MarkdownText(self.ethics)
+            return self.ethics
         value = getattr(self._declared, key)
         if value and value.strip():
             return usertext.styled(value.strip())
@@ -158,21 +158,22 @@ class Manuscript(Part):
         return f"in {first}" if first == last else f"between {first} and {last}"
 
     @property
-    def ethics(self) -> str:
-        """'The study was approved by the Ethics Committee of ... (approval number EK 1/26).'"""
+    def ethics(self) -> MarkdownText:
+        """'The study was approved by the Ethics Committee of ... (approval number EK 1/26).'
+        Markdown: the team's sentence, committee and approval number are escaped as text
+        with the allowed inline styles (:func:`analysis.inputs.usertext.styled`), as every
+        other declaration."""
         d = self._declared
+        styled = usertext.styled
         if d.ethics and d.ethics.strip():
-            return d.ethics.strip()
-        if d.ethics_committee and d.ethics_approval:
-            return (
-                f"The study was approved by {d.ethics_committee.strip()} (approval number {d.ethics_approval.strip()})."
-            )
-        if d.ethics_committee:
-            return (
-                f"The study was approved by {d.ethics_committee.strip()} (approval number "
-                f"{PLACEHOLDER.format('the approval number (declarations: ethics_approval)')})."
-            )
-        return PLACEHOLDER.format(DECLARATION_NAMES["ethics"])
+            return styled(d.ethics.strip())
+        committee = (d.ethics_committee or "").strip()
+        approval = (d.ethics_approval or "").strip()
+        if committee:
+            missing = "the approval number (declarations: ethics_approval)"
+            number = styled(approval) if approval else _placeholder(missing)
+            return MarkdownText(f"The study was approved by {styled(committee)} (approval number {number}).")
+        return _placeholder(DECLARATION_NAMES["ethics"])
 
     @property
     def missing_declarations(self) -> list[str]:
