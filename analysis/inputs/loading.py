@@ -50,6 +50,7 @@ from analysis.registry.contract import (
     TEXT,
     Field,
     identity_keys,
+    is_invisible,
     kinetics_rules,
     not_done_column,
 )
@@ -396,9 +397,15 @@ def load_study(
 def _shown_spelling(text: str) -> str:
     """A spelling as a note shows it: quoted, with what makes it differ visible (invisible
     characters and accents written as separate characters as \\u escapes)."""
-    if text.isprintable() and unicodedata.is_normalized("NFC", text):
+    if text.isprintable() and unicodedata.is_normalized("NFC", text) and not any(map(is_invisible, text)):
         return f"'{text}'"
-    return "'" + text.encode("ascii", "backslashreplace").decode("ascii") + "'"
+    return "'" + "".join(c if c.isascii() and c.isprintable() else _escaped(c) for c in text) + "'"
+
+
+def _escaped(char: str) -> str:
+    """A character as a Python escape: \\x7f, \\u200b, \\U000e0100."""
+    point = ord(char)
+    return f"\\x{point:02x}" if point < 0x100 else f"\\u{point:04x}" if point < 0x10000 else f"\\U{point:08x}"
 
 
 def _pool_center_spellings(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:

@@ -355,6 +355,22 @@ def open_source(path: Path, sheet: str | None = None, headers: Mapping[str, str]
     return _csv_source(path, head, headers)
 
 
+def _refuse_binary(path: Path, newline: bytes = b"\n") -> None:
+    """A NUL byte anywhere in a CSV file (the first bytes are sniffed by :func:`_looks_binary`;
+    one further down is a damaged or not-CSV file, which pandas would read as a value: a
+    center "Center B\\x00" counted as a fifth center). Streamed in blocks."""
+    line = 1
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            at = block.find(b"\x00")
+            if at >= 0:
+                raise file_error(
+                    f"not a CSV table: a NUL byte (binary data) on line {line + block.count(newline, 0, at):,} of the "
+                    "file; re-save the table as CSV UTF-8 (comma delimited)"
+                )
+            line += block.count(newline)
+
+
 def _looks_binary(data: bytes) -> bool:
     if b"\x00" in data:
         return True
@@ -457,6 +473,7 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
         ) from None
 
     def chunks(numbers: set[int]) -> Iterator[pd.DataFrame]:
+        _refuse_binary(path, newline.encode())
         _refuse_long_rows(path, offset, header)
         # Cells are read as text, except number columns: the C reader parses those
         # (empty -> NaN) and falls back to text for a chunk holding a non-number.
