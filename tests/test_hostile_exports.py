@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import COHORT, read_cohort_text
+from conftest import COHORT, KINETICS, read_cohort_text
 
 from analysis.inputs.errors import InputError
 from analysis.inputs.loading import load_study
@@ -81,3 +81,68 @@ def test_every_record_without_a_row_is_named(tmp_path):
 def test_a_redcap_export_whose_records_all_have_a_row_reads_every_patient(tmp_path):
     path, _, n = _redcap_export(tmp_path, {})
     assert len(load_study(path, None, CUTOFF).cohort) == n
+
+
+# --------------------------------------------------------------------------- a quote that swallows rows
+
+
+def _with_column(path, name: str, cells: dict[int, str], out) -> list[list[str]]:
+    """``path`` (comment lines kept) with a last column ``name`` holding ``cells`` (data row
+    index -> text, written raw: a stray double quote stays unbalanced)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    body = [lines[first] + f",{name}"]
+    for i, line in enumerate(lines[first + 1 :]):
+        body.append(line + "," + cells.get(i, ""))
+    out.write_text("\n".join(lines[:first] + body) + "\n", encoding="utf-8")
+    return [line.split(",") for line in lines[first + 1 :]]
+
+
+def test_a_stray_quote_in_an_unread_column_swallowing_patients_is_an_error(tmp_path):
+    """Attack 27: rows 12-14 became part of row 11's note; 'OK: 27 patients' for 30."""
+    path = tmp_path / "swallow.csv"
+    rows = _with_column(COHORT, "notes", {9: '"Remark: see the rows below', 12: 'end of remark"'}, path)
+    n_comments = next(i for i, line in enumerate(COHORT.read_text().splitlines()) if not line.startswith("#"))
+    [v] = _violations(path)
+    opened = n_comments + 1 + 10  # the line of data row 10 (index 9)
+    assert v.row == 11 and v.patient_id == rows[9][0] and v.column == "notes"
+    swallowed = ", ".join(row[0] for row in rows[10:13])
+    assert v.rule == (
+        f"a value in double quotes spans lines {opened}–{opened + 3} of the file and holds 3 lines shaped like rows of "
+        f"the table (lines {opened + 1}–{opened + 3}, patient_id {swallowed}): a double quote opened in this cell and "
+        "not closed on its line made those rows part of the value; remove the stray quote, or close it"
+    )
+
+
+def test_a_stray_quote_in_the_kinetics_comments_swallowing_samples_is_an_error(tmp_path):
+    """Attack 27: '24 patients with 204 kinetics samples' for 214."""
+    path = tmp_path / "kinetics.csv"
+    rows = _with_column(KINETICS, "comment", {5: '"sample re-run', 15: 'ok"'}, path)
+    [v] = _violations(COHORT, path)
+    assert v.file == str(path) and v.row == 7 and v.column == "comment"
+    assert "holds 10 lines shaped like rows of the table" in v.rule
+    assert f"patient_id {', '.join(dict.fromkeys(r[0] for r in rows[6:16]))})" in v.rule
+
+
+def test_a_quote_left_open_to_the_end_of_the_file_is_an_unclosed_quote(tmp_path):
+    path = tmp_path / "open.csv"
+    rows = _with_column(COHORT, "notes", {len(read_cohort_text(COHORT)[1]) - 5: '"see below'}, path)
+    [v] = _violations(path)
+    assert v.row == len(rows) - 5 + 2 and v.column is None
+    assert v.rule.startswith('unclosed double quote ("): the value opened on line ')
+
+
+def test_a_note_over_several_lines_is_read_as_one_value_and_counted(tmp_path):
+    """A line break inside a quoted cell (Alt+Enter in Excel) is a note over two lines, not a
+    row: every patient is read, and a note counts the lines against the rows."""
+    path = tmp_path / "notes.csv"
+    rows = _with_column(COHORT, "notes", {3: '"fever on day 2\nresolved, day 5"', 7: '"one\ntwo, three\nfour"'}, path)
+    study = load_study(path, None, CUTOFF)
+    assert len(study.cohort) == len(rows)
+    n_comments = next(i for i, line in enumerate(COHORT.read_text().splitlines()) if not line.startswith("#"))
+    [note] = [n for n in study.notes if "over several lines" in n]
+    assert note == (
+        f"notes.csv: 2 rows hold values in double quotes over several lines of the file (column 'notes', rows 5, 9: "
+        f"3 line breaks inside values), each read as one value: lines {n_comments + 1}–{n_comments + 1 + len(rows) + 3} "
+        f"of the file hold the header and {len(rows)} rows"
+    )

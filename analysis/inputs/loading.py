@@ -155,7 +155,7 @@ def _load(
     if frame.empty:
         noun = "patients" if what == "cohort" else "samples"
         violations.append(Violation(None, None, None, f"no {noun}: the file has a header but no data rows"))
-        return _Loaded(None, _with_file(violations, path), source.comments, source.notes)
+        return _Loaded(None, _with_file(violations, path), source.comments, tuple(source.notes))
 
     absent = tuple(f.name for f in fields if f.may_be_absent and f.name not in frame)
     for field in fields:  # a missing column: all missing, already reported once (or allowed to be absent)
@@ -169,7 +169,7 @@ def _load(
     violations += schema_violations(frame, bad, fields, rules, cutoff)
     order = {f.name: i for i, f in enumerate(fields)}
     violations.sort(key=lambda v: (v.row is not None, v.row or 0, order.get(v.column, len(order))))
-    return _Loaded(frame, _with_file(violations, path), source.comments, source.notes, absent, uncollected)
+    return _Loaded(frame, _with_file(violations, path), source.comments, tuple(source.notes), absent, uncollected)
 
 
 def _with_file(violations: Iterable[Violation], path: Path) -> list[Violation]:
@@ -497,11 +497,11 @@ def _redcap_parts(
             "no kinetics table: the study file names no kinetics instrument "
             f"(`redcap: kinetics_instrument: NAME`; repeating instruments here: {', '.join(instruments)})"
         )
-    cohort_source = Source(cohort_header, lambda numbers: iter([split.cohort]), source.comments, source.notes)
+    cohort_source = Source(cohort_header, lambda numbers: iter([split.cohort]), source.comments, list(source.notes))
     kinetics_source = None
     if split.kinetics is not None:
         header = kinetics_header
         if split.day_column is not None:  # the day after infusion, from the event
             header = header + ("",) * (split.day_column - len(header)) + ("day",)
-        kinetics_source = Source(header, lambda numbers: iter([split.kinetics]), [], ())
+        kinetics_source = Source(header, lambda numbers: iter([split.kinetics]), [], [])
     return cohort_source, kinetics_source, split.violations, tuple(notes)

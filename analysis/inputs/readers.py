@@ -312,7 +312,9 @@ class Source:
     header: tuple[str, ...]
     chunks: Callable[[set[int]], Iterator[pd.DataFrame]]  # argument: positions of number columns
     comments: list[str]
-    notes: tuple[str, ...] = ()  # for the user, e.g. which sheet of a workbook was read
+    #: for the user, e.g. which sheet of a workbook was read; reading the rows may add to them
+    #: (values spanning lines): read them after the chunks
+    notes: list[str] = dataclass_field(default_factory=list)
 
 
 def _not_a_file(mode: int) -> str | None:
@@ -440,6 +442,7 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
     complete = lines if whole_file else lines[:-1]
     comments: list[str] = []
     offset = start
+    header_number = 1  # the header's line in the file
     for line in complete:
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
@@ -448,6 +451,7 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
         if stripped:
             comments.append(stripped)
         offset += len(line.encode("utf-8")) + 1
+        header_number += 1
     else:
         if whole_file:
             raise file_error("empty file (no header line, only comments or blank lines)")
@@ -472,9 +476,11 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
             _shown_header(header_line.replace("\r", ","), ",", headers),
         ) from None
 
+    notes: list[str] = []
+
     def chunks(numbers: set[int]) -> Iterator[pd.DataFrame]:
         _refuse_binary(path, newline.encode())
-        _refuse_long_rows(path, offset, header)
+        notes.extend(_check_rows(path, offset, header, header_number))
         # Cells are read as text, except number columns: the C reader parses those
         # (empty -> NaN) and falls back to text for a chunk holding a non-number.
         with open(path, "rb") as fh:
@@ -500,7 +506,7 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
             except pd.errors.ParserError as exc:
                 raise _parser_error(str(exc), len(header)) from None
 
-    return Source(header, chunks, comments)
+    return Source(header, chunks, comments, notes)
 
 
 #: Characters that Python's ``str.splitlines`` (and a text editor) may show as a line
@@ -518,25 +524,57 @@ _NOT_LINE_BREAKS = {
 }
 
 
-def _refuse_long_rows(path: Path, offset: int, header: tuple[str, ...]) -> None:
-    """Every row with more values than the header, as problems with their rows.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
-    pandas cannot be trusted with them: it compares a row's values with the row before
+
+def _check_rows(path: Path, offset: int, header: tuple[str, ...], header_line: int = 1) -> list[str]:
+    """Every row with more values than the header, and every value in double quotes that
+    swallowed rows, as problems with their rows; a note for values that merely span lines.
+
+    pandas cannot be trusted with long rows: it compares a row's values with the row before
     only, so the first row of the file and of every chunk (and the rows after it, as long)
     lose their extra values silently (a ParserWarning for the very first one). Two rows
     joined on one line (a lost line break, or a U+2028/form feed/NEL where it should be)
     would lose a patient. Rows are counted as records (a value in double quotes may span
-    lines), as in a spreadsheet: the header is row 1."""
+    lines), as in a spreadsheet: the header is row 1.
+
+    A value in double quotes may hold line breaks (Alt+Enter in a cell: a note over two
+    lines); a double quote opened and not closed on its line makes the rows below it part of
+    that value, patients lost without a trace in the columns read. Each record spanning more
+    than one line of the file is looked at (the reader counts lines, so a file without such
+    values costs nothing more): a line inside a value that holds as many values as the header
+    is a row swallowed, an error naming the rows and their patients; other line breaks in
+    values are counted in the note returned (the file's lines against its rows)."""
     width = len(header)
     pid = header.index("patient_id") if "patient_id" in header else None
-    problems = []
+    problems: list[Violation] = []
+    spanning: dict[str, list[int]] = {}  # column -> rows whose value spans lines
+    inner_lines = 0
     with open(path, "rb") as raw:
         raw.seek(offset)
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         reader = csv.reader(text)
         row = 1
+        lines_before = 0
+        unclosed: tuple[int, int] | None = None  # (row, line) of a swallowing value ending in a line break
+        blank = 0
         try:
             for row, record in enumerate(reader, start=1):
+                unclosed = None
+                blank += not any(record)
+                lines, lines_before = reader.line_num - lines_before, reader.line_num
+                if lines > 1 and row > 1:
+                    first_line = header_line + reader.line_num - lines
+                    swallowed = _swallowed_rows(record, width, pid, header, row, first_line)
+                    if swallowed is not None:
+                        problems.append(swallowed)
+                        # a value ending in a line break: its quote may run to the end of the file
+                        unclosed = (row, first_line) if any(v.endswith(("\n", "\r")) for v in record) else None
+                    else:
+                        inner_lines += lines - 1
+                        for column, value in zip(header, record):
+                            if _LINE_BREAK.search(value):
+                                spanning.setdefault(column or "(no header)", []).append(row)
                 if len(record) <= width or row == 1:
                     continue
                 rule = f"{len(record)} values but the header has {width} columns"
@@ -546,7 +584,7 @@ def _refuse_long_rows(path: Path, offset: int, header: tuple[str, ...]) -> None:
                     rule += " (two rows joined): replace it by a line break"
                 else:
                     rule += ": two rows joined on one line, or a value that contains a comma not in double quotes"
-                first = record[pid] if pid is not None else None
+                first = record[pid] if pid is not None and pid < len(record) else None
                 problems.append(Violation(row, clip(first, 40) if first else None, None, rule))
                 if len(problems) >= 100:
                     break
@@ -559,8 +597,75 @@ def _refuse_long_rows(path: Path, offset: int, header: tuple[str, ...]) -> None:
             pass  # pandas meets it too, and the error names its line (_locate_bad_utf8)
         finally:
             text.detach()
+    if unclosed is not None:  # the last row's quote runs to the end of the file: the rows below it are one value
+        at, line = unclosed
+        problems[-1] = Violation(
+            at,
+            problems[-1].patient_id,
+            None,
+            f'unclosed double quote ("): the value opened on line {line} runs to the end of the file, the rows '
+            "below it part of it; remove the stray quote, or close it",
+        )
     if problems:
         raise InputError(problems)
+    if not spanning:
+        return []
+    n_rows = len({r for rows in spanning.values() for r in rows})
+    where = "; ".join(
+        f"column '{clip(column, 40)}', row{'s' if len(rows) > 1 else ''} {_listed(rows)}"
+        for column, rows in spanning.items()
+    )
+    return [
+        f"{path.name}: {n_rows} {'row holds a value' if n_rows == 1 else 'rows hold values'} in double quotes over "
+        f"several lines of the file ({where}: {inner_lines:,} line break{'s' if inner_lines != 1 else ''} inside "
+        f"values), each read as one value: lines {header_line:,}–{header_line + lines_before - 1:,} of the file hold "
+        f"the header and {row - 1 - blank:,} rows"
+    ]
+
+
+def _listed(items: Sequence[object], most: int = 10) -> str:
+    shown = ", ".join(str(r) for r in items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+def _swallowed_rows(
+    record: list[str], width: int, pid: int | None, header: tuple[str, ...], row: int, first_line: int
+) -> Violation | None:
+    """A value of ``record`` whose lines after its first hold as many values as the header:
+    rows of the table inside a value in double quotes (a quote opened and never closed on its
+    line), as a problem naming the lines and the patients; None when no value holds such a
+    line (a note over several lines)."""
+    if width < 2:
+        return None
+    line = first_line
+    for position, value in enumerate(record):
+        parts = _LINE_BREAK.split(value)
+        rowlike = []
+        for k, part in enumerate(parts[1:], start=1):
+            values = next(csv.reader([part]), [])
+            if len(values) >= width:
+                rowlike.append((line + k, values))
+        if rowlike:
+            column = header[position] if position < len(header) else f"column {position + 1}"
+            patients = list(
+                dict.fromkeys(values[pid].strip() for _, values in rowlike if pid is not None and values[pid].strip())
+            )
+            whose = f", patient_id {_listed([clip(p, 20) for p in patients])}" if patients else ""
+            n = len(rowlike)
+            lines = f"line {rowlike[0][0]}" if n == 1 else f"lines {rowlike[0][0]}–{rowlike[-1][0]}"
+            first = record[pid] if pid is not None and pid < len(record) else None
+            return Violation(
+                row,
+                clip(first, 40) if first else None,
+                column or None,
+                f"a value in double quotes spans lines {line}–{line + len(parts) - 1} of the file and holds {n} "
+                f"line{'s' if n != 1 else ''} shaped like rows of the table ({lines}{whose}): a double quote "
+                f"opened in this cell and not closed on its line made {'that row' if n == 1 else 'those rows'} part "
+                "of the value; remove the stray quote, or close it",
+                clip(parts[0].strip(), 40),
+            )
+        line += len(parts) - 1
+    return None
 
 
 def _shown_header(line: str, separator: str, headers: Mapping[str, str]) -> str | None:
@@ -646,7 +751,7 @@ def _xlsx_source(path: Path, sheet: str | None, headers: Mapping[str, str]) -> S
         body[width] = body[width].map(cell_text)  # a value right of the header: reported if it is all the row holds
         yield body
 
-    return Source(header, chunks, [], table.notes)
+    return Source(header, chunks, [], list(table.notes))
 
 
 # --------------------------------------------------------------------------- header and rows
