@@ -146,3 +146,181 @@ def test_a_note_over_several_lines_is_read_as_one_value_and_counted(tmp_path):
         f"3 line breaks inside values), each read as one value: lines {n_comments + 1}–{n_comments + 1 + len(rows) + 3} "
         f"of the file hold the header and {len(rows)} rows"
     )
+
+
+# --------------------------------------------------------------------------- percent-formatted cells
+
+
+def _workbook(path, sheets: dict[str, list[list]], number_formats: dict[str, str] | None = None, active: int = 0):
+    """A workbook of ``sheets`` (title -> rows, header first; dates as datetimes), each cell
+    of a column named in ``number_formats`` given that Excel number format."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+        for name, code in (number_formats or {}).items():
+            if name in rows[0]:
+                column = rows[0].index(name) + 1
+                for (cell,) in ws.iter_rows(min_row=2, min_col=column, max_col=column):
+                    cell.number_format = code
+    wb.active = active
+    wb.save(path)
+    return path
+
+
+def _typed_rows(divide: dict[str, float] | None = None, n: int | None = None) -> list[list]:
+    """The demo cohort's header and rows as a workbook holds them (numbers as numbers, dates
+    as datetimes), the columns of ``divide`` divided by their value (45 -> 0.45)."""
+    import datetime as dt
+
+    header, frame = read_cohort_text(COHORT)
+    rows = [list(frame.columns)]
+    for _, record in frame.head(n).iterrows():
+        row = []
+        for name, text in record.items():
+            value: object = None if text == "" else text
+            if value is not None and name.endswith("_date"):
+                value = dt.datetime.fromisoformat(text)
+            elif value is not None:
+                try:
+                    number = float(text)
+                    value = int(number) if number.is_integer() and name not in ("age", "bm_blasts_pct") else number
+                except ValueError:
+                    pass
+            if value is not None and name in (divide or {}):
+                value = value / divide[name]
+            row.append(value)
+        rows.append(row)
+    return rows
+
+
+@pytest.mark.parametrize("code", ["0.0%", "0%", "0.00%", '0.0" "%', "[Blue]0.0%;[Red]-0.0%"])
+def test_percent_formatted_cells_are_read_as_the_percentage_they_show(tmp_path, code):
+    """Attack 27: 45% is stored as 0.45; the median of the marrow blasts was 0.2547 for 25.47
+    and no patient was at or above the model's 20%."""
+    plain = _workbook(tmp_path / "plain.xlsx", {"cohort": _typed_rows()})
+    percent = _workbook(
+        tmp_path / "percent.xlsx", {"cohort": _typed_rows({"bm_blasts_pct": 100})}, {"bm_blasts_pct": code}
+    )
+    expected = load_study(plain, None, CUTOFF)
+    study = load_study(percent, None, CUTOFF)
+    pd.testing.assert_frame_equal(study.cohort, expected.cohort)  # to the last digit: 25.47, not 25.470000000000002
+    assert study.cohort["bm_blasts_pct"].median() == expected.cohort["bm_blasts_pct"].median() > 1
+    n = int(expected.cohort["bm_blasts_pct"].notna().sum())
+    first = expected.cohort["bm_blasts_pct"].iloc[0]
+    [note] = [x for x in study.notes if "formatted as percentages" in x]
+    assert note == (
+        f"percent.xlsx: bm_blasts_pct: {n} cells formatted as percentages in the workbook (Excel stores {first:g}% as "
+        f"{first / 100:g}), read as the percentage they show ({first:g})"
+    )
+    assert study.fraction_columns == ()
+
+
+def test_a_percent_formatted_cell_in_a_column_that_is_no_percentage_is_a_problem(tmp_path):
+    rows = _typed_rows()
+    path = _workbook(tmp_path / "age.xlsx", {"cohort": rows}, {"age": "0%"})
+    [v] = _violations(path)
+    age = rows[1][rows[0].index("age")]
+    assert (v.row, v.patient_id, v.column) == (2, rows[1][0], "age")
+    assert v.rule.startswith(f"formatted as a percentage in the workbook (shown as {age * 100:g}%, stored as {age:g};")
+    assert f"{len(rows) - 1} cells of the column): age is not a percentage" in v.rule
+
+
+def test_percentages_written_as_fractions_are_noted_and_reach_the_report(tmp_path):
+    """A CSV (or a workbook's plain numbers) holding 0.45 for 45%: every value at most 1 is a
+    note of validate, a key of the results and a caveat of the report's data quality."""
+    from analysis.report.export import results_to_dict
+    from analysis.report.narrative import Narrative
+    from analysis.report.results import compute_results
+
+    header, frame = read_cohort_text(COHORT)
+    blasts = pd.to_numeric(frame["bm_blasts_pct"])
+    frame["bm_blasts_pct"] = (blasts / 100).map(lambda v: f"{v:.6g}")
+    path = tmp_path / "fractions.csv"
+    frame.to_csv(path, index=False)
+    study = load_study(path, None, CUTOFF)
+    median = float((blasts / 100).median())
+    [note] = [x for x in study.notes if "at most 1" in x]
+    assert note.startswith(
+        f"fractions.csv: bm_blasts_pct: every value is at most 1 ({len(frame)} patients, median {median:g}, at most "
+    )
+    assert "percentages written as fractions?" in note
+    results = compute_results(study)
+    [column] = results_to_dict(results)["data_quality"]["fraction_columns"]
+    assert column["column"] == "bm_blasts_pct" and column["n"] == len(frame) and column["largest"] <= 1
+    text = Narrative(results)
+    assert text.caveats_any and text.flags["caveats"]
+    assert text.caveats == (
+        f"Every value of bone-marrow blasts is at most 1 ({len(frame)} patients, median {median:g}): percentages "
+        "recorded as fractions, probably (45% as 0.45); the values were analysed as recorded."
+    )
+    assert 'data-caveats="Every value of bone-marrow blasts' in text.journal_marker
+
+
+# --------------------------------------------------------------------------- other sheets of a workbook
+
+
+def _split_workbook(tmp_path, **options):
+    """The first 30 demo patients, 15 on the active sheet and 15 on a second visible sheet
+    with the same header (patients split by center), and a kinetics-shaped third sheet."""
+    rows = _typed_rows(n=30)
+    sheets = {
+        "Center A+B": [rows[0], *rows[1:16]],
+        "Center C+D": [rows[0], *rows[16:]],
+        "kinetics": [["patient_id", "day", "car_copies_per_ug"], [rows[1][0], 7, 100.0]],
+    }
+    return _workbook(tmp_path / "split.xlsx", sheets, **options), rows
+
+
+def test_patients_split_over_two_visible_sheets_are_an_error_counting_each(tmp_path):
+    """Attack 27: 'OK: 15 patients' for a workbook of 30, and a report 'of 15 patients'."""
+    path, _ = _split_workbook(tmp_path)
+    [v] = _violations(path)
+    assert v.rule == (
+        "2 visible sheets hold the same table: 'Center A+B' (15 rows, 15 patients), 'Center C+D' (15 rows, 15 "
+        "patients). Only one sheet is read: put every patient on one sheet, or name the sheet that is the cohort "
+        "(study file: data: sheet:, or --sheet)"
+    )
+
+
+def test_a_named_sheet_counts_the_others_in_validate_and_in_the_report(tmp_path):
+    from analysis.report.export import results_to_dict
+    from analysis.report.narrative import Narrative
+    from analysis.report.results import compute_results
+
+    path, _ = _split_workbook(tmp_path)
+    study = load_study(path, None, CUTOFF, sheet="Center A+B")
+    assert len(study.cohort) == 15
+    [note] = [n for n in study.notes if "other sheets" in n]
+    assert note == (
+        "split.xlsx: read sheet 'Center A+B' (the sheet named); other sheets with a table were not read: "
+        "'Center C+D' (15 rows, 15 patients; the same columns), 'kinetics' (1 row, 1 patient)."
+    )
+    results = compute_results(study)
+    assert results_to_dict(results)["data_quality"]["unread_sheets"] == [{"rows": 15, "patients": 15}]
+    text = Narrative(results)
+    assert text.caveats == (
+        "The export's workbook holds 1 other sheet with the columns of the sheet analysed, which was not read: "
+        "15 rows, 15 patient identifiers; patients recorded only there are not in this report."
+    )
+    assert "Center" not in text.caveats  # a sheet's name may be a center's: never in a document
+    assert text.flags["caveats"] and "data-caveats=" in text.journal_marker
+
+
+def test_a_hidden_old_export_is_counted_not_refused(tmp_path):
+    import openpyxl
+
+    path, _ = _split_workbook(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    wb["Center C+D"].sheet_state = "hidden"
+    wb.save(path)
+    study = load_study(path, None, CUTOFF)
+    assert len(study.cohort) == 15
+    [note] = [n for n in study.notes if "other sheets" in n]
+    assert "'Center C+D' (hidden; 15 rows, 15 patients; the same columns)" in note
+    assert note.endswith("Name the sheet to read if that is not the right one.")
+    assert [(o.rows, o.patients, o.same_table) for o in study.other_sheets] == [(15, 15, True), (1, 1, False)]

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.inputs.errors import InputError, Violation, clip, file_error
-from analysis.inputs.xlsx import read_table
+from analysis.inputs.xlsx import OtherSheet, Percent, read_table
 from analysis.registry.contract import (
     BOOLEAN,
     BOOLEAN_WORDS,
@@ -59,7 +59,7 @@ from analysis.registry.contract import (
     Field,
     not_done_column,
 )
-from analysis.registry.diseases import SCALES
+from analysis.registry.diseases import DISEASES, SCALES
 
 #: Bytes read to recognise a file (encoding, separator, header) before parsing it.
 SNIFF_BYTES = 64 * 1024
@@ -312,6 +312,8 @@ class Source:
     header: tuple[str, ...]
     chunks: Callable[[set[int]], Iterator[pd.DataFrame]]  # argument: positions of number columns
     comments: list[str]
+    #: the sheets of a workbook that hold a table and were not read (:class:`~analysis.inputs.xlsx.OtherSheet`)
+    others: tuple[OtherSheet, ...] = ()
     #: for the user, e.g. which sheet of a workbook was read; reading the rows may add to them
     #: (values spanning lines): read them after the chunks
     notes: list[str] = dataclass_field(default_factory=list)
@@ -506,7 +508,7 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
             except pd.errors.ParserError as exc:
                 raise _parser_error(str(exc), len(header)) from None
 
-    return Source(header, chunks, comments, notes)
+    return Source(header, chunks, comments, notes=notes)
 
 
 #: Characters that Python's ``str.splitlines`` (and a text editor) may show as a line
@@ -706,6 +708,20 @@ def _contract_name(header: str, headers: Mapping[str, str]) -> str:
 
 #: Every column name of the contract: a row naming two of them is a table's header.
 _KNOWN = frozenset(f.name for f in COHORT_FIELDS + KINETICS_FIELDS)
+_ALL_FIELDS = {f.name: f for f in KINETICS_FIELDS + tuple(f for p in DISEASES.values() for f in p.fields)}
+#: Columns of numbers in percent (unit "%": ``bm_blasts_pct``) and the other columns of numbers,
+#: of every disease profile: a workbook cell formatted as a percentage is read as it shows in
+#: the first, refused in the others.
+_PERCENT_COLUMNS = frozenset(name for name, f in _ALL_FIELDS.items() if f.unit == "%")
+_NUMBER_COLUMNS = frozenset(name for name, f in _ALL_FIELDS.items() if f.kind in (NUMBER, INTEGER))
+
+
+def same_table(read: Sequence[str], other: Sequence[str]) -> bool:
+    """Whether two headers are those of one table: they share at least two columns of the
+    contract, and at least 80% of the contract columns either names (patients split over
+    two sheets; a cohort and its kinetics table share only ``patient_id``)."""
+    a, b = _KNOWN & set(read), _KNOWN & set(other)
+    return len(a & b) >= 2 and len(a & b) >= 0.8 * len(a | b)
 
 
 def _row_names(row: tuple, headers: Mapping[str, str]) -> list[str]:
@@ -722,8 +738,10 @@ def _xlsx_source(path: Path, sheet: str | None, headers: Mapping[str, str]) -> S
         names_of=lambda row: _row_names(row, headers),
         is_header=lambda names: bool(_KNOWN & set(names)),
         is_table=lambda names: len(_KNOWN & set(names)) >= 2,
+        same_table=same_table,
     )
     header = table.header
+    notes = list(table.notes)
 
     def chunks(numbers: set[int]) -> Iterator[pd.DataFrame]:
         width = len(header)
@@ -742,6 +760,7 @@ def _xlsx_source(path: Path, sheet: str | None, headers: Mapping[str, str]) -> S
                         formula,
                     )
                 )
+        problems += _percent_cells(body, header, path, notes)
         if problems:
             raise InputError(problems)
         dates = {f.name for f in COHORT_FIELDS if f.kind == DATE}
@@ -751,7 +770,47 @@ def _xlsx_source(path: Path, sheet: str | None, headers: Mapping[str, str]) -> S
         body[width] = body[width].map(cell_text)  # a value right of the header: reported if it is all the row holds
         yield body
 
-    return Source(header, chunks, [], list(table.notes))
+    return Source(header, chunks, [], table.others, notes)
+
+
+def _percent_cells(body: pd.DataFrame, header: Sequence[str], path: Path, notes: list[str]) -> list[Violation]:
+    """Cells formatted as percentages (Excel stores 45% as 0.45): in a column of percentages
+    (``bm_blasts_pct``) replaced by the percentage they show (45), with a note counting them;
+    in another column of numbers a problem (what the cell means is not known: 45 typed into a
+    cell formatted as a percentage is stored as 0.45 and shown as 45%)."""
+    problems = []
+    for i, name in enumerate(header):
+        if name not in _NUMBER_COLUMNS:
+            continue
+        column = body[i]
+        shown = column.map(lambda v: isinstance(v, Percent))
+        if not shown.any():
+            continue
+        n = int(shown.sum())
+        cells = f"{n:,} cell{'s' if n != 1 else ''}"
+        first = int(np.flatnonzero(shown.to_numpy())[0])
+        example = column.iloc[first]
+        if name in _PERCENT_COLUMNS:
+            body[i] = column.map(lambda v: v.shown if isinstance(v, Percent) else v)
+            notes.append(
+                f"{path.name}: {name}: {cells} formatted as percentages in the workbook (Excel stores "
+                f"{cell_text(example.shown)}% as {cell_text(float(example))}), read as the percentage they show "
+                f"({cell_text(example.shown)})"
+            )
+        else:
+            pid = body.at[body.index[first], header.index("patient_id")] if "patient_id" in header else None
+            problems.append(
+                Violation(
+                    first + 2,
+                    None if pid is None or pd.isna(pid) else cell_text(pid),
+                    name,
+                    f"formatted as a percentage in the workbook (shown as {cell_text(example.shown)}%, stored as "
+                    f"{cell_text(float(example))}; {cells} of the column): {name} is not a percentage, and what the "
+                    "cell means is not known; format the column as numbers and check its values",
+                    cell_text(float(example)),
+                )
+            )
+    return problems
 
 
 # --------------------------------------------------------------------------- header and rows

@@ -429,8 +429,36 @@ def kinetics_rules(cohort_ids: pd.Series | None, followup_days: pd.Series | None
 
 # --------------------------------------------------------------------------- plausibility
 
+
 #: A living patient last seen more than this many days before the data cut-off is
 #: counted as lost to follow-up (a plausibility warning and a sentence of Results).
+@dataclass(frozen=True)
+class FractionColumn:
+    """A column of percentages (unit "%") whose every value is at most 1: percentages written
+    as fractions, probably (45% as 0.45; a workbook's percent cells are read as they show)."""
+
+    column: str
+    n: int  # patients with a value
+    median: float
+    largest: float
+
+
+def percentages_as_fractions(
+    frame: pd.DataFrame, fields: tuple[Field, ...] = COHORT_FIELDS
+) -> tuple[FractionColumn, ...]:
+    """The columns of percentages of ``frame`` whose values (at least two, one above 0) are
+    all at most 1 (see :class:`FractionColumn`); a note for ``validate`` and a caveat of the
+    report's data quality."""
+    out = []
+    for f in fields:
+        if f.unit != "%" or f.name not in frame:
+            continue
+        values = pd.to_numeric(frame[f.name], errors="coerce").dropna()
+        if len(values) >= 2 and values.max() <= 1 and values.max() > 0:
+            out.append(FractionColumn(f.name, int(len(values)), float(values.median()), float(values.max())))
+    return tuple(out)
+
+
 LOST_TO_FOLLOWUP_DAYS = 365
 
 #: Days after infusion within which a day-30 response is dated; a CR date outside is a warning.

@@ -9,6 +9,7 @@ document, and the render's last lines)."""
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import subprocess
 from collections.abc import Mapping
@@ -75,6 +76,8 @@ class Manuscript(Part):
             "synthetic": self.results.is_synthetic,
             "hsct": bool(self.results.transplant is not None and self.results.transplant.reason is None),
             "placeholders": bool(self.placeholders),
+            # the export's reading found what the data-quality section must say (text.caveats)
+            "caveats": bool(getattr(self, "caveats_any", False)),
             # the analysis plan: ASTCT grading is cited (another system is named)
             "astct": getattr(self, "grading_is_astct", True),
         }
@@ -116,10 +119,12 @@ class Manuscript(Part):
         """An invisible HTML element carrying the journal's limits, read by the render's check
         of the manuscript (renderer/journal.py): word counts and displays against the limits."""
         lim = self.limits
+        caveats = getattr(self, "caveats", "")  # the data-quality caveats, printed by the render too
+        attribute = f' data-caveats="{html.escape(caveats)}"' if caveats else ""
         return (
             "```{=html}\n"
             f'<div id="cartox-journal" hidden data-abstract-words="{lim.abstract_words}" '
-            f'data-main-text-words="{lim.main_text_words}" data-displays="{lim.displays}"></div>\n'
+            f'data-main-text-words="{lim.main_text_words}" data-displays="{lim.displays}"{attribute}></div>\n'
             "```\n"
         )
 
