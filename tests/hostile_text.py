@@ -43,6 +43,20 @@ FIELDS = (
 DECLARATION_FIELDS = tuple(key for key in Declarations.model_fields if key != "ethics")
 #: Every field of the rendered hostile report.
 RENDERED_FIELDS = FIELDS + DECLARATION_FIELDS
+#: Where each rendered field sits in the study file's schema (test_hostile_fields checks that
+#: the rendered corpus holds every prose string of the schema but ``declarations.ethics``).
+SCHEMA_PATH = {
+    "title": "title",
+    "subtitle": "subtitle",
+    "name": "authors.name",
+    "affiliation": "authors.affiliation",
+    "email": "authors.email",
+    "product_name": "product.name",
+    "target": "product.target",
+    "costimulatory_domain": "product.costimulatory_domain",
+    "vector": "product.vector",
+    "lymphodepletion": "product.lymphodepletion",
+} | {key: f"declarations.{key}" for key in DECLARATION_FIELDS}
 
 
 #: Where the payloads point a network fetch when no server is named (nothing listens).
@@ -65,7 +79,7 @@ def payloads(field: str, secret: Path, server: str = NO_SERVER) -> list[str]:
         f'`#read("{secret}")`{{=typst}}',
         f"`<script>document.title={ran}</script>`{{=html}}",
         f"\\input{{{secret}}} $\\input{{{secret}}}$",
-        "{{< env CARTOX_HOSTILE_ENV >}} {{{< env CARTOX_HOSTILE_ENV >}}}",
+        "{{< env CARTOX_HOSTILE_ENV >}} {{{< env CARTOX_HOSTILE_ENV >}}} {{< meta pagetitle >}}",
         f"{{{{< include {secret} >}}}}",
         "^[a footnote]",
         f"<{secret}>",

@@ -272,6 +272,15 @@ def test_the_schema_walk_finds_every_kind_of_string():
     assert not set(FREE) & {s for s in strings if s.startswith(("data.", "columns.", "analysis."))}
 
 
+def test_the_rendered_hostile_report_holds_every_prose_field():
+    """The slow renders of test_hostile_text (HTML in Chromium, PDF, DOCX, real Quarto) carry
+    every prose string of the schema: a new field must join their corpus (the team's own
+    ``ethics`` sentence replaces the committee and number there: it is checked here)."""
+    from hostile_text import RENDERED_FIELDS, SCHEMA_PATH
+
+    assert sorted(SCHEMA_PATH[f] for f in RENDERED_FIELDS) == sorted(set(FREE) - {"declarations.ethics"})
+
+
 def test_every_expression_of_the_documents_evaluates(hostile_outputs):
     _, failed, _ = hostile_outputs
     assert failed == []

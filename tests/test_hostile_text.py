@@ -379,6 +379,7 @@ def test_every_field_is_printed_as_typed_in_every_format(hostile_report):
         assert "^`#text(fill:red)[TYPSTRAWtitle]`{=typst}^" in squashed, name
         # printed, not run (the PDF's text layer drops the zero-width space)
         assert "{{< env CARTOX_HOSTILE_ENV >}}" in body.replace("\u200b", ""), name
+        assert "{{< meta pagetitle >}}" in body.replace("\u200b", ""), name
     assert "<script>document.title='RAN'+'-email'</script>" in hostile_report.html_text
 
 
@@ -433,4 +434,4 @@ def test_real_quarto_renders_the_same_fields_as_text(tmp_path):
                     field,
                 )
         assert "@kaplan1958 [@kaplan1958]" in body, name
-        assert "env CARTOX_HOSTILE_ENV" in body, name
+        assert "env CARTOX_HOSTILE_ENV" in body and "meta pagetitle" in body, name
