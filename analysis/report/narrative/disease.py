@@ -344,11 +344,13 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         return self.model_covariates + self.covariates_unavailable
 
     @property
-    def eligibility_and_product(self) -> str:
+    def eligibility_and_product(self) -> MarkdownText:
         """The declared eligibility criteria (or their placeholder), then the product sentence when
-        there is one: never empty (an empty inline expression makes real Quarto print its code)."""
-        eligibility = str(self.declared("eligibility"))
-        return f"{eligibility} {self.product}" if self.product else eligibility
+        there is one: never empty (an empty inline expression makes real Quarto print its code).
+        Markdown, each study-file string escaped as text: Quarto inserts it as it is (a plain
+        string it would escape again, printing the backslashes)."""
+        eligibility = self.declared("eligibility")
+        return MarkdownText(f"{eligibility} {self.product}" if self.product else str(eligibility))
 
     @property
     def covariates_unavailable(self) -> str:
