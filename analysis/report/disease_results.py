@@ -319,7 +319,12 @@ def compute_disease_results(study, alpha: float | None = None, landmark_day: int
         hazard_ratios=hazard_ratios,
         competing=competing,
         not_collected=not_collected,
-        data_quality=data_quality(study.cohort, study.cutoff, tuple(set(not_collected) | _B_ALL_ONLY)),
+        data_quality=data_quality(
+            study.cohort,
+            study.cutoff,
+            tuple(set(not_collected) | _B_ALL_ONLY),
+            tuple((o.rows, o.patients) for o in study.other_sheets if o.same_table),
+        ),
         table1_by=_table1_by(df, profile, not_collected),
         course_by=_table1_by(df, profile, not_collected, profile.course_table),
         model=model,

@@ -15,6 +15,7 @@ import yaml
 
 from analysis.estimators.cox import EPV_RULE, model_terms
 from analysis.inputs.studyfile import StudySettings
+from analysis.inputs.usertext import MarkdownText
 from analysis.registry.concepts import OPTIONS
 from analysis.registry.diseases import Profile, endpoint_of
 from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS
@@ -158,8 +159,11 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         return self.settings.byline() if self.settings else ""
 
     @property
-    def product(self) -> str:
-        return str(self.settings.product_sentence()) if self.settings else ""
+    def product(self) -> MarkdownText:
+        """Methods' sentence on the product, from the study file: Markdown, each field escaped
+        as text (an inline expression's ``text/markdown`` is inserted as it is by Quarto;
+        a plain string would be escaped again, its own partial way)."""
+        return self.settings.product_sentence() if self.settings else MarkdownText("")
 
     def methods(self, key: str) -> str:
         """A Methods sentence of the profile (without its full stop)."""
@@ -541,11 +545,13 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         return self.model_covariates + self.covariates_unavailable
 
     @property
-    def eligibility_and_product(self) -> str:
+    def eligibility_and_product(self) -> MarkdownText:
         """The declared eligibility criteria (or their placeholder), then the product sentence when
-        there is one: never empty (an empty inline expression makes real Quarto print its code)."""
-        eligibility = str(self.declared("eligibility"))
-        return f"{eligibility} {self.product}" if self.product else eligibility
+        there is one: never empty (an empty inline expression makes real Quarto print its code).
+        Markdown, each study-file string escaped as text: Quarto inserts it as it is (a plain
+        string it would escape again, printing the backslashes)."""
+        eligibility = self.declared("eligibility")
+        return MarkdownText(f"{eligibility} {self.product}" if self.product else str(eligibility))
 
     @property
     def covariates_unavailable(self) -> str:
