@@ -369,7 +369,9 @@ def test_reproduction_table_rows_and_escaping():
     table = reproduction_table(rows)
     md = table._repr_markdown_()
     body = _md_rows(md)[2:]
-    assert body[0] == ["CR rate, CRS vs no CRS: p", "Results", "0.342", "0.3421", "0.0001", "reproduced", "Yes"]
+    # computed value and difference at the published precision (issue 21, finding 13: ".4g" printed
+    # "1.095e+04", "1460" and "0.7845" beside "0.735")
+    assert body[0] == ["CR rate, CRS vs no CRS: p", "Results", "0.342", "0.342", "0.000", "reproduced", "Yes"]
     assert body[1][2:] == ["93", "93", "0", "reproduced", "—"]
     assert body[2][0] == "\\<script\\>alert(1)\\</script\\> center" and body[2][-1] == "No"
     assert "cr_crs_p" not in md and "n_patients" not in md
@@ -401,7 +403,8 @@ def test_reproduction_table_accepts_the_reproduction_object_and_keeps_qualifiers
     )
     table = reproduction_table(ReproductionTable((row,), ReproductionSummary(1, 1, 0, 0, 0, 1, 1)))
     body = _md_rows(table._repr_markdown_())[2:]
-    assert body == [["Peak IL-6, CRS: p", "Table 1", "\\<0.001", "0.00042", "-0.00058", "exact", "Yes"]]
+    # a p as every p of the report; no difference to a bound ("< 0.001")
+    assert body == [["Peak IL-6, CRS: p", "Table 1", "\\<0.001", "\\<0.001", "—", "exact", "Yes"]]
 
 
 def test_reproduction_table_prints_years_without_thousands_separator():

@@ -18,13 +18,16 @@ from analysis.registry.groups import GROUPINGS
 from analysis.report.disease_results import DISEASE_GROUPINGS, DiseaseResults
 from analysis.report.formatting import (
     CELL_MISSING,
+    fmt_count,
     fmt_hr_ci,
     fmt_median_range,
     fmt_months,
     fmt_n_of,
+    fmt_number,
     fmt_p,
     fmt_p_bare,
     fmt_pct,
+    fmt_signed,
 )
 from analysis.report.narrative.parts import DIFFERED, NOT_DETECTED
 
@@ -39,7 +42,11 @@ def _bare(months) -> str:
 
 
 def _ci(low, high) -> str:
-    return CELL_MISSING if low is None or high is None else f"{100 * low:.1f}–{100 * high:.1f}"
+    return (
+        CELL_MISSING
+        if low is None or high is None
+        else f"{fmt_number(100 * low, decimals=1)}–{fmt_number(100 * high, decimals=1)}"
+    )
 
 
 def among(label: str) -> str:
@@ -109,7 +116,7 @@ class DiseaseNarrative:
 
     # ------------------------------------------------------------------ counts
     def n(self, key: str) -> str:
-        return f"{self.results.counts[key]:,}"
+        return f"{fmt_count(self.results.counts[key])}"
 
     def n_of(self, key: str, of: str = "n_patients") -> str:
         return fmt_n_of(self.results.counts[key], self.results.counts[of])
@@ -141,8 +148,8 @@ class DiseaseNarrative:
         d = r.difference
         if d is not None and d.difference is not None and d.ci_low is not None and d.ci_high is not None:
             text += (
-                f"; difference {100 * d.difference:.1f} percentage points (95% CI {100 * d.ci_low:.1f} to "
-                f"{100 * d.ci_high:.1f})"
+                f"; difference {fmt_signed(100 * d.difference)} percentage points "
+                f"(95% CI {fmt_signed(100 * d.ci_low)} to {fmt_signed(100 * d.ci_high)})"
             )
         return text + f", {fmt_p(r.result.p, r.result.reason)}"
 
