@@ -9,13 +9,14 @@ COHORT ?=
 KINETICS ?=
 CUTOFF ?=
 # Disease profile (b-all, lbcl, mm); empty: the study file's `disease:`, else B-ALL.
-# lbcl and mm render report-disease.qmd (their bundled demo without a study file or cohort).
+# lbcl and mm render report-disease.qmd and supplement-disease.qmd (their bundled demo without a
+# study file or cohort).
 DISEASE ?=
 # Formats to render, comma-separated (html,pdf,docx); empty: all of _quarto.yml.
 TO ?=
 # B-ALL: the manuscript and its supplement, rendered together (the supplement's STROBE
-# checklist reads the manuscript's pages; both land in _output/ in one swap); the documents
-# of a study come from `python -m analysis document`.
+# checklist reads the manuscript's pages; both land in _output/ in one swap); LBCL and MM
+# likewise; the documents of a study come from `python -m analysis document`.
 # Only the settings given are passed on, so that the study file fills in the rest.
 RENDER_ARGS := $(if $(STUDY),--study "$(STUDY)") $(if $(COHORT),--cohort "$(COHORT)") \
   $(if $(KINETICS),--kinetics "$(KINETICS)") $(if $(CUTOFF),--cutoff "$(CUTOFF)")

@@ -304,8 +304,9 @@ def test_table2_blocks_reference_rows_and_global_p():
     rows = _md_rows(md)
     assert rows[0] == ["Variable", "HR", "95% CI", "p"]
     labels = [r[0] for r in rows[2:]]
-    assert labels[0] == "**Overall survival (all patients, n = 93; 41 events)**"
-    assert "**Leukemia-free survival (patients in CR, n = 86; 44 events)**" in labels
+    # a label alone in its row: one line across the row in the PDF (filters/group-rows.lua)
+    assert labels[0] == "[**Overall survival (all patients, n = 93; 41 events)**]{.cx-group}"
+    assert "[**Leukemia-free survival (patients in CR, n = 86; 44 events)**]{.cx-group}" in labels
     assert labels.count("CRS/ICANS group") == 2
     os_block = rows[2:10]
     assert os_block[1] == ["BM blasts ≥20% vs <20%".replace("<", "\\<"), "0.89", "0.49–1.63", "0.707"]

@@ -18,7 +18,7 @@ from matplotlib.patches import Patch
 from analysis.estimators.ordinal import ResponseDistribution
 from analysis.registry.diseases import PFS, Scale
 from analysis.report import figures
-from analysis.report.formatting import fmt_p
+from analysis.report.formatting import fmt_count, fmt_p
 
 #: ColorBrewer RdBu (colour-blind safe), best response first; a scale of k levels takes
 #: k evenly spaced colours of it (4: Lugano; 7: IMWG).
@@ -64,7 +64,7 @@ def response_stacked(distribution: ResponseDistribution, scale: Scale, title: st
     ax.set_xticks(range(len(shown)))
     labels = [figures.level_label(distribution.grouping, lv.key, lv.label) for lv in shown]
     wrapped = ["\n".join(textwrap.wrap(label, 11)) for label in labels]
-    ax.set_xticklabels([f"{label}\n(n = {lv.n})" for label, lv in zip(wrapped, shown)], fontsize=6.5)
+    ax.set_xticklabels([f"{label}\n(n = {fmt_count(lv.n)})" for label, lv in zip(wrapped, shown)], fontsize=6.5)
     ax.set_ylim(0, 100)
     ax.set_ylabel("Patients (%)")
     if distribution.result.test is not None or distribution.result.reason:

@@ -25,7 +25,7 @@ PRESENT, PARTIAL, PLACEHOLDER, ABSENT, NOT_APPLICABLE = "present", "partial", "p
 
 @dataclass(frozen=True)
 class Place:
-    document: str  # "report" | "supplement"
+    document: str  # "report" | "supplement": the document's role, whatever its file is called
     label: str  # the label whose page is given: the item's anchor, else the section heading
     section: str  # "2.1 Study design and setting" or "Abstract"
     page: int | None  # in that document's PDF, when known
@@ -43,9 +43,10 @@ class ChecklistRow:
     note: str = ""  # what is missing, or why the item does not apply
 
 
-def _places(doc: Document, item: str, pages: Mapping[str, int]) -> list[Place]:
-    """The sections of ``doc`` that claim ``item``, by heading attribute or by an anchor in
-    them; a section's page is its anchor's when the item is anchored there."""
+def _places(doc: Document, item: str, pages: Mapping[str, int], role: str) -> list[Place]:
+    """The sections of ``doc`` (the document of ``role``) that claim ``item``, by heading
+    attribute or by an anchor in them; a section's page is its anchor's when the item is
+    anchored there."""
     out = []
     for index, h in enumerate(doc.headings):
         anchor = next((a for a in doc.anchors if item in a.items and a.heading == index), None)
@@ -60,7 +61,7 @@ def _places(doc: Document, item: str, pages: Mapping[str, int]) -> list[Place]:
                 raise KeyError(f"STROBE anchor of {item}: no figure or table {anchor.display!r} in {doc.name}")
             display = f"{'Figure' if shown.kind == 'fig' else 'Table'} {shown.number}"
         partial = item in h.partial or (anchor is not None and item in anchor.partial)
-        out.append(Place(doc.name, label, section, pages.get(label), display, partial))
+        out.append(Place(role, label, section, pages.get(label), display, partial))
     return out
 
 
@@ -73,8 +74,8 @@ def checklist(docs: Documents, missing_declarations: Iterable[str] = ()) -> list
     missing = set(missing_declarations)
     rows = []
     for key, item in STROBE_ITEMS.items():
-        places = _places(docs.manuscript, key, docs.pages.get(docs.manuscript.name, {})) + _places(
-            docs.supplement, key, docs.pages.get(docs.supplement.name, {})
+        places = _places(docs.manuscript, key, docs.pages.get(docs.manuscript.name, {}), "report") + _places(
+            docs.supplement, key, docs.pages.get(docs.supplement.name, {}), "supplement"
         )
         gaps = [d for d in STROBE_DECLARATIONS.get(key, ()) if d in missing]
         if item.not_applicable:
