@@ -11,6 +11,7 @@ from analysis.inputs.studyfile import StudySettings
 from analysis.registry.concepts import OPTIONS
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
+    and_list,
     fmt_count,
     fmt_number,
     fmt_pct,
@@ -70,6 +71,16 @@ class TestSet:
     def listed(self) -> str:
         """'CR by CRS, OS by concurrent CRS and ICANS' ('' when none is significant)."""
         return ", ".join(self.significant)
+
+    @property
+    def listed_short(self) -> str:
+        """The significant tests in a sentence under a word limit (the abstract): each named when
+        there are at most three ('CR by CRS, OS by ICANS'), else the outcomes they concern
+        ('MRD-negative CR, LFS and EFS, by several groupings'; the Results name every one)."""
+        if len(self.significant) <= 3:
+            return self.listed
+        outcomes = list(dict.fromkeys(s.split(" by ")[0] for s in self.significant))
+        return f"{and_list(outcomes)}, by several groupings"
 
     @property
     def listed_p(self) -> str:
