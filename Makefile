@@ -40,8 +40,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 
 # Two test processes (pytest-xdist), whole files each; the report renders the tests read
 # are produced once, in the background, shared by both (tests/conftest.py).
+# Bytecode is written (into the ignored __pycache__ folders) even where the environment
+# says PYTHONDONTWRITEBYTECODE: the suite starts about a hundred Python processes (command
+# line, renderer, kernels), each of which would otherwise compile the library again.
 test: env
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # ruff (lint and format, configured in pyproject.toml) on the whole project, mypy on analysis/.
 lint: env
@@ -63,7 +66,7 @@ lock:
 # The quick loop: everything but the tests marked `slow` (renders, kernels, whole exports
 # through the command line, long property runs: tests/conftest.py).
 test-fast: env
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 # Quarto when the user has it; otherwise the built-in renderer (same sources, same outputs).
 # Either way the output folder is replaced as a whole by the formats of this render.
