@@ -487,7 +487,7 @@ def pytest_sessionfinish(session):
 
 register_render(
     "bundled",
-    ("test_privacy", "test_report_e2e", "test_layout", "test_pvalues"),
+    ("test_privacy", "test_report_e2e", "test_layout", "test_pvalues", "test_review_findings"),
     lambda directory: {"to": "html,pdf,docx", "supplement": True},
 )
 

@@ -18,10 +18,14 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 FLOAT_CLASSES = {"cx-figure", "cx-table", "quarto-float", "quarto-figure", "callout", "references", "csl-bib-body"}
 
 
-def squash(text: str) -> str:
+def squash_quotes(text: str) -> str:
+    """Typography aside: NFKC, no soft hyphens, plain spaces and straight quotes."""
     text = unicodedata.normalize("NFKC", text).replace("\u00ad", "").replace("\u00a0", " ")
-    text = text.translate(str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'}))
-    return re.sub(r"[\s\-\u2010\u2011\u2212]+", "", text)
+    return text.translate(str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'}))
+
+
+def squash(text: str) -> str:
+    return re.sub(r"[\s\-\u2010\u2011\u2212]+", "", squash_quotes(text))
 
 
 @dataclass
@@ -126,6 +130,10 @@ class TablePlacement:
     first_page: int | None
     last_page: int | None
     header_on: list[int]  # pages (from the first to the last row) whose text holds the header
+    row_pages: list[int | None] = field(default_factory=list)  # the page of each body row, in order
+
+    def rows_on(self, page: int) -> int:
+        return sum(p == page for p in self.row_pages)
 
 
 def table_placements(html: Path, pdf: Path) -> list[TablePlacement]:
@@ -144,7 +152,13 @@ def table_placements(html: Path, pdf: Path) -> list[TablePlacement]:
             last = last + first - 1
         header = "".join(squash(h) for h in table.header)
         on = [p for p in range(first or 0, (last or 0) + 1) if p and header and header in pages[p - 1]]
-        out.append(TablePlacement(table.header, first, last, on))
+        row_pages: list[int | None] = []
+        at = first or 1
+        for row in rows:  # each row on the page of the previous one or a later one
+            found = _row_page(row, pages[at - 1 :])
+            row_pages.append(None if found is None else found + at - 1)
+            at = row_pages[-1] or at
+        out.append(TablePlacement(table.header, first, last, on, row_pages))
     return out
 
 
@@ -152,7 +166,7 @@ def layout_problems(html: Path, pdf: Path, supplement: bool = False) -> list[str
     """What breaks the layout rules of issue 21 in one document:
 
     * a table whose rows run over pages that are not consecutive, or continue on a page
-      without its header repeated;
+      without its header repeated, or leave a single row (an orphan) on its first or last page;
     * a figure or table printed on a page before the one that first mentions it;
     * a paragraph of the running text cut by something other than a page break.
     """
@@ -171,6 +185,9 @@ def layout_problems(html: Path, pdf: Path, supplement: bool = False) -> list[str
                     f"table [{name}] runs from page {t.first_page} to {t.last_page} without its "
                     f"header on page(s) {missing} (split across non-adjacent pages?)"
                 )
+            for page in (t.first_page, t.last_page):
+                if t.rows_on(page) == 1:
+                    problems.append(f"table [{name}] leaves a single row on page {page} (an orphan row)")
     prefix = "S" if supplement else ""
     for kind in ("Figure", "Table"):
         captions = {}
@@ -194,6 +211,16 @@ def layout_problems(html: Path, pdf: Path, supplement: bool = False) -> list[str
                 problems.append(
                     f"{kind} {prefix}{label} is on page {caption_page}, before its first mention (page {first})"
                 )
+
+    def spaced(text: str) -> str:
+        return re.sub(r"\s+", " ", squash_quotes(text)).strip()
+
+    lines = {spaced(line) for page in pages for line in page.splitlines()}
+    for table in html_parts(html).tables:
+        for row in table.rows:
+            label = spaced(row[0]) if row else ""
+            if label and not any(c.strip() for c in row[1:]) and not any(label in line for line in lines):
+                problems.append(f"a group row's label is broken over lines, its end reads as a row of its own: {label}")
     joined = "".join(squashed)
     for paragraph in html_parts(html).paragraphs:
         needle = squash(paragraph)

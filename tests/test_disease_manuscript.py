@@ -209,8 +209,8 @@ def test_study_size_is_schoenfelds_detectable_hazard_ratio(demo):
     assert h.events == d and h.hr_below == pytest.approx(below, rel=1e-12)
     assert h.hr_above == pytest.approx(1 / below, rel=1e-12)
     text = DiseaseNarrative(results, settings)
-    assert text.detectable_hr("pfs", "crs") == (
-        f"a hazard ratio of {formatting.fmt_hr(below)} or below (or {formatting.fmt_hr(1 / below)} or above)"
+    assert text.detectable_hr("pfs", "crs") == (  # the B-ALL report's sentence part (one definition)
+        f"{formatting.fmt_hr(1 / below)} (or {formatting.fmt_hr(below)} for a lower hazard)"
     )
 
 
@@ -253,13 +253,11 @@ def test_the_introduction_cites_real_pivotal_trials(demo):
 # --------------------------------------------------------------------------- p-values near 1
 
 
-def test_a_p_value_that_rounds_to_one_prints_above_099_in_the_disease_documents_only():
-    assert formatting.fmt_p(0.9996) == "p = 1.000"  # the B-ALL report's rule, unchanged
-    with formatting.p_near_one():
-        assert formatting.fmt_p(0.9996) == "p > 0.99" and formatting.fmt_p_bare(1.0) == ">0.99"
-        assert formatting.fmt_p(0.9994) == "p = 0.999" and formatting.fmt_p(0.0004) == "p < 0.001"
-        assert formatting.fmt_p(None, "no events") == "not estimable (no events)"
-    assert formatting.fmt_p_bare(0.9996) == "1.000"  # the block ends with the call
+def test_a_p_value_that_rounds_to_one_prints_above_099():
+    """One rule for every document (the B-ALL report adopted the disease documents' rule)."""
+    assert formatting.fmt_p(0.9996) == "p > 0.99" and formatting.fmt_p_bare(1.0) == ">0.99"
+    assert formatting.fmt_p(0.9994) == "p = 0.999" and formatting.fmt_p(0.0004) == "p < 0.001"
+    assert formatting.fmt_p(None, "no events") == "not estimable (no events)"
 
 
 def test_the_disease_tables_and_sentences_never_print_one_point_zero(demo):

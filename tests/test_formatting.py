@@ -29,8 +29,11 @@ from analysis.report.formatting import (
         (0.000999, "p < 0.001", "<0.001"),
         (1e-12, "p < 0.001", "<0.001"),
         (0.0, "p < 0.001", "<0.001"),
-        (0.9996, "p = 1.000", "1.000"),
-        (1.0, "p = 1.000", "1.000"),
+        (0.9994, "p = 0.999", "0.999"),
+        # issue 21, finding 13: a p that rounds to 1 is "> 0.99", never "p = 1.000"
+        (0.9995, "p > 0.99", ">0.99"),
+        (0.9996, "p > 0.99", ">0.99"),
+        (1.0, "p > 0.99", ">0.99"),
     ],
 )
 def test_p_values_prose_and_cell(p, prose, cell):
@@ -107,13 +110,18 @@ def test_months():
     assert "nan" not in fmt_months(float("nan")).lower()
 
 
-def test_tiny_ratios_keep_two_significant_digits():
-    """A Firth or exact limit of 0.0003 printed as "0.00" would read as zero (issue 11)."""
-    from analysis.report.formatting import fmt_ci, fmt_hr
+def test_tiny_ratios_keep_a_significant_digit_at_one_precision():
+    """A Firth or exact limit of 0.0003 printed as "0.00" would read as zero (issue 11); the
+    numbers of one interval share its precision (issue 21, finding 13: "0.002–2.36" mixed
+    three decimals with two)."""
+    from analysis.report.formatting import fmt_ci, fmt_hr, fmt_ratio_ci
 
-    assert fmt_ci(0.00031, 0.33) == "0.00031–0.33"
-    assert fmt_hr(0.0047) == "0.0047" and fmt_hr(0.0) == "0.00" and fmt_hr(0.01) == "0.01"
+    assert fmt_ci(0.00031, 0.33) == "0.0003–0.3300"
+    assert fmt_hr(0.0047) == "0.005" and fmt_hr(0.0) == "0.00" and fmt_hr(0.01) == "0.01"
     assert fmt_ci(0.012, 250.0) == "0.01–250.00"
+    assert fmt_hr_ci(0.26, 0.0023, 2.36) == "0.260 (0.002–2.360)"
+    assert fmt_ratio_ci("Firth OR", 0.26, 0.0023, 2.36) == "Firth OR 0.260 (95% CI 0.002–2.360)"
+    assert fmt_ratio_ci("HR", 1.5, 0.2, math.inf) == "HR 1.50 (95% CI not estimable)"
 
 
 @pytest.mark.parametrize(
@@ -129,3 +137,14 @@ def test_tiny_ratios_keep_two_significant_digits():
 def test_numbers_shown_together_share_one_precision(median, low, high, text):
     """Issue 21: "0.3–5" beside "0.3–4.0", "10,952.9" beside "27,231"."""
     assert fmt_median_range(median, low, high) == text
+
+
+def test_counts_and_ticks_carry_thousands_separators():
+    """Issue 21, finding 13: counts of 1,000 or more with separators in prose, tables and
+    figure labels alike (they all call fmt_count / fmt_tick)."""
+    from analysis.report.formatting import fmt_count, fmt_signed, fmt_tick
+
+    assert fmt_count(999) == "999" and fmt_count(1000) == "1,000" and fmt_count(27231.0) == "27,231"
+    assert fmt_count(None) == NOT_ESTIMABLE and fmt_count(2.5) == "2.5"
+    assert fmt_tick(0.25) == "0.25" and fmt_tick(1095) == "1,095" and fmt_tick(7.0) == "7"
+    assert fmt_signed(-4900, 0) == "−4,900"

@@ -14,10 +14,10 @@ import yaml
 
 from analysis.inputs import usertext
 from analysis.inputs.studyfile import DEMO_DECLARATIONS, Declarations, read_study_file
-from analysis.registry.strobe import STROBE_DECLARATIONS, STROBE_ITEMS
+from analysis.registry.strobe import STROBE_DECLARATIONS, STROBE_ITEMS, STROBE_PARTIAL
 from analysis.report.documents import Documents, documents, scan
 from analysis.report.narrative.manuscript import DECLARATION_NAMES, PLACEHOLDER
-from analysis.report.strobe import ABSENT, NOT_APPLICABLE, PRESENT, checklist
+from analysis.report.strobe import ABSENT, NOT_APPLICABLE, PARTIAL, PRESENT, checklist
 from analysis.report.strobe import PLACEHOLDER as STATUS_PLACEHOLDER
 from renderer import journal
 
@@ -101,13 +101,71 @@ def test_the_manuscript_keeps_to_the_default_display_limit_and_the_supplement_ta
 def test_every_strobe_item_is_claimed_by_a_section_or_does_not_apply():
     rows = checklist(documents(FLAGS))
     assert len({STROBE_ITEMS[r.item].number for r in rows}) == 22
-    assert {r.status for r in rows} <= {PRESENT, NOT_APPLICABLE}, [
-        r for r in rows if r.status not in (PRESENT, NOT_APPLICABLE)
+    assert {r.status for r in rows} <= {PRESENT, PARTIAL, NOT_APPLICABLE}, [
+        r for r in rows if r.status not in (PRESENT, PARTIAL, NOT_APPLICABLE)
     ]
+    # only partly met, and said why (issue 21, finding 14)
+    assert {r.item: r.note for r in rows if r.status == PARTIAL} == {i: STROBE_PARTIAL[i] for i in ("8", "11", "13b")}
     assert [r.item for r in rows if r.status == NOT_APPLICABLE] == ["6b"]  # not a matched study
     row = {r.item: r for r in rows}
     assert any(p.section.endswith("Study design and setting") for p in row["4"].places)
     assert any(p.document == "supplement" for p in row["12e"].places)
+
+
+def test_anchors_point_the_checklist_to_their_sentence_and_display(tmp_path):
+    """``[]{.strobe items="12c"}`` in a section: the checklist gives that section, the anchor's
+    page (the PDF's named destination ``strobe-12c``) instead of the heading's, the display it
+    marks, and "partial" for ``:partial``; an item anchored twice in a document is an error."""
+    from analysis.report.documents import Document, anchor_label
+
+    doc = tmp_path / "doc.qmd"
+    doc.write_text(
+        '# Methods {#sec-m strobe="9 11:partial"}\n\nText. []{.strobe items="12c"}Missing values were left out.\n\n'
+        "```{python}\n#| label: fig-flow\nx\n```\n\n"
+        '[]{.strobe items="13a 13b:partial" display="fig-flow"}\n\n'
+        '```{python}\n# []{.strobe items="14b"} in code is no anchor\n```\n'
+    )
+    scanned = scan(doc)
+    assert [(a.items, a.partial, a.heading, a.display) for a in scanned.anchors] == [
+        (("12c",), (), 0, None),
+        (("13a", "13b"), ("13b",), 0, "fig-flow"),
+    ]
+    assert scanned.headings[0].strobe == ("9", "11") and scanned.headings[0].partial == ("11",)
+    pages = {"doc": {"sec-m": 2, anchor_label("12c"): 3}}
+    paged = Documents(scanned, Document("supplement", (), ()), "supplement", pages)
+    rows = {r.item: r for r in checklist(paged)}
+    assert rows["12c"].places[0].page == 3 and rows["9"].places[0].page == 2  # the anchor's page, the heading's
+    assert rows["13a"].places[0].display == "Figure 1" and rows["13a"].status == PRESENT
+    assert rows["13b"].status == PARTIAL and rows["13b"].note == STROBE_PARTIAL["13b"]
+    assert rows["11"].status == PARTIAL and rows["12d"].status == ABSENT
+    doc.write_text('# A {#sec-a}\n\n[]{.strobe items="12c"}One.\n\n# B {#sec-b}\n\n[]{.strobe items="12c"}Two.\n')
+    with pytest.raises(ValueError, match="12c anchored more than once"):
+        scan(doc)
+
+
+def test_the_anchor_filter_makes_labelled_headings_in_typst_and_nothing_elsewhere(tmp_path):
+    """filters/strobe-anchors.lua, run by Pandoc as both renderers run it: in Typst an
+    invisible heading labelled strobe-<item> (inline in a zero-width box, alone as a block);
+    in HTML no trace, and no empty paragraph."""
+    import subprocess
+
+    from renderer.pandoc import pandoc_path
+
+    source = tmp_path / "a.md"
+    source.write_text('Before. []{.strobe items="12c 12d"}Missing values.\n\n[]{.strobe items="13a"}\n\nAfter.\n')
+
+    def convert(to: str) -> str:
+        lua = f"--lua-filter={ROOT / 'filters' / 'strobe-anchors.lua'}"
+        return subprocess.run(
+            [pandoc_path(), str(source), "-t", to, lua], capture_output=True, text=True, check=True
+        ).stdout
+
+    typ = convert("typst")
+    assert "#box(place(hide[" in typ and "<strobe-12c>" in typ and "<strobe-12d>" in typ
+    assert re.search(r"^#place\(hide\[#heading\(.*<strobe-13a>\]\)$", typ, re.MULTILINE)
+    html = convert("html")
+    assert "strobe" not in html and "<p></p>" not in html and "Missing values." in html
+    assert "filters/strobe-anchors.lua" in (ROOT / "_quarto.yml").read_text()
 
 
 def test_strobe_status_follows_placeholders_pages_and_missing_sections(tmp_path):

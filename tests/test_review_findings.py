@@ -226,7 +226,7 @@ def test_a_survival_of_zero_has_a_not_estimable_ci_in_the_tables(results):
 def test_the_odds_ratios_the_methods_promise_are_printed(text):
     # CR by CRS: every patient without CRS responded (17 of 17), a zero cell: Firth's estimate
     assert text.rate_effects("cr", "crs") == (
-        "−9.2 percentage points (95% CI −17.8 to 9.8); Firth OR 0.26 (95% CI 0.002–2.36)"
+        "−9.2 percentage points (95% CI −17.8 to 9.8); Firth OR 0.265 (95% CI 0.002–2.360)"
     )
     assert text.rate_effects("cr", "icans").endswith("; OR 0.49 (95% CI 0.07–5.64)")
     assert text.firth_odds_ratio_shown
@@ -310,3 +310,322 @@ def test_table1_differences_give_the_group_medians_and_both_p_values(text, raw):
     assert text.table1_differences("icans") == (
         "number of prior therapy lines (median 2 vs 4; p = 0.021, Holm-adjusted p = 0.499)"
     )
+
+
+# =========================================================================== findings 11-16
+# (the second half of the review: design information instead of power, the E-value of the CI,
+# one number format, the STROBE pointers, layout and wording, the word count)
+
+_INLINE = re.compile(r"(?<!`)`\{python\}\s+([^`]+?)\s*`(?!`)")
+_CHUNK = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+
+
+def _said(section: str, text, results=None) -> str:
+    """A section as a render prints it (conditional content as in the demo, code chunks left
+    out, every inline expression evaluated), on one line; ``section``: a file of sections/
+    ("_methods") or a path."""
+    path = SECTIONS / f"{section}.qmd" if isinstance(section, str) else section
+    source = _CHUNK.sub("", source_text(path))
+    evaluated = _INLINE.sub(lambda m: str(eval(m.group(1), {"text": text, "R": results or text.results})), source)
+    return re.sub(r"\s+", " ", evaluated)
+
+
+def _prose(text) -> str:
+    from conftest import document_sources
+
+    return " ".join(_said(path, text) for path in document_sources("report"))
+
+
+# --------------------------------------------------------------------------- 11. no post-hoc power: design information
+
+# R: d <- 55; p <- 17/93; z <- qnorm(0.975) + qnorm(0.8)
+#    exp(z / sqrt(d * p * (1 - p))); exp(-z / sqrt(d * p * (1 - p)))  -> 2.657548716 0.376286611
+R_MDHR = (2.657548716, 0.376286611)
+
+
+def test_the_study_size_gives_the_minimum_detectable_hazard_ratio_not_an_observed_power(text, raw):
+    """Schoenfeld (1983): d = (z_{1-a/2} + z_{1-b})^2 / (p (1 - p) log(HR)^2), solved for the HR
+    with the observed events d and the allocation p (a design property: it does not use the
+    observed HR). Hand computation from the raw export, and R's value above."""
+    from math import exp, sqrt
+    from statistics import NormalDist
+
+    deaths = int((raw["death_date"] != "").sum())
+    without = int((raw["crs_grade"] == "0").sum())
+    p = without / len(raw)
+    z = NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(0.8)
+    above, below = exp(z / sqrt(deaths * p * (1 - p))), exp(-z / sqrt(deaths * p * (1 - p)))
+    assert (deaths, without, len(raw)) == (55, 17, 93)
+    assert (above, below) == pytest.approx(R_MDHR, rel=1e-8)
+    assert (
+        text.detectable_hr("os", "crs")
+        == f"{above:.2f} (or {below:.2f} for a lower hazard)"
+        == ("2.66 (or 0.38 for a lower hazard)")
+    )
+    assert text.detectable_allocation("os", "crs") == "17 patients without and 76 with CRS (allocation 1:4.5)"
+    methods = _said("_methods", text)
+    assert (
+        "The minimum detectable hazard ratio, a property of the design (Schoenfeld's formula [@schoenfeld1983]), "
+        "was 2.66 (or 0.38 for a lower hazard) for OS by CRS at 80% power and the 5% level, with 55 deaths and "
+        "17 patients without and 76 with CRS (allocation 1:4.5)"
+    ) in methods
+    # no power is claimed anywhere from the observed effect: "power" only in the design sentence
+    prose = _prose(text)
+    for sentence in re.split(r"(?<=\.)\s+(?=[A-Z])", prose):
+        if re.search(r"\bpower\b", sentence):
+            assert sentence.startswith("The minimum detectable hazard ratio, a property of the design"), sentence
+    assert "had 80% power" not in prose and "observed power" not in prose
+    assert "power" not in _said("_results-survival", text)
+
+
+# --------------------------------------------------------------------------- 12. the E-value of the CI in the abstract
+
+
+def _e_value_by_hand(hr: float, common: bool) -> float:
+    """VanderWeele & Ding (2017): a common outcome's HR becomes a risk ratio
+    (1 - 0.5^sqrt(HR)) / (1 - 0.5^sqrt(1/HR)); E = RR + sqrt(RR (RR - 1)) for RR >= 1 (1/RR below 1)."""
+    from math import sqrt
+
+    rr = (1 - 0.5 ** sqrt(hr)) / (1 - 0.5 ** sqrt(1 / hr)) if common else hr
+    rr = max(rr, 1 / rr)
+    return rr + sqrt(rr * (rr - 1))
+
+
+def test_the_abstract_gives_the_e_value_of_the_estimate_and_of_the_ci_limit_nearest_1(text, results, raw):
+    deaths = int((raw["death_date"] != "").sum())
+    common = deaths / len(raw) >= 0.15  # 55 of 93 died: the square-root conversion
+    assert common
+    terms = {t.key: t for t in results.cox["os"].terms}
+    headline = terms[text.headline_term]
+    assert headline.ci_low < 1 < headline.ci_high  # the CI crosses 1: the E-value of the CI is 1
+    point = _e_value_by_hand(headline.hr, common)
+    assert text.e_value("os", text.headline_term) == f"{point:.2f}" == "1.85"
+    assert text.e_value_ci("os", text.headline_term) == "1.00"
+    # a term whose CI excludes 1: the E-value of the limit closest to 1 (Ph-positive, lower limit 1.68)
+    ph = next(t for t in results.cox["os"].terms if t.hr and t.ci_low and t.ci_low > 1)
+    assert text.e_value_ci("os", ph.key) == f"{_e_value_by_hand(ph.ci_low, common):.2f}" == "2.22"
+    abstract = _said("_abstract", text)
+    assert "(E-value 1.85 for the first HR, 1.00 for its CI)." in abstract
+
+
+# --------------------------------------------------------------------------- 13. one number format everywhere
+
+
+def _display_text(rendered) -> str:
+    """The text of a rendered PDF up to its reference list, lines joined (a range broken at the
+    line end, "0.48–" / "2.47", is one range again)."""
+    text = rendered.pdf_text
+    return re.split(r"\bReferences\b(?!.*\bReferences\b)", text, flags=re.S)[0]
+
+
+_RANGE = re.compile(r"(?<![\d.,\w])(\d[\d,]*(?:\.\d+)?)\s?(?:–|\bto\b)\s?[−-]?(\d[\d,]*(?:\.\d+)?)(?![\d\w])")
+_YEAR = re.compile(r"^(19|20)\d\d$")
+
+
+def number_format_problems(text: str) -> list[str]:
+    """Violations of the report's one number format (analysis/report/formatting.py) in a
+    document's text: a p-value printed as 1.000, scientific notation, a range whose two ends
+    have different decimals, a number of four digits or more without thousands separators."""
+    problems = []
+
+    def where(m) -> str:
+        return text[max(0, m.start() - 30) : m.end() + 10].replace("\n", " ")
+
+    for m in re.finditer(r"(?<![\d.])1\.000(?!\d)|\bp\s*=\s*1(?:\.0+)?\b", text):
+        problems.append(f"p of 1: {where(m)!r}")
+    for m in re.finditer(r"\d(?:\.\d+)?e[+-]?\d+\b", text):
+        problems.append(f"scientific notation: {where(m)!r}")
+    for m in _RANGE.finditer(text):
+        a, b = m.group(1), m.group(2)
+        if len(a.partition(".")[2]) != len(b.partition(".")[2]):
+            problems.append(f"range with mixed decimals: {where(m)!r}")
+    for m in re.finditer(r"(?<![\w.,/:#-])\d{4,}(?![\w,]|\.\d)", text):
+        if not _YEAR.match(m.group(0)):
+            problems.append(f"no thousands separator: {where(m)!r}")
+    return problems
+
+
+def test_the_number_format_check_finds_each_kind_of_violation():
+    bad = "p = 1.000; Holm 1.000; 1.095e+04; 0.3–5; 0.002–2.36; 2–7.25; median 1460 mg; n = 27231"
+    assert len(number_format_problems(bad)) == 8
+    good = "p > 0.99; 0.3–5.0; 0.260 (0.002–2.360); −17.8 to 9.8; 1,460 mg; between 2016 and 2022; 10⁶ cells"
+    assert number_format_problems(good) == []
+
+
+@pytest.mark.parametrize("document", ["report", "supplement"])
+def test_the_rendered_documents_keep_one_number_format(bundled_render, document):
+    rendered = bundled_render if document == "report" else bundled_render.supplement
+    problems = number_format_problems(_display_text(rendered))
+    assert not problems, "\n".join(problems)
+
+
+def test_figure_labels_of_a_large_cohort_carry_thousands_separators(tmp_path):
+    """Counts of 1,000 or more in the labels of every figure kind (numbers at risk, responders
+    under the bars, the flow diagram, group sizes), drawn from a cohort of 3,000 patients."""
+    import matplotlib.pyplot as plt
+
+    from analysis.demo.synthetic import synthesize
+
+    cohort, kinetics = synthesize(3000, seed=5)
+    cohort.to_csv(tmp_path / "c.csv", index=False)
+    kinetics.to_csv(tmp_path / "k.csv", index=False)
+    big = compute_results(load_study(tmp_path / "c.csv", tmp_path / "k.csv", report_parameter("cutoff")))
+    panels = [
+        figures.km_plot(big.survival[("os", "crs")]),
+        figures.response_bars(big.response[("cr", "crs")], big.response[("mrd_negative_cr", "crs")]),
+        figures.flow_diagram(big.cohort_flow),
+        *figures.peak_strips(big, ("crs", "severity")),
+        figures.cif_plot(big.competing["crs"], "relapse"),
+    ]
+    labels = []
+    for fig in panels:
+        fig.canvas.draw()
+        for ax in fig.axes:
+            labels += [t.get_text() for t in ax.texts]
+            labels += [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+        plt.close(fig)
+    shown = " ".join(labels)
+    assert "3,000" in shown  # the flow diagram's infused patients
+    bare = [m.group(0) for m in re.finditer(r"(?<![\w.,$^{-])\d{4,}(?![\w,}]|\.\d)", shown)]
+    assert not bare, bare
+
+
+# --------------------------------------------------------------------------- 14. the STROBE checklist's pointers
+
+#: Words the page a checklist row points to must hold, in the manuscript's PDF.
+STROBE_WORDS = {
+    "12b": ["interaction or subgroup analysis"],
+    "12c": ["missing value were left out"],
+    "12d": ["lost to follow-up were censored"],
+    "12e": ["time-dependent exposure", "landmark analyses address it"],
+    "13a": ["Figure 1:"],
+    "13b": ["Figure 1:"],
+    "13c": ["Figure 1:"],
+    "14b": ["without a value for each characteristic"],
+    "16a": ["baseline confounders were measured before infusion"],
+}
+
+
+def test_the_strobe_checklist_points_to_the_pages_that_hold_its_items(bundled_render):
+    from layout import html_parts, pdf_pages, squash
+
+    (table,) = [
+        t for t in html_parts(bundled_render.supplement.html).tables if t.header[:2] == ["Item", "Recommendation"]
+    ]
+    rows = {row[0]: row for row in table.rows}
+    pages = [squash(p) for p in pdf_pages(bundled_render.pdf)]
+    for item, words in STROBE_WORDS.items():
+        page_cell = rows[item][3]
+        manuscript = [int(p) for p in re.findall(r"M (\d+)", page_cell)]
+        assert manuscript, (item, page_cell)
+        # the first place of the item in the manuscript is where its words are
+        for w in words:
+            assert squash(w) in pages[manuscript[0] - 1], (item, w, manuscript[0])
+    assert rows["12e"][2].startswith("M 2.4 Bias") and "M 3.8" not in rows["12e"][2]
+    assert all("(Figure 1)" in rows[i][2] for i in ("13a", "13b", "13c"))
+    statuses = {item: row[4] for item, row in rows.items()}
+    partial = {item for item, s in statuses.items() if s.startswith("partial")}
+    assert partial == {"8", "11", "13b"}
+    assert "not infused" in statuses["13b"] and "central review" in statuses["8"]
+    assert {s for i, s in statuses.items() if i not in partial | {"6b"}} == {"present"}
+
+
+# --------------------------------------------------------------------------- 15. layout and wording
+
+
+def _depth(text: str) -> int:
+    deepest = depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+@pytest.mark.parametrize("setting", ["two university hospitals (Berlin and Munich)", None])
+def test_the_setting_is_never_inside_nested_parentheses(results, setting, tmp_path):
+    """The Setting sentence printed the declared setting in parentheses: a setting with its own
+    parentheses, or the placeholder "[to be completed: the setting (declarations: setting)]",
+    nested them."""
+    from analysis.inputs.studyfile import Declarations, load_settings, resolve_study
+
+    demo = resolve_study("", base=tmp_path)
+    declarations = Declarations(
+        design="retrospective cohort study", registry="our registry", setting=setting, consent="Consented."
+    )
+    settings = demo.__class__(**{**demo.__dict__, "declarations": declarations})
+    narrative = Narrative(compute_results(load_settings(demo)), settings)
+    methods = _said("_methods", narrative).replace("\\", "")  # study-file text is printed escaped
+    design = methods[methods.index("This is a retrospective") : methods.index("## Participants")]
+    assert ("two university hospitals (Berlin and Munich)" if setting else "[to be completed: the setting") in design
+    for sentence in re.split(r"(?<=\.) ", design):
+        if "setting" in sentence or "Berlin" in sentence:
+            assert _depth(sentence) <= 1, sentence
+    discussion = _said("_discussion", narrative)
+    assert _depth(discussion[discussion.index("## Generalisability") :]) <= 1
+
+
+def test_figure_4_draws_a_comparison_once(results, raw):
+    """Panels (b) and (d) drew the same data: among the 24 patients with kinetics every one with
+    ICANS also had CRS, so concurrent CRS and ICANS versus the others is ICANS versus no
+    ICANS. Counted on the raw export; panel (d) says so instead of repeating (b)."""
+    kin = pd.read_csv(KINETICS, comment="#", dtype=str)
+    sampled = raw[raw["patient_id"].isin(set(kin["patient_id"]))]
+    icans = sampled["icans_grade"].astype(int) > 0
+    crs = sampled["crs_grade"].astype(int) > 0
+    assert len(sampled) == 24 and int(icans.sum()) == 4 and bool((crs[icans]).all())
+    assert results.kinetics_same_split("concurrent", ("crs", "icans", "severity")) == "icans"
+    assert results.kinetics_level_pairs("concurrent", "icans") == [("both", "yes"), ("others", "no")]
+    assert results.kinetics_same_split("severity", ("crs", "icans")) is None
+    panels = figures.peak_strips(results, ("crs", "icans", "severity", "concurrent"))
+    drawn = [len(p.axes[0].collections) for p in panels]
+    assert drawn[:3] == [2, 2, 3] and drawn[3] == 0
+    note = panels[3].axes[0].texts[0].get_text().replace("\n", " ")
+    assert "“CRS and ICANS” (4) is “ICANS”" in note and "panel (b)" in note
+    # in a cohort where the two splits differ, both are drawn
+    assert all(len(p.axes[0].collections) for p in figures.peak_strips(results, ("concurrent", "crs")))
+    caption = captions(document="report")["fig-cap"]
+    assert any("not drawn again" in c for c in caption if c.startswith("Peak CAR"))
+
+
+def test_the_lowest_tick_of_a_log_axis_is_labelled(results):
+    """Figure 4's axis stopped between two decades, below the lowest labelled tick (10^3) and
+    above a peak of 212 copies: the lowest point sat beside an unlabelled minor tick."""
+    import matplotlib.pyplot as plt
+
+    for grouping in ("crs", "icans", "severity", "steroids", "tocilizumab"):
+        values = results.kinetics_values(grouping)
+        fig = figures.peak_strip(results.kinetics_peak[grouping], values)
+        fig.canvas.draw()
+        ax = fig.axes[0]
+        low, high = ax.get_ylim()
+        ticks = zip(ax.get_yticks(), ax.get_yticklabels())
+        labelled = [y for y, label in ticks if label.get_text() and low <= y <= high]
+        assert labelled and min(labelled) <= values["peak_copies"][values["peak_copies"] > 0].min(), grouping
+        plt.close(fig)
+
+
+# --------------------------------------------------------------------------- 16. the word count
+
+
+def test_the_main_text_keeps_to_the_journals_limits_with_the_details_in_the_supplement(bundled_render):
+    """The demo's main text was 4,053 words (limit 4,000): the adjustment terms of the model,
+    the publication's model and detail of the sensitivity analyses moved to the supplement,
+    which says them in full (nothing was deleted, no limit raised)."""
+    (line,) = [ln for ln in bundled_render.stderr.splitlines() if ln.startswith("manuscript: ")]
+    m = re.fullmatch(
+        r"manuscript: abstract (\d+) words \(limit 300\), main text ([\d,]+) words \(limit 4,000\), "
+        r"(\d+) figures and tables \(limit 8\)",
+        line,
+    )
+    assert m, line
+    abstract, main, displays = int(m.group(1)), int(m.group(2).replace(",", "")), int(m.group(3))
+    assert abstract <= 300 and main <= 4000 and displays <= 8, line
+    assert "warning:" not in bundled_render.stderr
+    supplement, manuscript = bundled_render.supplement.pdf_text, bundled_render.pdf_text
+    moved = (
+        "Among the adjustment terms of the manuscript's multivariable model",
+        "the publication's model, which adjusted the CRS/ICANS group for marrow blasts",
+    )
+    for words in moved:
+        assert words in supplement and words not in manuscript, words
+    assert "HR 3.27 (95% CI 1.68–6.36), p < 0.001 for Ph-positive disease" in supplement

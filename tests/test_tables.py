@@ -304,8 +304,9 @@ def test_table2_blocks_reference_rows_and_global_p():
     rows = _md_rows(md)
     assert rows[0] == ["Variable", "HR", "95% CI", "p"]
     labels = [r[0] for r in rows[2:]]
-    assert labels[0] == "**Overall survival (all patients, n = 93; 41 events)**"
-    assert "**Leukemia-free survival (patients in CR, n = 86; 44 events)**" in labels
+    # a label alone in its row: one line across the row in the PDF (filters/group-rows.lua)
+    assert labels[0] == "[**Overall survival (all patients, n = 93; 41 events)**]{.cx-group}"
+    assert "[**Leukemia-free survival (patients in CR, n = 86; 44 events)**]{.cx-group}" in labels
     assert labels.count("CRS/ICANS group") == 2
     os_block = rows[2:10]
     assert os_block[1] == ["BM blasts ≥20% vs <20%".replace("<", "\\<"), "0.89", "0.49–1.63", "0.707"]
@@ -369,7 +370,9 @@ def test_reproduction_table_rows_and_escaping():
     table = reproduction_table(rows)
     md = table._repr_markdown_()
     body = _md_rows(md)[2:]
-    assert body[0] == ["CR rate, CRS vs no CRS: p", "Results", "0.342", "0.3421", "0.0001", "reproduced", "Yes"]
+    # computed value and difference at the published precision (issue 21, finding 13: ".4g" printed
+    # "1.095e+04", "1460" and "0.7845" beside "0.735")
+    assert body[0] == ["CR rate, CRS vs no CRS: p", "Results", "0.342", "0.342", "0.000", "reproduced", "Yes"]
     assert body[1][2:] == ["93", "93", "0", "reproduced", "—"]
     assert body[2][0] == "\\<script\\>alert(1)\\</script\\> center" and body[2][-1] == "No"
     assert "cr_crs_p" not in md and "n_patients" not in md
@@ -401,7 +404,8 @@ def test_reproduction_table_accepts_the_reproduction_object_and_keeps_qualifiers
     )
     table = reproduction_table(ReproductionTable((row,), ReproductionSummary(1, 1, 0, 0, 0, 1, 1)))
     body = _md_rows(table._repr_markdown_())[2:]
-    assert body == [["Peak IL-6, CRS: p", "Table 1", "\\<0.001", "0.00042", "-0.00058", "exact", "Yes"]]
+    # a p as every p of the report; no difference to a bound ("< 0.001")
+    assert body == [["Peak IL-6, CRS: p", "Table 1", "\\<0.001", "\\<0.001", "—", "exact", "Yes"]]
 
 
 def test_reproduction_table_prints_years_without_thousands_separator():

@@ -121,3 +121,11 @@ STROBE_DECLARATIONS: dict[str, tuple[str, ...]] = {
     "21": ("setting",),
     "22": ("funding",),
 }
+
+#: What is missing when a section claims an item only in part (``strobe="13b:partial"``):
+#: the status column of the checklist says it.
+STROBE_PARTIAL: dict[str, str] = {
+    "8": "CRS and ICANS were graded by the treating centers, without central review",
+    "11": "continuous covariates entered as linear terms; their functional form was not examined",
+    "13b": "patients eligible but not infused, and why, are not in the data",
+}

@@ -2,8 +2,8 @@
 
 Presentation only, in the style of :mod:`analysis.report.figures` (its :data:`STYLE`, fixed
 panel geometry, and its Kaplan–Meier and cumulative-incidence panels); every p-value printed
-follows the disease documents' rule (``p > 0.99``, never ``p = 1.000``:
-:func:`analysis.report.formatting.p_near_one`). The response
+follows the report's rule (``p > 0.99``, never ``p = 1.000``:
+:func:`analysis.report.formatting.fmt_p`). The response
 distribution is a stacked bar per toxicity group with one colour per response level:
 a diverging colour-blind-safe scale (ColorBrewer RdBu, reversed: blue for the best
 responses, through grey, to red for progression), so the order of the scale is carried
@@ -20,7 +20,7 @@ from matplotlib.patches import Patch
 from analysis.estimators.ordinal import ResponseDistribution
 from analysis.registry.diseases import PFS, Scale
 from analysis.report import figures
-from analysis.report.formatting import fmt_p, with_p_near_one
+from analysis.report.formatting import fmt_count, fmt_p
 
 #: ColorBrewer RdBu (colour-blind safe), best response first; a scale of k levels takes
 #: k evenly spaced colours of it (4: Lugano; 7: IMWG).
@@ -39,7 +39,6 @@ def response_colors(scale: Scale) -> tuple[str, ...]:
     return tuple(RESPONSE_COLORS[round(i * step)] for i in range(len(scale.levels)))
 
 
-@with_p_near_one
 def response_stacked(distribution: ResponseDistribution, scale: Scale, title: str | None = None) -> Figure:
     """Stacked bars: the share of each response level (best at the bottom) per group,
     the group's n under its bar and the rank test's p above the panel."""
@@ -67,7 +66,7 @@ def response_stacked(distribution: ResponseDistribution, scale: Scale, title: st
     ax.set_xticks(range(len(shown)))
     labels = [figures.level_label(distribution.grouping, lv.key, lv.label) for lv in shown]
     wrapped = ["\n".join(textwrap.wrap(label, 11)) for label in labels]
-    ax.set_xticklabels([f"{label}\n(n = {lv.n})" for label, lv in zip(wrapped, shown)], fontsize=6.5)
+    ax.set_xticklabels([f"{label}\n(n = {fmt_count(lv.n)})" for label, lv in zip(wrapped, shown)], fontsize=6.5)
     ax.set_ylim(0, 100)
     ax.set_ylabel("Patients (%)")
     if distribution.result.test is not None or distribution.result.reason:
@@ -86,13 +85,11 @@ def response_stacked(distribution: ResponseDistribution, scale: Scale, title: st
     return fig
 
 
-@with_p_near_one
 def km(comparison, endpoint) -> Figure:
     """A Kaplan–Meier panel of a profile endpoint (PFS, DoR, OS) with its own axis labels."""
     return figures.km_plot(comparison, ylabel=endpoint.survival_axis, xlabel=endpoint.time_axis)
 
 
-@with_p_near_one
 def cif(result, cause: str) -> Figure:
     """Cumulative incidence of progression or NRM from infusion (every patient)."""
     fig = figures.cif_plot(result, cause)

@@ -12,7 +12,13 @@ numbers the renderers give them (the supplement's ``crossref: tbl-labels`` S1, S
 the supplement ``text.ref("tbl-cox")`` prints "Table 4 of the manuscript".
 
 Headings may carry ``strobe="6a 6b"``: the STROBE items the section meets
-(:mod:`analysis.report.strobe` builds the checklist from them).
+(:mod:`analysis.report.strobe` builds the checklist from them); ``"13b:partial"`` says the
+item is only partly met. Inside a section, an empty span ``[]{.strobe items="12c"}`` marks
+the very sentence (or, alone in its paragraph after a figure or table, with
+``display="fig-flow"``, the display) that meets an item: the checklist then points to its
+page. The Lua filter ``filters/strobe-anchors.lua`` turns it into an invisible labelled
+heading ``<strobe-12c>`` in the PDF (both renderers run it), whose page the renderers pass
+on as they pass the headings'.
 """
 
 from __future__ import annotations
@@ -42,6 +48,22 @@ _DIV_CLOSE = re.compile(r"^(:{3,})\s*$")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(\{[^{}]*\})?\s*$")
 _ATTR = re.compile(r"""#([\w:.-]+)|\.([\w-]+)|([\w-]+)=("[^"]*"|'[^']*'|\S+)""")
 _WHEN = re.compile(r"""when-meta=["']?([\w.-]+)""")
+_ANCHOR = re.compile(r"\[\]\{\.strobe\s+([^{}]*)\}")
+#: The mark of an item only partly met: ``strobe="13b:partial"``.
+PARTIAL = ":partial"
+
+
+def _strobe_tokens(spec: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``"13a 13b:partial"`` -> (("13a", "13b"), ("13b",)): the items, and those partly met."""
+    tokens = spec.split()
+    return tuple(t.removesuffix(PARTIAL) for t in tokens), tuple(
+        t.removesuffix(PARTIAL) for t in tokens if t.endswith(PARTIAL)
+    )
+
+
+def anchor_label(item: str) -> str:
+    """The label of the anchor of a STROBE item in a PDF: ``strobe-12c``."""
+    return f"strobe-{item}"
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,17 @@ class Heading:
     ident: str | None
     number: str | None  # "2.1"; None when unnumbered
     strobe: tuple[str, ...] = ()  # STROBE items the section meets: ("6a", "6b")
+    partial: tuple[str, ...] = ()  # of those, the items only partly met
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """``[]{.strobe items="12c"}``: where in a section a STROBE item is met."""
+
+    items: tuple[str, ...]
+    partial: tuple[str, ...]
+    heading: int | None  # index of the heading it is under (None: before the first)
+    display: str | None = None  # the figure or table it marks ("fig-flow")
 
 
 @dataclass(frozen=True)
@@ -67,6 +100,7 @@ class Document:
     name: str  # "report" | "supplement"
     headings: tuple[Heading, ...]
     floats: tuple[Float, ...]
+    anchors: tuple[Anchor, ...] = ()
 
     def float(self, label: str) -> Float | None:
         return next((f for f in self.floats if f.label == label), None)
@@ -146,7 +180,8 @@ def scan(path: Path | str, flags: Mapping | None = None, show_all: bool = False)
     labels = {kind: _labels(crossref.get(f"{kind}-labels")) for kind in ("fig", "tbl")}
     counters = {"fig": 0, "tbl": 0}
     floats: list[Float] = []
-    raw_headings: list[tuple[int, str, str | None, bool, tuple[str, ...]]] = []
+    raw_headings: list[tuple[int, str, str | None, bool, str]] = []
+    anchors: list[Anchor] = []
     shown = [True]  # per open div: is its content shown (and every enclosing div's)
     fence: str | None = None
     in_cell = False
@@ -195,15 +230,23 @@ def scan(path: Path | str, flags: Mapping | None = None, show_all: bool = False)
         m = _HEADING.match(line)
         if m:
             ident, classes, attrs = _attrs(m.group(3))
-            strobe = tuple(attrs.get("strobe", "").split())
-            raw_headings.append((len(m.group(1)), m.group(2).strip(), ident, "unnumbered" in classes, strobe))
+            raw_headings.append(
+                (len(m.group(1)), m.group(2).strip(), ident, "unnumbered" in classes, attrs.get("strobe", ""))
+            )
+            continue
+        for a in _ANCHOR.finditer(line):
+            _, _, attrs = _attrs(a.group(1))
+            items, partial = _strobe_tokens(attrs.get("items", ""))
+            anchors.append(
+                Anchor(items, partial, len(raw_headings) - 1 if raw_headings else None, attrs.get("display"))
+            )
     # section numbers as the renderers give them (number-sections: the shallowest numbered
     # level is the first number)
     numbered = [h for h in raw_headings if not h[3]]
     top = min((h[0] for h in numbered), default=1)
     levels: list[int] = []
     headings = []
-    for level, title, ident, unnumbered, strobe in raw_headings:
+    for level, title, ident, unnumbered, spec in raw_headings:
         number = None
         if not unnumbered:
             depth = max(level - top, 0)
@@ -212,8 +255,16 @@ def scan(path: Path | str, flags: Mapping | None = None, show_all: bool = False)
                 levels.append(0)
             levels[depth] += 1
             number = ".".join(str(n) for n in levels)
-        headings.append(Heading(level, title, ident, number, strobe))
-    return Document(path.stem, tuple(headings), tuple(floats))
+        strobe, partial = _strobe_tokens(spec)
+        headings.append(Heading(level, title, ident, number, strobe, partial))
+    anchored = [item for a in anchors for item in a.items]
+    twice = sorted({item for item in anchored if anchored.count(item) > 1})
+    if twice:
+        raise ValueError(
+            f"{path.name}: STROBE item(s) {', '.join(twice)} anchored more than once ([]{{.strobe items=...}}): "
+            "an item has one anchor per document (the section headings may claim it too)"
+        )
+    return Document(path.stem, tuple(headings), tuple(floats), tuple(anchors))
 
 
 @dataclass(frozen=True)

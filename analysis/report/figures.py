@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
@@ -41,7 +42,7 @@ from analysis.estimators.comparisons import Comparison, ResponseComparison
 from analysis.estimators.survival import SurvivalComparison
 from analysis.registry.concepts import ENDPOINTS, RESPONSES, TESTS
 from analysis.registry.groups import GROUPINGS
-from analysis.report.formatting import fmt_p
+from analysis.report.formatting import and_list, fmt_count, fmt_p, fmt_tick
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -303,7 +304,7 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None)
         )
         if comparison.not_assessed:  # left out of the counts above; said here, where it applies
             ax.annotate(
-                f"{comparison.not_assessed:,} not assessed, left out",
+                f"{fmt_count(comparison.not_assessed)} not assessed, left out",
                 xy=(g, 0),
                 xycoords=("data", "axes fraction"),
                 xytext=(0, -name_offset - 9 * 1.25),
@@ -344,13 +345,13 @@ def _count_layout(counts: list[tuple[int, int]], slot_pt: float) -> tuple[list[s
     that fits (down to :data:`COUNT_FONT_MIN`); else "182,796/" over "182,796"; else (counts
     in the millions with three levels) one line turned upright."""
     gap = 1.5  # points between neighbouring labels
-    for template in ("{e:,}/{n:,}", "{e:,}/\n{n:,}"):
-        labels = [template.format(e=e, n=n) for e, n in counts]
+    for template in ("{e}/{n}", "{e}/\n{n}"):
+        labels = [template.format(e=fmt_count(e), n=fmt_count(n)) for e, n in counts]
         widest = max(_text_size_pt(s, COUNT_FONT_MAX)[0] for s in labels)
         size = min(COUNT_FONT_MAX, COUNT_FONT_MAX * (slot_pt - gap) / widest)
         if size >= COUNT_FONT_MIN:
             return labels, math.floor(size * 4) / 4, 0.0
-    return [f"{e:,}/{n:,}" for e, n in counts], COUNT_FONT_MIN + 0.5, 90.0
+    return [f"{fmt_count(e)}/{fmt_count(n)}" for e, n in counts], COUNT_FONT_MIN + 0.5, 90.0
 
 
 def _p_bracket(ax, x0: float, x1: float, p, reason) -> None:
@@ -558,7 +559,7 @@ def _risk_table(ax, comparison: SurvivalComparison, shown, colors, x_right: floa
     ax.set_title("Number at risk", loc="left", fontsize=8, pad=3, x=-0.14)
 
     columns = [t for t in comparison.risk_times if t <= x_right + 1e-9]
-    texts = [[f"{n:,}" for n in comparison.at_risk.get(lv.key, ())[: len(columns)]] for _, lv in shown]
+    texts = [[f"{fmt_count(n)}" for n in comparison.at_risk.get(lv.key, ())[: len(columns)]] for _, lv in shown]
     widest = max((len(s) for row in texts for s in row), default=1)
     column_pt = ax_width * 72 * KM_TICK_MONTHS / x_right if x_right else 72
     # Large cohorts: numbers are printed in full, so show every 2nd (3rd, ...) time when
@@ -614,12 +615,12 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
     slot_pt = (width - left - right) * 72 / max(len(shown), 1)
     # a registry's "(n = 140,069)" cannot be wrapped: a smaller font when it would touch its neighbour
     tick_size = float(STYLE["xtick.labelsize"])
-    widest_n = max((_text_size_pt(f"(n = {lv.n:,})", tick_size)[0] for _, lv in shown), default=0.0)
+    widest_n = max((_text_size_pt(f"(n = {fmt_count(lv.n)})", tick_size)[0] for _, lv in shown), default=0.0)
     if widest_n > slot_pt - 6:
         tick_size = max(6.0, math.floor(4 * tick_size * (slot_pt - 6) / widest_n) / 4)
     wrap_chars = max(8, int(slot_pt / (0.58 * tick_size)) - 1)  # neighbours never touch
     tick_labels = [
-        "\n".join(textwrap.wrap(level_label(grouping, lv.key, lv.label), wrap_chars)) + f"\n(n = {lv.n:,})"
+        "\n".join(textwrap.wrap(level_label(grouping, lv.key, lv.label), wrap_chars)) + f"\n(n = {fmt_count(lv.n)})"
         for _, lv in shown
     ]
     max_lines = max((s.count("\n") + 1 for s in tick_labels), default=1)
@@ -659,7 +660,9 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
                 gid="median",
             )
 
-    bottom = floor if has_zero else low_value
+    # the axis reaches down to the decade below the lowest peak, so that its lowest tick is a
+    # labelled one (a point below an unlabelled minor tick cannot be read); zeros sit below it
+    bottom = floor if has_zero else 10 ** math.floor(math.log10(low_value))
     decades = max(math.log10(top_value) - math.log10(bottom), 1.0)
     headroom = 0.27 if thinned else 0.15  # room for the note on thinned points
     ax.set_ylim(bottom / 10 ** (0.06 * decades), top_value * 10 ** (headroom * decades))
@@ -689,7 +692,8 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
         ax.text(
             0.5,
             0.91,
-            f"{MAX_STRIP_POINTS:,} points per group at evenly spaced quantiles;\nmedians and p from all patients",
+            f"{fmt_count(MAX_STRIP_POINTS)} points per group at evenly spaced quantiles;\n"
+            "medians and p from all patients",
             transform=ax.transAxes,
             ha="center",
             va="top",
@@ -835,7 +839,8 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
     ax.set_xlim(-0.5, len(visits) - 0.5)
     ax.set_xticks(range(len(visits)))
     ax.set_xticklabels(
-        [f"{d:g}" + (f"\n±{within[d]:g}" if d in within and not pd.isna(within[d]) else "") for d in visits], fontsize=7
+        [fmt_tick(d) + (f"\n±{fmt_tick(within[d])}" if d in within and not pd.isna(within[d]) else "") for d in visits],
+        fontsize=7,
     )
     ax.set_xlabel("Visit, days after infusion (± window)", fontsize=8)
     ax.set_ylabel("CAR copies per µg DNA")
@@ -847,7 +852,7 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
         ax_n.spines[side].set_visible(False)
     ax_n.tick_params(left=False, bottom=False, labelleft=False, labelbottom=False)
     ax_n.set_title("Patients sampled in the window", loc="left", fontsize=8, pad=3, x=-0.14)
-    widest = max((len(f"{n:,}") for row in counts for n in row.values()), default=1)
+    widest = max((len(f"{fmt_count(n)}") for row in counts for n in row.values()), default=1)
     column_pt = ax_width * 72 / max(len(visits), 1)
     fontsize = max(5.0, min(7.5, (column_pt - 2) / (0.62 * widest)))
     axes_pt = ax_width * 72
@@ -865,7 +870,7 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
             ax_n.text(
                 position[d],
                 row,
-                f"{row_counts.get(d, 0):,}",
+                f"{fmt_count(row_counts.get(d, 0))}",
                 ha="center",
                 va="center",
                 color=color,
@@ -952,14 +957,14 @@ def forest_plot(cox) -> Figure:
         ax.set_ylim(-0.6, len(rows) - 0.4)
         ax.axvline(1.0, color="0.45", lw=0.8, ls=(0, (3, 2)), zorder=1)
         ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_tick(v)))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.xaxis.set_minor_locator(FixedLocator([]))
         ax.spines["left"].set_visible(False)
         ax.tick_params(axis="y", left=False, labelleft=False)
         ax.set_xlabel("Hazard ratio (log scale)")
         title = ENDPOINTS[endpoint].title if endpoint in ENDPOINTS else endpoint.upper()
-        ax.set_title(f"{title}\n(n = {result.n:,}; {result.events:,} events)", fontsize=8.5, pad=4)
+        ax.set_title(f"{title}\n(n = {fmt_count(result.n)}; {fmt_count(result.events)} events)", fontsize=8.5, pad=4)
         terms = {t.key: t for t in result.terms}
         for i, (_label, key, kind, meaning) in enumerate(rows):
             y = y_of[i]
@@ -1039,6 +1044,42 @@ CIF_AXIS_LABELS = {
     "relapse": "Relapse incidence (%)",
     "nrm": "Non-relapse mortality (%)",
 }
+
+
+def peak_strips(results, groupings: Sequence[str]) -> list[Figure]:
+    """Figure 4's panels, one per grouping (:func:`peak_strip`); a grouping that divides the
+    patients with kinetics into the groups of an earlier panel is the same comparison and
+    gets :func:`same_split_panel` instead of a second copy of that panel."""
+    panels = []
+    for i, grouping in enumerate(groupings):
+        twin = results.kinetics_same_split(grouping, groupings[:i])
+        if twin:
+            letter = "abcdefghijklmnopqrstuvwxyz"[groupings.index(twin)]
+            pairs = results.kinetics_level_pairs(grouping, twin)
+            panels.append(same_split_panel(results.kinetics_peak[grouping], results.kinetics_peak[twin], pairs, letter))
+        else:
+            panels.append(peak_strip(results.kinetics_peak[grouping], results.kinetics_values(grouping)))
+    return panels
+
+
+def same_split_panel(comparison: Comparison, twin: Comparison, pairs, panel: str) -> Figure:
+    """A panel of Figure 4 whose groups are, among the patients with kinetics, those of an
+    earlier panel (``twin``, drawn as panel ``panel``; ``pairs``: (level, twin's level) holding
+    the same patients): the same comparison is not drawn twice; the panel says which groups
+    are the same."""
+    mine = {lv.key: lv for lv in comparison.levels}
+    theirs = {lv.key: lv for lv in twin.levels}
+    same = and_list(
+        f"“{level_label(comparison.grouping, a, mine[a].label)}” ({fmt_count(mine[a].n)}) is "
+        f"“{level_label(twin.grouping, b, theirs[b].label)}”"
+        for a, b in pairs
+        if a in mine and b in theirs
+    )
+    total = sum(lv.n for lv in comparison.levels)
+    return _not_estimable_panel(
+        f"Among the {fmt_count(total)} patients with kinetics, the group {same} of panel ({panel}): "
+        "the same comparison, not drawn twice."
+    )
 
 
 def _not_estimable_panel(message: str, size: tuple[float, float] = PANEL_SIZE) -> Figure:
@@ -1143,9 +1184,9 @@ def onset_plot(onset: dict) -> Figure:
         low, high = np.append(low, low[-1]), np.append(high, high[-1])
         ax.fill_between(times, 100 * low, 100 * high, step="post", color=color, alpha=0.15, linewidth=0, gid="ci_band")
         ax.step(times, 100 * estimate, where="post", color=color, lw=1.3, solid_joinstyle="miter")
-        median = f"median day {inc.median_day:g}" if inc.median_day is not None else "median not reached"
+        median = f"median day {fmt_tick(inc.median_day)}" if inc.median_day is not None else "median not reached"
         handles.append(Line2D([], [], color=color, lw=1.5))
-        labels.append(f"{ONSET_LABELS.get(key, key)} ({inc.onsets:,} of {inc.n:,}; {median})")
+        labels.append(f"{ONSET_LABELS.get(key, key)} ({fmt_count(inc.onsets)} of {fmt_count(inc.n)}; {median})")
     ax.axhline(50, color="#808080", lw=0.7, ls=(0, (1, 2)), zorder=0)
     ax.set_xlim(0, x_right)
     ax.set_ylim(0, 102)
@@ -1218,18 +1259,22 @@ def flow_diagram(flow) -> Figure:
     main_x, side_left = 2.0, 3.7
     # concepts.RESPONSE_RULE: died or not followed up before the assessment = not in CR (in the
     # rates' denominators); a response recorded as not evaluable is left out of the rates
-    not_assessed = f"Died or not followed up before\nday 30, counted as not in CR\nn = {flow.before_assessment:,}"
+    not_assessed = (
+        f"Died or not followed up before\nday 30, counted as not in CR\nn = {fmt_count(flow.before_assessment)}"
+    )
     if flow.response_not_evaluable:
-        not_assessed += f"\nResponse not evaluable,\nleft out of the rates: n = {flow.response_not_evaluable:,}"
-    mrd_side = f"MRD-positive CR\nn = {flow.mrd_positive_cr:,}"
-    mrd_box = f"{RESPONSES['mrd_negative_cr'].label}\nn = {flow.mrd_negative_cr:,}"
+        not_assessed += (
+            f"\nResponse not evaluable,\nleft out of the rates: n = {fmt_count(flow.response_not_evaluable)}"
+        )
+    mrd_side = f"MRD-positive CR\nn = {fmt_count(flow.mrd_positive_cr)}"
+    mrd_box = f"{RESPONSES['mrd_negative_cr'].label}\nn = {fmt_count(flow.mrd_negative_cr)}"
     if flow.mrd_not_assessed_cr:  # "not done" is counted apart, never as positive or negative
-        mrd_side += f"\nMRD not assessed\nn = {flow.mrd_not_assessed_cr:,}"
-        mrd_box += f"\n(MRD assessed in {flow.cr - flow.mrd_not_assessed_cr:,}\nof {flow.cr:,} in CR)"
+        mrd_side += f"\nMRD not assessed\nn = {fmt_count(flow.mrd_not_assessed_cr)}"
+        mrd_box += f"\n(MRD assessed in {fmt_count(flow.cr - flow.mrd_not_assessed_cr)}\nof {fmt_count(flow.cr)} in CR)"
     rows = [
-        (4.15 + lift, f"Infused\nn = {flow.infused:,}", not_assessed),
-        (3.2 + lift, f"Assessed at day 30\nn = {flow.evaluable:,}", f"Not in CR\nn = {flow.no_cr:,}"),
-        (2.25 + lift, f"{RESPONSES['cr'].label}\nn = {flow.cr:,}", mrd_side),
+        (4.15 + lift, f"Infused\nn = {fmt_count(flow.infused)}", not_assessed),
+        (3.2 + lift, f"Assessed at day 30\nn = {fmt_count(flow.evaluable)}", f"Not in CR\nn = {fmt_count(flow.no_cr)}"),
+        (2.25 + lift, f"{RESPONSES['cr'].label}\nn = {fmt_count(flow.cr)}", mrd_side),
         (1.3 + lift, mrd_box, None),
     ]
     if not flow.mrd_collected:  # the registry does not collect MRD: the flow ends at CR
@@ -1247,16 +1292,16 @@ def flow_diagram(flow) -> Figure:
             arrow(main_x, y_side, side_left - pad, y_side)
             box(side_left, y_side, side, ha="left")
     outcomes = [
-        f"Relapsed\nn = {flow.relapsed_mrd_negative:,}\n(all CR: {flow.relapsed:,})",
-        f"Died without relapse\nn = {flow.died_without_relapse_mrd_negative:,}\n"
-        f"(all CR: {flow.died_without_relapse:,})",
-        f"Alive in CR\nn = {flow.alive_in_cr_mrd_negative:,}\n(all CR: {flow.alive_in_cr:,})",
+        f"Relapsed\nn = {fmt_count(flow.relapsed_mrd_negative)}\n(all CR: {fmt_count(flow.relapsed)})",
+        f"Died without relapse\nn = {fmt_count(flow.died_without_relapse_mrd_negative)}\n"
+        f"(all CR: {fmt_count(flow.died_without_relapse)})",
+        f"Alive in CR\nn = {fmt_count(flow.alive_in_cr_mrd_negative)}\n(all CR: {fmt_count(flow.alive_in_cr)})",
     ]
     if not flow.mrd_collected:
         outcomes = [
-            f"Relapsed\nn = {flow.relapsed:,}",
-            f"Died without relapse\nn = {flow.died_without_relapse:,}",
-            f"Alive in CR\nn = {flow.alive_in_cr:,}",
+            f"Relapsed\nn = {fmt_count(flow.relapsed)}",
+            f"Died without relapse\nn = {fmt_count(flow.died_without_relapse)}",
+            f"Alive in CR\nn = {fmt_count(flow.alive_in_cr)}",
         ]
     y_out, y_bar, xs = 0.32, 0.8, (1.0, 3.25, 5.5)
     ax.plot([main_x, main_x], [rows[-1][0] - half(rows[-1][1]) - pad, y_bar], color="black", lw=0.8)
@@ -1279,9 +1324,10 @@ def flow_diagram(flow) -> Figure:
             },
         )
         hsct = (
-            f"Allogeneic HSCT in CR\nn = {flow.hsct_in_cr_mrd_negative:,}\n(all CR: {flow.hsct_in_cr:,})"
+            f"Allogeneic HSCT in CR\nn = {fmt_count(flow.hsct_in_cr_mrd_negative)}\n"
+            f"(all CR: {fmt_count(flow.hsct_in_cr)})"
             if flow.mrd_collected
-            else f"Allogeneic HSCT in CR\nn = {flow.hsct_in_cr:,}"
+            else f"Allogeneic HSCT in CR\nn = {fmt_count(flow.hsct_in_cr)}"
         )
         box(side_left, y_hsct, hsct, ha="left")
     ax.plot([xs[0], xs[-1]], [y_bar, y_bar], color="black", lw=0.8)
@@ -1431,7 +1477,8 @@ def swimmer_plot(timelines) -> Figure:
         ax_early.text(
             0.0,
             1.0 + 0.03 / main_h,
-            f"{timelines.shown:,} of {timelines.n_patients:,} patients shown, at evenly spaced ranks of follow-up",
+            f"{fmt_count(timelines.shown)} of {fmt_count(timelines.n_patients)} patients shown, "
+            "at evenly spaced ranks of follow-up",
             transform=ax_early.transAxes,
             ha="left",
             va="bottom",

@@ -2,10 +2,9 @@
 
 Conventions (the same everywhere in the report):
 
-* p-values: three decimals, ``"p = 0.342"``; below 0.001 ``"p < 0.001"``.
-  Values that round to 1 print ``"p = 1.000"`` (an honest rounding, and the
-  same three decimals as every other p) rather than ``"p > 0.999"``; within
-  :func:`p_near_one` (the LBCL and MM documents), ``"p > 0.99"`` (a table cell ``">0.99"``).
+* p-values: three decimals, ``"p = 0.342"``; below 0.001 ``"p < 0.001"``; a value that
+  rounds to 1 at three decimals prints ``"p > 0.99"`` (a table cell ``">0.99"``), never
+  ``"p = 1.000"`` (no test gives certainty; Holm-adjusted values capped at 1 included).
 * A statistic that could not be estimated (``None`` or NaN) never prints as
   "nan" or "None": prose gets :data:`NOT_ESTIMABLE` ("not estimable", with the
   reason in parentheses when one is known), table cells get :data:`CELL_MISSING`
@@ -19,7 +18,10 @@ Conventions (the same everywhere in the report):
   most precise number the rule above gives any of them (whole numbers when any is 1,000 or
   more, at most two decimals when any is 0.1 or more): "0.3 (0.1–5.0)", never
   "0.3 (0.1–5)"; "12 (2–70)" when all are whole; "10,953 (12–27,231)"; "1.15 (0.02–3.00)".
-* Percentages: one decimal ("92.5%"). Hazard ratios: two decimals.
+* Percentages: one decimal ("92.5%"). Hazard and odds ratios: two decimals; a limit below
+  0.01 keeps one significant digit and the other numbers of its interval take as many
+  decimals ("0.26 (0.002–2.360)", never "0.002–2.36" nor "0.00–2.36").
+* Counts: :func:`fmt_count` ("1,234"), in prose, tables and figure labels alike.
 * Ranges use an en dash ("2–70").
 * Rounding is half up on the number's shortest decimal form (1.15 -> "1.2"),
   which is what a reader checking by hand expects.
@@ -27,13 +29,8 @@ Conventions (the same everywhere in the report):
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, TypeVar
 
 NOT_ESTIMABLE = "not estimable"
 CELL_MISSING = "—"
@@ -41,6 +38,10 @@ CELL_MISSING = "—"
 __all__ = [
     "CELL_MISSING",
     "NOT_ESTIMABLE",
+    "fmt_ci",
+    "fmt_count",
+    "fmt_count_pct",
+    "fmt_hr",
     "fmt_hr_ci",
     "fmt_median_range",
     "fmt_months",
@@ -50,8 +51,10 @@ __all__ = [
     "fmt_p",
     "fmt_p_bare",
     "fmt_pct",
+    "fmt_ratio_ci",
     "fmt_shift_ci",
     "fmt_signed",
+    "fmt_tick",
     "is_missing",
     "shared_decimals",
 ]
@@ -85,7 +88,8 @@ def _missing_text(missing: str, reason: str | None) -> str:
 
 
 def fmt_p_bare(p, reason: str | None = None, missing: str = CELL_MISSING) -> str:
-    """A p-value for a table cell: ``"0.342"``, ``"<0.001"``, ``"1.000"``; missing -> "—"."""
+    """A p-value for a table cell: ``"0.342"``, ``"<0.001"``, ``">0.99"`` (it rounds to 1);
+    missing -> "—"."""
     if is_missing(p):
         return _missing_text(missing, reason)
     p = float(p)
@@ -94,11 +98,11 @@ def fmt_p_bare(p, reason: str | None = None, missing: str = CELL_MISSING) -> str
     if p < 0.001:
         return "<0.001"
     text = _fixed(p, 3)
-    return P_NEAR_ONE if text == "1.000" and _NEAR_ONE.get() else text
+    return ">0.99" if text == "1.000" else text
 
 
 def fmt_p(p, reason: str | None = None, missing: str = NOT_ESTIMABLE) -> str:
-    """A p-value for prose and figures: ``"p = 0.342"``, ``"p < 0.001"``.
+    """A p-value for prose and figures: ``"p = 0.342"``, ``"p < 0.001"``, ``"p > 0.99"``.
 
     ``fmt_p(None, "no events")`` -> ``"not estimable (no events)"``.
     """
@@ -106,36 +110,6 @@ def fmt_p(p, reason: str | None = None, missing: str = NOT_ESTIMABLE) -> str:
         return _missing_text(missing, reason)
     bare = fmt_p_bare(p)
     return f"p {bare[0]} {bare[1:]}" if bare.startswith(("<", ">")) else f"p = {bare}"
-
-
-#: A p-value that rounds to 1 at three decimals, within :func:`p_near_one`: no test gives certainty.
-P_NEAR_ONE = ">0.99"
-_NEAR_ONE: ContextVar[bool] = ContextVar("p_near_one", default=False)
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-@contextmanager
-def p_near_one() -> Iterator[None]:
-    """Within this block, a p-value that rounds to 1 prints ``"p > 0.99"`` (``">0.99"`` in a
-    table), never ``"p = 1.000"``: the rule of the LBCL and MM documents, whose tables and
-    figures are built by the same functions as the B-ALL report's (which keeps ``"1.000"``
-    until it adopts the rule). Scoped to the call: nothing outside the block changes."""
-    token = _NEAR_ONE.set(True)
-    try:
-        yield
-    finally:
-        _NEAR_ONE.reset(token)
-
-
-def with_p_near_one(func: _F) -> _F:
-    """``func`` with its p-values printed by the rule of :func:`p_near_one`."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with p_near_one():
-            return func(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _decimals(x: float) -> int:
@@ -204,6 +178,20 @@ def fmt_n_of(k, n, missing: str = NOT_ESTIMABLE) -> str:
     return f"{k:,} of {n:,} ({percent})"
 
 
+def fmt_count(n, missing: str = NOT_ESTIMABLE) -> str:
+    """A count with thousands separators, in prose, tables and figure labels: ``1234`` ->
+    ``"1,234"``; a count that is not whole is a number (:func:`fmt_number`)."""
+    if is_missing(n):
+        return missing
+    return f"{int(n):,}" if float(n) == int(n) else fmt_number(n, missing)
+
+
+def fmt_tick(x) -> str:
+    """An axis tick or a nominal value as given (no trailing zeros), with thousands
+    separators: ``0.25`` -> ``"0.25"``, ``1095`` -> ``"1,095"``."""
+    return f"{float(x):,g}"
+
+
 def fmt_count_pct(k, percent, missing: str = CELL_MISSING) -> str:
     """A table cell ``"41 (54.0%)"``; the percentage is supplied (0–100), never recomputed."""
     if is_missing(k):
@@ -211,35 +199,54 @@ def fmt_count_pct(k, percent, missing: str = CELL_MISSING) -> str:
     return f"{int(k):,} ({fmt_pct(percent, missing=missing)})"
 
 
-def _ratio(x) -> str:
-    """A ratio with two decimals, or two significant digits below 0.01 (a Firth or exact
-    limit of 0.0003 must not print as "0.00")."""
-    x = float(x)
-    if 0 < abs(x) < 0.01:
-        return f"{x:.2g}" if "e" not in f"{x:.2g}" else f"{x:.2e}"
-    return _fixed(x, 2)
+def _ratio_decimals(*values) -> int:
+    """Decimals of ratios shown together (an estimate and its interval): two, or as many as
+    the smallest non-zero value below 0.01 needs for one significant digit (a Firth or exact
+    limit of 0.0003 must not print as "0.00"), for every one of them."""
+    small = [abs(float(v)) for v in values if not is_missing(v) and 0 < abs(float(v)) < 0.01]
+    return max([2] + [-math.floor(math.log10(v)) for v in small])
+
+
+def _ratio(x, decimals: int | None = None) -> str:
+    return _fixed(float(x), _ratio_decimals(x) if decimals is None else decimals)
 
 
 def fmt_hr(hr, missing: str = NOT_ESTIMABLE) -> str:
-    """A hazard (or odds) ratio with two decimals: ``"2.02"``; ``"0.0031"`` below 0.01."""
+    """A hazard (or odds) ratio with two decimals: ``"2.02"``; ``"0.005"`` below 0.01."""
     return missing if is_missing(hr) else _ratio(hr)
 
 
-def fmt_ci(low, high, missing: str = NOT_ESTIMABLE) -> str:
-    """A confidence interval of a ratio ``"0.65–6.26"`` (two decimals, two significant digits
-    below 0.01); either bound missing -> ``missing``."""
+def fmt_ci(low, high, missing: str = NOT_ESTIMABLE, decimals: int | None = None) -> str:
+    """A confidence interval of a ratio ``"0.65–6.26"``: both limits at one precision, two
+    decimals unless a limit below 0.01 needs more (``"0.002–2.360"``); either bound missing
+    -> ``missing``. ``decimals``: the precision of the estimate shown with it."""
     if is_missing(low) or is_missing(high):
         return missing
-    return f"{_ratio(low)}–{_ratio(high)}"
+    d = _ratio_decimals(low, high) if decimals is None else decimals
+    return f"{_ratio(low, d)}–{_ratio(high, d)}"
 
 
 def fmt_hr_ci(hr, low, high, missing: str = NOT_ESTIMABLE) -> str:
-    """``"2.02 (0.65–6.26)"``; an HR without a finite interval prints ``"2.02 (95% CI <missing>)"``."""
+    """``"2.02 (0.65–6.26)"``, ``"0.260 (0.002–2.360)"`` (one precision for the three); an HR
+    without a finite interval prints ``"2.02 (95% CI <missing>)"``."""
     if is_missing(hr):
         return missing
     if is_missing(low) or is_missing(high):
         return f"{fmt_hr(hr)} (95% CI {missing})"
-    return f"{fmt_hr(hr)} ({fmt_ci(low, high)})"
+    d = _ratio_decimals(hr, low, high)
+    return f"{_ratio(hr, d)} ({fmt_ci(low, high, decimals=d)})"
+
+
+def fmt_ratio_ci(name: str, estimate, low, high, missing: str = NOT_ESTIMABLE) -> str:
+    """A named ratio with its interval for prose: ``"HR 2.02 (95% CI 0.65–6.26)"``,
+    ``"Firth OR 0.260 (95% CI 0.002–2.360)"``; a missing or infinite limit:
+    ``"HR 2.02 (95% CI not estimable)"``."""
+    if is_missing(estimate):
+        return f"{name} {missing}".strip()
+    if is_missing(low) or is_missing(high):
+        return f"{name} {fmt_hr(estimate)} (95% CI {missing})".strip()
+    d = _ratio_decimals(estimate, low, high)
+    return f"{name} {_ratio(estimate, d)} (95% CI {fmt_ci(low, high, decimals=d)})".strip()
 
 
 def fmt_signed(x, decimals: int = 1, missing: str = NOT_ESTIMABLE) -> str:
@@ -247,7 +254,7 @@ def fmt_signed(x, decimals: int = 1, missing: str = NOT_ESTIMABLE) -> str:
     ``-0.00003`` -> ``"0.0"`` (a location shift in days)."""
     if is_missing(x):
         return missing
-    text = _fixed(float(x), decimals)
+    text = _fixed(float(x), decimals, thousands=True)
     if float(text.replace(",", "")) == 0:
         text = text.lstrip("-")
     return text.replace("-", "\u2212")

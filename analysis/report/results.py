@@ -164,6 +164,31 @@ class Results:
         """Whether the registry collects an (optional) contract column."""
         return column not in self.not_collected
 
+    def kinetics_same_split(self, grouping: str, earlier) -> str | None:
+        """The first of the ``earlier`` groupings that divides the patients with kinetics into
+        the same groups as ``grouping`` (level names aside), or None: its comparison of the
+        peaks is the same one (in the demo, every patient with kinetics and ICANS also had
+        CRS, so "concurrent CRS and ICANS versus others" is "ICANS versus no ICANS")."""
+        if self.kinetics_patients is None or self.kinetics_patients.empty:
+            return None
+        for other in earlier:
+            if self.kinetics_level_pairs(grouping, other):
+                return other
+        return None
+
+    def kinetics_level_pairs(self, grouping: str, other: str) -> list[tuple[str, str]]:
+        """``[(level of grouping, level of other), ...]`` holding the same patients with
+        kinetics, when the two groupings divide them alike; [] when they do not."""
+        if self.kinetics_patients is None or self.kinetics_patients.empty:
+            return []
+        mine = self.kinetics_patients[GROUPINGS[grouping].column].astype(str)
+        theirs = self.kinetics_patients[GROUPINGS[other].column].astype(str)
+        table = pd.crosstab(mine, theirs) > 0
+        # one non-empty cell in every row and every column: the same partition
+        if not ((table.sum(axis=0) == 1).all() and (table.sum(axis=1) == 1).all()):
+            return []
+        return [(str(a), str(table.columns[table.loc[a]][0])) for a in table.index]
+
     def kinetics_values(self, grouping: str) -> pd.DataFrame:
         """Per-patient peak copies with the patient's level key for a grouping (no identifiers)."""
         if self.kinetics_patients is None:

@@ -20,6 +20,7 @@ results only. Missing statistics print as an em dash (formatting.CELL_MISSING).
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,15 +47,18 @@ from analysis.report.formatting import (
     CELL_MISSING,
     and_list,
     fmt_ci,
+    fmt_count,
     fmt_count_pct,
     fmt_date,
     fmt_hr,
     fmt_hr_ci,
     fmt_median_range,
+    fmt_number,
     fmt_p,
     fmt_p_bare,
     fmt_pct,
     fmt_shift_ci,
+    fmt_signed,
     is_missing,
 )
 from analysis.report.pvalues import PValueTable, family_display, ph_term_label
@@ -150,6 +154,10 @@ def _to_markdown(spec: _Spec) -> str:
     lines = [header, separator]
     for kind, row in zip(spec.row_kinds, spec.rows):
         cells = [_md_cell(c, bold=(kind == "group" and i == 0)) for i, c in enumerate(row)]
+        if kind == "group" and cells[0] and row[0].md is None and not any(c.text for c in row[1:]):
+            # a label alone in its row: printed on one line across the empty cells in the PDF
+            # (filters/group-rows.lua), not broken in the narrow first column
+            cells[0] = f"[{cells[0]}]{{.cx-group}}"
         lines.append("| " + " | ".join(cells) + " |")
     notes = " ".join(
         (f"^{mark}^ " if mark else "") + md_escape(text).rstrip("\\.") + "." for mark, text in spec.footnotes
@@ -314,8 +322,8 @@ def table1(
     if overall is not None:
         n_all = max((getattr(overall.get(v), "n", 0) for v in variables), default=0)
         columns.append("overall")
-        md_headers.append(f"All patients (n\u00a0=\u00a0{n_all:,})")
-        html_headers.append(f"All patients (n = {n_all:,})")
+        md_headers.append(f"All patients (n\u00a0=\u00a0{fmt_count(n_all)})")
+        html_headers.append(f"All patients (n = {fmt_count(n_all)})")
         widths.append(9)
     level_n: dict[tuple[str, int], int] = {}
     for g in groupings:
@@ -327,8 +335,8 @@ def table1(
             col = f"{g}__{level.key}"
             ids.append(col)
             columns.append(col)
-            md_headers.append(f"{level.label} (n\u00a0=\u00a0{n:,})")  # "(n = 17)" never splits
-            html_headers.append(f"{level.label} (n = {n:,})")
+            md_headers.append(f"{level.label} (n\u00a0=\u00a0{fmt_count(n)})")  # "(n = 17)" never splits
+            html_headers.append(f"{level.label} (n = {fmt_count(n)})")
             # the levels of every grouping share the width (3 groupings of 2 levels: 55 / 6 each)
             n_levels = sum(len(GROUPINGS[x].levels) for x in groupings)
             widths.append(int(round((55 if overall is not None else 64) / n_levels)))
@@ -397,7 +405,7 @@ def table1(
             for i, level in enumerate(comparisons[(variable, g)].levels):
                 missing_count = level_n[(g, i)] - level.n
                 if missing_count > 0:
-                    gaps.append(f"{GROUPINGS[g].levels[i].label} {missing_count:,}")
+                    gaps.append(f"{GROUPINGS[g].levels[i].label} {fmt_count(missing_count)}")
         if gaps:
             # one grouping's levels partition the cohort, so list the first grouping only
             first_g = present[0]
@@ -460,7 +468,7 @@ def ph_table(cox: Mapping[str, CoxResult]) -> Table:
             continue
         for t in result.ph_tests:
             label = "Global test" if t.term == "GLOBAL" else ph_term_label(t.term, result)
-            chisq = CELL_MISSING if t.chisq is None else f"{t.chisq:.2f}"
+            chisq = fmt_number(t.chisq, CELL_MISSING, decimals=2)
             spec.add("sub", Cell(_INDENT + label), chisq, CELL_MISSING if t.df is None else str(t.df), fmt_p_bare(t.p))
     spec.footnotes.append(
         (
@@ -520,7 +528,10 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
         title, population = _endpoint_title(endpoint)
         spec.add(
             "group",
-            Cell(f"{title} ({population + ', ' if population else ''}n = {result.n:,}; {result.events:,} events)"),
+            Cell(
+                f"{title} ({population + ', ' if population else ''}n = {fmt_count(result.n)}; "
+                f"{fmt_count(result.events)} events)"
+            ),
         )
         e_of = {k[2]: e for k, e in (e_values or {}).items() if k[:2] == ("cox", endpoint)} if with_e else None
         for term in result.covariate_terms:
@@ -546,9 +557,12 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
                 if epv < EPV_RULE
                 else ""
             )
-            epv_notes.append(f"{title} {epv:.1f} ({result.events:,} events, {result.n_coefficients} coefficients{low})")
+            epv_notes.append(
+                f"{title} {fmt_number(epv, decimals=1)} ({fmt_count(result.events)} events, "
+                f"{result.n_coefficients} coefficients{low})"
+            )
         if result.n_missing:
-            missing_notes.append(f"{title} {result.n_missing:,}")
+            missing_notes.append(f"{title} {fmt_count(result.n_missing)}")
 
     first = next(iter(cox.values()), None)
     if first is not None:
@@ -621,7 +635,7 @@ _NOT_ESTIMABLE = "NE"
 def _months_1dp(x, not_estimable: bool = False) -> str:
     if is_missing(x):
         return _NOT_ESTIMABLE if not_estimable else _NOT_REACHED
-    return f"{x:.1f}"
+    return fmt_number(x, decimals=1)
 
 
 def _median_cell(level: KMSummary) -> str:
@@ -682,8 +696,8 @@ def table3(
             spec.add(
                 "group",
                 Cell(title + (f" ({population})" if population else "")),
-                f"{lv.n:,}",
-                f"{lv.events:,}",
+                f"{fmt_count(lv.n)}",
+                f"{fmt_count(lv.events)}",
                 _median_cell(lv),
                 *[_landmark_cell(lv, m) for m in TABLE3_LANDMARKS],
                 "",
@@ -723,8 +737,8 @@ def table3(
                 spec.add(
                     "sub",
                     Cell(_INDENT + level.label),
-                    f"{level.n:,}",
-                    f"{level.events:,}",
+                    f"{fmt_count(level.n)}",
+                    f"{fmt_count(level.events)}",
                     _median_cell(level),
                     *[_landmark_cell(level, m) for m in TABLE3_LANDMARKS],
                     hr_text,
@@ -758,9 +772,11 @@ def _field(row, name):
     return row.get(name) if isinstance(row, Mapping) else getattr(row, name, None)
 
 
-def _value(x, thousands: bool = True) -> str:
-    """A published or computed value as given: strings verbatim, numbers with ≤ 4 significant digits
-    (whole numbers with thousands separators unless ``thousands`` is false, e.g. for years)."""
+def _value(x, thousands: bool = True, decimals: int | None = None, p: bool = False) -> str:
+    """A published or computed value through the formatting rules: strings verbatim, years
+    as printed ("2016"), p-values as every p of the report ("<0.001", ">0.99"), other numbers
+    with ``decimals`` (the published value's precision; whole numbers from 1,000 on) and
+    thousands separators, never in scientific notation."""
     if isinstance(x, bool):
         return "yes" if x else "no"
     if isinstance(x, str):
@@ -768,9 +784,25 @@ def _value(x, thousands: bool = True) -> str:
     if is_missing(x):
         return CELL_MISSING
     x = float(x)
-    if x == round(x) and abs(x) < 1e15:
-        return f"{int(round(x)):,}" if thousands else str(int(round(x)))
-    return f"{x:.4g}"
+    if p:
+        return fmt_p_bare(min(max(x, 0.0), 1.0))
+    if not thousands:
+        return str(int(round(x))) if x == round(x) else fmt_number(x).replace(",", "")
+    if decimals is None:
+        return fmt_number(x)
+    return fmt_signed(x, decimals) if x < 0 else fmt_number(x, decimals=decimals)
+
+
+def _printed_decimals(published) -> int:
+    """The precision the publication printed a value with (1459.5 -> 1), 0 from 1,000 on
+    (the report's rule: "10,953", not "10,952.9")."""
+    if is_missing(published) or isinstance(published, (str, bool)):
+        return 0
+    value = float(published)
+    if abs(value) >= 1000 or value == round(value):
+        return 0
+    text = repr(value)
+    return len(text.split(".")[1]) if "e" not in text else 1 - math.floor(math.log10(abs(value)))
 
 
 def reproduction_table(rows: Iterable) -> Table:
@@ -793,17 +825,22 @@ def reproduction_table(rows: Iterable) -> Table:
     for row in rows:
         agrees = _field(row, "conclusion_agrees")
         thousands = _field(row, "kind") != "year"  # "2016", not "2,016"
-        published = _value(_field(row, "published"), thousands)
+        is_p = _field(row, "kind") == "p"
+        decimals = 3 if is_p else _printed_decimals(_field(row, "published"))
         qualifier = _field(row, "qualifier")  # "<" for a p printed as "< 0.001"
-        if qualifier and published != CELL_MISSING:
-            published = f"{qualifier}{published}"
+        if qualifier and not is_missing(_field(row, "published")):
+            published = f"{qualifier}{_value(_field(row, 'published'), thousands, decimals)}"
+        else:
+            published = _value(_field(row, "published"), thousands, decimals, p=is_p)
+        # the difference to a bound ("< 0.001") is no difference to a value
+        difference = CELL_MISSING if qualifier else _value(_field(row, "difference"), True, decimals)
         spec.add(
             "variable",
             Cell(str(_field(row, "description") or "")),
             str(_field(row, "where") or ""),
             published,
-            _value(_field(row, "computed"), thousands),
-            _value(_field(row, "difference")),
+            _value(_field(row, "computed"), thousands, decimals, p=is_p),
+            difference,
             str(_field(row, "status") or CELL_MISSING),
             CELL_MISSING if agrees is None else ("Yes" if agrees else "No"),
         )
@@ -886,12 +923,15 @@ def strobe_table(rows: Iterable, document: str = "supplement") -> Table:
         ["item", "topic", "where", "page", "status"],
         ["Item", "Recommendation", "Where", "Page (PDF)", "Status"],
         ["Item", "Recommendation", "Where", "Page (PDF)", "Status"],
-        [5, 38, 30, 9, 18],
+        [5, 33, 28, 9, 25],
         left=["topic", "where", "status"],
     )
     any_page = False
     for row in rows:
-        where = "; ".join(f"{'S' if p.document == 'supplement' else 'M'} {p.section}" for p in row.places)
+        where = "; ".join(
+            f"{'S' if p.document == 'supplement' else 'M'} {p.section}" + (f" ({p.display})" if p.display else "")
+            for p in row.places
+        )
         text_pages, md_pages = [], []
         for p in row.places:
             letter = "S" if p.document == "supplement" else "M"
@@ -969,7 +1009,7 @@ def cif_table(competing: Mapping[str, CompetingRisks], groupings: Sequence[str])
             spec.add(
                 "sub",
                 Cell(_INDENT + row.level_label),
-                f"{row.n:,}",
+                f"{fmt_count(row.n)}",
                 *(_cif_cell(p) for p in row.points),
                 *(_cif_cell(p) for p in nrm.points),
                 *p_cells,
@@ -1004,7 +1044,7 @@ def center_table(supplement: CenterSupplement) -> Table:
     )
     for row in supplement.rows:
         label = row.label if row.centers == 1 else f"{row.label} ({row.centers})"
-        spec.add("variable", Cell(label), f"{row.n:,}", *[_center_cell(row, k) for k in keys])
+        spec.add("variable", Cell(label), f"{fmt_count(row.n)}", *[_center_cell(row, k) for k in keys])
     cr, mrd = (CENTER_COUNTS[k] for k in CENTER_RESPONSES)
     spec.footnotes.append(
         (
@@ -1051,7 +1091,7 @@ def _center_cell(row: CenterRow, key: str) -> str:
     if key not in CENTER_RESPONSES:
         return fmt_count_pct(row.counts[key], row.percents[key])
     over = row.denominators.get(key, row.n)
-    return f"{row.counts[key]:,}/{over:,} ({fmt_pct(row.percents[key], missing=CELL_MISSING)})"
+    return f"{fmt_count(row.counts[key])}/{fmt_count(over)} ({fmt_pct(row.percents[key], missing=CELL_MISSING)})"
 
 
 # --------------------------------------------------------------------------- toxicity as a time-dependent exposure
@@ -1156,7 +1196,10 @@ def exposure_models_table(results) -> Table:
         spec.add(
             "variable",
             Cell("Patients; events"),
-            *[(f"{m[endpoint].n:,}; {m[endpoint].events:,}" if endpoint in m else CELL_MISSING) for _, _, m in models],
+            *[
+                (f"{fmt_count(m[endpoint].n)}; {fmt_count(m[endpoint].events)}" if endpoint in m else CELL_MISSING)
+                for _, _, m in models
+            ],
         )
         spec.add(
             "variable",
@@ -1226,7 +1269,7 @@ def kinetics_table(
         first = rows[keys[0]].comparison
         for position, level in enumerate(first.levels):
             cells = [_table1_cell(rows[m].comparison, position, None) for m in keys]
-            spec.add("sub", Cell(_INDENT + level.label), f"{level.n:,}", *cells)
+            spec.add("sub", Cell(_INDENT + level.label), f"{fmt_count(level.n)}", *cells)
         for i, effect in enumerate(rows[keys[0]].effects):
             label = f"{effect.label} vs {GROUPINGS[g].label(effect.reference)}"
             cells = [_effect_cell(rows[m].effects[i], KINETIC_METRICS[m].ratio) for m in keys]
@@ -1240,7 +1283,7 @@ def kinetics_table(
                 if level.n != first.levels[position].n:
                     notes.append(
                         f"{KINETIC_METRICS[m].name}, {GROUPINGS[g].title}, {level.label}: "
-                        f"{level.n:,} of {first.levels[position].n:,} patients have a value"
+                        f"{fmt_count(level.n)} of {fmt_count(first.levels[position].n)} patients have a value"
                     )
     spec.marked_columns = list(keys)
     spec.footnotes.append(
@@ -1271,7 +1314,7 @@ def pvalue_table(table: PValueTable, ref: Callable[[str], str] | None = None) ->
     spec = _Spec(["label", "test", "p", "holm", "bh"], headers, headers, [46, 22, 9, 9, 9])
     for family in table.families:
         shown = family_display(family.key, ref)
-        spec.add("group", Cell(f"{family.title}{f' ({shown})' if shown else ''} ({family.n:,})"))
+        spec.add("group", Cell(f"{family.title}{f' ({shown})' if shown else ''} ({fmt_count(family.n)})"))
         for row in table.rows:
             if row.family == family.key:
                 spec.add(
@@ -1285,7 +1328,7 @@ def pvalue_table(table: PValueTable, ref: Callable[[str], str] | None = None) ->
     spec.footnotes.append(
         (
             None,
-            f"{table.n:,} p-values in {len(table.families)} families (number of p-values in "
+            f"{fmt_count(table.n)} p-values in {len(table.families)} families (number of p-values in "
             "parentheses). Holm: Holm's step-down adjustment (family-wise error rate); BH: "
             "Benjamini–Hochberg (false discovery rate); both within the family, as R's "
             "p.adjust",
@@ -1317,7 +1360,7 @@ def hsct_table(transplant: TransplantAnalysis, hazard_ratios: Mapping[tuple[str,
         "p",
         "Censored at HSCT, HR (95% CI)",
     ]
-    spec = _Spec(columns, headers, headers, [30, 18, 22, 8, 18])
+    spec = _Spec(columns, headers, headers, [42, 17, 19, 6, 16])
     for endpoint in HSCT_ENDPOINTS:
         title, population = _endpoint_title(endpoint)
         spec.add("group", Cell(title + (f" ({population})" if population else "")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from analysis.registry.groups import TOXICITY_GROUPINGS
 from analysis.report.formatting import (
+    fmt_count,
     fmt_p,
     fmt_pct,
 )
@@ -17,7 +18,7 @@ from analysis.report.narrative.parts import (
 class Competing(Part):
     def competing_count(self, key: str) -> str:
         """'43' for ``n`` (patients in CR), ``n_relapse`` or ``n_nrm`` of the CR cohort."""
-        return f"{getattr(self.results.competing['all'], key):,}"
+        return f"{fmt_count(getattr(self.results.competing['all'], key))}"
 
     def cif(self, cause: str, months: int, grouping: str = "all", level: str = "all") -> str:
         """'50.0% (95% CI 39.0–60.1%)' for the CIF of a cause at 12 or 24 months, or
@@ -56,7 +57,7 @@ class Competing(Part):
     def landmark_n(self, endpoint: str, grouping: str = "crs") -> str:
         """'92 of 93 patients' at the landmark (alive, event-free and followed after it)."""
         lm = self.results.landmark[(endpoint, grouping)]
-        return f"{lm.n:,} of {lm.n_before:,}"
+        return f"{fmt_count(lm.n)} of {fmt_count(lm.n_before)}"
 
     def landmark_excluded(self, endpoint: str, grouping: str = "crs") -> str:
         """'1 patient had died and 0 were no longer followed' on or before the landmark."""
@@ -69,7 +70,8 @@ class Competing(Part):
                 else "no patient had relapsed, died or left follow-up before it"
             )
         noun = "patient" if lm.n_event_before == 1 else "patients"
-        return f"{lm.n_event_before:,} {noun} {event} and {lm.n_censored_before:,} had no follow-up beyond it"
+        before, censored = fmt_count(lm.n_event_before), fmt_count(lm.n_censored_before)
+        return f"{before} {noun} {event} and {censored} had no follow-up beyond it"
 
     def landmark_reclassified(self, grouping: str = "crs") -> str:
         """Patients at the OS landmark whose CRS or ICANS began after it (counted as none):
@@ -78,4 +80,4 @@ class Competing(Part):
         if n == 0:
             return "no patient's CRS or ICANS began after the landmark"
         noun = "patient" if n == 1 else "patients"
-        return f"{n:,} {noun} whose CRS or ICANS began after the landmark counted as without it"
+        return f"{fmt_count(n)} {noun} whose CRS or ICANS began after the landmark counted as without it"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
+    fmt_count,
     fmt_median_range,
     fmt_n_of,
 )
@@ -21,7 +22,7 @@ class Counts(Part):
 
     def count(self, key: str) -> str:
         """A count of the cohort: ``text.count("n_patients")`` -> '93'; a registry's -> '100,000'."""
-        return f"{self._count(key):,}"  # "100,000", as fmt_n_of and the tables print it
+        return f"{fmt_count(self._count(key))}"  # "100,000", as fmt_n_of and the tables print it
 
     def n_of(self, key: str, denominator: str = "n_patients") -> str:
         """A count with its denominator: ``text.n_of("n_crs")`` -> '76 of 93 (81.7%)';

@@ -32,25 +32,21 @@ from analysis.report.formatting import (
     CELL_MISSING,
     NOT_ESTIMABLE,
     and_list,
+    fmt_count,
     fmt_months,
     fmt_n_of,
+    fmt_number,
+    fmt_p,
+    fmt_p_bare,
     fmt_pct,
     fmt_signed,
-    with_p_near_one,
 )
-from analysis.report.formatting import fmt_p as _fmt_p
-from analysis.report.formatting import fmt_p_bare as _fmt_p_bare
 from analysis.report.narrative.manuscript import DECLARATION_NAMES, Manuscript
 from analysis.report.narrative.models import covariate_term_phrase
 from analysis.report.narrative.multiplicity import Multiplicity
 from analysis.report.narrative.parts import DIFFERED, NOT_DETECTED, TestSet, _inline_ci, _ratio, in_sentence
 from analysis.report.narrative.survival import Survival
 from analysis.report.narrative.verdicts import Verdicts
-
-#: Every p-value of the disease documents is printed by the report's formatting module, with
-#: its rule for a p that rounds to 1 ("p > 0.99", never "p = 1.000": formatting.p_near_one).
-fmt_p = with_p_near_one(_fmt_p)
-fmt_p_bare = with_p_near_one(_fmt_p_bare)
 
 
 def _pct(x) -> str:
@@ -68,7 +64,11 @@ def _signed_points(x) -> str:
 
 
 def _ci(low, high) -> str:
-    return CELL_MISSING if low is None or high is None else f"{100 * low:.1f}–{100 * high:.1f}"
+    return (
+        CELL_MISSING
+        if low is None or high is None
+        else f"{fmt_number(100 * low, decimals=1)}–{fmt_number(100 * high, decimals=1)}"
+    )
 
 
 def among(label: str) -> str:
@@ -239,7 +239,7 @@ class DiseaseNarrative(Manuscript, Multiplicity):
 
     # ------------------------------------------------------------------ counts
     def n(self, key: str) -> str:
-        return f"{self.results.counts[key]:,}"
+        return f"{fmt_count(self.results.counts[key])}"
 
     def n_of(self, key: str, of: str = "n_patients") -> str:
         return fmt_n_of(self.results.counts[key], self.results.counts[of])
@@ -271,8 +271,8 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         d = r.difference
         if d is not None and d.difference is not None and d.ci_low is not None and d.ci_high is not None:
             text += (
-                f"; difference {100 * d.difference:.1f} percentage points (95% CI {100 * d.ci_low:.1f} to "
-                f"{100 * d.ci_high:.1f})"
+                f"; difference {fmt_signed(100 * d.difference)} percentage points "
+                f"(95% CI {fmt_signed(100 * d.ci_low)} to {fmt_signed(100 * d.ci_high)})"
             )
         return text + f", {fmt_p(r.result.p, r.result.reason)}"
 
@@ -409,7 +409,7 @@ class DiseaseNarrative(Manuscript, Multiplicity):
     def flow(self, key: str) -> str:
         """A count of the cohort flow (:class:`~analysis.report.cohort_flow.DiseaseFlow`):
         ``text.flow("responders")`` -> '83'."""
-        return f"{getattr(self.results.flow, key):,}"
+        return fmt_count(getattr(self.results.flow, key))
 
     def flow_of(self, key: str, of: str = "infused") -> str:
         """A count of the flow with its denominator: '83 of 101 (82.2%)'."""
@@ -442,9 +442,8 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         """The smallest group of the severity comparison: 'no CRS or ICANS (5 patients)'."""
         levels = self.results.survival[("pfs", "severity")].levels
         lv = min(levels, key=lambda x: x.n)
-        return f"{in_sentence(lv.label)} ({lv.n:,} {'patient' if lv.n == 1 else 'patients'})"
+        return f"{in_sentence(lv.label)} ({fmt_count(lv.n)} {'patient' if lv.n == 1 else 'patients'})"
 
-    @with_p_near_one
     def course_table(self) -> tables.Table:
         """The course after infusion (corticosteroids, tocilizumab) for all patients and by CRS,
         ICANS and the severity group; not tested where a group cannot have the treatment (the
@@ -464,7 +463,6 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         )
 
     # ------------------------------------------------------------------ tables (Markdown)
-    @with_p_near_one
     def table1(self) -> tables.Table:
         """Table 1: the profile's baseline characteristics for all patients and by CRS, ICANS and
         the severity group, with their tests (the B-ALL Table 1's builder and tests)."""
@@ -606,7 +604,8 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         cox = self.results.cox[endpoint]
         if cox.events_per_variable is None:
             return f"{NOT_ESTIMABLE} (no coefficient)"
-        return f"{cox.events_per_variable:.1f} ({cox.events:,} events, {cox.n_coefficients} coefficients)"
+        epv = fmt_number(cox.events_per_variable, decimals=1)
+        return f"{epv} ({fmt_count(cox.events)} events, {cox.n_coefficients} coefficients)"
 
     @property
     def epv_rule(self) -> str:
@@ -622,7 +621,7 @@ class DiseaseNarrative(Manuscript, Multiplicity):
     def low_epv_models(self) -> str:
         """'PFS (6.0 events per coefficient) and OS (4.4 events per coefficient)'."""
         return and_list(
-            f"{endpoint_of(e).abbreviation} ({c.events_per_variable:.1f} events per coefficient)"
+            f"{endpoint_of(e).abbreviation} ({fmt_number(c.events_per_variable, decimals=1)} events per coefficient)"
             for e, c in self.results.cox.items()
             if c.events_per_variable is not None and c.events_per_variable < EPV_RULE
         )
@@ -646,7 +645,8 @@ class DiseaseNarrative(Manuscript, Multiplicity):
     @property
     def missing_covariate_counts(self) -> str:
         return and_list(
-            f"{c.n_missing:,} {'patient' if c.n_missing == 1 else 'patients'} for {endpoint_of(e).abbreviation}"
+            f"{fmt_count(c.n_missing)} {'patient' if c.n_missing == 1 else 'patients'} "
+            f"for {endpoint_of(e).abbreviation}"
             for e, c in self.results.cox.items()
             if c.n_missing
         )
@@ -656,22 +656,18 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         cox = self.results.cox[endpoint]
         return fmt_p(cox.ph_test_global_p, cox.ph_test_reason or cox.reason)
 
-    @with_p_near_one
     def cox_table(self) -> tables.Table:
         """The multivariable model for PFS and OS (the B-ALL Table 2's builder)."""
         return tables.table2(self.results.cox)
 
-    @with_p_near_one
     def ph_table(self) -> tables.Table:
         """The proportional-hazards tests of the multivariable models (the supplement)."""
         return tables.ph_table(self.results.cox)
 
-    @with_p_near_one
     def pvalue_table(self) -> tables.Table:
         """Every p-value of the analysis, by family, with Holm and BH adjustments (the supplement)."""
         return tables.pvalue_table(self._pvalues, ref=self.ref)
 
-    @with_p_near_one
     def landmark_model_table(self) -> tables.Table:
         """The multivariable model refitted at the landmark, time from the landmark."""
         day = int(self.results.landmark_day or 0)
@@ -686,20 +682,22 @@ class DiseaseNarrative(Manuscript, Multiplicity):
     def landmark_n(self, endpoint: str) -> str:
         """'93 of 101' patients alive, event-free and followed after the landmark."""
         lm = self.results.landmark[(endpoint, "crs")]
-        return f"{lm.n:,} of {lm.n_before:,}"
+        return f"{fmt_count(lm.n)} of {fmt_count(lm.n_before)}"
 
     def landmark_excluded(self, endpoint: str) -> str:
         """'8 patients had progressed or died and 0 had no follow-up beyond it'."""
         lm = self.results.landmark[(endpoint, "crs")]
         event = "had died" if endpoint == "os" else "had progressed or died"
         noun = "patient" if lm.n_event_before == 1 else "patients"
-        return f"{lm.n_event_before:,} {noun} {event} and {lm.n_censored_before:,} had no follow-up beyond it"
+        before, censored = fmt_count(lm.n_event_before), fmt_count(lm.n_censored_before)
+        return f"{before} {noun} {event} and {censored} had no follow-up beyond it"
 
     def landmark_reclassified(self) -> str:
         n = self.results.landmark[("os", "crs")].n_reclassified
         if n == 0:
             return "no patient's CRS or ICANS began after the landmark"
-        return f"{n:,} {'patient' if n == 1 else 'patients'} whose CRS or ICANS began after it counted as without it"
+        noun = "patient" if n == 1 else "patients"
+        return f"{fmt_count(n)} {noun} whose CRS or ICANS began after it counted as without it"
 
     def landmark_result(self, endpoint: str, grouping: str) -> str:
         """'showed no statistically significant difference (log-rank p = 0.188; HR 0.54, 95% CI 0.21–1.37)'."""

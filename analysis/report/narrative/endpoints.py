@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from analysis.registry.concepts import ENDPOINTS, RESPONSES
 from analysis.registry.groups import TREND_SCORES
-from analysis.report.formatting import NOT_ESTIMABLE, fmt_p, fmt_pct
+from analysis.report.formatting import NOT_ESTIMABLE, fmt_count, fmt_p, fmt_pct, fmt_tick
 from analysis.report.narrative.parts import Part, UnknownKey, _entry, _pick, _ratio
 
 
@@ -65,11 +65,11 @@ class Endpoints(Part):
                 if inc.median_reason and inc.median_reason.startswith("not reached")
                 else f"{NOT_ESTIMABLE} ({inc.median_reason})"
             )
-        return f"day {inc.median_day:g}"
+        return f"day {fmt_tick(inc.median_day)}"
 
     def onset_count(self, toxicity: str, key: str) -> str:
         """'9' for ``deaths_before_onset`` (or ``onsets``, ``censored``, ``n``) of a toxicity."""
         inc = _entry(self.results.onset, "toxicity", toxicity)
         if key not in ("n", "onsets", "deaths_before_onset", "censored"):
             raise UnknownKey(f"unknown onset count {key!r}; the counts are: n, onsets, deaths_before_onset, censored")
-        return f"{getattr(inc, key):,}"
+        return f"{fmt_count(getattr(inc, key))}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from analysis.registry.concepts import KINETIC_METRICS, NO_KINETICS_REASON
 from analysis.registry.groups import GROUPINGS
-from analysis.report.formatting import NOT_ESTIMABLE, fmt_median_range, fmt_n_of
+from analysis.report.formatting import NOT_ESTIMABLE, fmt_count, fmt_median_range, fmt_n_of, fmt_number
 from analysis.report.narrative.parts import (
     TestSet,
     _entry,
@@ -72,7 +72,7 @@ class Kinetics(Verdicts):
     def kinetics_n(self, metric: str, by: str, level: str) -> str:
         """Patients with a value of a metric in one group: ``text.kinetics_n("cmax", by="crs", level="no")`` -> '5'."""
         lv = _pick(self._metric(metric, by).comparison.levels, "level", level)
-        return f"{lv.n:,}"
+        return f"{fmt_count(lv.n)}"
 
     def kinetics_effect_estimable(self, metric: str, by: str) -> bool:
         """Whether a two-level grouping's Hodges–Lehmann effect has an estimate and a CI (not when
@@ -94,8 +94,8 @@ class Kinetics(Verdicts):
 
         def fold(x: float) -> str:
             if x < 1:
-                return f"a {1 / x:.1f}-fold lower"
-            return "an equal" if x == 1 else f"a {x:.1f}-fold higher"
+                return f"a {fmt_number(1 / x, decimals=1)}-fold lower"
+            return "an equal" if x == 1 else f"a {fmt_number(x, decimals=1)}-fold higher"
 
         return f"from {fold(low)} to {fold(high)} {noun}"
 
@@ -119,20 +119,20 @@ class Kinetics(Verdicts):
             return f"{NOT_ESTIMABLE} ({self.kinetics_reason})"
         notes = []
         notes.append(
-            f"day 28 interpolated for {a.n_day28_interpolated:,}"
+            f"day 28 interpolated for {fmt_count(a.n_day28_interpolated)}"
             if a.n_day28_interpolated
             else "every one sampled on day 28"
         )
         notes.append(
-            f"day 0 counted as 0 copies for {a.n_day0_imputed:,} without a day-0 sample"
+            f"day 0 counted as 0 copies for {fmt_count(a.n_day0_imputed)} without a day-0 sample"
             if a.n_day0_imputed
             else "no patient lacked a day-0 sample"
         )
         missing = []
         if a.n_no_late_sample:
-            missing.append(f"{a.n_no_late_sample:,} without a sample on or after day 28")
+            missing.append(f"{fmt_count(a.n_no_late_sample)} without a sample on or after day 28")
         if a.n_no_early_sample:
-            missing.append(f"{a.n_no_early_sample:,} without a sample in days 1–28")
+            missing.append(f"{fmt_count(a.n_no_early_sample)} without a sample in days 1–28")
         if missing:
             notes.append("not computed for " + _and(missing))
         return f"{fmt_n_of(a.n_auc, a.n_patients).split(' (')[0]} patients ({'; '.join(notes)})"

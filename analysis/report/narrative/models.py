@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from analysis.estimators.cox import EPV_RULE
 from analysis.registry.concepts import ENDPOINTS
-from analysis.report.formatting import NOT_ESTIMABLE, and_list, fmt_p
+from analysis.report.formatting import NOT_ESTIMABLE, and_list, fmt_count, fmt_number, fmt_p
 from analysis.report.narrative.parts import _ratio, in_sentence
 from analysis.report.narrative.plan import Plan
 from analysis.report.narrative.survival import Survival
@@ -104,7 +104,8 @@ class Models(Survival, Plan):
         cox = self._cox(endpoint, model)
         if cox.events_per_variable is None:
             return f"{NOT_ESTIMABLE} (no coefficient)"
-        return f"{cox.events_per_variable:.1f} ({cox.events:,} events, {cox.n_coefficients} coefficients)"
+        epv = fmt_number(cox.events_per_variable, decimals=1)
+        return f"{epv} ({fmt_count(cox.events)} events, {cox.n_coefficients} coefficients)"
 
     @property
     def epv_rule(self) -> str:
@@ -122,7 +123,8 @@ class Models(Survival, Plan):
     def low_epv_models(self) -> str:
         """The Table 2 models below the rule: 'OS (9.2 events per coefficient)'."""
         return and_list(
-            f"{ENDPOINTS[e].abbreviation if e in ENDPOINTS else e} ({c.events_per_variable:.1f} events per coefficient)"
+            f"{ENDPOINTS[e].abbreviation if e in ENDPOINTS else e} "
+            f"({fmt_number(c.events_per_variable, decimals=1)} events per coefficient)"
             for e, c in self.results.cox.items()
             if c.events_per_variable is not None and c.events_per_variable < EPV_RULE
         )
@@ -141,7 +143,7 @@ class Models(Survival, Plan):
         """'3 patients for OS and 2 for LFS'."""
         items = [(e, c.n_missing) for e, c in self.results.cox.items() if c.n_missing]
         return and_list(
-            f"{n:,} {'patient' if n == 1 else 'patients'} for {ENDPOINTS[e].abbreviation}" for e, n in items
+            f"{fmt_count(n)} {'patient' if n == 1 else 'patients'} for {ENDPOINTS[e].abbreviation}" for e, n in items
         )
 
     # --- the abstract's headline ----------------------------------------------------------
@@ -171,6 +173,12 @@ class Models(Survival, Plan):
             f"{self.headline_label} had {self.hr(self.primary_endpoint, term, stratified=True)} "
             f"for {self.primary_event}"
         )
+
+    @property
+    def headline_which(self) -> str:
+        """Which hazard ratio of the headline the abstract's E-value is of: 'first HR' when the
+        exposure has several terms, 'HR' when it has one."""
+        return "first HR" if len(self._cox(self.primary_endpoint).exposure_terms) > 1 else "HR"
 
     @property
     def headline_label(self) -> str:

@@ -4,7 +4,7 @@ the Benjamini–Hochberg adjustment, and the E-values of the hazard ratios."""
 
 from __future__ import annotations
 
-from analysis.report.formatting import NOT_ESTIMABLE, fmt_hr
+from analysis.report.formatting import NOT_ESTIMABLE, fmt_count, fmt_hr
 from analysis.report.narrative.parts import Part, UnknownKey
 from analysis.report.pvalues import FAMILY_TITLES, PValueTable
 
@@ -19,18 +19,18 @@ class Multiplicity(Part):
     @property
     def pvalue_count(self) -> str:
         """Every p-value the report prints, each once (the rows of the p-value table): '131'."""
-        return f"{self._pvalues.n:,}"
+        return f"{fmt_count(self._pvalues.n)}"
 
     @property
     def pvalue_families(self) -> str:
         """How many families the p-value table has: '10'."""
-        return f"{len(self._pvalues.families):,}"
+        return f"{fmt_count(len(self._pvalues.families))}"
 
     def family_count(self, family: str) -> str:
         """The p-values of one family: ``text.family_count("efficacy_by_toxicity")`` -> '24'
         (the keys: :data:`analysis.report.pvalues.FAMILY_TITLES`)."""
         try:
-            return f"{self._pvalues.family(family).n:,}"
+            return f"{fmt_count(self._pvalues.family(family).n)}"
         except KeyError as exc:
             if family in FAMILY_TITLES:  # a family of the report none of whose tests could be run
                 return "0"
@@ -44,7 +44,7 @@ class Multiplicity(Part):
         table = self._pvalues
         families = table.families if family is None else (table.family(family),)
         attribute = {None: "n_significant", "holm": "n_holm", "bh": "n_bh"}[adjustment]
-        return f"{sum(getattr(f, attribute) for f in families):,}"
+        return f"{fmt_count(sum(getattr(f, attribute) for f in families))}"
 
     def _e_value(self, endpoint: str, term: str):
         key = ("cox", endpoint, term)

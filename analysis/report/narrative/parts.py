@@ -11,9 +11,11 @@ from analysis.inputs.studyfile import StudySettings
 from analysis.registry.concepts import OPTIONS
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
-    fmt_ci,
-    fmt_hr,
+    and_list,
+    fmt_count,
+    fmt_number,
     fmt_pct,
+    fmt_ratio_ci,
     fmt_signed,
     is_missing,
 )
@@ -63,12 +65,22 @@ class TestSet:
         """' (2 could not be computed)' when some tests of the family could not be run, else ''
         (for a sentence that counts the family: "Of the 8 comparisons (2 could not be computed), ...")."""
         missing = self.n - self.n_tested
-        return f" ({missing:,} could not be computed)" if missing else ""
+        return f" ({fmt_count(missing)} could not be computed)" if missing else ""
 
     @property
     def listed(self) -> str:
         """'CR by CRS, OS by concurrent CRS and ICANS' ('' when none is significant)."""
         return ", ".join(self.significant)
+
+    @property
+    def listed_short(self) -> str:
+        """The significant tests in a sentence under a word limit (the abstract): each named when
+        there are at most three ('CR by CRS, OS by ICANS'), else the outcomes they concern
+        ('MRD-negative CR, LFS and EFS, by several groupings'; the Results name every one)."""
+        if len(self.significant) <= 3:
+            return self.listed
+        outcomes = list(dict.fromkeys(s.split(" by ")[0] for s in self.significant))
+        return f"{and_list(outcomes)}, by several groupings"
 
     @property
     def listed_p(self) -> str:
@@ -163,10 +175,9 @@ class Part:
 
 
 def _ratio(name: str, estimate, low, high) -> str:
-    """'HR 2.02 (95% CI 0.65–6.26)'; a missing or infinite bound: 'HR 2.02 (95% CI not estimable)'."""
-    if is_missing(low) or is_missing(high):
-        return f"{name} {fmt_hr(estimate)} (95% CI {NOT_ESTIMABLE})"
-    return f"{name} {fmt_hr(estimate)} (95% CI {fmt_ci(low, high)})"
+    """'HR 2.02 (95% CI 0.65–6.26)'; a missing or infinite bound: 'HR 2.02 (95% CI not estimable)'
+    (:func:`analysis.report.formatting.fmt_ratio_ci`: one precision for the three numbers)."""
+    return fmt_ratio_ci(name, estimate, low, high)
 
 
 def _inline_ci(text: str) -> str:
@@ -213,7 +224,7 @@ def fmt_ci_bounds(low, high, not_estimable: frozenset[str] = frozenset()) -> str
         if isinstance(value, str):  # a word already ('not estimable')
             return value
         if value is not None:
-            return f"{value:.1f}"
+            return fmt_number(value, decimals=1)
         return NOT_ESTIMABLE if name in not_estimable else "not reached"
 
     return f"{bound(low, 'median_ci_low')}–{bound(high, 'median_ci_high')}"

@@ -5,7 +5,7 @@ assessments that were not done, and the optional columns left out."""
 from __future__ import annotations
 
 from analysis.registry.concepts import RESPONSE_RULE, RESPONSES, VARIABLES, covariate_phrase
-from analysis.report.formatting import fmt_n_of
+from analysis.report.formatting import fmt_count, fmt_months, fmt_n_of
 from analysis.report.narrative.counts import Counts
 
 #: How prose names an optional contract column that is not a Table 1 variable.
@@ -124,13 +124,13 @@ class Quality(Counts):
     def mrd_assessed(self) -> str:
         """'MRD assessed in 136 of 139 patients in CR'."""
         c = self.results.counts
-        return f"MRD assessed in {c['n_mrd_assessed']:,} of {c['n_cr']:,} patients in CR"
+        return f"MRD assessed in {fmt_count(c['n_mrd_assessed'])} of {fmt_count(c['n_cr'])} patients in CR"
 
     @property
     def response_evaluated(self) -> str:
         """'response evaluable in 148 of 150 patients'."""
         c = self.results.counts
-        return f"response evaluable in {c['n_response_evaluable']:,} of {c['n_patients']:,} patients"
+        return f"response evaluable in {fmt_count(c['n_response_evaluable'])} of {fmt_count(c['n_patients'])} patients"
 
     @property
     def mrd_negative_cr_known(self) -> str:
@@ -179,21 +179,23 @@ class Quality(Counts):
         q = self.results.data_quality
         if q is None:
             return ""
-        return ", ".join(f"{phrase} ({n:,} {_plural(n, 'patient', 'patients')})" for phrase, n in q.warnings.items())
+        return ", ".join(
+            f"{phrase} ({fmt_count(n)} {_plural(n, 'patient', 'patients')})" for phrase, n in q.warnings.items()
+        )
 
     @property
     def warnings_count(self) -> str:
         """'3 plausibility warnings': as many as ``validate`` prints (one per rule and patient)."""
         q = self.results.data_quality
         n = 0 if q is None else q.n_warnings
-        return f"{n:,} plausibility {_plural(n, 'warning', 'warnings')}"
+        return f"{fmt_count(n)} plausibility {_plural(n, 'warning', 'warnings')}"
 
     @property
     def warnings_patients(self) -> str:
         """'17 patients' with at least one plausibility warning."""
         q = self.results.data_quality
         n = 0 if q is None else q.n_patients_warned
-        return f"{n:,} {_plural(n, 'patient', 'patients')}"
+        return f"{fmt_count(n)} {_plural(n, 'patient', 'patients')}"
 
     @property
     def caveats_any(self) -> bool:
@@ -219,9 +221,9 @@ class Quality(Counts):
             patients = [p for _, p in q.unread_sheets if p is not None]
             held = []
             if rows:
-                held.append(f"{sum(rows):,} {_plural(sum(rows), 'row', 'rows')}")
+                held.append(f"{fmt_count(sum(rows))} {_plural(sum(rows), 'row', 'rows')}")
             if patients:
-                held.append(f"{sum(patients):,} patient {_plural(sum(patients), 'identifier', 'identifiers')}")
+                held.append(f"{fmt_count(sum(patients))} patient {_plural(sum(patients), 'identifier', 'identifiers')}")
             uncounted = k - len(rows)
             if uncounted:
                 held.append(f"{uncounted} {_plural(uncounted, 'sheet', 'sheets')} too large or damaged to count")
@@ -232,7 +234,8 @@ class Quality(Counts):
             )
         for f in q.fraction_columns:
             sentences.append(
-                f"Every value of {covariate_phrase(f.column)} is at most 1 ({f.n:,} patients, median {f.median:g}): "
+                f"Every value of {covariate_phrase(f.column)} is at most 1 "
+                f"({fmt_count(f.n)} patients, median {f.median:g}): "
                 "percentages recorded as fractions, probably (45% as 0.45); the values were analysed as recorded."
             )
         return " ".join(sentences)
@@ -254,7 +257,7 @@ class Quality(Counts):
         q = self.results.data_quality
         if q is None or q.lost_median_gap_months is None:
             return ""
-        return f"{q.lost_median_gap_months:.1f} months"
+        return fmt_months(q.lost_median_gap_months)
 
     @property
     def lost_after(self) -> str:

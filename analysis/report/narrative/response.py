@@ -5,6 +5,7 @@ from __future__ import annotations
 from analysis.registry.groups import TOXICITY_GROUPINGS
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
+    fmt_count,
     fmt_n_of,
     fmt_pct,
 )
@@ -30,7 +31,7 @@ class Response(Part):
             c = self.results.counts
             return (
                 f"{NOT_ESTIMABLE}: the response at day 30 could not be assessed in any patient "
-                f"({c['n_response_not_evaluable']:,} of {c['n_patients']:,} not evaluable)"
+                f"({fmt_count(c['n_response_not_evaluable'])} of {fmt_count(c['n_patients'])} not evaluable)"
             )
         worst = min(levels, key=lambda level: level.rate or 0.0)
         return f"{fmt_n_of(worst.events, worst.n)}, in the group “{worst.label}”"
@@ -86,4 +87,4 @@ class Response(Part):
         if lv.rate is None or lv.ci_low is None or lv.ci_high is None:  # only for an empty group
             return f"{NOT_ESTIMABLE} (group “{lv.label}”)"
         ci = f"{fmt_pct(100 * lv.ci_low).rstrip('%')}–{fmt_pct(100 * lv.ci_high)}"
-        return f"{lv.events:,} of {lv.n:,} ({fmt_pct(100 * lv.rate)}; 95% CI {ci})"
+        return f"{fmt_count(lv.events)} of {fmt_count(lv.n)} ({fmt_pct(100 * lv.rate)}; 95% CI {ci})"

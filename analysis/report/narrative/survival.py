@@ -7,6 +7,7 @@ from analysis.registry.concepts import ENDPOINTS
 from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
+    fmt_count,
     fmt_hr,
     fmt_months,
     fmt_n_of,
@@ -122,7 +123,7 @@ class Survival(Verdicts):
         """The most distinct censoring times a curve may have for its panel to be marked: "100"."""
         from analysis.report.figures import MAX_CENSOR_MARKS
 
-        return f"{MAX_CENSOR_MARKS:,}"
+        return f"{fmt_count(MAX_CENSOR_MARKS)}"
 
     @property
     def any_significant_term(self) -> bool | None:
@@ -200,7 +201,7 @@ class Survival(Verdicts):
     def pairwise_n(self) -> str:
         """How many pairwise hazard ratios (each level against its reference) the toxicity
         groupings have: '42'."""
-        return f"{self._pairwise_beyond_null()[0]:,}"
+        return f"{fmt_count(self._pairwise_beyond_null()[0])}"
 
     def _ph_terms(self) -> list[tuple[str, str, float]]:
         """(endpoint, term label, p) of every per-term proportional-hazards test of the
@@ -217,7 +218,7 @@ class Survival(Verdicts):
     @property
     def ph_terms_n(self) -> str:
         """How many per-term proportional-hazards tests the models have: '12'."""
-        return f"{len(self._ph_terms()):,}"
+        return f"{fmt_count(len(self._ph_terms()))}"
 
     @property
     def ph_terms_flagged(self) -> bool:
@@ -240,7 +241,7 @@ class Survival(Verdicts):
     def ph_terms_expected(self) -> str:
         """Per-term tests expected below alpha by chance alone when every hazard is proportional:
         n × alpha, '0.6'."""
-        return f"{len(self._ph_terms()) * self.alpha:.1f}"
+        return fmt_number(len(self._ph_terms()) * self.alpha, decimals=1)
 
     def _summary(self, endpoint: str, grouping: str = "all", level: str | None = None):
         comparison = _entry(self.results.survival, "survival comparison", (endpoint, grouping))
@@ -269,7 +270,7 @@ class Survival(Verdicts):
             low = "" if km.median_ci_low is None else f" (95% CI {bounds})"
             return f"not reached{low}"
         if km.median_months == 0:  # half or more had the event at time 0: say so, it is all the median rests on
-            bounds += f"; {km.events_at_zero:,} of {km.n:,} patients had the event at time 0"
+            bounds += f"; {fmt_count(km.events_at_zero)} of {fmt_count(km.n)} patients had the event at time 0"
         return f"{fmt_months(km.median_months)} (95% CI {bounds})"
 
     def landmark(self, endpoint: str, months: int, grouping: str = "all", level: str | None = None) -> str:
@@ -301,12 +302,28 @@ class Survival(Verdicts):
         return text if name else text.removeprefix("HR ")
 
     def detectable_hr(self, endpoint: str, grouping: str) -> str:
-        """Schoenfeld's smallest detectable HR with 80% power at the report's alpha:
-        'a hazard ratio of 0.38 or below (or 2.66 or above)'."""
+        """Schoenfeld's minimum detectable HR with 80% power at the report's alpha, a property
+        of the design (the number of events and the allocation), never of the observed effect:
+        '2.66 (or 0.38 for a lower hazard)'."""
         d = self.results.detectable_hr[(endpoint, grouping)]
         if d.hr_below is None:
             return f"{NOT_ESTIMABLE} ({d.reason})"
-        return f"a hazard ratio of {fmt_hr(d.hr_below)} or below (or {fmt_hr(d.hr_above)} or above)"
+        return f"{fmt_hr(d.hr_above)} (or {fmt_hr(d.hr_below)} for a lower hazard)"
+
+    def detectable_allocation(self, endpoint: str, grouping: str) -> str:
+        """The allocation Schoenfeld's formula uses, reference group first: '17 patients without
+        and 76 with CRS (allocation 1:4.5)'; for a grouping whose levels are not 'without and
+        with': '78 patients “Others” and 15 “CRS and ICANS” (allocation 1:0.19)'."""
+        comparison = self.results.survival[(endpoint, grouping)]
+        reference = self.results.survival_hr[(endpoint, grouping)].reference
+        ref = next(lv for lv in comparison.levels if lv.key == reference)
+        (other,) = [lv for lv in comparison.levels if lv.key != reference]
+        ratio = f"1:{fmt_number(other.n / ref.n, decimals=1 if other.n >= ref.n else 2)}" if ref.n else NOT_ESTIMABLE
+        if ref.key == "no" and other.key == "yes":
+            with_it = in_sentence(other.label)
+            return f"{fmt_count(ref.n)} patients without and {fmt_count(other.n)} with {with_it} (allocation {ratio})"
+        counts = f"{fmt_count(ref.n)} patients “{ref.label}” and {fmt_count(other.n)} “{other.label}”"
+        return f"{counts} (allocation {ratio})"
 
     def power_computed(self, endpoint: str, grouping: str) -> bool | None:
         """True when Schoenfeld's detectable HR of the comparison could be computed, None when
@@ -327,6 +344,6 @@ class Survival(Verdicts):
         (level,) = [lv for lv in comparison.levels if lv.key != reference]
         total = sum(lv.n for lv in comparison.levels)
         return (
-            f"{d.events:,} events; {fmt_n_of(level.n, total)} patients in the group “{level.label}”; "
+            f"{fmt_count(d.events)} events; {fmt_n_of(level.n, total)} patients in the group “{level.label}”; "
             f"{fmt_pct(100 * d.power, 0)} power; two-sided alpha {d.alpha:g}"
         )

@@ -6,27 +6,27 @@ from __future__ import annotations
 from analysis.estimators.timevarying import ONSETS
 from analysis.registry.concepts import ENDPOINTS
 from analysis.registry.groups import GROUPINGS
-from analysis.report.formatting import NOT_ESTIMABLE, and_list, fmt_n_of
+from analysis.report.formatting import NOT_ESTIMABLE, and_list, fmt_count, fmt_n_of, fmt_numbers, fmt_tick
 from analysis.report.narrative.effects import Effects
 from analysis.report.narrative.models import Models
 from analysis.report.narrative.parts import _entry, in_sentence
 
 
 def _day(x: float) -> str:
-    return f"{x:g}"
+    return fmt_tick(x)
 
 
 class TimeVarying(Effects, Models):
     # --- onsets ---------------------------------------------------------------------------
     def onset(self, toxicity: str) -> str:
         """Onset after infusion among the patients with the toxicity: 'day 5 (interquartile range
-        2–7.25; range 1–14)'."""
+        2.0–7.3; range 1–14)' (the two ends of a range at one precision: R's quartiles 2 and 7.25)."""
         o = _entry(self.results.onset_days, "toxicity", toxicity)
         if o.median_day is None:
             return f"{NOT_ESTIMABLE} (no patient had {GROUPINGS[toxicity].title})"
         return (
-            f"day {_day(o.median_day)} (interquartile range {_day(o.q1_day)}–{_day(o.q3_day)}; "
-            f"range {_day(o.min_day)}–{_day(o.max_day)})"
+            f"day {_day(o.median_day)} (interquartile range {'–'.join(fmt_numbers(o.q1_day, o.q3_day))}; "
+            f"range {'–'.join(fmt_numbers(o.min_day, o.max_day))})"
         )
 
     def onset_after_day0(self, toxicity: str) -> str:
@@ -128,7 +128,7 @@ class TimeVarying(Effects, Models):
         td = next((c for (e, _), c in self.results.time_dependent.items() if e == endpoint), None)
         if td is None:
             return NOT_ESTIMABLE
-        return f"{self.events_affected(endpoint):,} of {td.events:,}"
+        return f"{fmt_count(self.events_affected(endpoint))} of {fmt_count(td.events)}"
 
     def td_zero_time(self, endpoint: str) -> int:
         """Patients of an endpoint left out of the time-dependent analyses (follow-up of 0 days)."""
@@ -138,7 +138,7 @@ class TimeVarying(Effects, Models):
     def landmark_model_n(self, endpoint: str, model: str = "landmark") -> str:
         """'92 patients, 54 events' of the landmark model."""
         cox = self._cox(endpoint, model)
-        return f"{cox.n:,} patients, {cox.events:,} events"
+        return f"{fmt_count(cox.n)} patients, {fmt_count(cox.events)} events"
 
     @property
     def landmark_days(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from analysis.estimators.transplant import TimeDependentCox, TransplantAnalysis
 from analysis.registry.groups import GROUPINGS
-from analysis.report.formatting import NOT_ESTIMABLE, fmt_median_range, fmt_n_of, fmt_p
+from analysis.report.formatting import NOT_ESTIMABLE, fmt_count, fmt_median_range, fmt_n_of, fmt_p
 from analysis.report.narrative.parts import Part, UnknownKey, _inline_ci, _pick, _ratio
 
 
@@ -62,7 +62,7 @@ class Transplant(Part):
             if name is not None and name not in names:
                 raise UnknownKey(f"unknown transplant count {name!r}; the counts are: {', '.join(names)}")
         value = getattr(counts, key)
-        return f"{value:,}" if denominator is None else fmt_n_of(value, getattr(counts, denominator))
+        return f"{fmt_count(value)}" if denominator is None else fmt_n_of(value, getattr(counts, denominator))
 
     def hsct_timing(self, since: str = "infusion") -> str:
         """Months from infusion (or, ``since="cr"``, from CR for a consolidation) to HSCT:
@@ -106,7 +106,7 @@ class Transplant(Part):
             raise UnknownKey(f"no analysis of {endpoint!r} censored at HSCT ({self.hsct_reason or 'not run'})")
         if key not in ("n_censored", "n_events_removed"):
             raise UnknownKey(f"unknown count {key!r}; the counts are: n_censored, n_events_removed")
-        return f"{getattr(result, key):,}"
+        return f"{fmt_count(getattr(result, key))}"
 
     def hsct_censored_verdict(self, endpoint: str, by: str, of: str = "") -> str:
         """The comparison of ``endpoint`` by a two-level toxicity grouping with follow-up censored
