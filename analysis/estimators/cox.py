@@ -339,13 +339,16 @@ def _as_float(values: pd.Series) -> np.ndarray:
     return pd.Series(values).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
 
 
-def design_matrix(df: pd.DataFrame, model: ModelSpec = PUBLICATION_MODEL) -> pd.DataFrame:
+def design_matrix(df: pd.DataFrame, model: ModelSpec = PUBLICATION_MODEL, exposure: bool = True) -> pd.DataFrame:
     """The model's coefficients as columns of floats (:func:`model_terms`): the covariates
     (NaN where the cohort has no value), then the exposure's levels as 0/1 dummies against
     its reference (the publication's model: blasts >=20%, steroids, tocilizumab, and the
-    severity group as two dummies vs "none")."""
+    severity group as two dummies vs "none"). ``exposure=False``: the covariates only (``df``
+    need not have the exposure's grouping column)."""
     out: dict[str, np.ndarray] = {}
     for spec in model_terms(model):
+        if spec.exposure_level is not None and not exposure:
+            continue
         if spec.exposure_level is not None:
             level = df[GROUPINGS[model.exposure].column]
             if isinstance(level.dtype, pd.CategoricalDtype):  # the groupings' columns: integer codes
@@ -403,10 +406,11 @@ def _model_fields(model: ModelSpec, n_missing: int) -> dict:
     return dict(model=model.name, exposure=model.exposure, covariates=tuple(model.covariates), n_missing=n_missing)
 
 
-def _codes(values: np.ndarray, sort: bool = True) -> tuple[np.ndarray, int]:
+def _codes(values: np.ndarray, sort: bool = True, na: bool = False) -> tuple[np.ndarray, int]:
     """Integer codes 0..k-1 of the distinct values of a 1-d array (in sorted order when
-    ``sort``), and k; hashing, O(n) (a sort of 10^6 values costs ~0.1 s per call)."""
-    codes, uniq = pd.factorize(values, sort=sort)
+    ``sort``; NaN a value of its own when ``na``), and k; hashing, O(n) (a sort of 10^6
+    values costs ~0.1 s per call)."""
+    codes, uniq = pd.factorize(values, sort=sort, use_na_sentinel=not na)
     return codes.astype(np.int64, copy=False), int(len(uniq))
 
 
@@ -420,13 +424,13 @@ def _first_rows(codes: np.ndarray, k: int) -> np.ndarray:
 def covariate_patterns(columns: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
     """The distinct covariate patterns of ``n`` rows: (the pattern of each row, 0..k-1; the k
     patterns as a k x p array, in order of first appearance). ``columns``: the p covariates,
-    1-d float arrays without NaN. Hashing, one pass per column; the rows' n x p matrix is
-    never built (a model with a few binary or integer covariates has a few thousand patterns
-    at 10^6 rows)."""
+    1-d float arrays (NaN is a value like another). Hashing, one pass per column; the rows'
+    n x p matrix is never built (a model with a few binary or integer covariates has a few
+    thousand patterns at 10^6 rows)."""
     key = np.zeros(n, dtype=np.int64)
     size = 1
     for values in columns:
-        codes, k = _codes(values, sort=False)
+        codes, k = _codes(values, sort=False, na=True)
         if size * k >= 2**62:  # many distinct patterns: re-code those seen so far (<= n)
             key, size = _codes(key, sort=False)
         key, size = key * k + codes, size * k
@@ -436,6 +440,29 @@ def covariate_patterns(columns: Sequence[np.ndarray], n: int) -> tuple[np.ndarra
     for j, values in enumerate(columns):
         table[:, j] = np.asarray(values, dtype=float)[first]
     return code, table
+
+
+@dataclass(frozen=True)
+class CovariatePatterns:
+    """A model's covariates for n rows held as their distinct patterns, for
+    :func:`fit_model` in place of the n x p :func:`design_matrix`: ``code``, the pattern of
+    each row (0..k-1), and ``table``, one row per pattern with the design matrix's columns
+    (NaN where a value is missing). Counting-process data repeat each patient's covariates
+    on every interval: their patterns are the patient's with the interval's exposure level,
+    and no intervals x p array is ever built."""
+
+    code: np.ndarray
+    table: pd.DataFrame
+
+    @property
+    def columns(self) -> pd.Index:
+        return self.table.columns
+
+
+def _compact(code: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code, values) keeping only the patterns some row has, renumbered 0..k-1."""
+    new, k = _codes(code, sort=False)
+    return new, values[code[_first_rows(new, k)]]
 
 
 def _reverse_cumsum(values: np.ndarray) -> np.ndarray:
@@ -754,7 +781,7 @@ def fit_cox(
 
 def fit_model(
     frame: pd.DataFrame,
-    X: pd.DataFrame,
+    X: pd.DataFrame | CovariatePatterns,
     endpoint: str,
     model: ModelSpec,
     stratified: bool = False,
@@ -763,8 +790,9 @@ def fit_model(
     """The Cox model of :func:`fit_cox` on a model frame: ``months`` (stop) and ``event``,
     optionally ``start`` (counting-process intervals (start, months], R ``Surv(tstart,
     tstop, event)``: no cox.zph and no Firth refit then) and ``stratum`` (any labels:
-    R ``strata()``); ``X``: :func:`design_matrix` rows of the same index. Patients (rows)
-    with a missing value are left out and counted in ``n_missing``."""
+    R ``strata()``); ``X``: :func:`design_matrix` rows of the same index, or the same as
+    :class:`CovariatePatterns`. Patients (rows) with a missing value are left out and
+    counted in ``n_missing``."""
     from scipy import stats
 
     from analysis.estimators.survival import events_tied_at_one_time
@@ -774,11 +802,15 @@ def fit_model(
     labels = {t.key: t.label for t in specs}
     exposure_keys = [t.key for t in specs if t.exposure_level is not None]
     left_out: dict[str, str] = {}
-    no_value = [c for c in X.columns if X[c].isna().all() and c not in exposure_keys]
+    held = isinstance(X, CovariatePatterns)
+    values = X.table if held else X
+    no_value = [c for c in X.columns if values[c].isna().all() and c not in exposure_keys]
     for c in no_value:
         left_out[c] = "no patient has a value of this covariate: left out of the model"
     names = [c for c in X.columns if c not in no_value]
-    ok = X[names].notna().all(axis=1).to_numpy()  # R na.omit
+    ok = values[names].notna().all(axis=1).to_numpy()  # R na.omit
+    if held:
+        ok = ok[X.code]
     strata = None
     if stratified:
         ok &= frame[STRATUM].notna().to_numpy()
@@ -807,7 +839,10 @@ def fit_model(
     if tied := events_tied_at_one_time(time, event):
         return _failed(endpoint, n, events, tied, model, n_missing)
 
-    pattern, table = covariate_patterns([column(X[c], float) for c in names], time.size)
+    if held:
+        pattern, table = _compact(X.code if complete else X.code[ok], X.table[names].to_numpy(dtype=float))
+    else:
+        pattern, table = covariate_patterns([column(X[c], float) for c in names], time.size)
     count = np.bincount(pattern, minlength=table.shape[0]).astype(float)
     constant = [c for j, c in enumerate(names) if table[:, j].min() == table[:, j].max()]
     columns = [c for c in names if c not in constant]

@@ -229,6 +229,10 @@ class TimeDependentData:
     n_patients: int  # patients of the endpoint
     n_zero_time: int  # of whom without an interval (follow-up 0 days)
     n_changed: dict[str, int]  # grouping -> patients whose level changes during follow-up
+    #: positions in the cohort of the endpoint's patients, and the patient of each interval
+    #: (a position in ``positions``): the covariates fixed at baseline are read per patient
+    positions: np.ndarray | None = None
+    patient: np.ndarray | None = None
 
 
 def time_dependent_data(
@@ -250,7 +254,8 @@ def time_dependent_data(
         *columns,
     ]
     rows = df[[c for c in dict.fromkeys(wanted) if c is not None and c in df.columns]]
-    rows = rows[rows[e.time_column].notna()]
+    has_time = rows[e.time_column].notna().to_numpy()
+    rows = rows[has_time]
     time, event, offset = _days(rows, endpoint)
     onsets = {}
     for tox, (grade, onset) in ONSETS.items():
@@ -280,7 +285,49 @@ def time_dependent_data(
     for column in columns:
         if column not in frame and column in rows:  # a derived column the cohort lacks is computed later
             frame[column] = rows[column].to_numpy()[p]
-    return TimeDependentData(frame, int(len(rows)), cp.n_zero_time, n_changed)
+    return TimeDependentData(frame, int(len(rows)), cp.n_zero_time, n_changed, np.flatnonzero(has_time), p)
+
+
+def interval_patterns(df: pd.DataFrame, data: TimeDependentData, model):
+    """A model's covariates on the intervals of ``data``, as
+    :class:`analysis.estimators.cox.CovariatePatterns`: each patient's covariates fixed at
+    baseline (the design matrix of the patients, read from ``df``) with the exposure level
+    in force on the interval. No intervals x covariates array is built: the intervals'
+    patterns are (the patient's pattern, the interval's level)."""
+    from analysis.estimators.cox import (
+        CovariatePatterns,
+        _codes,
+        _first_rows,
+        covariate_patterns,
+        design_matrix,
+        model_columns,
+        model_terms,
+    )
+
+    g = GROUPINGS[model.exposure]
+    specs = model_terms(model)
+    covariates = [t.key for t in specs if t.exposure_level is None]
+    level = data.frame[g.column].cat.codes.to_numpy().astype(np.int64)
+    patient = data.patient if data.patient is not None else np.zeros(level.size, dtype=np.int64)
+    if covariates:
+        if data.positions is None:
+            raise ValueError("these intervals do not say which patient they belong to")
+        columns = [c for c in model_columns(model)[:-1] if c in df.columns]  # not the exposure's
+        patients = design_matrix(df[columns].iloc[data.positions], model, exposure=False)
+        pcode, ptable = covariate_patterns([patients[c].to_numpy(dtype=float) for c in covariates], len(patients))
+        key = pcode[patient] * (len(g.levels) + 1) + (level + 1)  # level -1: missing
+    else:
+        pcode, ptable = np.zeros(1, dtype=np.int64), np.zeros((1, 0))
+        key = level + 1
+    code, k = _codes(key, sort=False)
+    first = _first_rows(code, k)
+    first_patient = pcode[patient[first]] if covariates else np.zeros(k, dtype=np.int64)
+    table = {c: ptable[first_patient, j] for j, c in enumerate(covariates)}
+    for t in specs:
+        if t.exposure_level is not None:
+            hit = level[first] == list(g.keys).index(t.exposure_level)
+            table[t.key] = np.where(level[first] < 0, np.nan, hit.astype(float))
+    return CovariatePatterns(code, pd.DataFrame(table, columns=[t.key for t in specs]))
 
 
 @dataclass(frozen=True)
@@ -412,7 +459,7 @@ def time_dependent_comparison(
     """Mantel–Byar test, univariable time-dependent Cox model (each level against the
     reference, :data:`analysis.registry.groups.REFERENCE_LEVELS`) and Simon–Makuch curves
     of a toxicity grouping. ``data``: :func:`time_dependent_data` of the endpoint, when built."""
-    from analysis.estimators.cox import ModelSpec, design_matrix, fit_model
+    from analysis.estimators.cox import ModelSpec, fit_model
 
     if data is None:
         data = time_dependent_data(df, endpoint, (grouping,))
@@ -421,7 +468,7 @@ def time_dependent_comparison(
     codes = frame[g.column].cat.codes.to_numpy()
     test = mantel_byar(frame["start"], frame["months"], frame["event"], codes, len(g.levels))
     model = ModelSpec(exposure=grouping, covariates=(), name="time-dependent")
-    cox = fit_model(frame[["start", "months", "event"]], design_matrix(frame, model), endpoint, model)
+    cox = fit_model(frame, interval_patterns(df, data, model), endpoint, model)
     return TimeDependentComparison(
         endpoint=endpoint,
         grouping=grouping,
@@ -444,10 +491,9 @@ def time_dependent_model(df: pd.DataFrame, endpoint: str, model, data: TimeDepen
     named ``time-dependent``)."""
     from dataclasses import replace
 
-    from analysis.estimators.cox import design_matrix, fit_model, model_columns
+    from analysis.estimators.cox import fit_model
 
     if data is None:
-        data = time_dependent_data(df, endpoint, (model.exposure,), model_columns(model)[:-1])
+        data = time_dependent_data(df, endpoint, (model.exposure,))
     spec = replace(model, name="time-dependent")
-    frame = data.frame
-    return fit_model(frame[["start", "months", "event"]], design_matrix(frame, spec), endpoint, spec)
+    return fit_model(data.frame, interval_patterns(df, data, spec), endpoint, spec)

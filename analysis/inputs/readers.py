@@ -501,6 +501,22 @@ _NOT_LINE_BREAKS = {
 }
 
 
+def _no_long_rows(path: Path, offset: int, width: int) -> bool:
+    """True when a scan of the raw lines shows that no row has more than ``width`` values:
+    a file without any double quote, whose every line (split at LF) has at most ``width - 1``
+    commas and fewer characters than the csv module's field limit. Then the records are the
+    lines, or parts of them (a bare CR also ends a record), and none is too long. Anything
+    else (quotes, a long line) is left to the exact record-by-record reading. A line count at
+    C speed: 10^6 rows in a fraction of a second instead of seconds."""
+    limit = csv.field_size_limit()
+    with open(path, "rb") as raw:
+        raw.seek(offset)
+        for line in raw:
+            if line.count(b",") >= width or b'"' in line or len(line) > limit:
+                return False
+    return True
+
+
 def _refuse_long_rows(path: Path, offset: int, header: tuple[str, ...]) -> None:
     """Every row with more values than the header, as problems with their rows.
 
@@ -511,6 +527,8 @@ def _refuse_long_rows(path: Path, offset: int, header: tuple[str, ...]) -> None:
     would lose a patient. Rows are counted as records (a value in double quotes may span
     lines), as in a spreadsheet: the header is row 1."""
     width = len(header)
+    if _no_long_rows(path, offset, width):
+        return
     pid = header.index("patient_id") if "patient_id" in header else None
     problems = []
     with open(path, "rb") as raw:

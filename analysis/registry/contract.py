@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 # --------------------------------------------------------------------------- bounds
@@ -211,14 +212,20 @@ def identity_key(value: object) -> str:
     digits: NFKC), invisible format characters (zero-width space, byte-order mark, soft
     hyphen: Unicode category Cf), case or runs of white space. ``PTQX0001``,
     ``\ufeffPTQX0001``, ``ＰＴＱＸ０００１`` and ``ptqx0001`` are one patient."""
-    text = unicodedata.normalize("NFKC", str(value))
+    text = str(value)
+    if text.isascii():  # NFKC leaves ASCII as it is, and no ASCII character is a format character
+        return " ".join(text.lower().split())
+    text = unicodedata.normalize("NFKC", text)
     text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     return " ".join(unicodedata.normalize("NFKC", text.casefold()).split())
 
 
 def identity_keys(s: pd.Series) -> pd.Series:
-    """:func:`identity_key` of every value of ``s`` (missing stays missing)."""
-    return s.map(identity_key, na_action="ignore")
+    """:func:`identity_key` of every value of ``s`` (missing stays missing), computed once
+    per distinct value."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    keys = np.array([identity_key(v) for v in uniques] + [np.nan], dtype=object)
+    return pd.Series(keys[codes], index=s.index, dtype=object, name=s.name)
 
 
 def _true(s: pd.Series) -> pd.Series:
