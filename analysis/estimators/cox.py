@@ -803,7 +803,7 @@ def fit_model(
     exposure_keys = [t.key for t in specs if t.exposure_level is not None]
     left_out: dict[str, str] = {}
     held = isinstance(X, CovariatePatterns)
-    values = X.table if held else X
+    values: pd.DataFrame = X.table if isinstance(X, CovariatePatterns) else X
     no_value = [c for c in X.columns if values[c].isna().all() and c not in exposure_keys]
     for c in no_value:
         left_out[c] = "no patient has a value of this covariate: left out of the model"
@@ -839,7 +839,7 @@ def fit_model(
     if tied := events_tied_at_one_time(time, event):
         return _failed(endpoint, n, events, tied, model, n_missing)
 
-    if held:
+    if isinstance(X, CovariatePatterns):
         pattern, table = _compact(X.code if complete else X.code[ok], X.table[names].to_numpy(dtype=float))
     else:
         pattern, table = covariate_patterns([column(X[c], float) for c in names], time.size)

@@ -29,7 +29,7 @@ from analysis.estimators.comparisons import (
     describe,
     rank_test,
 )
-from analysis.estimators.cox import PUBLICATION_MODEL, CoxResult, ModelSpec, fit_cox, model_columns
+from analysis.estimators.cox import PUBLICATION_MODEL, CoxResult, ModelSpec, fit_cox
 from analysis.estimators.effects import (
     DetectableHazardRatio,
     ResponseEffect,
