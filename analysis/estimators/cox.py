@@ -421,6 +421,18 @@ def _first_rows(codes: np.ndarray, k: int) -> np.ndarray:
     return first
 
 
+def _value_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes of a column's values for :func:`covariate_patterns` (equal values, equal codes;
+    at most k distinct codes 0..k-1, not all used): a column of small integers (0/1, an age in
+    years, a grade) is its own code, offset by its minimum, without hashing; other columns
+    are factorized (NaN a value of its own)."""
+    if values.size:
+        low, high = values.min(), values.max()  # NaN when there is one: not this path
+        if np.isfinite(low) and np.isfinite(high) and high - low < 2**16 and np.array_equal(values, np.rint(values)):
+            return (values - low).astype(np.int64), int(high - low) + 1
+    return _codes(values, sort=False, na=True)
+
+
 def covariate_patterns(columns: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
     """The distinct covariate patterns of ``n`` rows: (the pattern of each row, 0..k-1; the k
     patterns as a k x p array, in order of first appearance). ``columns``: the p covariates,
@@ -430,7 +442,7 @@ def covariate_patterns(columns: Sequence[np.ndarray], n: int) -> tuple[np.ndarra
     key = np.zeros(n, dtype=np.int64)
     size = 1
     for values in columns:
-        codes, k = _codes(values, sort=False, na=True)
+        codes, k = _value_codes(np.asarray(values, dtype=float))
         if size * k >= 2**62:  # many distinct patterns: re-code those seen so far (<= n)
             key, size = _codes(key, sort=False)
         key, size = key * k + codes, size * k
@@ -540,13 +552,16 @@ class _EfronData:
         self.event_segments = np.searchsorted(self.row_time, np.arange(self.n_times), side="left")
         self.x_events = self.x[self.event_rows]
         self.deaths_events = self.deaths[self.event_rows]
-        # one entry per event: its event time and Efron's fraction k/d
+        # one entry per event: its event time and Efron's fraction k/d (the entries of an event
+        # time are consecutive, from tie_starts)
         self.grp = np.repeat(np.arange(self.n_times), d)
-        kk = np.arange(self.grp.size) - np.repeat(np.concatenate([[0], np.cumsum(d)[:-1]]), d)
+        self.tie_starts = np.concatenate([[0], np.cumsum(d)[:-1]]).astype(np.int64)
+        kk = np.arange(self.grp.size) - np.repeat(self.tie_starts, d)
         self.frac = kk / d[self.grp]
         # number of event times <= t for every row (its last risk set)
         self.last = np.searchsorted(ev_times, self.t, side="right")
         self.xd_sum = self.deaths_events @ self.x_events  # summed covariates of the deaths
+        self.n_deaths = float(self.deaths.sum())
         # entries: rows starting at or after the first event time (the others are at risk
         # from before it), one row per (start, pattern), ordered by start
         self.entry_x = None
@@ -609,26 +624,28 @@ class _EfronData:
         D0 = self._segment_sums(dr, self.event_segments)
         D1 = self._segment_sums(self.x_events * dr[:, None], self.event_segments)
         denom = S0[grp] - frac * D0[grp]
-        loglik = float(self.deaths_events @ (eta[rows] - shift) - np.sum(np.log(denom)))
+        loglik = float(self.deaths @ eta - shift * self.n_deaths - np.sum(np.log(denom)))
         # The k-th death at a time has xbar = (S1 - c D1) u, u = 1/denom, c = k/d: sums of
         # xbar and xbar xbar' over the deaths need only per-time sums of u, c u, u^2, c u^2,
-        # c^2 u^2 (scalars per event instead of events x p arrays).
+        # c^2 u^2 (scalars per event instead of events x p arrays), segment sums over the
+        # consecutive entries of each event time.
         u = 1.0 / denom
         cu = frac * u
-        n_times = self.n_times
-        A = np.bincount(grp, weights=u, minlength=n_times)
-        B = np.bincount(grp, weights=cu, minlength=n_times)
-        W0 = np.bincount(grp, weights=u * u, minlength=n_times)
-        W1 = np.bincount(grp, weights=cu * u, minlength=n_times)
-        W2 = np.bincount(grp, weights=cu * cu, minlength=n_times)
+        ties = self.tie_starts
+        A = self._segment_sums(u, ties)
+        B = self._segment_sums(cu, ties)
+        W0 = self._segment_sums(u * u, ties)
+        W1 = self._segment_sums(cu * u, ties)
+        W2 = self._segment_sums(cu * cu, ties)
         score = self.xd_sum - (S1.T @ A - D1.T @ B)
         cross = S1.T @ (W1[:, None] * D1)
         xbar_xbar = S1.T @ (W0[:, None] * S1) - cross - cross.T + D1.T @ (W2[:, None] * D1)
         # sum over deaths of (S2 - c D2)/denom, without events x p x p arrays:
         # = X' diag(w_i * sum_{event times at which row i is at risk} A) X - X_d' diag(r_d B[time]) X_d
         cum_a = np.concatenate([[0.0], np.cumsum(A)])
-        info = x.T @ (wx * cum_a[self.last][:, None])
-        info -= self.x_events.T @ (self.x_events * (dr * B[self.row_time])[:, None])
+        weight = w * cum_a[self.last]
+        weight[rows] -= dr * B[self.row_time]
+        info = (x * weight[:, None]).T @ x
         if self.entry_x is not None:
             info -= self.entry_x.T @ (self.entry_x * (w_entry * cum_a[self.entry_last])[:, None])
         info -= xbar_xbar
@@ -1109,39 +1126,43 @@ def zph_score(time, event, X, beta, model: _EfronData | None = None) -> tuple[np
     eta = x @ np.asarray(beta, dtype=float)
     r = np.exp(eta - eta.max())  # common scale cancels in every ratio
     w = data.count * r
-    rc0 = np.concatenate([np.cumsum(w[::-1])[::-1], [0.0]])
-    rc1 = np.concatenate([np.cumsum((w[:, None] * x)[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
-    S0, S1 = rc0[data.start], rc1[data.start]
-    dr = data.deaths[rows] * r[rows]
-    D0 = np.bincount(data.row_time, weights=dr, minlength=data.n_times)
-    D1 = np.stack(
-        [np.bincount(data.row_time, weights=dr * x[rows, j], minlength=data.n_times) for j in range(x.shape[1])], axis=1
-    )
-    g_at = np.zeros(data.n_times)
-    g_at[data.row_time] = g[rows]  # g(t) at each event time
+    segments = data._segment_sums
+    S0 = _reverse_cumsum(segments(w, data.start))[:-1]
+    S1 = _reverse_cumsum(segments(x * w[:, None], data.start))[:-1]
+    dr = data.deaths_events * r[rows]
+    D0 = segments(dr, data.event_segments)
+    D1 = segments(data.x_events * dr[:, None], data.event_segments)
+    g_at = g[rows[data.event_segments]] if rows.size else np.zeros(0)  # g(t) at each event time
 
-    # Efron: the k-th of d tied deaths (k = 0..d-1) sees the risk set minus k/d of the deaths
+    # Efron: the k-th of d tied deaths (k = 0..d-1) sees the risk set minus k/d of the deaths,
+    # xbar = (S1 - c D1) u with u = 1/denom, c = k/d; g is constant within an event time, so
+    # every sum over the deaths is a sum over the event times of per-time sums of u, c u, u^2,
+    # c u^2, c^2 u^2 (as in _EfronData.terms)
     denom = S0[grp] - frac * D0[grp]
-    xbar = (S1[grp] - frac[:, None] * D1[grp]) / denom[:, None]
-    gev = g_at[grp]
+    u = 1.0 / denom
+    cu = frac * u
+    ties = data.tie_starts
+    A, B = segments(u, ties), segments(cu, ties)
+    W0, W1, W2 = segments(u * u, ties), segments(cu * u, ties), segments(cu * cu, ties)
+    xbar_sums = S1 * A[:, None] - D1 * B[:, None]  # per event time: the sum of its deaths' xbar
     p = x.shape[1]
     # Schoenfeld residuals x - xbar summed, and weighted by g
-    u = np.concatenate([data.xd_sum - xbar.sum(axis=0), (data.deaths * g) @ x - (gev[:, None] * xbar).sum(axis=0)])
+    score = np.concatenate([data.xd_sum - xbar_sums.sum(axis=0), (data.deaths * g) @ x - g_at @ xbar_sums])
 
     imat = np.empty((2 * p, 2 * p))
     blocks = {}
     for m in (0, 1, 2):
-        wm = gev**m
-        # sum_e w_e * S2/denom_e  = X' diag(r * W(t)) X, W(t) = sum over event times <= t
-        A = np.bincount(grp, weights=wm / denom, minlength=data.n_times)
-        B = np.bincount(grp, weights=wm * frac / denom, minlength=data.n_times)
-        wt = w * np.concatenate([[0.0], np.cumsum(A)])[data.last]
-        wt[rows] -= dr * B[data.row_time]
-        blocks[m] = (x * wt[:, None]).T @ x - (xbar * wm[:, None]).T @ xbar
+        gm = g_at**m
+        # sum over the deaths of g^m S2/denom = X' diag(w * W(t)) X, W(t) = sum over event times <= t
+        wt = w * np.concatenate([[0.0], np.cumsum(A * gm)])[data.last]
+        wt[rows] -= dr * (B * gm)[data.row_time]
+        cross = S1.T @ ((W1 * gm)[:, None] * D1)
+        xbar_xbar = S1.T @ ((W0 * gm)[:, None] * S1) - cross - cross.T + D1.T @ ((W2 * gm)[:, None] * D1)
+        blocks[m] = (x * wt[:, None]).T @ x - xbar_xbar
     imat[:p, :p] = blocks[0]
     imat[:p, p:] = imat[p:, :p] = blocks[1]
     imat[p:, p:] = blocks[2]
-    return u, imat
+    return score, imat
 
 
 def _zph_rows(u, imat, p, groups: dict[str, list[int]]) -> tuple[PHTest, ...]:
