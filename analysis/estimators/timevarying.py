@@ -281,7 +281,9 @@ def time_dependent_data(
         # a patient changes level when its rows do not all share the first row's level
         first = np.r_[p[:1] == p[:1], p[1:] != p[:-1]]
         level_first = np.repeat(codes[name][first], np.diff(np.r_[np.flatnonzero(first), p.size]))
-        n_changed[name] = int(np.unique(p[codes[name] != level_first]).size)
+        changed = np.zeros(len(rows), dtype=bool)
+        changed[p[codes[name] != level_first]] = True
+        n_changed[name] = int(changed.sum())
     for column in columns:
         if column not in frame and column in rows:  # a derived column the cohort lacks is computed later
             frame[column] = rows[column].to_numpy()[p]
@@ -397,6 +399,15 @@ class TimeDependentComparison:
     curves: SurvivalComparison  # Simon–Makuch curves (its log-rank fields: the Mantel–Byar test)
 
 
+def _patients_in(data: TimeDependentData, rows: np.ndarray) -> int:
+    """How many patients have at least one of the intervals ``rows`` (a mask)."""
+    if data.patient is None:
+        return int(data.frame.index[rows].nunique())
+    seen = np.zeros(data.n_patients, dtype=bool)
+    seen[data.patient[rows]] = True
+    return int(seen.sum())
+
+
 def _simon_makuch(data: TimeDependentData, endpoint: str, grouping: str, test: MantelByar):
     from analysis.estimators.survival import RISK_STEP_MONTHS, SurvivalComparison, kaplan_meier
 
@@ -413,14 +424,15 @@ def _simon_makuch(data: TimeDependentData, endpoint: str, grouping: str, test: M
     levels, at_risk = [], {}
     for i, lv in enumerate(g.levels):
         m = codes == i
-        summary = kaplan_meier(stop[m], event[m], lv.key, lv.label, entry=start[m], censored=censored[m])
+        level_start, level_stop = start[m], stop[m]
+        summary = kaplan_meier(level_stop, event[m], lv.key, lv.label, entry=level_start, censored=censored[m])
         from dataclasses import replace
 
-        levels.append(replace(summary, n=int(frame.index[m].nunique())))
+        levels.append(replace(summary, n=_patients_in(data, m)))
         at_risk[lv.key] = tuple(
-            int(np.count_nonzero((start[m] <= 0) & (stop[m] > 0)))
+            int(np.count_nonzero((level_start <= 0) & (level_stop > 0)))
             if t == 0
-            else int(np.count_nonzero((start[m] < t) & (stop[m] >= t)))
+            else int(np.count_nonzero((level_start < t) & (level_stop >= t)))
             for t in risk_times
         )
     return SurvivalComparison(
@@ -472,7 +484,7 @@ def time_dependent_comparison(
     return TimeDependentComparison(
         endpoint=endpoint,
         grouping=grouping,
-        n=int(frame.index.nunique()),
+        n=_patients_in(data, np.ones(len(frame), dtype=bool)),
         n_rows=int(len(frame)),
         events=int(frame["event"].sum()),
         n_zero_time=data.n_zero_time,
