@@ -9,13 +9,14 @@ COHORT ?=
 KINETICS ?=
 CUTOFF ?=
 # Disease profile (b-all, lbcl, mm); empty: the study file's `disease:`, else B-ALL.
-# lbcl and mm render report-disease.qmd (their bundled demo without a study file or cohort).
+# lbcl and mm render report-disease.qmd and supplement-disease.qmd (their bundled demo without a
+# study file or cohort).
 DISEASE ?=
 # Formats to render, comma-separated (html,pdf,docx); empty: all of _quarto.yml.
 TO ?=
 # B-ALL: the manuscript and its supplement, rendered together (the supplement's STROBE
-# checklist reads the manuscript's pages; both land in _output/ in one swap); the documents
-# of a study come from `python -m analysis document`.
+# checklist reads the manuscript's pages; both land in _output/ in one swap); LBCL and MM
+# likewise; the documents of a study come from `python -m analysis document`.
 # Only the settings given are passed on, so that the study file fills in the rest.
 RENDER_ARGS := $(if $(STUDY),--study "$(STUDY)") $(if $(COHORT),--cohort "$(COHORT)") \
   $(if $(KINETICS),--kinetics "$(KINETICS)") $(if $(CUTOFF),--cutoff "$(CUTOFF)")
@@ -39,8 +40,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 
 # Two test processes (pytest-xdist), whole files each; the report renders the tests read
 # are produced once, in the background, shared by both (tests/conftest.py).
+# Bytecode is written (into the ignored __pycache__ folders) even where the environment
+# says PYTHONDONTWRITEBYTECODE: the suite starts about a hundred Python processes (command
+# line, renderer, kernels), each of which would otherwise compile the library again.
 test: env
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # ruff (lint and format, configured in pyproject.toml) on the whole project, mypy on analysis/.
 lint: env
@@ -62,7 +66,7 @@ lock:
 # The quick loop: everything but the tests marked `slow` (renders, kernels, whole exports
 # through the command line, long property runs: tests/conftest.py).
 test-fast: env
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 # Quarto when the user has it; otherwise the built-in renderer (same sources, same outputs).
 # Either way the output folder is replaced as a whole by the formats of this render.

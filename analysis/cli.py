@@ -253,7 +253,7 @@ COMMANDS["synthesize"] = Command("write the SYNTHETIC demo cohort (data/README.m
 
 def _document(args: argparse.Namespace) -> int:
     """The documents ``make report`` renders: the manuscript and its supplement (B-ALL,
-    report.qmd supplement.qmd) or report-disease.qmd (LBCL, MM)."""
+    report.qmd supplement.qmd) or report-disease.qmd supplement-disease.qmd (LBCL, MM)."""
     from analysis.inputs.studyfile import DEFAULT_STUDY_FILE, read_study_file
     from analysis.registry.diseases import DEFAULT_DISEASE, disease
 
@@ -266,7 +266,9 @@ def _document(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print("report.qmd supplement.qmd" if profile.key == DEFAULT_DISEASE else "report-disease.qmd")
+    print(
+        "report.qmd supplement.qmd" if profile.key == DEFAULT_DISEASE else "report-disease.qmd supplement-disease.qmd"
+    )
     return 0
 
 
@@ -276,7 +278,8 @@ def _document_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 COMMANDS["document"] = Command(
-    "print the documents make report renders for a study (report.qmd supplement.qmd, or report-disease.qmd)",
+    "print the documents make report renders for a study (report.qmd supplement.qmd, or "
+    "report-disease.qmd supplement-disease.qmd)",
     _document,
     _document_arguments,
 )

@@ -393,6 +393,8 @@ def test_clopper_pearson_matches_r_binom_test():
     assert clopper_pearson(0, 7) == pytest.approx((0.0, 0.409616397225), rel=1e-9)
     assert clopper_pearson(5, 5) == pytest.approx((0.478176249895, 1.0), rel=1e-9)
     assert clopper_pearson(0, 0) == (None, None)
+    # binom.test(41, 52, conf.level = 0.9)$conf.int -> 0.674233619977 0.876596685543
+    assert clopper_pearson(41, 52, confidence=0.9) == pytest.approx((0.674233619977, 0.876596685543), rel=1e-9)
 
 
 def _response_frame(levels: dict[str, tuple[int, int, int]], grouping: str) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from disease_exports import LBCL_HEADERS, MM_HEADERS, truth, write_lbcl_export, write_mm_export
 from registry_exports import write_export
+from test_disease_models import R_MODELS, R_TERMS
 from test_diseases import R_VALUES
 
 from analysis import cli
@@ -99,6 +100,21 @@ def test_mapped_export_results_count_what_the_frame_holds(mapped, tmp_path):
     w = results["distributions"]["best|crs"]["result"]
     assert w["statistic"] == pytest.approx(R_VALUES[key]["w"], abs=1e-9)
     assert w["p"] == pytest.approx(R_VALUES[key]["w_p"], rel=1e-9)
+    # and so are the multivariable model, the landmark analysis and Table 1 by toxicity group
+    # (tests/test_disease_models.py, with the R calls)
+    r = R_MODELS[key]
+    for endpoint in ("pfs", "os"):
+        terms = {t["key"]: t for t in results["cox"][endpoint]["terms"]}
+        assert results["cox"][endpoint]["n"] == len(frame)
+        for name, coef in r["cox"][endpoint]["coef"].items():
+            assert terms[R_TERMS[name]]["coef"] == pytest.approx(coef, rel=1e-7)
+        assert results["cox"][endpoint]["severity_global_chisq"] == pytest.approx(
+            r["cox"][endpoint]["joint_chisq"], rel=1e-7
+        )
+    landmark = results["landmark"]["pfs|crs"]["survival"]
+    assert landmark["logrank_chisq"] == pytest.approx(r["landmark"]["pfs|crs"]["chisq"], rel=1e-7)
+    assert results["table1_by"]["age|severity"]["result"]["p"] == pytest.approx(r["table1"]["age|severity"], rel=1e-7)
+    assert {f["key"] for f in results["pvalues"]["families"]} >= {"baseline", "multivariable", "landmark"}
 
 
 def _frame(columns: dict[str, list[str]]) -> pd.DataFrame:
@@ -160,3 +176,48 @@ def test_a_guessed_profile_is_listed_to_check_and_disease_overrides(tmp_path):
     study = tmp_path / "study.yml"
     cli.main(["map", str(export), "--disease", "mm", "-o", str(study)])
     assert "\ndisease: mm  # given to map (--disease)" in study.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_mapped_lymphoma_export_renders_both_documents(tmp_path_factory):
+    """A lymphoma team's own export, mapped (the cut-off edited), renders the manuscript and its
+    supplement: the title block of a real study (no synthetic notice), Table 1 by toxicity group,
+    the multivariable and landmark analyses, the STROBE checklist and the p-value table."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    folder = tmp_path_factory.mktemp("lbcl-render")
+    export = write_lbcl_export(folder)
+    study = folder / "study.yml"
+    assert cli.main(["map", str(export), "-o", str(study)]) == 0
+    _set_cutoff(study, DISEASES["lbcl"].demo.cutoff)
+    documents = cli_documents(study)
+    assert documents == ["report-disease.qmd", "supplement-disease.qmd"]
+    out = subprocess.run(
+        [sys.executable, "-m", "renderer", *documents, "--study", str(study), "--to", "html", "--no-cache",
+         "--output-dir", str(folder / "out")],
+        capture_output=True, text=True, cwd=root, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    html = (folder / "out" / "report-disease.html").read_text(encoding="utf-8")
+    supplement = (folder / "out" / "supplement-disease.html").read_text(encoding="utf-8")
+    assert "Synthetic data — not real patients" not in html
+    for part in ("All patients (n = 101)", "Multivariable analysis", "Landmark analysis", "[to be completed:"):
+        assert part in html, part
+    assert "STROBE checklist" in supplement and "Every p-value of the analysis" in supplement
+    frame = truth("lbcl")
+    for text in (html, supplement):
+        assert str(frame["patient_id"].iloc[0]) not in text
+
+
+def cli_documents(study) -> list[str]:
+    """The documents `make report` renders for a study file (`python -m analysis document`)."""
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert cli.main(["document", "--study", str(study)]) == 0
+    return buffer.getvalue().split()

@@ -124,6 +124,11 @@ _DATA_KEYED = {
     ("competing", "*", "at_risk"),
     ("competing", "*", "causes"),
     ("data_quality", "warnings"),
+    ("table1_by",),
+    ("cox",),
+    ("landmark",),
+    ("landmark_models",),
+    ("landmark", "*", "survival", "at_risk"),
 }
 
 
@@ -266,6 +271,7 @@ def test_demo_renders(tmp_path, key):
             "-m",
             "renderer",
             "report-disease.qmd",
+            "supplement-disease.qmd",
             "-P",
             f"disease:{key}",
             "--to",
@@ -283,7 +289,16 @@ def test_demo_renders(tmp_path, key):
     html = (tmp_path / "report-disease.html").read_text(encoding="utf-8")
     assert "Synthetic data — not real patients" in html
     assert disease(key).name in html and "Kruskal–Wallis" in html
-    assert "Center A" not in html and f"{disease(key).abbreviation}-001" not in html
+    # the B-ALL report's shape: Table 1 by toxicity group, the multivariable model with its events
+    # per coefficient, the landmark analysis, the declarations; the supplement's checklist and p-values
+    for part in ("All patients (n = ", "Multivariable analysis", "events per coefficient", "Landmark analysis"):
+        assert part in html, part
+    assert "Declarations" in html and "B-ALL" not in html
+    supplement = (tmp_path / "supplement-disease.html").read_text(encoding="utf-8")
+    for part in ("STROBE checklist", "Every p-value of the analysis", "Holm", "Proportional hazards"):
+        assert part in supplement, part
+    for text in (html, supplement):
+        assert "Center A" not in text and f"{disease(key).abbreviation}-001" not in text
 
 
 def test_rates_by_group_read_as_a_sentence(demo):

@@ -13,6 +13,7 @@ the readers never fit a model).
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,7 @@ def is_library_module(name: str) -> bool:
     return (LIBRARY / Path(*name.split(".")[1:])).with_suffix(".py").exists()
 
 
+@functools.cache  # two tests walk every module
 def imports(path: Path, source: str | None = None) -> list[tuple[int, str]]:
     """(line, absolute module name) of every import in ``path``, relative ones resolved."""
     tree = ast.parse(source if source is not None else path.read_text(encoding="utf-8"), filename=str(path))

@@ -25,6 +25,7 @@ cannot be computed has ``p is None`` and a ``reason``; nothing here returns NaN.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -247,22 +248,34 @@ def compare_continuous(df: pd.DataFrame, variable: str, grouping: str) -> Compar
 # --------------------------------------------------------------------------- categorical
 
 
-def _compositions(total: int, bounds: np.ndarray) -> np.ndarray:
-    """All integer vectors x with 0 <= x <= bounds and sum(x) == total (one per row)."""
-    parts = np.zeros((1, 0), dtype=np.int64)
-    used = np.zeros(1, dtype=np.int64)
-    for bound in bounds[:-1]:
-        top = np.minimum(bound, total - used)
-        reps = top + 1
-        if reps.sum() > MAX_FISHER_ENUMERATION:
+def _compositions_within(total: int, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every integer vector x with 0 <= x <= b and sum(x) == total, for each row b of
+    `bounds` (m x r): (owner: the row of `bounds` each vector belongs to, vectors).
+
+    Built one cell at a time, each cell only over the values that leave the later cells
+    able to take the rest: no vector is generated that cannot be completed, so the size
+    limit counts tables that exist (filtering the cross product of every composition with
+    every bound refused some 4x4 tables that this computes, e.g. R ``fisher.test`` =
+    0.531163484969 for rows 0 8 6 7 / 6 7 7 8 / 3 2 5 6 / 3 8 7 9).
+    """
+    m, r = bounds.shape
+    capacity_after = np.cumsum(bounds[:, ::-1], axis=1)[:, ::-1]  # sum of bounds[:, j:]
+    owner = np.arange(m)
+    parts = np.zeros((m, 0), dtype=np.int64)
+    used = np.zeros(m, dtype=np.int64)
+    for j in range(r - 1):
+        left = total - used
+        low = np.maximum(0, left - capacity_after[owner, j + 1])
+        top = np.minimum(bounds[owner, j], left)
+        reps = np.maximum(top - low + 1, 0)
+        size = int(reps.sum())
+        if size > MAX_FISHER_ENUMERATION:
             raise TableTooLargeError
-        starts = np.repeat(np.cumsum(reps) - reps, reps)
-        value = np.arange(reps.sum()) - starts
+        value = np.arange(size) - np.repeat(np.cumsum(reps) - reps, reps) + np.repeat(low, reps)
+        owner = np.repeat(owner, reps)
         parts = np.column_stack([np.repeat(parts, reps, axis=0), value])
         used = np.repeat(used, reps) + value
-    last = total - used
-    keep = last <= bounds[-1]
-    return np.column_stack([parts[keep], last[keep]])
+    return owner, np.column_stack([parts, total - used])
 
 
 def fisher_exact_rxc(table) -> float:
@@ -276,12 +289,20 @@ def fisher_exact_rxc(table) -> float:
     last two columns are enumerated once (the last one is then determined).
     Raises :class:`TableTooLargeError` beyond MAX_FISHER_ENUMERATION tables.
     """
-    from scipy.special import gammaln
-
     t = np.asarray(table, dtype=np.int64)
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
     if t.ndim != 2 or min(t.shape) < 2:
         return 1.0
+    return _fisher_exact_rxc(t.shape, tuple(t.ravel().tolist()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _fisher_exact_rxc(shape: tuple[int, int], cells: tuple[int, ...]) -> float:
+    """:func:`fisher_exact_rxc` of a table without empty margins, remembered (the bundled
+    demo's results test 26 tables, 6 of them twice)."""
+    from scipy.special import gammaln
+
+    t = np.array(cells, dtype=np.int64).reshape(shape)
     if t.shape[0] > t.shape[1]:
         t = t.T  # fewer rows: fewer compositions per column
     t = t[:, np.argsort(t.sum(axis=0), kind="stable")]  # largest two columns last
@@ -301,21 +322,15 @@ def fisher_exact_rxc(table) -> float:
     remaining = rows[None, :]
     path_w = np.zeros(1)
     for c in cols[:-2]:
-        cand = _compositions(int(c), rows)
-        if len(remaining) * len(cand) > MAX_FISHER_ENUMERATION:
-            raise TableTooLargeError
-        pi, ci = np.nonzero(np.all(cand[None, :, :] <= remaining[:, None, :], axis=2))
-        remaining = remaining[pi] - cand[ci]
-        path_w = path_w[pi] + _log_weight(cand[ci])
+        pi, cand = _compositions_within(int(c), remaining)
+        remaining = remaining[pi] - cand
+        path_w = path_w[pi] + _log_weight(cand)
 
     states, path_state = np.unique(remaining, axis=0, return_inverse=True)
     path_state = path_state.ravel()
     # Completions per state: column c-1 is any composition within the state, last is the rest.
-    cand = _compositions(int(cols[-2]), rows)
-    if len(states) * len(cand) > MAX_FISHER_ENUMERATION:
-        raise TableTooLargeError
-    si, ci = np.nonzero(np.all(cand[None, :, :] <= states[:, None, :], axis=2))
-    comp_w = _log_weight(cand[ci]) + _log_weight(states[si] - cand[ci])
+    si, cand = _compositions_within(int(cols[-2]), states)
+    comp_w = _log_weight(cand) + _log_weight(states[si] - cand)
 
     # For each path: mass of completions with path_w + comp_w <= log_obs + tol.
     # Merge completions (kind 0) and path thresholds (kind 1) in one sort by
@@ -462,13 +477,20 @@ def describe(df: pd.DataFrame, variable: str) -> ContinuousLevel | CategoricalLe
 
 
 def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float | None, float | None]:
-    """Exact Clopper–Pearson interval of k/n = R ``binom.test(k, n)$conf.int``; (None, None) if n = 0."""
-    from scipy import stats
+    """Exact Clopper–Pearson interval of k/n = R ``binom.test(k, n)$conf.int``; (None, None) if n = 0.
+
+    R's beta quantiles, ``qbeta(a/2, k, n-k+1)`` and ``qbeta(1-a/2, k+1, n-k)`` (SciPy's
+    ``binomtest(...).proportion_ci(method="exact")`` finds the same limits by root-finding,
+    within 5e-13 of these, about 1,000 times slower).
+    """
+    from scipy.special import betaincinv
 
     if n <= 0:
         return None, None
-    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="exact")
-    return float(ci.low), float(ci.high)
+    k, n, tail = int(k), int(n), (1.0 - confidence) / 2
+    low = 0.0 if k == 0 else float(betaincinv(k, n - k + 1, tail))
+    high = 1.0 if k == n else float(betaincinv(k + 1, n - k, 1.0 - tail))
+    return low, high
 
 
 def compare_response(df: pd.DataFrame, response: str, grouping: str) -> ResponseComparison:

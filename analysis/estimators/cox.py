@@ -119,11 +119,12 @@ def _covariate_terms(column: str, cutoff: float | None) -> list[TermSpec]:
     """The coefficient(s) of one covariate: "≥ cut-off vs below", a yes/no (0/1), the
     categories of a categorical column against its first, or a number per unit."""
     from analysis.registry.concepts import covariate_name
-    from analysis.registry.contract import BOOLEAN, COHORT_FIELDS, unit_of
+    from analysis.registry.contract import BOOLEAN, unit_of
+    from analysis.registry.diseases import field_kind
 
     name = covariate_name(column)
     unit = unit_of(column)
-    kind = next((f.kind for f in COHORT_FIELDS if f.name == column), None)
+    kind = field_kind(column)  # any profile's contract (B-ALL's first)
     variable = VARIABLES.get(column)
     if cutoff is not None:
         u = "%" if unit == "%" else f" {unit}" if unit else ""

@@ -26,6 +26,10 @@ Who is at the landmark:
   being in CR would be information from after the landmark.
 * EFS: the same patients (a patient not in CR had the event at day 0, so is counted
   among the events before the landmark); also only from the assessment on.
+* PFS (the LBCL and MM profiles): every patient whose progression, death or last follow-up
+  is after the landmark day; time from the landmark. The cohort of a disease profile has no
+  day-30 CR: its groupings are rebuilt from the masked grades alone
+  (:func:`analysis.registry.groups.add_groupings`).
 
 Statistics are those of :mod:`analysis.estimators.survival` (KM, R ``survdiff`` log-rank) on
 the landmark cohort, and a univariable Cox model (Efron ties) fitted by the
@@ -45,7 +49,14 @@ from analysis.estimators.cox import CoxResult
 from analysis.estimators.survival import SurvivalComparison, compare_survival
 from analysis.registry.concepts import OPTIONS
 from analysis.registry.contract import RESPONSE_ASSESSMENT_DAY  # the day of "in CR" (re-exported)
-from analysis.registry.groups import DAYS_PER_MONTH, EFS_NO_CR_DAY, GROUPINGS, TOXICITY_GROUPINGS, prepare_cohort
+from analysis.registry.groups import (
+    DAYS_PER_MONTH,
+    EFS_NO_CR_DAY,
+    GROUPINGS,
+    TOXICITY_GROUPINGS,
+    add_groupings,
+    prepare_cohort,
+)
 
 #: Endpoints the report analyses at the landmark. EFS is left out: at a landmark on or after the
 #: day-30 assessment its cohort is the LFS cohort (the patients in CR, event-free after the
@@ -118,6 +129,7 @@ RECLASSIFY_COLUMNS = (
     "cr_date",
     "steroids",
     "tocilizumab",
+    "progression_date",  # the disease profiles' PFS (LBCL, MM)
 )
 
 
@@ -135,6 +147,9 @@ def toxicity_at_landmark(df: pd.DataFrame, landmark_day: int) -> tuple[pd.DataFr
     raw.loc[late_icans, "icans_onset_day"] = pd.NA
     if "seizure" in raw:
         raw.loc[late_icans, "seizure"] = False
+    if "cr_day30" not in raw:  # a disease profile's cohort (LBCL, MM): the groupings alone
+        add_groupings(raw)
+        return raw, late_crs | late_icans
     return prepare_cohort(raw), late_crs | late_icans
 
 
@@ -151,14 +166,19 @@ def landmark_cohort(
     the counts of who was left out.
     ``classification``: :func:`toxicity_at_landmark` of the same ``df`` and day, when already computed;
     ``columns``: other columns of ``df`` to carry (a model's baseline covariates; those absent are skipped)."""
-    if endpoint not in ("os", "lfs", "efs"):  # the endpoints whose landmark cohort is built below
-        raise ValueError(f"unknown endpoint {endpoint!r}; expected 'os', 'lfs' or 'efs'")
+    if endpoint not in ("os", "lfs", "efs", "pfs"):  # the endpoints whose landmark cohort is built below
+        raise ValueError(f"unknown endpoint {endpoint!r}; expected 'os', 'lfs', 'efs' or 'pfs'")
     classified, late = classification if classification is not None else toxicity_at_landmark(df, landmark_day)
     died = classified["death_date"].notna()
     if endpoint == "os":
         rows = classified
         end = classified["death_date"].where(died, classified["last_followup_date"])
         event = died
+    elif endpoint == "pfs":  # the disease profiles: progression or death from infusion, every patient
+        rows = classified
+        first = rows[["progression_date", "death_date"]].min(axis=1)
+        event = first.notna()
+        end = first.where(event, rows["last_followup_date"])
     elif endpoint == "lfs":
         rows = classified[classified["cr_day30"].astype(bool)]
         first = rows[["relapse_date", "death_date"]].min(axis=1)

@@ -1025,16 +1025,22 @@ def _stems(text: str) -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=262144)
-def _similarity(a: str, b: str) -> float:
+def _similarity(a: str, b: str, floor: float = 0.0) -> float:
+    """The larger of the word overlap (Jaccard) and difflib's ratio of the two names (as
+    written, and with abbreviations expanded). Exact when it is at least `floor`; below it,
+    some smaller value (a ratio is computed only when its cheap upper bound could lift the
+    result to `floor`, or above the best so far)."""
     na, nb = normal_name(a), normal_name(b)
     if na == nb:
         return 1.0
-    ratio = max(
-        difflib.SequenceMatcher(None, na, nb).ratio(), difflib.SequenceMatcher(None, _expand(a), _expand(b)).ratio()
-    )
     ta, tb = _tokens(a), _tokens(b)
-    jaccard = len(ta & tb) / len(ta | tb) if ta | tb else 0.0
-    return max(ratio, jaccard)
+    best = len(ta & tb) / len(ta | tb) if ta | tb else 0.0
+    for x, y in ((na, nb), (_expand(a), _expand(b))):
+        matcher = difflib.SequenceMatcher(None, x, y)
+        bar = max(best, floor)
+        if matcher.real_quick_ratio() >= bar and matcher.quick_ratio() >= bar:
+            best = max(best, matcher.ratio())
+    return best
 
 
 def _synonyms(name: str, vocabulary: dict[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
@@ -1054,8 +1060,11 @@ def _candidates(
     label: str | None,
     option: tuple[str, str] | None = None,
     vocabulary: dict[str, tuple[str, ...]] | None = None,
+    floor: float | None = 0.0,
 ) -> tuple[str, float, str]:
-    """(how, score, via) of one header for one contract column."""
+    """(how, score, via) of one header for one contract column. A guess's score is exact
+    when it is at least `floor` (see :func:`_similarity`); ``floor=None``: the caller only
+    asks whether the header is a match, and a guess scores 0."""
     if header == name:
         return "exact", 3.0, ""
     if normal_name(header) == name:
@@ -1087,7 +1096,9 @@ def _candidates(
         field_label, choice = option
         if any(_expand(choice) == _expand(s) for s in synonyms):
             return "known label", 1.8, f"checkbox option '{choice}' of '{field_label}'"
-    best = max(_similarity(text, synonym) for text in texts for synonym in synonyms)
+    if floor is None:
+        return "guess", 0.0, ""
+    best = max(_similarity(text, synonym, floor) for text in texts for synonym in synonyms)
     return "guess", best, ""
 
 
@@ -1138,7 +1149,9 @@ def _match(
         for header in headers:
             if not header or header in used:
                 continue
-            how, score, via = _candidates(f.name, header, labels.get(header), options.get(header), vocabulary)
+            how, score, via = _candidates(
+                f.name, header, labels.get(header), options.get(header), vocabulary, floor=GUESS_MIN
+            )
             if how not in ("exact", "same name") and not _kind_fits(kinds.get(header, UNKNOWN_KIND), f.kind):
                 continue
             if how == "guess" and (why := _result_column(f.name, header, labels.get(header), evidence)):
@@ -1379,15 +1392,16 @@ def _date_format(frame: pd.DataFrame, matches: list[ColumnMatch], fields) -> tup
 
 
 def _dates(cells: pd.Series, fmt: str | None) -> list[dt.date | None]:
-    out: list[dt.date | None] = []
-    for value in cells:
-        parsed = None
-        if value and _ISO.match(value):
-            parsed = pd.to_datetime(value[:10], errors="coerce")
-        elif value and fmt and _TEXT_DATE.match(value):
-            parsed = pd.to_datetime(value, format=fmt, errors="coerce")
-        out.append(None if parsed is None or pd.isna(parsed) else parsed.date())
-    return out
+    """The date of each cell: ISO (its first 10 characters), else a text date in `fmt`;
+    None where neither reads."""
+    text = pd.Series(cells, dtype=object).fillna("").astype(str)
+    iso = text.str.match(_ISO.pattern)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    parsed[iso] = pd.to_datetime(text[iso].str[:10], format="%Y-%m-%d", errors="coerce")
+    if fmt:
+        other = ~iso & text.str.match(_TEXT_DATE.pattern)
+        parsed[other] = pd.to_datetime(text[other], format=fmt, errors="coerce")
+    return [None if pd.isna(d) else d.date() for d in parsed]
 
 
 def _export_date(path: Path) -> tuple[dt.date, str]:
@@ -1845,7 +1859,7 @@ def detect_disease(
             key
             for key, columns in own.items()
             for column in columns
-            if _candidates(column, header, label, vocabulary=DISEASES[key].vocabulary)[0] in _MATCHED
+            if _candidates(column, header, label, vocabulary=DISEASES[key].vocabulary, floor=None)[0] in _MATCHED
         }
         speaks |= {key for word, key in scale_names.items() if word in words}
         if len(speaks) == 1:
@@ -1853,13 +1867,13 @@ def detect_disease(
         elif not speaks and (
             words & set(endpoints)
             or any(
-                _candidates(column, header, label, vocabulary=p.vocabulary)[0] in _MATCHED
+                _candidates(column, header, label, vocabulary=p.vocabulary, floor=None)[0] in _MATCHED
                 for column in shared
                 for key, p in DISEASES.items()
                 if key != DEFAULT_DISEASE
             )
         ):
-            if not any(_candidates(f.name, header, label)[0] in _MATCHED for f in COHORT_FIELDS):
+            if not any(_candidates(f.name, header, label, floor=None)[0] in _MATCHED for f in COHORT_FIELDS):
                 generic.append(repr(header))
         if kinds.get(header) == DATE_FIELD or header not in frame:
             continue
@@ -1954,7 +1968,7 @@ def propose_mapping(
     preset = {}
     if shape is not None:  # REDCap's record id is the first column, whatever its name
         first = str(frame.columns[0])
-        how, _, via = _candidates("patient_id", first, table.labels.get(first))
+        how, _, via = _candidates("patient_id", first, table.labels.get(first), floor=None)
         if how == "guess":
             preset["patient_id"] = ColumnMatch(
                 "patient_id", first, "known label", 1.0, "REDCap record id: first column"

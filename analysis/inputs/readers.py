@@ -24,6 +24,7 @@ import codecs
 import csv
 import datetime as dt
 import difflib
+import functools
 import io
 import os
 import re
@@ -693,6 +694,7 @@ def check_header(header: Sequence[str], fields: tuple[Field, ...], what: str):
     return positions, violations
 
 
+@functools.lru_cache(maxsize=65536)
 def normal_name(name: str) -> str:
     """'Patient ID ' -> 'patient_id': case, spaces and punctuation do not matter."""
     return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")

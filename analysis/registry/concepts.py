@@ -130,6 +130,15 @@ RESPONSES: dict[str, Response] = {
     )
 }
 
+
+def reported_responses(not_collected=()) -> tuple[str, ...]:
+    """The responses the report compares: those whose contract columns (:attr:`Response.needs`)
+    the registry collects (MRD-negative CR drops out when ``mrd_negative`` is not collected). The
+    one rule the p-value table's families and the prose's families of tests follow."""
+    missing = set(not_collected)
+    return tuple(key for key, r in RESPONSES.items() if not missing & set(r.needs))
+
+
 #: Kinds of a Table 1 variable: median (range) and a rank test; n (%) per category and
 #: chi-square/Fisher; a categorical yes/no variable shown as one row (the "yes" count).
 CONTINUOUS, CATEGORICAL, YES_NO = "continuous", "categorical", "yes_no"
@@ -217,6 +226,31 @@ VARIABLES: dict[str, Variable] = {
 }
 
 
+#: The LBCL and MM profiles' own characteristics (:mod:`analysis.registry.diseases`; the shared
+#: ones are :data:`VARIABLES`): the name in tables and model terms, the phrase in prose. One
+#: definition, read by Table 1, the multivariable model's terms (:func:`covariate_name`) and the prose.
+DISEASE_VARIABLES: dict[str, Variable] = {
+    v.key: v
+    for v in (
+        Variable("ecog", "ECOG performance status", "ECOG performance status", CONTINUOUS),
+        Variable("ann_arbor_stage", "Ann Arbor stage", "Ann Arbor stage", CONTINUOUS),
+        Variable("ldh_elevated", "Elevated LDH", "elevated LDH", YES_NO),
+        Variable("bulky_disease", "Bulky disease", "bulky disease", YES_NO),
+        Variable("ipi", "IPI score", "IPI score", CONTINUOUS),
+        Variable("bridging", "Bridging therapy", "bridging therapy", YES_NO),
+        Variable("r_iss", "R-ISS stage", "R-ISS stage", CONTINUOUS),
+        Variable("high_risk_cytogenetics", "High-risk cytogenetics", "high-risk cytogenetics", YES_NO),
+        Variable("extramedullary", "Extramedullary disease", "extramedullary disease", YES_NO),
+        Variable("triple_class_refractory", "Triple-class refractory", "triple-class refractory disease", YES_NO),
+    )
+}
+
+
+def variable_of(column: str) -> Variable | None:
+    """The characteristic of a cohort column of any profile (B-ALL's registry first)."""
+    return VARIABLES.get(column) or DISEASE_VARIABLES.get(column)
+
+
 #: How a model term names a covariate whose Table 1 name reads badly beside a cut-off or
 #: a unit ("BM blasts ≥20% vs <20%", not "BM blasts before CAR-T ≥20% ...").
 MODEL_NAMES = {"bm_blasts_pct": "BM blasts"}
@@ -224,11 +258,12 @@ MODEL_NAMES = {"bm_blasts_pct": "BM blasts"}
 
 def covariate_name(column: str) -> str:
     """The name of a cohort column in a model's term label: :data:`MODEL_NAMES`, else the
-    Table 1 name, else the column with spaces ('dex equiv cum mg')."""
+    Table 1 name (of any disease profile), else the column with spaces ('dex equiv cum mg')."""
     if column in MODEL_NAMES:
         return MODEL_NAMES[column]
-    if column in VARIABLES:
-        return VARIABLES[column].name
+    variable = variable_of(column)
+    if variable is not None:
+        return variable.name
     return column.replace("_", " ")
 
 
@@ -242,7 +277,8 @@ def covariate_phrase(column: str, coefficient: bool = False) -> str:
     column with spaces; ``coefficient``: its yes-versus-no coefficient (:data:`MODEL_PHRASES`)."""
     if coefficient and column in MODEL_PHRASES:
         return MODEL_PHRASES[column]
-    return VARIABLES[column].phrase if column in VARIABLES else column.replace("_", " ")
+    variable = variable_of(column)
+    return variable.phrase if variable is not None else column.replace("_", " ")
 
 
 @dataclass(frozen=True)

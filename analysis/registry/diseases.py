@@ -29,7 +29,16 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from analysis.registry.concepts import ENDPOINTS, VARIABLES, Endpoint
+from analysis.registry.concepts import (
+    CONTINUOUS,
+    DISEASE_VARIABLES,
+    ENDPOINTS,
+    VARIABLES,
+    YES_NO,
+    Endpoint,
+    Variable,
+    variable_of,
+)
 from analysis.registry.contract import (
     BOOLEAN,
     COHORT_FIELDS,
@@ -135,6 +144,7 @@ class Profile:
     endpoints: tuple[Endpoint, ...]
     #: the event ending a response and PFS: "progression" (B-ALL: "relapse")
     progression: str
+    #: the baseline confounders of the multivariable model (those with a value in the data are used)
     covariates: tuple[str, ...]
     fields: tuple[Field, ...]  # the full cohort contract
     rules: tuple[Rule, ...]
@@ -145,6 +155,8 @@ class Profile:
     #: header spellings ``map`` recognises for the profile's columns (lower case)
     vocabulary: dict[str, tuple[str, ...]] = field(default_factory=dict)
     demo: Demo | None = None
+    #: covariates entered as "at or above the cut-off vs below" (as Table 1 shows them: stage III–IV)
+    covariate_cutoffs: tuple[tuple[str, float], ...] = ()
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -158,6 +170,21 @@ class Profile:
 
     def endpoint(self, key: str) -> Endpoint:
         return next(e for e in self.endpoints if e.key == key)
+
+    @property
+    def baseline_table1(self) -> tuple[tuple[str, str, str], ...]:
+        """Table 1's rows known at infusion (the treatments of CRS/ICANS are given after it)."""
+        return tuple(row for row in self.table1 if not (row[0] in VARIABLES and VARIABLES[row[0]].after_infusion))
+
+    def table1_variable(self, column: str) -> Variable:
+        """A Table 1 row as a :class:`~analysis.registry.concepts.Variable` (its label and kind):
+        a count row ("stage III–IV", yes/no) is a yes/no variable of the row's flag."""
+        label, kind = next((label, kind) for c, label, kind in self.table1 if c == column)
+        if column in VARIABLES:  # a characteristic every profile shares (age, prior lines): its label has its unit
+            return VARIABLES[column]
+        known = variable_of(column)
+        phrase = known.phrase if known is not None else label.lower()
+        return Variable(column, label, phrase, CONTINUOUS if kind == "continuous" else YES_NO)
 
 
 # --------------------------------------------------------------------------- scales
@@ -372,6 +399,20 @@ DOR = Endpoint(
 #: :data:`analysis.registry.concepts.ENDPOINTS`).
 DISEASE_ENDPOINTS: dict[str, Endpoint] = {e.key: e for e in (PFS, DOR)}
 
+# --------------------------------------------------------------------------- characteristics
+
+
+def field_kind(column: str) -> str | None:
+    """The contract kind of a cohort column of any profile (B-ALL's contract first): how a
+    model enters it (a yes/no as 0/1, a number per unit)."""
+    for f in (*COHORT_FIELDS, *_LBCL_FIELDS, *_MM_FIELDS):
+        if f.name == column:
+            return f.kind
+    return None
+
+
+_V = DISEASE_VARIABLES
+
 # --------------------------------------------------------------------------- profiles
 
 _COMMON_METHODS = {
@@ -439,15 +480,16 @@ DISEASES: dict[str, Profile] = {
             ),
             fields=_LBCL_FIELDS,
             rules=_LBCL_RULES,
+            covariate_cutoffs=(("ann_arbor_stage", 3),),  # stage III–IV vs I–II, as Table 1
             table1=(
                 ("age", VARIABLES["age"].label, "continuous"),
-                ("ecog", "ECOG performance status", "continuous"),
-                ("ann_arbor_stage", "Ann Arbor stage III–IV", "stage34"),
-                ("ldh_elevated", "Elevated LDH", "yes_no"),
-                ("bulky_disease", "Bulky disease", "yes_no"),
-                ("ipi", "IPI score", "continuous"),
+                ("ecog", _V["ecog"].name, "continuous"),
+                ("ann_arbor_stage", f"{_V['ann_arbor_stage'].name} III–IV", "stage34"),
+                ("ldh_elevated", _V["ldh_elevated"].name, "yes_no"),
+                ("bulky_disease", _V["bulky_disease"].name, "yes_no"),
+                ("ipi", _V["ipi"].name, "continuous"),
                 ("prior_lines", VARIABLES["prior_lines"].name, "continuous"),
-                ("bridging", "Bridging therapy", "yes_no"),
+                ("bridging", _V["bridging"].name, "yes_no"),
                 ("steroids", VARIABLES["steroids"].name, "yes_no"),
                 ("tocilizumab", VARIABLES["tocilizumab"].name, "yes_no"),
             ),
@@ -526,13 +568,14 @@ DISEASES: dict[str, Profile] = {
             ),
             fields=_MM_FIELDS,
             rules=_MM_RULES,
+            covariate_cutoffs=(("r_iss", 3),),  # R-ISS III vs I–II, as Table 1
             table1=(
                 ("age", VARIABLES["age"].label, "continuous"),
-                ("r_iss", "R-ISS stage III", "riss3"),
-                ("high_risk_cytogenetics", "High-risk cytogenetics", "yes_no"),
-                ("extramedullary", "Extramedullary disease", "yes_no"),
+                ("r_iss", f"{_V['r_iss'].name} III", "riss3"),
+                ("high_risk_cytogenetics", _V["high_risk_cytogenetics"].name, "yes_no"),
+                ("extramedullary", _V["extramedullary"].name, "yes_no"),
                 ("prior_lines", VARIABLES["prior_lines"].name, "continuous"),
-                ("triple_class_refractory", "Triple-class refractory", "yes_no"),
+                ("triple_class_refractory", _V["triple_class_refractory"].name, "yes_no"),
                 ("steroids", VARIABLES["steroids"].name, "yes_no"),
                 ("tocilizumab", VARIABLES["tocilizumab"].name, "yes_no"),
             ),

@@ -11,26 +11,52 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
+from analysis.estimators.comparisons import (
+    CategoricalLevel,
+    CategoryCount,
+    Comparison,
+    ContinuousLevel,
+    compare_categorical,
+    compare_continuous,
+)
 from analysis.estimators.competing import PROGRESSION_CAUSES, CompetingRisks, compare_competing
+from analysis.estimators.cox import CoxResult, ModelSpec, fit_cox
 from analysis.estimators.effects import UnivariableCox, univariable_cox
+from analysis.estimators.landmark import (
+    LandmarkComparison,
+    LandmarkModel,
+    landmark_analyses,
+    landmark_model,
+    toxicity_at_landmark,
+)
 from analysis.estimators.ordinal import ResponderRates, ResponseDistribution, responder_rates, response_distribution
 from analysis.estimators.quality import DataQuality, data_quality
 from analysis.estimators.survival import FollowUp, SurvivalComparison, compare_survival, median_followup
+from analysis.registry.concepts import OPTIONS
 from analysis.registry.disease_groups import prepare_disease_cohort
 from analysis.registry.diseases import Profile, disease
 from analysis.registry.groups import GROUPINGS
+from analysis.report.pvalues import PValueTable, collect_pvalues
 
 #: The toxicity groupings of a disease report: any CRS, any ICANS (two levels), CRS and
 #: ICANS grade bands and the CRS/ICANS severity groups (three ordered levels).
 DISEASE_GROUPINGS = ("crs", "icans", "crs_grade", "icans_grade", "severity")
 #: The two-level groupings (hazard ratios, differences in rates).
 TWO_LEVEL = tuple(g for g in DISEASE_GROUPINGS if len(GROUPINGS[g].levels) == 2)
+#: Table 1's groupings: any CRS, any ICANS and the severity group (the model's exposure).
+TABLE1_GROUPINGS = ("crs", "icans", "severity")
+#: The endpoints of the multivariable model and of the landmark analysis (from infusion, every patient).
+MODEL_ENDPOINTS = ("pfs", "os")
+#: The groupings compared at the landmark (toxicity with an onset day, as the B-ALL report).
+LANDMARK_GROUPINGS = ("crs", "icans")
+#: The exposure of the multivariable model: the CRS/ICANS severity group, against no CRS or ICANS.
+EXPOSURE = "severity"
 
 
 @dataclass(frozen=True)
@@ -60,6 +86,26 @@ class DiseaseResults:
     competing: dict[str, CompetingRisks]  # grouping or "all"
     not_collected: tuple[str, ...] = ()
     data_quality: DataQuality | None = None
+    #: Table 1 by toxicity group: (column, grouping) -> the characteristic's comparison (the
+    #: count rows compare the row's flag: stage III–IV, R-ISS III)
+    table1_by: dict[tuple[str, str], Comparison] = field(default_factory=dict)
+    #: the multivariable Cox model (the profile's baseline covariates with a value in the data and
+    #: the severity group) per endpoint, and the covariates left out for having no value
+    model: ModelSpec | None = None
+    covariates_unavailable: tuple[str, ...] = ()
+    cox: dict[str, CoxResult] = field(default_factory=dict)
+    #: the landmark analysis: (endpoint, grouping) at ``landmark_day``, and the multivariable
+    #: model refitted at the landmark ((endpoint, day))
+    landmark_day: int | None = None
+    landmark: dict[tuple[str, str], LandmarkComparison] = field(default_factory=dict)
+    landmark_models: dict[tuple[str, int], LandmarkModel] = field(default_factory=dict)
+    #: every p-value computed, by family, with Holm and BH adjustments (filled in last)
+    pvalues: PValueTable | None = None
+    alpha: float = OPTIONS["alpha"].default
+
+    def collected(self, column: str) -> bool:
+        """Whether the registry collects an (optional) contract column."""
+        return column not in self.not_collected
 
     @property
     def profile(self) -> Profile:
@@ -95,6 +141,61 @@ def _table1(df: pd.DataFrame, profile: Profile, not_collected: tuple[str, ...]) 
     return tuple(rows)
 
 
+def _table1_values(df: pd.DataFrame, column: str, kind: str) -> pd.Series:
+    """A Table 1 row's values: the number, or the row's yes/no flag (missing stays missing)."""
+    values = df[column]
+    if kind == "continuous":
+        return pd.to_numeric(values, errors="coerce").astype(float)
+    known = values.notna()
+    if kind == "stage34":
+        flag = values.astype("Float64") >= 3
+    elif kind == "riss3":
+        flag = values.astype("Float64") == 3
+    else:
+        flag = values.astype("boolean")
+    return pd.Series(pd.array(flag.to_numpy(dtype=object), dtype="boolean"), index=df.index).where(known, pd.NA)
+
+
+def _table1_by(df: pd.DataFrame, profile: Profile, not_collected: tuple[str, ...]) -> dict[tuple[str, str], Comparison]:
+    """Each baseline characteristic of Table 1 by each of :data:`TABLE1_GROUPINGS`: median (range)
+    and a rank test, or n (%) of the row's flag and chi-square/Fisher (the B-ALL Table 1's tests)."""
+    out = {}
+    for column, _label, kind in profile.baseline_table1:
+        if column in not_collected or column not in df:
+            continue
+        frame = pd.DataFrame({column: _table1_values(df, column, kind)}, index=df.index)
+        for g in TABLE1_GROUPINGS:
+            frame[GROUPINGS[g].column] = df[GROUPINGS[g].column]
+            compare = compare_continuous if kind == "continuous" else compare_categorical
+            out[(column, g)] = compare(frame, column, g)
+    return out
+
+
+def table1_overall(results: DiseaseResults) -> dict[str, ContinuousLevel | CategoricalLevel]:
+    """Table 1's "All patients" column from :attr:`DiseaseResults.table1` (for the table builder)."""
+    out: dict[str, ContinuousLevel | CategoricalLevel] = {}
+    for row in results.table1:
+        if row.kind == "continuous":
+            out[row.column] = ContinuousLevel("all", "All patients", row.n, row.median, row.min, row.max)
+        else:
+            count, n = row.count or 0, row.n
+            yes, no = (100.0 * count / n, 100.0 * (n - count) / n) if n else (None, None)
+            out[row.column] = CategoricalLevel(
+                "all", "All patients", n, (CategoryCount("yes", count, yes), CategoryCount("no", n - count, no))
+            )
+    return out
+
+
+def disease_model(df: pd.DataFrame, profile: Profile) -> tuple[ModelSpec, tuple[str, ...]]:
+    """The multivariable model of a profile: its baseline covariates that have a value in the data
+    (:attr:`Profile.covariates`, at the profile's cut-offs) and the severity group; and the
+    covariates left out for having none (as :func:`analysis.report.results.plan_model`)."""
+    present = tuple(c for c in profile.covariates if c in df.columns and df[c].notna().any())
+    absent = tuple(c for c in profile.covariates if c not in present)
+    cutoffs = tuple((c, float(v)) for c, v in profile.covariate_cutoffs if c in present)
+    return ModelSpec(exposure=EXPOSURE, covariates=present, cutoffs=cutoffs, name="baseline"), absent
+
+
 def _counts(df: pd.DataFrame, profile: Profile) -> dict[str, int]:
     assert profile.scale is not None
     counts = {
@@ -124,8 +225,12 @@ def _counts(df: pd.DataFrame, profile: Profile) -> dict[str, int]:
     return counts
 
 
-def compute_disease_results(study) -> DiseaseResults:
-    """Every statistic of the disease report for a loaded study (``study.disease`` not B-ALL)."""
+def compute_disease_results(study, alpha: float | None = None, landmark_day: int | None = None) -> DiseaseResults:
+    """Every statistic of the disease report for a loaded study (``study.disease`` not B-ALL);
+    ``alpha`` and ``landmark_day``: the study file's analysis plan (default: the registry's,
+    :data:`analysis.registry.concepts.OPTIONS`)."""
+    alpha = float(OPTIONS["alpha"].default if alpha is None else alpha)
+    day = int(OPTIONS["landmark_day"].default if landmark_day is None else landmark_day)
     profile = disease(study.disease)
     df = prepare_disease_cohort(study.cohort, profile)
     not_collected = tuple(getattr(study, "not_collected", ()))
@@ -155,7 +260,12 @@ def compute_disease_results(study) -> DiseaseResults:
         key(g): compare_competing(df, g, data=frame, causes=PROGRESSION_CAUSES, population="All patients")
         for g in groupings
     }
-    return DiseaseResults(
+    model, unavailable = disease_model(df, profile)
+    cox = {e: fit_cox(df, e, model=model) for e in MODEL_ENDPOINTS}
+    landmark = landmark_analyses(df, MODEL_ENDPOINTS, LANDMARK_GROUPINGS, day)
+    classified = toxicity_at_landmark(df, day) if day >= 0 else None
+    landmark_models = {(e, day): landmark_model(df, e, day, model, classification=classified) for e in MODEL_ENDPOINTS}
+    results = DiseaseResults(
         disease=profile.key,
         cutoff=pd.Timestamp(study.cutoff).date(),
         is_synthetic=bool(study.is_synthetic),
@@ -169,7 +279,52 @@ def compute_disease_results(study) -> DiseaseResults:
         competing=competing,
         not_collected=not_collected,
         data_quality=data_quality(study.cohort, study.cutoff, tuple(set(not_collected) | _B_ALL_ONLY)),
+        table1_by=_table1_by(df, profile, not_collected),
+        model=model,
+        covariates_unavailable=unavailable,
+        cox=cox,
+        landmark_day=day,
+        landmark=landmark,
+        landmark_models=landmark_models,
+        alpha=alpha,
     )
+    return replace(results, pvalues=disease_pvalues(results))
+
+
+#: The families of the disease report's p-values: results field -> family of
+#: :data:`analysis.report.pvalues.FAMILY_TITLES` (fields without a test are not listed).
+DISEASE_FAMILIES = {
+    "distributions": "efficacy_by_toxicity",
+    "rates": "efficacy_by_toxicity",
+    "survival": "efficacy_by_toxicity",
+    "hazard_ratios": "efficacy_by_toxicity",
+    "competing": "progression",
+    "table1_by": "baseline",
+    "cox": "multivariable",
+    "landmark": "landmark",
+    "landmark_models": "landmark_models",
+}
+
+
+def pvalue_names(profile: Profile) -> dict[str, str]:
+    """The words of the profile's keys in the p-value table's labels: 'PFS', 'ORR', 'day 30'..."""
+    from analysis.registry.concepts import DISEASE_VARIABLES
+
+    names = {e.key: e.abbreviation for e in profile.endpoints}
+    names.update({r.key: r.abbreviation for r in profile.responders})
+    names.update({a.key: (a.label if a.key == "best" else f"{a.label} response").lower() for a in profile.assessments})
+    names.update({c: label for c, label, _ in profile.table1})
+    names.update({k: v.name for k, v in DISEASE_VARIABLES.items() if k not in names})
+    names.update({"progression": "Progression", "nrm": "Non-relapse mortality"})
+    return names
+
+
+def disease_pvalues(results: DiseaseResults) -> PValueTable:
+    """Every p-value of a disease report's results, by family (:data:`DISEASE_FAMILIES`), with
+    Holm and Benjamini–Hochberg adjustments within each family, by the walk of
+    :func:`analysis.report.pvalues.collect_pvalues`. A comparison the registry does not collect
+    (MRD-negative ≥CR without MRD) is not in the results, so in no family."""
+    return collect_pvalues(results, results.alpha, DISEASE_FAMILIES, pvalue_names(results.profile))
 
 
 #: Columns of the B-ALL contract the data-quality count skips for another profile.
@@ -183,7 +338,7 @@ def _plain(value):
     if is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in fields(value) if f.name not in ("curve",)}
     if isinstance(value, dict):
-        return {("|".join(k) if isinstance(k, tuple) else str(k)): _plain(v) for k, v in value.items()}
+        return {("|".join(map(str, k)) if isinstance(k, tuple) else str(k)): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, (frozenset, set)):
@@ -201,7 +356,7 @@ def _plain(value):
 
 def disease_results_to_dict(results: DiseaseResults) -> dict:
     """The export: every field of :class:`DiseaseResults`, tuple keys joined with ``|``
-    ("orr|best|crs"), step curves left out (no patient-level data)."""
+    ("orr|best|crs", "pfs|30"), step curves left out (no patient-level data)."""
     out = _plain(results)
     out["profile"] = {
         "key": results.disease,

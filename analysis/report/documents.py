@@ -28,6 +28,11 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MANUSCRIPT = "report.qmd"
 SUPPLEMENT = "supplement.qmd"
+#: The two documents of the lymphoma and myeloma profiles (analysis.registry.diseases).
+DISEASE_DOCUMENTS = ("report-disease.qmd", "supplement-disease.qmd")
+#: The role of each document in a sentence or a checklist: "report" (the manuscript) or
+#: "supplement", whatever its file is called.
+REPORT, SUPPLEMENT_ROLE = "report", "supplement"
 
 _INCLUDE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$")
 _FENCE = re.compile(r"^(`{3,}|~{3,})\s*(.*?)\s*$")
@@ -217,7 +222,7 @@ class Documents:
 
     manuscript: Document
     supplement: Document
-    #: The document the text is written in ("report" or "supplement").
+    #: The document the text is written in, by its role: "report" (the manuscript) or "supplement".
     current: str = "report"
     pages: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     #: labels of the sources that the flags hide (a hidden figure takes no number)
@@ -235,7 +240,7 @@ class Documents:
             heading = doc.heading(label)
             if heading is not None and heading.number is not None:
                 name = f"Section {heading.number}"
-                if doc.name != self.current:
+                if self.role(doc) != self.current:
                     return f"{name} of the {'supplement' if doc is self.supplement else 'manuscript'}"
                 return name
         if label in self.hidden:
@@ -248,8 +253,12 @@ class Documents:
             f"no figure, table or numbered section {label!r} in either document; the labels are: {', '.join(known)}"
         )
 
+    def role(self, doc: Document) -> str:
+        """'report' for the manuscript, 'supplement' for the supplement (their files' names aside)."""
+        return SUPPLEMENT_ROLE if doc is self.supplement else REPORT
+
     def _where(self, doc: Document, name: str) -> str:
-        if doc.name == self.current:
+        if self.role(doc) == self.current:
             return name
         if doc is self.supplement:
             return f"Supplementary {name}"
@@ -261,12 +270,14 @@ def documents(
     current: str = "report",
     project_dir: Path | None = None,
     pages: Mapping[str, Mapping[str, int]] | None = None,
+    files: tuple[str, str] = (MANUSCRIPT, SUPPLEMENT),
 ) -> Documents:
-    """Both documents of the project, scanned with the report's ``cartox`` flags."""
+    """Both documents of the project, scanned with the report's ``cartox`` flags; ``files``: the
+    manuscript's and the supplement's (:data:`DISEASE_DOCUMENTS` for the LBCL and MM reports)."""
     folder = Path(project_dir) if project_dir is not None else PROJECT_DIR
     meta = {"cartox": dict(flags)}
-    shown = [scan(folder / MANUSCRIPT, meta), scan(folder / SUPPLEMENT, meta)]
-    every = [scan(folder / MANUSCRIPT, show_all=True), scan(folder / SUPPLEMENT, show_all=True)]
+    shown = [scan(folder / files[0], meta), scan(folder / files[1], meta)]
+    every = [scan(folder / files[0], show_all=True), scan(folder / files[1], show_all=True)]
     labels = {f.label for d in every for f in d.floats} | {h.ident for d in every for h in d.headings if h.ident}
     visible = {f.label for d in shown for f in d.floats} | {h.ident for d in shown for h in d.headings if h.ident}
     return Documents(shown[0], shown[1], current, pages or {}, frozenset(labels - visible))

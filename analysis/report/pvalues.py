@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from analysis.estimators.competing import CAUSES
 from analysis.estimators.cox import COX_TERMS, FIRTH
 from analysis.estimators.multiplicity import p_adjust
-from analysis.registry.concepts import ENDPOINTS, KINETIC_METRICS, RESPONSES, TESTS, VARIABLES
+from analysis.registry.concepts import ENDPOINTS, KINETIC_METRICS, RESPONSES, TESTS, VARIABLES, reported_responses
 from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
 
 
@@ -70,6 +70,9 @@ FAMILY_TITLES: dict[str, str] = {
     "exposure_models": "The multivariable model's exposure time-dependent and at the landmarks",
     "trend": "Trend across ordered grades",
     "transplant": "Allogeneic HSCT after CAR-T (time-dependent covariate; censored at HSCT)",
+    # the disease profiles' report (analysis.report.disease_results.DISEASE_FAMILIES)
+    "progression": "Progression and non-relapse mortality from infusion",
+    "landmark_models": "The multivariable model at the landmark",
 }
 FAMILIES: dict[str, str | Callable[[tuple], str]] = {
     "response": _by_grouping("efficacy_by_toxicity", "efficacy_by_treatment"),
@@ -272,11 +275,12 @@ def _flat(path: tuple) -> Iterator[Any]:
             yield part
 
 
-def _token(part: Any) -> tuple[str, str] | None:
+def _token(part: Any, names: Mapping[str, str] | None = None) -> tuple[str, str] | None:
     """(kind, words) of one part of a path: a grouping ('by', 'CRS'), an outcome, a term...
 
     A part is a plain key, or (kind, key) when the walk knows its role: ("by", "steroids") is
-    the steroids grouping, ("what", "steroids") the Table 1 variable."""
+    the steroids grouping, ("what", "steroids") the Table 1 variable. ``names``: words for keys
+    of another report's results (a disease profile's endpoints, responders, assessments)."""
     kind = None
     if isinstance(part, tuple) and len(part) == 2 and part[0] in ("what", "by"):
         kind, part = part
@@ -284,6 +288,8 @@ def _token(part: Any) -> tuple[str, str] | None:
         return None
     if part in GROUPINGS and kind != "what":
         return "by", _in_sentence(GROUPINGS[part].title)
+    if names and part in names:
+        return "what", names[part]
     if part in ENDPOINTS:
         return "what", ENDPOINTS[part].abbreviation
     if part in RESPONSES:
@@ -320,12 +326,12 @@ def _key_parts(key: Any) -> list[Any]:
     return [("what", k) for k in what] + [("by", last) if last in GROUPINGS else ("what", last)]
 
 
-def _label(parts: list[Any]) -> str:
+def _label(parts: list[Any], names: Mapping[str, str] | None = None) -> str:
     """'OS by CRS', 'OS, Received steroids', 'Relapse by CRS/ICANS severity'."""
     what: list[str] = []
     by: list[str] = []
     for part in parts:
-        token = _token(part)
+        token = _token(part, names)
         if token is None:
             continue
         kind, words = token
@@ -402,18 +408,33 @@ def _path_text(path: tuple) -> str:
     return "/".join(str(p) for p in _flat(path))
 
 
-def collect_pvalues(results: Any, alpha: float) -> PValueTable:
-    """Every p-value the report prints, by family, adjusted within each family (see the module)."""
+def collect_pvalues(
+    results: Any,
+    alpha: float,
+    family_map: Mapping[str, str | Callable[[tuple], str]] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> PValueTable:
+    """Every p-value the report prints, by family, adjusted within each family (see the module).
+
+    ``family_map`` and ``names``: the field -> family map and the words of the keys of another
+    report's results (the disease profiles': :func:`analysis.report.disease_results.disease_pvalues`);
+    default :data:`FAMILIES` and the registry's words."""
+    family_map = FAMILIES if family_map is None else family_map
     found: list[tuple[str, tuple, list[Any], str, float]] = []
     seen: set[int] = set()
+    # comparisons of a response the registry does not collect (MRD-negative CR without MRD)
+    # exist in the results only as empty shells: no p-value of the report, none of a family
+    unreported = set(RESPONSES) - set(reported_responses(getattr(results, "not_collected", ())))
     for f in dataclasses.fields(results):
         if f.name in SKIPPED_FIELDS:
             continue
-        family_of = FAMILIES.get(f.name, f.name)
+        family_of = family_map.get(f.name, f.name)
         out: list = []
         _walk(getattr(results, f.name), (f.name,), [], seen, out)
         for path, parts, test, p in out:
             if _not_tested(path):  # computed, but the tables say "not tested" and print none
+                continue
+            if unreported and unreported & set(_flat(path)):
                 continue
             if "ph_tests_by_coef" in path:  # R's terms = FALSE rows: the per-term rows are printed
                 continue
@@ -439,7 +460,7 @@ def collect_pvalues(results: Any, alpha: float) -> PValueTable:
         ps = [x[4] for x in members]
         holm, bh = p_adjust(ps, "holm"), p_adjust(ps, "BH")
         for (_, path, parts, test, p), h, b in zip(members, holm, bh):
-            label = _label(parts) or family_title(key)
+            label = _label(parts, names) or family_title(key)
             rows.append(PValueRow(key, label, test, p, float(h or 0.0), float(b or 0.0), _path_text(path)))
         families.append(
             FamilySummary(

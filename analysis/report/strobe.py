@@ -21,7 +21,7 @@ PRESENT, PLACEHOLDER, ABSENT, NOT_APPLICABLE = "present", "placeholder", "absent
 
 @dataclass(frozen=True)
 class Place:
-    document: str  # "report" | "supplement"
+    document: str  # "report" | "supplement": the document's role, whatever its file is called
     label: str  # heading label
     section: str  # "2.1 Study design and setting" or "Abstract"
     page: int | None  # in that document's PDF, when known
@@ -37,12 +37,12 @@ class ChecklistRow:
     note: str = ""  # what is missing, or why the item does not apply
 
 
-def _places(doc: Document, item: str, pages: Mapping[str, int]) -> list[Place]:
+def _places(doc: Document, item: str, pages: Mapping[str, int], role: str) -> list[Place]:
     out = []
     for h in doc.headings:
         if item in h.strobe:
             section = f"{h.number} {h.title}" if h.number else h.title
-            out.append(Place(doc.name, h.ident or "", section, pages.get(h.ident or "")))
+            out.append(Place(role, h.ident or "", section, pages.get(h.ident or "")))
     return out
 
 
@@ -54,8 +54,8 @@ def checklist(docs: Documents, missing_declarations: Iterable[str] = ()) -> list
     missing = set(missing_declarations)
     rows = []
     for key, item in STROBE_ITEMS.items():
-        places = _places(docs.manuscript, key, docs.pages.get(docs.manuscript.name, {})) + _places(
-            docs.supplement, key, docs.pages.get(docs.supplement.name, {})
+        places = _places(docs.manuscript, key, docs.pages.get(docs.manuscript.name, {}), "report") + _places(
+            docs.supplement, key, docs.pages.get(docs.supplement.name, {}), "supplement"
         )
         gaps = [d for d in STROBE_DECLARATIONS.get(key, ()) if d in missing]
         if item.not_applicable:

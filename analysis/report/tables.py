@@ -39,7 +39,7 @@ from analysis.estimators.kinetics import KineticsComparison
 from analysis.estimators.multiplicity import EValue
 from analysis.estimators.survival import KMSummary, SurvivalComparison
 from analysis.estimators.transplant import HSCT_ENDPOINTS, HSCT_GROUPINGS, HSCT_LABEL, TransplantAnalysis
-from analysis.registry.concepts import ENDPOINTS, KINETIC_METRICS, OPTIONS, SOFTWARE, TESTS, VARIABLES
+from analysis.registry.concepts import ENDPOINTS, KINETIC_METRICS, OPTIONS, SOFTWARE, TESTS, VARIABLES, Variable
 from analysis.registry.groups import GROUPINGS, KINETICS_TABLE_GROUPINGS, REFERENCE_LEVELS, TABLE1_GROUPINGS
 from analysis.registry.groups import MAIN_GROUPINGS as MAIN_GROUPINGS  # for the sections: tables.MAIN_GROUPINGS
 from analysis.report.formatting import (
@@ -197,6 +197,14 @@ def _to_gt(spec: _Spec) -> GT:
 
 # --------------------------------------------------------------------------- Table 1
 
+#: Abbreviations of the disease profiles' Table 1 rows, in its legend.
+TABLE1_ABBREVIATIONS = {
+    "ecog": "ECOG, Eastern Cooperative Oncology Group",
+    "ldh_elevated": "LDH, lactate dehydrogenase",
+    "ipi": "IPI, International Prognostic Index",
+    "r_iss": "R-ISS, Revised International Staging System",
+}
+
 #: Short spanner titles of Table 1.
 TABLE1_SPANNERS = {"crs": "CRS", "icans": "ICANS", "concurrent": "Concurrent CRS + ICANS"}
 
@@ -273,6 +281,7 @@ def table1(
     variables: Sequence[str] | None = None,
     first: str = "Characteristic",
     notes: Sequence[str] = (),
+    definitions: Mapping[str, Variable] | None = None,
 ) -> Table:
     """Table 1: characteristics, for all patients and by CRS, ICANS and concurrent CRS + ICANS,
     with p-values (``variables``: the rows, default every registry variable; ``overall``:
@@ -280,6 +289,8 @@ def table1(
 
     A variable the registry does not collect has no comparison, so no row. ``notes``: more
     footnotes (what was not assessed or not collected: ``text.assessment_notes``).
+    ``definitions``: the rows' variables (label, kind, whether a grouping tests it), default the
+    registry's :data:`~analysis.registry.concepts.VARIABLES` (a disease profile's Table 1 passes its own).
 
     Cells: median (range) for numbers, n (%) for categories; one p column per
     grouping, its mark naming the test (footnotes). A treatment of the grouping's toxicity
@@ -287,12 +298,13 @@ def table1(
     give each level's number of patients (the largest n over the rows: rows with missing
     values have fewer, listed in a footnote).
     """
-    variables = list(variables if variables is not None else VARIABLES)
+    defined = VARIABLES if definitions is None else definitions
+    variables = list(variables if variables is not None else defined)
     # a variable the registry does not collect has no comparison: no row, no abbreviation
     variables = [v for v in variables if any((v, g) in comparisons for g in groupings)]
 
     def tested(v: str, g: str) -> bool:
-        return VARIABLES[v].tested_by(g)
+        return defined[v].tested_by(g)
 
     marks = _test_marks(
         comparisons[(v, g)].result.test for v in variables for g in groupings if (v, g) in comparisons and tested(v, g)
@@ -317,7 +329,9 @@ def table1(
             columns.append(col)
             md_headers.append(f"{level.label} (n\u00a0=\u00a0{n:,})")  # "(n = 17)" never splits
             html_headers.append(f"{level.label} (n = {n:,})")
-            widths.append(int(round((55 if overall is not None else 64) / (len(grouping.levels) * len(groupings)))))
+            # the levels of every grouping share the width (3 groupings of 2 levels: 55 / 6 each)
+            n_levels = sum(len(GROUPINGS[x].levels) for x in groupings)
+            widths.append(int(round((55 if overall is not None else 64) / n_levels)))
         p_col = f"{g}__p"
         columns.append(p_col)
         ids.append(p_col)
@@ -332,7 +346,7 @@ def table1(
     missing_notes = []
     any_not_tested = False
     for variable in variables:
-        definition = VARIABLES[variable]
+        definition = defined[variable]
         label = definition.label
         categories = [(c.value, c.label) for c in definition.rows]
         present = [g for g in groupings if (variable, g) in comparisons]
@@ -392,9 +406,10 @@ def table1(
             missing_notes.append(f"{label.split(',')[0]} ({', '.join(gaps)})")
 
     abbreviations = [
-        "BM, bone marrow" if any(VARIABLES[v].label.startswith("BM") for v in variables) else "",
-        "Ph, Philadelphia chromosome" if any("Ph" in VARIABLES[v].label for v in variables) else "",
+        "BM, bone marrow" if any(defined[v].label.startswith("BM") for v in variables) else "",
+        "Ph, Philadelphia chromosome" if any("Ph" in defined[v].label for v in variables) else "",
         "IL-6, interleukin 6" if "il6_peak_pg_ml" in variables else "",
+        *(TABLE1_ABBREVIATIONS[v] for v in variables if v in TABLE1_ABBREVIATIONS and definitions is not None),
     ]
     legend = "Median (range) or n (%)"
     if any(abbreviations):
@@ -414,10 +429,15 @@ def table1(
 
 
 def _endpoint_title(endpoint: str) -> tuple[str, str | None]:
-    """Title and population of an endpoint's block; an endpoint not in the registry by its key."""
-    if endpoint in ENDPOINTS:
-        return ENDPOINTS[endpoint].title, ENDPOINTS[endpoint].population
-    return endpoint.upper(), None
+    """Title and population of an endpoint's block (any profile's: PFS); an endpoint not in a
+    registry by its key."""
+    from analysis.registry.diseases import endpoint_of
+
+    try:
+        e = endpoint_of(endpoint)
+    except KeyError:
+        return endpoint.upper(), None
+    return e.title, e.population
 
 
 def ph_table(cox: Mapping[str, CoxResult]) -> Table:
@@ -533,7 +553,9 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
     first = next(iter(cox.values()), None)
     if first is not None:
         spec.footnotes.append((None, f"Adjusted for {_covariate_list(first)}"))
-    legend = "HR, hazard ratio; CI, confidence interval; BM, bone marrow (blasts before infusion)"
+    legend = "HR, hazard ratio; CI, confidence interval"
+    if any(c.startswith("bm_") for r in cox.values() for c in r.covariates):
+        legend += "; BM, bone marrow (blasts before infusion)"
     if with_e:
         legend += (
             ". E-value (VanderWeele & Ding 2017): the risk ratio an unmeasured confounder would need "

@@ -7,26 +7,42 @@ statistically significant difference", never that they did not differ.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 import yaml
 
+from analysis.estimators.cox import EPV_RULE, model_terms
 from analysis.inputs.studyfile import StudySettings
 from analysis.registry.concepts import OPTIONS
-from analysis.registry.diseases import Profile
-from analysis.registry.groups import GROUPINGS
-from analysis.report.disease_results import DISEASE_GROUPINGS, DiseaseResults
+from analysis.registry.diseases import Profile, endpoint_of
+from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS
+from analysis.report import tables
+from analysis.report.disease_results import (
+    DISEASE_GROUPINGS,
+    MODEL_ENDPOINTS,
+    TABLE1_GROUPINGS,
+    DiseaseResults,
+    table1_overall,
+)
+from analysis.report.documents import DISEASE_DOCUMENTS
 from analysis.report.formatting import (
     CELL_MISSING,
+    NOT_ESTIMABLE,
+    and_list,
     fmt_hr_ci,
-    fmt_median_range,
     fmt_months,
     fmt_n_of,
     fmt_p,
     fmt_p_bare,
     fmt_pct,
 )
-from analysis.report.narrative.parts import DIFFERED, NOT_DETECTED
+from analysis.report.narrative.manuscript import DECLARATION_NAMES, Manuscript
+from analysis.report.narrative.models import covariate_term_phrase
+from analysis.report.narrative.multiplicity import Multiplicity
+from analysis.report.narrative.parts import DIFFERED, NOT_DETECTED, _inline_ci, _ratio, in_sentence
+from analysis.report.narrative.verdicts import Verdicts
 
 
 def _pct(x) -> str:
@@ -57,9 +73,25 @@ def among(label: str) -> str:
 
 
 @dataclass(frozen=True)
-class DiseaseNarrative:
-    results: DiseaseResults
+class DiseaseNarrative(Manuscript, Multiplicity):
+    """``text`` of the LBCL and MM documents (``report-disease.qmd``, ``supplement-disease.qmd``):
+    the profile's own helpers below, and those of the B-ALL narrative that read nothing
+    disease-specific (:class:`~analysis.report.narrative.manuscript.Manuscript`: declarations,
+    placeholders, the STROBE checklist, references across the documents, code availability;
+    :class:`~analysis.report.narrative.multiplicity.Multiplicity`: the p-value counts)."""
+
+    results: DiseaseResults  # type: ignore[assignment]  # the parts it shares read no B-ALL field
     settings: StudySettings | None = None
+    #: the document the text is written in, by its role: "report" or "supplement"
+    document: str = "report"
+    #: the pages of the documents rendered before this one (the renderers' `pages` parameter)
+    pages: Mapping | str | None = None
+
+    FILES: ClassVar[tuple[str, str]] = DISEASE_DOCUMENTS
+    #: one of two wordings written in the section, chosen by a result (the B-ALL narrative's)
+    choose = staticmethod(Verdicts.choose)
+    #: the profile's response criteria define progression: no B-ALL definition of relapse
+    DECLARATIONS: ClassVar[tuple[str, ...]] = tuple(k for k in DECLARATION_NAMES if k != "relapse")
 
     # ------------------------------------------------------------------ declarations
     @property
@@ -71,11 +103,36 @@ class DiseaseNarrative:
         return float(self.settings.analysis.alpha) if self.settings else float(OPTIONS["alpha"].default)
 
     @property
+    def flags(self) -> dict[str, bool]:
+        """The metadata the documents' conditional content reads (``cartox.synthetic``...)."""
+        return {
+            "synthetic": self.results.is_synthetic,
+            "mrd": "n_mrd_assessed" in self.results.counts,
+            "placeholders": bool(self.placeholders),
+        }
+
+    @property
     def title_block(self) -> str:
-        flags = {"cartox": {"synthetic": self.results.is_synthetic, "mrd": "n_mrd_assessed" in self.results.counts}}
+        flags = {"cartox": self.flags}
         if self.settings is None:
             return "---\n" + yaml.safe_dump(flags) + "---\n"
         return self.settings.metadata_block(flags)
+
+    @property
+    def supplement_title_block(self) -> str:
+        """'Supplementary material', the manuscript's title as subtitle, the same flags."""
+        flags = {"cartox": self.flags}
+        if self.settings is None:
+            return "---\n" + yaml.safe_dump({"title": "Supplementary material", **flags}) + "---\n"
+        return self.settings.metadata_block(flags, title="Supplementary material", subtitle=self.settings.title)
+
+    @property
+    def title(self) -> str:
+        """The manuscript's title (the study file's, escaped as text with its allowed styles)."""
+        from analysis.inputs import usertext
+        from analysis.inputs.studyfile import DEFAULT_TITLE
+
+        return usertext.styled(self.settings.title if self.settings is not None else DEFAULT_TITLE)
 
     @property
     def byline(self) -> str:
@@ -203,16 +260,21 @@ class DiseaseNarrative:
         return fmt_p(g.p, g.reason)
 
     # ------------------------------------------------------------------ tables (Markdown)
-    def table1(self) -> str:
-        lines = ["| Characteristic | All patients |", "|:--|--:|"]
-        for row in self.results.table1:
-            if row.kind == "continuous":
-                value = fmt_median_range(row.median, row.min, row.max, CELL_MISSING)
-                lines.append(f"| {row.label}, median (range) | {value} |")
-            else:
-                pct = 100 * row.count / row.n if row.n and row.count is not None else None
-                lines.append(f"| {row.label}, n (%) | {row.count} ({fmt_pct(pct, missing=CELL_MISSING)}) |")
-        return "\n".join(lines)
+    def table1(self) -> tables.Table:
+        """Table 1: the profile's baseline characteristics for all patients and by CRS, ICANS and
+        the severity group, with their tests (the B-ALL Table 1's builder and tests)."""
+        columns = [
+            c
+            for c, _, _ in self.profile.baseline_table1
+            if any((c, g) in self.results.table1_by for g in TABLE1_GROUPINGS)
+        ]
+        return tables.table1(
+            self.results.table1_by,
+            TABLE1_GROUPINGS,
+            overall=table1_overall(self.results),
+            variables=columns,
+            definitions={c: self.profile.table1_variable(c) for c in columns},
+        )
 
     def rates_table(self, assessment: str | None = None) -> str:
         """Responder rates (Wilson 95% CI) per toxicity group, with the test of each grouping."""
@@ -259,3 +321,174 @@ class DiseaseNarrative:
                     + f" | {p} |"
                 )
         return "\n".join(lines)
+
+    # ------------------------------------------------------------------ the multivariable model
+    @property
+    def model_covariates(self) -> str:
+        """The model's covariates in a sentence: 'age (per year), ECOG performance status, Ann Arbor
+        stage ≥3 (versus <3), ...'."""
+        model = self.results.model
+        if model is None:
+            return "no covariate"
+        phrases = [covariate_term_phrase(t, model) for t in model_terms(model) if t.exposure_level is None]
+        return and_list(phrases) if phrases else "no covariate"
+
+    @property
+    def confounders(self) -> str:
+        """The model's covariates and those left out for having no value: 'age (per year), ...,
+        bridging therapy (the IPI score was left out: no patient has a value)'."""
+        return self.model_covariates + self.covariates_unavailable
+
+    @property
+    def eligibility_and_product(self) -> str:
+        """The declared eligibility criteria (or their placeholder), then the product sentence when
+        there is one: never empty (an empty inline expression makes real Quarto print its code)."""
+        eligibility = str(self.declared("eligibility"))
+        return f"{eligibility} {self.product}" if self.product else eligibility
+
+    @property
+    def covariates_unavailable(self) -> str:
+        """'' or ' (the IPI score was left out: no patient has a value)'."""
+        from analysis.registry.concepts import covariate_phrase
+
+        left = self.results.covariates_unavailable
+        if not left:
+            return ""
+        verb = "was" if len(left) == 1 else "were"
+        return f" ({and_list(covariate_phrase(c) for c in left)} {verb} left out: no patient has a value)"
+
+    @property
+    def exposure_reference(self) -> str:
+        exposure = self.results.model.exposure if self.results.model else "severity"
+        return in_sentence(GROUPINGS[exposure].label(REFERENCE_LEVELS[exposure]))
+
+    def _cox(self, endpoint: str, at: int | None = None):
+        if at is None:
+            return self.results.cox[endpoint]
+        return self.results.landmark_models[(endpoint, at)].cox
+
+    def exposure_hrs(self, endpoint: str, at: int | None = None, p: bool = True) -> str:
+        """Every severity level against no CRS or ICANS: 'grade ≥3 CRS or severe ICANS had HR 1.01
+        (95% CI 0.28–3.65), p = 0.982 and others (...) HR 1.16 (...), p = 0.815'; ``at``: the model
+        at a landmark day (HRs without p: its joint test is printed)."""
+        cox = self._cox(endpoint, at)
+        if cox is None:
+            return f"HR {NOT_ESTIMABLE}"
+        parts = []
+        for i, t in enumerate(cox.exposure_terms):
+            if t.hr is None:
+                hr = f"HR {NOT_ESTIMABLE} ({t.reason or cox.reason})"
+            else:
+                hr = _ratio("HR", t.hr, t.ci_low, t.ci_high) + (f", {fmt_p(t.p, t.reason)}" if p else "")
+            parts.append(f"{in_sentence(t.label)} {'had ' if i == 0 else ''}{hr}")
+        return and_list(parts)
+
+    def exposure_p(self, endpoint: str, at: int | None = None) -> str:
+        """The joint Wald test of the severity group's terms: 'p = 0.885'."""
+        cox = self._cox(endpoint, at)
+        return fmt_p(cox.severity_global_p, cox.severity_global_reason or cox.reason)
+
+    def exposure_verdict(self, endpoint: str, at: int | None = None) -> str:
+        cox = self._cox(endpoint, at)
+        if cox.severity_global_p is None:
+            return "could not be tested"
+        return DIFFERED if cox.severity_global_p < self.alpha else NOT_DETECTED
+
+    def epv(self, endpoint: str) -> str:
+        """Events per coefficient: '6.0 (60 events, 10 coefficients)'."""
+        cox = self.results.cox[endpoint]
+        if cox.events_per_variable is None:
+            return f"{NOT_ESTIMABLE} (no coefficient)"
+        return f"{cox.events_per_variable:.1f} ({cox.events:,} events, {cox.n_coefficients} coefficients)"
+
+    @property
+    def epv_rule(self) -> str:
+        return str(EPV_RULE)
+
+    @property
+    def low_epv(self) -> bool:
+        return any(
+            c.events_per_variable is not None and c.events_per_variable < EPV_RULE for c in self.results.cox.values()
+        )
+
+    @property
+    def low_epv_models(self) -> str:
+        """'PFS (6.0 events per coefficient) and OS (4.4 events per coefficient)'."""
+        return and_list(
+            f"{endpoint_of(e).abbreviation} ({c.events_per_variable:.1f} events per coefficient)"
+            for e, c in self.results.cox.items()
+            if c.events_per_variable is not None and c.events_per_variable < EPV_RULE
+        )
+
+    @property
+    def not_estimable_terms(self) -> str:
+        """'Bridging therapy could not be estimated (covariate constant ...).' or 'Every term ...'."""
+        seen: dict[str, str] = {}
+        for cox in self.results.cox.values():
+            for t in cox.covariate_terms:
+                if t.hr is None and t.label not in seen:
+                    seen[t.label] = t.reason or cox.reason or ""
+        if not seen:
+            return "Every term of the models could be estimated."
+        return " ".join(f"{label} could not be estimated ({why})." for label, why in seen.items())
+
+    @property
+    def any_missing_covariate(self) -> bool:
+        return any(c.n_missing for c in self.results.cox.values())
+
+    @property
+    def missing_covariate_counts(self) -> str:
+        return and_list(
+            f"{c.n_missing:,} {'patient' if c.n_missing == 1 else 'patients'} for {endpoint_of(e).abbreviation}"
+            for e, c in self.results.cox.items()
+            if c.n_missing
+        )
+
+    def ph_p(self, endpoint: str) -> str:
+        """The global proportional-hazards test (cox.zph) of a model: 'p = 0.723'."""
+        cox = self.results.cox[endpoint]
+        return fmt_p(cox.ph_test_global_p, cox.ph_test_reason or cox.reason)
+
+    def cox_table(self) -> tables.Table:
+        """The multivariable model for PFS and OS (the B-ALL Table 2's builder)."""
+        return tables.table2(self.results.cox)
+
+    def landmark_model_table(self) -> tables.Table:
+        """The multivariable model refitted at the landmark, time from the landmark."""
+        day = int(self.results.landmark_day or 0)
+        fits = {e: self.results.landmark_models[(e, day)].cox for e in MODEL_ENDPOINTS}
+        return tables.table2({e: c for e, c in fits.items() if c is not None})
+
+    # ------------------------------------------------------------------ the landmark analysis
+    @property
+    def landmark_day(self) -> str:
+        return str(self.results.landmark_day)
+
+    def landmark_n(self, endpoint: str) -> str:
+        """'93 of 101' patients alive, event-free and followed after the landmark."""
+        lm = self.results.landmark[(endpoint, "crs")]
+        return f"{lm.n:,} of {lm.n_before:,}"
+
+    def landmark_excluded(self, endpoint: str) -> str:
+        """'8 patients had progressed or died and 0 had no follow-up beyond it'."""
+        lm = self.results.landmark[(endpoint, "crs")]
+        event = "had died" if endpoint == "os" else "had progressed or died"
+        noun = "patient" if lm.n_event_before == 1 else "patients"
+        return f"{lm.n_event_before:,} {noun} {event} and {lm.n_censored_before:,} had no follow-up beyond it"
+
+    def landmark_reclassified(self) -> str:
+        n = self.results.landmark[("os", "crs")].n_reclassified
+        if n == 0:
+            return "no patient's CRS or ICANS began after the landmark"
+        return f"{n:,} {'patient' if n == 1 else 'patients'} whose CRS or ICANS began after it counted as without it"
+
+    def landmark_result(self, endpoint: str, grouping: str) -> str:
+        """'showed no statistically significant difference (log-rank p = 0.188; HR 0.54, 95% CI 0.21–1.37)'."""
+        lm = self.results.landmark[(endpoint, grouping)]
+        s = lm.survival
+        if s is None or s.logrank_p is None:
+            return f"could not be compared ({lm.reason or (s.reason if s else '')})"
+        verdict = DIFFERED if s.logrank_p < self.alpha else NOT_DETECTED
+        hr = lm.hazard_ratios[0] if lm.hazard_ratios else None
+        effect = "; " + _inline_ci(_ratio("HR", hr.hr, hr.ci_low, hr.ci_high)) if hr and hr.hr is not None else ""
+        return f"{verdict} (log-rank {fmt_p(s.logrank_p)}{effect})"

@@ -13,12 +13,13 @@ import json
 import subprocess
 from collections.abc import Mapping
 from functools import cached_property
+from typing import ClassVar
 
 from analysis import __version__
 from analysis.inputs import usertext
 from analysis.inputs.studyfile import Declarations, JournalLimits
 from analysis.inputs.usertext import MarkdownText
-from analysis.report.documents import PROJECT_DIR, Documents, documents
+from analysis.report.documents import MANUSCRIPT, PROJECT_DIR, SUPPLEMENT, Documents, documents
 from analysis.report.narrative.parts import Part
 from analysis.report.strobe import ChecklistRow, checklist
 
@@ -47,6 +48,11 @@ DECLARATION_NAMES = {
 
 
 class Manuscript(Part):
+    #: The declarations the report needs (a profile without B-ALL's relapse leaves it out).
+    DECLARATIONS: ClassVar[tuple[str, ...]] = tuple(DECLARATION_NAMES)
+    #: The files of the manuscript and of its supplement.
+    FILES: ClassVar[tuple[str, str]] = (MANUSCRIPT, SUPPLEMENT)
+
     #: "report" (the manuscript) or "supplement": the document the text is written in.
     document: str
     #: {document stem: {heading label: page}} of the PDFs rendered before this document
@@ -91,7 +97,7 @@ class Manuscript(Part):
     @cached_property
     def documents(self) -> Documents:
         """The manuscript and the supplement, scanned (:mod:`analysis.report.documents`)."""
-        return documents(self.flags, current=self.document, pages=self.page_map)
+        return documents(self.flags, current=self.document, pages=self.page_map, files=self.FILES)
 
     def ref(self, label: str) -> str:
         """A figure, table or section of either document: ``text.ref("tbl-centers")`` ->
@@ -178,13 +184,13 @@ class Manuscript(Part):
     def missing_declarations(self) -> list[str]:
         """The keys of the declarations the study file has not given yet: ['funding', ...]."""
         d = self._declared
-        missing = [key for key in DECLARATION_NAMES if key != "ethics" and not (getattr(d, key) or "").strip()]
+        missing = [key for key in self.DECLARATIONS if key != "ethics" and not (getattr(d, key) or "").strip()]
         ethics_given = (d.ethics or "").strip() or (
             (d.ethics_committee or "").strip() and (d.ethics_approval or "").strip()
         )
-        if not ethics_given:
+        if not ethics_given and "ethics" in self.DECLARATIONS:
             missing.append("ethics")
-        return [key for key in DECLARATION_NAMES if key in missing]
+        return [key for key in self.DECLARATIONS if key in missing]
 
     @property
     def placeholders(self) -> list[str]:

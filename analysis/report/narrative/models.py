@@ -19,7 +19,8 @@ def covariate_term_phrase(term, model) -> str:
     'age (per year)', 'bone-marrow blasts ≥20% (versus <20%)', 'Ph-chromosome status',
     'sex (female versus male)'."""
     from analysis.registry.concepts import CATEGORICAL, VARIABLES, covariate_phrase
-    from analysis.registry.contract import BOOLEAN, COHORT_FIELDS, unit_of
+    from analysis.registry.contract import BOOLEAN, unit_of
+    from analysis.registry.diseases import field_kind
 
     column = term.term
     phrase = covariate_phrase(column)
@@ -28,7 +29,7 @@ def covariate_term_phrase(term, model) -> str:
     if cut is not None:
         u = "%" if unit == "%" else f" {unit}" if unit else ""
         return f"{phrase} ≥{cut:g}{u} (versus <{cut:g}{u})"
-    kind = next((f.kind for f in COHORT_FIELDS if f.name == column), None)
+    kind = field_kind(column)
     if kind == BOOLEAN:
         return covariate_phrase(column, coefficient=True)
     variable = VARIABLES.get(column)

@@ -17,6 +17,7 @@ from analysis.registry.concepts import (
     RESPONSES,
     VARIABLES,
     outcome_phrase,
+    reported_responses,
 )
 from analysis.registry.groups import GROUPINGS, MAIN_GROUPINGS, TOXICITY_GROUPINGS
 from analysis.report.formatting import (
@@ -279,6 +280,9 @@ class Verdicts(Part):
 
         ``at="landmark"``: the tests of the landmark analysis."""
         outcomes = [what] if isinstance(what, str) else list(what)
+        # a response the registry does not collect (MRD-negative CR without MRD) is no test of the family
+        reported = reported_responses(self.results.not_collected)
+        outcomes = [o for o in outcomes if o not in RESPONSES or o in reported]
         groupings = [by] if isinstance(by, str) else list(by)
         kinetic = ("peak", *KINETIC_METRICS)
         keys = [(o, g) for g in groupings for o in outcomes if o not in kinetic or self.has_kinetics]
