@@ -19,8 +19,9 @@ it is given (renderer.incremental gives it the setup prefix of the document):
   or none given), resolved while the setup executes, so a render on a later day executes
   again instead of printing the date the cache was filled.
 
-Prose is deliberately not in the key. How later chunks and inline expressions are keyed
-on top of it, stored and reused: renderer.incremental.
+Prose is deliberately not in the key (the structure of the documents, which cross-references
+number, is in the key of every later chunk and inline expression). How later chunks and
+inline expressions are keyed on top of it, stored and reused: renderer.incremental.
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ The document is split into
   (`cache.compute_key` on the prefix alone: parameters, data and study file contents,
   `analysis/` sources, package versions, execute options, figure defaults);
 * *units* after it: every later chunk (with its figure-size cells) and every inline
-  expression. A unit's key is the prefix key, its own code and options, and the keys of
-  the earlier units it depends on (below).
+  expression. A unit's key is the prefix key, the structure of the manuscript and the
+  supplement (`analysis.report.documents.structure_digest`: the figures, tables and headings
+  `text.ref()` and the STROBE checklist number, from sources no unit's code shows), its own
+  code and options, and the keys of the earlier units it depends on (below).
 
 Dependencies come from the names a unit reads (`analyse`). A name bound by the prefix
 and never rebound is *frozen*: the prefix key covers it. Any other name a unit reads
@@ -301,6 +303,10 @@ class Plan:
     prefix_key: cache.Key
     units: list
     analysable: bool  # False: any miss executes everything
+    #: the structure of the manuscript and the supplement (analysis.report.documents.structure_digest):
+    #: text.ref() and the STROBE checklist print the numbers of figures, tables and sections of
+    #: sources outside this document, which no unit's code shows; part of every unit's key
+    structure: str = ""
 
 
 def _sha(obj) -> str:
@@ -368,7 +374,9 @@ def plan(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Plan:
                 Unit(step.role, step, cells, [nb.cells[c].source for c in cells], analyse(nb.cells[cells[-1]].source))
             )
     analysable = not any(u.names.dynamic for u in units)
-    return Plan(prefix_cells, key, units, analysable)
+    from analysis.report.documents import structure_digest
+
+    return Plan(prefix_cells, key, units, analysable, structure_digest(project_dir))
 
 
 def key_units(p: Plan, frozen: set) -> None:
@@ -388,7 +396,9 @@ def key_units(p: Plan, frozen: set) -> None:
             else:
                 markers.append(f"unresolved:{name}")
         unit.deps = sorted(deps)
-        unit.key = _sha([p.prefix_key.digest, unit.kind, unit.code, markers, [p.units[d].key for d in unit.deps]])
+        unit.key = _sha(
+            [p.prefix_key.digest, p.structure, unit.kind, unit.code, markers, [p.units[d].key for d in unit.deps]]
+        )
         # Touchers of a name bound after the setup: its binders and every later reader
         # (a method call can mutate). Reading a frozen name is checked at the end of the
         # run instead; a builtin or an unbound name has no toucher.

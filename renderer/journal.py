@@ -10,8 +10,10 @@ heading; the main text is every paragraph of the numbered sections from the
 Introduction to the end of the Discussion — headings, figure and table captions, tables,
 notes, declarations and references are not counted. A display is a figure or table with
 a cross-reference label (a figure's panels count once). Both renderers print the counts
-and a warning for each limit exceeded, and list the "[to be completed: …]" placeholders
-of every document at the end of the render.
+and a warning for each limit exceeded, the data-quality caveats the manuscript carries on the
+same element (``data-caveats``: a workbook sheet with the same table not read, percentages
+recorded as fractions), and list the "[to be completed: …]" placeholders of every document
+at the end of the render.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class Counts:
     displays: int = 0
     limits: dict = field(default_factory=dict)  # "abstract_words" -> 300, ...
     placeholders: list = field(default_factory=list)
+    #: the data-quality caveats of the export (a sheet not read, percentages as fractions)
+    caveats: str = ""
 
     def lines(self) -> list[str]:
         """The render's report: the counts, then one warning per limit exceeded."""
@@ -82,6 +86,7 @@ class _Reader(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.stack: list[tuple[str, set, str]] = []
         self.limits: dict = {}
+        self.caveats = ""  # what the data-quality section says about reading the export
         self.section: str | None = None  # id of the current level-1 section
         self.level1: list[str] = []
         self.words = {"abstract": 0, "main": 0}
@@ -106,6 +111,8 @@ class _Reader(HTMLParser):
                 value = a.get(f"data-{key}")
                 if value and value.isdigit():
                     self.limits[key.replace("-", "_")] = int(value)
+            if a.get("data-caveats"):
+                self.caveats = a["data-caveats"]
         if ident.startswith(("fig-", "tbl-")):
             self.ids.append(ident)
         if tag in ("script", "style"):
@@ -170,6 +177,7 @@ def count(html: Path | str) -> Counts:
         len(displays),
         reader.limits,
         placeholders(" ".join(reader.text)),
+        reader.caveats,
     )
 
 
@@ -191,6 +199,8 @@ def report(produced: list[Path], progress) -> Counts | None:
             counts = c
             for line in c.lines():
                 progress(line)
+            if c.caveats:
+                progress(f"warning: data quality (the supplement's Data quality section): {c.caveats}")
         found += [p for p in c.placeholders if p not in found]
     if found:
         progress(f"to be completed before submission ({len(found)}), in the study file:")

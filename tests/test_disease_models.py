@@ -8,8 +8,9 @@ subsets itself, and prints what these calls return (R 4.x, survival 3.x); :data:
 its output as printed:
 
     cox[endpoint]  fit <- coxph(Surv(months, event) ~ <covariates> + sev, ties = "efron")
-                   # LBCL: age + ecog + stage3 (ann_arbor_stage >= 3) + ldh + bulky + ipi + lines (+ bridging:
-                   #   constant in the demo, NA in R, left out of the formula: `constant`)
+                   # LBCL: age + ecog + stage3 (ann_arbor_stage >= 3) + ldh + bulky + lines (+ bridging:
+                   #   constant in the demo, NA in R, left out of the formula: `constant`); not the IPI,
+                   #   a score of age, ECOG, stage and LDH (double adjustment, collinear terms)
                    # MM: age + riss3 (r_iss >= 3) + hrc + emd + lines + tcr; sev: factor(none, severe, other)
                    coef(fit); sqrt(diag(vcov(fit))); summary(fit)$coefficients[, "Pr(>|z|)"]
                    i <- grep("^sev", names(coef(fit))); t(b) %*% solve(vcov(fit)[i, i]) %*% b   # joint_chisq
@@ -21,6 +22,8 @@ its output as printed:
     table1["age|crs"]  wilcox.test(x ~ grp)$p.value (2 groups) or kruskal.test(x ~ grp)$p.value;
                    for a flag (stage III–IV, R-ISS III, yes/no): chisq.test(m, correct = FALSE) when every
                    expected count >= 5, else fisher.test(m)
+    pfs12          summary(survfit(Surv(pfs_days / 30.4375, pfs_event) ~ sev), times = 12)   # surv, lower,
+                   upper (R's default log CI), groups none, severe, other: the manuscript's absolute risks
 """
 
 from __future__ import annotations
@@ -73,122 +76,112 @@ R_MODELS = {
                 "n": 101,
                 "events": 60,
                 "coef": {
-                    "age": 0.011435569684938,
-                    "ecog": 0.44650567719975,
-                    "stage3TRUE": 0.6500692300167,
-                    "ldhTRUE": -0.024258926498372,
-                    "bulkyTRUE": 0.51170782485936,
-                    "ipi": 0.091862860604901,
-                    "lines": 0.025112950494415,
-                    "sevsevere": 0.014432022101718,
-                    "sevother": 0.1477637364139,
+                    "age": 0.011954470564279,
+                    "ecog": 0.43579622905638,
+                    "stage3TRUE": 0.61826011119464,
+                    "ldhTRUE": -0.019542368918295,
+                    "bulkyTRUE": 0.50396652279123,
+                    "lines": 0.023567342898433,
+                    "sevsevere": -0.041816716183046,
+                    "sevother": 0.12737415392021,
                 },
                 "se": {
-                    "age": 0.012225171120547,
-                    "ecog": 0.27673178116472,
-                    "stage3TRUE": 0.48407950141767,
-                    "ldhTRUE": 0.27793573561997,
-                    "bulkyTRUE": 0.37308860801152,
-                    "ipi": 0.12419551978023,
-                    "lines": 0.083412450626119,
-                    "sevsevere": 0.65316363347226,
-                    "sevother": 0.63016203718,
+                    "age": 0.012300574928278,
+                    "ecog": 0.27589477047914,
+                    "stage3TRUE": 0.48311722460074,
+                    "ldhTRUE": 0.27811077335849,
+                    "bulkyTRUE": 0.37180089465482,
+                    "lines": 0.082822539049959,
+                    "sevsevere": 0.64636839349143,
+                    "sevother": 0.627483379244,
                 },
                 "p": {
-                    "age": 0.34957610281754,
-                    "ecog": 0.10663674826845,
-                    "stage3TRUE": 0.179305114052,
-                    "ldhTRUE": 0.93044696203509,
-                    "bulkyTRUE": 0.17020511729589,
-                    "ipi": 0.45950435829098,
-                    "lines": 0.76336144607719,
-                    "sevsevere": 0.98237172107693,
-                    "sevother": 0.81460824145771,
+                    "age": 0.33111883386442,
+                    "ecog": 0.11420443840437,
+                    "stage3TRUE": 0.20063974191949,
+                    "ldhTRUE": 0.94398011974369,
+                    "bulkyTRUE": 0.17526652098847,
+                    "lines": 0.77598717003838,
+                    "sevsevere": 0.94841695111736,
+                    "sevother": 0.83914122557684,
                 },
-                "joint_chisq": 0.24442355323027,
+                "joint_chisq": 0.36962023680505,
                 "constant": "bridging",
                 "zph_chisq": {
-                    "age": 0.043916437954833,
-                    "ecog": 0.43239303955048,
-                    "stage3": 1.9110504213063,
-                    "ldh": 0.36907960941155,
-                    "bulky": 0.68470238875044,
-                    "ipi": 2.0671699750597,
-                    "lines": 0.19099188854096,
-                    "sev": 0.034135078771763,
-                    "GLOBAL": 6.1686593312586,
+                    "age": 0.038862446826368,
+                    "ecog": 0.41790994167741,
+                    "stage3": 1.9269122745006,
+                    "ldh": 0.37020384038412,
+                    "bulky": 0.58229233546848,
+                    "lines": 0.14897080413497,
+                    "sev": 0.033983552569788,
+                    "GLOBAL": 3.5003434947324,
                 },
                 "zph_p": {
-                    "age": 0.8340091567812,
-                    "ecog": 0.51081705041756,
-                    "stage3": 0.16684662284196,
-                    "ldh": 0.54350638774775,
-                    "bulky": 0.40797216119383,
-                    "ipi": 0.15050056753733,
-                    "lines": 0.66209235638195,
-                    "sev": 0.9830772859565,
-                    "GLOBAL": 0.72292668059982,
+                    "age": 0.84372142120239,
+                    "ecog": 0.51798178934073,
+                    "stage3": 0.16509665381651,
+                    "ldh": 0.54289317863642,
+                    "bulky": 0.44541519877969,
+                    "lines": 0.69952084116552,
+                    "sev": 0.98315176976173,
+                    "GLOBAL": 0.8991629898403,
                 },
             },
             "os": {
                 "n": 101,
                 "events": 44,
                 "coef": {
-                    "age": 0.0076708604067228,
-                    "ecog": 0.61825788832738,
-                    "stage3TRUE": 0.45963830204233,
-                    "ldhTRUE": -0.15502283965863,
-                    "bulkyTRUE": 0.78251373547145,
-                    "ipi": 0.006240308056843,
-                    "lines": 0.070998493807714,
-                    "sevsevere": 0.49728739735212,
-                    "sevother": 0.34476588101776,
+                    "age": 0.0077132414410448,
+                    "ecog": 0.61719076357741,
+                    "stage3TRUE": 0.45763438574907,
+                    "ldhTRUE": -0.154434408037,
+                    "bulkyTRUE": 0.78012785231317,
+                    "lines": 0.070615114917568,
+                    "sevsevere": 0.49173681471034,
+                    "sevother": 0.34202453104042,
                 },
                 "se": {
-                    "age": 0.014201373566125,
-                    "ecog": 0.33326484499198,
-                    "stage3TRUE": 0.55181969389581,
-                    "ldhTRUE": 0.3216795255601,
-                    "bulkyTRUE": 0.40828688723283,
-                    "ipi": 0.13800714082439,
-                    "lines": 0.094026191871459,
-                    "sevsevere": 0.79275816185867,
-                    "sevother": 0.7670859537281,
+                    "age": 0.01417775128374,
+                    "ecog": 0.33244065860336,
+                    "stage3TRUE": 0.55011604106268,
+                    "ldhTRUE": 0.32144078777812,
+                    "bulkyTRUE": 0.40491641059571,
+                    "lines": 0.093607403002478,
+                    "sevsevere": 0.78311302660135,
+                    "sevother": 0.76461943523164,
                 },
                 "p": {
-                    "age": 0.58909415084455,
-                    "ecog": 0.063574119256836,
-                    "stage3TRUE": 0.40487283892953,
-                    "ldhTRUE": 0.62986489200884,
-                    "bulkyTRUE": 0.055291543443884,
-                    "ipi": 0.9639341178384,
-                    "lines": 0.45019334561993,
-                    "sevsevere": 0.53047070317882,
-                    "sevother": 0.65310791632918,
+                    "age": 0.58641503306421,
+                    "ecog": 0.063376034593072,
+                    "stage3TRUE": 0.40547272759524,
+                    "ldhTRUE": 0.63091147008789,
+                    "bulkyTRUE": 0.054024602764149,
+                    "lines": 0.45062388468467,
+                    "sevsevere": 0.5300525981282,
+                    "sevother": 0.65464878208429,
                 },
-                "joint_chisq": 0.48156239717484,
+                "joint_chisq": 0.48939414940445,
                 "constant": "bridging",
                 "zph_chisq": {
-                    "age": 6.2032782091845,
-                    "ecog": 0.090961713395295,
-                    "stage3": 2.7111468113256,
-                    "ldh": 0.046610363732051,
-                    "bulky": 0.12763694029281,
-                    "ipi": 1.8978163466849,
-                    "lines": 0.060521195365595,
-                    "sev": 4.6758939284885,
-                    "GLOBAL": 16.1340331849435,
+                    "age": 6.2028698939497,
+                    "ecog": 0.09126559226041,
+                    "stage3": 2.7127114148878,
+                    "ldh": 0.045421449811744,
+                    "bulky": 0.12891123760083,
+                    "lines": 0.059681092790738,
+                    "sev": 4.6768697732504,
+                    "GLOBAL": 13.1738900907971,
                 },
                 "zph_p": {
-                    "age": 0.012751392520933,
-                    "ecog": 0.76295807805241,
-                    "stage3": 0.09964933129858,
-                    "ldh": 0.82907011326784,
-                    "bulky": 0.7208948329933,
-                    "ipi": 0.16832294309213,
-                    "lines": 0.80567405839488,
-                    "sev": 0.096525605463414,
-                    "GLOBAL": 0.064134834807265,
+                    "age": 0.012754334379249,
+                    "ecog": 0.76257434084146,
+                    "stage3": 0.099551655422988,
+                    "ldh": 0.83123095820588,
+                    "bulky": 0.71956358655506,
+                    "lines": 0.80700069805242,
+                    "sev": 0.096478519948148,
+                    "GLOBAL": 0.10600500943665,
                 },
             },
         },
@@ -235,78 +228,72 @@ R_MODELS = {
                 "n": 93,
                 "events": 52,
                 "coef": {
-                    "age": 0.0082240602678428,
-                    "ecog": 0.45717266743905,
-                    "stage3TRUE": 0.47868128051368,
-                    "ldhTRUE": -0.036603630988675,
-                    "bulkyTRUE": 0.19569156111005,
-                    "ipi": 0.012149504485339,
-                    "lines": -0.015030000123251,
-                    "sevsevere": -0.26612259570623,
-                    "sevother": -0.081222270408343,
+                    "age": 0.0082798046697378,
+                    "ecog": 0.45673803024668,
+                    "stage3TRUE": 0.47343057125949,
+                    "ldhTRUE": -0.036236724125486,
+                    "bulkyTRUE": 0.19485456348439,
+                    "lines": -0.014975627641151,
+                    "sevsevere": -0.27173096683155,
+                    "sevother": -0.08244402511211,
                 },
                 "se": {
-                    "age": 0.013035820797826,
-                    "ecog": 0.29513363263792,
-                    "stage3TRUE": 0.4906804648803,
-                    "ldhTRUE": 0.29697843830338,
-                    "bulkyTRUE": 0.44585712411334,
-                    "ipi": 0.1328671724968,
-                    "lines": 0.08921688213438,
-                    "sevsevere": 0.65864681505486,
-                    "sevother": 0.63328377117611,
+                    "age": 0.013034703532758,
+                    "ecog": 0.29507068412481,
+                    "stage3TRUE": 0.48749291833456,
+                    "ldhTRUE": 0.29702793934401,
+                    "bulkyTRUE": 0.44568446715563,
+                    "lines": 0.08912797241907,
+                    "sevsevere": 0.65531958393585,
+                    "sevother": 0.63272992227561,
                 },
                 "p": {
-                    "age": 0.52811790418414,
-                    "ecog": 0.12137302907126,
-                    "stage3TRUE": 0.32928958075708,
-                    "ldhTRUE": 0.90190636416535,
-                    "bulkyTRUE": 0.66072608296491,
-                    "ipi": 0.92714220065955,
-                    "lines": 0.86621678767387,
-                    "sevsevere": 0.68618002663456,
-                    "sevother": 0.89794660048006,
+                    "age": 0.52528992928645,
+                    "ecog": 0.12164791027337,
+                    "stage3TRUE": 0.33147172570556,
+                    "ldhTRUE": 0.9029008432928,
+                    "bulkyTRUE": 0.66196417105327,
+                    "lines": 0.86656449352117,
+                    "sevsevere": 0.67839512180213,
+                    "sevother": 0.89632993501669,
                 },
-                "joint_chisq": 0.40969535091358,
+                "joint_chisq": 0.44035851296126,
                 "constant": "bridging",
             },
             "os": {
                 "n": 100,
                 "events": 43,
                 "coef": {
-                    "age": 0.0051330411323089,
-                    "ecog": 0.69152844571153,
-                    "stage3TRUE": 0.41016320786677,
-                    "ldhTRUE": -0.12730842218501,
-                    "bulkyTRUE": 0.64566474031109,
-                    "ipi": -0.010859293588245,
-                    "lines": 0.077257802782739,
-                    "sevsevere": 0.40976918891372,
-                    "sevother": 0.33732258483668,
+                    "age": 0.0050657283756247,
+                    "ecog": 0.69298348100702,
+                    "stage3TRUE": 0.41398768857047,
+                    "ldhTRUE": -0.12827987077612,
+                    "bulkyTRUE": 0.65026417327457,
+                    "lines": 0.077962096147168,
+                    "sevsevere": 0.41938265629691,
+                    "sevother": 0.34207885960499,
                 },
                 "se": {
-                    "age": 0.014200705173221,
-                    "ecog": 0.34067294585627,
-                    "stage3TRUE": 0.55531334774221,
-                    "ldhTRUE": 0.32501410455945,
-                    "bulkyTRUE": 0.43300251909116,
-                    "ipi": 0.14012205489519,
-                    "lines": 0.09397197210828,
-                    "sevsevere": 0.79676917918755,
-                    "sevother": 0.76832947707618,
+                    "age": 0.014162115648068,
+                    "ecog": 0.34012744350922,
+                    "stage3TRUE": 0.55295159930199,
+                    "ldhTRUE": 0.32471953887531,
+                    "bulkyTRUE": 0.42878378348269,
+                    "lines": 0.093600048189532,
+                    "sevsevere": 0.78722031189038,
+                    "sevother": 0.76601362716577,
                 },
                 "p": {
-                    "age": 0.71775274702434,
-                    "ecog": 0.042367769647834,
-                    "stage3TRUE": 0.4601403324307,
-                    "ldhTRUE": 0.69527898642588,
-                    "bulkyTRUE": 0.13592634039078,
-                    "ipi": 0.93822673178446,
-                    "lines": 0.41099912598103,
-                    "sevsevere": 0.60705033327215,
-                    "sevother": 0.6606370691349,
+                    "age": 0.72057102468226,
+                    "ecog": 0.041607669574611,
+                    "stage3TRUE": 0.45404586505796,
+                    "ldhTRUE": 0.69280731317132,
+                    "bulkyTRUE": 0.12938497673328,
+                    "lines": 0.40488536595401,
+                    "sevsevere": 0.59421453373229,
+                    "sevother": 0.65518541507031,
                 },
-                "joint_chisq": 0.26905335704964,
+                "joint_chisq": 0.29234835342546,
                 "constant": "bridging",
             },
         },
@@ -332,6 +319,11 @@ R_MODELS = {
             "prior_lines|crs": 0.8058756808275,
             "prior_lines|icans": 0.049344352379422,
             "prior_lines|severity": 0.80568834526556,
+        },
+        "pfs12": {
+            "surv": [0.4, 0.44505494505494, 0.45843091334895],
+            "lower": [0.13672178038905, 0.30440027469284, 0.34888184643263],
+            "upper": [1, 0.65070212015325, 0.60237843975792],
         },
     },
     "mm": {
@@ -581,6 +573,11 @@ R_MODELS = {
             "triple_class_refractory|icans": 0.22813214594299,
             "triple_class_refractory|severity": 0.45146002269472,
         },
+        "pfs12": {
+            "surv": [0.53846153846154, 0.54545454545455, 0.42217939065032],
+            "lower": [0.3472994316048, 0.31803363366485, 0.33326868306667],
+            "upper": [0.83484394737592, 0.93550061900231, 0.53481004050483],
+        },
     },
 }
 
@@ -653,6 +650,15 @@ def r_pairs(key: str, results) -> list[tuple[str, object, object]]:
     for name, p in r["table1"].items():
         column, grouping = name.split("|")
         pairs.append((f"table1 {name} p", results.table1_by[(column, grouping)].result.p, p))
+    for level, surv, low, high in zip(
+        results.survival[("pfs", "severity")].levels, r["pfs12"]["surv"], r["pfs12"]["lower"], r["pfs12"]["upper"]
+    ):
+        point = next(x for x in level.landmarks if x.months == 12)
+        pairs += [
+            (f"pfs12 {level.key} surv", point.survival, surv),
+            (f"pfs12 {level.key} lower", point.ci_low, low),
+            (f"pfs12 {level.key} upper", point.ci_high, high),
+        ]
     return pairs
 
 
@@ -682,15 +688,27 @@ def test_the_model_states_its_events_per_variable(demo):
 
 
 def test_a_covariate_without_values_is_left_out_and_said(tmp_path):
-    """A registry that does not collect the IPI: the model adjusts for the rest and says which is missing."""
+    """A registry that does not collect bulky disease: the model adjusts for the rest and says which is missing."""
     lines = (ROOT / "data" / "lbcl" / "cohort.csv").read_text(encoding="utf-8").splitlines()[1:]
     header = lines[0].split(",")
-    i = header.index("ipi")
+    i = header.index("bulky_disease")
     path = tmp_path / "cohort.csv"
     path.write_text("\n".join(",".join(c for j, c in enumerate(x.split(",")) if j != i) for x in lines) + "\n")
     results = compute_disease_results(load_study(path, cutoff="2017-08-11", disease="lbcl"))
-    assert "ipi" not in results.model.covariates and results.covariates_unavailable == ("ipi",)
-    assert "ipi" not in {t.key for t in results.cox["pfs"].terms}
+    assert "bulky_disease" not in results.model.covariates and results.covariates_unavailable == ("bulky_disease",)
+    assert "bulky_disease" not in {t.key for t in results.cox["pfs"].terms}
+
+
+def test_the_lymphoma_model_does_not_adjust_for_the_ipi_twice():
+    """The IPI is a score of age, ECOG, stage and LDH: the default model adjusts for those one by
+    one and not for the IPI, which stays in Table 1; Methods says why."""
+    from analysis.registry.diseases import disease
+
+    lbcl = disease("lbcl")
+    assert {"age", "ecog", "ann_arbor_stage", "ldh_elevated"} <= set(lbcl.covariates)
+    assert "ipi" not in lbcl.covariates
+    assert "ipi" in [c for c, _, _ in lbcl.baseline_table1]
+    assert "IPI" in lbcl.methods["model"] and "twice" in lbcl.methods["model"]
 
 
 def test_pvalue_families_of_the_disease_report(demo):

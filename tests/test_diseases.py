@@ -125,6 +125,8 @@ _DATA_KEYED = {
     ("competing", "*", "causes"),
     ("data_quality", "warnings"),
     ("table1_by",),
+    ("course_by",),
+    ("detectable_hr",),
     ("cox",),
     ("landmark",),
     ("landmark_models",),
@@ -299,6 +301,18 @@ def test_demo_renders(tmp_path, key):
         assert part in supplement, part
     for text in (html, supplement):
         assert "Center A" not in text and f"{disease(key).abbreviation}-001" not in text
+        assert "1.000" not in text  # a p that rounds to 1 prints "p > 0.99"
+    # a journal article: abstract, Introduction, Discussion, the course after infusion, the flow;
+    # within the journal's default limits, which the render prints
+    for part in ("Abstract", "Introduction", "Key results", "Limitations", "Generalisability", "Course after infusion"):
+        assert part in html, part
+    from renderer.journal import count
+
+    counts = count(tmp_path / "report-disease.html")
+    assert counts.limits == {"abstract_words": 300, "main_text_words": 4000, "displays": 8}
+    assert 150 < counts.abstract_words <= 300 and 1500 < counts.main_text_words <= 4000 and counts.displays == 8
+    assert counts.placeholders == []  # the demo declares everything
+    assert "manuscript: abstract" in out.stderr + out.stdout
 
 
 def test_rates_by_group_read_as_a_sentence(demo):

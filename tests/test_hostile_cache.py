@@ -304,3 +304,104 @@ def test_a_render_on_a_later_day_prints_that_day_not_the_cached_one(tmp_path):
     today = datetime.date.today().isoformat()
     assert "cache hit" not in err and cache.RENDER_DATE in err
     assert f"Rendered on {today}" in html and "2030-01-01" not in html
+
+
+# --------------------------------------------------------------------------- cross-references (attack 27)
+# text.ref() and the STROBE checklist scan the sources of both documents for the numbers of
+# figures, tables and sections; an inline expression was cached by its own code, so swapping
+# two includes of the supplement gave "cache hit" and a manuscript citing Supplementary
+# Table S11 for what --no-cache numbered S9.
+
+SWAP = ("{{< include sections/_supplement-centers.qmd >}}", "{{< include sections/_supp-kinetics.qmd >}}")
+
+
+def _sources(tmp_path) -> Path:
+    """The manuscript's and the supplement's sources, copied."""
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    for name in ("report.qmd", "supplement.qmd"):
+        (folder / name).write_text((ROOT / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "sections").mkdir()
+    for path in (ROOT / "sections").glob("*.qmd"):
+        (folder / "sections" / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    return folder
+
+
+def _swap(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    a, b = SWAP
+    assert text.index(a) < text.index(b)
+    path.write_text(text.replace(a, "\0").replace(b, a).replace("\0", b), encoding="utf-8")
+
+
+def test_moving_a_table_changes_the_documents_structure_and_prose_does_not(tmp_path, bundled_results):
+    from analysis.report.documents import documents, structure_digest
+    from analysis.report.narrative import Narrative
+
+    folder = _sources(tmp_path)
+    flags = Narrative(bundled_results).flags
+    assert structure_digest(folder) == structure_digest(ROOT)  # the copy is the project's
+    before = structure_digest(folder)
+    cited = documents(flags, project_dir=folder).ref("tbl-kinetics")
+    # prose: a sentence edited, a paragraph added -- the numbers cannot change
+    kinetics = folder / "sections" / "_supp-kinetics.qmd"
+    kinetics.write_text(kinetics.read_text(encoding="utf-8") + "\nA new closing sentence.\n", encoding="utf-8")
+    assert structure_digest(folder) == before
+    # structure: the two includes swapped, a heading renamed, a label changed
+    _swap(folder / "supplement.qmd")
+    moved = structure_digest(folder)
+    assert moved != before
+    assert documents(flags, project_dir=folder).ref("tbl-kinetics") != cited  # what the digest stands for
+    centers = folder / "sections" / "_supplement-centers.qmd"
+    centers.write_text(centers.read_text(encoding="utf-8").replace("#| label: tbl-centers-cox", "#| label: tbl-cc"))
+    assert structure_digest(folder) not in (before, moved)
+
+
+STRUCTURE_REPORT = """---
+title: "Cross-references"
+---
+
+```{python}
+#| include: false
+from pathlib import Path
+from analysis.report.documents import documents
+```
+
+The centers are in `{python} documents({}, project_dir=Path.cwd()).ref("tbl-centers")`.
+
+Closing prose.
+"""
+
+STRUCTURE_SUPPLEMENT = """---
+crossref:
+  tbl-labels: "[S1]{}[S2]{}[S3]{}"
+---
+
+{{< include sections/_a.qmd >}}
+
+{{< include sections/_b.qmd >}}
+"""
+
+
+@pytest.mark.slow
+def test_a_cached_cross_reference_follows_a_moved_table(tmp_path):
+    p = make_project(tmp_path, STRUCTURE_REPORT)
+    (p / "supplement.qmd").write_text(STRUCTURE_SUPPLEMENT)
+    (p / "sections").mkdir()
+    for name, label in (("_a", "tbl-kinetics"), ("_b", "tbl-centers")):
+        (p / "sections" / f"{name}.qmd").write_text(f"# {name}\n\n```{{python}}\n#| label: {label}\n1\n```\n")
+    err, html = render(p)
+    assert "The centers are in Supplementary Table S2." in html
+    # prose only: nothing runs
+    report = p / "report.qmd"
+    report.write_text(report.read_text().replace("Closing prose.", "Closing prose, edited."))
+    err, html = render(p)
+    assert "cache hit: analysis not re-run" in err and "Closing prose, edited." in html
+    # the supplement's includes swapped: the expression runs again (the setup does not)
+    supplement = p / "supplement.qmd"
+    a, b = "{{< include sections/_a.qmd >}}", "{{< include sections/_b.qmd >}}"
+    supplement.write_text(supplement.read_text().replace(a, "\0").replace(b, a).replace("\0", b))
+    err, html = render(p)
+    assert "cache hit" not in err and "cache: setup restored, executing 0 of 0 chunks and 1 of 1 inline" in err
+    assert "The centers are in Supplementary Table S1." in html
+    assert "The centers are in Supplementary Table S1." in render(p, "--no-cache")[1]

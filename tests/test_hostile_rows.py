@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import unicodedata
 from pathlib import Path
 
@@ -139,6 +140,18 @@ def test_rows_as_long_as_the_header_read_every_patient():
         "{id}\u200b",  # a zero-width space after it
         "\ufeff{id}",  # a byte-order mark before it (a pasted cell)
         "{id}\u00ad",  # a soft hyphen
+        # attack 27: characters that print as nothing beyond Unicode's format characters (Cf)
+        "{id}\x7f",  # DEL
+        "{id}\x07",  # BEL, a C0 control
+        "\x81{id}",  # a C1 control
+        "{id}\u034f",  # COMBINING GRAPHEME JOINER
+        "{id}\ufe0f",  # VARIATION SELECTOR-16
+        "{id}\U000e0100",  # VARIATION SELECTOR-17
+        "{id}\u3164",  # HANGUL FILLER
+        "\u115f{id}\u1160",  # HANGUL CHOSEONG and JUNGSEONG FILLER
+        "{id}\uffa0",  # HALFWIDTH HANGUL FILLER
+        "{id}\u2800",  # BRAILLE PATTERN BLANK
+        "{id}\U000e0041",  # TAG LATIN CAPITAL LETTER A
         "fullwidth",  # ＰＴ... : full-width letters and digits
         "lower",  # the same id in lower case
         "nfd",  # an accent written as a separate character
@@ -162,6 +175,40 @@ def test_a_patient_whose_copies_differ_invisibly_is_a_duplicate(tmp_path, spelli
     violations = _violations(path)
     assert [(v.row, v.column) for v in violations] == [(2, "patient_id"), (95, "patient_id")]
     assert all(v.rule.startswith("duplicate patient_id (rows 2, 95; spelled differently") for v in violations)
+
+
+def _perl_default_ignorable() -> set[int]:
+    """Unicode's Default_Ignorable_Code_Point property as Perl's regular expressions know it
+    (an independent source: Perl ships its own Unicode tables)."""
+    import subprocess
+
+    perl = shutil.which("perl")
+    if perl is None:
+        pytest.skip("perl is not installed: no independent table of the Default_Ignorable_Code_Point property")
+    script = (
+        "for my $c (0..0x10FFFF) { next if $c >= 0xD800 && $c <= 0xDFFF; "
+        'print "$c\\n" if chr($c) =~ /\\p{Default_Ignorable_Code_Point}/ }'
+    )
+    out = subprocess.run([perl, "-e", script], capture_output=True, text=True, check=True).stdout
+    return {int(line) for line in out.split()}
+
+
+def test_every_character_that_prints_as_nothing_is_ignored_in_an_identity():
+    """The principled set: controls (Cc) but white space, format characters (Cf), every
+    Default_Ignorable_Code_Point (checked against Perl's Unicode tables) and the braille
+    blank; white space separates words and is collapsed."""
+    import unicodedata as ud
+
+    from analysis.registry.contract import identity_key, is_invisible
+
+    ignorable = _perl_default_ignorable()
+    assert {0x034F, 0x3164, 0xFE0F, 0xE0100, 0x115F, 0xFFA0} <= ignorable
+    ours = {c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and is_invisible(chr(c))}
+    controls = {c for c in range(0x110000) if ud.category(chr(c)) in ("Cc", "Cf") and not chr(c).isspace()}
+    assert ours == (ignorable | controls | {0x2800}) - {c for c in ignorable if chr(c).isspace()}
+    for c in sorted(ours)[:: max(1, len(ours) // 400)] + [0x7F, 0x81, 0x2800]:
+        assert identity_key(f"SYN{chr(c)}-001") == identity_key("syn-001"), hex(c)
+    assert identity_key("SYN\t001") == identity_key("syn 001") != identity_key("syn001")  # a tab is a space
 
 
 def test_ids_that_differ_visibly_are_two_patients():
@@ -207,6 +254,45 @@ def test_one_center_spelled_four_ways_is_one_center_and_the_merge_is_noted(tmp_p
     [note] = [n for n in study.notes if n.startswith("center:")]
     assert f"counted as one center, '{name}'" in note and "(1 row)" in note
     assert "\\u200b" in note and "\\u0302" in note  # the invisible differences shown
+
+
+@pytest.mark.parametrize("invisible", ["\x7f", "\x07", "\u034f", "\ufe0f", "\u3164", "\u2800"])
+def test_a_center_spelled_with_a_character_that_prints_as_nothing_is_the_same_center(tmp_path, invisible):
+    """Attack 27: 'Center B' and 'Center\\x7f B' were two centers (OK: 5 centers for 4)."""
+    header, data = hostile.bundled_rows()
+    c = header.index("center")
+    original = load_study(ROOT / "data" / "cohort.csv", None, CUTOFF).cohort["center"]
+    name = data[0][c]
+    data[0][c] = name[:3] + invisible + name[3:]
+    path = tmp_path / "centers.csv"
+    path.write_text(_csv([header, *data]), encoding="utf-8")
+    study = load_study(path, None, CUTOFF)
+    assert study.cohort["center"].nunique() == original.nunique()
+    [note] = [n for n in study.notes if n.startswith("center:")]
+    escaped = invisible.encode("unicode_escape").decode("ascii")
+    assert f"'{name[:3]}{escaped}{name[3:]}' (1 row)" in note  # the difference shown
+
+
+def test_a_nul_byte_beyond_the_sniffed_head_is_refused(tmp_path):
+    """Attack 27: the binary sniff reads the first 64 KB; a NUL byte further down was data
+    ('Ce\\x00nter C' a fifth center)."""
+    header, data = hostile.bundled_rows()
+    c = header.index("center")
+    rows = [header] + [list(data[i % len(data)]) for i in range(1200)]
+    for i, row in enumerate(rows[1:]):
+        row[0] = f"P{i:05d}"
+    text = _csv(rows)
+    line = 1000
+    assert len(_csv(rows[: line - 1]).encode()) > readers.SNIFF_BYTES
+    rows[line - 1][c] = rows[line - 1][c][:2] + "\x00" + rows[line - 1][c][2:]
+    path = tmp_path / "nul.csv"
+    path.write_text(_csv(rows), encoding="utf-8")
+    assert text != path.read_text(encoding="utf-8")
+    [v] = _violations(path)
+    assert v.rule == (
+        f"not a CSV table: a NUL byte (binary data) on line {line:,} of the file; re-save the table as CSV UTF-8 "
+        "(comma delimited)"
+    )
 
 
 def test_the_center_note_is_not_in_the_report_only_in_validate(tmp_path, capsys):

@@ -59,6 +59,29 @@ HOSTILE = [
         "".join("  " * i + f"k{i}:\n" for i in range(40)) + "  " * 40 + "x: 1\n",
         ["nested more than 32 levels", "line 32"],
     ),
+    # attack 27: strptime compiles a format into a regular expression; a directive written twice was a
+    # re.error traceback from validate, results and the render
+    (
+        "a date format naming a directive twice",
+        'title: Mine\ndate_format: "%d/%m/%Y %d"\n',
+        ["date_format: '%d/%m/%Y %d' names a directive twice (%d twice) (line 2)"],
+    ),
+    (
+        "a date format naming two directives twice",
+        'date_format: "%d.%m.%Y %m %Y %Y"\n',
+        ["names a directive twice (%m twice, %Y 3 times) (line 1)"],
+    ),
+    (
+        "a date format with a directive strptime does not know",
+        'title: Mine\n\ndate_format: "%d/%m/%Y %Q"\n',
+        ["date_format: '%d/%m/%Y %Q' is not a date format strptime can read", "bad directive", "(line 3)"],
+    ),
+    ("a date format ending in a lone %", 'date_format: "%d/%m/%Y %"\n', ["stray %", "(line 1)"]),
+    (
+        "a problem in a nested key names its line",
+        "title: Mine\nanalysis:\n  alpha: 0.05\n  landmark_day: -3\n",
+        ["analysis.landmark_day: ", "(line 4)"],
+    ),
     (
         "over a megabyte",
         "values:\n  sex:\n" + "".join(f"    v{i}: M\n" for i in range(100_001)),
@@ -95,6 +118,19 @@ def test_node_count_is_limited():
     assert len(text.encode()) < yamlstrict.MAX_BYTES
     with pytest.raises(yamlstrict.StrictYAMLError, match="more than 100,000 values"):
         yamlstrict.load(text)
+
+
+def test_validate_refuses_a_date_format_naming_a_directive_twice(tmp_path, capsys):
+    """Attack 27: "%d/%m/%Y %d" ended validate in a Python traceback (re.error)."""
+    study = tmp_path / "study.yml"
+    study.write_text(
+        f'data:\n  cohort: {ROOT / "data" / "cohort.csv"}\n  cutoff: 2023-03-01\ndate_format: "%d/%m/%Y %d"\n',
+        encoding="utf-8",
+    )
+    assert cli.main(["validate", "--study", str(study)]) == 1
+    err = capsys.readouterr().err
+    assert "date_format: '%d/%m/%Y %d' names a directive twice (%d twice) (line 4)" in err
+    assert "Traceback" not in err and "re.error" not in err
 
 
 def test_validate_says_which_lines_collide_instead_of_ok(tmp_path, capsys):

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import base64
 import http.server
-import json
 import os
 import re
 import shutil
@@ -43,11 +42,20 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import COHORT, KINETICS, Rendered, background_render, register_render, report_parameter
-from hostile_text import FIELDS, SECRET, SECRET_ENV, study_fields, study_yaml
+from hostile_text import (
+    FIELDS,
+    RENDERED_FIELDS,
+    SECRET,
+    SECRET_ENV,
+    elements,
+    pandoc_ast,
+    stringify,
+    study_fields,
+    study_yaml,
+)
 
 from analysis.inputs import usertext
 from analysis.inputs.studyfile import resolve_study
-from renderer.pandoc import READER, pandoc_path
 
 ROOT = Path(__file__).resolve().parents[1]
 # what a Quarto shortcode `{{< env CARTOX_HOSTILE_ENV >}}` in a field would print (the
@@ -68,42 +76,6 @@ TEXT_ELEMENTS = {
     "Superscript",
     "Subscript",
 }
-
-
-def pandoc_ast(markdown: str) -> dict:
-    proc = subprocess.run(
-        [pandoc_path(), "-f", READER, "-t", "json"], input=markdown, capture_output=True, text=True, check=True
-    )
-    return json.loads(proc.stdout)
-
-
-def elements(node):
-    """Every Pandoc element (a dict with a "t") under ``node``."""
-    if isinstance(node, dict):
-        if "t" in node:
-            yield node
-        for value in node.values():
-            yield from elements(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from elements(item)
-
-
-def stringify(node) -> str:
-    """The text of inline elements, as a reader sees it (typographic quotes made plain)."""
-    if isinstance(node, list):
-        return "".join(stringify(n) for n in node)
-    kind, content = node["t"], node.get("c")
-    if kind == "Str":
-        return content.replace("\u2019", "'").replace("\u2018", "'")
-    if kind in ("Space", "SoftBreak"):
-        return " "
-    if kind == "Quoted":
-        mark = '"' if content[0]["t"] == "DoubleQuote" else "'"
-        return mark + stringify(content[1]) + mark
-    if kind == "Link":
-        return stringify(content[1])
-    return stringify(content)
 
 
 def one_line(text: str) -> str:
@@ -392,7 +364,7 @@ def test_every_field_is_printed_as_typed_in_every_format(hostile_report):
         # Typst hyphenates long words at any line end ("VEC-" / "TOR-START"): compared
         # without spaces and hyphens
         squashed = re.sub(r"[\s-]+", "", body)
-        for field in FIELDS:
+        for field in RENDERED_FIELDS:
             if field == "email":
                 continue
             marker = field.upper().replace("_", "")
@@ -407,6 +379,7 @@ def test_every_field_is_printed_as_typed_in_every_format(hostile_report):
         assert "^`#text(fill:red)[TYPSTRAWtitle]`{=typst}^" in squashed, name
         # printed, not run (the PDF's text layer drops the zero-width space)
         assert "{{< env CARTOX_HOSTILE_ENV >}}" in body.replace("\u200b", ""), name
+        assert "{{< meta pagetitle >}}" in body.replace("\u200b", ""), name
     assert "<script>document.title='RAN'+'-email'</script>" in hostile_report.html_text
 
 
@@ -453,7 +426,7 @@ def test_real_quarto_renders_the_same_fields_as_text(tmp_path):
     assert_no_raw_markup(rendered)
     for name, body in (("html", rendered.html_text), ("docx", rendered.docx_text), ("pdf", rendered.pdf_text)):
         squashed = re.sub(r"[\s-]+", "", body)  # Quarto's Typst hyphenates: "VEC-" / "TOR-START"
-        for field in FIELDS:
+        for field in RENDERED_FIELDS:
             if field != "email":
                 marker = field.upper().replace("_", "")
                 assert f"{marker}START" in squashed.replace("_", "") and f"{marker}END" in squashed.replace("_", ""), (
@@ -461,4 +434,4 @@ def test_real_quarto_renders_the_same_fields_as_text(tmp_path):
                     field,
                 )
         assert "@kaplan1958 [@kaplan1958]" in body, name
-        assert "env CARTOX_HOSTILE_ENV" in body, name
+        assert "env CARTOX_HOSTILE_ENV" in body and "meta pagetitle" in body, name

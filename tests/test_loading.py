@@ -464,9 +464,14 @@ def test_excel_reads_the_active_visible_sheet_or_a_named_one(generated, valid):
     study = load_study(path)
     pd.testing.assert_frame_equal(study.cohort, valid)
     [note] = study.notes
-    assert "read sheet 'cohort' (the active sheet)" in note and "'old export' (hidden)" in note
+    assert "read sheet 'cohort' (the active sheet)" in note
+    assert "'old export' (hidden; 2 rows, 2 patients; the same columns)" in note  # what it holds, counted
     assert len(load_study(path, sheet="old export").cohort) == 2
-    assert load_study(path, sheet="cohort").notes == ()
+    [named] = load_study(path, sheet="cohort").notes
+    assert named.endswith(
+        "read sheet 'cohort' (the sheet named); other sheets with a table were not read: "
+        "'old export' (hidden; 2 rows, 2 patients; the same columns)."
+    )
     assert load_study(generated / "excel_date_cells.xlsx").notes == ()  # its other sheet holds no table
     pd.testing.assert_frame_equal(load_cohort(path, sheet="cohort"), valid)
     [missing] = _violations(path, sheet="cohorts")

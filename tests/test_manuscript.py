@@ -153,7 +153,7 @@ def test_a_missing_declaration_is_a_visible_placeholder(narrative_factory):
     assert text.design == "retrospective cohort study" and text.Design.startswith("Retrospective")
     # as Markdown that prints the brackets as text (study-file text is never markup)
     assert text.declared("funding") == usertext.plain(PLACEHOLDER.format(DECLARATION_NAMES["funding"]))
-    assert "[to be completed: the approval number" in text.ethics
+    assert usertext.plain("[to be completed: the approval number") in text.ethics
     assert "funding" in text.missing_declarations and "design" not in text.missing_declarations
     assert "ethics" in text.missing_declarations  # committee without its approval number
     assert text.flags["placeholders"] is True and "- the funding" in text.placeholder_list

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.registry.contract import LOST_TO_FOLLOWUP, LOST_TO_FOLLOWUP_DAYS, plausibility_rules
+from analysis.registry.contract import (
+    LOST_TO_FOLLOWUP,
+    LOST_TO_FOLLOWUP_DAYS,
+    FractionColumn,
+    percentages_as_fractions,
+    plausibility_rules,
+)
 from analysis.registry.groups import DAYS_PER_MONTH
 
 #: How the lost-to-follow-up rule is named among the warnings (its phrase).
@@ -36,6 +42,11 @@ class DataQuality:
     #: their median time from last follow-up to the cut-off, in months (None: no such patient)
     lost_median_gap_months: float | None
     lost_after_days: int = LOST_TO_FOLLOWUP_DAYS
+    #: (rows, patients or None) of each other sheet of the export's workbook holding the same
+    #: table, not read (the study file names the sheet read): patients who may be missing
+    unread_sheets: tuple[tuple[int | None, int | None], ...] = ()
+    #: columns of percentages whose every value is at most 1 (fractions, probably)
+    fraction_columns: tuple[FractionColumn, ...] = ()
 
     @property
     def n_warnings(self) -> int:
@@ -48,9 +59,16 @@ class DataQuality:
         return {phrase: n for phrase, n in self.warnings.items() if phrase != LOST_PHRASE}
 
 
-def data_quality(cohort: pd.DataFrame, cutoff: dt.date, not_collected: tuple[str, ...] = ()) -> DataQuality:
+def data_quality(
+    cohort: pd.DataFrame,
+    cutoff: dt.date,
+    not_collected: tuple[str, ...] = (),
+    unread_sheets: tuple[tuple[int | None, int | None], ...] = (),
+) -> DataQuality:
     """Count the plausibility warnings of a validated cohort (rules reading a column the
-    registry does not collect are not run) and describe the patients lost to follow-up."""
+    registry does not collect are not run), describe the patients lost to follow-up, find the
+    columns of percentages written as fractions; ``unread_sheets``: (rows, patients) of the
+    workbook's other sheets holding the same table (what the reader found), kept as given."""
     counts: dict[str, int] = {}
     warned = np.zeros(len(cohort), dtype=bool)
     lost = np.zeros(len(cohort), dtype=bool)
@@ -70,4 +88,11 @@ def data_quality(cohort: pd.DataFrame, cutoff: dt.date, not_collected: tuple[str
         days = (pd.Timestamp(cutoff) - cohort["last_followup_date"][lost]).dt.days
         gap = float(days.median()) / DAYS_PER_MONTH
     ordered = dict(sorted(counts.items(), key=lambda item: -item[1]))
-    return DataQuality(ordered, int(warned.sum()), int(lost.sum()), gap)
+    return DataQuality(
+        ordered,
+        int(warned.sum()),
+        int(lost.sum()),
+        gap,
+        unread_sheets=tuple(unread_sheets),
+        fraction_columns=percentages_as_fractions(cohort),
+    )

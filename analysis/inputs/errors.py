@@ -6,6 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from analysis.registry.contract import is_invisible
+
 
 @dataclass(frozen=True)
 class Violation:
@@ -90,13 +92,21 @@ class DataRefused(Exception):
 def terminal_text(text: str) -> str:
     """``text`` safe to print on a terminal: every character that is not printable but the
     line break (ESC and the other control characters, which a terminal obeys: clear the
-    screen, hide what follows; bidirectional overrides; zero-width characters) shown as
-    its backslash escape (``\\x1b``), everything else as it is."""
-    return "".join(c if c.isprintable() or c == "\n" else c.encode("unicode_escape").decode("ascii") for c in text)
+    screen, hide what follows; bidirectional overrides; zero-width characters) and every
+    character that prints as nothing (:func:`analysis.registry.contract.is_invisible`: a
+    Hangul filler, a variation selector, the braille blank) shown as its backslash escape
+    (``\\x1b``, ``\\u3164``), everything else as it is."""
+    return "".join(
+        c if c == "\n" or (c.isprintable() and not is_invisible(c)) else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
 
 
 def clip(text: str, width: int) -> str:
-    text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    """``text`` at most ``width`` characters long, escaped when it holds a character that is
+    not printable or prints as nothing (an id whose copies differ by a Hangul filler shows it)."""
+    if not text.isprintable() or any(map(is_invisible, text)):
+        text = text.encode("unicode_escape").decode("ascii")
     return text if len(text) <= width else text[: width - 3] + "..."
 
 

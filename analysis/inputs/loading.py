@@ -26,6 +26,7 @@ from analysis.inputs.errors import InputError, Violation
 from analysis.inputs.readers import (
     NO_MAPPING,
     ColumnMapping,
+    OtherSheet,
     Source,
     check_header,
     is_marker_line,
@@ -49,9 +50,12 @@ from analysis.registry.contract import (
     STATUS,
     TEXT,
     Field,
+    FractionColumn,
     identity_keys,
+    is_invisible,
     kinetics_rules,
     not_done_column,
+    percentages_as_fractions,
 )
 from analysis.registry.diseases import DEFAULT_DISEASE, Profile, disease_plausibility_rules
 from analysis.registry.diseases import disease as disease_profile
@@ -110,6 +114,7 @@ class _Loaded:
     notes: tuple[str, ...] = ()
     absent: tuple[str, ...] = ()  # columns that may be absent and were (Field.may_be_absent)
     not_collected: tuple[str, ...] = ()  # optional columns the file does not have (Field.optional_column)
+    others: tuple[OtherSheet, ...] = ()  # the workbook's other sheets holding a table, not read
 
 
 def _load(
@@ -154,7 +159,7 @@ def _load(
     if frame.empty:
         noun = "patients" if what == "cohort" else "samples"
         violations.append(Violation(None, None, None, f"no {noun}: the file has a header but no data rows"))
-        return _Loaded(None, _with_file(violations, path), source.comments, source.notes)
+        return _Loaded(None, _with_file(violations, path), source.comments, tuple(source.notes))
 
     absent = tuple(f.name for f in fields if f.may_be_absent and f.name not in frame)
     for field in fields:  # a missing column: all missing, already reported once (or allowed to be absent)
@@ -168,7 +173,9 @@ def _load(
     violations += schema_violations(frame, bad, fields, rules, cutoff)
     order = {f.name: i for i, f in enumerate(fields)}
     violations.sort(key=lambda v: (v.row is not None, v.row or 0, order.get(v.column, len(order))))
-    return _Loaded(frame, _with_file(violations, path), source.comments, source.notes, absent, uncollected)
+    return _Loaded(
+        frame, _with_file(violations, path), source.comments, tuple(source.notes), absent, uncollected, source.others
+    )
 
 
 def _with_file(violations: Iterable[Violation], path: Path) -> list[Violation]:
@@ -217,6 +224,12 @@ class Study:
     absent_columns: tuple[str, ...] = ()
     #: the disease profile whose contract the cohort was read with (analysis.registry.diseases)
     disease: str = DEFAULT_DISEASE
+    #: the other sheets of the cohort's (and the kinetics') workbook that hold a table and
+    #: were not read, with what they hold (:class:`~analysis.inputs.xlsx.OtherSheet`); the
+    #: report counts those holding the same table
+    other_sheets: tuple[OtherSheet, ...] = ()
+    #: columns of percentages whose every value is at most 1 (fractions, probably)
+    fraction_columns: tuple[FractionColumn, ...] = ()
 
 
 def _empty_path(path) -> bool:
@@ -374,6 +387,7 @@ def load_study(
     if violations:
         raise InputError(violations, warnings=warnings)
     cohort_frame, pooled = _pool_center_spellings(_finish(cohort.frame, fields))
+    fractions = percentages_as_fractions(cohort_frame, fields)
     return Study(
         cohort=cohort_frame,
         kinetics=None if kinetics is None else _finish(kinetics.frame, KINETICS_FIELDS),
@@ -385,20 +399,37 @@ def load_study(
         + cohort.notes
         + (_short_cr_notes(cohort.frame, Path(cohort_path)) if profile.key == DEFAULT_DISEASE else ())
         + (() if kinetics is None else kinetics.notes)
-        + pooled,
+        + pooled
+        + tuple(_fraction_note(f, Path(cohort_path)) for f in fractions),
         warnings=warnings,
         not_collected=unread,
         absent_columns=cohort.absent,
         disease=profile.key,
+        other_sheets=cohort.others + (() if kinetics is None or kinetics_source is not None else kinetics.others),
+        fraction_columns=fractions,
+    )
+
+
+def _fraction_note(f: FractionColumn, path: Path) -> str:
+    return (
+        f"{path.name}: {f.column}: every value is at most 1 ({f.n} patients, median {f.median:g}, at most "
+        f"{f.largest:g}): percentages written as fractions? The column holds percentages (45% is 45, not 0.45); "
+        "the values are analysed as they are"
     )
 
 
 def _shown_spelling(text: str) -> str:
     """A spelling as a note shows it: quoted, with what makes it differ visible (invisible
     characters and accents written as separate characters as \\u escapes)."""
-    if text.isprintable() and unicodedata.is_normalized("NFC", text):
+    if text.isprintable() and unicodedata.is_normalized("NFC", text) and not any(map(is_invisible, text)):
         return f"'{text}'"
-    return "'" + text.encode("ascii", "backslashreplace").decode("ascii") + "'"
+    return "'" + "".join(c if c.isascii() and c.isprintable() else _escaped(c) for c in text) + "'"
+
+
+def _escaped(char: str) -> str:
+    """A character as a Python escape: \\x7f, \\u200b, \\U000e0100."""
+    point = ord(char)
+    return f"\\x{point:02x}" if point < 0x100 else f"\\u{point:04x}" if point < 0x10000 else f"\\U{point:08x}"
 
 
 def _pool_center_spellings(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
@@ -490,11 +521,13 @@ def _redcap_parts(
             "no kinetics table: the study file names no kinetics instrument "
             f"(`redcap: kinetics_instrument: NAME`; repeating instruments here: {', '.join(instruments)})"
         )
-    cohort_source = Source(cohort_header, lambda numbers: iter([split.cohort]), source.comments, source.notes)
+    cohort_source = Source(
+        cohort_header, lambda numbers: iter([split.cohort]), source.comments, source.others, list(source.notes)
+    )
     kinetics_source = None
     if split.kinetics is not None:
         header = kinetics_header
         if split.day_column is not None:  # the day after infusion, from the event
             header = header + ("",) * (split.day_column - len(header)) + ("day",)
-        kinetics_source = Source(header, lambda numbers: iter([split.kinetics]), [], ())
+        kinetics_source = Source(header, lambda numbers: iter([split.kinetics]), [])
     return cohort_source, kinetics_source, split.violations, tuple(notes)

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.inputs.errors import InputError, Violation, clip, file_error
-from analysis.inputs.xlsx import read_table
+from analysis.inputs.xlsx import OtherSheet, Percent, read_table
 from analysis.registry.contract import (
     BOOLEAN,
     BOOLEAN_WORDS,
@@ -60,7 +60,7 @@ from analysis.registry.contract import (
     Field,
     not_done_column,
 )
-from analysis.registry.diseases import SCALES
+from analysis.registry.diseases import DISEASES, SCALES
 
 #: Bytes read to recognise a file (encoding, separator, header) before parsing it.
 SNIFF_BYTES = 64 * 1024
@@ -313,7 +313,11 @@ class Source:
     header: tuple[str, ...]
     chunks: Callable[[set[int]], Iterator[pd.DataFrame]]  # argument: positions of number columns
     comments: list[str]
-    notes: tuple[str, ...] = ()  # for the user, e.g. which sheet of a workbook was read
+    #: the sheets of a workbook that hold a table and were not read (:class:`~analysis.inputs.xlsx.OtherSheet`)
+    others: tuple[OtherSheet, ...] = ()
+    #: for the user, e.g. which sheet of a workbook was read; reading the rows may add to them
+    #: (values spanning lines): read them after the chunks
+    notes: list[str] = dataclass_field(default_factory=list)
 
 
 def _not_a_file(mode: int) -> str | None:
@@ -354,6 +358,22 @@ def open_source(path: Path, sheet: str | None = None, headers: Mapping[str, str]
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         raise file_error("not a valid .xlsx workbook (the file is not a zip archive)")
     return _csv_source(path, head, headers)
+
+
+def _refuse_binary(path: Path, newline: bytes = b"\n") -> None:
+    """A NUL byte anywhere in a CSV file (the first bytes are sniffed by :func:`_looks_binary`;
+    one further down is a damaged or not-CSV file, which pandas would read as a value: a
+    center "Center B\\x00" counted as a fifth center). Streamed in blocks."""
+    line = 1
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            at = block.find(b"\x00")
+            if at >= 0:
+                raise file_error(
+                    f"not a CSV table: a NUL byte (binary data) on line {line + block.count(newline, 0, at):,} of the "
+                    "file; re-save the table as CSV UTF-8 (comma delimited)"
+                )
+            line += block.count(newline)
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -425,6 +445,7 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
     complete = lines if whole_file else lines[:-1]
     comments: list[str] = []
     offset = start
+    header_number = 1  # the header's line in the file
     for line in complete:
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
@@ -433,6 +454,7 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
         if stripped:
             comments.append(stripped)
         offset += len(line.encode("utf-8")) + 1
+        header_number += 1
     else:
         if whole_file:
             raise file_error("empty file (no header line, only comments or blank lines)")
@@ -457,8 +479,11 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
             _shown_header(header_line.replace("\r", ","), ",", headers),
         ) from None
 
+    notes: list[str] = []
+
     def chunks(numbers: set[int]) -> Iterator[pd.DataFrame]:
-        _refuse_long_rows(path, offset, header)
+        _refuse_binary(path, newline.encode())
+        notes.extend(_check_rows(path, offset, header, header_number))
         # Cells are read as text, except number columns: the C reader parses those
         # (empty -> NaN) and falls back to text for a chunk holding a non-number.
         with open(path, "rb") as fh:
@@ -484,7 +509,7 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
             except pd.errors.ParserError as exc:
                 raise _parser_error(str(exc), len(header)) from None
 
-    return Source(header, chunks, comments)
+    return Source(header, chunks, comments, notes=notes)
 
 
 #: Characters that Python's ``str.splitlines`` (and a text editor) may show as a line
@@ -502,13 +527,17 @@ _NOT_LINE_BREAKS = {
 }
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def _no_long_rows(path: Path, offset: int, width: int) -> bool:
-    """True when a scan of the raw lines shows that no row has more than ``width`` values:
-    a file without any double quote, whose every line (split at LF) has at most ``width - 1``
-    commas and fewer characters than the csv module's field limit. Then the records are the
-    lines, or parts of them (a bare CR also ends a record), and none is too long. Anything
-    else (quotes, a long line) is left to the exact record-by-record reading. A line count at
-    C speed: 10^6 rows in a fraction of a second instead of seconds."""
+    """True when a scan of the raw lines shows that :func:`_check_rows` has nothing to say: a
+    file without any double quote (so no value spans lines or swallows rows), whose every line
+    (split at LF) has at most ``width - 1`` commas and fewer characters than the csv module's
+    field limit. Then the records are the lines, or parts of them (a bare CR also ends a
+    record), and none is too long. Anything else (quotes, a long line) is left to the exact
+    record-by-record reading. A line count at C speed: 10^6 rows in a fraction of a second
+    instead of seconds."""
     limit = csv.field_size_limit()
     with open(path, "rb") as raw:
         raw.seek(offset)
@@ -518,27 +547,56 @@ def _no_long_rows(path: Path, offset: int, width: int) -> bool:
     return True
 
 
-def _refuse_long_rows(path: Path, offset: int, header: tuple[str, ...]) -> None:
-    """Every row with more values than the header, as problems with their rows.
+def _check_rows(path: Path, offset: int, header: tuple[str, ...], header_line: int = 1) -> list[str]:
+    """Every row with more values than the header, and every value in double quotes that
+    swallowed rows, as problems with their rows; a note for values that merely span lines.
 
-    pandas cannot be trusted with them: it compares a row's values with the row before
+    pandas cannot be trusted with long rows: it compares a row's values with the row before
     only, so the first row of the file and of every chunk (and the rows after it, as long)
     lose their extra values silently (a ParserWarning for the very first one). Two rows
     joined on one line (a lost line break, or a U+2028/form feed/NEL where it should be)
     would lose a patient. Rows are counted as records (a value in double quotes may span
-    lines), as in a spreadsheet: the header is row 1."""
+    lines), as in a spreadsheet: the header is row 1.
+
+    A value in double quotes may hold line breaks (Alt+Enter in a cell: a note over two
+    lines); a double quote opened and not closed on its line makes the rows below it part of
+    that value, patients lost without a trace in the columns read. Each record spanning more
+    than one line of the file is looked at (the reader counts lines, so a file without such
+    values costs nothing more): a line inside a value that holds as many values as the header
+    is a row swallowed, an error naming the rows and their patients; other line breaks in
+    values are counted in the note returned (the file's lines against its rows)."""
     width = len(header)
     if _no_long_rows(path, offset, width):
-        return
+        return []
     pid = header.index("patient_id") if "patient_id" in header else None
-    problems = []
+    problems: list[Violation] = []
+    spanning: dict[str, list[int]] = {}  # column -> rows whose value spans lines
+    inner_lines = 0
     with open(path, "rb") as raw:
         raw.seek(offset)
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         reader = csv.reader(text)
         row = 1
+        lines_before = 0
+        unclosed: tuple[int, int] | None = None  # (row, line) of a swallowing value ending in a line break
+        blank = 0
         try:
             for row, record in enumerate(reader, start=1):
+                unclosed = None
+                blank += not any(record)
+                lines, lines_before = reader.line_num - lines_before, reader.line_num
+                if lines > 1 and row > 1:
+                    first_line = header_line + reader.line_num - lines
+                    swallowed = _swallowed_rows(record, width, pid, header, row, first_line)
+                    if swallowed is not None:
+                        problems.append(swallowed)
+                        # a value ending in a line break: its quote may run to the end of the file
+                        unclosed = (row, first_line) if any(v.endswith(("\n", "\r")) for v in record) else None
+                    else:
+                        inner_lines += lines - 1
+                        for column, value in zip(header, record):
+                            if _LINE_BREAK.search(value):
+                                spanning.setdefault(column or "(no header)", []).append(row)
                 if len(record) <= width or row == 1:
                     continue
                 rule = f"{len(record)} values but the header has {width} columns"
@@ -548,7 +606,7 @@ def _refuse_long_rows(path: Path, offset: int, header: tuple[str, ...]) -> None:
                     rule += " (two rows joined): replace it by a line break"
                 else:
                     rule += ": two rows joined on one line, or a value that contains a comma not in double quotes"
-                first = record[pid] if pid is not None else None
+                first = record[pid] if pid is not None and pid < len(record) else None
                 problems.append(Violation(row, clip(first, 40) if first else None, None, rule))
                 if len(problems) >= 100:
                     break
@@ -561,8 +619,75 @@ def _refuse_long_rows(path: Path, offset: int, header: tuple[str, ...]) -> None:
             pass  # pandas meets it too, and the error names its line (_locate_bad_utf8)
         finally:
             text.detach()
+    if unclosed is not None:  # the last row's quote runs to the end of the file: the rows below it are one value
+        at, line = unclosed
+        problems[-1] = Violation(
+            at,
+            problems[-1].patient_id,
+            None,
+            f'unclosed double quote ("): the value opened on line {line} runs to the end of the file, the rows '
+            "below it part of it; remove the stray quote, or close it",
+        )
     if problems:
         raise InputError(problems)
+    if not spanning:
+        return []
+    n_rows = len({r for rows in spanning.values() for r in rows})
+    where = "; ".join(
+        f"column '{clip(column, 40)}', row{'s' if len(rows) > 1 else ''} {_listed(rows)}"
+        for column, rows in spanning.items()
+    )
+    return [
+        f"{path.name}: {n_rows} {'row holds a value' if n_rows == 1 else 'rows hold values'} in double quotes over "
+        f"several lines of the file ({where}: {inner_lines:,} line break{'s' if inner_lines != 1 else ''} inside "
+        f"values), each read as one value: lines {header_line:,}–{header_line + lines_before - 1:,} of the file hold "
+        f"the header and {row - 1 - blank:,} rows"
+    ]
+
+
+def _listed(items: Sequence[object], most: int = 10) -> str:
+    shown = ", ".join(str(r) for r in items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+def _swallowed_rows(
+    record: list[str], width: int, pid: int | None, header: tuple[str, ...], row: int, first_line: int
+) -> Violation | None:
+    """A value of ``record`` whose lines after its first hold as many values as the header:
+    rows of the table inside a value in double quotes (a quote opened and never closed on its
+    line), as a problem naming the lines and the patients; None when no value holds such a
+    line (a note over several lines)."""
+    if width < 2:
+        return None
+    line = first_line
+    for position, value in enumerate(record):
+        parts = _LINE_BREAK.split(value)
+        rowlike = []
+        for k, part in enumerate(parts[1:], start=1):
+            values = next(csv.reader([part]), [])
+            if len(values) >= width:
+                rowlike.append((line + k, values))
+        if rowlike:
+            column = header[position] if position < len(header) else f"column {position + 1}"
+            patients = list(
+                dict.fromkeys(values[pid].strip() for _, values in rowlike if pid is not None and values[pid].strip())
+            )
+            whose = f", patient_id {_listed([clip(p, 20) for p in patients])}" if patients else ""
+            n = len(rowlike)
+            lines = f"line {rowlike[0][0]}" if n == 1 else f"lines {rowlike[0][0]}–{rowlike[-1][0]}"
+            first = record[pid] if pid is not None and pid < len(record) else None
+            return Violation(
+                row,
+                clip(first, 40) if first else None,
+                column or None,
+                f"a value in double quotes spans lines {line}–{line + len(parts) - 1} of the file and holds {n} "
+                f"line{'s' if n != 1 else ''} shaped like rows of the table ({lines}{whose}): a double quote "
+                f"opened in this cell and not closed on its line made {'that row' if n == 1 else 'those rows'} part "
+                "of the value; remove the stray quote, or close it",
+                clip(parts[0].strip(), 40),
+            )
+        line += len(parts) - 1
+    return None
 
 
 def _shown_header(line: str, separator: str, headers: Mapping[str, str]) -> str | None:
@@ -603,6 +728,20 @@ def _contract_name(header: str, headers: Mapping[str, str]) -> str:
 
 #: Every column name of the contract: a row naming two of them is a table's header.
 _KNOWN = frozenset(f.name for f in COHORT_FIELDS + KINETICS_FIELDS)
+_ALL_FIELDS = {f.name: f for f in KINETICS_FIELDS + tuple(f for p in DISEASES.values() for f in p.fields)}
+#: Columns of numbers in percent (unit "%": ``bm_blasts_pct``) and the other columns of numbers,
+#: of every disease profile: a workbook cell formatted as a percentage is read as it shows in
+#: the first, refused in the others.
+_PERCENT_COLUMNS = frozenset(name for name, f in _ALL_FIELDS.items() if f.unit == "%")
+_NUMBER_COLUMNS = frozenset(name for name, f in _ALL_FIELDS.items() if f.kind in (NUMBER, INTEGER))
+
+
+def same_table(read: Sequence[str], other: Sequence[str]) -> bool:
+    """Whether two headers are those of one table: they share at least two columns of the
+    contract, and at least 80% of the contract columns either names (patients split over
+    two sheets; a cohort and its kinetics table share only ``patient_id``)."""
+    a, b = _KNOWN & set(read), _KNOWN & set(other)
+    return len(a & b) >= 2 and len(a & b) >= 0.8 * len(a | b)
 
 
 def _row_names(row: tuple, headers: Mapping[str, str]) -> list[str]:
@@ -619,8 +758,10 @@ def _xlsx_source(path: Path, sheet: str | None, headers: Mapping[str, str]) -> S
         names_of=lambda row: _row_names(row, headers),
         is_header=lambda names: bool(_KNOWN & set(names)),
         is_table=lambda names: len(_KNOWN & set(names)) >= 2,
+        same_table=same_table,
     )
     header = table.header
+    notes = list(table.notes)
 
     def chunks(numbers: set[int]) -> Iterator[pd.DataFrame]:
         width = len(header)
@@ -639,6 +780,7 @@ def _xlsx_source(path: Path, sheet: str | None, headers: Mapping[str, str]) -> S
                         formula,
                     )
                 )
+        problems += _percent_cells(body, header, path, notes)
         if problems:
             raise InputError(problems)
         dates = {f.name for f in COHORT_FIELDS if f.kind == DATE}
@@ -648,7 +790,47 @@ def _xlsx_source(path: Path, sheet: str | None, headers: Mapping[str, str]) -> S
         body[width] = body[width].map(cell_text)  # a value right of the header: reported if it is all the row holds
         yield body
 
-    return Source(header, chunks, [], table.notes)
+    return Source(header, chunks, [], table.others, notes)
+
+
+def _percent_cells(body: pd.DataFrame, header: Sequence[str], path: Path, notes: list[str]) -> list[Violation]:
+    """Cells formatted as percentages (Excel stores 45% as 0.45): in a column of percentages
+    (``bm_blasts_pct``) replaced by the percentage they show (45), with a note counting them;
+    in another column of numbers a problem (what the cell means is not known: 45 typed into a
+    cell formatted as a percentage is stored as 0.45 and shown as 45%)."""
+    problems = []
+    for i, name in enumerate(header):
+        if name not in _NUMBER_COLUMNS:
+            continue
+        column = body[i]
+        shown = column.map(lambda v: isinstance(v, Percent))
+        if not shown.any():
+            continue
+        n = int(shown.sum())
+        cells = f"{n:,} cell{'s' if n != 1 else ''}"
+        first = int(np.flatnonzero(shown.to_numpy())[0])
+        example = column.iloc[first]
+        if name in _PERCENT_COLUMNS:
+            body[i] = column.map(lambda v: v.shown if isinstance(v, Percent) else v)
+            notes.append(
+                f"{path.name}: {name}: {cells} formatted as percentages in the workbook (Excel stores "
+                f"{cell_text(example.shown)}% as {cell_text(float(example))}), read as the percentage they show "
+                f"({cell_text(example.shown)})"
+            )
+        else:
+            pid = body.at[body.index[first], header.index("patient_id")] if "patient_id" in header else None
+            problems.append(
+                Violation(
+                    first + 2,
+                    None if pid is None or pd.isna(pid) else cell_text(pid),
+                    name,
+                    f"formatted as a percentage in the workbook (shown as {cell_text(example.shown)}%, stored as "
+                    f"{cell_text(float(example))}; {cells} of the column): {name} is not a percentage, and what the "
+                    "cell means is not known; format the column as numbers and check its values",
+                    cell_text(float(example)),
+                )
+            )
+    return problems
 
 
 # --------------------------------------------------------------------------- header and rows

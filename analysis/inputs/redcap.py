@@ -213,6 +213,7 @@ def split(
                 f"{counts[name]} rows of repeating instrument {name}: {'; '.join(read)} read from them "
                 "(one value per patient); their other columns are not part of the contract"
             )
+    violations += _records_without_a_row(frame, cohort_rows, record, ignored, instrument, violations)
     if layout.has_kinetics and sample_values:
         violations += _stray_samples(frame, header, record, layout, is_kinetics, instrument, event, sample_values)
     kinetics = None
@@ -230,6 +231,48 @@ def split(
     return Split(
         cohort_rows, kinetics, violations, notes, records, 0 if kinetics is None else len(kinetics), day_column
     )
+
+
+def _records_without_a_row(
+    frame: pd.DataFrame,
+    cohort_rows: pd.DataFrame,
+    record: int,
+    ignored: pd.Series,
+    instrument: pd.Series,
+    found: list[Violation],
+) -> list[Violation]:
+    """Records that have rows of a repeating instrument (not the kinetics) but no row of their
+    own: patients without cohort data, who would vanish from the count ("30 records" for an
+    export of 31). One violation per record, at its first row, with the count of the export's
+    records; a record whose values on those rows are already a violation is not repeated."""
+    ids = _text(frame[record])
+    own = set(_text(cohort_rows[record])) - {""}
+    orphan = ignored & ids.ne("") & ~ids.isin(own)
+    if not orphan.any():
+        return []
+    reported = {v.patient_id for v in found}
+    total = len(own | set(ids[orphan]))
+    records = ids[orphan].drop_duplicates()
+    n = len(records)
+    count = f"{n} of the export's {total} records {'has' if n == 1 else 'have'} no row of their own"
+    out = []
+    for at, rec in records.items():
+        if rec in reported:
+            continue
+        rows = ids[orphan].eq(rec)
+        places = instrument[orphan][rows].value_counts(sort=False)
+        listed = ", ".join(f"'{name}' ({k} row{'s' if k != 1 else ''})" for name, k in places.items())
+        out.append(
+            Violation(
+                int(at) + 2,
+                rec,
+                None,
+                f"a record with rows of repeating instrument {listed} only and no row of its own: a patient "
+                f"without cohort data, who would be left out ({count}); export the record's own row, or delete "
+                "its rows",
+            )
+        )
+    return out
 
 
 def _read_repeating(

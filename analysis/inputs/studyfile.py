@@ -401,9 +401,24 @@ class _StudyModel(_Model):
         if not all(code in value for code in ("%d", "%m")) or not re.search(r"%[Yy]", value):
             raise ValueError(f'{value!r} must contain %d, %m and %Y (e.g. "%d/%m/%Y")')
         probe = dt.date(2021, 3, 24)
-        if dt.datetime.strptime(probe.strftime(value), value).date() != probe:
+        try:  # strptime compiles the format to a regular expression: a directive written twice cannot be
+            read_back = dt.datetime.strptime(probe.strftime(value), value).date()
+        except re.error as exc:
+            if "redefinition of group name" in str(exc):
+                raise ValueError(f"{value!r} names a directive twice ({_repeated_directives(value)})") from None
+            raise ValueError(f"{value!r} is not a date format strptime can read ({exc.msg})") from None
+        except ValueError as exc:  # a bad directive ("%Q"), or a format that cannot read what it writes
+            raise ValueError(f"{value!r} is not a date format strptime can read ({exc})") from None
+        if read_back != probe:
             raise ValueError(f"{value!r} does not read back the dates it writes")
         return value
+
+
+def _repeated_directives(value: str) -> str:
+    """The directives a date format names more than once: '%d twice'."""
+    directives = re.findall(r"%.", value.replace("%%", ""))
+    twice = [d for d in dict.fromkeys(directives) if directives.count(d) > 1]
+    return ", ".join(f"{d} {directives.count(d)} times" if directives.count(d) > 2 else f"{d} twice" for d in twice)
 
 
 def _cohort_fields(info: ValidationInfo):
@@ -502,11 +517,19 @@ def read_study_file(path) -> StudyFile:
     except ValidationError as exc:
         problems = [
             f"  {'.'.join(str(p) for p in err['loc']) or '(top level)'}: {_pydantic_message(err)}"
+            + _line(text, err["loc"])
             for err in exc.errors()
         ]
         raise StudyFileError(
             f"{path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n" + "\n".join(problems)
         ) from None
+
+
+def _line(text: str, loc: tuple) -> str:
+    """Where a problem is: ' (line 5)', the line of the deepest key of the file on its path
+    (pydantic's path may end in the name of a type it tried: ``str``, ``list[str]``)."""
+    line = yamlstrict.line_of(text, loc) if loc else None
+    return f" (line {line})" if line is not None else ""
 
 
 def _pydantic_message(err: Mapping[str, Any]) -> str:
@@ -607,7 +630,7 @@ class StudySettings:
         given = self.product if isinstance(self.product, tuple) else (self.product,)
         return tuple(p for p in given if any((p.name, p.target, p.costimulatory_domain, p.vector, p.lymphodepletion)))
 
-    def product_sentence(self) -> str:
+    def product_sentence(self) -> usertext.MarkdownText:
         """What Methods says about the product(s), from the study file; neutral when absent;
         several products: 'Patients received one of 2 products: ...; or ...'.
 

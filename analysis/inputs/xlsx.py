@@ -291,6 +291,48 @@ class _Workbook:
     date_formats: set
     timedelta_formats: set
     dimensions: dict[str, str | None] = field(default_factory=dict)
+    #: cell styles whose number format shows a percentage (``0%``, ``0.0%``): Excel stores
+    #: 45% as 0.45
+    percent_formats: set = field(default_factory=set)
+
+
+class Percent(float):
+    """A number a workbook cell shows as a percentage: its stored value (0.45), which the
+    cell shows multiplied by 100 (45%). :attr:`shown` is the number the user sees."""
+
+    __slots__ = ()
+
+    @property
+    def shown(self) -> float:
+        """The percentage the cell shows (0.2547 -> 25.47), without the binary noise of the
+        multiplication (25.470000000000002)."""
+        return float(f"{float(self) * 100:.12g}")
+
+
+def is_percent_format(code: str) -> bool:
+    """Whether an Excel number format shows its number as a percentage: a ``%`` outside
+    quoted text, escapes and ``[...]`` (colours, conditions, locales)."""
+    bare = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code or "")
+    return "%" in bare
+
+
+def _percent_formats(wb) -> set[int]:
+    """The cell styles (their index, as a cell's ``s`` attribute) showing a percentage."""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS_MAX_SIZE, builtin_format_code
+
+    out = set()
+    for index, style in enumerate(wb._cell_styles):
+        number = style.numFmtId
+        if number is None:
+            continue
+        if number < BUILTIN_FORMATS_MAX_SIZE:
+            code = builtin_format_code(number)
+        else:
+            custom = number - BUILTIN_FORMATS_MAX_SIZE
+            code = wb._number_formats[custom] if 0 <= custom < len(wb._number_formats) else None
+        if code and is_percent_format(str(code)):
+            out.add(index)
+    return out
 
 
 def _open_workbook(path: Path, dimensions: dict[str, str | None]) -> _Workbook:
@@ -331,6 +373,7 @@ def _open_workbook(path: Path, dimensions: dict[str, str | None]) -> _Workbook:
         wb._date_formats,
         wb._timedelta_formats,
         dimensions,
+        _percent_formats(wb),
     )
 
 
@@ -411,6 +454,13 @@ def _sheet_rows(book: _Workbook, sheet: _Sheet) -> Generator[_Row, None, None]:
                         )
                     seen.add(parsed["column"])
                     value = parsed["value"]
+                    if (
+                        parsed["data_type"] == "n"
+                        and parsed["style_id"] in book.percent_formats
+                        and isinstance(value, int | float)
+                        and not isinstance(value, bool)
+                    ):
+                        value = Percent(value)  # shown as value x 100 %
                     if value is not None:
                         row.append((parsed["column"], value))
                     elif text is not None:
@@ -467,14 +517,76 @@ class SheetTable:
     body: list[tuple]
     missing: list[tuple[int, int, str]]
     notes: tuple[str, ...]
+    #: the other sheets holding a table, not read
+    others: tuple[OtherSheet, ...] = ()
 
 
-def _choose_sheet(book: _Workbook, sheet: str | None, path: Path, is_table: Callable[[tuple], bool]):
-    """The sheet to read and a note naming it when other sheets hold a table too.
+@dataclass(frozen=True)
+class OtherSheet:
+    """A sheet of the workbook holding a table that was not read: how much it holds."""
+
+    title: str
+    hidden: bool
+    #: its rows below the header that hold a value (None: it could not be counted)
+    rows: int | None
+    #: distinct values of its ``patient_id`` column (None: no such column, or not counted)
+    patients: int | None
+    #: its header names the same columns of the contract as the sheet read (the same table)
+    same_table: bool
+
+    def counted(self) -> str:
+        """'15 rows, 15 patients' (what a note says of it)."""
+        if self.rows is None:
+            return "not counted: too large or damaged"
+        text = f"{self.rows:,} row{'s' if self.rows != 1 else ''}"
+        if self.patients is not None:
+            text += f", {self.patients:,} patient{'s' if self.patients != 1 else ''}"
+        return text
+
+
+def _count_rows(
+    book: _Workbook, sheet: _Sheet, names_of: Callable[[tuple], list[str]]
+) -> tuple[int | None, int | None]:
+    """(rows below the header holding a value, distinct patient_id values or None) of a sheet
+    that is not read, streamed with the same limits as the sheet read; (None, None) when it is
+    too large or damaged (that sheet is not read: it cannot stop the reading)."""
+    from analysis.registry.contract import identity_key
+
+    try:
+        _count_cells(book, sheet)
+        rows, ids, position = 0, set(), None
+        for number, cells, formulas in _sheet_rows(book, sheet):
+            if number == 1:
+                names = names_of(_dense(cells))
+                position = names.index("patient_id") + 1 if "patient_id" in names else None
+                continue
+            if cells or formulas:
+                rows += 1
+            if position is not None:
+                value = next((v for column, v in cells if column == position), None)
+                if value is not None and str(value).strip():
+                    ids.add(identity_key(value))
+    except InputError:
+        return None, None
+    return rows, (len(ids) if position is not None else None)
+
+
+def _choose_sheet(
+    book: _Workbook,
+    sheet: str | None,
+    path: Path,
+    names_of: Callable[[tuple], list[str]],
+    is_table: Callable[[list[str]], bool],
+    same_table: Callable[[list[str], list[str]], bool],
+) -> tuple[_Sheet, list[str], tuple[OtherSheet, ...]]:
+    """The sheet to read, a note naming it and counting what the other sheets holding a
+    table hold (rows, patients), and those sheets.
 
     Without a named sheet: the active sheet when it is visible, otherwise the first
     visible one. A hidden sheet (an old export left in the workbook) is never read
-    unless named."""
+    unless named. Another visible sheet holding the same table (the same columns of the
+    contract: patients split over sheets) is an error counting each sheet's rows, unless a
+    sheet is named: no patient is dropped because a workbook has two sheets."""
     names = [s.title for s in book.sheets]
     worksheets = [s for s in book.sheets if not s.chart]
     if not worksheets:
@@ -487,20 +599,41 @@ def _choose_sheet(book: _Workbook, sheet: str | None, path: Path, is_table: Call
         chosen = book.sheets[names.index(sheet)]
         if chosen.chart:
             raise file_error(f"sheet '{sheet}' is a chart, not a table")
-        return chosen, []
-    visible = [s for s in worksheets if s.state == "visible"]
-    if not visible:
-        raise file_error("every sheet of the workbook is hidden: name the sheet to read")
-    active = book.active
-    chosen, why = (active, "the active sheet") if active in visible else (visible[0], "the first visible sheet")
-    others = [s for s in worksheets if s is not chosen and is_table(_first_row(book, s))]
+        why = "the sheet named"
+    else:
+        visible = [s for s in worksheets if s.state == "visible"]
+        if not visible:
+            raise file_error("every sheet of the workbook is hidden: name the sheet to read")
+        active = book.active
+        chosen, why = (active, "the active sheet") if active in visible else (visible[0], "the first visible sheet")
+    header = names_of(_first_row(book, chosen))
+    others = []
+    for other in worksheets:
+        if other is chosen:
+            continue
+        names = names_of(_first_row(book, other))
+        if is_table(names):
+            rows, patients = _count_rows(book, other, names_of)
+            others.append(OtherSheet(other.title, other.state != "visible", rows, patients, same_table(header, names)))
     if not others:
-        return chosen, []
-    listed = ", ".join(f"'{s.title}'" + ("" if s.state == "visible" else " (hidden)") for s in others)
-    return chosen, [
-        f"{path.name}: read sheet '{chosen.title}' ({why}); other sheets with a table were not read: "
-        f"{listed}. Name the sheet to read if that is not the right one."
-    ]
+        return chosen, [], ()
+    split = [o for o in others if o.same_table and not o.hidden]
+    if sheet is None and split:
+        rows, patients = _count_rows(book, chosen, names_of)
+        read = OtherSheet(chosen.title, False, rows, patients, True)
+        listed = ", ".join(f"'{o.title}' ({o.counted()})" for o in [read, *split])
+        raise file_error(
+            f"{len(split) + 1} visible sheets hold the same table: {listed}. Only one sheet is read: put every "
+            "patient on one sheet, or name the sheet that is the cohort (study file: data: sheet:, or --sheet)"
+        )
+    listed = ", ".join(
+        f"'{o.title}' ({'hidden; ' if o.hidden else ''}{o.counted()}{'; the same columns' if o.same_table else ''})"
+        for o in others
+    )
+    note = f"{path.name}: read sheet '{chosen.title}' ({why}); other sheets with a table were not read: {listed}." + (
+        "" if sheet is not None else " Name the sheet to read if that is not the right one."
+    )
+    return chosen, [note], tuple(others)
 
 
 def _stale_range_note(book: _Workbook, sheet: _Sheet, last_row: int, last_column: int, path: Path) -> list[str]:
@@ -528,17 +661,20 @@ def read_table(
     names_of: Callable[[tuple], list[str]],
     is_header: Callable[[list[str]], bool],
     is_table: Callable[[list[str]], bool],
+    same_table: Callable[[list[str], list[str]], bool] = lambda a, b: False,
 ) -> SheetTable:
     """The table of a workbook's sheet (``sheet``, else the active visible one), header on row 1.
 
     ``names_of`` reads a row as column names; ``is_header(names)``: whether row 1 is the
     table's header (else a header found on rows 2-50 is an error naming its row);
-    ``is_table(names)``: whether row 1 of another sheet is a table's header (for the note)."""
+    ``is_table(names)``: whether row 1 of another sheet is a table's header (for the note);
+    ``same_table(read, other)``: whether two headers are those of one table (patients split
+    over visible sheets are an error, see :func:`_choose_sheet`)."""
     from openpyxl.utils import get_column_letter
 
     book = _open_workbook(path, check_archive(path))
     try:
-        chosen, notes = _choose_sheet(book, sheet, path, lambda row: is_table(names_of(row)))
+        chosen, notes, others = _choose_sheet(book, sheet, path, names_of, is_table, same_table)
         _count_cells(book, chosen)
         header: list[str] = []
         header_found = False
@@ -600,4 +736,4 @@ def read_table(
         notes += _stale_range_note(book, chosen, last_row, last_column, path)
     finally:
         book.archive.close()
-    return SheetTable(chosen.title, tuple(header), body, missing, tuple(notes))
+    return SheetTable(chosen.title, tuple(header), body, missing, tuple(notes), others)

@@ -23,7 +23,7 @@ Public API: :func:`load`, :func:`read_limited`, :class:`StrictYAMLError`, :func:
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +143,29 @@ def load(text: str | bytes) -> Any:
         return loader.get_single_data()
     finally:
         loader.dispose()
+
+
+def line_of(text: str, path: Sequence[str | int]) -> int | None:
+    """The line (1-based) of the value at ``path`` (keys and list indexes from the top) in a
+    YAML document that :func:`load` accepted; the line of the deepest part of the path that
+    exists, None when not even the first does. For messages: "date_format (line 5): ..."."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            found = next((item for item in node.value if str(item[0].value) == str(part)), None)
+            if found is None:
+                break
+            line, node = found[0].start_mark.line + 1, found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
 
 
 def read_limited(path, limit: int = MAX_BYTES) -> bytes:

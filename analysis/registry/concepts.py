@@ -167,9 +167,17 @@ class Variable:
 
     def tested_by(self, grouping: str) -> bool:
         """Whether the report tests this characteristic between the groups of ``grouping``: a
-        treatment of a toxicity is tested neither by that toxicity nor by concurrent CRS and
-        ICANS (the one definition the tables, the p-value table and its counts follow)."""
-        return grouping not in self.treats and not (grouping == "concurrent" and bool(self.treats))
+        treatment of a toxicity is tested neither by that toxicity, nor by concurrent CRS and
+        ICANS, nor by a grouping with a level where none of the toxicities it treats can occur
+        (the severity group "No CRS or ICANS": a group that cannot have the characteristic;
+        :data:`analysis.registry.groups.WITHOUT_TOXICITY`) — the one definition the tables, the
+        p-value table and its counts follow."""
+        from analysis.registry.groups import WITHOUT_TOXICITY
+
+        if not self.treats:
+            return True
+        without = WITHOUT_TOXICITY.get(grouping, ())
+        return grouping not in self.treats and grouping != "concurrent" and not set(self.treats) <= set(without)
 
     @property
     def label(self) -> str:

@@ -206,17 +206,60 @@ class Rule:
         return f"{self.column}: {self.message}"
 
 
+#: Unicode's Default_Ignorable_Code_Point property (DerivedCoreProperties.txt, Unicode 14-16;
+#: Python's unicodedata does not expose it): code points a renderer shows as nothing --
+#: format characters, the combining grapheme joiner U+034F, variation selectors, the Hangul
+#: fillers U+115F, U+1160, U+3164, U+FFA0, tags and the ranges reserved for more of them.
+DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+#: Blanks that are neither white space to Python nor default-ignorable, yet print as an
+#: empty cell: BRAILLE PATTERN BLANK (a favourite "invisible" character of pasted text).
+INVISIBLE_BLANKS = frozenset("\u2800")
+
+
+def is_invisible(char: str) -> bool:
+    """Whether a character prints as nothing (and is not white space, which separates
+    words): a control character (Unicode category Cc: C0 and C1 controls, DEL), a format
+    character (Cf), a default-ignorable code point (:data:`DEFAULT_IGNORABLE`) or an
+    invisible blank (:data:`INVISIBLE_BLANKS`)."""
+    if char.isspace():
+        return False
+    if unicodedata.category(char) in ("Cc", "Cf") or char in INVISIBLE_BLANKS:
+        return True
+    point = ord(char)
+    return any(low <= point <= high for low, high in DEFAULT_IGNORABLE)
+
+
 def identity_key(value: object) -> str:
     """How a patient id or a center name is compared: two spellings are the same when
     they differ only by Unicode normalisation (NFC/NFD accents, full-width letters and
-    digits: NFKC), invisible format characters (zero-width space, byte-order mark, soft
-    hyphen: Unicode category Cf), case or runs of white space. ``PTQX0001``,
-    ``\ufeffPTQX0001``, ``ＰＴＱＸ０００１`` and ``ptqx0001`` are one patient."""
+    digits: NFKC), characters that print as nothing (:func:`is_invisible`: zero-width
+    space, byte-order mark, soft hyphen, DEL and other controls, variation selectors, the
+    combining grapheme joiner, Hangul fillers, the braille blank), case or runs of white
+    space. ``PTQX0001``, ``\ufeffPTQX0001``, ``PTQX0001\x7f``, ``ＰＴＱＸ０００１`` and
+    ``ptqx0001`` are one patient."""
     text = str(value)
-    if text.isascii():  # NFKC leaves ASCII as it is, and no ASCII character is a format character
-        return " ".join(text.lower().split())
+    if text.isascii() and text.isprintable():  # letters, digits, punctuation, spaces: NFKC and
+        return " ".join(text.lower().split())  # the invisible characters leave them as they are
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    text = "".join(c for c in text if not is_invisible(c))
     return " ".join(unicodedata.normalize("NFKC", text.casefold()).split())
 
 
@@ -393,8 +436,36 @@ def kinetics_rules(cohort_ids: pd.Series | None, followup_days: pd.Series | None
 
 # --------------------------------------------------------------------------- plausibility
 
+
 #: A living patient last seen more than this many days before the data cut-off is
 #: counted as lost to follow-up (a plausibility warning and a sentence of Results).
+@dataclass(frozen=True)
+class FractionColumn:
+    """A column of percentages (unit "%") whose every value is at most 1: percentages written
+    as fractions, probably (45% as 0.45; a workbook's percent cells are read as they show)."""
+
+    column: str
+    n: int  # patients with a value
+    median: float
+    largest: float
+
+
+def percentages_as_fractions(
+    frame: pd.DataFrame, fields: tuple[Field, ...] = COHORT_FIELDS
+) -> tuple[FractionColumn, ...]:
+    """The columns of percentages of ``frame`` whose values (at least two, one above 0) are
+    all at most 1 (see :class:`FractionColumn`); a note for ``validate`` and a caveat of the
+    report's data quality."""
+    out = []
+    for f in fields:
+        if f.unit != "%" or f.name not in frame:
+            continue
+        values = pd.to_numeric(frame[f.name], errors="coerce").dropna()
+        if len(values) >= 2 and values.max() <= 1 and values.max() > 0:
+            out.append(FractionColumn(f.name, int(len(values)), float(values.median()), float(values.max())))
+    return tuple(out)
+
+
 LOST_TO_FOLLOWUP_DAYS = 365
 
 #: Days after infusion within which a day-30 response is dated; a CR date outside is a warning.

@@ -157,6 +157,11 @@ class Profile:
     demo: Demo | None = None
     #: covariates entered as "at or above the cut-off vs below" (as Table 1 shows them: stage III–IV)
     covariate_cutoffs: tuple[tuple[str, float], ...] = ()
+    #: the Introduction's sentences of the profile, with their citations (keys used by
+    #: sections/disease/_introduction.qmd through text.introduction(key): "activity", "toxicity")
+    introduction: dict[str, str] = field(default_factory=dict)
+    #: the effect of CAR-T cells on the disease, inside a sentence: "anti-lymphoma"
+    effect: str = "antitumor"
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -175,6 +180,12 @@ class Profile:
     def baseline_table1(self) -> tuple[tuple[str, str, str], ...]:
         """Table 1's rows known at infusion (the treatments of CRS/ICANS are given after it)."""
         return tuple(row for row in self.table1 if not (row[0] in VARIABLES and VARIABLES[row[0]].after_infusion))
+
+    @property
+    def course_table(self) -> tuple[tuple[str, str, str], ...]:
+        """The rows of the course after infusion (corticosteroids and tocilizumab, given because
+        of CRS or ICANS): not baseline characteristics, shown in a table of their own."""
+        return tuple(row for row in self.table1 if row not in self.baseline_table1)
 
     def table1_variable(self, column: str) -> Variable:
         """A Table 1 row as a :class:`~analysis.registry.concepts.Variable` (its label and kind):
@@ -468,13 +479,15 @@ DISEASES: dict[str, Profile] = {
             ),
             endpoints=(PFS, DOR, OS),
             progression="progression",
+            # not the IPI: it is a score of age, ECOG, stage and LDH (and extranodal sites), which
+            # the model adjusts for one by one; adjusting for both counts them twice and makes the
+            # terms collinear (Table 1 still shows it; Methods says why: text.methods("model"))
             covariates=(
                 "age",
                 "ecog",
                 "ann_arbor_stage",
                 "ldh_elevated",
                 "bulky_disease",
-                "ipi",
                 "prior_lines",
                 "bridging",
             ),
@@ -508,7 +521,27 @@ DISEASES: dict[str, Profile] = {
                     "Duration of response (DoR) was measured in responding patients from the first documented response "
                     "to progression or death from any cause"
                 ),
+                "model": (
+                    "Each baseline characteristic of Table 1 entered the model as a term of its own except the "
+                    "International Prognostic Index (IPI): a score of age, ECOG performance status, stage, LDH and "
+                    "extranodal involvement, it would have counted the components the model adjusts for twice and "
+                    "made the terms collinear"
+                ),
             },
+            introduction={
+                "activity": (
+                    "CD19-directed CAR-T cells induce durable remissions in a proportion of patients with relapsed "
+                    "or refractory large B-cell lymphoma, as the pivotal trials of axicabtagene ciloleucel, "
+                    "tisagenlecleucel and lisocabtagene maraleucel showed [@neelapu2017; @schuster2019; @abramson2020]"
+                ),
+                "toxicity": (
+                    "In these trials, CRS and neurological events were frequent, and their incidence and severity "
+                    "differed between the products, which were also graded with different systems "
+                    "[@neelapu2017; @schuster2019; @abramson2020]"
+                ),
+                "trials": "[@neelapu2017; @schuster2019; @abramson2020]",
+            },
+            effect="anti-lymphoma",
             vocabulary={
                 "best_response": ("best response (lugano)", "best overall response", "bor", "best response"),
                 "response_day30": ("response day 30", "d30 response", "day 30 response (lugano)", "response d30"),
@@ -597,7 +630,21 @@ DISEASES: dict[str, Profile] = {
                     "Duration of response (DoR) was measured in patients with a partial response or better from the "
                     "first documented response to progression or death from any cause"
                 ),
+                "model": "Each baseline characteristic of Table 1 entered the model as a term of its own",
             },
+            introduction={
+                "activity": (
+                    "B-cell maturation antigen (BCMA)-directed CAR-T cells induce deep responses in relapsed and "
+                    "refractory multiple myeloma after several prior lines of therapy, as the pivotal trials of "
+                    "idecabtagene vicleucel and ciltacabtagene autoleucel showed [@munshi2021; @berdeja2021]"
+                ),
+                "toxicity": (
+                    "In these trials, CRS occurred in most patients and neurotoxicity in a minority "
+                    "[@munshi2021; @berdeja2021]"
+                ),
+                "trials": "[@munshi2021; @berdeja2021]",
+            },
+            effect="anti-myeloma",
             vocabulary={
                 "best_response": ("best response (imwg)", "best overall response", "bor", "best response"),
                 "progression_date": ("pfs event date", "date of progression", "progression date", "pd date"),

@@ -107,6 +107,11 @@ REFERENCE_LEVELS: dict[str, str] = {
     "tocilizumab": "no",
 }
 
+#: Groupings with a level in which none of these toxicities occurs (the severity group "No CRS
+#: or ICANS"): a treatment of them cannot be given in that level, so it is not compared across
+#: the grouping (:meth:`analysis.registry.concepts.Variable.tested_by`).
+WITHOUT_TOXICITY: dict[str, tuple[str, ...]] = {"severity": ("crs", "icans")}
+
 #: Ordered groupings and the score of each level for a test of trend across them (R
 #: ``prop.trend.test(x, n, score)`` for response rates, a Cox model with the score as one
 #: numeric covariate for survival): none < grade 1-2 < grade >=3 (severe), and for the

@@ -159,3 +159,79 @@ def swimmer_timelines(df: pd.DataFrame, max_patients: int = MAX_SWIMMER_PATIENTS
         shown=int(order.size),
         hsct=months_after("hsct_date") if "hsct_date" in rows else np.full(int(order.size), np.nan),
     )
+
+
+# --------------------------------------------------------------------------- disease profiles
+
+
+@dataclass(frozen=True)
+class DiseaseFlow:
+    """The cohort flow of an LBCL or MM report (STROBE 13a–c): every infused patient, whose best
+    overall response could or could not be evaluated, the responders (the profile's ORR) and
+    among them those with a complete response (LBCL: CR; MM: ≥CR, and MRD-negative ≥CR where
+    MRD is collected), and the outcome of the responders at last follow-up; then the patients
+    of the analyses that leave patients out (the multivariable model, the landmark analysis),
+    with the reason for each left out."""
+
+    infused: int
+    not_evaluable: int  # best response not evaluable: left out of the response rates
+    evaluable: int
+    responders: int  # the profile's ORR levels
+    non_responders: int  # evaluable, not responding
+    complete: int  # the profile's "cr" responder: CR (LBCL), ≥CR (MM)
+    partial: int  # responders short of it
+    progressed: int  # among responders: progression (before any death)
+    died_without_progression: int  # among responders
+    alive_progression_free: int  # among responders, censored without progression
+    #: MRD-negative ≥CR and ≥CR with MRD not assessed (None: no MRD responder or not collected)
+    mrd_negative: int | None = None
+    mrd_not_assessed: int | None = None
+    #: the PFS model: patients in it and left out for a missing covariate value
+    model_n: int = 0
+    model_missing: int = 0
+    #: the landmark analysis of PFS: patients in it, and those left out (progressed or died by
+    #: the landmark; no follow-up beyond it)
+    landmark_day: int | None = None
+    landmark_n: int = 0
+    landmark_event_before: int = 0
+    landmark_censored_before: int = 0
+
+
+def disease_flow(df: pd.DataFrame, profile, model_n: int, model_missing: int, landmark=None) -> DiseaseFlow:
+    """Counts of the disease flow diagram from a prepared cohort
+    (:func:`analysis.registry.disease_groups.prepare_disease_cohort`) of ``profile``; the model's
+    and the landmark analysis's patients as their estimators counted them (``landmark``: the
+    landmark comparison of PFS, :class:`analysis.estimators.landmark.LandmarkComparison`)."""
+    from analysis.registry.disease_groups import responder_column, score_column
+
+    best = profile.primary_assessment
+    evaluable = df[score_column(best)].notna()
+    responder = df[responder_column("orr", best)].astype("boolean").fillna(False).astype(bool)
+    complete = df[responder_column("cr", best)].astype("boolean").fillna(False).astype(bool)
+    status = df["progression_status"]
+    mrd = next((r for r in profile.responders if r.mrd_column is not None), None)
+    mrd_negative = mrd_not_assessed = None
+    if mrd is not None and responder_column(mrd.key, best) in df:
+        value = df[responder_column(mrd.key, best)].astype("boolean")
+        mrd_negative = int(value.fillna(False).astype(bool).sum())
+        mrd_not_assessed = int((complete & value.isna()).sum())
+    return DiseaseFlow(
+        infused=int(len(df)),
+        not_evaluable=int((~evaluable).sum()),
+        evaluable=int(evaluable.sum()),
+        responders=int(responder.sum()),
+        non_responders=int((evaluable & ~responder).sum()),
+        complete=int(complete.sum()),
+        partial=int((responder & ~complete).sum()),
+        progressed=int((responder & status.eq(1)).sum()),
+        died_without_progression=int((responder & status.eq(2)).sum()),
+        alive_progression_free=int((responder & status.eq(0)).sum()),
+        mrd_negative=mrd_negative,
+        mrd_not_assessed=mrd_not_assessed,
+        model_n=int(model_n),
+        model_missing=int(model_missing),
+        landmark_day=None if landmark is None else int(landmark.landmark_day),
+        landmark_n=0 if landmark is None else int(landmark.n),
+        landmark_event_before=0 if landmark is None else int(landmark.n_event_before),
+        landmark_censored_before=0 if landmark is None else int(landmark.n_censored_before),
+    )

@@ -1,7 +1,9 @@
 """Figures of the disease (LBCL, MM) report, drawn from :class:`~analysis.report.disease_results.DiseaseResults`.
 
 Presentation only, in the style of :mod:`analysis.report.figures` (its :data:`STYLE`, fixed
-panel geometry, and its Kaplan–Meier and cumulative-incidence panels). The response
+panel geometry, and its Kaplan–Meier and cumulative-incidence panels); every p-value printed
+follows the disease documents' rule (``p > 0.99``, never ``p = 1.000``:
+:func:`analysis.report.formatting.p_near_one`). The response
 distribution is a stacked bar per toxicity group with one colour per response level:
 a diverging colour-blind-safe scale (ColorBrewer RdBu, reversed: blue for the best
 responses, through grey, to red for progression), so the order of the scale is carried
@@ -18,7 +20,7 @@ from matplotlib.patches import Patch
 from analysis.estimators.ordinal import ResponseDistribution
 from analysis.registry.diseases import PFS, Scale
 from analysis.report import figures
-from analysis.report.formatting import fmt_p
+from analysis.report.formatting import fmt_p, with_p_near_one
 
 #: ColorBrewer RdBu (colour-blind safe), best response first; a scale of k levels takes
 #: k evenly spaced colours of it (4: Lugano; 7: IMWG).
@@ -37,6 +39,7 @@ def response_colors(scale: Scale) -> tuple[str, ...]:
     return tuple(RESPONSE_COLORS[round(i * step)] for i in range(len(scale.levels)))
 
 
+@with_p_near_one
 def response_stacked(distribution: ResponseDistribution, scale: Scale, title: str | None = None) -> Figure:
     """Stacked bars: the share of each response level (best at the bottom) per group,
     the group's n under its bar and the rank test's p above the panel."""
@@ -83,15 +86,101 @@ def response_stacked(distribution: ResponseDistribution, scale: Scale, title: st
     return fig
 
 
+@with_p_near_one
 def km(comparison, endpoint) -> Figure:
     """A Kaplan–Meier panel of a profile endpoint (PFS, DoR, OS) with its own axis labels."""
     return figures.km_plot(comparison, ylabel=endpoint.survival_axis, xlabel=endpoint.time_axis)
 
 
+@with_p_near_one
 def cif(result, cause: str) -> Figure:
     """Cumulative incidence of progression or NRM from infusion (every patient)."""
     fig = figures.cif_plot(result, cause)
     for ax in fig.axes:
         if ax.get_xlabel():
             ax.set_xlabel(PFS.time_axis)  # progression and NRM are timed from infusion, as PFS
+    return fig
+
+
+def flow_diagram(flow, profile) -> Figure:
+    """Cohort flow of a disease report (a :class:`analysis.report.cohort_flow.DiseaseFlow`):
+    infused -> best response evaluable -> responders -> complete response on the main axis,
+    with who left each stage to the right, and the outcome of the responders at the bottom."""
+    fig = figures._new_figure((6.6, 3.9))
+    ax = figures._axes(fig, 0.05, 0.05, 6.5, 3.8)  # one data unit = one inch
+    ax.set_xlim(0, 6.5)
+    ax.set_ylim(0, 3.8)
+    ax.set_axis_off()
+    pad = 0.06  # the box's padding, in inches
+
+    def box(x, y, text, ha="center"):
+        ax.text(x, y, text, ha=ha, va="center", fontsize=8.5, bbox=figures._FLOW_BOX, multialignment="center")
+
+    def arrow(x0, y0, x1, y1):
+        ax.annotate(
+            "",
+            xy=(x1, y1),
+            xytext=(x0, y0),
+            arrowprops={
+                "arrowstyle": "-|>",
+                "lw": 0.8,
+                "color": "black",
+                "shrinkA": 0,
+                "shrinkB": 0,
+                "mutation_scale": 8,
+            },
+        )
+
+    orr, cr = profile.responder("orr"), profile.responder("cr")
+    levels = "/".join(k for k in profile.scale.keys if k not in orr.levels)
+    below_cr = "/".join(k for k in orr.levels if k not in cr.levels)
+    complete = f"{cr.label}\nn = {flow.complete:,}"
+    if flow.mrd_negative is not None:
+        complete += f"\nMRD-negative: n = {flow.mrd_negative:,}"
+        if flow.mrd_not_assessed:
+            complete += f"\n(MRD not assessed: n = {flow.mrd_not_assessed:,})"
+    rows = [
+        (
+            3.55,
+            f"Infused\nn = {flow.infused:,}",
+            f"Best response not evaluable,\nleft out of the rates\nn = {flow.not_evaluable:,}",
+        ),
+        (
+            2.75,
+            f"Best response evaluable\nn = {flow.evaluable:,}",
+            f"No response ({levels})\nn = {flow.non_responders:,}",
+        ),
+        (1.95, f"{orr.label}\nn = {flow.responders:,}", f"{below_cr}\nn = {flow.partial:,}"),
+        (1.15, complete, None),
+    ]
+    main_x, side_left = 2.0, 3.7
+
+    def half(text):  # half the height of a box of this many lines, without its padding
+        return 0.075 * (text.count("\n") + 1) + 0.01
+
+    for i, (y, text, side) in enumerate(rows):
+        box(main_x, y, text)
+        if i + 1 < len(rows):
+            arrow(main_x, y - half(text) - pad, main_x, rows[i + 1][0] + half(rows[i + 1][1]) + pad)
+        if side:
+            y_side = (y + rows[i + 1][0]) / 2
+            arrow(main_x, y_side, side_left - pad, y_side)
+            box(side_left, y_side, side, ha="left")
+    # the outcome of every responder (complete and partial), at last follow-up
+    outcomes = [
+        f"Progressed\nn = {flow.progressed:,}",
+        f"Died without\nprogression\nn = {flow.died_without_progression:,}",
+        f"Alive without\nprogression\nn = {flow.alive_progression_free:,}",
+    ]
+    y_out, y_bar, xs = 0.27, 0.6, (1.0, 3.25, 5.5)
+    # both the complete and the partial responses lead to the outcomes
+    partial_y = (rows[2][0] + rows[3][0]) / 2
+    partial_x = side_left + 0.35
+    ax.plot([partial_x, partial_x], [partial_y - half(rows[2][2] or "") - pad, y_bar], color="black", lw=0.8)
+    ax.plot([main_x, main_x], [rows[-1][0] - half(rows[-1][1]) - pad, y_bar], color="black", lw=0.8)
+    ax.text(6.25, y_bar + 0.05, "Responders at last follow-up", ha="right", va="bottom", fontsize=7.5, style="italic")
+    ax.plot([xs[0], xs[-1]], [y_bar, y_bar], color="black", lw=0.8)
+    for x, text in zip(xs, outcomes):
+        arrow(x, y_bar, x, y_out + half(text) + pad)
+        box(x, y_out, text)
     return fig

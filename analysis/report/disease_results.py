@@ -27,7 +27,12 @@ from analysis.estimators.comparisons import (
 )
 from analysis.estimators.competing import PROGRESSION_CAUSES, CompetingRisks, compare_competing
 from analysis.estimators.cox import CoxResult, ModelSpec, fit_cox
-from analysis.estimators.effects import UnivariableCox, univariable_cox
+from analysis.estimators.effects import (
+    DetectableHazardRatio,
+    UnivariableCox,
+    detectable_hazard_ratio_for,
+    univariable_cox,
+)
 from analysis.estimators.landmark import (
     LandmarkComparison,
     LandmarkModel,
@@ -42,6 +47,7 @@ from analysis.registry.concepts import OPTIONS
 from analysis.registry.disease_groups import prepare_disease_cohort
 from analysis.registry.diseases import Profile, disease
 from analysis.registry.groups import GROUPINGS
+from analysis.report.cohort_flow import DiseaseFlow, disease_flow
 from analysis.report.pvalues import PValueTable, collect_pvalues
 
 #: The toxicity groupings of a disease report: any CRS, any ICANS (two levels), CRS and
@@ -89,6 +95,9 @@ class DiseaseResults:
     #: Table 1 by toxicity group: (column, grouping) -> the characteristic's comparison (the
     #: count rows compare the row's flag: stage III–IV, R-ISS III)
     table1_by: dict[tuple[str, str], Comparison] = field(default_factory=dict)
+    #: the course after infusion by toxicity group (corticosteroids, tocilizumab): the counts of
+    #: each group; not tested where a group cannot have the treatment (Variable.tested_by)
+    course_by: dict[tuple[str, str], Comparison] = field(default_factory=dict)
     #: the multivariable Cox model (the profile's baseline covariates with a value in the data and
     #: the severity group) per endpoint, and the covariates left out for having no value
     model: ModelSpec | None = None
@@ -101,6 +110,14 @@ class DiseaseResults:
     landmark_models: dict[tuple[str, int], LandmarkModel] = field(default_factory=dict)
     #: every p-value computed, by family, with Holm and BH adjustments (filled in last)
     pvalues: PValueTable | None = None
+    #: the cohort flow (STROBE 13a–c): response, outcome of the responders, the patients of the
+    #: model and of the landmark analysis
+    flow: DiseaseFlow | None = None
+    #: onset day of CRS and of ICANS among the patients with it (median, range)
+    onset: tuple[Table1Row, ...] = ()
+    #: (endpoint, two-level grouping) -> Schoenfeld's smallest detectable HR (the study size:
+    #: what the events allow to detect, a property of the design, not a power of the result)
+    detectable_hr: dict[tuple[str, str], DetectableHazardRatio] = field(default_factory=dict)
     alpha: float = OPTIONS["alpha"].default
 
     def collected(self, column: str) -> bool:
@@ -156,11 +173,14 @@ def _table1_values(df: pd.DataFrame, column: str, kind: str) -> pd.Series:
     return pd.Series(pd.array(flag.to_numpy(dtype=object), dtype="boolean"), index=df.index).where(known, pd.NA)
 
 
-def _table1_by(df: pd.DataFrame, profile: Profile, not_collected: tuple[str, ...]) -> dict[tuple[str, str], Comparison]:
-    """Each baseline characteristic of Table 1 by each of :data:`TABLE1_GROUPINGS`: median (range)
-    and a rank test, or n (%) of the row's flag and chi-square/Fisher (the B-ALL Table 1's tests)."""
+def _table1_by(
+    df: pd.DataFrame, profile: Profile, not_collected: tuple[str, ...], rows: tuple[tuple[str, str, str], ...] = ()
+) -> dict[tuple[str, str], Comparison]:
+    """Each baseline characteristic of Table 1 (or each of ``rows``: the course after infusion)
+    by each of :data:`TABLE1_GROUPINGS`: median (range) and a rank test, or n (%) of the row's
+    flag and chi-square/Fisher (the B-ALL Table 1's tests)."""
     out = {}
-    for column, _label, kind in profile.baseline_table1:
+    for column, _label, kind in rows or profile.baseline_table1:
         if column in not_collected or column not in df:
             continue
         frame = pd.DataFrame({column: _table1_values(df, column, kind)}, index=df.index)
@@ -196,6 +216,19 @@ def disease_model(df: pd.DataFrame, profile: Profile) -> tuple[ModelSpec, tuple[
     return ModelSpec(exposure=EXPOSURE, covariates=present, cutoffs=cutoffs, name="baseline"), absent
 
 
+def _onsets(df: pd.DataFrame) -> tuple[Table1Row, ...]:
+    """The onset day of CRS and of ICANS, median (range) among the patients with it."""
+    rows = []
+    for column, grade, label in (
+        ("crs_onset_day", "crs_grade", "CRS onset, day"),
+        ("icans_onset_day", "icans_grade", "ICANS onset, day"),
+    ):
+        v = pd.to_numeric(df[column].where(df[grade].astype("Float64").gt(0)), errors="coerce").dropna().astype(float)
+        summary = (float(v.median()), float(v.min()), float(v.max())) if v.size else (None, None, None)
+        rows.append(Table1Row(column, label, "continuous", int(v.size), *summary))
+    return tuple(rows)
+
+
 def _counts(df: pd.DataFrame, profile: Profile) -> dict[str, int]:
     assert profile.scale is not None
     counts = {
@@ -205,6 +238,7 @@ def _counts(df: pd.DataFrame, profile: Profile) -> dict[str, int]:
         "n_crs_severe": int(df["crs_severe"].sum()),
         "n_icans": int(df["icans_any"].sum()),
         "n_icans_severe": int(df["icans_severe"].sum()),
+        "n_concurrent": int((df["crs_any"] & df["icans_any"]).sum()),
         "n_tocilizumab": int(df["tocilizumab"].sum()),
         "n_steroids": int(df["steroids"].sum()),
         "n_deaths": int(df["os_event"].sum()),
@@ -265,6 +299,13 @@ def compute_disease_results(study, alpha: float | None = None, landmark_day: int
     landmark = landmark_analyses(df, MODEL_ENDPOINTS, LANDMARK_GROUPINGS, day)
     classified = toxicity_at_landmark(df, day) if day >= 0 else None
     landmark_models = {(e, day): landmark_model(df, e, day, model, classification=classified) for e in MODEL_ENDPOINTS}
+    flow = disease_flow(
+        df,
+        profile,
+        model_n=cox["pfs"].n,
+        model_missing=cox["pfs"].n_missing,
+        landmark=landmark.get(("pfs", LANDMARK_GROUPINGS[0])),
+    )
     results = DiseaseResults(
         disease=profile.key,
         cutoff=pd.Timestamp(study.cutoff).date(),
@@ -278,8 +319,14 @@ def compute_disease_results(study, alpha: float | None = None, landmark_day: int
         hazard_ratios=hazard_ratios,
         competing=competing,
         not_collected=not_collected,
-        data_quality=data_quality(study.cohort, study.cutoff, tuple(set(not_collected) | _B_ALL_ONLY)),
+        data_quality=data_quality(
+            study.cohort,
+            study.cutoff,
+            tuple(set(not_collected) | _B_ALL_ONLY),
+            tuple((o.rows, o.patients) for o in study.other_sheets if o.same_table),
+        ),
         table1_by=_table1_by(df, profile, not_collected),
+        course_by=_table1_by(df, profile, not_collected, profile.course_table),
         model=model,
         covariates_unavailable=unavailable,
         cox=cox,
@@ -287,6 +334,11 @@ def compute_disease_results(study, alpha: float | None = None, landmark_day: int
         landmark=landmark,
         landmark_models=landmark_models,
         alpha=alpha,
+        flow=flow,
+        onset=_onsets(df),
+        detectable_hr={
+            (e, g): detectable_hazard_ratio_for(df, e, g, alpha) for e in MODEL_ENDPOINTS for g in TWO_LEVEL
+        },
     )
     return replace(results, pvalues=disease_pvalues(results))
 
@@ -300,6 +352,7 @@ DISEASE_FAMILIES = {
     "hazard_ratios": "efficacy_by_toxicity",
     "competing": "progression",
     "table1_by": "baseline",
+    "course_by": "course",
     "cox": "multivariable",
     "landmark": "landmark",
     "landmark_models": "landmark_models",

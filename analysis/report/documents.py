@@ -265,6 +265,54 @@ class Documents:
         return f"{name} of the manuscript"
 
 
+def _structural_lines(lines: list[str]) -> list[str]:
+    """The lines of a document (includes expanded) that :func:`scan` reads: code fences,
+    the ``#| label:`` options of its cells, divs opening (with their ids, classes and
+    conditions) and closing, and headings (with their attributes). Prose is left out."""
+    out = []
+    fence: str | None = None
+    for line in lines:
+        stripped = line.strip()
+        if fence is not None:
+            if stripped.startswith(fence) and not stripped[len(fence) :].strip():
+                fence = None
+                out.append(line)
+            elif line.startswith("#|") and re.match(r"#\|\s*label:", line):
+                out.append(line)
+            continue
+        m = _FENCE.match(stripped)
+        if m:
+            fence = m.group(1)
+            out.append(line)
+        elif _DIV_OPEN.match(stripped) or _DIV_OPEN_BARE.match(stripped) or _DIV_CLOSE.match(stripped):
+            out.append(line)
+        elif _HEADING.match(line):
+            out.append(line)
+    return out
+
+
+def structure_digest(project_dir: Path | None = None) -> str:
+    """SHA-256 of everything :func:`documents` reads from the sources of both documents (their
+    ``crossref`` labels and :func:`_structural_lines`, includes followed): what ``text.ref``
+    and the STROBE checklist print depends on it, and on the flags and pages the setup
+    computes. The renderer's cache keys the chunks and inline expressions on it, so that an
+    edit that moves a figure, a table or a section (swapping two includes) re-executes what
+    prints their numbers, while an edit of prose leaves it unchanged."""
+    import hashlib
+    import json
+
+    folder = Path(project_dir) if project_dir is not None else PROJECT_DIR
+    parts: dict[str, object] = {}
+    for name in (MANUSCRIPT, SUPPLEMENT):
+        path = folder / name
+        try:
+            crossref = _front_matter(path).get("crossref") or {}
+            parts[name] = {"crossref": crossref, "lines": _structural_lines(_lines(path.resolve()))}
+        except (OSError, ValueError, yaml.YAMLError) as exc:  # absent or unreadable: the renderer reports it
+            parts[name] = f"unreadable: {type(exc).__name__}"
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=repr).encode()).hexdigest()
+
+
 def documents(
     flags: Mapping[str, bool],
     current: str = "report",

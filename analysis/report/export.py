@@ -457,6 +457,8 @@ def _competing_and_landmark_dict(results: Results) -> dict[str, Any]:
             "n_patients_warned": quality.n_patients_warned,
             "lost_to_followup": quality.lost_to_followup,
             "lost_after_days": quality.lost_after_days,
+            "unread_sheets": [{"rows": rows, "patients": patients} for rows, patients in quality.unread_sheets],
+            "fraction_columns": [dataclasses.asdict(f) for f in quality.fraction_columns],
         }
         _put(
             out["data_quality"],

@@ -4,7 +4,8 @@ Conventions (the same everywhere in the report):
 
 * p-values: three decimals, ``"p = 0.342"``; below 0.001 ``"p < 0.001"``.
   Values that round to 1 print ``"p = 1.000"`` (an honest rounding, and the
-  same three decimals as every other p) rather than ``"p > 0.999"``.
+  same three decimals as every other p) rather than ``"p > 0.999"``; within
+  :func:`p_near_one` (the LBCL and MM documents), ``"p > 0.99"`` (a table cell ``">0.99"``).
 * A statistic that could not be estimated (``None`` or NaN) never prints as
   "nan" or "None": prose gets :data:`NOT_ESTIMABLE` ("not estimable", with the
   reason in parentheses when one is known), table cells get :data:`CELL_MISSING`
@@ -26,8 +27,13 @@ Conventions (the same everywhere in the report):
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, TypeVar
 
 NOT_ESTIMABLE = "not estimable"
 CELL_MISSING = "—"
@@ -87,7 +93,8 @@ def fmt_p_bare(p, reason: str | None = None, missing: str = CELL_MISSING) -> str
         raise ValueError(f"a p-value must lie in [0, 1], got {p!r}")
     if p < 0.001:
         return "<0.001"
-    return _fixed(p, 3)
+    text = _fixed(p, 3)
+    return P_NEAR_ONE if text == "1.000" and _NEAR_ONE.get() else text
 
 
 def fmt_p(p, reason: str | None = None, missing: str = NOT_ESTIMABLE) -> str:
@@ -98,7 +105,37 @@ def fmt_p(p, reason: str | None = None, missing: str = NOT_ESTIMABLE) -> str:
     if is_missing(p):
         return _missing_text(missing, reason)
     bare = fmt_p_bare(p)
-    return f"p {bare[0]} {bare[1:]}" if bare.startswith("<") else f"p = {bare}"
+    return f"p {bare[0]} {bare[1:]}" if bare.startswith(("<", ">")) else f"p = {bare}"
+
+
+#: A p-value that rounds to 1 at three decimals, within :func:`p_near_one`: no test gives certainty.
+P_NEAR_ONE = ">0.99"
+_NEAR_ONE: ContextVar[bool] = ContextVar("p_near_one", default=False)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@contextmanager
+def p_near_one() -> Iterator[None]:
+    """Within this block, a p-value that rounds to 1 prints ``"p > 0.99"`` (``">0.99"`` in a
+    table), never ``"p = 1.000"``: the rule of the LBCL and MM documents, whose tables and
+    figures are built by the same functions as the B-ALL report's (which keeps ``"1.000"``
+    until it adopts the rule). Scoped to the call: nothing outside the block changes."""
+    token = _NEAR_ONE.set(True)
+    try:
+        yield
+    finally:
+        _NEAR_ONE.reset(token)
+
+
+def with_p_near_one(func: _F) -> _F:
+    """``func`` with its p-values printed by the rule of :func:`p_near_one`."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with p_near_one():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _decimals(x: float) -> int:

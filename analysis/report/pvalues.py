@@ -143,7 +143,7 @@ def ph_term_label(term: str, result: Any = None) -> str:
 def _not_tested(path: tuple) -> bool:
     """A Table 1/course comparison the tables do not test (a treatment by its toxicity,
     :meth:`analysis.registry.concepts.Variable.tested_by`): not a p-value of the report."""
-    if path[0] != "table1" or not isinstance(path[1], tuple):
+    if path[0] not in ("table1", "table1_by", "course_by") or not isinstance(path[1], tuple):
         return False
     variable, grouping = path[1]
     return variable in VARIABLES and not VARIABLES[variable].tested_by(grouping)

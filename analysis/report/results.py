@@ -366,7 +366,12 @@ def compute_results(study, **options) -> Results:
         e_values=_e_values(cox, survival_hr),
         **_trend_onset_and_transplant(df, hsct_recorded),
         not_collected=not_collected,
-        data_quality=data_quality(study.cohort, study.cutoff, not_collected),
+        data_quality=data_quality(
+            study.cohort,
+            study.cutoff,
+            not_collected,
+            tuple((o.rows, o.patients) for o in getattr(study, "other_sheets", ()) if o.same_table),
+        ),
     )
     return replace(results, pvalues=collect_pvalues(results, alpha))
 

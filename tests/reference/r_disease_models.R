@@ -33,8 +33,9 @@ severity <- function(d, lm = Inf) {
 covariates <- function(d, key) {
   yes <- function(v) v %in% "yes"
   if (key == "lbcl") {
+    # not the IPI: a score of age, ECOG, stage and LDH, which the model adjusts for one by one
     data.frame(age = d$age, ecog = d$ecog, stage3 = d$ann_arbor_stage >= 3, ldh = yes(d$ldh_elevated),
-               bulky = yes(d$bulky_disease), ipi = d$ipi, lines = d$prior_lines, bridging = yes(d$bridging))
+               bulky = yes(d$bulky_disease), lines = d$prior_lines, bridging = yes(d$bridging))
   } else {
     data.frame(age = d$age, riss3 = d$r_iss >= 3, hrc = yes(d$high_risk_cytogenetics), emd = yes(d$extramedullary),
                lines = d$prior_lines, tcr = yes(d$triple_class_refractory))
@@ -112,13 +113,22 @@ table1_tests <- function(d, key) {
   out
 }
 
+# PFS at 12 months by severity group (the manuscript's absolute risks, STROBE 16c): R's
+# default log-transformed CI, the groups in the order none, severe, other.
+pfs12 <- function(d) {
+  sev <- severity(d)
+  s <- summary(survfit(Surv(pfs_days / 30.4375, pfs_event) ~ sev, data = d), times = 12)
+  list(surv = s$surv, lower = s$lower, upper = s$upper)
+}
+
 for (key in c("lbcl", "mm")) {
   d <- read_cohort(sprintf("data/%s/cohort.csv", key))
   res <- list(
     cox = list(pfs = model(d, key, "pfs"), os = model(d, key, "os")),
     landmark = list(),
     landmark_model = list(pfs = model(d, key, "pfs", 30), os = model(d, key, "os", 30)),
-    table1 = table1_tests(d, key)
+    table1 = table1_tests(d, key),
+    pfs12 = pfs12(d)
   )
   for (endpoint in c("pfs", "os")) for (tox in c("crs", "icans"))
     res$landmark[[paste(endpoint, tox, sep = "|")]] <- landmark(d, endpoint, tox, 30)

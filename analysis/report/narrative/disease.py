@@ -15,6 +15,7 @@ import yaml
 
 from analysis.estimators.cox import EPV_RULE, model_terms
 from analysis.inputs.studyfile import StudySettings
+from analysis.inputs.usertext import MarkdownText
 from analysis.registry.concepts import OPTIONS
 from analysis.registry.diseases import Profile, endpoint_of
 from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS
@@ -31,18 +32,25 @@ from analysis.report.formatting import (
     CELL_MISSING,
     NOT_ESTIMABLE,
     and_list,
-    fmt_hr_ci,
     fmt_months,
     fmt_n_of,
-    fmt_p,
-    fmt_p_bare,
     fmt_pct,
+    fmt_signed,
+    with_p_near_one,
 )
+from analysis.report.formatting import fmt_p as _fmt_p
+from analysis.report.formatting import fmt_p_bare as _fmt_p_bare
 from analysis.report.narrative.manuscript import DECLARATION_NAMES, Manuscript
 from analysis.report.narrative.models import covariate_term_phrase
 from analysis.report.narrative.multiplicity import Multiplicity
-from analysis.report.narrative.parts import DIFFERED, NOT_DETECTED, _inline_ci, _ratio, in_sentence
+from analysis.report.narrative.parts import DIFFERED, NOT_DETECTED, TestSet, _inline_ci, _ratio, in_sentence
+from analysis.report.narrative.survival import Survival
 from analysis.report.narrative.verdicts import Verdicts
+
+#: Every p-value of the disease documents is printed by the report's formatting module, with
+#: its rule for a p that rounds to 1 ("p > 0.99", never "p = 1.000": formatting.p_near_one).
+fmt_p = with_p_near_one(_fmt_p)
+fmt_p_bare = with_p_near_one(_fmt_p_bare)
 
 
 def _pct(x) -> str:
@@ -52,6 +60,11 @@ def _pct(x) -> str:
 def _bare(months) -> str:
     """A number of months without its unit (the lower bound of a CI)."""
     return fmt_months(months).removesuffix(" months")
+
+
+def _signed_points(x) -> str:
+    """A difference of two rates in percentage points, one decimal, with a true minus sign."""
+    return fmt_signed(100 * x)
 
 
 def _ci(low, high) -> str:
@@ -90,6 +103,11 @@ class DiseaseNarrative(Manuscript, Multiplicity):
     FILES: ClassVar[tuple[str, str]] = DISEASE_DOCUMENTS
     #: one of two wordings written in the section, chosen by a result (the B-ALL narrative's)
     choose = staticmethod(Verdicts.choose)
+    #: Schoenfeld's minimum detectable hazard ratio, worded as the B-ALL narrative words it
+    #: (``results.detectable_hr`` of both reports: (endpoint, two-level grouping) keys)
+    detectable_hr = Survival.detectable_hr
+    power_computed = Survival.power_computed
+    power_reason = Survival.power_reason
     #: the profile's response criteria define progression: no B-ALL definition of relapse
     DECLARATIONS: ClassVar[tuple[str, ...]] = tuple(k for k in DECLARATION_NAMES if k != "relapse")
 
@@ -109,6 +127,8 @@ class DiseaseNarrative(Manuscript, Multiplicity):
             "synthetic": self.results.is_synthetic,
             "mrd": "n_mrd_assessed" in self.results.counts,
             "placeholders": bool(self.placeholders),
+            # neurotoxicity other than ICANS recorded (MM: parkinsonism, cranial nerve palsy)
+            "other_neurotoxicity": bool(self.other_neurotoxicity_counts),
         }
 
     @property
@@ -139,8 +159,11 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         return self.settings.byline() if self.settings else ""
 
     @property
-    def product(self) -> str:
-        return str(self.settings.product_sentence()) if self.settings else ""
+    def product(self) -> MarkdownText:
+        """Methods' sentence on the product, from the study file: Markdown, each field escaped
+        as text (an inline expression's ``text/markdown`` is inserted as it is by Quarto;
+        a plain string would be escaped again, its own partial way)."""
+        return self.settings.product_sentence() if self.settings else MarkdownText("")
 
     def methods(self, key: str) -> str:
         """A Methods sentence of the profile (without its full stop)."""
@@ -158,6 +181,56 @@ class DiseaseNarrative(Manuscript, Multiplicity):
     @property
     def cutoff(self) -> str:
         return f"{self.results.cutoff.day} {self.results.cutoff.strftime('%B %Y')}"
+
+    def introduction(self, key: str) -> str:
+        """A sentence of the profile's Introduction, with its citations (without its full stop)."""
+        return self.profile.introduction[key]
+
+    @property
+    def effect(self) -> str:
+        """The effect of CAR-T cells on the disease, inside a sentence: 'anti-lymphoma'."""
+        return self.profile.effect
+
+    @property
+    def responders_phrase(self) -> str:
+        """The profile's response rates in a sentence: 'the ORR and the CR rate'; for MM 'the
+        ORR, the ≥VGPR rate, the ≥CR rate and the MRD-negative ≥CR rate' (a rate the registry
+        does not collect is left out)."""
+        return and_list(f"the {r.abbreviation}" for r in self._responders())
+
+    def _responders(self, assessment: str | None = None):
+        a = assessment or self.profile.primary_assessment
+        return [r for r in self.profile.responders if (r.key, a, "all") in self.results.rates]
+
+    def responder_name(self, key: str) -> str:
+        """A responder definition inside a sentence: 'complete response', 'complete response or
+        better (≥CR)'."""
+        label = self.profile.responder(key).label
+        return label[:1].lower() + label[1:]
+
+    @property
+    def rates_summary(self) -> str:
+        """Every response rate of the profile with its 95% CI: 'the ORR was 82.2% (95% CI
+        73.6–88.4%) and the CR rate 54.5% (95% CI 44.8–63.8%)'."""
+        parts = []
+        for i, r in enumerate(self._responders()):
+            g = self.results.rates[(r.key, self.profile.primary_assessment, "all")].groups[0]
+            value = f"{_pct(g.rate)} (95% CI {_ci(g.ci_low, g.ci_high)}%)"
+            parts.append(f"the {r.abbreviation} {'was ' if i == 0 else ''}{value}")
+        return and_list(parts)
+
+    def rate_difference(self, responder: str, by: str, assessment: str | None = None) -> str:
+        """The difference of a two-level grouping's rates, exposed minus reference: '11.6
+        percentage points (95% CI −10.6 to 47.6)'."""
+        r = self.results.rates[(responder, assessment or self.profile.primary_assessment, by)]
+        d = r.difference
+        if d is None or d.difference is None or d.ci_low is None or d.ci_high is None:
+            reason = (d.reason if d is not None else None) or r.result.reason or "no two groups"
+            return f"{NOT_ESTIMABLE} ({reason})"
+        return (
+            f"{_signed_points(d.difference)} percentage points "
+            f"(95% CI {_signed_points(d.ci_low)} to {_signed_points(d.ci_high)})"
+        )
 
     @property
     def demo_source(self) -> str:
@@ -237,10 +310,15 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         s = self.results.survival[(endpoint, by)]
         return fmt_p(s.logrank_p, s.reason)
 
-    def hr(self, endpoint: str, by: str) -> str:
+    def hr(self, endpoint: str, by: str, name: bool = True) -> str:
+        """The univariable hazard ratio of a two-level grouping, exposed against reference: 'HR
+        0.66, 95% CI 0.26–1.66' (inside parentheses); ``name=False``: '0.66 (95% CI 0.26–1.66)'."""
         u = self.results.hazard_ratios[(endpoint, by)]
         h = u.hazard_ratios[0]
-        return f"HR {fmt_hr_ci(h.hr, h.ci_low, h.ci_high)}" if h.hr is not None else f"HR not estimable ({h.reason})"
+        if h.hr is None:
+            return f"{'HR ' if name else ''}{NOT_ESTIMABLE} ({h.reason or u.reason})"
+        text = _ratio("HR", h.hr, h.ci_low, h.ci_high)
+        return _inline_ci(text) if name else text.removeprefix("HR ")
 
     def survival_verdict(self, endpoint: str, by: str) -> str:
         s = self.results.survival[(endpoint, by)]
@@ -259,7 +337,134 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         g = self.results.competing[by].causes[cause].gray
         return fmt_p(g.p, g.reason)
 
+    def at_by(self, endpoint: str, by: str, months: int = 12) -> str:
+        """The Kaplan–Meier estimate at ``months`` in each group of ``by`` (absolute risks, STROBE
+        16c): '80.0% (95% CI 20.4–96.9%) among patients without CRS or ICANS, 36.2% (...) among
+        patients with grade ≥3 CRS or severe ICANS and 38.7% (...) among the others (...)'."""
+        parts = []
+        for lv in self.results.survival[(endpoint, by)].levels:
+            point = next((p for p in lv.landmarks if p.months == months), None)
+            if point is None or point.survival is None:
+                value = f"{NOT_ESTIMABLE} ({point.reason if point is not None else 'no estimate'})"
+            else:
+                value = f"{_pct(point.survival)} (95% CI {_ci(point.ci_low, point.ci_high)}%)"
+            parts.append(f"{value} {among(lv.label)}")
+        return and_list(parts)
+
+    # ------------------------------------------------------------------ families of tests
+    def _family(self, keys: list[tuple[str, float | None, str | None]]) -> TestSet:
+        """A family of tests for one sentence (the B-ALL narrative's :class:`TestSet`): ``keys``
+        are (label, p, reason) in test order."""
+        hits = [(label, p) for label, p, _ in keys if p is not None and p < self.alpha]
+        untested: dict[str, int] = {}
+        for _, p, reason in keys:
+            if p is None:
+                untested[reason or "no test"] = untested.get(reason or "no test", 0) + 1
+        return TestSet(
+            n=len(keys),
+            n_tested=sum(p is not None for _, p, _ in keys),
+            significant=tuple(label for label, _ in hits),
+            significant_p=tuple(f"{label} ({fmt_p(p)})" for label, p in hits),
+            significant_groupings=tuple(dict.fromkeys(label.rsplit(" by ", 1)[-1] for label, _ in hits)),
+            untested=tuple(untested.items()),
+        )
+
+    def _label(self, path: str, fallback: str) -> str:
+        row = next((r for r in self.results.pvalues.rows if r.path == path), None) if self.results.pvalues else None
+        return row.label if row is not None else fallback
+
+    @property
+    def main_tests(self) -> TestSet:
+        """Every test of response or survival across toxicity groups — the family "efficacy by
+        toxicity" of the p-value table: the ordinal test and the responder rates of each
+        assessment, and the log-rank tests of PFS, DoR and OS, by each toxicity grouping."""
+        r, keys = self.results, []
+        for (a, g), d in r.distributions.items():
+            if g in DISEASE_GROUPINGS:
+                keys.append(
+                    (self._label(f"distributions/{a}/{g}/result/p", f"{a} by {g}"), d.result.p, d.result.reason)
+                )
+        for (resp, a, g), rates in r.rates.items():
+            if g in DISEASE_GROUPINGS:
+                label = self._label(f"rates/{resp}/{a}/{g}/result/p", f"{resp} by {g}")
+                keys.append((label, rates.result.p, rates.result.reason))
+        for (e, g), comparison in r.survival.items():
+            if g in DISEASE_GROUPINGS:
+                keys.append(
+                    (self._label(f"survival/{e}/{g}/logrank_p", f"{e} by {g}"), comparison.logrank_p, comparison.reason)
+                )
+        return self._family(keys)
+
+    @property
+    def landmark_tests(self) -> TestSet:
+        """The log-rank tests from the landmark: PFS and OS by CRS and by ICANS."""
+        keys = []
+        for (e, g), lm in self.results.landmark.items():
+            s = lm.survival
+            label = f"{endpoint_of(e).abbreviation} by {GROUPINGS[g].title}"
+            keys.append((label, None if s is None else s.logrank_p, lm.reason or (s.reason if s else None)))
+        return self._family(keys)
+
+    # ------------------------------------------------------------------ the cohort flow, the course
+    def flow(self, key: str) -> str:
+        """A count of the cohort flow (:class:`~analysis.report.cohort_flow.DiseaseFlow`):
+        ``text.flow("responders")`` -> '83'."""
+        return f"{getattr(self.results.flow, key):,}"
+
+    def flow_of(self, key: str, of: str = "infused") -> str:
+        """A count of the flow with its denominator: '83 of 101 (82.2%)'."""
+        flow = self.results.flow
+        return fmt_n_of(getattr(flow, key), getattr(flow, of))
+
+    def onset(self, toxicity: str) -> str:
+        """The onset day of CRS or ICANS among the patients with it: 'day 3 (range 1–11)'."""
+        row = next(r for r in self.results.onset if r.column == f"{toxicity}_onset_day")
+        if row.median is None:
+            return f"{NOT_ESTIMABLE} (no patient with {toxicity.upper()})"
+        from analysis.report.formatting import fmt_median_range
+
+        return "day " + fmt_median_range(row.median, row.min, row.max).replace(" (", " (range ", 1)
+
+    @property
+    def other_neurotoxicity_counts(self) -> str:
+        """Neurotoxicity other than ICANS, where recorded: 'parkinsonism in 2 of 128 (1.6%) and
+        cranial nerve palsy in 3 of 128 (2.3%)' ('' when the registry records none)."""
+        c = self.results.counts
+        parts = [
+            f"{name} in {fmt_n_of(c[key], c['n_patients'])}"
+            for key, name in (("n_parkinsonism", "parkinsonism"), ("n_cranial_nerve_palsy", "cranial nerve palsy"))
+            if key in c
+        ]
+        return and_list(parts)
+
+    @property
+    def smallest_severity_group(self) -> str:
+        """The smallest group of the severity comparison: 'no CRS or ICANS (5 patients)'."""
+        levels = self.results.survival[("pfs", "severity")].levels
+        lv = min(levels, key=lambda x: x.n)
+        return f"{in_sentence(lv.label)} ({lv.n:,} {'patient' if lv.n == 1 else 'patients'})"
+
+    @with_p_near_one
+    def course_table(self) -> tables.Table:
+        """The course after infusion (corticosteroids, tocilizumab) for all patients and by CRS,
+        ICANS and the severity group; not tested where a group cannot have the treatment (the
+        B-ALL course table's rule, :meth:`analysis.registry.concepts.Variable.tested_by`)."""
+        columns = [
+            c
+            for c, _, _ in self.profile.course_table
+            if any((c, g) in self.results.course_by for g in TABLE1_GROUPINGS)
+        ]
+        return tables.table1(
+            self.results.course_by,
+            TABLE1_GROUPINGS,
+            overall=table1_overall(self.results),
+            variables=columns,
+            first="After infusion",
+            definitions={c: self.profile.table1_variable(c) for c in columns},
+        )
+
     # ------------------------------------------------------------------ tables (Markdown)
+    @with_p_near_one
     def table1(self) -> tables.Table:
         """Table 1: the profile's baseline characteristics for all patients and by CRS, ICANS and
         the severity group, with their tests (the B-ALL Table 1's builder and tests)."""
@@ -340,11 +545,13 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         return self.model_covariates + self.covariates_unavailable
 
     @property
-    def eligibility_and_product(self) -> str:
+    def eligibility_and_product(self) -> MarkdownText:
         """The declared eligibility criteria (or their placeholder), then the product sentence when
-        there is one: never empty (an empty inline expression makes real Quarto print its code)."""
-        eligibility = str(self.declared("eligibility"))
-        return f"{eligibility} {self.product}" if self.product else eligibility
+        there is one: never empty (an empty inline expression makes real Quarto print its code).
+        Markdown, each study-file string escaped as text: Quarto inserts it as it is (a plain
+        string it would escape again, printing the backslashes)."""
+        eligibility = self.declared("eligibility")
+        return MarkdownText(f"{eligibility} {self.product}" if self.product else str(eligibility))
 
     @property
     def covariates_unavailable(self) -> str:
@@ -449,10 +656,22 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         cox = self.results.cox[endpoint]
         return fmt_p(cox.ph_test_global_p, cox.ph_test_reason or cox.reason)
 
+    @with_p_near_one
     def cox_table(self) -> tables.Table:
         """The multivariable model for PFS and OS (the B-ALL Table 2's builder)."""
         return tables.table2(self.results.cox)
 
+    @with_p_near_one
+    def ph_table(self) -> tables.Table:
+        """The proportional-hazards tests of the multivariable models (the supplement)."""
+        return tables.ph_table(self.results.cox)
+
+    @with_p_near_one
+    def pvalue_table(self) -> tables.Table:
+        """Every p-value of the analysis, by family, with Holm and BH adjustments (the supplement)."""
+        return tables.pvalue_table(self._pvalues, ref=self.ref)
+
+    @with_p_near_one
     def landmark_model_table(self) -> tables.Table:
         """The multivariable model refitted at the landmark, time from the landmark."""
         day = int(self.results.landmark_day or 0)

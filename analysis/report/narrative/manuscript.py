@@ -9,6 +9,7 @@ document, and the render's last lines)."""
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import subprocess
 from collections.abc import Mapping
@@ -81,6 +82,8 @@ class Manuscript(Part):
             "synthetic": self.results.is_synthetic,
             "hsct": bool(self.results.transplant is not None and self.results.transplant.reason is None),
             "placeholders": bool(self.placeholders),
+            # the export's reading found what the data-quality section must say (text.caveats)
+            "caveats": bool(getattr(self, "caveats_any", False)),
             # the analysis plan: ASTCT grading is cited (another system is named)
             "astct": getattr(self, "grading_is_astct", True),
         }
@@ -122,10 +125,12 @@ class Manuscript(Part):
         """An invisible HTML element carrying the journal's limits, read by the render's check
         of the manuscript (renderer/journal.py): word counts and displays against the limits."""
         lim = self.limits
+        caveats = getattr(self, "caveats", "")  # the data-quality caveats, printed by the render too
+        attribute = f' data-caveats="{html.escape(caveats)}"' if caveats else ""
         return (
             "```{=html}\n"
             f'<div id="cartox-journal" hidden data-abstract-words="{lim.abstract_words}" '
-            f'data-main-text-words="{lim.main_text_words}" data-displays="{lim.displays}"></div>\n'
+            f'data-main-text-words="{lim.main_text_words}" data-displays="{lim.displays}"{attribute}></div>\n'
             "```\n"
         )
 
@@ -137,7 +142,7 @@ class Manuscript(Part):
         if key not in DECLARATION_NAMES:
             raise KeyError(f"unknown declaration {key!r}; the declarations are: {', '.join(DECLARATION_NAMES)}")
         if key == "ethics":
-            return MarkdownText(self.ethics)
+            return self.ethics
         value = getattr(self._declared, key)
         if value and value.strip():
             return usertext.styled(value.strip())
@@ -164,21 +169,22 @@ class Manuscript(Part):
         return f"in {first}" if first == last else f"between {first} and {last}"
 
     @property
-    def ethics(self) -> str:
-        """'The study was approved by the Ethics Committee of ... (approval number EK 1/26).'"""
+    def ethics(self) -> MarkdownText:
+        """'The study was approved by the Ethics Committee of ... (approval number EK 1/26).'
+        Markdown: the team's sentence, committee and approval number are escaped as text
+        with the allowed inline styles (:func:`analysis.inputs.usertext.styled`), as every
+        other declaration."""
         d = self._declared
+        styled = usertext.styled
         if d.ethics and d.ethics.strip():
-            return d.ethics.strip()
-        if d.ethics_committee and d.ethics_approval:
-            return (
-                f"The study was approved by {d.ethics_committee.strip()} (approval number {d.ethics_approval.strip()})."
-            )
-        if d.ethics_committee:
-            return (
-                f"The study was approved by {d.ethics_committee.strip()} (approval number "
-                f"{PLACEHOLDER.format('the approval number (declarations: ethics_approval)')})."
-            )
-        return PLACEHOLDER.format(DECLARATION_NAMES["ethics"])
+            return styled(d.ethics.strip())
+        committee = (d.ethics_committee or "").strip()
+        approval = (d.ethics_approval or "").strip()
+        if committee:
+            missing = "the approval number (declarations: ethics_approval)"
+            number = styled(approval) if approval else _placeholder(missing)
+            return MarkdownText(f"The study was approved by {styled(committee)} (approval number {number}).")
+        return _placeholder(DECLARATION_NAMES["ethics"])
 
     @property
     def missing_declarations(self) -> list[str]:

@@ -4,7 +4,7 @@ assessments that were not done, and the optional columns left out."""
 
 from __future__ import annotations
 
-from analysis.registry.concepts import RESPONSE_RULE, RESPONSES, VARIABLES
+from analysis.registry.concepts import RESPONSE_RULE, RESPONSES, VARIABLES, covariate_phrase
 from analysis.report.formatting import fmt_n_of
 from analysis.report.narrative.counts import Counts
 
@@ -194,6 +194,48 @@ class Quality(Counts):
         q = self.results.data_quality
         n = 0 if q is None else q.n_patients_warned
         return f"{n:,} {_plural(n, 'patient', 'patients')}"
+
+    @property
+    def caveats_any(self) -> bool:
+        """Whether reading the export found something the data-quality section must say
+        (:attr:`caveats`): patients possibly on a sheet not read, percentages as fractions."""
+        q = self.results.data_quality
+        return q is not None and bool(q.unread_sheets or q.fraction_columns)
+
+    @property
+    def caveats(self) -> str:
+        """What reading the export found that may bias the analysis, counted (no sheet is named:
+        a sheet name may be a center's): 'The export's workbook holds 1 other sheet with the
+        columns of the sheet analysed, which was not read: 15 rows, 15 patient identifiers; ...'
+        and 'Every value of bone-marrow blasts is at most 1 (median 0.25): percentages recorded
+        as fractions, probably; the values were analysed as recorded.' ("" when nothing)."""
+        q = self.results.data_quality
+        if q is None:
+            return ""
+        sentences = []
+        if q.unread_sheets:
+            k = len(q.unread_sheets)
+            rows = [r for r, _ in q.unread_sheets if r is not None]
+            patients = [p for _, p in q.unread_sheets if p is not None]
+            held = []
+            if rows:
+                held.append(f"{sum(rows):,} {_plural(sum(rows), 'row', 'rows')}")
+            if patients:
+                held.append(f"{sum(patients):,} patient {_plural(sum(patients), 'identifier', 'identifiers')}")
+            uncounted = k - len(rows)
+            if uncounted:
+                held.append(f"{uncounted} {_plural(uncounted, 'sheet', 'sheets')} too large or damaged to count")
+            sentences.append(
+                f"The export's workbook holds {k} other {_plural(k, 'sheet', 'sheets')} with the columns of the "
+                f"sheet analysed, which {_plural(k, 'was', 'were')} not read: {', '.join(held)}; patients recorded "
+                "only there are not in this report."
+            )
+        for f in q.fraction_columns:
+            sentences.append(
+                f"Every value of {covariate_phrase(f.column)} is at most 1 ({f.n:,} patients, median {f.median:g}): "
+                "percentages recorded as fractions, probably (45% as 0.45); the values were analysed as recorded."
+            )
+        return " ".join(sentences)
 
     @property
     def lost_any(self) -> bool:
