@@ -40,6 +40,7 @@ from pydantic import (
 from analysis.inputs import usertext, yamlstrict
 from analysis.inputs.errors import DataRefused, InputError, clip
 from analysis.inputs.loading import Study, check_cutoff, load_study, parse_cutoff
+from analysis.inputs.paths import resolve_path
 from analysis.inputs.readers import ColumnMapping, value_key
 from analysis.inputs.redcap import Layout
 from analysis.registry.concepts import OPTIONS
@@ -456,8 +457,7 @@ class StudyFile:
     def data_path(self, value: str | None) -> Path | None:
         if value is None or not str(value).strip():
             return None
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else (self.path.parent / path)
+        return resolve_path(value, self.path.parent)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -702,9 +702,8 @@ def resolve_study(
     origins: dict[str, str] = {}
     sf: StudyFile | None = None
     if _given(study):
-        path = Path(study).expanduser()
-        sf = read_study_file(path if path.is_absolute() else base / path)
-    elif (base / DEFAULT_STUDY_FILE).is_file():
+        sf = read_study_file(resolve_path(study, base))
+    elif (base / DEFAULT_STUDY_FILE).exists():  # a pipe or a device there: refused by the reader
         sf = read_study_file(base / DEFAULT_STUDY_FILE)
     m = sf.model if sf else _StudyModel()
     where = f"{sf.path}" if sf else ""
@@ -719,8 +718,7 @@ def resolve_study(
         demo_cohort, demo_kinetics_path, demo_cutoff = PROJECT_DIR / profile.demo.cohort, None, profile.demo.cutoff
 
     def argument_path(value) -> Path:
-        path = Path(str(value)).expanduser()
-        return path if path.is_absolute() else base / path
+        return resolve_path(value, base)
 
     # cohort: argument > study file > demo
     if _given(cohort):
