@@ -292,3 +292,62 @@ def test_a_scalar_reads_back_as_itself_on_one_line(value):
 def test_a_comment_stays_one_comment():
     line = "# " + yamlstrict.comment("a\nb: 1\rc: 2\u2028d: 3\x85e\x00f")
     assert yamlstrict.load(f"x: 1\n{line}\n") == {"x": 1}
+
+
+# --------------------------------------------------------------------------- a mapped header the export lacks
+
+
+def _renamed_export(tmp_path, old: str, new: str) -> Path:
+    lines = (ROOT / "data" / "cohort.csv").read_text().splitlines(keepends=True)
+    lines = [line for line in lines if not line.startswith("#")]
+    lines[0] = lines[0].replace(old, new)
+    path = tmp_path / "cohort.csv"
+    path.write_text("".join(lines))
+    return path
+
+
+def _load_mapped(cohort: Path, columns: dict, not_collected=()):
+    from analysis.inputs.loading import load_study
+    from analysis.inputs.readers import ColumnMapping
+
+    return load_study(
+        cohort, None, cutoff="2023-03-01", mapping=ColumnMapping(columns=columns), not_collected=not_collected
+    )
+
+
+def test_a_mapped_optional_header_the_export_lacks_is_an_error_not_not_collected(tmp_path):
+    """Second attack: `columns: mrd_negative: "MRD negative"` and next month's export says
+    "MRD neg (flow)": MRD-negative CR vanished from the report ('not collected'), validate OK."""
+    from analysis.inputs.loading import InputError
+
+    cohort = _renamed_export(tmp_path, "mrd_negative", "MRD neg (flow)")
+    with pytest.raises(InputError) as info:
+        _load_mapped(cohort, {"seizure": "seizure", "mrd_negative": "MRD negative"})
+    (violation,) = info.value.violations
+    assert violation.column == "mrd_negative" and violation.value == "MRD negative"
+    assert "maps mrd_negative to the header 'MRD negative', which the export does not have" in violation.rule
+    assert "did you mean 'MRD neg (flow)'?" in violation.rule
+    # the same file, mapped right, reads MRD; declared not collected, it is not an error
+    assert _load_mapped(cohort, {"mrd_negative": "MRD neg (flow)"}).cohort["mrd_negative"].notna().any()
+    assert "mrd_negative" in _load_mapped(cohort, {"mrd_negative": "MRD negative"}, ["mrd_negative"]).not_collected
+
+
+def test_a_mapped_required_header_the_export_lacks_is_said_once_with_the_header(tmp_path):
+    from analysis.inputs.loading import InputError
+
+    cohort = _renamed_export(tmp_path, "age", "Age at infusion")
+    with pytest.raises(InputError) as info:
+        _load_mapped(cohort, {"age": "Age (years)"})
+    header = [v for v in info.value.violations if v.row is None]
+    assert [(v.column, v.value) for v in header] == [("age", "Age (years)")]
+    assert "did you mean 'Age at infusion'?" in header[0].rule
+
+
+def test_validate_says_the_mapped_header_is_missing(tmp_path, capsys):
+    cohort = _renamed_export(tmp_path, "mrd_negative", "MRD neg (flow)")
+    study = tmp_path / "study.yml"
+    study.write_text('data:\n  cohort: cohort.csv\n  cutoff: 2023-03-01\ncolumns:\n  mrd_negative: "MRD negative"\n')
+    assert cli.main(["validate", "--study", str(study)]) != 0
+    out = capsys.readouterr()
+    assert "which the export does not have (did you mean 'MRD neg (flow)'?)" in out.out + out.err
+    assert cohort.exists()
