@@ -351,3 +351,69 @@ def test_validate_says_the_mapped_header_is_missing(tmp_path, capsys):
     out = capsys.readouterr()
     assert "which the export does not have (did you mean 'MRD neg (flow)'?)" in out.out + out.err
     assert cohort.exists()
+
+
+# --------------------------------------------------------------------------- numbers that are no numbers
+
+NOT_FINITE = [".nan", ".NaN", ".inf", "-.inf", "+.inf", "1e400", "-1e400", '"nan"', '"Infinity"', '"-inf"']
+
+
+def _numeric_options():
+    """Every number a study file's `analysis:` section takes, as a line writing VALUE there."""
+    from analysis.registry.concepts import OPTIONS
+
+    for key, option in OPTIONS.items():
+        default = option.default
+        if isinstance(default, bool):
+            continue
+        if isinstance(default, int | float):
+            yield key, f"  {key}: VALUE"
+        elif isinstance(default, dict) and default and all(isinstance(v, int | float) for v in default.values()):
+            name = next(iter(default))
+            yield key, f"  {key}: {{{name}: VALUE}}"
+
+
+def test_every_numeric_option_is_covered():
+    assert {k for k, _ in _numeric_options()} >= {
+        "alpha",
+        "covariate_cutoffs",
+        "landmark_day",
+        "sensitivity_landmark_day",
+        "mrd_threshold_pct",
+        "min_cell_size",
+        "visit_windows",
+    }
+
+
+@pytest.mark.parametrize("value", NOT_FINITE)
+@pytest.mark.parametrize(("key", "line"), list(_numeric_options()))
+def test_a_number_that_is_nan_or_infinite_is_a_study_file_error_naming_the_line(tmp_path, key, line, value):
+    """Second attack: `covariate_cutoffs: {age: .nan}` passed validate; the manuscript said
+    'age (>=nan years versus <nan years)', the models silently lost age, and `results` died
+    in a traceback (NaN is no JSON)."""
+    study = tmp_path / "study.yml"
+    study.write_text("title: x\nanalysis:\n" + line.replace("VALUE", value) + "\n")
+    with pytest.raises(StudyFileError) as info:
+        read_study_file(study)
+    message = str(info.value)
+    assert f"analysis.{key}" in message and "(line 3)" in message, message
+    if key in ("alpha", "covariate_cutoffs", "mrd_threshold_pct"):  # numbers with a fraction
+        assert "finite number" in message, message  # (a whole-number option says 'valid integer')
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf"])
+def test_a_nan_anywhere_in_a_study_file_is_refused(tmp_path, value):
+    study = tmp_path / "study.yml"
+    study.write_text(f'title: x\nvalues:\n  sex:\n    "1": M\n    "2": {value}\n')
+    with pytest.raises(StudyFileError, match=r"values\.sex\.2: .* is not a finite number .*\(line 5\)"):
+        read_study_file(study)
+
+
+def test_results_refuses_a_nan_cutoff_without_a_traceback(tmp_path, capsys):
+    study = tmp_path / "study.yml"
+    study.write_text(
+        f"data:\n  cohort: {ROOT / 'data' / 'cohort.csv'}\n  cutoff: 2023-03-01\nanalysis:\n  covariate_cutoffs: {{age: .nan}}\n"
+    )
+    assert cli.main(["results", "--study", str(study)]) != 0
+    out = capsys.readouterr()
+    assert "analysis.covariate_cutoffs.age" in out.err + out.out and "finite number" in out.err + out.out

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -82,7 +83,7 @@ class StudyFileError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # .nan, .inf, 1e400: refused
 
 
 class Author(_Model):
@@ -479,6 +480,20 @@ def _not_characters(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
         yield where.encode("utf-8", "backslashreplace").decode("utf-8") or "(top level)", node
 
 
+def _not_finite(node: Any, where: tuple = ()) -> Iterator[tuple[tuple, float]]:
+    """(key path, value) of every NaN or infinite number (``.nan``, ``.inf``, ``1e400``)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, float) and not math.isfinite(key):
+                yield (*where, key), key
+            yield from _not_finite(value, (*where, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _not_finite(value, (*where, i))
+    elif isinstance(node, float) and not math.isfinite(node):
+        yield where, node
+
+
 def read_study_file(path) -> StudyFile:
     """Read and check a study file; :class:`StudyFileError` lists every problem found."""
     path = Path(path)
@@ -511,6 +526,15 @@ def read_study_file(path) -> StudyFile:
         )
     if not isinstance(raw, dict):
         raise StudyFileError(f"{path}: a study file is a set of `key: value` lines, not a {type(raw).__name__}")
+    if infinite := list(_not_finite(raw)):  # also where a key takes any value (a `values:` table)
+        raise StudyFileError(
+            f"{path}: "
+            + "; ".join(
+                f"{'.'.join(map(str, loc))}: {value!r} is not a finite number (NaN, infinity or beyond 1e308): "
+                f"write the number{_line(text, loc)}"
+                for loc, value in infinite[:5]
+            )
+        )
     raw = {key: value for key, value in raw.items() if value is not None}  # a section left empty
     try:
         return StudyFile(path, _StudyModel.model_validate(raw))
@@ -535,6 +559,8 @@ def _line(text: str, loc: tuple) -> str:
 def _pydantic_message(err: Mapping[str, Any]) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown key (see study.example.yml for the keys a study file can hold)"
+    if err["type"] == "finite_number":
+        return f"must be a finite number, not {err.get('input')!r} (NaN, infinity or beyond 1e308)"
     message = err["msg"]
     return message.removeprefix("Value error, ")
 
