@@ -171,6 +171,8 @@ def _instrument_compute(timer: _Timer) -> None:
         "center_supplement",
         "median_followup",
         "_time_dependent",
+        "_trend_onset_and_transplant",
+        "data_quality",
         "_e_values",
         "collect_pvalues",
     ):

@@ -115,6 +115,30 @@ def quarto_runs(formats: list[str], configured: list[str]) -> list[list[str]]:
     return [["--to", QUARTO_FORMAT[f], *(["-M", "format-links:false"] if f == "html" else [])] for f in formats]
 
 
+def profile_arguments(doc_path: Path, project_dir: Path) -> list[str]:
+    """``["--profile", name]`` for a document that _quarto.yml's ``project: render`` list leaves
+    out and a profile file ``_quarto-<name>.yml`` lists (Quarto refuses ``--output-dir`` for a
+    file outside the project's render list; the LBCL/MM documents live in the "disease" profile,
+    so that a plain ``quarto render`` renders the B-ALL documents only); [] otherwise."""
+    import yaml
+
+    def render_list(path: Path) -> list[str]:
+        try:
+            config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            return []
+        listed = (config.get("project") or {}).get("render") or [] if isinstance(config, dict) else []
+        return [str(x) for x in listed] if isinstance(listed, list) else []
+
+    name = doc_path.resolve().relative_to(project_dir.resolve()).as_posix()
+    if name in render_list(project_dir / "_quarto.yml"):
+        return []
+    for profile in sorted(project_dir.glob("_quarto-*.yml")):
+        if name in render_list(profile):
+            return ["--profile", profile.stem.removeprefix("_quarto-")]
+    return []
+
+
 def render(args):
     import json
 
@@ -150,6 +174,7 @@ def render(args):
                     *to,
                     "--output-dir",
                     str(staging),
+                    *profile_arguments(doc_path, cfg.project_dir),
                     *args.passthrough,
                     *extra,
                 ]

@@ -93,3 +93,69 @@ def test_r_rows_are_skipped_naming_a_missing_package():
         "R package(s) not installed: no.such.package.cartox"
     )
     assert bench.r_unavailable(("survival",)) is None
+
+
+def test_the_p_value_tables_are_compared_row_by_path_not_by_position():
+    """R lists the rows in another order than cartox: matched by position, every Holm and BH
+    value would be compared with another test's; by path, each with its own."""
+    from compare import pvalue_agreement
+
+    def row(family, path, p, holm, bh):
+        return {"family": family, "path": path, "label": "x", "test": "y", "p": p, "p_holm": holm, "p_bh": bh}
+
+    cartox = {
+        "pvalues": {
+            "rows": [
+                row("landmark", "landmark/os/crs/survival/logrank_p", 0.01, 0.02, 0.02),
+                row("landmark", "landmark/os/icans/survival/logrank_p", 0.30, 0.30, 0.30),
+                row("trend", "survival_trend/os/severity/p", 0.04, 0.04, 0.04),
+            ]
+        }
+    }
+    r = {
+        "pvalues": {
+            "rows": [
+                row("trend", "survival_trend/os/severity/p", 0.04, 0.04, 0.04),
+                row("landmark", "landmark/os/icans/survival/logrank_p", 0.30, 0.30, 0.30 + 5e-9),
+                row("landmark", "landmark/os/crs/survival/logrank_p", 0.01, 0.02, 0.02),
+            ]
+        }
+    }
+    same = pvalue_agreement(r, cartox)
+    assert (same["matched"], same["same_family"]) == (3, 3)
+    assert same["agree"] == {"p": 3, "p_holm": 3, "p_bh": 3}  # 5e-9 is within 1e-8
+    # by position the first rows would be compared: 0.04 against 0.01
+    assert compare(r, cartox)["pvalues"]["bad"] == []
+    r["pvalues"]["rows"][0] = row("landmark", "survival_trend/os/severity/p", 0.04, 0.08, 0.06)  # another family
+    r["pvalues"]["rows"].append(row("trend", "response_trend/cr/severity/p", 0.5, 0.5, 0.5))
+    other = pvalue_agreement(r, cartox)
+    assert (other["matched"], other["same_family"], other["only_r"]) == (3, 2, ["response_trend/cr/severity/p"])
+    assert other["agree"] == {"p": 3, "p_holm": 2, "p_bh": 2}
+    assert other["worst"]["p_holm"] == (pytest.approx(0.04), "survival_trend/os/severity/p")
+
+
+@pytest.mark.slow
+def test_the_r_peer_builds_cartox_p_value_table_on_the_demo(tmp_path):
+    """benchmarks/peer/analysis.R computes every p-value of the supplementary table, in the same
+    families (so that its Holm and BH adjustments are over the same tests): on the bundled demo
+    every row matches by path and every p, Holm p and BH p agrees within 1e-8."""
+    bench = _bench_module()
+    reason = bench.r_unavailable(bench.R_ANALYSIS_PACKAGES)
+    if reason:
+        pytest.skip(reason)
+    from compare import pvalue_agreement, run_cartox, run_r
+
+    cohort, kinetics = str(ROOT / "data" / "cohort.csv"), str(ROOT / "data" / "kinetics.csv")
+    r = run_r(cohort, kinetics, "2023-03-01", tmp_path / "r.json")
+    cartox = run_cartox(cohort, kinetics, "2023-03-01")
+    table = pvalue_agreement(r, cartox)
+    n = len(cartox["pvalues"]["rows"])
+    assert n == cartox["pvalues"]["n"] > 200
+    assert (table["r_rows"], table["matched"], table["same_family"]) == (n, n, n), (
+        table["only_cartox"],
+        table["only_r"],
+    )
+    assert table["agree"] == {"p": n, "p_holm": n, "p_bh": n}, table["worst"]
+    assert {f: r["pvalues"]["families"][f]["n"] for f in r["pvalues"]["families"]} == {
+        f: v["n"] for f, v in cartox["pvalues"]["families"].items()
+    }

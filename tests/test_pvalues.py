@@ -200,6 +200,26 @@ def test_every_p_printed_in_the_report_is_in_the_table(bundled_render, bundled_r
         ), family.key
 
 
+def test_the_rendered_count_of_comparisons_is_the_number_of_rows_of_the_rendered_table(bundled_render):
+    """Issue 20: the manuscript's prose count of p-values equals the supplementary table as
+    rendered (its rows with a p, the family headings apart), and so do the supplement's own
+    sentence and the table's footnote."""
+    manuscript, supplement = bundled_render.html_text, bundled_render.supplement.html_text
+    (prose,) = re.findall(r"the report prints (\d+) p-values in (\d+) families", manuscript)
+    (sentence,) = re.findall(r"The report prints (\d+) p-values; each is listed once", supplement)
+    (footnote,) = re.findall(r"([\d,]+) p-values in (\d+) families \(number of p-values", supplement)
+    markup = bundled_render.supplement.html_markup
+    start = markup.index('id="tbl-pvalues"')
+    table = markup[start : markup.index("</table>", start)]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)
+    p_cells = [re.search(r'headers="[^"]* p"[^>]*>([^<]*)<', row) for row in rows]
+    with_p = [m.group(1) for m in p_cells if m and m.group(1).strip()]
+    headings = [row for row, m in zip(rows, p_cells) if m and not m.group(1).strip()]
+    assert int(prose[0]) == int(sentence) == int(footnote[0].replace(",", "")) == len(with_p) > 200
+    assert int(prose[1]) == int(footnote[1]) == len(headings)
+    assert all(re.fullmatch(r"[01]\.\d{3}|&lt;0\.001", p) for p in with_p), with_p[:5]  # a p in every such row
+
+
 @pytest.mark.parametrize("adjustment", [None, "holm", "bh"])
 def test_significant_count_names_its_adjustment(bundled_results, adjustment):
     assert Narrative(bundled_results).significant_count(adjustment).isdigit()

@@ -346,3 +346,20 @@ def test_quarto_wrapper_without_quarto_says_so(capsys):
 
     assert quarto.main(["report.qmd", "--quarto", "no-such-quarto-binary"]) == 1
     assert "'no-such-quarto-binary' is not on the PATH" in capsys.readouterr().err
+
+
+def test_the_disease_documents_render_with_quartos_disease_profile():
+    """Quarto refuses --output-dir for a file outside the project's render list ("The
+    --output-dir flag can only be used when rendering projects"): the LBCL/MM documents are
+    listed by _quarto-disease.yml and rendered with --profile disease; the B-ALL ones without."""
+    from renderer import quarto
+
+    root = Path(__file__).resolve().parents[1]
+    assert quarto.profile_arguments(root / "report.qmd", root) == []
+    assert quarto.profile_arguments(root / "supplement.qmd", root) == []
+    for name in ("report-disease.qmd", "supplement-disease.qmd"):
+        assert quarto.profile_arguments(root / name, root) == ["--profile", "disease"]
+    # the documents `analysis document` names for a disease are the ones the profile lists
+    from analysis.report.documents import DISEASE_DOCUMENTS
+
+    assert all(quarto.profile_arguments(root / d, root) for d in DISEASE_DOCUMENTS)

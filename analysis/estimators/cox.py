@@ -36,6 +36,7 @@ field changes the results JSON (docs/results.md).
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -287,27 +288,36 @@ NO_INFORMATION_REASON = (
 ALIASED_REASON = "covariate collinear with the other covariates, aliased as R reports NA: not estimable"
 
 
-def _aliased(X: pd.DataFrame) -> list[str]:
+def _rank(A: np.ndarray, n_rows: int) -> int:
+    """NumPy's ``matrix_rank`` of an ``n_rows`` x j matrix given as ``A`` with the same
+    singular values (its distinct rows, each weighted by the square root of its count: the
+    same Gram matrix), with the tolerance ``matrix_rank`` uses for the full matrix."""
+    if A.size == 0:
+        return 0
+    s = np.linalg.svd(A, compute_uv=False)
+    return int(np.count_nonzero(s > s.max() * max(n_rows, A.shape[1]) * np.finfo(float).eps))
+
+
+def _aliased(table: np.ndarray, count: np.ndarray, names: list[str]) -> list[str]:
     """Columns that are linear combinations of earlier ones and a constant, in R's order
-    (coxph reports NA for them); the model is fitted without them."""
-    centred = (X - X.mean()).to_numpy(dtype=float)
+    (coxph reports NA for them); the model is fitted without them. ``table``: the distinct
+    covariate patterns (:func:`covariate_patterns`), ``count``: the rows of each."""
+    n = float(count.sum())
+    centred = (table - (count @ table) / n) * np.sqrt(count)[:, None]
     kept: list[int] = []
     out: list[str] = []
-    for j, column in enumerate(X.columns):
-        if np.linalg.matrix_rank(centred[:, kept + [j]]) > len(kept):
+    for j, column in enumerate(names):
+        if _rank(centred[:, kept + [j]], int(n)) > len(kept):
             kept.append(j)
         else:
             out.append(column)
     return out
 
 
-def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]):
+def _without_information(model, columns: list[str]) -> list[str]:
     """Columns whose partial-likelihood information at 0 is nil given the earlier ones
     (e.g. every patient of a category is censored before the first event). R's coxph
-    finds them as zero pivots of the Cholesky decomposition (toler.chol) and reports NA.
-    Also returns the model of ``columns``, for the fit when none is removed. ``data``: the
-    model frame without its covariates (months, event, start or stratum), ``X`` them."""
-    model = _model_of(data, X, columns)
+    finds them as zero pivots of the Cholesky decomposition (toler.chol) and reports NA."""
     info = model.terms(np.zeros(len(columns)))[2]
     tol = INFO_TOLERANCE * max(float(np.max(np.abs(np.diag(info)))), 1e-300)
     kept: list[int] = []
@@ -318,7 +328,7 @@ def _without_information(data: pd.DataFrame, X: pd.DataFrame, columns: list[str]
             kept.append(j)
         else:
             out.append(column)
-    return out, model
+    return out
 
 
 def _as_float(values: pd.Series) -> np.ndarray:
@@ -330,13 +340,16 @@ def _as_float(values: pd.Series) -> np.ndarray:
     return pd.Series(values).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
 
 
-def design_matrix(df: pd.DataFrame, model: ModelSpec = PUBLICATION_MODEL) -> pd.DataFrame:
+def design_matrix(df: pd.DataFrame, model: ModelSpec = PUBLICATION_MODEL, exposure: bool = True) -> pd.DataFrame:
     """The model's coefficients as columns of floats (:func:`model_terms`): the covariates
     (NaN where the cohort has no value), then the exposure's levels as 0/1 dummies against
     its reference (the publication's model: blasts >=20%, steroids, tocilizumab, and the
-    severity group as two dummies vs "none")."""
+    severity group as two dummies vs "none"). ``exposure=False``: the covariates only (``df``
+    need not have the exposure's grouping column)."""
     out: dict[str, np.ndarray] = {}
     for spec in model_terms(model):
+        if spec.exposure_level is not None and not exposure:
+            continue
         if spec.exposure_level is not None:
             level = df[GROUPINGS[model.exposure].column]
             if isinstance(level.dtype, pd.CategoricalDtype):  # the groupings' columns: integer codes
@@ -394,138 +407,252 @@ def _model_fields(model: ModelSpec, n_missing: int) -> dict:
     return dict(model=model.name, exposure=model.exposure, covariates=tuple(model.covariates), n_missing=n_missing)
 
 
-def _codes(values: np.ndarray, sort: bool = True) -> tuple[np.ndarray, int]:
+def _codes(values: np.ndarray, sort: bool = True, na: bool = False) -> tuple[np.ndarray, int]:
     """Integer codes 0..k-1 of the distinct values of a 1-d array (in sorted order when
-    ``sort``), and k; hashing, O(n) (a sort of 10^6 values costs ~0.1 s per call)."""
-    codes, uniq = pd.factorize(values, sort=sort)
+    ``sort``; NaN a value of its own when ``na``), and k; hashing, O(n) (a sort of 10^6
+    values costs ~0.1 s per call)."""
+    codes, uniq = pd.factorize(values, sort=sort, use_na_sentinel=not na)
     return codes.astype(np.int64, copy=False), int(len(uniq))
 
 
+def _first_rows(codes: np.ndarray, k: int) -> np.ndarray:
+    """Index of the first row of each code 0..k-1."""
+    first = np.empty(k, dtype=np.int64)
+    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
+    return first
+
+
+def _value_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes of a column's values for :func:`covariate_patterns` (equal values, equal codes;
+    at most k distinct codes 0..k-1, not all used): a column of small integers (0/1, an age in
+    years, a grade) is its own code, offset by its minimum, without hashing; other columns
+    are factorized (NaN a value of its own)."""
+    if values.size:
+        low, high = values.min(), values.max()  # NaN when there is one: not this path
+        if np.isfinite(low) and np.isfinite(high) and high - low < 2**16 and np.array_equal(values, np.rint(values)):
+            return (values - low).astype(np.int64), int(high - low) + 1
+    return _codes(values, sort=False, na=True)
+
+
+def covariate_patterns(columns: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct covariate patterns of ``n`` rows: (the pattern of each row, 0..k-1; the k
+    patterns as a k x p array, in order of first appearance). ``columns``: the p covariates,
+    1-d float arrays (NaN is a value like another). Hashing, one pass per column; the rows'
+    n x p matrix is never built (a model with a few binary or integer covariates has a few
+    thousand patterns at 10^6 rows)."""
+    key = np.zeros(n, dtype=np.int64)
+    size = 1
+    for values in columns:
+        codes, k = _value_codes(np.asarray(values, dtype=float))
+        if size * k >= 2**62:  # many distinct patterns: re-code those seen so far (<= n)
+            key, size = _codes(key, sort=False)
+        key, size = key * k + codes, size * k
+    code, k = _codes(key, sort=False)
+    first = _first_rows(code, k)
+    table = np.empty((k, len(columns)))
+    for j, values in enumerate(columns):
+        table[:, j] = np.asarray(values, dtype=float)[first]
+    return code, table
+
+
+@dataclass(frozen=True)
+class CovariatePatterns:
+    """A model's covariates for n rows held as their distinct patterns, for
+    :func:`fit_model` in place of the n x p :func:`design_matrix`: ``code``, the pattern of
+    each row (0..k-1), and ``table``, one row per pattern with the design matrix's columns
+    (NaN where a value is missing). Counting-process data repeat each patient's covariates
+    on every interval: their patterns are the patient's with the interval's exposure level,
+    and no intervals x p array is ever built."""
+
+    code: np.ndarray
+    table: pd.DataFrame
+
+    @property
+    def columns(self) -> pd.Index:
+        return self.table.columns
+
+
+def _compact(code: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code, values) keeping only the patterns some row has, renumbered 0..k-1."""
+    new, k = _codes(code, sort=False)
+    return new, values[code[_first_rows(new, k)]]
+
+
+def _reverse_cumsum(values: np.ndarray) -> np.ndarray:
+    """Sums from each position to the end, with a zero row appended (index len(values): nothing)."""
+    out = np.cumsum(values[::-1], axis=0)[::-1]
+    return np.concatenate([out, np.zeros((1, *values.shape[1:]))])
+
+
 class _EfronData:
-    """Tie structure of Efron's partial likelihood, built once per fit.
+    """Efron's partial likelihood (R ``coxph(..., ties = "efron")``), right-censored or
+    counting-process data: the one implementation every Cox fit of the library uses (Table 2,
+    the univariable and trend models, the landmark models, the center-stratified models, the
+    toxicity and the transplant as time-dependent covariates).
 
     Rows with the same time and the same covariate values contribute identical terms, so
     they are collapsed into one row with a count of patients and a count of events (10^6
     patients with a few binary covariates become ~10^4 rows: the registries record days).
     The sums are exactly those over the patients, in another order (floating-point noise
     only); the tie correction keeps one term per event: the k-th of the d deaths at a time
-    removes k/d of their risk. Vectorised (reverse cumulative sums for the risk sets,
-    bincounts over tied deaths); memory O(rows p + events).
+    removes k/d of their risk. Vectorised (segment sums over the rows in time order for the
+    risk sets, reverse cumulative sums over the event times); memory O(rows p + events).
 
-    ``entry``: counting-process data (R ``Surv(tstart, tstop, event)``): row i is at risk at
-    the event times in ``(entry_i, time_i]``; rows are collapsed by (stop, start, covariates),
-    so split follow-up (:func:`analysis.estimators.timevarying.counting_process`) of 10^6
-    patients collapses as right-censored data do.
+    ``entry``: counting-process data (R ``Surv(tstart, tstop, event)`` after ``tmerge``): row
+    i is at risk at the event times t with ``entry_i < t <= time_i``. Every risk-set sum is
+    then a sum over the *exits* (rows keyed by stop time and covariates: all rows) minus a
+    sum over the *entries* (rows keyed by start time and covariates, those starting at or
+    after the first event time), each collapsed on its own key: 10^6 patients split at their
+    CRS, ICANS or transplant onset (2-3 x 10^6 intervals whose (start, stop) pairs are nearly
+    all distinct) collapse as right-censored data do. The information's second-moment term is
+    the exits' ``X' diag(w C[last(stop)]) X`` minus the entries' ``X' diag(w C[last(start)]) X``,
+    with C the cumulative sum of Efron's weights over the event times and last(t) the number
+    of event times <= t.
+
+    ``X``: the n x p covariates (an array, or a sequence of p columns), or ``(pattern, table)``
+    from :func:`covariate_patterns` (no n x p array at all). Covariates are centred (as R);
+    the partial likelihood does not change.
     """
 
-    def __init__(self, time, event, X, entry=None, own: bool = False):
+    def __init__(self, time, event, X, entry=None):
         time = np.asarray(time, dtype=float)
         event = np.asarray(event, dtype=bool)
-        # centred in place: a copy of our own, or (own=True) the caller's fresh array, taken over
-        X = np.asarray(X, dtype=float) if own else np.array(X, dtype=float)
-        X -= X.mean(axis=0)  # centring: same coefficients, better conditioning (as R)
-        # one key per (time, entry, covariate pattern), ordered by time
-        key, size = _codes(time)
-        columns = [X[:, j] for j in range(X.shape[1])]
-        if entry is not None:  # counting-process data (start, stop]: the start is part of the key
-            columns.insert(0, np.asarray(entry, dtype=float))
-        for values in columns:
-            codes, k = _codes(values, sort=False)
-            if size * k >= 2**62:  # many continuous covariates: re-code the patterns seen so far (<= n)
-                key, size = _codes(key)
-            key, size = key * k + codes, size * k
-        inverse, m = _codes(key)  # rows ordered by key: by time first
-        first = np.empty(m, dtype=np.int64)
-        first[inverse[::-1]] = np.arange(inverse.size - 1, -1, -1)  # first patient of each row
+        n = time.size
+        if isinstance(X, tuple):
+            code, table = X
+        else:
+            if isinstance(X, np.ndarray):
+                X = X[:, None] if X.ndim == 1 else X
+                X = [X[:, j] for j in range(X.shape[1])]
+            code, table = covariate_patterns(list(X), n)
+        k = table.shape[0]
+        if entry is not None:
+            entry = np.asarray(entry, dtype=float)
+            if np.any(entry >= time):
+                raise ValueError("counting-process data need start < stop on every row")
+        # centred as R: by the mean over the rows (the patterns weighted by their rows)
+        table = table - (np.bincount(code, minlength=k) @ table) / max(n, 1)
+        # exits: one row per (time, pattern), ordered by time
+        time_code, _ = _codes(time)
+        inverse, m = _codes(time_code * k + code)
+        first = _first_rows(inverse, m)
+        self.first = first  # a patient of each row
         self.count = np.bincount(inverse, minlength=m).astype(float)  # patients per row
         self.deaths = np.bincount(inverse, weights=event, minlength=m)  # events per row
-        self.first = first
-        self.t, self.x = time[first], X[first]
+        self.t = time[first]
+        self.x = table[code[first]]
         has_event = self.deaths > 0
         ev_times = np.unique(self.t[has_event])
         self.n_times = ev_times.size
         self.event_rows = np.flatnonzero(has_event)
         self.row_time = np.searchsorted(ev_times, self.t[has_event])  # event row -> event time
         d = np.bincount(self.row_time, weights=self.deaths[has_event], minlength=self.n_times).astype(np.int64)
-        self.start = np.searchsorted(self.t, ev_times, side="left")  # first row at risk
-        # one entry per event: its event time and Efron's fraction k/d
+        # the rows at risk at each event time start here (rows are in time order)
+        self.start = np.searchsorted(self.t, ev_times, side="left")
+        # the event rows of each event time start here (event rows are in time order too)
+        self.event_segments = np.searchsorted(self.row_time, np.arange(self.n_times), side="left")
+        self.x_events = self.x[self.event_rows]
+        self.deaths_events = self.deaths[self.event_rows]
+        # one entry per event: its event time and Efron's fraction k/d (the entries of an event
+        # time are consecutive, from tie_starts)
         self.grp = np.repeat(np.arange(self.n_times), d)
-        k = np.arange(self.grp.size) - np.repeat(np.concatenate([[0], np.cumsum(d)[:-1]]), d)
-        self.frac = k / d[self.grp]
+        self.tie_starts = np.concatenate([[0], np.cumsum(d)[:-1]]).astype(np.int64)
+        kk = np.arange(self.grp.size) - np.repeat(self.tie_starts, d)
+        self.frac = kk / d[self.grp]
         # number of event times <= t for every row (its last risk set)
         self.last = np.searchsorted(ev_times, self.t, side="right")
-        self.xd_sum = self.deaths @ self.x  # summed covariates of the deaths
-        # Counting-process data: a row (entry, t] is at risk at the event times in (entry, t]:
-        # those after the first `entry_last` event times and up to its `last`.
-        self.entry_last = None
-        if entry is not None:
-            entry_rows = np.asarray(entry, dtype=float)[first]
-            if np.any(entry_rows >= self.t):
-                raise ValueError("counting-process data need start < stop on every row")
-            self.entry_last = np.searchsorted(ev_times, entry_rows, side="right")  # event times <= entry
+        self.xd_sum = self.deaths_events @ self.x_events  # summed covariates of the deaths
+        self.n_deaths = float(self.deaths.sum())
+        # entries: rows starting at or after the first event time (the others are at risk
+        # from before it), one row per (start, pattern), ordered by start
+        self.entry_x = None
+        if entry is not None and self.n_times:
+            late = entry >= ev_times[0]
+            entry_code, _ = _codes(entry[late])
+            e_inverse, e_m = _codes(entry_code * k + code[late])
+            e_first = _first_rows(e_inverse, e_m)
+            entry_t = entry[late][e_first]
+            self.entry_x = table[code[late][e_first]]
+            self.entry_count = np.bincount(e_inverse, minlength=e_m).astype(float)
+            self.entry_at = np.searchsorted(entry_t, ev_times, side="left")  # entries with start >= t from here
+            self.entry_last = np.searchsorted(ev_times, entry_t, side="right")  # event times <= start
+        self._cached: tuple[np.ndarray, tuple] | None = None
 
-    def _at_risk_sum(self, weights) -> np.ndarray:
-        """Per event time, the sum of ``weights`` over the rows at risk: rows whose last risk
-        set is at or after it, minus (counting-process data) those that enter after it. One
-        bincount over the rows per column and reverse sums over the event times: no
-        rows x covariates temporaries (at 10^6 patients split in 2-3 intervals, ~100 MB each)."""
-        n_times = self.n_times
-        out = np.cumsum(np.bincount(self.last, weights=weights, minlength=n_times + 1)[::-1])[::-1][1:]
-        if self.entry_last is not None:
-            out = out - np.cumsum(np.bincount(self.entry_last, weights=weights, minlength=n_times + 1)[::-1])[::-1][1:]
+    @property
+    def n_rows(self) -> int:
+        """Rows after collapsing (exits, and entries of counting-process data)."""
+        return int(self.count.size + (0 if self.entry_x is None else self.entry_count.size))
+
+    def subset(self, columns: Sequence[int]) -> _EfronData:
+        """The same data with only the covariates ``columns`` (by position): the collapse
+        stays valid (rows equal in every covariate are equal in some of them)."""
+        out = copy.copy(self)
+        idx = list(columns)
+        out.x = self.x[:, idx]
+        out.x_events = self.x_events[:, idx]
+        out.xd_sum = self.xd_sum[idx]
+        if self.entry_x is not None:
+            out.entry_x = self.entry_x[:, idx]
+        out._cached = None
         return out
 
-    def _risk_sums(self, w):
-        """Sums of w and w x over the risk set of every event time (S0, S1)."""
-        x = self.x
-        S0 = self._at_risk_sum(w)
-        S1 = np.stack([self._at_risk_sum(w * x[:, j]) for j in range(x.shape[1])], axis=1)
-        return S0, S1
-
-    def _cumulated(self, A):
-        """Per row, the sum of A over the event times at which the row is at risk."""
-        cum = np.concatenate([[0.0], np.cumsum(A)])
-        out = cum[self.last]
-        if self.entry_last is not None:
-            out = out - cum[self.entry_last]
-        return out
+    def _segment_sums(self, values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Sums of ``values`` (rows in time order) over the segments starting at ``starts``
+        (strictly increasing), the last one running to the end."""
+        if starts.size == 0:
+            return np.zeros((0, *values.shape[1:]))
+        return np.add.reduceat(values, starts, axis=0)
 
     def terms(self, beta):
         """(log partial likelihood, score, information) at `beta` (Efron ties)."""
+        beta = np.asarray(beta, dtype=float)
+        if self._cached is not None and np.array_equal(self._cached[0], beta):
+            return self._cached[1]  # the Newton-Raphson asks again for the start (the checks asked first)
         x, grp, frac, rows = self.x, self.grp, self.frac, self.event_rows
         eta = x @ beta
-        shift = eta.max()
+        shift = eta.max() if eta.size else 0.0  # entries are rows too: their eta is at most this
         r = np.exp(eta - shift)
         w = self.count * r
-        S0, S1 = self._risk_sums(w)
-        dr = self.deaths[rows] * r[rows]  # risk of the deaths, summed per row
-        D0 = np.bincount(self.row_time, weights=dr, minlength=self.n_times)
-        D1 = np.stack(
-            [np.bincount(self.row_time, weights=dr * x[rows, j], minlength=self.n_times) for j in range(x.shape[1])],
-            axis=1,
-        )
+        wx = x * w[:, None]
+        # at each event time: the rows with time >= t (segment sums, then reverse sums over the event times)
+        S0 = _reverse_cumsum(self._segment_sums(w, self.start))[:-1]
+        S1 = _reverse_cumsum(self._segment_sums(wx, self.start))[:-1]
+        if self.entry_x is not None:  # minus those entering at or after t
+            w_entry = self.entry_count * np.exp(self.entry_x @ beta - shift)
+            S0 = S0 - _reverse_cumsum(w_entry)[self.entry_at]
+            S1 = S1 - _reverse_cumsum(self.entry_x * w_entry[:, None])[self.entry_at]
+        dr = self.deaths_events * r[rows]  # risk of the deaths, summed per row
+        D0 = self._segment_sums(dr, self.event_segments)
+        D1 = self._segment_sums(self.x_events * dr[:, None], self.event_segments)
         denom = S0[grp] - frac * D0[grp]
-        loglik = float(self.deaths @ (eta - shift) - np.sum(np.log(denom)))
+        loglik = float(self.deaths @ eta - shift * self.n_deaths - np.sum(np.log(denom)))
         # The k-th death at a time has xbar = (S1 - c D1) u, u = 1/denom, c = k/d: sums of
         # xbar and xbar xbar' over the deaths need only per-time sums of u, c u, u^2, c u^2,
-        # c^2 u^2 (scalars per event instead of events x p arrays).
+        # c^2 u^2 (scalars per event instead of events x p arrays), segment sums over the
+        # consecutive entries of each event time.
         u = 1.0 / denom
         cu = frac * u
-        n_times = self.n_times
-        A = np.bincount(grp, weights=u, minlength=n_times)
-        B = np.bincount(grp, weights=cu, minlength=n_times)
-        W0 = np.bincount(grp, weights=u * u, minlength=n_times)
-        W1 = np.bincount(grp, weights=cu * u, minlength=n_times)
-        W2 = np.bincount(grp, weights=cu * cu, minlength=n_times)
+        ties = self.tie_starts
+        A = self._segment_sums(u, ties)
+        B = self._segment_sums(cu, ties)
+        W0 = self._segment_sums(u * u, ties)
+        W1 = self._segment_sums(cu * u, ties)
+        W2 = self._segment_sums(cu * cu, ties)
         score = self.xd_sum - (S1.T @ A - D1.T @ B)
         cross = S1.T @ (W1[:, None] * D1)
         xbar_xbar = S1.T @ (W0[:, None] * S1) - cross - cross.T + D1.T @ (W2[:, None] * D1)
         # sum over deaths of (S2 - c D2)/denom, without events x p x p arrays:
-        # = X' diag(w_i * sum_{event times <= t_i} A) X - X_d' diag(r_d B[time]) X_d
-        wt = w * self._cumulated(A)
-        wt[rows] -= dr * B[self.row_time]
-        info = (x * wt[:, None]).T @ x - xbar_xbar
-        return loglik, score, info
+        # = X' diag(w_i * sum_{event times at which row i is at risk} A) X - X_d' diag(r_d B[time]) X_d
+        cum_a = np.concatenate([[0.0], np.cumsum(A)])
+        weight = w * cum_a[self.last]
+        weight[rows] -= dr * B[self.row_time]
+        info = (x * weight[:, None]).T @ x
+        if self.entry_x is not None:
+            info -= self.entry_x.T @ (self.entry_x * (w_entry * cum_a[self.entry_last])[:, None])
+        info -= xbar_xbar
+        result = (loglik, score, info)
+        self._cached = (beta.copy(), result)
+        return result
 
 
 class _StratifiedEfron:
@@ -535,6 +662,9 @@ class _StratifiedEfron:
     def __init__(self, parts: list[_EfronData]):
         self.parts = parts
 
+    def subset(self, columns: Sequence[int]) -> _StratifiedEfron:
+        return _StratifiedEfron([part.subset(columns) for part in self.parts])
+
     def terms(self, beta):
         loglik, score, info = 0.0, 0.0, 0.0
         for part in self.parts:
@@ -543,40 +673,38 @@ class _StratifiedEfron:
         return loglik, score, info
 
 
-def _model_of(base: pd.DataFrame, X: pd.DataFrame, columns: list[str]):
-    """:func:`_model` of a model frame held as two parts (no copy of them joined): ``base``
-    (months, event, and start or stratum) and the covariates ``X`` (same index)."""
-    if STRATUM in base:
-        return _model(base.assign(**{c: X[c] for c in columns}), columns)
-    entry = base[START].to_numpy(dtype=float) if START in base else None
-    return _EfronData(
-        base["months"].to_numpy(dtype=float),
-        base["event"].to_numpy(dtype=bool),
-        X[columns].to_numpy(dtype=float, copy=True),
-        entry,
-        own=True,
-    )
+def _efron_model(time, event, patterns, entry=None, strata=None):
+    """Efron partial likelihood of rows (time, event, covariate ``patterns`` = (pattern of
+    each row, table): :func:`covariate_patterns`), on counting-process intervals (entry,
+    time] when ``entry`` is given, stratified by the integer codes ``strata`` (strata
+    without an event add nothing and are left out)."""
+    if strata is None:
+        return _EfronData(time, event, patterns, entry)
+    code, table = patterns
+    parts = []
+    order = np.argsort(strata, kind="stable")
+    bounds = np.flatnonzero(np.diff(strata[order])) + 1
+    for rows in np.split(order, bounds):
+        if strata[rows[0]] >= 0 and event[rows].any():  # a missing stratum (code -1) is no stratum
+            parts.append(
+                _EfronData(time[rows], event[rows], (code[rows], table), None if entry is None else entry[rows])
+            )
+    return _StratifiedEfron(parts)
 
 
 def _model(data: pd.DataFrame, columns: list[str]):
     """Efron partial likelihood of ``data`` (months, event, columns), stratified when it
-    has a ``stratum`` column (strata without an event add nothing and are dropped), on
-    counting-process intervals (start, months] when it has a ``start`` column."""
-
-    def part(rows):
-        entry = rows[START].to_numpy(dtype=float) if START in rows else None
-        return _EfronData(
-            rows["months"].to_numpy(), rows["event"].to_numpy(dtype=bool), rows[columns].to_numpy(dtype=float), entry
-        )
-
-    if STRATUM not in data:
-        return part(data)
-    return _StratifiedEfron(
-        [part(rows) for _, rows in data.groupby(STRATUM, sort=True, observed=True) if rows["event"].any()]
-    )
+    has a ``stratum`` column, on counting-process intervals (start, months] when it has a
+    ``start`` column."""
+    time = data["months"].to_numpy(dtype=float)
+    event = data["event"].to_numpy(dtype=bool)
+    patterns = covariate_patterns([data[c].to_numpy(dtype=float) for c in columns], len(data))
+    entry = data[START].to_numpy(dtype=float) if START in data else None
+    strata = pd.factorize(data[STRATUM], sort=True)[0] if STRATUM in data else None
+    return _efron_model(time, event, patterns, entry, strata)
 
 
-def _fit_efron(data: pd.DataFrame, columns: list[str], model=None):
+def _fit_efron(data: pd.DataFrame | None, columns: list[str], model=None):
     """Newton-Raphson on Efron's partial likelihood, as R's coxph (start at 0, step
     halving when the log-likelihood decreases); returns (coef, covariance, converged,
     problem, monotone). ``monotone`` is true when the likelihood is monotone (separation):
@@ -587,6 +715,7 @@ def _fit_efron(data: pd.DataFrame, columns: list[str], model=None):
     FIT_FINAL_DECREMENT (rounding noise of large data sets); vectorised, so 10^6 rows take seconds (lifelines'
     CoxPHFitter took ~90 s there). ``model``: ``_model(data, columns)`` when already built."""
     if model is None:
+        assert data is not None, "a model frame or a model"
         model = _model(data, columns)
     beta = np.zeros(len(columns))
     loglik = None
@@ -668,9 +797,21 @@ def fit_cox(
     return fit_model(frame, design_matrix(data, model), endpoint, model, stratified=bool(strata), ph_test=ph_test)
 
 
+def _distinct(index: pd.Index, rows: np.ndarray) -> int:
+    """Distinct labels of ``index`` at ``rows`` (a mask): the patients of counting-process
+    intervals. Intervals listed patient by patient (a sorted index) are counted by the label
+    changes, without hashing 10^6 labels."""
+    if not rows.any():
+        return 0
+    if index.is_monotonic_increasing:
+        labels = index.to_numpy()[rows]
+        return int(1 + np.count_nonzero(labels[1:] != labels[:-1]))
+    return int(index[rows].nunique())
+
+
 def fit_model(
     frame: pd.DataFrame,
-    X: pd.DataFrame,
+    X: pd.DataFrame | CovariatePatterns,
     endpoint: str,
     model: ModelSpec,
     stratified: bool = False,
@@ -679,8 +820,9 @@ def fit_model(
     """The Cox model of :func:`fit_cox` on a model frame: ``months`` (stop) and ``event``,
     optionally ``start`` (counting-process intervals (start, months], R ``Surv(tstart,
     tstop, event)``: no cox.zph and no Firth refit then) and ``stratum`` (any labels:
-    R ``strata()``); ``X``: :func:`design_matrix` rows of the same index. Patients (rows)
-    with a missing value are left out and counted in ``n_missing``."""
+    R ``strata()``); ``X``: :func:`design_matrix` rows of the same index, or the same as
+    :class:`CovariatePatterns`. Patients (rows) with a missing value are left out and
+    counted in ``n_missing``."""
     from scipy import stats
 
     from analysis.estimators.survival import events_tied_at_one_time
@@ -690,31 +832,52 @@ def fit_model(
     labels = {t.key: t.label for t in specs}
     exposure_keys = [t.key for t in specs if t.exposure_level is not None]
     left_out: dict[str, str] = {}
-    no_value = [c for c in X.columns if X[c].isna().all() and c not in exposure_keys]
+    held = isinstance(X, CovariatePatterns)
+    values: pd.DataFrame = X.table if isinstance(X, CovariatePatterns) else X
+    no_value = [c for c in X.columns if values[c].isna().all() and c not in exposure_keys]
     for c in no_value:
         left_out[c] = "no patient has a value of this covariate: left out of the model"
-    if no_value:
-        X = X.drop(columns=no_value)
-    ok = X.notna().all(axis=1)  # R na.omit
+    names = [c for c in X.columns if c not in no_value]
+    ok = values[names].notna().all(axis=1).to_numpy()  # R na.omit
+    if held:
+        ok = ok[X.code]
+    strata = None
     if stratified:
-        ok &= frame[STRATUM].notna()
-        frame = frame.assign(**{STRATUM: pd.factorize(frame[STRATUM], sort=True)[0]})
-    n_missing = int((~ok).sum()) if not counting else int(frame.index[~ok].nunique())
-    data, X = (frame, X) if n_missing == 0 and ok.all() else (frame[ok], X[ok])  # no copy of complete data
-    n = int(len(data)) if not counting else int(data.index.nunique())
-    events = int(data["event"].sum())
+        ok &= frame[STRATUM].notna().to_numpy()
+        strata = pd.factorize(frame[STRATUM], sort=True)[0]
+    complete = bool(ok.all())
+    n_missing = int((~ok).sum()) if not counting else _distinct(frame.index, ~ok)
+
+    # NumPy views of the model frame's columns (a copy only of the rows kept when some are
+    # missing); the covariates are then held as their distinct patterns, never as an n x p array
+    def column(values: pd.Series, dtype) -> np.ndarray:
+        out = values.to_numpy(dtype=dtype)
+        return out if complete else out[ok]
+
+    time = column(frame["months"], float)
+    event = column(frame["event"], float).astype(bool)
+    entry = column(frame[START], float) if counting else None
+    if strata is not None and not complete:
+        strata = strata[ok]
+    n = int(time.size) if not counting else _distinct(frame.index, ok)
+    events = int(event.sum())
     fields = _model_fields(model, n_missing)
     if n == 0:
         return _failed(endpoint, n, events, "no patient", model, n_missing)
     if events == 0:
         return _failed(endpoint, n, events, "no event: Cox model not estimable", model, n_missing)
-    if tied := events_tied_at_one_time(data["months"], data["event"]):
+    if tied := events_tied_at_one_time(time, event):
         return _failed(endpoint, n, events, tied, model, n_missing)
 
-    constant = [c for c in X.columns if X[c].nunique() < 2]
-    columns = [c for c in X.columns if c not in constant]
+    if isinstance(X, CovariatePatterns):
+        pattern, table = _compact(X.code if complete else X.code[ok], X.table[names].to_numpy(dtype=float))
+    else:
+        pattern, table = covariate_patterns([column(X[c], float) for c in names], time.size)
+    count = np.bincount(pattern, minlength=table.shape[0]).astype(float)
+    constant = [c for j, c in enumerate(names) if table[:, j].min() == table[:, j].max()]
+    columns = [c for c in names if c not in constant]
     left_out.update({c: CONSTANT_REASON for c in constant})
-    if exposure_keys and (X[exposure_keys].sum(axis=1) > 0).all():
+    if exposure_keys and (table[:, [names.index(c) for c in exposure_keys]].sum(axis=1) > 0).all():
         # Nobody in the reference level: the dummies sum to 1 (collinear), and none can be a
         # contrast with the reference the table labels them against.
         g = GROUPINGS[model.exposure]
@@ -726,35 +889,37 @@ def fit_model(
         )
         left_out.update({c: reason for c in exposure_keys})
         columns = [c for c in columns if c not in exposure_keys]
-    for c in _aliased(X[columns]):  # R: NA coefficient for a column collinear with earlier ones
+    aliased = _aliased(table[:, [names.index(c) for c in columns]], count, columns)
+    for c in aliased:  # R: NA coefficient for a column collinear with earlier ones
         left_out[c] = ALIASED_REASON
         columns.remove(c)
     if not columns:
         reasons = "; ".join(sorted(set(left_out.values())))
         return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons, model, n_missing)
-    # centred as R's coxph does: the partial likelihood is unchanged, and recoding a 0/1
-    # covariate as 1 - x then only flips signs, so every rank and convergence decision is
-    # the same for both codings (uncentred, a 9-patient cohort got Firth's estimate for one
-    # coding and "monotone likelihood" for the other)
-    X = X[columns] - X[columns].mean()
-    base = data[["months", "event"] + ([START] if counting else [])].astype(float)
-    no_information, fitted = _without_information(base.join(data[[STRATUM]]) if stratified else base, X, columns)
+    # centred (by _EfronData) as R's coxph does: the partial likelihood is unchanged, and
+    # recoding a 0/1 covariate as 1 - x then only flips signs, so every rank and convergence
+    # decision is the same for both codings (uncentred, a 9-patient cohort got Firth's
+    # estimate for one coding and "monotone likelihood" for the other)
+    fitted = _efron_model(time, event, (pattern, table[:, [names.index(c) for c in columns]]), entry, strata)
+    no_information = _without_information(fitted, columns)
     for c in no_information:  # R's Cholesky: zero pivot -> NA coefficient
         left_out[c] = NO_INFORMATION_REASON
-        columns.remove(c)
+    if no_information:
+        fitted = fitted.subset([j for j, c in enumerate(columns) if c not in no_information])
+        columns = [c for c in columns if c not in no_information]
     if not columns:
         reasons = "; ".join(sorted(set(left_out.values())))
         return _failed(endpoint, n, events, "no covariate can be estimated: " + reasons, model, n_missing)
-    if stratified:
-        base = base.join(data[[STRATUM]])
-    if no_information:
-        fitted = _model_of(base, X, columns)
-    coef, cov, converged, problem, monotone = _fit_efron(base, columns, fitted)
+    coef, cov, converged, problem, monotone = _fit_efron(None, columns, fitted)
     if coef is None and monotone and not stratified and not counting:
         if n > FIRTH_MAX_ROWS:
             problem += f"; Firth's penalized likelihood is fitted up to {FIRTH_MAX_ROWS:,} patients only"
         else:
-            data = pd.concat([base, X[columns]], axis=1)
+            covariates = table[pattern][:, [names.index(c) for c in columns]]
+            covariates -= covariates.mean(axis=0)  # centred, as the ordinary fit
+            data = pd.DataFrame({"months": time, "event": event.astype(float)}).join(
+                pd.DataFrame(covariates, columns=columns)
+            )
             firth = _fit_firth(endpoint, n, events, data, columns, left_out, problem, model, n_missing)
             if firth is not None:
                 return firth
@@ -824,14 +989,7 @@ def fit_model(
             for t in specs:  # R terms(fit): one row per model term (a factor's coefficients together)
                 groups.setdefault(t.term, []).append(t.key)
             groups = {(keys[0] if len(keys) == 1 else name): keys for name, keys in groups.items()}
-            ph_terms, ph_coef = cox_zph(
-                base["months"].to_numpy(),
-                base["event"].to_numpy(dtype=bool),
-                X[columns].to_numpy(dtype=float),
-                coef,
-                columns,
-                groups,
-            )
+            ph_terms, ph_coef = cox_zph(time, event, None, coef, columns, groups, model=fitted)
         except np.linalg.LinAlgError:
             ph_reason = "cox.zph information matrix is singular"
     global_p = next((t.p for t in ph_terms if t.term == "GLOBAL"), None)
@@ -963,7 +1121,7 @@ def _km_transform(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     return 1.0 - np.concatenate([[1.0], surv])[i]
 
 
-def zph_score(time, event, X, beta) -> tuple[np.ndarray, np.ndarray]:
+def zph_score(time, event, X, beta, model: _EfronData | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Score vector u (2p) and information matrix (2p x 2p) of R's ``zph1.c``.
 
     Columns p+1..2p are the time-weighted covariates g(t) * x, g = centred KM
@@ -973,7 +1131,7 @@ def zph_score(time, event, X, beta) -> tuple[np.ndarray, np.ndarray]:
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=bool)
-    data = _EfronData(time, event, X)  # centres X, as R
+    data = _EfronData(time, event, X) if model is None else model  # centres X, as R
     x, grp, frac, rows = data.x, data.grp, data.frac, data.event_rows
     ttimes = _km_transform(time, event)[data.first]
     g = ttimes - data.deaths @ ttimes / data.deaths.sum()  # centred over the deaths
@@ -981,39 +1139,43 @@ def zph_score(time, event, X, beta) -> tuple[np.ndarray, np.ndarray]:
     eta = x @ np.asarray(beta, dtype=float)
     r = np.exp(eta - eta.max())  # common scale cancels in every ratio
     w = data.count * r
-    rc0 = np.concatenate([np.cumsum(w[::-1])[::-1], [0.0]])
-    rc1 = np.concatenate([np.cumsum((w[:, None] * x)[::-1], axis=0)[::-1], np.zeros((1, x.shape[1]))])
-    S0, S1 = rc0[data.start], rc1[data.start]
-    dr = data.deaths[rows] * r[rows]
-    D0 = np.bincount(data.row_time, weights=dr, minlength=data.n_times)
-    D1 = np.stack(
-        [np.bincount(data.row_time, weights=dr * x[rows, j], minlength=data.n_times) for j in range(x.shape[1])], axis=1
-    )
-    g_at = np.zeros(data.n_times)
-    g_at[data.row_time] = g[rows]  # g(t) at each event time
+    segments = data._segment_sums
+    S0 = _reverse_cumsum(segments(w, data.start))[:-1]
+    S1 = _reverse_cumsum(segments(x * w[:, None], data.start))[:-1]
+    dr = data.deaths_events * r[rows]
+    D0 = segments(dr, data.event_segments)
+    D1 = segments(data.x_events * dr[:, None], data.event_segments)
+    g_at = g[rows[data.event_segments]] if rows.size else np.zeros(0)  # g(t) at each event time
 
-    # Efron: the k-th of d tied deaths (k = 0..d-1) sees the risk set minus k/d of the deaths
+    # Efron: the k-th of d tied deaths (k = 0..d-1) sees the risk set minus k/d of the deaths,
+    # xbar = (S1 - c D1) u with u = 1/denom, c = k/d; g is constant within an event time, so
+    # every sum over the deaths is a sum over the event times of per-time sums of u, c u, u^2,
+    # c u^2, c^2 u^2 (as in _EfronData.terms)
     denom = S0[grp] - frac * D0[grp]
-    xbar = (S1[grp] - frac[:, None] * D1[grp]) / denom[:, None]
-    gev = g_at[grp]
+    u = 1.0 / denom
+    cu = frac * u
+    ties = data.tie_starts
+    A, B = segments(u, ties), segments(cu, ties)
+    W0, W1, W2 = segments(u * u, ties), segments(cu * u, ties), segments(cu * cu, ties)
+    xbar_sums = S1 * A[:, None] - D1 * B[:, None]  # per event time: the sum of its deaths' xbar
     p = x.shape[1]
     # Schoenfeld residuals x - xbar summed, and weighted by g
-    u = np.concatenate([data.xd_sum - xbar.sum(axis=0), (data.deaths * g) @ x - (gev[:, None] * xbar).sum(axis=0)])
+    score = np.concatenate([data.xd_sum - xbar_sums.sum(axis=0), (data.deaths * g) @ x - g_at @ xbar_sums])
 
     imat = np.empty((2 * p, 2 * p))
     blocks = {}
     for m in (0, 1, 2):
-        wm = gev**m
-        # sum_e w_e * S2/denom_e  = X' diag(r * W(t)) X, W(t) = sum over event times <= t
-        A = np.bincount(grp, weights=wm / denom, minlength=data.n_times)
-        B = np.bincount(grp, weights=wm * frac / denom, minlength=data.n_times)
-        wt = w * np.concatenate([[0.0], np.cumsum(A)])[data.last]
-        wt[rows] -= dr * B[data.row_time]
-        blocks[m] = (x * wt[:, None]).T @ x - (xbar * wm[:, None]).T @ xbar
+        gm = g_at**m
+        # sum over the deaths of g^m S2/denom = X' diag(w * W(t)) X, W(t) = sum over event times <= t
+        wt = w * np.concatenate([[0.0], np.cumsum(A * gm)])[data.last]
+        wt[rows] -= dr * (B * gm)[data.row_time]
+        cross = S1.T @ ((W1 * gm)[:, None] * D1)
+        xbar_xbar = S1.T @ ((W0 * gm)[:, None] * S1) - cross - cross.T + D1.T @ ((W2 * gm)[:, None] * D1)
+        blocks[m] = (x * wt[:, None]).T @ x - xbar_xbar
     imat[:p, :p] = blocks[0]
     imat[:p, p:] = imat[p:, :p] = blocks[1]
     imat[p:, p:] = blocks[2]
-    return u, imat
+    return score, imat
 
 
 def _zph_rows(u, imat, p, groups: dict[str, list[int]]) -> tuple[PHTest, ...]:
@@ -1029,15 +1191,22 @@ def _zph_rows(u, imat, p, groups: dict[str, list[int]]) -> tuple[PHTest, ...]:
 
 
 def cox_zph(
-    time, event, X, beta, columns: list[str], terms: Mapping[str, Sequence[str]] | None = None
+    time,
+    event,
+    X,
+    beta,
+    columns: list[str],
+    terms: Mapping[str, Sequence[str]] | None = None,
+    model: _EfronData | None = None,
 ) -> tuple[tuple[PHTest, ...], tuple[PHTest, ...]]:
     """R ``cox.zph(fit)`` (terms = TRUE rows, then terms = FALSE rows), each ending with GLOBAL.
 
     Term rows group the coefficients of one model term (``terms``: name -> coefficient keys;
     default the publication's model) like R's factor: the severity dummies are one
-    "severity" term.
+    "severity" term. ``model``: the fit's :class:`_EfronData` of the same rows and columns
+    (right-censored, unstratified), used instead of ``X`` when given.
     """
-    u, imat = zph_score(time, event, X, beta)
+    u, imat = zph_score(time, event, X, beta, model)
     p = len(columns)
     grouped = MODEL_TERMS if terms is None else terms
     by_term = {name: [columns.index(c) for c in cols if c in columns] for name, cols in grouped.items()}

@@ -229,6 +229,10 @@ class TimeDependentData:
     n_patients: int  # patients of the endpoint
     n_zero_time: int  # of whom without an interval (follow-up 0 days)
     n_changed: dict[str, int]  # grouping -> patients whose level changes during follow-up
+    #: positions in the cohort of the endpoint's patients, and the patient of each interval
+    #: (a position in ``positions``): the covariates fixed at baseline are read per patient
+    positions: np.ndarray | None = None
+    patient: np.ndarray | None = None
 
 
 def time_dependent_data(
@@ -250,7 +254,8 @@ def time_dependent_data(
         *columns,
     ]
     rows = df[[c for c in dict.fromkeys(wanted) if c is not None and c in df.columns]]
-    rows = rows[rows[e.time_column].notna()]
+    has_time = rows[e.time_column].notna().to_numpy()
+    rows = rows[has_time]
     time, event, offset = _days(rows, endpoint)
     onsets = {}
     for tox, (grade, onset) in ONSETS.items():
@@ -276,11 +281,55 @@ def time_dependent_data(
         # a patient changes level when its rows do not all share the first row's level
         first = np.r_[p[:1] == p[:1], p[1:] != p[:-1]]
         level_first = np.repeat(codes[name][first], np.diff(np.r_[np.flatnonzero(first), p.size]))
-        n_changed[name] = int(np.unique(p[codes[name] != level_first]).size)
+        changed = np.zeros(len(rows), dtype=bool)
+        changed[p[codes[name] != level_first]] = True
+        n_changed[name] = int(changed.sum())
     for column in columns:
         if column not in frame and column in rows:  # a derived column the cohort lacks is computed later
             frame[column] = rows[column].to_numpy()[p]
-    return TimeDependentData(frame, int(len(rows)), cp.n_zero_time, n_changed)
+    return TimeDependentData(frame, int(len(rows)), cp.n_zero_time, n_changed, np.flatnonzero(has_time), p)
+
+
+def interval_patterns(df: pd.DataFrame, data: TimeDependentData, model):
+    """A model's covariates on the intervals of ``data``, as
+    :class:`analysis.estimators.cox.CovariatePatterns`: each patient's covariates fixed at
+    baseline (the design matrix of the patients, read from ``df``) with the exposure level
+    in force on the interval. No intervals x covariates array is built: the intervals'
+    patterns are (the patient's pattern, the interval's level)."""
+    from analysis.estimators.cox import (
+        CovariatePatterns,
+        _codes,
+        _first_rows,
+        covariate_patterns,
+        design_matrix,
+        model_columns,
+        model_terms,
+    )
+
+    g = GROUPINGS[model.exposure]
+    specs = model_terms(model)
+    covariates = [t.key for t in specs if t.exposure_level is None]
+    level = data.frame[g.column].cat.codes.to_numpy().astype(np.int64)
+    patient = data.patient if data.patient is not None else np.zeros(level.size, dtype=np.int64)
+    if covariates:
+        if data.positions is None:
+            raise ValueError("these intervals do not say which patient they belong to")
+        columns = [c for c in model_columns(model)[:-1] if c in df.columns]  # not the exposure's
+        patients = design_matrix(df[columns].iloc[data.positions], model, exposure=False)
+        pcode, ptable = covariate_patterns([patients[c].to_numpy(dtype=float) for c in covariates], len(patients))
+        key = pcode[patient] * (len(g.levels) + 1) + (level + 1)  # level -1: missing
+    else:
+        pcode, ptable = np.zeros(1, dtype=np.int64), np.zeros((1, 0))
+        key = level + 1
+    code, k = _codes(key, sort=False)
+    first = _first_rows(code, k)
+    first_patient = pcode[patient[first]] if covariates else np.zeros(k, dtype=np.int64)
+    table = {c: ptable[first_patient, j] for j, c in enumerate(covariates)}
+    for t in specs:
+        if t.exposure_level is not None:
+            hit = level[first] == list(g.keys).index(t.exposure_level)
+            table[t.key] = np.where(level[first] < 0, np.nan, hit.astype(float))
+    return CovariatePatterns(code, pd.DataFrame(table, columns=[t.key for t in specs]))
 
 
 @dataclass(frozen=True)
@@ -350,6 +399,15 @@ class TimeDependentComparison:
     curves: SurvivalComparison  # Simon–Makuch curves (its log-rank fields: the Mantel–Byar test)
 
 
+def _patients_in(data: TimeDependentData, rows: np.ndarray) -> int:
+    """How many patients have at least one of the intervals ``rows`` (a mask)."""
+    if data.patient is None:
+        return int(data.frame.index[rows].nunique())
+    seen = np.zeros(data.n_patients, dtype=bool)
+    seen[data.patient[rows]] = True
+    return int(seen.sum())
+
+
 def _simon_makuch(data: TimeDependentData, endpoint: str, grouping: str, test: MantelByar):
     from analysis.estimators.survival import RISK_STEP_MONTHS, SurvivalComparison, kaplan_meier
 
@@ -366,14 +424,15 @@ def _simon_makuch(data: TimeDependentData, endpoint: str, grouping: str, test: M
     levels, at_risk = [], {}
     for i, lv in enumerate(g.levels):
         m = codes == i
-        summary = kaplan_meier(stop[m], event[m], lv.key, lv.label, entry=start[m], censored=censored[m])
+        level_start, level_stop = start[m], stop[m]
+        summary = kaplan_meier(level_stop, event[m], lv.key, lv.label, entry=level_start, censored=censored[m])
         from dataclasses import replace
 
-        levels.append(replace(summary, n=int(frame.index[m].nunique())))
+        levels.append(replace(summary, n=_patients_in(data, m)))
         at_risk[lv.key] = tuple(
-            int(np.count_nonzero((start[m] <= 0) & (stop[m] > 0)))
+            int(np.count_nonzero((level_start <= 0) & (level_stop > 0)))
             if t == 0
-            else int(np.count_nonzero((start[m] < t) & (stop[m] >= t)))
+            else int(np.count_nonzero((level_start < t) & (level_stop >= t)))
             for t in risk_times
         )
     return SurvivalComparison(
@@ -412,7 +471,7 @@ def time_dependent_comparison(
     """Mantel–Byar test, univariable time-dependent Cox model (each level against the
     reference, :data:`analysis.registry.groups.REFERENCE_LEVELS`) and Simon–Makuch curves
     of a toxicity grouping. ``data``: :func:`time_dependent_data` of the endpoint, when built."""
-    from analysis.estimators.cox import ModelSpec, design_matrix, fit_model
+    from analysis.estimators.cox import ModelSpec, fit_model
 
     if data is None:
         data = time_dependent_data(df, endpoint, (grouping,))
@@ -421,11 +480,11 @@ def time_dependent_comparison(
     codes = frame[g.column].cat.codes.to_numpy()
     test = mantel_byar(frame["start"], frame["months"], frame["event"], codes, len(g.levels))
     model = ModelSpec(exposure=grouping, covariates=(), name="time-dependent")
-    cox = fit_model(frame[["start", "months", "event"]], design_matrix(frame, model), endpoint, model)
+    cox = fit_model(frame, interval_patterns(df, data, model), endpoint, model)
     return TimeDependentComparison(
         endpoint=endpoint,
         grouping=grouping,
-        n=int(frame.index.nunique()),
+        n=_patients_in(data, np.ones(len(frame), dtype=bool)),
         n_rows=int(len(frame)),
         events=int(frame["event"].sum()),
         n_zero_time=data.n_zero_time,
@@ -444,10 +503,9 @@ def time_dependent_model(df: pd.DataFrame, endpoint: str, model, data: TimeDepen
     named ``time-dependent``)."""
     from dataclasses import replace
 
-    from analysis.estimators.cox import design_matrix, fit_model, model_columns
+    from analysis.estimators.cox import fit_model
 
     if data is None:
-        data = time_dependent_data(df, endpoint, (model.exposure,), model_columns(model)[:-1])
+        data = time_dependent_data(df, endpoint, (model.exposure,))
     spec = replace(model, name="time-dependent")
-    frame = data.frame
-    return fit_model(frame[["start", "months", "event"]], design_matrix(frame, spec), endpoint, spec)
+    return fit_model(data.frame, interval_patterns(df, data, spec), endpoint, spec)

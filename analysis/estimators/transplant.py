@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.estimators.cox import _EfronData
 from analysis.estimators.timevarying import CountingProcess, counting_process
 from analysis.registry.concepts import ENDPOINTS
 from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS
@@ -137,114 +138,20 @@ def hsct_months(df: pd.DataFrame, endpoint: str) -> pd.Series:
 # --------------------------------------------------------------------------------------
 
 
-def _collapse(time: np.ndarray, X: np.ndarray, event: np.ndarray | None = None):
-    """Rows with the same time and covariates as one: (time, covariates, rows, events) per
-    distinct pattern, in order of time (hashing, as ``cox._EfronData`` collapses patients)."""
-    from analysis.estimators.cox import _codes
-
-    key, size = _codes(time)
-    for column in X.T:
-        codes_j, k = _codes(column, sort=False)
-        if size * k >= 2**62:  # many distinct patterns: re-code those seen so far (<= rows)
-            key, size = _codes(key)
-        key, size = key * k + codes_j, size * k
-    codes, m = _codes(key)  # sorted keys: time is the most significant part
-    first = np.full(m, -1, dtype=np.int64)
-    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
-    count = np.bincount(codes, minlength=m).astype(float)
-    deaths = None if event is None else np.bincount(codes, weights=event, minlength=m)
-    return time[first], X[first], count, deaths
-
-
-class CountingEfron:
+class CountingEfron(_EfronData):
     """Efron's partial likelihood of counting-process data: at each event time t the risk set
     is the rows with ``start < t <= stop`` (R ``coxph(Surv(tstart, tstop, event) ~ x)``).
 
-    Same interface as ``analysis.estimators.cox._EfronData`` (``terms(beta)`` -> log partial
-    likelihood, score, information), so that ``cox._fit_efron(..., model=CountingEfron(...))``
-    fits it. A row ``(start, stop]`` is at risk at t when ``t <= stop`` and not when ``t <=
-    start``: every risk-set sum is a sum over *exits* (rows keyed by stop and covariates) minus
-    a sum over *entries* (the rows with ``start > 0``, keyed by start and covariates), each a
-    reverse cumulative sum over a table collapsed on its own key. So 10^6 patients split at a
-    transplant, whose (start, stop) pairs are nearly all distinct, still collapse to a few
-    thousand rows per table; the information's second-moment term is the exits'
-    ``X' diag(w C[last(stop)]) X`` minus the entries' ``X' diag(w C[last(start)]) X``, with C the
-    cumulative sum of Efron's weights over the event times and last(t) the event times <= t.
+    The library's one Efron likelihood (:class:`analysis.estimators.cox._EfronData`, which
+    :func:`analysis.estimators.cox.fit_model` uses for the toxicity as a time-dependent
+    covariate) called with the interval starts: rows collapsed by (stop, covariates) and, for
+    the entries, by (start, covariates), so 10^6 patients split at a transplant collapse to a
+    few thousand rows per table. ``cox._fit_efron(None, columns, model=CountingEfron(...))``
+    fits it.
     """
 
     def __init__(self, start, stop, event, X):
-        start = np.asarray(start, dtype=float)
-        stop = np.asarray(stop, dtype=float)
-        event = np.asarray(event, dtype=bool)
-        X = np.asarray(X, dtype=float)
-        if X.ndim == 1:
-            X = X[:, None]
-        X = X - X.mean(axis=0)  # centring, as R
-        if np.any(stop <= start):
-            raise ValueError("counting-process data need start < stop on every row")
-        self.stop, self.x, self.count, self.deaths = _collapse(stop, X, event)
-        entering = start > 0
-        self.entry, self.entry_x, self.entry_count, _ = _collapse(start[entering], X[entering])
-        has_event = self.deaths > 0
-        ev_times = np.unique(self.stop[has_event])
-        self.n_times = ev_times.size
-        self.event_rows = np.flatnonzero(has_event)
-        self.row_time = np.searchsorted(ev_times, self.stop[has_event])
-        d = np.bincount(self.row_time, weights=self.deaths[has_event], minlength=self.n_times).astype(np.int64)
-        self.grp = np.repeat(np.arange(self.n_times), d)
-        k = np.arange(self.grp.size) - np.repeat(np.concatenate([[0], np.cumsum(d)[:-1]]), d)
-        self.frac = k / d[self.grp]
-        self.at_stop = np.searchsorted(self.stop, ev_times, side="left")  # exits with stop >= t from here
-        self.at_entry = np.searchsorted(self.entry, ev_times, side="left")  # entries with start >= t from here
-        self.last_stop = np.searchsorted(ev_times, self.stop, side="right")  # event times <= stop
-        self.last_entry = np.searchsorted(ev_times, self.entry, side="right")  # event times <= start
-        self.xd = self.deaths[:, None] * self.x
-
-    @staticmethod
-    def _tail(values: np.ndarray, at: np.ndarray) -> np.ndarray:
-        """Reverse cumulative sums of ``values`` (rows in time order) from each position in ``at``."""
-        c = np.concatenate([np.cumsum(values[::-1], axis=0)[::-1], np.zeros((1, values.shape[1]))])
-        return c[at]
-
-    def terms(self, beta):
-        x, grp, frac, rows = self.x, self.grp, self.frac, self.event_rows
-        eta = x @ beta
-        eta_entry = self.entry_x @ beta
-        shift = max(eta.max(), eta_entry.max()) if eta_entry.size else eta.max()
-        r = np.exp(eta - shift)
-        w = self.count * r
-        w_entry = self.entry_count * np.exp(eta_entry - shift)
-        sums = self._tail(np.column_stack([w, w[:, None] * x]), self.at_stop)
-        if w_entry.size:
-            sums = sums - self._tail(np.column_stack([w_entry, w_entry[:, None] * self.entry_x]), self.at_entry)
-        S0, S1 = sums[:, 0], sums[:, 1:]
-        dr = self.deaths[rows] * r[rows]
-        D0 = np.bincount(self.row_time, weights=dr, minlength=self.n_times)
-        D1 = np.stack(
-            [np.bincount(self.row_time, weights=dr * x[rows, j], minlength=self.n_times) for j in range(x.shape[1])],
-            axis=1,
-        )
-        denom = S0[grp] - frac * D0[grp]
-        loglik = float(self.deaths @ (eta - shift) - np.sum(np.log(denom)))
-        u = 1.0 / denom
-        cu = frac * u
-        n_times = self.n_times
-        A = np.bincount(grp, weights=u, minlength=n_times)
-        B = np.bincount(grp, weights=cu, minlength=n_times)
-        W0 = np.bincount(grp, weights=u * u, minlength=n_times)
-        W1 = np.bincount(grp, weights=cu * u, minlength=n_times)
-        W2 = np.bincount(grp, weights=cu * cu, minlength=n_times)
-        score = self.xd.sum(axis=0) - (S1.T @ A - D1.T @ B)
-        cross = S1.T @ (W1[:, None] * D1)
-        xbar_xbar = S1.T @ (W0[:, None] * S1) - cross - cross.T + D1.T @ (W2[:, None] * D1)
-        cum_a = np.concatenate([[0.0], np.cumsum(A)])
-        wt = w * cum_a[self.last_stop]
-        wt[rows] -= dr * B[self.row_time]
-        info = (x * wt[:, None]).T @ x - xbar_xbar
-        if w_entry.size:
-            wt_entry = w_entry * cum_a[self.last_entry]
-            info -= (self.entry_x * wt_entry[:, None]).T @ self.entry_x
-        return loglik, score, info
+        super().__init__(stop, event, X, entry=start)
 
 
 # --------------------------------------------------------------------------------------

@@ -517,6 +517,23 @@ _NOT_LINE_BREAKS = {
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
+def _no_long_rows(path: Path, offset: int, width: int) -> bool:
+    """True when a scan of the raw lines shows that :func:`_check_rows` has nothing to say: a
+    file without any double quote (so no value spans lines or swallows rows), whose every line
+    (split at LF) has at most ``width - 1`` commas and fewer characters than the csv module's
+    field limit. Then the records are the lines, or parts of them (a bare CR also ends a
+    record), and none is too long. Anything else (quotes, a long line) is left to the exact
+    record-by-record reading. A line count at C speed: 10^6 rows in a fraction of a second
+    instead of seconds."""
+    limit = csv.field_size_limit()
+    with open(path, "rb") as raw:
+        raw.seek(offset)
+        for line in raw:
+            if line.count(b",") >= width or b'"' in line or len(line) > limit:
+                return False
+    return True
+
+
 def _check_rows(path: Path, offset: int, header: tuple[str, ...], header_line: int = 1) -> list[str]:
     """Every row with more values than the header, and every value in double quotes that
     swallowed rows, as problems with their rows; a note for values that merely span lines.
@@ -536,6 +553,8 @@ def _check_rows(path: Path, offset: int, header: tuple[str, ...], header_line: i
     is a row swallowed, an error naming the rows and their patients; other line breaks in
     values are counted in the note returned (the file's lines against its rows)."""
     width = len(header)
+    if _no_long_rows(path, offset, width):
+        return []
     pid = header.index("patient_id") if "patient_id" in header else None
     problems: list[Violation] = []
     spanning: dict[str, list[int]] = {}  # column -> rows whose value spans lines

@@ -205,18 +205,24 @@ def plausibility_warnings(
     for rule in plausibility_rules(cutoff) if rules is None else rules:  # rules: a disease profile's
         if skip & set(rule.columns):
             continue
-        hit = warning_mask(frame, rule)
+        hit = np.flatnonzero(warning_mask(frame, rule))
+        if not hit.size:
+            continue
         others = [c for c in rule.columns if c != rule.column]
-        for position in np.flatnonzero(hit):
+        # the cells of the hit rows, read once per column (a registry can have 10^5 warnings)
+        values = frame[rule.column].iloc[hit].tolist()
+        compared = [frame[c].iloc[hit].tolist() for c in others]
+        lines = frame.index[hit].tolist()
+        for i, position in enumerate(hit):
             pid = patient_ids[position]
-            related = "; ".join(f"{c} = {cell_text(frame[c].iloc[position]) or '(empty)'}" for c in others) or None
+            related = "; ".join(f"{c} = {cell_text(v[i]) or '(empty)'}" for c, v in zip(others, compared)) or None
             out.append(
                 Violation(
-                    int(frame.index[position]) + 2,
+                    int(lines[i]) + 2,
                     None if pd.isna(pid) else pid,
                     rule.column,
                     rule.message,
-                    cell_text(frame[rule.column].iloc[position]),
+                    cell_text(values[i]),
                     related=related,
                 )
             )

@@ -25,6 +25,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 # --------------------------------------------------------------------------- bounds
@@ -255,14 +256,20 @@ def identity_key(value: object) -> str:
     combining grapheme joiner, Hangul fillers, the braille blank), case or runs of white
     space. ``PTQX0001``, ``\ufeffPTQX0001``, ``PTQX0001\x7f``, ``ＰＴＱＸ０００１`` and
     ``ptqx0001`` are one patient."""
-    text = unicodedata.normalize("NFKC", str(value))
+    text = str(value)
+    if text.isascii() and text.isprintable():  # letters, digits, punctuation, spaces: NFKC and
+        return " ".join(text.lower().split())  # the invisible characters leave them as they are
+    text = unicodedata.normalize("NFKC", text)
     text = "".join(c for c in text if not is_invisible(c))
     return " ".join(unicodedata.normalize("NFKC", text.casefold()).split())
 
 
 def identity_keys(s: pd.Series) -> pd.Series:
-    """:func:`identity_key` of every value of ``s`` (missing stays missing)."""
-    return s.map(identity_key, na_action="ignore")
+    """:func:`identity_key` of every value of ``s`` (missing stays missing), computed once
+    per distinct value."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    keys = np.array([identity_key(v) for v in uniques] + [np.nan], dtype=object)
+    return pd.Series(keys[codes], index=s.index, dtype=object, name=s.name)
 
 
 #: An id that is a plain decimal number once :func:`identity_key` has normalised it.

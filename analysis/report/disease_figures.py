@@ -108,66 +108,40 @@ def flow_diagram(flow, profile) -> Figure:
     ax.set_xlim(0, 6.5)
     ax.set_ylim(0, 3.8)
     ax.set_axis_off()
-    pad = 0.06  # the box's padding, in inches
-
-    def box(x, y, text, ha="center"):
-        ax.text(x, y, text, ha=ha, va="center", fontsize=8.5, bbox=figures._FLOW_BOX, multialignment="center")
-
-    def arrow(x0, y0, x1, y1):
-        ax.annotate(
-            "",
-            xy=(x1, y1),
-            xytext=(x0, y0),
-            arrowprops={
-                "arrowstyle": "-|>",
-                "lw": 0.8,
-                "color": "black",
-                "shrinkA": 0,
-                "shrinkB": 0,
-                "mutation_scale": 8,
-            },
-        )
+    canvas = figures.FlowCanvas(ax)
+    box, arrow, pad = canvas.box, canvas.arrow, figures.FlowCanvas.PAD
 
     orr, cr = profile.responder("orr"), profile.responder("cr")
     levels = "/".join(k for k in profile.scale.keys if k not in orr.levels)
     below_cr = "/".join(k for k in orr.levels if k not in cr.levels)
-    complete = f"{cr.label}\nn = {flow.complete:,}"
+    complete = f"{cr.label}\nn = {fmt_count(flow.complete)}"
     if flow.mrd_negative is not None:
-        complete += f"\nMRD-negative: n = {flow.mrd_negative:,}"
+        complete += f"\nMRD-negative: n = {fmt_count(flow.mrd_negative)}"
         if flow.mrd_not_assessed:
-            complete += f"\n(MRD not assessed: n = {flow.mrd_not_assessed:,})"
+            complete += f"\n(MRD not assessed: n = {fmt_count(flow.mrd_not_assessed)})"
     rows = [
         (
             3.55,
-            f"Infused\nn = {flow.infused:,}",
-            f"Best response not evaluable,\nleft out of the rates\nn = {flow.not_evaluable:,}",
+            f"Infused\nn = {fmt_count(flow.infused)}",
+            f"Best response not evaluable,\nleft out of the rates\nn = {fmt_count(flow.not_evaluable)}",
         ),
         (
             2.75,
-            f"Best response evaluable\nn = {flow.evaluable:,}",
-            f"No response ({levels})\nn = {flow.non_responders:,}",
+            f"Best response evaluable\nn = {fmt_count(flow.evaluable)}",
+            f"No response ({levels})\nn = {fmt_count(flow.non_responders)}",
         ),
-        (1.95, f"{orr.label}\nn = {flow.responders:,}", f"{below_cr}\nn = {flow.partial:,}"),
+        (1.95, f"{orr.label}\nn = {fmt_count(flow.responders)}", f"{below_cr}\nn = {fmt_count(flow.partial)}"),
         (1.15, complete, None),
     ]
     main_x, side_left = 2.0, 3.7
 
-    def half(text):  # half the height of a box of this many lines, without its padding
-        return 0.075 * (text.count("\n") + 1) + 0.01
-
-    for i, (y, text, side) in enumerate(rows):
-        box(main_x, y, text)
-        if i + 1 < len(rows):
-            arrow(main_x, y - half(text) - pad, main_x, rows[i + 1][0] + half(rows[i + 1][1]) + pad)
-        if side:
-            y_side = (y + rows[i + 1][0]) / 2
-            arrow(main_x, y_side, side_left - pad, y_side)
-            box(side_left, y_side, side, ha="left")
+    canvas.stages(rows, main_x, side_left)
+    half = figures.FlowCanvas.half
     # the outcome of every responder (complete and partial), at last follow-up
     outcomes = [
-        f"Progressed\nn = {flow.progressed:,}",
-        f"Died without\nprogression\nn = {flow.died_without_progression:,}",
-        f"Alive without\nprogression\nn = {flow.alive_progression_free:,}",
+        f"Progressed\nn = {fmt_count(flow.progressed)}",
+        f"Died without\nprogression\nn = {fmt_count(flow.died_without_progression)}",
+        f"Alive without\nprogression\nn = {fmt_count(flow.alive_progression_free)}",
     ]
     y_out, y_bar, xs = 0.27, 0.6, (1.0, 3.25, 5.5)
     # both the complete and the partial responses lead to the outcomes

@@ -1225,24 +1225,19 @@ def simon_makuch_plot(comparison) -> Figure:
 _FLOW_BOX = {"boxstyle": "square,pad=0.45", "facecolor": "white", "edgecolor": "black", "linewidth": 0.8}
 
 
-def flow_diagram(flow) -> Figure:
-    """Cohort flow (an :class:`analysis.report.cohort_flow.CohortFlow`): infused -> evaluable at
-    day 30 -> CR -> MRD-negative CR on the main axis, exclusions to the right, and the
-    outcome of the MRD-negative CR patients at the bottom (all patients in CR in brackets); when
-    transplants were recorded, a dashed note of the allogeneic HSCTs in CR beside MRD-negative CR."""
-    lift = 0.0 if flow.hsct_in_cr is None else 0.45  # room for the HSCT note below MRD-negative CR
-    fig = _new_figure((6.6, 4.6 + lift))
-    ax = _axes(fig, 0.05, 0.05, 6.5, 4.5 + lift)  # one data unit = one inch
-    ax.set_xlim(0, 6.5)
-    ax.set_ylim(0, 4.5 + lift)
-    ax.set_axis_off()
-    pad = 0.06  # the box's padding (0.45 em at 8.5 pt), in inches
+class FlowCanvas:
+    """Boxes and arrows of a flow diagram, on axes whose data unit is one inch."""
 
-    def box(x, y, text, ha="center"):
-        ax.text(x, y, text, ha=ha, va="center", fontsize=8.5, bbox=_FLOW_BOX, multialignment="center")
+    PAD = 0.06  # a box's padding (0.45 em at 8.5 pt), in inches
 
-    def arrow(x0, y0, x1, y1):
-        ax.annotate(
+    def __init__(self, ax):
+        self.ax = ax
+
+    def box(self, x, y, text, ha="center"):
+        self.ax.text(x, y, text, ha=ha, va="center", fontsize=8.5, bbox=_FLOW_BOX, multialignment="center")
+
+    def arrow(self, x0, y0, x1, y1):
+        self.ax.annotate(
             "",
             xy=(x1, y1),
             xytext=(x0, y0),
@@ -1255,6 +1250,39 @@ def flow_diagram(flow) -> Figure:
                 "mutation_scale": 8,
             },
         )
+
+    @staticmethod
+    def half(text: str) -> float:
+        """Half the height of a box of this many lines (8.5 pt lines), without its padding."""
+        return 0.075 * (text.count("\n") + 1) + 0.01
+
+    def stages(self, rows, main_x: float, side_left: float) -> None:
+        """The stages top down: (y, box text, text of the box to the right or None) per row, an
+        arrow down between consecutive stages and one to the right to each side box."""
+        pad, half = self.PAD, self.half
+        for i, (y, text, side) in enumerate(rows):
+            self.box(main_x, y, text)
+            if i + 1 < len(rows):
+                self.arrow(main_x, y - half(text) - pad, main_x, rows[i + 1][0] + half(rows[i + 1][1]) + pad)
+            if side:
+                y_side = (y + rows[i + 1][0]) / 2
+                self.arrow(main_x, y_side, side_left - pad, y_side)
+                self.box(side_left, y_side, side, ha="left")
+
+
+def flow_diagram(flow) -> Figure:
+    """Cohort flow (an :class:`analysis.report.cohort_flow.CohortFlow`): infused -> evaluable at
+    day 30 -> CR -> MRD-negative CR on the main axis, exclusions to the right, and the
+    outcome of the MRD-negative CR patients at the bottom (all patients in CR in brackets); when
+    transplants were recorded, a dashed note of the allogeneic HSCTs in CR beside MRD-negative CR."""
+    lift = 0.0 if flow.hsct_in_cr is None else 0.45  # room for the HSCT note below MRD-negative CR
+    fig = _new_figure((6.6, 4.6 + lift))
+    ax = _axes(fig, 0.05, 0.05, 6.5, 4.5 + lift)  # one data unit = one inch
+    ax.set_xlim(0, 6.5)
+    ax.set_ylim(0, 4.5 + lift)
+    ax.set_axis_off()
+    canvas = FlowCanvas(ax)
+    box, arrow, pad = canvas.box, canvas.arrow, FlowCanvas.PAD
 
     main_x, side_left = 2.0, 3.7
     # concepts.RESPONSE_RULE: died or not followed up before the assessment = not in CR (in the
@@ -1280,17 +1308,8 @@ def flow_diagram(flow) -> Figure:
     if not flow.mrd_collected:  # the registry does not collect MRD: the flow ends at CR
         rows = rows[:2] + [(2.25 + lift, rows[2][1], None)]
 
-    def half(text):  # half the height of a box of this many lines (8.5 pt lines), without its padding
-        return 0.075 * (text.count("\n") + 1) + 0.01
-
-    for i, (y, text, side) in enumerate(rows):
-        box(main_x, y, text)
-        if i + 1 < len(rows):
-            arrow(main_x, y - half(text) - pad, main_x, rows[i + 1][0] + half(rows[i + 1][1]) + pad)
-        if side:
-            y_side = (y + rows[i + 1][0]) / 2
-            arrow(main_x, y_side, side_left - pad, y_side)
-            box(side_left, y_side, side, ha="left")
+    canvas.stages(rows, main_x, side_left)
+    half = FlowCanvas.half
     outcomes = [
         f"Relapsed\nn = {fmt_count(flow.relapsed_mrd_negative)}\n(all CR: {fmt_count(flow.relapsed)})",
         f"Died without relapse\nn = {fmt_count(flow.died_without_relapse_mrd_negative)}\n"

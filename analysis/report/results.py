@@ -29,7 +29,7 @@ from analysis.estimators.comparisons import (
     describe,
     rank_test,
 )
-from analysis.estimators.cox import PUBLICATION_MODEL, CoxResult, ModelSpec, fit_cox, model_columns
+from analysis.estimators.cox import PUBLICATION_MODEL, CoxResult, ModelSpec, fit_cox
 from analysis.estimators.effects import (
     DetectableHazardRatio,
     ResponseEffect,
@@ -351,6 +351,10 @@ def compute_results(study, **options) -> Results:
         kinetics_reason = NO_KINETICS_REASON
     else:
         kinetics_patients = grouped.drop(columns="patient_id").reset_index(drop=True)
+    kinetics_auc = None if kinetics_reason else auc_counts(per_patient)
+    # the samples (~2 x 10^6 rows at 10^6 patients, with every grouping) are not kept while
+    # the analyses below run
+    del samples, visits, per_patient, grouped
 
     results = Results(
         cutoff=pd.Timestamp(study.cutoff).date(),
@@ -382,7 +386,7 @@ def compute_results(study, **options) -> Results:
         cox_publication=cox_publication,
         **_time_dependent(df, model, plan),
         kinetics_metrics=kinetics_metrics,
-        kinetics_auc=None if kinetics_reason else auc_counts(per_patient),
+        kinetics_auc=kinetics_auc,
         visit_windows=windows,
         e_values=_e_values(cox, survival_hr),
         **_trend_onset_and_transplant(df, hsct_recorded),
@@ -468,7 +472,7 @@ def _time_dependent(df: pd.DataFrame, model: ModelSpec, plan: dict[str, Any]) ->
     multivariable: dict[str, CoxResult] = {}
     for endpoint in TIME_DEPENDENT_ENDPOINTS:
         # one split per endpoint, shared by every grouping and the multivariable model
-        data = time_dependent_data(df, endpoint, groupings, model_columns(model)[:-1])
+        data = time_dependent_data(df, endpoint, groupings)
         for grouping in groupings:
             comparisons[(endpoint, grouping)] = time_dependent_comparison(df, endpoint, grouping, data)
         multivariable[endpoint] = time_dependent_model(df, endpoint, model, data)

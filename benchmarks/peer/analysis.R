@@ -21,17 +21,29 @@
 #   Survival (OS, LFS) x (all + 8 groupings): survfit (log CI), median (print.survfit), survival at
 #     12/24/36 months, numbers at risk, survdiff; univariable coxph (Efron) per grouping;
 #     Schoenfeld's detectable HR; reverse-KM median follow-up
-#   Multivariable coxph per endpoint with the joint Wald test of severity and cox.zph
+#   Endpoints OS, LFS and EFS (from infusion; no CR at day 30 is an event at day 0)
+#   Multivariable coxph per endpoint with the joint Wald test of severity and cox.zph; the
+#     publication's model beside it for the synthetic demo (as cartox, which fits it only then)
 #   Kinetics: Cmax, Tmax, AUC(0-28) per patient (linear trapezoid, day 0 as 0 copies when unsampled,
 #     day 28 interpolated); peak by 8 groupings (rank tests); Tmax and AUC by the kinetics table's 4
 #     groupings, Hodges-Lehmann ratio/shift of each level (wilcox.test(conf.int = TRUE)); median and
 #     quartiles (type 7) per level and visit window; IL-6 by marrow blasts >= 20%
 #   Multiplicity: E-values of every Cox HR (EValue's formulas written out), every reported p-value in
-#     cartox's families with p.adjust(holm) and p.adjust(BH) within each family
+#     cartox's families, keyed by its path in cartox's results, with p.adjust(holm) and p.adjust(BH)
+#     within each family
 #   Competing risks among patients in CR: cmprsk::cuminc + timepoints (12, 24 months), Gray's
 #     test, log(-log) CIs, numbers at risk (all + 8 groupings)
 #   Landmark (day 30): OS and LFS by CRS and by ICANS known at the landmark: survfit, survdiff, coxph
 #   Centers: counts per center, coxph(... + strata(center)); cohort-flow counts
+#   Toxicity as a time-dependent exposure (OS, LFS): tmerge at the CRS and ICANS onsets, the
+#     Mantel-Byar test written out (survdiff has no counting-process form; coxph's exact score test is
+#     out of reach with hundreds of tied deaths a day), coxph(Surv(tstart, tstop, ev) ~ group) and the
+#     study's model with the severity group time-dependent; the study's model at the day-30 and
+#     day-90 landmarks
+#   Trend across ordered grades: prop.trend.test, coxph on the score
+#   Allogeneic HSCT after CAR-T: tmerge tdc(hsct), coxph ~ hsct, ~ crs + hsct, ~ icans + hsct;
+#     survival censored at HSCT by CRS and ICANS
+#   Every coxph with its convergence tightened (COX_CONTROL), as cartox's Newton-Raphson
 # Not done here (cartox does it only for small separated cohorts): Firth's penalized Cox
 # (coxphf is not in Debian), used by cartox when a likelihood is monotone.
 
@@ -50,6 +62,12 @@ RESPONSE_ASSESSMENT_DAY <- 30
 DETECTABLE_POWER <- 0.80
 MIN_EXPECTED_COUNT <- 5
 Z95 <- qnorm(0.975)
+#: coxph's convergence tightened a little: the default eps 1e-9 (relative change of the log-likelihood)
+#: leaves p-values ~1e-8 from those at the maximum on the demo. Not more: from eps 1e-12 on, R's
+#: step halving follows rounding noise of its Efron log-likelihood where thousands of events are tied
+#: (EFS at 10^5 patients: ~10^4 events at day 0) and ends away from the maximum, which cartox and a
+#: long-double evaluation of the textbook score agree on (score 4e-9 there, 0.02 at R's end point).
+COX_CONTROL <- coxph.control(eps = 1e-11, iter.max = 60)
 
 # Groupings (analysis/registry/groups.py): level keys in display order, labels, reference level.
 GROUPINGS <- list(
@@ -79,13 +97,34 @@ TABLE1_VARIABLES <- c(age = "continuous", sex = "categorical", ph_positive = "ca
                       cart_dose_1e6_per_kg = "continuous")
 CATEGORY_ORDER <- list(sex = c("M", "F"), disease_status = c("relapsed", "primary_refractory"))
 RESPONSES <- c(cr = "cr_day30", mrd_negative_cr = "mrd_negative_cr")
-ENDPOINTS <- c("os", "lfs")
+ENDPOINTS <- c("os", "lfs", "efs")
+#: endpoints of the landmark analyses, the toxicity as a time-dependent exposure and the transplant
+TD_ENDPOINTS <- c("os", "lfs")
 LANDMARK_REPORTED <- c("crs", "icans")
+#: the landmark model's days (analysis plan: landmark_day, sensitivity_landmark_day)
+LANDMARK_MODEL_DAYS <- c(30, 90)
+#: ordered groupings: scores of the trend tests (analysis/registry/groups.py TREND_SCORES)
+TREND_SCORES <- list(crs_grade = c(none = 0, grade_1_2 = 1, grade_ge3 = 2),
+                     icans_grade = c(none = 0, grade_1_2 = 1, grade_ge3 = 2),
+                     severity = c(none = 0, severe = 2, other = 1))
+TOXICITY_GROUPINGS <- c("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
+#: Table 1 variables measured after infusion (their own family), and the treatments of toxicity,
+#: which Table 1 does not test by the toxicity they treat (nor by concurrent CRS and ICANS)
+AFTER_INFUSION <- c("il6_peak_pg_ml", "ferritin_peak_ng_ml", "steroids", "tocilizumab")
+TREATMENTS <- c("steroids", "tocilizumab")
 # Table 2: the study's model of the analysis plan's defaults (analysis/registry/concepts.py
 # OPTIONS: exposure severity; covariates age, marrow blasts >= 20%, Ph+, CAR-T dose).
 COX_TERMS <- c(age = "age", bm_blasts_ge20 = "bm_blasts_ge20TRUE", ph_positive = "ph_positiveTRUE",
                cart_dose_1e6_per_kg = "cart_dose_1e6_per_kg", severity_ge3 = "grp_severitysevere",
                severity_other = "grp_severityother")
+#: the publication's model, a sensitivity analysis of the synthetic demo (analysis.estimators.cox.PUBLICATION_MODEL)
+PUBLICATION_TERMS <- c(bm_blasts_ge20 = "bm_blasts_ge20TRUE", steroids = "steroidsTRUE",
+                       tocilizumab = "tocilizumabTRUE", severity_ge3 = "grp_severitysevere",
+                       severity_other = "grp_severityother")
+MODELS <- list(
+  baseline = list(rhs = "age + bm_blasts_ge20 + ph_positive + cart_dose_1e6_per_kg + grp_severity", terms = COX_TERMS),
+  publication = list(rhs = "bm_blasts_ge20 + steroids + tocilizumab + grp_severity", terms = PUBLICATION_TERMS)
+)
 CENTER_COUNTS <- c(crs_any = "CRS", crs_severe = "Grade \u22653 CRS", icans_any = "ICANS",
                    icans_severe = "Severe ICANS", cr_day30 = "CR at day 30", mrd_negative_cr = "MRD-negative CR")
 
@@ -142,7 +181,9 @@ check <- function(problems, column, bad, rule) {
 
 read_export <- function(path) {
   # skip the synthetic-data marker line (and any comment above the header)
-  fread(path, skip = "patient_id", na.strings = c("", "NA"), showProgress = FALSE)
+  d <- fread(path, skip = "patient_id", na.strings = c("", "NA"), showProgress = FALSE)
+  setattr(d, "synthetic", startsWith(readLines(path, n = 1L), "# SYNTHETIC"))
+  d
 }
 
 #' Read and validate the cohort (and kinetics) CSVs against the data contract
@@ -157,6 +198,8 @@ load_study <- function(cohort_path, kinetics_path = NULL, cutoff = "2023-03-01")
   optional <- c("il6_peak_pg_ml", "ferritin_peak_ng_ml", "crs_onset_day", "icans_onset_day", "seizure",
                 "dex_equiv_cum_mg", "tocilizumab_cum_mg", "mrd_negative", "cr_date", "relapse_date",
                 "death_date")
+  synthetic <- isTRUE(attr(d, "synthetic"))
+  if (!"hsct_date" %in% names(d)) d[, hsct_date := as.Date(NA)]
   absent <- setdiff(c(required, optional), names(d))
   if (length(absent)) stop("missing columns: ", paste(absent, collapse = ", "))
   for (column in required) check(problems, column, is.na(d[[column]]), "required value missing")
@@ -165,7 +208,7 @@ load_study <- function(cohort_path, kinetics_path = NULL, cutoff = "2023-03-01")
   for (column in c("ph_positive", "steroids", "tocilizumab", "cr_day30", "mrd_negative", "seizure")) {
     set(d, j = column, value = as_bool(d[[column]], column, problems))
   }
-  for (column in c("infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date")) {
+  for (column in c("infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date", "hsct_date")) {
     set(d, j = column, value = as_date(d[[column]]))
   }
   d[, sex := toupper(substr(trimws(sex), 1, 1))]
@@ -215,7 +258,7 @@ load_study <- function(cohort_path, kinetics_path = NULL, cutoff = "2023-03-01")
     check(problems, "kinetics", duplicated(kinetics, by = c("patient_id", "day")), "duplicate (patient_id, day)")
   }
   if (length(problems$rows)) stop("invalid input:\n", paste(problems$rows, collapse = "\n"))
-  list(cohort = d, kinetics = kinetics, cutoff = cutoff)
+  list(cohort = d, kinetics = kinetics, cutoff = cutoff, synthetic = synthetic)
 }
 
 # --------------------------------------------------------------------------- derived columns
@@ -245,6 +288,9 @@ prepare_cohort <- function(d) {
   lfs_end[lfs_event] <- first[lfs_event]
   d[, lfs_months := ifelse(cr_day30, as.numeric(lfs_end - cr_date) / DAYS_PER_MONTH, NA_real_)]
   d[, lfs_event := ifelse(cr_day30, lfs_event, NA)]
+  # EFS from infusion: no CR at day 30 is an event at day 0, otherwise relapse or death
+  d[, efs_months := ifelse(cr_day30, as.numeric(lfs_end - infusion_date), 0) / DAYS_PER_MONTH]
+  d[, efs_event := !is.na(first) | !cr_day30]
   yes_no <- function(flag) ifelse(flag, "yes", "no")
   band <- function(grade, severe) ifelse(severe, "grade_ge3", ifelse(grade == 0, "none", "grade_1_2"))
   d[, grp_crs := grp_factor(yes_no(crs_any), "crs")]
@@ -382,7 +428,8 @@ km_entry <- function(fit, n, events) {
   table <- summary(fit)$table
   out <- list(n = n, events = events, median_months = unname(table["median"]),
               median_ci_low = unname(table["0.95LCL"]), median_ci_high = unname(table["0.95UCL"]))
-  s <- summary(fit, times = LANDMARK_MONTHS)
+  within <- LANDMARK_MONTHS[LANDMARK_MONTHS <= max(fit$time)]  # later: NA (summary stops on none at all)
+  s <- if (length(within)) summary(fit, times = within) else list(time = numeric(0))
   for (m in LANDMARK_MONTHS) {
     i <- match(m, s$time)
     stem <- paste0("surv_", m, "m")
@@ -426,7 +473,7 @@ univariable_cox <- function(data, grouping, reference = GROUPINGS[[grouping]]$re
   out <- list(reference = reference, n = nrow(data), events = sum(data$event), levels = list())
   if (!reference %in% levels(g) || nlevels(g) < 2 || !any(data$event)) return(out)
   g <- relevel(g, ref = reference)
-  fit <- suppressWarnings(coxph(Surv(data$months, data$event) ~ g))
+  fit <- suppressWarnings(coxph(control = COX_CONTROL, Surv(data$months, data$event) ~ g))
   s <- summary(fit)$coefficients
   for (key in setdiff(levels(g), reference)) {
     row <- paste0("g", key)
@@ -450,22 +497,39 @@ detectable_hr <- function(data, grouping, alpha) {
 }
 
 #' Table 2: coxph(Surv ~ age + bm_blasts_ge20 + ph_positive + cart_dose_1e6_per_kg + grp_severity)
-#' (the analysis plan's default model), joint Wald test of the two severity terms, cox.zph;
-#' stratified by center when `strata`.
-fit_cox <- function(d, endpoint, strata = FALSE) {
+#' (the analysis plan's default model; `model = "publication"`: the publication's), joint Wald test
+#' of the two severity terms, cox.zph (not with `zph = FALSE`); stratified by center when `strata`.
+fit_cox <- function(d, endpoint, strata = FALSE, model = "baseline", zph = TRUE) {
   data <- d[!is.na(d[[paste0(endpoint, "_months")]]), ]
   data <- data.frame(months = data[[paste0(endpoint, "_months")]],
                      event = as.logical(data[[paste0(endpoint, "_event")]]),
                      age = data$age, bm_blasts_ge20 = data$bm_blasts_ge20, ph_positive = as.logical(data$ph_positive),
                      cart_dose_1e6_per_kg = data$cart_dose_1e6_per_kg, grp_severity = data$grp_severity,
+                     steroids = as.logical(data$steroids), tocilizumab = as.logical(data$tocilizumab),
                      center = data$center)
-  rhs <- "age + bm_blasts_ge20 + ph_positive + cart_dose_1e6_per_kg + grp_severity"
-  formula <- as.formula(paste("Surv(months, event) ~", rhs, if (strata) "+ strata(center)" else ""))
-  fit <- suppressWarnings(coxph(formula, data = data, ties = "efron"))
+  spec <- MODELS[[model]]
+  formula <- as.formula(paste("Surv(months, event) ~", spec$rhs, if (strata) "+ strata(center)" else ""))
+  fit <- suppressWarnings(coxph(control = COX_CONTROL, formula, data = data, ties = "efron"))
+  out <- cox_summary(fit, spec$terms)
+  if (!strata && zph) {
+    zph <- tryCatch(cox.zph(fit), error = function(e) NULL)
+    if (!is.null(zph)) {
+      out$ph_test_global_p <- zph$table["GLOBAL", "p"]
+      out$ph_tests <- lapply(split(zph$table, rownames(zph$table)), function(r)
+        list(chisq = r[1], df = r[2], p = r[3]))
+      names(out$ph_tests)[names(out$ph_tests) == "grp_severity"] <- "severity"
+      out$ph_term_p <- zph$table[rownames(zph$table) != "GLOBAL", "p"]  # in the model's term order
+    }
+  }
+  out
+}
+
+#' Terms (HR, Wald CI and p) and the joint Wald test of the severity terms of a coxph fit.
+cox_summary <- function(fit, terms, n = fit$n) {
   s <- summary(fit)$coefficients
-  out <- list(n = fit$n, events = fit$nevent, terms = list())
-  for (key in names(COX_TERMS)) {
-    row <- COX_TERMS[[key]]
+  out <- list(n = n, events = fit$nevent, terms = list())
+  for (key in names(terms)) {
+    row <- terms[[key]]
     if (!row %in% rownames(s) || is.na(s[row, "coef"])) next
     b <- s[row, "coef"]; se <- s[row, "se(coef)"]
     out$terms[[key]] <- list(hr = exp(b), ci_low = exp(b - Z95 * se), ci_high = exp(b + Z95 * se),
@@ -476,15 +540,6 @@ fit_cox <- function(d, endpoint, strata = FALSE) {
     b <- coef(fit)[idx]
     out$severity_global_chisq <- drop(t(b) %*% solve(vcov(fit)[idx, idx]) %*% b)
     out$severity_global_p <- pchisq(out$severity_global_chisq, 2, lower.tail = FALSE)
-  }
-  if (!strata) {
-    zph <- tryCatch(cox.zph(fit), error = function(e) NULL)
-    if (!is.null(zph)) {
-      out$ph_test_global_p <- zph$table["GLOBAL", "p"]
-      out$ph_tests <- lapply(split(zph$table, rownames(zph$table)), function(r)
-        list(chisq = r[1], df = r[2], p = r[3]))
-      names(out$ph_tests)[names(out$ph_tests) == "grp_severity"] <- "severity"
-    }
   }
   out
 }
@@ -608,45 +663,76 @@ with_e_values <- function(model, levels_key) {
   model
 }
 
-#' Every p-value of the report in cartox's families and order (analysis/report/pvalues.py), with
+#' Every p-value of the report in cartox's families (analysis/report/pvalues.py), each row keyed by
+#' the path of the p-value in cartox's results (its `path`: "survival/os/crs/logrank_p"), with
 #' p.adjust(holm) and p.adjust(BH) within each family.
 pvalue_table <- function(R, alpha) {
-  fam <- character(); p <- numeric()
-  add <- function(family, value) if (!is.null(value) && length(value) && !is.na(value)) {
-    fam <<- c(fam, family); p <<- c(p, value)
+  fam <- character(0); path <- character(0); p <- numeric(0)
+  add <- function(family, key, value) if (!is.null(value) && length(value) == 1 && !is.na(value)) {
+    fam <<- c(fam, family); path <<- c(path, key); p <<- c(p, value)
   }
-  tox <- c("crs", "icans", "concurrent", "crs_grade", "icans_grade", "severity")
-  by_tox <- function(g, yes, no) if (g %in% tox) yes else no
-  for (v in names(R$table1)) for (g in names(R$table1[[v]])) add("table1", R$table1[[v]][[g]]$p)
-  for (r in names(R$response)) for (g in names(R$response[[r]]))
-    add(by_tox(g, "efficacy_by_toxicity", "efficacy_by_treatment"), R$response[[r]][[g]]$p)
-  for (e in names(R$survival)) for (g in setdiff(names(R$survival[[e]]), "all"))
-    add(by_tox(g, "efficacy_by_toxicity", "efficacy_by_treatment"), R$survival[[e]][[g]]$logrank_p)
-  for (e in names(R$cox)) {
-    for (t in names(R$cox[[e]]$terms)) add("multivariable", R$cox[[e]]$terms[[t]]$p)
-    add("multivariable", R$cox[[e]]$severity_global_p)
-    add("model_checks", R$cox[[e]]$ph_test_global_p)
+  by_tox <- function(g, yes, no) if (g %in% TOXICITY_GROUPINGS) yes else no
+  efficacy <- function(g) by_tox(g, "efficacy_by_toxicity", "efficacy_by_treatment")
+  for (r in names(RESPONSES)) for (g in names(GROUPINGS))
+    add(efficacy(g), sprintf("response/%s/%s/result/p", r, g), R$response[[r]][[g]]$p)
+  for (e in ENDPOINTS) for (g in names(GROUPINGS))
+    add(efficacy(g), sprintf("survival/%s/%s/logrank_p", e, g), R$survival[[e]][[g]]$logrank_p)
+  for (v in names(TABLE1_VARIABLES)) for (g in TABLE1_GROUPINGS) {
+    if (v %in% TREATMENTS) next  # a treatment of toxicity is not tested by toxicity
+    add(if (v %in% AFTER_INFUSION) "course" else "baseline", sprintf("table1/%s/%s/result/p", v, g),
+        R$table1[[v]][[g]]$p)
   }
-  for (g in names(R$kinetics$peak)) add(by_tox(g, "kinetics", "efficacy_by_treatment"), R$kinetics$peak[[g]]$p)
-  add("il6", R$extra$il6_by_bm_blasts_ge20$p)
-  for (g in setdiff(names(R$competing), "all")) for (cause in c("relapse", "nrm"))
-    add("competing", R$competing[[g]][[cause]]$gray_p)
-  for (e in ENDPOINTS) for (g in LANDMARK_REPORTED) add("landmark", R$landmark[[e]][[g]]$logrank_p)
-  for (e in names(R$centers$stratified_cox)) {
-    for (t in names(R$centers$stratified_cox[[e]]$terms)) add("centers", R$centers$stratified_cox[[e]]$terms[[t]]$p)
-    add("centers", R$centers$stratified_cox[[e]]$severity_global_p)
-  }
+  for (g in names(GROUPINGS))
+    add(by_tox(g, "kinetics", "efficacy_by_treatment"), sprintf("kinetics_peak/%s/result/p", g), R$kinetics$peak[[g]]$p)
   for (m in setdiff(names(R$kinetics$metrics), "cmax")) for (g in names(R$kinetics$metrics[[m]]))
-    add("kinetics", R$kinetics$metrics[[m]][[g]]$p)
-  order <- c("efficacy_by_toxicity", "efficacy_by_treatment", "table1", "kinetics", "multivariable",
-             "model_checks", "competing", "landmark", "centers", "il6")
+    add("kinetics", sprintf("kinetics_metrics/%s/%s/comparison/result/p", m, g), R$kinetics$metrics[[m]][[g]]$p)
+  models <- list(cox = list(R$cox, "multivariable"), cox_publication = list(R$cox_publication, "publication_model"))
+  for (name in names(models)) for (e in names(models[[name]][[1]])) {
+    m <- models[[name]][[1]][[e]]; family <- models[[name]][[2]]
+    for (t in names(m$terms)) add(family, sprintf("%s/%s/terms/%s/p", name, e, t), m$terms[[t]]$p)
+    add(family, sprintf("%s/%s/severity_global_p", name, e), m$severity_global_p)
+    if (name == "cox") for (i in seq_along(m$ph_term_p))  # the per-term tests of Table 2's model
+      add("model_checks", sprintf("cox/%s/ph_tests/%d/p", e, i - 1), m$ph_term_p[[i]])
+    add("model_checks", sprintf("%s/%s/ph_test_global_p", name, e), m$ph_test_global_p)
+  }
+  for (g in setdiff(names(R$competing), "all")) for (cause in c("relapse", "nrm"))
+    add("competing", sprintf("competing/%s/causes/%s/gray/p", g, cause), R$competing[[g]][[cause]]$gray_p)
+  for (e in TD_ENDPOINTS) for (g in LANDMARK_REPORTED)
+    add("landmark", sprintf("landmark/%s/%s/survival/logrank_p", e, g), R$landmark[[e]][[g]]$logrank_p)
+  for (e in names(R$centers$stratified_cox)) {
+    m <- R$centers$stratified_cox[[e]]
+    for (t in names(m$terms)) add("centers", sprintf("centers/cox/%s/terms/%s/p", e, t), m$terms[[t]]$p)
+    add("centers", sprintf("centers/cox/%s/severity_global_p", e), m$severity_global_p)
+  }
+  add("il6", "il6_by_blasts/p", R$extra$il6_by_bm_blasts_ge20$p)
+  for (e in names(R$time_dependent)) for (g in setdiff(names(R$time_dependent[[e]]), "multivariable"))
+    add("time_dependent", sprintf("time_dependent/%s/%s/mantel_byar/p", e, g), R$time_dependent[[e]][[g]]$mantel_byar_p)
+  for (e in names(R$time_dependent))
+    add("exposure_models", sprintf("time_dependent_cox/%s/severity_global_p", e),
+        R$time_dependent[[e]]$multivariable$severity_global_p)
+  for (day in names(R$landmark_models)) for (e in names(R$landmark_models[[day]]))
+    add("exposure_models", sprintf("landmark_models/%s/%s/cox/severity_global_p", e, day),
+        R$landmark_models[[day]][[e]]$severity_global_p)
+  for (r in names(RESPONSES)) for (g in names(TREND_SCORES))
+    add("trend", sprintf("response_trend/%s/%s/p", r, g), R$response[[r]][[g]]$trend$p)
+  for (e in ENDPOINTS) for (g in names(TREND_SCORES))
+    add("trend", sprintf("survival_trend/%s/%s/p", e, g), R$survival[[e]][[g]]$trend$p)
+  for (e in names(R$transplant$time_dependent)) for (m in names(R$transplant$time_dependent[[e]])) {
+    term <- if (m == "hsct") "hsct" else "yes"  # in the models with a toxicity the report prints its HR
+    add("transplant", sprintf("transplant/time_dependent/%s/%s/terms/%s/p", e, m, term),
+        R$transplant$time_dependent[[e]][[m]]$terms[[term]]$p)
+  }
+  for (e in names(R$transplant$censored_at_hsct)) for (g in c("crs", "icans"))
+    add("transplant", sprintf("transplant/censored/%s/survival/%s/logrank_p", e, g),
+        R$transplant$censored_at_hsct[[e]][[g]]$logrank_p)
   rows <- list(); families <- list()
-  for (f in intersect(order, fam)) {
-    q <- p[fam == f]
-    holm <- p.adjust(q, "holm"); bh <- p.adjust(q, "BH")
-    families[[f]] <- list(n = length(q), n_significant = sum(q < alpha), n_holm = sum(holm < alpha),
+  for (f in unique(fam)) {
+    i <- which(fam == f)
+    holm <- p.adjust(p[i], "holm"); bh <- p.adjust(p[i], "BH")
+    families[[f]] <- list(n = length(i), n_significant = sum(p[i] < alpha), n_holm = sum(holm < alpha),
                           n_bh = sum(bh < alpha))
-    for (i in seq_along(q)) rows[[length(rows) + 1]] <- list(p = q[i], p_holm = holm[i], p_bh = bh[i])
+    for (j in seq_along(i)) rows[[length(rows) + 1]] <- list(family = f, path = path[i[j]], p = p[i[j]],
+                                                             p_holm = holm[j], p_bh = bh[j])
   }
   list(alpha = alpha, n = length(p), families = families, rows = rows)
 }
@@ -757,6 +843,168 @@ landmark_survival <- function(d, endpoint, grouping, day) {
   list(summary = out, data = data)
 }
 
+# --------------------------------------------------------------------------- toxicity as a time-dependent exposure
+
+#' tmerge intervals of one endpoint (days from its origin) split at the CRS and ICANS onsets
+#' (moved to the endpoint's clock: LFS starts at the CR date), with the toxicity groupings in
+#' force on each interval (a toxicity not yet begun counts as none) and the baseline covariates.
+td_data <- function(d, endpoint) {
+  s <- d[!is.na(d[[paste0(endpoint, "_months")]])]
+  offset <- if (endpoint == "lfs") as.numeric(s$cr_date - s$infusion_date) else 0
+  base <- data.frame(id = seq_len(nrow(s)), time = round(s[[paste0(endpoint, "_months")]] * DAYS_PER_MONTH),
+                     status = as.numeric(s[[paste0(endpoint, "_event")]]), age = s$age,
+                     bm_blasts_ge20 = s$bm_blasts_ge20, ph_positive = as.logical(s$ph_positive),
+                     cart_dose_1e6_per_kg = s$cart_dose_1e6_per_kg, crs_grade = s$crs_grade,
+                     icans_grade = s$icans_grade, seiz = s$seizure %in% TRUE,
+                     crs_t = ifelse(s$crs_grade > 0, s$crs_onset_day, NA) - offset,
+                     icans_t = ifelse(s$icans_grade > 0, s$icans_onset_day, NA) - offset)
+  base <- base[base$time > 0, ]  # no interval (0, 0] (R: "Stop time must be > start time")
+  td <- tmerge(base[, c("id", "age", "bm_blasts_ge20", "ph_positive", "cart_dose_1e6_per_kg", "crs_grade",
+                        "icans_grade", "seiz")], base, id = id, ev = event(time, status))
+  td <- tmerge(td, base, id = id, crs = tdc(crs_t), icans = tdc(icans_t))
+  cg <- ifelse(td$crs == 1, td$crs_grade, 0)
+  ig <- ifelse(td$icans == 1, td$icans_grade, 0)
+  sz <- td$icans == 1 & td$seiz
+  td$grp_crs <- grp_factor(ifelse(cg > 0, "yes", "no"), "crs")
+  td$grp_icans <- grp_factor(ifelse(ig > 0 | sz, "yes", "no"), "icans")
+  td$grp_severity <- grp_factor(ifelse(!(cg > 0 | ig > 0 | sz), "none",
+                                       ifelse(cg >= 3 | ig >= 3 | sz, "severe", "other")), "severity")
+  td
+}
+
+#' Mantel-Byar test (Mantel & Byar 1974): the log-rank test on counting-process risk sets
+#' (start < t <= stop), each patient in the group of the interval at risk: O - E per group and the
+#' hypergeometric variance, survdiff's formulas (survdiff takes no Surv(start, stop); coxph's exact
+#' score test, the same statistic, is out of reach with hundreds of deaths tied per day).
+mantel_byar <- function(td, grouping) {
+  g <- as.integer(td[[gcol(grouping)]])
+  k <- nlevels(td[[gcol(grouping)]])
+  times <- sort(unique(td$tstop[td$ev == 1]))
+  at_risk <- deaths <- matrix(0, length(times), k)
+  for (j in seq_len(k)) {
+    mine <- g == j
+    stops <- sort(td$tstop[mine]); starts <- sort(td$tstart[mine])
+    at_risk[, j] <- (length(stops) - findInterval(times, stops, left.open = TRUE)) -
+      (length(starts) - findInterval(times, starts, left.open = TRUE))
+    deaths[, j] <- tabulate(match(td$tstop[mine & td$ev == 1], times), length(times))
+  }
+  present <- which(colSums(at_risk > 0) > 0)
+  if (length(present) < 2) return(list(reason = "only one group at risk"))
+  at_risk <- at_risk[, present, drop = FALSE]; deaths <- deaths[, present, drop = FALSE]
+  n <- rowSums(at_risk); dd <- rowSums(deaths); used <- n > 1
+  share <- at_risk[used, , drop = FALSE] / n[used]
+  n <- n[used]; dd <- dd[used]
+  u <- colSums(deaths[used, , drop = FALSE] - share * dd)
+  scale <- dd * (n - dd) / (n - 1)
+  v <- diag(colSums(scale * share), ncol(share)) - t(share * scale) %*% share
+  chisq <- drop(u[-1] %*% solve(v[-1, -1, drop = FALSE], u[-1]))
+  list(chisq = chisq, df = length(present) - 1, p = pchisq(chisq, length(present) - 1, lower.tail = FALSE))
+}
+
+#' Mantel-Byar and univariable coxph of each toxicity grouping on the intervals, and the study's
+#' model with the severity group time-dependent (covariates fixed at baseline), per endpoint.
+#' Keys: cartox's results JSON (time_dependent.<endpoint>.<grouping>, ....multivariable).
+time_dependent <- function(d) {
+  out <- list()
+  for (endpoint in TD_ENDPOINTS) {
+    td <- td_data(d, endpoint)
+    n <- length(unique(td$id))
+    for (grouping in c("crs", "icans", "severity")) {
+      test <- mantel_byar(td, grouping)
+      entry <- list(n = n, n_rows = nrow(td), events = sum(td$ev), mantel_byar_chisq = test$chisq,
+                    mantel_byar_df = test$df, mantel_byar_p = test$p)
+      g <- droplevels(td[[gcol(grouping)]])
+      fit <- coxph(control = COX_CONTROL, Surv(tstart, tstop, ev) ~ g, data = td, ties = "efron")
+      levels <- levels(g)[-1]
+      keys <- ifelse(grouping == "severity" & levels == "severe", "severity_ge3", paste0(grouping, "_", levels))
+      entry$cox <- cox_summary(fit, setNames(paste0("g", levels), keys), n = n)
+      out[[endpoint]][[grouping]] <- entry
+    }
+    fit <- coxph(control = COX_CONTROL, as.formula(paste("Surv(tstart, tstop, ev) ~", MODELS$baseline$rhs)),
+                 data = td, ties = "efron")
+    out[[endpoint]]$multivariable <- cox_summary(fit, COX_TERMS, n = n)
+  }
+  out
+}
+
+#' The study's model on the patients alive and event-free at each landmark day, the exposure as known then.
+#' Keys: cartox's results JSON (landmark_models.<day>.<endpoint>).
+landmark_models <- function(d) {
+  out <- list()
+  for (day in LANDMARK_MODEL_DAYS) for (endpoint in TD_ENDPOINTS) {
+    lm <- landmark_cohort(d, endpoint, day)
+    out[[as.character(day)]][[endpoint]] <- c(lm[c("n_before", "n_event_before", "n_censored_before", "n_reclassified")],
+                                              fit_cox(lm$data, endpoint, zph = FALSE))
+  }
+  out
+}
+
+# --------------------------------------------------------------------------- trend tests
+
+#' prop.trend.test (Cochran-Armitage) of each response across ordered grades; coxph on the score.
+trend_tests <- function(d) {
+  out <- list(response = list(), survival = list())
+  for (grouping in names(TREND_SCORES)) {
+    scores <- TREND_SCORES[[grouping]]
+    g <- d[[gcol(grouping)]]
+    for (r in names(RESPONSES)) {
+      flag <- d[[RESPONSES[[r]]]] %in% TRUE
+      x <- vapply(names(scores), function(k) sum(flag[g %in% k]), numeric(1))
+      n <- vapply(names(scores), function(k) sum(g %in% k), numeric(1))
+      t <- suppressWarnings(prop.trend.test(x, n, score = unname(scores)))
+      out$response[[r]][[grouping]] <- list(statistic = unname(t$statistic), p = t$p.value)
+    }
+    for (endpoint in ENDPOINTS) {
+      data <- endpoint_data(d, endpoint)
+      score <- unname(scores[as.character(data[[gcol(grouping)]])])
+      fit <- coxph(control = COX_CONTROL, Surv(data$months, data$event) ~ score, ties = "efron")
+      s <- summary(fit)$coefficients
+      b <- s[1, "coef"]; se <- s[1, "se(coef)"]
+      out$survival[[endpoint]][[grouping]] <- list(n = fit$n, events = fit$nevent, hr = exp(b),
+                                                   ci_low = exp(b - Z95 * se), ci_high = exp(b + Z95 * se),
+                                                   coef = b, se = se, p = s[1, "Pr(>|z|)"])
+    }
+  }
+  out
+}
+
+# --------------------------------------------------------------------------- transplant after CAR-T
+
+#' HSCT as a time-dependent covariate (tmerge tdc at the transplant, months from the endpoint's origin):
+#' coxph ~ hsct, ~ crs + hsct, ~ icans + hsct; and survival censored at HSCT by CRS and by ICANS.
+transplant <- function(d) {
+  out <- list(n_hsct = sum(!is.na(d$hsct_date)), time_dependent = list(), censored_at_hsct = list())
+  if (!out$n_hsct) return(out)
+  for (endpoint in TD_ENDPOINTS) {
+    s <- d[!is.na(d[[paste0(endpoint, "_months")]])]
+    origin <- if (endpoint == "os") s$infusion_date else s$cr_date
+    h <- as.numeric(s$hsct_date - origin) / DAYS_PER_MONTH
+    time <- s[[paste0(endpoint, "_months")]]
+    event <- as.logical(s[[paste0(endpoint, "_event")]])
+    base <- data.frame(id = seq_len(nrow(s)), time = time, status = as.numeric(event), h = h,
+                       crs = as.numeric(s$grp_crs == "yes"), icans = as.numeric(s$grp_icans == "yes"))
+    base <- base[base$time > 0, ]
+    td <- tmerge(base[, c("id", "crs", "icans")], base, id = id, ev = event(time, status), hsct = tdc(h))
+    for (model in c("hsct", "crs", "icans")) {
+      rhs <- if (model == "hsct") "hsct" else paste(model, "+ hsct")
+      fit <- coxph(control = COX_CONTROL, as.formula(paste("Surv(tstart, tstop, ev) ~", rhs)), data = td, ties = "efron")
+      terms <- if (model == "hsct") c(hsct = "hsct") else setNames(c(model, "hsct"), c("yes", "hsct"))
+      out$time_dependent[[endpoint]][[model]] <- c(list(n_rows = nrow(td)),
+                                                   cox_summary(fit, terms, n = length(unique(td$id))))
+    }
+    cut <- !is.na(h) & h < time
+    data <- data.frame(months = ifelse(cut, pmax(h, 0), time), event = event & !cut,
+                       s[, c("grp_crs", "grp_icans"), with = FALSE])
+    entry <- list(n_censored_at_hsct = sum(cut), all = compare_survival(data, NULL))
+    for (grouping in c("crs", "icans")) {
+      entry[[grouping]] <- compare_survival(data, grouping)
+      entry[[grouping]]$cox <- univariable_cox(data, grouping)
+    }
+    out$censored_at_hsct[[endpoint]] <- entry
+  }
+  out
+}
+
 # --------------------------------------------------------------------------- everything
 
 cohort_flow <- function(d) {
@@ -854,6 +1102,10 @@ compute_results <- function(study, alpha = 0.05, landmark_day = 30) {
   })
   R$followup <- median_followup(d)
   R$cox <- timed("cox", lapply(setNames(ENDPOINTS, ENDPOINTS), function(e) fit_cox(d, e)))
+  if (isTRUE(study$synthetic)) {  # cartox fits the publication's model for the synthetic demo only
+    R$cox_publication <- timed("cox_publication", lapply(setNames(ENDPOINTS, ENDPOINTS),
+                                                           function(e) fit_cox(d, e, model = "publication")))
+  }
   kin <- timed("kinetics", {
     k <- kinetics_analysis(d, study$kinetics)
     k$il6 <- rank_test(list(na.omit(d$il6_peak_pg_ml[d$bm_blasts_ge20]), na.omit(d$il6_peak_pg_ml[!d$bm_blasts_ge20])))
@@ -873,7 +1125,7 @@ compute_results <- function(study, alpha = 0.05, landmark_day = 30) {
   objects$competing <- lapply(comp, `[[`, "fit")
   lm <- timed("landmark", {
     out <- list()
-    for (endpoint in ENDPOINTS) for (grouping in LANDMARK_REPORTED) {
+    for (endpoint in TD_ENDPOINTS) for (grouping in LANDMARK_REPORTED) {
       out[[endpoint]][[grouping]] <- landmark_survival(d, endpoint, grouping, landmark_day)
     }
     out
@@ -882,11 +1134,21 @@ compute_results <- function(study, alpha = 0.05, landmark_day = 30) {
                   lapply(lm, function(e) lapply(e, `[[`, "summary")))
   objects$landmark <- lapply(lm, function(e) lapply(e, `[[`, "data"))
   R$centers <- timed("centers", center_supplement(d))
+  R$time_dependent <- timed("time_dependent", time_dependent(d))
+  R$landmark_models <- timed("landmark_models", landmark_models(d))
+  trend <- timed("trend", trend_tests(d))  # under cartox's keys: response.R.G.trend, survival.E.G.trend
+  for (g in names(TREND_SCORES)) {
+    for (r in names(RESPONSES)) R$response[[r]][[g]]$trend <- trend$response[[r]][[g]]
+    for (e in ENDPOINTS) R$survival[[e]][[g]]$trend <- trend$survival[[e]][[g]]
+  }
+  R$transplant <- timed("transplant", transplant(d))
   R$cohort_flow <- cohort_flow(d)
   timed("multiplicity", {
     R$cox <- lapply(R$cox, with_e_values, levels_key = "terms")
     for (e in ENDPOINTS) for (g in names(GROUPINGS)) R$survival[[e]][[g]]$cox <- with_e_values(R$survival[[e]][[g]]$cox, "levels")
     R$pvalues <- pvalue_table(R, alpha)
+    for (e in names(R$cox)) R$cox[[e]]$ph_term_p <- NULL  # the table's input, not a result of its own
+    for (e in names(R$cox_publication)) R$cox_publication[[e]]$ph_term_p <- NULL
   })
   list(results = R, objects = objects)
 }

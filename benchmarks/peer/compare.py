@@ -59,8 +59,53 @@ def difference(r_value, py_value) -> float:
     return abs(r_value - py_value) / max(1.0, abs(py_value))
 
 
+def keyed(results: dict) -> dict:
+    """``results`` with the p-value table's rows keyed by their ``path`` (where the p-value sits
+    in cartox's results) instead of by position: the two programs list the rows in different
+    orders, and a row is the same test only when its path is."""
+    table = results.get("pvalues")
+    if not isinstance(table, dict) or not isinstance(table.get("rows"), list):
+        return results
+    rows = {row["path"]: {k: v for k, v in row.items() if k != "path"} for row in table["rows"]}
+    return {**results, "pvalues": {**table, "rows": rows}}
+
+
+def pvalue_agreement(r_results: dict, py_results: dict, tolerance: float = 1e-8) -> dict:
+    """The p-value tables row by row (by path): how many of cartox's rows the R script has, in
+    the same family, and how many of their p, Holm- and BH-adjusted p agree within ``tolerance``
+    (absolute: p-values are at most 1); the rows only one of them has."""
+    r_rows = keyed(r_results).get("pvalues", {}).get("rows", {})
+    py_rows = keyed(py_results).get("pvalues", {}).get("rows", {})
+    out = {
+        "cartox_rows": len(py_rows),
+        "r_rows": len(r_rows),
+        "matched": 0,
+        "same_family": 0,
+        "agree": {},
+        "worst": {},
+        "only_cartox": sorted(set(py_rows) - set(r_rows)),
+        "only_r": sorted(set(r_rows) - set(py_rows)),
+    }
+    for field in ("p", "p_holm", "p_bh"):
+        out["agree"][field] = 0
+        out["worst"][field] = (0.0, None)
+    for path, row in py_rows.items():
+        if path not in r_rows:
+            continue
+        out["matched"] += 1
+        out["same_family"] += r_rows[path].get("family") == row["family"]
+        for field in ("p", "p_holm", "p_bh"):
+            diff = abs(float(r_rows[path][field]) - float(row[field]))
+            out["agree"][field] += diff <= tolerance
+            if diff > out["worst"][field][0]:
+                out["worst"][field] = (diff, path)
+    return out
+
+
 def compare(r_results: dict, py_results: dict) -> dict:
-    """Per top-level section: compared count, max difference, disagreements, R-only numbers."""
+    """Per top-level section: compared count, max difference, disagreements, R-only numbers
+    (the p-value tables' rows matched by path, :func:`keyed`)."""
+    r_results, py_results = keyed(r_results), keyed(py_results)
     sections: dict[str, dict] = {}
     for path, r_value in leaves(r_results):
         section = sections.setdefault(
@@ -110,6 +155,7 @@ def run_cartox(cohort: str, kinetics: str | None, cutoff: str) -> dict:
 
 def coverage(r_results: dict, py_results: dict) -> tuple[int, int]:
     """(cartox's numbers that the R script also exports, cartox's numbers): how much of the work R repeats."""
+    r_results, py_results = keyed(r_results), keyed(py_results)
     r_paths = {path for path, _ in leaves(r_results)}
     numbers = [p for p, v in leaves(py_results) if isinstance(v, (int, float)) and not isinstance(v, bool)]
     return sum(p in r_paths for p in numbers), len(numbers)
@@ -149,6 +195,18 @@ def main(argv=None) -> int:
         r_results = run_r(args.cohort, kinetics, args.cutoff, Path(tmp) / "r.json")
     py_results = run_cartox(args.cohort, kinetics, args.cutoff)
     report(compare(r_results, py_results))
+    agreement = pvalue_agreement(r_results, py_results)
+    print(
+        f"p-value table: cartox {agreement['cartox_rows']} rows, R {agreement['r_rows']}, matched by path "
+        f"{agreement['matched']} ({agreement['same_family']} in the same family); within 1e-8: "
+        + ", ".join(f"{k} {v}" for k, v in agreement["agree"].items())
+    )
+    for field, (diff, path) in agreement["worst"].items():
+        if path is not None:
+            print(f"  largest {field} difference: {diff:.1e} at {path}")
+    for side in ("only_cartox", "only_r"):
+        if agreement[side]:
+            print(f"  rows in {side.replace('_', ' ')}: {', '.join(agreement[side][:10])}")
     covered, numbers = coverage(r_results, py_results)
     print(f"cartox's results JSON: {numbers} numbers, {covered} of them also computed by the R script")
     return 0

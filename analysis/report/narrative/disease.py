@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import yaml
 
-from analysis.estimators.cox import EPV_RULE, model_terms
+from analysis.estimators.cox import model_terms
 from analysis.inputs.studyfile import StudySettings
 from analysis.inputs.usertext import MarkdownText
 from analysis.registry.concepts import OPTIONS
@@ -42,7 +42,7 @@ from analysis.report.formatting import (
     fmt_signed,
 )
 from analysis.report.narrative.manuscript import DECLARATION_NAMES, Manuscript
-from analysis.report.narrative.models import covariate_term_phrase
+from analysis.report.narrative.models import EventsPerCoefficient, covariate_term_phrase
 from analysis.report.narrative.multiplicity import Multiplicity
 from analysis.report.narrative.parts import DIFFERED, NOT_DETECTED, TestSet, _inline_ci, _ratio, in_sentence
 from analysis.report.narrative.survival import Survival
@@ -86,7 +86,7 @@ def among(label: str) -> str:
 
 
 @dataclass(frozen=True)
-class DiseaseNarrative(Manuscript, Multiplicity):
+class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
     """``text`` of the LBCL and MM documents (``report-disease.qmd``, ``supplement-disease.qmd``):
     the profile's own helpers below, and those of the B-ALL narrative that read nothing
     disease-specific (:class:`~analysis.report.narrative.manuscript.Manuscript`: declarations,
@@ -598,33 +598,6 @@ class DiseaseNarrative(Manuscript, Multiplicity):
         if cox.severity_global_p is None:
             return "could not be tested"
         return DIFFERED if cox.severity_global_p < self.alpha else NOT_DETECTED
-
-    def epv(self, endpoint: str) -> str:
-        """Events per coefficient: '6.0 (60 events, 10 coefficients)'."""
-        cox = self.results.cox[endpoint]
-        if cox.events_per_variable is None:
-            return f"{NOT_ESTIMABLE} (no coefficient)"
-        epv = fmt_number(cox.events_per_variable, decimals=1)
-        return f"{epv} ({fmt_count(cox.events)} events, {cox.n_coefficients} coefficients)"
-
-    @property
-    def epv_rule(self) -> str:
-        return str(EPV_RULE)
-
-    @property
-    def low_epv(self) -> bool:
-        return any(
-            c.events_per_variable is not None and c.events_per_variable < EPV_RULE for c in self.results.cox.values()
-        )
-
-    @property
-    def low_epv_models(self) -> str:
-        """'PFS (6.0 events per coefficient) and OS (4.4 events per coefficient)'."""
-        return and_list(
-            f"{endpoint_of(e).abbreviation} ({fmt_number(c.events_per_variable, decimals=1)} events per coefficient)"
-            for e, c in self.results.cox.items()
-            if c.events_per_variable is not None and c.events_per_variable < EPV_RULE
-        )
 
     @property
     def not_estimable_terms(self) -> str:

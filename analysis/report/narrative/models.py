@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from analysis.estimators.cox import EPV_RULE
 from analysis.registry.concepts import ENDPOINTS
+from analysis.registry.diseases import endpoint_of
 from analysis.report.formatting import NOT_ESTIMABLE, and_list, fmt_count, fmt_number, fmt_p
 from analysis.report.narrative.parts import _ratio, in_sentence
 from analysis.report.narrative.plan import Plan
@@ -42,7 +43,53 @@ def covariate_term_phrase(term, model) -> str:
     return f"{phrase} (per {per})" if per else phrase
 
 
-class Models(Survival, Plan):
+def _abbreviation(endpoint: str) -> str:
+    """'OS', 'PFS': the abbreviation of a time-to-event endpoint of any profile."""
+    try:
+        return endpoint_of(endpoint).abbreviation
+    except KeyError:
+        return endpoint
+
+
+class EventsPerCoefficient:
+    """Events per coefficient of the multivariable models (``self.results.cox`` by endpoint,
+    ``self._cox(endpoint, which)`` for one model), for the B-ALL and the disease manuscripts."""
+
+    def epv(self, endpoint: str, model=None) -> str:
+        """Events per coefficient of a model: '9.2 (55 events, 6 coefficients)'."""
+        cox = self._cox(endpoint, model)  # type: ignore[attr-defined]
+        if cox.events_per_variable is None:
+            return f"{NOT_ESTIMABLE} (no coefficient)"
+        epv = fmt_number(cox.events_per_variable, decimals=1)
+        return f"{epv} ({fmt_count(cox.events)} events, {cox.n_coefficients} coefficients)"
+
+    @property
+    def epv_rule(self) -> str:
+        """'10': events per coefficient below which the report warns."""
+        return str(EPV_RULE)
+
+    def _low_epv(self) -> dict:
+        return {
+            e: c
+            for e, c in self.results.cox.items()  # type: ignore[attr-defined]
+            if c.events_per_variable is not None and c.events_per_variable < EPV_RULE
+        }
+
+    @property
+    def low_epv(self) -> bool:
+        """Whether a main multivariable model has fewer than :data:`EPV_RULE` events per coefficient."""
+        return bool(self._low_epv())
+
+    @property
+    def low_epv_models(self) -> str:
+        """The main models below the rule: 'OS (9.2 events per coefficient)'."""
+        return and_list(
+            f"{_abbreviation(e)} ({fmt_number(c.events_per_variable, decimals=1)} events per coefficient)"
+            for e, c in self._low_epv().items()
+        )
+
+
+class Models(EventsPerCoefficient, Survival, Plan):
     def _term_hr(self, term, cox, with_p: bool = True) -> str:
         if term.hr is None:
             return f"HR {NOT_ESTIMABLE} ({term.reason or cox.reason})"
@@ -97,37 +144,6 @@ class Models(Survival, Plan):
         """Whether the exposure's joint test is significant at the report's alpha (None: no test)."""
         p = self._cox(endpoint, model).severity_global_p
         return None if p is None else p < self.alpha
-
-    # --- events per coefficient ---------------------------------------------------------
-    def epv(self, endpoint: str, model: str | None = None) -> str:
-        """Events per coefficient of a model: '9.2 (55 events, 6 coefficients)'."""
-        cox = self._cox(endpoint, model)
-        if cox.events_per_variable is None:
-            return f"{NOT_ESTIMABLE} (no coefficient)"
-        epv = fmt_number(cox.events_per_variable, decimals=1)
-        return f"{epv} ({fmt_count(cox.events)} events, {cox.n_coefficients} coefficients)"
-
-    @property
-    def epv_rule(self) -> str:
-        """'10': events per coefficient below which the report warns."""
-        return str(EPV_RULE)
-
-    @property
-    def low_epv(self) -> bool:
-        """Whether a model of Table 2 has fewer than :data:`EPV_RULE` events per coefficient."""
-        return any(
-            c.events_per_variable is not None and c.events_per_variable < EPV_RULE for c in self.results.cox.values()
-        )
-
-    @property
-    def low_epv_models(self) -> str:
-        """The Table 2 models below the rule: 'OS (9.2 events per coefficient)'."""
-        return and_list(
-            f"{ENDPOINTS[e].abbreviation if e in ENDPOINTS else e} "
-            f"({fmt_number(c.events_per_variable, decimals=1)} events per coefficient)"
-            for e, c in self.results.cox.items()
-            if c.events_per_variable is not None and c.events_per_variable < EPV_RULE
-        )
 
     def n_missing(self, endpoint: str, model: str | None = None) -> int:
         """Patients left out of a model for a missing covariate value."""
