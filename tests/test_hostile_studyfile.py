@@ -9,6 +9,7 @@ file whose keys are exactly those `map` meant to write.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -417,3 +418,42 @@ def test_results_refuses_a_nan_cutoff_without_a_traceback(tmp_path, capsys):
     assert cli.main(["results", "--study", str(study)]) != 0
     out = capsys.readouterr()
     assert "analysis.covariate_cutoffs.age" in out.err + out.out and "finite number" in out.err + out.out
+
+
+# --------------------------------------------------------------------------- a real export at the demo's path
+
+
+@pytest.fixture
+def demo_path(tmp_path, monkeypatch):
+    """A project whose bundled demo lives at tmp/data/cohort.csv (the real one is not touched)."""
+    from analysis.inputs import studyfile
+
+    (tmp_path / "data").mkdir()
+    path = tmp_path / "data" / "cohort.csv"
+    monkeypatch.setattr(studyfile, "DEMO_COHORT", path)
+    monkeypatch.setattr(studyfile, "DEMO_KINETICS", tmp_path / "data" / "kinetics.csv")
+    return path
+
+
+def test_a_real_export_saved_over_the_demo_is_not_the_demo(demo_path, tmp_path):
+    """Second attack: a team's export (no synthetic marker line) copied to data/cohort.csv got
+    the demo's cut-off silently, its title, and 'synthetic data ... describe no patient'
+    in Methods and Declarations."""
+    lines = (ROOT / "data" / "cohort.csv").read_text().splitlines(keepends=True)
+    assert lines[0].startswith("# SYNTHETIC")
+    demo_path.write_text("".join(lines[1:]))  # the team's own export: no marker line
+    with pytest.raises(StudyFileError, match="no data cut-off for .*data/cohort.csv"):
+        resolve_study(None, base=tmp_path)
+    settings = resolve_study(None, cutoff="2023-06-30", base=tmp_path)
+    assert not settings.is_demo
+    assert "synthetic" not in (settings.title + (settings.subtitle or "")).lower()
+    assert settings.declarations.ethics is None or "synthetic" not in settings.declarations.ethics
+
+
+def test_the_bundled_demo_with_its_marker_is_still_the_demo(demo_path, tmp_path):
+    from analysis.inputs.studyfile import DEMO_CUTOFF, DEMO_TITLE
+
+    shutil.copy(ROOT / "data" / "cohort.csv", demo_path)
+    settings = resolve_study(None, base=tmp_path)
+    assert settings.is_demo and settings.title == DEMO_TITLE
+    assert settings.cutoff.isoformat() == DEMO_CUTOFF and settings.origins["cutoff"] == "bundled demo"

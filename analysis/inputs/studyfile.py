@@ -41,8 +41,8 @@ from pydantic import (
 from analysis.inputs import usertext, yamlstrict
 from analysis.inputs.errors import DataRefused, InputError, clip
 from analysis.inputs.loading import Study, check_cutoff, load_study, parse_cutoff
-from analysis.inputs.paths import resolve_path
-from analysis.inputs.readers import ColumnMapping, value_key
+from analysis.inputs.paths import check_regular, resolve_path
+from analysis.inputs.readers import ColumnMapping, is_marker_line, value_key
 from analysis.inputs.redcap import Layout
 from analysis.registry.concepts import OPTIONS
 from analysis.registry.contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
@@ -753,7 +753,7 @@ def resolve_study(
         cohort_path, origins["cohort"] = study_cohort, f"study file {where}"
     else:
         cohort_path, origins["cohort"] = demo_cohort, "bundled demo"
-    is_demo = _same_file(cohort_path, demo_cohort)
+    is_demo = _is_bundled_demo(cohort_path, demo_cohort)
 
     if kinetics is None or _given(kinetics):
         no_table = kinetics is None or str(kinetics).strip().lower() == NO_KINETICS
@@ -841,6 +841,22 @@ def resolve_study(
         not_collected=tuple(m.not_collected),
         disease=profile.key,
     )
+
+
+def _is_bundled_demo(path: Path, demo: Path) -> bool:
+    """Whether ``path`` is the bundled synthetic demo: the demo's file AND still carrying the
+    synthetic marker line (:func:`~analysis.inputs.readers.is_marker_line`). A team's own
+    export saved over ``data/cohort.csv`` has no marker: it gets no demo cut-off, title or
+    "synthetic data" Methods and Declarations."""
+    if not _same_file(path, demo):
+        return False
+    try:
+        check_regular(path)
+        with open(path, "rb") as fh:
+            first = fh.readline(512)
+    except OSError:
+        return False  # the loader says what is wrong with it
+    return is_marker_line(first.decode("utf-8-sig", "replace"))
 
 
 def _same_file(a: Path, b: Path) -> bool:
