@@ -299,9 +299,10 @@ def _results(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if settings.disease != "b-all":  # LBCL, MM: analysis.report.disease_results
         from analysis.inputs.outfiles import write_atomic
-        from analysis.report.disease_results import compute_disease_results, disease_results_to_json
+        from analysis.report.disease_results import compute_disease_results, disease_plan, disease_results_to_json
 
-        text = disease_results_to_json(compute_disease_results(load_settings(settings))) + "\n"
+        results = compute_disease_results(load_settings(settings), **disease_plan(settings.analysis))
+        text = disease_results_to_json(results) + "\n"
         write_atomic(args.output, text) if args.output else sys.stdout.write(text)
         return 0
     write_results(compute_results(load_settings(settings), **settings.analysis.model_dump()), args.output)

@@ -773,3 +773,120 @@ def test_without_mrd_the_b_all_families_count_no_mrd_comparison():
     assert (text_full.main_tests.n, text.main_tests.n) == (5 * six, 4 * six)
     assert (text_full.grade_tests.n, text.grade_tests.n) == (10, 8)
     assert text.treatment_tests.n == text_full.treatment_tests.n - 2
+
+
+#: ``tests/reference/r_disease_covariates.R``: the LBCL demo's model with the covariates a study
+#: file names (``analysis: covariates: [age, ldh_elevated]``), from the raw CSV (PFS and the
+#: severity group built in R, ldh_elevated as "yes" -> TRUE):
+#:     fit <- coxph(Surv(pfs_months, pfs_event) ~ severity + age + ldh_elevated, data = d, ties = "efron")
+#:     exp(coef(fit)); summary(fit)$conf.int[, c("lower .95", "upper .95")]; summary(fit)$coefficients[, "Pr(>|z|)"]
+R_PLANNED = {
+    "n": 101,
+    "events": 60,
+    "hr": {
+        "severitysevere": 0.94525380115912,
+        "severityother": 1.0428915576528,
+        "age": 1.007689565162,
+        "ldh_elevatedTRUE": 0.96112497701046,
+    },
+    "lower": {
+        "severitysevere": 0.28029028329031,
+        "severityother": 0.32118979867615,
+        "age": 0.98414213254945,
+        "ldh_elevatedTRUE": 0.56765899794743,
+    },
+    "upper": {
+        "severitysevere": 3.1877835296927,
+        "severityother": 3.386230837674,
+        "age": 1.031800413936,
+        "ldh_elevatedTRUE": 1.6273171477481,
+    },
+    "p": {
+        "severitysevere": 0.92767076883962,
+        "severityother": 0.9442797737707,
+        "age": 0.52545649605703,
+        "ldh_elevatedTRUE": 0.88267274848412,
+    },
+}
+R_PLANNED_TERMS = {
+    "severitysevere": "severity_ge3",
+    "severityother": "severity_other",
+    "age": "age",
+    "ldh_elevatedTRUE": "ldh_elevated",
+}
+
+
+def _study_file(tmp_path, text: str) -> Path:
+    path = tmp_path / "study.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_study_files_covariates_make_the_disease_model(tmp_path):
+    """``analysis: covariates`` of an LBCL study file: the model has exactly those terms (and the
+    severity group), agrees with R, and Methods names them and says they are the plan's."""
+    from analysis.report.disease_results import disease_plan
+    from analysis.report.narrative.disease import DiseaseNarrative
+
+    path = _study_file(tmp_path, "disease: lbcl\nanalysis:\n  covariates: [age, ldh_elevated]\n")
+    settings = resolve_study(path, base=ROOT)
+    assert settings.disease == "lbcl" and disease_plan(settings.analysis)["covariates"] == ("age", "ldh_elevated")
+    results = compute_disease_results(load_settings(settings), **disease_plan(settings.analysis))
+    assert results.model.covariates == ("age", "ldh_elevated") and results.covariates_planned
+    assert results.covariates_unavailable == ()
+    for endpoint in ("pfs", "os"):
+        keys = {t.key for t in results.cox[endpoint].terms}
+        assert keys == {"age", "ldh_elevated", "severity_ge3", "severity_other"}, keys
+        assert results.cox[endpoint].n_coefficients == 4
+    # the landmark model refits the same model
+    assert {t.key for t in results.landmark_models[("pfs", 30)].cox.terms} == keys
+    cox = results.cox["pfs"]
+    assert (cox.n, cox.events) == (R_PLANNED["n"], R_PLANNED["events"])
+    terms = {t.key: t for t in cox.terms}
+    for r_name, key in R_PLANNED_TERMS.items():
+        t = terms[key]
+        for ours, what in ((t.hr, "hr"), (t.ci_low, "lower"), (t.ci_high, "upper"), (t.p, "p")):
+            assert _close(ours, R_PLANNED[what][r_name]), (key, what, ours, R_PLANNED[what][r_name])
+    # Methods: the covariates named by the one phrase machinery, and why they are these
+    text = DiseaseNarrative(results, settings)
+    assert text.confounders == text.model_covariates == "age (per year) and elevated LDH"
+    assert text.covariates_planned
+
+
+def test_without_covariates_the_disease_model_keeps_the_profiles_own(tmp_path):
+    from analysis.report.disease_results import disease_plan
+
+    path = _study_file(tmp_path, "disease: lbcl\nanalysis:\n  alpha: 0.05\n")
+    settings = resolve_study(path, base=ROOT)
+    assert "covariates" not in disease_plan(settings.analysis)  # not B-ALL's default list
+    results = compute_disease_results(load_settings(settings), **disease_plan(settings.analysis))
+    assert results.model.covariates == results.profile.covariates and not results.covariates_planned
+
+
+def test_a_covariate_outside_the_profiles_contract_is_an_error_listing_its_columns(tmp_path):
+    from analysis.inputs.studyfile import StudyFileError
+    from analysis.registry.concepts import covariate_columns
+    from analysis.registry.diseases import disease
+
+    mm = covariate_columns("mm")
+    assert {"r_iss", "high_risk_cytogenetics", "triple_class_refractory", "age", "prior_lines"} <= set(mm)
+    assert "ann_arbor_stage" not in mm and "bm_blasts_pct" not in mm
+    path = _study_file(tmp_path, "disease: mm\nanalysis:\n  covariates: [age, ann_arbor_stage]\n")
+    with pytest.raises(StudyFileError) as err:
+        resolve_study(path, base=ROOT)
+    message = str(err.value)
+    assert "analysis.covariates" in message and "'ann_arbor_stage'" in message and "disease: mm" in message
+    assert f"the valid ones for disease: mm are: {', '.join(mm)} (line 3)" in message
+    # an LBCL column is valid for LBCL, and a B-ALL one is not
+    resolve_study(_study_file(tmp_path, "disease: lbcl\nanalysis:\n  covariates: [ann_arbor_stage]\n"), base=ROOT)
+    with pytest.raises(StudyFileError, match="'bm_blasts_pct'.*for disease: lbcl"):
+        resolve_study(_study_file(tmp_path, "disease: lbcl\nanalysis:\n  covariates: [bm_blasts_pct]\n"), base=ROOT)
+    # the disease argument choosing another profile than the study file's: checked against its columns
+    lbcl = _study_file(tmp_path, "disease: lbcl\nanalysis:\n  covariates: [ann_arbor_stage]\n")
+    with pytest.raises(StudyFileError, match="'ann_arbor_stage'.*for disease: mm"):
+        resolve_study(lbcl, base=ROOT, disease="mm")
+    # and the library itself, called with another profile's column
+    study = load_study(ROOT / "data" / "mm" / "cohort.csv", cutoff="2020-10-16", disease="mm")
+    with pytest.raises(ValueError, match=f"'ann_arbor_stage' for disease: mm; the valid ones are: {', '.join(mm)}"):
+        compute_disease_results(study, covariates=["age", "ann_arbor_stage"])
+    assert disease("mm").covariates == tuple(c for c in disease("mm").covariates if c in mm)

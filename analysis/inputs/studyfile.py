@@ -154,9 +154,10 @@ def _option_field(option) -> tuple[Any, Any]:
     return kind, field_
 
 
-def _check_choices(option, value):
-    """A value outside the option's valid names is an error listing them."""
-    valid = option.valid()
+def _check_choices(option, value, disease: str | None = None):
+    """A value outside the option's valid names (those of the ``disease`` profile for an option
+    that depends on it) is an error listing them."""
+    valid = option.valid(disease)
     if not valid or value is None:
         return value
     if isinstance(value, dict):
@@ -172,9 +173,14 @@ def _check_choices(option, value):
     if unknown:
         raise ValueError(
             f"unknown {what}{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-            f"the valid ones are: {', '.join(valid)}"
+            f"the valid ones{_for_disease(option, disease)} are: {', '.join(valid)}"
         )
     return value
+
+
+def _for_disease(option, disease: str | None) -> str:
+    """' for disease: mm' when an option's valid names are those of a profile other than B-ALL."""
+    return f" for disease: {disease}" if option.by_disease and disease not in (None, DEFAULT_DISEASE) else ""
 
 
 def _distinct_days(cls, value: Any) -> Any:
@@ -194,8 +200,19 @@ def _distinct_days(cls, value: Any) -> Any:
 
 def _options_validator(cls, value, info):
     option = OPTIONS[info.field_name]
-    value = _check_choices(option, value)
+    value = _check_choices(option, value, _context_disease(info))
     return option.check(value) if option.check is not None and value is not None else value
+
+
+def _context_disease(info) -> str | None:
+    """The study file's disease profile, passed to the ``analysis:`` section's validators as the
+    validation context (:func:`read_study_file`); None (B-ALL) when it is not given or invalid
+    (its own error says so)."""
+    given = (info.context or {}).get("disease")
+    try:
+        return disease_profile(given).key
+    except ValueError:
+        return None
 
 
 #: The ``analysis:`` section: one field per :data:`analysis.registry.concepts.OPTIONS` entry,
@@ -537,7 +554,9 @@ def read_study_file(path) -> StudyFile:
         )
     raw = {key: value for key, value in raw.items() if value is not None}  # a section left empty
     try:
-        return StudyFile(path, _StudyModel.model_validate(raw))
+        # the disease chooses the columns the analysis plan can name (its covariates): the
+        # ``analysis:`` section's validators read it from the context
+        return StudyFile(path, _StudyModel.model_validate(raw, context={"disease": raw.get("disease")}))
     except ValidationError as exc:
         problems = [
             f"  {'.'.join(str(p) for p in err['loc']) or '(top level)'}: {_pydantic_message(err)}"
@@ -738,6 +757,11 @@ def resolve_study(
         profile = disease_profile(disease if _given(disease) else m.disease)
     except ValueError as exc:
         raise StudyFileError(str(exc)) from None
+    if profile.key != m.disease and "covariates" in m.analysis.model_fields_set:
+        try:  # the argument chose another profile than the study file's: its columns are the valid ones
+            _check_choices(OPTIONS["covariates"], m.analysis.covariates, profile.key)
+        except ValueError as exc:
+            raise StudyFileError(f"{where}: analysis.covariates: {exc}") from None
     demo_cohort, demo_kinetics, demo_cutoff = DEMO_COHORT, DEMO_KINETICS, DEMO_CUTOFF
     demo_kinetics_path: Path | None = demo_kinetics
     if profile.demo is not None:

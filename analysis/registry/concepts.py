@@ -327,26 +327,33 @@ class Option:
     #: pydantic Field constraints: (("gt", 0), ("lt", 0.5))
     bounds: tuple[tuple[str, float], ...] = ()
     kind: Any = None
-    choices: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None
+    choices: tuple[str, ...] | Callable[..., tuple[str, ...]] | None = None
     #: a further check of a value, returning it (normalised): a ValueError says what is wrong
     check: Callable[[Any], Any] | None = None
+    #: the valid names depend on the study's disease profile: ``choices`` takes its key
+    #: (``analysis.registry.diseases.DISEASES``; None: B-ALL)
+    by_disease: bool = False
 
-    def valid(self) -> tuple[str, ...]:
-        """The valid names ('' when any value of the kind is valid)."""
+    def valid(self, disease: str | None = None) -> tuple[str, ...]:
+        """The valid names ('' when any value of the kind is valid); ``disease``: the profile
+        whose names an option :attr:`by_disease` takes (None: B-ALL's)."""
         if self.choices is None:
             return ()
-        return tuple(self.choices() if callable(self.choices) else self.choices)
+        if not callable(self.choices):
+            return tuple(self.choices)
+        return tuple(self.choices(disease) if self.by_disease else self.choices())
 
 
 #: Column kinds of the data contract a Cox model can adjust for (text and dates cannot).
 MODEL_KINDS = ("number", "integer", "boolean", "sex", "status")
 
 
-def covariate_columns() -> tuple[str, ...]:
-    """Cohort columns of the data contract a multivariable model can name as covariates."""
-    from analysis.registry.contract import COHORT_FIELDS  # lazily: reading the registry needs no pandas
+def covariate_columns(disease: str | None = None) -> tuple[str, ...]:
+    """Cohort columns of a disease profile's data contract (its own columns and the shared
+    ones; None: B-ALL's) a multivariable model can name as covariates."""
+    from analysis.registry.diseases import disease as profile_of  # lazily: reading the registry needs no pandas
 
-    return tuple(f.name for f in COHORT_FIELDS if f.kind in MODEL_KINDS)
+    return tuple(f.name for f in profile_of(disease).fields if f.kind in MODEL_KINDS)
 
 
 def numeric_columns() -> tuple[str, ...]:
@@ -410,10 +417,12 @@ OPTIONS: dict[str, Option] = {
         Option(
             "covariates",
             list(BASELINE_COVARIATES),
-            "the adjustment covariates of the multivariable model: data-contract columns measured before "
-            "infusion (a column without any value is left out and Methods says so)",
+            "the adjustment covariates of the multivariable model: data-contract columns of the study's "
+            "disease profile measured before infusion (a column without any value is left out and Methods says "
+            "so); LBCL and MM without it: the profile's own baseline covariates",
             kind=list[str],
             choices=covariate_columns,
+            by_disease=True,
         ),
         Option(
             "covariate_cutoffs",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 
@@ -43,7 +44,7 @@ from analysis.estimators.landmark import (
 from analysis.estimators.ordinal import ResponderRates, ResponseDistribution, responder_rates, response_distribution
 from analysis.estimators.quality import DataQuality, data_quality
 from analysis.estimators.survival import FollowUp, SurvivalComparison, compare_survival, median_followup
-from analysis.registry.concepts import OPTIONS
+from analysis.registry.concepts import OPTIONS, covariate_columns
 from analysis.registry.disease_groups import prepare_disease_cohort
 from analysis.registry.diseases import Profile, disease
 from analysis.registry.groups import GROUPINGS
@@ -102,6 +103,9 @@ class DiseaseResults:
     #: the severity group) per endpoint, and the covariates left out for having no value
     model: ModelSpec | None = None
     covariates_unavailable: tuple[str, ...] = ()
+    #: whether the covariates are those the study file's ``analysis: covariates`` names (False:
+    #: the profile's own, :attr:`Profile.covariates`)
+    covariates_planned: bool = False
     cox: dict[str, CoxResult] = field(default_factory=dict)
     #: the landmark analysis: (endpoint, grouping) at ``landmark_day``, and the multivariable
     #: model refitted at the landmark ((endpoint, day))
@@ -206,12 +210,24 @@ def table1_overall(results: DiseaseResults) -> dict[str, ContinuousLevel | Categ
     return out
 
 
-def disease_model(df: pd.DataFrame, profile: Profile) -> tuple[ModelSpec, tuple[str, ...]]:
-    """The multivariable model of a profile: its baseline covariates that have a value in the data
-    (:attr:`Profile.covariates`, at the profile's cut-offs) and the severity group; and the
-    covariates left out for having none (as :func:`analysis.report.results.plan_model`)."""
-    present = tuple(c for c in profile.covariates if c in df.columns and df[c].notna().any())
-    absent = tuple(c for c in profile.covariates if c not in present)
+def disease_model(
+    df: pd.DataFrame, profile: Profile, covariates: Sequence[str] | None = None
+) -> tuple[ModelSpec, tuple[str, ...]]:
+    """The multivariable model of a profile: the covariates (the study file's ``analysis:
+    covariates``; None: the profile's own, :attr:`Profile.covariates`) that have a value in the
+    data, at the profile's cut-offs, and the severity group; and the covariates left out for
+    having none (as :func:`analysis.report.results.plan_model`). A name outside the profile's
+    contract columns a model can adjust for is a ValueError listing them."""
+    wanted = tuple(profile.covariates if covariates is None else covariates)
+    valid = covariate_columns(profile.key)
+    unknown = [c for c in wanted if c not in valid]
+    if unknown:
+        raise ValueError(
+            f"unknown covariate {', '.join(map(repr, unknown))} for disease: {profile.key}; "
+            f"the valid ones are: {', '.join(valid)}"
+        )
+    present = tuple(c for c in wanted if c in df.columns and df[c].notna().any())
+    absent = tuple(c for c in wanted if c not in present)
     cutoffs = tuple((c, float(v)) for c, v in profile.covariate_cutoffs if c in present)
     return ModelSpec(exposure=EXPOSURE, covariates=present, cutoffs=cutoffs, name="baseline"), absent
 
@@ -259,10 +275,27 @@ def _counts(df: pd.DataFrame, profile: Profile) -> dict[str, int]:
     return counts
 
 
-def compute_disease_results(study, alpha: float | None = None, landmark_day: int | None = None) -> DiseaseResults:
+def disease_plan(analysis) -> dict:
+    """The options of a study file's analysis plan (``settings.analysis``) the disease report
+    reads, as arguments of :func:`compute_disease_results`: ``alpha``, ``landmark_day`` and,
+    when the study file names them, ``covariates`` (not named: the profile's own, not B-ALL's
+    default)."""
+    plan = {"alpha": analysis.alpha, "landmark_day": analysis.landmark_day}
+    if "covariates" in analysis.model_fields_set:
+        plan["covariates"] = tuple(analysis.covariates)
+    return plan
+
+
+def compute_disease_results(
+    study,
+    alpha: float | None = None,
+    landmark_day: int | None = None,
+    covariates: Sequence[str] | None = None,
+) -> DiseaseResults:
     """Every statistic of the disease report for a loaded study (``study.disease`` not B-ALL);
-    ``alpha`` and ``landmark_day``: the study file's analysis plan (default: the registry's,
-    :data:`analysis.registry.concepts.OPTIONS`)."""
+    ``alpha``, ``landmark_day`` and ``covariates``: the study file's analysis plan
+    (:func:`disease_plan`; default: the registry's, :data:`analysis.registry.concepts.OPTIONS`,
+    and the profile's own covariates)."""
     alpha = float(OPTIONS["alpha"].default if alpha is None else alpha)
     day = int(OPTIONS["landmark_day"].default if landmark_day is None else landmark_day)
     profile = disease(study.disease)
@@ -294,7 +327,7 @@ def compute_disease_results(study, alpha: float | None = None, landmark_day: int
         key(g): compare_competing(df, g, data=frame, causes=PROGRESSION_CAUSES, population="All patients")
         for g in groupings
     }
-    model, unavailable = disease_model(df, profile)
+    model, unavailable = disease_model(df, profile, covariates)
     cox = {e: fit_cox(df, e, model=model) for e in MODEL_ENDPOINTS}
     landmark = landmark_analyses(df, MODEL_ENDPOINTS, LANDMARK_GROUPINGS, day)
     classified = toxicity_at_landmark(df, day) if day >= 0 else None
@@ -329,6 +362,7 @@ def compute_disease_results(study, alpha: float | None = None, landmark_day: int
         course_by=_table1_by(df, profile, not_collected, profile.course_table),
         model=model,
         covariates_unavailable=unavailable,
+        covariates_planned=covariates is not None,
         cox=cox,
         landmark_day=day,
         landmark=landmark,

@@ -537,6 +537,12 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
         return and_list(phrases) if phrases else "no covariate"
 
     @property
+    def covariates_planned(self) -> bool:
+        """Whether the covariates are the study file's (``analysis: covariates``): Methods then
+        says so instead of the profile's reasons for its own."""
+        return self.results.covariates_planned
+
+    @property
     def confounders(self) -> str:
         """The model's covariates and those left out for having no value: 'age (per year), ...,
         bridging therapy (the IPI score was left out: no patient has a value)'."""
