@@ -11,7 +11,7 @@ import re
 import pandas as pd
 import pytest
 from conftest import COHORT, KINETICS, captions, report_parameter
-from test_review_findings import _prose, _said
+from test_review_findings import _said
 
 from analysis.inputs.loading import load_study
 from analysis.report import tables
@@ -63,3 +63,54 @@ def test_survival_by_treatment_of_toxicity_is_cited_where_it_is_shown(text):
     after = sentence[sentence.index("treatment of toxicity") :]
     assert figure not in after and table in after, sentence
     assert figure in sentence  # survival by grade still points to its curves
+
+
+# --------------------------------------------------------------------------- 2. the "Table 2 fallacy"
+
+
+def _rows(markdown: str) -> list[list[str]]:
+    return [[c.strip() for c in line.strip("|").split("|")] for line in markdown.splitlines() if line.startswith("| ")]
+
+
+def test_the_covariates_of_the_model_are_adjustment_terms_not_effects(text, results):
+    """Results 3.6 said "Significant at the 5% level were Ph-positive for OS, ..." and Table 4
+    gave an E-value for every covariate. A model built to estimate the exposure (the severity
+    group) adjusted for confounders does not estimate the covariates' own effects: the prose
+    names no covariate's test, the table keeps their HRs with a footnote saying they are
+    adjustment terms, and gives E-values for the exposure's terms only."""
+    section = _said("_results-multivariable", text)
+    assert "Significant at" not in section and "No term of any model" not in section
+    for model in results.cox.values():
+        for term in model.covariate_terms:  # (the proportional-hazards checks name terms: diagnostics)
+            assert term.label not in section[: section.index("The global test of proportional hazards")], term.label
+    assert "E-value of each term of the exposure" in section and "E-value of every term" not in section
+    assert any(t.p < 0.05 for m in results.cox.values() for t in m.covariate_terms)  # Ph-positive: what was said
+
+    table = tables.table2(results.cox, results.e_values)
+    rows = _rows(table.markdown)
+    assert rows[0][-1] == "E-value (CI)"
+    covariates = {t.label for m in results.cox.values() for t in m.covariate_terms}
+    exposure = {t.label for m in results.cox.values() for t in m.exposure_terms}
+    seen_cov = seen_exp = 0
+    for row in rows[2:]:
+        label = row[0].replace("\\<", "<")
+        if label in covariates:
+            assert row[1] not in ("", "—") and row[-1] == "", row  # the HR stays, no E-value
+            seen_cov += 1
+        elif label in exposure:
+            assert re.fullmatch(r"\d+\.\d\d \(\d+\.\d\d\)", row[-1]), row
+            seen_exp += 1
+    assert seen_cov == sum(len(m.covariate_terms) for m in results.cox.values()) == 12
+    assert seen_exp == sum(len(m.exposure_terms) for m in results.cox.values()) == 6
+    # VanderWeele & Ding's E-value of the headline HR (common outcome: HR -> RR = (1 - 0.5^sqrt(HR)) / (1 - 0.5^sqrt(1/HR)))
+    # R: hr <- 1.41; rr <- (1 - 0.5^sqrt(hr)) / (1 - 0.5^sqrt(1/hr)); rr + sqrt(rr * (rr - 1))  (printed HR; table: 1.85)
+    grade3 = [r for r in rows if r[0].strip() == "Grade ≥3 CRS or severe ICANS"]
+    assert grade3[0][-1] == "1.85 (1.00)"
+    note = table.markdown.split("\n\n", 1)[1]
+    assert "the covariates' rows are adjustment terms, not effect estimates" in note
+    assert "no E-value is given for them" in note
+    # the supplement's tables of the same kind (the publication's model) carry the same footnote
+    publication = tables.table2(results.cox_publication).markdown
+    assert "the covariates' rows are adjustment terms, not effect estimates" in publication
+    supplement = _said("_supp-grades", text)
+    assert "are not effect estimates themselves" in supplement
