@@ -114,3 +114,31 @@ def test_the_covariates_of_the_model_are_adjustment_terms_not_effects(text, resu
     assert "the covariates' rows are adjustment terms, not effect estimates" in publication
     supplement = _said("_supp-grades", text)
     assert "are not effect estimates themselves" in supplement
+
+
+# --------------------------------------------------------------------------- 3. LFS is estimated among the patients in CR
+
+
+def _clauses(prose: str) -> list[str]:
+    """Clauses of the abstract: split at sentence ends and semicolons (not inside numbers)."""
+    return [c for c in re.split(r"(?<=[a-z0-9)%])[.;] ", prose) if c]
+
+
+def test_the_abstract_says_lfs_is_among_the_patients_in_cr(text, results):
+    """LFS (and its HR "for relapse or death") is defined only for the patients in CR at day
+    30: conditional on response. The abstract said "median LFS 7.1 months" and "for relapse
+    or death 0.78" without saying so."""
+    abstract = _said("_abstract", text)
+    lfs = [c for c in _clauses(abstract) if "LFS" in c or "relapse or death" in c or "leukemia-free" in c]
+    assert len(lfs) >= 3, lfs  # the outcome, its median, its HR
+    for clause in lfs:
+        assert "patients in CR" in clause, clause
+    assert f"median LFS (patients in CR) {text.median_survival('lfs')}" in abstract
+    assert f"for relapse or death (patients in CR) {text.survival_hr('lfs', 'crs', name=False)}" in abstract
+    # a study whose primary endpoint is LFS: the abstract's adjusted HR says so too
+    from analysis.inputs.loading import load_study
+
+    study = load_study(COHORT, KINETICS, report_parameter("cutoff"))
+    lfs_primary = Narrative(compute_results(study, primary_endpoint="lfs"))
+    assert lfs_primary.headline.endswith("for relapse or death among the patients in CR")
+    assert text.headline.endswith("for death") and text.primary_among == ""
