@@ -14,6 +14,7 @@ from conftest import COHORT, KINETICS, captions, report_parameter
 from test_review_findings import _said
 
 from analysis.inputs.loading import load_study
+from analysis.registry.groups import GROUPINGS
 from analysis.report import tables
 from analysis.report.narrative import Narrative
 from analysis.report.results import compute_results
@@ -142,3 +143,39 @@ def test_the_abstract_says_lfs_is_among_the_patients_in_cr(text, results):
     lfs_primary = Narrative(compute_results(study, primary_endpoint="lfs"))
     assert lfs_primary.headline.endswith("for relapse or death among the patients in CR")
     assert text.headline.endswith("for death") and text.primary_among == ""
+
+
+# --------------------------------------------------------------------------- 4. two groupings that coincide are one comparison
+
+
+def test_the_count_of_peak_comparisons_counts_distinct_comparisons(text, results, raw):
+    """Results 3.7 said "Of the 4 comparisons of the peak": among the 24 patients with kinetics
+    every one with ICANS also had CRS, so concurrent CRS and ICANS versus the others is ICANS
+    versus no ICANS (Figure 4 draws it once). Counted on the raw export: 3 distinct splits."""
+    kin = pd.read_csv(KINETICS, comment="#", dtype=str)
+    sampled = raw[raw["patient_id"].isin(set(kin["patient_id"]))]
+    crs = sampled["crs_grade"].astype(int) > 0
+    icans = sampled["icans_grade"].astype(int) > 0
+    assert ((crs & icans) == icans).all() and 0 < icans.sum() < len(sampled)  # "both" is "ICANS" here
+    severity_differs = len({(a, b) for a, b in zip(crs, icans)}) > 2  # 3 severity groups: a split of its own
+    assert severity_differs
+    assert text.kinetics_tests.n == 3 and text.kinetics_tests.n_tested == 3
+    section = _said("_results-kinetics", text)
+    assert "Of the 4 comparisons" not in section
+    assert (
+        "Of the 3 comparisons of the peak (concurrent CRS and ICANS versus the others divided these patients "
+        "as ICANS did, so it is counted once), none reached statistical significance" in section
+    )
+
+
+def test_groupings_that_divide_the_patients_differently_are_all_counted(results):
+    """Where concurrent CRS and ICANS is not ICANS (a patient with ICANS but no CRS among those
+    with kinetics), the four comparisons are four and no sentence says two coincide."""
+    import dataclasses
+
+    patients = results.kinetics_patients.copy()
+    column = GROUPINGS["concurrent"].column
+    icans_only = patients.index[patients[GROUPINGS["icans"].column].astype(str) == "yes"][0]
+    patients.loc[icans_only, column] = "others"  # an ICANS patient without CRS: no longer "both"
+    other = Narrative(dataclasses.replace(results, kinetics_patients=patients))
+    assert other.kinetics_coinciding == "" and other.kinetics_tests.n == 4
