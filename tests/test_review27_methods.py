@@ -93,7 +93,7 @@ def test_the_covariates_of_the_model_are_adjustment_terms_not_effects(text, resu
     covariates = {t.label for m in results.cox.values() for t in m.covariate_terms}
     exposure = {t.label for m in results.cox.values() for t in m.exposure_terms}
     seen_cov = seen_exp = 0
-    for row in rows[2:]:
+    for row in rows[1:]:
         label = row[0].replace("\\<", "<")
         if label in covariates:
             assert row[1] not in ("", "—") and row[-1] == "", row  # the HR stays, no E-value
@@ -179,3 +179,60 @@ def test_groupings_that_divide_the_patients_differently_are_all_counted(results)
     patients.loc[icans_only, column] = "others"  # an ICANS patient without CRS: no longer "both"
     other = Narrative(dataclasses.replace(results, kinetics_patients=patients))
     assert other.kinetics_coinciding == "" and other.kinetics_tests.n == 4
+
+
+# --------------------------------------------------------------------------- 5. one precision per row of Table 1
+
+
+_MEDIAN_RANGE = re.compile(r"^−?[\d,]+(?:\.(\d+))? \(−?[\d,]+(?:\.(\d+))?–−?[\d,]+(?:\.(\d+))?\)$")
+
+
+def _decimals_of(cell: str) -> set[int]:
+    m = _MEDIAN_RANGE.match(cell)
+    assert m, cell
+    return {len(g or "") for g in m.groups()}
+
+
+def test_a_numeric_row_has_one_precision_in_every_column_and_in_the_text(text, results, raw):
+    """Table 1 printed "4 (0–7)" beside "3.5 (1.0–13.0)" (prior therapy lines), "5.2 (0.0–95.0)"
+    beside "33 (0–92)" (marrow blasts), "1 (1–4)" beside "1.0 (0.4–4.3)" (dose). Each numeric
+    row now has one number of decimals in every column; the course table's rows too; the text's
+    median (range) and medians of the same variable keep the row's precision."""
+    lines = pd.to_numeric(raw["prior_lines"])
+    crs = raw["crs_grade"].astype(int) > 0
+    # the 3.5 that forces a decimal on the row (76 patients with CRS: the mean of the 38th and 39th)
+    assert lines[crs].median() == 3.5 and lines[~crs].median() == 4 and lines.max() == 13
+    for variables in (tables.baseline_variables(), tables.course_variables()):
+        table = tables.table1(results.table1, overall=results.table1_overall, variables=variables)
+        numeric_rows = 0
+        for row in _rows(table.markdown)[1:]:
+            cells = [c for c in row[1:] if _MEDIAN_RANGE.match(c)]
+            if not cells:
+                continue
+            numeric_rows += 1
+            decimals = set().union(*(_decimals_of(c) for c in cells))
+            assert len(decimals) == 1, row
+        assert numeric_rows >= 2
+    baseline = _rows(tables.table1(results.table1, overall=results.table1_overall).markdown)
+    by_label = {r[0]: r[1:] for r in baseline}
+    assert by_label["Prior therapy lines"][:3] == ["4.0 (0.0–13.0)", "4.0 (0.0–7.0)", "3.5 (1.0–13.0)"]
+    blasts = next(v for k, v in by_label.items() if k.startswith("BM blasts"))
+    assert blasts[1:3] == ["5.2 (0.0–95.0)", "33.0 (0.0–92.0)"]
+    dose = next(v for k, v in by_label.items() if k.startswith("Infused CAR-T dose"))
+    assert dose[-3] == "1.0 (1.0–4.0)" and dose[0] == "1.0 (0.4–4.3)"
+    # the text: the same variable at the precision of its row
+    assert text.median_range("age") == by_label["Age, years"][0] == "28 (2–70)"
+    assert text.median_range("cart_dose_1e6_per_kg") == dose[0]
+    assert "median 2.0 vs 4.0" in text.table1_differences("icans")
+
+
+def test_row_decimals_is_the_finest_precision_of_the_row():
+    from types import SimpleNamespace as D
+
+    from analysis.report.formatting import fmt_median_range, row_decimals
+
+    whole, half = D(median=4, min=0, max=7), D(median=3.5, min=1, max=13)
+    assert row_decimals(whole) == 0 and row_decimals(whole, half) == 1 and row_decimals(whole, None) == 0
+    d = row_decimals(whole, half)
+    assert fmt_median_range(4, 0, 7, decimals=d) == "4.0 (0.0–7.0)" and fmt_median_range(4, 0, 7) == "4 (0–7)"
+    assert row_decimals(D(median=254, min=2, max=27231), D(median=9.5, min=2, max=481)) == 0  # thousands: whole

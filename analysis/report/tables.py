@@ -60,6 +60,7 @@ from analysis.report.formatting import (
     fmt_shift_ci,
     fmt_signed,
     is_missing,
+    row_decimals,
 )
 from analysis.report.pvalues import PValueTable, family_display, ph_term_label
 
@@ -236,12 +237,14 @@ def _category(level: CategoricalLevel, category: str | None):
     return next((c for c in level.categories if str(c.category) == category), None)
 
 
-def _table1_cell(comparison: Comparison | None, position: int, category: str | None) -> str:
+def _table1_cell(
+    comparison: Comparison | None, position: int, category: str | None, decimals: int | None = None
+) -> str:
     if comparison is None or position >= len(comparison.levels):
         return CELL_MISSING
     level = comparison.levels[position]
     if isinstance(level, ContinuousLevel) or comparison.kind == "continuous":
-        return fmt_median_range(level.median, level.min, level.max, missing=CELL_MISSING)
+        return fmt_median_range(level.median, level.min, level.max, missing=CELL_MISSING, decimals=decimals)
     found = _category(level, category)
     if found is None:  # category never observed in the data: zero of n
         return fmt_count_pct(0, 0.0 if level.n else None) if level.n else CELL_MISSING
@@ -255,17 +258,31 @@ NOT_TESTED = (
 )
 
 
-def _overall_cell(level) -> str:
+def _overall_cell(level, decimals: int | None = None) -> str:
     if level is None:
         return CELL_MISSING
     if isinstance(level, ContinuousLevel):
-        return fmt_median_range(level.median, level.min, level.max, missing=CELL_MISSING)
+        return fmt_median_range(level.median, level.min, level.max, missing=CELL_MISSING, decimals=decimals)
     return ""
 
 
-def _overall_category(level, category: str | None) -> str:
+def table1_row_decimals(
+    comparisons: Mapping[tuple[str, str], Comparison],
+    overall: Mapping[str, object] | None,
+    variable: str,
+    groupings: Sequence[str] = TABLE1_GROUPINGS,
+) -> int | None:
+    """The precision of a numeric variable's row (:func:`row_decimals` of its cells: all
+    patients and each level of each grouping), None for a categorical variable."""
+    levels = [overall.get(variable) if overall is not None else None]
+    levels += [lv for g in groupings if (variable, g) in comparisons for lv in comparisons[(variable, g)].levels]
+    numeric = [lv for lv in levels if isinstance(lv, ContinuousLevel)]
+    return row_decimals(*numeric) if numeric else None
+
+
+def _overall_category(level, category: str | None, decimals: int | None = None) -> str:
     if level is None or isinstance(level, ContinuousLevel):
-        return _overall_cell(level)
+        return _overall_cell(level, decimals)
     found = next((c for c in level.categories if str(c.category) == category), None)
     if found is None:
         return fmt_count_pct(0, 0.0) if level.n else CELL_MISSING
@@ -368,15 +385,16 @@ def table1(
                 p_cells[g] = Cell(CELL_MISSING, not_tested_mark)
                 any_not_tested = True
         level_all = overall.get(variable) if overall is not None else None
+        decimals = table1_row_decimals(comparisons, overall, variable, groupings)  # one precision per row
 
         def value_cells(category):
             cells = []
             if overall is not None:
-                cells.append(Cell(_overall_category(level_all, category)))  # noqa: B023
+                cells.append(Cell(_overall_category(level_all, category, decimals)))  # noqa: B023
             for g in groupings:
                 comparison = comparisons.get((variable, g))  # noqa: B023 (called in this iteration)
                 for i, _ in enumerate(GROUPINGS[g].levels):
-                    cells.append(Cell(_table1_cell(comparison, i, category)))
+                    cells.append(Cell(_table1_cell(comparison, i, category, decimals)))  # noqa: B023
                 cells.append(None)  # p placeholder
             return cells
 
