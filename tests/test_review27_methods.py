@@ -236,3 +236,12 @@ def test_row_decimals_is_the_finest_precision_of_the_row():
     d = row_decimals(whole, half)
     assert fmt_median_range(4, 0, 7, decimals=d) == "4.0 (0.0–7.0)" and fmt_median_range(4, 0, 7) == "4 (0–7)"
     assert row_decimals(D(median=254, min=2, max=27231), D(median=9.5, min=2, max=481)) == 0  # thousands: whole
+
+
+def test_the_methods_promise_e_values_for_the_exposure_only(text):
+    methods = _said("_methods", text)
+    assert "For every hazard ratio of the multivariable model we report the E-value" not in methods
+    assert "For each hazard ratio of the exposure in the multivariable model we report the E-value" in methods
+    assert "the covariates are adjustment terms, not effect estimates" in methods
+    supplement = _said("_supp-methods", text)
+    assert "ratio of the exposure in the multivariable model (not of the covariates" in supplement
