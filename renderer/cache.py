@@ -36,6 +36,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analysis.inputs.paths import STUDY_PARAMETER, check_regular, resolve_path
 from analysis.registry.concepts import SOFTWARE
 
 #: Bump when the entry layout or the meaning of cached outputs changes.
@@ -58,6 +59,10 @@ def _json(obj) -> bytes:
 
 
 def file_digest(path) -> str:
+    """SHA-256 of a regular file's contents; a named pipe, a device, a folder or a socket
+    is refused before it is opened (an OSError: opening a FIFO waits for a writer forever,
+    ``/dev/zero`` never ends)."""
+    check_regular(path)
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -115,17 +120,20 @@ def effective_params(doc, overrides: dict) -> dict:
 def data_files(params: dict, project_dir) -> dict:
     """{parameter name: sha256 of the file's contents} for parameters naming a file.
 
-    Relative paths are resolved against the project directory (the kernel's working
-    directory). A parameter naming a missing file hashes as None: the render will fail
-    (or not read it), and a file appearing later changes the key.
+    Paths are resolved exactly as the loader resolves them (one definition:
+    :func:`analysis.inputs.paths.resolve_path`: ``~`` expanded, relative paths against the
+    project directory, the kernel's working directory). A parameter naming a missing file
+    hashes as None: the render will fail (or not read it), and a file appearing later
+    changes the key.
     """
     out = {}
     for name, value in sorted(params.items()):
         if not isinstance(value, str) or not value.strip() or "\n" in value or len(value) > 4096:
             continue
-        path = Path(value)
-        if not path.is_absolute():
-            path = Path(project_dir) / path
+        try:
+            path = resolve_path(value, project_dir)
+        except RuntimeError:  # '~someone' with no such user: the loader cannot read it either
+            continue
         try:
             if path.is_file():
                 out[name] = file_digest(path)
@@ -148,19 +156,29 @@ def _yaml_strings(value):
 
 
 def config_files(params: dict, project_dir) -> dict:
-    """{path: sha256} of the YAML files at the project root or named by a parameter (not
-    `_quarto.yml`, already read by the renderer), and of every file they name."""
+    """{path: sha256} of the YAML files at the project root, of the study file (the
+    ``study`` parameter, whatever its name or extension: the loader reads any file given
+    as ``--study``/``STUDY=``/``-P study:``) and of any other parameter naming a ``.yml``
+    or ``.yaml`` file (not `_quarto.yml`, already read by the renderer), and of every file
+    they name. Paths are resolved as the loader resolves them
+    (:func:`analysis.inputs.paths.resolve_path`)."""
     import yaml
 
     from analysis.inputs import yamlstrict
 
     project_dir = Path(project_dir)
     yamls = [p for p in sorted(project_dir.glob("*.y*ml")) if p.name != "_quarto.yml"]
-    for value in params.values():
-        if isinstance(value, str) and value.lower().endswith((".yml", ".yaml")) and "\n" not in value:
-            path = Path(value) if os.path.isabs(value) else project_dir / value
-            if path not in yamls:
-                yamls.append(path)
+    for name, value in sorted(params.items()):
+        if not isinstance(value, str) or not value.strip() or "\n" in value or len(value) > 4096:
+            continue
+        if name != STUDY_PARAMETER and not value.lower().endswith((".yml", ".yaml")):
+            continue
+        try:
+            path = resolve_path(value, project_dir)
+        except RuntimeError:  # '~someone' with no such user
+            continue
+        if path not in yamls:
+            yamls.append(path)
     out = {}
     for path in yamls:
         try:
@@ -177,12 +195,11 @@ def config_files(params: dict, project_dir) -> dict:
         for text in _yaml_strings(parsed):
             if not text.strip() or "\n" in text or len(text) > 4096:
                 continue
-            named = Path(text).expanduser()
-            named = named if named.is_absolute() else path.parent / named
             try:
+                named = resolve_path(text, path.parent)  # as StudyFile.data_path resolves it
                 if named.is_file():
                     out[str(named)] = file_digest(named)
-            except OSError:
+            except (OSError, RuntimeError):
                 pass
     return out
 

@@ -324,3 +324,29 @@ def test_a_hidden_old_export_is_counted_not_refused(tmp_path):
     assert "'Center C+D' (hidden; 15 rows, 15 patients; the same columns)" in note
     assert note.endswith("Name the sheet to read if that is not the right one.")
     assert [(o.rows, o.patients, o.same_table) for o in study.other_sheets] == [(15, 15, True), (1, 1, False)]
+
+
+def test_rows_hidden_in_the_workbook_are_read_and_counted_in_a_note(tmp_path):
+    """Second attack: 10 rows filtered out by an autoFilter and 5 collapsed in an outline
+    group were read (right: nothing is lost) without a word, while Excel showed 78 rows."""
+    import openpyxl
+
+    rows = _typed_rows()
+    path = _workbook(tmp_path / "cohort.xlsx", {"Export": rows})
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Export"]
+    ws.auto_filter.ref = f"A1:{openpyxl.utils.get_column_letter(len(rows[0]))}{len(rows)}"
+    for number in range(2, 12):  # filtered out
+        ws.row_dimensions[number].hidden = True
+    ws.row_dimensions.group(20, 24, outline_level=1, hidden=True)  # a collapsed group
+    wb.save(path)
+    study = load_study(path, KINETICS, "2023-03-01")
+    assert len(study.cohort) == len(rows) - 1 == 93  # every row read
+    [note] = [n for n in study.notes if "hidden in the workbook" in n]
+    assert note.startswith("cohort.xlsx: 15 rows of sheet 'Export' are hidden in the workbook")
+    assert "rows 2, 3, 4, 5, 6, 7, 8, 9, ...)" in note
+
+
+def test_a_workbook_without_hidden_rows_has_no_such_note(tmp_path):
+    path = _workbook(tmp_path / "cohort.xlsx", {"Export": _typed_rows()})
+    assert not [n for n in load_study(path, KINETICS, "2023-03-01").notes if "hidden in the workbook" in n]

@@ -220,6 +220,33 @@ def test_ids_that_differ_visibly_are_two_patients():
     assert identity_key("  ＰＴ\u200bＱＸ  0001 ") == identity_key("ptqx 0001")
 
 
+@pytest.mark.parametrize(
+    ("original", "copy"),
+    [("7", "007"), ("12", "12.0"), ("0012", "12.00"), ("3.50", "3.5"), ("0", "000"), ("４２", "42.0")],
+)
+def test_ids_equal_as_numbers_are_one_patient_counted_twice(tmp_path, original, copy):
+    """A spreadsheet drops leading zeros ("007" -> "7") or adds ".0" ("12" -> "12.0") to an
+    id column it took for numbers; both spellings in one export are one patient twice
+    (before: 'OK: 95 patients' for 93), an error naming both rows."""
+    header, data = hostile.bundled_rows()
+    first = [original, *data[0][1:]]
+    path = tmp_path / "twice.csv"
+    path.write_text(_csv([header, first, *data[1:], [copy, *first[1:]]]), encoding="utf-8")
+    violations = _violations(path)
+    assert [(v.row, v.column) for v in violations] == [(2, "patient_id"), (95, "patient_id")]
+    for v in violations:
+        assert v.rule.startswith("duplicate patient_id (rows 2, 95; spelled differently, equal as numbers ("), v.rule
+
+
+def test_ids_that_are_different_numbers_or_not_numbers_stay_apart():
+    from analysis.registry.contract import duplicate_key
+
+    assert duplicate_key("7") != duplicate_key("70") != duplicate_key("0.7")
+    assert duplicate_key("12.5") != duplicate_key("125") and duplicate_key("1e1") != duplicate_key("10")
+    assert duplicate_key("P007") != duplicate_key("P7")  # a code with letters keeps its zeros
+    assert duplicate_key("-7") != duplicate_key("7")
+
+
 def test_kinetics_samples_of_one_patient_spelled_twice_on_one_day_are_duplicates(tmp_path):
     lines = KINETICS.read_text(encoding="utf-8").splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("patient_id"))

@@ -9,6 +9,7 @@ file whose keys are exactly those `map` meant to write.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -107,8 +108,8 @@ def test_a_study_file_larger_than_the_limit_is_not_read_whole(tmp_path):
     study.write_bytes(b"title: x\n" + b"# padding\n" * (yamlstrict.MAX_BYTES // 10 + 1))
     with pytest.raises(StudyFileError, match=r"larger than 1,000,000 bytes"):
         read_study_file(study)
-    # a device never ends: only the first MAX_BYTES + 1 bytes are read
-    with pytest.raises(yamlstrict.StrictYAMLError, match="larger than 10 bytes"):
+    # a device never ends: it is refused before it is opened (tests/test_hostile_paths.py)
+    with pytest.raises(OSError, match="it is a device, not a file"):
         yamlstrict.read_limited("/dev/zero", limit=10)
 
 
@@ -292,3 +293,167 @@ def test_a_scalar_reads_back_as_itself_on_one_line(value):
 def test_a_comment_stays_one_comment():
     line = "# " + yamlstrict.comment("a\nb: 1\rc: 2\u2028d: 3\x85e\x00f")
     assert yamlstrict.load(f"x: 1\n{line}\n") == {"x": 1}
+
+
+# --------------------------------------------------------------------------- a mapped header the export lacks
+
+
+def _renamed_export(tmp_path, old: str, new: str) -> Path:
+    lines = (ROOT / "data" / "cohort.csv").read_text().splitlines(keepends=True)
+    lines = [line for line in lines if not line.startswith("#")]
+    lines[0] = lines[0].replace(old, new)
+    path = tmp_path / "cohort.csv"
+    path.write_text("".join(lines))
+    return path
+
+
+def _load_mapped(cohort: Path, columns: dict, not_collected=()):
+    from analysis.inputs.loading import load_study
+    from analysis.inputs.readers import ColumnMapping
+
+    return load_study(
+        cohort, None, cutoff="2023-03-01", mapping=ColumnMapping(columns=columns), not_collected=not_collected
+    )
+
+
+def test_a_mapped_optional_header_the_export_lacks_is_an_error_not_not_collected(tmp_path):
+    """Second attack: `columns: mrd_negative: "MRD negative"` and next month's export says
+    "MRD neg (flow)": MRD-negative CR vanished from the report ('not collected'), validate OK."""
+    from analysis.inputs.loading import InputError
+
+    cohort = _renamed_export(tmp_path, "mrd_negative", "MRD neg (flow)")
+    with pytest.raises(InputError) as info:
+        _load_mapped(cohort, {"seizure": "seizure", "mrd_negative": "MRD negative"})
+    (violation,) = info.value.violations
+    assert violation.column == "mrd_negative" and violation.value == "MRD negative"
+    assert "maps mrd_negative to the header 'MRD negative', which the export does not have" in violation.rule
+    assert "did you mean 'MRD neg (flow)'?" in violation.rule
+    # the same file, mapped right, reads MRD; declared not collected, it is not an error
+    assert _load_mapped(cohort, {"mrd_negative": "MRD neg (flow)"}).cohort["mrd_negative"].notna().any()
+    assert "mrd_negative" in _load_mapped(cohort, {"mrd_negative": "MRD negative"}, ["mrd_negative"]).not_collected
+
+
+def test_a_mapped_required_header_the_export_lacks_is_said_once_with_the_header(tmp_path):
+    from analysis.inputs.loading import InputError
+
+    cohort = _renamed_export(tmp_path, "age", "Age at infusion")
+    with pytest.raises(InputError) as info:
+        _load_mapped(cohort, {"age": "Age (years)"})
+    header = [v for v in info.value.violations if v.row is None]
+    assert [(v.column, v.value) for v in header] == [("age", "Age (years)")]
+    assert "did you mean 'Age at infusion'?" in header[0].rule
+
+
+def test_validate_says_the_mapped_header_is_missing(tmp_path, capsys):
+    cohort = _renamed_export(tmp_path, "mrd_negative", "MRD neg (flow)")
+    study = tmp_path / "study.yml"
+    study.write_text('data:\n  cohort: cohort.csv\n  cutoff: 2023-03-01\ncolumns:\n  mrd_negative: "MRD negative"\n')
+    assert cli.main(["validate", "--study", str(study)]) != 0
+    out = capsys.readouterr()
+    assert "which the export does not have (did you mean 'MRD neg (flow)'?)" in out.out + out.err
+    assert cohort.exists()
+
+
+# --------------------------------------------------------------------------- numbers that are no numbers
+
+NOT_FINITE = [".nan", ".NaN", ".inf", "-.inf", "+.inf", "1e400", "-1e400", '"nan"', '"Infinity"', '"-inf"']
+
+
+def _numeric_options():
+    """Every number a study file's `analysis:` section takes, as a line writing VALUE there."""
+    from analysis.registry.concepts import OPTIONS
+
+    for key, option in OPTIONS.items():
+        default = option.default
+        if isinstance(default, bool):
+            continue
+        if isinstance(default, int | float):
+            yield key, f"  {key}: VALUE"
+        elif isinstance(default, dict) and default and all(isinstance(v, int | float) for v in default.values()):
+            name = next(iter(default))
+            yield key, f"  {key}: {{{name}: VALUE}}"
+
+
+def test_every_numeric_option_is_covered():
+    assert {k for k, _ in _numeric_options()} >= {
+        "alpha",
+        "covariate_cutoffs",
+        "landmark_day",
+        "sensitivity_landmark_day",
+        "mrd_threshold_pct",
+        "min_cell_size",
+        "visit_windows",
+    }
+
+
+@pytest.mark.parametrize("value", NOT_FINITE)
+@pytest.mark.parametrize(("key", "line"), list(_numeric_options()))
+def test_a_number_that_is_nan_or_infinite_is_a_study_file_error_naming_the_line(tmp_path, key, line, value):
+    """Second attack: `covariate_cutoffs: {age: .nan}` passed validate; the manuscript said
+    'age (>=nan years versus <nan years)', the models silently lost age, and `results` died
+    in a traceback (NaN is no JSON)."""
+    study = tmp_path / "study.yml"
+    study.write_text("title: x\nanalysis:\n" + line.replace("VALUE", value) + "\n")
+    with pytest.raises(StudyFileError) as info:
+        read_study_file(study)
+    message = str(info.value)
+    assert f"analysis.{key}" in message and "(line 3)" in message, message
+    if key in ("alpha", "covariate_cutoffs", "mrd_threshold_pct"):  # numbers with a fraction
+        assert "finite number" in message, message  # (a whole-number option says 'valid integer')
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf"])
+def test_a_nan_anywhere_in_a_study_file_is_refused(tmp_path, value):
+    study = tmp_path / "study.yml"
+    study.write_text(f'title: x\nvalues:\n  sex:\n    "1": M\n    "2": {value}\n')
+    with pytest.raises(StudyFileError, match=r"values\.sex\.2: .* is not a finite number .*\(line 5\)"):
+        read_study_file(study)
+
+
+def test_results_refuses_a_nan_cutoff_without_a_traceback(tmp_path, capsys):
+    study = tmp_path / "study.yml"
+    study.write_text(
+        f"data:\n  cohort: {ROOT / 'data' / 'cohort.csv'}\n  cutoff: 2023-03-01\nanalysis:\n  covariate_cutoffs: {{age: .nan}}\n"
+    )
+    assert cli.main(["results", "--study", str(study)]) != 0
+    out = capsys.readouterr()
+    assert "analysis.covariate_cutoffs.age" in out.err + out.out and "finite number" in out.err + out.out
+
+
+# --------------------------------------------------------------------------- a real export at the demo's path
+
+
+@pytest.fixture
+def demo_path(tmp_path, monkeypatch):
+    """A project whose bundled demo lives at tmp/data/cohort.csv (the real one is not touched)."""
+    from analysis.inputs import studyfile
+
+    (tmp_path / "data").mkdir()
+    path = tmp_path / "data" / "cohort.csv"
+    monkeypatch.setattr(studyfile, "DEMO_COHORT", path)
+    monkeypatch.setattr(studyfile, "DEMO_KINETICS", tmp_path / "data" / "kinetics.csv")
+    return path
+
+
+def test_a_real_export_saved_over_the_demo_is_not_the_demo(demo_path, tmp_path):
+    """Second attack: a team's export (no synthetic marker line) copied to data/cohort.csv got
+    the demo's cut-off silently, its title, and 'synthetic data ... describe no patient'
+    in Methods and Declarations."""
+    lines = (ROOT / "data" / "cohort.csv").read_text().splitlines(keepends=True)
+    assert lines[0].startswith("# SYNTHETIC")
+    demo_path.write_text("".join(lines[1:]))  # the team's own export: no marker line
+    with pytest.raises(StudyFileError, match="no data cut-off for .*data/cohort.csv"):
+        resolve_study(None, base=tmp_path)
+    settings = resolve_study(None, cutoff="2023-06-30", base=tmp_path)
+    assert not settings.is_demo
+    assert "synthetic" not in (settings.title + (settings.subtitle or "")).lower()
+    assert settings.declarations.ethics is None or "synthetic" not in settings.declarations.ethics
+
+
+def test_the_bundled_demo_with_its_marker_is_still_the_demo(demo_path, tmp_path):
+    from analysis.inputs.studyfile import DEMO_CUTOFF, DEMO_TITLE
+
+    shutil.copy(ROOT / "data" / "cohort.csv", demo_path)
+    settings = resolve_study(None, base=tmp_path)
+    assert settings.is_demo and settings.title == DEMO_TITLE
+    assert settings.cutoff.isoformat() == DEMO_CUTOFF and settings.origins["cutoff"] == "bundled demo"

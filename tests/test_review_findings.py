@@ -428,13 +428,15 @@ def number_format_problems(text: str) -> list[str]:
     document's text: a p-value printed as 1.000, scientific notation, a range whose two ends
     have different decimals, a number of four digits or more without thousands separators."""
     problems = []
+    text = re.sub(r"\bcommit [0-9a-f]{7,40}\b", "commit", text)  # the code-availability statement's hash
 
     def where(m) -> str:
         return text[max(0, m.start() - 30) : m.end() + 10].replace("\n", " ")
 
     for m in re.finditer(r"(?<![\d.])1\.000(?!\d)|\bp\s*=\s*1(?:\.0+)?\b", text):
         problems.append(f"p of 1: {where(m)!r}")
-    for m in re.finditer(r"\d(?:\.\d+)?e[+-]?\d+\b", text):
+    # (not inside a word: a commit hash such as 7e1f58b9e219 is no number)
+    for m in re.finditer(r"(?<![\w.])\d+(?:\.\d+)?e[+-]?\d+(?![\w.])", text):
         problems.append(f"scientific notation: {where(m)!r}")
     for m in _RANGE.finditer(text):
         a, b = m.group(1), m.group(2)

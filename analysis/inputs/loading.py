@@ -13,6 +13,7 @@ Public API: :func:`load_cohort`, :func:`load_kinetics`, :func:`load_study`,
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -22,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.inputs import redcap
-from analysis.inputs.errors import InputError, Violation
+from analysis.inputs.errors import InputError, Violation, clip
 from analysis.inputs.readers import (
     NO_MAPPING,
     ColumnMapping,
@@ -30,6 +31,7 @@ from analysis.inputs.readers import (
     Source,
     check_header,
     is_marker_line,
+    normal_name,
     open_source,
     parse_chunk,
     parse_column,
@@ -139,6 +141,7 @@ def _load(
         if source is None:
             source = open_source(path, sheet=sheet, headers=mapping.headers(fields))
         positions, violations = check_header(source.header, fields, what)
+        violations = _mapped_headers_missing(source.header, positions, violations, fields, mapping, not_collected)
         for name in not_collected:
             positions.pop(name, None)
         uncollected = tuple(f.name for f in fields if f.optional_column and f.name not in positions)
@@ -176,6 +179,45 @@ def _load(
     return _Loaded(
         frame, _with_file(violations, path), source.comments, tuple(source.notes), absent, uncollected, source.others
     )
+
+
+def _mapped_headers_missing(header, positions, violations, fields, mapping: ColumnMapping, not_collected):
+    """A header the study file maps (``columns:``, ``kinetics_columns:``) that the export
+    lacks is an error naming the header, with the closest header of the export: the study
+    file says the column is collected, so it is never taken as "not collected" (an optional
+    column would vanish from the report: next month's export renamed "MRD negative" to
+    "MRD neg (flow)"). It replaces the plain "missing column" of a required column."""
+    expected = {f.name for f in fields}
+    unread = [str(h) for h in header if str(h).strip() and h not in expected]
+    out = list(violations)
+    for export_header, name in mapping.headers(fields).items():
+        if name in positions or name in not_collected:
+            continue
+        close = difflib.get_close_matches(export_header.lower(), [h.lower() for h in unread], n=1, cutoff=0.5)
+        near = [h for h in unread if close and h.lower() == close[0]] or [
+            h
+            for h in unread
+            if normal_name(h).startswith(name)  # "Age at infusion" for age
+        ]
+        if near:
+            hint = f"did you mean '{clip(near[0], 60)}'?"
+        elif unread:
+            hint = "headers of the export not read: " + ", ".join(f"'{clip(h, 40)}'" for h in unread[:5])
+        else:
+            hint = "every header of the export is read"
+        out = [v for v in out if not (v.row is None and v.column == name and v.rule == "missing column")]
+        out.append(
+            Violation(
+                None,
+                None,
+                name,
+                f"the study file maps {name} to the header '{clip(export_header, 60)}', which the export does "
+                f"not have ({hint}); correct the study file's `columns:` (or, for a column the registry does "
+                f"not collect, list {name} under `not_collected:`)",
+                export_header,
+            )
+        )
+    return out
 
 
 def _with_file(violations: Iterable[Violation], path: Path) -> list[Violation]:

@@ -28,7 +28,6 @@ import functools
 import io
 import os
 import re
-import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field  # 'field' names a data-contract field below
@@ -38,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.inputs.errors import InputError, Violation, clip, file_error
+from analysis.inputs.paths import not_a_file
 from analysis.inputs.xlsx import OtherSheet, Percent, read_table
 from analysis.registry.contract import (
     BOOLEAN,
@@ -320,19 +320,6 @@ class Source:
     notes: list[str] = dataclass_field(default_factory=list)
 
 
-def _not_a_file(mode: int) -> str | None:
-    """What a path that is not a regular file is, in words (None for a regular file)."""
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"  # opening it would wait for a writer, possibly forever
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
-
-
 def open_source(path: Path, sheet: str | None = None, headers: Mapping[str, str] | None = None) -> Source:
     """The table of a file; ``sheet`` names the sheet of a workbook to read; ``headers``
     maps an export's header to its contract name (:meth:`ColumnMapping.headers`), applied
@@ -340,7 +327,7 @@ def open_source(path: Path, sheet: str | None = None, headers: Mapping[str, str]
     the header row is) sees the contract's names."""
     headers = headers or {}
     try:
-        kind = _not_a_file(os.stat(path).st_mode)
+        kind = not_a_file(os.stat(path).st_mode)
         if kind is not None:
             raise file_error(f"cannot read the file: it is {kind}, not a file", str(path))
         with open(path, "rb") as fh:

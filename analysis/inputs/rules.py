@@ -32,6 +32,7 @@ from analysis.registry.contract import (
     TOO_EARLY,
     TOO_LARGE,
     Rule,
+    duplicate_key,
     identity_key,
     plausibility_rules,
     required_unless_not_done,
@@ -158,13 +159,13 @@ def schema_violations(frame: pd.DataFrame, bad: pd.DataFrame, fields, rules, cut
 
 def _name_duplicate_rows(frame: pd.DataFrame, duplicates) -> list[Violation]:
     """Add the rows sharing each duplicated key to the rule's message (keys compared as
-    :func:`~analysis.registry.contract.identity_key` does; spellings that differ are said)."""
+    :func:`~analysis.registry.contract.duplicate_key` does; spellings that differ are said)."""
     groups: dict[tuple, list[int]] = defaultdict(list)
     spellings: dict[tuple, set[tuple]] = defaultdict(set)
     keyed = []
     for violation, rule in duplicates:
         cells = tuple(cell_text(frame.at[violation.row - 2, c]) for c in rule.columns)
-        key = (rule.key, *(identity_key(c) for c in cells))
+        key = (rule.key, *(duplicate_key(c) for c in cells))
         groups[key].append(violation.row)
         spellings[key].add(cells)
         keyed.append((violation, key))
@@ -172,7 +173,13 @@ def _name_duplicate_rows(frame: pd.DataFrame, duplicates) -> list[Violation]:
     for violation, key in keyed:
         rows = sorted(groups[key])
         listed = ", ".join(map(str, rows[:6])) + (", ..." if len(rows) > 6 else "")
-        if len(spellings[key]) > 1:
+        if len({tuple(identity_key(c) for c in cells) for cells in spellings[key]}) > 1:
+            listed += (
+                "; spelled differently, equal as numbers ("
+                + " = ".join(sorted({c[0] for c in spellings[key]})[:4])
+                + "): leading zeros dropped or '.0' added, as a spreadsheet does to an id it takes for a number"
+            )
+        elif len(spellings[key]) > 1:
             listed += "; spelled differently, the same once case, width, accents and invisible characters are ignored"
         out.append(
             Violation(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ from pydantic import (
 from analysis.inputs import usertext, yamlstrict
 from analysis.inputs.errors import DataRefused, InputError, clip
 from analysis.inputs.loading import Study, check_cutoff, load_study, parse_cutoff
-from analysis.inputs.readers import ColumnMapping, value_key
+from analysis.inputs.paths import check_regular, resolve_path
+from analysis.inputs.readers import ColumnMapping, is_marker_line, value_key
 from analysis.inputs.redcap import Layout
 from analysis.registry.concepts import OPTIONS
 from analysis.registry.contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
@@ -81,7 +83,7 @@ class StudyFileError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # .nan, .inf, 1e400: refused
 
 
 class Author(_Model):
@@ -456,8 +458,7 @@ class StudyFile:
     def data_path(self, value: str | None) -> Path | None:
         if value is None or not str(value).strip():
             return None
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else (self.path.parent / path)
+        return resolve_path(value, self.path.parent)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -477,6 +478,20 @@ def _not_characters(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
             yield from _not_characters(value, f"{where}[{i}]")
     elif isinstance(node, str) and _SURROGATE.search(node):
         yield where.encode("utf-8", "backslashreplace").decode("utf-8") or "(top level)", node
+
+
+def _not_finite(node: Any, where: tuple = ()) -> Iterator[tuple[tuple, float]]:
+    """(key path, value) of every NaN or infinite number (``.nan``, ``.inf``, ``1e400``)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, float) and not math.isfinite(key):
+                yield (*where, key), key
+            yield from _not_finite(value, (*where, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _not_finite(value, (*where, i))
+    elif isinstance(node, float) and not math.isfinite(node):
+        yield where, node
 
 
 def read_study_file(path) -> StudyFile:
@@ -511,6 +526,15 @@ def read_study_file(path) -> StudyFile:
         )
     if not isinstance(raw, dict):
         raise StudyFileError(f"{path}: a study file is a set of `key: value` lines, not a {type(raw).__name__}")
+    if infinite := list(_not_finite(raw)):  # also where a key takes any value (a `values:` table)
+        raise StudyFileError(
+            f"{path}: "
+            + "; ".join(
+                f"{'.'.join(map(str, loc))}: {value!r} is not a finite number (NaN, infinity or beyond 1e308): "
+                f"write the number{_line(text, loc)}"
+                for loc, value in infinite[:5]
+            )
+        )
     raw = {key: value for key, value in raw.items() if value is not None}  # a section left empty
     try:
         return StudyFile(path, _StudyModel.model_validate(raw))
@@ -535,6 +559,8 @@ def _line(text: str, loc: tuple) -> str:
 def _pydantic_message(err: Mapping[str, Any]) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown key (see study.example.yml for the keys a study file can hold)"
+    if err["type"] == "finite_number":
+        return f"must be a finite number, not {err.get('input')!r} (NaN, infinity or beyond 1e308)"
     message = err["msg"]
     return message.removeprefix("Value error, ")
 
@@ -702,9 +728,8 @@ def resolve_study(
     origins: dict[str, str] = {}
     sf: StudyFile | None = None
     if _given(study):
-        path = Path(study).expanduser()
-        sf = read_study_file(path if path.is_absolute() else base / path)
-    elif (base / DEFAULT_STUDY_FILE).is_file():
+        sf = read_study_file(resolve_path(study, base))
+    elif (base / DEFAULT_STUDY_FILE).exists():  # a pipe or a device there: refused by the reader
         sf = read_study_file(base / DEFAULT_STUDY_FILE)
     m = sf.model if sf else _StudyModel()
     where = f"{sf.path}" if sf else ""
@@ -719,8 +744,7 @@ def resolve_study(
         demo_cohort, demo_kinetics_path, demo_cutoff = PROJECT_DIR / profile.demo.cohort, None, profile.demo.cutoff
 
     def argument_path(value) -> Path:
-        path = Path(str(value)).expanduser()
-        return path if path.is_absolute() else base / path
+        return resolve_path(value, base)
 
     # cohort: argument > study file > demo
     if _given(cohort):
@@ -729,7 +753,7 @@ def resolve_study(
         cohort_path, origins["cohort"] = study_cohort, f"study file {where}"
     else:
         cohort_path, origins["cohort"] = demo_cohort, "bundled demo"
-    is_demo = _same_file(cohort_path, demo_cohort)
+    is_demo = _is_bundled_demo(cohort_path, demo_cohort)
 
     if kinetics is None or _given(kinetics):
         no_table = kinetics is None or str(kinetics).strip().lower() == NO_KINETICS
@@ -817,6 +841,22 @@ def resolve_study(
         not_collected=tuple(m.not_collected),
         disease=profile.key,
     )
+
+
+def _is_bundled_demo(path: Path, demo: Path) -> bool:
+    """Whether ``path`` is the bundled synthetic demo: the demo's file AND still carrying the
+    synthetic marker line (:func:`~analysis.inputs.readers.is_marker_line`). A team's own
+    export saved over ``data/cohort.csv`` has no marker: it gets no demo cut-off, title or
+    "synthetic data" Methods and Declarations."""
+    if not _same_file(path, demo):
+        return False
+    try:
+        check_regular(path)
+        with open(path, "rb") as fh:
+            first = fh.readline(512)
+    except OSError:
+        return False  # the loader says what is wrong with it
+    return is_marker_line(first.decode("utf-8-sig", "replace"))
 
 
 def _same_file(a: Path, b: Path) -> bool:

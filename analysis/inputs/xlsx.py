@@ -221,6 +221,9 @@ class _SheetCells(_Nesting):
     def __init__(self, part: str):
         super().__init__(part)
         self.rows: list[tuple[str | None, list]] = []  # (its r attribute, its cells), taken by the reader
+        #: positions in the sheet's rows (0 = first <row>) of those hidden (filtered out or in a
+        #: collapsed group: ``hidden="1"``), taken by the reader with ``rows``
+        self.hidden: set[int] = set()
         self.cells = 0
         self.row: list | None = None
         self.row_attr: str | None = None
@@ -248,6 +251,8 @@ class _SheetCells(_Nesting):
                 self.cell_depth = depth
         elif name == _ROW and self.row is None:
             self.row, self.row_attr, self.row_depth = [], attrs.get("r"), depth
+            if str(attrs.get("hidden", "")).strip().lower() in ("1", "true"):
+                self.hidden.add(len(self.rows))
         elif depth > XML_MAX_DEPTH:
             raise _too_deep(self.part)
 
@@ -405,8 +410,9 @@ def _row_number(text: str | None, previous: int, part: str) -> int:
 _Row = tuple[int, list[tuple[int, Any]], list[tuple[int, str]]]
 
 
-def _sheet_rows(book: _Workbook, sheet: _Sheet) -> Generator[_Row, None, None]:
-    """The rows of a sheet as its XML holds them, streamed (memory: one block of rows)."""
+def _sheet_rows(book: _Workbook, sheet: _Sheet, hidden: set[int] | None = None) -> Generator[_Row, None, None]:
+    """The rows of a sheet as its XML holds them, streamed (memory: one block of rows);
+    ``hidden`` collects the numbers of the rows the workbook hides (read all the same)."""
     from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
 
     values = WorkSheetParser(
@@ -422,8 +428,10 @@ def _sheet_rows(book: _Workbook, sheet: _Sheet) -> Generator[_Row, None, None]:
     previous = 0
     with book.archive.open(sheet.part) as source:
         for _ in parse_part(source, sheet.part, handler):
-            for attr, elements in handler.rows:
+            for position, (attr, elements) in enumerate(handler.rows):
                 number = previous = _row_number(attr, previous, sheet.part)
+                if hidden is not None and position in handler.hidden:
+                    hidden.add(number)
                 values.row_counter, values.col_counter = number, 0
                 row: list[tuple[int, Any]] = []
                 missing: list[tuple[int, str]] = []
@@ -467,6 +475,7 @@ def _sheet_rows(book: _Workbook, sheet: _Sheet) -> Generator[_Row, None, None]:
                         missing.append((parsed["column"], str(text)))
                 yield number, row, missing
             handler.rows.clear()
+            handler.hidden.clear()
 
 
 def _count_cells(book: _Workbook, sheet: _Sheet) -> None:
@@ -636,6 +645,21 @@ def _choose_sheet(
     return chosen, [note], tuple(others)
 
 
+def _hidden_rows_note(rows: list[int], sheet: _Sheet, path: Path) -> list[str]:
+    """A note counting the rows of values the workbook hides (filtered out by an autoFilter,
+    collapsed in an outline group, or hidden by hand): they are read like every row, so the
+    count differs from what Excel shows."""
+    if not rows:
+        return []
+    listed = ", ".join(map(str, rows[:8])) + (", ..." if len(rows) > 8 else "")
+    n = len(rows)
+    return [
+        f"{path.name}: {n} row{'s' if n != 1 else ''} of sheet '{sheet.title}' {'are' if n != 1 else 'is'} hidden in "
+        f"the workbook (filtered out, in a collapsed group, or hidden; rows {listed}) and read like every other "
+        "row: Excel shows fewer rows than are analysed. Delete the rows that are not part of the study from the export."
+    ]
+
+
 def _stale_range_note(book: _Workbook, sheet: _Sheet, last_row: int, last_column: int, path: Path) -> list[str]:
     """A note when the range the sheet declares (``<dimension>``) stops short of its values."""
     from openpyxl.utils import get_column_letter
@@ -683,7 +707,9 @@ def read_table(
         early: list[tuple[int, list[tuple[int, Any]]]] = []  # rows 2-50 while row 1 is no header
         chars = last_row = last_column = 0
         width = 0
-        for number, cells, formulas in _sheet_rows(book, chosen):
+        hidden: set[int] = set()
+        hidden_read: list[int] = []
+        for number, cells, formulas in _sheet_rows(book, chosen, hidden):
             for column, value in cells:
                 if isinstance(value, str):
                     chars += len(value)
@@ -720,6 +746,8 @@ def read_table(
                     row[column - 1] = value
                 elif not beyond:
                     row[width], beyond = value, True
+            if number in hidden:
+                hidden_read.append(number)
             index = number - 2
             body.extend([()] * (index - len(body)))
             body.append(tuple(row))
@@ -734,6 +762,7 @@ def read_table(
                         "delete the rows above it"
                     )
         notes += _stale_range_note(book, chosen, last_row, last_column, path)
+        notes += _hidden_rows_note(hidden_read, chosen, path)
     finally:
         book.archive.close()
     return SheetTable(chosen.title, tuple(header), body, missing, tuple(notes), others)

@@ -31,6 +31,8 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode
 
+from analysis.inputs.paths import check_regular
+
 #: Largest study file read (bytes). A study file is a few kilobytes; a values table for
 #: every coded column of a large registry export stays far below this.
 MAX_BYTES = 1_000_000
@@ -170,7 +172,11 @@ def line_of(text: str, path: Sequence[str | int]) -> int | None:
 
 def read_limited(path, limit: int = MAX_BYTES) -> bytes:
     """The bytes of ``path``; :class:`StrictYAMLError` when it holds more than ``limit``
-    (read no further than that: a device or an endless file is never read whole)."""
+    (read no further than that: a device or an endless file is never read whole), and
+    :class:`~analysis.inputs.paths.NotARegularFile` (an OSError) when ``path`` is a named
+    pipe, a device, a folder or a socket: refused before it is opened (opening a FIFO
+    waits for a writer forever)."""
+    check_regular(path)
     with open(Path(path), "rb") as fh:
         data = fh.read(limit + 1)
     if len(data) > limit:

@@ -20,6 +20,7 @@ written for users in ``docs/data-dictionary.md`` and ``data/README.md``;
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -271,6 +272,30 @@ def identity_keys(s: pd.Series) -> pd.Series:
     return pd.Series(keys[codes], index=s.index, dtype=object, name=s.name)
 
 
+#: An id that is a plain decimal number once :func:`identity_key` has normalised it.
+_DECIMAL_ID = re.compile(r"[0-9]+(?:\.[0-9]*)?")
+
+
+def duplicate_key(value: object) -> str:
+    """How two rows are compared for a duplicate patient: :func:`identity_key`, and ids
+    equal as numbers are one (``7``, ``007`` and ``7.0``; ``12`` and ``12.00``): a
+    spreadsheet drops leading zeros or adds ``.0`` to an id column it took for numbers,
+    so two such spellings in one export are one patient counted twice, not two patients.
+    (Matching kinetics rows to the cohort keeps :func:`identity_key`: a spelling that
+    differs there is an error of its own.)"""
+    key = identity_key(value)
+    if len(key) <= 64 and _DECIMAL_ID.fullmatch(key):
+        whole, _, fraction = key.partition(".")
+        whole, fraction = whole.lstrip("0") or "0", fraction.rstrip("0")
+        return f"{whole}.{fraction}" if fraction else whole
+    return key
+
+
+def duplicate_keys(s: pd.Series) -> pd.Series:
+    """:func:`duplicate_key` of every value of ``s`` (missing stays missing)."""
+    return s.map(duplicate_key, na_action="ignore")
+
+
 def _true(s: pd.Series) -> pd.Series:
     """Nullable boolean -> plain bool, missing counting as False."""
     return s.fillna(False).astype(bool)
@@ -326,7 +351,7 @@ COHORT_RULES: tuple[Rule, ...] = (
         "patient_id",
         "duplicate patient_id",
         ("patient_id",),
-        lambda d: d["patient_id"].notna() & identity_keys(d["patient_id"]).duplicated(keep=False),
+        lambda d: d["patient_id"].notna() & duplicate_keys(d["patient_id"]).duplicated(keep=False),
         duplicate=True,
     ),
     *_onset_rules("crs"),
@@ -407,7 +432,7 @@ def kinetics_rules(cohort_ids: pd.Series | None, followup_days: pd.Series | None
             lambda d: (
                 d["patient_id"].notna()
                 & d["day"].notna()
-                & d.assign(patient_id=identity_keys(d["patient_id"])).duplicated(["patient_id", "day"], keep=False)
+                & d.assign(patient_id=duplicate_keys(d["patient_id"])).duplicated(["patient_id", "day"], keep=False)
             ),
             duplicate=True,
         ),

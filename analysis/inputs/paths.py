@@ -1,0 +1,58 @@
+"""Which file a path the user wrote names, and whether it may be opened.
+
+One definition for everything that reads a file the user named (the loader, the study
+file's reader) and for everything that must digest the same file (the renderer's cache
+key): if the two resolved a path differently, a new export could be read while the cache
+key still digested another file (or none) and printed the old numbers.
+
+* :func:`resolve_path`: ``~`` expanded (``-P cohort:~/exports/x.csv``: the shell does not
+  expand ``~`` after ``cohort:``), a relative path taken against ``base`` (the working
+  directory for arguments, the study file's folder for the paths it names).
+* :func:`not_a_file` / :func:`check_regular`: a path that is not a regular file (a named
+  pipe, whose ``open`` waits for a writer forever; a device such as ``/dev/zero``, which
+  never ends; a folder; a socket) is refused before it is opened.
+
+Public API: :func:`resolve_path`, :func:`not_a_file`, :func:`check_regular`,
+:class:`NotARegularFile`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+#: The parameter (and command-line option) naming the study file: whatever its name or
+#: extension, the file it names is a study file (read as one, digested as one).
+STUDY_PARAMETER = "study"
+
+
+def resolve_path(value, base) -> Path:
+    """The path ``value`` names: ``~`` expanded, relative to ``base`` unless absolute."""
+    path = Path(str(value)).expanduser()
+    return path if path.is_absolute() else Path(base) / path
+
+
+def not_a_file(mode: int) -> str | None:
+    """What a path that is not a regular file is, in words (None for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"  # opening it would wait for a writer, possibly forever
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+
+
+class NotARegularFile(OSError):
+    """A path that exists but is not a regular file (refused before it is opened)."""
+
+
+def check_regular(path) -> None:
+    """Raise :class:`NotARegularFile` (an OSError) when ``path`` (links followed) is not a
+    regular file; other OSErrors (missing, no permission) as ``os.stat`` raises them."""
+    kind = not_a_file(os.stat(path).st_mode)
+    if kind is not None:
+        raise NotARegularFile(f"it is {kind}, not a file")
