@@ -142,24 +142,6 @@ def test_no_treatment_or_kinetics_comparison_is_worded_as_an_effect_on_outcome(r
     assert "kinetics: false" in no_kinetics.title_block and "kinetics: true" in text.title_block
 
 
-def test_significant_terms_read_as_a_sentence(results):
-    cox = {
-        e: dataclasses.replace(c, terms=tuple(dataclasses.replace(t, p=0.5) for t in c.terms))
-        for e, c in results.cox.items()
-    }
-    none = Narrative(dataclasses.replace(results, cox=cox))
-    terms = "text.choose(text.any_significant_term"
-    assert said("_results-multivariable", terms, none) == "No term of any model was significant at the 5% level."
-    one = dict(cox)
-    one["os"] = dataclasses.replace(
-        cox["os"], terms=(dataclasses.replace(cox["os"].terms[0], p=0.01), *cox["os"].terms[1:])
-    )
-    sentence = said("_results-multivariable", terms, Narrative(dataclasses.replace(results, cox=one)))
-    assert sentence == (
-        f"Significant at the 5% level were {cox['os'].terms[0].label} for OS, no term for LFS, and no term for EFS."
-    )
-
-
 def test_alpha_comes_from_the_study_file(results, tmp_path):
     from analysis.inputs.studyfile import resolve_study
 

@@ -104,7 +104,9 @@ def test_the_abstract_headline_follows_the_primary_model(default, study):
     assert text.headline.endswith("for death")
     lfs = Narrative(compute_results(study, primary_endpoint="lfs"))
     lfs_severe = next(t for t in lfs.results.cox["lfs"].terms if t.key == "severity_ge3")
-    assert f"HR {lfs_severe.hr:.2f}" in lfs.headline and lfs.headline.endswith("for relapse or death")
+    assert f"HR {lfs_severe.hr:.2f}" in lfs.headline and lfs.headline.endswith(
+        "for relapse or death among the patients in CR"
+    )
     assert lfs.primary_endpoint_title == "leukemia-free survival"
 
 
@@ -185,7 +187,9 @@ def test_another_plan_changes_the_model_the_definitions_and_the_prose(study):
     assert text.grading.startswith("the Common Terminology Criteria")
     assert text.unavailable_covariates == "peak ferritin"
     assert text.model_covariates == "age, peak IL-6, sex and disease status"
-    assert text.headline.startswith("CRS had HR ") and text.headline.endswith("for relapse or death")
+    assert text.headline.startswith("CRS had HR ") and text.headline.endswith(
+        "for relapse or death among the patients in CR"
+    )
     values = _inline_values(results)  # every sentence of the manuscript can be written
     assert any(v.startswith("The plan also named peak ferritin") for v in values.values())
     assert any(v.startswith("Left out for a missing covariate value were") for v in values.values())

@@ -152,13 +152,25 @@ def fmt_numbers(*values, missing: str = NOT_ESTIMABLE) -> list[str]:
     return [fmt_number(v, missing, decimals) for v in values]
 
 
-def fmt_median_range(median, low, high, missing: str = NOT_ESTIMABLE) -> str:
+def row_decimals(*distributions) -> int:
+    """One precision for every median (range) of one variable (a row of Table 1 and of the
+    course table, across its columns, and the text's median (range) of the variable): the
+    :func:`shared_decimals` of the medians, minima and maxima of all its ``distributions``
+    (objects with ``median``, ``min`` and ``max``; ``None`` is skipped). "3.5 (1.0–13.0)"
+    beside "4.0 (0.0–7.0)", never beside "4 (0–7)"."""
+    return shared_decimals(*(x for d in distributions if d is not None for x in (d.median, d.min, d.max)))
+
+
+def fmt_median_range(median, low, high, missing: str = NOT_ESTIMABLE, decimals: int | None = None) -> str:
     """``"31 (2–70)"``, ``"0.3 (0.1–5.0)"``: the three numbers at one precision
-    (:func:`fmt_numbers`). A missing median (no values) prints ``missing`` alone.
+    (:func:`fmt_numbers`; ``decimals``: the precision of the variable's row, :func:`row_decimals`).
+    A missing median (no values) prints ``missing`` alone.
     """
     if is_missing(median):
         return missing
-    m, lo, hi = fmt_numbers(median, low, high, missing=missing)
+    if decimals is None:
+        decimals = shared_decimals(median, low, high)
+    m, lo, hi = (fmt_number(v, missing, decimals) for v in (median, low, high))
     return f"{m} ({lo}–{hi})"
 
 

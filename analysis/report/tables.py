@@ -60,6 +60,7 @@ from analysis.report.formatting import (
     fmt_shift_ci,
     fmt_signed,
     is_missing,
+    row_decimals,
 )
 from analysis.report.pvalues import PValueTable, family_display, ph_term_label
 
@@ -236,12 +237,14 @@ def _category(level: CategoricalLevel, category: str | None):
     return next((c for c in level.categories if str(c.category) == category), None)
 
 
-def _table1_cell(comparison: Comparison | None, position: int, category: str | None) -> str:
+def _table1_cell(
+    comparison: Comparison | None, position: int, category: str | None, decimals: int | None = None
+) -> str:
     if comparison is None or position >= len(comparison.levels):
         return CELL_MISSING
     level = comparison.levels[position]
     if isinstance(level, ContinuousLevel) or comparison.kind == "continuous":
-        return fmt_median_range(level.median, level.min, level.max, missing=CELL_MISSING)
+        return fmt_median_range(level.median, level.min, level.max, missing=CELL_MISSING, decimals=decimals)
     found = _category(level, category)
     if found is None:  # category never observed in the data: zero of n
         return fmt_count_pct(0, 0.0 if level.n else None) if level.n else CELL_MISSING
@@ -255,17 +258,31 @@ NOT_TESTED = (
 )
 
 
-def _overall_cell(level) -> str:
+def _overall_cell(level, decimals: int | None = None) -> str:
     if level is None:
         return CELL_MISSING
     if isinstance(level, ContinuousLevel):
-        return fmt_median_range(level.median, level.min, level.max, missing=CELL_MISSING)
+        return fmt_median_range(level.median, level.min, level.max, missing=CELL_MISSING, decimals=decimals)
     return ""
 
 
-def _overall_category(level, category: str | None) -> str:
+def table1_row_decimals(
+    comparisons: Mapping[tuple[str, str], Comparison],
+    overall: Mapping[str, object] | None,
+    variable: str,
+    groupings: Sequence[str] = TABLE1_GROUPINGS,
+) -> int | None:
+    """The precision of a numeric variable's row (:func:`row_decimals` of its cells: all
+    patients and each level of each grouping), None for a categorical variable."""
+    levels = [overall.get(variable) if overall is not None else None]
+    levels += [lv for g in groupings if (variable, g) in comparisons for lv in comparisons[(variable, g)].levels]
+    numeric = [lv for lv in levels if isinstance(lv, ContinuousLevel)]
+    return row_decimals(*numeric) if numeric else None
+
+
+def _overall_category(level, category: str | None, decimals: int | None = None) -> str:
     if level is None or isinstance(level, ContinuousLevel):
-        return _overall_cell(level)
+        return _overall_cell(level, decimals)
     found = next((c for c in level.categories if str(c.category) == category), None)
     if found is None:
         return fmt_count_pct(0, 0.0) if level.n else CELL_MISSING
@@ -368,15 +385,16 @@ def table1(
                 p_cells[g] = Cell(CELL_MISSING, not_tested_mark)
                 any_not_tested = True
         level_all = overall.get(variable) if overall is not None else None
+        decimals = table1_row_decimals(comparisons, overall, variable, groupings)  # one precision per row
 
         def value_cells(category):
             cells = []
             if overall is not None:
-                cells.append(Cell(_overall_category(level_all, category)))  # noqa: B023
+                cells.append(Cell(_overall_category(level_all, category, decimals)))  # noqa: B023
             for g in groupings:
                 comparison = comparisons.get((variable, g))  # noqa: B023 (called in this iteration)
                 for i, _ in enumerate(GROUPINGS[g].levels):
-                    cells.append(Cell(_table1_cell(comparison, i, category)))
+                    cells.append(Cell(_table1_cell(comparison, i, category, decimals)))  # noqa: B023
                 cells.append(None)  # p placeholder
             return cells
 
@@ -534,8 +552,8 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
             ),
         )
         e_of = {k[2]: e for k, e in (e_values or {}).items() if k[:2] == ("cox", endpoint)} if with_e else None
-        for term in result.covariate_terms:
-            _add_cox_term(spec, term, term.label, "variable", notes, title, e_of)
+        for term in result.covariate_terms:  # adjustment terms: no E-value (not effect estimates)
+            _add_cox_term(spec, term, term.label, "variable", notes, title, {} if with_e else None, adjustment=True)
         spec.add("variable", Cell(exposure_header(result.exposure)), "", "", Cell(fmt_p_bare(result.severity_global_p)))
         spec.add("sub", Cell(_INDENT + exposure.label(REFERENCE_LEVELS[result.exposure])), "Reference", "", "")
         for term in result.exposure_terms:
@@ -566,15 +584,18 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
 
     first = next(iter(cox.values()), None)
     if first is not None:
-        spec.footnotes.append((None, f"Adjusted for {_covariate_list(first)}"))
+        adjusted = f"Adjusted for {_covariate_list(first)}"
+        if any(r.covariate_terms for r in cox.values()):  # the "Table 2 fallacy"
+            adjusted += f"; {ADJUSTMENT_NOTE}" + ("; no E-value is given for them" if with_e else "")
+        spec.footnotes.append((None, adjusted))
     legend = "HR, hazard ratio; CI, confidence interval"
     if any(c.startswith("bm_") for r in cox.values() for c in r.covariates):
         legend += "; BM, bone marrow (blasts before infusion)"
     if with_e:
         legend += (
-            ". E-value (VanderWeele & Ding 2017): the risk ratio an unmeasured confounder would need "
-            "with both the term and the outcome, beyond the other terms, to explain the HR away; in "
-            "parentheses, to move the confidence limit closest to 1 to 1 (1.00: the CI includes 1). For "
+            ". E-value (VanderWeele & Ding 2017), for the exposure's terms: the risk ratio an unmeasured "
+            "confounder would need with both the term and the outcome, beyond the other terms, to explain the HR "
+            "away; in parentheses, to move the confidence limit closest to 1 to 1 (1.00: the CI includes 1). For "
             "an outcome that 15% or more of the patients had, the HR is first converted to a risk ratio"
         )
     if len(firth_notes) < len(cox):  # the Firth notes say how their own p-values are computed
@@ -603,17 +624,38 @@ def _e_value_cell(e: EValue | None) -> str:
     return f"{fmt_hr(e.point)} ({fmt_hr(e.ci, missing=CELL_MISSING)})"
 
 
+#: Footnote on the covariates of a multivariable model (the "Table 2 fallacy": a model built
+#: to estimate the exposure's association does not estimate the covariates' own effects).
+ADJUSTMENT_NOTE = (
+    "the covariates' rows are adjustment terms, not effect estimates: their hazard ratios are not adjusted "
+    "for their own confounders and are conditional on the exposure"
+)
+
+
 def _add_cox_term(
-    spec: _Spec, term, label: str, kind: str, notes: list[str], title: str, e_values: Mapping[str, EValue] | None = None
+    spec: _Spec,
+    term,
+    label: str,
+    kind: str,
+    notes: list[str],
+    title: str,
+    e_values: Mapping[str, EValue] | None = None,
+    adjustment: bool = False,
 ) -> None:
     indent = _INDENT if kind == "sub" else ""
-    e_cell = [] if e_values is None else [_e_value_cell(e_values.get(term.key) if term else None)]
+    if e_values is None:
+        e_cell = []
+    elif adjustment:  # an adjustment term has no E-value: it is not an effect estimate
+        e_cell = [""]
+    else:
+        e_cell = [_e_value_cell(e_values.get(term.key) if term else None)]
+    name = Cell(indent + label)
     if term is None:
-        spec.add(kind, Cell(indent + label), CELL_MISSING, CELL_MISSING, CELL_MISSING, *e_cell)
+        spec.add(kind, name, CELL_MISSING, CELL_MISSING, CELL_MISSING, *e_cell)
         return
     spec.add(
         kind,
-        Cell(indent + label),
+        name,
         fmt_hr(term.hr, missing=CELL_MISSING),
         fmt_ci(term.ci_low, term.ci_high, missing=CELL_MISSING),
         fmt_p_bare(term.p),

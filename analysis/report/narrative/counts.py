@@ -7,6 +7,7 @@ from analysis.report.formatting import (
     fmt_count,
     fmt_median_range,
     fmt_n_of,
+    row_decimals,
 )
 from analysis.report.narrative.parts import (
     Part,
@@ -32,10 +33,16 @@ class Counts(Part):
     def median_range(self, name: str, unit: str = "") -> str:
         """Median (range) of a descriptive distribution (onset days, doses, age):
         ``text.median_range("age")`` -> '28 (2–70)'; ``text.median_range("dex_equiv_cum_mg", "mg")``."""
+        from analysis.report.tables import table1_row_decimals
+
         d = self.results.descriptives[name]
         if d.n == 0:  # e.g. the onset of ICANS in a cohort without ICANS
             return f"{NOT_ESTIMABLE} (no patient with a value)"
-        text = fmt_median_range(d.median, d.min, d.max)
+        # a variable of Table 1 or of the course table: at the precision of its row
+        decimals = table1_row_decimals(self.results.table1, self.results.table1_overall, name)
+        if decimals is not None:
+            decimals = max(decimals, row_decimals(d))
+        text = fmt_median_range(d.median, d.min, d.max, decimals=decimals)
         return f"{text} {unit}".strip() if unit else text
 
     @property

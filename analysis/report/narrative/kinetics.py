@@ -11,6 +11,7 @@ from analysis.report.narrative.parts import (
     TestSet,
     _entry,
     _pick,
+    in_sentence,
     kinetics_effect_text,
 )
 from analysis.report.narrative.verdicts import Verdicts
@@ -30,11 +31,47 @@ class Kinetics(Verdicts):
             return ""
         return self.results.kinetics_reason or NO_KINETICS_REASON
 
+    #: The groupings of Figure 4's peak comparisons, in panel order.
+    PEAK_GROUPINGS = ("crs", "icans", "severity", "concurrent")
+
+    def _peak_splits(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """(distinct groupings, [(grouping, the earlier grouping it coincides with)]): a grouping
+        that divides the patients with kinetics into the groups of an earlier one is the same
+        comparison (in the demo, concurrent CRS and ICANS is ICANS: every patient with kinetics
+        and ICANS also had CRS)."""
+        distinct: list[str] = []
+        same: list[tuple[str, str]] = []
+        for g in self.PEAK_GROUPINGS:
+            earlier = self.results.kinetics_same_split(g, distinct) if self.has_kinetics else None
+            if earlier:
+                same.append((g, earlier))
+            else:
+                distinct.append(g)
+        return distinct, same
+
     @property
     def kinetics_tests(self) -> TestSet:
-        """Peak expansion by CRS, ICANS, severity and concurrent CRS and ICANS:
-        ``text.kinetics_tests.groupings`` -> 'CRS, CRS/ICANS severity' (those that differed)."""
-        return self.tests("peak", by=["crs", "icans", "severity", "concurrent"])
+        """Peak expansion by CRS, ICANS, severity and concurrent CRS and ICANS, each distinct
+        comparison once (:meth:`_peak_splits`): ``text.kinetics_tests.groupings`` -> 'CRS,
+        CRS/ICANS severity' (those that differed)."""
+        return self.tests("peak", by=self._peak_splits()[0])
+
+    @property
+    def kinetics_coinciding(self) -> str:
+        """For the count of the peak comparisons: '' when every grouping divides the patients
+        with kinetics differently, else ' (concurrent CRS and ICANS versus the others divided
+        these patients as ICANS did, so it is counted once)'."""
+        same = self._peak_splits()[1]
+        if not same:
+            return ""
+        parts = [
+            f"{in_sentence(GROUPINGS[g].title)} versus the others divided these patients as "
+            f"{in_sentence(GROUPINGS[e].title)} did"
+            if g == "concurrent"
+            else f"{in_sentence(GROUPINGS[g].title)} divided these patients as {in_sentence(GROUPINGS[e].title)} did"
+            for g, e in same
+        ]
+        return f" ({_and(parts)}, so {'it is' if len(same) == 1 else 'each is'} counted once)"
 
     @property
     def visit_windows(self) -> str:

@@ -167,8 +167,9 @@ class Models(EventsPerCoefficient, Survival, Plan):
     def headline(self) -> str:
         """The primary endpoint's exposure HRs in the study's model, for the abstract:
         'grade ≥3 CRS or severe ICANS had HR 1.41 (95% CI 0.53–3.72), p = 0.490 and others
-        (grade 1–2 CRS and/or ICANS) HR 1.09 (95% CI 0.48–2.47), p = 0.841 for death'."""
-        return f"{self.exposure_hrs(self.primary_endpoint)} for {self.primary_event}"
+        (grade 1–2 CRS and/or ICANS) HR 1.09 (95% CI 0.48–2.47), p = 0.841 for death' (for LFS:
+        '... for relapse or death among the patients in CR')."""
+        return f"{self.exposure_hrs(self.primary_endpoint)} for {self.primary_event}{self.primary_among}"
 
     @property
     def headline_term(self) -> str:

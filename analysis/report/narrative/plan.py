@@ -53,6 +53,13 @@ class Plan(Part):
         """What the primary endpoint counts, for 'HR ... for death': 'death', 'relapse or death'."""
         return ENDPOINTS[self.primary_endpoint].event_phrase
 
+    @property
+    def primary_among(self) -> str:
+        """Whom the primary endpoint is estimated in, when not every patient: ' among the
+        patients in CR' for LFS (conditional on response), '' for OS and EFS."""
+        population = ENDPOINTS[self.primary_endpoint].population
+        return "" if population == "all patients" else f" among the {population}"
+
     # --- definitions --------------------------------------------------------------------
     @property
     def response_criteria(self) -> str:

@@ -125,34 +125,6 @@ class Survival(Verdicts):
 
         return f"{fmt_count(MAX_CENSOR_MARKS)}"
 
-    @property
-    def any_significant_term(self) -> bool | None:
-        """Whether any term of either Cox model is significant (None: no term has a p-value):
-        ``text.choose(text.any_significant_term, "Significant ... were ...", "No term ...")``."""
-        ps = [t.p for e in ENDPOINTS for t in self.results.cox[e].terms if t.p is not None]
-        return None if not ps else any(p < self.alpha for p in ps)
-
-    @property
-    def cox_terms_tested(self) -> str:
-        """How many terms of the two Cox models have a p-value: '10 of 10 terms had a p-value'."""
-        terms = [t for e in ENDPOINTS for t in self.results.cox[e].terms]
-        return f"{sum(t.p is not None for t in terms)} of {len(terms)} terms had a p-value"
-
-    @property
-    def cox_terms_testable(self) -> str:
-        """'' when every Cox term has a p-value, else ' (7 of 10 terms had a p-value)': appended
-        to a sentence that sums the terms up, so that it says what was tested."""
-        terms = [t for e in ENDPOINTS for t in self.results.cox[e].terms]
-        return "" if all(t.p is not None for t in terms) else f" ({self.cox_terms_tested})"
-
-    def significant_terms(self, endpoint: str, none: str = "none") -> str:
-        """Cox terms with a Wald p below alpha, as a phrase: ``text.significant_terms("os")`` ->
-        'Received steroids and BM blasts ≥20% vs <20%'; ``none`` when there are none."""
-        terms = [t.label for t in self.results.cox[endpoint].terms if t.p is not None and t.p < self.alpha]
-        if not terms:
-            return none
-        return terms[0] if len(terms) == 1 else ", ".join(terms[:-1]) + " and " + terms[-1]
-
     def severity_p(self, endpoint: str) -> str:
         """Joint Wald p of the severity group in a Cox model: ``text.severity_p("os")`` -> 'p = 0.479'."""
         cox = self.results.cox[endpoint]

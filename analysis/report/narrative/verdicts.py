@@ -210,7 +210,7 @@ class Verdicts(Part):
         '53.9% vs 35.3% male' for a category; '' when it cannot be said."""
         from analysis.estimators.effects import reference_level
         from analysis.registry.contract import unit_of
-        from analysis.report.formatting import fmt_number, fmt_numbers, fmt_pct
+        from analysis.report.formatting import fmt_number, fmt_pct
 
         c = self.results.table1[(variable, grouping)]
         ref = reference_level(grouping)
@@ -220,10 +220,11 @@ class Verdicts(Part):
         if c.kind == "continuous":
             if any(lv.median is None for lv in levels):
                 return ""
-            # one number of decimals for the pair (the table's '1.2' and '1.0'), unless their sizes differ
-            # so much that it would pad one ('517' and '8.9')
-            pair = (levels[0].median, levels[1].median)
-            a, b = fmt_numbers(*pair) if max(pair) < 100 else (fmt_number(pair[0]), fmt_number(pair[1]))
+            # at the precision of the variable's row of the table (the table's '1.2' and '1.0')
+            from analysis.report.tables import table1_row_decimals
+
+            decimals = table1_row_decimals(self.results.table1, self.results.table1_overall, variable)
+            a, b = (fmt_number(lv.median, decimals=decimals) for lv in levels)
             unit = unit_of(variable)
             return f"median {a} vs {b}" + (f", in {unit}" if unit else "")
         definition = VARIABLES[variable]
