@@ -58,7 +58,7 @@ class Plan(Part):
         """Whom the primary endpoint is estimated in, when not every patient: ' among the
         patients in CR' for LFS (conditional on response), '' for OS and EFS."""
         population = ENDPOINTS[self.primary_endpoint].population
-        return "" if population == "all patients" else f" among the {population}"
+        return "" if population == ENDPOINTS["os"].population else f" among the {population}"
 
     # --- definitions --------------------------------------------------------------------
     @property
