@@ -865,8 +865,7 @@ def test_without_covariates_the_disease_model_keeps_the_profiles_own(tmp_path):
 
 def test_a_covariate_outside_the_profiles_contract_is_an_error_listing_its_columns(tmp_path):
     from analysis.inputs.studyfile import StudyFileError
-    from analysis.registry.concepts import covariate_columns
-    from analysis.registry.diseases import disease
+    from analysis.registry.diseases import covariate_columns, disease
 
     mm = covariate_columns("mm")
     assert {"r_iss", "high_risk_cytogenetics", "triple_class_refractory", "age", "prior_lines"} <= set(mm)

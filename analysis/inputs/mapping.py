@@ -2197,13 +2197,24 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         '  # data_availability: "..."',
         "",
         "analysis:",
-        *(f"  {key}: {json.dumps(option.default, ensure_ascii=False)}" for key, option in OPTIONS.items()),
+        *(f"  {key}: {json.dumps(value, ensure_ascii=False)}" for key, value in _plan_defaults(proposal).items()),
     ]
     # Comments echo the export's own words (labels, unrecognised values): a line break in
     # one (an Alt+Enter cell) is written as "\n", never as a new line that YAML would read.
     text = "\n".join(yamlstrict.comment(line) for line in lines) + "\n"
     _check_reads_back(text, proposal, rel)
     return text
+
+
+def _plan_defaults(proposal: Proposal) -> dict:
+    """The analysis plan the proposed file starts from: every option's default, the model's
+    covariates those of the export's disease profile (B-ALL's are not columns of a lymphoma or
+    myeloma contract), without B-ALL's cut-offs there."""
+    plan = {key: option.default for key, option in OPTIONS.items()}
+    if proposal.disease.key != DEFAULT_DISEASE:
+        plan["covariates"] = list(disease_profile(proposal.disease.key).covariates)
+        plan["covariate_cutoffs"] = {}
+    return plan
 
 
 def _check_reads_back(text: str, proposal: Proposal, rel) -> None:

@@ -349,11 +349,13 @@ MODEL_KINDS = ("number", "integer", "boolean", "sex", "status")
 
 
 def covariate_columns(disease: str | None = None) -> tuple[str, ...]:
-    """Cohort columns of a disease profile's data contract (its own columns and the shared
-    ones; None: B-ALL's) a multivariable model can name as covariates."""
-    from analysis.registry.diseases import disease as profile_of  # lazily: reading the registry needs no pandas
+    """Cohort columns of B-ALL's data contract a multivariable model can name as covariates
+    (``disease`` other than B-ALL: :mod:`analysis.registry.diseases`, which imports this
+    module, registers :func:`analysis.registry.diseases.covariate_columns` as the option's
+    choices, for every profile)."""
+    from analysis.registry.contract import COHORT_FIELDS  # lazily: reading the registry needs no pandas
 
-    return tuple(f.name for f in profile_of(disease).fields if f.kind in MODEL_KINDS)
+    return tuple(f.name for f in COHORT_FIELDS if f.kind in MODEL_KINDS)
 
 
 def numeric_columns() -> tuple[str, ...]:

@@ -33,6 +33,8 @@ from analysis.registry.concepts import (
     CONTINUOUS,
     DISEASE_VARIABLES,
     ENDPOINTS,
+    MODEL_KINDS,
+    OPTIONS,
     VARIABLES,
     YES_NO,
     Endpoint,
@@ -716,3 +718,15 @@ def disease_plausibility_rules(cutoff) -> tuple[Rule, ...]:
         "n_relapses",
     }
     return tuple(r for r in plausibility_rules(cutoff) if set(r.columns) <= shared)
+
+
+def covariate_columns(key: str | None = None) -> tuple[str, ...]:
+    """Cohort columns of a disease profile's data contract (its own columns and the shared
+    ones; None: B-ALL's) a multivariable model can name as covariates."""
+    return tuple(f.name for f in disease(key).fields if f.kind in MODEL_KINDS)
+
+
+# The ``covariates`` option of the analysis plan takes the columns of the study's profile: its
+# valid names are registered here, where the profiles are (concepts cannot import this module,
+# which imports it).
+OPTIONS["covariates"] = replace(OPTIONS["covariates"], choices=covariate_columns, by_disease=True)

@@ -44,9 +44,9 @@ from analysis.estimators.landmark import (
 from analysis.estimators.ordinal import ResponderRates, ResponseDistribution, responder_rates, response_distribution
 from analysis.estimators.quality import DataQuality, data_quality
 from analysis.estimators.survival import FollowUp, SurvivalComparison, compare_survival, median_followup
-from analysis.registry.concepts import OPTIONS, covariate_columns
+from analysis.registry.concepts import OPTIONS
 from analysis.registry.disease_groups import prepare_disease_cohort
-from analysis.registry.diseases import Profile, disease
+from analysis.registry.diseases import Profile, covariate_columns, disease
 from analysis.registry.groups import GROUPINGS
 from analysis.report.cohort_flow import DiseaseFlow, disease_flow
 from analysis.report.pvalues import PValueTable, collect_pvalues
