@@ -230,6 +230,26 @@ class Key:
     components: dict = field(default_factory=dict)  # name -> digest, for "why it missed"
 
 
+def bundled_data_digest(project_dir) -> dict:
+    """{path: sha256 or None} of the bundled demos' data files, which the loader reads when no
+    study file or parameter names an export (the B-ALL demo's cohort and kinetics, each disease
+    profile's demo cohort): no parameter names them, so an edit of them must change the key."""
+    from analysis.inputs.studyfile import DEMO_COHORT, DEMO_KINETICS, PROJECT_DIR
+    from analysis.registry.diseases import DISEASES
+
+    project_dir = Path(project_dir)
+    paths = [DEMO_COHORT.relative_to(PROJECT_DIR), DEMO_KINETICS.relative_to(PROJECT_DIR)]
+    paths += [Path(p.demo.cohort) for p in DISEASES.values() if p.demo is not None]
+    out = {}
+    for rel in sorted(set(paths)):
+        path = project_dir / rel
+        try:
+            out[rel.as_posix()] = file_digest(path) if path.is_file() else None
+        except OSError:
+            out[rel.as_posix()] = None
+    return out
+
+
 def compute_key(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Key:
     """Cache key of the document's execution (see the module docstring)."""
     params = effective_params(doc, overrides)
@@ -244,6 +264,8 @@ def compute_key(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Ke
         components[f"study/configuration file or a file it names: {name}"] = digest or "missing"
     for rel, digest in library_digest(project_dir).items():
         components[f"library file {rel}"] = digest
+    for rel, digest in bundled_data_digest(project_dir).items():
+        components[f"bundled demo data {rel}"] = digest or "missing"
     for name, version in package_versions().items():
         components[f"version of {name}"] = version or "not installed"
     components[RENDER_DATE] = render_date()

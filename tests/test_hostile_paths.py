@@ -174,3 +174,27 @@ def test_validate_refuses_a_fifo_study_file_with_a_message(pipes):
     assert proc.returncode != 0
     assert "named pipe (FIFO)" in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_an_edit_of_the_bundled_demo_data_changes_the_key(tmp_path):
+    """Attack 4: with no study file and no cohort parameter the loader reads the bundled demo
+    (data/cohort.csv, data/kinetics.csv; data/lbcl, data/mm for the disease profiles), which no
+    parameter names: an edit of any of them printed the previous render's numbers from the
+    cache (a severity HR of 1.41 where --no-cache gave 1.10). Each file is in the key."""
+    from analysis.inputs.studyfile import resolve_study as resolve
+
+    read = {resolve("").cohort, resolve("").kinetics, resolve("", disease="lbcl").cohort}
+    read.add(resolve("", disease="mm").cohort)
+    for path in read:  # the files the loader reads by default are the ones hashed
+        rel = path.relative_to(ROOT).as_posix()
+        assert rel in cache.bundled_data_digest(ROOT), rel
+        copy = tmp_path / rel
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+    before = cache.bundled_data_digest(tmp_path)
+    for rel in before:
+        with open(tmp_path / rel, "a", encoding="utf-8") as fh:
+            fh.write("\n")
+        after = cache.bundled_data_digest(tmp_path)
+        assert after[rel] != before[rel] and all(after[r] == before[r] for r in before if r != rel)
+        before = after
