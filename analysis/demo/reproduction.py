@@ -186,30 +186,15 @@ def reproduce(results: dict, published) -> ReproductionTable:
     rows = []
     for pub in published:
         computed = lookup(results, pub.path)
-        if computed is None:
-            rows.append(
-                ReproductionRow(
-                    pub.id,
-                    pub.description,
-                    pub.where,
-                    pub.kind,
-                    pub.path,
-                    pub.published,
-                    pub.qualifier,
-                    None,
-                    None,
-                    None,
-                    "not computed",
-                    None,
-                )
-            )
-            continue
-        diff = computed - pub.published
-        rel = diff / abs(pub.published) if pub.published else None
-        agrees = None
-        if pub.kind == "p":
-            alpha = ReproductionSummary.alpha  # the publication tested at the default level
-            agrees = (pub.published < alpha) == (computed < alpha)
+        diff = rel = agrees = None
+        row_status = "not computed"
+        if computed is not None:
+            diff = computed - pub.published
+            rel = diff / abs(pub.published) if pub.published else None
+            row_status = _status(pub, computed)
+            if pub.kind == "p":
+                alpha = ReproductionSummary.alpha  # the publication tested at the default level
+                agrees = (pub.published < alpha) == (computed < alpha)
         rows.append(
             ReproductionRow(
                 pub.id,
@@ -222,7 +207,7 @@ def reproduce(results: dict, published) -> ReproductionTable:
                 computed,
                 diff,
                 rel,
-                _status(pub, computed),
+                row_status,
                 agrees,
             )
         )

@@ -459,20 +459,7 @@ def km_plot(
 
     if len(shown) > 1:
         p_text = f"{test} " + fmt_p(comparison.logrank_p, comparison.reason)
-        x, y, ha, va = _free_corner(p_text, drawn, ("lower left", "upper right", "lower right"), x_right, ax_width)
-        # the white box keeps the p-value readable if every corner has a curve in it
-        ax.text(
-            x,
-            y,
-            p_text,
-            transform=ax.transAxes,
-            ha=ha,
-            va=va,
-            fontsize=8,
-            zorder=5,
-            gid="p_value",
-            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5},
-        )
+        _p_in_free_corner(ax, p_text, drawn, ("lower left", "upper right", "lower right"), x_right, ax_width)
         handles = [Line2D([], [], color=c, lw=1.5) for c in colors]
         _top_legend(fig, ax, handles, labels, legend_rows)
 
@@ -487,6 +474,24 @@ _CORNERS = {
     "upper right": (0.96, 0.95, "right", "top"),
     "lower right": (0.96, 0.05, "right", "bottom"),
 }
+
+
+def _p_in_free_corner(ax, p_text: str, drawn, corners, x_right: float, ax_width: float) -> None:
+    """The panel's p-value in the first free corner (:func:`_free_corner`), in a white box that
+    keeps it readable if every corner has a curve in it."""
+    x, y, ha, va = _free_corner(p_text, drawn, corners, x_right, ax_width)
+    ax.text(
+        x,
+        y,
+        p_text,
+        transform=ax.transAxes,
+        ha=ha,
+        va=va,
+        fontsize=8,
+        zorder=5,
+        gid="p_value",
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5},
+    )
 
 
 def _free_corner(text: str, drawn, corners, x_right: float, ax_width: float, y_top: float = 102.0):
@@ -1129,19 +1134,7 @@ def cif_plot(result, cause: str) -> Figure:
     ax.tick_params(axis="x", labelbottom=True)
     if len(shown) > 1:
         p_text = "Gray's test " + fmt_p(comparison.gray.p, comparison.gray.reason)
-        x, y, ha, va = _free_corner(p_text, drawn, ("upper left", "upper right", "lower right"), x_right, ax_width)
-        ax.text(
-            x,
-            y,
-            p_text,
-            transform=ax.transAxes,
-            ha=ha,
-            va=va,
-            fontsize=8,
-            zorder=5,
-            gid="p_value",
-            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5},
-        )
+        _p_in_free_corner(ax, p_text, drawn, ("upper left", "upper right", "lower right"), x_right, ax_width)
         _top_legend(fig, ax, [Line2D([], [], color=c, lw=1.5) for c in colors], labels, legend_rows)
     _risk_table(ax_risk, result, shown, colors, x_right, ax_width)
     return fig
