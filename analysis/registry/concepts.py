@@ -444,6 +444,14 @@ OPTIONS: dict[str, Option] = {
             kind=int | None,
         ),
         Option(
+            "survival_times_months",
+            [12, 24],
+            "times (months from the endpoint's start) at which the Kaplan–Meier survival of each group and "
+            "its absolute difference from the reference group are reported (STROBE 16c)",
+            kind=list[float],
+            check=lambda times: survival_times(times),
+        ),
+        Option(
             "response_criteria",
             "cr_cri",
             "what a day-30 CR required: 'cr_cri' (regardless of count recovery) or 'cr' (with count recovery)",
@@ -479,6 +487,19 @@ OPTIONS: dict[str, Option] = {
         ),
     )
 }
+
+
+def survival_times(times) -> list[float]:
+    """The ``survival_times_months`` option checked: one to six times, each > 0, none twice;
+    sorted (whole months as integers: 12, not 12.0). ValueError says what is wrong."""
+    values = list(times)
+    if not 1 <= len(values) <= 6:
+        raise ValueError(f"give one to six times in months; got {len(values)}")
+    if any(isinstance(v, bool) or not float(v) > 0 for v in values):
+        raise ValueError(f"a time is a number of months above 0; got {values!r}")
+    if len(set(float(v) for v in values)) != len(values):
+        raise ValueError(f"a time is given twice: {values!r}")
+    return sorted(int(v) if float(v).is_integer() else float(v) for v in values)
 
 
 def visit_windows(windows) -> tuple[tuple[int, int], ...]:

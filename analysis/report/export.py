@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from analysis import __version__
+from analysis.estimators.absolute import SurvivalDifferences
 from analysis.estimators.centers import CenterSupplement
 from analysis.estimators.comparisons import Comparison, ContinuousLevel, ResponseComparison
 from analysis.estimators.competing import CIF_MONTHS, CompetingRisks, OnsetIncidence
@@ -183,6 +184,25 @@ def _survival_dict(comparison: SurvivalComparison) -> dict:
     return out
 
 
+def _differences_dict(result: SurvivalDifferences) -> dict:
+    """Survival of each level at each time and the difference of each level from the reference
+    (level minus reference, probability scale, Greenwood SE, Wald 95% CI), keyed by the time
+    in months ("12"); a null with its ``_reason``."""
+    out: dict[str, Any] = {"reference": result.reference}
+    for t in result.months:
+        block: dict[str, Any] = {"survival": {}, "difference": {}}
+        for (level, months), s in result.at.items():
+            if months == t:
+                block["survival"][level] = _put_stats(
+                    {"n": s.n, "n_at_risk": s.n_at_risk}, s, ("survival", "se", "ci_low", "ci_high"), s.reason
+                )
+        for (level, months), d in result.differences.items():
+            if months == t:
+                block["difference"][level] = _put_stats({}, d, ("difference", "se", "ci_low", "ci_high"), d.reason)
+        out[f"{t:g}"] = block
+    return out
+
+
 def _response_effect_dict(effect: ResponseEffect) -> dict:
     out: dict[str, Any] = {"level": effect.level, "reference": effect.reference}
     d, o = effect.difference, effect.odds_ratio
@@ -322,6 +342,8 @@ def results_to_dict(results: Results) -> dict[str, Any]:
             if (endpoint, grouping) in results.survival_hr:
                 e_values = {k[3]: e for k, e in results.e_values.items() if k[:3] == ("survival", endpoint, grouping)}
                 block[grouping]["cox"] = _univariable_cox_dict(results.survival_hr[(endpoint, grouping)], e_values)
+            if (endpoint, grouping) in results.survival_differences:
+                block[grouping]["at_times"] = _differences_dict(results.survival_differences[(endpoint, grouping)])
             if (endpoint, grouping) in results.detectable_hr:
                 block[grouping]["detectable_hr"] = _detectable_dict(results.detectable_hr[(endpoint, grouping)])
     out["survival"] = survival

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.estimators.absolute import SurvivalDifferences, survival_differences
 from analysis.estimators.centers import CenterSupplement, center_supplement
 from analysis.estimators.comparisons import (
     CategoricalLevel,
@@ -107,6 +108,9 @@ class Results:
     response_effects: dict[tuple[str, str], ResponseEffect] = field(default_factory=dict)
     #: (endpoint, grouping) -> univariable Cox HR of each level against the reference level
     survival_hr: dict[tuple[str, str], UnivariableCox] = field(default_factory=dict)
+    #: (endpoint, grouping) -> Kaplan–Meier survival of each level at the plan's
+    #: ``survival_times_months`` and its difference from the reference level (STROBE 16c)
+    survival_differences: dict[tuple[str, str], SurvivalDifferences] = field(default_factory=dict)
     #: (endpoint, grouping) -> Schoenfeld's smallest detectable HR, two-level groupings only
     detectable_hr: dict[tuple[str, str], DetectableHazardRatio] = field(default_factory=dict)
     #: Competing risks among patients in CR ("all" and each grouping) and the landmark
@@ -328,6 +332,8 @@ def compute_results(study, **options) -> Results:
     }  # None only beyond two levels
     survival_hr = {(e, g): univariable_cox(df, e, g) for e in ENDPOINTS for g in GROUPINGS}
     detectable_hr = {(e, g): detectable_hazard_ratio_for(df, e, g, alpha) for e in ENDPOINTS for g in two_level}
+    times = tuple(plan["survival_times_months"])
+    differences = {(e, g): survival_differences(df, e, g, times) for e in ENDPOINTS for g in GROUPINGS}
 
     # compare_peak / kinetics_profile return "not estimable" results when there is no table,
     # so the report renders the same panels with a reason instead of failing.
@@ -378,6 +384,7 @@ def compute_results(study, **options) -> Results:
         response_effects=response_effects,
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
+        survival_differences=differences,
         **_competing_and_landmark(df, landmark_day, hsct_recorded, not_collected),
         centers=center_supplement(df, plan["min_cell_size"], model),
         plan=plan,

@@ -31,6 +31,7 @@ import pandas as pd
 if TYPE_CHECKING:  # imported where a table is drawn: restoring cached results skips it
     from great_tables import GT
 
+from analysis.estimators.absolute import SurvivalDifferences
 from analysis.estimators.centers import CENTER_COUNTS, CENTER_RESPONSES, OTHER_CENTERS, CenterRow, CenterSupplement
 from analysis.estimators.comparisons import CategoricalLevel, Comparison, ContinuousLevel
 from analysis.estimators.competing import CIF_MONTHS, CompetingRisks, summary_rows
@@ -803,6 +804,77 @@ def table3(
         legend += "; NE, not estimable (no follow-up beyond day 0, or a CI undefined where survival falls to 0)"
     spec.footnotes.append((None, legend))
     for note in notes:
+        spec.footnotes.append((None, "Not estimable — " + note))
+    return Table(spec)
+
+
+def _survival_at_cell(s) -> str:
+    """'56.5 (37.0–86.2)': survival in percent with the curve's log 95% CI; 'NE' (not estimable)."""
+    if s.survival is None:
+        return _NOT_ESTIMABLE
+    value = fmt_pct(100 * s.survival).rstrip("%")
+    if s.ci_low is None or s.ci_high is None:
+        return f"{value} ({_NOT_ESTIMABLE})"
+    return f"{value} ({fmt_pct(100 * s.ci_low).rstrip('%')}–{fmt_pct(100 * s.ci_high).rstrip('%')})"
+
+
+def _difference_cell(d) -> str:
+    """'+8.5 (−18.2 to 35.2)' percentage points, Wald 95% CI; 'NE' without an estimate or a CI."""
+    if d.difference is None:
+        return _NOT_ESTIMABLE
+    sign = "+" if round(100 * d.difference, 1) > 0 else ""
+    if d.ci_low is None or d.ci_high is None:
+        return f"{sign}{fmt_signed(100 * d.difference)} ({_NOT_ESTIMABLE})"
+    return f"{sign}{fmt_shift_ci(100 * d.difference, 100 * d.ci_low, 100 * d.ci_high)}"
+
+
+def survival_difference_table(
+    differences: Mapping[tuple[str, str], SurvivalDifferences],
+    groupings: Sequence[str] = MAIN_GROUPINGS,
+    endpoints: Sequence[str] = tuple(ENDPOINTS),
+) -> Table:
+    """Survival at the plan's times by group and the absolute difference from the reference
+    group (STROBE 16c): per endpoint, grouping and level, the Kaplan–Meier survival (95% CI)
+    and the difference in percentage points (Wald 95% CI) at each time."""
+    first = next((differences[(e, g)] for e in endpoints for g in groupings if (e, g) in differences), None)
+    times = first.months if first is not None else ()
+    columns = ["group"] + [c for t in times for c in (f"s{t:g}", f"d{t:g}")]
+    headers = ["Group"] + [
+        h for t in times for h in (f"{t:g}-month survival, % (95% CI)", f"Difference at {t:g} months, points (95% CI)")
+    ]
+    spec = _Spec(columns, headers, headers, [30] + [18, 22] * len(times))
+    notes: list[str] = []
+    for endpoint in endpoints:
+        title, population = _endpoint_title(endpoint)
+        spec.add("group", Cell(title + (f" ({population})" if population else "")))
+        for g in groupings:
+            result = differences.get((endpoint, g))
+            if result is None:
+                continue
+            spec.add("variable", Cell(GROUPINGS[g].title))
+            for level in GROUPINGS[g].levels:
+                cells: list[Cell | str] = [Cell(_INDENT + level.label)]
+                for t in times:
+                    s = result.at[(level.key, t)]
+                    cells.append(_survival_at_cell(s))
+                    if level.key == result.reference:
+                        cells.append("Reference")
+                        continue
+                    d = result.differences[(level.key, t)]
+                    cells.append(_difference_cell(d))
+                    if (d.difference is None or d.ci_low is None) and d.reason:
+                        notes.append(f"{title}, {GROUPINGS[g].title}, {level.label} at {t:g} months: {d.reason}")
+                spec.add("sub", *cells)
+    spec.footnotes.append(
+        (
+            None,
+            "Kaplan–Meier survival with the curve's 95% CI (log transformation). Difference: survival of the "
+            "group minus that of the reference group, in percentage points, with a Wald 95% CI on the "
+            "probability scale from the Greenwood standard errors of the two independent estimates; no test "
+            "(the log-rank p is in the survival tables). NE, not estimable",
+        )
+    )
+    for note in dict.fromkeys(notes):
         spec.footnotes.append((None, "Not estimable — " + note))
     return Table(spec)
 

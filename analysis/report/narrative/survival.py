@@ -14,6 +14,7 @@ from analysis.report.formatting import (
     fmt_number,
     fmt_p,
     fmt_pct,
+    fmt_signed,
 )
 from analysis.report.narrative.parts import (
     UnknownKey,
@@ -255,6 +256,57 @@ class Survival(Verdicts):
             return f"{fmt_pct(100 * lm.survival)} (95% CI {NOT_ESTIMABLE})"
         low = fmt_pct(100 * lm.ci_low).rstrip("%")
         return f"{fmt_pct(100 * lm.survival)} (95% CI {low}–{fmt_pct(100 * lm.ci_high)})"
+
+    def _survival_at_text(self, s) -> str:
+        """'53.2% (95% CI 41.9–67.6)' (the curve's log CI), or 'not estimable (why)'."""
+        if s.survival is None:
+            return f"{NOT_ESTIMABLE} ({s.reason})"
+        if s.ci_low is None or s.ci_high is None:
+            return f"{fmt_pct(100 * s.survival)} (95% CI {NOT_ESTIMABLE})"
+        return f"{fmt_pct(100 * s.survival)} (95% CI {fmt_pct(100 * s.ci_low).rstrip('%')}–{fmt_pct(100 * s.ci_high)})"
+
+    def survival_difference(
+        self, endpoint: str, grouping: str, months: float | None = None, level: str | None = None
+    ) -> str:
+        """The absolute difference in Kaplan–Meier survival at a time of the plan
+        (``survival_times_months``; default its last), with both groups' survival (STROBE 16c):
+        ``text.survival_difference("os", "crs")`` -> 'OS at 24 months was 53.2% (95% CI
+        41.9–67.6) with CRS and 41.8% (95% CI 23.5–74.4) without, a difference of +11.4
+        percentage points (95% CI −16.7 to 39.4)'. ``level`` defaults to the only non-reference
+        level of a two-level grouping; what is not estimable says so, with why."""
+        result = _entry(self.results.survival_differences, "survival difference", (endpoint, grouping))
+        t = float(result.months[-1] if months is None else months)
+        if t not in result.months:
+            raise UnknownKey(
+                f"no survival difference at {t:g} months; the plan's times (survival_times_months) are: "
+                + ", ".join(f"{m:g}" for m in result.months)
+            )
+        others = [lv.key for lv in GROUPINGS[grouping].levels if lv.key != result.reference]
+        if level is None:
+            if len(others) != 1:
+                raise ValueError(f"grouping {grouping!r} compares several levels: name one")
+            level = others[0]
+        a, b = result.at[(level, t)], result.at[(result.reference, t)]
+        d = result.differences[(level, t)]
+        g = GROUPINGS[grouping]
+        if [lv.key for lv in g.levels] == ["no", "yes"]:
+            name_a, name_b = f"with {g.title}", "without"
+        else:
+            name_a, name_b = f"in {in_sentence(g.label(level))}", f"in {in_sentence(g.label(result.reference))}"
+        text = (
+            f"{ENDPOINTS[endpoint].abbreviation} at {t:g} months was {self._survival_at_text(a)} {name_a} "
+            f"and {self._survival_at_text(b)} {name_b}"
+        )
+        if d.difference is None:
+            return f"{text}; their difference is {NOT_ESTIMABLE}"
+        sign = "+" if round(100 * d.difference, 1) > 0 else ""
+        diff = f"{sign}{fmt_signed(100 * d.difference)} percentage points"
+        if d.ci_low is None or d.ci_high is None:
+            return f"{text}, a difference of {diff} (95% CI {NOT_ESTIMABLE}: {d.reason})"
+        return (
+            f"{text}, a difference of {diff} "
+            f"(95% CI {fmt_signed(100 * d.ci_low)} to {fmt_signed(100 * d.ci_high)})"
+        )
 
     def survival_hr(self, endpoint: str, grouping: str, level: str | None = None, name: bool = True) -> str:
         """Univariable Cox HR against the reference level: 'HR 1.04 (95% CI 0.51–2.12)';

@@ -1,0 +1,161 @@
+"""Absolute differences in survival at fixed times (STROBE item 16c): the Kaplan–Meier
+survival of each level of a grouping at a time point, and its difference from the grouping's
+reference level with a 95% confidence interval.
+
+The method, stated in the supplement's Methods:
+
+* ``S(t)`` is the Kaplan–Meier estimate at ``t`` months (right-continuous step function) and
+  its standard error the Greenwood one on the survival scale,
+  ``se(S) = S * sqrt(sum d / (n (n - d)))`` over the event times up to ``t`` — R
+  ``summary(survfit(Surv(months, event) ~ group), times = t)``'s ``surv`` and ``std.err``.
+* The difference of two independent estimates, level minus reference, has variance
+  ``se1^2 + se2^2`` and a Wald interval on the probability scale,
+  ``D ± z_{0.975} sqrt(se1^2 + se2^2)`` (Klein et al., Stat Med 2007;26:4505).
+
+What is not estimable says so, and no number stands in for it:
+
+* a level without a patient;
+* a time beyond the last follow-up of a level (no patient at risk there; R's ``summary``
+  gives no row), unless the curve has already reached 0 (every patient had the event: it
+  stays 0);
+* the confidence interval when a curve has reached 0 (the Greenwood variance
+  ``0 * infinity`` is undefined; R prints ``NaN``): the difference is then printed without one.
+
+No p-value: the log-rank test of the comparison is reported (the p-value table walks every
+``p``, and these results have none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS
+
+Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975), as R qnorm(0.975)
+
+#: Why a survival or a difference is not estimable (words for the tables, prose and JSON).
+NO_PATIENT = "no patient in this group"
+BEYOND_FOLLOWUP = "no patient at risk at {months:g} months (last follow-up {last:.1f} months)"
+SURVIVAL_ZERO = "survival reached 0, where the Greenwood variance is undefined: no confidence interval"
+
+
+@dataclass(frozen=True)
+class SurvivalAt:
+    """Kaplan–Meier survival of one level at ``months``, with its Greenwood standard error."""
+
+    level: str
+    label: str
+    n: int
+    n_at_risk: int  # patients with follow-up >= months (R summary()$n.risk)
+    survival: float | None
+    se: float | None  # Greenwood, survival scale (R summary()$std.err); None where undefined
+    #: the curve's own 95% CI, log scale as R survfit's default (and the survival tables)
+    ci_low: float | None
+    ci_high: float | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SurvivalDifference:
+    """``level`` minus ``reference`` at ``months``, in probability units (0.12 = 12 points)."""
+
+    level: str
+    reference: str
+    months: float
+    difference: float | None
+    se: float | None
+    ci_low: float | None
+    ci_high: float | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SurvivalDifferences:
+    """The survival of every level at each time point and the difference of each level from
+    the reference level of ``grouping``, for one endpoint."""
+
+    endpoint: str
+    grouping: str
+    reference: str
+    months: tuple[float, ...]
+    #: (level, months) -> survival of that level at that time
+    at: dict[tuple[str, float], SurvivalAt]
+    #: (level, months) -> difference from the reference, levels other than the reference
+    differences: dict[tuple[str, float], SurvivalDifference]
+
+
+def survival_at(months, events, t: float, level: str = "all", label: str = "All patients") -> SurvivalAt:
+    """Kaplan–Meier survival at ``t`` with its Greenwood standard error on the survival scale
+    (R ``summary(survfit(...), times = t)``'s ``surv`` and ``std.err``) and the curve's 95% CI on
+    the log scale (R's default ``conf.type = "log"``: ``lower`` and ``upper``, as the survival
+    tables print it; only the difference uses the Wald interval on the probability scale)."""
+    months = np.asarray(months, dtype=float)
+    events = np.asarray(events, dtype=bool)
+    n = int(months.size)
+    if n == 0:
+        return SurvivalAt(level, label, 0, 0, None, None, None, None, NO_PATIENT)
+    from analysis.estimators.survival import unique_inverse
+
+    at_risk = int(np.count_nonzero(months >= t))
+    times, inverse = unique_inverse(months)  # one hashing pass: deaths and risk sets per distinct time
+    deaths = np.bincount(inverse, weights=events, minlength=times.size)
+    risk = np.cumsum(np.bincount(inverse, minlength=times.size)[::-1])[::-1].astype(float)
+    used = (deaths > 0) & (times <= t)
+    times, deaths, risk = times[used], deaths[used], risk[used]
+    surv = float(np.prod(1.0 - deaths / risk)) if times.size else 1.0
+    if surv == 0.0:
+        return SurvivalAt(level, label, n, at_risk, 0.0, None, None, None, SURVIVAL_ZERO)
+    last = float(months.max())
+    if last < t:
+        return SurvivalAt(
+            level, label, n, at_risk, None, None, None, None, BEYOND_FOLLOWUP.format(months=t, last=last)
+        )
+    se_log = float(np.sqrt(np.sum(deaths / (risk * (risk - deaths))))) if times.size else 0.0
+    return SurvivalAt(
+        level, label, n, at_risk, surv, surv * se_log, surv * np.exp(-Z95 * se_log), min(1.0, surv * np.exp(Z95 * se_log))
+    )
+
+
+def difference_of(a: SurvivalAt, b: SurvivalAt, months: float) -> SurvivalDifference:
+    """``a`` minus ``b`` with the Wald CI of two independent estimates (variances added)."""
+    for s in (a, b):
+        if s.survival is None:
+            return SurvivalDifference(a.level, b.level, months, None, None, None, None, f"{s.label}: {s.reason}")
+    diff = a.survival - b.survival  # type: ignore[operator]
+    if a.se is None or b.se is None:
+        undefined = a if a.se is None else b
+        return SurvivalDifference(a.level, b.level, months, diff, None, None, None, f"{undefined.label}: {undefined.reason}")
+    se = float(np.hypot(a.se, b.se))
+    return SurvivalDifference(a.level, b.level, months, diff, se, diff - Z95 * se, diff + Z95 * se)
+
+
+def survival_differences(
+    df: pd.DataFrame, endpoint: str, grouping: str, months: tuple[float, ...] = (12, 24)
+) -> SurvivalDifferences:
+    """Survival of each level of ``grouping`` at each of ``months`` and its difference from the
+    reference level (:data:`analysis.registry.groups.REFERENCE_LEVELS`), on the endpoint's
+    patients (:func:`analysis.estimators.survival.endpoint_frame`: OS and EFS all patients,
+    LFS the patients in CR)."""
+    from analysis.estimators.survival import _endpoint_columns, endpoint_frame
+
+    g = GROUPINGS[grouping]
+    columns = [*_endpoint_columns(endpoint), g.column]
+    data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
+    codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes
+    time = data["months"].to_numpy(dtype=float)
+    event = data["event"].to_numpy(dtype=bool)
+    reference = REFERENCE_LEVELS[grouping]
+    at: dict[tuple[str, float], SurvivalAt] = {}
+    differences: dict[tuple[str, float], SurvivalDifference] = {}
+    for t in months:
+        t = float(t)
+        for i, level in enumerate(g.levels):
+            mask = codes == i
+            at[(level.key, t)] = survival_at(time[mask], event[mask], t, level.key, level.label)
+        for level in g.levels:
+            if level.key != reference:
+                differences[(level.key, t)] = difference_of(at[(level.key, t)], at[(reference, t)], t)
+    return SurvivalDifferences(endpoint, grouping, reference, tuple(float(t) for t in months), at, differences)

@@ -1,0 +1,40 @@
+# R references for tests/test_absolute.py (R 4.x, survival 3.x): Kaplan-Meier survival at fixed
+# times with the Greenwood standard error on the survival scale (summary.survfit's std.err),
+# and the difference of two independent estimates with a Wald 95% CI on the probability scale.
+# Run from the repository root: Rscript tests/reference/r_absolute.R
+library(survival)
+options(digits = 10)
+d <- read.csv("data/cohort.csv", skip = 1, na.strings = "")
+for (v in c("infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date")) d[[v]] <- as.Date(d[[v]])
+died <- !is.na(d$death_date)
+d$os_months <- (as.numeric(ifelse(died, d$death_date, d$last_followup_date)) - as.numeric(d$infusion_date)) / 30.4375
+d$os_event <- died
+first <- pmin(d$relapse_date, d$death_date, na.rm = TRUE)
+d$lfs_event <- !is.na(first)
+# LFS from the date of CR, among the patients in CR at day 30 (analysis.registry.groups.prepare_cohort)
+d$lfs_months <- (as.numeric(ifelse(d$lfs_event, first, d$last_followup_date)) - as.numeric(d$cr_date)) / 30.4375
+d$crs <- factor(ifelse(d$crs_grade > 0, "yes", "no"), levels = c("no", "yes"))
+d$icans <- factor(ifelse(d$icans_grade > 0, "yes", "no"), levels = c("no", "yes"))
+
+difference <- function(label, fit, times, level, reference) {
+  s <- summary(fit, times = times, extend = TRUE)
+  tab <- data.frame(strata = s$strata, time = s$time, n.risk = s$n.risk, surv = s$surv, std.err = s$std.err)
+  cat("==", label, "\n"); print(tab, digits = 10)
+  for (t in times) {
+    a <- tab[tab$time == t & grepl(level, tab$strata), ]; b <- tab[tab$time == t & grepl(reference, tab$strata), ]
+    dd <- a$surv - b$surv; se <- sqrt(a$std.err^2 + b$std.err^2)
+    cat(sprintf("t=%g difference %.10f se %.10f ci %.10f %.10f\n", t, dd, se, dd - qnorm(0.975) * se, dd + qnorm(0.975) * se))
+  }
+}
+difference("OS by CRS", survfit(Surv(os_months, os_event) ~ crs, data = d), c(12, 24), "=yes", "=no")
+cr <- d[d$cr_day30 == "yes", ]
+difference("LFS by ICANS", survfit(Surv(lfs_months, lfs_event) ~ icans, data = cr), c(12, 24), "=yes", "=no")
+
+# The AML data (survival::aml): the nonmaintained arm reaches 0 at 45 weeks; a time after it.
+aml <- read.csv("tests/reference/aml.csv")
+difference("AML", survfit(Surv(time, status) ~ x, data = aml), c(12, 30, 50), "=Maintained", "=Nonmaintained")
+# After the last follow-up of the maintained arm (161+ weeks): summary() without extend refuses
+# ("no points selected for one or more curves, consider using the extend argument").
+print(try(summary(survfit(Surv(time, status) ~ x, data = aml), times = 170), silent = TRUE))
+# The curves' own CI (conf.type "log", R's default), as the survival tables print it:
+print(summary(survfit(Surv(time, status) ~ x, data = aml), times = 12)[c("surv", "lower", "upper")], digits = 10)

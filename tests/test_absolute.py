@@ -1,0 +1,175 @@
+"""Absolute differences in Kaplan–Meier survival at fixed times (STROBE 16c) against R.
+
+R references come from ``tests/reference/r_absolute.R`` (R 4.x, survival 3.x): ``surv`` and
+``std.err`` of ``summary(survfit(...), times = ..., extend = TRUE)`` (std.err on the survival
+scale: Greenwood), and the difference with ``sqrt(se1^2 + se2^2)`` and ``qnorm(0.975)``.
+Each literal is preceded by the R call and what R printed.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.estimators.absolute import (
+    BEYOND_FOLLOWUP,
+    NO_PATIENT,
+    SURVIVAL_ZERO,
+    difference_of,
+    survival_at,
+    survival_differences,
+)
+from analysis.inputs.loading import load_study
+from analysis.registry.groups import prepare_cohort
+from tests.conftest import report_parameter
+
+ROOT = Path(__file__).resolve().parents[1]
+REF = Path(__file__).parent / "reference"
+TOL = 1e-9
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return prepare_cohort(
+        load_study(ROOT / "data" / "cohort.csv", ROOT / "data" / "kinetics.csv", report_parameter("cutoff")).cohort
+    )
+
+
+# difference("OS by CRS", survfit(Surv(os_months, os_event) ~ crs, data = d), c(12, 24), "=yes", "=no")
+#    strata time n.risk         surv       std.err
+# 1  crs=no   12      9 0.5647058824 0.12387659237
+# 2  crs=no   24      4 0.4183006536 0.12916155421
+# 3 crs=yes   12     44 0.6494470508 0.05683862090
+# 4 crs=yes   24     27 0.5320538015 0.06159021147
+# t=12 difference 0.0847411685 se 0.1362939432 ci -0.1823900516 0.3518723885
+# t=24 difference 0.1137531479 se 0.1430945884 ci -0.1667070918 0.3942133876
+OS_BY_CRS = {
+    ("no", 12.0): (9, 0.5647058824, 0.12387659237),
+    ("no", 24.0): (4, 0.4183006536, 0.12916155421),
+    ("yes", 12.0): (44, 0.6494470508, 0.05683862090),
+    ("yes", 24.0): (27, 0.5320538015, 0.06159021147),
+}
+OS_BY_CRS_DIFF = {
+    12.0: (0.0847411685, 0.1362939432, -0.1823900516, 0.3518723885),
+    24.0: (0.1137531479, 0.1430945884, -0.1667070918, 0.3942133876),
+}
+# difference("LFS by ICANS", survfit(Surv(lfs_months, lfs_event) ~ icans, data = cr), ...)
+#     strata time n.risk         surv       std.err
+# 1  icans=no   12     23 0.3865636748 0.06011416551
+# 2  icans=no   24      7 0.1654450510 0.05188847060
+# 3 icans=yes   12      3 0.2571428571 0.12293779982
+# 4 icans=yes   24      1 0.1714285714 0.10777365332
+# t=12 difference -0.1294208177 se 0.1368481477 ci -0.3976382584 0.1387966231
+# t=24 difference 0.0059835204 se 0.1196142706 ci -0.2284561420 0.2404231828
+LFS_BY_ICANS = {
+    ("no", 12.0): (23, 0.3865636748, 0.06011416551),
+    ("no", 24.0): (7, 0.1654450510, 0.05188847060),
+    ("yes", 12.0): (3, 0.2571428571, 0.12293779982),
+    ("yes", 24.0): (1, 0.1714285714, 0.10777365332),
+}
+LFS_BY_ICANS_DIFF = {
+    12.0: (-0.1294208177, 0.1368481477, -0.3976382584, 0.1387966231),
+    24.0: (0.0059835204, 0.1196142706, -0.2284561420, 0.2404231828),
+}
+
+
+@pytest.mark.parametrize(
+    "endpoint, grouping, levels, diffs",
+    [("os", "crs", OS_BY_CRS, OS_BY_CRS_DIFF), ("lfs", "icans", LFS_BY_ICANS, LFS_BY_ICANS_DIFF)],
+)
+def test_demo_differences_match_r(cohort, endpoint, grouping, levels, diffs):
+    result = survival_differences(cohort, endpoint, grouping, (12, 24))
+    assert result.reference == "no"
+    for key, (n_risk, surv, se) in levels.items():
+        got = result.at[key]
+        assert got.n_at_risk == n_risk
+        assert got.survival == pytest.approx(surv, abs=TOL)
+        assert got.se == pytest.approx(se, abs=TOL)
+    for months, (diff, se, low, high) in diffs.items():
+        got = result.differences[("yes", months)]
+        assert (got.difference, got.se, got.ci_low, got.ci_high) == pytest.approx((diff, se, low, high), abs=TOL)
+        assert got.reason is None
+
+
+def _aml(arm):
+    aml = pd.read_csv(REF / "aml.csv")  # survival::aml (weeks)
+    aml = aml[aml["x"] == arm]
+    return aml["time"].to_numpy(), aml["status"].to_numpy()
+
+
+def test_aml_at_three_times_and_a_curve_at_zero():
+    """difference("AML", survfit(Surv(time, status) ~ x, data = aml), c(12, 30, 50), ...)
+                 strata time n.risk         surv      std.err
+    1    x=Maintained   12     10 0.9090909091 0.0866784172
+    2    x=Maintained   30      5 0.6136363636 0.1526323310
+    3    x=Maintained   50      1 0.1840909091 0.1534927458
+    4 x=Nonmaintained   12      8 0.5833333333 0.1423187606
+    5 x=Nonmaintained   30      4 0.2916666667 0.1387151691
+    6 x=Nonmaintained   50      0 0.0000000000          NaN
+    t=12 difference 0.3257575758 se 0.1666366635 ci -0.0008442833 0.6523594348
+    t=30 difference 0.3219696970 se 0.2062487009 ci -0.0822703287 0.7262097226
+    t=50 difference 0.1840909091 se NaN ci NaN NaN"""
+    expected = {
+        12: ((10, 0.9090909091, 0.0866784172), (8, 0.5833333333, 0.1423187606)),
+        30: ((5, 0.6136363636, 0.1526323310), (4, 0.2916666667, 0.1387151691)),
+    }
+    for t, (m, n) in expected.items():
+        a = survival_at(*_aml("Maintained"), t, "m", "Maintained")
+        b = survival_at(*_aml("Nonmaintained"), t, "n", "Nonmaintained")
+        assert (a.n_at_risk, a.survival, a.se) == pytest.approx(m, abs=TOL)
+        assert (b.n_at_risk, b.survival, b.se) == pytest.approx(n, abs=TOL)
+        # R summary()$lower: conf.type "log", surv * exp(-qnorm(0.975) * std.err / surv)
+        assert a.ci_low == pytest.approx(m[1] * np.exp(-1.959963984540054 * m[2] / m[1]), abs=TOL)
+    d12 = difference_of(survival_at(*_aml("Maintained"), 12), survival_at(*_aml("Nonmaintained"), 12), 12)
+    assert (d12.difference, d12.se, d12.ci_low, d12.ci_high) == pytest.approx(
+        (0.3257575758, 0.1666366635, -0.0008442833, 0.6523594348), abs=TOL
+    )
+    # the nonmaintained curve reached 0 at 45 weeks: 0 at 50 (R: surv 0, std.err NaN), so the
+    # difference is a number and its CI is not estimable (R: NaN), with the reason in words
+    zero = survival_at(*_aml("Nonmaintained"), 50, "n", "Nonmaintained")
+    assert zero.survival == 0.0 and zero.se is None and zero.reason == SURVIVAL_ZERO
+    d50 = difference_of(survival_at(*_aml("Maintained"), 50, "m", "Maintained"), zero, 50)
+    assert d50.difference == pytest.approx(0.1840909091, abs=TOL)
+    assert d50.ci_low is None and d50.ci_high is None and "Nonmaintained" in d50.reason
+
+
+def test_beyond_last_follow_up_is_not_estimable():
+    """The maintained arm's last follow-up is 161+ weeks; at 170 R's summary(fit, times = 170)
+    stops: "no points selected for one or more curves, consider using the extend argument"
+    (with extend = TRUE it carries the last value forward with 0 at risk): no number here."""
+    beyond = survival_at(*_aml("Maintained"), 170, "m", "Maintained")
+    assert beyond.survival is None and beyond.n_at_risk == 0
+    assert beyond.reason == BEYOND_FOLLOWUP.format(months=170, last=161)
+    d = difference_of(beyond, survival_at(*_aml("Nonmaintained"), 170, "n", "Nonmaintained"), 170)
+    assert d.difference is None and d.reason.startswith("Maintained: no patient at risk at 170 months")
+
+
+def test_empty_group_and_no_event():
+    empty = survival_at(np.array([]), np.array([], dtype=bool), 12, "yes", "CRS")
+    assert empty.survival is None and empty.reason == NO_PATIENT
+    # no event before 12 months: S = 1 with standard error 0 (R: surv 1, std.err 0)
+    flat = survival_at(np.array([13.0, 20.0, 5.0]), np.array([False, True, False]), 12)
+    assert (flat.survival, flat.se, flat.n_at_risk) == (1.0, 0.0, 2)
+    d = difference_of(empty, flat, 12)
+    assert d.difference is None and d.reason == f"CRS: {NO_PATIENT}"
+
+
+def test_every_level_against_the_reference(cohort):
+    result = survival_differences(cohort, "os", "severity", (12, 24))
+    assert result.reference == "none"
+    assert set(result.differences) == {("severe", 12.0), ("other", 12.0), ("severe", 24.0), ("other", 24.0)}
+    for (level, t), d in result.differences.items():
+        a, b = result.at[(level, t)], result.at[("none", t)]
+        assert d.difference == pytest.approx(a.survival - b.survival)
+        assert d.ci_low < d.difference < d.ci_high
+
+
+def test_the_curves_ci_is_rs_log_ci():
+    """print(summary(survfit(Surv(time, status) ~ x, data = aml), times = 12)[c("surv", "lower", "upper")])
+    $lower [1] 0.7541338451 0.3616137052   $upper [1] 1.0000000000 0.9409980122"""
+    m = survival_at(*_aml("Maintained"), 12)
+    n = survival_at(*_aml("Nonmaintained"), 12)
+    assert (m.ci_low, m.ci_high, n.ci_low, n.ci_high) == pytest.approx(
+        (0.7541338451, 1.0, 0.3616137052, 0.9409980122), abs=1e-9
+    )
