@@ -66,6 +66,35 @@ def test_rcs_basis_is_zero_below_the_first_knot_and_linear_beyond_the_last():
     assert b[4] - b[3] == pytest.approx(b[5] - b[4])  # linear beyond the last knot
 
 
-def test_a_covariate_without_cut_off_is_refused(cohort):
-    with pytest.raises(ValueError, match="already continuous"):
-        functional_form(cohort, "os", PLAN_MODEL, "age")
+def test_a_yes_no_covariate_is_refused(cohort):
+    with pytest.raises(ValueError, match="not a continuous covariate"):
+        functional_form(cohort, "os", PLAN_MODEL, "ph_positive")
+    with pytest.raises(ValueError, match="not a covariate"):
+        functional_form(cohort, "os", PLAN_MODEL, "prior_lines")
+
+
+# The covariates the plan enters per unit (r_functional.R, second loop):
+# os age knots 12.0000000000 28.0000000000 61.4000000000 nonlinear Wald chisq 8.3974377514 p 0.0037575027
+# os cart_dose_1e6_per_kg knots 0.7000000000 1.0000000000 3.8000000000 nonlinear Wald chisq 0.1512925979 p 0.6973031533
+# lfs age knots 12.5000000000 29.0000000000 63.0000000000 nonlinear Wald chisq 0.3390386239 p 0.5603846727
+# lfs cart_dose_1e6_per_kg knots 0.7000000000 1.0000000000 3.9000000000 nonlinear Wald chisq 0.9934253108 p 0.3189066372
+# efs age knots 12.0000000000 28.0000000000 61.4000000000 nonlinear Wald chisq 0.4047275420 p 0.5246578014
+# efs cart_dose_1e6_per_kg knots 0.7000000000 1.0000000000 3.8000000000 nonlinear Wald chisq 0.5949634836 p 0.4405061634
+PER_UNIT = {
+    ("os", "age"): ((12.0, 28.0, 61.4), 8.3974377514, 0.0037575027),
+    ("os", "cart_dose_1e6_per_kg"): ((0.7, 1.0, 3.8), 0.1512925979, 0.6973031533),
+    ("lfs", "age"): ((12.5, 29.0, 63.0), 0.3390386239, 0.5603846727),
+    ("lfs", "cart_dose_1e6_per_kg"): ((0.7, 1.0, 3.9), 0.9934253108, 0.3189066372),
+    ("efs", "age"): ((12.0, 28.0, 61.4), 0.4047275420, 0.5246578014),
+    ("efs", "cart_dose_1e6_per_kg"): ((0.7, 1.0, 3.8), 0.5949634836, 0.4405061634),
+}
+
+
+@pytest.mark.parametrize("endpoint, column", sorted(PER_UNIT))
+def test_linearity_of_the_per_unit_covariates_matches_r(cohort, endpoint, column):
+    knots, chisq, p = PER_UNIT[(endpoint, column)]
+    f = functional_form(cohort, endpoint, PLAN_MODEL, column)
+    assert f.cutoff is None and f.per == 1.0
+    assert f.knots == pytest.approx(knots, abs=1e-12)
+    assert f.nonlinearity_chisq == pytest.approx(chisq, rel=1e-7)
+    assert f.nonlinearity_p == pytest.approx(p, abs=1e-8)

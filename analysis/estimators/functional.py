@@ -1,9 +1,10 @@
-"""The functional form of a covariate the multivariable model enters at a cut-off (STROBE
-item 11): the same model with the covariate as a continuous term instead, and a test of
-its linearity.
+"""The functional form of the continuous covariates of the multivariable model (STROBE item
+11): a covariate the plan enters at a cut-off is entered as a continuous term instead, and the
+linearity of every continuous covariate is tested.
 
 * The continuous model: the plan's Cox model (Efron ties) with ``column`` entered per unit
-  instead of "at or above the cut-off"; its hazard ratio is reported per ``per`` units
+  (instead of "at or above the cut-off" when the plan has one; otherwise the plan's model
+  itself); its hazard ratio is reported per ``per`` units
   (marrow blasts: per 10 percentage points), ``exp(per * coef)`` with the Wald 95% CI
   ``exp(per * (coef ± 1.96 se))``.
 * Linearity: the same model with a restricted cubic spline of the covariate — the linear
@@ -23,7 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from analysis.estimators.cox import ModelSpec, _fit_efron, design_matrix, fit_cox, model_columns
+from analysis.estimators.cox import ModelSpec, _fit_efron, design_matrix, fit_cox, model_columns, model_terms
 from analysis.estimators.survival import Z95
 
 #: Knot positions (quantiles) of the 3-knot restricted cubic spline (Harrell's default).
@@ -36,7 +37,7 @@ class FunctionalForm:
 
     endpoint: str
     column: str
-    cutoff: float  # the plan's cut-off the continuous term replaces
+    cutoff: float | None  # the plan's cut-off the continuous term replaces (None: entered per unit in the plan)
     per: float  # the hazard ratio is per this many units
     n: int
     events: int
@@ -49,6 +50,13 @@ class FunctionalForm:
     nonlinearity_p: float | None = None
     reason: str | None = None  # why the continuous HR is not estimable
     nonlinearity_reason: str | None = None
+
+
+def is_continuous(column: str) -> bool:
+    """Whether a cohort column is a number (a per-unit term of a model), not a yes/no or a category."""
+    from analysis.registry.diseases import field_kind
+
+    return field_kind(column) in ("number", "integer")
 
 
 def rcs_basis(x: np.ndarray, knots) -> np.ndarray:
@@ -65,19 +73,29 @@ def rcs_basis(x: np.ndarray, knots) -> np.ndarray:
 
 
 def functional_form(df: pd.DataFrame, endpoint: str, model: ModelSpec, column: str, per: float = 1.0) -> FunctionalForm:
-    """The plan's model with ``column`` continuous instead of at its cut-off (HR per ``per``
-    units) and the Wald test of a restricted cubic spline's nonlinear term (see the module)."""
+    """The plan's model with ``column`` continuous (instead of at its cut-off, if any; HR per
+    ``per`` units) and the Wald test of a restricted cubic spline's nonlinear term (see the
+    module). ValueError for a column that is not a continuous covariate of the model."""
     from scipy import stats
 
     from analysis.estimators.survival import _endpoint_columns, endpoint_frame
 
+    if column not in model.covariates:
+        raise ValueError(f"{column!r} is not a covariate of the model")
     cutoff = model.cutoff(column)
-    if cutoff is None:
-        raise ValueError(f"{column!r} has no cut-off in the model: it is already continuous")
     linear = replace(model, cutoffs=tuple((c, v) for c, v in model.cutoffs if c != column), name="continuous")
+    if not is_continuous(column) or any(t.term == column and t.key != column for t in model_terms(linear)):
+        raise ValueError(f"{column!r} is not a continuous covariate (a yes/no or categorical column)")
     fit = fit_cox(df, endpoint, model=linear, ph_test=False)
     term = next(t for t in fit.terms if t.key == column)
-    base = dict(endpoint=endpoint, column=column, cutoff=float(cutoff), per=float(per), n=fit.n, events=fit.events)
+    base = dict(
+        endpoint=endpoint,
+        column=column,
+        cutoff=None if cutoff is None else float(cutoff),
+        per=float(per),
+        n=fit.n,
+        events=fit.events,
+    )
     if term.coef is None or term.se is None:
         return FunctionalForm(**base, hr=None, ci_low=None, ci_high=None, reason=term.reason or fit.reason)
     hr = math.exp(per * term.coef)

@@ -360,6 +360,14 @@ def results_to_dict(results: Results) -> dict[str, Any]:
     if results.cox_publication:
         out["cox_publication"] = {endpoint: _cox_dict(result) for endpoint, result in results.cox_publication.items()}
 
+    functional: dict[str, dict] = {}
+    for (endpoint, column), f in results.functional_forms.items():
+        block = {"cutoff": f.cutoff, "per": f.per, "n": f.n, "events": f.events, "knots": list(f.knots)}
+        _put_stats(block, f, ("hr", "ci_low", "ci_high"), f.reason)
+        _put_stats(block, f, ("nonlinearity_chisq", "nonlinearity_p"), f.nonlinearity_reason or f.reason)
+        functional.setdefault(endpoint, {})[column] = block
+    out["functional_forms"] = functional
+
     kinetics: dict[str, Any] = {"peak": {}}
     if results.kinetics_reason:
         kinetics["reason"] = results.kinetics_reason
@@ -637,6 +645,7 @@ def _pvalues_dict(table: PValueTable) -> dict[str, Any]:
                 "p_holm": _number(r.p_holm),
                 "p_bh": _number(r.p_bh),
                 "path": r.path,
+                "same_as": r.same_as,
             }
             for r in table.rows
         ],

@@ -60,7 +60,7 @@ FAMILY_TITLES: dict[str, str] = {
     "course": "Course after infusion by toxicity",
     "kinetics": "CAR-T kinetics by toxicity",
     "multivariable": "Multivariable Cox models",
-    "model_checks": "Proportional-hazards checks of the Cox models (global and per term)",
+    "model_checks": "Model checks: proportional hazards (global and per term) and linearity of continuous covariates",
     "competing": "Relapse and non-relapse mortality among patients in CR",
     "landmark": "Landmark analysis",
     "centers": "Center-stratified Cox models (sensitivity analysis)",
@@ -94,6 +94,7 @@ FAMILIES: dict[str, str | Callable[[tuple], str]] = {
     "response_trend": "trend",
     "survival_trend": "trend",
     "transplant": "transplant",
+    "functional_forms": "model_checks",
 }
 
 #: The display that shows each family's tests (its label; ``text.ref`` numbers it), so that
@@ -151,7 +152,7 @@ def _not_tested(path: tuple) -> bool:
 
 #: Attributes whose p-values form a family of their own wherever they are (model checks are
 #: not comparisons: they are not adjusted together with the estimates of the same model).
-FAMILY_OF_ATTRIBUTE: dict[str, str] = {"ph_test_global_p": "model_checks"}
+FAMILY_OF_ATTRIBUTE: dict[str, str] = {"ph_test_global_p": "model_checks", "nonlinearity_p": "model_checks"}
 
 #: p-values the results hold but the report does not print, by (class, attribute), with why.
 NOT_REPORTED: dict[tuple[str, str], str] = {
@@ -179,6 +180,7 @@ _TEST_OF_ATTRIBUTE = {
     "logrank_p": "Log-rank",
     "severity_global_p": "Wald, joint (2 df)",
     "ph_test_global_p": "Schoenfeld residuals, global",
+    "nonlinearity_p": "Wald, spline nonlinear term",
 }
 _TEST_OF_CLASS = {
     "CoxTerm": "Wald",
@@ -196,6 +198,7 @@ _ATTRIBUTE_LABEL = {
     "ph_test_global_p": "proportional hazards",
     "censored": "censored at HSCT",
     "ph_tests": "proportional hazards",
+    "nonlinearity_p": "linearity",
 }
 #: Path parts that are structure, not meaning.
 _STRUCTURE = {
@@ -226,13 +229,16 @@ class PValueRow:
     p_holm: float  # within the family
     p_bh: float
     path: str  # where it is in the results: "survival/os/crs/logrank_p"
+    #: the path of the row holding the same test (:func:`twin_of`): this row repeats it for its
+    #: own display, is not adjusted or counted again, and carries the twin's adjusted values
+    same_as: str | None = None
 
 
 @dataclass(frozen=True)
 class FamilySummary:
     key: str
     title: str
-    n: int
+    n: int  # distinct tests (a row that repeats another's test is not counted)
     n_significant: int  # unadjusted p < alpha
     n_holm: int  # Holm-adjusted p < alpha
     n_bh: int  # BH-adjusted p < alpha
@@ -246,7 +252,16 @@ class PValueTable:
 
     @property
     def n(self) -> int:
-        return len(self.rows)
+        """Distinct tests: a row that repeats another's test (``same_as``) is not counted."""
+        return sum(r.same_as is None for r in self.rows)
+
+    @property
+    def n_repeated(self) -> int:
+        """Rows that repeat another row's test."""
+        return len(self.rows) - self.n
+
+    def row(self, path: str) -> PValueRow:
+        return next(r for r in self.rows if r.path == path)
 
     def family(self, key: str) -> FamilySummary:
         for f in self.families:
@@ -408,6 +423,38 @@ def _path_text(path: tuple) -> str:
     return "/".join(str(p) for p in _flat(path))
 
 
+def twin_of(results: Any, path: tuple) -> str | None:
+    """The path of the earlier row that holds the same test as ``path``, or None: the report
+    shows it twice, it is counted and adjusted once.
+
+    * The Mantel–Byar test of a toxicity from its onset is the log-rank test from infusion
+      when no event occurred while a patient at risk still had that toxicity to come and no
+      patient was left out for a follow-up of 0 days: every risk set is then the same
+      (``TimeDependentComparison.n_events_affected``, ``n_zero_time``).
+    * A kinetics comparison by a grouping that divides the patients with kinetics into the
+      same groups as an earlier grouping (concurrent CRS and ICANS is ICANS when every patient
+      with kinetics and ICANS also had CRS: ``Results.kinetics_same_split``) is that grouping's."""
+    head = path[0]
+    if head == "time_dependent" and len(path) >= 2 and isinstance(path[1], tuple):
+        endpoint, grouping = path[1]
+        td = getattr(results, "time_dependent", {}).get((endpoint, grouping))
+        if td is not None and td.n_events_affected == 0 and td.n_zero_time == 0:
+            return f"survival/{endpoint}/{grouping}/logrank_p"
+        return None
+    if head in ("kinetics_peak", "kinetics_metrics") and hasattr(results, "kinetics_same_split"):
+        key = path[1]
+        grouping = key if isinstance(key, str) else key[-1]
+        if grouping not in GROUPINGS:
+            return None
+        earlier = list(GROUPINGS)[: list(GROUPINGS).index(grouping)]
+        twin = results.kinetics_same_split(grouping, earlier)
+        if twin is None:
+            return None
+        twin_key = twin if isinstance(key, str) else (*key[:-1], twin)
+        return _path_text((head, twin_key, *path[2:]))
+    return None
+
+
 def collect_pvalues(
     results: Any,
     alpha: float,
@@ -451,28 +498,37 @@ def collect_pvalues(
                 family = "model_checks"
             found.append((family, path, parts, test, p))
     order = list(FAMILY_TITLES) + [f for f in dict.fromkeys(x[0] for x in found) if f not in FAMILY_TITLES]
-    rows: list[PValueRow] = []
-    families: list[FamilySummary] = []
+    paths = {_path_text(x[1]) for x in found}
+    twins = {_path_text(x[1]): t for x in found if (t := twin_of(results, x[1])) is not None and t in paths}
+    adjusted: dict[str, tuple[float, float]] = {}
+    summaries: dict[str, FamilySummary] = {}
     for key in order:
-        members = [x for x in found if x[0] == key]
+        # each distinct test once: a row repeating another's is left out of its family's adjustment
+        members = [x for x in found if x[0] == key and _path_text(x[1]) not in twins]
         if not members:
             continue
         ps = [x[4] for x in members]
         holm, bh = p_adjust(ps, "holm"), p_adjust(ps, "BH")
-        for (_, path, parts, test, p), h, b in zip(members, holm, bh):
-            label = _label(parts, names) or family_title(key)
-            rows.append(PValueRow(key, label, test, p, float(h or 0.0), float(b or 0.0), _path_text(path)))
-        families.append(
-            FamilySummary(
-                key,
-                family_title(key),
-                len(ps),
-                sum(p < alpha for p in ps),
-                sum(h is not None and h < alpha for h in holm),
-                sum(b is not None and b < alpha for b in bh),
-            )
+        for x, h, b in zip(members, holm, bh):
+            adjusted[_path_text(x[1])] = (float(h or 0.0), float(b or 0.0))
+        summaries[key] = FamilySummary(
+            key,
+            family_title(key),
+            len(ps),
+            sum(p < alpha for p in ps),
+            sum(h is not None and h < alpha for h in holm),
+            sum(b is not None and b < alpha for b in bh),
         )
-    return PValueTable(tuple(rows), tuple(families), alpha)
+    rows: list[PValueRow] = []
+    for key in order:
+        for _, path, parts, test, p in (x for x in found if x[0] == key):
+            text = _path_text(path)
+            twin = twins.get(text)
+            h, b = adjusted[twin if twin is not None else text]
+            label = _label(parts, names) or family_title(key)
+            rows.append(PValueRow(key, label, test, p, h, b, text, twin))
+    families = tuple(summaries[k] for k in order if k in summaries)
+    return PValueTable(tuple(rows), families, alpha)
 
 
 def family_title(key: str) -> str:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from analysis.estimators.absolute import SurvivalDifferences, survival_differences
 from analysis.estimators.centers import CenterSupplement, center_supplement
+from analysis.estimators.functional import FunctionalForm, functional_form, is_continuous
 from analysis.estimators.comparisons import (
     CategoricalLevel,
     Comparison,
@@ -111,6 +112,10 @@ class Results:
     #: (endpoint, grouping) -> Kaplan–Meier survival of each level at the plan's
     #: ``survival_times_months`` and its difference from the reference level (STROBE 16c)
     survival_differences: dict[tuple[str, str], SurvivalDifferences] = field(default_factory=dict)
+    #: (endpoint, covariate) -> each continuous covariate of the plan's model entered per unit
+    #: (one at a cut-off in the plan: continuously instead) and the spline test of its linearity
+    #: (STROBE 11)
+    functional_forms: dict[tuple[str, str], FunctionalForm] = field(default_factory=dict)
     #: (endpoint, grouping) -> Schoenfeld's smallest detectable HR, two-level groupings only
     detectable_hr: dict[tuple[str, str], DetectableHazardRatio] = field(default_factory=dict)
     #: Competing risks among patients in CR ("all" and each grouping) and the landmark
@@ -280,6 +285,14 @@ def resolve_plan(options: dict[str, Any]) -> dict[str, Any]:
     return AnalysisOptions(**given).model_dump()
 
 
+def per_units(column: str) -> float:
+    """The units a continuous covariate's hazard ratio is given per in the functional-form
+    analysis: 10 for a percentage (marrow blasts: per 10 percentage points), else 1."""
+    from analysis.registry.contract import unit_of
+
+    return 10.0 if unit_of(column) == "%" else 1.0
+
+
 def plan_model(df: pd.DataFrame, plan: dict[str, Any]) -> tuple[ModelSpec, tuple[str, ...]]:
     """The study's multivariable model (its name "baseline"): the plan's exposure and the
     covariates that have a value in the data; and the covariates left out for having none."""
@@ -385,6 +398,12 @@ def compute_results(study, **options) -> Results:
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
         survival_differences=differences,
+        functional_forms={
+            (e, column): functional_form(df, e, model, column, per=per_units(column))
+            for e in ENDPOINTS
+            for column in model.covariates
+            if is_continuous(column)
+        },
         **_competing_and_landmark(df, landmark_day, hsct_recorded, not_collected),
         centers=center_supplement(df, plan["min_cell_size"], model),
         plan=plan,

@@ -1424,28 +1424,39 @@ def pvalue_table(table: PValueTable, ref: Callable[[str], str] | None = None) ->
     and Benjamini–Hochberg adjusted values within the family (R p.adjust). ``ref`` (``text.ref``)
     names the display that shows a family (:data:`analysis.report.pvalues.FAMILY_DISPLAYS`):
     'Baseline characteristics by toxicity (Table 1 of the manuscript)'."""
+    from analysis.report.pvalues import family_title
+
     headers = ["Comparison", "Test", "p", "Holm", "BH"]
     spec = _Spec(["label", "test", "p", "holm", "bh"], headers, headers, [46, 22, 9, 9, 9])
-    for family in table.families:
-        shown = family_display(family.key, ref)
-        spec.add("group", Cell(f"{family.title}{f' ({shown})' if shown else ''} ({fmt_count(family.n)})"))
+    counts = {f.key: f.n for f in table.families}
+    labels = {r.path: r.label for r in table.rows}
+    for key in dict.fromkeys(r.family for r in table.rows):
+        shown = family_display(key, ref)
+        spec.add("group", Cell(f"{family_title(key)}{f' ({shown})' if shown else ''} ({fmt_count(counts.get(key, 0))})"))
         for row in table.rows:
-            if row.family == family.key:
+            if row.family == key:
                 spec.add(
                     "sub",
-                    Cell(_INDENT + row.label),
+                    Cell(_INDENT + row.label + (f" (same test as {labels[row.same_as]})" if row.same_as else "")),
                     row.test,
                     fmt_p_bare(row.p),
                     fmt_p_bare(row.p_holm),
                     fmt_p_bare(row.p_bh),
                 )
+    repeated = (
+        f" {fmt_count(table.n_repeated)} rows repeat a test of another row (same patients, same risk sets or "
+        "groups): each is counted and adjusted once, with its twin, and carries the twin's adjusted values."
+        if table.n_repeated
+        else ""
+    )
     spec.footnotes.append(
         (
             None,
-            f"{fmt_count(table.n)} p-values in {len(table.families)} families (number of p-values in "
-            "parentheses). Holm: Holm's step-down adjustment (family-wise error rate); BH: "
+            f"{fmt_count(table.n)} distinct p-values in {len(table.families)} families (number of distinct "
+            "p-values in parentheses). Holm: Holm's step-down adjustment (family-wise error rate); BH: "
             "Benjamini–Hochberg (false discovery rate); both within the family, as R's "
-            "p.adjust",
+            "p.adjust. The model checks (proportional hazards, linearity) are a family of their own, not "
+            "adjusted with the estimates they check." + repeated,
         )
     )
     return Table(spec)

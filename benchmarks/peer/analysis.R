@@ -499,6 +499,36 @@ detectable_hr <- function(data, grouping, alpha) {
 #' Table 2: coxph(Surv ~ age + bm_blasts_ge20 + ph_positive + cart_dose_1e6_per_kg + grp_severity)
 #' (the analysis plan's default model; `model = "publication"`: the publication's), joint Wald test
 #' of the two severity terms, cox.zph (not with `zph = FALSE`); stratified by center when `strata`.
+#' The functional form of a continuous covariate of the baseline model (cartox's
+#' functional_forms.<endpoint>.<column>, analysis/estimators/functional.py): marrow blasts
+#' continuous instead of >= 20% (HR per 10 points), age and dose as in the model (per unit), and
+#' the Wald test of the nonlinear term of a 3-knot restricted cubic spline of the covariate added
+#' to that model (knots at the 10th, 50th and 90th percentiles; Harrell's basis,
+#' Hmisc::rcspline.eval(norm = 2), written out).
+functional_form <- function(d, endpoint, column) {
+  data <- d[!is.na(d[[paste0(endpoint, "_months")]]), ]
+  data <- data.frame(months = data[[paste0(endpoint, "_months")]], event = as.logical(data[[paste0(endpoint, "_event")]]),
+                     age = data$age, bm_blasts_pct = data$bm_blasts_pct, ph_positive = as.logical(data$ph_positive),
+                     cart_dose_1e6_per_kg = data$cart_dose_1e6_per_kg, grp_severity = data$grp_severity)
+  data <- data[complete.cases(data), ]
+  data$bm_blasts_ge20 <- data$bm_blasts_pct >= 20
+  blasts <- if (column == "bm_blasts_pct") "bm_blasts_pct" else "bm_blasts_ge20"
+  rhs <- paste("age +", blasts, "+ ph_positive + cart_dose_1e6_per_kg + grp_severity")
+  per <- if (column == "bm_blasts_pct") 10 else 1
+  fit <- coxph(control = COX_CONTROL, as.formula(paste("Surv(months, event) ~", rhs)), data = data, ties = "efron")
+  b <- coef(fit)[[column]]; se <- sqrt(vcov(fit)[column, column])
+  x <- data[[column]]
+  k <- quantile(x, c(0.1, 0.5, 0.9), names = FALSE)
+  cube <- function(v) pmax(v, 0)^3
+  data$x1 <- (cube(x - k[1]) - cube(x - k[2]) * (k[3] - k[1]) / (k[3] - k[2]) +
+                cube(x - k[3]) * (k[2] - k[1]) / (k[3] - k[2])) / (k[3] - k[1])^2
+  spline <- coxph(control = COX_CONTROL, as.formula(paste("Surv(months, event) ~ x1 +", rhs)), data = data, ties = "efron")
+  chisq <- coef(spline)[["x1"]]^2 / vcov(spline)["x1", "x1"]
+  list(n = fit$n, events = fit$nevent, per = per, hr = exp(per * b), ci_low = exp(per * (b - qnorm(0.975) * se)),
+       ci_high = exp(per * (b + qnorm(0.975) * se)), knots = k, nonlinearity_chisq = chisq,
+       nonlinearity_p = pchisq(chisq, 1, lower.tail = FALSE))
+}
+
 fit_cox <- function(d, endpoint, strata = FALSE, model = "baseline", zph = TRUE) {
   data <- d[!is.na(d[[paste0(endpoint, "_months")]]), ]
   data <- data.frame(months = data[[paste0(endpoint, "_months")]],
@@ -621,6 +651,14 @@ kinetics_analysis <- function(d, kinetics) {
     setnames(profiles[[grouping]], c(col, "visit"), c("level", "day"))
     setcolorder(profiles[[grouping]], c("level", "day", "within"))
   }
+  # the first earlier grouping dividing the patients with kinetics into the same groups (the same test)
+  same_split <- list()
+  for (i in seq_along(GROUPINGS)) for (other in names(GROUPINGS)[seq_len(i - 1)]) {
+    tab <- table(as.character(per[[gcol(names(GROUPINGS)[i])]]), as.character(per[[gcol(other)]])) > 0
+    if (nrow(tab) > 0 && all(rowSums(tab) == 1) && all(colSums(tab) == 1)) {
+      same_split[[names(GROUPINGS)[i]]] <- other; break
+    }
+  }
   metrics <- list()
   for (metric in names(KINETIC_METRICS)) for (grouping in KINETICS_TABLE_GROUPINGS) {
     column <- KINETIC_METRICS[[metric]]
@@ -637,7 +675,7 @@ kinetics_analysis <- function(d, kinetics) {
   auc <- list(n_patients = nrow(per), n_auc = sum(!is.na(per$auc_0_28)), n_day0_imputed = sum(per$auc_day0_imputed),
               n_day28_interpolated = sum(per$auc_day28_interpolated), n_no_early_sample = sum(per$auc_missing == 1),
               n_no_late_sample = sum(per$auc_missing == 2))
-  list(peak = peak, profiles = profiles, patients = per, metrics = metrics, auc = auc)
+  list(peak = peak, profiles = profiles, patients = per, metrics = metrics, auc = auc, same_split = same_split)
 }
 
 # --------------------------------------------------------------------------- multiplicity and E-values
@@ -666,11 +704,16 @@ with_e_values <- function(model, levels_key) {
 #' Every p-value of the report in cartox's families (analysis/report/pvalues.py), each row keyed by
 #' the path of the p-value in cartox's results (its `path`: "survival/os/crs/logrank_p"), with
 #' p.adjust(holm) and p.adjust(BH) within each family.
-pvalue_table <- function(R, alpha) {
-  fam <- character(0); path <- character(0); p <- numeric(0)
-  add <- function(family, key, value) if (!is.null(value) && length(value) == 1 && !is.na(value)) {
-    fam <<- c(fam, family); path <<- c(path, key); p <<- c(p, value)
-  }
+pvalue_table <- function(R, alpha, same_split = list()) {
+  fam <- character(0); path <- character(0); p <- numeric(0); twin <- character(0)
+  add <- function(family, key, value, same_as = NA_character_)
+    if (!is.null(value) && length(value) == 1 && !is.na(value)) {
+      fam <<- c(fam, family); path <<- c(path, key); p <<- c(p, value); twin <<- c(twin, same_as)
+    }
+  # a kinetics comparison by a grouping dividing the patients with kinetics as an earlier one does
+  # is that grouping's test; the Mantel-Byar test with no event while a toxicity was still to come
+  # (and no patient left out for a follow-up of 0) is the log-rank test from infusion
+  kin_twin <- function(template, g) if (is.null(same_split[[g]])) NA_character_ else sprintf(template, same_split[[g]])
   by_tox <- function(g, yes, no) if (g %in% TOXICITY_GROUPINGS) yes else no
   efficacy <- function(g) by_tox(g, "efficacy_by_toxicity", "efficacy_by_treatment")
   for (r in names(RESPONSES)) for (g in names(GROUPINGS))
@@ -683,9 +726,11 @@ pvalue_table <- function(R, alpha) {
         R$table1[[v]][[g]]$p)
   }
   for (g in names(GROUPINGS))
-    add(by_tox(g, "kinetics", "efficacy_by_treatment"), sprintf("kinetics_peak/%s/result/p", g), R$kinetics$peak[[g]]$p)
+    add(by_tox(g, "kinetics", "efficacy_by_treatment"), sprintf("kinetics_peak/%s/result/p", g), R$kinetics$peak[[g]]$p,
+        kin_twin("kinetics_peak/%s/result/p", g))
   for (m in setdiff(names(R$kinetics$metrics), "cmax")) for (g in names(R$kinetics$metrics[[m]]))
-    add("kinetics", sprintf("kinetics_metrics/%s/%s/comparison/result/p", m, g), R$kinetics$metrics[[m]][[g]]$p)
+    add("kinetics", sprintf("kinetics_metrics/%s/%s/comparison/result/p", m, g), R$kinetics$metrics[[m]][[g]]$p,
+        kin_twin(paste0("kinetics_metrics/", m, "/%s/comparison/result/p"), g))
   models <- list(cox = list(R$cox, "multivariable"), cox_publication = list(R$cox_publication, "publication_model"))
   for (name in names(models)) for (e in names(models[[name]][[1]])) {
     m <- models[[name]][[1]][[e]]; family <- models[[name]][[2]]
@@ -695,6 +740,9 @@ pvalue_table <- function(R, alpha) {
       add("model_checks", sprintf("cox/%s/ph_tests/%d/p", e, i - 1), m$ph_term_p[[i]])
     add("model_checks", sprintf("%s/%s/ph_test_global_p", name, e), m$ph_test_global_p)
   }
+  for (e in names(R$functional_forms)) for (column in names(R$functional_forms[[e]]))
+    add("model_checks", sprintf("functional_forms/%s/%s/nonlinearity_p", e, column),
+        R$functional_forms[[e]][[column]]$nonlinearity_p)
   for (g in setdiff(names(R$competing), "all")) for (cause in c("relapse", "nrm"))
     add("competing", sprintf("competing/%s/causes/%s/gray/p", g, cause), R$competing[[g]][[cause]]$gray_p)
   for (e in TD_ENDPOINTS) for (g in LANDMARK_REPORTED)
@@ -705,8 +753,11 @@ pvalue_table <- function(R, alpha) {
     add("centers", sprintf("centers/cox/%s/severity_global_p", e), m$severity_global_p)
   }
   add("il6", "il6_by_blasts/p", R$extra$il6_by_bm_blasts_ge20$p)
-  for (e in names(R$time_dependent)) for (g in setdiff(names(R$time_dependent[[e]]), "multivariable"))
-    add("time_dependent", sprintf("time_dependent/%s/%s/mantel_byar/p", e, g), R$time_dependent[[e]][[g]]$mantel_byar_p)
+  for (e in names(R$time_dependent)) for (g in setdiff(names(R$time_dependent[[e]]), "multivariable")) {
+    entry <- R$time_dependent[[e]][[g]]
+    same <- if (entry$n_events_affected == 0 && entry$n_zero_time == 0) sprintf("survival/%s/%s/logrank_p", e, g) else NA
+    add("time_dependent", sprintf("time_dependent/%s/%s/mantel_byar/p", e, g), entry$mantel_byar_p, same)
+  }
   for (e in names(R$time_dependent))
     add("exposure_models", sprintf("time_dependent_cox/%s/severity_global_p", e),
         R$time_dependent[[e]]$multivariable$severity_global_p)
@@ -725,16 +776,22 @@ pvalue_table <- function(R, alpha) {
   for (e in names(R$transplant$censored_at_hsct)) for (g in c("crs", "icans"))
     add("transplant", sprintf("transplant/censored/%s/survival/%s/logrank_p", e, g),
         R$transplant$censored_at_hsct[[e]][[g]]$logrank_p)
-  rows <- list(); families <- list()
+  twin[!is.na(twin) & !(twin %in% path)] <- NA  # a twin the table does not hold: the row is its own test
+  rows <- list(); families <- list(); holm_of <- c(); bh_of <- c()
   for (f in unique(fam)) {
-    i <- which(fam == f)
+    i <- which(fam == f & is.na(twin))  # each distinct test once
+    if (length(i) == 0) next
     holm <- p.adjust(p[i], "holm"); bh <- p.adjust(p[i], "BH")
+    holm_of[path[i]] <- holm; bh_of[path[i]] <- bh
     families[[f]] <- list(n = length(i), n_significant = sum(p[i] < alpha), n_holm = sum(holm < alpha),
                           n_bh = sum(bh < alpha))
-    for (j in seq_along(i)) rows[[length(rows) + 1]] <- list(family = f, path = path[i[j]], p = p[i[j]],
-                                                             p_holm = holm[j], p_bh = bh[j])
   }
-  list(alpha = alpha, n = length(p), families = families, rows = rows)
+  for (j in seq_along(p)) {
+    key <- if (is.na(twin[j])) path[j] else twin[j]
+    rows[[j]] <- list(family = fam[j], path = path[j], p = p[j], p_holm = holm_of[[key]], p_bh = bh_of[[key]],
+                      same_as = if (is.na(twin[j])) NULL else twin[j])
+  }
+  list(alpha = alpha, n = sum(is.na(twin)), families = families, rows = rows)
 }
 
 # --------------------------------------------------------------------------- competing risks
@@ -913,6 +970,15 @@ time_dependent <- function(d) {
       test <- mantel_byar(td, grouping)
       entry <- list(n = n, n_rows = nrow(td), events = sum(td$ev), mantel_byar_chisq = test$chisq,
                     mantel_byar_df = test$df, mantel_byar_p = test$p)
+      # events at which a patient at risk was in another group than his last (a toxicity still to
+      # come), and patients without an interval (follow-up 0): with neither, every risk set is
+      # that of the log-rank test from infusion, and the Mantel-Byar test is that test
+      gi <- as.character(td[[gcol(grouping)]]); last <- tapply(seq_along(td$id), td$id, max)
+      changes <- gi != gi[last[as.character(td$id)]]
+      times <- sort(unique(td$tstop[td$ev == 1]))
+      entry$n_events_affected <- sum(td$ev == 1 & td$tstop %in% times[vapply(times, function(t)
+        any(changes & td$tstart < t & td$tstop >= t), logical(1))])
+      entry$n_zero_time <- sum(!is.na(d[[paste0(endpoint, "_months")]])) - n
       g <- droplevels(td[[gcol(grouping)]])
       fit <- coxph(control = COX_CONTROL, Surv(tstart, tstop, ev) ~ g, data = td, ties = "efron")
       levels <- levels(g)[-1]
@@ -1102,6 +1168,9 @@ compute_results <- function(study, alpha = 0.05, landmark_day = 30) {
   })
   R$followup <- median_followup(d)
   R$cox <- timed("cox", lapply(setNames(ENDPOINTS, ENDPOINTS), function(e) fit_cox(d, e)))
+  R$functional_forms <- timed("functional_forms", lapply(setNames(ENDPOINTS, ENDPOINTS),
+                                                         function(e) lapply(setNames(nm = c("age", "bm_blasts_pct", "cart_dose_1e6_per_kg")),
+                                                                            function(v) functional_form(d, e, v))))
   if (isTRUE(study$synthetic)) {  # cartox fits the publication's model for the synthetic demo only
     R$cox_publication <- timed("cox_publication", lapply(setNames(ENDPOINTS, ENDPOINTS),
                                                            function(e) fit_cox(d, e, model = "publication")))
@@ -1113,6 +1182,7 @@ compute_results <- function(study, alpha = 0.05, landmark_day = 30) {
   })
   R$kinetics <- list(peak = lapply(kin$peak, function(x) x), metrics = kin$metrics, auc = kin$auc,
                      profiles = kin$profiles, visit_windows = VISIT_WINDOWS)
+  objects$kinetics_same_split <- kin$same_split
   R$extra <- list(il6_by_bm_blasts_ge20 = kin$il6[c("p", "statistic", "test")])
   objects$kinetics <- kin
   comp <- timed("competing", {
@@ -1146,7 +1216,7 @@ compute_results <- function(study, alpha = 0.05, landmark_day = 30) {
   timed("multiplicity", {
     R$cox <- lapply(R$cox, with_e_values, levels_key = "terms")
     for (e in ENDPOINTS) for (g in names(GROUPINGS)) R$survival[[e]][[g]]$cox <- with_e_values(R$survival[[e]][[g]]$cox, "levels")
-    R$pvalues <- pvalue_table(R, alpha)
+    R$pvalues <- pvalue_table(R, alpha, objects$kinetics_same_split)
     for (e in names(R$cox)) R$cox[[e]]$ph_term_p <- NULL  # the table's input, not a result of its own
     for (e in names(R$cox_publication)) R$cox_publication[[e]]$ph_term_p <- NULL
   })

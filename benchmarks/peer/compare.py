@@ -81,6 +81,7 @@ def pvalue_agreement(r_results: dict, py_results: dict, tolerance: float = 1e-8)
         "r_rows": len(r_rows),
         "matched": 0,
         "same_family": 0,
+        "same_twin": 0,  # rows that both call a repeat of the same other row's test, or both distinct
         "agree": {},
         "worst": {},
         "only_cartox": sorted(set(py_rows) - set(r_rows)),
@@ -94,6 +95,7 @@ def pvalue_agreement(r_results: dict, py_results: dict, tolerance: float = 1e-8)
             continue
         out["matched"] += 1
         out["same_family"] += r_rows[path].get("family") == row["family"]
+        out["same_twin"] += r_rows[path].get("same_as") == row.get("same_as")
         for field in ("p", "p_holm", "p_bh"):
             diff = abs(float(r_rows[path][field]) - float(row[field]))
             out["agree"][field] += diff <= tolerance
