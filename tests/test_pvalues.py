@@ -90,15 +90,57 @@ def _expected_paths(r: Results) -> dict[str, str]:
     for endpoint, censored in r.transplant.censored.items():
         for grouping in censored.hazard_ratios:
             out[f"transplant/censored/{endpoint}/survival/{grouping}/logrank_p"] = "transplant"
+    # STROBE 11: the spline tests of the linearity of the model's continuous covariates are model checks
+    for (endpoint, column), form in r.functional_forms.items():
+        out[f"functional_forms/{endpoint}/{column}/nonlinearity_p"] = "model_checks"
     return out
+
+
+def test_a_repeated_test_is_counted_and_adjusted_once(bundled_results):
+    """In the demo no event occurred while a patient at risk still had a toxicity to come, so each
+    Mantel–Byar test is the log-rank test from infusion (the same p, to the last digit), and every
+    patient with kinetics and ICANS also had CRS, so the kinetics comparisons by concurrent CRS and
+    ICANS are those by ICANS: each repeat points to its twin, carries the twin's adjusted values and
+    is left out of the counts and of its family's adjustment."""
+    from analysis.estimators.multiplicity import p_adjust
+
+    table = bundled_results.pvalues
+    rows = {row.path: row for row in table.rows}
+    repeats = {path: row.same_as for path, row in rows.items() if row.same_as}
+    expected = {
+        f"time_dependent/{e}/{g}/mantel_byar/p": f"survival/{e}/{g}/logrank_p"
+        for e in ("os", "lfs")
+        for g in ("crs", "icans", "severity")
+    }
+    expected.update(
+        {
+            "kinetics_peak/concurrent/result/p": "kinetics_peak/icans/result/p",
+            "kinetics_metrics/tmax/concurrent/comparison/result/p": "kinetics_metrics/tmax/icans/comparison/result/p",
+            "kinetics_metrics/auc/concurrent/comparison/result/p": "kinetics_metrics/auc/icans/comparison/result/p",
+        }
+    )
+    assert repeats == expected
+    for path, twin in repeats.items():
+        assert rows[path].p == rows[twin].p  # the same test
+        assert (rows[path].p_holm, rows[path].p_bh) == (rows[twin].p_holm, rows[twin].p_bh)
+    assert table.n == len(table.rows) - 9
+    # the kinetics family: Holm over its 11 distinct tests, not 14 (the repeats would inflate it)
+    kinetics = [row for row in table.rows if row.family == "kinetics" and not row.same_as]
+    assert table.family("kinetics").n == len(kinetics) == 11
+    assert [row.p_holm for row in kinetics] == pytest.approx(p_adjust([row.p for row in kinetics], "holm"))
+    # the Mantel–Byar family has no distinct test left: it is not a family of the count
+    assert "time_dependent" not in {f.key for f in table.families}
 
 
 def test_the_table_holds_exactly_the_reported_p_values(bundled_results):
     table = bundled_results.pvalues
     got = {row.path: row.family for row in table.rows}
     assert got == _expected_paths(bundled_results)
-    assert table.n == len(table.rows) == 225  # the bundled demo: 225 p-values in 16 families
-    assert [f.key for f in table.families] == [k for k in FAMILY_TITLES if k in got.values()]
+    # the bundled demo: 234 rows, 225 distinct tests (9 rows repeat another's) in 15 families (the
+    # Mantel–Byar rows, each the log-rank test from infusion here, leave no family of their own)
+    assert (table.n, len(table.rows), len(table.families)) == (225, 234, 15)
+    distinct = {row.family for row in table.rows if not row.same_as}
+    assert [f.key for f in table.families] == [k for k in FAMILY_TITLES if k in distinct]
     # not reported: univariable and landmark Wald p (their log-rank test is), cox.zph's
     # terms = FALSE rows (its per-term rows are)
     assert not any("/hazard_ratios/" in p or "/ph_tests_by_coef" in p for p in got)
@@ -108,7 +150,7 @@ def test_the_table_holds_exactly_the_reported_p_values(bundled_results):
 def test_adjustments_are_within_each_family(bundled_results):
     table = bundled_results.pvalues
     for family in table.families:
-        rows = [r for r in table.rows if r.family == family.key]
+        rows = [r for r in table.rows if r.family == family.key and not r.same_as]  # each distinct test once
         ps = [r.p for r in rows]
         assert [r.p_holm for r in rows] == p_adjust(ps, "holm")
         assert [r.p_bh for r in rows] == p_adjust(ps, "BH")

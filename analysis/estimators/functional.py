@@ -115,6 +115,10 @@ def functional_form(df: pd.DataFrame, endpoint: str, model: ModelSpec, column: s
     coef, cov, _, problem, _ = _fit_efron(frame, names)
     if coef is None or problem:
         return replace(result, knots=knots, nonlinearity_reason=problem or "spline model not estimable")
+    if "spline" not in names:
+        return replace(result, knots=knots, nonlinearity_reason="the spline term is constant in these patients")
     j = names.index("spline")
+    if not (np.isfinite(cov[j, j]) and cov[j, j] > 0):
+        return replace(result, knots=knots, nonlinearity_reason="the spline term's variance is not estimable")
     chisq = float(coef[j] ** 2 / cov[j, j])
     return replace(result, knots=knots, nonlinearity_chisq=chisq, nonlinearity_p=float(stats.chi2.sf(chisq, 1)))

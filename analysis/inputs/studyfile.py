@@ -254,6 +254,8 @@ class Declarations(_Model):
     funding: str | None = None
     conflicts: str | None = None
     data_availability: str | None = None
+    #: sentence(s): why each covariate the plan enters at a cut-off (covariate_cutoffs) is cut there
+    cutoff_rationale: str | None = None
 
 
 def demo_declarations(profile) -> Declarations:
@@ -296,6 +298,10 @@ DEMO_DECLARATIONS = Declarations(
     relapse=(
         "Relapse was the reappearance, after CR, of blasts in the blood, of 5% or more blasts in the "
         "marrow, or of extramedullary disease; measurable residual disease alone did not count as relapse."
+    ),
+    cutoff_rationale=(
+        "Marrow blasts were dichotomised at the cut-off of the study whose analysis this example follows, "
+        "which separates a high from a low leukemic burden before lymphodepletion."
     ),
     consent="Consent was not needed, for the same reason.",
     ethics=(

@@ -118,6 +118,7 @@ STROBE_DECLARATIONS: dict[str, tuple[str, ...]] = {
     "5": ("setting",),
     "6a": ("eligibility",),
     "7": ("relapse",),
+    "11": ("cutoff_rationale",),
     "21": ("setting",),
     "22": ("funding",),
 }

@@ -362,7 +362,8 @@ def results_to_dict(results: Results) -> dict[str, Any]:
 
     functional: dict[str, dict] = {}
     for (endpoint, column), f in results.functional_forms.items():
-        block = {"cutoff": f.cutoff, "per": f.per, "n": f.n, "events": f.events, "knots": list(f.knots)}
+        block: dict[str, Any] = {"per": f.per, "n": f.n, "events": f.events, "knots": list(f.knots)}
+        _put(block, "cutoff", f.cutoff, "the analysis plan enters this covariate per unit")
         _put_stats(block, f, ("hr", "ci_low", "ci_high"), f.reason)
         _put_stats(block, f, ("nonlinearity_chisq", "nonlinearity_p"), f.nonlinearity_reason or f.reason)
         functional.setdefault(endpoint, {})[column] = block
@@ -645,7 +646,7 @@ def _pvalues_dict(table: PValueTable) -> dict[str, Any]:
                 "p_holm": _number(r.p_holm),
                 "p_bh": _number(r.p_bh),
                 "path": r.path,
-                "same_as": r.same_as,
+                **({"same_as": r.same_as} if r.same_as else {}),
             }
             for r in table.rows
         ],

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # imported where a table is drawn: restoring cached results s
 from analysis.estimators.absolute import SurvivalDifferences
 from analysis.estimators.centers import CENTER_COUNTS, CENTER_RESPONSES, OTHER_CENTERS, CenterRow, CenterSupplement
 from analysis.estimators.comparisons import CategoricalLevel, Comparison, ContinuousLevel
+from analysis.estimators.functional import FunctionalForm
 from analysis.estimators.competing import CIF_MONTHS, CompetingRisks, summary_rows
 from analysis.estimators.cox import EPV_RULE, FIRTH, CoxResult, exposure_term_key
 from analysis.estimators.effects import UnivariableCox, reference_level
@@ -872,6 +873,55 @@ def survival_difference_table(
             "group minus that of the reference group, in percentage points, with a Wald 95% CI on the "
             "probability scale from the Greenwood standard errors of the two independent estimates; no test "
             "(the log-rank p is in the survival tables). NE, not estimable",
+        )
+    )
+    for note in dict.fromkeys(notes):
+        spec.footnotes.append((None, "Not estimable — " + note))
+    return Table(spec)
+
+
+def functional_form_table(forms: Mapping[tuple[str, str], FunctionalForm]) -> Table:
+    """The functional form of the continuous covariates of the multivariable model: per endpoint
+    and covariate, its HR per unit in the model (a covariate the plan cuts: continuous
+    instead) and the Wald p of a restricted cubic spline's nonlinear term."""
+    from analysis.registry.concepts import covariate_name
+    from analysis.registry.contract import unit_of
+
+    headers = ["Covariate", "Entered in the plan's model", "HR (95% CI)", "Per", "Nonlinearity p"]
+    spec = _Spec(["covariate", "plan", "hr", "per", "p"], headers, headers, [28, 22, 20, 18, 12])
+    notes: list[str] = []
+    for endpoint in ENDPOINTS:
+        rows = [(c, f) for (e, c), f in forms.items() if e == endpoint]
+        if not rows:
+            continue
+        title, population = _endpoint_title(endpoint)
+        spec.add("group", Cell(title + (f" ({population})" if population else "")))
+        for column, f in rows:
+            unit = unit_of(column) or "unit"
+            unit = {"%": "percentage point", "years": "year"}.get(unit, unit)
+            u = "%" if unit_of(column) == "%" else f" {unit_of(column)}" if unit_of(column) else ""
+            plan = "per unit" if f.cutoff is None else f"≥{f.cutoff:g}{u} vs <{f.cutoff:g}{u}"
+            hr = CELL_MISSING if f.hr is None else fmt_hr_ci(f.hr, f.ci_low, f.ci_high)
+            if f.hr is None:
+                notes.append(f"{title}, {covariate_name(column)}: {f.reason}")
+            if f.nonlinearity_p is None:
+                notes.append(f"{title}, {covariate_name(column)}, spline: {f.nonlinearity_reason or f.reason}")
+            spec.add(
+                "sub",
+                Cell(_INDENT + covariate_name(column)),
+                plan,
+                hr,
+                f"{f.per:g} {unit}s" if f.per != 1 else unit,
+                fmt_p_bare(f.nonlinearity_p),
+            )
+    spec.footnotes.append(
+        (
+            None,
+            "The multivariable Cox model of the analysis plan (Efron ties) with the covariate entered per unit "
+            "(a covariate the plan enters at a cut-off: continuously instead, the other terms unchanged); HR with "
+            "Wald 95% CI. Nonlinearity p: Wald test of the nonlinear term of a restricted cubic spline of the "
+            "covariate with 3 knots at its 10th, 50th and 90th percentiles, added to the plan's model; a model "
+            "check (the p-value table's family of model checks)",
         )
     )
     for note in dict.fromkeys(notes):

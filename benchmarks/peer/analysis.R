@@ -788,8 +788,8 @@ pvalue_table <- function(R, alpha, same_split = list()) {
   }
   for (j in seq_along(p)) {
     key <- if (is.na(twin[j])) path[j] else twin[j]
-    rows[[j]] <- list(family = fam[j], path = path[j], p = p[j], p_holm = holm_of[[key]], p_bh = bh_of[[key]],
-                      same_as = if (is.na(twin[j])) NULL else twin[j])
+    rows[[j]] <- list(family = fam[j], path = path[j], p = p[j], p_holm = holm_of[[key]], p_bh = bh_of[[key]])
+    if (!is.na(twin[j])) rows[[j]]$same_as <- twin[j]
   }
   list(alpha = alpha, n = sum(is.na(twin)), families = families, rows = rows)
 }

@@ -109,7 +109,9 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
     power_computed = Survival.power_computed
     power_reason = Survival.power_reason
     #: the profile's response criteria define progression: no B-ALL definition of relapse
-    DECLARATIONS: ClassVar[tuple[str, ...]] = tuple(k for k in DECLARATION_NAMES if k != "relapse")
+    DECLARATIONS: ClassVar[tuple[str, ...]] = tuple(
+        k for k in DECLARATION_NAMES if k not in ("relapse", "cutoff_rationale")
+    )
 
     # ------------------------------------------------------------------ declarations
     @property

@@ -45,6 +45,7 @@ DECLARATION_NAMES = {
     "funding": "the funding, or that there was none (declarations: funding)",
     "conflicts": "the conflicts of interest, or that there are none (declarations: conflicts)",
     "data_availability": "where and on what terms the data are available (declarations: data_availability)",
+    "cutoff_rationale": "why each covariate entered at a cut-off is cut there (declarations: cutoff_rationale)",
 }
 
 
@@ -187,10 +188,24 @@ class Manuscript(Part):
         return _placeholder(DECLARATION_NAMES["ethics"])
 
     @property
+    def has_cutoffs(self) -> bool:
+        """Whether the study's model enters a covariate at a cut-off (covariate_cutoffs)."""
+        model = getattr(self.results, "model", None)
+        return bool(model is not None and model.cutoffs)
+
+    @property
+    def cutoff_rationale(self) -> MarkdownText:
+        """Why the plan's covariates at a cut-off are cut there (the study file's declaration,
+        or its placeholder); '' when the model enters no covariate at a cut-off."""
+        return self.declared("cutoff_rationale") if self.has_cutoffs else MarkdownText("")
+
+    @property
     def missing_declarations(self) -> list[str]:
         """The keys of the declarations the study file has not given yet: ['funding', ...]."""
         d = self._declared
         missing = [key for key in self.DECLARATIONS if key != "ethics" and not (getattr(d, key) or "").strip()]
+        if not self.has_cutoffs:  # no covariate at a cut-off: no rationale to give
+            missing = [key for key in missing if key != "cutoff_rationale"]
         ethics_given = (d.ethics or "").strip() or (
             (d.ethics_committee or "").strip() and (d.ethics_approval or "").strip()
         )

@@ -14,7 +14,7 @@ from analysis.registry.concepts import (
     covariate_phrase,
 )
 from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS
-from analysis.report.formatting import and_list
+from analysis.report.formatting import NOT_ESTIMABLE, and_list
 from analysis.report.narrative.parts import Part, in_sentence
 
 #: Superscript digits for 10⁻⁴.
@@ -127,6 +127,92 @@ class Plan(Part):
                 phrase += f" (≥{cut:g}{u} versus <{cut:g}{u})"
             items.append(phrase)
         return and_list(items)
+
+    @property
+    def cutoff_covariates(self) -> str:
+        """The covariates the model enters at a cut-off: 'bone-marrow blasts' ('' when none)."""
+        model = self.results.model
+        return and_list(covariate_phrase(c) for c, _ in model.cutoffs) if model is not None else ""
+
+    @property
+    def continuous_covariates(self) -> str:
+        """The continuous covariates whose functional form the supplement examines: 'age,
+        bone-marrow blasts and infused CAR-T cell dose'."""
+        columns = dict.fromkeys(c for _, c in self.results.functional_forms)
+        return and_list(covariate_phrase(c) for c in columns)
+
+    def _functional(self, endpoint: str, column: str):
+        from analysis.report.narrative.parts import _entry
+
+        return _entry(self.results.functional_forms, "functional form", (endpoint, column))
+
+    def continuous_hr(self, endpoint: str, column: str) -> str:
+        """The HR of a covariate entered per unit in the functional-form analysis, with its unit:
+        'HR 0.99 per 10 percentage points (95% CI 0.90–1.09)'."""
+        from analysis.registry.contract import unit_of
+        from analysis.report.formatting import fmt_ci, fmt_hr
+
+        f = self._functional(endpoint, column)
+        if f.hr is None:
+            return f"HR {NOT_ESTIMABLE} ({f.reason})"
+        unit = unit_of(column) or "unit"
+        unit = {"%": "percentage point", "years": "year"}.get(unit, unit)
+        per = f"per {f.per:g} {unit}s" if f.per != 1 else f"per {unit}"
+        return f"HR {fmt_hr(f.hr)} {per} (95% CI {fmt_ci(f.ci_low, f.ci_high)})"
+
+    def nonlinearity_p(self, endpoint: str, column: str) -> str:
+        """The p of the spline's nonlinear term: 'p = 0.009' (or 'not estimable (why)')."""
+        from analysis.report.formatting import fmt_p
+
+        f = self._functional(endpoint, column)
+        if f.nonlinearity_p is None:
+            return f"{NOT_ESTIMABLE} ({f.nonlinearity_reason or f.reason})"
+        return fmt_p(f.nonlinearity_p)
+
+    @property
+    def survival_times(self) -> str:
+        """The plan's times of the absolute survival differences: '12 and 24 months'."""
+        return and_list(f"{t:g}" for t in self.plan["survival_times_months"]) + " months"
+
+    @property
+    def functional_form_summary(self) -> str:
+        """The supplement's sentences on the functional form: each cut covariate entered per unit
+        instead, per endpoint, and which tests of nonlinearity had p below alpha (no verdict of
+        linearity from a p above it)."""
+        from analysis.report.formatting import fmt_count
+
+        forms = self.results.functional_forms
+        endpoints = list(dict.fromkeys(e for e, _ in forms))
+        parts = []
+        for column, cut in (self.results.model.cutoffs if self.results.model is not None else ()):
+            hrs = and_list(
+                f"{self.continuous_hr(e, column).removeprefix('HR ')} for {ENDPOINTS[e].abbreviation}"
+                for e in endpoints
+                if (e, column) in forms
+            )
+            from analysis.registry.contract import unit_of
+
+            unit = unit_of(column)
+            u = "%" if unit == "%" else f" {unit}" if unit else ""
+            parts.append(
+                f"Entered per unit instead of at the cut-off of {cut:g}{u}, {covariate_phrase(column)} had a "
+                f"hazard ratio of {hrs}."
+            )
+        alpha = self.plan["alpha"]
+        tested = [(e, c, f) for (e, c), f in forms.items() if f.nonlinearity_p is not None]
+        low = [f"{covariate_phrase(c)} ({ENDPOINTS[e].abbreviation})" for e, c, f in tested if f.nonlinearity_p < alpha]
+        if low:
+            parts.append(
+                f"The nonlinear term had p < {alpha:g} for {and_list(low)}: there, a straight line (or the "
+                f"cut-off) may describe the association poorly; for the other {fmt_count(len(tested) - len(low))} "
+                f"tests it had p ≥ {alpha:g}, which does not show that the association is linear."
+            )
+        elif tested:
+            parts.append(
+                f"The nonlinear term had p ≥ {alpha:g} in each of the {fmt_count(len(tested))} tests, which does "
+                "not show that the associations are linear."
+            )
+        return " ".join(parts)
 
     @property
     def has_unavailable_covariates(self) -> bool:
