@@ -110,12 +110,17 @@ def survival_at(months, events, t: float, level: str = "all", label: str = "All 
         return SurvivalAt(level, label, n, at_risk, 0.0, None, None, None, SURVIVAL_ZERO)
     last = float(months.max())
     if last < t:
-        return SurvivalAt(
-            level, label, n, at_risk, None, None, None, None, BEYOND_FOLLOWUP.format(months=t, last=last)
-        )
+        return SurvivalAt(level, label, n, at_risk, None, None, None, None, BEYOND_FOLLOWUP.format(months=t, last=last))
     se_log = float(np.sqrt(np.sum(deaths / (risk * (risk - deaths))))) if times.size else 0.0
     return SurvivalAt(
-        level, label, n, at_risk, surv, surv * se_log, surv * np.exp(-Z95 * se_log), min(1.0, surv * np.exp(Z95 * se_log))
+        level,
+        label,
+        n,
+        at_risk,
+        surv,
+        surv * se_log,
+        surv * np.exp(-Z95 * se_log),
+        min(1.0, surv * np.exp(Z95 * se_log)),
     )
 
 
@@ -127,7 +132,9 @@ def difference_of(a: SurvivalAt, b: SurvivalAt, months: float) -> SurvivalDiffer
     diff = a.survival - b.survival  # type: ignore[operator]
     if a.se is None or b.se is None:
         undefined = a if a.se is None else b
-        return SurvivalDifference(a.level, b.level, months, diff, None, None, None, f"{undefined.label}: {undefined.reason}")
+        return SurvivalDifference(
+            a.level, b.level, months, diff, None, None, None, f"{undefined.label}: {undefined.reason}"
+        )
     se = float(np.hypot(a.se, b.se))
     return SurvivalDifference(a.level, b.level, months, diff, se, diff - Z95 * se, diff + Z95 * se)
 

@@ -88,19 +88,22 @@ def functional_form(df: pd.DataFrame, endpoint: str, model: ModelSpec, column: s
         raise ValueError(f"{column!r} is not a continuous covariate (a yes/no or categorical column)")
     fit = fit_cox(df, endpoint, model=linear, ph_test=False)
     term = next(t for t in fit.terms if t.key == column)
-    base = dict(
+    base = FunctionalForm(
         endpoint=endpoint,
         column=column,
         cutoff=None if cutoff is None else float(cutoff),
         per=float(per),
         n=fit.n,
         events=fit.events,
+        hr=None,
+        ci_low=None,
+        ci_high=None,
     )
     if term.coef is None or term.se is None:
-        return FunctionalForm(**base, hr=None, ci_low=None, ci_high=None, reason=term.reason or fit.reason)
+        return replace(base, reason=term.reason or fit.reason)
     hr = math.exp(per * term.coef)
     low, high = math.exp(per * (term.coef - Z95 * term.se)), math.exp(per * (term.coef + Z95 * term.se))
-    result = FunctionalForm(**base, hr=hr, ci_low=low, ci_high=high)
+    result = replace(base, hr=hr, ci_low=low, ci_high=high)
 
     columns = _endpoint_columns(endpoint) + model_columns(linear)
     data = endpoint_frame(df[[c for c in columns if c in df.columns]], endpoint)

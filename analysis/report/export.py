@@ -362,11 +362,11 @@ def results_to_dict(results: Results) -> dict[str, Any]:
 
     functional: dict[str, dict] = {}
     for (endpoint, column), f in results.functional_forms.items():
-        block: dict[str, Any] = {"per": f.per, "n": f.n, "events": f.events, "knots": list(f.knots)}
-        _put(block, "cutoff", f.cutoff, "the analysis plan enters this covariate per unit")
-        _put_stats(block, f, ("hr", "ci_low", "ci_high"), f.reason)
-        _put_stats(block, f, ("nonlinearity_chisq", "nonlinearity_p"), f.nonlinearity_reason or f.reason)
-        functional.setdefault(endpoint, {})[column] = block
+        form: dict[str, Any] = {"per": f.per, "n": f.n, "events": f.events, "knots": list(f.knots)}
+        _put(form, "cutoff", f.cutoff, "the analysis plan enters this covariate per unit")
+        _put_stats(form, f, ("hr", "ci_low", "ci_high"), f.reason)
+        _put_stats(form, f, ("nonlinearity_chisq", "nonlinearity_p"), f.nonlinearity_reason or f.reason)
+        functional.setdefault(endpoint, {})[column] = form
     out["functional_forms"] = functional
 
     kinetics: dict[str, Any] = {"peak": {}}

@@ -18,7 +18,6 @@ import pandas as pd
 
 from analysis.estimators.absolute import SurvivalDifferences, survival_differences
 from analysis.estimators.centers import CenterSupplement, center_supplement
-from analysis.estimators.functional import FunctionalForm, functional_form, is_continuous
 from analysis.estimators.comparisons import (
     CategoricalLevel,
     Comparison,
@@ -40,6 +39,7 @@ from analysis.estimators.effects import (
     response_effect,
     univariable_cox,
 )
+from analysis.estimators.functional import FunctionalForm, functional_form, is_continuous
 from analysis.estimators.kinetics import (
     AucCounts,
     KineticsComparison,

@@ -34,10 +34,10 @@ if TYPE_CHECKING:  # imported where a table is drawn: restoring cached results s
 from analysis.estimators.absolute import SurvivalDifferences
 from analysis.estimators.centers import CENTER_COUNTS, CENTER_RESPONSES, OTHER_CENTERS, CenterRow, CenterSupplement
 from analysis.estimators.comparisons import CategoricalLevel, Comparison, ContinuousLevel
-from analysis.estimators.functional import FunctionalForm
 from analysis.estimators.competing import CIF_MONTHS, CompetingRisks, summary_rows
 from analysis.estimators.cox import EPV_RULE, FIRTH, CoxResult, exposure_term_key
 from analysis.estimators.effects import UnivariableCox, reference_level
+from analysis.estimators.functional import FunctionalForm
 from analysis.estimators.kinetics import KineticsComparison
 from analysis.estimators.multiplicity import EValue
 from analysis.estimators.survival import KMSummary, SurvivalComparison
@@ -1482,7 +1482,8 @@ def pvalue_table(table: PValueTable, ref: Callable[[str], str] | None = None) ->
     labels = {r.path: r.label for r in table.rows}
     for key in dict.fromkeys(r.family for r in table.rows):
         shown = family_display(key, ref)
-        spec.add("group", Cell(f"{family_title(key)}{f' ({shown})' if shown else ''} ({fmt_count(counts.get(key, 0))})"))
+        where = f" ({shown})" if shown else ""
+        spec.add("group", Cell(f"{family_title(key)}{where} ({fmt_count(counts.get(key, 0))})"))
         for row in table.rows:
             if row.family == key:
                 spec.add(

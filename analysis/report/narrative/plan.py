@@ -184,7 +184,7 @@ class Plan(Part):
         forms = self.results.functional_forms
         endpoints = list(dict.fromkeys(e for e, _ in forms))
         parts = []
-        for column, cut in (self.results.model.cutoffs if self.results.model is not None else ()):
+        for column, cut in self.results.model.cutoffs if self.results.model is not None else ():
             hrs = and_list(
                 f"{self.continuous_hr(e, column).removeprefix('HR ')} for {ENDPOINTS[e].abbreviation}"
                 for e in endpoints

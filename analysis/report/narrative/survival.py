@@ -303,10 +303,7 @@ class Survival(Verdicts):
         diff = f"{sign}{fmt_signed(100 * d.difference)} percentage points"
         if d.ci_low is None or d.ci_high is None:
             return f"{text}, a difference of {diff} (95% CI {NOT_ESTIMABLE}: {d.reason})"
-        return (
-            f"{text}, a difference of {diff} "
-            f"(95% CI {fmt_signed(100 * d.ci_low)} to {fmt_signed(100 * d.ci_high)})"
-        )
+        return f"{text}, a difference of {diff} (95% CI {fmt_signed(100 * d.ci_low)} to {fmt_signed(100 * d.ci_high)})"
 
     def survival_hr(self, endpoint: str, grouping: str, level: str | None = None, name: bool = True) -> str:
         """Univariable Cox HR against the reference level: 'HR 1.04 (95% CI 0.51–2.12)';
