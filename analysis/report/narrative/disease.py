@@ -16,7 +16,7 @@ import yaml
 from analysis.estimators.cox import model_terms
 from analysis.inputs.studyfile import StudySettings
 from analysis.inputs.usertext import MarkdownText
-from analysis.registry.concepts import OPTIONS
+from analysis.registry.concepts import OPTIONS, TOXICITY_GRADING, TOXICITY_GRADING_SHORT
 from analysis.registry.diseases import Profile, endpoint_of
 from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS
 from analysis.report import tables
@@ -123,10 +123,27 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
         return float(self.settings.analysis.alpha) if self.settings else float(OPTIONS["alpha"].default)
 
     @property
+    def _grading_key(self) -> str:
+        """The study file's ``toxicity_grading`` (default: ASTCT)."""
+        return str(self.settings.analysis.toxicity_grading if self.settings else OPTIONS["toxicity_grading"].default)
+
+    @property
+    def grading(self) -> str:
+        """The grading system of CRS and ICANS, inside a sentence: 'the ASTCT consensus criteria'."""
+        return TOXICITY_GRADING[self._grading_key]
+
+    @property
+    def grading_short(self) -> str:
+        """The grading system's short name: 'ASTCT', 'CTCAE'."""
+        return TOXICITY_GRADING_SHORT[self._grading_key]
+
+    @property
     def flags(self) -> dict[str, bool]:
         """The metadata the documents' conditional content reads (``cartox.synthetic``...)."""
         return {
             "synthetic": self.results.is_synthetic,
+            # ASTCT grading is cited (another system is named)
+            "astct": self._grading_key == "astct",
             "mrd": "n_mrd_assessed" in self.results.counts,
             "placeholders": bool(self.placeholders),
             # neurotoxicity other than ICANS recorded (MM: parkinsonism, cranial nerve palsy)
