@@ -463,6 +463,7 @@ OPTIONS: dict[str, Option] = {
             "its absolute difference from the reference group are reported (STROBE 16c)",
             kind=list[float],
             check=lambda times: survival_times(times),
+            diseases=("b-all",),
         ),
         Option(
             "response_criteria",
