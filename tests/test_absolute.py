@@ -173,3 +173,31 @@ def test_the_curves_ci_is_rs_log_ci():
     assert (m.ci_low, m.ci_high, n.ci_low, n.ci_high) == pytest.approx(
         (0.7541338451, 1.0, 0.3616137052, 0.9409980122), abs=1e-9
     )
+
+
+def test_the_sentence_and_the_table_say_what_is_not_estimable(bundled_results, cohort):
+    """Follow-up of the patients without CRS cut at 20 months: their 24-month survival, and with it
+    the difference, is not estimable, and the sentence and the table say so (no number)."""
+    import dataclasses
+
+    from analysis.report import tables
+    from analysis.report.narrative import Narrative
+
+    short = cohort.copy()
+    no_crs = short["crs_any"] == False  # noqa: E712 (a boolean column)
+    short.loc[no_crs, "os_event"] = short.loc[no_crs, "os_event"] & (short.loc[no_crs, "os_months"] <= 20)
+    short.loc[no_crs, "os_months"] = short.loc[no_crs, "os_months"].clip(upper=20)
+    last = short.loc[no_crs, "os_months"].max()
+    differences = {**bundled_results.survival_differences, ("os", "crs"): survival_differences(short, "os", "crs")}
+    text = Narrative(dataclasses.replace(bundled_results, survival_differences=differences))
+    sentence = text.survival_difference("os", "crs")
+    assert sentence.startswith("OS at 24 months was ")
+    assert f"not estimable (no patient at risk at 24 months (last follow-up {last:.1f} months)) without" in sentence
+    assert sentence.endswith("their difference is not estimable")
+    twelve = text.survival_difference("os", "crs", 12)  # still estimable at 12 months
+    assert "a difference of " in twelve and "percentage points (95% CI " in twelve
+    table = tables.survival_difference_table(differences, groupings=("crs",), endpoints=("os",)).markdown
+    assert "| NE | Reference |" in table  # the reference group at 24 months
+    assert "Overall survival, CRS, CRS at 24 months: No CRS: no patient at risk at 24 months" in table
+    with pytest.raises(Exception, match="survival_times_months"):
+        text.survival_difference("os", "crs", 36)
