@@ -2195,6 +2195,8 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         '  # funding: "..."',
         '  # conflicts: "..."',
         '  # data_availability: "..."',
+        # why a covariate of the plan's covariate_cutoffs is cut where it is (B-ALL: marrow blasts at 20%)
+        *(['  # cutoff_rationale: "..."'] if proposal.disease.key == "b-all" else []),
         "",
         "analysis:",
         *(f"  {key}: {json.dumps(value, ensure_ascii=False)}" for key, value in _plan_defaults(proposal).items()),

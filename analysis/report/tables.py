@@ -1483,7 +1483,9 @@ def pvalue_table(table: PValueTable, ref: Callable[[str], str] | None = None) ->
     for key in dict.fromkeys(r.family for r in table.rows):
         shown = family_display(key, ref)
         where = f" ({shown})" if shown else ""
-        spec.add("group", Cell(f"{family_title(key)}{where} ({fmt_count(counts.get(key, 0))})"))
+        n = counts.get(key, 0)
+        count = fmt_count(n) if n else "0: every row repeats a test listed elsewhere"
+        spec.add("group", Cell(f"{family_title(key)}{where} ({count})"))
         for row in table.rows:
             if row.family == key:
                 spec.add(

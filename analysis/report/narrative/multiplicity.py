@@ -18,8 +18,31 @@ class Multiplicity(Part):
 
     @property
     def pvalue_count(self) -> str:
-        """Every p-value the report prints, each once (the rows of the p-value table): '131'."""
+        """Every distinct p-value the report prints, each once (the rows of the p-value table
+        that do not repeat another's test): '225'."""
         return f"{fmt_count(self._pvalues.n)}"
+
+    @property
+    def pvalue_repeats(self) -> str:
+        """The sentence on the rows that repeat another's test ('' when none): '9 rows repeat a
+        test shown elsewhere (the Mantel–Byar tests, here the log-rank tests from infusion, ...):
+        each names its twin and is counted and adjusted once.'"""
+        table = self._pvalues
+        if not table.n_repeated:
+            return ""
+        kinds = []
+        if any(r.same_as and r.path.startswith("time_dependent/") for r in table.rows):
+            kinds.append(
+                "the Mantel–Byar tests, the log-rank tests from infusion here because no event occurred while "
+                "a patient at risk still had a toxicity to come"
+            )
+        if any(r.same_as and r.path.startswith("kinetics") for r in table.rows):
+            kinds.append("the kinetics comparisons of groupings that divide the patients with kinetics alike")
+        which = f" ({'; '.join(kinds)})" if kinds else ""
+        return (
+            f"{fmt_count(table.n_repeated)} further rows repeat a test shown elsewhere{which}: each names its "
+            "twin, carries its adjusted values and is counted and adjusted once."
+        )
 
     @property
     def pvalue_families(self) -> str:
