@@ -193,7 +193,9 @@ def test_the_sentence_and_the_table_say_what_is_not_estimable(bundled_results, c
     sentence = text.survival_difference("os", "crs")
     assert sentence.startswith("OS at 24 months was ")
     assert f"not estimable (no patient at risk at 24 months (last follow-up {last:.1f} months)) without" in sentence
-    assert sentence.endswith("their difference is not estimable")
+    assert sentence.endswith(
+        f"their difference is not estimable (No CRS: no patient at risk at 24 months (last follow-up {last:.1f} months))"
+    )
     twelve = text.survival_difference("os", "crs", 12)  # still estimable at 12 months
     assert "a difference of " in twelve and "percentage points (95% CI " in twelve
     table = tables.survival_difference_table(differences, groupings=("crs",), endpoints=("os",)).markdown

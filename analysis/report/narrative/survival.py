@@ -298,7 +298,7 @@ class Survival(Verdicts):
             f"and {self._survival_at_text(b)} {name_b}"
         )
         if d.difference is None:
-            return f"{text}; their difference is {NOT_ESTIMABLE}"
+            return f"{text}; their difference is {NOT_ESTIMABLE} ({d.reason})"
         sign = "+" if round(100 * d.difference, 1) > 0 else ""
         diff = f"{sign}{fmt_signed(100 * d.difference)} percentage points"
         if d.ci_low is None or d.ci_high is None:
