@@ -433,7 +433,7 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
     comments: list[str] = []
     offset = start
     header_number = 1  # the header's line in the file
-    for at, line in enumerate(complete):
+    for line in complete:
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
             header_line = line.rstrip("\r")
@@ -451,7 +451,7 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
     # going on over the next lines of the file. The rows are read from `offset` by pandas and
     # counted by _check_rows as records, the header being row 1, so only the header's own
     # reading needs the record.
-    header_record = _header_record(complete[at:], newline, whole_file)
+    header_record = _header_record(complete[header_number - 1 :], newline, whole_file)
     if header_record is not None:
         header_line = header_record
 
@@ -467,9 +467,7 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
             "tab-separated values: save the file with commas as separators", _shown_header(header_line, "\t", headers)
         )
     try:
-        header = tuple(
-            _contract_name(name.strip(), headers) for name in next(csv.reader([header_line]))
-        )
+        header = tuple(_contract_name(name.strip(), headers) for name in next(csv.reader([header_line])))
     except csv.Error:  # a CR inside the line: mixed line endings
         raise file_error(
             "mixed line endings (a CR alone inside the header line): re-save the file as CSV UTF-8 (comma delimited)",
