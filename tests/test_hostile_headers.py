@@ -7,11 +7,17 @@ All in process, on the small valid cohort of tests/bad_inputs (no render).
 
 from __future__ import annotations
 
+import dataclasses
+import html
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import yaml
+from registry_exports import REDCAP_FIELDS, write_redcap_dictionary, write_redcap_export
 
 from analysis.inputs.loading import InputError, load_study
+from analysis.inputs.mapping import markup_text, propose_mapping, study_file_text
 from analysis.inputs.readers import ColumnMapping, open_source
 from analysis.registry.contract import COHORT_FIELDS
 
@@ -93,6 +99,86 @@ def test_a_stray_quote_inside_an_unquoted_header_name_stays_on_its_line(tmp_path
     """A quote inside a name (``height 5'10"``) is a character, as to pandas and Excel: the
     header is still its one line."""
     path = tmp_path / "cohort.csv"
-    path.write_text(VALID[0] + ',height 5\'10"\n' + "\n".join(row + ",170" for row in VALID[1:]) + "\n")
+    path.write_text(VALID[0] + ",height 5'10\"\n" + "\n".join(row + ",170" for row in VALID[1:]) + "\n")
     source = open_source(path)
     assert source.header[-1] == "height 5'10\"" and len(source.header) == 29
+
+
+# --------------------------------------------------------------------------- HTML labels
+
+
+def _rich(text: str) -> str:
+    """A label as REDCap's rich-text label editor stores it."""
+    return f'<p><span style="font-weight: normal;">{html.escape(text, quote=False)}</span></p>'
+
+
+def _rich_fields():
+    """REDCAP_FIELDS with rich-text labels and choice labels (``<b>``, entities)."""
+    out = []
+    for f in REDCAP_FIELDS:
+        choices = (
+            "|".join(
+                f"{code},<b>{html.escape(text.strip(), quote=False)}</b>"
+                for code, text in (part.split(",", 1) for part in f.choices.split("|"))
+            )
+            if f.choices and f.kind != "calc"
+            else f.choices
+        )
+        out.append(dataclasses.replace(f, label=_rich(f.label) if f.label else f.label, choices=choices))
+    return out
+
+
+def _proposal_text(folder: Path, fields) -> tuple[str, object]:
+    export, dictionary = write_redcap_export(folder, "repeating", errors=False)
+    dictionary.unlink()
+    dictionary = write_redcap_dictionary(folder, fields)
+    proposal = propose_mapping(export, dictionary=dictionary)
+    return study_file_text(proposal, folder / "study.yml"), proposal
+
+
+def test_a_dictionary_with_rich_text_labels_maps_as_the_plain_one(tmp_path):
+    """Before: 24 of 29 columns NOT FOUND and `not_collected: [il6_peak_pg_ml, ...]` (the
+    export holds them) with the rich-text editor's labels. After: the same study file."""
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "rich").mkdir()
+    plain, plain_proposal = _proposal_text(tmp_path / "plain", REDCAP_FIELDS)
+    rich, rich_proposal = _proposal_text(tmp_path / "rich", _rich_fields())
+    mapped = {m.name for m in plain_proposal.cohort_matches if m.header}
+    assert len(mapped) >= 25 and {"age", "crs_grade", "infusion_date"} <= mapped
+    assert rich == plain
+    assert [(m.name, m.header, m.how) for m in rich_proposal.kinetics_matches] == [
+        (m.name, m.header, m.how) for m in plain_proposal.kinetics_matches
+    ]
+
+
+@pytest.mark.parametrize(
+    "label,text",
+    [
+        ('<p><span style="font-weight: normal;">Peak IL-6 (pg/mL)</span></p>', "Peak IL-6 (pg/mL)"),
+        ("<script>alert(1)</script>Age at infusion (years)", "Age at infusion (years)"),
+        ("CRS&nbsp;grade<br/>(ASTCT&#41;", "CRS grade (ASTCT)"),
+        ("Ferritin &amp; IL&#x2D;6", "Ferritin & IL-6"),
+        ("IL-6 <100 pg/mL", "IL-6 <100 pg/mL"),  # not HTML: kept
+        ("CD4<CD8 ratio", "CD4<CD8 ratio"),
+    ],
+)
+def test_markup_text_reads_what_a_label_shows(label, text):
+    assert markup_text(label) == text
+
+
+def test_a_label_export_with_html_headers_maps_and_keeps_the_exact_header(tmp_path):
+    """Before: '<span style="color:red">Age at infusion</span> (years)' and the other HTML
+    headers of a label export were NOT FOUND. After: matched on their text, the study file
+    naming the header as the export writes it (the loader matches it exactly)."""
+    export, dictionary = write_redcap_export(tmp_path, "repeating", labels=True, errors=False)
+    frame = pd.read_csv(export, dtype=str, keep_default_na=False)
+    plain = propose_mapping(export, dictionary=dictionary)
+    frame.columns = [f'<span style="color:red">{html.escape(c, quote=False)}</span>' for c in frame.columns]
+    frame.to_csv(export, index=False)
+    proposal = propose_mapping(export, dictionary=dictionary)
+    assert [(m.name, markup_text(m.header) if m.header else None, m.how) for m in proposal.cohort_matches] == [
+        (m.name, m.header, m.how) for m in plain.cohort_matches
+    ]
+    written = yaml.safe_load(study_file_text(proposal, tmp_path / "study.yml"))
+    age = next(m.header for m in proposal.cohort_matches if m.name == "age")
+    assert age.startswith('<span style="color:red">') and written["columns"]["age"] == age
