@@ -673,7 +673,7 @@ class StudySettings:
             meta["subtitle"] = str(usertext.styled(subtitle))
         meta["date"] = self.date_text
         meta.update(extra or {})
-        return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=10_000) + "---\n"
+        return "---\n" + metadata_yaml(meta) + "---\n"
 
     def byline(self) -> str:
         """Authors with numbered affiliations, and the corresponding author (Markdown; every
@@ -725,6 +725,39 @@ class StudySettings:
         return usertext.MarkdownText(
             f"Patients received one of {len(phrases)} products: " + "; ".join(phrases[:-1]) + f"; or {phrases[-1]}."
         )
+
+
+class _Quoted(str):
+    """A metadata string value, written in double quotes (:func:`metadata_yaml`)."""
+
+
+class _MetadataDumper(yaml.SafeDumper):
+    pass
+
+
+_MetadataDumper.add_representer(
+    _Quoted, lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", str(data), style='"')
+)
+
+
+def _quoted(node: Any) -> Any:
+    if isinstance(node, str):
+        return _Quoted(node)
+    if isinstance(node, dict):
+        return {key: _quoted(value) for key, value in node.items()}
+    if isinstance(node, list | tuple):
+        return [_quoted(value) for value in node]
+    return node
+
+
+def metadata_yaml(meta: dict) -> str:
+    """A document's metadata as YAML with every string value in double quotes.
+
+    PyYAML (YAML 1.1 for its own reading) leaves ``y``, ``n``, ``0o17``, ``1e3`` or ``0x10``
+    unquoted, which Pandoc's YAML reader takes for a boolean or a number: ``title: y``
+    printed "true" in the HTML title and left the DOCX without one, ``subtitle: n`` vanished,
+    ``0o17`` became 15. A double-quoted scalar is a string to every YAML reader."""
+    return yaml.dump(_quoted(meta), Dumper=_MetadataDumper, sort_keys=False, allow_unicode=True, width=10_000)
 
 
 def _product_phrase(p: Product) -> str:
