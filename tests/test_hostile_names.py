@@ -1,18 +1,24 @@
-"""Control characters in the names a user writes (issue 22, attack 28 #10): a NUL, a line
+"""Control characters in the names and text a user writes (issue 22, attack 28 #10): a NUL, a line
 break or another control character in a path of the study file or of an argument is
 refused naming the key or argument, never passed to the system (a NUL made `validate`
 print a traceback, "ValueError: embedded null byte", and the renderer stop unexplained).
 
-In process: resolve_study and the command line's main, no render.
+Bidirectional controls in the study file's text (a right-to-left override in a title) are
+left out of every document.
+
+In process: resolve_study, the command line's main, Pandoc's reading of the title; no render.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
+from hostile_text import pandoc_ast, stringify
 
 from analysis import cli
+from analysis.inputs import usertext
 from analysis.inputs.paths import control_character
 from analysis.inputs.studyfile import StudyFileError, _same_file, resolve_study
 
@@ -70,3 +76,28 @@ def test_a_control_character_in_a_path_argument_is_refused_naming_the_argument(t
 
 def test_same_file_is_false_for_a_name_the_system_refuses():
     assert _same_file(Path("cohort.csv\x00"), COHORT) is False
+
+
+# --------------------------------------------------------------------------- bidirectional controls
+
+BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+
+
+@pytest.mark.parametrize("function", [usertext.plain, usertext.styled, usertext.mailto])
+def test_bidirectional_controls_are_left_out_of_user_text(function):
+    """Before: a U+202E right-to-left override in a title reached the HTML and DOCX title
+    (the text after it displayed reversed). After: every explicit embedding, override and
+    isolate is left out; the implicit marks (U+200F) of right-to-left names stay."""
+    for char in BIDI:
+        text = str(function(f"CAR-T {char}cohort{char}\u202c report"))
+        assert char not in text and "cohort" in text
+    assert "\u200f" in str(usertext.plain("\u05e9\u05dc\u05d5\u05dd\u200f Hospital"))
+
+
+def test_a_right_to_left_override_never_reaches_the_title(tmp_path):
+    settings = dataclasses.replace(
+        resolve_study(base=tmp_path), title="Report \u202egnp.exe", subtitle="x\u2067y\u2069", authors=()
+    )
+    doc = pandoc_ast(settings.metadata_block())
+    assert stringify(doc["meta"]["title"]["c"]) == "Report gnp.exe"
+    assert stringify(doc["meta"]["subtitle"]["c"]) == "xy"
