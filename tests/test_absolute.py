@@ -14,6 +14,7 @@ import pytest
 
 from analysis.estimators.absolute import (
     BEYOND_FOLLOWUP,
+    NO_EVENT,
     NO_PATIENT,
     SURVIVAL_ZERO,
     difference_of,
@@ -153,6 +154,14 @@ def test_empty_group_and_no_event():
     assert (flat.survival, flat.se, flat.n_at_risk) == (1.0, 0.0, 2)
     d = difference_of(empty, flat, 12)
     assert d.difference is None and d.reason == f"CRS: {NO_PATIENT}"
+    # against a group with events, the difference is given; its CI is not (R would print the other
+    # group's interval alone: std.err 0 here), and the reason says why
+    other = survival_at(*_aml("Nonmaintained"), 12, "n", "Nonmaintained")
+    d = difference_of(
+        survival_at(np.array([13.0, 20.0, 5.0]), np.array([False, True, False]), 12, "f", "Flat"), other, 12
+    )
+    assert d.difference == pytest.approx(1 - 0.5833333333, abs=TOL)
+    assert d.ci_low is None and d.reason == f"Flat: {NO_EVENT.format(months=12)}"
 
 
 def test_every_level_against_the_reference(cohort):

@@ -19,7 +19,9 @@ What is not estimable says so, and no number stands in for it:
   gives no row), unless the curve has already reached 0 (every patient had the event: it
   stays 0);
 * the confidence interval when a curve has reached 0 (the Greenwood variance
-  ``0 * infinity`` is undefined; R prints ``NaN``): the difference is then printed without one.
+  ``0 * infinity`` is undefined; R prints ``NaN``), or has had no event yet (its variance is 0,
+  R's std.err 0, and the interval would be the other group's alone): the difference is then
+  printed without one.
 
 No p-value: the log-rank test of the comparison is reported (the p-value table walks every
 ``p``, and these results have none).
@@ -39,6 +41,10 @@ Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975), as R qnorm(0.975)
 #: Why a survival or a difference is not estimable (words for the tables, prose and JSON).
 NO_PATIENT = "no patient in this group"
 BEYOND_FOLLOWUP = "no patient at risk at {months:g} months (last follow-up {last:.1f} months)"
+NO_EVENT = (
+    "no event by {months:g} months, where Greenwood's variance is 0 (R: std.err 0): no confidence interval "
+    "for the difference"
+)
 SURVIVAL_ZERO = "survival reached 0, where the Greenwood variance is undefined: no confidence interval"
 
 
@@ -134,6 +140,11 @@ def difference_of(a: SurvivalAt, b: SurvivalAt, months: float) -> SurvivalDiffer
         undefined = a if a.se is None else b
         return SurvivalDifference(
             a.level, b.level, months, diff, None, None, None, f"{undefined.label}: {undefined.reason}"
+        )
+    flat = next((s for s in (a, b) if s.se == 0.0), None)
+    if flat is not None:  # no event by then: Greenwood's variance 0 would make the interval one group's alone
+        return SurvivalDifference(
+            a.level, b.level, months, diff, None, None, None, f"{flat.label}: {NO_EVENT.format(months=months)}"
         )
     se = float(np.hypot(a.se, b.se))
     return SurvivalDifference(a.level, b.level, months, diff, se, diff - Z95 * se, diff + Z95 * se)

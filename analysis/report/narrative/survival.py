@@ -245,10 +245,13 @@ class Survival(Verdicts):
         km = self._summary(endpoint, grouping, level)
         return km_landmark(_pick(km.landmarks, "landmark month", months, "months"))
 
-    def _survival_at_text(self, s) -> str:
-        """'53.2% (95% CI 41.9–67.6)' (the curve's log CI), or 'not estimable (why)'."""
+    def _survival_at_text(self, s, months: float) -> str:
+        """'53.2% (95% CI 41.9–67.6)' (the curve's log CI), or 'not estimable (why)'; no event by
+        then: '100.0% (no event by 24 months; 95% CI not estimable)', as :func:`km_landmark`."""
         if s.survival is None:
             return f"{NOT_ESTIMABLE} ({s.reason})"
+        if s.survival == 1:
+            return f"{fmt_pct(100.0)} (no event by {months:g} months; 95% CI {NOT_ESTIMABLE})"
         if s.ci_low is None or s.ci_high is None:
             return f"{fmt_pct(100 * s.survival)} (95% CI {NOT_ESTIMABLE})"
         return f"{fmt_pct(100 * s.survival)} (95% CI {fmt_pct(100 * s.ci_low).rstrip('%')}–{fmt_pct(100 * s.ci_high)})"
@@ -282,8 +285,8 @@ class Survival(Verdicts):
         else:
             name_a, name_b = f"in {in_sentence(g.label(level))}", f"in {in_sentence(g.label(result.reference))}"
         text = (
-            f"{ENDPOINTS[endpoint].abbreviation} at {t:g} months was {self._survival_at_text(a)} {name_a} "
-            f"and {self._survival_at_text(b)} {name_b}"
+            f"{ENDPOINTS[endpoint].abbreviation} at {t:g} months was {self._survival_at_text(a, t)} {name_a} "
+            f"and {self._survival_at_text(b, t)} {name_b}"
         )
         if d.difference is None:
             return f"{text}; their difference is {NOT_ESTIMABLE} ({d.reason})"
