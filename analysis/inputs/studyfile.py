@@ -73,6 +73,11 @@ DEMO_PRODUCT_KEYS = dict(
 NO_KINETICS = "none"
 
 
+#: Characters no file or sheet name of a study file may hold (line breaks, tabs, NUL, DEL
+#: and the C1 controls).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 class StudyFileError(ValueError):
     """A study file that cannot be used, or settings that do not make a study; the
     message names the file and the key."""
@@ -116,6 +121,13 @@ class DataSection(_Model):
         if value is not None and not value.strip():
             raise ValueError(
                 "an empty name: write the file's name (kinetics: `none` for no table), or leave the key out"
+            )
+        if value is not None and (bad := _CONTROL.search(value)):
+            # a "\n" or "\0" escape: a name no one can read off the file, which no message can
+            # show as written (and a NUL no system call accepts)
+            raise ValueError(
+                f"the name holds the control character {bad.group(0)!r} (an escape such as \\n or \\0 "
+                "inside quotes): rename the file without it and write its name as it reads"
             )
         return value
 

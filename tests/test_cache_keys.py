@@ -1,0 +1,95 @@
+"""Cache keys that follow every file the loader reads, however its name is written (issue 22,
+attack 28).
+
+Each case here printed a cached wrong number before: the export a study file or a parameter
+named was read by the kernel but left out of the key, so replacing it (93 patients -> 63)
+gave "cache hit" and the old count where ``--no-cache`` printed the new one. The key function
+is tested directly (what a render would hit is exactly what the key holds); the races and the
+files a chunk opens itself, which only an execution shows, are tested in
+tests/test_hostile_cache.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mini_project import make_project
+
+from renderer import cache, execute, project, qmd
+
+FIG = {"width": 7, "height": 5, "dpi": 50}
+
+REPORT = """---
+title: "Key fixture"
+---
+
+```{python}
+#| tags: [parameters]
+study = ""
+cohort = ""
+```
+
+```{python}
+#| include: false
+result = 1
+```
+
+The result is `{python} result`.
+"""
+
+
+@pytest.fixture
+def proj(tmp_path):
+    return make_project(tmp_path, REPORT)
+
+
+def key_of(p: Path, params: dict | None = None) -> str:
+    doc = qmd.load(p / "report.qmd")
+    cfg = project.load(doc.path, doc.meta)
+    nb, steps = execute.build_notebook(doc, params or {}, cfg.execute, FIG)
+    return cache.compute_key(doc, nb, steps, params or {}, cfg.execute, FIG, cfg.project_dir).digest
+
+
+def _replace_export(path: Path) -> None:
+    """A new export under the same name (fewer patients)."""
+    path.write_text("patient_id\nP1\n")
+
+
+# ------------------------------------------------------------ 1, 2: how the path is written
+@pytest.mark.parametrize(
+    "written",
+    [
+        "./" * 2100 + "exports/cohort.csv",  # 4,218 characters, pathlib reads exports/cohort.csv
+        "exports" + "/" * 4200 + "cohort.csv",  # `a//b` repeated
+        "co\nhort.csv",  # a line break in the name (a "\n" escape inside quotes)
+    ],
+    ids=["dot-slash-repeats", "slash-repeats", "newline"],
+)
+def test_a_study_file_path_is_keyed_however_long_or_odd_it_is(proj, written):
+    """Attack 28 (repro_longpath.sh, repro_newline.sh): strings longer than 4,096 characters
+    or holding a line break were skipped by the key, yet pathlib resolved them to the export:
+    cached 93 patients where --no-cache printed 63. The key follows the file's contents."""
+    import json
+
+    target = proj / Path(written.replace("./", "").replace("/" * 4200, "/"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("patient_id\nP1\nP2\n")
+    (proj / "study.yml").write_text("title: Odd path\ndata:\n  cohort: " + json.dumps(written) + "\n")
+    before = key_of(proj)
+    _replace_export(target)
+    assert key_of(proj) != before
+
+
+def test_a_control_character_in_a_study_file_path_is_refused_naming_it(tmp_path):
+    """The study file says what is wrong with such a name instead of reading a file no one
+    can spell (a NUL made a traceback: "embedded null byte")."""
+    from analysis.inputs.studyfile import StudyFileError, read_study_file
+
+    study = tmp_path / "study.yml"
+    study.write_text('data:\n  cohort: "co\\nhort.csv"\n  kinetics: "k\\0.csv"\n')
+    with pytest.raises(StudyFileError) as err:
+        read_study_file(study)
+    message = str(err.value)
+    assert "data.cohort: the name holds the control character '\\n'" in message and "(line 2)" in message
+    assert "data.kinetics: the name holds the control character '\\x00'" in message and "(line 3)" in message
