@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from mini_project import make_project
 
-from renderer import cache, execute, project, qmd
+from renderer import cache, cli, execute, project, qmd
 
 FIG = {"width": 7, "height": 5, "dpi": 50}
 
@@ -93,3 +93,30 @@ def test_a_control_character_in_a_study_file_path_is_refused_naming_it(tmp_path)
     message = str(err.value)
     assert "data.cohort: the name holds the control character '\\n'" in message and "(line 2)" in message
     assert "data.kinetics: the name holds the control character '\\x00'" in message and "(line 3)" in message
+
+
+# ------------------------------------------------------------------ 3: a name that reads as a number
+@pytest.mark.parametrize("parameter", ["study", "cohort"])
+def test_a_path_parameter_that_reads_as_a_number_is_keyed(proj, parameter):
+    """Attack 28 (repro_intstudy.sh, repro_intcohort.sh): `-P study:2023` arrived as the int
+    2023, which the loader reads as the file 2023 (str(value)) but the key skipped (it hashed
+    str values only): a retitled study file and a shorter export printed the old title and
+    count. The key follows the file whatever the value's type, and the command line keeps a
+    path parameter as text."""
+    args = cli.parse_args(["report.qmd", "-P", f"{parameter}:2023", "-P", "cutoff:2023"])
+    params = cli.params_from(args)
+    assert params[parameter] == "2023" and params["cutoff"] == 2023  # only the path stays text
+
+    (proj / "exports").mkdir()
+    export = proj / "exports" / "cohort.csv"
+    export.write_text("patient_id\nP1\nP2\n")
+    if parameter == "study":
+        (proj / "2023").write_text("title: First\ndata:\n  cohort: exports/cohort.csv\n")
+    else:
+        (proj / "2023").write_text("patient_id\nP1\nP2\n")
+    keyed = proj / "2023" if parameter == "cohort" else export
+    for value in (2023, "2023"):  # the number (a parameters cell `study = 2023`) and the text
+        before = key_of(proj, {parameter: value})
+        _replace_export(keyed)
+        assert key_of(proj, {parameter: value}) != before, value
+        keyed.write_text("patient_id\nP1\nP2\n")
