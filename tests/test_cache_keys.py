@@ -120,3 +120,51 @@ def test_a_path_parameter_that_reads_as_a_number_is_keyed(proj, parameter):
         _replace_export(keyed)
         assert key_of(proj, {parameter: value}) != before, value
         keyed.write_text("patient_id\nP1\nP2\n")
+
+
+# ---------------------------------------------------------------------------- 4: YAML tags
+@pytest.mark.parametrize(
+    "value, tag",
+    [
+        ("!!binary Y29ob3J0LmNzdg==", "!!binary"),  # base64 of 'cohort.csv'
+        ("!!python/name:os.system x", "!!python/name:os.system"),
+        ("!!set {cohort.csv}", "!!set"),
+        ("!local cohort.csv", "!local"),
+    ],
+)
+def test_a_tagged_value_is_refused_naming_its_line(tmp_path, value, tag):
+    """Attack 28 (repro_binary.sh): `cohort: !!binary Y29ob3J0LmNzdg==` was read as the file
+    cohort.csv (pydantic decodes bytes) while the key looked for text only: cached 93 patients,
+    fresh 63. A study file is plain text: an explicit tag other than the core scalar ones is
+    refused with its line, by the study-file reader and by the cache key's parser."""
+    from analysis.inputs import yamlstrict
+    from analysis.inputs.studyfile import StudyFileError, read_study_file
+
+    text = f"title: Tagged\ndata:\n  cohort: {value}\n"
+    with pytest.raises(yamlstrict.StrictYAMLError, match=f"line 3: the tag {tag} is not allowed"):
+        yamlstrict.load(text)
+    study = tmp_path / "study.yml"
+    study.write_text(text)
+    with pytest.raises(StudyFileError, match=f"line 3: the tag {tag} is not allowed"):
+        read_study_file(study)
+
+
+def test_the_core_scalar_tags_still_read():
+    from analysis.inputs import yamlstrict
+
+    assert yamlstrict.load("a: !!str 2023\nb: !!int '7'\nc: !!float 1\nd: !!bool true\ne: !!null ''\n") == {
+        "a": "2023",
+        "b": 7,
+        "c": 1.0,
+        "d": True,
+        "e": None,
+    }
+
+
+def test_what_a_tag_would_have_decoded_is_still_followed_by_the_key():
+    """Belt and braces: had a tagged value got through, the key reads bytes and numbers as the
+    loader does (str(value), bytes decoded), never only str."""
+    assert list(cache._yaml_strings({"data": {"cohort": b"cohort.csv", "kinetics": 2023, "x": [True, None]}})) == [
+        "cohort.csv",
+        "2023",
+    ]
