@@ -46,6 +46,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -307,6 +308,8 @@ class Plan:
     #: text.ref() and the STROBE checklist print the numbers of figures, tables and sections of
     #: sources outside this document, which no unit's code shows; part of every unit's key
     structure: str = ""
+    #: the prefix key computed again (after the execution: were its inputs the same throughout?)
+    rekey: Callable[[], cache.Key] | None = None
 
 
 def _sha(obj) -> str:
@@ -336,11 +339,15 @@ def plan(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Plan:
     prefix_steps = [steps[i] for i in prefix_cells]
     prefix_nb = type(nb)(nb)  # shallow copy with only the prefix cells
     prefix_nb.cells = [nb.cells[i] for i in prefix_cells]
-    key = cache.compute_key(doc, prefix_nb, prefix_steps, overrides, execute_opts, fig, project_dir)
-    inline_texts = [s.obj.code for s in prefix_steps if s.role == "inline"]
-    key.components["prefix inline expressions"] = _sha(inline_texts)
-    key.components["incremental format"] = str(FORMAT)
-    key = cache.Key(_sha(key.components), key.components)
+
+    def prefix_key() -> cache.Key:
+        key = cache.compute_key(doc, prefix_nb, prefix_steps, overrides, execute_opts, fig, project_dir)
+        inline_texts = [s.obj.code for s in prefix_steps if s.role == "inline"]
+        key.components["prefix inline expressions"] = _sha(inline_texts)
+        key.components["incremental format"] = str(FORMAT)
+        return cache.Key(_sha(key.components), key.components)
+
+    key = prefix_key()
 
     units, i = [], end
     while i < len(steps):
@@ -376,7 +383,7 @@ def plan(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Plan:
     analysable = not any(u.names.dynamic for u in units)
     from analysis.report.documents import structure_digest
 
-    return Plan(prefix_cells, key, units, analysable, structure_digest(project_dir))
+    return Plan(prefix_cells, key, units, analysable, structure_digest(project_dir), rekey=prefix_key)
 
 
 def key_units(p: Plan, frozen: set) -> None:
@@ -875,15 +882,27 @@ def _full(p, nb, steps, store, cfg, progress, execute_fn):
         leftovers.release(tmp_snapshot)
         raise
     try:
-        _finish_full(p, nb, steps, store, full, full_steps, snap_at, check_at, tmp_snapshot)
+        _finish_full(p, nb, steps, store, full, full_steps, snap_at, check_at, tmp_snapshot, progress)
     finally:
         _unlink(tmp_snapshot)
         leftovers.release(tmp_snapshot)
 
 
-def _finish_full(p, nb, steps, store, full, full_steps, snap_at, check_at, tmp_snapshot):
+def _finish_full(p, nb, steps, store, full, full_steps, snap_at, check_at, tmp_snapshot, progress):
     nb.cells[:] = [c for c, s in zip(full.cells, full_steps) if s.role not in ("snapshot", "check")]
     if snap_at is None:
+        return
+    changed = []
+    if p.rekey is not None:
+        again = p.rekey()
+        changed = [
+            name for name in sorted(again.components) if again.components[name] != p.prefix_key.components.get(name)
+        ]
+    if changed:
+        # the outputs are those of what was read, but not of the key computed before: the
+        # next render executes again rather than print them for the inputs of that key
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        progress(f"cache: not stored: {', '.join(changed[:3])}{more} changed while the document executed")
         return
     snap, check = _state(full.cells[snap_at]), _state(full.cells[check_at])
     why_not = snap.get("why")

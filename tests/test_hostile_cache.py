@@ -405,3 +405,62 @@ def test_a_cached_cross_reference_follows_a_moved_table(tmp_path):
     assert "cache hit" not in err and "cache: setup restored, executing 0 of 0 chunks and 1 of 1 inline" in err
     assert "The centers are in Supplementary Table S1." in html
     assert "The centers are in Supplementary Table S1." in render(p, "--no-cache")[1]
+
+
+# --------------------------------------------------------------------------- inputs that change during the run (attack 28)
+# The key is computed before the document executes; the entry is stored after it. An export
+# replaced between the two (a nightly export job, a sync client) was stored under the old
+# file's key with the new file's numbers, and a later render of the old file hit it (race.py:
+# cached 63 patients where --no-cache printed 93).
+
+
+def _run_in_process(p, monkeypatch, before_execution=None):
+    """incremental.run as the command line runs it, in the light worker; `before_execution`
+    runs after the key is computed and before the document executes. Returns the progress
+    messages and the inline values."""
+    from renderer import execute, incremental, project, qmd, worker
+
+    monkeypatch.setenv("PYTHONPATH", f"{p}:{ROOT}")
+    monkeypatch.chdir(p)
+    doc = qmd.load(p / "report.qmd")
+    cfg = project.load(doc.path, doc.meta)
+    fig = {"width": 7, "height": 5, "dpi": 50}
+    nb, steps = execute.build_notebook(doc, {}, cfg.execute, fig)
+    messages: list[str] = []
+
+    def run(nb, steps, cwd, progress=None):
+        if before_execution is not None:
+            before_execution()
+        with worker.Worker(cwd) as light:
+            return light.execute(nb, steps, cwd, progress=progress)
+
+    incremental.run(doc, nb, steps, {}, cfg, fig, messages.append, run)
+    values = [s.obj.value for s in steps if s.role == "inline"]
+    return "\n".join(messages), values
+
+
+@pytest.mark.slow
+def test_an_export_replaced_while_the_document_executes_is_not_stored_under_the_old_key(proj, monkeypatch):
+    values = proj / "data" / "values.csv"
+
+    def replace_export():  # after the key (of 1, 2, 3), before the setup reads the file
+        values.write_text("10\n20\n")
+
+    err, printed = _run_in_process(proj, monkeypatch, replace_export)
+    assert printed == ["60"]  # what was read: this render prints it
+    assert "cache: not stored: data file of parameter 'data'" in err and "changed while the document executed" in err
+    assert not list((proj / ".cache" / "renderer").glob("report@*.json"))
+    values.write_text("1\n2\n3\n")  # back to the file the key was computed on
+    err, printed = _run_in_process(proj, monkeypatch)
+    assert "cache hit" not in err and printed == ["12"]  # was: cache hit, 60
+
+
+@pytest.mark.slow
+def test_a_render_whose_day_ends_while_it_executes_is_not_stored_under_the_first_day(proj, monkeypatch):
+    """The setup resolves `date: today` while it executes; a render started before midnight
+    and executed after it was stored under the first day's key with the second day's date."""
+    days = iter(["2030-01-01", "2030-01-02", "2030-01-02"])
+    monkeypatch.setattr(cache, "render_date", lambda: next(days))
+    err, _ = _run_in_process(proj, monkeypatch)
+    assert f"cache: not stored: {cache.RENDER_DATE} changed while the document executed" in err
+    assert not list((proj / ".cache" / "renderer").glob("report@*.json"))
