@@ -44,8 +44,11 @@ FORMAT = 1
 #: Library sources hashed into the key (relative to the project directory).
 LIBRARY_GLOBS = ("analysis/**/*.py", "analysis/demo/data/published.yml", "*.py")
 #: Packages whose version changes what the analysis prints or draws: those the report lists
-#: (analysis.registry.concepts.SOFTWARE), the reader of .xlsx exports and the kernel machinery.
-PACKAGES = (*SOFTWARE, "openpyxl", "ipykernel", "nbclient")
+#: (analysis.registry.concepts.SOFTWARE), the reader of .xlsx exports, the readers of the study
+#: file (PyYAML parses it, pydantic checks and converts its values: which file it names, which
+#: options it sets) and the kernel machinery. (lifelines' formulaic and autograd are not: the
+#: library uses only lifelines.statistics' log-rank test, which computes with NumPy and SciPy.)
+PACKAGES = (*SOFTWARE, "openpyxl", "pydantic", "PyYAML", "ipykernel", "nbclient")
 #: Entries kept per document (most recent first); older ones are pruned.
 KEEP = 4
 

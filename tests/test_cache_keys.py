@@ -168,3 +168,16 @@ def test_what_a_tag_would_have_decoded_is_still_followed_by_the_key():
         "cohort.csv",
         "2023",
     ]
+
+
+def test_the_study_files_readers_versions_are_in_the_key(proj):
+    """PyYAML parses the study file and pydantic converts its values (which file it names,
+    which options it sets): a new version of either may read the same file otherwise."""
+    doc = qmd.load(proj / "report.qmd")
+    cfg = project.load(doc.path, doc.meta)
+    nb, steps = execute.build_notebook(doc, {}, cfg.execute, FIG)
+    components = cache.compute_key(doc, nb, steps, {}, cfg.execute, FIG, cfg.project_dir).components
+    from importlib import metadata
+
+    for name in ("pydantic", "PyYAML"):
+        assert components[f"version of {name}"] == metadata.version(name)
