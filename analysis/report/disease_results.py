@@ -45,7 +45,7 @@ from analysis.estimators.ordinal import ResponderRates, ResponseDistribution, re
 from analysis.estimators.quality import DataQuality, data_quality
 from analysis.estimators.survival import FollowUp, SurvivalComparison, compare_survival, median_followup
 from analysis.registry.concepts import OPTIONS
-from analysis.registry.disease_groups import prepare_disease_cohort
+from analysis.registry.disease_groups import mrd_assessed, prepare_disease_cohort
 from analysis.registry.diseases import Profile, covariate_columns, disease
 from analysis.registry.groups import GROUPINGS
 from analysis.report.cohort_flow import DiseaseFlow, disease_flow
@@ -92,6 +92,9 @@ class DiseaseResults:
     hazard_ratios: dict[tuple[str, str], UnivariableCox]  # (endpoint, two-level grouping)
     competing: dict[str, CompetingRisks]  # grouping or "all"
     not_collected: tuple[str, ...] = ()
+    #: responder definitions with MRD (MM: MRD-negative ≥CR) whose rate is not reported because
+    #: no patient at their response levels had an MRD result
+    mrd_not_assessed: tuple[str, ...] = ()
     data_quality: DataQuality | None = None
     #: Table 1 by toxicity group: (column, grouping) -> the characteristic's comparison (the
     #: count rows compare the row's flag: stage III–IV, R-ISS III)
@@ -320,10 +323,15 @@ def compute_disease_results(
         (a.key, key(g)): response_distribution(df, profile, a.key, g) for a in assessments for g in groupings
     }
     rates = {}
+    mrd_not_assessed = []
     for r in profile.responders:
         if r.mrd_column is not None and r.mrd_column in not_collected:
             continue
         for a in assessments:
+            if r.mrd_column is not None and mrd_assessed(df, profile, r.key, a.key) == 0:
+                # no MRD result at the responder levels: the rate would be 0% of the others
+                mrd_not_assessed.append(r.key)
+                continue
             for g in groupings:
                 rates[(r.key, a.key, key(g))] = responder_rates(df, r.key, a.key, g)
     survival = {(e.key, key(g)): compare_survival(df, e.key, g) for e in profile.endpoints for g in groupings}
@@ -361,6 +369,7 @@ def compute_disease_results(
         hazard_ratios=hazard_ratios,
         competing=competing,
         not_collected=not_collected,
+        mrd_not_assessed=tuple(dict.fromkeys(mrd_not_assessed)),
         data_quality=data_quality(
             study.cohort,
             study.cutoff,
