@@ -91,8 +91,8 @@ def test_a_control_character_in_a_study_file_path_is_refused_naming_it(tmp_path)
     with pytest.raises(StudyFileError) as err:
         read_study_file(study)
     message = str(err.value)
-    assert "data.cohort: the name holds the control character '\\n'" in message and "(line 2)" in message
-    assert "data.kinetics: the name holds the control character '\\x00'" in message and "(line 3)" in message
+    assert "data.cohort: the name 'co\\nhort.csv' holds a line break (\\n)" in message and "(line 2)" in message
+    assert "data.kinetics: the name 'k\\x00.csv' holds a NUL (\\0)" in message and "(line 3)" in message
 
 
 # ------------------------------------------------------------------ 3: a name that reads as a number

@@ -73,11 +73,6 @@ DEMO_PRODUCT_KEYS = dict(
 NO_KINETICS = "none"
 
 
-#: Characters no file or sheet name of a study file may hold (line breaks, tabs, NUL, DEL
-#: and the C1 controls).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 class StudyFileError(ValueError):
     """A study file that cannot be used, or settings that do not make a study; the
     message names the file and the key."""
@@ -122,12 +117,11 @@ class DataSection(_Model):
             raise ValueError(
                 "an empty name: write the file's name (kinetics: `none` for no table), or leave the key out"
             )
-        if value is not None and (bad := _CONTROL.search(value)):
-            # a "\n" or "\0" escape: a name no one can read off the file, which no message can
-            # show as written (and a NUL no system call accepts)
+        if value is not None and (what := control_character(value)) is not None:
+            # a "\n" or "\0" escape: a name no one can read off the file (and a NUL no system
+            # call accepts), refused when the file is read, before anything resolves it
             raise ValueError(
-                f"the name holds the control character {bad.group(0)!r} (an escape such as \\n or \\0 "
-                "inside quotes): rename the file without it and write its name as it reads"
+                f"the name {value!r} holds {what}: rename the file without it and write its name as it reads"
             )
         return value
 
