@@ -434,7 +434,8 @@ class _BackgroundRenders:
     """Renders shared by every test process of the session. Under pytest-xdist (``make
     test`` runs two workers) each render is produced once, by the worker that takes its
     file lock first; a worker finding a render under way goes on to the next one and
-    reads the result from the shared folder when it is done."""
+    reads the result from the shared folder when it is done. A test that needs a render
+    nobody has started yet renders it itself (see :meth:`result`)."""
 
     def __init__(self):
         if _XDIST_WORKER:
@@ -498,9 +499,13 @@ class _BackgroundRenders:
         self.thread.start()
 
     def result(self, key: str) -> tuple[subprocess.CompletedProcess, Path]:
-        if key in self.futures:
+        if key in self.futures and self.futures[key].done():
             return self.futures[key].result()
-        self._render_once(key, wait=True)  # not announced at collection (a test selected by -k)
+        # Not done yet (or not announced at collection: a test selected by -k): a render that
+        # no process has started is rendered here rather than waited for behind the renders
+        # queued before it (a worker sat 400 s in test_redcap's setup while both render
+        # threads worked through the queue); one under way is waited for (its file lock).
+        self._render_once(key, wait=True)
         return self._result(key)
 
 
