@@ -270,9 +270,10 @@ class Rendered:
     stderr: str = ""
     stem: str = "report"  # the document: "report" (the manuscript) or "supplement"
 
-    @property
+    @cached_property
     def supplement(self) -> Rendered:
-        """The supplement rendered with the manuscript (the same folder)."""
+        """The supplement rendered with the manuscript (the same folder; one object, so that
+        its texts are read once per session for every test of a session render)."""
         return Rendered(self.out_dir, self.stderr, "supplement")
 
     @property
@@ -361,25 +362,80 @@ def pytest_collection_modifyitems(items):
 @dataclass(frozen=True)
 class RenderSpec:
     modules: tuple[str, ...]  # the test modules that read the render
-    prepare: object  # (directory) -> keyword arguments of render_report
+    prepare: object  # (directory) -> keyword arguments of `run`
     out_name: str = "out"
+    run: object = None  # (output directory, **keywords) -> finished process; None: render_report
+    long: bool = False  # started before the others (real Quarto: a minute or more)
 
 
 RENDER_SPECS: dict[str, RenderSpec] = {}
 
 
-def register_render(key: str, modules: tuple[str, ...], prepare) -> None:
+def register_render(key: str, modules: tuple[str, ...], prepare, *, run=None, long: bool = False) -> None:
     """Declare a render (``prepare(directory)`` writes its inputs and returns the keyword
-    arguments of :func:`render_report`), started early if a selected slow test of one of
-    `modules` (module names, e.g. "test_privacy") needs it."""
-    RENDER_SPECS[key] = RenderSpec(modules, prepare)
+    arguments of :func:`render_report`, or of `run` when given), started early if a selected
+    slow test of one of `modules` (module names, e.g. "test_privacy") needs it; the `long`
+    ones first, so that the longest render does not start last and keep a worker waiting."""
+    RENDER_SPECS[key] = RenderSpec(modules, prepare, run=run, long=long)
+
+
+#: What real Quarto needs of the project: it renders a copy (it writes beside its sources).
+QUARTO_PROJECT_FILES = (
+    "report.qmd",
+    "supplement.qmd",
+    "_quarto.yml",
+    "references.bib",
+    "vancouver.csl",
+    "typst-include.typ",
+    "typst-supplement.typ",
+)
+QUARTO_PROJECT_DIRS = ("sections", "analysis", "data", "filters", "renderer")
+
+
+def render_with_quarto(
+    out_dir: Path, *, documents: tuple[str, ...] = ("report.qmd",), quarto_args: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    """Render `documents` with real Quarto (``python -m renderer.quarto``, every format of
+    _quarto.yml) from a copy of the project beside `out_dir` into `out_dir`; `quarto_args`
+    go to ``quarto render`` (e.g. ``-P study:PATH``). A `run` of :func:`register_render`."""
+    project = out_dir.parent / "project"
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir()
+    for name in QUARTO_PROJECT_FILES:
+        shutil.copy2(ROOT / name, project / name)
+    for name in QUARTO_PROJECT_DIRS:
+        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "QUARTO_PYTHON": sys.executable, "PYTHONPATH": str(project)}
+    # the copy is the project's working tree: its git repository describes it, so that the
+    # code availability statement names the same commit (and local changes) as a render of
+    # the project itself (tests/test_quarto_parity.py compares them with the bundled render)
+    git_dir = subprocess.run(["git", "rev-parse", "--absolute-git-dir"], cwd=ROOT, capture_output=True, text=True)
+    if git_dir.returncode == 0:
+        env.update(GIT_DIR=git_dir.stdout.strip(), GIT_WORK_TREE=str(ROOT))
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "renderer.quarto",
+            *documents,
+            "--output-dir",
+            str(out_dir),
+            *(["--", *quarto_args] if quarto_args else []),
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
 
 
 class _BackgroundRenders:
     """Renders shared by every test process of the session. Under pytest-xdist (``make
     test`` runs two workers) each render is produced once, by the worker that takes its
     file lock first; a worker finding a render under way goes on to the next one and
-    reads the result from the shared folder when it is done."""
+    reads the result from the shared folder when it is done. A test that needs a render
+    nobody has started yet renders it itself (see :meth:`result`)."""
 
     def __init__(self):
         if _XDIST_WORKER:
@@ -406,7 +462,7 @@ class _BackgroundRenders:
                 directory = self.base / key
                 shutil.rmtree(directory, ignore_errors=True)
                 directory.mkdir()
-                proc = render_report(directory / spec.out_name, **spec.prepare(directory))
+                proc = (spec.run or render_report)(directory / spec.out_name, **spec.prepare(directory))
                 done.write_text(
                     json.dumps(
                         {"args": proc.args, "returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
@@ -443,9 +499,13 @@ class _BackgroundRenders:
         self.thread.start()
 
     def result(self, key: str) -> tuple[subprocess.CompletedProcess, Path]:
-        if key in self.futures:
+        if key in self.futures and self.futures[key].done():
             return self.futures[key].result()
-        self._render_once(key, wait=True)  # not announced at collection (a test selected by -k)
+        # Not done yet (or not announced at collection: a test selected by -k): a render that
+        # no process has started is rendered here rather than waited for behind the renders
+        # queued before it (a worker sat 400 s in test_redcap's setup while both render
+        # threads worked through the queue); one under way is waited for (its file lock).
+        self._render_once(key, wait=True)
         return self._result(key)
 
 
@@ -473,7 +533,8 @@ def pytest_collection_finish(session):
         for key, spec in RENDER_SPECS.items()
         if set(spec.modules) & set(first_use)
     }
-    _BACKGROUND.start(sorted(needed, key=needed.get))  # in the order the tests will read them
+    # the long ones first, then in the order the tests will read them
+    _BACKGROUND.start(sorted(needed, key=lambda key: (not RENDER_SPECS[key].long, needed[key])))
 
 
 def pytest_sessionfinish(session):
@@ -487,8 +548,9 @@ def pytest_sessionfinish(session):
 
 register_render(
     "bundled",
-    ("test_privacy", "test_report_e2e", "test_layout", "test_pvalues", "test_review_findings"),
+    ("test_privacy", "test_report_e2e", "test_layout", "test_pvalues", "test_review_findings", "test_quarto_parity"),
     lambda directory: {"to": "html,pdf,docx", "supplement": True},
+    long=True,  # read by six modules, the longest render of the built-in renderer
 )
 
 

@@ -245,10 +245,8 @@ def test_a_zero_cell_gets_the_firth_odds_ratio_instead_of_zero(df):
 
 
 @pytest.fixture(scope="module")
-def results():
-    from analysis.report.results import compute_results
-
-    return compute_results(load_study(ROOT / "data" / "cohort.csv", ROOT / "data" / "kinetics.csv", "2023-03-01"))
+def results(bundled_results):
+    return bundled_results  # the session's results of the bundled demo, cut-off 2023-03-01 (conftest.py)
 
 
 def test_the_json_has_the_documented_keys(results):

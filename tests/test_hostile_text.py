@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
@@ -41,7 +40,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import COHORT, KINETICS, Rendered, background_render, register_render, report_parameter
+from conftest import (
+    COHORT,
+    KINETICS,
+    Rendered,
+    background_render,
+    register_render,
+    render_with_quarto,
+    report_parameter,
+)
 from hostile_text import (
     FIELDS,
     RENDERED_FIELDS,
@@ -388,41 +395,29 @@ def test_every_field_is_printed_as_typed_in_every_format(hostile_report):
 QUARTO = shutil.which("quarto")
 
 
+def _hostile_study_for_quarto(directory: Path) -> dict:
+    return {"quarto_args": ("-P", f"study:{_hostile_study(directory)['study']}")}
+
+
+if QUARTO is not None:
+    register_render(
+        "hostile-text-quarto", ("test_hostile_text",), _hostile_study_for_quarto, run=render_with_quarto, long=True
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(QUARTO is None, reason="quarto is not on the PATH (README: 'Checking against real Quarto')")
 def test_real_quarto_renders_the_same_fields_as_text(tmp_path):
     """Quarto executes the same chunks (the title block and byline are displayed Markdown,
-    the product an inline expression): the same checks on its HTML, PDF and DOCX."""
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in (
-        "report.qmd",
-        "supplement.qmd",
-        "_quarto.yml",
-        "references.bib",
-        "vancouver.csl",
-        "typst-include.typ",
-        "typst-supplement.typ",
-    ):  # the manuscript reads the supplement (its cross-references)
-        shutil.copy2(ROOT / name, project / name)
-    for name in ("sections", "analysis", "data", "filters", "renderer"):
-        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
-    study = _hostile_study(tmp_path)["study"]
-    env = {**os.environ, "QUARTO_PYTHON": sys.executable, "PYTHONPATH": str(project)}
-    out = tmp_path / "quarto"
-    proc = subprocess.run(
-        [sys.executable, "-m", "renderer.quarto", "report.qmd", "--output-dir", str(out), "--", "-P", f"study:{study}"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    the product an inline expression): the same checks on its HTML, PDF and DOCX (the
+    manuscript rendered from a copy of the project, in the background from the start of the
+    session: conftest.render_with_quarto)."""
+    proc, out = background_render("hostile-text-quarto")
     assert proc.returncode == 0, proc.stderr[-3000:]
     rendered = Rendered(out)
     assert_no_script_ran(rendered.html, tmp_path)
     assert_nothing_was_read(rendered)
-    assert_nothing_was_fetched(tmp_path)
+    assert_nothing_was_fetched(out.parent)  # the folder of the study file and its witness server
     assert_no_raw_markup(rendered)
     for name, body in (("html", rendered.html_text), ("docx", rendered.docx_text), ("pdf", rendered.pdf_text)):
         squashed = re.sub(r"[\s-]+", "", body)  # Quarto's Typst hyphenates: "VEC-" / "TOR-START"

@@ -8,16 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from analysis.inputs.loading import load_study
 from analysis.report.narrative import TOXICITY_GROUPINGS, Narrative
-from analysis.report.results import compute_results
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def results():
-    return compute_results(load_study(ROOT / "data/cohort.csv", ROOT / "data/kinetics.csv", "2023-03-01"))
+def results(bundled_results):
+    return bundled_results  # the session's results of the bundled demo, cut-off 2023-03-01 (conftest.py)
 
 
 def said(section: str, begins: str, text: Narrative) -> str:

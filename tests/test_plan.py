@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.inputs.loading import load_study
 from analysis.inputs.studyfile import StudyFileError, read_study_file
 from analysis.registry.concepts import BASELINE_COVARIATES, OPTIONS
 from analysis.report import tables
@@ -24,15 +23,13 @@ INLINE = re.compile(r"(?<!`)`\{python\}\s+([^`]+?)\s*`(?!`)")
 
 
 @pytest.fixture(scope="module")
-def study():
-    from conftest import COHORT, KINETICS, report_parameter
-
-    return load_study(COHORT, KINETICS, report_parameter("cutoff"))
+def study(bundled_study):
+    return bundled_study  # the session's bundled demo and its results (conftest.py)
 
 
 @pytest.fixture(scope="module")
-def default(study):
-    return compute_results(study)
+def default(bundled_results):
+    return bundled_results
 
 
 def _inline_values(results) -> dict[str, str]:

@@ -113,7 +113,11 @@ def _date_pattern() -> _DateMatcher:
 
 
 def _leaks(text: str, ids: list[str], dates: _DateMatcher) -> list[str]:
-    found = [i for i in ids if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text)]
+    # every identifier in one pass (one scan of a 600 kB page instead of ninety-three): the
+    # text holds a match exactly when it holds an identifier standing alone, as each searched
+    # on its own (the longest first, so that an identifier is not cut to a shorter one)
+    alternatives = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+    found = sorted({m.group(0) for m in re.finditer(rf"(?<![\w-])(?:{alternatives})(?![\w-])", text)})
     found += sorted({m.group(0) for m in dates.finditer(text)})
     return found
 

@@ -355,3 +355,19 @@ def test_flipping_a_binary_cox_covariate_inverts_its_hazard_ratio(raw, covariate
                 assert _close(y.hr, x.hr) and _close(y.ci_low, x.ci_low) and _close(y.ci_high, x.ci_high), key
             assert _close(y.p, x.p, rel=1e-6, abs_=1e-9), key
         assert _close(a.severity_global_p, b.severity_global_p, rel=1e-6, abs_=1e-9)
+
+
+def test_the_ph_test_of_a_covariate_without_information_over_time_is_refused_as_in_r():
+    """Found by test_cox_estimates_are_coherent: 13 patients, deaths at two times only, the
+    covariate in two patients censored and dead at the first. numpy solved the singular
+    information matrix of cox.zph into a chi-square of -2.6e-5; R refuses it:
+    library(survival); time <- c(rep(60, 12), 90); status <- c(0,0,0,0,0,0,0,1,1,0,1,1,1)
+    x <- c(rep(0, 9), 1, 0, 1, 0); f <- coxph(Surv(time, status) ~ x)  # coef 0.7153915
+    cox.zph(f)  # Error in solve.default(imat, u): Lapack routine dgesv: system is exactly singular: U[2,2] = 0"""
+    from analysis.estimators.cox import cox_zph
+
+    time = np.array([60.0] * 12 + [90.0])
+    event = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 1], dtype=bool)
+    x = np.array([0.0] * 9 + [1, 0, 1, 0])[:, None]
+    with pytest.raises(np.linalg.LinAlgError):
+        cox_zph(time, event, x, [0.7153915], ["x"], {"x": ["x"]})

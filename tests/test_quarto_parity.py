@@ -1,24 +1,22 @@
 """Real Quarto and the built-in renderer produce the same report (issue 12).
 
 Runs only when `quarto` is on the PATH (how to get it: the README section "Checking against
-real Quarto"). The manuscript is rendered both
-ways from a copy of the project (HTML, Typst PDF, DOCX) and compared: every prose
+real Quarto"). The manuscript and supplement are rendered both ways (HTML, Typst PDF, DOCX;
+Quarto from a copy of the project, the built-in renderer's is the session's bundled render)
+and compared: every prose
 paragraph with its inline values, the figure and table captions and sub-captions, the
 reference list, and the last row of every table, in the HTML and in the PDF text.
 """
 
-import os
 import re
 import shutil
-import subprocess
-import sys
-import time
 import unicodedata
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import background_render, register_render, render_with_quarto
 from layout import layout_problems
 from pypdf import PdfReader
 
@@ -31,17 +29,7 @@ if QUARTO is None:
         allow_module_level=True,
     )
 
-PROJECT_FILES = (
-    "report.qmd",
-    "supplement.qmd",
-    "_quarto.yml",
-    "references.bib",
-    "vancouver.csl",
-    "typst-include.typ",
-    "typst-supplement.typ",
-)
 DOCUMENTS = ("report", "supplement")
-PROJECT_DIRS = ("sections", "analysis", "data", "filters", "renderer")
 REMOTE_TAG_RE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 
 
@@ -222,57 +210,30 @@ def cells_in_order(cells, squashed_text):
 # -- the two renders ---------------------------------------------------------------------
 
 
+register_render(
+    "quarto-parity",
+    ("test_quarto_parity",),
+    lambda directory: {"documents": ("report.qmd", "supplement.qmd")},
+    run=render_with_quarto,
+    long=True,
+)
+
+
 @pytest.fixture(scope="module")
-def renders(tmp_path_factory):
-    base = tmp_path_factory.mktemp("parity")
-    project = base / "project"
-    project.mkdir()
-    for name in PROJECT_FILES:
-        shutil.copy2(ROOT / name, project / name)
-    for name in PROJECT_DIRS:
-        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
-    env = {**os.environ, "QUARTO_PYTHON": sys.executable, "PYTHONPATH": str(project)}
-    timings = {}
-    started = time.monotonic()
-    quarto = subprocess.run(
-        [sys.executable, "-m", "renderer.quarto", "report.qmd", "supplement.qmd", "--output-dir", str(base / "quarto")],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    timings["quarto"] = time.monotonic() - started
+def renders(bundled_render):
+    """Quarto's render of the manuscript and supplement (html, Typst pdf, docx: _quarto.yml's
+    formats), and the built-in renderer's: the session's bundled render (conftest.py), the
+    same documents and formats (``--to html,pdf,docx`` names _quarto.yml's), ``--no-cache``,
+    from the project itself instead of a copy (the copy is Quarto's need: it writes beside
+    its sources). Both start in the background when the session starts."""
+    quarto, quarto_out = background_render("quarto-parity")
     assert quarto.returncode == 0, quarto.stderr[-3000:]
-    started = time.monotonic()
-    builtin = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "renderer",
-            "report.qmd",
-            "supplement.qmd",
-            "--no-cache",
-            "--output-dir",
-            str(base / "builtin"),
-        ],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    timings["builtin"] = time.monotonic() - started
-    assert builtin.returncode == 0, builtin.stderr[-3000:]
-    print(
-        f"render times (manuscript and supplement, html+pdf+docx): quarto {timings['quarto']:.1f} s, "
-        f"built-in {timings['builtin']:.1f} s",
-        file=sys.stderr,
-    )
     out = {}
-    for who, proc in (("quarto", quarto), ("builtin", builtin)):
-        folder = base / who
-        out[who] = {"log": proc.stderr, "folder": folder}
+    for who, folder, log in (
+        ("quarto", quarto_out, quarto.stderr),
+        ("builtin", bundled_render.out_dir, bundled_render.stderr),
+    ):
+        out[who] = {"log": log, "folder": folder}
         for doc in DOCUMENTS:
             html = (folder / f"{doc}.html").read_text(encoding="utf-8")
             out[who][doc] = {
@@ -382,12 +343,12 @@ def test_html_title_and_byline(renders, doc):
 def test_layout_of_quartos_pdfs(renders, doc):
     """The layout rules of tests/layout.py (tables on consecutive pages with their header
     repeated, figures after their first mention, no paragraph cut by a float) hold in
-    Quarto's PDF as in the built-in renderer's (tests/test_layout.py)."""
-    for who in ("quarto", "builtin"):
-        problems = layout_problems(
-            renders[who][doc]["html_path"], renders[who][doc]["pdf_path"], supplement=doc == "supplement"
-        )
-        assert not problems, f"{who}:\n" + "\n".join(problems)
+    Quarto's PDF as in the built-in renderer's: tests/test_layout.py checks the same
+    bundled render with the same call, layout_problems(html, pdf, supplement)."""
+    problems = layout_problems(
+        renders["quarto"][doc]["html_path"], renders["quarto"][doc]["pdf_path"], supplement=doc == "supplement"
+    )
+    assert not problems, "quarto:\n" + "\n".join(problems)
 
 
 def test_both_renderers_report_the_same_journal_counts(renders, doc):

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from analysis.inputs.loading import load_study
 from analysis.registry.concepts import VARIABLES
 from analysis.registry.groups import GROUPINGS, TABLE1_GROUPINGS
 from analysis.report.export import results_to_json
@@ -30,13 +29,13 @@ KINETICS = ROOT / "data" / "kinetics.csv"
 
 
 @pytest.fixture(scope="module")
-def study():
-    return load_study(COHORT, KINETICS, "2023-03-01")
+def study(bundled_study):
+    return bundled_study  # the session's bundled demo (cut-off 2023-03-01) and its results (conftest.py)
 
 
 @pytest.fixture(scope="module")
-def results(study):
-    return compute_results(study)
+def results(bundled_results):
+    return bundled_results
 
 
 @pytest.fixture(scope="module")

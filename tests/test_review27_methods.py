@@ -21,8 +21,8 @@ from analysis.report.results import compute_results
 
 
 @pytest.fixture(scope="module")
-def results():
-    return compute_results(load_study(COHORT, KINETICS, report_parameter("cutoff")))
+def results(bundled_results):
+    return bundled_results  # the session's results of the bundled demo (conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,6 @@ def test_the_abstract_says_lfs_is_among_the_patients_in_cr(text, results):
     assert f"median LFS (patients in CR) {text.median_survival('lfs')}" in abstract
     assert f"for relapse or death (patients in CR) {text.survival_hr('lfs', 'crs', name=False)}" in abstract
     # a study whose primary endpoint is LFS: the abstract's adjusted HR says so too
-    from analysis.inputs.loading import load_study
 
     study = load_study(COHORT, KINETICS, report_parameter("cutoff"))
     lfs_primary = Narrative(compute_results(study, primary_endpoint="lfs"))

@@ -26,13 +26,13 @@ SECTIONS = ROOT / "sections"
 
 
 @pytest.fixture(scope="module")
-def study():
-    return load_study(COHORT, KINETICS, report_parameter("cutoff"))
+def study(bundled_study):
+    return bundled_study  # the session's bundled demo and its results (conftest.py)
 
 
 @pytest.fixture(scope="module")
-def results(study):
-    return compute_results(study)
+def results(bundled_results):
+    return bundled_results
 
 
 @pytest.fixture(scope="module")

@@ -1185,7 +1185,14 @@ def _zph_rows(u, imat, p, groups: dict[str, list[int]]) -> tuple[PHTest, ...]:
     for name, jj in list(groups.items()) + [("GLOBAL", list(range(p)))]:
         kk = list(range(p)) + [p + j for j in jj]
         uu = np.concatenate([np.zeros(p), u[[p + j for j in jj]]])
-        chisq = float(uu @ np.linalg.solve(imat[np.ix_(kk, kk)], uu))
+        block = imat[np.ix_(kk, kk)]
+        # R's solve() refuses a matrix whose reciprocal condition number (1-norm) is below
+        # .Machine$double.eps ("system is computationally singular"), and cox.zph with it:
+        # numpy would solve it, into rounding noise (a chi-square of -2.6e-5 where R said
+        # "exactly singular": the time-weighted column of a covariate without information)
+        if not np.linalg.cond(block, 1) < 1 / np.finfo(float).eps:
+            raise np.linalg.LinAlgError("cox.zph information matrix is computationally singular")
+        chisq = float(uu @ np.linalg.solve(block, uu))
         rows.append(PHTest(name, chisq, len(jj), float(stats.chi2.sf(chisq, len(jj)))))
     return tuple(rows)
 
