@@ -564,7 +564,7 @@ def test_the_setting_is_never_inside_nested_parentheses(results, setting, tmp_pa
         if "setting" in sentence or "Berlin" in sentence:
             assert _depth(sentence) <= 1, sentence
     discussion = _said("_discussion", narrative)
-    assert _depth(discussion[discussion.index("## Generalisability") :]) <= 1
+    assert _depth(discussion[discussion.index("## Generalizability") :]) <= 1
 
 
 def test_figure_4_draws_a_comparison_once(results, raw):

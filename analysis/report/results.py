@@ -243,6 +243,9 @@ def _counts(df: pd.DataFrame, kinetics: pd.DataFrame | None) -> dict[str, int]:
         "n_kinetics_samples": 0 if kinetics is None else int(len(kinetics)),
         "first_infusion_year": int(df["infusion_date"].dt.year.min()),
         "last_infusion_year": int(df["infusion_date"].dt.year.max()),
+        # months, never days (the setting of Methods and the abstract: STROBE 5)
+        "first_infusion_month": df["infusion_date"].min().strftime("%Y-%m"),
+        "last_infusion_month": df["infusion_date"].max().strftime("%Y-%m"),
     }
 
 
@@ -378,7 +381,7 @@ def compute_results(study, **options) -> Results:
         response_effects=response_effects,
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
-        **_competing_and_landmark(df, landmark_day, hsct_recorded, not_collected),
+        **_competing_and_landmark(df, landmark_day, hsct_recorded, not_collected, getattr(study, "excluded", None)),
         centers=center_supplement(df, plan["min_cell_size"], model),
         plan=plan,
         model=model,
@@ -430,7 +433,11 @@ LANDMARK_REPORTED = ("crs", "icans")
 
 
 def _competing_and_landmark(
-    df: pd.DataFrame, landmark_day: int | None, hsct_recorded: bool = True, not_collected: tuple[str, ...] = ()
+    df: pd.DataFrame,
+    landmark_day: int | None,
+    hsct_recorded: bool = True,
+    not_collected: tuple[str, ...] = (),
+    excluded=None,
 ) -> dict[str, Any]:
     day = OPTIONS["landmark_day"].default if landmark_day is None else int(landmark_day)
     in_cr = competing_frame(df)  # the same patients and times for every grouping
@@ -441,7 +448,7 @@ def _competing_and_landmark(
         "competing": competing,
         "landmark": landmark,
         "landmark_day": day,
-        "cohort_flow": cohort_flow(df, hsct_recorded, "mrd_negative" not in not_collected),
+        "cohort_flow": cohort_flow(df, hsct_recorded, "mrd_negative" not in not_collected, excluded),
         "swimmer": swimmer_timelines(df),
     }
 

@@ -109,7 +109,11 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
     power_computed = Survival.power_computed
     power_reason = Survival.power_reason
     #: the profile's response criteria define progression: no B-ALL definition of relapse
-    DECLARATIONS: ClassVar[tuple[str, ...]] = tuple(k for k in DECLARATION_NAMES if k != "relapse")
+    #: no relapse (the profile's criteria define progression); the region and the screening
+    #: are not yet printed by the disease documents
+    DECLARATIONS: ClassVar[tuple[str, ...]] = tuple(
+        k for k in DECLARATION_NAMES if k not in ("relapse", "region", "exclusions")
+    )
 
     # ------------------------------------------------------------------ declarations
     @property

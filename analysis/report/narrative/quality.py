@@ -208,9 +208,9 @@ class Quality(Counts):
     def caveats(self) -> str:
         """What reading the export found that may bias the analysis, counted (no sheet is named:
         a sheet name may be a center's): 'The export's workbook holds 1 other sheet with the
-        columns of the sheet analysed, which was not read: 15 rows, 15 patient identifiers; ...'
+        columns of the sheet analyzed, which was not read: 15 rows, 15 patient identifiers; ...'
         and 'Every value of bone-marrow blasts is at most 1 (median 0.25): percentages recorded
-        as fractions, probably; the values were analysed as recorded.' ("" when nothing)."""
+        as fractions, probably; the values were analyzed as recorded.' ("" when nothing)."""
         q = self.results.data_quality
         if q is None:
             return ""
@@ -229,14 +229,14 @@ class Quality(Counts):
                 held.append(f"{uncounted} {_plural(uncounted, 'sheet', 'sheets')} too large or damaged to count")
             sentences.append(
                 f"The export's workbook holds {k} other {_plural(k, 'sheet', 'sheets')} with the columns of the "
-                f"sheet analysed, which {_plural(k, 'was', 'were')} not read: {', '.join(held)}; patients recorded "
+                f"sheet analyzed, which {_plural(k, 'was', 'were')} not read: {', '.join(held)}; patients recorded "
                 "only there are not in this report."
             )
         for f in q.fraction_columns:
             sentences.append(
                 f"Every value of {covariate_phrase(f.column)} is at most 1 "
                 f"({fmt_count(f.n)} patients, median {f.median:g}): "
-                "percentages recorded as fractions, probably (45% as 0.45); the values were analysed as recorded."
+                "percentages recorded as fractions, probably (45% as 0.45); the values were analyzed as recorded."
             )
         return " ".join(sentences)
 
