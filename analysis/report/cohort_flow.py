@@ -66,6 +66,8 @@ class CohortFlow:
     excluded: tuple[Excluded, ...] | None = None
     #: patients screened: the infused (analysed) patients and every excluded one
     screened: int | None = None
+    #: kinetics samples of the patients a rule excluded, left out with them
+    samples_excluded: int = 0
 
     @property
     def n_excluded(self) -> int:
@@ -83,6 +85,7 @@ def cohort_flow(
     hsct_recorded: bool = True,
     mrd_collected: bool = True,
     excluded: tuple[Excluded, ...] | None = None,
+    samples_excluded: int = 0,
 ) -> CohortFlow:
     """Counts of the flow diagram from a prepared cohort (see module docstring);
     ``hsct_recorded``: the cohort table had an hsct_date column; ``mrd_collected``: the
@@ -123,6 +126,7 @@ def cohort_flow(
         before_assessment=int((~reached & ~recorded).sum()),
         excluded=None if excluded is None else tuple(excluded),
         screened=None if excluded is None else n + sum(e.n for e in excluded),
+        samples_excluded=int(samples_excluded),
     )
 
 

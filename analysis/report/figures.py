@@ -42,7 +42,7 @@ from analysis.estimators.comparisons import Comparison, ResponseComparison
 from analysis.estimators.survival import SurvivalComparison
 from analysis.registry.concepts import ENDPOINTS, RESPONSES, TESTS
 from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS
-from analysis.report.formatting import and_list, fmt_count, fmt_p, fmt_tick
+from analysis.report.formatting import fmt_count, fmt_p, fmt_tick
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -601,7 +601,7 @@ def _risk_table(ax, comparison: SurvivalComparison, shown, colors, x_right: floa
 # --------------------------------------------------------------------------- Figure 4
 
 
-def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
+def peak_strip(comparison: Comparison, values: pd.DataFrame, same_as: str | None = None) -> Figure:
     """Figure 4 panel: peak CAR copies per µg DNA per level on a log axis.
 
     ``values`` has one row per patient with columns ``level`` (level key) and
@@ -612,6 +612,10 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
     A level with more than :data:`MAX_STRIP_POINTS` patients (a registry) is drawn with
     that many points at evenly spaced quantiles of its values (deterministic, the whole
     range kept), and the panel says so; medians and the test always use every patient.
+
+    ``same_as``: the letter of an earlier panel whose groups hold the same patients (the same
+    comparison under other names): the panel is drawn all the same, with its own labels and
+    colors of meaning, and says so under its p-value.
     """
     grouping = comparison.grouping
     shown = [(i, lv) for i, lv in enumerate(comparison.levels) if lv.n > 0]
@@ -669,7 +673,7 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
     # labelled one (a point below an unlabelled minor tick cannot be read); zeros sit below it
     bottom = floor if has_zero else 10 ** math.floor(math.log10(low_value))
     decades = max(math.log10(top_value) - math.log10(bottom), 1.0)
-    headroom = 0.27 if thinned else 0.15  # room for the note on thinned points
+    headroom = 0.27 if thinned or same_as else 0.15  # room for the note on thinned points / the twin
     ax.set_ylim(bottom / 10 ** (0.06 * decades), top_value * 10 ** (headroom * decades))
     ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
     ax.yaxis.set_minor_formatter(NullFormatter())
@@ -687,7 +691,8 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
     ax.text(
         0.5,
         0.98,
-        f"{test} {fmt_p(comparison.result.p, comparison.result.reason)}".strip(),
+        f"{test} {fmt_p(comparison.result.p, comparison.result.reason)}".strip()
+        + (f"\nthe same patients as panel ({same_as})" if same_as else ""),
         transform=ax.transAxes,
         ha="center",
         va="top",
@@ -1053,38 +1058,15 @@ CIF_AXIS_LABELS = {
 
 def peak_strips(results, groupings: Sequence[str]) -> list[Figure]:
     """Figure 4's panels, one per grouping (:func:`peak_strip`); a grouping that divides the
-    patients with kinetics into the groups of an earlier panel is the same comparison and
-    gets :func:`same_split_panel` instead of a second copy of that panel."""
+    patients with kinetics into the groups of an earlier panel is the same comparison: its
+    panel is drawn with its own groups' names and says which panel holds the same patients
+    (a text-only panel in its place told the reader nothing the data could show)."""
     panels = []
     for i, grouping in enumerate(groupings):
         twin = results.kinetics_same_split(grouping, groupings[:i])
-        if twin:
-            letter = "abcdefghijklmnopqrstuvwxyz"[groupings.index(twin)]
-            pairs = results.kinetics_level_pairs(grouping, twin)
-            panels.append(same_split_panel(results.kinetics_peak[grouping], results.kinetics_peak[twin], pairs, letter))
-        else:
-            panels.append(peak_strip(results.kinetics_peak[grouping], results.kinetics_values(grouping)))
+        letter = "abcdefghijklmnopqrstuvwxyz"[groupings.index(twin)] if twin else None
+        panels.append(peak_strip(results.kinetics_peak[grouping], results.kinetics_values(grouping), same_as=letter))
     return panels
-
-
-def same_split_panel(comparison: Comparison, twin: Comparison, pairs, panel: str) -> Figure:
-    """A panel of Figure 4 whose groups are, among the patients with kinetics, those of an
-    earlier panel (``twin``, drawn as panel ``panel``; ``pairs``: (level, twin's level) holding
-    the same patients): the same comparison is not drawn twice; the panel says which groups
-    are the same."""
-    mine = {lv.key: lv for lv in comparison.levels}
-    theirs = {lv.key: lv for lv in twin.levels}
-    same = and_list(
-        f"“{level_label(comparison.grouping, a, mine[a].label)}” ({fmt_count(mine[a].n)}) is "
-        f"“{level_label(twin.grouping, b, theirs[b].label)}”"
-        for a, b in pairs
-        if a in mine and b in theirs
-    )
-    total = sum(lv.n for lv in comparison.levels)
-    return _not_estimable_panel(
-        f"Among the {fmt_count(total)} patients with kinetics, the group {same} of panel ({panel}): "
-        "the same comparison, not drawn twice."
-    )
 
 
 def _not_estimable_panel(message: str, size: tuple[float, float] = PANEL_SIZE) -> Figure:

@@ -381,7 +381,14 @@ def compute_results(study, **options) -> Results:
         response_effects=response_effects,
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
-        **_competing_and_landmark(df, landmark_day, hsct_recorded, not_collected, getattr(study, "excluded", None)),
+        **_competing_and_landmark(
+            df,
+            landmark_day,
+            hsct_recorded,
+            not_collected,
+            getattr(study, "excluded", None),
+            getattr(study, "samples_excluded", 0),
+        ),
         centers=center_supplement(df, plan["min_cell_size"], model),
         plan=plan,
         model=model,
@@ -438,6 +445,7 @@ def _competing_and_landmark(
     hsct_recorded: bool = True,
     not_collected: tuple[str, ...] = (),
     excluded=None,
+    samples_excluded: int = 0,
 ) -> dict[str, Any]:
     day = OPTIONS["landmark_day"].default if landmark_day is None else int(landmark_day)
     in_cr = competing_frame(df)  # the same patients and times for every grouping
@@ -448,7 +456,7 @@ def _competing_and_landmark(
         "competing": competing,
         "landmark": landmark,
         "landmark_day": day,
-        "cohort_flow": cohort_flow(df, hsct_recorded, "mrd_negative" not in not_collected, excluded),
+        "cohort_flow": cohort_flow(df, hsct_recorded, "mrd_negative" not in not_collected, excluded, samples_excluded),
         "swimmer": swimmer_timelines(df),
     }
 

@@ -4,6 +4,7 @@ assessments that were not done, and the optional columns left out."""
 
 from __future__ import annotations
 
+from analysis.inputs import usertext
 from analysis.registry.concepts import RESPONSE_RULE, RESPONSES, VARIABLES, covariate_phrase
 from analysis.report.formatting import fmt_count, fmt_months, fmt_n_of
 from analysis.report.narrative.counts import Counts
@@ -202,7 +203,9 @@ class Quality(Counts):
         """Whether reading the export found something the data-quality section must say
         (:attr:`caveats`): patients possibly on a sheet not read, percentages as fractions."""
         q = self.results.data_quality
-        return q is not None and bool(q.unread_sheets or q.fraction_columns)
+        flow = self.results.cohort_flow
+        left_out = flow is not None and any(e.in_export and e.n for e in flow.excluded or ())
+        return left_out or (q is not None and bool(q.unread_sheets or q.fraction_columns))
 
     @property
     def caveats(self) -> str:
@@ -212,9 +215,25 @@ class Quality(Counts):
         and 'Every value of bone-marrow blasts is at most 1 (median 0.25): percentages recorded
         as fractions, probably; the values were analyzed as recorded.' ("" when nothing)."""
         q = self.results.data_quality
-        if q is None:
-            return ""
         sentences = []
+        flow = self.results.cohort_flow
+        ruled = [e for e in (flow.excluded or ()) if e.in_export and e.n] if flow is not None else []
+        if ruled:  # no patient dropped silently: the rows the study file's rules left out, by reason
+            n = sum(e.n for e in ruled)
+            reasons = "; ".join(f"{usertext.styled(e.reason)} ({fmt_count(e.n)})" for e in ruled)
+            samples = flow.samples_excluded if flow is not None else 0
+            with_samples = (
+                f", and with them {fmt_count(samples)} kinetics {_plural(samples, 'sample', 'samples')}"
+                if samples
+                else ""
+            )
+            sentences.append(
+                f"The study file's exclusion rules left {fmt_count(n)} {_plural(n, 'row', 'rows')} of the export "
+                f"out of the analysis before it was checked: {reasons}{with_samples}; they are counted in the "
+                "cohort flow."
+            )
+        if q is None:
+            return " ".join(sentences)
         if q.unread_sheets:
             k = len(q.unread_sheets)
             rows = [r for r, _ in q.unread_sheets if r is not None]
