@@ -504,7 +504,10 @@ def bundled_render() -> Rendered:
 def bundled_study():
     from analysis.inputs.loading import load_study
 
-    return load_study(COHORT, KINETICS, report_parameter("cutoff"))
+    from analysis.inputs.studyfile import DEMO_SCREENING
+
+    # the demo's declared screening (none excluded), as the report loads it
+    return load_study(COHORT, KINETICS, report_parameter("cutoff"), exclusions=DEMO_SCREENING.exclusions)
 
 
 @pytest.fixture(scope="session")

@@ -227,16 +227,22 @@ class _Prose(HTMLParser):
         self._skip = 0
         self._tag = ""
 
+    SKIPPED = ("nav", "header", "table", "script", "style")
+
     def handle_starttag(self, tag, attrs):
-        classes = dict(attrs).get("class") or ""
-        if tag in ("nav", "header", "table", "script", "style") or "date" in classes.split():
+        classes = (dict(attrs).get("class") or "").split()
+        if tag in self.SKIPPED:
             self._skip += 1
+        elif "date" in classes or "byline" in classes:  # the title block's date: not a sentence
+            self._skip_tag, self._skip = tag, self._skip + 1
         elif tag in ("p", "figcaption") and self._buffer is None and not self._skip:
             self._buffer, self._tag = [], tag
 
     def handle_endtag(self, tag):
-        if tag in ("nav", "header", "table", "script", "style") and self._skip:
+        if (tag in self.SKIPPED or tag == getattr(self, "_skip_tag", None)) and self._skip:
             self._skip -= 1
+            if tag == getattr(self, "_skip_tag", None):
+                self._skip_tag = None
         elif self._buffer is not None and tag == self._tag:
             self.paragraphs.append(" ".join("".join(self._buffer).split()))
             self._buffer = None

@@ -1253,7 +1253,8 @@ def _screening_boxes(flow) -> tuple[str, str] | None:
         return None
     lines = [f"Excluded\nn = {fmt_count(flow.n_excluded)}"]
     for e in flow.excluded:
-        lines.append("\n".join(textwrap.wrap(f"{e.reason}: {fmt_count(e.n)}", 34)))
+        reason = e.reason.replace("$", r"\$")  # the study file's words: never matplotlib's math
+        lines.append("\n".join(textwrap.wrap(f"{reason}: {fmt_count(e.n)}", 34)))
     return f"Screened\nn = {fmt_count(flow.screened)}", "\n".join(lines)
 
 
