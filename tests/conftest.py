@@ -503,7 +503,6 @@ def bundled_render() -> Rendered:
 @pytest.fixture(scope="session")
 def bundled_study():
     from analysis.inputs.loading import load_study
-
     from analysis.inputs.studyfile import DEMO_SCREENING
 
     # the demo's declared screening (none excluded), as the report loads it
