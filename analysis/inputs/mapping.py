@@ -2216,13 +2216,16 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
 
 
 def _plan_defaults(proposal: Proposal) -> dict:
-    """The analysis plan the proposed file starts from: every option's default, the model's
-    covariates those of the export's disease profile (B-ALL's are not columns of a lymphoma or
-    myeloma contract), without B-ALL's cut-offs there."""
-    plan = {key: option.default for key, option in OPTIONS.items()}
-    if proposal.disease.key != DEFAULT_DISEASE:
-        plan["covariates"] = list(disease_profile(proposal.disease.key).covariates)
-        plan["covariate_cutoffs"] = {}
+    """The analysis plan the proposed file starts from: the default of every option the export's
+    disease profile reads (``Option.diseases``: a lymphoma or myeloma study file refuses B-ALL's
+    others), the model's covariates and cut-offs those of that profile (B-ALL's are not
+    columns of a lymphoma or myeloma contract)."""
+    key = proposal.disease.key
+    plan = {k: o.default for k, o in OPTIONS.items() if o.diseases is None or key in o.diseases}
+    if key != DEFAULT_DISEASE:
+        profile = disease_profile(key)
+        plan["covariates"] = list(profile.covariates)
+        plan["covariate_cutoffs"] = {column: cut for column, cut in profile.covariate_cutoffs}
     return plan
 
 

@@ -199,8 +199,22 @@ def _distinct_days(cls, value: Any) -> Any:
     return value
 
 
+def _check_read_by(option, disease: str | None) -> None:
+    """An option the ``disease`` profile's report does not read is an error naming those it
+    does (a setting silently ignored would let a team believe its plan was followed)."""
+    key = disease or DEFAULT_DISEASE
+    if option.diseases is not None and key not in option.diseases:
+        read = ", ".join(o.key for o in OPTIONS.values() if o.diseases is None or key in o.diseases)
+        only = ", ".join(option.diseases)
+        raise ValueError(
+            f"is read by the {only.upper()} report only, not by the {key.upper()} report, which reads: {read}; "
+            "remove it from the study file"
+        )
+
+
 def _options_validator(cls, value, info):
     option = OPTIONS[info.field_name]
+    _check_read_by(option, _context_disease(info))
     value = _check_choices(option, value, _context_disease(info))
     return option.check(value) if option.check is not None and value is not None else value
 
@@ -826,11 +840,13 @@ def resolve_study(
         profile = disease_profile(disease if _given(disease) else m.disease)
     except ValueError as exc:
         raise StudyFileError(str(exc)) from None
-    if profile.key != m.disease and "covariates" in m.analysis.model_fields_set:
-        try:  # the argument chose another profile than the study file's: its columns are the valid ones
-            _check_choices(OPTIONS["covariates"], m.analysis.covariates, profile.key)
-        except ValueError as exc:
-            raise StudyFileError(f"{where}: analysis.covariates: {exc}") from None
+    if profile.key != m.disease:  # the argument chose another profile than the study file's
+        for key in sorted(m.analysis.model_fields_set):
+            try:  # read by that profile, with its columns as the valid names
+                _check_read_by(OPTIONS[key], profile.key)
+                _check_choices(OPTIONS[key], getattr(m.analysis, key), profile.key)
+            except ValueError as exc:
+                raise StudyFileError(f"{where}: analysis.{key}: {exc}") from None
     demo_cohort, demo_kinetics, demo_cutoff = DEMO_COHORT, DEMO_KINETICS, DEMO_CUTOFF
     demo_kinetics_path: Path | None = demo_kinetics
     if profile.demo is not None:

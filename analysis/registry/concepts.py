@@ -333,6 +333,10 @@ class Option:
     #: the valid names depend on the study's disease profile: ``choices`` takes its key
     #: (``analysis.registry.diseases.DISEASES``; None: B-ALL)
     by_disease: bool = False
+    #: the disease profiles whose report reads the option (``analysis.registry.diseases.DISEASES``
+    #: keys); None: every profile. A study file of another profile that sets it is refused, so
+    #: that no setting is silently ignored.
+    diseases: tuple[str, ...] | None = None
 
     def valid(self, disease: str | None = None) -> tuple[str, ...]:
         """The valid names ('' when any value of the kind is valid); ``disease``: the profile
@@ -358,8 +362,10 @@ def covariate_columns(disease: str | None = None) -> tuple[str, ...]:
     return tuple(f.name for f in COHORT_FIELDS if f.kind in MODEL_KINDS)
 
 
-def numeric_columns() -> tuple[str, ...]:
-    """Cohort columns holding numbers: those a covariate cut-off can apply to."""
+def numeric_columns(disease: str | None = None) -> tuple[str, ...]:
+    """Cohort columns of B-ALL's data contract holding numbers: those a covariate cut-off can
+    apply to (another profile's: registered by :mod:`analysis.registry.diseases`, as for
+    :func:`covariate_columns`)."""
     from analysis.registry.contract import COHORT_FIELDS
 
     return tuple(f.name for f in COHORT_FIELDS if f.kind in ("number", "integer"))
@@ -394,6 +400,9 @@ TOXICITY_GRADING = {
     "lee2014": "the revised CRS grading system of Lee et al. (2014) and CTCAE for neurotoxicity",
     "penn": "the Penn CRS grading scale and CTCAE for neurotoxicity",
 }
+#: Each grading system's short name, for the abstract ("CRS and ICANS (ASTCT grading)") and
+#: the Discussion's limits of generalisability.
+TOXICITY_GRADING_SHORT = {"astct": "ASTCT", "ctcae": "CTCAE", "lee2014": "Lee 2014", "penn": "Penn"}
 
 #: The baseline confounders adjusted for by default: measured before infusion, so they
 #: cannot be consequences of CRS/ICANS (corticosteroids and tocilizumab are).
@@ -409,12 +418,14 @@ OPTIONS: dict[str, Option] = {
             "os",
             "the primary endpoint: its model is the abstract's headline",
             choices=_endpoint_keys,
+            diseases=("b-all",),
         ),
         Option(
             "exposure",
             "severity",
             "the exposure of the multivariable model: a toxicity grouping, each level against no toxicity",
             choices=_exposure_keys,
+            diseases=("b-all",),
         ),
         Option(
             "covariates",
@@ -432,6 +443,7 @@ OPTIONS: dict[str, Option] = {
             "covariates entered as 'at or above the cut-off' versus below instead of per unit",
             kind=dict[str, float],
             choices=numeric_columns,
+            by_disease=True,
         ),
         Option(
             "landmark_day", 30, "landmark (days after infusion) for comparisons by toxicity", (("ge", 0), ("le", 3650))
@@ -442,19 +454,28 @@ OPTIONS: dict[str, Option] = {
             "a second landmark (days after infusion) for the multivariable landmark model; null: none",
             (("ge", 0), ("le", 3650)),
             kind=int | None,
+            diseases=("b-all",),
         ),
         Option(
             "response_criteria",
             "cr_cri",
             "what a day-30 CR required: 'cr_cri' (regardless of count recovery) or 'cr' (with count recovery)",
             choices=tuple(RESPONSE_CRITERIA),
+            diseases=("b-all",),
         ),
-        Option("mrd_method", "flow", "how MRD was measured: 'flow', 'ngs' or 'pcr'", choices=tuple(MRD_METHODS)),
+        Option(
+            "mrd_method",
+            "flow",
+            "how MRD was measured: 'flow', 'ngs' or 'pcr'",
+            choices=tuple(MRD_METHODS),
+            diseases=("b-all",),
+        ),
         Option(
             "mrd_threshold_pct",
             0.01,
             "MRD negativity: fewer leukemic cells than this percentage",
             (("gt", 0), ("lt", 5)),
+            diseases=("b-all",),
         ),
         Option(
             "toxicity_grading",
@@ -467,6 +488,7 @@ OPTIONS: dict[str, Option] = {
             5,
             "fewest patients a row of the per-center supplement shows (smaller centers are pooled)",
             (("ge", 1), ("le", 1000)),
+            diseases=("b-all",),
         ),
         Option(
             "visit_windows",
@@ -475,7 +497,9 @@ OPTIONS: dict[str, Option] = {
             "(a sample counts for the visit whose window holds it; per patient and visit, the sample "
             "closest to the nominal day)",
             kind=dict[int, int],
-            check=lambda windows: dict(visit_windows(windows)),  # sorted by day; overlapping windows are an error
+            # sorted by day; overlapping windows are an error
+            check=lambda windows: dict(visit_windows(windows)),
+            diseases=("b-all",),
         ),
     )
 }

@@ -39,6 +39,18 @@ def _known(df: pd.DataFrame, column: str) -> pd.Series:
     return df[column].notna() & ~done
 
 
+def mrd_assessed(df: pd.DataFrame, profile: Profile, responder: str, assessment: str) -> int:
+    """Patients at a responder definition's response levels (≥CR) at ``assessment`` whose MRD
+    result is known: 0 leaves its MRD-negative rate without a patient who could have been
+    counted as a responder (a rate of 0% from the patients below the levels alone)."""
+    r = profile.responder(responder)
+    column = next(a.column for a in profile.assessments if a.key == assessment)
+    if r.mrd_column is None or r.mrd_column not in df:
+        return 0
+    at_level = df[column].isin(r.levels) & _known(df, column)
+    return int((at_level & _known(df, r.mrd_column)).sum())
+
+
 def prepare_disease_cohort(cohort: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     if profile.scale is None:
         raise ValueError(f"{profile.key}: the B-ALL cohort is prepared by analysis.registry.groups.prepare_cohort")

@@ -429,7 +429,6 @@ _V = DISEASE_VARIABLES
 # --------------------------------------------------------------------------- profiles
 
 _COMMON_METHODS = {
-    "toxicity": "CRS and ICANS were graded according to the ASTCT consensus criteria",
     "pfs": "Progression-free survival (PFS) was measured from infusion to progression or death from any cause",
     "os": f"{OS.title} ({OS.abbreviation}) was measured from infusion to death from any cause",
     "competing": (
@@ -726,7 +725,14 @@ def covariate_columns(key: str | None = None) -> tuple[str, ...]:
     return tuple(f.name for f in disease(key).fields if f.kind in MODEL_KINDS)
 
 
-# The ``covariates`` option of the analysis plan takes the columns of the study's profile: its
-# valid names are registered here, where the profiles are (concepts cannot import this module,
-# which imports it).
+def numeric_columns(key: str | None = None) -> tuple[str, ...]:
+    """Cohort columns of a disease profile's data contract holding numbers (None: B-ALL's): those
+    a covariate cut-off (``covariate_cutoffs``) can apply to."""
+    return tuple(f.name for f in disease(key).fields if f.kind in ("number", "integer"))
+
+
+# The ``covariates`` and ``covariate_cutoffs`` options of the analysis plan take the columns of
+# the study's profile: their valid names are registered here, where the profiles are (concepts
+# cannot import this module, which imports it).
 OPTIONS["covariates"] = replace(OPTIONS["covariates"], choices=covariate_columns, by_disease=True)
+OPTIONS["covariate_cutoffs"] = replace(OPTIONS["covariate_cutoffs"], choices=numeric_columns, by_disease=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 
@@ -45,7 +45,7 @@ from analysis.estimators.ordinal import ResponderRates, ResponseDistribution, re
 from analysis.estimators.quality import DataQuality, data_quality
 from analysis.estimators.survival import FollowUp, SurvivalComparison, compare_survival, median_followup
 from analysis.registry.concepts import OPTIONS
-from analysis.registry.disease_groups import prepare_disease_cohort
+from analysis.registry.disease_groups import mrd_assessed, prepare_disease_cohort
 from analysis.registry.diseases import Profile, covariate_columns, disease
 from analysis.registry.groups import GROUPINGS
 from analysis.report.cohort_flow import DiseaseFlow, disease_flow
@@ -92,6 +92,9 @@ class DiseaseResults:
     hazard_ratios: dict[tuple[str, str], UnivariableCox]  # (endpoint, two-level grouping)
     competing: dict[str, CompetingRisks]  # grouping or "all"
     not_collected: tuple[str, ...] = ()
+    #: responder definitions with MRD (MM: MRD-negative ≥CR) whose rate is not reported because
+    #: no patient at their response levels had an MRD result
+    mrd_not_assessed: tuple[str, ...] = ()
     data_quality: DataQuality | None = None
     #: Table 1 by toxicity group: (column, grouping) -> the characteristic's comparison (the
     #: count rows compare the row's flag: stage III–IV, R-ISS III)
@@ -211,13 +214,17 @@ def table1_overall(results: DiseaseResults) -> dict[str, ContinuousLevel | Categ
 
 
 def disease_model(
-    df: pd.DataFrame, profile: Profile, covariates: Sequence[str] | None = None
+    df: pd.DataFrame,
+    profile: Profile,
+    covariates: Sequence[str] | None = None,
+    covariate_cutoffs: Mapping[str, float] | None = None,
 ) -> tuple[ModelSpec, tuple[str, ...]]:
     """The multivariable model of a profile: the covariates (the study file's ``analysis:
     covariates``; None: the profile's own, :attr:`Profile.covariates`) that have a value in the
-    data, at the profile's cut-offs, and the severity group; and the covariates left out for
-    having none (as :func:`analysis.report.results.plan_model`). A name outside the profile's
-    contract columns a model can adjust for is a ValueError listing them."""
+    data, at the cut-offs (the study file's ``analysis: covariate_cutoffs``; None: the
+    profile's own), and the severity group; and the covariates left out for having none (as
+    :func:`analysis.report.results.plan_model`). A name outside the profile's contract columns
+    a model can adjust for is a ValueError listing them."""
     wanted = tuple(profile.covariates if covariates is None else covariates)
     valid = covariate_columns(profile.key)
     unknown = [c for c in wanted if c not in valid]
@@ -228,7 +235,8 @@ def disease_model(
         )
     present = tuple(c for c in wanted if c in df.columns and df[c].notna().any())
     absent = tuple(c for c in wanted if c not in present)
-    cutoffs = tuple((c, float(v)) for c, v in profile.covariate_cutoffs if c in present)
+    given = profile.covariate_cutoffs if covariate_cutoffs is None else tuple(covariate_cutoffs.items())
+    cutoffs = tuple((c, float(v)) for c, v in given if c in present)
     return ModelSpec(exposure=EXPOSURE, covariates=present, cutoffs=cutoffs, name="baseline"), absent
 
 
@@ -276,13 +284,16 @@ def _counts(df: pd.DataFrame, profile: Profile) -> dict[str, int]:
 
 
 def disease_plan(analysis) -> dict:
-    """The options of a study file's analysis plan (``settings.analysis``) the disease report
-    reads, as arguments of :func:`compute_disease_results`: ``alpha``, ``landmark_day`` and,
-    when the study file names them, ``covariates`` (not named: the profile's own, not B-ALL's
-    default)."""
+    """The options of a study file's analysis plan (``settings.analysis``) the disease
+    results read, as arguments of :func:`compute_disease_results`: ``alpha``, ``landmark_day``
+    and, when the study file names them, ``covariates`` and ``covariate_cutoffs`` (not named:
+    the profile's own, not B-ALL's defaults). ``toxicity_grading`` is read by the narrative; the
+    study file refuses the options no disease report reads (``Option.diseases``)."""
     plan = {"alpha": analysis.alpha, "landmark_day": analysis.landmark_day}
     if "covariates" in analysis.model_fields_set:
         plan["covariates"] = tuple(analysis.covariates)
+    if "covariate_cutoffs" in analysis.model_fields_set:
+        plan["covariate_cutoffs"] = dict(analysis.covariate_cutoffs)
     return plan
 
 
@@ -291,11 +302,12 @@ def compute_disease_results(
     alpha: float | None = None,
     landmark_day: int | None = None,
     covariates: Sequence[str] | None = None,
+    covariate_cutoffs: Mapping[str, float] | None = None,
 ) -> DiseaseResults:
     """Every statistic of the disease report for a loaded study (``study.disease`` not B-ALL);
-    ``alpha``, ``landmark_day`` and ``covariates``: the study file's analysis plan
-    (:func:`disease_plan`; default: the registry's, :data:`analysis.registry.concepts.OPTIONS`,
-    and the profile's own covariates)."""
+    ``alpha``, ``landmark_day``, ``covariates`` and ``covariate_cutoffs``: the study file's
+    analysis plan (:func:`disease_plan`; default: the registry's,
+    :data:`analysis.registry.concepts.OPTIONS`, and the profile's own covariates and cut-offs)."""
     alpha = float(OPTIONS["alpha"].default if alpha is None else alpha)
     day = int(OPTIONS["landmark_day"].default if landmark_day is None else landmark_day)
     profile = disease(study.disease)
@@ -311,10 +323,15 @@ def compute_disease_results(
         (a.key, key(g)): response_distribution(df, profile, a.key, g) for a in assessments for g in groupings
     }
     rates = {}
+    mrd_not_assessed = []
     for r in profile.responders:
         if r.mrd_column is not None and r.mrd_column in not_collected:
             continue
         for a in assessments:
+            if r.mrd_column is not None and mrd_assessed(df, profile, r.key, a.key) == 0:
+                # no MRD result at the responder levels: the rate would be 0% of the others
+                mrd_not_assessed.append(r.key)
+                continue
             for g in groupings:
                 rates[(r.key, a.key, key(g))] = responder_rates(df, r.key, a.key, g)
     survival = {(e.key, key(g)): compare_survival(df, e.key, g) for e in profile.endpoints for g in groupings}
@@ -327,7 +344,7 @@ def compute_disease_results(
         key(g): compare_competing(df, g, data=frame, causes=PROGRESSION_CAUSES, population="All patients")
         for g in groupings
     }
-    model, unavailable = disease_model(df, profile, covariates)
+    model, unavailable = disease_model(df, profile, covariates, covariate_cutoffs)
     cox = {e: fit_cox(df, e, model=model) for e in MODEL_ENDPOINTS}
     landmark = landmark_analyses(df, MODEL_ENDPOINTS, LANDMARK_GROUPINGS, day)
     classified = toxicity_at_landmark(df, day) if day >= 0 else None
@@ -352,6 +369,7 @@ def compute_disease_results(
         hazard_ratios=hazard_ratios,
         competing=competing,
         not_collected=not_collected,
+        mrd_not_assessed=tuple(dict.fromkeys(mrd_not_assessed)),
         data_quality=data_quality(
             study.cohort,
             study.cutoff,

@@ -23,3 +23,12 @@ s <- summary(fit)
 cat(toJSON(list(n = fit$n, events = fit$nevent, hr = as.list(exp(coef(fit))),
                 lower = as.list(s$conf.int[, "lower .95"]), upper = as.list(s$conf.int[, "upper .95"]),
                 p = as.list(s$coefficients[, "Pr(>|z|)"])), auto_unbox = TRUE, digits = 13), "\n")
+
+# tests/test_disease_plan_options.py::test_the_study_files_cut_offs_make_the_disease_model: the same
+# covariates with `analysis: covariate_cutoffs: {age: 65}` (age entered as ">= 65 versus < 65").
+d$age_ge65 <- d$age >= 65
+fit65 <- coxph(Surv(pfs_months, pfs_event) ~ severity + age_ge65 + ldh_elevated, data = d, ties = "efron")
+s65 <- summary(fit65)
+cat(toJSON(list(n = fit65$n, events = fit65$nevent, n_age_ge65 = sum(d$age_ge65), hr = as.list(exp(coef(fit65))),
+                lower = as.list(s65$conf.int[, "lower .95"]), upper = as.list(s65$conf.int[, "upper .95"]),
+                p = as.list(s65$coefficients[, "Pr(>|z|)"])), auto_unbox = TRUE, digits = 13), "\n")

@@ -16,7 +16,7 @@ import yaml
 from analysis.estimators.cox import model_terms
 from analysis.inputs.studyfile import StudySettings
 from analysis.inputs.usertext import MarkdownText
-from analysis.registry.concepts import OPTIONS
+from analysis.registry.concepts import OPTIONS, TOXICITY_GRADING, TOXICITY_GRADING_SHORT
 from analysis.registry.diseases import Profile, endpoint_of
 from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS
 from analysis.report import tables
@@ -125,10 +125,27 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
         return float(self.settings.analysis.alpha) if self.settings else float(OPTIONS["alpha"].default)
 
     @property
+    def _grading_key(self) -> str:
+        """The study file's ``toxicity_grading`` (default: ASTCT)."""
+        return str(self.settings.analysis.toxicity_grading if self.settings else OPTIONS["toxicity_grading"].default)
+
+    @property
+    def grading(self) -> str:
+        """The grading system of CRS and ICANS, inside a sentence: 'the ASTCT consensus criteria'."""
+        return TOXICITY_GRADING[self._grading_key]
+
+    @property
+    def grading_short(self) -> str:
+        """The grading system's short name: 'ASTCT', 'CTCAE'."""
+        return TOXICITY_GRADING_SHORT[self._grading_key]
+
+    @property
     def flags(self) -> dict[str, bool]:
         """The metadata the documents' conditional content reads (``cartox.synthetic``...)."""
         return {
             "synthetic": self.results.is_synthetic,
+            # ASTCT grading is cited (another system is named)
+            "astct": self._grading_key == "astct",
             "mrd": "n_mrd_assessed" in self.results.counts,
             "placeholders": bool(self.placeholders),
             # neurotoxicity other than ICANS recorded (MM: parkinsonism, cranial nerve palsy)
@@ -490,23 +507,42 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
         head = "| Group | n | " + " | ".join(f"{r.abbreviation}, n (%; 95% CI)" for r in responders) + " |"
         lines = [head, "|:--|--:|" + "--:|" * len(responders)]
 
-        def cells(rates, i):
+        def cells(rates, i, n):
+            """'33 (26.6%; ...)', or '33/124 (26.6%; ...)' when the rate's denominator is not the
+            row's n (MRD-negative ≥CR: patients in ≥CR without an MRD result are left out)."""
             g = rates.groups[i]
             pct = None if g.rate is None else 100 * g.rate
-            return f"{g.events} ({fmt_pct(pct, missing=CELL_MISSING)}; {_ci(g.ci_low, g.ci_high)})"
+            count = f"{g.events}" if g.n == n else f"{g.events}/{g.n}"
+            return f"{count} ({fmt_pct(pct, missing=CELL_MISSING)}; {_ci(g.ci_low, g.ci_high)})"
 
         first = [self.results.rates[(r.key, assessment, "all")] for r in responders]
-        lines.append(f"| All patients | {first[0].groups[0].n} | " + " | ".join(cells(x, 0) for x in first) + " |")
+        n_all = first[0].groups[0].n
+        lines.append(f"| All patients | {n_all} | " + " | ".join(cells(x, 0, n_all) for x in first) + " |")
         for by in DISEASE_GROUPINGS:
             rates = [self.results.rates[(r.key, assessment, by)] for r in responders]
             for i, g in enumerate(rates[0].groups):
-                lines.append(f"| {g.label} | {g.n} | " + " | ".join(cells(x, i) for x in rates) + " |")
+                lines.append(f"| {g.label} | {g.n} | " + " | ".join(cells(x, i, g.n) for x in rates) + " |")
             lines.append(
                 f"| *p ({GROUPINGS[by].title})* | | "
                 + " | ".join(f"*{fmt_p_bare(x.result.p, x.result.reason)}*" for x in rates)
                 + " |"
             )
-        return "\n".join(lines)
+        return "\n".join(lines) + self._rates_note
+
+    @property
+    def _rates_note(self) -> str:
+        """Below the rates table: a rate left out because no patient at its levels had an MRD
+        result, and what a 'k/n' cell means."""
+        notes = []
+        for key in self.results.mrd_not_assessed:
+            r = self.profile.responder(key)
+            notes.append(
+                f"No patient in {'/'.join(r.levels)} had an MRD result: the {r.abbreviation} is not "
+                "reported (0% would count only the patients below those levels)."
+            )
+        if any(r.mrd_column is not None for r in self._responders()):
+            notes.append("k/n: the rate's own denominator where patients without an MRD result are left out of it.")
+        return "\n\n" + " ".join(notes) if notes else ""
 
     def distribution_table(self, by: str) -> str:
         """Patients per response level and assessment in each group of ``by``."""

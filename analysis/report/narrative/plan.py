@@ -11,6 +11,7 @@ from analysis.registry.concepts import (
     MRD_METHODS,
     RESPONSE_CRITERIA,
     TOXICITY_GRADING,
+    TOXICITY_GRADING_SHORT,
     covariate_phrase,
 )
 from analysis.registry.groups import GROUPINGS, REFERENCE_LEVELS
@@ -81,6 +82,11 @@ class Plan(Part):
     def grading(self) -> str:
         """The grading system of CRS and ICANS: 'the ASTCT consensus criteria'."""
         return TOXICITY_GRADING[self.plan["toxicity_grading"]]
+
+    @property
+    def grading_short(self) -> str:
+        """The grading system's short name: 'ASTCT', 'CTCAE'."""
+        return TOXICITY_GRADING_SHORT[self.plan["toxicity_grading"]]
 
     @property
     def grading_is_astct(self) -> bool:
