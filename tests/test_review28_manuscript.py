@@ -167,7 +167,10 @@ def test_undeclared_exclusions_are_a_placeholder_and_the_demo_declares_none_in_w
         "No screened patient was declared excluded before the analysis, so all 93 infused patients were analyzed."
     )
     assert "exclusions" not in demo.missing_declarations
-    undeclared = Narrative(bundled_results, None)
+    import dataclasses
+
+    flow = dataclasses.replace(bundled_results.cohort_flow, excluded=None, screened=None)
+    undeclared = Narrative(dataclasses.replace(bundled_results, cohort_flow=flow), None)
     assert _plain(undeclared.exclusions).startswith("[to be completed: the patients screened and not analyzed")
     assert "exclusions" in undeclared.missing_declarations
     rows = {r.item: r for r in undeclared.strobe}
