@@ -144,7 +144,7 @@ def study_yaml(fields: dict[str, str], cohort: Path, kinetics: Path, cutoff: str
         },
         "declarations": {key: fields[key] for key in DECLARATION_FIELDS if key in fields},
         # a reason for exclusion is printed in Results, the flow figure and the data-quality notes
-        "screening": {"excluded": [{"reason": fields["screening_reason"], "count": 1}]},
+        "screening": {"excluded": [{"reason": fields.get("screening_reason", "consent withdrawn"), "count": 1}]},
     }
 
 
