@@ -110,3 +110,20 @@ def test_the_synthetic_csvs_are_unchanged_by_it(tmp_path):
     cohort, kinetics = write_synthetic(tmp_path)
     assert cohort.read_bytes() == (ROOT / "data" / "cohort.csv").read_bytes()
     assert kinetics.read_bytes() == (ROOT / "data" / "kinetics.csv").read_bytes()
+
+
+def test_the_problems_csv_is_readable_by_its_owner_only(tmp_path, capsys):
+    """It holds patient ids, individual values and dates: created 0600, also over an older
+    0644 file and when only warnings are written (before: 0644, readable by everyone)."""
+    import stat
+
+    problems = tmp_path / "problems.csv"
+    problems.write_text("old\n")
+    problems.chmod(0o644)
+    assert cli.main(["validate", str(_hostile_cohort(tmp_path)), "--cutoff", "2023-03-01", "--problems", str(problems)])
+    assert stat.S_IMODE(problems.stat().st_mode) == 0o600 and problems.read_text(encoding="utf-8-sig") != "old\n"
+    problems.chmod(0o644)
+    valid = ROOT / "tests" / "bad_inputs" / "valid_cohort.csv"
+    assert cli.main(["validate", str(valid), "--cutoff", "2023-03-01", "--problems", str(problems)]) == 0
+    capsys.readouterr()
+    assert stat.S_IMODE(problems.stat().st_mode) == 0o600

@@ -203,7 +203,7 @@ product: {target: CD19, costimulatory_domain: CD28, lymphodepletion: fludarabine
     )
     settings = resolve_study(study)
     block = settings.metadata_block()
-    assert "title: Our cohort" in block and "subtitle: Two centers" in block and "date: 7 November 2026" in block
+    assert 'title: "Our cohort"' in block and 'subtitle: "Two centers"' in block and 'date: "7 November 2026"' in block
     byline = settings.byline()
     assert "Zoë Q^1^\\*" in byline and "R \\*O\\*^1,2^" in byline  # a name is never read as Markdown
     assert "^2^ Unit B" in byline and "Corresponding author: [zq\\@example\\.org](mailto:zq@example.org)" in byline

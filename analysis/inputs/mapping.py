@@ -45,10 +45,12 @@ import codecs
 import datetime as dt
 import difflib
 import functools
+import html
 import json
 import os
 import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -777,7 +779,61 @@ class Dictionary:
 
 
 def _label_key(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", str(text))).strip().lower()
+    return markup_text(str(text)).lower()
+
+
+#: Something a text holds only as HTML: a tag (``<p>``, ``</span>``, ``<br/>``) or a character
+#: reference (``&amp;``, ``&#39;``, ``&#x3b1;``). Only a text holding one is read as HTML
+#: ("IL-6 <100 pg/mL" or "CD4<CD8" is not HTML).
+_MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>|&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
+#: Elements that end a line or a block: a space between the words on either side.
+_BREAKING = frozenset({"br", "p", "div", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "hr"})
+
+
+class _TextOf(HTMLParser):
+    """The text of an HTML fragment: tags left out (the content of ``<script>`` and
+    ``<style>`` too), character references decoded, a line or block element a space."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self.hidden += 1
+        elif tag in _BREAKING:
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag, attrs):
+        if tag in _BREAKING:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in _BREAKING:
+            self.parts.append(" ")
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.parts.append(data)
+
+
+@functools.lru_cache(maxsize=65536)
+def markup_text(text: str) -> str:
+    """What a label written as HTML reads: REDCap's rich-text label editor stores
+    ``<p><span style="font-weight: normal;">Peak IL-6 (pg/mL)</span></p>`` for "Peak IL-6
+    (pg/mL)", and a label export may carry it into its headers. Tags are left out, entities
+    decoded (the standard library's HTML parser, not a pattern over the HTML), spaces
+    collapsed. A text with no tag and no character reference is only stripped and its spaces
+    collapsed ("IL-6 <100" is text)."""
+    if _MARKUP.search(text):
+        parser = _TextOf()
+        parser.feed(text)
+        parser.close()
+        text = html.unescape("".join(parser.parts))  # a reference the parser left (no ';' at the end)
+    return " ".join(text.split())
 
 
 _DICT_VARIABLE = ("variable field name", "variable name", "field name", "variable")
@@ -812,7 +868,7 @@ def _parse_choices(text: str) -> dict[str, str]:
     for part in text.split("|"):
         code, _, label = part.partition(",")
         if label.strip():
-            pairs[code.strip()] = label.strip()
+            pairs[code.strip()] = markup_text(label)
     return pairs
 
 
@@ -836,7 +892,7 @@ def _dictionary(frame: pd.DataFrame) -> Dictionary | None:
         kind = _cell_text(row[type_col]).lower() if type_col is not None else ""
         if kind == "descriptive":  # text on a form, no data
             continue
-        text = _cell_text(row[label])
+        text = markup_text(_cell_text(row[label]))  # the rich-text editor's HTML: its text
         out.labels[var] = text
         out.types[var] = kind
         if form_col is not None:
@@ -999,6 +1055,7 @@ def _kind_fits(kind: str, field_kind: str) -> bool:
 def _expand(text: str) -> str:
     """Normalised words with the clinical abbreviations written out ("bm_blasts" ->
     "bone_marrow_blasts"; "Ph+" -> "ph_positive")."""
+    text = markup_text(text)  # a label-export header written as HTML: its text
     words = [w for w in normal_name(re.sub(r"(?<=\w)\+", " positive ", text)).split("_") if w]
     words = [
         "number" if w == "no" and i + 1 < len(words) and words[i + 1] == "of" else w  # "No. of relapses"
@@ -1067,9 +1124,10 @@ def _candidates(
     asks whether the header is a match, and a guess scores 0."""
     if header == name:
         return "exact", 3.0, ""
-    if normal_name(header) == name:
+    shown = markup_text(header)  # a label-export header written as HTML: its text
+    if normal_name(shown) == name:
         return "same name", 2.5, ""
-    texts = [header] + ([label] if label else [])
+    texts = [shown] + ([label] if label else [])
     texts += [_without_units(t) for t in texts if "(" in t or "[" in t]  # units: "Peak IL-6 (pg/mL)"
     synonyms = _synonyms(name, vocabulary)
     for text in texts:

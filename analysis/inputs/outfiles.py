@@ -55,13 +55,17 @@ def resolve_output(path) -> Path:
     return target
 
 
-def write_atomic(path, text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` all at once (see the module docstring)."""
+def write_atomic(path, text: str, encoding: str = "utf-8", private: bool = False) -> Path:
+    """Write ``text`` to ``path`` all at once (see the module docstring). ``private``: a file
+    holding patient data (identifiers, individual values and dates) is created 0600, readable
+    by its owner only, whatever the permissions of a file it replaces."""
     target = resolve_output(path)
     partial = target.with_name(f".{target.name}.partial")
     partial.unlink(missing_ok=True)  # left by a killed run
     try:
-        with open(partial, "x", encoding=encoding, newline="") as fh:
+        # created exclusively (never through a planted link), 0600 from the start when private
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
+        with open(descriptor, "w", encoding=encoding, newline="") as fh:
             fh.write(text)
         partial.replace(target)
     except BaseException:  # a full disk, a failed rename, an interrupt: no partial file is left

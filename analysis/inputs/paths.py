@@ -12,19 +12,45 @@ key still digested another file (or none) and printed the old numbers.
   pipe, whose ``open`` waits for a writer forever; a device such as ``/dev/zero``, which
   never ends; a folder; a socket) is refused before it is opened.
 
+* :func:`control_character`: a NUL, a line break or another control character in a path
+  as written (refused with the key or argument that names it, never passed to the system).
+
 Public API: :func:`resolve_path`, :func:`not_a_file`, :func:`check_regular`,
-:class:`NotARegularFile`.
+:func:`control_character`, :class:`NotARegularFile`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
 #: The parameter (and command-line option) naming the study file: whatever its name or
 #: extension, the file it names is a study file (read as one, digested as one).
 STUDY_PARAMETER = "study"
+
+
+#: Characters no file name the user writes may hold: NUL (no system call accepts it: Python
+#: raises "embedded null byte"), line breaks, tabs and the other C0 controls, DEL and the C1
+#: controls (a name no one can read off a listing, nor a message show as written).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_NAMES = {
+    "\x00": "a NUL (\\0)",
+    "\n": "a line break (\\n)",
+    "\r": "a carriage return (\\r)",
+    "\t": "a tab (\\t)",
+}
+
+
+def control_character(value) -> str | None:
+    """The first control character of a path as written, in words ("a NUL (\\0)",
+    "the control character U+001B"); None when it holds none."""
+    found = _CONTROL.search(str(value))
+    if found is None:
+        return None
+    char = found.group(0)
+    return _CONTROL_NAMES.get(char, f"the control character U+{ord(char):04X}")
 
 
 def resolve_path(value, base) -> Path:

@@ -284,8 +284,9 @@ def write_problems_csv(
                     severity,
                 ]
             )
-    # every cell quoted, and a cell a spreadsheet would evaluate (=, +, -, @ ...) as text
-    return write_atomic(path, csv_text(rows), encoding="utf-8-sig")
+    # every cell quoted, and a cell a spreadsheet would evaluate (=, +, -, @ ...) as text; the
+    # file holds patient ids, individual values and dates: readable by its owner only (0600)
+    return write_atomic(path, csv_text(rows), encoding="utf-8-sig", private=True)
 
 
 def format_warnings(warnings: Iterable[Violation]) -> str:

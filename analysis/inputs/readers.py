@@ -98,7 +98,7 @@ class ColumnMapping:
         chosen = {k: v for k, v in self.columns.items() if k in names}
         if fields is KINETICS_FIELDS:
             chosen.update(self.kinetics_columns)
-        return {str(header).strip(): name for name, header in chosen.items()}
+        return {one_line_break(str(header).strip()): name for name, header in chosen.items()}
 
     def value_table(self, column: str) -> dict[str, str] | None:
         """Lower-cased export text -> contract text ("" = empty) for one column."""
@@ -446,6 +446,14 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
         if whole_file:
             raise file_error("empty file (no header line, only comments or blank lines)")
         raise file_error(f"not a CSV table: no header line in the first {SNIFF_BYTES // 1024} KB")
+    # The header is a CSV record: a name in double quotes may hold a line break (a REDCap label
+    # export of a label with a line break, Alt+Enter in an Excel header), the record then
+    # going on over the next lines of the file. The rows are read from `offset` by pandas and
+    # counted by _check_rows as records, the header being row 1, so only the header's own
+    # reading needs the record.
+    header_record = _header_record(complete[header_number - 1 :], newline, whole_file)
+    if header_record is not None:
+        header_line = header_record
 
     n_comma, n_semicolon, n_tab = (header_line.count(c) for c in ",;\t")
     if n_semicolon > n_comma:
@@ -497,6 +505,43 @@ def _csv_source(path: Path, head: bytes, headers: Mapping[str, str]) -> Source:
                 raise _parser_error(str(exc), len(header)) from None
 
     return Source(header, chunks, comments, notes=notes)
+
+
+def _header_record(lines: list[str], newline: str, whole_file: bool) -> str | None:
+    """The header record when a value in double quotes carries it over several lines of the
+    file (its lines joined as they are in the file); None when it is the first line alone,
+    or when the csv module cannot read that line (left to the caller's error). A double quote
+    opened in the header and closed nowhere below it is an error: every row would be one
+    header name."""
+    used = 0
+
+    def physical():
+        nonlocal used
+        for line in lines:
+            used += 1
+            yield line + newline
+
+    try:
+        next(csv.reader(physical()))
+    except (csv.Error, StopIteration):
+        return None
+    if used <= 1:
+        return None
+    record = newline.join(lines[:used])
+    if used == len(lines):  # the quote may run to the end of what was read
+        try:
+            next(csv.reader(iter([line + newline for line in lines]), strict=True))
+        except csv.Error:
+            if whole_file:
+                raise file_error(
+                    'unclosed double quote (") in the header: the name opened on line 1 of the header runs to the '
+                    "end of the file; remove the stray quote, or close it"
+                ) from None
+            raise file_error(
+                f'not a CSV table: a double quote (") opened in the header is not closed in the first '
+                f"{SNIFF_BYTES // 1024} KB"
+            ) from None
+    return record
 
 
 #: Characters that Python's ``str.splitlines`` (and a text editor) may show as a line
@@ -709,8 +754,16 @@ def _xlsx_date_text(value):
 
 
 def _contract_name(header: str, headers: Mapping[str, str]) -> str:
-    """An export's (stripped) header under its contract name, if the study file maps it."""
+    """An export's (stripped) header under its contract name, if the study file maps it;
+    a line break inside it is LF whatever the file wrote (:func:`one_line_break`)."""
+    header = one_line_break(header)
     return headers.get(header, header)
+
+
+def one_line_break(text: str) -> str:
+    """``text`` with each line break (CR LF, CR) written LF: a header name over two lines is
+    the same name in a CR LF file, in an LF file and in the study file."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 #: Every column name of the contract: a row naming two of them is a table's header.

@@ -41,7 +41,7 @@ from pydantic import (
 from analysis.inputs import usertext, yamlstrict
 from analysis.inputs.errors import DataRefused, InputError, clip
 from analysis.inputs.loading import Study, check_cutoff, load_study, parse_cutoff
-from analysis.inputs.paths import check_regular, resolve_path
+from analysis.inputs.paths import check_regular, control_character, resolve_path
 from analysis.inputs.readers import ColumnMapping, is_marker_line, value_key
 from analysis.inputs.redcap import Layout
 from analysis.inputs.screening import Exclusion
@@ -553,10 +553,31 @@ class StudyFile:
     path: Path
     model: _StudyModel
 
-    def data_path(self, value: str | None) -> Path | None:
+    def data_path(self, value: str | None, key: str = "data") -> Path | None:
         if value is None or not str(value).strip():
             return None
+        if (what := control_character(value)) is not None:  # never passed to the system (a NUL: ValueError)
+            raise StudyFileError(
+                f"{self.path}: {key}: the file name {_shown(value)} holds {what}: rename the file without it "
+                "and write its name as it reads"
+            )
         return resolve_path(value, self.path.parent)
+
+
+def _shown(value) -> str:
+    """A name as a message may show it: in quotes, control characters escaped (``'x\\x00.csv'``)."""
+    return repr(str(value))
+
+
+def _argument_path(value, what: str, base: Path) -> Path:
+    """A path given as an argument (``--cohort``, ``--study``, ``-P cohort:``): one holding a NUL,
+    a line break or another control character is refused naming the argument."""
+    if (character := control_character(value)) is not None:
+        raise StudyFileError(
+            f"the {what} argument {_shown(value)} holds {character}: a file name cannot hold one; "
+            "write the name as it reads"
+        )
+    return resolve_path(value, base)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -721,7 +742,7 @@ class StudySettings:
             meta["subtitle"] = str(usertext.styled(subtitle))
         meta["date"] = self.date_text
         meta.update(extra or {})
-        return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=10_000) + "---\n"
+        return "---\n" + metadata_yaml(meta) + "---\n"
 
     def byline(self) -> str:
         """Authors with numbered affiliations, and the corresponding author (Markdown; every
@@ -773,6 +794,39 @@ class StudySettings:
         return usertext.MarkdownText(
             f"Patients received one of {len(phrases)} products: " + "; ".join(phrases[:-1]) + f"; or {phrases[-1]}."
         )
+
+
+class _Quoted(str):
+    """A metadata string value, written in double quotes (:func:`metadata_yaml`)."""
+
+
+class _MetadataDumper(yaml.SafeDumper):
+    pass
+
+
+_MetadataDumper.add_representer(
+    _Quoted, lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", str(data), style='"')
+)
+
+
+def _quoted(node: Any) -> Any:
+    if isinstance(node, str):
+        return _Quoted(node)
+    if isinstance(node, dict):
+        return {key: _quoted(value) for key, value in node.items()}
+    if isinstance(node, list | tuple):
+        return [_quoted(value) for value in node]
+    return node
+
+
+def metadata_yaml(meta: dict) -> str:
+    """A document's metadata as YAML with every string value in double quotes.
+
+    PyYAML (YAML 1.1 for its own reading) leaves ``y``, ``n``, ``0o17``, ``1e3`` or ``0x10``
+    unquoted, which Pandoc's YAML reader takes for a boolean or a number: ``title: y``
+    printed "true" in the HTML title and left the DOCX without one, ``subtitle: n`` vanished,
+    ``0o17`` became 15. A double-quoted scalar is a string to every YAML reader."""
+    return yaml.dump(_quoted(meta), Dumper=_MetadataDumper, sort_keys=False, allow_unicode=True, width=10_000)
 
 
 def _product_phrase(p: Product) -> str:
@@ -830,7 +884,7 @@ def resolve_study(
     origins: dict[str, str] = {}
     sf: StudyFile | None = None
     if _given(study):
-        sf = read_study_file(resolve_path(study, base))
+        sf = read_study_file(_argument_path(study, "study", base))
     elif (base / DEFAULT_STUDY_FILE).exists():  # a pipe or a device there: refused by the reader
         sf = read_study_file(base / DEFAULT_STUDY_FILE)
     m = sf.model if sf else _StudyModel()
@@ -852,13 +906,10 @@ def resolve_study(
     if profile.demo is not None:
         demo_cohort, demo_kinetics_path, demo_cutoff = PROJECT_DIR / profile.demo.cohort, None, profile.demo.cutoff
 
-    def argument_path(value) -> Path:
-        return resolve_path(value, base)
-
     # cohort: argument > study file > demo
     if _given(cohort):
-        cohort_path, origins["cohort"] = argument_path(cohort), "argument"
-    elif sf and (study_cohort := sf.data_path(m.data.cohort)) is not None:
+        cohort_path, origins["cohort"] = _argument_path(cohort, "cohort", base), "argument"
+    elif sf and (study_cohort := sf.data_path(m.data.cohort, "data.cohort")) is not None:
         cohort_path, origins["cohort"] = study_cohort, f"study file {where}"
     else:
         cohort_path, origins["cohort"] = demo_cohort, "bundled demo"
@@ -866,12 +917,12 @@ def resolve_study(
 
     if kinetics is None or _given(kinetics):
         no_table = kinetics is None or str(kinetics).strip().lower() == NO_KINETICS
-        kinetics_path = None if no_table else argument_path(kinetics)
+        kinetics_path = None if no_table else _argument_path(kinetics, "kinetics", base)
         origins["kinetics"] = "argument"
     elif sf and m.data.kinetics and origins["cohort"].startswith("study file"):
         # the study file's kinetics belong to its cohort: never paired with another export
         no_table = str(m.data.kinetics).strip().lower() == NO_KINETICS
-        kinetics_path = None if no_table else sf.data_path(m.data.kinetics)
+        kinetics_path = None if no_table else sf.data_path(m.data.kinetics, "data.kinetics")
         origins["kinetics"] = f"study file {where}"
     elif origins["cohort"] == "bundled demo":
         kinetics_path, origins["kinetics"] = demo_kinetics_path, "bundled demo"
@@ -972,7 +1023,7 @@ def _is_bundled_demo(path: Path, demo: Path) -> bool:
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve() or a.samefile(b)
-    except (OSError, RuntimeError):  # a symlink loop is a RuntimeError before Python 3.13
+    except (OSError, RuntimeError, ValueError):  # a symlink loop: RuntimeError before Python 3.13; a NUL: ValueError
         return False
 
 

@@ -11,7 +11,9 @@ citation (``@handle``), math, a footnote, a Quarto shortcode or a heading.
 * :func:`plain` — text only: every ASCII punctuation character but the quotes is
   backslash-escaped (Pandoc reads any escaped punctuation literally; quotes become
   typographic quotes, as in the rest of the text); line breaks and other control
-  characters become spaces; Quarto's shortcode delimiters ``{{<`` and ``>}}`` get a
+  characters become spaces; the bidirectional embeddings, overrides and isolates
+  (U+202A-U+202E, U+2066-U+2069: a right-to-left override would display text reversed)
+  are left out; Quarto's shortcode delimiters ``{{<`` and ``>}}`` get a
   zero-width space inside (Quarto finds shortcodes in the *text* of metadata, escaped or
   not). For names, affiliations, e-mail addresses shown as text.
 * :func:`styled` — the same, with a small allow-list of inline styles for titles and
@@ -51,6 +53,12 @@ _PUNCTUATION = re.compile("([" + re.escape(string.punctuation.replace("'", "").r
 #: paragraph or start a block); also the Unicode line and paragraph separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
+#: Unicode's explicit bidirectional formatting characters (UAX #9): embeddings and overrides
+#: U+202A-U+202E, isolates U+2066-U+2069. A right-to-left override (U+202E) makes a title
+#: display its text reversed ("Trojan Source", CVE-2021-42574): they are left out. The
+#: implicit marks (U+200E, U+200F, U+061C), which reorder nothing but neutral characters
+#: next to them, stay for names written in right-to-left scripts.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 #: The allow-list of :func:`styled`: strong, emphasis (no space inside the markers), and
 #: super/subscripts (no space at all, as Pandoc requires).
@@ -90,7 +98,7 @@ class MarkdownText(str):
 
 
 def _one_line(text: object) -> str:
-    text = _SPACES.sub(" ", _CONTROL.sub(" ", str(text))).strip()
+    text = _SPACES.sub(" ", _CONTROL.sub(" ", _BIDI.sub("", str(text)))).strip()
     # Quarto looks for shortcodes in the text of metadata (title, subtitle) after Markdown
     # is read, escapes or not: "{{< env HOME >}}" in a title would print an environment
     # variable, "{{< include FILE >}}" fails the render. A zero-width space keeps the

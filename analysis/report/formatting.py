@@ -204,6 +204,15 @@ def fmt_count(n, missing: str = NOT_ESTIMABLE) -> str:
     return f"{int(n):,}" if float(n) == int(n) else fmt_number(n, missing)
 
 
+def fmt_count_noun(n, noun: str, plural: str | None = None, missing: str = NOT_ESTIMABLE) -> str:
+    """A count with its noun, singular for one: ``fmt_count_noun(1, "patient")`` -> ``"1 patient"``,
+    ``fmt_count_noun(93, "patient")`` -> ``"93 patients"``, ``fmt_count_noun(0, "center")`` ->
+    ``"0 centers"``; ``plural`` for a noun that does not take an s."""
+    if is_missing(n):
+        return missing
+    return f"{fmt_count(n)} {noun if n == 1 else plural or noun + 's'}"
+
+
 def fmt_tick(x) -> str:
     """An axis tick or a nominal value as given (no trailing zeros), with thousands
     separators: ``0.25`` -> ``"0.25"``, ``1095`` -> ``"1,095"``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
     fmt_count,
+    fmt_count_noun,
     fmt_count_pct,
     fmt_median_range,
     fmt_n_of,
@@ -22,9 +23,16 @@ class Counts(Part):
             raise UnknownKey(f"unknown count {key!r}; the counts are: {', '.join(self.results.counts)}")
         return self.results.counts[key]
 
-    def count(self, key: str) -> str:
-        """A count of the cohort: ``text.count("n_patients")`` -> '93'; a registry's -> '100,000'."""
+    def count(self, key: str, noun: str | None = None) -> str:
+        """A count of the cohort: ``text.count("n_patients")`` -> '93'; a registry's -> '100,000';
+        with its ``noun``, singular for one: ``text.count("n_centers", "center")`` -> '1 center'."""
+        if noun is not None:
+            return fmt_count_noun(self._count(key), noun)
         return f"{fmt_count(self._count(key))}"  # "100,000", as fmt_n_of and the tables print it
+
+    def agree(self, key: str, singular: str, plural: str) -> str:
+        """The word that agrees with a count: ``text.agree("n_centers", "was", "were")``."""
+        return singular if self._count(key) == 1 else plural
 
     def n_of(self, key: str, denominator: str = "n_patients") -> str:
         """A count with its denominator: ``text.n_of("n_crs")`` -> '76 of 93 (81.7%)';

@@ -33,6 +33,7 @@ from analysis.report.formatting import (
     NOT_ESTIMABLE,
     and_list,
     fmt_count,
+    fmt_count_noun,
     fmt_months,
     fmt_n_of,
     fmt_number,
@@ -44,18 +45,24 @@ from analysis.report.formatting import (
 from analysis.report.narrative.manuscript import DECLARATION_NAMES, Manuscript
 from analysis.report.narrative.models import EventsPerCoefficient, covariate_term_phrase
 from analysis.report.narrative.multiplicity import Multiplicity
-from analysis.report.narrative.parts import DIFFERED, NOT_DETECTED, TestSet, _inline_ci, _ratio, in_sentence
+from analysis.report.narrative.parts import (
+    DIFFERED,
+    NOT_DETECTED,
+    ONE_PATIENT,
+    TestSet,
+    _inline_ci,
+    _ratio,
+    fmt_ci_bounds,
+    in_sentence,
+    km_landmark,
+    km_median,
+)
 from analysis.report.narrative.survival import Survival
 from analysis.report.narrative.verdicts import Verdicts
 
 
 def _pct(x) -> str:
     return fmt_pct(None if x is None else 100 * x)
-
-
-def _bare(months) -> str:
-    """A number of months without its unit (the lower bound of a CI)."""
-    return fmt_months(months).removesuffix(" months")
 
 
 def _signed_points(x) -> str:
@@ -259,7 +266,10 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
         return demo.source if demo else ""
 
     # ------------------------------------------------------------------ counts
-    def n(self, key: str) -> str:
+    def n(self, key: str, noun: str | None = None) -> str:
+        """A count: '93'; with its ``noun``, singular for one: ``text.n("n_centers", "center")`` -> '1 center'."""
+        if noun is not None:
+            return fmt_count_noun(self.results.counts[key], noun)
         return f"{fmt_count(self.results.counts[key])}"
 
     def n_of(self, key: str, of: str = "n_patients") -> str:
@@ -268,7 +278,11 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
     @property
     def followup(self) -> str:
         f = self.results.followup
-        return f"{fmt_months(f.median_months)} (95% CI {_bare(f.ci_low)}–{fmt_months(f.ci_high)})"
+        if self.results.counts.get("n_patients") == 1:  # that patient's own follow-up
+            return ONE_PATIENT
+        if f.median_months is None:
+            return f"{NOT_ESTIMABLE} ({f.reason})"
+        return f"{fmt_months(f.median_months)} (95% CI {fmt_ci_bounds(f.ci_low, f.ci_high, f.not_estimable)})"
 
     @property
     def years(self) -> str:
@@ -314,18 +328,11 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
     # ------------------------------------------------------------------ survival
     def median(self, endpoint: str, level: str = "all", by: str = "all") -> str:
         s = self.results.survival[(endpoint, by)]
-        lv = next(x for x in s.levels if x.key == level)
-        if lv.median_months is None:
-            return "not reached"
-        high = "not reached" if lv.median_ci_high is None else fmt_months(lv.median_ci_high)
-        return f"{fmt_months(lv.median_months)} (95% CI {_bare(lv.median_ci_low)}–{high})"
+        return km_median(next(x for x in s.levels if x.key == level))  # as the B-ALL report words it
 
     def at(self, endpoint: str, months: int = 12) -> str:
         lv = self.results.survival[(endpoint, "all")].levels[0]
-        point = next(p for p in lv.landmarks if p.months == months)
-        if point.survival is None:
-            return f"not estimable ({point.reason})"
-        return f"{_pct(point.survival)} (95% CI {_ci(point.ci_low, point.ci_high)}%)"
+        return km_landmark(next(p for p in lv.landmarks if p.months == months))  # as the B-ALL report
 
     def logrank(self, endpoint: str, by: str) -> str:
         s = self.results.survival[(endpoint, by)]
@@ -365,10 +372,7 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
         parts = []
         for lv in self.results.survival[(endpoint, by)].levels:
             point = next((p for p in lv.landmarks if p.months == months), None)
-            if point is None or point.survival is None:
-                value = f"{NOT_ESTIMABLE} ({point.reason if point is not None else 'no estimate'})"
-            else:
-                value = f"{_pct(point.survival)} (95% CI {_ci(point.ci_low, point.ci_high)}%)"
+            value = f"{NOT_ESTIMABLE} (no estimate)" if point is None else km_landmark(point)
             parts.append(f"{value} {among(lv.label)}")
         return and_list(parts)
 

@@ -21,7 +21,7 @@ from analysis.inputs import usertext
 from analysis.inputs.studyfile import Declarations, JournalLimits
 from analysis.inputs.usertext import MarkdownText
 from analysis.report.documents import MANUSCRIPT, PROJECT_DIR, SUPPLEMENT, Documents, documents
-from analysis.report.formatting import fmt_count, fmt_month
+from analysis.report.formatting import fmt_count, fmt_count_noun, fmt_month
 from analysis.report.narrative.parts import Part
 from analysis.report.strobe import ChecklistRow, checklist
 
@@ -191,24 +191,27 @@ class Manuscript(Part):
     @property
     def exclusions(self) -> MarkdownText:
         """The screened patients and those excluded before the analysis, with the reasons
-        (STROBE 13a/13b), as a sentence: 'Of 101 patients screened, 8 were excluded (did not
-        meet the eligibility criteria, 4; product not infused, 4) and 93 were analyzed.';
-        'The study declares no screened patient excluded: all 93 infused patients were
-        analyzed.'; or the visible placeholder when the study file does not say."""
+        (STROBE 13a/13b), as a sentence: 'Of the 101 patients screened, 8 were excluded (did
+        not meet the eligibility criteria, 4; product not infused, 4) and 93 infused patients
+        were analyzed.'; 'No screened patient was declared excluded before the analysis, so
+        all 93 infused patients were analyzed.'; or the visible placeholder when the study file
+        does not say."""
         flow = self.results.cohort_flow
         if flow is None or flow.excluded is None:
             return _placeholder(DECLARATION_NAMES["exclusions"])
-        n_analyzed = fmt_count(flow.infused)
+        infused = flow.infused
+        analyzed = fmt_count_noun(infused, "infused patient")
         if not flow.excluded:
             return MarkdownText(
-                f"No screened patient was declared excluded before the analysis, so all {n_analyzed} infused "
-                "patients were analyzed."
+                "No screened patient was declared excluded before the analysis, so "
+                + (f"the {analyzed} was analyzed." if infused == 1 else f"all {analyzed} were analyzed.")
             )
         reasons = "; ".join(f"{usertext.styled(e.reason)}, {fmt_count(e.n)}" for e in flow.excluded)
         n = flow.n_excluded
         return MarkdownText(
-            f"Of the {fmt_count(flow.screened)} patients screened, {fmt_count(n)} "
-            f"{'was' if n == 1 else 'were'} excluded ({reasons}) and {n_analyzed} infused patients were analyzed."
+            f"Of the {fmt_count_noun(flow.screened, 'patient')} screened, {fmt_count(n)} "
+            f"{'was' if n == 1 else 'were'} excluded ({reasons}) and {analyzed} "
+            f"{'was' if infused == 1 else 'were'} analyzed."
         )
 
     @property

@@ -13,6 +13,7 @@ from analysis.report.formatting import (
     NOT_ESTIMABLE,
     and_list,
     fmt_count,
+    fmt_months,
     fmt_number,
     fmt_pct,
     fmt_ratio_ci,
@@ -223,11 +224,54 @@ def in_sentence(title: str) -> str:
     return title
 
 
+#: What a summary of one patient says instead of that patient's own time (a median of one
+#: is that patient's time to the event, or to the last follow-up).
+ONE_PATIENT = "not summarised: 1 patient"
+
+
+def km_median(km) -> str:
+    """A Kaplan–Meier median with its CI in words (the B-ALL and the disease narratives):
+    '24.4 months (95% CI 14.6–33.3)'; 'not reached' for a median or bound the curve stays
+    above; 'not estimable' for one it cannot give (no follow-up beyond day 0; a CI that is
+    undefined where survival falls to 0); :data:`ONE_PATIENT` for a group of one patient,
+    whose median would be that patient's own time."""
+    if km.n == 0:
+        return f"{NOT_ESTIMABLE} ({km.reason})"
+    if km.n == 1:
+        return ONE_PATIENT
+    if "median" in km.not_estimable:
+        return f"{NOT_ESTIMABLE} ({km.median_reason})"
+    bounds = fmt_ci_bounds(km.median_ci_low, km.median_ci_high, km.not_estimable)
+    if km.median_months is None:
+        low = "" if km.median_ci_low is None else f" (95% CI {bounds})"
+        return f"not reached{low}"
+    if km.median_months == 0:  # half or more had the event at time 0: say so, it is all the median rests on
+        bounds += f"; {fmt_count(km.events_at_zero)} of {fmt_count(km.n)} patients had the event at time 0"
+    return f"{fmt_months(km.median_months)} (95% CI {bounds})"
+
+
+def km_landmark(point) -> str:
+    """Kaplan–Meier survival at a landmark (an :class:`~analysis.estimators.survival.Landmark`)
+    with its log-scale 95% CI: '63.4% (95% CI 54.0–74.4%)'. No event by then (survival 1):
+    '100.0% (no event by 12 months; 95% CI not estimable)' — Greenwood's variance is 0 there
+    (R's survfit: std.err 0, a CI 100.0–100.0 of no width; lifelines' log-log CI: NaN), so no
+    interval is stated."""
+    if point.survival is None:
+        return f"{NOT_ESTIMABLE} ({point.reason})"
+    value = fmt_pct(100 * point.survival)
+    if point.survival == 1:
+        return f"{value} (no event by {point.months} months; 95% CI {NOT_ESTIMABLE})"
+    if point.ci_low is None or point.ci_high is None:
+        return f"{value} (95% CI {NOT_ESTIMABLE})"
+    return f"{value} (95% CI {fmt_pct(100 * point.ci_low).rstrip('%')}–{fmt_pct(100 * point.ci_high)})"
+
+
 def fmt_ci_bounds(low, high, not_estimable: frozenset[str] = frozenset()) -> str:
     """'26.6–50.0' with 'not reached' for a missing bound; 'not estimable' when the bound is
     named in ``not_estimable`` (``median_ci_low``/``median_ci_high``: its curve is undefined,
-    e.g. where survival falls to 0), and for the whole interval when neither bound is."""
-    if low is None and high is None and {"median_ci_low", "median_ci_high"} <= not_estimable:
+    e.g. where survival falls to 0); said once for the whole interval when neither bound is
+    given and one of them cannot be estimated (never 'not estimable–not reached')."""
+    if low is None and high is None and {"median_ci_low", "median_ci_high"} & not_estimable:
         return NOT_ESTIMABLE
 
     def bound(value, name: str) -> str:

@@ -16,12 +16,15 @@ from analysis.report.formatting import (
     fmt_pct,
 )
 from analysis.report.narrative.parts import (
+    ONE_PATIENT,
     UnknownKey,
     _entry,
     _pick,
     _ratio,
     fmt_ci_bounds,
     in_sentence,
+    km_landmark,
+    km_median,
 )
 from analysis.report.narrative.verdicts import Verdicts
 
@@ -31,6 +34,8 @@ class Survival(Verdicts):
         """Median follow-up (reverse Kaplan–Meier) with its CI: ``text.followup()`` ->
         '37.2 months (95% CI 28.6–52.6)'."""
         fu = self.results.followup
+        if self.results.counts.get("n_patients") == 1:  # that patient's own follow-up
+            return ONE_PATIENT
         if fu.median_months is None:
             return f"not estimable ({fu.reason})"
         return f"{fmt_months(fu.median_months)} (95% CI {fmt_ci_bounds(fu.ci_low, fu.ci_high, fu.not_estimable)})"
@@ -232,29 +237,12 @@ class Survival(Verdicts):
         """'24.4 months (95% CI 14.6–33.3)'; 'not reached' for a median or bound the curve stays
         above; 'not estimable' for one it cannot give (no follow-up beyond day 0; a CI that is
         undefined where survival falls to 0)."""
-        km = self._summary(endpoint, grouping, level)
-        if km.n == 0:
-            return f"{NOT_ESTIMABLE} ({km.reason})"
-        if "median" in km.not_estimable:
-            return f"{NOT_ESTIMABLE} ({km.median_reason})"
-        bounds = fmt_ci_bounds(km.median_ci_low, km.median_ci_high, km.not_estimable)
-        if km.median_months is None:
-            low = "" if km.median_ci_low is None else f" (95% CI {bounds})"
-            return f"not reached{low}"
-        if km.median_months == 0:  # half or more had the event at time 0: say so, it is all the median rests on
-            bounds += f"; {fmt_count(km.events_at_zero)} of {fmt_count(km.n)} patients had the event at time 0"
-        return f"{fmt_months(km.median_months)} (95% CI {bounds})"
+        return km_median(self._summary(endpoint, grouping, level))
 
     def landmark(self, endpoint: str, months: int, grouping: str = "all", level: str | None = None) -> str:
         """Kaplan–Meier survival at a landmark with its log-scale 95% CI: '63.4% (95% CI 54.0–74.4)'."""
         km = self._summary(endpoint, grouping, level)
-        lm = _pick(km.landmarks, "landmark month", months, "months")
-        if lm.survival is None:
-            return f"{NOT_ESTIMABLE} ({lm.reason})"
-        if lm.ci_low is None or lm.ci_high is None:
-            return f"{fmt_pct(100 * lm.survival)} (95% CI {NOT_ESTIMABLE})"
-        low = fmt_pct(100 * lm.ci_low).rstrip("%")
-        return f"{fmt_pct(100 * lm.survival)} (95% CI {low}–{fmt_pct(100 * lm.ci_high)})"
+        return km_landmark(_pick(km.landmarks, "landmark month", months, "months"))
 
     def survival_hr(self, endpoint: str, grouping: str, level: str | None = None, name: bool = True) -> str:
         """Univariable Cox HR against the reference level: 'HR 1.04 (95% CI 0.51–2.12)';
