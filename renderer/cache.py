@@ -44,8 +44,11 @@ FORMAT = 1
 #: Library sources hashed into the key (relative to the project directory).
 LIBRARY_GLOBS = ("analysis/**/*.py", "analysis/demo/data/published.yml", "*.py")
 #: Packages whose version changes what the analysis prints or draws: those the report lists
-#: (analysis.registry.concepts.SOFTWARE), the reader of .xlsx exports and the kernel machinery.
-PACKAGES = (*SOFTWARE, "openpyxl", "ipykernel", "nbclient")
+#: (analysis.registry.concepts.SOFTWARE), the reader of .xlsx exports, the readers of the study
+#: file (PyYAML parses it, pydantic checks and converts its values: which file it names, which
+#: options it sets) and the kernel machinery. (lifelines' formulaic and autograd are not: the
+#: library uses only lifelines.statistics' log-rank test, which computes with NumPy and SciPy.)
+PACKAGES = (*SOFTWARE, "openpyxl", "pydantic", "PyYAML", "ipykernel", "nbclient")
 #: Entries kept per document (most recent first); older ones are pruned.
 KEEP = 4
 
@@ -128,10 +131,11 @@ def data_files(params: dict, project_dir) -> dict:
     """
     out = {}
     for name, value in sorted(params.items()):
-        if not isinstance(value, str) or not value.strip() or "\n" in value or len(value) > 4096:
+        text = path_text(value)
+        if text is None:
             continue
         try:
-            path = resolve_path(value, project_dir)
+            path = resolve_path(text, project_dir)
         except RuntimeError:  # '~someone' with no such user: the loader cannot read it either
             continue
         try:
@@ -139,20 +143,36 @@ def data_files(params: dict, project_dir) -> dict:
                 out[name] = file_digest(path)
             elif path.suffix:  # looks like a file name that does not exist (yet)
                 out[name] = None
-        except OSError:
+        except (OSError, ValueError):  # unreadable, too long for the system, a NUL in it
             out[name] = None
     return out
 
 
+def path_text(value) -> str | None:
+    """The text the loader takes as a path for a parameter or study-file value (it reads
+    ``str(value)``: ``-P study:2023`` names the file ``2023`` even when the value arrives as
+    the number 2023; a YAML ``!!binary`` value is decoded as pydantic decodes it), or None
+    when it cannot name a file (empty, a boolean, nothing). Never skipped for its length or
+    its characters: ``././.../cohort.csv`` (4,000 characters) and ``co\nhort.csv`` name
+    files like any other path; whether one exists is asked of the file system."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    text = str(value)
+    return text if text.strip() else None
+
+
 def _yaml_strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
+    """Every scalar of a parsed YAML file that could name a file (:func:`path_text`)."""
+    if isinstance(value, dict):
         for item in value.values():
             yield from _yaml_strings(item)
     elif isinstance(value, list):
         for item in value:
             yield from _yaml_strings(item)
+    elif (text := path_text(value)) is not None:
+        yield text
 
 
 def config_files(params: dict, project_dir) -> dict:
@@ -169,12 +189,13 @@ def config_files(params: dict, project_dir) -> dict:
     project_dir = Path(project_dir)
     yamls = [p for p in sorted(project_dir.glob("*.y*ml")) if p.name != "_quarto.yml"]
     for name, value in sorted(params.items()):
-        if not isinstance(value, str) or not value.strip() or "\n" in value or len(value) > 4096:
+        text = path_text(value)
+        if text is None:
             continue
-        if name != STUDY_PARAMETER and not value.lower().endswith((".yml", ".yaml")):
+        if name != STUDY_PARAMETER and not text.lower().endswith((".yml", ".yaml")):
             continue
         try:
-            path = resolve_path(value, project_dir)
+            path = resolve_path(text, project_dir)
         except RuntimeError:  # '~someone' with no such user
             continue
         if path not in yamls:
@@ -193,13 +214,11 @@ def config_files(params: dict, project_dir) -> dict:
         except (yaml.YAMLError, ValueError, RecursionError):
             continue
         for text in _yaml_strings(parsed):
-            if not text.strip() or "\n" in text or len(text) > 4096:
-                continue
             try:
                 named = resolve_path(text, path.parent)  # as StudyFile.data_path resolves it
                 if named.is_file():
                     out[str(named)] = file_digest(named)
-            except (OSError, RuntimeError):
+            except (OSError, RuntimeError, ValueError):  # too long, a NUL, '~nobody', unreadable
                 pass
     return out
 

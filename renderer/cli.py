@@ -21,6 +21,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from analysis.inputs.paths import PATH_PARAMETERS
 from renderer import (
     assemble,
     conditions,
@@ -135,7 +136,9 @@ def params_from(args):
         if ":" not in item:
             raise RenderError(f"-P expects NAME:VALUE, got '{item}'")
         name, value = item.split(":", 1)
-        params[name.strip()] = _scalar(value.strip())
+        name = name.strip()
+        # a file name stays text: `-P study:2023` names the file 2023, not the number
+        params[name] = value.strip() if name in PATH_PARAMETERS else _scalar(value.strip())
     cwd_is_project = Path.cwd().resolve() == Path(args.inputs[0]).resolve().parent
     if args.study is not None:
         params["study"] = args.study if cwd_is_project else _path_param(args.study)

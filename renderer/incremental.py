@@ -28,6 +28,11 @@ and any later miss executes the whole document. A partial run that changes them,
 fails, is discarded and the whole document executed. Units that use `globals()`,
 `exec`, IPython's `_`/`Out` and the like, or do not parse, also disable it.
 
+Files the execution opens besides (a chunk reading `data/extra.csv` by itself) are recorded
+by an audit hook and checked before an entry is used (`opened_files`, `files_changed`); the
+prefix key is computed again once the execution ends (`Plan.rekey`): inputs that changed
+while the document executed (an export replaced, midnight passed) are not stored.
+
 On a miss of some units only, the prefix namespace is restored from the pickle in the
 light worker (renderer.worker) and only the missing units, with the units they depend
 on, executed in document order. Only the setup names these units read are restored
@@ -46,6 +51,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,7 +60,7 @@ from renderer.errors import RenderError
 from renderer.execute import Step
 
 #: Bump when the entry layout changes.
-FORMAT = 4
+FORMAT = 5
 STATE_MIME = "application/x-renderer-state+json"
 #: Names whose use makes static dependency analysis meaningless.
 DYNAMIC_NAMES = {
@@ -307,6 +313,8 @@ class Plan:
     #: text.ref() and the STROBE checklist print the numbers of figures, tables and sections of
     #: sources outside this document, which no unit's code shows; part of every unit's key
     structure: str = ""
+    #: the prefix key computed again (after the execution: were its inputs the same throughout?)
+    rekey: Callable[[], cache.Key] | None = None
 
 
 def _sha(obj) -> str:
@@ -336,11 +344,15 @@ def plan(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Plan:
     prefix_steps = [steps[i] for i in prefix_cells]
     prefix_nb = type(nb)(nb)  # shallow copy with only the prefix cells
     prefix_nb.cells = [nb.cells[i] for i in prefix_cells]
-    key = cache.compute_key(doc, prefix_nb, prefix_steps, overrides, execute_opts, fig, project_dir)
-    inline_texts = [s.obj.code for s in prefix_steps if s.role == "inline"]
-    key.components["prefix inline expressions"] = _sha(inline_texts)
-    key.components["incremental format"] = str(FORMAT)
-    key = cache.Key(_sha(key.components), key.components)
+
+    def prefix_key() -> cache.Key:
+        key = cache.compute_key(doc, prefix_nb, prefix_steps, overrides, execute_opts, fig, project_dir)
+        inline_texts = [s.obj.code for s in prefix_steps if s.role == "inline"]
+        key.components["prefix inline expressions"] = _sha(inline_texts)
+        key.components["incremental format"] = str(FORMAT)
+        return cache.Key(_sha(key.components), key.components)
+
+    key = prefix_key()
 
     units, i = [], end
     while i < len(steps):
@@ -376,7 +388,7 @@ def plan(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Plan:
     analysable = not any(u.names.dynamic for u in units)
     from analysis.report.documents import structure_digest
 
-    return Plan(prefix_cells, key, units, analysable, structure_digest(project_dir))
+    return Plan(prefix_cells, key, units, analysable, structure_digest(project_dir), rekey=prefix_key)
 
 
 def key_units(p: Plan, frozen: set) -> None:
@@ -617,6 +629,123 @@ _renderer_report(digest=_renderer_digest, fingerprint=_renderer_lib.fingerprint(
 """
 
 
+#: The cells the renderer adds to a run (not the document's).
+RENDERER_ROLES = ("track", "snapshot", "check", "opened")
+
+# Files the execution opens. A chunk may read a file no parameter and no study file names
+# (`pd.read_csv("data/extra.csv")`): no key can know it beforehand, so the run records what
+# it opens for reading (an audit hook on "open", installed before the setup) and the entry
+# keeps each file's SHA-256; a changed, new or vanished file is a miss. Left out: Python's
+# and the packages' own files (the interpreter's prefixes, site-packages; their versions are
+# in the key), compiled bytecode, /proc, /sys and /dev, the cache itself, the documents'
+# .qmd sources (prose is deliberately not in the key; what the setup reads of them, the
+# structure text.ref() numbers, is: Plan.structure), and the library files the key already
+# holds; matplotlib's and IPython's own caches and settings are dropped when the list is
+# reported.
+_TRACK_CODE = r"""
+def _renderer_track(project):
+    import os, site, stat, sys
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(), site.getusersitepackages()}
+    prefixes |= {"/proc", "/sys", "/dev", os.path.join(project, ".cache")}
+    prefixes = {p for p in prefixes if p}
+    skip = tuple({os.path.join(p, "") for p in prefixes} | {os.path.join(os.path.realpath(p), "") for p in prefixes})
+    seen = {}
+    write = os.O_WRONLY
+
+    def hook(event, args):
+        if event != "open":
+            return
+        try:
+            path, mode, flags = args
+            if isinstance(path, int) or path is None:
+                return
+            if mode is not None:
+                if any(c in mode for c in "wax") and "+" not in mode:
+                    return
+            elif flags is not None and flags & os.O_ACCMODE == write:
+                return
+            full = os.path.abspath(os.fsdecode(path))
+            if full in seen or full.startswith(skip) or full.endswith((".pyc", ".pyo", ".qmd")):
+                return
+            if os.path.realpath(full).startswith(skip):
+                return
+            try:
+                st = os.stat(full)
+            except OSError:
+                seen[full] = None  # opened and not found: a file appearing there changes the output
+                return
+            if stat.S_ISREG(st.st_mode):
+                seen[full] = [st.st_mtime_ns, st.st_size]
+        except Exception:
+            pass
+
+    sys.addaudithook(hook)
+    return seen
+
+
+_renderer_opened = _renderer_track(%(project)r)
+"""
+
+_OPENED_CODE = """
+def _renderer_opened_files():
+    import os, sys
+    drop = [os.path.expanduser("~/.ipython")]
+    mpl = sys.modules.get("matplotlib")
+    if mpl is not None:
+        drop += [mpl.get_cachedir(), mpl.get_configdir()]
+    drop = tuple(os.path.join(os.path.realpath(d), "") for d in drop if d)
+    return {p: v for p, v in _renderer_opened.items() if not os.path.realpath(p).startswith(drop)}
+
+
+_renderer_report(opened=_renderer_opened_files())
+"""
+
+
+def _track_code(project_dir) -> str:
+    return _KERNEL_LIB % {"mime": STATE_MIME} + _TRACK_CODE % {"project": os.path.abspath(project_dir)}
+
+
+def opened_files(opened, key: cache.Key | None = None, project_dir=None) -> tuple[dict, list]:
+    """({path: SHA-256, or None for a file opened that did not exist}, [paths that changed
+    since the run opened them]) of what a run reported opening, less the library files
+    `key` holds already."""
+    keyed = set()
+    if key is not None and project_dir is not None:
+        prefix = "library file "
+        base = os.path.abspath(project_dir)
+        keyed = {os.path.join(base, n[len(prefix) :]) for n in key.components if n.startswith(prefix)}
+    files, changed = {}, []
+    for path, seen in sorted((opened or {}).items()):
+        if path in keyed:
+            continue
+        try:
+            st = os.stat(path)
+            now = [st.st_mtime_ns, st.st_size]
+        except OSError:
+            now = None
+        if now != seen:
+            changed.append(f"the file {path}")
+            continue
+        try:
+            files[path] = cache.file_digest(path) if now is not None else None
+        except OSError:
+            changed.append(f"the file {path}")
+    return files, changed
+
+
+def files_changed(files) -> str | None:
+    """Why an entry cannot be used: a file its run opened has other contents now (or
+    appeared, or vanished); None when every one is as it was."""
+    for path, digest in sorted((files or {}).items()):
+        try:
+            now = cache.file_digest(path) if os.path.exists(path) else None
+        except OSError:
+            now = "unreadable"
+        if now != digest:
+            return f"changed: the file {path}, read while the document executed"
+    return None
+
+
 def _state(cell):
     for out in cell.outputs:
         data = out.get("data", {})
@@ -734,6 +863,8 @@ def run(doc, nb, steps, overrides, cfg, fig, progress, execute_fn, partial_fn=No
     store = Store(cfg.project_dir, doc.path, p.prefix_key)
     store.sweep(progress)
     entry, why = store.load()
+    if entry is not None and (why := files_changed(entry.get("files"))) is not None:
+        entry = None
     if entry is not None:
         try:
             result = _reuse(p, entry, store, nb, steps, cfg, progress, partial_fn or execute_fn)
@@ -800,6 +931,7 @@ def _reuse(p, entry, store, nb, steps, cfg, progress, execute_fn):
     needed = None
     if entry.get("selective"):
         needed = sorted(set(entry["names"]) & {n for i in todo for n in p.units[i].names.reads})
+    add(Step("track"), _track_code(cfg.project_dir))
     if any(p.units[i].kind != "inline" for i in todo):
         add(Step("setup"), nb.cells[0].source)
     add(Step("restore"), _restore_code(store.snapshot_path, entry["fingerprint"], needed))
@@ -807,13 +939,15 @@ def _reuse(p, entry, store, nb, steps, cfg, progress, execute_fn):
         for c in p.units[i].cells:
             add(steps[c], nb.cells[c].source)
     add(Step("check"), _CHECK_CODE)
+    add(Step("opened"), _OPENED_CODE)
     try:
         execute_fn(sub, sub_steps, cfg.project_dir, progress=progress)
     except RenderError as exc:
         if getattr(exc, "final", False):  # a time-out: running everything would time out too
             raise
         return f"partial run failed ({exc}); running everything"
-    state = _state(sub.cells[-1])
+    state = _state(sub.cells[-2])
+    files, changed = opened_files(_state(sub.cells[-1])["opened"], p.prefix_key, store.project_dir)
     stored = entry["fingerprint"]
     if (
         state["digest"] is None
@@ -824,8 +958,12 @@ def _reuse(p, entry, store, nb, steps, cfg, progress, execute_fn):
     for i, u in enumerate(p.units):
         if i not in todo:
             _apply_record(u, entry["units"][u.key])
+    if changed:
+        progress(f"cache: not stored: {', '.join(changed[:3])} changed while the document executed")
+        return True
     for i in todo:
         entry["units"][p.units[i].key] = _unit_record(p.units[i])
+    entry["files"] = {**entry.get("files", {}), **files}
     _remember(store, entry, p, todo)
     return True
 
@@ -857,6 +995,8 @@ def _full(p, nb, steps, store, cfg, progress, execute_fn):
         can_snapshot = True
     except OSError:
         can_snapshot = False
+    full.cells.append(notebook.new_code_cell(_track_code(cfg.project_dir)))
+    full_steps.append(Step("track"))
     for i, cell in enumerate(nb.cells):
         full.cells.append(cell)
         full_steps.append(steps[i])
@@ -868,6 +1008,8 @@ def _full(p, nb, steps, store, cfg, progress, execute_fn):
         check_at = len(full.cells)
         full.cells.append(notebook.new_code_cell(_CHECK_CODE))
         full_steps.append(Step("check"))
+    full.cells.append(notebook.new_code_cell(_OPENED_CODE))
+    full_steps.append(Step("opened"))
     try:
         execute_fn(full, full_steps, cfg.project_dir, progress=progress)
     except BaseException:
@@ -875,15 +1017,27 @@ def _full(p, nb, steps, store, cfg, progress, execute_fn):
         leftovers.release(tmp_snapshot)
         raise
     try:
-        _finish_full(p, nb, steps, store, full, full_steps, snap_at, check_at, tmp_snapshot)
+        _finish_full(p, nb, steps, store, full, full_steps, snap_at, check_at, tmp_snapshot, progress)
     finally:
         _unlink(tmp_snapshot)
         leftovers.release(tmp_snapshot)
 
 
-def _finish_full(p, nb, steps, store, full, full_steps, snap_at, check_at, tmp_snapshot):
-    nb.cells[:] = [c for c, s in zip(full.cells, full_steps) if s.role not in ("snapshot", "check")]
+def _finish_full(p, nb, steps, store, full, full_steps, snap_at, check_at, tmp_snapshot, progress):
+    nb.cells[:] = [c for c, s in zip(full.cells, full_steps) if s.role not in RENDERER_ROLES]
     if snap_at is None:
+        return
+    files, changed = opened_files(_state(full.cells[-1])["opened"], p.prefix_key, store.project_dir)
+    if p.rekey is not None and not changed:
+        again = p.rekey()
+        changed = [
+            name for name in sorted(again.components) if again.components[name] != p.prefix_key.components.get(name)
+        ]
+    if changed:
+        # the outputs are those of what was read, but not of the key computed before: the
+        # next render executes again rather than print them for the inputs of that key
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        progress(f"cache: not stored: {', '.join(changed[:3])}{more} changed while the document executed")
         return
     snap, check = _state(full.cells[snap_at]), _state(full.cells[check_at])
     why_not = snap.get("why")
@@ -906,6 +1060,9 @@ def _finish_full(p, nb, steps, store, full, full_steps, snap_at, check_at, tmp_s
         "prefix_inline": [steps[i].obj.value for i in p.prefix_cells if steps[i].role == "inline"],
         "units": {u.key: _unit_record(u) for u in p.units},
         "runs": [],
+        # the files the execution opened for reading, beyond those the key names (a chunk
+        # reading data/extra.csv): checked before the entry is used
+        "files": files,
     }
     if why_not is None and snap.get("snapshot"):
         try:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -405,3 +406,123 @@ def test_a_cached_cross_reference_follows_a_moved_table(tmp_path):
     assert "cache hit" not in err and "cache: setup restored, executing 0 of 0 chunks and 1 of 1 inline" in err
     assert "The centers are in Supplementary Table S1." in html
     assert "The centers are in Supplementary Table S1." in render(p, "--no-cache")[1]
+
+
+# --------------------------------------------------------------------------- inputs that change during the run (attack 28)
+# The key is computed before the document executes; the entry is stored after it. An export
+# replaced between the two (a nightly export job, a sync client) was stored under the old
+# file's key with the new file's numbers, and a later render of the old file hit it (race.py:
+# cached 63 patients where --no-cache printed 93). A file a chunk opens itself is in no key
+# at all (repro_chunk_reads_file.sh: cached "3 further events" where --no-cache gave 7).
+
+
+def _run_in_process(p, monkeypatch, before_execution=None):
+    """incremental.run as the command line runs it, in the light worker; `before_execution`
+    runs after the key is computed and before the document executes. Returns the progress
+    messages and the inline values."""
+    from renderer import execute, incremental, project, qmd, worker
+
+    monkeypatch.setenv("PYTHONPATH", f"{p}:{ROOT}")
+    monkeypatch.chdir(p)
+    doc = qmd.load(p / "report.qmd")
+    cfg = project.load(doc.path, doc.meta)
+    fig = {"width": 7, "height": 5, "dpi": 50}
+    nb, steps = execute.build_notebook(doc, {}, cfg.execute, fig)
+    messages: list[str] = []
+
+    def run(nb, steps, cwd, progress=None):
+        if before_execution is not None:
+            before_execution()
+        with worker.Worker(cwd) as light:
+            return light.execute(nb, steps, cwd, progress=progress)
+
+    incremental.run(doc, nb, steps, {}, cfg, fig, messages.append, run)
+    values = [s.obj.value for s in steps if s.role == "inline"]
+    return "\n".join(messages), values
+
+
+@pytest.mark.slow
+def test_an_export_replaced_while_the_document_executes_is_not_stored_under_the_old_key(proj, monkeypatch):
+    values = proj / "data" / "values.csv"
+
+    def replace_export():  # after the key (of 1, 2, 3), before the setup reads the file
+        values.write_text("10\n20\n")
+
+    err, printed = _run_in_process(proj, monkeypatch, replace_export)
+    assert printed == ["60"]  # what was read: this render prints it
+    assert "cache: not stored: data file of parameter 'data'" in err and "changed while the document executed" in err
+    assert not list((proj / ".cache" / "renderer").glob("report@*.json"))
+    values.write_text("1\n2\n3\n")  # back to the file the key was computed on
+    err, printed = _run_in_process(proj, monkeypatch)
+    assert "cache hit" not in err and printed == ["12"]  # was: cache hit, 60
+
+
+@pytest.mark.slow
+def test_a_render_whose_day_ends_while_it_executes_is_not_stored_under_the_first_day(proj, monkeypatch):
+    """The setup resolves `date: today` while it executes; a render started before midnight
+    and executed after it was stored under the first day's key with the second day's date."""
+    days = iter(["2030-01-01", "2030-01-02", "2030-01-02"])
+    monkeypatch.setattr(cache, "render_date", lambda: next(days))
+    err, _ = _run_in_process(proj, monkeypatch)
+    assert f"cache: not stored: {cache.RENDER_DATE} changed while the document executed" in err
+    assert not list((proj / ".cache" / "renderer").glob("report@*.json"))
+
+
+EXTRA_READER = """
+
+```{python}
+import pathlib
+extra_n = len(pathlib.Path("data/extra.csv").read_text().split())
+```
+
+The log lists `{python} extra_n` further events.
+"""
+
+
+@pytest.mark.slow
+def test_a_file_a_chunk_opens_itself_is_checked_before_its_outputs_are_reused(proj):
+    """repro_chunk_reads_file.sh on the small project: the file is recorded when the run opens
+    it, with its SHA-256, and a changed file is a miss naming it. What Python and the packages
+    open (imports, matplotlib's settings) and the library files already keyed are not
+    recorded: an unchanged project still hits."""
+    report = proj / "report.qmd"
+    report.write_text(report.read_text() + EXTRA_READER)
+    extra = proj / "data" / "extra.csv"
+    extra.write_text("1\n2\n3\n")
+    err, html = render(proj)
+    assert "The log lists 3 further events" in html
+    (entry,) = (proj / ".cache" / "renderer").glob("report@*.json")
+    recorded = json.loads(cache.read_verified(entry))["files"]
+    assert sorted(recorded) == [str(proj / "data" / "extra.csv"), str(proj / "data" / "values.csv")]
+    assert "cache hit" in render(proj)[0]
+    extra.write_text("1\n2\n3\n4\n5\n6\n7\n")
+    err, html = render(proj)
+    assert f"cache miss (changed: the file {extra}, read while the document executed)" in err
+    assert "The log lists 7 further events" in html  # was: cache hit, 3
+
+
+def test_a_recorded_file_that_appears_vanishes_or_changes_is_a_miss(tmp_path):
+    from renderer import incremental
+
+    here, gone = tmp_path / "here.csv", tmp_path / "gone.csv"
+    here.write_text("1\n")
+    gone.write_text("2\n")
+    files, changed = incremental.opened_files(
+        {str(here): _seen(here), str(gone): _seen(gone), str(tmp_path / "absent.csv"): None}
+    )
+    assert changed == [] and files[str(tmp_path / "absent.csv")] is None
+    assert incremental.files_changed(files) is None
+    gone.unlink()
+    assert incremental.files_changed(files) == f"changed: the file {gone}, read while the document executed"
+    gone.write_text("2\n")
+    (tmp_path / "absent.csv").write_text("3\n")  # opened and not found then: found now
+    assert "absent.csv" in incremental.files_changed(files)
+    # changed between the open and the end of the run: not stored
+    seen = _seen(here)
+    here.write_text("1\n2\n")
+    assert incremental.opened_files({str(here): seen})[1] == [f"the file {here}"]
+
+
+def _seen(path):
+    st = path.stat()
+    return [st.st_mtime_ns, st.st_size]

@@ -29,6 +29,9 @@ from pathlib import Path
 #: The parameter (and command-line option) naming the study file: whatever its name or
 #: extension, the file it names is a study file (read as one, digested as one).
 STUDY_PARAMETER = "study"
+#: The parameters whose value is a path (the study file, the export, the kinetics table):
+#: given on a command line they stay text whatever they look like (``-P cohort:2023``).
+PATH_PARAMETERS = (STUDY_PARAMETER, "cohort", "kinetics")
 
 
 #: Characters no file name the user writes may hold: NUL (no system call accepts it: Python

@@ -118,6 +118,12 @@ class DataSection(_Model):
             raise ValueError(
                 "an empty name: write the file's name (kinetics: `none` for no table), or leave the key out"
             )
+        if value is not None and (what := control_character(value)) is not None:
+            # a "\n" or "\0" escape: a name no one can read off the file (and a NUL no system
+            # call accepts), refused when the file is read, before anything resolves it
+            raise ValueError(
+                f"the name {value!r} holds {what}: rename the file without it and write its name as it reads"
+            )
         return value
 
     @model_validator(mode="after")

@@ -5,6 +5,11 @@ for everything the report says, so its parsing accepts no ambiguity:
 
 * a key given twice in one mapping is an error naming both lines (PyYAML keeps the last
   one silently: ``alpha: 0.05`` ... ``alpha: 0.2`` would change the analysis unseen);
+* an explicit tag other than the core scalar ones (``!!str``, ``!!int``, ``!!float``,
+  ``!!bool``, ``!!null``) is refused, naming its line: ``cohort: !!binary Y29ob3J0LmNzdg==``
+  reads as the file name ``cohort.csv`` that nobody can see in the file (and that a reader
+  looking for text, such as the renderer's cache key, does not see either); ``!!set``,
+  ``!!omap``, ``!!python/...`` and local ``!tags`` have no place in a study file;
 * anchors (``&name``), aliases (``*name``) and merge keys (``<<``) are refused: a study
   file has no use for them, and a few hundred bytes of nested aliases expand to billions
   of strings (the "billion laughs" attack) in every reader that walks the result;
@@ -42,6 +47,10 @@ MAX_DEPTH = 32
 MAX_NODES = 100_000
 
 
+#: The explicit tags accepted: they give the values a plain scalar can have.
+ALLOWED_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null"))
+
+
 class StrictYAMLError(ValueError):
     """YAML that is well-formed but not accepted (duplicate key, alias, too large or too
     deep); the message says where (line numbers) and why."""
@@ -67,6 +76,13 @@ class _StrictLoader(yaml.SafeLoader):
             raise StrictYAMLError(
                 f"line {line}: an anchor (&{event.anchor}) is not allowed in a study file; "
                 "write each value out where it is used"
+            )
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag not in ALLOWED_TAGS:
+            written = "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
+            raise StrictYAMLError(
+                f"line {line}: the tag {written} is not allowed in a study file; write the value as plain "
+                "text (a file name as it is spelled, not encoded)"
             )
         self._nodes += 1
         if self._nodes > MAX_NODES:
