@@ -565,8 +565,10 @@ def bundled_render() -> Rendered:
 @pytest.fixture(scope="session")
 def bundled_study():
     from analysis.inputs.loading import load_study
+    from analysis.inputs.studyfile import DEMO_SCREENING
 
-    return load_study(COHORT, KINETICS, report_parameter("cutoff"))
+    # the demo's declared screening (none excluded), as the report loads it
+    return load_study(COHORT, KINETICS, report_parameter("cutoff"), exclusions=DEMO_SCREENING.exclusions)
 
 
 @pytest.fixture(scope="session")

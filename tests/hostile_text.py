@@ -42,7 +42,7 @@ FIELDS = (
 #: which replaces them (test_hostile_fields checks both against every inline expression).
 DECLARATION_FIELDS = tuple(key for key in Declarations.model_fields if key != "ethics")
 #: Every field of the rendered hostile report.
-RENDERED_FIELDS = FIELDS + DECLARATION_FIELDS
+RENDERED_FIELDS = FIELDS + DECLARATION_FIELDS + ("screening_reason",)  # a reason for exclusion
 #: Where each rendered field sits in the study file's schema (test_hostile_fields checks that
 #: the rendered corpus holds every prose string of the schema but ``declarations.ethics``).
 SCHEMA_PATH = {
@@ -56,6 +56,7 @@ SCHEMA_PATH = {
     "costimulatory_domain": "product.costimulatory_domain",
     "vector": "product.vector",
     "lymphodepletion": "product.lymphodepletion",
+    "screening_reason": "screening.excluded.reason",
 } | {key: f"declarations.{key}" for key in DECLARATION_FIELDS}
 
 
@@ -142,6 +143,8 @@ def study_yaml(fields: dict[str, str], cohort: Path, kinetics: Path, cutoff: str
             "lymphodepletion": fields["lymphodepletion"],
         },
         "declarations": {key: fields[key] for key in DECLARATION_FIELDS if key in fields},
+        # a reason for exclusion is printed in Results, the flow figure and the data-quality notes
+        "screening": {"excluded": [{"reason": fields.get("screening_reason", "consent withdrawn"), "count": 1}]},
     }
 
 
@@ -172,6 +175,8 @@ STRUCTURAL: dict[str, str] = {
     "redcap.kinetics_events.*": "a REDCap event name, matched against a REDCap export (test_redcap*.py)",
     "not_collected": "contract column names, validated against the contract",
     "analysis.*": "analysis options: numbers, or names validated against the registry's choices",
+    "screening.excluded.column": "an export column a rule of exclusion reads (matched, never printed)",
+    "screening.excluded.values": "values of that column that exclude a row (matched, never printed)",
 }
 
 
@@ -247,6 +252,8 @@ def fill_study(text_of: Callable[[str], str]) -> dict:
                 out[name] = [text_of(path), "Second institution"] if listed else text_of(path)
         if "corresponding" in model.model_fields:
             out["corresponding"] = True
+        if "count" in model.model_fields and "reason" in model.model_fields:
+            out["count"] = 1  # a reason for exclusion needs its count (or a rule)
         return out
 
     return fill(_StudyModel, ())

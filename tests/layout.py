@@ -119,9 +119,16 @@ def pdf_pages(path: Path) -> list[str]:
 
 
 def _row_page(row: list[str], squashed_pages: list[str]) -> int | None:
-    """First page (1-based) on which the row is printed: its cells one after the other."""
-    joined = "".join(squash(c) for c in row)
-    return next((number for number, text in enumerate(squashed_pages, start=1) if joined and joined in text), None)
+    """First page (1-based) on which the row is printed: its cells one after the other; failing
+    that, its first two cells (a cell may differ between the HTML and the PDF, e.g. the STROBE
+    checklist's page column, which only the PDF knows in full): a row not found would not be
+    counted on its page, and a single row left on a page would go unseen."""
+    for cells in (row, row[:2]):
+        joined = "".join(squash(c) for c in cells)
+        found = next((n for n, text in enumerate(squashed_pages, start=1) if joined and joined in text), None)
+        if found is not None:
+            return found
+    return None
 
 
 @dataclass

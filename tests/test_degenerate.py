@@ -333,7 +333,7 @@ def test_no_kinetics_table(degenerate):
     d = degenerate["no_kinetics"]
     assert d.results.counts["n_kinetics_patients"] == 0 and d.results.kinetics_reason
     # one sentence stands for the whole section: no "measured in 0 patients", no empty panels
-    assert _printed(d, f"CAR-T expansion was not analysed: {d.text.kinetics_reason}.")
+    assert _printed(d, f"CAR-T expansion was not analyzed: {d.text.kinetics_reason}.")
     for grouping in ("crs", "icans", "severity", "concurrent", "tocilizumab", "steroids"):
         value = d.text.p("kinetics", grouping)
         assert _not_estimable_with_reason(value) and not _printed(d, value), value

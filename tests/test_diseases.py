@@ -304,7 +304,7 @@ def test_demo_renders(tmp_path, key):
         assert "1.000" not in text  # a p that rounds to 1 prints "p > 0.99"
     # a journal article: abstract, Introduction, Discussion, the course after infusion, the flow;
     # within the journal's default limits, which the render prints
-    for part in ("Abstract", "Introduction", "Key results", "Limitations", "Generalisability", "Course after infusion"):
+    for part in ("Abstract", "Introduction", "Key results", "Limitations", "Generalizability", "Course after infusion"):
         assert part in html, part
     from renderer.journal import count
 

@@ -256,7 +256,7 @@ def test_percentages_written_as_fractions_are_noted_and_reach_the_report(tmp_pat
     assert text.caveats_any and text.flags["caveats"]
     assert text.caveats == (
         f"Every value of bone-marrow blasts is at most 1 ({len(frame)} patients, median {median:g}): percentages "
-        "recorded as fractions, probably (45% as 0.45); the values were analysed as recorded."
+        "recorded as fractions, probably (45% as 0.45); the values were analyzed as recorded."
     )
     assert 'data-caveats="Every value of bone-marrow blasts' in text.journal_marker
 
@@ -304,7 +304,7 @@ def test_a_named_sheet_counts_the_others_in_validate_and_in_the_report(tmp_path)
     assert results_to_dict(results)["data_quality"]["unread_sheets"] == [{"rows": 15, "patients": 15}]
     text = Narrative(results)
     assert text.caveats == (
-        "The export's workbook holds 1 other sheet with the columns of the sheet analysed, which was not read: "
+        "The export's workbook holds 1 other sheet with the columns of the sheet analyzed, which was not read: "
         "15 rows, 15 patient identifiers; patients recorded only there are not in this report."
     )
     assert "Center" not in text.caveats  # a sheet's name may be a center's: never in a document

@@ -216,6 +216,7 @@ def test_map_echoes_export_values_without_letting_them_become_keys(tmp_path):
         "values",
         "product",
         "declarations",
+        "screening",
         "analysis",
     }
     assert parsed["data"]["cutoff"] is None

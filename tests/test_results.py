@@ -212,7 +212,7 @@ def test_narrative_words_follow_the_numbers(results):
     assert text.differ("survival", ("os", "crs")) == (
         "differed significantly" if p < 0.05 else "showed no statistically significant difference"
     )
-    assert text.cutoff == "1 March 2023"
+    assert text.cutoff == "March 2023"  # month and year: the setting never prints a day
 
 
 def test_degenerate_cohort_gives_reasons_not_errors(study):

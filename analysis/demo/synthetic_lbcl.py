@@ -3,7 +3,7 @@
 Neelapu SS, Locke FL, Bartlett NL, et al. Axicabtagene ciloleucel CAR T-cell therapy in
 refractory large B-cell lymphoma. N Engl J Med 2017;377:2531-44. The figures reproduced
 (:data:`TARGETS`) are those of its abstract and are listed in ``data/README.md``; the rest
-(day-30/day-90 responses, dates, baseline details) is modelled, not published per patient.
+(day-30/day-90 responses, dates, baseline details) is modeled, not published per patient.
 ``python -m analysis synthesize --disease lbcl`` writes ``data/lbcl/cohort.csv``.
 """
 

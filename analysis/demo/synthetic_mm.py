@@ -4,7 +4,7 @@ Munshi NC, Anderson LD Jr, Shah N, et al. Idecabtagene vicleucel in relapsed and
 refractory multiple myeloma. N Engl J Med 2021;384:705-16. The figures reproduced
 (:data:`TARGETS`) are those of its abstract and are listed in ``data/README.md``; the
 split of the responses below CR and above PR, MRD-positive versus not assessed, the
-treatment of toxicity, the dates and the baseline details are modelled.
+treatment of toxicity, the dates and the baseline details are modeled.
 ``python -m analysis synthesize --disease mm`` writes ``data/mm/cohort.csv``.
 """
 

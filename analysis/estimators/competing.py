@@ -1,7 +1,7 @@
 """Competing risks among patients in CR: cumulative incidence of relapse and of
 non-relapse mortality (NRM), and Gray's test.
 
-Reproduces R ``cmprsk`` (2.2-11), the reference every haematology paper uses::
+Reproduces R ``cmprsk`` (2.2-11), the reference every hematology paper uses::
 
     fit <- cuminc(ftime = months, fstatus = cause, group = group, cencode = 0)   # rho = 0
     fit$Tests                                   # Gray's statistic, p, df per cause

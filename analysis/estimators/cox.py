@@ -510,7 +510,7 @@ class _EfronData:
     of event times <= t.
 
     ``X``: the n x p covariates (an array, or a sequence of p columns), or ``(pattern, table)``
-    from :func:`covariate_patterns` (no n x p array at all). Covariates are centred (as R);
+    from :func:`covariate_patterns` (no n x p array at all). Covariates are centered (as R);
     the partial likelihood does not change.
     """
 
@@ -1124,7 +1124,7 @@ def _km_transform(time: np.ndarray, event: np.ndarray) -> np.ndarray:
 def zph_score(time, event, X, beta, model: _EfronData | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Score vector u (2p) and information matrix (2p x 2p) of R's ``zph1.c``.
 
-    Columns p+1..2p are the time-weighted covariates g(t) * x, g = centred KM
+    Columns p+1..2p are the time-weighted covariates g(t) * x, g = centered KM
     transform; the first p score entries are ~0 at the MLE (R uses 0). Vectorised on the
     rows of :class:`_EfronData` (patients collapsed by time and covariate values: g
     depends on time only): cumulative sums, memory O(rows p + events p + p^2).

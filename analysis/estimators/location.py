@@ -10,7 +10,7 @@ the discreteness of the exact distribution and the continuity correction):
   ``n_x * n_y`` differences ``x_i - y_j``; the 95% interval runs from the ``q``-th to the
   ``(n_x n_y - q + 1)``-th ordered difference, ``q = qwilcox(0.025, n_x, n_y)`` (1 when 0);
 * **normal approximation** otherwise (ties, or 50 values or more in a sample): the shift
-  ``d`` at which the continuity-corrected, tie-corrected standardised rank-sum statistic of
+  ``d`` at which the continuity-corrected, tie-corrected standardized rank-sum statistic of
   ``x - d`` against ``y`` equals ``±qnorm(0.975)`` (the interval) or, without correction, 0
   (the estimate), each found by R's ``uniroot(tol = 1e-4)`` between ``min(x) - max(y)`` and
   ``max(x) - min(y)``. The root finder is R's own (a port of ``zeroin``,
@@ -98,7 +98,7 @@ def qwilcox(p: float, m: int, n: int) -> int:
 
 
 class _RankSum:
-    """R wilcox.test's ``W(d)`` for two fixed samples: the standardised rank-sum statistic of
+    """R wilcox.test's ``W(d)`` for two fixed samples: the standardized rank-sum statistic of
     ``x - d`` against ``y``, tie-corrected, with or without the continuity correction."""
 
     def __init__(self, x: np.ndarray, y: np.ndarray):

@@ -37,6 +37,7 @@ from analysis.inputs.readers import (
     parse_column,
 )
 from analysis.inputs.rules import days_to_last_followup, plausibility_warnings, schema_violations
+from analysis.inputs.screening import Excluded, Exclusion, RowFilter, drop_excluded_samples
 from analysis.registry.contract import (
     BOOLEAN,
     COHORT_FIELDS,
@@ -117,6 +118,9 @@ class _Loaded:
     absent: tuple[str, ...] = ()  # columns that may be absent and were (Field.may_be_absent)
     not_collected: tuple[str, ...] = ()  # optional columns the file does not have (Field.optional_column)
     others: tuple[OtherSheet, ...] = ()  # the workbook's other sheets holding a table, not read
+    excluded: tuple[Excluded, ...] = ()  # the study file's exclusions, counted (cohort)
+    excluded_ids: frozenset[str] = frozenset()  # patients a rule left out (their kinetics go too)
+    samples_excluded: int = 0  # kinetics rows of those patients, left out
 
 
 def _load(
@@ -130,13 +134,19 @@ def _load(
     sheet: str | None = None,
     source: Source | None = None,
     not_collected: tuple[str, ...] = (),
+    exclusions: tuple[Exclusion, ...] = (),
+    excluded_ids: frozenset[str] = frozenset(),
 ) -> _Loaded:
     """Read and validate one table; file-level problems end the reading early.
 
     ``source``: the table already opened (a part of a REDCap flat export);
     ``not_collected``: optional columns the study file declares not collected (read as
-    absent, whatever the file holds)."""
+    absent, whatever the file holds); ``exclusions``: the study file's reasons for exclusion
+    (:mod:`analysis.inputs.screening`), whose rules leave rows out before they are validated,
+    counted; ``excluded_ids``: patients so left out of the cohort, whose kinetics rows go too."""
     path = Path(path)
+    row_filter = None
+    samples_excluded = [0]
     try:
         if source is None:
             source = open_source(path, sheet=sheet, headers=mapping.headers(fields))
@@ -151,7 +161,15 @@ def _load(
             for f in fields
             if f.kind in (NUMBER, INTEGER) and f.name in positions and f.name not in mapping.values
         }  # mapped cells are read as text
-        parsed = [parse_chunk(chunk, fields, positions, mapping) for chunk in source.chunks(numbers)]
+        chunks = source.chunks(numbers)
+        if exclusions:
+            row_filter = RowFilter(tuple(exclusions), tuple(source.header), mapping.headers(fields))
+            violations = list(violations) + row_filter.violations()
+            chunks = row_filter(chunks)
+        if excluded_ids:
+            id_position = positions.get("patient_id")
+            chunks = drop_excluded_samples(chunks, id_position, set(excluded_ids), samples_excluded)
+        parsed = [parse_chunk(chunk, fields, positions, mapping) for chunk in chunks]
     except InputError as err:
         return _Loaded(None, _with_file(err.violations, path), [])
     violations = list(violations)
@@ -177,7 +195,16 @@ def _load(
     order = {f.name: i for i, f in enumerate(fields)}
     violations.sort(key=lambda v: (v.row is not None, v.row or 0, order.get(v.column, len(order))))
     return _Loaded(
-        frame, _with_file(violations, path), source.comments, tuple(source.notes), absent, uncollected, source.others
+        frame,
+        _with_file(violations, path),
+        source.comments,
+        tuple(source.notes),
+        absent,
+        uncollected,
+        source.others,
+        excluded=() if row_filter is None else row_filter.excluded(),
+        excluded_ids=frozenset() if row_filter is None else frozenset(row_filter.excluded_ids),
+        samples_excluded=samples_excluded[0],
     )
 
 
@@ -244,7 +271,7 @@ def _finish(frame: pd.DataFrame, fields: tuple[Field, ...]) -> pd.DataFrame:
 
 @dataclass(frozen=True, eq=False)
 class Study:
-    """A validated cohort (raw-normalised, not yet prepared) and its kinetics.
+    """A validated cohort (raw-normalized, not yet prepared) and its kinetics.
 
     ``notes`` are for the user, not errors: e.g. which sheet of a workbook holding
     several tables was read, or how a REDCap flat export was split. ``warnings`` are the
@@ -272,6 +299,11 @@ class Study:
     other_sheets: tuple[OtherSheet, ...] = ()
     #: columns of percentages whose every value is at most 1 (fractions, probably)
     fraction_columns: tuple[FractionColumn, ...] = ()
+    #: the study file's reasons for exclusion, counted (:mod:`analysis.inputs.screening`); None:
+    #: the study file does not say (a placeholder in the report), (): it declares none
+    excluded: tuple[Excluded, ...] | None = None
+    #: kinetics samples of patients a rule excluded, left out with them
+    samples_excluded: int = 0
 
 
 def _empty_path(path) -> bool:
@@ -293,6 +325,7 @@ def _cohort(
     source: Source | None = None,
     not_collected: tuple[str, ...] = (),
     profile: Profile | None = None,
+    exclusions: tuple[Exclusion, ...] = (),
 ) -> _Loaded:
     if _empty_path(path):
         return _empty_name("cohort")
@@ -306,6 +339,7 @@ def _cohort(
         mapping=mapping,
         source=source,
         not_collected=not_collected,
+        exclusions=exclusions,
     )
     if loaded.frame is not None and not loaded.violations:
         loaded.violations += _with_file(_followup_violations(loaded.frame), Path(path))
@@ -338,6 +372,7 @@ def _kinetics(
     followup_days: pd.Series | None = None,
     mapping: ColumnMapping = NO_MAPPING,
     source: Source | None = None,
+    excluded_ids: frozenset[str] = frozenset(),
 ) -> _Loaded:
     if _empty_path(path):
         return _empty_name("kinetics")
@@ -349,6 +384,7 @@ def _kinetics(
         cutoff=None,
         mapping=mapping,
         source=source,
+        excluded_ids=excluded_ids,
     )
 
 
@@ -379,6 +415,7 @@ def load_study(
     layout: redcap.Layout | None = None,
     not_collected: tuple[str, ...] | list[str] = (),
     disease: str | None = None,
+    exclusions: tuple[Exclusion, ...] | None = None,
 ) -> Study:
     """Load a cohort and optionally its kinetics; the violations of both files are raised together.
 
@@ -388,7 +425,10 @@ def load_study(
     cohort rows and, when ``layout`` names the kinetics instrument or events and no
     ``kinetics_path`` is given, its kinetics rows (:mod:`analysis.inputs.redcap`).
     ``not_collected``: optional columns the registry does not collect. ``disease``: the
-    disease profile whose contract the cohort follows (default B-ALL).
+    disease profile whose contract the cohort follows (default B-ALL). ``exclusions``: the
+    study file's reasons for exclusion (:mod:`analysis.inputs.screening`): the rows a rule
+    matches are left out before validation and counted (``Study.excluded``), with the kinetics
+    samples of those patients; None: the study file does not declare its exclusions.
     """
     profile = disease_profile(disease)
     fields = profile.fields
@@ -404,7 +444,9 @@ def load_study(
         cohort_source, kinetics_source, split_violations, notes = parts
         if kinetics_source is not None:
             kinetics_path = cohort_path
-    cohort = _cohort(cohort_path, cutoff, sheet, mapping, cohort_source, not_collected, profile)
+    cohort = _cohort(
+        cohort_path, cutoff, sheet, mapping, cohort_source, not_collected, profile, tuple(exclusions or ())
+    )
     violations = _with_file(split_violations, Path(cohort_path)) + list(cohort.violations)
     kinetics = None
     if kinetics_path is not None:
@@ -417,6 +459,7 @@ def load_study(
             None if ids is None else days_to_last_followup(cohort.frame),
             mapping,
             kinetics_source,
+            cohort.excluded_ids,
         )
         violations += kinetics.violations
     unread = tuple(dict.fromkeys(not_collected + cohort.not_collected))
@@ -449,6 +492,8 @@ def load_study(
         disease=profile.key,
         other_sheets=cohort.others + (() if kinetics is None or kinetics_source is not None else kinetics.others),
         fraction_columns=fractions,
+        excluded=None if exclusions is None else cohort.excluded,
+        samples_excluded=0 if kinetics is None else kinetics.samples_excluded,
     )
 
 
@@ -456,7 +501,7 @@ def _fraction_note(f: FractionColumn, path: Path) -> str:
     return (
         f"{path.name}: {f.column}: every value is at most 1 ({f.n} patients, median {f.median:g}, at most "
         f"{f.largest:g}): percentages written as fractions? The column holds percentages (45% is 45, not 0.45); "
-        "the values are analysed as they are"
+        "the values are analyzed as they are"
     )
 
 

@@ -12,7 +12,7 @@ raw (variable names, choice codes) or with labels (field labels, choice labels):
   (baseline, day 30, follow-up), and a sampling visit is an event of its own;
 * ``redcap_data_access_group`` names the record's data access group (the center).
 
-This module recognises those columns (raw names or the labels REDCap writes:
+This module recognizes those columns (raw names or the labels REDCap writes:
 "Repeat Instrument", "Event Name", ...), and splits such an export into the cohort
 (non-repeating rows; a record's rows of every non-kinetics event merged into one) and
 the kinetics table (the rows of the kinetics instrument, or of the sampling events,

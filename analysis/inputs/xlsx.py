@@ -316,7 +316,7 @@ class Percent(float):
 
 def is_percent_format(code: str) -> bool:
     """Whether an Excel number format shows its number as a percentage: a ``%`` outside
-    quoted text, escapes and ``[...]`` (colours, conditions, locales)."""
+    quoted text, escapes and ``[...]`` (colors, conditions, locales)."""
     bare = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code or "")
     return "%" in bare
 
@@ -656,7 +656,7 @@ def _hidden_rows_note(rows: list[int], sheet: _Sheet, path: Path) -> list[str]:
     return [
         f"{path.name}: {n} row{'s' if n != 1 else ''} of sheet '{sheet.title}' {'are' if n != 1 else 'is'} hidden in "
         f"the workbook (filtered out, in a collapsed group, or hidden; rows {listed}) and read like every other "
-        "row: Excel shows fewer rows than are analysed. Delete the rows that are not part of the study from the export."
+        "row: Excel shows fewer rows than are analyzed. Delete the rows that are not part of the study from the export."
     ]
 
 

@@ -250,7 +250,7 @@ def is_invisible(char: str) -> bool:
 
 def identity_key(value: object) -> str:
     """How a patient id or a center name is compared: two spellings are the same when
-    they differ only by Unicode normalisation (NFC/NFD accents, full-width letters and
+    they differ only by Unicode normalization (NFC/NFD accents, full-width letters and
     digits: NFKC), characters that print as nothing (:func:`is_invisible`: zero-width
     space, byte-order mark, soft hyphen, DEL and other controls, variation selectors, the
     combining grapheme joiner, Hangul fillers, the braille blank), case or runs of white

@@ -14,11 +14,11 @@ The study file's ``disease:`` (``b-all``, the default, ``lbcl`` or ``mm``) choos
 - its disease-specific contract columns and cross-column rules (the shared columns —
   identifiers, dates, CRS, ICANS and their treatment — are those of
   :mod:`analysis.registry.contract`, taken by name);
-- the Methods wording keys and the vocabulary ``map`` recognises in an export's headers.
+- the Methods wording keys and the vocabulary ``map`` recognizes in an export's headers.
 
 The B-ALL profile names what the existing report (``report.qmd``) already does and
 changes nothing in it: its contract is :data:`analysis.registry.contract.COHORT_FIELDS`.
-The LBCL and MM profiles are analysed by :mod:`analysis.report.disease_results` and
+The LBCL and MM profiles are analyzed by :mod:`analysis.report.disease_results` and
 rendered by ``report-disease.qmd``.
 """
 

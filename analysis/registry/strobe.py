@@ -80,7 +80,7 @@ STROBE_ITEMS: dict[str, StrobeItem] = {
             "14a", 14, "Descriptive data", "Characteristics of participants, exposures and potential confounders"
         ),
         StrobeItem("14b", 14, "Descriptive data", "Number of participants with missing data for each variable"),
-        StrobeItem("14c", 14, "Descriptive data", "Follow-up time summarised"),
+        StrobeItem("14c", 14, "Descriptive data", "Follow-up time summarized"),
         StrobeItem("15", 15, "Outcome data", "Numbers of outcome events or summary measures over time"),
         StrobeItem(
             "16a",
@@ -88,7 +88,7 @@ STROBE_ITEMS: dict[str, StrobeItem] = {
             "Main results",
             "Unadjusted and confounder-adjusted estimates with their precision; which confounders and why",
         ),
-        StrobeItem("16b", 16, "Main results", "Category boundaries of categorised continuous variables"),
+        StrobeItem("16b", 16, "Main results", "Category boundaries of categorized continuous variables"),
         StrobeItem(
             "16c",
             16,
@@ -106,7 +106,7 @@ STROBE_ITEMS: dict[str, StrobeItem] = {
             "Interpretation",
             "A cautious overall interpretation: objectives, limitations, multiplicity, similar studies",
         ),
-        StrobeItem("21", 21, "Generalisability", "The generalisability (external validity) of the results"),
+        StrobeItem("21", 21, "Generalizability", "The generalizability (external validity) of the results"),
         StrobeItem("22", 22, "Funding", "Source of funding and role of the funders"),
     )
 }
@@ -115,10 +115,12 @@ STROBE_ITEMS: dict[str, StrobeItem] = {
 STROBE_DECLARATIONS: dict[str, tuple[str, ...]] = {
     "1a": ("design",),
     "4": ("design", "registry"),
-    "5": ("setting",),
+    "5": ("setting", "region"),
     "6a": ("eligibility",),
     "7": ("relapse",),
     "11": ("cutoff_rationale",),
+    "13a": ("exclusions",),
+    "13b": ("exclusions",),
     "21": ("setting",),
     "22": ("funding",),
 }

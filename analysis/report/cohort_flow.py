@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.inputs.screening import Excluded
 from analysis.registry.groups import DAYS_PER_MONTH, followed_beyond_assessment
 
 
@@ -60,6 +61,17 @@ class CohortFlow:
     #: died or not followed up beyond the day-30 assessment, not in CR: counted as not in CR
     #: (concepts.RESPONSE_RULE), among not_evaluable
     before_assessment: int = 0
+    #: the study file's reasons for exclusion before the analysis, counted (STROBE 13a/13b):
+    #: None when the study file does not declare them, () when it declares none
+    excluded: tuple[Excluded, ...] | None = None
+    #: patients screened: the infused (analysed) patients and every excluded one
+    screened: int | None = None
+    #: kinetics samples of the patients a rule excluded, left out with them
+    samples_excluded: int = 0
+
+    @property
+    def n_excluded(self) -> int:
+        return sum(e.n for e in self.excluded or ())
 
     @property
     def no_cr_all(self) -> int:
@@ -68,10 +80,17 @@ class CohortFlow:
         return self.no_cr + self.before_assessment
 
 
-def cohort_flow(df: pd.DataFrame, hsct_recorded: bool = True, mrd_collected: bool = True) -> CohortFlow:
+def cohort_flow(
+    df: pd.DataFrame,
+    hsct_recorded: bool = True,
+    mrd_collected: bool = True,
+    excluded: tuple[Excluded, ...] | None = None,
+    samples_excluded: int = 0,
+) -> CohortFlow:
     """Counts of the flow diagram from a prepared cohort (see module docstring);
     ``hsct_recorded``: the cohort table had an hsct_date column; ``mrd_collected``: the
-    registry collects MRD."""
+    registry collects MRD; ``excluded``: the study's exclusions before the analysis, counted
+    (``Study.excluded``; None: not declared)."""
     n = int(len(df))
     cr = df["cr_day30"].astype(bool)
     recorded = ~df["response_evaluable"].astype(bool) if "response_evaluable" in df else pd.Series(False, df.index)
@@ -105,6 +124,9 @@ def cohort_flow(df: pd.DataFrame, hsct_recorded: bool = True, mrd_collected: boo
         response_not_evaluable=int(recorded.sum()),
         mrd_collected=mrd_collected,
         before_assessment=int((~reached & ~recorded).sum()),
+        excluded=None if excluded is None else tuple(excluded),
+        screened=None if excluded is None else n + sum(e.n for e in excluded),
+        samples_excluded=int(samples_excluded),
     )
 
 

@@ -4,10 +4,10 @@ Presentation only, in the style of :mod:`analysis.report.figures` (its :data:`ST
 panel geometry, and its Kaplan–Meier and cumulative-incidence panels); every p-value printed
 follows the report's rule (``p > 0.99``, never ``p = 1.000``:
 :func:`analysis.report.formatting.fmt_p`). The response
-distribution is a stacked bar per toxicity group with one colour per response level:
-a diverging colour-blind-safe scale (ColorBrewer RdBu, reversed: blue for the best
-responses, through grey, to red for progression), so the order of the scale is carried
-by the colours and the report's blue keeps meaning "good/reference".
+distribution is a stacked bar per toxicity group with one color per response level:
+a diverging color-blind-safe scale (ColorBrewer RdBu, reversed: blue for the best
+responses, through gray, to red for progression), so the order of the scale is carried
+by the colors and the report's blue keeps meaning "good/reference".
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _FOUR = ("#2166ac", "#92c5de", "#bababa", "#b2182b")
 
 
 def response_colors(scale: Scale) -> tuple[str, ...]:
-    """One colour per level of the scale, best first."""
+    """One color per level of the scale, best first."""
     if len(scale.levels) == 4:
         return _FOUR
     if len(scale.levels) == 7:

@@ -16,7 +16,7 @@ Headings may carry ``strobe="6a 6b"``: the STROBE items the section meets
 item is only partly met. Inside a section, an empty span ``[]{.strobe items="12c"}`` marks
 the very sentence (or, alone in its paragraph after a figure or table, with
 ``display="fig-flow"``, the display) that meets an item: the checklist then points to its
-page. The Lua filter ``filters/strobe-anchors.lua`` turns it into an invisible labelled
+page. The Lua filter ``filters/strobe-anchors.lua`` turns it into an invisible labeled
 heading ``<strobe-12c>`` in the PDF (both renderers run it), whose page the renderers pass
 on as they pass the headings'.
 """

@@ -480,6 +480,9 @@ def _competing_and_landmark_dict(results: Results) -> dict[str, Any]:
     }
     if results.cohort_flow is not None:
         out["cohort_flow"] = dataclasses.asdict(results.cohort_flow)
+        if results.cohort_flow.excluded is None:  # null with its reason, as every null
+            why = "the study file does not declare the patients screened and excluded (screening: excluded)"
+            out["cohort_flow"]["excluded_reason"] = out["cohort_flow"]["screened_reason"] = why
     out["not_collected"] = list(results.not_collected)
     if results.data_quality is not None:
         quality = results.data_quality

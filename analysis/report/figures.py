@@ -9,13 +9,13 @@ Conventions:
 * One style (:data:`STYLE`), applied by :func:`_new_figure` to every figure.
   Panels are drawn at their print size (:data:`PANEL_SIZE`, one panel of a
   two-column layout) so the 8–9 pt fonts are 8–9 pt on paper.
-* Colours carry one meaning each, throughout the report (:data:`MEANING_COLORS`,
+* Colors carry one meaning each, throughout the report (:data:`MEANING_COLORS`,
   :func:`group_color`): the reference group (no toxicity, no treatment, the
   patients without concurrent CRS and ICANS) is always the same blue; toxicity
-  is drawn on one sequential colour-blind-safe scale, light to dark with
+  is drawn on one sequential color-blind-safe scale, light to dark with
   severity (grade 1–2, any grade, grade ≥3); treatment of toxicity has its own
-  colour. Kaplan–Meier CI bands, bars, points and the forest plot use the
-  same colours.
+  color. Kaplan–Meier CI bands, bars, points and the forest plot use the
+  same colors.
 * Axes geometry is fixed in inches rather than left to an automatic layout,
   so panels of one figure line up when placed side by side.
 * Figures are created without pyplot (no global figure registry), so building
@@ -41,8 +41,8 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MultipleL
 from analysis.estimators.comparisons import Comparison, ResponseComparison
 from analysis.estimators.survival import SurvivalComparison
 from analysis.registry.concepts import ENDPOINTS, RESPONSES, TESTS
-from analysis.registry.groups import GROUPINGS
-from analysis.report.formatting import and_list, fmt_count, fmt_p, fmt_tick
+from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS
+from analysis.report.formatting import fmt_count, fmt_p, fmt_tick
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -92,7 +92,7 @@ STYLE: dict[RcKeyType, Any] = {
 
 
 def level_color(position: int) -> str:
-    """Okabe–Ito colour by position (cycling): the fallback for a level with no meaning below."""
+    """Okabe–Ito color by position (cycling): the fallback for a level with no meaning below."""
     return OKABE_ITO[position % len(OKABE_ITO)]
 
 
@@ -154,7 +154,7 @@ def level_meaning(grouping: str | None, key: str) -> str | None:
 
 
 def group_color(grouping: str | None, key: str, fallback_position: int = 0) -> str:
-    """The colour of a level's meaning; Okabe–Ito by position for a level without one."""
+    """The color of a level's meaning; Okabe–Ito by position for a level without one."""
     meaning = level_meaning(grouping, key)
     return MEANING_COLORS[meaning] if meaning else level_color(fallback_position)
 
@@ -217,7 +217,7 @@ def _test_name(test: str | None) -> str:
 def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None) -> Figure:
     """Figure 1 panel: CR and MRD-negative CR rates (%) per level with exact 95% CIs.
 
-    Bars are grouped by response and coloured by level; each bar carries its
+    Bars are grouped by response and colored by level; each bar carries its
     "responders/patients" count under it (:func:`_count_layout`: on one line, on two
     lines when a registry's counts are too wide, turned upright when even that does not
     fit); the p-value of each response sits on a bracket over its group. Rates are on the
@@ -400,7 +400,7 @@ def km_plot(
     from the date of CR).
 
     ``ci``: shade each curve's pointwise 95% CI (R ``survfit``'s log CI, as computed in
-    :mod:`analysis.estimators.survival`) in the curve's colour; by default on for panels of one or
+    :mod:`analysis.estimators.survival`) in the curve's color; by default on for panels of one or
     two groups and off for more, where overlapping bands would hide the curves.
 
     Draws only the aggregated step points of each ``KMSummary.curve``, so its cost
@@ -601,17 +601,21 @@ def _risk_table(ax, comparison: SurvivalComparison, shown, colors, x_right: floa
 # --------------------------------------------------------------------------- Figure 4
 
 
-def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
+def peak_strip(comparison: Comparison, values: pd.DataFrame, same_as: str | None = None) -> Figure:
     """Figure 4 panel: peak CAR copies per µg DNA per level on a log axis.
 
     ``values`` has one row per patient with columns ``level`` (level key) and
     ``peak_copies``; points are jittered deterministically, the black bar is the
     level's median from ``comparison``. Peaks of 0 (no detectable CAR) cannot sit
-    on a log axis and are drawn on a floor line labelled "0".
+    on a log axis and are drawn on a floor line labeled "0".
 
     A level with more than :data:`MAX_STRIP_POINTS` patients (a registry) is drawn with
     that many points at evenly spaced quantiles of its values (deterministic, the whole
     range kept), and the panel says so; medians and the test always use every patient.
+
+    ``same_as``: the letter of an earlier panel whose groups hold the same patients (the same
+    comparison under other names): the panel is drawn all the same, with its own labels and
+    colors of meaning, and says so under its p-value.
     """
     grouping = comparison.grouping
     shown = [(i, lv) for i, lv in enumerate(comparison.levels) if lv.n > 0]
@@ -669,7 +673,7 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
     # labelled one (a point below an unlabelled minor tick cannot be read); zeros sit below it
     bottom = floor if has_zero else 10 ** math.floor(math.log10(low_value))
     decades = max(math.log10(top_value) - math.log10(bottom), 1.0)
-    headroom = 0.27 if thinned else 0.15  # room for the note on thinned points
+    headroom = 0.27 if thinned or same_as else 0.15  # room for the note on thinned points / the twin
     ax.set_ylim(bottom / 10 ** (0.06 * decades), top_value * 10 ** (headroom * decades))
     ax.yaxis.set_major_locator(LogLocator(base=10, numticks=12))
     ax.yaxis.set_minor_formatter(NullFormatter())
@@ -687,7 +691,8 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame) -> Figure:
     ax.text(
         0.5,
         0.98,
-        f"{test} {fmt_p(comparison.result.p, comparison.result.reason)}".strip(),
+        f"{test} {fmt_p(comparison.result.p, comparison.result.reason)}".strip()
+        + (f"\nthe same patients as panel ({same_as})" if same_as else ""),
         transform=ax.transAxes,
         ha="center",
         va="top",
@@ -764,10 +769,10 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
     ``profile`` (:func:`analysis.estimators.kinetics.kinetics_profile`) has columns ``level``
     (level key), ``day`` (the visit's nominal day), ``within`` (its half-width; optional),
     ``n``, ``median``, ``q1``, ``q3``. Visits are equally spaced along the x axis (the
-    windows are of unequal width: a time axis would crowd the first weeks), each labelled
+    windows are of unequal width: a time axis would crowd the first weeks), each labeled
     with its nominal day and window. The levels are side by side within a visit. Zeros (no
     detectable CAR, e.g. lost persistence) cannot sit on a log axis: a median of 0 is an open
-    point on a floor line labelled "0" below a break in the y axis, never joined to the
+    point on a floor line labeled "0" below a break in the y axis, never joined to the
     points above it (the median's line runs only between visits whose median is above 0), and
     an interquartile bar whose lower quartile is 0 is dashed down to the break, so that no
     line crosses the break and the loss of CAR-T cells stays visible.
@@ -916,7 +921,7 @@ def forest_plot(cox) -> Figure:
     first endpoint's model; every endpoint's model has the same terms).
 
     The reference row of the exposure (the CRS/ICANS group) is marked by an open diamond at
-    HR 1 and the word "Reference"; the exposure's terms take the colours of their groups
+    HR 1 and the word "Reference"; the exposure's terms take the colors of their groups
     (:data:`MEANING_COLORS`), the other covariates are black. A term that is not estimable
     says so at HR 1. The joint p of the CRS/ICANS group is printed on its header row.
     """
@@ -1053,38 +1058,15 @@ CIF_AXIS_LABELS = {
 
 def peak_strips(results, groupings: Sequence[str]) -> list[Figure]:
     """Figure 4's panels, one per grouping (:func:`peak_strip`); a grouping that divides the
-    patients with kinetics into the groups of an earlier panel is the same comparison and
-    gets :func:`same_split_panel` instead of a second copy of that panel."""
+    patients with kinetics into the groups of an earlier panel is the same comparison: its
+    panel is drawn with its own groups' names and says which panel holds the same patients
+    (a text-only panel in its place told the reader nothing the data could show)."""
     panels = []
     for i, grouping in enumerate(groupings):
         twin = results.kinetics_same_split(grouping, groupings[:i])
-        if twin:
-            letter = "abcdefghijklmnopqrstuvwxyz"[groupings.index(twin)]
-            pairs = results.kinetics_level_pairs(grouping, twin)
-            panels.append(same_split_panel(results.kinetics_peak[grouping], results.kinetics_peak[twin], pairs, letter))
-        else:
-            panels.append(peak_strip(results.kinetics_peak[grouping], results.kinetics_values(grouping)))
+        letter = "abcdefghijklmnopqrstuvwxyz"[groupings.index(twin)] if twin else None
+        panels.append(peak_strip(results.kinetics_peak[grouping], results.kinetics_values(grouping), same_as=letter))
     return panels
-
-
-def same_split_panel(comparison: Comparison, twin: Comparison, pairs, panel: str) -> Figure:
-    """A panel of Figure 4 whose groups are, among the patients with kinetics, those of an
-    earlier panel (``twin``, drawn as panel ``panel``; ``pairs``: (level, twin's level) holding
-    the same patients): the same comparison is not drawn twice; the panel says which groups
-    are the same."""
-    mine = {lv.key: lv for lv in comparison.levels}
-    theirs = {lv.key: lv for lv in twin.levels}
-    same = and_list(
-        f"“{level_label(comparison.grouping, a, mine[a].label)}” ({fmt_count(mine[a].n)}) is "
-        f"“{level_label(twin.grouping, b, theirs[b].label)}”"
-        for a, b in pairs
-        if a in mine and b in theirs
-    )
-    total = sum(lv.n for lv in comparison.levels)
-    return _not_estimable_panel(
-        f"Among the {fmt_count(total)} patients with kinetics, the group {same} of panel ({panel}): "
-        "the same comparison, not drawn twice."
-    )
 
 
 def _not_estimable_panel(message: str, size: tuple[float, float] = PANEL_SIZE) -> Figure:
@@ -1263,16 +1245,31 @@ class FlowCanvas:
                 self.box(side_left, y_side, side, ha="left")
 
 
+def _screening_boxes(flow) -> tuple[str, str] | None:
+    """The flow's first stage when the study declares reasons for exclusion: the screened
+    patients' box and the box of the excluded, one line per reason with its count (a reason of
+    the study file wrapped at 34 characters); None when none is declared."""
+    if not flow.excluded:
+        return None
+    lines = [f"Excluded\nn = {fmt_count(flow.n_excluded)}"]
+    for e in flow.excluded:
+        reason = e.reason.replace("$", r"\$")  # the study file's words: never matplotlib's math
+        lines.append("\n".join(textwrap.wrap(f"{reason}: {fmt_count(e.n)}", 34)))
+    return f"Screened\nn = {fmt_count(flow.screened)}", "\n".join(lines)
+
+
 def flow_diagram(flow) -> Figure:
     """Cohort flow (an :class:`analysis.report.cohort_flow.CohortFlow`): infused -> evaluable at
     day 30 -> CR -> MRD-negative CR on the main axis, exclusions to the right, and the
     outcome of the MRD-negative CR patients at the bottom (all patients in CR in brackets); when
     transplants were recorded, a dashed note of the allogeneic HSCTs in CR beside MRD-negative CR."""
     lift = 0.0 if flow.hsct_in_cr is None else 0.45  # room for the HSCT note below MRD-negative CR
-    fig = _new_figure((6.6, 4.6 + lift))
-    ax = _axes(fig, 0.05, 0.05, 6.5, 4.5 + lift)  # one data unit = one inch
+    screening = _screening_boxes(flow)
+    top = 0.0 if screening is None else max(0.95, 2 * FlowCanvas.half(screening[1]) + 0.35)
+    fig = _new_figure((6.6, 4.6 + lift + top))
+    ax = _axes(fig, 0.05, 0.05, 6.5, 4.5 + lift + top)  # one data unit = one inch
     ax.set_xlim(0, 6.5)
-    ax.set_ylim(0, 4.5 + lift)
+    ax.set_ylim(0, 4.5 + lift + top)
     ax.set_axis_off()
     canvas = FlowCanvas(ax)
     box, arrow, pad = canvas.box, canvas.arrow, FlowCanvas.PAD
@@ -1292,8 +1289,9 @@ def flow_diagram(flow) -> Figure:
     if flow.mrd_not_assessed_cr:  # "not done" is counted apart, never as positive or negative
         mrd_side += f"\nMRD not assessed\nn = {fmt_count(flow.mrd_not_assessed_cr)}"
         mrd_box += f"\n(MRD assessed in {fmt_count(flow.cr - flow.mrd_not_assessed_cr)}\nof {fmt_count(flow.cr)} in CR)"
+    infused = "Infused and analyzed" if screening is not None else "Infused"
     rows = [
-        (4.15 + lift, f"Infused\nn = {fmt_count(flow.infused)}", not_assessed),
+        (4.15 + lift, f"{infused}\nn = {fmt_count(flow.infused)}", not_assessed),
         (3.2 + lift, f"Assessed at day 30\nn = {fmt_count(flow.evaluable)}", f"Not in CR\nn = {fmt_count(flow.no_cr)}"),
         (2.25 + lift, f"{RESPONSES['cr'].label}\nn = {fmt_count(flow.cr)}", mrd_side),
         (1.3 + lift, mrd_box, None),
@@ -1301,6 +1299,8 @@ def flow_diagram(flow) -> Figure:
     if not flow.mrd_collected:  # the registry does not collect MRD: the flow ends at CR
         rows = rows[:2] + [(2.25 + lift, rows[2][1], None)]
 
+    if screening is not None:  # STROBE 13a/13b: screened -> excluded with reasons -> analysed
+        rows = [(4.15 + lift + top, screening[0], screening[1]), *rows]
     canvas.stages(rows, main_x, side_left)
     half = FlowCanvas.half
     outcomes = [
@@ -1363,15 +1363,30 @@ SWIMMER_MARKERS = {
 SWIMMER_EARLY_DAYS = 56
 
 
+#: Resolution of the swimmer plot after its expanded first weeks, in months: a patient's
+#: exact event day is not shown (the first weeks are drawn to the whole day since infusion).
+SWIMMER_LATE_ROUNDING = 1.0
+
+
+def _swimmer_binned(months: np.ndarray, split: float) -> np.ndarray:
+    """Swimmer times as drawn: whole days since infusion up to ``split`` months (the expanded
+    first panel), else the nearest :data:`SWIMMER_LATE_ROUNDING` months, never back into
+    the first panel; NaN stays NaN."""
+    months = np.asarray(months, dtype=float)
+    days = np.round(months * DAYS_PER_MONTH) / DAYS_PER_MONTH
+    late = np.round(months / SWIMMER_LATE_ROUNDING) * SWIMMER_LATE_ROUNDING
+    late = np.maximum(late, np.nextafter(split, np.inf))
+    return np.where(months > split, late, days)
+
+
 def swimmer_plot(timelines) -> Figure:
     """Swimmer plot of the per-patient timelines (an
-    :class:`analysis.report.cohort_flow.Timelines`): one unlabelled bar per patient from
+    :class:`analysis.report.cohort_flow.Timelines`): one unlabeled bar per patient from
     infusion to death (black square) or last follow-up (arrow), ordered by follow-up,
     with CRS and ICANS onset, CR and relapse marked. The first :data:`SWIMMER_EARLY_DAYS`
     days, when CRS and ICANS begin (onsets measured in days), have a panel of their own in
     days, left of a break; the rest of follow-up is in months. When the cohort was
     thinned, a note above the plot says how many patients are shown."""
-    from analysis.registry.groups import DAYS_PER_MONTH
 
     n = timelines.shown
     if n == 0:
@@ -1383,8 +1398,8 @@ def swimmer_plot(timelines) -> Figure:
     legend_rows = 2 if has_hsct else 1  # seven entries do not fit on one line of the text width
     width, left, right, bottom, top = 6.6, 0.35, 0.15, 0.45, 0.45 + note_h + 0.16 * (legend_rows - 1)
     fig = _new_figure((width, bottom + main_h + top))
-    x_max = float(np.nanmax(timelines.follow_up)) if n else 1.0
     split = SWIMMER_EARLY_DAYS / DAYS_PER_MONTH  # months
+    x_max = float(np.nanmax(_swimmer_binned(timelines.follow_up, split))) if n else 1.0
     two_panels = x_max > split * 1.5
     gap = 0.12
     usable = width - left - right
@@ -1392,14 +1407,17 @@ def swimmer_plot(timelines) -> Figure:
     ax_early = _axes(fig, left, bottom, early_w, main_h)
     ax_late = _axes(fig, left + early_w + gap, bottom, usable - early_w - gap, main_h) if two_panels else None
     y = np.arange(n)
-    fu_days = timelines.follow_up * DAYS_PER_MONTH
+    # no patient's exact event day beyond the first weeks: times there are drawn to the nearest
+    # month (SWIMMER_LATE_ROUNDING), the first weeks to the whole day (the caption says so)
+    follow_up = _swimmer_binned(timelines.follow_up, split)
+    fu_days = follow_up * DAYS_PER_MONTH
     ax_early.barh(y, np.minimum(fu_days, SWIMMER_EARLY_DAYS), height=0.62, color="#d9d9d9", edgecolor="none", zorder=1)
     ax_early.set_xlim(0, SWIMMER_EARLY_DAYS if two_panels else max(x_max * DAYS_PER_MONTH * 1.04, 1.0))
     if ax_late is not None:
-        late = timelines.follow_up > split
+        late = follow_up > split
         ax_late.barh(
             y[late],
-            timelines.follow_up[late] - split,
+            follow_up[late] - split,
             left=split,
             height=0.62,
             color="#d9d9d9",
@@ -1411,7 +1429,7 @@ def swimmer_plot(timelines) -> Figure:
 
     def draw(x_months, **style):
         """Plot points (months) in the panel their time falls in (days in the first)."""
-        x_months = np.asarray(x_months, dtype=float)
+        x_months = _swimmer_binned(np.asarray(x_months, dtype=float), split)
         keep = ~np.isnan(x_months)
         early = keep & ((x_months <= split) | (ax_late is None))
         ax_early.plot(x_months[early] * DAYS_PER_MONTH, y[early] if early.size == n else y[:0], **style)

@@ -29,7 +29,9 @@ Conventions (the same everywhere in the report):
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 NOT_ESTIMABLE = "not estimable"
@@ -44,6 +46,7 @@ __all__ = [
     "fmt_hr",
     "fmt_hr_ci",
     "fmt_median_range",
+    "fmt_month",
     "fmt_months",
     "fmt_n_of",
     "fmt_number",
@@ -56,6 +59,9 @@ __all__ = [
     "fmt_signed",
     "fmt_tick",
     "is_missing",
+    "number_words",
+    "sentence_start",
+    "sentences_starting_with_numeral",
     "shared_decimals",
 ]
 
@@ -295,6 +301,12 @@ def fmt_date(day) -> str:
     return f"{day.day} {day.strftime('%B %Y')}"
 
 
+def fmt_month(value) -> str:
+    """A month as a reader writes it, never a day: '2016-05' (or a date) -> 'May 2016'."""
+    day = dt.date.fromisoformat(f"{value}-01") if isinstance(value, str) else value
+    return day.strftime("%B %Y")
+
+
 def fmt_months(x, missing: str = NOT_ESTIMABLE) -> str:
     """``38.27`` -> ``"38.3 months"`` (one decimal)."""
     if is_missing(x):
@@ -308,3 +320,64 @@ def and_list(items) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen"
+).split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def number_words(n: int) -> str:
+    """A whole number in words, as US journals spell it at the start of a sentence (no 'and'):
+    ``15`` -> 'fifteen', ``93`` -> 'ninety-three', ``139`` -> 'one hundred thirty-nine',
+    ``1204`` -> 'one thousand two hundred four'."""
+    if n < 0:
+        return "minus " + number_words(-n)
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _TENS[tens] + ("-" + _ONES[ones] if ones else "")
+    for size, name in ((10**9, "billion"), (10**6, "million"), (1000, "thousand"), (100, "hundred")):
+        if n >= size:
+            high, rest = divmod(n, size)
+            return f"{number_words(high)} {name}" + (f" {number_words(rest)}" if rest else "")
+    raise AssertionError(n)  # pragma: no cover
+
+
+_LEADING_COUNT = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)(?![\d.,]\d)")
+
+
+def sentence_start(text: str) -> str:
+    """Text that begins a sentence: a leading whole number is spelt out and capitalised, as
+    journals forbid a sentence beginning with a numeral (``'15 of 93 (16.1%) patients'`` ->
+    ``'Fifteen of 93 (16.1%) patients'``, ``'1,204 patients'`` -> ``'One thousand two hundred
+    four patients'``); any other text gets a capital first letter. A leading decimal
+    (``'5.6 months'``) cannot be spelt: the sentence must be reordered, which
+    :func:`starts_with_numeral` lets a test find."""
+    text = str(text)
+    m = _LEADING_COUNT.match(text)
+    if m:
+        words = number_words(int(m.group(1).replace(",", "")))
+        return words[:1].upper() + words[1:] + text[m.end() :]
+    return text[:1].upper() + text[1:]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=\S)")
+
+
+def sentences_starting_with_numeral(paragraph: str) -> list[str]:
+    """The sentences of a paragraph of prose that begin with a digit (journals forbid them):
+    a sentence begins at the paragraph's start or after '.', '?' or '!' and a space; an
+    abbreviation such as 'vs.' or 'e.g.' followed by a number is not a sentence end."""
+    found = []
+    starts = [0] + [m.end() for m in _SENTENCE_END.finditer(paragraph)]
+    for start in starts:
+        before = paragraph[max(0, start - 6) : start].rstrip()
+        if start and re.search(r"(?:\b(?:vs|e\.g|i\.e|no|ref|approx|Fig|cf)\.)$", before, flags=re.IGNORECASE):
+            continue
+        if paragraph[start : start + 1].isdigit():
+            found.append(paragraph[start : start + 60])
+    return found

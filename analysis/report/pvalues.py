@@ -361,7 +361,7 @@ def _label(parts: list[Any], names: Mapping[str, str] | None = None) -> str:
 
 def _walk(value: Any, path: tuple, parts: list[Any], seen: set[int], out: list, method: str | None = None) -> None:
     """Append (path, label parts, test, p) for every reported p-value below ``value``;
-    ``method``: the test a Firth-penalised model's p-values come from (set on the way down)."""
+    ``method``: the test a Firth-penalized model's p-values come from (set on the way down)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         if id(value) in seen:
             return

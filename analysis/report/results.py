@@ -252,6 +252,9 @@ def _counts(df: pd.DataFrame, kinetics: pd.DataFrame | None) -> dict[str, int]:
         "n_kinetics_samples": 0 if kinetics is None else int(len(kinetics)),
         "first_infusion_year": int(df["infusion_date"].dt.year.min()),
         "last_infusion_year": int(df["infusion_date"].dt.year.max()),
+        # months, never days (the setting of Methods and the abstract: STROBE 5)
+        "first_infusion_month": df["infusion_date"].min().strftime("%Y-%m"),
+        "last_infusion_month": df["infusion_date"].max().strftime("%Y-%m"),
     }
 
 
@@ -404,7 +407,14 @@ def compute_results(study, **options) -> Results:
             for column in model.covariates
             if is_continuous(column)
         },
-        **_competing_and_landmark(df, landmark_day, hsct_recorded, not_collected),
+        **_competing_and_landmark(
+            df,
+            landmark_day,
+            hsct_recorded,
+            not_collected,
+            getattr(study, "excluded", None),
+            getattr(study, "samples_excluded", 0),
+        ),
         centers=center_supplement(df, plan["min_cell_size"], model),
         plan=plan,
         model=model,
@@ -456,7 +466,12 @@ LANDMARK_REPORTED = ("crs", "icans")
 
 
 def _competing_and_landmark(
-    df: pd.DataFrame, landmark_day: int | None, hsct_recorded: bool = True, not_collected: tuple[str, ...] = ()
+    df: pd.DataFrame,
+    landmark_day: int | None,
+    hsct_recorded: bool = True,
+    not_collected: tuple[str, ...] = (),
+    excluded=None,
+    samples_excluded: int = 0,
 ) -> dict[str, Any]:
     day = OPTIONS["landmark_day"].default if landmark_day is None else int(landmark_day)
     in_cr = competing_frame(df)  # the same patients and times for every grouping
@@ -467,7 +482,7 @@ def _competing_and_landmark(
         "competing": competing,
         "landmark": landmark,
         "landmark_day": day,
-        "cohort_flow": cohort_flow(df, hsct_recorded, "mrd_negative" not in not_collected),
+        "cohort_flow": cohort_flow(df, hsct_recorded, "mrd_negative" not in not_collected, excluded, samples_excluded),
         "swimmer": swimmer_timelines(df),
     }
 

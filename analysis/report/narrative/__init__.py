@@ -8,7 +8,7 @@ that depend on them.
 The sentences themselves live in ``sections/*.qmd``, where an editor sees them. This
 package gives them numbers, verdict phrases and facts to choose wording from:
 ``text.choose(condition, "words if yes", "words if no")`` picks one of two wordings
-written in the section, and ``text.tests(...)`` summarises a family of tests (how many,
+written in the section, and ``text.tests(...)`` summarizes a family of tests (how many,
 whether any is significant, which).
 
 :class:`Narrative` (``text`` in the report) is one object assembled from families, each in

@@ -6,6 +6,7 @@ from analysis.report.formatting import (
     NOT_ESTIMABLE,
     fmt_count,
     fmt_count_noun,
+    fmt_count_pct,
     fmt_median_range,
     fmt_n_of,
     row_decimals,
@@ -37,6 +38,12 @@ class Counts(Part):
         """A count with its denominator: ``text.n_of("n_crs")`` -> '76 of 93 (81.7%)';
         ``text.n_of("n_concurrent", "n_icans")`` for another denominator."""
         return fmt_n_of(self._count(key), self._count(denominator))
+
+    def n_pct(self, key: str, denominator: str = "n_patients") -> str:
+        """A count with its percentage, where the sentence names the denominator once (the
+        abstract: 'Of 93 patients, CRS developed in 76 (81.7%)'): ``text.n_pct("n_crs")`` -> '76 (81.7%)'."""
+        k, n = self._count(key), self._count(denominator)
+        return fmt_count_pct(k, 100.0 * k / n if n else None, missing=NOT_ESTIMABLE)
 
     def median_range(self, name: str, unit: str = "") -> str:
         """Median (range) of a descriptive distribution (onset days, doses, age):

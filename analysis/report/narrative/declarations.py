@@ -10,9 +10,7 @@ import yaml
 from analysis.demo.reproduction import ReproductionTable, reproduce_results
 from analysis.inputs.usertext import MarkdownText
 from analysis.report.export import results_to_dict
-from analysis.report.formatting import (
-    fmt_date,
-)
+from analysis.report.formatting import fmt_month
 from analysis.report.narrative.manuscript import Manuscript
 
 
@@ -24,7 +22,7 @@ class Declarations(Manuscript):
         ``cartox.mrd`` (the registry collects MRD), ``cartox.not_collected`` (it does not
         collect an optional column), ``cartox.not_done`` (an assessment was not done),
         ``cartox.reproduction``, ``cartox.synthetic``: the notice of report.qmd; ``cartox.hsct``:
-        transplants after CAR-T were recorded and analysed; ``cartox.placeholders``; ``cartox.astct``:
+        transplants after CAR-T were recorded and analyzed; ``cartox.placeholders``; ``cartox.astct``:
         ASTCT grading, cited)."""
         flags = {"cartox": self.flags}
         if self.settings is None:
@@ -73,8 +71,9 @@ class Declarations(Manuscript):
 
     @property
     def cutoff(self) -> str:
-        """The data cut-off as a reader writes it: '1 March 2023'."""
-        return fmt_date(self.results.cutoff)
+        """The month of the data cut-off: 'March 2023' (month and year, as every date of the
+        setting; the day is the study file's)."""
+        return fmt_month(self.results.cutoff)
 
     @cached_property
     def reproduction(self) -> ReproductionTable:

@@ -1,4 +1,4 @@
-"""CAR-T kinetics: whether expansion was analysed, why not, its family of tests, the
+"""CAR-T kinetics: whether expansion was analyzed, why not, its family of tests, the
 Cmax/Tmax/AUC(0–28) summaries with their Hodges–Lehmann effects, how the AUCs were obtained
 and the visit windows of the profiles."""
 
@@ -25,8 +25,8 @@ class Kinetics(Verdicts):
     @property
     def kinetics_reason(self) -> str:
         """Why there is no kinetics analysis ('' when there is one):
-        ``CAR-T expansion was not analysed: `{python} text.kinetics_reason`.`` ->
-        'CAR-T expansion was not analysed: no CAR-T kinetics table was supplied.'"""
+        ``CAR-T expansion was not analyzed: `{python} text.kinetics_reason`.`` ->
+        'CAR-T expansion was not analyzed: no CAR-T kinetics table was supplied.'"""
         if self.has_kinetics:
             return ""
         return self.results.kinetics_reason or NO_KINETICS_REASON

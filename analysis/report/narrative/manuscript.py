@@ -21,6 +21,7 @@ from analysis.inputs import usertext
 from analysis.inputs.studyfile import Declarations, JournalLimits
 from analysis.inputs.usertext import MarkdownText
 from analysis.report.documents import MANUSCRIPT, PROJECT_DIR, SUPPLEMENT, Documents, documents
+from analysis.report.formatting import fmt_count, fmt_count_noun, fmt_month
 from analysis.report.narrative.parts import Part
 from analysis.report.strobe import ChecklistRow, checklist
 
@@ -37,7 +38,8 @@ def _placeholder(what: str) -> MarkdownText:
 DECLARATION_NAMES = {
     "design": "the study design (study file: declarations: design)",
     "registry": "the data source or registry (declarations: registry)",
-    "setting": "the setting: countries and kind of centers (declarations: setting)",
+    "setting": "the setting: the kind of centers (declarations: setting)",
+    "region": "the country or region of the centers (declarations: region)",
     "eligibility": "the eligibility criteria (declarations: eligibility)",
     "relapse": "the definition of relapse (declarations: relapse)",
     "ethics": "the ethics committee and approval number (declarations: ethics_committee, ethics_approval)",
@@ -46,7 +48,11 @@ DECLARATION_NAMES = {
     "conflicts": "the conflicts of interest, or that there are none (declarations: conflicts)",
     "data_availability": "where and on what terms the data are available (declarations: data_availability)",
     "cutoff_rationale": "why each covariate entered at a cut-off is cut there (declarations: cutoff_rationale)",
+    "exclusions": "the patients screened and not analyzed, with the reasons (screening: excluded)",
 }
+
+#: Declarations that are not a phrase of ``declarations:`` (printed by their own helpers).
+_NOT_PHRASES = ("ethics", "exclusions")
 
 
 class Manuscript(Part):
@@ -144,6 +150,8 @@ class Manuscript(Part):
             raise KeyError(f"unknown declaration {key!r}; the declarations are: {', '.join(DECLARATION_NAMES)}")
         if key == "ethics":
             return self.ethics
+        if key == "exclusions":
+            return self.exclusions
         value = getattr(self._declared, key)
         if value and value.strip():
             return usertext.styled(value.strip())
@@ -151,12 +159,12 @@ class Manuscript(Part):
 
     @property
     def design(self) -> MarkdownText:
-        """The declared design as a phrase: 'retrospective multicentre cohort study' (or its placeholder)."""
+        """The declared design as a phrase: 'retrospective multicenter cohort study' (or its placeholder)."""
         return self.declared("design")
 
     @property
     def Design(self) -> MarkdownText:  # noqa: N802 (the capitalised form, as a sentence begins)
-        """The design at the start of a sentence: 'Retrospective multicentre cohort study'."""
+        """The design at the start of a sentence: 'Retrospective multicenter cohort study'."""
         value = (self._declared.design or "").strip()
         if not value:
             return self.design
@@ -164,10 +172,48 @@ class Manuscript(Part):
 
     @property
     def infusion_period(self) -> str:
-        """The years of infusion, computed from the data: 'between 2016 and 2022' ('in 2021')."""
+        """The months of the first and last infusion, computed from the data (month and year,
+        never a day): 'between May 2016 and December 2022' ('in May 2021'); the years where the
+        results have no months."""
         c = self.results.counts
-        first, last = c["first_infusion_year"], c["last_infusion_year"]
+        months = c.get("first_infusion_month"), c.get("last_infusion_month")
+        if months[0] is None or months[1] is None:
+            first, last = str(c["first_infusion_year"]), str(c["last_infusion_year"])
+        else:
+            first, last = fmt_month(months[0]), fmt_month(months[1])
         return f"in {first}" if first == last else f"between {first} and {last}"
+
+    @property
+    def exclusions_declared(self) -> bool:
+        """Whether the study file says which screened patients were not analyzed (``screening:
+        excluded``, an empty list included)."""
+        return self.results.cohort_flow is not None and self.results.cohort_flow.excluded is not None
+
+    @property
+    def exclusions(self) -> MarkdownText:
+        """The screened patients and those excluded before the analysis, with the reasons
+        (STROBE 13a/13b), as a sentence: 'Of the 101 patients screened, 8 were excluded (did
+        not meet the eligibility criteria, 4; product not infused, 4) and 93 infused patients
+        were analyzed.'; 'No screened patient was declared excluded before the analysis, so
+        all 93 infused patients were analyzed.'; or the visible placeholder when the study file
+        does not say."""
+        flow = self.results.cohort_flow
+        if flow is None or flow.excluded is None:
+            return _placeholder(DECLARATION_NAMES["exclusions"])
+        infused = flow.infused
+        analyzed = fmt_count_noun(infused, "infused patient")
+        if not flow.excluded:
+            return MarkdownText(
+                "No screened patient was declared excluded before the analysis, so "
+                + (f"the {analyzed} was analyzed." if infused == 1 else f"all {analyzed} were analyzed.")
+            )
+        reasons = "; ".join(f"{usertext.styled(e.reason)}, {fmt_count(e.n)}" for e in flow.excluded)
+        n = flow.n_excluded
+        return MarkdownText(
+            f"Of the {fmt_count_noun(flow.screened, 'patient')} screened, {fmt_count(n)} "
+            f"{'was' if n == 1 else 'were'} excluded ({reasons}) and {analyzed} "
+            f"{'was' if infused == 1 else 'were'} analyzed."
+        )
 
     @property
     def ethics(self) -> MarkdownText:
@@ -203,9 +249,11 @@ class Manuscript(Part):
     def missing_declarations(self) -> list[str]:
         """The keys of the declarations the study file has not given yet: ['funding', ...]."""
         d = self._declared
-        missing = [key for key in self.DECLARATIONS if key != "ethics" and not (getattr(d, key) or "").strip()]
+        missing = [key for key in self.DECLARATIONS if key not in _NOT_PHRASES and not (getattr(d, key) or "").strip()]
         if not self.has_cutoffs:  # no covariate at a cut-off: no rationale to give
             missing = [key for key in missing if key != "cutoff_rationale"]
+        if "exclusions" in self.DECLARATIONS and not self.exclusions_declared:
+            missing.append("exclusions")
         ethics_given = (d.ethics or "").strip() or (
             (d.ethics_committee or "").strip() and (d.ethics_approval or "").strip()
         )

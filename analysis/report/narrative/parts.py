@@ -19,6 +19,7 @@ from analysis.report.formatting import (
     fmt_ratio_ci,
     fmt_signed,
     is_missing,
+    sentence_start,
 )
 from analysis.report.results import Results
 
@@ -170,9 +171,18 @@ class Part:
 
     @property
     def has_kinetics(self) -> bool:
-        """Whether a kinetics table was analysed: ``text.choose(text.has_kinetics, "response,
+        """Whether a kinetics table was analyzed: ``text.choose(text.has_kinetics, "response,
         expansion or survival", "response or survival")``."""
         return self.results.kinetics_reason is None
+
+    @staticmethod
+    def sentence(value) -> str:
+        """A value that begins a sentence, which journals forbid to start with a numeral: a
+        leading count is spelt out (:func:`analysis.report.formatting.sentence_start`):
+        ``text.sentence(text.n_of("n_concurrent"))`` -> 'Fifteen of 93 (16.1%)'. Markdown text
+        stays Markdown."""
+        started = sentence_start(str(value))
+        return type(value)(started) if isinstance(value, str) and type(value) is not str else started
 
 
 def _ratio(name: str, estimate, low, high) -> str:

@@ -4,6 +4,7 @@ assessments that were not done, and the optional columns left out."""
 
 from __future__ import annotations
 
+from analysis.inputs import usertext
 from analysis.registry.concepts import RESPONSE_RULE, RESPONSES, VARIABLES, covariate_phrase
 from analysis.report.formatting import fmt_count, fmt_months, fmt_n_of
 from analysis.report.narrative.counts import Counts
@@ -202,19 +203,37 @@ class Quality(Counts):
         """Whether reading the export found something the data-quality section must say
         (:attr:`caveats`): patients possibly on a sheet not read, percentages as fractions."""
         q = self.results.data_quality
-        return q is not None and bool(q.unread_sheets or q.fraction_columns)
+        flow = self.results.cohort_flow
+        left_out = flow is not None and any(e.in_export and e.n for e in flow.excluded or ())
+        return left_out or (q is not None and bool(q.unread_sheets or q.fraction_columns))
 
     @property
     def caveats(self) -> str:
         """What reading the export found that may bias the analysis, counted (no sheet is named:
         a sheet name may be a center's): 'The export's workbook holds 1 other sheet with the
-        columns of the sheet analysed, which was not read: 15 rows, 15 patient identifiers; ...'
+        columns of the sheet analyzed, which was not read: 15 rows, 15 patient identifiers; ...'
         and 'Every value of bone-marrow blasts is at most 1 (median 0.25): percentages recorded
-        as fractions, probably; the values were analysed as recorded.' ("" when nothing)."""
+        as fractions, probably; the values were analyzed as recorded.' ("" when nothing)."""
         q = self.results.data_quality
-        if q is None:
-            return ""
         sentences = []
+        flow = self.results.cohort_flow
+        ruled = [e for e in (flow.excluded or ()) if e.in_export and e.n] if flow is not None else []
+        if ruled:  # no patient dropped silently: the rows the study file's rules left out, by reason
+            n = sum(e.n for e in ruled)
+            reasons = "; ".join(f"{usertext.styled(e.reason)} ({fmt_count(e.n)})" for e in ruled)
+            samples = flow.samples_excluded if flow is not None else 0
+            with_samples = (
+                f", and with them {fmt_count(samples)} kinetics {_plural(samples, 'sample', 'samples')}"
+                if samples
+                else ""
+            )
+            sentences.append(
+                f"The study file's exclusion rules left {fmt_count(n)} {_plural(n, 'row', 'rows')} of the export "
+                f"out of the analysis before it was checked: {reasons}{with_samples}; they are counted in the "
+                "cohort flow."
+            )
+        if q is None:
+            return " ".join(sentences)
         if q.unread_sheets:
             k = len(q.unread_sheets)
             rows = [r for r, _ in q.unread_sheets if r is not None]
@@ -229,14 +248,14 @@ class Quality(Counts):
                 held.append(f"{uncounted} {_plural(uncounted, 'sheet', 'sheets')} too large or damaged to count")
             sentences.append(
                 f"The export's workbook holds {k} other {_plural(k, 'sheet', 'sheets')} with the columns of the "
-                f"sheet analysed, which {_plural(k, 'was', 'were')} not read: {', '.join(held)}; patients recorded "
+                f"sheet analyzed, which {_plural(k, 'was', 'were')} not read: {', '.join(held)}; patients recorded "
                 "only there are not in this report."
             )
         for f in q.fraction_columns:
             sentences.append(
                 f"Every value of {covariate_phrase(f.column)} is at most 1 "
                 f"({fmt_count(f.n)} patients, median {f.median:g}): "
-                "percentages recorded as fractions, probably (45% as 0.45); the values were analysed as recorded."
+                "percentages recorded as fractions, probably (45% as 0.45); the values were analyzed as recorded."
             )
         return " ".join(sentences)
 

@@ -28,9 +28,9 @@ class Transplant(Part):
 
     @property
     def sensitivity_count(self) -> str:
-        """How many sensitivity analyses of the Methods' biases the Results summarise, as the
+        """How many sensitivity analyses of the Methods' biases the Results summarize, as the
         sentence's first word: the landmark, competing-risks and center-stratified analyses,
-        the toxicity as a time-dependent exposure when it was analysed, and the transplant
+        the toxicity as a time-dependent exposure when it was analyzed, and the transplant
         analyses when anyone was transplanted: 'Five'."""
         n = 3 + (1 if self.results.time_dependent else 0)
         n += 1 if self.results.transplant is not None and self.hsct_analysed else 0
