@@ -446,8 +446,9 @@ def test_a_cohort_whose_every_response_is_not_evaluable_renders_and_says_so(edge
     )
     # the Discussion's key results lead with the plan's primary analysis (issue 21), not the lowest
     # rate of any group: the document renders its sentences all the same
-    assert "In the pre-specified primary analysis, of overall survival by the CRS/ICANS severity group" in _prose(
-        only_followed
+    assert (
+        "In the primary analysis of the study's analysis plan, of overall survival by the CRS/ICANS severity group"
+        in _prose(only_followed)
     )
 
 

@@ -148,3 +148,15 @@ def test_counts_and_ticks_carry_thousands_separators():
     assert fmt_count(None) == NOT_ESTIMABLE and fmt_count(2.5) == "2.5"
     assert fmt_tick(0.25) == "0.25" and fmt_tick(1095) == "1,095" and fmt_tick(7.0) == "7"
     assert fmt_signed(-4900, 0) == "−4,900"
+
+
+def test_a_limit_next_to_1_shows_on_which_side_of_1_it_lies():
+    """Review 28: "HR 0.57 (95% CI 0.32–1.00)" was listed among the intervals that exclude 1
+    (its limit 0.998), while "0.63 (0.39–1.00)" (limit 1.0004) was not: both printed "1.00"."""
+    from analysis.report.formatting import fmt_ci, fmt_ratio_ci
+
+    assert fmt_ratio_ci("HR", 0.57, 0.32, 0.998) == "HR 0.570 (95% CI 0.320–0.998)"
+    assert fmt_hr_ci(0.63, 0.39, 1.0041) == "0.630 (0.390–1.004)"
+    assert fmt_ci(0.5, 1.0) == "0.50–1.00"  # exactly 1 (a reference, a bound): no extra digit
+    assert fmt_ratio_ci("HR", 0.998, 0.5, 2.0) == "HR 1.00 (95% CI 0.50–2.00)"  # the estimate is not a limit
+    assert fmt_hr_ci(1.41, 0.53, 3.72) == "1.41 (0.53–3.72)"

@@ -199,12 +199,14 @@ def test_strobe_status_follows_placeholders_pages_and_missing_sections(tmp_path)
 
 
 def test_the_demo_declares_everything_and_the_example_study_file_too():
-    phrases = [k for k in DECLARATION_NAMES if k not in ("ethics", "exclusions")]
+    phrases = [k for k in DECLARATION_NAMES if k not in ("ethics", "exclusions", "product")]
     assert all((getattr(DEMO_DECLARATIONS, k) or "").strip() for k in phrases)
     assert DEMO_DECLARATIONS.ethics
     example = read_study_file(ROOT / "study.example.yml").model
     d = example.declarations
     assert all((getattr(d, k) or "").strip() for k in phrases)
+    # the product (Methods; the Discussion's "product ... described in the Methods"): stated
+    assert example.product.name and example.product.lymphodepletion
     # the screening (STROBE 13a/13b): the example declares its reasons, both kinds
     excluded = example.screening.excluded
     assert excluded and {e.count is None for e in excluded} == {True, False}

@@ -534,4 +534,26 @@ def test_no_inline_expression_of_the_documents_evaluates_to_nothing(results):
             if not str(value).strip():
                 empty.append(f"{path.name}: {code[:80]}")
     assert n > 150 and not empty, empty
-    assert str(text.eligibility_and_product) == str(text.declared("eligibility"))  # the placeholder alone
+    # the placeholders of both: eligibility, then the product (review 28: no product, no sentence, silently)
+    assert str(text.eligibility_and_product) == f"{text.declared('eligibility')} {text.declared('product')}"
+
+
+def test_the_joint_test_of_the_exposure_is_worded_endpoint_by_endpoint(bundled_results):
+    """Review 28 (blocking): a user study's Key results read "the group as a whole was associated
+    with outcome (OS p = 0.068, LFS p = 0.035, EFS p = 0.070)": one joint test below alpha made
+    all three endpoints "associated", the primary one (OS) included."""
+
+    def worded(ps: dict[str, float]) -> str:
+        cox = {e: dataclasses.replace(c, severity_global_p=ps[e]) for e, c in bundled_results.cox.items()}
+        return Narrative(dataclasses.replace(bundled_results, cox=cox)).differ_severity()
+
+    assert worded({"os": 0.068, "lfs": 0.035, "efs": 0.070}) == (
+        "was associated with LFS (p = 0.035), and showed no statistically significant association with "
+        "OS (p = 0.068) or EFS (p = 0.070)"
+    )
+    assert worded({"os": 0.01, "lfs": 0.02, "efs": 0.003}) == (
+        "was associated with OS (p = 0.010), LFS (p = 0.020) and EFS (p = 0.003)"
+    )
+    assert worded({"os": 0.5, "lfs": 0.6, "efs": 0.7}) == (
+        "showed no statistically significant association with OS (p = 0.500), LFS (p = 0.600) or EFS (p = 0.700)"
+    )

@@ -322,6 +322,10 @@ def _users_study(directory: Path) -> dict:
     for key, value in USERS_DECLARATIONS.items():
         assert f"  # {key}: " in text, key
         text = re.sub(rf"^  # {key}: .*$", f"  {key}: {_q(value)}", text, flags=re.MULTILINE)
+    # the product (Methods), where map proposes it commented out
+    for key, value in (("name", "tisagenlecleucel"), ("lymphodepletion", "fludarabine-cyclophosphamide")):
+        assert f'  # {key}: "' in text, key
+        text = re.sub(rf'^  # {key}: ".*"$', f"  {key}: {_q(value)}", text, count=1, flags=re.MULTILINE)
     # the patients screened and not analyzed (STROBE 13a/13b), declared where map proposes them
     assert "\nscreening:\n  # excluded:\n" in text
     text = text.replace(

@@ -2231,7 +2231,8 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         ]
     lines += [
         "",
-        "# What Methods says about the product; leave out what you do not want stated.",
+        "# What Methods says about the product (at least its name or lymphodepletion); until one key",
+        '# is given, Methods prints "[to be completed: ...]" there; a key left out is not stated.',
         "product:",
         '  # name: "tisagenlecleucel"',
         '  # target: "CD19"',
@@ -2242,7 +2243,7 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         "# What the data cannot say (see study.example.yml). Until a key is given, the manuscript",
         '# prints "[to be completed: ...]" in its place and the render lists it.',
         "declarations:",
-        '  # design: "retrospective multicentre cohort study"',
+        '  # design: "retrospective multicenter cohort study"',
         '  # registry: "the CAR-T registry of ..."',
         '  # setting: "two university hospitals"',
         '  # region: "the country or region of the centers"',

@@ -117,7 +117,7 @@ STROBE_DECLARATIONS: dict[str, tuple[str, ...]] = {
     "4": ("design", "registry"),
     "5": ("setting", "region"),
     "6a": ("eligibility",),
-    "7": ("relapse",),
+    "7": ("relapse", "product"),
     "11": ("cutoff_rationale",),
     "13a": ("exclusions",),
     "13b": ("exclusions",),

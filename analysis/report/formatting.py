@@ -226,12 +226,16 @@ def fmt_count_pct(k, percent, missing: str = CELL_MISSING) -> str:
     return f"{int(k):,} ({fmt_pct(percent, missing=missing)})"
 
 
-def _ratio_decimals(*values) -> int:
-    """Decimals of ratios shown together (an estimate and its interval): two, or as many as
-    the smallest non-zero value below 0.01 needs for one significant digit (a Firth or exact
-    limit of 0.0003 must not print as "0.00"), for every one of them."""
-    small = [abs(float(v)) for v in values if not is_missing(v) and 0 < abs(float(v)) < 0.01]
-    return max([2] + [-math.floor(math.log10(v)) for v in small])
+def _ratio_decimals(*values, limits: tuple = ()) -> int:
+    """Decimals of ratios shown together (an estimate and the ``limits`` of its interval): two,
+    or as many as the smallest non-zero value below 0.01 needs for one significant digit (a
+    Firth or exact limit of 0.0003 must not print as "0.00"), or three when a limit lies within
+    0.005 of 1 and three decimals show its side of 1 ("0.998", not "1.00"), for every one of them."""
+    small = [abs(float(v)) for v in (*values, *limits) if not is_missing(v) and 0 < abs(float(v)) < 0.01]
+    # a limit within 0.005 of 1 but not 1 gets the decimals that show on which side of 1 it lies
+    # ("0.32–0.998", not "0.32–1.00", which reads as touching the null; review 28)
+    near_one = [v for v in limits if not is_missing(v) and 0.0005 <= abs(float(v) - 1) < 0.005]
+    return max([2] + [-math.floor(math.log10(v)) for v in small] + [3 for _ in near_one])
 
 
 def _ratio(x, decimals: int | None = None) -> str:
@@ -249,7 +253,7 @@ def fmt_ci(low, high, missing: str = NOT_ESTIMABLE, decimals: int | None = None)
     -> ``missing``. ``decimals``: the precision of the estimate shown with it."""
     if is_missing(low) or is_missing(high):
         return missing
-    d = _ratio_decimals(low, high) if decimals is None else decimals
+    d = _ratio_decimals(limits=(low, high)) if decimals is None else decimals
     return f"{_ratio(low, d)}–{_ratio(high, d)}"
 
 
@@ -260,7 +264,7 @@ def fmt_hr_ci(hr, low, high, missing: str = NOT_ESTIMABLE) -> str:
         return missing
     if is_missing(low) or is_missing(high):
         return f"{fmt_hr(hr)} (95% CI {missing})"
-    d = _ratio_decimals(hr, low, high)
+    d = _ratio_decimals(hr, limits=(low, high))
     return f"{_ratio(hr, d)} ({fmt_ci(low, high, decimals=d)})"
 
 
@@ -272,7 +276,7 @@ def fmt_ratio_ci(name: str, estimate, low, high, missing: str = NOT_ESTIMABLE) -
         return f"{name} {missing}".strip()
     if is_missing(low) or is_missing(high):
         return f"{name} {fmt_hr(estimate)} (95% CI {missing})".strip()
-    d = _ratio_decimals(estimate, low, high)
+    d = _ratio_decimals(estimate, limits=(low, high))
     return f"{name} {_ratio(estimate, d)} (95% CI {fmt_ci(low, high, decimals=d)})".strip()
 
 

@@ -62,12 +62,11 @@ class Declarations(Manuscript):
     @property
     def eligibility_and_product(self) -> MarkdownText:
         """The Participants paragraph's first sentences: the declared eligibility criteria (or
-        their placeholder), then the product sentence when the study file states one. One
+        their placeholder), then the product sentence (or its placeholder: the Discussion speaks of
+        "the product and lymphodepletion described in the Methods"). One
         expression that is never empty: an inline expression evaluating to nothing (no
         ``product:``) makes real Quarto print its code."""
-        eligibility = self.declared("eligibility")
-        product = self.product
-        return MarkdownText(f"{eligibility} {product}" if product else str(eligibility))
+        return MarkdownText(f"{self.declared('eligibility')} {self.declared('product')}")
 
     @property
     def cutoff(self) -> str:

@@ -116,10 +116,10 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
     power_computed = Survival.power_computed
     power_reason = Survival.power_reason
     #: the profile's response criteria define progression: no B-ALL definition of relapse
-    #: no relapse (the profile's criteria define progression); the cut-off rationale, the region
-    #: and the screening are not yet printed by the disease documents
+    #: no relapse (the profile's criteria define progression); the cut-off rationale, the region,
+    #: the screening and the product's placeholder are not yet printed by the disease documents
     DECLARATIONS: ClassVar[tuple[str, ...]] = tuple(
-        k for k in DECLARATION_NAMES if k not in ("relapse", "cutoff_rationale", "region", "exclusions")
+        k for k in DECLARATION_NAMES if k not in ("relapse", "cutoff_rationale", "region", "exclusions", "product")
     )
 
     # ------------------------------------------------------------------ declarations

@@ -49,10 +49,11 @@ DECLARATION_NAMES = {
     "data_availability": "where and on what terms the data are available (declarations: data_availability)",
     "cutoff_rationale": "why each covariate entered at a cut-off is cut there (declarations: cutoff_rationale)",
     "exclusions": "the patients screened and not analyzed, with the reasons (screening: excluded)",
+    "product": "the CAR-T product, its dose and the lymphodepletion (study file: product)",
 }
 
 #: Declarations that are not a phrase of ``declarations:`` (printed by their own helpers).
-_NOT_PHRASES = ("ethics", "exclusions")
+_NOT_PHRASES = ("ethics", "exclusions", "product")
 
 
 class Manuscript(Part):
@@ -152,6 +153,9 @@ class Manuscript(Part):
             return self.ethics
         if key == "exclusions":
             return self.exclusions
+        if key == "product":
+            product = getattr(self, "product", "")
+            return MarkdownText(product) if product else _placeholder(DECLARATION_NAMES[key])
         value = getattr(self._declared, key)
         if value and value.strip():
             return usertext.styled(value.strip())
@@ -254,6 +258,8 @@ class Manuscript(Part):
             missing = [key for key in missing if key != "cutoff_rationale"]
         if "exclusions" in self.DECLARATIONS and not self.exclusions_declared:
             missing.append("exclusions")
+        if "product" in self.DECLARATIONS and not getattr(self, "product", ""):
+            missing.append("product")  # review 28: a user's Methods named no product, silently
         ethics_given = (d.ethics or "").strip() or (
             (d.ethics_committee or "").strip() and (d.ethics_approval or "").strip()
         )

@@ -4,7 +4,7 @@ the Benjamini–Hochberg adjustment, and the E-values of the hazard ratios."""
 
 from __future__ import annotations
 
-from analysis.report.formatting import NOT_ESTIMABLE, fmt_count, fmt_hr
+from analysis.report.formatting import NOT_ESTIMABLE, fmt_count, fmt_hr, sentence_start
 from analysis.report.narrative.parts import Part, UnknownKey
 from analysis.report.pvalues import FAMILY_TITLES, PValueTable
 
@@ -39,9 +39,10 @@ class Multiplicity(Part):
         if any(r.same_as and r.path.startswith("kinetics") for r in table.rows):
             kinds.append("the kinetics comparisons of groupings that divide the patients with kinetics alike")
         which = f" ({'; '.join(kinds)})" if kinds else ""
-        return (
-            f"{fmt_count(table.n_repeated)} further rows repeat a test shown elsewhere{which}: each names its "
-            "twin, carries its adjusted values and is counted and adjusted once."
+        return sentence_start(
+            f"{fmt_count(table.n_repeated)} further {'row repeats' if table.n_repeated == 1 else 'rows repeat'} "
+            f"a test shown elsewhere{which}: each names its twin, carries its adjusted values and is counted "
+            "and adjusted once."
         )
 
     @property

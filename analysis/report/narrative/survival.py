@@ -106,11 +106,20 @@ class Survival(Verdicts):
         if len(tested) < len(ps):
             return "could not be tested in every model"
         named = [f"{ENDPOINTS[e].abbreviation} ({self.severity_p(e)})" for e in endpoints]
-        if all(p >= self.alpha for p in tested):
-            listed = ", ".join(named[:-1]) + f" or {named[-1]}" if len(named) > 1 else named[0]
-            return f"showed no statistically significant association with {listed}"
-        plain = [f"{ENDPOINTS[e].abbreviation} {self.severity_p(e)}" for e in endpoints]
-        return f"was associated with outcome ({', '.join(plain)})"
+        significant = [name for name, p in zip(named, ps) if p is not None and p < self.alpha]
+        not_significant = [name for name, p in zip(named, ps) if p is not None and p >= self.alpha]
+
+        def either(names: list[str], last: str) -> str:
+            return ", ".join(names[:-1]) + f" {last} {names[-1]}" if len(names) > 1 else names[0]
+
+        if not significant:
+            return f"showed no statistically significant association with {either(named, 'or')}"
+        verdict = f"was associated with {either(significant, 'and')}"
+        if not_significant:
+            # each endpoint's own verdict: a joint test below alpha for one endpoint says nothing of
+            # the others (review 28: 'was associated with outcome (OS p = 0.068, LFS p = 0.035...)')
+            verdict += f", and showed no statistically significant association with {either(not_significant, 'or')}"
+        return verdict
 
     @property
     def censor_marks(self) -> bool | None:
