@@ -66,3 +66,21 @@ def test_a_rule_excluding_every_row_says_so(tmp_path):
     message = str(err.value)
     assert f"the screening rules (screening: excluded) left out all {n} rows" in message
     assert "the file has a header but no data rows" not in message
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("analysis:\n  survival_times_months: [12, 1e9]\n", "at most 600"),
+        ("screening:\n  excluded:\n    - {reason: r, count: 99999999999999}\n", "less than or equal to 10000000"),
+    ],
+)
+def test_numbers_of_many_digits_are_refused(tmp_path, text, message):
+    """Attack 28b: 1e9 months printed "OS at 1e+09 months was not estimable (...)" in Results and
+    a count of 99999999999999 "100,000,000,000,092 patients screened"."""
+    from analysis.inputs.studyfile import StudyFileError
+
+    path = tmp_path / "study.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(StudyFileError, match=message):
+        resolve_study(path, base=ROOT)

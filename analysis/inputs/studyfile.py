@@ -347,7 +347,7 @@ class ExclusionEntry(_Model):
     ignored), left out before validation and counted (:mod:`analysis.inputs.screening`)."""
 
     reason: str = Field(min_length=1)  # "consent withdrawn", "product not infused"
-    count: int | None = Field(default=None, ge=0)
+    count: int | None = Field(default=None, ge=0, le=10_000_000)  # a typo of many digits is refused
     column: str | None = Field(default=None, min_length=1)
     values: list[str | int | float] = []
 
