@@ -406,7 +406,8 @@ def test_the_abstract_gives_the_e_value_of_the_estimate_and_of_the_ci_limit_near
     ph = next(t for t in results.cox["os"].terms if t.hr and t.ci_low and t.ci_low > 1)
     assert text.e_value_ci("os", ph.key) == f"{_e_value_by_hand(ph.ci_low, common):.2f}" == "2.22"
     abstract = _said("_abstract", text)
-    assert "(E-value 1.85 for the first HR, 1.00 for its CI)." in abstract
+    # with the joint test of the exposure first (review 28: the primary test's p in the abstract)
+    assert "(joint p = 0.720; E-value 1.85 for the first HR, 1.00 for its CI)." in abstract
 
 
 # --------------------------------------------------------------------------- 13. one number format everywhere

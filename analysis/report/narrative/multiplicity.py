@@ -66,7 +66,15 @@ class Multiplicity(Part):
         if adjustment not in (None, "holm", "bh"):
             raise UnknownKey(f"adjustment {adjustment!r}: use None, 'holm' or 'bh'")
         table = self._pvalues
-        families = table.families if family is None else (table.family(family),)
+        if family is None:
+            families = table.families
+        else:
+            try:
+                families = (table.family(family),)
+            except KeyError as exc:
+                if family not in FAMILY_TITLES:
+                    raise UnknownKey(str(exc)) from None
+                families = ()  # a family of the report none of whose tests could be run: none significant
         attribute = {None: "n_significant", "holm": "n_holm", "bh": "n_bh"}[adjustment]
         return f"{fmt_count(sum(getattr(f, attribute) for f in families))}"
 
