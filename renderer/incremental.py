@@ -674,8 +674,8 @@ def _renderer_track(project):
             except OSError:
                 seen[full] = None  # opened and not found: a file appearing there changes the output
                 return
-            if stat.S_ISREG(st.st_mode):
-                seen[full] = [st.st_mtime_ns, st.st_size]
+            if stat.S_ISREG(st.st_mode):  # as signature() below
+                seen[full] = [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
         except Exception:
             pass
 
@@ -705,10 +705,27 @@ def _track_code(project_dir) -> str:
     return _KERNEL_LIB % {"mime": STATE_MIME} + _TRACK_CODE % {"project": os.path.abspath(project_dir)}
 
 
+def signature(st: os.stat_result) -> list:
+    """What says a file is still the one a run opened (the tracking hook records the same
+    list at the open): its mtime and size, and its inode and ctime, which a replacement by a
+    copy with the same size and mtime (``cp -p``, ``rsync -t``, ``os.utime``) cannot keep:
+    a rename gives another inode, any write or utime sets the ctime to now."""
+    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
+
+
+def _signature_now(path) -> list | None:
+    try:
+        return signature(os.stat(path))
+    except OSError:
+        return None
+
+
 def opened_files(opened, key: cache.Key | None = None, project_dir=None) -> tuple[dict, list]:
     """({path: SHA-256, or None for a file opened that did not exist}, [paths that changed
     since the run opened them]) of what a run reported opening, less the library files
-    `key` holds already."""
+    `key` holds already. A file whose :func:`signature` differs from the one taken at the
+    open (or changes while it is hashed) is changed: its digest would be of other bytes
+    than those the outputs were computed from."""
     keyed = set()
     if key is not None and project_dir is not None:
         prefix = "library file "
@@ -718,18 +735,19 @@ def opened_files(opened, key: cache.Key | None = None, project_dir=None) -> tupl
     for path, seen in sorted((opened or {}).items()):
         if path in keyed:
             continue
-        try:
-            st = os.stat(path)
-            now = [st.st_mtime_ns, st.st_size]
-        except OSError:
-            now = None
+        now = _signature_now(path)
         if now != seen:
             changed.append(f"the file {path}")
             continue
         try:
-            files[path] = cache.file_digest(path) if now is not None else None
+            digest = cache.file_digest(path) if now is not None else None
         except OSError:
             changed.append(f"the file {path}")
+            continue
+        if _signature_now(path) != now:  # replaced or written while it was hashed
+            changed.append(f"the file {path}")
+            continue
+        files[path] = digest
     return files, changed
 
 

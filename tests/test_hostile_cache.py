@@ -525,4 +525,37 @@ def test_a_recorded_file_that_appears_vanishes_or_changes_is_a_miss(tmp_path):
 
 def _seen(path):
     st = path.stat()
-    return [st.st_mtime_ns, st.st_size]
+    from renderer import incremental
+
+    return incremental.signature(st)
+
+
+def test_a_file_replaced_by_a_same_size_same_mtime_copy_during_the_run_is_not_stored(tmp_path):
+    """Attack 28b: a file opened during the run and replaced before its end by a copy with the
+    same size and mtime (``cp -p``, ``rsync -t``) had the same [mtime, size]: the entry stored
+    the NEW file's digest with the outputs of the OLD contents, and every later render printed
+    the old value. The inode (a rename) and the ctime (a write or utime sets it) catch it."""
+    import os
+    import time
+
+    from renderer import incremental
+
+    path = tmp_path / "race.txt"
+    path.write_text("A\n")
+    seen = _seen(path)
+    st = path.stat()
+    (tmp_path / "race.tmp").write_text("B\n")
+    os.utime(tmp_path / "race.tmp", ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(tmp_path / "race.tmp", path)
+    assert [path.stat().st_mtime_ns, path.stat().st_size] == seen[:2]  # what was compared before
+    assert incremental.opened_files({str(path): seen}) == ({}, [f"the file {path}"])
+    # rewritten in place, mtime put back: the ctime still moves
+    seen = _seen(path)
+    st = path.stat()
+    time.sleep(0.05)  # past the kernel's coarse timestamp clock (a few ms), as a later writer is
+    path.write_text("C\n")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert incremental.opened_files({str(path): seen}) == ({}, [f"the file {path}"])
+    # untouched: stored with its digest
+    files, changed = incremental.opened_files({str(path): _seen(path)})
+    assert changed == [] and set(files) == {str(path)}
