@@ -6,6 +6,7 @@ covariate cut-offs and the toxicity grading system were ignored too, so that Met
 "ASTCT" for a team grading with CTCAE.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,23 @@ def test_the_grading_system_of_the_study_file_is_the_one_the_documents_name(tmp_
     for section in ("_abstract.qmd", "_discussion.qmd"):
         source = (ROOT / "sections" / "disease" / section).read_text(encoding="utf-8")
         assert "ASTCT" not in source and "text.grading_short" in source
+
+
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ("screening:\n  excluded:\n    - {reason: centre A, column: center, values: [Center A]}\n", "screening"),
+        ("screening:\n  excluded: []\n", "screening"),
+        ("declarations:\n  region: Example Country\n", "declarations.region"),
+    ],
+)
+@pytest.mark.parametrize("disease", ["lbcl", "mm"])
+def test_a_screening_or_region_the_disease_documents_do_not_print_is_refused(tmp_path, disease, text, named):
+    """Attack 28b: an LBCL study's screening rule removed 35 of 101 rows and the documents said
+    only "The report includes 66 patients" (no reason, no count anywhere); the region was
+    accepted and never printed."""
+    path = _study_file(tmp_path, f"disease: {disease}\n{text}")
+    with pytest.raises(StudyFileError, match=rf"{re.escape(named)}: read by the B-ALL report only") as err:
+        resolve_study(path, base=ROOT)
+    assert f"the {disease.upper()} documents do not print them" in str(err.value)
+    resolve_study(_study_file(tmp_path, text), base=ROOT)  # B-ALL prints both

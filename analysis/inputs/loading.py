@@ -177,9 +177,17 @@ def _load(
     frame = pd.concat([p[0] for p in parsed]) if parsed else pd.DataFrame()
     bad = pd.concat([p[1] for p in parsed]) if parsed else pd.DataFrame()
     violations += [v for p in parsed for v in p[2]]
+    if row_filter is not None:
+        violations += row_filter.shared_ids()
     if frame.empty:
         noun = "patients" if what == "cohort" else "samples"
-        violations.append(Violation(None, None, None, f"no {noun}: the file has a header but no data rows"))
+        left_out = sum(row_filter.counts.values()) if row_filter is not None else 0
+        why = (
+            f"the screening rules (screening: excluded) left out all {left_out} rows"
+            if left_out
+            else "the file has a header but no data rows"
+        )
+        violations.append(Violation(None, None, None, f"no {noun}: {why}"))
         return _Loaded(None, _with_file(violations, path), source.comments, tuple(source.notes))
 
     absent = tuple(f.name for f in fields if f.may_be_absent and f.name not in frame)

@@ -2246,7 +2246,8 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         '  # design: "retrospective multicenter cohort study"',
         '  # registry: "the CAR-T registry of ..."',
         '  # setting: "two university hospitals"',
-        '  # region: "the country or region of the centers"',
+        # the region and the screening: printed by the B-ALL documents only (refused for LBCL/MM)
+        *(['  # region: "the country or region of the centers"'] if proposal.disease.key == "b-all" else []),
         '  # eligibility: "Consecutive patients ... were eligible; ... were excluded."',
         '  # relapse: "Relapse was ..."',
         '  # ethics_committee: "the Ethics Committee of ..."',
@@ -2257,14 +2258,7 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         '  # data_availability: "..."',
         # why a covariate of the plan's covariate_cutoffs is cut where it is (B-ALL: marrow blasts at 20%)
         *(['  # cutoff_rationale: "..."'] if proposal.disease.key == "b-all" else []),
-        "",
-        "# Patients screened and not analysed, with the reason (STROBE 13a/13b; see study.example.yml):",
-        "# a count for patients the export does not contain, or a rule over a column of the export.",
-        "# `excluded: []` declares none; until the key is given, a placeholder shows.",
-        "screening:",
-        "  # excluded:",
-        '  #   - {reason: "did not meet the eligibility criteria", count: 0}',
-        '  #   - {reason: "product not infused", column: "Infused", values: ["No"]}',
+        *(_SCREENING_LINES if proposal.disease.key == "b-all" else []),
         "",
         "analysis:",
         *(f"  {key}: {json.dumps(value, ensure_ascii=False)}" for key, value in _plan_defaults(proposal).items()),
@@ -2274,6 +2268,19 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
     text = "\n".join(yamlstrict.comment(line) for line in lines) + "\n"
     _check_reads_back(text, proposal, rel)
     return text
+
+
+#: The ``screening:`` block of a proposed B-ALL study file.
+_SCREENING_LINES = (
+    "",
+    "# Patients screened and not analyzed, with the reason (STROBE 13a/13b; see study.example.yml):",
+    "# a count for patients the export does not contain, or a rule over a column of the export.",
+    "# `excluded: []` declares none; until the key is given, a placeholder shows.",
+    "screening:",
+    "  # excluded:",
+    '  #   - {reason: "did not meet the eligibility criteria", count: 0}',
+    '  #   - {reason: "product not infused", column: "Infused", values: ["No"]}',
+)
 
 
 def _plan_defaults(proposal: Proposal) -> dict:

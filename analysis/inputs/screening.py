@@ -13,6 +13,7 @@ Public API: :class:`Exclusion` (one declared reason), :class:`Excluded` (one rea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -49,11 +50,18 @@ class Excluded:
     in_export: bool
 
 
+_WHOLE_DECIMAL = re.compile(r"^([+-]?[0-9]+)\.0+$")
+
+
 def _key(value) -> str:
-    """A cell as the rule compares it: text, trimmed, case-folded; 1.0 -> '1'."""
+    """A cell or a rule's value as the rule compares them: text, trimmed, case-folded; a whole
+    number written with decimals is the whole number (1.0, "1.0" and an Excel 1 are '1': a rule
+    ``values: [1.0]`` matched no Excel cell holding 1, attack 28b)."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip().casefold()
+    text = str(value).strip().casefold()
+    whole = _WHOLE_DECIMAL.match(text)
+    return whole.group(1).lstrip("+") if whole else text
 
 
 @dataclass
@@ -68,6 +76,9 @@ class RowFilter:
     headers: Mapping[str, str] = field(default_factory=dict)
     counts: dict[int, int] = field(default_factory=dict)
     excluded_ids: set[str] = field(default_factory=set)
+    #: the identifiers of the rows kept: one also excluded is a patient with two rows, one left
+    #: out by a rule and one analysed (:meth:`shared_ids`)
+    kept_ids: set[str] = field(default_factory=set)
 
     def _position(self, column: str) -> int | None:
         names = [str(h).strip() for h in self.header]
@@ -105,7 +116,29 @@ class RowFilter:
                 if id_position is not None:
                     self.excluded_ids.update(_key(v) for v in chunk.loc[left_out, id_position] if not pd.isna(v))
                 chunk = chunk.loc[~left_out]
+            if id_position is not None and rules:
+                self.kept_ids.update(_key(v) for v in chunk[id_position] if not pd.isna(v))
             yield chunk
+
+    def shared_ids(self) -> list[Violation]:
+        """After the rows were read: an identifier of a row a rule left out that another,
+        analysed row also has is an error (attack 28b: a not-infused first record of a patient
+        took the kinetics samples of the same patient's analysed record with it, and the
+        patient counted as excluded and analysed; the export's duplicate went unreported)."""
+        both = sorted(self.excluded_ids & self.kept_ids)
+        if not both:
+            return []
+        shown = ", ".join(both[:5]) + (f" and {len(both) - 5} more" if len(both) > 5 else "")
+        return [
+            Violation(
+                None,
+                None,
+                "patient_id",
+                f"{len(both)} patient_id value(s) ({shown}) have a row a screening rule excluded and another "
+                "row that is analysed: a patient is either excluded or analysed; remove the extra row or "
+                "correct its identifier",
+            )
+        ]
 
     def excluded(self) -> tuple[Excluded, ...]:
         """Every declared reason in the study file's order, counted."""

@@ -347,7 +347,7 @@ class ExclusionEntry(_Model):
     ignored), left out before validation and counted (:mod:`analysis.inputs.screening`)."""
 
     reason: str = Field(min_length=1)  # "consent withdrawn", "product not infused"
-    count: int | None = Field(default=None, ge=0)
+    count: int | None = Field(default=None, ge=0, le=10_000_000)  # a typo of many digits is refused
     column: str | None = Field(default=None, min_length=1)
     values: list[str | int | float] = []
 
@@ -913,6 +913,24 @@ def resolve_study(
                 _check_choices(OPTIONS[key], getattr(m.analysis, key), profile.key)
             except ValueError as exc:
                 raise StudyFileError(f"{where}: analysis.{key}: {exc}") from None
+    if profile.key != DEFAULT_DISEASE:
+        # the disease documents print neither a screening flow nor the region yet: a rule would
+        # remove export rows no sentence accounts for (attack 28b: LBCL 101 rows -> 66 in silence)
+        given = [
+            key
+            for key, is_set in (
+                ("screening", m.screening.excluded is not None),
+                ("declarations.region", bool((m.declarations.region or "").strip())),
+            )
+            if is_set
+        ]
+        if given:
+            raise StudyFileError(
+                f"{where}: {' and '.join(given)}: read by the B-ALL report only; the {profile.key.upper()} "
+                "documents do not print them, so they are refused rather than ignored (patients the export "
+                "holds but the study does not analyze: leave them out of the export and say why in "
+                "declarations: eligibility)"
+            )
     demo_cohort, demo_kinetics, demo_cutoff = DEMO_COHORT, DEMO_KINETICS, DEMO_CUTOFF
     demo_kinetics_path: Path | None = demo_kinetics
     if profile.demo is not None:

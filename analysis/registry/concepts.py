@@ -515,13 +515,14 @@ OPTIONS: dict[str, Option] = {
 
 
 def survival_times(times) -> list[float]:
-    """The ``survival_times_months`` option checked: one to six times, each > 0, none twice;
-    sorted (whole months as integers: 12, not 12.0). ValueError says what is wrong."""
+    """The ``survival_times_months`` option checked: one to six times, each above 0 and at most
+    600 months (50 years: 1e9 printed "at 1e+09 months"), none twice; sorted (whole months as
+    integers: 12, not 12.0). ValueError says what is wrong."""
     values = list(times)
     if not 1 <= len(values) <= 6:
         raise ValueError(f"give one to six times in months; got {len(values)}")
-    if any(isinstance(v, bool) or not float(v) > 0 for v in values):
-        raise ValueError(f"a time is a number of months above 0; got {values!r}")
+    if any(isinstance(v, bool) or not 0 < float(v) <= 600 for v in values):
+        raise ValueError(f"a time is a number of months above 0 and at most 600; got {values!r}")
     if len(set(float(v) for v in values)) != len(values):
         raise ValueError(f"a time is given twice: {values!r}")
     return sorted(int(v) if float(v).is_integer() else float(v) for v in values)

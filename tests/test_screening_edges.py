@@ -1,0 +1,86 @@
+"""Screening rules at their edges (attack 28b on issue 22): a patient with a row a rule
+excludes and an analysed row, a rule value written as a decimal, every row excluded."""
+
+import csv
+
+import pandas as pd
+import pytest
+from conftest import COHORT, KINETICS, ROOT
+
+from analysis.inputs.errors import DataRefused
+from analysis.inputs.screening import Exclusion, RowFilter, _key
+from analysis.inputs.studyfile import load_settings, resolve_study
+
+
+def _export(tmp_path, infused) -> tuple:
+    """The demo's cohort with an 'Infused' column (``infused(i, row)`` gives each row's cell),
+    plus the rows ``infused`` returns as extra (a list of (row, value))."""
+    rows = list(csv.reader(COHORT.open(encoding="utf-8")))
+    header, data = rows[1], rows[2:]
+    out = [[*header, "Infused"]]
+    extra = []
+    for i, row in enumerate(data):
+        value, more = infused(i, row)
+        out.append([*row, value])
+        extra += more
+    out += extra
+    path = tmp_path / "cohort.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(out)
+    return path, len(data)
+
+
+def _study(tmp_path, export, values: str):
+    study = tmp_path / "study.yml"
+    study.write_text(
+        f"title: t\ndata:\n  cohort: {export}\n  kinetics: {KINETICS}\n  cutoff: 2026-11-01\n"
+        f"screening:\n  excluded:\n    - reason: not infused\n      column: Infused\n      values: {values}\n",
+        encoding="utf-8",
+    )
+    return resolve_study(study, base=ROOT)
+
+
+def test_a_patient_excluded_by_one_row_and_analysed_by_another_is_an_error(tmp_path):
+    """Before: the not-infused first record of SYN-005 took the 8 kinetics samples of the same
+    patient's analysed record with it (24 patients with 214 samples became 23 with 206), the
+    patient counted as excluded and analysed, and the duplicate identifier went unreported."""
+    export, _ = _export(tmp_path, lambda i, row: ("Yes", [[*row, "No"]] if row[0] == "SYN-005" else []))
+    with pytest.raises(DataRefused) as err:
+        load_settings(_study(tmp_path, export, '["no"]'), refuse=True)
+    assert "have a row a screening rule excluded and another row that is analysed" in str(err.value)
+
+
+def test_a_rule_value_written_with_decimals_matches_the_whole_number():
+    assert _key(1.0) == _key("1.0") == _key(1) == _key(" 1.00 ") == "1"
+    assert _key("1.5") == "1.5" and _key("007") == "007" and _key("+2.0") == "2"
+    rule = Exclusion("not infused", column="Infused", values=("0.0",))
+    chunk = pd.DataFrame({0: ["a", "b", "c"], 1: [1, 0, 0.0]})
+    kept = pd.concat(RowFilter((rule,), ("patient_id", "Infused"))(iter([chunk])))
+    assert list(kept[0]) == ["a"]  # before: 0 of 2 rows excluded, and they were analysed
+
+
+def test_a_rule_excluding_every_row_says_so(tmp_path):
+    export, n = _export(tmp_path, lambda i, row: ("No", []))
+    with pytest.raises(DataRefused) as err:
+        load_settings(_study(tmp_path, export, '["no"]'), refuse=True)
+    message = str(err.value)
+    assert f"the screening rules (screening: excluded) left out all {n} rows" in message
+    assert "the file has a header but no data rows" not in message
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("analysis:\n  survival_times_months: [12, 1e9]\n", "at most 600"),
+        ("screening:\n  excluded:\n    - {reason: r, count: 99999999999999}\n", "less than or equal to 10000000"),
+    ],
+)
+def test_numbers_of_many_digits_are_refused(tmp_path, text, message):
+    """Attack 28b: 1e9 months printed "OS at 1e+09 months was not estimable (...)" in Results and
+    a count of 99999999999999 "100,000,000,000,092 patients screened"."""
+    from analysis.inputs.studyfile import StudyFileError
+
+    path = tmp_path / "study.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(StudyFileError, match=message):
+        resolve_study(path, base=ROOT)
