@@ -15,6 +15,10 @@ it is given (renderer.incremental gives it the setup prefix of the document):
 * the library sources: `analysis/**/*.py`, `analysis/demo/data/published.yml` and the project's
   top-level `*.py` modules (this also captures the library version);
 * the Python version and the versions of the key packages, and this cache's format;
+* the git commit of the project and whether a tracked file has local changes, as the code
+  availability statement prints them (:func:`analysis.inputs.provenance.git_commit`, the one
+  definition both use): git runs in a subprocess the kernel's file tracking cannot see, so a
+  new commit or an edited tracked file must change the key itself;
 * the date of the render: a document prints today's date (a study file's ``date: today``,
   or none given), resolved while the setup executes, so a render on a later day executes
   again instead of printing the date the cache was filled.
@@ -37,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.inputs.paths import STUDY_PARAMETER, check_regular, resolve_path
+from analysis.inputs.provenance import git_commit
 from analysis.registry.concepts import SOFTWARE
 
 #: Bump when the entry layout or the meaning of cached outputs changes.
@@ -287,8 +292,22 @@ def compute_key(doc, nb, steps, overrides, execute_opts, fig, project_dir) -> Ke
         components[f"bundled demo data {rel}"] = digest or "missing"
     for name, version in package_versions().items():
         components[f"version of {name}"] = version or "not installed"
+    for name, commit in git_state(project_dir).items():
+        components[name] = commit
     components[RENDER_DATE] = render_date()
     return Key(_sha(_json(components)), components)
+
+
+def git_state(project_dir) -> dict:
+    """{component name: what the code availability statement prints} for the project folder
+    and, when the library is imported from another folder, for that one (the narrative asks
+    git about the folder of the analysis package: analysis.report.documents.PROJECT_DIR)."""
+    from analysis.inputs.studyfile import PROJECT_DIR
+
+    folders = {"git commit of the project (printed by the code availability statement)": Path(project_dir)}
+    if Path(PROJECT_DIR).resolve() != Path(project_dir).resolve():
+        folders["git commit of the library's folder (printed by the code availability statement)"] = PROJECT_DIR
+    return {name: git_commit(folder) or "not a git checkout" for name, folder in folders.items()}
 
 
 #: The key component of the render's date (see the module docstring).

@@ -55,6 +55,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analysis.inputs.provenance import GIT_COMMANDS
 from renderer import cache, leftovers, notebook
 from renderer.errors import RenderError
 from renderer.execute import Step
@@ -641,21 +642,59 @@ RENDERER_ROLES = ("track", "snapshot", "check", "opened")
 # .qmd sources (prose is deliberately not in the key; what the setup reads of them, the
 # structure text.ref() numbers, is: Plan.structure), and the library files the key already
 # holds; matplotlib's and IPython's own caches and settings are dropped when the list is
-# reported.
+# reported. What "open" does not show (attack 28b): a folder listed (os.listdir/os.scandir,
+# not the import system's) is kept as the digest of its sorted names; a module imported
+# from an up-to-date .pyc under the project (its .py only stat()ed) as a file; a SQLite
+# database opened natively or a program run (other than the git commands of
+# analysis.inputs.provenance, which the key holds) make the run not stored (not_followed).
 _TRACK_CODE = r"""
-def _renderer_track(project):
-    import os, site, stat, sys
+def _renderer_track(project, allowed):
+    import hashlib, os, site, stat, sys
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(), site.getusersitepackages()}
     prefixes |= {"/proc", "/sys", "/dev", os.path.join(project, ".cache")}
     prefixes = {p for p in prefixes if p}
     skip = tuple({os.path.join(p, "") for p in prefixes} | {os.path.join(os.path.realpath(p), "") for p in prefixes})
     seen = {}
+    untracked = []
     write = os.O_WRONLY
+    allowed = [list(a) for a in allowed]
+
+    def skipped(full):
+        return full.startswith(skip) or os.path.realpath(full).startswith(skip)
+
+    def listing(full):  # as renderer.incremental.listing_digest
+        names = sorted(os.listdir(full))
+        return hashlib.sha256("\0".join(names).encode("utf-8", "surrogateescape")).hexdigest()
 
     def hook(event, args):
-        if event != "open":
-            return
         try:
+            if event in ("subprocess.Popen", "os.posix_spawn"):  # (subprocess may use posix_spawn)
+                if list(args[1]) not in allowed:
+                    untracked.append(f"ran {os.path.basename(os.fsdecode(args[0] or list(args[1])[0]))!r}")
+                return
+            if event in ("os.system", "os.exec", "os.spawn"):
+                untracked.append("ran a program (" + event + ")")
+                return
+            if event == "sqlite3.connect":
+                database = os.fsdecode(args[0])
+                if database not in ("", ":memory:"):
+                    untracked.append(f"opened the SQLite database {database}")
+                return
+            if event in ("os.listdir", "os.scandir"):
+                path = args[0]
+                if isinstance(path, int):
+                    return
+                caller = sys._getframe(1).f_code.co_filename
+                if "importlib" in caller:  # the import system's own directory cache
+                    return
+                full = os.path.join(os.path.abspath(os.fsdecode(path if path is not None else ".")), "")
+                if full in seen or skipped(full):
+                    return
+                seen[full] = None  # before listing it: the listing raises this event again
+                seen[full] = listing(full)
+                return
+            if event != "open":
+                return
             path, mode, flags = args
             if isinstance(path, int) or path is None:
                 return
@@ -665,30 +704,45 @@ def _renderer_track(project):
             elif flags is not None and flags & os.O_ACCMODE == write:
                 return
             full = os.path.abspath(os.fsdecode(path))
-            if full in seen or full.startswith(skip) or full.endswith((".pyc", ".pyo", ".qmd")):
-                return
-            if os.path.realpath(full).startswith(skip):
+            if full in seen or full.endswith((".pyc", ".pyo", ".qmd")) or skipped(full):
                 return
             try:
                 st = os.stat(full)
             except OSError:
                 seen[full] = None  # opened and not found: a file appearing there changes the output
                 return
-            if stat.S_ISREG(st.st_mode):
-                seen[full] = [st.st_mtime_ns, st.st_size]
+            if stat.S_ISREG(st.st_mode):  # as signature() below
+                seen[full] = [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
         except Exception:
             pass
 
+    def imported():
+        # a module imported from its up-to-date .pyc: the .py is only stat()ed, never opened
+        base = os.path.join(os.path.abspath(project), "")
+        for module in list(sys.modules.values()):
+            f = getattr(module, "__file__", None)
+            if not isinstance(f, str) or not f.endswith(".py"):
+                continue
+            full = os.path.abspath(f)
+            if full in seen or not full.startswith(base) or skipped(full):
+                continue
+            try:
+                st = os.stat(full)
+                seen[full] = [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
+            except OSError:
+                pass
+
     sys.addaudithook(hook)
-    return seen
+    return seen, untracked, imported
 
 
-_renderer_opened = _renderer_track(%(project)r)
+_renderer_opened, _renderer_untracked, _renderer_imported = _renderer_track(%(project)r, %(allowed)r)
 """
 
 _OPENED_CODE = """
 def _renderer_opened_files():
     import os, sys
+    _renderer_imported()
     drop = [os.path.expanduser("~/.ipython")]
     mpl = sys.modules.get("matplotlib")
     if mpl is not None:
@@ -697,18 +751,55 @@ def _renderer_opened_files():
     return {p: v for p, v in _renderer_opened.items() if not os.path.realpath(p).startswith(drop)}
 
 
-_renderer_report(opened=_renderer_opened_files())
+_renderer_report(opened=_renderer_opened_files(), untracked=sorted(set(_renderer_untracked)))
 """
 
 
 def _track_code(project_dir) -> str:
-    return _KERNEL_LIB % {"mime": STATE_MIME} + _TRACK_CODE % {"project": os.path.abspath(project_dir)}
+    allowed = [list(command) for command in GIT_COMMANDS]
+    return _KERNEL_LIB % {"mime": STATE_MIME} + _TRACK_CODE % {
+        "project": os.path.abspath(project_dir),
+        "allowed": allowed,
+    }
+
+
+def listing_digest(path) -> str | None:
+    """SHA-256 of a folder's sorted names (a folder a chunk listed: a file added or removed
+    there changes what it computed), None when it is not a folder."""
+    try:
+        names = sorted(os.listdir(path))
+    except OSError:
+        return None
+    return hashlib.sha256("\0".join(names).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def not_followed(state) -> list:
+    """What the run read that the cache cannot follow (a program it ran, a SQLite database
+    it opened natively): such a run is not stored."""
+    return list(state.get("untracked") or [])
+
+
+def signature(st: os.stat_result) -> list:
+    """What says a file is still the one a run opened (the tracking hook records the same
+    list at the open): its mtime and size, and its inode and ctime, which a replacement by a
+    copy with the same size and mtime (``cp -p``, ``rsync -t``, ``os.utime``) cannot keep:
+    a rename gives another inode, any write or utime sets the ctime to now."""
+    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
+
+
+def _signature_now(path) -> list | None:
+    try:
+        return signature(os.stat(path))
+    except OSError:
+        return None
 
 
 def opened_files(opened, key: cache.Key | None = None, project_dir=None) -> tuple[dict, list]:
     """({path: SHA-256, or None for a file opened that did not exist}, [paths that changed
     since the run opened them]) of what a run reported opening, less the library files
-    `key` holds already."""
+    `key` holds already. A file whose :func:`signature` differs from the one taken at the
+    open (or changes while it is hashed) is changed: its digest would be of other bytes
+    than those the outputs were computed from."""
     keyed = set()
     if key is not None and project_dir is not None:
         prefix = "library file "
@@ -718,18 +809,25 @@ def opened_files(opened, key: cache.Key | None = None, project_dir=None) -> tupl
     for path, seen in sorted((opened or {}).items()):
         if path in keyed:
             continue
-        try:
-            st = os.stat(path)
-            now = [st.st_mtime_ns, st.st_size]
-        except OSError:
-            now = None
+        if path.endswith(os.sep):  # a folder the run listed: the digest of its names
+            if listing_digest(path) != seen:
+                changed.append(f"the folder {path}")
+            else:
+                files[path] = seen
+            continue
+        now = _signature_now(path)
         if now != seen:
             changed.append(f"the file {path}")
             continue
         try:
-            files[path] = cache.file_digest(path) if now is not None else None
+            digest = cache.file_digest(path) if now is not None else None
         except OSError:
             changed.append(f"the file {path}")
+            continue
+        if _signature_now(path) != now:  # replaced or written while it was hashed
+            changed.append(f"the file {path}")
+            continue
+        files[path] = digest
     return files, changed
 
 
@@ -737,6 +835,10 @@ def files_changed(files) -> str | None:
     """Why an entry cannot be used: a file its run opened has other contents now (or
     appeared, or vanished); None when every one is as it was."""
     for path, digest in sorted((files or {}).items()):
+        if path.endswith(os.sep):
+            if listing_digest(path) != digest:
+                return f"changed: the folder {path}, listed while the document executed"
+            continue
         try:
             now = cache.file_digest(path) if os.path.exists(path) else None
         except OSError:
@@ -947,7 +1049,8 @@ def _reuse(p, entry, store, nb, steps, cfg, progress, execute_fn):
             raise
         return f"partial run failed ({exc}); running everything"
     state = _state(sub.cells[-2])
-    files, changed = opened_files(_state(sub.cells[-1])["opened"], p.prefix_key, store.project_dir)
+    opened = _state(sub.cells[-1])
+    files, changed = opened_files(opened["opened"], p.prefix_key, store.project_dir)
     stored = entry["fingerprint"]
     if (
         state["digest"] is None
@@ -960,6 +1063,9 @@ def _reuse(p, entry, store, nb, steps, cfg, progress, execute_fn):
             _apply_record(u, entry["units"][u.key])
     if changed:
         progress(f"cache: not stored: {', '.join(changed[:3])} changed while the document executed")
+        return True
+    if untracked := not_followed(opened):
+        progress(f"cache: not stored: the document {', '.join(untracked[:3])}, which the cache cannot follow")
         return True
     for i in todo:
         entry["units"][p.units[i].key] = _unit_record(p.units[i])
@@ -1027,7 +1133,11 @@ def _finish_full(p, nb, steps, store, full, full_steps, snap_at, check_at, tmp_s
     nb.cells[:] = [c for c, s in zip(full.cells, full_steps) if s.role not in RENDERER_ROLES]
     if snap_at is None:
         return
-    files, changed = opened_files(_state(full.cells[-1])["opened"], p.prefix_key, store.project_dir)
+    opened = _state(full.cells[-1])
+    if untracked := not_followed(opened):
+        progress(f"cache: not stored: the document {', '.join(untracked[:3])}, which the cache cannot follow")
+        return
+    files, changed = opened_files(opened["opened"], p.prefix_key, store.project_dir)
     if p.rekey is not None and not changed:
         again = p.rekey()
         changed = [

@@ -181,3 +181,48 @@ def test_the_study_files_readers_versions_are_in_the_key(proj):
 
     for name in ("pydantic", "PyYAML"):
         assert components[f"version of {name}"] == metadata.version(name)
+
+
+# ------------------------------------------------------------ the git commit the report prints
+def _git(folder: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.org", "-c", "user.name=t", *args],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_the_git_commit_and_local_changes_are_in_the_key(proj):
+    """Attack 28b: the code availability statement prints the commit (git runs in a
+    subprocess the kernel's file tracking cannot see); after a new commit, or with a tracked
+    file edited, a cached render printed the old commit where --no-cache printed the new one
+    (before: the same key, "cache hit"). The key holds what the statement prints, by the one
+    definition both use."""
+    from analysis.inputs.provenance import git_commit
+
+    _git(proj, "init", "-q")
+    _git(proj, "add", "-A")
+    _git(proj, "commit", "-qm", "first")
+    name = "git commit of the project (printed by the code availability statement)"
+    first = key_of(proj)
+    assert key_of(proj) == first  # an unchanged checkout is still a hit
+    (proj / "untracked.txt").write_text("not in git\n")  # untracked: the statement does not change
+    assert key_of(proj) == first
+    (proj / "data" / "notes.txt").write_text("x\n")
+    _git(proj, "add", "data/notes.txt")
+    _git(proj, "commit", "-qm", "second")
+    second = key_of(proj)
+    head = git_commit(proj)
+    assert head is not None and len(head) == 12
+    assert second != first
+    (proj / "data" / "notes.txt").write_text("y\n")  # a tracked file with local changes
+    assert git_commit(proj).endswith(" with local changes")
+    assert key_of(proj) not in (first, second)
+    doc = qmd.load(proj / "report.qmd")
+    cfg = project.load(doc.path, doc.meta)
+    nb, steps = execute.build_notebook(doc, {}, cfg.execute, FIG)
+    components = cache.compute_key(doc, nb, steps, {}, cfg.execute, FIG, cfg.project_dir).components
+    assert components[name] == git_commit(proj) == f"{head} with local changes"

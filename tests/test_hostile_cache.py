@@ -27,6 +27,7 @@ import psutil
 import pytest
 from mini_project import make_project
 
+from analysis.inputs.provenance import GIT_COMMANDS
 from renderer import cache, leftovers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -525,4 +526,92 @@ def test_a_recorded_file_that_appears_vanishes_or_changes_is_a_miss(tmp_path):
 
 def _seen(path):
     st = path.stat()
-    return [st.st_mtime_ns, st.st_size]
+    from renderer import incremental
+
+    return incremental.signature(st)
+
+
+def test_a_file_replaced_by_a_same_size_same_mtime_copy_during_the_run_is_not_stored(tmp_path):
+    """Attack 28b: a file opened during the run and replaced before its end by a copy with the
+    same size and mtime (``cp -p``, ``rsync -t``) had the same [mtime, size]: the entry stored
+    the NEW file's digest with the outputs of the OLD contents, and every later render printed
+    the old value. The inode (a rename) and the ctime (a write or utime sets it) catch it."""
+    import os
+    import time
+
+    from renderer import incremental
+
+    path = tmp_path / "race.txt"
+    path.write_text("A\n")
+    seen = _seen(path)
+    st = path.stat()
+    (tmp_path / "race.tmp").write_text("B\n")
+    os.utime(tmp_path / "race.tmp", ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(tmp_path / "race.tmp", path)
+    assert [path.stat().st_mtime_ns, path.stat().st_size] == seen[:2]  # what was compared before
+    assert incremental.opened_files({str(path): seen}) == ({}, [f"the file {path}"])
+    # rewritten in place, mtime put back: the ctime still moves
+    seen = _seen(path)
+    st = path.stat()
+    time.sleep(0.05)  # past the kernel's coarse timestamp clock (a few ms), as a later writer is
+    path.write_text("C\n")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert incremental.opened_files({str(path): seen}) == ({}, [f"the file {path}"])
+    # untouched: stored with its digest
+    files, changed = incremental.opened_files({str(path): _seen(path)})
+    assert changed == [] and set(files) == {str(path)}
+
+
+def test_reads_the_open_hook_missed_are_followed_or_not_stored(tmp_path):
+    """Attack 28b (repro_cache_untracked_reads.sh): a SQLite database (opened natively), a
+    program's output (``cat``), a folder listing and a module imported from its up-to-date
+    .pyc (the .py is only stat()ed) all changed, and the render said "cache hit" with the old
+    SQL=1 SUB=1 HELPER=1 LIST=1 where --no-cache printed 2 2 2 2. The tracking code, run as
+    the kernel runs it: a listing is followed by the digest of its names, the module's source
+    as a file, and a database or a program (other than the git commands of the code
+    availability statement, which the key holds) makes the run not stored."""
+    import json
+    import py_compile
+    import subprocess
+    import sys
+
+    from renderer import incremental
+
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "helper.py").write_text("VALUE = 1\n")
+    py_compile.compile(str(tmp_path / "lib" / "helper.py"))
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "a.csv").write_text("1\n")
+    probe = incremental._TRACK_CODE % {"project": str(tmp_path), "allowed": [list(c) for c in GIT_COMMANDS]}
+    probe += """
+import json, os, sqlite3, subprocess, sys
+sys.path.insert(0, "lib")
+import helper
+os.listdir("dir")
+def run(label, fn):
+    before = len(_renderer_untracked)
+    fn()
+    return label, _renderer_untracked[before:]
+out = [run("git", lambda: subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True)),
+       run("cat", lambda: subprocess.run(["cat", "dir/a.csv"], capture_output=True)),
+       run("memory", lambda: sqlite3.connect(":memory:").close()),
+       run("sqlite", lambda: sqlite3.connect("v.db").close())]
+_renderer_imported()
+print(json.dumps({"seen": _renderer_opened, "untracked": out}))
+"""
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+    assert result["untracked"] == [
+        ["git", []],
+        ["cat", ["ran 'cat'"]],
+        ["memory", []],
+        ["sqlite", ["opened the SQLite database v.db"]],
+    ]
+    folder, helper = f"{tmp_path / 'dir'}/", str(tmp_path / "lib" / "helper.py")
+    seen = result["seen"]
+    assert seen[folder] == incremental.listing_digest(folder) and seen[helper] == _seen(tmp_path / "lib" / "helper.py")
+    files, changed = incremental.opened_files({folder: seen[folder], helper: seen[helper]})
+    assert changed == [] and incremental.files_changed(files) is None
+    (tmp_path / "dir" / "b.csv").write_text("2\n")
+    assert incremental.files_changed(files) == f"changed: the folder {folder}, listed while the document executed"
+    assert incremental.not_followed({"untracked": ["ran 'cat'"]}) == ["ran 'cat'"]

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import subprocess
 from collections.abc import Mapping
 from functools import cached_property
 from typing import ClassVar
 
 from analysis import __version__
 from analysis.inputs import usertext
+from analysis.inputs.provenance import git_commit
 from analysis.inputs.studyfile import Declarations, JournalLimits
 from analysis.inputs.usertext import MarkdownText
 from analysis.report.documents import MANUSCRIPT, PROJECT_DIR, SUPPLEMENT, Documents, documents
@@ -285,23 +285,9 @@ class Manuscript(Part):
     # --- code availability ------------------------------------------------------------
     @cached_property
     def commit(self) -> str | None:
-        """The git commit of the project the report was rendered from (None outside git)."""
-        try:
-            head = subprocess.run(
-                ["git", "rev-parse", "--short=12", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=10
-            )
-            if head.returncode != 0:
-                return None
-            dirty = subprocess.run(
-                ["git", "status", "--porcelain", "--untracked-files=no"],
-                cwd=PROJECT_DIR,
-                capture_output=True,
-                text=True,
-                timeout=10,
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return head.stdout.strip() + (" with local changes" if dirty.stdout.strip() else "")
+        """The git commit of the project the report was rendered from (None outside git;
+        :func:`analysis.inputs.provenance.git_commit`, which the render cache's key holds)."""
+        return git_commit(PROJECT_DIR)
 
     @property
     def study_file_hash(self) -> str | None:
