@@ -4,16 +4,7 @@
 # nonlinear term of a 3-knot restricted cubic spline (knots at the 10th, 50th and 90th
 # percentiles, quantile type 7; the basis of Hmisc::rcspline.eval(norm = 2), written out
 # here because Debian's R has no Hmisc). Run from the repository root.
-library(survival)
-options(digits = 10)
-d <- read.csv("data/cohort.csv", skip = 1, na.strings = "")
-for (v in c("infusion_date", "cr_date", "relapse_date", "death_date", "last_followup_date")) d[[v]] <- as.Date(d[[v]])
-died <- !is.na(d$death_date)
-d$os_months <- (as.numeric(ifelse(died, d$death_date, d$last_followup_date)) - as.numeric(d$infusion_date)) / 30.4375
-d$os_event <- died
-first <- pmin(d$relapse_date, d$death_date, na.rm = TRUE)
-d$lfs_event <- !is.na(first)
-d$lfs_months <- (as.numeric(ifelse(d$lfs_event, first, d$last_followup_date)) - as.numeric(d$cr_date)) / 30.4375
+source("tests/reference/demo_cohort.R")  # d: the demo with OS and LFS
 # EFS from infusion: no CR at day 30 is an event at day 0
 cr <- d$cr_day30 == "yes"
 d$efs_months <- ifelse(cr, (as.numeric(ifelse(d$lfs_event, first, d$last_followup_date)) - as.numeric(d$infusion_date)) / 30.4375, 0)
