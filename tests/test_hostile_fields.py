@@ -166,7 +166,7 @@ def _study(folder: Path, drop: tuple[str, ...] = (), extra: dict | None = None) 
     study = fill_study(lambda path: payload(MARKERS[path]))
     for path in drop:
         head, _, leaf = path.rpartition(".")
-        study[head].pop(leaf)
+        (study[head] if head else study).pop(leaf)
     study.update(extra or {})
     out = folder / f"study-{len(drop)}.yml"
     out.write_text(yaml.safe_dump(study, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -252,7 +252,10 @@ def hostile_outputs(tmp_path_factory):
             got, bad = outputs({"text": text, "R": results, "settings": settings}, document)
             collected += got
             failed += bad
-    disease = resolve_study(_study(folder, ("declarations.ethics",), {"disease": "lbcl"}))
+    # (the screening and the region, which the disease documents do not print, are refused there)
+    disease = resolve_study(
+        _study(folder, ("declarations.ethics", "declarations.region", "screening"), {"disease": "lbcl"})
+    )
     disease_results = compute_disease_results(load_settings(disease))
     text = DiseaseNarrative(disease_results, disease)
     got, bad = outputs({"text": text, "R": disease_results, "settings": disease, "P": text.profile}, "report-disease")
