@@ -81,6 +81,16 @@ class Counts:
         return out
 
 
+#: A Markdown backslash escape (``\(``, ``\/``): what the document's text escapes as Markdown.
+_MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def console_text(markdown: str) -> str:
+    """Markdown text as a terminal shows it: the backslash escapes of punctuation removed
+    (attack 28b: the warning printed a reason as 'consent withdrawn \\(n\\/a\\)')."""
+    return _MARKDOWN_ESCAPE.sub(r"\1", markdown)
+
+
 class _Reader(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -200,7 +210,7 @@ def report(produced: list[Path], progress) -> Counts | None:
             for line in c.lines():
                 progress(line)
             if c.caveats:
-                progress(f"warning: data quality (the supplement's Data quality section): {c.caveats}")
+                progress(f"warning: data quality (the supplement's Data quality section): {console_text(c.caveats)}")
         found += [p for p in c.placeholders if p not in found]
     if found:
         progress(f"to be completed before submission ({len(found)}), in the study file:")

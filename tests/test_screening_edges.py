@@ -84,3 +84,14 @@ def test_numbers_of_many_digits_are_refused(tmp_path, text, message):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(StudyFileError, match=message):
         resolve_study(path, base=ROOT)
+
+
+def test_the_console_warning_prints_a_reason_as_text():
+    """Attack 28b: the render's data-quality warning printed the reason of a screening rule
+    Markdown-escaped ('consent withdrawn \\(n\\/a\\)'); the document keeps its escapes."""
+    from analysis.inputs import usertext
+    from renderer.journal import console_text
+
+    reason = "consent withdrawn (n/a) *1* [x] 2.5 a\\b"
+    assert str(usertext.styled(reason)) != reason  # the document's text is escaped Markdown
+    assert console_text(str(usertext.plain(reason))) == reason
