@@ -18,7 +18,7 @@ import yaml
 
 from analysis import cli
 from analysis.inputs import yamlstrict
-from analysis.inputs.mapping import propose_mapping, study_file_text
+from analysis.inputs.mapping import MAP_TITLE, propose_mapping, study_file_text
 from analysis.inputs.studyfile import StudyFileError, read_study_file, resolve_study
 from renderer import cache
 
@@ -206,7 +206,7 @@ def test_map_echoes_export_values_without_letting_them_become_keys(tmp_path):
     assert cli.main(["map", str(export), "-o", str(study)]) == 0
     text = study.read_text(encoding="utf-8")
     parsed = yamlstrict.load(text)  # strict: an injected duplicate key would fail here
-    assert parsed["title"] == "CAR-T cell therapy cohort report"
+    assert parsed["title"] == MAP_TITLE
     assert set(parsed) == {
         "title",
         "authors",
@@ -256,7 +256,7 @@ def test_a_mapped_hostile_export_still_validates(tmp_path):
     text = study.read_text(encoding="utf-8").replace("  cutoff:   #", "  cutoff: 2023-03-01  #")
     study.write_text(text, encoding="utf-8")
     settings = resolve_study(study)
-    assert settings.title == "CAR-T cell therapy cohort report" and settings.analysis.alpha == 0.05
+    assert settings.title == MAP_TITLE and settings.analysis.alpha == 0.05
 
 
 # --------------------------------------------------------------------------- scalars

@@ -35,6 +35,7 @@ from analysis.estimators.quality import data_quality
 from analysis.inputs import mapping, redcap
 from analysis.inputs.errors import DataRefused, InputError
 from analysis.inputs.loading import load_study
+from analysis.inputs.mapping import MAP_AUTHOR, MAP_TITLE
 from analysis.inputs.studyfile import StudyFileError, load_settings, resolve_study
 from analysis.registry.contract import LOST_TO_FOLLOWUP_DAYS
 from analysis.report.results import compute_results
@@ -616,8 +617,8 @@ def _redcap_study(directory: Path) -> dict:
     )
     assert proc.returncode == 0, proc.stderr
     text = _set_cutoff(study).read_text(encoding="utf-8")
-    text = text.replace('title: "CAR-T cell therapy cohort report"', 'title: "Our REDCap registry"')
-    study.write_text(text.replace('name: "Your Name"', 'name: "Ada Registrar"'), encoding="utf-8")
+    text = text.replace(f'title: "{MAP_TITLE}"', 'title: "Our REDCap registry"')
+    study.write_text(text.replace(f'name: "{MAP_AUTHOR}"', 'name: "Ada Registrar"'), encoding="utf-8")
     return {"study": study, "to": "html,pdf", "supplement": True}
 
 

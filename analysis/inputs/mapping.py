@@ -2156,11 +2156,12 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         lines.append("# CHECK these before you validate:")
         lines += [f"#   {i}. {doubt}" for i, doubt in enumerate(proposal.doubts, start=1)]
     lines += [
-        'title: "CAR-T cell therapy cohort report"  # EDIT: your title',
+        # until edited, the title and the author print as visible placeholders, not as a real title
+        f'title: "{MAP_TITLE}"  # EDIT: your title',
         '# subtitle: "..."',
         "authors:",
-        '  - name: "Your Name"  # EDIT',
-        '    affiliation: "Your institution"',
+        f'  - name: "{MAP_AUTHOR}"  # EDIT',
+        f'    affiliation: "{MAP_AFFILIATION}"',
         "    corresponding: true",
         "date: today",
         *_disease_lines(proposal.disease),
@@ -2268,6 +2269,13 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
     text = "\n".join(yamlstrict.comment(line) for line in lines) + "\n"
     _check_reads_back(text, proposal, rel)
     return text
+
+
+#: The title and author a proposed study file starts with: visible placeholders in the documents
+#: (review 28: "CAR-T cell therapy cohort report" and "Your Name" printed as if they were real).
+MAP_TITLE = "[to be completed: the study's title (study file: title)]"
+MAP_AUTHOR = "[to be completed: the authors (study file: authors)]"
+MAP_AFFILIATION = "[to be completed: the affiliation (study file: authors)]"
 
 
 #: The ``screening:`` block of a proposed B-ALL study file.
