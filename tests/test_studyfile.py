@@ -21,7 +21,7 @@ from registry_exports import FIELDS, N_PATIENTS, PLANTED_ERRORS, write_export
 
 from analysis import cli
 from analysis.inputs.loading import InputError, load_study
-from analysis.inputs.mapping import MAP_AUTHOR, MAP_TITLE, propose_mapping
+from analysis.inputs.mapping import MAP_AFFILIATION, MAP_AUTHOR, MAP_TITLE, propose_mapping
 from analysis.inputs.problems import date_order_hint, hints
 from analysis.inputs.studyfile import (
     DEMO_COHORT,
@@ -318,6 +318,7 @@ def _users_study(directory: Path) -> dict:
     text = _set_cutoff(study).read_text(encoding="utf-8")
     text = text.replace(f'title: "{MAP_TITLE}"', 'title: "Toxicity after CAR-T in our registry"')
     text = text.replace(f'name: "{MAP_AUTHOR}"', 'name: "Zoë Quintero"')
+    text = text.replace(f'affiliation: "{MAP_AFFILIATION}"', 'affiliation: "University Hospital X"')
     # the declarations a journal asks for, filled in where map left them commented out
     for key, value in USERS_DECLARATIONS.items():
         assert f"  # {key}: " in text, key
