@@ -275,7 +275,7 @@ def test_no_sentence_of_the_rendered_documents_begins_with_a_numeral(bundled_ren
 
 #: British spellings and the US spelling the documents use (code identifiers are not prose).
 UK_WORDS = re.compile(
-    r"\b(analys(e|ed|ing)|summaris\w*|characteris(e|ed|es|ing)|categoris\w*|randomis\w*|generalis\w*|"
+    r"\b(analys(e|ed|ing)|summaris\w*|dichotomis\w*|characteris(e|ed|es|ing)|categoris\w*|randomis\w*|generalis\w*|"
     r"penalis\w*|organis\w*|normalis\w*|standardis\w*|recognis\w*|colour\w*|favour\w*|"
     r"centre\w*|centred|tumour\w*|haemat\w*|leukaem\w*|anaem\w*|paediatr\w*|labelled|labelling|modelled|grey|"
     r"behaviour\w*|multicentre|whilst|amongst)\b",

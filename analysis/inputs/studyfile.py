@@ -323,7 +323,7 @@ DEMO_DECLARATIONS = Declarations(
         "marrow, or of extramedullary disease; measurable residual disease alone did not count as relapse."
     ),
     cutoff_rationale=(
-        "Marrow blasts were dichotomised at the cut-off of the study whose analysis this example follows, "
+        "Marrow blasts were dichotomized at the cut-off of the study whose analysis this example follows, "
         "which separates a high from a low leukemic burden before lymphodepletion."
     ),
     consent="Consent was not needed, for the same reason.",

@@ -226,7 +226,7 @@ def in_sentence(title: str) -> str:
 
 #: What a summary of one patient says instead of that patient's own time (a median of one
 #: is that patient's time to the event, or to the last follow-up).
-ONE_PATIENT = "not summarised: 1 patient"
+ONE_PATIENT = "not summarized: 1 patient"
 
 
 def km_median(km) -> str:
