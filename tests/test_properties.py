@@ -20,7 +20,7 @@ import tempfile
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from analysis.estimators.comparisons import compare_categorical, compare_continuous, compare_response, rank_test
@@ -273,6 +273,9 @@ def _assert_same(a, b, where="results"):
 @pytest.mark.slow  # whole-cohort fits per example: seconds each
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(20, 35), seed=st.integers(1, 10_000), shuffle=st.integers(0, 2**32 - 1))
+# found by Hypothesis: a landmark Firth fit's HR moved by 1.0e-7 (its covariates were centred
+# by a mean summed in row order)
+@example(n=23, seed=822, shuffle=0)
 def test_results_do_not_depend_on_row_order_or_patient_ids(n, seed, shuffle):
     from analysis.demo.synthetic import write_synthetic
     from analysis.inputs.loading import load_study

@@ -916,7 +916,9 @@ def fit_model(
             problem += f"; Firth's penalized likelihood is fitted up to {FIRTH_MAX_ROWS:,} patients only"
         else:
             covariates = table[pattern][:, [names.index(c) for c in columns]]
-            covariates -= covariates.mean(axis=0)  # centred, as the ordinary fit
+            # centred, as the ordinary fit, by a mean summed in value order: the same
+            # patients in another row order get the same bits (fit_firth then orders the rows)
+            covariates -= np.sort(covariates, axis=0).mean(axis=0)
             data = pd.DataFrame({"months": time, "event": event.astype(float)}).join(
                 pd.DataFrame(covariates, columns=columns)
             )

@@ -63,13 +63,23 @@ class FirthFit:
     iterations: int
 
 
+def canonical_order(time, event, X) -> np.ndarray:
+    """Row order by (time, event, covariates): the same patients in any row order give the
+    same arrays. The fit stops at max |score| < GTOL, and where in that neighbourhood it
+    stops depends on the summation order (Hypothesis found a shuffled cohort's HR moving
+    by 1e-7), so every fit sees the rows in this order."""
+    X = np.asarray(X, dtype=float).reshape(len(np.asarray(time)), -1)
+    keys = [X[:, j] for j in range(X.shape[1] - 1, -1, -1)]
+    return np.lexsort([*keys, np.asarray(event, dtype=bool), np.asarray(time, dtype=float)])
+
+
 def _prepare(time, event, X):
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=bool)
-    X = np.asarray(X, dtype=float)
-    X = X - X.mean(axis=0)  # same coefficients and penalty, better conditioning
-    order = np.argsort(time, kind="stable")
+    X = np.asarray(X, dtype=float).reshape(time.size, -1)
+    order = canonical_order(time, event, X)  # in time order, as the risk sets need
     t, e, x = time[order], event[order], X[order]
+    x = x - x.mean(axis=0)  # same coefficients and penalty, better conditioning
     ev_times, d = np.unique(t[e], return_counts=True)
     start = np.searchsorted(t, ev_times, side="left")  # first subject at risk
     grp = np.searchsorted(ev_times, t[e])
@@ -134,9 +144,12 @@ def fit_firth(time, event, X) -> FirthFit:
     """Firth-penalized Cox fit with profile CIs and 1-df penalized LR tests (firthmodels)."""
     from threadpoolctl import threadpool_limits
 
+    time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=bool)
+    X = np.asarray(X, dtype=float).reshape(time.size, -1)
+    order = canonical_order(time, event, X)
     # p x p matrices: a multi-threaded BLAS only adds overhead (13x slower on a shared 2-core machine)
     with threadpool_limits(limits=1):
-        return _fit_firth(time, event, X)
+        return _fit_firth(time[order], event[order], X[order])
 
 
 def _fit_firth(time, event, X) -> FirthFit:
