@@ -263,7 +263,7 @@ def test_table1_footnotes_name_each_test_by_its_mark():
     assert next(r for r in body if r[0].startswith("Sex"))[3] == "0.164^b^"
     assert next(r for r in body if r[0].startswith("Ph-positive"))[3] == "0.246^c^"
     # IL-6 has two missing values in the "No CRS" level (a footnote, not a silent n)
-    assert "Patients without a value: Peak IL-6 (No CRS 2)" in notes
+    assert "Patients without a value, by column: Peak IL-6 (No CRS 2, No ICANS 2, CRS and ICANS 2)" in notes
 
 
 def test_table1_html_has_spanners_marks_and_no_nan():
@@ -521,3 +521,38 @@ def test_table3_rows_reference_and_log_rank_p():
     assert "nan" not in md.lower() and "None" not in md
     html = table3(survival, hrs, groupings=["concurrent"], endpoints=["os"])._repr_html_()
     assert "Reference" in html and "0.95 (0.46–1.94)" in html
+
+
+def test_course_table_counts_a_missing_value_in_every_column_it_shortens(bundled_results):
+    """Review 29, finding 3: the demo patient without a peak ferritin (CRS grade 0, ICANS
+    grade 2) was counted in the footnote under "No CRS" only, although they are missing from
+    the All, ICANS and "Others" columns too. The expected counts are taken from the CSV itself
+    (pandas, not the library's loader): each column's patients without a ferritin value."""
+    import pandas as pd
+
+    from tests.conftest import COHORT
+
+    raw = pd.read_csv(COHORT, comment="#")
+    crs = raw["crs_grade"].fillna(0) > 0
+    icans = (raw["icans_grade"].fillna(0) > 0) | (raw["seizure"] == "yes")
+    both = crs & icans
+    missing = raw["ferritin_peak_ng_ml"].isna()
+    columns = {
+        "All patients": missing.sum(),
+        "No CRS": (missing & ~crs).sum(),
+        "CRS": (missing & crs).sum(),
+        "No ICANS": (missing & ~icans).sum(),
+        "ICANS": (missing & icans).sum(),
+        "CRS and ICANS": (missing & both).sum(),
+        "Others": (missing & ~both).sum(),
+    }
+    expected = ", ".join(f"{label} {int(n)}" for label, n in columns.items() if n)
+    assert expected == "All patients 1, No CRS 1, ICANS 1, Others 1"  # the demo's one patient (SYN-023)
+    r = bundled_results
+    course = table1(r.table1, overall=r.table1_overall, variables=course_variables(), first="After infusion")
+    assert f"Peak ferritin ({expected})" in course.markdown
+    # every column's n: the header's n less the footnote's count is the row's n
+    rows = _md_rows(course.markdown)
+    header = [h.replace("\u00a0", " ") for h in rows[0]]
+    assert header[1] == f"All patients (n = {len(raw)})"
+    assert r.table1_overall["ferritin_peak_ng_ml"].n == len(raw) - columns["All patients"]

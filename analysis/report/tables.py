@@ -420,17 +420,19 @@ def table1(
             for category, sub_label in categories:
                 spec.add("sub", Cell(_INDENT + sub_label), *with_p(value_cells(category), False))
 
+        # every column a missing value shortens is named: the header's n less the row's n, for
+        # all patients and for each level of each grouping (a patient without a value is
+        # missing from one level of every grouping, so listing one grouping would hide it from
+        # the others' columns)
         gaps = []
+        if level_all is not None and n_all - level_all.n > 0:
+            gaps.append(f"All patients {fmt_count(n_all - level_all.n)}")
         for g in present:
             for i, level in enumerate(comparisons[(variable, g)].levels):
                 missing_count = level_n[(g, i)] - level.n
                 if missing_count > 0:
                     gaps.append(f"{GROUPINGS[g].levels[i].label} {fmt_count(missing_count)}")
         if gaps:
-            # one grouping's levels partition the cohort, so list the first grouping only
-            first_g = present[0]
-            first_labels = {lv.label for lv in GROUPINGS[first_g].levels}
-            gaps = [x for x in gaps if x.rsplit(" ", 1)[0] in first_labels]
             missing_notes.append(f"{label.split(',')[0]} ({', '.join(gaps)})")
 
     abbreviations = [
@@ -448,7 +450,7 @@ def table1(
     if any_not_tested:
         spec.footnotes.append((not_tested_mark, NOT_TESTED))
     if missing_notes:
-        spec.footnotes.append((None, "Patients without a value: " + "; ".join(missing_notes)))
+        spec.footnotes.append((None, "Patients without a value, by column: " + "; ".join(missing_notes)))
     spec.footnotes.extend((None, note) for note in notes)
     return Table(spec)
 
