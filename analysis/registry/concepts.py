@@ -348,6 +348,19 @@ class Option:
         return tuple(self.choices(disease) if self.by_disease else self.choices())
 
 
+#: Why a survival comparison's p and its hazard ratios' 95% CIs can disagree (review 29,
+#: finding 5): the one statement of it, in the Methods and under every table that prints both.
+#: The p is the log-rank test (a score test, all groups of the grouping at once); each HR's CI
+#: is the Wald interval of that group against the reference in a univariable Cox model.
+SURVIVAL_P_AND_CI = (
+    "The p-value of a survival comparison is from the log-rank test of all groups of the grouping "
+    "together, and each hazard ratio's 95% CI from the Wald test of that group against the reference; "
+    "the two tests are not the same, so a log-rank p just below 0.05 can go with a CI that just includes 1 "
+    "(or the reverse), and with three groups the joint test can be above 0.05 while one group's CI "
+    "against the reference excludes 1."
+)
+
+
 #: Column kinds of the data contract a Cox model can adjust for (text and dates cannot).
 MODEL_KINDS = ("number", "integer", "boolean", "sex", "status")
 

@@ -42,7 +42,16 @@ from analysis.estimators.kinetics import KineticsComparison
 from analysis.estimators.multiplicity import EValue
 from analysis.estimators.survival import KMSummary, SurvivalComparison
 from analysis.estimators.transplant import HSCT_ENDPOINTS, HSCT_GROUPINGS, HSCT_LABEL, TransplantAnalysis
-from analysis.registry.concepts import ENDPOINTS, KINETIC_METRICS, OPTIONS, SOFTWARE, TESTS, VARIABLES, Variable
+from analysis.registry.concepts import (
+    ENDPOINTS,
+    KINETIC_METRICS,
+    OPTIONS,
+    SOFTWARE,
+    SURVIVAL_P_AND_CI,
+    TESTS,
+    VARIABLES,
+    Variable,
+)
 from analysis.registry.groups import GROUPINGS, KINETICS_TABLE_GROUPINGS, REFERENCE_LEVELS, TABLE1_GROUPINGS
 from analysis.registry.groups import MAIN_GROUPINGS as MAIN_GROUPINGS  # for the sections: tables.MAIN_GROUPINGS
 from analysis.report.formatting import (
@@ -806,6 +815,7 @@ def table3(
     ):
         legend += "; NE, not estimable (no follow-up beyond day 0, or a CI undefined where survival falls to 0)"
     spec.footnotes.append((None, legend))
+    spec.footnotes.append((None, SURVIVAL_P_AND_CI))  # why a p and a CI of one row can disagree
     for note in notes:
         spec.footnotes.append((None, "Not estimable — " + note))
     return Table(spec)

@@ -3,7 +3,7 @@ Table 2), the detectable hazard ratio, and how the Kaplan–Meier figures mark c
 
 from __future__ import annotations
 
-from analysis.registry.concepts import ENDPOINTS
+from analysis.registry.concepts import ENDPOINTS, SURVIVAL_P_AND_CI
 from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
@@ -139,6 +139,12 @@ class Survival(Verdicts):
         from analysis.report.figures import MAX_CENSOR_MARKS
 
         return f"{fmt_count(MAX_CENSOR_MARKS)}"
+
+    @property
+    def survival_p_and_ci(self) -> str:
+        """Why a log-rank p and the Wald CI of a hazard ratio can disagree: the registry's one
+        statement (:data:`~analysis.registry.concepts.SURVIVAL_P_AND_CI`), for the Methods."""
+        return SURVIVAL_P_AND_CI
 
     def severity_p(self, endpoint: str) -> str:
         """Joint Wald p of the severity group in a Cox model: ``text.severity_p("os")`` -> 'p = 0.479'."""
