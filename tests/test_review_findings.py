@@ -407,7 +407,36 @@ def test_the_abstract_gives_the_e_value_of_the_estimate_and_of_the_ci_limit_near
     assert text.e_value_ci("os", ph.key) == f"{_e_value_by_hand(ph.ci_low, common):.2f}" == "2.22"
     abstract = _said("_abstract", text)
     # with the joint test of the exposure first (review 28: the primary test's p in the abstract)
-    assert "(joint p = 0.720; E-value 1.85 for the first HR, 1.00 for its CI)." in abstract
+    # review 29, finding 18: the E-value of every HR the headline reports, in its order (the
+    # abstract gave the first HR's only, whichever term that was)
+    exposure = results.cox["os"].exposure_terms
+    assert [t.key for t in exposure][0] == text.headline_term and len(exposure) == 2
+    points = [f"{_e_value_by_hand(t.hr, common):.2f}" for t in exposure]
+    limits = [
+        "1.00" if t.ci_low < 1 < t.ci_high else f"{_e_value_by_hand(t.ci_high if t.hr < 1 else t.ci_low, common):.2f}"
+        for t in exposure
+    ]
+    assert points[0] == "1.85" and limits == ["1.00", "1.00"]
+    assert f"(joint p = 0.720; E-values {points[0]} and {points[1]} for the two HRs, 1.00 and 1.00 for their CIs)." in (
+        abstract
+    )
+    assert "first HR" not in abstract
+
+
+def test_the_abstract_e_value_phrase_names_one_hr_when_the_exposure_has_one_term(results):
+    """Review 29, finding 18: with one exposure term (exposure: crs) the phrase is singular."""
+    import dataclasses
+
+    from analysis.report.narrative import Narrative
+
+    cox = results.cox["os"]
+    one = dataclasses.replace(cox, terms=tuple(t for t in cox.terms if t not in cox.exposure_terms[1:]))
+    text = Narrative(dataclasses.replace(results, cox={**results.cox, "os": one}))
+    assert len(one.exposure_terms) == 1
+    phrase = text.headline_e_values
+    assert phrase.startswith(f"E-value {text.e_value('os', text.headline_term)} for the HR, ") and phrase.endswith(
+        " for its CI"
+    )
 
 
 # --------------------------------------------------------------------------- 13. one number format everywhere
