@@ -212,3 +212,27 @@ def test_the_sentence_and_the_table_say_what_is_not_estimable(bundled_results, c
     assert "Overall survival, CRS, CRS at 24 months: No CRS: no patient at risk at 24 months" in table
     with pytest.raises(Exception, match="survival_times_months"):
         text.survival_difference("os", "crs", 36)
+
+
+def test_a_difference_is_of_the_unrounded_estimates_and_the_documents_say_so(bundled_results):
+    """Review 29, finding 32: "49.3% and 40.9%, a difference of +8.3" (the printed values give
+    8.4). The difference is of the unrounded Kaplan–Meier estimates (recomputed here from the
+    two survival values, not from the difference field), and the table and the Methods state
+    the rule once (the registry's sentence)."""
+    from analysis.registry.concepts import ROUNDING_RULE
+    from analysis.report import tables
+    from analysis.report.narrative import Narrative
+
+    text = Narrative(bundled_results)
+    result = bundled_results.survival_differences[("os", "crs")]
+    for (level, t), d in result.differences.items():
+        if d.difference is None:
+            continue
+        mine = 100 * (result.at[(level, t)].survival - result.at[(result.reference, t)].survival)
+        assert abs(mine - 100 * d.difference) < 1e-9
+    assert "unrounded" in ROUNDING_RULE
+    table = tables.survival_difference_table(bundled_results.survival_differences, endpoints=("os",)).markdown
+    assert ROUNDING_RULE in table
+    assert text.rounding_rule == ROUNDING_RULE
+    methods = (Path(__file__).parents[1] / "sections" / "_methods.qmd").read_text(encoding="utf-8")
+    assert "`{python} text.rounding_rule`" in methods

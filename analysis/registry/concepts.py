@@ -361,6 +361,14 @@ SURVIVAL_P_AND_CI = (
 )
 
 
+#: How printed differences relate to printed values (review 29, finding 32): the one
+#: statement, in the Methods and under the table of absolute survival differences.
+ROUNDING_RULE = (
+    "Differences and ratios were computed from unrounded estimates and then rounded, so a printed "
+    "difference can differ by 0.1 percentage point from the difference of the printed values."
+)
+
+
 #: Column kinds of the data contract a Cox model can adjust for (text and dates cannot).
 MODEL_KINDS = ("number", "integer", "boolean", "sex", "status")
 

@@ -46,6 +46,7 @@ from analysis.registry.concepts import (
     ENDPOINTS,
     KINETIC_METRICS,
     OPTIONS,
+    ROUNDING_RULE,
     SOFTWARE,
     SURVIVAL_P_AND_CI,
     TESTS,
@@ -887,6 +888,7 @@ def survival_difference_table(
             "(the log-rank p is in the survival tables). NE, not estimable",
         )
     )
+    spec.footnotes.append((None, ROUNDING_RULE))  # "+25.5" from 43.5 vs 17.9
     for note in dict.fromkeys(notes):
         spec.footnotes.append((None, "Not estimable — " + note))
     return Table(spec)

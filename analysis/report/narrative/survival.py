@@ -3,7 +3,7 @@ Table 2), the detectable hazard ratio, and how the Kaplan–Meier figures mark c
 
 from __future__ import annotations
 
-from analysis.registry.concepts import ENDPOINTS, SURVIVAL_P_AND_CI
+from analysis.registry.concepts import ENDPOINTS, ROUNDING_RULE, SURVIVAL_P_AND_CI
 from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
@@ -139,6 +139,12 @@ class Survival(Verdicts):
         from analysis.report.figures import MAX_CENSOR_MARKS
 
         return f"{fmt_count(MAX_CENSOR_MARKS)}"
+
+    @property
+    def rounding_rule(self) -> str:
+        """How a printed difference relates to the printed values it compares (the registry's
+        :data:`~analysis.registry.concepts.ROUNDING_RULE`), for the Methods."""
+        return ROUNDING_RULE
 
     @property
     def survival_p_and_ci(self) -> str:
