@@ -170,6 +170,23 @@ def test_per_term_proportional_hazards_tests_are_reported_and_named(results, tex
     assert "text.ph_terms_below" in section and "weak signal" in section
 
 
+def test_the_global_ph_test_is_named_for_every_model(results, text):
+    """Review 29, finding 13: the text named the OS and LFS models' global tests and left out
+    EFS's (its table footnote gave p = 0.921); the sentence now reads the one list of models.
+    R 4.x, survival, tests/reference/demo_cohort.R then (blast20, ph, sev as above; LFS among cr_day30 == "yes"):
+      cox.zph(coxph(Surv(os_months, os_event) ~ age + blast20 + ph + cart_dose_1e6_per_kg + sev, d))$table["GLOBAL", ]
+        chisq 12.48711401860 df 6 p 0.05194343539
+      cox.zph(coxph(Surv(lfs_months, lfs_event) ~ age + blast20 + ph + cart_dose_1e6_per_kg + sev, l))$table["GLOBAL", ]
+        chisq 6.2115028248 df 6 p 0.3999194594"""
+    assert results.cox["os"].ph_test_global_p == pytest.approx(0.05194343539, rel=1e-5)
+    assert results.cox["lfs"].ph_test_global_p == pytest.approx(0.3999194594, rel=1e-5)
+    assert list(results.cox) == ["os", "lfs", "efs"]
+    efs = text.ph_p("efs")
+    assert text.ph_global == f"p = 0.052 for the OS model, p = 0.400 for the LFS model and {efs} for the EFS model"
+    section = source_text(SECTIONS / "_results-multivariable.qmd")
+    assert "text.ph_global" in section and 'text.ph_p("lfs")' not in section
+
+
 # --------------------------------------------------------------------------- 4. kinetics: the effect size, and words from its CI
 
 

@@ -7,6 +7,7 @@ from analysis.registry.concepts import ENDPOINTS, ROUNDING_RULE, SURVIVAL_P_AND_
 from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
+    and_list,
     fmt_count,
     fmt_hr,
     fmt_months,
@@ -201,6 +202,17 @@ class Survival(Verdicts):
         """How many pairwise hazard ratios (each level against its reference) the toxicity
         groupings have: '42'."""
         return f"{fmt_count(self._pairwise_beyond_null()[0])}"
+
+    @property
+    def ph_global(self) -> str:
+        """The global proportional-hazards test of every multivariable model, from the one
+        list of fitted models (review 29, finding 13: the EFS model's test was left out of
+        the text): 'p = 0.052 for the OS model, p = 0.400 for the LFS model and p = 0.921 for
+        the EFS model'."""
+        return and_list(
+            f"{self.ph_p(e)} for the {ENDPOINTS[e].abbreviation if e in ENDPOINTS else e.upper()} model"
+            for e in self.results.cox
+        )
 
     def _ph_terms(self) -> list[tuple[str, str, float]]:
         """(endpoint, term label, p) of every per-term proportional-hazards test of the
