@@ -690,3 +690,33 @@ def test_the_main_text_keeps_to_the_journals_limits_with_the_details_in_the_supp
     for words in moved:
         assert words in supplement and words not in manuscript, words
     assert "HR 3.27 (95% CI 1.68–6.36), p < 0.001 for Ph-positive disease" in supplement
+
+
+def test_table1_medians_name_their_groups_and_equal_medians_show_quartiles(results):
+    """Review 29, finding 16: "median 1.2 vs 1.0" did not say which group came first, and "number
+    of relapses (median 1 vs 1; p = 0.033)" hid the difference the test found. Quartiles are R's
+    default (type 7):
+      R> quantile(c(1, 1, 1, 1, 5, 5, 5), c(.25, .75))     # 1 5
+      R> quantile(c(0, 1, 1, 1, 1, 2, 1), c(.25, .75))     # 1 1"""
+    import dataclasses
+
+    from analysis.estimators.comparisons import compare_continuous
+    from analysis.report.narrative import Narrative
+
+    text = Narrative(results)
+    assert "infused CAR-T cell dose (median 1.2 with CRS vs 1.0 with no CRS, in 10⁶ cells/kg; p = 0.031" in (
+        text.table1_differences("crs")
+    )
+    frame = pd.DataFrame(
+        {
+            "n_relapses": [1, 1, 1, 1, 5, 5, 5, 0, 1, 1, 1, 1, 2, 1],
+            "grp_crs": ["yes"] * 7 + ["no"] * 7,
+        }
+    )
+    equal = compare_continuous(frame, "n_relapses", "crs")
+    yes, no = sorted(equal.levels, key=lambda lv: lv.key == "no")
+    assert (yes.q1, yes.q3, no.q1, no.q3) == pytest.approx((1.0, 5.0, 1.0, 1.0))
+    shown = dataclasses.replace(equal, result=results.table1[("n_relapses", "crs")].result)
+    table1 = {**results.table1, ("n_relapses", "crs"): shown}
+    sentence = Narrative(dataclasses.replace(results, table1=table1))._table1_magnitude("n_relapses", "crs")
+    assert sentence == "median 1 (IQR 1–5) with CRS vs 1 (IQR 1–1) with no CRS"

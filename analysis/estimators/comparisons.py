@@ -57,6 +57,9 @@ class ContinuousLevel:
     median: float | None
     min: float | None
     max: float | None
+    # quartiles (R quantile type 7), to show a difference two equal medians hide
+    q1: float | None = None
+    q3: float | None = None
 
 
 @dataclass(frozen=True)
@@ -241,7 +244,8 @@ def compare_continuous(df: pd.DataFrame, variable: str, grouping: str) -> Compar
         v = v[~np.isnan(v)]
         samples.append(v)
         stats_ = (float(np.median(v)), float(v.min()), float(v.max())) if v.size else (None, None, None)
-        levels.append(ContinuousLevel(level.key, level.label, int(v.size), *stats_))
+        quartiles = tuple(float(q) for q in np.quantile(v, (0.25, 0.75))) if v.size else (None, None)
+        levels.append(ContinuousLevel(level.key, level.label, int(v.size), *stats_, *quartiles))
     return Comparison(variable, grouping, "continuous", tuple(levels), rank_test(samples))
 
 

@@ -225,8 +225,20 @@ class Verdicts(Part):
 
             decimals = table1_row_decimals(self.results.table1, self.results.table1_overall, variable)
             a, b = (fmt_number(lv.median, decimals=decimals) for lv in levels)
+            # each median names its group (review 29, finding 16: "median 1.2 vs 1.0" did not
+            # say which group was first); equal printed medians get the quartiles, which show
+            # the difference the test found ("1 vs 1, p = 0.033")
+            first, second = (in_sentence(lv.label) if i else lv.label for i, lv in enumerate(levels))
+            if a == b and all(lv.q1 is not None and lv.q3 is not None for lv in levels):
+                qa, qb = (
+                    f"IQR {fmt_number(lv.q1, decimals=decimals)}–{fmt_number(lv.q3, decimals=decimals)}"
+                    for lv in levels
+                )
+                text = f"median {a} ({qa}) with {in_sentence(first)} vs {b} ({qb}) with {second}"
+            else:
+                text = f"median {a} with {in_sentence(first)} vs {b} with {second}"
             unit = unit_of(variable)
-            return f"median {a} vs {b}" + (f", in {unit}" if unit else "")
+            return text + (f", in {unit}" if unit else "")
         definition = VARIABLES[variable]
         category = definition.categories[0] if definition.categories else None
         wanted = category.value if category is not None else "yes"
