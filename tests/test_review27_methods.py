@@ -222,7 +222,7 @@ def test_a_numeric_row_has_one_precision_in_every_column_and_in_the_text(text, r
     # the text: the same variable at the precision of its row
     assert text.median_range("age") == by_label["Age, years"][0] == "28 (2–70)"
     assert text.median_range("cart_dose_1e6_per_kg") == dose[0]
-    assert "median 2.0 vs 4.0" in text.table1_differences("icans")
+    assert "median 2.0 with ICANS vs 4.0 with no ICANS" in text.table1_differences("icans")
 
 
 def test_row_decimals_is_the_finest_precision_of_the_row():

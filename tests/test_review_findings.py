@@ -322,11 +322,11 @@ def test_table1_differences_give_the_group_medians_and_both_p_values(text, raw):
     assert (round(dose[crs].median(), 1), round(dose[~crs].median(), 1)) == (1.2, 1.0)
     # R: p.adjust(<the 24 baseline p-values>, "holm"): the dose by CRS, 2nd smallest, 23 x 0.03077 = 0.708
     assert text.table1_differences("crs") == (
-        "infused CAR-T cell dose (median 1.2 vs 1.0, in 10⁶ cells/kg; p = 0.031, Holm-adjusted p = 0.708)"
+        "infused CAR-T cell dose (median 1.2 with CRS vs 1.0 with no CRS, in 10⁶ cells/kg; p = 0.031, Holm-adjusted p = 0.708)"
     )
     assert text.table1_differences("icans") == (
         # at the precision of the row of Table 1 ("2.0 (1.0–6.0)" beside "3.5 (1.0–13.0)"; reviewer 27)
-        "number of prior therapy lines (median 2.0 vs 4.0; p = 0.021, Holm-adjusted p = 0.499)"
+        "number of prior therapy lines (median 2.0 with ICANS vs 4.0 with no ICANS; p = 0.021, Holm-adjusted p = 0.499)"
     )
 
 

@@ -435,8 +435,9 @@ def table1(
         # missing from one level of every grouping, so listing one grouping would hide it from
         # the others' columns)
         gaps = []
-        if level_all is not None and n_all - level_all.n > 0:
-            gaps.append(f"All patients {fmt_count(n_all - level_all.n)}")
+        n_overall = getattr(level_all, "n", None)
+        if n_overall is not None and n_all - n_overall > 0:
+            gaps.append(f"All patients {fmt_count(n_all - n_overall)}")
         for g in present:
             for i, level in enumerate(comparisons[(variable, g)].levels):
                 missing_count = level_n[(g, i)] - level.n

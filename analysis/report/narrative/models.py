@@ -7,7 +7,7 @@ from __future__ import annotations
 from analysis.estimators.cox import EPV_RULE
 from analysis.registry.concepts import ENDPOINTS
 from analysis.registry.diseases import endpoint_of
-from analysis.report.formatting import NOT_ESTIMABLE, and_list, fmt_count, fmt_number, fmt_p, number_words
+from analysis.report.formatting import NOT_ESTIMABLE, and_list, fmt_count, fmt_hr, fmt_number, fmt_p, number_words
 from analysis.report.narrative.parts import _ratio, in_sentence
 from analysis.report.narrative.plan import Plan
 from analysis.report.narrative.survival import Survival
@@ -201,14 +201,18 @@ class Models(EventsPerCoefficient, Survival, Plan):
         terms = self._cox(self.primary_endpoint).exposure_terms
         if not terms:
             return ""
-        points = [self.e_value(self.primary_endpoint, t.key) for t in terms]
-        limits = [self.e_value_ci(self.primary_endpoint, t.key) for t in terms]
+        values = [self.results.e_values.get(("cox", self.primary_endpoint, t.key)) for t in terms]
+
+        def shown(e, value) -> str:  # as text.e_value / text.e_value_ci print it
+            if e is None:
+                return f"{NOT_ESTIMABLE} (no E-value)"
+            return f"{NOT_ESTIMABLE} ({e.reason})" if value is None else fmt_hr(value)
+
+        points = [shown(e, None if e is None else e.point) for e in values]
+        limits = [shown(e, None if e is None else e.ci) for e in values]
         if len(terms) == 1:
             return f"E-value {points[0]} for the HR, {limits[0]} for its CI"
-        return (
-            f"E-values {and_list(points)} for the {number_words(len(terms))} HRs, "
-            f"{and_list(limits)} for their CIs"
-        )
+        return f"E-values {and_list(points)} for the {number_words(len(terms))} HRs, {and_list(limits)} for their CIs"
 
     @property
     def headline_label(self) -> str:
