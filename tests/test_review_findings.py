@@ -720,3 +720,53 @@ def test_table1_medians_name_their_groups_and_equal_medians_show_quartiles(resul
     table1 = {**results.table1, ("n_relapses", "crs"): shown}
     sentence = Narrative(dataclasses.replace(results, table1=table1))._table1_magnitude("n_relapses", "crs")
     assert sentence == "median 1 (IQR 1–5) with CRS vs 1 (IQR 1–1) with no CRS"
+
+
+# R 4.x, survival, tests/reference/demo_cohort.R then blast20, ph, sev as in R_ZPH_OS:
+#   s <- coxph(Surv(os_months, os_event) ~ age + ph + cart_dose_1e6_per_kg + tt(cart_dose_1e6_per_kg) + sev
+#              + strata(blast20), d, tt = function(x, t, ...) x * log(t), ties = "efron")
+#   summary(s)$coefficients (coef, se):
+#     age -0.00714417531817907... ; phTRUE 1.27388588953 0.350956169614 ; sevother -0.04666784372439 0.42307189254519
+#     sevsevere 0.27044718837249 0.49535153146670 ; tt(cart_dose_1e6_per_kg) 0.21870497488716 0.10647575483696
+#   i <- c("sevother", "sevsevere"); b <- coef(s)[i]; w <- t(b) %*% solve(vcov(s)[i, i]) %*% b
+#   w = 0.799225337351, pchisq(w, 2, lower.tail = FALSE) = 0.670579732276
+R_PH_RELAXED_OS = {
+    "severity_ge3": (0.27044718837249, 0.49535153146670),
+    "severity_other": (-0.04666784372439, 0.42307189254519),
+}
+
+
+def test_the_flagged_covariates_are_relaxed_in_a_sensitivity_model_as_r_fits_it(results, text):
+    """Review 29, finding 13: BM blasts (p = 0.024) and dose (p = 0.040) failed the OS model's
+    PH test and nothing followed. The OS model is refitted with the yes/no covariate as a stratum
+    and the numeric one with dose x log(t) (R's tt()), its exposure agrees with R's coxph, and
+    the supplement's table and the Results sentence report it; LFS and EFS (no flagged
+    covariate) have no sensitivity model."""
+    from analysis.report import tables
+
+    assert set(results.ph_sensitivity) == {"os"}
+    found = results.ph_sensitivity["os"]
+    assert found.stratified == ("BM blasts ≥20% vs <20%",)
+    assert found.time_varying == ("Infused CAR-T dose, per 10⁶ cells/kg",)
+    fit = found.result
+    assert fit is not None and (fit.n, fit.events) == (93, 55)
+    terms = {t.key: t for t in fit.terms}
+    assert "bm_blasts_ge20" not in terms  # a stratum has no coefficient
+    for key, (coef, se) in R_PH_RELAXED_OS.items():
+        assert terms[key].coef == pytest.approx(coef, rel=1e-6)
+        assert terms[key].se == pytest.approx(se, rel=1e-6)
+    assert terms["ph_positive"].coef == pytest.approx(1.27388588953, rel=1e-6)
+    assert fit.severity_global_chisq == pytest.approx(0.799225337351, rel=1e-6)
+    assert fit.severity_global_p == pytest.approx(0.670579732276, rel=1e-6)
+    shown = tables.ph_sensitivity_table(results).markdown
+    assert "| CRS/ICANS group, joint p | 0.720 | 0.671 |" in shown
+    assert "| \u2003Grade ≥3 CRS or severe ICANS | 1.41 (0.53–3.72) | 1.31 (0.50–3.46) |" in shown
+    assert "Not fitted — LFS: no covariate's proportional-hazards test was below 0.05" in shown
+    assert text.ph_sensitivity_any
+    assert text.ph_sensitivity_summary == (
+        "With BM blasts ≥20% vs <20% as a stratum and infused CAR-T dose with a time interaction, the joint p "
+        "of the exposure in the OS model was 0.671 (main model 0.720), the same verdict at the 5% level"
+    )
+    section = source_text(SECTIONS / "_results-multivariable.qmd")
+    assert "text.ph_sensitivity_summary" in section and "text.ref('tbl-ph-sensitivity')" in section
+    assert "tables.ph_sensitivity_table(R)" in source_text(SECTIONS / "_supp-grades.qmd")

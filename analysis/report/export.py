@@ -386,6 +386,15 @@ def results_to_dict(results: Results) -> dict[str, Any]:
     out["extra"] = extra
     out.update(_competing_and_landmark_dict(results))
     out.update(_time_dependent_dict(results))
+    out["ph_sensitivity"] = {
+        endpoint: {
+            "flagged": list(found.flagged),
+            "stratified": list(found.stratified),
+            "time_varying": list(found.time_varying),
+            **({"reason": found.reason} if found.result is None or found.reason else _cox_dict(found.result)),
+        }
+        for endpoint, found in results.ph_sensitivity.items()
+    }
     if results.centers is not None:
         out["centers"] = _centers_dict(results.centers)
     _add_trend_onset_and_transplant(out, results)

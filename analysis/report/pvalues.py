@@ -68,6 +68,7 @@ FAMILY_TITLES: dict[str, str] = {
     "publication_model": "The publication's multivariable model (sensitivity analysis)",
     "time_dependent": "Survival by toxicity from its onset (Mantel–Byar)",
     "exposure_models": "The multivariable model's exposure time-dependent and at the landmarks",
+    "ph_sensitivity": "The multivariable model with proportional hazards relaxed (sensitivity analysis)",
     "trend": "Trend across ordered grades",
     "transplant": "Allogeneic HSCT after CAR-T (time-dependent covariate; censored at HSCT)",
     # the disease profiles' report (analysis.report.disease_results.DISEASE_FAMILIES)

@@ -53,6 +53,7 @@ from analysis.estimators.kinetics import (
     with_groupings,
 )
 from analysis.estimators.multiplicity import EValue, e_value_hr, rare_outcome
+from analysis.estimators.ph_sensitivity import PHSensitivity, ph_sensitivity
 from analysis.estimators.quality import DataQuality, data_quality
 from analysis.estimators.survival import (
     FollowUp,
@@ -150,6 +151,10 @@ class Results:
     #: the publication's model (adjusting for corticosteroids and tocilizumab), for the
     #: bundled demo only: a labelled sensitivity analysis beside Table 2
     cox_publication: dict[str, CoxResult] = field(default_factory=dict)
+    #: endpoint -> the study's model refitted with the covariates whose proportional-hazards
+    #: test is below alpha relaxed (a yes/no one as a stratum, a numeric one with x * log(t)):
+    #: only the endpoints with such a covariate (review 29, finding 13)
+    ph_sensitivity: dict[str, PHSensitivity] = field(default_factory=dict)
     #: CRS/ICANS as time-dependent exposures: onset days, (endpoint, grouping) -> Mantel–Byar,
     #: time-dependent Cox and Simon–Makuch curves, endpoint -> the multivariable model with
     #: its exposure time-dependent; (endpoint, day) -> the multivariable model at a landmark
@@ -420,6 +425,7 @@ def compute_results(study, **options) -> Results:
         model=model,
         covariates_unavailable=unavailable,
         cox_publication=cox_publication,
+        ph_sensitivity={e: found for e in cox if (found := ph_sensitivity(df, e, model, cox[e], alpha)) is not None},
         **_time_dependent(df, model, plan),
         kinetics_metrics=kinetics_metrics,
         kinetics_auc=kinetics_auc,

@@ -74,6 +74,7 @@ from analysis.report.formatting import (
     is_missing,
     row_decimals,
 )
+from analysis.report.narrative.parts import in_sentence
 from analysis.report.pvalues import PValueTable, family_display, ph_term_label
 
 _INDENT = "\u2003"  # em space: survives Pandoc (leading ASCII spaces in a cell do not)
@@ -514,6 +515,78 @@ def ph_table(cox: Mapping[str, CoxResult]) -> Table:
             ),
         )
     )
+    return Table(spec)
+
+
+def ph_sensitivity_table(results) -> Table:
+    """The exposure of each multivariable model beside the same model with the covariates
+    whose proportional-hazards test is below ``alpha`` relaxed (``results.ph_sensitivity``:
+    a yes/no covariate as a stratum, a numeric one with a time interaction x × log(time)):
+    HR (95% CI) of each level against the reference, the joint Wald p, patients and events.
+    An endpoint without such a covariate has no sensitivity model (a footnote says so).
+    ``alpha``: the plan's, which chose the covariates (``results.plan``)."""
+    alpha = float(results.plan.get("alpha", OPTIONS["alpha"].default))
+    headers = ["Exposure", "Main model", "Proportional hazards relaxed"]
+    spec = _Spec(["term", "main", "relaxed"], headers, headers, [46, 27, 27])
+    relaxed_notes: list[str] = []
+    not_fitted: list[str] = []
+    for endpoint, main in results.cox.items():
+        title, population = _endpoint_title(endpoint)
+        abbreviation = ENDPOINTS[endpoint].abbreviation if endpoint in ENDPOINTS else endpoint.upper()
+        found = results.ph_sensitivity.get(endpoint)
+        other = found.result if found is not None else None
+        if found is None:
+            not_fitted.append(f"{abbreviation}: no covariate's proportional-hazards test was below {alpha:g}")
+        elif other is None or other.reason:
+            not_fitted.append(f"{abbreviation}: {found.reason}")
+            other = None
+        else:
+            what = []
+            if found.stratified:
+                what.append(f"{and_list(in_sentence(x.split(', per ')[0]) for x in found.stratified)} as a stratum")
+            if found.time_varying:
+                what.append(
+                    f"{and_list(in_sentence(x.split(', per ')[0]) for x in found.time_varying)} with a time interaction"
+                )
+            relaxed_notes.append(f"{abbreviation}, {' and '.join(what)}")
+        spec.add("group", Cell(title + (f" ({population})" if population else "")))
+        models = [main, other]
+        spec.add(
+            "variable",
+            Cell("Patients; events"),
+            *[CELL_MISSING if m is None else f"{fmt_count(m.n)}; {fmt_count(m.events)}" for m in models],
+        )
+        spec.add(
+            "variable",
+            Cell(exposure_header(main.exposure) + ", joint p"),
+            *[CELL_MISSING if m is None else fmt_p_bare(m.severity_global_p) for m in models],
+        )
+        exposure = GROUPINGS[main.exposure]
+        spec.add(
+            "sub",
+            Cell(_INDENT + exposure.label(REFERENCE_LEVELS[main.exposure])),
+            "Reference",
+            CELL_MISSING if other is None else "Reference",
+        )
+        for term in main.exposure_terms:
+            cells = [
+                CELL_MISSING if m is None else _hr_ci(next((t for t in m.terms if t.key == term.key), None))
+                for m in models
+            ]
+            spec.add("sub", Cell(_INDENT + term.label), *cells)
+    spec.footnotes.append(
+        (
+            None,
+            "Main model: the multivariable model of the manuscript. Proportional hazards relaxed: the same "
+            f"model with each covariate whose proportional-hazards test was below {alpha:g} relaxed, a "
+            "yes/no covariate as a stratum (its own baseline hazard, no coefficient) and a numeric covariate "
+            "with a time interaction (the covariate times the logarithm of time in months, R's tt()); "
+            + ("; ".join(relaxed_notes) if relaxed_notes else "no model relaxed")
+            + ". HR (95% CI) against the reference; joint p, Wald test of the exposure's terms",
+        )
+    )
+    for note in not_fitted:
+        spec.footnotes.append((None, "Not fitted — " + note))
     return Table(spec)
 
 
