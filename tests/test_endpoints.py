@@ -285,7 +285,7 @@ def test_the_prose_helpers_word_the_new_numbers(results):
     from analysis.report.narrative import Narrative, UnknownKey
 
     text = Narrative(results)
-    assert text.odds_ratio("cr", "crs") == "Firth OR 0.265 (95% CI 0.002–2.360)"  # one precision for the three
+    assert text.odds_ratio("cr", "crs") == "Firth OR 0.26 (95% CI <0.01–2.36)"  # one rule for ratios (RATIO_RULE)
     assert text.odds_ratio("cr", "icans").startswith("OR 0.49 (95% CI")
     for r in ("cr", "mrd_negative_cr"):
         for g in ("crs", "icans", "concurrent", "steroids", "tocilizumab"):

@@ -110,18 +110,21 @@ def test_months():
     assert "nan" not in fmt_months(float("nan")).lower()
 
 
-def test_tiny_ratios_keep_a_significant_digit_at_one_precision():
-    """A Firth or exact limit of 0.0003 printed as "0.00" would read as zero (issue 11); the
-    numbers of one interval share its precision (issue 21, finding 13: "0.002–2.36" mixed
-    three decimals with two)."""
-    from analysis.report.formatting import fmt_ci, fmt_hr, fmt_ratio_ci
+def test_tiny_ratios_print_below_0_01_and_keep_two_decimals():
+    """A Firth or exact limit of 0.0003 printed as "0.00" would read as zero (issue 11); review 29,
+    finding 15: "Firth OR 0.265 (95% CI 0.002–2.360)" beside "OR 0.49 (95% CI 0.07–5.64)" were two
+    rules. One rule (RATIO_RULE): two decimals, "<0.01" below 0.005."""
+    from analysis.report.formatting import RATIO_RULE, fmt_ci, fmt_hr, fmt_ratio_ci
 
-    assert fmt_ci(0.00031, 0.33) == "0.0003–0.3300"
-    assert fmt_hr(0.0047) == "0.005" and fmt_hr(0.0) == "0.00" and fmt_hr(0.01) == "0.01"
+    assert fmt_ci(0.00031, 0.33) == "<0.01–0.33"
+    assert fmt_hr(0.0047) == "<0.01" and fmt_hr(0.0) == "0.00" and fmt_hr(0.01) == "0.01"
+    assert fmt_hr(0.0051) == "0.01"  # rounds to 0.01: printed as such
     assert fmt_ci(0.012, 250.0) == "0.01–250.00"
-    assert fmt_hr_ci(0.26, 0.0023, 2.36) == "0.260 (0.002–2.360)"
-    assert fmt_ratio_ci("Firth OR", 0.26, 0.0023, 2.36) == "Firth OR 0.260 (95% CI 0.002–2.360)"
+    assert fmt_hr_ci(0.26, 0.0023, 2.36) == "0.26 (<0.01–2.36)"
+    assert fmt_ratio_ci("Firth OR", 0.26, 0.0023, 2.36) == "Firth OR 0.26 (95% CI <0.01–2.36)"
+    assert fmt_ratio_ci("OR", 0.49, 0.07, 5.64) == "OR 0.49 (95% CI 0.07–5.64)"  # the same precision
     assert fmt_ratio_ci("HR", 1.5, 0.2, math.inf) == "HR 1.50 (95% CI not estimable)"
+    assert "two decimals" in RATIO_RULE and "<0.01" in RATIO_RULE
 
 
 @pytest.mark.parametrize(

@@ -209,12 +209,19 @@ def test_a_numeric_row_has_one_precision_in_every_column_and_in_the_text(text, r
             if not cells:
                 continue
             numeric_rows += 1
-            decimals = set().union(*(_decimals_of(c) for c in cells))
-            assert len(decimals) == 1, row
+            # review 29, finding 15: a row of whole numbers (counts, whole years) prints whole
+            # ranges and a median with a decimal only where it is halfway ("3.5 (1–13)")
+            ranges = {len(g or "") for c in cells for g in _MEDIAN_RANGE.match(c).groups()[1:]}
+            medians = {c.split(" ")[0] for c in cells}
+            if ranges == {0}:
+                assert all("." not in m or m.endswith(".5") for m in medians), row
+            else:
+                decimals = set().union(*(_decimals_of(c) for c in cells))
+                assert len(decimals) == 1, row
         assert numeric_rows >= 2
     baseline = _rows(tables.table1(results.table1, overall=results.table1_overall).markdown)
     by_label = {r[0]: r[1:] for r in baseline}
-    assert by_label["Prior therapy lines"][:3] == ["4.0 (0.0–13.0)", "4.0 (0.0–7.0)", "3.5 (1.0–13.0)"]
+    assert by_label["Prior therapy lines"][:3] == ["4 (0–13)", "4 (0–7)", "3.5 (1–13)"]
     blasts = next(v for k, v in by_label.items() if k.startswith("BM blasts"))
     assert blasts[1:3] == ["5.2 (0.0–95.0)", "33.0 (0.0–92.0)"]
     dose = next(v for k, v in by_label.items() if k.startswith("Infused CAR-T dose"))
@@ -222,18 +229,24 @@ def test_a_numeric_row_has_one_precision_in_every_column_and_in_the_text(text, r
     # the text: the same variable at the precision of its row
     assert text.median_range("age") == by_label["Age, years"][0] == "28 (2–70)"
     assert text.median_range("cart_dose_1e6_per_kg") == dose[0]
-    assert "median 2.0 with ICANS vs 4.0 with no ICANS" in text.table1_differences("icans")
+    assert "median 2 with ICANS vs 4 with no ICANS" in text.table1_differences("icans")
 
 
 def test_row_decimals_is_the_finest_precision_of_the_row():
     from types import SimpleNamespace as D
 
-    from analysis.report.formatting import fmt_median_range, row_decimals
+    from analysis.report.formatting import WHOLE, fmt_median_range, row_decimals
 
-    whole, half = D(median=4, min=0, max=7), D(median=3.5, min=1, max=13)
-    assert row_decimals(whole) == 0 and row_decimals(whole, half) == 1 and row_decimals(whole, None) == 0
-    d = row_decimals(whole, half)
-    assert fmt_median_range(4, 0, 7, decimals=d) == "4.0 (0.0–7.0)" and fmt_median_range(4, 0, 7) == "4 (0–7)"
+    whole, half, tenth = D(median=4, min=0, max=7), D(median=3.5, min=1, max=13), D(median=3.2, min=1, max=13)
+    # review 29, finding 15: whole numbers (counts, whole years) are WHOLE: whole ranges, a median
+    # with one decimal only where it falls halfway ("3.5 (1–13)" beside "4 (0–7)")
+    assert row_decimals(whole) == WHOLE and row_decimals(whole, half) == WHOLE and row_decimals(whole, None) == WHOLE
+    assert fmt_median_range(4, 0, 7, decimals=WHOLE) == "4 (0–7)"
+    assert fmt_median_range(3.5, 1, 13, decimals=WHOLE) == "3.5 (1–13)"
+    d = row_decimals(whole, tenth)  # a median that is not halfway: one precision for the row
+    assert (
+        d == 1 and fmt_median_range(4, 0, 7, decimals=d) == "4.0 (0.0–7.0)" and fmt_median_range(4, 0, 7) == "4 (0–7)"
+    )
     assert row_decimals(D(median=254, min=2, max=27231), D(median=9.5, min=2, max=481)) == 0  # thousands: whole
 
 

@@ -243,7 +243,7 @@ def test_a_survival_of_zero_has_a_not_estimable_ci_in_the_tables(results):
 def test_the_odds_ratios_the_methods_promise_are_printed(text):
     # CR by CRS: every patient without CRS responded (17 of 17), a zero cell: Firth's estimate
     assert text.rate_effects("cr", "crs") == (
-        "−9.2 percentage points (95% CI −17.8 to 9.8); Firth OR 0.265 (95% CI 0.002–2.360)"
+        "−9.2 percentage points (95% CI −17.8 to 9.8); Firth OR 0.26 (95% CI <0.01–2.36)"
     )
     assert text.rate_effects("cr", "icans").endswith("; OR 0.49 (95% CI 0.07–5.64)")
     assert text.firth_odds_ratio_shown
@@ -325,8 +325,8 @@ def test_table1_differences_give_the_group_medians_and_both_p_values(text, raw):
         "infused CAR-T cell dose (median 1.2 with CRS vs 1.0 with no CRS, in 10⁶ cells/kg; p = 0.031, Holm-adjusted p = 0.708)"
     )
     assert text.table1_differences("icans") == (
-        # at the precision of the row of Table 1 ("2.0 (1.0–6.0)" beside "3.5 (1.0–13.0)"; reviewer 27)
-        "number of prior therapy lines (median 2.0 with ICANS vs 4.0 with no ICANS; p = 0.021, Holm-adjusted p = 0.499)"
+        # at the precision of the row of Table 1 (counts: "2 (1–6)" beside "3.5 (1–13)"; reviewers 27 and 29)
+        "number of prior therapy lines (median 2 with ICANS vs 4 with no ICANS; p = 0.021, Holm-adjusted p = 0.499)"
     )
 
 
@@ -498,7 +498,7 @@ def number_format_problems(text: str) -> list[str]:
 def test_the_number_format_check_finds_each_kind_of_violation():
     bad = "p = 1.000; Holm 1.000; 1.095e+04; 0.3–5; 0.002–2.36; 2–7.25; median 1460 mg; n = 27231"
     assert len(number_format_problems(bad)) == 8
-    good = "p > 0.99; 0.3–5.0; 0.260 (0.002–2.360); −17.8 to 9.8; 1,460 mg; between 2016 and 2022; 10⁶ cells"
+    good = "p > 0.99; 0.3–5.0; 0.26 (<0.01–2.36); −17.8 to 9.8; 1,460 mg; between 2016 and 2022; 10⁶ cells"
     assert number_format_problems(good) == []
 
 

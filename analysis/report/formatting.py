@@ -43,6 +43,9 @@ __all__ = [
     "fmt_ci",
     "fmt_count",
     "fmt_count_pct",
+    "RATIO_RULE",
+    "WHOLE",
+    "fmt_median",
     "fmt_hr",
     "fmt_hr_ci",
     "fmt_median_range",
@@ -158,22 +161,51 @@ def fmt_numbers(*values, missing: str = NOT_ESTIMABLE) -> list[str]:
     return [fmt_number(v, missing, decimals) for v in values]
 
 
+#: The precision of a row of whole numbers (counts such as prior lines or relapses, ages in
+#: whole years): whole minimum and maximum, and a median with one decimal only where it falls
+#: halfway between two ("3.5 (0–13)" beside "4 (0–7)"; review 29, finding 15: counts were
+#: summarised as "4.0 (0.0–13.0)" and ages as "27.5 (2.0–70.0)").
+WHOLE = -1
+
+
+def _whole(value) -> bool:
+    return not is_missing(value) and float(value).is_integer()
+
+
 def row_decimals(*distributions) -> int:
     """One precision for every median (range) of one variable (a row of Table 1 and of the
     course table, across its columns, and the text's median (range) of the variable): the
     :func:`shared_decimals` of the medians, minima and maxima of all its ``distributions``
-    (objects with ``median``, ``min`` and ``max``; ``None`` is skipped). "3.5 (1.0–13.0)"
-    beside "4.0 (0.0–7.0)", never beside "4 (0–7)"."""
+    (objects with ``median``, ``min`` and ``max``; ``None`` is skipped): "3.5 (1.5–13.0)" beside
+    "4.0 (0.5–7.0)", never beside "4 (0–7)". A row of whole numbers under 1,000 (every minimum
+    and maximum whole, every median whole or halfway) is :data:`WHOLE`."""
+    shown = [d for d in distributions if d is not None and not is_missing(d.median)]
+    values = [x for d in shown for x in (d.median, d.min, d.max)]
+    if (
+        shown
+        and all(_whole(d.min) and _whole(d.max) and _whole(2 * float(d.median)) for d in shown)
+        and all(abs(float(v)) < 1000 for v in values)
+    ):
+        return WHOLE
     return shared_decimals(*(x for d in distributions if d is not None for x in (d.median, d.min, d.max)))
+
+
+def fmt_median(median, decimals: int | None = None, missing: str = NOT_ESTIMABLE) -> str:
+    """A median at its row's precision (:func:`row_decimals`): under :data:`WHOLE`, "4" or "3.5"."""
+    if decimals == WHOLE:
+        return fmt_number(median, missing, 0 if _whole(median) else 1)
+    return fmt_number(median, missing, decimals)
 
 
 def fmt_median_range(median, low, high, missing: str = NOT_ESTIMABLE, decimals: int | None = None) -> str:
     """``"31 (2–70)"``, ``"0.3 (0.1–5.0)"``: the three numbers at one precision
-    (:func:`fmt_numbers`; ``decimals``: the precision of the variable's row, :func:`row_decimals`).
-    A missing median (no values) prints ``missing`` alone.
+    (:func:`fmt_numbers`; ``decimals``: the precision of the variable's row, :func:`row_decimals`;
+    :data:`WHOLE`: "27.5 (2–70)"). A missing median (no values) prints ``missing`` alone.
     """
     if is_missing(median):
         return missing
+    if decimals == WHOLE:
+        return f"{fmt_median(median, WHOLE, missing)} ({fmt_number(low, missing, 0)}–{fmt_number(high, missing, 0)})"
     if decimals is None:
         decimals = shared_decimals(median, low, high)
     m, lo, hi = (fmt_number(v, missing, decimals) for v in (median, low, high))
@@ -226,30 +258,45 @@ def fmt_count_pct(k, percent, missing: str = CELL_MISSING) -> str:
     return f"{int(k):,} ({fmt_pct(percent, missing=missing)})"
 
 
+#: The one rule for ratios (HR, OR, Hodges–Lehmann ratios, E-values), stated in the Methods:
+#: two decimals; a value that two decimals would print as 0.00 prints "<0.01" (review 29,
+#: finding 15: "0.265 (0.002–2.360)" beside "0.49 (0.07–5.64)"); a confidence limit within
+#: 0.005 of 1 (but not 1) gets three decimals, with the estimate and the other limit, to show
+#: on which side of 1 it lies ("0.570 (0.320–0.998)", not "0.57 (0.32–1.00)"; review 28).
+RATIO_RULE = (
+    "Ratios are given to two decimals; a value below 0.005 is given as <0.01, and an estimate and its "
+    "confidence interval are given to three decimals when a limit lies within 0.005 of 1, to show on "
+    "which side of 1 it lies."
+)
+_BELOW = 0.005  # two decimals print anything smaller as 0.00
+
+
 def _ratio_decimals(*values, limits: tuple = ()) -> int:
     """Decimals of ratios shown together (an estimate and the ``limits`` of its interval): two,
-    or as many as the smallest non-zero value below 0.01 needs for one significant digit (a
-    Firth or exact limit of 0.0003 must not print as "0.00"), or three when a limit lies within
-    0.005 of 1 and three decimals show its side of 1 ("0.998", not "1.00"), for every one of them."""
-    small = [abs(float(v)) for v in (*values, *limits) if not is_missing(v) and 0 < abs(float(v)) < 0.01]
+    or three when a limit lies within 0.005 of 1 and three decimals show its side of 1
+    ("0.998", not "1.00"), for every one of them (:data:`RATIO_RULE`)."""
     # a limit within 0.005 of 1 but not 1 gets the decimals that show on which side of 1 it lies
     # ("0.32–0.998", not "0.32–1.00", which reads as touching the null; review 28)
     near_one = [v for v in limits if not is_missing(v) and 0.0005 <= abs(float(v) - 1) < 0.005]
-    return max([2] + [-math.floor(math.log10(v)) for v in small] + [3 for _ in near_one])
+    return 3 if near_one else 2
 
 
 def _ratio(x, decimals: int | None = None) -> str:
+    """A ratio at ``decimals`` (default :func:`_ratio_decimals`); a positive value two decimals
+    would print as 0.00 is "<0.01" (a Firth or exact limit of 0.0003 must not read as zero)."""
+    if 0 < abs(float(x)) < _BELOW:
+        return "<0.01"
     return _fixed(float(x), _ratio_decimals(x) if decimals is None else decimals)
 
 
 def fmt_hr(hr, missing: str = NOT_ESTIMABLE) -> str:
-    """A hazard (or odds) ratio with two decimals: ``"2.02"``; ``"0.005"`` below 0.01."""
+    """A hazard (or odds) ratio with two decimals: ``"2.02"``; ``"<0.01"`` below 0.005."""
     return missing if is_missing(hr) else _ratio(hr)
 
 
 def fmt_ci(low, high, missing: str = NOT_ESTIMABLE, decimals: int | None = None) -> str:
-    """A confidence interval of a ratio ``"0.65–6.26"``: both limits at one precision, two
-    decimals unless a limit below 0.01 needs more (``"0.002–2.360"``); either bound missing
+    """A confidence interval of a ratio ``"0.65–6.26"``: both limits at one precision
+    (:data:`RATIO_RULE`: ``"<0.01–2.36"``, ``"0.320–0.998"``); either bound missing
     -> ``missing``. ``decimals``: the precision of the estimate shown with it."""
     if is_missing(low) or is_missing(high):
         return missing
@@ -258,7 +305,7 @@ def fmt_ci(low, high, missing: str = NOT_ESTIMABLE, decimals: int | None = None)
 
 
 def fmt_hr_ci(hr, low, high, missing: str = NOT_ESTIMABLE) -> str:
-    """``"2.02 (0.65–6.26)"``, ``"0.260 (0.002–2.360)"`` (one precision for the three); an HR
+    """``"2.02 (0.65–6.26)"``, ``"0.26 (<0.01–2.36)"`` (one precision for the three); an HR
     without a finite interval prints ``"2.02 (95% CI <missing>)"``."""
     if is_missing(hr):
         return missing
@@ -270,7 +317,7 @@ def fmt_hr_ci(hr, low, high, missing: str = NOT_ESTIMABLE) -> str:
 
 def fmt_ratio_ci(name: str, estimate, low, high, missing: str = NOT_ESTIMABLE) -> str:
     """A named ratio with its interval for prose: ``"HR 2.02 (95% CI 0.65–6.26)"``,
-    ``"Firth OR 0.260 (95% CI 0.002–2.360)"``; a missing or infinite limit:
+    ``"Firth OR 0.26 (95% CI <0.01–2.36)"``; a missing or infinite limit:
     ``"HR 2.02 (95% CI not estimable)"``."""
     if is_missing(estimate):
         return f"{name} {missing}".strip()

@@ -7,6 +7,7 @@ from analysis.registry.concepts import ENDPOINTS, ROUNDING_RULE, SURVIVAL_P_AND_
 from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
+    RATIO_RULE,
     and_list,
     fmt_count,
     fmt_hr,
@@ -143,9 +144,10 @@ class Survival(Verdicts):
 
     @property
     def rounding_rule(self) -> str:
-        """How a printed difference relates to the printed values it compares (the registry's
-        :data:`~analysis.registry.concepts.ROUNDING_RULE`), for the Methods."""
-        return ROUNDING_RULE
+        """How numbers are rounded, for the Methods: a printed difference against the printed values
+        it compares (the registry's :data:`~analysis.registry.concepts.ROUNDING_RULE`) and the
+        decimals of ratios (:data:`~analysis.report.formatting.RATIO_RULE`)."""
+        return f"{ROUNDING_RULE} {RATIO_RULE}"
 
     @property
     def survival_p_and_ci(self) -> str:

@@ -210,7 +210,7 @@ class Verdicts(Part):
         '53.9% vs 35.3% male' for a category; '' when it cannot be said."""
         from analysis.estimators.effects import reference_level
         from analysis.registry.contract import unit_of
-        from analysis.report.formatting import fmt_number, fmt_pct
+        from analysis.report.formatting import fmt_median, fmt_pct
 
         c = self.results.table1[(variable, grouping)]
         ref = reference_level(grouping)
@@ -224,16 +224,13 @@ class Verdicts(Part):
             from analysis.report.tables import table1_row_decimals
 
             decimals = table1_row_decimals(self.results.table1, self.results.table1_overall, variable)
-            a, b = (fmt_number(lv.median, decimals=decimals) for lv in levels)
+            a, b = (fmt_median(lv.median, decimals) for lv in levels)
             # each median names its group (review 29, finding 16: "median 1.2 vs 1.0" did not
             # say which group was first); equal printed medians get the quartiles, which show
             # the difference the test found ("1 vs 1, p = 0.033")
             first, second = (in_sentence(lv.label) if i else lv.label for i, lv in enumerate(levels))
             if a == b and all(lv.q1 is not None and lv.q3 is not None for lv in levels):
-                qa, qb = (
-                    f"IQR {fmt_number(lv.q1, decimals=decimals)}–{fmt_number(lv.q3, decimals=decimals)}"
-                    for lv in levels
-                )
+                qa, qb = (f"IQR {fmt_median(lv.q1, decimals)}–{fmt_median(lv.q3, decimals)}" for lv in levels)
                 text = f"median {a} ({qa}) with {in_sentence(first)} vs {b} ({qb}) with {second}"
             else:
                 text = f"median {a} with {in_sentence(first)} vs {b} with {second}"
