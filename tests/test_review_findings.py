@@ -764,8 +764,8 @@ def test_the_flagged_covariates_are_relaxed_in_a_sensitivity_model_as_r_fits_it(
     assert "Not fitted — LFS: no covariate's proportional-hazards test was below 0.05" in shown
     assert text.ph_sensitivity_any
     assert text.ph_sensitivity_summary == (
-        "With BM blasts ≥20% vs <20% as a stratum and infused CAR-T dose with a time interaction, the joint p "
-        "of the exposure in the OS model was 0.671 (main model 0.720), the same verdict at the 5% level"
+        "With BM blasts ≥20% vs <20% as a stratum and infused CAR-T dose with a time interaction, the exposure's "
+        "joint p in the OS model was 0.671 (main model 0.720; unchanged at the 5% level)"
     )
     section = source_text(SECTIONS / "_results-multivariable.qmd")
     assert "text.ph_sensitivity_summary" in section and "text.ref('tbl-ph-sensitivity')" in section

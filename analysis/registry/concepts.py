@@ -353,20 +353,15 @@ class Option:
 #: The p is the log-rank test (a score test, all groups of the grouping at once); each HR's CI
 #: is the Wald interval of that group against the reference in a univariable Cox model.
 SURVIVAL_P_AND_CI = (
-    "The p-value of a survival comparison is from the log-rank test of all groups of the grouping "
-    "together, and each hazard ratio's 95% CI from the Wald test of that group against the reference; "
-    "the two tests are not the same, so a log-rank p just below 0.05 can go with a CI that just includes 1 "
-    "(or the reverse), and with three groups the joint test can be above 0.05 while one group's CI "
-    "against the reference excludes 1."
+    "Log-rank p-values test all groups of a grouping together, and each hazard ratio's 95% CI is a Wald "
+    "interval for one group against the reference; the two tests can disagree near p = 0.05, and with three "
+    "groups a CI can exclude 1 while the joint test is not significant."
 )
 
 
 #: How printed differences relate to printed values (review 29, finding 32): the one
 #: statement, in the Methods and under the table of absolute survival differences.
-ROUNDING_RULE = (
-    "Differences and ratios were computed from unrounded estimates and then rounded, so a printed "
-    "difference can differ by 0.1 percentage point from the difference of the printed values."
-)
+ROUNDING_RULE = "Differences were computed from unrounded estimates."
 
 
 #: Column kinds of the data contract a Cox model can adjust for (text and dates cannot).

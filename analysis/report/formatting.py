@@ -264,9 +264,8 @@ def fmt_count_pct(k, percent, missing: str = CELL_MISSING) -> str:
 #: 0.005 of 1 (but not 1) gets three decimals, with the estimate and the other limit, to show
 #: on which side of 1 it lies ("0.570 (0.320–0.998)", not "0.57 (0.32–1.00)"; review 28).
 RATIO_RULE = (
-    "Ratios are given to two decimals; a value below 0.005 is given as <0.01, and an estimate and its "
-    "confidence interval are given to three decimals when a limit lies within 0.005 of 1, to show on "
-    "which side of 1 it lies."
+    "Ratios have two decimals, three when a confidence limit lies within 0.005 of 1 (to show its side of 1), "
+    "and <0.01 below 0.005."
 )
 _BELOW = 0.005  # two decimals print anything smaller as 0.00
 

@@ -962,7 +962,10 @@ def survival_difference_table(
             "(the log-rank p is in the survival tables). NE, not estimable",
         )
     )
-    spec.footnotes.append((None, ROUNDING_RULE))  # "+25.5" from 43.5 vs 17.9
+    # "+25.5" from 43.5 vs 17.9
+    spec.footnotes.append(
+        (None, f"{ROUNDING_RULE[:-1]}, so a difference can differ by 0.1 from the difference of the printed values.")
+    )
     for note in dict.fromkeys(notes):
         spec.footnotes.append((None, "Not estimable — " + note))
     return Table(spec)

@@ -261,10 +261,10 @@ class Survival(Verdicts):
                 continue
             same = (other.severity_global_p < self.alpha) == (main.severity_global_p < self.alpha)
             items.append(
-                f"with {self._relaxed(found)}, the joint p of the exposure in the {abbreviation} model was "
+                f"with {self._relaxed(found)}, the exposure's joint p in the {abbreviation} model was "
                 f"{fmt_p(other.severity_global_p).removeprefix('p = ')} (main model "
-                f"{fmt_p(main.severity_global_p).removeprefix('p = ')}), "
-                f"{'the same verdict' if same else 'a different verdict'} at the {self.alpha_level} level"
+                f"{fmt_p(main.severity_global_p).removeprefix('p = ')}; "
+                f"{'unchanged' if same else 'changed'} at the {self.alpha_level} level)"
             )
         text = "; ".join(items)
         return text[:1].upper() + text[1:]
