@@ -144,10 +144,15 @@ class Survival(Verdicts):
 
     @property
     def rounding_rule(self) -> str:
-        """How numbers are rounded, for the Methods: a printed difference against the printed values
-        it compares (the registry's :data:`~analysis.registry.concepts.ROUNDING_RULE`) and the
-        decimals of ratios (:data:`~analysis.report.formatting.RATIO_RULE`)."""
-        return f"{ROUNDING_RULE} {RATIO_RULE}"
+        """How a printed difference relates to the printed values it compares (the registry's
+        :data:`~analysis.registry.concepts.ROUNDING_RULE`), for the Methods."""
+        return ROUNDING_RULE
+
+    @property
+    def ratio_rule(self) -> str:
+        """The decimals of ratios (:data:`~analysis.report.formatting.RATIO_RULE`), for the
+        supplement's methods."""
+        return RATIO_RULE
 
     @property
     def survival_p_and_ci(self) -> str:
@@ -209,11 +214,9 @@ class Survival(Verdicts):
     def ph_global(self) -> str:
         """The global proportional-hazards test of every multivariable model, from the one
         list of fitted models (review 29, finding 13: the EFS model's test was left out of
-        the text): 'p = 0.052 for the OS model, p = 0.400 for the LFS model and p = 0.921 for
-        the EFS model'."""
+        the text): 'p = 0.052 (OS), p = 0.400 (LFS) and p = 0.921 (EFS)'."""
         return and_list(
-            f"{self.ph_p(e)} for the {ENDPOINTS[e].abbreviation if e in ENDPOINTS else e.upper()} model"
-            for e in self.results.cox
+            f"{self.ph_p(e)} ({ENDPOINTS[e].abbreviation if e in ENDPOINTS else e.upper()})" for e in self.results.cox
         )
 
     def _ph_terms(self) -> list[tuple[str, str, float]]:
@@ -237,7 +240,7 @@ class Survival(Verdicts):
             what.append(
                 f"{and_list(in_sentence(x.split(', per ')[0]) for x in found.time_varying)} with a time interaction"
             )
-        return " and ".join(what)
+        return ", ".join(what)
 
     @property
     def ph_sensitivity_any(self) -> bool:
@@ -261,10 +264,9 @@ class Survival(Verdicts):
                 continue
             same = (other.severity_global_p < self.alpha) == (main.severity_global_p < self.alpha)
             items.append(
-                f"with {self._relaxed(found)}, the exposure's joint p in the {abbreviation} model was "
-                f"{fmt_p(other.severity_global_p).removeprefix('p = ')} (main model "
-                f"{fmt_p(main.severity_global_p).removeprefix('p = ')}; "
-                f"{'unchanged' if same else 'changed'} at the {self.alpha_level} level)"
+                f"relaxing them ({self._relaxed(found)}) gave the exposure a joint p of "
+                f"{fmt_p(other.severity_global_p).removeprefix('p = ')} for {abbreviation} (main model "
+                f"{fmt_p(main.severity_global_p).removeprefix('p = ')})"
             )
         text = "; ".join(items)
         return text[:1].upper() + text[1:]
