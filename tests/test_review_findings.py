@@ -434,9 +434,9 @@ def test_the_abstract_gives_the_e_value_of_the_estimate_and_of_the_ci_limit_near
         for t in exposure
     ]
     assert points[0] == "1.85" and limits == ["1.00", "1.00"]
-    assert f"(joint p = 0.720; E-values {points[0]} and {points[1]} for the two HRs, 1.00 and 1.00 for their CIs)." in (
-        abstract
-    )
+    assert f"(joint p = 0.720); E-values {points[0]} and {points[1]} (CI limits 1.00 and 1.00)." in abstract
+    results_text = _said("_results-multivariable", text)
+    assert f"hazard ratios for death had E-values {points[0]} and {points[1]} (CI limits 1.00 and 1.00)" in results_text
     assert "first HR" not in abstract
 
 
@@ -451,8 +451,9 @@ def test_the_abstract_e_value_phrase_names_one_hr_when_the_exposure_has_one_term
     text = Narrative(dataclasses.replace(results, cox={**results.cox, "os": one}))
     assert len(one.exposure_terms) == 1
     phrase = text.headline_e_values
-    assert phrase.startswith(f"E-value {text.e_value('os', text.headline_term)} for the HR, ") and phrase.endswith(
-        " for its CI"
+    assert (
+        phrase
+        == f"E-value {text.e_value('os', text.headline_term)} (CI limit {text.e_value_ci('os', text.headline_term)})"
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from analysis.estimators.cox import EPV_RULE
 from analysis.registry.concepts import ENDPOINTS
 from analysis.registry.diseases import endpoint_of
-from analysis.report.formatting import NOT_ESTIMABLE, and_list, fmt_count, fmt_hr, fmt_number, fmt_p, number_words
+from analysis.report.formatting import NOT_ESTIMABLE, and_list, fmt_count, fmt_hr, fmt_number, fmt_p
 from analysis.report.narrative.parts import _ratio, in_sentence
 from analysis.report.narrative.plan import Plan
 from analysis.report.narrative.survival import Survival
@@ -193,11 +193,11 @@ class Models(EventsPerCoefficient, Survival, Plan):
 
     @property
     def headline_e_values(self) -> str:
-        """E-values of every hazard ratio the abstract's headline reports, in its order (the
-        rule: each exposure term of the plan's primary model, so the E-value never belongs to a
-        term the reader cannot tell apart; review 29, finding 18): 'E-values 2.44 and 2.60 for
-        the two HRs, 1.00 and 1.36 for their CIs'; with one term 'E-value 2.44 for the HR, 1.00
-        for its CI'; '' without an exposure term."""
+        """E-values of every hazard ratio the abstract's headline reports, in its order, with
+        the E-values of their confidence limits closest to 1 (the rule: each exposure term of the
+        plan's primary model, so the E-value never belongs to a term the reader cannot tell
+        apart; review 29, finding 18): 'E-values 1.85 and 1.23 (CI limits 1.00 and 1.00)'; with
+        one term 'E-value 1.85 (CI limit 1.00)'; '' without an exposure term."""
         terms = self._cox(self.primary_endpoint).exposure_terms
         if not terms:
             return ""
@@ -211,8 +211,8 @@ class Models(EventsPerCoefficient, Survival, Plan):
         points = [shown(e, None if e is None else e.point) for e in values]
         limits = [shown(e, None if e is None else e.ci) for e in values]
         if len(terms) == 1:
-            return f"E-value {points[0]} for the HR, {limits[0]} for its CI"
-        return f"E-values {and_list(points)} for the {number_words(len(terms))} HRs, {and_list(limits)} for their CIs"
+            return f"E-value {points[0]} (CI limit {limits[0]})"
+        return f"E-values {and_list(points)} (CI limits {and_list(limits)})"
 
     @property
     def headline_label(self) -> str:

@@ -249,11 +249,10 @@ class Survival(Verdicts):
 
     @property
     def ph_sensitivity_summary(self) -> str:
-        """The exposure's joint p with the flagged covariates relaxed, beside the main model's,
-        and whether the verdict at alpha is the same (review 29, finding 13): 'With BM blasts
-        ≥20% vs <20% as a stratum and infused CAR-T dose with a time interaction, the joint p of
-        the exposure in the OS model was 0.671 (main model 0.720), the same verdict at the 5%
-        level'; '' when no model was refitted."""
+        """The exposure's joint p with the flagged covariates relaxed, beside the main model's
+        (review 29, finding 13): 'Relaxing them (BM blasts ≥20% vs <20% as a stratum, infused
+        CAR-T dose with a time interaction) gave the exposure a joint p of 0.671 for OS (main
+        model 0.720)'; '' when no model was refitted."""
         items = []
         for endpoint, found in self.results.ph_sensitivity.items():
             abbreviation = ENDPOINTS[endpoint].abbreviation if endpoint in ENDPOINTS else endpoint.upper()
@@ -262,7 +261,6 @@ class Survival(Verdicts):
             if other is None or other.severity_global_p is None or main.severity_global_p is None:
                 items.append(f"the {abbreviation} model could not be refitted ({found.reason or 'no joint test'})")
                 continue
-            same = (other.severity_global_p < self.alpha) == (main.severity_global_p < self.alpha)
             items.append(
                 f"relaxing them ({self._relaxed(found)}) gave the exposure a joint p of "
                 f"{fmt_p(other.severity_global_p).removeprefix('p = ')} for {abbreviation} (main model "
