@@ -250,8 +250,8 @@ class Survival(Verdicts):
     @property
     def ph_sensitivity_summary(self) -> str:
         """The exposure's joint p with the flagged covariates relaxed, beside the main model's
-        (review 29, finding 13): 'With them relaxed, the exposure's joint p for OS was 0.671
-        (main model 0.720)' (how: the supplement's table); '' when no model was refitted."""
+        (review 29, finding 13): 'the exposure's joint p for OS was 0.671 (main model 0.720)',
+        after "With them relaxed (Supplementary Table S4), "; '' when no model was refitted."""
         items = []
         for endpoint, found in self.results.ph_sensitivity.items():
             abbreviation = ENDPOINTS[endpoint].abbreviation if endpoint in ENDPOINTS else endpoint.upper()
@@ -261,12 +261,11 @@ class Survival(Verdicts):
                 items.append(f"the {abbreviation} model could not be refitted ({found.reason or 'no joint test'})")
                 continue
             items.append(
-                f"with them relaxed, the exposure's joint p for {abbreviation} was "
+                f"the exposure's joint p for {abbreviation} was "
                 f"{fmt_p(other.severity_global_p).removeprefix('p = ')} (main model "
                 f"{fmt_p(main.severity_global_p).removeprefix('p = ')})"
             )
-        text = "; ".join(items)
-        return text[:1].upper() + text[1:]
+        return "; ".join(items)
 
     @property
     def ph_sensitivity_intro(self) -> str:
