@@ -84,7 +84,7 @@ def test_the_covariates_of_the_model_are_adjustment_terms_not_effects(text, resu
     for model in results.cox.values():
         for term in model.covariate_terms:  # (the proportional-hazards checks name terms: diagnostics)
             assert term.label not in section[: section.index("The global test of proportional hazards")], term.label
-    assert "E-value of each term of the exposure" in section and "E-value of every term" not in section
+    assert "The exposure's hazard ratios for death had E-values" in section and "E-value of every term" not in section
     assert any(t.p < 0.05 for m in results.cox.values() for t in m.covariate_terms)  # Ph-positive: what was said
 
     table = tables.table2(results.cox, results.e_values)
@@ -229,7 +229,7 @@ def test_a_numeric_row_has_one_precision_in_every_column_and_in_the_text(text, r
     # the text: the same variable at the precision of its row
     assert text.median_range("age") == by_label["Age, years"][0] == "28 (2–70)"
     assert text.median_range("cart_dose_1e6_per_kg") == dose[0]
-    assert "median 2 with ICANS vs 4 with no ICANS" in text.table1_differences("icans")
+    assert "median 2 (ICANS) vs 4 (no ICANS)" in text.table1_differences("icans")
 
 
 def test_row_decimals_is_the_finest_precision_of_the_row():

@@ -322,11 +322,11 @@ def test_table1_differences_give_the_group_medians_and_both_p_values(text, raw):
     assert (round(dose[crs].median(), 1), round(dose[~crs].median(), 1)) == (1.2, 1.0)
     # R: p.adjust(<the 24 baseline p-values>, "holm"): the dose by CRS, 2nd smallest, 23 x 0.03077 = 0.708
     assert text.table1_differences("crs") == (
-        "infused CAR-T cell dose (median 1.2 with CRS vs 1.0 with no CRS, in 10⁶ cells/kg; p = 0.031, Holm-adjusted p = 0.708)"
+        "infused CAR-T cell dose (median 1.2 (CRS) vs 1.0 (no CRS), in 10⁶ cells/kg; p = 0.031, Holm-adjusted p = 0.708)"
     )
     assert text.table1_differences("icans") == (
         # at the precision of the row of Table 1 (counts: "2 (1–6)" beside "3.5 (1–13)"; reviewers 27 and 29)
-        "number of prior therapy lines (median 2 with ICANS vs 4 with no ICANS; p = 0.021, Holm-adjusted p = 0.499)"
+        "number of prior therapy lines (median 2 (ICANS) vs 4 (no ICANS); p = 0.021, Holm-adjusted p = 0.499)"
     )
 
 
@@ -705,7 +705,7 @@ def test_table1_medians_name_their_groups_and_equal_medians_show_quartiles(resul
     from analysis.report.narrative import Narrative
 
     text = Narrative(results)
-    assert "infused CAR-T cell dose (median 1.2 with CRS vs 1.0 with no CRS, in 10⁶ cells/kg; p = 0.031" in (
+    assert "infused CAR-T cell dose (median 1.2 (CRS) vs 1.0 (no CRS), in 10⁶ cells/kg; p = 0.031" in (
         text.table1_differences("crs")
     )
     frame = pd.DataFrame(
@@ -720,7 +720,7 @@ def test_table1_medians_name_their_groups_and_equal_medians_show_quartiles(resul
     shown = dataclasses.replace(equal, result=results.table1[("n_relapses", "crs")].result)
     table1 = {**results.table1, ("n_relapses", "crs"): shown}
     sentence = Narrative(dataclasses.replace(results, table1=table1))._table1_magnitude("n_relapses", "crs")
-    assert sentence == "median 1 (IQR 1–5) with CRS vs 1 (IQR 1–1) with no CRS"
+    assert sentence == "median 1 (IQR 1–5; CRS) vs 1 (IQR 1–1; no CRS)"
 
 
 # R 4.x, survival, tests/reference/demo_cohort.R then blast20, ph, sev as in R_ZPH_OS:

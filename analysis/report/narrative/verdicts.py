@@ -228,12 +228,12 @@ class Verdicts(Part):
             # each median names its group (review 29, finding 16: "median 1.2 vs 1.0" did not
             # say which group was first); equal printed medians get the quartiles, which show
             # the difference the test found ("1 vs 1, p = 0.033")
-            first, second = (in_sentence(lv.label) if i else lv.label for i, lv in enumerate(levels))
+            first, second = (in_sentence(lv.label) for lv in levels)
             if a == b and all(lv.q1 is not None and lv.q3 is not None for lv in levels):
                 qa, qb = (f"IQR {fmt_median(lv.q1, decimals)}–{fmt_median(lv.q3, decimals)}" for lv in levels)
-                text = f"median {a} ({qa}) with {in_sentence(first)} vs {b} ({qb}) with {second}"
+                text = f"median {a} ({qa}; {first}) vs {b} ({qb}; {second})"
             else:
-                text = f"median {a} with {in_sentence(first)} vs {b} with {second}"
+                text = f"median {a} ({first}) vs {b} ({second})"
             unit = unit_of(variable)
             return text + (f", in {unit}" if unit else "")
         definition = VARIABLES[variable]
