@@ -232,7 +232,7 @@ def test_a_difference_is_of_the_unrounded_estimates_and_the_documents_say_so(bun
         assert abs(mine - 100 * d.difference) < 1e-9
     assert "unrounded" in ROUNDING_RULE
     table = tables.survival_difference_table(bundled_results.survival_differences, endpoints=("os",)).markdown
-    assert "Differences were computed from unrounded estimates, so a difference can differ by 0.1" in table
+    assert "Differences used unrounded estimates, so one can differ by 0.1 from the difference of the printed" in table
     assert text.rounding_rule.startswith(ROUNDING_RULE)
     methods = (Path(__file__).parents[1] / "sections" / "_methods.qmd").read_text(encoding="utf-8")
     assert "`{python} text.rounding_rule`" in methods

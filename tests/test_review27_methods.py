@@ -84,7 +84,10 @@ def test_the_covariates_of_the_model_are_adjustment_terms_not_effects(text, resu
     for model in results.cox.values():
         for term in model.covariate_terms:  # (the proportional-hazards checks name terms: diagnostics)
             assert term.label not in section[: section.index("The global test of proportional hazards")], term.label
-    assert "The exposure's hazard ratios for death had E-values" in section and "E-value of every term" not in section
+    assert (
+        "The exposure's hazard ratios for death (@tbl-cox) had E-values" in section
+        and "E-value of every term" not in section
+    )
     assert any(t.p < 0.05 for m in results.cox.values() for t in m.covariate_terms)  # Ph-positive: what was said
 
     table = tables.table2(results.cox, results.e_values)

@@ -436,7 +436,9 @@ def test_the_abstract_gives_the_e_value_of_the_estimate_and_of_the_ci_limit_near
     assert points[0] == "1.85" and limits == ["1.00", "1.00"]
     assert f"(joint p = 0.720); E-values {points[0]} and {points[1]} (CI limits 1.00 and 1.00)." in abstract
     results_text = _said("_results-multivariable", text)
-    assert f"hazard ratios for death had E-values {points[0]} and {points[1]} (CI limits 1.00 and 1.00)" in results_text
+    assert f"hazard ratios for death (@tbl-cox) had E-values {points[0]} and {points[1]} (CI limits 1.00 and 1.00)" in (
+        results_text
+    )
     assert "first HR" not in abstract
 
 

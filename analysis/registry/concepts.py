@@ -361,7 +361,7 @@ SURVIVAL_P_AND_CI = (
 
 #: How printed differences relate to printed values (review 29, finding 32): the one
 #: statement, in the Methods and under the table of absolute survival differences.
-ROUNDING_RULE = "Differences were computed from unrounded estimates."
+ROUNDING_RULE = "Differences used unrounded estimates."
 
 
 #: Column kinds of the data contract a Cox model can adjust for (text and dates cannot).

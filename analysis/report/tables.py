@@ -964,7 +964,7 @@ def survival_difference_table(
     )
     # "+25.5" from 43.5 vs 17.9
     spec.footnotes.append(
-        (None, f"{ROUNDING_RULE[:-1]}, so a difference can differ by 0.1 from the difference of the printed values.")
+        (None, f"{ROUNDING_RULE[:-1]}, so one can differ by 0.1 from the difference of the printed values.")
     )
     for note in dict.fromkeys(notes):
         spec.footnotes.append((None, "Not estimable — " + note))
