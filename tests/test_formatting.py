@@ -163,3 +163,17 @@ def test_a_limit_next_to_1_shows_on_which_side_of_1_it_lies():
     assert fmt_ci(0.5, 1.0) == "0.50–1.00"  # exactly 1 (a reference, a bound): no extra digit
     assert fmt_ratio_ci("HR", 0.998, 0.5, 2.0) == "HR 1.00 (95% CI 0.50–2.00)"  # the estimate is not a limit
     assert fmt_hr_ci(1.41, 0.53, 3.72) == "1.41 (0.53–3.72)"
+
+
+def test_an_estimate_and_its_interval_in_a_table_cell_share_one_precision():
+    """Review 29, finding 15: Table 3 printed "0.63 (0.392–1.001)" and Table 4 "1.01 | 0.996–1.018"
+    (the estimate at two decimals, its interval at three); one rule (RATIO_RULE) for all three."""
+    from types import SimpleNamespace as HR
+
+    from analysis.report.formatting import ratio_decimals
+    from analysis.report.tables import _hr_cell, _hr_cells, _hr_ci
+
+    assert ratio_decimals(0.63, 0.392, 1.001) == 3 and ratio_decimals(1.41, 0.53, 3.72) == 2
+    near = HR(hr=0.63, ci_low=0.392, ci_high=1.001, p=0.05)
+    assert _hr_cell(near) == _hr_ci(near) == _hr_cells(near)[0] == "0.630 (0.392–1.001)"
+    assert _hr_cell(HR(hr=1.41, ci_low=0.53, ci_high=3.72)) == "1.41 (0.53–3.72)"

@@ -47,6 +47,7 @@ __all__ = [
     "WHOLE",
     "fmt_median",
     "fmt_hr",
+    "ratio_decimals",
     "fmt_hr_ci",
     "fmt_median_range",
     "fmt_month",
@@ -288,9 +289,17 @@ def _ratio(x, decimals: int | None = None) -> str:
     return _fixed(float(x), _ratio_decimals(x) if decimals is None else decimals)
 
 
-def fmt_hr(hr, missing: str = NOT_ESTIMABLE) -> str:
-    """A hazard (or odds) ratio with two decimals: ``"2.02"``; ``"<0.01"`` below 0.005."""
-    return missing if is_missing(hr) else _ratio(hr)
+def fmt_hr(hr, missing: str = NOT_ESTIMABLE, decimals: int | None = None) -> str:
+    """A hazard (or odds) ratio with two decimals: ``"2.02"``; ``"<0.01"`` below 0.005;
+    ``decimals``: the precision of the interval shown with it (:func:`ratio_decimals`)."""
+    return missing if is_missing(hr) else _ratio(hr, decimals)
+
+
+def ratio_decimals(estimate, low, high) -> int:
+    """The one precision of an estimate and its interval shown in separate cells or pieces
+    (:data:`RATIO_RULE`): ``ratio_decimals(0.63, 0.392, 1.001)`` -> 3 (the table printed
+    "0.63 (0.392–1.001)", review 29, finding 15)."""
+    return _ratio_decimals(estimate, limits=(low, high))
 
 
 def fmt_ci(low, high, missing: str = NOT_ESTIMABLE, decimals: int | None = None) -> str:

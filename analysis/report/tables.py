@@ -72,6 +72,7 @@ from analysis.report.formatting import (
     fmt_shift_ci,
     fmt_signed,
     is_missing,
+    ratio_decimals,
     row_decimals,
 )
 from analysis.report.narrative.parts import in_sentence
@@ -744,8 +745,13 @@ def _add_cox_term(
     spec.add(
         kind,
         name,
-        fmt_hr(term.hr, missing=CELL_MISSING),
-        fmt_ci(term.ci_low, term.ci_high, missing=CELL_MISSING),
+        fmt_hr(term.hr, missing=CELL_MISSING, decimals=ratio_decimals(term.hr, term.ci_low, term.ci_high)),
+        fmt_ci(
+            term.ci_low,
+            term.ci_high,
+            missing=CELL_MISSING,
+            decimals=ratio_decimals(term.hr, term.ci_low, term.ci_high),
+        ),
         fmt_p_bare(term.p),
         *e_cell,
     )
@@ -796,7 +802,8 @@ def _landmark_cell(level: KMSummary, months: int) -> str:
 def _hr_cell(hr) -> str:
     if hr is None or is_missing(hr.hr):
         return CELL_MISSING
-    return f"{fmt_hr(hr.hr)} ({fmt_ci(hr.ci_low, hr.ci_high, missing=CELL_MISSING)})"
+    d = ratio_decimals(hr.hr, hr.ci_low, hr.ci_high)  # one precision for the three
+    return f"{fmt_hr(hr.hr, decimals=d)} ({fmt_ci(hr.ci_low, hr.ci_high, missing=CELL_MISSING, decimals=d)})"
 
 
 def table3(
@@ -1356,7 +1363,8 @@ def _hr_ci(term) -> str:
     """'1.41 (0.53–3.72)'; the missing mark when not estimable."""
     if term is None or term.hr is None:
         return CELL_MISSING
-    return f"{fmt_hr(term.hr)} ({fmt_ci(term.ci_low, term.ci_high, missing=CELL_MISSING)})"
+    d = ratio_decimals(term.hr, term.ci_low, term.ci_high)  # one precision for the three
+    return f"{fmt_hr(term.hr, decimals=d)} ({fmt_ci(term.ci_low, term.ci_high, missing=CELL_MISSING, decimals=d)})"
 
 
 def time_dependent_table(results) -> Table:
@@ -1613,8 +1621,9 @@ def _hr_cells(hr) -> tuple[str, str]:
     """(HR (95% CI), p) of a hazard ratio with ``hr``, ``ci_low``, ``ci_high``, ``p``; dashes when missing."""
     if hr is None or hr.hr is None:
         return CELL_MISSING, CELL_MISSING
-    ci = "" if is_missing(hr.ci_low) or is_missing(hr.ci_high) else f" ({fmt_ci(hr.ci_low, hr.ci_high)})"
-    return f"{fmt_hr(hr.hr)}{ci}", fmt_p_bare(hr.p)
+    d = ratio_decimals(hr.hr, hr.ci_low, hr.ci_high)  # one precision for the three
+    ci = "" if is_missing(hr.ci_low) or is_missing(hr.ci_high) else f" ({fmt_ci(hr.ci_low, hr.ci_high, decimals=d)})"
+    return f"{fmt_hr(hr.hr, decimals=d)}{ci}", fmt_p_bare(hr.p)
 
 
 def hsct_table(transplant: TransplantAnalysis, hazard_ratios: Mapping[tuple[str, str], UnivariableCox]) -> Table:

@@ -156,7 +156,7 @@ class Plan(Part):
         """The HR of a covariate entered per unit in the functional-form analysis, with its unit:
         'HR 0.99 per 10 percentage points (95% CI 0.90–1.09)'."""
         from analysis.registry.contract import unit_of
-        from analysis.report.formatting import fmt_ci, fmt_hr
+        from analysis.report.formatting import fmt_ci, fmt_hr, ratio_decimals
 
         f = self._functional(endpoint, column)
         if f.hr is None:
@@ -164,7 +164,8 @@ class Plan(Part):
         unit = unit_of(column) or "unit"
         unit = {"%": "percentage point", "years": "year"}.get(unit, unit)
         per = f"per {f.per:g} {unit}s" if f.per != 1 else f"per {unit}"
-        return f"HR {fmt_hr(f.hr)} {per} (95% CI {fmt_ci(f.ci_low, f.ci_high)})"
+        d = ratio_decimals(f.hr, f.ci_low, f.ci_high)  # one precision for the three
+        return f"HR {fmt_hr(f.hr, decimals=d)} {per} (95% CI {fmt_ci(f.ci_low, f.ci_high, decimals=d)})"
 
     def nonlinearity_p(self, endpoint: str, column: str) -> str:
         """The p of the spline's nonlinear term: 'p = 0.009' (or 'not estimable (why)')."""
