@@ -121,7 +121,7 @@ def test_a_variable_added_to_the_registry_is_compared_tabulated_exported_and_nam
     assert text.p("icans_grade", by="icans") == text.p("table1", ("icans_grade", "icans"))
     # ICANS grade by ICANS: Mann-Whitney p < 0.001 on the demo (every ICANS patient has grade >= 1)
     assert re.search(
-        r"maximum ICANS grade \(median [0-9.]+ vs 0; p < 0\.001, Holm-adjusted p < 0\.001\)",
+        r"maximum ICANS grade \(median [0-9.]+ \(ICANS\) vs 0 \(no ICANS\); p < 0\.001, Holm-adjusted p < 0\.001\)",
         text.table1_differences("icans"),
     )
 

@@ -64,6 +64,8 @@ def _split_at_event_times(frame: pd.DataFrame) -> pd.DataFrame:
         starts = np.concatenate([[0.0], cuts])
         stops = np.concatenate([cuts, [months]])
         for k, (a, b) in enumerate(zip(starts, stops)):
+            if b <= a:  # follow-up of length 0 (censored at time 0): in no risk set, as in R
+                continue
             rows.append((index, a, b, bool(event) and k == len(stops) - 1))
     out = pd.DataFrame(rows, columns=["row", START, "months", "event"]).set_index("row")
     out.index.name = frame.index.name
@@ -125,10 +127,20 @@ def ph_sensitivity(
         model.exposure,
         tuple(c for c in model.covariates if not any(t.term == c and t.key in binary for t in specs)),
         model.cutoffs,
-        f"{model.name}, proportional-hazards sensitivity",
+        "proportional-hazards sensitivity",
     )
     X = X[[t.key for t in model_terms(reduced)] + [c for c in X.columns if c.endswith("_x_log_t")]]
-    result = fit_model(frame, X, endpoint, reduced, stratified=bool(binary), ph_test=False)
+    try:
+        result = fit_model(frame, X, endpoint, reduced, stratified=bool(binary), ph_test=False)
+    except np.linalg.LinAlgError as exc:  # a degenerate design (tiny or pathological cohorts)
+        return PHSensitivity(
+            endpoint,
+            flagged_labels,
+            tuple(labels[k] for k in binary),
+            tuple(labels[k] for k in numeric),
+            None,
+            f"the sensitivity model could not be fitted ({exc})",
+        )
     return PHSensitivity(
         endpoint,
         flagged_labels,

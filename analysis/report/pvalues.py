@@ -171,7 +171,7 @@ NOT_WALKED: dict[tuple[str, str], str] = {
 }
 #: Models of which only the joint test of the exposure is printed (the HRs without p):
 #: ``CoxResult.model`` values, or their prefix.
-JOINT_ONLY_MODELS = ("time-dependent", "landmark day")
+JOINT_ONLY_MODELS = ("time-dependent", "landmark day", "proportional-hazards sensitivity")
 
 #: Fields of ``Results`` that hold no test (or this table itself): not walked.
 SKIPPED_FIELDS = ("pvalues", "kinetics_patients", "kinetics_profiles", "swimmer", "cohort_flow")
