@@ -554,6 +554,29 @@ fit_cox <- function(d, endpoint, strata = FALSE, model = "baseline", zph = TRUE)
   out
 }
 
+#' The proportional-hazards sensitivity model (cartox's ph_sensitivity.<endpoint>, review 29): the
+#' baseline model's covariates whose cox.zph test is below alpha relaxed, a yes/no one as a stratum,
+#' a numeric one with tt(x) = x * log(t); NULL when none is flagged.
+ph_sensitivity <- function(d, endpoint, alpha) {
+  data <- d[!is.na(d[[paste0(endpoint, "_months")]]), ]
+  data <- data.frame(months = data[[paste0(endpoint, "_months")]], event = as.logical(data[[paste0(endpoint, "_event")]]),
+                     age = data$age, bm_blasts_ge20 = data$bm_blasts_ge20, ph_positive = as.logical(data$ph_positive),
+                     cart_dose_1e6_per_kg = data$cart_dose_1e6_per_kg, grp_severity = data$grp_severity)
+  covariates <- c("age", "bm_blasts_ge20", "ph_positive", "cart_dose_1e6_per_kg")
+  fit <- coxph(control = COX_CONTROL, as.formula(paste("Surv(months, event) ~", MODELS$baseline$rhs)), data = data,
+               ties = "efron")
+  z <- cox.zph(fit)$table
+  flagged <- intersect(rownames(z)[z[, "p"] < alpha], covariates)
+  if (!length(flagged)) return(NULL)
+  binary <- Filter(function(v) all(na.omit(data[[v]]) %in% c(0, 1)), flagged)
+  numeric <- setdiff(flagged, binary)
+  rhs <- c(setdiff(covariates, binary), sprintf("tt(%s)", numeric), "grp_severity",
+           if (length(binary)) sprintf("strata(%s)", paste(binary, collapse = ", ")))
+  relaxed <- coxph(control = COX_CONTROL, as.formula(paste("Surv(months, event) ~", paste(rhs, collapse = " + "))),
+                   data = data, ties = "efron", tt = function(x, t, ...) x * log(t))
+  cox_summary(relaxed, COX_TERMS)
+}
+
 #' Terms (HR, Wald CI and p) and the joint Wald test of the severity terms of a coxph fit.
 cox_summary <- function(fit, terms, n = fit$n) {
   s <- summary(fit)$coefficients
@@ -758,6 +781,8 @@ pvalue_table <- function(R, alpha, same_split = list()) {
     same <- if (entry$n_events_affected == 0 && entry$n_zero_time == 0) sprintf("survival/%s/%s/logrank_p", e, g) else NA
     add("time_dependent", sprintf("time_dependent/%s/%s/mantel_byar/p", e, g), entry$mantel_byar_p, same)
   }
+  for (e in names(R$ph_sensitivity))
+    add("ph_sensitivity", sprintf("ph_sensitivity/%s/result/severity_global_p", e), R$ph_sensitivity[[e]]$severity_global_p)
   for (e in names(R$time_dependent))
     add("exposure_models", sprintf("time_dependent_cox/%s/severity_global_p", e),
         R$time_dependent[[e]]$multivariable$severity_global_p)
@@ -1168,6 +1193,7 @@ compute_results <- function(study, alpha = 0.05, landmark_day = 30) {
   })
   R$followup <- median_followup(d)
   R$cox <- timed("cox", lapply(setNames(ENDPOINTS, ENDPOINTS), function(e) fit_cox(d, e)))
+  R$ph_sensitivity <- Filter(Negate(is.null), lapply(setNames(ENDPOINTS, ENDPOINTS), function(e) ph_sensitivity(d, e, alpha)))
   R$functional_forms <- timed("functional_forms", lapply(setNames(ENDPOINTS, ENDPOINTS),
                                                          function(e) lapply(setNames(nm = c("age", "bm_blasts_pct", "cart_dose_1e6_per_kg")),
                                                                             function(v) functional_form(d, e, v))))
