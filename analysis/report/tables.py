@@ -51,7 +51,7 @@ from analysis.report.formatting import (
     fmt_ci,
     fmt_count,
     fmt_count_pct,
-    fmt_date,
+    fmt_month,
     fmt_hr,
     fmt_hr_ci,
     fmt_median_range,
@@ -1045,7 +1045,7 @@ def data_summary(results) -> Table:
         ("Patients", _value(c["n_patients"])),
         ("Centers", _value(c["n_centers"])),
         ("Years of infusion", f"{c['first_infusion_year']}–{c['last_infusion_year']}"),
-        ("Data cut-off", fmt_date(results.cutoff)),
+        ("Data cut-off", fmt_month(results.cutoff)),  # month and year, as the README promises
         ("Deaths", _value(c["n_deaths"])),
         ("Patients in CR at day 30", _value(c["n_cr"])),
         ("Relapses or deaths after CR", _value(c["n_lfs_events"])),
@@ -1497,15 +1497,15 @@ def pvalue_table(table: PValueTable, ref: Callable[[str], str] | None = None) ->
                     fmt_p_bare(row.p_bh),
                 )
     repeated = (
-        f" {fmt_count(table.n_repeated)} rows repeat a test of another row (same patients, same risk sets or "
-        "groups): each is counted and adjusted once, with its twin, and carries the twin's adjusted values."
+        f" Rows that repeat a test of another row ({fmt_count(table.n_repeated)}; same patients, same risk sets "
+        "or groups) are counted and adjusted once, with their twin, and carry the twin's adjusted values."
         if table.n_repeated
         else ""
     )
     spec.footnotes.append(
         (
             None,
-            f"{fmt_count(table.n)} distinct p-values in {len(table.families)} families (number of distinct "
+            f"The table lists {fmt_count(table.n)} distinct p-values in {len(table.families)} families (number of distinct "
             "p-values in parentheses). Holm: Holm's step-down adjustment (family-wise error rate); BH: "
             "Benjamini–Hochberg (false discovery rate); both within the family, as R's "
             "p.adjust. The model checks (proportional hazards, linearity) are a family of their own, not "
