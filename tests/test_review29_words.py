@@ -286,3 +286,63 @@ def test_no_plan_is_claimed_beyond_what_the_study_file_declares():
     discussion = (SECTIONS / "_discussion.qmd").read_text(encoding="utf-8")
     assert "is the one stated in this section" not in methods and "primary endpoint" not in methods
     assert "primary analysis" not in discussion and "study's analysis plan" not in discussion
+
+
+# --------------------------------------------------------------------------- 23, 25, 26: displays
+
+
+def test_captions_explain_no_case_that_may_not_apply():
+    from conftest import captions
+
+    caps = [c for doc in ("report", "supplement") for c in captions(document=doc)["fig-cap"]]
+    flow = next(c for c in caps if c.startswith("Cohort flow"))
+    for conditional in ("where the study declares", "When transplants", "where the registry records", "or without MRD"):
+        assert conditional not in flow
+    response = [c for c in caps if c.startswith("Response rates at day 30")]
+    assert len(response) == 2
+    for caption in response:
+        assert "where the registry records MRD" not in caption and "the test that gave it" in caption
+
+
+def test_a_reason_shared_by_every_model_is_said_once(demo):
+    table = tables.table2(demo.results.centers.cox)
+    notes = [text for _, text in table._spec.footnotes if "roportional-hazards" in text]
+    assert notes == [
+        "Proportional-hazards assumption: not tested in any of these models "
+        "(proportional-hazards test not computed for a model stratified by center)."
+    ]
+    # the study's own models still give each model's p
+    main = " ".join(text for _, text in tables.table2(demo.results.cox)._spec.footnotes)
+    assert "Overall survival p = " in main and "Leukemia-free survival p = " in main
+
+
+def _legend(fig) -> list[str]:
+    return [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+
+
+def test_the_severity_groups_are_shown_none_then_grade_1_2_then_grade_3(demo):
+    from analysis.report import figures
+
+    results = demo.results
+    ordered = ["No CRS or ICANS", "Others (grade 1–2 CRS and/or ICANS)", "Grade ≥3 CRS or severe ICANS"]
+    response = figures.response_bars(results.response[("cr", "severity")], results.response[("mrd_negative_cr", "severity")])
+    assert _legend(response) == ordered
+    assert _legend(figures.km_plot(results.survival[("os", "severity")])) == ordered
+    assert _legend(figures.cif_plot(results.competing["severity"], "relapse")) == ordered
+    strip = figures.peak_strip(results.kinetics_peak["severity"], results.kinetics_values("severity"))
+    ticks = [t.get_text().split()[0] for t in strip.axes[0].get_xticklabels()]
+    assert ticks == [o.split()[0] for o in ordered]
+    # an unordered grouping keeps the registry's order
+    assert _legend(figures.response_bars(results.response[("cr", "crs")])) == ["No CRS", "CRS"]
+
+
+def test_each_p_of_the_response_figure_names_its_test(demo):
+    from analysis.registry.concepts import TESTS
+    from analysis.report import figures
+
+    results = demo.results
+    for grouping in ("crs", "severity"):
+        cr, mrd = results.response[("cr", grouping)], results.response[("mrd_negative_cr", grouping)]
+        texts = [t.get_text() for t in figures.response_bars(cr, mrd).axes[0].texts]
+        for comparison in (cr, mrd):
+            assert f"{TESTS[comparison.result.test].name} {fmt_p(comparison.result.p)}" in texts

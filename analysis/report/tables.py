@@ -537,6 +537,7 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
     spec = _Spec(columns, headers, ["", *headers[1:]], widths)
     notes: list[str] = []
     ph_notes: list[str] = []
+    ph_untested: list[str | None] = []  # why each model's test is missing (None: tested)
     firth_notes: list[str] = []
     epv_notes: list[str] = []
     missing_notes: list[str] = []
@@ -570,6 +571,7 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
                 "p: penalized likelihood-ratio test (group row: joint test)"
             )
         ph_notes.append(f"{title} {fmt_p(result.ph_test_global_p, result.ph_test_reason or result.reason)}")
+        ph_untested.append(None if result.ph_test_global_p is not None else result.ph_test_reason or result.reason)
         epv = result.events_per_variable
         if epv is not None:
             low = (
@@ -610,7 +612,12 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
         spec.footnotes.append((None, "Patients left out for a missing covariate value: " + "; ".join(missing_notes)))
     for note in firth_notes:
         spec.footnotes.append((None, note))
-    if ph_notes:
+    if ph_notes and len(ph_notes) > 1 and None not in ph_untested and len(set(ph_untested)) == 1:
+        # one reason for every model: said once, not once per model (review 29, Table S11)
+        spec.footnotes.append(
+            (None, f"Proportional-hazards assumption: not tested in any of these models ({ph_untested[0]}).")
+        )
+    elif ph_notes:
         spec.footnotes.append(
             (None, "Proportional-hazards assumption (Schoenfeld residuals, global test): " + "; ".join(ph_notes))
         )
