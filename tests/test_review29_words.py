@@ -110,15 +110,23 @@ def test_separate_kinetics_tests_are_separate_results_without_an_inference_chain
     assert crs.p < 0.05 <= icans.p and crs.test == icans.test == "mann_whitney"
     interpretation = said("_discussion", "text.choose(text.kinetics_tests.any", toxic)
     assert "so expansion differed" not in interpretation and "marker of expansion" not in interpretation
-    assert f"peak expansion by CRS (Mann–Whitney {fmt_p(crs.p)})" in interpretation
-    assert f"peak expansion by ICANS (Mann–Whitney {fmt_p(icans.p)}) did not" in interpretation
-    assert "each is a separate test in this subset of the cohort" in interpretation
+    # after "Here, in the patients with kinetics samples (Figure 4),"
+    assert interpretation == (
+        "the peak differed significantly in 2 of the 3 comparisons (by CRS and CRS/ICANS severity), "
+        "each a separate test in this subset of the cohort."
+    )
     results_sentence = said("_results-kinetics", "text.choose(text.kinetics_tests.any", toxic)
     assert not results_sentence.startswith("It differed")
+    assert f"peak expansion by CRS (Mann–Whitney {fmt_p(crs.p)})" in results_sentence
+    assert f"peak expansion by ICANS (Mann–Whitney {fmt_p(icans.p)}) did not" in results_sentence
     assert "(Kruskal–Wallis p = " in results_sentence  # the severity group: each p names its test
-    # the subset: Interpretation and Limitations say how many patients had kinetics
+    # the subset: Limitations say how many patients had kinetics, whenever kinetics are reported
     discussion = (SECTIONS / "_discussion.qmd").read_text(encoding="utf-8")
-    assert discussion.count('text.n_of("n_kinetics_patients")') == 2
+    limitations = discussion[discussion.index("## Limitations") : discussion.index("## Interpretation")]
+    assert (
+        '::: {.content-visible when-meta="cartox.kinetics"}\nCAR-T expansion was measured in only '
+        '`{python} text.n_of("n_kinetics_patients")` patients' in limitations
+    )
     assert toxic.n_of("n_kinetics_patients") == "24 of 93 (25.8%)"
 
 
@@ -147,27 +155,31 @@ def test_a_changed_verdict_states_what_changed_and_its_reasons_as_possibilities(
 def test_the_interpretation_states_the_direction_of_the_adjusted_association(toxic, demo):
     terms = toxic.results.cox["lfs"].exposure_terms
     assert all(t.ci_high < 1 for t in terms)  # both levels of the severity group: lower hazards of LFS events
-    sentence = said("_discussion", "text.choose(text.adjusted_beyond_null_any", toxic)
-    assert sentence.startswith("In the adjusted models, for relapse or death (LFS), grade ≥3 CRS or severe ICANS had HR")
-    assert "against no CRS or ICANS. In these data, toxicity thus went with lower hazards, not higher." in sentence
-    assert "possible explanations include" in sentence
-    # where no adjusted HR's CI excludes 1, no direction is claimed
-    assert said("_discussion", "text.choose(text.adjusted_beyond_null_any", demo) == (
-        "No adjusted hazard ratio of toxicity had a 95% CI that excluded 1."
-    )
+    assert toxic.flags["adjusted_direction"] and toxic.adjusted_lower is True
+    assert toxic.adjusted_beyond_null_count == "2 of 6" and toxic.adjusted_beyond_null_models == "the LFS model"
+    sentence = said("_discussion", "text.choose(text.adjusted_lower", toxic)
+    assert sentence.startswith("all below 1, so in these data toxicity went with lower hazards, not higher.")
+    assert "Possible explanations, which these data cannot separate, include" in sentence
+    # where no adjusted HR's CI excludes 1, no direction is claimed: the paragraph is not shown
+    assert not demo.adjusted_beyond_null_any and demo.flags["adjusted_direction"] is False
+    discussion = (SECTIONS / "_discussion.qmd").read_text(encoding="utf-8")
+    assert '::: {.content-visible when-meta="cartox.adjusted_direction"}\nIn the adjusted models' in discussion
 
 
 def test_the_limitations_fit_the_results(toxic, demo):
     first = said("_discussion", "text.choose(text.main_tests.n_significant > 0, \"the associations", toxic)
     assert "equivalence" not in first and "moderate effects cannot be excluded" in first
-    assert "not evidence of equivalence" in said(
-        "_discussion", "text.choose(text.main_tests.n_significant > 0, \"the associations", demo
-    )
+    assert said("_discussion", "text.choose(text.main_tests.n_significant > 0, \"the associations", demo) == (
+        "moderate effects cannot be excluded."
+    )  # Key results already say that no significant test is no evidence of no effect
+
     multiplicity = said("_discussion", "text.choose(text.main_tests.n_significant > 0, f\"Of these", toxic)
     family = toxic.results.pvalues.family("efficacy_by_toxicity")
     assert family.n_significant == 3 and family.n_holm == 0
     assert multiplicity == f"Of these {family.n}, 3 were below 0.05 and none after Holm's adjustment; of all p-values,"
     quality = said("_discussion", "text.choose(text.warnings_any", toxic)
+    count = toxic.results.data_quality.n_warnings
+    assert quality.startswith(f"Data-quality checks raised {count} plausibility warnings, most often for ")
     assert "primary refractory disease with relapses recorded (12 patients)" in quality
     assert "analyzed as recorded" in quality
 

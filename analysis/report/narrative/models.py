@@ -209,19 +209,17 @@ class Models(EventsPerCoefficient, Survival, Plan):
         return next(iter(sides)) if len(sides) == 1 else None
 
     @property
-    def adjusted_beyond_null(self) -> str:
-        """The adjusted HRs of the exposure whose 95% CI excludes 1, by model: 'for relapse or
-        death (LFS), grade ≥3 CRS or severe ICANS had HR 0.32 (95% CI 0.12–0.83) and others
-        (grade 1–2 CRS and/or ICANS) HR 0.40 (95% CI 0.19–0.87)' ('' when none)."""
-        parts = []
-        for endpoint, terms in self._adjusted_beyond_null():
-            event = endpoint_of(endpoint).event_phrase
-            hrs = and_list(
-                f"{in_sentence(t.label)} {'had ' if i == 0 else ''}{_ratio('HR', t.hr, t.ci_low, t.ci_high)}"
-                for i, t in enumerate(terms)
-            )
-            parts.append(f"for {event} ({_abbreviation(endpoint)}), {hrs}")
-        return and_list(parts, separator="; ")
+    def adjusted_beyond_null_count(self) -> str:
+        """How many of the main models' exposure HRs have a 95% CI that excludes 1, of how many:
+        '4 of 6'."""
+        n = sum(len(c.exposure_terms) for c in self.results.cox.values())
+        return f"{fmt_count(sum(len(t) for _, t in self._adjusted_beyond_null()))} of {fmt_count(n)}"
+
+    @property
+    def adjusted_beyond_null_models(self) -> str:
+        """The models with such an HR: 'the OS, LFS, and EFS models', 'the LFS model'."""
+        names = [_abbreviation(e) for e, _ in self._adjusted_beyond_null()]
+        return f"the {and_list(names)} model{'s' if len(names) > 1 else ''}"
 
     # --- the abstract's headline ----------------------------------------------------------
     @property

@@ -183,6 +183,16 @@ class Quality(Counts):
         )
 
     @property
+    def warnings_top(self) -> str:
+        """The plausibility warning raised for the most patients: 'primary refractory disease with
+        relapses recorded (12 patients)' ('' without warnings)."""
+        q = self.results.data_quality
+        if q is None or not q.warnings:
+            return ""
+        phrase, n = max(q.warnings.items(), key=lambda item: item[1])
+        return f"{phrase} ({fmt_count(n)} {_plural(n, 'patient', 'patients')})"
+
+    @property
     def warnings_count(self) -> str:
         """'3 plausibility warnings': as many as ``validate`` prints (one per rule and patient)."""
         q = self.results.data_quality
