@@ -62,9 +62,7 @@ def test_conclusion_counts_the_significant_comparisons(results):
     flipped = Narrative(_with_logrank_p(results, ("os", "crs"), 0.001))
     outcomes = ("cr", "mrd_negative_cr", "os", "lfs", "efs")
     before = sum(bool(base.significant(o, by=g)) for g in TOXICITY_GROUPINGS for o in outcomes)
-    assert conclusion(flipped).startswith(
-        f"{sentence_start(str(before + 1))} of {n_tests} tests"
-    )  # "One of 30"
+    assert conclusion(flipped).startswith(f"{sentence_start(str(before + 1))} of {n_tests} tests")  # "One of 30"
     assert "OS by CRS" in conclusion(flipped) and "OS by CRS" not in conclusion(base)
 
 

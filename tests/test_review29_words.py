@@ -57,7 +57,8 @@ def toxic(tmp_path_factory):
     kinetics = pd.read_csv(KINETICS, comment="#", dtype=str)
     crs = set(frame.loc[frame["crs_grade"].astype(int) > 0, "patient_id"])
     kinetics["car_copies_per_ug"] = [
-        str(float(c) * (20 if pid in crs else 1)) for pid, c in zip(kinetics["patient_id"], kinetics["car_copies_per_ug"])
+        str(float(c) * (20 if pid in crs else 1))
+        for pid, c in zip(kinetics["patient_id"], kinetics["car_copies_per_ug"])
     ]
     kinetics.to_csv(folder / "kinetics.csv", index=False)
     return Narrative(compute_results(load_study(cohort, folder / "kinetics.csv", CUTOFF)))
@@ -167,13 +168,13 @@ def test_the_interpretation_states_the_direction_of_the_adjusted_association(tox
 
 
 def test_the_limitations_fit_the_results(toxic, demo):
-    first = said("_discussion", "text.choose(text.main_tests.n_significant > 0, \"the associations", toxic)
+    first = said("_discussion", 'text.choose(text.main_tests.n_significant > 0, "the associations', toxic)
     assert "equivalence" not in first and "moderate effects cannot be excluded" in first
-    assert said("_discussion", "text.choose(text.main_tests.n_significant > 0, \"the associations", demo) == (
+    assert said("_discussion", 'text.choose(text.main_tests.n_significant > 0, "the associations', demo) == (
         "moderate effects cannot be excluded."
     )  # Key results already say that no significant test is no evidence of no effect
 
-    multiplicity = said("_discussion", "text.choose(text.main_tests.n_significant > 0, f\"Of these", toxic)
+    multiplicity = said("_discussion", 'text.choose(text.main_tests.n_significant > 0, f"Of these', toxic)
     family = toxic.results.pvalues.family("efficacy_by_toxicity")
     assert family.n_significant == 3 and family.n_holm == 0
     assert multiplicity == f"Of these {family.n}, 3 were below 0.05 and none after Holm's adjustment; of all p-values,"
@@ -204,14 +205,19 @@ def _with_gray_p(results, grouping, cause, p):
 
 
 def test_lists_name_the_tests_and_their_number(toxic):
-    landmark = said("_results-competing", 'text.choose(text.tests(["os", "lfs"], by=["crs", "icans"], at="landmark")', toxic)
+    landmark = said(
+        "_results-competing", 'text.choose(text.tests(["os", "lfs"], by=["crs", "icans"], at="landmark")', toxic
+    )
     assert landmark.startswith("Of these four log-rank tests, 1 reached statistical significance (LFS by CRS (p = ")
     assert "At least one" not in landmark
     gray = Narrative(_with_gray_p(toxic.results, "crs", "nrm", 0.02))
     competing = gray.competing_tests
     assert competing.n == 6 and competing.listed_p == "non-relapse mortality by CRS (p = 0.020)"
     sentence = said("_results-other", "text.choose(text.competing_tests.any", gray)
-    assert sentence == "of the 6 Gray's tests by CRS, ICANS or severity group, 1 reached statistical significance (non-relapse mortality by CRS (p = 0.020))"
+    assert (
+        sentence
+        == "of the 6 Gray's tests by CRS, ICANS or severity group, 1 reached statistical significance (non-relapse mortality by CRS (p = 0.020))"
+    )
 
 
 def test_one_list_joining_rule_with_the_serial_comma():
@@ -337,7 +343,9 @@ def test_the_severity_groups_are_shown_none_then_grade_1_2_then_grade_3(demo):
 
     results = demo.results
     ordered = ["No CRS or ICANS", "Others (grade 1–2 CRS and/or ICANS)", "Grade ≥3 CRS or severe ICANS"]
-    response = figures.response_bars(results.response[("cr", "severity")], results.response[("mrd_negative_cr", "severity")])
+    response = figures.response_bars(
+        results.response[("cr", "severity")], results.response[("mrd_negative_cr", "severity")]
+    )
     assert _legend(response) == ordered
     assert _legend(figures.km_plot(results.survival[("os", "severity")])) == ordered
     assert _legend(figures.cif_plot(results.competing["severity"], "relapse")) == ordered

@@ -74,7 +74,10 @@ def test_a_patient_who_died_before_day_30_is_a_non_responder_everywhere(results,
     assert "could not be assessed" not in source_text(SECTIONS / "_results-patients.qmd")
     # Figure 2's caption promises no count it may not show (the figure says it where it applies)
     response_caps = [
-        c for doc in ("report", "supplement") for c in captions(document=doc)["fig-cap"] if c.startswith("Response rates at day 30")
+        c
+        for doc in ("report", "supplement")
+        for c in captions(document=doc)["fig-cap"]
+        if c.startswith("Response rates at day 30")
     ]
     assert len(response_caps) == 2
     for cap in response_caps:

@@ -39,13 +39,13 @@ from pydantic import (
 )
 
 from analysis.inputs import usertext, yamlstrict
-from analysis.inputs.usertext import TEMPLATE_AFFILIATION, TEMPLATE_AUTHOR, TEMPLATE_TITLE
 from analysis.inputs.errors import DataRefused, InputError, clip
 from analysis.inputs.loading import Study, check_cutoff, load_study, parse_cutoff
 from analysis.inputs.paths import check_regular, control_character, resolve_path
 from analysis.inputs.readers import ColumnMapping, is_marker_line, value_key
 from analysis.inputs.redcap import Layout
 from analysis.inputs.screening import Exclusion
+from analysis.inputs.usertext import TEMPLATE_AFFILIATION, TEMPLATE_AUTHOR, TEMPLATE_TITLE
 from analysis.registry.concepts import OPTIONS
 from analysis.registry.contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
 from analysis.registry.diseases import DEFAULT_DISEASE
@@ -82,6 +82,7 @@ def _unedited(value):
     if isinstance(value, list):
         return [_unedited(v) for v in value]
     return OLD_TEMPLATE_VALUES.get(value.strip(), value) if isinstance(value, str) else value
+
 
 #: The product of the publication the demo is calibrated to (the demo's Methods).
 DEMO_PRODUCT_KEYS = dict(

@@ -123,7 +123,6 @@ TREND_SCORES: dict[str, dict[str, int]] = {
 }
 
 
-
 def display_order(grouping: str | None, keys) -> list[int]:
     """The positions of ``keys`` (a grouping's level keys, as a result holds them) in the order a
     display shows them: by the trend score of an ordered grouping (none < grade 1–2 < grade ≥3;

@@ -51,10 +51,10 @@ from analysis.report.formatting import (
     fmt_ci,
     fmt_count,
     fmt_count_pct,
-    fmt_month,
     fmt_hr,
     fmt_hr_ci,
     fmt_median_range,
+    fmt_month,
     fmt_number,
     fmt_p,
     fmt_p_bare,
@@ -1512,8 +1512,9 @@ def pvalue_table(table: PValueTable, ref: Callable[[str], str] | None = None) ->
     spec.footnotes.append(
         (
             None,
-            f"The table lists {fmt_count(table.n)} distinct p-values in {len(table.families)} families (number of distinct "
-            "p-values in parentheses). Holm: Holm's step-down adjustment (family-wise error rate); BH: "
+            f"The table lists {fmt_count(table.n)} distinct p-values in {len(table.families)} families "
+            "(number of distinct p-values in parentheses). Holm: Holm's step-down adjustment "
+            "(family-wise error rate); BH: "
             "Benjamini–Hochberg (false discovery rate); both within the family, as R's "
             "p.adjust. The model checks (proportional hazards, linearity) are a family of their own, not "
             "adjusted with the estimates they check." + repeated,

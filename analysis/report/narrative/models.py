@@ -190,7 +190,10 @@ class Models(EventsPerCoefficient, Survival, Plan):
             terms = [
                 t
                 for t in cox.exposure_terms
-                if t.hr is not None and t.ci_low is not None and t.ci_high is not None and (t.ci_low > 1 or t.ci_high < 1)
+                if t.hr is not None
+                and t.ci_low is not None
+                and t.ci_high is not None
+                and (t.ci_low > 1 or t.ci_high < 1)
             ]
             if terms:
                 found.append((endpoint, terms))
