@@ -185,7 +185,7 @@ def test_the_global_ph_test_is_named_for_every_model(results, text):
     assert results.cox["lfs"].ph_test_global_p == pytest.approx(0.3999194594, rel=1e-5)
     assert list(results.cox) == ["os", "lfs", "efs"]
     efs = text.ph_p("efs")
-    assert text.ph_global == f"p = 0.052 (OS), p = 0.400 (LFS) and {efs} (EFS)"
+    assert text.ph_global == f"p = 0.052 (OS), p = 0.400 (LFS), and {efs} (EFS)"
     section = source_text(SECTIONS / "_results-multivariable.qmd")
     assert "text.ph_global" in section and 'text.ph_p("lfs")' not in section
 
