@@ -358,9 +358,9 @@ def test_a_function_of_the_setup_sees_every_setup_name(proj):
     assert "Scaled: 10" in render(proj).html
 
 
-def test_an_expression_reading_a_module_of_the_setup(proj):
+def test_an_expression_reading_a_module_of_the_setup(warm):
     """Modules are restored by name, only when read; the value follows the expression."""
-    render(proj)
+    proj = warm  # rendered, its cache filled
     edit(proj / "report.qmd", "Closing prose.", "Loader: `{python} yaml.safe_load('[7, 8]')[1]`.")
     after = render(proj)
     assert after.chunks == [] and after.inline == 1 and "cache miss" not in after.err
@@ -369,10 +369,10 @@ def test_an_expression_reading_a_module_of_the_setup(proj):
     assert "Loader: 9" in render(proj).html
 
 
-def test_a_chunk_the_worker_cannot_reproduce_runs_in_a_kernel(proj):
+def test_a_chunk_the_worker_cannot_reproduce_runs_in_a_kernel(warm):
     """Display updates exist only in a kernel: the partial run fails over to a full run,
     which shows the updated value."""
-    render(proj)
+    proj = warm  # rendered, its cache filled
     edit(
         proj / "report.qmd",
         'print("chunk C", scale)',
