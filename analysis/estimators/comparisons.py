@@ -36,11 +36,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.registry.concepts import RESPONSES, TWO_GROUP_RESPONSE_TESTS, VARIABLES
+from analysis.registry.concepts import (
+    KINETICS_SELECTION_VARIABLES,
+    RESPONSES,
+    TWO_GROUP_RESPONSE_TESTS,
+    VARIABLES,
+    Variable,
+)
 
 # scipy is imported in the functions that use it: a kernel restoring cached results
 # (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
-from analysis.registry.groups import GROUPINGS, TREND_SCORES, Grouping
+from analysis.registry.groups import GROUPINGS, KINETICS_DATA, TREND_SCORES, Grouping
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,9 @@ class TableTooLargeError(ValueError):
     """The exact Fisher enumeration would need more than MAX_FISHER_ENUMERATION tables."""
 
 
-def _grouping(name: str) -> Grouping:
+def _grouping(name: str | Grouping) -> Grouping:
+    if isinstance(name, Grouping):
+        return name
     try:
         return GROUPINGS[name]
     except KeyError:
@@ -231,7 +239,7 @@ def rank_test(samples: Sequence[np.ndarray]) -> TestResult:
     return TestResult(test=test, p=min(p, 1.0), statistic=_finite_or_none(statistic))
 
 
-def compare_continuous(df: pd.DataFrame, variable: str, grouping: str) -> Comparison:
+def compare_continuous(df: pd.DataFrame, variable: str, grouping: str | Grouping) -> Comparison:
     """Median (min–max) per level and a rank test (see :func:`rank_test`).
 
     Missing values are left out; levels without values are shown with n = 0 and
@@ -246,7 +254,7 @@ def compare_continuous(df: pd.DataFrame, variable: str, grouping: str) -> Compar
         samples.append(v)
         stats_ = (float(np.median(v)), float(v.min()), float(v.max())) if v.size else (None, None, None)
         levels.append(ContinuousLevel(level.key, level.label, int(v.size), *stats_))
-    return Comparison(variable, grouping, "continuous", tuple(levels), rank_test(samples))
+    return Comparison(variable, g.name, "continuous", tuple(levels), rank_test(samples))
 
 
 # --------------------------------------------------------------------------- categorical
@@ -454,7 +462,7 @@ def _category_label(value) -> str:
 
 
 def compare_categorical(
-    df: pd.DataFrame, variable: str, grouping: str, categories: Sequence | None = None
+    df: pd.DataFrame, variable: str, grouping: str | Grouping, categories: Sequence | None = None
 ) -> Comparison:
     """Count and percent per category and level, and gtsummary's test (:func:`table_test`).
 
@@ -498,7 +506,7 @@ def compare_categorical(
                 tuple(CategoryCount(_category_label(c), k, 100.0 * k / n if n else None) for c, k in zip(order, row)),
             )
         )
-    return Comparison(variable, grouping, "categorical", tuple(levels), table_test(counts))
+    return Comparison(variable, g.name, "categorical", tuple(levels), table_test(counts))
 
 
 def describe(df: pd.DataFrame, variable: str) -> ContinuousLevel | CategoricalLevel:
@@ -528,6 +536,29 @@ def describe(df: pd.DataFrame, variable: str) -> ContinuousLevel | CategoricalLe
             for c in order
         ),
     )
+
+
+def compare_subset(
+    df: pd.DataFrame, in_subset, definitions: dict[str, Variable] | None = None
+) -> dict[str, Comparison]:
+    """The patients of a subset (``in_subset``: a boolean per row of ``df``) against the
+    others, on each characteristic of ``definitions`` (default
+    :data:`analysis.registry.concepts.KINETICS_SELECTION_VARIABLES`: how the patients with
+    kinetics data were selected): the comparisons and tests of Table 1, levels "with" and
+    "without" (:data:`analysis.registry.groups.KINETICS_DATA`). A characteristic whose
+    column the cohort lacks (not collected) has no comparison."""
+    defined = KINETICS_SELECTION_VARIABLES if definitions is None else definitions
+    flag = np.asarray(in_subset, dtype=bool)
+    if flag.shape != (len(df),):
+        raise ValueError(f"in_subset has {flag.size} values for {len(df)} patients")
+    frame = df.assign(**{KINETICS_DATA.column: np.where(flag, "with", "without")})
+    out = {}
+    for key, v in defined.items():
+        if key not in frame.columns:
+            continue
+        compare = compare_continuous if v.compared_as == "continuous" else compare_categorical
+        out[key] = compare(frame, key, KINETICS_DATA)
+    return out
 
 
 # --------------------------------------------------------------------------- response rates

@@ -229,9 +229,19 @@ VARIABLES: dict[str, Variable] = {
             after_infusion=True,
             treats=("crs", "icans"),
         ),
-        Variable("bm_blasts_pct", "BM blasts before CAR-T", "bone-marrow blasts", CONTINUOUS),
-        Variable("cart_dose_1e6_per_kg", "Infused CAR-T dose", "infused CAR-T cell dose", CONTINUOUS),
+        Variable("bm_blasts_pct", "BM blasts", "bone-marrow blasts", CONTINUOUS),
+        Variable("cart_dose_1e6_per_kg", "CAR-T dose", "infused CAR-T cell dose", CONTINUOUS),
     )
+}
+
+
+#: What the patients with CAR-T kinetics data are compared with the others on (how the
+#: kinetics subset was selected, STROBE 12c/14a): the baseline characteristics of Table 1 and
+#: the occurrence of the two toxicities (columns of the prepared cohort).
+KINETICS_SELECTION_VARIABLES: dict[str, Variable] = {
+    **{k: v for k, v in VARIABLES.items() if not v.after_infusion},
+    "crs_any": Variable("crs_any", "CRS", "CRS", YES_NO),
+    "icans_any": Variable("icans_any", "ICANS", "ICANS", YES_NO),
 }
 
 

@@ -73,6 +73,7 @@ FAMILY_TITLES: dict[str, str] = {
     # the disease profiles' report (analysis.report.disease_results.DISEASE_FAMILIES)
     "progression": "Progression and non-relapse mortality from infusion",
     "landmark_models": "The multivariable model at the landmark",
+    "kinetics_selection": "Patients with CAR-T kinetics data versus the others",
 }
 FAMILIES: dict[str, str | Callable[[tuple], str]] = {
     "response": _by_grouping("efficacy_by_toxicity", "efficacy_by_treatment"),
@@ -95,6 +96,7 @@ FAMILIES: dict[str, str | Callable[[tuple], str]] = {
     "survival_trend": "trend",
     "transplant": "transplant",
     "functional_forms": "model_checks",
+    "kinetics_selection": "kinetics_selection",
 }
 
 #: The display that shows each family's tests (its label; ``text.ref`` numbers it), so that
@@ -108,6 +110,7 @@ FAMILY_DISPLAYS: dict[str, str] = {
     "centers": "tbl-centers-cox",
     "kinetics": "tbl-kinetics",
     "model_checks": "tbl-ph",
+    "kinetics_selection": "tbl-kinetics-selection",
 }
 
 

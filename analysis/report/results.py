@@ -27,6 +27,7 @@ from analysis.estimators.comparisons import (
     compare_categorical,
     compare_continuous,
     compare_response,
+    compare_subset,
     describe,
     rank_test,
 )
@@ -103,6 +104,9 @@ class Results:
     kinetics_patients: pd.DataFrame | None = None
     kinetics_profiles: dict[str, pd.DataFrame] = field(default_factory=dict)
     kinetics_reason: str | None = None
+    #: characteristic -> the patients with kinetics data against the others (how the kinetics
+    #: subset was selected, STROBE 12c/14a); empty without kinetics data
+    kinetics_selection: dict[str, Comparison] = field(default_factory=dict)
     #: Peak IL-6 by marrow blasts >= 20% vs < 20% (the publication's Discussion)
     il6_by_blasts: TestResult | None = None
     #: (response, grouping) -> difference in proportions and odds ratio, two-level groupings only
@@ -394,6 +398,9 @@ def compute_results(study, **options) -> Results:
         kinetics_patients=kinetics_patients,
         kinetics_profiles=kinetics_profiles,
         kinetics_reason=kinetics_reason,
+        kinetics_selection={}
+        if kinetics_reason
+        else compare_subset(df, df["patient_id"].isin(kinetics["patient_id"]).to_numpy()),
         il6_by_blasts=rank_test(
             [df.loc[df["bm_blasts_ge20"].eq(flag), "il6_peak_pg_ml"].dropna().to_numpy() for flag in (True, False)]
         ),
