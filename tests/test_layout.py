@@ -31,3 +31,12 @@ def test_the_paragraph_check_tells_a_page_break_from_a_float():
     float_inside = "intro" + paragraph[:half] + "Figure3:Kaplan–Meierestimates" + paragraph[half:]
     assert _split_only_by_page_numbers(paragraph, page_break)
     assert not _split_only_by_page_numbers(paragraph, float_inside)
+
+
+def test_no_row_label_of_the_manuscripts_tables_wraps(bundled_render):
+    """Tables 1-4 of the demo's PDF print every row label on one line (review 29): the label
+    column gets the width its longest label needs (tables.fitted_widths), and the registry's
+    short labels (Level.short, the endpoints' abbreviations in Table 3) keep it narrow."""
+    from layout import wrapped_row_labels
+
+    assert not wrapped_row_labels(bundled_render.html, bundled_render.pdf)
