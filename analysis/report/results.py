@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.estimators.absolute import SurvivalDifferences, survival_differences
+from analysis.estimators.absolute import SurvivalAt, SurvivalDifferences, overall_survival_at, survival_differences
 from analysis.estimators.centers import CenterSupplement, center_supplement
 from analysis.estimators.comparisons import (
     CategoricalLevel,
@@ -116,6 +116,9 @@ class Results:
     #: (endpoint, grouping) -> Kaplan–Meier survival of each level at the plan's
     #: ``survival_times_months`` and its difference from the reference level (STROBE 16c)
     survival_differences: dict[tuple[str, str], SurvivalDifferences] = field(default_factory=dict)
+    #: endpoint -> Kaplan–Meier survival of all its patients at each of the plan's
+    #: ``survival_times_months`` (STROBE 16c: the Results quote each endpoint at each time)
+    survival_at_times: dict[str, tuple[SurvivalAt, ...]] = field(default_factory=dict)
     #: (endpoint, covariate) -> each continuous covariate of the plan's model entered per unit
     #: (one at a cut-off in the plan: continuously instead) and the spline test of its linearity
     #: (STROBE 11)
@@ -408,6 +411,7 @@ def compute_results(study, **options) -> Results:
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
         survival_differences=differences,
+        survival_at_times={e: overall_survival_at(df, e, times) for e in ENDPOINTS},
         functional_forms={
             (e, column): functional_form(df, e, model, column, per=per_units(column))
             for e in ENDPOINTS
