@@ -84,7 +84,7 @@ def test_the_covariates_of_the_model_are_adjustment_terms_not_effects(text, resu
     for model in results.cox.values():
         for term in model.covariate_terms:  # (the proportional-hazards checks name terms: diagnostics)
             assert term.label not in section[: section.index("The global test of proportional hazards")], term.label
-    assert "E-value of each term of the exposure" in section and "E-value of every term" not in section
+    assert "each exposure term's E-value" in section and "E-value of every term" not in section
     assert any(t.p < 0.05 for m in results.cox.values() for t in m.covariate_terms)  # Ph-positive: what was said
 
     table = tables.table2(results.cox, results.e_values)
@@ -240,7 +240,7 @@ def test_row_decimals_is_the_finest_precision_of_the_row():
 def test_the_methods_promise_e_values_for_the_exposure_only(text):
     methods = _said("_methods", text)
     assert "For every hazard ratio of the multivariable model we report the E-value" not in methods
-    assert "For each hazard ratio of the exposure in the multivariable model we report the E-value" in methods
-    assert "the covariates are adjustment terms, not effect estimates" in methods
+    assert "Each exposure hazard ratio of the multivariable model carries its E-value" in methods
+    assert "the covariates, adjustment terms rather than effect estimates, have none" in methods
     supplement = _said("_supp-methods", text)
     assert "ratio of the exposure in the multivariable model (not of the covariates" in supplement
