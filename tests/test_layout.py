@@ -40,3 +40,12 @@ def test_no_row_label_of_the_manuscripts_tables_wraps(bundled_render):
     from layout import wrapped_row_labels
 
     assert not wrapped_row_labels(bundled_render.html, bundled_render.pdf)
+
+
+def test_the_demos_main_text_is_within_the_word_limit(bundled_render):
+    """Review 29: 3,986 of 4,000 words left no room; the demo keeps a margin of 25 words."""
+    from renderer import journal
+
+    counts = journal.count(bundled_render.html)
+    assert counts.main_text_words <= counts.limits["main_text_words"] - 25, counts.main_text_words
+    assert counts.abstract_words <= counts.limits["abstract_words"] and counts.displays <= counts.limits["displays"]
