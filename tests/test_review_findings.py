@@ -509,7 +509,7 @@ def test_figure_labels_of_a_large_cohort_carry_thousands_separators(tmp_path):
 #: Words the page a checklist row points to must hold, in the manuscript's PDF.
 STROBE_WORDS = {
     "12b": ["interaction or subgroup analysis"],
-    "12c": ["missing value were left out"],
+    "12c": ["missing value was left out"],
     "12d": ["lost to follow-up were censored"],
     "12e": ["time-dependent exposure", "landmark analyses address it"],
     "13a": ["patients were analyzed"],  # the screening sentence (review 28, point 1)

@@ -31,8 +31,16 @@ from typing import Any
 from analysis.estimators.competing import CAUSES
 from analysis.estimators.cox import COX_TERMS, FIRTH
 from analysis.estimators.multiplicity import p_adjust
-from analysis.registry.concepts import ENDPOINTS, KINETIC_METRICS, RESPONSES, TESTS, VARIABLES, reported_responses
-from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
+from analysis.registry.concepts import (
+    ENDPOINTS,
+    KINETIC_METRICS,
+    KINETICS_SELECTION_VARIABLES,
+    RESPONSES,
+    TESTS,
+    VARIABLES,
+    reported_responses,
+)
+from analysis.registry.groups import GROUPINGS, KINETICS_DATA, TOXICITY_GROUPINGS
 
 
 @dataclass(frozen=True)
@@ -306,6 +314,8 @@ def _token(part: Any, names: Mapping[str, str] | None = None) -> tuple[str, str]
         return None
     if part in GROUPINGS and kind != "what":
         return "by", _in_sentence(GROUPINGS[part].title)
+    if part == KINETICS_DATA.name:  # the patients with kinetics data against the others
+        return "by", "kinetics data (with versus without)"
     if names and part in names:
         return "what", names[part]
     if part in ENDPOINTS:
@@ -319,6 +329,8 @@ def _token(part: Any, names: Mapping[str, str] | None = None) -> tuple[str, str]
         return "what", metric.name
     if part in VARIABLES:
         return "what", VARIABLES[part].name
+    if part in KINETICS_SELECTION_VARIABLES:
+        return "what", KINETICS_SELECTION_VARIABLES[part].name
     if part in CAUSES:
         return "what", CAUSES[part][1]
     if part in _ATTRIBUTE_LABEL:
