@@ -516,7 +516,7 @@ STROBE_WORDS = {
     "13b": ["patients were analyzed"],
     "13c": ["Figure 1:"],
     "14b": ["without a value for each characteristic"],
-    "16a": ["baseline confounders were measured before infusion"],
+    "16a": ["baseline confounders, measured before infusion"],
 }
 
 
