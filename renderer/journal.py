@@ -5,7 +5,8 @@ The manuscript says what to count against: an invisible element of its HTML,
 ``<div id="cartox-journal" data-abstract-words="300" data-main-text-words="4000"
 data-displays="8">`` (the study file's ``journal:`` limits). Counting follows the usual
 rules of journals (and of a word processor's count): words are the whitespace-separated
-tokens with a letter or digit; the abstract is the section ``#sec-abstract`` without its
+tokens with a letter or digit, a "[to be completed: …]" placeholder not counted (the study
+file's gap, not the authors' words); the abstract is the section ``#sec-abstract`` without its
 heading; the main text is every paragraph of the numbered sections from the
 Introduction to the end of the Discussion — headings, figure and table captions, tables,
 notes, declarations and references are not counted. A display is a figure or table with
@@ -151,7 +152,8 @@ class _Reader(HTMLParser):
                 break
 
     def _count(self, text: str) -> None:
-        n = len(WORD_RE.findall(text))
+        # a "[to be completed: …]" is the study file's gap, not the authors' words: not counted
+        n = len(WORD_RE.findall(PLACEHOLDER_RE.sub(" ", re.sub(r"\s+", " ", text))))
         if self.section == "sec-abstract":
             self.words["abstract"] += n
         elif self.section in self._main_sections():

@@ -272,3 +272,24 @@ def _split_only_by_page_numbers(needle: str, text: str) -> bool:
         else:
             return True
     return False
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", squash_quotes(text)).strip()
+
+
+def wrapped_row_labels(html: Path, pdf: Path, first_tables: int | None = None) -> list[str]:
+    """The row labels (first cells) of the HTML tables that the PDF does not print on one line
+    (a label wrapped in its column: no line of the page text holds it whole). ``first_tables``:
+    only the first so many tables with body rows (Tables 1-3)."""
+    lines = {_one_line(line) for page in pdf_pages(pdf) for line in page.splitlines()}
+    tables = [t for t in html_parts(html).tables if t.rows]
+    out = []
+    for number, table in enumerate(tables[:first_tables] if first_tables else tables, start=1):
+        for row in table.rows:
+            label = _one_line(row[0]) if row else ""
+            if len(label) < 2:
+                continue
+            if not any(label in line for line in lines):
+                out.append(f"table {number}: {label!r}")
+    return out

@@ -236,3 +236,38 @@ def test_a_difference_is_of_the_unrounded_estimates_and_the_documents_say_so(bun
     assert text.rounding_rule.startswith(ROUNDING_RULE)
     methods = (Path(__file__).parents[1] / "sections" / "_methods.qmd").read_text(encoding="utf-8")
     assert "`{python} text.rounding_rule`" in methods
+
+
+# print(summary(survfit(Surv(os_months, os_event) ~ 1, data = d), times = c(12, 24))[c("surv", "lower", "upper")])
+#   surv 0.6339362658 0.5110140969; lower 0.5401539748 0.4126035354; upper 0.7440011698 0.6328966789
+# the same for LFS, data = cr (patients in CR):
+#   surv 0.3662248314 0.1618449141; lower 0.27383583484 0.09141279868; upper 0.4897847911 0.2865438603
+R_OVERALL = {
+    "os": ((0.6339362658, 0.5401539748, 0.7440011698), (0.5110140969, 0.4126035354, 0.6328966789)),
+    "lfs": ((0.3662248314, 0.27383583484, 0.4897847911), (0.1618449141, 0.09141279868, 0.2865438603)),
+}
+
+
+@pytest.mark.parametrize("endpoint", ["os", "lfs"])
+def test_overall_survival_at_the_plans_times_matches_r(cohort, endpoint):
+    """Review 29 (STROBE 16c): the Results quote each endpoint at each of the plan's times."""
+    from analysis.estimators.absolute import overall_survival_at
+
+    points = overall_survival_at(cohort, endpoint, (12, 24))
+    for s, (surv, low, high) in zip(points, R_OVERALL[endpoint]):
+        assert (s.survival, s.ci_low, s.ci_high) == pytest.approx((surv, low, high), abs=1e-9)
+
+
+def test_the_results_quote_every_endpoint_at_every_plan_time(bundled_results):
+    """The sentence of the Results, from the plan's times (the demo: 12 and 24 months)."""
+    from analysis.report.narrative import Narrative
+
+    text = Narrative(bundled_results)
+    assert text.plan_times == "12 and 24 months"
+    for endpoint in ("os", "lfs", "efs"):
+        assert len(bundled_results.survival_at_times[endpoint]) == 2
+        assert text.survival_at_times(endpoint).count("95% CI") == 2
+    assert text.survival_at_times("os") == "63.4% (95% CI 54.0–74.4%) and 51.1% (95% CI 41.3–63.3%)"
+    differences = text.differences_at("crs")
+    assert differences.startswith("+11.4 percentage points (95% CI −16.7 to 39.4) for OS")
+    assert "for LFS" in differences and differences.endswith("for EFS")

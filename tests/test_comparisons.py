@@ -23,10 +23,14 @@ from analysis.estimators.comparisons import (
     compare_categorical,
     compare_continuous,
     compare_response,
+    fisher_central_p,
     fisher_exact_rxc,
     rank_test,
     table_test,
+    two_group_response_test,
 )
+from analysis.estimators.effects import fisher_odds_ratio
+from analysis.registry.concepts import TESTS, TWO_GROUP_RESPONSE_TESTS
 from analysis.registry.groups import GROUPINGS, prepare_cohort
 
 
@@ -420,9 +424,12 @@ def test_response_two_levels_matches_r():
     assert (yes.ci_low, yes.ci_high) == pytest.approx((0.853109615284, 0.978294922122), rel=1e-9)
     # binom.test(15, 17)$conf.int -> 0.635590837899 0.98542068316
     assert (no.ci_low, no.ci_high) == pytest.approx((0.635590837899, 0.98542068316), rel=1e-9)
-    # fisher.test(matrix(c(71,15,5,2),2)) -> 0.607697899935 (min expected 1.28 -> Fisher)
-    assert comp.result.test == "fisher_exact"
-    assert comp.result.p == pytest.approx(0.607697899935, rel=1e-9)
+    # two groups: the central Fisher p, the one fisher.test's CI of the odds ratio inverts
+    # (tests/reference/r_response_tests.R): min(1, 2 * min(fisher.test(m, alternative = "less")$p.value,
+    # fisher.test(m, alternative = "greater")$p.value)), m = matrix(c(71, 15, 5, 2), 2) -> 0.75386391744197
+    # (fisher.test(m)$p.value, the p shown before, is 0.607697899935)
+    assert comp.result.test == "fisher_central"
+    assert comp.result.p == pytest.approx(0.75386391744197, rel=1e-9)
     mrd = compare_response(df, "mrd_negative_cr", "crs")
     assert [lv.events for lv in mrd.levels] == [10, 60]
 
@@ -520,3 +527,94 @@ def test_rank_tests_from_counts_of_distinct_values_equal_scipy(seed):
     assert got.test == "kruskal_wallis"
     assert got.statistic == pytest.approx(want.statistic, rel=1e-10)
     assert got.p == pytest.approx(want.pvalue, rel=1e-9)
+
+
+# --------------------------------------------------------------------------- p and CI of one method
+
+#: tests/reference/r_response_tests.R, rows exposed (a responders, b not) and reference (c, d),
+#: m = matrix(c(a, c, b, d), 2): the central p
+#: min(1, 2 * min(fisher.test(m, alternative = "less")$p.value, fisher.test(m, alternative = "greater")$p.value)),
+#: fisher.test(m)$p.value, fisher.test(m)$conf.int and chisq.test(m, correct = FALSE)$p.value as R printed them
+R_TWO_GROUP = {
+    # fisher.test's own p (0.046) is significant beside its CI 0.0005-1.45 that includes 1
+    (1, 2, 16, 1): (
+        0.0912280701754386,
+        0.0456140350877193,
+        (0.000511957655285406, 1.44774914191996),
+        0.00656069785845579,
+    ),
+    # chisq.test (every expected count >= 5: the old rule's choice) gives 0.046 beside the CI 0.79-26.6
+    (8, 5, 5, 14): (0.103791974980252, 0.0708311397296744, (0.790683797210245, 26.5874753369014), 0.0463167489633063),
+    (20, 10, 8, 16): (0.0297537308581177, 0.0274608560671035, (1.12200637021039, 14.6435015510779), 0.0148509378873649),
+    (30, 5, 27, 8): (0.540091441508285, 0.540091441508285, (0.44455652902652, 7.73518306564392), 0.356495077856521),
+}
+
+
+@pytest.mark.parametrize("cells", list(R_TWO_GROUP), ids=str)
+def test_two_group_response_p_is_the_one_the_odds_ratio_ci_inverts(cells):
+    a, b, c, d = cells
+    central, r_fisher, (r_low, r_high), r_chisq = R_TWO_GROUP[cells]
+    table = [[a, b], [c, d]]
+    assert fisher_central_p(table) == pytest.approx(central, rel=1e-9)
+    assert fisher_exact_rxc(table) == pytest.approx(r_fisher, rel=1e-9)  # R's default two-sided p, for contrast
+    df = _response_frame({"yes": (a + b, a, 0), "no": (c + d, c, 0)}, "crs")
+    result = compare_response(df, "cr", "crs").result
+    assert result.test == TWO_GROUP_RESPONSE_TESTS["conditional_mle"] == "fisher_central"
+    assert result.p == pytest.approx(central, rel=1e-9)
+    odds = fisher_odds_ratio(table)
+    assert (odds.ci_low, odds.ci_high) == pytest.approx((r_low, r_high), rel=1e-6)
+    # the reader's check: significant exactly when the printed CI excludes 1
+    assert (result.p < 0.05) == (odds.ci_low > 1 or odds.ci_high < 1)
+
+
+def test_before_the_rule_a_significant_p_stood_beside_a_ci_including_1():
+    """The two contradictions the rule removes, on R's numbers (the old rule: chi-square, or
+    Fisher's own p when an expected count is below 5)."""
+    old_fisher = table_test([[1, 2], [16, 1]])  # min expected 0.45 -> Fisher
+    assert old_fisher.test == "fisher_exact" and old_fisher.p < 0.05
+    old_chisq = table_test([[8, 5], [5, 14]])  # min expected 5.28 -> chi-square
+    assert old_chisq.test == "chi_square" and old_chisq.p < 0.05
+    for cells in ([[1, 2], [16, 1]], [[8, 5], [5, 14]]):
+        odds = fisher_odds_ratio(cells)
+        assert odds.ci_low < 1 < odds.ci_high
+        assert two_group_response_test(cells).p > 0.05
+
+
+#: Firth's penalized LR test, R written out in tests/reference/r_firth_logistic.R
+#: (firth_table(a, b, c, d) -> p; also in tests/test_endpoints.py R_FIRTH)
+R_FIRTH_P = {(5, 3, 0, 9): 0.0055217557593016, (0, 5, 7, 6): 0.041836579531816541, (69, 7, 17, 0): 0.28355722820307433}
+
+
+@pytest.mark.parametrize("cells", list(R_FIRTH_P), ids=str)
+def test_a_zero_cell_is_tested_by_firths_likelihood_ratio_test_whose_ci_is_printed(cells):
+    a, b, c, d = cells
+    df = _response_frame({"yes": (a + b, a, 0), "no": (c + d, c, 0)}, "crs")
+    result = compare_response(df, "cr", "crs").result
+    assert result.test == TWO_GROUP_RESPONSE_TESTS["firth"] == "firth_lr"
+    assert result.p == pytest.approx(R_FIRTH_P[cells], rel=1e-8)
+    assert result.test in TESTS and TESTS[result.test].footnote
+
+
+def test_three_groups_keep_the_table_1_rule():
+    df = _response_frame({"none": (17, 15, 15), "grade_1_2": (64, 60, 50), "grade_ge3": (12, 11, 9)}, "crs_grade")
+    assert compare_response(df, "cr", "crs_grade").result.test == "fisher_exact"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 15), st.integers(0, 15), st.integers(0, 15), st.integers(0, 15))
+def test_p_below_005_exactly_when_the_printed_ci_excludes_1(a, b, c, d):
+    table = [[a, b], [c, d]]
+    result = two_group_response_test(table)
+    if result.p is None:
+        return
+    if result.test == "firth_lr":
+        from analysis.estimators.firth import firth_odds_ratio
+
+        f = firth_odds_ratio(table)
+        low, high = f.ci_low, f.ci_high
+    else:
+        o = fisher_odds_ratio(table)
+        low, high = o.ci_low, o.ci_high
+    if abs(result.p - 0.05) < 1e-4:  # at the boundary R's uniroot tolerance decides
+        return
+    assert (result.p < 0.05) == (low > 1 or high < 1), (table, result, low, high)

@@ -59,7 +59,8 @@ def test_an_endpoint_renamed_in_the_registry_is_renamed_everywhere(monkeypatch, 
     table2 = tables.table2(results.cox).markdown
     table3 = tables.table3(results.survival, results.survival_hr).markdown
     assert "Survival overall (every patient, n = 93" in table2 and "Overall survival" not in table2
-    assert "Survival overall (every patient)" in table3 and "Overall survival" not in table3
+    # Table 3's rows by the abbreviation, its legend spells out the (renamed) title
+    assert "SO (every patient)" in table3 and "SO, survival overall" in table3 and "Overall survival" not in table3
     km = figures.km_plot(results.survival[("os", "crs")]).axes[0]
     assert (km.get_ylabel(), km.get_xlabel()) == ("Survival overall (%)", "Months after the infusion")
     forest_titles = [ax.get_title() for ax in figures.forest_plot(results.cox).axes]

@@ -405,7 +405,7 @@ def test_one_patient_says_no_comparison_could_be_tested(degenerate):
         f"{t.main_tests.untested_reasons}.",
     ):  # the treatment family is no longer summed up in the manuscript (confounding by indication)
         assert _printed(d, sentence), sentence
-    assert _printed(d, f"The exposure as a whole was tested jointly at {t.exposure_p('os')}")
+    assert _printed(d, f"The joint test of the exposure gave {t.exposure_p('os')}")
     for claim in (
         "none reached statistical significance",
         f"Of the {t.main_tests.n} comparisons",

@@ -328,3 +328,27 @@ def test_rates_by_group_read_as_a_sentence(demo):
     assert text.startswith(f"{no.events} of {no.n} (") and " among patients without CRS and " in text
     assert f"{yes.events} of {yes.n} (" in text and " among patients with CRS; " in text
     assert "in the group" not in text
+
+
+@pytest.mark.slow
+def test_mm_rates_table_prints_each_label_and_ci_on_one_line(tmp_path):
+    """Review 29: the MM rates table's CI column wrapped ("19.6–" / "35.0)") under equal dashes,
+    and "Others (grade 1–2 CRS and/or ICANS)" wrapped: the columns are now as wide as their
+    longest cell and the severity rows use the registry's short labels (defined below the table)."""
+    from layout import pdf_pages, squash_quotes, wrapped_row_labels
+
+    out = subprocess.run(
+        [sys.executable, "-m", "renderer", "report-disease.qmd", "-P", "disease:mm", "--to", "html,pdf"]
+        + ["--no-cache", "--output-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    html, pdf = tmp_path / "report-disease.html", tmp_path / "report-disease.pdf"
+    assert not wrapped_row_labels(html, pdf)
+    lines = [" ".join(squash_quotes(line).split()) for page in pdf_pages(pdf) for line in page.splitlines()]
+    row = next(line for line in lines if line.startswith("All patients 128"))
+    assert "33/124 (26.6%; 19.6–35.0)" in row  # the MRD-negative ≥CR rate whole on its row
+    assert any(line.startswith("Grade 1–2 only 99") for line in lines)

@@ -201,7 +201,8 @@ def test_response_bars_draw_one_bar_per_level_and_response_with_ci():
     assert heights == sorted(round(100 * e / n, 3) for e, n in ((15, 17), (71, 76), (11, 17), (62, 76)))
     assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] > 100
     assert [t.get_text() for t in ax.get_xticklabels()] == ["15/17", "71/76", "11/17", "62/76"]
-    assert "p = 0.342" in _texts(fig) and "p = 0.122" in _texts(fig)
+    # each p names its test (review 29, finding 26)
+    assert "Fisher's exact p = 0.342" in _texts(fig) and "Chi-square p = 0.122" in _texts(fig)
     assert _legend_labels(fig) == ["No CRS", "CRS"]
     # error bars span the exact CI (in %)
     segments = [seg for coll in ax.collections for seg in coll.get_segments()]
@@ -214,12 +215,13 @@ def test_response_bars_colour_levels_by_meaning_and_name_both_responses():
     ax = fig.axes[0]
     assert len(ax.patches) == 6
     colors = [matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches]
-    # none, severe, other: reference blue, darkest and lightest step of the severity scale
-    expected = [MEANING_COLORS["reference"], MEANING_COLORS["grade_ge3"], MEANING_COLORS["grade_1_2"]]
+    # shown none, grade 1–2, grade ≥3 (the registry's trend order, review 29 finding 25): reference
+    # blue, then the lightest and the darkest step of the severity scale
+    expected = [MEANING_COLORS["reference"], MEANING_COLORS["grade_1_2"], MEANING_COLORS["grade_ge3"]]
     assert colors[:3] == expected == colors[3:]
     texts = _texts(fig)
     assert "CR" in texts and "MRD-negative CR" in texts
-    assert {"p = 0.260", "p = 0.136"} <= set(texts)
+    assert {"Fisher's exact p = 0.260", "Fisher's exact p = 0.136"} <= set(texts)
 
 
 # --------------------------------------------------------------------------- Figures 2–3
@@ -367,12 +369,12 @@ def test_kinetics_profile_by_visit_with_n_per_window():
     assert ax.get_xlabel() == "Visit, days after infusion (± window)"
     assert _legend_labels(fig) == [
         "No CRS or ICANS",
-        "Grade ≥3 CRS or severe ICANS",
         "Others (grade 1–2 CRS and/or ICANS)",
+        "Grade ≥3 CRS or severe ICANS",
     ]
     # the patients sampled per window and level, in the level's row
     counts = [t.get_text() for t in fig.axes[1].texts if t.get_gid() == "n_sampled"]
-    assert counts == ["6"] * 7 + ["6"] * 7 + ["6"] * 6 + ["2"]
+    assert counts == ["6"] * 7 + ["6"] * 6 + ["2"] + ["6"] * 7  # rows in the display order
 
 
 def test_kinetics_profile_draws_a_zero_lower_quartile_dashed_to_the_break():

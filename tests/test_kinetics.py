@@ -252,3 +252,59 @@ def test_demo_kinetics_agree_with_r(bundled_results):
     profile = r.kinetics_profiles["crs"]
     got = {(row.level, int(row.day)): (row.n, row.q1, row.median, row.q3) for row in profile.itertuples()}
     assert got == R_DEMO_VISITS_CRS
+
+
+# --------------------------------------------------------------------------- how the kinetics subset was selected
+
+#: R (tests/reference/r_kinetics_selection.R) on the demo: the 24 patients with kinetics data
+#: against the 69 others. wilcox.test(x[with_k], x[!with_k])$p.value, chisq.test(m, correct = FALSE)
+#: or fisher.test(m) (an expected count below 5), m = table(with_k, x)
+R_KINETICS_SELECTION = {
+    "age": ("mann_whitney", 0.111919084775189, (42, 27)),
+    "prior_lines": ("mann_whitney", 0.451222179814447, (3.5, 4)),
+    "n_relapses": ("mann_whitney", 0.203507540850443, (1, 1)),
+    "bm_blasts_pct": ("mann_whitney", 0.137834290959349, (23.195, 38.79)),
+    "cart_dose_1e6_per_kg": ("mann_whitney", 0.950352633456873, (1.4, 1)),
+    "sex": ("chi_square", 0.0503348274656621, None),  # F/M 16/8 vs 30/39
+    "ph_positive": ("fisher_exact", 0.141713048730571, None),  # yes 2 of 24 vs 16 of 69
+    "disease_status": ("fisher_exact", 0.0709321476759285, None),  # refractory 6 of 24 vs 6 of 69
+    "crs_any": ("fisher_exact", 0.761892198011495, None),  # 19 of 24 vs 57 of 69
+    "icans_any": ("fisher_exact", 1.0, None),  # 4 of 24 vs 12 of 69
+}
+
+
+@pytest.fixture(scope="module")
+def demo_results():
+    from pathlib import Path
+
+    from analysis.inputs.loading import load_study
+    from analysis.report.results import compute_results
+
+    root = Path(__file__).resolve().parents[1]
+    return compute_results(load_study(root / "data" / "cohort.csv", root / "data" / "kinetics.csv"))
+
+
+def test_kinetics_subset_is_compared_with_the_rest_as_r_does(demo_results):
+    selection = demo_results.kinetics_selection
+    assert set(selection) == set(R_KINETICS_SELECTION)
+    assert demo_results.counts["n_kinetics_patients"] == 24
+    for key, (test, p, medians) in R_KINETICS_SELECTION.items():
+        c = selection[key]
+        assert [lv.n for lv in c.levels] == [24, 69], key
+        assert c.result.test == test and c.result.p == pytest.approx(p, rel=1e-9), key
+        if medians:
+            assert (c.levels[0].median, c.levels[1].median) == pytest.approx(medians), key
+    counts = {cat.category: cat.count for cat in selection["disease_status"].levels[0].categories}
+    assert counts == {"relapsed": 18, "primary_refractory": 6}
+    crs = {cat.category: cat.count for cat in selection["crs_any"].levels[1].categories}
+    assert crs == {"yes": 57, "no": 12}
+
+
+def test_no_kinetics_no_subset_comparison():
+    from pathlib import Path
+
+    from analysis.inputs.loading import load_study
+    from analysis.report.results import compute_results
+
+    root = Path(__file__).resolve().parents[1]
+    assert compute_results(load_study(root / "data" / "cohort.csv", None)).kinetics_selection == {}

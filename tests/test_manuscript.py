@@ -310,6 +310,22 @@ def test_journal_counts_abstract_main_text_and_displays(tmp_path):
     ]
 
 
+def test_a_placeholder_is_not_counted_as_words(tmp_path):
+    """Review 29: a user's study with placeholders counted 4,001 words; "[to be completed: …]"
+    is the study file's gap, not the authors' words (6 words of text, 11 in the placeholder)."""
+    page = tmp_path / "report.html"
+    page.write_text(
+        _page(
+            "Design: [to be completed: the design of this study (study file: design)] cohort.",
+            "Patients came from [to be completed: the setting (study file:\n setting)] two centers.",
+        )
+    )
+    counts = journal.count(page)
+    assert counts.abstract_words == 2  # "Design:" and "cohort."
+    assert counts.main_text_words == 5 + 4 + 2  # 5 words around the placeholder, the subsection, the Discussion
+    assert counts.placeholders == ["the design of this study (study file: design)", "the setting (study file: setting)"]
+
+
 def test_quarto_yml_renders_both_documents_and_the_supplement_numbers_s():
     project = yaml.safe_load((ROOT / "_quarto.yml").read_text())
     assert project["project"]["render"] == ["report.qmd", "supplement.qmd"]

@@ -95,6 +95,10 @@ def _expected_paths(r: Results) -> dict[str, str]:
     # STROBE 11: the spline tests of the linearity of the model's continuous covariates are model checks
     for (endpoint, column), form in r.functional_forms.items():
         out[f"functional_forms/{endpoint}/{column}/nonlinearity_p"] = "model_checks"
+    # review 29: how the kinetics subset was selected (STROBE 12c/14a)
+    for variable, c in r.kinetics_selection.items():
+        if c.result.p is not None:
+            out[f"kinetics_selection/{variable}/result/p"] = "kinetics_selection"
     return out
 
 
@@ -138,10 +142,11 @@ def test_the_table_holds_exactly_the_reported_p_values(bundled_results):
     table = bundled_results.pvalues
     got = {row.path: row.family for row in table.rows}
     assert got == _expected_paths(bundled_results)
-    # the bundled demo: 235 rows, 226 distinct tests (9 rows repeat another's) in 16 families (the
+    # the bundled demo: 245 rows, 236 distinct tests (9 rows repeat another's) in 17 families (the
     # Mantel–Byar rows, each the log-rank test from infusion here, leave no family of their own;
-    # the proportional-hazards sensitivity model of OS, review 29, has one)
-    assert (table.n, len(table.rows), len(table.families)) == (226, 235, 16)
+    # review 29 added two: the proportional-hazards sensitivity model of OS, and the 10
+    # comparisons of the patients with kinetics data with the others)
+    assert (table.n, len(table.rows), len(table.families)) == (236, 245, 17)
     distinct = {row.family for row in table.rows if not row.same_as}
     assert [f.key for f in table.families] == [k for k in FAMILY_TITLES if k in distinct]
     # not reported: univariable and landmark Wald p (their log-rank test is), cox.zph's

@@ -132,8 +132,10 @@ def report_parts(html):
 
 
 def _squash(text):
-    """Text compared regardless of line breaks, hyphenation and spacing (PDF extraction)."""
+    """Text compared regardless of line breaks, hyphenation and spacing (PDF extraction), and of
+    typographic quotes (Quarto's Pandoc prints "Fisher's" with a curly apostrophe in the PDF)."""
     text = unicodedata.normalize("NFKC", text).replace("\u00ad", "")
+    text = text.translate(str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'}))
     return re.sub(r"[\s\-\u2010\u2011]+", "", text)
 
 

@@ -227,7 +227,7 @@ def test_a_numeric_row_has_one_precision_in_every_column_and_in_the_text(text, r
     assert by_label["Prior therapy lines"][:3] == ["4 (0–13)", "4 (0–7)", "3.5 (1–13)"]
     blasts = next(v for k, v in by_label.items() if k.startswith("BM blasts"))
     assert blasts[1:3] == ["5.2 (0.0–95.0)", "33.0 (0.0–92.0)"]
-    dose = next(v for k, v in by_label.items() if k.startswith("Infused CAR-T dose"))
+    dose = next(v for k, v in by_label.items() if k.startswith("CAR-T dose"))
     assert dose[-3] == "1.0 (1.0–4.0)" and dose[0] == "1.0 (0.4–4.3)"
     # the text: the same variable at the precision of its row
     assert text.median_range("age") == by_label["Age, years"][0] == "28 (2–70)"
@@ -256,7 +256,7 @@ def test_row_decimals_is_the_finest_precision_of_the_row():
 def test_the_methods_promise_e_values_for_the_exposure_only(text):
     methods = _said("_methods", text)
     assert "For every hazard ratio of the multivariable model we report the E-value" not in methods
-    assert "For each hazard ratio of the exposure in the multivariable model we report the E-value" in methods
-    assert "the covariates are adjustment terms, not effect estimates" in methods
+    assert "Each exposure hazard ratio of the multivariable model carries its E-value" in methods
+    assert "the covariates, adjustment terms rather than effect estimates, have none" in methods
     supplement = _said("_supp-methods", text)
     assert "ratio of the exposure in the multivariable model (not of the covariates" in supplement

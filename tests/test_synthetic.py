@@ -26,8 +26,12 @@ CHOSEN_READINGS = {
     "t1_il6_peak_pg_ml_concurrent_others_min": 2.4,
     "t1_il6_peak_pg_ml_concurrent_others_max": 27231,
     "t1_prior_lines_concurrent_others_min": 0,
-    "t1_n_relapses_icans_yes_min": 1,
-    "t1_n_relapses_icans_no_min": 1,
+    # the 12 primary-refractory patients have no relapse (the ICANS minima of 0 are printed; the
+    # CRS and concurrent minima of 1 would give every patient a relapse: data/README.md row 15)
+    "t1_n_relapses_crs_yes_min": 0,
+    "t1_n_relapses_crs_no_min": 0,
+    "t1_n_relapses_concurrent_both_min": 0,
+    "t1_n_relapses_concurrent_others_min": 0,
     "t1_bm_blasts_pct_crs_yes_median": 33,
     "t1_cart_dose_1e6_per_kg_concurrent_others_max": 4.3,
 }
@@ -142,3 +146,44 @@ def test_cli_subcommand_writes_the_committed_files(tmp_path, capsys):
     assert main(["synthesize", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "cohort.csv").read_bytes() == COHORT.read_bytes()
     assert "cohort.csv" in capsys.readouterr().out
+
+
+def test_primary_refractory_patients_have_no_relapse(study):
+    """Primary refractory disease never reached remission, so it cannot have relapsed: the
+    demo has no record the plausibility check would flag (it flagged 12 before)."""
+    from analysis.registry.contract import plausibility_rules
+
+    c = study.cohort
+    refractory = c["disease_status"].eq("primary_refractory")
+    assert refractory.sum() == 12
+    assert (c.loc[refractory, "n_relapses"] == 0).all() and (c.loc[~refractory, "n_relapses"] >= 1).all()
+    rule = next(r for r in plausibility_rules(CUTOFF) if r.column == "disease_status")
+    assert not rule.violated(c).any()
+
+
+@pytest.mark.parametrize("n", [40, 250])
+def test_primary_refractory_without_relapse_at_any_size(n):
+    cohort, _ = synthesize(n_patients=n)
+    refractory = cohort["disease_status"].eq("primary_refractory")
+    assert refractory.any()
+    assert (cohort.loc[refractory, "n_relapses"] == 0).all() and (cohort.loc[~refractory, "n_relapses"] >= 1).all()
+
+
+def test_an_export_with_relapsed_primary_refractory_records_warns_with_the_count_and_keeps_them(tmp_path):
+    """Any export (here the demo's, with 3 primary-refractory patients given relapses): the
+    data-quality check counts the records, and every patient stays in the analysis."""
+    from analysis.estimators.quality import data_quality
+
+    lines = COHORT.read_text(encoding="utf-8").splitlines(keepends=True)
+    frame = pd.read_csv(COHORT, comment="#", dtype=str, keep_default_na=False)
+    rows = frame.index[frame["disease_status"] == "primary_refractory"][:3]
+    frame.loc[rows, "n_relapses"] = "2"
+    path = tmp_path / "cohort.csv"
+    path.write_text(lines[0], encoding="utf-8")  # keep the synthetic marker line
+    frame.to_csv(path, index=False, mode="a")
+    study = load_study(path, KINETICS)
+    assert len(study.cohort) == 93
+    assert data_quality(study.cohort, CUTOFF).warnings["primary refractory disease with relapses recorded"] == 3
+    results = compute_results(study)
+    assert results.counts["n_patients"] == 93
+    assert results.data_quality.warnings["primary refractory disease with relapses recorded"] == 3

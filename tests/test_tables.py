@@ -506,7 +506,8 @@ def test_table3_rows_reference_and_log_rank_p():
         "p",
     ]
     body = {r[0].strip("\u2003*"): r[1:] for r in rows[2:]}
-    assert body["Overall survival (all patients)"][:5] == [
+    # the endpoint's row by its abbreviation (the legend spells it out): its label fits its column
+    assert body["OS (all patients)"][:5] == [
         "93",
         "55",
         "24.4 (14.6–33.3)",
@@ -523,6 +524,7 @@ def test_table3_rows_reference_and_log_rank_p():
     assert "Log-rank p-values test all groups of a grouping together" in notes
     assert "a Wald interval for one group against the reference" in notes
     assert "a CI can exclude 1 while the joint test is not significant" in notes
+    assert "OS, overall survival" in notes
     assert "nan" not in md.lower() and "None" not in md
     html = table3(survival, hrs, groupings=["concurrent"], endpoints=["os"])._repr_html_()
     assert "Reference" in html and "0.95 (0.46–1.94)" in html
@@ -561,3 +563,18 @@ def test_course_table_counts_a_missing_value_in_every_column_it_shortens(bundled
     header = [h.replace("\u00a0", " ") for h in rows[0]]
     assert header[1] == f"All patients (n = {len(raw)})"
     assert r.table1_overall["ferritin_peak_ng_ml"].n == len(raw) - columns["All patients"]
+
+
+def test_the_label_column_is_widened_to_its_longest_label():
+    """fitted_widths: a label column narrower than its longest label needs (TABLE_LINE_CHARS)
+    is widened, the other columns give up the width in proportion; a wide enough one is kept."""
+    from analysis.report.tables import TABLE_LINE_CHARS, Cell, _Spec, fitted_widths
+
+    spec = _Spec(["label", "a", "b"], ["", "A", "B"], ["", "A", "B"], [10, 45, 45])
+    spec.add("variable", Cell("x" * 30), "1", "2")
+    widths = fitted_widths(spec)
+    share = widths[0] / sum(widths)
+    assert share >= 30 / TABLE_LINE_CHARS and widths[1] == widths[2]
+    short = _Spec(["label", "a"], ["", "A"], ["", "A"], [40, 60])
+    short.add("variable", Cell("Age"), "1")
+    assert fitted_widths(short) == [40, 60]

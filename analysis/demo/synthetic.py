@@ -129,12 +129,14 @@ TABLE1_VARIABLES: dict[str, Variable] = {
         },
         decimals=0,
     ),
+    # the primary-refractory patients of each cell (CELL_COUNTS) never reached remission, so
+    # they have no relapse: the 0s (the ICANS minima of 0; data/README.md, row 15)
     "n_relapses": Variable(
         {
-            "C": _hist(v1=12, v2=3),
+            "C": _hist(v0=3, v1=9, v2=3),
             "I": _hist(v1=1),
-            "R": _hist(v1=38, v2=16, v3=5, v4=2),
-            "N": _hist(v1=7, v2=3, v3=5, v4=1),
+            "R": _hist(v0=6, v1=32, v2=16, v3=5, v4=2),
+            "N": _hist(v0=3, v1=4, v2=3, v3=5, v4=1),
         },
         decimals=0,
     ),
@@ -308,7 +310,14 @@ def synthesize(n_patients: int = N_PUBLISHED, seed: int = DEFAULT_SEED) -> tuple
     male = _flag_top(rng, cell, CELL_COUNTS["male"], CELL_SIZES)
     ph = _flag_top(rng, cell, CELL_COUNTS["ph_positive"], CELL_SIZES)
     refractory = _flag_top(rng, cell, CELL_COUNTS["primary_refractory"], CELL_SIZES)
-    values = {name: _draw(rng, cell, var) for name, var in TABLE1_VARIABLES.items() if name != "il6_peak_pg_ml"}
+    # the fewest relapses go to the primary-refractory patients (the same random numbers are drawn)
+    values = {
+        name: _draw(rng, cell, var, order=(~refractory).astype(float) if name == "n_relapses" else None)
+        for name, var in TABLE1_VARIABLES.items()
+        if name != "il6_peak_pg_ml"
+    }
+    # at another cohort size the rounded counts may differ: no relapse exactly when primary refractory
+    values["n_relapses"] = np.where(refractory, 0, np.maximum(values["n_relapses"], 1))
     # IL-6 is higher with higher tumour burden (Discussion): sort IL-6 onto blasts within each cell.
     values["il6_peak_pg_ml"] = _draw(
         rng, cell, TABLE1_VARIABLES["il6_peak_pg_ml"], order=values["bm_blasts_pct"] / 100 + 0.8 * rng.random(n)

@@ -177,3 +177,18 @@ def survival_differences(
             if level.key != reference:
                 differences[(level.key, t)] = difference_of(at[(level.key, t)], at[(reference, t)], t)
     return SurvivalDifferences(endpoint, grouping, reference, tuple(float(t) for t in months), at, differences)
+
+
+def overall_survival_at(
+    df: pd.DataFrame, endpoint: str, months: tuple[float, ...] = (12, 24)
+) -> tuple[SurvivalAt, ...]:
+    """Kaplan–Meier survival of all the endpoint's patients (OS and EFS: every patient; LFS: the
+    patients in CR) at each of ``months`` (the plan's ``survival_times_months``), with the curve's
+    log 95% CI, as :func:`survival_at` (R ``summary(survfit(Surv(t, e) ~ 1), times = months)``)."""
+    from analysis.estimators.survival import _endpoint_columns, endpoint_frame
+
+    columns = list(_endpoint_columns(endpoint))
+    data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
+    time = data["months"].to_numpy(dtype=float)
+    event = data["event"].to_numpy(dtype=bool)
+    return tuple(survival_at(time, event, float(t)) for t in months)

@@ -11,8 +11,12 @@ renaming one changes the results JSON, docs/results.md):
   Pearson chi-square without continuity correction, Fisher's exact test when any
   expected count is below 5.
 - ``compare_response(df, response, grouping) -> ResponseComparison`` for
-  ``"cr"`` and ``"mrd_negative_cr"``: rates with exact Clopper–Pearson 95% CIs,
-  same test rule as categorical variables.
+  ``"cr"`` and ``"mrd_negative_cr"``: rates with exact Clopper–Pearson 95% CIs; between
+  the two groups of a two-level grouping, the test whose inversion is the odds ratio's CI
+  printed beside it (:func:`two_group_response_test`, the registry's
+  ``TWO_GROUP_RESPONSE_TESTS``), otherwise the same rule as categorical variables.
+- ``fisher_central_p(table) -> float``: Fisher's exact two-sided p of a 2x2 table as twice
+  the smaller one-sided p, the p that R ``fisher.test``'s confidence interval inverts.
 - ``clopper_pearson(k, n, confidence=0.95) -> (low, high)``.
 - ``fisher_exact_rxc(table) -> float``: R's ``fisher.test`` p-value, by exact
   enumeration.
@@ -32,11 +36,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.registry.concepts import RESPONSES, VARIABLES
+from analysis.registry.concepts import (
+    KINETICS_SELECTION_VARIABLES,
+    RESPONSES,
+    TWO_GROUP_RESPONSE_TESTS,
+    VARIABLES,
+    Variable,
+)
 
 # scipy is imported in the functions that use it: a kernel restoring cached results
 # (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
-from analysis.registry.groups import GROUPINGS, TREND_SCORES, Grouping
+from analysis.registry.groups import GROUPINGS, KINETICS_DATA, TREND_SCORES, Grouping
 
 
 @dataclass(frozen=True)
@@ -128,7 +138,9 @@ class TableTooLargeError(ValueError):
     """The exact Fisher enumeration would need more than MAX_FISHER_ENUMERATION tables."""
 
 
-def _grouping(name: str) -> Grouping:
+def _grouping(name: str | Grouping) -> Grouping:
+    if isinstance(name, Grouping):
+        return name
     try:
         return GROUPINGS[name]
     except KeyError:
@@ -230,7 +242,7 @@ def rank_test(samples: Sequence[np.ndarray]) -> TestResult:
     return TestResult(test=test, p=min(p, 1.0), statistic=_finite_or_none(statistic))
 
 
-def compare_continuous(df: pd.DataFrame, variable: str, grouping: str) -> Comparison:
+def compare_continuous(df: pd.DataFrame, variable: str, grouping: str | Grouping) -> Comparison:
     """Median (min–max) per level and a rank test (see :func:`rank_test`).
 
     Missing values are left out; levels without values are shown with n = 0 and
@@ -246,7 +258,7 @@ def compare_continuous(df: pd.DataFrame, variable: str, grouping: str) -> Compar
         stats_ = (float(np.median(v)), float(v.min()), float(v.max())) if v.size else (None, None, None)
         quartiles = tuple(float(q) for q in np.quantile(v, (0.25, 0.75))) if v.size else (None, None)
         levels.append(ContinuousLevel(level.key, level.label, int(v.size), *stats_, *quartiles))
-    return Comparison(variable, grouping, "continuous", tuple(levels), rank_test(samples))
+    return Comparison(variable, g.name, "continuous", tuple(levels), rank_test(samples))
 
 
 # --------------------------------------------------------------------------- categorical
@@ -387,6 +399,59 @@ def table_test(counts) -> TestResult:
     return TestResult("fisher_exact", p, None)
 
 
+def has_zero_cell(table) -> bool:
+    """A 2x2 table with a zero cell and no empty row or column: its conditional MLE (and
+    the ordinary MLE) of the odds ratio is 0 or infinite, so Firth's estimate is used."""
+    t = np.asarray(table, dtype=np.int64)
+    margins_ok = (t.sum(axis=0) > 0).all() and (t.sum(axis=1) > 0).all()
+    return bool(margins_ok and (t == 0).any())
+
+
+def fisher_central_p(table) -> float:
+    """Two-sided p of Fisher's exact test of a 2x2 table by the central (doubling) method:
+    ``min(1, 2 * min(P[X <= x], P[X >= x]))`` under the hypergeometric null, i.e. R
+    ``min(1, 2 * min(fisher.test(m, alternative = "less")$p.value,
+    fisher.test(m, alternative = "greater")$p.value))``.
+
+    R ``fisher.test``'s 95% CI of the odds ratio is the set of odds ratios that neither
+    one-sided test rejects at 2.5%, so this p is below 0.05 exactly when that CI excludes 1
+    (Fay 2010). R's default two-sided p (the sum of the tables no more probable than the
+    observed one, :func:`fisher_exact_rxc`) is at most this one and can be below 0.05 while
+    the CI includes 1.
+    """
+    from scipy import stats
+
+    t = np.asarray(table, dtype=np.int64)
+    if t.shape != (2, 2):
+        raise ValueError("a 2x2 table is required")
+    total, col1, row1, x = int(t.sum()), int(t[:, 0].sum()), int(t[0].sum()), int(t[0, 0])
+    if total == 0:
+        return 1.0
+    null = stats.hypergeom(total, col1, row1)
+    return float(min(1.0, 2.0 * min(null.cdf(x), null.sf(x - 1))))
+
+
+def two_group_response_test(counts) -> TestResult:
+    """The test of a 2x2 response table (rows: the two groups; columns: responders, others)
+    declared in :data:`analysis.registry.concepts.TWO_GROUP_RESPONSE_TESTS`: the test whose
+    inversion is the odds ratio's CI the report prints beside the p. Central Fisher p with
+    the conditional odds ratio; with a zero cell (Firth's odds ratio is printed), Firth's
+    penalized likelihood-ratio test, R ``logistf(y ~ x)``'s p. An empty group or a single
+    observed outcome leaves the test undefined, as in :func:`table_test`."""
+    t = np.asarray(counts, dtype=np.int64)
+    if t.shape != (2, 2) or (t.sum(axis=0) == 0).any() or (t.sum(axis=1) == 0).any():
+        return table_test(t)  # the reason why no test is possible
+    if has_zero_cell(t):
+        from analysis.estimators.firth import firth_odds_ratio  # scipy.optimize only when needed
+
+        firth = firth_odds_ratio(t)
+        test = TWO_GROUP_RESPONSE_TESTS["firth"]
+        if firth.lr_p is None:
+            return _none(firth.reason or "Firth's likelihood-ratio test could not be computed", test)
+        return TestResult(test, float(firth.lr_p), firth.lr_chisq)
+    return TestResult(TWO_GROUP_RESPONSE_TESTS["conditional_mle"], fisher_central_p(t), None)
+
+
 def _is_boolean(values: pd.Series) -> bool:
     if pd.api.types.is_bool_dtype(values):
         return True
@@ -401,7 +466,7 @@ def _category_label(value) -> str:
 
 
 def compare_categorical(
-    df: pd.DataFrame, variable: str, grouping: str, categories: Sequence | None = None
+    df: pd.DataFrame, variable: str, grouping: str | Grouping, categories: Sequence | None = None
 ) -> Comparison:
     """Count and percent per category and level, and gtsummary's test (:func:`table_test`).
 
@@ -445,7 +510,7 @@ def compare_categorical(
                 tuple(CategoryCount(_category_label(c), k, 100.0 * k / n if n else None) for c, k in zip(order, row)),
             )
         )
-    return Comparison(variable, grouping, "categorical", tuple(levels), table_test(counts))
+    return Comparison(variable, g.name, "categorical", tuple(levels), table_test(counts))
 
 
 def describe(df: pd.DataFrame, variable: str) -> ContinuousLevel | CategoricalLevel:
@@ -477,6 +542,29 @@ def describe(df: pd.DataFrame, variable: str) -> ContinuousLevel | CategoricalLe
     )
 
 
+def compare_subset(
+    df: pd.DataFrame, in_subset, definitions: dict[str, Variable] | None = None
+) -> dict[str, Comparison]:
+    """The patients of a subset (``in_subset``: a boolean per row of ``df``) against the
+    others, on each characteristic of ``definitions`` (default
+    :data:`analysis.registry.concepts.KINETICS_SELECTION_VARIABLES`: how the patients with
+    kinetics data were selected): the comparisons and tests of Table 1, levels "with" and
+    "without" (:data:`analysis.registry.groups.KINETICS_DATA`). A characteristic whose
+    column the cohort lacks (not collected) has no comparison."""
+    defined = KINETICS_SELECTION_VARIABLES if definitions is None else definitions
+    flag = np.asarray(in_subset, dtype=bool)
+    if flag.shape != (len(df),):
+        raise ValueError(f"in_subset has {flag.size} values for {len(df)} patients")
+    frame = df.assign(**{KINETICS_DATA.column: np.where(flag, "with", "without")})
+    out = {}
+    for key, v in defined.items():
+        if key not in frame.columns:
+            continue
+        compare = compare_continuous if v.compared_as == "continuous" else compare_categorical
+        out[key] = compare(frame, key, KINETICS_DATA)
+    return out
+
+
 # --------------------------------------------------------------------------- response rates
 
 
@@ -499,7 +587,8 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float | N
 
 def compare_response(df: pd.DataFrame, response: str, grouping: str) -> ResponseComparison:
     """Response rate per level (denominator: every patient of the level whose response is
-    known) and gtsummary's test.
+    known) and the test: between two groups :func:`two_group_response_test` (the test the
+    printed odds ratio's CI inverts), between three or more gtsummary's (:func:`table_test`).
 
     ``response`` is ``"cr"`` (column ``cr_response``) or ``"mrd_negative_cr"``
     (CR with negative MRD; patients not in CR count as non-responders). A patient whose
@@ -524,7 +613,8 @@ def compare_response(df: pd.DataFrame, response: str, grouping: str) -> Response
         low, high = clopper_pearson(events, n)
         levels.append(RateLevel(level.key, level.label, n, events, events / n if n else None, low, high))
         counts.append([events, n - events])
-    return ResponseComparison(response, grouping, tuple(levels), table_test(counts), not_assessed)
+    result = two_group_response_test(counts) if len(g.levels) == 2 else table_test(counts)
+    return ResponseComparison(response, grouping, tuple(levels), result, not_assessed)
 
 
 # --------------------------------------------------------------------------- trend across ordered levels

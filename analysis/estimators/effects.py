@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from analysis.estimators.comparisons import has_zero_cell
 from analysis.registry.concepts import RESPONSES
 from analysis.registry.diseases import endpoint_of
 
@@ -328,14 +329,6 @@ def response_effect(df: pd.DataFrame, response: str, grouping: str) -> ResponseE
         odds_ratio=fisher_odds_ratio(table),
         firth=firth,
     )
-
-
-def has_zero_cell(table) -> bool:
-    """A 2x2 table with a zero cell and no empty row or column: its conditional MLE (and
-    the ordinary MLE) of the odds ratio is 0 or infinite, so Firth's estimate is used."""
-    t = np.asarray(table, dtype=np.int64)
-    margins_ok = (t.sum(axis=0) > 0).all() and (t.sum(axis=1) > 0).all()
-    return bool(margins_ok and (t == 0).any())
 
 
 # --------------------------------------------------------------------------- hazard ratios

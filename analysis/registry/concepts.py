@@ -12,7 +12,8 @@ own, so a word changed here changes everywhere it is shown.
 - :data:`VARIABLES` — the Table 1 characteristics, in display order: row label,
   phrase used in prose, kind and category order.
 - :data:`TESTS` — the statistical tests a comparison can report: name in a figure,
-  footnote in a table.
+  footnote in a table; :data:`TWO_GROUP_RESPONSE_TESTS` — which of them compares a response
+  rate between two groups (the one the printed odds ratio's CI inverts).
 - :data:`OPTIONS` — the study file's ``analysis:`` options with their defaults and
   bounds (:class:`analysis.inputs.studyfile.AnalysisOptions` is built from them).
 - :data:`KINETIC_METRICS` — the per-patient CAR-T kinetics summaries (Cmax, Tmax, AUC(0–28)).
@@ -228,9 +229,19 @@ VARIABLES: dict[str, Variable] = {
             after_infusion=True,
             treats=("crs", "icans"),
         ),
-        Variable("bm_blasts_pct", "BM blasts before CAR-T", "bone-marrow blasts", CONTINUOUS),
-        Variable("cart_dose_1e6_per_kg", "Infused CAR-T dose", "infused CAR-T cell dose", CONTINUOUS),
+        Variable("bm_blasts_pct", "BM blasts", "bone-marrow blasts", CONTINUOUS),
+        Variable("cart_dose_1e6_per_kg", "CAR-T dose", "infused CAR-T cell dose", CONTINUOUS),
     )
+}
+
+
+#: What the patients with CAR-T kinetics data are compared with the others on (how the
+#: kinetics subset was selected, STROBE 12c/14a): the baseline characteristics of Table 1 and
+#: the occurrence of the two toxicities (columns of the prepared cohort).
+KINETICS_SELECTION_VARIABLES: dict[str, Variable] = {
+    **{k: v for k, v in VARIABLES.items() if not v.after_infusion},
+    "crs_any": Variable("crs_any", "CRS", "CRS", YES_NO),
+    "icans_any": Variable("icans_any", "ICANS", "ICANS", YES_NO),
 }
 
 
@@ -306,8 +317,31 @@ TESTS: dict[str, StatisticalTest] = {
         StatisticalTest("chi_square", "Chi-square", "Pearson chi-square test without continuity correction"),
         StatisticalTest("fisher_exact", "Fisher's exact", "Fisher's exact test"),
         StatisticalTest("cochran_armitage", "Cochran–Armitage trend", "Cochran–Armitage test for trend in proportions"),
+        StatisticalTest(
+            "fisher_central",
+            "Fisher's exact",
+            "Fisher's exact test, two-sided p twice the smaller one-sided p (the test the OR's exact CI inverts)",
+        ),
+        StatisticalTest(
+            "firth_lr",
+            "Firth LR",
+            "penalized likelihood-ratio test of Firth's logistic regression (the test its profile CI inverts)",
+        ),
     )
 }
+
+#: The test of a response rate between the two groups of a two-level grouping, where the
+#: report prints an odds ratio with its 95% CI beside the p: the test whose inversion is
+#: that CI, so that p < 0.05 exactly when the CI excludes 1 and a reader never sees a
+#: significant p beside a CI that includes 1 (Fay 2010, Biostatistics 11:373). Keyed by the
+#: odds ratio shown (``ResponseEffect.odds_ratio_method``): the conditional MLE with R
+#: ``fisher.test``'s exact CI, which inverts the two one-sided conditional tests, goes with
+#: the central Fisher p, ``min(1, 2 * min(P[X <= x], P[X >= x]))``; with a zero cell, Firth's
+#: odds ratio with its profile penalized-likelihood CI goes with the penalized
+#: likelihood-ratio test (R ``logistf``'s p). Groupings of three or more levels print no
+#: odds ratio and keep the rule of Table 1 (chi-square, or Fisher's exact test when an
+#: expected count is below 5).
+TWO_GROUP_RESPONSE_TESTS: dict[str, str] = {"conditional_mle": "fisher_central", "firth": "firth_lr"}
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,12 @@ class Level:
 
     key: str
     label: str
+    #: the label where a table row gives it less room (Table 3), defined in the table's legend
+    short: str = ""
+
+    @property
+    def row_label(self) -> str:
+        return self.short or self.label
 
 
 @dataclass(frozen=True)
@@ -84,8 +90,8 @@ GROUPINGS: dict[str, Grouping] = {
             "CRS/ICANS severity",
             (
                 Level("none", "No CRS or ICANS"),
-                Level("severe", "Grade ≥3 CRS or severe ICANS"),
-                Level("other", "Others (grade 1–2 CRS and/or ICANS)"),
+                Level("severe", "Grade ≥3 CRS or severe ICANS", short="Grade ≥3 or severe"),
+                Level("other", "Others (grade 1–2 CRS and/or ICANS)", short="Grade 1–2 only"),
             ),
         ),
         Grouping("steroids", "Steroids", (Level("no", "No steroids"), Level("yes", "Steroids"))),
@@ -144,6 +150,13 @@ TOXICITY_GROUPINGS = ("crs", "icans", "concurrent", "crs_grade", "icans_grade", 
 
 #: The groupings of the CAR-T kinetics table (Cmax, Tmax, AUC with effect sizes), in order.
 KINETICS_TABLE_GROUPINGS = ("crs", "icans", "concurrent", "severity")
+
+#: The patients with CAR-T kinetics data against the others: how the kinetics subset was
+#: selected (STROBE 12c, 14a). Not a grouping of the analyses (not in GROUPINGS): it has only
+#: its own comparison (:func:`analysis.estimators.comparisons.compare_subset`).
+KINETICS_DATA = Grouping(
+    "kinetics_data", "CAR-T kinetics data", (Level("with", "With kinetics data"), Level("without", "Without"))
+)
 
 
 def _grade_band(grade: np.ndarray, severe: np.ndarray) -> np.ndarray:

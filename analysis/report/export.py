@@ -337,6 +337,14 @@ def results_to_dict(results: Results) -> dict[str, Any]:
         block = survival.setdefault(endpoint, {})
         if grouping == "all":
             block["all"] = _km_dict(curves.levels[0])
+            block["all"]["at_times"] = {
+                f"{t:g}": _put_stats(
+                    {"n": s.n, "n_at_risk": s.n_at_risk}, s, ("survival", "se", "ci_low", "ci_high"), s.reason
+                )
+                for t, s in zip(
+                    results.plan.get("survival_times_months", ()), results.survival_at_times.get(endpoint, ())
+                )
+            }
         else:
             block[grouping] = _survival_dict(curves)
             if (endpoint, grouping) in results.survival_hr:
@@ -375,6 +383,8 @@ def results_to_dict(results: Results) -> dict[str, Any]:
     for grouping, comparison in results.kinetics_peak.items():
         kinetics["peak"][grouping] = _comparison_dict(comparison)
     kinetics.update(_kinetics_dict(results))
+    # how the kinetics subset was selected: its patients against the others (review 29)
+    kinetics["selection"] = {key: _comparison_dict(c) for key, c in results.kinetics_selection.items()}
     out["kinetics"] = kinetics
     if results.pvalues is not None:
         out["pvalues"] = _pvalues_dict(results.pvalues)

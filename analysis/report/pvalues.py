@@ -31,8 +31,16 @@ from typing import Any
 from analysis.estimators.competing import CAUSES
 from analysis.estimators.cox import COX_TERMS, FIRTH
 from analysis.estimators.multiplicity import p_adjust
-from analysis.registry.concepts import ENDPOINTS, KINETIC_METRICS, RESPONSES, TESTS, VARIABLES, reported_responses
-from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
+from analysis.registry.concepts import (
+    ENDPOINTS,
+    KINETIC_METRICS,
+    KINETICS_SELECTION_VARIABLES,
+    RESPONSES,
+    TESTS,
+    VARIABLES,
+    reported_responses,
+)
+from analysis.registry.groups import GROUPINGS, KINETICS_DATA, TOXICITY_GROUPINGS
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,7 @@ FAMILY_TITLES: dict[str, str] = {
     # the disease profiles' report (analysis.report.disease_results.DISEASE_FAMILIES)
     "progression": "Progression and non-relapse mortality from infusion",
     "landmark_models": "The multivariable model at the landmark",
+    "kinetics_selection": "Patients with CAR-T kinetics data versus the others",
 }
 FAMILIES: dict[str, str | Callable[[tuple], str]] = {
     "response": _by_grouping("efficacy_by_toxicity", "efficacy_by_treatment"),
@@ -96,6 +105,7 @@ FAMILIES: dict[str, str | Callable[[tuple], str]] = {
     "survival_trend": "trend",
     "transplant": "transplant",
     "functional_forms": "model_checks",
+    "kinetics_selection": "kinetics_selection",
 }
 
 #: The display that shows each family's tests (its label; ``text.ref`` numbers it), so that
@@ -109,6 +119,7 @@ FAMILY_DISPLAYS: dict[str, str] = {
     "centers": "tbl-centers-cox",
     "kinetics": "tbl-kinetics",
     "model_checks": "tbl-ph",
+    "kinetics_selection": "tbl-kinetics-selection",
 }
 
 
@@ -304,6 +315,8 @@ def _token(part: Any, names: Mapping[str, str] | None = None) -> tuple[str, str]
         return None
     if part in GROUPINGS and kind != "what":
         return "by", _in_sentence(GROUPINGS[part].title)
+    if part == KINETICS_DATA.name:  # the patients with kinetics data against the others
+        return "by", "kinetics data (with versus without)"
     if names and part in names:
         return "what", names[part]
     if part in ENDPOINTS:
@@ -317,6 +330,8 @@ def _token(part: Any, names: Mapping[str, str] | None = None) -> tuple[str, str]
         return "what", metric.name
     if part in VARIABLES:
         return "what", VARIABLES[part].name
+    if part in KINETICS_SELECTION_VARIABLES:
+        return "what", KINETICS_SELECTION_VARIABLES[part].name
     if part in CAUSES:
         return "what", CAUSES[part][1]
     if part in _ATTRIBUTE_LABEL:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.estimators.absolute import SurvivalDifferences, survival_differences
+from analysis.estimators.absolute import SurvivalAt, SurvivalDifferences, overall_survival_at, survival_differences
 from analysis.estimators.centers import CenterSupplement, center_supplement
 from analysis.estimators.comparisons import (
     CategoricalLevel,
@@ -27,6 +27,7 @@ from analysis.estimators.comparisons import (
     compare_categorical,
     compare_continuous,
     compare_response,
+    compare_subset,
     describe,
     rank_test,
 )
@@ -104,6 +105,9 @@ class Results:
     kinetics_patients: pd.DataFrame | None = None
     kinetics_profiles: dict[str, pd.DataFrame] = field(default_factory=dict)
     kinetics_reason: str | None = None
+    #: characteristic -> the patients with kinetics data against the others (how the kinetics
+    #: subset was selected, STROBE 12c/14a); empty without kinetics data
+    kinetics_selection: dict[str, Comparison] = field(default_factory=dict)
     #: Peak IL-6 by marrow blasts >= 20% vs < 20% (the publication's Discussion)
     il6_by_blasts: TestResult | None = None
     #: (response, grouping) -> difference in proportions and odds ratio, two-level groupings only
@@ -113,6 +117,9 @@ class Results:
     #: (endpoint, grouping) -> Kaplan–Meier survival of each level at the plan's
     #: ``survival_times_months`` and its difference from the reference level (STROBE 16c)
     survival_differences: dict[tuple[str, str], SurvivalDifferences] = field(default_factory=dict)
+    #: endpoint -> Kaplan–Meier survival of all its patients at each of the plan's
+    #: ``survival_times_months`` (STROBE 16c: the Results quote each endpoint at each time)
+    survival_at_times: dict[str, tuple[SurvivalAt, ...]] = field(default_factory=dict)
     #: (endpoint, covariate) -> each continuous covariate of the plan's model entered per unit
     #: (one at a cut-off in the plan: continuously instead) and the spline test of its linearity
     #: (STROBE 11)
@@ -402,6 +409,9 @@ def compute_results(study, **options) -> Results:
         kinetics_patients=kinetics_patients,
         kinetics_profiles=kinetics_profiles,
         kinetics_reason=kinetics_reason,
+        kinetics_selection={}
+        if kinetics_reason
+        else compare_subset(df, df["patient_id"].isin(kinetics["patient_id"]).to_numpy()),
         il6_by_blasts=rank_test(
             [df.loc[df["bm_blasts_ge20"].eq(flag), "il6_peak_pg_ml"].dropna().to_numpy() for flag in (True, False)]
         ),
@@ -409,6 +419,7 @@ def compute_results(study, **options) -> Results:
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,
         survival_differences=differences,
+        survival_at_times={e: overall_survival_at(df, e, times) for e in ENDPOINTS},
         functional_forms={
             (e, column): functional_form(df, e, model, column, per=per_units(column))
             for e in ENDPOINTS

@@ -45,6 +45,7 @@ from analysis.estimators.transplant import HSCT_ENDPOINTS, HSCT_GROUPINGS, HSCT_
 from analysis.registry.concepts import (
     ENDPOINTS,
     KINETIC_METRICS,
+    KINETICS_SELECTION_VARIABLES,
     OPTIONS,
     ROUNDING_RULE,
     SOFTWARE,
@@ -53,7 +54,14 @@ from analysis.registry.concepts import (
     VARIABLES,
     Variable,
 )
-from analysis.registry.groups import GROUPINGS, KINETICS_TABLE_GROUPINGS, REFERENCE_LEVELS, TABLE1_GROUPINGS
+from analysis.registry.groups import (
+    GROUPINGS,
+    KINETICS_DATA,
+    KINETICS_TABLE_GROUPINGS,
+    REFERENCE_LEVELS,
+    TABLE1_GROUPINGS,
+    Grouping,
+)
 from analysis.registry.groups import MAIN_GROUPINGS as MAIN_GROUPINGS  # for the sections: tables.MAIN_GROUPINGS
 from analysis.report.formatting import (
     CELL_MISSING,
@@ -156,13 +164,50 @@ def _md_cell(cell: Cell, bold: bool = False) -> str:
     return cell.text[:lead] + body + mark
 
 
+#: Characters of table text (8 pt in the PDF, typst-include.typ) that the full text width
+#: holds, a cell's padding deducted: measured on the demo's PDF, where a 17% column holds
+#: "Prior therapy lines" (19) but not "Primary refractory" behind its indent. A row label
+#: (the first column) gets at least the share of the width its longest label needs, so that
+#: no label wraps (the other columns give it up in proportion).
+TABLE_LINE_CHARS = 108
+#: What a cell adds to its text's characters (padding), and an indent's em space counts as 2.
+_CELL_PAD_CHARS, _INDENT_CHARS, _BOLD_FACTOR = 2.5, 2.0, 1.08
+
+
+def _label_chars(cell: Cell, bold: bool) -> float:
+    """How many characters of plain table text a row label is as wide as."""
+    text = cell.text
+    lead = len(text) - len(text.lstrip(_INDENT))
+    chars = lead * _INDENT_CHARS + len(text[lead:]) + (len(cell.mark) if cell.mark else 0)
+    return chars * (_BOLD_FACTOR if bold else 1.0)
+
+
+def fitted_widths(spec: _Spec) -> list[int]:
+    """The relative column widths of the PDF/DOCX table: ``spec.widths``, the first column
+    widened to the share its longest label needs (:data:`TABLE_LINE_CHARS`) when it has less
+    (then on a scale of 200). A group label alone in its row spans
+    the row (filters/group-rows.lua) and needs no width."""
+    labels = [
+        _label_chars(row[0], bold=(kind == "group"))
+        for kind, row in zip(spec.row_kinds, spec.rows)
+        if row[0].md is None and not (kind == "group" and not any(c.text for c in row[1:]))
+    ]
+    total = sum(spec.widths)
+    need = min(0.6, (max(labels, default=0.0) + _CELL_PAD_CHARS) / TABLE_LINE_CHARS)
+    share = spec.widths[0] / total
+    if share >= need:
+        return list(spec.widths)
+    rest = total - spec.widths[0]
+    return [round(200 * need)] + [max(3, round(200 * (1 - need) * w / rest)) for w in spec.widths[1:]]
+
+
 def _to_markdown(spec: _Spec) -> str:
     header = "| " + " | ".join(md_escape(h) for h in spec.md_headers) + " |"
     separator = (
         "|"
         + "|".join(
             (":" + "-" * max(3, w) + ("" if i == 0 or spec.columns[i] in spec.left else ":"))
-            for i, w in enumerate(spec.widths)
+            for i, w in enumerate(fitted_widths(spec))
         )
         + "|"
     )
@@ -321,6 +366,7 @@ def table1(
     first: str = "Characteristic",
     notes: Sequence[str] = (),
     definitions: Mapping[str, Variable] | None = None,
+    grouping_defs: Mapping[str, Grouping] | None = None,
 ) -> Table:
     """Table 1: characteristics, for all patients and by CRS, ICANS and concurrent CRS + ICANS,
     with p-values (``variables``: the rows, default every registry variable; ``overall``:
@@ -338,6 +384,7 @@ def table1(
     values have fewer, listed in a footnote).
     """
     defined = VARIABLES if definitions is None else definitions
+    groups = GROUPINGS if grouping_defs is None else grouping_defs
     variables = list(variables if variables is not None else defined)
     # a variable the registry does not collect has no comparison: no row, no abbreviation
     variables = [v for v in variables if any((v, g) in comparisons for g in groupings)]
@@ -358,7 +405,7 @@ def table1(
         widths.append(9)
     level_n: dict[tuple[str, int], int] = {}
     for g in groupings:
-        grouping = GROUPINGS[g]
+        grouping = groups[g]
         ids = []
         for i, level in enumerate(grouping.levels):
             n = max((comparisons[(v, g)].levels[i].n for v in variables if (v, g) in comparisons), default=0)
@@ -369,7 +416,7 @@ def table1(
             md_headers.append(f"{level.label} (n\u00a0=\u00a0{fmt_count(n)})")  # "(n = 17)" never splits
             html_headers.append(f"{level.label} (n = {fmt_count(n)})")
             # the levels of every grouping share the width (3 groupings of 2 levels: 55 / 6 each)
-            n_levels = sum(len(GROUPINGS[x].levels) for x in groupings)
+            n_levels = sum(len(groups[x].levels) for x in groupings)
             widths.append(int(round((55 if overall is not None else 64) / n_levels)))
         p_col = f"{g}__p"
         columns.append(p_col)
@@ -407,7 +454,7 @@ def table1(
                 cells.append(Cell(_overall_category(level_all, category, decimals)))  # noqa: B023
             for g in groupings:
                 comparison = comparisons.get((variable, g))  # noqa: B023 (called in this iteration)
-                for i, _ in enumerate(GROUPINGS[g].levels):
+                for i, _ in enumerate(groups[g].levels):
                     cells.append(Cell(_table1_cell(comparison, i, category, decimals)))  # noqa: B023
                 cells.append(None)  # p placeholder
             return cells
@@ -418,7 +465,7 @@ def table1(
                 out.append(cells[0])
                 k = 1
             for g in groupings:
-                n_levels = len(GROUPINGS[g].levels)
+                n_levels = len(groups[g].levels)
                 out.extend(cells[k : k + n_levels])
                 out.append(p_cells.get(g, Cell(CELL_MISSING)) if show_p else Cell(""))  # noqa: B023
                 k += n_levels + 1
@@ -444,7 +491,7 @@ def table1(
             for i, level in enumerate(comparisons[(variable, g)].levels):
                 missing_count = level_n[(g, i)] - level.n
                 if missing_count > 0:
-                    gaps.append(f"{GROUPINGS[g].levels[i].label} {fmt_count(missing_count)}")
+                    gaps.append(f"{groups[g].levels[i].label} {fmt_count(missing_count)}")
         if gaps:
             missing_notes.append(f"{label.split(',')[0]} ({', '.join(gaps)})")
 
@@ -466,6 +513,17 @@ def table1(
         spec.footnotes.append((None, "Patients without a value, by column: " + "; ".join(missing_notes)))
     spec.footnotes.extend((None, note) for note in notes)
     return Table(spec)
+
+
+def kinetics_selection_table(selection: Mapping[str, Comparison]) -> Table:
+    """The patients with CAR-T kinetics data against the others (how the kinetics subset was
+    selected, STROBE 12c/14a): Table 1's rows and tests, plus the two toxicities."""
+    return table1(
+        {(k, KINETICS_DATA.name): c for k, c in selection.items()},
+        groupings=(KINETICS_DATA.name,),
+        definitions=KINETICS_SELECTION_VARIABLES,
+        grouping_defs={KINETICS_DATA.name: KINETICS_DATA},
+    )
 
 
 # --------------------------------------------------------------------------- Table 2
@@ -839,7 +897,7 @@ def table3(
             lv = overall.levels[0]
             spec.add(
                 "group",
-                Cell(title + (f" ({population})" if population else "")),
+                Cell(_endpoint_row(endpoint, title) + (f" ({population})" if population else "")),
                 f"{fmt_count(lv.n)}",
                 f"{fmt_count(lv.events)}",
                 _median_cell(lv),
@@ -880,7 +938,7 @@ def table3(
                         )
                 spec.add(
                     "sub",
-                    Cell(_INDENT + level.label),
+                    Cell(_INDENT + GROUPINGS[g].levels[GROUPINGS[g].keys.index(level.key)].row_label),
                     f"{fmt_count(level.n)}",
                     f"{fmt_count(level.events)}",
                     _median_cell(level),
@@ -903,11 +961,28 @@ def table3(
         for level in comparison.levels
     ):
         legend += "; NE, not estimable (no follow-up beyond day 0, or a CI undefined where survival falls to 0)"
+    rows = [_endpoint_row(e, _endpoint_title(e)[0]) for e in endpoints]
+    legend += "".join(
+        f"; {row}, {_endpoint_title(e)[0].lower()}" for e, row in zip(endpoints, rows) if row != _endpoint_title(e)[0]
+    )
+    shortened = [lv for g in groupings if g in GROUPINGS for lv in GROUPINGS[g].levels if lv.short]
+    legend += "".join(f"; {lv.short}, {lv.label[0].lower() + lv.label[1:]}" for lv in shortened)
     spec.footnotes.append((None, legend))
     spec.footnotes.append((None, SURVIVAL_P_AND_CI))  # why a p and a CI of one row can disagree
     for note in notes:
         spec.footnotes.append((None, "Not estimable — " + note))
     return Table(spec)
+
+
+def _endpoint_row(endpoint: str, title: str) -> str:
+    """An endpoint's row in Table 3: its abbreviation ('LFS'; the legend spells it out), so
+    that the label with its population fits its column; the title if it has none."""
+    from analysis.registry.diseases import endpoint_of
+
+    try:
+        return endpoint_of(endpoint).abbreviation or title
+    except KeyError:
+        return title
 
 
 def _survival_at_cell(s) -> str:

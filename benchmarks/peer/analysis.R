@@ -369,6 +369,32 @@ compare_categorical <- function(d, variable, grouping) {
   c(table_test(counts), list(levels = levels))
 }
 
+#' The test of a 2x2 response table (rows: the two groups) whose inversion is the odds ratio's CI
+#' cartox prints beside it (analysis/registry/concepts.py TWO_GROUP_RESPONSE_TESTS): with a zero
+#' cell, Firth's penalized likelihood-ratio test (logistf's default p; logistf is not in Debian, so
+#' the penalized likelihood of the two-group logistic model is written out on the counts); otherwise
+#' Fisher's central p, twice the smaller one-sided p (Fay 2010), whose inversion is fisher.test's CI.
+two_group_test <- function(counts) {
+  if (any(rowSums(counts) == 0) || any(colSums(counts) == 0)) return(table_test(counts))
+  if (any(counts == 0)) {
+    k <- counts[, 1]; n <- rowSums(counts); x <- c(0, 1)
+    penalized <- function(b0, b1) {
+      p <- plogis(b0 + b1 * x); w <- n * p * (1 - p)
+      info <- matrix(c(sum(w), sum(w * x), sum(w * x), sum(w * x^2)), 2)
+      sum(k * log(p) + (n - k) * log(1 - p)) + 0.5 * log(det(info))
+    }
+    # Firth's estimate of a 2x2 table: each group's log odds with 1/2 added to its cells
+    a <- k + 0.5; b <- n - k + 0.5
+    top <- penalized(log(a[1] / b[1]), log(a[2] / b[2]) - log(a[1] / b[1]))
+    null <- optimize(function(b0) penalized(b0, 0), c(-30, 30), maximum = TRUE, tol = 1e-13)$objective
+    chisq <- max(0, 2 * (top - null))
+    return(list(p = pchisq(chisq, 1, lower.tail = FALSE), statistic = chisq, test = "firth_lr"))
+  }
+  central <- min(1, 2 * min(fisher.test(counts, alternative = "less")$p.value,
+                            fisher.test(counts, alternative = "greater")$p.value))
+  list(p = central, test = "fisher_central")
+}
+
 compare_response <- function(d, response, grouping) {
   flag <- d[[RESPONSES[[response]]]] %in% TRUE
   g <- d[[gcol(grouping)]]
@@ -384,7 +410,8 @@ compare_response <- function(d, response, grouping) {
                               ci_low = ci[1], ci_high = ci[2])
     counts[i, ] <- c(events, n - events)
   }
-  c(table_test(counts), list(levels = levels))
+  test <- if (length(keys) == 2) two_group_test(counts) else table_test(counts)
+  c(test, list(levels = levels))
 }
 
 #' Newcombe's hybrid-score difference (method 10) and fisher.test's odds ratio, exposed vs reference.
@@ -763,6 +790,8 @@ pvalue_table <- function(R, alpha, same_split = list()) {
       add("model_checks", sprintf("cox/%s/ph_tests/%d/p", e, i - 1), m$ph_term_p[[i]])
     add("model_checks", sprintf("%s/%s/ph_test_global_p", name, e), m$ph_test_global_p)
   }
+  for (v in names(R$kinetics_selection))
+    add("kinetics_selection", sprintf("kinetics_selection/%s/result/p", v), R$kinetics_selection[[v]]$p)
   for (e in names(R$functional_forms)) for (column in names(R$functional_forms[[e]]))
     add("model_checks", sprintf("functional_forms/%s/%s/nonlinearity_p", e, column),
         R$functional_forms[[e]][[column]]$nonlinearity_p)
@@ -1200,6 +1229,20 @@ compute_results <- function(study, alpha = 0.05, landmark_day = 30) {
   if (isTRUE(study$synthetic)) {  # cartox fits the publication's model for the synthetic demo only
     R$cox_publication <- timed("cox_publication", lapply(setNames(ENDPOINTS, ENDPOINTS),
                                                            function(e) fit_cox(d, e, model = "publication")))
+  }
+  # how the kinetics subset was selected: its patients against the others, on Table 1's baseline
+  # characteristics and CRS/ICANS, with Table 1's tests (cartox: compare_subset)
+  if (!is.null(study$kinetics) && nrow(study$kinetics)) {
+    sel <- copy(d)
+    sel[, grp_kinetics_data := factor(ifelse(patient_id %in% study$kinetics$patient_id, "with", "without"),
+                                      levels = c("with", "without"))]
+    GROUPINGS$kinetics_data <<- list(keys = c("with", "without"), labels = c("With kinetics data", "Without"),
+                                     ref = "without", title = "CAR-T kinetics data")
+    R$kinetics_selection <- lapply(c(setNames(nm = setdiff(names(TABLE1_VARIABLES), AFTER_INFUSION)),
+                                     crs_any = "crs_any", icans_any = "icans_any"), function(v)
+      if (v %in% names(TABLE1_VARIABLES) && TABLE1_VARIABLES[[v]] == "continuous")
+        compare_continuous(sel, v, "kinetics_data") else compare_categorical(sel, v, "kinetics_data"))
+    GROUPINGS$kinetics_data <<- NULL
   }
   kin <- timed("kinetics", {
     k <- kinetics_analysis(d, study$kinetics)

@@ -28,3 +28,8 @@ difference("AML", survfit(Surv(time, status) ~ x, data = aml), c(12, 30, 50), "=
 print(try(summary(survfit(Surv(time, status) ~ x, data = aml), times = 170), silent = TRUE))
 # The curves' own CI (conf.type "log", R's default), as the survival tables print it:
 print(summary(survfit(Surv(time, status) ~ x, data = aml), times = 12)[c("surv", "lower", "upper")], digits = 10)
+
+# Review 29 (STROBE 16c): each endpoint of all its patients at the plan's times, with the curve's log CI
+# (tests/test_absolute.py::test_overall_survival_at_the_plans_times_matches_r)
+print(summary(survfit(Surv(os_months, os_event) ~ 1, data = d), times = c(12, 24))[c("surv", "lower", "upper")], digits = 10)
+print(summary(survfit(Surv(lfs_months, lfs_event) ~ 1, data = cr), times = c(12, 24))[c("surv", "lower", "upper")], digits = 10)

@@ -511,7 +511,7 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
         assessment = assessment or self.profile.primary_assessment
         responders = [r for r in self.profile.responders if (r.key, assessment, "all") in self.results.rates]
         head = "| Group | n | " + " | ".join(f"{r.abbreviation}, n (%; 95% CI)" for r in responders) + " |"
-        lines = [head, "|:--|--:|" + "--:|" * len(responders)]
+        lines = [head, ""]  # the separator, sized below
 
         def cells(rates, i, n):
             """'33 (26.6%; ...)', or '33/124 (26.6%; ...)' when the rate's denominator is not the
@@ -526,13 +526,16 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
         lines.append(f"| All patients | {n_all} | " + " | ".join(cells(x, 0, n_all) for x in first) + " |")
         for by in DISEASE_GROUPINGS:
             rates = [self.results.rates[(r.key, assessment, by)] for r in responders]
+            short = {lv.label: lv.row_label for lv in GROUPINGS[by].levels}  # defined under the table
             for i, g in enumerate(rates[0].groups):
-                lines.append(f"| {g.label} | {g.n} | " + " | ".join(cells(x, i, g.n) for x in rates) + " |")
+                label = short.get(g.label, g.label)
+                lines.append(f"| {label} | {g.n} | " + " | ".join(cells(x, i, g.n) for x in rates) + " |")
             lines.append(
                 f"| *p ({GROUPINGS[by].title})* | | "
                 + " | ".join(f"*{fmt_p_bare(x.result.p, x.result.reason)}*" for x in rates)
                 + " |"
             )
+        lines[1] = _sized_separator(lines[2:], n_columns=2 + len(responders))
         return "\n".join(lines) + self._rates_note
 
     @property
@@ -548,6 +551,9 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
             )
         if any(r.mrd_column is not None for r in self._responders()):
             notes.append("k/n: the rate's own denominator where patients without an MRD result are left out of it.")
+        shortened = [lv for by in DISEASE_GROUPINGS for lv in GROUPINGS[by].levels if lv.short]
+        if shortened:
+            notes.append("; ".join(f"{lv.short}: {lv.label[0].lower() + lv.label[1:]}" for lv in shortened) + ".")
         return "\n\n" + " ".join(notes) if notes else ""
 
     def distribution_table(self, by: str) -> str:
@@ -734,3 +740,15 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
         hr = lm.hazard_ratios[0] if lm.hazard_ratios else None
         effect = "; " + _inline_ci(_ratio("HR", hr.hr, hr.ci_low, hr.ci_high)) if hr and hr.hr is not None else ""
         return f"{verdict} (log-rank {fmt_p(s.logrank_p)}{effect})"
+
+
+def _sized_separator(rows: list[str], n_columns: int) -> str:
+    """The separator line of a pipe table whose columns are as wide as their longest cell
+    (Pandoc's relative widths: the dashes; a narrow first column, a CI wrapped as "19.6–" /
+    "35.0)", was the default of equal dashes): the first column left-aligned, the others right."""
+    longest = [3] * n_columns
+    for row in rows:
+        cells = [c.strip().strip("*") for c in row.strip().strip("|").split(" | ")]
+        for i, cell in enumerate(cells[:n_columns]):
+            longest[i] = max(longest[i], len(cell))
+    return "|:" + "-" * longest[0] + "|" + "|".join("-" * w + ":" for w in longest[1:]) + "|"

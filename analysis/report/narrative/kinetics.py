@@ -4,9 +4,9 @@ and the visit windows of the profiles."""
 
 from __future__ import annotations
 
-from analysis.registry.concepts import KINETIC_METRICS, NO_KINETICS_REASON
+from analysis.registry.concepts import KINETIC_METRICS, KINETICS_SELECTION_VARIABLES, NO_KINETICS_REASON
 from analysis.registry.groups import GROUPINGS
-from analysis.report.formatting import NOT_ESTIMABLE, and_list, fmt_count, fmt_median_range, fmt_n_of, fmt_number
+from analysis.report.formatting import NOT_ESTIMABLE, and_list, fmt_count, fmt_median_range, fmt_n_of, fmt_number, fmt_p
 from analysis.report.narrative.parts import (
     TestSet,
     _entry,
@@ -48,6 +48,32 @@ class Kinetics(Verdicts):
             else:
                 distinct.append(g)
         return distinct, same
+
+    @property
+    def kinetics_others(self) -> str:
+        """The patients without kinetics data: '69'."""
+        c = self.results.counts
+        return fmt_count(c["n_patients"] - c["n_kinetics_patients"])
+
+    @property
+    def kinetics_selection(self) -> str:
+        """How the patients with kinetics data compare with the others (STROBE 12c/14a), after
+        'compared with the other 69 patients, ': 'none of the 10 comparisons of baseline
+        characteristics and toxicity reached statistical significance at the 5% level' or
+        'they differed in sex (p = 0.031) and age (p = 0.012) (2 of 10 comparisons)'."""
+        selection = self.results.kinetics_selection
+        tested = {k: c.result.p for k, c in selection.items() if c.result.p is not None}
+        hits = [k for k, p in tested.items() if p < self.alpha]
+        n = fmt_count(len(selection))
+        if not tested:
+            return f"the {n} characteristics could not be compared (too few patients)"
+        if not hits:
+            return (
+                f"none of the {n} comparisons of baseline characteristics and toxicity reached "
+                f"statistical significance at the {self.alpha_level} level"
+            )
+        named = [f"{KINETICS_SELECTION_VARIABLES[k].phrase} ({fmt_p(tested[k])})" for k in hits]
+        return f"they differed in {and_list(named)} ({fmt_count(len(hits))} of {n} comparisons)"
 
     @property
     def kinetics_tests(self) -> TestSet:

@@ -360,6 +360,49 @@ class Survival(Verdicts):
             return f"{fmt_pct(100 * s.survival)} (95% CI {NOT_ESTIMABLE})"
         return f"{fmt_pct(100 * s.survival)} (95% CI {fmt_pct(100 * s.ci_low).rstrip('%')}–{fmt_pct(100 * s.ci_high)})"
 
+    @property
+    def plan_times(self) -> str:
+        """The plan's ``survival_times_months`` in a sentence: '12 and 24 months'."""
+        return f"{and_list([f'{t:g}' for t in self._plan_times])} months"
+
+    @property
+    def last_plan_time(self) -> str:
+        """The last of the plan's times: '24 months'."""
+        return f"{self._plan_times[-1]:g} months"
+
+    @property
+    def _plan_times(self) -> list[float]:
+        return [float(t) for t in self.results.plan["survival_times_months"]]
+
+    def survival_at_times(self, endpoint: str) -> str:
+        """Survival of all the endpoint's patients at each of the plan's times, in order (STROBE
+        16c): '63.4% (95% CI 54.0–74.4) and 51.1% (95% CI 41.3–63.3)'."""
+        points = _entry(self.results.survival_at_times, "survival at the plan's times", endpoint)
+        return and_list([self._survival_at_text(s, t) for s, t in zip(points, self._plan_times)])
+
+    def differences_at(self, grouping: str, endpoints: tuple[str, ...] = ("os", "lfs", "efs")) -> str:
+        """The difference in survival from the reference level at the plan's last time, for each
+        endpoint: '+11.4 percentage points (95% CI −16.7 to 39.4) for OS, −2.1 (95% CI ...) for
+        LFS and ... for EFS' (a two-level grouping; the other times are in the supplement's table)."""
+        parts = []
+        for i, endpoint in enumerate(endpoints):
+            result = _entry(self.results.survival_differences, "survival difference", (endpoint, grouping))
+            (level,) = [lv.key for lv in GROUPINGS[grouping].levels if lv.key != result.reference]
+            d = result.differences[(level, float(result.months[-1]))]
+            unit = " percentage points" if i == 0 else ""
+            abbreviation = ENDPOINTS[endpoint].abbreviation
+            if d.difference is None:
+                parts.append(f"{NOT_ESTIMABLE} ({d.reason}) for {abbreviation}")
+                continue
+            sign = "+" if round(100 * d.difference, 1) > 0 else ""
+            value = f"{sign}{fmt_signed(100 * d.difference)}{unit}"
+            if d.ci_low is None or d.ci_high is None:
+                parts.append(f"{value} (95% CI {NOT_ESTIMABLE}: {d.reason}) for {abbreviation}")
+            else:
+                ci = f"{fmt_signed(100 * d.ci_low)} to {fmt_signed(100 * d.ci_high)}"
+                parts.append(f"{value} (95% CI {ci}) for {abbreviation}")
+        return and_list(parts)
+
     def survival_difference(
         self, endpoint: str, grouping: str, months: float | None = None, level: str | None = None
     ) -> str:
