@@ -181,7 +181,7 @@ def _load(
         violations += row_filter.shared_ids()
     if frame.empty:
         noun = "patients" if what == "cohort" else "samples"
-        left_out = sum(row_filter.counts.values()) if row_filter is not None else 0
+        left_out = len(row_filter.excluded_rows) if row_filter is not None else 0
         why = (
             f"the screening rules (screening: excluded) left out all {left_out} rows"
             if left_out
@@ -601,7 +601,17 @@ def _redcap_parts(
     kinetics_headers = mapping.headers(KINETICS_FIELDS)
     kinetics_header = tuple(kinetics_headers.get(str(h).strip(), h) for h in source.header)
     samples = [i for i, name in enumerate(kinetics_header) if name == "car_copies_per_ug"]
-    split = redcap.split(frame, cohort_header, shape, layout, record=record, merged=read, sample_values=samples)
+    kinetics_read = [i for i, name in enumerate(kinetics_header) if name in {f.name for f in KINETICS_FIELDS}]
+    split = redcap.split(
+        frame,
+        cohort_header,
+        shape,
+        layout,
+        record=record,
+        merged=read,
+        sample_values=samples,
+        kinetics_columns=[i for i in kinetics_read if i != record],
+    )
     instruments, events = redcap.describe_rows(frame, shape)
     what = [f"{path.name} is a REDCap flat export: {split.records} records"]
     if layout.kinetics_instrument is not None:
