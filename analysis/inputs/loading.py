@@ -490,7 +490,11 @@ def load_study(
         is_synthetic=bool(cohort.comments) and is_marker_line(cohort.comments[0]),
         notes=notes
         + cohort.notes
-        + (_short_cr_notes(cohort.frame, Path(cohort_path)) if profile.key == DEFAULT_DISEASE else ())
+        + (
+            _short_cr_notes(cohort.frame, Path(cohort_path))
+            if profile.key == DEFAULT_DISEASE
+            else _short_response_notes(cohort.frame, Path(cohort_path), profile)
+        )
         + (() if kinetics is None else kinetics.notes)
         + pooled
         + tuple(_fraction_note(f, Path(cohort_path)) for f in fractions),
@@ -549,6 +553,34 @@ def _pool_center_spellings(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str
             "accents or invisible characters); write them alike in the file to silence this note"
         )
     return frame, tuple(notes)
+
+
+def _short_response_notes(frame: pd.DataFrame, path: Path, profile) -> tuple[str, ...]:
+    """The disease profiles' counterpart of :func:`_short_cr_notes` (attack 29/04: a day-90 CR of
+    an LBCL patient dead on day 60 was counted without a word): per assessment due on a day, a
+    note counting the patients recorded as responding then (CR or PR) whose follow-up ends
+    before that day. Progression carried to a later assessment (PD at day 90 after progressing
+    on day 44) is no response and not counted."""
+    responding = {level for r in profile.responders for level in r.levels}
+    days = (frame["last_followup_date"] - frame["infusion_date"]).dt.days
+    notes = []
+    for assessment in profile.assessments:
+        if assessment.day is None or assessment.column not in frame:
+            continue
+        short = frame[assessment.column].isin(responding) & (days < assessment.day).fillna(False)
+        n = int(short.sum())
+        if not n:
+            continue
+        who = "patient" if n == 1 else "patients"
+        low, high = int(days[short].min()), int(days[short].max())
+        notes.append(
+            f"{path.name}: {n} {who} responding (CR or PR) at day {assessment.day} ({assessment.column}) followed "
+            f"for fewer than {assessment.day} days (last follow-up on day {low}"
+            + (f"–{high}" if high > low else "")
+            + f"): the day-{assessment.day} response rates count them as assessed at day {assessment.day}; check "
+            "the assessment or the follow-up (a death before the assessment ends the follow-up)"
+        )
+    return tuple(notes)
 
 
 def _short_cr_notes(frame: pd.DataFrame, path: Path) -> tuple[str, ...]:
