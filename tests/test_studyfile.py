@@ -474,3 +474,42 @@ def test_words_in_a_grade_column_get_a_values_hint():
         for r, v in ((2, "Grade II"), (3, "Grade I"), (4, "Grade II"))
     ]
     assert any("map them to numbers under `values:`" in h and "Grade II" in h for h in hints(violations))
+
+
+@pytest.mark.parametrize(
+    "section, line",
+    [
+        ("analysis", "min_cell_size: yes"),
+        ("analysis", "sensitivity_landmark_day: no"),
+        ("analysis", "landmark_day: yes"),
+        ("analysis", "mrd_threshold_pct: yes"),
+        ("analysis", "covariate_cutoffs: {bm_blasts_pct: yes}"),
+        ("analysis", "visit_windows: {7: on}"),
+        ("journal", "displays: true"),
+        ("screening", "excluded: [{reason: consent withdrawn, count: yes}]"),
+    ],
+)
+def test_a_truth_value_is_no_number(tmp_path, section, line):
+    """Attack 29/12: YAML reads an unquoted yes/no/on/true as a truth value and pydantic's lax
+    mode made it 1 or 0 (min_cell_size: yes -> 1, the per-center pooling off;
+    sensitivity_landmark_day: no -> a landmark at day 0), validate saying OK. The study file's
+    number types refuse a truth value now: the key and its line are named."""
+    key = line.split(":")[0]
+    with pytest.raises(StudyFileError) as err:
+        read_study_file(_write(tmp_path, f"title: t\n{section}:\n  {line}\n"))
+    message = str(err.value)
+    assert f"{section}.{key}" in message and "a number is expected, not a truth value" in message
+    assert message.rstrip().endswith("(line 3)")
+
+
+def test_numbers_that_are_numbers_still_read(tmp_path):
+    study = read_study_file(
+        _write(
+            tmp_path,
+            "analysis:\n  min_cell_size: 3\n  sensitivity_landmark_day: null\n  mrd_threshold_pct: 1\n"
+            "  alpha: 0.01\n  visit_windows: {7: 2, '14': 3}\n",
+        )
+    )
+    options = study.model.analysis
+    assert (options.min_cell_size, options.sensitivity_landmark_day, options.mrd_threshold_pct) == (3, None, 1.0)
+    assert options.alpha == 0.01 and options.visit_windows == {7: 2, 14: 3}

@@ -21,14 +21,16 @@ import copy
 import datetime as dt
 import math
 import re
+import types
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -85,6 +87,42 @@ class StudyFileError(ValueError):
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # .nan, .inf, 1e400: refused
+
+
+def _no_truth_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(
+            "a number is expected, not a truth value (YAML reads an unquoted yes/no/on/off/true/false as "
+            f"{str(value).lower()}): write the number, or null where the option may be left unset"
+        )
+    return value
+
+
+#: The numbers of a study file: types that refuse a truth value. YAML reads an unquoted
+#: yes/no/on/off/true/false as one, and pydantic's lax mode made it 1 or 0 (attack 29/12:
+#: ``min_cell_size: yes`` turned the per-center pooling off, ``sensitivity_landmark_day: no``
+#: fitted a model at day 0). Otherwise lax: YAML 1.1 reads ``1e-4`` as text, pydantic as the
+#: number (and its NaN/infinity check applies).
+Whole = Annotated[int, BeforeValidator(_no_truth_value)]
+Real = Annotated[float, BeforeValidator(_no_truth_value)]
+
+
+def strict_numbers(annotation: Any) -> Any:
+    """``annotation`` with every int and float (inside ``X | None``, lists and mapping values)
+    made :data:`Whole` and :data:`Real`: how the analysis plan's kinds (the registry's plain
+    types) become the study file's, in this one place."""
+    if annotation is int:
+        return Whole
+    if annotation is float:
+        return Real
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType):
+        return Union[tuple(strict_numbers(a) for a in args)]  # noqa: UP007  (built from a tuple)
+    if origin is list:
+        return list[strict_numbers(args[0])]  # type: ignore[misc]
+    if origin is dict:
+        return dict[args[0], strict_numbers(args[1])]  # type: ignore[misc,valid-type]  # keys: 7 or "7", one day
+    return annotation
 
 
 class Author(_Model):
@@ -152,7 +190,7 @@ class Product(_Model):
 def _option_field(option) -> tuple[Any, Any]:
     """(annotation, Field) of an option: default, bounds and description from the registry."""
     bounds: dict[str, Any] = dict(option.bounds)
-    kind = option.kind if option.kind is not None else type(option.default)
+    kind = strict_numbers(option.kind if option.kind is not None else type(option.default))
     if isinstance(option.default, list | dict):
         default = option.default
         field_ = Field(default_factory=lambda: copy.deepcopy(default), description=option.description, **bounds)
@@ -347,7 +385,7 @@ class ExclusionEntry(_Model):
     ignored), left out before validation and counted (:mod:`analysis.inputs.screening`)."""
 
     reason: str = Field(min_length=1)  # "consent withdrawn", "product not infused"
-    count: int | None = Field(default=None, ge=0, le=10_000_000)  # a typo of many digits is refused
+    count: Whole | None = Field(default=None, ge=0, le=10_000_000)  # a typo of many digits is refused
     column: str | None = Field(default=None, min_length=1)
     values: list[str | int | float] = []
 
@@ -406,9 +444,9 @@ DEMO_SCREENING = Screening(excluded=[])
 class JournalLimits(_Model):
     """The journal's limits the render checks (and warns about when exceeded)."""
 
-    abstract_words: int = Field(default=300, ge=50)
-    main_text_words: int = Field(default=4000, ge=500)
-    displays: int = Field(default=8, ge=1)  # figures and tables in the manuscript
+    abstract_words: Whole = Field(default=300, ge=50)
+    main_text_words: Whole = Field(default=4000, ge=500)
+    displays: Whole = Field(default=8, ge=1)  # figures and tables in the manuscript
 
 
 class RedcapSection(_Model):
@@ -416,7 +454,7 @@ class RedcapSection(_Model):
     (:class:`analysis.inputs.redcap.Layout`); proposed by ``map``."""
 
     kinetics_instrument: str | None = None
-    kinetics_events: dict[str, int | None] = {}
+    kinetics_events: dict[str, Whole | None] = {}
 
     @property
     def layout(self) -> Layout:
