@@ -513,3 +513,28 @@ def test_numbers_that_are_numbers_still_read(tmp_path):
     options = study.model.analysis
     assert (options.min_cell_size, options.sensitivity_landmark_day, options.mrd_threshold_pct) == (3, None, 1.0)
     assert options.alpha == 0.01 and options.visit_windows == {7: 2, 14: 3}
+
+
+def test_blank_texts_are_absent_and_a_blank_name_is_an_error(tmp_path):
+    """Attack 29/09: `title: "  "`, a blank affiliation and `product: {target: " ", vector: " "}`
+    printed a manuscript without a title, an empty byline and "autologous -directed CAR-T cells
+    ( transduction)". Spaces only are absent now: the title a visible placeholder (listed at the
+    end of the render), the product's keys left out (its placeholder), no affiliation; an
+    author's blank name is an error naming the line."""
+    data = f"data: {{cohort: {DEMO_COHORT}, kinetics: {DEMO_KINETICS}, cutoff: 2023-03-01}}\n"
+    study = _write(
+        tmp_path,
+        'title: "  "\nsubtitle: "\\t"\nauthors:\n  - name: "A. Author"\n    affiliation: " "\n    email: " "\n'
+        + data
+        + 'product: {target: " ", vector: " ", name: ""}\n',
+    )
+    settings = resolve_study(study)
+    assert settings.title == MAP_TITLE and settings.subtitle is None
+    assert settings.authors[0].affiliations == () and settings.authors[0].email is None
+    assert settings.products == () and settings.product_sentence() == ""
+    assert resolve_study(_write(tmp_path, data)).title.startswith("Toxicity and efficacy")  # none written
+    kept = resolve_study(_write(tmp_path, data + 'product: {target: "CD19", vector: " "}\n'))
+    assert kept.product_sentence() == "Patients received autologous CD19-directed CAR-T cells."
+    with pytest.raises(StudyFileError) as err:
+        read_study_file(_write(tmp_path, 'authors:\n  - name: " "\n'))
+    assert "authors.0.name: the author's name is blank" in str(err.value) and "(line 2)" in str(err.value)

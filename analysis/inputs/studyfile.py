@@ -43,6 +43,7 @@ from pydantic import (
 from analysis.inputs import usertext, yamlstrict
 from analysis.inputs.errors import DataRefused, InputError, clip
 from analysis.inputs.loading import Study, check_cutoff, load_study, parse_cutoff
+from analysis.inputs.mapping import MAP_TITLE
 from analysis.inputs.paths import check_regular, control_character, resolve_path
 from analysis.inputs.readers import ColumnMapping, is_marker_line, value_key
 from analysis.inputs.redcap import Layout
@@ -107,6 +108,22 @@ Whole = Annotated[int, BeforeValidator(_no_truth_value)]
 Real = Annotated[float, BeforeValidator(_no_truth_value)]
 
 
+def _blank_is_absent(value: Any) -> Any:
+    """A text of spaces only (a blank cell of a templated study file) is no text: absent."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    if isinstance(value, list):
+        kept = [v for v in value if not (isinstance(v, str) and not v.strip())]
+        return kept or None
+    return value
+
+
+#: An optional text of the study file printed in the documents (title, product, affiliation):
+#: blank or spaces only is absent, as a declaration left blank is (attack 29/09: `title: "  "`
+#: printed a manuscript without a title, `target: " "` "autologous -directed CAR-T cells").
+Text = Annotated[str | None, BeforeValidator(_blank_is_absent)]
+
+
 def strict_numbers(annotation: Any) -> Any:
     """``annotation`` with every int and float (inside ``X | None``, lists and mapping values)
     made :data:`Whole` and :data:`Real`: how the analysis plan's kinds (the registry's plain
@@ -129,10 +146,17 @@ class Author(_Model):
     """One author; ``affiliation`` is one or several institutions."""
 
     name: str = Field(min_length=1)
-    affiliation: str | list[str] | None = None
-    email: str | None = None
+    affiliation: Annotated[str | list[str] | None, BeforeValidator(_blank_is_absent)] = None
+    email: Text = None
     orcid: str | None = Field(default=None, pattern=r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
     corresponding: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the author's name is blank: write the name, or remove the author")
+        return value
 
     @property
     def affiliations(self) -> tuple[str, ...]:
@@ -180,11 +204,11 @@ class Product(_Model):
     """What Methods says about the CAR-T product and the regimen; absent keys are left out
     of the sentence (neutral wording), never filled with the publication's product."""
 
-    name: str | None = None
-    target: str | None = None
-    costimulatory_domain: str | None = None
-    vector: str | None = None
-    lymphodepletion: str | None = None
+    name: Text = None
+    target: Text = None
+    costimulatory_domain: Text = None
+    vector: Text = None
+    lymphodepletion: Text = None
 
 
 def _option_field(option) -> tuple[Any, Any]:
@@ -468,8 +492,8 @@ class _StudyModel(_Model):
     #: the disease profile (analysis.registry.diseases): b-all (default), lbcl, mm; first,
     #: so that the validators of the column names below read its contract
     disease: str = DEFAULT_DISEASE
-    title: str | None = None
-    subtitle: str | None = None
+    title: Text = None  # written but blank: a visible placeholder (resolve_study)
+    subtitle: Text = None
     authors: list[Author] = []
     date: dt.date | Literal["today"] | None = None
     data: DataSection = DataSection()
@@ -1035,7 +1059,9 @@ def resolve_study(
             title, product = profile.demo.title, Product(**dict(profile.demo.product))
             declarations = demo_declarations(profile)
     else:
-        title = m.title or DEFAULT_TITLE
+        # a title written blank is to be completed (visible, listed at the end of the render);
+        # none written: the neutral default
+        title = m.title or (MAP_TITLE if "title" in m.model_fields_set else DEFAULT_TITLE)
         subtitle, authors = m.subtitle, tuple(m.authors)
         product = tuple(m.product) if isinstance(m.product, list) else m.product
         declarations, screening = m.declarations, m.screening
