@@ -538,3 +538,35 @@ def test_blank_texts_are_absent_and_a_blank_name_is_an_error(tmp_path):
     with pytest.raises(StudyFileError) as err:
         read_study_file(_write(tmp_path, 'authors:\n  - name: " "\n'))
     assert "authors.0.name: the author's name is blank" in str(err.value) and "(line 2)" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ("date: 1900-01-01\n", "date: 1900-01-01 (line 2) is before the data cut-off 2023-03-01"),
+        ("date: 9999-12-31\n", "date: 9999-12-31 (line 2) is more than a year after today (2026-11-27)"),
+        (
+            "date: 20261127\n",
+            "date: 20261127 is a number, not a date: write the date as YYYY-MM-DD (2026-11-27?) (line 2)",
+        ),
+    ],
+)
+def test_the_manuscript_date_is_checked(tmp_path, lines, message):
+    """Attack 29/13: `date: 1900-01-01` printed "1 January 1900" above a 2023 cut-off, 9999-12-31
+    was accepted, and `date: 20261127` got pydantic's "should have zero time" (read as seconds
+    since 1970)."""
+    study = _write(tmp_path, f"data: {{cohort: {DEMO_COHORT}, cutoff: 2023-03-01}}\n" + lines)
+    with pytest.raises(StudyFileError) as err:
+        resolve_study(study, today=dt.date(2026, 11, 27))
+    assert message in str(err.value)
+    ok = resolve_study(_write(tmp_path, f"data: {{cohort: {DEMO_COHORT}, cutoff: 2023-03-01}}\ndate: 2023-03-01\n"))
+    assert ok.date == dt.date(2023, 3, 1)  # on the cut-off: fine
+
+
+def test_a_cutoff_written_as_a_number_says_how_to_write_it(tmp_path):
+    with pytest.raises(StudyFileError) as err:
+        read_study_file(_write(tmp_path, "data:\n  cutoff: 20230301\n"))
+    assert "data.cutoff: 20230301 is a number, not a date: write the date as YYYY-MM-DD (2023-03-01?) (line 2)" in str(
+        err.value
+    )
+    assert "zero time" not in str(err.value)

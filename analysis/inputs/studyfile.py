@@ -108,6 +108,16 @@ Whole = Annotated[int, BeforeValidator(_no_truth_value)]
 Real = Annotated[float, BeforeValidator(_no_truth_value)]
 
 
+def _not_a_number_date(value: Any) -> Any:
+    """A date written as a number (``20230301``, a common export style) is refused with the
+    format to write; pydantic read it as seconds since 1970 and spoke of "zero time"."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        digits = str(value)
+        guess = f" ({digits[:4]}-{digits[4:6]}-{digits[6:]}?)" if isinstance(value, int) and len(digits) == 8 else ""
+        raise ValueError(f"{value} is a number, not a date: write the date as YYYY-MM-DD{guess}")
+    return value
+
+
 def _blank_is_absent(value: Any) -> Any:
     """A text of spaces only (a blank cell of a templated study file) is no text: absent."""
     if isinstance(value, str) and not value.strip():
@@ -193,6 +203,8 @@ class DataSection(_Model):
         if "cohort" in self.model_fields_set and self.cohort is None:  # `cohort:` with nothing after it
             raise ValueError("cohort: no file name after `cohort:`: write the file's name, or leave the key out")
         return self
+
+    _cutoff_written = field_validator("cutoff", mode="before")(lambda cls, value: _not_a_number_date(value))
 
     @field_validator("cutoff")
     @classmethod
@@ -508,6 +520,8 @@ class _StudyModel(_Model):
     screening: Screening = Screening()
     journal: JournalLimits = JournalLimits()
     analysis: AnalysisOptions = AnalysisOptions()
+
+    _date_written = field_validator("date", mode="before")(lambda cls, value: _not_a_number_date(value))
 
     @field_validator("disease")
     @classmethod
@@ -935,6 +949,31 @@ def _given(value) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
+#: How far after the day of the render a manuscript's date may lie (a date set for a submission).
+DATE_AHEAD = dt.timedelta(days=366)
+
+
+def _check_report_date(sf: StudyFile, day: dt.date, cutoff: dt.date, today: dt.date) -> None:
+    """The manuscript's ``date:`` on or after the data cut-off and at most :data:`DATE_AHEAD`
+    after today (attack 29/13: ``date: 1900-01-01`` printed "1 January 1900" above a March
+    2023 cut-off, ``9999-12-31`` was accepted); otherwise an error naming the line."""
+    if cutoff <= day <= today + DATE_AHEAD:
+        return
+    try:
+        line = yamlstrict.line_of(sf.path.read_text(encoding="utf-8"), ("date",))
+    except (OSError, UnicodeDecodeError, yamlstrict.StrictYAMLError):
+        line = None
+    at = f" (line {line})" if line is not None else ""
+    why = (
+        f"is before the data cut-off {cutoff.isoformat()}: a manuscript is written after its data were frozen"
+        if day < cutoff
+        else f"is more than a year after today ({today.isoformat()})"
+    )
+    raise StudyFileError(
+        f"{sf.path}: date: {day.isoformat()}{at} {why}; write the manuscript's date as YYYY-MM-DD, or `today`"
+    )
+
+
 def resolve_study(
     study=None,
     *,
@@ -1066,6 +1105,8 @@ def resolve_study(
         product = tuple(m.product) if isinstance(m.product, list) else m.product
         declarations, screening = m.declarations, m.screening
     report_date = m.date if isinstance(m.date, dt.date) else today  # None or "today": today
+    if sf is not None and isinstance(m.date, dt.date):
+        _check_report_date(sf, m.date, cutoff_date, today)
 
     mapping = ColumnMapping(
         columns=dict(m.columns),
