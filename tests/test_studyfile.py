@@ -534,7 +534,7 @@ def test_blank_texts_are_absent_and_a_blank_name_is_an_error(tmp_path):
     assert settings.products == () and settings.product_sentence() == ""
     assert resolve_study(_write(tmp_path, data)).title.startswith("Toxicity and efficacy")  # none written
     kept = resolve_study(_write(tmp_path, data + 'product: {target: "CD19", vector: " "}\n'))
-    assert kept.product_sentence() == "Patients received autologous CD19-directed CAR-T cells."
+    assert kept.product_sentence() == "Patients received CD19-directed CAR-T cells."
     with pytest.raises(StudyFileError) as err:
         read_study_file(_write(tmp_path, 'authors:\n  - name: " "\n'))
     assert "authors.0.name: the author's name is blank" in str(err.value) and "(line 2)" in str(err.value)
