@@ -889,3 +889,38 @@ def test_a_covariate_outside_the_profiles_contract_is_an_error_listing_its_colum
     with pytest.raises(ValueError, match=f"'ann_arbor_stage' for disease: mm; the valid ones are: {', '.join(mm)}"):
         compute_disease_results(study, covariates=["age", "ann_arbor_stage"])
     assert disease("mm").covariates == tuple(c for c in disease("mm").covariates if c in mm)
+
+
+def test_a_landmark_no_patient_reaches_is_worded_with_its_reason(tmp_path):
+    """Attack 29/10: an LBCL cohort in which everyone progressed on day 20 has no patient at the
+    day-30 PFS landmark; the landmark model is None and the narrative crashed on it
+    (AttributeError: 'NoneType' object has no attribute 'severity_global_p'), the render failed.
+    The model carries the reason; the sentence says it."""
+    import pandas as pd
+
+    from analysis.report.narrative.disease import DiseaseNarrative
+
+    df = pd.read_csv(ROOT / "data" / "lbcl" / "cohort.csv", comment="#", dtype=str, keep_default_na=False)
+    infused = pd.to_datetime(df["infusion_date"])
+    day20 = infused + pd.Timedelta(days=20)
+    df["response_day30"], df["response_day90"], df["best_response"], df["response_date"] = "PD", "", "PD", ""
+    df["progression_date"] = day20.dt.strftime("%Y-%m-%d")
+    death = pd.to_datetime(df["death_date"].replace("", None))
+    df["death_date"] = [max(d, p).strftime("%Y-%m-%d") if pd.notna(d) else "" for d, p in zip(death, day20)]
+    last = pd.to_datetime(df["last_followup_date"])
+    df["last_followup_date"] = [max(a, b).strftime("%Y-%m-%d") for a, b in zip(last, day20)]
+    dead = df["death_date"].ne("")
+    df.loc[dead, "last_followup_date"] = df.loc[dead, "death_date"]
+    path = tmp_path / "all_progressed.csv"
+    df.to_csv(path, index=False)
+    results = compute_disease_results(load_study(path, cutoff="2017-08-11", disease="lbcl"))
+    day = results.landmark_day
+    model = results.landmark_models[("pfs", day)]
+    assert model.cox is None and model.n_event_before == len(df) == 101
+    assert model.reason == f"no patient alive and event-free after day {day}"
+    text = DiseaseNarrative(results)
+    assert text.exposure_verdict("pfs", at=day) == "could not be tested"
+    assert text.exposure_p("pfs", at=day) == f"not estimable (no patient alive and event-free after day {day})"
+    assert text.exposure_hrs("pfs", at=day) == f"HR not estimable (no patient alive and event-free after day {day})"
+    assert text.exposure_verdict("os", at=day) != "could not be tested"  # OS has patients after the landmark
+    assert "Overall survival" in text.landmark_model_table().markdown  # the OS model alone

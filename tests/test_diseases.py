@@ -352,3 +352,40 @@ def test_mm_rates_table_prints_each_label_and_ci_on_one_line(tmp_path):
     row = next(line for line in lines if line.startswith("All patients 128"))
     assert "33/124 (26.6%; 19.6–35.0)" in row  # the MRD-negative ≥CR rate whole on its row
     assert any(line.startswith("Grade 1–2 only 99") for line in lines)
+
+
+def test_an_lbcl_response_after_the_end_of_follow_up_is_noted(tmp_path):
+    """Attack 29/04: a day-90 CR of a patient dead on day 60 (and a day-30 CR of one dead on day
+    10) was counted without a word, while B-ALL notes a CR at day 30 followed for fewer than 30
+    days. The same note now for the LBCL assessments due on a day; progression carried to day 90
+    (PD after progressing on day 44, as the demo has 7 times) is no response and not noted."""
+    import pandas as pd
+
+    demo = ROOT / "data" / "lbcl" / "cohort.csv"
+    assert load_study(demo, None, "2017-08-11", disease="lbcl").notes == ()
+    base = pd.read_csv(demo, comment="#", dtype=str, keep_default_na=False)
+    i = base.index[base.patient_id == "LBCL-005"][0]  # infused 2015-12-07, response_day90 CR
+    assert (base.at[i, "infusion_date"], base.at[i, "response_day90"]) == ("2015-12-07", "CR")
+    base.loc[i, ["death_date", "last_followup_date"]] = "2016-02-05"  # day 60
+    j = base.index[base.patient_id == "LBCL-011"][0]  # infused 2015-12-12
+    base.loc[j, ["response_day30", "response_day90", "best_response", "response_date", "death_date"]] = [
+        "CR",
+        "",
+        "CR",
+        "2015-12-20",
+        "2015-12-22",
+    ]
+    base.loc[j, "last_followup_date"] = "2015-12-22"  # day 10
+    path = tmp_path / "lbcl.csv"
+    base.to_csv(path, index=False)
+    notes = load_study(path, None, "2017-08-11", disease="lbcl").notes
+    assert notes == (
+        "lbcl.csv: 1 patient responding (CR or PR) at day 30 (response_day30) followed for fewer than 30 days "
+        "(last follow-up on day 10): the day-30 response rates count them as assessed at day 30; check the "
+        "assessment or the follow-up (a death before the assessment ends the follow-up)",
+        "lbcl.csv: 1 patient responding (CR or PR) at day 90 (response_day90) followed for fewer than 90 days "
+        "(last follow-up on day 60): the day-90 response rates count them as assessed at day 90; check the "
+        "assessment or the follow-up (a death before the assessment ends the follow-up)",
+    )
+    # MM records only the best response (no assessment due on a day): nothing to check there
+    assert all(a.day is None for a in DISEASES["mm"].assessments)

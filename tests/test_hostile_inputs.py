@@ -272,3 +272,50 @@ def test_the_benchmark_of_hostile_workbooks_starts():
         timeout=60,
     )
     assert proc.returncode == 0 and "--memory-cap-gib" in proc.stdout, proc.stderr
+
+
+def _damaged_exports(folder: Path) -> dict[str, Path]:
+    """Four common export damages of the demo cohort (its header and rows, no comment line)."""
+    text = (ROOT / "data" / "cohort.csv").read_text(encoding="utf-8").split("\n", 1)[1]
+    files = {
+        "empty": ("", "utf-8"),
+        "latin1": (text.replace("Center A", "Centre Ä"), "latin-1"),
+        "quote": (text.replace("SYN-011,", '"SYN-011,', 1), "utf-8"),
+        "utf16": (text, "utf-16"),
+    }
+    out = {}
+    for name, (content, encoding) in files.items():
+        path = folder / f"{name}.csv"
+        path.write_text(content, encoding=encoding, newline="")
+        out[name] = path
+    return out
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("empty", "empty file"),
+        ("latin1", "not UTF-8 text (byte 0xC4 on line 2 of the file, probably Latin-1/Windows-1252)"),
+        ("quote", 'unclosed double quote ("): the value opened on line 12 runs to the end of the file'),
+        ("utf16", "UTF-16 text (Excel 'Unicode Text'): re-save the file as CSV UTF-8"),
+    ],
+)
+def test_map_explains_a_damaged_export_as_validate_does(tmp_path, capsys, name, words):
+    """Attack 29/06: `map`, the first command a new user runs, read CSVs with pandas directly and
+    printed "No columns to parse from file", "'utf-8' codec can't decode byte 0xc4 in position
+    375", "Error tokenizing data. C error: EOF inside string starting at row 11" where `validate`
+    explains the same file. map now goes through validate's reader: the same messages."""
+    from analysis import cli
+    from analysis.inputs.mapping import propose_mapping
+
+    path = _damaged_exports(tmp_path)[name]
+    with pytest.raises(InputError) as mapped:
+        propose_mapping(path)
+    with pytest.raises(InputError) as validated:
+        load_study(path, None, "2023-03-01")
+    assert [(v.row, v.rule) for v in mapped.value.violations] == [(v.row, v.rule) for v in validated.value.violations]
+    assert words in mapped.value.violations[0].rule
+    assert {v.file for v in mapped.value.violations} == {str(path)}
+    assert cli.main(["map", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert words in err and "codec" not in err and "tokenizing" not in err and "No columns" not in err

@@ -323,3 +323,35 @@ def test_an_excel_formula_cell_is_never_evaluated(tmp_path, no_unpickling):
         assert study.cohort.loc[1, "center"] == _python_payload(sentinel)
         assert study.cohort.loc[0, "center"] in (FORMULA, "")
     assert not sentinel.exists()
+
+
+def test_the_render_refusal_shows_counts_and_columns_not_values(tmp_path):
+    """Attack 29/08 (variant B): a column mapped to the wrong export column stopped the render
+    with a hint quoting five of the export's values (individual infusion dates) in the render
+    log, which README promises holds the validator's summary and the command only. The refusal
+    now gives the count and the column; ``validate``'s own report keeps the values (it is the
+    data manager's tool; its problems CSV is 0600)."""
+    from analysis.inputs.errors import DataRefused, InputError
+    from analysis.inputs.problems import format_report
+    from analysis.inputs.studyfile import hint_context, load_settings, resolve_study
+
+    cohort = pd.read_csv(COHORT, comment="#", dtype=str, keep_default_na=False)
+    cohort.to_csv(tmp_path / "cohort.csv", index=False)
+    study = tmp_path / "study.yml"
+    study.write_text(
+        f"title: t\ndata: {{cohort: cohort.csv, kinetics: {KINETICS}, cutoff: 2023-03-01}}\n"
+        'columns: {age: "infusion_date"}\n',
+        encoding="utf-8",
+    )
+    settings = resolve_study(study)
+    with pytest.raises(DataRefused) as refused:
+        load_settings(settings, refuse=True)
+    log = str(refused.value)
+    assert "93 of the 93 values of 'infusion_date' are not numbers: the study file maps age" in log
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", log)  # no individual date
+    assert not re.search(r"SYN-\d+", log, re.IGNORECASE)  # no identifier
+    with pytest.raises(InputError) as err:
+        load_settings(settings)
+    report = format_report(err.value, context=hint_context(settings))
+    first = cohort["infusion_date"].sort_values().iloc[0]
+    assert f"are not numbers ({first}, " in report  # validate still quotes them

@@ -215,3 +215,79 @@ def test_samples_on_another_repeating_instrument_are_a_violation():
     )
     assert violation.rule.startswith("1 value on rows of repeating instrument 'labs', which is not the kinetics")
     assert split.kinetics_rows == 1
+
+
+# --------------------------------------------------------------------------- a cohort column on the kinetics rows
+
+
+def _kinetics_instrument_export(tmp_path, edit=None):
+    """The demo as a repeating-instrument export: the records' own rows, then one
+    ``cart_kinetics`` row per sample (patient_id, day, car_copies_per_ug; the cohort's
+    columns empty on them)."""
+    cohort = _cohort().assign(**{INSTRUMENT: "", INSTANCE: "", "day": "", "car_copies_per_ug": ""})
+    kinetics = pd.read_csv(KINETICS, comment="#", dtype=str, keep_default_na=False)
+    samples = pd.DataFrame("", index=kinetics.index, columns=cohort.columns)
+    samples["patient_id"], samples["day"] = kinetics["patient_id"], kinetics["day"]
+    samples["car_copies_per_ug"] = kinetics["car_copies_per_ug"]
+    samples[INSTRUMENT] = "cart_kinetics"
+    samples[INSTANCE] = (samples.groupby("patient_id").cumcount() + 1).astype(str)
+    rows = pd.concat([cohort, samples], ignore_index=True)
+    rows = rows[
+        ["patient_id", INSTRUMENT, INSTANCE]
+        + [c for c in rows.columns if c not in ("patient_id", INSTRUMENT, INSTANCE)]
+    ]
+    if edit is not None:
+        rows = edit(rows)
+    path = tmp_path / "kinetics_instrument.csv"
+    rows.to_csv(path, index=False)
+    return path, rows
+
+
+def test_a_cohort_value_on_a_kinetics_instrument_row_is_read_or_a_violation(tmp_path):
+    """Attack 29/02: a death date typed on a ``cart_kinetics`` repeating row was dropped
+    unseen (the patient counted alive) while the same value on any other repeating
+    instrument is read; now the kinetics rows' cohort cells are read the same way."""
+    layout = redcap.Layout(kinetics_instrument="cart_kinetics")
+    cohort = _cohort()
+    sampled = set(pd.read_csv(KINETICS, comment="#", dtype=str)["patient_id"])
+    alive_row = cohort[cohort["death_date"].eq("") & cohort["patient_id"].isin(sampled)].iloc[0]
+    alive, last_seen = alive_row["patient_id"], alive_row["last_followup_date"]
+    dead = cohort[cohort["death_date"].ne("") & cohort["patient_id"].isin(sampled)].iloc[0]
+
+    def last_kinetics_row(rows, patient):
+        return int(rows.index[rows["patient_id"].eq(patient) & rows[INSTRUMENT].eq("cart_kinetics")][-1])
+
+    # a value only there: read (as on any repeating instrument, and as a sampling event's value is)
+    def only_there(rows):
+        rows.loc[last_kinetics_row(rows, alive), "death_date"] = last_seen  # died at the last contact
+        return rows
+
+    path, _ = _kinetics_instrument_export(tmp_path, only_there)
+    study = load_study(path, None, CUTOFF, layout=layout)
+    deaths = study.cohort.set_index("patient_id")["death_date"]
+    assert int(deaths.notna().sum()) == int(cohort["death_date"].ne("").sum()) + 1
+    assert deaths[alive] == pd.Timestamp(last_seen)
+    assert "214 rows of repeating instrument cart_kinetics: death_date (1 patient) read from them" in " ".join(
+        study.notes
+    )
+    assert len(study.kinetics) == 214  # the samples themselves still all read
+
+    # a value that contradicts the record's own row: a violation naming the record and field
+    def conflicting(rows):
+        rows.loc[last_kinetics_row(rows, dead["patient_id"]), "death_date"] = "2022-12-31"
+        return rows
+
+    path, rows = _kinetics_instrument_export(tmp_path, conflicting)
+    with pytest.raises(InputError) as info:
+        load_study(path, None, CUTOFF, layout=layout)
+    [violation] = info.value.violations
+    row = last_kinetics_row(rows, dead["patient_id"])
+    assert (violation.row, violation.patient_id, violation.column, violation.value) == (
+        row + 2,
+        dead["patient_id"],
+        "death_date",
+        "2022-12-31",
+    )
+    assert violation.rule.startswith(
+        "two values for one patient, on the record's own row and on repeating instrument 'cart_kinetics' instance"
+    )

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from conftest import COHORT, KINETICS, ROOT
 
-from analysis.inputs.errors import DataRefused
-from analysis.inputs.screening import Exclusion, RowFilter, _key
+from analysis.inputs.errors import DataRefused, InputError
+from analysis.inputs.screening import Excluded, Exclusion, RowFilter, _key
 from analysis.inputs.studyfile import load_settings, resolve_study
 
 
@@ -47,7 +47,8 @@ def test_a_patient_excluded_by_one_row_and_analysed_by_another_is_an_error(tmp_p
     export, _ = _export(tmp_path, lambda i, row: ("Yes", [[*row, "No"]] if row[0] == "SYN-005" else []))
     with pytest.raises(DataRefused) as err:
         load_settings(_study(tmp_path, export, '["no"]'), refuse=True)
-    assert "have a row a screening rule excluded and another row that is analysed" in str(err.value)
+    assert "1 patient_id value has a row a screening rule excluded and another row that is analysed" in str(err.value)
+    assert "syn-005" not in str(err.value).lower()  # the summary counts; the identifier is in validate's detail
 
 
 def test_a_rule_value_written_with_decimals_matches_the_whole_number():
@@ -95,3 +96,54 @@ def test_the_console_warning_prints_a_reason_as_text():
     reason = "consent withdrawn (n/a) *1* [x] 2.5 a\\b"
     assert str(usertext.styled(reason)) != reason  # the document's text is escaped Markdown
     assert console_text(str(usertext.plain(reason))) == reason
+
+
+def test_excluded_rows_are_counted_as_patients_and_checked_for_duplicates(tmp_path):
+    """Attack 29/01: one not-infused patient exported as two rows was '2 product not infused'
+    and 95 screened for an export of 94 patients; the duplicate identifier went unreported
+    because the duplicate-patient rule saw only the analysed rows. Now a reason counts distinct
+    patients, and the same identifier on two excluded rows is a duplicate patient_id."""
+    rule = Exclusion("not infused", column="Infused", values=("no",))
+    chunk = pd.DataFrame({0: ["A", "B", "SYN-900", "syn-900", "C", None], 1: ["yes", "yes", "no", "no", "no", "no"]})
+    row_filter = RowFilter((rule,), ("patient_id", "Infused"))
+    kept = pd.concat(row_filter(iter([chunk])))
+    assert list(kept[0]) == ["A", "B"]
+    # SYN-900 and syn-900 are one patient (as the duplicate rule compares ids), C another, the
+    # row without an id a third: 3 patients, not 4 rows
+    assert row_filter.excluded() == (Excluded("not infused", 3, True),)
+    [duplicate] = row_filter.shared_ids()
+    assert (duplicate.row, duplicate.patient_id, duplicate.column) == (5, "syn-900", "patient_id")
+    assert duplicate.rule.startswith("duplicate patient_id among the rows a screening rule excluded (rows 4, 5)")
+
+    # through the loader: the export's 93 patients plus SYN-900 twice is refused, not 95 screened
+    export, n = _export(tmp_path, lambda i, row: ("Yes", [["SYN-900", *row[1:], "No"]] * 2 if i == 2 else []))
+    with pytest.raises(InputError) as err:
+        load_settings(_study(tmp_path, export, '["no"]'))
+    [violation] = err.value.violations
+    assert (violation.row, violation.patient_id) == (n + 3, "SYN-900")  # the second of rows n + 2, n + 3
+    assert violation.rule.startswith(
+        f"duplicate patient_id among the rows a screening rule excluded (rows {n + 2}, {n + 3})"
+    )
+    # once, it is one patient excluded and the flow adds up to the export's 94
+    export, n = _export(tmp_path, lambda i, row: ("Yes", [["SYN-900", *row[1:], "No"]] if i == 2 else []))
+    loaded = load_settings(_study(tmp_path, export, '["no"]'), refuse=True)
+    assert [(e.reason, e.n) for e in loaded.excluded] == [("not infused", 1)]
+    assert len(loaded.cohort) == n == 93
+
+
+def test_a_shared_identifier_is_in_the_detail_not_in_the_rules_text(tmp_path):
+    """Attack 29/08: the rule's text held up to five identifiers, case-folded ('syn-004'), so
+    the render log's summary printed them. Now the text counts, and each detail row holds the
+    identifier as the export spells it, with the analysed row it collides with."""
+    rule = Exclusion("not infused", column="Infused", values=("no",))
+    chunk = pd.DataFrame({0: ["SYN-004", "SYN-005", "SYN-004"], 1: ["yes", "yes", "no"]})
+    row_filter = RowFilter((rule,), ("patient_id", "Infused"))
+    list(row_filter(iter([chunk])))
+    [shared] = row_filter.shared_ids()
+    assert (shared.row, shared.patient_id, shared.value, shared.related) == (
+        4,
+        "SYN-004",
+        "SYN-004",
+        "analysed on row 2",
+    )
+    assert "syn" not in shared.rule.lower() and shared.rule.startswith("1 patient_id value has a row a screening rule")

@@ -474,3 +474,99 @@ def test_words_in_a_grade_column_get_a_values_hint():
         for r, v in ((2, "Grade II"), (3, "Grade I"), (4, "Grade II"))
     ]
     assert any("map them to numbers under `values:`" in h and "Grade II" in h for h in hints(violations))
+
+
+@pytest.mark.parametrize(
+    "section, line",
+    [
+        ("analysis", "min_cell_size: yes"),
+        ("analysis", "sensitivity_landmark_day: no"),
+        ("analysis", "landmark_day: yes"),
+        ("analysis", "mrd_threshold_pct: yes"),
+        ("analysis", "covariate_cutoffs: {bm_blasts_pct: yes}"),
+        ("analysis", "visit_windows: {7: on}"),
+        ("journal", "displays: true"),
+        ("screening", "excluded: [{reason: consent withdrawn, count: yes}]"),
+    ],
+)
+def test_a_truth_value_is_no_number(tmp_path, section, line):
+    """Attack 29/12: YAML reads an unquoted yes/no/on/true as a truth value and pydantic's lax
+    mode made it 1 or 0 (min_cell_size: yes -> 1, the per-center pooling off;
+    sensitivity_landmark_day: no -> a landmark at day 0), validate saying OK. The study file's
+    number types refuse a truth value now: the key and its line are named."""
+    key = line.split(":")[0]
+    with pytest.raises(StudyFileError) as err:
+        read_study_file(_write(tmp_path, f"title: t\n{section}:\n  {line}\n"))
+    message = str(err.value)
+    assert f"{section}.{key}" in message and "a number is expected, not a truth value" in message
+    assert message.rstrip().endswith("(line 3)")
+
+
+def test_numbers_that_are_numbers_still_read(tmp_path):
+    study = read_study_file(
+        _write(
+            tmp_path,
+            "analysis:\n  min_cell_size: 3\n  sensitivity_landmark_day: null\n  mrd_threshold_pct: 1\n"
+            "  alpha: 0.01\n  visit_windows: {7: 2, '14': 3}\n",
+        )
+    )
+    options = study.model.analysis
+    assert (options.min_cell_size, options.sensitivity_landmark_day, options.mrd_threshold_pct) == (3, None, 1.0)
+    assert options.alpha == 0.01 and options.visit_windows == {7: 2, 14: 3}
+
+
+def test_blank_texts_are_absent_and_a_blank_name_is_an_error(tmp_path):
+    """Attack 29/09: `title: "  "`, a blank affiliation and `product: {target: " ", vector: " "}`
+    printed a manuscript without a title, an empty byline and "autologous -directed CAR-T cells
+    ( transduction)". Spaces only are absent now: the title a visible placeholder (listed at the
+    end of the render), the product's keys left out (its placeholder), no affiliation; an
+    author's blank name is an error naming the line."""
+    data = f"data: {{cohort: {DEMO_COHORT}, kinetics: {DEMO_KINETICS}, cutoff: 2023-03-01}}\n"
+    study = _write(
+        tmp_path,
+        'title: "  "\nsubtitle: "\\t"\nauthors:\n  - name: "A. Author"\n    affiliation: " "\n    email: " "\n'
+        + data
+        + 'product: {target: " ", vector: " ", name: ""}\n',
+    )
+    settings = resolve_study(study)
+    assert settings.title == MAP_TITLE and settings.subtitle is None
+    assert settings.authors[0].affiliations == () and settings.authors[0].email is None
+    assert settings.products == () and settings.product_sentence() == ""
+    assert resolve_study(_write(tmp_path, data)).title.startswith("Toxicity and efficacy")  # none written
+    kept = resolve_study(_write(tmp_path, data + 'product: {target: "CD19", vector: " "}\n'))
+    assert kept.product_sentence() == "Patients received CD19-directed CAR-T cells."
+    with pytest.raises(StudyFileError) as err:
+        read_study_file(_write(tmp_path, 'authors:\n  - name: " "\n'))
+    assert "authors.0.name: the author's name is blank" in str(err.value) and "(line 2)" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ("date: 1900-01-01\n", "date: 1900-01-01 (line 2) is before the data cut-off 2023-03-01"),
+        ("date: 9999-12-31\n", "date: 9999-12-31 (line 2) is more than a year after today (2026-11-27)"),
+        (
+            "date: 20261127\n",
+            "date: 20261127 is a number, not a date: write the date as YYYY-MM-DD (2026-11-27?) (line 2)",
+        ),
+    ],
+)
+def test_the_manuscript_date_is_checked(tmp_path, lines, message):
+    """Attack 29/13: `date: 1900-01-01` printed "1 January 1900" above a 2023 cut-off, 9999-12-31
+    was accepted, and `date: 20261127` got pydantic's "should have zero time" (read as seconds
+    since 1970)."""
+    study = _write(tmp_path, f"data: {{cohort: {DEMO_COHORT}, cutoff: 2023-03-01}}\n" + lines)
+    with pytest.raises(StudyFileError) as err:
+        resolve_study(study, today=dt.date(2026, 11, 27))
+    assert message in str(err.value)
+    ok = resolve_study(_write(tmp_path, f"data: {{cohort: {DEMO_COHORT}, cutoff: 2023-03-01}}\ndate: 2023-03-01\n"))
+    assert ok.date == dt.date(2023, 3, 1)  # on the cut-off: fine
+
+
+def test_a_cutoff_written_as_a_number_says_how_to_write_it(tmp_path):
+    with pytest.raises(StudyFileError) as err:
+        read_study_file(_write(tmp_path, "data:\n  cutoff: 20230301\n"))
+    assert "data.cutoff: 20230301 is a number, not a date: write the date as YYYY-MM-DD (2023-03-01?) (line 2)" in str(
+        err.value
+    )
+    assert "zero time" not in str(err.value)

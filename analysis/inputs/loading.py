@@ -181,7 +181,7 @@ def _load(
         violations += row_filter.shared_ids()
     if frame.empty:
         noun = "patients" if what == "cohort" else "samples"
-        left_out = sum(row_filter.counts.values()) if row_filter is not None else 0
+        left_out = len(row_filter.excluded_rows) if row_filter is not None else 0
         why = (
             f"the screening rules (screening: excluded) left out all {left_out} rows"
             if left_out
@@ -490,7 +490,11 @@ def load_study(
         is_synthetic=bool(cohort.comments) and is_marker_line(cohort.comments[0]),
         notes=notes
         + cohort.notes
-        + (_short_cr_notes(cohort.frame, Path(cohort_path)) if profile.key == DEFAULT_DISEASE else ())
+        + (
+            _short_cr_notes(cohort.frame, Path(cohort_path))
+            if profile.key == DEFAULT_DISEASE
+            else _short_response_notes(cohort.frame, Path(cohort_path), profile)
+        )
         + (() if kinetics is None else kinetics.notes)
         + pooled
         + tuple(_fraction_note(f, Path(cohort_path)) for f in fractions),
@@ -551,6 +555,34 @@ def _pool_center_spellings(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str
     return frame, tuple(notes)
 
 
+def _short_response_notes(frame: pd.DataFrame, path: Path, profile) -> tuple[str, ...]:
+    """The disease profiles' counterpart of :func:`_short_cr_notes` (attack 29/04: a day-90 CR of
+    an LBCL patient dead on day 60 was counted without a word): per assessment due on a day, a
+    note counting the patients recorded as responding then (CR or PR) whose follow-up ends
+    before that day. Progression carried to a later assessment (PD at day 90 after progressing
+    on day 44) is no response and not counted."""
+    responding = {level for r in profile.responders for level in r.levels}
+    days = (frame["last_followup_date"] - frame["infusion_date"]).dt.days
+    notes = []
+    for assessment in profile.assessments:
+        if assessment.day is None or assessment.column not in frame:
+            continue
+        short = frame[assessment.column].isin(responding) & (days < assessment.day).fillna(False)
+        n = int(short.sum())
+        if not n:
+            continue
+        who = "patient" if n == 1 else "patients"
+        low, high = int(days[short].min()), int(days[short].max())
+        notes.append(
+            f"{path.name}: {n} {who} responding (CR or PR) at day {assessment.day} ({assessment.column}) followed "
+            f"for fewer than {assessment.day} days (last follow-up on day {low}"
+            + (f"–{high}" if high > low else "")
+            + f"): the day-{assessment.day} response rates count them as assessed at day {assessment.day}; check "
+            "the assessment or the follow-up (a death before the assessment ends the follow-up)"
+        )
+    return tuple(notes)
+
+
 def _short_cr_notes(frame: pd.DataFrame, path: Path) -> tuple[str, ...]:
     """A note counting the patients in CR at day 30 whose follow-up ends before day 30."""
     days = (frame["last_followup_date"] - frame["infusion_date"]).dt.days
@@ -601,7 +633,17 @@ def _redcap_parts(
     kinetics_headers = mapping.headers(KINETICS_FIELDS)
     kinetics_header = tuple(kinetics_headers.get(str(h).strip(), h) for h in source.header)
     samples = [i for i, name in enumerate(kinetics_header) if name == "car_copies_per_ug"]
-    split = redcap.split(frame, cohort_header, shape, layout, record=record, merged=read, sample_values=samples)
+    kinetics_read = [i for i, name in enumerate(kinetics_header) if name in {f.name for f in KINETICS_FIELDS}]
+    split = redcap.split(
+        frame,
+        cohort_header,
+        shape,
+        layout,
+        record=record,
+        merged=read,
+        sample_values=samples,
+        kinetics_columns=[i for i in kinetics_read if i != record],
+    )
     instruments, events = redcap.describe_rows(frame, shape)
     what = [f"{path.name} is a REDCap flat export: {split.records} records"]
     if layout.kinetics_instrument is not None:

@@ -49,7 +49,7 @@ import html
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -58,7 +58,8 @@ import pandas as pd
 import yaml
 
 from analysis.inputs import redcap, yamlstrict
-from analysis.inputs.readers import normal_name
+from analysis.inputs.errors import InputError
+from analysis.inputs.readers import normal_name, open_source
 from analysis.inputs.usertext import TEMPLATE_AFFILIATION, TEMPLATE_AUTHOR, TEMPLATE_TITLE
 from analysis.inputs.xlsx import check_archive
 from analysis.registry.concepts import ENDPOINTS, OPTIONS, VARIABLES
@@ -982,6 +983,14 @@ def _read(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, str | Non
         frame = sheets[chosen].map(_cell_text)
         frame.columns = [_cell_text(c) for c in frame.columns]
         return frame, chosen if len(sheets) > 1 else None, dictionary_sheet, dictionary
+    # validate's reader first: an empty file, another encoding, an unclosed quote... get the
+    # messages data/README.md promises, not the parser's ("Error tokenizing data", "'utf-8'
+    # codec can't decode byte 0xc4 in position 375"; attack 29/06)
+    try:
+        for _ in open_source(path).chunks(set()):
+            pass
+    except InputError as err:
+        raise InputError([replace(v, file=str(path)) for v in err.violations]) from None
     skip = 0  # comment and blank lines above the header (data/README.md), as validate reads them
     with open(path, "rb") as fh:
         for line in fh:

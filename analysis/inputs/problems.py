@@ -109,9 +109,11 @@ class HintContext:
 _KIND_RULES = ("a number, not a date", "not a date", "not a number")
 
 
-def _whole_column_hint(where: str, column: str, rule: str, group: list[Violation], context: HintContext) -> str | None:
+def _whole_column_hint(
+    where: str, column: str, rule: str, group: list[Violation], context: HintContext, show_values: bool = True
+) -> str | None:
     """A mapped column most of whose cells fail its kind: name the mapping line and the
-    export columns that could hold it instead."""
+    export columns that could hold it instead (``show_values``: quote five of the values)."""
     header = context.headers.get(column)
     evidence = context.evidence()
     if header is None or evidence is None:
@@ -119,12 +121,12 @@ def _whole_column_hint(where: str, column: str, rule: str, group: list[Violation
     filled = evidence.filled.get(header, 0)
     if not filled or len(group) < 0.5 * filled:
         return None
-    shown = ", ".join(sorted({v.value or "" for v in group})[:5])
+    shown = _examples([v.value or "" for v in group], 5, show_values)
     line = context.study_line(column)
     at = f" ({context.study_name} line {line[0]}: `{line[1].split('  #')[0].strip()}`)" if line else ""
     kind = "dates" if "date" in rule else "numbers" if "number" in rule else "yes/no values"
     text = (
-        f"{where}: {len(group)} of the {filled} values of '{header}' are not {kind} ({shown}): "
+        f"{where}: {len(group)} of the {filled} values of '{header}' are not {kind}{shown}: "
         f"the study file maps {column} to '{header}'{at}; is it the right column?"
     )
     better = evidence.candidates(column, exclude={header, *context.headers.values()})
@@ -163,10 +165,17 @@ def _held_back_hint(column: str, context: HintContext) -> str | None:
     )
 
 
-def hints(violations: Iterable[Violation], context: HintContext | None = None) -> list[str]:
+def _examples(values: list[str], n: int, show: bool) -> str:
+    """' (a, b, c)': up to ``n`` distinct values a hint quotes; '' when ``show`` is False."""
+    return f" ({', '.join(sorted(set(values))[:n])})" if show else ""
+
+
+def hints(violations: Iterable[Violation], context: HintContext | None = None, show_values: bool = True) -> list[str]:
     """How to fix problems that affect a whole column (or the whole header) at once.
     ``context``: the study file and the export, for hints naming a mapping line and better
-    export columns."""
+    export columns. ``show_values``: quote a few of the export's values (``validate``, for the
+    data manager); the render's refusal passes False: its log (a CI log) shows counts and
+    column names, never a value that may be a patient's date or identifier (attack 29/08)."""
     violations = list(violations)
     context = context or HintContext()
     out = []
@@ -192,7 +201,7 @@ def hints(violations: Iterable[Violation], context: HintContext | None = None) -
             column
             and rule.startswith(_KIND_RULES)
             and not date_order_hint(values)
-            and (hint := _whole_column_hint(where, column, rule, group, context))
+            and (hint := _whole_column_hint(where, column, rule, group, context, show_values))
         ):
             out.append(hint)
         elif rule.startswith("a number, not a date"):
@@ -204,7 +213,7 @@ def hints(violations: Iterable[Violation], context: HintContext | None = None) -
                 )
             else:
                 out.append(
-                    f"{where}: {len(group)} cells are numbers, not dates ({', '.join(sorted(set(values))[:5])}):"
+                    f"{where}: {len(group)} cells are numbers, not dates{_examples(values, 5, show_values)}:"
                     " write YYYY-MM-DD, or check that the column mapped here holds the dates"
                 )
         elif rule.startswith("not a date"):
@@ -217,9 +226,8 @@ def hints(violations: Iterable[Violation], context: HintContext | None = None) -
                 "separator (or save the sheet with an English number format)"
             )
         elif rule.startswith("not a whole number") and any(not v.replace(".", "").isdigit() for v in values):
-            distinct = sorted(set(values))[:6]
             out.append(
-                f"{where}: {len(group)} cells are words, not numbers ({', '.join(distinct)}): map them to "
+                f"{where}: {len(group)} cells are words, not numbers{_examples(values, 6, show_values)}: map them to "
                 'numbers under `values:` in the study file (e.g. "Grade II": 2)'
             )
         elif (m := re.match(r"must be (?:on or )?(after|before) (\w+)$", rule)) and len(group) >= HINT_MIN_CELLS:
@@ -228,9 +236,8 @@ def hints(violations: Iterable[Violation], context: HintContext | None = None) -
                 f"if that is most patients, are {column} and {m[2]} mapped to the right columns?"
             )
         elif rule.startswith(("not a boolean", "must be M or F", "must be relapsed")):
-            distinct = sorted(set(values))[:6]
             out.append(
-                f"{where}: {len(group)} cells hold values outside the contract ({', '.join(distinct)}): "
+                f"{where}: {len(group)} cells hold values outside the contract{_examples(values, 6, show_values)}: "
                 "map them under `values:` in the study file"
             )
     return out
@@ -327,7 +334,7 @@ def refusal(err: InputError, validate_command: str, context: HintContext | None 
     for file, column, rule, count in rows:
         prefix = f"{Path(file).name}: " if several_files else ""
         lines.append(f"  {count:>6}  {prefix}{named[column].ljust(width)}  {rule}")
-    found = hints(err.violations, context)
+    found = hints(err.violations, context, show_values=False)  # the values: validate's detail
     if found:
         lines += ["", "Hints:"] + [f"  - {h}" for h in found]
     lines += [

@@ -164,6 +164,7 @@ def split(
     record: int = 0,
     merged: Sequence[int] | None = None,
     sample_values: Sequence[int] = (),
+    kinetics_columns: Sequence[int] = (),
 ) -> Split:
     """Split a flat export (text cells, columns by position) into cohort and kinetics rows.
 
@@ -174,7 +175,8 @@ def split(
     ``layout.kinetics_events`` holding a value in a ``sample_values`` column (a visit
     without a sample is no sample), with a last column ``day`` from the event when the
     layout gives the event's day. Other repeating instruments are left out and named in
-    a note, except the cohort columns filled on their rows (:func:`_read_repeating`); a
+    a note, except the cohort columns filled on their rows (:func:`_read_repeating`; on the
+    kinetics instrument's rows too, its ``sample_values`` and ``kinetics_columns`` left out); a
     kinetics value on a row that is not a kinetics row is a violation (:func:`_stray_samples`):
     nothing is dropped silently."""
     notes: list[str] = []
@@ -197,14 +199,25 @@ def split(
     if shape.event is not None:
         cohort_rows, violations = _merge_events(cohort_rows, header, shape, record, merged)
     read_from: dict[str, list[str]] = {}
-    if ignored.any():
+    # the kinetics instrument's rows carry the cohort's columns too (a death date typed on a
+    # sampling form): read like any repeating instrument's, its own (kinetics) columns left out
+    kinetics_repeating = repeating & is_kinetics
+    to_read = ignored | kinetics_repeating
+    if to_read.any():
         checked = (set(range(len(header))) if merged is None else set(merged)) - set(shape.system) - {record}
+        rows = frame[to_read]
+        own = sorted((set(sample_values) | set(kinetics_columns)) & set(rows.columns))
+        if kinetics_repeating.any() and own:
+            rows = rows.copy()
+            rows.loc[kinetics_repeating[to_read].to_numpy(), own] = ""
         cohort_rows, found, read_from = _read_repeating(
-            cohort_rows, frame[ignored], header, shape, record, sorted(checked), instrument
+            cohort_rows, rows, header, shape, record, sorted(checked), instrument
         )
         violations += found
-        counts = instrument[ignored].value_counts(sort=False)
-        unread = [(name, n) for name, n in counts.items() if name not in read_from]
+        counts = instrument[to_read].value_counts(sort=False)
+        unread = [
+            (name, n) for name, n in instrument[ignored].value_counts(sort=False).items() if name not in read_from
+        ]
         if unread:
             listed = ", ".join(f"{n} rows of repeating instrument {name}" for name, n in unread)
             notes.append(f"not read (not part of the contract): {listed}")

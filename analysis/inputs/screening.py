@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis.inputs.errors import Violation
+from analysis.registry.contract import duplicate_key
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,10 @@ class RowFilter:
     #: the identifiers of the rows kept: one also excluded is a patient with two rows, one left
     #: out by a rule and one analysed (:meth:`shared_ids`)
     kept_ids: set[str] = field(default_factory=set)
+    #: the rows a rule left out: (row of the file, identifier as written or None, reason index)
+    excluded_rows: list[tuple[int, str | None, int]] = field(default_factory=list)
+    #: identifier (as the duplicate-patient rule compares them) -> first analysed row
+    kept_rows: dict[str, int] = field(default_factory=dict)
 
     def _position(self, column: str) -> int | None:
         names = [str(h).strip() for h in self.header]
@@ -110,35 +115,84 @@ class RowFilter:
             for i, position, values in rules:
                 hit = chunk[position].map(lambda v, values=values: not pd.isna(v) and _key(v) in values) & ~left_out
                 if hit.any():
-                    self.counts[i] = self.counts.get(i, 0) + int(hit.sum())
+                    for at in chunk.index[hit]:
+                        pid = None if id_position is None else chunk.at[at, id_position]
+                        pid = None if pid is None or pd.isna(pid) or not str(pid).strip() else str(pid).strip()
+                        self.excluded_rows.append((int(at) + 2, pid, i))
                     left_out |= hit
             if left_out.any():
                 if id_position is not None:
                     self.excluded_ids.update(_key(v) for v in chunk.loc[left_out, id_position] if not pd.isna(v))
                 chunk = chunk.loc[~left_out]
             if id_position is not None and rules:
-                self.kept_ids.update(_key(v) for v in chunk[id_position] if not pd.isna(v))
+                for at, v in chunk[id_position].items():
+                    if not pd.isna(v) and str(v).strip():
+                        self.kept_ids.add(_key(v))
+                        self.kept_rows.setdefault(duplicate_key(str(v).strip()), int(at) + 2)
             yield chunk
+        self._count()
+
+    def _count(self) -> None:
+        """Patients per reason, not rows: rows sharing an identifier (as the duplicate-patient rule
+        compares them) are one patient, counted under the first reason one of its rows matched
+        (attack 29/01: one not-infused patient exported as two rows counted 2 and screened +1)."""
+        seen: set[str] = set()
+        counts: dict[int, int] = {}
+        for _, pid, i in self.excluded_rows:
+            if pid is not None:
+                key = duplicate_key(pid)
+                if key in seen:
+                    continue
+                seen.add(key)
+            counts[i] = counts.get(i, 0) + 1
+        self.counts = counts
 
     def shared_ids(self) -> list[Violation]:
-        """After the rows were read: an identifier of a row a rule left out that another,
-        analysed row also has is an error (attack 28b: a not-infused first record of a patient
-        took the kinetics samples of the same patient's analysed record with it, and the
-        patient counted as excluded and analysed; the export's duplicate went unreported)."""
-        both = sorted(self.excluded_ids & self.kept_ids)
-        if not both:
-            return []
-        shown = ", ".join(both[:5]) + (f" and {len(both) - 5} more" if len(both) > 5 else "")
-        return [
-            Violation(
-                None,
-                None,
-                "patient_id",
-                f"{len(both)} patient_id value(s) ({shown}) have a row a screening rule excluded and another "
-                "row that is analysed: a patient is either excluded or analysed; remove the extra row or "
-                "correct its identifier",
-            )
-        ]
+        """After the rows were read, the identifiers of the rows a rule left out, checked as the
+        analysed rows' are: an identifier on two excluded rows is a duplicate patient_id (the
+        validator's rule sees only the analysed rows), and one that an analysed row also has is a
+        patient both excluded and analysed (attack 28b: a not-infused first record of a patient
+        took the kinetics samples of the same patient's analysed record with it). One violation
+        per such row, the identifier as the export writes it in the detail, never in the rule's
+        text: the rule is what the render log's summary prints (attack 29/08)."""
+        rows_of: dict[str, list[int]] = {}
+        for row, pid, _ in self.excluded_rows:
+            if pid is not None:
+                rows_of.setdefault(duplicate_key(pid), []).append(row)
+        out = []
+        shared = {key for key in rows_of if key in self.kept_rows}
+        for row, pid, _ in self.excluded_rows:
+            if pid is None:
+                continue
+            key = duplicate_key(pid)
+            rows = rows_of[key]
+            if key in shared:
+                n = len(shared)
+                out.append(
+                    Violation(
+                        row,
+                        pid,
+                        "patient_id",
+                        f"{n} patient_id value{'s' if n != 1 else ''} {'have' if n != 1 else 'has'} a row a "
+                        "screening rule excluded and another row that is analysed: a patient is either excluded "
+                        "or analysed; remove the extra row or correct its identifier",
+                        pid,
+                        related=f"analysed on row {self.kept_rows[key]}",
+                    )
+                )
+            elif len(rows) > 1 and row != rows[0]:
+                listed = ", ".join(map(str, rows[:6])) + (", ..." if len(rows) > 6 else "")
+                out.append(
+                    Violation(
+                        row,
+                        pid,
+                        "patient_id",
+                        f"duplicate patient_id among the rows a screening rule excluded (rows {listed}): "
+                        "one patient counted once; remove the extra row or correct its identifier",
+                        pid,
+                    )
+                )
+        return out
 
     def excluded(self) -> tuple[Excluded, ...]:
         """Every declared reason in the study file's order, counted."""

@@ -21,14 +21,16 @@ import copy
 import datetime as dt
 import math
 import re
+import types
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -106,14 +108,83 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # .nan, .inf, 1e400: refused
 
 
+def _no_truth_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(
+            "a number is expected, not a truth value (YAML reads an unquoted yes/no/on/off/true/false as "
+            f"{str(value).lower()}): write the number, or null where the option may be left unset"
+        )
+    return value
+
+
+#: The numbers of a study file: types that refuse a truth value. YAML reads an unquoted
+#: yes/no/on/off/true/false as one, and pydantic's lax mode made it 1 or 0 (attack 29/12:
+#: ``min_cell_size: yes`` turned the per-center pooling off, ``sensitivity_landmark_day: no``
+#: fitted a model at day 0). Otherwise lax: YAML 1.1 reads ``1e-4`` as text, pydantic as the
+#: number (and its NaN/infinity check applies).
+Whole = Annotated[int, BeforeValidator(_no_truth_value)]
+Real = Annotated[float, BeforeValidator(_no_truth_value)]
+
+
+def _not_a_number_date(value: Any) -> Any:
+    """A date written as a number (``20230301``, a common export style) is refused with the
+    format to write; pydantic read it as seconds since 1970 and spoke of "zero time"."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        digits = str(value)
+        guess = f" ({digits[:4]}-{digits[4:6]}-{digits[6:]}?)" if isinstance(value, int) and len(digits) == 8 else ""
+        raise ValueError(f"{value} is a number, not a date: write the date as YYYY-MM-DD{guess}")
+    return value
+
+
+def _blank_is_absent(value: Any) -> Any:
+    """A text of spaces only (a blank cell of a templated study file) is no text: absent."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    if isinstance(value, list):
+        kept = [v for v in value if not (isinstance(v, str) and not v.strip())]
+        return kept or None
+    return value
+
+
+#: An optional text of the study file printed in the documents (title, product, affiliation):
+#: blank or spaces only is absent, as a declaration left blank is (attack 29/09: `title: "  "`
+#: printed a manuscript without a title, `target: " "` "autologous -directed CAR-T cells").
+Text = Annotated[str | None, BeforeValidator(_blank_is_absent)]
+
+
+def strict_numbers(annotation: Any) -> Any:
+    """``annotation`` with every int and float (inside ``X | None``, lists and mapping values)
+    made :data:`Whole` and :data:`Real`: how the analysis plan's kinds (the registry's plain
+    types) become the study file's, in this one place."""
+    if annotation is int:
+        return Whole
+    if annotation is float:
+        return Real
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType):
+        return Union[tuple(strict_numbers(a) for a in args)]  # noqa: UP007  (built from a tuple)
+    if origin is list:
+        return list[strict_numbers(args[0])]  # type: ignore[misc]
+    if origin is dict:
+        return dict[args[0], strict_numbers(args[1])]  # type: ignore[misc,valid-type]  # keys: 7 or "7", one day
+    return annotation
+
+
 class Author(_Model):
     """One author; ``affiliation`` is one or several institutions."""
 
     name: str = Field(min_length=1)
-    affiliation: str | list[str] | None = None
-    email: str | None = None
+    affiliation: Annotated[str | list[str] | None, BeforeValidator(_blank_is_absent)] = None
+    email: Text = None
     orcid: str | None = Field(default=None, pattern=r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
     corresponding: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the author's name is blank: write the name, or remove the author")
+        return value
 
     @property
     def affiliations(self) -> tuple[str, ...]:
@@ -151,6 +222,8 @@ class DataSection(_Model):
             raise ValueError("cohort: no file name after `cohort:`: write the file's name, or leave the key out")
         return self
 
+    _cutoff_written = field_validator("cutoff", mode="before")(lambda cls, value: _not_a_number_date(value))
+
     @field_validator("cutoff")
     @classmethod
     def _cutoff(cls, value: dt.date | None) -> dt.date | None:
@@ -161,17 +234,17 @@ class Product(_Model):
     """What Methods says about the CAR-T product and the regimen; absent keys are left out
     of the sentence (neutral wording), never filled with the publication's product."""
 
-    name: str | None = None
-    target: str | None = None
-    costimulatory_domain: str | None = None
-    vector: str | None = None
-    lymphodepletion: str | None = None
+    name: Text = None
+    target: Text = None
+    costimulatory_domain: Text = None
+    vector: Text = None
+    lymphodepletion: Text = None
 
 
 def _option_field(option) -> tuple[Any, Any]:
     """(annotation, Field) of an option: default, bounds and description from the registry."""
     bounds: dict[str, Any] = dict(option.bounds)
-    kind = option.kind if option.kind is not None else type(option.default)
+    kind = strict_numbers(option.kind if option.kind is not None else type(option.default))
     if isinstance(option.default, list | dict):
         default = option.default
         field_ = Field(default_factory=lambda: copy.deepcopy(default), description=option.description, **bounds)
@@ -366,7 +439,7 @@ class ExclusionEntry(_Model):
     ignored), left out before validation and counted (:mod:`analysis.inputs.screening`)."""
 
     reason: str = Field(min_length=1)  # "consent withdrawn", "product not infused"
-    count: int | None = Field(default=None, ge=0, le=10_000_000)  # a typo of many digits is refused
+    count: Whole | None = Field(default=None, ge=0, le=10_000_000)  # a typo of many digits is refused
     column: str | None = Field(default=None, min_length=1)
     values: list[str | int | float] = []
 
@@ -425,9 +498,9 @@ DEMO_SCREENING = Screening(excluded=[])
 class JournalLimits(_Model):
     """The journal's limits the render checks (and warns about when exceeded)."""
 
-    abstract_words: int = Field(default=300, ge=50)
-    main_text_words: int = Field(default=4000, ge=500)
-    displays: int = Field(default=8, ge=1)  # figures and tables in the manuscript
+    abstract_words: Whole = Field(default=300, ge=50)
+    main_text_words: Whole = Field(default=4000, ge=500)
+    displays: Whole = Field(default=8, ge=1)  # figures and tables in the manuscript
 
 
 class RedcapSection(_Model):
@@ -435,7 +508,7 @@ class RedcapSection(_Model):
     (:class:`analysis.inputs.redcap.Layout`); proposed by ``map``."""
 
     kinetics_instrument: str | None = None
-    kinetics_events: dict[str, int | None] = {}
+    kinetics_events: dict[str, Whole | None] = {}
 
     @property
     def layout(self) -> Layout:
@@ -449,8 +522,8 @@ class _StudyModel(_Model):
     #: the disease profile (analysis.registry.diseases): b-all (default), lbcl, mm; first,
     #: so that the validators of the column names below read its contract
     disease: str = DEFAULT_DISEASE
-    title: str | None = None
-    subtitle: str | None = None
+    title: Text = None  # written but blank: a visible placeholder (resolve_study)
+    subtitle: Text = None
     authors: list[Author] = []
     date: dt.date | Literal["today"] | None = None
     data: DataSection = DataSection()
@@ -465,6 +538,8 @@ class _StudyModel(_Model):
     screening: Screening = Screening()
     journal: JournalLimits = JournalLimits()
     analysis: AnalysisOptions = AnalysisOptions()
+
+    _date_written = field_validator("date", mode="before")(lambda cls, value: _not_a_number_date(value))
 
     @field_validator("disease")
     @classmethod
@@ -893,6 +968,31 @@ def _given(value) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
+#: How far after the day of the render a manuscript's date may lie (a date set for a submission).
+DATE_AHEAD = dt.timedelta(days=366)
+
+
+def _check_report_date(sf: StudyFile, day: dt.date, cutoff: dt.date, today: dt.date) -> None:
+    """The manuscript's ``date:`` on or after the data cut-off and at most :data:`DATE_AHEAD`
+    after today (attack 29/13: ``date: 1900-01-01`` printed "1 January 1900" above a March
+    2023 cut-off, ``9999-12-31`` was accepted); otherwise an error naming the line."""
+    if cutoff <= day <= today + DATE_AHEAD:
+        return
+    try:
+        line = yamlstrict.line_of(sf.path.read_text(encoding="utf-8"), ("date",))
+    except (OSError, UnicodeDecodeError, yamlstrict.StrictYAMLError):
+        line = None
+    at = f" (line {line})" if line is not None else ""
+    why = (
+        f"is before the data cut-off {cutoff.isoformat()}: a manuscript is written after its data were frozen"
+        if day < cutoff
+        else f"is more than a year after today ({today.isoformat()})"
+    )
+    raise StudyFileError(
+        f"{sf.path}: date: {day.isoformat()}{at} {why}; write the manuscript's date as YYYY-MM-DD, or `today`"
+    )
+
+
 def resolve_study(
     study=None,
     *,
@@ -1017,7 +1117,9 @@ def resolve_study(
             title, product = profile.demo.title, Product(**dict(profile.demo.product))
             declarations = demo_declarations(profile)
     else:
-        title = _unedited(m.title) or DEFAULT_TITLE
+        # a title written blank is to be completed (visible, listed at the end of the render);
+        # none written: the neutral default
+        title = _unedited(m.title) or (TEMPLATE_TITLE if "title" in m.model_fields_set else DEFAULT_TITLE)
         subtitle = m.subtitle
         authors = tuple(
             a.model_copy(update=dict(name=_unedited(a.name), affiliation=_unedited(a.affiliation))) for a in m.authors
@@ -1025,6 +1127,8 @@ def resolve_study(
         product = tuple(m.product) if isinstance(m.product, list) else m.product
         declarations, screening = m.declarations, m.screening
     report_date = m.date if isinstance(m.date, dt.date) else today  # None or "today": today
+    if sf is not None and isinstance(m.date, dt.date):
+        _check_report_date(sf, m.date, cutoff_date, today)
 
     mapping = ColumnMapping(
         columns=dict(m.columns),

@@ -107,6 +107,7 @@ class Assessment:
     column: str  # contract column: "response_day30"
     label: str  # "Day 30": table headers, figure panels
     phrase: str  # "at day 30": inside a sentence
+    day: int | None = None  # the day after infusion it is due (None: the best response, at any time)
 
 
 @dataclass(frozen=True)
@@ -469,8 +470,8 @@ DISEASES: dict[str, Profile] = {
             abbreviation="LBCL",
             scale=LUGANO,
             assessments=(
-                Assessment("day30", "response_day30", "Day 30", "at day 30"),
-                Assessment("day90", "response_day90", "Day 90", "at day 90"),
+                Assessment("day30", "response_day30", "Day 30", "at day 30", 30),
+                Assessment("day90", "response_day90", "Day 90", "at day 90", 90),
                 Assessment("best", "best_response", "Best overall response", "as best overall response"),
             ),
             primary_assessment="best",

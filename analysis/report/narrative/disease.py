@@ -630,13 +630,21 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
             return self.results.cox[endpoint]
         return self.results.landmark_models[(endpoint, at)].cox
 
+    def _no_model_reason(self, endpoint: str, at: int | None = None) -> str | None:
+        """Why a model was not fitted: a landmark model without patients after the landmark
+        carries its reason ('no patient alive and event-free after day 30', attack 29/10)."""
+        if at is None:
+            return getattr(self.results.cox[endpoint], "reason", None)
+        return self.results.landmark_models[(endpoint, at)].reason
+
     def exposure_hrs(self, endpoint: str, at: int | None = None, p: bool = True) -> str:
         """Every severity level against no CRS or ICANS: 'grade ≥3 CRS or severe ICANS had HR 1.01
         (95% CI 0.28–3.65), p = 0.982 and others (...) HR 1.16 (...), p = 0.815'; ``at``: the model
         at a landmark day (HRs without p: its joint test is printed)."""
         cox = self._cox(endpoint, at)
         if cox is None:
-            return f"HR {NOT_ESTIMABLE}"
+            why = self._no_model_reason(endpoint, at)
+            return f"HR {NOT_ESTIMABLE}" + (f" ({why})" if why else "")
         parts = []
         for i, t in enumerate(cox.exposure_terms):
             if t.hr is None:
@@ -649,11 +657,13 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
     def exposure_p(self, endpoint: str, at: int | None = None) -> str:
         """The joint Wald test of the severity group's terms: 'p = 0.885'."""
         cox = self._cox(endpoint, at)
+        if cox is None:
+            return fmt_p(None, self._no_model_reason(endpoint, at))
         return fmt_p(cox.severity_global_p, cox.severity_global_reason or cox.reason)
 
     def exposure_verdict(self, endpoint: str, at: int | None = None) -> str:
         cox = self._cox(endpoint, at)
-        if cox.severity_global_p is None:
+        if cox is None or cox.severity_global_p is None:
             return "could not be tested"
         return DIFFERED if cox.severity_global_p < self.alpha else NOT_DETECTED
 
