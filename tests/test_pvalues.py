@@ -277,17 +277,6 @@ def test_significant_count_names_its_adjustment(bundled_results, adjustment):
 # --------------------------------------------------------------------------- identical splits (attack 29, 07)
 
 
-@pytest.fixture(scope="module")
-def all_crs_results(bundled_study):
-    """The demo without its patients free of CRS (76 patients, all with CRS): "concurrent CRS and
-    ICANS versus others" then divides the patients exactly as "ICANS versus no ICANS"."""
-    from analysis.report.results import compute_results
-
-    cohort = bundled_study.cohort[bundled_study.cohort["crs_grade"].astype(float) > 0]
-    kinetics = bundled_study.kinetics[bundled_study.kinetics["patient_id"].isin(cohort["patient_id"])]
-    return compute_results(dataclasses.replace(bundled_study, cohort=cohort, kinetics=kinetics))
-
-
 def test_a_grouping_that_splits_the_patients_alike_repeats_its_tests(all_crs_results):
     """Every response and survival comparison by concurrent CRS and ICANS is the one by ICANS
     (the same patients in the same groups): it names its twin and is counted and adjusted once,

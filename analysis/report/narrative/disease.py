@@ -394,6 +394,12 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
             untested=tuple(untested.items()),
         )
 
+    def _repeats(self, path: str) -> bool:
+        """Whether the p-value table's row at ``path`` repeats an earlier row's test (the same
+        patients in the same groups): counted once, as the table counts it."""
+        table = self.results.pvalues
+        return table is not None and any(r.path == path and r.same_as for r in table.rows)
+
     def _label(self, path: str, fallback: str) -> str:
         row = next((r for r in self.results.pvalues.rows if r.path == path), None) if self.results.pvalues else None
         return row.label if row is not None else fallback
@@ -414,7 +420,7 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
                 label = self._label(f"rates/{resp}/{a}/{g}/result/p", f"{resp} by {g}")
                 keys.append((label, rates.result.p, rates.result.reason))
         for (e, g), comparison in r.survival.items():
-            if g in DISEASE_GROUPINGS:
+            if g in DISEASE_GROUPINGS and not self._repeats(f"survival/{e}/{g}/logrank_p"):
                 keys.append(
                     (self._label(f"survival/{e}/{g}/logrank_p", f"{e} by {g}"), comparison.logrank_p, comparison.reason)
                 )
