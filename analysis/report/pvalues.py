@@ -523,10 +523,10 @@ def collect_pvalues(
         if split is None:
             continue
         text = _path_text(path)
-        key = (family, split, path[-1], test)
-        if key in first and text not in twins:
-            twins[text] = first[key]
-        first.setdefault(key, text)
+        same = (family, split, path[-1], test)
+        if same in first and text not in twins:
+            twins[text] = first[same]
+        first.setdefault(same, text)
     adjusted: dict[str, tuple[float, float]] = {}
     summaries: dict[str, FamilySummary] = {}
     for key in order:
