@@ -52,3 +52,52 @@ def test_a_family_of_the_prose_counts_a_repeated_test_once(all_crs_results):
         text.response_tests.listed_p
         == "MRD-negative CR by ICANS (p = 0.017; the same test as by concurrent CRS and ICANS)"
     )
+
+
+# --------------------------------------------------------------------------- 03: p and CI limits at a boundary
+
+
+def test_a_p_value_next_to_alpha_prints_its_side():
+    """p = 0.0496 and 0.0504 both printed 'p = 0.050', one significant, one not (attack 29, 03): the
+    printed p now shows its side of alpha, in prose and in table cells alike (hand-checked values)."""
+    from analysis.report.formatting import fmt_p, fmt_p_bare
+
+    assert (fmt_p(0.0496), fmt_p(0.0504)) == ("p = 0.0496", "p = 0.0504")
+    assert (fmt_p_bare(0.0496), fmt_p_bare(0.0504)) == ("0.0496", "0.0504")
+    assert fmt_p(0.04996) == "p = 0.04996"  # "0.0500" at four decimals still prints alpha
+    assert (fmt_p(0.00996), fmt_p(0.01004)) == ("p = 0.00996", "p = 0.01004")  # alpha 0.01
+    assert fmt_p(0.05) == "p = 0.050"  # exactly alpha: not significant, and printed so
+    assert (fmt_p(0.342), fmt_p(0.049), fmt_p(0.0505), fmt_p(0.9996)) == (
+        "p = 0.342",
+        "p = 0.049",
+        "p = 0.051",
+        "p > 0.99",
+    )
+    # a study's own alpha, passed by the prose and the p-value table
+    assert (fmt_p(0.0304), fmt_p(0.0304, alpha=0.03)) == ("p = 0.030", "p = 0.0304")
+
+
+def test_the_printed_p_and_the_verdict_agree_everywhere_on_a_grid():
+    """For every p on a fine grid around the levels, the printed number read back is on the same
+    side of alpha as p (the verdict's rule: p < alpha), and never prints alpha unless p is alpha."""
+    from analysis.report.formatting import fmt_p_bare
+
+    for alpha, passed in ((0.05, None), (0.01, None), (0.10, None), (0.03, 0.03)):
+        for i in range(-700, 701):
+            p = alpha + i * 1e-6
+            printed = float(fmt_p_bare(p, alpha=passed))
+            assert (printed < alpha) == (p < alpha), (alpha, p, printed)
+            assert printed != alpha or p == alpha, (alpha, p)
+
+
+def test_a_ci_limit_that_excludes_1_never_prints_as_1():
+    """'HR 1.00 (95% CI 0.99–1.00)' for an upper limit of 0.9997 read as touching the null: a limit
+    that is not 1 takes the decimals that show its side, and the estimate and the other limit
+    share them (hand-rounded)."""
+    from analysis.report.formatting import fmt_hr_ci, fmt_ratio_ci
+
+    assert fmt_ratio_ci("HR", 0.995, 0.990, 0.9997) == "HR 0.9950 (95% CI 0.9900–0.9997)"
+    assert fmt_ratio_ci("HR", 0.62, 0.32, 0.998) == "HR 0.620 (95% CI 0.320–0.998)"  # review 28's rule kept
+    assert fmt_hr_ci(1.5, 1.00004, 2.3) == "1.50000 (1.00004–2.30000)"
+    assert fmt_ratio_ci("HR", 1.0, 0.5, 1.0) == "HR 1.00 (95% CI 0.50–1.00)"  # a limit of exactly 1 stays 1.00
+    assert fmt_ratio_ci("HR", 2.02, 0.65, 6.26) == "HR 2.02 (95% CI 0.65–6.26)"

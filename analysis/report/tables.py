@@ -1492,9 +1492,9 @@ def pvalue_table(table: PValueTable, ref: Callable[[str], str] | None = None) ->
                     "sub",
                     Cell(_INDENT + row.label + (f" (same test as {labels[row.same_as]})" if row.same_as else "")),
                     row.test,
-                    fmt_p_bare(row.p),
-                    fmt_p_bare(row.p_holm),
-                    fmt_p_bare(row.p_bh),
+                    fmt_p_bare(row.p, alpha=table.alpha),
+                    fmt_p_bare(row.p_holm, alpha=table.alpha),
+                    fmt_p_bare(row.p_bh, alpha=table.alpha),
                 )
     repeated = (
         f" {fmt_count(table.n_repeated)} rows repeat a test of another row (same patients, same risk sets or "

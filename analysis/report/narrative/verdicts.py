@@ -154,7 +154,7 @@ class Verdicts(Part):
         'p = 0.924'
         """
         p, reason = self._p(*self._locate(what, key, by, at))
-        return fmt_p(p, reason)
+        return fmt_p(p, reason, alpha=self.alpha)
 
     def significant(self, what: str, key=None, *, by: str | None = None, at: str | None = None) -> bool | None:
         """True/False at the report's alpha; None when there is no test.
@@ -243,7 +243,7 @@ class Verdicts(Part):
     def _holm(self, path: str) -> str:
         table = self.results.pvalues
         row = None if table is None else next((r for r in table.rows if r.path == path), None)
-        return "" if row is None else f"Holm-adjusted {fmt_p(row.p_holm)}"
+        return "" if row is None else f"Holm-adjusted {fmt_p(row.p_holm, alpha=self.alpha)}"
 
     def table1_differences(self, grouping: str, after_infusion: bool = False) -> str:
         """Each characteristic whose p is below alpha, with its size, its p and its p after
