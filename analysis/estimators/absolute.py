@@ -105,7 +105,7 @@ def survival_at(months, events, t: float, level: str = "all", label: str = "All 
     """Kaplan–Meier survival at ``t`` with its Greenwood standard error on the survival scale
     (R ``summary(survfit(...), times = t)``'s ``surv`` and ``std.err``) and the curve's 95% CI on
     the log scale (R's default ``conf.type = "log"``: ``lower`` and ``upper``, as the survival
-    tables print it; only the difference uses the Wald interval on the probability scale)."""
+    tables print it; the difference uses each curve's log-log interval: :func:`difference_of`)."""
     months = np.asarray(months, dtype=float)
     events = np.asarray(events, dtype=bool)
     n = int(months.size)
@@ -139,7 +139,7 @@ def survival_at(months, events, t: float, level: str = "all", label: str = "All 
 
 
 def difference_of(a: SurvivalAt, b: SurvivalAt, months: float) -> SurvivalDifference:
-    """``a`` minus ``b`` with the Wald CI of two independent estimates (variances added)."""
+    """``a`` minus ``b`` with Newcombe's hybrid (MOVER) 95% CI from each curve's log-log interval (see the module)."""
     for s in (a, b):
         if s.survival is None:
             return SurvivalDifference(a.level, b.level, months, None, None, None, None, f"{s.label}: {s.reason}")
