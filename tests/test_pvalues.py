@@ -338,3 +338,23 @@ def test_split_key_is_the_partition_not_its_names():
     assert split_key("os", [a, b]) != split_key("os", [a, b | np.array([False] * 4 + [True])])
     moved = np.array([True, False, True, False, False]), np.array([False, True, False, True, False])
     assert split_key("os", [a, b]) != split_key("os", list(moved))
+
+
+def test_a_repeat_of_a_repeat_names_the_first_test(bundled_study):
+    """13 patients of the demo (attack 29's small cohort): among the patients in CR, the severity
+    groups split them as the CRS grades do, and no event occurred while a patient at risk still had
+    CRS or ICANS to come, so the Mantel–Byar test of LFS by severity is the log-rank test by severity,
+    itself the one by CRS grade. The chain resolves to the first test (it raised KeyError before)."""
+    from analysis.report.results import compute_results
+
+    ids = [f"SYN-{i:03d}" for i in (3, 13, 22, 26, 28, 39, 42, 62, 71, 77, 79, 83, 90)]
+    cohort = bundled_study.cohort[bundled_study.cohort["patient_id"].isin(ids)]
+    kinetics = bundled_study.kinetics[bundled_study.kinetics["patient_id"].isin(ids)]
+    table = compute_results(dataclasses.replace(bundled_study, cohort=cohort, kinetics=kinetics)).pvalues
+    rows = {row.path: row for row in table.rows}
+    assert rows["survival/lfs/severity/logrank_p"].same_as == "survival/lfs/crs_grade/logrank_p"
+    assert rows["time_dependent/lfs/severity/mantel_byar/p"].same_as == "survival/lfs/crs_grade/logrank_p"
+    for row in table.rows:
+        if row.same_as:
+            assert rows[row.same_as].same_as is None
+            assert (row.p_holm, row.p_bh) == (rows[row.same_as].p_holm, rows[row.same_as].p_bh)
