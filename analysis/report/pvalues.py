@@ -529,10 +529,10 @@ def collect_pvalues(
         first.setdefault(same, text)
     # a row may repeat one that itself repeats another (a Mantel–Byar test is the log-rank test by
     # a grouping that splits the patients as an earlier one does): each names the first
-    for text, twin in list(twins.items()):
-        while twin in twins and twins[twin] != text:
-            twin = twins[twin]
-        twins[text] = twin
+    for repeat, earlier in list(twins.items()):
+        while earlier in twins and twins[earlier] != repeat:
+            earlier = twins[earlier]
+        twins[repeat] = earlier
     adjusted: dict[str, tuple[float, float]] = {}
     summaries: dict[str, FamilySummary] = {}
     for key in order:
