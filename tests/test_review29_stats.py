@@ -101,3 +101,21 @@ def test_a_ci_limit_that_excludes_1_never_prints_as_1():
     assert fmt_hr_ci(1.5, 1.00004, 2.3) == "1.50000 (1.00004–2.30000)"
     assert fmt_ratio_ci("HR", 1.0, 0.5, 1.0) == "HR 1.00 (95% CI 0.50–1.00)"  # a limit of exactly 1 stays 1.00
     assert fmt_ratio_ci("HR", 2.02, 0.65, 6.26) == "HR 2.02 (95% CI 0.65–6.26)"
+
+
+def test_the_survival_tables_word_a_group_without_an_event_as_the_prose_does():
+    """Table 3 and the grade table printed 'CRS grade ≥3 ... 100.0 (100.0–100.0)' for a group with no
+    event by 12 months (attack 29's 13-patient cohort), the zero-width interval the prose words as
+    'no event by 12 months; 95% CI not estimable'."""
+    from types import SimpleNamespace
+
+    from analysis.report.narrative.parts import km_landmark
+    from analysis.report.tables import _landmark_cell
+
+    point = SimpleNamespace(months=12, survival=1.0, ci_low=1.0, ci_high=1.0, reason=None)
+    assert (
+        _landmark_cell(SimpleNamespace(landmarks=[point]), 12) == "100.0 (no event by 12 months; 95% CI not estimable)"
+    )
+    assert km_landmark(point) == "100.0% (no event by 12 months; 95% CI not estimable)"
+    some = SimpleNamespace(months=12, survival=0.621, ci_low=0.52, ci_high=0.742, reason=None)
+    assert _landmark_cell(SimpleNamespace(landmarks=[some]), 12) == "62.1 (52.0–74.2)"

@@ -696,11 +696,14 @@ def _median_cell(level: KMSummary) -> str:
 
 
 def _landmark_cell(level: KMSummary, months: int) -> str:
-    """'62.1 (52.0–74.2)': survival in percent with its log-scale 95% CI."""
+    """'62.1 (52.0–74.2)': survival in percent with its log-scale 95% CI; no event by then as the
+    prose words it, '100.0 (no event by 12 months; 95% CI not estimable)' (not '100.0 (100.0–100.0)')."""
     lm = next((x for x in level.landmarks if x.months == months), None)
     if lm is None or lm.survival is None:
         return CELL_MISSING
     value = fmt_pct(100 * lm.survival).rstrip("%")
+    if lm.survival == 1:
+        return f"{value} (no event by {months:g} months; 95% CI not estimable)"
     if lm.ci_low is None or lm.ci_high is None:
         # R's log-scale CI is undefined where survival is 0 (summary.survfit: lower and upper NA)
         return f"{value} ({_NOT_ESTIMABLE})"
