@@ -119,3 +119,13 @@ def test_the_survival_tables_word_a_group_without_an_event_as_the_prose_does():
     assert km_landmark(point) == "100.0% (no event by 12 months; 95% CI not estimable)"
     some = SimpleNamespace(months=12, survival=0.621, ci_low=0.52, ci_high=0.742, reason=None)
     assert _landmark_cell(SimpleNamespace(landmarks=[some]), 12) == "62.1 (52.0–74.2)"
+
+
+def test_a_none_sentence_says_which_comparisons_repeat_another(all_crs_results):
+    """'Of the 9 log-rank comparisons ... of Table 3' while Table 3 prints 12 p-values: the three by
+    concurrent CRS and ICANS repeat those by ICANS, and the sentence says so."""
+    survival = Narrative(all_crs_results).survival_tests
+    assert (survival.n, survival.n_tested, survival.n_repeats) == (9, 6, 3)
+    assert survival.untested_note == (
+        " (3 could not be computed; 3 more repeat the test of another grouping, with the same patients in the same groups)"
+    )

@@ -52,6 +52,9 @@ class TestSet:
     untested: tuple[tuple[str, int], ...] = ()
     #: the significant tests as (outcome, grouping) in a sentence, in test order
     significant_by: tuple[tuple[str, str], ...] = ()
+    #: comparisons left out of ``n`` because they repeat another's test (the same patients in
+    #: the same groups: concurrent CRS and ICANS is ICANS when everyone had CRS)
+    n_repeats: int = 0
 
     __test__ = False  # not a pytest class
 
@@ -69,7 +72,13 @@ class TestSet:
         """' (2 could not be computed)' when some tests of the family could not be run, else ''
         (for a sentence that counts the family: "Of the 8 comparisons (2 could not be computed), ...")."""
         missing = self.n - self.n_tested
-        return f" ({fmt_count(missing)} could not be computed)" if missing else ""
+        notes = [f"{fmt_count(missing)} could not be computed"] if missing else []
+        if self.n_repeats:
+            notes.append(
+                f"{fmt_count(self.n_repeats)} more {'repeats' if self.n_repeats == 1 else 'repeat'} the test of "
+                "another grouping, with the same patients in the same groups"
+            )
+        return f" ({'; '.join(notes)})" if notes else ""
 
     @property
     def listed(self) -> str:

@@ -320,6 +320,7 @@ class Verdicts(Part):
             significant_groupings=tuple(dict.fromkeys(in_sentence(GROUPINGS[g].title) for _, g in hits)),
             untested=tuple(untested.items()),
             significant_by=tuple((self._outcome_phrase(o), in_sentence(GROUPINGS[g].title)) for o, g in hits),
+            n_repeats=sum(len(v) for v in same.values()),
         )
 
     def _split(self, what: str, by: str, at: str | None) -> str | None:
