@@ -45,7 +45,7 @@ CELL_MISSING = "—"
 
 #: Significance levels a printed p must never seem to sit on, or on the wrong side of
 #: (:func:`fmt_p_bare`), besides the study's own alpha where the caller passes it.
-SIGNIFICANCE_LEVELS = (0.01, 0.025, 0.05, 0.10)
+SIGNIFICANCE_LEVELS = (0.01, 0.05, 0.10)
 #: The most decimals a p-value or a ratio limit near a boundary gets.
 MAX_DECIMALS = 8
 
