@@ -192,8 +192,11 @@ def count(html: Path | str) -> Counts:
 
 
 def placeholders(text: str) -> list[str]:
-    """The distinct "[to be completed: …]" of a text, in order."""
-    return list(dict.fromkeys(m.group(1).strip() for m in PLACEHOLDER_RE.finditer(re.sub(r"\s+", " ", text))))
+    """The distinct "[to be completed: …]" of a text, in order; the form itself, quoted with an
+    ellipsis where the documents explain it ('each shows as "[to be completed: …]"'), is no
+    placeholder (review 29: it was counted as the 15th of 14)."""
+    found = (m.group(1).strip() for m in PLACEHOLDER_RE.finditer(re.sub(r"\s+", " ", text)))
+    return list(dict.fromkeys(p for p in found if p.strip(" .…")))
 
 
 def report(produced: list[Path], progress) -> Counts | None:

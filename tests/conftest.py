@@ -57,7 +57,7 @@ def report_parameter(name: str) -> str:
 
 _CONDITIONAL = re.compile(
     r"^::: \{\.(content-visible|content-hidden) "
-    r'when-meta="cartox\.(kinetics|reproduction|hsct|mrd|not_collected|not_done|astct|caveats)"\}\n(.*?)^:::\n',
+    r'when-meta="cartox\.(kinetics|reproduction|hsct|mrd|not_collected|not_done|astct|caveats|adjusted_direction)"\}\n(.*?)^:::\n',
     re.MULTILINE | re.DOTALL,
 )
 
@@ -78,6 +78,7 @@ def source_text(path: Path, kinetics: bool = True, reproduction: bool = True, hs
         "not_done": False,
         "astct": True,
         "caveats": False,
+        "adjusted_direction": False,
         **other,
     }
 

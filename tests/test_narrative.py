@@ -62,9 +62,7 @@ def test_conclusion_counts_the_significant_comparisons(results):
     flipped = Narrative(_with_logrank_p(results, ("os", "crs"), 0.001))
     outcomes = ("cr", "mrd_negative_cr", "os", "lfs", "efs")
     before = sum(bool(base.significant(o, by=g)) for g in TOXICITY_GROUPINGS for o in outcomes)
-    assert conclusion(flipped).startswith(
-        f"{sentence_start(str(before + 1))} of {n_tests} omnibus tests"
-    )  # "One of 30"
+    assert conclusion(flipped).startswith(f"{sentence_start(str(before + 1))} of {n_tests} tests")  # "One of 30"
     assert "OS by CRS" in conclusion(flipped) and "OS by CRS" not in conclusion(base)
 
 
@@ -114,13 +112,13 @@ def _all_null(results):
 def test_a_null_conclusion_is_not_worded_as_equivalence(results):
     text = Narrative(_all_null(results))
     abstract = conclusion(text)
-    assert abstract.startswith("Of the 30 omnibus tests") and "none reached statistical significance" in abstract
+    assert abstract.startswith("Of the 30 tests") and "none reached statistical significance" in abstract
     assert "This is not evidence of no effect" in abstract
     discussion = said("_discussion", "text.choose(text.main_tests.any", text)
     for words in EQUIVALENCE:
         assert words not in abstract.lower() and words not in discussion.lower()
         assert words not in text.differ("survival", ("os", "crs"))
-    assert discussion.startswith("of the 30 omnibus tests")  # inside "In this cohort, ..."
+    assert discussion.startswith("of the 30 tests")  # inside "In this cohort, ..."
     assert "none reached statistical significance" in discussion
 
 
@@ -552,8 +550,8 @@ def test_the_joint_test_of_the_exposure_is_worded_endpoint_by_endpoint(bundled_r
         "OS (p = 0.068) or EFS (p = 0.070)"
     )
     assert worded({"os": 0.01, "lfs": 0.02, "efs": 0.003}) == (
-        "was associated with OS (p = 0.010), LFS (p = 0.020) and EFS (p = 0.003)"
+        "was associated with OS (p = 0.010), LFS (p = 0.020), and EFS (p = 0.003)"
     )
     assert worded({"os": 0.5, "lfs": 0.6, "efs": 0.7}) == (
-        "showed no statistically significant association with OS (p = 0.500), LFS (p = 0.600) or EFS (p = 0.700)"
+        "showed no statistically significant association with OS (p = 0.500), LFS (p = 0.600), or EFS (p = 0.700)"
     )

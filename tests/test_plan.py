@@ -115,10 +115,18 @@ def test_events_per_coefficient_are_reported_with_a_warning_below_10(default):
     assert text.low_epv and text.low_epv_models == f"OS ({cox.events / 6:.1f} events per coefficient)"
     footnotes = tables.table2(default.cox).markdown
     assert "fewer than 10: the estimates may be biased" in footnotes
-    assert "Adjusted for age, bone-marrow blasts, Ph-chromosome status and infused CAR-T cell dose" in footnotes
+    assert "Adjusted for age, bone-marrow blasts, Ph-chromosome status, and infused CAR-T cell dose" in footnotes
     values = _inline_values(default)
-    sentence = next(v for k, v in values.items() if k.startswith('text.choose(text.low_epv, f"For'))
-    assert sentence.startswith(f"For OS ({cox.events / 6:.1f} events per coefficient), fewer than 10")
+    # one sentence per model, the number of the model's events and coefficients beside its ratio (review 29)
+    assert values['text.epv_sentence("os")'].startswith(
+        f"The OS model had {cox.events / 6:.1f} events per coefficient ({cox.events} events, 6 coefficients), "
+        "fewer than 10: its estimates may be biased away from 1"
+    )
+    lfs = default.cox["lfs"]
+    assert lfs.events_per_variable >= 10
+    assert values['text.epv_sentence("lfs")'] == (
+        f"The LFS model had {lfs.events / 6:.1f} events per coefficient ({lfs.events} events, 6 coefficients)."
+    )
 
 
 def test_methods_lines_follow_the_default_definitions(default):
@@ -128,7 +136,7 @@ def test_methods_lines_follow_the_default_definitions(default):
     assert text.grading == "the ASTCT consensus criteria" and text.grading_is_astct
     assert "astct: true" in text.title_block
     assert text.model_covariates == (
-        "age, bone-marrow blasts (≥20% versus <20%), Ph-chromosome status and infused CAR-T cell dose"
+        "age, bone-marrow blasts (≥20% versus <20%), Ph-chromosome status, and infused CAR-T cell dose"
     )
     assert text.exposure_levels == (
         "grade ≥3 CRS or severe ICANS and others (grade 1–2 CRS and/or ICANS), each against no CRS or ICANS"
@@ -183,7 +191,7 @@ def test_another_plan_changes_the_model_the_definitions_and_the_prose(study):
     assert not text.grading_is_astct and "astct: false" in text.title_block
     assert text.grading.startswith("the Common Terminology Criteria")
     assert text.unavailable_covariates == "peak ferritin"
-    assert text.model_covariates == "age, peak IL-6, sex and disease status"
+    assert text.model_covariates == "age, peak IL-6, sex, and disease status"
     assert text.headline.startswith("CRS had HR ") and text.headline.endswith(
         "for relapse or death among the patients in CR"
     )

@@ -232,9 +232,14 @@ class _Prose(HTMLParser):
 
     SKIPPED = ("nav", "header", "table", "script", "style")
 
+    #: A table's footnotes are sentences too (review 29: "225 distinct p-values ..." began a footnote).
+    FOOTNOTES = ("gt_sourcenote", "gt_footnote")
+
     def handle_starttag(self, tag, attrs):
         classes = (dict(attrs).get("class") or "").split()
-        if tag in self.SKIPPED:
+        if tag == "td" and self._buffer is None and any(c in self.FOOTNOTES for c in classes):
+            self._buffer, self._tag = [], tag
+        elif tag in self.SKIPPED:
             self._skip += 1
         elif "date" in classes or "byline" in classes:  # the title block's date: not a sentence
             self._skip_tag, self._skip = tag, self._skip + 1
@@ -242,7 +247,10 @@ class _Prose(HTMLParser):
             self._buffer, self._tag = [], tag
 
     def handle_endtag(self, tag):
-        if (tag in self.SKIPPED or tag == getattr(self, "_skip_tag", None)) and self._skip:
+        if self._buffer is not None and tag == self._tag == "td":
+            self.paragraphs.append(" ".join("".join(self._buffer).split()))
+            self._buffer = None
+        elif (tag in self.SKIPPED or tag == getattr(self, "_skip_tag", None)) and self._skip:
             self._skip -= 1
             if tag == getattr(self, "_skip_tag", None):
                 self._skip_tag = None
@@ -278,13 +286,13 @@ UK_WORDS = re.compile(
     r"\b(analys(e|ed|ing)|summaris\w*|dichotomis\w*|characteris(e|ed|es|ing)|categoris\w*|randomis\w*|generalis\w*|"
     r"penalis\w*|organis\w*|normalis\w*|standardis\w*|recognis\w*|colour\w*|favour\w*|"
     r"centre\w*|centred|tumour\w*|haemat\w*|leukaem\w*|anaem\w*|paediatr\w*|labelled|labelling|modelled|grey|"
-    r"behaviour\w*|multicentre|whilst|amongst)\b",
+    r"behaviour\w*|multicentre|whilst|amongst|towards)\b",
     re.IGNORECASE,
 )
 
 
 def test_the_uk_spelling_detector_finds_the_variants():
-    text = "We analysed the colour of the centre; tumour haematology was randomised and summarised."
+    text = "We analysed the colour of the centre; tumour haematology was randomised and summarised towards it."
     assert {m.group(0).lower() for m in UK_WORDS.finditer(text)} == {
         "analysed",
         "colour",
@@ -293,6 +301,7 @@ def test_the_uk_spelling_detector_finds_the_variants():
         "haematology",
         "randomised",
         "summarised",
+        "towards",
     }
     assert not UK_WORDS.search("We analyzed the color of the center; analyses of characteristics.")
 

@@ -74,7 +74,10 @@ def test_a_patient_who_died_before_day_30_is_a_non_responder_everywhere(results,
     assert "could not be assessed" not in source_text(SECTIONS / "_results-patients.qmd")
     # Figure 2's caption promises no count it may not show (the figure says it where it applies)
     response_caps = [
-        c for doc in ("report", "supplement") for c in captions(document=doc)["fig-cap"] if c.startswith("CR and")
+        c
+        for doc in ("report", "supplement")
+        for c in captions(document=doc)["fig-cap"]
+        if c.startswith("Response rates at day 30")
     ]
     assert len(response_caps) == 2
     for cap in response_caps:
@@ -207,7 +210,8 @@ def test_the_count_says_omnibus_tests_and_pairwise_cis_excluding_1_are_named(tex
     for name in ("_abstract.qmd", "_discussion.qmd"):
         section = source_text(SECTIONS / name)
         assert "comparisons of response or survival between toxicity groups" not in section
-        assert "omnibus tests of response or survival across toxicity groups" in section
+        # "tests", not "omnibus tests": 12 of the 30 compare two groups (review 29)
+        assert "omnibus" not in section and "tests of response or survival across toxicity groups" in section
     assert "text.pairwise_beyond_null" in source_text(SECTIONS / "_discussion.qmd")
 
 

@@ -208,7 +208,7 @@ product: {target: CD19, costimulatory_domain: CD28, lymphodepletion: fludarabine
     assert "Zoë Q^1^\\*" in byline and "R \\*O\\*^1,2^" in byline  # a name is never read as Markdown
     assert "^2^ Unit B" in byline and "Corresponding author: [zq\\@example\\.org](mailto:zq@example.org)" in byline
     assert settings.product_sentence() == (
-        "Patients received autologous CD19-directed CAR-T cells "
+        "Patients received CD19-directed CAR-T cells "
         "(CD28 co-stimulation) after fludarabine–cyclophosphamide lymphodepletion."
     )
     assert (
@@ -226,9 +226,9 @@ product: {target: CD19, costimulatory_domain: CD28, lymphodepletion: fludarabine
         )
     )
     assert two.product_sentence() == (
-        "Patients received one of 2 products: autologous CD19-directed CAR-T cells (tisagenlecleucel) "
-        "(4\\-1BB co-stimulation); or autologous CD19-directed CAR-T cells (brexucabtagene autoleucel) "
-        "(CD28 co-stimulation)."
+        "Patients received one of 2 products: CD19-directed CAR-T cells (tisagenlecleucel; "
+        "4\\-1BB co-stimulation); or CD19-directed CAR-T cells (brexucabtagene autoleucel; "
+        "CD28 co-stimulation)."
     )
     assert format_date(dt.date(2026, 11, 27)) == "27 November 2026"
 
@@ -339,7 +339,7 @@ def _users_study(directory: Path) -> dict:
 USERS_DECLARATIONS = {
     "design": "retrospective cohort study",
     "registry": "the CAR-T registry of our two hospitals",
-    "setting": "two university hospitals",
+    "setting": "university hospitals",
     "region": "Example Country",
     "eligibility": "Every patient infused with CD19 CAR-T cells was eligible.",
     "relapse": "Relapse was the reappearance of blasts after CR.",

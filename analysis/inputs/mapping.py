@@ -59,6 +59,7 @@ import yaml
 
 from analysis.inputs import redcap, yamlstrict
 from analysis.inputs.readers import normal_name
+from analysis.inputs.usertext import TEMPLATE_AFFILIATION, TEMPLATE_AUTHOR, TEMPLATE_TITLE
 from analysis.inputs.xlsx import check_archive
 from analysis.registry.concepts import ENDPOINTS, OPTIONS, VARIABLES
 from analysis.registry.contract import (
@@ -2246,7 +2247,7 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         "declarations:",
         '  # design: "retrospective multicenter cohort study"',
         '  # registry: "the CAR-T registry of ..."',
-        '  # setting: "two university hospitals"',
+        '  # setting: "university hospitals"  # The <n> participating centers were <setting> in <region>.',
         # the region and the screening: printed by the B-ALL documents only (refused for LBCL/MM)
         *(['  # region: "the country or region of the centers"'] if proposal.disease.key == "b-all" else []),
         '  # eligibility: "Consecutive patients ... were eligible; ... were excluded."',
@@ -2272,10 +2273,9 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
 
 
 #: The title and author a proposed study file starts with: visible placeholders in the documents
-#: (review 28: "CAR-T cell therapy cohort report" and "Your Name" printed as if they were real).
-MAP_TITLE = "[to be completed: the study's title (study file: title)]"
-MAP_AUTHOR = "[to be completed: the authors (study file: authors)]"
-MAP_AFFILIATION = "[to be completed: the affiliation (study file: authors)]"
+#: (review 28: "CAR-T cell therapy cohort report" and "Your Name" printed as if they were real);
+#: defined with the study file, which turns the older template's values into them (review 29).
+MAP_TITLE, MAP_AUTHOR, MAP_AFFILIATION = TEMPLATE_TITLE, TEMPLATE_AUTHOR, TEMPLATE_AFFILIATION
 
 
 #: The ``screening:`` block of a proposed B-ALL study file.

@@ -45,6 +45,7 @@ from analysis.inputs.paths import check_regular, control_character, resolve_path
 from analysis.inputs.readers import ColumnMapping, is_marker_line, value_key
 from analysis.inputs.redcap import Layout
 from analysis.inputs.screening import Exclusion
+from analysis.inputs.usertext import TEMPLATE_AFFILIATION, TEMPLATE_AUTHOR, TEMPLATE_TITLE
 from analysis.registry.concepts import OPTIONS
 from analysis.registry.contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
 from analysis.registry.diseases import DEFAULT_DISEASE
@@ -64,6 +65,24 @@ DEMO_TITLE = "Cytokine release syndrome, ICANS and the efficacy of anti-CD19 CAR
 DEMO_SUBTITLE = "A worked example on the bundled synthetic cohort"
 DEFAULT_TITLE = "Toxicity and efficacy of CAR-T cell therapy: a cohort report"
 DEMO_AUTHOR = "The cartox team"
+
+#: The values the older template proposed instead (review 29: a study file written before the
+#: placeholders printed "CAR-T cell therapy cohort report" and "Your Name" as if they were real):
+#: read as the placeholders, so that they are listed too.
+OLD_TEMPLATE_VALUES = {
+    "CAR-T cell therapy cohort report": TEMPLATE_TITLE,
+    "Your Name": TEMPLATE_AUTHOR,
+    "Your institution": TEMPLATE_AFFILIATION,
+}
+
+
+def _unedited(value):
+    """A title, name or affiliation (or list of them) with the older template's values read as
+    the placeholders they stand for."""
+    if isinstance(value, list):
+        return [_unedited(v) for v in value]
+    return OLD_TEMPLATE_VALUES.get(value.strip(), value) if isinstance(value, str) else value
+
 
 #: The product of the publication the demo is calibrated to (the demo's Methods).
 DEMO_PRODUCT_KEYS = dict(
@@ -263,9 +282,9 @@ class Declarations(_Model):
     ``setting`` and the ethics committee and approval number are phrases placed in a
     sentence; the others are sentences of the team's own."""
 
-    design: str | None = None  # "retrospective multicentre cohort study"
+    design: str | None = None  # "retrospective multicenter cohort study"
     registry: str | None = None  # "the Example CAR-T registry" (where the data come from)
-    setting: str | None = None  # "two university hospitals"
+    setting: str | None = None  # "university hospitals" (after "The 2 participating centers were")
     region: str | None = None  # "Germany", "the north of England": where the centers are
     eligibility: str | None = None  # sentences: inclusion and exclusion criteria
     relapse: str | None = None  # sentence: how relapse after CR was defined
@@ -842,13 +861,13 @@ def metadata_yaml(meta: dict) -> str:
 
 
 def _product_phrase(p: Product) -> str:
-    """'autologous CD19-directed CAR-T cells (tisagenlecleucel) (4-1BB co-stimulation, lentiviral
+    """'CD19-directed CAR-T cells (tisagenlecleucel; 4-1BB co-stimulation, lentiviral
     transduction) after fludarabine–cyclophosphamide lymphodepletion' (Markdown, each field
-    escaped as text); a key left out is left out."""
+    escaped as text): one parenthesis for the name and the construct; a key left out is left
+    out, and nothing is said that no key states (no "autologous": the study file has no key
+    for the cells' source)."""
     styled = usertext.styled
-    cells = f"autologous {styled(p.target)}-directed CAR-T cells" if p.target else "CAR-T cells"
-    if p.name:
-        cells += f" ({styled(p.name)})"
+    cells = f"{styled(p.target)}-directed CAR-T cells" if p.target else "CAR-T cells"
     details = [
         d
         for d in (
@@ -857,8 +876,9 @@ def _product_phrase(p: Product) -> str:
         )
         if d
     ]
-    if details:
-        cells += f" ({', '.join(details)})"
+    inside = "; ".join(x for x in (styled(p.name) if p.name else "", ", ".join(details)) if x)
+    if inside:
+        cells += f" ({inside})"
     if p.lymphodepletion:
         cells += f" after {styled(p.lymphodepletion)} lymphodepletion"
     return cells
@@ -997,8 +1017,11 @@ def resolve_study(
             title, product = profile.demo.title, Product(**dict(profile.demo.product))
             declarations = demo_declarations(profile)
     else:
-        title = m.title or DEFAULT_TITLE
-        subtitle, authors = m.subtitle, tuple(m.authors)
+        title = _unedited(m.title) or DEFAULT_TITLE
+        subtitle = m.subtitle
+        authors = tuple(
+            a.model_copy(update=dict(name=_unedited(a.name), affiliation=_unedited(a.affiliation))) for a in m.authors
+        )
         product = tuple(m.product) if isinstance(m.product, list) else m.product
         declarations, screening = m.declarations, m.screening
     report_date = m.date if isinstance(m.date, dt.date) else today  # None or "today": today

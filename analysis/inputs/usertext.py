@@ -43,6 +43,12 @@ import string
 import unicodedata
 from urllib.parse import quote
 
+#: The title, author and affiliation a proposed study file starts with (``map``): visible
+#: placeholders, listed at the end of the render until the team writes its own.
+TEMPLATE_TITLE = "[to be completed: the study's title (study file: title)]"
+TEMPLATE_AUTHOR = "[to be completed: the authors (study file: authors)]"
+TEMPLATE_AFFILIATION = "[to be completed: the affiliation (study file: authors)]"
+
 #: ASCII punctuation: each has a meaning somewhere in Pandoc's or Quarto's Markdown (``<``
 #: raw HTML, ``@`` citations, ``!``/``[`` images and links, ``$`` math, backticks raw
 #: code/Typst/LaTeX, ``{``/``}`` attributes and shortcodes, ``#`` headings, ``|`` tables,

@@ -122,6 +122,17 @@ TREND_SCORES: dict[str, dict[str, int]] = {
     "severity": {"none": 0, "other": 1, "severe": 2},
 }
 
+
+def display_order(grouping: str | None, keys) -> list[int]:
+    """The positions of ``keys`` (a grouping's level keys, as a result holds them) in the order a
+    display shows them: by the trend score of an ordered grouping (none < grade 1–2 < grade ≥3;
+    no CRS or ICANS < others (grade 1–2) < grade ≥3 CRS or severe ICANS: review 29, the severity
+    legends listed grade ≥3 before grade 1–2), else as the grouping defines them."""
+    keys = list(keys)
+    scores = TREND_SCORES.get(grouping or "", {})
+    return sorted(range(len(keys)), key=lambda i: (scores.get(keys[i], i), i))
+
+
 #: The three groupings of Table 1, in display order.
 TABLE1_GROUPINGS = ("crs", "icans", "concurrent")
 

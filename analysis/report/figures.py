@@ -41,7 +41,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MultipleL
 from analysis.estimators.comparisons import Comparison, ResponseComparison
 from analysis.estimators.survival import SurvivalComparison
 from analysis.registry.concepts import ENDPOINTS, RESPONSES, TESTS
-from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS
+from analysis.registry.groups import DAYS_PER_MONTH, GROUPINGS, display_order
 from analysis.report.formatting import fmt_count, fmt_p, fmt_tick
 
 if TYPE_CHECKING:
@@ -172,6 +172,13 @@ def _level_position(grouping: str | None, key: str, fallback: int) -> int:
     return fallback
 
 
+def _in_display_order(grouping: str | None, levels) -> list[tuple[int, Any]]:
+    """(position in the result, level) in the order every display shows a grouping's levels
+    (:func:`analysis.registry.groups.display_order`)."""
+    levels = list(levels)
+    return [(i, levels[i]) for i in display_order(grouping, [lv.key for lv in levels])]
+
+
 def _new_figure(size: tuple[float, float] = PANEL_SIZE) -> Figure:
     with mpl.rc_context(STYLE):
         return Figure(figsize=size)
@@ -228,7 +235,8 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None)
     grouping = cr.grouping
     responses = (cr,) if mrd is None else (cr, mrd)
     n_levels = len(cr.levels)
-    labels = [level_label(grouping, lv.key, lv.label) for lv in cr.levels]
+    order = display_order(grouping, [lv.key for lv in cr.levels])  # one order of the levels in every display
+    labels = [level_label(grouping, cr.levels[j].key, cr.levels[j].label) for j in order]
     legend_rows = _legend_rows(labels)
 
     width, height = PANEL_SIZE
@@ -250,7 +258,7 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None)
     count_ticks = []
     for g, comparison in enumerate(responses):
         tops = []
-        for i, level in enumerate(comparison.levels):
+        for i, level in enumerate(comparison.levels[j] for j in order):
             x = g + (i - (n_levels - 1) / 2) * bar_width
             color = group_color(grouping, level.key, _level_position(grouping, level.key, i))
             count_ticks.append(x)
@@ -279,6 +287,7 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None)
             g + group_width / 2 - bar_width * 0.1,
             comparison.result.p,
             comparison.result.reason,
+            comparison.result.test,
         )
 
     ax.set_xlim(x_low, x_high)
@@ -316,7 +325,7 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None)
             )
     handles = [
         Patch(facecolor=group_color(grouping, lv.key, _level_position(grouping, lv.key, i)), edgecolor="none")
-        for i, lv in enumerate(cr.levels)
+        for i, lv in enumerate(cr.levels[j] for j in order)
     ]
     _top_legend(fig, ax, handles, labels, legend_rows)
     return fig
@@ -354,11 +363,13 @@ def _count_layout(counts: list[tuple[int, int]], slot_pt: float) -> tuple[list[s
     return [f"{fmt_count(e)}/{fmt_count(n)}" for e, n in counts], COUNT_FONT_MIN + 0.5, 90.0
 
 
-def _p_bracket(ax, x0: float, x1: float, p, reason) -> None:
+def _p_bracket(ax, x0: float, x1: float, p, reason, test: str | None = None) -> None:
+    """A bracket over a response's bars with its p, named by its test ("Fisher's exact p =
+    0.342": review 29, the caption could not say which test gave which p)."""
     y = 106
     ax.plot([x0, x0, x1, x1], [y - 2.5, y, y, y - 2.5], color="black", lw=0.7, clip_on=False)
-    text = fmt_p(p) if p is not None else "p not estimable"
-    ax.text((x0 + x1) / 2, y + 1.5, text, ha="center", va="bottom", fontsize=8)
+    text = f"{_test_name(test)} {fmt_p(p)}".strip() if p is not None else "p not estimable"
+    ax.text((x0 + x1) / 2, y + 1.5, text, ha="center", va="bottom", fontsize=7.5)
 
 
 # --------------------------------------------------------------------------- Figures 2 and 3
@@ -409,7 +420,7 @@ def km_plot(
     endpoint = ENDPOINTS.get(comparison.endpoint, ENDPOINTS["os"])
     ylabel, xlabel = ylabel or endpoint.survival_axis, xlabel or endpoint.time_axis
     grouping = comparison.grouping
-    shown = [(i, lv) for i, lv in enumerate(comparison.levels) if lv.n > 0]
+    shown = [(i, lv) for i, lv in _in_display_order(grouping, comparison.levels) if lv.n > 0]
     labels = [level_label(grouping, lv.key, lv.label) for _, lv in shown]
     colors = [group_color(grouping, lv.key, _level_position(grouping, lv.key, i)) for i, lv in shown]
     legend_rows = _legend_rows(labels) if len(shown) > 1 else 0
@@ -618,7 +629,7 @@ def peak_strip(comparison: Comparison, values: pd.DataFrame, same_as: str | None
     colors of meaning, and says so under its p-value.
     """
     grouping = comparison.grouping
-    shown = [(i, lv) for i, lv in enumerate(comparison.levels) if lv.n > 0]
+    shown = [(i, lv) for i, lv in _in_display_order(grouping, comparison.levels) if lv.n > 0]
     width, height = PANEL_SIZE
     left, right, top = 0.7, 0.1, 0.1
     slot_pt = (width - left - right) * 72 / max(len(shown), 1)
@@ -778,6 +789,7 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
     line crosses the break and the loss of CAR-T cells stays visible.
     """
     keys = list(GROUPINGS[grouping].keys) if grouping in GROUPINGS else list(pd.unique(profile["level"]))
+    keys = [keys[i] for i in display_order(grouping, keys)]
     present = [k for k in keys if (profile["level"].astype(str) == k).any()]
     if not present:
         return _not_estimable_panel("No kinetics sample falls in a visit window.")
@@ -1090,7 +1102,7 @@ def cif_plot(result, cause: str) -> Figure:
     """
     comparison = result.causes[cause]
     grouping = result.grouping
-    shown = [(i, lv) for i, lv in enumerate(comparison.levels) if lv.n > 0]
+    shown = [(i, lv) for i, lv in _in_display_order(grouping, comparison.levels) if lv.n > 0]
     if not shown:
         return _not_estimable_panel(f"{comparison.label}: not estimable (no patient in CR)")
     labels = [level_label(grouping, lv.key, lv.label) for _, lv in shown]

@@ -352,12 +352,16 @@ def fmt_months(x, missing: str = NOT_ESTIMABLE) -> str:
     return f"{_fixed(x, 1)} months"
 
 
-def and_list(items) -> str:
-    """'a', 'a and b', 'a, b and c' (no serial comma, as the manuscript writes lists)."""
-    items = list(items)
+def and_list(items, last: str = "and", separator: str = ", ") -> str:
+    """One list-joining rule for every list of the prose (US style, with the serial comma):
+    'a', 'a and b', 'a, b, and c'; ``last="or"``: 'a, b, or c'. Items that hold commas
+    themselves are joined with ``separator="; "``: 'a, x; b; and c'."""
+    items = [str(x) for x in items]
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    if len(items) == 2:
+        return f"{items[0]} {last} {items[1]}"
+    return separator.join(items[:-1]) + f"{separator.rstrip()} {last} " + items[-1]
 
 
 _ONES = (

@@ -51,10 +51,10 @@ from analysis.report.formatting import (
     fmt_ci,
     fmt_count,
     fmt_count_pct,
-    fmt_date,
     fmt_hr,
     fmt_hr_ci,
     fmt_median_range,
+    fmt_month,
     fmt_number,
     fmt_p,
     fmt_p_bare,
@@ -537,6 +537,7 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
     spec = _Spec(columns, headers, ["", *headers[1:]], widths)
     notes: list[str] = []
     ph_notes: list[str] = []
+    ph_untested: list[str | None] = []  # why each model's test is missing (None: tested)
     firth_notes: list[str] = []
     epv_notes: list[str] = []
     missing_notes: list[str] = []
@@ -570,6 +571,7 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
                 "p: penalized likelihood-ratio test (group row: joint test)"
             )
         ph_notes.append(f"{title} {fmt_p(result.ph_test_global_p, result.ph_test_reason or result.reason)}")
+        ph_untested.append(None if result.ph_test_global_p is not None else result.ph_test_reason or result.reason)
         epv = result.events_per_variable
         if epv is not None:
             low = (
@@ -610,7 +612,12 @@ def table2(cox: Mapping[str, CoxResult], e_values: Mapping[tuple[str, ...], EVal
         spec.footnotes.append((None, "Patients left out for a missing covariate value: " + "; ".join(missing_notes)))
     for note in firth_notes:
         spec.footnotes.append((None, note))
-    if ph_notes:
+    if ph_notes and len(ph_notes) > 1 and None not in ph_untested and len(set(ph_untested)) == 1:
+        # one reason for every model: said once, not once per model (review 29, Table S11)
+        spec.footnotes.append(
+            (None, f"Proportional-hazards assumption: not tested in any of these models ({ph_untested[0]}).")
+        )
+    elif ph_notes:
         spec.footnotes.append(
             (None, "Proportional-hazards assumption (Schoenfeld residuals, global test): " + "; ".join(ph_notes))
         )
@@ -1052,7 +1059,7 @@ def data_summary(results) -> Table:
         ("Patients", _value(c["n_patients"])),
         ("Centers", _value(c["n_centers"])),
         ("Years of infusion", f"{c['first_infusion_year']}–{c['last_infusion_year']}"),
-        ("Data cut-off", fmt_date(results.cutoff)),
+        ("Data cut-off", fmt_month(results.cutoff)),  # month and year, as the README promises
         ("Deaths", _value(c["n_deaths"])),
         ("Patients in CR at day 30", _value(c["n_cr"])),
         ("Relapses or deaths after CR", _value(c["n_lfs_events"])),
@@ -1504,16 +1511,17 @@ def pvalue_table(table: PValueTable, ref: Callable[[str], str] | None = None) ->
                     fmt_p_bare(row.p_bh, alpha=table.alpha),
                 )
     repeated = (
-        f" {fmt_count(table.n_repeated)} rows repeat a test of another row (same patients, same risk sets or "
-        "groups): each is counted and adjusted once, with its twin, and carries the twin's adjusted values."
+        f" Rows that repeat a test of another row ({fmt_count(table.n_repeated)}; same patients, same risk sets "
+        "or groups) are counted and adjusted once, with their twin, and carry the twin's adjusted values."
         if table.n_repeated
         else ""
     )
     spec.footnotes.append(
         (
             None,
-            f"{fmt_count(table.n)} distinct p-values in {len(table.families)} families (number of distinct "
-            "p-values in parentheses). Holm: Holm's step-down adjustment (family-wise error rate); BH: "
+            f"The table lists {fmt_count(table.n)} distinct p-values in {len(table.families)} families "
+            "(number of distinct p-values in parentheses). Holm: Holm's step-down adjustment "
+            "(family-wise error rate); BH: "
             "Benjamini–Hochberg (false discovery rate); both within the family, as R's "
             "p.adjust. The model checks (proportional hazards, linearity) are a family of their own, not "
             "adjusted with the estimates they check." + repeated,

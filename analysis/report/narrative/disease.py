@@ -34,6 +34,7 @@ from analysis.report.formatting import (
     and_list,
     fmt_count,
     fmt_count_noun,
+    fmt_month,
     fmt_months,
     fmt_n_of,
     fmt_number,
@@ -208,7 +209,8 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
 
     @property
     def cutoff(self) -> str:
-        return f"{self.results.cutoff.day} {self.results.cutoff.strftime('%B %Y')}"
+        """The month of the data cut-off: 'March 2023' (month and year, never a day)."""
+        return fmt_month(self.results.cutoff)
 
     def introduction(self, key: str) -> str:
         """A sentence of the profile's Introduction, with its citations (without its full stop)."""
@@ -302,7 +304,7 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
         CRS; difference 11.6 percentage points (95% CI −10.6 to 47.6), Fisher's exact p = 0.605'."""
         r = self.results.rates[(responder, assessment or self.profile.primary_assessment, by)]
         parts = [f"{fmt_n_of(g.events, g.n)} {among(g.label)}" for g in r.groups]
-        text = ", ".join(parts[:-1]) + " and " + parts[-1]
+        text = and_list(parts)
         d = r.difference
         if d is not None and d.difference is not None and d.ci_low is not None and d.ci_high is not None:
             text += (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from analysis.registry.concepts import KINETIC_METRICS, NO_KINETICS_REASON
 from analysis.registry.groups import GROUPINGS
-from analysis.report.formatting import NOT_ESTIMABLE, fmt_count, fmt_median_range, fmt_n_of, fmt_number
+from analysis.report.formatting import NOT_ESTIMABLE, and_list, fmt_count, fmt_median_range, fmt_n_of, fmt_number
 from analysis.report.narrative.parts import (
     TestSet,
     _entry,
@@ -18,7 +18,7 @@ from analysis.report.narrative.verdicts import Verdicts
 
 
 def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return and_list(items)
 
 
 class Kinetics(Verdicts):

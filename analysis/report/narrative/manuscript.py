@@ -94,6 +94,8 @@ class Manuscript(Part):
             "caveats": bool(getattr(self, "caveats_any", False)),
             # the analysis plan: ASTCT grading is cited (another system is named)
             "astct": getattr(self, "grading_is_astct", True),
+            # an adjusted HR of the exposure excludes 1: the Interpretation states its direction
+            "adjusted_direction": bool(getattr(self, "adjusted_beyond_null_any", False)),
         }
 
     @cached_property

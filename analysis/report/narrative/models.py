@@ -63,6 +63,25 @@ class EventsPerCoefficient:
         epv = fmt_number(cox.events_per_variable, decimals=1)
         return f"{epv} ({fmt_count(cox.events)} events, {cox.n_coefficients} coefficients)"
 
+    def epv_sentence(self, endpoint: str, model=None) -> str:
+        """One sentence per model (review 29: one muddled sentence for three): 'The LFS model had
+        11.5 events per coefficient (69 events, 6 coefficients).'; below :data:`EPV_RULE`: 'The OS
+        model had 9.2 events per coefficient (55 events, 6 coefficients), fewer than 10: its
+        estimates may be biased away from 1 and their confidence intervals unreliable, so they
+        should be read as exploratory.'"""
+        cox = self._cox(endpoint, model)  # type: ignore[attr-defined]
+        name = f"The {_abbreviation(endpoint)} model"
+        if cox.events_per_variable is None:
+            return f"{name} had no coefficient to count events for."
+        epv = fmt_number(cox.events_per_variable, decimals=1)
+        counts = f"({fmt_count(cox.events)} events, {cox.n_coefficients} coefficients)"
+        if cox.events_per_variable >= EPV_RULE:
+            return f"{name} had {epv} events per coefficient {counts}."
+        return (
+            f"{name} had {epv} events per coefficient {counts}, fewer than {EPV_RULE}: its estimates may be "
+            "biased away from 1 and their confidence intervals unreliable, so they should be read as exploratory."
+        )
+
     @property
     def epv_rule(self) -> str:
         """'10': events per coefficient below which the report warns."""
@@ -161,6 +180,49 @@ class Models(EventsPerCoefficient, Survival, Plan):
         return and_list(
             f"{fmt_count(n)} {'patient' if n == 1 else 'patients'} for {ENDPOINTS[e].abbreviation}" for e, n in items
         )
+
+    # --- the direction of the adjusted association (the Interpretation) -------------------
+    def _adjusted_beyond_null(self) -> list[tuple[str, list]]:
+        """(endpoint, exposure terms whose 95% CI excludes 1) of each main multivariable model
+        with at least one such term, in model order."""
+        found = []
+        for endpoint, cox in self.results.cox.items():
+            terms = [
+                t
+                for t in cox.exposure_terms
+                if t.hr is not None
+                and t.ci_low is not None
+                and t.ci_high is not None
+                and (t.ci_low > 1 or t.ci_high < 1)
+            ]
+            if terms:
+                found.append((endpoint, terms))
+        return found
+
+    @property
+    def adjusted_beyond_null_any(self) -> bool:
+        """Whether an exposure term of a main multivariable model has a 95% CI that excludes 1."""
+        return bool(self._adjusted_beyond_null())
+
+    @property
+    def adjusted_lower(self) -> bool | None:
+        """Whether every adjusted HR of the exposure whose CI excludes 1 is below 1 (toxicity with
+        lower hazards): True; every one above 1: False; some each way, or none: None."""
+        sides = {t.hr < 1 for _, terms in self._adjusted_beyond_null() for t in terms}
+        return next(iter(sides)) if len(sides) == 1 else None
+
+    @property
+    def adjusted_beyond_null_count(self) -> str:
+        """How many of the main models' exposure HRs have a 95% CI that excludes 1, of how many:
+        '4 of 6'."""
+        n = sum(len(c.exposure_terms) for c in self.results.cox.values())
+        return f"{fmt_count(sum(len(t) for _, t in self._adjusted_beyond_null()))} of {fmt_count(n)}"
+
+    @property
+    def adjusted_beyond_null_models(self) -> str:
+        """The models with such an HR: 'the OS, LFS, and EFS models', 'the LFS model'."""
+        names = [_abbreviation(e) for e, _ in self._adjusted_beyond_null()]
+        return f"the {and_list(names)} model{'s' if len(names) > 1 else ''}"
 
     # --- the abstract's headline ----------------------------------------------------------
     @property

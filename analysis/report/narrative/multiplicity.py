@@ -80,6 +80,12 @@ class Multiplicity(Part):
         attribute = {None: "n_significant", "holm": "n_holm", "bh": "n_bh"}[adjustment]
         return f"{fmt_count(sum(getattr(f, attribute) for f in families))}"
 
+    def significant_words(self, adjustment: str | None = None, family: str | None = None) -> str:
+        """:meth:`significant_count` for a clause after a spelled-out count: 'none' instead of
+        '0' ("Seven of 30 tests ..., none after Holm's adjustment"), else the number."""
+        n = self.significant_count(adjustment, family)
+        return "none" if n == "0" else n
+
     def _e_value(self, endpoint: str, term: str):
         key = ("cox", endpoint, term)
         if key not in self.results.e_values:

@@ -19,6 +19,7 @@ from analysis.report.formatting import (
     fmt_ratio_ci,
     fmt_signed,
     is_missing,
+    number_words,
     sentence_start,
 )
 from analysis.report.results import Results
@@ -55,6 +56,10 @@ class TestSet:
     #: comparisons left out of ``n`` because they repeat another's test (the same patients in
     #: the same groups: concurrent CRS and ICANS is ICANS when everyone had CRS)
     n_repeats: int = 0
+    #: The significant tests with the test that gave each p: 'LFS by CRS (log-rank p = 0.007)'.
+    significant_named: tuple[str, ...] = ()
+    #: The tests that ran and were not significant, likewise named.
+    not_significant_named: tuple[str, ...] = ()
 
     __test__ = False  # not a pytest class
 
@@ -82,8 +87,8 @@ class TestSet:
 
     @property
     def listed(self) -> str:
-        """'CR by CRS, OS by concurrent CRS and ICANS' ('' when none is significant)."""
-        return ", ".join(self.significant)
+        """'CR by CRS and OS by concurrent CRS and ICANS' ('' when none is significant)."""
+        return and_list(self.significant)
 
     @property
     def listed_short(self) -> str:
@@ -103,13 +108,34 @@ class TestSet:
 
     @property
     def listed_p(self) -> str:
-        """'CR by tocilizumab (p = 0.010), OS by steroids (p = 0.031)'."""
-        return ", ".join(self.significant_p)
+        """'CR by tocilizumab (p = 0.010) and OS by steroids (p = 0.031)'."""
+        return and_list(self.significant_p)
+
+    @property
+    def listed_named(self) -> str:
+        """'LFS by CRS (log-rank p = 0.007) and peak expansion by CRS (Mann–Whitney p = 0.015)'."""
+        return and_list(self.significant_named)
+
+    @property
+    def not_significant_listed(self) -> str:
+        """The tests that ran and were not significant, each with its test and p ('' when none)."""
+        return and_list(self.not_significant_named)
+
+    @property
+    def n_spelled(self) -> str:
+        """How many tests the family has, in words: 'four'."""
+        return number_words(self.n)
+
+    @property
+    def others_clause(self) -> str:
+        """'; peak expansion by ICANS (Mann–Whitney p = 0.737) did not' after a sentence listing
+        the significant ones ('' when every test that ran was significant)."""
+        return f"; {self.not_significant_listed} did not" if self.not_significant_named else ""
 
     @property
     def groupings(self) -> str:
-        """'CRS, CRS/ICANS severity': the groupings with a significant test."""
-        return ", ".join(self.significant_groupings)
+        """'CRS and CRS/ICANS severity': the groupings with a significant test."""
+        return and_list(self.significant_groupings)
 
     @property
     def untested_reasons(self) -> str:

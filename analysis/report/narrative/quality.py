@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from analysis.inputs import usertext
 from analysis.registry.concepts import RESPONSE_RULE, RESPONSES, VARIABLES, covariate_phrase
-from analysis.report.formatting import fmt_count, fmt_months, fmt_n_of
+from analysis.report.formatting import and_list, fmt_count, fmt_months, fmt_n_of
 from analysis.report.narrative.counts import Counts
 
 #: How prose names an optional contract column that is not a Table 1 variable.
@@ -47,7 +47,7 @@ class Quality(Counts):
         names = [
             VARIABLES[c].phrase if c in VARIABLES else _COLUMN_PHRASES.get(c, c) for c in self.results.not_collected
         ]
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else ""
+        return and_list(names)
 
     @property
     def not_collected_left_out(self) -> str:
@@ -62,9 +62,7 @@ class Quality(Counts):
             else _COLUMN_PHRASES.get(c, c)
             for c in self.results.not_collected
         ]
-        if len(parts) <= 2:
-            return " and ".join(parts)
-        return "; ".join(parts[:-1]) + "; and " + parts[-1]  # the parts hold commas
+        return and_list(parts, separator="; ")  # the parts hold commas
 
     @property
     def mrd_collected(self) -> bool:
@@ -176,13 +174,23 @@ class Quality(Counts):
     @property
     def warnings_listed(self) -> str:
         """The plausibility warnings, counted: 'primary refractory disease with relapses
-        recorded (12 patients), no prior line of therapy (3)'."""
+        recorded (12 patients) and no prior line of therapy (3 patients)'."""
         q = self.results.data_quality
         if q is None:
             return ""
-        return ", ".join(
+        return and_list(
             f"{phrase} ({fmt_count(n)} {_plural(n, 'patient', 'patients')})" for phrase, n in q.warnings.items()
         )
+
+    @property
+    def warnings_top(self) -> str:
+        """The plausibility warning raised for the most patients: 'primary refractory disease with
+        relapses recorded (12 patients)' ('' without warnings)."""
+        q = self.results.data_quality
+        if q is None or not q.warnings:
+            return ""
+        phrase, n = max(q.warnings.items(), key=lambda item: item[1])
+        return f"{phrase} ({fmt_count(n)} {_plural(n, 'patient', 'patients')})"
 
     @property
     def warnings_count(self) -> str:

@@ -7,6 +7,7 @@ from analysis.registry.concepts import ENDPOINTS
 from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
+    and_list,
     fmt_count,
     fmt_hr,
     fmt_months,
@@ -110,7 +111,7 @@ class Survival(Verdicts):
         not_significant = [name for name, p in zip(named, ps) if p is not None and p >= self.alpha]
 
         def either(names: list[str], last: str) -> str:
-            return ", ".join(names[:-1]) + f" {last} {names[-1]}" if len(names) > 1 else names[0]
+            return and_list(names, last)
 
         if not significant:
             return f"showed no statistically significant association with {either(named, 'or')}"
@@ -170,7 +171,7 @@ class Survival(Verdicts):
                 if hr.ci_low > 1 or hr.ci_high < 1:
                     abbreviation = ENDPOINTS[endpoint].abbreviation if endpoint in ENDPOINTS else endpoint.upper()
                     found.append(
-                        f"{hr.label} against {in_sentence(g.label(uc.reference))}, "
+                        f"{in_sentence(hr.label)} against {in_sentence(g.label(uc.reference))}, "
                         f"{_ratio('HR', hr.hr, hr.ci_low, hr.ci_high)} for {abbreviation}"
                     )
         return n, found
@@ -181,8 +182,20 @@ class Survival(Verdicts):
 
     @property
     def pairwise_beyond_null(self) -> str:
-        """The pairwise hazard ratios whose 95% CI excludes 1 ('' when none), joined by '; '."""
-        return "; ".join(self._pairwise_beyond_null()[1])
+        """The pairwise hazard ratios whose 95% CI excludes 1 ('' when none), joined by '; '
+        (each holds commas) with 'and' before the last."""
+        return and_list(self._pairwise_beyond_null()[1], separator="; ")
+
+    @property
+    def pairwise_beyond_null_n(self) -> str:
+        """How many pairwise hazard ratios have a 95% CI that excludes 1: '8'."""
+        return fmt_count(len(self._pairwise_beyond_null()[1]))
+
+    @property
+    def pairwise_beyond_null_several(self) -> bool:
+        """Whether more than one pairwise hazard ratio has a 95% CI that excludes 1 (the
+        sentence's number: 'these are exploratory findings' or 'an exploratory finding')."""
+        return len(self._pairwise_beyond_null()[1]) > 1
 
     @property
     def pairwise_n(self) -> str:
@@ -222,7 +235,7 @@ class Survival(Verdicts):
             for e, label, p in self._ph_terms()
             if p < self.alpha
         ]
-        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1] if parts else ""
+        return and_list(parts)
 
     @property
     def ph_terms_expected(self) -> str:

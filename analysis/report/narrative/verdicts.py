@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from analysis.estimators.competing import CAUSES
 from analysis.estimators.landmark import LANDMARK_ENDPOINTS
@@ -15,6 +15,7 @@ from analysis.registry.concepts import (
     KINETIC_METRICS,
     NO_KINETICS_REASON,
     RESPONSES,
+    TESTS,
     VARIABLES,
     outcome_phrase,
     reported_responses,
@@ -156,6 +157,40 @@ class Verdicts(Part):
         p, reason = self._p(*self._locate(what, key, by, at))
         return fmt_p(p, reason, alpha=self.alpha)
 
+    #: The test of each table of :meth:`_p` that is not a :class:`TestResult` (whose ``test`` names it).
+    _TEST_OF_TABLE: ClassVar[dict[str, str]] = {
+        "survival": "log-rank",
+        "landmark": "log-rank",
+        "competing": "Gray's",
+        "time_dependent": "Mantel–Byar",
+    }
+
+    def test_name(self, what: str, key=None, *, by: str | None = None, at: str | None = None) -> str:
+        """The test behind :meth:`p`, as a sentence names it beside its p: 'log-rank',
+        'Mann–Whitney', "Fisher's exact", 'Chi-square' ('' when no test could be run)."""
+        table, key = self._locate(what, key, by, at)
+        if table in self._TEST_OF_TABLE:
+            return self._TEST_OF_TABLE[table]
+        if table in ("kinetics", "kinetics_metrics") and self.results.kinetics_reason:
+            return ""
+        r = {
+            "table1": lambda: self.results.table1[key].result,
+            "response": lambda: self.results.response[key].result,
+            "kinetics": lambda: self.results.kinetics_peak[key].result,
+            "kinetics_metrics": lambda: self.results.kinetics_metrics[key].comparison.result,
+        }[table]()
+        if r.test is None:
+            return ""
+        name = TESTS[r.test].name
+        return name[0].lower() + name[1:] if name == "Chi-square" else name
+
+    def named_p(self, what: str, key=None, *, by: str | None = None, at: str | None = None) -> str:
+        """The p-value with the test that gave it: 'log-rank p = 0.007', 'Mann–Whitney p = 0.015'
+        (review 29: a list of p-values from different tests names each test)."""
+        name = self.test_name(what, key, by=by, at=at)
+        p = self.p(what, key, by=by, at=at)
+        return f"{name} {p}" if name and p.startswith("p ") else p
+
     def significant(self, what: str, key=None, *, by: str | None = None, at: str | None = None) -> bool | None:
         """True/False at the report's alpha; None when there is no test.
         ``text.significant("os", by="crs")``, ``text.significant("relapse", by="icans")``."""
@@ -262,7 +297,7 @@ class Verdicts(Part):
             )
         if not items:
             return "none of the characteristics"
-        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+        return and_list(items, separator="; ")  # each item holds commas
 
     def _outcome_phrase(self, what: str) -> str:
         if what in CAUSES:
@@ -316,6 +351,15 @@ class Verdicts(Part):
             significant_p=tuple(
                 f"{name} ({'; '.join(x for x in (self.p(o, by=g, at=at), a) if x)})"
                 for name, a, (o, g) in zip(named, also, hits)
+            ),
+            significant_named=tuple(
+                f"{name} ({'; '.join(x for x in (self.named_p(o, by=g, at=at), a) if x)})"
+                for name, a, (o, g) in zip(named, also, hits)
+            ),
+            not_significant_named=tuple(
+                f"{self._outcome_phrase(o)} by {in_sentence(GROUPINGS[g].title)} ({self.named_p(o, by=g, at=at)})"
+                for (o, g), v in zip(keys, verdicts)
+                if v is False
             ),
             significant_groupings=tuple(dict.fromkeys(in_sentence(GROUPINGS[g].title) for _, g in hits)),
             untested=tuple(untested.items()),
