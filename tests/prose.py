@@ -258,9 +258,10 @@ def inline_value_problems(
     problems = []
     for path in document_sources(document):
         astct = getattr(namespace["text"], "grading_is_astct", True)
-        written = [
-            INLINE.findall(line) for line in _prose_lines(source_text(path, kinetics, reproduction, hsct, astct=astct))
-        ]
+        # the paragraph on the direction of the adjusted HRs, as the text flags it (review 29)
+        direction = getattr(namespace["text"], "flags", {}).get("adjusted_direction", False)
+        source = source_text(path, kinetics, reproduction, hsct, astct=astct, adjusted_direction=direction)
+        written = [INLINE.findall(line) for line in _prose_lines(source)]
         written = [expr for exprs in written for expr in exprs]
         logged = [e.expression for e in log if Path(e.file) == path.resolve()]
         if written != logged:

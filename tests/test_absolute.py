@@ -2,7 +2,10 @@
 
 R references come from ``tests/reference/r_absolute.R`` (R 4.x, survival 3.x): ``surv`` and
 ``std.err`` of ``summary(survfit(...), times = ..., extend = TRUE)`` (std.err on the survival
-scale: Greenwood), and the difference with ``sqrt(se1^2 + se2^2)`` and ``qnorm(0.975)``.
+scale: Greenwood), the difference's standard error ``sqrt(se1^2 + se2^2)``, and its 95% CI by
+Newcombe's hybrid construction with each curve's log-log interval (``mover()`` of the script:
+``L = D - sqrt((S1 - l1)^2 + (u2 - S2)^2)``, ``U = D + sqrt((u1 - S1)^2 + (S2 - l2)^2)``,
+``(l, u)`` from ``survfit(..., conf.type = "log-log")``).
 Each literal is preceded by the R call and what R printed.
 """
 
@@ -43,8 +46,16 @@ def cohort():
 # 2  crs=no   24      4 0.4183006536 0.12916155421
 # 3 crs=yes   12     44 0.6494470508 0.05683862090
 # 4 crs=yes   24     27 0.5320538015 0.06159021147
-# t=12 difference 0.0847411685 se 0.1362939432 ci -0.1823900516 0.3518723885
-# t=24 difference 0.1137531479 se 0.1430945884 ci -0.1667070918 0.3942133876
+# t=12 difference 0.0847411685 se 0.1362939432 (Wald ci -0.1823900516 0.3518723885)
+# t=24 difference 0.1137531479 se 0.1430945884 (Wald ci -0.1667070918 0.3942133876)
+# mover("OS by CRS", survfit(Surv(os_months, os_event) ~ crs, data = d, conf.type = "log-log"), ...)
+#    strata time surv std.err lower upper
+# 1  crs=no   12 0.5647058824 0.12387659237 0.2974106307 0.7639196996
+# 2  crs=no   24 0.4183006536 0.12916155421 0.1745991646 0.6471094090
+# 3 crs=yes   12 0.6494470508 0.05683862090 0.5261058896 0.7481999830
+# 4 crs=yes   24 0.5320538015 0.06159021147 0.4049282424 0.6437554577
+# t=12 difference 0.0847411685 ci -0.1495645869 0.3696953633
+# t=24 difference 0.1137531479 ci -0.1479993197 0.3818346201
 OS_BY_CRS = {
     ("no", 12.0): (9, 0.5647058824, 0.12387659237),
     ("no", 24.0): (4, 0.4183006536, 0.12916155421),
@@ -52,8 +63,8 @@ OS_BY_CRS = {
     ("yes", 24.0): (27, 0.5320538015, 0.06159021147),
 }
 OS_BY_CRS_DIFF = {
-    12.0: (0.0847411685, 0.1362939432, -0.1823900516, 0.3518723885),
-    24.0: (0.1137531479, 0.1430945884, -0.1667070918, 0.3942133876),
+    12.0: (0.0847411685, 0.1362939432, -0.1495645869, 0.3696953633),
+    24.0: (0.1137531479, 0.1430945884, -0.1479993197, 0.3818346201),
 }
 # difference("LFS by ICANS", survfit(Surv(lfs_months, lfs_event) ~ icans, data = cr), ...)
 #     strata time n.risk         surv       std.err
@@ -61,8 +72,16 @@ OS_BY_CRS_DIFF = {
 # 2  icans=no   24      7 0.1654450510 0.05188847060
 # 3 icans=yes   12      3 0.2571428571 0.12293779982
 # 4 icans=yes   24      1 0.1714285714 0.10777365332
-# t=12 difference -0.1294208177 se 0.1368481477 ci -0.3976382584 0.1387966231
-# t=24 difference 0.0059835204 se 0.1196142706 ci -0.2284561420 0.2404231828
+# t=12 difference -0.1294208177 se 0.1368481477 (Wald ci -0.3976382584 0.1387966231)
+# t=24 difference 0.0059835204 se 0.1196142706 (Wald ci -0.2284561420 0.2404231828)
+# mover("LFS by ICANS", survfit(Surv(lfs_months, lfs_event) ~ icans, data = cr, conf.type = "log-log"), ...)
+#      strata time surv std.err lower upper
+# 1  icans=no   12 0.3865636748 0.06011416551 0.26987613390 0.5017234905
+# 2  icans=no   24 0.1654450510 0.05188847060 0.07950885334 0.2784764962
+# 3 icans=yes   12 0.2571428571 0.12293779982 0.06669762723 0.5059922453
+# 4 icans=yes   24 0.1714285714 0.10777365332 0.02881793531 0.4160597985
+# t=12 difference -0.1294208177 ci -0.3519768078 0.1454282321
+# t=24 difference 0.0059835204 ci -0.1759887333 0.2652699784
 LFS_BY_ICANS = {
     ("no", 12.0): (23, 0.3865636748, 0.06011416551),
     ("no", 24.0): (7, 0.1654450510, 0.05188847060),
@@ -70,8 +89,8 @@ LFS_BY_ICANS = {
     ("yes", 24.0): (1, 0.1714285714, 0.10777365332),
 }
 LFS_BY_ICANS_DIFF = {
-    12.0: (-0.1294208177, 0.1368481477, -0.3976382584, 0.1387966231),
-    24.0: (0.0059835204, 0.1196142706, -0.2284561420, 0.2404231828),
+    12.0: (-0.1294208177, 0.1368481477, -0.3519768078, 0.1454282321),
+    24.0: (0.0059835204, 0.1196142706, -0.1759887333, 0.2652699784),
 }
 
 
@@ -108,9 +127,15 @@ def test_aml_at_three_times_and_a_curve_at_zero():
     4 x=Nonmaintained   12      8 0.5833333333 0.1423187606
     5 x=Nonmaintained   30      4 0.2916666667 0.1387151691
     6 x=Nonmaintained   50      0 0.0000000000          NaN
-    t=12 difference 0.3257575758 se 0.1666366635 ci -0.0008442833 0.6523594348
-    t=30 difference 0.3219696970 se 0.2062487009 ci -0.0822703287 0.7262097226
-    t=50 difference 0.1840909091 se NaN ci NaN NaN"""
+    t=12 difference 0.3257575758 se 0.1666366635 (Wald ci -0.0008442833 0.6523594348)
+    t=30 difference 0.3219696970 se 0.2062487009 (Wald ci -0.0822703287 0.7262097226)
+    t=50 difference 0.1840909091 se NaN ci NaN NaN
+    mover("AML", survfit(Surv(time, status) ~ x, data = aml, conf.type = "log-log"), c(12, 30), ...)
+                 strata time surv std.err lower upper
+    1    x=Maintained   12 0.9090909091 0.0866784172 0.50808020577 0.9866738227
+    3 x=Nonmaintained   12 0.5833333333 0.1423187606 0.27013892409 0.8009401923
+    t=12 difference 0.3257575758 ci -0.1304905248 0.6484181505
+    t=30 difference 0.3219696970 ci -0.1179195850 0.6337574417"""
     expected = {
         12: ((10, 0.9090909091, 0.0866784172), (8, 0.5833333333, 0.1423187606)),
         30: ((5, 0.6136363636, 0.1526323310), (4, 0.2916666667, 0.1387151691)),
@@ -124,8 +149,10 @@ def test_aml_at_three_times_and_a_curve_at_zero():
         assert a.ci_low == pytest.approx(m[1] * np.exp(-1.959963984540054 * m[2] / m[1]), abs=TOL)
     d12 = difference_of(survival_at(*_aml("Maintained"), 12), survival_at(*_aml("Nonmaintained"), 12), 12)
     assert (d12.difference, d12.se, d12.ci_low, d12.ci_high) == pytest.approx(
-        (0.3257575758, 0.1666366635, -0.0008442833, 0.6523594348), abs=TOL
+        (0.3257575758, 0.1666366635, -0.1304905248, 0.6484181505), abs=TOL
     )
+    d30 = difference_of(survival_at(*_aml("Maintained"), 30), survival_at(*_aml("Nonmaintained"), 30), 30)
+    assert (d30.ci_low, d30.ci_high) == pytest.approx((-0.1179195850, 0.6337574417), abs=TOL)
     # the nonmaintained curve reached 0 at 45 weeks: 0 at 50 (R: surv 0, std.err NaN), so the
     # difference is a number and its CI is not estimable (R: NaN), with the reason in words
     zero = survival_at(*_aml("Nonmaintained"), 50, "n", "Nonmaintained")
@@ -269,5 +296,56 @@ def test_the_results_quote_every_endpoint_at_every_plan_time(bundled_results):
         assert text.survival_at_times(endpoint).count("95% CI") == 2
     assert text.survival_at_times("os") == "63.4% (95% CI 54.0–74.4%) and 51.1% (95% CI 41.3–63.3%)"
     differences = text.differences_at("crs")
-    assert differences.startswith("+11.4 percentage points (95% CI −16.7 to 39.4) for OS")
+    assert differences.startswith("+11.4 percentage points (95% CI −14.8 to 38.2) for OS")  # Newcombe/MOVER
     assert "for LFS" in differences and differences.endswith("for EFS")
+
+
+# --------------------------------------------------------------------------- attack 29, 11
+# A 13-patient subset of the demo (OS months and events by CRS, as the library computes them):
+# the Wald interval of the 12-month difference was +31.8 (−41.1 to 104.8) points.
+SMALL_MONTHS = [5.782341, 2.464066, 13.174538, 49.708419, 14.094456, 14.324435, 22.537988, 1.182752,
+                24.542094, 12.845996, 16.854209, 16.558522, 16.657084]  # fmt: skip
+SMALL_EVENTS = [True, True, True, False, False, False, False, True, True, False, True, True, False]
+SMALL_CRS = [False, True, True, True, False, True, True, True, True, True, True, True, True]
+
+
+def test_a_difference_interval_stays_within_100_points():
+    """R (mover() of tests/reference/r_absolute.R, the same written-out construction):
+    months <- c(5.782341, 2.464066, ...); event <- c(TRUE, TRUE, ...); crs <- factor(...)
+    mover("13 patients, OS by CRS", survfit(Surv(months, event) ~ crs, conf.type = "log-log"), 12, "=yes", "=no")
+       strata time surv std.err lower upper
+    1  crs=no   12 0.5000000000 0.3535533906 0.005983087639 0.9104100848
+    2 crs=yes   12 0.8181818182 0.1162912998 0.447428614682 0.9511622286
+    t=12 difference 0.3181818182 ci -0.2348953696 0.8297837135"""
+    months, events, crs = (np.array(x) for x in (SMALL_MONTHS, SMALL_EVENTS, SMALL_CRS))
+    d = difference_of(survival_at(months[crs], events[crs], 12), survival_at(months[~crs], events[~crs], 12), 12)
+    assert (d.difference, d.ci_low, d.ci_high) == pytest.approx((0.3181818182, -0.2348953696, 0.8297837135), abs=TOL)
+    assert d.difference + 1.959963984540054 * d.se > 1  # the Wald limit it replaces: +104.8 points
+    # the bound holds whatever the curves: every pair of estimates on a grid of survivals and errors
+    rng = np.random.default_rng(29)
+    for _ in range(2000):
+        n = int(rng.integers(2, 15))
+        a = survival_at(rng.uniform(0, 30, n), rng.random(n) < 0.6, 12)
+        b = survival_at(rng.uniform(0, 30, n), rng.random(n) < 0.6, 12)
+        got = difference_of(a, b, 12)
+        if got.ci_low is not None:
+            assert -1 <= got.ci_low <= got.difference <= got.ci_high <= 1
+
+
+def test_a_group_without_an_event_is_worded_as_the_prose_words_it(cohort):
+    """Supplementary Table S5 printed '100.0 (100.0–100.0)' for a group with no event by the time
+    (a zero-width Greenwood interval); it now says what the prose says."""
+    from analysis.report import tables
+
+    s = survival_at(np.array([13.0, 20.0, 5.0]), np.array([False, True, False]), 12, "x", "X")
+    assert (s.survival, s.se) == (1.0, 0.0)
+    assert tables._survival_at_cell(s, 12.0) == "100.0 (no event by 12 months; 95% CI not estimable)"
+    # in the table: no patient with CRS dies before 12 months
+    quiet = cohort.copy()
+    early = quiet["crs_any"].astype(bool) & quiet["os_event"].astype(bool) & (quiet["os_months"] <= 12)
+    quiet.loc[early, "os_event"] = False
+    table = tables.survival_difference_table(
+        {("os", "crs"): survival_differences(quiet, "os", "crs")}, groupings=("crs",), endpoints=("os",)
+    ).markdown
+    assert "100.0 (no event by 12 months; 95% CI not estimable)" in table
+    assert "100.0 (100.0–100.0)" not in table

@@ -274,9 +274,99 @@ def test_the_rendered_count_of_comparisons_is_the_number_of_rows_of_the_rendered
     assert int(prose[0]) == int(sentence) == int(footnote[0].replace(",", "")) == len(with_p) - same > 200
     # the Mantel–Byar rows keep their heading, but it holds no distinct test: not a family of the count
     assert int(prose[1]) == int(footnote[1]) == len(headings) - 1
-    assert all(re.fullmatch(r"0\.\d{3}|&lt;0\.001|&gt;0\.99", p) for p in with_p), with_p[:5]  # a p in every such row
+    # a p in every such row; more than three decimals only where three would print a level or the
+    # wrong side of one (0.0503, 0.1002: attack 29, finding 03)
+    assert all(re.fullmatch(r"0\.\d{3}|&lt;0\.001|&gt;0\.99", p) for p in with_p if len(p) != 6), with_p[:5]
+    assert {p for p in with_p if len(p) == 6} == {"0.0503", "0.1002"}
 
 
 @pytest.mark.parametrize("adjustment", [None, "holm", "bh"])
 def test_significant_count_names_its_adjustment(bundled_results, adjustment):
     assert Narrative(bundled_results).significant_count(adjustment).isdigit()
+
+
+# --------------------------------------------------------------------------- identical splits (attack 29, 07)
+
+
+def test_a_grouping_that_splits_the_patients_alike_repeats_its_tests(all_crs_results):
+    """Every response and survival comparison by concurrent CRS and ICANS is the one by ICANS
+    (the same patients in the same groups): it names its twin and is counted and adjusted once,
+    so the family holds 20 distinct tests, 4 significant (25 and 5 before: attack 29, 07)."""
+    table = all_crs_results.pvalues
+    rows = {row.path: row for row in table.rows}
+    family = [row for row in table.rows if row.family == "efficacy_by_toxicity"]
+    repeats = {row.path: row.same_as for row in family if row.same_as}
+    assert repeats == {
+        **{f"response/{r}/concurrent/result/p": f"response/{r}/icans/result/p" for r in ("cr", "mrd_negative_cr")},
+        **{f"survival/{e}/concurrent/logrank_p": f"survival/{e}/icans/logrank_p" for e in ("os", "lfs", "efs")},
+    }
+    for path, twin in repeats.items():
+        assert rows[path].p == pytest.approx(rows[twin].p, rel=1e-12)  # LFS/EFS differ in the 16th digit
+        assert (rows[path].p_holm, rows[path].p_bh) == (rows[twin].p_holm, rows[twin].p_bh)
+    summary = table.family("efficacy_by_toxicity")
+    assert (summary.n, summary.n_significant, summary.n_holm, summary.n_bh) == (20, 4, 0, 0)
+    distinct = [row for row in family if not row.same_as]
+    # R 4.2.2, options(digits = 15); p: the 20 distinct p-values in the table's order
+    # (response CR, MRD-negative CR, then OS, LFS, EFS; by ICANS, CRS grade, ICANS grade, severity;
+    # a two-group response's p is the central Fisher p its odds ratio's CI inverts, review 29)
+    # R> p <- c(0.8389374131994236, 0.6724917218974743, 0.41946870659972313, 1.0, 0.03381055493983024,
+    #           0.7260137863808019, 0.027763179514560102, 0.19539101072054801, 0.8615728291216367,
+    #           0.7131748929724845, 0.7765360187036794, 0.8063779588274824, 0.4433070593478614,
+    #           0.7307789148139778, 0.006124625609171061, 0.9195245646379036, 0.3483525266231523,
+    #           0.9223494143830391, 0.010971861620143292, 0.9347455888566453)
+    assert [row.p for row in distinct] == pytest.approx(
+        [0.8389374131994236, 0.6724917218974743, 0.41946870659972313, 1.0, 0.03381055493983024,
+         0.7260137863808019, 0.027763179514560102, 0.19539101072054801, 0.8615728291216367,
+         0.7131748929724845, 0.7765360187036794, 0.8063779588274824, 0.4433070593478614,
+         0.7307789148139778, 0.006124625609171061, 0.9195245646379036, 0.3483525266231523,
+         0.9223494143830391, 0.010971861620143292, 0.9347455888566453],
+        rel=1e-9,
+    )  # fmt: skip
+    holm = {4: 0.574779433977114, 6: 0.499737231262082, 14: 0.122492512183421, 18: 0.208465370782723}
+    # R> p.adjust(p, "holm")  -> 1 except [5] 0.574779433977114 [7] 0.499737231262082
+    #                            [15] 0.122492512183421 [19] 0.208465370782723
+    assert [row.p_holm for row in distinct] == pytest.approx([holm.get(i, 1.0) for i in range(20)], abs=1e-12)
+    # R> p.adjust(p, "BH")  -> 0.983942725112258 except [4] 1 [5] [7] 0.169052774699151
+    #                          [8] 0.781564042882192 [15] [19] 0.109718616201433
+    bh = {3: 1.0, 4: 0.169052774699151, 6: 0.169052774699151, 7: 0.781564042882192}
+    bh.update({14: 0.109718616201433, 18: 0.109718616201433})
+    assert [row.p_bh for row in distinct] == pytest.approx([bh.get(i, 0.983942725112258) for i in range(20)], abs=1e-12)
+    # counting the repeats would adjust over 25: R> p.adjust(c(p, p[c(1, 5, 9, 13, 17)]), "holm")[5]
+    # 0.743832208676265, not the 0.574779433977114 above
+    assert rows["response/mrd_negative_cr/icans/result/p"].p_holm == pytest.approx(0.574779433977114, abs=1e-12)
+
+
+def test_split_key_is_the_partition_not_its_names():
+    """split_key: the same rows in the same groups give one key whatever the groups' order; a
+    row moved, a row left out or another outcome gives another."""
+    import numpy as np
+
+    from analysis.estimators.multiplicity import split_key
+
+    a = np.array([True, True, False, False, False])
+    b = np.array([False, False, True, True, False])
+    assert split_key("os", [a, b]) == split_key("os", [b, a]) == split_key("os", [b, np.zeros(5, bool), a])
+    assert split_key("os", [a, b]) != split_key("lfs", [a, b])
+    assert split_key("os", [a, b]) != split_key("os", [a, b | np.array([False] * 4 + [True])])
+    moved = np.array([True, False, True, False, False]), np.array([False, True, False, True, False])
+    assert split_key("os", [a, b]) != split_key("os", list(moved))
+
+
+def test_a_repeat_of_a_repeat_names_the_first_test(bundled_study):
+    """13 patients of the demo (attack 29's small cohort): among the patients in CR, the severity
+    groups split them as the CRS grades do, and no event occurred while a patient at risk still had
+    CRS or ICANS to come, so the Mantel–Byar test of LFS by severity is the log-rank test by severity,
+    itself the one by CRS grade. The chain resolves to the first test (it raised KeyError before)."""
+    from analysis.report.results import compute_results
+
+    ids = [f"SYN-{i:03d}" for i in (3, 13, 22, 26, 28, 39, 42, 62, 71, 77, 79, 83, 90)]
+    cohort = bundled_study.cohort[bundled_study.cohort["patient_id"].isin(ids)]
+    kinetics = bundled_study.kinetics[bundled_study.kinetics["patient_id"].isin(ids)]
+    table = compute_results(dataclasses.replace(bundled_study, cohort=cohort, kinetics=kinetics)).pvalues
+    rows = {row.path: row for row in table.rows}
+    assert rows["survival/lfs/severity/logrank_p"].same_as == "survival/lfs/crs_grade/logrank_p"
+    assert rows["time_dependent/lfs/severity/mantel_byar/p"].same_as == "survival/lfs/crs_grade/logrank_p"
+    for row in table.rows:
+        if row.same_as:
+            assert rows[row.same_as].same_as is None
+            assert (row.p_holm, row.p_bh) == (rows[row.same_as].p_holm, rows[row.same_as].p_bh)

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.estimators.multiplicity import split_key
 from analysis.registry.concepts import (
     KINETICS_SELECTION_VARIABLES,
     RESPONSES,
@@ -115,6 +116,9 @@ class ResponseComparison:
     result: TestResult
     #: patients of the levels whose response is not known (assessment not done): left out
     not_assessed: int = 0
+    #: the response and the patients of each group the test used, as a digest: comparisons
+    #: with the same key are one test (:func:`analysis.estimators.multiplicity.split_key`)
+    split: str | None = None
 
 
 #: R's wilcox.test uses the exact distribution only below this many values per group.
@@ -604,17 +608,19 @@ def compare_response(df: pd.DataFrame, response: str, grouping: str) -> Response
     values = df[column].astype("boolean")
     known = values.notna().to_numpy()
     flag = values.fillna(False).to_numpy(dtype=bool)
-    levels, counts = [], []
+    levels, counts, masks = [], [], []
     not_assessed = 0
     for level, mask in _level_masks(df, g):
         not_assessed += int((mask & ~known).sum())
         mask = mask & known
+        masks.append(mask)
         n, events = int(mask.sum()), int(flag[mask].sum())
         low, high = clopper_pearson(events, n)
         levels.append(RateLevel(level.key, level.label, n, events, events / n if n else None, low, high))
         counts.append([events, n - events])
     result = two_group_response_test(counts) if len(g.levels) == 2 else table_test(counts)
-    return ResponseComparison(response, grouping, tuple(levels), result, not_assessed)
+    split = split_key(response, masks)
+    return ResponseComparison(response, grouping, tuple(levels), result, not_assessed, split)
 
 
 # --------------------------------------------------------------------------- trend across ordered levels

@@ -14,12 +14,17 @@
   ratio; a common one converts it first, ``RR = (1 - 0.5^sqrt(HR)) / (1 - 0.5^sqrt(1/HR))``;
   then ``E = RR + sqrt(RR (RR - 1))`` for RR >= 1 (``1/RR`` first when RR < 1). The limit's
   E-value is 1 when the interval contains 1.
+* :func:`split_key` — what makes two comparisons the same test: the same outcome on the same
+  patients divided into the same groups (level names and order aside). When every patient has
+  CRS, "concurrent CRS and ICANS versus others" divides them exactly as "ICANS versus no ICANS":
+  the two rows print one test, which the report counts and adjusts once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +59,22 @@ def p_adjust(p: Sequence[float | None], method: str) -> list[float | None]:
         result[o] = adjusted
         out[present] = result
     return [None if math.isnan(v) else float(v) for v in out]
+
+
+def split_key(outcome: str, masks: Iterable[np.ndarray]) -> str:
+    """A digest of a comparison's data: the ``outcome`` and the partition of the patients the
+    test uses into its groups (``masks``: one boolean array per group, over the same rows; the
+    rows of no group are not in the test). Two comparisons with the same key test the same
+    patients in the same groups (whatever the groups are called and in whichever order they
+    come) on the same outcome, so their tests are one test. The key holds no patient
+    identifier: positions of rows, hashed."""
+    groups = [np.flatnonzero(np.asarray(m, dtype=bool)) for m in masks]
+    groups = sorted((g for g in groups if g.size), key=lambda g: int(g[0]))  # order-free
+    digest = hashlib.blake2b(outcome.encode(), digest_size=16)
+    for g in groups:
+        digest.update(g.astype(np.int64).tobytes())
+        digest.update(b"|")
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.estimators.multiplicity import split_key
 from analysis.registry.concepts import ENDPOINTS
 from analysis.registry.diseases import DISEASE_ENDPOINTS, endpoint_of
 
@@ -99,6 +100,9 @@ class SurvivalComparison:
     reason: str | None
     risk_times: tuple[float, ...]  # 0, 12, 24, ... months
     at_risk: dict[str, tuple[int, ...]] = field(default_factory=dict)  # level key -> n at risk at risk_times
+    #: the endpoint and the patients of each group the test used, as a digest: comparisons with
+    #: the same key are one test (:func:`analysis.estimators.multiplicity.split_key`)
+    split: str | None = None
 
 
 @dataclass(frozen=True)
@@ -427,6 +431,7 @@ def compare_survival(df: pd.DataFrame, endpoint: str, grouping: str | None = Non
         reason=reason,
         risk_times=tuple(float(t) for t in risk_times),
         at_risk=at_risk,
+        split=None if grouping is None else split_key(endpoint, (m for _, m in present)),
     )
 
 

@@ -439,9 +439,10 @@ _B_ALL_ONLY = frozenset({"disease_status", "n_relapses", "cr_date", "cr_day30", 
 
 
 def _plain(value):
-    """JSON-ready values: dataclasses as dicts (step curves left out), numpy scalars as numbers."""
+    """JSON-ready values: dataclasses as dicts (step curves and the digests that pair identical
+    tests, ``split``, left out), numpy scalars as numbers."""
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value) if f.name not in ("curve",)}
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value) if f.name not in ("curve", "split")}
     if isinstance(value, dict):
         return {("|".join(map(str, k)) if isinstance(k, tuple) else str(k)): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

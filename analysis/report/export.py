@@ -186,7 +186,8 @@ def _survival_dict(comparison: SurvivalComparison) -> dict:
 
 def _differences_dict(result: SurvivalDifferences) -> dict:
     """Survival of each level at each time and the difference of each level from the reference
-    (level minus reference, probability scale, Greenwood SE, Wald 95% CI), keyed by the time
+    (level minus reference, probability scale, Greenwood SE, Newcombe-type 95% CI from the curves'
+    log-log intervals), keyed by the time
     in months ("12"); a null with its ``_reason``."""
     out: dict[str, Any] = {"reference": result.reference}
     for t in result.months:

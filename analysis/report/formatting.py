@@ -5,6 +5,10 @@ Conventions (the same everywhere in the report):
 * p-values: three decimals, ``"p = 0.342"``; below 0.001 ``"p < 0.001"``; a value that
   rounds to 1 at three decimals prints ``"p > 0.99"`` (a table cell ``">0.99"``), never
   ``"p = 1.000"`` (no test gives certainty; Holm-adjusted values capped at 1 included).
+  A p whose three decimals would print a significance level (the study's alpha and the
+  conventional :data:`SIGNIFICANCE_LEVELS`), or put it on the other side of one, gets the
+  digits that show its side: 0.0496 -> ``"p = 0.0496"``, 0.0504 -> ``"p = 0.0504"``, never
+  ``"p = 0.050"`` for both (the printed p and the verdict agree).
 * A statistic that could not be estimated (``None`` or NaN) never prints as
   "nan" or "None": prose gets :data:`NOT_ESTIMABLE` ("not estimable", with the
   reason in parentheses when one is known), table cells get :data:`CELL_MISSING`
@@ -20,7 +24,9 @@ Conventions (the same everywhere in the report):
   "0.3 (0.1–5)"; "12 (2–70)" when all are whole; "10,953 (12–27,231)"; "1.15 (0.02–3.00)".
 * Percentages: one decimal ("92.5%"). Hazard and odds ratios: two decimals; a limit below
   0.01 keeps one significant digit and the other numbers of its interval take as many
-  decimals ("0.26 (0.002–2.360)", never "0.002–2.36" nor "0.00–2.36").
+  decimals ("0.26 (0.002–2.360)", never "0.002–2.36" nor "0.00–2.36"); a limit that is not 1
+  but would print as 1 takes the decimals that show its side of 1, and so do the other
+  numbers of its interval ("0.9950 (0.9900–0.9997)", never "1.00 (0.99–1.00)").
 * Counts: :func:`fmt_count` ("1,234"), in prose, tables and figure labels alike.
 * Ranges use an en dash ("2–70").
 * Rounding is half up on the number's shortest decimal form (1.15 -> "1.2"),
@@ -36,6 +42,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 NOT_ESTIMABLE = "not estimable"
 CELL_MISSING = "—"
+
+#: Significance levels a printed p must never seem to sit on, or on the wrong side of
+#: (:func:`fmt_p_bare`), besides the study's own alpha where the caller passes it.
+SIGNIFICANCE_LEVELS = (0.01, 0.05, 0.10)
+#: The most decimals a p-value or a ratio limit near a boundary gets.
+MAX_DECIMALS = 8
 
 __all__ = [
     "CELL_MISSING",
@@ -97,9 +109,10 @@ def _missing_text(missing: str, reason: str | None) -> str:
     return missing
 
 
-def fmt_p_bare(p, reason: str | None = None, missing: str = CELL_MISSING) -> str:
+def fmt_p_bare(p, reason: str | None = None, missing: str = CELL_MISSING, alpha: float | None = None) -> str:
     """A p-value for a table cell: ``"0.342"``, ``"<0.001"``, ``">0.99"`` (it rounds to 1);
-    missing -> "—"."""
+    missing -> "—". Near a significance level (``alpha``, the study's, and
+    :data:`SIGNIFICANCE_LEVELS`) the digits that show its side: ``"0.0496"``."""
     if is_missing(p):
         return _missing_text(missing, reason)
     p = float(p)
@@ -107,18 +120,30 @@ def fmt_p_bare(p, reason: str | None = None, missing: str = CELL_MISSING) -> str
         raise ValueError(f"a p-value must lie in [0, 1], got {p!r}")
     if p < 0.001:
         return "<0.001"
-    text = _fixed(p, 3)
-    return ">0.99" if text == "1.000" else text
+    levels = SIGNIFICANCE_LEVELS if alpha is None else (*SIGNIFICANCE_LEVELS, float(alpha))
+    decimals = 3
+    while decimals < MAX_DECIMALS and not _p_side_shown(p, _fixed(p, decimals), levels):
+        decimals += 1
+    text = _fixed(p, decimals)
+    return ">0.99" if float(text) == 1.0 else text
 
 
-def fmt_p(p, reason: str | None = None, missing: str = NOT_ESTIMABLE) -> str:
-    """A p-value for prose and figures: ``"p = 0.342"``, ``"p < 0.001"``, ``"p > 0.99"``.
+def _p_side_shown(p: float, text: str, levels) -> bool:
+    """Whether a printed p reads on the same side of every level as p itself, and does not
+    print a level it is not equal to ("0.050" for 0.0496 or 0.0504)."""
+    printed = float(text)
+    return all((printed < a) == (p < a) and (printed != a or p == a) for a in levels)
+
+
+def fmt_p(p, reason: str | None = None, missing: str = NOT_ESTIMABLE, alpha: float | None = None) -> str:
+    """A p-value for prose and figures: ``"p = 0.342"``, ``"p < 0.001"``, ``"p > 0.99"``;
+    ``"p = 0.0496"`` next to a significance level (:func:`fmt_p_bare`).
 
     ``fmt_p(None, "no events")`` -> ``"not estimable (no events)"``.
     """
     if is_missing(p):
         return _missing_text(missing, reason)
-    bare = fmt_p_bare(p)
+    bare = fmt_p_bare(p, alpha=alpha)
     return f"p {bare[0]} {bare[1:]}" if bare.startswith(("<", ">")) else f"p = {bare}"
 
 
@@ -262,10 +287,11 @@ def fmt_count_pct(k, percent, missing: str = CELL_MISSING) -> str:
 #: The one rule for ratios (HR, OR, Hodges–Lehmann ratios, E-values), stated in the Methods:
 #: two decimals; a value that two decimals would print as 0.00 prints "<0.01" (review 29,
 #: finding 15: "0.265 (0.002–2.360)" beside "0.49 (0.07–5.64)"); a confidence limit within
-#: 0.005 of 1 (but not 1) gets three decimals, with the estimate and the other limit, to show
-#: on which side of 1 it lies ("0.570 (0.320–0.998)", not "0.57 (0.32–1.00)"; review 28).
+#: 0.005 of 1 (but not 1) gets three decimals, or more when three still print 1 (0.9997:
+#: attack 29), with the estimate and the other limit, to show on which side of 1 it lies
+#: ("0.570 (0.320–0.998)", not "0.57 (0.32–1.00)"; review 28).
 RATIO_RULE = (
-    "Ratios have two decimals, three when a confidence limit lies within 0.005 of 1 (to show its side of 1), "
+    "Ratios have two decimals, more when a confidence limit would otherwise print as 1 (to show its side of 1), "
     "and <0.01 below 0.005."
 )
 _BELOW = 0.005  # two decimals print anything smaller as 0.00
@@ -273,12 +299,21 @@ _BELOW = 0.005  # two decimals print anything smaller as 0.00
 
 def _ratio_decimals(*values, limits: tuple = ()) -> int:
     """Decimals of ratios shown together (an estimate and the ``limits`` of its interval): two,
-    or three when a limit lies within 0.005 of 1 and three decimals show its side of 1
-    ("0.998", not "1.00"), for every one of them (:data:`RATIO_RULE`)."""
-    # a limit within 0.005 of 1 but not 1 gets the decimals that show on which side of 1 it lies
-    # ("0.32–0.998", not "0.32–1.00", which reads as touching the null; review 28)
-    near_one = [v for v in limits if not is_missing(v) and 0.0005 <= abs(float(v) - 1) < 0.005]
-    return 3 if near_one else 2
+    or more when a confidence limit that is not 1 would print as 1 (0.998 -> 3, 0.9997 -> 4:
+    its side of 1 shows), for every one of them (:data:`RATIO_RULE`)."""
+    # a limit near 1 but not 1 gets the decimals that show on which side of 1 it lies
+    # ("0.32–0.998", not "0.32–1.00", which reads as touching the null; review 28, attack 29)
+    near_one = [_one_side_decimals(float(v)) for v in limits if not is_missing(v) and float(v) != 1.0]
+    return max([2, *near_one])
+
+
+def _one_side_decimals(limit: float) -> int:
+    """The fewest decimals (at least two, at most :data:`MAX_DECIMALS`) at which ``limit``
+    does not print as 1: 0.998 -> 3, 0.9997 -> 4, 1.00004 -> 5, 0.62 -> 2."""
+    decimals = 2
+    while decimals < MAX_DECIMALS and Decimal(_fixed(limit, decimals)) == 1:
+        decimals += 1
+    return decimals
 
 
 def _ratio(x, decimals: int | None = None) -> str:

@@ -375,14 +375,27 @@ def _label(parts: list[Any], names: Mapping[str, str] | None = None) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _walk(value: Any, path: tuple, parts: list[Any], seen: set[int], out: list, method: str | None = None) -> None:
-    """Append (path, label parts, test, p) for every reported p-value below ``value``;
-    ``method``: the test a Firth-penalized model's p-values come from (set on the way down)."""
+def _walk(
+    value: Any,
+    path: tuple,
+    parts: list[Any],
+    seen: set[int],
+    out: list,
+    method: str | None = None,
+    split: str | None = None,
+) -> None:
+    """Append (path, label parts, test, p, split) for every reported p-value below ``value``;
+    ``method``: the test a Firth-penalized model's p-values come from, ``split``: the digest of
+    the comparison's outcome, patients and groups (``split`` of a response or survival
+    comparison: :func:`analysis.estimators.multiplicity.split_key`), both set on the way down."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         if id(value) in seen:
             return
         seen.add(id(value))
         cls = type(value).__name__
+        own_split = getattr(value, "split", None)
+        if isinstance(own_split, str):
+            split = own_split
         if getattr(value, "method", None) == FIRTH:
             method = _FIRTH_TEST
         own = list(parts)
@@ -423,16 +436,16 @@ def _walk(value: Any, path: tuple, parts: list[Any], seen: set[int], out: list, 
                     test = TESTS[test].name if test in TESTS else test
                 else:
                     test = _TEST_OF_ATTRIBUTE.get(f.name) or _TEST_OF_CLASS.get(cls, "")
-                out.append(((*path, f.name), [*own, f.name], test, float(v)))
+                out.append(((*path, f.name), [*own, f.name], test, float(v), split))
             else:
-                _walk(v, (*path, f.name), [*own, f.name], seen, out, method)
+                _walk(v, (*path, f.name), [*own, f.name], seen, out, method, split)
     elif isinstance(value, dict):
         for key, v in value.items():
             _walk(v, (*path, key), [*parts, *_key_parts(key)], seen, out, method)
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
             key = getattr(v, "key", None)  # a term or level: its key in the path
-            _walk(v, (*path, key if isinstance(key, str) else i), parts, seen, out, method)
+            _walk(v, (*path, key if isinstance(key, str) else i), parts, seen, out, method, split)
 
 
 def _path_text(path: tuple) -> str:
@@ -449,7 +462,10 @@ def twin_of(results: Any, path: tuple) -> str | None:
       (``TimeDependentComparison.n_events_affected``, ``n_zero_time``).
     * A kinetics comparison by a grouping that divides the patients with kinetics into the
       same groups as an earlier grouping (concurrent CRS and ICANS is ICANS when every patient
-      with kinetics and ICANS also had CRS: ``Results.kinetics_same_split``) is that grouping's."""
+      with kinetics and ICANS also had CRS: ``Results.kinetics_same_split``) is that grouping's.
+
+    Response and survival comparisons carry their own ``split`` (the outcome, the patients and
+    their groups): :func:`collect_pvalues` pairs those with the same one, whatever the grouping."""
     head = path[0]
     if head == "time_dependent" and len(path) >= 2 and isinstance(path[1], tuple):
         endpoint, grouping = path[1]
@@ -483,7 +499,7 @@ def collect_pvalues(
     report's results (the disease profiles': :func:`analysis.report.disease_results.disease_pvalues`);
     default :data:`FAMILIES` and the registry's words."""
     family_map = FAMILIES if family_map is None else family_map
-    found: list[tuple[str, tuple, list[Any], str, float]] = []
+    found: list[tuple[str, tuple, list[Any], str, float, str | None]] = []
     seen: set[int] = set()
     # comparisons of a response the registry does not collect (MRD-negative CR without MRD)
     # exist in the results only as empty shells: no p-value of the report, none of a family
@@ -494,7 +510,7 @@ def collect_pvalues(
         family_of = family_map.get(f.name, f.name)
         out: list = []
         _walk(getattr(results, f.name), (f.name,), [], seen, out)
-        for path, parts, test, p in out:
+        for path, parts, test, p, split in out:
             if _not_tested(path):  # computed, but the tables say "not tested" and print none
                 continue
             if unreported and unreported & set(_flat(path)):
@@ -512,10 +528,27 @@ def collect_pvalues(
             family = FAMILY_OF_ATTRIBUTE.get(path[-1], family)
             if "ph_tests" in path:  # per-term proportional-hazards tests: model checks too
                 family = "model_checks"
-            found.append((family, path, parts, test, p))
+            found.append((family, path, parts, test, p, split))
     order = list(FAMILY_TITLES) + [f for f in dict.fromkeys(x[0] for x in found) if f not in FAMILY_TITLES]
     paths = {_path_text(x[1]) for x in found}
     twins = {_path_text(x[1]): t for x in found if (t := twin_of(results, x[1])) is not None and t in paths}
+    # the same outcome on the same patients in the same groups, by the same test: one test (the
+    # first row found holds it; each later one names it)
+    first: dict[tuple, str] = {}
+    for family, path, _, test, _, split in found:
+        if split is None:
+            continue
+        text = _path_text(path)
+        same = (family, split, path[-1], test)
+        if same in first and text not in twins:
+            twins[text] = first[same]
+        first.setdefault(same, text)
+    # a row may repeat one that itself repeats another (a Mantel–Byar test is the log-rank test by
+    # a grouping that splits the patients as an earlier one does): each names the first
+    for repeat, earlier in list(twins.items()):
+        while earlier in twins and twins[earlier] != repeat:
+            earlier = twins[earlier]
+        twins[repeat] = earlier
     adjusted: dict[str, tuple[float, float]] = {}
     summaries: dict[str, FamilySummary] = {}
     for key in order:
@@ -537,7 +570,7 @@ def collect_pvalues(
         )
     rows: list[PValueRow] = []
     for key in order:
-        for _, path, parts, test, p in (x for x in found if x[0] == key):
+        for _, path, parts, test, p, _ in (x for x in found if x[0] == key):
             text = _path_text(path)
             twin = twins.get(text)
             h, b = adjusted[twin if twin is not None else text]

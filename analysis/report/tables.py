@@ -853,11 +853,14 @@ def _median_cell(level: KMSummary) -> str:
 
 
 def _landmark_cell(level: KMSummary, months: int) -> str:
-    """'62.1 (52.0–74.2)': survival in percent with its log-scale 95% CI."""
+    """'62.1 (52.0–74.2)': survival in percent with its log-scale 95% CI; no event by then as the
+    prose words it, '100.0 (no event by 12 months; 95% CI not estimable)' (not '100.0 (100.0–100.0)')."""
     lm = next((x for x in level.landmarks if x.months == months), None)
     if lm is None or lm.survival is None:
         return CELL_MISSING
     value = fmt_pct(100 * lm.survival).rstrip("%")
+    if lm.survival == 1:
+        return f"{value} (no event by {months:g} months; 95% CI not estimable)"
     if lm.ci_low is None or lm.ci_high is None:
         # R's log-scale CI is undefined where survival is 0 (summary.survfit: lower and upper NA)
         return f"{value} ({_NOT_ESTIMABLE})"
@@ -985,18 +988,22 @@ def _endpoint_row(endpoint: str, title: str) -> str:
         return title
 
 
-def _survival_at_cell(s) -> str:
-    """'56.5 (37.0–86.2)': survival in percent with the curve's log 95% CI; 'NE' (not estimable)."""
+def _survival_at_cell(s, months: float) -> str:
+    """'56.5 (37.0–86.2)': survival in percent with the curve's log 95% CI; 'NE' (not estimable);
+    a group with no event by then as the prose words it: '100.0 (no event by 12 months; 95% CI
+    not estimable)', never the zero-width '100.0 (100.0–100.0)'."""
     if s.survival is None:
         return _NOT_ESTIMABLE
     value = fmt_pct(100 * s.survival).rstrip("%")
+    if s.survival == 1 and s.se == 0:
+        return f"{value} (no event by {months:g} months; 95% CI not estimable)"
     if s.ci_low is None or s.ci_high is None:
         return f"{value} ({_NOT_ESTIMABLE})"
     return f"{value} ({fmt_pct(100 * s.ci_low).rstrip('%')}–{fmt_pct(100 * s.ci_high).rstrip('%')})"
 
 
 def _difference_cell(d) -> str:
-    """'+8.5 (−18.2 to 35.2)' percentage points, Wald 95% CI; 'NE' without an estimate or a CI."""
+    """'+8.5 (−15.0 to 37.0)' percentage points, Newcombe-type 95% CI; 'NE' without an estimate or a CI."""
     if d.difference is None:
         return _NOT_ESTIMABLE
     sign = "+" if round(100 * d.difference, 1) > 0 else ""
@@ -1012,7 +1019,7 @@ def survival_difference_table(
 ) -> Table:
     """Survival at the plan's times by group and the absolute difference from the reference
     group (STROBE 16c): per endpoint, grouping and level, the Kaplan–Meier survival (95% CI)
-    and the difference in percentage points (Wald 95% CI) at each time."""
+    and the difference in percentage points (Newcombe-type 95% CI) at each time."""
     first = next((differences[(e, g)] for e in endpoints for g in groupings if (e, g) in differences), None)
     times = first.months if first is not None else ()
     columns = ["group"] + [c for t in times for c in (f"s{t:g}", f"d{t:g}")]
@@ -1033,7 +1040,7 @@ def survival_difference_table(
                 cells: list[Cell | str] = [Cell(_INDENT + level.label)]
                 for t in times:
                     s = result.at[(level.key, t)]
-                    cells.append(_survival_at_cell(s))
+                    cells.append(_survival_at_cell(s, t))
                     if level.key == result.reference:
                         cells.append("Reference")
                         continue
@@ -1046,9 +1053,9 @@ def survival_difference_table(
         (
             None,
             "Kaplan–Meier survival with the curve's 95% CI (log transformation). Difference: survival of the "
-            "group minus that of the reference group, in percentage points, with a Wald 95% CI on the "
-            "probability scale from the Greenwood standard errors of the two independent estimates; no test "
-            "(the log-rank p is in the survival tables). NE, not estimable",
+            "group minus that of the reference group, in percentage points, with Newcombe's hybrid score 95% CI "
+            "built from each curve's log-log 95% CI (method of variance estimates recovery; within ±100 points); "
+            "no test (the log-rank p is in the survival tables). NE, not estimable",
         )
     )
     # "+25.5" from 43.5 vs 17.9
@@ -1673,9 +1680,9 @@ def pvalue_table(table: PValueTable, ref: Callable[[str], str] | None = None) ->
                     "sub",
                     Cell(_INDENT + row.label + (f" (same test as {labels[row.same_as]})" if row.same_as else "")),
                     row.test,
-                    fmt_p_bare(row.p),
-                    fmt_p_bare(row.p_holm),
-                    fmt_p_bare(row.p_bh),
+                    fmt_p_bare(row.p, alpha=table.alpha),
+                    fmt_p_bare(row.p_holm, alpha=table.alpha),
+                    fmt_p_bare(row.p_bh, alpha=table.alpha),
                 )
     repeated = (
         f" Rows that repeat a test of another row ({fmt_count(table.n_repeated)}; same patients, same risk sets "

@@ -36,7 +36,7 @@ class Competing(Part):
     def gray_p(self, grouping: str, cause: str) -> str:
         """Gray's test of a cause's cumulative incidence: ``text.gray_p("crs", "relapse")`` -> 'p = 0.245'."""
         gray = self.results.competing[grouping].causes[cause].gray
-        return fmt_p(gray.p, gray.reason)
+        return fmt_p(gray.p, gray.reason, alpha=self.alpha)
 
     def competing_significant(self, cause: str, groupings=TOXICITY_GROUPINGS) -> list[str]:
         """Toxicity groupings whose Gray's test for ``cause`` is significant:

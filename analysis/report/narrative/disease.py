@@ -311,11 +311,11 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
                 f"; difference {fmt_signed(100 * d.difference)} percentage points "
                 f"(95% CI {fmt_signed(100 * d.ci_low)} to {fmt_signed(100 * d.ci_high)})"
             )
-        return text + f", {fmt_p(r.result.p, r.result.reason)}"
+        return text + f", {fmt_p(r.result.p, r.result.reason, alpha=self.alpha)}"
 
     def ordinal_p(self, by: str, assessment: str | None = None) -> str:
         d = self.results.distributions[(assessment or self.profile.primary_assessment, by)]
-        return fmt_p(d.result.p, d.result.reason)
+        return fmt_p(d.result.p, d.result.reason, alpha=self.alpha)
 
     def ordinal_verdict(self, by: str, assessment: str | None = None) -> str:
         """'showed no statistically significant difference' / 'differed significantly'."""
@@ -338,7 +338,7 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
 
     def logrank(self, endpoint: str, by: str) -> str:
         s = self.results.survival[(endpoint, by)]
-        return fmt_p(s.logrank_p, s.reason)
+        return fmt_p(s.logrank_p, s.reason, alpha=self.alpha)
 
     def hr(self, endpoint: str, by: str, name: bool = True) -> str:
         """The univariable hazard ratio of a two-level grouping, exposed against reference: 'HR
@@ -365,7 +365,7 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
 
     def gray(self, cause: str, by: str) -> str:
         g = self.results.competing[by].causes[cause].gray
-        return fmt_p(g.p, g.reason)
+        return fmt_p(g.p, g.reason, alpha=self.alpha)
 
     def at_by(self, endpoint: str, by: str, months: int = 12) -> str:
         """The Kaplan–Meier estimate at ``months`` in each group of ``by`` (absolute risks, STROBE
@@ -391,10 +391,16 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
             n=len(keys),
             n_tested=sum(p is not None for _, p, _ in keys),
             significant=tuple(label for label, _ in hits),
-            significant_p=tuple(f"{label} ({fmt_p(p)})" for label, p in hits),
+            significant_p=tuple(f"{label} ({fmt_p(p, alpha=self.alpha)})" for label, p in hits),
             significant_groupings=tuple(dict.fromkeys(label.rsplit(" by ", 1)[-1] for label, _ in hits)),
             untested=tuple(untested.items()),
         )
+
+    def _repeats(self, path: str) -> bool:
+        """Whether the p-value table's row at ``path`` repeats an earlier row's test (the same
+        patients in the same groups): counted once, as the table counts it."""
+        table = self.results.pvalues
+        return table is not None and any(r.path == path and r.same_as for r in table.rows)
 
     def _label(self, path: str, fallback: str) -> str:
         row = next((r for r in self.results.pvalues.rows if r.path == path), None) if self.results.pvalues else None
@@ -416,7 +422,7 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
                 label = self._label(f"rates/{resp}/{a}/{g}/result/p", f"{resp} by {g}")
                 keys.append((label, rates.result.p, rates.result.reason))
         for (e, g), comparison in r.survival.items():
-            if g in DISEASE_GROUPINGS:
+            if g in DISEASE_GROUPINGS and not self._repeats(f"survival/{e}/{g}/logrank_p"):
                 keys.append(
                     (self._label(f"survival/{e}/{g}/logrank_p", f"{e} by {g}"), comparison.logrank_p, comparison.reason)
                 )
@@ -650,7 +656,9 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
             if t.hr is None:
                 hr = f"HR {NOT_ESTIMABLE} ({t.reason or cox.reason})"
             else:
-                hr = _ratio("HR", t.hr, t.ci_low, t.ci_high) + (f", {fmt_p(t.p, t.reason)}" if p else "")
+                hr = _ratio("HR", t.hr, t.ci_low, t.ci_high) + (
+                    f", {fmt_p(t.p, t.reason, alpha=self.alpha)}" if p else ""
+                )
             parts.append(f"{in_sentence(t.label)} {'had ' if i == 0 else ''}{hr}")
         return and_list(parts)
 
@@ -659,7 +667,7 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
         cox = self._cox(endpoint, at)
         if cox is None:
             return fmt_p(None, self._no_model_reason(endpoint, at))
-        return fmt_p(cox.severity_global_p, cox.severity_global_reason or cox.reason)
+        return fmt_p(cox.severity_global_p, cox.severity_global_reason or cox.reason, alpha=self.alpha)
 
     def exposure_verdict(self, endpoint: str, at: int | None = None) -> str:
         cox = self._cox(endpoint, at)
@@ -695,7 +703,7 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
     def ph_p(self, endpoint: str) -> str:
         """The global proportional-hazards test (cox.zph) of a model: 'p = 0.723'."""
         cox = self.results.cox[endpoint]
-        return fmt_p(cox.ph_test_global_p, cox.ph_test_reason or cox.reason)
+        return fmt_p(cox.ph_test_global_p, cox.ph_test_reason or cox.reason, alpha=self.alpha)
 
     def cox_table(self) -> tables.Table:
         """The multivariable model for PFS and OS (the B-ALL Table 2's builder)."""
@@ -749,7 +757,7 @@ class DiseaseNarrative(EventsPerCoefficient, Manuscript, Multiplicity):
         verdict = DIFFERED if s.logrank_p < self.alpha else NOT_DETECTED
         hr = lm.hazard_ratios[0] if lm.hazard_ratios else None
         effect = "; " + _inline_ci(_ratio("HR", hr.hr, hr.ci_low, hr.ci_high)) if hr and hr.hr is not None else ""
-        return f"{verdict} (log-rank {fmt_p(s.logrank_p)}{effect})"
+        return f"{verdict} (log-rank {fmt_p(s.logrank_p, alpha=self.alpha)}{effect})"
 
 
 def _sized_separator(rows: list[str], n_columns: int) -> str:

@@ -24,7 +24,7 @@ class Endpoints(Part):
         """p of the test for trend across an ordered grouping: the Cochran–Armitage test for a
         response, the Cox score term for an endpoint: ``text.trend_p("cr", by="crs_grade")`` -> 'p = 0.591'."""
         _, p, reason = self._trend(what, by)
-        return fmt_p(p, reason)
+        return fmt_p(p, reason, alpha=self.alpha)
 
     def trend_significant(self, what: str, by: str) -> bool | None:
         """Whether the trend test is significant at the report's alpha (None: no test)."""
@@ -36,11 +36,15 @@ class Endpoints(Part):
         the hazard ratio per step up the grades, for a response 'p = 0.591'."""
         result, p, reason = self._trend(what, by)
         if what in RESPONSES:
-            return fmt_p(p, reason)
+            return fmt_p(p, reason, alpha=self.alpha)
         if result.hr is None:
             return f"{NOT_ESTIMABLE} ({reason})"
         estimate = _ratio("", result.hr, result.ci_low, result.ci_high).strip()  # '1.05 (95% CI 0.67–1.66)'
-        return f"{estimate[:-1]}; {fmt_p(p, reason)})" if estimate.endswith(")") else f"{estimate}, {fmt_p(p, reason)}"
+        return (
+            f"{estimate[:-1]}; {fmt_p(p, reason, alpha=self.alpha)})"
+            if estimate.endswith(")")
+            else f"{estimate}, {fmt_p(p, reason, alpha=self.alpha)}"
+        )
 
     # --- onset of CRS and ICANS, death competing ------------------------------------------
     def onset_cif(self, toxicity: str, day: int) -> str:

@@ -113,7 +113,7 @@ class Models(EventsPerCoefficient, Survival, Plan):
         if term.hr is None:
             return f"HR {NOT_ESTIMABLE} ({term.reason or cox.reason})"
         ratio = _ratio("HR", term.hr, term.ci_low, term.ci_high)
-        return f"{ratio}, {fmt_p(term.p, term.reason)}" if with_p else ratio
+        return f"{ratio}, {fmt_p(term.p, term.reason, alpha=self.alpha)}" if with_p else ratio
 
     def exposure_hrs(self, endpoint: str, model: str | None = None, p: bool = True) -> str:
         """Every level of the model's exposure against its reference (:attr:`exposure_reference`):
@@ -157,7 +157,7 @@ class Models(EventsPerCoefficient, Survival, Plan):
     def exposure_p(self, endpoint: str, model: str | None = None) -> str:
         """Joint Wald test of the exposure's terms: 'p = 0.720'."""
         cox = self._cox(endpoint, model)
-        return fmt_p(cox.severity_global_p, cox.severity_global_reason or cox.reason)
+        return fmt_p(cox.severity_global_p, cox.severity_global_reason or cox.reason, alpha=self.alpha)
 
     def exposure_significant(self, endpoint: str, model: str | None = None) -> bool | None:
         """Whether the exposure's joint test is significant at the report's alpha (None: no test)."""

@@ -38,6 +38,8 @@ class Multiplicity(Part):
             )
         if any(r.same_as and r.path.startswith("kinetics") for r in table.rows):
             kinds.append("the kinetics comparisons of groupings that divide the patients with kinetics alike")
+        if any(r.same_as and r.path.startswith(("response/", "survival/")) for r in table.rows):
+            kinds.append("the response and survival comparisons of groupings that divide the patients alike")
         which = f" ({'; '.join(kinds)})" if kinds else ""
         return sentence_start(
             f"{fmt_count(table.n_repeated)} further {'row repeats' if table.n_repeated == 1 else 'rows repeat'} "

@@ -51,6 +51,11 @@ class TestSet:
     significant_groupings: tuple[str, ...]  # their groupings, in a sentence, each once
     #: Why the others could not be run: (reason, how many), in test order.
     untested: tuple[tuple[str, int], ...] = ()
+    #: the significant tests as (outcome, grouping) in a sentence, in test order
+    significant_by: tuple[tuple[str, str], ...] = ()
+    #: comparisons left out of ``n`` because they repeat another's test (the same patients in
+    #: the same groups: concurrent CRS and ICANS is ICANS when everyone had CRS)
+    n_repeats: int = 0
     #: The significant tests with the test that gave each p: 'LFS by CRS (log-rank p = 0.007)'.
     significant_named: tuple[str, ...] = ()
     #: The tests that ran and were not significant, likewise named.
@@ -72,7 +77,13 @@ class TestSet:
         """' (2 could not be computed)' when some tests of the family could not be run, else ''
         (for a sentence that counts the family: "Of the 8 comparisons (2 could not be computed), ...")."""
         missing = self.n - self.n_tested
-        return f" ({fmt_count(missing)} could not be computed)" if missing else ""
+        notes = [f"{fmt_count(missing)} could not be computed"] if missing else []
+        if self.n_repeats:
+            notes.append(
+                f"{fmt_count(self.n_repeats)} more {'repeats' if self.n_repeats == 1 else 'repeat'} the test of "
+                "another grouping, with the same patients in the same groups"
+            )
+        return f" ({'; '.join(notes)})" if notes else ""
 
     @property
     def listed(self) -> str:
@@ -82,12 +93,18 @@ class TestSet:
     @property
     def listed_short(self) -> str:
         """The significant tests in a sentence under a word limit (the abstract): each named when
-        there are at most three ('CR by CRS, OS by ICANS'), else the outcomes they concern
-        ('MRD-negative CR, LFS and EFS, by several groupings'; the Results name every one)."""
-        if len(self.significant) <= 3:
+        there are at most three ('CR by CRS, OS by ICANS'), else the outcomes sharing their
+        groupings named together ('MRD-negative CR by ICANS and by ICANS grade; LFS and EFS by
+        ICANS grade'; the Results name every one with its p)."""
+        if len(self.significant) <= 3 or len(self.significant_by) != len(self.significant):
             return self.listed
-        outcomes = list(dict.fromkeys(s.split(" by ")[0] for s in self.significant))
-        return f"{and_list(outcomes)}, by several groupings"
+        groupings: dict[str, list[str]] = {}
+        for outcome, grouping in self.significant_by:
+            groupings.setdefault(outcome, []).append(grouping)
+        outcomes: dict[tuple[str, ...], list[str]] = {}
+        for outcome, by in groupings.items():
+            outcomes.setdefault(tuple(by), []).append(outcome)
+        return "; ".join(f"{and_list(o)} by {' and by '.join(by)}" for by, o in outcomes.items())
 
     @property
     def listed_p(self) -> str:

@@ -174,7 +174,7 @@ class Plan(Part):
         f = self._functional(endpoint, column)
         if f.nonlinearity_p is None:
             return f"{NOT_ESTIMABLE} ({f.nonlinearity_reason or f.reason})"
-        return fmt_p(f.nonlinearity_p)
+        return fmt_p(f.nonlinearity_p, alpha=self.alpha)
 
     @property
     def survival_times(self) -> str:

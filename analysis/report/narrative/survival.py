@@ -96,7 +96,7 @@ class Survival(Verdicts):
         t = _pick(cox.terms, "term", term)
         if t.hr is None:
             return f"HR not estimable ({t.reason or cox.reason})"
-        return f"{_ratio('HR', t.hr, t.ci_low, t.ci_high)}, {fmt_p(t.p, t.reason)}"
+        return f"{_ratio('HR', t.hr, t.ci_low, t.ci_high)}, {fmt_p(t.p, t.reason, alpha=self.alpha)}"
 
     def differ_severity(self) -> str:
         """Joint Wald test of the severity group in both Cox models, as a verdict phrase:
@@ -163,14 +163,14 @@ class Survival(Verdicts):
     def severity_p(self, endpoint: str) -> str:
         """Joint Wald p of the severity group in a Cox model: ``text.severity_p("os")`` -> 'p = 0.479'."""
         cox = self.results.cox[endpoint]
-        return fmt_p(cox.severity_global_p, cox.severity_global_reason or cox.reason)
+        return fmt_p(cox.severity_global_p, cox.severity_global_reason or cox.reason, alpha=self.alpha)
 
     def ph_p(self, endpoint: str) -> str:
         """'p = 0.412', or 'no test (reason)' when the test cannot be computed."""
         cox = self.results.cox[endpoint]
         if cox.ph_test_global_p is None:
             return f"no test ({cox.ph_test_reason or cox.reason})"
-        return fmt_p(cox.ph_test_global_p)
+        return fmt_p(cox.ph_test_global_p, alpha=self.alpha)
 
     def _pairwise_beyond_null(self) -> tuple[int, list[str]]:
         """(how many, which) pairwise estimates behind the omnibus tests of survival by a
@@ -313,7 +313,7 @@ class Survival(Verdicts):
         the OS model (p = 0.044) and received tocilizumab in the EFS model (p = 0.036)'."""
         parts = [
             f"{in_sentence(label)} in the {ENDPOINTS[e].abbreviation if e in ENDPOINTS else e.upper()} model "
-            f"({fmt_p(p)})"
+            f"({fmt_p(p, alpha=self.alpha)})"
             for e, label, p in self._ph_terms()
             if p < self.alpha
         ]

@@ -94,7 +94,7 @@ class Transplant(Part):
         t = _pick(fit.terms, "term", term)
         if t.hr is None:
             return f"HR {NOT_ESTIMABLE} ({t.reason or fit.reason})"
-        return f"{_ratio('HR', t.hr, t.ci_low, t.ci_high)}, {fmt_p(t.p, t.reason)}"
+        return f"{_ratio('HR', t.hr, t.ci_low, t.ci_high)}, {fmt_p(t.p, t.reason, alpha=self.alpha)}"
 
     def hsct_censored_n(self, endpoint: str, key: str = "n_censored") -> str:
         """Patients whose follow-up the transplant ended (``n_censored``), or events after it no
@@ -118,7 +118,7 @@ class Transplant(Part):
         if result is None or by not in result.survival:
             raise UnknownKey(f"no analysis of {endpoint!r} by {by!r} censored at HSCT")
         comparison, cox = result.survival[by], result.hazard_ratios[by]
-        p_text = fmt_p(comparison.logrank_p, comparison.reason)
+        p_text = fmt_p(comparison.logrank_p, comparison.reason, alpha=self.alpha)
         hr = cox.hazard_ratios[0]
         effect = (
             f"HR {NOT_ESTIMABLE} ({hr.reason or cox.reason})"

@@ -155,7 +155,7 @@ class Verdicts(Part):
         'p = 0.924'
         """
         p, reason = self._p(*self._locate(what, key, by, at))
-        return fmt_p(p, reason)
+        return fmt_p(p, reason, alpha=self.alpha)
 
     #: The test of each table of :meth:`_p` that is not a :class:`TestResult` (whose ``test`` names it).
     _TEST_OF_TABLE: ClassVar[dict[str, str]] = {
@@ -287,7 +287,7 @@ class Verdicts(Part):
     def _holm(self, path: str) -> str:
         table = self.results.pvalues
         row = None if table is None else next((r for r in table.rows if r.path == path), None)
-        return "" if row is None else f"Holm-adjusted {fmt_p(row.p_holm)}"
+        return "" if row is None else f"Holm-adjusted {fmt_p(row.p_holm, alpha=self.alpha)}"
 
     def table1_differences(self, grouping: str, after_infusion: bool = False) -> str:
         """Each characteristic whose p is below alpha, with its size, its p and its p after
@@ -333,16 +333,38 @@ class Verdicts(Part):
         kinetic = ("peak", *KINETIC_METRICS)
         keys = [(o, g) for g in groupings for o in outcomes if o not in kinetic or self.has_kinetics]
         tests = [self._p(*self._locate(o, by=g, at=at)) for o, g in keys]
+        # a comparison that tests the same patients in the same groups as an earlier one of the
+        # family (concurrent CRS and ICANS is ICANS when everyone had CRS) is that test: counted
+        # once, as the p-value table counts it, and named with it
+        same: dict[tuple[str, str], list[str]] = {}
+        first: dict[str, tuple[str, str]] = {}
+        kept = []
+        for (o, g), (p, reason) in zip(keys, tests):
+            split = self._split(o, g, at)
+            if p is not None and split is not None and split in first:
+                same.setdefault(first[split], []).append(in_sentence(GROUPINGS[g].title))
+                continue
+            if p is not None and split is not None:
+                first[split] = (o, g)
+            kept.append(((o, g), (p, reason)))
+        keys, tests = [k for k, _ in kept], [t for _, t in kept]
         verdicts = [None if p is None else p < self.alpha for p, _ in tests]
         untested = Counter(reason or "no test" for p, reason in tests if p is None)
         hits = [(o, g) for (o, g), v in zip(keys, verdicts) if v]
         named = [f"{self._outcome_phrase(o)} by {in_sentence(GROUPINGS[g].title)}" for o, g in hits]
+        also = [f"the same test as by {and_list(same[hit])}" if hit in same else "" for hit in hits]
         return TestSet(
             n=len(keys),
             n_tested=sum(v is not None for v in verdicts),
-            significant=tuple(named),
-            significant_p=tuple(f"{name} ({self.p(o, by=g, at=at)})" for name, (o, g) in zip(named, hits)),
-            significant_named=tuple(f"{name} ({self.named_p(o, by=g, at=at)})" for name, (o, g) in zip(named, hits)),
+            significant=tuple(f"{name} ({a})" if a else name for name, a in zip(named, also)),
+            significant_p=tuple(
+                f"{name} ({'; '.join(x for x in (self.p(o, by=g, at=at), a) if x)})"
+                for name, a, (o, g) in zip(named, also, hits)
+            ),
+            significant_named=tuple(
+                f"{name} ({'; '.join(x for x in (self.named_p(o, by=g, at=at), a) if x)})"
+                for name, a, (o, g) in zip(named, also, hits)
+            ),
             not_significant_named=tuple(
                 f"{self._outcome_phrase(o)} by {in_sentence(GROUPINGS[g].title)} ({self.named_p(o, by=g, at=at)})"
                 for (o, g), v in zip(keys, verdicts)
@@ -350,7 +372,19 @@ class Verdicts(Part):
             ),
             significant_groupings=tuple(dict.fromkeys(in_sentence(GROUPINGS[g].title) for _, g in hits)),
             untested=tuple(untested.items()),
+            significant_by=tuple((self._outcome_phrase(o), in_sentence(GROUPINGS[g].title)) for o, g in hits),
+            n_repeats=sum(len(v) for v in same.values()),
         )
+
+    def _split(self, what: str, by: str, at: str | None) -> str | None:
+        """The ``split`` of a response or survival comparison (its outcome, patients and groups:
+        :func:`analysis.estimators.multiplicity.split_key`); None for the other analyses."""
+        if at is not None:
+            return None
+        store: Mapping[Any, Any] = (
+            self.results.response if what in RESPONSES else self.results.survival if what in ENDPOINTS else {}
+        )
+        return getattr(store.get((what, by)), "split", None)
 
     @property
     def main_tests(self) -> TestSet:
@@ -374,6 +408,19 @@ class Verdicts(Part):
     def competing_tests(self) -> TestSet:
         """Gray's tests of relapse and of death without relapse by CRS, ICANS and severity group."""
         return self.tests(list(CAUSES), by=("crs", "icans", "severity"))
+
+    @property
+    def response_grade_tests(self) -> TestSet:
+        """CR and MRD-negative CR (CR only without MRD) by CRS grade and by ICANS grade: the
+        response tests the main toxicity groupings leave to the grade-level figure."""
+        responses = list(RESPONSES) if self.results.collected("mrd_negative") else ["cr"]
+        return self.tests(responses, by=("crs_grade", "icans_grade"))
+
+    @property
+    def survival_grade_tests(self) -> TestSet:
+        """OS, LFS and EFS by CRS grade and by ICANS grade (log-rank tests): the survival tests
+        the main toxicity groupings leave to the grade-level table."""
+        return self.tests(list(ENDPOINTS), by=("crs_grade", "icans_grade"))
 
     @property
     def grade_tests(self) -> TestSet:
