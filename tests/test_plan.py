@@ -118,14 +118,24 @@ def test_events_per_coefficient_are_reported_with_a_warning_below_10(default):
     assert "Adjusted for age, bone-marrow blasts, Ph-chromosome status, and infused CAR-T cell dose" in footnotes
     values = _inline_values(default)
     # one sentence per model, the number of the model's events and coefficients beside its ratio (review 29)
-    assert values['text.epv_sentence("os")'].startswith(
+    sentences = values["text.epv_sentences"]  # one per model, as a model is below 10
+    assert sentences.startswith(
         f"The OS model had {cox.events / 6:.1f} events per coefficient ({cox.events} events, 6 coefficients), "
         "fewer than 10: its estimates may be biased away from 1"
     )
     lfs = default.cox["lfs"]
     assert lfs.events_per_variable >= 10
-    assert values['text.epv_sentence("lfs")'] == (
-        f"The LFS model had {lfs.events / 6:.1f} events per coefficient ({lfs.events} events, 6 coefficients)."
+    assert (
+        f" The LFS model had {lfs.events / 6:.1f} events per coefficient ({lfs.events} events, 6 coefficients). "
+        in sentences
+    )
+    # every model at 10 or more: one sentence for all (review 29: the word limit of a user's study)
+    import analysis.report.narrative.models as models
+
+    low = dataclasses.replace(default, cox={e: c for e, c in default.cox.items() if e != "os"})
+    assert Narrative(low).epv_sentences == (
+        f"Every model had at least {models.EPV_RULE} events per coefficient (LFS {lfs.events_per_variable:.1f} "
+        f"and EFS {default.cox['efs'].events_per_variable:.1f})."
     )
 
 

@@ -83,6 +83,18 @@ class EventsPerCoefficient:
         )
 
     @property
+    def epv_sentences(self) -> str:
+        """Events per coefficient of every multivariable model: one sentence per model when one
+        is below :data:`EPV_RULE` (:meth:`epv_sentence`), else one for all: 'Every model had at
+        least 10 events per coefficient (OS 14.7, LFS 18.0, and EFS 19.8).'"""
+        models = self.results.cox  # type: ignore[attr-defined]
+        values = {e: c.events_per_variable for e, c in models.items()}
+        if not values or any(v is None or v < EPV_RULE for v in values.values()):
+            return " ".join(self.epv_sentence(e) for e in models)
+        listed = and_list(f"{_abbreviation(e)} {fmt_number(v, decimals=1)}" for e, v in values.items())
+        return f"Every model had at least {EPV_RULE} events per coefficient ({listed})."
+
+    @property
     def epv_rule(self) -> str:
         """'10': events per coefficient below which the report warns."""
         return str(EPV_RULE)

@@ -31,6 +31,9 @@ from analysis.report.narrative.parts import (
 )
 from analysis.report.narrative.verdicts import Verdicts
 
+#: Up to this many pairwise hazard ratios beyond 1 are listed in the Discussion; more are summed up.
+PAIRWISE_LISTED = 3
+
 
 class Survival(Verdicts):
     def followup(self) -> str:
@@ -172,13 +175,14 @@ class Survival(Verdicts):
             return f"no test ({cox.ph_test_reason or cox.reason})"
         return fmt_p(cox.ph_test_global_p, alpha=self.alpha)
 
-    def _pairwise_beyond_null(self) -> tuple[int, list[str]]:
+    def _pairwise_beyond_null(self) -> tuple[int, list[str], list[tuple[str, bool]]]:
         """(how many, which) pairwise estimates behind the omnibus tests of survival by a
         toxicity grouping — each level's univariable Cox HR against the reference — have a 95%
         CI that excludes 1: 'ICANS grade 1–2 against no ICANS, HR 2.23 (95% CI 1.00–4.99) for
         LFS'. The Wald CIs come from a model the log-rank test does not use, so they can
         exclude 1 where the omnibus test is not significant."""
         n, found = 0, []
+        detail: list[tuple[str, bool]] = []  # (endpoint, below 1)
         for (endpoint, grouping), uc in self.results.survival_hr.items():
             if grouping not in TOXICITY_GROUPINGS:
                 continue
@@ -193,7 +197,8 @@ class Survival(Verdicts):
                         f"{in_sentence(hr.label)} against {in_sentence(g.label(uc.reference))}, "
                         f"{_ratio('HR', hr.hr, hr.ci_low, hr.ci_high)} for {abbreviation}"
                     )
-        return n, found
+                    detail.append((abbreviation, hr.ci_high < 1))
+        return n, found, detail
 
     @property
     def pairwise_beyond_null_any(self) -> bool:
@@ -202,8 +207,24 @@ class Survival(Verdicts):
     @property
     def pairwise_beyond_null(self) -> str:
         """The pairwise hazard ratios whose 95% CI excludes 1 ('' when none), joined by '; '
-        (each holds commas) with 'and' before the last."""
-        return and_list(self._pairwise_beyond_null()[1], separator="; ")
+        (each holds commas) with 'and' before the last; more than :data:`PAIRWISE_LISTED` of
+        them are summed up by direction and endpoint ('all below 1 (1 for OS, 5 for LFS, and 2
+        for EFS)'; the sentence cites the tables that list them): a list of eight hazard ratios
+        took 150 words of the Discussion (review 29)."""
+        _, found, detail = self._pairwise_beyond_null()
+        if len(found) <= PAIRWISE_LISTED:
+            return and_list(found, separator="; ")
+        below = sum(1 for _, low in detail if low)
+        if below == len(detail):
+            direction = "all below 1"
+        elif below == 0:
+            direction = "all above 1"
+        else:
+            direction = f"{fmt_count(below)} below 1 and {fmt_count(len(detail) - below)} above"
+        per_endpoint: dict[str, int] = {}
+        for endpoint, _ in detail:
+            per_endpoint[endpoint] = per_endpoint.get(endpoint, 0) + 1
+        return f"{direction} ({and_list(f'{fmt_count(k)} for {e}' for e, k in per_endpoint.items())})"
 
     @property
     def pairwise_beyond_null_n(self) -> str:
