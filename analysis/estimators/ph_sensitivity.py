@@ -100,6 +100,17 @@ def ph_sensitivity(
         seen = values[~np.isnan(values)]
         (binary if np.isin(seen, (0.0, 1.0)).all() else numeric).extend(ks)
     flagged_labels = tuple(labels[k] for ks in keys.values() for k in ks)
+
+    def outcome(result, reason) -> PHSensitivity:
+        return PHSensitivity(
+            endpoint,
+            flagged_labels,
+            tuple(labels[k] for k in binary),
+            tuple(labels[k] for k in numeric),
+            result,
+            reason,
+        )
+
     frame = data[["months", "event"]].copy()
     if binary:
         # one stratum per combination of the flagged yes/no terms; a missing value, no stratum
@@ -109,14 +120,7 @@ def ph_sensitivity(
     if numeric:
         event_times = frame.loc[frame["event"].astype(bool), "months"]
         if (event_times <= 0).any():
-            return PHSensitivity(
-                endpoint,
-                flagged_labels,
-                tuple(labels[k] for k in binary),
-                tuple(labels[k] for k in numeric),
-                None,
-                "an event at time 0 has no log(time): the time interaction is not defined",
-            )
+            return outcome(None, "an event at time 0 has no log(time): the time interaction is not defined")
         split = _split_at_event_times(frame[["months", "event"]])
         extra = frame.drop(columns=["months", "event"])
         frame = split.join(extra)
@@ -133,19 +137,5 @@ def ph_sensitivity(
     try:
         result = fit_model(frame, X, endpoint, reduced, stratified=bool(binary), ph_test=False)
     except np.linalg.LinAlgError as exc:  # a degenerate design (tiny or pathological cohorts)
-        return PHSensitivity(
-            endpoint,
-            flagged_labels,
-            tuple(labels[k] for k in binary),
-            tuple(labels[k] for k in numeric),
-            None,
-            f"the sensitivity model could not be fitted ({exc})",
-        )
-    return PHSensitivity(
-        endpoint,
-        flagged_labels,
-        tuple(labels[k] for k in binary),
-        tuple(labels[k] for k in numeric),
-        result,
-        result.reason,
-    )
+        return outcome(None, f"the sensitivity model could not be fitted ({exc})")
+    return outcome(result, result.reason)

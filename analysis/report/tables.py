@@ -83,7 +83,7 @@ from analysis.report.formatting import (
     ratio_decimals,
     row_decimals,
 )
-from analysis.report.narrative.parts import in_sentence
+from analysis.report.narrative.parts import relaxed_terms
 from analysis.report.pvalues import PValueTable, family_display, ph_term_label
 
 _INDENT = "\u2003"  # em space: survives Pandoc (leading ASCII spaces in a cell do not)
@@ -600,14 +600,7 @@ def ph_sensitivity_table(results) -> Table:
             not_fitted.append(f"{abbreviation}: {found.reason}")
             other = None
         else:
-            what = []
-            if found.stratified:
-                what.append(f"{and_list(in_sentence(x.split(', per ')[0]) for x in found.stratified)} as a stratum")
-            if found.time_varying:
-                what.append(
-                    f"{and_list(in_sentence(x.split(', per ')[0]) for x in found.time_varying)} with a time interaction"
-                )
-            relaxed_notes.append(f"{abbreviation}, {' and '.join(what)}")
+            relaxed_notes.append(f"{abbreviation}, {' and '.join(relaxed_terms(found))}")
         spec.add("group", Cell(title + (f" ({population})" if population else "")))
         models = [main, other]
         spec.add(

@@ -325,3 +325,13 @@ def fmt_ci_bounds(low, high, not_estimable: frozenset[str] = frozenset()) -> str
         return NOT_ESTIMABLE if name in not_estimable else "not reached"
 
     return f"{bound(low, 'median_ci_low')}–{bound(high, 'median_ci_high')}"
+
+
+def relaxed_terms(found) -> list[str]:
+    """How a proportional-hazards sensitivity model relaxed its flagged covariates, one part per way:
+    ['BM blasts ≥20% vs <20% as a stratum', 'infused CAR-T dose with a time interaction']."""
+    parts = []
+    for covariates, how in ((found.stratified, "as a stratum"), (found.time_varying, "with a time interaction")):
+        if covariates:
+            parts.append(f"{and_list(in_sentence(x.split(', per ')[0]) for x in covariates)} {how}")
+    return parts

@@ -28,6 +28,7 @@ from analysis.report.narrative.parts import (
     in_sentence,
     km_landmark,
     km_median,
+    relaxed_terms,
 )
 from analysis.report.narrative.verdicts import Verdicts
 
@@ -264,17 +265,6 @@ class Survival(Verdicts):
             if t.term != "GLOBAL" and t.p is not None
         ]
 
-    def _relaxed(self, found) -> str:
-        """'BM blasts ≥20% vs <20% as a stratum and infused CAR-T dose with a time interaction'."""
-        what = []
-        if found.stratified:
-            what.append(f"{and_list(in_sentence(x.split(', per ')[0]) for x in found.stratified)} as a stratum")
-        if found.time_varying:
-            what.append(
-                f"{and_list(in_sentence(x.split(', per ')[0]) for x in found.time_varying)} with a time interaction"
-            )
-        return ", ".join(what)
-
     @property
     def ph_sensitivity_any(self) -> bool:
         """Whether some model was refitted with a flagged covariate relaxed (``results.ph_sensitivity``)."""
@@ -309,7 +299,7 @@ class Survival(Verdicts):
                 "with proportional hazards relaxed"
             )
         models = and_list(
-            f"the {ENDPOINTS[e].abbreviation if e in ENDPOINTS else e.upper()} model ({self._relaxed(f)})"
+            f"the {ENDPOINTS[e].abbreviation if e in ENDPOINTS else e.upper()} model ({', '.join(relaxed_terms(f))})"
             for e, f in self.results.ph_sensitivity.items()
         )
         return (
