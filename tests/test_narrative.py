@@ -51,7 +51,7 @@ def test_verdicts_flip_with_the_p_value(results):
     # the supplement's sentence on the grade-level family names the significant test
     flipped = Narrative(_with_logrank_p(_all_null(results), ("os", "crs_grade"), 0.01))
     assert "OS by CRS grade (p = 0.010)" in grade_verdict(flipped)
-    assert grade_verdict(flipped).startswith("1 of 10 comparisons")
+    assert grade_verdict(flipped).startswith("1 of the 10 comparisons")
     assert grade_verdict(Narrative(_all_null(results))).startswith("none of the 10 comparisons")
 
 
