@@ -65,7 +65,10 @@ def test_a_p_value_next_to_alpha_prints_its_side():
     assert (fmt_p(0.0496), fmt_p(0.0504)) == ("p = 0.0496", "p = 0.0504")
     assert (fmt_p_bare(0.0496), fmt_p_bare(0.0504)) == ("0.0496", "0.0504")
     assert fmt_p(0.04996) == "p = 0.04996"  # "0.0500" at four decimals still prints alpha
-    assert (fmt_p(0.00996), fmt_p(0.01004)) == ("p = 0.00996", "p = 0.01004")  # alpha 0.01
+    # review 30, finding 10: only the study's alpha (0.05 here) gets the extra digits; near 0.01
+    # and 0.1, where no verdict is drawn, three decimals ("p = 0.1002" read as inconsistent)
+    assert (fmt_p(0.00996), fmt_p(0.01004)) == ("p = 0.010", "p = 0.010")
+    assert (fmt_p(0.00996, alpha=0.01), fmt_p(0.01004, alpha=0.01)) == ("p = 0.00996", "p = 0.01004")
     assert fmt_p(0.05) == "p = 0.050"  # exactly alpha: not significant, and printed so
     assert (fmt_p(0.342), fmt_p(0.049), fmt_p(0.0505), fmt_p(0.9996)) == (
         "p = 0.342",
@@ -82,7 +85,7 @@ def test_the_printed_p_and_the_verdict_agree_everywhere_on_a_grid():
     side of alpha as p (the verdict's rule: p < alpha), and never prints alpha unless p is alpha."""
     from analysis.report.formatting import fmt_p_bare
 
-    for alpha, passed in ((0.05, None), (0.01, None), (0.10, None), (0.03, 0.03)):
+    for alpha, passed in ((0.05, None), (0.05, 0.05), (0.01, 0.01), (0.10, 0.10), (0.03, 0.03)):
         for i in range(-700, 701):
             p = alpha + i * 1e-6
             printed = float(fmt_p_bare(p, alpha=passed))
