@@ -254,15 +254,21 @@ class Models(EventsPerCoefficient, Survival, Plan):
 
     @property
     def stratified_headline(self) -> str:
-        """The primary model's first exposure term in the model stratified by center (the
-        supplement's sensitivity analysis): 'grade ≥3 CRS or severe ICANS had HR 1.52 (95% CI
-        0.55–4.20), p = 0.420 for death'; 'not estimable (why)' without an exposure term."""
-        term = self.headline_term
-        if not term:
+        """Every exposure level of the primary model stratified by center (the supplement's
+        sensitivity analysis), with the exposure's joint test, as the main model reports them
+        (review 30, finding 7: only the first level was given): 'grade ≥3 CRS or severe ICANS had
+        HR 1.52 (95% CI 0.55–4.20), p = 0.420 and others (grade 1–2 CRS and/or ICANS) HR 0.50
+        (95% CI 0.27–0.91), p = 0.024 for death (joint p = 0.074)'; 'not estimable (why)'
+        without an exposure term."""
+        endpoint = self.primary_endpoint
+        if not self._cox(endpoint).exposure_terms:
             return f"{NOT_ESTIMABLE} (the model has no exposure term)"
+        cox = self._cox(endpoint, "center-stratified")
+        if not cox.exposure_terms:
+            return f"{NOT_ESTIMABLE} ({cox.reason or 'the model has no exposure term'})"
         return (
-            f"{self.headline_label} had {self.hr(self.primary_endpoint, term, stratified=True)} "
-            f"for {self.primary_event}"
+            f"{self.exposure_hrs(endpoint, model='center-stratified')} for {self.primary_event} "
+            f"(joint {self.exposure_p(endpoint, model='center-stratified')})"
         )
 
     @property

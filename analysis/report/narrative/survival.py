@@ -49,8 +49,8 @@ class Survival(Verdicts):
 
     #: The multivariable models a sentence can name (``model=``): the study's (Table 2), the
     #: publication's (the demo's sensitivity analysis), the study's with its exposure
-    #: time-dependent, and at the landmark and the sensitivity landmark.
-    MODELS = ("baseline", "publication", "time-dependent", "landmark", "sensitivity landmark")
+    #: time-dependent, at the landmark and the sensitivity landmark, and stratified by center.
+    MODELS = ("baseline", "publication", "time-dependent", "landmark", "sensitivity landmark", "center-stratified")
 
     def _cox(self, endpoint: str, model: str | None = None):
         """The CoxResult of a multivariable model of ``endpoint`` (:data:`MODELS`)."""
@@ -76,6 +76,14 @@ class Survival(Verdicts):
             return _failed(
                 endpoint, 0, 0, "the publication's model is fitted for the bundled demo only", PUBLICATION_MODEL
             )
+        if model == "center-stratified":
+            centers = self.results.centers
+            if centers is None or endpoint not in centers.cox:
+                from analysis.estimators.cox import PUBLICATION_MODEL, _failed
+
+                reason = (centers.cox_reason if centers is not None else None) or "no center-stratified model"
+                return _failed(endpoint, 0, 0, reason, self.results.model or PUBLICATION_MODEL)
+            return centers.cox[endpoint]
         store = {
             "baseline": self.results.cox,
             "publication": self.results.cox_publication,
