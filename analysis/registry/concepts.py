@@ -393,6 +393,17 @@ SURVIVAL_P_AND_CI = (
 )
 
 
+#: Why the p-value printed beside a difference in response rates and the difference's 95% CI can
+#: disagree (review 30, finding 2: 'p < 0.05 exactly when the interval excludes 1' was read as
+#: true of the difference's interval, which excluded 0 beside Fisher's p = 0.080): the one
+#: statement, in the Methods; ``{alpha}``: the study's. The sentence of the Results that names
+#: each disagreement is :meth:`analysis.report.narrative.response.Response.difference_test_disagreement`.
+RESPONSE_P_AND_CI = (
+    "p < {alpha} exactly when the odds ratio's interval excludes 1; the difference's interval does not invert "
+    "the test and can disagree with it near p = {alpha}."
+)
+
+
 #: The method of the absolute differences in survival at fixed times (STROBE 16c; review 30,
 #: finding 5: the supplement described it both as a Wald interval from the sum of Greenwood
 #: variances and as Newcombe's MOVER, and its table printed log-scale group intervals beside a
