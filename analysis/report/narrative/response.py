@@ -77,11 +77,12 @@ class Response(Part):
         return (d.ci_low > 0 or d.ci_high < 0) != (p < self.alpha)  # type: ignore[attr-defined]
 
     def difference_test_disagreement(self, groupings: tuple[str, ...] = ("crs", "icans")) -> str:
-        """A sentence naming each difference in response rates printed in the Results (CR and
-        MRD-negative CR, by ``groupings``) whose 95% CI and test disagree, and why (the Methods'
-        :data:`~analysis.registry.concepts.RESPONSE_P_AND_CI`); '' when none does (review 30,
-        finding 2): For MRD-negative CR by CRS and by ICANS, the differences' CIs excluded 0
-        although Fisher's exact p ≥ 0.05 (see Methods)."""
+        """A clause naming each difference in response rates printed in the Results (CR and
+        MRD-negative CR, by ``groupings``) whose 95% CI and test disagree, pointing to why (the
+        Methods' :data:`~analysis.registry.concepts.RESPONSE_P_AND_CI`), to end the Results'
+        sentence of the differences; '' when none does (review 30, finding 2): '; for
+        MRD-negative CR by CRS and by ICANS, the differences' CIs excluded 0 although Fisher's
+        exact p ≥ 0.05 (see Methods)'."""
         from analysis.registry.concepts import RESPONSES, reported_responses
         from analysis.registry.groups import GROUPINGS
         from analysis.report.formatting import and_list
@@ -109,8 +110,8 @@ class Response(Part):
                 else f"included 0 although {test} p < {self.alpha:g}"  # type: ignore[attr-defined]
             )
             subject = "the differences' CIs" if n > 1 else "the difference's CI"
-            sentences.append(f"For {which}, {subject} {verdict} (see Methods).")
-        return " ".join(sentences)
+            sentences.append(f"; for {which}, {subject} {verdict} (see Methods)")
+        return "".join(sentences)
 
     def odds_ratio(self, response: str, grouping: str) -> str:
         """Conditional-MLE odds ratio with fisher.test's exact 95% CI: 'OR 0.49 (95% CI 0.07–5.64)';
