@@ -385,7 +385,9 @@ def test_the_group_intervals_beside_a_difference_are_the_ones_it_is_built_from(b
     assert d.ci_low == pytest.approx(s1 - s2 - np.hypot(s1 - l1, u2 - s2), abs=1e-9)
     assert d.ci_high == pytest.approx(s1 - s2 + np.hypot(u1 - s1, s2 - l2), abs=1e-9)
     # the table and the sentence print them (hand-rounded from R)
-    table = tables.survival_difference_table(bundled_results.survival_differences, groupings=("crs",), endpoints=("os",))
+    table = tables.survival_difference_table(
+        bundled_results.survival_differences, groupings=("crs",), endpoints=("os",)
+    )
     markdown = table.markdown
     assert "| 41.8 (17.5–64.7) | Reference |" in markdown and "53.2 (40.5–64.4)" in markdown
     assert "23.5–74.4" not in markdown

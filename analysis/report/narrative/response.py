@@ -42,7 +42,7 @@ class Response(Part):
         (:data:`~analysis.registry.concepts.RESPONSE_P_AND_CI`), at the study's alpha, for the Methods."""
         from analysis.registry.concepts import RESPONSE_P_AND_CI
 
-        return RESPONSE_P_AND_CI.format(alpha=f"{self.alpha:g}")  # type: ignore[attr-defined]
+        return RESPONSE_P_AND_CI.format(alpha=f"{self.alpha:g}")
 
     def risk_difference(self, response: str, grouping: str, p: bool = True, named: bool = True) -> str:
         """Exposed minus reference rate, Newcombe 95% CI, with the p-value of the report's test
@@ -74,7 +74,7 @@ class Response(Part):
         d, p = effect.difference, comparison.result.p
         if d.ci_low is None or d.ci_high is None or p is None:
             return None
-        return (d.ci_low > 0 or d.ci_high < 0) != (p < self.alpha)  # type: ignore[attr-defined]
+        return (d.ci_low > 0 or d.ci_high < 0) != (p < self.alpha)
 
     def difference_test_disagreement(self, groupings: tuple[str, ...] = ("crs", "icans")) -> str:
         """A clause naming each difference in response rates printed in the Results (CR and
@@ -94,7 +94,8 @@ class Response(Part):
             for grouping in groupings:
                 if not self._difference_disagrees(response, grouping):
                     continue
-                excludes = self.results.response[(response, grouping)].result.p >= self.alpha  # type: ignore[attr-defined]
+                p = self.results.response[(response, grouping)].result.p
+                excludes = p is not None and p >= self.alpha
                 test = self.test_name(response, by=grouping)  # type: ignore[attr-defined]
                 by = found.setdefault((excludes, test), {})
                 by.setdefault(self._outcome_phrase(response), []).append(  # type: ignore[attr-defined]
@@ -105,9 +106,9 @@ class Response(Part):
             which = "; ".join(f"{outcome} {and_list(bys)}" for outcome, bys in outcomes.items())
             n = sum(len(bys) for bys in outcomes.values())
             verdict = (
-                f"excluded 0 although {test} p ≥ {self.alpha:g}"  # type: ignore[attr-defined]
+                f"excluded 0 although {test} p ≥ {self.alpha:g}"
                 if excludes
-                else f"included 0 although {test} p < {self.alpha:g}"  # type: ignore[attr-defined]
+                else f"included 0 although {test} p < {self.alpha:g}"
             )
             subject = "the differences' CIs" if n > 1 else "the difference's CI"
             sentences.append(f"; for {which}, {subject} {verdict} (see Methods)")

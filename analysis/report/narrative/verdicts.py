@@ -387,8 +387,9 @@ class Verdicts(Part):
             return False
         if what in ENDPOINTS:
             cox = self.results.survival_hr.get((what, by))
-            hrs = [] if cox is None else [h for h in cox.hazard_ratios if h.ci_low is not None and h.ci_high is not None]
-            return bool(hrs) and all(h.ci_low <= 1 <= h.ci_high for h in hrs)
+            limits = [] if cox is None else [(h.ci_low, h.ci_high) for h in cox.hazard_ratios]
+            known = [(low, high) for low, high in limits if low is not None and high is not None]
+            return bool(known) and all(low <= 1 <= high for low, high in known)
         if what in RESPONSES:
             effect = self.results.response_effects.get((what, by))
             d = None if effect is None else effect.difference
