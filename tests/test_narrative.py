@@ -281,12 +281,15 @@ def test_risk_difference_odds_ratio_and_response_effect(results):
         results, response_effects={**results.response_effects, ("cr", "crs"): effect, ("cr", "icans"): infinite}
     )
     text = Narrative(base)
-    assert text.risk_difference("cr", "crs") == "\u22129.2 percentage points (95% CI \u221217.8 to 9.8)"
+    # review 30, finding 2: the p of the comparison's test, named, beside the difference and its CI
+    named = text.named_p("cr", by="crs")
+    assert named.startswith(("Fisher's exact p", "Firth LR p"))
+    assert text.risk_difference("cr", "crs") == f"\u22129.2 percentage points (95% CI \u221217.8 to 9.8; {named})"
+    assert text.risk_difference("cr", "crs", p=False) == "\u22129.2 percentage points (95% CI \u221217.8 to 9.8)"
     assert text.odds_ratio("cr", "crs") == "OR 0.00 (95% CI 0.00–3.13)"
     assert text.odds_ratio("cr", "icans") == "OR not estimable (a zero cell: odds ratio infinite)"
-    p = text.p("response", ("cr", "crs"))
     assert text.effect("response", ("cr", "crs")) == (
-        f"difference \u22129.2 percentage points, 95% CI \u221217.8 to 9.8; OR 0.00, 95% CI 0.00–3.13; {p}"
+        f"difference \u22129.2 percentage points, 95% CI \u221217.8 to 9.8; OR 0.00, 95% CI 0.00–3.13; {named}"
     )
     # three-level groupings keep their rates (Figure 1) and the p only
     assert text.effect("response", ("cr", "severity")) == text.p("response", ("cr", "severity"))

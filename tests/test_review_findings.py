@@ -247,9 +247,9 @@ def test_a_survival_of_zero_has_a_not_estimable_ci_in_the_tables(results):
 def test_the_odds_ratios_the_methods_promise_are_printed(text):
     # CR by CRS: every patient without CRS responded (17 of 17), a zero cell: Firth's estimate
     assert text.rate_effects("cr", "crs") == (
-        "−9.2 percentage points (95% CI −17.8 to 9.8); Firth OR 0.26 (95% CI <0.01–2.36)"
-    )
-    assert text.rate_effects("cr", "icans").endswith("; OR 0.49 (95% CI 0.07–5.64)")
+        "−9.2 percentage points (95% CI −17.8 to 9.8); Firth OR 0.26 (95% CI <0.01–2.36); Firth LR p = 0.284"
+    )  # review 30, finding 2: the p of the comparison's test, named, beside the difference
+    assert text.rate_effects("cr", "icans").endswith("; OR 0.49 (95% CI 0.07–5.64); Fisher's exact p = 0.691")
     assert text.firth_odds_ratio_shown
     response = source_text(SECTIONS / "_results-response.qmd")
     assert response.count("text.rate_effects(") == 4 and "text.risk_difference(" not in response

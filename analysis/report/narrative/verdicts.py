@@ -370,11 +370,31 @@ class Verdicts(Part):
                 for (o, g), v in zip(keys, verdicts)
                 if v is False
             ),
+            significant_against_intervals=tuple(
+                self.test_name(o, by=g, at=at) if self._intervals_include_null(o, g, at) else "" for o, g in hits
+            ),
             significant_groupings=tuple(dict.fromkeys(in_sentence(GROUPINGS[g].title) for _, g in hits)),
             untested=tuple(untested.items()),
             significant_by=tuple((self._outcome_phrase(o), in_sentence(GROUPINGS[g].title)) for o, g in hits),
             n_repeats=sum(len(v) for v in same.values()),
         )
+
+    def _intervals_include_null(self, what: str, by: str, at: str | None) -> bool:
+        """Whether every interval the report prints for a comparison includes no effect: each
+        univariable HR's CI includes 1 (survival), or the difference's CI includes 0 (a response
+        between two groups); False where no such interval is printed (review 30, finding 2)."""
+        if at is not None:
+            return False
+        if what in ENDPOINTS:
+            cox = self.results.survival_hr.get((what, by))
+            limits = [] if cox is None else [(h.ci_low, h.ci_high) for h in cox.hazard_ratios]
+            known = [(low, high) for low, high in limits if low is not None and high is not None]
+            return bool(known) and all(low <= 1 <= high for low, high in known)
+        if what in RESPONSES:
+            effect = self.results.response_effects.get((what, by))
+            d = None if effect is None else effect.difference
+            return d is not None and d.ci_low is not None and d.ci_high is not None and d.ci_low <= 0 <= d.ci_high
+        return False
 
     def _split(self, what: str, by: str, at: str | None) -> str | None:
         """The ``split`` of a response or survival comparison (its outcome, patients and groups:
