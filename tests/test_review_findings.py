@@ -736,7 +736,9 @@ def test_table1_medians_name_their_groups_and_equal_medians_show_quartiles(resul
     shown = dataclasses.replace(equal, result=results.table1[("n_relapses", "crs")].result)
     table1 = {**results.table1, ("n_relapses", "crs"): shown}
     sentence = Narrative(dataclasses.replace(results, table1=table1))._table1_magnitude("n_relapses", "crs")
-    assert sentence == "median 1 (IQR 1–5; CRS) vs 1 (IQR 1–1; no CRS)"
+    # review 30, F6: the ranges, the summary of Table 1 and of the Methods (the quartiles were in neither)
+    assert (yes.min, yes.max, no.min, no.max) == (1, 5, 0, 2)
+    assert sentence == "median 1 (range 1–5; CRS) vs 1 (range 0–2; no CRS)"
 
 
 # R 4.x, survival, tests/reference/demo_cohort.R then blast20, ph, sev as in R_ZPH_OS:

@@ -60,6 +60,8 @@ class TestSet:
     significant_named: tuple[str, ...] = ()
     #: The tests that ran and were not significant, likewise named.
     not_significant_named: tuple[str, ...] = ()
+    #: The significant tests as (outcome key, grouping key), in test order.
+    significant_keys: tuple[tuple[str, str], ...] = ()
 
     __test__ = False  # not a pytest class
 
