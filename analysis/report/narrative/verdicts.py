@@ -420,8 +420,8 @@ class Verdicts(Part):
         """Which way the significant tests of response or survival by toxicity went, after
         'toxicity went with' (review 30, F3: the abstract gave '5 of 30 tests' without saying
         whether toxicity went with better or worse outcomes): 'lower hazards (LFS, EFS) and a
-        lower MRD-negative CR rate'; a test whose groups differ each way: 'hazards (OS) in both
-        directions' ('' when none is significant)."""
+        lower MRD-negative CR rate'; a grouping whose levels differ each way from the reference:
+        'hazards lower in some groups and higher in others (OS)' ('' when none is significant)."""
         hazards: dict[bool | None, list[str]] = {}
         rates: dict[bool | None, list[str]] = {}
         for what, by in self.main_tests.significant_keys:
@@ -440,14 +440,16 @@ class Verdicts(Part):
             if side in hazards:
                 listed = ", ".join(hazards[side])
                 parts.append(
-                    f"{words[side]} hazards ({listed})" if side is not None else f"hazards ({listed}) in both directions"
+                    f"{words[side]} hazards ({listed})"
+                    if side is not None
+                    else f"hazards lower in some groups and higher in others ({listed})"
                 )
         for side in (True, False, None):
             if side in rates:
                 several = len(rates[side]) > 1
                 names = and_list(rates[side])
                 if side is None:
-                    parts.append(f"{names} {'rates' if several else 'rate'} in both directions")
+                    parts.append(f"{names} rates lower in some groups and higher in others")
                 else:
                     parts.append(f"{'' if several else 'a '}{words[side]} {names} {'rates' if several else 'rate'}")
         return and_list(parts)
