@@ -130,7 +130,7 @@ def test_single_hrs_of_a_model_whose_joint_test_failed_are_not_evidence(toxic):
     assert mixed.adjusted_beyond_null_models == "the OS and LFS models"
     sentence = said("_discussion", "text.choose(text.adjusted_lower", mixed)
     assert sentence.startswith(
-        "all below 1, but the group's joint test was significant only for LFS: only there do these data show "
+        "all below 1, but the group's joint test was significant only for LFS, so only there do these data show "
         "lower hazards with toxicity."
     )
     # no model's joint test significant: the HRs show nothing by themselves
@@ -225,8 +225,11 @@ def test_sex_is_worded_for_the_ages_of_the_cohort(demo):
     counts = demo.results.counts
     age = demo.results.descriptives["age"]
     assert age.min < 18  # children and adults
-    assert demo.sex_counts == f"{counts['n_male']} male and {counts['n_female']} female patients"
-    assert "`{python} text.sex_counts`" in (SECTIONS / "_results-patients.qmd").read_text(encoding="utf-8")
+    assert demo.sex_counts == f"{counts['n_male']} male and {counts['n_female']} female"
+    # after "The cohort includes 93 patients" (no second "patients" in the parenthesis)
+    assert "`{python} text.count(\"n_patients\", \"patient\")`\n(`{python} text.sex_counts`)" in (
+        SECTIONS / "_results-patients.qmd"
+    ).read_text(encoding="utf-8")
     adults = dataclasses.replace(
         demo.results, descriptives={**demo.results.descriptives, "age": dataclasses.replace(age, min=18.0)}
     )

@@ -88,13 +88,13 @@ class Counts(Part):
 
     @property
     def sex_counts(self) -> str:
-        """The cohort by sex, in words that fit its ages (review 30, F14): '47 men and 46 women'
-        when every patient was an adult (18 or older), else '47 male and 46 female patients' (a
-        cohort of children and adults)."""
+        """The cohort by sex, in words that fit its ages (review 30, F14), after 'The cohort
+        includes 93 patients': '47 men and 46 women' when every patient was an adult (18 or
+        older), else '47 male and 46 female' (a cohort of children and adults)."""
         male, female = self.count("n_male"), self.count("n_female")
         age = self.results.descriptives.get("age")
         adults = age is not None and age.n > 0 and age.min is not None and age.min >= 18
-        return f"{male} men and {female} women" if adults else f"{male} male and {female} female patients"
+        return f"{male} men and {female} women" if adults else f"{male} male and {female} female"
 
     @property
     def baseline_missing_any(self) -> bool:
