@@ -62,8 +62,16 @@ def test_conclusion_counts_the_significant_comparisons(results):
     flipped = Narrative(_with_logrank_p(results, ("os", "crs"), 0.001))
     outcomes = ("cr", "mrd_negative_cr", "os", "lfs", "efs")
     before = sum(bool(base.significant(o, by=g)) for g in TOXICITY_GROUPINGS for o in outcomes)
-    assert conclusion(flipped).startswith(f"{sentence_start(str(before + 1))} of {n_tests} tests")  # "One of 30"
-    assert "OS by CRS" in conclusion(flipped) and "OS by CRS" not in conclusion(base)
+    # after the adjusted primary verdict (review 30, F3)
+    primary = f"The adjusted primary analysis (OS) was not significant (joint {base.exposure_p('os')}). "
+    assert conclusion(flipped).startswith(
+        f"{primary}{sentence_start(str(before + 1))} of {n_tests} tests"
+    )  # "One of 30"
+    # the direction of the flipped test: the univariable HR of OS with against without CRS
+    (hr,) = results.survival_hr[("os", "crs")].hazard_ratios
+    side = "lower" if hr.hr < 1 else "higher"
+    assert f"toxicity went with {side} hazards (OS)." in conclusion(flipped)
+    assert "(OS)" not in conclusion(base)
 
 
 def test_unestimable_values_are_worded_not_printed_as_nan(results):

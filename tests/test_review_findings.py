@@ -19,6 +19,7 @@ from analysis.registry.concepts import RESPONSE_RULE
 from analysis.registry.contract import not_done_column
 from analysis.registry.groups import prepare_cohort
 from analysis.report import figures
+from analysis.report.formatting import fmt_p
 from analysis.report.narrative import Narrative
 from analysis.report.results import compute_results
 
@@ -219,7 +220,10 @@ def test_kinetics_peak_by_crs_is_given_with_its_hodges_lehmann_ratio(text):
 def test_the_count_says_omnibus_tests_and_pairwise_cis_excluding_1_are_named(text, results):
     hr = next(h for h in results.survival_hr[("efs", "icans_grade")].hazard_ratios if h.hr and h.hr > 2)
     assert (hr.hr, hr.ci_low, hr.ci_high) == pytest.approx((2.2103650758, 1.039324761, 4.700853816), rel=1e-5)
-    assert text.pairwise_beyond_null == "ICANS grade 1–2 against no ICANS, HR 2.21 (95% CI 1.04–4.70) for EFS"
+    overall = results.survival[("efs", "icans_grade")].logrank_p  # review 30, F8: the overall test beside it
+    assert text.pairwise_beyond_null == (
+        f"ICANS grade 1–2 against no ICANS, HR 2.21 (95% CI 1.04–4.70) for EFS (overall log-rank {fmt_p(overall)})"
+    )
     # LFS 2.23 (1.00–4.99): its lower limit is below 1 unrounded, so it is not named
     lfs = next(h for h in results.survival_hr[("lfs", "icans_grade")].hazard_ratios if h.hr and h.hr > 2)
     assert lfs.ci_low < 1
@@ -568,7 +572,7 @@ STROBE_WORDS = {
     "13a": ["patients were analyzed"],  # the screening sentence (review 28, point 1)
     "13b": ["patients were analyzed"],
     "13c": ["Figure 1:"],
-    "14b": ["without a value for each characteristic"],
+    "14b": ["No baseline characteristic was missing"],  # review 30, F9: the demo has no missing value
     "16a": ["baseline confounders, measured before infusion"],
 }
 
@@ -736,7 +740,9 @@ def test_table1_medians_name_their_groups_and_equal_medians_show_quartiles(resul
     shown = dataclasses.replace(equal, result=results.table1[("n_relapses", "crs")].result)
     table1 = {**results.table1, ("n_relapses", "crs"): shown}
     sentence = Narrative(dataclasses.replace(results, table1=table1))._table1_magnitude("n_relapses", "crs")
-    assert sentence == "median 1 (IQR 1–5; CRS) vs 1 (IQR 1–1; no CRS)"
+    # review 30, F6: the ranges, the summary of Table 1 and of the Methods (the quartiles were in neither)
+    assert (yes.min, yes.max, no.min, no.max) == (1, 5, 0, 2)
+    assert sentence == "median 1 (range 1–5; CRS) vs 1 (range 0–2; no CRS)"
 
 
 # R 4.x, survival, tests/reference/demo_cohort.R then blast20, ph, sev as in R_ZPH_OS:

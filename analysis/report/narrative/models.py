@@ -240,6 +240,31 @@ class Models(EventsPerCoefficient, Survival, Plan):
         names = [_abbreviation(e) for e, _ in self._adjusted_beyond_null()]
         return f"the {and_list(names)} model{'s' if len(names) > 1 else ''}"
 
+    def _adjusted_joint(self) -> tuple[list[str], list[str]]:
+        """(significant, not significant): the models with an exposure HR whose CI excludes 1,
+        by the verdict of their joint test of the exposure (a model without one is in neither)."""
+        yes, no = [], []
+        for endpoint, _ in self._adjusted_beyond_null():
+            verdict = self.exposure_significant(endpoint)
+            if verdict is not None:
+                (yes if verdict else no).append(_abbreviation(endpoint))
+        return yes, no
+
+    @property
+    def adjusted_joint_all(self) -> bool | None:
+        """Whether the joint test of the exposure — the model's verdict, not a single HR (review
+        30, F4) — was significant in every model with an HR whose CI excludes 1: True; in none
+        of them: False; in some: None."""
+        yes, no = self._adjusted_joint()
+        if not no:
+            return True
+        return False if not yes else None
+
+    @property
+    def adjusted_joint_significant(self) -> str:
+        """Those models whose joint test was significant: 'LFS' ('' when none)."""
+        return and_list(self._adjusted_joint()[0])
+
     # --- the abstract's headline ----------------------------------------------------------
     @property
     def headline(self) -> str:

@@ -65,6 +65,8 @@ class TestSet:
     #: CIs all include 1; review 30, finding 2), else '': the abstract's list says which test it
     #: counts, 'EFS by CRS (log-rank)'.
     significant_against_intervals: tuple[str, ...] = ()
+    #: The significant tests as (outcome key, grouping key), in test order.
+    significant_keys: tuple[tuple[str, str], ...] = ()
 
     __test__ = False  # not a pytest class
 

@@ -209,9 +209,17 @@ class Survival(Verdicts):
                 n += 1
                 if hr.ci_low > 1 or hr.ci_high < 1:
                     abbreviation = ENDPOINTS[endpoint].abbreviation if endpoint in ENDPOINTS else endpoint.upper()
+                    # the overall test of the grouping beside the HR when it was not significant
+                    # (review 30, F8: 'HR 2.21 (1.04–4.70) for EFS' read as a finding the
+                    # abstract's 'none reached statistical significance' contradicted)
+                    overall = (
+                        f" (overall {self.named_p(endpoint, by=grouping)})"
+                        if endpoint in ENDPOINTS and self.significant(endpoint, by=grouping) is False
+                        else ""
+                    )
                     found.append(
                         f"{in_sentence(hr.label)} against {in_sentence(g.label(uc.reference))}, "
-                        f"{_ratio('HR', hr.hr, hr.ci_low, hr.ci_high)} for {abbreviation}"
+                        f"{_ratio('HR', hr.hr, hr.ci_low, hr.ci_high)} for {abbreviation}{overall}"
                     )
                     detail.append((abbreviation, hr.ci_high < 1))
         return n, found, detail
