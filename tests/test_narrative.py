@@ -63,7 +63,7 @@ def test_conclusion_counts_the_significant_comparisons(results):
     outcomes = ("cr", "mrd_negative_cr", "os", "lfs", "efs")
     before = sum(bool(base.significant(o, by=g)) for g in TOXICITY_GROUPINGS for o in outcomes)
     # after the adjusted primary verdict (review 30, F3)
-    primary = f"The adjusted primary analysis (OS) was not significant (joint {base.exposure_p('os')}). "
+    primary = f"The main adjusted analysis (OS) was not significant (joint {base.exposure_p('os')}). "
     assert conclusion(flipped).startswith(
         f"{primary}{sentence_start(str(before + 1))} of {n_tests} tests"
     )  # "One of 30"

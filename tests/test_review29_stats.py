@@ -29,7 +29,7 @@ def test_the_results_state_every_significant_test_the_conclusions_count(all_crs_
     # review 30, F3: after the adjusted primary verdict, and with the direction of the four
     # (their names are the Results')
     # (everyone had CRS: the severity group's joint test cannot be computed, and is said so)
-    assert conclusions.startswith("**Conclusions.** The adjusted primary analysis (OS) could not be tested (")
+    assert conclusions.startswith("**Conclusions.** The main adjusted analysis (OS) could not be tested (")
     assert "Four of 20 tests of response or survival across toxicity groups" in conclusions
     # ICANS grade 1–2 and grade ≥3 on either side of no ICANS for LFS and EFS; MRD-negative CR
     # lower with ICANS

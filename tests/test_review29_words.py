@@ -208,7 +208,7 @@ def test_the_limitations_fit_the_results(toxic, demo):
 def test_the_conclusion_says_tests_and_none_after_holm(toxic):
     conclusion = said("_abstract", "text.choose(text.main_tests.any", toxic)
     # review 30, F3: the adjusted primary verdict first, and the direction instead of the list
-    assert conclusion.startswith("The adjusted primary analysis (OS) was not significant (joint p = ")
+    assert conclusion.startswith("The main adjusted analysis (OS) was not significant (joint p = ")
     assert "Three of 30 tests of response or survival across toxicity groups" in conclusion
     assert "omnibus" not in conclusion and "none after Holm's adjustment" in conclusion
     assert "toxicity went with lower hazards (LFS)." in conclusion

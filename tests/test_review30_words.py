@@ -67,7 +67,7 @@ def test_the_conclusions_give_the_primary_verdict_and_the_direction(toxic):
     os = results.cox["os"]
     assert os.severity_global_p >= 0.05
     assert conclusion.startswith(
-        f"The adjusted primary analysis (OS) was not significant (joint {fmt_p(os.severity_global_p)})."
+        f"The main adjusted analysis (OS) was not significant (joint {fmt_p(os.severity_global_p)})."
     )
     # then the significant tests, with the direction of each: every one is a survival test whose
     # univariable HRs (each level against its reference) are all below 1

@@ -482,15 +482,15 @@ class Verdicts(Part):
         """The verdict of the study's main analysis, the joint test of the exposure in the
         primary endpoint's adjusted model, as a sentence (review 30, F3: a conclusion that
         counts the significant secondary tests states it first; the abstract's Results give
-        that model's HRs just before): 'The adjusted primary analysis (OS) was not significant
+        that model's HRs just before): 'The main adjusted analysis (OS) was not significant
         (joint p = 0.068).'"""
         endpoint = self.primary_endpoint
         name = ENDPOINTS[endpoint].abbreviation if endpoint in ENDPOINTS else endpoint.upper()
         verdict = self.exposure_significant(endpoint)
         p = self.exposure_p(endpoint)
         if verdict is None:
-            return f"The adjusted primary analysis ({name}) could not be tested ({p})."
-        return f"The adjusted primary analysis ({name}) was {'' if verdict else 'not '}significant (joint {p})."
+            return f"The main adjusted analysis ({name}) could not be tested ({p})."
+        return f"The main adjusted analysis ({name}) was {'' if verdict else 'not '}significant (joint {p})."
 
     @property
     def response_tests(self) -> TestSet:
