@@ -458,3 +458,74 @@ def test_the_bundled_demo_with_its_marker_is_still_the_demo(demo_path, tmp_path)
     settings = resolve_study(None, base=tmp_path)
     assert settings.is_demo and settings.title == DEMO_TITLE
     assert settings.cutoff.isoformat() == DEMO_CUTOFF and settings.origins["cutoff"] == "bundled demo"
+
+
+# --------------------------------------------------------------------------- attack 30, finding 8
+# One reason of 190,000 words (a 950 KB study file, under the 1 MB limit) made the flow figure a
+# 1340 x 815,454-pixel PNG: 9 GB of memory, 8 minutes and a 308 MB HTML.
+
+
+def _screening_file(tmp_path, entries: str) -> Path:
+    study = tmp_path / "study.yml"
+    study.write_text("screening:\n  excluded:\n" + entries, encoding="utf-8")
+    return study
+
+
+def test_a_reason_longer_than_the_limit_is_a_study_file_error(tmp_path):
+    from analysis.inputs.studyfile import MAX_REASON_CHARS
+
+    long = "x " * 10_000
+    study = _screening_file(tmp_path, f'    - reason: "{long}"\n      count: 1\n')
+    with pytest.raises(StudyFileError) as err:
+        read_study_file(study)
+    message = str(err.value)
+    assert f"at most {MAX_REASON_CHARS} characters" in message and "screening" in message, message
+    # a reason at the limit is read
+    ok = _screening_file(tmp_path, f'    - reason: "{"y" * MAX_REASON_CHARS}"\n      count: 1\n')
+    assert read_study_file(ok).model.screening.excluded[0].reason == "y" * MAX_REASON_CHARS
+
+
+def test_more_reasons_than_the_limit_is_a_study_file_error(tmp_path):
+    from analysis.inputs.studyfile import MAX_EXCLUSION_REASONS
+
+    many = "".join(f'    - {{reason: "reason {i}", count: 1}}\n' for i in range(MAX_EXCLUSION_REASONS + 1))
+    with pytest.raises(StudyFileError) as err:
+        read_study_file(_screening_file(tmp_path, many))
+    assert f"at most {MAX_EXCLUSION_REASONS} may be listed" in str(err.value), str(err.value)
+    enough = "".join(f'    - {{reason: "reason {i}", count: 1}}\n' for i in range(MAX_EXCLUSION_REASONS))
+    assert len(read_study_file(_screening_file(tmp_path, enough)).model.screening.excluded) == MAX_EXCLUSION_REASONS
+
+
+def test_the_limits_are_documented():
+    from analysis.inputs.studyfile import MAX_EXCLUSION_REASONS, MAX_REASON_CHARS
+
+    for doc in ("study.example.yml", "README.md"):
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        assert f"{MAX_EXCLUSION_REASONS} reasons" in text and f"{MAX_REASON_CHARS} characters" in text, doc
+
+
+def test_the_flow_figure_height_is_bounded_whatever_the_reasons(bundled_results):
+    """Even past the study file's limits (a CohortFlow built in code), the figure stays small."""
+    import dataclasses
+
+    from analysis.inputs.screening import Excluded
+    from analysis.report import figures
+
+    flow = bundled_results.cohort_flow
+    short = dataclasses.replace(flow, excluded=(Excluded("consent withdrawn", 1, False),), screened=flow.infused + 1)
+    huge = dataclasses.replace(
+        flow,
+        excluded=(Excluded("word " * 40_000, 1, False), *(Excluded("r" * 150 + f" {i}", 1, False) for i in range(400))),
+        screened=flow.infused + 401,
+    )
+    small_h = figures.flow_diagram(short).get_size_inches()[1]
+    huge_fig = figures.flow_diagram(huge)
+    huge_h = huge_fig.get_size_inches()[1]
+    assert huge_h < 12, huge_h  # was about 11,000 inches
+    assert small_h <= huge_h
+    texts = [t.get_text() for t in huge_fig.axes[0].texts]
+    excluded_box = next(t for t in texts if t.startswith("Excluded"))
+    assert excluded_box.startswith("Excluded\nn = 401")
+    assert len(excluded_box.splitlines()) <= figures.FLOW_EXCLUDED_LINES + 2
+    assert "other reasons: " in excluded_box  # the rest summed, the total still adds up
+    assert max(len(line) for line in excluded_box.splitlines()) < 50
