@@ -276,3 +276,21 @@ def test_map_force_does_not_write_over_its_export(tmp_path, capsys):
             "give another file name",
         )
     assert _digests(cohort, kinetics) == before
+
+
+def test_a_write_error_names_the_file_the_user_gave_not_the_partial_one(tmp_path, capsys):
+    """Attack 30 (5): "No such file or directory: '.../nodir/.x.json.partial'"."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id,center\nP1,A\n", encoding="utf-8")
+    target = tmp_path / "nodir" / "problems.csv"
+    _refused(
+        capsys,
+        ["validate", str(bad), "--cutoff", "2023-03-01", "--problems", str(target)],
+        f"cannot write {target}: the folder {target.parent} does not exist",
+    )
+    from analysis.inputs.outfiles import write_atomic
+
+    with pytest.raises(FileNotFoundError) as err:
+        write_atomic(target, "x")
+    assert ".partial" not in str(err.value) and str(target) in str(err.value)
+    assert not list(tmp_path.rglob("*.partial"))

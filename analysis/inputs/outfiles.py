@@ -100,7 +100,23 @@ def write_atomic(path, text: str, encoding: str = "utf-8", private: bool = False
         with open(descriptor, "w", encoding=encoding, newline="") as fh:
             fh.write(text)
         partial.replace(target)
+    except OSError as exc:  # the message names the file the user gave, never the partial one
+        partial.unlink(missing_ok=True)
+        raise _write_error(exc, path, target) from None
     except BaseException:  # a full disk, a failed rename, an interrupt: no partial file is left
         partial.unlink(missing_ok=True)
         raise
     return Path(path)
+
+
+def _write_error(exc: OSError, path, target: Path) -> OSError:
+    """An OSError of the same kind whose message names ``path`` as the user wrote it (and its
+    folder when that is what is missing), not the temporary ``.name.partial`` beside it."""
+    if not target.parent.is_dir():
+        why = f"the folder {Path(path).parent} does not exist"
+    else:
+        why = exc.strerror or str(exc)
+    try:
+        return type(exc)(f"cannot write {path}: {why}")
+    except TypeError:  # an OSError subclass with other arguments
+        return OSError(f"cannot write {path}: {why}")
