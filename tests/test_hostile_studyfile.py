@@ -529,3 +529,38 @@ def test_the_flow_figure_height_is_bounded_whatever_the_reasons(bundled_results)
     assert len(excluded_box.splitlines()) <= figures.FLOW_EXCLUDED_LINES + 2
     assert "other reasons: " in excluded_box  # the rest summed, the total still adds up
     assert max(len(line) for line in excluded_box.splitlines()) < 50
+
+
+# --------------------------------------------------------------------------- attack 30, finding 6
+
+
+@pytest.mark.parametrize("value", ["1e-300", "0.0009", "0.25", "0.49"])
+def test_an_alpha_outside_the_range_is_a_study_file_error(tmp_path, value):
+    """alpha 1e-300 printed "at the 1e-298% level"."""
+    from analysis.registry.concepts import ALPHA_RANGE
+
+    study = tmp_path / "study.yml"
+    study.write_text(f"analysis:\n  alpha: {value}\n", encoding="utf-8")
+    with pytest.raises(StudyFileError) as err:
+        read_study_file(study)
+    message = str(err.value)
+    assert f"is outside {ALPHA_RANGE[0]:g} to {ALPHA_RANGE[1]:g}" in message and "(line 2)" in message, message
+
+
+@pytest.mark.parametrize("value", ["0.001", "0.01", "0.05", "0.2"])
+def test_an_alpha_inside_the_range_reads_and_prints_as_a_plain_percentage(tmp_path, value, bundled_results):
+    from analysis.report.narrative import Narrative
+
+    study = tmp_path / "study.yml"
+    study.write_text(f"analysis:\n  alpha: {value}\n", encoding="utf-8")
+    assert read_study_file(study).model.analysis.alpha == float(value)
+    settings = resolve_study(study)
+    level = Narrative(bundled_results, settings).alpha_level
+    assert "e" not in level and level.endswith("%"), level
+
+
+def test_the_survival_p_and_ci_note_names_no_fixed_level():
+    """It said "near p = 0.05" whatever the study's alpha."""
+    from analysis.registry.concepts import SURVIVAL_P_AND_CI
+
+    assert "0.05" not in SURVIVAL_P_AND_CI and "significance level" in SURVIVAL_P_AND_CI
