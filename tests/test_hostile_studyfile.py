@@ -564,3 +564,26 @@ def test_the_survival_p_and_ci_note_names_no_fixed_level():
     from analysis.registry.concepts import SURVIVAL_P_AND_CI
 
     assert "0.05" not in SURVIVAL_P_AND_CI and "significance level" in SURVIVAL_P_AND_CI
+
+
+# --------------------------------------------------------------------------- attack 30, finding 9
+
+
+def test_the_proposed_study_file_holds_no_individual_date(tmp_path):
+    """`map` wrote "(the latest date in the export is 2023-03-01)": one patient's date, in a
+    file teams commit and share. Month and year only."""
+    import re
+
+    export = tmp_path / "cohort.csv"
+    shutil.copy(ROOT / "tests" / "bad_inputs" / "valid_cohort.csv", export)
+    proposal = propose_mapping(export)
+    assert proposal.latest_date is not None
+    text = study_file_text(proposal, tmp_path / "study.yml")
+    cells = pd.read_csv(export, dtype=str, keep_default_na=False, comment="#")
+    dates = {v for c in cells.columns if c.endswith("_date") for v in cells[c] if v}
+    assert dates and not [d for d in dates if d in text]
+    import datetime as dt
+
+    found = set(re.findall(r"\b\d{4}-\d{2}-\d{2}\b", text)) - {dt.date.today().isoformat()}  # the day of `map`
+    assert not found, found
+    assert f"latest date is in {proposal.latest_date:%B %Y}" in text

@@ -2224,7 +2224,8 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         lines.append("  # kinetics: the export's own rows (redcap: below)")
     else:
         lines.append("  kinetics: none  # no CAR-T kinetics table; or the path of one")
-    latest = f" (the latest date in the export is {proposal.latest_date.isoformat()})" if proposal.latest_date else ""
+    # month and year only: the latest date is one patient's, and a study file is shared
+    latest = f" (the export's latest date is in {proposal.latest_date:%B %Y})" if proposal.latest_date else ""
     lines.append(f"  cutoff:   # REQUIRED: the data cut-off, YYYY-MM-DD{latest}")
     if proposal.sheet:
         lines.append(f"  sheet: {_q(proposal.sheet)}")
