@@ -115,11 +115,29 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def _inputs(settings: StudySettings) -> list[tuple[str, object]]:
+    """The files a data command reads, named for a message."""
+    return [
+        ("the cohort export", settings.cohort),
+        ("the kinetics export", settings.kinetics),
+        ("the study file", settings.study_file),
+    ]
+
+
+def _refuse_inputs(output, settings: StudySettings, option: str) -> None:
+    """An output path that is one of the run's inputs is refused before anything is written
+    (raises OSError: the message names the option, the path and which input it is)."""
+    from analysis.inputs.outfiles import refuse_input
+
+    refuse_input(output, _inputs(settings), option)
+
+
 def _validate(args: argparse.Namespace) -> int:
     from analysis.inputs.problems import format_report, format_warnings, write_problems_csv
     from analysis.inputs.studyfile import hint_context
 
     settings = settings_from_args(args)
+    _refuse_inputs(args.problems, settings, "--problems")
     headers = settings.mapping.columns  # contract column -> the export's header
     try:
         study = load_settings(settings)
@@ -176,7 +194,19 @@ def _map(args: argparse.Namespace) -> int:
         return 1
     print(terminal_text(proposal.report()))  # it echoes the export's values: no escape sequence reaches the terminal
     if args.output:
+        from analysis.inputs.outfiles import refuse_input
+
         target = Path(args.output)
+        refuse_input(
+            target,
+            [
+                ("the cohort export", args.export),
+                ("the kinetics export", args.kinetics),
+                ("the data dictionary", args.dictionary),
+                ("the data dictionary", proposal.dictionary_file),
+            ],
+            "-o",
+        )
         if target.exists() and not args.force:
             print(f"error: {target} exists: choose another name or add --force to overwrite it", file=sys.stderr)
             return 1
@@ -297,6 +327,7 @@ def _results(args: argparse.Namespace) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 1
     settings = settings_from_args(args)
+    _refuse_inputs(args.output, settings, "-o")
     if settings.disease != "b-all":  # LBCL, MM: analysis.report.disease_results
         from analysis.inputs.outfiles import write_atomic
         from analysis.report.disease_results import compute_disease_results, disease_plan, disease_results_to_json

@@ -314,7 +314,7 @@ def _render_in(args, doc, doc_path, cfg, formats, work, partial_worker=None, pag
         inline_log.write_inline_log(doc.blocks, log.with_name(log.name + log_suffix) if log_suffix else log)
 
     stem = doc_path.stem
-    meta = pandoc.metadata(cfg.meta, cfg.bibliography, cfg.csl)
+    meta = pandoc.metadata(cfg.meta, cfg.bibliography, cfg.csl, work)  # no local path in the outputs
     resource_path = os.pathsep.join([str(work), str(cfg.project_dir)])
     produced, jobs = [], []
     for f in formats:

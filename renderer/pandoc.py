@@ -75,7 +75,12 @@ def _authors(value):
     return out
 
 
-def metadata(meta, bibliography, csl):
+def metadata(meta, bibliography, csl, workdir=None):
+    """The document's metadata for Pandoc. ``workdir`` (Pandoc's working folder): the citation
+    style and the bibliographies are copied into it and named relative to it, so that no local
+    path of the project reaches the outputs (Pandoc's DOCX writer keeps every metadata field it
+    does not know as a custom document property: ``csl = /home/<user>/<project>/vancouver.csl``
+    travelled with the manuscript)."""
     m = {k: meta[k] for k in ("title", "subtitle", "abstract", "lang", "keywords", "abstract-title") if k in meta}
     if "author" in meta:
         m["author"] = _authors(meta["author"])
@@ -87,11 +92,26 @@ def metadata(meta, bibliography, csl):
     if "abstract" in m and "abstract-title" not in m:
         m["abstract-title"] = "Abstract"
     if bibliography:
-        m["bibliography"] = [str(b) for b in bibliography]
+        m["bibliography"] = [_local_copy(b, workdir, f"bibliography-{i}") for i, b in enumerate(bibliography)]
     if csl:
-        m["csl"] = str(csl)
+        m["csl"] = _local_copy(csl, workdir, "style")
     m["link-citations"] = True
     return m
+
+
+def _local_copy(path, workdir, stem: str) -> str:
+    """``path`` copied into ``workdir``/citations (its extension kept: Pandoc reads a
+    bibliography's format from it), as the relative name Pandoc finds it by; the path as it
+    is without ``workdir``."""
+    if workdir is None:
+        return str(path)
+    import shutil
+
+    source = Path(path)
+    folder = Path(workdir) / "citations"
+    folder.mkdir(exist_ok=True)
+    shutil.copyfile(source, folder / f"{stem}{source.suffix}")
+    return f"citations/{stem}{source.suffix}"
 
 
 def run_pandoc(markdown_path, out_path, to, args, workdir, filters=()):

@@ -182,3 +182,92 @@ def test_a_label_export_with_html_headers_maps_and_keeps_the_exact_header(tmp_pa
     written = yaml.safe_load(study_file_text(proposal, tmp_path / "study.yml"))
     age = next(m.header for m in proposal.cohort_matches if m.name == "age")
     assert age.startswith('<span style="color:red">') and written["columns"]["age"] == age
+
+
+# --------------------------------------------------------------------------- attack 30, findings 4, 5 and 10
+
+
+def _wide_csv(path: Path, extra: int) -> Path:
+    """The valid cohort with ``extra`` columns c0, c1... added (empty cells)."""
+    lines = [VALID[0] + "".join(f",c{i}" for i in range(extra))]
+    lines += [line + "," * extra for line in VALID[1:4]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_wide_export_maps_without_building_a_matcher_per_pair(tmp_path, monkeypatch):
+    """2,000 extra columns: `map` built 1.3 million difflib matchers (16 s); the cheap bounds
+    now decide almost every pair, and the proposal is the same."""
+    import difflib
+
+    from analysis.inputs import mapping
+
+    built = []
+    real = difflib.SequenceMatcher
+
+    def counting(*args, **kwargs):
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mapping.difflib, "SequenceMatcher", counting)
+    mapping._similarity.cache_clear()
+    proposal = propose_mapping(_wide_csv(tmp_path / "wide.csv", 2_000))
+    assert proposal.complete
+    assert all(m.how == "exact" for m in proposal.cohort_matches if m.header), proposal.cohort_matches
+    assert len(built) < 20_000, len(built)
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_an_export_wider_than_the_limit_is_refused_by_map_with_the_limit(tmp_path, kind):
+    from analysis.inputs.mapping import MAX_MAP_COLUMNS
+
+    extra = MAX_MAP_COLUMNS  # with the contract's columns: over the limit
+    path = _wide_csv(tmp_path / "wide.csv", extra)
+    if kind == "xlsx":
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        path = tmp_path / "wide.xlsx"
+        frame.to_excel(path, index=False)
+    with pytest.raises(ValueError) as err:
+        propose_mapping(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: ") and f"at most {MAX_MAP_COLUMNS:,}" in message, message
+    assert f"{extra + len(VALID[0].split(',')):,} columns" in message
+
+
+def test_map_refuses_a_named_pipe_at_once(tmp_path, capsys):
+    """`map` on a FIFO waited forever (validate already said 'cannot read the file')."""
+    import os
+
+    from analysis import cli
+
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    assert cli.main(["map", str(fifo)]) == 1  # the test hangs if map opens it
+    assert "cannot read the file: it is a named pipe (FIFO), not a file" in capsys.readouterr().err
+    dictionary = tmp_path / "DataDictionary.csv"
+    os.mkfifo(dictionary)
+    good = _wide_csv(tmp_path / "cohort.csv", 0)
+    assert cli.main(["map", str(good), "--dictionary", str(dictionary)]) == 1
+    assert "not a data dictionary" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["export.csv", "export"])
+def test_a_workbook_not_named_xlsx_gets_the_same_answer_from_map_and_validate(tmp_path, capsys, name):
+    """Before: map read it by its content and proposed a study file validate could not read
+    (openpyxl's "does not support .csv file format")."""
+    from analysis import cli
+
+    frame = pd.read_csv(_wide_csv(tmp_path / "plain.csv", 0), dtype=str, keep_default_na=False)
+    frame.to_excel(tmp_path / "book.xlsx", index=False)
+    path = tmp_path / name
+    (tmp_path / "book.xlsx").rename(path)
+    words = "an Excel workbook (its content is an .xlsx zip archive)"
+    assert cli.main(["map", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert words in err and "rename it to .xlsx" in err, err
+    assert cli.main(["validate", str(path), "--cutoff", CUTOFF, "--kinetics", "none"]) == 1
+    out = capsys.readouterr().out
+    assert words in out and "rename it to .xlsx" in out and "openpyxl" not in out
+    # renamed, it maps and validates
+    path.rename(tmp_path / "book.xlsx")
+    assert cli.main(["validate", str(tmp_path / "book.xlsx"), "--cutoff", CUTOFF, "--kinetics", "none"]) == 0

@@ -198,3 +198,99 @@ def test_an_edit_of_the_bundled_demo_data_changes_the_key(tmp_path):
         after = cache.bundled_data_digest(tmp_path)
         assert after[rel] != before[rel] and all(after[r] == before[r] for r in before if r != rel)
         before = after
+
+
+# --------------------------------------------------------------------------- attack 30, finding 3
+# `validate --problems X` and `results -o X` wrote over the very export or study file the run had
+# read (the registry export replaced by a problems CSV); so did `map -o EXPORT --force`.
+
+
+def _inputs_of_a_study(folder: Path) -> tuple[Path, Path, Path]:
+    cohort, kinetics = _export(folder, rows=5)
+    study = folder / "study.yml"
+    study.write_text(
+        "data:\n  cohort: cohort.csv\n  kinetics: kinetics.csv\n  cutoff: 2023-03-01\n", encoding="utf-8"
+    )
+    return cohort, kinetics, study
+
+
+def _digests(*paths: Path) -> list[bytes]:
+    return [p.read_bytes() for p in paths]
+
+
+def _refused(capsys, argv: list[str], *words: str) -> None:
+    from analysis import cli
+
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    for word in words:
+        assert word in err, (word, err)
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("which", ["cohort", "kinetics", "study"])
+@pytest.mark.parametrize("how", ["same path", "symlink", "hard link", "relative spelling"])
+def test_an_output_path_that_is_an_input_is_refused(tmp_path, monkeypatch, capsys, which, how):
+    cohort, kinetics, study = _inputs_of_a_study(tmp_path)
+    before = _digests(cohort, kinetics, study)
+    target = {"cohort": cohort, "kinetics": kinetics, "study": study}[which]
+    what = {"cohort": "the cohort export", "kinetics": "the kinetics export", "study": "the study file"}[which]
+    if how == "symlink":
+        (tmp_path / "link.csv").symlink_to(target)
+        target = tmp_path / "link.csv"
+    elif how == "hard link":
+        os.link(target, tmp_path / "hard.csv")
+        target = tmp_path / "hard.csv"
+    elif how == "relative spelling":
+        (tmp_path / "sub").mkdir()
+        monkeypatch.chdir(tmp_path / "sub")
+        target = Path("..") / target.name
+    for argv in (
+        ["validate", "--study", str(study), "--problems", str(target)],
+        ["results", "--study", str(study), "-o", str(target)],
+    ):
+        _refused(capsys, argv, what, "give another file name")
+        assert _digests(cohort, kinetics, study) == before, argv
+
+
+def test_validate_of_a_bad_export_does_not_write_its_problems_over_it(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id,center\nP1,A\n", encoding="utf-8")
+    before = bad.read_bytes()
+    _refused(capsys, ["validate", str(bad), "--cutoff", "2023-03-01", "--problems", str(bad)], "the cohort export")
+    assert bad.read_bytes() == before
+    # another name is written as before
+    from analysis import cli
+
+    assert cli.main(["validate", str(bad), "--cutoff", "2023-03-01", "--problems", str(tmp_path / "p.csv")]) == 1
+    assert (tmp_path / "p.csv").read_text(encoding="utf-8-sig").startswith('"file"')
+
+
+def test_map_force_does_not_write_over_its_export(tmp_path, capsys):
+    cohort, kinetics = _export(tmp_path, rows=5)
+    before = _digests(cohort, kinetics)
+    for target in (cohort, kinetics):
+        _refused(
+            capsys,
+            ["map", str(cohort), "--kinetics", str(kinetics), "-o", str(target), "--force"],
+            "give another file name",
+        )
+    assert _digests(cohort, kinetics) == before
+
+
+def test_a_write_error_names_the_file_the_user_gave_not_the_partial_one(tmp_path, capsys):
+    """Attack 30 (5): "No such file or directory: '.../nodir/.x.json.partial'"."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id,center\nP1,A\n", encoding="utf-8")
+    target = tmp_path / "nodir" / "problems.csv"
+    _refused(
+        capsys,
+        ["validate", str(bad), "--cutoff", "2023-03-01", "--problems", str(target)],
+        f"cannot write {target}: the folder {target.parent} does not exist",
+    )
+    from analysis.inputs.outfiles import write_atomic
+
+    with pytest.raises(FileNotFoundError) as err:
+        write_atomic(target, "x")
+    assert ".partial" not in str(err.value) and str(target) in str(err.value)
+    assert not list(tmp_path.rglob("*.partial"))

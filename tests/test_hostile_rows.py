@@ -155,6 +155,15 @@ def test_rows_as_long_as_the_header_read_every_patient():
         "fullwidth",  # ＰＴ... : full-width letters and digits
         "lower",  # the same id in lower case
         "nfd",  # an accent written as a separate character
+        # attack 30: a dash or minus sign for the hyphen (Word's autocorrect, a pasted cell)
+        "dash:\u2010",  # HYPHEN
+        "dash:\u2011",  # NON-BREAKING HYPHEN
+        "dash:\u2012",  # FIGURE DASH
+        "dash:\u2013",  # EN DASH
+        "dash:\u2014",  # EM DASH
+        "dash:\u2212",  # MINUS SIGN
+        "dash:\ufe58",  # SMALL EM DASH
+        "dash:\uff0d",  # FULLWIDTH HYPHEN-MINUS
     ],
 )
 def test_a_patient_whose_copies_differ_invisibly_is_a_duplicate(tmp_path, spelling):
@@ -167,6 +176,9 @@ def test_a_patient_whose_copies_differ_invisibly_is_a_duplicate(tmp_path, spelli
         copy = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in first[0])
     elif spelling == "lower":
         copy = first[0].lower()
+    elif spelling.startswith("dash:"):
+        assert "-" in first[0]
+        copy = first[0].replace("-", spelling[5:])
     else:
         copy = spelling.format(id=first[0])
     assert copy != first[0]
@@ -218,6 +230,8 @@ def test_ids_that_differ_visibly_are_two_patients():
     assert identity_key("PTQX0001") != identity_key("PTQX0010")
     assert identity_key("P-1") != identity_key("P1") and identity_key("Zoë") != identity_key("Zoe")
     assert identity_key("  ＰＴ\u200bＱＸ  0001 ") == identity_key("ptqx 0001")
+    assert identity_key("SYN\u2013005") == identity_key("SYN-005") != identity_key("SYN005")  # a dash is not nothing
+    assert identity_key("SYN\u2013005") != identity_key("SYN_005") and identity_key("SYN~005") != identity_key("SYN-005")
 
 
 @pytest.mark.parametrize(

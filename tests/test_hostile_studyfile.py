@@ -458,3 +458,132 @@ def test_the_bundled_demo_with_its_marker_is_still_the_demo(demo_path, tmp_path)
     settings = resolve_study(None, base=tmp_path)
     assert settings.is_demo and settings.title == DEMO_TITLE
     assert settings.cutoff.isoformat() == DEMO_CUTOFF and settings.origins["cutoff"] == "bundled demo"
+
+
+# --------------------------------------------------------------------------- attack 30, finding 8
+# One reason of 190,000 words (a 950 KB study file, under the 1 MB limit) made the flow figure a
+# 1340 x 815,454-pixel PNG: 9 GB of memory, 8 minutes and a 308 MB HTML.
+
+
+def _screening_file(tmp_path, entries: str) -> Path:
+    study = tmp_path / "study.yml"
+    study.write_text("screening:\n  excluded:\n" + entries, encoding="utf-8")
+    return study
+
+
+def test_a_reason_longer_than_the_limit_is_a_study_file_error(tmp_path):
+    from analysis.inputs.studyfile import MAX_REASON_CHARS
+
+    long = "x " * 10_000
+    study = _screening_file(tmp_path, f'    - reason: "{long}"\n      count: 1\n')
+    with pytest.raises(StudyFileError) as err:
+        read_study_file(study)
+    message = str(err.value)
+    assert f"at most {MAX_REASON_CHARS} characters" in message and "screening" in message, message
+    # a reason at the limit is read
+    ok = _screening_file(tmp_path, f'    - reason: "{"y" * MAX_REASON_CHARS}"\n      count: 1\n')
+    assert read_study_file(ok).model.screening.excluded[0].reason == "y" * MAX_REASON_CHARS
+
+
+def test_more_reasons_than_the_limit_is_a_study_file_error(tmp_path):
+    from analysis.inputs.studyfile import MAX_EXCLUSION_REASONS
+
+    many = "".join(f'    - {{reason: "reason {i}", count: 1}}\n' for i in range(MAX_EXCLUSION_REASONS + 1))
+    with pytest.raises(StudyFileError) as err:
+        read_study_file(_screening_file(tmp_path, many))
+    assert f"at most {MAX_EXCLUSION_REASONS} may be listed" in str(err.value), str(err.value)
+    enough = "".join(f'    - {{reason: "reason {i}", count: 1}}\n' for i in range(MAX_EXCLUSION_REASONS))
+    assert len(read_study_file(_screening_file(tmp_path, enough)).model.screening.excluded) == MAX_EXCLUSION_REASONS
+
+
+def test_the_limits_are_documented():
+    from analysis.inputs.studyfile import MAX_EXCLUSION_REASONS, MAX_REASON_CHARS
+
+    for doc in ("study.example.yml", "README.md"):
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        assert f"{MAX_EXCLUSION_REASONS} reasons" in text and f"{MAX_REASON_CHARS} characters" in text, doc
+
+
+def test_the_flow_figure_height_is_bounded_whatever_the_reasons(bundled_results):
+    """Even past the study file's limits (a CohortFlow built in code), the figure stays small."""
+    import dataclasses
+
+    from analysis.inputs.screening import Excluded
+    from analysis.report import figures
+
+    flow = bundled_results.cohort_flow
+    short = dataclasses.replace(flow, excluded=(Excluded("consent withdrawn", 1, False),), screened=flow.infused + 1)
+    huge = dataclasses.replace(
+        flow,
+        excluded=(Excluded("word " * 40_000, 1, False), *(Excluded("r" * 150 + f" {i}", 1, False) for i in range(400))),
+        screened=flow.infused + 401,
+    )
+    small_h = figures.flow_diagram(short).get_size_inches()[1]
+    huge_fig = figures.flow_diagram(huge)
+    huge_h = huge_fig.get_size_inches()[1]
+    assert huge_h < 12, huge_h  # was about 11,000 inches
+    assert small_h <= huge_h
+    texts = [t.get_text() for t in huge_fig.axes[0].texts]
+    excluded_box = next(t for t in texts if t.startswith("Excluded"))
+    assert excluded_box.startswith("Excluded\nn = 401")
+    assert len(excluded_box.splitlines()) <= figures.FLOW_EXCLUDED_LINES + 2
+    assert "other reasons: " in excluded_box  # the rest summed, the total still adds up
+    assert max(len(line) for line in excluded_box.splitlines()) < 50
+
+
+# --------------------------------------------------------------------------- attack 30, finding 6
+
+
+@pytest.mark.parametrize("value", ["1e-300", "0.0009", "0.25", "0.49"])
+def test_an_alpha_outside_the_range_is_a_study_file_error(tmp_path, value):
+    """alpha 1e-300 printed "at the 1e-298% level"."""
+    from analysis.registry.concepts import ALPHA_RANGE
+
+    study = tmp_path / "study.yml"
+    study.write_text(f"analysis:\n  alpha: {value}\n", encoding="utf-8")
+    with pytest.raises(StudyFileError) as err:
+        read_study_file(study)
+    message = str(err.value)
+    assert f"is outside {ALPHA_RANGE[0]:g} to {ALPHA_RANGE[1]:g}" in message and "(line 2)" in message, message
+
+
+@pytest.mark.parametrize("value", ["0.001", "0.01", "0.05", "0.2"])
+def test_an_alpha_inside_the_range_reads_and_prints_as_a_plain_percentage(tmp_path, value, bundled_results):
+    from analysis.report.narrative import Narrative
+
+    study = tmp_path / "study.yml"
+    study.write_text(f"analysis:\n  alpha: {value}\n", encoding="utf-8")
+    assert read_study_file(study).model.analysis.alpha == float(value)
+    settings = resolve_study(study)
+    level = Narrative(bundled_results, settings).alpha_level
+    assert "e" not in level and level.endswith("%"), level
+
+
+def test_the_survival_p_and_ci_note_names_no_fixed_level():
+    """It said "near p = 0.05" whatever the study's alpha."""
+    from analysis.registry.concepts import SURVIVAL_P_AND_CI
+
+    assert "0.05" not in SURVIVAL_P_AND_CI and "significance level" in SURVIVAL_P_AND_CI
+
+
+# --------------------------------------------------------------------------- attack 30, finding 9
+
+
+def test_the_proposed_study_file_holds_no_individual_date(tmp_path):
+    """`map` wrote "(the latest date in the export is 2023-03-01)": one patient's date, in a
+    file teams commit and share. Month and year only."""
+    import re
+
+    export = tmp_path / "cohort.csv"
+    shutil.copy(ROOT / "tests" / "bad_inputs" / "valid_cohort.csv", export)
+    proposal = propose_mapping(export)
+    assert proposal.latest_date is not None
+    text = study_file_text(proposal, tmp_path / "study.yml")
+    cells = pd.read_csv(export, dtype=str, keep_default_na=False, comment="#")
+    dates = {v for c in cells.columns if c.endswith("_date") for v in cells[c] if v}
+    assert dates and not [d for d in dates if d in text]
+    import datetime as dt
+
+    found = set(re.findall(r"\b\d{4}-\d{2}-\d{2}\b", text)) - {dt.date.today().isoformat()}  # the day of `map`
+    assert not found, found
+    assert f"latest date is in {proposal.latest_date:%B %Y}" in text

@@ -308,3 +308,36 @@ def test_no_kinetics_no_subset_comparison():
 
     root = Path(__file__).resolve().parents[1]
     assert compute_results(load_study(root / "data" / "cohort.csv", None)).kinetics_selection == {}
+
+
+@pytest.mark.parametrize(
+    "samples, expected",
+    [
+        # attack 30 (1): one patient, one sample on day 0: no AUC, and nobody was sampled on day 28
+        ([(0, 0.0)], "0 of 1 patients (not computed for 1 without a sample in days 1–28)"),
+        # sampled on day 28 itself: the phrase is true
+        ([(0, 10.0), (7, 100.0), (28, 5.0)], "1 of 1 patients (sampled on day 28; no patient lacked a day-0 sample)"),
+        # day 28 between two samples: interpolated, not "sampled on day 28"
+        (
+            [(7, 100.0), (14, 50.0), (35, 5.0)],
+            "1 of 1 patients (day 28 interpolated for 1; day 0 counted as 0 copies for 1 without a day-0 sample)",
+        ),
+    ],
+)
+def test_the_auc_sentence_says_what_happened(bundled_study, samples, expected):
+    """The AUC sentence of Results and the supplement, on results built from a kinetics table."""
+    import dataclasses
+
+    from analysis.report.narrative import Narrative
+    from analysis.report.results import compute_results
+
+    pid = bundled_study.cohort["patient_id"].iloc[0]
+    template = bundled_study.kinetics
+    kinetics = pd.DataFrame({"patient_id": [pid] * len(samples), "day": [d for d, _ in samples]})
+    kinetics["copies_per_ug"] = [c for _, c in samples]
+    kinetics = kinetics.astype({c: template[c].dtype for c in kinetics.columns if c in template})
+    for column in template.columns.difference(kinetics.columns):
+        kinetics[column] = pd.Series([template[column].iloc[0]] * len(kinetics), dtype=template[column].dtype)
+    study = dataclasses.replace(bundled_study, kinetics=kinetics[list(template.columns)])
+    text = Narrative(compute_results(study), None)
+    assert text.auc_obtained == expected

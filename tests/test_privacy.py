@@ -16,12 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import pickle
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from conftest import (
     COHORT,
     KINETICS,
+    ROOT,
     Rendered,
     background_render,
     html_text,
@@ -159,6 +161,43 @@ def test_no_identifier_or_individual_date_in_the_rendered_report(bundled_render:
     if part in ("html text", "pdf text"):
         cutoff = dt.date.fromisoformat(report_parameter("cutoff"))
         assert f"{cutoff:%B %Y}" in text  # month and year: the setting prints no day (review 28)
+
+
+@pytest.mark.parametrize("document", ["report", "supplement"])
+def test_no_local_path_in_any_output_metadata(bundled_render: Rendered, document):
+    """Attack 30 (7): every DOCX carried ``csl = /home/<user>/<project>/vancouver.csl`` as a
+    custom document property (Word: File > Properties > Custom). No absolute path of the
+    project (nor its folder's name) in the DOCX properties, the PDF's information dictionary
+    or the HTML's head."""
+    import re
+    import zipfile
+
+    from pypdf import PdfReader
+
+    if document == "supplement":
+        bundled_render = bundled_render.supplement
+    with zipfile.ZipFile(bundled_render.docx) as z:
+        props = "\n".join(z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("docProps/"))
+    pdf_info = repr(dict(PdfReader(str(bundled_render.pdf)).metadata or {}))
+    head = bundled_render.html.read_text(encoding="utf-8").split("</head>", 1)[0]
+    head = re.sub(r"<style.*?</style>|<script.*?</script>", "", head, flags=re.S)
+    assert 'name="csl"' in props or "csl" not in props  # the property may stay, with no path
+    for part, text in (("docx properties", props), ("pdf metadata", pdf_info), ("html head", head)):
+        for path in {str(ROOT), str(bundled_render.out_dir), str(Path.home())}:
+            assert path not in text, (part, path)
+        assert not re.search(r"(?<![\w.])/(?:home|tmp|work|Users|root)/", text), (part, text[:2000])
+
+
+def test_the_metadata_given_to_pandoc_names_no_local_path(tmp_path):
+    """The citation style and bibliography reach Pandoc as copies in its working folder,
+    named relative to it (attack 30 (7): the DOCX kept ``csl`` as a custom property)."""
+    from renderer import pandoc
+
+    meta = pandoc.metadata({"title": "T"}, [ROOT / "references.bib"], ROOT / "vancouver.csl", tmp_path)
+    assert meta["csl"] == "citations/style.csl" and meta["bibliography"] == ["citations/bibliography-0.bib"]
+    assert (tmp_path / meta["csl"]).read_bytes() == (ROOT / "vancouver.csl").read_bytes()
+    assert (tmp_path / meta["bibliography"][0]).read_bytes() == (ROOT / "references.bib").read_bytes()
+    assert str(ROOT) not in repr(meta) and str(tmp_path) not in repr(meta)
 
 
 def test_no_identifier_or_individual_date_in_the_results_json(bundled_results):

@@ -51,6 +51,18 @@ def test_a_patient_excluded_by_one_row_and_analysed_by_another_is_an_error(tmp_p
     assert "syn-005" not in str(err.value).lower()  # the summary counts; the identifier is in validate's detail
 
 
+@pytest.mark.parametrize("dash", ["\u2010", "\u2011", "\u2013", "\u2014", "\u2212", "\ufe58", "\uff0d"])
+def test_an_excluded_row_spelled_with_another_dash_is_the_analysed_patient(tmp_path, dash):
+    """Attack 30 (2): 'SYN–005' (en dash) marked not infused was counted as an excluded patient
+    *and* analysed as SYN-005: the flow's screened count held one person twice."""
+    export, _ = _export(
+        tmp_path, lambda i, row: ("Yes", [[row[0].replace("-", dash), *row[1:], "No"]] if row[0] == "SYN-005" else [])
+    )
+    with pytest.raises(DataRefused) as err:
+        load_settings(_study(tmp_path, export, '["no"]'), refuse=True)
+    assert "1 patient_id value has a row a screening rule excluded and another row that is analysed" in str(err.value)
+
+
 def test_a_rule_value_written_with_decimals_matches_the_whole_number():
     assert _key(1.0) == _key("1.0") == _key(1) == _key(" 1.00 ") == "1"
     assert _key("1.5") == "1.5" and _key("007") == "007" and _key("+2.0") == "2"

@@ -550,7 +550,7 @@ def _pool_center_spellings(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str
         rows = ", ".join(f"{_shown_spelling(s)} ({n} {'row' if n == 1 else 'rows'})" for s, n in counts.items())
         notes.append(
             f"center: {rows} counted as one center, {_shown_spelling(chosen)} (they differ only in case, width, "
-            "accents or invisible characters); write them alike in the file to silence this note"
+            "accents, dashes or invisible characters); write them alike in the file to silence this note"
         )
     return frame, tuple(notes)
 

@@ -42,6 +42,7 @@ and response cells are mapped onto the scale's keys ("Complete metabolic respons
 from __future__ import annotations
 
 import codecs
+import collections
 import datetime as dt
 import difflib
 import functools
@@ -59,7 +60,8 @@ import yaml
 
 from analysis.inputs import redcap, yamlstrict
 from analysis.inputs.errors import InputError
-from analysis.inputs.readers import normal_name, open_source
+from analysis.inputs.paths import check_regular
+from analysis.inputs.readers import misnamed_workbook, normal_name, open_source
 from analysis.inputs.usertext import TEMPLATE_AFFILIATION, TEMPLATE_AUTHOR, TEMPLATE_TITLE
 from analysis.inputs.xlsx import check_archive
 from analysis.registry.concepts import ENDPOINTS, OPTIONS, VARIABLES
@@ -920,6 +922,7 @@ def _dictionary(frame: pd.DataFrame) -> Dictionary | None:
 
 def _read_dictionary_csv(path: Path) -> Dictionary | None:
     try:
+        check_regular(path)  # a named pipe would hang the read
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return None
@@ -957,11 +960,33 @@ class _Table:
     kinds: dict[str, str] = field(default_factory=dict)
 
 
+#: The most columns ``map`` compares with the contract's (CSV and workbook alike): each header
+#: is compared with every contract column's names, and an export wider than this is no
+#: registry export but a sheet to cut down (the contract reads some 30 columns; Excel's
+#: widest sheet has 16,384).
+MAX_MAP_COLUMNS = 5_000
+
+
+def _not_too_wide(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    if len(frame.columns) > MAX_MAP_COLUMNS:
+        raise ValueError(
+            f"{path}: {len(frame.columns):,} columns: map compares at most {MAX_MAP_COLUMNS:,} with the "
+            "contract's; keep the columns of the study (copy them to a new sheet or file) and map that"
+        )
+    return frame
+
+
 def _read(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, str | None, str | None, Dictionary | None]:
     """(text cells, the sheet read when there are several, the dictionary sheet, its dictionary)."""
+    try:
+        check_regular(path)  # a named pipe would hang the open below; a device never ends
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
     with open(path, "rb") as fh:
         head = fh.read(4)
     if head == b"PK\x03\x04":
+        if why := misnamed_workbook(path):  # as validate says it (readers.open_source)
+            raise ValueError(f"{path}: {why}")
         check_archive(path)  # a zip bomb, entities, deep nesting: refused before pandas reads it
         sheets = pd.read_excel(path, sheet_name=None, dtype=object, header=0, keep_default_na=False, na_values=[""])
         dictionary_sheet, dictionary = None, None
@@ -980,7 +1005,7 @@ def _read(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, str | Non
             chosen = data_sheets[0]
         else:
             raise ValueError(f"{path}: no data sheet (only a data dictionary)")
-        frame = sheets[chosen].map(_cell_text)
+        frame = _not_too_wide(path, sheets[chosen]).map(_cell_text)
         frame.columns = [_cell_text(c) for c in frame.columns]
         return frame, chosen if len(sheets) > 1 else None, dictionary_sheet, dictionary
     # validate's reader first: an empty file, another encoding, an unclosed quote... get the
@@ -999,6 +1024,7 @@ def _read(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, str | Non
                 break
             skip += 1
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, comment=None, encoding="utf-8-sig", skiprows=skip)
+    frame = _not_too_wide(path, frame)
     frame = frame[~frame.iloc[:, 0].astype(str).str.startswith("#")] if len(frame.columns) else frame
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.map(lambda v: v.strip() if isinstance(v, str) else _cell_text(v)), None, None, None
@@ -1103,11 +1129,24 @@ def _similarity(a: str, b: str, floor: float = 0.0) -> float:
     ta, tb = _tokens(a), _tokens(b)
     best = len(ta & tb) / len(ta | tb) if ta | tb else 0.0
     for x, y in ((na, nb), (_expand(a), _expand(b))):
-        matcher = difflib.SequenceMatcher(None, x, y)
         bar = max(best, floor)
-        if matcher.real_quick_ratio() >= bar and matcher.quick_ratio() >= bar:
-            best = max(best, matcher.ratio())
+        # difflib's real_quick_ratio and quick_ratio bounds, computed without building a
+        # SequenceMatcher (its construction indexes the second string: on an export of
+        # thousands of columns, building one per pair was nearly all of `map`'s time)
+        total = len(x) + len(y)
+        if not total or 2.0 * min(len(x), len(y)) / total < bar:
+            continue
+        cx, cy = _letters(x), _letters(y)
+        if 2.0 * sum(min(n, cy[c]) for c, n in cx.items() if c in cy) / total < bar:
+            continue
+        best = max(best, difflib.SequenceMatcher(None, x, y).ratio())
     return best
+
+
+@functools.lru_cache(maxsize=65536)
+def _letters(text: str) -> collections.Counter:
+    """How many times each character occurs in ``text`` (difflib's quick_ratio, cached)."""
+    return collections.Counter(text)
 
 
 def _synonyms(name: str, vocabulary: dict[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
@@ -2185,7 +2224,8 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         lines.append("  # kinetics: the export's own rows (redcap: below)")
     else:
         lines.append("  kinetics: none  # no CAR-T kinetics table; or the path of one")
-    latest = f" (the latest date in the export is {proposal.latest_date.isoformat()})" if proposal.latest_date else ""
+    # month and year only: the latest date is one patient's, and a study file is shared
+    latest = f" (the export's latest date is in {proposal.latest_date:%B %Y})" if proposal.latest_date else ""
     lines.append(f"  cutoff:   # REQUIRED: the data cut-off, YYYY-MM-DD{latest}")
     if proposal.sheet:
         lines.append(f"  sheet: {_q(proposal.sheet)}")

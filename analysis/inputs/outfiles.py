@@ -55,6 +55,38 @@ def resolve_output(path) -> Path:
     return target
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same resolved path, or (both existing) the same
+    inode (a symlink or a hard link)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): only the resolved paths can tell
+        return False
+
+
+class OutputIsInputError(OSError):
+    """An output path that names one of the run's own input files."""
+
+
+def refuse_input(output, inputs: Iterable[tuple[str, object]], option: str) -> None:
+    """Raise :class:`OutputIsInputError` when ``output`` is one of ``inputs`` ((what, path)
+    pairs: "the cohort export", "the study file"...): the same resolved path, or the same file
+    through a symlink or a hard link. Writing there would replace the file the run has just
+    read, often the only copy of a registry export."""
+    if output is None:
+        return
+    for what, path in inputs:
+        if path is None or not str(path):
+            continue
+        if _same_file(Path(output), Path(path)):
+            raise OutputIsInputError(
+                f"{option} {output} is {what} this run reads ({path}): writing there would replace it; "
+                "give another file name"
+            )
+
+
 def write_atomic(path, text: str, encoding: str = "utf-8", private: bool = False) -> Path:
     """Write ``text`` to ``path`` all at once (see the module docstring). ``private``: a file
     holding patient data (identifiers, individual values and dates) is created 0600, readable
@@ -68,7 +100,23 @@ def write_atomic(path, text: str, encoding: str = "utf-8", private: bool = False
         with open(descriptor, "w", encoding=encoding, newline="") as fh:
             fh.write(text)
         partial.replace(target)
+    except OSError as exc:  # the message names the file the user gave, never the partial one
+        partial.unlink(missing_ok=True)
+        raise _write_error(exc, path, target) from None
     except BaseException:  # a full disk, a failed rename, an interrupt: no partial file is left
         partial.unlink(missing_ok=True)
         raise
     return Path(path)
+
+
+def _write_error(exc: OSError, path, target: Path) -> OSError:
+    """An OSError of the same kind whose message names ``path`` as the user wrote it (and its
+    folder when that is what is missing), not the temporary ``.name.partial`` beside it."""
+    if not target.parent.is_dir():
+        why = f"the folder {Path(path).parent} does not exist"
+    else:
+        why = exc.strerror or str(exc)
+    try:
+        return type(exc)(f"cannot write {path}: {why}")
+    except TypeError:  # an OSError subclass with other arguments
+        return OSError(f"cannot write {path}: {why}")

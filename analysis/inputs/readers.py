@@ -320,6 +320,24 @@ class Source:
     notes: list[str] = dataclass_field(default_factory=list)
 
 
+#: The names an Excel workbook is read under (the reader of the .xlsx format refuses others).
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def misnamed_workbook(path) -> str | None:
+    """Why a file whose content is a zip archive (an Excel workbook) is not read: its name
+    does not end in .xlsx (``export.csv`` saved from Excel "as" a workbook); None when it
+    does. ``map`` and ``validate`` say the same."""
+    suffix = Path(path).suffix.lower()
+    if suffix in WORKBOOK_SUFFIXES:
+        return None
+    named = f"named {Path(path).name}" if suffix else "without the .xlsx extension"
+    return (
+        f"an Excel workbook (its content is an .xlsx zip archive) {named}: rename it to .xlsx, "
+        "or save it from Excel as CSV UTF-8"
+    )
+
+
 def open_source(path: Path, sheet: str | None = None, headers: Mapping[str, str] | None = None) -> Source:
     """The table of a file; ``sheet`` names the sheet of a workbook to read; ``headers``
     maps an export's header to its contract name (:meth:`ColumnMapping.headers`), applied
@@ -337,6 +355,8 @@ def open_source(path: Path, sheet: str | None = None, headers: Mapping[str, str]
     if not head.strip() or head.strip() == codecs.BOM_UTF8:
         raise file_error("empty file")
     if head.startswith(_XLSX_MAGIC):
+        if why := misnamed_workbook(path):
+            raise file_error(why)
         return _xlsx_source(path, sheet, headers)
     if sheet is not None:
         raise file_error(f"sheet '{sheet}' is named, but the file is not an Excel workbook")

@@ -432,6 +432,14 @@ DEMO_DECLARATIONS = Declarations(
 )
 
 
+#: The most exclusion reasons ``screening: excluded:`` may list, and the longest reason (in
+#: characters): each reason is a box of the cohort-flow figure and a clause of Results, so
+#: a reason is a short phrase ("consent withdrawn"), not a paragraph, and a longer list is
+#: grouped into broader reasons (STROBE 13b asks for the reasons, not a line per patient).
+MAX_EXCLUSION_REASONS = 30
+MAX_REASON_CHARS = 200
+
+
 class ExclusionEntry(_Model):
     """One reason why screened patients are not analyzed (``screening: excluded:``): either
     ``count``, patients the export does not contain, or ``column`` and ``values``, the rows of
@@ -454,6 +462,12 @@ class ExclusionEntry(_Model):
     def _count_or_rule(self):
         if not self.reason.strip():
             raise ValueError("reason is empty: say why these patients are not analyzed")
+        if len(self.reason.strip()) > MAX_REASON_CHARS:
+            raise ValueError(
+                f"reason is {len(self.reason.strip()):,} characters long: a reason may have at most "
+                f"{MAX_REASON_CHARS} characters (a short phrase such as \"consent withdrawn\", shown in "
+                "the cohort-flow figure)"
+            )
         rule = self.column is not None or bool(self.values)
         if self.count is not None and rule:
             raise ValueError(
@@ -481,6 +495,16 @@ class Screening(_Model):
     ``excluded`` left out: not declared (a visible placeholder); an empty list: none excluded."""
 
     excluded: list[ExclusionEntry] | None = None
+
+    @field_validator("excluded", mode="before")
+    @classmethod
+    def _few_reasons(cls, excluded):
+        if isinstance(excluded, list) and len(excluded) > MAX_EXCLUSION_REASONS:
+            raise ValueError(
+                f"{len(excluded):,} exclusion reasons: at most {MAX_EXCLUSION_REASONS} may be listed "
+                "(each is a box of the cohort-flow figure): group them into broader reasons"
+            )
+        return excluded
 
     @property
     def exclusions(self) -> tuple[Exclusion, ...] | None:

@@ -385,11 +385,13 @@ class Option:
 #: Why a survival comparison's p and its hazard ratios' 95% CIs can disagree (review 29,
 #: finding 5): the one statement of it, in the Methods and under every table that prints both.
 #: The p is the log-rank test (a score test, all groups of the grouping at once); each HR's CI
-#: is the Wald interval of that group against the reference in a univariable Cox model.
+#: is the Wald interval of that group against the reference in a univariable Cox model. It
+#: names no level: it holds whatever the study's alpha (attack 30: "near p = 0.05" was printed
+#: for every alpha).
 SURVIVAL_P_AND_CI = (
     "Log-rank p-values test all groups of a grouping together, and each hazard ratio's 95% CI is a Wald "
-    "interval for one group against the reference; the two tests can disagree near p = 0.05, and with three "
-    "groups a CI can exclude 1 while the joint test is not significant."
+    "interval for one group against the reference; the two tests can disagree when p is near the "
+    "significance level, and with three groups a CI can exclude 1 while the joint test is not significant."
 )
 
 
@@ -488,10 +490,32 @@ TOXICITY_GRADING_SHORT = {"astct": "ASTCT", "ctcae": "CTCAE", "lee2014": "Lee 20
 BASELINE_COVARIATES = ("age", "bm_blasts_pct", "ph_positive", "cart_dose_1e6_per_kg")
 
 
+#: The significance levels a study may choose (``analysis: alpha``): a level below 0.001 or
+#: above 0.2 is no level a clinical report states (and the prose writes it as a percentage,
+#: "at the 5% level": 0.1% to 20%).
+ALPHA_RANGE = (0.001, 0.2)
+
+
+def _alpha_in_range(value: float) -> float:
+    low, high = ALPHA_RANGE
+    if not low <= value <= high:
+        raise ValueError(
+            f"alpha {value:g} is outside {low:g} to {high:g}: the two-sided significance level of the "
+            "report's verdicts (0.05 is usual, 0.01 strict)"
+        )
+    return value
+
+
 OPTIONS: dict[str, Option] = {
     o.key: o
     for o in (
-        Option("alpha", 0.05, "two-sided significance level of every verdict in the prose", (("gt", 0), ("lt", 0.5))),
+        Option(
+            "alpha",
+            0.05,
+            "two-sided significance level of every verdict in the prose",
+            (("gt", 0), ("lt", 0.5)),
+            check=_alpha_in_range,
+        ),
         Option(
             "primary_endpoint",
             "os",

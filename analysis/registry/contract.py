@@ -248,19 +248,32 @@ def is_invisible(char: str) -> bool:
     return any(low <= point <= high for low, high in DEFAULT_IGNORABLE)
 
 
+#: Characters read as a hyphen-minus in an id besides the dashes (Unicode category Pd: hyphen
+#: U+2010, non-breaking hyphen U+2011, figure dash U+2012, en and em dash U+2013/U+2014, small
+#: em dash U+FE58, ...): the minus signs, which NFKC does not map to "-" (U+2212, and the
+#: super/subscript minus U+207B/U+208B that NFKC makes U+2212; heavy minus U+2796).
+MINUS_SIGNS = frozenset("\u2212\u207b\u208b\u2796")
+
+
+def _dash_as_hyphen(char: str) -> str:
+    return "-" if char in MINUS_SIGNS or unicodedata.category(char) == "Pd" else char
+
+
 def identity_key(value: object) -> str:
     """How a patient id or a center name is compared: two spellings are the same when
     they differ only by Unicode normalization (NFC/NFD accents, full-width letters and
     digits: NFKC), characters that print as nothing (:func:`is_invisible`: zero-width
     space, byte-order mark, soft hyphen, DEL and other controls, variation selectors, the
     combining grapheme joiner, Hangul fillers, the braille blank), case or runs of white
-    space. ``PTQX0001``, ``\ufeffPTQX0001``, ``PTQX0001\x7f``, ``ＰＴＱＸ０００１`` and
-    ``ptqx0001`` are one patient."""
+    space, or the dash between their parts (every dash and minus sign reads as "-": a word
+    processor's autocorrect makes " - " an en dash). ``PTQX0001``, ``\ufeffPTQX0001``,
+    ``PTQX0001\x7f``, ``ＰＴＱＸ０００１`` and ``ptqx0001`` are one patient; so are ``SYN-005``,
+    ``SYN–005`` (en dash) and ``SYN‑005`` (non-breaking hyphen)."""
     text = str(value)
     if text.isascii() and text.isprintable():  # letters, digits, punctuation, spaces: NFKC and
         return " ".join(text.lower().split())  # the invisible characters leave them as they are
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(c for c in text if not is_invisible(c))
+    text = "".join(_dash_as_hyphen(c) for c in text if not is_invisible(c))
     return " ".join(unicodedata.normalize("NFKC", text.casefold()).split())
 
 

@@ -1257,16 +1257,45 @@ class FlowCanvas:
                 self.box(side_left, y_side, side, ha="left")
 
 
+#: The flow figure's box of excluded patients is at most this many lines of reasons, each
+#: reason at most FLOW_REASON_LINES lines (wrapped at 34 characters, then cut with "…"): the
+#: study file bounds the reasons (analysis.inputs.studyfile.MAX_EXCLUSION_REASONS and
+#: MAX_REASON_CHARS), and the figure's height stays bounded whatever it declares; every
+#: reason is written in full in Results.
+FLOW_REASON_LINES = 3
+FLOW_EXCLUDED_LINES = 30
+
+
+def _reason_lines(reason: str, n: int) -> list[str]:
+    """One reason with its count, wrapped at 34 characters in at most FLOW_REASON_LINES lines
+    (a longer reason is cut with "…", its count always kept)."""
+    lines = textwrap.wrap(f"{reason}: {fmt_count(n)}", 34)
+    if len(lines) <= FLOW_REASON_LINES:
+        return lines
+    cut = textwrap.wrap(reason, 34, max_lines=FLOW_REASON_LINES, placeholder=" …")
+    return [*cut[:-1], f"{cut[-1]}: {fmt_count(n)}"]
+
+
 def _screening_boxes(flow) -> tuple[str, str] | None:
     """The flow's first stage when the study declares reasons for exclusion: the screened
     patients' box and the box of the excluded, one line per reason with its count (a reason of
-    the study file wrapped at 34 characters); None when none is declared."""
+    the study file wrapped at 34 characters, at most FLOW_REASON_LINES lines; past
+    FLOW_EXCLUDED_LINES lines the remaining reasons are summed in one line); None when none is
+    declared."""
     if not flow.excluded:
         return None
     lines = [f"Excluded\nn = {fmt_count(flow.n_excluded)}"]
-    for e in flow.excluded:
+    used = 0
+    excluded = list(flow.excluded)
+    for i, e in enumerate(excluded):
         reason = e.reason.replace("$", r"\$")  # the study file's words: never matplotlib's math
-        lines.append("\n".join(textwrap.wrap(f"{reason}: {fmt_count(e.n)}", 34)))
+        wrapped = _reason_lines(reason, e.n)
+        if used + len(wrapped) > FLOW_EXCLUDED_LINES - 1 and i < len(excluded) - 1:
+            rest = excluded[i:]
+            lines.append(f"{len(rest)} other reasons: {fmt_count(sum(r.n for r in rest))}")
+            break
+        lines.append("\n".join(wrapped))
+        used += len(wrapped)
     return f"Screened\nn = {fmt_count(flow.screened)}", "\n".join(lines)
 
 

@@ -191,16 +191,17 @@ class Kinetics(Verdicts):
         if a is None:
             return f"{NOT_ESTIMABLE} ({self.kinetics_reason})"
         notes = []
-        notes.append(
-            f"day 28 interpolated for {fmt_count(a.n_day28_interpolated)}"
-            if a.n_day28_interpolated
-            else "every one sampled on day 28"
-        )
-        notes.append(
-            f"day 0 counted as 0 copies for {fmt_count(a.n_day0_imputed)} without a day-0 sample"
-            if a.n_day0_imputed
-            else "no patient lacked a day-0 sample"
-        )
+        if a.n_auc:  # how the computed ones were obtained (none computed: nothing to say)
+            notes.append(
+                f"day 28 interpolated for {fmt_count(a.n_day28_interpolated)}"
+                if a.n_day28_interpolated
+                else ("sampled on day 28" if a.n_auc == 1 else "every one sampled on day 28")
+            )
+            notes.append(
+                f"day 0 counted as 0 copies for {fmt_count(a.n_day0_imputed)} without a day-0 sample"
+                if a.n_day0_imputed
+                else "no patient lacked a day-0 sample"
+            )
         missing = []
         if a.n_no_late_sample:
             missing.append(f"{fmt_count(a.n_no_late_sample)} without a sample on or after day 28")
