@@ -208,9 +208,7 @@ def test_an_edit_of_the_bundled_demo_data_changes_the_key(tmp_path):
 def _inputs_of_a_study(folder: Path) -> tuple[Path, Path, Path]:
     cohort, kinetics = _export(folder, rows=5)
     study = folder / "study.yml"
-    study.write_text(
-        "data:\n  cohort: cohort.csv\n  kinetics: kinetics.csv\n  cutoff: 2023-03-01\n", encoding="utf-8"
-    )
+    study.write_text("data:\n  cohort: cohort.csv\n  kinetics: kinetics.csv\n  cutoff: 2023-03-01\n", encoding="utf-8")
     return cohort, kinetics, study
 
 

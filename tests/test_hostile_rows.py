@@ -231,7 +231,9 @@ def test_ids_that_differ_visibly_are_two_patients():
     assert identity_key("P-1") != identity_key("P1") and identity_key("Zoë") != identity_key("Zoe")
     assert identity_key("  ＰＴ\u200bＱＸ  0001 ") == identity_key("ptqx 0001")
     assert identity_key("SYN\u2013005") == identity_key("SYN-005") != identity_key("SYN005")  # a dash is not nothing
-    assert identity_key("SYN\u2013005") != identity_key("SYN_005") and identity_key("SYN~005") != identity_key("SYN-005")
+    assert identity_key("SYN\u2013005") != identity_key("SYN_005") and identity_key("SYN~005") != identity_key(
+        "SYN-005"
+    )
 
 
 @pytest.mark.parametrize(

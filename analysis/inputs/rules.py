@@ -180,7 +180,10 @@ def _name_duplicate_rows(frame: pd.DataFrame, duplicates) -> list[Violation]:
                 + "): leading zeros dropped or '.0' added, as a spreadsheet does to an id it takes for a number"
             )
         elif len(spellings[key]) > 1:
-            listed += "; spelled differently, the same once case, width, accents, dashes and invisible characters are ignored"
+            listed += (
+                "; spelled differently, the same once case, width, accents, dashes, "
+                "and invisible characters are ignored"
+            )
         out.append(
             Violation(
                 violation.row,

@@ -465,7 +465,7 @@ class ExclusionEntry(_Model):
         if len(self.reason.strip()) > MAX_REASON_CHARS:
             raise ValueError(
                 f"reason is {len(self.reason.strip()):,} characters long: a reason may have at most "
-                f"{MAX_REASON_CHARS} characters (a short phrase such as \"consent withdrawn\", shown in "
+                f'{MAX_REASON_CHARS} characters (a short phrase such as "consent withdrawn", shown in '
                 "the cohort-flow figure)"
             )
         rule = self.column is not None or bool(self.values)
