@@ -80,7 +80,7 @@ def refuse_input(output, inputs: Iterable[tuple[str, object]], option: str) -> N
     for what, path in inputs:
         if path is None or not str(path):
             continue
-        if _same_file(Path(output), Path(path)):
+        if _same_file(Path(output), Path(str(path))):
             raise OutputIsInputError(
                 f"{option} {output} is {what} this run reads ({path}): writing there would replace it; "
                 "give another file name"

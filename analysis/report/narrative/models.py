@@ -127,19 +127,31 @@ class Models(EventsPerCoefficient, Survival, Plan):
         ratio = _ratio("HR", term.hr, term.ci_low, term.ci_high)
         return f"{ratio}, {fmt_p(term.p, term.reason, alpha=self.alpha)}" if with_p else ratio
 
-    def exposure_hrs(self, endpoint: str, model: str | None = None, p: bool = True, labels: bool = True) -> str:
+    def exposure_hrs(
+        self, endpoint: str, model: str | None = None, p: bool = True, labels: bool = True, short: bool = False
+    ) -> str:
         """Every level of the model's exposure against its reference (:attr:`exposure_reference`):
         'grade ≥3 CRS or severe ICANS had HR 1.41 (95% CI 0.53–3.72), p = 0.490 and others
         (grade 1–2 CRS and/or ICANS) HR 1.09 (95% CI 0.48–2.47), p = 0.841'; ``p=False``: the
         HRs and CIs alone (the time-dependent and landmark models, whose joint test is printed:
         the p-value table lists what the report prints); ``labels=False``: without the levels'
         names, for a sentence that named them, in this order, for another endpoint ('HR 1.41 (...),
-        p = 0.490 and HR 1.09 (...), p = 0.841')."""
+        p = 0.490 and HR 1.09 (...), p = 0.841'); ``short=True``: the levels' short labels where
+        the registry has them ('grade 1–2 only', 'grade ≥3 or severe': the abstract's word limit)."""
+        from analysis.estimators.cox import exposure_term_key
+        from analysis.registry.groups import GROUPINGS
+
         cox = self._cox(endpoint, model)
         if not labels:
             return and_list([self._term_hr(t, cox, p) for t in cox.exposure_terms])
+        grouping = GROUPINGS.get(cox.exposure)
+        shorter = (
+            {exposure_term_key(cox.exposure, lv.key): lv.row_label for lv in grouping.levels}
+            if short and grouping is not None
+            else {}
+        )
         parts = [
-            f"{in_sentence(t.label)} {'had ' if i == 0 else ''}{self._term_hr(t, cox, p)}"
+            f"{in_sentence(shorter.get(t.key, t.label))} {'had ' if i == 0 else ''}{self._term_hr(t, cox, p)}"
             for i, t in enumerate(cox.exposure_terms)
         ]
         return and_list(parts)
@@ -240,10 +252,26 @@ class Models(EventsPerCoefficient, Survival, Plan):
         names = [_abbreviation(e) for e, _ in self._adjusted_beyond_null()]
         return f"the {and_list(names)} model{'s' if len(names) > 1 else ''}"
 
+    @property
+    def primary_verdict(self) -> str:
+        """The verdict of the study's main analysis, the joint test of the exposure in the
+        primary endpoint's adjusted model, as a sentence (review 30, F3: a conclusion that
+        counts the significant secondary tests states it first; the abstract's Results give
+        that model's HRs just before): 'The main adjusted analysis (OS) was not significant
+        (joint p = 0.068).'"""
+        endpoint = self.primary_endpoint
+        name = ENDPOINTS[endpoint].abbreviation if endpoint in ENDPOINTS else endpoint.upper()
+        verdict = self.exposure_significant(endpoint)
+        p = self.exposure_p(endpoint)
+        if verdict is None:
+            return f"The main adjusted analysis ({name}) could not be tested ({p})."
+        return f"The main adjusted analysis ({name}) was {'' if verdict else 'not '}significant (joint {p})."
+
     def _adjusted_joint(self) -> tuple[list[str], list[str]]:
         """(significant, not significant): the models with an exposure HR whose CI excludes 1,
         by the verdict of their joint test of the exposure (a model without one is in neither)."""
-        yes, no = [], []
+        yes: list[str] = []
+        no: list[str] = []
         for endpoint, _ in self._adjusted_beyond_null():
             verdict = self.exposure_significant(endpoint)
             if verdict is not None:
@@ -269,10 +297,10 @@ class Models(EventsPerCoefficient, Survival, Plan):
     @property
     def headline(self) -> str:
         """The primary endpoint's exposure HRs in the study's model, for the abstract:
-        'grade ≥3 CRS or severe ICANS had HR 1.41 (95% CI 0.53–3.72), p = 0.490 and others
-        (grade 1–2 CRS and/or ICANS) HR 1.09 (95% CI 0.48–2.47), p = 0.841 for death' (for LFS:
+        'grade 1–2 only had HR 1.09 (95% CI 0.48–2.47), p = 0.841 and grade ≥3 or severe HR 1.41
+        (95% CI 0.53–3.72), p = 0.490 for death' (the levels' short labels; for LFS:
         '... for relapse or death among the patients in CR')."""
-        return f"{self.exposure_hrs(self.primary_endpoint)} for {self.primary_event}{self.primary_among}"
+        return f"{self.exposure_hrs(self.primary_endpoint, short=True)} for {self.primary_event}{self.primary_among}"
 
     @property
     def headline_term(self) -> str:

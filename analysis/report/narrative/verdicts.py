@@ -470,27 +470,14 @@ class Verdicts(Part):
         for side in (True, False, None):
             if side in rates:
                 several = len(rates[side]) > 1
-                names = and_list(rates[side])
+                listed_rates = and_list(rates[side])
                 if side is None:
-                    parts.append(f"{names} rates lower in some groups and higher in others")
+                    parts.append(f"{listed_rates} rates lower in some groups and higher in others")
                 else:
-                    parts.append(f"{'' if several else 'a '}{words[side]} {names} {'rates' if several else 'rate'}")
+                    parts.append(
+                        f"{'' if several else 'a '}{words[side]} {listed_rates} {'rates' if several else 'rate'}"
+                    )
         return and_list(parts)
-
-    @property
-    def primary_verdict(self) -> str:
-        """The verdict of the study's main analysis, the joint test of the exposure in the
-        primary endpoint's adjusted model, as a sentence (review 30, F3: a conclusion that
-        counts the significant secondary tests states it first; the abstract's Results give
-        that model's HRs just before): 'The main adjusted analysis (OS) was not significant
-        (joint p = 0.068).'"""
-        endpoint = self.primary_endpoint
-        name = ENDPOINTS[endpoint].abbreviation if endpoint in ENDPOINTS else endpoint.upper()
-        verdict = self.exposure_significant(endpoint)
-        p = self.exposure_p(endpoint)
-        if verdict is None:
-            return f"The main adjusted analysis ({name}) could not be tested ({p})."
-        return f"The main adjusted analysis ({name}) was {'' if verdict else 'not '}significant (joint {p})."
 
     @property
     def response_tests(self) -> TestSet:
