@@ -46,7 +46,12 @@ def said(section: str, begins: str, text: Narrative) -> str:
 @pytest.fixture(scope="module")
 def toxic(tmp_path_factory):
     """Narrative of a cohort where toxicity goes with lower hazards (see the module's docstring)."""
-    folder = tmp_path_factory.mktemp("toxic")
+    return toxic_narrative(tmp_path_factory.mktemp("toxic"))
+
+
+def toxic_narrative(folder: Path) -> Narrative:
+    """The demo cohort with a third of the patients with toxicity spared death and relapse
+    (toxicity with lower hazards) and 20-fold CAR-T peaks with CRS, written to ``folder``."""
     header, frame = read_cohort_text(COHORT)
     frame = frame.copy()
     toxicity = (frame["crs_grade"].astype(int) > 0) | (frame["icans_grade"].astype(int) > 0)

@@ -14,18 +14,14 @@ from __future__ import annotations
 import dataclasses
 import re
 
-import pandas as pd
 import pytest
-from conftest import COHORT, KINETICS, read_cohort_text, write_cohort_text
-from test_review29_words import SECTIONS, said
+from test_review29_words import SECTIONS, said, toxic_narrative
 
 from analysis.estimators.effects import reference_level
-from analysis.inputs.loading import load_study
 from analysis.registry.concepts import ENDPOINTS
 from analysis.report import tables
 from analysis.report.formatting import fmt_p
 from analysis.report.narrative import Narrative
-from analysis.report.results import compute_results
 
 CUTOFF = "2023-03-01"
 WORD = re.compile(r"\S*[^\W_]\S*")  # renderer.journal.WORD_RE: what the journal counts
@@ -34,22 +30,7 @@ WORD = re.compile(r"\S*[^\W_]\S*")  # renderer.journal.WORD_RE: what the journal
 @pytest.fixture(scope="module")
 def toxic(tmp_path_factory):
     """Toxicity with lower hazards and with 20-fold CAR-T peaks (see the module's docstring)."""
-    folder = tmp_path_factory.mktemp("toxic30")
-    header, frame = read_cohort_text(COHORT)
-    frame = frame.copy()
-    toxicity = (frame["crs_grade"].astype(int) > 0) | (frame["icans_grade"].astype(int) > 0)
-    spared = toxicity & (frame.index % 3 == 0)
-    frame.loc[spared, ["death_date", "relapse_date"]] = ""
-    frame.loc[spared, "last_followup_date"] = "2023-02-01"
-    cohort = write_cohort_text(folder / "cohort.csv", header, frame)
-    kinetics = pd.read_csv(KINETICS, comment="#", dtype=str)
-    crs = set(frame.loc[frame["crs_grade"].astype(int) > 0, "patient_id"])
-    kinetics["car_copies_per_ug"] = [
-        str(float(c) * (20 if pid in crs else 1))
-        for pid, c in zip(kinetics["patient_id"], kinetics["car_copies_per_ug"])
-    ]
-    kinetics.to_csv(folder / "kinetics.csv", index=False)
-    return Narrative(compute_results(load_study(cohort, folder / "kinetics.csv", CUTOFF)))
+    return toxic_narrative(tmp_path_factory.mktemp("toxic30"))
 
 
 @pytest.fixture(scope="module")
