@@ -70,7 +70,7 @@ def test_conclusion_counts_the_significant_comparisons(results):
     # the direction of the flipped test: the univariable HR of OS with against without CRS
     (hr,) = results.survival_hr[("os", "crs")].hazard_ratios
     side = "lower" if hr.hr < 1 else "higher"
-    assert f"toxicity went with {side} hazards (OS)." in conclusion(flipped)
+    assert f"toxicity went with {side} hazards (OS by CRS)." in conclusion(flipped)
     assert "(OS)" not in conclusion(base)
 
 

@@ -34,8 +34,8 @@ def test_the_results_state_every_significant_test_the_conclusions_count(all_crs_
     # ICANS grade 1–2 and grade ≥3 on either side of no ICANS for LFS and EFS; MRD-negative CR
     # lower with ICANS
     assert (
-        "toxicity went with hazards lower in some groups and higher in others (LFS, EFS) and a lower "
-        "MRD-negative CR rate." in conclusions
+        "toxicity went with hazards lower in some groups and higher in others (LFS and EFS by ICANS grade) "
+        "and a lower MRD-negative CR rate (by ICANS and ICANS grade)." in conclusions
     )
     assert "several groupings" not in conclusions
     results = _evaluated(all_crs_results, "_results-response.qmd") + _evaluated(

@@ -216,7 +216,7 @@ def test_the_conclusion_says_tests_and_none_after_holm(toxic):
     assert conclusion.startswith("The main adjusted analysis (OS) was not significant (joint p = ")
     assert "Three of 30 tests of response or survival across toxicity groups" in conclusion
     assert "omnibus" not in conclusion and "none after Holm's adjustment" in conclusion
-    assert "toxicity went with lower hazards (LFS)." in conclusion
+    assert "toxicity went with lower hazards (LFS by CRS, CRS grade, and CRS/ICANS severity)." in conclusion
 
 
 def _with_gray_p(results, grouping, cause, p):

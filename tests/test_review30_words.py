@@ -19,9 +19,11 @@ from test_review29_words import SECTIONS, said, toxic_narrative
 
 from analysis.estimators.effects import reference_level
 from analysis.registry.concepts import ENDPOINTS
+from analysis.registry.groups import GROUPINGS
 from analysis.report import tables
-from analysis.report.formatting import fmt_p
+from analysis.report.formatting import and_list, fmt_p
 from analysis.report.narrative import Narrative
+from analysis.report.narrative.parts import in_sentence
 
 CUTOFF = "2023-03-01"
 WORD = re.compile(r"\S*[^\W_]\S*")  # renderer.journal.WORD_RE: what the journal counts
@@ -61,7 +63,8 @@ def test_the_conclusions_give_the_primary_verdict_and_the_direction(toxic):
         hr.hr < 1 for key in significant for hr in results.survival_hr[key].hazard_ratios if hr.hr is not None
     )
     assert "Three of 30 tests of response or survival across toxicity groups reached significance" in conclusion
-    assert "none after Holm's adjustment; toxicity went with lower hazards (LFS)." in conclusion
+    by = and_list(in_sentence(GROUPINGS[g].title) for e, g in significant if e == "lfs")
+    assert f"none after Holm's adjustment; toxicity went with lower hazards (LFS by {by})." in conclusion
     assert conclusion.endswith("These exploratory associations need confirmation.")
     # the abstract's Results no longer repeat the joint p the conclusions give (the words that pay
     # for the verdict); the demo, whose conclusions count no significant test, keeps it there
@@ -79,7 +82,9 @@ def test_the_direction_of_a_response_test_is_its_rate_against_the_reference(toxi
     ref = next(lv for lv in comparison.levels if lv.key == reference_level("icans"))
     other = next(lv for lv in comparison.levels if lv is not ref)
     word = "lower" if other.rate < ref.rate else "higher"
-    assert narrative.main_directions == f"lower hazards (LFS) and a {word} MRD-negative CR rate"
+    # each direction with the groupings it holds by (review 30, N1)
+    assert narrative.main_directions.startswith("lower hazards (LFS by CRS")
+    assert narrative.main_directions.endswith(f"and a {word} MRD-negative CR rate (by ICANS)")
 
 
 def test_the_demo_abstract_keeps_its_wording(demo):
@@ -232,7 +237,8 @@ def test_sex_is_worded_for_the_ages_of_the_cohort(demo):
 def test_the_conclusions_cost_few_words(toxic):
     """The abstract's limit is 300 words and the user's abstract had 291: the conclusions that
     state the primary verdict and the direction are paid for by the joint p the Results no longer
-    repeat (3 words) and by naming the direction instead of every significant test."""
+    repeat (3 words) and by naming the direction, by grouping, instead of every significant test."""
     conclusion = said("_abstract", "text.choose(text.main_tests.any", toxic)
-    assert len(WORD.findall(conclusion)) <= 45, conclusion
+    # 50: the direction names the groupings it holds by (review 30, N1), the abstract keeps 10 words' room
+    assert len(WORD.findall(conclusion)) <= 50, conclusion
     assert ENDPOINTS["os"].abbreviation == "OS"

@@ -445,23 +445,33 @@ class Verdicts(Part):
         whether toxicity went with better or worse outcomes): 'lower hazards (LFS, EFS) and a
         lower MRD-negative CR rate'; a grouping whose levels differ each way from the reference:
         'hazards lower in some groups and higher in others (OS)' ('' when none is significant)."""
-        hazards: dict[bool | None, list[str]] = {}
-        rates: dict[bool | None, list[str]] = {}
+        # side -> outcome -> the groupings it was significant by (each direction is a grouping's:
+        # review 30, N1: "a lower MRD-negative CR rate" held by concurrent CRS and ICANS only)
+        hazards: dict[bool | None, dict[str, list[str]]] = {}
+        rates: dict[bool | None, dict[str, list[str]]] = {}
         for what, by in self.main_tests.significant_keys:
             side = self._direction(what, by)
             if what in ENDPOINTS:
-                names = hazards.setdefault(side, [])
                 name = ENDPOINTS[what].abbreviation
+                groupings = hazards.setdefault(side, {}).setdefault(name, [])
             else:
-                names = rates.setdefault(side, [])
                 name = outcome_phrase(what)
-            if name not in names:
-                names.append(name)
+                groupings = rates.setdefault(side, {}).setdefault(name, [])
+            grouping = in_sentence(GROUPINGS[by].title)
+            if grouping not in groupings:
+                groupings.append(grouping)
+
+        def by_groupings(outcomes: dict[str, list[str]], named: bool = True) -> str:
+            shared: dict[tuple[str, ...], list[str]] = {}  # outcomes significant by the same groupings
+            for outcome, gs in outcomes.items():
+                shared.setdefault(tuple(gs), []).append(outcome)
+            return "; ".join(f"{and_list(o) + ' ' if named else ''}by {and_list(g)}" for g, o in shared.items())
+
         words = {True: "lower", False: "higher"}
         parts = []
         for side in (True, False, None):
             if side in hazards:
-                listed = ", ".join(hazards[side])
+                listed = by_groupings(hazards[side])
                 parts.append(
                     f"{words[side]} hazards ({listed})"
                     if side is not None
@@ -471,11 +481,13 @@ class Verdicts(Part):
             if side in rates:
                 several = len(rates[side]) > 1
                 listed_rates = and_list(rates[side])
+                which = by_groupings(rates[side], named=several)
                 if side is None:
-                    parts.append(f"{listed_rates} rates lower in some groups and higher in others")
+                    parts.append(f"{listed_rates} rates lower in some groups and higher in others ({which})")
                 else:
                     parts.append(
-                        f"{'' if several else 'a '}{words[side]} {listed_rates} {'rates' if several else 'rate'}"
+                        f"{'' if several else 'a '}{words[side]} {listed_rates} "
+                        f"{'rates' if several else 'rate'} ({which})"
                     )
         return and_list(parts)
 
