@@ -19,6 +19,7 @@ at the end of the render.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -201,14 +202,30 @@ def placeholders(text: str) -> list[str]:
     return list(dict.fromkeys(p for p in found if p.strip(" .…")))
 
 
+def _document_text(path: Path) -> str:
+    """The text of a PDF or DOCX output (for its placeholders when no HTML was rendered)."""
+    if path.suffix == ".pdf":
+        from pypdf import PdfReader
+
+        return " ".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
+    if path.suffix == ".docx":
+        import zipfile
+
+        with zipfile.ZipFile(path) as docx:
+            xml = docx.read("word/document.xml").decode("utf-8", "replace")
+        return html.unescape(re.sub(r"<[^>]+>", " ", xml))
+    return ""
+
+
 def report(produced: list[Path], progress) -> Counts | None:
     """Print the manuscript's counts and warnings and every document's placeholders, from the
-    HTML files a render produced (nothing to count without an HTML with the journal marker)."""
+    HTML files a render produced; without an HTML (``--to pdf``), the placeholders from the
+    PDF or DOCX and a line saying the counts need the HTML (review 30: they were skipped in
+    silence)."""
     counts = None
     found: list[str] = []
-    for path in produced:
-        if path.suffix != ".html":
-            continue
+    htmls = [path for path in produced if path.suffix == ".html"]
+    for path in htmls:
         c = count(path)
         if c.limits and counts is None:
             counts = c
@@ -217,6 +234,15 @@ def report(produced: list[Path], progress) -> Counts | None:
             if c.caveats:
                 progress(f"warning: data quality (the supplement's Data quality section): {console_text(c.caveats)}")
         found += [p for p in c.placeholders if p not in found]
+    if not htmls:
+        for path in produced:
+            if path.suffix == ".pdf" or (path.suffix == ".docx" and path.with_suffix(".pdf") not in produced):
+                found += [p for p in placeholders(_document_text(path)) if p not in found]
+        if produced:
+            progress(
+                "word and display counts not checked: they are read from the HTML output "
+                "(render with --to html as well, e.g. --to html,pdf)"
+            )
     if found:
         progress(f"to be completed before submission ({len(found)}), in the study file:")
         for item in found:

@@ -224,6 +224,21 @@ def test_response_bars_colour_levels_by_meaning_and_name_both_responses():
     assert {"Fisher's exact p = 0.260", "Fisher's exact p = 0.136"} <= set(texts)
 
 
+def test_each_count_sits_under_its_own_bar_when_the_display_reorders_the_levels():
+    """The fixture's levels are in the order none, severe, other; the figure shows none, grade
+    1–2, grade ≥3 — the "responders/patients" label under each bar is that bar's (review 30, F1:
+    the counts followed the data's order while the bars followed the display's)."""
+    cr, mrd = severity_responses()
+    ax = response_bars(cr, mrd).axes[0]
+    bars = sorted((round(p.get_x() + p.get_width() / 2, 6), p.get_height()) for p in ax.patches)
+    ticks = sorted(zip((round(x, 6) for x in ax.get_xticks()), (t.get_text() for t in ax.get_xticklabels())))
+    assert [x for x, _ in bars] == [x for x, _ in ticks]
+    for (_, height), (_, label) in zip(bars, ticks):
+        events, n = map(int, label.split("/"))
+        assert height == pytest.approx(100 * events / n)
+    assert [label for _, label in ticks][:3] == ["14/16", "53/55", "19/22"]
+
+
 # --------------------------------------------------------------------------- Figures 2–3
 
 

@@ -555,3 +555,17 @@ def test_the_joint_test_of_the_exposure_is_worded_endpoint_by_endpoint(bundled_r
     assert worded({"os": 0.5, "lfs": 0.6, "efs": 0.7}) == (
         "showed no statistically significant association with OS (p = 0.500), LFS (p = 0.600), or EFS (p = 0.700)"
     )
+
+
+def test_a_count_of_significant_tests_never_reads_k_of_the_k():
+    """'all 3 comparisons', 'both', 'the one' — never '3 of the 3' (review 29)."""
+    from analysis.report.narrative.parts import TestSet
+
+    def family(n: int, k: int) -> TestSet:
+        names = tuple(f"T{i}" for i in range(k))
+        return TestSet(n=n, n_tested=n, significant=names, significant_p=names, significant_groupings=())
+
+    assert [family(3, k).significant_of for k in range(4)] == ["0 of the 3", "1 of the 3", "2 of the 3", "all 3"]
+    assert (family(2, 2).significant_of, family(1, 1).significant_of) == ("both", "the one")
+    assert [family(3, k).n_significant_or_all for k in range(4)] == ["0", "1", "2", "all"]
+    assert (family(2, 2).n_significant_or_all, family(1, 1).n_significant_or_all) == ("both", "1")

@@ -345,3 +345,24 @@ def test_inline_log_lists_each_expression_and_value_in_document_order(tmp_path):
         (11, "d", "value of d"),
     ]
     assert {r["file"] for r in rows} == {str(doc.resolve())}
+
+
+def test_a_pdf_only_render_lists_its_placeholders_and_says_the_counts_need_the_html(tmp_path):
+    """Review 30 (F13): with ``--to pdf`` the render printed neither the word counts nor the
+    placeholders, and said nothing. Now the placeholders are read from the PDF, and a line says
+    that the counts are read from the HTML."""
+    import typst
+
+    from renderer import journal
+
+    source = tmp_path / "report.typ"
+    source.write_text("Approved by [to be completed: ethics committee and approval number].\n", encoding="utf-8")
+    pdf = tmp_path / "report.pdf"
+    typst.compile(str(source), output=str(pdf))
+    said: list[str] = []
+    assert journal.report([pdf], said.append) is None
+    assert any(line.startswith("word and display counts not checked") for line in said), said
+    assert said[-2:] == [
+        "to be completed before submission (1), in the study file:",
+        "  - ethics committee and approval number",
+    ]

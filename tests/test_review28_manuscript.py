@@ -362,7 +362,7 @@ def test_the_demo_abstract_has_headroom_and_keeps_the_strobe_elements(bundled_re
     text = " ".join(bundled_render.html_text.split())
     abstract = text[text.index("Objective.") : text.index("Conclusions.") + 400]
     for element in (
-        "Design, setting and participants. Retrospective multicenter cohort study of 93 patients infused at 4 "
+        "Design, setting, and participants. Retrospective multicenter cohort study of 93 patients infused at 4 "
         "centers in an unnamed country between May 2016 and December 2022, followed until March 2023.",
         "Exposures. CRS and ICANS",
         "Main outcomes and measures.",

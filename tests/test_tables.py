@@ -578,3 +578,30 @@ def test_the_label_column_is_widened_to_its_longest_label():
     short = _Spec(["label", "a"], ["", "A"], ["", "A"], [40, 60])
     short.add("variable", Cell("Age"), "1")
     assert fitted_widths(short) == [40, 60]
+
+
+def test_no_header_is_narrower_than_its_longest_word():
+    """Review 30 (F11): widening the label column of the reproduction table left "Published",
+    "Computed" and "Difference" 6% of the line each, and they ran into each other. Every
+    header now gets the share its longest word needs; the label column gives width back, never
+    below its own share."""
+    from analysis.report.tables import _CELL_PAD_CHARS, TABLE_LINE_CHARS, Cell, _Spec, fitted_widths
+
+    headers = ["Quantity", "Where", "Published", "Computed", "Difference", "Status", "Same conclusion"]
+    spec = _Spec(list("qwpcdsa"), headers, headers, [36, 26, 8, 8, 8, 8, 8])
+    spec.add("variable", Cell("x" * 55), "Results", "1", "1", "0", "exact", "—")
+    widths = fitted_widths(spec)
+    shares = [w / sum(widths) for w in widths]
+    for share, header in zip(shares[1:], headers[1:]):
+        longest = max(len(word) for word in header.split())
+        assert share >= (longest + _CELL_PAD_CHARS) / TABLE_LINE_CHARS - 0.006, (header, share)
+    assert 36 / 102 <= shares[0] < (55 + _CELL_PAD_CHARS) / TABLE_LINE_CHARS  # gave some back
+    assert fitted_widths(_spec_two_columns()) == [40, 60]  # nothing to fit: the spec's widths
+
+
+def _spec_two_columns():
+    from analysis.report.tables import Cell, _Spec
+
+    spec = _Spec(["label", "a"], ["", "Value"], ["", "Value"], [40, 60])
+    spec.add("variable", Cell("Age"), "1")
+    return spec

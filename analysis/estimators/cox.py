@@ -57,8 +57,8 @@ COX_TERMS = {
     "bm_blasts_ge20": "BM blasts ≥20% vs <20%",
     "steroids": VARIABLES["steroids"].name,
     "tocilizumab": VARIABLES["tocilizumab"].name,
-    "severity_ge3": GROUPINGS["severity"].label("severe"),
     "severity_other": GROUPINGS["severity"].label("other"),
+    "severity_ge3": GROUPINGS["severity"].label("severe"),
 }
 
 

@@ -89,9 +89,10 @@ GROUPINGS: dict[str, Grouping] = {
             "severity",
             "CRS/ICANS severity",
             (
+                # in order of severity, the order of every display (review 29)
                 Level("none", "No CRS or ICANS"),
-                Level("severe", "Grade ≥3 CRS or severe ICANS", short="Grade ≥3 or severe"),
                 Level("other", "Others (grade 1–2 CRS and/or ICANS)", short="Grade 1–2 only"),
+                Level("severe", "Grade ≥3 CRS or severe ICANS", short="Grade ≥3 or severe"),
             ),
         ),
         Grouping("steroids", "Steroids", (Level("no", "No steroids"), Level("yes", "Steroids"))),
@@ -184,7 +185,7 @@ def toxicity_codes(crs_grade, icans_grade, seizure) -> dict[str, np.ndarray]:
         "concurrent": np.where(concurrent, 0, 1).astype(np.int8),  # levels: both, others
         "crs_grade": _grade_band(crs, crs_severe),
         "icans_grade": _grade_band(icans, icans_severe),
-        "severity": np.select([~any_tox, severe_tox], [0, 1], default=2).astype(np.int8),  # none, severe, other
+        "severity": np.select([~any_tox, severe_tox], [0, 2], default=1).astype(np.int8),  # none, other, severe
     }
 
 

@@ -245,7 +245,7 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None)
     x_low, x_high = -0.46, len(responses) - 0.54
     bar_width = group_width / n_levels
     slot_pt = (width - left - right) * 72 * bar_width / (x_high - x_low)
-    counts = [(lv.events, lv.n) for comparison in responses for lv in comparison.levels]
+    counts = [(lv.events, lv.n) for comparison in responses for lv in (comparison.levels[j] for j in order)]
     count_labels, count_size, rotation = _count_layout(counts, slot_pt)
     label_h = _text_size_pt(max(count_labels, key=len), count_size, rotation)[1]  # points
     name_offset = 2 + label_h + 4  # below the axis: tick pad, the counts, a gap

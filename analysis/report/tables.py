@@ -184,21 +184,48 @@ def _label_chars(cell: Cell, bold: bool) -> float:
 
 def fitted_widths(spec: _Spec) -> list[int]:
     """The relative column widths of the PDF/DOCX table: ``spec.widths``, the first column
-    widened to the share its longest label needs (:data:`TABLE_LINE_CHARS`) when it has less
-    (then on a scale of 200). A group label alone in its row spans
-    the row (filters/group-rows.lua) and needs no width."""
+    widened to the share its longest label needs (:data:`TABLE_LINE_CHARS`) when it has less,
+    and every other column to the share the longest word of its header needs (so that no
+    header runs into its neighbour: review 30), on a scale of 200 when changed. The other
+    columns give up width in proportion; the label column gives some back, down to its own
+    share in ``spec.widths``, only when the headers need it. A group label alone in its row
+    spans the row (filters/group-rows.lua) and needs no width."""
     labels = [
         _label_chars(row[0], bold=(kind == "group"))
         for kind, row in zip(spec.row_kinds, spec.rows)
         if row[0].md is None and not (kind == "group" and not any(c.text for c in row[1:]))
     ]
     total = sum(spec.widths)
+    shares = [w / total for w in spec.widths]
     need = min(0.6, (max(labels, default=0.0) + _CELL_PAD_CHARS) / TABLE_LINE_CHARS)
-    share = spec.widths[0] / total
-    if share >= need:
+    header_need = [
+        (max((len(word) for word in str(h).split()), default=0) + _CELL_PAD_CHARS) / TABLE_LINE_CHARS
+        for h in spec.md_headers[1:]
+    ]
+    if shares[0] >= need and all(s >= m for s, m in zip(shares[1:], header_need)):
         return list(spec.widths)
-    rest = total - spec.widths[0]
-    return [round(200 * need)] + [max(3, round(200 * (1 - need) * w / rest)) for w in spec.widths[1:]]
+    first = max(shares[0], min(need, 1 - sum(header_need)))
+    others = _shares_with_minimum(shares[1:], header_need, 1 - first)
+    return [round(200 * first)] + [max(3, round(200 * w)) for w in others]
+
+
+def _shares_with_minimum(shares: list[float], minimum: list[float], room: float) -> list[float]:
+    """``shares`` scaled to sum to ``room``, none below its ``minimum`` where the room allows
+    (the columns above their minimum give up width in proportion)."""
+    fixed: dict[int, float] = {}
+    while True:
+        free = [i for i in range(len(shares)) if i not in fixed]
+        left = room - sum(fixed.values())
+        weight = sum(shares[i] for i in free)
+        scaled = {i: left * shares[i] / weight for i in free} if weight > 0 else {}
+        short = [i for i in free if scaled[i] < minimum[i]]
+        if not short or left <= 0:
+            break
+        for i in short:
+            fixed[i] = minimum[i]
+    out = [fixed.get(i, scaled.get(i, 0.0)) for i in range(len(shares))]
+    total = sum(out)
+    return [w * room / total for w in out] if total > room > 0 else out
 
 
 def _to_markdown(spec: _Spec) -> str:

@@ -73,6 +73,24 @@ class TestSet:
         return len(self.significant)
 
     @property
+    def significant_of(self) -> str:
+        """How many of the family were significant, after 'in' or before 'comparisons': '2 of
+        the 3', 'all 3', 'both', 'the one' (never '3 of the 3')."""
+        k = self.n_significant
+        if k == self.n and k > 0:
+            return {1: "the one", 2: "both"}.get(k, f"all {fmt_count(k)}")
+        return f"{fmt_count(k)} of the {fmt_count(self.n)}"
+
+    @property
+    def n_significant_or_all(self) -> str:
+        """After 'Of the 3 comparisons, ': 'all' (or 'both') when every one was significant,
+        else the count ('2')."""
+        k = self.n_significant
+        if k == self.n and k > 1:
+            return "both" if k == 2 else "all"
+        return fmt_count(k)
+
+    @property
     def untested_note(self) -> str:
         """' (2 could not be computed)' when some tests of the family could not be run, else ''
         (for a sentence that counts the family: "Of the 8 comparisons (2 could not be computed), ...")."""
