@@ -182,7 +182,6 @@ def test_an_edit_of_the_bundled_demo_data_changes_the_key(tmp_path):
     parameter names: an edit of any of them printed the previous render's numbers from the
     cache (a severity HR of 1.41 where --no-cache gave 1.10). Each file is in the key."""
     from analysis.inputs.studyfile import resolve_study as resolve
-
     from analysis.registry.diseases import DISEASES
 
     read = {resolve("").cohort, resolve("").kinetics, resolve("", disease="lbcl").cohort}
