@@ -349,3 +349,58 @@ def test_a_group_without_an_event_is_worded_as_the_prose_words_it(cohort):
     ).markdown
     assert "100.0 (no event by 12 months; 95% CI not estimable)" in table
     assert "100.0 (100.0–100.0)" not in table
+
+
+# --------------------------------------------------------------------------- review 30, finding 5
+# The per-group intervals printed beside a difference are those it is built from. R 4.x, survival 3.x,
+# on the demo's OS by CRS (d: os_months, os_event, crs "yes"/"no"):
+# R> s <- summary(survfit(Surv(os_months, os_event) ~ crs, data = d, conf.type = "log-log"), times = 24)
+# R> data.frame(strata = s$strata, time = s$time, n.risk = s$n.risk, surv = s$surv, std.err = s$std.err,
+#               lower = s$lower, upper = s$upper)
+#    strata time n.risk         surv       std.err        lower        upper
+# 1  crs=no   24      4 0.4183006536 0.12916155421 0.1745991646 0.6471094090
+# 2 crs=yes   24     27 0.5320538015 0.06159021147 0.4049282424 0.6437554577
+# (the log-scale default, conf.type = "log", gives crs=no 0.2349... to 0.7443..., the old table's
+# "41.8 (23.5–74.4)" beside a difference built from 17.5–64.7)
+R_LOGLOG_24 = {"no": (0.4183006536, 0.1745991646, 0.6471094090), "yes": (0.5320538015, 0.4049282424, 0.6437554577)}
+
+
+def test_the_group_intervals_beside_a_difference_are_the_ones_it_is_built_from(bundled_results, cohort):
+    """Review 30, finding 5: Table S6 printed log-scale group intervals beside a difference built
+    from log-log ones, and the supplement described the difference's interval both as a Wald one
+    (sum of Greenwood variances) and as Newcombe's MOVER. The groups' intervals are now R's
+    log-log ones, the footnote names that transform, and the method is one registry sentence."""
+    from analysis.registry.concepts import SURVIVAL_DIFFERENCE_METHOD
+    from analysis.report import tables
+    from analysis.report.narrative import Narrative
+
+    result = survival_differences(cohort, "os", "crs", (12, 24))
+    for level, (surv, low, high) in R_LOGLOG_24.items():
+        s = result.at[(level, 24.0)]
+        assert s.transform == "log-log"
+        assert (s.survival, s.ci_low, s.ci_high) == pytest.approx((surv, low, high), abs=TOL)
+    d = result.differences[("yes", 24.0)]
+    # the MOVER limits from exactly these printed intervals (R's numbers above)
+    (s1, l1, u1), (s2, l2, u2) = R_LOGLOG_24["yes"], R_LOGLOG_24["no"]
+    assert d.ci_low == pytest.approx(s1 - s2 - np.hypot(s1 - l1, u2 - s2), abs=1e-9)
+    assert d.ci_high == pytest.approx(s1 - s2 + np.hypot(u1 - s1, s2 - l2), abs=1e-9)
+    # the table and the sentence print them (hand-rounded from R)
+    table = tables.survival_difference_table(
+        bundled_results.survival_differences, groupings=("crs",), endpoints=("os",)
+    )
+    markdown = table.markdown
+    assert "| 41.8 (17.5–64.7) | Reference |" in markdown and "53.2 (40.5–64.4)" in markdown
+    assert "23.5–74.4" not in markdown
+    assert "complementary log-log transformation" in markdown and "(log transformation)" not in markdown
+    sentence = Narrative(bundled_results).survival_difference("os", "crs")
+    assert sentence == (
+        "OS at 24 months was 53.2% (95% CI 40.5–64.4%) with CRS and 41.8% (95% CI 17.5–64.7%) without, a "
+        "difference of +11.4 percentage points (95% CI −14.8 to 38.2)"
+    )
+    # one description of the method: the registry's, in the supplement; no Wald description left
+    section = (ROOT / "sections" / "_supp-absolute.qmd").read_text(encoding="utf-8")
+    assert "`{python} text.survival_difference_method`" in section and "sum of their variances" not in section
+    assert Narrative(bundled_results).survival_difference_method == SURVIVAL_DIFFERENCE_METHOD
+    assert "Newcombe" in SURVIVAL_DIFFERENCE_METHOD and "variances" not in SURVIVAL_DIFFERENCE_METHOD
+    # the overall survival at the plan's times keeps the survival tables' log interval
+    assert bundled_results.survival_at_times["os"][0].transform == "log"

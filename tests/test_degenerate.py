@@ -389,7 +389,9 @@ def test_table2_of_the_report_shows_the_firth_fit(degenerate):
     d = degenerate["no_kinetics"]
     lfs = d.results.cox["lfs"]
     assert lfs.method == FIRTH and lfs.reason is None
-    assert "coefficient may be infinite for Grade ≥3 CRS or severe ICANS" in lfs.method_reason
+    assert "coefficient may be infinite for Others (grade 1–2 CRS and/or ICANS), Grade ≥3 CRS or severe ICANS" in (
+        lfs.method_reason
+    )
     text = d.rendered.html_text
     assert "Leukemia-free survival: fitted by Firth's penalized partial likelihood" in text
     assert "profile penalized likelihood" in text

@@ -142,8 +142,8 @@ def test_treatments_of_toxicity_leave_table1_for_the_course_table_untested(demo)
         assert counts["icans"] == [int((given & ~icans).sum()), int((given & icans).sum())]
         assert counts["severity"] == [
             int((given & none).sum()),
-            int((given & severe).sum()),
             int((given & ~none & ~severe).sum()),
+            int((given & severe).sum()),
         ]
         assert counts["severity"][0] == 0  # no indication without CRS or ICANS
 

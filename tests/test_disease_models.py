@@ -650,9 +650,10 @@ def r_pairs(key: str, results) -> list[tuple[str, object, object]]:
     for name, p in r["table1"].items():
         column, grouping = name.split("|")
         pairs.append((f"table1 {name} p", results.table1_by[(column, grouping)].result.p, p))
-    for level, surv, low, high in zip(
-        results.survival[("pfs", "severity")].levels, r["pfs12"]["surv"], r["pfs12"]["lower"], r["pfs12"]["upper"]
-    ):
+    # R's factor levels are none, severe, other (tests/reference/r_disease_models.R): matched by key
+    in_r = dict(zip(("none", "severe", "other"), zip(r["pfs12"]["surv"], r["pfs12"]["lower"], r["pfs12"]["upper"])))
+    for level in results.survival[("pfs", "severity")].levels:
+        surv, low, high = in_r[level.key]
         point = next(x for x in level.landmarks if x.months == 12)
         pairs += [
             (f"pfs12 {level.key} surv", point.survival, surv),

@@ -750,18 +750,18 @@ REGISTRY_COUNTS = {
     "2 levels, 10^6": [("no", "No CRS", 182_796, 118_280, 182_796), ("yes", "CRS", 741_936, 677_420, 817_204)],
     "3 levels, 10^6": [
         ("none", "No CRS or ICANS", 172_043, 107_527, 172_043),
-        ("severe", "Grade ≥3 CRS or severe ICANS", 223_175, 186_823, 250_087),
         ("other", "Others (grade 1–2 CRS and/or ICANS)", 529_514, 501_350, 577_870),
+        ("severe", "Grade ≥3 CRS or severe ICANS", 223_175, 186_823, 250_087),
     ],
     "3 levels, 10^7": [
         ("none", "No CRS or ICANS", 1_720_043, 1_075_270, 1_720_043),
-        ("severe", "Grade ≥3 CRS or severe ICANS", 2_231_750, 1_868_230, 2_500_870),
         ("other", "Others (grade 1–2 CRS and/or ICANS)", 5_295_140, 5_013_500, 5_778_700),
+        ("severe", "Grade ≥3 CRS or severe ICANS", 2_231_750, 1_868_230, 2_500_870),
     ],
     "3 levels, demo": [
         ("none", "No CRS or ICANS", 16, 10, 16),
-        ("severe", "Grade ≥3 CRS or severe ICANS", 21, 17, 23),
         ("other", "Others (grade 1–2 CRS and/or ICANS)", 49, 47, 54),
+        ("severe", "Grade ≥3 CRS or severe ICANS", 21, 17, 23),
     ],
 }
 

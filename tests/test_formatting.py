@@ -34,11 +34,26 @@ from analysis.report.formatting import (
         (0.9995, "p > 0.99", ">0.99"),
         (0.9996, "p > 0.99", ">0.99"),
         (1.0, "p > 0.99", ">0.99"),
+        # review 30, finding 10: four digits only next to the study's alpha (0.05 by default), never
+        # near 0.01 or 0.1 ("p = 0.1002", "p = 0.0103" beside three decimals everywhere else)
+        (0.1002, "p = 0.100", "0.100"),
+        (0.0998, "p = 0.100", "0.100"),
+        (0.0103, "p = 0.010", "0.010"),
+        (0.0098, "p = 0.010", "0.010"),
+        (0.0496, "p = 0.0496", "0.0496"),
+        (0.0503, "p = 0.0503", "0.0503"),
     ],
 )
 def test_p_values_prose_and_cell(p, prose, cell):
     assert fmt_p(p) == prose
     assert fmt_p_bare(p) == cell
+
+
+def test_p_extra_digits_follow_the_study_alpha_only():
+    """A study with alpha 0.10 gets the extra digits at 0.1 and none at 0.05 (review 30, finding 10)."""
+    assert fmt_p(0.1002, alpha=0.10) == "p = 0.1002"
+    assert fmt_p(0.0496, alpha=0.10) == "p = 0.050"
+    assert fmt_p_bare(0.0103, alpha=0.01) == "0.0103"
 
 
 def test_missing_p_is_never_nan_or_none():

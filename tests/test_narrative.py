@@ -51,7 +51,7 @@ def test_verdicts_flip_with_the_p_value(results):
     # the supplement's sentence on the grade-level family names the significant test
     flipped = Narrative(_with_logrank_p(_all_null(results), ("os", "crs_grade"), 0.01))
     assert "OS by CRS grade (p = 0.010)" in grade_verdict(flipped)
-    assert grade_verdict(flipped).startswith("1 of 10 comparisons")
+    assert grade_verdict(flipped).startswith("1 of the 10 comparisons")
     assert grade_verdict(Narrative(_all_null(results))).startswith("none of the 10 comparisons")
 
 
@@ -62,8 +62,16 @@ def test_conclusion_counts_the_significant_comparisons(results):
     flipped = Narrative(_with_logrank_p(results, ("os", "crs"), 0.001))
     outcomes = ("cr", "mrd_negative_cr", "os", "lfs", "efs")
     before = sum(bool(base.significant(o, by=g)) for g in TOXICITY_GROUPINGS for o in outcomes)
-    assert conclusion(flipped).startswith(f"{sentence_start(str(before + 1))} of {n_tests} tests")  # "One of 30"
-    assert "OS by CRS" in conclusion(flipped) and "OS by CRS" not in conclusion(base)
+    # after the adjusted primary verdict (review 30, F3)
+    primary = f"The main adjusted analysis (OS) was not significant (joint {base.exposure_p('os')}). "
+    assert conclusion(flipped).startswith(
+        f"{primary}{sentence_start(str(before + 1))} of {n_tests} tests"
+    )  # "One of 30"
+    # the direction of the flipped test: the univariable HR of OS with against without CRS
+    (hr,) = results.survival_hr[("os", "crs")].hazard_ratios
+    side = "lower" if hr.hr < 1 else "higher"
+    assert f"toxicity went with {side} hazards (OS)." in conclusion(flipped)
+    assert "(OS)" not in conclusion(base)
 
 
 def test_unestimable_values_are_worded_not_printed_as_nan(results):
@@ -281,12 +289,15 @@ def test_risk_difference_odds_ratio_and_response_effect(results):
         results, response_effects={**results.response_effects, ("cr", "crs"): effect, ("cr", "icans"): infinite}
     )
     text = Narrative(base)
-    assert text.risk_difference("cr", "crs") == "\u22129.2 percentage points (95% CI \u221217.8 to 9.8)"
+    # review 30, finding 2: the p of the comparison's test, named, beside the difference and its CI
+    named = text.named_p("cr", by="crs")
+    assert named.startswith(("Fisher's exact p", "Firth LR p"))
+    assert text.risk_difference("cr", "crs") == f"\u22129.2 percentage points (95% CI \u221217.8 to 9.8; {named})"
+    assert text.risk_difference("cr", "crs", p=False) == "\u22129.2 percentage points (95% CI \u221217.8 to 9.8)"
     assert text.odds_ratio("cr", "crs") == "OR 0.00 (95% CI 0.00–3.13)"
     assert text.odds_ratio("cr", "icans") == "OR not estimable (a zero cell: odds ratio infinite)"
-    p = text.p("response", ("cr", "crs"))
     assert text.effect("response", ("cr", "crs")) == (
-        f"difference \u22129.2 percentage points, 95% CI \u221217.8 to 9.8; OR 0.00, 95% CI 0.00–3.13; {p}"
+        f"difference \u22129.2 percentage points, 95% CI \u221217.8 to 9.8; OR 0.00, 95% CI 0.00–3.13; {named}"
     )
     # three-level groupings keep their rates (Figure 1) and the p only
     assert text.effect("response", ("cr", "severity")) == text.p("response", ("cr", "severity"))

@@ -85,8 +85,8 @@ def test_the_default_model_adjusts_for_baseline_confounders_only(default):
             "bm_blasts_ge20",
             "ph_positive",
             "cart_dose_1e6_per_kg",
-            "severity_ge3",
             "severity_other",
+            "severity_ge3",
         ]
         assert not {"steroids", "tocilizumab"} & set(keys)
     # the demo keeps the publication's model beside it, labelled
@@ -96,8 +96,10 @@ def test_the_default_model_adjusts_for_baseline_confounders_only(default):
 
 def test_the_abstract_headline_follows_the_primary_model(default, study):
     text = Narrative(default)
-    os_severe = next(t for t in default.cox["os"].terms if t.key == "severity_ge3")
-    assert text.headline.startswith(f"grade ≥3 CRS or severe ICANS had HR {os_severe.hr:.2f}")
+    os_terms = {t.key: t for t in default.cox["os"].terms}
+    # the levels in order of severity: grade 1–2, then grade ≥3
+    assert text.headline.startswith(f"others (grade 1–2 CRS and/or ICANS) had HR {os_terms['severity_other'].hr:.2f}")
+    assert f"grade ≥3 CRS or severe ICANS HR {os_terms['severity_ge3'].hr:.2f}" in text.headline
     assert text.headline.endswith("for death")
     lfs = Narrative(compute_results(study, primary_endpoint="lfs"))
     lfs_severe = next(t for t in lfs.results.cox["lfs"].terms if t.key == "severity_ge3")
@@ -149,7 +151,7 @@ def test_methods_lines_follow_the_default_definitions(default):
         "age, bone-marrow blasts (≥20% versus <20%), Ph-chromosome status, and infused CAR-T cell dose"
     )
     assert text.exposure_levels == (
-        "grade ≥3 CRS or severe ICANS and others (grade 1–2 CRS and/or ICANS), each against no CRS or ICANS"
+        "others (grade 1–2 CRS and/or ICANS) and grade ≥3 CRS or severe ICANS, each against no CRS or ICANS"
     )
 
 

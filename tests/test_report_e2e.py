@@ -177,8 +177,8 @@ def test_two_swapped_verdicts_in_the_prose_fail_the_check(bundled_render, bundle
 def test_a_value_the_library_does_not_give_fails_the_check(bundled_render, bundled_results):
     """A logged value that is not the library's (a stale or mistyped number) is named."""
     log = read_inline_log(bundled_render.inline_log)
-    entry = next(i for i, e in enumerate(log) if e.expression == 'text.count("n_male")')
+    entry = next(i for i, e in enumerate(log) if e.expression == "text.pvalue_count")
     stale = [*log[:entry], replace(log[entry], value=str(int(log[entry].value) + 1)), *log[entry + 1 :]]
     problems = inline_value_problems(stale, bundled_render.html.read_text("utf-8"), _namespace(bundled_results))
-    assert any('text.count("n_male") printed' in p for p in problems), problems
+    assert any("text.pvalue_count printed" in p for p in problems), problems
     assert any("not printed as one paragraph" in p for p in problems), problems

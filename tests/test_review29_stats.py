@@ -26,10 +26,17 @@ def test_the_results_state_every_significant_test_the_conclusions_count(all_crs_
     in the Conclusions, 'none reached statistical significance' in the Results' survival)."""
     abstract = _evaluated(all_crs_results, "_abstract.qmd")
     conclusions = abstract[abstract.index("**Conclusions.**") :]
-    assert conclusions.startswith(
-        "**Conclusions.** Four of 20 omnibus tests of response or survival across toxicity groups"
-    ) or conclusions.startswith("**Conclusions.** Four of 20 tests of response or survival across toxicity groups")
-    assert "(MRD-negative CR by ICANS and by ICANS grade; LFS and EFS by ICANS grade)" in conclusions
+    # review 30, F3: after the adjusted primary verdict, and with the direction of the four
+    # (their names are the Results')
+    # (everyone had CRS: the severity group's joint test cannot be computed, and is said so)
+    assert conclusions.startswith("**Conclusions.** The main adjusted analysis (OS) could not be tested (")
+    assert "Four of 20 tests of response or survival across toxicity groups" in conclusions
+    # ICANS grade 1–2 and grade ≥3 on either side of no ICANS for LFS and EFS; MRD-negative CR
+    # lower with ICANS
+    assert (
+        "toxicity went with hazards lower in some groups and higher in others (LFS, EFS) and a lower "
+        "MRD-negative CR rate." in conclusions
+    )
     assert "several groupings" not in conclusions
     results = _evaluated(all_crs_results, "_results-response.qmd") + _evaluated(
         all_crs_results, "_results-survival.qmd"
@@ -65,7 +72,10 @@ def test_a_p_value_next_to_alpha_prints_its_side():
     assert (fmt_p(0.0496), fmt_p(0.0504)) == ("p = 0.0496", "p = 0.0504")
     assert (fmt_p_bare(0.0496), fmt_p_bare(0.0504)) == ("0.0496", "0.0504")
     assert fmt_p(0.04996) == "p = 0.04996"  # "0.0500" at four decimals still prints alpha
-    assert (fmt_p(0.00996), fmt_p(0.01004)) == ("p = 0.00996", "p = 0.01004")  # alpha 0.01
+    # review 30, finding 10: only the study's alpha (0.05 here) gets the extra digits; near 0.01
+    # and 0.1, where no verdict is drawn, three decimals ("p = 0.1002" read as inconsistent)
+    assert (fmt_p(0.00996), fmt_p(0.01004)) == ("p = 0.010", "p = 0.010")
+    assert (fmt_p(0.00996, alpha=0.01), fmt_p(0.01004, alpha=0.01)) == ("p = 0.00996", "p = 0.01004")
     assert fmt_p(0.05) == "p = 0.050"  # exactly alpha: not significant, and printed so
     assert (fmt_p(0.342), fmt_p(0.049), fmt_p(0.0505), fmt_p(0.9996)) == (
         "p = 0.342",
@@ -82,7 +92,7 @@ def test_the_printed_p_and_the_verdict_agree_everywhere_on_a_grid():
     side of alpha as p (the verdict's rule: p < alpha), and never prints alpha unless p is alpha."""
     from analysis.report.formatting import fmt_p_bare
 
-    for alpha, passed in ((0.05, None), (0.01, None), (0.10, None), (0.03, 0.03)):
+    for alpha, passed in ((0.05, None), (0.05, 0.05), (0.01, 0.01), (0.10, 0.10), (0.03, 0.03)):
         for i in range(-700, 701):
             p = alpha + i * 1e-6
             printed = float(fmt_p_bare(p, alpha=passed))
@@ -129,3 +139,75 @@ def test_a_none_sentence_says_which_comparisons_repeat_another(all_crs_results):
     assert survival.untested_note == (
         " (3 could not be computed; 3 more repeat the test of another grouping, with the same patients in the same groups)"
     )
+
+
+# --------------------------------------------------------------------------- review 30, finding 2
+
+
+def _with_response(results, key, p, low, high, difference=None):
+    """The demo with one two-group response comparison's test p and difference CI replaced."""
+    import dataclasses
+
+    response = dict(results.response)
+    response[key] = dataclasses.replace(response[key], result=dataclasses.replace(response[key].result, p=p))
+    effects = dict(results.response_effects)
+    d = effects[key].difference
+    d = dataclasses.replace(d, difference=d.difference if difference is None else difference, ci_low=low, ci_high=high)
+    effects[key] = dataclasses.replace(effects[key], difference=d)
+    return dataclasses.replace(results, response=response, response_effects=effects)
+
+
+def test_a_difference_prints_the_named_p_and_says_when_its_ci_and_the_test_disagree(bundled_results):
+    """The user study's abstract printed 'MRD-negative CR rate 18.6 percentage points (95% CI 1.0 to
+    38.9)' beside Fisher's p = 0.080 (review 30, finding 2). The p is now named beside every
+    difference printed with its CI, and the Results say where the CI and the test disagree
+    (the user's numbers: 18.6 (1.0 to 38.9), p = 0.080; by ICANS −20.3 (−40.9 to −2.1), p = 0.060)."""
+    demo = Narrative(bundled_results)
+    assert demo.difference_test_disagreement() == ""  # the demo's CIs and tests agree
+    r = _with_response(bundled_results, ("mrd_negative_cr", "crs"), 0.080, 0.010, 0.389, 0.186)
+    r = _with_response(r, ("mrd_negative_cr", "icans"), 0.060, -0.409, -0.021, -0.203)
+    text = Narrative(r)
+    assert text.risk_difference("mrd_negative_cr", "crs") == (
+        "18.6 percentage points (95% CI 1.0 to 38.9; Fisher's exact p = 0.080)"
+    )
+    assert text.difference_test_disagreement() == (
+        "; for MRD-negative CR by CRS and by ICANS, the differences' CIs excluded 0 although Fisher's exact "
+        "p ≥ 0.05 (see Methods)"
+    )
+    # the reverse: a CI that includes 0 beside p < alpha
+    r = _with_response(bundled_results, ("cr", "icans"), 0.030, -0.300, 0.010)
+    assert Narrative(r).difference_test_disagreement() == (
+        "; for CR by ICANS, the difference's CI included 0 although Fisher's exact p < 0.05 (see Methods)"
+    )
+    # where the Results print it, and the Methods say why (no longer 'exactly when the interval excludes 1'
+    # of any interval: of the odds ratio's only)
+    response = (SECTIONS / "_results-response.qmd").read_text(encoding="utf-8")
+    assert "text.difference_test_disagreement()" in response
+    methods = (SECTIONS / "_methods.qmd").read_text(encoding="utf-8")
+    assert "text.response_p_and_ci" in methods and "exactly when the interval" not in methods
+    assert demo.response_p_and_ci == (
+        "p < 0.05 exactly when the odds ratio's interval excludes 1; the difference's interval does not invert "
+        "the test and can disagree with it near p = 0.05."
+    )
+
+
+def test_the_abstract_names_the_test_it_counts_where_the_printed_intervals_include_no_effect(bundled_results):
+    """The user abstract counted 'EFS by CRS' (log-rank p = 0.046) as significant beside Table 3's HR
+    0.626 (0.392–1.001) (review 30, finding 2): the list says which test it counts."""
+    import dataclasses
+
+    survival = dict(bundled_results.survival)
+    survival[("efs", "crs")] = dataclasses.replace(survival[("efs", "crs")], logrank_p=0.046)
+    hr = bundled_results.survival_hr[("efs", "crs")].hazard_ratios[0]
+    assert hr.ci_low < 1 < hr.ci_high  # the demo's HR 0.89 (0.49–1.62)
+    text = Narrative(dataclasses.replace(bundled_results, survival=survival))
+    tests = text.main_tests
+    assert tests.significant == ("EFS by CRS",)
+    assert tests.listed_short == "EFS by CRS (log-rank)"
+    # a significant test whose HR CI excludes 1 is listed as before
+    survival[("lfs", "crs")] = dataclasses.replace(survival[("lfs", "crs")], logrank_p=0.01)
+    hrs = bundled_results.survival_hr[("lfs", "crs")].hazard_ratios
+    text = Narrative(dataclasses.replace(bundled_results, survival=survival))
+    marks = dict(zip(text.main_tests.significant, text.main_tests.significant_against_intervals))
+    assert marks["EFS by CRS"] == "log-rank"
+    assert marks["LFS by CRS"] == ("log-rank" if all(h.ci_low <= 1 <= h.ci_high for h in hrs) else "")

@@ -101,7 +101,8 @@ def test_one_pairwise_hr_beyond_1_is_one_finding(demo):
     assert sentence == (
         "The 95% CI excluded 1 for 1 of 27 pairwise hazard ratios (each group against its reference; Table 3 "
         "and Supplementary Table S2): "
-        "ICANS grade 1–2 against no ICANS, HR 2.21 (95% CI 1.04–4.70) for EFS; an exploratory finding."
+        "ICANS grade 1–2 against no ICANS, HR 2.21 (95% CI 1.04–4.70) for EFS (overall log-rank p = 0.080); "
+        "an exploratory finding."  # review 30, F8: the grouping's overall test beside it
     )
 
 
@@ -118,7 +119,8 @@ def test_separate_kinetics_tests_are_separate_results_without_an_inference_chain
     # after "Here, in the patients with kinetics samples (Figure 4),"
     assert interpretation == (
         "the peak differed significantly in 2 of the 3 comparisons (by CRS and CRS/ICANS severity), "
-        "each a separate test in this subset of the cohort."
+        "each a separate test in this subset of the cohort; it was higher with CRS "
+        f"({toxic.kinetics_effect('cmax', by='crs')}), as the intuition expects."  # review 30, F4: the direction
     )
     results_sentence = said("_results-kinetics", "text.choose(text.kinetics_tests.any", toxic)
     assert not results_sentence.startswith("It differed")
@@ -167,7 +169,10 @@ def test_the_interpretation_states_the_direction_of_the_adjusted_association(tox
     # the toxic cohort has no immortal time (the time-dependent analyses coincide): not offered as
     # an explanation the Limitations rule out (review 29 follow-up)
     assert toxic.td_identical
-    assert "No immortal time can explain this" in sentence and "(immortal time)" not in sentence
+    assert "(immortal time)" not in sentence
+    # review 30, F4: not flatly, when the day-90 landmark model changed the LFS verdict
+    assert "No immortal time can explain this" not in sentence
+    assert "but the verdict changed for the sensitivity landmark model for LFS" in sentence
     # where no adjusted HR's CI excludes 1, no direction is claimed: the paragraph is not shown
     assert not demo.adjusted_beyond_null_any and demo.flags["adjusted_direction"] is False
     discussion = (SECTIONS / "_discussion.qmd").read_text(encoding="utf-8")
@@ -181,10 +186,14 @@ def test_the_limitations_fit_the_results(toxic, demo):
         "moderate effects cannot be excluded."
     )  # Key results already say that no significant test is no evidence of no effect
 
-    multiplicity = said("_discussion", 'text.choose(text.main_tests.n_significant > 0, f"Of these', toxic)
+    # the family's count and Holm verdict are the Key results' (review 30: the Limitations no
+    # longer repeat them, the words that pay for the Interpretation's joint tests)
     family = toxic.results.pvalues.family("efficacy_by_toxicity")
     assert family.n_significant == 3 and family.n_holm == 0
-    assert multiplicity == f"Of these {family.n}, 3 were below 0.05 and none after Holm's adjustment; of all p-values,"
+    key = said("_discussion", "text.choose(text.main_tests.any", toxic)
+    assert key.startswith(f"3 of {family.n} tests") and "none after Holm's adjustment" in key
+    discussion = (SECTIONS / "_discussion.qmd").read_text(encoding="utf-8")
+    assert "survival by toxicity. Of all of them, `{python} text.significant_count()` were below" in discussion
     quality = said("_discussion", "text.choose(text.warnings_any", toxic)
     count = toxic.results.data_quality.n_warnings
     assert quality.startswith(f"Data-quality checks raised {count} plausibility warnings, most often for ")
@@ -198,9 +207,11 @@ def test_the_limitations_fit_the_results(toxic, demo):
 
 def test_the_conclusion_says_tests_and_none_after_holm(toxic):
     conclusion = said("_abstract", "text.choose(text.main_tests.any", toxic)
-    assert conclusion.startswith("Three of 30 tests of response or survival across toxicity groups")
+    # review 30, F3: the adjusted primary verdict first, and the direction instead of the list
+    assert conclusion.startswith("The main adjusted analysis (OS) was not significant (joint p = ")
+    assert "Three of 30 tests of response or survival across toxicity groups" in conclusion
     assert "omnibus" not in conclusion and "none after Holm's adjustment" in conclusion
-    assert "LFS by CRS, LFS by CRS grade, and LFS by CRS/ICANS severity" in conclusion
+    assert "toxicity went with lower hazards (LFS)." in conclusion
 
 
 def _with_gray_p(results, grouping, cause, p):

@@ -19,6 +19,7 @@ from analysis.registry.concepts import RESPONSE_RULE
 from analysis.registry.contract import not_done_column
 from analysis.registry.groups import prepare_cohort
 from analysis.report import figures
+from analysis.report.formatting import fmt_p
 from analysis.report.narrative import Narrative
 from analysis.report.results import compute_results
 
@@ -219,7 +220,10 @@ def test_kinetics_peak_by_crs_is_given_with_its_hodges_lehmann_ratio(text):
 def test_the_count_says_omnibus_tests_and_pairwise_cis_excluding_1_are_named(text, results):
     hr = next(h for h in results.survival_hr[("efs", "icans_grade")].hazard_ratios if h.hr and h.hr > 2)
     assert (hr.hr, hr.ci_low, hr.ci_high) == pytest.approx((2.2103650758, 1.039324761, 4.700853816), rel=1e-5)
-    assert text.pairwise_beyond_null == "ICANS grade 1–2 against no ICANS, HR 2.21 (95% CI 1.04–4.70) for EFS"
+    overall = results.survival[("efs", "icans_grade")].logrank_p  # review 30, F8: the overall test beside it
+    assert text.pairwise_beyond_null == (
+        f"ICANS grade 1–2 against no ICANS, HR 2.21 (95% CI 1.04–4.70) for EFS (overall log-rank {fmt_p(overall)})"
+    )
     # LFS 2.23 (1.00–4.99): its lower limit is below 1 unrounded, so it is not named
     lfs = next(h for h in results.survival_hr[("lfs", "icans_grade")].hazard_ratios if h.hr and h.hr > 2)
     assert lfs.ci_low < 1
@@ -247,9 +251,9 @@ def test_a_survival_of_zero_has_a_not_estimable_ci_in_the_tables(results):
 def test_the_odds_ratios_the_methods_promise_are_printed(text):
     # CR by CRS: every patient without CRS responded (17 of 17), a zero cell: Firth's estimate
     assert text.rate_effects("cr", "crs") == (
-        "−9.2 percentage points (95% CI −17.8 to 9.8); Firth OR 0.26 (95% CI <0.01–2.36)"
-    )
-    assert text.rate_effects("cr", "icans").endswith("; OR 0.49 (95% CI 0.07–5.64)")
+        "−9.2 percentage points (95% CI −17.8 to 9.8); Firth OR 0.26 (95% CI <0.01–2.36); Firth LR p = 0.284"
+    )  # review 30, finding 2: the p of the comparison's test, named, beside the difference
+    assert text.rate_effects("cr", "icans").endswith("; OR 0.49 (95% CI 0.07–5.64); Fisher's exact p = 0.691")
     assert text.firth_odds_ratio_shown
     response = source_text(SECTIONS / "_results-response.qmd")
     assert response.count("text.rate_effects(") == 4 and "text.risk_difference(" not in response
@@ -431,7 +435,7 @@ def test_the_abstract_gives_the_e_value_of_the_estimate_and_of_the_ci_limit_near
     headline = terms[text.headline_term]
     assert headline.ci_low < 1 < headline.ci_high  # the CI crosses 1: the E-value of the CI is 1
     point = _e_value_by_hand(headline.hr, common)
-    assert text.e_value("os", text.headline_term) == f"{point:.2f}" == "1.85"
+    assert text.e_value("os", text.headline_term) == f"{point:.2f}" == "1.31"
     assert text.e_value_ci("os", text.headline_term) == "1.00"
     # a term whose CI excludes 1: the E-value of the limit closest to 1 (Ph-positive, lower limit 1.68)
     ph = next(t for t in results.cox["os"].terms if t.hr and t.ci_low and t.ci_low > 1)
@@ -447,7 +451,7 @@ def test_the_abstract_gives_the_e_value_of_the_estimate_and_of_the_ci_limit_near
         "1.00" if t.ci_low < 1 < t.ci_high else f"{_e_value_by_hand(t.ci_high if t.hr < 1 else t.ci_low, common):.2f}"
         for t in exposure
     ]
-    assert points[0] == "1.85" and limits == ["1.00", "1.00"]
+    assert points[0] == "1.31" and limits == ["1.00", "1.00"]
     assert f"(joint p = 0.720); E-values {points[0]} and {points[1]} (CI limits 1.00 and 1.00)." in abstract
     results_text = _said("_results-multivariable", text)
     assert f"hazard ratios for death (@tbl-cox) had E-values {points[0]} and {points[1]} (CI limits 1.00 and 1.00)" in (
@@ -568,7 +572,7 @@ STROBE_WORDS = {
     "13a": ["patients were analyzed"],  # the screening sentence (review 28, point 1)
     "13b": ["patients were analyzed"],
     "13c": ["Figure 1:"],
-    "14b": ["without a value for each characteristic"],
+    "14b": ["No baseline characteristic was missing"],  # review 30, F9: the demo has no missing value
     "16a": ["baseline confounders, measured before infusion"],
 }
 
@@ -736,7 +740,9 @@ def test_table1_medians_name_their_groups_and_equal_medians_show_quartiles(resul
     shown = dataclasses.replace(equal, result=results.table1[("n_relapses", "crs")].result)
     table1 = {**results.table1, ("n_relapses", "crs"): shown}
     sentence = Narrative(dataclasses.replace(results, table1=table1))._table1_magnitude("n_relapses", "crs")
-    assert sentence == "median 1 (IQR 1–5; CRS) vs 1 (IQR 1–1; no CRS)"
+    # review 30, F6: the ranges, the summary of Table 1 and of the Methods (the quartiles were in neither)
+    assert (yes.min, yes.max, no.min, no.max) == (1, 5, 0, 2)
+    assert sentence == "median 1 (range 1–5; CRS) vs 1 (range 0–2; no CRS)"
 
 
 # R 4.x, survival, tests/reference/demo_cohort.R then blast20, ph, sev as in R_ZPH_OS:

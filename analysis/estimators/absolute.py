@@ -8,8 +8,12 @@ The method, stated in the supplement's Methods:
   its standard error the Greenwood one on the survival scale,
   ``se(S) = S * sqrt(sum d / (n (n - d)))`` over the event times up to ``t`` — R
   ``summary(survfit(Surv(months, event) ~ group), times = t)``'s ``surv`` and ``std.err``.
+  Each group's interval in :func:`survival_differences` is the complementary log-log one the
+  difference is built from (printed beside it: review 30, finding 5);
+  :func:`overall_survival_at` keeps the log one of the survival tables.
 * The difference of two independent estimates, level minus reference, ``D = S1 - S2``, has the
-  standard error ``sqrt(se1^2 + se2^2)`` (reported), and its 95% interval is Newcombe's hybrid
+  standard error ``sqrt(se1^2 + se2^2)`` (in the JSON export only: the interval is not built
+  from it, and the report never prints it), and its 95% interval is Newcombe's hybrid
   score construction (Newcombe, Stat Med 1998;17:873, method 10) with each curve's own interval
   in place of the Wilson interval — the MOVER of Zou & Donner (Stat Med 2008;27:1693), as
   suggested for Kaplan–Meier differences by Klein et al. (Stat Med 2007;26:4505):
@@ -66,10 +70,12 @@ class SurvivalAt:
     n_at_risk: int  # patients with follow-up >= months (R summary()$n.risk)
     survival: float | None
     se: float | None  # Greenwood, survival scale (R summary()$std.err); None where undefined
-    #: the curve's own 95% CI, log scale as R survfit's default (and the survival tables)
+    #: the curve's own 95% CI on the scale of ``transform``: "log" as R survfit's default (and the
+    #: survival tables), "log-log" (``conf.type = "log-log"``) where a difference is built from it
     ci_low: float | None
     ci_high: float | None
     reason: str | None = None
+    transform: str = "log"
 
 
 @dataclass(frozen=True)
@@ -101,16 +107,24 @@ class SurvivalDifferences:
     differences: dict[tuple[str, float], SurvivalDifference]
 
 
-def survival_at(months, events, t: float, level: str = "all", label: str = "All patients") -> SurvivalAt:
+TRANSFORMS = ("log", "log-log")
+
+
+def survival_at(
+    months, events, t: float, level: str = "all", label: str = "All patients", transform: str = "log"
+) -> SurvivalAt:
     """Kaplan–Meier survival at ``t`` with its Greenwood standard error on the survival scale
     (R ``summary(survfit(...), times = t)``'s ``surv`` and ``std.err``) and the curve's 95% CI on
-    the log scale (R's default ``conf.type = "log"``: ``lower`` and ``upper``, as the survival
-    tables print it; the difference uses each curve's log-log interval: :func:`difference_of`)."""
+    the scale of ``transform``: "log" (R's default ``conf.type = "log"``, as the survival tables
+    print it) or "log-log" (``conf.type = "log-log"``, the interval :func:`difference_of` builds
+    the difference from; undefined, None, where the curve has had no event: R prints NA)."""
+    if transform not in TRANSFORMS:
+        raise ValueError(f"unknown transform {transform!r}; the transforms are: {', '.join(TRANSFORMS)}")
     months = np.asarray(months, dtype=float)
     events = np.asarray(events, dtype=bool)
     n = int(months.size)
     if n == 0:
-        return SurvivalAt(level, label, 0, 0, None, None, None, None, NO_PATIENT)
+        return SurvivalAt(level, label, 0, 0, None, None, None, None, NO_PATIENT, transform)
     from analysis.estimators.survival import unique_inverse
 
     at_risk = int(np.count_nonzero(months >= t))
@@ -121,11 +135,16 @@ def survival_at(months, events, t: float, level: str = "all", label: str = "All 
     times, deaths, risk = times[used], deaths[used], risk[used]
     surv = float(np.prod(1.0 - deaths / risk)) if times.size else 1.0
     if surv == 0.0:
-        return SurvivalAt(level, label, n, at_risk, 0.0, None, None, None, SURVIVAL_ZERO)
+        return SurvivalAt(level, label, n, at_risk, 0.0, None, None, None, SURVIVAL_ZERO, transform)
     last = float(months.max())
     if last < t:
-        return SurvivalAt(level, label, n, at_risk, None, None, None, None, BEYOND_FOLLOWUP.format(months=t, last=last))
+        return SurvivalAt(
+            level, label, n, at_risk, None, None, None, None, BEYOND_FOLLOWUP.format(months=t, last=last), transform
+        )
     se_log = float(np.sqrt(np.sum(deaths / (risk * (risk - deaths))))) if times.size else 0.0
+    if transform == "log-log":
+        low, high = loglog_interval(surv, surv * se_log) if 0.0 < surv < 1.0 and se_log > 0 else (None, None)
+        return SurvivalAt(level, label, n, at_risk, surv, surv * se_log, low, high, None, transform)
     return SurvivalAt(
         level,
         label,
@@ -173,7 +192,8 @@ def loglog_interval(survival: float, se: float) -> tuple[float, float]:
 def survival_differences(
     df: pd.DataFrame, endpoint: str, grouping: str, months: tuple[float, ...] = (12, 24)
 ) -> SurvivalDifferences:
-    """Survival of each level of ``grouping`` at each of ``months`` and its difference from the
+    """Survival of each level of ``grouping`` at each of ``months`` (with its log-log 95% CI, the
+    one the difference is built from) and its difference from the
     reference level (:data:`analysis.registry.groups.REFERENCE_LEVELS`), on the endpoint's
     patients (:func:`analysis.estimators.survival.endpoint_frame`: OS and EFS all patients,
     LFS the patients in CR)."""
@@ -192,7 +212,7 @@ def survival_differences(
         t = float(t)
         for i, level in enumerate(g.levels):
             mask = codes == i
-            at[(level.key, t)] = survival_at(time[mask], event[mask], t, level.key, level.label)
+            at[(level.key, t)] = survival_at(time[mask], event[mask], t, level.key, level.label, "log-log")
         for level in g.levels:
             if level.key != reference:
                 differences[(level.key, t)] = difference_of(at[(level.key, t)], at[(reference, t)], t)

@@ -393,6 +393,35 @@ SURVIVAL_P_AND_CI = (
 )
 
 
+#: Why the p-value printed beside a difference in response rates and the difference's 95% CI can
+#: disagree (review 30, finding 2: 'p < 0.05 exactly when the interval excludes 1' was read as
+#: true of the difference's interval, which excluded 0 beside Fisher's p = 0.080): the one
+#: statement, in the Methods; ``{alpha}``: the study's. The sentence of the Results that names
+#: each disagreement is :meth:`analysis.report.narrative.response.Response.difference_test_disagreement`.
+RESPONSE_P_AND_CI = (
+    "p < {alpha} exactly when the odds ratio's interval excludes 1; the difference's interval does not invert "
+    "the test and can disagree with it near p = {alpha}."
+)
+
+
+#: The method of the absolute differences in survival at fixed times (STROBE 16c; review 30,
+#: finding 5: the supplement described it both as a Wald interval from the sum of Greenwood
+#: variances and as Newcombe's MOVER, and its table printed log-scale group intervals beside a
+#: difference built from log-log ones): the one statement, in the supplement's Methods; the
+#: table prints the group intervals the difference is built from
+#: (:func:`analysis.estimators.absolute.difference_of`).
+SURVIVAL_DIFFERENCE_METHOD = (
+    "Each group's Kaplan–Meier survival has Greenwood's standard error and a 95% confidence interval on the "
+    "complementary log-log scale, which stays within 0–100%; the difference from the reference group has the "
+    "95% confidence interval of Newcombe's hybrid score method (method 10) with these intervals in place of the "
+    "Wilson intervals (the method of variance estimates recovery of Zou and Donner), so that it stays within "
+    "±100 percentage points. The survival tables and curves give the same estimates with log-scale intervals, "
+    "which differ slightly."
+)
+#: The transform of the group intervals printed beside a survival difference (table footnote).
+SURVIVAL_DIFFERENCE_CI = "complementary log-log"
+
+
 #: How printed differences relate to printed values (review 29, finding 32): the one
 #: statement, in the Methods and under the table of absolute survival differences.
 ROUNDING_RULE = "Differences used unrounded estimates."

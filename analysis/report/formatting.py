@@ -5,10 +5,12 @@ Conventions (the same everywhere in the report):
 * p-values: three decimals, ``"p = 0.342"``; below 0.001 ``"p < 0.001"``; a value that
   rounds to 1 at three decimals prints ``"p > 0.99"`` (a table cell ``">0.99"``), never
   ``"p = 1.000"`` (no test gives certainty; Holm-adjusted values capped at 1 included).
-  A p whose three decimals would print a significance level (the study's alpha and the
-  conventional :data:`SIGNIFICANCE_LEVELS`), or put it on the other side of one, gets the
-  digits that show its side: 0.0496 -> ``"p = 0.0496"``, 0.0504 -> ``"p = 0.0504"``, never
-  ``"p = 0.050"`` for both (the printed p and the verdict agree).
+  A p whose three decimals would print the study's alpha (0.05 unless the study sets
+  another), or put it on the other side of it, gets the digits that show its side: 0.0496 ->
+  ``"p = 0.0496"``, 0.0504 -> ``"p = 0.0504"``, never ``"p = 0.050"`` for both (the printed
+  p and the verdict agree). Nowhere else: 0.1002 prints ``"p = 0.100"`` and 0.0103 ``"p =
+  0.010"`` (review 30, finding 10: four digits near 0.01 and 0.1, where no verdict is
+  drawn, read as an inconsistent precision).
 * A statistic that could not be estimated (``None`` or NaN) never prints as
   "nan" or "None": prose gets :data:`NOT_ESTIMABLE` ("not estimable", with the
   reason in parentheses when one is known), table cells get :data:`CELL_MISSING`
@@ -40,12 +42,14 @@ import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
+from analysis.registry.concepts import OPTIONS
+
 NOT_ESTIMABLE = "not estimable"
 CELL_MISSING = "—"
 
-#: Significance levels a printed p must never seem to sit on, or on the wrong side of
-#: (:func:`fmt_p_bare`), besides the study's own alpha where the caller passes it.
-SIGNIFICANCE_LEVELS = (0.01, 0.05, 0.10)
+#: The significance level a printed p must never seem to sit on, or on the wrong side of
+#: (:func:`fmt_p_bare`), where the caller does not pass the study's own: the plan's default.
+DEFAULT_ALPHA = OPTIONS["alpha"].default
 #: The most decimals a p-value or a ratio limit near a boundary gets.
 MAX_DECIMALS = 8
 
@@ -111,8 +115,8 @@ def _missing_text(missing: str, reason: str | None) -> str:
 
 def fmt_p_bare(p, reason: str | None = None, missing: str = CELL_MISSING, alpha: float | None = None) -> str:
     """A p-value for a table cell: ``"0.342"``, ``"<0.001"``, ``">0.99"`` (it rounds to 1);
-    missing -> "—". Near a significance level (``alpha``, the study's, and
-    :data:`SIGNIFICANCE_LEVELS`) the digits that show its side: ``"0.0496"``."""
+    missing -> "—". Next to the study's ``alpha`` (:data:`DEFAULT_ALPHA` when not given) the
+    digits that show its side, ``"0.0496"``; three decimals everywhere else (``"0.100"``)."""
     if is_missing(p):
         return _missing_text(missing, reason)
     p = float(p)
@@ -120,7 +124,7 @@ def fmt_p_bare(p, reason: str | None = None, missing: str = CELL_MISSING, alpha:
         raise ValueError(f"a p-value must lie in [0, 1], got {p!r}")
     if p < 0.001:
         return "<0.001"
-    levels = SIGNIFICANCE_LEVELS if alpha is None else (*SIGNIFICANCE_LEVELS, float(alpha))
+    levels = (DEFAULT_ALPHA if alpha is None else float(alpha),)
     decimals = 3
     while decimals < MAX_DECIMALS and not _p_side_shown(p, _fixed(p, decimals), levels):
         decimals += 1
@@ -137,7 +141,7 @@ def _p_side_shown(p: float, text: str, levels) -> bool:
 
 def fmt_p(p, reason: str | None = None, missing: str = NOT_ESTIMABLE, alpha: float | None = None) -> str:
     """A p-value for prose and figures: ``"p = 0.342"``, ``"p < 0.001"``, ``"p > 0.99"``;
-    ``"p = 0.0496"`` next to a significance level (:func:`fmt_p_bare`).
+    ``"p = 0.0496"`` next to the study's alpha (:func:`fmt_p_bare`).
 
     ``fmt_p(None, "no events")`` -> ``"not estimable (no events)"``.
     """

@@ -49,6 +49,7 @@ from analysis.registry.concepts import (
     OPTIONS,
     ROUNDING_RULE,
     SOFTWARE,
+    SURVIVAL_DIFFERENCE_CI,
     SURVIVAL_P_AND_CI,
     TESTS,
     VARIABLES,
@@ -1009,7 +1010,8 @@ def _endpoint_row(endpoint: str, title: str) -> str:
 
 
 def _survival_at_cell(s, months: float) -> str:
-    """'56.5 (37.0–86.2)': survival in percent with the curve's log 95% CI; 'NE' (not estimable);
+    """'56.5 (37.0–86.2)': survival in percent with the curve's 95% CI (the survival differences'
+    table: log-log, :data:`~analysis.registry.concepts.SURVIVAL_DIFFERENCE_CI`); 'NE' (not estimable);
     a group with no event by then as the prose words it: '100.0 (no event by 12 months; 95% CI
     not estimable)', never the zero-width '100.0 (100.0–100.0)'."""
     if s.survival is None:
@@ -1072,10 +1074,11 @@ def survival_difference_table(
     spec.footnotes.append(
         (
             None,
-            "Kaplan–Meier survival with the curve's 95% CI (log transformation). Difference: survival of the "
-            "group minus that of the reference group, in percentage points, with Newcombe's hybrid score 95% CI "
-            "built from each curve's log-log 95% CI (method of variance estimates recovery; within ±100 points); "
-            "no test (the log-rank p is in the survival tables). NE, not estimable",
+            f"Kaplan–Meier survival with the curve's 95% CI ({SURVIVAL_DIFFERENCE_CI} transformation; the "
+            "survival tables' log-transformed intervals differ slightly). Difference: survival of the group minus "
+            "that of the reference group, in percentage points, with Newcombe's hybrid score 95% CI built from "
+            "the two groups' intervals shown (method of variance estimates recovery; within ±100 points); no test "
+            "(the log-rank p is in the survival tables). NE, not estimable",
         )
     )
     # "+25.5" from 43.5 vs 17.9

@@ -85,3 +85,31 @@ class Counts(Part):
             names = ", ".join(vars(flow)) if flow is not None else "none (no flow computed)"
             raise UnknownKey(f"unknown flow count {key!r} or {of!r}; the counts are: {names}")
         return fmt_n_of(getattr(flow, key), getattr(flow, of))
+
+    @property
+    def sex_counts(self) -> str:
+        """The cohort by sex, in words that fit its ages (review 30, F14), after 'The cohort
+        includes 93 patients': '47 men and 46 women' when every patient was an adult (18 or
+        older), else '47 male and 46 female' (a cohort of children and adults)."""
+        male, female = self.count("n_male"), self.count("n_female")
+        age = self.results.descriptives.get("age")
+        adults = age is not None and age.n > 0 and age.min is not None and age.min >= 18
+        return f"{male} men and {female} women" if adults else f"{male} male and {female} female"
+
+    @property
+    def baseline_missing_any(self) -> bool:
+        """Whether a characteristic of Table 1 lacks a value for some patient (its footnote then
+        lists them, by column; review 30, F9: the sentence pointing to that footnote is said
+        only then)."""
+        from analysis.report.tables import baseline_variables
+
+        n = self.results.counts["n_patients"]
+        shown = {v for v, _ in self.results.table1}
+        not_collected = set(self.results.not_collected or ())
+        for variable in baseline_variables():
+            if variable not in shown or variable in not_collected:
+                continue
+            level = self.results.table1_overall.get(variable)
+            if level is not None and getattr(level, "n", n) < n:
+                return True
+        return False

@@ -95,9 +95,9 @@ class Effects(Survival, Response):
             response, grouping = key
             return "; ".join(
                 [
-                    "difference " + _inline_ci(self.risk_difference(response, grouping)),
+                    "difference " + _inline_ci(self.risk_difference(response, grouping, p=False)),
                     _inline_ci(self.odds_ratio(response, grouping)),
-                    p_text,
+                    self.named_p(table, key),  # the test named beside a difference (review 30, finding 2)
                 ]
             )
         return p_text

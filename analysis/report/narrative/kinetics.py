@@ -119,6 +119,16 @@ class Kinetics(Verdicts):
             raise ValueError(f"unknown kinetic metric {metric!r}; the metrics are: {', '.join(KINETIC_METRICS)}")
         return _entry(self.results.kinetics_metrics, "kinetics comparison", (metric, by))
 
+    def kinetics_direction(self, by: str) -> bool | None:
+        """Whether the peak was higher in a two-level grouping's exposed group (CRS) than in its
+        reference, by the Hodges–Lehmann ratio: True (higher), False (lower), None (no
+        estimate, or a grouping of more levels)."""
+        kc = self.results.kinetics_metrics.get(("cmax", by))
+        if kc is None or len(kc.effects) != 1 or kc.effects[0].shift.estimate is None:
+            return None
+        estimate = kc.effects[0].shift.estimate
+        return None if estimate == 1 else estimate > 1
+
     def kinetics_effect(self, metric: str, by: str, level: str | None = None) -> str:
         """A level against the reference (the only other level of a two-level grouping by
         default): ``text.kinetics_effect("auc", by="crs")`` -> 'ratio 0.94 (95% CI 0.22–3.13)';

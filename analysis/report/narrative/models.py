@@ -127,13 +127,17 @@ class Models(EventsPerCoefficient, Survival, Plan):
         ratio = _ratio("HR", term.hr, term.ci_low, term.ci_high)
         return f"{ratio}, {fmt_p(term.p, term.reason, alpha=self.alpha)}" if with_p else ratio
 
-    def exposure_hrs(self, endpoint: str, model: str | None = None, p: bool = True) -> str:
+    def exposure_hrs(self, endpoint: str, model: str | None = None, p: bool = True, labels: bool = True) -> str:
         """Every level of the model's exposure against its reference (:attr:`exposure_reference`):
         'grade ≥3 CRS or severe ICANS had HR 1.41 (95% CI 0.53–3.72), p = 0.490 and others
         (grade 1–2 CRS and/or ICANS) HR 1.09 (95% CI 0.48–2.47), p = 0.841'; ``p=False``: the
         HRs and CIs alone (the time-dependent and landmark models, whose joint test is printed:
-        the p-value table lists what the report prints)."""
+        the p-value table lists what the report prints); ``labels=False``: without the levels'
+        names, for a sentence that named them, in this order, for another endpoint ('HR 1.41 (...),
+        p = 0.490 and HR 1.09 (...), p = 0.841')."""
         cox = self._cox(endpoint, model)
+        if not labels:
+            return and_list([self._term_hr(t, cox, p) for t in cox.exposure_terms])
         parts = [
             f"{in_sentence(t.label)} {'had ' if i == 0 else ''}{self._term_hr(t, cox, p)}"
             for i, t in enumerate(cox.exposure_terms)
@@ -236,6 +240,31 @@ class Models(EventsPerCoefficient, Survival, Plan):
         names = [_abbreviation(e) for e, _ in self._adjusted_beyond_null()]
         return f"the {and_list(names)} model{'s' if len(names) > 1 else ''}"
 
+    def _adjusted_joint(self) -> tuple[list[str], list[str]]:
+        """(significant, not significant): the models with an exposure HR whose CI excludes 1,
+        by the verdict of their joint test of the exposure (a model without one is in neither)."""
+        yes, no = [], []
+        for endpoint, _ in self._adjusted_beyond_null():
+            verdict = self.exposure_significant(endpoint)
+            if verdict is not None:
+                (yes if verdict else no).append(_abbreviation(endpoint))
+        return yes, no
+
+    @property
+    def adjusted_joint_all(self) -> bool | None:
+        """Whether the joint test of the exposure — the model's verdict, not a single HR (review
+        30, F4) — was significant in every model with an HR whose CI excludes 1: True; in none
+        of them: False; in some: None."""
+        yes, no = self._adjusted_joint()
+        if not no:
+            return True
+        return False if not yes else None
+
+    @property
+    def adjusted_joint_significant(self) -> str:
+        """Those models whose joint test was significant: 'LFS' ('' when none)."""
+        return and_list(self._adjusted_joint()[0])
+
     # --- the abstract's headline ----------------------------------------------------------
     @property
     def headline(self) -> str:
@@ -254,15 +283,21 @@ class Models(EventsPerCoefficient, Survival, Plan):
 
     @property
     def stratified_headline(self) -> str:
-        """The primary model's first exposure term in the model stratified by center (the
-        supplement's sensitivity analysis): 'grade ≥3 CRS or severe ICANS had HR 1.52 (95% CI
-        0.55–4.20), p = 0.420 for death'; 'not estimable (why)' without an exposure term."""
-        term = self.headline_term
-        if not term:
+        """Every exposure level of the primary model stratified by center (the supplement's
+        sensitivity analysis), with the exposure's joint test, as the main model reports them
+        (review 30, finding 7: only the first level was given; each level's Wald p is in the
+        supplement's table, as for the landmark models): 'others (grade 1–2 CRS and/or ICANS) had
+        HR 0.50 (95% CI 0.27–0.91) and grade ≥3 CRS or severe ICANS HR 0.54 (95% CI 0.27–1.06)
+        for death (joint p = 0.074)'; 'not estimable (why)' without an exposure term."""
+        endpoint = self.primary_endpoint
+        if not self._cox(endpoint).exposure_terms:
             return f"{NOT_ESTIMABLE} (the model has no exposure term)"
+        cox = self._cox(endpoint, "center-stratified")
+        if not cox.exposure_terms:
+            return f"{NOT_ESTIMABLE} ({cox.reason or 'the model has no exposure term'})"
         return (
-            f"{self.headline_label} had {self.hr(self.primary_endpoint, term, stratified=True)} "
-            f"for {self.primary_event}"
+            f"{self.exposure_hrs(endpoint, model='center-stratified', p=False)} for {self.primary_event} "
+            f"(joint {self.exposure_p(endpoint, model='center-stratified')})"
         )
 
     @property

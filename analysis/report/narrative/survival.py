@@ -3,7 +3,7 @@ Table 2), the detectable hazard ratio, and how the Kaplan–Meier figures mark c
 
 from __future__ import annotations
 
-from analysis.registry.concepts import ENDPOINTS, ROUNDING_RULE, SURVIVAL_P_AND_CI
+from analysis.registry.concepts import ENDPOINTS, ROUNDING_RULE, SURVIVAL_DIFFERENCE_METHOD, SURVIVAL_P_AND_CI
 from analysis.registry.groups import GROUPINGS, TOXICITY_GROUPINGS
 from analysis.report.formatting import (
     NOT_ESTIMABLE,
@@ -49,8 +49,8 @@ class Survival(Verdicts):
 
     #: The multivariable models a sentence can name (``model=``): the study's (Table 2), the
     #: publication's (the demo's sensitivity analysis), the study's with its exposure
-    #: time-dependent, and at the landmark and the sensitivity landmark.
-    MODELS = ("baseline", "publication", "time-dependent", "landmark", "sensitivity landmark")
+    #: time-dependent, at the landmark and the sensitivity landmark, and stratified by center.
+    MODELS = ("baseline", "publication", "time-dependent", "landmark", "sensitivity landmark", "center-stratified")
 
     def _cox(self, endpoint: str, model: str | None = None):
         """The CoxResult of a multivariable model of ``endpoint`` (:data:`MODELS`)."""
@@ -76,6 +76,14 @@ class Survival(Verdicts):
             return _failed(
                 endpoint, 0, 0, "the publication's model is fitted for the bundled demo only", PUBLICATION_MODEL
             )
+        if model == "center-stratified":
+            centers = self.results.centers
+            if centers is None or endpoint not in centers.cox:
+                from analysis.estimators.cox import PUBLICATION_MODEL, _failed
+
+                reason = (centers.cox_reason if centers is not None else None) or "no center-stratified model"
+                return _failed(endpoint, 0, 0, reason, self.results.model or PUBLICATION_MODEL)
+            return centers.cox[endpoint]
         store = {
             "baseline": self.results.cox,
             "publication": self.results.cox_publication,
@@ -164,6 +172,13 @@ class Survival(Verdicts):
         statement (:data:`~analysis.registry.concepts.SURVIVAL_P_AND_CI`), for the Methods."""
         return SURVIVAL_P_AND_CI
 
+    @property
+    def survival_difference_method(self) -> str:
+        """How the absolute survival differences and their group intervals are estimated: the
+        registry's one statement (:data:`~analysis.registry.concepts.SURVIVAL_DIFFERENCE_METHOD`),
+        for the supplement's Methods."""
+        return SURVIVAL_DIFFERENCE_METHOD
+
     def severity_p(self, endpoint: str) -> str:
         """Joint Wald p of the severity group in a Cox model: ``text.severity_p("os")`` -> 'p = 0.479'."""
         cox = self.results.cox[endpoint]
@@ -194,9 +209,17 @@ class Survival(Verdicts):
                 n += 1
                 if hr.ci_low > 1 or hr.ci_high < 1:
                     abbreviation = ENDPOINTS[endpoint].abbreviation if endpoint in ENDPOINTS else endpoint.upper()
+                    # the overall test of the grouping beside the HR when it was not significant
+                    # (review 30, F8: 'HR 2.21 (1.04–4.70) for EFS' read as a finding the
+                    # abstract's 'none reached statistical significance' contradicted)
+                    overall = (
+                        f" (overall {self.named_p(endpoint, by=grouping)})"
+                        if endpoint in ENDPOINTS and self.significant(endpoint, by=grouping) is False
+                        else ""
+                    )
                     found.append(
                         f"{in_sentence(hr.label)} against {in_sentence(g.label(uc.reference))}, "
-                        f"{_ratio('HR', hr.hr, hr.ci_low, hr.ci_high)} for {abbreviation}"
+                        f"{_ratio('HR', hr.hr, hr.ci_low, hr.ci_high)} for {abbreviation}{overall}"
                     )
                     detail.append((abbreviation, hr.ci_high < 1))
         return n, found, detail
@@ -361,7 +384,8 @@ class Survival(Verdicts):
         return km_landmark(_pick(km.landmarks, "landmark month", months, "months"))
 
     def _survival_at_text(self, s, months: float) -> str:
-        """'53.2% (95% CI 41.9–67.6)' (the curve's log CI), or 'not estimable (why)'; no event by
+        """'53.2% (95% CI 41.9–67.6)' (the curve's CI: log for the survival at the plan's times, log-log
+        beside a difference, the one it is built from), or 'not estimable (why)'; no event by
         then: '100.0% (no event by 24 months; 95% CI not estimable)', as :func:`km_landmark`."""
         if s.survival is None:
             return f"{NOT_ESTIMABLE} ({s.reason})"

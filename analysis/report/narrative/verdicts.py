@@ -262,11 +262,12 @@ class Verdicts(Part):
             decimals = table1_row_decimals(self.results.table1, self.results.table1_overall, variable)
             a, b = (fmt_median(lv.median, decimals) for lv in levels)
             # each median names its group (review 29, finding 16: "median 1.2 vs 1.0" did not
-            # say which group was first); equal printed medians get the quartiles, which show
-            # the difference the test found ("1 vs 1, p = 0.033")
+            # say which group was first); equal printed medians get their ranges ("1 vs 1, p =
+            # 0.033"), the summary of Table 1 and of the Methods (review 30, F6: the quartiles
+            # the text gave were in neither)
             first, second = (in_sentence(lv.label) for lv in levels)
-            if a == b and all(lv.q1 is not None and lv.q3 is not None for lv in levels):
-                qa, qb = (f"IQR {fmt_median(lv.q1, decimals)}–{fmt_median(lv.q3, decimals)}" for lv in levels)
+            if a == b and all(lv.min is not None and lv.max is not None for lv in levels):
+                qa, qb = (f"range {fmt_median(lv.min, decimals)}–{fmt_median(lv.max, decimals)}" for lv in levels)
                 text = f"median {a} ({qa}; {first}) vs {b} ({qb}; {second})"
             else:
                 text = f"median {a} ({first}) vs {b} ({second})"
@@ -370,11 +371,32 @@ class Verdicts(Part):
                 for (o, g), v in zip(keys, verdicts)
                 if v is False
             ),
+            significant_against_intervals=tuple(
+                self.test_name(o, by=g, at=at) if self._intervals_include_null(o, g, at) else "" for o, g in hits
+            ),
             significant_groupings=tuple(dict.fromkeys(in_sentence(GROUPINGS[g].title) for _, g in hits)),
             untested=tuple(untested.items()),
             significant_by=tuple((self._outcome_phrase(o), in_sentence(GROUPINGS[g].title)) for o, g in hits),
             n_repeats=sum(len(v) for v in same.values()),
+            significant_keys=tuple(hits),
         )
+
+    def _intervals_include_null(self, what: str, by: str, at: str | None) -> bool:
+        """Whether every interval the report prints for a comparison includes no effect: each
+        univariable HR's CI includes 1 (survival), or the difference's CI includes 0 (a response
+        between two groups); False where no such interval is printed (review 30, finding 2)."""
+        if at is not None:
+            return False
+        if what in ENDPOINTS:
+            cox = self.results.survival_hr.get((what, by))
+            limits = [] if cox is None else [(h.ci_low, h.ci_high) for h in cox.hazard_ratios]
+            known = [(low, high) for low, high in limits if low is not None and high is not None]
+            return bool(known) and all(low <= 1 <= high for low, high in known)
+        if what in RESPONSES:
+            effect = self.results.response_effects.get((what, by))
+            d = None if effect is None else effect.difference
+            return d is not None and d.ci_low is not None and d.ci_high is not None and d.ci_low <= 0 <= d.ci_high
+        return False
 
     def _split(self, what: str, by: str, at: str | None) -> str | None:
         """The ``split`` of a response or survival comparison (its outcome, patients and groups:
@@ -391,6 +413,84 @@ class Verdicts(Part):
         """Every toxicity-versus-efficacy test of the report: CR, MRD-negative CR, OS and LFS by
         each toxicity grouping (``text.main_tests.n`` -> 24)."""
         return self.tests([*RESPONSES, *ENDPOINTS], by=TOXICITY_GROUPINGS)
+
+    def _direction(self, what: str, by: str) -> bool | None:
+        """Whether toxicity went with a lower value of a comparison of response or survival: each
+        level's univariable HR against the reference below 1 (survival), or each level's rate
+        below the reference's (response): True; each above: False; some each way: None."""
+        from analysis.estimators.effects import reference_level
+
+        if what in ENDPOINTS:
+            uc = self.results.survival_hr.get((what, by))
+            sides = {hr.hr < 1 for hr in (uc.hazard_ratios if uc else ()) if hr.hr is not None and hr.hr != 1}
+        else:
+            comparison = self.results.response.get((what, by))
+            levels = comparison.levels if comparison is not None else ()
+            ref = next((lv for lv in levels if lv.key == reference_level(by)), None)
+            sides = {
+                lv.rate < ref.rate
+                for lv in levels
+                if ref is not None
+                and lv is not ref
+                and lv.rate is not None
+                and ref.rate is not None
+                and lv.rate != ref.rate
+            }
+        return next(iter(sides)) if len(sides) == 1 else None
+
+    @property
+    def main_directions(self) -> str:
+        """Which way the significant tests of response or survival by toxicity went, after
+        'toxicity went with' (review 30, F3: the abstract gave '5 of 30 tests' without saying
+        whether toxicity went with better or worse outcomes): 'lower hazards (LFS, EFS) and a
+        lower MRD-negative CR rate'; a grouping whose levels differ each way from the reference:
+        'hazards lower in some groups and higher in others (OS)' ('' when none is significant)."""
+        hazards: dict[bool | None, list[str]] = {}
+        rates: dict[bool | None, list[str]] = {}
+        for what, by in self.main_tests.significant_keys:
+            side = self._direction(what, by)
+            if what in ENDPOINTS:
+                names = hazards.setdefault(side, [])
+                name = ENDPOINTS[what].abbreviation
+            else:
+                names = rates.setdefault(side, [])
+                name = outcome_phrase(what)
+            if name not in names:
+                names.append(name)
+        words = {True: "lower", False: "higher"}
+        parts = []
+        for side in (True, False, None):
+            if side in hazards:
+                listed = ", ".join(hazards[side])
+                parts.append(
+                    f"{words[side]} hazards ({listed})"
+                    if side is not None
+                    else f"hazards lower in some groups and higher in others ({listed})"
+                )
+        for side in (True, False, None):
+            if side in rates:
+                several = len(rates[side]) > 1
+                names = and_list(rates[side])
+                if side is None:
+                    parts.append(f"{names} rates lower in some groups and higher in others")
+                else:
+                    parts.append(f"{'' if several else 'a '}{words[side]} {names} {'rates' if several else 'rate'}")
+        return and_list(parts)
+
+    @property
+    def primary_verdict(self) -> str:
+        """The verdict of the study's main analysis, the joint test of the exposure in the
+        primary endpoint's adjusted model, as a sentence (review 30, F3: a conclusion that
+        counts the significant secondary tests states it first; the abstract's Results give
+        that model's HRs just before): 'The main adjusted analysis (OS) was not significant
+        (joint p = 0.068).'"""
+        endpoint = self.primary_endpoint
+        name = ENDPOINTS[endpoint].abbreviation if endpoint in ENDPOINTS else endpoint.upper()
+        verdict = self.exposure_significant(endpoint)
+        p = self.exposure_p(endpoint)
+        if verdict is None:
+            return f"The main adjusted analysis ({name}) could not be tested ({p})."
+        return f"The main adjusted analysis ({name}) was {'' if verdict else 'not '}significant (joint {p})."
 
     @property
     def response_tests(self) -> TestSet:
