@@ -40,9 +40,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analysis.inputs.paths import STUDY_PARAMETER, check_regular, resolve_path
+from analysis.inputs.paths import PROJECT_DIR, STUDY_PARAMETER, check_regular, resolve_path
 from analysis.inputs.provenance import git_commit
 from analysis.registry.concepts import SOFTWARE
+from analysis.registry.demo_files import DEMO_COHORT_FILE, DEMO_KINETICS_FILE, DISEASE_DEMO_COHORTS
 
 #: Bump when the entry layout or the meaning of cached outputs changes.
 FORMAT = 1
@@ -258,12 +259,11 @@ def bundled_data_digest(project_dir) -> dict:
     """{path: sha256 or None} of the bundled demos' data files, which the loader reads when no
     study file or parameter names an export (the B-ALL demo's cohort and kinetics, each disease
     profile's demo cohort): no parameter names them, so an edit of them must change the key."""
-    from analysis.inputs.studyfile import DEMO_COHORT, DEMO_KINETICS, PROJECT_DIR
-    from analysis.registry.diseases import DISEASES
-
+    # the light module that names them, not the loader and the registry (pandas, pydantic:
+    # about a second of every render's start; tests/test_cache_keys.py checks that these are
+    # the registry's demo cohorts)
     project_dir = Path(project_dir)
-    paths = [DEMO_COHORT.relative_to(PROJECT_DIR), DEMO_KINETICS.relative_to(PROJECT_DIR)]
-    paths += [Path(p.demo.cohort) for p in DISEASES.values() if p.demo is not None]
+    paths = [Path(DEMO_COHORT_FILE), Path(DEMO_KINETICS_FILE), *map(Path, DISEASE_DEMO_COHORTS.values())]
     out = {}
     for rel in sorted(set(paths)):
         path = project_dir / rel
@@ -302,8 +302,6 @@ def git_state(project_dir) -> dict:
     """{component name: what the code availability statement prints} for the project folder
     and, when the library is imported from another folder, for that one (the narrative asks
     git about the folder of the analysis package: analysis.report.documents.PROJECT_DIR)."""
-    from analysis.inputs.studyfile import PROJECT_DIR
-
     folders = {"git commit of the project (printed by the code availability statement)": Path(project_dir)}
     if Path(PROJECT_DIR).resolve() != Path(project_dir).resolve():
         folders["git commit of the library's folder (printed by the code availability statement)"] = PROJECT_DIR

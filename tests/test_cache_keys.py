@@ -226,3 +226,31 @@ def test_the_git_commit_and_local_changes_are_in_the_key(proj):
     nb, steps = execute.build_notebook(doc, {}, cfg.execute, FIG)
     components = cache.compute_key(doc, nb, steps, {}, cfg.execute, FIG, cfg.project_dir).components
     assert components[name] == git_commit(proj) == f"{head} with local changes"
+
+
+def test_the_key_of_a_render_imports_neither_pandas_nor_the_loader(tmp_path):
+    """The renderer's own process computes the cache key (every render, a cache hit included)
+    without importing pandas, pydantic or the study-file loader (about a second of CPU at
+    each start: issue 23); the bundled demos' files come from analysis.registry.demo_files,
+    the registry's own list (tests/test_hostile_paths.py checks that they are the files the
+    loader reads)."""
+    import subprocess
+    import sys
+
+    proj = make_project(tmp_path, "---\ntitle: t\n---\n\n```{python}\nx = 1\n```\n\nx is `{python} x`.\n")
+    probe = (
+        "import sys\n"
+        "from renderer import cache, execute, project, qmd\n"
+        "doc = qmd.load('report.qmd')\n"
+        "cfg = project.load(doc.path, doc.meta)\n"
+        f"nb, steps = execute.build_notebook(doc, {{}}, cfg.execute, {FIG!r})\n"
+        "cache.compute_key(doc, nb, steps, {}, cfg.execute, "
+        f"{FIG!r}, cfg.project_dir)\n"
+        "print(sorted(m for m in ('pandas', 'pydantic', 'analysis.inputs.studyfile') if m in sys.modules))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=proj, capture_output=True, text=True, env={"PYTHONPATH": str(root)}
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -182,9 +182,12 @@ def test_an_edit_of_the_bundled_demo_data_changes_the_key(tmp_path):
     parameter names: an edit of any of them printed the previous render's numbers from the
     cache (a severity HR of 1.41 where --no-cache gave 1.10). Each file is in the key."""
     from analysis.inputs.studyfile import resolve_study as resolve
+    from analysis.registry.diseases import DISEASES
 
     read = {resolve("").cohort, resolve("").kinetics, resolve("", disease="lbcl").cohort}
     read.add(resolve("", disease="mm").cohort)
+    # and every profile's demo (the digest reads their names from analysis.registry.demo_files)
+    read |= {resolve("", disease=key).cohort for key, profile in DISEASES.items() if profile.demo is not None}
     for path in read:  # the files the loader reads by default are the ones hashed
         rel = path.relative_to(ROOT).as_posix()
         assert rel in cache.bundled_data_digest(ROOT), rel

@@ -33,6 +33,9 @@ STUDY_PARAMETER = "study"
 #: given on a command line they stay text whatever they look like (``-P cohort:2023``).
 PATH_PARAMETERS = (STUDY_PARAMETER, "cohort", "kinetics")
 
+#: The project folder (the one holding ``analysis/``, ``data/`` and the documents).
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
 
 #: Characters no file name the user writes may hold: NUL (no system call accepts it: Python
 #: raises "embedded null byte"), line breaks, tabs and the other C0 controls, DEL and the C1

@@ -43,24 +43,28 @@ from pydantic import (
 from analysis.inputs import usertext, yamlstrict
 from analysis.inputs.errors import DataRefused, InputError, clip
 from analysis.inputs.loading import Study, check_cutoff, load_study, parse_cutoff
-from analysis.inputs.paths import check_regular, control_character, resolve_path
+from analysis.inputs.paths import (
+    PROJECT_DIR,
+    check_regular,
+    control_character,
+    resolve_path,
+)
 from analysis.inputs.readers import ColumnMapping, is_marker_line, value_key
 from analysis.inputs.redcap import Layout
 from analysis.inputs.screening import Exclusion
 from analysis.inputs.usertext import TEMPLATE_AFFILIATION, TEMPLATE_AUTHOR, TEMPLATE_TITLE
 from analysis.registry.concepts import OPTIONS
 from analysis.registry.contract import COHORT_FIELDS, DEFAULT_CUTOFF, KINETICS_FIELDS
+from analysis.registry.demo_files import DEMO_COHORT_FILE, DEMO_KINETICS_FILE
 from analysis.registry.diseases import DEFAULT_DISEASE
 from analysis.registry.diseases import disease as disease_profile
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 #: The study file read when none is named and it exists in the working directory.
 DEFAULT_STUDY_FILE = "study.yml"
 
 #: The bundled synthetic demo: used only when no cohort is named anywhere.
-DEMO_COHORT = PROJECT_DIR / "data" / "cohort.csv"
-DEMO_KINETICS = PROJECT_DIR / "data" / "kinetics.csv"
+DEMO_COHORT = PROJECT_DIR / DEMO_COHORT_FILE
+DEMO_KINETICS = PROJECT_DIR / DEMO_KINETICS_FILE
 DEMO_CUTOFF = DEFAULT_CUTOFF
 
 DEMO_TITLE = "Cytokine release syndrome, ICANS and the efficacy of anti-CD19 CAR-T therapy in relapsed/refractory B-ALL"

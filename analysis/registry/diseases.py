@@ -52,6 +52,7 @@ from analysis.registry.contract import (
     Rule,
     not_done_column,
 )
+from analysis.registry.demo_files import DISEASE_DEMO_COHORTS
 
 #: The profile of a study file without ``disease:``.
 DEFAULT_DISEASE = "b-all"
@@ -558,7 +559,7 @@ DISEASES: dict[str, Profile] = {
                 "bridging": ("bridging therapy", "bridging"),
             },
             demo=Demo(
-                "data/lbcl/cohort.csv",
+                DISEASE_DEMO_COHORTS["lbcl"],
                 "2017-08-11",
                 "CRS, ICANS and response to axicabtagene ciloleucel in refractory large B-cell lymphoma",
                 "neelapu2017",
@@ -665,7 +666,7 @@ DISEASES: dict[str, Profile] = {
                 "cranial_nerve_palsy": ("cranial nerve palsy", "cn palsy", "facial palsy"),
             },
             demo=Demo(
-                "data/mm/cohort.csv",
+                DISEASE_DEMO_COHORTS["mm"],
                 "2020-10-16",
                 "CRS, ICANS and response to idecabtagene vicleucel in relapsed and refractory multiple myeloma",
                 "munshi2021",
