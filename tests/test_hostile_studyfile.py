@@ -479,7 +479,7 @@ def test_a_reason_longer_than_the_limit_is_a_study_file_error(tmp_path):
     with pytest.raises(StudyFileError) as err:
         read_study_file(study)
     message = str(err.value)
-    assert f"at most {MAX_REASON_CHARS} characters" in message and "screening" in message, message
+    assert f"at most {MAX_REASON_CHARS:,} characters" in message and "screening" in message, message
     # a reason at the limit is read
     ok = _screening_file(tmp_path, f'    - reason: "{"y" * MAX_REASON_CHARS}"\n      count: 1\n')
     assert read_study_file(ok).model.screening.excluded[0].reason == "y" * MAX_REASON_CHARS
@@ -501,7 +501,7 @@ def test_the_limits_are_documented():
 
     for doc in ("study.example.yml", "README.md"):
         text = (ROOT / doc).read_text(encoding="utf-8")
-        assert f"{MAX_EXCLUSION_REASONS} reasons" in text and f"{MAX_REASON_CHARS} characters" in text, doc
+        assert f"{MAX_EXCLUSION_REASONS} reasons" in text and f"{MAX_REASON_CHARS:,} characters" in text, doc
 
 
 def test_the_flow_figure_height_is_bounded_whatever_the_reasons(bundled_results):

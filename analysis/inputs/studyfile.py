@@ -441,7 +441,9 @@ DEMO_DECLARATIONS = Declarations(
 #: a reason is a short phrase ("consent withdrawn"), not a paragraph, and a longer list is
 #: grouped into broader reasons (STROBE 13b asks for the reasons, not a line per patient).
 MAX_EXCLUSION_REASONS = 30
-MAX_REASON_CHARS = 200
+#: A generous bound (the figure shows 3 lines of a reason, Results all of it): it stops a
+#: runaway paragraph (attack 30: one reason of 190,000 words) without refusing a long one.
+MAX_REASON_CHARS = 5000
 
 
 class ExclusionEntry(_Model):
@@ -469,7 +471,7 @@ class ExclusionEntry(_Model):
         if len(self.reason.strip()) > MAX_REASON_CHARS:
             raise ValueError(
                 f"reason is {len(self.reason.strip()):,} characters long: a reason may have at most "
-                f'{MAX_REASON_CHARS} characters (a short phrase such as "consent withdrawn", shown in '
+                f'{MAX_REASON_CHARS:,} characters (a short phrase such as "consent withdrawn", shown in '
                 "the cohort-flow figure)"
             )
         rule = self.column is not None or bool(self.values)
