@@ -605,3 +605,24 @@ def _spec_two_columns():
     spec = _Spec(["label", "a"], ["", "Value"], ["", "Value"], [40, 60])
     spec.add("variable", Cell("Age"), "1")
     return spec
+
+
+def test_the_reproduction_table_keeps_room_for_where_each_number_is():
+    """Review 30 (N10): with its label column widened and its headers fitted, the reproduction
+    table left "Where" 7% of the line and ran to 11 pages; its quantities wrap instead, and the
+    label and "Where" columns share what the headers leave in the spec's proportion (36:26)."""
+    from analysis.report.tables import fitted_widths, reproduction_table
+
+    row = {
+        "description": "Infused CAR-T cells, 10⁶/kg, CRS yes: median",
+        "where": "Results, Patient characteristics",
+        "published": 1.1,
+        "computed": 1.0,
+        "difference": -0.1,
+        "status": "within 10%",
+        "conclusion_agrees": None,
+    }
+    spec = reproduction_table([row])._spec
+    widths = fitted_widths(spec)
+    shares = [w / sum(widths) for w in widths]
+    assert shares[1] >= 0.2 and abs(shares[0] / shares[1] - 36 / 26) < 0.05, shares

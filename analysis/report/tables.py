@@ -118,6 +118,9 @@ class _Spec:
     marked_columns: list[str] = field(default_factory=list)  # columns whose cells carry marks
     footnotes: list[tuple[str | None, str]] = field(default_factory=list)  # (mark, text)
     left: list[str] = field(default_factory=list)  # columns of text, aligned left (others centred)
+    #: widen the label column to its longest label (False: a table of long labels, which wrap,
+    #: whose other columns need their width: the reproduction table)
+    fit_label: bool = True
 
     def add(self, kind: str, *cells: Cell | str) -> None:
         row = [c if isinstance(c, Cell) else Cell(c) for c in cells]
@@ -198,13 +201,15 @@ def fitted_widths(spec: _Spec) -> list[int]:
     ]
     total = sum(spec.widths)
     shares = [w / total for w in spec.widths]
-    need = min(0.6, (max(labels, default=0.0) + _CELL_PAD_CHARS) / TABLE_LINE_CHARS)
+    need = min(0.6, (max(labels, default=0.0) + _CELL_PAD_CHARS) / TABLE_LINE_CHARS) if spec.fit_label else 0.0
     header_need = [
         (max((len(word) for word in str(h).split()), default=0) + _CELL_PAD_CHARS) / TABLE_LINE_CHARS
         for h in spec.md_headers[1:]
     ]
     if shares[0] >= need and all(s >= m for s, m in zip(shares[1:], header_need)):
         return list(spec.widths)
+    if not spec.fit_label:  # every column, the label's too, gives up width for the headers
+        return [max(3, round(200 * w)) for w in _shares_with_minimum(shares, [0.0, *header_need], 1.0)]
     first = max(shares[0], min(need, 1 - sum(header_need)))
     others = _shares_with_minimum(shares[1:], header_need, 1 - first)
     return [round(200 * first)] + [max(3, round(200 * w)) for w in others]
@@ -1192,8 +1197,10 @@ def reproduction_table(rows: Iterable) -> Table:
         ["quantity", "where", "published", "computed", "difference", "status", "agrees"],
         ["Quantity", "Where", "Published", "Computed", "Difference", "Status", "Same conclusion"],
         ["Quantity", "Where", "Published", "Computed", "Difference", "Status", "Same conclusion"],
-        # "Where" holds phrases like "Results, Patient characteristics": wide enough for one line
+        # "Where" holds phrases like "Results, Patient characteristics"; the quantities wrap
+        # rather than take the width the "Where" column and the headers need (review 30, N10)
         [36, 26, 8, 8, 8, 8, 8],
+        fit_label=False,
     )
     rows = getattr(rows, "rows", rows)  # a reproduction.ReproductionTable or its rows
     for row in rows:
