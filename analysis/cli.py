@@ -284,13 +284,13 @@ COMMANDS["synthesize"] = Command("write the SYNTHETIC demo cohort (data/README.m
 def _document(args: argparse.Namespace) -> int:
     """The documents ``make report`` renders: the manuscript and its supplement (B-ALL,
     report.qmd supplement.qmd) or report-disease.qmd supplement-disease.qmd (LBCL, MM)."""
-    from analysis.inputs.studyfile import DEFAULT_STUDY_FILE, read_study_file
+    from analysis.inputs.studyfile import default_study_file, read_study_file
     from analysis.registry.diseases import DEFAULT_DISEASE, disease
 
     key = args.disease
     if not key:
-        path = Path(args.study) if args.study else Path(DEFAULT_STUDY_FILE)
-        key = read_study_file(path).model.disease if (args.study or path.is_file()) else DEFAULT_DISEASE
+        path = Path(args.study) if args.study else default_study_file(Path.cwd())
+        key = read_study_file(path).model.disease if path is not None else DEFAULT_DISEASE
     try:
         profile = disease(key)
     except ValueError as err:

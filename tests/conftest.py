@@ -28,6 +28,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# A team's own study.yml at the project root is not read by the tests (nor by the commands
+# they start): the tests check the bundled demo (review 30: a new user's make test failed 98).
+os.environ["CARTOX_IGNORE_DEFAULT_STUDY_IN"] = str(ROOT)
 REPORT = ROOT / "report.qmd"
 SUPPLEMENT = ROOT / "supplement.qmd"
 COHORT = ROOT / "data" / "cohort.csv"

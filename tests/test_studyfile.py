@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import re
 import subprocess
 import sys
@@ -570,3 +571,20 @@ def test_a_cutoff_written_as_a_number_says_how_to_write_it(tmp_path):
         err.value
     )
     assert "zero time" not in str(err.value)
+
+
+def test_the_projects_own_study_file_is_not_read_by_the_tests(tmp_path, monkeypatch):
+    """Review 30 (new user): a team's study.yml at the project root made `make test` fail 98
+    tests, which check the bundled demo. The folder CARTOX_IGNORE_DEFAULT_STUDY_IN names (the
+    suite sets it to the project) has its study.yml left unread by default; elsewhere, and when
+    named, a study file is read as always."""
+    from analysis.inputs.studyfile import IGNORE_DEFAULT_STUDY_ENV, resolve_study
+
+    assert os.environ[IGNORE_DEFAULT_STUDY_ENV] == str(Path(__file__).resolve().parents[1])
+    study = tmp_path / "study.yml"
+    study.write_text('title: "Our own study"\ndata:\n  cutoff: 2023-03-01\n', encoding="utf-8")
+    monkeypatch.setenv(IGNORE_DEFAULT_STUDY_ENV, str(tmp_path))
+    assert resolve_study(base=tmp_path).study_file is None
+    assert resolve_study(str(study), base=tmp_path).study_file == study  # named: read
+    monkeypatch.delenv(IGNORE_DEFAULT_STUDY_ENV)
+    assert resolve_study(base=tmp_path).study_file == study
