@@ -68,7 +68,7 @@ def test_the_conclusions_give_the_primary_verdict_and_the_direction(toxic):
     assert conclusion.endswith("These exploratory associations need confirmation.")
     # the abstract's Results no longer repeat the joint p the conclusions give (the words that pay
     # for the verdict); the demo, whose conclusions count no significant test, keeps it there
-    assert "joint" not in said("_abstract", "text.headline +", toxic)
+    assert "joint" not in said("_abstract", "text.headline_hrs +", toxic)
 
 
 def test_the_direction_of_a_response_test_is_its_rate_against_the_reference(toxic):
@@ -90,7 +90,7 @@ def test_the_direction_of_a_response_test_is_its_rate_against_the_reference(toxi
 def test_the_demo_abstract_keeps_its_wording(demo):
     conclusion = said("_abstract", "text.choose(text.main_tests.any", demo)
     assert conclusion.startswith("Of the 30 tests of response or survival across toxicity groups, none reached")
-    assert said("_abstract", "text.headline +", demo).endswith(f"(joint {demo.exposure_p('os')})")
+    assert said("_abstract", "text.headline_hrs +", demo).endswith(f"(joint {demo.exposure_p('os')})")
 
 
 # --------------------------------------------------------------------------- F4: the Interpretation

@@ -303,6 +303,15 @@ class Models(EventsPerCoefficient, Survival, Plan):
         return f"{self.exposure_hrs(self.primary_endpoint, short=True)} for {self.primary_event}{self.primary_among}"
 
     @property
+    def headline_hrs(self) -> str:
+        """The headline without each level's Wald p (the abstract: the exposure's joint test is
+        its p, printed beside it or in the Conclusions; a level's p below alpha beside a joint p
+        above it invites reading the level alone): 'grade 1–2 only had HR 1.09 (95% CI
+        0.48–2.47) and grade ≥3 or severe HR 1.41 (95% CI 0.53–3.72) for death'."""
+        hrs = self.exposure_hrs(self.primary_endpoint, p=False, short=True)
+        return f"{hrs} for {self.primary_event}{self.primary_among}"
+
+    @property
     def headline_term(self) -> str:
         """Key of the primary model's first exposure term (the most severe level of the severity
         group by default): ``text.e_value(text.primary_endpoint, text.headline_term)``."""

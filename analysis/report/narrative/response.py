@@ -44,23 +44,25 @@ class Response(Part):
 
         return RESPONSE_P_AND_CI.format(alpha=f"{self.alpha:g}")
 
-    def risk_difference(self, response: str, grouping: str, p: bool = True, named: bool = True) -> str:
+    def risk_difference(
+        self, response: str, grouping: str, p: bool = True, named: bool = True, unit: str = "percentage points"
+    ) -> str:
         """Exposed minus reference rate, Newcombe 95% CI, with the p-value of the report's test
         of the comparison named beside it (review 30, finding 2: a difference whose CI excluded
         0 was printed without the p = 0.080 that the Conclusions counted):
         '−9.2 percentage points (95% CI −17.8 to 9.8; Fisher's exact p = 0.344)'; ``p=False``: the
         difference and its CI alone (a sentence that prints the p itself); ``named=False``: the p
         without its test ('p = 0.344'), two words fewer where the Methods name the test and a word
-        limit binds."""
+        limit binds; ``unit="points"`` after a first difference in percentage points."""
         d = self.results.response_effects[(response, grouping)].difference
         if d.difference is None:  # the sentence names the difference: "(difference not estimable (...))"
             return f"{NOT_ESTIMABLE} ({d.reason})"
         shown = self.named_p(response, by=grouping) if named else self.p(response, by=grouping)  # type: ignore[attr-defined]
         test = f"; {shown}" if p else ""
         if d.ci_low is None or d.ci_high is None:
-            return f"{_signed(100 * d.difference)} percentage points (95% CI {NOT_ESTIMABLE}: {d.reason}{test})"
+            return f"{_signed(100 * d.difference)} {unit} (95% CI {NOT_ESTIMABLE}: {d.reason}{test})"
         return (
-            f"{_signed(100 * d.difference)} percentage points "
+            f"{_signed(100 * d.difference)} {unit} "
             f"(95% CI {_signed(100 * d.ci_low)} to {_signed(100 * d.ci_high)}{test})"
         )
 
