@@ -588,3 +588,20 @@ def test_the_projects_own_study_file_is_not_read_by_the_tests(tmp_path, monkeypa
     assert resolve_study(str(study), base=tmp_path).study_file == study  # named: read
     monkeypatch.delenv(IGNORE_DEFAULT_STUDY_ENV)
     assert resolve_study(base=tmp_path).study_file == study
+
+
+def test_a_cohort_named_on_the_command_line_does_not_borrow_the_study_files_sheet(tmp_path, monkeypatch):
+    """New user (review 30): with their study.yml (an .xlsx export, `sheet: Export`) present,
+    the README's `results data/cohort.csv ...` failed with "sheet 'Export' is named, but the
+    file is not an Excel workbook". The sheet belongs to the study file's cohort, as its
+    kinetics do; named with the cohort (or on the command line), it applies."""
+    from analysis.inputs.studyfile import IGNORE_DEFAULT_STUDY_ENV, resolve_study
+
+    monkeypatch.delenv(IGNORE_DEFAULT_STUDY_ENV, raising=False)
+    (tmp_path / "export.xlsx").write_bytes(b"")
+    study = tmp_path / "study.yml"
+    study.write_text("data:\n  cohort: export.xlsx\n  sheet: Export\n  cutoff: 2023-03-01\n", encoding="utf-8")
+    assert resolve_study(base=tmp_path).sheet == "Export"
+    other = Path(__file__).resolve().parents[1] / "data" / "cohort.csv"
+    assert resolve_study(cohort=str(other), base=tmp_path).sheet is None
+    assert resolve_study(cohort=str(other), sheet="Other", base=tmp_path).sheet == "Other"

@@ -1192,7 +1192,9 @@ def resolve_study(
         cohort=cohort_path,
         kinetics=kinetics_path,
         cutoff=cutoff_date,
-        sheet=sheet if _given(sheet) else m.data.sheet,
+        # the study file's sheet belongs to its cohort, as its kinetics do (a cohort named on the
+        # command line never borrows it: new user, review 30)
+        sheet=sheet if _given(sheet) else (m.data.sheet if origins["cohort"].startswith("study file") else None),
         mapping=mapping,
         product=product,
         analysis=m.analysis,
