@@ -3,8 +3,6 @@ cumulative incidences at 24 months (the toxicity's levels, then the reference)."
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from analysis.report.formatting import fmt_pct
@@ -30,17 +28,17 @@ def test_the_direction_follows_the_24_month_incidences(bundled_results, grouping
     assert words.endswith(f"24-month {' and '.join(fmt_pct(100 * v) for v in exposed)} vs {fmt_pct(100 * reference)}")
 
 
-USER_STUDY = "/tmp/u30/study.yml"  # review 30's user study (140 patients, 2 centers): on the review machine only
+def test_a_users_study_lists_nrm_lower_with_toxicity(tmp_path):
+    """A user's study (tests/test_studyfile `_users_study`: 140 patients, 2 centers; review 30's):
+    Table S7, NRM at 24 months 33.3% with CRS vs 54.4% without (Gray p = 0.020); by severity
+    27.4% (others) and 43.3% (grade ≥3) vs 56.8% (none), p = 0.021."""
+    from test_studyfile import _users_study
 
-
-@pytest.mark.skipif(not os.path.exists(USER_STUDY), reason="review 30's user study is not here")
-def test_review_30_user_study_lists_nrm_lower_with_toxicity():
-    """Table S7 of the user study: NRM at 24 months 33.3% with CRS vs 54.4% without (Gray p =
-    0.020); by severity 27.4% (others) and 43.3% (grade ≥3) vs 56.8% (none), p = 0.021."""
     from analysis.inputs.studyfile import load_settings, resolve_study
     from analysis.report.results import compute_results
 
-    settings = resolve_study(USER_STUDY, cohort=None, kinetics=None, cutoff=None)
+    study = _users_study(tmp_path)["study"]
+    settings = resolve_study(str(study), cohort=None, kinetics=None, cutoff=None)
     results = compute_results(load_settings(settings, refuse=True), **settings.analysis.model_dump())
     assert Narrative(results, settings).competing_listed == (
         "non-relapse mortality by CRS (p = 0.020; lower with CRS, 24-month 33.3% vs 54.4%) and "
