@@ -115,21 +115,17 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _inputs(settings: StudySettings) -> list[tuple[str, object]]:
-    """The files a data command reads, named for a message."""
-    return [
+def _refuse_inputs(output, settings: StudySettings, option: str) -> None:
+    """An output path that is one of the files the run reads is refused before anything is
+    written (raises OSError: the message names the option, the path and which input it is)."""
+    from analysis.inputs.outfiles import refuse_input
+
+    inputs = [
         ("the cohort export", settings.cohort),
         ("the kinetics export", settings.kinetics),
         ("the study file", settings.study_file),
     ]
-
-
-def _refuse_inputs(output, settings: StudySettings, option: str) -> None:
-    """An output path that is one of the run's inputs is refused before anything is written
-    (raises OSError: the message names the option, the path and which input it is)."""
-    from analysis.inputs.outfiles import refuse_input
-
-    refuse_input(output, _inputs(settings), option)
+    refuse_input(output, inputs, option)
 
 
 def _validate(args: argparse.Namespace) -> int:

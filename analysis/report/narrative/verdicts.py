@@ -443,9 +443,10 @@ class Verdicts(Part):
     def main_directions(self) -> str:
         """Which way the significant tests of response or survival by toxicity went, after
         'toxicity went with' (review 30, F3: the abstract gave '5 of 30 tests' without saying
-        whether toxicity went with better or worse outcomes): 'lower hazards (LFS, EFS) and a
-        lower MRD-negative CR rate'; a grouping whose levels differ each way from the reference:
-        'hazards lower in some groups and higher in others (OS)' ('' when none is significant)."""
+        whether toxicity went with better or worse outcomes), each with the groupings it holds
+        by: 'lower hazards (LFS and EFS by CRS) and a lower MRD-negative CR rate (by concurrent CRS
+        and ICANS)'; a grouping whose levels differ each way from the reference: 'hazards lower in
+        some groups and higher in others (OS by ICANS grade)' ('' when none is significant)."""
         # side -> outcome -> the groupings it was significant by (each direction is a grouping's:
         # review 30, N1: "a lower MRD-negative CR rate" held by concurrent CRS and ICANS only)
         hazards: dict[bool | None, dict[str, list[str]]] = {}
