@@ -103,7 +103,7 @@ def test_without_declarations_the_items_that_rest_on_them_are_placeholders(demo,
     text = DiseaseNarrative(results, settings, document="supplement")
     rows = {r.item: r for r in text.strobe}
     resting = {i for i, ds in STROBE_DECLARATIONS.items() if set(ds) & set(text.missing_declarations)}
-    assert resting == {"1a", "4", "5", "6a", "21", "22"}  # not 7: no B-ALL definition of relapse here
+    assert resting == {"1a", "4", "5", "6a", "8", "21", "22"}  # not 7: no B-ALL definition of relapse here
     assert {i for i, r in rows.items() if r.status == PLACEHOLDER} == resting
     assert not [i for i, r in rows.items() if r.status == ABSENT]
 

@@ -108,7 +108,7 @@ def test_every_strobe_item_is_claimed_by_a_section_or_does_not_apply():
     # the cut-off's rationale and the functional form of the continuous covariates (the
     # supplement's splines); 13b since the study file declares the screened patients excluded,
     # with reasons (review 28, point 1)
-    assert {r.item: r.note for r in rows if r.status == PARTIAL} == {i: STROBE_PARTIAL[i] for i in ("8",)}
+    assert {r.item: r.note for r in rows if r.status == PARTIAL} == {}
     assert [r.item for r in rows if r.status == NOT_APPLICABLE] == ["6b"]  # not a matched study
     row = {r.item: r for r in rows}
     assert any(p.section.endswith("Study design and setting") for p in row["4"].places)
@@ -174,8 +174,10 @@ def test_the_anchor_filter_makes_labelled_headings_in_typst_and_nothing_elsewher
 def test_strobe_status_follows_placeholders_pages_and_missing_sections(tmp_path):
     docs = documents(FLAGS)
     paged = Documents(docs.manuscript, docs.supplement, "supplement", {"report": {"sec-design": 3}})
-    rows = {r.item: r for r in checklist(paged, missing_declarations=["funding", "setting"])}
+    rows = {r.item: r for r in checklist(paged, missing_declarations=["funding", "setting", "measurement"])}
     assert rows["22"].status == STATUS_PLACEHOLDER and "funding" in rows["22"].note
+    # item 8 rests on the declared assessment (who graded, central review): a placeholder without it
+    assert rows["8"].status == STATUS_PLACEHOLDER and "measurement" in rows["8"].note
     assert rows["5"].status == STATUS_PLACEHOLDER and rows["21"].status == STATUS_PLACEHOLDER
     assert rows["4"].status == PRESENT and rows["4"].places[0].page == 3
     # a section that loses its attribute: the item is listed as absent, not silently dropped

@@ -2301,6 +2301,7 @@ def study_file_text(proposal: Proposal, target: Path) -> str:
         *(['  # region: "the country or region of the centers"'] if proposal.disease.key == "b-all" else []),
         '  # eligibility: "Consecutive patients ... were eligible; ... were excluded."',
         '  # relapse: "Relapse was ..."',
+        '  # measurement: "CRS and ICANS were graded by ...; response was assessed ..."',
         '  # ethics_committee: "the Ethics Committee of ..."',
         '  # ethics_approval: "approval number"',
         '  # consent: "..."',

@@ -383,6 +383,9 @@ class Declarations(_Model):
     region: str | None = None  # "Germany", "the north of England": where the centers are
     eligibility: str | None = None  # sentences: inclusion and exclusion criteria
     relapse: str | None = None  # sentence: how relapse after CR was defined
+    #: sentence(s), STROBE 8: where the grades and responses come from, who assessed them, and
+    #: whether the assessment was alike across centers and groups (central review, one criteria)
+    measurement: str | None = None
     ethics_committee: str | None = None
     ethics_approval: str | None = None  # the approval number
     ethics: str | None = None  # instead of committee and number: the team's own sentence(s)
@@ -435,6 +438,11 @@ DEMO_DECLARATIONS = Declarations(
     relapse=(
         "Relapse was the reappearance, after CR, of blasts in the blood, of 5% or more blasts in the "
         "marrow, or of extramedullary disease; measurable residual disease alone did not count as relapse."
+    ),
+    measurement=(
+        "The grades, responses and dates are those the generator drew, so no assessment was made (a study "
+        "of real patients says here who graded CRS and ICANS and assessed response, from which records, "
+        "and whether centrally and alike at every center)."
     ),
     cutoff_rationale=(
         "Marrow blasts were dichotomized at the cut-off of the study whose analysis this example follows, "

@@ -118,6 +118,7 @@ STROBE_DECLARATIONS: dict[str, tuple[str, ...]] = {
     "5": ("setting", "region"),
     "6a": ("eligibility",),
     "7": ("relapse", "product"),
+    "8": ("measurement",),
     "11": ("cutoff_rationale",),
     "13a": ("exclusions",),
     "13b": ("exclusions",),
@@ -128,7 +129,6 @@ STROBE_DECLARATIONS: dict[str, tuple[str, ...]] = {
 #: What is missing when a section claims an item only in part (``strobe="13b:partial"``):
 #: the status column of the checklist says it.
 STROBE_PARTIAL: dict[str, str] = {
-    "8": "CRS and ICANS were graded by the treating centers, without central review",
     "11": "continuous covariates entered as linear terms; their functional form was not examined",
     "13b": "patients eligible but not infused, and why, are not in the data",
 }

@@ -42,6 +42,10 @@ DECLARATION_NAMES = {
     "region": "the country or region of the centers (declarations: region)",
     "eligibility": "the eligibility criteria (declarations: eligibility)",
     "relapse": "the definition of relapse (declarations: relapse)",
+    "measurement": (
+        "who assessed the grades and the response, from which records, and whether alike at every center "
+        "(declarations: measurement)"
+    ),
     "ethics": "the ethics committee and approval number (declarations: ethics_committee, ethics_approval)",
     "consent": "how consent was obtained or why it was waived (declarations: consent)",
     "funding": "the funding, or that there was none (declarations: funding)",
