@@ -391,7 +391,7 @@ def test_the_prose_of_an_edge_cohort_claims_no_power_it_has_not_and_doubles_no_w
     else:
         assert len(claims) == 1
         assert not re.search(r"not estimable \([^)]*\) for OS by CRS", prose)
-        assert "The minimum detectable hazard ratio, a property of the design" in prose
+        assert "The minimum detectable hazard ratio given the deaths observed" in prose
     assert not LEAKED_MISSING.search(prose)
 
 

@@ -192,22 +192,25 @@ def test_a_difference_prints_the_named_p_and_says_when_its_ci_and_the_test_disag
 
 
 def test_the_abstract_names_the_test_it_counts_where_the_printed_intervals_include_no_effect(bundled_results):
-    """The user abstract counted 'EFS by CRS' (log-rank p = 0.046) as significant beside Table 3's HR
-    0.626 (0.392–1.001) (review 30, finding 2): the list says which test it counts."""
+    """The user abstract counted 'EFS by CRS' (log-rank p = 0.046) as a lower hazard beside Table 3's
+    HR 0.626 (0.392–1.001) (review 30, finding 2; review 31): the direction says which test it rests on."""
     import dataclasses
 
     survival = dict(bundled_results.survival)
     survival[("efs", "crs")] = dataclasses.replace(survival[("efs", "crs")], logrank_p=0.046)
     hr = bundled_results.survival_hr[("efs", "crs")].hazard_ratios[0]
-    assert hr.ci_low < 1 < hr.ci_high  # the demo's HR 0.89 (0.49–1.62)
+    assert hr.ci_low < 1 < hr.ci_high and hr.hr < 1  # the demo's HR 0.89 (0.49–1.62)
     text = Narrative(dataclasses.replace(bundled_results, survival=survival))
-    tests = text.main_tests
-    assert tests.significant == ("EFS by CRS",)
-    assert tests.listed_short == "EFS by CRS (log-rank)"
-    # a significant test whose HR CI excludes 1 is listed as before
+    assert text.main_tests.significant == ("EFS by CRS",)
+    assert text.main_directions == "lower hazards (EFS by CRS (log-rank only))"
+    # a significant test whose HR CI excludes 1 is listed without the mark
     survival[("lfs", "crs")] = dataclasses.replace(survival[("lfs", "crs")], logrank_p=0.01)
     hrs = bundled_results.survival_hr[("lfs", "crs")].hazard_ratios
     text = Narrative(dataclasses.replace(bundled_results, survival=survival))
-    marks = dict(zip(text.main_tests.significant, text.main_tests.significant_against_intervals))
-    assert marks["EFS by CRS"] == "log-rank"
-    assert marks["LFS by CRS"] == ("log-rank" if all(h.ci_low <= 1 <= h.ci_high for h in hrs) else "")
+    lfs_mark = " (log-rank only)" if all(h.ci_low <= 1 <= h.ci_high for h in hrs) else ""
+    assert hrs[0].hr < 1
+    assert text.main_directions == (
+        "lower hazards (LFS and EFS by CRS (log-rank only))"
+        if lfs_mark
+        else "lower hazards (LFS by CRS; EFS by CRS (log-rank only))"
+    )

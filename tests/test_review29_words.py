@@ -125,7 +125,7 @@ def test_separate_kinetics_tests_are_separate_results_without_an_inference_chain
     assert interpretation == (
         "the peak differed significantly in 2 of the 3 comparisons (by CRS and CRS/ICANS severity), "
         "each a separate test in this subset of the cohort; it was higher with CRS "
-        f"({toxic.kinetics_effect('cmax', by='crs')}), as the intuition expects."  # review 30, F4: the direction
+        f"({toxic.kinetics_effect('cmax', by='crs')}), which bears on expansion, not on the risk of failure."
     )
     results_sentence = said("_results-kinetics", "text.choose(text.kinetics_tests.any", toxic)
     assert not results_sentence.startswith("It differed")

@@ -401,7 +401,7 @@ def test_the_study_size_gives_the_minimum_detectable_hazard_ratio_not_an_observe
     assert text.detectable_allocation("os", "crs") == "17 patients without and 76 with CRS (allocation 1:4.5)"
     methods = _said("_methods", text)
     assert (
-        "The minimum detectable hazard ratio, a property of the design (Schoenfeld's formula [@schoenfeld1983]), "
+        "The minimum detectable hazard ratio given the deaths observed (Schoenfeld's formula [@schoenfeld1983]) "
         "was 2.66 (or 0.38 for a lower hazard) for OS by CRS at 80% power and the 5% level, with 55 deaths and "
         "17 patients without and 76 with CRS (allocation 1:4.5)"
     ) in methods
@@ -409,7 +409,7 @@ def test_the_study_size_gives_the_minimum_detectable_hazard_ratio_not_an_observe
     prose = _prose(text)
     for sentence in re.split(r"(?<=\.)\s+(?=[A-Z])", prose):
         if re.search(r"\bpower\b", sentence):
-            assert sentence.startswith("The minimum detectable hazard ratio, a property of the design"), sentence
+            assert sentence.startswith("The minimum detectable hazard ratio given the deaths observed"), sentence
     assert "had 80% power" not in prose and "observed power" not in prose
     assert "power" not in _said("_results-survival", text)
 

@@ -60,11 +60,6 @@ class TestSet:
     significant_named: tuple[str, ...] = ()
     #: The tests that ran and were not significant, likewise named.
     not_significant_named: tuple[str, ...] = ()
-    #: For each significant test, in order, the name of its test where every interval printed
-    #: for the comparison includes no effect (a log-rank p below alpha beside hazard ratios whose
-    #: CIs all include 1; review 30, finding 2), else '': the abstract's list says which test it
-    #: counts, 'EFS by CRS (log-rank)'.
-    significant_against_intervals: tuple[str, ...] = ()
     #: The significant tests as (outcome key, grouping key), in test order.
     significant_keys: tuple[tuple[str, str], ...] = ()
 
@@ -114,25 +109,6 @@ class TestSet:
     def listed(self) -> str:
         """'CR by CRS and OS by concurrent CRS and ICANS' ('' when none is significant)."""
         return and_list(self.significant)
-
-    @property
-    def listed_short(self) -> str:
-        """The significant tests in a sentence under a word limit (the abstract): each named when
-        there are at most three ('CR by CRS, OS by ICANS'), else the outcomes sharing their
-        groupings named together ('MRD-negative CR by ICANS and by ICANS grade; LFS and EFS by
-        ICANS grade'; the Results name every one with its p). A test whose printed intervals all
-        include no effect is named with its test: 'EFS by CRS (log-rank)' beside an HR 0.63 (95% CI
-        0.39–1.00) (:attr:`significant_against_intervals`)."""
-        marks = self.significant_against_intervals or ("",) * len(self.significant)
-        if len(self.significant) <= 3 or len(self.significant_by) != len(self.significant):
-            return and_list(f"{name} ({mark})" if mark else name for name, mark in zip(self.significant, marks))
-        groupings: dict[str, list[str]] = {}
-        for (outcome, grouping), mark in zip(self.significant_by, marks):
-            groupings.setdefault(outcome, []).append(f"{grouping} ({mark})" if mark else grouping)
-        outcomes: dict[tuple[str, ...], list[str]] = {}
-        for outcome, by in groupings.items():
-            outcomes.setdefault(tuple(by), []).append(outcome)
-        return "; ".join(f"{and_list(o)} by {' and by '.join(by)}" for by, o in outcomes.items())
 
     @property
     def listed_p(self) -> str:

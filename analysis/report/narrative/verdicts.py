@@ -372,9 +372,6 @@ class Verdicts(Part):
                 for (o, g), v in zip(keys, verdicts)
                 if v is False
             ),
-            significant_against_intervals=tuple(
-                self.test_name(o, by=g, at=at) if self._intervals_include_null(o, g, at) else "" for o, g in hits
-            ),
             significant_groupings=tuple(dict.fromkeys(in_sentence(GROUPINGS[g].title) for _, g in hits)),
             untested=tuple(untested.items()),
             significant_by=tuple((self._outcome_phrase(o), in_sentence(GROUPINGS[g].title)) for o, g in hits),
@@ -446,7 +443,9 @@ class Verdicts(Part):
         whether toxicity went with better or worse outcomes), each with the groupings it holds
         by: 'lower hazards (LFS and EFS by CRS) and a lower MRD-negative CR rate (by concurrent CRS
         and ICANS)'; a grouping whose levels differ each way from the reference: 'hazards lower in
-        some groups and higher in others (OS by ICANS grade)' ('' when none is significant)."""
+        some groups and higher in others (OS by ICANS grade)' ('' when none is significant). A
+        test whose printed intervals all include no effect names its test: 'lower hazards (LFS by
+        CRS; EFS by CRS (log-rank only))'."""
         # side -> outcome -> the groupings it was significant by (each direction is a grouping's:
         # review 30, N1: "a lower MRD-negative CR rate" held by concurrent CRS and ICANS only)
         hazards: dict[bool | None, dict[str, list[str]]] = {}
@@ -460,6 +459,11 @@ class Verdicts(Part):
                 name = outcome_phrase(what)
                 groupings = rates.setdefault(side, {}).setdefault(name, [])
             grouping = in_sentence(GROUPINGS[by].title)
+            if what in ENDPOINTS and self._intervals_include_null(what, by, None):
+                # a log-rank p below alpha beside HRs whose CIs all include 1 (review 30, F2; review
+                # 31: "EFS by CRS" was called a lower hazard beside an HR of 0.63 (0.39–1.00)); a
+                # response's odds-ratio interval agrees with its test by construction
+                grouping += f" ({self.test_name(what, by=by)} only)"
             if grouping not in groupings:
                 groupings.append(grouping)
 
