@@ -63,7 +63,10 @@ def test_conclusion_counts_the_significant_comparisons(results):
     outcomes = ("cr", "mrd_negative_cr", "os", "lfs", "efs")
     before = sum(bool(base.significant(o, by=g)) for g in TOXICITY_GROUPINGS for o in outcomes)
     # after the adjusted primary verdict (review 30, F3)
-    primary = f"The main adjusted analysis (OS) was not significant (joint {base.exposure_p('os')}). "
+    # with the OS model's events per coefficient, below 10 in the demo (review 31)
+    epv = results.cox["os"].events_per_variable
+    assert epv < 10
+    primary = f"The main adjusted analysis (OS) was not significant (joint {base.exposure_p('os')}; {epv:.1f} events per coefficient). "
     assert conclusion(flipped).startswith(
         f"{primary}{sentence_start(str(before + 1))} of {n_tests} tests"
     )  # "One of 30"

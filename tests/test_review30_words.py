@@ -50,7 +50,8 @@ def test_the_conclusions_give_the_primary_verdict_and_the_direction(toxic):
     os = results.cox["os"]
     assert os.severity_global_p >= 0.05
     assert conclusion.startswith(
-        f"The main adjusted analysis (OS) was not significant (joint {fmt_p(os.severity_global_p)})."
+        f"The main adjusted analysis (OS) was not significant (joint {fmt_p(os.severity_global_p)}"
+        + (f"; {os.events_per_variable:.1f} events per coefficient)." if os.events_per_variable < 10 else ").")
     )
     # then the significant tests, with the direction of each: every one is a survival test whose
     # univariable HRs (each level against its reference) are all below 1

@@ -258,14 +258,18 @@ class Models(EventsPerCoefficient, Survival, Plan):
         primary endpoint's adjusted model, as a sentence (review 30, F3: a conclusion that
         counts the significant secondary tests states it first; the abstract's Results give
         that model's HRs just before): 'The main adjusted analysis (OS) was not significant
-        (joint p = 0.068).'"""
+        (joint p = 0.068).'; a model with fewer than :data:`EPV_RULE` events per coefficient says
+        so there too (review 31: the abstract gave the HRs of a 9.2-EPV model without the caveat
+        Results give, which Methods set at 10): '... (joint p = 0.720; 9.2 events per coefficient).'"""
         endpoint = self.primary_endpoint
         name = ENDPOINTS[endpoint].abbreviation if endpoint in ENDPOINTS else endpoint.upper()
         verdict = self.exposure_significant(endpoint)
         p = self.exposure_p(endpoint)
         if verdict is None:
             return f"The main adjusted analysis ({name}) could not be tested ({p})."
-        return f"The main adjusted analysis ({name}) was {'' if verdict else 'not '}significant (joint {p})."
+        epv = self._cox(endpoint).events_per_variable
+        caveat = f"; {fmt_number(epv, decimals=1)} events per coefficient" if epv is not None and epv < EPV_RULE else ""
+        return f"The main adjusted analysis ({name}) was {'' if verdict else 'not '}significant (joint {p}{caveat})."
 
     def _adjusted_joint(self) -> tuple[list[str], list[str]]:
         """(significant, not significant): the models with an exposure HR whose CI excludes 1,
