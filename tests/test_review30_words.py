@@ -103,7 +103,7 @@ def test_the_interpretation_names_the_landmark_model_whose_verdict_changed(toxic
     assert "No immortal time can explain this" not in sentence
     assert (
         "The time-dependent analyses coincide with those from infusion, but the verdict changed for the "
-        "sensitivity landmark model for LFS (Section 3.8); confounders the model omits may also explain this."
+        "sensitivity landmark model for LFS (Section 3.8); confounders the model omits may also explain the lower hazards."
     ) in sentence
     # the only model with an HR beyond 1 (LFS) has a significant joint test: the direction stands
     assert toxic.results.cox["lfs"].severity_global_p < 0.05

@@ -108,7 +108,7 @@ class Results:
     #: characteristic -> the patients with kinetics data against the others (how the kinetics
     #: subset was selected, STROBE 12c/14a); empty without kinetics data
     kinetics_selection: dict[str, Comparison] = field(default_factory=dict)
-    #: Peak IL-6 by marrow blasts >= 20% vs < 20% (the publication's Discussion)
+    #: Peak IL-6 by marrow blasts >= 20% vs < 20% (the publication's Discussion; the demo only)
     il6_by_blasts: TestResult | None = None
     #: (response, grouping) -> difference in proportions and odds ratio, two-level groupings only
     response_effects: dict[tuple[str, str], ResponseEffect] = field(default_factory=dict)
@@ -412,9 +412,14 @@ def compute_results(study, **options) -> Results:
         kinetics_selection={}
         if kinetics_reason
         else compare_subset(df, df["patient_id"].isin(kinetics["patient_id"]).to_numpy()),
+        # the publication's Discussion, reproduced by the demo's reproduction table only: a team's
+        # study shows it nowhere, so it is not a test of theirs (review 31: a p-value of the p-value
+        # table with no analysis behind it, counted in the Limitations' totals)
         il6_by_blasts=rank_test(
             [df.loc[df["bm_blasts_ge20"].eq(flag), "il6_peak_pg_ml"].dropna().to_numpy() for flag in (True, False)]
-        ),
+        )
+        if study.is_synthetic
+        else None,
         response_effects=response_effects,
         survival_hr=survival_hr,
         detectable_hr=detectable_hr,

@@ -184,6 +184,15 @@ class Kinetics(Verdicts):
         return f"{median} {KINETIC_METRICS[metric].unit} (range {rest}"
 
     @property
+    def auc_computed(self) -> str:
+        """For how many patients with samples the AUC(0–28) was computed, for the manuscript
+        (the supplement gives how: :attr:`auc_obtained`): '24 of 24 patients'."""
+        a = self.results.kinetics_auc
+        if a is None:
+            return f"{NOT_ESTIMABLE} ({self.kinetics_reason})"
+        return f"{fmt_n_of(a.n_auc, a.n_patients).split(' (')[0]} patients"
+
+    @property
     def auc_obtained(self) -> str:
         """How the AUC(0–28) of the patients with samples was obtained:
         '24 of 24 patients (day 28 interpolated for 4; no patient lacked a day-0 sample)'."""
