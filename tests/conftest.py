@@ -239,10 +239,9 @@ def html_markup(path: Path) -> str:
 
 
 def pdf_text(path: Path) -> str:
-    from pypdf import PdfReader
+    from layout import pdf_pages  # tests/layout.py: extracted once per file version
 
-    reader = PdfReader(str(path))
-    text = " ".join(page.extract_text() or "" for page in reader.pages)
+    text = " ".join(pdf_pages(path))
     # a line broken after a word's own hyphen ("chi-" / "square") or en dash ("Benjamini–" /
     # "Hochberg") is one word, as in the source
     return normalise(re.sub(r"(?<=\w)([-–])\n(?=\w)", r"\1", text))

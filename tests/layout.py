@@ -8,6 +8,7 @@ lines and words), page by page with pypdf.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -112,10 +113,18 @@ def html_parts(path: Path) -> _Parts:
     return parts
 
 
-def pdf_pages(path: Path) -> list[str]:
+@functools.lru_cache(maxsize=64)
+def _page_texts(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
     from pypdf import PdfReader
 
-    return [page.extract_text() or "" for page in PdfReader(str(path)).pages]
+    return tuple(page.extract_text() or "" for page in PdfReader(path).pages)
+
+
+def pdf_pages(path: Path) -> list[str]:
+    """The text of each page, extracted once per version of the file in a test process (pypdf
+    takes about a second for the 40-page supplement, and a dozen tests read each rendered PDF)."""
+    stat = Path(path).stat()
+    return list(_page_texts(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size))
 
 
 def _row_page(row: list[str], squashed_pages: list[str]) -> int | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import background_render, register_render, render_with_quarto
-from layout import layout_problems
+from layout import layout_problems, pdf_pages
 from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,7 +140,7 @@ def _squash(text):
 
 
 def pdf_text(path):
-    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+    return "\n".join(pdf_pages(path))
 
 
 def misplaced_text(path):
