@@ -185,9 +185,9 @@ def test_the_interpretation_states_the_direction_of_the_adjusted_association(tox
 
 
 def test_the_limitations_fit_the_results(toxic, demo):
-    first = said("_discussion", 'text.choose(text.main_tests.n_significant > 0, "the associations', toxic)
+    first = said("_discussion", 'text.choose(text.main_tests.n_significant > 0, "where a test', toxic)
     assert "equivalence" not in first and "moderate effects cannot be excluded" in first
-    assert said("_discussion", 'text.choose(text.main_tests.n_significant > 0, "the associations', demo) == (
+    assert said("_discussion", 'text.choose(text.main_tests.n_significant > 0, "where a test', demo) == (
         "moderate effects cannot be excluded."
     )  # Key results already say that no significant test is no evidence of no effect
 
