@@ -274,13 +274,30 @@ def typst_pdf(markdown_path, out_path, opts, workdir, resource_path, filters=())
         raise RenderError(f"typst compilation failed: {' '.join(msg[:6])} (see {typ.name})") from None
 
 
-def reference_docx(workdir):
-    """Pandoc's default reference.docx plus a bordered, shaded 'Callout' paragraph style."""
+#: The Word layout of the PDF (``_quarto.yml`` typst: A4, 2 cm margins, 10 pt; tables in 8 pt,
+#: typst-include.typ): pandoc's default is US Letter in 12 pt, where an 11-column Table 1
+#: broke "0.785" into "0./78/5" (review 31, Word).
+DOCX_PAGE = (
+    '<w:pgSz w:w="11906" w:h="16838"/>'
+    '<w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134" w:header="709" w:footer="709" w:gutter="0"/>'
+)
+DOCX_BODY_HALF_POINTS = 20
+DOCX_TABLE_HALF_POINTS = 16
+DOCX_CELL_MARGIN = 43  # twentieths of a point: 0.75 mm
+
+
+def reference_docx(workdir, out=None):
+    """Pandoc's default reference.docx with the PDF's page (A4, 2 cm margins) and type sizes
+    (10 pt text; 8 pt in tables, whose cells pandoc writes in the 'Compact' style, as tight
+    lists), plus a bordered, shaded 'Callout' paragraph style. ``out``: where to write it (the
+    project's ``cartox-reference.docx`` is this file, which _quarto.yml gives both renderers)."""
     import zipfile
 
-    out = Path(workdir) / "reference.docx"
-    if out.exists():
-        return out
+    if out is None:
+        out = Path(workdir) / "reference.docx"
+        if out.exists():  # built once per render
+            return out
+    out = Path(out)
     data = subprocess.run(
         [pandoc_path(), "--print-default-data-file", "reference.docx"], capture_output=True, check=True
     ).stdout
@@ -301,9 +318,43 @@ def reference_docx(workdir):
         for item in zin.infolist():
             content = zin.read(item.filename)
             if item.filename == "word/styles.xml":
-                content = content.replace(b"</w:styles>", style.encode() + b"</w:styles>")
+                content = _sized_styles(content.decode("utf-8")).replace("</w:styles>", style + "</w:styles>").encode()
+            elif item.filename == "word/document.xml":
+                text = content.decode("utf-8")
+                if "<w:sectPr>" not in text:
+                    raise RenderError("pandoc's reference.docx has no section properties to set the page in")
+                content = text.replace("<w:sectPr>", "<w:sectPr>" + DOCX_PAGE, 1).encode()
             zout.writestr(item, content)
     return out
+
+
+def _sized_styles(styles: str) -> str:
+    """styles.xml with the body size of the document defaults and the table size in 'Compact'."""
+    sized, n = re.subn(
+        r'(<w:rPrDefault>.*?<w:sz w:val=")24("\s*/>\s*<w:szCs w:val=")24(")',
+        rf"\g<1>{DOCX_BODY_HALF_POINTS}\g<2>{DOCX_BODY_HALF_POINTS}\g<3>",
+        styles,
+        count=1,
+        flags=re.S,
+    )
+    compact = re.compile(r'(<w:style w:type="paragraph" w:customStyle="1" w:styleId="Compact">.*?)(</w:style>)', re.S)
+    run = f'<w:rPr><w:sz w:val="{DOCX_TABLE_HALF_POINTS}"/><w:szCs w:val="{DOCX_TABLE_HALF_POINTS}"/></w:rPr>'
+    sized, m = compact.subn(lambda mm: mm.group(1) + run + mm.group(2), sized, count=1)
+    # cell margins of 0.75 mm instead of 1.9 mm a side: an 11-column table gives 2.5 cm back to
+    # its numbers (the PDF's cells are as tight)
+    table = re.compile(r'(<w:style w:type="table" w:default="1" w:styleId="Table">.*?</w:style>)', re.S)
+    sized, k = table.subn(
+        lambda mm: re.sub(
+            r'<w:(left|right) w:w="108" w:type="dxa" />',
+            rf'<w:\1 w:w="{DOCX_CELL_MARGIN}" w:type="dxa" />',
+            mm.group(1),
+        ),
+        sized,
+        count=1,
+    )
+    if n != 1 or m != 1 or k != 1 or f'w:w="{DOCX_CELL_MARGIN}"' not in sized:
+        raise RenderError("pandoc's reference.docx styles changed: cannot set the Word type sizes")
+    return sized
 
 
 def write_markdown(path, meta, body):

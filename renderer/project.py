@@ -216,6 +216,11 @@ def load(doc_path, doc_meta, notes=sys.stderr):
                 if not full.is_file():
                     raise RenderError(f"include-in-header file not found: {inc}", where)
                 opts["include-in-header"].append(full)
+        if opts.get("reference-doc"):  # a path of the project, as Quarto reads it
+            full = (project_dir / str(opts["reference-doc"])).resolve()
+            if not full.is_file():
+                raise RenderError(f"reference-doc file not found: {opts['reference-doc']}", where)
+            opts["reference-doc"] = full
         for k in list(opts):
             if k in COSMETIC:
                 print(f"note: {key} option '{k}' is ignored by the built-in renderer", file=notes)

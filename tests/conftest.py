@@ -391,6 +391,7 @@ QUARTO_PROJECT_FILES = (
     "vancouver.csl",
     "typst-include.typ",
     "typst-supplement.typ",
+    "cartox-reference.docx",
 )
 QUARTO_PROJECT_DIRS = ("sections", "analysis", "data", "filters", "renderer")
 

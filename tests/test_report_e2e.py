@@ -57,6 +57,45 @@ def test_every_format_is_written_and_substantial(bundled_render, document):
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)
+def test_the_word_documents_have_the_pdfs_page_and_type_sizes(bundled_render, document):
+    """Word opened pandoc's defaults (US Letter, 12 pt text and tables): an 11-column Table 1
+    broke "0.785" into "0./78/5" (review 31, Word). The PDF's A4, 2 cm margins, 10 pt and 8 pt
+    tables come from the project's reference document, which _quarto.yml gives both renderers."""
+    rendered = bundled_render if document == "report" else bundled_render.supplement
+    with zipfile.ZipFile(rendered.docx) as z:
+        body = z.read("word/document.xml").decode("utf-8")
+        styles = z.read("word/styles.xml").decode("utf-8")
+    # A4 in twentieths of a point (210 x 297 mm), 2 cm margins (pandoc orders the attributes its way)
+    section = re.findall(r"<w:sectPr>.*?</w:sectPr>", body, re.S)[-1]
+    size = re.search(r"<w:pgSz ([^>]*)/>", section).group(1)
+    assert 'w:w="11906"' in size and 'w:h="16838"' in size
+    margins = re.search(r"<w:pgMar ([^>]*)/>", section).group(1)
+    assert all(f'w:{side}="1134"' in margins for side in ("top", "right", "bottom", "left"))
+    defaults = re.search(r"<w:rPrDefault>.*?</w:rPrDefault>", styles, re.S).group(0)
+    assert '<w:sz w:val="20"' in defaults  # half-points: 10 pt
+    compact = re.search(r'w:styleId="Compact"[^>]*>.*?</w:style>', styles, re.S).group(0)
+    assert '<w:sz w:val="16"' in compact  # 8 pt, as the PDF's tables
+    # the table cells are written in that style
+    first_table = re.search(r"<w:tbl>.*?</w:tbl>", body, re.S).group(0)
+    assert '<w:pStyle w:val="Compact"' in first_table
+
+
+def test_the_projects_reference_document_is_the_renderers():
+    """cartox-reference.docx is what renderer.pandoc.reference_docx writes from the Pandoc the
+    project installs (regenerate it with that function when Pandoc's default changes)."""
+    import tempfile
+
+    from renderer.pandoc import reference_docx
+
+    with tempfile.TemporaryDirectory() as folder:
+        fresh = reference_docx(folder, out=Path(folder) / "fresh.docx")
+        with zipfile.ZipFile(fresh) as a, zipfile.ZipFile(ROOT / "cartox-reference.docx") as b:
+            assert sorted(a.namelist()) == sorted(b.namelist())
+            for name in a.namelist():
+                assert a.read(name) == b.read(name), name
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_caption_of_the_sources_is_printed(bundled_render, fmt, document):
     caps = captions(document=document)
