@@ -125,6 +125,28 @@ def test_a_rule_leaves_rows_out_before_validation_and_counts_them(tmp_path):
     }
 
 
+def test_validate_says_which_rows_the_rules_left_out(tmp_path, capsys):
+    """validate printed "OK: 93 patients" for a 96-record export without saying why (new user
+    31): the rows a screening rule left out are listed with the reason, before the counts."""
+    from analysis.cli import main
+
+    cohort, kinetics, _ = _export_with_excluded_rows(tmp_path)
+    study = _study(tmp_path, SCREENING, cohort, kinetics)
+    assert main(["validate", "--study", str(study)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "excluded: the study file's screening rules left 3 rows of the export out before validation "
+        "(product not infused (3)), with 1 kinetics sample; the cohort flow counts them"
+    ) in out
+    assert out.index("excluded: ") < out.index("OK: ")
+    # counts the study file gives (patients not in the export) are no rows left out
+    plain = _study(
+        tmp_path, 'screening:\n  excluded:\n    - {reason: "consent withdrawn", count: 1}\n', COHORT, KINETICS
+    )
+    assert main(["validate", "--study", str(plain)]) == 0
+    assert "excluded:" not in capsys.readouterr().out
+
+
 def test_a_rule_naming_a_column_the_export_lacks_is_an_error_naming_the_entry(tmp_path):
     cohort, kinetics, _ = _export_with_excluded_rows(tmp_path)
     screening = 'screening:\n  excluded:\n    - {reason: "x", column: "Infusedd", values: ["No"]}\n'

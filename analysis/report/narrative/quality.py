@@ -148,17 +148,11 @@ class Quality(Counts):
 
     @property
     def assessment_notes(self) -> list[str]:
-        """Footnotes of Table 1 on what was not assessed or not collected ([] when nothing was)."""
+        """Footnotes of Table 1 on what the registry does not collect ([] when it collects
+        everything). Responses not evaluable and MRD not assessed are told where the rates are
+        (Methods and the first sentence of Results on response), not under Table 1, which has
+        no response row (new user 31: "MRD assessed in 85 of 86 patients in CR" sat there)."""
         notes = []
-        assessed = []
-        if self.response_not_evaluable:
-            assessed.append(self.response_evaluated[0].upper() + self.response_evaluated[1:])
-        if self.mrd_not_assessed:
-            assessed.append(self.mrd_assessed)
-        if assessed:
-            notes.append(
-                "; ".join(assessed) + ": an assessment not done is counted neither as positive nor as negative"
-            )
         if self.results.not_collected:
             text = self.not_collected
             notes.append(f"Not collected by the registry: {text}")
