@@ -1674,7 +1674,8 @@ def kinetics_table(
             "Median (range) of the patients with samples; p on the grouping's row. "
             "Rows “… vs …”: Hodges–Lehmann estimate with its 95% CI against the reference "
             "group, as R's wilcox.test(conf.int = TRUE) — for Cmax and AUC the ratio "
-            "(on the log scale), for Tmax the shift in days",
+            "(on the log scale), for Tmax the shift in days (the median of all pairwise differences: "
+            "with sampling days shared by many patients it can be 0 while the group medians differ)",
         )
     )
     for test, mark in marks.items():
