@@ -72,6 +72,28 @@ def test_map_finds_every_column_of_a_clear_export(mapped):
     assert proposal.dictionary_sheet == "Data dictionary"
 
 
+def test_map_names_the_export_columns_it_left_unmapped(tmp_path):
+    """New user 31: an export's "infused" column (for a screening rule) was left aside without
+    a word; the report names the unmapped columns, a bounded number of them."""
+    import pandas as pd
+
+    frame = pd.read_csv(DEMO_COHORT, comment="#", dtype=str)
+    frame["Infused"] = "Yes"
+    for i in range(20):
+        frame[f"extra_{i}"] = ""
+    frame.to_csv(tmp_path / "export.csv", index=False)
+    proposal = propose_mapping(tmp_path / "export.csv")
+    assert proposal.unused_headers == ["Infused", *(f"extra_{i}" for i in range(20))]
+    (line,) = [line for line in proposal.report().splitlines() if line.startswith("export columns not mapped")]
+    assert line.startswith("export columns not mapped (21): 'Infused', 'extra_0'") and "and 9 more" in line
+    assert "screening: excluded:" in line and "'extra_11'" not in line
+    # every column used: nothing to say
+    plain = tmp_path / "plain.csv"
+    pd.read_csv(DEMO_COHORT, comment="#", dtype=str).to_csv(plain, index=False)
+    assert propose_mapping(plain).unused_headers == []
+    assert "not mapped (" not in propose_mapping(plain).report()
+
+
 def test_mapped_export_validates_with_only_the_planted_errors(mapped, capsys):
     study, folder = mapped
     problems = folder / "problems.csv"

@@ -663,6 +663,9 @@ class Proposal:
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     #: the disease profile proposed (:func:`detect_disease`) and why
     disease: DiseaseGuess = field(default_factory=lambda: DiseaseGuess(DEFAULT_DISEASE, "default", ""))
+    #: the export's cohort headers no contract column was mapped to (a screening rule may name
+    #: one: new user 31 had an "infused" column and no word that it was left aside)
+    unused_headers: list[str] = field(default_factory=list)
 
     @property
     def fields(self) -> tuple:
@@ -730,6 +733,14 @@ class Proposal:
             )
         if self.date_format:
             lines.append(f"date_format: {self.date_format}   [{self.date_note}]")
+        if self.unused_headers:
+            shown = ", ".join(repr(h) for h in self.unused_headers[:UNUSED_SHOWN])
+            more = len(self.unused_headers) - UNUSED_SHOWN
+            lines.append(
+                f"export columns not mapped ({len(self.unused_headers)}): {shown}"
+                + (f" and {more} more" if more > 0 else "")
+                + " (not read; a screening rule may name one: `screening: excluded:` in the study file)"
+            )
         if self.not_collected:
             lines.append(f"not collected (optional, not found in the export): {', '.join(self.not_collected)}")
         if self.missing_required:
@@ -2170,7 +2181,12 @@ def propose_mapping(
         notes,
         value_labels,
         guess,
+        [h for h in cohort_headers if h not in used],
     )
+
+
+#: How many unused headers the summary names (an export may have thousands of columns).
+UNUSED_SHOWN = 12
 
 
 def _q(value) -> str:
