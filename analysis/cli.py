@@ -115,7 +115,9 @@ def screened_out(study: Study) -> str:
     """The rows of the export the study file's screening rules left out before validation, by
     reason ('' when none): validate's counts then differ from the export's, and it says why
     (new user 31: "96 records" became "93 patients" without a word until the render)."""
-    ruled = [e for e in (study.excluded or ()) if e.in_export and e.n]
+    from analysis.inputs.screening import rows_left_out
+
+    ruled = rows_left_out(study.excluded)
     if not ruled:
         return ""
     n = sum(e.n for e in ruled)

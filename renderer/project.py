@@ -131,11 +131,17 @@ def _filters(entries, project_dir, where):
         path = entry.get("path") if isinstance(entry, dict) else entry
         if not isinstance(path, str) or not path.endswith(".lua"):
             raise RenderError(f"unsupported filter {entry!r} (only Lua filter files)", where)
-        full = (project_dir / path).resolve()
-        if not full.is_file():
-            raise RenderError(f"filter file not found: {path}", where)
-        paths.append(full)
+        paths.append(_project_file(project_dir, path, "filter", where))
     return paths
+
+
+def _project_file(project_dir, path: str, what: str, where) -> Path:
+    """A file an option names, relative to the project folder (as Quarto reads it), resolved;
+    an error naming the option when it is missing."""
+    full = (project_dir / path).resolve()
+    if not full.is_file():
+        raise RenderError(f"{what} file not found: {path}", where)
+    return full
 
 
 def _merge(base, over):
@@ -212,15 +218,9 @@ def load(doc_path, doc_meta, notes=sys.stderr):
             for inc in incs:
                 if not isinstance(inc, str):
                     raise RenderError(f"unsupported include-in-header entry {inc!r} (a file path)", where)
-                full = (project_dir / inc).resolve()
-                if not full.is_file():
-                    raise RenderError(f"include-in-header file not found: {inc}", where)
-                opts["include-in-header"].append(full)
+                opts["include-in-header"].append(_project_file(project_dir, inc, "include-in-header", where))
         if opts.get("reference-doc"):  # a path of the project, as Quarto reads it
-            full = (project_dir / str(opts["reference-doc"])).resolve()
-            if not full.is_file():
-                raise RenderError(f"reference-doc file not found: {opts['reference-doc']}", where)
-            opts["reference-doc"] = full
+            opts["reference-doc"] = _project_file(project_dir, str(opts["reference-doc"]), "reference-doc", where)
         for k in list(opts):
             if k in COSMETIC:
                 print(f"note: {key} option '{k}' is ignored by the built-in renderer", file=notes)

@@ -636,6 +636,10 @@ class DiseaseGuess:
         return self.why
 
 
+#: How many unused headers the summary names (an export may have thousands of columns).
+UNUSED_SHOWN = 12
+
+
 @dataclass
 class Proposal:
     export: Path
@@ -2183,10 +2187,6 @@ def propose_mapping(
         guess,
         [h for h in cohort_headers if h not in used],
     )
-
-
-#: How many unused headers the summary names (an export may have thousands of columns).
-UNUSED_SHOWN = 12
 
 
 def _q(value) -> str:

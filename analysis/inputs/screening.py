@@ -51,6 +51,12 @@ class Excluded:
     in_export: bool
 
 
+def rows_left_out(excluded) -> list[Excluded]:
+    """The reasons whose rule left rows of the export out (counts given for patients not in
+    the export are not rows left out), in the study file's order; ``excluded`` may be None."""
+    return [e for e in excluded or () if e.in_export and e.n]
+
+
 _WHOLE_DECIMAL = re.compile(r"^([+-]?[0-9]+)\.0+$")
 
 

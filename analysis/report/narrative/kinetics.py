@@ -218,7 +218,7 @@ class Kinetics(Verdicts):
             missing.append(f"{fmt_count(a.n_no_early_sample)} without a sample in days 1–28")
         if missing:
             notes.append("not computed for " + _and(missing))
-        return f"{fmt_n_of(a.n_auc, a.n_patients).split(' (')[0]} patients ({'; '.join(notes)})"
+        return f"{self.auc_computed} ({'; '.join(notes)})"
 
     def kinetics_level_title(self, by: str, level: str) -> str:
         """The label of a level: ``text.kinetics_level_title("crs", "yes")`` -> 'CRS'."""

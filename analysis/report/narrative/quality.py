@@ -5,6 +5,7 @@ assessments that were not done, and the optional columns left out."""
 from __future__ import annotations
 
 from analysis.inputs import usertext
+from analysis.inputs.screening import rows_left_out
 from analysis.registry.concepts import RESPONSE_RULE, RESPONSES, VARIABLES, covariate_phrase
 from analysis.report.formatting import and_list, fmt_count, fmt_months, fmt_n_of
 from analysis.report.narrative.counts import Counts
@@ -206,7 +207,7 @@ class Quality(Counts):
         (:attr:`caveats`): patients possibly on a sheet not read, percentages as fractions."""
         q = self.results.data_quality
         flow = self.results.cohort_flow
-        left_out = flow is not None and any(e.in_export and e.n for e in flow.excluded or ())
+        left_out = flow is not None and bool(rows_left_out(flow.excluded))
         return left_out or (q is not None and bool(q.unread_sheets or q.fraction_columns))
 
     @property
@@ -219,7 +220,7 @@ class Quality(Counts):
         q = self.results.data_quality
         sentences = []
         flow = self.results.cohort_flow
-        ruled = [e for e in (flow.excluded or ()) if e.in_export and e.n] if flow is not None else []
+        ruled = rows_left_out(flow.excluded) if flow is not None else []
         if ruled:  # no patient dropped silently: the rows the study file's rules left out, by reason
             n = sum(e.n for e in ruled)
             reasons = "; ".join(f"{usertext.styled(e.reason)} ({fmt_count(e.n)})" for e in ruled)
