@@ -587,12 +587,20 @@ def report_censor_marks(results) -> bool | None:
     return None if len(drawn) > 1 else drawn.pop() if drawn else True
 
 
+def _no_axis_lines(ax) -> None:
+    """A table under a panel (numbers at risk, patients sampled): no spine, tick or tick label.
+    Its axes are hidden rather than given ticks without marks or labels, which matplotlib would
+    still make, place and measure at each drawing, for nothing."""
+    for side in ("top", "right", "left", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.xaxis.set_visible(False)
+    ax.yaxis.set_visible(False)
+
+
 def _risk_table(ax, comparison: SurvivalComparison, shown, colors, x_right: float, ax_width: float) -> None:
     n_rows = len(shown)
     ax.set_ylim(n_rows - 0.5, -0.5)  # first level on top, like the legend
-    for side in ("top", "right", "left", "bottom"):
-        ax.spines[side].set_visible(False)
-    ax.tick_params(left=False, bottom=False, labelleft=False, labelbottom=False)
+    _no_axis_lines(ax)
     ax.set_title("Number at risk", loc="left", fontsize=8, pad=3, x=-0.14)
 
     columns = [t for t in comparison.risk_times if t <= x_right + 1e-9]
@@ -891,9 +899,7 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
 
     # patients with a sample in each window, one row per level (coloured like its line)
     ax_n.set_ylim(len(present) - 0.5, -0.5)
-    for side in ("top", "right", "left", "bottom"):
-        ax_n.spines[side].set_visible(False)
-    ax_n.tick_params(left=False, bottom=False, labelleft=False, labelbottom=False)
+    _no_axis_lines(ax_n)
     ax_n.set_title("Patients sampled in the window", loc="left", fontsize=8, pad=3, x=-0.14)
     widest = max((len(f"{fmt_count(n)}") for row in counts for n in row.values()), default=1)
     column_pt = ax_width * 72 / max(len(visits), 1)
