@@ -590,10 +590,11 @@ def report_censor_marks(results) -> bool | None:
 
 def _no_axis_lines(ax) -> None:
     """A table under a panel (numbers at risk, patients sampled): no spine, tick or tick label.
-    Its axes are hidden rather than given ticks without marks or labels, which matplotlib would
-    still make, place and measure at each drawing, for nothing."""
+    Its axes are hidden as well as their ticks and labels: matplotlib would otherwise still make,
+    place and measure a tick per position at each drawing, for nothing."""
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
+    ax.tick_params(left=False, bottom=False, labelleft=False, labelbottom=False)
     ax.xaxis.set_visible(False)
     ax.yaxis.set_visible(False)
 
