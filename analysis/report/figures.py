@@ -278,31 +278,22 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None)
     ax = _axes(fig, left, bottom, width - left - right, height - bottom - top)
 
     count_ticks = []
+    # (x, rate, color) of every bar, and (x, rate, CI low, CI high) of every whisker: one bar()
+    # and one errorbar() call for the panel, not one per level (errorbar makes several artists
+    # per call); bars and whiskers never overlap, so the picture is the same.
+    bars: list[tuple[float, float, str]] = []
+    whiskers: list[tuple[float, float, float, float]] = []
     for g, comparison in enumerate(responses):
-        tops = []
         for i, level in enumerate(comparison.levels[j] for j in order):
             x = g + (i - (n_levels - 1) / 2) * bar_width
             color = group_color(grouping, level.key, _level_position(grouping, level.key, i))
             count_ticks.append(x)
             if level.n == 0 or level.rate is None:
-                tops.append(0.0)
                 continue
             rate = 100 * level.rate
-            ax.bar(x, rate, width=bar_width * 0.9, color=color, edgecolor="none")
+            bars.append((x, rate, color))
             if level.ci_low is not None and level.ci_high is not None:
-                ax.errorbar(
-                    x,
-                    rate,
-                    yerr=[[rate - 100 * level.ci_low], [100 * level.ci_high - rate]],
-                    fmt="none",
-                    ecolor="black",
-                    elinewidth=0.8,
-                    capsize=2.0,
-                    capthick=0.8,
-                )
-                tops.append(100 * level.ci_high)
-            else:
-                tops.append(rate)
+                whiskers.append((x, rate, 100 * level.ci_low, 100 * level.ci_high))
         _p_bracket(
             ax,
             g - group_width / 2 + bar_width * 0.1,
@@ -312,6 +303,21 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None)
             comparison.result.test,
         )
 
+    if bars:
+        xs, rates, colors = zip(*bars)
+        ax.bar(xs, rates, width=bar_width * 0.9, color=colors, edgecolor="none")
+    if whiskers:
+        xs, rates, lows, highs = (np.array(v) for v in zip(*whiskers))
+        ax.errorbar(
+            xs,
+            rates,
+            yerr=[rates - lows, highs - rates],
+            fmt="none",
+            ecolor="black",
+            elinewidth=0.8,
+            capsize=2.0,
+            capthick=0.8,
+        )
     ax.set_xlim(x_low, x_high)
     ax.set_ylim(0, 122)  # headroom for the p-value brackets above 100%
     ax.yaxis.set_major_locator(FixedLocator([0, 20, 40, 60, 80, 100]))
