@@ -307,11 +307,11 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None)
         xs, rates, colors = zip(*bars)
         ax.bar(xs, rates, width=bar_width * 0.9, color=colors, edgecolor="none")
     if whiskers:
-        xs, rates, lows, highs = (np.array(v) for v in zip(*whiskers))
+        at, mid, low, high = (np.array(v) for v in zip(*whiskers))
         ax.errorbar(
-            xs,
-            rates,
-            yerr=[rates - lows, highs - rates],
+            at,
+            mid,
+            yerr=[mid - low, high - mid],
             fmt="none",
             ecolor="black",
             elinewidth=0.8,
@@ -1457,7 +1457,7 @@ def _swimmer_binned(months: np.ndarray, split: float) -> np.ndarray:
 
 def _swimmer_bars(ax, y: np.ndarray, start: np.ndarray, end: np.ndarray) -> PolyCollection:
     """One grey bar per patient, from ``start`` to ``end`` on row ``y``: one collection, the
-    rectangles ``barh`` draws (one artist each: a fifth of the plot's time at a hundred
+    rectangles ``barh`` draws (one artist each: a quarter of the plot's time at a hundred
     patients, to make and draw)."""
     half = 0.31  # bar height 0.62 of a row
     corners = np.stack(
@@ -1469,7 +1469,7 @@ def _swimmer_bars(ax, y: np.ndarray, start: np.ndarray, end: np.ndarray) -> Poly
         ],
         axis=1,
     )
-    bars = PolyCollection(corners, facecolors="#d9d9d9", edgecolors="none", zorder=1, gid="follow_up")
+    bars = PolyCollection(list(corners), facecolors="#d9d9d9", edgecolors="none", zorder=1, gid="follow_up")
     ax.add_collection(bars, autolim=False)
     return bars
 
