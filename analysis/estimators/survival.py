@@ -358,14 +358,28 @@ def _endpoint_columns(endpoint: str) -> list[str]:
     return list(endpoint_of(endpoint).columns) if endpoint in ENDPOINTS or endpoint in DISEASE_ENDPOINTS else []
 
 
+#: Up to this many columns besides the endpoint's, :func:`endpoint_frame` builds its frame
+#: column by column (faster for the few columns an estimator passes; slower for a whole cohort).
+_FEW_COLUMNS = 10
+
+
 def endpoint_frame(df: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     """Rows and columns of one endpoint: OS and EFS on every patient, LFS on patients in CR."""
     if endpoint not in ENDPOINTS and endpoint not in DISEASE_ENDPOINTS:  # disease profiles: PFS, DoR
         raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {sorted(ENDPOINTS)}")
     time_col, event_col = endpoint_of(endpoint).columns
+    others = [c for c in df.columns if c != time_col and c != event_col]
+    if len(others) <= _FEW_COLUMNS and len(set(others)) == len(others) and not {"months", "event"} & set(others):
+        # the estimators pass a few columns (148 calls per results object): the frame is
+        # built column by column, a third of the time of the drop and inserts below
+        keep = df[time_col].notna().to_numpy()
+        rows = df if keep.all() else df.iloc[np.flatnonzero(keep)]
+        columns = {"months": rows[time_col].astype(float), "event": rows[event_col].astype(bool)}
+        columns.update({c: rows[c] for c in others})
+        return pd.DataFrame(columns, copy=True)
     rows = df[df[time_col].notna()]
     # months and event first, then the other columns (as a join would give, without its
-    # index alignment: the rows are the same; 144 calls per results object)
+    # index alignment: the rows are the same)
     out = rows.drop(columns=[time_col, event_col])
     out.insert(0, "event", rows[event_col].astype(bool))
     out.insert(0, "months", rows[time_col].astype(float))
