@@ -843,11 +843,15 @@ def fit_model(
     left_out: dict[str, str] = {}
     held = isinstance(X, CovariatePatterns)
     values: pd.DataFrame = X.table if isinstance(X, CovariatePatterns) else X
-    no_value = [c for c in X.columns if values[c].isna().all() and c not in exposure_keys]
+    # which cells are missing, once for every column (not a frame per column: 90 models per
+    # results object)
+    given = list(X.columns)
+    missing = (values if list(values.columns) == given else values[given]).isna().to_numpy()
+    no_value = [c for j, c in enumerate(given) if missing[:, j].all() and c not in exposure_keys]
     for c in no_value:
         left_out[c] = "no patient has a value of this covariate: left out of the model"
     names = [c for c in X.columns if c not in no_value]
-    ok = values[names].notna().all(axis=1).to_numpy()  # R na.omit
+    ok = ~missing[:, [j for j, c in enumerate(given) if c not in no_value]].any(axis=1)  # R na.omit
     if held:
         ok = ok[X.code]
     strata = None
@@ -941,7 +945,8 @@ def fit_model(
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         se = np.sqrt(np.diag(cov))
         z = coef / se
-    est = {c: (b, s, 2 * stats.norm.sf(abs(zz))) for c, b, s, zz in zip(columns, coef, se, z)}
+    p_values = 2 * stats.norm.sf(np.abs(z))  # once for every term (the same values one by one)
+    est = {c: (b, s, p) for c, b, s, p in zip(columns, coef, se, p_values)}
     for c, (b, s, p) in list(est.items()):
         # a variance that is not positive, or a CI past floating point, is no estimate
         if not (np.isfinite(s) and s > 0 and np.isfinite(p) and abs(b) + Z95 * s < 700):
