@@ -777,6 +777,7 @@ def fit_cox(
     strata: str | None = None,
     model: ModelSpec = PUBLICATION_MODEL,
     ph_test: bool = True,
+    frame: pd.DataFrame | None = None,
 ) -> CoxResult:
     """Multivariable Cox model on a prepared cohort (see module docstring): the exposure
     and covariates of ``model`` (default: the publication's model, whose R reference the
@@ -793,13 +794,18 @@ def fit_cox(
     ``strata``: a column of ``df`` (e.g. "center") whose values get their own baseline
     hazard, as R ``coxph(... + strata(center))``; no Firth refit (R coxphf has no strata)
     and no cox.zph test then. ``ph_test=False``: no cox.zph test (a model nothing reports it for).
+    ``frame``: ``endpoint_frame(df, endpoint)`` when already made.
     """
-    from analysis.estimators.survival import _endpoint_columns, endpoint_frame
+    from analysis.estimators.survival import _endpoint_columns, endpoint_columns, endpoint_frame
 
     # only the columns of the model: endpoint_frame copies every column it is given
     columns = _endpoint_columns(endpoint) + model_columns(model)
     columns += [strata] if strata else []
-    data = endpoint_frame(df[[c for c in columns if c in df.columns]], endpoint)
+    columns = [c for c in columns if c in df.columns]
+    ends = _endpoint_columns(endpoint)
+    data = endpoint_columns(frame, columns[len(ends) :]) if columns[: len(ends)] == ends else None
+    if data is None:
+        data = endpoint_frame(df[columns], endpoint)
     frame = data[["months", "event"]]
     if strata:
         frame = frame.assign(**{STRATUM: data[strata]})
