@@ -380,6 +380,20 @@ def compute_results(study, **options) -> Results:
     # the samples (~2 x 10^6 rows at 10^6 patients, with every grouping) are not kept while
     # the analyses below run
     del samples, visits, per_patient, grouped
+    # the cohort classified at each landmark day, once for the landmark analysis and the
+    # landmark models (toxicity_at_landmark prepares the cohort again), then let go
+    at_landmark: dict[int, tuple[pd.DataFrame, pd.Series]] = {}
+    competing_and_landmark = _competing_and_landmark(
+        df,
+        landmark_day,
+        hsct_recorded,
+        not_collected,
+        getattr(study, "excluded", None),
+        getattr(study, "samples_excluded", 0),
+        at_landmark,
+    )
+    time_dependent = _time_dependent(df, model, plan, at_landmark)
+    del at_landmark
 
     results = Results(
         cutoff=pd.Timestamp(study.cutoff).date(),
@@ -414,21 +428,14 @@ def compute_results(study, **options) -> Results:
         survival_differences=by_endpoint["survival_differences"],
         survival_at_times=by_endpoint["survival_at_times"],
         functional_forms=by_endpoint["functional_forms"],
-        **_competing_and_landmark(
-            df,
-            landmark_day,
-            hsct_recorded,
-            not_collected,
-            getattr(study, "excluded", None),
-            getattr(study, "samples_excluded", 0),
-        ),
+        **competing_and_landmark,
         centers=center_supplement(df, plan["min_cell_size"], model),
         plan=plan,
         model=model,
         covariates_unavailable=unavailable,
         cox_publication=by_endpoint["cox_publication"],
         ph_sensitivity=by_endpoint["ph_sensitivity"],
-        **_time_dependent(df, model, plan),
+        **time_dependent,
         kinetics_metrics=kinetics_metrics,
         kinetics_auc=kinetics_auc,
         visit_windows=windows,
@@ -540,12 +547,18 @@ def _competing_and_landmark(
     not_collected: tuple[str, ...] = (),
     excluded=None,
     samples_excluded: int = 0,
+    at_landmark: dict[int, tuple[pd.DataFrame, pd.Series]] | None = None,
 ) -> dict[str, Any]:
+    """``at_landmark``: day -> :func:`toxicity_at_landmark` of ``df``, filled and read (shared
+    with :func:`_time_dependent`)."""
     day = OPTIONS["landmark_day"].default if landmark_day is None else int(landmark_day)
     in_cr = competing_frame(df)  # the same patients and times for every grouping
     competing = {"all": compare_competing(df, None, data=in_cr)}
     competing.update({g: compare_competing(df, g, data=in_cr) for g in GROUPINGS})
-    landmark = landmark_analyses(df, LANDMARK_ENDPOINTS, LANDMARK_REPORTED, day)
+    at_landmark = {} if at_landmark is None else at_landmark
+    if day >= 0 and day not in at_landmark:
+        at_landmark[day] = toxicity_at_landmark(df, day)
+    landmark = landmark_analyses(df, LANDMARK_ENDPOINTS, LANDMARK_REPORTED, day, classification=at_landmark.get(day))
     return {
         "competing": competing,
         "landmark": landmark,
@@ -575,7 +588,15 @@ from analysis.estimators.timevarying import (  # noqa: E402
 TIME_DEPENDENT_REPORTED = ("crs", "icans", "severity")
 
 
-def _time_dependent(df: pd.DataFrame, model: ModelSpec, plan: dict[str, Any]) -> dict[str, Any]:
+def _time_dependent(
+    df: pd.DataFrame,
+    model: ModelSpec,
+    plan: dict[str, Any],
+    at_landmark: dict[int, tuple[pd.DataFrame, pd.Series]] | None = None,
+) -> dict[str, Any]:
+    """``at_landmark``: day -> :func:`toxicity_at_landmark` of ``df``, read and filled (shared
+    with :func:`_competing_and_landmark`)."""
+    at_landmark = {} if at_landmark is None else at_landmark
     groupings = tuple(dict.fromkeys([*TIME_DEPENDENT_REPORTED, model.exposure]))
     comparisons: dict[tuple[str, str], TimeDependentComparison] = {}
     multivariable: dict[str, CoxResult] = {}
@@ -591,10 +612,10 @@ def _time_dependent(df: pd.DataFrame, model: ModelSpec, plan: dict[str, Any]) ->
     )
     landmarks = {}
     for day in dict.fromkeys(int(d) for d in days):
-        classified = toxicity_at_landmark(df, day) if day >= 0 else None  # once per day, for every endpoint
+        if day >= 0 and day not in at_landmark:  # once per day, for every endpoint
+            at_landmark[day] = toxicity_at_landmark(df, day)
         for endpoint in TIME_DEPENDENT_ENDPOINTS:
-            landmarks[(endpoint, day)] = landmark_model(df, endpoint, day, model, classification=classified)
-        del classified
+            landmarks[(endpoint, day)] = landmark_model(df, endpoint, day, model, classification=at_landmark.get(day))
     return {
         "onset_days": {t: onset_summary(df, t) for t in ONSETS},
         "time_dependent": comparisons,
