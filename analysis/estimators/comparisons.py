@@ -153,6 +153,16 @@ def _grouping(name: str | Grouping) -> Grouping:
 
 def _level_masks(df: pd.DataFrame, grouping: Grouping):
     column = df[grouping.column]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        # a prepared cohort's grouping column: its codes compared (pandas' == on a categorical
+        # gives the same mask: False for a missing value or a key that is no category)
+        codes, categories = column.cat.codes.to_numpy(), column.cat.categories
+        for level in grouping.levels:
+            if level.key in categories:
+                yield level, codes == categories.get_loc(level.key)
+            else:
+                yield level, np.zeros(codes.size, dtype=bool)
+        return
     for level in grouping.levels:
         yield level, (column == level.key).to_numpy()
 
