@@ -46,7 +46,7 @@ import pandas as pd
 
 # scipy is imported in the functions that use it: a kernel restoring cached results
 # (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
-from analysis.estimators.survival import Z95
+from analysis.estimators.survival import Z95, chi2_sf, normal_sf
 from analysis.registry.concepts import CATEGORICAL, VARIABLES
 from analysis.registry.groups import BLAST_THRESHOLD_PCT, GROUPINGS, REFERENCE_LEVELS
 
@@ -1115,25 +1115,6 @@ def _fit_firth(
 # --------------------------------------------------------------------------------------
 # R cox.zph (survival >= 3), transform = "km", Efron ties, no weights, no strata
 # --------------------------------------------------------------------------------------
-
-
-def normal_sf(x):
-    """``scipy.stats.norm.sf(x)``, the same computation (``scipy.special.ndtr(-x)``: the same
-    bits for every x, infinite and NaN included) without the distribution object's argument
-    handling, ~50 us a call (~100 calls per results object)."""
-    from scipy import special
-
-    return special.ndtr(-np.asarray(x, dtype=float))
-
-
-def chi2_sf(x: float, df: int) -> float:
-    """``float(scipy.stats.chi2.sf(x, df))`` for ``df`` >= 1, the same computation
-    (``scipy.special.chdtrc``; 1 at x <= 0, as the distribution's support check gives, where
-    chdtrc gives NaN for x < 0) without the distribution object's argument handling."""
-    from scipy import special
-
-    x = float(x)
-    return 1.0 if x <= 0 else float(special.chdtrc(df, x))
 
 
 def wald_ratio(coef: float, se: float) -> tuple[float, float, float, float] | None:

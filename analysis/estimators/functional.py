@@ -84,9 +84,7 @@ def functional_form(
     ``per`` units) and the Wald test of a restricted cubic spline's nonlinear term (see the
     module). ValueError for a column that is not a continuous covariate of the model.
     ``frame``: ``endpoint_frame(df, endpoint)`` when already made."""
-    from scipy import stats
-
-    from analysis.estimators.survival import _endpoint_columns, endpoint_columns, endpoint_frame
+    from analysis.estimators.survival import _endpoint_columns, chi2_sf, endpoint_columns, endpoint_frame
 
     if column not in model.covariates:
         raise ValueError(f"{column!r} is not a covariate of the model")
@@ -135,4 +133,4 @@ def functional_form(
     if not (np.isfinite(cov[j, j]) and cov[j, j] > 0):
         return replace(result, knots=knots, nonlinearity_reason="the spline term's variance is not estimable")
     chisq = float(coef[j] ** 2 / cov[j, j])
-    return replace(result, knots=knots, nonlinearity_chisq=chisq, nonlinearity_p=float(stats.chi2.sf(chisq, 1)))
+    return replace(result, knots=knots, nonlinearity_chisq=chisq, nonlinearity_p=chi2_sf(chisq, 1))
