@@ -412,13 +412,15 @@ def univariable_cox(
     present = [k for k in levels if is_level(k).any()]
     if not present:
         return failed("no patient outside the reference group")
-    design = pd.DataFrame(
-        {"months": data["months"].to_numpy(dtype=float), "event": data["event"].to_numpy(dtype=float)}
-    )
     # columns named by label: the fitter's reasons name them ("may be infinite for CRS grade ≥3")
     columns = [g.label(k) for k in present]
-    for k, column in zip(present, columns):
-        design[column] = is_level(k).astype(float)
+    design = pd.DataFrame(
+        {
+            "months": data["months"].to_numpy(dtype=float),
+            "event": data["event"].to_numpy(dtype=float),
+            **{column: is_level(k).astype(float) for k, column in zip(present, columns)},
+        }
+    )
     coef, cov, _, problem, _monotone = cox._fit_efron(design, columns)
     if coef is None:
         return failed(problem)
