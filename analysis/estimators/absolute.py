@@ -190,18 +190,24 @@ def loglog_interval(survival: float, se: float) -> tuple[float, float]:
 
 
 def survival_differences(
-    df: pd.DataFrame, endpoint: str, grouping: str, months: tuple[float, ...] = (12, 24)
+    df: pd.DataFrame,
+    endpoint: str,
+    grouping: str,
+    months: tuple[float, ...] = (12, 24),
+    frame: pd.DataFrame | None = None,
 ) -> SurvivalDifferences:
     """Survival of each level of ``grouping`` at each of ``months`` (with its log-log 95% CI, the
     one the difference is built from) and its difference from the
     reference level (:data:`analysis.registry.groups.REFERENCE_LEVELS`), on the endpoint's
     patients (:func:`analysis.estimators.survival.endpoint_frame`: OS and EFS all patients,
-    LFS the patients in CR)."""
-    from analysis.estimators.survival import _endpoint_columns, endpoint_frame
+    LFS the patients in CR). ``frame``: ``endpoint_frame(df, endpoint)`` when already made."""
+    from analysis.estimators.survival import _endpoint_columns, endpoint_columns, endpoint_frame
 
     g = GROUPINGS[grouping]
     columns = [*_endpoint_columns(endpoint), g.column]
-    data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
+    data = endpoint_columns(frame, [g.column])
+    if data is None:
+        data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
     codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes
     time = data["months"].to_numpy(dtype=float)
     event = data["event"].to_numpy(dtype=bool)
@@ -220,15 +226,18 @@ def survival_differences(
 
 
 def overall_survival_at(
-    df: pd.DataFrame, endpoint: str, months: tuple[float, ...] = (12, 24)
+    df: pd.DataFrame, endpoint: str, months: tuple[float, ...] = (12, 24), frame: pd.DataFrame | None = None
 ) -> tuple[SurvivalAt, ...]:
     """Kaplan–Meier survival of all the endpoint's patients (OS and EFS: every patient; LFS: the
     patients in CR) at each of ``months`` (the plan's ``survival_times_months``), with the curve's
-    log 95% CI, as :func:`survival_at` (R ``summary(survfit(Surv(t, e) ~ 1), times = months)``)."""
-    from analysis.estimators.survival import _endpoint_columns, endpoint_frame
+    log 95% CI, as :func:`survival_at` (R ``summary(survfit(Surv(t, e) ~ 1), times = months)``).
+    ``frame``: ``endpoint_frame(df, endpoint)`` when already made."""
+    from analysis.estimators.survival import _endpoint_columns, endpoint_columns, endpoint_frame
 
     columns = list(_endpoint_columns(endpoint))
-    data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
+    data = endpoint_columns(frame, [])
+    if data is None:
+        data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
     time = data["months"].to_numpy(dtype=float)
     event = data["event"].to_numpy(dtype=bool)
     return tuple(survival_at(time, event, float(t)) for t in months)

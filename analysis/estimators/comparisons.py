@@ -153,6 +153,16 @@ def _grouping(name: str | Grouping) -> Grouping:
 
 def _level_masks(df: pd.DataFrame, grouping: Grouping):
     column = df[grouping.column]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        # a prepared cohort's grouping column: its codes compared (pandas' == on a categorical
+        # gives the same mask: False for a missing value or a key that is no category)
+        codes, categories = column.cat.codes.to_numpy(), column.cat.categories
+        for level in grouping.levels:
+            if level.key in categories:
+                yield level, codes == categories.get_loc(level.key)
+            else:
+                yield level, np.zeros(codes.size, dtype=bool)
+        return
     for level in grouping.levels:
         yield level, (column == level.key).to_numpy()
 
@@ -196,7 +206,7 @@ def _mann_whitney_normal(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def _kruskal(samples: Sequence[np.ndarray]) -> tuple[float, float]:
     """SciPy's ``kruskal(*samples)`` (tie-corrected H, chi-square p) on :func:`_tied_ranks`."""
-    from scipy import stats
+    from analysis.estimators.survival import chi2_sf
 
     sizes = np.array([s.size for s in samples], dtype=float)
     codes, rank, t = _tied_ranks(np.concatenate(samples))
@@ -205,7 +215,7 @@ def _kruskal(samples: Sequence[np.ndarray]) -> tuple[float, float]:
     n = sizes.sum()
     h = 12.0 / (n * (n + 1)) * np.sum(rank_sums**2 / sizes) - 3 * (n + 1)
     h /= 1 - np.sum(t**3 - t) / (n**3 - n)
-    return float(h), float(stats.chi2.sf(h, len(samples) - 1))
+    return float(h), chi2_sf(h, len(samples) - 1)
 
 
 def rank_test(samples: Sequence[np.ndarray]) -> TestResult:
@@ -633,7 +643,7 @@ def cochran_armitage(events, totals, scores) -> TestResult:
     with ``s_bar = sum n_i s_i / N`` and ``p`` the pooled proportion, chi-square on 1 df.
     Levels without patients add nothing; fewer than two scored levels with patients, or a
     pooled proportion of 0 or 1, leave the test undefined (R: NaN)."""
-    from scipy import stats
+    from analysis.estimators.survival import chi2_sf
 
     x = np.asarray(events, dtype=float)
     n = np.asarray(totals, dtype=float)
@@ -647,7 +657,7 @@ def cochran_armitage(events, totals, scores) -> TestResult:
         return _none("every patient or none responded: no trend to test", "cochran_armitage")
     centre = float(np.sum(n * s) / total)
     statistic = float(np.sum(x * (s - centre)) ** 2 / (pooled * (1 - pooled) * np.sum(n * (s - centre) ** 2)))
-    return TestResult("cochran_armitage", float(stats.chi2.sf(statistic, 1)), statistic)
+    return TestResult("cochran_armitage", chi2_sf(statistic, 1), statistic)
 
 
 def response_trend(df: pd.DataFrame, response: str, grouping: str) -> TestResult:

@@ -224,7 +224,7 @@ def gray_test(months, status, group, cause: int) -> GrayTest:
     cmprsk's ``crst`` with ``rho = 0``: the score ``s`` and variance ``V`` of the
     first k-1 groups, statistic ``s' V^-1 s`` on k-1 df (R: NA-like -1 when V is
     singular; here None with a reason)."""
-    from scipy import stats
+    from analysis.estimators.survival import chi2_sf
 
     months = np.asarray(months, dtype=float)
     status = np.asarray(status)
@@ -284,7 +284,7 @@ def gray_test(months, status, group, cause: int) -> GrayTest:
     if not (np.all(np.isfinite(v)) and np.isfinite(s).all()) or np.linalg.matrix_rank(v) < ng1:
         return GrayTest(None, ng1, None, "variance of Gray's score is singular: test undefined")
     statistic = float(s @ np.linalg.solve(v, s))
-    return GrayTest(statistic, ng1, float(stats.chi2.sf(statistic, ng1)))
+    return GrayTest(statistic, ng1, chi2_sf(statistic, ng1))
 
 
 # --------------------------------------------------------------------------------------

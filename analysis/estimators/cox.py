@@ -46,7 +46,7 @@ import pandas as pd
 
 # scipy is imported in the functions that use it: a kernel restoring cached results
 # (renderer/incremental.py) then skips importing scipy.stats (~0.7 s).
-from analysis.estimators.survival import Z95
+from analysis.estimators.survival import Z95, chi2_sf, normal_sf
 from analysis.registry.concepts import CATEGORICAL, VARIABLES
 from analysis.registry.groups import BLAST_THRESHOLD_PCT, GROUPINGS, REFERENCE_LEVELS
 
@@ -777,6 +777,7 @@ def fit_cox(
     strata: str | None = None,
     model: ModelSpec = PUBLICATION_MODEL,
     ph_test: bool = True,
+    frame: pd.DataFrame | None = None,
 ) -> CoxResult:
     """Multivariable Cox model on a prepared cohort (see module docstring): the exposure
     and covariates of ``model`` (default: the publication's model, whose R reference the
@@ -793,13 +794,18 @@ def fit_cox(
     ``strata``: a column of ``df`` (e.g. "center") whose values get their own baseline
     hazard, as R ``coxph(... + strata(center))``; no Firth refit (R coxphf has no strata)
     and no cox.zph test then. ``ph_test=False``: no cox.zph test (a model nothing reports it for).
+    ``frame``: ``endpoint_frame(df, endpoint)`` when already made.
     """
-    from analysis.estimators.survival import _endpoint_columns, endpoint_frame
+    from analysis.estimators.survival import _endpoint_columns, endpoint_columns, endpoint_frame
 
     # only the columns of the model: endpoint_frame copies every column it is given
     columns = _endpoint_columns(endpoint) + model_columns(model)
     columns += [strata] if strata else []
-    data = endpoint_frame(df[[c for c in columns if c in df.columns]], endpoint)
+    columns = [c for c in columns if c in df.columns]
+    ends = _endpoint_columns(endpoint)
+    data = endpoint_columns(frame, columns[len(ends) :]) if columns[: len(ends)] == ends else None
+    if data is None:
+        data = endpoint_frame(df[columns], endpoint)
     frame = data[["months", "event"]]
     if strata:
         frame = frame.assign(**{STRATUM: data[strata]})
@@ -832,7 +838,6 @@ def fit_model(
     R ``strata()``); ``X``: :func:`design_matrix` rows of the same index, or the same as
     :class:`CovariatePatterns`. Patients (rows) with a missing value are left out and
     counted in ``n_missing``."""
-    from scipy import stats
 
     from analysis.estimators.survival import events_tied_at_one_time
 
@@ -843,11 +848,15 @@ def fit_model(
     left_out: dict[str, str] = {}
     held = isinstance(X, CovariatePatterns)
     values: pd.DataFrame = X.table if isinstance(X, CovariatePatterns) else X
-    no_value = [c for c in X.columns if values[c].isna().all() and c not in exposure_keys]
+    # which cells are missing, once for every column (not a frame per column: 90 models per
+    # results object)
+    given = list(X.columns)
+    missing = (values if list(values.columns) == given else values[given]).isna().to_numpy()
+    no_value = [c for j, c in enumerate(given) if missing[:, j].all() and c not in exposure_keys]
     for c in no_value:
         left_out[c] = "no patient has a value of this covariate: left out of the model"
     names = [c for c in X.columns if c not in no_value]
-    ok = values[names].notna().all(axis=1).to_numpy()  # R na.omit
+    ok = ~missing[:, [j for j, c in enumerate(given) if c not in no_value]].any(axis=1)  # R na.omit
     if held:
         ok = ok[X.code]
     strata = None
@@ -941,7 +950,8 @@ def fit_model(
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         se = np.sqrt(np.diag(cov))
         z = coef / se
-    est = {c: (b, s, 2 * stats.norm.sf(abs(zz))) for c, b, s, zz in zip(columns, coef, se, z)}
+    p_values = 2 * normal_sf(np.abs(z))
+    est = {c: (b, s, p) for c, b, s, p in zip(columns, coef, se, p_values)}
     for c, (b, s, p) in list(est.items()):
         # a variance that is not positive, or a CI past floating point, is no estimate
         if not (np.isfinite(s) and s > 0 and np.isfinite(p) and abs(b) + Z95 * s < 700):
@@ -975,7 +985,7 @@ def fit_model(
         try:
             sev_chisq = float(b @ np.linalg.solve(cov[np.ix_(idx, idx)], b))
             sev_df = len(idx)
-            sev_p = float(stats.chi2.sf(sev_chisq, sev_df))
+            sev_p = chi2_sf(sev_chisq, sev_df)
         except np.linalg.LinAlgError:
             sev_reason = f"joint {len(idx)}-df test not available: the exposure terms' covariance is singular"
         if sev_p is not None and not np.isfinite(sev_p):
@@ -1110,7 +1120,6 @@ def _fit_firth(
 def wald_ratio(coef: float, se: float) -> tuple[float, float, float, float] | None:
     """exp(coef) with its Wald 95% CI and two-sided p, as R's ``summary(coxph)``; None when
     the standard error is not a positive finite number or the interval overflows."""
-    from scipy import stats
 
     if not (math.isfinite(se) and se > 0 and abs(coef) + Z95 * se < 700):
         return None
@@ -1118,7 +1127,7 @@ def wald_ratio(coef: float, se: float) -> tuple[float, float, float, float] | No
         math.exp(coef),
         math.exp(coef - Z95 * se),
         math.exp(coef + Z95 * se),
-        float(2 * stats.norm.sf(abs(coef / se))),
+        float(2 * normal_sf(abs(coef / se))),
     )
 
 
@@ -1190,7 +1199,6 @@ def zph_score(time, event, X, beta, model: _EfronData | None = None) -> tuple[np
 
 
 def _zph_rows(u, imat, p, groups: dict[str, list[int]]) -> tuple[PHTest, ...]:
-    from scipy import stats
 
     rows = []
     for name, jj in list(groups.items()) + [("GLOBAL", list(range(p)))]:
@@ -1204,7 +1212,7 @@ def _zph_rows(u, imat, p, groups: dict[str, list[int]]) -> tuple[PHTest, ...]:
         if not np.linalg.cond(block, 1) < 1 / np.finfo(float).eps:
             raise np.linalg.LinAlgError("cox.zph information matrix is computationally singular")
         chisq = float(uu @ np.linalg.solve(block, uu))
-        rows.append(PHTest(name, chisq, len(jj), float(stats.chi2.sf(chisq, len(jj)))))
+        rows.append(PHTest(name, chisq, len(jj), chi2_sf(chisq, len(jj))))
     return tuple(rows)
 
 

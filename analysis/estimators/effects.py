@@ -362,20 +362,25 @@ class UnivariableCox:
     reason: str | None = None
 
 
-def univariable_cox(df: pd.DataFrame, endpoint: str, grouping: str) -> UnivariableCox:
+def univariable_cox(
+    df: pd.DataFrame, endpoint: str, grouping: str, frame: pd.DataFrame | None = None
+) -> UnivariableCox:
     """Hazard ratio of each level against :func:`reference_level`, Efron ties (R's default).
 
     Levels without a patient are left out of the model (R: NA coefficient) and get a
     reason; the model is fitted by :mod:`analysis.estimators.cox`'s Newton-Raphson. No reference
     patient, no event, or a level without events (monotone likelihood, R's "coefficient
-    may be infinite") give None estimates with a reason.
+    may be infinite") give None estimates with a reason. ``frame``: ``endpoint_frame(df,
+    endpoint)`` when already made (:func:`analysis.estimators.survival.endpoint_columns`).
     """
     from analysis.estimators import cox
-    from analysis.estimators.survival import endpoint_frame, events_tied_at_one_time
+    from analysis.estimators.survival import endpoint_columns, endpoint_frame, events_tied_at_one_time
 
     g = GROUPINGS[grouping]
     ref = reference_level(grouping)
-    data = endpoint_frame(df[list(endpoint_of(endpoint).columns) + [g.column]], endpoint)  # PFS, DoR too
+    data = endpoint_columns(frame, [g.column])
+    if data is None:
+        data = endpoint_frame(df[list(endpoint_of(endpoint).columns) + [g.column]], endpoint)  # PFS, DoR too
     data = data[data[g.column].notna()]
     n, events = int(len(data)), int(data["event"].sum())
     levels = compared_levels(grouping)
@@ -407,13 +412,15 @@ def univariable_cox(df: pd.DataFrame, endpoint: str, grouping: str) -> Univariab
     present = [k for k in levels if is_level(k).any()]
     if not present:
         return failed("no patient outside the reference group")
-    design = pd.DataFrame(
-        {"months": data["months"].to_numpy(dtype=float), "event": data["event"].to_numpy(dtype=float)}
-    )
     # columns named by label: the fitter's reasons name them ("may be infinite for CRS grade ≥3")
     columns = [g.label(k) for k in present]
-    for k, column in zip(present, columns):
-        design[column] = is_level(k).astype(float)
+    design = pd.DataFrame(
+        {
+            "months": data["months"].to_numpy(dtype=float),
+            "event": data["event"].to_numpy(dtype=float),
+            **{column: is_level(k).astype(float) for k, column in zip(present, columns)},
+        }
+    )
     coef, cov, _, problem, _monotone = cox._fit_efron(design, columns)
     if coef is None:
         return failed(problem)
@@ -466,15 +473,23 @@ def detectable_hazard_ratio(
 
 
 def detectable_hazard_ratio_for(
-    df: pd.DataFrame, endpoint: str, grouping: str, alpha: float, power: float = DETECTABLE_POWER
+    df: pd.DataFrame,
+    endpoint: str,
+    grouping: str,
+    alpha: float,
+    power: float = DETECTABLE_POWER,
+    frame: pd.DataFrame | None = None,
 ) -> DetectableHazardRatio:
-    """:func:`detectable_hazard_ratio` for a two-level grouping: its events and its split."""
-    from analysis.estimators.survival import endpoint_frame, events_tied_at_one_time
+    """:func:`detectable_hazard_ratio` for a two-level grouping: its events and its split
+    (``frame``: ``endpoint_frame(df, endpoint)`` when already made)."""
+    from analysis.estimators.survival import endpoint_columns, endpoint_frame, events_tied_at_one_time
 
     g = GROUPINGS[grouping]
     if len(g.levels) != 2:
         raise ValueError(f"grouping {grouping!r} has {len(g.levels)} levels; Schoenfeld's formula needs two")
-    data = endpoint_frame(df[list(endpoint_of(endpoint).columns) + [g.column]], endpoint)  # PFS, DoR too
+    data = endpoint_columns(frame, [g.column])
+    if data is None:
+        data = endpoint_frame(df[list(endpoint_of(endpoint).columns) + [g.column]], endpoint)  # PFS, DoR too
     data = data[data[g.column].notna()]
     n = len(data)
     codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes  # integers: no strings at 10^6 rows
@@ -507,18 +522,21 @@ class CoxTrend:
     reason: str | None = None
 
 
-def cox_trend(df: pd.DataFrame, endpoint: str, grouping: str) -> CoxTrend:
+def cox_trend(df: pd.DataFrame, endpoint: str, grouping: str, frame: pd.DataFrame | None = None) -> CoxTrend:
     """Test for trend of survival across an ordered grouping (scores
     :data:`analysis.registry.groups.TREND_SCORES`), fitted by :mod:`analysis.estimators.cox`'s
-    Newton-Raphson (Efron ties, R's default)."""
+    Newton-Raphson (Efron ties, R's default). ``frame``: ``endpoint_frame(df, endpoint)`` when
+    already made."""
     from analysis.estimators import cox
-    from analysis.estimators.survival import endpoint_frame, events_tied_at_one_time
+    from analysis.estimators.survival import endpoint_columns, endpoint_frame, events_tied_at_one_time
     from analysis.registry.groups import TREND_SCORES
 
     if grouping not in TREND_SCORES:
         raise KeyError(f"grouping {grouping!r} is not ordered; the ordered groupings are: {', '.join(TREND_SCORES)}")
     g, scores = GROUPINGS[grouping], TREND_SCORES[grouping]
-    data = endpoint_frame(df[list(endpoint_of(endpoint).columns) + [g.column]], endpoint)  # PFS, DoR too
+    data = endpoint_columns(frame, [g.column])
+    if data is None:
+        data = endpoint_frame(df[list(endpoint_of(endpoint).columns) + [g.column]], endpoint)  # PFS, DoR too
     data = data[data[g.column].notna()]
     codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes
     score = np.array([scores[k] for k in g.keys], dtype=float)[codes]

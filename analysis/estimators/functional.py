@@ -72,13 +72,19 @@ def rcs_basis(x: np.ndarray, knots) -> np.ndarray:
     return out / (t3 - t1) ** 2
 
 
-def functional_form(df: pd.DataFrame, endpoint: str, model: ModelSpec, column: str, per: float = 1.0) -> FunctionalForm:
+def functional_form(
+    df: pd.DataFrame,
+    endpoint: str,
+    model: ModelSpec,
+    column: str,
+    per: float = 1.0,
+    frame: pd.DataFrame | None = None,
+) -> FunctionalForm:
     """The plan's model with ``column`` continuous (instead of at its cut-off, if any; HR per
     ``per`` units) and the Wald test of a restricted cubic spline's nonlinear term (see the
-    module). ValueError for a column that is not a continuous covariate of the model."""
-    from scipy import stats
-
-    from analysis.estimators.survival import _endpoint_columns, endpoint_frame
+    module). ValueError for a column that is not a continuous covariate of the model.
+    ``frame``: ``endpoint_frame(df, endpoint)`` when already made."""
+    from analysis.estimators.survival import _endpoint_columns, chi2_sf, endpoint_columns, endpoint_frame
 
     if column not in model.covariates:
         raise ValueError(f"{column!r} is not a covariate of the model")
@@ -86,7 +92,7 @@ def functional_form(df: pd.DataFrame, endpoint: str, model: ModelSpec, column: s
     linear = replace(model, cutoffs=tuple((c, v) for c, v in model.cutoffs if c != column), name="continuous")
     if not is_continuous(column) or any(t.term == column and t.key != column for t in model_terms(linear)):
         raise ValueError(f"{column!r} is not a continuous covariate (a yes/no or categorical column)")
-    fit = fit_cox(df, endpoint, model=linear, ph_test=False)
+    fit = fit_cox(df, endpoint, model=linear, ph_test=False, frame=frame)
     term = next(t for t in fit.terms if t.key == column)
     base = FunctionalForm(
         endpoint=endpoint,
@@ -105,17 +111,20 @@ def functional_form(df: pd.DataFrame, endpoint: str, model: ModelSpec, column: s
     low, high = math.exp(per * (term.coef - Z95 * term.se)), math.exp(per * (term.coef + Z95 * term.se))
     result = replace(base, hr=hr, ci_low=low, ci_high=high)
 
-    columns = _endpoint_columns(endpoint) + model_columns(linear)
-    data = endpoint_frame(df[[c for c in columns if c in df.columns]], endpoint)
+    columns = [c for c in _endpoint_columns(endpoint) + model_columns(linear) if c in df.columns]
+    ends = _endpoint_columns(endpoint)
+    data = endpoint_columns(frame, columns[len(ends) :]) if columns[: len(ends)] == ends else None
+    if data is None:
+        data = endpoint_frame(df[columns], endpoint)
     X = design_matrix(data, linear)
-    frame = data[["months", "event"]].join(X).dropna()  # the continuous model's patients (R na.omit)
-    values = frame[column].to_numpy(dtype=float)
+    patients = data[["months", "event"]].join(X).dropna()  # the continuous model's patients (R na.omit)
+    values = patients[column].to_numpy(dtype=float)
     knots = tuple(float(k) for k in np.quantile(values, SPLINE_QUANTILES)) if values.size else ()
     if len(set(knots)) < 3:
         return replace(result, knots=knots, nonlinearity_reason="fewer than 3 distinct knots: no spline")
-    frame = frame.assign(spline=rcs_basis(values, knots))
-    names = [c for c in [*X.columns, "spline"] if frame[c].nunique() > 1]  # a constant column: left out, as R
-    coef, cov, _, problem, _ = _fit_efron(frame, names)
+    patients = patients.assign(spline=rcs_basis(values, knots))
+    names = [c for c in [*X.columns, "spline"] if patients[c].nunique() > 1]  # a constant column: left out, as R
+    coef, cov, _, problem, _ = _fit_efron(patients, names)
     if coef is None or problem:
         return replace(result, knots=knots, nonlinearity_reason=problem or "spline model not estimable")
     if "spline" not in names:
@@ -124,4 +133,4 @@ def functional_form(df: pd.DataFrame, endpoint: str, model: ModelSpec, column: s
     if not (np.isfinite(cov[j, j]) and cov[j, j] > 0):
         return replace(result, knots=knots, nonlinearity_reason="the spline term's variance is not estimable")
     chisq = float(coef[j] ** 2 / cov[j, j])
-    return replace(result, knots=knots, nonlinearity_chisq=chisq, nonlinearity_p=float(stats.chi2.sf(chisq, 1)))
+    return replace(result, knots=knots, nonlinearity_chisq=chisq, nonlinearity_p=chi2_sf(chisq, 1))

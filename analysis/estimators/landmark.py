@@ -327,11 +327,17 @@ def landmark_survival(
 
 
 def landmark_analyses(
-    df: pd.DataFrame, endpoints, groupings, landmark_day: int = OPTIONS["landmark_day"].default
+    df: pd.DataFrame,
+    endpoints,
+    groupings,
+    landmark_day: int = OPTIONS["landmark_day"].default,
+    *,
+    classification: tuple[pd.DataFrame, pd.Series] | None = None,
 ) -> dict[tuple[str, str], LandmarkComparison]:
     """:func:`landmark_survival` for every (endpoint, grouping), classifying the cohort at
-    the landmark once and building each endpoint's landmark cohort once."""
-    classified = None
+    the landmark once and building each endpoint's landmark cohort once. ``classification``:
+    :func:`toxicity_at_landmark` of the same ``df`` and day, when already computed."""
+    classified = classification
     cohorts: dict[str, tuple[pd.DataFrame, dict[str, int]]] = {}
     out = {}
     for endpoint in endpoints:

@@ -73,20 +73,29 @@ def _split_at_event_times(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def ph_sensitivity(
-    df: pd.DataFrame, endpoint: str, model: ModelSpec, cox: CoxResult, alpha: float
+    df: pd.DataFrame,
+    endpoint: str,
+    model: ModelSpec,
+    cox: CoxResult,
+    alpha: float,
+    frame: pd.DataFrame | None = None,
 ) -> PHSensitivity | None:
     """The sensitivity model for one endpoint (module docstring), None when no covariate's
-    proportional-hazards test is below ``alpha``."""
+    proportional-hazards test is below ``alpha``. ``frame``: ``endpoint_frame(df, endpoint)``
+    when already made."""
     from analysis.estimators.cox import model_columns
-    from analysis.estimators.survival import _endpoint_columns, endpoint_frame
+    from analysis.estimators.survival import _endpoint_columns, endpoint_columns, endpoint_frame
 
     flagged = flagged_terms(cox, alpha)
     if not flagged:
         return None
     specs = model_terms(model)
     labels = {t.key: t.label for t in specs}
-    columns = _endpoint_columns(endpoint) + model_columns(model)
-    data = endpoint_frame(df[[c for c in columns if c in df.columns]], endpoint)
+    columns = [c for c in _endpoint_columns(endpoint) + model_columns(model) if c in df.columns]
+    ends = _endpoint_columns(endpoint)
+    data = endpoint_columns(frame, columns[len(ends) :]) if columns[: len(ends)] == ends else None
+    if data is None:
+        data = endpoint_frame(df[columns], endpoint)
     X = design_matrix(data, model)
     # the coefficients of each flagged term (a categorical covariate's term has several)
     keys = {

@@ -346,7 +346,7 @@ def mantel_byar(start, stop, event, group, k: int) -> MantelByar:
     set, with the hypergeometric variance (R ``survdiff``'s formulas, risk set
     ``start < t <= stop``); ``U' V^-1 U`` without the first group, k - 1 df over the
     groups that are ever at risk at an event time."""
-    from scipy.stats import chi2
+    from analysis.estimators.survival import chi2_sf
 
     start, stop = np.asarray(start, dtype=float), np.asarray(stop, dtype=float)
     event, group = np.asarray(event, dtype=bool), np.asarray(group, dtype=np.intp)
@@ -376,7 +376,7 @@ def mantel_byar(start, stop, event, group, k: int) -> MantelByar:
     except np.linalg.LinAlgError:
         return MantelByar(None, None, None, "singular variance: Mantel–Byar test not computed")
     dof = int(present.size - 1)
-    return MantelByar(chisq, dof, float(chi2.sf(chisq, dof)))
+    return MantelByar(chisq, dof, chi2_sf(chisq, dof))
 
 
 @dataclass(frozen=True)

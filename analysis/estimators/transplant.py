@@ -321,7 +321,7 @@ def censor_at_hsct_analysis(df: pd.DataFrame, endpoint: str, groupings=HSCT_GROU
     """KM and log-rank by each grouping (and overall), and the univariable Cox HR, of
     ``endpoint`` censored at HSCT."""
     from analysis.estimators.effects import univariable_cox
-    from analysis.estimators.survival import compare_survival
+    from analysis.estimators.survival import compare_survival, endpoint_frame
 
     time_col, event_col = ENDPOINTS[endpoint].columns
     columns = [time_col, event_col, "infusion_date", "cr_date", "hsct_date"] + [GROUPINGS[g].column for g in groupings]
@@ -330,14 +330,15 @@ def censor_at_hsct_analysis(df: pd.DataFrame, endpoint: str, groupings=HSCT_GROU
     h = hsct_months(base, endpoint)
     ended = h.notna() & (h < base[time_col].astype(float))
     removed = ended & base[event_col].eq(True)
-    survival = {"all": compare_survival(cut, endpoint, None)}
-    survival.update({g: compare_survival(cut, endpoint, g) for g in groupings})
+    frame = endpoint_frame(cut, endpoint)  # once, for every grouping
+    survival = {"all": compare_survival(cut, endpoint, None, frame=frame)}
+    survival.update({g: compare_survival(cut, endpoint, g, frame=frame) for g in groupings})
     return CensoredAtHSCT(
         endpoint,
         int(ended.sum()),
         int(removed.sum()),
         survival,
-        {g: univariable_cox(cut, endpoint, g) for g in groupings},
+        {g: univariable_cox(cut, endpoint, g, frame=frame) for g in groupings},
     )
 
 

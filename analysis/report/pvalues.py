@@ -375,6 +375,11 @@ def _label(parts: list[Any], names: Mapping[str, str] | None = None) -> str:
     return text[:1].upper() + text[1:]
 
 
+#: Values :func:`_walk` finds nothing below (not a dataclass, dict, list or tuple), skipped
+#: without a call: the survival curves' thousands of numbers
+_LEAVES = (str, int, float, type(None))
+
+
 def _walk(
     value: Any,
     path: tuple,
@@ -437,13 +442,15 @@ def _walk(
                 else:
                     test = _TEST_OF_ATTRIBUTE.get(f.name) or _TEST_OF_CLASS.get(cls, "")
                 out.append(((*path, f.name), [*own, f.name], test, float(v), split))
-            else:
+            elif not isinstance(v, _LEAVES):
                 _walk(v, (*path, f.name), [*own, f.name], seen, out, method, split)
     elif isinstance(value, dict):
         for key, v in value.items():
             _walk(v, (*path, key), [*parts, *_key_parts(key)], seen, out, method)
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
+            if isinstance(v, _LEAVES):
+                continue
             key = getattr(v, "key", None)  # a term or level: its key in the path
             _walk(v, (*path, key if isinstance(key, str) else i), parts, seen, out, method, split)
 

@@ -31,7 +31,7 @@ from analysis.estimators.comparisons import (
     describe,
     rank_test,
 )
-from analysis.estimators.cox import PUBLICATION_MODEL, CoxResult, ModelSpec, fit_cox
+from analysis.estimators.cox import PUBLICATION_MODEL, CoxResult, ModelSpec, fit_cox, model_columns
 from analysis.estimators.effects import (
     DetectableHazardRatio,
     ResponseEffect,
@@ -60,6 +60,7 @@ from analysis.estimators.survival import (
     FollowUp,
     SurvivalComparison,
     compare_survival,
+    endpoint_frame,
     median_followup,
 )
 from analysis.registry.concepts import (
@@ -345,26 +346,13 @@ def compute_results(study, **options) -> Results:
     }
     table1_overall = {variable: describe(df, variable) for variable in VARIABLES}
     response = {(r, g): compare_response(df, r, g) for r in RESPONSES for g in GROUPINGS}
-    survival: dict[tuple[str, str], SurvivalComparison] = {}
-    for endpoint in ENDPOINTS:
-        survival[(endpoint, "all")] = compare_survival(df, endpoint, None)
-        for grouping in GROUPINGS:
-            survival[(endpoint, grouping)] = compare_survival(df, endpoint, grouping)
-    cox = {endpoint: fit_cox(df, endpoint, model=model) for endpoint in ENDPOINTS}
-    cox_publication = (
-        {endpoint: fit_cox(df, endpoint, model=PUBLICATION_MODEL) for endpoint in ENDPOINTS}
-        if study.is_synthetic
-        else {}
-    )
-
     two_level = [g for g, grouping in GROUPINGS.items() if len(grouping.levels) == 2]
     response_effects = {
         (r, g): effect for r in RESPONSES for g in two_level if (effect := response_effect(df, r, g)) is not None
     }  # None only beyond two levels
-    survival_hr = {(e, g): univariable_cox(df, e, g) for e in ENDPOINTS for g in GROUPINGS}
-    detectable_hr = {(e, g): detectable_hazard_ratio_for(df, e, g, alpha) for e in ENDPOINTS for g in two_level}
     times = tuple(plan["survival_times_months"])
-    differences = {(e, g): survival_differences(df, e, g, times) for e in ENDPOINTS for g in GROUPINGS}
+    by_endpoint = _by_endpoint(df, model, alpha, times, bool(study.is_synthetic), two_level)
+    cox = by_endpoint["cox"]
 
     # compare_peak / kinetics_profile return "not estimable" results when there is no table,
     # so the report renders the same panels with a reason instead of failing.
@@ -392,6 +380,20 @@ def compute_results(study, **options) -> Results:
     # the samples (~2 x 10^6 rows at 10^6 patients, with every grouping) are not kept while
     # the analyses below run
     del samples, visits, per_patient, grouped
+    # the cohort classified at each landmark day, once for the landmark analysis and the
+    # landmark models (toxicity_at_landmark prepares the cohort again), then let go
+    at_landmark: dict[int, tuple[pd.DataFrame, pd.Series]] = {}
+    competing_and_landmark = _competing_and_landmark(
+        df,
+        landmark_day,
+        hsct_recorded,
+        not_collected,
+        getattr(study, "excluded", None),
+        getattr(study, "samples_excluded", 0),
+        at_landmark,
+    )
+    time_dependent = _time_dependent(df, model, plan, at_landmark)
+    del at_landmark
 
     results = Results(
         cutoff=pd.Timestamp(study.cutoff).date(),
@@ -403,7 +405,7 @@ def compute_results(study, **options) -> Results:
         table1=table1,
         table1_overall=table1_overall,
         response=response,
-        survival=survival,
+        survival=by_endpoint["survival"],
         cox=cox,
         kinetics_peak=kinetics_peak,
         kinetics_patients=kinetics_patients,
@@ -421,36 +423,24 @@ def compute_results(study, **options) -> Results:
         if study.is_synthetic
         else None,
         response_effects=response_effects,
-        survival_hr=survival_hr,
-        detectable_hr=detectable_hr,
-        survival_differences=differences,
-        survival_at_times={e: overall_survival_at(df, e, times) for e in ENDPOINTS},
-        functional_forms={
-            (e, column): functional_form(df, e, model, column, per=per_units(column))
-            for e in ENDPOINTS
-            for column in model.covariates
-            if is_continuous(column)
-        },
-        **_competing_and_landmark(
-            df,
-            landmark_day,
-            hsct_recorded,
-            not_collected,
-            getattr(study, "excluded", None),
-            getattr(study, "samples_excluded", 0),
-        ),
+        survival_hr=by_endpoint["survival_hr"],
+        detectable_hr=by_endpoint["detectable_hr"],
+        survival_differences=by_endpoint["survival_differences"],
+        survival_at_times=by_endpoint["survival_at_times"],
+        functional_forms=by_endpoint["functional_forms"],
+        **competing_and_landmark,
         centers=center_supplement(df, plan["min_cell_size"], model),
         plan=plan,
         model=model,
         covariates_unavailable=unavailable,
-        cox_publication=cox_publication,
-        ph_sensitivity={e: found for e in cox if (found := ph_sensitivity(df, e, model, cox[e], alpha)) is not None},
-        **_time_dependent(df, model, plan),
+        cox_publication=by_endpoint["cox_publication"],
+        ph_sensitivity=by_endpoint["ph_sensitivity"],
+        **time_dependent,
         kinetics_metrics=kinetics_metrics,
         kinetics_auc=kinetics_auc,
         visit_windows=windows,
-        e_values=_e_values(cox, survival_hr),
-        **_trend_onset_and_transplant(df, hsct_recorded),
+        e_values=_e_values(cox, by_endpoint["survival_hr"]),
+        **_trend_onset_and_transplant(df, hsct_recorded, by_endpoint["survival_trend"]),
         not_collected=not_collected,
         data_quality=data_quality(
             study.cohort,
@@ -460,6 +450,66 @@ def compute_results(study, **options) -> Results:
         ),
     )
     return replace(results, pvalues=collect_pvalues(results, alpha))
+
+
+def _by_endpoint(
+    df: pd.DataFrame,
+    model: ModelSpec,
+    alpha: float,
+    times: tuple[float, ...],
+    synthetic: bool,
+    two_level: list[str],
+) -> dict[str, dict]:
+    """The survival analyses of every endpoint, one endpoint at a time: its
+    :func:`endpoint_frame` (the columns they read) made once and passed to each of them
+    (``frame=``), instead of each making its own (148 per results object); one endpoint's
+    frame held at a time (the whole cohort's size at 10^6 patients). Every dictionary is
+    keyed endpoint first, in the order of ENDPOINTS."""
+    out: dict[str, dict] = {
+        key: {}
+        for key in (
+            "survival",
+            "cox",
+            "cox_publication",
+            "survival_hr",
+            "detectable_hr",
+            "survival_differences",
+            "survival_at_times",
+            "functional_forms",
+            "ph_sensitivity",
+            "survival_trend",
+        )
+    }
+    models = [model, PUBLICATION_MODEL] if synthetic else [model]
+    read = [g.column for g in GROUPINGS.values()] + [c for m in models for c in model_columns(m)]
+    for e in ENDPOINTS:
+        ends = list(ENDPOINTS[e].columns)
+        wanted = [c for c in dict.fromkeys(ends + read) if c in df.columns]
+        frame = endpoint_frame(df[wanted], e) if all(c in wanted for c in ends) else None
+        out["survival"][(e, "all")] = compare_survival(df, e, None, frame=frame)
+        for g in GROUPINGS:
+            out["survival"][(e, g)] = compare_survival(df, e, g, frame=frame)
+        cox = out["cox"][e] = fit_cox(df, e, model=model, frame=frame)
+        if synthetic:
+            out["cox_publication"][e] = fit_cox(df, e, model=PUBLICATION_MODEL, frame=frame)
+        for g in GROUPINGS:
+            out["survival_hr"][(e, g)] = univariable_cox(df, e, g, frame=frame)
+        for g in two_level:
+            out["detectable_hr"][(e, g)] = detectable_hazard_ratio_for(df, e, g, alpha, frame=frame)
+        for g in GROUPINGS:
+            out["survival_differences"][(e, g)] = survival_differences(df, e, g, times, frame=frame)
+        out["survival_at_times"][e] = overall_survival_at(df, e, times, frame=frame)
+        for column in model.covariates:
+            if is_continuous(column):
+                out["functional_forms"][(e, column)] = functional_form(
+                    df, e, model, column, per=per_units(column), frame=frame
+                )
+        if (found := ph_sensitivity(df, e, model, cox, alpha, frame=frame)) is not None:
+            out["ph_sensitivity"][e] = found
+        for g in TREND_SCORES:
+            out["survival_trend"][(e, g)] = cox_trend(df, e, g, frame=frame)
+        del frame
+    return out
 
 
 def _e_values(cox: dict[str, CoxResult], survival_hr: dict[tuple[str, str], UnivariableCox]) -> dict:
@@ -497,12 +547,18 @@ def _competing_and_landmark(
     not_collected: tuple[str, ...] = (),
     excluded=None,
     samples_excluded: int = 0,
+    at_landmark: dict[int, tuple[pd.DataFrame, pd.Series]] | None = None,
 ) -> dict[str, Any]:
+    """``at_landmark``: day -> :func:`toxicity_at_landmark` of ``df``, filled and read (shared
+    with :func:`_time_dependent`)."""
     day = OPTIONS["landmark_day"].default if landmark_day is None else int(landmark_day)
     in_cr = competing_frame(df)  # the same patients and times for every grouping
     competing = {"all": compare_competing(df, None, data=in_cr)}
     competing.update({g: compare_competing(df, g, data=in_cr) for g in GROUPINGS})
-    landmark = landmark_analyses(df, LANDMARK_ENDPOINTS, LANDMARK_REPORTED, day)
+    at_landmark = {} if at_landmark is None else at_landmark
+    if day >= 0 and day not in at_landmark:
+        at_landmark[day] = toxicity_at_landmark(df, day)
+    landmark = landmark_analyses(df, LANDMARK_ENDPOINTS, LANDMARK_REPORTED, day, classification=at_landmark.get(day))
     return {
         "competing": competing,
         "landmark": landmark,
@@ -532,7 +588,15 @@ from analysis.estimators.timevarying import (  # noqa: E402
 TIME_DEPENDENT_REPORTED = ("crs", "icans", "severity")
 
 
-def _time_dependent(df: pd.DataFrame, model: ModelSpec, plan: dict[str, Any]) -> dict[str, Any]:
+def _time_dependent(
+    df: pd.DataFrame,
+    model: ModelSpec,
+    plan: dict[str, Any],
+    at_landmark: dict[int, tuple[pd.DataFrame, pd.Series]] | None = None,
+) -> dict[str, Any]:
+    """``at_landmark``: day -> :func:`toxicity_at_landmark` of ``df``, read and filled (shared
+    with :func:`_competing_and_landmark`)."""
+    at_landmark = {} if at_landmark is None else at_landmark
     groupings = tuple(dict.fromkeys([*TIME_DEPENDENT_REPORTED, model.exposure]))
     comparisons: dict[tuple[str, str], TimeDependentComparison] = {}
     multivariable: dict[str, CoxResult] = {}
@@ -548,10 +612,10 @@ def _time_dependent(df: pd.DataFrame, model: ModelSpec, plan: dict[str, Any]) ->
     )
     landmarks = {}
     for day in dict.fromkeys(int(d) for d in days):
-        classified = toxicity_at_landmark(df, day) if day >= 0 else None  # once per day, for every endpoint
+        if day >= 0 and day not in at_landmark:  # once per day, for every endpoint
+            at_landmark[day] = toxicity_at_landmark(df, day)
         for endpoint in TIME_DEPENDENT_ENDPOINTS:
-            landmarks[(endpoint, day)] = landmark_model(df, endpoint, day, model, classification=classified)
-        del classified
+            landmarks[(endpoint, day)] = landmark_model(df, endpoint, day, model, classification=at_landmark.get(day))
     return {
         "onset_days": {t: onset_summary(df, t) for t in ONSETS},
         "time_dependent": comparisons,
@@ -571,11 +635,16 @@ from analysis.estimators.transplant import TransplantAnalysis, transplant_analys
 from analysis.registry.groups import TREND_SCORES  # noqa: E402
 
 
-def _trend_onset_and_transplant(df: pd.DataFrame, hsct_recorded: bool) -> dict[str, Any]:
-    """``hsct_recorded``: the cohort file had the hsct_date column (Study.absent_columns)."""
+def _trend_onset_and_transplant(
+    df: pd.DataFrame, hsct_recorded: bool, survival_trend: dict[tuple[str, str], CoxTrend] | None = None
+) -> dict[str, Any]:
+    """``hsct_recorded``: the cohort file had the hsct_date column (Study.absent_columns);
+    ``survival_trend``: the Cox trend tests when already made (:func:`_by_endpoint`)."""
+    if survival_trend is None:
+        survival_trend = {(e, g): cox_trend(df, e, g) for e in ENDPOINTS for g in TREND_SCORES}
     return {
         "response_trend": {(r, g): response_trend(df, r, g) for r in RESPONSES for g in TREND_SCORES},
-        "survival_trend": {(e, g): cox_trend(df, e, g) for e in ENDPOINTS for g in TREND_SCORES},
+        "survival_trend": survival_trend,
         "onset": {t: onset_incidence(df, t) for t in ONSET_TOXICITIES},
         "transplant": transplant_analysis(df, hsct_recorded),
     }
