@@ -202,9 +202,10 @@ def schema_violations(frame: pd.DataFrame, bad: pd.DataFrame, fields, rules, cut
         at = at[(at >= 0) & ~bad[column].to_numpy()[at]]  # unparseable cells are already reported
         values = frame[column].to_numpy()[at]
         others = [c for c in rule.columns if c != column] if rule is not None and not rule.duplicate else []
-        for position, value in zip(at, values):  # the violations only
+        compared = [frame[c].to_numpy()[at] for c in others]  # the cells of the failing rows, read once per column
+        for i, (position, value) in enumerate(zip(at, values)):  # the violations only
             pid = patient_ids[position]
-            related = "; ".join(f"{c} = {cell_text(frame[c].iloc[position]) or '(empty)'}" for c in others) or None
+            related = "; ".join(f"{c} = {cell_text(v[i]) or '(empty)'}" for c, v in zip(others, compared)) or None
             violation = Violation(
                 int(frame.index[position]) + 2,
                 None if pd.isna(pid) else pid,
