@@ -335,7 +335,16 @@ def write_cohort_text(path: Path, header: str, frame: pd.DataFrame) -> Path:
 
 #: Fixtures that render a report: every test using one is marked `slow` (`make test-fast`
 #: leaves it out).
-RENDERING_FIXTURES = {"bundled_render", "degenerate", "hostile", "redcap_report", "rendered", "renders", "users_report"}
+RENDERING_FIXTURES = {
+    "bundled_render",
+    "degenerate",
+    "hostile",
+    "redcap_report",
+    "rendered",
+    "rendered_demos",
+    "renders",
+    "users_report",
+}
 #: Modules whose tests start Jupyter kernels, run the command line in subprocesses on whole
 #: exports, or time scripts: marked `slow` too, so that `make test-fast` is the quick loop
 #: of the statistics, readers and text (``make test``, which CI runs, runs them all).

@@ -33,8 +33,8 @@ def study():
 
 
 @pytest.fixture(scope="module")
-def results(study):
-    return compute_results(study)
+def results(bundled_results):
+    return bundled_results  # the session's results of the bundled demo (conftest.py)
 
 
 def _patch(monkeypatch, registry: dict, key: str, **changes) -> None:

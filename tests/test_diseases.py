@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import background_render, register_render
 
 from analysis.inputs.errors import InputError
 from analysis.inputs.loading import load_study
@@ -264,31 +265,39 @@ def test_mm_mrd_only_in_complete_response(tmp_path):
     assert any(v.column == "mrd_negative" and "only for a patient in CR or sCR" in v.rule for v in err.value.violations)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("key", ["lbcl", "mm"])
-def test_demo_renders(tmp_path, key):
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "renderer",
-            "report-disease.qmd",
-            "supplement-disease.qmd",
-            "-P",
-            f"disease:{key}",
-            "--to",
-            "html",
-            "--no-cache",
-            "--output-dir",
-            str(tmp_path),
-        ],
+def _render_disease_demo(out_dir: Path, *, key: str, to: str) -> subprocess.CompletedProcess:
+    """The disease demo `key`, report and supplement, rendered by the built-in renderer."""
+    return subprocess.run(
+        [sys.executable, "-m", "renderer", "report-disease.qmd", "supplement-disease.qmd", "-P", f"disease:{key}"]
+        + ["--to", to, "--no-cache", "--output-dir", str(out_dir)],
         capture_output=True,
         text=True,
         cwd=ROOT,
         timeout=600,
     )
+
+
+# One render per demo, in the background from the start of the session (conftest.py); the MM
+# demo's PDF is read by the rates-table test too.
+register_render(
+    "disease-lbcl", ("test_diseases",), lambda directory: {"key": "lbcl", "to": "html"}, run=_render_disease_demo
+)
+register_render(
+    "disease-mm", ("test_diseases",), lambda directory: {"key": "mm", "to": "html,pdf"}, run=_render_disease_demo
+)
+
+
+@pytest.fixture(scope="module")
+def rendered_demos():
+    return {key: background_render(f"disease-{key}") for key in ("lbcl", "mm")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", ["lbcl", "mm"])
+def test_demo_renders(rendered_demos, key):
+    out, out_dir = rendered_demos[key]
     assert out.returncode == 0, out.stderr[-2000:]
-    html = (tmp_path / "report-disease.html").read_text(encoding="utf-8")
+    html = (out_dir / "report-disease.html").read_text(encoding="utf-8")
     assert "Synthetic data — not real patients" in html
     assert disease(key).name in html and "Kruskal–Wallis" in html
     # the B-ALL report's shape: Table 1 by toxicity group, the multivariable model with its events
@@ -296,7 +305,7 @@ def test_demo_renders(tmp_path, key):
     for part in ("All patients (n = ", "Multivariable analysis", "events per coefficient", "Landmark analysis"):
         assert part in html, part
     assert "Declarations" in html and "B-ALL" not in html
-    supplement = (tmp_path / "supplement-disease.html").read_text(encoding="utf-8")
+    supplement = (out_dir / "supplement-disease.html").read_text(encoding="utf-8")
     for part in ("STROBE checklist", "Every p-value of the analysis", "Holm", "Proportional hazards"):
         assert part in supplement, part
     for text in (html, supplement):
@@ -308,7 +317,7 @@ def test_demo_renders(tmp_path, key):
         assert part in html, part
     from renderer.journal import count
 
-    counts = count(tmp_path / "report-disease.html")
+    counts = count(out_dir / "report-disease.html")
     assert counts.limits == {"abstract_words": 300, "main_text_words": 4000, "displays": 8}
     assert 150 < counts.abstract_words <= 300 and 1500 < counts.main_text_words <= 4000 and counts.displays == 8
     assert counts.placeholders == []  # the demo declares everything
@@ -331,22 +340,15 @@ def test_rates_by_group_read_as_a_sentence(demo):
 
 
 @pytest.mark.slow
-def test_mm_rates_table_prints_each_label_and_ci_on_one_line(tmp_path):
+def test_mm_rates_table_prints_each_label_and_ci_on_one_line(rendered_demos):
     """Review 29: the MM rates table's CI column wrapped ("19.6–" / "35.0)") under equal dashes,
     and "Others (grade 1–2 CRS and/or ICANS)" wrapped: the columns are now as wide as their
     longest cell and the severity rows use the registry's short labels (defined below the table)."""
     from layout import pdf_pages, squash_quotes, wrapped_row_labels
 
-    out = subprocess.run(
-        [sys.executable, "-m", "renderer", "report-disease.qmd", "-P", "disease:mm", "--to", "html,pdf"]
-        + ["--no-cache", "--output-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
+    out, out_dir = rendered_demos["mm"]
     assert out.returncode == 0, out.stderr[-2000:]
-    html, pdf = tmp_path / "report-disease.html", tmp_path / "report-disease.pdf"
+    html, pdf = out_dir / "report-disease.html", out_dir / "report-disease.pdf"
     assert not wrapped_row_labels(html, pdf)
     lines = [" ".join(squash_quotes(line).split()) for page in pdf_pages(pdf) for line in page.splitlines()]
     row = next(line for line in lines if line.startswith("All patients 128"))

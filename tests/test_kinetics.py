@@ -274,14 +274,8 @@ R_KINETICS_SELECTION = {
 
 
 @pytest.fixture(scope="module")
-def demo_results():
-    from pathlib import Path
-
-    from analysis.inputs.loading import load_study
-    from analysis.report.results import compute_results
-
-    root = Path(__file__).resolve().parents[1]
-    return compute_results(load_study(root / "data" / "cohort.csv", root / "data" / "kinetics.csv"))
+def demo_results(bundled_results):
+    return bundled_results  # the session's results of the bundled demo (conftest.py)
 
 
 def test_kinetics_subset_is_compared_with_the_rest_as_r_does(demo_results):

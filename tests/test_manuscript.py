@@ -247,14 +247,13 @@ def test_code_availability_names_version_commit_and_the_study_file_hash(narrativ
 
 
 @pytest.fixture
-def narrative_factory(tmp_path):
-    """A Narrative over the demo results with a study file's declarations."""
-    from analysis.inputs.studyfile import load_settings, resolve_study
+def narrative_factory(tmp_path, bundled_results):
+    """A Narrative over the demo results (the session's: conftest.py) with a study file's declarations."""
+    from analysis.inputs.studyfile import resolve_study
     from analysis.report.narrative import Narrative
-    from analysis.report.results import compute_results
 
     demo = resolve_study("", base=tmp_path)
-    results = compute_results(load_settings(demo))
+    results = bundled_results
 
     def make(declarations: Declarations, study_text: str = "title: A\n"):
         study = tmp_path / "study.yml"

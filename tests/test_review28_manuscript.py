@@ -177,9 +177,10 @@ def test_the_screening_entries_are_validated_strictly(tmp_path, entry, words):
 
 
 @pytest.fixture(scope="module")
-def demo_results():
-    """The bundled demo as the report loads it (its settings: the worked example's screening)."""
-    return compute_results(load_settings(resolve_study(None)))
+def demo_results(bundled_results):
+    """The bundled demo as the report loads it (its settings: the worked example's screening):
+    the session's results (conftest.py), which load the demo with the same screening."""
+    return bundled_results
 
 
 def test_undeclared_exclusions_are_a_placeholder_and_the_demo_declares_none_in_words(demo_results, bundled_results):

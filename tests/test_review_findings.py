@@ -618,14 +618,14 @@ def test_the_setting_is_never_inside_nested_parentheses(results, setting, tmp_pa
     """The Setting sentence printed the declared setting in parentheses: a setting with its own
     parentheses, or the placeholder "[to be completed: the setting (declarations: setting)]",
     nested them."""
-    from analysis.inputs.studyfile import Declarations, load_settings, resolve_study
+    from analysis.inputs.studyfile import Declarations, resolve_study
 
     demo = resolve_study("", base=tmp_path)
     declarations = Declarations(
         design="retrospective cohort study", registry="our registry", setting=setting, consent="Consented."
     )
     settings = demo.__class__(**{**demo.__dict__, "declarations": declarations})
-    narrative = Narrative(compute_results(load_settings(demo)), settings)
+    narrative = Narrative(results, settings)  # the demo's results, as `demo` loads them (conftest.py)
     methods = _said("_methods", narrative).replace("\\", "")  # study-file text is printed escaped
     design = methods[methods.index("This is a retrospective") : methods.index("## Participants")]
     assert ("two university hospitals (Berlin and Munich)" if setting else "[to be completed: the setting") in design

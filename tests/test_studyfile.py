@@ -455,7 +455,7 @@ def test_a_users_documents_hold_the_layout_rules(users_report, document):
     assert not problems, "\n".join(problems)
 
 
-def test_analysis_options_reach_the_results(tmp_path):
+def test_analysis_options_reach_the_results(tmp_path, bundled_results):
     """`analysis:` in the study file is read by the statistics, not only by the prose."""
     from analysis.report.results import compute_results
 
@@ -466,7 +466,7 @@ def test_analysis_options_reach_the_results(tmp_path):
     settings = resolve_study(study)
     results = compute_results(load_settings(settings), **settings.analysis.model_dump())
     assert results.landmark_day == 60
-    default = compute_results(load_settings(resolve_study(base=tmp_path / "none")))
+    default = bundled_results  # the demo with the default options (conftest.py)
     assert default.landmark_day == 30
     # Schoenfeld: a stricter alpha needs a larger effect (z_{1-alpha/2} grows)
     strict, usual = results.detectable_hr[("os", "crs")], default.detectable_hr[("os", "crs")]

@@ -43,8 +43,8 @@ def study():
 
 
 @pytest.fixture(scope="module")
-def results(study):
-    return results_to_dict(compute_results(study))
+def results(bundled_results):
+    return results_to_dict(bundled_results)  # the session's results of the bundled demo (conftest.py)
 
 
 @pytest.fixture(scope="module")
