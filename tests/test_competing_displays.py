@@ -110,7 +110,7 @@ def test_swimmer_rows_are_ordered_by_follow_up_and_hold_no_identifier(results, s
     }
     fig = figures.swimmer_plot(t)
     early, late = fig.axes
-    assert early.get_yticks().size == 0 and len(early.patches) == t.shown
+    assert early.get_yticks().size == 0 and len(figures.swimmer_bar_ends(early)) == t.shown
     # issue 21: onsets are measured in days; the first weeks get a panel in days (CRS and
     # ICANS onsets all fall in it here), the rest of follow-up one in months
     assert early.get_xlabel() == "Days after infusion" and late.get_xlabel() == "Months after infusion"
@@ -118,7 +118,7 @@ def test_swimmer_rows_are_ordered_by_follow_up_and_hold_no_identifier(results, s
     onsets = [ln for ln in early.lines if ln.get_marker() in ("o", "D")]
     drawn = sum(len(ln.get_xdata()) for ln in onsets)
     assert drawn == int((~np.isnan(t.crs_onset)).sum() + (~np.isnan(t.icans_onset)).sum())
-    assert len(late.patches) == int((t.follow_up > figures.SWIMMER_EARLY_DAYS / 30.4375).sum())
+    assert len(figures.swimmer_bar_ends(late)) == int((t.follow_up > figures.SWIMMER_EARLY_DAYS / 30.4375).sum())
     assert not any("shown" in txt.get_text() for txt in early.texts)
 
 

@@ -366,8 +366,8 @@ def test_the_swimmer_plot_shows_no_exact_event_day_after_the_first_weeks(bundled
     markers = [line for line in late.lines if line.get_linestyle() in ("None", "none", "")]
     xs = np.concatenate([line.get_xdata() for line in markers if len(line.get_xdata())])
     assert xs.size and np.allclose(xs, np.round(xs))  # every marker after the break on a whole month
-    ends = [p.get_x() + p.get_width() for p in late.patches]
-    assert ends and np.allclose(ends, np.round(ends))
+    ends = figures.swimmer_bar_ends(late)
+    assert ends.size and np.allclose(ends, np.round(ends))
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert not any(re.search(r"\bday \d", t) for t in texts)  # no label prints a patient's day
 

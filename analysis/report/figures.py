@@ -33,8 +33,11 @@ from typing import TYPE_CHECKING, Any
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.mathtext import MathTextParser
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MultipleLocator, NullFormatter
 
@@ -179,9 +182,28 @@ def _in_display_order(grouping: str | None, levels) -> list[tuple[int, Any]]:
     return [(i, levels[i]) for i in display_order(grouping, [lv.key for lv in levels])]
 
 
+#: One math-text parser for every drawing of the report's figures. Each Agg renderer makes its
+#: own, whose cache of parsed expressions dies with it, and saving with
+#: ``bbox_inches="tight"`` (the renderers and Quarto do) makes two renderers per figure: the
+#: log-axis tick labels ("10^2" ...) were parsed twice per panel and again in the next panel,
+#: about 30 ms each (pyparsing): a third of the time of a strip-plot panel. The parse depends
+#: only on the expression, dpi, font, antialiasing and hinting, all part of the cache's key, so
+#: sharing it changes no pixel.
+_MATH_TEXT = MathTextParser("path")
+
+
+class _ReportFigure(Figure):
+    """A :class:`~matplotlib.figure.Figure` whose Agg drawings share :data:`_MATH_TEXT`."""
+
+    def draw(self, renderer):
+        if isinstance(renderer, RendererAgg):
+            renderer.mathtext_parser = _MATH_TEXT
+        super().draw(renderer)
+
+
 def _new_figure(size: tuple[float, float] = PANEL_SIZE) -> Figure:
     with mpl.rc_context(STYLE):
-        return Figure(figsize=size)
+        return _ReportFigure(figsize=size)
 
 
 def _axes(fig: Figure, left: float, bottom: float, width: float, height: float, **kwargs):
@@ -256,31 +278,22 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None)
     ax = _axes(fig, left, bottom, width - left - right, height - bottom - top)
 
     count_ticks = []
+    # (x, rate, color) of every bar, and (x, rate, CI low, CI high) of every whisker: one bar()
+    # and one errorbar() call for the panel, not one per level (errorbar makes several artists
+    # per call); bars and whiskers never overlap, so the picture is the same.
+    bars: list[tuple[float, float, str]] = []
+    whiskers: list[tuple[float, float, float, float]] = []
     for g, comparison in enumerate(responses):
-        tops = []
         for i, level in enumerate(comparison.levels[j] for j in order):
             x = g + (i - (n_levels - 1) / 2) * bar_width
             color = group_color(grouping, level.key, _level_position(grouping, level.key, i))
             count_ticks.append(x)
             if level.n == 0 or level.rate is None:
-                tops.append(0.0)
                 continue
             rate = 100 * level.rate
-            ax.bar(x, rate, width=bar_width * 0.9, color=color, edgecolor="none")
+            bars.append((x, rate, color))
             if level.ci_low is not None and level.ci_high is not None:
-                ax.errorbar(
-                    x,
-                    rate,
-                    yerr=[[rate - 100 * level.ci_low], [100 * level.ci_high - rate]],
-                    fmt="none",
-                    ecolor="black",
-                    elinewidth=0.8,
-                    capsize=2.0,
-                    capthick=0.8,
-                )
-                tops.append(100 * level.ci_high)
-            else:
-                tops.append(rate)
+                whiskers.append((x, rate, 100 * level.ci_low, 100 * level.ci_high))
         _p_bracket(
             ax,
             g - group_width / 2 + bar_width * 0.1,
@@ -290,6 +303,21 @@ def response_bars(cr: ResponseComparison, mrd: ResponseComparison | None = None)
             comparison.result.test,
         )
 
+    if bars:
+        xs, rates, colors = zip(*bars)
+        ax.bar(xs, rates, width=bar_width * 0.9, color=colors, edgecolor="none")
+    if whiskers:
+        at, mid, low, high = (np.array(v) for v in zip(*whiskers))
+        ax.errorbar(
+            at,
+            mid,
+            yerr=[mid - low, high - mid],
+            fmt="none",
+            ecolor="black",
+            elinewidth=0.8,
+            capsize=2.0,
+            capthick=0.8,
+        )
     ax.set_xlim(x_low, x_high)
     ax.set_ylim(0, 122)  # headroom for the p-value brackets above 100%
     ax.yaxis.set_major_locator(FixedLocator([0, 20, 40, 60, 80, 100]))
@@ -566,12 +594,21 @@ def report_censor_marks(results) -> bool | None:
     return None if len(drawn) > 1 else drawn.pop() if drawn else True
 
 
-def _risk_table(ax, comparison: SurvivalComparison, shown, colors, x_right: float, ax_width: float) -> None:
-    n_rows = len(shown)
-    ax.set_ylim(n_rows - 0.5, -0.5)  # first level on top, like the legend
+def _no_axis_lines(ax) -> None:
+    """A table under a panel (numbers at risk, patients sampled): no spine, tick or tick label.
+    Its axes are hidden as well as their ticks and labels: matplotlib would otherwise still make,
+    place and measure a tick per position at each drawing, for nothing."""
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
     ax.tick_params(left=False, bottom=False, labelleft=False, labelbottom=False)
+    ax.xaxis.set_visible(False)
+    ax.yaxis.set_visible(False)
+
+
+def _risk_table(ax, comparison: SurvivalComparison, shown, colors, x_right: float, ax_width: float) -> None:
+    n_rows = len(shown)
+    ax.set_ylim(n_rows - 0.5, -0.5)  # first level on top, like the legend
+    _no_axis_lines(ax)
     ax.set_title("Number at risk", loc="left", fontsize=8, pad=3, x=-0.14)
 
     columns = [t for t in comparison.risk_times if t <= x_right + 1e-9]
@@ -870,9 +907,7 @@ def kinetics_profile_plot(profile: pd.DataFrame, grouping: str) -> Figure:
 
     # patients with a sample in each window, one row per level (coloured like its line)
     ax_n.set_ylim(len(present) - 0.5, -0.5)
-    for side in ("top", "right", "left", "bottom"):
-        ax_n.spines[side].set_visible(False)
-    ax_n.tick_params(left=False, bottom=False, labelleft=False, labelbottom=False)
+    _no_axis_lines(ax_n)
     ax_n.set_title("Patients sampled in the window", loc="left", fontsize=8, pad=3, x=-0.14)
     widest = max((len(f"{fmt_count(n)}") for row in counts for n in row.values()), default=1)
     column_pt = ax_width * 72 / max(len(visits), 1)
@@ -1420,6 +1455,31 @@ def _swimmer_binned(months: np.ndarray, split: float) -> np.ndarray:
     return np.where(months > split, late, days)
 
 
+def _swimmer_bars(ax, y: np.ndarray, start: np.ndarray, end: np.ndarray) -> PolyCollection:
+    """One grey bar per patient, from ``start`` to ``end`` on row ``y``: one collection, the
+    rectangles ``barh`` draws (one artist each: a quarter of the plot's time at a hundred
+    patients, to make and draw)."""
+    half = 0.31  # bar height 0.62 of a row
+    corners = np.stack(
+        [
+            np.column_stack([start, y - half]),
+            np.column_stack([end, y - half]),
+            np.column_stack([end, y + half]),
+            np.column_stack([start, y + half]),
+        ],
+        axis=1,
+    )
+    bars = PolyCollection(list(corners), facecolors="#d9d9d9", edgecolors="none", zorder=1, gid="follow_up")
+    ax.add_collection(bars, autolim=False)
+    return bars
+
+
+def swimmer_bar_ends(ax) -> np.ndarray:
+    """Right ends of the follow-up bars of a swimmer panel (one per patient in it), for checks."""
+    bars = [c for c in ax.collections if c.get_gid() == "follow_up"]
+    return np.array([path.vertices[:, 0].max() for c in bars for path in c.get_paths()])
+
+
 def swimmer_plot(timelines) -> Figure:
     """Swimmer plot of the per-patient timelines (an
     :class:`analysis.report.cohort_flow.Timelines`): one unlabeled bar per patient from
@@ -1452,19 +1512,11 @@ def swimmer_plot(timelines) -> Figure:
     # month (SWIMMER_LATE_ROUNDING), the first weeks to the whole day (the caption says so)
     follow_up = _swimmer_binned(timelines.follow_up, split)
     fu_days = follow_up * DAYS_PER_MONTH
-    ax_early.barh(y, np.minimum(fu_days, SWIMMER_EARLY_DAYS), height=0.62, color="#d9d9d9", edgecolor="none", zorder=1)
+    _swimmer_bars(ax_early, y, np.zeros(n), np.minimum(fu_days, SWIMMER_EARLY_DAYS))
     ax_early.set_xlim(0, SWIMMER_EARLY_DAYS if two_panels else max(x_max * DAYS_PER_MONTH * 1.04, 1.0))
     if ax_late is not None:
         late = follow_up > split
-        ax_late.barh(
-            y[late],
-            follow_up[late] - split,
-            left=split,
-            height=0.62,
-            color="#d9d9d9",
-            edgecolor="none",
-            zorder=1,
-        )
+        _swimmer_bars(ax_late, y[late], np.full(int(late.sum()), split), follow_up[late])
         ax_late.set_xlim(split, x_max * 1.04)
     marker_scale = min(1.0, max(0.45, 60 / n))
 
