@@ -1517,13 +1517,18 @@ def _dates(cells: pd.Series, fmt: str | None) -> list[dt.date | None]:
     """The date of each cell: ISO (its first 10 characters), else a text date in `fmt`;
     None where neither reads."""
     text = pd.Series(cells, dtype=object).fillna("").astype(str)
-    iso = text.str.match(_ISO.pattern)
-    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    parsed[iso] = pd.to_datetime(text[iso].str[:10], format="%Y-%m-%d", errors="coerce")
+    out: list[dt.date | None] = [None] * len(text)
+    iso = text.str.match(_ISO.pattern).to_numpy(dtype=bool)
+    parts = [(iso, lambda t: pd.to_datetime(t.str[:10], format="%Y-%m-%d", errors="coerce"))]
     if fmt:
-        other = ~iso & text.str.match(_TEXT_DATE.pattern)
-        parsed[other] = pd.to_datetime(text[other], format=fmt, errors="coerce")
-    return [None if pd.isna(d) else d.date() for d in parsed]
+        other = ~iso & text.str.match(_TEXT_DATE.pattern).to_numpy(dtype=bool)
+        parts.append((other, lambda t: pd.to_datetime(t, format=fmt, errors="coerce")))
+    for where, parse in parts:  # each kind of cell parsed at once, only where there is one
+        if where.any():
+            for i, date in zip(np.flatnonzero(where).tolist(), parse(text[where])):
+                if not pd.isna(date):
+                    out[i] = date.date()
+    return out
 
 
 def _export_date(path: Path) -> tuple[dt.date, str]:

@@ -119,8 +119,8 @@ NO_MAPPING = ColumnMapping()
 
 # --------------------------------------------------------------------------- parsing
 # A parser takes the cells of one column as text ("" = empty; CSV and Excel cells
-# alike) and returns (values, ok): the parsed values (missing where not ok) and
-# whether each cell parsed. It runs on the text as found; only the cells that fail
+# alike) and returns (values, ok): the parsed values (missing where not ok, a Series)
+# and whether each cell parsed (a numpy bool array). It runs on the text as found; only the cells that fail
 # are stripped of surrounding spaces and parsed again (see parse_column), so the
 # common, clean cell costs a single vectorised pass. A message function words the
 # violation for a cell that still fails; it is only ever called on those cells.
@@ -186,15 +186,16 @@ def _parse_text(s: pd.Series):
         values = s.copy()
         if padded.any():
             values[padded] = s[padded].str.strip()
-    ok = pd.Series(values.to_numpy(dtype=bool), index=s.index)  # not empty
+    ok = values.to_numpy(dtype=bool)  # not empty
     return values.where(ok), ok
 
 
 def _parse_number(s: pd.Series):
     values = s if s.dtype != object else pd.to_numeric(s, errors="coerce")
-    values = values.astype("float64")
-    ok = pd.Series(np.isfinite(values.to_numpy()), index=s.index)
-    return values.where(ok), ok
+    x = np.array(values.to_numpy(), dtype="float64")  # a copy: the cells that are not finite become NaN
+    ok = np.isfinite(x)
+    x[~ok] = np.nan
+    return pd.Series(x, index=s.index, name=s.name), ok
 
 
 def _number_message(value: str) -> str:
@@ -204,12 +205,12 @@ def _number_message(value: str) -> str:
 
 
 def _parse_integer(s: pd.Series):
-    numbers, ok = _parse_number(s)
+    numbers, finite = _parse_number(s)
     x = numbers.to_numpy()
     with np.errstate(invalid="ignore"):
-        ok &= (x == np.floor(x)) & (np.abs(x) < 2**53)
+        ok = finite & (x == np.floor(x)) & (np.abs(x) < 2**53)
     whole = np.where(ok, x, 0).astype("int64")
-    return pd.Series(pd.arrays.IntegerArray(whole, ~ok.to_numpy()), index=s.index), ok
+    return pd.Series(pd.arrays.IntegerArray(whole, ~ok), index=s.index), ok
 
 
 def _integer_message(value: str) -> str:
@@ -223,7 +224,7 @@ def _parse_date(s: pd.Series, date_format: str | None = None):
         other = values.isna() & s.astype(bool)
         if other.any():
             values.loc[other] = pd.to_datetime(s[other], format=date_format, errors="coerce")
-    return values, values.notna()
+    return values, values.notna().to_numpy()
 
 
 def _date_message(value: str) -> str:
@@ -232,19 +233,26 @@ def _date_message(value: str) -> str:
     return _na_hint("not a date (use YYYY-MM-DD, e.g. 2021-03-04)", value)
 
 
+def _word_codes(s: pd.Series, meaning: Mapping[str, object]) -> tuple[np.ndarray, list, np.ndarray]:
+    """The cells' codes in :func:`pandas.factorize` (missing: -1), the meaning of each distinct
+    spelling and whether it has one, both ending with the entry of a missing cell."""
+    codes, spellings = pd.factorize(s)  # a column holds few distinct spellings: look those up
+    found = [meaning.get(spelling.strip().lower()) for spelling in spellings] + [None]
+    return codes, found, np.array([value is not None for value in found])
+
+
 def _words(s: pd.Series, meaning: Mapping[str, object]):
     """Cells matching a word of ``meaning`` in any case -> (the words' meanings, ok)."""
-    codes, spellings = pd.factorize(s)  # a column holds few distinct spellings: look those up
-    found = [meaning.get(spelling.strip().lower()) for spelling in spellings]
-    ok = np.array([value is not None for value in found] + [False])[codes]
-    values = np.array(found + [None], dtype=object)[codes]
-    return pd.Series(values, index=s.index), pd.Series(ok, index=s.index)
+    codes, found, known = _word_codes(s, meaning)
+    values = np.array(found, dtype=object)[codes]
+    return pd.Series(values, index=s.index), known[codes]
 
 
 def _parse_boolean(s: pd.Series):
-    values, ok = _words(s, BOOLEAN_WORDS)
-    flags = values.where(ok, False).astype(bool).to_numpy()
-    return pd.Series(pd.arrays.BooleanArray(flags, ~ok.to_numpy()), index=s.index), ok
+    codes, found, known = _word_codes(s, BOOLEAN_WORDS)
+    ok = known[codes]
+    flags = np.array([bool(value) if value is not None else False for value in found])[codes]
+    return pd.Series(pd.arrays.BooleanArray(flags, ~ok), index=s.index), ok
 
 
 def _boolean_message(value: str) -> str:
@@ -286,20 +294,20 @@ def parse_column(raw: pd.Series, kind: str, date_format: str | None = None):
         parse = lambda s: _parse_date(s, date_format)  # noqa: E731
     if raw.dtype != object:
         values, ok = parse(raw)
-        present = raw.notna()
-        return values, raw, present, present & ~ok
-    if kind in (NUMBER, INTEGER):
+        present = raw.notna().to_numpy()
+        return values, raw, pd.Series(present, index=raw.index), pd.Series(present & ~ok, index=raw.index)
+    if kind in (NUMBER, INTEGER) and raw.hasnans:
         raw = raw.fillna("")  # the CSV reader's NaN for empty cells of a number column
     values, ok = parse(raw)
-    present = pd.Series(raw.to_numpy(dtype=bool), index=raw.index)  # non-empty text
+    present = raw.to_numpy(dtype=bool)  # non-empty text
     retry = present & ~ok
     if retry.any():  # padded cells, whitespace-only cells and true failures
         stripped = raw[retry].str.strip()
-        values.loc[retry], ok.loc[retry] = parse(stripped)
+        values.loc[retry], ok[retry] = parse(stripped)
         raw = raw.copy()
         raw.loc[retry] = stripped
-        present.loc[retry] = stripped.ne("")
-    return values, raw, present, present & ~ok
+        present[retry] = stripped.ne("").to_numpy()
+    return values, raw, pd.Series(present, index=raw.index), pd.Series(present & ~ok, index=raw.index)
 
 
 # --------------------------------------------------------------------------- reading

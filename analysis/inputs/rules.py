@@ -10,6 +10,8 @@ every violation of a file is collected; a cell that could not be parsed is repor
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import threading
 import warnings
 from collections import defaultdict
 from typing import TYPE_CHECKING
@@ -66,8 +68,66 @@ def days_to_last_followup(cohort: pd.DataFrame | None) -> pd.Series | None:
     return pd.Series(days[known].to_numpy(dtype=float), index=cohort["patient_id"][known].to_numpy())
 
 
-def _schema(frame: pd.DataFrame, fields, rules, cutoff: dt.date | None) -> pa.DataFrameSchema:
-    """The pandera schema of a parsed frame.
+#: Whether a value passes a range check (:class:`~analysis.registry.contract.Range` and the
+#: date bounds), on a numpy array; a comparison with NaN or NaT is False, so missing values are
+#: let through separately, as pandera's built-in checks (ignore_na) do.
+_PASSES = {
+    "in_range": lambda x, lo, hi: (x >= lo) & (x <= hi),
+    "ge": lambda x, bound: x >= bound,
+    "gt": lambda x, bound: x > bound,
+    "le": lambda x, bound: x <= bound,
+}
+
+
+def _range_check(pa, name: str, args: tuple, error: str) -> pa.Check:
+    """A pandera check equal to ``pa.Check.<name>(*args, error=error)``, computed on the
+    column's numpy array: a column that passes costs one comparison, not pandera's
+    dropna and pandas comparisons (a table validates ~70 such checks); a failing column
+    gives the same failure cases (the rows whose value is out of range)."""
+    passes = _PASSES[name]
+    args = tuple(np.datetime64(a, "ns") if isinstance(a, pd.Timestamp) else a for a in args)
+
+    def check(column: pd.Series):
+        if column.dtype.kind == "M":
+            values = column.to_numpy()
+            missing = np.isnat(values)
+        else:
+            values = column.to_numpy(dtype="float64", na_value=np.nan)
+            missing = np.isnan(values)
+        with np.errstate(invalid="ignore"):
+            ok = passes(values, *args) | missing
+        return True if ok.all() else pd.Series(ok, index=column.index)
+
+    return pa.Check(check, name=name, error=error, ignore_na=False)
+
+
+class _Validated:
+    """The frame being validated and its rules, read by the cross-column checks of a cached
+    schema (a pandera column check is given its column only); set under :data:`_SCHEMA_LOCK`."""
+
+    frame: pd.DataFrame | None = None
+    rules: tuple[Rule, ...] = ()
+
+
+_VALIDATED = _Validated()
+
+
+def _rule_check(i: int, column: pd.Series):
+    ok = ~_VALIDATED.rules[i].violated(_VALIDATED.frame).astype(bool)
+    return True if ok.all() else ok
+
+
+def _schema(fields, rules, cutoff: dt.date | None) -> pa.DataFrameSchema:
+    """The pandera schema of a parsed frame (built once per contract, rules, cut-off and day:
+    see :func:`_built_schema`)."""
+    return _built_schema(tuple(fields), tuple((rule.column, rule.key) for rule in rules), cutoff, dt.date.today())
+
+
+@functools.lru_cache(maxsize=32)
+def _built_schema(fields, rules: tuple[tuple[str, str], ...], cutoff: dt.date | None, today: dt.date):
+    """The pandera schema of a parsed frame of ``fields``; ``rules``: (column, key) of each
+    cross-column rule, whose check reads the rule and the frame being validated
+    (:data:`_VALIDATED`).
 
     Column checks: type, required, range and the data cut-off. A cross-column rule is a
     check on the column it is reported on that reads the frame's other columns.
@@ -77,28 +137,23 @@ def _schema(frame: pd.DataFrame, fields, rules, cutoff: dt.date | None) -> pa.Da
     """
     import pandera.pandas as pa
 
-    checks = {
-        field.name: [getattr(pa.Check, r.check)(*r.args, error=r.error) for r in field.checks] for field in fields
-    }
+    checks = {field.name: [_range_check(pa, r.check, r.args, r.error) for r in field.checks] for field in fields}
     dates = [field.name for field in fields if field.kind == DATE]
     for name in dates:
-        checks[name].append(pa.Check.ge(pd.Timestamp(EARLIEST_DATE), error=TOO_EARLY))
+        checks[name].append(_range_check(pa, "ge", (pd.Timestamp(EARLIEST_DATE),), TOO_EARLY))
     if cutoff is not None:
-        after = pa.Check.le(pd.Timestamp(cutoff), error=f"after the data cut-off ({cutoff.isoformat()})")
+        after = _range_check(pa, "le", (pd.Timestamp(cutoff),), f"after the data cut-off ({cutoff.isoformat()})")
         for name in dates:
             checks[name].append(after)
-    today = dt.date.today()
     if cutoff is None or cutoff > today:  # otherwise the cut-off check covers it
-        future = pa.Check.le(pd.Timestamp(today), error=f"in the future (after today, {today.isoformat()})")
+        future = _range_check(pa, "le", (pd.Timestamp(today),), f"in the future (after today, {today.isoformat()})")
         for name in dates:
             checks[name].append(future)
     for field in fields:
         if field.kind in (NUMBER, INTEGER):
-            checks[field.name].append(pa.Check.le(MAX_NUMBER, error=TOO_LARGE))
-    for rule in rules:
-        checks[rule.column].append(
-            pa.Check(lambda column, r=rule: ~r.violated(frame).astype(bool), error=rule.key, ignore_na=False)
-        )
+            checks[field.name].append(_range_check(pa, "le", (MAX_NUMBER,), TOO_LARGE))
+    for i, (column, key) in enumerate(rules):
+        checks[column].append(pa.Check(functools.partial(_rule_check, i), error=key, ignore_na=False))
     return pa.DataFrameSchema(
         {
             field.name: pa.Column(
@@ -111,15 +166,23 @@ def _schema(frame: pd.DataFrame, fields, rules, cutoff: dt.date | None) -> pa.Da
     )
 
 
+_SCHEMA_LOCK = threading.Lock()  # pandera renames a schema's columns while it validates
+
+
 def schema_violations(frame: pd.DataFrame, bad: pd.DataFrame, fields, rules, cutoff) -> list[Violation]:
     """Run the pandera checks lazily; translate the failure cases into violations."""
     from pandera.errors import SchemaErrors
 
     rules = tuple(rules) + tuple(required_unless_not_done(f) for f in fields if f.required and f.not_done)
     try:
-        with warnings.catch_warnings():  # pandera's own pandas deprecation notices
+        schema = _schema(fields, rules, cutoff)
+        with _SCHEMA_LOCK, warnings.catch_warnings():  # pandera's own pandas deprecation notices
             warnings.simplefilter("ignore", FutureWarning)
-            _schema(frame, fields, rules, cutoff).validate(frame, lazy=True, inplace=True)
+            _VALIDATED.frame, _VALIDATED.rules = frame, rules
+            try:
+                schema.validate(frame, lazy=True, inplace=True)
+            finally:
+                _VALIDATED.frame, _VALIDATED.rules = None, ()
         return []
     except SchemaErrors as err:
         cases = err.failure_cases
@@ -139,9 +202,10 @@ def schema_violations(frame: pd.DataFrame, bad: pd.DataFrame, fields, rules, cut
         at = at[(at >= 0) & ~bad[column].to_numpy()[at]]  # unparseable cells are already reported
         values = frame[column].to_numpy()[at]
         others = [c for c in rule.columns if c != column] if rule is not None and not rule.duplicate else []
-        for position, value in zip(at, values):  # the violations only
+        compared = [frame[c].to_numpy()[at] for c in others]  # the cells of the failing rows, read once per column
+        for i, (position, value) in enumerate(zip(at, values)):  # the violations only
             pid = patient_ids[position]
-            related = "; ".join(f"{c} = {cell_text(frame[c].iloc[position]) or '(empty)'}" for c in others) or None
+            related = "; ".join(f"{c} = {cell_text(v[i]) or '(empty)'}" for c, v in zip(others, compared)) or None
             violation = Violation(
                 int(frame.index[position]) + 2,
                 None if pd.isna(pid) else pid,

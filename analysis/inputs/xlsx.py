@@ -437,10 +437,11 @@ def _sheet_rows(book: _Workbook, sheet: _Sheet, hidden: set[int] | None = None) 
                 missing: list[tuple[int, str]] = []
                 seen: set[int] = set()
                 for cell in elements:
-                    where = clip(cell.get("r") or f"row {number}, column {values.col_counter + 1}", 20)
+                    counter = values.col_counter  # the cell's place in its row, for a message naming it
                     if cell.get("t") == "s":  # openpyxl reads index -1 as the last shared string
                         index = (cell.findtext(VALUE_TAG) or "").strip()
                         if index and not re.fullmatch(r"[0-9]+", index):
+                            where = _where(cell, number, counter)
                             raise file_error(
                                 f"cell {where} of the sheet points to shared string {clip(index, 20)!r}, which "
                                 "cannot exist: the workbook is damaged; open and save it in Excel"
@@ -449,6 +450,7 @@ def _sheet_rows(book: _Workbook, sheet: _Sheet, hidden: set[int] | None = None) 
                         parsed = values.parse_cell(cell)
                         text = None if cell.find(FORMULA_TAG) is None else formulas.parse_formula(cell)
                     except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
+                        where = _where(cell, number, counter)
                         raise file_error(
                             f"cell {where} of the sheet cannot be read ({type(exc).__name__}): the "
                             "workbook is damaged; open and save it in Excel"
@@ -457,6 +459,7 @@ def _sheet_rows(book: _Workbook, sheet: _Sheet, hidden: set[int] | None = None) 
                         # a value written twice would silently replace the first; one in the
                         # wrong row would move to another patient
                         why = "is written twice in its row" if parsed["row"] == number else f"lies in row {number}"
+                        where = _where(cell, number, counter)
                         raise file_error(
                             f"cell {where} of the sheet {why}: the workbook is damaged; open and save it in Excel"
                         )
@@ -476,6 +479,13 @@ def _sheet_rows(book: _Workbook, sheet: _Sheet, hidden: set[int] | None = None) 
                 yield number, row, missing
             handler.rows.clear()
             handler.hidden.clear()
+
+
+def _where(cell, number: int, counter: int) -> str:
+    """How a message names a cell of row ``number``: its reference, else its place in the
+    row (``counter`` cells before it); only ever built for a message (escaping the text of
+    every cell cost a third of the reading of a workbook)."""
+    return clip(cell.get("r") or f"row {number}, column {counter + 1}", 20)
 
 
 def _count_cells(book: _Workbook, sheet: _Sheet) -> None:
