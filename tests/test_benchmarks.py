@@ -163,3 +163,35 @@ def test_the_r_peer_builds_cartox_p_value_table_on_the_demo(tmp_path):
     assert {f: r["pvalues"]["families"][f]["n"] for f in r["pvalues"]["families"]} == {
         f: v["n"] for f, v in cartox["pvalues"]["families"].items()
     }
+
+
+def test_the_suite_timer_sums_each_files_tests_and_lists_the_heaviest_first():
+    """benchmarks/suite.py: the per-file sums and the order of its listing (the figures of issue 23)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cartox_suite", ROOT / "benchmarks" / "suite.py")
+    suite = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(suite)
+    figures = {
+        "command": "-m pytest -q",
+        "summary": "3 passed",
+        "wall_s": 10.0,
+        "cpu_s": 18.0,
+        "in_test_cpu_s": 3.5,
+        "tests": 3,
+        "load_before": [0.1, 0.1, 0.1],
+        "load_after": [1.0, 0.5, 0.2],
+        "per_test": [
+            (0.5, 1.0, "tests/test_a.py::x"),
+            (2.0, 2.5, "tests/test_b.py::y"),
+            (1.0, 1.0, "tests/test_a.py::z"),
+        ],
+    }
+    lines = suite.report(figures, top=2).splitlines()
+    files = lines[lines.index("  files with the most in-process CPU (top 2):") + 1 :][:2]
+    assert [line.split() for line in files] == [
+        ["2.0", "s", "1", "tests", "tests/test_b.py"],
+        ["1.5", "s", "2", "tests", "tests/test_a.py"],
+    ]
+    assert lines[-2].strip().startswith("2.00 s") and lines[-2].endswith("tests/test_b.py::y")
+    assert lines[-1].endswith("tests/test_a.py::z")  # top 2: the 0.5 s test is left out
