@@ -317,3 +317,37 @@ def test_row_order_does_not_change_a_single_bit():
     assert penalized_lr_test(time, event, X, fit, [0, 1]) == penalized_lr_test(
         time[order], event[order], X[order], shuffled, [0, 1]
     )
+
+
+def test_flipping_a_binary_covariate_mirrors_its_profile_limits_on_a_flat_ridge():
+    """Found by Hypothesis (tests/test_properties.py, flipping a binary Cox covariate): in this
+    LFS model of 7 patients (5 events, 5 covariates, two of them nearly separated) the upper
+    95% limit of the second coefficient was 7.083 and, with the covariate flipped, the lower
+    one -6.968, not -7.083. Flipping a 0/1 covariate mirrors its penalized profile exactly (the
+    covariates are centred, and the penalty is invariant), so the limits must mirror. The
+    constrained maximum at -6.968, started from the estimate, had stopped on a flat ridge 0.053
+    below the one started from 0."""
+    time = [1.9712525667351128, 2.4969199178644765, 4.271047227926078, 4.435318275154004]
+    time += [4.9281314168377826, 15.770020533880903, 36.46817248459959]
+    event = [1, 1, 1, 1, 0, 1, 0]
+    X = np.array(
+        [
+            [1, 1, 0, 0, 1],
+            [0, 0, 1, 0, 1],
+            [1, 0, 0, 0, 1],
+            [1, 0, 1, 0, 1],
+            [0, 1, 1, 1, 0],
+            [0, 0, 1, 0, 0],
+            [1, 0, 0, 1, 0],
+        ],
+        dtype=float,
+    )
+    flipped = X.copy()
+    flipped[:, 1] = 1 - flipped[:, 1]
+    a, b = fit_firth(time, event, X), fit_firth(time, event, flipped)
+    assert b.coef[1] == pytest.approx(-a.coef[1], rel=1e-6)
+    assert b.ci_low[1] == pytest.approx(-a.ci_high[1], rel=1e-6)
+    assert b.ci_high[1] == pytest.approx(-a.ci_low[1], rel=1e-6)
+    others = [0, 2, 3, 4]
+    assert b.ci_low[others] == pytest.approx(a.ci_low[others], rel=1e-6)
+    assert b.ci_high[others] == pytest.approx(a.ci_high[others], rel=1e-6)
