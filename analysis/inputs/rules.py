@@ -14,6 +14,7 @@ import functools
 import threading
 import warnings
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -71,7 +72,7 @@ def days_to_last_followup(cohort: pd.DataFrame | None) -> pd.Series | None:
 #: Whether a value passes a range check (:class:`~analysis.registry.contract.Range` and the
 #: date bounds), on a numpy array; a comparison with NaN or NaT is False, so missing values are
 #: let through separately, as pandera's built-in checks (ignore_na) do.
-_PASSES = {
+_PASSES: dict[str, Callable[..., np.ndarray]] = {
     "in_range": lambda x, lo, hi: (x >= lo) & (x <= hi),
     "ge": lambda x, bound: x >= bound,
     "gt": lambda x, bound: x > bound,
