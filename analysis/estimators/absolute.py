@@ -201,13 +201,10 @@ def survival_differences(
     reference level (:data:`analysis.registry.groups.REFERENCE_LEVELS`), on the endpoint's
     patients (:func:`analysis.estimators.survival.endpoint_frame`: OS and EFS all patients,
     LFS the patients in CR). ``frame``: ``endpoint_frame(df, endpoint)`` when already made."""
-    from analysis.estimators.survival import _endpoint_columns, endpoint_columns, endpoint_frame
+    from analysis.estimators.survival import endpoint_data
 
     g = GROUPINGS[grouping]
-    columns = [*_endpoint_columns(endpoint), g.column]
-    data = endpoint_columns(frame, [g.column])
-    if data is None:
-        data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
+    data = endpoint_data(df, endpoint, [g.column], frame)
     codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes
     time = data["months"].to_numpy(dtype=float)
     event = data["event"].to_numpy(dtype=bool)
@@ -232,12 +229,9 @@ def overall_survival_at(
     patients in CR) at each of ``months`` (the plan's ``survival_times_months``), with the curve's
     log 95% CI, as :func:`survival_at` (R ``summary(survfit(Surv(t, e) ~ 1), times = months)``).
     ``frame``: ``endpoint_frame(df, endpoint)`` when already made."""
-    from analysis.estimators.survival import _endpoint_columns, endpoint_columns, endpoint_frame
+    from analysis.estimators.survival import endpoint_data
 
-    columns = list(_endpoint_columns(endpoint))
-    data = endpoint_columns(frame, [])
-    if data is None:
-        data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
+    data = endpoint_data(df, endpoint, [], frame)
     time = data["months"].to_numpy(dtype=float)
     event = data["event"].to_numpy(dtype=bool)
     return tuple(survival_at(time, event, float(t)) for t in months)

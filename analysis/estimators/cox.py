@@ -796,16 +796,9 @@ def fit_cox(
     and no cox.zph test then. ``ph_test=False``: no cox.zph test (a model nothing reports it for).
     ``frame``: ``endpoint_frame(df, endpoint)`` when already made.
     """
-    from analysis.estimators.survival import _endpoint_columns, endpoint_columns, endpoint_frame
+    from analysis.estimators.survival import endpoint_data
 
-    # only the columns of the model: endpoint_frame copies every column it is given
-    columns = _endpoint_columns(endpoint) + model_columns(model)
-    columns += [strata] if strata else []
-    columns = [c for c in columns if c in df.columns]
-    ends = _endpoint_columns(endpoint)
-    data = endpoint_columns(frame, columns[len(ends) :]) if columns[: len(ends)] == ends else None
-    if data is None:
-        data = endpoint_frame(df[columns], endpoint)
+    data = endpoint_data(df, endpoint, model_columns(model) + ([strata] if strata else []), frame)
     frame = data[["months", "event"]]
     if strata:
         frame = frame.assign(**{STRATUM: data[strata]})

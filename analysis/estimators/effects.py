@@ -41,7 +41,6 @@ import pandas as pd
 
 from analysis.estimators.comparisons import has_zero_cell
 from analysis.registry.concepts import RESPONSES
-from analysis.registry.diseases import endpoint_of
 
 if TYPE_CHECKING:
     from analysis.estimators.firth import FirthOddsRatio
@@ -374,13 +373,11 @@ def univariable_cox(
     endpoint)`` when already made (:func:`analysis.estimators.survival.endpoint_columns`).
     """
     from analysis.estimators import cox
-    from analysis.estimators.survival import endpoint_columns, endpoint_frame, events_tied_at_one_time
+    from analysis.estimators.survival import endpoint_data, events_tied_at_one_time
 
     g = GROUPINGS[grouping]
     ref = reference_level(grouping)
-    data = endpoint_columns(frame, [g.column])
-    if data is None:
-        data = endpoint_frame(df[list(endpoint_of(endpoint).columns) + [g.column]], endpoint)  # PFS, DoR too
+    data = endpoint_data(df, endpoint, [g.column], frame)  # PFS, DoR too
     data = data[data[g.column].notna()]
     n, events = int(len(data)), int(data["event"].sum())
     levels = compared_levels(grouping)
@@ -482,14 +479,12 @@ def detectable_hazard_ratio_for(
 ) -> DetectableHazardRatio:
     """:func:`detectable_hazard_ratio` for a two-level grouping: its events and its split
     (``frame``: ``endpoint_frame(df, endpoint)`` when already made)."""
-    from analysis.estimators.survival import endpoint_columns, endpoint_frame, events_tied_at_one_time
+    from analysis.estimators.survival import endpoint_data, events_tied_at_one_time
 
     g = GROUPINGS[grouping]
     if len(g.levels) != 2:
         raise ValueError(f"grouping {grouping!r} has {len(g.levels)} levels; Schoenfeld's formula needs two")
-    data = endpoint_columns(frame, [g.column])
-    if data is None:
-        data = endpoint_frame(df[list(endpoint_of(endpoint).columns) + [g.column]], endpoint)  # PFS, DoR too
+    data = endpoint_data(df, endpoint, [g.column], frame)  # PFS, DoR too
     data = data[data[g.column].notna()]
     n = len(data)
     codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes  # integers: no strings at 10^6 rows
@@ -528,15 +523,13 @@ def cox_trend(df: pd.DataFrame, endpoint: str, grouping: str, frame: pd.DataFram
     Newton-Raphson (Efron ties, R's default). ``frame``: ``endpoint_frame(df, endpoint)`` when
     already made."""
     from analysis.estimators import cox
-    from analysis.estimators.survival import endpoint_columns, endpoint_frame, events_tied_at_one_time
+    from analysis.estimators.survival import endpoint_data, events_tied_at_one_time
     from analysis.registry.groups import TREND_SCORES
 
     if grouping not in TREND_SCORES:
         raise KeyError(f"grouping {grouping!r} is not ordered; the ordered groupings are: {', '.join(TREND_SCORES)}")
     g, scores = GROUPINGS[grouping], TREND_SCORES[grouping]
-    data = endpoint_columns(frame, [g.column])
-    if data is None:
-        data = endpoint_frame(df[list(endpoint_of(endpoint).columns) + [g.column]], endpoint)  # PFS, DoR too
+    data = endpoint_data(df, endpoint, [g.column], frame)  # PFS, DoR too
     data = data[data[g.column].notna()]
     codes = pd.Categorical(data[g.column], categories=list(g.keys)).codes
     score = np.array([scores[k] for k in g.keys], dtype=float)[codes]

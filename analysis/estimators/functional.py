@@ -84,7 +84,7 @@ def functional_form(
     ``per`` units) and the Wald test of a restricted cubic spline's nonlinear term (see the
     module). ValueError for a column that is not a continuous covariate of the model.
     ``frame``: ``endpoint_frame(df, endpoint)`` when already made."""
-    from analysis.estimators.survival import _endpoint_columns, chi2_sf, endpoint_columns, endpoint_frame
+    from analysis.estimators.survival import chi2_sf, endpoint_data
 
     if column not in model.covariates:
         raise ValueError(f"{column!r} is not a covariate of the model")
@@ -111,11 +111,7 @@ def functional_form(
     low, high = math.exp(per * (term.coef - Z95 * term.se)), math.exp(per * (term.coef + Z95 * term.se))
     result = replace(base, hr=hr, ci_low=low, ci_high=high)
 
-    columns = [c for c in _endpoint_columns(endpoint) + model_columns(linear) if c in df.columns]
-    ends = _endpoint_columns(endpoint)
-    data = endpoint_columns(frame, columns[len(ends) :]) if columns[: len(ends)] == ends else None
-    if data is None:
-        data = endpoint_frame(df[columns], endpoint)
+    data = endpoint_data(df, endpoint, model_columns(linear), frame)
     X = design_matrix(data, linear)
     patients = data[["months", "event"]].join(X).dropna()  # the continuous model's patients (R na.omit)
     values = patients[column].to_numpy(dtype=float)

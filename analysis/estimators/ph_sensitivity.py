@@ -84,18 +84,14 @@ def ph_sensitivity(
     proportional-hazards test is below ``alpha``. ``frame``: ``endpoint_frame(df, endpoint)``
     when already made."""
     from analysis.estimators.cox import model_columns
-    from analysis.estimators.survival import _endpoint_columns, endpoint_columns, endpoint_frame
+    from analysis.estimators.survival import endpoint_data
 
     flagged = flagged_terms(cox, alpha)
     if not flagged:
         return None
     specs = model_terms(model)
     labels = {t.key: t.label for t in specs}
-    columns = [c for c in _endpoint_columns(endpoint) + model_columns(model) if c in df.columns]
-    ends = _endpoint_columns(endpoint)
-    data = endpoint_columns(frame, columns[len(ends) :]) if columns[: len(ends)] == ends else None
-    if data is None:
-        data = endpoint_frame(df[columns], endpoint)
+    data = endpoint_data(df, endpoint, model_columns(model), frame)
     X = design_matrix(data, model)
     # the coefficients of each flagged term (a categorical covariate's term has several)
     keys = {

@@ -425,6 +425,19 @@ def endpoint_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFram
     return pd.DataFrame({c: frame[c] for c in wanted}, index=frame.index, copy=True)
 
 
+def endpoint_data(
+    df: pd.DataFrame, endpoint: str, columns: Sequence[str], frame: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """``months``, ``event`` and those of ``columns`` that ``df`` has, on the endpoint's rows: taken
+    from ``frame`` (the cohort's :func:`endpoint_frame`, made once per results object) when
+    given and complete, else made from only these columns of ``df`` (:func:`endpoint_frame`
+    copies every column it is given)."""
+    ends = _endpoint_columns(endpoint)
+    present = [c for c in [*ends, *columns] if c in df.columns]
+    data = endpoint_columns(frame, present[len(ends) :]) if present[: len(ends)] == ends else None
+    return endpoint_frame(df[present], endpoint) if data is None else data
+
+
 def _at_risk(months: np.ndarray, risk_times: np.ndarray) -> tuple[int, ...]:
     """Number with follow-up >= t (R ``summary(fit, times)$n.risk``)."""
     return tuple(int(np.count_nonzero(months >= t)) for t in risk_times)  # a few times: no sort needed
@@ -444,11 +457,7 @@ def compare_survival(
     from analysis.registry.groups import GROUPINGS
 
     # only the columns used here: endpoint_frame copies every column it is given
-    extra = [GROUPINGS[grouping].column] if grouping else []
-    columns = _endpoint_columns(endpoint) + extra
-    data = endpoint_columns(frame, extra)
-    if data is None:
-        data = endpoint_frame(df[columns] if set(columns) <= set(df.columns) else df, endpoint)
+    data = endpoint_data(df, endpoint, [GROUPINGS[grouping].column] if grouping else [], frame)
     max_follow = float(data["months"].max()) if len(data) else 0.0
     risk_times = np.arange(0.0, max_follow + 1e-9, RISK_STEP_MONTHS) if len(data) else np.array([0.0])
 
