@@ -220,7 +220,11 @@ def _constrained_max(x, start, d, s, fixed: dict[int, float], init: np.ndarray) 
         return -value, -grad[free]
 
     best = optimize.minimize(objective, init[free], jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 1000})
-    if not best.success or np.max(np.abs(best.x), initial=0.0) > RIDGE:
+    # BFGS mostly ends on "precision loss" (status 2) short of gtol 1e-10, with the score
+    # below the fit's own GTOL: a maximum to the floating-point floor. Started again from 0,
+    # 704 such fits of 60 random small models all came back no higher (issue 23).
+    at_floor = best.status == 2 and np.max(np.abs(best.jac), initial=0.0) < GTOL
+    if not (best.success or at_floor) or np.max(np.abs(best.x), initial=0.0) > RIDGE:
         # Near separation the penalized likelihood can have a flat ridge on which BFGS stops
         # short of the constrained maximum, and which maximum it reaches depends on where it
         # starts (found by Hypothesis: flipping a 0/1 covariate, which mirrors the profile
