@@ -10,6 +10,8 @@ with the keys described in ``docs/results.md``.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -382,7 +384,7 @@ def compute_results(study, **options) -> Results:
     del samples, visits, per_patient, grouped
     # the cohort classified at each landmark day, once for the landmark analysis and the
     # landmark models (toxicity_at_landmark prepares the cohort again), then let go
-    at_landmark: dict[int, tuple[pd.DataFrame, pd.Series]] = {}
+    classify = landmark_classifier(df)
     competing_and_landmark = _competing_and_landmark(
         df,
         landmark_day,
@@ -390,10 +392,10 @@ def compute_results(study, **options) -> Results:
         not_collected,
         getattr(study, "excluded", None),
         getattr(study, "samples_excluded", 0),
-        at_landmark,
+        classify,
     )
-    time_dependent = _time_dependent(df, model, plan, at_landmark)
-    del at_landmark
+    time_dependent = _time_dependent(df, model, plan, classify)
+    del classify
 
     results = Results(
         cutoff=pd.Timestamp(study.cutoff).date(),
@@ -547,18 +549,15 @@ def _competing_and_landmark(
     not_collected: tuple[str, ...] = (),
     excluded=None,
     samples_excluded: int = 0,
-    at_landmark: dict[int, tuple[pd.DataFrame, pd.Series]] | None = None,
+    classify: Callable[[int], Classification | None] | None = None,
 ) -> dict[str, Any]:
-    """``at_landmark``: day -> :func:`toxicity_at_landmark` of ``df``, filled and read (shared
-    with :func:`_time_dependent`)."""
+    """``classify``: :func:`landmark_classifier` of ``df`` (shared with :func:`_time_dependent`)."""
+    classify = classify or landmark_classifier(df)
     day = OPTIONS["landmark_day"].default if landmark_day is None else int(landmark_day)
     in_cr = competing_frame(df)  # the same patients and times for every grouping
     competing = {"all": compare_competing(df, None, data=in_cr)}
     competing.update({g: compare_competing(df, g, data=in_cr) for g in GROUPINGS})
-    at_landmark = {} if at_landmark is None else at_landmark
-    if day >= 0 and day not in at_landmark:
-        at_landmark[day] = toxicity_at_landmark(df, day)
-    landmark = landmark_analyses(df, LANDMARK_ENDPOINTS, LANDMARK_REPORTED, day, classification=at_landmark.get(day))
+    landmark = landmark_analyses(df, LANDMARK_ENDPOINTS, LANDMARK_REPORTED, day, classification=classify(day))
     return {
         "competing": competing,
         "landmark": landmark,
@@ -584,6 +583,22 @@ from analysis.estimators.timevarying import (  # noqa: E402
     time_dependent_model,
 )
 
+#: The cohort at a landmark day: :func:`toxicity_at_landmark`'s (prepared cohort, patients reclassified).
+Classification = tuple[pd.DataFrame, pd.Series]
+
+
+def landmark_classifier(df: pd.DataFrame) -> Callable[[int], Classification | None]:
+    """day -> :func:`toxicity_at_landmark` of ``df``, computed once per day (the landmark
+    analysis and every landmark model of that day read the same); None for a day < 0 (no
+    landmark)."""
+
+    @functools.cache
+    def classify(day: int) -> Classification | None:
+        return toxicity_at_landmark(df, day) if day >= 0 else None
+
+    return classify
+
+
 #: Groupings analysed as time-dependent exposures (the plan's exposure is added when another).
 TIME_DEPENDENT_REPORTED = ("crs", "icans", "severity")
 
@@ -592,11 +607,10 @@ def _time_dependent(
     df: pd.DataFrame,
     model: ModelSpec,
     plan: dict[str, Any],
-    at_landmark: dict[int, tuple[pd.DataFrame, pd.Series]] | None = None,
+    classify: Callable[[int], Classification | None] | None = None,
 ) -> dict[str, Any]:
-    """``at_landmark``: day -> :func:`toxicity_at_landmark` of ``df``, read and filled (shared
-    with :func:`_competing_and_landmark`)."""
-    at_landmark = {} if at_landmark is None else at_landmark
+    """``classify``: :func:`landmark_classifier` of ``df`` (shared with :func:`_competing_and_landmark`)."""
+    classify = classify or landmark_classifier(df)
     groupings = tuple(dict.fromkeys([*TIME_DEPENDENT_REPORTED, model.exposure]))
     comparisons: dict[tuple[str, str], TimeDependentComparison] = {}
     multivariable: dict[str, CoxResult] = {}
@@ -612,10 +626,8 @@ def _time_dependent(
     )
     landmarks = {}
     for day in dict.fromkeys(int(d) for d in days):
-        if day >= 0 and day not in at_landmark:  # once per day, for every endpoint
-            at_landmark[day] = toxicity_at_landmark(df, day)
         for endpoint in TIME_DEPENDENT_ENDPOINTS:
-            landmarks[(endpoint, day)] = landmark_model(df, endpoint, day, model, classification=at_landmark.get(day))
+            landmarks[(endpoint, day)] = landmark_model(df, endpoint, day, model, classification=classify(day))
     return {
         "onset_days": {t: onset_summary(df, t) for t in ONSETS},
         "time_dependent": comparisons,
