@@ -374,7 +374,7 @@ def test_a_constrained_maximum_is_exact_to_1e_10_in_its_value():
     for j in (0, 1):
         other = 1 - j
 
-        def negative(b, j=j, other=other):
+        def negative(b, other=other):
             beta = np.zeros(2)
             beta[other] = b
             return -_direct_penalized_loglik(time, event, X, beta)

@@ -224,9 +224,12 @@ def _constrained_max(x, start, d, s, fixed: dict[int, float], init: np.ndarray) 
             return np.inf, np.zeros(len(free))
         return -value, -grad[free]
 
-    best = optimize.minimize(
-        objective, init[free], jac=True, method="BFGS", options={"gtol": CONSTRAINED_GTOL, "maxiter": 1000}
-    )
+    def maximize(start):
+        return optimize.minimize(
+            objective, start, jac=True, method="BFGS", options={"gtol": CONSTRAINED_GTOL, "maxiter": 1000}
+        )
+
+    best = maximize(init[free])
     # BFGS can end on "precision loss" (status 2) short of its gtol, with the score below
     # the fit's own GTOL: a maximum to the floating-point floor. Started again from 0, 704
     # such fits of 60 random small models all came back no higher (issue 23).
@@ -238,9 +241,7 @@ def _constrained_max(x, start, d, s, fixed: dict[int, float], init: np.ndarray) 
         # exactly, gave limits 7.083 and -6.968; the latter's constrained fit from the
         # estimate, with another coefficient at 14.6, was 0.053 below the one from 0): a
         # second start from 0 there, the better kept.
-        other = optimize.minimize(
-            objective, np.zeros(len(free)), jac=True, method="BFGS", options={"gtol": CONSTRAINED_GTOL, "maxiter": 1000}
-        )
+        other = maximize(np.zeros(len(free)))
         if other.fun < best.fun:
             best = other
     return -float(best.fun), full(best.x)

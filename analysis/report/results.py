@@ -392,7 +392,7 @@ def compute_results(study, **options) -> Results:
         not_collected,
         getattr(study, "excluded", None),
         getattr(study, "samples_excluded", 0),
-        classify,
+        classify=classify,
     )
     time_dependent = _time_dependent(df, model, plan, classify)
     del classify
@@ -549,10 +549,10 @@ def _competing_and_landmark(
     not_collected: tuple[str, ...] = (),
     excluded=None,
     samples_excluded: int = 0,
-    classify: Callable[[int], Classification | None] | None = None,
+    *,
+    classify: Callable[[int], Classification | None],
 ) -> dict[str, Any]:
     """``classify``: :func:`landmark_classifier` of ``df`` (shared with :func:`_time_dependent`)."""
-    classify = classify or landmark_classifier(df)
     day = OPTIONS["landmark_day"].default if landmark_day is None else int(landmark_day)
     in_cr = competing_frame(df)  # the same patients and times for every grouping
     competing = {"all": compare_competing(df, None, data=in_cr)}
@@ -607,10 +607,9 @@ def _time_dependent(
     df: pd.DataFrame,
     model: ModelSpec,
     plan: dict[str, Any],
-    classify: Callable[[int], Classification | None] | None = None,
+    classify: Callable[[int], Classification | None],
 ) -> dict[str, Any]:
     """``classify``: :func:`landmark_classifier` of ``df`` (shared with :func:`_competing_and_landmark`)."""
-    classify = classify or landmark_classifier(df)
     groupings = tuple(dict.fromkeys([*TIME_DEPENDENT_REPORTED, model.exposure]))
     comparisons: dict[tuple[str, str], TimeDependentComparison] = {}
     multivariable: dict[str, CoxResult] = {}
@@ -648,12 +647,10 @@ from analysis.registry.groups import TREND_SCORES  # noqa: E402
 
 
 def _trend_onset_and_transplant(
-    df: pd.DataFrame, hsct_recorded: bool, survival_trend: dict[tuple[str, str], CoxTrend] | None = None
+    df: pd.DataFrame, hsct_recorded: bool, survival_trend: dict[tuple[str, str], CoxTrend]
 ) -> dict[str, Any]:
     """``hsct_recorded``: the cohort file had the hsct_date column (Study.absent_columns);
-    ``survival_trend``: the Cox trend tests when already made (:func:`_by_endpoint`)."""
-    if survival_trend is None:
-        survival_trend = {(e, g): cox_trend(df, e, g) for e in ENDPOINTS for g in TREND_SCORES}
+    ``survival_trend``: the Cox trend tests (made with each endpoint's frame, :func:`_by_endpoint`)."""
     return {
         "response_trend": {(r, g): response_trend(df, r, g) for r in RESPONSES for g in TREND_SCORES},
         "survival_trend": survival_trend,
