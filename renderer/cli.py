@@ -165,7 +165,7 @@ def run_or_reuse(doc, nb, steps, params, cfg, fig, use_cache=True, light_worker=
     def run(nb, steps, cwd, progress=None):
         if light_worker is not None and light_worker.available:
             try:
-                return light_worker.execute(nb, steps, cwd, progress=progress)
+                return light_worker.execute(nb, steps, cwd, progress=progress, warm=not use_cache)
             except worker.TimedOut:
                 raise  # a kernel would take as long
             except RenderError as exc:

@@ -18,6 +18,10 @@ must match the one recorded, and tests compare its outputs with a kernel's cell 
 Output a C library writes straight to the process's descriptors is not captured (a
 kernel shows it as a stream).
 
+``python -m renderer.worker --zygote SOCKET`` is the same worker paused before its first
+command, with the heavy libraries imported, forking a copy of itself for each render that
+asks (renderer.zygote; the test suite's renders without the cache).
+
 Protocol: one JSON object per line. The worker says {"ready": true}; the renderer sends
 {"cwd": folder}, then {"code": ...} per cell, and gets {"outputs": [...], "ok": bool}.
 """
@@ -32,6 +36,7 @@ import tempfile
 from binascii import b2a_base64
 from datetime import date, datetime
 
+from renderer import zygote
 from renderer.errors import RenderError
 
 KERNEL_MPLBACKEND = "module://matplotlib_inline.backend_inline"
@@ -166,19 +171,31 @@ def _make_shell(outputs):
     return shell, flush_streams
 
 
-def main():
-    # The protocol runs on private copies of the standard descriptors: a cell that reads
-    # standard input or writes to descriptor 1 cannot disturb it.
+def _private_streams():
+    """The protocol runs on private copies of the standard descriptors: a cell that reads
+    standard input or writes to descriptor 1 cannot disturb it."""
     commands = os.fdopen(os.dup(0), "r", encoding="utf-8")
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(2, 1)
+    return commands, replies
+
+
+def prepare():
+    """What the worker sets up before its first command (a zygote forks from this state):
+    (shell, flush_streams, outputs)."""
     _kernel_sys_path()
     if not os.environ.get("MPLBACKEND"):
         os.environ["MPLBACKEND"] = KERNEL_MPLBACKEND
     outputs: list = []
     shell, flush_streams = _make_shell(outputs)
+    return shell, flush_streams, outputs
+
+
+def run_commands(commands, replies, shell, flush_streams, outputs):
+    """Answer the renderer's commands (`commands`, `replies`: the protocol's streams) with
+    the shell of :func:`prepare` until the renderer closes them."""
 
     def reply(obj):
         replies.write(json.dumps(obj, default=_json_default, ensure_ascii=False, allow_nan=False) + "\n")
@@ -217,28 +234,43 @@ def main():
             )
 
 
+def main():
+    commands, replies = _private_streams()
+    run_commands(commands, replies, *prepare())
+
+
 # ---------------------------------------------------------------------- renderer side
 class Worker:
     """The child process, started early and used at most once (`execute`): in `cwd`, or
     where the command runs (`python -m renderer` starts it before reading its arguments;
-    `execute` moves it to the project folder before any cell runs)."""
+    `execute` moves it to the project folder before any cell runs).
+
+    When the environment names a zygote (renderer.zygote: the test suite's renders), the
+    process is not started here: a run without the execution cache (`execute` with
+    ``warm=True``) takes a worker forked by the zygote, any other run a process started
+    then."""
 
     def __init__(self, cwd=None):
         self.log = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen(
+        self.cwd = cwd
+        self.zygote_socket = os.environ.get(zygote.ENV_VAR)
+        self.proc = None if self.zygote_socket else self._start()
+        self.used = False  # one run per worker: its namespace is then the run's
+
+    def _start(self):
+        return subprocess.Popen(
             [sys.executable, "-m", "renderer.worker"],
-            cwd=None if cwd is None else str(cwd),
+            cwd=None if self.cwd is None else str(self.cwd),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
             text=True,
             encoding="utf-8",
         )
-        self.used = False  # one run per worker: its namespace is then the run's
 
     @property
     def available(self):
-        return not self.used and self.proc.poll() is None
+        return not self.used and (self.proc is None or self.proc.poll() is None)
 
     def _died(self, what):
         self.close()
@@ -257,14 +289,25 @@ class Worker:
             raise self._died(what)
         return json.loads(line)
 
-    def execute(self, nb, steps, cwd, progress=None, timeout=1800):
-        """Like renderer.execute.execute, for a partial run: fills the cells' outputs."""
+    def execute(self, nb, steps, cwd, progress=None, timeout=1800, warm=False):
+        """Like renderer.execute.execute, for a partial run: fills the cells' outputs.
+        ``warm``: a run that neither reads nor writes the execution cache, which a worker
+        forked by a zygote may do (its preloaded modules would count as the document's in
+        the cache's global-state fingerprint)."""
         from renderer import execute as kernel
         from renderer.notebook import from_dict
 
         if not self.available:
             raise RenderError("the light worker is not available")
         self.used = True
+        if self.proc is None:
+            if warm:
+                self.proc = zygote.spawn(self.zygote_socket, self.cwd, self.log)
+            if self.proc is None:
+                try:
+                    self.proc = self._start()
+                except OSError as exc:
+                    raise RenderError(f"the light worker did not start: {exc}") from None
         progress = progress or (lambda msg: None)
         try:
             self._read("its start")
@@ -292,6 +335,8 @@ class Worker:
         return nb
 
     def close(self):
+        if self.proc is None:
+            return
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
@@ -310,4 +355,9 @@ class Worker:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--zygote"] and len(sys.argv) == 3:
+        # (run as this module, so that the zygote's workers are what `python -m
+        # renderer.worker` makes: the same __main__ module, shell and classes)
+        zygote.serve(sys.argv[2], sys.modules[__name__])
+    else:
+        main()

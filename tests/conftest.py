@@ -151,9 +151,11 @@ def render_report(
     to: str = "html",
     study: Path | None = None,
     supplement: bool = False,
+    warm: bool = True,
 ) -> subprocess.CompletedProcess:
     """Render report.qmd (and ``supplement``: supplement.qmd with it, as `make report` does)
-    with the built-in renderer into `out_dir` (``kinetics=""``: no table).
+    with the built-in renderer into `out_dir` (``kinetics=""``: no table; ``warm``: the
+    light worker forked by a zygote, :func:`warm_env`).
 
     A cohort variant made from the demo gets the demo's cut-off and, unless ``kinetics``
     is given, the demo's kinetics table; ``study``: a study file instead. The inline values
@@ -165,6 +167,7 @@ def render_report(
         capture_output=True,
         text=True,
         timeout=RENDER_TIMEOUT,
+        env=warm_env() if warm else None,
     )
 
 
@@ -559,10 +562,57 @@ def pytest_collection_finish(session):
     _BACKGROUND.start(sorted(needed, key=lambda key: (not RENDER_SPECS[key].long, needed[key])))
 
 
+# --------------------------------------------------------------------------- warm workers
+#
+# The renders without the execution cache (the reports rendered in the background, the
+# disease demos) take their light worker from a zygote (renderer.zygote): forked with
+# IPython, matplotlib, pandas and SciPy imported, instead of a process that imports them
+# for every document (about 2 of the 5 CPU-s of a report rendered to HTML). One zygote per
+# test process, started by its first such render; the bundled render, which the most tests
+# read, starts its workers as processes, as `make report` does.
+
+
+class _Zygote:
+    def __init__(self):
+        self.proc: subprocess.Popen | None = None
+        self.folder: Path | None = None
+        self.lock = threading.Lock()  # the background renders' thread and the tests'
+
+    def socket(self) -> str:
+        with self.lock:
+            if self.proc is None:
+                self.folder = Path(tempfile.mkdtemp(prefix="cartox-test-zygote-"))
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "renderer.worker", "--zygote", str(self.folder / "socket")],
+                    cwd=ROOT,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                )
+            return str(self.folder / "socket")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait()  # its workers' CPU time then counts in this process's children
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_ZYGOTE = _Zygote()
+
+
+def warm_env() -> dict[str, str]:
+    """This process's environment naming the test processes' zygote (see above), for a
+    render run without the execution cache."""
+    from renderer.zygote import ENV_VAR
+
+    return {**os.environ, ENV_VAR: _ZYGOTE.socket()}
+
+
 def pytest_sessionfinish(session):
     _BACKGROUND.stop.set()
     if _BACKGROUND.thread is not None:
         _BACKGROUND.thread.join()
+    _ZYGOTE.stop()
     if not _XDIST_WORKER:  # without xdist, or xdist's main process after every worker
         shutil.rmtree(_BACKGROUND.base, ignore_errors=True)
         shutil.rmtree(_shared_render_folder(os.getpid()), ignore_errors=True)
@@ -571,7 +621,7 @@ def pytest_sessionfinish(session):
 register_render(
     "bundled",
     ("test_privacy", "test_report_e2e", "test_layout", "test_pvalues", "test_review_findings", "test_quarto_parity"),
-    lambda directory: {"to": "html,pdf,docx", "supplement": True},
+    lambda directory: {"to": "html,pdf,docx", "supplement": True, "warm": False},  # as `make report`
     long=True,  # read by six modules, the longest render of the built-in renderer
 )
 

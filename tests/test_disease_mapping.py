@@ -8,6 +8,7 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import warm_env
 from disease_exports import LBCL_HEADERS, MM_HEADERS, truth, write_lbcl_export, write_mm_export
 from registry_exports import write_export
 from test_disease_models import R_MODELS, R_TERMS
@@ -198,7 +199,7 @@ def test_a_mapped_lymphoma_export_renders_both_documents(tmp_path_factory):
     out = subprocess.run(
         [sys.executable, "-m", "renderer", *documents, "--study", str(study), "--to", "html", "--no-cache",
          "--output-dir", str(folder / "out")],
-        capture_output=True, text=True, cwd=root, timeout=600,
+        capture_output=True, text=True, cwd=root, timeout=600, env=warm_env(),
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     html = (folder / "out" / "report-disease.html").read_text(encoding="utf-8")

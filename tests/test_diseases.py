@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import background_render, register_render
+from conftest import background_render, register_render, warm_env
 
 from analysis.inputs.errors import InputError
 from analysis.inputs.loading import load_study
@@ -274,6 +274,7 @@ def _render_disease_demo(out_dir: Path, *, key: str, to: str) -> subprocess.Comp
         text=True,
         cwd=ROOT,
         timeout=600,
+        env=warm_env(),
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, Rendered, background_render, register_render
+from conftest import ROOT, Rendered, background_render, register_render, warm_env
 from registry_exports import (
     MRD_NOT_DONE,
     NOT_EVALUABLE,
@@ -556,6 +556,7 @@ def test_the_renderer_prints_the_refusal_once_without_its_internals(tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
+        env=warm_env(),
     )
     assert proc.returncode == 1
     err = proc.stderr

@@ -8,11 +8,18 @@ global state the cache fingerprints (pandas options, rcParams, sys.path).
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 
-from renderer import execute, incremental, notebook, worker
+from renderer import execute, incremental, notebook, worker, zygote
 from renderer.errors import RenderError
 
 SETUP = execute._setup_code(50, 3, 2)
@@ -54,8 +61,13 @@ def _outputs(nb):
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory):
-    cwd = tmp_path_factory.mktemp("worker")
+def cells_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("worker")
+
+
+@pytest.fixture(scope="module")
+def both(cells_folder):
+    cwd = cells_folder
     in_kernel, steps = _notebook(CELLS)
     execute.execute(in_kernel, steps, cwd)
     in_worker, steps = _notebook(CELLS)
@@ -125,3 +137,151 @@ def test_a_cell_over_the_time_limit_stops_the_run(tmp_path):
     nb, steps = _notebook(["import time\ntime.sleep(30)"])
     with pytest.raises(worker.TimedOut, match="timed out after 1 s"), worker.Worker(tmp_path) as w:
         w.execute(nb, steps, tmp_path, timeout=1)
+
+
+# ----------------------------------------------------------------------- forked by a zygote
+# renderer.zygote: a run without the execution cache may take a worker forked from a process
+# that has the heavy libraries imported. It must run a document as a new worker process does.
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def zygote_socket(tmp_path_factory):
+    path = tmp_path_factory.mktemp("zygote") / "socket"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "renderer.worker", "--zygote", str(path)], cwd=ROOT, stdin=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while not path.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert path.exists(), "the zygote did not bind its socket"
+    yield str(path)
+    proc.terminate()
+    proc.wait()
+
+
+def _forked_run(cells, cwd, zygote_socket, monkeypatch, **kwargs):
+    """Run `cells` in a worker forked by the zygote (asserting it was forked)."""
+    monkeypatch.setenv(zygote.ENV_VAR, zygote_socket)
+    nb, steps = _notebook(cells)
+    with worker.Worker(cwd) as w:
+        try:
+            w.execute(nb, steps, cwd, warm=True, **kwargs)
+        finally:
+            assert isinstance(w.proc, zygote.ForkedWorker)
+    return nb
+
+
+@pytest.fixture(scope="module")
+def forked(both, cells_folder, zygote_socket):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return _outputs(_forked_run(CELLS, cells_folder, zygote_socket, monkeypatch))
+
+
+@pytest.mark.parametrize("index", range(len(CELLS)))
+def test_forked_worker_outputs_equal_the_kernels(both, forked, index):
+    kernel, _ = both
+    assert forked[index] == kernel[index]
+
+
+#: What a worker sees of its process: compared between a new process and a forked one.
+_SEEN = """
+import json, os, sys
+import numpy
+print(json.dumps({
+    "cwd": os.getcwd(), "path": sys.path, "argv": sys.argv, "env": dict(os.environ),
+    "main": sys.modules["__main__"].__name__, "worker module": "renderer.worker" in sys.modules,
+    "project module": __import__("projectmodule").__file__,
+    "analysis preloaded": [m for m in sys.modules if m.split(".")[0] == "analysis"],
+    "stdout": [sys.__stdout__.encoding, sys.__stdout__.errors],
+    "shell started in": [get_ipython().starting_dir, *map(str, _dh)],
+    "draw": int(numpy.random.randint(1 << 30)),
+}))
+"""
+
+
+def test_a_forked_worker_sees_what_a_new_process_sees(tmp_path, zygote_socket, monkeypatch):
+    project, library = tmp_path / "project", tmp_path / "library"
+    project.mkdir()
+    library.mkdir()
+    (project / "projectmodule.py").write_text("ANSWER = 42\n")
+    # a relative PYTHONPATH entry is taken from the worker's folder, as by a new process
+    pythonpath = [str(library), "relative", *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(pythonpath))
+    monkeypatch.setenv(zygote.ENV_VAR, zygote_socket)
+    seen = {}
+    for kind in ("process", "forked", "forked again"):
+        nb, steps = _notebook([_SEEN])
+        with worker.Worker(project) as w:
+            w.execute(nb, steps, project, warm=kind != "process")
+            assert isinstance(w.proc, zygote.ForkedWorker) == (kind != "process")
+        seen[kind] = json.loads(nb.cells[0].outputs[0]["text"])
+    draws = {kind: s.pop("draw") for kind, s in seen.items()}
+    assert seen["forked"] == seen["process"]
+    assert seen["process"]["cwd"] == str(project) and seen["process"]["analysis preloaded"] == []
+    assert str(project / "relative") in seen["process"]["path"] and str(library) in seen["process"]["path"]
+    assert len(set(draws.values())) == 3  # NumPy seeded afresh in each forked worker
+
+
+def _refusal(zygote_socket, cwd):
+    with tempfile.TemporaryFile("w+") as log:
+        proc, why = zygote.ask(zygote_socket, cwd, log)
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+    return why
+
+
+@pytest.mark.parametrize(
+    "change, served",
+    [
+        ("PATH", True),  # read when a process starts, not by a preloaded library
+        ("CARTOX_ANY_SETTING", True),  # read by the project's code, imported by the worker
+        ("LC_ALL", False),  # a new process would start with another locale
+        ("sitecustomize", False),  # a new process would run it at start-up
+        ("yaml.py", False),  # a new process would import it instead of PyYAML
+    ],
+)
+def test_the_zygote_serves_only_what_a_new_process_would_see_alike(
+    tmp_path, zygote_socket, monkeypatch, change, served
+):
+    if change.isupper() or change.startswith("CARTOX_"):
+        monkeypatch.setenv(change, f"{os.environ.get(change, '')}:/elsewhere")
+    elif change == "sitecustomize":
+        (tmp_path / "site").mkdir()
+        (tmp_path / "site" / "sitecustomize.py").write_text("")
+        monkeypatch.setenv("PYTHONPATH", str(tmp_path / "site"))
+    else:
+        (tmp_path / change).write_text("")
+    why = _refusal(zygote_socket, tmp_path)
+    assert (why == "") is served, why
+
+
+def test_without_an_answer_the_worker_is_a_new_process(tmp_path, monkeypatch):
+    monkeypatch.setenv(zygote.ENV_VAR, str(tmp_path / "no-zygote-here"))
+    nb, steps = _notebook(["print(6 * 7)"])
+    with worker.Worker(tmp_path) as w:
+        w.execute(nb, steps, tmp_path, warm=True)
+        assert isinstance(w.proc, subprocess.Popen)
+    assert nb.cells[0].outputs[0]["text"] == "42\n"
+
+
+def test_a_run_with_the_cache_is_never_forked(tmp_path, zygote_socket, monkeypatch):
+    monkeypatch.setenv(zygote.ENV_VAR, zygote_socket)
+    nb, steps = _notebook(["print(6 * 7)"])
+    with worker.Worker(tmp_path) as w:
+        w.execute(nb, steps, tmp_path)  # warm=False: the cache's fingerprint reads sys.modules
+        assert isinstance(w.proc, subprocess.Popen)
+
+
+def test_a_dead_forked_worker_is_an_error_not_a_hang(tmp_path, zygote_socket, monkeypatch):
+    with pytest.raises(RenderError, match="worker stopped"):
+        _forked_run(["import os\nos._exit(3)"], tmp_path, zygote_socket, monkeypatch)
+
+
+def test_a_forked_cell_over_the_time_limit_stops_the_run(tmp_path, zygote_socket, monkeypatch):
+    started = time.monotonic()
+    with pytest.raises(worker.TimedOut, match="timed out after 1 s"):
+        _forked_run(["import time\ntime.sleep(30)"], tmp_path, zygote_socket, monkeypatch, timeout=1)
+    assert time.monotonic() - started < 20  # killed, not waited for
