@@ -17,23 +17,31 @@ worker shares with the zygote is limited to what a new process has all the same:
 - Only third-party packages are preloaded, never the project's own modules (analysis/ is
   imported by each worker, as by a new process).
 - A request is served only when the zygote runs the same Python and the same
-  renderer.worker as the render, when the render's environment equals the zygote's but for
-  the variables nothing preloaded reads (:data:`FREE_VARIABLES`), and when nothing on the
-  render's own path (its folder, PYTHONPATH) would be imported instead of a preloaded
-  module or run at start-up (sitecustomize); otherwise the answer is a refusal.
-- The forked worker gets the render's standard streams, folder, environment, arguments and
-  `sys.path` (as a new process would compute it from them), and NumPy's global random
-  state is seeded afresh (Python's `random` reseeds itself after a fork).
-- The warning filters the preloaded libraries install on import (NumPy's and SciPy's own
-  warning classes, binary-compatibility messages) are there from the start; they concern
-  warnings only these libraries raise, once they are imported.
+  renderer.worker as the render; when the render's environment equals the zygote's but for
+  the variables nothing preloaded reads (:data:`FREE_VARIABLES`), and fixes the string hash
+  seed (PYTHONHASHSEED: a new process would draw its own, a forked one has the zygote's);
+  when no matplotlibrc is in the worker's folder or the project's (matplotlib reads it when
+  first imported there); and when a new process, with the render's folder, project folder
+  and PYTHONPATH, would import every module the zygote has from the same file and run no
+  sitecustomize. Otherwise the answer is a refusal.
+- The forked worker gets the render's standard streams, folder, environment (the C
+  library's, which readline may have changed), arguments (`sys.argv`, `sys.orig_argv`) and
+  `sys.path` (as a new process would compute them), a shell that starts in its folder, and
+  NumPy's global random state seeded afresh (Python's `random` reseeds itself after a fork).
+- What stays different: the warning filters the preloaded libraries install on import
+  (NumPy's and SciPy's own warning classes, binary-compatibility messages: warnings only
+  these libraries raise, once imported); the parent process (the zygote); the objects the
+  zygote made permanent for the garbage collector (`gc.freeze`); the modules in
+  `sys.modules`.
 
 The zygote reaps its workers itself (so that their CPU time is counted in its own
-children's), and hands the render a pidfd of its worker to watch and kill it.
+children's), hands the render a pidfd of its worker to watch and kill it, and ends when the
+process that started it does.
 """
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
 import os
 import select
@@ -97,7 +105,10 @@ class ForkedWorker:
 
     def kill(self):
         if self.poll() is None:
-            signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            try:
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # ended in the meantime (as Popen.send_signal)
 
     def wait(self, timeout=None):
         if self.returncode is None:
@@ -127,13 +138,14 @@ def _process_environment() -> dict[str, str]:
         return dict(os.environ)
 
 
-def spawn(socket_path: str, cwd, stderr) -> ForkedWorker | None:
+def spawn(socket_path: str, cwd, stderr, project=None) -> ForkedWorker | None:
     """A worker forked by the zygote at `socket_path`, in `cwd` (None: this folder), its
-    standard error into the file `stderr`; None when there is no zygote or it declines."""
-    return ask(socket_path, cwd, stderr)[0]
+    standard error into the file `stderr`, to run cells in `project` (a folder); None when
+    there is no zygote or it declines."""
+    return ask(socket_path, cwd, stderr, project)[0]
 
 
-def ask(socket_path: str, cwd, stderr) -> tuple[ForkedWorker | None, str]:
+def ask(socket_path: str, cwd, stderr, project=None) -> tuple[ForkedWorker | None, str]:
     """(:func:`spawn`'s answer, why there is no worker: "" when there is one)."""
     stdin_r, stdin_w = os.pipe()
     stdout_r, stdout_w = os.pipe()
@@ -141,6 +153,7 @@ def ask(socket_path: str, cwd, stderr) -> tuple[ForkedWorker | None, str]:
         "executable": sys.executable,
         "worker": _worker_file(),
         "cwd": os.path.abspath(cwd if cwd is not None else os.getcwd()),
+        "project": os.path.abspath(project if project is not None else cwd if cwd is not None else os.getcwd()),
         "env": _process_environment(),
     }
     try:
@@ -161,6 +174,7 @@ def ask(socket_path: str, cwd, stderr) -> tuple[ForkedWorker | None, str]:
         os.close(stdin_w)
         os.close(stdout_r)
         return None, answer.get("declined", "no worker")
+    os.set_inheritable(fds[0], False)  # (recv_fds does not ask for close-on-exec)
     forked = ForkedWorker(
         answer["pid"],
         fds[0],
@@ -171,8 +185,10 @@ def ask(socket_path: str, cwd, stderr) -> tuple[ForkedWorker | None, str]:
 
 
 # ----------------------------------------------------------------------------- zygote side
-def _refusal(request: dict, own_env: dict) -> str | None:
-    """Why this zygote cannot stand in for a new worker process of `request`, or None."""
+def _refusal(request: dict, own_env: dict, loaded: dict[str, str], base_path: list[str]) -> str | None:
+    """Why this zygote cannot stand in for a new worker process of `request`, or None
+    (`loaded`: the file of each top-level module imported here; `base_path`: the
+    interpreter's own entries of sys.path)."""
     if request["executable"] != sys.executable:
         return f"another Python ({request['executable']})"
     if request["worker"] != _worker_file():
@@ -183,39 +199,65 @@ def _refusal(request: dict, own_env: dict) -> str | None:
             continue
         if env.get(name) != own_env.get(name):
             return f"the environment variable {name} differs"
-    if "" in env.get("PYTHONPATH", "x").split(os.pathsep):
+    if env.get("PYTHONHASHSEED", "random") == "random":
+        return "no PYTHONHASHSEED: a new process would draw a string hash seed of its own"
+    pythonpath = env.get("PYTHONPATH", "")
+    if "" in pythonpath.split(os.pathsep) and pythonpath:
         return "an empty entry in PYTHONPATH"
-    return _shadowing(_sys_path(request["cwd"], env.get("PYTHONPATH", ""), []))
+    for folder in (request["cwd"], request["project"]):
+        if os.path.exists(os.path.join(folder, "matplotlibrc")):
+            return f"{folder}/matplotlibrc: matplotlib reads it when a cell imports it there"
+    # the worker's path when it starts (its folder first), and when a cell imports (the
+    # project folder first)
+    paths = [_sys_path(folder, pythonpath, base_path) for folder in (request["cwd"], request["project"])]
+    return _startup_module(paths[0]) or _found_elsewhere(loaded, paths)
 
 
 #: Run by a new interpreter from the first folder of its path that has one.
 _STARTUP_MODULES = ("sitecustomize", "usercustomize")
 
 
-def _shadowing(entries: list[str]) -> str | None:
-    """Why a new process whose path starts with `entries` (the folder and PYTHONPATH) would
-    import something else than this zygote has: a start-up module, or a preloaded module
-    found there first in another file."""
+def _startup_module(path: list[str]) -> str | None:
+    for name in _STARTUP_MODULES:
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.origin:
+            return f"{spec.origin} would run when a new process starts"
+    return None
+
+
+def _loaded_modules() -> dict[str, str]:
+    """The file of each top-level module imported in this process."""
     loaded = {}
     for name, module in list(sys.modules.items()):
         origin = getattr(module, "__file__", None)
-        if "." not in name and origin:
+        if "." not in name and origin and name != "__main__":  # (the worker itself: checked above)
             loaded[name] = os.path.realpath(origin)
-    for entry in entries:
-        try:
-            names = os.listdir(entry)
-        except OSError:
-            continue
-        for file in names:
-            stem = file.split(".", 1)[0]
-            if stem in _STARTUP_MODULES and (file.endswith(".py") or "." not in file):
-                return f"{os.path.join(entry, file)} runs when a process starts"
-            if stem not in loaded:
-                continue
-            candidates = (os.path.join(entry, file, "__init__.py"), os.path.join(entry, file))
-            if not any(os.path.realpath(c) == loaded[stem] for c in candidates):
-                return f"{os.path.join(entry, file)} comes before the preloaded {stem}"
+    return loaded
+
+
+def _found_elsewhere(loaded: dict[str, str], paths: list[list[str]]) -> str | None:
+    """Why a new process with one of `paths` would import another file than this process
+    has for one of its modules: found first in another folder (shadowed), or only here."""
+    others = [f for f in sys.meta_path if f is not importlib.machinery.PathFinder and hasattr(f, "find_spec")]
+    for path in paths:
+        for name, origin in loaded.items():
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            for finder in others if spec is None else ():
+                spec = finder.find_spec(name, None)
+                if spec is not None:
+                    break
+            found = os.path.realpath(spec.origin) if spec is not None and spec.has_location and spec.origin else None
+            if found is not None and found != origin:
+                return f"a new process would import {name} from {found}, not {origin}"
+            if found is None and not any(origin.startswith(os.path.realpath(p) + os.sep) for p in path):
+                # a built-in or frozen module has no file on the path: the same everywhere
+                if name not in sys.builtin_module_names and not _frozen(name):
+                    return f"a new process would not find {name} ({origin})"
     return None
+
+
+def _frozen(name: str) -> bool:
+    return importlib.machinery.FrozenImporter.find_spec(name) is not None
 
 
 def _sys_path(cwd: str, pythonpath: str, base: list[str]) -> list[str]:
@@ -236,8 +278,7 @@ def _become_worker(request: dict, fds: list[int], base_path: list[str], worker, 
     the shell the zygote prepared (`state`). Never returns."""
     code = 1
     try:
-        for signum in (signal.SIGCHLD, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)
@@ -247,6 +288,7 @@ def _become_worker(request: dict, fds: list[int], base_path: list[str], worker, 
         # the folder as the new process would see it (getcwd: without symbolic links)
         sys.path[:] = _sys_path(os.getcwd(), request["env"].get("PYTHONPATH", ""), base_path)
         sys.argv = [request["worker"]]
+        sys.orig_argv = [sys.executable, "-m", "renderer.worker"]
         worker._kernel_sys_path()
         if not os.environ.get("MPLBACKEND"):
             os.environ["MPLBACKEND"] = worker.KERNEL_MPLBACKEND
@@ -267,7 +309,9 @@ def _become_worker(request: dict, fds: list[int], base_path: list[str], worker, 
         os._exit(code)
 
 
-def _reap(signum, frame):
+def _reap() -> None:
+    """Collect the workers that have ended (their CPU time then counts in this process's
+    children's; a render watches its worker through a pidfd, not through its status)."""
     try:
         while os.waitpid(-1, os.WNOHANG)[0]:
             pass
@@ -288,7 +332,7 @@ def serve(socket_path: str, worker) -> None:
     """Be a worker paused before its first command (`worker`: renderer.worker, run as
     ``python -m renderer.worker --zygote SOCKET``), with :data:`PRELOAD` imported, and
     fork it for each request on `socket_path` until terminated."""
-    own_env = dict(os.environ)
+    own_env, parent = dict(os.environ), os.getppid()
     # the interpreter's own entries of sys.path: without the folder and PYTHONPATH
     own = set(_sys_path(os.getcwd(), own_env.get("PYTHONPATH", ""), [])) | {sys.path[0]}
     base_path = [p for p in sys.path if p not in own and os.path.normpath(p) not in own]
@@ -304,7 +348,7 @@ def serve(socket_path: str, worker) -> None:
     import gc
 
     gc.freeze()
-    signal.signal(signal.SIGCHLD, _reap)
+    loaded = _loaded_modules()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # bound only now: a render finding no socket starts its own worker instead of waiting
     temporary = f"{socket_path}.{os.getpid()}"
@@ -312,11 +356,17 @@ def serve(socket_path: str, worker) -> None:
         listener.bind(temporary)
         listener.listen(16)
         os.replace(temporary, socket_path)
+        listener.settimeout(1.0)
         try:
-            while True:
-                conn, _ = listener.accept()
-                with conn:
-                    _serve_one(conn, listener, own_env, (base_path, worker, state))
+            while os.getppid() == parent:  # (ends with the process that started it)
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    pass
+                else:
+                    with conn:
+                        _serve_one(conn, listener, (own_env, loaded, base_path), (base_path, worker, state))
+                _reap()
         finally:
             try:
                 os.unlink(socket_path)
@@ -324,29 +374,22 @@ def serve(socket_path: str, worker) -> None:
                 pass
 
 
-def _serve_one(conn, listener, own_env, child_args) -> None:
+def _serve_one(conn, listener, refusal_args, child_args) -> None:
     fds: list[int] = []
     try:
         conn.settimeout(ANSWER_TIMEOUT)
         data, fds, _flags, _addr = socket.recv_fds(conn, 1 << 20, 3)
         request = json.loads(data)
-        refusal = _refusal(request, own_env) if len(fds) == 3 else "three descriptors expected"
+        refusal = _refusal(request, *refusal_args) if len(fds) == 3 else "three descriptors expected"
         if refusal:
             conn.sendall(json.dumps({"declined": refusal}).encode())
             return
-        # (SIGCHLD held until the pidfd is open: a worker that ends at once is not reaped,
-        # and its number reused, before)
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
-        try:
-            pid = os.fork()
-            if pid == 0:
-                listener.close()
-                conn.close()
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
-                _become_worker(request, fds, *child_args)
-            pidfd = os.pidfd_open(pid)
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+        pid = os.fork()
+        if pid == 0:
+            listener.close()
+            conn.close()
+            _become_worker(request, fds, *child_args)
+        pidfd = os.pidfd_open(pid)  # (not reaped before: that happens in the loop only)
         try:
             socket.send_fds(conn, [json.dumps({"pid": pid}).encode()], [pidfd])
         finally:

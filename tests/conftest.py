@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -573,6 +574,11 @@ def pytest_collection_finish(session):
 
 
 class _Zygote:
+    #: The string hash seed of the warm renders, drawn for each session: a new process draws
+    #: one of its own, a forked worker has its zygote's, so the zygote serves only renders
+    #: whose seed is fixed (and the same as its own).
+    HASH_SEED = str(random.SystemRandom().randrange(1, 2**32))
+
     def __init__(self):
         self.proc: subprocess.Popen | None = None
         self.folder: Path | None = None
@@ -585,6 +591,7 @@ class _Zygote:
                 self.proc = subprocess.Popen(
                     [sys.executable, "-m", "renderer.worker", "--zygote", str(self.folder / "socket")],
                     cwd=ROOT,
+                    env={**os.environ, "PYTHONHASHSEED": self.HASH_SEED},
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                 )
@@ -605,7 +612,7 @@ def warm_env() -> dict[str, str]:
     render run without the execution cache."""
     from renderer.zygote import ENV_VAR
 
-    return {**os.environ, ENV_VAR: _ZYGOTE.socket()}
+    return {**os.environ, ENV_VAR: _ZYGOTE.socket(), "PYTHONHASHSEED": _ZYGOTE.HASH_SEED}
 
 
 def pytest_sessionfinish(session):

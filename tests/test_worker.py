@@ -144,13 +144,18 @@ def test_a_cell_over_the_time_limit_stops_the_run(tmp_path):
 # that has the heavy libraries imported. It must run a document as a new worker process does.
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The zygote serves only renders with a fixed string hash seed (its own).
+HASH_SEED = "20261206"
 
 
 @pytest.fixture(scope="module")
 def zygote_socket(tmp_path_factory):
     path = tmp_path_factory.mktemp("zygote") / "socket"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "renderer.worker", "--zygote", str(path)], cwd=ROOT, stdin=subprocess.DEVNULL
+        [sys.executable, "-m", "renderer.worker", "--zygote", str(path)],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONHASHSEED": HASH_SEED},
     )
     deadline = time.monotonic() + 120
     while not path.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -164,6 +169,7 @@ def zygote_socket(tmp_path_factory):
 def _forked_run(cells, cwd, zygote_socket, monkeypatch, **kwargs):
     """Run `cells` in a worker forked by the zygote (asserting it was forked)."""
     monkeypatch.setenv(zygote.ENV_VAR, zygote_socket)
+    monkeypatch.setenv("PYTHONHASHSEED", HASH_SEED)
     nb, steps = _notebook(cells)
     with worker.Worker(cwd) as w:
         try:
@@ -196,6 +202,8 @@ print(json.dumps({
     "analysis preloaded": [m for m in sys.modules if m.split(".")[0] == "analysis"],
     "stdout": [sys.__stdout__.encoding, sys.__stdout__.errors],
     "shell started in": [get_ipython().starting_dir, *map(str, _dh)],
+    "command line": sys.orig_argv[1:], "parent": os.getppid() != os.getpid(),
+    "string hash": hash("abc"),
     "draw": int(numpy.random.randint(1 << 30)),
 }))
 """
@@ -210,6 +218,7 @@ def test_a_forked_worker_sees_what_a_new_process_sees(tmp_path, zygote_socket, m
     pythonpath = [str(library), "relative", *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(pythonpath))
     monkeypatch.setenv(zygote.ENV_VAR, zygote_socket)
+    monkeypatch.setenv("PYTHONHASHSEED", HASH_SEED)  # hashes then agree, as between new processes
     seen = {}
     for kind in ("process", "forked", "forked again"):
         nb, steps = _notebook([_SEEN])
@@ -241,12 +250,17 @@ def _refusal(zygote_socket, cwd):
         ("LC_ALL", False),  # a new process would start with another locale
         ("sitecustomize", False),  # a new process would run it at start-up
         ("yaml.py", False),  # a new process would import it instead of PyYAML
+        ("matplotlibrc", False),  # matplotlib reads it when a cell imports it in this folder
+        ("no hash seed", False),  # a new process would draw a string hash seed of its own
     ],
 )
 def test_the_zygote_serves_only_what_a_new_process_would_see_alike(
     tmp_path, zygote_socket, monkeypatch, change, served
 ):
-    if change.isupper() or change.startswith("CARTOX_"):
+    monkeypatch.setenv("PYTHONHASHSEED", HASH_SEED)
+    if change == "no hash seed":
+        monkeypatch.delenv("PYTHONHASHSEED")
+    elif change.isupper() or change.startswith("CARTOX_"):
         monkeypatch.setenv(change, f"{os.environ.get(change, '')}:/elsewhere")
     elif change == "sitecustomize":
         (tmp_path / "site").mkdir()
@@ -285,3 +299,31 @@ def test_a_forked_cell_over_the_time_limit_stops_the_run(tmp_path, zygote_socket
     with pytest.raises(worker.TimedOut, match="timed out after 1 s"):
         _forked_run(["import time\ntime.sleep(30)"], tmp_path, zygote_socket, monkeypatch, timeout=1)
     assert time.monotonic() - started < 20  # killed, not waited for
+
+
+_ARGV_DOCUMENT = """---
+title: "argv"
+---
+
+```{python}
+import sys
+print("zygote" if "--zygote" in sys.orig_argv else "new process")
+```
+"""
+
+
+@pytest.mark.parametrize("args, expected", [(["--no-cache"], "zygote"), ([], "new process")])
+def test_the_renderer_forks_only_runs_without_the_cache(tmp_path, zygote_socket, args, expected):
+    """renderer/cli.py asks the zygote only for a run without the cache (see above)."""
+    (tmp_path / "doc.qmd").write_text(_ARGV_DOCUMENT)
+    env = {**os.environ, zygote.ENV_VAR: zygote_socket, "PYTHONHASHSEED": HASH_SEED}
+    proc = subprocess.run(
+        [sys.executable, "-m", "renderer", "doc.qmd", "--to", "html", "--output-dir", "out", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert expected in (tmp_path / "out" / "doc.html").read_text(encoding="utf-8")
