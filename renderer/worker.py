@@ -302,7 +302,7 @@ class Worker:
         self.used = True
         if self.proc is None:
             if warm:
-                self.proc = zygote.spawn(self.zygote_socket, self.cwd, self.log, project=cwd)
+                self.proc = zygote.spawn(self.zygote_socket, self.cwd, self.log, project=cwd)[0]
             if self.proc is None:
                 try:
                     self.proc = self._start()

@@ -47,6 +47,7 @@ import os
 import select
 import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -138,22 +139,24 @@ def _process_environment() -> dict[str, str]:
         return dict(os.environ)
 
 
-def spawn(socket_path: str, cwd, stderr, project=None) -> ForkedWorker | None:
-    """A worker forked by the zygote at `socket_path`, in `cwd` (None: this folder), its
-    standard error into the file `stderr`, to run cells in `project` (a folder); None when
-    there is no zygote or it declines."""
-    return ask(socket_path, cwd, stderr, project)[0]
+def start(socket_path, *, cwd=None, env=None) -> subprocess.Popen:
+    """Start a zygote listening on `socket_path` (bound once its libraries are imported)."""
+    command = [sys.executable, "-m", "renderer.worker", "--zygote", str(socket_path)]
+    return subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
 
 
-def ask(socket_path: str, cwd, stderr, project=None) -> tuple[ForkedWorker | None, str]:
-    """(:func:`spawn`'s answer, why there is no worker: "" when there is one)."""
+def spawn(socket_path: str, cwd, stderr, project=None) -> tuple[ForkedWorker | None, str]:
+    """(a worker forked by the zygote at `socket_path`, in `cwd` (None: this folder), its
+    standard error into the file `stderr`, to run cells in `project` (None: `cwd`); why
+    there is none: "" when there is one)."""
     stdin_r, stdin_w = os.pipe()
     stdout_r, stdout_w = os.pipe()
+    cwd = os.path.abspath(cwd if cwd is not None else os.getcwd())
     request = {
         "executable": sys.executable,
         "worker": _worker_file(),
-        "cwd": os.path.abspath(cwd if cwd is not None else os.getcwd()),
-        "project": os.path.abspath(project if project is not None else cwd if cwd is not None else os.getcwd()),
+        "cwd": cwd,
+        "project": os.path.abspath(project if project is not None else cwd),
         "env": _process_environment(),
     }
     try:

@@ -573,12 +573,13 @@ def pytest_collection_finish(session):
 # read, starts its workers as processes, as `make report` does.
 
 
-class _Zygote:
-    #: The string hash seed of the warm renders, drawn for each session: a new process draws
-    #: one of its own, a forked worker has its zygote's, so the zygote serves only renders
-    #: whose seed is fixed (and the same as its own).
-    HASH_SEED = str(random.SystemRandom().randrange(1, 2**32))
+#: The string hash seed of the warm renders, drawn for each session: a new process draws one
+#: of its own, a forked worker has its zygote's, so the zygote serves only renders whose seed
+#: is fixed (and the same as its own).
+WARM_HASH_SEED = str(random.SystemRandom().randrange(1, 2**32))
 
+
+class _Zygote:
     def __init__(self):
         self.proc: subprocess.Popen | None = None
         self.folder: Path | None = None
@@ -587,14 +588,11 @@ class _Zygote:
     def socket(self) -> str:
         with self.lock:
             if self.proc is None:
+                from renderer import zygote
+
                 self.folder = Path(tempfile.mkdtemp(prefix="cartox-test-zygote-"))
-                self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "renderer.worker", "--zygote", str(self.folder / "socket")],
-                    cwd=ROOT,
-                    env={**os.environ, "PYTHONHASHSEED": self.HASH_SEED},
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                )
+                env = {**os.environ, "PYTHONHASHSEED": WARM_HASH_SEED}
+                self.proc = zygote.start(self.folder / "socket", cwd=ROOT, env=env)
             return str(self.folder / "socket")
 
     def stop(self) -> None:
@@ -612,7 +610,7 @@ def warm_env() -> dict[str, str]:
     render run without the execution cache."""
     from renderer.zygote import ENV_VAR
 
-    return {**os.environ, ENV_VAR: _ZYGOTE.socket(), "PYTHONHASHSEED": _ZYGOTE.HASH_SEED}
+    return {**os.environ, ENV_VAR: _ZYGOTE.socket(), "PYTHONHASHSEED": WARM_HASH_SEED}
 
 
 def pytest_sessionfinish(session):

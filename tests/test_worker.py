@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import WARM_HASH_SEED as HASH_SEED  # the zygote serves this seed only
+from conftest import warm_env
 
 from renderer import execute, incremental, notebook, worker, zygote
 from renderer.errors import RenderError
@@ -143,27 +145,16 @@ def test_a_cell_over_the_time_limit_stops_the_run(tmp_path):
 # renderer.zygote: a run without the execution cache may take a worker forked from a process
 # that has the heavy libraries imported. It must run a document as a new worker process does.
 
-ROOT = Path(__file__).resolve().parent.parent
-#: The zygote serves only renders with a fixed string hash seed (its own).
-HASH_SEED = "20261206"
-
 
 @pytest.fixture(scope="module")
-def zygote_socket(tmp_path_factory):
-    path = tmp_path_factory.mktemp("zygote") / "socket"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "renderer.worker", "--zygote", str(path)],
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONHASHSEED": HASH_SEED},
-    )
+def zygote_socket():
+    """The socket of this test process's zygote (conftest.warm_env), once it is bound."""
+    path = Path(warm_env()[zygote.ENV_VAR])
     deadline = time.monotonic() + 120
-    while not path.exists() and proc.poll() is None and time.monotonic() < deadline:
+    while not path.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert path.exists(), "the zygote did not bind its socket"
-    yield str(path)
-    proc.terminate()
-    proc.wait()
+    return str(path)
 
 
 def _forked_run(cells, cwd, zygote_socket, monkeypatch, **kwargs):
@@ -235,7 +226,7 @@ def test_a_forked_worker_sees_what_a_new_process_sees(tmp_path, zygote_socket, m
 
 def _refusal(zygote_socket, cwd):
     with tempfile.TemporaryFile("w+") as log:
-        proc, why = zygote.ask(zygote_socket, cwd, log)
+        proc, why = zygote.spawn(zygote_socket, cwd, log)
         if proc is not None:
             proc.kill()
             proc.wait()
