@@ -203,6 +203,17 @@ FISHER_R = [
     ([[30, 3], [40, 5], [13, 2]], 0.907182003081),
     # symmetric table, every tie must count: fisher.test(matrix(c(5,5,5,5),2)) -> 1
     ([[5, 5], [5, 5]], 1.0),
+    # 5x6, n = 46 (R 4.2.2, tests/reference/r_fisher_network.R):
+    # fisher.test(matrix(c(2,3,2,3,2,1, 2,0,3,3,2,3, 1,1,2,1,0,1, 2,1,2,2,1,2, 3,3,3,0,1,2), 5,
+    # byrow=TRUE)) -> 0.968108924024 (the enumeration before the network algorithm refused it)
+    (
+        [[2, 3, 2, 3, 2, 1], [2, 0, 3, 3, 2, 3], [1, 1, 2, 1, 0, 1], [2, 1, 2, 2, 1, 2], [3, 3, 3, 0, 1, 2]],
+        0.968108924024,
+    ),
+    # 3x6, n = 79, beyond R's default workspace ("FEXACT error 7 ... LDSTP is too small"):
+    # fisher.test(matrix(c(4,8,7,8,2,2, 5,0,2,3,8,8, 3,6,4,0,3,6), 3, byrow=TRUE),
+    # workspace = 2e8) -> 0.000983480885764
+    ([[4, 8, 7, 8, 2, 2], [5, 0, 2, 3, 8, 8], [3, 6, 4, 0, 3, 6]], 0.000983480885764),
 ]
 
 

@@ -18,8 +18,8 @@ renaming one changes the results JSON, docs/results.md):
 - ``fisher_central_p(table) -> float``: Fisher's exact two-sided p of a 2x2 table as twice
   the smaller one-sided p, the p that R ``fisher.test``'s confidence interval inverts.
 - ``clopper_pearson(k, n, confidence=0.95) -> (low, high)``.
-- ``fisher_exact_rxc(table) -> float``: R's ``fisher.test`` p-value, by exact
-  enumeration.
+- ``fisher_exact_rxc(table) -> float``: R's ``fisher.test`` p-value, by the network
+  algorithm of FEXACT (exact).
 
 ``df`` is a frame returned by :func:`analysis.registry.groups.prepare_cohort`; ``grouping``
 is a name of :data:`analysis.registry.groups.GROUPINGS`. Levels are always returned in the
@@ -128,7 +128,8 @@ WILCOX_EXACT_MAX_N = 50
 MIN_EXPECTED_COUNT = 5.0
 
 
-#: Above this many partial tables the exact Fisher enumeration gives up (p None).
+#: Above this many steps (edges of the network and partial tables followed) the exact
+#: Fisher test gives up (p None).
 MAX_FISHER_ENUMERATION = 20_000_000
 
 # R's fisher.test tie tolerances: 2x2 tables keep d <= d_obs * (1 + 1e-7)
@@ -139,7 +140,7 @@ _R_FEXACT_LOG_TOL = 3.45254e-7
 
 
 class TableTooLargeError(ValueError):
-    """The exact Fisher enumeration would need more than MAX_FISHER_ENUMERATION tables."""
+    """The exact Fisher test would need more than MAX_FISHER_ENUMERATION steps."""
 
 
 def _grouping(name: str | Grouping) -> Grouping:
@@ -313,11 +314,10 @@ def fisher_exact_rxc(table) -> float:
 
     Sum of the hypergeometric probabilities of every table with the observed
     margins whose probability is at most the observed one (R's tie tolerance:
-    relative 1e-7 for 2×2, FEXACT's 3.45254e-7 on the log scale otherwise).
-    Exact enumeration, meet in the middle: all but the two largest columns are
-    enumerated as paths; for each reachable set of remaining row totals the
-    last two columns are enumerated once (the last one is then determined).
-    Raises :class:`TableTooLargeError` beyond MAX_FISHER_ENUMERATION tables.
+    relative 1e-7 for 2×2, FEXACT's 3.45254e-7 on the log scale otherwise), by the
+    network algorithm of FEXACT (Mehta & Patel 1983, JASA 78:427–434; see
+    :func:`_fisher_exact_rxc`). Raises :class:`TableTooLargeError` beyond
+    MAX_FISHER_ENUMERATION steps, where R's default workspace refuses too.
     """
     t = np.asarray(table, dtype=np.int64)
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
@@ -326,63 +326,128 @@ def fisher_exact_rxc(table) -> float:
     return _fisher_exact_rxc(t.shape, tuple(t.ravel().tolist()))
 
 
+def _unique_rows(a: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct rows of `a`, index of each row among them); entries below `base`."""
+    if float(base) ** a.shape[1] < 2.0**62:  # one integer per row: a 1-D sort
+        code = a @ (base ** np.arange(a.shape[1], dtype=np.int64))
+        _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+        return a[first], inverse.ravel()
+    distinct, inverse = np.unique(a, axis=0, return_inverse=True)
+    return distinct, inverse.ravel()
+
+
+def _mass_at_or_below(owner, values, n_owners, query_owner, limits):
+    """For each query q: (sum of exp(values - top[owner]) over the values of its owner at or
+    below limits[q], top[query_owner]), top being each owner's largest value.
+
+    One sort of values and limits together by (owner, value, kind): a cumulative sum then
+    gives, at each limit, the mass of its owner's values at or below it (ties count: values
+    sort before limits)."""
+    top = np.full(n_owners, -np.inf)
+    np.maximum.at(top, owner, values)
+    state = np.concatenate([owner, query_owner])
+    value = np.concatenate([values, limits])
+    kind = np.concatenate([np.zeros(len(owner), np.int8), np.ones(len(limits), np.int8)])
+    weight = np.concatenate([np.exp(values - top[owner]), np.zeros(len(limits))])
+    order = np.lexsort((kind, value, state))
+    cum = np.cumsum(weight[order])
+    sorted_state = state[order]
+    before = np.concatenate([[0.0], cum])[np.searchsorted(sorted_state, np.arange(n_owners), side="left")]
+    is_query = kind[order] == 1
+    mass = np.empty(len(limits))
+    mass[order[is_query] - len(owner)] = cum[is_query] - before[sorted_state[is_query]]
+    return mass, top[query_owner]
+
+
+#: Paths reaching a node of the network with log weights closer than this are one path
+#: (their multiplicities add): a relative change of 1e-11 in a probability.
+_FISHER_MERGE = 1e-11
+
+
 @functools.lru_cache(maxsize=1024)
 def _fisher_exact_rxc(shape: tuple[int, int], cells: tuple[int, ...]) -> float:
     """:func:`fisher_exact_rxc` of a table without empty margins, remembered (the bundled
-    demo's results test 26 tables, 6 of them twice)."""
+    demo's results test 26 tables, 6 of them twice).
+
+    The network: the columns (the longer side, ascending totals) are stages; a node of stage
+    j is the sorted row totals left for columns j.., an edge a way to fill column j, weighted
+    by -sum(log cell!). A table is a path; its probability is exp(const + path weight). Every
+    node's shortest and longest completion are computed backwards. Going forwards, the paths
+    reaching a node (merged by weight) whose longest completion keeps them at or below the
+    observed probability count with all their completions at once (the completions' total
+    weight has a closed form), those whose shortest completion exceeds it are dropped, the
+    rest go on; at the last two columns (the last one is determined) each path's mass is read
+    off the node's sorted completions.
+    """
     from scipy.special import gammaln
 
     t = np.array(cells, dtype=np.int64).reshape(shape)
     if t.shape[0] > t.shape[1]:
-        t = t.T  # fewer rows: fewer compositions per column
-    t = t[:, np.argsort(t.sum(axis=0), kind="stable")]  # largest two columns last
-    rows, cols = t.sum(axis=1), t.sum(axis=0)
-    n = int(rows.sum())
-    log_const = gammaln(rows + 1.0).sum() + gammaln(cols + 1.0).sum() - gammaln(n + 1.0)
-    log_tol = _R_2X2_LOG_TOL if t.shape == (2, 2) else _R_FEXACT_LOG_TOL
+        t = t.T  # fewer rows: shorter node keys, fewer ways to fill a column
+    rows, cols = t.sum(axis=1), np.sort(t.sum(axis=0))
+    n, stages = int(rows.sum()), len(cols)
     log_fact = gammaln(np.arange(n + 1) + 1.0)  # lookup: log(k!) for k = 0..n
+    log_const = float(log_fact[rows].sum() + log_fact[cols].sum() - log_fact[n])
+    threshold = float(-log_fact[t].sum()) + (_R_2X2_LOG_TOL if t.shape == (2, 2) else _R_FEXACT_LOG_TOL)
+    steps = 0
 
-    def _log_weight(cells: np.ndarray) -> np.ndarray:
-        """-sum(log(cell!)) over each row of cells: the table-dependent part of log P."""
-        return -log_fact[cells].sum(axis=-1)
+    def spend(count: int) -> None:
+        nonlocal steps
+        steps += count
+        if steps > MAX_FISHER_ENUMERATION:
+            raise TableTooLargeError
 
-    log_obs = _log_weight(t.T).sum()
+    keys = [np.sort(rows)[None, :]]
+    edges = []  # stage j: (owner node, child node, weight), owners in order
+    for j in range(stages - 1):
+        owner, filled = _compositions_within(int(cols[j]), keys[j])
+        spend(len(owner))
+        children, child = _unique_rows(np.sort(keys[j][owner] - filled, axis=1), n + 1)
+        keys.append(children)
+        edges.append((owner, child, -log_fact[filled].sum(axis=1)))
+    last = -log_fact[keys[-1]].sum(axis=1)  # the last column is the rest
+    shortest: list[np.ndarray] = [last] * stages
+    longest: list[np.ndarray] = [last] * stages
+    starts: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * stages  # each stage's edges, by owner
+    for j in range(stages - 2, -1, -1):
+        owner, child, weight = edges[j]
+        starts[j] = np.searchsorted(owner, np.arange(len(keys[j]) + 1), side="left")
+        shortest[j] = np.minimum.reduceat(weight + shortest[j + 1][child], starts[j][:-1])
+        longest[j] = np.maximum.reduceat(weight + longest[j + 1][child], starts[j][:-1])
+    log_cols_after = np.cumsum(log_fact[cols][::-1])[::-1]  # sum of log(c!) over columns j..
 
-    # Paths over the first c-2 columns: remaining row totals and log weight.
-    remaining = rows[None, :]
-    path_w = np.zeros(1)
-    for c in cols[:-2]:
-        pi, cand = _compositions_within(int(c), remaining)
-        remaining = remaining[pi] - cand
-        path_w = path_w[pi] + _log_weight(cand)
-
-    states, path_state = np.unique(remaining, axis=0, return_inverse=True)
-    path_state = path_state.ravel()
-    # Completions per state: column c-1 is any composition within the state, last is the rest.
-    si, cand = _compositions_within(int(cols[-2]), states)
-    comp_w = _log_weight(cand) + _log_weight(states[si] - cand)
-
-    # For each path: mass of completions with path_w + comp_w <= log_obs + tol.
-    # Merge completions (kind 0) and path thresholds (kind 1) in one sort by
-    # (state, value, kind): a cumulative sum then gives, at each threshold, the
-    # mass of its state's completions at or below it (ties count, kind 0 first).
-    seg_max = np.full(len(states), -np.inf)
-    np.maximum.at(seg_max, si, comp_w)
-    threshold = log_obs + log_tol - path_w
-    state = np.concatenate([si, path_state])
-    value = np.concatenate([comp_w, threshold])
-    kind = np.concatenate([np.zeros(len(si), np.int8), np.ones(len(path_w), np.int8)])
-    weight = np.concatenate([np.exp(comp_w - seg_max[si]), np.zeros(len(path_w))])
-    order = np.lexsort((kind, value, state))
-    cum = np.cumsum(weight[order])
-    sorted_state = state[order]
-    seg_first = np.searchsorted(sorted_state, np.arange(len(states)), side="left")
-    before = np.concatenate([[0.0], cum])[seg_first]  # mass before each state's segment
-    is_query = kind[order] == 1
-    query_path = order[is_query] - len(si)
-    mass = np.empty(len(path_w))
-    mass[query_path] = cum[is_query] - before[sorted_state[is_query]]
-    p = float(np.sum(np.exp(log_const + path_w + seg_max[path_state]) * mass))
+    p = 0.0
+    node: np.ndarray = np.zeros(1, dtype=np.int64)
+    path: np.ndarray = np.zeros(1)
+    count: np.ndarray = np.ones(1)  # paths merged into each entry
+    for j in range(stages - 1):
+        if len(path) > 1:
+            order = np.lexsort((path, node))
+            node, path, count = node[order], path[order], count[order]
+            first = np.concatenate([[True], (np.diff(node) != 0) | (np.diff(path) > _FISHER_MERGE)])
+            count = np.bincount(np.cumsum(first) - 1, weights=count)
+            node, path = node[first], path[first]
+        inside = path + longest[j][node] <= threshold
+        if inside.any():  # sum over the tables with margins (k, cols[j:]) of prod 1/cell!
+            k = keys[j][node[inside]]
+            completions = log_fact[k.sum(axis=1)] - log_fact[k].sum(axis=1) - log_cols_after[j]
+            p += float(np.sum(count[inside] * np.exp(log_const + path[inside] + completions)))
+        going_on = ~inside & (path + shortest[j][node] <= threshold)
+        node, path, count = node[going_on], path[going_on], count[going_on]
+        if not len(path):
+            break
+        owner, child, weight = edges[j]
+        if j == stages - 2:
+            spend(len(path))
+            mass, top = _mass_at_or_below(owner, weight + shortest[-1][child], len(keys[j]), node, threshold - path)
+            p += float(np.sum(count * np.exp(log_const + path + top) * mass))
+            break
+        start = starts[j]
+        fan = start[node + 1] - start[node]
+        size = int(fan.sum())
+        spend(size)
+        edge = np.arange(size) - np.repeat(np.cumsum(fan) - fan, fan) + np.repeat(start[node], fan)
+        node, path, count = child[edge], np.repeat(path, fan) + weight[edge], np.repeat(count, fan)
     return min(p, 1.0)
 
 
