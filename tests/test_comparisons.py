@@ -203,7 +203,7 @@ FISHER_R = [
     ([[30, 3], [40, 5], [13, 2]], 0.907182003081),
     # symmetric table, every tie must count: fisher.test(matrix(c(5,5,5,5),2)) -> 1
     ([[5, 5], [5, 5]], 1.0),
-    # 5x6, n = 46 (R 4.2.2, tests/reference/r_fisher_network.R):
+    # 5x6, n = 54 (R 4.2.2, tests/reference/r_fisher_network.R):
     # fisher.test(matrix(c(2,3,2,3,2,1, 2,0,3,3,2,3, 1,1,2,1,0,1, 2,1,2,2,1,2, 3,3,3,0,1,2), 5,
     # byrow=TRUE)) -> 0.968108924024 (the enumeration before the network algorithm refused it)
     (
