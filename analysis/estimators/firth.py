@@ -98,18 +98,20 @@ def _prepare(time, event, X):
 
 
 def _moments(x, start, beta, third: bool):
-    """Risk-set sums S0, S1, S2 (and S3) at each event time, with exp(eta) rescaled."""
+    """Risk-set sums S0, S1, S2 (and S3) at each event time, with exp(eta) rescaled; S2 and
+    S3 flattened (k, p*p) and (k, p**3). One reversed cumulative sum for all of them: the
+    penalized likelihood is evaluated thousands of times per fit (profile limits, tests)."""
     eta = x @ beta
-    r = np.exp(eta - eta.max())
-    rev = lambda a: np.cumsum(a[::-1], axis=0)[::-1][start]  # noqa: E731 (sum over t_i >= t)
-    S0 = rev(r)
-    S1 = rev(r[:, None] * x)
-    S2 = rev(r[:, None, None] * x[:, :, None] * x[:, None, :])
-    S3 = None
+    top = eta.max()
+    r = np.exp(eta - top)
+    n, p = x.shape
+    xx = (x[:, :, None] * x[:, None, :]).reshape(n, p * p)
+    parts = [r[:, None], r[:, None] * x, r[:, None] * xx]
     if third:
-        p = x.shape[1]
-        S3 = np.stack([rev((r * x[:, k])[:, None, None] * x[:, :, None] * x[:, None, :]) for k in range(p)], axis=-1)
-    return eta.max(), S0, S1, S2, S3
+        parts.append(r[:, None] * (xx[:, :, None] * x[:, None, :]).reshape(n, p * p * p))
+    sums = np.cumsum(np.concatenate(parts, axis=1)[::-1], axis=0)[::-1][start]  # sum over t_i >= t
+    S3 = sums[:, 1 + p + p * p :] if third else None
+    return top, sums[:, 0], sums[:, 1 : 1 + p], sums[:, 1 + p : 1 + p + p * p], S3
 
 
 def penalized_terms(time, event, X, beta, gradient: bool = True):
@@ -123,28 +125,30 @@ def penalized_terms(time, event, X, beta, gradient: bool = True):
 
 
 def _penalized(x, start, d, s, beta, gradient):
+    p = x.shape[1]
     shift, S0, S1, S2, S3 = _moments(x, start, beta, gradient)
     xbar = S1 / S0[:, None]
-    cov = S2 / S0[:, None, None] - xbar[:, :, None] * xbar[:, None, :]
-    info = np.einsum("k,kab->ab", d, cov)
+    per_risk_set = d / S0
+    d_xbar = d[:, None] * xbar
+    info = (S2.T @ per_risk_set).reshape(p, p) - xbar.T @ d_xbar
     loglik = float(np.sum(s @ beta) - np.sum(d * (np.log(S0) + shift)))
     sign, logdet = np.linalg.slogdet(info)
     penalized = loglik + 0.5 * logdet if sign > 0 else -np.inf
     if not gradient:
         return penalized, None, info
-    score = (s - d[:, None] * xbar).sum(axis=0)
-    m2 = S2 / S0[:, None, None]
-    m3 = S3 / S0[:, None, None, None]
-    # third central moment: E[xxx] - sum of 3 E[xx]xbar + 2 xbar xbar xbar
-    k3 = (
-        m3
-        - np.einsum("kab,kc->kabc", m2, xbar)
-        - np.einsum("kac,kb->kabc", m2, xbar)
-        - np.einsum("kbc,ka->kabc", m2, xbar)
-        + 2 * np.einsum("ka,kb,kc->kabc", xbar, xbar, xbar)
+    score = s.sum(axis=0) - d_xbar.sum(axis=0)
+    # dI_ab / dbeta_c: the deaths' sum of the third central moment of x in the risk set,
+    # E[x_a x_b x_c] - E[x_a x_b] xbar_c - E[x_a x_c] xbar_b - E[x_b x_c] xbar_a + 2 xbar_a xbar_b xbar_c
+    m2_xbar = ((S2 / S0[:, None]).T @ d_xbar).reshape(p, p, p)  # sum d E[x_a x_b] xbar_c
+    xbar_xbar = (xbar[:, :, None] * xbar[:, None, :]).reshape(len(S0), p * p)
+    dinfo = (
+        (S3.T @ per_risk_set).reshape(p, p, p)
+        - m2_xbar
+        - m2_xbar.transpose(0, 2, 1)
+        - m2_xbar.transpose(2, 0, 1)
+        + 2 * (xbar_xbar.T @ d_xbar).reshape(p, p, p)
     )
-    dinfo = np.einsum("k,kabc->abc", d, k3)  # dI_ab / dbeta_c
-    modified = score + 0.5 * np.einsum("ab,abc->c", np.linalg.inv(info), dinfo)
+    modified = score + 0.5 * np.linalg.inv(info).ravel() @ dinfo.reshape(p * p, p)
     return penalized, modified, info
 
 
